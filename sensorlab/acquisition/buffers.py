@@ -1,0 +1,109 @@
+"""Bounded per-stream ring buffers for the live view, pre-roll and live inference.
+
+The recorder gets a lossless queue; everything that only needs *recent* data reads from one
+of these instead, which drop the oldest samples (and count them) rather than grow.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+
+import numpy as np
+
+from sensorlab.acquisition.source import Chunk
+
+
+def concat_chunks(chunks: list[Chunk]) -> Chunk | None:
+    """Join chunks of one stream into one (None when empty)."""
+    if not chunks:
+        return None
+    if len(chunks) == 1:
+        return chunks[0]
+
+    def cat(attr: str) -> np.ndarray | None:
+        parts = [getattr(c, attr) for c in chunks]
+        return None if any(p is None for p in parts) else np.concatenate(parts)
+
+    return Chunk(
+        data=np.concatenate([c.data for c in chunks]),
+        timestamps=np.concatenate([c.timestamps for c in chunks]),
+        device_times=cat("device_times"),
+        arrival_times=cat("arrival_times"),
+    )
+
+
+class ChunkRing:
+    """The most recent ``seconds`` (and at most ``max_samples``) of one stream.
+
+    `append` is called on the device thread; `since`, `snapshot` and `latest` from any
+    thread. Old chunks are dropped whole; ``dropped`` counts samples that fell off the end
+    without having been read by `since`.
+    """
+
+    def __init__(self, seconds: float = 10.0, max_samples: int | None = None):
+        self.seconds = seconds
+        self.max_samples = max_samples
+        self._chunks: deque[Chunk] = deque()
+        self._samples = 0
+        self._lock = threading.Lock()
+        self.dropped = 0
+        self.total = 0  # samples ever appended
+        self._read_upto = float("-inf")
+
+    def append(self, chunk: Chunk) -> None:
+        if len(chunk) == 0:
+            return
+        with self._lock:
+            self._chunks.append(chunk)
+            self._samples += len(chunk)
+            self.total += len(chunk)
+            newest = chunk.timestamps[-1]
+            while len(self._chunks) > 1 and (
+                self._chunks[0].timestamps[-1] < newest - self.seconds
+                or (self.max_samples is not None and self._samples - len(self._chunks[0]) >= self.max_samples)
+            ):
+                old = self._chunks.popleft()
+                self._samples -= len(old)
+                if old.timestamps[-1] > self._read_upto:
+                    self.dropped += int(np.count_nonzero(old.timestamps > self._read_upto))
+
+    def snapshot(self) -> Chunk | None:
+        """Everything held, oldest first."""
+        with self._lock:
+            chunks = list(self._chunks)
+        return concat_chunks(chunks)
+
+    def since(self, t: float) -> Chunk | None:
+        """Samples with a timestamp after ``t`` (the consumer keeps its own ``t``)."""
+        with self._lock:
+            chunks = [c for c in self._chunks if c.timestamps[-1] > t]
+            if chunks:
+                self._read_upto = max(self._read_upto, float(chunks[-1].timestamps[-1]))
+        joined = concat_chunks(chunks)
+        if joined is None:
+            return None
+        keep = joined.timestamps > t
+        if keep.all():
+            return joined
+        return Chunk(
+            data=joined.data[keep],
+            timestamps=joined.timestamps[keep],
+            device_times=None if joined.device_times is None else joined.device_times[keep],
+            arrival_times=None if joined.arrival_times is None else joined.arrival_times[keep],
+        )
+
+    def latest(self) -> Chunk | None:
+        """The newest chunk (a video frame, a radar map)."""
+        with self._lock:
+            return self._chunks[-1] if self._chunks else None
+
+    def clear(self) -> None:
+        with self._lock:
+            self._chunks.clear()
+            self._samples = 0
+
+    @property
+    def newest_time(self) -> float:
+        with self._lock:
+            return float(self._chunks[-1].timestamps[-1]) if self._chunks else float("nan")

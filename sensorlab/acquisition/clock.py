@@ -1,0 +1,124 @@
+"""The one host clock, and the online fit of a device clock onto it.
+
+Every sample in a session is stamped in host-clock seconds (``now()``, monotonic).
+Devices that count samples (a sound card) or stamp their own time (a microcontroller)
+are mapped onto the host clock by `ClockFit`: ``host = offset + slope * device``.
+
+Why a lower-envelope fit: the host sees each device time only *after* a transport delay
+(USB polling, PulseAudio's 20 ms hand-overs, a serial reader thread waking up). That delay
+is never negative and is occasionally large, so least squares on raw pairs is biased late
+and jittery. The pairs closest to the true mapping are those with the smallest delay, so we
+keep, per time bin, the pair with the smallest ``host - device`` residual and fit the line
+through those minima (Hull-style, as LSL and NTP-like schemes do).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Host clock in seconds. Monotonic, shared by every stream in every session.
+now = time.monotonic
+
+
+@dataclass(frozen=True)
+class ClockMapping:
+    """``host = offset + slope * device``; ``slope - 1`` is the device drift."""
+
+    offset: float
+    slope: float
+
+    def to_host(self, device_times: np.ndarray | float) -> np.ndarray | float:
+        return self.offset + self.slope * np.asarray(device_times, dtype=np.float64)
+
+    @property
+    def drift_ppm(self) -> float:
+        return (self.slope - 1.0) * 1e6
+
+
+class ClockFit:
+    """Online fit of a device clock (seconds) onto the host clock (seconds).
+
+    Feed it ``(device_time, host_arrival_time)`` pairs with `add` (one per packet or per
+    audio callback is plenty), read the current mapping with `mapping`.
+
+    Parameters
+    ----------
+    bin_seconds
+        Width, in device seconds, of the bins in which only the least-delayed pair is kept.
+    window_bins
+        How many recent bins the line is fitted over (``bin_seconds * window_bins`` is the
+        memory of the fit; long enough to see drift, short enough to follow temperature).
+    fit_drift
+        Fit the slope (device drift). With False the slope is fixed at 1.
+
+    Thread-safety: `add` is called from one device thread; `mapping` may be called from any
+    thread (guarded by a lock; both are cheap).
+
+    Examples
+    --------
+    >>> fit = ClockFit()
+    >>> for k in range(100):
+    ...     fit.add(device_time=k * 0.1, host_time=5.0 + k * 0.1 * 1.0001 + 0.002)
+    >>> round(fit.mapping().offset, 3), round(fit.mapping().drift_ppm)
+    (5.002, 100)
+    """
+
+    def __init__(self, bin_seconds: float = 0.5, window_bins: int = 240, fit_drift: bool = True):
+        self.bin_seconds = bin_seconds
+        self.fit_drift = fit_drift
+        self._bins: deque[tuple[int, float, float]] = deque(maxlen=window_bins)
+        self._lock = threading.Lock()
+        self._mapping: ClockMapping | None = None
+        self._dirty = False
+
+    def add(self, device_time: float, host_time: float) -> None:
+        """Record that ``device_time`` was seen on the host at ``host_time`` (device thread)."""
+        b = int(device_time // self.bin_seconds)
+        residual = host_time - device_time
+        with self._lock:
+            if self._bins and self._bins[-1][0] == b:
+                _, d0, h0 = self._bins[-1]
+                if residual < h0 - d0:
+                    self._bins[-1] = (b, device_time, host_time)
+                    self._dirty = True
+            elif not self._bins or b > self._bins[-1][0]:
+                self._bins.append((b, device_time, host_time))
+                self._dirty = True
+            # A device time that goes backwards (device reset) restarts the fit.
+            elif b < self._bins[-1][0]:
+                self._bins.clear()
+                self._bins.append((b, device_time, host_time))
+                self._dirty = True
+
+    def mapping(self) -> ClockMapping | None:
+        """The current device→host mapping, or None before the first pair."""
+        with self._lock:
+            if self._dirty:
+                self._mapping = self._fit()
+                self._dirty = False
+            return self._mapping
+
+    def reset(self) -> None:
+        with self._lock:
+            self._bins.clear()
+            self._mapping = None
+
+    def _fit(self) -> ClockMapping | None:
+        if not self._bins:
+            return None
+        pts = np.array([(d, h) for _, d, h in self._bins], dtype=np.float64)
+        d, h = pts[:, 0], pts[:, 1]
+        slope = 1.0
+        # Drift needs a baseline: below ~10 s of device time a 100 ppm drift is 1 ms,
+        # comparable to the transport jitter, so the slope would be noise.
+        if self.fit_drift and len(d) >= 8 and d[-1] - d[0] >= 10.0:
+            slope = float(np.polyfit(d - d[0], h - h[0], 1)[0])
+        # Lower envelope: the least-delayed bins define the offset.
+        residuals = h - slope * d
+        offset = float(np.percentile(residuals, 5)) if len(residuals) >= 20 else float(residuals.min())
+        return ClockMapping(offset=offset, slope=slope)

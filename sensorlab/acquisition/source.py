@@ -1,0 +1,263 @@
+"""The stream model shared by every device, the recorder, the live view and the reader.
+
+- `StreamInfo` describes one stream (what pylsl calls a stream info).
+- `Chunk` is a block of samples with one host-clock timestamp per sample.
+- `Source` is the protocol every device class implements. A source may carry several
+  streams (a microcontroller sending IMU samples and radar frames on one link).
+- `StreamStats` holds the health counters of one stream.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+from psygnal import Signal
+
+#: ``nominal_rate`` of a stream without a fixed sample rate (events, camera on a URL).
+IRREGULAR = 0.0
+
+
+class StreamKind(str, Enum):
+    """What a stream carries; decides how it is stored, plotted and windowed."""
+
+    VIDEO = "video"  # (h, w, 3) uint8 BGR frames, stored as JPEG by default
+    AUDIO = "audio"  # (channels,) samples at a fixed rate
+    TIMESERIES = "timeseries"  # (channels,) samples, e.g. IMU, PPG, EEG
+    FRAMES = "frames"  # n-d arrays per sample, e.g. a radar range-Doppler map
+    EVENTS = "events"  # one UTF-8 string per sample (markers, live labels, predictions)
+
+
+@dataclass(frozen=True)
+class StreamInfo:
+    """Description of one stream.
+
+    Parameters
+    ----------
+    name
+        Unique within a session; used as the HDF5 group name.
+    kind
+        See `StreamKind`.
+    nominal_rate
+        Samples per second, or `IRREGULAR`.
+    channel_names, units
+        One entry per channel (the last axis of a sample for timeseries/audio).
+    dtype
+        NumPy dtype string of one value (``"float32"``, ``"int16"``, ``"uint8"``; ``"str"``
+        for events).
+    sample_shape
+        Shape of one sample: ``(6,)`` for a 6-axis IMU, ``(480, 640, 3)`` for video,
+        ``(64, 32)`` for a radar map, ``()`` for events.
+    device
+        Human description of the device ("ESP32 IMU on /dev/ttyUSB0 @ 921600").
+    has_device_time
+        True when the device supplies its own clock or sample counter; the raw device times
+        are stored next to the corrected host timestamps.
+    """
+
+    name: str
+    kind: StreamKind
+    nominal_rate: float
+    channel_names: tuple[str, ...] = ()
+    units: tuple[str, ...] = ()
+    dtype: str = "float32"
+    sample_shape: tuple[int, ...] = ()
+    device: str = ""
+    has_device_time: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", StreamKind(self.kind))
+        object.__setattr__(self, "channel_names", tuple(self.channel_names))
+        object.__setattr__(self, "units", tuple(self.units))
+        object.__setattr__(self, "sample_shape", tuple(int(s) for s in self.sample_shape))
+        if not self.name or "/" in self.name:
+            raise ValueError(f"stream name {self.name!r} must be non-empty and contain no '/'")
+
+    @property
+    def channel_count(self) -> int:
+        return self.sample_shape[-1] if self.kind in (StreamKind.AUDIO, StreamKind.TIMESERIES) else 1
+
+    @property
+    def regular(self) -> bool:
+        return self.nominal_rate > 0
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["kind"] = self.kind.value
+        return d
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict())
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> StreamInfo:
+        fields = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
+        return cls(**fields)
+
+
+@dataclass
+class Chunk:
+    """A block of samples of one stream.
+
+    ``data`` has shape ``(n, *info.sample_shape)``; ``timestamps`` has shape ``(n,)`` in
+    host-clock seconds (corrected, see `sensorlab.acquisition.clock`). ``device_times``
+    holds the raw device clock in seconds where the device has one, and ``arrival_times`` the
+    uncorrected host time each sample was received, so correction can be redone later.
+    """
+
+    data: np.ndarray
+    timestamps: np.ndarray
+    device_times: np.ndarray | None = None
+    arrival_times: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        self.timestamps = np.asarray(self.timestamps, dtype=np.float64)
+        if len(self.data) != len(self.timestamps):
+            raise ValueError(f"chunk has {len(self.data)} samples but {len(self.timestamps)} timestamps")
+
+    def __len__(self) -> int:
+        return len(self.timestamps)
+
+
+@dataclass
+class StreamStats:
+    """Health counters of one stream, updated by the device thread.
+
+    NB: each counter is only ever written by one thread (the stream's device thread) and
+    read by others; int/float attribute writes are atomic under the GIL, so readers see a
+    consistent (if slightly stale) value without a lock.
+    """
+
+    samples: int = 0
+    dropped: int = 0  # samples known lost (sequence gaps, ring overflow)
+    overflows: int = 0  # driver-reported overruns (PortAudio input overflow)
+    parse_errors: int = 0  # garbage, bad CRC, wrong column count
+    first_time: float = float("nan")
+    last_time: float = float("nan")
+    last_arrival: float = float("nan")  # host time the last chunk arrived (stall detection)
+    error: str = ""  # non-empty once the stream has stopped because of a fault
+    gaps: list[tuple[float, float]] = field(default_factory=list)  # (start, end) host times
+
+    def count(self, chunk: Chunk, arrival: float) -> None:
+        n = len(chunk)
+        if n == 0:
+            return
+        if self.samples == 0:
+            self.first_time = float(chunk.timestamps[0])
+        self.samples += n
+        self.last_time = float(chunk.timestamps[-1])
+        self.last_arrival = arrival
+
+
+#: Called by a source, on its device thread, for every chunk. Must only copy and enqueue.
+ChunkSink = Callable[[str, Chunk], None]
+
+
+class SourceError(RuntimeError):
+    """A device could not be opened or stopped working. The message names the fix."""
+
+
+@runtime_checkable
+class Source(Protocol):
+    """A device that produces one or more streams.
+
+    Life cycle: ``open()`` (blocking: opens the device, learns its streams; raises
+    `SourceError` with a clear message) → ``start(sink)`` → ``stop()`` → ``close()``.
+    ``with source:`` opens and closes.
+
+    ``events.failed`` fires (on the device thread) with a message when the device vanishes
+    or breaks mid-stream; the stream's ``stats[name].error`` holds the same message.
+    """
+
+    streams: tuple[StreamInfo, ...]
+    stats: dict[str, StreamStats]
+
+    def open(self) -> None: ...
+    def start(self, sink: ChunkSink) -> None: ...
+    def stop(self) -> None: ...
+    def close(self) -> None: ...
+
+
+class SourceBase:
+    """Shared plumbing for sources: stats, the failure signal, context management.
+
+    Subclasses implement `_open`, `_start`, `_stop` and set ``self.streams`` in `_open`.
+    """
+
+    failed = Signal(str, str)  # (stream name or "", message); emitted on the device thread
+    stopped = Signal()
+
+    def __init__(self, description: str = ""):
+        self.description = description
+        self.streams: tuple[StreamInfo, ...] = ()
+        self.stats: dict[str, StreamStats] = {}
+        self._sink: ChunkSink | None = None
+        self._running = threading.Event()
+
+    # -- life cycle ---------------------------------------------------------------
+    def open(self) -> None:
+        self._open()
+        self.stats = {s.name: StreamStats() for s in self.streams}
+
+    def start(self, sink: ChunkSink) -> None:
+        if not self.streams:
+            self.open()
+        self._sink = sink
+        self._running.set()
+        self._start()
+
+    def stop(self) -> None:
+        if self._running.is_set():
+            self._running.clear()
+            self._stop()
+            self.stopped.emit()
+
+    def close(self) -> None:
+        self.stop()
+        self._close()
+
+    @property
+    def running(self) -> bool:
+        return self._running.is_set()
+
+    def __enter__(self):
+        self.open()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- for subclasses (device thread) ---------------------------------------------
+    def _emit(self, stream: str, chunk: Chunk, arrival: float) -> None:
+        """Count and forward a chunk (device thread)."""
+        if len(chunk) == 0:
+            return
+        self.stats[stream].count(chunk, arrival)
+        sink = self._sink
+        if sink is not None:
+            sink(stream, chunk)
+
+    def _fail(self, message: str, stream: str | None = None) -> None:
+        """Mark streams as stopped because of a fault and tell listeners (device thread)."""
+        for name, st in self.stats.items():
+            if stream is None or name == stream:
+                st.error = message
+        self._running.clear()
+        self.failed.emit(stream or "", message)
+
+    def _open(self) -> None:
+        raise NotImplementedError
+
+    def _start(self) -> None:
+        raise NotImplementedError
+
+    def _stop(self) -> None:
+        raise NotImplementedError
+
+    def _close(self) -> None:
+        pass
