@@ -27,7 +27,10 @@ now = time.monotonic
 
 @dataclass(frozen=True)
 class ClockMapping:
-    """``host = offset + slope * device``; ``slope - 1`` is the device drift."""
+    """``host = offset + slope * device``.
+
+    A device clock running fast by 100 ppm has ``slope = 1 / 1.0001`` and ``drift_ppm = 100``.
+    """
 
     offset: float
     slope: float
@@ -37,7 +40,7 @@ class ClockMapping:
 
     @property
     def drift_ppm(self) -> float:
-        return (self.slope - 1.0) * 1e6
+        return (1.0 / self.slope - 1.0) * 1e6
 
 
 class ClockFit:
@@ -55,6 +58,10 @@ class ClockFit:
         memory of the fit; long enough to see drift, short enough to follow temperature).
     fit_drift
         Fit the slope (device drift). With False the slope is fixed at 1.
+    latency
+        Known constant transport delay in seconds (e.g. ~0.5-1 ms for a USB-serial bridge's
+        polling), subtracted from every arrival. A constant delay is invisible in arrival
+        times, so it can only be configured, never measured here.
 
     Thread-safety: `add` is called from one device thread; `mapping` may be called from any
     thread (guarded by a lock; both are cheap).
@@ -62,14 +69,15 @@ class ClockFit:
     Examples
     --------
     >>> fit = ClockFit()
-    >>> for k in range(100):
-    ...     fit.add(device_time=k * 0.1, host_time=5.0 + k * 0.1 * 1.0001 + 0.002)
+    >>> for k in range(1000):
+    ...     fit.add(device_time=k * 0.1 * 1.0001, host_time=5.0 + k * 0.1 + 0.002)
     >>> round(fit.mapping().offset, 3), round(fit.mapping().drift_ppm)
     (5.002, 100)
     """
 
-    def __init__(self, bin_seconds: float = 0.5, window_bins: int = 240, fit_drift: bool = True):
+    def __init__(self, bin_seconds: float = 0.5, window_bins: int = 240, fit_drift: bool = True, latency: float = 0.0):
         self.bin_seconds = bin_seconds
+        self.latency = latency
         self.fit_drift = fit_drift
         self._bins: deque[tuple[int, float, float]] = deque(maxlen=window_bins)
         self._lock = threading.Lock()
@@ -79,6 +87,7 @@ class ClockFit:
     def add(self, device_time: float, host_time: float) -> None:
         """Record that ``device_time`` was seen on the host at ``host_time`` (device thread)."""
         b = int(device_time // self.bin_seconds)
+        host_time -= self.latency
         residual = host_time - device_time
         with self._lock:
             if self._bins and self._bins[-1][0] == b:

@@ -1,0 +1,167 @@
+"""Rig files: which devices to record, with which settings (TOML).
+
+The same file drives ``sensorlab record --rig RIG.toml`` and the GUI's device dialog.
+A mistake in it gets one line naming the field and the fix, never a traceback::
+
+    rig.toml: serial[0].baud: must be one of 9600 … 2000000, got 'fast'
+
+Example rig::
+
+    name = "bench"                 # optional
+
+    [[camera]]
+    name = "cam"
+    device = 0                     # index, video file or URL (e.g. an ESP32-CAM MJPEG stream)
+    width = 640
+    height = 480
+    fps = 30
+
+    [[audio]]
+    name = "mic"
+    device = "default"
+    rate = 48000
+    channels = 2
+
+    [[serial]]
+    name = "imu"
+    port = "/dev/ttyUSB0"          # or any pyserial URL: socket://host:port, loop://
+    baud = 921600
+    protocol = "text"              # "text" (CSV / Arduino plotter) or "binary" (docs/SERIAL-PROTOCOL.md)
+    rate = 1000                    # nominal rate of a text stream, Hz
+    channels = ["ax", "ay", "az", "gx", "gy", "gz"]
+
+    [[emulated]]
+    device = "imu-binary"          # camera | microphone | imu-text | imu-binary | radar
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from sensorlab.acquisition.source import SourceBase
+
+BAUD_RATES = (9600, 19200, 38400, 57600, 115200, 230400, 250000, 460800, 500000, 921600, 1000000, 1500000, 2000000)
+
+
+class RigError(ValueError):
+    """A rig file that cannot be used; the message is one line naming the field and the fix."""
+
+
+class _Device(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, pattern=r"^[^/]+$")
+
+
+class CameraConfig(_Device):
+    name: str = "camera"
+    device: int | str = 0
+    width: int | None = Field(default=None, gt=0)
+    height: int | None = Field(default=None, gt=0)
+    fps: float | None = Field(default=None, gt=0, le=1000)
+    loop: bool = True  # loop a video file at its end
+
+
+class AudioConfig(_Device):
+    name: str = "audio"
+    device: int | str | None = None  # None: the system default input
+    rate: int = Field(default=48000, gt=0)
+    channels: int = Field(default=1, ge=1, le=64)
+    blocksize: int = Field(default=480, ge=16)
+
+
+class SerialConfig(_Device):
+    name: str = "serial"
+    port: str
+    baud: int = 115200
+    protocol: Literal["text", "binary"] = "text"
+    rate: float | None = Field(default=None, gt=0)  # nominal rate of a text stream
+    channels: list[str] | None = None  # channel names of a text stream (else header/auto)
+    units: list[str] | None = None
+
+    @field_validator("baud")
+    @classmethod
+    def _known_baud(cls, v: int) -> int:
+        if v not in BAUD_RATES:
+            raise ValueError(f"must be one of {BAUD_RATES[0]} … {BAUD_RATES[-1]} (e.g. 115200 or 921600), got {v}")
+        return v
+
+
+class EmulatedConfig(_Device):
+    name: str = ""
+    device: Literal["camera", "microphone", "imu-text", "imu-binary", "radar"]
+    rate: float | None = Field(default=None, gt=0)
+    channels: int | None = Field(default=None, ge=1, le=64)
+    drift_ppm: float = 0.0
+
+
+class RigConfig(BaseModel):
+    """A validated rig: lists of devices per kind."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = "rig"
+    camera: list[CameraConfig] = []
+    audio: list[AudioConfig] = []
+    serial: list[SerialConfig] = []
+    emulated: list[EmulatedConfig] = []
+
+    def build_sources(self) -> list[SourceBase]:
+        """Create (not open) one source per configured device."""
+        from sensorlab.acquisition.builders import build_source
+
+        return [build_source(d) for d in [*self.camera, *self.audio, *self.serial, *self.emulated]]
+
+    def to_toml(self) -> str:
+        import tomli_w
+
+        data = self.model_dump(exclude_none=True, exclude_defaults=False)
+        return tomli_w.dumps({k: v for k, v in data.items() if v != []})
+
+
+def _format_error(source: str, err: ValidationError) -> str:
+    first = err.errors()[0]
+    loc = ""
+    for part in first["loc"]:
+        loc += f"[{part}]" if isinstance(part, int) else (f".{part}" if loc else str(part))
+    msg = first["msg"]
+    if first["type"] == "extra_forbidden":
+        msg = "unknown setting: remove it or check its spelling (see docs/RIG.md)"
+    elif first["type"] == "literal_error":
+        msg = msg.replace("Input should be", "must be")
+    elif first["type"] == "missing":
+        msg = "missing: add it"
+    return f"{source}: {loc or '(top level)'}: {msg}"
+
+
+def parse_rig(text: str, source: str = "rig") -> RigConfig:
+    """Parse and validate rig TOML text; raises `RigError` with one clear line."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise RigError(f"{source}: not valid TOML ({e}); check quotes and brackets") from None
+    try:
+        rig = RigConfig.model_validate(data)
+    except ValidationError as e:
+        raise RigError(_format_error(source, e)) from None
+    names = [d.name for d in [*rig.camera, *rig.audio, *rig.serial, *rig.emulated] if d.name]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise RigError(f"{source}: device name {dupes[0]!r} is used twice: give each device a unique name")
+    return rig
+
+
+def load_rig(path: str | Path) -> RigConfig:
+    """Read a rig file. Raises `RigError` naming the problem and the fix."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise RigError(f"{path}: no such rig file; create one (see docs/RIG.md) or use --demo") from None
+    return parse_rig(text, source=path.name)
+
+
+def save_rig(rig: RigConfig, path: str | Path) -> None:
+    Path(path).write_text(rig.to_toml())

@@ -1,0 +1,46 @@
+"""Bounded ring buffers keep the newest samples and count what they drop."""
+
+import numpy as np
+
+from sensorlab.acquisition.buffers import ChunkRing
+from sensorlab.acquisition.source import Chunk
+
+
+def chunk(t0: float, n: int, rate: float = 100.0) -> Chunk:
+    t = t0 + np.arange(n) / rate
+    return Chunk(data=t[:, None].astype(np.float32), timestamps=t)
+
+
+def test_ring_keeps_only_the_last_seconds_and_counts_unread_drops():
+    ring = ChunkRing(seconds=1.0)
+    for k in range(30):  # 3 s of 100 Hz data in 10-sample chunks
+        ring.append(chunk(k * 0.1, 10))
+    snap = ring.snapshot()
+    assert snap.timestamps[-1] == 2.99
+    assert 1.0 <= snap.timestamps[-1] - snap.timestamps[0] <= 1.1
+    assert np.all(np.diff(snap.timestamps) > 0)
+    assert ring.dropped == 300 - len(snap)
+    assert ring.total == 300
+
+
+def test_since_returns_only_new_samples_and_stops_counting_them_as_dropped():
+    ring = ChunkRing(seconds=1.0)
+    ring.append(chunk(0.0, 10))
+    got = ring.since(float("-inf"))
+    assert len(got) == 10
+    assert ring.since(float(got.timestamps[-1])) is None
+    ring.append(chunk(0.1, 10))
+    part = ring.since(0.145)
+    assert part.timestamps[0] > 0.145 and len(part) == 5
+    for k in range(2, 30):
+        ring.append(chunk(k * 0.1, 10))
+    # The 10 samples read first and the 5 read later were seen; the rest of the pushed-out ones were not.
+    assert ring.dropped == (300 - len(ring.snapshot())) - 15
+
+
+def test_max_samples_bounds_frame_streams():
+    ring = ChunkRing(seconds=100.0, max_samples=3)
+    for k in range(10):
+        ring.append(Chunk(data=np.full((1, 4, 4), k, np.uint8), timestamps=[k / 30]))
+    assert len(ring.snapshot()) == 3
+    assert ring.latest().data[0, 0, 0] == 9
