@@ -1,0 +1,61 @@
+"""A rig file's mistakes get one line naming the field and the fix."""
+
+import pytest
+
+from sensorlab.acquisition.rig import RigError, load_rig, parse_rig, save_rig
+
+GOOD = """
+name = "bench"
+[[camera]]
+name = "cam"
+device = "http://127.0.0.1:8765/stream.mjpg"
+fps = 30
+[[audio]]
+name = "mic"
+rate = 48000
+channels = 2
+[[serial]]
+name = "imu"
+port = "/dev/ttyUSB0"
+baud = 921600
+protocol = "text"
+rate = 1000
+channels = ["ax", "ay", "az"]
+[[emulated]]
+device = "radar"
+"""
+
+
+def test_a_valid_rig_round_trips_through_toml(tmp_path):
+    rig = parse_rig(GOOD)
+    assert [c.name for c in rig.camera] == ["cam"]
+    assert rig.serial[0].baud == 921600 and rig.serial[0].channels == ["ax", "ay", "az"]
+    save_rig(rig, tmp_path / "rig.toml")
+    assert load_rig(tmp_path / "rig.toml") == rig
+
+
+@pytest.mark.parametrize(
+    "bad, expected",
+    [
+        (GOOD.replace("baud = 921600", "baud = 12345"), "serial[0].baud: Value error, must be one of 9600"),
+        (GOOD.replace('protocol = "text"', 'protocol = "csv"'), "serial[0].protocol: must be 'text' or 'binary'"),
+        (GOOD.replace("rate = 48000", "rat = 48000"), "audio[0].rat: unknown setting"),
+        (GOOD.replace('port = "/dev/ttyUSB0"', ""), "serial[0].port: missing"),
+        (GOOD.replace('name = "cam"', 'name = "imu"'), "device name 'imu' is used twice"),
+        (GOOD.replace("[[audio]]", "[[audio]"), "not valid TOML"),
+        (GOOD.replace('device = "radar"', 'device = "lidar"'), "emulated[0].device: must be 'camera'"),
+    ],
+    ids=["baud", "protocol", "typo", "missing-port", "duplicate-name", "toml-syntax", "unknown-emulated"],
+)
+def test_mistakes_give_one_line_naming_field_and_fix(bad, expected):
+    with pytest.raises(RigError) as e:
+        parse_rig(bad, source="rig.toml")
+    msg = str(e.value)
+    assert "\n" not in msg
+    assert msg.startswith("rig.toml: ")
+    assert expected in msg
+
+
+def test_missing_file_says_what_to_do(tmp_path):
+    with pytest.raises(RigError, match="no such rig file.*--demo"):
+        load_rig(tmp_path / "nope.toml")
