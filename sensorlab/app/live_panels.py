@@ -1,0 +1,398 @@
+"""One live panel per stream kind: time series, audio (waveform + spectrogram), video, frames, events.
+
+Every panel is built once for one `StreamInfo` and one bounded `ChunkRing`, and `refresh()` is
+called by `LiveView`'s single timer: it pulls what arrived since the last call, appends it to a
+fixed-size display buffer and calls ``setData`` / ``setImage`` once per item. Panels never
+receive chunks from device threads directly.
+
+Time plots share one x axis: host-clock seconds minus the view's origin (``x = t - origin``), so
+all of them can be linked and zoomed together. Speed settings follow docs/VIRTUAL-DEVICES §2:
+1-px pens, no antialiasing, a fixed peak-downsampling factor, clip-to-view, skipFiniteCheck.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QMenu, QToolButton, QVBoxLayout, QWidget
+
+from sensorlab.acquisition.buffers import ChunkRing
+from sensorlab.acquisition.source import StreamInfo, StreamKind
+
+#: Distinct colours for channels (Tableau-like, readable on a dark background).
+PALETTE = (
+    "#4e9bf5", "#f5a623", "#5ac85a", "#ef5350", "#b388ff", "#8d6e63", "#f06292", "#bdbdbd",
+    "#d4e157", "#26c6da", "#90caf9", "#ffcc80", "#a5d6a7", "#ef9a9a", "#ce93d8", "#80cbc4",
+)
+#: Points per curve we aim to hand to Qt after peak downsampling (about one per pixel).
+TARGET_POINTS = 1500
+
+
+class RollingBuffer:
+    """The newest ``capacity`` rows of ``(t, values)``, readable as contiguous views.
+
+    Backed by arrays of twice the capacity so appending never allocates and reading never
+    copies; when the write position reaches the end, the newest ``capacity`` rows move to the
+    front (one copy every ``capacity`` rows).
+    """
+
+    def __init__(self, capacity: int, width: int):
+        self.capacity = max(1, int(capacity))
+        self.t = np.zeros(2 * self.capacity, dtype=np.float64)
+        self.v = np.zeros((2 * self.capacity, width), dtype=np.float32)
+        self._end = 0
+
+    def append(self, t: np.ndarray, values: np.ndarray) -> None:
+        n = len(t)
+        if n >= self.capacity:
+            t, values, n = t[-self.capacity :], values[-self.capacity :], self.capacity
+        if self._end + n > 2 * self.capacity:
+            keep = self.capacity - n
+            self.t[:keep] = self.t[self._end - keep : self._end]
+            self.v[:keep] = self.v[self._end - keep : self._end]
+            self._end = keep
+        self.t[self._end : self._end + n] = t
+        self.v[self._end : self._end + n] = values.reshape(n, -1)
+        self._end += n
+
+    def view(self) -> tuple[np.ndarray, np.ndarray]:
+        start = max(0, self._end - self.capacity)
+        return self.t[start : self._end], self.v[start : self._end]
+
+    def __len__(self) -> int:
+        return min(self._end, self.capacity)
+
+
+class Panel(QWidget):
+    """Base class: a titled widget fed from one ring. Subclasses implement `_pull`."""
+
+    #: True for panels drawn against the shared time axis (their ``plot`` is x-linked).
+    time_axis = False
+
+    def __init__(self, info: StreamInfo, ring: ChunkRing, origin: float, window: float, parent=None):
+        super().__init__(parent)
+        self.info = info
+        self.ring = ring
+        self.origin = origin
+        self.history = window
+        self.newest = float("-inf")  # host time of the newest sample handed to Qt
+        self.plot: pg.PlotItem | None = None
+        self._markers: deque[pg.InfiniteLine] = deque()
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(2, 2, 2, 2)
+        self._layout.setSpacing(1)
+        self._header = QHBoxLayout()
+        rate = f"{info.nominal_rate:g} Hz" if info.regular else "irregular"
+        self.title = QLabel(f"<b>{info.name}</b> &nbsp;<span style='color:#9aa0a6'>{info.kind.value} · {rate}</span>")
+        self._header.addWidget(self.title)
+        self._header.addStretch(1)
+        self._layout.addLayout(self._header)
+
+    def refresh(self) -> bool:
+        """Pull new data and update the items (GUI thread). Returns True when something changed."""
+        return self._pull()
+
+    def _pull(self) -> bool:
+        raise NotImplementedError
+
+    def add_marker(self, t: float, text: str, color: str = "#ffd54f") -> None:
+        """Draw a vertical line at host time ``t`` (time-axis panels only)."""
+        if self.plot is None:
+            return
+        line = pg.InfiniteLine(pos=t - self.origin, angle=90, movable=False, pen=pg.mkPen(color, width=1))
+        if text:
+            pg.InfLineLabel(line, text=text, position=0.92, color=color, anchor=(0, 0.5))
+        self.plot.addItem(line)
+        self._markers.append(line)
+
+    def prune_markers(self, x_min: float) -> None:
+        while self._markers and self._markers[0].value() < x_min:
+            self.plot.removeItem(self._markers.popleft())  # type: ignore[union-attr]
+
+    def _new_plot(self, widget: pg.GraphicsLayoutWidget, row: int = 0) -> pg.PlotItem:
+        plot = widget.addPlot(row=row, col=0)
+        plot.showGrid(x=True, y=True, alpha=0.15)
+        plot.setMenuEnabled(False)
+        plot.hideButtons()
+        plot.getAxis("left").setWidth(48)
+        return plot
+
+
+class TimeseriesPanel(Panel):
+    """Multi-channel time series: per-channel show/hide, autoscale or fixed y range."""
+
+    time_axis = True
+    autoscale_changed = Signal(bool)
+
+    def __init__(self, info, ring, origin, window, parent=None):
+        super().__init__(info, ring, origin, window, parent)
+        n_ch = max(1, info.channel_count)
+        rate = info.nominal_rate if info.regular else 100.0
+        self.buffer = RollingBuffer(int(rate * window * 1.1) + 16, n_ch)
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.plot = self._new_plot(self.graphics)
+        self.plot.setClipToView(True)
+        ds = max(1, int(rate * window / TARGET_POINTS))
+        names = list(info.channel_names) or [f"ch{i}" for i in range(n_ch)]
+        units = list(info.units)
+        self.curves: list[pg.PlotDataItem] = []
+        for i in range(n_ch):
+            curve = self.plot.plot(pen=pg.mkPen(PALETTE[i % len(PALETTE)], width=1), name=names[i] if i < len(names) else f"ch{i}")
+            curve.setDownsampling(ds=ds, auto=False, method="peak")
+            curve.setClipToView(True)
+            curve.setSkipFiniteCheck(True)
+            self.curves.append(curve)
+        if units and len(set(units)) == 1 and units[0]:
+            self.plot.setLabel("left", units=units[0])
+        # Channel menu: one checkable action per channel.
+        self.channels_button = QToolButton(text=f"Channels ({n_ch})")
+        self.channels_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(self.channels_button)
+        self.channel_actions: list[QAction] = []
+        for i, curve in enumerate(self.curves):
+            unit = f" [{units[i]}]" if i < len(units) and units[i] else ""
+            act = QAction(f"{names[i] if i < len(names) else i}{unit}", menu, checkable=True, checked=True)
+            act.toggled.connect(curve.setVisible)
+            menu.addAction(act)
+            self.channel_actions.append(act)
+        self.channels_button.setMenu(menu)
+        self.autoscale = QCheckBox("Auto Y", checked=True)
+        self.autoscale.setToolTip("Autoscale the y axis to the visible data; untick to keep the current range fixed")
+        self.autoscale.toggled.connect(self.set_autoscale)
+        self._header.addWidget(self.channels_button)
+        self._header.addWidget(self.autoscale)
+        self.plot.setAutoVisible(y=True)
+        self.plot.enableAutoRange(axis="y")
+        self._layout.addWidget(self.graphics, 1)
+
+    def set_channel_visible(self, index: int, visible: bool) -> None:
+        self.channel_actions[index].setChecked(visible)
+
+    def set_autoscale(self, on: bool) -> None:
+        self.plot.enableAutoRange(axis="y", enable=on)  # type: ignore[union-attr]
+        if self.autoscale.isChecked() != on:
+            self.autoscale.setChecked(on)
+
+    def _pull(self) -> bool:
+        chunk = self.ring.since(self.newest)
+        if chunk is None:
+            return False
+        data = np.asarray(chunk.data, dtype=np.float32).reshape(len(chunk), -1)
+        self.buffer.append(chunk.timestamps, data)
+        self.newest = float(chunk.timestamps[-1])
+        t, v = self.buffer.view()
+        x = t - self.origin
+        for i, curve in enumerate(self.curves):
+            if curve.isVisible():
+                curve.setData(x, v[:, i], skipFiniteCheck=True)
+        return True
+
+
+class AudioPanel(Panel):
+    """Audio: a min/max envelope of every channel and a live spectrogram of the first channel."""
+
+    time_axis = True
+    BLOCK = 96  # samples per envelope bin (2 ms at 48 kHz)
+    NFFT = 512  # spectrogram window = hop (no overlap; 94 columns/s at 48 kHz)
+    DB_RANGE = (-100.0, -10.0)  # dBFS mapped onto the colour map
+
+    def __init__(self, info, ring, origin, window, parent=None):
+        super().__init__(info, ring, origin, window, parent)
+        self.rate = info.nominal_rate or 48000.0
+        n_ch = max(1, info.channel_count)
+        bins_per_s = self.rate / self.BLOCK
+        self.envelope = RollingBuffer(int(2 * bins_per_s * window * 1.1) + 4, n_ch)
+        self._pending = np.zeros((0, n_ch), dtype=np.float32)
+        self._pending_t0 = 0.0
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.plot = self._new_plot(self.graphics, 0)
+        self.plot.setYRange(-1, 1)
+        self.plot.setLabel("left", "amplitude")
+        self.curves = []
+        for i in range(n_ch):
+            curve = self.plot.plot(pen=pg.mkPen(PALETTE[i % len(PALETTE)], width=1))
+            curve.setClipToView(True)
+            curve.setSkipFiniteCheck(True)
+            self.curves.append(curve)
+        self.spec_plot = self._new_plot(self.graphics, 1)
+        self.spec_plot.setXLink(self.plot)
+        self.spec_plot.setLabel("left", "Hz")
+        self.spec_plot.setYRange(0, self.rate / 2, padding=0)
+        self.spec_plot.setMouseEnabled(x=True, y=False)
+        self.columns = int(self.rate / self.NFFT * window * 1.05) + 2
+        self.spec = RollingBuffer(self.columns, self.NFFT // 2 + 1)
+        self.spec.v[:] = self.DB_RANGE[0]
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image.setColorMap(pg.colormap.get("inferno"))
+        self.spec_plot.addItem(self.image)
+        self._window = np.hanning(self.NFFT).astype(np.float32)
+        self._spec_pending = np.zeros(0, dtype=np.float32)
+        self._spec_t0 = 0.0
+        self._layout.addWidget(self.graphics, 1)
+        self.graphics.ci.layout.setRowStretchFactor(0, 1)
+        self.graphics.ci.layout.setRowStretchFactor(1, 2)
+
+    def _pull(self) -> bool:
+        chunk = self.ring.since(self.newest)
+        if chunk is None:
+            return False
+        data = np.asarray(chunk.data, dtype=np.float32).reshape(len(chunk), -1)
+        if data.dtype.kind == "i":
+            data = data / 32768.0
+        self.newest = float(chunk.timestamps[-1])
+        dt = 1.0 / self.rate
+        # Envelope: min/max over fixed blocks, drawn as two points per block.
+        if len(self._pending) == 0:
+            self._pending_t0 = float(chunk.timestamps[0])
+        pending = np.concatenate([self._pending, data]) if len(self._pending) else data
+        n_blocks = len(pending) // self.BLOCK
+        if n_blocks:
+            blocks = pending[: n_blocks * self.BLOCK].reshape(n_blocks, self.BLOCK, -1)
+            env = np.empty((2 * n_blocks, blocks.shape[2]), dtype=np.float32)
+            env[0::2] = blocks.min(axis=1)
+            env[1::2] = blocks.max(axis=1)
+            t = self._pending_t0 + np.arange(2 * n_blocks) * (self.BLOCK * dt / 2)
+            self.envelope.append(t, env)
+            self._pending = pending[n_blocks * self.BLOCK :]
+            self._pending_t0 = self._pending_t0 + n_blocks * self.BLOCK * dt
+        else:
+            self._pending = pending
+        t, v = self.envelope.view()
+        x = t - self.origin
+        for i, curve in enumerate(self.curves):
+            curve.setData(x, v[:, i], skipFiniteCheck=True)
+        self._spectrogram(data[:, 0], float(chunk.timestamps[0]))
+        return True
+
+    def _spectrogram(self, mono: np.ndarray, t0: float) -> None:
+        if len(self._spec_pending) == 0:
+            self._spec_t0 = t0
+        pending = np.concatenate([self._spec_pending, mono])
+        n_cols = len(pending) // self.NFFT
+        if n_cols:
+            frames = pending[: n_cols * self.NFFT].reshape(n_cols, self.NFFT) * self._window
+            mag = np.abs(np.fft.rfft(frames, axis=1)) * (2.0 / self._window.sum())
+            db = 20.0 * np.log10(mag + 1e-9, dtype=np.float32)
+            times = self._spec_t0 + np.arange(n_cols) * (self.NFFT / self.rate)
+            self.spec.append(times, db)
+            self._spec_pending = pending[n_cols * self.NFFT :]
+            self._spec_t0 += n_cols * self.NFFT / self.rate
+        else:
+            self._spec_pending = pending
+            return
+        t, img = self.spec.view()
+        if len(t) == 0:
+            return
+        # row-major image: rows are frequency bins, columns are time.
+        self.image.setImage(img.T, autoLevels=False, levels=self.DB_RANGE)
+        width = len(t) * self.NFFT / self.rate
+        self.image.setRect(QRectF(t[0] - self.origin, 0.0, width, self.rate / 2))
+
+
+class ImagePanel(Panel):
+    """The newest sample of a video or frame stream as an image, with its age."""
+
+    def __init__(self, info, ring, origin, window, parent=None):
+        super().__init__(info, ring, origin, window, parent)
+        self.is_video = info.kind is StreamKind.VIDEO
+        self.graphics = pg.GraphicsLayoutWidget()
+        # Video rows run top to bottom; a range-Doppler map has range 0 at the bottom.
+        self.view = self.graphics.addViewBox(lockAspect=self.is_video, invertY=self.is_video, enableMenu=False)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.view.addItem(self.image)
+        if not self.is_video:
+            self.image.setColorMap(pg.colormap.get("viridis"))
+        self.stamp = QLabel("waiting for data…")
+        self.stamp.setStyleSheet("color:#9aa0a6")
+        self._header.addWidget(self.stamp)
+        self._layout.addWidget(self.graphics, 1)
+        self._levels: tuple[float, float] | None = None
+        self.frames_shown = 0
+
+    def _pull(self) -> bool:
+        chunk = self.ring.latest()
+        if chunk is None or chunk.timestamps[-1] <= self.newest:
+            return False
+        frame = np.asarray(chunk.data[-1])
+        self.newest = float(chunk.timestamps[-1])
+        if self.is_video:
+            if frame.ndim == 3 and frame.shape[1] > 400:
+                frame = frame[::2, ::2]  # half resolution is plenty for a preview
+            if frame.ndim == 3 and frame.shape[2] >= 3:
+                frame = frame[..., 2::-1]  # BGR -> RGB
+            self.image.setImage(np.ascontiguousarray(frame), autoLevels=False, levels=(0, 255))
+        else:
+            img = frame.reshape(frame.shape[0], -1) if frame.ndim > 1 else frame[None, :]
+            lo, hi = float(np.min(img)), float(np.max(img))
+            # Levels follow the data slowly so the colours do not flicker frame to frame.
+            if self._levels is None:
+                self._levels = (lo, hi if hi > lo else lo + 1)
+            else:
+                a, b = self._levels
+                self._levels = (0.9 * a + 0.1 * lo, max(0.9 * b + 0.1 * hi, 0.9 * a + 0.1 * lo + 1e-6))
+            self.image.setImage(img, autoLevels=False, levels=self._levels)
+        self.frames_shown += 1
+        self.stamp.setText(f"t = {self.newest - self.origin:8.3f} s")
+        return True
+
+
+class EventsPanel(Panel):
+    """An event stream as vertical lines with their text, on the shared time axis."""
+
+    time_axis = True
+    #: Emitted for every new event: (host time, text), so the view can mark other plots too.
+    new_event = Signal(float, str)
+
+    def __init__(self, info, ring, origin, window, parent=None):
+        super().__init__(info, ring, origin, window, parent)
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.plot = self._new_plot(self.graphics)
+        self.plot.hideAxis("left")
+        self.plot.setYRange(0, 1)
+        self.plot.setMouseEnabled(x=True, y=False)
+        self.graphics.setFixedHeight(70)
+        self._layout.addWidget(self.graphics)
+        self.count = 0
+
+    def _pull(self) -> bool:
+        chunk = self.ring.since(self.newest)
+        if chunk is None:
+            return False
+        for t, text in zip(chunk.timestamps, chunk.data):
+            label = text.decode() if isinstance(text, bytes) else str(text)
+            self.add_marker(float(t), label, "#ffd54f")
+            self.new_event.emit(float(t), label)
+            self.count += 1
+        self.newest = float(chunk.timestamps[-1])
+        return True
+
+
+def panel_for(info: StreamInfo, ring: ChunkRing, origin: float, window: float) -> Panel:
+    """The panel class that draws ``info``'s kind."""
+    cls = {
+        StreamKind.TIMESERIES: TimeseriesPanel,
+        StreamKind.AUDIO: AudioPanel,
+        StreamKind.VIDEO: ImagePanel,
+        StreamKind.FRAMES: ImagePanel,
+        StreamKind.EVENTS: EventsPanel,
+    }[info.kind]
+    return cls(info, ring, origin, window)
+
+
+def ring_seconds(info: StreamInfo, window: float) -> tuple[float, int | None]:
+    """How much the display ring of ``info`` must hold: (seconds, max samples)."""
+    if info.kind in (StreamKind.VIDEO, StreamKind.FRAMES):
+        return 1.0, 4  # only the newest image is drawn
+    return window + 1.0, None
+
+
+def nice(x: float) -> str:
+    """Short human rendering of a rate or count."""
+    if not math.isfinite(x):
+        return "–"
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.1f}"

@@ -1,0 +1,190 @@
+"""`LiveView`: every stream of an `Acquisition`, live, on one shared host-clock time axis.
+
+Plots are created once, when the view is built on the running acquisition. One `QTimer`
+(~30 Hz) then pulls from one bounded `ChunkRing` per stream (`Acquisition.ring`) and refreshes
+each panel; sources never signal the GUI per chunk (STYLE rule 12).
+
+- Time plots (time series, audio, spectrogram, events) are x-linked. While *following*, the x
+  range tracks the newest data; zooming or panning any of them with the mouse stops following
+  until `follow` is switched back on.
+- *Pausing* stops refreshing the plots only: devices and the recorder keep running, and the
+  rings keep (bounded) data so resuming catches up.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import QScrollArea, QSplitter, QVBoxLayout, QWidget
+
+from sensorlab.acquisition.clock import now
+from sensorlab.acquisition.source import StreamKind
+from sensorlab.app.live_panels import EventsPanel, Panel, panel_for, ring_seconds
+
+#: Refresh period of the live view, milliseconds (~30 frames per second).
+REFRESH_MS = 33
+
+
+class LiveView(QWidget):
+    """Live plots of every stream of ``acquisition``.
+
+    Parameters
+    ----------
+    acquisition
+        An opened `Acquisition`; one panel is built per stream in ``acquisition.streams``.
+    window
+        Seconds of history shown on the time axis.
+    origin
+        Host time drawn as x = 0 (default: now).
+
+    Signals
+    -------
+    follow_changed(bool), paused_changed(bool)
+    """
+
+    follow_changed = Signal(bool)
+    paused_changed = Signal(bool)
+    refreshed = Signal()
+
+    def __init__(self, acquisition, window: float = 10.0, origin: float | None = None, parent=None):
+        super().__init__(parent)
+        self.acquisition = acquisition
+        self.history = window
+        self.origin = now() if origin is None else origin
+        self.panels: dict[str, Panel] = {}
+        self._rings = {}
+        self._follow = True
+        self._paused = False
+        self._setting_range = False
+        self.frames = 0  # refreshes that drew something
+        self._frame_times: deque[float] = deque(maxlen=90)
+
+        time_col, image_col = QSplitter(Qt.Orientation.Vertical), QSplitter(Qt.Orientation.Vertical)
+        for name, info in acquisition.streams.items():
+            seconds, max_samples = ring_seconds(info, window)
+            ring = acquisition.ring(name, seconds=seconds, max_samples=max_samples)
+            self._rings[name] = ring
+            panel = panel_for(info, ring, self.origin, window)
+            self.panels[name] = panel
+            (time_col if panel.time_axis else image_col).addWidget(panel)
+            if isinstance(panel, EventsPanel):
+                panel.new_event.connect(self._on_new_event)
+        master = self.master_plot
+        for panel in self.time_panels:
+            if panel.plot is not master:
+                panel.plot.setXLink(master)
+            panel.plot.getViewBox().sigRangeChangedManually.connect(self._on_manual_range)
+        # Weight splitter space by content: audio (two plots) > time series > events.
+        for i in range(time_col.count()):
+            kind = time_col.widget(i).info.kind
+            time_col.setStretchFactor(i, {StreamKind.AUDIO: 3, StreamKind.EVENTS: 0}.get(kind, 2))
+
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setWidget(time_col)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(scroll)
+        if image_col.count():
+            split.addWidget(image_col)
+            split.setStretchFactor(0, 5)
+            split.setStretchFactor(1, 3)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(split)
+
+        self.timer = QTimer(self)
+        self.timer.setInterval(REFRESH_MS)
+        self.timer.timeout.connect(self.refresh)
+        self.timer.start()
+
+    # -- public --------------------------------------------------------------------------
+    @property
+    def time_panels(self) -> list[Panel]:
+        return [p for p in self.panels.values() if p.time_axis and p.plot is not None]
+
+    @property
+    def master_plot(self):
+        panels = self.time_panels
+        return panels[0].plot if panels else None
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def set_paused(self, paused: bool) -> None:
+        """Stop or resume refreshing the plots (recording is not affected)."""
+        if paused != self._paused:
+            self._paused = paused
+            self.paused_changed.emit(paused)
+
+    @property
+    def follow(self) -> bool:
+        return self._follow
+
+    def set_follow(self, follow: bool) -> None:
+        """Let the time axis track the newest data (True) or stay where the user put it."""
+        if follow != self._follow:
+            self._follow = follow
+            self.follow_changed.emit(follow)
+
+    def add_marker(self, t: float, text: str, color: str = "#ffd54f") -> None:
+        """Draw a vertical line at host time ``t`` on every time plot (e.g. a live label)."""
+        for panel in self.time_panels:
+            if not isinstance(panel, EventsPanel):
+                panel.add_marker(t, "", color)
+            else:
+                panel.add_marker(t, text, color)
+
+    @property
+    def fps(self) -> float:
+        """Refreshes per second over the last ~3 s."""
+        ts = self._frame_times
+        if len(ts) < 2 or ts[-1] == ts[0]:
+            return 0.0
+        return (len(ts) - 1) / (ts[-1] - ts[0])
+
+    def newest_drawn(self) -> dict[str, float]:
+        """Host time of the newest sample handed to Qt, per stream."""
+        return {name: p.newest for name, p in self.panels.items()}
+
+    def refresh(self) -> None:
+        """Pull new data into every panel and move the time axis (timer slot, GUI thread)."""
+        if self._paused:
+            return
+        changed = False
+        for panel in self.panels.values():
+            changed |= panel.refresh()
+        newest = max((p.newest for p in self.time_panels), default=float("-inf"))
+        master = self.master_plot
+        if master is not None and newest > float("-inf"):
+            x1 = newest - self.origin
+            for panel in self.time_panels:
+                panel.prune_markers(x1 - 3 * self.history)
+            if self._follow:
+                self._setting_range = True
+                master.setXRange(x1 - self.history, x1, padding=0)
+                self._setting_range = False
+        if changed:
+            self.frames += 1
+            self._frame_times.append(time.perf_counter())
+            self.refreshed.emit()
+
+    def shutdown(self) -> None:
+        """Stop the timer and release the display rings (call before closing the acquisition)."""
+        self.timer.stop()
+        for name, ring in self._rings.items():
+            self.acquisition.release_ring(name, ring)
+        self._rings.clear()
+
+    # -- slots ---------------------------------------------------------------------------
+    def _on_manual_range(self, *_args) -> None:
+        if not self._setting_range:
+            self.set_follow(False)
+
+    def _on_new_event(self, t: float, text: str) -> None:
+        for panel in self.time_panels:
+            if not isinstance(panel, EventsPanel):
+                panel.add_marker(t, "", "#ffd54f")

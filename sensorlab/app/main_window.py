@@ -1,0 +1,510 @@
+"""`MainWindow`: the recording studio.
+
+Layout: a toolbar (devices, record/stop, pause, follow, window length, pre-roll), the live view
+in the centre, the session form and live-label buttons on the right, stream health and
+messages at the bottom. The window drives the headless core:
+
+- an `Acquisition` over the rig's sources runs from the moment the window opens (opening the
+  devices happens on a worker thread; devices that fail are listed, the others run);
+- Record creates a `Recorder` on that acquisition (with the pre-roll rings, if any) and starts
+  it on a worker thread; Stop closes the file on a worker thread;
+- live labels go to ``Recorder.add_event`` and are also saved as an annotations sidecar when
+  the recording stops.
+
+Core signals reach the window only through `QtRelay`; blocking work only through `TaskRunner`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QDockWidget,
+    QLabel,
+    QListWidget,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QStackedWidget,
+    QTabWidget,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from sensorlab.acquisition.clock import now
+from sensorlab.acquisition.hub import Acquisition
+from sensorlab.app.health_view import HealthView
+from sensorlab.app.label_bar import LabelBar
+from sensorlab.app.live_view import LiveView
+from sensorlab.app.qt_relay import QtRelay
+from sensorlab.app.session_form import SessionForm
+from sensorlab.app import workers
+from sensorlab.labeling.annotations import LabelSet, annotations_from_live_events
+
+log = logging.getLogger(__name__)
+
+RECORD_STYLE = "QPushButton{background:#c62828;color:white;font-weight:bold;padding:5px 14px;border-radius:4px}"
+STOP_STYLE = "QPushButton{background:#eceff1;color:#b71c1c;font-weight:bold;padding:5px 14px;border-radius:4px}"
+
+
+class MainWindow(QMainWindow):
+    """The studio window on one rig.
+
+    Parameters
+    ----------
+    sources
+        The rig's sources (created, not opened); they are opened on a worker thread.
+    rig_text
+        The rig as TOML, stored in each session's metadata.
+    rig_name
+        Shown in the title bar.
+    settings
+        Where settings are remembered (tests pass a temp file).
+
+    Signals
+    -------
+    acquisition_ready, recording_started(path), recording_stopped(path), message(text)
+    """
+
+    acquisition_ready = Signal()
+    recording_started = Signal(str)
+    recording_stopped = Signal(str)
+    message = Signal(str)
+
+    def __init__(self, sources, rig_text: str = "", rig_name: str = "demo rig", settings: QSettings | None = None, parent=None):
+        super().__init__(parent)
+        self.settings = settings if settings is not None else QSettings("sensorlab", "sensorlab")
+        self.rig_text = rig_text
+        self.rig_name = rig_name
+        self.acquisition: Acquisition | None = None
+        self.live_view: LiveView | None = None
+        self.health_view: HealthView | None = None
+        self.recorder = None
+        self.last_session: Path | None = None
+        self._live_events: list[tuple[float, str]] = []
+        self._preroll_rings: dict = {}
+        self._rec_started = 0.0
+        self.relay = QtRelay(self)
+        self.tasks = workers.TaskRunner(self)
+        self.tasks.progress.connect(self._on_progress)
+        self.tasks.failed.connect(lambda title, msg: self.show_error(f"{title} failed: {msg}"))
+        self.relay.stream_failed.connect(self._on_stream_failed)
+        self.relay.recording_failed.connect(lambda stream, msg: self.show_error(f"recording {stream or 'file'}: {msg}"))
+
+        self.setWindowTitle(f"sensorlab — {rig_name}")
+        self._build_toolbar()
+        self._build_docks()
+        self._build_central()
+        self._build_statusbar()
+        self._restore_settings()
+        self._clock = QTimer(self, interval=250)
+        self._clock.timeout.connect(self._update_elapsed)
+        self._clock.start()
+        QApplication.instance().installEventFilter(self.label_bar)
+        self.open_sources(sources)
+
+    # -- building -------------------------------------------------------------------------
+    def _build_toolbar(self) -> None:
+        bar = QToolBar("Main", objectName="main_toolbar", movable=False)
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.addToolBar(bar)
+        self.devices_action = QAction("Devices…", self, triggered=self._open_device_dialog)
+        self.devices_action.setToolTip("Pick cameras, audio inputs, serial ports or demo devices; save/load the rig")
+        bar.addAction(self.devices_action)
+        bar.addSeparator()
+        self.record_button = QPushButton("●  Record")
+        self.record_button.setStyleSheet(RECORD_STYLE)
+        self.record_button.setEnabled(False)
+        self.record_button.setShortcut(QKeySequence("Ctrl+R"))
+        self.record_button.setToolTip("Start / stop recording (Ctrl+R)")
+        self.record_button.clicked.connect(self.toggle_recording)
+        bar.addWidget(self.record_button)
+        self.elapsed = QLabel("  not recording  ")
+        self.elapsed.setMinimumWidth(220)
+        bar.addWidget(self.elapsed)
+        bar.addSeparator()
+        self.pause_action = QAction("Pause plots", self, checkable=True, shortcut=QKeySequence("Space"))
+        self.pause_action.setToolTip("Freeze the plots (Space); devices and recording keep running")
+        self.pause_action.toggled.connect(lambda on: self.live_view and self.live_view.set_paused(on))
+        bar.addAction(self.pause_action)
+        self.follow_action = QAction("Follow", self, checkable=True, checked=True, shortcut=QKeySequence("F"))
+        self.follow_action.setToolTip("Keep the newest data in view (F); zooming or panning a plot turns this off")
+        self.follow_action.toggled.connect(lambda on: self.live_view and self.live_view.set_follow(on))
+        bar.addAction(self.follow_action)
+        bar.addWidget(QLabel("  Window "))
+        self.window_combo = QComboBox()
+        self.window_combo.addItems(["5 s", "10 s", "30 s"])
+        self.window_combo.setToolTip("Seconds shown on the time axis (rebuilds the plots)")
+        self.window_combo.currentTextChanged.connect(self._on_window_changed)
+        bar.addWidget(self.window_combo)
+        bar.addWidget(QLabel("  Pre-roll "))
+        self.preroll = QSpinBox(suffix=" s", minimum=0, maximum=30)
+        self.preroll.setToolTip("Keep the last N seconds so that Record includes what just happened (0: off)")
+        self.preroll.valueChanged.connect(self._on_preroll_changed)
+        bar.addWidget(self.preroll)
+
+    def _build_docks(self) -> None:
+        self.session_form = SessionForm(self.settings)
+        labels = LabelSet.from_dict(json.loads(self.settings.value("labels/set", "{}") or "{}"))
+        self.label_bar = LabelBar(labels if len(labels) else None)
+        self.label_bar.label_event.connect(self._on_label_event)
+        side = QWidget()
+        side_layout = QVBoxLayout(side)
+        side_layout.setContentsMargins(0, 0, 0, 0)
+        side_layout.addWidget(_section("Session"))
+        side_layout.addWidget(self.session_form)
+        side_layout.addWidget(_section("Live labels"))
+        side_layout.addWidget(self.label_bar, 1)
+        dock = QDockWidget("Session", self, objectName="session_dock")
+        dock.setWidget(side)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
+        dock.setTitleBarWidget(QWidget())
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+
+        self.bottom_tabs = QTabWidget()
+        self.health_placeholder = QLabel("opening devices…")
+        self.bottom_tabs.addTab(self.health_placeholder, "Stream health")
+        self.messages = QListWidget()
+        self.bottom_tabs.addTab(self.messages, "Messages")
+        bottom = QDockWidget("Health", self, objectName="health_dock")
+        bottom.setWidget(self.bottom_tabs)
+        bottom.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
+        bottom.setTitleBarWidget(QWidget())
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, bottom)
+
+    def _build_central(self) -> None:
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        self.banner = QPushButton()
+        self.banner.setStyleSheet("QPushButton{background:#8c1d18;color:white;text-align:left;padding:6px;border:none}")
+        self.banner.setToolTip("Click to dismiss; all messages are in the Messages tab")
+        self.banner.clicked.connect(self.banner.hide)
+        self.banner.hide()
+        layout.addWidget(self.banner)
+        self.stack = QStackedWidget()
+        self.waiting = QLabel("Opening devices…", alignment=Qt.AlignmentFlag.AlignCenter)
+        self.stack.addWidget(self.waiting)
+        layout.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
+
+    def _build_statusbar(self) -> None:
+        self.busy = QProgressBar(maximumWidth=140, maximum=0)
+        self.busy.hide()
+        self.status_text = QLabel("")
+        self.statusBar().addPermanentWidget(self.status_text)
+        self.statusBar().addPermanentWidget(self.busy)
+
+    # -- devices ---------------------------------------------------------------------------
+    def open_sources(self, sources, rig_text: str | None = None, rig_name: str | None = None) -> None:
+        """Close the current devices (if any) and open ``sources`` on a worker thread."""
+        if self.recorder is not None:
+            self.show_error("stop the recording before changing devices")
+            return
+        if rig_text is not None:
+            self.rig_text = rig_text
+        if rig_name is not None:
+            self.rig_name = rig_name
+            self.setWindowTitle(f"sensorlab — {rig_name}")
+        self._teardown_views()
+        old = self.acquisition
+        self.acquisition = Acquisition(sources)
+        self.relay.release()
+        self.relay.watch_acquisition(self.acquisition)
+        self.record_button.setEnabled(False)
+        self.stack.setCurrentWidget(self.waiting)
+        acq = self.acquisition
+
+        def open_after_close():
+            if old is not None:
+                yield from workers.close_acquisition(old)
+            return (yield from workers.open_acquisition(acq))
+
+        self.tasks.run("Opening devices", open_after_close, on_done=lambda errors: self._on_acquisition_ready(acq, errors),
+                       on_error=lambda msg: self.waiting.setText(f"Could not open the devices:\n{msg}"))
+
+    def _on_acquisition_ready(self, acq: Acquisition, errors: dict[str, str]) -> None:
+        if acq is not self.acquisition:
+            return  # superseded by another rig while opening
+        for device, msg in errors.items():
+            self.show_error(f"{device}: {msg}")
+        if not acq.streams:
+            self.waiting.setText("No device could be opened.\nUse Devices… to pick others (see Messages for why).")
+            return
+        self._build_views()
+        self.record_button.setEnabled(True)
+        self.post(f"{len(acq.streams)} stream(s) running: {', '.join(acq.streams)}")
+        self.acquisition_ready.emit()
+
+    def _build_views(self) -> None:
+        acq = self.acquisition
+        window = float(self.window_combo.currentText().split()[0])
+        self.live_view = LiveView(acq, window=window)
+        self.live_view.follow_changed.connect(self.follow_action.setChecked)
+        self.live_view.set_paused(self.pause_action.isChecked())
+        self.stack.addWidget(self.live_view)
+        self.stack.setCurrentWidget(self.live_view)
+        self.health_view = HealthView(acq, self.session_form.sessions_folder())
+        self.session_form.folder.textChanged.connect(lambda text: self.health_view and self.health_view.set_sessions_folder(text))
+        self.bottom_tabs.removeTab(0)
+        self.bottom_tabs.insertTab(0, self.health_view, "Stream health")
+        self.bottom_tabs.setCurrentIndex(0)
+        self._on_preroll_changed(self.preroll.value())
+
+    def _teardown_views(self) -> None:
+        self._release_preroll()
+        if self.live_view is not None:
+            self.live_view.shutdown()
+            self.stack.removeWidget(self.live_view)
+            self.live_view.deleteLater()
+            self.live_view = None
+        if self.health_view is not None:
+            self.health_view.timer.stop()
+            self.bottom_tabs.removeTab(0)
+            self.bottom_tabs.insertTab(0, self.health_placeholder, "Stream health")
+            self.health_view.deleteLater()
+            self.health_view = None
+
+    def _open_device_dialog(self) -> None:
+        from sensorlab.app.device_dialog import DeviceDialog
+
+        dialog = DeviceDialog(self.settings, rig_text=self.rig_text, parent=self)
+        if dialog.exec():
+            rig = dialog.rig()
+            try:
+                sources = rig.build_sources()
+            except Exception as e:  # a builder rejecting a setting must not close the window
+                self.show_error(f"rig {rig.name}: {e}")
+                return
+            self.open_sources(sources, rig_text=rig.to_toml(), rig_name=rig.name)
+
+    # -- recording -------------------------------------------------------------------------
+    @property
+    def recording(self) -> bool:
+        return self.recorder is not None
+
+    def toggle_recording(self) -> None:
+        if self.recorder is None:
+            self.start_recording()
+        else:
+            self.stop_recording()
+
+    def start_recording(self) -> None:
+        """Create a recorder on the running acquisition and start it (worker thread)."""
+        if self.recorder is not None or self.acquisition is None or not self.acquisition.streams:
+            return
+        from sensorlab.session.recorder import Recorder
+
+        path = self.session_form.next_path()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            self.show_error(f"cannot create the sessions folder {path.parent}: {e.strerror}")
+            return
+        metadata = self.session_form.metadata(self.rig_text)
+        preroll = dict(self._preroll_rings) or None
+        try:
+            recorder = Recorder(self.acquisition, path, metadata=metadata, preroll=preroll)
+        except Exception as e:
+            self.show_error(f"cannot record to {path}: {e}")
+            return
+        self.recorder = recorder
+        self._live_events = []
+        self._rec_started = now()
+        self.relay.watch_recorder(recorder)
+        self.health_view.set_recorder(recorder)
+        self._set_record_button(recording=True)
+        self.record_button.setEnabled(False)
+        self.tasks.run("Starting recording", workers.start_recording, recorder, on_done=self._on_recording_started, on_error=self._on_recording_start_failed)
+
+    def _on_recording_started(self, path: str) -> None:
+        self.record_button.setEnabled(True)
+        self.post(f"recording to {path}")
+        self.recording_started.emit(path)
+
+    def _on_recording_start_failed(self, message: str) -> None:
+        self.recorder = None
+        self.health_view.set_recorder(None)
+        self._set_record_button(recording=False)
+        self.record_button.setEnabled(True)
+
+    def stop_recording(self) -> None:
+        """Close open label spans, then flush and close the file (worker thread)."""
+        recorder = self.recorder
+        if recorder is None:
+            return
+        self.label_bar.close_open_spans()
+        self.record_button.setEnabled(False)
+        self.record_button.setText("saving…")
+        self.tasks.run("Saving session", workers.stop_recording, recorder,
+                       on_done=self._on_recording_stopped, on_error=lambda msg: self._on_recording_stopped(str(recorder.path)))
+
+    def _on_recording_stopped(self, path: str) -> None:
+        self.recorder = None
+        self.last_session = Path(path)
+        if self.health_view is not None:
+            self.health_view.set_recorder(None)
+        self._save_live_labels(Path(path))
+        self._set_record_button(recording=False)
+        self.record_button.setEnabled(self.acquisition is not None and bool(self.acquisition.streams))
+        self.post(f"saved {path}")
+        self.recording_stopped.emit(path)
+
+    def _save_live_labels(self, path: Path) -> None:
+        if not self._live_events:
+            return
+        from sensorlab.labeling.store import save_annotations, sidecar_path
+
+        try:
+            ann = annotations_from_live_events(self._live_events, end_time=now())
+            save_annotations(ann, sidecar_path(path), session=path.name)
+            self.post(f"{len(ann)} live label(s) saved to {sidecar_path(path).name}")
+        except OSError as e:
+            self.show_error(f"could not save the live labels next to {path.name}: {e}")
+
+    def _on_label_event(self, t: float, text: str) -> None:
+        msg = json.loads(text)
+        color = self.label_bar.labels.color_of(msg["label"])
+        if self.live_view is not None:
+            tag = {"start": "▶", "stop": "■"}.get(msg["type"], "")
+            self.live_view.add_marker(t, f"{tag}{msg['label']}", color)
+        if self.recorder is not None:
+            try:
+                self.recorder.add_event(text, t=t)
+            except Exception as e:
+                self.show_error(f"label not saved: {e}")
+                return
+            self._live_events.append((t, text))
+        else:
+            self.statusBar().showMessage(f"label {msg['label']} ({msg['type']}) shown, not saved: not recording", 3000)
+
+    # -- pre-roll ---------------------------------------------------------------------------
+    def _on_preroll_changed(self, seconds: int) -> None:
+        self.settings.setValue("recording/preroll", seconds)
+        self._release_preroll()
+        if seconds > 0 and self.acquisition is not None:
+            self._preroll_rings = {name: self.acquisition.ring(name, seconds=float(seconds)) for name in self.acquisition.streams}
+
+    def _release_preroll(self) -> None:
+        if self.acquisition is not None:
+            for name, ring in self._preroll_rings.items():
+                self.acquisition.release_ring(name, ring)
+        self._preroll_rings = {}
+
+    # -- messages ----------------------------------------------------------------------------
+    def post(self, text: str) -> None:
+        """Log an informational message in the Messages tab and the status bar."""
+        self.messages.addItem(f"{datetime.now():%H:%M:%S}  {text}")
+        self.statusBar().showMessage(text, 5000)
+        self.message.emit(text)
+
+    def show_error(self, text: str) -> None:
+        """Show an error in the red banner (and keep it in the Messages tab)."""
+        log.warning(text)
+        self.messages.addItem(f"{datetime.now():%H:%M:%S}  ⚠ {text}")
+        self.messages.item(self.messages.count() - 1).setForeground(Qt.GlobalColor.red)
+        self.banner.setText(f"⚠  {text}")
+        self.banner.show()
+        self.message.emit(text)
+
+    def _on_stream_failed(self, stream: str, message: str) -> None:
+        self.show_error(f"{stream or 'device'} stopped: {message}" + (" (recording continues for the other streams)" if self.recorder else ""))
+        if self.health_view is not None:
+            self.health_view.mark_failed(stream, message)
+
+    def _on_progress(self, text: str) -> None:
+        self.busy.setVisible(bool(text))
+        self.status_text.setText(text)
+
+    # -- small UI updates ---------------------------------------------------------------------
+    def _set_record_button(self, recording: bool) -> None:
+        self.record_button.setText("■  Stop" if recording else "●  Record")
+        self.record_button.setStyleSheet(STOP_STYLE if recording else RECORD_STYLE)
+
+    def _update_elapsed(self) -> None:
+        rec = self.recorder
+        if rec is None:
+            self.elapsed.setText("  not recording")
+            self.elapsed.setStyleSheet("")
+            self.setWindowTitle(f"sensorlab — {self.rig_name}")
+            return
+        secs = now() - self._rec_started
+        mb = float(getattr(rec, "bytes_written", 0) or 0) / 1e6
+        self.elapsed.setText(f"  ● REC {int(secs // 60):02d}:{secs % 60:04.1f}  {mb:,.1f} MB")
+        self.elapsed.setStyleSheet("color:#ef5350;font-weight:bold")
+        self.setWindowTitle(f"● REC — sensorlab — {self.rig_name}")
+
+    def _on_window_changed(self, text: str) -> None:
+        self.settings.setValue("view/window", text)
+        if self.live_view is not None:
+            self.live_view.shutdown()
+            self.stack.removeWidget(self.live_view)
+            self.live_view.deleteLater()
+            window = float(text.split()[0])
+            self.live_view = LiveView(self.acquisition, window=window)
+            self.live_view.follow_changed.connect(self.follow_action.setChecked)
+            self.stack.addWidget(self.live_view)
+            self.stack.setCurrentWidget(self.live_view)
+
+    # -- settings and closing -------------------------------------------------------------------
+    def _restore_settings(self) -> None:
+        s = self.settings
+        geometry = s.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1400, 900)
+        state = s.value("window/state")
+        if state is not None:
+            self.restoreState(state)
+        self.window_combo.blockSignals(True)
+        self.window_combo.setCurrentText(str(s.value("view/window", "10 s")))
+        self.window_combo.blockSignals(False)
+        self.preroll.blockSignals(True)
+        self.preroll.setValue(int(s.value("recording/preroll", 0)))
+        self.preroll.blockSignals(False)
+
+    def save_settings(self) -> None:
+        s = self.settings
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/state", self.saveState())
+        s.setValue("labels/set", json.dumps(self.label_bar.labels.to_dict()))
+        self.session_form.remember()
+        s.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
+        """Finish the recording and close the devices, waiting for the workers."""
+        self.save_settings()
+        QApplication.instance().removeEventFilter(self.label_bar)
+        recorder = self.recorder
+        if recorder is not None:
+            self.label_bar.close_open_spans()
+            try:
+                path = recorder.stop()  # the window is going away: blocking here is expected
+                self._save_live_labels(Path(path))
+            except Exception as e:
+                QMessageBox.warning(self, "sensorlab", f"The recording may be incomplete: {e}")
+            self.recorder = None
+        self.tasks.wait()
+        self._teardown_views()
+        if self.acquisition is not None:
+            self.relay.release()
+            self.acquisition.close()
+        super().closeEvent(event)
+
+
+def _section(title: str) -> QLabel:
+    label = QLabel(title.upper())
+    label.setStyleSheet("color:#9aa0a6;font-weight:bold;font-size:11px;padding:8px 4px 2px 4px;letter-spacing:1px")
+    return label

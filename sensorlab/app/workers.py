@@ -1,0 +1,116 @@
+"""Blocking work (opening devices, starting and closing a recording) off the GUI thread.
+
+Each task is a plain generator that yields progress messages and returns a result; superqt's
+`create_worker` runs it on a worker thread and hands ``yielded`` / ``returned`` / ``errored``
+back to the GUI thread (STYLE rule 17). `TaskRunner` keeps the workers alive, tells the
+window what is in progress (so it can show a busy bar) and turns exceptions into one-line
+messages for the window instead of tracebacks in a terminal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from typing import Any
+
+from PySide6.QtCore import QObject, QThreadPool, Signal
+from superqt.utils import WorkerBase, create_worker
+
+Task = Callable[..., Generator[str, None, Any]]
+
+
+class TaskRunner(QObject):
+    """Run generator tasks on worker threads, one progress line at a time.
+
+    Signals
+    -------
+    progress(message)
+        A running task said what it is doing ("" when nothing runs any more).
+    failed(title, message)
+        A task raised; ``message`` is one line for the window.
+    """
+
+    progress = Signal(str)
+    failed = Signal(str, str)
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self._workers: list[WorkerBase] = []
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._workers)
+
+    def run(
+        self,
+        title: str,
+        task: Task,
+        *args: Any,
+        on_done: Callable[[Any], None] | None = None,
+        on_error: Callable[[str], None] | None = None,
+    ) -> WorkerBase:
+        """Start ``task(*args)`` on a worker thread.
+
+        ``on_done(result)`` and ``on_error(message)`` are called on the GUI thread.
+        """
+        worker = create_worker(task, *args, _start_thread=False)
+        self._workers.append(worker)
+        self.progress.emit(f"{title}…")
+        worker.yielded.connect(lambda msg: self.progress.emit(f"{title}: {msg}"))
+
+        def done(result: Any) -> None:
+            if on_done is not None:
+                on_done(result)
+
+        def error(exc: Exception) -> None:
+            message = str(exc) or type(exc).__name__
+            self.failed.emit(title, message)
+            if on_error is not None:
+                on_error(message)
+
+        def finished() -> None:
+            if worker in self._workers:
+                self._workers.remove(worker)
+            if not self._workers:
+                self.progress.emit("")
+
+        worker.returned.connect(done)
+        worker.errored.connect(error)
+        worker.finished.connect(finished)
+        worker.start()
+        return worker
+
+    def wait(self, msecs: int = 30_000) -> bool:
+        """Block until every task has finished (used when the window closes)."""
+        return QThreadPool.globalInstance().waitForDone(msecs)
+
+
+# -- the tasks (plain generators; they run on a worker thread) -----------------------------
+
+
+def open_acquisition(acquisition: Any) -> Generator[str, None, dict[str, str]]:
+    """Open and start every source (worker thread). Returns ``acquisition.errors``."""
+    yield f"opening {len(acquisition.sources)} device(s)"
+    acquisition.open()
+    yield "starting streams"
+    acquisition.start()
+    return dict(acquisition.errors)
+
+
+def start_recording(recorder: Any) -> Generator[str, None, str]:
+    """Create the session file and start writing (worker thread). Returns the path."""
+    yield f"creating {recorder.path}"
+    recorder.start()
+    return str(recorder.path)
+
+
+def stop_recording(recorder: Any) -> Generator[str, None, str]:
+    """Flush and close the session file (worker thread). Returns the path written."""
+    yield "flushing and closing the file"
+    path = recorder.stop()
+    return str(path)
+
+
+def close_acquisition(acquisition: Any) -> Generator[str, None, None]:
+    """Stop and close every device (worker thread)."""
+    yield "closing devices"
+    acquisition.close()

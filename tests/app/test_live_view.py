@@ -1,0 +1,66 @@
+"""LiveView: panels per stream kind, refresh from rings, pause/follow, channel show/hide."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sensorlab.app.live_panels import AudioPanel, EventsPanel, ImagePanel, RollingBuffer, TimeseriesPanel
+from sensorlab.app.live_view import LiveView
+
+
+def test_rolling_buffer_keeps_newest_rows():
+    buf = RollingBuffer(5, 2)
+    for k in range(4):
+        t = np.arange(3) + 3 * k
+        buf.append(t.astype(float), np.stack([t, -t], axis=1))
+    t, v = buf.view()
+    assert t.tolist() == [7, 8, 9, 10, 11]
+    assert v[:, 1].tolist() == [-7, -8, -9, -10, -11]
+
+
+def test_live_view_builds_one_panel_per_kind_and_draws(qtbot, fake_acquisition):
+    view = LiveView(fake_acquisition, window=5.0)
+    qtbot.addWidget(view)
+    view.resize(1000, 700)
+    view.show()
+    kinds = {name: type(p) for name, p in view.panels.items()}
+    assert kinds == {"imu": TimeseriesPanel, "mic": AudioPanel, "cam": ImagePanel, "radar": ImagePanel, "markers": EventsPanel}
+    qtbot.waitUntil(lambda: all(np.isfinite(p.newest) for p in view.panels.values()), timeout=5000)
+    imu = view.panels["imu"]
+    x, y = imu.curves[0].getData()
+    assert len(x) > 10 and np.all(np.diff(x) > 0)
+    # every time plot is linked to one x axis in host-clock seconds since the origin
+    mic = view.panels["mic"]
+    assert mic.plot.getViewBox().linkedView(0) is imu.plot.getViewBox()
+    assert view.panels["markers"].count >= 1
+    view.shutdown()
+
+
+def test_pause_stops_drawing_but_not_acquisition(qtbot, fake_acquisition):
+    view = LiveView(fake_acquisition, window=5.0)
+    qtbot.addWidget(view)
+    qtbot.waitUntil(lambda: view.frames > 2, timeout=5000)
+    view.set_paused(True)
+    drawn = view.panels["imu"].newest
+    samples = fake_acquisition.stats["imu"].samples
+    qtbot.wait(200)
+    assert view.panels["imu"].newest == drawn
+    assert fake_acquisition.stats["imu"].samples > samples
+    view.set_paused(False)
+    qtbot.waitUntil(lambda: view.panels["imu"].newest > drawn, timeout=3000)
+    view.shutdown()
+
+
+def test_manual_zoom_stops_following_and_channels_hide(qtbot, fake_acquisition):
+    view = LiveView(fake_acquisition, window=5.0)
+    qtbot.addWidget(view)
+    qtbot.waitUntil(lambda: view.frames > 2, timeout=5000)
+    imu = view.panels["imu"]
+    with qtbot.waitSignal(view.follow_changed):
+        imu.plot.getViewBox().sigRangeChangedManually.emit([True, False])
+    assert not view.follow
+    imu.set_channel_visible(3, False)
+    assert not imu.curves[3].isVisible()
+    imu.set_autoscale(False)
+    assert not imu.plot.getViewBox().autoRangeEnabled()[1]
+    view.shutdown()

@@ -1,0 +1,136 @@
+"""MainWindow end to end: record through the GUI, live labels into the session, bad devices."""
+
+from __future__ import annotations
+
+import json
+
+import h5py
+import numpy as np
+from PySide6.QtCore import Qt
+
+from sensorlab.acquisition.emulated.signal import SignalSource
+from sensorlab.acquisition.source import SourceBase, SourceError
+from sensorlab.labeling.store import load_sidecar
+
+from .conftest import small_rig
+
+
+def _timestamps(path, stream: str) -> np.ndarray:
+    with h5py.File(path, "r") as f:
+        return f[f"streams/{stream}/timestamps"][()]
+
+
+def _events(path, stream: str = "labels") -> list[tuple[float, str]]:
+    """Events of ``stream`` with the reader if it exists, else straight from HDF5."""
+    try:
+        from sensorlab.session.reader import Session
+    except ImportError:
+        with h5py.File(path, "r") as f:
+            g = f[f"streams/{stream}"]
+            blob, index, ts = g["data"][()], g["index"][()], g["timestamps"][()]
+        return [(float(t), bytes(blob[o : o + n]).decode()) for t, (o, n) in zip(ts, index)]
+    with Session.open(path) as s:
+        chunk = s.streams[stream].read()
+    return [(float(t), x.decode() if isinstance(x, bytes) else str(x)) for t, x in zip(chunk.timestamps, chunk.data)]
+
+
+def _record(qtbot, w, seconds: float = 1.5) -> str:
+    with qtbot.waitSignal(w.recording_started, timeout=10_000):
+        qtbot.mouseClick(w.record_button, Qt.MouseButton.LeftButton)
+    qtbot.wait(int(seconds * 1000))
+    with qtbot.waitSignal(w.recording_stopped, timeout=30_000) as stopped:
+        qtbot.mouseClick(w.record_button, Qt.MouseButton.LeftButton)
+    return stopped.args[0]
+
+
+def test_record_through_the_gui_writes_every_stream(qtbot, make_window, settings, tmp_path):
+    w = make_window()
+    w.session_form.name.setText("walk test")
+    w.session_form.tag_edits["subject"].setText("s01")
+    path = _record(qtbot, w)
+    assert path.startswith(str(tmp_path / "sessions" / "walk-test-"))
+    with h5py.File(path, "r") as f:
+        assert set(f["streams"]) >= {"imu", "mic", "cam", "radar", "markers", "labels"}
+        assert json.loads(f.attrs["tags"]) == {"subject": "s01"}
+        assert f.attrs["name"] == "walk test"
+    ts = _timestamps(path, "imu")
+    assert len(ts) > 300 and np.all(np.diff(ts) > 0)
+    assert len(_timestamps(path, "cam")) >= 10
+    assert w.record_button.text().endswith("Record") and not w.recording
+    # the folder and name are remembered for the next run
+    assert settings.value("session/name") == "walk test"
+
+
+def test_hotkey_labels_land_in_the_session(qtbot, make_window):
+    w = make_window()
+    with qtbot.waitSignal(w.recording_started, timeout=10_000):
+        w.record_button.click()
+    target = w.live_view  # any non-text widget of the window
+    qtbot.keyClick(target, Qt.Key.Key_1)  # tap: point
+    qtbot.keyPress(target, Qt.Key.Key_2)  # hold: span
+    qtbot.wait(600)
+    qtbot.keyRelease(target, Qt.Key.Key_2)
+    w.label_bar.buttons["walk"].click()  # button: start …
+    qtbot.wait(100)
+    w.label_bar.buttons["walk"].click()  # … stop
+    with qtbot.waitSignal(w.recording_stopped, timeout=30_000) as stopped:
+        w.record_button.click()
+    events = [json.loads(text) for _, text in _events(stopped.args[0])]
+    assert [(e["label"], e["type"]) for e in events] == [
+        ("clap", "point"), ("speech", "start"), ("speech", "stop"), ("walk", "start"), ("walk", "stop")]
+    ann = load_sidecar(stopped.args[0])
+    spans = sorted((s.label, s.is_point) for s in ann)
+    assert spans == [("clap", True), ("speech", False), ("walk", False)]
+    speech = next(s for s in ann if s.label == "speech")
+    assert speech.duration >= 0.5
+
+
+def test_digits_typed_in_the_session_form_are_not_labels(qtbot, make_window):
+    w = make_window()
+    seen = []
+    w.label_bar.label_event.connect(lambda t, text: seen.append(text))
+    w.session_form.name.setFocus()
+    qtbot.keyClicks(w.session_form.name, "s12")
+    assert w.session_form.name.text().endswith("s12") and seen == []
+
+
+def test_health_turns_red_for_a_stalled_device_and_recovers(qtbot, make_window):
+    w = make_window()
+    imu = w.acquisition.source_of("imu")
+    qtbot.waitUntil(lambda: w.health_view.status_text("imu") == "ok", timeout=5000)
+    imu.stall(2.5)
+    qtbot.waitUntil(lambda: w.health_view.is_red("imu"), timeout=5000)
+    assert w.health_view.status_text("imu").startswith("stalled: no data for")
+    assert not w.health_view.is_red("mic")  # the other streams are unaffected
+    qtbot.waitUntil(lambda: not w.health_view.is_red("imu"), timeout=6000)
+
+
+class _BusyPort(SourceBase):
+    def __init__(self):
+        super().__init__(description="serial /dev/ttyUSB9")
+
+    def _open(self):
+        raise SourceError("/dev/ttyUSB9 is busy: another program (a serial monitor?) has it open; close it and retry")
+
+
+def test_a_device_that_fails_or_vanishes_is_reported_and_the_rest_records(qtbot, make_window):
+    sources = [*small_rig(), _BusyPort(), SignalSource("tilt", "timeseries", rate=200, shape=(2,), vanish_after=100)]
+    w = make_window(sources)
+    assert "busy" in w.banner.text() and w.banner.isVisible()
+    assert w.health_view.is_red("serial /dev/ttyUSB9")
+    qtbot.waitUntil(lambda: w.health_view.is_red("tilt"), timeout=5000)
+    assert "disconnected" in w.health_view.status_text("tilt")
+    assert "tilt" in w.banner.text()
+    path = _record(qtbot, w, seconds=0.5)
+    assert len(_timestamps(path, "imu")) > 100
+
+
+def test_pre_roll_keeps_data_from_before_record(qtbot, make_window):
+    w = make_window()
+    w.preroll.setValue(2)
+    qtbot.wait(1200)
+    pressed = __import__("sensorlab.acquisition.clock", fromlist=["now"]).now()
+    path = _record(qtbot, w, seconds=0.3)
+    ts = _timestamps(path, "imu")
+    assert ts[0] < pressed - 0.8
+    assert np.all(np.diff(ts) > 0)  # no duplicates where pre-roll meets the live data
