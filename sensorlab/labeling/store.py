@@ -1,0 +1,243 @@
+"""Crash-safe persistence of annotations in a JSON sidecar next to the session file.
+
+Why a sidecar: HDF5 is not journaled, and rewriting inside the recording while the process
+dies can destroy the whole file. Annotations therefore never touch the ``.h5``; they live in
+``<session>.labels.json``, which is replaced atomically on every save:
+
+1. write the new text to a temporary file in the same directory,
+2. ``fsync`` it,
+3. ``os.replace`` it over the sidecar (atomic on POSIX and Windows for one volume),
+4. ``fsync`` the directory so the rename itself survives a power cut (POSIX).
+
+A reader therefore sees either the old or the new complete file, never a mix: a crash at
+any moment loses at most the edit being saved. The previous version is kept as
+``<session>.labels.json.bak`` (also replaced atomically), and `load_annotations` falls back
+to it if the main file is ever unreadable (e.g. edited by hand and broken).
+
+Schema versioning follows napari's rule: bump the minor version to add a field or change a
+default (older readers ignore unknown fields), bump the major version to remove or rename a
+field (older readers refuse the file instead of misreading it).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sensorlab.labeling.annotations import AnnotationSet
+
+log = logging.getLogger(__name__)
+
+#: Version of the sidecar layout, "major.minor" (see module docstring for the bump rules).
+SCHEMA_VERSION = "1.0"
+SIDECAR_SUFFIX = ".labels.json"
+BACKUP_SUFFIX = ".bak"
+
+
+class SidecarError(RuntimeError):
+    """A sidecar could not be read (corrupt, or written by a newer sensorlab)."""
+
+
+def sidecar_path(session_path: str | Path) -> Path:
+    """Return the annotations file of a session: ``run1.h5`` → ``run1.labels.json``.
+
+    Examples
+    --------
+    >>> sidecar_path("/data/run1.h5").name
+    'run1.labels.json'
+    """
+    p = Path(session_path)
+    return p.with_name(p.stem + SIDECAR_SUFFIX)
+
+
+def backup_path(path: str | Path) -> Path:
+    p = Path(path)
+    return p.with_name(p.name + BACKUP_SUFFIX)
+
+
+def _fsync_dir(directory: Path) -> None:
+    # Makes the rename durable on POSIX; Windows cannot open directories, and does not need it.
+    if os.name != "posix":
+        return
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    """Replace ``path`` with ``text`` so that readers only ever see the old or the new file.
+
+    The temporary file is in the same directory because ``os.replace`` is only atomic
+    within one file system.
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        # Leave no stray temporary behind on a handled error; after SIGKILL one may remain,
+        # which is harmless (hidden name, never read) and is cleaned on the next save.
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    _fsync_dir(path.parent)
+
+
+def _clean_stale_temps(path: Path, min_age_s: float = 60.0) -> None:
+    # Only old ones: a young temporary may belong to another process saving right now.
+    now = time.time()
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):
+        try:
+            if now - stale.stat().st_mtime > min_age_s:
+                stale.unlink()
+        except OSError:
+            pass
+
+
+def annotations_to_json(annotations: AnnotationSet, *, session: str = "") -> str:
+    """Serialise to the sidecar text. Floats use ``repr`` so every time is exact float64."""
+    doc: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "kind": "sensorlab.annotations",
+        "session": session,
+        "saved_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "time_base": "session clock (host seconds)",
+        **annotations.to_dict(),
+    }
+    return json.dumps(doc, indent=1, ensure_ascii=False) + "\n"
+
+
+def annotations_from_json(text: str) -> AnnotationSet:
+    """Parse sidecar text; raises `SidecarError` if it is invalid or from a newer major."""
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise SidecarError(f"not valid JSON: {e}") from e
+    if not isinstance(doc, dict) or "schema_version" not in doc:
+        raise SidecarError("no schema_version: not a sensorlab annotations file")
+    major = int(str(doc["schema_version"]).split(".")[0])
+    if major > int(SCHEMA_VERSION.split(".")[0]):
+        raise SidecarError(
+            f"annotations schema {doc['schema_version']} is newer than this sensorlab "
+            f"understands ({SCHEMA_VERSION}); upgrade sensorlab to open it"
+        )
+    try:
+        return AnnotationSet.from_dict(doc)
+    except (TypeError, ValueError, KeyError) as e:
+        raise SidecarError(f"invalid annotations: {e}") from e
+
+
+def save_annotations(
+    annotations: AnnotationSet, path: str | Path, *, keep_backup: bool = True, session: str = ""
+) -> Path:
+    """Atomically write ``annotations`` to ``path`` (a sidecar), keeping the old one as ``.bak``.
+
+    Parameters
+    ----------
+    annotations
+        What to save.
+    path
+        The sidecar, normally ``sidecar_path(session_path)``.
+    keep_backup
+        Copy the current sidecar to ``<path>.bak`` (atomically) before replacing it.
+    session
+        Session file name recorded in the sidecar for humans.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Examples
+    --------
+    >>> save_annotations(ann, sidecar_path("run1.h5"))  # doctest: +SKIP
+    """
+    path = Path(path)
+    text = annotations_to_json(annotations, session=session)
+    _clean_stale_temps(path)
+    if keep_backup and path.exists():
+        try:
+            previous = path.read_text(encoding="utf-8")
+            annotations_from_json(previous)  # never back up a broken file over a good backup
+        except (OSError, SidecarError, UnicodeDecodeError):
+            previous = None
+        if previous is not None:
+            atomic_write_text(backup_path(path), previous)
+    atomic_write_text(path, text)
+    return path
+
+
+def load_annotations(path: str | Path, *, use_backup: bool = True) -> AnnotationSet:
+    """Load a sidecar; if it is unreadable and a ``.bak`` exists, load that (with a warning).
+
+    Raises
+    ------
+    FileNotFoundError
+        Neither the file nor its backup exists.
+    SidecarError
+        The file (and its backup) are invalid or from a newer major schema.
+    """
+    path = Path(path)
+    try:
+        return annotations_from_json(path.read_text(encoding="utf-8"))
+    except (SidecarError, UnicodeDecodeError, FileNotFoundError) as e:
+        bak = backup_path(path)
+        if not use_backup or not bak.exists():
+            raise
+        if isinstance(e, SidecarError) and "newer" in str(e):
+            raise
+        log.warning("annotations %s unreadable (%s); loading the backup %s", path, e, bak)
+        return annotations_from_json(bak.read_text(encoding="utf-8"))
+
+
+def load_sidecar(session_path: str | Path) -> AnnotationSet | None:
+    """The saved annotations of a session, or None when it has none yet."""
+    p = sidecar_path(session_path)
+    if not p.exists() and not backup_path(p).exists():
+        return None
+    return load_annotations(p)
+
+
+def autosaver(path: str | Path, *, session: str = "") -> Callable[[AnnotationSet], None]:
+    """Return an autosave hook for `UndoStack`: saves atomically after every edit.
+
+    Examples
+    --------
+    >>> stack = UndoStack(ann, autosave=autosaver(sidecar_path("run1.h5")))  # doctest: +SKIP
+    """
+    target = Path(path)
+
+    def _save(annotations: AnnotationSet) -> None:
+        save_annotations(annotations, target, session=session)
+
+    return _save
+
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "SidecarError",
+    "annotations_from_json",
+    "annotations_to_json",
+    "atomic_write_text",
+    "autosaver",
+    "backup_path",
+    "load_annotations",
+    "load_sidecar",
+    "save_annotations",
+    "sidecar_path",
+]
