@@ -1,0 +1,374 @@
+"""Read session files: finished, still being written (SWMR), or left behind by a crash.
+
+Everything later in the pipeline (``sensorlab info``, the labeling timeline, dataset
+building) goes through `Session` and `StreamReader`; nothing else knows the HDF5 layout.
+
+Examples
+--------
+>>> with Session.open("run1.h5") as s:                         # doctest: +SKIP
+...     imu = s.streams["imu"]
+...     chunk = imu.read(t0=imu.timestamps[0], t1=imu.timestamps[0] + 2.0)
+...     chunk.data.shape, imu.stats.dropped
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from sensorlab.acquisition.source import Chunk, StreamInfo, StreamStats
+from sensorlab.session import format as fmt
+from sensorlab.session.metadata import SessionMetadata
+from sensorlab.session.recovery import SessionFileError, open_h5
+
+#: Below this many samples a time search reads the timestamps block instead of bisecting.
+_BISECT_BLOCK = 4096
+
+
+def _attr(attrs: Any, key: str, default: Any = None) -> Any:
+    if key not in attrs:
+        return default
+    v = attrs[key]
+    if isinstance(v, bytes):
+        return v.decode("utf-8")
+    return v.item() if isinstance(v, np.generic) else v
+
+
+class StreamReader:
+    """One stream of a session. Reads lazily; nothing is loaded until asked for.
+
+    Thread-safety: use from one thread at a time (h5py serialises access anyway).
+    """
+
+    def __init__(self, group: h5py.Group, session: Session):
+        self._g = group
+        self._session = session
+        self.name = group.name.rsplit("/", 1)[-1]
+        self.info = StreamInfo.from_dict(json.loads(_attr(group.attrs, "info")))
+        self.storage = fmt.Storage(_attr(group.attrs, "storage", fmt.Storage.ARRAY.value))
+        self._ts: np.ndarray | None = None
+
+    def __repr__(self) -> str:
+        return f"<StreamReader {self.name!r} {self.info.kind.value} n={self.count}>"
+
+    def refresh(self) -> None:
+        """See data appended since opening (SWMR readers only)."""
+        self._ts = None
+        if self._session.live:
+            for ds in self._g.values():
+                if isinstance(ds, h5py.Dataset):
+                    ds.refresh()
+
+    # -- sizes and times ----------------------------------------------------------------------------
+    @property
+    def count(self) -> int:
+        """Samples readable now (data, index and timestamps all present)."""
+        n = self._g[fmt.TIMESTAMPS].shape[0]
+        body = self._g[fmt.DATA if self.storage is fmt.Storage.ARRAY else fmt.INDEX].shape[0]
+        return min(n, body)
+
+    @property
+    def timestamps(self) -> np.ndarray:
+        """``(count,)`` float64 host seconds (loaded on first use, cached until `refresh`)."""
+        if self._ts is None:
+            self._ts = self._g[fmt.TIMESTAMPS][: self.count]
+        return self._ts
+
+    @property
+    def first_time(self) -> float:
+        n = self.count
+        return float(self._g[fmt.TIMESTAMPS][0]) if n else float("nan")
+
+    @property
+    def last_time(self) -> float:
+        n = self.count
+        return float(self._g[fmt.TIMESTAMPS][n - 1]) if n else float("nan")
+
+    @property
+    def duration(self) -> float:
+        """Seconds covered: last − first timestamp, plus one period for regular streams."""
+        n = self.count
+        if n == 0:
+            return 0.0
+        return self.last_time - self.first_time + (1.0 / self.info.nominal_rate if self.info.regular else 0.0)
+
+    @property
+    def rate_measured(self) -> float:
+        """Samples per second from the timestamps ((n − 1) / span), NaN below 2 samples."""
+        n = self.count
+        span = self.last_time - self.first_time
+        return (n - 1) / span if n > 1 and span > 0 else float("nan")
+
+    def index_of(self, t: float) -> int:
+        """First sample index with timestamp ≥ ``t`` (timestamps increase within a stream)."""
+        n = self.count
+        if self._ts is not None:
+            return int(np.searchsorted(self._ts, t, "left"))
+        # Bisect on the dataset so a time-range read never loads an hour of timestamps.
+        ds, lo, hi = self._g[fmt.TIMESTAMPS], 0, n
+        while hi - lo > _BISECT_BLOCK:
+            mid = (lo + hi) // 2
+            if ds[mid] < t:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo + int(np.searchsorted(ds[lo:hi], t, "left"))
+
+    # -- data ------------------------------------------------------------------------------------
+    def read(self, t0: float = -np.inf, t1: float = np.inf, decode: bool = True) -> Chunk:
+        """Samples with ``t0 <= timestamp < t1``.
+
+        Parameters
+        ----------
+        decode
+            Decode JPEG frames to ``(n, h, w, 3)`` uint8 BGR arrays; False returns an object
+            array of JPEG ``bytes``. Events are always an object array of ``str``.
+        """
+        if self.storage is fmt.Storage.UTF8:
+            # Events may be recorded out of order (a label placed in the past): select by mask.
+            ts = self.timestamps
+            idx = np.flatnonzero((ts >= t0) & (ts < t1))
+            idx = idx[np.argsort(ts[idx], kind="stable")]
+            if len(idx) == 0:
+                return self.read_index(0, 0)
+            whole = self.read_index(int(idx.min()), int(idx.max()) + 1)
+            return _take(whole, idx - idx.min())
+        return self.read_index(self.index_of(t0), self.index_of(t1), decode=decode)
+
+    def read_index(self, i0: int = 0, i1: int | None = None, decode: bool = True) -> Chunk:
+        """Samples ``i0 <= i < i1`` (clipped to `count`); see `read` for ``decode``."""
+        n = self.count
+        i1 = n if i1 is None else min(int(i1), n)
+        i0 = max(0, min(int(i0), i1))
+        ts = self._g[fmt.TIMESTAMPS][i0:i1]
+        if self.storage is fmt.Storage.ARRAY:
+            data = self._g[fmt.DATA][i0:i1]
+        else:
+            data = self._read_blobs(i0, i1, decode)
+        return Chunk(data, ts, self._raw_times(fmt.DEVICE_TIMES, i0, i1), self._raw_times(fmt.ARRIVAL_TIMES, i0, i1))
+
+    def _read_blobs(self, i0: int, i1: int, decode: bool) -> np.ndarray:
+        index = self._g[fmt.INDEX][i0:i1]
+        out = np.empty(len(index), dtype=object)
+        if len(index):
+            start, end = int(index[0, 0]), int(index[-1, 0] + index[-1, 1])
+            blob = self._g[fmt.DATA][start:end].tobytes()  # one read for the whole range
+            for j, (off, size) in enumerate(index):
+                out[j] = blob[off - start : off - start + size]
+        if self.storage is fmt.Storage.UTF8:
+            return np.array([b.decode("utf-8", errors="replace") for b in out], dtype=object)
+        if not decode:
+            return out
+        import cv2
+
+        frames = [cv2.imdecode(np.frombuffer(b, np.uint8), cv2.IMREAD_UNCHANGED) for b in out]
+        if not frames:
+            return np.empty((0, *self.info.sample_shape), dtype=np.uint8)
+        if all(f.shape == frames[0].shape for f in frames):
+            return np.stack(frames)
+        arr = np.empty(len(frames), dtype=object)  # frame size changed mid-stream
+        arr[:] = frames
+        return arr
+
+    def _raw_times(self, key: str, i0: int, i1: int) -> np.ndarray | None:
+        if key not in self._g:
+            return None
+        ds = self._g[key]
+        if ds.shape[0] == 0:
+            return None
+        out = np.full(i1 - i0, np.nan)
+        part = ds[i0 : min(i1, ds.shape[0])]
+        out[: len(part)] = part
+        return out
+
+    # -- health -----------------------------------------------------------------------------------
+    @property
+    def health(self) -> np.ndarray:
+        """Health rows (see `format.HEALTH_DTYPE`), one per flush."""
+        return self._g[fmt.HEALTH][:] if fmt.HEALTH in self._g else np.empty(0, fmt.HEALTH_DTYPE)
+
+    @property
+    def complete(self) -> bool:
+        """True when the footers were written (a clean stop)."""
+        return "count" in self._g.attrs
+
+    @property
+    def error(self) -> str:
+        """Why the stream stopped early, or ``""``."""
+        if self.complete:
+            return str(_attr(self._g.attrs, "error", ""))
+        errs = [e["message"] for e in self._session.log if e.get("stream") == self.name and e.get("level") == "error"]
+        return errs[0] if errs else ""
+
+    @property
+    def stopped_at(self) -> float:
+        """Host time the stream stopped early (NaN if it did not)."""
+        if self.complete:
+            return float(_attr(self._g.attrs, "stopped_at", np.nan))
+        errs = [e for e in self._session.log if e.get("stream") == self.name and e.get("level") == "error"]
+        return min(errs[0]["time"], self.last_time) if errs else float("nan")
+
+    @property
+    def gaps(self) -> np.ndarray:
+        """``(k, 2)`` (start, end) host times of gaps (footer, or detected from timestamps)."""
+        if fmt.GAPS in self._g:
+            return self._g[fmt.GAPS][:]
+        return fmt.find_gaps(self.timestamps, self.info.nominal_rate)
+
+    @property
+    def stats(self) -> StreamStats:
+        """Counters: from the footers, or for a crashed/live file from the last health row."""
+        a = self._g.attrs
+        if self.complete:
+            return StreamStats(
+                samples=int(_attr(a, "count")),
+                dropped=int(_attr(a, "dropped", 0)),
+                overflows=int(_attr(a, "overflows", 0)),
+                parse_errors=int(_attr(a, "parse_errors", 0)),
+                first_time=float(_attr(a, "first_time", np.nan)),
+                last_time=float(_attr(a, "last_time", np.nan)),
+                error=str(_attr(a, "error", "")),
+                gaps=[tuple(g) for g in self.gaps.tolist()],
+            )
+        h = self.health
+        last = h[-1] if len(h) else None
+        return StreamStats(
+            samples=self.count,
+            dropped=int(last["dropped"]) if last is not None else 0,
+            overflows=int(last["overflows"]) if last is not None else 0,
+            parse_errors=int(last["parse_errors"]) if last is not None else 0,
+            first_time=self.first_time,
+            last_time=self.last_time,
+            error=self.error,
+            gaps=[tuple(g) for g in self.gaps.tolist()],
+        )
+
+    @property
+    def clock(self) -> dict[str, float]:
+        """Final device→host clock fit (``offset``, ``slope``, ``drift_ppm``), if the stream had one."""
+        a = self._g.attrs
+        if "clock_offset" in a:
+            return {"offset": float(a["clock_offset"]), "slope": float(a["clock_slope"]), "drift_ppm": float(a["clock_drift_ppm"])}
+        h = self.health
+        if len(h) and np.isfinite(h["clock_offset"][-1]):
+            return {"offset": float(h["clock_offset"][-1]), "drift_ppm": float(h["clock_drift_ppm"][-1])}
+        return {}
+
+
+def _take(chunk: Chunk, idx: np.ndarray) -> Chunk:
+    sel = lambda a: None if a is None else a[idx]  # noqa: E731
+    return Chunk(chunk.data[idx], chunk.timestamps[idx], sel(chunk.device_times), sel(chunk.arrival_times))
+
+
+class Session:
+    """An open session file. Use `Session.open` (a context manager).
+
+    Attributes
+    ----------
+    path
+        The file opened (a recovered copy if the original needed recovery).
+    recovered_from
+        The original path when the file was flagged open and a copy was cleared, else None.
+    live
+        True when opened in SWMR mode: call `refresh` to see new data of a running recording.
+    """
+
+    def __init__(self, f: h5py.File, path: Path, recovered_from: Path | None = None):
+        self._f = f
+        self.path = path
+        self.recovered_from = recovered_from
+        schema = _attr(f.attrs, "schema")
+        if schema != fmt.SCHEMA:
+            f.close()
+            raise SessionFileError(f"{path}: not a sensorlab session file (schema attribute {schema!r})")
+        version = str(_attr(f.attrs, "schema_version", "0.0"))
+        if int(version.split(".")[0]) > fmt.SCHEMA_MAJOR:
+            f.close()
+            raise SessionFileError(f"{path}: written with session format {version}; this sensorlab reads {fmt.SCHEMA_MAJOR}.x — update sensorlab")
+        self.live = bool(f.swmr_mode)
+        self.metadata = SessionMetadata.from_attrs(f.attrs)
+        self.streams: dict[str, StreamReader] = {name: StreamReader(g, self) for name, g in f[fmt.STREAMS].items()}
+        self._log: list[dict[str, Any]] | None = None
+
+    @classmethod
+    def open(cls, path: str | Path, recover: bool = True) -> Session:
+        """Open a session for reading (finished, being written, or crashed).
+
+        Parameters
+        ----------
+        recover
+            If the file is flagged open by a crashed writer and cannot be opened, read a
+            copy cleared with ``h5clear -s`` (see `sensorlab.session.recovery`).
+
+        Raises
+        ------
+        SessionFileError
+            Not a session file, written by a newer major format, or unrecoverable.
+        """
+        f, copy = open_h5(path, recover=recover)
+        return cls(f, copy or Path(path), Path(path) if copy else None)
+
+    def close(self) -> None:
+        self._f.close()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def refresh(self) -> None:
+        """See data appended since opening (live SWMR readers)."""
+        self._log = None
+        if self.live:
+            for ds in self._f[fmt.LOG].values():
+                ds.refresh()
+        for s in self.streams.values():
+            s.refresh()
+
+    # -- session-level facts ------------------------------------------------------------------------
+    @property
+    def complete(self) -> bool:
+        """True when the recorder stopped and wrote the footers."""
+        return bool(_attr(self._f.attrs, "complete", False))
+
+    @property
+    def stop_reason(self) -> str:
+        """``"stopped"``, a failure message (``"disk full: …"``), or ``""`` if it never stopped (crash/live)."""
+        return str(_attr(self._f.attrs, "stop_reason", ""))
+
+    @property
+    def attrs(self) -> dict[str, Any]:
+        """All root attributes (including footers such as ``end_host_time``, ``bytes_written``)."""
+        return {k: _attr(self._f.attrs, k) for k in self._f.attrs}
+
+    @property
+    def duration(self) -> float:
+        """Seconds from start to end (or to the newest sample of a live/crashed file)."""
+        start = self.metadata.start_host_time
+        end = self.metadata.end_host_time
+        if end is None:
+            ends = [s.last_time for s in self.streams.values() if s.count]
+            end = max(ends) if ends else start
+        return float(end - start) if start is not None and end is not None else float("nan")
+
+    @property
+    def log(self) -> list[dict[str, Any]]:
+        """Session log entries ``{"time", "stream", "level", "message"}`` (errors, stops, warnings)."""
+        if self._log is None:
+            g = self._f[fmt.LOG]
+            n = min(g[fmt.TIMESTAMPS].shape[0], g[fmt.INDEX].shape[0])
+            ts = g[fmt.TIMESTAMPS][:n]
+            index = g[fmt.INDEX][:n]
+            blob = g[fmt.DATA][: int(index[-1].sum())].tobytes() if n else b""
+            self._log = [{"time": float(t), **json.loads(blob[o : o + s])} for t, (o, s) in zip(ts, index)]
+        return self._log
+
+    def events(self, stream: str = "labels") -> list[tuple[float, str]]:
+        """``(time, text)`` of an EVENTS stream, in time order (e.g. live labels)."""
+        c = self.streams[stream].read()
+        return list(zip(c.timestamps.tolist(), c.data.tolist()))

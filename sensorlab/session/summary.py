@@ -1,0 +1,123 @@
+"""What ``sensorlab info FILE`` prints: streams, rates, durations, counts, drops, gaps, sync quality.
+
+`summarize` returns plain data (for tests, JSON, the GUI); `format_summary` renders it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sensorlab.session import sync
+from sensorlab.session.reader import Session, StreamReader
+
+#: Samples read per block while scanning a stream for claps (bounds memory on long files).
+SCAN_BLOCK_SAMPLES = 480_000
+#: Frames read per block for video / radar.
+SCAN_BLOCK_FRAMES = 300
+
+
+def _scan_events(r: StreamReader) -> np.ndarray | None:
+    if not sync.can_detect(r.info):
+        return None
+    step = SCAN_BLOCK_FRAMES if r.info.kind.value in ("video", "frames") else SCAN_BLOCK_SAMPLES
+    found, i, n = [], 0, r.count
+    while i < n:
+        c = r.read_index(i, i + step, decode=False)
+        found.append(sync.detect(r.info, c.data, c.timestamps))
+        i += step
+    ev = np.concatenate(found) if found else np.empty(0)
+    # A clap split across blocks shows up twice; merge onsets within the refractory time.
+    return sync.merge_close(ev)
+
+
+def summarize(path: str | Path, measure_sync: bool = True) -> dict[str, Any]:
+    """Facts about a session file, as plain data.
+
+    Returns
+    -------
+    dict
+        Session keys (``name``, ``start_time_iso``, ``duration``, ``complete``,
+        ``stop_reason``, ``recovered_from``, ``tags``, ``log_errors``), ``streams`` (one
+        dict per stream: ``kind``, ``nominal_rate``, ``rate_measured``, ``duration``,
+        ``samples``, ``dropped``, ``overflows``, ``parse_errors``, ``gaps``,
+        ``gap_seconds``, ``error``) and ``sync`` (see `sync.alignment`, plus ``events``:
+        onsets per stream).
+    """
+    with Session.open(path) as s:
+        m = s.metadata
+        out: dict[str, Any] = {
+            "path": str(path),
+            "name": m.name,
+            "start_time_iso": m.start_time_iso,
+            "duration": s.duration,
+            "complete": s.complete,
+            "stop_reason": s.stop_reason,
+            "recovered_from": str(s.recovered_from) if s.recovered_from else None,
+            "tags": dict(m.tags),
+            "log_errors": [e["message"] for e in s.log if e.get("level") == "error"],
+            "streams": [],
+        }
+        events: dict[str, np.ndarray] = {}
+        for name, r in s.streams.items():
+            st = r.stats
+            gaps = np.asarray(st.gaps, dtype=np.float64).reshape(-1, 2)
+            out["streams"].append(
+                {
+                    "name": name,
+                    "kind": r.info.kind.value,
+                    "nominal_rate": r.info.nominal_rate,
+                    "rate_measured": r.rate_measured,
+                    "duration": r.duration,
+                    "samples": st.samples,
+                    "dropped": st.dropped,
+                    "overflows": st.overflows,
+                    "parse_errors": st.parse_errors,
+                    "gaps": len(gaps),
+                    "gap_seconds": float((gaps[:, 1] - gaps[:, 0]).sum()) if len(gaps) else 0.0,
+                    "error": st.error,
+                }
+            )
+            if measure_sync and r.count:
+                ev = _scan_events(r)
+                if ev is not None:
+                    events[name] = ev
+        if measure_sync:
+            out["sync"] = {**sync.alignment(events), "events": {k: len(v) for k, v in events.items()}}
+    return out
+
+
+def format_summary(summary: dict[str, Any] | str | Path) -> str:
+    """Render `summarize` output (or summarize a path first) as a text report."""
+    d = summary if isinstance(summary, dict) else summarize(summary)
+    lines = [f"{d['path']}  {d['name']!r}  started {d['start_time_iso']}  {d['duration']:.1f} s"]
+    if d.get("recovered_from"):
+        lines.append(f"  recovered copy of {d['recovered_from']} (the recorder crashed)")
+    if not d["complete"]:
+        lines.append("  not closed cleanly (recording still running or crashed): counters are from the last flush")
+    elif d["stop_reason"] != "stopped":
+        lines.append(f"  stopped early: {d['stop_reason']}")
+    if d["tags"]:
+        lines.append("  tags: " + ", ".join(f"{k}={v}" for k, v in d["tags"].items()))
+    header = f"  {'stream':<14}{'kind':<11}{'rate':>10}{'measured':>10}{'duration':>10}{'samples':>10}{'dropped':>9}{'ovfl':>6}{'parse':>6}{'gaps':>6}"
+    lines += ["", header, "  " + "-" * (len(header) - 2)]
+    for s in d["streams"]:
+        rate = f"{s['nominal_rate']:g}" if s["nominal_rate"] > 0 else "irreg."
+        meas = f"{s['rate_measured']:.2f}" if np.isfinite(s["rate_measured"]) else "-"
+        gaps = f"{s['gaps']}" + (f" ({s['gap_seconds']:.2f}s)" if s["gaps"] else "")
+        lines.append(
+            f"  {s['name']:<14}{s['kind']:<11}{rate:>10}{meas:>10}{s['duration']:>9.1f}s{s['samples']:>10}{s['dropped']:>9}{s['overflows']:>6}{s['parse_errors']:>6}{gaps:>6}"
+        )
+        if s["error"]:
+            lines.append(f"    ! {s['error']}")
+    if "sync" in d:
+        sy = d["sync"]
+        lines += ["", f"  sync: {sy['message']}"]
+        for p in sy["pairs"]:
+            lines.append(f"    {p['a']} ↔ {p['b']}: {p['matched']} events, median {p['median_ms']:.1f} ms, max {p['max_ms']:.1f} ms")
+    for e in d["log_errors"]:
+        if not any(e == s["error"] for s in d["streams"]):
+            lines.append(f"  ! {e}")
+    return "\n".join(lines)

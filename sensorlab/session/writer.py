@@ -1,0 +1,286 @@
+"""`SessionWriter`: the HDF5 listener that turns batches of chunks into a session file.
+
+Listener protocol (STYLE rule 11): ``on_start(streams, metadata)``, ``on_chunk(stream,
+chunk)``, ``on_stop(footers)``, plus ``on_health`` and ``log``. The `Recorder` calls all of
+them on its writer thread, one at a time; the writer itself starts no threads.
+
+Why the layout looks the way it does (details in docs/SESSION-FORMAT.md):
+
+- The file is written in SWMR mode so a live reader can follow it and a SIGKILLed recording
+  still opens. SWMR forbids creating datasets or attributes once it is on, so every dataset
+  of every stream exists before `on_start` returns, and everything that changes during the
+  recording (counters) goes into growable tables, never into attributes.
+- Variable-length types are not SWMR-safe, so JPEG frames and event strings go into one
+  growable uint8 blob per stream with an ``(n, 2)`` (offset, size) index.
+- Footers (final counts, gaps, clock fit, end time) are attributes, so they are written
+  after the SWMR file is closed, by reopening it read-write.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from sensorlab.acquisition.clock import ClockFit
+from sensorlab.acquisition.source import Chunk, StreamInfo, StreamKind
+from sensorlab.session import format as fmt
+from sensorlab.session.metadata import SessionMetadata
+
+log = logging.getLogger(__name__)
+
+
+class SessionWriter:
+    """Write one session file.
+
+    Parameters
+    ----------
+    path
+        The ``.h5`` file to create; it must not exist.
+    video_encoding
+        ``"jpeg"`` (default) or ``"raw"``.
+    jpeg_quality
+        0–100, for ``cv2.imencode``.
+
+    Thread-safety: not thread-safe; one thread (the recorder's writer thread) calls every
+    method. ``bytes_written`` may be read from any thread (an int, replaced atomically).
+    """
+
+    def __init__(self, path: str | Path, video_encoding: str = "jpeg", jpeg_quality: int = 90):
+        self.path = Path(path)
+        self.video_encoding = video_encoding
+        self.jpeg_quality = int(jpeg_quality)
+        self.bytes_written = 0
+        self.stores: dict[str, _Store] = {}
+        self._file: h5py.File | None = None
+        self._log: _BlobStore | None = None
+
+    # -- listener protocol ------------------------------------------------------------------
+    def on_start(self, streams: Mapping[str, StreamInfo], metadata: SessionMetadata, attrs: Mapping[str, Any] | None = None) -> None:
+        """Create the file and every dataset, then switch SWMR on (caller's thread: `Recorder.start`).
+
+        Raises
+        ------
+        FileExistsError
+            ``path`` exists (a recording is never overwritten).
+        """
+        if self.path.exists():
+            raise FileExistsError(f"{self.path} already exists; choose another name (recordings are never overwritten)")
+        for info in streams.values():  # fail before creating anything
+            fmt.storage_for(info, self.video_encoding)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        f = h5py.File(self.path, "w", libver="latest", rdcc_nbytes=fmt.CHUNK_CACHE_BYTES)
+        try:
+            f.attrs["schema"] = fmt.SCHEMA
+            for k, v in metadata.to_attrs().items():
+                f.attrs[k] = v
+            for k, v in (attrs or {}).items():
+                f.attrs[k] = v
+            root = f.create_group(fmt.STREAMS)
+            for name, info in streams.items():
+                storage = fmt.storage_for(info, self.video_encoding)
+                g = root.create_group(name)
+                g.attrs["info"] = info.to_json()
+                g.attrs["kind"] = info.kind.value
+                g.attrs["storage"] = storage.value
+                if storage is fmt.Storage.JPEG:
+                    g.attrs["jpeg_quality"] = self.jpeg_quality
+                cls = _ArrayStore if storage is fmt.Storage.ARRAY else _BlobStore
+                self.stores[name] = cls(g, info, storage, self)
+            self._log = _BlobStore(f.create_group(fmt.LOG), None, fmt.Storage.UTF8, self)
+            f.swmr_mode = True
+        except BaseException:
+            f.close()
+            self.path.unlink(missing_ok=True)
+            raise
+        self._file = f
+
+    def on_chunk(self, stream: str, chunk: Chunk) -> int:
+        """Append a (batched) chunk; returns the number of samples written.
+
+        Raises
+        ------
+        ValueError
+            The chunk does not match the stream (wrong shape); nothing was written.
+        OSError
+            The write failed (disk full, disk gone); the file is valid up to the last flush.
+        """
+        return self.stores[stream].append(chunk)
+
+    def check(self, stream: str, chunk: Chunk) -> None:
+        """Raise `ValueError` if ``chunk`` cannot be appended to ``stream`` (cheap; no I/O)."""
+        self.stores[stream]._check(chunk)
+
+    def on_health(self, t: float, rows: Mapping[str, tuple[int, int, int, int, int]]) -> None:
+        """Append one health row per stream: (samples, dropped, overflows, parse_errors, gaps)."""
+        for name, (samples, dropped, overflows, parse_errors, gaps) in rows.items():
+            store = self.stores[name]
+            m = store.clock.mapping() if store.clock else None
+            row = np.array(
+                [(t, samples, dropped, overflows, parse_errors, gaps, m.offset if m else np.nan, m.drift_ppm if m else np.nan)],
+                dtype=fmt.HEALTH_DTYPE,
+            )
+            self._append(store.health, row)
+
+    def log(self, t: float, stream: str, message: str, level: str = "info") -> None:
+        """Append a message to the session log (SWMR-safe, so it survives a crash)."""
+        if self._log is not None:
+            text = json.dumps({"stream": stream, "level": level, "message": message})
+            self._log.append(Chunk(np.array([text], dtype=object), np.array([t])))
+
+    def flush(self) -> None:
+        """Make everything appended so far durable and visible to SWMR readers."""
+        if self._file is not None:
+            self._file.flush()
+
+    def close(self) -> None:
+        """Close the SWMR file (idempotent)."""
+        if self._file is not None:
+            f, self._file = self._file, None
+            f.close()
+
+    def on_stop(self, footers: Mapping[str, Mapping[str, Any]], session: Mapping[str, Any]) -> None:
+        """Close the file, reopen it read-write and write the footer attributes.
+
+        ``footers`` maps stream name → attributes (a ``gaps`` entry becomes a dataset);
+        ``session`` holds root attributes (end time, stop reason).
+        """
+        self.close()
+        with h5py.File(self.path, "r+") as f:
+            for name, attrs in footers.items():
+                g = f[fmt.STREAMS][name]
+                for k, v in attrs.items():
+                    if k == fmt.GAPS:
+                        g.create_dataset(fmt.GAPS, data=np.asarray(v, dtype=np.float64).reshape(-1, 2))
+                    else:
+                        g.attrs[k] = v
+            for k, v in session.items():
+                f.attrs[k] = v
+
+    # -- the one low-level write (patched by the disk-full test) -----------------------------
+    def _append(self, ds: h5py.Dataset, values: np.ndarray, at: int | None = None) -> None:
+        """Grow ``ds`` along axis 0 and write ``values`` at ``at`` (default: the end)."""
+        n0 = ds.shape[0] if at is None else at
+        ds.resize(n0 + len(values), axis=0)
+        ds[n0:] = values
+        self.bytes_written += values.nbytes
+
+
+class _Store:
+    """Datasets of one stream; appends timestamps, raw times and gap/clock bookkeeping."""
+
+    def __init__(self, g: h5py.Group, info: StreamInfo | None, storage: fmt.Storage, writer: SessionWriter):
+        self.info = info
+        self.storage = storage
+        self.writer = writer
+        self.count = 0
+        self.first_time = float("nan")
+        self.last_time = float("nan")
+        self.gaps: list[np.ndarray] = []
+        rate = info.nominal_rate if info else 0.0
+        rows = fmt.chunk_rows(8, rate, lo=256)
+        self.timestamps = g.create_dataset(fmt.TIMESTAMPS, (0,), "f8", maxshape=(None,), chunks=(rows,))
+        self.clock: ClockFit | None = None
+        if info is None:  # the session log: timestamps + text only
+            return
+        # Raw clocks are optional per chunk. The datasets are created now (SWMR) but only grown
+        # when a chunk carries them, so a stream without them costs nothing; the reader pads
+        # with the NaN fill value.
+        self.device_times = g.create_dataset(fmt.DEVICE_TIMES, (0,), "f8", maxshape=(None,), chunks=(rows,), fillvalue=np.nan)
+        self.arrival_times = g.create_dataset(fmt.ARRIVAL_TIMES, (0,), "f8", maxshape=(None,), chunks=(rows,), fillvalue=np.nan)
+        self.health = g.create_dataset(fmt.HEALTH, (0,), fmt.HEALTH_DTYPE, maxshape=(None,), chunks=(64,))
+        if info.has_device_time:
+            self.clock = ClockFit()
+
+    def append(self, chunk: Chunk) -> int:
+        n = len(chunk)
+        if n == 0:
+            return 0
+        self._check(chunk)
+        ts = chunk.timestamps
+        w = self.writer
+        self._append_data(chunk)  # data first: a reader trusts min(len(data), len(timestamps))
+        if self.info is not None:
+            for ds, values in ((self.device_times, chunk.device_times), (self.arrival_times, chunk.arrival_times)):
+                if values is not None:
+                    w._append(ds, np.asarray(values, dtype=np.float64), at=self.count)
+            if self.clock is not None and chunk.device_times is not None and chunk.arrival_times is not None:
+                # One pair per chunk is plenty for the fit (cheap, and the fit bins anyway).
+                self.clock.add(float(chunk.device_times[-1]), float(chunk.arrival_times[-1]))
+            g = fmt.find_gaps(ts, self.info.nominal_rate, self.last_time if self.count else None)
+            if len(g):
+                self.gaps.append(g)
+        w._append(self.timestamps, ts)
+        if self.count == 0:
+            self.first_time = float(ts[0])
+        self.count += n
+        self.last_time = float(ts[-1])
+        return n
+
+    def _check(self, chunk: Chunk) -> None:
+        pass
+
+    def _append_data(self, chunk: Chunk) -> None:
+        raise NotImplementedError
+
+
+class _ArrayStore(_Store):
+    """``data`` is ``(n, *sample_shape)`` of the stream's dtype (timeseries, audio, frames, raw video)."""
+
+    def __init__(self, g, info, storage, writer):
+        super().__init__(g, info, storage, writer)
+        shape = info.sample_shape
+        dtype = np.dtype(info.dtype)
+        row_bytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize if shape else dtype.itemsize
+        # One frame per chunk for video (a frame is ~1 MB); ~1 s or CHUNK_BYTES otherwise.
+        rows = 1 if info.kind is StreamKind.VIDEO else fmt.chunk_rows(row_bytes, info.nominal_rate)
+        self.data = g.create_dataset(fmt.DATA, (0, *shape), dtype, maxshape=(None, *shape), chunks=(rows, *shape))
+
+    def _check(self, chunk: Chunk) -> None:
+        if chunk.data.shape[1:] != self.data.shape[1:]:
+            raise ValueError(f"stream {self.info.name!r}: samples of shape {chunk.data.shape[1:]} do not match the declared {self.data.shape[1:]}")
+
+    def _append_data(self, chunk: Chunk) -> None:
+        self.writer._append(self.data, np.asarray(chunk.data, dtype=self.data.dtype), at=self.count)
+
+
+class _BlobStore(_Store):
+    """``data`` is a uint8 blob and ``index`` (n, 2) int64 (offset, size): JPEG frames or UTF-8 text."""
+
+    def __init__(self, g, info, storage, writer):
+        super().__init__(g, info, storage, writer)
+        self.data = g.create_dataset(fmt.DATA, (0,), "u1", maxshape=(None,), chunks=(fmt.BLOB_CHUNK,))
+        self.index = g.create_dataset(fmt.INDEX, (0, 2), "i8", maxshape=(None, 2), chunks=(fmt.chunk_rows(16, 0, 256), 2))
+        self.blob_size = 0
+
+    def _encode(self, chunk: Chunk) -> list[bytes]:
+        if self.storage is fmt.Storage.UTF8:
+            return [x if isinstance(x, bytes) else str(x).encode("utf-8") for x in chunk.data]
+        import cv2
+
+        params = [cv2.IMWRITE_JPEG_QUALITY, self.writer.jpeg_quality]
+        out = []
+        for frame in chunk.data:
+            ok, buf = cv2.imencode(".jpg", np.ascontiguousarray(frame), params)
+            if not ok:
+                raise ValueError(f"stream {self.info.name!r}: cv2 could not JPEG-encode a frame of shape {frame.shape}")
+            out.append(buf)
+        return out
+
+    def _check(self, chunk: Chunk) -> None:
+        if self.storage is fmt.Storage.JPEG and (chunk.data.ndim not in (3, 4) or chunk.data.dtype != np.uint8):
+            raise ValueError(f"stream {self.info.name!r}: video frames must be (n, h, w[, 3]) uint8, got {chunk.data.shape} {chunk.data.dtype}")
+
+    def _append_data(self, chunk: Chunk) -> None:
+        parts = self._encode(chunk)
+        sizes = np.fromiter((len(p) for p in parts), dtype=np.int64, count=len(parts))
+        offsets = self.blob_size + np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        blob = np.concatenate([np.frombuffer(p, np.uint8) if isinstance(p, bytes) else p.reshape(-1) for p in parts])
+        self.writer._append(self.data, blob, at=self.blob_size)
+        self.blob_size += len(blob)
+        self.writer._append(self.index, np.stack([offsets, sizes], axis=1), at=self.count)

@@ -1,0 +1,116 @@
+"""Reading a session while it is recorded (SWMR), pre-roll, and the recorder's health properties."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sensorlab.acquisition.emulated.signal import SignalSource
+from sensorlab.session.reader import Session
+from sensorlab.session.recorder import Recorder
+
+
+def _wait_for(predicate, src: SignalSource, tries: int = 400) -> bool:
+    for _ in range(tries):
+        if predicate():
+            return True
+        src.wait(0.02)  # paces the loop; returns early only if the source ended
+    return False
+
+
+def test_a_reader_follows_a_recording_while_it_is_written(make_recorder):
+    src = SignalSource("imu", shape=(6,), rate=500, chunk_size=10)
+    rec, acq = make_recorder(src)
+    s = Session.open(rec.path)
+    try:
+        r = s.streams["imu"]
+        assert s.live and not s.complete and "labels" in s.streams
+
+        def grown(than: int):
+            def check():
+                s.refresh()
+                return r.count > than
+            return check
+
+        assert _wait_for(grown(0), src)
+        first = r.count
+        assert _wait_for(grown(first + 100), src)
+        np.testing.assert_array_equal(r.read_index().data, src.expected(np.arange(r.count)))
+        rec.add_event("marker")
+        assert _wait_for(lambda: (s.refresh(), s.streams["labels"].count == 1)[1], src)
+        rec.stop()  # footers are written although the reader still has the file open
+        s.refresh()
+        assert s.complete and r.stats.samples == r.count
+    finally:
+        s.close()
+
+
+def test_preroll_is_written_first_without_duplicates(make_acquisition, tmp_path):
+    src = SignalSource("imu", shape=(2,), rate=1000, chunk_size=10)
+    acq = make_acquisition(src)
+    ring = acq.ring("imu", seconds=0.3)
+    acq.start()
+    assert _wait_for(lambda: ring.total >= 600, src)  # ring holds only ~the last 0.3 s
+    rec = Recorder(acq, tmp_path / "pre.h5", preroll={"imu": ring})
+    rec.start()
+    start, n0 = rec.metadata.start_host_time, src.stats["imu"].samples
+    assert _wait_for(lambda: src.stats["imu"].samples >= n0 + 300, src)
+    path = rec.stop()
+    with Session.open(path) as s:
+        d = s.streams["imu"].read_index()
+        k = (d.data[:, 0] / 2).astype(int)  # counter pattern: sample index
+        assert np.all(np.diff(k) == 1), "pre-roll and live data must join without gaps or duplicates"
+        assert np.all(np.diff(d.timestamps) > 0)
+        assert d.timestamps[0] < start - 0.2 and d.timestamps[-1] > start
+        assert k[0] > 0  # only the ring's last seconds, not the whole history
+
+
+def test_health_properties(make_recorder):
+    src = SignalSource("imu", shape=(6,), rate=1000, realtime=False, max_samples=5000)
+    rec, acq = make_recorder(src)
+    assert rec.path.suffix == ".h5" and rec.recording
+    assert 0.0 <= rec.queue_fill <= 1.0 and rec.queue_size >= 0
+    assert src.wait(10)
+    rec.stop()
+    assert rec.queue_size == 0 and rec.queue_fill == 0.0
+    assert rec.bytes_written >= 5000 * (6 * 4 + 8)
+    frozen = rec.elapsed
+    assert frozen > 0 and rec.elapsed == frozen and not rec.recording
+
+
+def test_signals_and_context_manager(make_acquisition, tmp_path):
+    src = SignalSource("x", realtime=False, max_samples=100)
+    acq = make_acquisition(src)
+    rec = Recorder(acq, tmp_path / "cm.h5")
+    seen = []
+    rec.started.connect(lambda p: seen.append(("started", p)))
+    rec.stopped.connect(lambda p: seen.append(("stopped", p)))
+    with rec:
+        acq.start()
+        assert src.wait(10)
+    assert seen == [("started", str(rec.path)), ("stopped", str(rec.path))]
+    with pytest.raises(RuntimeError, match="records once"):
+        rec.start()
+
+
+def test_preroll_samples_that_also_arrive_live_are_written_once(make_acquisition, tmp_path):
+    src = SignalSource("imu", shape=(1,), rate=1000, chunk_size=10, realtime=False, max_samples=1000)
+    acq = make_acquisition(src)
+    ring = acq.ring("imu", seconds=0.2)
+    acq.start()
+    assert src.wait(10)
+    rec = Recorder(acq, tmp_path / "dup.h5", preroll={"imu": ring})
+    rec.start()
+    # The race the recorder guards against: a chunk dispatched between subscribing and
+    # snapshotting the ring reaches both. Replay the ring's last two chunks, then new data.
+    held = ring.snapshot()
+    rec._enqueue("imu", type(held)(held.data[-20:], held.timestamps[-20:]))
+    src.max_samples = 1100
+    acq.stop()
+    acq.start()
+    assert src.wait(10)
+    path = rec.stop()
+    with Session.open(path) as s:
+        k = s.streams["imu"].read_index().data[:, 0].astype(int)
+        assert k[-1] == 1099 and np.all(np.diff(k) == 1)
+        assert k[0] == 1000 - len(held)

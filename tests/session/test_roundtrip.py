@@ -1,0 +1,147 @@
+"""Record N known samples of every kind → read the HDF5 back → compare values, dtypes, timestamps."""
+
+from __future__ import annotations
+
+import h5py
+import numpy as np
+import pytest
+
+from sensorlab.acquisition.emulated.signal import SignalSource
+from sensorlab.acquisition.source import StreamKind
+from sensorlab.session import format as fmt
+from sensorlab.session.metadata import SessionMetadata
+from sensorlab.session.reader import Session
+from sensorlab.session.recorder import Recorder
+
+CASES = [
+    pytest.param(dict(kind="timeseries", shape=(6,), dtype="float32", rate=1000, chunk_size=10, max_samples=2500), {}, id="timeseries-float32"),
+    pytest.param(dict(kind="timeseries", shape=(3,), dtype="int16", rate=500, chunk_size=7, max_samples=30000), {}, id="timeseries-int16-wrapping"),
+    pytest.param(dict(kind="audio", shape=(2,), dtype="float32", rate=48000, chunk_size=480, pattern="sine", max_samples=96000), {}, id="audio-48k-stereo"),
+    pytest.param(dict(kind="frames", shape=(64, 32), dtype="float32", rate=20, chunk_size=1, max_samples=60), {}, id="frames-64x32"),
+    pytest.param(dict(kind="video", shape=(48, 64, 3), rate=30, chunk_size=1, max_samples=45), {"video_encoding": "jpeg"}, id="video-jpeg"),
+    pytest.param(dict(kind="video", shape=(48, 64, 3), rate=30, chunk_size=2, max_samples=45), {"video_encoding": "raw"}, id="video-raw"),
+    pytest.param(dict(kind="events", rate=10, chunk_size=1, max_samples=25), {}, id="events"),
+]
+
+
+@pytest.mark.parametrize(("spec", "rec_kwargs"), CASES)
+def test_roundtrip(make_session, spec, rec_kwargs):
+    src = SignalSource("s", realtime=False, **spec)
+    path = make_session(src, **rec_kwargs)
+    n = spec["max_samples"]
+    k = np.arange(n)
+    with Session.open(path) as s:
+        r = s.streams["s"]
+        assert r.info == src.streams[0]
+        assert r.count == n
+        np.testing.assert_array_equal(r.timestamps, src.timestamps(k))  # exact: float64 stored as given
+        c = r.read_index()
+        want = src.expected(k)
+        if src.kind is StreamKind.EVENTS:
+            assert c.data.tolist() == want.tolist()
+        elif rec_kwargs.get("video_encoding") == "jpeg":
+            assert c.data.dtype == np.uint8 and c.data.shape == want.shape
+            assert np.abs(c.data.astype(int) - want).max() <= 2  # uniform frames survive JPEG
+        else:
+            assert c.data.dtype == np.dtype(src.dtype)
+            np.testing.assert_array_equal(c.data, want)
+        st = r.stats
+        assert (st.samples, st.dropped, st.error, st.gaps) == (n, 0, "", [])
+        assert r.complete and s.complete and s.stop_reason == "stopped"
+        if src.kind is not StreamKind.EVENTS:
+            assert r.rate_measured == pytest.approx(spec["rate"])
+            assert r.duration == pytest.approx(n / spec["rate"])
+
+
+def test_time_range_read_is_half_open_and_matches_timestamps(make_session):
+    src = SignalSource("imu", shape=(6,), rate=1000, chunk_size=10, realtime=False, max_samples=20_000)
+    path = make_session(src)
+    with Session.open(path) as s:
+        r = s.streams["imu"]
+        ts = src.timestamps(np.arange(20_000))
+        t0, t1 = ts[1234] - 1e-7, ts[15_000]  # t1 exactly on a sample: excluded
+        c = r.read(t0, t1)
+        assert r._ts is None, "a time-range read must not load all timestamps"
+        np.testing.assert_array_equal(c.timestamps, ts[1234:15_000])
+        np.testing.assert_array_equal(c.data, src.expected(np.arange(1234, 15_000)))
+        assert len(r.read(ts[-1] + 1, ts[-1] + 2)) == 0
+        assert len(r.read()) == 20_000
+        assert r.index_of(ts[500]) == 500
+
+
+def test_jpeg_read_without_decode_returns_jpeg_bytes(make_session):
+    src = SignalSource("cam", kind="video", shape=(32, 48, 3), rate=30, chunk_size=1, realtime=False, max_samples=10)
+    path = make_session(src, jpeg_quality=50)
+    with Session.open(path) as s:
+        c = s.streams["cam"].read(decode=False)
+        assert c.data.dtype == object and all(b[:2] == b"\xff\xd8" for b in c.data)
+        assert len(s.streams["cam"].read(c.timestamps[3], c.timestamps[6])) == 3
+
+
+def test_device_and_arrival_times_are_stored_with_a_clock_fit(make_session):
+    src = SignalSource("mcu", shape=(2,), rate=200, chunk_size=20, realtime=False, max_samples=4000, device_time=True)
+    plain = SignalSource("plain", shape=(1,), rate=100, realtime=False, max_samples=100)
+    path = make_session(src, plain)
+    with Session.open(path) as s:
+        c = s.streams["mcu"].read_index()
+        np.testing.assert_allclose(c.device_times, np.arange(4000) / 200)
+        assert np.all(c.arrival_times >= c.timestamps)
+        clock = s.streams["mcu"].clock
+        assert clock["slope"] == pytest.approx(1.0) and clock["offset"] == pytest.approx(src.t0, abs=0.01)
+        p = s.streams["plain"].read_index()
+        assert p.device_times is None and p.arrival_times is None and s.streams["plain"].clock == {}
+
+
+def test_metadata_round_trip(make_session):
+    meta = SessionMetadata(name="s01-walk", notes="first try\nline 2", tags={"subject": "s01", "location": "lab"}, rig='[[device]]\nname = "imu"\n')
+    path = make_session(SignalSource("x", realtime=False, max_samples=10), metadata=meta)
+    with Session.open(path) as s:
+        m = s.metadata
+        assert (m.name, m.notes, m.tags, m.rig) == (meta.name, meta.notes, meta.tags, meta.rig)
+        assert m.software_version and m.schema_version == fmt.SCHEMA_VERSION and m.start_time_iso
+        assert m.start_time_epoch > 1.6e9 and m.start_host_time is not None and m.end_host_time >= m.start_host_time
+
+
+def test_labels_stream_always_exists_and_events_come_back_in_time_order(make_recorder):
+    rec, acq = make_recorder(SignalSource("x", realtime=False, max_samples=10))
+    rec.add_event('{"label": "wave", "type": "start"}', t=10.0)
+    rec.add_event("late marker", t=5.0)  # placed in the past
+    rec.add_event("ünïcode ✓", t=7.5)
+    with pytest.raises(ValueError, match="not an events stream"):
+        rec.add_event("nope", stream="x")
+    path = rec.stop()
+    with Session.open(path) as s:
+        assert s.streams["labels"].info.kind is StreamKind.EVENTS
+        assert s.events() == [(5.0, "late marker"), (7.5, "ünïcode ✓"), (10.0, '{"label": "wave", "type": "start"}')]
+        assert [t for t, _ in s.events()] == sorted(t for t, _ in s.events())
+        assert len(s.streams["labels"].read(6.0, 10.0)) == 1
+
+
+def test_an_existing_file_is_never_overwritten(tmp_path, make_acquisition):
+    path = tmp_path / "taken.h5"
+    path.write_bytes(b"precious")
+    rec = Recorder(make_acquisition(SignalSource("x")), path)
+    with pytest.raises(FileExistsError):
+        rec.start()
+    assert path.read_bytes() == b"precious"
+
+
+def test_raw_video_without_a_frame_shape_is_refused_before_creating_the_file(tmp_path, make_acquisition):
+    acq = make_acquisition(SignalSource("cam", kind="video", shape=(), rate=30))
+    with pytest.raises(ValueError, match="raw video needs sample_shape"):
+        Recorder(acq, tmp_path / "x.h5", video_encoding="raw").start()
+    assert not (tmp_path / "x.h5").exists()
+
+
+def test_file_layout_matches_the_documented_schema(make_session):
+    path = make_session(
+        SignalSource("imu", shape=(6,), rate=100, realtime=False, max_samples=50),
+        SignalSource("cam", kind="video", shape=(16, 16, 3), rate=30, chunk_size=1, realtime=False, max_samples=5),
+    )
+    with h5py.File(path, "r") as f:
+        assert f.attrs["schema"] == fmt.SCHEMA and f.attrs["complete"]
+        imu, cam = f["streams/imu"], f["streams/cam"]
+        assert imu["data"].shape == (50, 6) and imu["data"].maxshape == (None, 6) and imu["timestamps"].dtype == np.float64
+        assert imu.attrs["storage"] == "array" and imu.attrs["count"] == 50 and imu["health"].shape[0] >= 1
+        assert cam.attrs["storage"] == "jpeg" and cam["index"].shape == (5, 2) and cam["data"].dtype == np.uint8
+        assert "gaps" in imu and set(f["log"]) == {"data", "index", "timestamps"}
