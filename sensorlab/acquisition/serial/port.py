@@ -1,0 +1,356 @@
+"""`SerialSource`: a microcontroller on a serial port (or any pyserial URL) as a `Source`.
+
+The port string goes straight to ``serial.serial_for_url``, so ``/dev/ttyUSB0``, ``COM3``,
+a pty from the emulators, ``loop://`` and ``socket://host:port`` all work the same way.
+One reader thread per port reads whatever has arrived, stamps it with ``now()``, hands the
+bytes to a parser object (`TextLineParser` or `BinaryParser`), maps device times onto the
+host clock (`DeviceClock`) and emits one chunk per stream per read.
+
+We use our own small thread rather than ``serial.threaded.ReaderThread``: ReaderThread
+reads ``in_waiting`` outside its ``try`` (an unplug can then raise ``OSError`` that kills the
+thread silently) and offers no place to stamp arrival before parsing.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import threading
+from collections import defaultdict
+from collections.abc import Sequence
+
+import numpy as np
+import serial
+
+from sensorlab.acquisition.clock import ClockFit, now
+from sensorlab.acquisition.serial.binary import BinaryParser, encode_request
+from sensorlab.acquisition.serial.protocol import Samples
+from sensorlab.acquisition.serial.text import TextLineParser
+from sensorlab.acquisition.serial.timing import DeviceClock
+from sensorlab.acquisition.source import Chunk, SourceBase, SourceError, StreamInfo, StreamKind
+
+log = logging.getLogger(__name__)
+
+#: Read timeout of the reader thread: how quickly `stop` is noticed without cancel_read.
+READ_TIMEOUT = 0.05
+#: How often `open` repeats the DESCRIBE request while waiting (a board may be rebooting
+#: because opening the port toggled DTR).
+DESCRIBE_RETRY = 0.4
+JOIN_TIMEOUT = 2.0
+
+
+class SerialSource(SourceBase):
+    """A serial device speaking the text or the binary protocol.
+
+    Parameters
+    ----------
+    port
+        Device path (``/dev/ttyUSB0``, ``COM3``) or pyserial URL (``loop://``, ``socket://…``).
+    baudrate
+        Line speed. Also used to correct arrival times for the wire time of long packets.
+    protocol
+        ``"text"`` (lines of numbers, see `TextLineParser`) or ``"binary"`` (see
+        ``docs/SERIAL-PROTOCOL.md``; the streams come from the device's self-description).
+    name
+        Text protocol: the stream name. Binary: a prefix for the device's stream names.
+    channel_names, units
+        Text protocol: channel names (else taken from a header line or ``ch0…``) and units.
+    nominal_rate
+        Text protocol: samples per second. Timestamps then follow the line index through a
+        clock fit, so they come out regular instead of bursty.
+    time_column
+        Text protocol: ``None``, ``"ms"``, ``"us"``, ``"s"`` or ``"counter"`` in column 0.
+    open_timeout
+        Seconds `open` waits for the self-description (binary) or for the first parseable
+        lines (text, when ``channel_names`` is not given).
+    uart
+        True when the link really runs at ``baudrate`` (a USB-UART bridge): arrival times
+        are corrected for each packet's transmit time. False for native-USB CDC boards.
+    apply_scale
+        Binary protocol: emit scaled integer streams as float32 physical values.
+    latency
+        Known constant transport delay in seconds (a USB-UART bridge's polling, ~0.5–1 ms),
+        subtracted from arrivals by the clock fit; constant delays cannot be measured.
+
+    Examples
+    --------
+    >>> from sensorlab.acquisition.emulated.mcu import TextIMU, BinaryIMU
+    >>> with TextIMU(rate=200) as mcu, SerialSource(mcu.port, mcu.baudrate, nominal_rate=200,
+    ...                                             name="imu") as src:   # doctest: +SKIP
+    ...     src.start(lambda stream, chunk: print(stream, chunk.data.shape))
+    >>> with BinaryIMU() as mcu, SerialSource(mcu.port, mcu.baudrate, "binary") as src:  # doctest: +SKIP
+    ...     print(src.streams[0].name, src.streams[0].sample_shape)
+    imu (6,)
+    """
+
+    def __init__(
+        self,
+        port: str,
+        baudrate: int = 115200,
+        protocol: str = "text",
+        *,
+        name: str = "",
+        channel_names: Sequence[str] | None = None,
+        units: Sequence[str] = (),
+        nominal_rate: float = 0.0,
+        time_column: str | None = None,
+        open_timeout: float = 3.0,
+        uart: bool = True,
+        apply_scale: bool = True,
+        latency: float = 0.0,
+    ):
+        if protocol not in ("text", "binary"):
+            raise ValueError(f"protocol must be 'text' or 'binary', not {protocol!r}")
+        super().__init__(description=f"{protocol} serial device on {port} @ {baudrate}")
+        self.port = port
+        self.baudrate = baudrate
+        self.protocol = protocol
+        self.name = name or ("serial" if protocol == "text" else "")
+        self.channel_names = tuple(channel_names) if channel_names else None
+        self.units = tuple(units)
+        self.nominal_rate = float(nominal_rate)
+        self.time_column = time_column
+        self.open_timeout = open_timeout
+        self.apply_scale = apply_scale
+        self.seconds_per_byte = 10.0 / baudrate if uart else 0.0
+        self.parser: TextLineParser | BinaryParser | None = None
+        self.clock = DeviceClock(self.seconds_per_byte, ClockFit(latency=latency))
+        self._serial: serial.SerialBase | None = None
+        self._thread: threading.Thread | None = None
+        self._rename: dict[str, str] = {}
+        self._error_base: dict[str, int] = {}
+
+    # -- SourceBase ------------------------------------------------------------------------
+    def _open(self) -> None:
+        if self._serial is not None:
+            return
+        self._serial = self._open_port()
+        try:
+            if self.protocol == "binary":
+                self._open_binary()
+            else:
+                self._open_text()
+        except BaseException:
+            self._close_port()
+            raise
+
+    def _start(self) -> None:
+        ser, parser = self._serial, self.parser
+        if ser is None or parser is None:
+            raise SourceError(f"{self.port} is not open")
+        # Whatever queued up since open() is stale; drop it and start clean, so the first
+        # chunk is neither a burst of old samples nor a fake sequence gap.
+        try:
+            ser.reset_input_buffer()
+        except (serial.SerialException, OSError) as e:
+            raise SourceError(self._lost_message(e)) from None
+        parser.resync()
+        self.clock.reset()
+        self._error_base = dict(parser.counters.errors_by_stream)
+        self._thread = threading.Thread(target=self._run, name=f"serial {self.port}", daemon=True)
+        self._thread.start()
+
+    def _stop(self) -> None:
+        ser = self._serial
+        if ser is not None:
+            try:
+                ser.cancel_read()
+            except (AttributeError, NotImplementedError, serial.SerialException, OSError):
+                pass  # loop:// and socket:// lack cancel_read; the short read timeout ends the thread
+        self._join()
+
+    def _close(self) -> None:
+        self._join()
+        self._close_port()
+
+    # -- opening ---------------------------------------------------------------------------
+    def _open_port(self) -> serial.SerialBase:
+        kwargs: dict = {"baudrate": self.baudrate, "timeout": READ_TIMEOUT}
+        if os.name == "posix" and "://" not in self.port:
+            kwargs["exclusive"] = True  # fail clearly instead of sharing bytes with another program
+        try:
+            return serial.serial_for_url(self.port, **kwargs)
+        except (serial.SerialException, OSError, ValueError) as e:
+            raise SourceError(open_error_message(self.port, e)) from None
+
+    def _open_text(self) -> None:
+        parser = TextLineParser(self.name, self.channel_names, self.time_column, self.nominal_rate)
+        # pyserial flushed the input on open, so the first bytes are probably mid-line.
+        parser.resync()
+        self.parser = parser
+        if parser.channel_count is None:
+            self._read_until(lambda: parser.channel_count is not None, send=None)
+            if parser.channel_count is None:
+                raise SourceError(
+                    f"no parseable text lines from {self.port} within {self.open_timeout:g} s at {self.baudrate} baud: "
+                    "check the baud rate, that the device prints one sample per line of numbers "
+                    "(or pass channel_names), and that it is not speaking the binary protocol"
+                )
+        names = parser.channel_names or ()
+        info = StreamInfo(
+            name=self.name,
+            kind=StreamKind.TIMESERIES,
+            nominal_rate=self.nominal_rate,
+            channel_names=names,
+            units=self.units,
+            dtype=str(parser.dtype),
+            sample_shape=(len(names),),
+            device=f"text serial device on {self.port} @ {self.baudrate}",
+            has_device_time=parser.has_device_time,
+        )
+        self.streams = (info,)
+        self._rename = {self.name: self.name}
+
+    def _open_binary(self) -> None:
+        parser = BinaryParser(apply_scale=self.apply_scale)
+        parser.resync()
+        self.parser = parser
+        request = encode_request()
+        self._read_until(lambda: parser.description_received is not None or bool(parser.description_error), send=request)
+        desc = parser.description_received
+        if desc is None:
+            why = f"its self-description was invalid: {parser.description_error}" if parser.description_error else "it did not answer"
+            raise SourceError(
+                f"binary serial device on {self.port} @ {self.baudrate}: {why} within {self.open_timeout:g} s. "
+                "Check that the firmware speaks the sensorlab binary protocol (else use protocol='text') "
+                "and that the baud rate matches."
+            )
+        parser.description = desc
+        where = f"{desc.device or 'binary serial device'} on {self.port} @ {self.baudrate}"
+        self.streams = tuple(s.to_info(where, self.name) for s in desc.streams)
+        self._rename = {s.name: self.name + s.name for s in desc.streams}
+
+    def _read_until(self, done, send: bytes | None) -> None:
+        """Read and parse (discarding samples) until ``done()`` or ``open_timeout``."""
+        ser, parser = self._serial, self.parser
+        deadline = now() + self.open_timeout
+        next_send = now()
+        try:
+            while not done() and now() < deadline:
+                if send is not None and now() >= next_send:
+                    ser.write(send)
+                    next_send = now() + DESCRIBE_RETRY
+                data = ser.read(max(1, ser.in_waiting))
+                if data:
+                    parser.feed(data)
+        except (serial.SerialException, OSError) as e:
+            raise SourceError(self._lost_message(e)) from None
+
+    # -- the reader thread -------------------------------------------------------------------
+    def _run(self) -> None:
+        """Reader thread: read, stamp, parse, emit. Never lets an exception escape."""
+        ser = self._serial
+        try:
+            while self._running.is_set():
+                data = ser.read(max(1, ser.in_waiting))
+                if not data:
+                    continue
+                waiting = ser.in_waiting
+                if waiting:
+                    data += ser.read(waiting)
+                self._handle(data, now())
+        except (serial.SerialException, OSError, TypeError, AttributeError) as e:
+            # TypeError/AttributeError: pyserial touching its fd after close() on stop.
+            if self._running.is_set():
+                self._fail(self._lost_message(e))
+        except Exception as e:  # a bug (ours or a consumer's) must not kill the thread silently
+            log.exception("serial reader on %s", self.port)
+            if self._running.is_set():
+                self._fail(f"internal error while reading {self.port}: {type(e).__name__}: {e}")
+
+    def _handle(self, data: bytes, arrival: float) -> None:
+        """Parse one read and emit one chunk per stream (reader thread)."""
+        parser = self.parser
+        runs = parser.feed(data)
+        self._update_errors()
+        if not runs:
+            return
+        timed = [r for r in runs if r.device_times is not None]
+        if timed:
+            last = timed[-1]
+            self.clock.observe(float(last.device_times[-1]), arrival, last.wire_bytes)
+        by_stream: dict[str, list[Samples]] = defaultdict(list)
+        for r in runs:
+            by_stream[r.stream].append(r)
+        for stream, group in by_stream.items():
+            self._emit_group(self._rename.get(stream, stream), group, arrival)
+
+    def _emit_group(self, name: str, group: list[Samples], arrival: float) -> None:
+        st = self.stats.get(name)
+        if st is None:
+            return
+        stamps = [self.clock.to_host(r.device_times, arrival) if r.device_times is not None else np.full(len(r.data), arrival) for r in group]
+        prev = st.last_time
+        for r, ts in zip(group, stamps, strict=True):
+            if r.lost_before:
+                st.dropped += r.lost_before
+                st.gaps.append((prev, float(ts[0])))
+            prev = float(ts[-1])
+        one = len(group) == 1
+        data = group[0].data if one else np.concatenate([r.data for r in group])
+        timestamps = stamps[0] if one else np.concatenate(stamps)
+        device_times = None
+        if group[0].device_times is not None:
+            device_times = group[0].device_times if one else np.concatenate([r.device_times for r in group])
+        chunk = Chunk(data, timestamps, device_times, np.full(len(timestamps), arrival))
+        self._emit(name, chunk, arrival)
+
+    def _update_errors(self) -> None:
+        errors = self.parser.counters.errors_by_stream
+        if not errors or not self.streams:
+            return
+        first = self.streams[0].name
+        for raw_name, count in errors.items():
+            name = self._rename.get(raw_name, first) if raw_name else first
+            st = self.stats.get(name)
+            if st is None:
+                continue
+            # Counts are cumulative per key; several keys may fold onto the first stream.
+            delta = count - self._error_base.get(raw_name, 0)
+            if delta:
+                st.parse_errors += delta
+                self._error_base[raw_name] = count
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _lost_message(self, e: BaseException) -> str:
+        return (
+            f"serial port {self.port} stopped working ({e}): was the device unplugged or reset? "
+            "Check the cable, then `sensorlab devices`, and restart the stream."
+        )
+
+    def _join(self) -> None:
+        t = self._thread
+        if t is not None and t is not threading.current_thread():
+            t.join(JOIN_TIMEOUT)
+            if t.is_alive():
+                log.warning("serial reader on %s did not stop within %s s", self.port, JOIN_TIMEOUT)
+            self._thread = None
+
+    def _close_port(self) -> None:
+        ser, self._serial = self._serial, None
+        if ser is not None:
+            try:
+                ser.close()
+            except (serial.SerialException, OSError):
+                pass
+
+
+def open_error_message(port: str, e: BaseException) -> str:
+    """A message naming the port, what went wrong and the fix."""
+    text = str(e)
+    code = getattr(e, "errno", None)
+    low = text.lower()
+    if code == errno.ENOENT or "no such file" in low or "could not open port" in low and "not found" in low:
+        return f"serial port {port} not found: check the cable and the port name (`sensorlab devices` lists ports). ({text})"
+    if code in (errno.EBUSY, errno.EAGAIN, errno.EWOULDBLOCK) or "busy" in low or "exclusively lock" in low:
+        return (
+            f"serial port {port} is busy: is another program (Arduino serial monitor, screen, another sensorlab) "
+            f"holding it? Close it and try again. ({text})"
+        )
+    if code == errno.EACCES or "permission denied" in low:
+        return (
+            f"no permission to open serial port {port}: add yourself to the 'dialout' group "
+            f"(sudo usermod -aG dialout $USER) and log in again. ({text})"
+        )
+    return f"could not open serial port {port}: {text}. Check the cable and `sensorlab devices`."

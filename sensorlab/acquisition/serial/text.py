@@ -1,0 +1,306 @@
+"""Parser for line-oriented text sensors: what ``Serial.println`` firmware prints.
+
+Accepted lines (``\\n`` or ``\\r\\n`` terminated):
+
+- numbers separated by commas, tabs or spaces, as the Edge Impulse data forwarder expects:
+  ``0.01,-0.98,0.12``;
+- Arduino serial-plotter ``label:value`` pairs: ``ax:0.01,ay:-0.98 az:0.12`` (labels may come
+  in any order but the set must stay the same);
+- an optional header line naming the channels, ``ax,ay,az``, before the data.
+
+Optionally the first column is a device timestamp (``"ms"``, ``"us"``, ``"s"``) or a sample
+counter (``"counter"``, needs the nominal rate); counters also reveal lost lines.
+
+The number of columns is fixed by configuration (``channel_names``), by a header, or by the
+first two consecutive data lines that agree. Requiring agreement matters because the first
+line after opening a port is usually a fragment. Every line that does not fit is counted in
+``counters.parse_errors`` and skipped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+from sensorlab.acquisition.serial.protocol import ParserCounters, Samples
+
+#: Divisors that turn a time column into seconds.
+TIME_UNITS = {"s": 1.0, "ms": 1e3, "us": 1e6}
+_NAME = re.compile(rb"[A-Za-z_][A-Za-z0-9_.\[\]()/-]*\Z")
+_SEPARATORS = bytes.maketrans(b",\t;", b"   ")
+
+
+class TextLineParser:
+    """Turn text lines into samples of one stream.
+
+    Parameters
+    ----------
+    stream
+        Name of the stream the samples belong to.
+    channel_names
+        Names of the data columns (not counting a time column). Fixes the column count up
+        front; otherwise a header line or the first two agreeing lines fix it.
+    time_column
+        None, or what the first column holds: ``"ms"``, ``"us"``, ``"s"`` (device time) or
+        ``"counter"`` (sample index; ``nominal_rate`` converts it to seconds).
+    nominal_rate
+        Samples per second. Without a time column, the device time of each line is its line
+        index divided by this rate, so timestamps come out regular rather than bursty.
+    max_line
+        Lines longer than this many bytes are discarded (a device printing without newlines).
+    dtype
+        dtype of the emitted values.
+
+    Examples
+    --------
+    >>> p = TextLineParser("imu")
+    >>> out = p.feed(b"ax,ay\\n1,2\\n3,4\\n5")
+    >>> p.channel_names, out[0].data.tolist()
+    (('ax', 'ay'), [[1.0, 2.0], [3.0, 4.0]])
+    """
+
+    def __init__(
+        self,
+        stream: str = "serial",
+        channel_names: Sequence[str] | None = None,
+        time_column: str | None = None,
+        nominal_rate: float = 0.0,
+        max_line: int = 1024,
+        dtype: str = "float32",
+    ):
+        if time_column is not None and time_column != "counter" and time_column not in TIME_UNITS:
+            raise ValueError(f"time_column must be None, 'counter', or one of {sorted(TIME_UNITS)}")
+        if time_column == "counter" and nominal_rate <= 0:
+            raise ValueError("a sample-counter column needs nominal_rate to turn counts into seconds")
+        self.stream = stream
+        self.time_column = time_column
+        self.nominal_rate = float(nominal_rate)
+        self.max_line = max_line
+        self.dtype = np.dtype(dtype)
+        self.counters = ParserCounters()
+        self.channel_names: tuple[str, ...] | None = tuple(channel_names) if channel_names else None
+        self._ncols = len(self.channel_names) if self.channel_names else None
+        self._labels: dict[bytes, int] | None = None  # plotter mode: label -> column
+        self._index: dict[bytes, int] | None = None  # configured names -> column
+        # (time, values, label set, labels, bytes) of a first line awaiting confirmation.
+        self._candidate: tuple | None = None
+        self._buf = b""
+        self._syncing = False
+        self._slot = 0  # index of the next data line, for the line-index clock
+        self._next_counter: int | None = None
+        # Output of the current feed call, split into runs at counter gaps.
+        self._rows: list[list[float]] = []
+        self._times: list[float] = []
+        self._runs: list[Samples] = []
+        self._lost = 0
+        self._last_len = 0
+
+    # -- public ---------------------------------------------------------------------
+    @property
+    def channel_count(self) -> int | None:
+        """Data columns per line once known (not counting a time column)."""
+        return self._ncols
+
+    @property
+    def has_device_time(self) -> bool:
+        return self.time_column is not None or self.nominal_rate > 0
+
+    def resync(self) -> None:
+        """Drop any partial line and ignore input up to the next newline (not an error)."""
+        self._buf = b""
+        self._syncing = True
+        self._candidate = None
+        self._next_counter = None  # bytes were discarded: the next counter jump is no loss
+
+    def feed(self, data: bytes) -> list[Samples]:
+        """Parse ``data`` (any split of the byte stream); returns the completed samples.
+
+        Called on the serial reader thread. Never raises on bad input.
+        """
+        self.counters.bytes += len(data)
+        buf = self._buf + data if self._buf else bytes(data)
+        lines = buf.split(b"\n")
+        rest = lines.pop()
+        if self._syncing:
+            if not lines:  # still inside the fragment we are skipping
+                self._buf = b""
+                return []
+            lines = lines[1:]
+            self._syncing = False
+        if len(rest) > self.max_line:
+            self.counters.error(self.stream)
+            rest = b""
+            self._syncing = True
+        self._buf = rest
+        for line in lines:
+            self._line(line)
+        return self._flush_run(final=True)
+
+    # -- internals --------------------------------------------------------------------
+    def _line(self, line: bytes) -> None:
+        line = line.strip()
+        if not line:
+            return
+        if len(line) > self.max_line:
+            self._bad()
+            return
+        tokens = line.translate(_SEPARATORS).split()
+        labels: tuple[bytes, ...] | None = None
+        if b":" in line:
+            try:
+                pairs = [t.split(b":", 1) for t in tokens]
+                labels = tuple(p[0] for p in pairs)
+                tokens = [p[1] for p in pairs]
+            except (IndexError, ValueError):
+                self._bad()
+                return
+            if len(set(labels)) != len(labels) or not all(labels):
+                self._bad()
+                return
+        try:
+            values = [float(t) for t in tokens]
+        except ValueError:
+            if labels is None and self._header(tokens):
+                return
+            self._bad()
+            return
+        self._data(values, labels, len(line) + 1)
+
+    def _header(self, tokens: list[bytes]) -> bool:
+        """Handle a non-numeric line of names; True when it was a (possibly repeated) header."""
+        if not tokens or not all(_NAME.match(t) for t in tokens):
+            return False
+        names = tuple(t.decode("ascii") for t in tokens)
+        if self.time_column is not None:
+            names = names[1:]
+        if not names:
+            return False
+        if self._ncols is None:
+            if self._candidate is not None:  # a fragment before the header
+                self._candidate = None
+                self.counters.error(self.stream)
+            self.channel_names, self._ncols = names, len(names)
+            self.counters.units += 1
+            return True
+        if names == self.channel_names:  # the device rebooted and printed its header again
+            self.counters.skipped += 1
+            return True
+        return False
+
+    def _data(self, values: list[float], labels: tuple[bytes, ...] | None, nbytes: int) -> None:
+        t = None
+        if self.time_column is not None:
+            if not values:
+                self._bad()
+                return
+            t, values = values[0], values[1:]
+            if labels is not None:
+                labels = labels[1:]
+        if self._ncols is None:
+            # Lock only when two consecutive lines agree: the first line after opening a port
+            # is often a fragment with too few columns.
+            cand = self._candidate
+            key = frozenset(labels) if labels is not None else None
+            if cand is None or len(cand[1]) != len(values) or cand[2] != key or not values:
+                if cand is not None:
+                    self.counters.error(self.stream)
+                self._candidate = (t, values, key, labels, nbytes)
+                self._slot += 1
+                return
+            self._lock(len(values), cand[3])
+            self._candidate = None
+            self._slot -= 1
+            self._accept(cand[0], cand[1], cand[3], cand[4])
+        self._accept(t, values, labels, nbytes)
+
+    def _lock(self, ncols: int, labels: tuple[bytes, ...] | None) -> None:
+        self._ncols = ncols
+        if labels is not None:
+            self._labels = {lab: i for i, lab in enumerate(labels)}
+            if self.channel_names is None:
+                self.channel_names = tuple(lab.decode("ascii", "replace") for lab in labels)
+        elif self.channel_names is None:
+            self.channel_names = tuple(f"ch{i}" for i in range(ncols))
+
+    def _accept(self, t: float | None, values: list[float], labels: tuple[bytes, ...] | None, nbytes: int) -> None:
+        if len(values) != self._ncols:
+            self._bad()
+            return
+        if self._labels is not None:
+            if labels is None or len(labels) != len(self._labels):
+                self._bad()
+                return
+            row = [0.0] * len(values)
+            try:
+                for lab, v in zip(labels, values, strict=True):
+                    row[self._labels[lab]] = v
+            except KeyError:
+                self._bad()
+                return
+            values = row
+        elif labels is not None:
+            # label:value lines with the names given up front: map labels onto those names.
+            index = self._name_index()
+            try:
+                row = [0.0] * len(values)
+                for lab, v in zip(labels, values, strict=True):
+                    row[index[lab]] = v
+            except KeyError:
+                self._bad()
+                return
+            if len(set(labels)) != len(values):
+                self._bad()
+                return
+            values = row
+        device_time = self._device_time(t)
+        self._slot += 1
+        self._rows.append(values)
+        self._times.append(device_time)
+        self._last_len = nbytes
+        self.counters.units += 1
+
+    def _name_index(self) -> dict[bytes, int]:
+        if self._index is None:
+            self._index = {n.encode("ascii", "replace"): i for i, n in enumerate(self.channel_names or ())}
+        return self._index
+
+    def _device_time(self, t: float | None) -> float:
+        if self.time_column == "counter":
+            count = int(t)  # type: ignore[arg-type]
+            expected = self._next_counter
+            if expected is not None and count != expected:
+                if count > expected:
+                    self._flush_run(final=False)
+                    self._lost += count - expected
+                    self.counters.lost_samples += count - expected
+                    self.counters.gaps += 1
+                else:  # the device restarted: start a new run so times stay monotonic within it
+                    self._flush_run(final=False)
+                    self.counters.resets += 1
+            self._next_counter = count + 1
+            return count / self.nominal_rate
+        if self.time_column is not None:
+            return t / TIME_UNITS[self.time_column]  # type: ignore[operator]
+        if self.nominal_rate > 0:
+            return self._slot / self.nominal_rate
+        return float("nan")
+
+    def _bad(self, count_slot: bool = True) -> None:
+        # A corrupted data line still used up a sample slot on the device.
+        if count_slot and self._ncols is not None:
+            self._slot += 1
+        self.counters.error(self.stream)
+
+    def _flush_run(self, final: bool) -> list[Samples]:
+        if self._rows:
+            data = np.array(self._rows, dtype=self.dtype)
+            times = np.array(self._times, dtype=np.float64) if self.has_device_time else None
+            self._runs.append(Samples(self.stream, data, times, self._lost, self._last_len))
+            self.counters.samples += len(data)
+            self._rows, self._times, self._lost = [], [], 0
+        if not final:
+            return []
+        runs, self._runs = self._runs, []
+        return runs

@@ -1,0 +1,162 @@
+"""Text-line parser: formats, header, time columns, bad input (never raises, counts it)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sensorlab.acquisition.serial.text import TextLineParser
+
+ROWS = np.array([[0.5, -1.25, 3.0], [1.0, 2.0, -3.5], [0.0, 0.125, 9.0], [7.0, 8.0, 9.5]])
+
+
+def _feed_all(parser: TextLineParser, data: bytes):
+    runs = parser.feed(data)
+    data_ = np.concatenate([r.data for r in runs]) if runs else np.empty((0, 0))
+    times = np.concatenate([r.device_times for r in runs]) if runs and runs[0].device_times is not None else None
+    return runs, data_, times
+
+
+def _lines(fmt) -> bytes:
+    return b"".join(fmt(i, row).encode() for i, row in enumerate(ROWS))
+
+
+FORMATS = {
+    "comma": (lambda i, r: ",".join(f"{v}" for v in r) + "\n", {}),
+    "comma-crlf": (lambda i, r: ",".join(f"{v}" for v in r) + "\r\n", {}),
+    "tab": (lambda i, r: "\t".join(f"{v}" for v in r) + "\n", {}),
+    "space": (lambda i, r: " ".join(f"{v}" for v in r) + "\n", {}),
+    "comma-space": (lambda i, r: ", ".join(f"{v}" for v in r) + "\n", {}),
+    "plotter": (lambda i, r: f"a:{r[0]},b:{r[1]},c:{r[2]}\n", {}),
+    "plotter-shuffled": (lambda i, r: [f"a:{r[0]} b:{r[1]} c:{r[2]}\n", f"c:{r[2]},a:{r[0]},b:{r[1]}\n"][i % 2], {}),
+    "counter": (lambda i, r: f"{i + 10}," + ",".join(f"{v}" for v in r) + "\n", {"time_column": "counter", "nominal_rate": 50.0}),
+    "millis": (lambda i, r: f"{1000 + 20 * i}," + ",".join(f"{v}" for v in r) + "\n", {"time_column": "ms"}),
+}
+
+
+@pytest.mark.parametrize("name", list(FORMATS), ids=list(FORMATS))
+def test_round_trip(name):
+    fmt, kwargs = FORMATS[name]
+    p = TextLineParser("imu", **kwargs)
+    runs, data, times = _feed_all(p, _lines(fmt))
+    np.testing.assert_array_equal(data, ROWS.astype(np.float32))
+    assert data.dtype == np.float32
+    assert p.counters.parse_errors == 0 and p.counters.samples == len(ROWS)
+    if name.startswith("plotter"):
+        assert p.channel_names == ("a", "b", "c")
+    if name == "counter":
+        np.testing.assert_allclose(times, (10 + np.arange(4)) / 50.0)
+    if name == "millis":
+        np.testing.assert_allclose(times, 1.0 + 0.02 * np.arange(4))
+
+
+def test_header_names_channels_and_repeats_are_skipped():
+    p = TextLineParser("imu")
+    _, data, _ = _feed_all(p, b"ax,ay,az\n1,2,3\nax,ay,az\n4,5,6\n")
+    assert p.channel_names == ("ax", "ay", "az")
+    np.testing.assert_array_equal(data, [[1, 2, 3], [4, 5, 6]])
+    assert p.counters.parse_errors == 0 and p.counters.skipped == 1
+
+
+def test_header_with_time_column_drops_its_name():
+    p = TextLineParser("imu", time_column="ms")
+    _, data, times = _feed_all(p, b"t_ms\tax\tay\n10\t1\t2\n")
+    assert p.channel_names == ("ax", "ay")
+    np.testing.assert_allclose(times, [0.01])
+
+
+def test_configured_names_map_plotter_labels():
+    p = TextLineParser("imu", channel_names=["x", "y"])
+    _, data, _ = _feed_all(p, b"y:1,x:2\n3,4\nz:1,x:2\n")
+    np.testing.assert_array_equal(data, [[2, 1], [3, 4]])
+    assert p.counters.parse_errors == 1  # unknown label z
+
+
+def test_line_index_clock_counts_bad_lines_as_slots():
+    p = TextLineParser("imu", nominal_rate=100.0)
+    _, data, times = _feed_all(p, b"1,2\n3,4\n#garbage\n5,6\n")
+    np.testing.assert_allclose(times, [0.0, 0.01, 0.03])
+    assert p.counters.parse_errors == 1
+
+
+def test_fragment_then_wrong_counts_are_counted_and_skipped():
+    p = TextLineParser("imu")
+    # "3" is the tail of a line cut by opening the port; it must not fix the column count.
+    _, data, _ = _feed_all(p, b"3\n1,2,3\n4,5,6\n7,8\n9,10,11,12\nnan,1,2\n")
+    assert p.channel_count == 3
+    np.testing.assert_array_equal(data[:2], [[1, 2, 3], [4, 5, 6]])
+    assert len(data) == 3 and np.isnan(data[2, 0])
+    assert p.counters.parse_errors == 3
+
+
+def test_resync_skips_partial_line_without_error():
+    p = TextLineParser("imu", channel_names=["a", "b"])
+    p.resync()
+    _, data, _ = _feed_all(p, b".5,2.25\n1,2\n")
+    np.testing.assert_array_equal(data, [[1, 2]])
+    assert p.counters.parse_errors == 0
+
+
+def test_counter_gap_reports_lost_samples_and_splits_runs():
+    p = TextLineParser("imu", time_column="counter", nominal_rate=10.0)
+    runs = p.feed(b"0,1\n1,1\n2,1\n6,1\n7,1\n")
+    assert [len(r.data) for r in runs] == [3, 2]
+    assert [r.lost_before for r in runs] == [0, 3]
+    assert p.counters.lost_samples == 3 and p.counters.gaps == 1
+
+
+def test_overlong_line_is_dropped():
+    p = TextLineParser("imu", channel_names=["a"], max_line=64)
+    _, data, _ = _feed_all(p, b"1\n" + b"9" * 200 + b"\n2\n")
+    np.testing.assert_array_equal(data, [[1], [2]])
+    assert p.counters.parse_errors == 1
+
+
+def test_bad_config_is_rejected():
+    with pytest.raises(ValueError, match="nominal_rate"):
+        TextLineParser("imu", time_column="counter")
+    with pytest.raises(ValueError, match="time_column"):
+        TextLineParser("imu", time_column="minutes")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=400), st.lists(st.integers(1, 50), max_size=8))
+def test_random_bytes_never_raise(blob, cuts):
+    p = TextLineParser("imu", time_column="counter", nominal_rate=100.0)
+    pos = 0
+    for c in [*cuts, len(blob)]:
+        runs = p.feed(blob[pos : pos + c])
+        pos += c
+        for r in runs:
+            assert r.data.ndim == 2 and len(r.device_times) == len(r.data)
+    assert p.counters.bytes == min(len(blob), pos)
+
+
+_garbage = st.binary(min_size=1, max_size=30).map(lambda b: b"\xff" + b.replace(b"\n", b""))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.one_of(st.none(), _garbage), min_size=0, max_size=30), st.integers(1, 64))
+def test_valid_lines_survive_garbage_and_counters_add_up(items, chunk):
+    # None = a valid line; bytes = a garbage line.
+    lines, expect = [], []
+    for i, item in enumerate(items):
+        if item is None:
+            row = [i, -i * 0.5, 1.0]
+            expect.append(row)
+            lines.append(",".join(str(v) for v in row).encode())
+        else:
+            lines.append(item)
+    blob = b"a,b,c\n" + b"\n".join(lines) + b"\n"
+    p = TextLineParser("imu")
+    runs = []
+    for k in range(0, len(blob), chunk):
+        runs += p.feed(blob[k : k + chunk])
+    got = np.concatenate([r.data for r in runs]) if runs else np.empty((0, 3))
+    np.testing.assert_array_equal(got, np.array(expect, dtype=np.float32).reshape(-1, 3))
+    garbage = sum(1 for it in items if it is not None and it.strip())
+    assert p.counters.parse_errors == garbage
+    nonempty = 1 + sum(1 for line in lines if line.strip())
+    assert p.counters.units + p.counters.parse_errors + p.counters.skipped == nonempty
