@@ -1,0 +1,217 @@
+"""`AudioSource`: a microphone through sounddevice (PortAudio), stamped by sample count.
+
+Why not PortAudio's ADC time: behind PulseAudio ``inputBufferAdcTime`` implied 47 317 Hz and
+wandered by ±10 ms (VIRTUAL-DEVICES.md §3). Instead `SampleClock` counts samples from the first
+callback (device time = count / nominal rate) and fits that onto the host time each block
+arrived, with the lower-envelope `ClockFit`: blocks that PulseAudio hands over late (it
+delivers 20 ms bursts) do not bias the fit.
+
+Threads: PortAudio's callback thread only copies each block and enqueues it; one worker
+thread stamps blocks and emits chunks. `EmulatedMicrophone` drives the same callback.
+
+Examples
+--------
+>>> with AudioSource("vmic", samplerate=48000) as mic:      # doctest: +SKIP
+...     mic.start(lambda stream, chunk: print(stream, len(chunk), chunk.timestamps[0]))
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+
+import numpy as np
+
+from sensorlab.acquisition.clock import ClockFit, now
+from sensorlab.acquisition.source import Chunk, SourceBase, SourceError, StreamInfo, StreamKind
+
+_COMMON_RATES = (8000, 11025, 16000, 22050, 32000, 44100, 48000, 88200, 96000, 192000)
+
+
+class SampleClock:
+    """Stamps consecutive audio blocks from their sample count and arrival times.
+
+    Called by one thread (the audio worker). Device time of sample ``i`` is ``i / rate``;
+    each block's last sample is paired with the block's arrival time.
+    """
+
+    def __init__(self, rate: float):
+        self.rate = float(rate)
+        self.fit = ClockFit()
+        self.count = 0
+        self._last = -np.inf
+
+    def add(self, n: int, arrival: float) -> None:
+        """Count a block of ``n`` samples whose last sample arrived at ``arrival``."""
+        self.count += n
+        self.fit.add((self.count - 1) / self.rate, arrival)
+
+    def stamp(self, first: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Host timestamps and device times of samples ``first … first + n - 1``."""
+        device = (first + np.arange(n)) / self.rate
+        ts = self.fit.mapping().to_host(device)
+        # The fit's offset can step back early on (a later block arrives with less delay
+        # than the first): squeeze the few overlapping samples rather than go backwards,
+        # so consumers can rely on sorted timestamps. Raw device/arrival times are kept.
+        if ts[0] <= self._last:
+            ts = np.maximum(ts, self._last + 1e-6 * np.arange(1, n + 1))
+        self._last = float(ts[-1])
+        return ts, device
+
+
+class AudioSource(SourceBase):
+    """A sound-card input stream.
+
+    Parameters
+    ----------
+    device
+        PortAudio device index or (part of a) name; None for the system default input.
+    samplerate, channels, blocksize
+        Stream format; ``blocksize`` samples per callback.
+    dtype
+        ``"float32"`` or ``"int16"``.
+    name
+        Stream name.
+    warmup
+        Seconds of audio held back at start, until the clock fit has seen a few hand-overs.
+
+    ``stats[name].overflows`` counts blocks PortAudio flagged with an input overflow. If the
+    stream ends without `stop` (sound server killed, USB mic unplugged) the stream fails
+    with "audio device … disappeared".
+    """
+
+    def __init__(self, device: int | str | None = None, samplerate: int = 48000, channels: int = 1,
+                 blocksize: int = 480, dtype: str = "float32", name: str = "audio", warmup: float = 0.25):  # fmt: skip
+        super().__init__(f"audio {device if device is not None else 'default'}")
+        if dtype not in ("float32", "int16"):
+            raise ValueError(f"dtype must be 'float32' or 'int16', got {dtype!r}")
+        self.device, self.samplerate, self.channels = device, samplerate, channels
+        self.blocksize, self.dtype, self.name, self.warmup = blocksize, dtype, name, warmup
+        self.device_label = repr(device) if device is not None else "default input"
+        self._stream = None
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._worker: threading.Thread | None = None
+        self.clock = SampleClock(samplerate)
+
+    # -- device: PortAudio (overridden by EmulatedMicrophone) -------------------------
+    def _open_device(self) -> str:
+        """Check the device and format; return a human description (caller's thread)."""
+        try:
+            import sounddevice as sd
+        except (OSError, ImportError) as e:
+            raise SourceError(f"cannot use audio: PortAudio is missing ({e}); install it with `sudo apt install libportaudio2`") from e
+        try:
+            info = sd.query_devices(self.device, "input")
+        except (ValueError, sd.PortAudioError) as e:
+            names = [d["name"] for d in sd.query_devices() if d["max_input_channels"] > 0]
+            raise SourceError(f"audio device {self.device_label} not found ({e}); inputs: {names or 'none'}; try `sensorlab devices`") from e
+        try:
+            sd.check_input_settings(info["index"], channels=self.channels, dtype=self.dtype, samplerate=self.samplerate)
+        except (ValueError, sd.PortAudioError) as e:
+            ok = [r for r in _COMMON_RATES if _accepts(sd, info["index"], self.channels, self.dtype, r)]
+            raise SourceError(
+                f"audio device {self.device_label} ({info['name']}) rejects {self.samplerate} Hz × {self.channels} ch {self.dtype}: {e}; "
+                f"it has up to {info['max_input_channels']} input channels and accepts rates {ok or 'none of the common ones'}"
+            ) from e
+        return f"{info['name']} @ {self.samplerate} Hz"
+
+    def _start_device(self) -> None:
+        import sounddevice as sd
+
+        try:
+            self._stream = sd.InputStream(device=self.device, samplerate=self.samplerate, channels=self.channels,
+                                          blocksize=self.blocksize, dtype=self.dtype, callback=self._callback,
+                                          finished_callback=self._finished)  # fmt: skip
+            self._stream.start()
+        except sd.PortAudioError as e:
+            self._stream = None
+            raise SourceError(f"audio device {self.device_label} could not be started: {e}; is the sound server running? try `sensorlab devices`") from e
+
+    def _stop_device(self) -> None:
+        if self._stream is not None:
+            stream, self._stream = self._stream, None
+            stream.close(ignore_errors=True)
+
+    # -- SourceBase ---------------------------------------------------------------
+    def _open(self) -> None:
+        desc = self._open_device()
+        self.streams = (StreamInfo(self.name, StreamKind.AUDIO, float(self.samplerate),
+                                   channel_names=tuple(f"ch{i}" for i in range(self.channels)),
+                                   units=("",) * self.channels, dtype=self.dtype,
+                                   sample_shape=(self.channels,), device=desc, has_device_time=True),)  # fmt: skip
+
+    def _start(self) -> None:
+        self.clock = SampleClock(self.samplerate)
+        self._queue = queue.SimpleQueue()
+        self._worker = threading.Thread(target=self._work, daemon=True, name=f"audio-{self.name}")
+        self._worker.start()
+        try:
+            self._start_device()
+        except Exception:
+            self._running.clear()
+            self._queue.put(None)
+            raise
+
+    def _stop(self) -> None:
+        self._stop_device()
+        self._queue.put(None)  # in case finished_callback did not fire
+        if self._worker is not None and self._worker is not threading.current_thread():
+            self._worker.join(5)
+
+    def _close(self) -> None:
+        self._stop_device()  # after a failure `stop` has nothing to do, but the stream is open
+
+    # -- threads ------------------------------------------------------------------
+    def _callback(self, indata, frames, time_info, status) -> None:
+        """PortAudio's callback thread: stamp the arrival, copy, enqueue. Nothing else."""
+        self._queue.put((now(), indata.copy(), bool(status.input_overflow)))
+
+    def _finished(self) -> None:
+        """PortAudio thread, when the stream ends for any reason (stopped or lost)."""
+        self._queue.put(None)
+
+    def _work(self) -> None:
+        """Worker thread: stamp blocks, emit chunks; report a stream that ended by itself."""
+        q = self._queue
+        st = self.stats[self.name]
+        warm = int(self.warmup * self.samplerate)
+        pending: list[tuple[float, np.ndarray, bool]] = []  # counted by the clock, not yet emitted
+        while True:
+            item = q.get()
+            # PulseAudio hands over ~20 ms at once: feed the whole burst to the fit before
+            # stamping, so its first block already benefits from the least-delayed pair.
+            batch = [item]
+            while item is not None:
+                try:
+                    item = q.get_nowait()
+                except queue.Empty:
+                    break
+                batch.append(item)
+            for block in batch:
+                if block is not None:
+                    self.clock.add(len(block[1]), block[0])
+                    pending.append(block)
+            end = batch[-1] is None
+            # Hold the first `warmup` seconds: the first bursts alone would give an offset up
+            # to one hand-over late, and the correction would then squeeze samples.
+            if end or self.clock.count >= warm:
+                first = self.clock.count - sum(len(b[1]) for b in pending)
+                for arrival, data, overflow in pending:
+                    st.overflows += overflow
+                    ts, dev = self.clock.stamp(first, len(data))
+                    first += len(data)
+                    self._emit(self.name, Chunk(data, ts, dev, np.full(len(data), arrival)), arrival)
+                pending = []
+            if end:
+                break
+        if self._running.is_set():  # ended without stop(): the device is gone
+            self._fail(f"audio device {self.device_label} disappeared: the stream ended after {self.clock.count} samples "
+                       "without an error (sound server stopped or device unplugged); check `sensorlab devices` and restart")  # fmt: skip
+
+
+def _accepts(sd, device: int, channels: int, dtype: str, rate: int) -> bool:
+    try:
+        sd.check_input_settings(device, channels=min(channels, 2), dtype=dtype, samplerate=rate)
+        return True
+    except Exception:
+        return False

@@ -1,0 +1,95 @@
+"""`EmulatedMicrophone`: World audio delivered the way PulseAudio delivers it.
+
+It is an `AudioSource` whose PortAudio stream is replaced by a thread: the emulated sound
+card samples the World with its own crystal (``drift_ppm`` off the host clock) and hands
+over whatever it has captured every ~20 ms (with jitter), as back-to-back blocks of
+``blocksize``: the bursty pattern measured behind PulseAudio (VIRTUAL-DEVICES.md §3). Blocks
+go through `AudioSource._callback`, so timestamping is the *same code* as for a real card,
+and a World clap should come out stamped at its world time.
+
+Examples
+--------
+>>> mic = EmulatedMicrophone(drift_ppm=20)                 # doctest: +SKIP
+>>> with mic:
+...     mic.start(lambda stream, chunk: ...)
+"""
+
+from __future__ import annotations
+
+import threading
+from types import SimpleNamespace
+
+import numpy as np
+
+from sensorlab.acquisition.audio import AudioSource
+from sensorlab.acquisition.clock import now
+from sensorlab.acquisition.emulated.world import World, shared_world
+
+_NO_STATUS = SimpleNamespace(input_overflow=False)
+
+
+class EmulatedMicrophone(AudioSource):
+    """A virtual microphone hearing `World.audio`.
+
+    Parameters
+    ----------
+    world
+        The scene to sample (default: `shared_world()`, so claps line up with other
+        emulated devices).
+    samplerate, channels, blocksize, name
+        As for `AudioSource` (dtype is float32).
+    drift_ppm
+        Sample-clock error. Positive means the card's crystal runs fast: it produces
+        ``samplerate × (1 + drift_ppm·1e-6)`` samples per host second, and the fitted
+        `ClockMapping.drift_ppm` comes out ≈ ``drift_ppm`` (same sign convention).
+    handover, jitter
+        Seconds between hand-overs, and the maximum extra random delay of each.
+    latency
+        Minimum delay from capture of a block's last sample to its delivery, seconds.
+    seed
+        Seeds the jitter.
+    """
+
+    def __init__(self, world: World | None = None, samplerate: int = 48000, channels: int = 1, blocksize: int = 480,
+                 name: str = "audio", drift_ppm: float = 20.0, handover: float = 0.02, jitter: float = 0.004,
+                 latency: float = 0.0005, seed: int = 0):  # fmt: skip
+        super().__init__("emulated", samplerate, channels, blocksize, "float32", name)
+        self.description = "emulated microphone"
+        self.world = world or shared_world()
+        self.drift_ppm, self.handover, self.jitter, self.latency = drift_ppm, handover, jitter, latency
+        self.true_rate = samplerate * (1 + drift_ppm * 1e-6)
+        self._rng = np.random.default_rng(seed)
+        self._halt = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _open_device(self) -> str:
+        return f"emulated microphone @ {self.samplerate} Hz ({self.drift_ppm:+g} ppm)"
+
+    def _start_device(self) -> None:
+        self._halt.clear()
+        self._thread = threading.Thread(target=self._card, daemon=True, name=f"emulated-mic-{self.name}")
+        self._thread.start()
+
+    def _stop_device(self) -> None:
+        self._halt.set()
+        t = self._thread
+        if t is not None and t is not threading.current_thread():
+            t.join(2)
+        if t is not None:
+            self._thread = None
+            self._finished()  # like PortAudio's finished_callback
+
+    def _card(self) -> None:
+        """Emulated sound-card thread: capture on its own clock, hand over in bursts."""
+        t0 = now()  # host time of sample 0
+        sent = 0
+        due = t0 + self.handover
+        while not self._halt.wait(max(0.0, due - now())):
+            # Samples whose capture (plus the minimum latency) is complete by now.
+            captured = int((now() - self.latency - t0) * self.true_rate)
+            while captured - sent >= self.blocksize:
+                t = t0 + (sent + np.arange(self.blocksize)) / self.true_rate
+                self._callback(self.world.audio(t, self.channels), self.blocksize, None, _NO_STATUS)
+                sent += self.blocksize
+            due += self.handover + self._rng.uniform(0, self.jitter)
+            due = max(due, now())  # a stalled thread (GIL, suspend) does not burst-catch-up forever

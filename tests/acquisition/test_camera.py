@@ -1,0 +1,76 @@
+"""CameraSource from a video file, from an MJPEG-over-HTTP URL, and when things go wrong."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sensorlab.acquisition.camera import CameraSource
+from sensorlab.acquisition.source import IRREGULAR, SourceError, StreamKind
+from tests.acquisition.conftest import CLIP_FPS, CLIP_FRAMES, decode_index
+
+
+def indices(recorder) -> list[int]:
+    return [decode_index(c.data[0]) for c in recorder.chunks]
+
+
+def test_file_is_paced_looped_and_in_order(clip_path, recorder):
+    with CameraSource(str(clip_path), loop=True) as cam:
+        info = cam.streams[0]
+        assert (info.kind, info.dtype, info.sample_shape, info.nominal_rate) == (StreamKind.VIDEO, "uint8", (120, 160, 3), CLIP_FPS)
+        cam.start(recorder)
+        assert recorder.wait_samples(CLIP_FRAMES + 10, timeout=5)
+        cam.stop()
+    got = indices(recorder)
+    assert got[: CLIP_FRAMES + 10] == [i % CLIP_FRAMES for i in range(CLIP_FRAMES + 10)]
+    ts = np.concatenate([c.timestamps for c in recorder.chunks])
+    # Paced to the file's 30 fps (rate over the whole window, generous tolerance).
+    assert (len(ts) - 1) / (ts[-1] - ts[0]) == pytest.approx(CLIP_FPS, rel=0.15)
+    assert (np.diff(ts) > 0).all()
+
+
+def test_file_without_loop_stops_at_the_end(clip_path, recorder):
+    with CameraSource(clip_path.as_posix(), fps=120, loop=False) as cam:
+        ended = []
+        cam.stopped.connect(lambda: ended.append(True))
+        cam.start(recorder)
+        assert recorder.wait_samples(CLIP_FRAMES, timeout=5)
+        cam._thread.join(5)
+        assert ended and not cam.running and cam.stats["camera"].error == ""
+    assert indices(recorder) == list(range(CLIP_FRAMES))
+
+
+def test_mjpeg_url_streams_live_frames(mjpeg_url, recorder):
+    url, _ = mjpeg_url
+    with CameraSource(url) as cam:
+        assert cam.streams[0].nominal_rate == IRREGULAR  # FFmpeg's 25 fps for HTTP is made up
+        cam.start(recorder)
+        assert recorder.wait_samples(30, timeout=10)
+        cam.stop()
+    got = indices(recorder)
+    assert all((b - a) % CLIP_FRAMES == 1 for a, b in zip(got, got[1:])), got
+    ts = np.array([c.timestamps[0] for c in recorder.chunks])
+    assert (len(ts) - 1) / (ts[-1] - ts[0]) == pytest.approx(CLIP_FPS, rel=0.2)
+
+
+def test_server_killed_mid_stream_fails_the_stream(mjpeg_url, recorder):
+    url, proc = mjpeg_url
+    with CameraSource(url, timeout=1.0) as cam:
+        cam.failed.connect(recorder.on_failed)
+        cam.start(recorder)
+        assert recorder.wait_samples(5, timeout=10)
+        proc.kill()
+        assert recorder.wait_failure(timeout=10)
+        assert not cam.running
+    assert "stopped delivering frames" in recorder.failures[0]
+    assert cam.stats["camera"].error == recorder.failures[0]
+
+
+def test_missing_camera_says_what_to_check():
+    with pytest.raises(SourceError, match=r"camera 97 could not be opened: is it connected.*sensorlab devices"):
+        CameraSource(97).open()
+
+
+def test_unreachable_url_fails_to_open():
+    with pytest.raises(SourceError, match="could not be opened"):
+        CameraSource("http://127.0.0.1:9/stream.mjpg", timeout=1.0).open()
