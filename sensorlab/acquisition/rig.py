@@ -31,7 +31,7 @@ Example rig::
     channels = ["ax", "ay", "az", "gx", "gy", "gz"]
 
     [[emulated]]
-    device = "imu-binary"          # camera | microphone | imu-text | imu-binary | radar
+    device = "imu-binary"          # camera | microphone | imu-text | imu-binary | radar | imu-radar | eeg
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ class SerialConfig(_Device):
 
 class EmulatedConfig(_Device):
     name: str = ""
-    device: Literal["camera", "microphone", "imu-text", "imu-binary", "radar"]
+    device: Literal["camera", "microphone", "imu-text", "imu-binary", "radar", "imu-radar", "eeg"]
     rate: float | None = Field(default=None, gt=0)
     channels: int | None = Field(default=None, ge=1, le=64)
     drift_ppm: float = 0.0

@@ -81,6 +81,16 @@ class World:
         x = (base + clap).astype(np.float32)
         return np.repeat(x[:, None], channels, axis=1)
 
+    def biosignal(self, t: np.ndarray, channels: int = 16) -> np.ndarray:
+        """``(n, channels)`` EEG-like microvolts: 10 Hz alpha with per-channel phase, noise, and
+        a movement artifact at each clap."""
+        t = np.asarray(t, dtype=np.float64)
+        rel = (t - self.t0)[:, None]
+        ch = np.arange(channels)[None, :]
+        alpha = 20.0 * np.sin(2 * np.pi * (10.0 + 0.1 * ch) * rel + ch)
+        artifact = np.where(self._since_clap(t) < 0.02, 300.0, 0.0)[:, None]
+        return alpha + 5.0 * self._noise(t, 11)[:, None] * (1 + ch % 3) + artifact
+
     def brightness(self, t: float) -> float:
         """Mean video brightness 0..255 of a frame exposed at host time ``t``."""
         since = float(self._since_clap(np.array([t]))[0])

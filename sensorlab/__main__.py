@@ -1,0 +1,3 @@
+from sensorlab.cli import main
+
+main()

@@ -1,0 +1,165 @@
+"""The ``sensorlab`` command line. Each command parses its options and calls one core function.
+
+``sensorlab`` with no arguments opens the studio on the built-in demo rig.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from sensorlab import __version__
+
+app = typer.Typer(
+    name="sensorlab",
+    help="Record camera, microphone and microcontroller sensors on one clock; label; build edge-ML datasets.",
+    no_args_is_help=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _fail(message: str, code: int = 1) -> None:
+    typer.secho(f"error: {message}", fg="red", err=True)
+    raise typer.Exit(code)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"sensorlab {__version__}")
+        raise typer.Exit()
+
+
+@app.callback(invoke_without_command=True)
+def _main(
+    ctx: typer.Context,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
+) -> None:
+    """Run without a command to open the studio on the demo rig."""
+    if ctx.invoked_subcommand is None:
+        gui(rig=None, demo=True)
+
+
+@app.command()
+def gui(
+    rig: Annotated[Optional[Path], typer.Option("--rig", help="Rig file (TOML) to open.")] = None,
+    demo: Annotated[bool, typer.Option("--demo/--no-demo", help="Use the built-in emulated devices.")] = True,
+) -> None:
+    """Open the recording studio window.
+
+    Example: sensorlab gui --rig bench.toml
+    """
+    from sensorlab.app.main import main as gui_main
+
+    argv = ["--rig", str(rig)] if rig else (["--demo"] if demo else [])
+    raise typer.Exit(gui_main(argv))
+
+
+@app.command()
+def devices() -> None:
+    """List cameras, audio inputs and serial ports.
+
+    Example: sensorlab devices
+    """
+    from sensorlab.acquisition.devices import list_devices
+
+    for line in list_devices().describe():
+        typer.echo(line)
+
+
+def _sources(rig: Path | None, demo: bool):
+    from sensorlab.acquisition.rig import RigError, load_rig
+
+    if demo == (rig is not None):
+        _fail("give either --rig RIG.toml or --demo")
+    if demo:
+        from sensorlab.acquisition.emulated.rig import demo_rig
+
+        config = demo_rig()
+    else:
+        try:
+            config = load_rig(rig)
+        except RigError as e:
+            _fail(str(e), 2)
+    return config, config.build_sources()
+
+
+def _print_progress(p) -> None:
+    parts = []
+    for name, st in p.stats.items():
+        nominal = p.nominal_rates.get(name, 0.0)
+        rate = f"{p.rate(name):.0f}" + (f"/{nominal:.0f}" if nominal else "")
+        flag = f" drop {st.dropped}" if st.dropped else ""
+        flag += f" err {st.parse_errors}" if st.parse_errors else ""
+        flag += " STOPPED" if st.error else ""
+        parts.append(f"{name} {rate} Hz{flag}")
+    total = f"/{p.duration:.0f}" if p.duration else ""
+    line = f"{p.elapsed:6.1f}{total} s | " + " | ".join(parts) + f" | {p.bytes_written / 1e6:.1f} MB"
+    if sys.stderr.isatty():
+        typer.echo("\r" + line[:200], nl=False, err=True)
+    else:
+        typer.echo(line, err=True)
+
+
+@app.command()
+def record(
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Session file to write (.h5).")] = None,
+    rig: Annotated[Optional[Path], typer.Option("--rig", help="Rig file naming the devices (TOML).")] = None,
+    demo: Annotated[bool, typer.Option("--demo", help="Record the built-in emulated devices.")] = False,
+    duration: Annotated[Optional[float], typer.Option("--duration", "-d", min=0.1, help="Seconds; default: until Ctrl-C.")] = None,
+    name: Annotated[str, typer.Option(help="Session name.")] = "",
+    notes: Annotated[str, typer.Option(help="Free-text notes stored in the session.")] = "",
+    tag: Annotated[list[str], typer.Option(help="key=value tag (subject, location, …); repeatable.")] = [],
+) -> None:
+    """Record a session from a rig file or the demo rig. Ctrl-C stops cleanly.
+
+    Example: sensorlab record --demo --duration 10 -o demo.h5
+    """
+    from sensorlab.acquisition.source import SourceError
+    from sensorlab.session.headless import record as record_session
+    from sensorlab.session.metadata import SessionMetadata
+    from sensorlab.session.summary import format_summary
+
+    tags = {}
+    for t in tag:
+        if "=" not in t:
+            _fail(f"--tag {t!r}: write it as key=value, e.g. --tag subject=s01", 2)
+        k, v = t.split("=", 1)
+        tags[k.strip()] = v.strip()
+    config, sources = _sources(rig, demo)
+    output = output or Path(f"{name or config.name}-{datetime.now():%Y%m%d-%H%M%S}.h5")
+    meta = SessionMetadata(name=name or output.stem, notes=notes, tags=tags, rig=config.to_toml())
+    try:
+        path = record_session(sources, output, duration, meta, on_progress=_print_progress)
+    except (SourceError, OSError) as e:
+        _fail(str(e))
+    typer.echo("", err=True)
+    typer.echo(format_summary(path))
+
+
+@app.command()
+def info(path: Annotated[Path, typer.Argument(help="Session file (.h5).")]) -> None:
+    """Print a session's streams, rates, durations, sample counts, drops, gaps and sync quality.
+
+    Example: sensorlab info demo.h5
+    """
+    from sensorlab.session.summary import format_summary
+
+    if not path.exists():
+        _fail(f"{path}: no such file")
+    try:
+        typer.echo(format_summary(path))
+    except (OSError, ValueError) as e:
+        _fail(f"{path}: cannot read this session ({e})")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
