@@ -157,6 +157,108 @@ def info(path: Annotated[Path, typer.Argument(help="Session file (.h5).")]) -> N
         _fail(f"{path}: cannot read this session ({e})")
 
 
+labels_app = typer.Typer(help="Export, import and suggest labels of a session (sidecar .labels.json).")
+app.add_typer(labels_app, name="labels")
+
+
+def _param(items: list[str]) -> dict[str, float | str]:
+    params: dict[str, float | str] = {}
+    for item in items:
+        if "=" not in item:
+            _fail(f"--param {item!r}: write it as name=value, e.g. --param min_duration=0.2", 2)
+        k, v = item.split("=", 1)
+        try:
+            params[k] = float(v)
+        except ValueError:
+            params[k] = v
+    return params
+
+
+@labels_app.command("export")
+def labels_export(
+    session: Annotated[Path, typer.Argument(help="Session file (.h5).")],
+    output: Annotated[Path, typer.Argument(help="Label file: .txt (Audacity), .eaf (ELAN), .json (Label Studio), .csv.")],
+    fmt: Annotated[Optional[str], typer.Option("--format", help="audacity | eaf | labelstudio | csv (default: from the extension).")] = None,
+    tier: Annotated[Optional[str], typer.Option(help="Only this tier.")] = None,
+    suggested: Annotated[bool, typer.Option("--suggested/--no-suggested", help="Include unreviewed suggestions.")] = False,
+) -> None:
+    """Export a session's labels to Audacity, ELAN, Label Studio or CSV.
+
+    Example: sensorlab labels export run1.h5 run1.eaf
+    """
+    from sensorlab.labeling.cli_commands import export_labels
+
+    _check_session(session)
+    try:
+        typer.echo(export_labels(session, output, fmt, tier, suggested))
+    except (ValueError, OSError) as e:
+        _fail(str(e))
+
+
+@labels_app.command("import")
+def labels_import(
+    session: Annotated[Path, typer.Argument(help="Session file (.h5).")],
+    labels: Annotated[Path, typer.Argument(help="Label file to import.")],
+    fmt: Annotated[Optional[str], typer.Option("--format", help="audacity | eaf | labelstudio | csv (default: from the extension).")] = None,
+    merge: Annotated[bool, typer.Option("--merge/--replace", help="Add to the existing labels, or replace them.")] = True,
+    snap: Annotated[Optional[str], typer.Option(help="ELAN: snap millisecond edges to this stream's samples.")] = None,
+) -> None:
+    """Import labels into a session (its .labels.json sidecar; the recording is never touched).
+
+    Example: sensorlab labels import run1.h5 reviewed.eaf --snap mic
+    """
+    from sensorlab.labeling.cli_commands import import_labels
+
+    _check_session(session)
+    if not labels.exists():
+        _fail(f"{labels}: no such label file")
+    try:
+        typer.echo(import_labels(session, labels, fmt, merge, snap))
+    except (ValueError, KeyError, OSError) as e:
+        _fail(str(e))
+
+
+@labels_app.command("suggest")
+def labels_suggest(
+    session: Annotated[Path, typer.Argument(help="Session file (.h5).")],
+    stream: Annotated[str, typer.Option(help="Stream to analyse, e.g. mic, imu, camera.")],
+    method: Annotated[str, typer.Option(help="energy (audio) | threshold | changepoint (signals) | motion (video).")] = "energy",
+    label: Annotated[Optional[str], typer.Option(help="Label given to the suggestions.")] = None,
+    param: Annotated[list[str], typer.Option(help="Method parameter name=value; repeatable.")] = [],
+) -> None:
+    """Suggest segments for review (stored as suggestions; accept or reject them in the labeling view).
+
+    Example: sensorlab labels suggest run1.h5 --stream mic --method energy --label speech
+    """
+    from sensorlab.labeling.cli_commands import describe_segments, suggest_labels
+
+    _check_session(session)
+    try:
+        segments = suggest_labels(session, stream, method, label=label, **_param(param))
+    except KeyError:
+        _fail(f"{session}: no stream {stream!r}; see `sensorlab info {session}`")
+    except (ValueError, OSError) as e:
+        _fail(str(e))
+    typer.echo(describe_segments(segments))
+
+
+@app.command()
+def label(session: Annotated[Path, typer.Argument(help="Session file (.h5) to annotate.")]) -> None:
+    """Open a session in the labeling window (video, audio and signals on one timeline).
+
+    Example: sensorlab label run1.h5
+    """
+    _check_session(session)
+    from sensorlab.app.labeling_main import main as labeling_main
+
+    raise typer.Exit(labeling_main([str(session)]))
+
+
+def _check_session(path: Path) -> None:
+    if not path.exists():
+        _fail(f"{path}: no such session file")
+
+
 def main() -> None:
     app()
 
