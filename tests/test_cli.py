@@ -108,3 +108,10 @@ def test_info_on_a_broken_file_says_so(tmp_path):
 def test_tag_must_be_key_value():
     result = runner.invoke(app, ["record", "--demo", "--tag", "oops", "-d", "1"])
     assert result.exit_code == 2 and "key=value" in result.output
+
+
+def test_devices_lists_every_kind_with_its_rig_key():
+    result = runner.invoke(app, ["devices"])
+    assert result.exit_code == 0, result.output
+    for heading in ("Cameras", "Audio inputs", "Serial ports", "Emulated devices"):
+        assert heading in result.output

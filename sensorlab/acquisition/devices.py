@@ -51,6 +51,24 @@ class Devices:
     serial: list[SerialPortInfo] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # one line each, naming the fix
 
+    def describe(self) -> list[str]:
+        """Lines for ``sensorlab devices``, with the rig-file value to use for each device."""
+        lines = ["Cameras (rig: [[camera]] device = INDEX):"]
+        lines += [f"  {c.index}: {c.width}x{c.height} @ {c.fps:g} fps" for c in self.cameras] or ["  (none)"]
+        lines.append("Audio inputs (rig: [[audio]] device = INDEX or NAME):")
+        lines += [
+            f"  {a.index}: {a.name} [{a.hostapi}] {a.max_input_channels} ch, {a.default_samplerate:g} Hz"
+            + (" (default)" if a.is_default else "")
+            for a in self.audio
+        ] or ["  (none)"]
+        lines.append("Serial ports (rig: [[serial]] port = PORT; pseudo-terminals and URLs are not listed):")
+        lines += [f"  {p.port}: {p.description} [{p.hwid}]" for p in self.serial] or ["  (none)"]
+        lines.append("Emulated devices (rig: [[emulated]] device = NAME): camera, microphone, imu-text, imu-binary, radar, imu-radar, eeg")
+        if self.problems:
+            lines.append("Notes:")
+            lines += [f"  {p}" for p in self.problems]
+        return lines
+
 
 def list_cameras(indices: range = range(4), timeout: float = 2.0) -> list[CameraDevice]:
     """Cameras OpenCV can open among ``indices``; each probe runs with a deadline.
