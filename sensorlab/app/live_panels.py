@@ -19,7 +19,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QMenu, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QGraphicsItem, QHBoxLayout, QLabel, QMenu, QToolButton, QVBoxLayout, QWidget
 
 from sensorlab.acquisition.buffers import ChunkRing
 from sensorlab.acquisition.source import StreamInfo, StreamKind
@@ -119,8 +119,22 @@ class Panel(QWidget):
         plot.showGrid(x=True, y=True, alpha=0.15)
         plot.setMenuEnabled(False)
         plot.hideButtons()
-        plot.getAxis("left").setWidth(48)
+        left = plot.getAxis("left")
+        left.setWidth(48)
+        # The y axis rarely changes but is repainted with every frame of the curves: cache it.
+        left.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         return plot
+
+    def show_time_axis(self, show: bool) -> None:
+        """Show or hide the x-axis ticks (the view shows them under the lowest plot only:
+        redrawing a scrolling axis is the most expensive part of a frame)."""
+        for plot in self._time_plots():
+            plot.showAxis("bottom", show)
+            if show:
+                plot.setLabel("bottom", "host clock, s since the window opened")
+
+    def _time_plots(self) -> list[pg.PlotItem]:
+        return [self.plot] if self.plot is not None else []
 
 
 class TimeseriesPanel(Panel):
@@ -166,17 +180,42 @@ class TimeseriesPanel(Panel):
         self.autoscale.toggled.connect(self.set_autoscale)
         self._header.addWidget(self.channels_button)
         self._header.addWidget(self.autoscale)
-        self.plot.setAutoVisible(y=True)
-        self.plot.enableAutoRange(axis="y")
+        # Autoscale is done here at a few Hz from the display buffer: pyqtgraph's own autorange
+        # asks every curve for its bounds on every frame, which costs more than drawing them.
+        self.plot.disableAutoRange(axis="y")
+        self._ticks = 0
+        self._y_range: tuple[float, float] | None = None
         self._layout.addWidget(self.graphics, 1)
 
     def set_channel_visible(self, index: int, visible: bool) -> None:
         self.channel_actions[index].setChecked(visible)
 
     def set_autoscale(self, on: bool) -> None:
-        self.plot.enableAutoRange(axis="y", enable=on)  # type: ignore[union-attr]
+        """Autoscale the y axis to the visible channels (True) or keep the current range."""
         if self.autoscale.isChecked() != on:
             self.autoscale.setChecked(on)
+        if on:
+            self._y_range = None
+            self._rescale()
+
+    def _rescale(self) -> None:
+        _, v = self.buffer.view()
+        visible = [i for i, c in enumerate(self.curves) if c.isVisible()]
+        if not len(v) or not visible:
+            return
+        vis = v[:, visible] if len(visible) < v.shape[1] else v
+        lo, hi = float(vis.min()), float(vis.max())
+        if not (np.isfinite(lo) and np.isfinite(hi)):
+            return
+        if hi - lo < 1e-9:
+            lo, hi = lo - 0.5, hi + 0.5
+        pad = 0.05 * (hi - lo)
+        lo, hi = lo - pad, hi + pad
+        old = self._y_range
+        # Only move the axis when the data left the range or uses less than half of it.
+        if old is None or lo < old[0] or hi > old[1] or (hi - lo) < 0.5 * (old[1] - old[0]):
+            self._y_range = (lo, hi)
+            self.plot.setYRange(lo, hi, padding=0)  # type: ignore[union-attr]
 
     def _pull(self) -> bool:
         chunk = self.ring.since(self.newest)
@@ -190,6 +229,9 @@ class TimeseriesPanel(Panel):
         for i, curve in enumerate(self.curves):
             if curve.isVisible():
                 curve.setData(x, v[:, i], skipFiniteCheck=True)
+        self._ticks += 1
+        if self.autoscale.isChecked() and (self._ticks % 8 == 1 or self._y_range is None):
+            self._rescale()
         return True
 
 
@@ -199,7 +241,7 @@ class AudioPanel(Panel):
     time_axis = True
     BLOCK = 96  # samples per envelope bin (2 ms at 48 kHz)
     NFFT = 512  # spectrogram window = hop (no overlap; 94 columns/s at 48 kHz)
-    DB_RANGE = (-100.0, -10.0)  # dBFS mapped onto the colour map
+    DB_RANGE = (-85.0, -15.0)  # dBFS mapped onto the colour map
 
     def __init__(self, info, ring, origin, window, parent=None):
         super().__init__(info, ring, origin, window, parent)
@@ -221,8 +263,8 @@ class AudioPanel(Panel):
             self.curves.append(curve)
         self.spec_plot = self._new_plot(self.graphics, 1)
         self.spec_plot.setXLink(self.plot)
-        self.spec_plot.setLabel("left", "Hz")
-        self.spec_plot.setYRange(0, self.rate / 2, padding=0)
+        self.spec_plot.setLabel("left", "kHz")
+        self.spec_plot.setYRange(0, self.rate / 2000, padding=0)
         self.spec_plot.setMouseEnabled(x=True, y=False)
         self.columns = int(self.rate / self.NFFT * window * 1.05) + 2
         self.spec = RollingBuffer(self.columns, self.NFFT // 2 + 1)
@@ -236,6 +278,9 @@ class AudioPanel(Panel):
         self._layout.addWidget(self.graphics, 1)
         self.graphics.ci.layout.setRowStretchFactor(0, 1)
         self.graphics.ci.layout.setRowStretchFactor(1, 2)
+
+    def _time_plots(self) -> list[pg.PlotItem]:
+        return [self.plot, self.spec_plot]  # type: ignore[list-item]
 
     def _pull(self) -> bool:
         chunk = self.ring.since(self.newest)
@@ -291,7 +336,7 @@ class AudioPanel(Panel):
         # row-major image: rows are frequency bins, columns are time.
         self.image.setImage(img.T, autoLevels=False, levels=self.DB_RANGE)
         width = len(t) * self.NFFT / self.rate
-        self.image.setRect(QRectF(t[0] - self.origin, 0.0, width, self.rate / 2))
+        self.image.setRect(QRectF(t[0] - self.origin, 0.0, width, self.rate / 2000))
 
 
 class ImagePanel(Panel):

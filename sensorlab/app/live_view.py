@@ -23,8 +23,9 @@ from sensorlab.acquisition.clock import now
 from sensorlab.acquisition.source import StreamKind
 from sensorlab.app.live_panels import EventsPanel, Panel, panel_for, ring_seconds
 
-#: Refresh period of the live view, milliseconds (~30 frames per second).
-REFRESH_MS = 33
+#: Refresh period of the live view, milliseconds: a little faster than 30 fps so that timer
+#: jitter does not pull the frame rate under 30.
+REFRESH_MS = 28
 
 
 class LiveView(QWidget):
@@ -76,6 +77,13 @@ class LiveView(QWidget):
             if panel.plot is not master:
                 panel.plot.setXLink(master)
             panel.plot.getViewBox().sigRangeChangedManually.connect(self._on_manual_range)
+        # One time axis under the lowest time plot is enough (they are linked); the audio
+        # panel's waveform sits above its own spectrogram, so it never shows one.
+        panels = self.time_panels
+        for panel in panels:
+            panel.show_time_axis(panel is panels[-1])
+        if panels and hasattr(panels[-1], "spec_plot"):
+            panels[-1].plot.showAxis("bottom", False)
         # Weight splitter space by content: audio (two plots) > time series > events.
         for i in range(time_col.count()):
             kind = time_col.widget(i).info.kind
@@ -96,6 +104,7 @@ class LiveView(QWidget):
         layout.addWidget(split)
 
         self.timer = QTimer(self)
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
         self.timer.setInterval(REFRESH_MS)
         self.timer.timeout.connect(self.refresh)
         self.timer.start()
@@ -131,12 +140,12 @@ class LiveView(QWidget):
             self.follow_changed.emit(follow)
 
     def add_marker(self, t: float, text: str, color: str = "#ffd54f") -> None:
-        """Draw a vertical line at host time ``t`` on every time plot (e.g. a live label)."""
-        for panel in self.time_panels:
-            if not isinstance(panel, EventsPanel):
-                panel.add_marker(t, "", color)
-            else:
-                panel.add_marker(t, text, color)
+        """Draw a vertical line at host time ``t`` on every time plot (e.g. a live label).
+
+        The text is written on the top plot and on event panels only, to keep plots readable.
+        """
+        for i, panel in enumerate(self.time_panels):
+            panel.add_marker(t, text if i == 0 or isinstance(panel, EventsPanel) else "", color)
 
     @property
     def fps(self) -> float:

@@ -99,7 +99,7 @@ class MainWindow(QMainWindow):
         self.tasks.progress.connect(self._on_progress)
         self.tasks.failed.connect(lambda title, msg: self.show_error(f"{title} failed: {msg}"))
         self.relay.stream_failed.connect(self._on_stream_failed)
-        self.relay.recording_failed.connect(lambda stream, msg: self.show_error(f"recording {stream or 'file'}: {msg}"))
+        self.relay.recording_failed.connect(self._on_recording_failed)
 
         self.setWindowTitle(f"sensorlab — {rig_name}")
         self._build_toolbar()
@@ -181,6 +181,8 @@ class MainWindow(QMainWindow):
         bottom.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
         bottom.setTitleBarWidget(QWidget())
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, bottom)
+        self.resizeDocks([dock], [300], Qt.Orientation.Horizontal)
+        self.resizeDocks([bottom], [230], Qt.Orientation.Vertical)
 
     def _build_central(self) -> None:
         central = QWidget()
@@ -379,7 +381,7 @@ class MainWindow(QMainWindow):
         if self.live_view is not None:
             tag = {"start": "▶", "stop": "■"}.get(msg["type"], "")
             self.live_view.add_marker(t, f"{tag}{msg['label']}", color)
-        if self.recorder is not None:
+        if self.recorder is not None and getattr(self.recorder, "recording", True):
             try:
                 self.recorder.add_event(text, t=t)
             except Exception as e:
@@ -422,6 +424,14 @@ class MainWindow(QMainWindow):
         self.show_error(f"{stream or 'device'} stopped: {message}" + (" (recording continues for the other streams)" if self.recorder else ""))
         if self.health_view is not None:
             self.health_view.mark_failed(stream, message)
+
+    def _on_recording_failed(self, stream: str, message: str) -> None:
+        if stream:
+            self.show_error(f"recording of {stream} stopped: {message} (the other streams keep recording)")
+            return
+        self.show_error(f"the recording stopped: {message}")
+        if self.recorder is not None and self.record_button.isEnabled():
+            self.stop_recording()  # closes what was written and resets the button
 
     def _on_progress(self, text: str) -> None:
         self.busy.setVisible(bool(text))

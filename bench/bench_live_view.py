@@ -1,0 +1,205 @@
+"""Live view under load: frames per second, age of the newest sample on screen, drops, CPU.
+
+Opens the real studio window (offscreen Qt) on the full demo rig (camera 640×480 @ 30 fps,
+stereo audio 48 kHz, 16 channels at 1 kHz, radar 64×32 @ 20 Hz) and measures two phases of
+``--seconds`` each in the same run:
+
+- **baseline**: devices and live view running, not recording;
+- **recording**: the same while the recorder writes every stream to an HDF5 file.
+
+What is measured (per phase):
+
+- *fps*: new frames painted per second (a live-view refresh that reached the top time plot's
+  paint event; repaints of the same frame are not counted);
+- *age of the newest sample on screen*: at each paint, host now minus the newest sample
+  timestamp drawn on any time plot (median and 95th percentile, ms);
+- *dropped samples*: source-reported dropped samples plus driver overflows, all streams;
+- *CPU*: the process, % of one core.
+
+Goals (issue 3): ≥ 30 fps, newest sample ≤ 50 ms old, 0 dropped samples while recording.
+
+Run: ``python bench/bench_live_view.py [--seconds 8]``; ``run()`` is used by bench/run_all.py.
+The measurement runs in a child process so Qt and the devices start and stop cleanly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+GOALS = {"fps": ">= 30", "age_p50_ms": "<= 50", "age_p95_ms": "<= 50", "dropped": "0", "cpu_percent": "(report)"}
+
+
+def _measure(seconds: float) -> dict:
+    """Child process: run both phases and return the figures."""
+    import numpy as np
+    import psutil
+    from PySide6.QtCore import QEvent, QObject, QSettings, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from sensorlab.acquisition.clock import now
+    from sensorlab.app import theme
+    from sensorlab.app.main import demo_rig_and_sources
+    from sensorlab.app.main_window import MainWindow
+
+    tmp = Path(tempfile.mkdtemp(prefix="sensorlab-bench-"))
+    app = QApplication([])
+    theme.apply(app)
+    settings = QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat)
+    settings.setValue("session/folder", str(tmp / "sessions"))
+    rig_text, sources = demo_rig_and_sources()
+    w = MainWindow(sources, rig_text=rig_text, settings=settings)
+    w.resize(1400, 900)
+    w.show()
+    proc = psutil.Process()
+
+    class PaintProbe(QObject):
+        def __init__(self):
+            super().__init__()
+            self.ages: list[float] = []
+            self.times: list[float] = []
+            self.last_frame = -1
+
+        def eventFilter(self, obj, event):  # noqa: N802
+            # Count a frame once, at its first paint: Qt may paint a view in several passes.
+            if event.type() == QEvent.Type.Paint and w.live_view is not None and w.live_view.frames != self.last_frame:
+                self.last_frame = w.live_view.frames
+                t = now()
+                newest = max(p.newest for p in w.live_view.time_panels)
+                if np.isfinite(newest):
+                    self.ages.append(t - newest)
+                    self.times.append(t)
+            return False
+
+    def wait(ms: int) -> None:
+        loop_end = now() + ms / 1000
+        while now() < loop_end:
+            app.processEvents()
+            QTimer.singleShot(5, lambda: None)
+            app.processEvents()
+            import time as _t
+
+            _t.sleep(0.002)
+
+    def drops() -> int:
+        return sum(st.dropped + st.overflows for st in w.acquisition.stats.values())
+
+    def phase() -> dict:
+        probe = PaintProbe()
+        viewport = w.live_view.time_panels[0].graphics.viewport()
+        viewport.installEventFilter(probe)
+        d0, c0 = drops(), proc.cpu_times()
+        t0 = now()
+        wait(int(seconds * 1000))
+        t1 = now()
+        c1 = proc.cpu_times()
+        viewport.removeEventFilter(probe)
+        ages = np.array(probe.ages) * 1000
+        cpu = 100 * ((c1.user - c0.user) + (c1.system - c0.system)) / (t1 - t0)
+        return {
+            "fps": len(probe.times) / (t1 - t0),
+            "age_p50_ms": float(np.median(ages)) if len(ages) else float("nan"),
+            "age_p95_ms": float(np.percentile(ages, 95)) if len(ages) else float("nan"),
+            "dropped": drops() - d0,
+            "cpu_percent": cpu,
+        }
+
+    ready = []
+    w.acquisition_ready.connect(lambda: ready.append(1))
+    deadline = now() + 30
+    while not ready and now() < deadline:
+        wait(50)
+    if not ready:
+        raise SystemExit("the demo rig did not open within 30 s")
+    wait(2000)  # warm-up: caches, first spectrogram columns
+    baseline = phase()
+    started, stopped = [], []
+    w.recording_started.connect(started.append)
+    w.recording_stopped.connect(stopped.append)
+    w.start_recording()
+    while not started and now() < deadline + 30:
+        wait(50)
+    wait(1000)
+    recording = phase()
+    w.stop_recording()
+    end = now() + 60
+    while not stopped and now() < end:
+        wait(50)
+    streams = {}
+    if stopped:
+        import h5py
+
+        with h5py.File(stopped[0], "r") as f:
+            streams = {name: int(f[f"streams/{name}/timestamps"].shape[0]) for name in f["streams"]}
+    errors = {k: v.error for k, v in w.acquisition.stats.items() if v.error}
+    w.close()
+    return {"baseline": baseline, "recording": recording, "file_samples": streams, "errors": errors,
+            "streams": list(w.acquisition.streams) if w.acquisition else []}
+
+
+def _child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["QT_QPA_PLATFORM"] = "offscreen"
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def measure(seconds: float = 8.0) -> dict:
+    """Run the measurement in a child process and return its figures."""
+    out = subprocess.run([sys.executable, __file__, "--child", "--seconds", str(seconds)], env=_child_env(),
+                         capture_output=True, text=True, timeout=seconds * 2 + 180)
+    lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
+    if out.returncode != 0 or not lines:
+        raise RuntimeError(f"bench_live_view child failed ({out.returncode}):\n{out.stderr[-2000:]}")
+    return json.loads(lines[-1])
+
+
+def run(seconds: float = 8.0) -> list[dict]:
+    """Rows for bench/run_all.py: recording (value) next to not recording (baseline)."""
+    m = measure(seconds)
+    rows = []
+    names = {"fps": "live view fps while recording the demo rig",
+             "age_p50_ms": "newest sample on screen, median age (ms)",
+             "age_p95_ms": "newest sample on screen, p95 age (ms)",
+             "dropped": "dropped samples while recording",
+             "cpu_percent": "process CPU while recording (% of one core)"}
+    for key, title in names.items():
+        value, base = m["recording"][key], m["baseline"][key]
+        ratio = value / base if isinstance(base, (int, float)) and base else None
+        rows.append({"benchmark": title, "value": _fmt(value), "baseline": f"{_fmt(base)} (not recording)",
+                     "ratio": ratio, "goal": GOALS[key]})
+    return rows
+
+
+def _fmt(x) -> str:
+    return f"{x:.0f}" if isinstance(x, int) else f"{x:.1f}"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=8.0, help="length of each phase")
+    ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        print(json.dumps(_measure(args.seconds)), flush=True)
+        return 0
+    m = measure(args.seconds)
+    print(f"streams: {', '.join(m['streams'])}; file samples: {m['file_samples']}")
+    if m["errors"]:
+        print(f"stream errors: {m['errors']}")
+    print(f"{'figure':<14}{'not recording':>15}{'recording':>12}  goal")
+    for key, goal in GOALS.items():
+        print(f"{key:<14}{_fmt(m['baseline'][key]):>15}{_fmt(m['recording'][key]):>12}  {goal}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
