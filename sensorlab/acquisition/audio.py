@@ -22,7 +22,7 @@ import threading
 
 import numpy as np
 
-from sensorlab.acquisition.clock import ClockFit, now
+from sensorlab.acquisition.clock import ClockFit, keep_increasing, now
 from sensorlab.acquisition.source import Chunk, SourceBase, SourceError, StreamInfo, StreamKind
 
 _COMMON_RATES = (8000, 11025, 16000, 22050, 32000, 44100, 48000, 88200, 96000, 192000)
@@ -51,10 +51,8 @@ class SampleClock:
         device = (first + np.arange(n)) / self.rate
         ts = self.fit.mapping().to_host(device)
         # The fit's offset can step back early on (a later block arrives with less delay
-        # than the first): squeeze the few overlapping samples rather than go backwards,
-        # so consumers can rely on sorted timestamps. Raw device/arrival times are kept.
-        if ts[0] <= self._last:
-            ts = np.maximum(ts, self._last + 1e-6 * np.arange(1, n + 1))
+        # than the first): keep_increasing squeezes the overlap rather than go backwards.
+        ts = keep_increasing(ts, self._last)
         self._last = float(ts[-1])
         return ts, device
 

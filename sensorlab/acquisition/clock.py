@@ -131,3 +131,25 @@ class ClockFit:
         residuals = h - slope * d
         offset = float(np.percentile(residuals, 5)) if len(residuals) >= 20 else float(residuals.min())
         return ClockMapping(offset=offset, slope=slope)
+
+
+#: Smallest step `keep_increasing` leaves between two squeezed timestamps (1 µs).
+MIN_STEP = 1e-6
+
+
+def keep_increasing(timestamps: np.ndarray, last: float = float("-inf")) -> np.ndarray:
+    """``timestamps`` made strictly increasing, and later than ``last`` (the previous chunk's).
+
+    A clock fit that improves can step its offset back by a few ms between chunks. Squeezing
+    the few overlapping samples 1 µs apart keeps every consumer's assumption that time is
+    sorted (range reads bisect on it); the raw device and arrival times stay untouched, so
+    the correction can be redone offline.
+    """
+    ts = np.asarray(timestamps, dtype=np.float64)
+    if len(ts) == 0:
+        return ts
+    if not np.isfinite(last):
+        last = ts[0] - MIN_STEP
+    ramp = MIN_STEP * np.arange(1, len(ts) + 1)
+    fixed = np.maximum.accumulate(np.maximum(ts - ramp, last)) + ramp
+    return ts if np.array_equal(fixed, ts) else fixed

@@ -49,3 +49,16 @@ def test_mapping_is_none_before_data_and_restarts_on_device_reset():
     for k in range(20):
         fit.add(k * 0.1, 110.0 + k * 0.1)
     assert fit.mapping().to_host(0.5) == pytest.approx(110.5, abs=1e-6)
+
+
+def test_keep_increasing_squeezes_a_backward_step_and_leaves_sorted_times_alone():
+    from sensorlab.acquisition.clock import keep_increasing
+
+    sorted_ts = np.array([1.0, 1.1, 1.2])
+    assert keep_increasing(sorted_ts, 0.5) is sorted_ts
+    # The fit stepped back 3 ms: the new chunk starts before the previous chunk ended.
+    fixed = keep_increasing(np.array([0.997, 0.998, 0.999, 1.000, 1.001]), last=0.999)
+    assert np.all(np.diff(fixed) > 0) and fixed[0] > 0.999
+    assert fixed[-1] == pytest.approx(1.001, abs=1e-5)
+    # Equal stamps (samples capped at their arrival time) become distinct.
+    assert np.all(np.diff(keep_increasing(np.full(4, 2.0))) > 0)

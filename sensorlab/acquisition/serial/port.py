@@ -23,7 +23,7 @@ from collections.abc import Sequence
 import numpy as np
 import serial
 
-from sensorlab.acquisition.clock import ClockFit, now
+from sensorlab.acquisition.clock import ClockFit, keep_increasing, now
 from sensorlab.acquisition.serial.binary import BinaryParser, encode_request
 from sensorlab.acquisition.serial.protocol import Samples
 from sensorlab.acquisition.serial.text import TextLineParser
@@ -289,7 +289,7 @@ class SerialSource(SourceBase):
             prev = float(ts[-1])
         one = len(group) == 1
         data = group[0].data if one else np.concatenate([r.data for r in group])
-        timestamps = stamps[0] if one else np.concatenate(stamps)
+        timestamps = keep_increasing(stamps[0] if one else np.concatenate(stamps), st.last_time)
         device_times = None
         if group[0].device_times is not None:
             device_times = group[0].device_times if one else np.concatenate([r.device_times for r in group])
