@@ -29,43 +29,86 @@ PALETTE = (
     "#4e9bf5", "#f5a623", "#5ac85a", "#ef5350", "#b388ff", "#8d6e63", "#f06292", "#bdbdbd",
     "#d4e157", "#26c6da", "#90caf9", "#ffcc80", "#a5d6a7", "#ef9a9a", "#ce93d8", "#80cbc4",
 )
-#: Points per curve we aim to hand to Qt after peak downsampling (about one per pixel).
-TARGET_POINTS = 1500
+#: Min/max pairs per curve in a window (about one per pixel column of a typical plot; more
+#: only costs paint time).
+TARGET_BINS = 700
 
 
 class RollingBuffer:
     """The newest ``capacity`` rows of ``(t, values)``, readable as contiguous views.
 
-    Backed by arrays of twice the capacity so appending never allocates and reading never
-    copies; when the write position reaches the end, the newest ``capacity`` rows move to the
-    front (one copy every ``capacity`` rows).
+    Values are stored channel-major (``v[channel, row]``) so each channel handed to a curve
+    is contiguous. Backed by arrays of twice the capacity so appending never allocates and
+    reading never copies; when the write position reaches the end, the newest ``capacity``
+    rows move to the front (one copy every ``capacity`` rows).
     """
 
     def __init__(self, capacity: int, width: int):
         self.capacity = max(1, int(capacity))
         self.t = np.zeros(2 * self.capacity, dtype=np.float64)
-        self.v = np.zeros((2 * self.capacity, width), dtype=np.float32)
+        self.v = np.zeros((width, 2 * self.capacity), dtype=np.float32)
         self._end = 0
 
     def append(self, t: np.ndarray, values: np.ndarray) -> None:
+        """Append ``n`` timestamps and ``(n, width)`` values."""
         n = len(t)
         if n >= self.capacity:
             t, values, n = t[-self.capacity :], values[-self.capacity :], self.capacity
         if self._end + n > 2 * self.capacity:
             keep = self.capacity - n
             self.t[:keep] = self.t[self._end - keep : self._end]
-            self.v[:keep] = self.v[self._end - keep : self._end]
+            self.v[:, :keep] = self.v[:, self._end - keep : self._end]
             self._end = keep
         self.t[self._end : self._end + n] = t
-        self.v[self._end : self._end + n] = values.reshape(n, -1)
+        self.v[:, self._end : self._end + n] = values.reshape(n, -1).T
         self._end += n
 
     def view(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(t, v)``: ``t`` of shape ``(n,)`` and ``v`` of shape ``(width, n)``."""
         start = max(0, self._end - self.capacity)
-        return self.t[start : self._end], self.v[start : self._end]
+        return self.t[start : self._end], self.v[:, start : self._end]
 
     def __len__(self) -> int:
         return min(self._end, self.capacity)
+
+
+class PeakEnvelope:
+    """Incremental min/max decimation of a multi-channel stream into a `RollingBuffer`.
+
+    Every ``block`` samples become two rows (the block's minimum at its first timestamp and
+    its maximum at its last), so a 10 s window of 1 kHz data is drawn with ~1 400 points per
+    channel and each frame only decimates the samples that arrived since the last one. With
+    ``block == 1`` samples pass through unchanged.
+    """
+
+    def __init__(self, block: int, window_samples: int, width: int):
+        self.block = max(1, int(block))
+        rows = window_samples if self.block == 1 else 2 * (window_samples // self.block + 1)
+        self.buffer = RollingBuffer(rows, width)
+        self._pending_t = np.zeros(0, dtype=np.float64)
+        self._pending_v = np.zeros((0, width), dtype=np.float32)
+
+    def add(self, t: np.ndarray, values: np.ndarray) -> None:
+        if self.block == 1:
+            self.buffer.append(t, values)
+            return
+        if len(self._pending_t):
+            t = np.concatenate([self._pending_t, t])
+            values = np.concatenate([self._pending_v, values])
+        n = len(t) // self.block
+        if n:
+            m = n * self.block
+            blocks = values[:m].reshape(n, self.block, -1)
+            tb = t[:m].reshape(n, self.block)
+            rows = np.empty((2 * n, blocks.shape[2]), dtype=np.float32)
+            rows[0::2] = blocks.min(axis=1)
+            rows[1::2] = blocks.max(axis=1)
+            times = np.empty(2 * n)
+            times[0::2] = tb[:, 0]
+            times[1::2] = tb[:, -1]
+            self.buffer.append(times, rows)
+        self._pending_t = t[n * self.block :]
+        self._pending_v = values[n * self.block :]
 
 
 class Panel(QWidget):
@@ -147,18 +190,17 @@ class TimeseriesPanel(Panel):
         super().__init__(info, ring, origin, window, parent)
         n_ch = max(1, info.channel_count)
         rate = info.nominal_rate if info.regular else 100.0
-        self.buffer = RollingBuffer(int(rate * window * 1.1) + 16, n_ch)
+        self.envelope = PeakEnvelope(int(rate * window / TARGET_BINS), int(rate * window * 1.05) + 16, n_ch)
+        self.buffer = self.envelope.buffer
         self.graphics = pg.GraphicsLayoutWidget()
         self.plot = self._new_plot(self.graphics)
-        self.plot.setClipToView(True)
-        ds = max(1, int(rate * window / TARGET_POINTS))
         names = list(info.channel_names) or [f"ch{i}" for i in range(n_ch)]
         units = list(info.units)
         self.curves: list[pg.PlotDataItem] = []
         for i in range(n_ch):
             curve = self.plot.plot(pen=pg.mkPen(PALETTE[i % len(PALETTE)], width=1), name=names[i] if i < len(names) else f"ch{i}")
-            curve.setDownsampling(ds=ds, auto=False, method="peak")
-            curve.setClipToView(True)
+            # Decimated by PeakEnvelope; no pyqtgraph downsampling or clip-to-view, either of
+            # which would recompute every curve again whenever the time axis scrolls.
             curve.setSkipFiniteCheck(True)
             self.curves.append(curve)
         if units and len(set(units)) == 1 and units[0]:
@@ -203,7 +245,7 @@ class TimeseriesPanel(Panel):
         visible = [i for i, c in enumerate(self.curves) if c.isVisible()]
         if not len(v) or not visible:
             return
-        vis = v[:, visible] if len(visible) < v.shape[1] else v
+        vis = v[visible] if len(visible) < v.shape[0] else v
         lo, hi = float(vis.min()), float(vis.max())
         if not (np.isfinite(lo) and np.isfinite(hi)):
             return
@@ -222,13 +264,13 @@ class TimeseriesPanel(Panel):
         if chunk is None:
             return False
         data = np.asarray(chunk.data, dtype=np.float32).reshape(len(chunk), -1)
-        self.buffer.append(chunk.timestamps, data)
+        self.envelope.add(chunk.timestamps, data)
         self.newest = float(chunk.timestamps[-1])
         t, v = self.buffer.view()
         x = t - self.origin
         for i, curve in enumerate(self.curves):
             if curve.isVisible():
-                curve.setData(x, v[:, i], skipFiniteCheck=True)
+                curve.setData(x, v[i], skipFiniteCheck=True)
         self._ticks += 1
         if self.autoscale.isChecked() and (self._ticks % 8 == 1 or self._y_range is None):
             self._rescale()
@@ -239,7 +281,7 @@ class AudioPanel(Panel):
     """Audio: a min/max envelope of every channel and a live spectrogram of the first channel."""
 
     time_axis = True
-    BLOCK = 96  # samples per envelope bin (2 ms at 48 kHz)
+    BLOCK = 480  # samples per envelope bin (10 ms at 48 kHz: 1000 bins in a 10 s window)
     NFFT = 512  # spectrogram window = hop (no overlap; 94 columns/s at 48 kHz)
     DB_RANGE = (-85.0, -15.0)  # dBFS mapped onto the colour map
 
@@ -247,10 +289,7 @@ class AudioPanel(Panel):
         super().__init__(info, ring, origin, window, parent)
         self.rate = info.nominal_rate or 48000.0
         n_ch = max(1, info.channel_count)
-        bins_per_s = self.rate / self.BLOCK
-        self.envelope = RollingBuffer(int(2 * bins_per_s * window * 1.1) + 4, n_ch)
-        self._pending = np.zeros((0, n_ch), dtype=np.float32)
-        self._pending_t0 = 0.0
+        self.envelope = PeakEnvelope(self.BLOCK, int(self.rate * window * 1.05), n_ch)
         self.graphics = pg.GraphicsLayoutWidget()
         self.plot = self._new_plot(self.graphics, 0)
         self.plot.setYRange(-1, 1)
@@ -258,7 +297,6 @@ class AudioPanel(Panel):
         self.curves = []
         for i in range(n_ch):
             curve = self.plot.plot(pen=pg.mkPen(PALETTE[i % len(PALETTE)], width=1))
-            curve.setClipToView(True)
             curve.setSkipFiniteCheck(True)
             self.curves.append(curve)
         self.spec_plot = self._new_plot(self.graphics, 1)
@@ -286,31 +324,16 @@ class AudioPanel(Panel):
         chunk = self.ring.since(self.newest)
         if chunk is None:
             return False
-        data = np.asarray(chunk.data, dtype=np.float32).reshape(len(chunk), -1)
-        if data.dtype.kind == "i":
-            data = data / 32768.0
+        raw = np.asarray(chunk.data)
+        data = raw.reshape(len(chunk), -1).astype(np.float32)
+        if raw.dtype.kind == "i":  # integer PCM: scale to [-1, 1]
+            data /= float(np.iinfo(raw.dtype).max) + 1.0
         self.newest = float(chunk.timestamps[-1])
-        dt = 1.0 / self.rate
-        # Envelope: min/max over fixed blocks, drawn as two points per block.
-        if len(self._pending) == 0:
-            self._pending_t0 = float(chunk.timestamps[0])
-        pending = np.concatenate([self._pending, data]) if len(self._pending) else data
-        n_blocks = len(pending) // self.BLOCK
-        if n_blocks:
-            blocks = pending[: n_blocks * self.BLOCK].reshape(n_blocks, self.BLOCK, -1)
-            env = np.empty((2 * n_blocks, blocks.shape[2]), dtype=np.float32)
-            env[0::2] = blocks.min(axis=1)
-            env[1::2] = blocks.max(axis=1)
-            t = self._pending_t0 + np.arange(2 * n_blocks) * (self.BLOCK * dt / 2)
-            self.envelope.append(t, env)
-            self._pending = pending[n_blocks * self.BLOCK :]
-            self._pending_t0 = self._pending_t0 + n_blocks * self.BLOCK * dt
-        else:
-            self._pending = pending
-        t, v = self.envelope.view()
+        self.envelope.add(chunk.timestamps, data)
+        t, v = self.envelope.buffer.view()
         x = t - self.origin
         for i, curve in enumerate(self.curves):
-            curve.setData(x, v[:, i], skipFiniteCheck=True)
+            curve.setData(x, v[i], skipFiniteCheck=True)
         self._spectrogram(data[:, 0], float(chunk.timestamps[0]))
         return True
 
@@ -333,8 +356,8 @@ class AudioPanel(Panel):
         t, img = self.spec.view()
         if len(t) == 0:
             return
-        # row-major image: rows are frequency bins, columns are time.
-        self.image.setImage(img.T, autoLevels=False, levels=self.DB_RANGE)
+        # row-major image: rows are frequency bins, columns are time (the buffer's layout).
+        self.image.setImage(img, autoLevels=False, levels=self.DB_RANGE)
         width = len(t) * self.NFFT / self.rate
         self.image.setRect(QRectF(t[0] - self.origin, 0.0, width, self.rate / 2000))
 

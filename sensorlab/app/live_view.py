@@ -175,6 +175,11 @@ class LiveView(QWidget):
             if self._follow:
                 self._setting_range = True
                 master.setXRange(x1 - self.history, x1, padding=0)
+                # Apply the new range now rather than in pyqtgraph's prepare-for-paint: there,
+                # the axes it invalidates would schedule a second paint of every plot.
+                for panel in self.time_panels:
+                    for plot in panel._time_plots():
+                        plot.getViewBox().updateMatrix()
                 self._setting_range = False
         if changed:
             self.frames += 1

@@ -1,0 +1,220 @@
+"""Tracks of the labeling timeline: one per recorded stream, drawn on the shared time axis.
+
+Every track owns one `pg.PlotItem` whose x axis is session seconds (``x = t - origin``;
+host-clock seconds are ~10⁵ and would lose sub-millisecond precision in Qt's float maths
+otherwise). `Timeline` calls ``update_range(t0, t1, pixels)`` on every scroll/zoom frame
+and ``settle(t0, t1, pixels)`` once the view has stopped moving (for costly work such as
+the spectrogram).
+
+Speed rules (docs/VIRTUAL-DEVICES §2): signal tracks never draw raw samples of a long
+range; they ask the `Pyramid` for one min/max pair per pixel and draw it as a zig-zag
+(two vertices per pixel) with a 1-px pen, no antialiasing, no finite check.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Signal
+from PySide6.QtGui import QColor
+
+from sensorlab.session.pyramid import Pyramid
+from sensorlab.session.reader import StreamReader
+
+#: Channel colours (same palette family as the live view, readable on the dark theme).
+PALETTE = ("#4e9bf5", "#f5a623", "#5ac85a", "#ef5350", "#b388ff", "#26c6da", "#f06292", "#bdbdbd")
+AXIS_WIDTH = 78
+
+
+class TimeViewBox(pg.ViewBox):
+    """A ViewBox that pans/zooms in x only and reports left clicks as session times.
+
+    Signals
+    -------
+    clicked(x)
+        Left click at plot x (session seconds since origin); the timeline moves the cursor.
+    """
+
+    clicked = Signal(float)
+
+    def __init__(self, **kwargs):
+        super().__init__(enableMenu=False, **kwargs)
+        self.setMouseEnabled(x=True, y=False)
+
+    def mouseClickEvent(self, ev):  # noqa: N802 - Qt/pyqtgraph override
+        if ev.button() == pg.QtCore.Qt.MouseButton.LeftButton:
+            ev.accept()
+            self.clicked.emit(float(self.mapSceneToView(ev.scenePos()).x()))
+        else:
+            ev.ignore()
+
+
+class Track:
+    """Base: a named plot on the timeline. Subclasses draw in `update_range` / `settle`."""
+
+    #: Relative height (stretch) of the track's row, or a fixed pixel height if negative.
+    stretch = 2
+
+    def __init__(self, name: str, origin: float):
+        self.name = name
+        self.origin = origin
+        self.viewbox = TimeViewBox()
+        self.plot = pg.PlotItem(viewBox=self.viewbox)
+        self.plot.hideButtons()
+        self.plot.setMenuEnabled(False)
+        self.plot.showGrid(x=True, y=False, alpha=0.12)
+        left = self.plot.getAxis("left")
+        left.setWidth(AXIS_WIDTH)
+        left.setStyle(tickLength=-4)
+        self.plot.showAxis("bottom", False)
+
+    def update_range(self, t0: float, t1: float, pixels: int) -> None:
+        """Redraw for the visible host-time range ``[t0, t1]`` (GUI thread, every frame)."""
+
+    def settle(self, t0: float, t1: float, pixels: int) -> None:
+        """The view stopped moving: do costly work for the visible range (GUI thread)."""
+
+
+class SignalTrack(Track):
+    """Every channel of an audio or time-series stream, as a min/max envelope from the pyramid."""
+
+    def __init__(self, stream: StreamReader, pyramid: Pyramid, origin: float, y_range: tuple[float, float] | None = None):
+        super().__init__(stream.name, origin)
+        self.stream = stream
+        self.pyramid = pyramid
+        info = stream.info
+        n_ch = max(1, int(np.prod(info.sample_shape)) if info.sample_shape else 1)
+        self.curves = []
+        for i in range(n_ch):
+            c = pg.PlotCurveItem(pen=pg.mkPen(PALETTE[i % len(PALETTE)], width=1), antialias=False, skipFiniteCheck=True)
+            self.plot.addItem(c)
+            self.curves.append(c)
+        rate = f"{info.nominal_rate:g} Hz" if info.nominal_rate else "irregular"
+        self.plot.setLabel("left", f"{stream.name}<br><span style='font-size:8pt;color:#9aa0a6'>{info.kind.value} · {rate}</span>")
+        self.level = -1  # pyramid level drawn last (0 = raw samples)
+        self.points = 0  # vertices handed to Qt last frame (all channels)
+        if y_range is None:
+            env = pyramid.query(stream.name, None, -np.inf, np.inf, 512)
+            lo, hi = float(np.min(env.min)), float(np.max(env.max))
+            pad = 0.05 * (hi - lo or 1.0)
+            y_range = (lo - pad, hi + pad)
+        self.plot.setYRange(*y_range, padding=0)
+        self.plot.getAxis("left").setCacheMode(pg.QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
+
+    def update_range(self, t0: float, t1: float, pixels: int) -> None:
+        k, j0, j1 = self.pyramid.locate(self.name, t0, t1, pixels)
+        env = self.pyramid.blocks(self.name, k, j0, j1)
+        self.level = k
+        n = len(env.t)
+        if k == 0:  # raw samples: a plain polyline
+            x = env.t - self.origin
+            for i, c in enumerate(self.curves):
+                c.setData(x, env.min[:, i], skipFiniteCheck=True)
+            self.points = n * len(self.curves)
+            return
+        # One block per pixel, drawn as min→max at the block's time: a filled-looking envelope.
+        x = np.repeat(env.t - self.origin, 2)
+        y = np.empty(2 * n, dtype=np.float32)
+        for i, c in enumerate(self.curves):
+            y[0::2] = env.min[:, i]
+            y[1::2] = env.max[:, i]
+            c.setData(x, y, skipFiniteCheck=True)
+        self.points = 2 * n * len(self.curves)
+
+
+class SpectrogramTrack(Track):
+    """Spectrogram of the visible range of one audio channel, computed when the view settles.
+
+    At most ``pixels / 2`` columns: for long ranges each column is one FFT window read at
+    its position (a strided read), so an hour costs the same as a second.
+    """
+
+    NFFT = 512
+    DB_RANGE = (-90.0, -10.0)
+
+    def __init__(self, stream: StreamReader, origin: float, channel: int = 0):
+        super().__init__(f"{stream.name} spectrum", origin)
+        self.stream = stream
+        self.channel = channel
+        self.rate = float(stream.info.nominal_rate or 48000.0)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image.setColorMap(pg.colormap.get("inferno"))
+        self.plot.addItem(self.image)
+        self.plot.setYRange(0, self.rate / 2, padding=0)
+        self.plot.setLabel("left", "Hz")
+        self.window = np.hanning(self.NFFT).astype(np.float32)
+        self.columns = 0
+
+    def settle(self, t0: float, t1: float, pixels: int) -> None:
+        s = self.stream
+        i0, i1 = s.index_of(t0), s.index_of(t1)
+        n = i1 - i0
+        cols = int(min(max(1, pixels // 2), max(1, n // self.NFFT)))
+        if n < self.NFFT:
+            self.image.clear()
+            self.columns = 0
+            return
+        starts = i0 + (np.arange(cols) * ((n - self.NFFT) / max(1, cols - 1))).astype(np.int64) if cols > 1 else np.array([i0])
+        if n <= 4 * cols * self.NFFT:  # short range: one contiguous read
+            x = np.asarray(s.read_index(i0, i1).data).reshape(n, -1)[:, self.channel]
+            frames = np.stack([x[a - i0 : a - i0 + self.NFFT] for a in starts])
+        else:
+            frames = np.stack([np.asarray(s.read_index(a, a + self.NFFT).data).reshape(-1, np.prod(s.info.sample_shape or (1,)))[:, self.channel] for a in starts])
+        frames = frames / 32768.0 if frames.dtype.kind in "iu" else frames.astype(np.float32)
+        mag = np.abs(np.fft.rfft(frames * self.window, axis=1)) * (2.0 / self.window.sum())
+        db = 20.0 * np.log10(mag + 1e-9)
+        self.image.setImage(db.T, autoLevels=False, levels=self.DB_RANGE)
+        self.image.setRect(QRectF(t0 - self.origin, 0.0, max(t1 - t0, 1e-6), self.rate / 2))
+        self.columns = cols
+
+
+class EventsTrack(Track):
+    """An events stream (markers, recorded predictions) as ticks, with text when few are visible."""
+
+    stretch = -34
+    MAX_TEXTS = 40
+
+    def __init__(self, stream: StreamReader, origin: float, colors=None):
+        super().__init__(stream.name, origin)
+        chunk = stream.read()
+        self.times = np.asarray(chunk.timestamps, dtype=np.float64)
+        self.texts = [self._text(x) for x in chunk.data]
+        colors = colors or (lambda label: "#ffd54f")
+        brushes = [pg.mkBrush(colors(t)) for t in self.texts]
+        self.scatter = pg.ScatterPlotItem(self.times - origin, np.full(len(self.times), 0.3), symbol="s", size=7,
+                                          pen=None, brush=brushes, pxMode=True)
+        self.plot.addItem(self.scatter)
+        self.plot.setYRange(0, 1, padding=0)
+        self.plot.getAxis("left").setTicks([[(0.5, stream.name)]])
+        self._labels: list[pg.TextItem] = []
+
+    @staticmethod
+    def _text(x) -> str:
+        s = x.decode("utf-8", "replace") if isinstance(x, bytes) else str(x)
+        try:
+            d = json.loads(s)
+        except (json.JSONDecodeError, TypeError):
+            return s
+        if isinstance(d, dict) and "label" in d:
+            score = d.get("score")
+            return f"{d['label']} {score:.2f}" if isinstance(score, (int, float)) else str(d["label"])
+        return s
+
+    def update_range(self, t0: float, t1: float, pixels: int) -> None:
+        idx = np.flatnonzero((self.times >= t0) & (self.times <= t1))
+        show = idx if len(idx) <= self.MAX_TEXTS else idx[:0]
+        while len(self._labels) < len(show):
+            item = pg.TextItem(color=QColor("#d0d3d8"), anchor=(0, 0.5))
+            self.plot.addItem(item)
+            self._labels.append(item)
+        for item, i in zip(self._labels, show):
+            item.setText(self.texts[i])
+            item.setPos(self.times[i] - self.origin, 0.68)
+            item.setVisible(True)
+        for item in self._labels[len(show):]:
+            item.setVisible(False)
+
+
+__all__ = ["EventsTrack", "SignalTrack", "SpectrogramTrack", "TimeViewBox", "Track"]
