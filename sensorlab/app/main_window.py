@@ -94,6 +94,7 @@ class MainWindow(QMainWindow):
         self._live_events: list[tuple[float, str]] = []
         self._preroll_rings: dict = {}
         self._rec_started = 0.0
+        self._unseen_errors = 0
         self.relay = QtRelay(self)
         self.tasks = workers.TaskRunner(self)
         self.tasks.progress.connect(self._on_progress)
@@ -416,7 +417,9 @@ class MainWindow(QMainWindow):
         log.warning(text)
         self.messages.addItem(f"{datetime.now():%H:%M:%S}  ⚠ {text}")
         self.messages.item(self.messages.count() - 1).setForeground(Qt.GlobalColor.red)
-        self.banner.setText(f"⚠  {text}")
+        self._unseen_errors = (self._unseen_errors + 1) if self.banner.isVisible() else 1
+        more = f"   (+{self._unseen_errors - 1} more in Messages)" if self._unseen_errors > 1 else ""
+        self.banner.setText(f"⚠  {text}{more}")
         self.banner.show()
         self.message.emit(text)
 
