@@ -21,6 +21,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+#: Seconds of device time before the drift (slope) is fitted.
+MIN_DRIFT_SPAN = 10.0
+
+#: Bins the offset is taken from before drift can be fitted (see `ClockFit._fit`).
+RECENT_BINS = 4
+
 #: Host clock in seconds. Monotonic, shared by every stream in every session.
 now = time.monotonic
 
@@ -123,13 +129,18 @@ class ClockFit:
         pts = np.array([(d, h) for _, d, h in self._bins], dtype=np.float64)
         d, h = pts[:, 0], pts[:, 1]
         slope = 1.0
-        # Drift needs a baseline: below ~10 s of device time a 100 ppm drift is 1 ms,
-        # comparable to the transport jitter, so the slope would be noise.
-        if self.fit_drift and len(d) >= 8 and d[-1] - d[0] >= 10.0:
+        # Drift needs a baseline: the bin minima scatter by ~0.1 ms, so over MIN_DRIFT_SPAN
+        # seconds the slope is good to ~10 ppm; before that it would be mostly noise.
+        if self.fit_drift and len(d) >= 8 and d[-1] - d[0] >= MIN_DRIFT_SPAN:
             slope = float(np.polyfit(d - d[0], h - h[0], 1)[0])
         # Lower envelope: the least-delayed bins define the offset.
         residuals = h - slope * d
-        offset = float(np.percentile(residuals, 5)) if len(residuals) >= 20 else float(residuals.min())
+        if slope == 1.0:
+            # No drift estimate yet: an unmodelled drift tilts the residuals, so take the
+            # lower envelope of the last few seconds only (100 ppm is 0.1 ms per second).
+            offset = float(residuals[-RECENT_BINS:].min())
+        else:
+            offset = float(np.percentile(residuals, 5)) if len(residuals) >= 20 else float(residuals.min())
         return ClockMapping(offset=offset, slope=slope)
 
 
