@@ -71,6 +71,7 @@ def measure(seconds: float, record_to: Path | None, url: str, port: str, baud: i
     cpu1, helpers1, t1 = _cpu([me])[0], _cpu(helpers), time.monotonic()
     counts1 = {n: st.samples for n, st in acq.stats.items()}
     max_queue = rec.queue_size if rec else 0
+    acq.stop()  # devices first, so every sample received is one the recorder must store
     if rec:
         rec.stop()
     stats = {n: (st.dropped, st.overflows, st.parse_errors, st.error) for n, st in acq.stats.items()}
