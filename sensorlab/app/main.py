@@ -45,28 +45,10 @@ def _parse(argv: list[str]) -> argparse.Namespace:
 
 def demo_rig_and_sources():
     """The built-in demo rig: ``(rig_text, sources)``."""
-    try:
-        from sensorlab.acquisition.emulated import rig as demo
-    except ImportError:  # TODO: drop once sensorlab.acquisition.emulated.rig has landed everywhere
-        return "", _standin_demo_sources()
-    if hasattr(demo, "demo_rig"):
-        config = demo.demo_rig()
-        return config.to_toml(), config.build_sources()
-    return "", demo.demo_sources()
+    from sensorlab.acquisition.emulated.rig import demo_rig
 
-
-def _standin_demo_sources():
-    """Camera 640×480@30, stereo 48 kHz audio, 16 channels at 1 kHz, radar 64×32 @ 20 Hz."""
-    from sensorlab.acquisition.emulated.camera import EmulatedCamera
-    from sensorlab.acquisition.emulated.microphone import EmulatedMicrophone
-    from sensorlab.acquisition.emulated.signal import SignalSource
-
-    return [
-        EmulatedCamera(),
-        EmulatedMicrophone(channels=2),
-        SignalSource("mcu", "timeseries", rate=1000, shape=(16,), chunk_size=10, pattern="sine"),
-        SignalSource("radar", "frames", rate=20, shape=(64, 32), chunk_size=1, pattern="sine"),
-    ]
+    config = demo_rig()
+    return config.to_toml(), config.build_sources()
 
 
 def main(argv: list[str] | None = None) -> int:
