@@ -1,8 +1,8 @@
 """`Timeline`: stacked tracks and annotation lanes on one linked time axis, with a cursor.
 
 One `pg.GraphicsLayoutWidget` (one QGraphicsView, so one paint per frame) holds a row per
-track. All plots are x-linked to the first; only the last one shows the time axis (redrawing
-scrolling axes is the most expensive part of a frame). Time is session seconds on screen
+track. All plots are x-linked to the first; only the first one shows the time axis, as a
+ruler on top (redrawing scrolling axes is the most expensive part of a frame). Time is session seconds on screen
 (``x = t - origin``) and host-clock seconds in the API.
 
 Each scroll/zoom frame calls every track's ``update_range`` (cheap: pyramid queries); a
@@ -41,10 +41,13 @@ class Timeline(pg.GraphicsLayoutWidget):
         The cursor moved to host time ``t`` (click, keyboard, playback).
     range_changed(t0, t1)
         The visible host-time range changed (every frame while scrolling).
+    settled(t0, t1)
+        The range stopped changing for `SETTLE_MS` (costly work may run now).
     """
 
     cursor_moved = Signal(float)
     range_changed = Signal(float, float)
+    settled = Signal(float, float)
 
     def __init__(self, origin: float, t_begin: float, t_end: float, min_span: float = 1e-3, parent=None):
         super().__init__(parent)
@@ -85,12 +88,14 @@ class Timeline(pg.GraphicsLayoutWidget):
             self.ci.layout.setRowStretchFactor(row, stretch)
         if self.plots:
             plot.setXLink(self.plots[0])
-            self.plots[-1].showAxis("bottom", False)
         else:
+            # The time ruler sits on top of the first track, so lanes added later (tiers
+            # appear while labeling) never have to take the axis over.
+            plot.showAxis("top", True)
+            plot.getAxis("top").setStyle(tickLength=-6)
             vb = plot.getViewBox()
             vb.sigXRangeChanged.connect(self._on_range)
-        plot.showAxis("bottom", True)
-        plot.getAxis("bottom").setLabel("session time", units="s")
+            vb.sigResized.connect(self._on_range)  # more pixels → a finer level
         pad = 0.02 * (self.t_end - self.t_begin) + 0.5
         plot.getViewBox().setLimits(xMin=self.t_begin - self.origin - pad, xMax=self.t_end - self.origin + pad,
                                     minXRange=self.min_span)
@@ -154,6 +159,14 @@ class Timeline(pg.GraphicsLayoutWidget):
         px = self.pixels()
         for tr in self.tracks:
             tr.settle(t0, t1, px)
+        self.settled.emit(t0, t1)
+
+    def stop(self) -> None:
+        """Cancel pending work (before the session is closed)."""
+        self._settle.stop()
+        for vb in (p.getViewBox() for p in self.plots[:1]):
+            vb.sigXRangeChanged.disconnect(self._on_range)
+            vb.sigResized.disconnect(self._on_range)
 
     def refresh(self) -> None:
         """Redraw every track for the current range now (after opening)."""

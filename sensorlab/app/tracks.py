@@ -132,7 +132,9 @@ class SpectrogramTrack(Track):
     """
 
     NFFT = 512
-    DB_RANGE = (-90.0, -10.0)
+    DB_RANGE = (-80.0, -5.0)
+    #: Frequencies shown (Hz): the speech/event band; the image holds up to Nyquist.
+    MAX_SHOWN_HZ = 8000.0
 
     def __init__(self, stream: StreamReader, origin: float, channel: int = 0):
         super().__init__(f"{stream.name} spectrum", origin)
@@ -142,8 +144,8 @@ class SpectrogramTrack(Track):
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setColorMap(pg.colormap.get("inferno"))
         self.plot.addItem(self.image)
-        self.plot.setYRange(0, self.rate / 2, padding=0)
-        self.plot.setLabel("left", "Hz")
+        self.plot.setYRange(0, min(self.rate / 2, self.MAX_SHOWN_HZ), padding=0)
+        self.plot.setLabel("left", f"{stream.name}<br><span style='font-size:8pt;color:#9aa0a6'>spectrum, Hz</span>")
         self.window = np.hanning(self.NFFT).astype(np.float32)
         self.columns = 0
 
@@ -204,7 +206,7 @@ class EventsTrack(Track):
 
     def update_range(self, t0: float, t1: float, pixels: int) -> None:
         idx = np.flatnonzero((self.times >= t0) & (self.times <= t1))
-        show = idx if len(idx) <= self.MAX_TEXTS else idx[:0]
+        show = idx if len(idx) <= min(self.MAX_TEXTS, pixels // 90) else idx[:0]
         while len(self._labels) < len(show):
             item = pg.TextItem(color=QColor("#d0d3d8"), anchor=(0, 0.5))
             self.plot.addItem(item)

@@ -1,0 +1,97 @@
+"""Open a session for labeling in its own window: ``python -m sensorlab.app.labeling_main run1.h5``.
+
+`main(argv)` is what ``sensorlab label FILE`` calls. `LabelingWindow` wraps a `LabelingView`
+with a menu (open, label set, keys) and a status bar.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow, QMessageBox
+
+from sensorlab.app.labeling_view import LabelingView
+from sensorlab.labeling.labelset import LabelSet
+
+
+class LabelingWindow(QMainWindow):
+    """A main window around one `LabelingView` (replaced when another session is opened)."""
+
+    def __init__(self, path: str | Path, labels: LabelSet | None = None, *, play_audio: bool = True):
+        super().__init__()
+        self.play_audio = play_audio
+        self.labels = labels
+        self.view: LabelingView | None = None
+        menu = self.menuBar().addMenu("&File")
+        act = QAction("&Open session…", self, shortcut=QKeySequence.StandardKey.Open)
+        act.triggered.connect(self._ask_open)
+        menu.addAction(act)
+        act = QAction("&Label set…", self)
+        act.triggered.connect(self._edit_labels)
+        menu.addAction(act)
+        act = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
+        act.triggered.connect(self.close)
+        menu.addAction(act)
+        self.open(path)
+
+    def open(self, path: str | Path) -> None:
+        if self.view is not None:
+            self.view.close_session()
+            self.view.deleteLater()
+        self.view = LabelingView(path, self.labels, play_audio=self.play_audio)
+        self.view.message.connect(lambda m: self.statusBar().showMessage(m, 8000))
+        self.setCentralWidget(self.view)
+        self.setWindowTitle(f"sensorlab · labeling · {Path(path).name}")
+        self.view.setFocus()
+
+    def _ask_open(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open session", "", "Sessions (*.h5)")
+        if path:
+            self.open(path)
+
+    def _edit_labels(self) -> None:
+        from sensorlab.app.labelset_editor import LabelSetEditor
+
+        v = self.view
+        if v is None:
+            return
+        target = v.labels_path or v.path.parent / LabelSet.FILENAME
+        LabelSetEditor(v.labels, target, self).exec()
+        v._update_legend()
+
+    def closeEvent(self, ev):  # noqa: N802
+        if self.view is not None:
+            self.view.close_session()
+        super().closeEvent(ev)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Open ``FILE`` for labeling; returns the Qt exit code."""
+    p = argparse.ArgumentParser(prog="sensorlab label", description="Label a recorded session.")
+    p.add_argument("file", type=Path, help="session file (.h5)")
+    p.add_argument("--labels", type=Path, default=None, help="label set (labels.toml); default: next to the session")
+    p.add_argument("--mute", action="store_true", help="play back without sound")
+    args = p.parse_args(argv)
+    if not args.file.exists():
+        print(f"no such session: {args.file}", file=sys.stderr)
+        return 2
+    from sensorlab.app import theme
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    theme.apply(app)
+    labels = LabelSet.load(args.labels) if args.labels else None
+    try:
+        w = LabelingWindow(args.file, labels, play_audio=not args.mute)
+    except Exception as e:  # noqa: BLE001 - show why the file cannot be opened, not a traceback
+        QMessageBox.critical(None, "Cannot open session", str(e))
+        return 1
+    w.resize(1400, 900)
+    w.show()
+    return app.exec()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,241 @@
+"""Labeling view on a generated session: gestures and keys become commands, edits survive a kill."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, Qt
+
+from sensorlab.labeling.cli_commands import open_session_annotations
+from sensorlab.labeling.labelset import LabelSet
+from sensorlab.labeling.store import sidecar_path
+from sensorlab.session.pyramid import Pyramid, cache_path
+from sensorlab.session.reader import Session
+from sensorlab.session.synthetic import T0, write_synthetic_session
+
+LABELS = LabelSet.from_names(["walk", "wave", "clap"])
+
+
+@pytest.fixture(scope="module")
+def session_path(tmp_path_factory):
+    """A 40 s session of every kind: video, stereo audio, 6-ch IMU, live labels, predictions."""
+    return write_synthetic_session(tmp_path_factory.mktemp("lab") / "run.h5", 40.0, audio_rate=16000, frame_shape=(24, 32))
+
+
+@pytest.fixture
+def fresh(session_path, tmp_path):
+    """A private copy of the session (each test gets its own sidecar)."""
+    p = tmp_path / "run.h5"
+    p.write_bytes(session_path.read_bytes())
+    return p
+
+
+@pytest.fixture
+def open_view(qtbot):
+    from sensorlab.app.labeling_view import LabelingView
+
+    views = []
+
+    def make(path):
+        v = LabelingView(path, LABELS, play_audio=False)
+        qtbot.addWidget(v)
+        views.append(v)
+        v.resize(1200, 800)
+        if v.timeline is None:  # the pyramid is built in a worker first
+            with qtbot.waitSignal(v.session_ready, timeout=20_000):
+                v.show()
+        else:
+            v.show()
+        qtbot.waitExposed(v)
+        return v
+
+    yield make
+    for v in views:
+        v.close()
+
+
+def drag(qtbot, widget, a: QPoint, b: QPoint) -> None:
+    """A real mouse drag (press, several moves, release) through qtbot."""
+    qtbot.mousePress(widget, Qt.MouseButton.LeftButton, pos=a)
+    for f in np.linspace(0, 1, 6)[1:]:
+        qtbot.mouseMove(widget, QPoint(int(a.x() + f * (b.x() - a.x())), a.y()))
+        qtbot.wait(20)  # pyqtgraph rate-limits move events
+    qtbot.mouseRelease(widget, Qt.MouseButton.LeftButton, pos=b)
+
+
+def test_first_open_builds_the_pyramid_in_a_worker_and_draws_every_stream(fresh, open_view):
+    assert not cache_path(fresh).exists()
+    v = open_view(fresh)
+    assert cache_path(fresh).exists()
+    names = [t.name for t in v.timeline.tracks]
+    assert sorted(names) == ["imu", "mic", "mic spectrum", "predictions"]  # "labels" became the live tier
+    imu = next(t for t in v.timeline.tracks if t.name == "imu")
+    px = v.timeline.pixels()
+    assert 0 < imu.points <= 2 * px * 6  # at most 2 vertices per pixel per channel
+    assert "live" in v.annotation_view.lanes  # recorded live labels became a tier
+    assert [p.stream.name for p in v.previews] == ["cam"]
+    v.timeline.set_view(T0 + 10, T0 + 10.05)  # zoom to single samples: raw level
+    assert imu.level == 0
+
+
+def test_drag_undo_redo_relabel_and_reopen_after_kill(fresh, open_view, qtbot):
+    v = open_view(fresh)
+    tl = v.timeline
+    tl.set_view(T0 + 0, T0 + 20)
+    lane = v.annotation_view.lanes["live"]
+    a, b = tl.x_to_pixel(lane.plot, T0 + 6.0), tl.x_to_pixel(lane.plot, T0 + 10.0)
+    n0 = len(v.annotations)
+    drag(qtbot, tl.viewport(), a, b)
+    assert len(v.annotations) == n0 + 1
+    seg = v.annotations[v.annotation_view.selected]
+    assert seg.tier == "live" and seg.label == "walk"
+    assert seg.start == pytest.approx(T0 + 6.0, abs=0.1) and seg.end == pytest.approx(T0 + 10.0, abs=0.1)
+    assert v.stack.history[-1] == "Add walk"
+    assert seg.id in v.annotation_view.items  # drawn
+
+    qtbot.keyClick(v, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert seg.id not in v.annotations and seg.id not in v.annotation_view.items
+    assert seg.id not in open_session_annotations(fresh)  # autosaved after the undo too
+    qtbot.keyClick(v, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert v.annotations[seg.id] == seg
+    v.annotation_view.select(seg.id)
+    qtbot.keyClick(v, Qt.Key.Key_2)  # hotkey 2 = wave
+    assert v.annotations[seg.id].label == "wave"
+    assert v.history.count() == 1 + len(v.stack.history)  # "Opened" + commands
+
+    # Dragging the right edge previews, then commits exactly one MoveSegment on release.
+    item = v.annotation_view.items[seg.id]
+    edge = tl.x_to_pixel(lane.plot, seg.end)
+    depth = v.stack.index
+    drag(qtbot, tl.viewport(), edge, edge + QPoint(60, 0))
+    assert v.stack.index == depth + 1 and v.stack.history[-1] == "Move wave"
+    assert v.annotations[seg.id].end > seg.end + 0.5 and v.annotations[seg.id].start == seg.start
+    assert item is not None
+
+    # "Kill": drop the view without any close/save call; a new view reads the sidecar.
+    expected = v.annotations.to_dict()
+    v.annotation_view.disconnect_model()
+    v2 = open_view(fresh)
+    assert v2.annotations.to_dict() == expected
+    assert v2.annotations[seg.id].label == "wave"
+
+
+def test_keys_split_merge_delete_point_and_review(fresh, open_view, qtbot):
+    from sensorlab.labeling.annotations import Segment
+    from sensorlab.labeling.commands import AddSegment
+
+    v = open_view(fresh)
+    tl = v.timeline
+    sugg = Segment.create("suggestions", "walk", T0 + 30.0, T0 + 31.0, suggested=True, source="suggest:energy:mic")
+    v.annotation_view.push(AddSegment(sugg))
+    tl.set_view(T0 + 25, T0 + 35)
+    assert v.annotation_view.items[sugg.id].brush.style() == Qt.BrushStyle.BDiagPattern  # drawn hatched
+    tl.set_cursor(T0 + 30.5)
+    v.annotation_view.select("")
+    qtbot.keyClick(v, Qt.Key.Key_S)  # split the span under the cursor (tier = active tier)
+    v.tier = "suggestions"
+    qtbot.keyClick(v, Qt.Key.Key_S)
+    halves = v.annotations.segments("suggestions")
+    assert [(s.start, s.end) for s in halves] == [(T0 + 30.0, T0 + 30.5), (T0 + 30.5, T0 + 31.0)]
+    v.annotation_view.select(halves[0].id)
+    qtbot.keyClick(v, Qt.Key.Key_M)
+    assert [(s.start, s.end) for s in v.annotations.segments("suggestions")] == [(T0 + 30.0, T0 + 31.0)]
+    qtbot.keyClick(v, Qt.Key.Key_A)  # accept the selected suggestion with one key
+    assert not v.annotations[halves[0].id].suggested
+    qtbot.keyClick(v, Qt.Key.Key_Delete)
+    assert halves[0].id not in v.annotations
+    # A point at the cursor with a hotkey (nothing selected, not playing), then reject a suggestion.
+    tl.set_cursor(T0 + 33.0)
+    qtbot.keyClick(v, Qt.Key.Key_3)
+    pt = v.annotations[v.annotation_view.selected]
+    assert pt.is_point and pt.label == "clap" and pt.start == pytest.approx(T0 + 33.0)
+    s2 = Segment.create("suggestions", "wave", T0 + 34.0, T0 + 35.0, suggested=True)
+    v.annotation_view.push(AddSegment(s2))
+    v.annotation_view.select("")
+    qtbot.keyClick(v, Qt.Key.Key_R)
+    assert s2.id not in v.annotations
+
+
+def test_scrubbing_moves_the_video_frame_and_n_p_jump_between_labels(fresh, open_view, qtbot):
+    v = open_view(fresh)
+    tl, cam = v.timeline, v.previews[0]
+    tl.set_view(T0, T0 + 40)
+    tl.set_cursor(T0 + 5.0)
+    first = cam.frame_index
+    img1 = cam.image.image.copy()
+    # Click on the imu track: the cursor moves there, and the frame follows.
+    imu = next(t for t in tl.tracks if t.name == "imu")
+    qtbot.mouseClick(tl.viewport(), Qt.MouseButton.LeftButton, pos=tl.x_to_pixel(imu.plot, T0 + 20.0))
+    assert tl.cursor == pytest.approx(T0 + 20.0, abs=0.1)
+    assert cam.frame_index == pytest.approx(20.0 * 30, abs=4) and cam.frame_index != first
+    assert not np.array_equal(cam.image.image, img1)
+    qtbot.keyClick(v, Qt.Key.Key_Right)
+    assert tl.cursor == pytest.approx(T0 + 20.4, abs=0.05)
+    # Jump to the next/previous label.
+    tl.set_cursor(T0)
+    starts = sorted(s.start for s in v.annotations)
+    qtbot.keyClick(v, Qt.Key.Key_N)
+    assert tl.cursor == starts[0] and v.annotations[v.annotation_view.selected].start == starts[0]
+    qtbot.keyClick(v, Qt.Key.Key_N)
+    assert tl.cursor == starts[1]
+    qtbot.keyClick(v, Qt.Key.Key_P)
+    assert tl.cursor == starts[0]
+    # Zoom keys.
+    span = np.subtract(*tl.view_range[::-1])
+    qtbot.keyClick(v, Qt.Key.Key_Plus)
+    assert np.subtract(*tl.view_range[::-1]) == pytest.approx(span / 2, rel=0.05)
+    qtbot.keyClick(v, Qt.Key.Key_Minus)
+    assert np.subtract(*tl.view_range[::-1]) == pytest.approx(span, rel=0.05)
+
+
+def test_playback_without_audio_device_moves_cursor_and_spans_with_hotkeys(fresh, open_view, qtbot):
+    v = open_view(fresh)
+    tl = v.timeline
+    tl.set_cursor(T0 + 2.0)
+    qtbot.keyClick(v, Qt.Key.Key_Space)
+    assert v.playback.playing
+    qtbot.keyClick(v, Qt.Key.Key_1)  # start a span
+    qtbot.waitUntil(lambda: tl.cursor > T0 + 2.3, timeout=5000)
+    qtbot.keyClick(v, Qt.Key.Key_1)  # stop it
+    qtbot.keyClick(v, Qt.Key.Key_Space)
+    assert not v.playback.playing
+    spans = [s for s in v.annotations if s.label == "walk" and s.tier == v.tier]
+    assert len(spans) == 1 and spans[0].start == pytest.approx(T0 + 2.0, abs=0.1) and spans[0].duration > 0.2
+
+
+def test_sigkill_right_after_an_edit_keeps_it(fresh, tmp_path):
+    """A separate process edits through the view, is SIGKILLed, and the edit is in the sidecar."""
+    with Session.open(fresh) as s:
+        Pyramid.open(s).close()  # the child opens without a worker
+    script = tmp_path / "child.py"
+    script.write_text(textwrap.dedent(f"""
+        import os, sys
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        from PySide6.QtCore import Qt
+        from PySide6.QtWidgets import QApplication
+        from PySide6.QtTest import QTest
+        app = QApplication([])
+        from sensorlab.app.labeling_view import LabelingView
+        v = LabelingView({str(fresh)!r}, play_audio=False)
+        v.resize(900, 600); v.show(); app.processEvents()
+        v.timeline.set_cursor({T0 + 12.5})
+        QTest.keyClick(v, Qt.Key.Key_1)
+        print("edited", flush=True)
+        app.exec()
+    """))
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert proc.stdout.readline().strip() == "edited"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    ann = open_session_annotations(fresh)
+    assert any(s.is_point and s.start == T0 + 12.5 for s in ann)
+    assert sidecar_path(fresh).exists()
