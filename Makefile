@@ -14,7 +14,7 @@ APT_PACKAGES := libportaudio2 pulseaudio pulseaudio-utils libasound2-plugins als
   libxcb-shape0 libxcb-xfixes0 libxcb-xinerama0 libxcb-xkb1 libxkbcommon-x11-0 libxkbcommon0 \
   libegl1 libgl1 libfontconfig1 libdbus-1-3 libglib2.0-0 fonts-dejavu-core
 
-.PHONY: run test setup system-deps lint bench screenshots clean
+.PHONY: run test test-headless setup system-deps lint bench screenshots clean
 
 run: setup
 	$(BIN)/sensorlab
@@ -22,6 +22,18 @@ run: setup
 test: setup
 	$(BIN)/lint-imports
 	QT_QPA_PLATFORM=offscreen $(BIN)/pytest -q
+
+# The core without any Qt binding installed: proves sensorlab records, reads and labels headless.
+HEADLESS_VENV := .venv-headless
+test-headless: system-deps $(HEADLESS_VENV)/.installed
+	$(HEADLESS_VENV)/bin/python -c "import importlib.util as u; assert not u.find_spec('PySide6'), 'PySide6 must not be installed here'"
+	$(HEADLESS_VENV)/bin/pytest -q -p no:pytestqt -W ignore::pytest.PytestConfigWarning --ignore=tests/app
+
+$(HEADLESS_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(HEADLESS_VENV)
+	$(HEADLESS_VENV)/bin/pip install -q --upgrade pip
+	$(HEADLESS_VENV)/bin/pip install -q -e . pytest==9.2.0 hypothesis
+	touch $@
 
 bench: setup
 	$(BIN)/python bench/run_all.py
@@ -50,4 +62,4 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 clean:
-	rm -rf $(VENV) .pytest_cache build *.egg-info
+	rm -rf $(VENV) $(HEADLESS_VENV) .pytest_cache build *.egg-info
