@@ -42,7 +42,6 @@ class LabelingWindow(QMainWindow):
             self.view.close_session()
             self.view.deleteLater()
         self.view = LabelingView(path, self.labels, play_audio=self.play_audio)
-        self.view.message.connect(lambda m: self.statusBar().showMessage(m, 8000))
         self.setCentralWidget(self.view)
         self.setWindowTitle(f"sensorlab · labeling · {Path(path).name}")
         self.view.setFocus()
