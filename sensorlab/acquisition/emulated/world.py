@@ -97,15 +97,26 @@ class World:
         return 235.0 if since < 1 / 30 else 60.0 + 20.0 * np.sin(2 * np.pi * 0.2 * (t - self.t0))
 
     def video_frame(self, t: float, width: int = 640, height: int = 480) -> np.ndarray:
-        """An ``(h, w, 3)`` BGR frame: a moving ball on a background lit by `brightness`."""
+        """An ``(h, w, 3)`` BGR frame: a lit scene with a moving ball and the world time.
+
+        Mean brightness follows `brightness`, so a clap shows as a bright frame.
+        """
+        import cv2
+
         level = self.brightness(t)
-        frame = np.full((height, width, 3), level, dtype=np.uint8)
+        ramp = np.linspace(0.75, 1.25, height, dtype=np.float32)[:, None, None]
+        tint = np.array([1.1, 0.95, 0.8], dtype=np.float32)[None, None, :]
+        frame = np.clip(level * ramp * tint, 0, 255).astype(np.uint8)
+        frame = np.broadcast_to(frame, (height, width, 3)).copy()
+        frame[:: max(1, height // 12), :] //= 2  # a floor grid, so motion reads at a glance
+        frame[:, :: max(1, width // 16)] //= 2
         rel = t - self.t0
         cx = int((0.5 + 0.35 * np.sin(2 * np.pi * 0.25 * rel)) * width)
         cy = int((0.5 + 0.3 * np.cos(2 * np.pi * 0.17 * rel)) * height)
-        r = max(4, height // 12)
-        y0, y1, x0, x1 = max(0, cy - r), min(height, cy + r), max(0, cx - r), min(width, cx + r)
-        frame[y0:y1, x0:x1] = (40, 160, 240)
+        cv2.circle(frame, (cx, cy), max(4, height // 12), (40, 160, 240), -1)
+        scale = height / 480
+        cv2.putText(frame, f"sensorlab demo  t = {rel:7.2f} s", (int(12 * scale), int(30 * scale)),
+                    cv2.FONT_HERSHEY_SIMPLEX, 0.7 * scale, (255, 255, 255), max(1, int(2 * scale)), cv2.LINE_AA)  # fmt: skip
         return frame
 
     def radar(self, t: float, ranges: int = 64, dopplers: int = 32) -> np.ndarray:
