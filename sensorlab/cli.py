@@ -114,6 +114,8 @@ def record(
     name: Annotated[str, typer.Option(help="Session name.")] = "",
     notes: Annotated[str, typer.Option(help="Free-text notes stored in the session.")] = "",
     tag: Annotated[list[str], typer.Option(help="key=value tag (subject, location, …); repeatable.")] = [],
+    video: Annotated[str, typer.Option(help="Video storage: jpeg (compact, default) or raw (lossless, ~100 GB/h at 640×480@30).")] = "jpeg",
+    jpeg_quality: Annotated[int, typer.Option(min=1, max=100, help="JPEG quality of stored video frames.")] = 90,
 ) -> None:
     """Record a session from a rig file or the demo rig. Ctrl-C stops cleanly.
 
@@ -130,11 +132,13 @@ def record(
             _fail(f"--tag {t!r}: write it as key=value, e.g. --tag subject=s01", 2)
         k, v = t.split("=", 1)
         tags[k.strip()] = v.strip()
+    if video not in ("jpeg", "raw"):
+        _fail(f"--video {video!r}: use jpeg or raw", 2)
     config, sources = _sources(rig, demo)
     output = output or Path(f"{name or config.name}-{datetime.now():%Y%m%d-%H%M%S}.h5")
     meta = SessionMetadata(name=name or output.stem, notes=notes, tags=tags, rig=config.to_toml())
     try:
-        path = record_session(sources, output, duration, meta, on_progress=_print_progress)
+        path = record_session(sources, output, duration, meta, on_progress=_print_progress, video_encoding=video, jpeg_quality=jpeg_quality)
     except (SourceError, OSError) as e:
         _fail(str(e))
     typer.echo("", err=True)
@@ -243,15 +247,20 @@ def labels_suggest(
 
 
 @app.command()
-def label(session: Annotated[Path, typer.Argument(help="Session file (.h5) to annotate.")]) -> None:
+def label(
+    session: Annotated[Path, typer.Argument(help="Session file (.h5) to annotate.")],
+    labels: Annotated[Optional[Path], typer.Option(help="Label set (labels.toml) shared across a project's sessions.")] = None,
+    mute: Annotated[bool, typer.Option("--mute/--sound", help="Play back without audio output.")] = False,
+) -> None:
     """Open a session in the labeling window (video, audio and signals on one timeline).
 
-    Example: sensorlab label run1.h5
+    Example: sensorlab label run1.h5 --labels project/labels.toml
     """
     _check_session(session)
     from sensorlab.app.labeling_main import main as labeling_main
 
-    raise typer.Exit(labeling_main([str(session)]))
+    argv = [str(session), *(["--labels", str(labels)] if labels else []), *(["--mute"] if mute else [])]
+    raise typer.Exit(labeling_main(argv))
 
 
 def _check_session(path: Path) -> None:

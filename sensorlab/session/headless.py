@@ -42,10 +42,13 @@ def record(
     metadata: SessionMetadata | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     stop_event: threading.Event | None = None,
+    video_encoding: str = "jpeg",
+    jpeg_quality: int = 90,
 ) -> Path:
     """Open ``sources``, record them into ``path`` until ``duration`` or Ctrl-C, return the path.
 
-    Devices that fail to open are reported and left out; if none opens, `SourceError` says
+    Video is stored as JPEG frames (``jpeg_quality``) or, with ``video_encoding="raw"``, as
+    uncompressed arrays. Devices that fail to open are reported and left out; if none opens, `SourceError` says
     why for each. Ctrl-C (SIGINT) stops cleanly: the file is closed and its footers written.
     """
     stop = stop_event or threading.Event()
@@ -59,7 +62,7 @@ def record(
         previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
     try:
         acq.start()
-        with Recorder(acq, path, metadata=metadata) as rec:
+        with Recorder(acq, path, metadata=metadata, video_encoding=video_encoding, jpeg_quality=jpeg_quality) as rec:
             t0 = now()
             while not stop.wait(PROGRESS_INTERVAL):
                 elapsed = now() - t0
