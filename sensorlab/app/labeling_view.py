@@ -235,6 +235,9 @@ class LabelingView(QWidget):
         self._update_legend()
 
     def _on_pyramid(self, pyramid: Pyramid) -> None:
+        if self.session is None:  # closed while the cache was being built
+            pyramid.close()
+            return
         self.pyramid = pyramid
         self.progress.hide()
         start, end = self._extent()

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
     QDockWidget,
+    QFileDialog,
     QLabel,
     QListWidget,
     QMainWindow,
@@ -122,6 +123,9 @@ class MainWindow(QMainWindow):
         self.devices_action = QAction("Devices…", self, triggered=self._open_device_dialog)
         self.devices_action.setToolTip("Pick cameras, audio inputs, serial ports or demo devices; save/load the rig")
         bar.addAction(self.devices_action)
+        self.label_action = QAction("Label…", self, triggered=self.open_labeling)
+        self.label_action.setToolTip("Open a recorded session on the labeling timeline (the last one by default)")
+        bar.addAction(self.label_action)
         bar.addSeparator()
         self.record_button = QPushButton("●  Record")
         self.record_button.setStyleSheet(RECORD_STYLE)
@@ -352,6 +356,23 @@ class MainWindow(QMainWindow):
         self.record_button.setText("saving…")
         self.tasks.run("Saving session", workers.stop_recording, recorder,
                        on_done=self._on_recording_stopped, on_error=lambda msg: self._on_recording_stopped(str(recorder.path)))
+
+    def open_labeling(self, path: str | Path | None = None) -> None:
+        """Open ``path`` (or a session picked in a dialog) in a labeling window."""
+        from sensorlab.app.labeling_main import LabelingWindow
+
+        if path is None:
+            start = self.last_session or Path(self.session_form.folder.text())
+            path, _ = QFileDialog.getOpenFileName(self, "Open a session to label", str(start), "Sessions (*.h5)")
+            if not path:
+                return
+        try:
+            window = LabelingWindow(path, self.label_bar.labels)
+        except (OSError, ValueError, KeyError) as e:
+            self.show_error(f"cannot open {path} for labeling: {e}")
+            return
+        self._labeling_windows = [w for w in getattr(self, "_labeling_windows", []) if w.isVisible()] + [window]
+        window.show()
 
     def _on_recording_stopped(self, path: str) -> None:
         self.recorder = None

@@ -83,6 +83,13 @@ def test_hotkey_labels_land_in_the_session(qtbot, make_window):
     assert spans == [("clap", True), ("speech", False), ("walk", False)]
     speech = next(s for s in ann if s.label == "speech")
     assert speech.duration >= 0.5
+    # The session goes straight to the labeling timeline with its live labels.
+    w.open_labeling(stopped.args[0])
+    labeling = w._labeling_windows[-1]
+    qtbot.addWidget(labeling)
+    qtbot.waitUntil(lambda: labeling.view is not None and len(labeling.view.annotations) == 3, timeout=20_000)
+    assert sorted(s.label for s in labeling.view.annotations) == ["clap", "speech", "walk"]
+    labeling.close()
 
 
 def test_digits_typed_in_the_session_form_are_not_labels(qtbot, make_window):
