@@ -40,6 +40,7 @@ bench: setup
 
 screenshots: setup
 	$(BIN)/python docs/make_screenshots.py
+	$(BIN)/python docs/make_labeling_screenshot.py
 
 setup: system-deps $(STAMP)
 
