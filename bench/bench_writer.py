@@ -34,6 +34,14 @@ from sensorlab.session.recorder import Recorder
 GOAL = 0.9
 JPEG_QUALITY = 90
 
+DESCRIPTIONS = {
+    "audio": "audio 48 kHz stereo in 480-frame blocks",
+    "imu": "IMU 1 kHz × 6 in 10-sample chunks",
+    "radar": "radar 64×32 maps @ 20 Hz",
+    "video": "video 640×480 @ 30 as JPEG q90",
+    "mix (all four)": "all four together",
+}
+
 STREAMS = {
     "audio": (StreamInfo("audio", StreamKind.AUDIO, 48000, ("l", "r"), dtype="float32", sample_shape=(2,)), 480),
     "imu": (StreamInfo("imu", StreamKind.TIMESERIES, 1000, ("ax", "ay", "az", "gx", "gy", "gz"), sample_shape=(6,)), 10),
@@ -148,6 +156,8 @@ def recorder(path: Path, chunks: list[tuple[str, Chunk]]) -> float:
 
 def run(seconds: float = 10.0) -> list[dict]:
     """Per-stream and whole-mix rows; value/baseline are samples written per second."""
+    # The replay floods the queue on purpose; the recorder's "falling behind" warning is expected.
+    logging.getLogger("sensorlab.session.recorder").setLevel(logging.ERROR)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for label, names in [(n, [n]) for n in STREAMS] + [("mix (all four)", list(STREAMS))]:
@@ -156,11 +166,12 @@ def run(seconds: float = 10.0) -> list[dict]:
             bare = bare_h5py(Path(tmp) / f"bare-{len(rows)}.h5", chunks)
             rec = recorder(Path(tmp) / f"rec-{len(rows)}.h5", chunks)
             rows.append({
-                "benchmark": f"writer {label}",
+                "benchmark": f"recorder write rate ÷ bare h5py, {DESCRIPTIONS[label]} (samples/s)",
                 "value": samples / rec,
                 "baseline": samples / bare,
                 "ratio": bare / rec,
-                "goal": GOAL,
+                "goal": f">= {GOAL}",
+                "goal_ratio": GOAL,
                 "realtime_x": seconds / rec,  # how many times faster than the rig produces it
             })
     return rows
@@ -173,10 +184,10 @@ def main() -> None:
     # The replay floods the queue on purpose; the recorder's "falling behind" warning is expected.
     logging.getLogger("sensorlab.session.recorder").setLevel(logging.ERROR)
     rows = run(args.seconds)
-    print(f"{'benchmark':<24}{'recorder samples/s':>20}{'bare h5py samples/s':>21}{'ratio':>8}{'goal':>6}{'× real time':>13}")
+    print(f"{'benchmark':<80}{'recorder samples/s':>20}{'bare h5py samples/s':>21}{'ratio':>8}{'goal':>6}{'× real time':>13}")
     for r in rows:
-        ok = "ok" if r["ratio"] >= r["goal"] else "LOW"
-        print(f"{r['benchmark']:<24}{r['value']:>20,.0f}{r['baseline']:>21,.0f}{r['ratio']:>8.2f}{r['goal']:>6.1f}{r['realtime_x']:>11.1f}  {ok}")
+        ok = "ok" if r["ratio"] >= r["goal_ratio"] else "LOW"
+        print(f"{r['benchmark']:<80}{r['value']:>20,.0f}{r['baseline']:>21,.0f}{r['ratio']:>8.2f}{r['goal_ratio']:>6.1f}{r['realtime_x']:>11.1f}  {ok}")
 
 
 if __name__ == "__main__":

@@ -32,10 +32,15 @@ def load(path: Path):
 
 def table(rows: list[dict]) -> str:
     out = ["| benchmark | measured | baseline (same run) | ratio | goal |", "|---|---|---|---|---|"]
+    def fmt(v) -> str:
+        if isinstance(v, float):
+            return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"
+        return str(v)
+
     for r in rows:
         ratio = r.get("ratio")
         ratio_s = f"{ratio:.2f}" if isinstance(ratio, (int, float)) else (ratio or "")
-        out.append(f"| {r['benchmark']} | {r['value']} | {r.get('baseline', '')} | {ratio_s} | {r.get('goal', '')} |")
+        out.append(f"| {r['benchmark']} | {fmt(r['value'])} | {fmt(r.get('baseline', ''))} | {ratio_s} | {r.get('goal', '')} |")
     return "\n".join(out)
 
 
