@@ -134,12 +134,14 @@ def record(
         tags[k.strip()] = v.strip()
     if video not in ("jpeg", "raw"):
         _fail(f"--video {video!r}: use jpeg or raw", 2)
+    if output is not None and output.exists():
+        _fail(f"{output} already exists; choose another name (recordings are never overwritten)", 2)
     config, sources = _sources(rig, demo)
     output = output or Path(f"{name or config.name}-{datetime.now():%Y%m%d-%H%M%S}.h5")
     meta = SessionMetadata(name=name or output.stem, notes=notes, tags=tags, rig=config.to_toml())
     try:
         path = record_session(sources, output, duration, meta, on_progress=_print_progress, video_encoding=video, jpeg_quality=jpeg_quality)
-    except (SourceError, OSError) as e:
+    except (SourceError, OSError, RuntimeError) as e:
         _fail(str(e))
     typer.echo("", err=True)
     typer.echo(format_summary(path))
@@ -157,11 +159,13 @@ def info(path: Annotated[Path, typer.Argument(help="Session file (.h5).")]) -> N
         _fail(f"{path}: no such file")
     try:
         typer.echo(format_summary(path))
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, RuntimeError, KeyError) as e:
         _fail(f"{path}: cannot read this session ({e})")
 
 
-labels_app = typer.Typer(help="Export, import and suggest labels of a session (sidecar .labels.json).")
+labels_app = typer.Typer(
+    help="Export, import and suggest labels of a session (sidecar .labels.json).\n\nExample: sensorlab labels export run1.h5 run1.eaf"
+)
 app.add_typer(labels_app, name="labels")
 
 

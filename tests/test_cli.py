@@ -18,10 +18,9 @@ runner = CliRunner()
 
 def _commands(group, prefix=()):
     for name, cmd in group.commands.items():
+        yield (*prefix, name), cmd
         if hasattr(cmd, "commands"):
             yield from _commands(cmd, (*prefix, name))
-        else:
-            yield (*prefix, name), cmd
 
 
 @pytest.mark.parametrize("path", [p for p, _ in _commands(get_command(app))], ids=lambda p: " ".join(p))
@@ -29,6 +28,14 @@ def test_every_command_has_help_with_an_example(path):
     result = runner.invoke(app, [*path, "--help"])
     assert result.exit_code == 0, result.output
     assert re.search(r"Example: sensorlab " + " ".join(path), result.output), result.output
+
+
+def test_record_refuses_to_overwrite_before_opening_any_device(tmp_path):
+    existing = tmp_path / "s.h5"
+    existing.write_bytes(b"keep me")
+    result = runner.invoke(app, ["record", "--demo", "-d", "1", "-o", str(existing)])
+    assert result.exit_code == 2 and "already exists" in result.output
+    assert existing.read_bytes() == b"keep me"
 
 
 def test_version():
