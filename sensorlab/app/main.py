@@ -84,7 +84,29 @@ def main(argv: list[str] | None = None) -> int:
     settings = QSettings(args.settings, QSettings.Format.IniFormat) if args.settings else QSettings("sensorlab", "sensorlab")
     window = MainWindow(sources, rig_text=rig_text, rig_name=rig_name, settings=settings)
     window.show()
+    close_on_signals(window)
     return int(app.exec())
+
+
+def close_on_signals(window) -> None:
+    """Ctrl-C (SIGINT) or SIGTERM closes ``window`` the normal way, so a recording is
+    finished (footers written, labels saved) instead of the process dying mid-file.
+
+    Qt's event loop runs in C++, where Python signal handlers never get a turn; a short
+    idle timer hands control back to the interpreter a few times a second.
+    """
+    import signal
+
+    from PySide6.QtCore import QTimer
+
+    def _close(*_):
+        window.close()
+
+    signal.signal(signal.SIGINT, _close)
+    signal.signal(signal.SIGTERM, _close)
+    timer = QTimer(window, interval=200)
+    timer.timeout.connect(lambda: None)
+    timer.start()
 
 
 if __name__ == "__main__":
