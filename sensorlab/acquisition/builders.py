@@ -42,6 +42,7 @@ def build_source(config: CameraConfig | AudioConfig | SerialConfig | EmulatedCon
             channel_names=config.channels,
             units=config.units or (),
             nominal_rate=config.rate or 0.0,
+            time_column=config.time_column,
         )
     return build_emulated(config)
 

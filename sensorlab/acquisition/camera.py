@@ -62,6 +62,8 @@ class CameraSource(PollingSource):
         import cv2
 
         cv2.setNumThreads(1)  # decoding threads would fight the GUI and HDF5 writer for 2 cores
+        if isinstance(self.device, str) and "://" not in self.device and not self.is_file:
+            raise SourceError(f"no such video file: {self.device} (give a camera index, an existing file or a stream URL)")
         if isinstance(self.device, int):
             cap = cv2.VideoCapture(self.device)
         else:
@@ -69,7 +71,9 @@ class CameraSource(PollingSource):
             cap = cv2.VideoCapture(self.device, cv2.CAP_FFMPEG,
                                    [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms])  # fmt: skip
         if not cap.isOpened():  # OpenCV reports a missing camera only like this, never raising
-            what = "file" if self.is_file else "stream" if isinstance(self.device, str) else "camera"
+            if self.is_file:
+                raise SourceError(f"video file {self.device} could not be decoded: is it a video OpenCV/FFmpeg can read?")
+            what = "stream" if isinstance(self.device, str) else "camera"
             raise SourceError(f"{what} {self.device} could not be opened: is it connected / used by another app? "
                               "try `sensorlab devices`")  # fmt: skip
         if not self.is_file:

@@ -60,7 +60,7 @@ class Devices:
             f"  {a.index}: {a.name} [{a.hostapi}] {a.max_input_channels} ch, {a.default_samplerate:g} Hz"
             + (" (default)" if a.is_default else "")
             for a in self.audio
-        ] or ["  (none)"]
+        ] or ["  (none: is PulseAudio/PipeWire running, and is a microphone connected?)"]
         lines.append("Serial ports (rig: [[serial]] port = PORT; pseudo-terminals and URLs are not listed):")
         lines += [f"  {p.port}: {p.description} [{p.hwid}]" for p in self.serial] or ["  (none)"]
         lines.append("Emulated devices (rig: [[emulated]] device = NAME): camera, microphone, imu-text, imu-binary, radar, imu-radar, eeg")

@@ -29,6 +29,7 @@ Example rig::
     protocol = "text"              # "text" (CSV / Arduino plotter) or "binary" (docs/SERIAL-PROTOCOL.md)
     rate = 1000                    # nominal rate of a text stream, Hz
     channels = ["ax", "ay", "az", "gx", "gy", "gz"]
+    time_column = "counter"        # optional: first column is a counter or ms/us/s device time
 
     [[emulated]]
     device = "imu-binary"          # camera | microphone | imu-text | imu-binary | radar | imu-radar | eeg
@@ -81,6 +82,9 @@ class SerialConfig(_Device):
     rate: float | None = Field(default=None, gt=0)  # nominal rate of a text stream
     channels: list[str] | None = None  # channel names of a text stream (else header/auto)
     units: list[str] | None = None
+    # A text stream's first column is the device's time (ms/us/s) or a sample counter:
+    # it gives exact timestamps and reveals lost lines (docs/SERIAL-PROTOCOL.md).
+    time_column: Literal["ms", "us", "s", "counter"] | None = None
 
     @field_validator("baud")
     @classmethod
@@ -126,13 +130,20 @@ def _format_error(source: str, err: ValidationError) -> str:
     loc = ""
     for part in first["loc"]:
         loc += f"[{part}]" if isinstance(part, int) else (f".{part}" if loc else str(part))
-    msg = first["msg"]
-    if first["type"] == "extra_forbidden":
+    msg = first["msg"].replace("Input should be", "must be")
+    kind = first["type"]
+    example = {"rate": "48000", "baud": "921600", "fps": "30", "width": "640", "height": "480", "channels": "2"}
+    if kind == "extra_forbidden":
         msg = "unknown setting: remove it or check its spelling (see docs/RIG.md)"
-    elif first["type"] == "literal_error":
-        msg = msg.replace("Input should be", "must be")
-    elif first["type"] == "missing":
+    elif kind == "missing":
         msg = "missing: add it"
+    elif kind == "list_type" and len(first["loc"]) == 1:
+        msg = f"write [[{loc}]] with double brackets: one table per device"
+    elif kind in ("int_parsing", "float_parsing", "int_type", "float_type", "int_from_float"):
+        last = next((p for p in reversed(first["loc"]) if isinstance(p, str)), "")
+        msg = f"must be a number, e.g. {last} = {example.get(last, '1')}, got {first.get('input')!r}"
+    elif kind.startswith(("greater_than", "less_than")):
+        msg = f"{msg}, got {first.get('input')!r}"
     return f"{source}: {loc or '(top level)'}: {msg}"
 
 
@@ -146,7 +157,10 @@ def parse_rig(text: str, source: str = "rig") -> RigConfig:
         rig = RigConfig.model_validate(data)
     except ValidationError as e:
         raise RigError(_format_error(source, e)) from None
-    names = [d.name for d in [*rig.camera, *rig.audio, *rig.serial, *rig.emulated] if d.name]
+    devices = [*rig.camera, *rig.audio, *rig.serial, *rig.emulated]
+    if not devices:
+        raise RigError(f"{source}: the rig names no devices; add a [[camera]], [[audio]], [[serial]] or [[emulated]] table (see docs/RIG.md)")
+    names = [d.name for d in devices if d.name]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise RigError(f"{source}: device name {dupes[0]!r} is used twice: give each device a unique name")

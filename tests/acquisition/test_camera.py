@@ -74,3 +74,15 @@ def test_missing_camera_says_what_to_check():
 def test_unreachable_url_fails_to_open():
     with pytest.raises(SourceError, match="could not be opened"):
         CameraSource("http://127.0.0.1:9/stream.mjpg", timeout=1.0).open()
+
+
+def test_missing_video_file_is_named_as_such(tmp_path):
+    with pytest.raises(SourceError, match=r"no such video file: .*nope\.avi"):
+        CameraSource(str(tmp_path / "nope.avi")).open()
+
+
+def test_a_file_that_is_not_a_video_says_so(tmp_path):
+    bogus = tmp_path / "notes.avi"
+    bogus.write_text("not a video")
+    with pytest.raises(SourceError, match="could not be decoded"):
+        CameraSource(str(bogus)).open()

@@ -44,8 +44,14 @@ def test_a_valid_rig_round_trips_through_toml(tmp_path):
         (GOOD.replace('name = "cam"', 'name = "imu"'), "device name 'imu' is used twice"),
         (GOOD.replace("[[audio]]", "[[audio]"), "not valid TOML"),
         (GOOD.replace('device = "radar"', 'device = "lidar"'), "emulated[0].device: must be 'camera'"),
+        (GOOD.replace("[[camera]]", "[camera]"), "camera: write [[camera]] with double brackets"),
+        (GOOD.replace("rate = 48000", 'rate = "48k"'), "audio[0].rate: must be a number, e.g. rate = 48000, got '48k'"),
+        (GOOD.replace("channels = 2", "channels = 0"), "audio[0].channels: must be greater than or equal to 1, got 0"),
+        (GOOD.replace('protocol = "text"', 'protocol = "text"\ntime_column = "minutes"'), "serial[0].time_column: must be 'ms'"),
+        ('name = "empty"', "the rig names no devices; add a [[camera]]"),
     ],
-    ids=["baud", "protocol", "typo", "missing-port", "duplicate-name", "toml-syntax", "unknown-emulated"],
+    ids=["baud", "protocol", "typo", "missing-port", "duplicate-name", "toml-syntax", "unknown-emulated",
+         "single-brackets", "number-as-text", "out-of-range", "time-column", "no-devices"],
 )
 def test_mistakes_give_one_line_naming_field_and_fix(bad, expected):
     with pytest.raises(RigError) as e:
@@ -59,3 +65,11 @@ def test_mistakes_give_one_line_naming_field_and_fix(bad, expected):
 def test_missing_file_says_what_to_do(tmp_path):
     with pytest.raises(RigError, match="no such rig file.*--demo"):
         load_rig(tmp_path / "nope.toml")
+
+
+def test_serial_time_column_reaches_the_source():
+    from sensorlab.acquisition.builders import build_source
+
+    rig = parse_rig(GOOD.replace('protocol = "text"', 'protocol = "text"\ntime_column = "counter"'))
+    src = build_source(rig.serial[0])
+    assert src.time_column == "counter" and src.nominal_rate == 1000 and src.channel_names == ("ax", "ay", "az")

@@ -185,7 +185,7 @@ class SerialSource(SourceBase):
                 raise SourceError(
                     f"no parseable text lines from {self.port} within {self.open_timeout:g} s at {self.baudrate} baud: "
                     "check the baud rate, that the device prints one sample per line of numbers "
-                    "(or pass channel_names), and that it is not speaking the binary protocol"
+                    "(or name them with `channels = [...]` in the rig), and that it is not speaking the binary protocol"
                 )
         names = parser.channel_names or ()
         info = StreamInfo(
