@@ -61,7 +61,8 @@ def test_binary_imu_round_trip(recorder, clap_world, thread_errors):
     true = mcu.true_host_times(chunk.device_times)
     np.testing.assert_allclose(chunk.data, clap_world.imu(true), atol=max(IMU_SCALE) / 2 + 1e-6)
     np.testing.assert_allclose(np.diff(chunk.device_times), 1e-3, atol=2e-6)
-    assert np.abs(chunk.timestamps - true).max() < 0.010
+    # The first samples too: warm-up holds them until the fit has found the transport floor.
+    assert np.abs(chunk.timestamps - true).max() < 0.003
     assert np.all(chunk.timestamps <= chunk.arrival_times)
     st = src.stats["imu"]
     assert st.dropped == 0 and st.parse_errors == 0 and st.samples == len(chunk) and not thread_errors

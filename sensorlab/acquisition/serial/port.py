@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 
 #: Read timeout of the reader thread: how quickly `stop` is noticed without cancel_read.
 READ_TIMEOUT = 0.05
+#: Seconds of device time held back at the start while the clock fit finds the transport floor.
+WARMUP = 0.5
 #: How often `open` repeats the DESCRIBE request while waiting (a board may be rebooting
 #: because opening the port toggled DTR).
 DESCRIBE_RETRY = 0.4
@@ -120,6 +122,8 @@ class SerialSource(SourceBase):
         self._thread: threading.Thread | None = None
         self._rename: dict[str, str] = {}
         self._error_base: dict[str, int] = {}
+        self._held: list[tuple[dict[str, list[Samples]], float]] = []  # warm-up (reader thread)
+        self._first_device_time: float | None = None
 
     # -- SourceBase ------------------------------------------------------------------------
     def _open(self) -> None:
@@ -147,6 +151,8 @@ class SerialSource(SourceBase):
             raise SourceError(self._lost_message(e)) from None
         parser.resync()
         self.clock.reset()
+        self._held = []
+        self._first_device_time = None
         self._error_base = dict(parser.counters.errors_by_stream)
         self._thread = threading.Thread(target=self._run, name=f"serial {self.port}", daemon=True)
         self._thread.start()
@@ -159,6 +165,7 @@ class SerialSource(SourceBase):
             except (AttributeError, NotImplementedError, serial.SerialException, OSError):
                 pass  # loop:// and socket:// lack cancel_read; the short read timeout ends the thread
         self._join()
+        self._release_held()  # a stop during warm-up still delivers what arrived
 
     def _close(self) -> None:
         self._join()
@@ -245,6 +252,8 @@ class SerialSource(SourceBase):
             while self._running.is_set():
                 data = ser.read(max(1, ser.in_waiting))
                 if not data:
+                    if self._held and now() - self._held[0][1] >= WARMUP:
+                        self._release_held()  # a quiet device: don't sit on its first samples
                     continue
                 waiting = ser.in_waiting
                 if waiting:
@@ -267,14 +276,28 @@ class SerialSource(SourceBase):
         if not runs:
             return
         timed = [r for r in runs if r.device_times is not None]
+        warming = False
         if timed:
             last = timed[-1]
-            self.clock.observe(float(last.device_times[-1]), arrival, last.wire_bytes)
+            device_now = float(last.device_times[-1])
+            self.clock.observe(device_now, arrival, last.wire_bytes)
+            if self._first_device_time is None:
+                self._first_device_time = float(timed[0].device_times[0])
+            # Hold the first WARMUP seconds: the first few arrivals alone would put the fit
+            # several ms late, and its later correction would squeeze samples.
+            warming = device_now - self._first_device_time < WARMUP
         by_stream: dict[str, list[Samples]] = defaultdict(list)
         for r in runs:
             by_stream[r.stream].append(r)
-        for stream, group in by_stream.items():
-            self._emit_group(self._rename.get(stream, stream), group, arrival)
+        self._held.append((by_stream, arrival))
+        if not (warming and arrival - self._held[0][1] < WARMUP and self._running.is_set()):
+            self._release_held()
+
+    def _release_held(self) -> None:
+        held, self._held = self._held, []
+        for groups, when in held:
+            for stream, group in groups.items():
+                self._emit_group(self._rename.get(stream, stream), group, when)
 
     def _emit_group(self, name: str, group: list[Samples], arrival: float) -> None:
         st = self.stats.get(name)
