@@ -68,8 +68,7 @@ def child(path: Path, out: Path) -> int:
         v.timeline.set_view(T0 + 58.0, T0 + 118.0)
         v.timeline.set_cursor(T0 + 74.2)
         sel = next(s for s in v.annotations if s.label == "wave" and s.tier == "activity")
-        v.annotation_view.select(sel.id)
-        v.message.emit("wave [activity] selected — 1–9 relabel · S split · M merge · A/R review suggestions")
+        v.annotation_view.select(sel.id)  # the position line shows it with the key hints
 
     def shoot() -> None:
         proc = subprocess.run(["import", "-window", "root", "-crop", f"{SIZE[0]}x{SIZE[1]}+0+0", str(out)],

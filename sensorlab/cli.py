@@ -189,18 +189,19 @@ def labels_export(
     fmt: Annotated[Optional[str], typer.Option("--format", help="audacity | eaf | labelstudio | csv (default: from the extension).")] = None,
     tier: Annotated[Optional[str], typer.Option(help="Only this tier.")] = None,
     suggested: Annotated[bool, typer.Option("--suggested/--no-suggested", help="Include unreviewed suggestions.")] = False,
+    absolute: Annotated[bool, typer.Option("--absolute", help="Write host-clock seconds, as stored in the sidecar (default: seconds from the session start).")] = False,
 ) -> None:
-    """Export a session's labels to Audacity, ELAN, Label Studio or CSV.
+    """Export a session's labels to Audacity, ELAN, Label Studio or CSV, in seconds from the session start.
 
     Example: sensorlab labels export run1.h5 run1.eaf
     """
-    from sensorlab.labeling.cli_commands import export_labels
+    from sensorlab.labeling.cli_commands import error_line, export_labels
 
     _check_session(session)
     try:
-        typer.echo(export_labels(session, output, fmt, tier, suggested))
-    except (ValueError, OSError) as e:
-        _fail(str(e))
+        typer.echo(export_labels(session, output, fmt, tier, suggested, absolute=absolute))
+    except (ValueError, KeyError, OSError, RuntimeError) as e:  # label file or damaged session: one line
+        _fail(error_line(e, session, output))
 
 
 @labels_app.command("import")
@@ -210,20 +211,24 @@ def labels_import(
     fmt: Annotated[Optional[str], typer.Option("--format", help="audacity | eaf | labelstudio | csv (default: from the extension).")] = None,
     merge: Annotated[bool, typer.Option("--merge/--replace", help="Add to the existing labels, or replace them.")] = True,
     snap: Annotated[Optional[str], typer.Option(help="ELAN: snap millisecond edges to this stream's samples.")] = None,
+    absolute: Annotated[bool, typer.Option("--absolute", help="The file holds host-clock seconds (default: seconds from the session start).")] = False,
 ) -> None:
     """Import labels into a session (its .labels.json sidecar; the recording is never touched).
 
+    Times count from the session start unless --absolute; a file whose every label falls
+    outside the session is refused.
+
     Example: sensorlab labels import run1.h5 reviewed.eaf --snap mic
     """
-    from sensorlab.labeling.cli_commands import import_labels
+    from sensorlab.labeling.cli_commands import error_line, import_labels
 
     _check_session(session)
     if not labels.exists():
         _fail(f"{labels}: no such label file")
     try:
-        typer.echo(import_labels(session, labels, fmt, merge, snap))
-    except (ValueError, KeyError, OSError) as e:
-        _fail(str(e))
+        typer.echo(import_labels(session, labels, fmt, merge, snap, absolute=absolute))
+    except (ValueError, KeyError, OSError, RuntimeError) as e:  # label file or damaged session: one line
+        _fail(error_line(e, labels, session))
 
 
 @labels_app.command("suggest")
@@ -234,20 +239,25 @@ def labels_suggest(
     label: Annotated[Optional[str], typer.Option(help="Label given to the suggestions.")] = None,
     param: Annotated[list[str], typer.Option(help="Method parameter name=value; repeatable.")] = [],
 ) -> None:
-    """Suggest segments for review (stored as suggestions; accept or reject them in the labeling view).
+    """Suggest segments for review (stored as suggestions, replacing the previous run's; accept or reject them in the labeling view).
 
     Example: sensorlab labels suggest run1.h5 --stream mic --method energy --label speech
     """
-    from sensorlab.labeling.cli_commands import describe_segments, suggest_labels
+    from sensorlab.labeling.cli_commands import describe_segments, error_line, suggest_labels
+    from sensorlab.labeling.timebase import session_span
 
     _check_session(session)
+    params = _param(param)
     try:
-        segments = suggest_labels(session, stream, method, label=label, **_param(param))
-    except KeyError:
-        _fail(f"{session}: no stream {stream!r}; see `sensorlab info {session}`")
-    except (ValueError, OSError) as e:
-        _fail(str(e))
-    typer.echo(describe_segments(segments))
+        segments = suggest_labels(session, stream, method, label=label, **params)
+        origin = session_span(session).origin
+    except KeyError as e:
+        if "no stream" in str(e):
+            _fail(f"{session}: no stream {stream!r}; see `sensorlab info {session}`")
+        _fail(error_line(e, session))
+    except (ValueError, KeyError, OSError, RuntimeError) as e:  # label file or damaged session: one line
+        _fail(error_line(e, session))
+    typer.echo(describe_segments(segments, origin, method=method, params=params))
 
 
 @app.command()
@@ -257,6 +267,8 @@ def label(
     mute: Annotated[bool, typer.Option("--mute/--sound", help="Play back without audio output.")] = False,
 ) -> None:
     """Open a session in the labeling window (video, audio and signals on one timeline).
+
+    Needs a display; without one, use `sensorlab labels export|import|suggest` or `xvfb-run sensorlab label FILE`.
 
     Example: sensorlab label run1.h5 --labels project/labels.toml
     """

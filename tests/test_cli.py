@@ -122,3 +122,87 @@ def test_devices_lists_every_kind_with_its_rig_key():
     assert result.exit_code == 0, result.output
     for heading in ("Cameras", "Audio inputs", "Serial ports", "Emulated devices"):
         assert heading in result.output
+
+
+# -- labels: times from the session start, one-line errors, guidance ------------------------------
+
+
+@pytest.fixture
+def own_demo(demo_session, tmp_path):
+    """A private copy of the demo session (these tests write its sidecar)."""
+    path = tmp_path / "demo.h5"
+    path.write_bytes(demo_session[0].read_bytes())
+    return path
+
+
+def test_labels_times_count_from_the_session_start(own_demo, tmp_path):
+    result = runner.invoke(app, ["labels", "suggest", str(own_demo), "--stream", "mic", "--label", "clap", "--param", "min_duration=0.01"])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"^  00:0\d\.\d{3}–00:0\d\.\d{3}  clap  \[suggestions\]$", result.output, re.M), result.output
+    out = tmp_path / "claps.txt"
+    assert runner.invoke(app, ["labels", "export", str(own_demo), str(out), "--suggested"]).exit_code == 0
+    assert all(0.0 <= float(line.split("\t")[0]) < 4.0 for line in out.read_text().splitlines())
+    out_abs = tmp_path / "claps_abs.csv"
+    assert runner.invoke(app, ["labels", "export", str(own_demo), str(out_abs), "--suggested", "--absolute"]).exit_code == 0
+    with Session.open(own_demo) as s:
+        start = s.metadata.start_host_time
+    assert all(float(line.split(",")[2]) > start for line in out_abs.read_text().splitlines()[1:])
+    # An Audacity file measured from 0 lands in the session...
+    zero = tmp_path / "zero.txt"
+    zero.write_text("0.5\t1.5\twave\n")
+    result = runner.invoke(app, ["labels", "import", str(own_demo), str(zero)])
+    assert result.exit_code == 0 and "imported 1 segments" in result.output, result.output
+    # ...and the wrong time base is refused in one line that names the other option.
+    for path, extra, hint in ((zero, ["--absolute"], "without --absolute"), (out_abs, [], "with --absolute")):
+        result = runner.invoke(app, ["labels", "import", str(own_demo), str(path), *extra])
+        assert result.exit_code == 1 and hint in result.output, result.output
+        assert len(result.output.strip().splitlines()) == 1
+    result = runner.invoke(app, ["labels", "import", str(own_demo), str(out_abs), "--absolute"])
+    assert result.exit_code == 0 and "duplicate(s) skipped" in result.output, result.output
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        ("broken.eaf", "<ANNOTATION_DOCUMENT><TIER>", "broken.eaf:1: not a readable ELAN file"),
+        ("bad.csv", "tier,label,start,end\na,b,abc,1\n", "bad.csv:2: start 'abc' is not a number"),
+        ("dict.json", '{"a": 1}', "dict.json: not a Label Studio export"),
+        ("list.json", '[{"x": 1}]', "list.json: not a Label Studio export"),
+        ("labels.dat", "x", "use .txt (audacity), .eaf (eaf), .json (labelstudio), .csv (csv), or name the format with --format"),
+    ],
+)
+def test_labels_import_of_a_broken_file_is_one_line(own_demo, tmp_path, name, content, expected):
+    bad = tmp_path / name
+    bad.write_text(content)
+    result = runner.invoke(app, ["labels", "import", str(own_demo), str(bad)])
+    assert result.exit_code == 1, result.output
+    assert expected in result.output and "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)  # no traceback
+
+
+def test_labels_commands_on_a_damaged_session_are_one_line(tmp_path):
+    bad = tmp_path / "damaged.h5"
+    bad.write_bytes(b"not an hdf5 file" * 100)
+    (tmp_path / "l.csv").write_text("tier,label,start,end\n")
+    for args in (["export", str(bad), str(tmp_path / "x.csv")], ["import", str(bad), str(tmp_path / "l.csv")],
+                 ["suggest", str(bad), "--stream", "mic"]):
+        result = runner.invoke(app, ["labels", *args])
+        assert result.exit_code == 1, (args, result.output)
+        assert "damaged.h5" in result.output and len(result.output.strip().splitlines()) == 1, result.output
+
+
+def test_labels_suggest_says_what_to_try_when_it_finds_nothing(own_demo):
+    result = runner.invoke(app, ["labels", "suggest", str(own_demo), "--stream", "mic", "--param", "margin_db=200"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("0 suggestions (try --param min_duration=0.01 for short events")
+    result = runner.invoke(app, ["labels", "suggest", str(own_demo), "--stream", "mic", "--param", "nope=1"])
+    assert result.exit_code == 1 and "unexpected keyword argument 'nope'" in result.output
+
+
+def test_label_without_a_display_names_the_headless_alternatives(demo_session, monkeypatch):
+    for var in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(var, raising=False)
+    result = runner.invoke(app, ["label", str(demo_session[0])])
+    assert result.exit_code == 2
+    assert "sensorlab labels export|import|suggest" in result.output and "xvfb-run sensorlab label FILE" in result.output

@@ -67,16 +67,36 @@ class LabelingWindow(QMainWindow):
         super().closeEvent(ev)
 
 
+#: Printed instead of letting Qt abort when there is no display (see `sensorlab.app.main.has_display`).
+NO_DISPLAY = (
+    "sensorlab label: no display found (DISPLAY and WAYLAND_DISPLAY are unset). Work headless with "
+    "`sensorlab labels export|import|suggest FILE …`, or run the window under a virtual display: "
+    "`xvfb-run sensorlab label FILE`."
+)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Open ``FILE`` for labeling; returns the Qt exit code."""
+    """Open ``FILE`` for labeling; returns the exit code (Qt's, 2 without a display or file, 1 if unreadable)."""
+    from sensorlab.app.main import has_display
+
     p = argparse.ArgumentParser(prog="sensorlab label", description="Label a recorded session.")
     p.add_argument("file", type=Path, help="session file (.h5)")
     p.add_argument("--labels", type=Path, default=None, help="label set (labels.toml); default: next to the session")
     p.add_argument("--mute", action="store_true", help="play back without sound")
     args = p.parse_args(argv)
-    if not args.file.exists():
-        print(f"no such session: {args.file}", file=sys.stderr)
+    if not has_display():  # before any QApplication: without a display Qt aborts the process
+        print(NO_DISPLAY, file=sys.stderr)
         return 2
+    if not args.file.exists():
+        print(f"sensorlab label: no such session: {args.file}", file=sys.stderr)
+        return 2
+    from sensorlab.labeling.timebase import SessionUnreadable, session_span
+
+    try:
+        session_span(args.file)  # a damaged file: one line here rather than a dialog
+    except SessionUnreadable as e:
+        print(f"sensorlab label: {e}", file=sys.stderr)
+        return 1
     from sensorlab.app import theme
 
     app = QApplication.instance() or QApplication(sys.argv[:1])

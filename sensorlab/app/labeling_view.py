@@ -50,10 +50,15 @@ from sensorlab.labeling.commands import UndoStack
 from sensorlab.labeling.labelset import LabelSet
 from sensorlab.labeling.store import autosaver, sidecar_path
 from sensorlab.labeling.suggest import SUGGESTION_TIER
+from sensorlab.labeling.timebase import format_offset
 from sensorlab.session.pyramid import Pyramid
 from sensorlab.session.reader import Session, StreamReader
 
 log = logging.getLogger(__name__)
+
+#: Key hints shown once, on the position line, while a segment (or a suggestion) is selected.
+SELECTION_HINT = "1–9 relabel · S split · M merge · Del delete"
+SUGGESTION_HINT = "suggestion: A accept · R reject · 1–9 accept as label"
 
 
 def find_labelset(session_path: Path) -> tuple[LabelSet | None, Path | None]:
@@ -226,7 +231,9 @@ class LabelingView(QWidget):
         self.position_label = QLabel()
         self.position_label.setMinimumWidth(260)
         bottom.addWidget(self.position_label)
-        self.status = QLabel()
+        self.status = QLabel()  # transient messages only; the key hints are on the position line
+        self.status.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.status.setStyleSheet("color: #ffd54f")
         bottom.addWidget(self.status, 1)
         self.progress = QProgressBar(maximumWidth=200, maximum=0)
         self.progress.hide()
@@ -316,13 +323,14 @@ class LabelingView(QWidget):
     def _update_position(self) -> None:
         if self.timeline is None:
             return
-        t = self.cursor - self.timeline.origin
-        text = f"cursor {int(t // 60):02d}:{t % 60:06.3f}"
+        o = self.timeline.origin
+        text = f"cursor {format_offset(self.cursor - o)}"
         av = self.annotation_view
         if av and av.selected and av.selected in self.annotations:
             s = self.annotations[av.selected]
-            text += f"  ·  selected: {s.label} [{s.tier}] {s.start - self.timeline.origin:.3f}–{s.end - self.timeline.origin:.3f}"
-            text += " (suggestion: A accept, R reject)" if s.suggested else ""
+            span = format_offset(s.start - o) + ("" if s.is_point else f"–{format_offset(s.end - o)}")
+            text += f"  ·  selected: {s.label} [{s.tier}] {span}  ·  "
+            text += SUGGESTION_HINT if s.suggested else SELECTION_HINT
         self.position_label.setText(text)
 
     def toggle_play(self) -> None:
@@ -368,13 +376,28 @@ class LabelingView(QWidget):
                 menu.addAction(f"{method} on {s.name}", lambda s=s, m=method: self.suggest(s.name, m))
 
     def suggest(self, stream: str, method: str) -> None:
-        """Run a suggestion method on a worker; the result is one undoable step."""
-        from sensorlab.labeling.commands import AddSegment, CompoundCommand
+        """Run a suggestion method on a worker; the result is one undoable step.
+
+        Like ``sensorlab labels suggest``, the step replaces the unreviewed suggestions of the
+        previous run of the same method on the same stream (also when nothing is found).
+        """
+        from sensorlab.labeling.cli_commands import describe_segments
+        from sensorlab.labeling.commands import AddSegment, CompoundCommand, DeleteSegment
+        from sensorlab.labeling.suggest_stream import suggestion_source
 
         def done(segs) -> None:
+            source = suggestion_source(method, stream)
+            stale = [s.id for s in self.annotations if s.suggested and s.tier == SUGGESTION_TIER and s.source == source]
+            commands = [*(DeleteSegment(i) for i in stale), *(AddSegment(s) for s in segs)]
+            if commands:
+                self.annotation_view.push(CompoundCommand(commands, f"Suggest {len(segs)} ({method})"))
+            replaced = f", replacing {len(stale)} from the previous run" if stale else ""
             if segs:
-                self.annotation_view.push(CompoundCommand([AddSegment(s) for s in segs], f"Suggest {len(segs)} ({method})"))
-            self.message.emit(f"{len(segs)} suggestion(s) from {method} on {stream}")
+                self.message.emit(f"{len(segs)} suggestion(s) from {method} on {stream}{replaced}")
+            else:
+                hint = describe_segments([], method=method).removeprefix("0 suggestions")
+                self.message.emit(f"0 suggestions from {method} on {stream}{replaced}; from the command line "
+                                  f"`sensorlab labels suggest`{hint}")
 
         self.runner.run(f"suggest {method} on {stream}", _suggest, self.session.streams[stream], method, on_done=done)
 

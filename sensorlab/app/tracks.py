@@ -67,7 +67,10 @@ class Track:
         self.plot.showGrid(x=True, y=False, alpha=0.12)
         left = self.plot.getAxis("left")
         left.setWidth(AXIS_WIDTH)
-        left.setStyle(tickLength=-4)
+        # Tracks are stacked without spacing: a tick label at a plot's top or bottom edge
+        # would be drawn over the neighbour's (e.g. "-1.5" over "1.0"), so labels that do
+        # not fit inside their own axis are hidden.
+        left.setStyle(tickLength=-4, hideOverlappingLabels=True)
         self.plot.showAxis("bottom", False)
 
     def update_range(self, t0: float, t1: float, pixels: int) -> None:
@@ -79,6 +82,9 @@ class Track:
 
 class SignalTrack(Track):
     """Every channel of an audio or time-series stream, as a min/max envelope from the pyramid."""
+
+    #: Fraction of the value range added above and below.
+    Y_MARGIN = 0.06
 
     def __init__(self, stream: StreamReader, pyramid: Pyramid, origin: float, y_range: tuple[float, float] | None = None):
         super().__init__(stream.name, origin)
@@ -98,9 +104,10 @@ class SignalTrack(Track):
         if y_range is None:
             env = pyramid.query(stream.name, None, -np.inf, np.inf, 512)
             lo, hi = float(np.min(env.min)), float(np.max(env.max))
-            pad = 0.05 * (hi - lo or 1.0)
-            y_range = (lo - pad, hi + pad)
-        self.plot.setYRange(*y_range, padding=0)
+            y_range = (lo, hi if hi > lo else lo + 1.0)
+        # A margin above and below so the extreme ticks (e.g. ±1.0 of audio) keep their labels.
+        pad = self.Y_MARGIN * (y_range[1] - y_range[0])
+        self.plot.setYRange(y_range[0] - pad, y_range[1] + pad, padding=0)
         self.plot.getAxis("left").setCacheMode(pg.QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
     def update_range(self, t0: float, t1: float, pixels: int) -> None:

@@ -12,6 +12,7 @@ write the sidecar and the last writer wins (each write is atomic, so nothing cor
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -19,26 +20,13 @@ from sensorlab.labeling.annotations import AnnotationSet, Segment, annotations_f
 from sensorlab.labeling.formats import detect_format, export_annotations, import_annotations
 from sensorlab.labeling.store import load_sidecar, save_annotations, sidecar_path
 from sensorlab.labeling.suggest import SUGGESTION_TIER
-from sensorlab.labeling.suggest_stream import suggest_for_stream
+from sensorlab.labeling.suggest_stream import suggest_for_stream, suggestion_source
+from sensorlab.labeling.timebase import SessionSpan, format_offset, one_line, open_session, session_span
 
 log = logging.getLogger(__name__)
 
 #: Name of the EVENTS stream the recorder writes live labels to.
 LIVE_LABELS_STREAM = "labels"
-
-
-def _session_start(session_path: Path) -> float | None:
-    """Session start on the host clock, or None when the session cannot be read."""
-    if not session_path.exists():
-        return None
-    from sensorlab.session.reader import Session
-
-    with Session.open(session_path) as s:
-        start = s.metadata.start_host_time
-        if start is None:
-            firsts = [st.first_time for st in s.streams.values() if st.count]
-            start = min(firsts) if firsts else None
-        return None if start is None else float(start)
 
 
 def open_session_annotations(session_path: str | Path) -> AnnotationSet:
@@ -54,9 +42,7 @@ def open_session_annotations(session_path: str | Path) -> AnnotationSet:
         return saved
     if not session_path.exists():
         return AnnotationSet()
-    from sensorlab.session.reader import Session
-
-    with Session.open(session_path) as s:
+    with open_session(session_path) as s:
         if LIVE_LABELS_STREAM not in s.streams:
             return AnnotationSet()
         end = s.metadata.end_host_time
@@ -67,20 +53,34 @@ def _save(session_path: Path, ann: AnnotationSet) -> Path:
     return save_annotations(ann, sidecar_path(session_path), session=session_path.name)
 
 
+TIME_BASE_RELATIVE = "times in seconds from the session start"
+TIME_BASE_ABSOLUTE = "times in host-clock seconds"
+
+
+def _span_for_relative(session_path: Path, label_file: Path, verb: str) -> SessionSpan:
+    """The session's span, needed to convert relative times; a clear error if it cannot be read."""
+    if not session_path.exists():
+        raise ValueError(f"{session_path}: no such session file, so its start time is unknown and the times of "
+                         f"{label_file.name} cannot be {verb} relative to it; give the session, or use --absolute "
+                         "(absolute=True) for host-clock times")
+    return session_span(session_path)
+
+
 def export_labels(
     session_path: str | Path,
     out_path: str | Path,
     fmt: str | None = None,
     tier: str | None = None,
     include_suggested: bool = False,
+    absolute: bool = False,
 ) -> str:
     """Export a session's annotations to a label file.
 
     Parameters
     ----------
     session_path
-        The ``.h5`` session (its sidecar is read; the HDF5 file only for the live labels
-        and, for ELAN, the session start used as 0 ms).
+        The ``.h5`` session (its sidecar is read; the HDF5 file for the session start and,
+        without a sidecar, the live labels).
     out_path
         Output file; its extension picks the format unless ``fmt`` is given.
     fmt
@@ -89,6 +89,9 @@ def export_labels(
         Only this tier.
     include_suggested
         Also export unreviewed suggestions.
+    absolute
+        Write host-clock seconds (the sidecar's times) instead of seconds from the session
+        start (`sensorlab.labeling.timebase`). For ELAN, 0 ms is then host time 0.
 
     Returns
     -------
@@ -98,22 +101,32 @@ def export_labels(
     Examples
     --------
     >>> print(export_labels("run1.h5", "run1.eaf"))  # doctest: +SKIP
-    wrote 12 segments on 2 tiers to run1.eaf (eaf)
+    wrote 12 segments on 2 tier(s) to run1.eaf (eaf, times in seconds from the session start)
     """
     session_path, out_path = Path(session_path), Path(out_path)
     name = detect_format(out_path, fmt)
     ann = open_session_annotations(session_path)
-    kwargs: dict[str, Any] = {"tier": tier, "include_suggested": include_suggested}
-    if name == "eaf":
-        start = _session_start(session_path)
-        first = min((s.start for s in ann), default=None)
-        if start is not None and (first is None or first >= start):
-            kwargs["origin"] = start
-    export_annotations(ann, out_path, name, **kwargs)
+    origin = 0.0 if absolute else _span_for_relative(session_path, out_path, "written").origin
     segs = [s for s in ann.segments(tier) if include_suggested or not s.suggested]
+    if name == "eaf" and segs and min(s.start for s in segs) < origin:
+        first = min(s.start for s in segs)
+        raise ValueError(f"{out_path}: a segment starts at {format_offset(first - origin)}, before the session "
+                         "start, and ELAN cannot hold negative times; export with --absolute (absolute=True), or "
+                         "to .csv/.txt/.json which can")
+    export_annotations(ann, out_path, name, tier=tier, include_suggested=include_suggested, origin=origin)
     tiers = {s.tier for s in segs}
-    note = " (ELAN keeps ms; exact times ride along in a header property)" if name == "eaf" else ""
-    return f"wrote {len(segs)} segments on {len(tiers)} tier(s) to {out_path} ({name}){note}"
+    base = TIME_BASE_ABSOLUTE if absolute else TIME_BASE_RELATIVE
+    note = "; ELAN keeps ms, exact times ride along in a header property" if name == "eaf" else ""
+    return f"wrote {len(segs)} segments on {len(tiers)} tier(s) to {out_path} ({name}, {base}{note})"
+
+
+#: Imported times this close to an existing segment's (same tier and label) count as the same.
+DUPLICATE_TOLERANCE = 1e-9
+
+
+def _is_duplicate(index: dict[tuple[str, str], list[tuple[float, float]]], seg: Segment) -> bool:
+    tol = DUPLICATE_TOLERANCE
+    return any(abs(a - seg.start) <= tol and abs(b - seg.end) <= tol for a, b in index.get((seg.tier, seg.label), ()))
 
 
 def import_labels(
@@ -122,6 +135,7 @@ def import_labels(
     fmt: str | None = None,
     merge: bool = True,
     snap_stream: str | None = None,
+    absolute: bool = False,
 ) -> str:
     """Import a label file into a session's sidecar.
 
@@ -132,41 +146,72 @@ def import_labels(
     in_path
         Label file; its extension picks the format unless ``fmt`` is given.
     merge
-        Add to the existing annotations, skipping exact duplicates (same tier, label,
-        start, end) so re-importing is harmless. False replaces all annotations (the
-        previous sidecar stays in ``.bak``).
+        Add to the existing annotations, skipping duplicates (same tier and label, times
+        within `DUPLICATE_TOLERANCE`) so re-importing is harmless. False replaces all
+        annotations (the previous sidecar stays in ``.bak``).
     snap_stream
         ELAN only: snap edges known only to the millisecond to the samples of this stream.
+    absolute
+        The file holds host-clock seconds (exported with ``absolute=True``); default: seconds
+        from the session start, as Audacity, ELAN and most tools measure from the media start.
 
     Returns
     -------
     str
         One line for the terminal.
+
+    Raises
+    ------
+    ValueError
+        One line naming the file: unreadable content (with line/element), or every imported
+        segment outside the session's time span (the other time base is suggested).
     """
     session_path, in_path = Path(session_path), Path(in_path)
     name = detect_format(in_path, fmt)
-    kwargs: dict[str, Any] = {}
+    if snap_stream is not None and name != "eaf":
+        raise ValueError("snap_stream (--snap) only applies to ELAN files (the other formats keep exact times)")
+    span = None
+    if not absolute:
+        span = _span_for_relative(session_path, in_path, "read")
+    elif session_path.exists():
+        span = session_span(session_path)
+    kwargs: dict[str, Any] = {"origin": 0.0 if absolute else span.origin}  # type: ignore[union-attr]
     if snap_stream is not None:
-        if name != "eaf":
-            raise ValueError("snap_stream only applies to ELAN files (the other formats keep exact times)")
-        from sensorlab.session.reader import Session
-
-        with Session.open(session_path) as s:
+        with open_session(session_path) as s:
+            if snap_stream not in s.streams:
+                raise KeyError(f"{session_path}: no stream {snap_stream!r} to snap to; streams: {', '.join(s.streams)}")
             kwargs["sample_times"] = s.streams[snap_stream].timestamps
     imported = import_annotations(in_path, name, **kwargs)
+    if span is not None and len(imported) and not span.any_inside(imported):
+        raise ValueError(_mismatch(in_path, list(imported), span, absolute))
     current = open_session_annotations(session_path) if merge else AnnotationSet()
-    seen = {(s.tier, s.label, s.start, s.end) for s in current}
+    index: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
+    for s in current:
+        index[(s.tier, s.label)].append((s.start, s.end))
     added = 0
     for seg in imported:
-        key = (seg.tier, seg.label, seg.start, seg.end)
-        if key not in seen:
+        if not _is_duplicate(index, seg):
             current.add(seg)
-            seen.add(key)
+            index[(seg.tier, seg.label)].append((seg.start, seg.end))
             added += 1
     _save(session_path, current)
     skipped = len(imported) - added
     dup = f", {skipped} duplicate(s) skipped" if skipped else ""
-    return f"imported {added} segments from {in_path} ({name}){dup}; {len(current)} in {sidecar_path(session_path).name}"
+    base = TIME_BASE_ABSOLUTE if absolute else TIME_BASE_RELATIVE
+    return (f"imported {added} segments from {in_path} ({name}, {base}){dup}; "
+            f"{len(current)} in {sidecar_path(session_path).name}")
+
+
+def _mismatch(in_path: Path, segs: list[Segment], span: SessionSpan, absolute: bool) -> str:
+    lo, hi = min(s.start for s in segs), max(s.end for s in segs)
+    n = f"all {len(segs)} segments lie" if len(segs) > 1 else "its only segment lies"
+    if absolute:
+        return (f"{in_path}: {n} outside the session: read as host-clock seconds (--absolute) the file spans "
+                f"{lo:.3f}–{hi:.3f} s, the session {span.begin:.3f}–{span.end:.3f} s; if the file counts "
+                "seconds from the session start, import it without --absolute")
+    return (f"{in_path}: {n} outside the session: read as seconds from the session start the file spans "
+            f"{format_offset(lo - span.origin)}–{format_offset(hi - span.origin)}, the session "
+            f"{span.describe()}; if the file holds host-clock times (exported with --absolute), import it with --absolute")
 
 
 def suggest_labels(
@@ -192,8 +237,9 @@ def suggest_labels(
     label, tier
         Of the suggestions.
     replace_previous
-        Drop unreviewed suggestions of an earlier run of the same method on the same stream
-        and tier first, so running it again with other parameters does not pile up.
+        Drop the unreviewed suggestions of an earlier run of the same method on the same
+        stream and tier first (also when this run finds none), so running it again with
+        other parameters leaves only this run's results.
     **params
         Method parameters (see `sensorlab.labeling.suggest`).
 
@@ -208,16 +254,17 @@ def suggest_labels(
     >>> len(segs)  # doctest: +SKIP
     7
     """
-    from sensorlab.session.reader import Session
-
     session_path = Path(session_path)
     ann = open_session_annotations(session_path)
-    with Session.open(session_path) as s:
+    with open_session(session_path) as s:
         if stream not in s.streams:
             raise KeyError(f"no stream {stream!r} in {session_path.name}; streams: {', '.join(s.streams)}")
-        segs = suggest_for_stream(s.streams[stream], method, label=label, tier=tier, **params)
-    if replace_previous and segs:
-        source = segs[0].source
+        try:
+            segs = suggest_for_stream(s.streams[stream], method, label=label, tier=tier, **params)
+        except TypeError as e:  # an unknown --param name
+            raise ValueError(f"{method}: {one_line(e).split('() ')[-1]}; see the parameters in docs/LABELING.md") from None
+        source = suggestion_source(method, s.streams[stream].info.name)
+    if replace_previous:
         for old in [o for o in ann if o.suggested and o.tier == tier and o.source == source]:
             ann.remove(old.id)
     for seg in segs:
@@ -226,17 +273,57 @@ def suggest_labels(
     return segs
 
 
-def describe_segments(segments: list[Segment]) -> str:
-    """A few printable lines for a list of segments (what ``labels suggest`` prints)."""
-    lines = [f"{len(segments)} suggestion(s)"]
-    lines += [f"  {s.start:.3f}–{s.end:.3f}  {s.label}  [{s.tier}]" for s in segments[:50]]
+#: Parameters worth trying when a method found nothing: method -> [(param, value, what for)].
+EMPTY_HINTS: dict[str, list[tuple[str, str, str]]] = {
+    "energy": [("min_duration", "0.01", "short events such as claps (default 0.1 s)"),
+               ("margin_db", "6", "quiet sounds (default 12 dB over the noise floor)")],
+    "threshold": [("high", "<lower value>", "a lower level")],
+    "changepoint": [("threshold", "1.0", "smaller shifts (default 1.5)"), ("window_s", "0.5", "shorter segments")],
+    "motion": [("min_duration", "0.05", "brief movements (default 0.2 s)"), ("threshold", "<lower value>", "small motion")],
+}
+
+
+def describe_segments(
+    segments: list[Segment], origin: float = 0.0, *, method: str | None = None, params: dict[str, Any] | None = None
+) -> str:
+    """A few printable lines for a list of suggestions (what ``labels suggest`` prints).
+
+    Times are shown as ``mm:ss.mmm`` from ``origin`` (the session start, as in the labeling
+    window). With nothing found and ``method`` given, the line says which parameters to try.
+
+    Examples
+    --------
+    >>> print(describe_segments([Segment.create("suggestions", "clap", 1074.2, 1074.5)], origin=1000.0))
+    1 suggestion(s) (times from the session start)
+      01:14.200–01:14.500  clap  [suggestions]
+    >>> print(describe_segments([], method="energy"))
+    0 suggestions (try --param min_duration=0.01 for short events such as claps (default 0.1 s), or --param margin_db=6 for quiet sounds (default 12 dB over the noise floor))
+    """
+    if not segments:
+        given = params or {}
+        tips = [f"--param {k}={v} for {why}" for k, v, why in EMPTY_HINTS.get(method or "", []) if k not in given]
+        return "0 suggestions" + (f" (try {', or '.join(tips)})" if tips else "")
+    lines = [f"{len(segments)} suggestion(s) (times from the session start)"]
+    lines += [f"  {format_offset(s.start - origin)}–{format_offset(s.end - origin)}  {s.label}  [{s.tier}]"
+              for s in segments[:50]]
     if len(segments) > 50:
         lines.append(f"  … and {len(segments) - 50} more")
     return "\n".join(lines)
 
 
+def error_line(e: BaseException, *paths: str | Path) -> str:
+    """One line for the terminal from an exception, prefixed with the first of ``paths`` unless
+    the message already names one of them."""
+    msg = one_line(e)
+    names = [Path(p).name for p in paths]
+    if paths and not any(n and n in msg for n in names):
+        msg = f"{paths[0]}: {msg}"
+    return msg
+
+
 __all__ = [
     "describe_segments",
+    "error_line",
     "export_labels",
     "import_labels",
     "open_session_annotations",

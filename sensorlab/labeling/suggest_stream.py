@@ -37,6 +37,14 @@ METHODS = ("energy", "threshold", "changepoint", "motion")
 _DEFAULT_LABELS = {"energy": "sound", "threshold": "active", "changepoint": "segment", "motion": "motion"}
 
 
+def suggestion_source(method: str, stream_name: str = "") -> str:
+    """The ``source`` of suggestions made by ``method`` on a stream (``suggest:energy:mic``).
+
+    A re-run replaces the unreviewed suggestions with the same source and tier.
+    """
+    return f"suggest:{method}:{stream_name}" if stream_name else f"suggest:{method}"
+
+
 class StreamReader(Protocol):
     """What we need of `sensorlab.session.reader`'s stream object."""
 
@@ -196,7 +204,8 @@ def iter_suggest_for_stream(
             segs = threshold_segments(x, t, label=label, tier=tier, **params)
         else:
             segs = change_point_segments(x, t, label=label, tier=tier, rate=rate, **params)
-    return [replace(s, source=f"{s.source}:{name}" if name else s.source) for s in segs]
+    source = suggestion_source(method, name)
+    return [replace(s, source=source) for s in segs]
 
 
 def suggest_for_stream(stream: StreamReader, method: str, **params: Any) -> list[Segment]:
@@ -214,4 +223,4 @@ def suggest_for_stream(stream: StreamReader, method: str, **params: Any) -> list
             return stop.value
 
 
-__all__ = ["METHODS", "StreamReader", "iter_suggest_for_stream", "suggest_for_stream"]
+__all__ = ["METHODS", "StreamReader", "iter_suggest_for_stream", "suggest_for_stream", "suggestion_source"]

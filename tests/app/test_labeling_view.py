@@ -239,3 +239,65 @@ def test_sigkill_right_after_an_edit_keeps_it(fresh, tmp_path):
     ann = open_session_annotations(fresh)
     assert any(s.is_point and s.start == T0 + 12.5 for s in ann)
     assert sidecar_path(fresh).exists()
+
+
+def test_label_without_a_display_prints_one_line_instead_of_aborting(session_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    code = "import sys; from sensorlab.app.labeling_main import main; sys.exit(main([sys.argv[1]]))"
+    proc = subprocess.run([sys.executable, "-c", code, str(session_path)], env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2, proc.stderr  # not Qt's abort (134)
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "sensorlab labels export|import|suggest" in lines[0] and "xvfb-run sensorlab label FILE" in lines[0]
+    assert "xcb" not in proc.stderr
+
+
+def test_tick_labels_of_stacked_tracks_do_not_overlap(fresh, open_view):
+    from PySide6.QtGui import QImage, QPainter
+
+    v = open_view(fresh)
+    v.timeline.refresh()
+    image = QImage(10, 10, QImage.Format.Format_ARGB32)
+    painter = QPainter(image)
+    boxes = []  # (track, scene rect of one drawn tick label)
+    try:
+        for tr in v.timeline.tracks:
+            axis = tr.plot.getAxis("left")
+            _, _, texts = axis.generateDrawSpecs(painter)
+            boxes += [(tr.name, axis.mapRectToScene(rect), text) for rect, _, text in texts]
+    finally:
+        painter.end()
+    mic = [text for name, _, text in boxes if name == "mic"]
+    assert "1.0" in mic and "-1.0" in mic  # the audio range keeps its extreme labels (margin)
+    for i, (na, ra, ta) in enumerate(boxes):
+        for nb, rb, tb in boxes[i + 1:]:
+            if na != nb:
+                assert not ra.intersects(rb), f"{na} {ta!r} overlaps {nb} {tb!r}"
+
+
+def test_selection_hint_is_shown_once_with_session_times(fresh, open_view):
+    from PySide6.QtWidgets import QLabel
+
+    v = open_view(fresh)
+    seg = next(s for s in v.annotations if not s.is_point)
+    v.annotation_view.select(seg.id)
+    v._update_position()
+    shown = [w.text() for w in v.findChildren(QLabel) if w.isVisible() and "S split" in w.text()]
+    assert len(shown) == 1, shown
+    m, sec = divmod(seg.start - T0, 60)
+    assert f"{int(m):02d}:{sec:06.3f}–" in shown[0]
+
+
+def test_suggest_again_replaces_the_previous_run_in_one_undo_step(fresh, open_view, qtbot):
+    v = open_view(fresh)
+    done = []
+    v.message.connect(done.append)
+    for _ in range(2):
+        n = len(done)
+        v.suggest("mic", "energy")
+        qtbot.waitUntil(lambda n=n: any("suggestion" in m for m in done[n:]), timeout=20_000)
+    mine = [s for s in v.annotations if s.suggested and s.source == "suggest:energy:mic"]
+    assert mine and len(mine) == len({(s.start, s.end) for s in mine})  # not piled up twice
+    assert any("replacing" in m for m in done), done
+    v.stack.undo()  # the second run is one step: undo brings the first run's back
+    assert sorted((s.start, s.end) for s in v.annotations if s.source == "suggest:energy:mic") == sorted((s.start, s.end) for s in mine)

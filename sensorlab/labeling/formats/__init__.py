@@ -41,13 +41,15 @@ def detect_format(path: str | Path, fmt: str | None = None) -> str:
     if fmt:
         name = ALIASES.get(fmt.lower(), fmt.lower())
         if name not in FORMATS:
-            raise ValueError(f"unknown label format {fmt!r}; known: {', '.join(FORMATS)}")
+            raise ValueError(f"unknown label format {fmt!r}; --format takes one of {', '.join(FORMATS)}")
         return name
     ext = Path(path).suffix.lower()
     for name, (_, _, exts) in FORMATS.items():
         if ext in exts:
             return name
-    raise ValueError(f"cannot tell the label format of {Path(path).name!r}; pass fmt= one of {', '.join(FORMATS)}")
+    known = ", ".join(f"{exts[0]} ({name})" for name, (_, _, exts) in FORMATS.items())
+    raise ValueError(f"{path}: cannot tell the label format from the extension {ext or '(none)'!r}; "
+                     f"use {known}, or name the format with --format (fmt= in Python): {', '.join(FORMATS)}")
 
 
 def export_annotations(annotations: AnnotationSet, path: str | Path, fmt: str | None = None, **kwargs: Any) -> Path:
@@ -56,8 +58,17 @@ def export_annotations(annotations: AnnotationSet, path: str | Path, fmt: str | 
 
 
 def import_annotations(path: str | Path, fmt: str | None = None, **kwargs: Any) -> AnnotationSet:
-    """Read a label file in ``fmt`` (default: from the extension); kwargs go to the reader."""
-    return FORMATS[detect_format(path, fmt)][1](path, **kwargs)
+    """Read a label file in ``fmt`` (default: from the extension); kwargs go to the reader.
+
+    Every problem with the file's content is a one-line ``ValueError`` naming the file (and
+    the line or element where the reader can tell).
+    """
+    name = detect_format(path, fmt)
+    try:
+        return FORMATS[name][1](path, **kwargs)
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{path}: not UTF-8 text (byte {e.start}); is it really a {name} label file? "
+                         "Save it as UTF-8, or name the format with --format") from None
 
 
 __all__ = ["ALIASES", "FORMATS", "detect_format", "export_annotations", "import_annotations", "select"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sensorlab.labeling.annotations import DEFAULT_TIER, AnnotationSet, Segment, new_segment_id
-from sensorlab.labeling.formats._common import select
+from sensorlab.labeling.formats._common import check_order, parse_time, select
 
 
 def export_audacity(
@@ -51,15 +51,22 @@ def export_audacity(
 
 
 def import_audacity(path: str | Path, *, tier: str = DEFAULT_TIER, origin: float = 0.0) -> AnnotationSet:
-    """Read an Audacity label track; ``origin`` is added to every time."""
+    """Read an Audacity label track; ``origin`` is added to every time.
+
+    A malformed line raises ``ValueError`` naming the file and the line.
+    """
     out = AnnotationSet()
     for n, line in enumerate(Path(path).read_text(encoding="utf-8-sig").splitlines(), 1):
         if not line.strip() or line.startswith("\\"):
             continue
         parts = line.split("\t", 2)
         if len(parts) < 2:
-            raise ValueError(f"{path}:{n}: expected 'start<TAB>end<TAB>label', got {line!r}")
-        start, end = float(parts[0]) + origin, float(parts[1]) + origin
+            raise ValueError(f"{path}:{n}: expected 'start<TAB>end<TAB>label' (tab-separated, times in seconds), got {line[:60]!r}")
+        where = f"{path}:{n}"
+        start = parse_time(parts[0], where, "start")
+        end = parse_time(parts[1], where, "end")
+        check_order(start, end, where)
+        start, end = start + origin, end + origin
         out.add(Segment(new_segment_id(), tier, parts[2] if len(parts) > 2 else "", start, end, source="import:audacity"))
     return out
 

@@ -10,15 +10,20 @@ import csv
 from pathlib import Path
 
 from sensorlab.labeling.annotations import DEFAULT_TIER, AnnotationSet, Segment, new_segment_id
-from sensorlab.labeling.formats._common import select
+from sensorlab.labeling.formats._common import check_order, parse_time, select
 
 COLUMNS = ("tier", "label", "start", "end")
 
 
 def export_csv(
-    annotations: AnnotationSet, path: str | Path, *, tier: str | None = None, include_suggested: bool = False
+    annotations: AnnotationSet,
+    path: str | Path,
+    *,
+    tier: str | None = None,
+    include_suggested: bool = False,
+    origin: float = 0.0,
 ) -> Path:
-    """Write ``tier,label,start,end`` rows sorted by start.
+    """Write ``tier,label,start,end`` rows sorted by start; ``origin`` is subtracted from every time.
 
     Examples
     --------
@@ -29,21 +34,34 @@ def export_csv(
         w = csv.writer(f, lineterminator="\n")
         w.writerow(COLUMNS)
         for s in select(annotations, tier, include_suggested):
-            w.writerow([s.tier, s.label, repr(s.start), repr(s.end)])
+            w.writerow([s.tier, s.label, repr(s.start - origin), repr(s.end - origin)])
     return path
 
 
-def import_csv(path: str | Path, *, tier: str = DEFAULT_TIER) -> AnnotationSet:
-    """Read a CSV with at least ``label,start,end`` columns; ``tier`` fills a missing column."""
+def import_csv(path: str | Path, *, tier: str = DEFAULT_TIER, origin: float = 0.0) -> AnnotationSet:
+    """Read a CSV with at least ``label,start,end`` columns; ``tier`` fills a missing column.
+
+    ``origin`` is added to every time. A value that is not a number raises ``ValueError``
+    naming the file, the line and the column.
+    """
     out = AnnotationSet()
     with Path(path).open(encoding="utf-8-sig", newline="") as f:
         reader = csv.DictReader(f)
-        missing = {"label", "start", "end"} - set(reader.fieldnames or ())
-        if missing:
-            raise ValueError(f"{path}: missing column(s) {', '.join(sorted(missing))}; need tier,label,start,end")
-        for row in reader:
-            out.add(Segment(new_segment_id(), row.get("tier") or tier, row["label"],
-                            float(row["start"]), float(row["end"]), source="import:csv"))
+        try:
+            missing = {"label", "start", "end"} - set(reader.fieldnames or ())
+            if missing:
+                raise ValueError(f"{path}: missing column(s) {', '.join(sorted(missing))} in the header line; "
+                                 "the first line must name the columns tier,label,start,end")
+            for row in reader:
+                where = f"{path}:{reader.line_num}"
+                start = parse_time(row.get("start"), where, "start")
+                end = parse_time(row.get("end"), where, "end")
+                check_order(start, end, where)
+                start, end = start + origin, end + origin
+                out.add(Segment(new_segment_id(), row.get("tier") or tier, row.get("label") or "",
+                                start, end, source="import:csv"))
+        except csv.Error as e:
+            raise ValueError(f"{path}:{reader.line_num}: not a valid CSV line ({e})") from None
     return out
 
 

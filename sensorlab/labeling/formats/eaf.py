@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from sensorlab.labeling.annotations import AnnotationSet, Segment, new_segment_id
-from sensorlab.labeling.formats._common import select
+from sensorlab.labeling.formats._common import parse_time, select
 from sensorlab.labeling.onsets import snap_to_samples
 
 log = logging.getLogger(__name__)
@@ -154,20 +154,41 @@ def import_eaf(
     AnnotationSet
         One tier per ELAN tier. Annotations whose slots have no time are skipped (logged).
     """
-    root = ET.parse(path).getroot()
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError as e:
+        line, col = getattr(e, "position", (0, 0))
+        raise ValueError(f"{path}:{line}: not a readable ELAN file (XML error at column {col}: "
+                         f"{str(e).split(':')[0]}); open and save it again in ELAN, or fix the XML there") from None
+    if root.tag != "ANNOTATION_DOCUMENT":
+        raise ValueError(f"{path}: not an ELAN file (root element <{root.tag}>, expected <ANNOTATION_DOCUMENT>); "
+                         "save it from ELAN as .eaf")
     props = {p.get("NAME"): (p.text or "") for p in root.iterfind("HEADER/PROPERTY")}
     if origin is None:
-        origin = float(props.get(ORIGIN_PROPERTY) or 0.0)
-    exact: dict[str, list[float]] = json.loads(props[EXACT_PROPERTY]) if use_exact and props.get(EXACT_PROPERTY) else {}
-    slots = {
-        ts.get("TIME_SLOT_ID"): int(ts.get("TIME_VALUE"))  # type: ignore[arg-type]
-        for ts in root.iterfind("TIME_ORDER/TIME_SLOT")
-        if ts.get("TIME_VALUE") is not None
-    }
+        origin = parse_time(props.get(ORIGIN_PROPERTY) or 0.0, f"{path}: HEADER PROPERTY {ORIGIN_PROPERTY}", "origin")
+    exact: dict[str, list[float]] = {}
+    if use_exact and props.get(EXACT_PROPERTY):
+        try:
+            exact = json.loads(props[EXACT_PROPERTY])
+            if not isinstance(exact, dict):
+                raise ValueError("not an object")
+        except ValueError:
+            log.warning("%s: ignoring the unreadable %s property; using ELAN's millisecond times", path, EXACT_PROPERTY)
+            exact = {}
+    slots: dict[str | None, int] = {}
+    for ts in root.iterfind("TIME_ORDER/TIME_SLOT"):
+        value = ts.get("TIME_VALUE")
+        if value is None:
+            continue
+        try:
+            slots[ts.get("TIME_SLOT_ID")] = int(value)
+        except ValueError:
+            raise ValueError(f"{path}: TIME_SLOT {ts.get('TIME_SLOT_ID')!r} has TIME_VALUE {value!r}, not whole "
+                             "milliseconds; fix it in ELAN or in the file") from None
 
     def edge(ms: int, aid: str, k: int) -> float:
         ex = exact.get(aid)
-        if ex is not None and _ms(ex[k], origin) == ms:
+        if isinstance(ex, list) and len(ex) == 2 and all(isinstance(x, (int, float)) for x in ex) and _ms(ex[k], origin) == ms:
             return float(ex[k])
         t = origin + ms / 1000.0
         return float(snap_to_samples(t, sample_times)) if sample_times is not None and len(sample_times) else t

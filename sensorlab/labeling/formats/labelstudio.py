@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from sensorlab.labeling.annotations import DEFAULT_TIER, AnnotationSet, Segment, new_segment_id
-from sensorlab.labeling.formats._common import select
+from sensorlab.labeling.formats._common import check_order, parse_time, select
 
 
 def _result(s: Segment, to_name: str, origin: float) -> dict[str, Any]:
@@ -83,19 +83,44 @@ def export_labelstudio(
     return path
 
 
-def _results(doc: Any) -> list[tuple[dict[str, Any], bool]]:
-    """(result, is_prediction) pairs from a task list, one task, or a bare result list."""
+NOT_LS = ("not a Label Studio export: {why}; expected a JSON list of tasks with \"annotations\" or "
+          "\"predictions\" holding timeserieslabels results (Label Studio: Export > JSON)")
+
+
+def _results(doc: Any, path: Path) -> list[tuple[str, dict[str, Any], bool]]:
+    """(where, result, is_prediction) from a task list, one task, or a bare result list.
+
+    Raises ``ValueError`` ("not a Label Studio export: …") when nothing in ``doc`` looks like
+    a task or a result, so a wrong JSON file is not silently read as "0 segments".
+    """
+    if not isinstance(doc, (list, dict)):
+        raise ValueError(f"{path}: " + NOT_LS.format(why=f"the file holds a JSON {type(doc).__name__}"))
     tasks = doc if isinstance(doc, list) else [doc]
-    out: list[tuple[dict[str, Any], bool]] = []
-    for task in tasks:
+    out: list[tuple[str, dict[str, Any], bool]] = []
+    recognised = isinstance(doc, list) and not doc  # an empty project exports []
+    for i, task in enumerate(tasks, 1):
         if not isinstance(task, dict):
-            continue
+            raise ValueError(f"{path}: " + NOT_LS.format(why=f"item {i} is a {type(task).__name__}, not a task object"))
         if "value" in task and "type" in task:  # a bare result
-            out.append((task, False))
+            out.append((f"result {i}", task, False))
+            recognised = True
             continue
         for key, is_pred in (("annotations", False), ("completions", False), ("predictions", True)):
-            for ann in task.get(key, []) or []:
-                out.extend((r, is_pred) for r in ann.get("result", []))
+            if key not in task:
+                continue
+            recognised = True
+            anns = task[key] or []
+            if not isinstance(anns, list):
+                raise ValueError(f"{path}: task {i}: \"{key}\" must be a list; " + NOT_LS.format(why="wrong layout"))
+            for j, ann in enumerate(anns, 1):
+                results = ann.get("result", []) if isinstance(ann, dict) else None
+                if not isinstance(results, list):
+                    raise ValueError(f"{path}: task {i}, {key} {j}: \"result\" must be a list; " + NOT_LS.format(why="wrong layout"))
+                out.extend((f"task {i}, {key} {j}, result {k}", r, is_pred) for k, r in enumerate(results, 1))
+    if not recognised:
+        keys = sorted({k for t in tasks if isinstance(t, dict) for k in t})[:6]
+        why = f"no task has annotations or predictions (keys found: {', '.join(keys)})" if keys else "the file holds no tasks"
+        raise ValueError(f"{path}: " + NOT_LS.format(why=why))
     return out
 
 
@@ -104,21 +129,44 @@ def import_labelstudio(path: str | Path, *, tier: str = DEFAULT_TIER, origin: fl
 
     ``origin`` is added to every time; default: the one stored in the task's
     ``meta.sensorlab.time_origin`` by `export_labelstudio`, else 0.
+
+    Raises ``ValueError`` naming the file and the task/result for a file that is not JSON,
+    not in Label Studio's layout, holds results of other types only, or a time that is not
+    a number.
     """
-    doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8-sig"))
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path}:{e.lineno}: not valid JSON ({e.msg} at column {e.colno}); "
+                         "export the project again from Label Studio (Export > JSON)") from None
+    results = _results(doc, path)
     if origin is None:
         first = doc[0] if isinstance(doc, list) and doc else doc
-        origin = float(((first or {}).get("meta") or {}).get("sensorlab", {}).get("time_origin", 0.0)) if isinstance(first, dict) else 0.0
+        meta = first.get("meta") if isinstance(first, dict) else None
+        stored = ((meta or {}).get("sensorlab") or {}).get("time_origin", 0.0) if isinstance(meta, dict) else 0.0
+        origin = parse_time(stored, f"{path}: meta.sensorlab", "time_origin")
     out = AnnotationSet()
-    for r, is_pred in _results(doc):
-        if r.get("type") != "timeserieslabels":
+    other_types: set[str] = set()
+    for where, r, is_pred in results:
+        if not isinstance(r, dict) or r.get("type") != "timeserieslabels":
+            other_types.add(str(r.get("type")) if isinstance(r, dict) else type(r).__name__)
             continue
-        v = r["value"]
-        start = float(v["start"]) + origin
-        end = start if v.get("instant") or "end" not in v else float(v["end"]) + origin
-        for label in v.get("timeserieslabels") or [""]:
-            out.add(Segment(new_segment_id(), r.get("from_name") or tier, label, start, end,
+        v = r.get("value")
+        if not isinstance(v, dict) or "start" not in v:
+            raise ValueError(f"{path}: {where}: a timeserieslabels result needs \"value\": {{\"start\": …, \"end\": …}}")
+        start = parse_time(v["start"], f"{path}: {where}", "start")
+        end = start if v.get("instant") or "end" not in v else parse_time(v["end"], f"{path}: {where}", "end")
+        check_order(start, end, f"{path}: {where}")
+        labels = v.get("timeserieslabels") or [""]
+        if not isinstance(labels, list):
+            labels = [labels]
+        for label in labels:
+            out.add(Segment(new_segment_id(), r.get("from_name") or tier, str(label), start + origin, end + origin,
                             suggested=is_pred, source="import:labelstudio"))
+    if not len(out) and other_types:
+        raise ValueError(f"{path}: no timeserieslabels results (found {', '.join(sorted(other_types))}); "
+                         "sensorlab reads Label Studio time-series labeling (<TimeSeriesLabels>) only")
     return out
 
 
