@@ -109,6 +109,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     w.resize(1400, 900)
     w.show()
+    from sensorlab.app.main import close_on_signals
+
+    close_on_signals(w)  # Ctrl-C closes the window normally (edits are already saved)
     return app.exec()
 
 
