@@ -74,6 +74,8 @@ class Acquisition:
         names = [s.name for src in ok for s in src.streams]
         dupes = {n for n in names if names.count(n) > 1}
         if dupes:
+            self.close()  # release ports, ptys and threads of everything that did open
+            self.sources = []
             raise SourceError(f"two devices use the stream name(s) {sorted(dupes)}: give each a unique 'name' in the rig")
         self.sources_opened.emit()
 
@@ -91,6 +93,7 @@ class Acquisition:
         self._started = False
 
     def close(self) -> None:
+        """Stop and close every opened source (safe to call twice, and after a failed `open`)."""
         self.stop()
         for src in self.sources:
             try:

@@ -20,7 +20,7 @@ from sensorlab.acquisition.source import StreamInfo, StreamKind
 #: Value of the root attribute ``schema``; identifies a sensorlab session file.
 SCHEMA = "sensorlab.session"
 #: ``major.minor``; see the module docstring for when to bump which.
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1: NaN timestamp fill, NaN clock slope/drift when not estimated, HDF5 v110 format
 SCHEMA_MAJOR = int(SCHEMA_VERSION.split(".")[0])
 
 # -- groups and datasets ------------------------------------------------------------------

@@ -50,21 +50,32 @@ def record(
     Video is stored as JPEG frames (``jpeg_quality``) or, with ``video_encoding="raw"``, as
     uncompressed arrays. Devices that fail to open are reported and left out; if none opens, `SourceError` says
     why for each. Ctrl-C (SIGINT) stops cleanly: the file is closed and its footers written.
+
+    Raises
+    ------
+    OSError
+        The recording stopped by itself (disk full, disk gone): the message is `Recorder.error`;
+        the file holds everything up to the last successful flush.
+    SourceError
+        No device could be opened.
     """
     stop = stop_event or threading.Event()
     acq = Acquisition(sources)
-    acq.open()
-    if not acq.sources:
-        problems = "; ".join(f"{k}: {v}" for k, v in acq.errors.items())
-        raise SourceError(f"no device could be opened ({problems})")
     previous = None
-    if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
     try:
+        acq.open()  # inside try: whatever opened is closed again on any error
+        if not acq.sources:
+            problems = "; ".join(f"{k}: {v}" for k, v in acq.errors.items())
+            raise SourceError(f"no device could be opened ({problems})")
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
         acq.start()
         with Recorder(acq, path, metadata=metadata, video_encoding=video_encoding, jpeg_quality=jpeg_quality) as rec:
             t0 = now()
-            while not stop.wait(PROGRESS_INTERVAL):
+            # The recorder stops by itself on a full disk (rec.error); stop waiting at once.
+            while not rec.error and not stop.wait(PROGRESS_INTERVAL):
+                if rec.error:
+                    break
                 elapsed = now() - t0
                 if on_progress:
                     on_progress(
@@ -79,6 +90,8 @@ def record(
                     )
                 if duration is not None and elapsed >= duration:
                     break
+        if rec.error:
+            raise OSError(rec.error)
         return Path(rec.path)
     finally:
         acq.close()

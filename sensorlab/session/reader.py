@@ -23,10 +23,43 @@ import numpy as np
 from sensorlab.acquisition.source import Chunk, StreamInfo, StreamStats
 from sensorlab.session import format as fmt
 from sensorlab.session.metadata import SessionMetadata
-from sensorlab.session.recovery import SessionFileError, open_h5
+from sensorlab.session.recovery import SessionError, SessionFileError, open_h5  # noqa: F401 - re-exported
 
 #: Below this many samples a time search reads the timestamps block instead of bisecting.
 _BISECT_BLOCK = 4096
+#: Samples checked per read when validating the data of a crashed, failed or live file.
+_SCAN_BLOCK = 1 << 20
+
+
+def _valid_prefix(ts_ds: h5py.Dataset, index_ds: h5py.Dataset | None, blob_len: int, start: int, n: int, increasing: bool) -> int:
+    """Length of the prefix of samples ``[0, n)`` that really reached the disk (``[0, start)`` known good).
+
+    A chunk that was never written (crash, full disk) reads as the fill value: NaN timestamps
+    (0.0 in files written before the fill was NaN), ``(0, 0)`` index rows. So a sample counts
+    only if its timestamp is finite and non-zero (and, for sampled streams, later than the
+    previous one) and, for blob streams, its index row continues the previous one inside the
+    blob. Samples after the first bad one are not trusted.
+    """
+    i = max(0, start - 1)
+    while i < n:
+        j = min(n, i + _SCAN_BLOCK)
+        ts = ts_ds[i:j]
+        ok = np.isfinite(ts) & (ts != 0.0)
+        if increasing and len(ts) > 1:
+            ok[1:] &= np.diff(ts) > 0
+        if index_ds is not None:
+            idx = index_ds[i:j]
+            off, size = idx[:, 0], idx[:, 1]
+            ok &= (size >= 0) & (off >= 0) & (off + size <= blob_len)
+            if len(idx) > 1:
+                ok[1:] &= off[1:] == off[:-1] + size[:-1]
+            if i == 0 and len(idx):
+                ok[0] &= off[0] == 0
+        bad = np.flatnonzero(~ok)
+        if len(bad):
+            return i + int(bad[0])
+        i = j
+    return n
 
 
 def _attr(attrs: Any, key: str, default: Any = None) -> Any:
@@ -51,6 +84,8 @@ class StreamReader:
         self.info = StreamInfo.from_dict(json.loads(_attr(group.attrs, "info")))
         self.storage = fmt.Storage(_attr(group.attrs, "storage", fmt.Storage.ARRAY.value))
         self._ts: np.ndarray | None = None
+        self._n: int | None = None  # committed sample count (cached until `refresh`)
+        self._checked = 0  # samples already validated (live files grow; validate only the new ones)
 
     def __repr__(self) -> str:
         return f"<StreamReader {self.name!r} {self.info.kind.value} n={self.count}>"
@@ -58,6 +93,7 @@ class StreamReader:
     def refresh(self) -> None:
         """See data appended since opening (SWMR readers only)."""
         self._ts = None
+        self._n = None
         if self._session.live:
             for ds in self._g.values():
                 if isinstance(ds, h5py.Dataset):
@@ -66,10 +102,23 @@ class StreamReader:
     # -- sizes and times ----------------------------------------------------------------------------
     @property
     def count(self) -> int:
-        """Samples readable now (data, index and timestamps all present)."""
-        n = self._g[fmt.TIMESTAMPS].shape[0]
-        body = self._g[fmt.DATA if self.storage is fmt.Storage.ARRAY else fmt.INDEX].shape[0]
-        return min(n, body)
+        """Samples readable now: present in data, index and timestamps, and actually written.
+
+        A file that was stopped cleanly is trusted as is. For a live, crashed or failed (disk
+        full) file, only the prefix of samples whose timestamps (and index rows) really reached
+        the disk counts (see `_valid_prefix`); values of array data cannot be checked.
+        """
+        if self._n is None:
+            n = self._g[fmt.TIMESTAMPS].shape[0]
+            body = self._g[fmt.DATA if self.storage is fmt.Storage.ARRAY else fmt.INDEX].shape[0]
+            n = min(n, body)
+            if not self._session.trusted:
+                index = self._g[fmt.INDEX] if self.storage is not fmt.Storage.ARRAY else None
+                blob = self._g[fmt.DATA].shape[0] if index is not None else 0
+                n = _valid_prefix(self._g[fmt.TIMESTAMPS], index, blob, self._checked, n, self.storage is not fmt.Storage.UTF8)
+                self._checked = n
+            self._n = n
+        return self._n
 
     @property
     def timestamps(self) -> np.ndarray:
@@ -90,11 +139,12 @@ class StreamReader:
 
     @property
     def duration(self) -> float:
-        """Seconds covered: last − first timestamp, plus one period for regular streams."""
+        """Seconds covered: last − first timestamp, plus one period for regular streams (never negative)."""
         n = self.count
         if n == 0:
             return 0.0
-        return self.last_time - self.first_time + (1.0 / self.info.nominal_rate if self.info.regular else 0.0)
+        span = self.last_time - self.first_time if self.storage is not fmt.Storage.UTF8 else float(np.ptp(self.timestamps))
+        return max(0.0, span) + (1.0 / self.info.nominal_rate if self.info.regular else 0.0)
 
     @property
     def rate_measured(self) -> float:
@@ -188,8 +238,12 @@ class StreamReader:
     # -- health -----------------------------------------------------------------------------------
     @property
     def health(self) -> np.ndarray:
-        """Health rows (see `format.HEALTH_DTYPE`), one per flush."""
-        return self._g[fmt.HEALTH][:] if fmt.HEALTH in self._g else np.empty(0, fmt.HEALTH_DTYPE)
+        """Health rows (see `format.HEALTH_DTYPE`), one per flush (rows that never reached the disk are left out)."""
+        if fmt.HEALTH not in self._g:
+            return np.empty(0, fmt.HEALTH_DTYPE)
+        h = self._g[fmt.HEALTH][:]
+        ok = np.isfinite(h["time"]) & (h["time"] > 0)
+        return h if ok.all() else h[: int(np.argmin(ok))]
 
     @property
     def complete(self) -> bool:
@@ -224,13 +278,15 @@ class StreamReader:
         """Counters: from the footers, or for a crashed/live file from the last health row."""
         a = self._g.attrs
         if self.complete:
+            # Counts and times always come from the data present (a failed write can leave
+            # footers that promise more than reached the disk); the rest from the footers.
             return StreamStats(
-                samples=int(_attr(a, "count")),
+                samples=self.count,
                 dropped=int(_attr(a, "dropped", 0)),
                 overflows=int(_attr(a, "overflows", 0)),
                 parse_errors=int(_attr(a, "parse_errors", 0)),
-                first_time=float(_attr(a, "first_time", np.nan)),
-                last_time=float(_attr(a, "last_time", np.nan)),
+                first_time=self.first_time,
+                last_time=self.last_time,
                 error=str(_attr(a, "error", "")),
                 gaps=[tuple(g) for g in self.gaps.tolist()],
             )
@@ -251,7 +307,7 @@ class StreamReader:
     def clock(self) -> dict[str, float]:
         """Final device→host clock fit (``offset``, ``slope``, ``drift_ppm``), if the stream had one."""
         a = self._g.attrs
-        if "clock_offset" in a:
+        if "clock_offset" in a:  # slope / drift_ppm NaN: not estimated (too short to measure drift)
             return {"offset": float(a["clock_offset"]), "slope": float(a["clock_slope"]), "drift_ppm": float(a["clock_drift_ppm"])}
         h = self.health
         if len(h) and np.isfinite(h["clock_offset"][-1]):
@@ -283,14 +339,15 @@ class Session:
         self.recovered_from = recovered_from
         schema = _attr(f.attrs, "schema")
         if schema != fmt.SCHEMA:
-            f.close()
-            raise SessionFileError(f"{path}: not a sensorlab session file (schema attribute {schema!r})")
+            raise SessionError(f"{path}: an HDF5 file, but not a sensorlab session file (schema attribute {schema!r})")
         version = str(_attr(f.attrs, "schema_version", "0.0"))
         if int(version.split(".")[0]) > fmt.SCHEMA_MAJOR:
-            f.close()
-            raise SessionFileError(f"{path}: written with session format {version}; this sensorlab reads {fmt.SCHEMA_MAJOR}.x — update sensorlab")
+            raise SessionError(f"{path}: written with session format {version}; this sensorlab reads {fmt.SCHEMA_MAJOR}.x — update sensorlab")
         self.live = bool(f.swmr_mode)
         self.metadata = SessionMetadata.from_attrs(f.attrs)
+        # A file stopped cleanly is consistent; anything else (live, crashed, failed write) is
+        # validated sample by sample (`StreamReader.count`).
+        self.trusted = bool(_attr(f.attrs, "complete", False)) and _attr(f.attrs, "stop_reason", "") == "stopped" and not self.live
         self.streams: dict[str, StreamReader] = {name: StreamReader(g, self) for name, g in f[fmt.STREAMS].items()}
         self._log: list[dict[str, Any]] | None = None
 
@@ -310,7 +367,15 @@ class Session:
             Not a session file, written by a newer major format, or unrecoverable.
         """
         f, copy = open_h5(path, recover=recover)
-        return cls(f, copy or Path(path), Path(path) if copy else None)
+        try:
+            return cls(f, copy or Path(path), Path(path) if copy else None)
+        except SessionError:
+            f.close()
+            raise
+        except Exception as e:  # noqa: BLE001 - h5py: KeyError, RuntimeError, OSError on a damaged file
+            f.close()
+            msg = " ".join(str(e).split()) or type(e).__name__
+            raise SessionError(f"{path} is truncated or damaged ({msg}); try `h5clear -s` on a copy, or restore it from a backup") from e
 
     def close(self) -> None:
         self._f.close()
@@ -348,13 +413,13 @@ class Session:
 
     @property
     def duration(self) -> float:
-        """Seconds from start to end (or to the newest sample of a live/crashed file)."""
+        """Seconds from start to end (or to the newest sample of a live/crashed file); never negative."""
         start = self.metadata.start_host_time
         end = self.metadata.end_host_time
         if end is None:
             ends = [s.last_time for s in self.streams.values() if s.count]
             end = max(ends) if ends else start
-        return float(end - start) if start is not None and end is not None else float("nan")
+        return max(0.0, float(end - start)) if start is not None and end is not None else float("nan")
 
     @property
     def log(self) -> list[dict[str, Any]]:
@@ -362,10 +427,18 @@ class Session:
         if self._log is None:
             g = self._f[fmt.LOG]
             n = min(g[fmt.TIMESTAMPS].shape[0], g[fmt.INDEX].shape[0])
+            if not self.trusted:
+                n = _valid_prefix(g[fmt.TIMESTAMPS], g[fmt.INDEX], g[fmt.DATA].shape[0], 0, n, False)
             ts = g[fmt.TIMESTAMPS][:n]
             index = g[fmt.INDEX][:n]
             blob = g[fmt.DATA][: int(index[-1].sum())].tobytes() if n else b""
-            self._log = [{"time": float(t), **json.loads(blob[o : o + s])} for t, (o, s) in zip(ts, index)]
+            entries = []
+            for t, (o, size) in zip(ts, index):
+                try:
+                    entries.append({"time": float(t), **json.loads(blob[o : o + size])})
+                except ValueError:  # a partly written entry of a crashed file
+                    break
+            self._log = entries
         return self._log
 
     def events(self, stream: str = "labels") -> list[tuple[float, str]]:

@@ -27,10 +27,8 @@ Failures:
 
 from __future__ import annotations
 
-import errno
 import json
 import logging
-import os
 import queue
 import shutil
 import threading
@@ -47,8 +45,9 @@ from sensorlab.acquisition.clock import now
 from sensorlab.acquisition.hub import Acquisition
 from sensorlab.acquisition.source import IRREGULAR, Chunk, StreamInfo, StreamKind, StreamStats
 from sensorlab.session import format as fmt
+from sensorlab.session.failures import fatal_message, mount_point
 from sensorlab.session.metadata import SessionMetadata, iso
-from sensorlab.session.writer import SessionWriter
+from sensorlab.session.writer import SessionWriter, clock_footers
 
 log = logging.getLogger(__name__)
 
@@ -326,10 +325,9 @@ class Recorder:
                 if stopping or t >= next_flush:
                     self._flush(t)
                     next_flush = t + FLUSH_INTERVAL
-        except OSError as e:
-            reason = self._fatal(e)
-        except Exception as e:  # a bug must still leave a closed, readable file
-            log.exception("recorder writer thread crashed")
+        except Exception as e:  # noqa: BLE001 - a full disk (OSError or RuntimeError from h5py) or a bug
+            if not isinstance(e, OSError | RuntimeError):
+                log.exception("recorder writer thread crashed")
             reason = self._fatal(e)
         finally:
             self._finish(reason)
@@ -437,13 +435,7 @@ class Recorder:
     def _fatal(self, e: BaseException) -> str:
         """The whole recording cannot go on (writer thread): stop cleanly and say why."""
         self._detach()
-        where = _mount_point(self._path)
-        kept = f"data up to the last flush is kept in {self._path}"
-        if _is_disk_full(e):
-            free = shutil.disk_usage(where).free if os.path.exists(where) else 0
-            msg = f"disk full: free space on {where} ({free / 1e6:.0f} MB left); recording stopped after {self.elapsed:.1f} s, {kept}"
-        else:
-            msg = f"writing {self._path} failed ({type(e).__name__}: {e}); recording stopped after {self.elapsed:.1f} s, {kept}"
+        msg = fatal_message(e, self._path, self.elapsed)
         with self._lock:
             self._state = "failed"
             if np.isnan(self._t_stop):
@@ -475,9 +467,7 @@ class Recorder:
                 error=message,
                 stopped_at=stopped_at,
             )
-            m = store.clock.mapping() if store.clock else None
-            if m is not None:
-                f.update(clock_offset=m.offset, clock_slope=m.slope, clock_drift_ppm=m.drift_ppm)
+            f.update(clock_footers(store.clock))
             footers[name] = f
         epoch = time.time() - (now() - t_end)
         session = dict(
@@ -492,11 +482,9 @@ class Recorder:
         try:
             self._writer.on_stop(footers, session)
         except Exception as e:  # noqa: BLE001 - the data is safe; only the summary attributes are missing
-            log.error("could not write the footers of %s (%s); the data up to the last flush is readable", self._path, e)
-            try:
-                self._writer.close()
-            except Exception:  # noqa: BLE001
-                pass
+            # on_stop closed (or abandoned) the SWMR file before this could fail; never close twice.
+            if not self._writer.quarantined:
+                log.error("could not write the footers of %s (%s); the data up to the last flush is readable", self._path, " ".join(str(e).split()))
         with self._lock:
             if self._state != "failed":
                 self._state = "stopped"
@@ -520,7 +508,7 @@ class Recorder:
     def _warn_if_low_space(self, t: float) -> None:
         free = shutil.disk_usage(self._path.parent).free
         if free < MIN_FREE_BYTES:
-            msg = f"only {free / 1e6:.0f} MB free on {_mount_point(self._path)}"
+            msg = f"only {free / 1e6:.0f} MB free on {mount_point(self._path)}"
             log.warning(msg)
             self._writer.log(t, "", msg, "warning")
 
@@ -545,15 +533,3 @@ def _delta(st: StreamStats | None, base: StreamStats | None) -> StreamStats:
         return StreamStats()
     base = base or StreamStats()
     return StreamStats(dropped=st.dropped - base.dropped, overflows=st.overflows - base.overflows, parse_errors=st.parse_errors - base.parse_errors)
-
-
-def _is_disk_full(e: BaseException) -> bool:
-    text = str(e)
-    return getattr(e, "errno", None) == errno.ENOSPC or "No space left" in text or "errno = 28" in text
-
-
-def _mount_point(path: Path) -> str:
-    p = path.resolve().parent
-    while not os.path.ismount(p) and p != p.parent:
-        p = p.parent
-    return str(p)

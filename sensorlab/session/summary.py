@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -40,10 +41,11 @@ def summarize(path: str | Path, measure_sync: bool = True) -> dict[str, Any]:
     -------
     dict
         Session keys (``name``, ``start_time_iso``, ``duration``, ``complete``,
-        ``stop_reason``, ``recovered_from``, ``tags``, ``log_errors``), ``streams`` (one
-        dict per stream: ``kind``, ``nominal_rate``, ``rate_measured``, ``duration``,
-        ``samples``, ``dropped``, ``overflows``, ``parse_errors``, ``gaps``,
-        ``gap_seconds``, ``error``) and ``sync`` (see `sync.alignment`, plus ``events``:
+        ``stop_reason``, ``recovered_from``, ``tags``, ``log_errors``, ``source_errors``:
+        device → why it was not recorded), ``streams`` (one dict per stream: ``kind``,
+        ``nominal_rate``, ``rate_measured``, ``duration``, ``samples``, ``dropped``,
+        ``overflows``, ``parse_errors``, ``gaps``, ``gap_seconds``, ``error``,
+        ``drift_ppm``: NaN when not estimated or without device clock) and ``sync`` (see `sync.alignment`, plus ``events``:
         onsets per stream).
     """
     with Session.open(path) as s:
@@ -58,6 +60,7 @@ def summarize(path: str | Path, measure_sync: bool = True) -> dict[str, Any]:
             "recovered_from": str(s.recovered_from) if s.recovered_from else None,
             "tags": dict(m.tags),
             "log_errors": [e["message"] for e in s.log if e.get("level") == "error"],
+            "source_errors": _source_errors(s.attrs.get("source_errors")),
             "streams": [],
         }
         events: dict[str, np.ndarray] = {}
@@ -78,6 +81,7 @@ def summarize(path: str | Path, measure_sync: bool = True) -> dict[str, Any]:
                     "gaps": len(gaps),
                     "gap_seconds": float((gaps[:, 1] - gaps[:, 0]).sum()) if len(gaps) else 0.0,
                     "error": st.error,
+                    "drift_ppm": float(r.clock.get("drift_ppm", np.nan)),
                 }
             )
             if measure_sync and r.count:
@@ -87,6 +91,16 @@ def summarize(path: str | Path, measure_sync: bool = True) -> dict[str, Any]:
         if measure_sync:
             out["sync"] = {**sync.alignment(events), "events": {k: len(v) for k, v in events.items()}}
     return out
+
+
+def _source_errors(raw: Any) -> dict[str, str]:
+    if not raw:
+        return {}
+    try:
+        d = json.loads(raw)
+    except (TypeError, ValueError):
+        return {"?": str(raw)}
+    return {str(k): str(v) for k, v in d.items()} if isinstance(d, dict) else {"?": str(d)}
 
 
 def format_summary(summary: dict[str, Any] | str | Path) -> str:
@@ -101,14 +115,16 @@ def format_summary(summary: dict[str, Any] | str | Path) -> str:
         lines.append(f"  stopped early: {d['stop_reason']}")
     if d["tags"]:
         lines.append("  tags: " + ", ".join(f"{k}={v}" for k, v in d["tags"].items()))
-    header = f"  {'stream':<14}{'kind':<11}{'rate':>10}{'measured':>10}{'duration':>10}{'samples':>10}{'dropped':>9}{'ovfl':>6}{'parse':>6}{'gaps':>6}"
+    header = f"  {'stream':<14}{'kind':<11}{'rate':>10}{'measured':>10}{'duration':>10}{'samples':>10}{'dropped':>9}{'ovfl':>6}{'parse':>6}{'gaps':>6}{'drift':>11}"
     lines += ["", header, "  " + "-" * (len(header) - 2)]
     for s in d["streams"]:
         rate = f"{s['nominal_rate']:g}" if s["nominal_rate"] > 0 else "irreg."
         meas = f"{s['rate_measured']:.2f}" if np.isfinite(s["rate_measured"]) else "-"
         gaps = f"{s['gaps']}" + (f" ({s['gap_seconds']:.2f}s)" if s["gaps"] else "")
+        drift = s.get("drift_ppm", np.nan)
+        drift = f"{drift:.1f} ppm" if np.isfinite(drift) else "-"  # "-": not estimated (< 10 s of device time) or no device clock
         lines.append(
-            f"  {s['name']:<14}{s['kind']:<11}{rate:>10}{meas:>10}{s['duration']:>9.1f}s{s['samples']:>10}{s['dropped']:>9}{s['overflows']:>6}{s['parse_errors']:>6}{gaps:>6}"
+            f"  {s['name']:<14}{s['kind']:<11}{rate:>10}{meas:>10}{s['duration']:>9.1f}s{s['samples']:>10}{s['dropped']:>9}{s['overflows']:>6}{s['parse_errors']:>6}{gaps:>6}{drift:>11}"
         )
         if s["error"]:
             lines.append(f"    ! {s['error']}")
@@ -117,6 +133,9 @@ def format_summary(summary: dict[str, Any] | str | Path) -> str:
         lines += ["", f"  sync: {sy['message']}"]
         for p in sy["pairs"]:
             lines.append(f"    {p['a']} ↔ {p['b']}: {p['matched']} events, median {p['median_ms']:.1f} ms, max {p['max_ms']:.1f} ms")
+    if d.get("source_errors"):
+        lines += ["", "  not recorded (could not be opened):"]
+        lines += [f"    {dev} ({' '.join(str(why).split())})" for dev, why in d["source_errors"].items()]
     for e in d["log_errors"]:
         if not any(e == s["error"] for s in d["streams"]):
             lines.append(f"  ! {e}")

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -27,12 +29,26 @@ from typing import Any
 import h5py
 import numpy as np
 
-from sensorlab.acquisition.clock import ClockFit
+from sensorlab.acquisition.clock import MIN_DRIFT_SPAN, ClockFit
 from sensorlab.acquisition.source import Chunk, StreamInfo, StreamKind
 from sensorlab.session import format as fmt
 from sensorlab.session.metadata import SessionMetadata
 
 log = logging.getLogger(__name__)
+
+#: HDF5 format versions written. "v110" is the oldest that supports SWMR; "latest" on HDF5 2.x
+#: would write structures that HDF5 1.10/1.12 tools (Debian's hdf5-tools) cannot read.
+LIBVER = ("v110", "v110")
+#: Disk space set aside (a ``<file>.reserve`` file next to the session) while recording and
+#: released when a write fails with a full disk, so the file can still be flushed, closed and
+#: given its footers. Capped at `RESERVE_FRACTION` of the free space at start.
+RESERVE_BYTES = 32 * 1024 * 1024
+RESERVE_FRACTION = 0.125
+
+
+class WriteError(OSError):
+    """The session file could not be flushed or closed; it is readable up to the last flush."""
+
 
 
 class SessionWriter:
@@ -59,6 +75,8 @@ class SessionWriter:
         self.stores: dict[str, _Store] = {}
         self._file: h5py.File | None = None
         self._log: _BlobStore | None = None
+        self.reserve_path = self.path.with_name(self.path.name + ".reserve")
+        self.quarantined = False  # True once a file whose flush failed was abandoned (see `close`)
 
     # -- listener protocol ------------------------------------------------------------------
     def on_start(self, streams: Mapping[str, StreamInfo], metadata: SessionMetadata, attrs: Mapping[str, Any] | None = None) -> None:
@@ -74,7 +92,7 @@ class SessionWriter:
         for info in streams.values():  # fail before creating anything
             fmt.storage_for(info, self.video_encoding)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        f = h5py.File(self.path, "w", libver="latest", rdcc_nbytes=fmt.CHUNK_CACHE_BYTES)
+        f = h5py.File(self.path, "w", libver=LIBVER, rdcc_nbytes=fmt.CHUNK_CACHE_BYTES)
         try:
             f.attrs["schema"] = fmt.SCHEMA
             for k, v in metadata.to_attrs().items():
@@ -99,6 +117,7 @@ class SessionWriter:
             self.path.unlink(missing_ok=True)
             raise
         self._file = f
+        self._make_reserve()
 
     def on_chunk(self, stream: str, chunk: Chunk) -> int:
         """Append a (batched) chunk; returns the number of samples written.
@@ -120,9 +139,9 @@ class SessionWriter:
         """Append one health row per stream: (samples, dropped, overflows, parse_errors, gaps)."""
         for name, (samples, dropped, overflows, parse_errors, gaps) in rows.items():
             store = self.stores[name]
-            m = store.clock.mapping() if store.clock else None
+            c = clock_footers(store.clock)
             row = np.array(
-                [(t, samples, dropped, overflows, parse_errors, gaps, m.offset if m else np.nan, m.drift_ppm if m else np.nan)],
+                [(t, samples, dropped, overflows, parse_errors, gaps, c.get("clock_offset", np.nan), c.get("clock_drift_ppm", np.nan))],
                 dtype=fmt.HEALTH_DTYPE,
             )
             self._append(store.health, row)
@@ -139,10 +158,67 @@ class SessionWriter:
             self._file.flush()
 
     def close(self) -> None:
-        """Close the SWMR file (idempotent)."""
-        if self._file is not None:
-            f, self._file = self._file, None
-            f.close()
+        """Flush and close the SWMR file (idempotent); always removes the reserve file.
+
+        If the flush fails (disk full), the reserve is released and the flush retried. If it
+        still fails, the file is *abandoned* rather than closed: HDF5 (2.0) frees part of an
+        object whose close failed and crashes (SIGSEGV) when the object is closed again, which
+        h5py does when it is garbage-collected. So the h5py objects are locked (never closed
+        by h5py) and the file stays open until the process exits; it then reads like a crashed
+        SWMR recording, up to the last successful flush.
+
+        Raises
+        ------
+        WriteError
+            The final flush failed even after releasing the reserve.
+        """
+        if self._file is None:
+            self._release_reserve()
+            return
+        f, self._file = self._file, None
+        try:
+            try:
+                f.flush()
+            except Exception:  # noqa: BLE001 - h5py raises RuntimeError or OSError on ENOSPC
+                if not self._release_reserve():
+                    raise
+                f.flush()
+        except Exception as e:  # noqa: BLE001
+            self._quarantine(f)
+            raise WriteError(f"could not flush {self.path} ({' '.join(str(e).split())})") from e
+        finally:
+            self._release_reserve()
+        f.close()
+
+    def _quarantine(self, f: h5py.File) -> None:
+        objs = [f] + [ds for store in [*self.stores.values(), self._log] if store is not None for ds in store.datasets]
+        for obj in objs:
+            obj.id.locked = True
+        _ABANDONED.append(objs)
+        self.quarantined = True
+        log.warning("%s: the final flush failed too; it reads like a crashed recording (up to the last flush) and stays open until this process exits", self.path)
+
+    def _make_reserve(self) -> None:
+        try:
+            size = int(min(RESERVE_BYTES, shutil.disk_usage(self.path.parent).free * RESERVE_FRACTION))
+            if size <= 0:
+                return
+            with open(self.reserve_path, "wb") as fh:
+                try:
+                    os.posix_fallocate(fh.fileno(), 0, size)
+                except (AttributeError, OSError):
+                    fh.write(b"\0" * size)
+        except OSError as e:
+            log.warning("could not reserve disk space next to %s (%s)", self.path, e)
+            self.reserve_path.unlink(missing_ok=True)
+
+    def _release_reserve(self) -> bool:
+        """Delete the reserve file; True if there was one."""
+        try:
+            self.reserve_path.unlink()
+            return True
+        except OSError:
+            return False
 
     def on_stop(self, footers: Mapping[str, Mapping[str, Any]], session: Mapping[str, Any]) -> None:
         """Close the file, reopen it read-write and write the footer attributes.
@@ -151,7 +227,7 @@ class SessionWriter:
         ``session`` holds root attributes (end time, stop reason).
         """
         self.close()
-        with h5py.File(self.path, "r+") as f:
+        with h5py.File(self.path, "r+", libver=LIBVER) as f:
             for name, attrs in footers.items():
                 g = f[fmt.STREAMS][name]
                 for k, v in attrs.items():
@@ -171,6 +247,11 @@ class SessionWriter:
         self.bytes_written += values.nbytes
 
 
+#: h5py objects of files abandoned by `SessionWriter.close`: kept (and locked) for the life of
+#: the process so they are never closed a second time.
+_ABANDONED: list[list] = []
+
+
 class _Store:
     """Datasets of one stream; appends timestamps, raw times and gap/clock bookkeeping."""
 
@@ -184,7 +265,10 @@ class _Store:
         self.gaps: list[np.ndarray] = []
         rate = info.nominal_rate if info else 0.0
         rows = fmt.chunk_rows(8, rate, lo=256)
-        self.timestamps = g.create_dataset(fmt.TIMESTAMPS, (0,), "f8", maxshape=(None,), chunks=(rows,))
+        # NaN fill: a chunk that never reached the disk (crash, full disk) reads as NaN, never as
+        # a plausible time.
+        self.timestamps = g.create_dataset(fmt.TIMESTAMPS, (0,), "f8", maxshape=(None,), chunks=(rows,), fillvalue=np.nan)
+        self.datasets: list[h5py.Dataset] = [self.timestamps]
         self.clock: ClockFit | None = None
         if info is None:  # the session log: timestamps + text only
             return
@@ -194,6 +278,7 @@ class _Store:
         self.device_times = g.create_dataset(fmt.DEVICE_TIMES, (0,), "f8", maxshape=(None,), chunks=(rows,), fillvalue=np.nan)
         self.arrival_times = g.create_dataset(fmt.ARRIVAL_TIMES, (0,), "f8", maxshape=(None,), chunks=(rows,), fillvalue=np.nan)
         self.health = g.create_dataset(fmt.HEALTH, (0,), fmt.HEALTH_DTYPE, maxshape=(None,), chunks=(64,))
+        self.datasets += [self.device_times, self.arrival_times, self.health]
         if info.has_device_time:
             self.clock = ClockFit()
 
@@ -240,6 +325,7 @@ class _ArrayStore(_Store):
         # One frame per chunk for video (a frame is ~1 MB); ~1 s or CHUNK_BYTES otherwise.
         rows = 1 if info.kind is StreamKind.VIDEO else fmt.chunk_rows(row_bytes, info.nominal_rate)
         self.data = g.create_dataset(fmt.DATA, (0, *shape), dtype, maxshape=(None, *shape), chunks=(rows, *shape))
+        self.datasets.append(self.data)
 
     def _check(self, chunk: Chunk) -> None:
         if chunk.data.shape[1:] != self.data.shape[1:]:
@@ -256,6 +342,7 @@ class _BlobStore(_Store):
         super().__init__(g, info, storage, writer)
         self.data = g.create_dataset(fmt.DATA, (0,), "u1", maxshape=(None,), chunks=(fmt.BLOB_CHUNK,))
         self.index = g.create_dataset(fmt.INDEX, (0, 2), "i8", maxshape=(None, 2), chunks=(fmt.chunk_rows(16, 0, 256), 2))
+        self.datasets += [self.data, self.index]
         self.blob_size = 0
 
     def _encode(self, chunk: Chunk) -> list[bytes]:
@@ -284,3 +371,19 @@ class _BlobStore(_Store):
         self.writer._append(self.data, blob, at=self.blob_size)
         self.blob_size += len(blob)
         self.writer._append(self.index, np.stack([offsets, sizes], axis=1), at=self.count)
+
+
+def clock_footers(clock: ClockFit | None) -> dict[str, float]:
+    """``clock_offset``, ``clock_slope``, ``clock_drift_ppm`` of a stream's fit ({} without one).
+
+    Slope and drift are NaN until the fit has estimated them (`ClockFit` fixes the slope at
+    exactly 1 until it has `clock.MIN_DRIFT_SPAN` seconds of device time): "not estimated" is
+    not "no drift".
+    """
+    m = clock.mapping() if clock is not None else None
+    if m is None:
+        return {}
+    # The same rule `ClockFit._fit` applies before it fits a slope (clock.py has no public flag).
+    bins = list(clock._bins)
+    fitted = clock.fit_drift and len(bins) >= 8 and bins[-1][1] - bins[0][1] >= MIN_DRIFT_SPAN
+    return {"clock_offset": m.offset, "clock_slope": m.slope if fitted else np.nan, "clock_drift_ppm": m.drift_ppm if fitted else np.nan}

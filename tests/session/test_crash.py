@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from sensorlab.acquisition.emulated.signal import SignalSource
-from sensorlab.session.reader import Session
+from sensorlab.session.reader import Session, SessionError
 from sensorlab.session.recorder import BATCH_INTERVAL, FLUSH_INTERVAL
 
 RATE = 1000
@@ -82,5 +82,5 @@ def test_a_file_left_flagged_open_is_read_from_an_h5clear_copy(tmp_path, make_se
         assert s.recovered_from == path and s.path != path and s.path.exists()
         assert s.streams["x"].count == 500
     assert path.read_bytes() == original, "recovery must never modify the original"
-    with pytest.raises(OSError, match="h5clear"):
+    with pytest.raises(SessionError, match="h5clear"):
         Session.open(path, recover=False)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import h5py
 import numpy as np
 import pytest
 
+from sensorlab.acquisition.clock import ClockFit
 from sensorlab.acquisition.emulated.signal import SignalSource
+from sensorlab.acquisition.source import SourceBase, SourceError
 from sensorlab.acquisition.emulated.world import World
 from sensorlab.session import sync
+from sensorlab.session.reader import Session
 from sensorlab.session.summary import format_summary, summarize
+from sensorlab.session.writer import clock_footers
 
 T0 = 100.0
 
@@ -61,3 +66,71 @@ def test_onsets_merge_a_ringing_clap_into_one_event():
     t = np.arange(0, 2, 1e-3)
     x = np.where((t % 1.0) < 0.01, np.cos(2 * np.pi * 500 * t), 0.0)  # oscillates above/below
     np.testing.assert_allclose(sync.onsets(x, t, 0.3), [0.0, 1.0])
+
+
+class _Unplugged(SourceBase):
+    def __init__(self):
+        super().__init__("serial /dev/ttyACM3 (wrist)")
+
+    def _open(self) -> None:
+        raise SourceError("/dev/ttyACM3: no such port (is the board plugged in?)")
+
+
+def test_devices_that_failed_to_open_are_listed_as_not_recorded(make_recorder):
+    x = SignalSource("x", shape=(2,), rate=100, realtime=False, max_samples=50)
+    rec, _ = make_recorder(x, _Unplugged())
+    assert x.wait(20)
+    path = rec.stop()
+    d = summarize(path, measure_sync=False)
+    assert d["source_errors"] == {"serial /dev/ttyACM3 (wrist)": "/dev/ttyACM3: no such port (is the board plugged in?)"}
+    text = format_summary(d)
+    assert "not recorded" in text and "serial /dev/ttyACM3 (wrist) (/dev/ttyACM3: no such port" in text
+
+
+def test_drift_not_yet_estimated_is_nan_in_the_file_and_a_dash_in_info(make_session):
+    path = make_session(SignalSource("mcu", shape=(2,), rate=200, chunk_size=20, realtime=False, max_samples=400, device_time=True))
+    with h5py.File(path, "r") as f:
+        a = f["streams/mcu"].attrs
+        assert np.isnan(a["clock_slope"]) and np.isnan(a["clock_drift_ppm"]) and np.isfinite(a["clock_offset"])
+    (line,) = [x for x in format_summary(path).splitlines() if x.strip().startswith("mcu")]
+    assert line.split()[-1] == "-"
+
+
+def test_a_fitted_drift_is_stored():
+    fit = ClockFit()
+    for k in range(400):  # 40 s of device time, device 100 ppm fast
+        fit.add(device_time=k * 0.1 * 1.0001, host_time=5.0 + k * 0.1)
+    c = clock_footers(fit)
+    assert c["clock_drift_ppm"] == pytest.approx(100, abs=1) and c["clock_slope"] < 1
+    assert clock_footers(None) == {}
+
+
+def test_unwritten_tail_of_a_crashed_file_is_not_read(make_session):
+    src = SignalSource("imu", shape=(3,), rate=1000, chunk_size=10, realtime=False, max_samples=3000, t0=50.0)
+    cam = SignalSource("cam", kind="video", shape=(16, 16, 3), rate=30, chunk_size=1, realtime=False, max_samples=30, t0=50.0)
+    path = make_session(src, cam)
+    with h5py.File(path, "r+") as f:  # what a crash during a flush leaves: grown datasets, chunks never written
+        for k in ("complete", "end_host_time", "stop_reason"):
+            del f.attrs[k]
+        for name in ("imu", "cam"):
+            g = f["streams"][name]
+            for k in list(g.attrs):
+                if k not in ("info", "kind", "storage", "jpeg_quality"):
+                    del g.attrs[k]
+        g = f["streams/imu"]
+        g["timestamps"][2000:2500] = 0.0  # an old file's fill value, in the middle
+        g["timestamps"].resize(3500, axis=0)  # NaN fill
+        g["data"].resize(3500, axis=0)
+        c = f["streams/cam"]
+        c["index"].resize(40, axis=0)  # (0, 0) rows
+        c["timestamps"].resize(40, axis=0)
+        c["timestamps"][30:] = 60.0  # timestamps made it, the index did not
+        h = g["health"]
+        h.resize(len(h) + 1, axis=0)  # a health row that never reached the disk
+    with Session.open(path) as s:
+        imu, cam_r = s.streams["imu"], s.streams["cam"]
+        assert not s.complete and imu.count == 2000 and imu.stats.samples == 2000
+        assert imu.last_time == src.timestamps(1999) and imu.duration == pytest.approx(2.0)
+        assert cam_r.count == 30 and cam_r.read_index().data.shape == (30, 16, 16, 3)
+        assert imu.health["time"].min() > 0
+        assert s.duration >= 0

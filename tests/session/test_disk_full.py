@@ -1,0 +1,107 @@
+"""A disk that really fills up (a 3 MB tmpfs): the recording stops once, cleanly, and says so.
+
+Each recording runs in a child process: before the fix the child segfaulted (HDF5 closing a
+dataset whose close had failed), which would take pytest down with it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sensorlab.session.reader import Session
+from sensorlab.session.summary import summarize
+
+CHILD = textwrap.dedent(
+    """
+    import sys
+    from sensorlab.acquisition.emulated.signal import SignalSource
+    from sensorlab.session import headless, writer
+    if sys.argv[2] == "no-reserve":
+        writer.RESERVE_BYTES = 0
+    sources = [
+        SignalSource("imu", shape=(64,), rate=2000, chunk_size=20),
+        SignalSource("mcu", shape=(4,), rate=500, chunk_size=10, device_time=True),
+        SignalSource("cam", kind="video", shape=(120, 160, 3), rate=30, chunk_size=1),
+    ]
+    try:
+        headless.record(sources, sys.argv[1], duration=30)
+    except OSError as e:
+        print("OSError:", e, flush=True)
+        sys.exit(3)
+    print("finished without error", flush=True)
+    """
+)
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 3 MB tmpfs, unmounted afterwards (skips where mounting is not allowed)."""
+    mnt = Path("/tmp") / f"sensorlab-full-{uuid.uuid4().hex[:8]}"
+    mnt.mkdir()
+    res = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mnt)], capture_output=True, text=True)
+    if res.returncode != 0:
+        mnt.rmdir()
+        pytest.skip(f"cannot mount a tmpfs here ({res.stderr.strip()})")
+    try:
+        yield mnt
+    finally:
+        if subprocess.run(["umount", str(mnt)]).returncode != 0:
+            subprocess.run(["umount", "-l", str(mnt)])
+        mnt.rmdir()
+
+
+@pytest.mark.parametrize("mode", ["reserve", "no-reserve"])
+def test_a_full_disk_stops_the_recording_once_and_the_file_reads_back(tmp_path, small_disk, mode):
+    script = tmp_path / "child.py"
+    script.write_text(CHILD)
+    path = small_disk / "full.h5"
+    res = subprocess.run([sys.executable, str(script), str(path), mode], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 3, f"rc={res.returncode} (139 = segfault)\n{res.stdout}\n{res.stderr[-3000:]}"
+    assert res.stdout.startswith("OSError: disk full: free space on " + str(small_disk)), res.stdout
+    assert res.stderr.count("disk full:") <= 2  # one log line (+ the recorder's logger), not a traceback storm
+    assert "Traceback" not in res.stderr, res.stderr[-3000:]
+    assert not (small_disk / "full.h5.reserve").exists()
+    with Session.open(path) as s:
+        if mode == "reserve":  # the reserve let the file be closed and get its footers
+            assert s.complete and s.stop_reason.startswith("disk full")
+        for name, r in s.streams.items():
+            ts = r.timestamps
+            assert len(ts) == r.count == r.stats.samples
+            assert np.all(np.isfinite(ts)) and np.all(ts > 0), name
+            if r.info.regular:
+                assert np.all(np.diff(ts) > 0), name
+            assert r.duration >= 0
+        assert s.streams["imu"].count > 0
+    d = summarize(path, measure_sync=False)
+    assert d["duration"] >= 0 and all(x["duration"] >= 0 for x in d["streams"])
+
+
+def test_disk_full_is_recognised_however_h5py_wraps_it():
+    from sensorlab.session.failures import is_disk_full
+
+    flush = RuntimeError("Unable to synchronously flush file (file write failed: time = x, errno = 28, error message = 'No space left on device')")
+    assert is_disk_full(OSError(28, "No space left on device"))
+    assert is_disk_full(flush)
+    try:
+        try:
+            raise flush
+        except RuntimeError as e:
+            raise ValueError("wrapped") from e
+    except ValueError as outer:
+        assert is_disk_full(outer)
+    assert not is_disk_full(RuntimeError("Can't decrement id ref count (errno = 5, error message = 'Input/output error')"))
+    assert not is_disk_full(OSError(5, "Input/output error"))
+
+
+def test_no_mount_is_left_behind():
+    with open("/proc/mounts") as fh:
+        assert not [line for line in fh if "sensorlab-full-" in line]
+    assert not [p for p in os.listdir("/tmp") if p.startswith("sensorlab-full-")]
