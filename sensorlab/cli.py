@@ -53,7 +53,7 @@ def gui(
 
     Example: sensorlab gui --rig bench.toml
     """
-    from sensorlab.app.main import main as gui_main
+    gui_main = _gui_entry("sensorlab.app.main")
 
     argv = ["--rig", str(rig)] if rig else (["--demo"] if demo else [])
     raise typer.Exit(gui_main(argv))
@@ -273,10 +273,25 @@ def label(
     Example: sensorlab label run1.h5 --labels project/labels.toml
     """
     _check_session(session)
-    from sensorlab.app.labeling_main import main as labeling_main
+    from sensorlab.app.main import LABEL_NO_DISPLAY, has_display
+
+    if not has_display():  # checked before Qt is even imported: it may not be installed
+        _fail(LABEL_NO_DISPLAY, 2)
+    labeling_main = _gui_entry("sensorlab.app.labeling_main")
 
     argv = [str(session), *(["--labels", str(labels)] if labels else []), *(["--mute"] if mute else [])]
     raise typer.Exit(labeling_main(argv))
+
+
+def _gui_entry(module: str):
+    """The ``main`` of a GUI module, or one line saying how to install Qt."""
+    import importlib
+
+    try:
+        return importlib.import_module(module).main
+    except ImportError as e:
+        _fail(f"the window needs Qt, which is not installed ({e}); install it with `pip install 'sensorlab[gui]'`, "
+              "or work headless with `sensorlab record` and `sensorlab labels`", 2)  # fmt: skip
 
 
 def _check_session(path: Path) -> None:

@@ -68,16 +68,11 @@ class LabelingWindow(QMainWindow):
 
 
 #: Printed instead of letting Qt abort when there is no display (see `sensorlab.app.main.has_display`).
-NO_DISPLAY = (
-    "sensorlab label: no display found (DISPLAY and WAYLAND_DISPLAY are unset). Work headless with "
-    "`sensorlab labels export|import|suggest FILE …`, or run the window under a virtual display: "
-    "`xvfb-run sensorlab label FILE`."
-)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Open ``FILE`` for labeling; returns the exit code (Qt's, 2 without a display or file, 1 if unreadable)."""
-    from sensorlab.app.main import has_display
+    from sensorlab.app.main import LABEL_NO_DISPLAY as NO_DISPLAY, has_display
 
     p = argparse.ArgumentParser(prog="sensorlab label", description="Label a recorded session.")
     p.add_argument("file", type=Path, help="session file (.h5)")

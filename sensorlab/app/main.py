@@ -11,6 +11,12 @@ import argparse
 import os
 import sys
 
+LABEL_NO_DISPLAY = (
+    "sensorlab label: no display found (DISPLAY and WAYLAND_DISPLAY are unset). Work headless with "
+    "`sensorlab labels export|import|suggest FILE …`, or run the window under a virtual display: "
+    "`xvfb-run sensorlab label FILE`."
+)
+
 NO_DISPLAY = (
     "sensorlab: no display found (DISPLAY and WAYLAND_DISPLAY are unset). "
     "Record without a window: `sensorlab record --demo -o FILE`, or run the studio under a virtual display: `xvfb-run sensorlab`."
