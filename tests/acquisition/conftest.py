@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import threading
 
 import numpy as np
@@ -73,13 +72,11 @@ def recorder() -> Recorder:
 
 
 def _need_pulse() -> None:
-    for tool in ("pulseaudio", "pactl", "parec"):
-        if shutil.which(tool) is None:
-            pytest.skip(f"{tool} not installed (apt install pulseaudio pulseaudio-utils)")
-    try:
-        import sounddevice  # noqa: F401
-    except OSError:
-        pytest.skip("PortAudio not installed (apt install libportaudio2)")
+    from sensorlab.acquisition.emulated.pulse import unavailable
+
+    reason = unavailable()
+    if reason:
+        pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,6 @@ capture clock (parec asks for 5 ms blocks).
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import threading
 import time
@@ -127,13 +126,11 @@ def pitch_index(f: float) -> int:
 
 
 def _need_pulse() -> None:
-    for tool in ("pulseaudio", "pactl", "parec"):
-        if shutil.which(tool) is None:
-            pytest.skip(f"{tool} not installed (apt install pulseaudio pulseaudio-utils)")
-    try:
-        import sounddevice  # noqa: F401
-    except OSError:
-        pytest.skip("PortAudio not installed (apt install libportaudio2)")
+    from sensorlab.acquisition.emulated.pulse import unavailable
+
+    reason = unavailable()
+    if reason:
+        pytest.skip(reason)
 
 
 @pytest.fixture(scope="module")

@@ -56,6 +56,18 @@ class PulseError(RuntimeError):
     """The virtual PulseAudio daemon could not be started."""
 
 
+def unavailable() -> str | None:
+    """Why a virtual PulseAudio microphone cannot run here (and the fix), or None if it can."""
+    for tool in ("pulseaudio", "pactl", "parec"):
+        if shutil.which(tool) is None:
+            return f"{tool} not installed (apt install pulseaudio pulseaudio-utils)"
+    try:
+        import sounddevice  # noqa: F401
+    except OSError:
+        return "PortAudio not installed (apt install libportaudio2)"
+    return None
+
+
 def rescan_portaudio() -> None:
     """Make an already imported sounddevice see the current PULSE_SERVER and ALSA config.
 
