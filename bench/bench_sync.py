@@ -176,7 +176,7 @@ def run(seconds: float = 12.0) -> list[dict]:
             "value": f"{bias * 1e3:+.1f} ms (first flash frame after the clap: {_ms(e)})",
             "baseline": "half a frame 16.7 ms",
             "ratio": float((0.5 / 30) / max(abs(bias), 1e-6)),
-            "goal": "|bias| ≤ 16.7 ms",
+            "goal": "bias within ±16.7 ms",
         })  # fmt: skip
     fitted, unfitted = simulated_drift()
     rows.append({

@@ -49,6 +49,7 @@ from sensorlab.app.label_bar import LabelBar
 from sensorlab.app.live_view import LiveView
 from sensorlab.app.qt_relay import QtRelay
 from sensorlab.app.session_form import SessionForm
+from sensorlab.app.sessions_view import SessionsView
 from sensorlab.app import workers
 from sensorlab.labeling.annotations import LabelSet, annotations_from_live_events
 
@@ -181,6 +182,9 @@ class MainWindow(QMainWindow):
         self.bottom_tabs.addTab(self.health_placeholder, "Stream health")
         self.messages = QListWidget()
         self.bottom_tabs.addTab(self.messages, "Messages")
+        self.sessions_view = SessionsView(self.session_form.folder.text())
+        self.sessions_view.open_requested.connect(self.open_labeling)
+        self.bottom_tabs.addTab(self.sessions_view, "Sessions")
         bottom = QDockWidget("Health", self, objectName="health_dock")
         bottom.setWidget(self.bottom_tabs)
         bottom.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
@@ -264,6 +268,7 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentWidget(self.live_view)
         self.health_view = HealthView(acq, self.session_form.sessions_folder())
         self.session_form.folder.textChanged.connect(lambda text: self.health_view and self.health_view.set_sessions_folder(text))
+        self.session_form.folder.textChanged.connect(self.sessions_view.set_folder)
         self.bottom_tabs.removeTab(0)
         self.bottom_tabs.insertTab(0, self.health_view, "Stream health")
         self.bottom_tabs.setCurrentIndex(0)
@@ -383,6 +388,7 @@ class MainWindow(QMainWindow):
         self._set_record_button(recording=False)
         self.record_button.setEnabled(self.acquisition is not None and bool(self.acquisition.streams))
         self.post(f"saved {path}")
+        self.sessions_view.refresh()
         self.recording_stopped.emit(path)
 
     def _save_live_labels(self, path: Path) -> None:

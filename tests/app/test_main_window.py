@@ -83,8 +83,11 @@ def test_hotkey_labels_land_in_the_session(qtbot, make_window):
     assert spans == [("clap", True), ("speech", False), ("walk", False)]
     speech = next(s for s in ann if s.label == "speech")
     assert speech.duration >= 0.5
-    # The session goes straight to the labeling timeline with its live labels.
-    w.open_labeling(stopped.args[0])
+    # The sessions list shows it with its 3 labels; double-clicking opens the labeling timeline.
+    items = [w.sessions_view.topLevelItem(i) for i in range(w.sessions_view.topLevelItemCount())]
+    item = next(i for i in items if i.data(0, Qt.ItemDataRole.UserRole) == stopped.args[0])
+    assert item.text(3) == "3"
+    w.sessions_view.itemActivated.emit(item, 0)
     labeling = w._labeling_windows[-1]
     qtbot.addWidget(labeling)
     qtbot.waitUntil(lambda: labeling.view is not None and len(labeling.view.annotations) == 3, timeout=20_000)
