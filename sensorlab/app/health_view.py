@@ -53,15 +53,24 @@ OK = QColor("#1e4620")
 
 @dataclass
 class _RateMeter:
-    t: float
+    """Measured rate over the stream's own timestamps, not over arrival: audio arrives in
+    20 ms hand-overs and serial in USB bursts, so counting arrivals per second jitters by
+    percents while the sample clock is steady."""
+
+    t: float  # host time of the last update
     samples: int
+    last_time: float  # timestamp of the newest sample at the last update
     rate: float = float("nan")
 
-    def update(self, t: float, samples: int) -> float:
+    def update(self, t: float, samples: int, last_time: float) -> float:
         if t - self.t >= 0.9:
-            inst = (samples - self.samples) / (t - self.t)
-            self.rate = inst if math.isnan(self.rate) else 0.5 * self.rate + 0.5 * inst
-            self.t, self.samples = t, samples
+            span = last_time - self.last_time
+            if span > 0 and samples > self.samples:
+                inst = (samples - self.samples) / span
+                self.rate = inst if math.isnan(self.rate) else 0.5 * self.rate + 0.5 * inst
+            elif samples == self.samples:
+                self.rate = 0.0  # nothing new for a whole window
+            self.t, self.samples, self.last_time = t, samples, last_time
         return self.rate
 
 
@@ -151,7 +160,8 @@ class HealthView(QWidget):
             if st is None:  # a device that never opened
                 self._set_row(row, name, info, None, t)
                 continue
-            rate = self._meters.setdefault(name, _RateMeter(t, st.samples)).update(t, st.samples)
+            meter = self._meters.setdefault(name, _RateMeter(t, st.samples, st.last_time))
+            rate = meter.update(t, st.samples, st.last_time)
             self._set_row(row, name, info, st, t, rate)
         self._update_footer()
 
