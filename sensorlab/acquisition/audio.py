@@ -17,6 +17,7 @@ Examples
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 
@@ -24,6 +25,8 @@ import numpy as np
 
 from sensorlab.acquisition.clock import ClockFit, keep_increasing, now
 from sensorlab.acquisition.source import Chunk, SourceBase, SourceError, StreamInfo, StreamKind
+
+log = logging.getLogger(__name__)
 
 _COMMON_RATES = (8000, 11025, 16000, 22050, 32000, 44100, 48000, 88200, 96000, 192000)
 
@@ -170,6 +173,18 @@ class AudioSource(SourceBase):
 
     def _work(self) -> None:
         """Worker thread: stamp blocks, emit chunks; report a stream that ended by itself."""
+        try:
+            self._stamp_and_emit()
+        except Exception as e:  # a bug (ours or a consumer's) must not leave a silent, growing queue
+            log.exception("audio worker for %s", self.device_label)
+            self._fail(f"internal error in the audio stream of {self.device_label}: {type(e).__name__}: {e}")
+            self._stop_device()  # no more blocks into a queue nobody drains
+            return
+        if self._running.is_set():  # ended without stop(): the device is gone
+            self._fail(f"audio device {self.device_label} disappeared: the stream ended after {self.clock.count} samples "
+                       "without an error (sound server stopped or device unplugged); check `sensorlab devices` and restart")  # fmt: skip
+
+    def _stamp_and_emit(self) -> None:
         q = self._queue
         st = self.stats[self.name]
         warm = int(self.warmup * self.samplerate)
@@ -202,9 +217,6 @@ class AudioSource(SourceBase):
                 pending = []
             if end:
                 break
-        if self._running.is_set():  # ended without stop(): the device is gone
-            self._fail(f"audio device {self.device_label} disappeared: the stream ended after {self.clock.count} samples "
-                       "without an error (sound server stopped or device unplugged); check `sensorlab devices` and restart")  # fmt: skip
 
 
 def _accepts(sd, device: int, channels: int, dtype: str, rate: int) -> bool:

@@ -45,11 +45,24 @@ class Acquisition:
         self._subscribers: list[Subscriber] = []
         self._rings: dict[str, list[ChunkRing]] = {}
         self._lock = threading.Lock()
+        # Serialises open/start/close: a rig replaced while it is still opening must end
+        # closed, not start afterwards with nobody left to close it (a held port or camera).
+        self._life = threading.RLock()
+        self._closed = False
         self._started = False
 
     # -- life cycle -------------------------------------------------------------
     def open(self) -> None:
-        """Open all sources in parallel; failures land in ``errors``, not exceptions."""
+        """Open all sources in parallel; failures land in ``errors``, not exceptions.
+
+        After `close` this does nothing (the acquisition was given up while waiting)."""
+        with self._life:
+            if self._closed:
+                self.sources = []
+                return
+            self._open_all()
+
+    def _open_all(self) -> None:
 
         def _open(src: SourceBase) -> tuple[SourceBase, str | None]:
             try:
@@ -80,9 +93,24 @@ class Acquisition:
         self.sources_opened.emit()
 
     def start(self) -> None:
-        for src in self.sources:
-            src.start(self._dispatch)
-        self._started = True
+        """Start every opened source; one that fails to start is closed and reported in
+        ``errors`` while the others run. Does nothing after `close`."""
+        with self._life:
+            if self._closed:
+                return
+            for src in list(self.sources):
+                try:
+                    src.start(self._dispatch)
+                except Exception as e:  # a device that opened but will not stream
+                    msg = str(e) if isinstance(e, SourceError) else f"{type(e).__name__}: {e}"
+                    self.errors[src.description or type(src).__name__] = msg
+                    log.error("could not start %s: %s", src.description, msg)
+                    self.sources.remove(src)
+                    try:
+                        src.close()
+                    except Exception as close_error:
+                        log.warning("closing %s: %s", src.description, close_error)
+            self._started = True
 
     def stop(self) -> None:
         for src in self.sources:
@@ -93,13 +121,17 @@ class Acquisition:
         self._started = False
 
     def close(self) -> None:
-        """Stop and close every opened source (safe to call twice, and after a failed `open`)."""
-        self.stop()
-        for src in self.sources:
-            try:
-                src.close()
-            except Exception as e:
-                log.warning("closing %s: %s", src.description, e)
+        """Stop and close every opened source (safe to call twice, and after a failed `open`).
+
+        Waits for an `open` or `start` running on another thread, then closes what it opened."""
+        with self._life:
+            self._closed = True
+            self.stop()
+            for src in self.sources:
+                try:
+                    src.close()
+                except Exception as e:
+                    log.warning("closing %s: %s", src.description, e)
 
     def __enter__(self) -> Acquisition:
         self.open()

@@ -424,7 +424,10 @@ class MainWindow(QMainWindow):
         self.settings.setValue("recording/preroll", seconds)
         self._release_preroll()
         if seconds > 0 and self.acquisition is not None:
-            self._preroll_rings = {name: self.acquisition.ring(name, seconds=float(seconds)) for name in self.acquisition.streams}
+            self._preroll_rings = {
+                name: self.acquisition.ring(name, seconds=float(seconds), max_samples=_preroll_cap(info))
+                for name, info in self.acquisition.streams.items()
+            }
 
     def _release_preroll(self) -> None:
         if self.acquisition is not None:
@@ -527,6 +530,7 @@ class MainWindow(QMainWindow):
         """Finish the recording and close the devices, waiting for the workers."""
         self.save_settings()
         QApplication.instance().removeEventFilter(self.label_bar)
+        self.tasks.wait()  # a recording still starting must finish starting before it can stop
         recorder = self.recorder
         if recorder is not None:
             self.label_bar.close_open_spans()
@@ -542,6 +546,21 @@ class MainWindow(QMainWindow):
             self.relay.release()
             self.acquisition.close()
         super().closeEvent(event)
+
+
+#: Memory a pre-roll buffer may hold per stream; raw video frames are large (30 s of
+#: 640×480 at 30 fps is 830 MB), so a long pre-roll keeps fewer seconds of video.
+PREROLL_BYTES = 256 * 1024 * 1024
+
+
+def _preroll_cap(info) -> int | None:
+    """Most samples of ``info``'s stream a pre-roll ring keeps (None: bounded by time only)."""
+    import numpy as np
+
+    if not info.sample_shape:
+        return None
+    per_sample = int(np.prod(info.sample_shape)) * np.dtype(info.dtype if info.dtype != "str" else "uint8").itemsize
+    return max(1, PREROLL_BYTES // per_sample)
 
 
 def _section(title: str) -> QLabel:

@@ -307,7 +307,7 @@ class Recorder:
                         self._on_failure(item)
                     elif not self._abandon:
                         name, chunk = item
-                        chunk = self._dedupe(name, chunk)
+                        chunk = _finite_times(self._dedupe(name, chunk))
                         if chunk is None or name in self._rejected or not self._valid(name, chunk):
                             continue
                         pending.setdefault(name, []).append(chunk)
@@ -533,3 +533,24 @@ def _delta(st: StreamStats | None, base: StreamStats | None) -> StreamStats:
         return StreamStats()
     base = base or StreamStats()
     return StreamStats(dropped=st.dropped - base.dropped, overflows=st.overflows - base.overflows, parse_errors=st.parse_errors - base.parse_errors)
+
+
+def _finite_times(chunk: Chunk | None) -> Chunk | None:
+    """``chunk`` without samples whose timestamp is not finite (writer thread).
+
+    A source should never produce them, but one NaN would break every later time-range read
+    (they bisect on sorted timestamps), so it is dropped here rather than stored.
+    """
+    if chunk is None:
+        return None
+    ok = np.isfinite(chunk.timestamps)
+    if ok.all():
+        return chunk
+    log.warning("dropping %d sample(s) without a valid timestamp", int((~ok).sum()))
+    if not ok.any():
+        return None
+
+    def keep(a):
+        return None if a is None else a[ok]
+
+    return Chunk(chunk.data[ok], chunk.timestamps[ok], keep(chunk.device_times), keep(chunk.arrival_times))

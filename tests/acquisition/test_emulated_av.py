@@ -76,3 +76,24 @@ def test_mjpeg_server_world_mode_and_sync_with_microphone(clap_world):
         # A frame is served up to 1/30 s after the clap, then JPEG + HTTP + decode latency;
         # the audio clap itself may be stamped up to ~3 ms late.
         assert -0.003 <= nearest - t < 2 / 30, (t, flashes)
+
+
+def test_a_consumer_that_raises_fails_the_audio_stream_visibly():
+    """An exception on the audio worker thread is reported, not a silent stream with a growing queue."""
+    import time
+
+    from sensorlab.acquisition.emulated.microphone import EmulatedMicrophone
+
+    def broken_sink(stream, chunk):
+        raise RuntimeError("consumer bug")
+
+    mic = EmulatedMicrophone()
+    failures = []
+    mic.failed.connect(lambda stream, msg: failures.append(msg))
+    with mic:
+        mic.start(broken_sink)
+        deadline = time.monotonic() + 5
+        while not failures and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert failures and "internal error" in failures[0] and "consumer bug" in failures[0]
+    assert "consumer bug" in mic.stats[mic.name].error

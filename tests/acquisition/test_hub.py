@@ -68,3 +68,49 @@ def test_a_device_that_does_not_open_is_reported_and_the_rest_runs():
     finally:
         acq.close()
     assert ok.fds == ()
+
+
+class SlowToOpen(PipeSource):
+    """Opens like a camera on a slow URL: the rig may be replaced meanwhile."""
+
+    def _open(self) -> None:
+        import time
+
+        time.sleep(0.5)
+        super()._open()
+
+
+class WontStart(PipeSource):
+    def _start(self) -> None:
+        raise SourceError("input stream rejected: device busy")
+
+
+def test_closing_while_opening_ends_closed_and_never_starts():
+    import threading
+
+    src = SlowToOpen("cam", "timeseries", rate=100, shape=(1,))
+    acq = Acquisition([src])
+    opener = threading.Thread(target=lambda: (acq.open(), acq.start()))
+    opener.start()
+    acq.close()  # the user picked another rig while this one was opening
+    opener.join(5)
+    assert not src.running
+    assert not getattr(src, "fds", ())  # whatever it opened was released (or never opened)
+
+
+def test_a_source_that_fails_to_start_is_reported_and_the_others_run():
+    import time
+
+    good = PipeSource("imu", "timeseries", rate=200, shape=(3,))
+    bad = WontStart("mic", "audio", rate=1000, shape=(1,))
+    acq = Acquisition([good, bad])
+    acq.open()
+    acq.start()
+    try:
+        assert [s.name for s in acq.streams.values()] == ["imu"]
+        assert any("device busy" in msg for msg in acq.errors.values())
+        assert not bad.fds  # closed
+        time.sleep(0.2)
+        assert good.running and acq.stats["imu"].samples > 0
+    finally:
+        acq.close()

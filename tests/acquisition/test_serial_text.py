@@ -107,6 +107,15 @@ def test_counter_gap_reports_lost_samples_and_splits_runs():
     assert p.counters.lost_samples == 3 and p.counters.gaps == 1
 
 
+@pytest.mark.parametrize("time_column", ["counter", "ms"])
+def test_a_non_finite_time_column_is_a_parse_error_not_a_dead_stream(time_column):
+    p = TextLineParser("imu", time_column=time_column, nominal_rate=10.0)
+    runs = p.feed(b"0,1\n1,1\nnan,1\ninf,1\n2,1\n")
+    times = np.concatenate([r.device_times for r in runs])
+    assert len(times) == 3 and np.all(np.isfinite(times))
+    assert p.counters.parse_errors == 2
+
+
 def test_overlong_line_is_dropped():
     p = TextLineParser("imu", channel_names=["a"], max_line=64)
     _, data, _ = _feed_all(p, b"1\n" + b"9" * 200 + b"\n2\n")

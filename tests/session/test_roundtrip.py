@@ -147,3 +147,22 @@ def test_file_layout_matches_the_documented_schema(make_session):
         assert imu.attrs["storage"] == "array" and imu.attrs["count"] == 50 and imu["health"].shape[0] >= 1
         assert cam.attrs["storage"] == "jpeg" and cam["index"].shape == (5, 2) and cam["data"].dtype == np.uint8
         assert "gaps" in imu and set(f["log"]) == {"data", "index", "timestamps"}
+
+
+def test_samples_without_a_finite_timestamp_are_dropped_not_stored(tmp_path, make_acquisition):
+    import numpy as np
+
+    from sensorlab.acquisition.source import Chunk
+    from sensorlab.session.reader import Session
+    from sensorlab.session.recorder import Recorder
+
+    from sensorlab.acquisition.emulated.signal import SignalSource
+
+    acq = make_acquisition(SignalSource("imu", "timeseries", rate=100, shape=(2,)))
+    with Recorder(acq, tmp_path / "nan.h5") as rec:
+        t = np.array([1.0, 1.01, np.nan, 1.03, np.inf])
+        rec._enqueue("imu", Chunk(np.arange(10, dtype=np.float32).reshape(5, 2), t))
+    with Session.open(rec.path) as s:
+        stored = s.streams["imu"].read_index(0, 10)
+        np.testing.assert_array_equal(stored.timestamps, [1.0, 1.01, 1.03])
+        np.testing.assert_array_equal(stored.data[:, 0], [0, 2, 6])

@@ -19,6 +19,8 @@ line after opening a port is usually a fragment. Every line that does not fit is
 
 from __future__ import annotations
 
+import math
+
 import re
 from collections.abc import Sequence
 
@@ -254,6 +256,9 @@ class TextLineParser:
                 self._bad()
                 return
             values = row
+        if self.time_column is not None and (t is None or not math.isfinite(t)):
+            self._bad()  # "nan", "inf" in the time column: no time, so no sample
+            return
         device_time = self._device_time(t)
         self._slot += 1
         self._rows.append(values)
