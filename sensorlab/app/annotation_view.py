@@ -85,7 +85,21 @@ class Lane:
             self.view.create_from_drag(self.tier, x0, x1)
 
 
-class SegmentItem(pg.LinearRegionItem):
+class _SelectOnClick:
+    """A left click on the item selects its segment (mixed into the pyqtgraph items below)."""
+
+    view: AnnotationView
+    seg_id: str
+
+    def mouseClickEvent(self, ev):  # noqa: N802
+        if ev.button() == Qt.MouseButton.LeftButton:
+            ev.accept()
+            self.view.select(self.seg_id)
+        else:
+            super().mouseClickEvent(ev)
+
+
+class SegmentItem(_SelectOnClick, pg.LinearRegionItem):
     """A span segment: coloured region with its label; hatched with dashed edges if suggested."""
 
     def __init__(self, view: AnnotationView, seg: Segment, color: str, selected: bool):
@@ -112,15 +126,9 @@ class SegmentItem(pg.LinearRegionItem):
     def _place_text(self, *_):
         self.text.setPos(self.getRegion()[0], 0.5)
 
-    def mouseClickEvent(self, ev):  # noqa: N802
-        if ev.button() == Qt.MouseButton.LeftButton:
-            ev.accept()
-            self.view.select(self.seg_id)
-        else:
-            super().mouseClickEvent(ev)
 
 
-class PointItem(pg.InfiniteLine):
+class PointItem(_SelectOnClick, pg.InfiniteLine):
     """A point event: a draggable vertical line with its label."""
 
     def __init__(self, view: AnnotationView, seg: Segment, color: str, selected: bool):
@@ -133,12 +141,6 @@ class PointItem(pg.InfiniteLine):
         self.seg_id = seg.id
         self.sigPositionChangeFinished.connect(lambda _l: view.commit_move(self.seg_id, self.value(), None))
 
-    def mouseClickEvent(self, ev):  # noqa: N802
-        if ev.button() == Qt.MouseButton.LeftButton:
-            ev.accept()
-            self.view.select(self.seg_id)
-        else:
-            super().mouseClickEvent(ev)
 
 
 class AnnotationView(QObject):

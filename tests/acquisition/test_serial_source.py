@@ -195,5 +195,7 @@ def test_stop_and_close_are_idempotent_and_release_the_port():
         src.stop()
         src.close()
         src.close()
-        again = serial.Serial(mcu.port, exclusive=True)  # the lock was released
+        assert not src.running
+        again = serial.Serial(mcu.port, exclusive=True)  # raises if the exclusive lock were still held
+        assert again.is_open
         again.close()
