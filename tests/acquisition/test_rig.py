@@ -73,3 +73,10 @@ def test_serial_time_column_reaches_the_source():
     rig = parse_rig(GOOD.replace('protocol = "text"', 'protocol = "text"\ntime_column = "counter"'))
     src = build_source(rig.serial[0])
     assert src.time_column == "counter" and src.nominal_rate == 1000 and src.channel_names == ("ax", "ay", "az")
+
+
+def test_the_shipped_example_rig_is_valid():
+    from importlib.resources import files
+
+    rig = parse_rig(files("sensorlab.resources").joinpath("example_rig.toml").read_text(), "example_rig.toml")
+    assert [d.name for d in (*rig.camera, *rig.audio, *rig.serial)] == ["cam", "mic", "imu"]
