@@ -99,10 +99,22 @@ def _print_progress(p) -> None:
         parts.append(f"{name} {rate} Hz{flag}")
     total = f"/{p.duration:.0f}" if p.duration else ""
     line = f"{p.elapsed:6.1f}{total} s | " + " | ".join(parts) + f" | {p.bytes_written / 1e6:.1f} MB"
-    if sys.stderr.isatty():
-        typer.echo("\r" + line[:200], nl=False, err=True)
-    else:
-        typer.echo(line, err=True)
+    try:
+        if sys.stderr.isatty():
+            typer.echo("\r" + line[:200], nl=False, err=True)
+        else:
+            typer.echo(line, err=True)
+    except OSError:  # the terminal went away (SIGHUP): keep recording, the file matters, not the display
+        pass
+
+
+def _print_missing(errors: dict[str, str]) -> None:
+    """With --allow-missing: name the devices left out; the reasons follow once, in the summary."""
+    typer.secho(
+        f"warning: recording without {len(errors)} device(s) that could not be opened (--allow-missing): "
+        + "; ".join(errors) + " (why: see 'not recorded' in the summary)",
+        fg="yellow", err=True,
+    )  # fmt: skip
 
 
 @app.command()
@@ -116,12 +128,16 @@ def record(
     tag: Annotated[list[str], typer.Option(help="key=value tag (subject, location, …); repeatable.")] = [],
     video: Annotated[str, typer.Option(help="Video storage: jpeg (compact, default) or raw (lossless, ~100 GB/h at 640×480@30).")] = "jpeg",
     jpeg_quality: Annotated[int, typer.Option(min=1, max=100, help="JPEG quality of stored video frames.")] = 90,
+    allow_missing: Annotated[bool, typer.Option("--allow-missing", help="Record the devices that open even if others do not (default: exit with status 1 and record nothing).")] = False,
 ) -> None:
-    """Record a session from a rig file or the demo rig. Ctrl-C stops cleanly.
+    """Record a session from a rig file or the demo rig. Ctrl-C, SIGTERM or SIGHUP stop cleanly.
+
+    The exit status is 1 when a device of the rig cannot be opened, unless --allow-missing.
 
     Example: sensorlab record --demo --duration 10 -o demo.h5
     """
     from sensorlab.acquisition.source import SourceError
+    from sensorlab.session.headless import MissingDevices
     from sensorlab.session.headless import record as record_session
     from sensorlab.session.metadata import SessionMetadata
     from sensorlab.session.summary import format_summary
@@ -140,7 +156,10 @@ def record(
     output = output or Path(f"{name or config.name}-{datetime.now():%Y%m%d-%H%M%S}.h5")
     meta = SessionMetadata(name=name or output.stem, notes=notes, tags=tags, rig=config.to_toml())
     try:
-        path = record_session(sources, output, duration, meta, on_progress=_print_progress, video_encoding=video, jpeg_quality=jpeg_quality)
+        path = record_session(sources, output, duration, meta, on_progress=_print_progress, video_encoding=video,
+                              jpeg_quality=jpeg_quality, allow_missing=allow_missing, on_missing=_print_missing)  # fmt: skip
+    except MissingDevices as e:
+        _fail(f"{e}; fix the rig, or pass --allow-missing to record the others")
     except (SourceError, OSError, RuntimeError) as e:
         _fail(str(e))
     typer.echo("", err=True)

@@ -82,7 +82,9 @@ class Acquisition:
                 src.failed.connect(self._on_source_failed)
             else:
                 self.errors[src.description or type(src).__name__] = err
-                log.error("could not open %s: %s", src.description, err)
+                # Info, not error: the front ends report `errors` themselves (the CLI once, the
+                # studio in its health view); an error record would print the reason a second time.
+                log.info("could not open %s: %s", src.description, err)
         self.sources = ok
         names = [s.name for src in ok for s in src.streams]
         dupes = {n for n in names if names.count(n) > 1}

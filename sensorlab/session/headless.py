@@ -17,6 +17,14 @@ from sensorlab.session.recorder import Recorder
 #: Seconds between progress reports.
 PROGRESS_INTERVAL = 0.5
 
+#: Signals that end a recording cleanly (file closed, footers written): Ctrl-C, ``kill`` /
+#: systemd / CI runners (SIGTERM), and a closed terminal or SSH session (SIGHUP).
+STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n))
+
+
+class MissingDevices(SourceError):
+    """Some devices of the rig could not be opened and the caller did not allow recording without them."""
+
 
 @dataclass
 class Progress:
@@ -44,31 +52,45 @@ def record(
     stop_event: threading.Event | None = None,
     video_encoding: str = "jpeg",
     jpeg_quality: int = 90,
+    allow_missing: bool = True,
+    on_missing: Callable[[dict[str, str]], None] | None = None,
 ) -> Path:
     """Open ``sources``, record them into ``path`` until ``duration`` or Ctrl-C, return the path.
 
     Video is stored as JPEG frames (``jpeg_quality``) or, with ``video_encoding="raw"``, as
-    uncompressed arrays. Devices that fail to open are reported and left out; if none opens, `SourceError` says
-    why for each. Ctrl-C (SIGINT) stops cleanly: the file is closed and its footers written.
+    uncompressed arrays. Devices that fail to open are left out if ``allow_missing`` (then
+    ``on_missing`` receives ``{device: reason}`` before recording starts), else `MissingDevices`
+    says why for each and nothing is recorded; if none opens, `SourceError` says why for each.
+    Ctrl-C (SIGINT), SIGTERM and SIGHUP stop cleanly when called on the main thread: the file
+    is closed and its footers written.
 
     Raises
     ------
     OSError
         The recording stopped by itself (disk full, disk gone): the message is `Recorder.error`;
         the file holds everything up to the last successful flush.
+    MissingDevices
+        Some device could not be opened and ``allow_missing`` is False.
     SourceError
         No device could be opened.
     """
     stop = stop_event or threading.Event()
     acq = Acquisition(sources)
-    previous = None
+    previous: dict[int, object] = {}
     try:
         acq.open()  # inside try: whatever opened is closed again on any error
+        problems = "; ".join(f"{k}: {v}" for k, v in acq.errors.items())
         if not acq.sources:
-            problems = "; ".join(f"{k}: {v}" for k, v in acq.errors.items())
             raise SourceError(f"no device could be opened ({problems})")
+        if acq.errors and not allow_missing:
+            raise MissingDevices(f"could not open {len(acq.errors)} of {len(sources)} devices ({problems})")
+        if acq.errors and on_missing:
+            on_missing(dict(acq.errors))
         if threading.current_thread() is threading.main_thread():
-            previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
+            # A stop signal only sets the event: the loop below then leaves the Recorder's
+            # `with` block, which drains the queue and writes the footers.
+            for sig in STOP_SIGNALS:
+                previous[sig] = signal.signal(sig, lambda *_: stop.set())
         acq.start()
         with Recorder(acq, path, metadata=metadata, video_encoding=video_encoding, jpeg_quality=jpeg_quality) as rec:
             t0 = now()
@@ -95,5 +117,5 @@ def record(
         return Path(rec.path)
     finally:
         acq.close()
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
