@@ -19,6 +19,7 @@ app = typer.Typer(
     help="Record camera, microphone and microcontroller sensors on one clock; label; build edge-ML datasets.",
     no_args_is_help=False,
     add_completion=False,
+    rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -46,7 +47,7 @@ def _main(
 
 @app.command()
 def gui(
-    rig: Annotated[Optional[Path], typer.Option("--rig", help="Rig file (TOML) to open.")] = None,
+    rig: Annotated[Optional[Path], typer.Option("--rig", metavar="RIG.toml", help="Rig file (TOML) to open.")] = None,
     demo: Annotated[bool, typer.Option("--demo/--no-demo", help="Use the built-in emulated devices.")] = True,
 ) -> None:
     """Open the recording studio window.
@@ -119,15 +120,15 @@ def _print_missing(errors: dict[str, str]) -> None:
 
 @app.command()
 def record(
-    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Session file to write (.h5).")] = None,
-    rig: Annotated[Optional[Path], typer.Option("--rig", help="Rig file naming the devices (TOML).")] = None,
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", metavar="FILE.h5", help="Session file to write (.h5).")] = None,
+    rig: Annotated[Optional[Path], typer.Option("--rig", metavar="RIG.toml", help="Rig file naming the devices (TOML).")] = None,
     demo: Annotated[bool, typer.Option("--demo", help="Record the built-in emulated devices.")] = False,
-    duration: Annotated[Optional[float], typer.Option("--duration", "-d", min=0.1, help="Seconds; default: until Ctrl-C.")] = None,
-    name: Annotated[str, typer.Option(help="Session name.")] = "",
-    notes: Annotated[str, typer.Option(help="Free-text notes stored in the session.")] = "",
-    tag: Annotated[list[str], typer.Option(help="key=value tag (subject, location, …); repeatable.")] = [],
-    video: Annotated[str, typer.Option(help="Video storage: jpeg (compact, default) or raw (lossless, ~100 GB/h at 640×480@30).")] = "jpeg",
-    jpeg_quality: Annotated[int, typer.Option(min=1, max=100, help="JPEG quality of stored video frames.")] = 90,
+    duration: Annotated[Optional[float], typer.Option("--duration", "-d", min=0.1, metavar="SECONDS", help="Seconds; default: until Ctrl-C.")] = None,
+    name: Annotated[str, typer.Option(metavar="NAME", help="Session name (default: the output file's name).")] = "",
+    notes: Annotated[str, typer.Option(metavar="TEXT", help="Free-text notes stored in the session.")] = "",
+    tag: Annotated[list[str], typer.Option(metavar="KEY=VALUE", help="key=value tag (subject, location, …); repeatable.")] = [],
+    video: Annotated[str, typer.Option(metavar="jpeg|raw", help="Video storage: jpeg (compact, default) or raw (lossless, ~100 GB/h at 640×480@30).")] = "jpeg",
+    jpeg_quality: Annotated[int, typer.Option(min=1, max=100, metavar="1-100", help="JPEG quality of stored video frames.")] = 90,
     allow_missing: Annotated[bool, typer.Option("--allow-missing", help="Record the devices that open even if others do not (default: exit with status 1 and record nothing).")] = False,
 ) -> None:
     """Record a session from a rig file or the demo rig. Ctrl-C, SIGTERM or SIGHUP stop cleanly.
@@ -166,8 +167,8 @@ def record(
     typer.echo(format_summary(path))
 
 
-@app.command()
-def info(path: Annotated[Path, typer.Argument(help="Session file (.h5).")]) -> None:
+@app.command(short_help="Print a session's streams, rates, drops, gaps and sync quality.")
+def info(path: Annotated[Path, typer.Argument(metavar="SESSION", help="Session file (.h5).")]) -> None:
     """Print a session's streams, rates, durations, sample counts, drops, gaps and sync quality.
 
     Example: sensorlab info demo.h5
@@ -183,6 +184,7 @@ def info(path: Annotated[Path, typer.Argument(help="Session file (.h5).")]) -> N
 
 
 labels_app = typer.Typer(
+    short_help="Export, import and suggest labels of a session.",
     help="Export, import and suggest labels of a session (sidecar .labels.json).\n\nExample: sensorlab labels export run1.h5 run1.eaf"
 )
 app.add_typer(labels_app, name="labels")
@@ -201,12 +203,12 @@ def _param(items: list[str]) -> dict[str, float | str]:
     return params
 
 
-@labels_app.command("export")
+@labels_app.command("export", short_help="Export labels to Audacity, ELAN, Label Studio or CSV.")
 def labels_export(
-    session: Annotated[Path, typer.Argument(help="Session file (.h5).")],
-    output: Annotated[Path, typer.Argument(help="Label file: .txt (Audacity), .eaf (ELAN), .json (Label Studio), .csv.")],
-    fmt: Annotated[Optional[str], typer.Option("--format", help="audacity | eaf | labelstudio | csv (default: from the extension).")] = None,
-    tier: Annotated[Optional[str], typer.Option(help="Only this tier.")] = None,
+    session: Annotated[Path, typer.Argument(metavar="SESSION", help="Session file (.h5).")],
+    output: Annotated[Path, typer.Argument(metavar="LABELS", help="Label file: .txt (Audacity), .eaf (ELAN), .json (Label Studio), .csv.")],
+    fmt: Annotated[Optional[str], typer.Option("--format", metavar="FORMAT", help="audacity | eaf | labelstudio | csv (default: from the extension).")] = None,
+    tier: Annotated[Optional[str], typer.Option(metavar="TIER", help="Only this tier.")] = None,
     suggested: Annotated[bool, typer.Option("--suggested/--no-suggested", help="Include unreviewed suggestions.")] = False,
     absolute: Annotated[bool, typer.Option("--absolute", help="Write host-clock seconds, as stored in the sidecar (default: seconds from the session start).")] = False,
 ) -> None:
@@ -223,13 +225,13 @@ def labels_export(
         _fail(error_line(e, session, output))
 
 
-@labels_app.command("import")
+@labels_app.command("import", short_help="Import labels into a session's sidecar.")
 def labels_import(
-    session: Annotated[Path, typer.Argument(help="Session file (.h5).")],
-    labels: Annotated[Path, typer.Argument(help="Label file to import.")],
-    fmt: Annotated[Optional[str], typer.Option("--format", help="audacity | eaf | labelstudio | csv (default: from the extension).")] = None,
+    session: Annotated[Path, typer.Argument(metavar="SESSION", help="Session file (.h5).")],
+    labels: Annotated[Path, typer.Argument(metavar="LABELS", help="Label file to import.")],
+    fmt: Annotated[Optional[str], typer.Option("--format", metavar="FORMAT", help="audacity | eaf | labelstudio | csv (default: from the extension).")] = None,
     merge: Annotated[bool, typer.Option("--merge/--replace", help="Add to the existing labels, or replace them.")] = True,
-    snap: Annotated[Optional[str], typer.Option(help="ELAN: snap millisecond edges to this stream's samples.")] = None,
+    snap: Annotated[Optional[str], typer.Option(metavar="STREAM", help="ELAN: snap millisecond edges to this stream's samples.")] = None,
     absolute: Annotated[bool, typer.Option("--absolute", help="The file holds host-clock seconds (default: seconds from the session start).")] = False,
 ) -> None:
     """Import labels into a session (its .labels.json sidecar; the recording is never touched).
@@ -250,13 +252,13 @@ def labels_import(
         _fail(error_line(e, labels, session))
 
 
-@labels_app.command("suggest")
+@labels_app.command("suggest", short_help="Suggest segments for review (energy, threshold, ...).")
 def labels_suggest(
-    session: Annotated[Path, typer.Argument(help="Session file (.h5).")],
-    stream: Annotated[str, typer.Option(help="Stream to analyse, e.g. mic, imu, camera.")],
-    method: Annotated[str, typer.Option(help="energy (audio) | threshold | changepoint (signals) | motion (video).")] = "energy",
-    label: Annotated[Optional[str], typer.Option(help="Label given to the suggestions.")] = None,
-    param: Annotated[list[str], typer.Option(help="Method parameter name=value; repeatable.")] = [],
+    session: Annotated[Path, typer.Argument(metavar="SESSION", help="Session file (.h5).")],
+    stream: Annotated[str, typer.Option(metavar="STREAM", help="Stream to analyse, e.g. mic, imu, camera.")],
+    method: Annotated[str, typer.Option(metavar="METHOD", help="energy (audio) | threshold | changepoint (signals) | motion (video).")] = "energy",
+    label: Annotated[Optional[str], typer.Option(metavar="LABEL", help="Label given to the suggestions.")] = None,
+    param: Annotated[list[str], typer.Option(metavar="NAME=VALUE", help="Method parameter name=value; repeatable.")] = [],
 ) -> None:
     """Suggest segments for review (stored as suggestions, replacing the previous run's; accept or reject them in the labeling view).
 
@@ -279,10 +281,10 @@ def labels_suggest(
     typer.echo(describe_segments(segments, origin, method=method, params=params))
 
 
-@app.command()
+@app.command(short_help="Open a session in the labeling window.")
 def label(
-    session: Annotated[Path, typer.Argument(help="Session file (.h5) to annotate.")],
-    labels: Annotated[Optional[Path], typer.Option(help="Label set (labels.toml) shared across a project's sessions.")] = None,
+    session: Annotated[Path, typer.Argument(metavar="SESSION", help="Session file (.h5) to annotate.")],
+    labels: Annotated[Optional[Path], typer.Option(metavar="LABELS.toml", help="Label set (labels.toml) shared across a project's sessions.")] = None,
     mute: Annotated[bool, typer.Option("--mute/--sound", help="Play back without audio output.")] = False,
 ) -> None:
     """Open a session in the labeling window (video, audio and signals on one timeline).
@@ -300,6 +302,25 @@ def label(
 
     argv = [str(session), *(["--labels", str(labels)] if labels else []), *(["--mute"] if mute else [])]
     raise typer.Exit(labeling_main(argv))
+
+
+rig_app = typer.Typer(
+    short_help="Rig files: start one from the commented example.",
+    help="Rig files (TOML) name the devices to record; every key is described in docs/RIG.md.\n\n"
+    "Example: sensorlab rig example > my_rig.toml",
+)
+app.add_typer(rig_app, name="rig")
+
+
+@rig_app.command("example", short_help="Print the commented example rig to copy and edit.")
+def rig_example() -> None:
+    """Print the commented example rig (a camera, a microphone, a serial IMU) to copy and edit.
+
+    Example: sensorlab rig example > my_rig.toml
+    """
+    from importlib.resources import files
+
+    typer.echo(files("sensorlab.resources").joinpath("example_rig.toml").read_text(encoding="utf-8"), nl=False)
 
 
 def _gui_entry(module: str):

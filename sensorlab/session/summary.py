@@ -115,19 +115,30 @@ def format_summary(summary: dict[str, Any] | str | Path) -> str:
         lines.append(f"  stopped early: {d['stop_reason']}")
     if d["tags"]:
         lines.append("  tags: " + ", ".join(f"{k}={v}" for k, v in d["tags"].items()))
-    header = f"  {'stream':<14}{'kind':<11}{'rate':>10}{'measured':>10}{'duration':>10}{'samples':>10}{'dropped':>9}{'ovfl':>6}{'parse':>6}{'gaps':>6}{'drift':>11}"
-    lines += ["", header, "  " + "-" * (len(header) - 2)]
+    # Columns are as wide as their widest cell, two spaces apart, so no value runs into its
+    # neighbour whatever its size (e.g. "gaps" of "12 (0.03s)" next to a 6-digit parse count).
+    heads = ("stream", "kind", "rate", "measured", "duration", "samples", "dropped", "ovfl", "parse", "gaps", "drift")
+    rows: list[tuple[list[str], str]] = []
     for s in d["streams"]:
         rate = f"{s['nominal_rate']:g}" if s["nominal_rate"] > 0 else "irreg."
         meas = f"{s['rate_measured']:.2f}" if np.isfinite(s["rate_measured"]) else "-"
         gaps = f"{s['gaps']}" + (f" ({s['gap_seconds']:.2f}s)" if s["gaps"] else "")
         drift = s.get("drift_ppm", np.nan)
         drift = f"{drift:.1f} ppm" if np.isfinite(drift) else "-"  # "-": not estimated (< 10 s of device time) or no device clock
-        lines.append(
-            f"  {s['name']:<14}{s['kind']:<11}{rate:>10}{meas:>10}{s['duration']:>9.1f}s{s['samples']:>10}{s['dropped']:>9}{s['overflows']:>6}{s['parse_errors']:>6}{gaps:>6}{drift:>11}"
-        )
-        if s["error"]:
-            lines.append(f"    ! {s['error']}")
+        cells = [s["name"], s["kind"], rate, meas, f"{s['duration']:.1f}s", str(s["samples"]), str(s["dropped"]),
+                 str(s["overflows"]), str(s["parse_errors"]), gaps, drift]  # fmt: skip
+        rows.append((cells, s["error"]))
+    widths = [max([len(h), *(len(c[i]) for c, _ in rows)]) for i, h in enumerate(heads)]
+
+    def _line(cells: list[str] | tuple[str, ...]) -> str:
+        return "  " + "  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+
+    header = _line(heads)
+    lines += ["", header, "  " + "-" * (len(header) - 2)]
+    for cells, error in rows:
+        lines.append(_line(cells))
+        if error:
+            lines.append(f"    ! {error}")
     if "sync" in d:
         sy = d["sync"]
         lines += ["", f"  sync: {sy['message']}"]

@@ -49,7 +49,7 @@ def detect_format(path: str | Path, fmt: str | None = None) -> str:
             return name
     known = ", ".join(f"{exts[0]} ({name})" for name, (_, _, exts) in FORMATS.items())
     raise ValueError(f"{path}: cannot tell the label format from the extension {ext or '(none)'!r}; "
-                     f"use {known}, or name the format with --format (fmt= in Python): {', '.join(FORMATS)}")
+                     f"use {known}, or name the format with --format: {', '.join(FORMATS)}")
 
 
 def export_annotations(annotations: AnnotationSet, path: str | Path, fmt: str | None = None, **kwargs: Any) -> Path:
