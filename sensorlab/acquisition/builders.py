@@ -43,6 +43,7 @@ def build_source(config: CameraConfig | AudioConfig | SerialConfig | EmulatedCon
             units=config.units or (),
             nominal_rate=config.rate or 0.0,
             time_column=config.time_column,
+            uart=config.uart,
         )
     return build_emulated(config)
 

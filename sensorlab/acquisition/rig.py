@@ -85,6 +85,9 @@ class SerialConfig(_Device):
     # A text stream's first column is the device's time (ms/us/s) or a sample counter:
     # it gives exact timestamps and reveals lost lines (docs/SERIAL-PROTOCOL.md).
     time_column: Literal["ms", "us", "s", "counter"] | None = None
+    # false for native-USB boards (USB CDC: ESP32-S2/S3, RP2040, SAMD, nRF52840 USB), which
+    # ignore `baud`: arrivals are then not corrected for a transmit time at that rate.
+    uart: bool = True
 
     @field_validator("baud")
     @classmethod
