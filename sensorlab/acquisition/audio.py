@@ -1,7 +1,7 @@
 """`AudioSource`: a microphone through sounddevice (PortAudio), stamped by sample count.
 
 Why not PortAudio's ADC time: behind PulseAudio ``inputBufferAdcTime`` implied 47 317 Hz and
-wandered by ±10 ms (VIRTUAL-DEVICES.md §3). Instead `SampleClock` counts samples from the first
+wandered by ±10 ms (docs/TESTING.md). Instead `SampleClock` counts samples from the first
 callback (device time = count / nominal rate) and fits that onto the host time each block
 arrived, with the lower-envelope `ClockFit`: blocks that PulseAudio hands over late (it
 delivers 20 ms bursts) do not bias the fit.

@@ -1,8 +1,8 @@
 """`AnnotationView`: annotation tiers as lanes of coloured regions on the timeline.
 
 The view observes an `AnnotationSet` (psygnal ``segment_added/changed/removed``, ``tier_added``,
-``reset``) and turns gestures into commands pushed on the `UndoStack` (STYLE rule 14); it
-never edits the set itself:
+``reset``) and turns gestures into commands pushed on the `UndoStack`, so every edit can be
+undone; it never edits the set itself:
 
 - left-drag on empty lane space → `AddSegment` (current label, that lane's tier);
 - dragging a region's edge or body previews on ``sigRegionChanged`` and commits one

@@ -6,7 +6,7 @@ fixed-size display buffer and calls ``setData`` / ``setImage`` once per item. Pa
 receive chunks from device threads directly.
 
 Time plots share one x axis: host-clock seconds minus the view's origin (``x = t - origin``), so
-all of them can be linked and zoomed together. Speed settings follow docs/VIRTUAL-DEVICES §2:
+all of them can be linked and zoomed together. Speed settings (docs/ARCHITECTURE.md, Conventions):
 1-px pens, no antialiasing, a fixed peak-downsampling factor, clip-to-view, skipFiniteCheck.
 """
 

@@ -2,7 +2,8 @@
 
 Plots are created once, when the view is built on the running acquisition. One `QTimer`
 (~30 Hz) then pulls from one bounded `ChunkRing` per stream (`Acquisition.ring`) and refreshes
-each panel; sources never signal the GUI per chunk (STYLE rule 12).
+each panel; sources never signal the GUI per chunk (a signal per chunk would flood the GUI
+thread at kHz rates).
 
 - Time plots (time series, audio, spectrogram, events) are x-linked. While *following*, the x
   range tracks the newest data; zooming or panning any of them with the mouse stops following

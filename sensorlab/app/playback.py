@@ -4,8 +4,8 @@ Audio goes out through a sounddevice `OutputStream` on the default output device
 session's sample rate when the device takes it (else at the device's rate, resampling
 linearly). The stream's callback copies from a queue of blocks the GUI thread keeps filled a
 few seconds ahead (read from the session in `REFILL_S` pieces). The callback never touches the
-session file or Qt (STYLE rule 7): it copies, notes when it ran and how far behind the speaker
-its block is, and returns.
+session file or Qt (a late callback is an audible dropout): it copies, notes when it ran and
+how far behind the speaker its block is, and returns.
 
 The clock is the audio device's: the frame being heard now is the first frame of the last
 callback's block, minus the time that block still has to wait in the device

@@ -1,7 +1,7 @@
 """The studio's dark theme: Qt Fusion with a dark palette, and matching pyqtgraph defaults.
 
-pyqtgraph options follow docs/VIRTUAL-DEVICES §2: no antialiasing and no OpenGL (no GPU; both
-cost frames per second), 1-px pens everywhere.
+pyqtgraph options: no antialiasing and no OpenGL (no GPU: both cost frames per second),
+1-px pens everywhere (measured figures: docs/TESTING.md, "Qt and plots").
 """
 
 from __future__ import annotations

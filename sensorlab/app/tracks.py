@@ -6,7 +6,7 @@ otherwise). `Timeline` calls ``update_range(t0, t1, pixels)`` on every scroll/zo
 and ``settle(t0, t1, pixels)`` once the view has stopped moving (for costly work such as
 the spectrogram).
 
-Speed rules (docs/VIRTUAL-DEVICES §2): signal tracks never draw raw samples of a long
+Speed rules (docs/ARCHITECTURE.md, Conventions): signal tracks never draw raw samples of a long
 range; they ask the `Pyramid` for one min/max pair per pixel and draw it as a zig-zag
 (two vertices per pixel) with a 1-px pen, no antialiasing, no finite check.
 """

@@ -2,7 +2,7 @@
 
 Each task is a plain generator that yields progress messages and returns a result; superqt's
 `create_worker` runs it on a worker thread and hands ``yielded`` / ``returned`` / ``errored``
-back to the GUI thread (STYLE rule 17). `TaskRunner` keeps the workers alive, tells the
+back to the GUI thread (the core stays Qt-free). `TaskRunner` keeps the workers alive, tells the
 window what is in progress (so it can show a busy bar) and turns exceptions into one-line
 messages for the window instead of tracebacks in a terminal.
 """

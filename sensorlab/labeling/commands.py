@@ -1,6 +1,6 @@
 """Undoable edits of an `AnnotationSet`, and the `UndoStack` that runs them.
 
-Every annotation edit is a command (STYLE rule 14): the GUI maps a gesture to a command and
+Every annotation edit is a command, so it can be undone: the GUI maps a gesture to a command and
 pushes it; it never mutates the `AnnotationSet` itself. A command captures the state it
 replaces when it is *done* (not when it is constructed), so redo after an interleaved
 sequence of other edits and undos stays correct.

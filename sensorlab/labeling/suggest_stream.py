@@ -7,8 +7,8 @@ a small per-frame feature and only keep that; ``threshold`` keeps one value per 
 ``channel=``.
 
 `iter_suggest_for_stream` is a generator that yields progress in [0, 1] and returns the
-segments (STYLE rule 17: the GUI runs it in a ``thread_worker``); `suggest_for_stream` runs it
-to the end. Both run on the caller's thread.
+segments (the GUI runs it in a ``thread_worker`` and shows the progress);
+`suggest_for_stream` runs it to the end. Both run on the caller's thread.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ the pyramid answers from the coarsest level that still resolves one pixel:
 
 The cache lives in its own file, ``run1.h5`` → ``run1.pyramid.h5`` (`cache_path`), never
 inside the recording (rewriting an HDF5 file that is also a recording risks the recording).
-It is built block by block (`iter_build` yields progress for a GUI worker, STYLE rule 17)
+It is built block by block (`iter_build` yields progress, so a GUI worker can show it)
 and never loads a whole stream. A build that was interrupted resumes where it stopped. The
 cache records the session file's size and modification time; when either changes (the
 session was recovered, re-recorded, or is still growing) the cache is rebuilt.

@@ -1,6 +1,6 @@
 """`Recorder`: record every stream of an `Acquisition` into one session file, losslessly.
 
-Threads (STYLE rules 7, 8, 11):
+Threads (docs/ARCHITECTURE.md, "Conventions"):
 
 - **device threads** call `Recorder._enqueue` through ``Acquisition.subscribe``; it only puts
   ``(stream, chunk)`` on an unbounded `queue.SimpleQueue` (lossless: the recorder must keep

@@ -1,6 +1,6 @@
 """`SessionWriter`: the HDF5 listener that turns batches of chunks into a session file.
 
-Listener protocol (STYLE rule 11): ``on_start(streams, metadata)``, ``on_chunk(stream,
+Listener protocol (docs/ARCHITECTURE.md): ``on_start(streams, metadata)``, ``on_chunk(stream,
 chunk)``, ``on_stop(footers)``, plus ``on_health`` and ``log``. The `Recorder` calls all of
 them on its writer thread, one at a time; the writer itself starts no threads.
 

@@ -3,7 +3,7 @@
 It is an `AudioSource` whose PortAudio stream is replaced by a thread: the emulated sound
 card samples the World with its own crystal (``drift_ppm`` off the host clock) and hands
 over whatever it has captured every ~20 ms (with jitter), as back-to-back blocks of
-``blocksize``: the bursty pattern measured behind PulseAudio (VIRTUAL-DEVICES.md §3). Blocks
+``blocksize``: the bursty pattern measured behind PulseAudio (docs/TESTING.md). Blocks
 go through `AudioSource._callback`, so timestamping is the *same code* as for a real card,
 and a World clap should come out stamped at its world time.
 

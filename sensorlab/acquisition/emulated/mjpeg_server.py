@@ -1,7 +1,7 @@
 """Serve a video file or World frames as an MJPEG-over-HTTP stream, like an ESP32-CAM.
 
 ``cv2.VideoCapture("http://127.0.0.1:PORT/stream.mjpg", cv2.CAP_FFMPEG)`` reads it live at the
-served rate (VIRTUAL-DEVICES.md §5). Each client gets its own paced frame sequence.
+served rate (docs/TESTING.md, "Camera"). Each client gets its own paced frame sequence.
 
 Run::
 

@@ -2,7 +2,7 @@
 
 The emulator side writes the master fd; the app opens `PtyLink.port` (the slave's tty path)
 with pyserial exactly as it would open ``/dev/ttyUSB0``. Two pty properties must be undone
-to make it realistic (see ``shared/VIRTUAL-DEVICES.md`` §4):
+to make it realistic (docs/TESTING.md, "Serial devices"):
 
 - ptys ignore the baud rate and carry ~3 MB/s, so the link paces itself at ``baud / 10``
   bytes per second (8N1) with a token bucket;

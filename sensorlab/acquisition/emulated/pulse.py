@@ -1,6 +1,7 @@
 """A private PulseAudio daemon with a virtual microphone, for tests, benchmarks and demos.
 
-The daemon (VIRTUAL-DEVICES.md §3, §9) has two virtual devices:
+The daemon (how tests use it and its pitfalls: docs/TESTING.md, "Microphone") has two
+virtual devices:
 
 - ``vmic``: a pipe source. Raw s16le written to ``<root>/vmic.fifo`` appears as a microphone,
   paced by the writer (no writer → no callbacks at all, not silence). `FifoWriter` writes
