@@ -30,6 +30,10 @@ RECENT_BINS = 4
 #: Host clock in seconds. Monotonic, shared by every stream in every session.
 now = time.monotonic
 
+#: Host time when sensorlab was loaded. Displays count seconds from it (the studio's time axis,
+#: the demo world's burned-in video clock), so every view of one process shares one time base.
+EPOCH: float = now()
+
 
 @dataclass(frozen=True)
 class ClockMapping:

@@ -2,8 +2,14 @@
 
 Per stream: measured vs nominal rate, samples, dropped samples, driver overflows, parse errors,
 age of the newest data and a status. A stream that stalls (no data for a few sample periods),
-never delivers, or whose device failed turns red and says why. Below the table: the recorder's
-writer-queue fill and bytes written, disk space left in the sessions folder, and CPU use.
+never delivers, or whose device failed turns red and says why. A stream that *lost* data in the
+last `LOSS_WINDOW_S` seconds (dropped samples, driver overflows, parse errors) turns amber, or
+red when more than `LOSS_RED` of its samples were lost, and says how many of which.
+
+The counters run since the devices opened; while recording they run since Record, computed
+the way the recorder computes what the file stores (`Recorder.counters`), and the caption
+above the table says which. Below the table: the recorder's writer-queue fill and bytes
+written, disk space left in the sessions folder, and CPU use.
 
 The view only reads `StreamStats` (plain counters written by device threads; reading them from
 the GUI thread is safe, see `StreamStats`) and the recorder's properties; it keeps no copy of
@@ -14,7 +20,9 @@ from __future__ import annotations
 
 import math
 import shutil
+from collections import deque
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import psutil
@@ -46,8 +54,16 @@ STALL_IRREGULAR_S = 3.0
 #: Disk space below which the disk figure turns red, bytes.
 LOW_DISK = 1 << 30
 
+#: Losses (dropped samples, overflows, parse errors) within this many seconds colour a row.
+LOSS_WINDOW_S = 5.0
+#: Fraction of a stream's samples lost within `LOSS_WINDOW_S` above which its row is red, not amber.
+LOSS_RED = 0.05
+
 COLUMNS = ("Stream", "Kind", "Rate / nominal", "Samples", "Dropped", "Overflows", "Parse errors", "Last data", "Status")
+#: Status levels, worst last.
+OK_LEVEL, WARN_LEVEL, BAD_LEVEL = 0, 1, 2
 RED = QColor("#b3261e")
+AMBER = QColor("#8a5a00")
 OK = QColor("#1e4620")
 
 
@@ -94,10 +110,18 @@ class HealthView(QWidget):
         self._started = now()
         self._meters: dict[str, _RateMeter] = {}
         self._failures: dict[str, str] = {}  # stream -> message from the failed signal
-        self._status: dict[str, tuple[bool, str]] = {}
+        self._status: dict[str, tuple[int, str]] = {}  # stream -> (level, text)
+        # Per stream: (host time, samples, dropped, overflows, parse errors) over the last
+        # LOSS_WINDOW_S, device counters; seeded with zeros so losses before the first
+        # refresh count as recent.
+        self._history: dict[str, deque[tuple[float, int, int, int, int]]] = {}
+        self._opened_at = datetime.now()
+        self._recording_since: datetime | None = None
         self._process = psutil.Process()
         self._process.cpu_percent(None)  # prime: the first call always returns 0
 
+        self.basis = QLabel()
+        self.basis.setStyleSheet("color:#9aa0a6")
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.verticalHeader().setVisible(False)
@@ -122,6 +146,7 @@ class HealthView(QWidget):
         footer.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.basis)
         layout.addWidget(self.table, 1)
         layout.addLayout(footer)
 
@@ -134,8 +159,9 @@ class HealthView(QWidget):
 
     # -- public --------------------------------------------------------------------------
     def set_recorder(self, recorder) -> None:
-        """Show this recorder's queue and bytes (None when not recording)."""
+        """Show this recorder's queue and bytes, and count since Record (None: not recording)."""
         self.recorder = recorder
+        self._recording_since = datetime.now() if recorder is not None else None
         self.update_now()
 
     def set_sessions_folder(self, folder: str | Path) -> None:
@@ -146,23 +172,39 @@ class HealthView(QWidget):
         self._failures[stream] = message
         self.update_now()
 
+    def level(self, stream: str) -> int:
+        """`OK_LEVEL`, `WARN_LEVEL` (amber: recent losses) or `BAD_LEVEL` (red)."""
+        return self._status.get(stream, (OK_LEVEL, ""))[0]
+
     def is_red(self, stream: str) -> bool:
-        return not self._status.get(stream, (True, ""))[0]
+        return self.level(stream) == BAD_LEVEL
+
+    def is_amber(self, stream: str) -> bool:
+        return self.level(stream) == WARN_LEVEL
 
     def status_text(self, stream: str) -> str:
-        return self._status.get(stream, (True, ""))[1]
+        return self._status.get(stream, (OK_LEVEL, ""))[1]
+
+    def shown_counts(self, stream: str) -> dict[str, int]:
+        """The counters the table shows for ``stream`` (since Record while recording)."""
+        st = self._shown_stats().get(stream)
+        if st is None:
+            return {}
+        return {"samples": st.samples, "dropped": st.dropped, "overflows": st.overflows, "parse_errors": st.parse_errors}
 
     def update_now(self) -> None:
         t = now()
         stats = self.acquisition.stats
+        shown = self._shown_stats()
         for row, (name, info) in enumerate(self._rows):
             st = stats.get(name)
             if st is None:  # a device that never opened
-                self._set_row(row, name, info, None, t)
+                self._set_row(row, name, info, None, None, t)
                 continue
             meter = self._meters.setdefault(name, _RateMeter(t, st.samples, st.last_time))
             rate = meter.update(t, st.samples, st.last_time)
-            self._set_row(row, name, info, st, t, rate)
+            self._set_row(row, name, info, st, shown.get(name, st), t, rate)
+        self._update_basis()
         self._update_footer()
 
     # -- internals -----------------------------------------------------------------------
@@ -174,45 +216,66 @@ class HealthView(QWidget):
             for col in range(len(COLUMNS)):
                 self.table.setItem(row, col, QTableWidgetItem(""))
 
-    def _diagnose(self, name: str, info: StreamInfo | None, st, t: float) -> tuple[bool, str]:
+    def _shown_stats(self) -> dict:
+        """Counters to show: since Record while recording, else the devices' own (since open)."""
+        rec = self.recorder
+        counters = getattr(rec, "counters", None) if rec is not None else None
+        return counters() if counters is not None else {}
+
+    def _recent_losses(self, name: str, st, t: float) -> tuple[int, int, int, int]:
+        """(samples, dropped, overflows, parse errors) of ``name`` in the last `LOSS_WINDOW_S`."""
+        hist = self._history.setdefault(name, deque([(self._started, 0, 0, 0, 0)]))
+        hist.append((t, st.samples, st.dropped, st.overflows, st.parse_errors))
+        while len(hist) > 2 and hist[1][0] <= t - LOSS_WINDOW_S:
+            hist.popleft()
+        old = hist[0]
+        return st.samples - old[1], st.dropped - old[2], st.overflows - old[3], st.parse_errors - old[4]
+
+    def _diagnose(self, name: str, info: StreamInfo | None, st, t: float) -> tuple[int, str]:
         if info is None:
-            return False, f"could not open: {self.acquisition.errors.get(name, '')}"
+            return BAD_LEVEL, f"could not open: {self.acquisition.errors.get(name, '')}"
         if st.error:
-            return False, f"failed: {st.error}"
+            return BAD_LEVEL, f"failed: {st.error}"
         if name in self._failures:
-            return False, f"failed: {self._failures[name]}"
+            return BAD_LEVEL, f"failed: {self._failures[name]}"
         limit = stall_after(info)
         if limit is not None:
             if st.samples == 0:
                 if t - self._started > max(limit, 3.0):
-                    return False, f"no data since start ({t - self._started:.0f} s)"
-                return True, "waiting for data"
+                    return BAD_LEVEL, f"no data since start ({t - self._started:.0f} s)"
+                return OK_LEVEL, "waiting for data"
             silent = t - st.last_arrival
             if silent > limit:
-                return False, f"stalled: no data for {silent:.1f} s"
-        if st.overflows:
-            return True, f"ok ({st.overflows} overflows)"
-        return True, "ok"
+                return BAD_LEVEL, f"stalled: no data for {silent:.1f} s"
+        samples, dropped, overflows, parse_errors = self._recent_losses(name, st, t)
+        parts = [f"{n:,} {what}" for n, what in ((dropped, "dropped"), (parse_errors, "parse errors"), (overflows, "overflows")) if n]
+        if parts:
+            # Overflows are driver events (each loses an unknown amount), not samples.
+            lost = dropped + parse_errors
+            level = BAD_LEVEL if lost > LOSS_RED * max(1, samples + lost) else WARN_LEVEL
+            return level, f"losing data: {', '.join(parts)} in the last {LOSS_WINDOW_S:g} s"
+        earlier = st.dropped + st.overflows + st.parse_errors
+        return OK_LEVEL, "ok" if not earlier else f"ok (no losses in the last {LOSS_WINDOW_S:g} s)"
 
-    def _set_row(self, row: int, name: str, info: StreamInfo | None, st, t: float, rate: float = math.nan) -> None:
-        ok, why = self._diagnose(name, info, st, t)
-        self._status[name] = (ok, why)
+    def _set_row(self, row: int, name: str, info: StreamInfo | None, st, shown, t: float, rate: float = math.nan) -> None:
+        level, why = self._diagnose(name, info, st, t)
+        self._status[name] = (level, why)
         if info is None:
             cells = [name, "–", "–", "–", "–", "–", "–", "–", why]
         else:
             nominal = f"{info.nominal_rate:g}" if info.regular else "irregular"
             measured = "–" if math.isnan(rate) else (f"{rate:,.0f}" if rate >= 100 else f"{rate:.1f}")
             age = "–" if st.samples == 0 else f"{max(0.0, t - st.last_arrival):.2f} s ago"
-            cells = [name, info.kind.value, f"{measured} / {nominal} Hz", f"{st.samples:,}", f"{st.dropped:,}",
-                     f"{st.overflows:,}", f"{st.parse_errors:,}", age, why]
+            cells = [name, info.kind.value, f"{measured} / {nominal} Hz", f"{shown.samples:,}", f"{shown.dropped:,}",
+                     f"{shown.overflows:,}", f"{shown.parse_errors:,}", age, why]
         for col, text in enumerate(cells):
             item = self.table.item(row, col)
             item.setText(text)
             if col == len(COLUMNS) - 1:
                 item.setToolTip(text)
             warn = col in (4, 5, 6) and text not in ("0", "–")
-            if not ok:
-                item.setBackground(QBrush(RED))
+            if level != OK_LEVEL:
+                item.setBackground(QBrush(RED if level == BAD_LEVEL else AMBER))
                 item.setForeground(QBrush(QColor("white")))
             elif col == len(COLUMNS) - 1:
                 item.setBackground(QBrush(OK))
@@ -221,6 +284,14 @@ class HealthView(QWidget):
                 item.setBackground(QBrush())
                 item.setForeground(QBrush(QColor("#ffb74d")) if warn else QBrush())
             item.setTextAlignment(Qt.AlignmentFlag.AlignVCenter | (Qt.AlignmentFlag.AlignRight if 2 <= col <= 7 else Qt.AlignmentFlag.AlignLeft))
+
+    def _update_basis(self) -> None:
+        if self._recording_since is not None and self._shown_stats():
+            self.basis.setText(f"Counts since Record ({self._recording_since:%H:%M:%S}), as the session file stores them "
+                               f"(pre-roll not counted). Status: losses in the last {LOSS_WINDOW_S:g} s.")  # fmt: skip
+        else:
+            self.basis.setText(f"Counts since the devices opened ({self._opened_at:%H:%M:%S}); "
+                               f"Record restarts them. Status: losses in the last {LOSS_WINDOW_S:g} s.")  # fmt: skip
 
     def _update_footer(self) -> None:
         rec = self.recorder

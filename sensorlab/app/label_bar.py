@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
-    QTableWidget,
     QTextEdit,
     QVBoxLayout,
     QWidget,
@@ -39,8 +38,22 @@ from sensorlab.labeling.annotations import LabelSet
 HOLD_S = 0.35
 DEFAULT_LABELS = ("clap", "speech", "walk", "gesture", "noise")
 _DIGITS = {getattr(Qt.Key, f"Key_{d}"): d for d in range(1, 10)}
-#: Widgets where digits are text, not labels.
-_TEXT_WIDGETS = (QLineEdit, QTextEdit, QPlainTextEdit, QAbstractSpinBox, QComboBox, QTableWidget)
+#: Every digit key: outside text fields none of them reaches a widget (a combo box or a list
+#: would otherwise jump to the entry starting with that digit).
+_ALL_DIGITS = {*_DIGITS, Qt.Key.Key_0}
+
+
+def is_text_entry(widget: QObject) -> bool:
+    """True when digits typed into ``widget`` are text (a name, a number), not label hotkeys.
+
+    Editable line, text and spin boxes and *editable* combo boxes take digits; everything
+    else (buttons, plots, tables, lists, a plain drop-down such as the Window length) does not.
+    """
+    if isinstance(widget, QComboBox):
+        return widget.isEditable()
+    if isinstance(widget, QLineEdit | QTextEdit | QPlainTextEdit | QAbstractSpinBox):
+        return not widget.isReadOnly()
+    return False
 
 
 def live_event(label: str, kind: str) -> str:
@@ -140,21 +153,25 @@ class LabelBar(QWidget):
 
     # -- hotkeys from the whole window -----------------------------------------------------
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
-        """Installed on the application: digits anywhere but in a text field are hotkeys."""
+        """Installed on the application: digits anywhere in this window but in a text field are hotkeys."""
         etype = event.type()
         if etype not in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
             return False
         assert isinstance(event, QKeyEvent)
+        if event.key() not in _ALL_DIGITS or event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier or not self.isVisible():
+            return False
+        if not isinstance(obj, QWidget) or obj.window() is not self.window() or is_text_entry(obj):
+            return False
+        # From here on the digit is ours whatever it does: a focused drop-down or list must
+        # never see it (it would change the Window length or jump in a list instead).
         key = _DIGITS.get(event.key())
-        if key is None or event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier or not self.isVisible():
-            return False
-        if isinstance(obj, _TEXT_WIDGETS) or not isinstance(obj, QWidget) or obj.window() is not self.window():
-            return False
-        if event.isAutoRepeat():
-            return key in self._held
+        if key is None or event.isAutoRepeat():
+            return True
         if etype == QEvent.Type.KeyPress:
-            return self.press_hotkey(key)
-        return self.release_hotkey(key)
+            self.press_hotkey(key)
+        else:
+            self.release_hotkey(key)
+        return True
 
     # -- internals -----------------------------------------------------------------------
     def _hold_recognised(self, key: int) -> None:

@@ -10,11 +10,25 @@ import argparse
 import sys
 from pathlib import Path
 
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow, QMessageBox
+from PySide6.QtCore import QSize
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow, QMessageBox, QWidget
 
 from sensorlab.app.labeling_view import LabelingView
 from sensorlab.labeling.labelset import LabelSet
+
+
+#: Size a labeling window opens at (lanes, tracks and their titles laid out without overlap).
+DEFAULT_SIZE = QSize(1400, 900)
+
+
+def default_size(window: QWidget) -> QSize:
+    """`DEFAULT_SIZE`, shrunk to 90 % of the available screen area when that is smaller."""
+    screen = window.screen() or QGuiApplication.primaryScreen()
+    if screen is None:
+        return DEFAULT_SIZE
+    avail = screen.availableGeometry().size()
+    return QSize(min(DEFAULT_SIZE.width(), int(avail.width() * 0.9)), min(DEFAULT_SIZE.height(), int(avail.height() * 0.9)))
 
 
 class LabelingWindow(QMainWindow):
@@ -32,9 +46,11 @@ class LabelingWindow(QMainWindow):
         act = QAction("&Label set…", self)
         act.triggered.connect(self._edit_labels)
         menu.addAction(act)
-        act = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
+        # Ctrl+Q spelled out: StandardKey.Quit is empty on some platforms (and on Windows).
+        act = QAction("&Quit", self, shortcut=QKeySequence("Ctrl+Q"))
         act.triggered.connect(self.close)
         menu.addAction(act)
+        self.resize(default_size(self))
         self.open(path)
 
     def open(self, path: str | Path) -> None:
@@ -102,7 +118,6 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:  # noqa: BLE001 - show why the file cannot be opened, not a traceback
         QMessageBox.critical(None, "Cannot open session", str(e))
         return 1
-    w.resize(1400, 900)
     w.show()
     from sensorlab.app.main import close_on_signals
 

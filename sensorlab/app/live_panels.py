@@ -174,7 +174,7 @@ class Panel(QWidget):
         for plot in self._time_plots():
             plot.showAxis("bottom", show)
             if show:
-                plot.setLabel("bottom", "host clock, s since the window opened")
+                plot.setLabel("bottom", "host clock, s since sensorlab started")
 
     def _time_plots(self) -> list[pg.PlotItem]:
         return [self.plot] if self.plot is not None else []

@@ -20,7 +20,7 @@ from collections import deque
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QScrollArea, QSplitter, QVBoxLayout, QWidget
 
-from sensorlab.acquisition.clock import now
+from sensorlab.acquisition.clock import EPOCH
 from sensorlab.acquisition.source import StreamKind
 from sensorlab.app.live_panels import EventsPanel, Panel, panel_for, ring_seconds
 
@@ -39,7 +39,8 @@ class LiveView(QWidget):
     window
         Seconds of history shown on the time axis.
     origin
-        Host time drawn as x = 0 (default: now).
+        Host time drawn as x = 0 (default: the clock's `EPOCH`, when sensorlab started, so a
+        rebuilt view keeps the same axis and the demo video's burned-in clock matches it).
 
     Signals
     -------
@@ -54,7 +55,7 @@ class LiveView(QWidget):
         super().__init__(parent)
         self.acquisition = acquisition
         self.history = window
-        self.origin = now() if origin is None else origin
+        self.origin = EPOCH if origin is None else origin
         self.panels: dict[str, Panel] = {}
         self._rings = {}
         self._follow = True
@@ -104,6 +105,8 @@ class LiveView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(split)
 
+        # Clicking the plots takes the keyboard from a text field: digits are live labels again.
+        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.timer = QTimer(self)
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
         self.timer.setInterval(REFRESH_MS)

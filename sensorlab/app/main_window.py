@@ -97,6 +97,8 @@ class MainWindow(QMainWindow):
         self._preroll_rings: dict = {}
         self._rec_started = 0.0
         self._unseen_errors = 0
+        self._labeling_windows: list = []
+        self.label_dialog: QFileDialog | None = None
         self.relay = QtRelay(self)
         self.tasks = workers.TaskRunner(self)
         self.tasks.progress.connect(self._on_progress)
@@ -124,9 +126,13 @@ class MainWindow(QMainWindow):
         self.devices_action = QAction("Devices…", self, triggered=self._open_device_dialog)
         self.devices_action.setToolTip("Pick cameras, audio inputs, serial ports or demo devices; save/load the rig")
         bar.addAction(self.devices_action)
-        self.label_action = QAction("Label…", self, triggered=self.open_labeling)
+        # triggered(bool) must not reach open_labeling as its path: ask for the session instead.
+        self.label_action = QAction("Label…", self, triggered=lambda _checked=False: self.open_labeling())
         self.label_action.setToolTip("Open a recorded session on the labeling timeline (the last one by default)")
         bar.addAction(self.label_action)
+        self.quit_action = QAction("Quit", self, shortcut=QKeySequence("Ctrl+Q"), triggered=self.close)
+        self.quit_action.setToolTip("Finish the recording, close the devices and every window (Ctrl+Q)")
+        self.addAction(self.quit_action)  # a window-wide shortcut, no toolbar button
         bar.addSeparator()
         self.record_button = QPushButton("●  Record")
         self.record_button.setStyleSheet(RECORD_STYLE)
@@ -155,8 +161,13 @@ class MainWindow(QMainWindow):
         bar.addWidget(self.window_combo)
         bar.addWidget(QLabel("  Pre-roll "))
         self.preroll = QSpinBox(suffix=" s", minimum=0, maximum=30)
-        self.preroll.setToolTip("Keep the last N seconds so that Record includes what just happened (0: off)")
+        self.preroll.setToolTip("Keep the last N seconds so that Record includes what just happened (0: off).\n"
+                                "Type a number and press Enter: digits are label keys again afterwards.")  # fmt: skip
+        # Applied on Enter / arrows, not per typed digit; then the focus goes back to the plots
+        # so that the next digits are live labels, not more pre-roll.
+        self.preroll.setKeyboardTracking(False)
         self.preroll.valueChanged.connect(self._on_preroll_changed)
+        self.preroll.valueChanged.connect(lambda _v: self._return_focus(self.preroll))
         bar.addWidget(self.preroll)
 
     def _build_docks(self) -> None:
@@ -363,21 +374,33 @@ class MainWindow(QMainWindow):
                        on_done=self._on_recording_stopped, on_error=lambda msg: self._on_recording_stopped(str(recorder.path)))
 
     def open_labeling(self, path: str | Path | None = None) -> None:
-        """Open ``path`` (or a session picked in a dialog) in a labeling window."""
+        """Open ``path`` in a labeling window; without a path, ask for a session in a file
+        dialog (the session recorded last is preselected, so Enter opens it)."""
         from sensorlab.app.labeling_main import LabelingWindow
 
         if path is None:
-            start = self.last_session or Path(self.session_form.folder.text())
-            path, _ = QFileDialog.getOpenFileName(self, "Open a session to label", str(start), "Sessions (*.h5)")
-            if not path:
-                return
+            self._ask_session_to_label()
+            return
         try:
             window = LabelingWindow(path, self.label_bar.labels)
         except (OSError, ValueError, KeyError) as e:
             self.show_error(f"cannot open {path} for labeling: {e}")
             return
-        self._labeling_windows = [w for w in getattr(self, "_labeling_windows", []) if w.isVisible()] + [window]
+        self._labeling_windows = [w for w in self._labeling_windows if w.isVisible()] + [window]
         window.show()
+
+    def _ask_session_to_label(self) -> None:
+        # Non-blocking (open(), not exec()): recording and plotting go on behind the dialog.
+        dialog = QFileDialog(self, "Open a session to label", str(self.session_form.sessions_folder()), "Sessions (*.h5)")
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptOpen)
+        if self.last_session is not None and self.last_session.exists():
+            dialog.setDirectory(str(self.last_session.parent))
+            dialog.selectFile(str(self.last_session))
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.fileSelected.connect(self.open_labeling)
+        self.label_dialog = dialog
+        dialog.open()
 
     def _on_recording_stopped(self, path: str) -> None:
         self.recorder = None
@@ -491,14 +514,22 @@ class MainWindow(QMainWindow):
     def _on_window_changed(self, text: str) -> None:
         self.settings.setValue("view/window", text)
         if self.live_view is not None:
+            origin = self.live_view.origin
             self.live_view.shutdown()
             self.stack.removeWidget(self.live_view)
             self.live_view.deleteLater()
             window = float(text.split()[0])
-            self.live_view = LiveView(self.acquisition, window=window)
+            # Same origin as before: the time axis keeps reading the same clock.
+            self.live_view = LiveView(self.acquisition, window=window, origin=origin)
             self.live_view.follow_changed.connect(self.follow_action.setChecked)
+            self.live_view.set_paused(self.pause_action.isChecked())
             self.stack.addWidget(self.live_view)
             self.stack.setCurrentWidget(self.live_view)
+
+    def _return_focus(self, widget) -> None:
+        """Hand the keyboard back to the plots after a toolbar edit, so digits label again."""
+        if widget.hasFocus() and self.live_view is not None:
+            self.live_view.setFocus(Qt.FocusReason.OtherFocusReason)
 
     # -- settings and closing -------------------------------------------------------------------
     def _restore_settings(self) -> None:
@@ -515,7 +546,7 @@ class MainWindow(QMainWindow):
         self.window_combo.setCurrentText(str(s.value("view/window", "10 s")))
         self.window_combo.blockSignals(False)
         self.preroll.blockSignals(True)
-        self.preroll.setValue(int(s.value("recording/preroll", 0)))
+        self.preroll.setValue(int(s.value("recording/preroll", DEFAULT_PREROLL_S)))
         self.preroll.blockSignals(False)
 
     def save_settings(self) -> None:
@@ -527,8 +558,11 @@ class MainWindow(QMainWindow):
         s.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
-        """Finish the recording and close the devices, waiting for the workers."""
+        """Finish the recording and close the devices, waiting for the workers; close the
+        labeling windows too (their edits are saved as they are made), so the process ends."""
         self.save_settings()
+        for window in self._labeling_windows:
+            window.close()
         QApplication.instance().removeEventFilter(self.label_bar)
         self.tasks.wait()  # a recording still starting must finish starting before it can stop
         recorder = self.recorder
@@ -547,6 +581,10 @@ class MainWindow(QMainWindow):
             self.acquisition.close()
         super().closeEvent(event)
 
+
+#: Seconds of pre-roll until the user picks another value: enough to catch the gesture or word
+#: that made them press Record. Memory is capped per stream (`PREROLL_BYTES`).
+DEFAULT_PREROLL_S = 5
 
 #: Memory a pre-roll buffer may hold per stream; raw video frames are large (30 s of
 #: 640×480 at 30 fps is 830 MB), so a long pre-roll keeps fewer seconds of video.

@@ -287,6 +287,17 @@ class Recorder:
         end = self._t_stop if not np.isnan(self._t_stop) else now()
         return end - self._t_start
 
+    def counters(self) -> dict[str, StreamStats]:
+        """Per stream: samples, dropped, overflows and parse errors since `start` (pre-roll not
+        counted) — the loss figures the file's health rows and footers store. Empty before `start`."""
+        stats = self.acquisition.stats
+        out = {}
+        for name, base in dict(self._baseline).items():
+            st = stats.get(name) or StreamStats()
+            out[name] = StreamStats(samples=st.samples - base.samples, dropped=st.dropped - base.dropped,
+                                    overflows=st.overflows - base.overflows, parse_errors=st.parse_errors - base.parse_errors)  # fmt: skip
+        return out
+
     # -- the writer thread ---------------------------------------------------------------------------
     def _run(self, preroll: dict[str, Chunk]) -> None:
         pending, pending_bytes = self._pending, self._pending_bytes

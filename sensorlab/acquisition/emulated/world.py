@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sensorlab.acquisition.clock import now
+from sensorlab.acquisition.clock import EPOCH, now
 
 
 @dataclass
@@ -134,8 +134,9 @@ _shared: World | None = None
 
 
 def shared_world() -> World:
-    """The process-wide world the demo rig's devices share."""
+    """The process-wide world the demo rig's devices share. Its time starts at the clock's
+    `EPOCH`, so the clock drawn into the demo video reads the studio's time axis."""
     global _shared
     if _shared is None:
-        _shared = World()
+        _shared = World(t0=EPOCH)
     return _shared
