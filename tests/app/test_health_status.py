@@ -1,0 +1,74 @@
+"""Stream health: losing samples is never "ok", and the counts say what they count.
+
+The sources are the core's `SignalSource`: a stall with ``stall_drops`` skips the samples it
+missed and counts them as dropped, as a device with sequence numbers does.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+
+from sensorlab.acquisition.emulated.signal import SignalSource
+from sensorlab.app.health_view import AMBER, RED
+from sensorlab.session.reader import Session
+
+from .conftest import small_rig
+
+
+def _status_colour(w, stream: str):
+    hv = w.health_view
+    row = next(r for r in range(hv.table.rowCount()) if hv.table.item(r, 0).text() == stream)
+    return hv.table.item(row, hv.table.columnCount() - 1).background().color()
+
+
+def test_dropped_samples_turn_the_row_red_with_the_reason_then_it_recovers(qtbot, make_window):
+    w = make_window()
+    hv = w.health_view
+    qtbot.waitUntil(lambda: hv.status_text("imu") == "ok", timeout=5000)
+    w.acquisition.source_of("imu").stall(0.5)  # 500 Hz: ~250 samples skipped, under the stall limit
+    qtbot.waitUntil(lambda: w.acquisition.stats["imu"].dropped > 0, timeout=5000)
+    qtbot.waitUntil(lambda: hv.is_red("imu"), timeout=5000)
+    text = hv.status_text("imu")
+    assert text.startswith("losing data: ") and "dropped in the last 5 s" in text
+    assert _status_colour(w, "imu") == RED
+    assert not hv.is_red("mic") and hv.status_text("mic") == "ok"
+    # Without new losses for 5 s the row is green again, saying there were losses before.
+    qtbot.waitUntil(lambda: hv.level("imu") == 0, timeout=15_000)
+    assert hv.status_text("imu") == "ok (no losses in the last 5 s)"
+
+
+def test_a_few_lost_samples_turn_the_row_amber(qtbot, make_window):
+    fast = SignalSource("fast", "timeseries", rate=1000, shape=(2,), chunk_size=10)
+    w = make_window([*small_rig(), fast])
+    hv = w.health_view
+    qtbot.waitUntil(lambda: hv.status_text("fast") == "ok" and w.acquisition.stats["fast"].samples > 5000, timeout=15_000)
+    fast.stall(0.02)  # ~20 of the 5000 samples of the last 5 s
+    qtbot.waitUntil(lambda: hv.level("fast") != 0, timeout=5000)
+    assert hv.is_amber("fast") and _status_colour(w, "fast") == AMBER
+    assert "dropped in the last 5 s" in hv.status_text("fast")
+
+
+def test_counts_run_since_record_and_match_the_file(qtbot, make_window):
+    w = make_window()
+    hv = w.health_view
+    imu = w.acquisition.source_of("imu")
+    assert "since the devices opened" in hv.basis.text()
+    imu.stall(0.3)  # losses before Record: not part of the recording
+    qtbot.waitUntil(lambda: w.acquisition.stats["imu"].dropped > 0, timeout=5000)
+    before = w.acquisition.stats["imu"].dropped
+    with qtbot.waitSignal(w.recording_started, timeout=10_000):
+        w.record_button.click()
+    qtbot.waitUntil(lambda: "since Record" in hv.basis.text(), timeout=5000)
+    imu.stall(0.2)
+    qtbot.waitUntil(lambda: w.acquisition.stats["imu"].dropped > before, timeout=5000)
+    qtbot.wait(300)  # let the stall end and the table refresh
+    hv.update_now()
+    shown = hv.shown_counts("imu")
+    assert 0 < shown["dropped"] == w.acquisition.stats["imu"].dropped - before
+    row = next(r for r in range(hv.table.rowCount()) if hv.table.item(r, 0).text() == "imu")
+    assert hv.table.item(row, 4).text() == f"{shown['dropped']:,}"
+    with qtbot.waitSignal(w.recording_stopped, timeout=30_000) as stopped:
+        qtbot.mouseClick(w.record_button, Qt.MouseButton.LeftButton)
+    with Session.open(stopped.args[0]) as s:
+        assert s.streams["imu"].stats.dropped == shown["dropped"]
+    qtbot.waitUntil(lambda: "since the devices opened" in hv.basis.text(), timeout=5000)

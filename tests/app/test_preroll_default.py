@@ -1,0 +1,22 @@
+"""Pre-roll is on by default: a recording starts with the seconds before Record was pressed."""
+
+from __future__ import annotations
+
+import h5py
+
+from sensorlab.acquisition.clock import now
+from sensorlab.app.main_window import DEFAULT_PREROLL_S
+
+from .test_main_window import _record
+
+
+def test_a_fresh_studio_keeps_the_seconds_before_record(qtbot, make_window):
+    w = make_window()  # fresh settings: nothing chosen yet
+    assert w.preroll.value() == DEFAULT_PREROLL_S == 5
+    opened = now()
+    qtbot.waitUntil(lambda: now() - opened > DEFAULT_PREROLL_S + 0.5, timeout=20_000)
+    pressed = now()
+    path = _record(qtbot, w, seconds=0.3)
+    with h5py.File(path, "r") as f:
+        first = f["streams/imu/timestamps"][0]
+    assert pressed - first > DEFAULT_PREROLL_S - 1.0
