@@ -68,7 +68,7 @@ def build_emulated(config: EmulatedConfig) -> SourceBase:
     if config.device == "imu-text":
         rate = config.rate or 100.0
         device = mcu.TextIMU(rate=rate, world=world, **drift)
-        return EmulatedSerialSource(device, "text", name=name, nominal_rate=rate, channel_names=mcu.IMU_CHANNELS)
+        return EmulatedSerialSource(device, "text", name=name, nominal_rate=rate, channel_names=mcu.IMU_CHANNELS, units=mcu.IMU_UNITS)
     if config.device == "imu-binary":
         device = mcu.BinaryIMU(rate=config.rate or 1000.0, name=name, world=world, **drift)
     elif config.device == "radar":

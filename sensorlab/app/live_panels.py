@@ -29,6 +29,11 @@ PALETTE = (
     "#4e9bf5", "#f5a623", "#5ac85a", "#ef5350", "#b388ff", "#8d6e63", "#f06292", "#bdbdbd",
     "#d4e157", "#26c6da", "#90caf9", "#ffcc80", "#a5d6a7", "#ef9a9a", "#ce93d8", "#80cbc4",
 )
+#: Heights (fraction of the plot, top down) live-label texts cycle through, so the texts of
+#: markers close in time do not print over each other.
+MARKER_SLOTS = (0.92, 0.72, 0.52, 0.32)
+#: Markers closer than this fraction of the window share the screen and take the next slot.
+MARKER_NEAR = 0.15
 #: Min/max pairs per curve in a window (about one per pixel column of a typical plot; more
 #: only costs paint time).
 TARGET_BINS = 700
@@ -126,6 +131,7 @@ class Panel(QWidget):
         self.newest = float("-inf")  # host time of the newest sample handed to Qt
         self.plot: pg.PlotItem | None = None
         self._markers: deque[pg.InfiniteLine] = deque()
+        self._last_text = (float("-inf"), -1)  # (x, slot) of the newest marker with a text
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(2, 2, 2, 2)
         self._layout.setSpacing(1)
@@ -147,9 +153,13 @@ class Panel(QWidget):
         """Draw a vertical line at host time ``t`` (time-axis panels only)."""
         if self.plot is None:
             return
-        line = pg.InfiniteLine(pos=t - self.origin, angle=90, movable=False, pen=pg.mkPen(color, width=1))
+        x = t - self.origin
+        line = pg.InfiniteLine(pos=x, angle=90, movable=False, pen=pg.mkPen(color, width=1))
         if text:
-            pg.InfLineLabel(line, text=text, position=0.92, color=color, anchor=(0, 0.5))
+            last_x, last_slot = self._last_text
+            slot = (last_slot + 1) % len(MARKER_SLOTS) if abs(x - last_x) < MARKER_NEAR * self.history else 0
+            self._last_text = (x, slot)
+            line.label = pg.InfLineLabel(line, text=text, position=MARKER_SLOTS[slot], color=color, anchor=(0, 0.5))
         self.plot.addItem(line)
         self._markers.append(line)
 
@@ -196,6 +206,9 @@ class TimeseriesPanel(Panel):
         self.plot = self._new_plot(self.graphics)
         names = list(info.channel_names) or [f"ch{i}" for i in range(n_ch)]
         units = list(info.units)
+        # A legend names the channels by colour (several rows for many channels, e.g. EEG).
+        self.legend = self.plot.addLegend(offset=(-4, 2), colCount=min(n_ch, 8), labelTextSize="8pt",
+                                          brush=pg.mkBrush(20, 22, 26, 170), verSpacing=-6, horSpacing=8)  # fmt: skip
         self.curves: list[pg.PlotDataItem] = []
         for i in range(n_ch):
             curve = self.plot.plot(pen=pg.mkPen(PALETTE[i % len(PALETTE)], width=1), name=names[i] if i < len(names) else f"ch{i}")
@@ -203,8 +216,10 @@ class TimeseriesPanel(Panel):
             # which would recompute every curve again whenever the time axis scrolls.
             curve.setSkipFiniteCheck(True)
             self.curves.append(curve)
-        if units and len(set(units)) == 1 and units[0]:
-            self.plot.setLabel("left", units=units[0])
+        # The y axis names its units (plain text: SI prefixes would turn g into "mg").
+        distinct = list(dict.fromkeys(u for u in units if u))
+        if distinct:
+            self.plot.setLabel("left", " · ".join(distinct))
         # Channel menu: one checkable action per channel.
         self.channels_button = QToolButton(text=f"Channels ({n_ch})")
         self.channels_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
@@ -369,12 +384,27 @@ class ImagePanel(Panel):
         super().__init__(info, ring, origin, window, parent)
         self.is_video = info.kind is StreamKind.VIDEO
         self.graphics = pg.GraphicsLayoutWidget()
-        # Video rows run top to bottom; a range-Doppler map has range 0 at the bottom.
-        self.view = self.graphics.addViewBox(lockAspect=self.is_video, invertY=self.is_video, enableMenu=False)
         self.image = pg.ImageItem(axisOrder="row-major")
-        self.view.addItem(self.image)
-        if not self.is_video:
-            self.image.setColorMap(pg.colormap.get("viridis"))
+        self.color_bar: pg.ColorBarItem | None = None
+        if self.is_video:
+            # Video rows run top to bottom; pixels need no axes.
+            self.view = self.graphics.addViewBox(lockAspect=True, invertY=True, enableMenu=False)
+            self.view.addItem(self.image)
+        else:
+            # A map (e.g. range × Doppler): bins on both axes (row 0 at the bottom) and a
+            # colour scale in the stream's unit.
+            self.map_plot = self.graphics.addPlot()
+            self.map_plot.setMenuEnabled(False)
+            self.map_plot.hideButtons()
+            self.map_plot.setLabel("left", "row (bin)")
+            self.map_plot.setLabel("bottom", "column (bin)")
+            self.view = self.map_plot.getViewBox()
+            self.view.addItem(self.image)
+            cmap = pg.colormap.get("viridis")
+            self.image.setColorMap(cmap)
+            unit = info.units[0] if info.units and info.units[0] else "value"
+            self.color_bar = pg.ColorBarItem(colorMap=cmap, interactive=False, width=12, label=unit)
+            self.graphics.addItem(self.color_bar, row=0, col=1)
         self.stamp = QLabel("waiting for data…")
         self.stamp.setStyleSheet("color:#9aa0a6")
         self._header.addWidget(self.stamp)
@@ -404,6 +434,8 @@ class ImagePanel(Panel):
                 a, b = self._levels
                 self._levels = (0.9 * a + 0.1 * lo, max(0.9 * b + 0.1 * hi, 0.9 * a + 0.1 * lo + 1e-6))
             self.image.setImage(img, autoLevels=False, levels=self._levels)
+            if self.color_bar is not None:
+                self.color_bar.setLevels(self._levels)
         self.frames_shown += 1
         self.stamp.setText(f"t = {self.newest - self.origin:8.3f} s")
         return True
