@@ -1,7 +1,8 @@
 """`DeviceDialog`: pick the rig's devices, see what each reports, save and load the rig file.
 
 Left: what this machine has (cameras, audio inputs, serial ports — scanned on a worker
-thread with `sensorlab.acquisition.devices.list_devices`) plus the emulated demo devices, and
+thread with `sensorlab.acquisition.devices.list_devices` as the dialog opens, and again on
+Rescan; what could not be listed is explained, word-wrapped, under the list) plus the emulated demo devices, and
 free-text entries for a camera URL / video file or a serial port that is not listed (ptys,
 ``socket://`` URLs). Right: the rig being edited, one device per row, an editor for the
 selected device (serial protocol and baud, audio rate and channels, camera size and fps), and
@@ -34,6 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from sensorlab.acquisition.builders import EMULATED_NAMES
 from sensorlab.acquisition.rig import BAUD_RATES, AudioConfig, CameraConfig, EmulatedConfig, RigConfig, RigError, SerialConfig, load_rig, parse_rig
 from sensorlab.app.workers import TaskRunner
 
@@ -51,7 +53,9 @@ def describe(config) -> str:
     if isinstance(config, CameraConfig):
         size = f" · {config.width}×{config.height}" if config.width else ""
         return f"camera · {config.name} · {config.device}{size}"
-    return f"emulated · {config.name or config.device} · {config.device}"
+    if not EMULATED_NAMES[config.device]:
+        return f"emulated · {config.device} · streams imu, radar"
+    return f"emulated · {config.name or EMULATED_NAMES[config.device]} · {config.device}"
 
 
 def probe(config):
@@ -91,7 +95,7 @@ class DeviceDialog(QDialog):
             self._rig = parse_rig(rig_text) if rig_text else RigConfig(name="my-rig")
         except RigError:
             self._rig = RigConfig(name="my-rig")
-        self._devices: list = [*self._rig.camera, *self._rig.audio, *self._rig.serial, *self._rig.emulated]
+        self._devices: list = [_named(d) for d in (*self._rig.camera, *self._rig.audio, *self._rig.serial, *self._rig.emulated)]
 
         # -- left: available devices
         self.available = QTreeWidget()
@@ -102,8 +106,13 @@ class DeviceDialog(QDialog):
         add_serial = QPushButton("Add as serial", clicked=lambda: self._add_text(SerialConfig))
         add_camera = QPushButton("Add as camera", clicked=lambda: self._add_text(CameraConfig))
         add_button = QPushButton("Add selected →", clicked=lambda: self._add_item(self.available.currentItem()))
+        # Problems as wrapped text, not tree rows: their fixes are sentences, cut off in a column.
+        self.problems = QLabel(wordWrap=True, styleSheet="color:#ffb74d")
+        self.problems.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.problems.hide()
         left = QVBoxLayout()
         left.addWidget(self.available, 1)
+        left.addWidget(self.problems)
         row = QHBoxLayout()
         row.addWidget(self.rescan_button)
         row.addWidget(add_button)
@@ -160,6 +169,7 @@ class DeviceDialog(QDialog):
         outer.addLayout(bottom)
         self._fill_available(None)
         self._refresh_list()
+        self.rescan()  # list the hardware now, without waiting for the user to ask
 
     # -- public ----------------------------------------------------------------------------
     def rig(self) -> RigConfig:
@@ -176,7 +186,7 @@ class DeviceDialog(QDialog):
         while name in names:
             k += 1
             name = f"{base}{k}"
-        self._devices.append(config.model_copy(update={"name": name}))
+        self._devices.append(_named(config.model_copy(update={"name": name})))
         self._refresh_list()
         self.rig_list.setCurrentRow(len(self._devices) - 1)
 
@@ -196,14 +206,16 @@ class DeviceDialog(QDialog):
         self.rescan_button.setEnabled(True)
         self.available.clear()
         groups = {}
-        for title in ("Cameras", "Audio inputs", "Serial ports", "Emulated demo devices", "Problems"):
+        for title in ("Cameras", "Audio inputs", "Serial ports", "Emulated demo devices"):
             groups[title] = QTreeWidgetItem(self.available, [title])
             groups[title].setFlags(Qt.ItemFlag.ItemIsEnabled)
         for dev in EMULATED:
             item = QTreeWidgetItem(groups["Emulated demo devices"], [dev])
             item.setData(0, Qt.ItemDataRole.UserRole, EmulatedConfig(name=dev.replace("-", "_"), device=dev))
         if devices is None:
-            QTreeWidgetItem(groups["Cameras"], ["(press Rescan)"]).setFlags(Qt.ItemFlag.NoItemFlags)
+            for title in ("Cameras", "Audio inputs", "Serial ports"):
+                QTreeWidgetItem(groups[title], ["(scanning…)"]).setFlags(Qt.ItemFlag.NoItemFlags)
+            self.problems.hide()
         else:
             for cam in devices.cameras:
                 item = QTreeWidgetItem(groups["Cameras"], [f"camera {cam.index}: {cam.width}×{cam.height} @ {cam.fps:g} fps"])
@@ -214,8 +226,11 @@ class DeviceDialog(QDialog):
             for p in devices.serial:
                 item = QTreeWidgetItem(groups["Serial ports"], [f"{p.port} — {p.description}"])
                 item.setData(0, Qt.ItemDataRole.UserRole, SerialConfig(name="serial", port=p.port))
-            for line in devices.problems:
-                QTreeWidgetItem(groups["Problems"], [line]).setToolTip(0, line)
+            for title in ("Cameras", "Audio inputs", "Serial ports"):
+                if not groups[title].childCount():
+                    QTreeWidgetItem(groups[title], ["(none found)"]).setFlags(Qt.ItemFlag.NoItemFlags)
+            self.problems.setText("Problems:\n" + "\n".join(f"• {line}" for line in devices.problems))
+            self.problems.setVisible(bool(devices.problems))
         self.available.expandAll()
 
     def _add_item(self, item) -> None:
@@ -255,7 +270,13 @@ class DeviceDialog(QDialog):
         if row < 0 or row >= len(self._devices):
             return
         config = self._devices[row]
-        self._field(row, "name", QLineEdit(config.name))
+        if isinstance(config, EmulatedConfig) and not EMULATED_NAMES[config.device]:
+            # A two-stream device names its streams itself; a name here would be ignored.
+            fixed = QLineEdit(enabled=False, placeholderText="streams imu and radar (named by the device)")
+            fixed.setToolTip("This device sends two streams, named imu and radar")
+            self.editor.addRow("Name", fixed)
+        else:
+            self._field(row, "name", QLineEdit(config.name))
         if isinstance(config, SerialConfig):
             self._field(row, "port", QLineEdit(config.port))
             self._field(row, "protocol", _combo(["text", "binary"], config.protocol))
@@ -307,7 +328,7 @@ class DeviceDialog(QDialog):
         self.settings.setValue("rig/folder", str(Path(path).parent))
         self._rig = rig
         self.rig_name.setText(rig.name)
-        self._devices = [*rig.camera, *rig.audio, *rig.serial, *rig.emulated]
+        self._devices = [_named(d) for d in (*rig.camera, *rig.audio, *rig.serial, *rig.emulated)]
         self._refresh_list()
 
     def _save(self) -> None:
@@ -337,6 +358,14 @@ class DeviceDialog(QDialog):
             self.error.setText("add at least one device")
             return
         self.accept()
+
+
+def _named(config):
+    """``config`` with the stream name it will get spelled out (an emulated device's default,
+    e.g. imu-text → wrist), so the dialog never shows an empty Name for a named stream."""
+    if isinstance(config, EmulatedConfig) and not config.name and EMULATED_NAMES[config.device]:
+        return config.model_copy(update={"name": EMULATED_NAMES[config.device]})
+    return config
 
 
 def _combo(items: list[str], current: str, editable: bool = False) -> QComboBox:

@@ -15,16 +15,17 @@ from sensorlab.acquisition.source import SourceBase
 
 
 def demo_rig(eeg: bool = True, text_imu: bool = True) -> RigConfig:
-    """The demo rig as a `RigConfig` (what ``sensorlab record --demo`` records)."""
+    """The demo rig as a `RigConfig` (what ``sensorlab record --demo`` records). Stream names
+    are spelled out, so the rig file says that the text IMU's stream is called ``wrist``."""
     devices = [
-        EmulatedConfig(device="camera"),
-        EmulatedConfig(device="microphone", channels=2, drift_ppm=20.0),
+        EmulatedConfig(device="camera", name="camera"),
+        EmulatedConfig(device="microphone", name="mic", channels=2, drift_ppm=20.0),
         EmulatedConfig(device="imu-radar", drift_ppm=100.0),
     ]
     if eeg:
-        devices.append(EmulatedConfig(device="eeg", drift_ppm=-50.0))
+        devices.append(EmulatedConfig(device="eeg", name="eeg", drift_ppm=-50.0))
     if text_imu:
-        devices.append(EmulatedConfig(device="imu-text", drift_ppm=30.0))
+        devices.append(EmulatedConfig(device="imu-text", name="wrist", drift_ppm=30.0))
     return RigConfig(name="demo", emulated=devices)
 
 
