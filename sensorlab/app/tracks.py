@@ -123,8 +123,10 @@ class SignalTrack(Track):
             return
         # One block per pixel, drawn as min→max at the block's time: a filled-looking envelope.
         x = np.repeat(env.t - self.origin, 2)
-        y = np.empty(2 * n, dtype=np.float32)
         for i, c in enumerate(self.curves):
+            # A new array per curve: setData keeps a reference to it (no copy), so one
+            # buffer shared by every channel would draw the last channel on every curve.
+            y = np.empty(2 * n, dtype=np.float32)
             y[0::2] = env.min[:, i]
             y[1::2] = env.max[:, i]
             c.setData(x, y, skipFiniteCheck=True)

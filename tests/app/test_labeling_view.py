@@ -301,3 +301,44 @@ def test_suggest_again_replaces_the_previous_run_in_one_undo_step(fresh, open_vi
     assert any("replacing" in m for m in done), done
     v.stack.undo()  # the second run is one step: undo brings the first run's back
     assert sorted((s.start, s.end) for s in v.annotations if s.source == "suggest:energy:mic") == sorted((s.start, s.end) for s in mine)
+
+
+def test_every_channel_draws_its_own_recorded_values_at_every_zoom(fresh, open_view):
+    """Each channel's curve holds the min/max of that channel's raw samples (or the raw samples).
+
+    Checked against the recorded data read directly from the session, not against the pyramid,
+    at zoom levels that use the stored overview levels, the on-the-fly levels and raw samples.
+    """
+    from sensorlab.session.pyramid import BLOCK_FACTOR
+
+    v = open_view(fresh)
+    tl = v.timeline
+    stream = v.session.streams["imu"]
+    times = np.asarray(stream.timestamps)
+    raw = np.asarray(stream.read_index(0, len(times)).data, dtype=np.float32).reshape(len(times), -1)
+    imu = next(t for t in tl.tracks if t.name == "imu")
+    assert len(imu.curves) == raw.shape[1] == 6
+    levels = set()
+    for t0, span in [(0.0, 40.0), (10.0, 8.0), (10.0, 1.0), (10.0, 0.05)]:
+        tl.set_view(T0 + t0, T0 + t0 + span)
+        levels.add(imu.level)
+        drawn = []
+        for ch, curve in enumerate(imu.curves):
+            x, y = (np.asarray(a) for a in curve.getData())
+            assert len(x) > 10
+            if imu.level == 0:
+                idx = np.searchsorted(times, x + tl.origin - 1e-9)
+                np.testing.assert_array_equal(y, raw[idx, ch])
+            else:
+                bs = BLOCK_FACTOR**imu.level
+                starts = np.searchsorted(times, x[0::2] + tl.origin - 1e-9)
+                assert np.all(starts % bs == 0)  # blocks are aligned to sample indices
+                ends = np.minimum(starts + bs, len(times))
+                lo = np.array([raw[a:b, ch].min() for a, b in zip(starts, ends)])
+                hi = np.array([raw[a:b, ch].max() for a, b in zip(starts, ends)])
+                np.testing.assert_allclose(y[0::2], lo, rtol=0, atol=1e-6, err_msg=f"channel {ch}, span {span} s")
+                np.testing.assert_allclose(y[1::2], hi, rtol=0, atol=1e-6, err_msg=f"channel {ch}, span {span} s")
+            drawn.append(y)
+        # The channels differ in the recording, so they must differ on screen too.
+        assert all(not np.array_equal(drawn[0], d) for d in drawn[1:])
+    assert {0, 1} < levels and max(levels) >= 2  # raw, on-the-fly and stored overview levels
