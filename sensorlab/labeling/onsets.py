@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sensorlab.labeling.suggest import estimate_rate, frame_energy_db
+from sensorlab.labeling.suggest import estimate_rate, frame_energy_db, noise_floor
 
 
 def detect_onsets(
@@ -38,7 +38,8 @@ def detect_onsets(
     signal, times
         ``(n,)`` / ``(n, channels)`` samples and their timestamps.
     floor_db
-        Ignore onsets whose frame energy is below this (default: 10th percentile + 6 dB).
+        Ignore onsets whose frame energy is below this (default: `noise_floor` + 6 dB, so the
+        step from digital silence to the room noise is not an onset).
 
     Returns
     -------
@@ -65,7 +66,7 @@ def detect_onsets(
     padded = np.concatenate((np.full(k, db[0]), db))
     past_min = np.lib.stride_tricks.sliding_window_view(padded[:-1], k).min(axis=1)
     rise = db - past_min
-    floor = float(np.percentile(db, 10)) + 6.0 if floor_db is None else floor_db
+    floor = noise_floor(db) + 6.0 if floor_db is None else floor_db
     cand = np.flatnonzero((rise >= rise_db) & (db >= floor))
     radius = max(1, round(min_gap_s * rate / hop))
     taken: list[int] = []

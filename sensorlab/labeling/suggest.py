@@ -5,7 +5,8 @@ hysteresis (enter above ``high``, leave below ``low``), bridging gaps shorter th
 ``min_gap`` and dropping spans shorter than ``min_duration``:
 
 - `energy_segments` – frame RMS energy in dB on audio (voice/sound activity). Thresholds
-  default to the noise floor (10th percentile of frame energy) plus a margin.
+  default to the noise floor (10th percentile of frame energy, digital silence excluded)
+  plus a margin.
 - `threshold_segments` – a signal (or the norm of several channels) above a level.
 - `change_point_segments` – mean or variance shifts between the two halves of a rolling
   window (effect-size statistic, non-maximum suppression); segments between changes.
@@ -165,9 +166,32 @@ def frame_energy_db(
     return db, times[np.maximum(centre - hop // 2, 0)], times[np.minimum(centre + (hop - 1) // 2, len(p) - 1)]
 
 
+#: Frames quieter than this (dB re full scale 1.0) are digital silence, not the room's noise:
+#: exact zeros (clamped to -200 dB) or values below what a 24-bit converter can represent
+#: (its 1-LSB level is about -144 dB). A virtual or file-based source, or a recording started
+#: before the sound, begins and ends with such frames; counted in the noise floor they would
+#: put it at -200 dB, and every frame of real audio would then count as "active".
+DIGITAL_SILENCE_DB = -150.0
+
+
+def noise_floor(db: np.ndarray) -> float:
+    """The 10th percentile of frame energy, ignoring digital silence (`DIGITAL_SILENCE_DB`).
+
+    Examples
+    --------
+    >>> noise_floor(np.array([-200.0] * 50 + [-60.0] * 40 + [-20.0] * 10))
+    -60.0
+    """
+    db = np.asarray(db, dtype=np.float64)
+    live = db[db > DIGITAL_SILENCE_DB]
+    if live.size:
+        return float(np.percentile(live, 10))
+    return float(np.percentile(db, 10)) if db.size else 0.0
+
+
 def auto_thresholds(db: np.ndarray, margin_db: float = 12.0) -> tuple[float, float]:
-    """(high, low) = noise floor (10th percentile) + margin, + half the margin."""
-    floor = float(np.percentile(db, 10)) if db.size else 0.0
+    """(high, low) = `noise_floor` + margin, + half the margin."""
+    floor = noise_floor(db)
     return floor + margin_db, floor + margin_db / 2
 
 
@@ -495,6 +519,7 @@ def motion_segments_from_scores(
 
 
 __all__ = [
+    "DIGITAL_SILENCE_DB",
     "SUGGESTION_TIER",
     "change_point_segments",
     "change_points",
@@ -509,6 +534,7 @@ __all__ = [
     "motion_score",
     "motion_segments",
     "motion_segments_from_scores",
+    "noise_floor",
     "reduce_channels",
     "spans_from_mask",
     "threshold_segments",

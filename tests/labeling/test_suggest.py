@@ -183,3 +183,58 @@ def test_blockwise_motion_threshold_changepoint():
     assert [round(s.start - T0, 1) for s in segs] == [0.0, 4.0, 6.0]
     with pytest.raises(ValueError, match="unknown suggestion method"):
         suggest_for_stream(FakeStream("imu", "timeseries", 100.0, sig, ts), "magic")
+
+
+def spoken_digits_with_digital_silence(n_words=30, rate=8000, seed=3):
+    """Word-like bursts (voiced harmonics under a syllable envelope, a noisy consonant onset)
+    over a quiet room-noise floor, with ~10 % exact-zero digital silence before and after,
+    as a virtual or file-based source records it. Returns (audio, times, true spans)."""
+    rng = np.random.default_rng(seed)
+    pieces, truth, t = [], [], 0.0
+    lead = int(0.1 * (n_words * 1.2) * rate)  # ~10 % of the length on each side
+    pieces.append(np.zeros(lead, dtype=np.float32))
+    t += lead / rate
+    for _ in range(n_words):
+        gap = int(rng.uniform(0.35, 0.9) * rate)
+        pieces.append((0.0005 * rng.standard_normal(gap)).astype(np.float32))
+        t += gap / rate
+        n = int(rng.uniform(0.3, 0.65) * rate)
+        tt = np.arange(n) / rate
+        f0 = rng.uniform(100, 220) * (1 - 0.15 * tt / tt[-1])  # falling pitch
+        phase = 2 * np.pi * np.cumsum(f0) / rate
+        voiced = sum(np.sin(k * phase) / k for k in range(1, 8))
+        env = np.sin(np.pi * tt / tt[-1]) ** 0.6
+        consonant = np.where(tt < 0.05, rng.standard_normal(n), 0.0)
+        x = rng.uniform(0.05, 0.3) * (env * voiced + 0.3 * consonant) + 0.0005 * rng.standard_normal(n)
+        pieces.append(x.astype(np.float32))
+        truth.append((T0 + t, T0 + t + n / rate))
+        t += n / rate
+    tail_noise = int(0.5 * rate)
+    pieces.append((0.0005 * rng.standard_normal(tail_noise)).astype(np.float32))
+    pieces.append(np.zeros(lead, dtype=np.float32))
+    audio = np.concatenate(pieces)
+    return audio, T0 + np.arange(audio.size) / rate, truth
+
+
+def iou(a, b):
+    inter = max(0.0, min(a[1], b[1]) - max(a[0], b[0]))
+    return inter / (max(a[1], b[1]) - min(a[0], b[0]))
+
+
+def test_energy_defaults_find_every_word_despite_digital_silence():
+    """Exact zeros before and after the speech must not drag the noise floor to -200 dB (which
+    made every frame "active": one suggestion spanning the whole recording)."""
+    x, t, truth = spoken_digits_with_digital_silence()
+    assert (x == 0).mean() > 0.15  # ~10 % before and ~10 % after
+    for segs in (energy_segments(x, t),
+                 suggest_for_stream(FakeStream("mic", "audio", 8000.0, x, t), "energy", block_s=3.0)):
+        assert len(segs) == len(truth), spans(segs)
+        for seg, true in zip(segs, truth, strict=True):
+            assert iou((seg.start, seg.end), true) >= 0.5, (seg.start - T0, seg.end - T0, true[0] - T0, true[1] - T0)
+
+
+def test_onsets_ignore_the_step_from_digital_silence_to_room_noise():
+    x, t, truth = spoken_digits_with_digital_silence(n_words=5)
+    onsets = detect_onsets(x, t)
+    assert len(onsets) == len(truth), (onsets - T0, [a - T0 for a, _ in truth])
+    assert np.abs(onsets - np.array([a for a, _ in truth])).max() < 0.02
