@@ -158,6 +158,7 @@ class LabelingView(QWidget):
         self.previews: list[FramePreview] = []
         self.runner = TaskRunner(self)
         self.runner.failed.connect(lambda title, m: self.message.emit(f"{title} failed: {m}"))
+        self.runner.progress.connect(self._on_progress)
         self.open_spans: dict[int, float] = {}  # hotkey → start time of a span being recorded
         self.keys = KeyHandler(self)
         self._build_frame()
@@ -170,8 +171,6 @@ class LabelingView(QWidget):
         if pyr.is_valid():
             self._on_pyramid(Pyramid.open(self.session))
         else:
-            self.progress.show()
-            self.runner.progress.connect(self.message.emit)
             self.runner.run("building the overview cache", _build_pyramid, self.session, on_done=self._on_pyramid)
 
     # -- building -------------------------------------------------------------------------------
@@ -241,12 +240,22 @@ class LabelingView(QWidget):
         lay.addLayout(bottom)
         self._update_legend()
 
+    def _on_progress(self, text: str) -> None:
+        """A worker's progress goes to the status line; "" (nothing runs any more) only hides
+        the busy bar: the task's own result message, emitted just before, must stay visible."""
+        if text:
+            self.progress.show()
+            self.message.emit(text)
+        else:
+            self.progress.hide()
+
     def _on_pyramid(self, pyramid: Pyramid) -> None:
         if self.session is None:  # closed while the cache was being built
             pyramid.close()
             return
         self.pyramid = pyramid
         self.progress.hide()
+        self.message.emit("")  # the cache build's progress line is done with
         start, end = self._extent()
         streams = self.session.streams
         rates = [s.info.nominal_rate for s in streams.values() if s.info.nominal_rate > 0]

@@ -342,3 +342,16 @@ def test_every_channel_draws_its_own_recorded_values_at_every_zoom(fresh, open_v
         # The channels differ in the recording, so they must differ on screen too.
         assert all(not np.array_equal(drawn[0], d) for d in drawn[1:])
     assert {0, 1} < levels and max(levels) >= 2  # raw, on-the-fly and stored overview levels
+
+
+def test_suggest_that_finds_nothing_says_so_with_the_hint(tmp_path, open_view, qtbot):
+    """The result line stays on screen: the worker's end-of-work signal must not blank it."""
+    quiet = write_synthetic_session(tmp_path / "quiet.h5", 0.9, audio_rate=16000, frame_shape=(24, 32))  # noise only
+    v = open_view(quiet)
+    v.suggest("mic", "energy")
+    qtbot.waitUntil(lambda: not v.runner.busy, timeout=20_000)
+    qtbot.wait(50)  # let any signal queued behind the result arrive: it must not overwrite it
+    assert v.status.text().startswith("0 suggestions from energy on mic"), v.status.text()
+    assert "--param min_duration=0.01" in v.status.text()
+    assert not v.progress.isVisible()
+    assert not [s for s in v.annotations if s.suggested]
