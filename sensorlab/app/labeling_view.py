@@ -195,6 +195,9 @@ class LabelingView(QWidget):
         self.tier_box = QComboBox(editable=True)
         self.tier_box.setToolTip("Tier of segments made with keys (dragging in a lane uses that lane's tier)")
         self.tier_box.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        # Tier names arrive after the first show (the session opens in a worker): size the
+        # box to them every time, or "suggestions" shows as its clipped tail.
+        self.tier_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.tier_box.currentTextChanged.connect(self._set_tier)
         bar.addWidget(self.tier_box)
         self.snap_box = QCheckBox("snap to onsets")
@@ -284,6 +287,10 @@ class LabelingView(QWidget):
         av.tier_activated.connect(self._set_tier)
         av.selection_changed.connect(lambda _sid: self._update_position())
         self.annotations.tier_added.connect(lambda _t: self._update_tiers())
+        # The position line shows the selection's label and times: redraw it when an edit
+        # (relabel, move, undo) changes the model, not only when the selection changes.
+        for sig in (self.annotations.segment_changed, self.annotations.segment_removed, self.annotations.reset):
+            sig.connect(self._on_model_changed)
         self._update_tiers()
         self._fill_suggest_menu()
         self.placeholder.setParent(None)
@@ -311,6 +318,7 @@ class LabelingView(QWidget):
         self.tier_box.addItems(names)
         self.tier_box.setCurrentText(self.tier)
         self.tier_box.blockSignals(False)
+        self.tier_box.setMinimumWidth(self.tier_box.sizeHint().width())  # never squeezed by the legend
 
     def _set_tier(self, tier: str) -> None:
         if tier and tier != self.tier:
@@ -328,6 +336,10 @@ class LabelingView(QWidget):
         for p in self.previews:
             p.show_at(t)
         self._update_position()
+
+    def _on_model_changed(self, *_) -> None:
+        if self.session is not None:
+            self._update_position()
 
     def _update_position(self) -> None:
         if self.timeline is None:
@@ -424,6 +436,8 @@ class LabelingView(QWidget):
             self.timeline.stop()
         if self.annotation_view is not None:
             self.annotation_view.disconnect_model()
+            for sig in (self.annotations.segment_changed, self.annotations.segment_removed, self.annotations.reset):
+                sig.disconnect(self._on_model_changed)
         self.runner.wait(10_000)
         if self.pyramid is not None:
             self.pyramid.close()

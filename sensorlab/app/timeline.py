@@ -92,7 +92,10 @@ class Timeline(pg.GraphicsLayoutWidget):
             # The time ruler sits on top of the first track, so lanes added later (tiers
             # appear while labeling) never have to take the axis over.
             plot.showAxis("top", True)
-            plot.getAxis("top").setStyle(tickLength=-6)
+            ruler = plot.getAxis("top")
+            ruler.setStyle(tickLength=-6)
+            ruler.enableAutoSIPrefix(False)  # always seconds: "ms" or "ks" would change what ticks mean
+            ruler.setLabel("time since the session start", units="s")
             vb = plot.getViewBox()
             vb.sigXRangeChanged.connect(self._on_range)
             vb.sigResized.connect(self._on_range)  # more pixels → a finer level

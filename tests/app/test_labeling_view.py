@@ -355,3 +355,31 @@ def test_suggest_that_finds_nothing_says_so_with_the_hint(tmp_path, open_view, q
     assert "--param min_duration=0.01" in v.status.text()
     assert not v.progress.isVisible()
     assert not [s for s in v.annotations if s.suggested]
+
+
+def test_position_line_follows_a_relabel_and_the_tier_box_and_time_axis_read_fully(fresh, open_view, qtbot):
+    from sensorlab.labeling.annotations import Segment
+    from sensorlab.labeling.commands import AddSegment
+
+    v = open_view(fresh)
+    seg = Segment.create("live", "walk", T0 + 6.0, T0 + 8.0)
+    v.annotation_view.push(AddSegment(seg))
+    v.annotation_view.select(seg.id)
+    assert "selected: walk [live]" in v.position_label.text()
+    qtbot.keyClick(v, Qt.Key.Key_2)  # relabel to wave
+    assert v.annotations[seg.id].label == "wave"
+    assert "selected: wave [live]" in v.position_label.text(), v.position_label.text()
+    qtbot.keyClick(v, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # undo: back to walk
+    assert "selected: walk [live]" in v.position_label.text(), v.position_label.text()
+
+    # A tier that appears after the window is shown is readable in full in the tier box.
+    v.annotation_view.push(AddSegment(Segment.create("suggestions", "walk", T0 + 30.0, T0 + 31.0, suggested=True)))
+    v.tier_box.setCurrentText("suggestions")
+    qtbot.wait(10)
+    edit = v.tier_box.lineEdit()
+    assert edit.text() == "suggestions"
+    assert edit.width() >= edit.fontMetrics().horizontalAdvance("suggestions") + 4, edit.width()
+
+    # The time ruler says what its numbers are.
+    ruler = v.timeline.plots[0].getAxis("top")
+    assert ruler.label.isVisible() and "(s)" in ruler.label.toPlainText(), ruler.label.toPlainText()
