@@ -146,8 +146,9 @@ def import_labels(
     in_path
         Label file; its extension picks the format unless ``fmt`` is given.
     merge
-        Add to the existing annotations, skipping duplicates (same tier and label, times
-        within `DUPLICATE_TOLERANCE`) so re-importing is harmless. False replaces all
+        Add to the existing annotations, skipping those already there (same tier and label,
+        times within `DUPLICATE_TOLERANCE`) so re-importing is harmless; annotations of the
+        file itself are never merged with each other. False replaces all
         annotations (the previous sidecar stays in ``.bak``).
     snap_stream
         ELAN only: snap edges known only to the millisecond to the samples of this stream.
@@ -189,10 +190,11 @@ def import_labels(
     for s in current:
         index[(s.tier, s.label)].append((s.start, s.end))
     added = 0
+    # Compared only with what was there before: two annotations of one file are two, even
+    # with equal label and times (e.g. a word repeated in an ELAN subdivision).
     for seg in imported:
         if not _is_duplicate(index, seg):
             current.add(seg)
-            index[(seg.tier, seg.label)].append((seg.start, seg.end))
             added += 1
     _save(session_path, current)
     skipped = len(imported) - added

@@ -201,3 +201,153 @@ def test_unknown_format(tmp_path):
     with pytest.raises(ValueError, match="cannot tell"):
         detect_format(tmp_path / "x.xyz")
     assert detect_format("x.dat", "ELAN") == "eaf"
+
+
+# An ELAN file as ELAN writes a subdivided corpus: a root tier, a time-subdivision tier whose
+# inner boundaries are unaligned slots (one chain partly aligned), a time subdivision of that,
+# a symbolic subdivision (children listed out of PREVIOUS_ANNOTATION order, a repeated word),
+# a symbolic association and an included-in tier. TIME_ORDER lists the slots in time order,
+# so ts2 sits between ts9 (1500) and ts10 (2500) there, yet ELAN places it at 2000 on its chain.
+SUBDIVIDED_EAF = """<?xml version="1.0" encoding="UTF-8"?>
+<ANNOTATION_DOCUMENT AUTHOR="" DATE="2024-01-01T00:00:00+01:00" FORMAT="3.0" VERSION="3.0">
+  <HEADER MEDIA_FILE="" TIME_UNITS="milliseconds"/>
+  <TIME_ORDER>
+    <TIME_SLOT TIME_SLOT_ID="ts1" TIME_VALUE="1000"/>
+    <TIME_SLOT TIME_SLOT_ID="ts9" TIME_VALUE="1500"/>
+    <TIME_SLOT TIME_SLOT_ID="ts2"/>
+    <TIME_SLOT TIME_SLOT_ID="ts11"/>
+    <TIME_SLOT TIME_SLOT_ID="ts10" TIME_VALUE="2500"/>
+    <TIME_SLOT TIME_SLOT_ID="ts3"/>
+    <TIME_SLOT TIME_SLOT_ID="ts4" TIME_VALUE="4000"/>
+    <TIME_SLOT TIME_SLOT_ID="ts5" TIME_VALUE="5000"/>
+    <TIME_SLOT TIME_SLOT_ID="ts6" TIME_VALUE="5200"/>
+    <TIME_SLOT TIME_SLOT_ID="ts7"/>
+    <TIME_SLOT TIME_SLOT_ID="ts8" TIME_VALUE="6000"/>
+  </TIME_ORDER>
+  <TIER LINGUISTIC_TYPE_REF="utt" TIER_ID="utterance">
+    <ANNOTATION><ALIGNABLE_ANNOTATION ANNOTATION_ID="u1" TIME_SLOT_REF1="ts1" TIME_SLOT_REF2="ts4"><ANNOTATION_VALUE>the cat the</ANNOTATION_VALUE></ALIGNABLE_ANNOTATION></ANNOTATION>
+    <ANNOTATION><ALIGNABLE_ANNOTATION ANNOTATION_ID="u2" TIME_SLOT_REF1="ts5" TIME_SLOT_REF2="ts8"><ANNOTATION_VALUE>yes no no</ANNOTATION_VALUE></ALIGNABLE_ANNOTATION></ANNOTATION>
+  </TIER>
+  <TIER LINGUISTIC_TYPE_REF="timesub" PARENT_REF="utterance" TIER_ID="words">
+    <ANNOTATION><ALIGNABLE_ANNOTATION ANNOTATION_ID="w1" TIME_SLOT_REF1="ts1" TIME_SLOT_REF2="ts2"><ANNOTATION_VALUE>the</ANNOTATION_VALUE></ALIGNABLE_ANNOTATION></ANNOTATION>
+    <ANNOTATION><ALIGNABLE_ANNOTATION ANNOTATION_ID="w2" TIME_SLOT_REF1="ts2" TIME_SLOT_REF2="ts3"><ANNOTATION_VALUE>cat</ANNOTATION_VALUE></ALIGNABLE_ANNOTATION></ANNOTATION>
+    <ANNOTATION><ALIGNABLE_ANNOTATION ANNOTATION_ID="w3" TIME_SLOT_REF1="ts3" TIME_SLOT_REF2="ts4"><ANNOTATION_VALUE>the</ANNOTATION_VALUE></ALIGNABLE_ANNOTATION></ANNOTATION>
+    <ANNOTATION><ALIGNABLE_ANNOTATION ANNOTATION_ID="w4" TIME_SLOT_REF1="ts5" TIME_SLOT_REF2="ts6"><ANNOTATION_VALUE>yes</ANNOTATION_VALUE></ALIGNABLE_ANNOTATION></ANNOTATION>
+    <ANNOTATION><ALIGNABLE_ANNOTATION ANNOTATION_ID="w5" TIME_SLOT_REF1="ts6" TIME_SLOT_REF2="ts7"><ANNOTATION_VALUE>no</ANNOTATION_VALUE></ALIGNABLE_ANNOTATION></ANNOTATION>
+    <ANNOTATION><ALIGNABLE_ANNOTATION ANNOTATION_ID="w6" TIME_SLOT_REF1="ts7" TIME_SLOT_REF2="ts8"><ANNOTATION_VALUE>no</ANNOTATION_VALUE></ALIGNABLE_ANNOTATION></ANNOTATION>
+  </TIER>
+  <TIER LINGUISTIC_TYPE_REF="timesub" PARENT_REF="words" TIER_ID="syllables">
+    <ANNOTATION><ALIGNABLE_ANNOTATION ANNOTATION_ID="s1" TIME_SLOT_REF1="ts2" TIME_SLOT_REF2="ts11"><ANNOTATION_VALUE>ca</ANNOTATION_VALUE></ALIGNABLE_ANNOTATION></ANNOTATION>
+    <ANNOTATION><ALIGNABLE_ANNOTATION ANNOTATION_ID="s2" TIME_SLOT_REF1="ts11" TIME_SLOT_REF2="ts3"><ANNOTATION_VALUE>at</ANNOTATION_VALUE></ALIGNABLE_ANNOTATION></ANNOTATION>
+  </TIER>
+  <TIER LINGUISTIC_TYPE_REF="symsub" PARENT_REF="words" TIER_ID="morphs">
+    <ANNOTATION><REF_ANNOTATION ANNOTATION_ID="m3" ANNOTATION_REF="w1" PREVIOUS_ANNOTATION="m2"><ANNOTATION_VALUE>e</ANNOTATION_VALUE></REF_ANNOTATION></ANNOTATION>
+    <ANNOTATION><REF_ANNOTATION ANNOTATION_ID="m1" ANNOTATION_REF="w1"><ANNOTATION_VALUE>th</ANNOTATION_VALUE></REF_ANNOTATION></ANNOTATION>
+    <ANNOTATION><REF_ANNOTATION ANNOTATION_ID="m2" ANNOTATION_REF="w1" PREVIOUS_ANNOTATION="m1"><ANNOTATION_VALUE>e</ANNOTATION_VALUE></REF_ANNOTATION></ANNOTATION>
+    <ANNOTATION><REF_ANNOTATION ANNOTATION_ID="m4" ANNOTATION_REF="w3"><ANNOTATION_VALUE>the</ANNOTATION_VALUE></REF_ANNOTATION></ANNOTATION>
+  </TIER>
+  <TIER LINGUISTIC_TYPE_REF="symassoc" PARENT_REF="utterance" TIER_ID="gloss">
+    <ANNOTATION><REF_ANNOTATION ANNOTATION_ID="g1" ANNOTATION_REF="u1"><ANNOTATION_VALUE>ART N ART</ANNOTATION_VALUE></REF_ANNOTATION></ANNOTATION>
+    <ANNOTATION><REF_ANNOTATION ANNOTATION_ID="g2" ANNOTATION_REF="u2"><ANNOTATION_VALUE>INTJ</ANNOTATION_VALUE></REF_ANNOTATION></ANNOTATION>
+  </TIER>
+  <TIER LINGUISTIC_TYPE_REF="incl" PARENT_REF="utterance" TIER_ID="notes">
+    <ANNOTATION><ALIGNABLE_ANNOTATION ANNOTATION_ID="n1" TIME_SLOT_REF1="ts9" TIME_SLOT_REF2="ts10"><ANNOTATION_VALUE>cough</ANNOTATION_VALUE></ALIGNABLE_ANNOTATION></ANNOTATION>
+  </TIER>
+  <TIER LINGUISTIC_TYPE_REF="utt" TIER_ID="noise">
+    <ANNOTATION><ALIGNABLE_ANNOTATION ANNOTATION_ID="d1" TIME_SLOT_REF1="ts5" TIME_SLOT_REF2="ts8"><ANNOTATION_VALUE>hum</ANNOTATION_VALUE></ALIGNABLE_ANNOTATION></ANNOTATION>
+    <ANNOTATION><ALIGNABLE_ANNOTATION ANNOTATION_ID="d2" TIME_SLOT_REF1="ts5" TIME_SLOT_REF2="ts8"><ANNOTATION_VALUE>hum</ANNOTATION_VALUE></ALIGNABLE_ANNOTATION></ANNOTATION>
+  </TIER>
+  <LINGUISTIC_TYPE GRAPHIC_REFERENCES="false" LINGUISTIC_TYPE_ID="utt" TIME_ALIGNABLE="true"/>
+  <LINGUISTIC_TYPE CONSTRAINTS="Time_Subdivision" LINGUISTIC_TYPE_ID="timesub" TIME_ALIGNABLE="true"/>
+  <LINGUISTIC_TYPE CONSTRAINTS="Symbolic_Subdivision" LINGUISTIC_TYPE_ID="symsub" TIME_ALIGNABLE="false"/>
+  <LINGUISTIC_TYPE CONSTRAINTS="Symbolic_Association" LINGUISTIC_TYPE_ID="symassoc" TIME_ALIGNABLE="false"/>
+  <LINGUISTIC_TYPE CONSTRAINTS="Included_In" LINGUISTIC_TYPE_ID="incl" TIME_ALIGNABLE="true"/>
+  <CONSTRAINT DESCRIPTION="Time subdivision of parent annotation's time interval, no time gaps allowed within this interval" STEREOTYPE="Time_Subdivision"/>
+  <CONSTRAINT DESCRIPTION="Symbolic subdivision of a parent annotation. Annotations refering to the same parent are ordered" STEREOTYPE="Symbolic_Subdivision"/>
+  <CONSTRAINT DESCRIPTION="1-1 association with a parent annotation" STEREOTYPE="Symbolic_Association"/>
+  <CONSTRAINT DESCRIPTION="Time alignable annotations within the parent annotation's time interval, gaps are allowed" STEREOTYPE="Included_In"/>
+</ANNOTATION_DOCUMENT>
+"""
+
+# (tier, label, start ms, end ms) as ELAN shows them.
+SUBDIVIDED_TRUTH = sorted([
+    ("utterance", "the cat the", 1000, 4000), ("utterance", "yes no no", 5000, 6000),
+    ("words", "the", 1000, 2000), ("words", "cat", 2000, 3000), ("words", "the", 3000, 4000),
+    ("words", "yes", 5000, 5200), ("words", "no", 5200, 5600), ("words", "no", 5600, 6000),
+    ("syllables", "ca", 2000, 2500), ("syllables", "at", 2500, 3000),
+    ("morphs", "th", 1000, 1000 + 1000 / 3), ("morphs", "e", 1000 + 1000 / 3, 1000 + 2000 / 3),
+    ("morphs", "e", 1000 + 2000 / 3, 2000), ("morphs", "the", 3000, 4000),
+    ("gloss", "ART N ART", 1000, 4000), ("gloss", "INTJ", 5000, 6000),
+    ("notes", "cough", 1500, 2500),
+    ("noise", "hum", 5000, 6000), ("noise", "hum", 5000, 6000),
+])
+
+
+def test_elan_subdivided_tiers_import_every_annotation_at_elans_times(tmp_path, caplog):
+    path = tmp_path / "corpus.eaf"
+    path.write_text(SUBDIVIDED_EAF)
+    back = import_eaf(path, origin=100.0)
+    got = sorted((s.tier, s.label, s.start, s.end) for s in back)
+    assert len(got) == len(SUBDIVIDED_TRUTH), got
+    for (tier, label, a, b), (ttier, tlabel, ta, tb) in zip(got, SUBDIVIDED_TRUTH, strict=True):
+        assert (tier, label) == (ttier, tlabel)
+        assert a == pytest.approx(100.0 + ta / 1000, abs=1e-9) and b == pytest.approx(100.0 + tb / 1000, abs=1e-9), (tier, label, a, b)
+    assert "skipped" not in caplog.text
+
+
+def test_importing_a_subdivided_elan_file_into_a_session_keeps_every_annotation(tmp_path):
+    from sensorlab.labeling.cli_commands import import_labels, open_session_annotations
+    from sensorlab.session.synthetic import T0 as S0
+    from sensorlab.session.synthetic import write_synthetic_session
+
+    session = write_synthetic_session(tmp_path / "run.h5", 7.0, audio_rate=8000, frame_shape=(8, 8), predictions=False)
+    path = tmp_path / "corpus.eaf"
+    path.write_text(SUBDIVIDED_EAF)
+    msg = import_labels(session, path)
+    assert "duplicate" not in msg and msg.startswith(f"imported {len(SUBDIVIDED_TRUTH)} segments"), msg
+    mine = sorted((s.tier, s.label, round((s.start - S0) * 1000, 3), round((s.end - S0) * 1000, 3))
+                  for s in open_session_annotations(session) if s.source == "import:eaf")
+    assert mine == [(t, lab, round(a, 3), round(b, 3)) for t, lab, a, b in SUBDIVIDED_TRUTH]
+    # Importing the same file again adds nothing: those are the duplicates.
+    assert "19 duplicate(s) skipped" in import_labels(session, path)
+
+
+@pytest.mark.parametrize(("where", "bad", "message"), [
+    ('TIME_VALUE="4000"', 'TIME_VALUE="' + "9" * 400 + '"', r"TIME_SLOT 'ts4' has a TIME_VALUE of 400 digits"),
+    ("<HEADER MEDIA_FILE=\"\" TIME_UNITS=\"milliseconds\"/>",
+     '<HEADER MEDIA_FILE="" TIME_UNITS="milliseconds"><PROPERTY NAME="sensorlab:exact_times">{"u1":[Infinity,4.0]}</PROPERTY></HEADER>',
+     r"exact_times, annotation 'u1': start inf is not a finite time"),
+    ("<HEADER MEDIA_FILE=\"\" TIME_UNITS=\"milliseconds\"/>",
+     '<HEADER MEDIA_FILE="" TIME_UNITS="milliseconds"><PROPERTY NAME="sensorlab:exact_times">{"u1":[1e308,4.0]}</PROPERTY></HEADER>',
+     r"annotation 'u1': 1e\+308 s is beyond what ELAN can hold"),
+])
+def test_elan_times_beyond_any_recording_are_one_line_errors(tmp_path, where, bad, message):
+    path = tmp_path / "bad.eaf"
+    path.write_text(SUBDIVIDED_EAF.replace(where, bad, 1))
+    with pytest.raises(ValueError, match=message) as e:
+        import_annotations(path)
+    assert str(path) in str(e.value) and "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize(("name", "text", "message"), [
+    ("ls.json", json.dumps([{"annotations": [{"result": [{"type": "timeserieslabels", "from_name": "label",
+                                                          "value": {"start": 1, "end": 2, "timeserieslabels": [1, {"a": 2}]}}]}]}]),
+     r"task 1, annotations 1, result 1: label 1 is a number, not text"),
+    ("ls.json", json.dumps([{"annotations": [{"result": [{"type": "timeserieslabels", "from_name": "label",
+                                                          "value": {"start": 1, "end": 2, "timeserieslabels": [{"a": 2}]}}]}]}]),
+     r'label {"a": 2} is a JSON object, not text'),
+    ("ls.json", json.dumps([{"annotations": [{"result": [{"type": "timeserieslabels", "from_name": "label",
+                                                          "value": {"start": 10**400, "end": 2, "timeserieslabels": ["a"]}}]}]}]),
+     r"start of 401 digits is beyond any recording"),
+    ("ls.json", json.dumps([{"annotations": [{"result": [{"type": "timeserieslabels", "from_name": "label",
+                                                          "value": {"start": 1, "end": 2, "timeserieslabels": ["wa\x00ve"]}}]}]}]),
+     r"label 'wa\\x00ve' contains a NUL character"),
+    ("a.txt", "1.0\t2.0\twa\x00ve\n", r"a.txt:1: label 'wa\\x00ve' contains a NUL character"),
+    ("a.csv", "tier,label,start,end\nt\x00x,wave,1,2\n", r"a.csv:2: tier name 't\\x00x' contains a NUL character"),
+])
+def test_labels_that_are_not_plain_text_are_refused(tmp_path, name, text, message):
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(ValueError, match=message) as e:
+        import_annotations(path)
+    assert "\n" not in str(e.value)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sensorlab.labeling.annotations import DEFAULT_TIER, AnnotationSet, Segment, new_segment_id
-from sensorlab.labeling.formats._common import check_order, parse_time, select
+from sensorlab.labeling.formats._common import check_order, check_text, parse_time, select
 
 
 def export_audacity(
@@ -67,7 +67,8 @@ def import_audacity(path: str | Path, *, tier: str = DEFAULT_TIER, origin: float
         end = parse_time(parts[1], where, "end")
         check_order(start, end, where)
         start, end = start + origin, end + origin
-        out.add(Segment(new_segment_id(), tier, parts[2] if len(parts) > 2 else "", start, end, source="import:audacity"))
+        label = check_text(parts[2] if len(parts) > 2 else "", where)
+        out.add(Segment(new_segment_id(), tier, label, start, end, source="import:audacity"))
     return out
 
 

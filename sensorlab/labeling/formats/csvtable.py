@@ -10,7 +10,7 @@ import csv
 from pathlib import Path
 
 from sensorlab.labeling.annotations import DEFAULT_TIER, AnnotationSet, Segment, new_segment_id
-from sensorlab.labeling.formats._common import check_order, parse_time, select
+from sensorlab.labeling.formats._common import check_order, check_text, parse_time, select
 
 COLUMNS = ("tier", "label", "start", "end")
 
@@ -58,8 +58,8 @@ def import_csv(path: str | Path, *, tier: str = DEFAULT_TIER, origin: float = 0.
                 end = parse_time(row.get("end"), where, "end")
                 check_order(start, end, where)
                 start, end = start + origin, end + origin
-                out.add(Segment(new_segment_id(), row.get("tier") or tier, row.get("label") or "",
-                                start, end, source="import:csv"))
+                out.add(Segment(new_segment_id(), check_text(row.get("tier") or tier, where, "tier name"),
+                                check_text(row.get("label") or "", where), start, end, source="import:csv"))
         except csv.Error as e:
             raise ValueError(f"{path}:{reader.line_num}: not a valid CSV line ({e})") from None
     return out

@@ -34,7 +34,8 @@ from pathlib import Path
 import numpy as np
 
 from sensorlab.labeling.annotations import AnnotationSet, Segment, new_segment_id
-from sensorlab.labeling.formats._common import parse_time, select
+from sensorlab.labeling.formats._common import check_text, parse_time, select
+from sensorlab.labeling.formats._eaf_times import EafTier, resolve_slots, subdivide
 from sensorlab.labeling.onsets import snap_to_samples
 
 log = logging.getLogger(__name__)
@@ -44,8 +45,12 @@ ORIGIN_PROPERTY = "sensorlab:time_origin"
 LINGUISTIC_TYPE = "default-lt"
 
 
-def _ms(t: float, origin: float) -> int:
-    return int(math.floor((t - origin) * 1000.0 + 0.5))
+def _ms(t: float, origin: float, where: str = "") -> int:
+    v = (t - origin) * 1000.0 + 0.5
+    if not math.isfinite(v):  # e.g. 1e308 s: finite, but not in ms
+        raise ValueError(f"{where or 'time'}: {t!r} s is beyond what ELAN can hold in milliseconds; "
+                         "fix the time or leave it out")
+    return int(math.floor(v))
 
 
 def export_eaf(
@@ -152,7 +157,16 @@ def import_eaf(
     Returns
     -------
     AnnotationSet
-        One tier per ELAN tier. Annotations whose slots have no time are skipped (logged).
+        One tier per ELAN tier, every annotation at the time ELAN shows it: unaligned time
+        slots between their aligned neighbours, symbolic subdivisions dividing their parent's
+        span evenly (`sensorlab.labeling.formats._eaf_times`). Only annotations ELAN cannot
+        place either are skipped (logged with their ids).
+
+    Raises
+    ------
+    ValueError
+        One line naming the file and the element: not XML, not ELAN, a TIME_VALUE that is not
+        whole milliseconds or beyond any recording, a non-finite exact time.
     """
     try:
         root = ET.parse(path).getroot()
@@ -166,68 +180,110 @@ def import_eaf(
     props = {p.get("NAME"): (p.text or "") for p in root.iterfind("HEADER/PROPERTY")}
     if origin is None:
         origin = parse_time(props.get(ORIGIN_PROPERTY) or 0.0, f"{path}: HEADER PROPERTY {ORIGIN_PROPERTY}", "origin")
-    exact: dict[str, list[float]] = {}
-    if use_exact and props.get(EXACT_PROPERTY):
-        try:
-            exact = json.loads(props[EXACT_PROPERTY])
-            if not isinstance(exact, dict):
-                raise ValueError("not an object")
-        except ValueError:
-            log.warning("%s: ignoring the unreadable %s property; using ELAN's millisecond times", path, EXACT_PROPERTY)
-            exact = {}
-    slots: dict[str | None, int] = {}
+    exact = _exact_times(props, path, use_exact)
+    order: list[str] = []
+    aligned_ms: dict[str, float] = {}
     for ts in root.iterfind("TIME_ORDER/TIME_SLOT"):
-        value = ts.get("TIME_VALUE")
-        if value is None:
-            continue
-        try:
-            slots[ts.get("TIME_SLOT_ID")] = int(value)
-        except ValueError:
-            raise ValueError(f"{path}: TIME_SLOT {ts.get('TIME_SLOT_ID')!r} has TIME_VALUE {value!r}, not whole "
-                             "milliseconds; fix it in ELAN or in the file") from None
+        sid = ts.get("TIME_SLOT_ID") or ""
+        order.append(sid)
+        if ts.get("TIME_VALUE") is not None:
+            aligned_ms[sid] = _slot_ms(ts.get("TIME_VALUE") or "", sid, path)
+    tiers = [_read_tier(el, path) for el in root.iterfind("TIER")]
+    slot_ms = resolve_slots(order, aligned_ms, tiers)
 
-    def edge(ms: int, aid: str, k: int) -> float:
+    def edge(slot: str, aid: str, k: int) -> float:
+        ms = slot_ms[slot]
         ex = exact.get(aid)
-        if isinstance(ex, list) and len(ex) == 2 and all(isinstance(x, (int, float)) for x in ex) and _ms(ex[k], origin) == ms:
-            return float(ex[k])
+        if slot in aligned_ms and ex is not None and _ms(ex[k], origin, f"{path}: annotation {aid!r}") == ms:
+            return ex[k]  # not edited in ELAN since export: the exact time
         t = origin + ms / 1000.0
         return float(snap_to_samples(t, sample_times)) if sample_times is not None and len(sample_times) else t
 
     out = AnnotationSet()
     times_of: dict[str, tuple[float, float]] = {}
-    refs: list[tuple[str, str, str, str]] = []  # (tier, id, ref id, value)
-    skipped = 0
-    for tier_el in root.iterfind("TIER"):
-        tier = tier_el.get("TIER_ID") or "default"
-        for ann in tier_el.iterfind("ANNOTATION/ALIGNABLE_ANNOTATION"):
-            aid = ann.get("ANNOTATION_ID") or ""
-            r1, r2 = slots.get(ann.get("TIME_SLOT_REF1")), slots.get(ann.get("TIME_SLOT_REF2"))
-            if r1 is None or r2 is None:
-                skipped += 1
+    unplaced: list[str] = []
+    for tier in tiers:
+        for aid, r1, r2, value in tier.aligned:
+            if r1 not in slot_ms or r2 not in slot_ms:
+                unplaced.append(aid)
                 continue
             start, end = edge(r1, aid, 0), edge(r2, aid, 1)
-            times_of[aid] = (start, end)
-            value = ann.findtext("ANNOTATION_VALUE") or ""
-            out.add(Segment(new_segment_id(), tier, value, start, max(start, end), source="import:eaf"))
-        for ann in tier_el.iterfind("ANNOTATION/REF_ANNOTATION"):
-            refs.append((tier, ann.get("ANNOTATION_ID") or "", ann.get("ANNOTATION_REF") or "",
-                         ann.findtext("ANNOTATION_VALUE") or ""))
-    # Referring annotations take their parent's span; chains resolve in a few passes.
-    for _ in range(len(refs)):
-        pending = []
-        for tier, aid, ref, value in refs:
-            if ref in times_of:
-                times_of[aid] = times_of[ref]
-                out.add(Segment(new_segment_id(), tier, value, *times_of[ref], source="import:eaf"))
-            else:
-                pending.append((tier, aid, ref, value))
-        if len(pending) == len(refs):
+            times_of[aid] = (start, max(start, end))
+            out.add(Segment(new_segment_id(), tier.name, value, *times_of[aid], source="import:eaf"))
+    # Referring annotations: a part of their parent's span; chains resolve in a few passes.
+    tier_of = {aid: t.name for t in tiers for aid, *_ in t.refs}
+    pending = subdivide([r for t in tiers for r in t.refs])
+    for _ in range(len(pending) + 1):
+        waiting = []
+        for aid, parent, i, n, value in pending:
+            if parent not in times_of:
+                waiting.append((aid, parent, i, n, value))
+                continue
+            a, b = times_of[parent]
+            times_of[aid] = (a, b) if n == 1 else (a + i * (b - a) / n, b if i == n - 1 else a + (i + 1) * (b - a) / n)
+            out.add(Segment(new_segment_id(), tier_of[aid], value, *times_of[aid], source="import:eaf"))
+        if len(waiting) == len(pending):
             break
-        refs = pending
-    skipped += len(refs)  # whatever is left refers to nothing with a time
-    if skipped:
-        log.warning("%s: skipped %d annotation(s) without time values", path, skipped)
+        pending = waiting
+    unplaced += [aid for aid, *_ in pending]  # whatever is left refers to nothing with a time
+    if unplaced:
+        shown = ", ".join(unplaced[:5]) + (", …" if len(unplaced) > 5 else "")
+        log.warning("%s: skipped %d annotation(s) that ELAN cannot place in time either (an unaligned time slot "
+                    "with no aligned slot after it on its tier, or a reference to nothing): %s", path, len(unplaced), shown)
     return out
+
+
+#: Largest |TIME_VALUE| accepted (ms): 2**53 ms is 285,000 years, and every smaller integer is
+#: exact in a float; a larger value can only be a damaged file.
+MAX_MS = 2**53
+
+
+def _slot_ms(value: str, sid: str, path: str | Path) -> float:
+    """A TIME_VALUE in whole ms, or a one-line ``ValueError`` naming the slot."""
+    try:
+        ms = int(value)
+    except ValueError:
+        raise ValueError(f"{path}: TIME_SLOT {sid!r} has TIME_VALUE {value[:40]!r}, not whole "
+                         "milliseconds; fix it in ELAN or in the file") from None
+    if abs(ms) > MAX_MS:
+        digits = len(value.strip().lstrip("+-"))
+        raise ValueError(f"{path}: TIME_SLOT {sid!r} has a TIME_VALUE of {digits} digits ({value.strip()[:12]}…), beyond "
+                         "any recording; fix the slot in ELAN or in the file")
+    return float(ms)
+
+
+def _exact_times(props: dict, path: str | Path, use_exact: bool) -> dict[str, tuple[float, float]]:
+    """The ``sensorlab:exact_times`` property: annotation id → (start, end), checked finite."""
+    if not use_exact or not props.get(EXACT_PROPERTY):
+        return {}
+    try:
+        raw = json.loads(props[EXACT_PROPERTY])
+        if not isinstance(raw, dict):
+            raise ValueError("not an object")
+    except ValueError:
+        log.warning("%s: ignoring the unreadable %s property; using ELAN's millisecond times", path, EXACT_PROPERTY)
+        return {}
+    exact: dict[str, tuple[float, float]] = {}
+    for aid, ex in raw.items():
+        if not (isinstance(ex, list) and len(ex) == 2 and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in ex)):
+            continue  # not ours: ELAN's millisecond times apply
+        where = f"{path}: HEADER PROPERTY {EXACT_PROPERTY}, annotation {aid!r}"
+        exact[aid] = (parse_time(ex[0], where, "start"), parse_time(ex[1], where, "end"))
+    return exact
+
+
+def _read_tier(el: ET.Element, path: str | Path) -> EafTier:
+    name = check_text(el.get("TIER_ID") or "default", f"{path}: TIER", "tier name")
+    tier = EafTier(name, el.get("PARENT_REF"))
+    for ann in el.iterfind("ANNOTATION/ALIGNABLE_ANNOTATION"):
+        aid = ann.get("ANNOTATION_ID") or ""
+        tier.aligned.append((aid, ann.get("TIME_SLOT_REF1") or "", ann.get("TIME_SLOT_REF2") or "",
+                             check_text(ann.findtext("ANNOTATION_VALUE") or "", f"{path}: annotation {aid!r}")))
+    for ann in el.iterfind("ANNOTATION/REF_ANNOTATION"):
+        aid = ann.get("ANNOTATION_ID") or ""
+        tier.refs.append((aid, ann.get("ANNOTATION_REF") or "", ann.get("PREVIOUS_ANNOTATION") or "",
+                          check_text(ann.findtext("ANNOTATION_VALUE") or "", f"{path}: annotation {aid!r}")))
+    return tier
 
 
 __all__ = ["export_eaf", "import_eaf"]

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from sensorlab.labeling.annotations import DEFAULT_TIER, AnnotationSet, Segment, new_segment_id
-from sensorlab.labeling.formats._common import check_order, parse_time, select
+from sensorlab.labeling.formats._common import check_order, check_text, parse_time, select
 
 
 def _result(s: Segment, to_name: str, origin: float) -> dict[str, Any]:
@@ -161,8 +161,9 @@ def import_labelstudio(path: str | Path, *, tier: str = DEFAULT_TIER, origin: fl
         labels = v.get("timeserieslabels") or [""]
         if not isinstance(labels, list):
             labels = [labels]
+        name = check_text(r.get("from_name") or tier, f"{path}: {where}", "from_name (tier)")
         for label in labels:
-            out.add(Segment(new_segment_id(), r.get("from_name") or tier, str(label), start + origin, end + origin,
+            out.add(Segment(new_segment_id(), name, check_text(label, f"{path}: {where}"), start + origin, end + origin,
                             suggested=is_pred, source="import:labelstudio"))
     if not len(out) and other_types:
         raise ValueError(f"{path}: no timeserieslabels results (found {', '.join(sorted(other_types))}); "
