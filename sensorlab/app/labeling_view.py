@@ -33,7 +33,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QHBoxLayout, QLabel, QMenu, QProgressBar, QSplitter, QToolButton, QVBoxLayout, QWidget,
+    QCheckBox, QComboBox, QHBoxLayout, QLabel, QMenu, QProgressBar, QSizePolicy, QSplitter, QToolButton, QVBoxLayout,
+    QWidget,
 )
 
 from sensorlab.acquisition.source import StreamKind
@@ -236,6 +237,10 @@ class LabelingView(QWidget):
         self.status = QLabel()  # transient messages only; the key hints are on the position line
         self.status.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.status.setStyleSheet("color: #ffd54f")
+        # A long message (e.g. the hint after an empty suggestion run) wraps instead of
+        # widening the window past the screen and pushing the top bar's buttons off it.
+        self.status.setWordWrap(True)
+        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         bottom.addWidget(self.status, 1)
         self.progress = QProgressBar(maximumWidth=200, maximum=0)
         self.progress.hide()

@@ -348,12 +348,16 @@ def test_suggest_that_finds_nothing_says_so_with_the_hint(tmp_path, open_view, q
     """The result line stays on screen: the worker's end-of-work signal must not blank it."""
     quiet = write_synthetic_session(tmp_path / "quiet.h5", 0.9, audio_rate=16000, frame_shape=(24, 32))  # noise only
     v = open_view(quiet)
+    width = v.width()
     v.suggest("mic", "energy")
     qtbot.waitUntil(lambda: not v.runner.busy, timeout=20_000)
     qtbot.wait(50)  # let any signal queued behind the result arrive: it must not overwrite it
     assert v.status.text().startswith("0 suggestions from energy on mic"), v.status.text()
     assert "--param min_duration=0.01" in v.status.text()
     assert not v.progress.isVisible()
+    # The long line wraps, readable in full, instead of widening the window off the screen.
+    qtbot.waitUntil(lambda: v.status.height() >= v.status.heightForWidth(v.status.width()), timeout=5000)
+    assert v.width() == width and v.play_button.geometry().right() <= v.width()
     assert not [s for s in v.annotations if s.suggested]
 
 
