@@ -6,9 +6,10 @@ otherwise). `Timeline` calls ``update_range(t0, t1, pixels)`` on every scroll/zo
 and ``settle(t0, t1, pixels)`` once the view has stopped moving (for costly work such as
 the spectrogram).
 
-Speed rules (docs/ARCHITECTURE.md, Conventions): signal tracks never draw raw samples of a long
-range; they ask the `Pyramid` for one min/max pair per pixel and draw it as a zig-zag
-(two vertices per pixel) with a 1-px pen, no antialiasing, no finite check.
+Speed rules (docs/ARCHITECTURE.md, Conventions): signal tracks never draw raw samples of a
+long range; they ask the `Pyramid` for a few min/max pairs per pixel, merge them to one pair
+per pixel and draw it as a zig-zag (two vertices per pixel) with a 1-px pen, no
+antialiasing, no finite check.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Signal
 from PySide6.QtGui import QColor
 
-from sensorlab.session.pyramid import Pyramid
+from sensorlab.session.pyramid import Pyramid, block_minmax
 from sensorlab.session.reader import StreamReader
 
 #: Channel colours (same palette family as the live view, readable on the dark theme).
@@ -85,6 +86,8 @@ class SignalTrack(Track):
 
     #: Fraction of the value range added above and below.
     Y_MARGIN = 0.06
+    #: Pyramid blocks read per pixel at most (merged to about one per pixel before drawing).
+    OVERSAMPLE = 4
 
     def __init__(self, stream: StreamReader, pyramid: Pyramid, origin: float, y_range: tuple[float, float] | None = None):
         super().__init__(stream.name, origin)
@@ -100,6 +103,7 @@ class SignalTrack(Track):
         rate = f"{info.nominal_rate:g} Hz" if info.nominal_rate else "irregular"
         self.plot.setLabel("left", f"{stream.name}<br><span style='font-size:8pt;color:#9aa0a6'>{info.kind.value} · {rate}</span>")
         self.level = -1  # pyramid level drawn last (0 = raw samples)
+        self.group = 1  # blocks of that level merged into each drawn min/max pair
         self.points = 0  # vertices handed to Qt last frame (all channels)
         if y_range is None:
             env = pyramid.query(stream.name, None, -np.inf, np.inf, 512)
@@ -111,24 +115,37 @@ class SignalTrack(Track):
         self.plot.getAxis("left").setCacheMode(pg.QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
     def update_range(self, t0: float, t1: float, pixels: int) -> None:
-        k, j0, j1 = self.pyramid.locate(self.name, t0, t1, pixels)
-        env = self.pyramid.blocks(self.name, k, j0, j1)
+        # Ask for up to OVERSAMPLE blocks per pixel, then merge groups of blocks down to about
+        # one per pixel. Levels are 8× apart, so the level with at most one block per pixel
+        # can have as few as one per 8 pixels: a smooth ramp then looks like a staircase of
+        # 8-px steps, plateaus the data does not have.
+        k, j0, j1 = self.pyramid.locate(self.name, t0, t1, pixels * self.OVERSAMPLE)
         self.level = k
-        n = len(env.t)
-        if k == 0:  # raw samples: a plain polyline
+        if k == 0 and j1 - j0 <= pixels:  # at most one raw sample per pixel: a plain polyline
+            env = self.pyramid.blocks(self.name, k, j0, j1)
+            self.group = 1
             x = env.t - self.origin
             for i, c in enumerate(self.curves):
                 c.setData(x, env.min[:, i], skipFiniteCheck=True)
-            self.points = n * len(self.curves)
+            self.points = len(env.t) * len(self.curves)
             return
-        # One block per pixel, drawn as min→max at the block's time: a filled-looking envelope.
-        x = np.repeat(env.t - self.origin, 2)
+        g = self.group = max(1, -(-(j1 - j0) // max(1, pixels)))
+        # Whole groups aligned to block indices: a pixel's envelope does not depend on where the
+        # range starts or ends, so nothing shimmers while panning.
+        j0 -= j0 % g
+        j1 = j0 + -(-(j1 - j0) // g) * g
+        env = self.pyramid.blocks(self.name, k, j0, j1)
+        lo, _ = block_minmax(env.min, g)
+        _, hi = block_minmax(env.max, g)
+        n = len(lo)
+        # One group per pixel, drawn as min→max at the group's time: a filled-looking envelope.
+        x = np.repeat(env.t[::g] - self.origin, 2)
         for i, c in enumerate(self.curves):
             # A new array per curve: setData keeps a reference to it (no copy), so one
             # buffer shared by every channel would draw the last channel on every curve.
             y = np.empty(2 * n, dtype=np.float32)
-            y[0::2] = env.min[:, i]
-            y[1::2] = env.max[:, i]
+            y[0::2] = lo[:, i]
+            y[1::2] = hi[:, i]
             c.setData(x, y, skipFiniteCheck=True)
         self.points = 2 * n * len(self.curves)
 
