@@ -33,17 +33,23 @@ Example rig::
 
     [[emulated]]
     device = "imu-binary"          # camera | microphone | imu-text | imu-binary | radar | imu-radar | eeg
+
+    [[processor]]                  # a derived stream, recorded and plotted like a device's
+    kind = "rms"                   # "rms" (moving RMS) | "threshold" (events on crossings)
+    input = "mic"                  # a stream of a device above, or of an earlier processor
+    window = 0.1                   # rms: seconds per window
+    hop = 0.05                     # rms: seconds between outputs
 """
 
 from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from sensorlab.acquisition.source import SourceBase
+from sensorlab.acquisition.source import Source
 
 BAUD_RATES = (9600, 19200, 38400, 57600, 115200, 230400, 250000, 460800, 500000, 921600, 1000000, 1500000, 2000000)
 
@@ -105,6 +111,42 @@ class EmulatedConfig(_Device):
     drift_ppm: float = 0.0
 
 
+class RmsProcessorConfig(BaseModel):
+    """A moving RMS of ``input`` (`sensorlab.acquisition.processors.MovingRMS`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["rms"]
+    input: str = Field(min_length=1)
+    name: str = Field(default="", pattern=r"^[^/]*$")  # output stream; default "<input>_rms"
+    window: float = Field(default=0.1, gt=0)
+    hop: float = Field(default=0.05, gt=0)
+
+
+class ThresholdProcessorConfig(BaseModel):
+    """Events when a channel of ``input`` crosses ``above`` (`processors.ThresholdEvents`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["threshold"]
+    input: str = Field(min_length=1)
+    name: str = Field(default="", pattern=r"^[^/]*$")  # output stream; default "<input>_events"
+    above: float
+    below: float | None = None  # hysteresis: the "below" event fires under this (default: above)
+    channel: int | str = 0
+
+    @model_validator(mode="after")
+    def _order(self) -> ThresholdProcessorConfig:
+        if self.below is not None and self.below > self.above:
+            raise ValueError(f"below ({self.below}) must not exceed above ({self.above})")
+        return self
+
+
+ProcessorConfig = Annotated[RmsProcessorConfig | ThresholdProcessorConfig, Field(discriminator="kind")]
+
+
+def _output_name(p: RmsProcessorConfig | ThresholdProcessorConfig) -> str:
+    return p.name or f"{p.input}_{'rms' if p.kind == 'rms' else 'events'}"
+
+
 class RigConfig(BaseModel):
     """A validated rig: lists of devices per kind."""
 
@@ -114,12 +156,17 @@ class RigConfig(BaseModel):
     audio: list[AudioConfig] = []
     serial: list[SerialConfig] = []
     emulated: list[EmulatedConfig] = []
+    processor: list[ProcessorConfig] = []
 
-    def build_sources(self) -> list[SourceBase]:
-        """Create (not open) one source per configured device."""
+    def build_sources(self) -> list[Source]:
+        """Create (not open) one source per configured device, then one per processor.
+
+        `Acquisition` opens the processors (listed last) after the devices."""
         from sensorlab.acquisition.builders import build_source
+        from sensorlab.acquisition.processors import build_processor
 
-        return [build_source(d) for d in [*self.camera, *self.audio, *self.serial, *self.emulated]]
+        devices = [build_source(d) for d in [*self.camera, *self.audio, *self.serial, *self.emulated]]
+        return [*devices, *(build_processor(p) for p in self.processor)]
 
     def to_toml(self) -> str:
         import tomli_w
@@ -163,10 +210,10 @@ def parse_rig(text: str, source: str = "rig") -> RigConfig:
     devices = [*rig.camera, *rig.audio, *rig.serial, *rig.emulated]
     if not devices:
         raise RigError(f"{source}: the rig names no devices; add a [[camera]], [[audio]], [[serial]] or [[emulated]] table (see docs/RIG.md)")
-    names = [d.name for d in devices if d.name]
+    names = [d.name for d in devices if d.name] + [_output_name(p) for p in rig.processor]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
-        raise RigError(f"{source}: device name {dupes[0]!r} is used twice: give each device a unique name")
+        raise RigError(f"{source}: device name {dupes[0]!r} is used twice: give each device (and processor) a unique name")
     return rig
 
 
