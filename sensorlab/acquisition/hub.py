@@ -176,6 +176,9 @@ class Acquisition:
         with self._life:
             if self._closed:
                 return
+            # Processors first: their input rings must exist before the first chunk.
+            for proc in self.processors:
+                self._start_processor(proc)
             for src in list(self.sources):
                 try:
                     src.start(self._dispatch)  # type: ignore[attr-defined]
@@ -188,8 +191,6 @@ class Acquisition:
                         src.close()
                     except Exception as close_error:
                         log.warning("closing %s: %s", src.description, close_error)
-            for proc in self.processors:
-                self._start_processor(proc)
             self._started = True
 
     def stop(self) -> None:

@@ -83,6 +83,9 @@ class StreamReader:
         self.name = group.name.rsplit("/", 1)[-1]
         self.info = StreamInfo.from_dict(json.loads(_attr(group.attrs, "info")))
         self.storage = fmt.Storage(_attr(group.attrs, "storage", fmt.Storage.ARRAY.value))
+        #: Host time the stream joined a running recording (a processor added mid-recording);
+        #: NaN for streams recorded from the start.
+        self.added_at = float(_attr(group.attrs, fmt.ADDED_AT, float("nan")))
         self._ts: np.ndarray | None = None
         self._n: int | None = None  # committed sample count (cached until `refresh`)
         self._checked = 0  # samples already validated (live files grow; validate only the new ones)
@@ -441,7 +444,7 @@ class Session:
             self._log = entries
         return self._log
 
-    def events(self, stream: str = "labels") -> list[tuple[float, str]]:
+    def events(self, stream: str = fmt.LABELS_STREAM) -> list[tuple[float, str]]:
         """``(time, text)`` of an EVENTS stream, in time order (e.g. live labels)."""
         c = self.streams[stream].read()
         return list(zip(c.timestamps.tolist(), c.data.tolist()))

@@ -23,6 +23,7 @@ import logging
 import os
 import shutil
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,17 @@ RESERVE_FRACTION = 0.125
 
 class WriteError(OSError):
     """The session file could not be flushed or closed; it is readable up to the last flush."""
+
+
+@dataclass(frozen=True)
+class Written:
+    """What has been written of one stream so far (`SessionWriter.written`)."""
+
+    count: int
+    first_time: float
+    last_time: float
+    gaps: np.ndarray  # (k, 2) timestamp jumps found while writing
+    clock: dict[str, float]  # `clock_footers` of the stream's device-clock fit ({} without one)
 
 
 
@@ -101,15 +113,7 @@ class SessionWriter:
                 f.attrs[k] = v
             root = f.create_group(fmt.STREAMS)
             for name, info in streams.items():
-                storage = fmt.storage_for(info, self.video_encoding)
-                g = root.create_group(name)
-                g.attrs["info"] = info.to_json()
-                g.attrs["kind"] = info.kind.value
-                g.attrs["storage"] = storage.value
-                if storage is fmt.Storage.JPEG:
-                    g.attrs["jpeg_quality"] = self.jpeg_quality
-                cls = _ArrayStore if storage is fmt.Storage.ARRAY else _BlobStore
-                self.stores[name] = cls(g, info, storage, self)
+                self._create_stream(root, name, info)
             self._log = _BlobStore(f.create_group(fmt.LOG), None, fmt.Storage.UTF8, self)
             f.swmr_mode = True
         except BaseException:
@@ -118,6 +122,64 @@ class SessionWriter:
             raise
         self._file = f
         self._make_reserve()
+
+    def _create_stream(self, root: h5py.Group, name: str, info: StreamInfo, attrs: Mapping[str, Any] | None = None) -> None:
+        storage = fmt.storage_for(info, self.video_encoding)
+        g = root.create_group(name)
+        g.attrs["info"] = info.to_json()
+        g.attrs["kind"] = info.kind.value
+        g.attrs["storage"] = storage.value
+        if storage is fmt.Storage.JPEG:
+            g.attrs["jpeg_quality"] = self.jpeg_quality
+        for k, v in (attrs or {}).items():
+            g.attrs[k] = v
+        cls = _ArrayStore if storage is fmt.Storage.ARRAY else _BlobStore
+        self.stores[name] = cls(g, info, storage, self)
+
+    def add_stream(self, info: StreamInfo, added_at: float) -> None:
+        """Add a stream to the file while it is written (a processor started mid-recording).
+
+        SWMR forbids creating objects while it is on, so the file is flushed and closed,
+        reopened, given the stream's group (attribute ``added_at``: host time the stream
+        joined) and switched back to SWMR; every stream's datasets are reopened. A live
+        reader sees the new stream after it reopens the file. Costs a few milliseconds.
+
+        Raises
+        ------
+        ValueError
+            The name is taken or the stream cannot be stored; the file is unchanged.
+        """
+        if info.name in self.stores:
+            raise ValueError(f"stream {info.name!r} is already in {self.path.name}")
+        fmt.storage_for(info, self.video_encoding)  # fail before touching the file
+        if self._file is None:
+            raise ValueError(f"{self.path.name} is not being written")
+        stores = [st for st in [*self.stores.values(), self._log] if st is not None]
+        names = [{k: v.name for k, v in vars(st).items() if isinstance(v, h5py.Dataset)} for st in stores]
+        lists = [[d.name for d in st.datasets] for st in stores]  # names die with the closed file
+        old, self._file = self._file, None
+        old.flush()
+        old.close()
+        f = self._file = h5py.File(self.path, "r+", libver=LIBVER, rdcc_nbytes=fmt.CHUNK_CACHE_BYTES)
+        try:
+            self._create_stream(f[fmt.STREAMS], info.name, info, {fmt.ADDED_AT: float(added_at)})
+        finally:
+            f.swmr_mode = True
+            for st, by_attr, paths in zip(stores, names, lists, strict=True):
+                for k, path in by_attr.items():
+                    setattr(st, k, f[path])
+                st.datasets = [f[p] for p in paths]
+
+    def written(self, stream: str) -> Written:
+        """Samples written so far of ``stream``, its time span, timestamp gaps and clock fit."""
+        st = self.stores[stream]
+        gaps = fmt.merge_gaps(*st.gaps)
+        return Written(st.count, st.first_time, st.last_time, gaps, clock_footers(st.clock))
+
+    @property
+    def stream_names(self) -> list[str]:
+        """Streams of the file, in creation order."""
+        return list(self.stores)
 
     def on_chunk(self, stream: str, chunk: Chunk) -> int:
         """Append a (batched) chunk; returns the number of samples written.
