@@ -16,37 +16,20 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from sensorlab.labeling.annotations import AnnotationSet, Segment, annotations_from_live_events
+from sensorlab.labeling.annotations import AnnotationSet, Segment
 from sensorlab.labeling.formats import detect_format, export_annotations, import_annotations
-from sensorlab.labeling.store import load_sidecar, save_annotations, sidecar_path
+from sensorlab.labeling.session_labels import LABELS_STREAM, read_annotations
+from sensorlab.labeling.store import save_annotations, sidecar_path
 from sensorlab.labeling.suggest import SUGGESTION_TIER
 from sensorlab.labeling.suggest_stream import suggest_for_stream, suggestion_source
 from sensorlab.labeling.timebase import SessionSpan, format_offset, one_line, open_session, session_span
 
 log = logging.getLogger(__name__)
 
-#: Name of the EVENTS stream the recorder writes live labels to.
-LIVE_LABELS_STREAM = "labels"
-
-
-def open_session_annotations(session_path: str | Path) -> AnnotationSet:
-    """The annotations of a session: its sidecar, else its live labels, else empty.
-
-    Examples
-    --------
-    >>> ann = open_session_annotations("run1.h5")  # doctest: +SKIP
-    """
-    session_path = Path(session_path)
-    saved = load_sidecar(session_path)
-    if saved is not None:
-        return saved
-    if not session_path.exists():
-        return AnnotationSet()
-    with open_session(session_path) as s:
-        if LIVE_LABELS_STREAM not in s.streams:
-            return AnnotationSet()
-        end = s.metadata.end_host_time
-        return annotations_from_live_events(s.events(LIVE_LABELS_STREAM), end_time=end)
+#: Name of the EVENTS stream the recorder writes live labels to (defined in session.format).
+LIVE_LABELS_STREAM = LABELS_STREAM
+#: Kept under its old name; the reader lives in `sensorlab.labeling.session_labels`.
+open_session_annotations = read_annotations
 
 
 def _save(session_path: Path, ann: AnnotationSet) -> Path:
