@@ -159,7 +159,10 @@ class Panel(QWidget):
             last_x, last_slot = self._last_text
             slot = (last_slot + 1) % len(MARKER_SLOTS) if abs(x - last_x) < MARKER_NEAR * self.history else 0
             self._last_text = (x, slot)
-            line.label = pg.InfLineLabel(line, text=text, position=MARKER_SLOTS[slot], color=color, anchor=(0, 0.5))
+            # InfLineLabel's text is a str.format template: escape braces, or a JSON event
+            # (a processor's, a model's) raises on every refresh.
+            safe = text.replace("{", "{{").replace("}", "}}")
+            line.label = pg.InfLineLabel(line, text=safe, position=MARKER_SLOTS[slot], color=color, anchor=(0, 0.5))
         self.plot.addItem(line)
         self._markers.append(line)
 
