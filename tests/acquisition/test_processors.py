@@ -191,3 +191,18 @@ def test_waiting_ring_wakes_on_append_without_polling():
     ring.append(Chunk(np.zeros((1, 1)), np.array([1.0])))
     t.join(30)
     assert woke.is_set()
+
+
+def test_devices_parsers_and_processors_satisfy_the_declared_protocols():
+    """The builders, the hub and SerialSource are typed against these protocols; keep them true."""
+    from sensorlab.acquisition.processors import Processor
+    from sensorlab.acquisition.serial.binary import BinaryParser
+    from sensorlab.acquisition.serial.protocol import Parser
+    from sensorlab.acquisition.serial.text import TextLineParser
+    from sensorlab.acquisition.source import Source
+
+    assert isinstance(TextLineParser("imu"), Parser) and isinstance(BinaryParser(), Parser)
+    rig = parse_rig('[[emulated]]\ndevice = "microphone"\n[[processor]]\nkind = "rms"\ninput = "mic"\n')
+    mic, rms = rig.build_sources()
+    assert isinstance(mic, Source) and not isinstance(mic, Processor)
+    assert isinstance(rms, Processor)

@@ -25,7 +25,7 @@ import serial
 
 from sensorlab.acquisition.clock import ClockFit, keep_increasing, now
 from sensorlab.acquisition.serial.binary import BinaryParser, encode_request
-from sensorlab.acquisition.serial.protocol import Samples
+from sensorlab.acquisition.serial.protocol import Parser, Samples
 from sensorlab.acquisition.serial.text import TextLineParser
 from sensorlab.acquisition.serial.timing import DeviceClock
 from sensorlab.acquisition.source import Chunk, SourceBase, SourceError, StreamInfo, StreamKind
@@ -116,7 +116,7 @@ class SerialSource(SourceBase):
         self.open_timeout = open_timeout
         self.apply_scale = apply_scale
         self.seconds_per_byte = 10.0 / baudrate if uart else 0.0
-        self.parser: TextLineParser | BinaryParser | None = None
+        self.parser: Parser | None = None  # any `Parser`: only feed/resync/counters are used generically
         self.clock = DeviceClock(self.seconds_per_byte, ClockFit(latency=latency))
         self._serial: serial.SerialBase | None = None
         self._thread: threading.Thread | None = None
