@@ -12,6 +12,7 @@ all of them can be linked and zoomed together. Speed settings (docs/ARCHITECTURE
 
 from __future__ import annotations
 
+import json
 import math
 from collections import deque
 
@@ -468,11 +469,24 @@ class EventsPanel(Panel):
             return False
         for t, text in zip(chunk.timestamps, chunk.data):
             label = text.decode() if isinstance(text, bytes) else str(text)
-            self.add_marker(float(t), label, "#ffd54f")
+            self.add_marker(float(t), _short(label), "#ffd54f")
             self.new_event.emit(float(t), label)
             self.count += 1
         self.newest = float(chunk.timestamps[-1])
         return True
+
+
+def _short(text: str) -> str:
+    """The marker text of an event: ``label type`` for live-label style JSON, else the text."""
+    if not text.startswith("{"):
+        return text
+    try:
+        d = json.loads(text)
+    except ValueError:
+        return text
+    if isinstance(d, dict) and "label" in d:
+        return " ".join(str(d[k]) for k in ("label", "type") if k in d)
+    return text
 
 
 def panel_for(info: StreamInfo, ring: ChunkRing, origin: float, window: float) -> Panel:

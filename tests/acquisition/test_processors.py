@@ -140,7 +140,7 @@ def test_added_processor_announces_its_streams_and_rejects_taken_names(make_acqu
 
 
 def test_threshold_events_with_hysteresis(make_acquisition):
-    # A triangle wave 0..1..0 every 100 samples: one "above" and one "below" per period.
+    # A triangle wave 0..1..0 every 100 samples: one "start" (above) and one "stop" (below) per period.
     tri = lambda t: (1 - np.abs(((t * 100) % 100) / 50 - 1))[:, None].astype(np.float32)  # noqa: E731
     src = SignalSource("x", rate=100, pattern=tri, realtime=False, max_samples=400, t0=0.0)
     acq = make_acquisition(src, ThresholdEvents("x", above=0.8, below=0.2))
@@ -148,8 +148,9 @@ def test_threshold_events_with_hysteresis(make_acquisition):
     acq.subscribe(lambda s, c: got.extend(c.data.tolist()) if s == "x_events" else None)
     acq.start()
     assert wait_until(lambda: len(got) >= 7)
-    events = [json.loads(t)["event"] for t in got]
-    assert events[:7] == ["above", "below"] * 3 + ["above"]
+    events = [json.loads(t) for t in got]
+    assert [e["type"] for e in events[:7]] == ["start", "stop"] * 3 + ["start"]
+    assert {e["label"] for e in events} == {"x_events"} and all(e["value"] >= 0.8 for e in events[::2])
 
 
 def test_rig_processor_tables_are_validated():

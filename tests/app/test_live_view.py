@@ -84,6 +84,8 @@ def test_processor_streams_get_panels_and_draw_derived_values(qtbot):
         view.show()
         assert isinstance(view.panels["x_rms"], TimeseriesPanel) and isinstance(view.panels["loud"], EventsPanel)
         qtbot.waitUntil(lambda: view.panels["loud"].count >= 1, timeout=10_000)
+        texts = {c.format for m in view.panels["loud"]._markers for c in m.childItems() if hasattr(c, "format")}
+        assert texts and texts <= {"loud start", "loud stop"}  # the JSON events shown as their label
         _, y = view.panels["x_rms"].curves[0].getOriginalDataset()
         assert np.nanmax(y) == pytest.approx(2.0, rel=1e-4) and np.nanmin(y) == pytest.approx(0.0, abs=1e-6)
         view.shutdown()

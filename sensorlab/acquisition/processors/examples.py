@@ -81,8 +81,10 @@ class ThresholdEvents(ProcessorBase):
     """An event each time channel ``channel`` of ``input`` rises above ``above`` (and one
     when it falls back below ``below``, default ``above``: set it lower for hysteresis).
 
-    The output is an EVENTS stream of JSON strings ``{"event": "above"|"below", "stream",
-    "channel", "value"}``, stamped with the crossing sample.
+    The output is an EVENTS stream of JSON strings in the live-label schema, so the spans
+    read like labels: ``{"label": <output name>, "type": "start"|"stop", "value": v}``
+    ("start" when it rises above, "stop" when it falls below), stamped with the crossing
+    sample.
     """
 
     def __init__(self, input: str, above: float, below: float | None = None, channel: int | str = 0, name: str = ""):
@@ -123,8 +125,7 @@ class ThresholdEvents(ProcessorBase):
                 self._high = False
             else:
                 continue
-            event = "above" if self._high else "below"
-            texts.append(json.dumps({"event": event, "stream": self.input, "channel": self.channel, "value": round(float(v[i]), 6)}))
+            texts.append(json.dumps({"label": self.name, "type": "start" if self._high else "stop", "value": round(float(v[i]), 6)}))
             times.append(chunk.timestamps[i])
         if texts:
             self.emit(self.name, np.array(texts, dtype=object), np.array(times))
