@@ -83,11 +83,17 @@ def test_processor_streams_get_panels_and_draw_derived_values(qtbot):
         qtbot.addWidget(view)
         view.show()
         assert isinstance(view.panels["x_rms"], TimeseriesPanel) and isinstance(view.panels["loud"], EventsPanel)
-        qtbot.waitUntil(lambda: view.panels["loud"].count >= 1, timeout=10_000)
-        texts = {c.format for m in view.panels["loud"]._markers for c in m.childItems() if hasattr(c, "format")}
-        assert texts and texts <= {"loud start", "loud stop"}  # the JSON events shown as their label
+
+        def drawn_both_levels() -> bool:
+            _, y = view.panels["x_rms"].curves[0].getOriginalDataset()
+            return y is not None and len(y) > 0 and np.nanmax(y) > 1.99 and np.nanmin(y) < 1e-6
+
+        # Wait for a full high and a full low window on screen, and a crossing event.
+        qtbot.waitUntil(lambda: view.panels["loud"].count >= 1 and drawn_both_levels(), timeout=20_000)
         _, y = view.panels["x_rms"].curves[0].getOriginalDataset()
         assert np.nanmax(y) == pytest.approx(2.0, rel=1e-4) and np.nanmin(y) == pytest.approx(0.0, abs=1e-6)
+        texts = {m.label.format for m in view.panels["loud"]._markers}
+        assert texts and texts <= {"loud start", "loud stop"}  # the JSON events shown as their label
         view.shutdown()
     finally:
         acq.close()
