@@ -14,6 +14,7 @@ Examples
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,36 @@ def _valid_prefix(ts_ds: h5py.Dataset, index_ds: h5py.Dataset | None, blob_len: 
     return n
 
 
+@dataclass(frozen=True)
+class TimeOrder:
+    """Whether a stream's timestamps increase, from `StreamReader.time_order`.
+
+    sensorlab writes every sampled stream strictly increasing; a file whose time goes back
+    was edited or damaged, and time-range reads (which bisect) and first/last-based rates and
+    durations are then wrong. ``backward`` counts the steps that did not move forward.
+    """
+
+    backward: int = 0
+    largest: float = 0.0  # largest backward step (s)
+    first_at: int = -1  # index of the first sample that is not later than the one before
+    t_min: float = float("nan")
+    t_max: float = float("nan")
+
+    @property
+    def ok(self) -> bool:
+        return self.backward == 0
+
+    def message(self, name: str) -> str:
+        """One line for `sensorlab info` and label import; ``""`` when time increases."""
+        if self.ok:
+            return ""
+        return (
+            f"{name}: time goes backwards or stands still {self.backward} time(s) (largest step back {self.largest:.3f} s, "
+            f"first at sample {self.first_at}): the file was edited or damaged; duration and rate are from its earliest "
+            "to its latest timestamp, and reads by time range of this stream are unreliable"
+        )
+
+
 def _attr(attrs: Any, key: str, default: Any = None) -> Any:
     if key not in attrs:
         return default
@@ -86,6 +117,7 @@ class StreamReader:
         self._ts: np.ndarray | None = None
         self._n: int | None = None  # committed sample count (cached until `refresh`)
         self._checked = 0  # samples already validated (live files grow; validate only the new ones)
+        self._order: TimeOrder | None = None
 
     def __repr__(self) -> str:
         return f"<StreamReader {self.name!r} {self.info.kind.value} n={self.count}>"
@@ -94,6 +126,7 @@ class StreamReader:
         """See data appended since opening (SWMR readers only)."""
         self._ts = None
         self._n = None
+        self._order = None
         if self._session.live:
             for ds in self._g.values():
                 if isinstance(ds, h5py.Dataset):
@@ -152,6 +185,32 @@ class StreamReader:
         n = self.count
         span = self.last_time - self.first_time
         return (n - 1) / span if n > 1 and span > 0 else float("nan")
+
+    def time_order(self) -> TimeOrder:
+        """Scan the timestamps (in blocks; cached until `refresh`) for steps back in time.
+
+        Events streams are skipped: a label may be recorded for a moment in the past.
+        """
+        if self._order is None:
+            n = self.count
+            if self.storage is fmt.Storage.UTF8 or n < 2:
+                ts = self.timestamps if n else np.empty(0)
+                self._order = TimeOrder(t_min=float(ts.min()) if n else np.nan, t_max=float(ts.max()) if n else np.nan)
+                return self._order
+            ds = self._g[fmt.TIMESTAMPS]
+            back, largest, first, lo, hi, prev = 0, 0.0, -1, np.inf, -np.inf, None
+            for i in range(0, n, _SCAN_BLOCK):
+                ts = ds[i : min(n, i + _SCAN_BLOCK)]
+                steps = np.diff(ts) if prev is None else np.diff(np.concatenate([[prev], ts]))
+                bad = np.flatnonzero(~(steps > 0))
+                if len(bad):
+                    back += len(bad)
+                    largest = max(largest, float(-np.nanmin(steps[bad])) if np.isfinite(steps[bad]).any() else 0.0)
+                    if first < 0:
+                        first = i + int(bad[0]) + (1 if prev is None else 0)
+                lo, hi, prev = min(lo, float(np.nanmin(ts))), max(hi, float(np.nanmax(ts))), float(ts[-1])
+            self._order = TimeOrder(back, max(0.0, largest), first, lo, hi)
+        return self._order
 
     def index_of(self, t: float) -> int:
         """First sample index with timestamp ≥ ``t`` (timestamps increase within a stream)."""
@@ -305,13 +364,20 @@ class StreamReader:
 
     @property
     def clock(self) -> dict[str, float]:
-        """Final device→host clock fit (``offset``, ``slope``, ``drift_ppm``), if the stream had one."""
+        """Final device→host clock fit (``offset``, ``slope``, ``drift_ppm``, ``reanchors``: device
+        clock steps the fit re-anchored on), if the stream had one."""
         a = self._g.attrs
         if "clock_offset" in a:  # slope / drift_ppm NaN: not estimated (too short to measure drift)
-            return {"offset": float(a["clock_offset"]), "slope": float(a["clock_slope"]), "drift_ppm": float(a["clock_drift_ppm"])}
+            return {
+                "offset": float(a["clock_offset"]),
+                "slope": float(a["clock_slope"]),
+                "drift_ppm": float(a["clock_drift_ppm"]),
+                "reanchors": int(_attr(a, "clock_reanchors", 0)),
+            }
         h = self.health
         if len(h) and np.isfinite(h["clock_offset"][-1]):
-            return {"offset": float(h["clock_offset"][-1]), "drift_ppm": float(h["clock_drift_ppm"][-1])}
+            re = int(h["clock_reanchors"][-1]) if "clock_reanchors" in h.dtype.names else 0  # files before 1.2
+            return {"offset": float(h["clock_offset"][-1]), "drift_ppm": float(h["clock_drift_ppm"][-1]), "reanchors": re}
         return {}
 
 
@@ -440,6 +506,10 @@ class Session:
                     break
             self._log = entries
         return self._log
+
+    def time_problems(self) -> list[str]:
+        """One line per stream whose time goes backwards (see `StreamReader.time_order`); scans every stream."""
+        return [m for name, r in self.streams.items() if (m := r.time_order().message(name))]
 
     def events(self, stream: str = "labels") -> list[tuple[float, str]]:
         """``(time, text)`` of an EVENTS stream, in time order (e.g. live labels)."""

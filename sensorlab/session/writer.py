@@ -29,7 +29,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from sensorlab.acquisition.clock import MIN_DRIFT_SPAN, ClockFit
+from sensorlab.acquisition.clock import MIN_DRIFT_SPAN, REANCHOR_TOLERANCE, ClockFit
 from sensorlab.acquisition.source import Chunk, StreamInfo, StreamKind
 from sensorlab.session import format as fmt
 from sensorlab.session.metadata import SessionMetadata
@@ -141,7 +141,7 @@ class SessionWriter:
             store = self.stores[name]
             c = clock_footers(store.clock)
             row = np.array(
-                [(t, samples, dropped, overflows, parse_errors, gaps, c.get("clock_offset", np.nan), c.get("clock_drift_ppm", np.nan))],
+                [(t, samples, dropped, overflows, parse_errors, gaps, c.get("clock_offset", np.nan), c.get("clock_drift_ppm", np.nan), c.get("clock_reanchors", 0))],
                 dtype=fmt.HEALTH_DTYPE,
             )
             self._append(store.health, row)
@@ -280,7 +280,9 @@ class _Store:
         self.health = g.create_dataset(fmt.HEALTH, (0,), fmt.HEALTH_DTYPE, maxshape=(None,), chunks=(64,))
         self.datasets += [self.device_times, self.arrival_times, self.health]
         if info.has_device_time:
-            self.clock = ClockFit()
+            # Re-anchoring keeps the drift figure sane when the device clock steps (lines lost,
+            # a paused device) and counts the steps for `sensorlab info`.
+            self.clock = ClockFit(reanchor=REANCHOR_TOLERANCE)
 
     def append(self, chunk: Chunk) -> int:
         n = len(chunk)
@@ -374,7 +376,7 @@ class _BlobStore(_Store):
 
 
 def clock_footers(clock: ClockFit | None) -> dict[str, float]:
-    """``clock_offset``, ``clock_slope``, ``clock_drift_ppm`` of a stream's fit ({} without one).
+    """``clock_offset``, ``clock_slope``, ``clock_drift_ppm``, ``clock_reanchors`` of a stream's fit ({} without one).
 
     Slope and drift are NaN until the fit has estimated them (`ClockFit` fixes the slope at
     exactly 1 until it has `clock.MIN_DRIFT_SPAN` seconds of device time): "not estimated" is
@@ -386,4 +388,9 @@ def clock_footers(clock: ClockFit | None) -> dict[str, float]:
     # The same rule `ClockFit._fit` applies before it fits a slope (clock.py has no public flag).
     bins = list(clock._bins)
     fitted = clock.fit_drift and len(bins) >= 8 and bins[-1][1] - bins[0][1] >= MIN_DRIFT_SPAN
-    return {"clock_offset": m.offset, "clock_slope": m.slope if fitted else np.nan, "clock_drift_ppm": m.drift_ppm if fitted else np.nan}
+    return {
+        "clock_offset": m.offset,
+        "clock_slope": m.slope if fitted else np.nan,
+        "clock_drift_ppm": m.drift_ppm if fitted else np.nan,
+        "clock_reanchors": clock.reanchors,
+    }
