@@ -14,6 +14,7 @@ Examples
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,10 @@ from sensorlab.session.recovery import SessionError, SessionFileError, open_h5  
 _BISECT_BLOCK = 4096
 #: Samples checked per read when validating the data of a crashed, failed or live file.
 _SCAN_BLOCK = 1 << 20
+#: Frames checked per block when looking for a JPEG tail that never reached the disk.
+_JPEG_TAIL_BLOCK = 32
+
+log = logging.getLogger(__name__)
 
 
 def _valid_prefix(ts_ds: h5py.Dataset, index_ds: h5py.Dataset | None, blob_len: int, start: int, n: int, increasing: bool) -> int:
@@ -118,6 +123,7 @@ class StreamReader:
         self._n: int | None = None  # committed sample count (cached until `refresh`)
         self._checked = 0  # samples already validated (live files grow; validate only the new ones)
         self._order: TimeOrder | None = None
+        self._bad: set[int] = set()  # unreadable frames/events met by reads
 
     def __repr__(self) -> str:
         return f"<StreamReader {self.name!r} {self.info.kind.value} n={self.count}>"
@@ -149,6 +155,8 @@ class StreamReader:
                 index = self._g[fmt.INDEX] if self.storage is not fmt.Storage.ARRAY else None
                 blob = self._g[fmt.DATA].shape[0] if index is not None else 0
                 n = _valid_prefix(self._g[fmt.TIMESTAMPS], index, blob, self._checked, n, self.storage is not fmt.Storage.UTF8)
+                if self.storage is fmt.Storage.JPEG and n > self._checked:
+                    n = max(self._checked, _intact_jpeg_prefix(index, self._g[fmt.DATA], n))
                 self._checked = n
             self._n = n
         return self._n
@@ -249,39 +257,65 @@ class StreamReader:
         return self.read_index(self.index_of(t0), self.index_of(t1), decode=decode)
 
     def read_index(self, i0: int = 0, i1: int | None = None, decode: bool = True) -> Chunk:
-        """Samples ``i0 <= i < i1`` (clipped to `count`); see `read` for ``decode``."""
+        """Samples ``i0 <= i < i1`` (clipped to `count`); see `read` for ``decode``.
+
+        Frames or events whose bytes are not readable (an index row outside the blob, a frame
+        that never reached the disk, a JPEG that does not decode) are left out of the chunk
+        and recorded in `bad_samples`; they never raise.
+        """
         n = self.count
         i1 = n if i1 is None else min(int(i1), n)
         i0 = max(0, min(int(i0), i1))
         ts = self._g[fmt.TIMESTAMPS][i0:i1]
+        dev, arr = self._raw_times(fmt.DEVICE_TIMES, i0, i1), self._raw_times(fmt.ARRIVAL_TIMES, i0, i1)
         if self.storage is fmt.Storage.ARRAY:
-            data = self._g[fmt.DATA][i0:i1]
-        else:
-            data = self._read_blobs(i0, i1, decode)
-        return Chunk(data, ts, self._raw_times(fmt.DEVICE_TIMES, i0, i1), self._raw_times(fmt.ARRIVAL_TIMES, i0, i1))
+            return Chunk(self._g[fmt.DATA][i0:i1], ts, dev, arr)
+        data, ok = self._read_blobs(i0, i1, decode)
+        if ok.all():
+            return Chunk(data, ts, dev, arr)
+        self._report_bad(i0 + np.flatnonzero(~ok))
+        sel = lambda a: None if a is None else a[ok]  # noqa: E731
+        return Chunk(_stack(data[ok], self.info.sample_shape) if decode and self.storage is fmt.Storage.JPEG else data[ok], ts[ok], sel(dev), sel(arr))
 
-    def _read_blobs(self, i0: int, i1: int, decode: bool) -> np.ndarray:
+    @property
+    def bad_samples(self) -> list[int]:
+        """Indexes of frames/events found unreadable by reads so far (sorted)."""
+        return sorted(self._bad)
+
+    def _report_bad(self, idx: np.ndarray) -> None:
+        new = set(int(i) for i in idx) - self._bad
+        if new:
+            self._bad |= new
+            log.warning("%s: stream %s: skipped %d unreadable %s (damaged, or never fully written)", self._session.path, self.name,
+                        len(new), "frame(s)" if self.storage is fmt.Storage.JPEG else "event(s)")
+
+    def _read_blobs(self, i0: int, i1: int, decode: bool) -> tuple[np.ndarray, np.ndarray]:
+        """The blobs of samples ``[i0, i1)`` and a mask of those that are readable."""
         index = self._g[fmt.INDEX][i0:i1]
+        blob_len = self._g[fmt.DATA].shape[0]
+        off, size = (index[:, 0], index[:, 1]) if len(index) else (np.empty(0, np.int64), np.empty(0, np.int64))
+        ok = (off >= 0) & (size >= 0) & (off + size <= blob_len)  # a crafted or torn index row
         out = np.empty(len(index), dtype=object)
-        if len(index):
-            start, end = int(index[0, 0]), int(index[-1, 0] + index[-1, 1])
+        out[:] = [b""] * len(index)
+        if ok.any():
+            start, end = int(off[ok].min()), int((off[ok] + size[ok]).max())
             blob = self._g[fmt.DATA][start:end].tobytes()  # one read for the whole range
-            for j, (off, size) in enumerate(index):
-                out[j] = blob[off - start : off - start + size]
+            for j in np.flatnonzero(ok):
+                out[j] = blob[off[j] - start : off[j] - start + size[j]]
         if self.storage is fmt.Storage.UTF8:
-            return np.array([b.decode("utf-8", errors="replace") for b in out], dtype=object)
+            return np.array([b.decode("utf-8", errors="replace") for b in out], dtype=object), ok
+        ok &= np.fromiter((_looks_like_jpeg(b) for b in out), bool, len(out))
         if not decode:
-            return out
+            return out, ok
         import cv2
 
-        frames = [cv2.imdecode(np.frombuffer(b, np.uint8), cv2.IMREAD_UNCHANGED) for b in out]
-        if not frames:
-            return np.empty((0, *self.info.sample_shape), dtype=np.uint8)
-        if all(f.shape == frames[0].shape for f in frames):
-            return np.stack(frames)
-        arr = np.empty(len(frames), dtype=object)  # frame size changed mid-stream
-        arr[:] = frames
-        return arr
+        frames = np.empty(len(out), dtype=object)
+        for j in np.flatnonzero(ok):
+            frames[j] = cv2.imdecode(np.frombuffer(out[j], np.uint8), cv2.IMREAD_UNCHANGED)
+            ok[j] = frames[j] is not None
+        if ok.all():
+            return _stack(frames, self.info.sample_shape), ok
+        return frames, ok
 
     def _raw_times(self, key: str, i0: int, i1: int) -> np.ndarray | None:
         if key not in self._g:
@@ -379,6 +413,51 @@ class StreamReader:
             re = int(h["clock_reanchors"][-1]) if "clock_reanchors" in h.dtype.names else 0  # files before 1.2
             return {"offset": float(h["clock_offset"][-1]), "drift_ppm": float(h["clock_drift_ppm"][-1]), "reanchors": re}
         return {}
+
+
+def _looks_like_jpeg(b: bytes) -> bool:
+    """Starts with the JPEG start-of-image marker and ends with end-of-image (a frame whose
+    bytes never reached the disk reads as zeros)."""
+    return len(b) >= 4 and b[:2] == b"\xff\xd8" and b[-2:] == b"\xff\xd9"
+
+
+def _stack(frames: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Decoded frames as one ``(n, h, w, 3)`` array, or an object array if their size changed mid-stream."""
+    if len(frames) == 0:
+        return np.empty((0, *shape), dtype=np.uint8)
+    if all(f.shape == frames[0].shape for f in frames):
+        return np.stack(list(frames))
+    arr = np.empty(len(frames), dtype=object)
+    arr[:] = list(frames)
+    return arr
+
+
+def _intact_jpeg_prefix(index_ds: h5py.Dataset, data_ds: h5py.Dataset, n: int) -> int:
+    """``n`` less the trailing frames whose bytes are not a JPEG (never reached the disk).
+
+    Checked backwards in blocks until a block is intact, so a long recording costs a few reads:
+    a full disk loses the tail, written last. Damage further back is caught when reading.
+    """
+    end = n
+    while end > 0:
+        lo = max(0, end - _JPEG_TAIL_BLOCK)
+        idx = index_ds[lo:end]
+        off, size = idx[:, 0], idx[:, 1]
+        blob_len = data_ds.shape[0]
+        good = (off >= 0) & (size >= 4) & (off + size <= blob_len)
+        if good.any():
+            start, stop = int(off[good].min()), int((off[good] + size[good]).max())
+            blob = data_ds[start:stop].tobytes()
+            for j in np.flatnonzero(good):
+                o = int(off[j]) - start
+                good[j] = _looks_like_jpeg(blob[o : o + int(size[j])])
+        if good.all():
+            return n
+        n = lo + int(np.flatnonzero(~good)[0])  # drop everything from the first bad frame of this block on
+        if n > lo:  # intact frames before it: the damaged tail starts here
+            return n
+        end = lo
+    return n
 
 
 def _take(chunk: Chunk, idx: np.ndarray) -> Chunk:

@@ -47,7 +47,8 @@ def summarize(path: str | Path, measure_sync: bool = True) -> dict[str, Any]:
         ``nominal_rate``, ``rate_measured``, ``duration``, ``samples``, ``dropped``,
         ``overflows``, ``parse_errors``, ``gaps``, ``gap_seconds``, ``error``,
         ``drift_ppm``: NaN when not estimated or without device clock, ``clock_reanchors``,
-        ``time_backward``: steps back in time, ``time_error``: why that matters or ``""``) and ``sync`` (see `sync.alignment`, plus ``events``:
+        ``time_backward``: steps back in time, ``time_error``: why that matters or ``""``,
+        ``bad_samples``: unreadable frames/events met while scanning for sync) and ``sync`` (see `sync.alignment`, plus ``events``:
         onsets per stream).
     """
     with Session.open(path) as s:
@@ -100,6 +101,7 @@ def summarize(path: str | Path, measure_sync: bool = True) -> dict[str, Any]:
                 ev = _scan_events(r)
                 if ev is not None:
                     events[name] = ev
+            out["streams"][-1]["bad_samples"] = len(r.bad_samples)  # met while scanning (all frames of a video)
         if measure_sync:
             out["sync"] = {**sync.alignment(events), "events": {k: len(v) for k, v in events.items()}}
     return out
@@ -121,7 +123,10 @@ def format_summary(summary: dict[str, Any] | str | Path) -> str:
     lines = [f"{d['path']}  {d['name']!r}  started {d['start_time_iso']}  {d['duration']:.1f} s"]
     if d.get("recovered_from"):
         lines.append(f"  recovered copy of {d['recovered_from']} (the recorder crashed)")
-    if not d["complete"]:
+    if not d["complete"] and d["stop_reason"]:
+        lines.append(f"  stopped early: {d['stop_reason']}")
+        lines.append("  a write failed: only samples that reached the disk are read; counters are what was sent to the file")
+    elif not d["complete"]:
         lines.append("  not closed cleanly (recording still running or crashed): counters are from the last flush")
     elif d["stop_reason"] != "stopped":
         lines.append(f"  stopped early: {d['stop_reason']}")
@@ -169,6 +174,8 @@ def _notes(s: dict[str, Any]) -> list[str]:
     out = []
     if s["error"]:
         out.append(f"    ! {s['error']}")
+    if s.get("bad_samples"):
+        out.append(f"    ! {s['bad_samples']} unreadable frame(s)/event(s) skipped (damaged, or never fully written)")
     if s.get("time_error"):
         out.append(f"    ! {s['time_error']}")
     if s.get("clock_reanchors"):

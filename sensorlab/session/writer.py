@@ -77,6 +77,9 @@ class SessionWriter:
         self._log: _BlobStore | None = None
         self.reserve_path = self.path.with_name(self.path.name + ".reserve")
         self.quarantined = False  # True once a file whose flush failed was abandoned (see `close`)
+        #: True once any write or flush failed: some appended data may never have reached the
+        #: disk, so the file is never marked complete (see `on_stop`).
+        self.write_failed = False
 
     # -- listener protocol ------------------------------------------------------------------
     def on_start(self, streams: Mapping[str, StreamInfo], metadata: SessionMetadata, attrs: Mapping[str, Any] | None = None) -> None:
@@ -155,7 +158,11 @@ class SessionWriter:
     def flush(self) -> None:
         """Make everything appended so far durable and visible to SWMR readers."""
         if self._file is not None:
-            self._file.flush()
+            try:
+                self._file.flush()
+            except BaseException:
+                self.write_failed = True
+                raise
 
     def close(self) -> None:
         """Flush and close the SWMR file (idempotent); always removes the reserve file.
@@ -180,6 +187,7 @@ class SessionWriter:
             try:
                 f.flush()
             except Exception:  # noqa: BLE001 - h5py raises RuntimeError or OSError on ENOSPC
+                self.write_failed = True
                 if not self._release_reserve():
                     raise
                 f.flush()
@@ -224,9 +232,13 @@ class SessionWriter:
         """Close the file, reopen it read-write and write the footer attributes.
 
         ``footers`` maps stream name → attributes (a ``gaps`` entry becomes a dataset);
-        ``session`` holds root attributes (end time, stop reason).
+        ``session`` holds root attributes (end time, stop reason). After a failed write
+        ``complete`` is stored as False whatever ``session`` says: the footers then describe
+        what was sent to the file, not what reached the disk, and readers validate every sample.
         """
         self.close()
+        if self.write_failed and "complete" in session:
+            session = {**session, "complete": False}
         with h5py.File(self.path, "r+", libver=LIBVER) as f:
             for name, attrs in footers.items():
                 g = f[fmt.STREAMS][name]
@@ -242,8 +254,12 @@ class SessionWriter:
     def _append(self, ds: h5py.Dataset, values: np.ndarray, at: int | None = None) -> None:
         """Grow ``ds`` along axis 0 and write ``values`` at ``at`` (default: the end)."""
         n0 = ds.shape[0] if at is None else at
-        ds.resize(n0 + len(values), axis=0)
-        ds[n0:] = values
+        try:
+            ds.resize(n0 + len(values), axis=0)
+            ds[n0:] = values
+        except BaseException:
+            self.write_failed = True
+            raise
         self.bytes_written += values.nbytes
 
 
