@@ -39,9 +39,9 @@ log = logging.getLogger(__name__)
 #: HDF5 format versions written. "v110" is the oldest that supports SWMR; "latest" on HDF5 2.x
 #: would write structures that HDF5 1.10/1.12 tools (Debian's hdf5-tools) cannot read.
 LIBVER = ("v110", "v110")
-#: Disk space set aside (a ``<file>.reserve`` file next to the session) while recording and
-#: released when a write fails with a full disk, so the file can still be flushed, closed and
-#: given its footers. Capped at `RESERVE_FRACTION` of the free space at start.
+#: Disk space set aside (an unlinked ``<file>.reserve`` next to the session, held open) while
+#: recording and released when a write fails with a full disk, so the file can still be
+#: flushed, closed and given its footers. Capped at `RESERVE_FRACTION` of the free space at start.
 RESERVE_BYTES = 32 * 1024 * 1024
 RESERVE_FRACTION = 0.125
 
@@ -76,6 +76,7 @@ class SessionWriter:
         self._file: h5py.File | None = None
         self._log: _BlobStore | None = None
         self.reserve_path = self.path.with_name(self.path.name + ".reserve")
+        self._reserve = None  # open file holding the reserved space (see `_make_reserve`)
         self.quarantined = False  # True once a file whose flush failed was abandoned (see `close`)
         #: True once any write or flush failed: some appended data may never have reached the
         #: disk, so the file is never marked complete (see `on_stop`).
@@ -207,26 +208,42 @@ class SessionWriter:
         log.warning("%s: the final flush failed too; it reads like a crashed recording (up to the last flush) and stays open until this process exits", self.path)
 
     def _make_reserve(self) -> None:
+        # On POSIX the reserve is unlinked as soon as it is allocated: the open descriptor alone
+        # holds the space, so closing it (or the process dying, even by SIGKILL) frees it and
+        # nothing can be left behind. Elsewhere it stays a named file, removed by `close` and,
+        # if a crash left it, by the next recording to this path or `sensorlab repair`.
+        self.reserve_path.unlink(missing_ok=True)  # left by a crash of an older version
         try:
             size = int(min(RESERVE_BYTES, shutil.disk_usage(self.path.parent).free * RESERVE_FRACTION))
             if size <= 0:
                 return
-            with open(self.reserve_path, "wb") as fh:
+            fh = open(self.reserve_path, "wb")
+            try:
                 try:
                     os.posix_fallocate(fh.fileno(), 0, size)
                 except (AttributeError, OSError):
                     fh.write(b"\0" * size)
+                    fh.flush()
+                if os.name == "posix":
+                    os.unlink(self.reserve_path)
+            except BaseException:
+                fh.close()
+                raise
+            self._reserve = fh
         except OSError as e:
             log.warning("could not reserve disk space next to %s (%s)", self.path, e)
             self.reserve_path.unlink(missing_ok=True)
 
     def _release_reserve(self) -> bool:
-        """Delete the reserve file; True if there was one."""
+        """Give the reserved space back; True if there was any."""
+        fh, self._reserve = self._reserve, None
+        if fh is not None:
+            fh.close()
         try:
             self.reserve_path.unlink()
             return True
         except OSError:
-            return False
+            return fh is not None
 
     def on_stop(self, footers: Mapping[str, Mapping[str, Any]], session: Mapping[str, Any]) -> None:
         """Close the file, reopen it read-write and write the footer attributes.

@@ -84,3 +84,27 @@ def test_a_file_left_flagged_open_is_read_from_an_h5clear_copy(tmp_path, make_se
     assert path.read_bytes() == original, "recovery must never modify the original"
     with pytest.raises(SessionError, match="h5clear"):
         Session.open(path, recover=False)
+
+
+def test_sigkill_leaves_no_reserve_file_behind(tmp_path):
+    # Before the fix every SIGKILL left a 32 MiB `<file>.h5.reserve` that nothing deleted.
+    script = tmp_path / "child.py"
+    script.write_text(CHILD)
+    path = tmp_path / "killed.h5"
+    reserve = tmp_path / "killed.h5.reserve"
+    proc = subprocess.Popen([sys.executable, str(script), str(path)], stdout=subprocess.PIPE, text=True)
+    try:
+        for line in proc.stdout:
+            if int(line) >= 500:
+                break
+        # While recording the space is held by an open, already unlinked file.
+        fds = [os.readlink(f"/proc/{proc.pid}/fd/{fd}") for fd in os.listdir(f"/proc/{proc.pid}/fd")]
+        assert f"{reserve} (deleted)" in fds, fds
+        assert not reserve.exists()
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["child.py", "killed.h5"]
+    with Session.open(path) as s:
+        assert s.streams["imu"].count > 0
