@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ import numpy as np
 from sensorlab.acquisition.source import Chunk, StreamInfo, StreamStats
 from sensorlab.session import format as fmt
 from sensorlab.session.metadata import SessionMetadata
-from sensorlab.session.recovery import SessionError, SessionFileError, open_h5  # noqa: F401 - re-exported
+from sensorlab.session.recovery import SessionError, SessionFileError, open_h5, remove_temporary_copy  # noqa: F401 - re-exported
 
 #: Below this many samples a time search reads the timestamps block instead of bisecting.
 _BISECT_BLOCK = 4096
@@ -460,6 +461,18 @@ def _intact_jpeg_prefix(index_ds: h5py.Dataset, data_ds: h5py.Dataset, n: int) -
     return n
 
 
+def _drop(copy: Path | None) -> None:
+    if copy is not None:
+        remove_temporary_copy(copy)
+
+
+def _close_and_drop(f: h5py.File, copy: Path) -> None:
+    try:
+        f.close()
+    finally:
+        remove_temporary_copy(copy)
+
+
 def _take(chunk: Chunk, idx: np.ndarray) -> Chunk:
     sel = lambda a: None if a is None else a[idx]  # noqa: E731
     return Chunk(chunk.data[idx], chunk.timestamps[idx], sel(chunk.device_times), sel(chunk.arrival_times))
@@ -471,7 +484,8 @@ class Session:
     Attributes
     ----------
     path
-        The file opened (a recovered copy if the original needed recovery).
+        The file opened: a temporary cleared copy (deleted by `close`) if the original was
+        left flagged open by a crashed writer.
     recovered_from
         The original path when the file was flagged open and a copy was cleared, else None.
     live
@@ -482,6 +496,7 @@ class Session:
         self._f = f
         self.path = path
         self.recovered_from = recovered_from
+        self._cleanup: weakref.finalize | None = None
         schema = _attr(f.attrs, "schema")
         if schema != fmt.SCHEMA:
             raise SessionError(f"{path}: an HDF5 file, but not a sensorlab session file (schema attribute {schema!r})")
@@ -513,17 +528,25 @@ class Session:
         """
         f, copy = open_h5(path, recover=recover)
         try:
-            return cls(f, copy or Path(path), Path(path) if copy else None)
+            s = cls(f, copy or Path(path), Path(path) if copy else None)
         except SessionError:
             f.close()
+            _drop(copy)
             raise
         except Exception as e:  # noqa: BLE001 - h5py: KeyError, RuntimeError, OSError on a damaged file
             f.close()
+            _drop(copy)
             msg = " ".join(str(e).split()) or type(e).__name__
             raise SessionError(f"{path} is truncated or damaged ({msg}); try `h5clear -s` on a copy, or restore it from a backup") from e
+        if copy is not None:  # deleted on close, or when the Session is collected / the program exits
+            s._cleanup = weakref.finalize(s, _close_and_drop, f, copy)
+        return s
 
     def close(self) -> None:
-        self._f.close()
+        if self._cleanup is not None:
+            self._cleanup()  # closes the file, then deletes the temporary recovered copy
+        else:
+            self._f.close()
 
     def __enter__(self) -> Session:
         return self

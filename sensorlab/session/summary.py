@@ -122,7 +122,10 @@ def format_summary(summary: dict[str, Any] | str | Path) -> str:
     d = summary if isinstance(summary, dict) else summarize(summary)
     lines = [f"{d['path']}  {d['name']!r}  started {d['start_time_iso']}  {d['duration']:.1f} s"]
     if d.get("recovered_from"):
-        lines.append(f"  recovered copy of {d['recovered_from']} (the recorder crashed)")
+        lines.append(
+            f"  left flagged open by a crashed recorder: read from a temporary cleared copy (deleted again); "
+            f"`sensorlab repair {d['recovered_from']}` writes a permanent one"
+        )
     if not d["complete"] and d["stop_reason"]:
         lines.append(f"  stopped early: {d['stop_reason']}")
         lines.append("  a write failed: only samples that reached the disk are read; counters are what was sent to the file")
