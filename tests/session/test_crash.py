@@ -93,16 +93,17 @@ def test_a_file_left_flagged_open_is_read_from_a_temporary_copy_that_is_deleted(
     # another full copy in the temp dir, never deleted.
     path = _flagged(make_session)
     original = path.read_bytes()
-    before = set(_recovered_dirs())
     beside = sorted(p.name for p in path.parent.iterdir())
     for _ in range(3):
         with Session.open(path) as s:
             assert s.recovered_from == path and s.path != path and s.path.exists()
             assert s.streams["x"].count == 500
             copy = s.path
-        assert not copy.exists() and not copy.parent.exists()
+        assert not copy.exists() and not copy.parent.exists(), "the temporary copy was left behind"
+        # `info` too (other processes may make such directories meanwhile: watch the count of
+        # directories with our file's copy in them, not the temp dir as a whole)
         summarize(path, measure_sync=False)
-    assert set(_recovered_dirs()) == before, "temporary copies were left behind"
+        assert not [d for d in _recovered_dirs() if (Path(tempfile.gettempdir()) / d / copy.name).exists()]
     assert sorted(p.name for p in path.parent.iterdir()) == beside, "something was written beside the original"
     assert path.read_bytes() == original, "recovery must never modify the original"
     with pytest.raises(SessionError, match="sensorlab repair"):
