@@ -183,6 +183,25 @@ def info(path: Annotated[Path, typer.Argument(metavar="SESSION", help="Session f
         _fail(f"{path}: cannot read this session ({e})")
 
 
+@app.command()
+def repair(
+    path: Annotated[Path, typer.Argument(help="Session file (.h5) left flagged open by a crashed recorder.")],
+    out: Annotated[Path | None, typer.Option("-o", "--output", help="Where to write the copy (default: NAME.recovered.h5 beside it).")] = None,
+) -> None:
+    """Write a readable copy of a session a crashed recorder left flagged open (never modifies it).
+
+    Example: sensorlab repair run1.h5
+    """
+    from sensorlab.session.recovery import repair as repair_file
+
+    if not path.exists():
+        _fail(f"{path}: no such file")
+    try:
+        typer.echo(repair_file(path, out))
+    except (OSError, ValueError) as e:
+        _fail(str(e))
+
+
 labels_app = typer.Typer(
     short_help="Export, import and suggest labels of a session.",
     help="Export, import and suggest labels of a session (sidecar .labels.json).\n\nExample: sensorlab labels export run1.h5 run1.eaf"

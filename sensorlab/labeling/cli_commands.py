@@ -180,11 +180,13 @@ def import_labels(
             current.add(seg)
             added += 1
     _save(session_path, current)
+    with open_session(session_path) as s:  # labels are kept, but the user must know the recording's times are broken
+        warnings = "".join(f"\nwarning: {w}" for w in s.time_problems())
     skipped = len(imported) - added
     dup = f", {skipped} duplicate(s) skipped" if skipped else ""
     base = TIME_BASE_ABSOLUTE if absolute else TIME_BASE_RELATIVE
     return (f"imported {added} segments from {in_path} ({name}, {base}){dup}; "
-            f"{len(current)} in {sidecar_path(session_path).name}")
+            f"{len(current)} in {sidecar_path(session_path).name}{warnings}")
 
 
 def _mismatch(in_path: Path, segs: list[Segment], span: SessionSpan, absolute: bool) -> str:

@@ -30,7 +30,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from sensorlab.acquisition.clock import MIN_DRIFT_SPAN, ClockFit
+from sensorlab.acquisition.clock import MIN_DRIFT_SPAN, REANCHOR_TOLERANCE, ClockFit
 from sensorlab.acquisition.source import Chunk, StreamInfo, StreamKind
 from sensorlab.session import format as fmt
 from sensorlab.session.metadata import SessionMetadata
@@ -40,9 +40,9 @@ log = logging.getLogger(__name__)
 #: HDF5 format versions written. "v110" is the oldest that supports SWMR; "latest" on HDF5 2.x
 #: would write structures that HDF5 1.10/1.12 tools (Debian's hdf5-tools) cannot read.
 LIBVER = ("v110", "v110")
-#: Disk space set aside (a ``<file>.reserve`` file next to the session) while recording and
-#: released when a write fails with a full disk, so the file can still be flushed, closed and
-#: given its footers. Capped at `RESERVE_FRACTION` of the free space at start.
+#: Disk space set aside (an unlinked ``<file>.reserve`` next to the session, held open) while
+#: recording and released when a write fails with a full disk, so the file can still be
+#: flushed, closed and given its footers. Capped at `RESERVE_FRACTION` of the free space at start.
 RESERVE_BYTES = 32 * 1024 * 1024
 RESERVE_FRACTION = 0.125
 
@@ -88,7 +88,11 @@ class SessionWriter:
         self._file: h5py.File | None = None
         self._log: _BlobStore | None = None
         self.reserve_path = self.path.with_name(self.path.name + ".reserve")
+        self._reserve = None  # open file holding the reserved space (see `_make_reserve`)
         self.quarantined = False  # True once a file whose flush failed was abandoned (see `close`)
+        #: True once any write or flush failed: some appended data may never have reached the
+        #: disk, so the file is never marked complete (see `on_stop`).
+        self.write_failed = False
 
     # -- listener protocol ------------------------------------------------------------------
     def on_start(self, streams: Mapping[str, StreamInfo], metadata: SessionMetadata, attrs: Mapping[str, Any] | None = None) -> None:
@@ -203,7 +207,7 @@ class SessionWriter:
             store = self.stores[name]
             c = clock_footers(store.clock)
             row = np.array(
-                [(t, samples, dropped, overflows, parse_errors, gaps, c.get("clock_offset", np.nan), c.get("clock_drift_ppm", np.nan))],
+                [(t, samples, dropped, overflows, parse_errors, gaps, c.get("clock_offset", np.nan), c.get("clock_drift_ppm", np.nan), c.get("clock_reanchors", 0))],
                 dtype=fmt.HEALTH_DTYPE,
             )
             self._append(store.health, row)
@@ -217,7 +221,11 @@ class SessionWriter:
     def flush(self) -> None:
         """Make everything appended so far durable and visible to SWMR readers."""
         if self._file is not None:
-            self._file.flush()
+            try:
+                self._file.flush()
+            except BaseException:
+                self.write_failed = True
+                raise
 
     def close(self) -> None:
         """Flush and close the SWMR file (idempotent); always removes the reserve file.
@@ -242,6 +250,7 @@ class SessionWriter:
             try:
                 f.flush()
             except Exception:  # noqa: BLE001 - h5py raises RuntimeError or OSError on ENOSPC
+                self.write_failed = True
                 if not self._release_reserve():
                     raise
                 f.flush()
@@ -261,34 +270,54 @@ class SessionWriter:
         log.warning("%s: the final flush failed too; it reads like a crashed recording (up to the last flush) and stays open until this process exits", self.path)
 
     def _make_reserve(self) -> None:
+        # On POSIX the reserve is unlinked as soon as it is allocated: the open descriptor alone
+        # holds the space, so closing it (or the process dying, even by SIGKILL) frees it and
+        # nothing can be left behind. Elsewhere it stays a named file, removed by `close` and,
+        # if a crash left it, by the next recording to this path or `sensorlab repair`.
+        self.reserve_path.unlink(missing_ok=True)  # left by a crash of an older version
         try:
             size = int(min(RESERVE_BYTES, shutil.disk_usage(self.path.parent).free * RESERVE_FRACTION))
             if size <= 0:
                 return
-            with open(self.reserve_path, "wb") as fh:
+            fh = open(self.reserve_path, "wb")
+            try:
                 try:
                     os.posix_fallocate(fh.fileno(), 0, size)
                 except (AttributeError, OSError):
                     fh.write(b"\0" * size)
+                    fh.flush()
+                if os.name == "posix":
+                    os.unlink(self.reserve_path)
+            except BaseException:
+                fh.close()
+                raise
+            self._reserve = fh
         except OSError as e:
             log.warning("could not reserve disk space next to %s (%s)", self.path, e)
             self.reserve_path.unlink(missing_ok=True)
 
     def _release_reserve(self) -> bool:
-        """Delete the reserve file; True if there was one."""
+        """Give the reserved space back; True if there was any."""
+        fh, self._reserve = self._reserve, None
+        if fh is not None:
+            fh.close()
         try:
             self.reserve_path.unlink()
             return True
         except OSError:
-            return False
+            return fh is not None
 
     def on_stop(self, footers: Mapping[str, Mapping[str, Any]], session: Mapping[str, Any]) -> None:
         """Close the file, reopen it read-write and write the footer attributes.
 
         ``footers`` maps stream name → attributes (a ``gaps`` entry becomes a dataset);
-        ``session`` holds root attributes (end time, stop reason).
+        ``session`` holds root attributes (end time, stop reason). After a failed write
+        ``complete`` is stored as False whatever ``session`` says: the footers then describe
+        what was sent to the file, not what reached the disk, and readers validate every sample.
         """
         self.close()
+        if self.write_failed and "complete" in session:
+            session = {**session, "complete": False}
         with h5py.File(self.path, "r+", libver=LIBVER) as f:
             for name, attrs in footers.items():
                 g = f[fmt.STREAMS][name]
@@ -304,8 +333,12 @@ class SessionWriter:
     def _append(self, ds: h5py.Dataset, values: np.ndarray, at: int | None = None) -> None:
         """Grow ``ds`` along axis 0 and write ``values`` at ``at`` (default: the end)."""
         n0 = ds.shape[0] if at is None else at
-        ds.resize(n0 + len(values), axis=0)
-        ds[n0:] = values
+        try:
+            ds.resize(n0 + len(values), axis=0)
+            ds[n0:] = values
+        except BaseException:
+            self.write_failed = True
+            raise
         self.bytes_written += values.nbytes
 
 
@@ -342,7 +375,9 @@ class _Store:
         self.health = g.create_dataset(fmt.HEALTH, (0,), fmt.HEALTH_DTYPE, maxshape=(None,), chunks=(64,))
         self.datasets += [self.device_times, self.arrival_times, self.health]
         if info.has_device_time:
-            self.clock = ClockFit()
+            # Re-anchoring keeps the drift figure sane when the device clock steps (lines lost,
+            # a paused device) and counts the steps for `sensorlab info`.
+            self.clock = ClockFit(reanchor=REANCHOR_TOLERANCE)
 
     def append(self, chunk: Chunk) -> int:
         n = len(chunk)
@@ -436,7 +471,7 @@ class _BlobStore(_Store):
 
 
 def clock_footers(clock: ClockFit | None) -> dict[str, float]:
-    """``clock_offset``, ``clock_slope``, ``clock_drift_ppm`` of a stream's fit ({} without one).
+    """``clock_offset``, ``clock_slope``, ``clock_drift_ppm``, ``clock_reanchors`` of a stream's fit ({} without one).
 
     Slope and drift are NaN until the fit has estimated them (`ClockFit` fixes the slope at
     exactly 1 until it has `clock.MIN_DRIFT_SPAN` seconds of device time): "not estimated" is
@@ -448,4 +483,9 @@ def clock_footers(clock: ClockFit | None) -> dict[str, float]:
     # The same rule `ClockFit._fit` applies before it fits a slope (clock.py has no public flag).
     bins = list(clock._bins)
     fitted = clock.fit_drift and len(bins) >= 8 and bins[-1][1] - bins[0][1] >= MIN_DRIFT_SPAN
-    return {"clock_offset": m.offset, "clock_slope": m.slope if fitted else np.nan, "clock_drift_ppm": m.drift_ppm if fitted else np.nan}
+    return {
+        "clock_offset": m.offset,
+        "clock_slope": m.slope if fitted else np.nan,
+        "clock_drift_ppm": m.drift_ppm if fitted else np.nan,
+        "clock_reanchors": clock.reanchors,
+    }
