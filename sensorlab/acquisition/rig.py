@@ -294,7 +294,8 @@ def load_rig(path: str | Path) -> RigConfig:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise RigError(f"{path}: not UTF-8 text (byte {e.start}); save it as UTF-8 (TOML files must be)") from None
+        line = raw.count(b"\n", 0, e.start) + 1
+        raise RigError(f"{path}: not UTF-8 text (line {line}, byte 0x{raw[e.start]:02x}); save it as UTF-8 (TOML files must be)") from None
     return parse_rig(text, source=path.name)
 
 
