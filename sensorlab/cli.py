@@ -154,7 +154,9 @@ def record(
     if output is not None and output.exists():
         _fail(f"{output} already exists; choose another name (recordings are never overwritten)", 2)
     config, sources = _sources(rig, demo)
-    output = output or Path(f"{name or config.name}-{datetime.now():%Y%m%d-%H%M%S}.h5")
+    from sensorlab.acquisition.names import safe_file_stem  # a name must not steer the path (../, /abs)
+
+    output = output or Path(f"{safe_file_stem(name or config.name)}-{datetime.now():%Y%m%d-%H%M%S}.h5")
     meta = SessionMetadata(name=name or output.stem, notes=notes, tags=tags, rig=config.to_toml())
     try:
         path = record_session(sources, output, duration, meta, on_progress=_print_progress, video_encoding=video,

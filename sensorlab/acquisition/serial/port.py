@@ -28,6 +28,7 @@ from sensorlab.acquisition.serial.binary import BinaryParser, encode_request
 from sensorlab.acquisition.serial.protocol import Parser, Samples
 from sensorlab.acquisition.serial.text import TextLineParser
 from sensorlab.acquisition.serial.timing import DeviceClock
+from sensorlab.acquisition.serial.urls import check_port
 from sensorlab.acquisition.source import Chunk, SourceBase, SourceError, StreamInfo, StreamKind
 
 log = logging.getLogger(__name__)
@@ -173,6 +174,7 @@ class SerialSource(SourceBase):
 
     # -- opening ---------------------------------------------------------------------------
     def _open_port(self) -> serial.SerialBase:
+        check_port(self.port)  # pyserial URLs such as spy://…?file= act before opening (serial/urls.py)
         kwargs: dict = {"baudrate": self.baudrate, "timeout": READ_TIMEOUT}
         if os.name == "posix" and "://" not in self.port:
             kwargs["exclusive"] = True  # fail clearly instead of sharing bytes with another program
