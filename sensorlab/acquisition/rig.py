@@ -259,7 +259,7 @@ def _allowed_range(loc: tuple) -> str:
             continue
         info = model.model_fields.get(part)
         if info is None:
-            return None, None
+            return ""  # e.g. a processor kind tag in the path: keep pydantic's own wording
         inner = typing.get_args(info.annotation)
         if inner and isinstance(inner[0], type) and issubclass(inner[0], BaseModel):
             model = inner[0]  # list[CameraConfig] and the like
