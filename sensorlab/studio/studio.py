@@ -214,14 +214,18 @@ class Studio:
         t = now()
         for label in self.labels.open_spans:
             self.add_label(live_event(label, "stop"), t)
-        path = Path(rec.stop())
-        self._save_labels(path, end_time=now())
-        with self._lock:
-            if self.recorder is rec:
-                self.recorder = None
-            self.last_session = path
-        self.recording_stopped.emit(str(path))
-        return path
+        try:
+            rec.stop()
+        finally:
+            # Even if closing failed, the recorder is done: free the studio for the next one
+            # and keep the labels pressed (the file holds everything up to the last flush).
+            with self._lock:
+                if self.recorder is rec:
+                    self.recorder = None
+                self.last_session = rec.path
+            self._save_labels(rec.path, end_time=now())
+        self.recording_stopped.emit(str(rec.path))
+        return rec.path
 
     def counters(self) -> dict[str, StreamStats]:
         """Per stream: samples and losses since the recording started — what the file's
