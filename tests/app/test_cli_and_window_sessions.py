@@ -35,7 +35,7 @@ def _structure(path) -> dict:
         streams = {}
         for name, g in f["streams"].items():
             # The device description names the pty each run was given: compare it without the number.
-            info = json.loads(re.sub(r"/dev/pts/\\d+", "/dev/pts/N", g.attrs["info"]))
+            info = json.loads(re.sub(r"/dev/pts/\d+", "/dev/pts/N", g.attrs["info"]))
             streams[name] = {
                 "kind": g.attrs["kind"],
                 "storage": g.attrs["storage"],
