@@ -16,7 +16,14 @@ devices_opened(errors)
     `open` finished; ``errors`` maps each device that could not be opened to why. Fires on the
     thread that called `open`, and only for the current rig (not for one replaced meanwhile).
 stream_failed(stream, message)
-    A running device was lost or broke (``stream == ""``: the whole device). Device thread.
+    A running device was lost or broke (``stream == ""``: the whole device), or a processor
+    failed. Device (or processor) thread.
+consumer_failed(stream, message)
+    A consumer of the streams raised and was detached; the devices and the recording go on.
+    Device (or processor) thread.
+stream_added(info)
+    A processor added with `add_processor` declared this stream (it is recorded, with the
+    time it joined, if a recording runs). Thread that called `add_processor`.
 recording_started(path)
     The session file exists and is being written. Thread that called `start_recording`.
 recording_stopped(path)
@@ -51,7 +58,8 @@ from psygnal import Signal
 
 from sensorlab.acquisition.clock import now
 from sensorlab.acquisition.hub import Acquisition
-from sensorlab.acquisition.source import SourceBase, StreamInfo, StreamStats
+from sensorlab.acquisition.processors.base import Processor
+from sensorlab.acquisition.source import Source, StreamInfo, StreamStats
 from sensorlab.labeling.store import sidecar_path
 from sensorlab.session.metadata import SessionMetadata
 from sensorlab.session.recorder import Recorder
@@ -78,6 +86,8 @@ class Studio:
 
     devices_opened = Signal(object)
     stream_failed = Signal(str, str)
+    consumer_failed = Signal(str, str)
+    stream_added = Signal(object)
     recording_started = Signal(str)
     recording_stopped = Signal(str)
     recording_failed = Signal(str, str)
@@ -96,9 +106,12 @@ class Studio:
         self._lock = threading.RLock()
 
     # -- devices ---------------------------------------------------------------------------
-    def open(self, sources: Iterable[SourceBase]) -> dict[str, str]:
+    def open(self, sources: Iterable[Source | Processor]) -> dict[str, str]:
         """Replace the rig by ``sources``: close the current devices, open and start these
         (blocks). Returns ``{device: why}`` for those that could not be opened.
+
+        ``sources`` may end with processors (a rig's ``[[processor]]`` entries): they open
+        after the devices and their output streams are streams like any device's.
 
         A call superseded by a newer `open` (the user picked another rig meanwhile) ends with
         its devices closed and returns their errors without firing ``devices_opened``.
@@ -117,6 +130,8 @@ class Studio:
             old, self.acquisition = self.acquisition, acq
             self.preroll.attach(None)
         acq.stream_failed.connect(self._on_stream_failed)
+        acq.consumer_failed.connect(self._on_consumer_failed)
+        acq.stream_added.connect(self._on_stream_added)
         if old is not None:
             self._close_acquisition(old)
         acq.open()  # after a newer open() closed it, this does nothing
@@ -160,7 +175,25 @@ class Studio:
 
     def _close_acquisition(self, acq: Acquisition) -> None:
         acq.stream_failed.disconnect(self._on_stream_failed, missing_ok=True)
+        acq.consumer_failed.disconnect(self._on_consumer_failed, missing_ok=True)
+        acq.stream_added.disconnect(self._on_stream_added, missing_ok=True)
         acq.close()
+
+    def add_processor(self, processor: Processor) -> None:
+        """Derive streams from the running ones, now (even while recording: the recorder adds
+        them to the file; the pre-roll buffers them too). Fires ``stream_added`` per stream.
+
+        Raises
+        ------
+        StudioBusy
+            No rig is open.
+        SourceError
+            Its inputs do not exist or its output names are taken; nothing was added.
+        """
+        acq = self.acquisition
+        if acq is None:
+            raise StudioBusy("no rig is open: open one before adding processors")
+        acq.add_processor(processor)
 
     # -- pre-roll ----------------------------------------------------------------------------
     def set_preroll(self, seconds: float) -> None:
@@ -267,6 +300,13 @@ class Studio:
     # -- signal handlers (other threads) -------------------------------------------------------
     def _on_stream_failed(self, stream: str, message: str) -> None:
         self.stream_failed.emit(stream, message)
+
+    def _on_consumer_failed(self, stream: str, message: str) -> None:
+        self.consumer_failed.emit(stream, message)
+
+    def _on_stream_added(self, info: StreamInfo) -> None:
+        self.preroll.add_stream(info)
+        self.stream_added.emit(info)
 
     def _on_recording_failed(self, stream: str, message: str) -> None:
         self.recording_failed.emit(stream, message)

@@ -127,3 +127,24 @@ def test_ctrl_c_while_devices_open_stops_cleanly_without_a_traceback(tmp_path):
     assert proc.returncode == 130, proc.stderr
     assert "stopped while the devices were opening; nothing was recorded" in proc.stderr
     assert not (tmp_path / "x.h5").exists()
+
+
+def test_a_processor_added_while_recording_is_stored_and_pre_rolled(tmp_path):
+    from sensorlab.acquisition.processors.examples import MovingRMS
+
+    studio = Studio(preroll=2)
+    added = []
+    studio.stream_added.connect(lambda info: added.append(info.name))
+    try:
+        studio.open(RigConfig(emulated=[EmulatedConfig(device="imu-text")]).build_sources())
+        (imu,) = studio.streams
+        path = studio.start_recording(tmp_path / "p.h5")
+        studio.add_processor(MovingRMS(imu, window=0.1, hop=0.05, name="imu_rms"))
+        assert added == ["imu_rms"] and "imu_rms" in studio.preroll.rings()  # buffered for the next recording
+        _wait(lambda: studio.counters().get("imu_rms") is not None and studio.counters()["imu_rms"].samples > 10)
+        studio.stop_recording()
+    finally:
+        studio.close()
+    with h5py.File(path, "r") as f:
+        g = f["streams/imu_rms"]
+        assert len(g["timestamps"]) > 10 and "added_at" in g.attrs
