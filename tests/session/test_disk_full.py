@@ -23,7 +23,8 @@ CHILD = textwrap.dedent(
     """
     import sys
     from sensorlab.acquisition.emulated.signal import SignalSource
-    from sensorlab.session import headless, writer
+    from sensorlab.session import writer
+    from sensorlab.studio import headless
     if sys.argv[2] == "no-reserve":
         writer.RESERVE_BYTES = 0
     sources = [
