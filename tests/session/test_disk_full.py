@@ -115,7 +115,7 @@ CAMERA_CHILD = textwrap.dedent(
     import sys
     import numpy as np
     from sensorlab.acquisition.emulated.signal import SignalSource
-    from sensorlab.session import headless
+    from sensorlab.studio import headless
     noise = lambda t: np.random.default_rng(int(t[0] * 1000)).integers(0, 255, (len(t), 240, 320, 3), dtype=np.uint8)
     sources = [
         SignalSource("imu", shape=(64,), rate=2000, chunk_size=20),
