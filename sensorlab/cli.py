@@ -138,8 +138,8 @@ def record(
     Example: sensorlab record --demo --duration 10 -o demo.h5
     """
     from sensorlab.acquisition.source import SourceError
-    from sensorlab.session.headless import MissingDevices
-    from sensorlab.session.headless import record as record_session
+    from sensorlab.studio.headless import MissingDevices, StoppedBeforeRecording
+    from sensorlab.studio.headless import record as record_session
     from sensorlab.session.metadata import SessionMetadata
     from sensorlab.session.summary import format_summary
 
@@ -163,6 +163,8 @@ def record(
                               jpeg_quality=jpeg_quality, allow_missing=allow_missing, on_missing=_print_missing)  # fmt: skip
     except MissingDevices as e:
         _fail(f"{e}; fix the rig, or pass --allow-missing to record the others")
+    except StoppedBeforeRecording as e:
+        _fail(str(e), 130)  # the shell's status for Ctrl-C
     except (SourceError, OSError, RuntimeError) as e:
         _fail(str(e))
     typer.echo("", err=True)

@@ -9,13 +9,11 @@ The label set is the labeling core's `LabelSet` (names, colours, hotkeys). Gestu
 
 Each gesture is emitted as `label_event(t, json_text)` in the live-label format that
 `sensorlab.labeling.annotations.annotations_from_live_events` reads back
-(``{"label": ..., "type": "point" | "start" | "stop"}``); the main window hands it to
-``Recorder.add_event`` and draws it on the live view.
+(``{"label": ..., "type": "point" | "start" | "stop"}``, `sensorlab.studio.live_event`); the
+main window hands it to ``Studio.add_label`` and draws it on the live view.
 """
 
 from __future__ import annotations
-
-import json
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
@@ -33,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from sensorlab.acquisition.clock import now
 from sensorlab.labeling.annotations import LabelSet
+from sensorlab.studio.live_labels import live_event
 
 #: A key held longer than this (seconds) marks a span instead of a point.
 HOLD_S = 0.35
@@ -54,11 +53,6 @@ def is_text_entry(widget: QObject) -> bool:
     if isinstance(widget, QLineEdit | QTextEdit | QPlainTextEdit | QAbstractSpinBox):
         return not widget.isReadOnly()
     return False
-
-
-def live_event(label: str, kind: str) -> str:
-    """The JSON text of one live-label event."""
-    return json.dumps({"label": label, "type": kind})
 
 
 class LabelBar(QWidget):

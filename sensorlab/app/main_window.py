@@ -2,14 +2,14 @@
 
 Layout: a toolbar (devices, record/stop, pause, follow, window length, pre-roll), the live view
 in the centre, the session form and live-label buttons on the right, stream health and
-messages at the bottom. The window drives the headless core:
+messages at the bottom. The window presents a `Studio` (the Qt-free core that
+``sensorlab record`` drives too) and turns user actions into its calls:
 
-- an `Acquisition` over the rig's sources runs from the moment the window opens (opening the
-  devices happens on a worker thread; devices that fail are listed, the others run);
-- Record creates a `Recorder` on that acquisition (with the pre-roll rings, if any) and starts
-  it on a worker thread; Stop closes the file on a worker thread;
-- live labels go to ``Recorder.add_event`` and are also saved as an annotations sidecar when
-  the recording stops.
+- the rig's devices run from the moment the window opens (`Studio.open` on a worker thread;
+  devices that fail are listed, the others run); Devices… replaces the rig the same way;
+- Record / Stop are `Studio.start_recording` / `stop_recording` on a worker thread (the
+  studio includes the pre-roll and saves the live labels as the session's sidecar);
+- live-label gestures (`LabelBar`) become `Studio.add_label` calls and markers on the plots.
 
 Core signals reach the window only through `QtRelay`; blocking work only through `TaskRunner`.
 """
@@ -42,7 +42,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from sensorlab.acquisition.clock import now
 from sensorlab.acquisition.hub import Acquisition
 from sensorlab.app.health_view import HealthView
 from sensorlab.app.label_bar import LabelBar
@@ -51,7 +50,8 @@ from sensorlab.app.qt_relay import QtRelay
 from sensorlab.app.session_form import SessionForm
 from sensorlab.app.sessions_view import SessionsView
 from sensorlab.app import workers
-from sensorlab.labeling.annotations import LabelSet, annotations_from_live_events
+from sensorlab.labeling.annotations import LabelSet
+from sensorlab.studio import DEFAULT_PREROLL_S, Studio
 
 log = logging.getLogger(__name__)
 
@@ -88,14 +88,9 @@ class MainWindow(QMainWindow):
         self.settings = settings if settings is not None else QSettings("sensorlab", "sensorlab")
         self.rig_text = rig_text
         self.rig_name = rig_name
-        self.acquisition: Acquisition | None = None
+        self.studio = Studio(preroll=int(self.settings.value("recording/preroll", DEFAULT_PREROLL_S)))
         self.live_view: LiveView | None = None
         self.health_view: HealthView | None = None
-        self.recorder = None
-        self.last_session: Path | None = None
-        self._live_events: list[tuple[float, str]] = []
-        self._preroll_rings: dict = {}
-        self._rec_started = 0.0
         self._unseen_errors = 0
         self._labeling_windows: list = []
         self.label_dialog: QFileDialog | None = None
@@ -108,6 +103,9 @@ class MainWindow(QMainWindow):
         self.relay.consumer_failed.connect(lambda _stream, message: self.show_error(message))
         # A processor added while running: rebuild the live view so its streams get panels.
         self.relay.stream_added.connect(lambda _info: self._on_window_changed(self.window_combo.currentText()))
+        self.relay.message.connect(self.post)
+        self.relay.problem.connect(self.show_error)
+        self.relay.watch_studio(self.studio)
 
         self.setWindowTitle(f"sensorlab — {rig_name}")
         self._build_toolbar()
@@ -231,10 +229,23 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.status_text)
         self.statusBar().addPermanentWidget(self.busy)
 
+    # -- the studio's state, as the window and its tests read it -------------------------------
+    @property
+    def acquisition(self) -> Acquisition | None:
+        return self.studio.acquisition
+
+    @property
+    def recorder(self):
+        return self.studio.recorder
+
+    @property
+    def last_session(self) -> Path | None:
+        return self.studio.last_session
+
     # -- devices ---------------------------------------------------------------------------
     def open_sources(self, sources, rig_text: str | None = None, rig_name: str | None = None) -> None:
         """Close the current devices (if any) and open ``sources`` on a worker thread."""
-        if self.recorder is not None:
+        if self.studio.recording:
             self.show_error("stop the recording before changing devices")
             return
         if rig_text is not None:
@@ -243,24 +254,14 @@ class MainWindow(QMainWindow):
             self.rig_name = rig_name
             self.setWindowTitle(f"sensorlab — {rig_name}")
         self._teardown_views()
-        old = self.acquisition
-        self.acquisition = Acquisition(sources)
-        self.relay.release()
-        self.relay.watch_acquisition(self.acquisition)
         self.record_button.setEnabled(False)
         self.stack.setCurrentWidget(self.waiting)
-        acq = self.acquisition
-
-        def open_after_close():
-            if old is not None:
-                yield from workers.close_acquisition(old)
-            return (yield from workers.open_acquisition(acq))
-
-        self.tasks.run("Opening devices", open_after_close, on_done=lambda errors: self._on_acquisition_ready(acq, errors),
+        self.tasks.run("Opening devices", workers.open_rig, self.studio, list(sources), on_done=self._on_acquisition_ready,
                        on_error=lambda msg: self.waiting.setText(f"Could not open the devices:\n{msg}"))
 
-    def _on_acquisition_ready(self, acq: Acquisition, errors: dict[str, str]) -> None:
-        if acq is not self.acquisition:
+    def _on_acquisition_ready(self, result: tuple[Acquisition, dict[str, str]]) -> None:
+        acq, errors = result
+        if acq is None or acq is not self.acquisition:
             return  # superseded by another rig while opening
         for device, msg in errors.items():
             self.show_error(f"{device}: {msg}")
@@ -286,10 +287,8 @@ class MainWindow(QMainWindow):
         self.bottom_tabs.removeTab(0)
         self.bottom_tabs.insertTab(0, self.health_view, "Stream health")
         self.bottom_tabs.setCurrentIndex(0)
-        self._on_preroll_changed(self.preroll.value())
 
     def _teardown_views(self) -> None:
-        self._release_preroll()
         if self.live_view is not None:
             self.live_view.shutdown()
             self.stack.removeWidget(self.live_view)
@@ -318,20 +317,18 @@ class MainWindow(QMainWindow):
     # -- recording -------------------------------------------------------------------------
     @property
     def recording(self) -> bool:
-        return self.recorder is not None
+        return self.studio.recording
 
     def toggle_recording(self) -> None:
-        if self.recorder is None:
+        if not self.studio.recording:
             self.start_recording()
         else:
             self.stop_recording()
 
     def start_recording(self) -> None:
-        """Create a recorder on the running acquisition and start it (worker thread)."""
-        if self.recorder is not None or self.acquisition is None or not self.acquisition.streams:
+        """Start a recording of the running rig into the form's next path (worker thread)."""
+        if self.studio.recording or not self.studio.streams or not self.record_button.isEnabled():
             return
-        from sensorlab.session.recorder import Recorder
-
         path = self.session_form.next_path()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -339,41 +336,31 @@ class MainWindow(QMainWindow):
             self.show_error(f"cannot create the sessions folder {path.parent}: {e.strerror}")
             return
         metadata = self.session_form.metadata(self.rig_text)
-        preroll = dict(self._preroll_rings) or None
-        try:
-            recorder = Recorder(self.acquisition, path, metadata=metadata, preroll=preroll)
-        except Exception as e:
-            self.show_error(f"cannot record to {path}: {e}")
-            return
-        self.recorder = recorder
-        self._live_events = []
-        self._rec_started = now()
-        self.relay.watch_recorder(recorder)
-        self.health_view.set_recorder(recorder)
         self._set_record_button(recording=True)
         self.record_button.setEnabled(False)
-        self.tasks.run("Starting recording", workers.start_recording, recorder, on_done=self._on_recording_started, on_error=self._on_recording_start_failed)
+        self.tasks.run("Starting recording", workers.start_recording, self.studio, path, metadata,
+                       on_done=self._on_recording_started, on_error=self._on_recording_start_failed)  # fmt: skip
 
     def _on_recording_started(self, path: str) -> None:
+        if self.health_view is not None:
+            self.health_view.set_recorder(self.studio.recorder)
         self.record_button.setEnabled(True)
         self.post(f"recording to {path}")
         self.recording_started.emit(path)
 
     def _on_recording_start_failed(self, message: str) -> None:
-        self.recorder = None
-        self.health_view.set_recorder(None)
         self._set_record_button(recording=False)
         self.record_button.setEnabled(True)
 
     def stop_recording(self) -> None:
         """Close open label spans, then flush and close the file (worker thread)."""
-        recorder = self.recorder
+        recorder = self.studio.recorder
         if recorder is None:
             return
         self.label_bar.close_open_spans()
         self.record_button.setEnabled(False)
         self.record_button.setText("saving…")
-        self.tasks.run("Saving session", workers.stop_recording, recorder,
+        self.tasks.run("Saving session", workers.stop_recording, self.studio,
                        on_done=self._on_recording_stopped, on_error=lambda msg: self._on_recording_stopped(str(recorder.path)))
 
     def open_labeling(self, path: str | Path | None = None) -> None:
@@ -406,28 +393,13 @@ class MainWindow(QMainWindow):
         dialog.open()
 
     def _on_recording_stopped(self, path: str) -> None:
-        self.recorder = None
-        self.last_session = Path(path)
         if self.health_view is not None:
             self.health_view.set_recorder(None)
-        self._save_live_labels(Path(path))
         self._set_record_button(recording=False)
         self.record_button.setEnabled(self.acquisition is not None and bool(self.acquisition.streams))
         self.post(f"saved {path}")
         self.sessions_view.refresh()
         self.recording_stopped.emit(path)
-
-    def _save_live_labels(self, path: Path) -> None:
-        if not self._live_events:
-            return
-        from sensorlab.labeling.store import save_annotations, sidecar_path
-
-        try:
-            ann = annotations_from_live_events(self._live_events, end_time=now())
-            save_annotations(ann, sidecar_path(path), session=path.name)
-            self.post(f"{len(ann)} live label(s) saved to {sidecar_path(path).name}")
-        except OSError as e:
-            self.show_error(f"could not save the live labels next to {path.name}: {e}")
 
     def _on_label_event(self, t: float, text: str) -> None:
         msg = json.loads(text)
@@ -435,31 +407,18 @@ class MainWindow(QMainWindow):
         if self.live_view is not None:
             tag = {"start": "▶", "stop": "■"}.get(msg["type"], "")
             self.live_view.add_marker(t, f"{tag}{msg['label']}", color)
-        if self.recorder is not None and getattr(self.recorder, "recording", True):
-            try:
-                self.recorder.add_event(text, t=t)
-            except Exception as e:
-                self.show_error(f"label not saved: {e}")
-                return
-            self._live_events.append((t, text))
-        else:
+        try:
+            stored = self.studio.add_label(text, t)
+        except ValueError as e:
+            self.show_error(f"label not saved: {e}")
+            return
+        if not stored:
             self.statusBar().showMessage(f"label {msg['label']} ({msg['type']}) shown, not saved: not recording", 3000)
 
     # -- pre-roll ---------------------------------------------------------------------------
     def _on_preroll_changed(self, seconds: int) -> None:
         self.settings.setValue("recording/preroll", seconds)
-        self._release_preroll()
-        if seconds > 0 and self.acquisition is not None:
-            self._preroll_rings = {
-                name: self.acquisition.ring(name, seconds=float(seconds), max_samples=_preroll_cap(info))
-                for name, info in self.acquisition.streams.items()
-            }
-
-    def _release_preroll(self) -> None:
-        if self.acquisition is not None:
-            for name, ring in self._preroll_rings.items():
-                self.acquisition.release_ring(name, ring)
-        self._preroll_rings = {}
+        self.studio.set_preroll(seconds)
 
     # -- messages ----------------------------------------------------------------------------
     def post(self, text: str) -> None:
@@ -502,13 +461,13 @@ class MainWindow(QMainWindow):
         self.record_button.setStyleSheet(STOP_STYLE if recording else RECORD_STYLE)
 
     def _update_elapsed(self) -> None:
-        rec = self.recorder
+        rec = self.studio.recorder
         if rec is None:
             self.elapsed.setText("  not recording")
             self.elapsed.setStyleSheet("")
             self.setWindowTitle(f"sensorlab — {self.rig_name}")
             return
-        secs = now() - self._rec_started
+        secs = rec.elapsed
         mb = float(getattr(rec, "bytes_written", 0) or 0) / 1e6
         self.elapsed.setText(f"  ● REC {int(secs // 60):02d}:{secs % 60:04.1f}  {mb:,.1f} MB")
         self.elapsed.setStyleSheet("color:#ef5350;font-weight:bold")
@@ -568,40 +527,17 @@ class MainWindow(QMainWindow):
             window.close()
         QApplication.instance().removeEventFilter(self.label_bar)
         self.tasks.wait()  # a recording still starting must finish starting before it can stop
-        recorder = self.recorder
-        if recorder is not None:
+        if self.studio.recording:
             self.label_bar.close_open_spans()
             try:
-                path = recorder.stop()  # the window is going away: blocking here is expected
-                self._save_live_labels(Path(path))
+                self.studio.stop_recording()  # the window is going away: blocking here is expected
             except Exception as e:
                 QMessageBox.warning(self, "sensorlab", f"The recording may be incomplete: {e}")
-            self.recorder = None
         self.tasks.wait()
         self._teardown_views()
-        if self.acquisition is not None:
-            self.relay.release()
-            self.acquisition.close()
+        self.relay.release()
+        self.studio.close()
         super().closeEvent(event)
-
-
-#: Seconds of pre-roll until the user picks another value: enough to catch the gesture or word
-#: that made them press Record. Memory is capped per stream (`PREROLL_BYTES`).
-DEFAULT_PREROLL_S = 5
-
-#: Memory a pre-roll buffer may hold per stream; raw video frames are large (30 s of
-#: 640×480 at 30 fps is 830 MB), so a long pre-roll keeps fewer seconds of video.
-PREROLL_BYTES = 256 * 1024 * 1024
-
-
-def _preroll_cap(info) -> int | None:
-    """Most samples of ``info``'s stream a pre-roll ring keeps (None: bounded by time only)."""
-    import numpy as np
-
-    if not info.sample_shape:
-        return None
-    per_sample = int(np.prod(info.sample_shape)) * np.dtype(info.dtype if info.dtype != "str" else "uint8").itemsize
-    return max(1, PREROLL_BYTES // per_sample)
 
 
 def _section(title: str) -> QLabel:

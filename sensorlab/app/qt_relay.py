@@ -1,7 +1,8 @@
 """The one place where core (psygnal) signals cross into the Qt GUI thread.
 
-Core objects (`Acquisition`, `SourceBase`, `Recorder`) emit plain psygnal signals on whatever
-thread noticed the event: a device thread, the writer thread, a worker. Widgets must only be
+The core (`Studio`, which forwards what its `Acquisition` and `Recorder` report) emits plain
+psygnal signals on whatever thread noticed the event: a device thread, the writer thread, a
+worker. Widgets must only be
 touched on the GUI thread, so every core signal the GUI cares about is connected *here* to a
 Qt signal of a `QtRelay` that lives on the GUI thread. Qt delivers a signal emitted from another
 thread through a queued connection, so the views' ``_on_<event>`` slots always run on the GUI
@@ -23,22 +24,23 @@ class QtRelay(QObject):
     -------
     stream_failed(stream, message)
         A running stream (or a whole device, ``stream == ""``) broke.
-    recording_started(path), recording_stopped(path)
-        The recorder opened / closed its file.
     recording_failed(stream, message)
-        The recorder could not write a stream (the others keep recording).
+        The recorder could not write a stream (the others keep recording); ``stream == ""``:
+        the whole recording stopped.
     consumer_failed(stream, message)
         A consumer of the acquisition raised and was detached (the devices go on).
     stream_added(info)
-        A processor added to the running acquisition declared a stream.
+        A processor added to the running rig declared a stream.
+    message(text), problem(text)
+        The studio has something to tell the user (information / an error).
     """
 
     stream_failed = Signal(str, str)
     consumer_failed = Signal(str, str)
     stream_added = Signal(object)
-    recording_started = Signal(str)
-    recording_stopped = Signal(str)
     recording_failed = Signal(str, str)
+    message = Signal(str)
+    problem = Signal(str)
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
@@ -53,22 +55,17 @@ class QtRelay(QObject):
         core_signal.connect(forward)
         self._disconnects.append(lambda: core_signal.disconnect(forward))
 
-    def watch_acquisition(self, acquisition: Any) -> None:
-        """Forward ``acquisition.stream_failed``, ``consumer_failed`` and ``stream_added``."""
-        self._bridge(acquisition.stream_failed, self.stream_failed)
-        self._bridge(acquisition.consumer_failed, self.consumer_failed)
-        self._bridge(acquisition.stream_added, self.stream_added)
-
-    def watch_recorder(self, recorder: Any) -> None:
-        """Forward the recorder's ``started``, ``stopped`` and ``failed`` signals."""
+    def watch_studio(self, studio: Any) -> None:
+        """Forward every studio signal the window shows (see the class docstring)."""
         for core_name, qt_signal in (
-            ("started", self.recording_started),
-            ("stopped", self.recording_stopped),
-            ("failed", self.recording_failed),
+            ("stream_failed", self.stream_failed),
+            ("consumer_failed", self.consumer_failed),
+            ("stream_added", self.stream_added),
+            ("recording_failed", self.recording_failed),
+            ("message", self.message),
+            ("problem", self.problem),
         ):
-            sig = getattr(recorder, core_name, None)
-            if sig is not None:
-                self._bridge(sig, qt_signal)
+            self._bridge(getattr(studio, core_name), qt_signal)
 
     def release(self) -> None:
         """Disconnect from every core object watched so far."""

@@ -87,30 +87,23 @@ class TaskRunner(QObject):
 # -- the tasks (plain generators; they run on a worker thread) -----------------------------
 
 
-def open_acquisition(acquisition: Any) -> Generator[str, None, dict[str, str]]:
-    """Open and start every source (worker thread). Returns ``acquisition.errors``."""
-    yield f"opening {len(acquisition.sources)} device(s)"
-    acquisition.open()
-    yield "starting streams"
-    acquisition.start()
-    return dict(acquisition.errors)
+def open_rig(studio: Any, sources: list) -> Generator[str, None, tuple[Any, dict[str, str]]]:
+    """Close the studio's devices and open and start ``sources`` (worker thread).
+
+    Returns ``(acquisition, errors)``: the acquisition tells the window whether this rig is
+    still the current one when the result arrives."""
+    yield f"opening {len(sources)} device(s)"
+    errors = studio.open(sources)
+    return studio.acquisition, errors
 
 
-def start_recording(recorder: Any) -> Generator[str, None, str]:
+def start_recording(studio: Any, path: Any, metadata: Any) -> Generator[str, None, str]:
     """Create the session file and start writing (worker thread). Returns the path."""
-    yield f"creating {recorder.path}"
-    recorder.start()
-    return str(recorder.path)
+    yield f"creating {path}"
+    return str(studio.start_recording(path, metadata))
 
 
-def stop_recording(recorder: Any) -> Generator[str, None, str]:
-    """Flush and close the session file (worker thread). Returns the path written."""
+def stop_recording(studio: Any) -> Generator[str, None, str]:
+    """Flush and close the session file, save its live labels (worker thread). Returns the path."""
     yield "flushing and closing the file"
-    path = recorder.stop()
-    return str(path)
-
-
-def close_acquisition(acquisition: Any) -> Generator[str, None, None]:
-    """Stop and close every device (worker thread)."""
-    yield "closing devices"
-    acquisition.close()
+    return str(studio.stop_recording())

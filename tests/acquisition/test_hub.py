@@ -9,7 +9,7 @@ import pytest
 from sensorlab.acquisition.emulated.signal import SignalSource
 from sensorlab.acquisition.hub import Acquisition
 from sensorlab.acquisition.source import SourceBase, SourceError
-from sensorlab.session import headless
+from sensorlab.studio import headless
 
 
 class PipeSource(SignalSource):

@@ -23,7 +23,8 @@ CHILD = textwrap.dedent(
     """
     import sys
     from sensorlab.acquisition.emulated.signal import SignalSource
-    from sensorlab.session import headless, writer
+    from sensorlab.session import writer
+    from sensorlab.studio import headless
     if sys.argv[2] == "no-reserve":
         writer.RESERVE_BYTES = 0
     sources = [
@@ -121,7 +122,7 @@ CAMERA_CHILD = textwrap.dedent(
     import sys
     import numpy as np
     from sensorlab.acquisition.emulated.signal import SignalSource
-    from sensorlab.session import headless
+    from sensorlab.studio import headless
     noise = lambda t: np.random.default_rng(int(t[0] * 1000)).integers(0, 255, (len(t), 240, 320, 3), dtype=np.uint8)
     sources = [
         SignalSource("imu", shape=(64,), rate=2000, chunk_size=20),

@@ -1,0 +1,83 @@
+"""`PreRoll`: keep the last seconds of every stream so that a recording starts before Record.
+
+One bounded `ChunkRing` per stream, fed by the acquisition like the live view's (it drops the
+oldest data, never blocks a device). The recorder writes what the rings hold when it starts
+and skips what it then receives twice. Memory is capped per stream: raw video frames are
+large (30 s of 640×480 at 30 fps is 830 MB), so a long pre-roll keeps fewer seconds of video.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from sensorlab.acquisition.buffers import ChunkRing
+from sensorlab.acquisition.hub import Acquisition
+from sensorlab.acquisition.source import StreamInfo
+
+#: Seconds of pre-roll until the user picks another value: enough to catch the gesture or word
+#: that made them press Record.
+DEFAULT_PREROLL_S = 5
+
+#: Memory a pre-roll buffer may hold per stream.
+PREROLL_BYTES = 256 * 1024 * 1024
+
+
+def preroll_cap(info: StreamInfo) -> int | None:
+    """Most samples of ``info``'s stream a pre-roll ring keeps (None: bounded by time only)."""
+    if not info.sample_shape:
+        return None
+    per_sample = int(np.prod(info.sample_shape)) * np.dtype(info.dtype if info.dtype != "str" else "uint8").itemsize
+    return max(1, PREROLL_BYTES // per_sample)
+
+
+class PreRoll:
+    """Pre-roll rings on one acquisition (any thread; the rings fill on device threads).
+
+    ``seconds == 0`` keeps nothing. `attach` (a new rig) and `set_seconds` replace the rings;
+    `add_stream` gives a stream that joined later (a processor) its ring too.
+    """
+
+    def __init__(self, seconds: float = DEFAULT_PREROLL_S):
+        self.seconds = float(seconds)
+        self._acq: Acquisition | None = None
+        self._rings: dict[str, ChunkRing] = {}
+        self._lock = threading.Lock()
+
+    def attach(self, acquisition: Acquisition | None) -> None:
+        """Buffer ``acquisition``'s streams from now on (None: buffer nothing)."""
+        with self._lock:
+            self._release()
+            self._acq = acquisition
+            self._fill()
+
+    def set_seconds(self, seconds: float) -> None:
+        with self._lock:
+            self.seconds = float(seconds)
+            self._release()
+            self._fill()
+
+    def add_stream(self, info: StreamInfo) -> None:
+        with self._lock:
+            if self._acq is not None and self.seconds > 0 and info.name not in self._rings:
+                self._rings[info.name] = self._acq.ring(info.name, seconds=self.seconds, max_samples=preroll_cap(info))
+
+    def rings(self) -> dict[str, ChunkRing]:
+        """Stream name → its ring (a copy of the mapping; empty when pre-roll is off)."""
+        with self._lock:
+            return dict(self._rings)
+
+    def _fill(self) -> None:
+        if self._acq is None or self.seconds <= 0:
+            return
+        self._rings = {
+            name: self._acq.ring(name, seconds=self.seconds, max_samples=preroll_cap(info))
+            for name, info in self._acq.streams.items()
+        }
+
+    def _release(self) -> None:
+        if self._acq is not None:
+            for name, ring in self._rings.items():
+                self._acq.release_ring(name, ring)
+        self._rings = {}
