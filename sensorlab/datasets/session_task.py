@@ -85,7 +85,7 @@ class SessionResult:
         return len(self.labels)
 
 
-def _choose_windows(spec: DatasetSpec, spans: list[Span], starts: np.ndarray) -> tuple[np.ndarray, list[str], np.ndarray, np.ndarray]:
+def choose_windows(spec: DatasetSpec, spans: list[Span], starts: np.ndarray) -> tuple[np.ndarray, list[str], np.ndarray, np.ndarray]:
     """Indices of the windows kept, their labels, coverages and background flags (before gap checks)."""
     lab = spec.labels
     labels, coverage = label_windows(starts, spec.window.length, spans, lab.rule, lab.min_coverage)
@@ -143,7 +143,7 @@ def _process(task: SessionTask, path: Path) -> SessionResult:
         t_begin, t_end = max(firsts), min(lasts)
         origin = s.metadata.start_host_time if s.metadata.start_host_time is not None else t_begin
         starts = window_starts(t_begin, t_end, L, hop) if np.isfinite(t_begin) and np.isfinite(t_end) else np.empty(0)
-        keep, names, coverage, is_bg = _choose_windows(spec, list(task.spans), starts)
+        keep, names, coverage, is_bg = choose_windows(spec, list(task.spans), starts)
         starts = starts[keep]
         # Output arrays allocated once; groups fill them in place (no per-group lists to join).
         xs = {lay.name: np.empty((len(starts), *_shape(lay)), lay.dtype) for lay in task.streams}

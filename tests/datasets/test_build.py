@@ -211,3 +211,15 @@ def test_include_keeps_only_the_named_labels(corpus, tmp_path):
     build_dataset(spec_of(corpus, **{"labels.include": '["wave"]'}), out)
     with Dataset.open(out) as ds:
         assert ds.classes == ["wave"] and len(ds) == 7 * len(SUBJECTS)
+
+
+def test_preview_counts_match_the_build(corpus, tmp_path):
+    from sensorlab.datasets.build import preview_counts
+
+    spec = spec_of(corpus, **{"labels.unlabeled": '"background"', "labels.background_max_ratio": "0.5"})
+    counts = preview_counts(spec)
+    assert counts["a1.h5"] == {"walk": 12, "wave": 7, "background": 9}
+    out = tmp_path / "ds.h5"
+    build_dataset(spec, out)
+    with Dataset.open(out) as ds:
+        assert len(ds) == sum(sum(c.values()) for c in counts.values())
