@@ -223,3 +223,29 @@ def test_preview_counts_match_the_build(corpus, tmp_path):
     build_dataset(spec, out)
     with Dataset.open(out) as ds:
         assert len(ds) == sum(sum(c.values()) for c in counts.values())
+
+
+def test_a_session_failing_while_its_windows_are_cut_is_named_and_skipped(corpus, tmp_path):
+    """Damage found by a worker (not while planning) is reported the same way."""
+    import shutil
+
+    from sensorlab.datasets.build import iter_build
+
+    d = tmp_path / "c"
+    shutil.copytree(corpus, d)
+    gen = iter_build(spec_of(d), tmp_path / "ds.h5")
+    assert next(gen).done == 0  # planned: every session looked fine
+    (d / "c1.h5").write_bytes(b"\0" * 4096)  # then one is overwritten before its turn
+    steps = list(gen_progress(gen))
+    bad = [p for p in steps if p.skipped]
+    assert [p.session for p in bad] == ["c1.h5"] and "c1.h5" in bad[0].skipped
+    with Dataset.open(tmp_path / "ds.h5") as ds:
+        assert [s["session"] for s in ds.skipped] == ["c1.h5"] and len(ds) == 19 * (len(SUBJECTS) - 1)
+
+
+def gen_progress(gen):
+    while True:
+        try:
+            yield next(gen)
+        except StopIteration:
+            return
