@@ -59,7 +59,10 @@ system-deps:
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e ".[gui,dask]" --group test
+	# torch first, pinned: pip takes the CPU build (an unpinned torch, asked for by another
+	# package, would pull several GB of CUDA libraries).
+	$(BIN)/pip install -q "torch==2.13.0"
+	$(BIN)/pip install -q -e ".[gui,dask,train]" --group test
 	touch $(STAMP)
 
 clean:

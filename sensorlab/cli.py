@@ -331,6 +331,10 @@ from sensorlab.datasets.cli_commands import dataset_app  # noqa: E402 - register
 
 app.add_typer(dataset_app, name="dataset")
 
+from sensorlab.training.cli_commands import register as _register_training  # noqa: E402 - torch loads only inside the commands
+
+_register_training(app)
+
 
 rig_app = typer.Typer(
     short_help="Rig files: start one from the commented example.",
