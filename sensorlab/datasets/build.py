@@ -81,6 +81,7 @@ class _Plan:
     tags: dict[str, dict]
     labels_sha: dict[str, str]
     skipped: list[dict]
+    notes: list[str]
 
 
 def _layout(spec_stream, info) -> StreamLayout:
@@ -118,6 +119,7 @@ def plan_build(spec: DatasetSpec, strict: bool = False) -> _Plan:
 
     chosen: list[tuple[Path, dict, list[Span]]] = []
     tags: dict[str, dict] = {}
+    notes: list[str] = []  # warnings found while planning
     layouts: dict[str, StreamLayout] = {}
     for path in files:
         try:
@@ -135,7 +137,10 @@ def plan_build(spec: DatasetSpec, strict: bool = False) -> _Plan:
                         raise ValueError(f"stream {st.name!r} differs from the other sessions' ({lay.channels or lay.sample_shape} vs {first.channels or first.sample_shape})")
                     if st.rate is None and lay.source_rate != first.source_rate:
                         raise ValueError(f"stream {st.name!r} runs at {lay.source_rate:g} Hz, other sessions at {first.source_rate:g} Hz; set streams.rate to resample them alike")
-            spans = tier_spans(read_annotations(path), spec.labels.tier, spec.labels.include)
+            ann = read_annotations(path)
+            spans = tier_spans(ann, spec.labels.tier, spec.labels.include)
+            if not spans:
+                notes.append(f"{path.name}: no labels on tier {spec.labels.tier!r} (its tiers: {', '.join(ann.tier_names) or 'none'})")
         except (SessionUnreadable, OSError, RuntimeError, ValueError, KeyError) as e:
             skip(path, one_line(e))
             continue
@@ -163,7 +168,7 @@ def plan_build(spec: DatasetSpec, strict: bool = False) -> _Plan:
     lay_t = tuple(layouts[st.name] for st in spec.streams)
     tasks = [SessionTask(str(path), spec, lay_t, tuple(spans)) for path, _, spans in chosen]
     labels_sha = {path.name: spans_sha256(spans) for path, _, spans in chosen}
-    return _Plan(tasks, lay_t, classes, split, groups, tags, labels_sha, skipped)
+    return _Plan(tasks, lay_t, classes, split, groups, tags, labels_sha, skipped, notes)
 
 
 # -- running the per-session tasks ---------------------------------------------------------------
@@ -231,7 +236,7 @@ def iter_build(
     class_index = {c: i for i, c in enumerate(plan.classes)}
     inputs: list[dict] = []
     skipped = list(plan.skipped)
-    warnings: list[str] = []
+    warnings: list[str] = list(plan.notes)
     try:
         results = _run_dask(plan.tasks, scheduler) if scheduler is not None else _run_local(plan.tasks, workers)
         for done, (task, res) in enumerate(zip(plan.tasks, results), 1):
