@@ -14,6 +14,8 @@ import numpy as np
 
 #: Standard deviations below this are treated as this (a constant channel stays finite).
 MIN_STD = 1e-8
+#: Samples converted to float64 at a time while accumulating.
+_BLOCK = 1 << 18
 
 
 @dataclass(frozen=True)
@@ -45,10 +47,13 @@ class StatsAccumulator:
     def update(self, x: np.ndarray) -> None:
         if len(x) == 0:
             return
-        flat = np.asarray(x, np.float64).reshape(-1, x.shape[-1])
+        flat = np.asarray(x).reshape(-1, x.shape[-1])
         self.n += len(flat)
-        self.s += flat.sum(axis=0)
-        self.ss += np.square(flat).sum(axis=0)
+        # float64 in blocks: exact enough for hours of audio, without a float64 copy of it all.
+        for i in range(0, len(flat), _BLOCK):
+            b = flat[i : i + _BLOCK].astype(np.float64)
+            self.s += b.sum(axis=0)
+            self.ss += np.einsum("ij,ij->j", b, b)
 
     def result(self) -> ChannelStats:
         if self.n == 0:

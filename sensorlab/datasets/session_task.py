@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sensorlab.datasets.resample import rational_ratio, resample_margin
+from sensorlab.datasets.resample import gap_threshold, rational_ratio, resample_margin
 from sensorlab.datasets.sources import SIGNAL_KINDS, file_sha256, one_line, open_session, read_span
 from sensorlab.datasets.spec import DatasetSpec
 from sensorlab.datasets.windows import Span, cap_evenly, cut_frames, cut_windows, label_windows, n_samples, window_starts
@@ -101,6 +101,10 @@ def _choose_windows(spec: DatasetSpec, spans: list[Span], starts: np.ndarray) ->
     return keep, names, coverage[keep], is_bg
 
 
+def _shape(lay: StreamLayout) -> tuple[int, ...]:
+    return (lay.n_samples, len(lay.channels)) if lay.is_signal else (lay.n_samples, *lay.sample_shape)
+
+
 def _groups(starts: np.ndarray, length: float) -> list[slice]:
     out, i = [], 0
     while i < len(starts):
@@ -141,15 +145,19 @@ def _process(task: SessionTask, path: Path) -> SessionResult:
         starts = window_starts(t_begin, t_end, L, hop) if np.isfinite(t_begin) and np.isfinite(t_end) else np.empty(0)
         keep, names, coverage, is_bg = _choose_windows(spec, list(task.spans), starts)
         starts = starts[keep]
-        xs = {lay.name: [] for lay in task.streams}
+        # Output arrays allocated once; groups fill them in place (no per-group lists to join).
+        xs = {lay.name: np.empty((len(starts), *_shape(lay)), lay.dtype) for lay in task.streams}
         ok = np.ones(len(starts), bool)
         filled = np.zeros(len(starts), bool)
+        gaps: dict[str, set[tuple[float, float]]] = {lay.name: set() for lay in task.streams}
         for g in _groups(starts, L):
             st = starts[g]
             for lay in task.streams:
                 pad = (resample_margin(lay.source_rate, lay.rate) if lay.is_signal else 0.0) + 2.0 / lay.source_rate
                 chunk = read_span(readers[lay.name], st[0] - pad, st[-1] + L + pad)
                 ts = np.asarray(chunk.timestamps, dtype=np.float64)
+                jumps = np.flatnonzero(np.diff(ts) > gap_threshold(lay.source_rate))
+                gaps[lay.name].update(zip(ts[jumps].tolist(), ts[jumps + 1].tolist()))
                 if lay.is_signal:
                     data = np.asarray(chunk.data).reshape(len(ts), -1)[:, list(lay.channel_index)]
                     cut = cut_windows(ts, data, lay.source_rate, lay.rate, st, L)
@@ -162,13 +170,11 @@ def _process(task: SessionTask, path: Path) -> SessionResult:
                     ok[g] &= ~cut.filled
                 else:
                     filled[g] |= cut.filled
-                xs[lay.name].append(cut.data)
+                xs[lay.name][g] = cut.data
         keep_ok = np.flatnonzero(ok)
         for lay in task.streams:
-            parts = xs[lay.name]
-            shape = (lay.n_samples, len(lay.channels)) if lay.is_signal else (lay.n_samples, *lay.sample_shape)
-            arr = np.concatenate(parts) if parts else np.empty((0, *shape), lay.dtype)
-            res.x[lay.name] = np.ascontiguousarray(arr[keep_ok].astype(lay.dtype, copy=False))
+            res.x[lay.name] = xs[lay.name] if len(keep_ok) == len(starts) else xs[lay.name][keep_ok]
+            xs[lay.name] = None  # free before the next stream's copy
         res.labels = [names[i] for i in keep_ok.tolist()]
         res.start = starts[keep_ok]
         res.offset = res.start - origin
@@ -177,15 +183,16 @@ def _process(task: SessionTask, path: Path) -> SessionResult:
         dropped = int(len(starts) - len(keep_ok))
         per_stream = {}
         for lay in task.streams:
-            r = readers[lay.name]
-            gaps = r.gaps
-            rate = r.rate_measured
-            per_stream[lay.name] = {"gaps": int(len(gaps)), "gap_seconds": round(float(np.sum(gaps[:, 1] - gaps[:, 0])) if len(gaps) else 0.0, 6),
+            # Gaps seen in the samples read (those near kept windows): reading a whole stream's
+            # timestamps to find the others would cost more than the windows themselves.
+            found = sorted(gaps[lay.name])
+            rate = readers[lay.name].rate_measured
+            per_stream[lay.name] = {"gaps": len(found), "gap_seconds": round(sum(b - a for a, b in found), 6),
                                     "rate_measured": round(float(rate), 6) if np.isfinite(rate) else None}  # fmt: skip
             if np.isfinite(rate) and abs(rate / lay.source_rate - 1) > RATE_TOLERANCE:
                 res.warnings.append(f"{path.name}: stream {lay.name!r} ran at {rate:.6g} Hz, {100 * (rate / lay.source_rate - 1):+.1f} % off its nominal {lay.source_rate:g} Hz")
-            if len(gaps):
-                res.warnings.append(f"{path.name}: stream {lay.name!r} has {len(gaps)} gap(s), {per_stream[lay.name]['gap_seconds']:.3g} s in all")
+            if found:
+                res.warnings.append(f"{path.name}: stream {lay.name!r} has {len(found)} gap(s) near the windows, {per_stream[lay.name]['gap_seconds']:.3g} s in all")
         if dropped:
             res.warnings.append(f"{path.name}: {dropped} window(s) dropped because they touch a gap (window.gaps = \"drop\")")
         res.info = {"duration": round(float(s.duration), 6), "start_host_time": origin, "streams": per_stream, "windows": len(keep_ok),

@@ -222,8 +222,11 @@ def cut_windows(
     # Input samples a window's output samples come from: [first, last] input positions.
     i_lo = np.clip(np.floor(idx[:, 0] * down / up).astype(np.int64), 0, len(ts_f) - 1)
     i_hi = np.clip(np.ceil(idx[:, -1] * down / up).astype(np.int64), 0, len(ts_f) - 1)
-    cum = np.concatenate(([0], np.cumsum(filled)))
-    has_fill = (cum[i_hi + 1] - cum[i_lo]) > 0
+    if filled.any():
+        cum = np.concatenate(([0], np.cumsum(filled, dtype=np.int64)))
+        has_fill = (cum[i_hi + 1] - cum[i_lo]) > 0
+    else:
+        has_fill = np.zeros(len(starts), bool)
     return CutWindows(data.astype(np.float32), has_fill | missing, missing)
 
 
