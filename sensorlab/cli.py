@@ -304,6 +304,11 @@ def label(
     raise typer.Exit(labeling_main(argv))
 
 
+from sensorlab.datasets.cli_commands import dataset_app  # noqa: E402 - registered beside the other sub-apps
+
+app.add_typer(dataset_app, name="dataset")
+
+
 rig_app = typer.Typer(
     short_help="Rig files: start one from the commented example.",
     help="Rig files (TOML) name the devices to record; every key is described in docs/RIG.md.\n\n"
