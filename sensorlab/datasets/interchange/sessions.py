@@ -8,9 +8,11 @@ like any recording. Tags (``subject=…``) go into the session metadata, where d
 filter and split on them.
 
 The session clock starts at 0.0 (host seconds): an imported file has no host clock, so
-absolute times and times from the start are the same. Nothing that changes between runs
-(current time, host name) is written into the file, so importing the same input twice gives
-sessions with the same content; the wall-clock start is the source file's modification time.
+absolute times and times from the start are the same. The metadata holds nothing of the
+importing machine or moment (no host name, no current time: the wall-clock start is the
+source file's modification time), so importing the same input twice gives the same samples,
+labels and metadata (the HDF5 bytes may still differ, so the session hashes a dataset
+records can differ between two imports).
 """
 
 from __future__ import annotations
