@@ -193,3 +193,21 @@ def test_a_live_window_cut_from_a_ring_buffer_equals_the_stored_one(corpus, tmp_
             ring = mic.read(t + 1.0 + resample_margin(8000, 2000) - 3.7, t + 1.0 + resample_margin(8000, 2000))
             live = cut_windows(ring.timestamps, ring.data, 8000, 2000, np.array([t]), 1.0)
             assert np.max(np.abs(live.data[0] - ds.windows("mic", i))) <= 1e-5
+
+
+def test_cancelling_a_build_leaves_nothing_behind(corpus, tmp_path):
+    """The GUI cancels by closing the progress generator: no dataset, no temporary file."""
+    from sensorlab.datasets.build import iter_build
+
+    out = tmp_path / "ds.h5"
+    gen = iter_build(spec_of(corpus), out)
+    next(gen), next(gen)  # planned, one session written
+    gen.close()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_include_keeps_only_the_named_labels(corpus, tmp_path):
+    out = tmp_path / "ds.h5"
+    build_dataset(spec_of(corpus, **{"labels.include": '["wave"]'}), out)
+    with Dataset.open(out) as ds:
+        assert ds.classes == ["wave"] and len(ds) == 7 * len(SUBJECTS)
