@@ -192,7 +192,7 @@ def _run_dask(tasks: list[SessionTask], scheduler: object) -> Iterator[SessionRe
         raise BuildError(f"--scheduler needs Dask ({e}); install it with `pip install 'sensorlab[dask]'`") from e
     own = not isinstance(scheduler, Client)
     try:
-        client = Client(scheduler, timeout=30) if own else scheduler
+        client = Client(scheduler, timeout=10) if own else scheduler
     except (OSError, TimeoutError, ValueError) as e:
         raise BuildError(f"cannot reach the Dask scheduler {scheduler} ({one_line(e)}); check the address (tcp://HOST:8786)") from e
     try:
@@ -255,6 +255,9 @@ def iter_build(
             inputs.append({"name": name, "group": plan.groups[name], "tags": plan.tags[name], "labels_sha256": plan.labels_sha[name], **res.info})
             warnings.extend(res.warnings)
             yield BuildProgress(done, total, writer.n, name)
+        if not inputs:
+            why = "; ".join(f"{x['session']}: {x['reason']}" for x in skipped[:3])
+            raise BuildError(f"no session could be used ({why}); nothing written")
         spec_json = spec.to_json()
         spec_hash = hashlib.sha256(spec_json.encode()).hexdigest()
         content = hashlib.sha256(spec_hash.encode())

@@ -156,16 +156,19 @@ def _process(task: SessionTask, path: Path) -> SessionResult:
                 pad = (resample_margin(lay.source_rate, lay.rate) if lay.is_signal else 0.0) + 2.0 / lay.source_rate
                 chunk = read_span(readers[lay.name], st[0] - pad, st[-1] + L + pad)
                 ts = np.asarray(chunk.timestamps, dtype=np.float64)
-                jumps = np.flatnonzero(np.diff(ts) > gap_threshold(lay.source_rate))
-                gaps[lay.name].update(zip(ts[jumps].tolist(), ts[jumps + 1].tolist()))
                 if lay.is_signal:
-                    data = np.asarray(chunk.data).reshape(len(ts), -1)[:, list(lay.channel_index)]
+                    data = np.asarray(chunk.data).reshape(len(ts), -1)
+                    if lay.channel_index != tuple(range(data.shape[1])):
+                        data = data[:, list(lay.channel_index)]
                     cut = cut_windows(ts, data, lay.source_rate, lay.rate, st, L)
                 else:
                     frames = np.asarray(chunk.data)
                     if frames.dtype == object:
                         raise ValueError(f"stream {lay.name!r}: frame size changes mid-stream near t={st[0] - origin:.1f} s")
                     cut = cut_frames(ts, frames, lay.source_rate, lay.rate, st, L)
+                    jumps = np.flatnonzero(np.diff(ts) > gap_threshold(lay.source_rate))
+                    cut.gaps = np.stack((ts[jumps], ts[jumps + 1]), axis=1) if len(jumps) else cut.gaps
+                gaps[lay.name].update(map(tuple, cut.gaps.tolist()))
                 if spec.window.gaps == "drop":
                     ok[g] &= ~cut.filled
                 else:

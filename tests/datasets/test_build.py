@@ -173,6 +173,41 @@ def test_dask_local_cluster_gives_the_same_file(corpus, tmp_path):
     a, b = tmp_path / "a.h5", tmp_path / "b.h5"
     build_dataset(spec, a)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
-        with distributed.Client(cluster) as client:
-            build_dataset(spec, b, scheduler=client)
+        build_dataset(spec, b, scheduler=cluster.scheduler_address)  # an address, as --scheduler passes it
     assert a.read_bytes() == b.read_bytes()
+
+
+def test_a_live_window_cut_from_a_ring_buffer_equals_the_stored_one(corpus, tmp_path):
+    """One code path: live inference cuts the last seconds it holds with `cut_windows` and gets the dataset's window."""
+    from sensorlab.datasets.resample import resample_margin
+    from sensorlab.datasets.windows import cut_windows
+    from sensorlab.session.reader import Session
+
+    out = tmp_path / "ds.h5"
+    build_dataset(spec_of(corpus, streams='[[streams]]\nname = "mic"\nrate = 2000\n'), out)
+    with Dataset.open(out) as ds, Session.open(corpus / "a1.h5") as s:
+        mic = s.streams["mic"]
+        for i in (0, 5, 12):
+            t = float(ds.column("start")[i])
+            # a ring buffer holding 3.7 s up to a little after the window's end (the filter's margin)
+            ring = mic.read(t + 1.0 + resample_margin(8000, 2000) - 3.7, t + 1.0 + resample_margin(8000, 2000))
+            live = cut_windows(ring.timestamps, ring.data, 8000, 2000, np.array([t]), 1.0)
+            assert np.max(np.abs(live.data[0] - ds.windows("mic", i))) <= 1e-5
+
+
+def test_cancelling_a_build_leaves_nothing_behind(corpus, tmp_path):
+    """The GUI cancels by closing the progress generator: no dataset, no temporary file."""
+    from sensorlab.datasets.build import iter_build
+
+    out = tmp_path / "ds.h5"
+    gen = iter_build(spec_of(corpus), out)
+    next(gen), next(gen)  # planned, one session written
+    gen.close()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_include_keeps_only_the_named_labels(corpus, tmp_path):
+    out = tmp_path / "ds.h5"
+    build_dataset(spec_of(corpus, **{"labels.include": '["wave"]'}), out)
+    with Dataset.open(out) as ds:
+        assert ds.classes == ["wave"] and len(ds) == 7 * len(SUBJECTS)
