@@ -154,7 +154,9 @@ def record(
     if output is not None and output.exists():
         _fail(f"{output} already exists; choose another name (recordings are never overwritten)", 2)
     config, sources = _sources(rig, demo)
-    output = output or Path(f"{name or config.name}-{datetime.now():%Y%m%d-%H%M%S}.h5")
+    from sensorlab.acquisition.names import safe_file_stem  # a name must not steer the path (../, /abs)
+
+    output = output or Path(f"{safe_file_stem(name or config.name)}-{datetime.now():%Y%m%d-%H%M%S}.h5")
     meta = SessionMetadata(name=name or output.stem, notes=notes, tags=tags, rig=config.to_toml())
     try:
         path = record_session(sources, output, duration, meta, on_progress=_print_progress, video_encoding=video,
@@ -181,6 +183,25 @@ def info(path: Annotated[Path, typer.Argument(metavar="SESSION", help="Session f
         typer.echo(format_summary(path))
     except (OSError, ValueError, RuntimeError, KeyError) as e:
         _fail(f"{path}: cannot read this session ({e})")
+
+
+@app.command()
+def repair(
+    path: Annotated[Path, typer.Argument(help="Session file (.h5) left flagged open by a crashed recorder.")],
+    out: Annotated[Path | None, typer.Option("-o", "--output", help="Where to write the copy (default: NAME.recovered.h5 beside it).")] = None,
+) -> None:
+    """Write a readable copy of a session a crashed recorder left flagged open (never modifies it).
+
+    Example: sensorlab repair run1.h5
+    """
+    from sensorlab.session.recovery import repair as repair_file
+
+    if not path.exists():
+        _fail(f"{path}: no such file")
+    try:
+        typer.echo(repair_file(path, out))
+    except (OSError, ValueError) as e:
+        _fail(str(e))
 
 
 labels_app = typer.Typer(

@@ -39,14 +39,21 @@ class ChunkRing:
     `append` is called on the device thread; `since`, `snapshot` and `latest` from any
     thread. Old chunks are dropped whole; ``dropped`` counts samples that fell off the end
     without having been read by `since`.
+
+    A consumer on its own thread (a processor) blocks in `wait` until a newer sample
+    arrives instead of polling. Rings given the same ``wakeup`` condition share its lock, so
+    one thread can wait for new data on any of them (`wait_any`).
     """
 
-    def __init__(self, seconds: float = 10.0, max_samples: int | None = None):
+    def __init__(self, seconds: float = 10.0, max_samples: int | None = None, wakeup: threading.Condition | None = None):
         self.seconds = seconds
         self.max_samples = max_samples
         self._chunks: deque[Chunk] = deque()
         self._samples = 0
-        self._lock = threading.Lock()
+        # The condition doubles as the ring's lock (a Condition is a context manager).
+        self._lock = self._wakeup = wakeup if wakeup is not None else threading.Condition(threading.Lock())
+        self._newest = float("-inf")
+        self.closed = False
         self.dropped = 0
         self.total = 0  # samples ever appended
         self._read_upto = float("-inf")
@@ -59,6 +66,7 @@ class ChunkRing:
             self._samples += len(chunk)
             self.total += len(chunk)
             newest = chunk.timestamps[-1]
+            self._newest = max(self._newest, float(newest))
             while len(self._chunks) > 1 and (
                 self._chunks[0].timestamps[-1] < newest - self.seconds
                 or (self.max_samples is not None and self._samples - len(self._chunks[0]) >= self.max_samples)
@@ -67,6 +75,19 @@ class ChunkRing:
                 self._samples -= len(old)
                 if old.timestamps[-1] > self._read_upto:
                     self.dropped += int(np.count_nonzero(old.timestamps > self._read_upto))
+            self._wakeup.notify_all()
+
+    def wait(self, after: float, timeout: float | None = None) -> bool:
+        """Block until the ring holds a sample newer than ``after`` (True) or `close` / the
+        timeout (False, unless data arrived meanwhile)."""
+        with self._wakeup:
+            return self._wakeup.wait_for(lambda: self._newest > after or self.closed, timeout) and self._newest > after
+
+    def close(self) -> None:
+        """Wake every thread blocked in `wait` (the consumer is stopping)."""
+        with self._wakeup:
+            self.closed = True
+            self._wakeup.notify_all()
 
     def snapshot(self) -> Chunk | None:
         """Everything held, oldest first."""
@@ -102,8 +123,24 @@ class ChunkRing:
         with self._lock:
             self._chunks.clear()
             self._samples = 0
+            self._newest = float("-inf")
 
     @property
     def newest_time(self) -> float:
         with self._lock:
             return float(self._chunks[-1].timestamps[-1]) if self._chunks else float("nan")
+
+
+def wait_any(rings: dict[str, ChunkRing], after: dict[str, float], wakeup: threading.Condition, timeout: float | None = None) -> bool:
+    """Block until any ring holds a sample newer than its ``after[name]``, or one is closed.
+
+    Every ring must have been created with ``wakeup`` (`Acquisition.ring(..., wakeup=)`):
+    their appends notify it, so one consumer thread sleeps until there is work, never polls.
+    Returns True when there is new data.
+    """
+
+    def ready() -> bool:
+        return any(r._newest > after[n] for n, r in rings.items())
+
+    with wakeup:
+        return wakeup.wait_for(lambda: ready() or any(r.closed for r in rings.values()), timeout) and ready()

@@ -27,6 +27,16 @@ MIN_DRIFT_SPAN = 10.0
 #: Bins the offset is taken from before drift can be fitted (see `ClockFit._fit`).
 RECENT_BINS = 4
 
+#: Default re-anchor tolerance (s) for device clocks that can step (serial devices): well above
+#: transport jitter and the error of a fit that has not measured drift yet.
+REANCHOR_TOLERANCE = 0.05
+#: Host seconds a re-anchor keeps tightening onto later, less-delayed arrivals (see `ClockFit.step`).
+REANCHOR_REFINE = 1.0
+#: Host seconds (and at least 3 arrivals) a small `ClockFit.step` waits for its least-delayed arrival.
+REANCHOR_SETTLE = 0.1
+#: Host seconds every arrival must disagree with the fit, all the same way, before it re-anchors.
+REANCHOR_CONFIRM = 0.25
+
 #: Host clock in seconds. Monotonic, shared by every stream in every session.
 now = time.monotonic
 
@@ -72,6 +82,16 @@ class ClockFit:
         Known constant transport delay in seconds (e.g. ~0.5-1 ms for a USB-serial bridge's
         polling), subtracted from every arrival. A constant delay is invisible in arrival
         times, so it can only be configured, never measured here.
+    reanchor
+        Tolerance in seconds, or None (never re-anchor). When every arrival for
+        `REANCHOR_CONFIRM` seconds lies more than this far from the fit, all on the same side,
+        the device clock has stepped (lines lost, a device pause, a clock jump): the fit is
+        re-anchored onto the arrivals, keeping the drift it measured, and `reanchors` counts it.
+        A transport delay spike never triggers it: the last sample of each read is fresh.
+
+    Re-anchoring shifts the stored pairs by the step instead of forgetting them, so the drift
+    (slope) estimate survives; `step` does the same at once when the caller knows the device
+    clock may have jumped (a rate-clocked text stream that just threw away a garbage line).
 
     Thread-safety: `add` is called from one device thread; `mapping` may be called from any
     thread (guarded by a lock; both are cheap).
@@ -85,52 +105,154 @@ class ClockFit:
     (5.002, 100)
     """
 
-    def __init__(self, bin_seconds: float = 0.5, window_bins: int = 240, fit_drift: bool = True, latency: float = 0.0):
+    def __init__(
+        self,
+        bin_seconds: float = 0.5,
+        window_bins: int = 240,
+        fit_drift: bool = True,
+        latency: float = 0.0,
+        reanchor: float | None = None,
+    ):
         self.bin_seconds = bin_seconds
         self.latency = latency
         self.fit_drift = fit_drift
-        self._bins: deque[tuple[int, float, float]] = deque(maxlen=window_bins)
+        self.reanchor = reanchor
+        #: Re-anchors by more than ``reanchor`` seconds so far (device clock steps).
+        self.reanchors = 0
+        # (bin, device time, host time, segment): pairs of older segments are shifted by a re-anchor.
+        self._bins: deque[tuple[int, float, float, int]] = deque(maxlen=window_bins)
         self._lock = threading.Lock()
         self._mapping: ClockMapping | None = None
         self._dirty = False
+        self._seg = 0
+        self._step_pending = False
+        self._refine_until = float("-inf")
+        self._suspect: list[tuple[float, float, float]] = []  # (host time, error, device time) of consecutive disagreeing pairs
+        self._frozen: ClockMapping | None = None  # the fit a settle/suspect run is measured against
+        self._settle: list[tuple[float, float, float]] = []  # (host time, error, device time) of pairs since `step`
 
     def add(self, device_time: float, host_time: float) -> None:
         """Record that ``device_time`` was seen on the host at ``host_time`` (device thread)."""
         b = int(device_time // self.bin_seconds)
         host_time -= self.latency
-        residual = host_time - device_time
         with self._lock:
+            if self._bins and b >= self._bins[-1][0]:
+                self._check_step(device_time, host_time)
+            residual = host_time - device_time
             if self._bins and self._bins[-1][0] == b:
-                _, d0, h0 = self._bins[-1]
+                _, d0, h0, _ = self._bins[-1]
                 if residual < h0 - d0:
-                    self._bins[-1] = (b, device_time, host_time)
+                    self._bins[-1] = (b, device_time, host_time, self._seg)
                     self._dirty = True
             elif not self._bins or b > self._bins[-1][0]:
-                self._bins.append((b, device_time, host_time))
+                self._bins.append((b, device_time, host_time, self._seg))
                 self._dirty = True
             # A device time that goes backwards (device reset) restarts the fit.
             elif b < self._bins[-1][0]:
                 self._bins.clear()
-                self._bins.append((b, device_time, host_time))
+                self._bins.append((b, device_time, host_time, self._seg))
                 self._dirty = True
+                self._suspect.clear()
+
+    def step(self) -> None:
+        """The device clock may have jumped before the next pair (device thread).
+
+        The next pairs re-anchor the fit (at once for a step beyond the tolerance, else after
+        `REANCHOR_SETTLE` seconds, on the least delayed of them); pairs of the next `REANCHOR_REFINE` seconds
+        that arrive earlier than the re-anchored line pull it earlier (the first pair after the
+        step may itself have been delayed). Used when a rate-clocked text stream discarded a
+        line: whether that garbage replaced real samples is only visible in arrival times.
+        """
+        with self._lock:
+            self._step_pending = True
 
     def mapping(self) -> ClockMapping | None:
         """The current device→host mapping, or None before the first pair."""
         with self._lock:
-            if self._dirty:
-                self._mapping = self._fit()
-                self._dirty = False
-            return self._mapping
+            return self._current()
 
     def reset(self) -> None:
         with self._lock:
             self._bins.clear()
             self._mapping = None
+            self._step_pending = False
+            self._suspect.clear()
+            self._settle.clear()
+            self._frozen = None
+            self._refine_until = float("-inf")
+
+    # -- re-anchoring (called with the lock held) ------------------------------------------------
+    def _current(self) -> ClockMapping | None:
+        if self._dirty:
+            self._mapping = self._fit()
+            self._dirty = False
+        return self._mapping
+
+    def _check_step(self, d: float, h: float) -> None:
+        # Errors of a settle or suspect run are measured against the fit from before it: the
+        # run's own pairs already tilt the current fit.
+        m = self._frozen or self._current()
+        if m is None:
+            return
+        err = h - float(m.to_host(d))
+        if self._step_pending:
+            self._frozen = m
+            # A big step is anchored at once (the delay of one arrival is small beside it). A
+            # small one waits for a few arrivals and takes the least delayed: anchoring on one
+            # late read would stamp samples later than they were taken.
+            self._settle.append((h, err, d))
+            if self.reanchor is None or abs(err) > self.reanchor:
+                self._reanchor(err, h, d)
+            elif len(self._settle) >= 3 and h - self._settle[0][0] >= REANCHOR_SETTLE:
+                self._reanchor(min(e for _, e, _ in self._settle), h, self._settle[0][2])
+        elif h < self._refine_until:
+            if err < 0:  # a less-delayed arrival than the one the step was anchored on
+                self._shift(err)
+        elif self.reanchor is not None:
+            cur = self._current()
+            # A pair the current fit agrees with ends a run (the fit had just caught up).
+            if abs(h - float(cur.to_host(d))) <= self.reanchor or abs(err) <= self.reanchor or (
+                self._suspect and (err > 0) != (self._suspect[-1][1] > 0)
+            ):
+                self._suspect.clear()
+                self._frozen = None
+                err = h - float(cur.to_host(d))
+            if abs(err) > self.reanchor:
+                if self._frozen is None:
+                    self._frozen = cur
+                self._suspect.append((h, err, d))
+                if len(self._suspect) >= 3 and h - self._suspect[0][0] >= REANCHOR_CONFIRM:
+                    # The least-delayed of the disagreeing arrivals is the best anchor.
+                    self._reanchor(min(e for _, e, _ in self._suspect), h, self._suspect[0][2])
+
+    def _reanchor(self, err: float, h: float, since: float) -> None:
+        """Shift the pairs from before device time ``since`` by ``err``; later ones already
+        follow the new anchor."""
+        self._step_pending = False
+        self._settle.clear()
+        self._suspect.clear()
+        self._frozen = None
+        if self.reanchor is not None and abs(err) > self.reanchor:
+            self.reanchors += 1
+        self._seg += 1
+        seg = self._seg
+        self._bins = deque(
+            ((b, d, hh, seg) if d >= since else (b, d, hh + err, s) for b, d, hh, s in self._bins),
+            maxlen=self._bins.maxlen,
+        )
+        self._dirty = True
+        self._refine_until = h + REANCHOR_REFINE
+
+    def _shift(self, err: float) -> None:
+        """Move the pairs from before the last re-anchor by ``err`` host seconds (keeps their slope)."""
+        seg = self._seg
+        self._bins = deque(((b, d, hh + err if s < seg else hh, s) for b, d, hh, s in self._bins), maxlen=self._bins.maxlen)
+        self._dirty = True
 
     def _fit(self) -> ClockMapping | None:
         if not self._bins:
             return None
-        pts = np.array([(d, h) for _, d, h in self._bins], dtype=np.float64)
+        pts = np.array([(d, h) for _, d, h, _ in self._bins], dtype=np.float64)
         d, h = pts[:, 0], pts[:, 1]
         slope = 1.0
         # Drift needs a baseline: the bin minima scatter by ~0.1 ms, so over MIN_DRIFT_SPAN

@@ -1,8 +1,14 @@
-"""`Acquisition`: runs a set of sources and fans their chunks out to consumers.
+"""`Acquisition`: runs a set of sources and processors and fans their chunks out to consumers.
 
 Sources keep running while recordings start and stop, so the live view, pre-roll and live
 inference see data whether or not a file is being written. Each consumer either subscribes
 a cheap callback (the recorder's lossless queue) or reads a bounded `ChunkRing`.
+
+The fan-out is safe: every chunk is made read-only before it is shared (one object, no
+copy per consumer), and a subscriber that raises is detached and reported once
+(``consumer_failed``, ``consumer_errors``, the stream's ``stats.consumer_errors``) while the
+device and every other consumer go on. Processors (`sensorlab.acquisition.processors`) are
+opened after the devices, see their inputs' `StreamInfo`, and emit through the same dispatch.
 """
 
 from __future__ import annotations
@@ -15,7 +21,8 @@ from concurrent.futures import ThreadPoolExecutor
 from psygnal import Signal
 
 from sensorlab.acquisition.buffers import ChunkRing
-from sensorlab.acquisition.source import Chunk, SourceBase, SourceError, StreamInfo, StreamStats
+from sensorlab.acquisition.processors.base import INPUT_SECONDS, Processor
+from sensorlab.acquisition.source import Chunk, Source, SourceError, StreamInfo, StreamStats
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +36,10 @@ class Acquisition:
     and left out; the others run. ``stream_failed`` fires (on a device thread) when a
     running stream breaks.
 
+    ``sources`` may mix devices and processors (a rig's ``build_sources()`` lists its
+    ``[[processor]]`` entries last): processors are opened after the devices, in order, so
+    one may consume another's output. `add_processor` adds one later, even while recording.
+
     Examples
     --------
     >>> from sensorlab.acquisition.emulated.rig import demo_sources
@@ -37,11 +48,20 @@ class Acquisition:
     """
 
     stream_failed = Signal(str, str)  # (stream name, message); any thread
+    #: (stream whose chunk it raised on, message naming the consumer); any thread; once per consumer
+    consumer_failed = Signal(str, str)
+    #: a processor added after `open` declared this stream (caller's thread, before its first chunk)
+    stream_added = Signal(object)
     sources_opened = Signal()
 
-    def __init__(self, sources: Iterable[SourceBase]):
-        self.sources: list[SourceBase] = list(sources)
+    def __init__(self, sources: Iterable[Source | Processor], processors: Iterable[Processor] = ()):
+        nodes = list(sources)
+        self.sources: list[Source] = [n for n in nodes if not isinstance(n, Processor)]
+        self.processors: list[Processor] = [n for n in nodes if isinstance(n, Processor)] + list(processors)
         self.errors: dict[str, str] = {}
+        self.consumer_errors: dict[str, str] = {}  # consumer name → why it was detached
+        self._names: dict[int, str] = {}  # id(subscriber) → name used in reports
+        self._inputs: dict[int, list[tuple[str, ChunkRing]]] = {}  # id(processor) → its input rings
         self._subscribers: list[Subscriber] = []
         self._rings: dict[str, list[ChunkRing]] = {}
         self._lock = threading.Lock()
@@ -59,12 +79,21 @@ class Acquisition:
         with self._life:
             if self._closed:
                 self.sources = []
+                self.processors = []
                 return
             self._open_all()
+            pending, self.processors = self.processors, []
+            for proc in pending:
+                try:
+                    self._open_processor(proc)
+                except SourceError as e:
+                    self.errors[proc.description] = str(e)
+                    log.error("could not open %s: %s", proc.description, e)
+            self.sources_opened.emit()
 
     def _open_all(self) -> None:
 
-        def _open(src: SourceBase) -> tuple[SourceBase, str | None]:
+        def _open(src: Source) -> tuple[Source, str | None]:
             try:
                 src.open()
                 return src, None
@@ -92,7 +121,54 @@ class Acquisition:
             self.close()  # release ports, ptys and threads of everything that did open
             self.sources = []
             raise SourceError(f"two devices use the stream name(s) {sorted(dupes)}: give each a unique 'name' in the rig")
-        self.sources_opened.emit()
+
+    # -- processors ---------------------------------------------------------------------------
+    def add_processor(self, proc: Processor) -> None:
+        """Open ``proc`` on the running streams and start it if the acquisition is started.
+
+        Its output streams are announced with ``stream_added`` before its first chunk, so a
+        running `Recorder` adds them to the file (with the time they were added).
+
+        Raises
+        ------
+        SourceError
+            An input stream does not exist, an output name is taken, or the processor
+            refuses its inputs; nothing was added.
+        """
+        with self._life:
+            if self._closed:
+                raise SourceError(f"processor {proc.description}: the acquisition is closed")
+            self._open_processor(proc)
+            for info in proc.streams:
+                self.stream_added.emit(info)
+            if self._started:
+                self._start_processor(proc)
+
+    def _open_processor(self, proc: Processor) -> None:
+        proc.open(self.streams)
+        clash = sorted({s.name for s in proc.streams} & set(self.streams))
+        if clash:
+            proc.close()
+            raise SourceError(f"processor {proc.description}: output stream name(s) {clash} already exist; give it another 'name'")
+        proc.failed.connect(self._on_source_failed)
+        proc.failed.connect(lambda *_: self._release_inputs(proc))
+        self.processors = [*self.processors, proc]
+
+    def _start_processor(self, proc: Processor) -> None:
+        wakeup = threading.Condition(threading.Lock())
+        rings = {name: self.ring(name, seconds=INPUT_SECONDS, wakeup=wakeup) for name in proc.inputs}
+        self._inputs[id(proc)] = list(rings.items())
+        try:
+            proc.start(self._dispatch, rings, wakeup)
+        except Exception as e:
+            self._release_inputs(proc)
+            msg = str(e) if isinstance(e, SourceError) else f"{type(e).__name__}: {e}"
+            self.errors[proc.description] = msg
+            log.error("could not start %s: %s", proc.description, msg)
+
+    def _release_inputs(self, proc: Processor) -> None:
+        for name, ring in self._inputs.pop(id(proc), []):
+            self.release_ring(name, ring)
 
     def start(self) -> None:
         """Start every opened source; one that fails to start is closed and reported in
@@ -100,9 +176,12 @@ class Acquisition:
         with self._life:
             if self._closed:
                 return
+            # Processors first: their input rings must exist before the first chunk.
+            for proc in self.processors:
+                self._start_processor(proc)
             for src in list(self.sources):
                 try:
-                    src.start(self._dispatch)
+                    src.start(self._dispatch)  # type: ignore[attr-defined]
                 except Exception as e:  # a device that opened but will not stream
                     msg = str(e) if isinstance(e, SourceError) else f"{type(e).__name__}: {e}"
                     self.errors[src.description or type(src).__name__] = msg
@@ -115,6 +194,12 @@ class Acquisition:
             self._started = True
 
     def stop(self) -> None:
+        for proc in self.processors:
+            try:
+                proc.stop()
+            except Exception as e:
+                log.warning("stopping %s: %s", proc.description, e)
+            self._release_inputs(proc)
         for src in self.sources:
             try:
                 src.stop()
@@ -129,7 +214,7 @@ class Acquisition:
         with self._life:
             self._closed = True
             self.stop()
-            for src in self.sources:
+            for src in [*self.processors, *self.sources]:
                 try:
                     src.close()
                 except Exception as e:
@@ -146,36 +231,44 @@ class Acquisition:
     # -- what is running ----------------------------------------------------------
     @property
     def streams(self) -> dict[str, StreamInfo]:
-        return {s.name: s for src in self.sources for s in src.streams}
+        """Every stream, devices' first, then processors' outputs."""
+        return {s.name: s for src in [*self.sources, *self.processors] for s in src.streams}
 
     @property
     def stats(self) -> dict[str, StreamStats]:
-        return {name: st for src in self.sources for name, st in src.stats.items()}
+        return {name: st for src in [*self.sources, *self.processors] for name, st in src.stats.items()}
 
-    def source_of(self, stream: str) -> SourceBase:
-        for src in self.sources:
+    def source_of(self, stream: str) -> Source | Processor:
+        for src in [*self.sources, *self.processors]:
             if any(s.name == stream for s in src.streams):
                 return src
         raise KeyError(stream)
 
     # -- consumers ------------------------------------------------------------------
-    def subscribe(self, callback: Subscriber) -> Callable[[], None]:
+    def subscribe(self, callback: Subscriber, name: str = "") -> Callable[[], None]:
         """Call ``callback(stream, chunk)`` on the device thread for every chunk.
 
-        The callback must only copy and enqueue. Returns a function that unsubscribes.
+        The callback must only copy and enqueue; the chunk's arrays are read-only. If it
+        raises, it is detached and reported once (``consumer_failed``, under ``name`` or its
+        qualified name). Returns a function that unsubscribes.
         """
         with self._lock:
             self._subscribers = [*self._subscribers, callback]
+            self._names[id(callback)] = name or getattr(callback, "__qualname__", repr(callback))
 
         def unsubscribe() -> None:
             with self._lock:
                 self._subscribers = [s for s in self._subscribers if s is not callback]
+                if not any(s is callback for s in self._subscribers):
+                    self._names.pop(id(callback), None)
 
         return unsubscribe
 
-    def ring(self, stream: str, seconds: float = 10.0, max_samples: int | None = None) -> ChunkRing:
-        """A new bounded buffer that receives every future chunk of ``stream``."""
-        ring = ChunkRing(seconds, max_samples)
+    def ring(self, stream: str, seconds: float = 10.0, max_samples: int | None = None, wakeup: threading.Condition | None = None) -> ChunkRing:
+        """A new bounded buffer that receives every future chunk of ``stream``.
+
+        ``wakeup``: a condition notified on every append (see `ChunkRing.wait`)."""
+        ring = ChunkRing(seconds, max_samples, wakeup)
         with self._lock:
             self._rings = {**self._rings, stream: [*self._rings.get(stream, []), ring]}
         return ring
@@ -185,12 +278,33 @@ class Acquisition:
             self._rings = {**self._rings, stream: [r for r in self._rings.get(stream, []) if r is not ring]}
 
     def _dispatch(self, stream: str, chunk: Chunk) -> None:
-        # Device thread. NB: _subscribers and _rings are replaced, never mutated, so reading
-        # them without the lock sees a consistent list.
+        # Device (or processor) thread. NB: _subscribers and _rings are replaced, never
+        # mutated, so reading them without the lock sees a consistent list.
+        chunk.freeze()
         for ring in self._rings.get(stream, ()):
             ring.append(chunk)
         for sub in self._subscribers:
-            sub(stream, chunk)
+            try:
+                sub(stream, chunk)
+            except Exception as e:  # noqa: BLE001 - one buggy consumer must not stop the device
+                self._detach_failed(sub, stream, e)
+
+    def _detach_failed(self, sub: Subscriber, stream: str, e: Exception) -> None:
+        with self._lock:
+            if not any(s is sub for s in self._subscribers):
+                return  # another device thread already reported it
+            self._subscribers = [s for s in self._subscribers if s is not sub]
+            name = self._names.pop(id(sub), repr(sub))
+        msg = f"consumer {name} raised {type(e).__name__}: {e} on a chunk of {stream!r}; it was detached (the devices and other consumers continue)"
+        self.consumer_errors[name] = msg
+        st = self.stats.get(stream)
+        if st is not None:
+            st.consumer_errors += 1
+        log.error(msg, exc_info=e)
+        try:
+            self.consumer_failed.emit(stream, msg)
+        except Exception:  # noqa: BLE001 - a broken handler must not reach the device thread either
+            log.exception("a consumer_failed handler raised")
 
     def _on_source_failed(self, stream: str, message: str) -> None:
         self.stream_failed.emit(stream, message)

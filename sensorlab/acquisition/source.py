@@ -123,6 +123,19 @@ class Chunk:
     def __len__(self) -> int:
         return len(self.timestamps)
 
+    def freeze(self) -> Chunk:
+        """Make the arrays read-only (in place; no copy) and return the chunk.
+
+        `Acquisition` freezes every chunk before handing the same object to every consumer,
+        so one that normalises in place gets a ``ValueError`` instead of silently changing
+        what the recorder and the others see. (~1.5 µs per chunk of four arrays, once for all
+        consumers; a copy per consumer would cost more than that for each of them.)
+        """
+        for a in (self.data, self.timestamps, self.device_times, self.arrival_times):
+            if isinstance(a, np.ndarray):
+                a.setflags(write=False)  # ~3x cheaper than assigning flags.writeable
+        return self
+
 
 @dataclass
 class StreamStats:
@@ -141,6 +154,7 @@ class StreamStats:
     last_time: float = float("nan")
     last_arrival: float = float("nan")  # host time the last chunk arrived (stall detection)
     error: str = ""  # non-empty once the stream has stopped because of a fault
+    consumer_errors: int = 0  # consumers detached because they raised on one of its chunks
     gaps: list[tuple[float, float]] = field(default_factory=list)  # (start, end) host times
 
     def count(self, chunk: Chunk, arrival: float) -> None:
@@ -170,12 +184,16 @@ class Source(Protocol):
     `SourceError` with a clear message) → ``start(sink)`` → ``stop()`` → ``close()``.
     ``with source:`` opens and closes.
 
-    ``events.failed`` fires (on the device thread) with a message when the device vanishes
-    or breaks mid-stream; the stream's ``stats[name].error`` holds the same message.
+    ``failed`` fires (on the device thread) with ``(stream, message)`` when the device
+    vanishes or breaks mid-stream; the stream's ``stats[name].error`` holds the same message.
+    `SourceBase` implements the plumbing; `Acquisition` and the rig builders are typed
+    against this protocol, so a device class need not inherit it.
     """
 
+    description: str
     streams: tuple[StreamInfo, ...]
     stats: dict[str, StreamStats]
+    failed: Any  # a psygnal signal (stream, message)
 
     def open(self) -> None: ...
     def start(self, sink: ChunkSink) -> None: ...

@@ -46,7 +46,8 @@ from sensorlab.app.timeline import Timeline
 from sensorlab.app.tracks import EventsTrack, SignalTrack, SpectrogramTrack
 from sensorlab.app.workers import TaskRunner
 from sensorlab.labeling.annotations import DEFAULT_TIER, LIVE_TIER
-from sensorlab.labeling.cli_commands import LIVE_LABELS_STREAM, open_session_annotations
+from sensorlab.labeling.session_labels import LABELS_STREAM as LIVE_LABELS_STREAM
+from sensorlab.labeling.session_labels import read_annotations as open_session_annotations
 from sensorlab.labeling.commands import UndoStack
 from sensorlab.labeling.labelset import LabelSet
 from sensorlab.labeling.store import autosaver, sidecar_path

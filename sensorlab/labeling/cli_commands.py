@@ -5,48 +5,32 @@ Each function takes typed arguments, does the whole job and returns something pr
 
 Annotations of a session are its sidecar (`sensorlab.labeling.store.sidecar_path`); a
 session without one starts from the live labels recorded in its ``labels`` events stream.
-Do not run these on a session that is open for labeling in the GUI at the same time: both
-write the sidecar and the last writer wins (each write is atomic, so nothing corrupts).
+Commands that change the sidecar hold its OS lock from reading to writing
+(`sensorlab.labeling.lock`), so concurrent imports, suggestion runs and the labeling window's
+autosave never drop each other's labels; one kept waiting too long fails naming the holder.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from sensorlab.labeling.annotations import AnnotationSet, Segment, annotations_from_live_events
+from sensorlab.labeling.annotations import AnnotationSet, Segment
 from sensorlab.labeling.formats import detect_format, export_annotations, import_annotations
-from sensorlab.labeling.store import load_sidecar, save_annotations, sidecar_path
+from sensorlab.labeling.dedupe import TOLERANCE, DuplicateIndex
+from sensorlab.labeling.session_labels import LABELS_STREAM, read_annotations
+from sensorlab.labeling.store import save_annotations, sidecar_lock, sidecar_path
 from sensorlab.labeling.suggest import SUGGESTION_TIER
 from sensorlab.labeling.suggest_stream import suggest_for_stream, suggestion_source
 from sensorlab.labeling.timebase import SessionSpan, format_offset, one_line, open_session, session_span
 
 log = logging.getLogger(__name__)
 
-#: Name of the EVENTS stream the recorder writes live labels to.
-LIVE_LABELS_STREAM = "labels"
-
-
-def open_session_annotations(session_path: str | Path) -> AnnotationSet:
-    """The annotations of a session: its sidecar, else its live labels, else empty.
-
-    Examples
-    --------
-    >>> ann = open_session_annotations("run1.h5")  # doctest: +SKIP
-    """
-    session_path = Path(session_path)
-    saved = load_sidecar(session_path)
-    if saved is not None:
-        return saved
-    if not session_path.exists():
-        return AnnotationSet()
-    with open_session(session_path) as s:
-        if LIVE_LABELS_STREAM not in s.streams:
-            return AnnotationSet()
-        end = s.metadata.end_host_time
-        return annotations_from_live_events(s.events(LIVE_LABELS_STREAM), end_time=end)
+#: Name of the EVENTS stream the recorder writes live labels to (defined in session.format).
+LIVE_LABELS_STREAM = LABELS_STREAM
+#: Kept under its old name; the reader lives in `sensorlab.labeling.session_labels`.
+open_session_annotations = read_annotations
 
 
 def _save(session_path: Path, ann: AnnotationSet) -> Path:
@@ -121,12 +105,7 @@ def export_labels(
 
 
 #: Imported times this close to an existing segment's (same tier and label) count as the same.
-DUPLICATE_TOLERANCE = 1e-9
-
-
-def _is_duplicate(index: dict[tuple[str, str], list[tuple[float, float]]], seg: Segment) -> bool:
-    tol = DUPLICATE_TOLERANCE
-    return any(abs(a - seg.start) <= tol and abs(b - seg.end) <= tol for a, b in index.get((seg.tier, seg.label), ()))
+DUPLICATE_TOLERANCE = TOLERANCE
 
 
 def import_labels(
@@ -185,23 +164,24 @@ def import_labels(
     imported = import_annotations(in_path, name, **kwargs)
     if span is not None and len(imported) and not span.any_inside(imported):
         raise ValueError(_mismatch(in_path, list(imported), span, absolute))
-    current = open_session_annotations(session_path) if merge else AnnotationSet()
-    index: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
-    for s in current:
-        index[(s.tier, s.label)].append((s.start, s.end))
-    added = 0
-    # Compared only with what was there before: two annotations of one file are two, even
-    # with equal label and times (e.g. a word repeated in an ELAN subdivision).
-    for seg in imported:
-        if not _is_duplicate(index, seg):
-            current.add(seg)
-            added += 1
-    _save(session_path, current)
+    with sidecar_lock(sidecar_path(session_path)):  # read-modify-write: a concurrent import waits
+        current = open_session_annotations(session_path) if merge else AnnotationSet()
+        index = DuplicateIndex(current)
+        added = 0
+        # Compared only with what was there before: two annotations of one file are two, even
+        # with equal label and times (e.g. a word repeated in an ELAN subdivision).
+        for seg in imported:
+            if seg not in index:
+                current.add(seg)
+                added += 1
+        _save(session_path, current)
+    with open_session(session_path) as s:  # labels are kept, but the user must know the recording's times are broken
+        warnings = "".join(f"\nwarning: {w}" for w in s.time_problems())
     skipped = len(imported) - added
     dup = f", {skipped} duplicate(s) skipped" if skipped else ""
     base = TIME_BASE_ABSOLUTE if absolute else TIME_BASE_RELATIVE
     return (f"imported {added} segments from {in_path} ({name}, {base}){dup}; "
-            f"{len(current)} in {sidecar_path(session_path).name}")
+            f"{len(current)} in {sidecar_path(session_path).name}{warnings}")
 
 
 def _mismatch(in_path: Path, segs: list[Segment], span: SessionSpan, absolute: bool) -> str:
@@ -257,7 +237,6 @@ def suggest_labels(
     7
     """
     session_path = Path(session_path)
-    ann = open_session_annotations(session_path)
     with open_session(session_path) as s:
         if stream not in s.streams:
             raise KeyError(f"no stream {stream!r} in {session_path.name}; streams: {', '.join(s.streams)}")
@@ -266,12 +245,15 @@ def suggest_labels(
         except TypeError as e:  # an unknown --param name
             raise ValueError(f"{method}: {one_line(e).split('() ')[-1]}; see the parameters in docs/LABELING.md") from None
         source = suggestion_source(method, s.streams[stream].info.name)
-    if replace_previous:
-        for old in [o for o in ann if o.suggested and o.tier == tier and o.source == source]:
-            ann.remove(old.id)
-    for seg in segs:
-        ann.add(seg)
-    _save(session_path, ann)
+    # Lock only around read-modify-write, not the (possibly long) computation above.
+    with sidecar_lock(sidecar_path(session_path)):
+        ann = open_session_annotations(session_path)
+        if replace_previous:
+            for old in [o for o in ann if o.suggested and o.tier == tier and o.source == source]:
+                ann.remove(old.id)
+        for seg in segs:
+            ann.add(seg)
+        _save(session_path, ann)
     return segs
 
 

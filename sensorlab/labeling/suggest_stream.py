@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Generator, Iterator
 from dataclasses import replace
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
@@ -32,6 +32,7 @@ from sensorlab.labeling.suggest import (
     reduce_channels,
     threshold_segments,
 )
+from sensorlab.session.blocks import ReadableStream, iter_blocks, stream_span
 
 METHODS = ("energy", "threshold", "changepoint", "motion")
 _DEFAULT_LABELS = {"energy": "sound", "threshold": "active", "changepoint": "segment", "motion": "motion"}
@@ -45,21 +46,8 @@ def suggestion_source(method: str, stream_name: str = "") -> str:
     return f"suggest:{method}:{stream_name}" if stream_name else f"suggest:{method}"
 
 
-class StreamReader(Protocol):
-    """What we need of `sensorlab.session.reader`'s stream object."""
-
-    info: Any
-    timestamps: Any  # used only if the reader lacks count/first_time/last_time/read_index
-
-    def read(self, t0: float, t1: float) -> Any: ...  # -> Chunk(data, timestamps)
-
-
-def _span(stream: StreamReader) -> tuple[int, float, float]:
-    """(count, first time, last time) without loading all timestamps when the reader can."""
-    if hasattr(stream, "first_time") and hasattr(stream, "count"):
-        return int(stream.count), float(stream.first_time), float(stream.last_time)
-    ts = stream.timestamps
-    return (len(ts), float(ts[0]), float(ts[-1])) if len(ts) else (0, np.nan, np.nan)
+#: What suggestions need of a session stream (kept under its old name).
+StreamReader = ReadableStream
 
 
 def _rate(stream: StreamReader) -> float:
@@ -69,36 +57,14 @@ def _rate(stream: StreamReader) -> float:
     if hasattr(stream, "read_index"):
         head = stream.read_index(0, 2000).timestamps
     else:
-        head = stream.timestamps[:2000]
+        head = stream.timestamps[:2000]  # type: ignore[attr-defined]
     return estimate_rate(np.asarray(head, dtype=np.float64))
 
 
-def _blocks(
-    stream: StreamReader, t0: float, t1: float, block_s: float
-) -> Iterator[tuple[np.ndarray, np.ndarray, float]]:
-    """(data, timestamps, progress) per block, without duplicates at block edges.
-
-    Whether the reader's ``read`` includes its end bound or not, a sample is yielded once:
-    only samples after the last one yielded are kept.
-    """
-    last = -np.inf
-    t = t0
-    while t <= t1:
-        hi = min(t + block_s, t1)
-        final = hi >= t1
-        chunk = stream.read(t, np.nextafter(hi, np.inf) if final else hi)
-        ts = np.asarray(chunk.timestamps, dtype=np.float64)
-        keep = (ts > last) & (ts <= t1)
-        if keep.any():
-            data = np.asarray(chunk.data)[keep]
-            ts = ts[keep]
-            last = float(ts[-1])
-            yield data, ts, (hi - t0) / max(t1 - t0, 1e-12)
-        else:
-            yield np.empty((0,)), ts[:0], (hi - t0) / max(t1 - t0, 1e-12)
-        if final:
-            break
-        t = hi
+def _blocks(stream: StreamReader, t0: float, t1: float, block_s: float) -> Iterator[tuple[np.ndarray, np.ndarray, float]]:
+    """(data, timestamps, progress) of each block's samples, each sample once (`iter_blocks`)."""
+    for b in iter_blocks(stream, block_s, t0=t0, t1=t1):
+        yield b.new_data, b.new_timestamps, b.progress
 
 
 def iter_suggest_for_stream(
@@ -138,7 +104,7 @@ def iter_suggest_for_stream(
     if method not in METHODS:
         raise ValueError(f"unknown suggestion method {method!r}; choose from {', '.join(METHODS)}")
     label = label or _DEFAULT_LABELS[method]
-    count, first, last = _span(stream)
+    count, first, last = stream_span(stream)
     if count == 0:
         return []
     t0 = first if t0 is None else float(t0)

@@ -20,7 +20,10 @@ from sensorlab.acquisition.source import StreamInfo, StreamKind
 #: Value of the root attribute ``schema``; identifies a sensorlab session file.
 SCHEMA = "sensorlab.session"
 #: ``major.minor``; see the module docstring for when to bump which.
-SCHEMA_VERSION = "1.1"  # 1.1: NaN timestamp fill, NaN clock slope/drift when not estimated, HDF5 v110 format
+#: 1.1: NaN timestamp fill, NaN clock slope/drift when not estimated, HDF5 v110 format.
+#: 1.2: ``clock_reanchors`` (footer attribute and health column); streams added mid-recording
+#: carry ``added_at``.
+SCHEMA_VERSION = "1.2"
 SCHEMA_MAJOR = int(SCHEMA_VERSION.split(".")[0])
 
 # -- groups and datasets ------------------------------------------------------------------
@@ -33,6 +36,11 @@ DEVICE_TIMES = "device_times"  # (<= n,) float64 raw device clock; NaN / shorter
 ARRIVAL_TIMES = "arrival_times"  # (<= n,) float64 uncorrected host arrival time
 HEALTH = "health"  # growable table, one row per flush
 GAPS = "gaps"  # (k, 2) float64 (start, end); written with the footers
+ADDED_AT = "added_at"  # stream attribute: host time a stream joined a running recording
+
+# -- reserved stream names (one definition each) -------------------------------------------------
+#: The EVENTS stream every session has: live labels and markers (`Recorder.add_event`).
+LABELS_STREAM = "labels"
 
 
 class Storage(str, Enum):
@@ -54,6 +62,7 @@ HEALTH_DTYPE = np.dtype(
         ("gaps", "i8"),  # gaps seen so far (source-reported + timestamp jumps)
         ("clock_offset", "f8"),  # current device→host fit (NaN without device time)
         ("clock_drift_ppm", "f8"),
+        ("clock_reanchors", "i8"),  # device clock steps the fit re-anchored on (1.2; absent before)
     ]
 )
 

@@ -14,6 +14,9 @@ Examples
 from __future__ import annotations
 
 import json
+import logging
+import weakref
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +26,16 @@ import numpy as np
 from sensorlab.acquisition.source import Chunk, StreamInfo, StreamStats
 from sensorlab.session import format as fmt
 from sensorlab.session.metadata import SessionMetadata
-from sensorlab.session.recovery import SessionError, SessionFileError, open_h5  # noqa: F401 - re-exported
+from sensorlab.session.recovery import SessionError, SessionFileError, open_h5, remove_temporary_copy  # noqa: F401 - re-exported
 
 #: Below this many samples a time search reads the timestamps block instead of bisecting.
 _BISECT_BLOCK = 4096
 #: Samples checked per read when validating the data of a crashed, failed or live file.
 _SCAN_BLOCK = 1 << 20
+#: Frames checked per block when looking for a JPEG tail that never reached the disk.
+_JPEG_TAIL_BLOCK = 32
+
+log = logging.getLogger(__name__)
 
 
 def _valid_prefix(ts_ds: h5py.Dataset, index_ds: h5py.Dataset | None, blob_len: int, start: int, n: int, increasing: bool) -> int:
@@ -62,6 +69,36 @@ def _valid_prefix(ts_ds: h5py.Dataset, index_ds: h5py.Dataset | None, blob_len: 
     return n
 
 
+@dataclass(frozen=True)
+class TimeOrder:
+    """Whether a stream's timestamps increase, from `StreamReader.time_order`.
+
+    sensorlab writes every sampled stream strictly increasing; a file whose time goes back
+    was edited or damaged, and time-range reads (which bisect) and first/last-based rates and
+    durations are then wrong. ``backward`` counts the steps that did not move forward.
+    """
+
+    backward: int = 0
+    largest: float = 0.0  # largest backward step (s)
+    first_at: int = -1  # index of the first sample that is not later than the one before
+    t_min: float = float("nan")
+    t_max: float = float("nan")
+
+    @property
+    def ok(self) -> bool:
+        return self.backward == 0
+
+    def message(self, name: str) -> str:
+        """One line for `sensorlab info` and label import; ``""`` when time increases."""
+        if self.ok:
+            return ""
+        return (
+            f"{name}: time goes backwards or stands still {self.backward} time(s) (largest step back {self.largest:.3f} s, "
+            f"first at sample {self.first_at}): the file was edited or damaged; duration and rate are from its earliest "
+            "to its latest timestamp, and reads by time range of this stream are unreliable"
+        )
+
+
 def _attr(attrs: Any, key: str, default: Any = None) -> Any:
     if key not in attrs:
         return default
@@ -83,9 +120,14 @@ class StreamReader:
         self.name = group.name.rsplit("/", 1)[-1]
         self.info = StreamInfo.from_dict(json.loads(_attr(group.attrs, "info")))
         self.storage = fmt.Storage(_attr(group.attrs, "storage", fmt.Storage.ARRAY.value))
+        #: Host time the stream joined a running recording (a processor added mid-recording);
+        #: NaN for streams recorded from the start.
+        self.added_at = float(_attr(group.attrs, fmt.ADDED_AT, float("nan")))
         self._ts: np.ndarray | None = None
         self._n: int | None = None  # committed sample count (cached until `refresh`)
         self._checked = 0  # samples already validated (live files grow; validate only the new ones)
+        self._order: TimeOrder | None = None
+        self._bad: set[int] = set()  # unreadable frames/events met by reads
 
     def __repr__(self) -> str:
         return f"<StreamReader {self.name!r} {self.info.kind.value} n={self.count}>"
@@ -94,6 +136,7 @@ class StreamReader:
         """See data appended since opening (SWMR readers only)."""
         self._ts = None
         self._n = None
+        self._order = None
         if self._session.live:
             for ds in self._g.values():
                 if isinstance(ds, h5py.Dataset):
@@ -116,6 +159,8 @@ class StreamReader:
                 index = self._g[fmt.INDEX] if self.storage is not fmt.Storage.ARRAY else None
                 blob = self._g[fmt.DATA].shape[0] if index is not None else 0
                 n = _valid_prefix(self._g[fmt.TIMESTAMPS], index, blob, self._checked, n, self.storage is not fmt.Storage.UTF8)
+                if self.storage is fmt.Storage.JPEG and n > self._checked:
+                    n = max(self._checked, _intact_jpeg_prefix(index, self._g[fmt.DATA], n))
                 self._checked = n
             self._n = n
         return self._n
@@ -152,6 +197,32 @@ class StreamReader:
         n = self.count
         span = self.last_time - self.first_time
         return (n - 1) / span if n > 1 and span > 0 else float("nan")
+
+    def time_order(self) -> TimeOrder:
+        """Scan the timestamps (in blocks; cached until `refresh`) for steps back in time.
+
+        Events streams are skipped: a label may be recorded for a moment in the past.
+        """
+        if self._order is None:
+            n = self.count
+            if self.storage is fmt.Storage.UTF8 or n < 2:
+                ts = self.timestamps if n else np.empty(0)
+                self._order = TimeOrder(t_min=float(ts.min()) if n else np.nan, t_max=float(ts.max()) if n else np.nan)
+                return self._order
+            ds = self._g[fmt.TIMESTAMPS]
+            back, largest, first, lo, hi, prev = 0, 0.0, -1, np.inf, -np.inf, None
+            for i in range(0, n, _SCAN_BLOCK):
+                ts = ds[i : min(n, i + _SCAN_BLOCK)]
+                steps = np.diff(ts) if prev is None else np.diff(np.concatenate([[prev], ts]))
+                bad = np.flatnonzero(~(steps > 0))
+                if len(bad):
+                    back += len(bad)
+                    largest = max(largest, float(-np.nanmin(steps[bad])) if np.isfinite(steps[bad]).any() else 0.0)
+                    if first < 0:
+                        first = i + int(bad[0]) + (1 if prev is None else 0)
+                lo, hi, prev = min(lo, float(np.nanmin(ts))), max(hi, float(np.nanmax(ts))), float(ts[-1])
+            self._order = TimeOrder(back, max(0.0, largest), first, lo, hi)
+        return self._order
 
     def index_of(self, t: float) -> int:
         """First sample index with timestamp ≥ ``t`` (timestamps increase within a stream)."""
@@ -190,39 +261,65 @@ class StreamReader:
         return self.read_index(self.index_of(t0), self.index_of(t1), decode=decode)
 
     def read_index(self, i0: int = 0, i1: int | None = None, decode: bool = True) -> Chunk:
-        """Samples ``i0 <= i < i1`` (clipped to `count`); see `read` for ``decode``."""
+        """Samples ``i0 <= i < i1`` (clipped to `count`); see `read` for ``decode``.
+
+        Frames or events whose bytes are not readable (an index row outside the blob, a frame
+        that never reached the disk, a JPEG that does not decode) are left out of the chunk
+        and recorded in `bad_samples`; they never raise.
+        """
         n = self.count
         i1 = n if i1 is None else min(int(i1), n)
         i0 = max(0, min(int(i0), i1))
         ts = self._g[fmt.TIMESTAMPS][i0:i1]
+        dev, arr = self._raw_times(fmt.DEVICE_TIMES, i0, i1), self._raw_times(fmt.ARRIVAL_TIMES, i0, i1)
         if self.storage is fmt.Storage.ARRAY:
-            data = self._g[fmt.DATA][i0:i1]
-        else:
-            data = self._read_blobs(i0, i1, decode)
-        return Chunk(data, ts, self._raw_times(fmt.DEVICE_TIMES, i0, i1), self._raw_times(fmt.ARRIVAL_TIMES, i0, i1))
+            return Chunk(self._g[fmt.DATA][i0:i1], ts, dev, arr)
+        data, ok = self._read_blobs(i0, i1, decode)
+        if ok.all():
+            return Chunk(data, ts, dev, arr)
+        self._report_bad(i0 + np.flatnonzero(~ok))
+        sel = lambda a: None if a is None else a[ok]  # noqa: E731
+        return Chunk(_stack(data[ok], self.info.sample_shape) if decode and self.storage is fmt.Storage.JPEG else data[ok], ts[ok], sel(dev), sel(arr))
 
-    def _read_blobs(self, i0: int, i1: int, decode: bool) -> np.ndarray:
+    @property
+    def bad_samples(self) -> list[int]:
+        """Indexes of frames/events found unreadable by reads so far (sorted)."""
+        return sorted(self._bad)
+
+    def _report_bad(self, idx: np.ndarray) -> None:
+        new = set(int(i) for i in idx) - self._bad
+        if new:
+            self._bad |= new
+            log.warning("%s: stream %s: skipped %d unreadable %s (damaged, or never fully written)", self._session.path, self.name,
+                        len(new), "frame(s)" if self.storage is fmt.Storage.JPEG else "event(s)")
+
+    def _read_blobs(self, i0: int, i1: int, decode: bool) -> tuple[np.ndarray, np.ndarray]:
+        """The blobs of samples ``[i0, i1)`` and a mask of those that are readable."""
         index = self._g[fmt.INDEX][i0:i1]
+        blob_len = self._g[fmt.DATA].shape[0]
+        off, size = (index[:, 0], index[:, 1]) if len(index) else (np.empty(0, np.int64), np.empty(0, np.int64))
+        ok = (off >= 0) & (size >= 0) & (off + size <= blob_len)  # a crafted or torn index row
         out = np.empty(len(index), dtype=object)
-        if len(index):
-            start, end = int(index[0, 0]), int(index[-1, 0] + index[-1, 1])
+        out[:] = [b""] * len(index)
+        if ok.any():
+            start, end = int(off[ok].min()), int((off[ok] + size[ok]).max())
             blob = self._g[fmt.DATA][start:end].tobytes()  # one read for the whole range
-            for j, (off, size) in enumerate(index):
-                out[j] = blob[off - start : off - start + size]
+            for j in np.flatnonzero(ok):
+                out[j] = blob[off[j] - start : off[j] - start + size[j]]
         if self.storage is fmt.Storage.UTF8:
-            return np.array([b.decode("utf-8", errors="replace") for b in out], dtype=object)
+            return np.array([b.decode("utf-8", errors="replace") for b in out], dtype=object), ok
+        ok &= np.fromiter((_looks_like_jpeg(b) for b in out), bool, len(out))
         if not decode:
-            return out
+            return out, ok
         import cv2
 
-        frames = [cv2.imdecode(np.frombuffer(b, np.uint8), cv2.IMREAD_UNCHANGED) for b in out]
-        if not frames:
-            return np.empty((0, *self.info.sample_shape), dtype=np.uint8)
-        if all(f.shape == frames[0].shape for f in frames):
-            return np.stack(frames)
-        arr = np.empty(len(frames), dtype=object)  # frame size changed mid-stream
-        arr[:] = frames
-        return arr
+        frames = np.empty(len(out), dtype=object)
+        for j in np.flatnonzero(ok):
+            frames[j] = cv2.imdecode(np.frombuffer(out[j], np.uint8), cv2.IMREAD_UNCHANGED)
+            ok[j] = frames[j] is not None
+        if ok.all():
+            return _stack(frames, self.info.sample_shape), ok
+        return frames, ok
 
     def _raw_times(self, key: str, i0: int, i1: int) -> np.ndarray | None:
         if key not in self._g:
@@ -305,14 +402,78 @@ class StreamReader:
 
     @property
     def clock(self) -> dict[str, float]:
-        """Final device→host clock fit (``offset``, ``slope``, ``drift_ppm``), if the stream had one."""
+        """Final device→host clock fit (``offset``, ``slope``, ``drift_ppm``, ``reanchors``: device
+        clock steps the fit re-anchored on), if the stream had one."""
         a = self._g.attrs
         if "clock_offset" in a:  # slope / drift_ppm NaN: not estimated (too short to measure drift)
-            return {"offset": float(a["clock_offset"]), "slope": float(a["clock_slope"]), "drift_ppm": float(a["clock_drift_ppm"])}
+            return {
+                "offset": float(a["clock_offset"]),
+                "slope": float(a["clock_slope"]),
+                "drift_ppm": float(a["clock_drift_ppm"]),
+                "reanchors": int(_attr(a, "clock_reanchors", 0)),
+            }
         h = self.health
         if len(h) and np.isfinite(h["clock_offset"][-1]):
-            return {"offset": float(h["clock_offset"][-1]), "drift_ppm": float(h["clock_drift_ppm"][-1])}
+            re = int(h["clock_reanchors"][-1]) if "clock_reanchors" in h.dtype.names else 0  # files before 1.2
+            return {"offset": float(h["clock_offset"][-1]), "drift_ppm": float(h["clock_drift_ppm"][-1]), "reanchors": re}
         return {}
+
+
+def _looks_like_jpeg(b: bytes) -> bool:
+    """Starts with the JPEG start-of-image marker and ends with end-of-image (a frame whose
+    bytes never reached the disk reads as zeros)."""
+    return len(b) >= 4 and b[:2] == b"\xff\xd8" and b[-2:] == b"\xff\xd9"
+
+
+def _stack(frames: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Decoded frames as one ``(n, h, w, 3)`` array, or an object array if their size changed mid-stream."""
+    if len(frames) == 0:
+        return np.empty((0, *shape), dtype=np.uint8)
+    if all(f.shape == frames[0].shape for f in frames):
+        return np.stack(list(frames))
+    arr = np.empty(len(frames), dtype=object)
+    arr[:] = list(frames)
+    return arr
+
+
+def _intact_jpeg_prefix(index_ds: h5py.Dataset, data_ds: h5py.Dataset, n: int) -> int:
+    """``n`` less the trailing frames whose bytes are not a JPEG (never reached the disk).
+
+    Checked backwards in blocks until a block is intact, so a long recording costs a few reads:
+    a full disk loses the tail, written last. Damage further back is caught when reading.
+    """
+    end = n
+    while end > 0:
+        lo = max(0, end - _JPEG_TAIL_BLOCK)
+        idx = index_ds[lo:end]
+        off, size = idx[:, 0], idx[:, 1]
+        blob_len = data_ds.shape[0]
+        good = (off >= 0) & (size >= 4) & (off + size <= blob_len)
+        if good.any():
+            start, stop = int(off[good].min()), int((off[good] + size[good]).max())
+            blob = data_ds[start:stop].tobytes()
+            for j in np.flatnonzero(good):
+                o = int(off[j]) - start
+                good[j] = _looks_like_jpeg(blob[o : o + int(size[j])])
+        if good.all():
+            return n
+        n = lo + int(np.flatnonzero(~good)[0])  # drop everything from the first bad frame of this block on
+        if n > lo:  # intact frames before it: the damaged tail starts here
+            return n
+        end = lo
+    return n
+
+
+def _drop(copy: Path | None) -> None:
+    if copy is not None:
+        remove_temporary_copy(copy)
+
+
+def _close_and_drop(f: h5py.File, copy: Path) -> None:
+    try:
+        f.close()
+    finally:
+        remove_temporary_copy(copy)
 
 
 def _take(chunk: Chunk, idx: np.ndarray) -> Chunk:
@@ -326,7 +487,8 @@ class Session:
     Attributes
     ----------
     path
-        The file opened (a recovered copy if the original needed recovery).
+        The file opened: a temporary cleared copy (deleted by `close`) if the original was
+        left flagged open by a crashed writer.
     recovered_from
         The original path when the file was flagged open and a copy was cleared, else None.
     live
@@ -337,6 +499,7 @@ class Session:
         self._f = f
         self.path = path
         self.recovered_from = recovered_from
+        self._cleanup: weakref.finalize | None = None
         schema = _attr(f.attrs, "schema")
         if schema != fmt.SCHEMA:
             raise SessionError(f"{path}: an HDF5 file, but not a sensorlab session file (schema attribute {schema!r})")
@@ -368,17 +531,25 @@ class Session:
         """
         f, copy = open_h5(path, recover=recover)
         try:
-            return cls(f, copy or Path(path), Path(path) if copy else None)
+            s = cls(f, copy or Path(path), Path(path) if copy else None)
         except SessionError:
             f.close()
+            _drop(copy)
             raise
         except Exception as e:  # noqa: BLE001 - h5py: KeyError, RuntimeError, OSError on a damaged file
             f.close()
+            _drop(copy)
             msg = " ".join(str(e).split()) or type(e).__name__
             raise SessionError(f"{path} is truncated or damaged ({msg}); try `h5clear -s` on a copy, or restore it from a backup") from e
+        if copy is not None:  # deleted on close, or when the Session is collected / the program exits
+            s._cleanup = weakref.finalize(s, _close_and_drop, f, copy)
+        return s
 
     def close(self) -> None:
-        self._f.close()
+        if self._cleanup is not None:
+            self._cleanup()  # closes the file, then deletes the temporary recovered copy
+        else:
+            self._f.close()
 
     def __enter__(self) -> Session:
         return self
@@ -441,7 +612,11 @@ class Session:
             self._log = entries
         return self._log
 
-    def events(self, stream: str = "labels") -> list[tuple[float, str]]:
+    def time_problems(self) -> list[str]:
+        """One line per stream whose time goes backwards (see `StreamReader.time_order`); scans every stream."""
+        return [m for name, r in self.streams.items() if (m := r.time_order().message(name))]
+
+    def events(self, stream: str = fmt.LABELS_STREAM) -> list[tuple[float, str]]:
         """``(time, text)`` of an EVENTS stream, in time order (e.g. live labels)."""
         c = self.streams[stream].read()
         return list(zip(c.timestamps.tolist(), c.data.tolist()))

@@ -18,6 +18,8 @@ Failures:
   *that* stream: the message and the time go into the session log at once (survives a
   crash) and into the stream's ``error`` / ``stopped_at`` footers; the rest records on;
 - a chunk that does not fit its stream (wrong shape) stops that stream the same way;
+- a consumer of the acquisition that raised and was detached (``Acquisition.consumer_failed``)
+  goes into the session log once; the devices and the recording go on;
 - a failed write (disk full, disk unplugged) stops the whole recording cleanly: what was
   flushed stays valid, footers are attempted, ``failed("", "disk full: free space on …")``
   fires and `error` holds the message. We do not retry or keep buffering in memory: with a
@@ -47,7 +49,7 @@ from sensorlab.acquisition.source import IRREGULAR, Chunk, StreamInfo, StreamKin
 from sensorlab.session import format as fmt
 from sensorlab.session.failures import fatal_message, mount_point
 from sensorlab.session.metadata import SessionMetadata, iso
-from sensorlab.session.writer import SessionWriter, clock_footers
+from sensorlab.session.writer import SessionWriter
 
 log = logging.getLogger(__name__)
 
@@ -71,13 +73,30 @@ STALL_WARN_SECONDS = 2.0
 MIN_FREE_BYTES = 500 * 1024 * 1024
 
 #: The EVENTS stream every session has, for live labels and markers (`Recorder.add_event`).
-LABELS = "labels"
+LABELS = fmt.LABELS_STREAM
 
 _STOP = object()
 
 
 @dataclass
 class _Failure:
+    stream: str
+    message: str
+    t: float
+
+
+@dataclass
+class _Added:
+    """A stream that joined the running acquisition (a processor added while recording)."""
+
+    info: StreamInfo
+    t: float
+
+
+@dataclass
+class _Note:
+    """A session log entry from another thread (a consumer that was detached)."""
+
     stream: str
     message: str
     t: float
@@ -90,7 +109,9 @@ class Recorder:
     ----------
     acquisition
         Opened acquisition; its ``streams`` at `start` are the streams of the file (an
-        EVENTS stream ``labels`` is added if it has none).
+        EVENTS stream ``labels`` is added if it has none). Streams it announces later
+        (``stream_added``: a processor added while recording) are added to the file, with
+        the host time they joined in the stream attribute ``added_at``.
     path
         ``.h5`` file to create; an existing file is never overwritten (`FileExistsError`).
     metadata
@@ -103,6 +124,9 @@ class Recorder:
         ``"jpeg"`` (per-frame JPEG, ~20× smaller) or ``"raw"``.
     jpeg_quality
         0–100.
+    writer
+        The listener that writes the file (default: a `SessionWriter` on ``path``); the
+        recorder only uses its public methods.
 
     Signals (may fire on any thread: the caller's, a device thread or the writer thread)
     -----------------------------------------------------------------------------------
@@ -129,12 +153,13 @@ class Recorder:
         preroll: dict[str, ChunkRing] | None = None,
         video_encoding: str = "jpeg",
         jpeg_quality: int = 90,
+        writer: SessionWriter | None = None,
     ):
         self.acquisition = acquisition
         self._path = Path(path)
         self.metadata = metadata or SessionMetadata(name=self._path.stem)
         self.preroll = dict(preroll or {})
-        self._writer = SessionWriter(self._path, video_encoding, jpeg_quality)
+        self._writer = writer or SessionWriter(self._path, video_encoding, jpeg_quality)
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._lock = threading.Lock()  # guards _state against add_event racing stop
         self._state = "idle"  # idle → recording → stopping → stopped | failed
@@ -145,6 +170,7 @@ class Recorder:
         self._cut: dict[str, float] = {}  # pre-roll: skip subscribed samples up to this time
         self._stopped: dict[str, tuple[str, float]] = {}  # stream → (message, stopped_at)
         self._rejected: set[str] = set()
+        self._unknown: set[str] = set()  # streams chunks arrived for but not in the file (warned once)
         self._pending: dict[str, list[Chunk]] = {}  # writer thread only: the current batches
         self._pending_bytes: dict[str, int] = {}
         self._stall_warned: set[str] = set()
@@ -159,21 +185,29 @@ class Recorder:
         """Create the file, subscribe and start the writer thread (blocks for file creation)."""
         if self._state != "idle":
             raise RuntimeError("a Recorder records once; create a new one for the next session")
+        # Listen for added streams before reading the list, so none falls in between (the
+        # writer thread ignores an announcement of a stream the file already has).
+        self.acquisition.stream_added.connect(self._on_stream_added)
         streams = dict(self.acquisition.streams)
         if LABELS not in streams:
             streams[LABELS] = StreamInfo(LABELS, StreamKind.EVENTS, IRREGULAR, dtype="str", device="live labels and markers")
         t = now()
         meta = self.metadata.stamped_start(t)
         attrs = {"source_errors": json.dumps(self.acquisition.errors)} if self.acquisition.errors else {}
-        self._writer.on_start(streams, meta, attrs)
+        try:
+            self._writer.on_start(streams, meta, attrs)
+        except BaseException:
+            self.acquisition.stream_added.disconnect(self._on_stream_added, missing_ok=True)
+            raise
         self.metadata, self._streams, self._t_start = meta, streams, t
         stats = self.acquisition.stats
         self._baseline = {n: _copy_stats(stats.get(n)) for n in streams}
         self._warn_if_low_space(t)
         # Subscribe *before* snapshotting the pre-roll rings: a chunk dispatched in between
         # is then in both and deduplicated by time, never in neither.
-        self._unsubscribe = self.acquisition.subscribe(self._enqueue)
+        self._unsubscribe = self.acquisition.subscribe(self._enqueue, name="the recorder")
         self.acquisition.stream_failed.connect(self._on_stream_failed)
+        self.acquisition.consumer_failed.connect(self._on_consumer_failed)
         preroll: dict[str, Chunk] = {}
         for name, ring in self.preroll.items():
             if name not in streams:
@@ -250,6 +284,14 @@ class Recorder:
         """``Acquisition.stream_failed`` handler (device thread): enqueue only."""
         self._queue.put(_Failure(stream, message, now()))
 
+    def _on_consumer_failed(self, stream: str, message: str) -> None:
+        """``Acquisition.consumer_failed`` handler (device thread): enqueue only."""
+        self._queue.put(_Note(stream, message, now()))
+
+    def _on_stream_added(self, info: StreamInfo) -> None:
+        """``Acquisition.stream_added`` handler: queued ahead of the stream's first chunk."""
+        self._queue.put(_Added(info, now()))
+
     # -- health (any thread) -----------------------------------------------------------------------
     @property
     def path(self) -> Path:
@@ -316,8 +358,15 @@ class Recorder:
                         stopping = True
                     elif isinstance(item, _Failure):
                         self._on_failure(item)
+                    elif isinstance(item, _Added):
+                        self._add_stream(item)
+                    elif isinstance(item, _Note):
+                        self._writer.log(item.t, item.stream, item.message, "error")
                     elif not self._abandon:
                         name, chunk = item
+                        if name not in self._streams:
+                            self._warn_unknown(name)
+                            continue
                         chunk = _finite_times(self._dedupe(name, chunk))
                         if chunk is None or name in self._rejected or not self._valid(name, chunk):
                             continue
@@ -356,6 +405,27 @@ class Recorder:
                 break
         return items
 
+    def _add_stream(self, item: _Added) -> None:
+        """Add a stream announced while recording to the file (writer thread)."""
+        info = item.info
+        if info.name in self._streams:
+            return  # it was already running when the recording started
+        try:
+            self._writer.add_stream(info, item.t)
+        except ValueError as e:
+            self._writer.log(item.t, info.name, f"{info.name}: cannot be recorded ({e})", "error")
+            return
+        self._streams[info.name] = info
+        self._baseline[info.name] = _copy_stats(self.acquisition.stats.get(info.name))
+        self._writer.log(item.t, info.name, f"stream {info.name} ({info.device or info.kind.value}) added at {item.t - self._t_start:.3f} s into the recording", "info")
+
+    def _warn_unknown(self, name: str) -> None:
+        if name not in self._unknown:
+            self._unknown.add(name)
+            msg = f"{name}: chunks of a stream this recording does not have are ignored (add processors through Acquisition.add_processor)"
+            log.warning(msg)
+            self._writer.log(now(), name, msg, "warning")
+
     def _dedupe(self, name: str, chunk: Chunk) -> Chunk | None:
         """Drop samples already written from the pre-roll ring (timestamps increase per stream)."""
         cut = self._cut.get(name)
@@ -393,10 +463,10 @@ class Recorder:
     def _flush(self, t: float) -> None:
         stats = self.acquisition.stats
         rows = {}
-        for name, store in self._writer.stores.items():
+        for name in self._writer.stream_names:
             st = stats.get(name)
             d = _delta(st, self._baseline.get(name))
-            rows[name] = (store.count, d.dropped, d.overflows, d.parse_errors, len(self._gaps(name)))
+            rows[name] = (self._writer.written(name).count, d.dropped, d.overflows, d.parse_errors, len(self._gaps(name)))
             if st is None:
                 continue
             if st.error and name not in self._stopped:
@@ -436,8 +506,8 @@ class Recorder:
         # Write what the stream delivered before it failed, so stopped_at is its last sample.
         self._write(name, self._pending.pop(name, []))
         self._pending_bytes.pop(name, None)
-        store = self._writer.stores[name]
-        stopped_at = store.last_time if store.count else t
+        w = self._writer.written(name)
+        stopped_at = w.last_time if w.count else t
         self._stopped[name] = (message, stopped_at)
         log.error("stream %s stopped: %s", name, message)
         self._writer.log(t, name, message, "error")
@@ -461,14 +531,15 @@ class Recorder:
         t_end = self._t_stop if not np.isnan(self._t_stop) else now()
         stats = self.acquisition.stats
         footers: dict[str, dict[str, Any]] = {}
-        for name, store in self._writer.stores.items():
+        for name in self._writer.stream_names:
             d = _delta(stats.get(name), self._baseline.get(name))
             gaps = self._gaps(name)
+            w = self._writer.written(name)
             message, stopped_at = self._stopped.get(name, ("", float("nan")))
             f: dict[str, Any] = dict(
-                count=store.count,
-                first_time=store.first_time,
-                last_time=store.last_time,
+                count=w.count,
+                first_time=w.first_time,
+                last_time=w.last_time,
                 dropped=d.dropped,
                 overflows=d.overflows,
                 parse_errors=d.parse_errors,
@@ -478,7 +549,7 @@ class Recorder:
                 error=message,
                 stopped_at=stopped_at,
             )
-            f.update(clock_footers(store.clock))
+            f.update(w.clock)
             footers[name] = f
         epoch = time.time() - (now() - t_end)
         session = dict(
@@ -507,14 +578,15 @@ class Recorder:
             self._unsubscribe()
             self._unsubscribe = None
             self.acquisition.stream_failed.disconnect(self._on_stream_failed, missing_ok=True)
+            self.acquisition.consumer_failed.disconnect(self._on_consumer_failed, missing_ok=True)
+            self.acquisition.stream_added.disconnect(self._on_stream_added, missing_ok=True)
 
     def _gaps(self, name: str) -> np.ndarray:
         """Gaps of a stream: timestamp jumps in the file ∪ gaps its source reported."""
-        store = self._writer.stores[name]
         st = self.acquisition.stats.get(name)
         base = self._baseline.get(name)
         reported = st.gaps[len(base.gaps) if base else 0 :] if st else []
-        return fmt.merge_gaps(*store.gaps, reported)
+        return fmt.merge_gaps(self._writer.written(name).gaps, reported)
 
     def _warn_if_low_space(self, t: float) -> None:
         free = shutil.disk_usage(self._path.parent).free

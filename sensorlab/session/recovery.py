@@ -10,12 +10,15 @@ So before HDF5 sees a file we read its superblock ourselves (`inspect`):
 - status flags clear → a plain read-only open (never SWMR, so no retry loops);
 - flags "SWMR writer" → a SWMR read (a recording still running, or one whose writer was
   SIGKILLed: both open directly with the data up to the last flush);
-- flags "open for write" without SWMR (the writer died outside SWMR mode) → recovery: a
-  copy ``<name>.recovered.h5`` (or in the temp dir) cleared with ``h5clear -s``; the copy is
-  deleted again if that fails. The original is never modified.
+- flags "open for write" without SWMR (the writer died outside SWMR mode) → HDF5 refuses
+  to open it at all, so it is read from a *temporary* copy cleared with ``h5clear -s``, in
+  a private directory of the temp dir that `Session.close` deletes (`temporary_copy`).
+  Nothing is ever written beside the original, and reading twice leaves nothing behind.
+  ``sensorlab repair FILE`` (`repair`) writes a permanent ``<name>.recovered.h5`` beside
+  it, on request only; it never overwrites anything and never writes through a symlink.
 
-Only these flagged files are ever copied. Whatever HDF5 raises while opening becomes a
-`SessionError` naming the file and what to try.
+The original is never modified. Only flagged files are ever copied. Whatever HDF5 raises
+while opening becomes a `SessionError` naming the file and what to try.
 """
 
 from __future__ import annotations
@@ -47,6 +50,8 @@ LIVE_RECHECKS = 5
 LIVE_RECHECK_SECONDS = 0.1
 
 _TRY = "try `h5clear -s` on a copy, or restore the file from a backup"
+#: Prefix of the private directories holding recovered copies.
+TEMP_PREFIX = "sensorlab-recovered-"
 
 
 class SessionError(ValueError):
@@ -129,7 +134,10 @@ def _parse_superblock(head: bytes, base: int, size: int) -> Superblock:
 
 
 def open_h5(path: str | Path, recover: bool = True) -> tuple[h5py.File, Path | None]:
-    """Open ``path`` for reading; returns ``(file, recovered_copy_or_None)``. See the module doc.
+    """Open ``path`` for reading; returns ``(file, temporary_copy_or_None)``. See the module doc.
+
+    The caller owns a returned copy and must delete it with `remove_temporary_copy` once the
+    file is closed (`Session.close` does).
 
     Raises
     ------
@@ -152,12 +160,12 @@ def open_h5(path: str | Path, recover: bool = True) -> tuple[h5py.File, Path | N
         )
     if sb.open_for_write and not sb.swmr_writer:
         if not recover:
-            raise SessionError(f"{path} was left open by a writer that crashed; run `h5clear -s` on a copy, or open it with recovery")
-        copy = recover_copy(path)
+            raise SessionError(f"{path} was left open by a writer that crashed; `sensorlab repair {path}` writes a readable copy")
+        copy = temporary_copy(path)
         try:
             return _h5open(copy, swmr=False), copy
         except Exception as e:
-            copy.unlink(missing_ok=True)
+            remove_temporary_copy(copy)
             raise SessionError(f"{path}: damaged beyond automatic recovery ({_one_line(e)}); restore it from a backup") from e
     try:
         return _h5open(path, swmr=sb.swmr_writer), None
@@ -174,33 +182,92 @@ def _one_line(e: BaseException) -> str:
     return " ".join(str(e).split()) or type(e).__name__
 
 
-def recover_copy(path: str | Path, out: str | Path | None = None) -> Path:
-    """Copy ``path`` and clear the copy's "open for write" flag with ``h5clear -s``.
-
-    The copy is deleted again if clearing fails.
-
-    Returns
-    -------
-    Path
-        The recovered copy (``out``, else ``<stem>.recovered.h5`` beside the original or in
-        the temp dir).
-    """
-    path = Path(path)
+def _h5clear() -> str:
     exe = shutil.which("h5clear")
     if exe is None:
-        raise SessionError(f"{path} is flagged as still open by a writer that crashed; install hdf5-tools (h5clear) to recover it")
-    if out is None:
-        out = path.with_name(f"{path.stem}.recovered{path.suffix}")
-        if out.exists() or not os.access(path.parent, os.W_OK):
-            out = Path(tempfile.mkdtemp(prefix="sensorlab-recovered-")) / out.name
-    out = Path(out)
+        raise SessionError("this file is flagged as still open by a writer that crashed; install hdf5-tools (h5clear) to read it")
+    return exe
+
+
+def _cleared_copy(path: Path, parent: Path | None) -> Path:
+    """A copy of ``path`` with its status flags cleared, alone in a new private (0700) directory
+    made under ``parent`` (the temp dir if None). The directory is removed again on failure.
+
+    A fresh directory of our own means nothing in the copy's path can be a symlink planted by
+    someone else, and h5clear works on exactly the file we wrote.
+    """
+    exe = _h5clear()
+    d = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=parent))
+    out = d / f"{path.stem}.recovered{path.suffix}"
     try:
         shutil.copyfile(path, out)
         res = subprocess.run([exe, "-s", str(out)], capture_output=True, text=True)
         if res.returncode != 0:
             raise SessionError(f"{path}: h5clear -s failed on a copy: {res.stderr.strip() or res.stdout.strip()}; restore it from a backup")
     except BaseException:
-        out.unlink(missing_ok=True)
+        shutil.rmtree(d, ignore_errors=True)
         raise
-    log.warning("%s was left open by a crashed writer; reading the recovered copy %s", path, out)
     return out
+
+
+def temporary_copy(path: str | Path) -> Path:
+    """A cleared copy of ``path`` to read, in a private temp directory; delete it with
+    `remove_temporary_copy`."""
+    path = Path(path)
+    out = _cleared_copy(path, None)
+    log.warning("%s was left open by a crashed writer; reading a temporary cleared copy (`sensorlab repair` keeps one)", path)
+    return out
+
+
+def remove_temporary_copy(copy: Path) -> None:
+    """Delete a copy made by `temporary_copy` and its private directory."""
+    d = Path(copy).parent
+    if d.name.startswith(TEMP_PREFIX):
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def repair(path: str | Path, out: str | Path | None = None) -> str:
+    """``sensorlab repair``: write a readable copy of a file a crashed writer left flagged open.
+
+    The copy goes to ``out`` (default ``<stem>.recovered.h5`` beside ``path``). It is built in
+    a private directory and then hard-linked into place, so an existing file *or symlink* at
+    ``out`` is never overwritten or followed: that is an error. Files that need no repair are
+    left alone (a stale ``<file>.reserve`` disk-space reserve next to them is removed).
+
+    Returns
+    -------
+    str
+        One line for the terminal.
+
+    Raises
+    ------
+    SessionError
+        Not a session file, damaged, h5clear missing or failing, or ``out`` exists.
+    """
+    path = Path(path)
+    sb = inspect(path)
+    reserve = path.with_name(path.name + ".reserve")
+    cleaned = ""
+    if reserve.is_file() and not reserve.is_symlink() and not sb.swmr_writer:
+        reserve.unlink()
+        cleaned = f"; removed the leftover disk-space reserve {reserve.name}"
+    if sb.truncated:
+        raise SessionError(f"{path} is truncated (it is {sb.size} bytes, its header says {sb.base + sb.end_of_file}); h5clear cannot repair that; {_TRY}")
+    if not sb.open_for_write:
+        return f"{path} needs no repair: it opens as it is{cleaned}"
+    if sb.swmr_writer:
+        return f"{path} needs no repair: a recording still running or killed mid-recording reads as it is (up to its last flush){cleaned}"
+    out = Path(out) if out is not None else path.with_name(f"{path.stem}.recovered{path.suffix}")
+    if out.exists() or out.is_symlink():
+        raise SessionError(f"{out} already exists; delete it or choose another output with -o (an existing file or link is never overwritten)")
+    copy = _cleared_copy(path, out.parent)
+    try:
+        _h5open(copy, swmr=False).close()  # it must open now
+        os.link(copy, out)  # fails if anything (even a dangling symlink) appeared at `out` meanwhile
+    except FileExistsError:
+        raise SessionError(f"{out} already exists; delete it or choose another output with -o") from None
+    except Exception as e:
+        raise SessionError(f"{path}: damaged beyond automatic recovery ({_one_line(e)}); restore it from a backup") from e
+    finally:
+        shutil.rmtree(copy.parent, ignore_errors=True)
+    return f"repaired copy of {path} written to {out} (the original is unchanged){cleaned}"

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from sensorlab.acquisition.clock import REANCHOR_TOLERANCE
 from sensorlab.session import sync
 from sensorlab.session.reader import Session, StreamReader
 
@@ -45,7 +46,9 @@ def summarize(path: str | Path, measure_sync: bool = True) -> dict[str, Any]:
         device → why it was not recorded), ``streams`` (one dict per stream: ``kind``,
         ``nominal_rate``, ``rate_measured``, ``duration``, ``samples``, ``dropped``,
         ``overflows``, ``parse_errors``, ``gaps``, ``gap_seconds``, ``error``,
-        ``drift_ppm``: NaN when not estimated or without device clock) and ``sync`` (see `sync.alignment`, plus ``events``:
+        ``drift_ppm``: NaN when not estimated or without device clock, ``clock_reanchors``,
+        ``time_backward``: steps back in time, ``time_error``: why that matters or ``""``,
+        ``bad_samples``: unreadable frames/events met while scanning for sync) and ``sync`` (see `sync.alignment`, plus ``events``:
         onsets per stream).
     """
     with Session.open(path) as s:
@@ -67,13 +70,23 @@ def summarize(path: str | Path, measure_sync: bool = True) -> dict[str, Any]:
         for name, r in s.streams.items():
             st = r.stats
             gaps = np.asarray(st.gaps, dtype=np.float64).reshape(-1, 2)
+            order = r.time_order()
+            duration, rate = r.duration, r.rate_measured
+            if not order.ok:  # first/last say nothing when time zig-zags: use the whole extent
+                span = order.t_max - order.t_min
+                duration = max(0.0, span) + (1.0 / r.info.nominal_rate if r.info.regular else 0.0)
+                rate = (r.count - 1) / span if span > 0 else float("nan")
+            clock = r.clock
             out["streams"].append(
                 {
                     "name": name,
                     "kind": r.info.kind.value,
                     "nominal_rate": r.info.nominal_rate,
-                    "rate_measured": r.rate_measured,
-                    "duration": r.duration,
+                    "rate_measured": rate,
+                    "duration": duration,
+                    "time_backward": order.backward,
+                    "time_error": order.message(name),
+                    "clock_reanchors": int(clock.get("reanchors", 0)),
                     "samples": st.samples,
                     "dropped": st.dropped,
                     "overflows": st.overflows,
@@ -81,13 +94,14 @@ def summarize(path: str | Path, measure_sync: bool = True) -> dict[str, Any]:
                     "gaps": len(gaps),
                     "gap_seconds": float((gaps[:, 1] - gaps[:, 0]).sum()) if len(gaps) else 0.0,
                     "error": st.error,
-                    "drift_ppm": float(r.clock.get("drift_ppm", np.nan)),
+                    "drift_ppm": float(clock.get("drift_ppm", np.nan)),
                 }
             )
-            if measure_sync and r.count:
+            if measure_sync and r.count and order.ok:  # events of a stream whose time zig-zags are not comparable
                 ev = _scan_events(r)
                 if ev is not None:
                     events[name] = ev
+            out["streams"][-1]["bad_samples"] = len(r.bad_samples)  # met while scanning (all frames of a video)
         if measure_sync:
             out["sync"] = {**sync.alignment(events), "events": {k: len(v) for k, v in events.items()}}
     return out
@@ -108,8 +122,14 @@ def format_summary(summary: dict[str, Any] | str | Path) -> str:
     d = summary if isinstance(summary, dict) else summarize(summary)
     lines = [f"{d['path']}  {d['name']!r}  started {d['start_time_iso']}  {d['duration']:.1f} s"]
     if d.get("recovered_from"):
-        lines.append(f"  recovered copy of {d['recovered_from']} (the recorder crashed)")
-    if not d["complete"]:
+        lines.append(
+            f"  left flagged open by a crashed recorder: read from a temporary cleared copy (deleted again); "
+            f"`sensorlab repair {d['recovered_from']}` writes a permanent one"
+        )
+    if not d["complete"] and d["stop_reason"]:
+        lines.append(f"  stopped early: {d['stop_reason']}")
+        lines.append("  a write failed: only samples that reached the disk are read; counters are what was sent to the file")
+    elif not d["complete"]:
         lines.append("  not closed cleanly (recording still running or crashed): counters are from the last flush")
     elif d["stop_reason"] != "stopped":
         lines.append(f"  stopped early: {d['stop_reason']}")
@@ -127,7 +147,7 @@ def format_summary(summary: dict[str, Any] | str | Path) -> str:
         drift = f"{drift:.1f} ppm" if np.isfinite(drift) else "-"  # "-": not estimated (< 10 s of device time) or no device clock
         cells = [s["name"], s["kind"], rate, meas, f"{s['duration']:.1f}s", str(s["samples"]), str(s["dropped"]),
                  str(s["overflows"]), str(s["parse_errors"]), gaps, drift]  # fmt: skip
-        rows.append((cells, s["error"]))
+        rows.append((cells, _notes(s)))
     widths = [max([len(h), *(len(c[i]) for c, _ in rows)]) for i, h in enumerate(heads)]
 
     def _line(cells: list[str] | tuple[str, ...]) -> str:
@@ -135,10 +155,9 @@ def format_summary(summary: dict[str, Any] | str | Path) -> str:
 
     header = _line(heads)
     lines += ["", header, "  " + "-" * (len(header) - 2)]
-    for cells, error in rows:
+    for cells, notes in rows:
         lines.append(_line(cells))
-        if error:
-            lines.append(f"    ! {error}")
+        lines += notes
     if "sync" in d:
         sy = d["sync"]
         lines += ["", f"  sync: {sy['message']}"]
@@ -151,3 +170,20 @@ def format_summary(summary: dict[str, Any] | str | Path) -> str:
         if not any(e == s["error"] for s in d["streams"]):
             lines.append(f"  ! {e}")
     return "\n".join(lines)
+
+
+def _notes(s: dict[str, Any]) -> list[str]:
+    """Lines printed under a stream's row: why it stopped, broken time, clock re-anchors."""
+    out = []
+    if s["error"]:
+        out.append(f"    ! {s['error']}")
+    if s.get("bad_samples"):
+        out.append(f"    ! {s['bad_samples']} unreadable frame(s)/event(s) skipped (damaged, or never fully written)")
+    if s.get("time_error"):
+        out.append(f"    ! {s['time_error']}")
+    if s.get("clock_reanchors"):
+        out.append(
+            f"    clock re-anchored {s['clock_reanchors']} time(s): the device clock disagreed with arrival times by more than "
+            f"{REANCHOR_TOLERANCE * 1e3:.0f} ms (lost lines, a paused or restarted device); timestamps follow the arrivals there"
+        )
+    return out

@@ -85,15 +85,20 @@ def frame_brightness(frames: np.ndarray) -> np.ndarray:
     if frames.dtype == object:
         import cv2
 
-        return np.array([float(cv2.imdecode(np.frombuffer(b, np.uint8), cv2.IMREAD_REDUCED_GRAYSCALE_8).mean()) for b in frames])
+        out = np.full(len(frames), np.nan)  # NaN: a frame that does not decode (damaged) is never "bright"
+        for i, b in enumerate(frames):
+            img = cv2.imdecode(np.frombuffer(b, np.uint8), cv2.IMREAD_REDUCED_GRAYSCALE_8) if len(b) else None
+            if img is not None:
+                out[i] = float(img.mean())
+        return out
     return np.asarray(frames, dtype=np.float32).reshape(len(frames), -1).mean(axis=1)
 
 
 def detect_bright(brightness: np.ndarray, times: np.ndarray) -> np.ndarray:
     """Onsets of frames much brighter than usual (a flash / the lights of a clap)."""
-    if len(brightness) == 0:
+    if len(brightness) == 0 or np.isnan(brightness).all():
         return np.empty(0)
-    med = float(np.median(brightness))
+    med = float(np.nanmedian(brightness))
     return onsets(brightness, times, med + 0.5 * (255.0 - med))
 
 

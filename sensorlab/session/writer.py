@@ -23,13 +23,14 @@ import logging
 import os
 import shutil
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import h5py
 import numpy as np
 
-from sensorlab.acquisition.clock import MIN_DRIFT_SPAN, ClockFit
+from sensorlab.acquisition.clock import MIN_DRIFT_SPAN, REANCHOR_TOLERANCE, ClockFit
 from sensorlab.acquisition.source import Chunk, StreamInfo, StreamKind
 from sensorlab.session import format as fmt
 from sensorlab.session.metadata import SessionMetadata
@@ -39,15 +40,26 @@ log = logging.getLogger(__name__)
 #: HDF5 format versions written. "v110" is the oldest that supports SWMR; "latest" on HDF5 2.x
 #: would write structures that HDF5 1.10/1.12 tools (Debian's hdf5-tools) cannot read.
 LIBVER = ("v110", "v110")
-#: Disk space set aside (a ``<file>.reserve`` file next to the session) while recording and
-#: released when a write fails with a full disk, so the file can still be flushed, closed and
-#: given its footers. Capped at `RESERVE_FRACTION` of the free space at start.
+#: Disk space set aside (an unlinked ``<file>.reserve`` next to the session, held open) while
+#: recording and released when a write fails with a full disk, so the file can still be
+#: flushed, closed and given its footers. Capped at `RESERVE_FRACTION` of the free space at start.
 RESERVE_BYTES = 32 * 1024 * 1024
 RESERVE_FRACTION = 0.125
 
 
 class WriteError(OSError):
     """The session file could not be flushed or closed; it is readable up to the last flush."""
+
+
+@dataclass(frozen=True)
+class Written:
+    """What has been written of one stream so far (`SessionWriter.written`)."""
+
+    count: int
+    first_time: float
+    last_time: float
+    gaps: np.ndarray  # (k, 2) timestamp jumps found while writing
+    clock: dict[str, float]  # `clock_footers` of the stream's device-clock fit ({} without one)
 
 
 
@@ -76,7 +88,11 @@ class SessionWriter:
         self._file: h5py.File | None = None
         self._log: _BlobStore | None = None
         self.reserve_path = self.path.with_name(self.path.name + ".reserve")
+        self._reserve = None  # open file holding the reserved space (see `_make_reserve`)
         self.quarantined = False  # True once a file whose flush failed was abandoned (see `close`)
+        #: True once any write or flush failed: some appended data may never have reached the
+        #: disk, so the file is never marked complete (see `on_stop`).
+        self.write_failed = False
 
     # -- listener protocol ------------------------------------------------------------------
     def on_start(self, streams: Mapping[str, StreamInfo], metadata: SessionMetadata, attrs: Mapping[str, Any] | None = None) -> None:
@@ -101,15 +117,7 @@ class SessionWriter:
                 f.attrs[k] = v
             root = f.create_group(fmt.STREAMS)
             for name, info in streams.items():
-                storage = fmt.storage_for(info, self.video_encoding)
-                g = root.create_group(name)
-                g.attrs["info"] = info.to_json()
-                g.attrs["kind"] = info.kind.value
-                g.attrs["storage"] = storage.value
-                if storage is fmt.Storage.JPEG:
-                    g.attrs["jpeg_quality"] = self.jpeg_quality
-                cls = _ArrayStore if storage is fmt.Storage.ARRAY else _BlobStore
-                self.stores[name] = cls(g, info, storage, self)
+                self._create_stream(root, name, info)
             self._log = _BlobStore(f.create_group(fmt.LOG), None, fmt.Storage.UTF8, self)
             f.swmr_mode = True
         except BaseException:
@@ -118,6 +126,64 @@ class SessionWriter:
             raise
         self._file = f
         self._make_reserve()
+
+    def _create_stream(self, root: h5py.Group, name: str, info: StreamInfo, attrs: Mapping[str, Any] | None = None) -> None:
+        storage = fmt.storage_for(info, self.video_encoding)
+        g = root.create_group(name)
+        g.attrs["info"] = info.to_json()
+        g.attrs["kind"] = info.kind.value
+        g.attrs["storage"] = storage.value
+        if storage is fmt.Storage.JPEG:
+            g.attrs["jpeg_quality"] = self.jpeg_quality
+        for k, v in (attrs or {}).items():
+            g.attrs[k] = v
+        cls = _ArrayStore if storage is fmt.Storage.ARRAY else _BlobStore
+        self.stores[name] = cls(g, info, storage, self)
+
+    def add_stream(self, info: StreamInfo, added_at: float) -> None:
+        """Add a stream to the file while it is written (a processor started mid-recording).
+
+        SWMR forbids creating objects while it is on, so the file is flushed and closed,
+        reopened, given the stream's group (attribute ``added_at``: host time the stream
+        joined) and switched back to SWMR; every stream's datasets are reopened. A live
+        reader sees the new stream after it reopens the file. Costs a few milliseconds.
+
+        Raises
+        ------
+        ValueError
+            The name is taken or the stream cannot be stored; the file is unchanged.
+        """
+        if info.name in self.stores:
+            raise ValueError(f"stream {info.name!r} is already in {self.path.name}")
+        fmt.storage_for(info, self.video_encoding)  # fail before touching the file
+        if self._file is None:
+            raise ValueError(f"{self.path.name} is not being written")
+        stores = [st for st in [*self.stores.values(), self._log] if st is not None]
+        names = [{k: v.name for k, v in vars(st).items() if isinstance(v, h5py.Dataset)} for st in stores]
+        lists = [[d.name for d in st.datasets] for st in stores]  # names die with the closed file
+        old, self._file = self._file, None
+        old.flush()
+        old.close()
+        f = self._file = h5py.File(self.path, "r+", libver=LIBVER, rdcc_nbytes=fmt.CHUNK_CACHE_BYTES)
+        try:
+            self._create_stream(f[fmt.STREAMS], info.name, info, {fmt.ADDED_AT: float(added_at)})
+        finally:
+            f.swmr_mode = True
+            for st, by_attr, paths in zip(stores, names, lists, strict=True):
+                for k, path in by_attr.items():
+                    setattr(st, k, f[path])
+                st.datasets = [f[p] for p in paths]
+
+    def written(self, stream: str) -> Written:
+        """Samples written so far of ``stream``, its time span, timestamp gaps and clock fit."""
+        st = self.stores[stream]
+        gaps = fmt.merge_gaps(*st.gaps)
+        return Written(st.count, st.first_time, st.last_time, gaps, clock_footers(st.clock))
+
+    @property
+    def stream_names(self) -> list[str]:
+        """Streams of the file, in creation order."""
+        return list(self.stores)
 
     def on_chunk(self, stream: str, chunk: Chunk) -> int:
         """Append a (batched) chunk; returns the number of samples written.
@@ -141,7 +207,7 @@ class SessionWriter:
             store = self.stores[name]
             c = clock_footers(store.clock)
             row = np.array(
-                [(t, samples, dropped, overflows, parse_errors, gaps, c.get("clock_offset", np.nan), c.get("clock_drift_ppm", np.nan))],
+                [(t, samples, dropped, overflows, parse_errors, gaps, c.get("clock_offset", np.nan), c.get("clock_drift_ppm", np.nan), c.get("clock_reanchors", 0))],
                 dtype=fmt.HEALTH_DTYPE,
             )
             self._append(store.health, row)
@@ -155,7 +221,11 @@ class SessionWriter:
     def flush(self) -> None:
         """Make everything appended so far durable and visible to SWMR readers."""
         if self._file is not None:
-            self._file.flush()
+            try:
+                self._file.flush()
+            except BaseException:
+                self.write_failed = True
+                raise
 
     def close(self) -> None:
         """Flush and close the SWMR file (idempotent); always removes the reserve file.
@@ -180,6 +250,7 @@ class SessionWriter:
             try:
                 f.flush()
             except Exception:  # noqa: BLE001 - h5py raises RuntimeError or OSError on ENOSPC
+                self.write_failed = True
                 if not self._release_reserve():
                     raise
                 f.flush()
@@ -199,34 +270,54 @@ class SessionWriter:
         log.warning("%s: the final flush failed too; it reads like a crashed recording (up to the last flush) and stays open until this process exits", self.path)
 
     def _make_reserve(self) -> None:
+        # On POSIX the reserve is unlinked as soon as it is allocated: the open descriptor alone
+        # holds the space, so closing it (or the process dying, even by SIGKILL) frees it and
+        # nothing can be left behind. Elsewhere it stays a named file, removed by `close` and,
+        # if a crash left it, by the next recording to this path or `sensorlab repair`.
+        self.reserve_path.unlink(missing_ok=True)  # left by a crash of an older version
         try:
             size = int(min(RESERVE_BYTES, shutil.disk_usage(self.path.parent).free * RESERVE_FRACTION))
             if size <= 0:
                 return
-            with open(self.reserve_path, "wb") as fh:
+            fh = open(self.reserve_path, "wb")
+            try:
                 try:
                     os.posix_fallocate(fh.fileno(), 0, size)
                 except (AttributeError, OSError):
                     fh.write(b"\0" * size)
+                    fh.flush()
+                if os.name == "posix":
+                    os.unlink(self.reserve_path)
+            except BaseException:
+                fh.close()
+                raise
+            self._reserve = fh
         except OSError as e:
             log.warning("could not reserve disk space next to %s (%s)", self.path, e)
             self.reserve_path.unlink(missing_ok=True)
 
     def _release_reserve(self) -> bool:
-        """Delete the reserve file; True if there was one."""
+        """Give the reserved space back; True if there was any."""
+        fh, self._reserve = self._reserve, None
+        if fh is not None:
+            fh.close()
         try:
             self.reserve_path.unlink()
             return True
         except OSError:
-            return False
+            return fh is not None
 
     def on_stop(self, footers: Mapping[str, Mapping[str, Any]], session: Mapping[str, Any]) -> None:
         """Close the file, reopen it read-write and write the footer attributes.
 
         ``footers`` maps stream name → attributes (a ``gaps`` entry becomes a dataset);
-        ``session`` holds root attributes (end time, stop reason).
+        ``session`` holds root attributes (end time, stop reason). After a failed write
+        ``complete`` is stored as False whatever ``session`` says: the footers then describe
+        what was sent to the file, not what reached the disk, and readers validate every sample.
         """
         self.close()
+        if self.write_failed and "complete" in session:
+            session = {**session, "complete": False}
         with h5py.File(self.path, "r+", libver=LIBVER) as f:
             for name, attrs in footers.items():
                 g = f[fmt.STREAMS][name]
@@ -242,8 +333,12 @@ class SessionWriter:
     def _append(self, ds: h5py.Dataset, values: np.ndarray, at: int | None = None) -> None:
         """Grow ``ds`` along axis 0 and write ``values`` at ``at`` (default: the end)."""
         n0 = ds.shape[0] if at is None else at
-        ds.resize(n0 + len(values), axis=0)
-        ds[n0:] = values
+        try:
+            ds.resize(n0 + len(values), axis=0)
+            ds[n0:] = values
+        except BaseException:
+            self.write_failed = True
+            raise
         self.bytes_written += values.nbytes
 
 
@@ -280,7 +375,9 @@ class _Store:
         self.health = g.create_dataset(fmt.HEALTH, (0,), fmt.HEALTH_DTYPE, maxshape=(None,), chunks=(64,))
         self.datasets += [self.device_times, self.arrival_times, self.health]
         if info.has_device_time:
-            self.clock = ClockFit()
+            # Re-anchoring keeps the drift figure sane when the device clock steps (lines lost,
+            # a paused device) and counts the steps for `sensorlab info`.
+            self.clock = ClockFit(reanchor=REANCHOR_TOLERANCE)
 
     def append(self, chunk: Chunk) -> int:
         n = len(chunk)
@@ -374,7 +471,7 @@ class _BlobStore(_Store):
 
 
 def clock_footers(clock: ClockFit | None) -> dict[str, float]:
-    """``clock_offset``, ``clock_slope``, ``clock_drift_ppm`` of a stream's fit ({} without one).
+    """``clock_offset``, ``clock_slope``, ``clock_drift_ppm``, ``clock_reanchors`` of a stream's fit ({} without one).
 
     Slope and drift are NaN until the fit has estimated them (`ClockFit` fixes the slope at
     exactly 1 until it has `clock.MIN_DRIFT_SPAN` seconds of device time): "not estimated" is
@@ -386,4 +483,9 @@ def clock_footers(clock: ClockFit | None) -> dict[str, float]:
     # The same rule `ClockFit._fit` applies before it fits a slope (clock.py has no public flag).
     bins = list(clock._bins)
     fitted = clock.fit_drift and len(bins) >= 8 and bins[-1][1] - bins[0][1] >= MIN_DRIFT_SPAN
-    return {"clock_offset": m.offset, "clock_slope": m.slope if fitted else np.nan, "clock_drift_ppm": m.drift_ppm if fitted else np.nan}
+    return {
+        "clock_offset": m.offset,
+        "clock_slope": m.slope if fitted else np.nan,
+        "clock_drift_ppm": m.drift_ppm if fitted else np.nan,
+        "clock_reanchors": clock.reanchors,
+    }

@@ -62,3 +62,57 @@ def test_keep_increasing_squeezes_a_backward_step_and_leaves_sorted_times_alone(
     assert fixed[-1] == pytest.approx(1.001, abs=1e-5)
     # Equal stamps (samples capped at their arrival time) become distinct.
     assert np.all(np.diff(keep_increasing(np.full(4, 2.0))) > 0)
+
+
+def _feed(fit: ClockFit, device: np.ndarray, host: np.ndarray) -> list[float]:
+    """Feed pairs; returns the error of the mapping for each pair just after adding it."""
+    out = []
+    for d, h in zip(device, host):
+        fit.add(float(d), float(h))
+        out.append(float(fit.mapping().to_host(d)) - h)
+    return out
+
+
+def test_a_device_clock_step_is_re_anchored_keeping_the_measured_drift():
+    # A rate-clocked device, 300 ppm slow, loses 0.2 s of lines after 30 s (its line count now
+    # lags real time). Without re-anchoring the fit stamps everything after it ~0.2 s early for
+    # the whole memory of the fit; with it, within REANCHOR_CONFIRM, counted once, drift kept.
+    rate, drift = 50.0, -300e-6
+    device = np.arange(0, 60, 1 / rate)
+    host = 100.0 + device / (1 + drift) + 0.0005
+    host[device >= 30] += 0.2
+    fit = ClockFit(reanchor=0.05)
+    err = np.array(_feed(fit, device, host))
+    assert fit.reanchors == 1
+    assert fit.mapping().drift_ppm == pytest.approx(-300, abs=20)
+    settled = device >= 30.5
+    assert np.abs(err[settled]).max() < 1e-3, f"max error after the step {np.abs(err[settled]).max() * 1e3:.1f} ms"
+    plain = ClockFit()
+    err_plain = np.array(_feed(plain, device, host))
+    assert np.abs(err_plain[settled]).max() > 0.05  # the scenario matters
+
+
+def test_transport_delay_spikes_never_re_anchor():
+    fit = ClockFit(reanchor=0.05)
+    device, _ = simulate(fit, 100.0, seconds=120, rate=50)  # includes 20-40 ms stalls
+    spikes = ClockFit(reanchor=0.05)
+    d = np.arange(0, 60, 0.02)
+    h = 5.0 + d + 0.001
+    h[::97] += 0.3  # an occasional read 300 ms late
+    _feed(spikes, d, h)
+    assert fit.reanchors == 0 and spikes.reanchors == 0
+    assert spikes.mapping().offset == pytest.approx(5.001, abs=1e-4)
+
+
+def test_step_re_anchors_a_small_jump_on_the_least_delayed_arrival():
+    fit = ClockFit(reanchor=0.05)
+    d = np.arange(0, 5, 0.01)
+    _feed(fit, d, 1.0 + d + 0.0005)
+    # Two lines (20 ms) were lost in garbage; the first read after it was 8 ms late.
+    fit.step()
+    d2 = np.arange(5, 6, 0.01)
+    h2 = 1.0 + d2 + 0.02 + 0.0005
+    h2[0] += 0.008
+    _feed(fit, d2, h2)
+    assert fit.mapping().to_host(6.0) == pytest.approx(1.0 + 6.0 + 0.0205, abs=2e-4)
+    assert fit.reanchors == 0  # below the tolerance: a re-alignment, not a reported re-anchor

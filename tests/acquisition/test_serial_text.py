@@ -74,11 +74,17 @@ def test_configured_names_map_plotter_labels():
     assert p.counters.parse_errors == 1  # unknown label z
 
 
-def test_line_index_clock_counts_bad_lines_as_slots():
+def test_line_index_clock_skips_bad_lines_and_reports_a_break():
+    # Line noise is not samples: 1 MB of it is ~4000 "lines", which used to push every later
+    # sample seconds early. Whether a real line was lost shows only in arrival times, so the
+    # parser reports a clock break and SerialSource re-anchors its fit there.
     p = TextLineParser("imu", nominal_rate=100.0)
-    _, data, times = _feed_all(p, b"1,2\n3,4\n#garbage\n5,6\n")
-    np.testing.assert_allclose(times, [0.0, 0.01, 0.03])
-    assert p.counters.parse_errors == 1
+    _, data, times = _feed_all(p, b"1,2\n3,4\n#garbage\n\xff\xfe\n5,6\n")
+    np.testing.assert_allclose(times, [0.0, 0.01, 0.02])
+    assert p.counters.parse_errors == 2 and p.clock_breaks == 2
+    timed = TextLineParser("imu", time_column="ms")
+    _feed_all(timed, b"0,1\n10,2\n#garbage\n20,3\n")
+    assert timed.clock_breaks == 0  # a device clock does not lose track
 
 
 def test_fragment_then_wrong_counts_are_counted_and_skipped():

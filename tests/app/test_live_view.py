@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from sensorlab.app.live_panels import AudioPanel, EventsPanel, ImagePanel, RollingBuffer, TimeseriesPanel
 from sensorlab.app.live_view import LiveView
@@ -64,3 +65,35 @@ def test_manual_zoom_stops_following_and_channels_hide(qtbot, fake_acquisition):
     imu.set_autoscale(False)
     assert not imu.plot.getViewBox().autoRangeEnabled()[1]
     view.shutdown()
+
+
+def test_processor_streams_get_panels_and_draw_derived_values(qtbot):
+    """A rig's processor outputs are ordinary streams: the live view plots the RMS and the events."""
+    from sensorlab.acquisition.emulated.signal import SignalSource
+    from sensorlab.acquisition.hub import Acquisition
+    from sensorlab.acquisition.processors import MovingRMS, ThresholdEvents
+
+    square = lambda t: np.where((t % 1.0) < 0.5, 2.0, 0.0)[:, None].astype(np.float32)  # noqa: E731
+    acq = Acquisition([SignalSource("x", rate=200, pattern=square, chunk_size=10), MovingRMS("x", window=0.05, hop=0.05),
+                       ThresholdEvents("x_rms", above=1.0, below=0.5, name="loud")])
+    acq.open()
+    acq.start()
+    try:
+        view = LiveView(acq, window=5.0)
+        qtbot.addWidget(view)
+        view.show()
+        assert isinstance(view.panels["x_rms"], TimeseriesPanel) and isinstance(view.panels["loud"], EventsPanel)
+
+        def drawn_both_levels() -> bool:
+            _, y = view.panels["x_rms"].curves[0].getOriginalDataset()
+            return y is not None and len(y) > 0 and np.nanmax(y) > 1.99 and np.nanmin(y) < 1e-6
+
+        # Wait for a full high and a full low window on screen, and a crossing event.
+        qtbot.waitUntil(lambda: view.panels["loud"].count >= 1 and drawn_both_levels(), timeout=20_000)
+        _, y = view.panels["x_rms"].curves[0].getOriginalDataset()
+        assert np.nanmax(y) == pytest.approx(2.0, rel=1e-4) and np.nanmin(y) == pytest.approx(0.0, abs=1e-6)
+        texts = {m.label.format for m in view.panels["loud"]._markers}
+        assert texts and texts <= {"loud start", "loud stop"}  # the JSON events shown as their label
+        view.shutdown()
+    finally:
+        acq.close()

@@ -6,13 +6,17 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from sensorlab.acquisition.emulated.signal import SignalSource
 from sensorlab.session.reader import Session, SessionError
+from sensorlab.session.recovery import TEMP_PREFIX, repair
+from sensorlab.session.summary import summarize
 from sensorlab.session.recorder import BATCH_INTERVAL, FLUSH_INTERVAL
 
 RATE = 1000
@@ -72,15 +76,86 @@ def test_sigkill_keeps_everything_up_to_the_last_flush(tmp_path):
         assert imu.stats.samples == n  # counters fall back to the data + last health row
 
 
-def test_a_file_left_flagged_open_is_read_from_an_h5clear_copy(tmp_path, make_session):
+def _flagged(make_session) -> Path:
     path = make_session(SignalSource("x", shape=(2,), rate=100, realtime=False, max_samples=500))
     # A writer that dies while it has the file open (not in SWMR mode) leaves it flagged.
     code = "import h5py, os, signal, sys; f = h5py.File(sys.argv[1], 'r+'); f.flush(); os.kill(os.getpid(), signal.SIGKILL)"
     subprocess.run([sys.executable, "-c", code, str(path)], check=False)
+    return path
+
+
+def _recovered_dirs() -> list[str]:
+    return [p for p in os.listdir(tempfile.gettempdir()) if p.startswith(TEMP_PREFIX)]
+
+
+def test_a_file_left_flagged_open_is_read_from_a_temporary_copy_that_is_deleted(make_session):
+    # Before the fix the first `info` wrote X.recovered.h5 beside the file and every later one
+    # another full copy in the temp dir, never deleted.
+    path = _flagged(make_session)
     original = path.read_bytes()
-    with Session.open(path) as s:
-        assert s.recovered_from == path and s.path != path and s.path.exists()
-        assert s.streams["x"].count == 500
+    beside = sorted(p.name for p in path.parent.iterdir())
+    for _ in range(3):
+        with Session.open(path) as s:
+            assert s.recovered_from == path and s.path != path and s.path.exists()
+            assert s.streams["x"].count == 500
+            copy = s.path
+        assert not copy.exists() and not copy.parent.exists(), "the temporary copy was left behind"
+        # `info` too (other processes may make such directories meanwhile: watch the count of
+        # directories with our file's copy in them, not the temp dir as a whole)
+        summarize(path, measure_sync=False)
+        assert not [d for d in _recovered_dirs() if (Path(tempfile.gettempdir()) / d / copy.name).exists()]
+    assert sorted(p.name for p in path.parent.iterdir()) == beside, "something was written beside the original"
     assert path.read_bytes() == original, "recovery must never modify the original"
-    with pytest.raises(SessionError, match="h5clear"):
+    with pytest.raises(SessionError, match="sensorlab repair"):
         Session.open(path, recover=False)
+
+
+def test_repair_writes_one_copy_and_never_follows_or_overwrites_a_symlink(make_session, tmp_path):
+    path = _flagged(make_session)
+    out = path.with_name(f"{path.stem}.recovered.h5")
+    victim = tmp_path / "victim.txt"
+    out.symlink_to(victim)  # dangling: before the fix `info` wrote 29 MB through it
+    with pytest.raises(SessionError, match="already exists"):
+        repair(path)
+    assert not victim.exists() and out.is_symlink()
+    out.unlink()
+    victim.write_text("keep me")
+    out.symlink_to(victim)
+    with pytest.raises(SessionError, match="already exists"):
+        repair(path)
+    assert victim.read_text() == "keep me"
+    out.unlink()
+    msg = repair(path)
+    assert f"written to {out}" in msg and out.is_file() and not out.is_symlink()
+    with Session.open(out) as s:
+        assert s.recovered_from is None and s.streams["x"].count == 500
+    with pytest.raises(SessionError, match="already exists"):
+        repair(path)  # never overwrites the copy it made
+    assert "needs no repair" in repair(out)
+    cli = subprocess.run([sys.executable, "-m", "sensorlab.cli", "repair", str(path), "-o", str(tmp_path / "r2.h5")], capture_output=True, text=True)
+    assert cli.returncode == 0 and (tmp_path / "r2.h5").is_file(), cli.stderr
+    assert not [p for p in path.parent.iterdir() if p.name.startswith(TEMP_PREFIX)]
+
+
+def test_sigkill_leaves_no_reserve_file_behind(tmp_path):
+    # Before the fix every SIGKILL left a 32 MiB `<file>.h5.reserve` that nothing deleted.
+    script = tmp_path / "child.py"
+    script.write_text(CHILD)
+    path = tmp_path / "killed.h5"
+    reserve = tmp_path / "killed.h5.reserve"
+    proc = subprocess.Popen([sys.executable, str(script), str(path)], stdout=subprocess.PIPE, text=True)
+    try:
+        for line in proc.stdout:
+            if int(line) >= 500:
+                break
+        # While recording the space is held by an open, already unlinked file.
+        fds = [os.readlink(f"/proc/{proc.pid}/fd/{fd}") for fd in os.listdir(f"/proc/{proc.pid}/fd")]
+        assert f"{reserve} (deleted)" in fds, fds
+        assert not reserve.exists()
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["child.py", "killed.h5"]
+    with Session.open(path) as s:
+        assert s.streams["imu"].count > 0

@@ -41,15 +41,21 @@ CHILD = textwrap.dedent(
 )
 
 
+#: Every tmpfs this module mounted (other processes on the machine may mount their own).
+MOUNTED: list[str] = []
+
+
 @pytest.fixture
-def small_disk(tmp_path):
-    """A 3 MB tmpfs, unmounted afterwards (skips where mounting is not allowed)."""
+def small_disk(tmp_path, request):
+    """A 3 MB tmpfs (or ``request.param`` MB), unmounted afterwards (skips where mounting is not allowed)."""
+    size = getattr(request, "param", 3)
     mnt = Path("/tmp") / f"sensorlab-full-{uuid.uuid4().hex[:8]}"
     mnt.mkdir()
-    res = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mnt)], capture_output=True, text=True)
+    res = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}m", "tmpfs", str(mnt)], capture_output=True, text=True)
     if res.returncode != 0:
         mnt.rmdir()
         pytest.skip(f"cannot mount a tmpfs here ({res.stderr.strip()})")
+    MOUNTED.append(str(mnt))
     try:
         yield mnt
     finally:
@@ -71,7 +77,8 @@ def test_a_full_disk_stops_the_recording_once_and_the_file_reads_back(tmp_path, 
     assert not (small_disk / "full.h5.reserve").exists()
     with Session.open(path) as s:
         if mode == "reserve":  # the reserve let the file be closed and get its footers
-            assert s.complete and s.stop_reason.startswith("disk full")
+            assert s.stop_reason.startswith("disk full")
+        assert not s.complete  # a write failed: never "complete", so every sample is validated
         for name, r in s.streams.items():
             ts = r.timestamps
             assert len(ts) == r.count == r.stats.samples
@@ -102,6 +109,82 @@ def test_disk_full_is_recognised_however_h5py_wraps_it():
 
 
 def test_no_mount_is_left_behind():
+    if not MOUNTED:
+        pytest.skip("no tmpfs was mounted (mounting not permitted here)")
     with open("/proc/mounts") as fh:
-        assert not [line for line in fh if "sensorlab-full-" in line]
-    assert not [p for p in os.listdir("/tmp") if p.startswith("sensorlab-full-")]
+        assert not [line for line in fh if line.split()[1] in MOUNTED]
+    assert not [p for p in MOUNTED if os.path.exists(p)]
+
+
+CAMERA_CHILD = textwrap.dedent(
+    """
+    import sys
+    import numpy as np
+    from sensorlab.acquisition.emulated.signal import SignalSource
+    from sensorlab.session import headless
+    noise = lambda t: np.random.default_rng(int(t[0] * 1000)).integers(0, 255, (len(t), 240, 320, 3), dtype=np.uint8)
+    sources = [
+        SignalSource("imu", shape=(64,), rate=2000, chunk_size=20),
+        SignalSource("cam", kind="video", shape=(240, 320, 3), rate=30, chunk_size=1, pattern=noise),
+    ]
+    try:
+        headless.record(sources, sys.argv[1], duration=60)
+    except OSError as e:
+        print("OSError:", e, flush=True)
+        sys.exit(3)
+    """
+)
+
+
+@pytest.mark.parametrize("small_disk", [20], indirect=True)
+def test_camera_frames_that_never_reached_a_full_disk_are_not_read(tmp_path, small_disk):
+    # Noise frames (~70 kB JPEGs) fill 20 MB in seconds. Before the fix the file said
+    # complete=True while its last frames were zero bytes behind valid index rows, `info`
+    # died with AttributeError in sync.py and Session.read on the camera raised.
+    script = tmp_path / "child.py"
+    script.write_text(CAMERA_CHILD)
+    path = small_disk / "cam.h5"
+    res = subprocess.run([sys.executable, str(script), str(path)], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 3, f"rc={res.returncode}\n{res.stdout}\n{res.stderr[-3000:]}"
+    with Session.open(path) as s:
+        assert not s.complete and s.stop_reason.startswith("disk full")
+        cam = s.streams["cam"]
+        assert cam.count > 10
+        frames = cam.read().data  # every indexed frame decodes
+        assert frames.shape == (cam.count, 240, 320, 3)
+        assert (frames.reshape(cam.count, -1).std(axis=1) > 20).all()  # noise, not zero-filled holes
+        assert cam.bad_samples == []  # the unwritten tail is not counted at all
+    d = summarize(path)  # measures sync over every frame
+    assert not d["complete"]
+    cli = subprocess.run([sys.executable, "-m", "sensorlab.cli", "info", str(path)], capture_output=True, text=True, timeout=120)
+    assert cli.returncode == 0 and "Traceback" not in cli.stderr, cli.stderr[-2000:]
+    assert "a write failed: only samples that reached the disk are read" in cli.stdout
+
+
+def test_a_crafted_out_of_range_frame_index_is_skipped_and_reported(make_session):
+    import h5py
+
+    from sensorlab.acquisition.emulated.signal import SignalSource
+    from sensorlab.session.summary import format_summary
+
+    path = make_session(SignalSource("cam", kind="video", shape=(48, 64, 3), rate=30, chunk_size=1, realtime=False, max_samples=30))
+    with h5py.File(path, "r+") as f:
+        idx = f["streams/cam/index"]
+        rows = idx[:]
+        rows[5] = (10**12, 100)  # far outside the blob
+        rows[9] = (rows[9][0], rows[9][1] + 10**9)  # runs past the end
+        rows[12] = (-50, 10)  # negative offset
+        idx[:] = rows
+        blob = f["streams/cam/data"]
+        o, n = rows[20]
+        blob[o : o + n] = 0  # a frame whose bytes are zeros
+    with Session.open(path) as s:
+        cam = s.streams["cam"]
+        c = cam.read()
+        assert len(c) == len(c.data) == 26 and c.data.shape[1:] == (48, 64, 3)
+        assert cam.bad_samples == [5, 9, 12, 20]
+        assert len(cam.read_index(0, 30, decode=False)) == 26
+    d = summarize(path)
+    (st,) = d["streams"][:1]
+    assert st["bad_samples"] == 4
+    assert "4 unreadable frame(s)/event(s) skipped" in format_summary(d)

@@ -8,12 +8,14 @@ The schema is documented in ``docs/SERIAL-PROTOCOL.md`` (section "Self-descripti
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from sensorlab.acquisition.names import stream_name_problem
 from sensorlab.acquisition.source import StreamInfo, StreamKind
 
 #: Payload type codes on the wire (byte 3 of a data packet) and their NumPy dtypes.
@@ -29,6 +31,8 @@ DTYPE_CODES: dict[int, str] = {
 }
 CODE_OF_DTYPE: dict[str, int] = {v: k for k, v in DTYPE_CODES.items()}
 KINDS = ("timeseries", "frames")
+#: Highest nominal rate a device may declare: a 2 Mbaud link carries at most 200 kB/s.
+MAX_RATE = 1_000_000.0
 
 
 class DescriptionError(ValueError):
@@ -136,7 +140,7 @@ class StreamDescription:
             dtype = str(need("dtype"))
             shape = tuple(int(s) for s in need("shape"))
             rate = float(d.get("rate", 0.0))
-        except (TypeError, ValueError) as e:
+        except (TypeError, ValueError, OverflowError) as e:  # OverflowError: int(1e999)
             raise DescriptionError(f"stream {d.get('id', '?')}: {e}") from None
         if not 0 <= sid <= 255:
             raise DescriptionError(f"stream id {sid} is not a byte (0-255)")
@@ -144,12 +148,16 @@ class StreamDescription:
             raise DescriptionError(f"stream {sid}: kind {kind!r} is not one of {KINDS}")
         if dtype not in CODE_OF_DTYPE:
             raise DescriptionError(f"stream {sid}: dtype {dtype!r} is not one of {sorted(CODE_OF_DTYPE)}")
-        if not shape or any(s <= 0 for s in shape) or int(np.prod(shape)) > 0xFFFF:
+        if not shape or any(s <= 0 for s in shape) or math.prod(shape) > 0xFFFF:  # math.prod: no int64 wrap
             raise DescriptionError(f"stream {sid}: shape {list(shape)} must be positive, at most 65535 values")
         if kind == "timeseries" and len(shape) != 1:
             raise DescriptionError(f"stream {sid}: a timeseries has shape [channels], not {list(shape)}")
-        if not name or "/" in name:
-            raise DescriptionError(f"stream {sid}: name {name!r} must be non-empty without '/'")
+        # The name becomes an HDF5 group: no '/', '.', '..', NUL, nor the reserved 'labels'.
+        problem = stream_name_problem(name)
+        if problem:
+            raise DescriptionError(f"stream {sid}: name {problem}")
+        if not (math.isfinite(rate) and 0.0 <= rate <= MAX_RATE):
+            raise DescriptionError(f"stream {sid}: rate {rate!r} must be a number from 0 (irregular) to {MAX_RATE:g} Hz")
         channels = _strings(d.get("channels"), f"stream {sid} channels")
         if kind == "timeseries" and channels and len(channels) != shape[0]:
             raise DescriptionError(f"stream {sid}: {len(channels)} channel names for {shape[0]} channels")
@@ -208,17 +216,27 @@ class DeviceDescription:
             protocol = int(d.get("protocol", 1))
         except (TypeError, ValueError):
             raise DescriptionError("'protocol' must be an integer") from None
-        return cls(device=str(d.get("device", "")), streams=streams, protocol=protocol, firmware=str(d.get("firmware", "")))
+        return cls(
+            device=_printable(d.get("device", "")), streams=streams, protocol=protocol, firmware=_printable(d.get("firmware", ""))
+        )
+
+
+def _printable(value: Any) -> str:
+    # Free text for humans (stored as HDF5 attributes, which cannot hold NUL): keep it, minus
+    # control characters, and bounded.
+    return "".join(c if c.isprintable() else "?" for c in str(value))[:200]
 
 
 def _strings(value: Any, what: str) -> tuple[str, ...]:
     if value is None:
         return ()
-    if isinstance(value, str):
-        return (value,)
     if not isinstance(value, Sequence):
         raise DescriptionError(f"{what} must be a list of strings")
-    return tuple(str(v) for v in value)
+    items = (value,) if isinstance(value, str) else tuple(str(v) for v in value)
+    # Stored as HDF5 string attributes, which cannot hold NUL; control characters garble tables.
+    if any(ord(c) < 32 or c == "\x7f" for item in items for c in item):
+        raise DescriptionError(f"{what} contain a NUL or control character")
+    return items
 
 
 def _numbers(value: Any, shape: tuple[int, ...], what: str) -> tuple[float, ...] | None:
@@ -226,8 +244,10 @@ def _numbers(value: Any, shape: tuple[int, ...], what: str) -> tuple[float, ...]
         return None
     try:
         values = (float(value),) if isinstance(value, int | float) else tuple(float(v) for v in value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise DescriptionError(f"{what} must be a number or a list of numbers") from None
+    if not all(math.isfinite(v) for v in values):
+        raise DescriptionError(f"{what} must be finite numbers, got {list(values)}")
     if len(values) not in (1, shape[-1]):
         raise DescriptionError(f"{what} has {len(values)} entries; give one, or one per channel ({shape[-1]})")
     return values

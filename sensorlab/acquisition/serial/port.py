@@ -23,11 +23,12 @@ from collections.abc import Sequence
 import numpy as np
 import serial
 
-from sensorlab.acquisition.clock import ClockFit, keep_increasing, now
+from sensorlab.acquisition.clock import REANCHOR_TOLERANCE, ClockFit, keep_increasing, now
 from sensorlab.acquisition.serial.binary import BinaryParser, encode_request
-from sensorlab.acquisition.serial.protocol import Samples
+from sensorlab.acquisition.serial.protocol import Parser, Samples
 from sensorlab.acquisition.serial.text import TextLineParser
 from sensorlab.acquisition.serial.timing import DeviceClock
+from sensorlab.acquisition.serial.urls import check_port
 from sensorlab.acquisition.source import Chunk, SourceBase, SourceError, StreamInfo, StreamKind
 
 log = logging.getLogger(__name__)
@@ -116,8 +117,8 @@ class SerialSource(SourceBase):
         self.open_timeout = open_timeout
         self.apply_scale = apply_scale
         self.seconds_per_byte = 10.0 / baudrate if uart else 0.0
-        self.parser: TextLineParser | BinaryParser | None = None
-        self.clock = DeviceClock(self.seconds_per_byte, ClockFit(latency=latency))
+        self.parser: Parser | None = None  # any `Parser`: only feed/resync/counters are used generically
+        self.clock = DeviceClock(self.seconds_per_byte, ClockFit(latency=latency, reanchor=REANCHOR_TOLERANCE))
         self._serial: serial.SerialBase | None = None
         self._thread: threading.Thread | None = None
         self._rename: dict[str, str] = {}
@@ -173,6 +174,7 @@ class SerialSource(SourceBase):
 
     # -- opening ---------------------------------------------------------------------------
     def _open_port(self) -> serial.SerialBase:
+        check_port(self.port)  # pyserial URLs such as spy://…?file= act before opening (serial/urls.py)
         kwargs: dict = {"baudrate": self.baudrate, "timeout": READ_TIMEOUT}
         if os.name == "posix" and "://" not in self.port:
             kwargs["exclusive"] = True  # fail clearly instead of sharing bytes with another program
@@ -271,7 +273,10 @@ class SerialSource(SourceBase):
     def _handle(self, data: bytes, arrival: float) -> None:
         """Parse one read and emit one chunk per stream (reader thread)."""
         parser = self.parser
+        breaks = getattr(parser, "clock_breaks", 0)
         runs = parser.feed(data)
+        if getattr(parser, "clock_breaks", 0) != breaks:
+            self.clock.fit.step()  # a line-count clock lost track: re-anchor on this read's arrival
         self._update_errors()
         if not runs:
             return

@@ -48,8 +48,11 @@ class TextLineParser:
         None, or what the first column holds: ``"ms"``, ``"us"``, ``"s"`` (device time) or
         ``"counter"`` (sample index; ``nominal_rate`` converts it to seconds).
     nominal_rate
-        Samples per second. Without a time column, the device time of each line is its line
-        index divided by this rate, so timestamps come out regular rather than bursty.
+        Samples per second. Without a time column, the device time of each line is its index
+        among the *good* lines divided by this rate, so timestamps come out regular rather than
+        bursty. Lines that fail to parse do not advance this clock (line noise is not samples);
+        whether they replaced real samples shows only in arrival times, so each one increments
+        `clock_breaks` and `SerialSource` re-anchors the clock fit at the next arrival.
     max_line
         Lines longer than this many bytes are discarded (a device printing without newlines).
     dtype
@@ -90,7 +93,10 @@ class TextLineParser:
         self._candidate: tuple | None = None
         self._buf = b""
         self._syncing = False
-        self._slot = 0  # index of the next data line, for the line-index clock
+        self._slot = 0  # index of the next good data line, for the line-index clock
+        #: Rate-clocked only: lines thrown away (or a device reboot) since opening; each may
+        #: hide lost samples, so the consumer re-anchors its clock fit (see `ClockFit.step`).
+        self.clock_breaks = 0
         self._next_counter: int | None = None
         # Output of the current feed call, split into runs at counter gaps.
         self._rows: list[list[float]] = []
@@ -132,7 +138,7 @@ class TextLineParser:
             lines = lines[1:]
             self._syncing = False
         if len(rest) > self.max_line:
-            self.counters.error(self.stream)
+            self._bad()
             rest = b""
             self._syncing = True
         self._buf = rest
@@ -188,6 +194,7 @@ class TextLineParser:
             return True
         if names == self.channel_names:  # the device rebooted and printed its header again
             self.counters.skipped += 1
+            self._break()
             return True
         return False
 
@@ -209,11 +216,9 @@ class TextLineParser:
                 if cand is not None:
                     self.counters.error(self.stream)
                 self._candidate = (t, values, key, labels, nbytes)
-                self._slot += 1
                 return
             self._lock(len(values), cand[3])
             self._candidate = None
-            self._slot -= 1
             self._accept(cand[0], cand[1], cand[3], cand[4])
         self._accept(t, values, labels, nbytes)
 
@@ -292,11 +297,16 @@ class TextLineParser:
             return self._slot / self.nominal_rate
         return float("nan")
 
-    def _bad(self, count_slot: bool = True) -> None:
-        # A corrupted data line still used up a sample slot on the device.
-        if count_slot and self._ncols is not None:
-            self._slot += 1
+    def _bad(self) -> None:
+        # Not a sample slot: 1 MB of line noise holds ~4000 "lines", and counting them as samples
+        # stamped every later sample seconds early. A real line the noise ran into is lost, though:
+        # the break tells the clock fit to re-anchor on arrival times.
+        self._break()
         self.counters.error(self.stream)
+
+    def _break(self) -> None:
+        if self.time_column is None and self.nominal_rate > 0 and self._ncols is not None:
+            self.clock_breaks += 1
 
     def _flush_run(self, final: bool) -> list[Samples]:
         if self._rows:
