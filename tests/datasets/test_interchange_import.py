@@ -145,8 +145,7 @@ def write_csv(path, labels, rate=50.0, with_time=True):
     t = np.arange(n) / rate
     with open(path, "w") as f:
         f.write(("time," if with_time else "") + "ax,ay,label\n")
-        for i in range(n):
-            f.write((f"{float(t[i])!r}," if with_time else "") + f"{np.sin(i / 5):.6f},{i / n:.6f},{labels[i]}\n")
+        f.writelines((f"{float(t[i])!r}," if with_time else "") + f"{np.sin(i / 5):.6f},{i / n:.6f},{labels[i]}\n" for i in range(n))
 
 
 def test_csv_runs_become_segments_and_rate_is_inferred(tmp_path):

@@ -8,7 +8,7 @@ and skipped; the import fails only when nothing could be imported.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -21,7 +21,7 @@ import_app = typer.Typer(
 _Out = Annotated[Path, typer.Option("-o", "--output", metavar="DIR", help="Folder for the session files (created).")]
 _Force = Annotated[bool, typer.Option("--force", help="Replace sessions of the same name in DIR.")]
 _Tier = Annotated[str, typer.Option(metavar="NAME", help="Label tier the labels go to (the dataset spec's labels.tier).")]
-_Per = Annotated[Optional[str], typer.Option("--session-per", metavar="FIELD|clip", help="One session per value of this field (default: subject, when there is one) or per clip.")]
+_Per = Annotated[str | None, typer.Option("--session-per", metavar="FIELD|clip", help="One session per value of this field (default: subject, when there is one) or per clip.")]
 _Gap = Annotated[float, typer.Option(metavar="SECONDS", help="Silence between clips laid into one session.")]
 
 
@@ -45,8 +45,8 @@ def _run(fn, what: str, **kw) -> None:
 def wav(
     folder: Annotated[Path, typer.Argument(metavar="FOLDER", help="Folder of .wav clips.")],
     output: _Out,
-    pattern: Annotated[Optional[str], typer.Option(metavar="PATTERN", help="File-name pattern with {label} and e.g. {subject}, {take}: '{label}_{subject}_{take}.wav'.")] = None,
-    index: Annotated[Optional[Path], typer.Option(metavar="CSV", help="Index CSV with columns file, label (and e.g. subject) instead of a pattern.")] = None,
+    pattern: Annotated[str | None, typer.Option(metavar="PATTERN", help="File-name pattern with {label} and e.g. {subject}, {take}: '{label}_{subject}_{take}.wav'.")] = None,
+    index: Annotated[Path | None, typer.Option(metavar="CSV", help="Index CSV with columns file, label (and e.g. subject) instead of a pattern.")] = None,
     session_per: _Per = None,
     gap: _Gap = 0.5,
     stream: Annotated[str, typer.Option(metavar="NAME", help="Name of the audio stream.")] = "audio",
@@ -68,14 +68,14 @@ def wav(
 def table(
     paths: Annotated[list[Path], typer.Argument(metavar="FILE|FOLDER...", help="CSV or NPZ files, or folders of them.")],
     output: _Out,
-    rate: Annotated[Optional[float], typer.Option(metavar="HZ", help="Sample rate (default: from the time column or the NPZ 'rate').")] = None,
+    rate: Annotated[float | None, typer.Option(metavar="HZ", help="Sample rate (default: from the time column or the NPZ 'rate').")] = None,
     label_column: Annotated[str, typer.Option(metavar="NAME", help="CSV column with the per-sample label.")] = "label",
-    time_column: Annotated[Optional[str], typer.Option(metavar="NAME", help="CSV time column (default: time, timestamp or t if present).")] = None,
-    time_unit: Annotated[Optional[str], typer.Option(metavar="s|ms|us", help="Unit of the time column (default: s, or from a _ms/_us suffix).")] = None,
-    subject_column: Annotated[Optional[str], typer.Option(metavar="NAME", help="CSV column naming the subject: one session per subject.")] = None,
-    columns: Annotated[Optional[str], typer.Option(metavar="A,B,C", help="CSV channel columns (default: every other column).")] = None,
-    pattern: Annotated[Optional[str], typer.Option(metavar="PATTERN", help="Tags from file / recording names, e.g. 'u{subject}_e{experiment}_r{take}'.")] = None,
-    unlabeled: Annotated[Optional[list[str]], typer.Option(metavar="VALUE", help="Label value meaning 'no label' (repeatable; default: empty, unlabeled, nan, none, null).")] = None,
+    time_column: Annotated[str | None, typer.Option(metavar="NAME", help="CSV time column (default: time, timestamp or t if present).")] = None,
+    time_unit: Annotated[str | None, typer.Option(metavar="s|ms|us", help="Unit of the time column (default: s, or from a _ms/_us suffix).")] = None,
+    subject_column: Annotated[str | None, typer.Option(metavar="NAME", help="CSV column naming the subject: one session per subject.")] = None,
+    columns: Annotated[str | None, typer.Option(metavar="A,B,C", help="CSV channel columns (default: every other column).")] = None,
+    pattern: Annotated[str | None, typer.Option(metavar="PATTERN", help="Tags from file / recording names, e.g. 'u{subject}_e{experiment}_r{take}'.")] = None,
+    unlabeled: Annotated[list[str] | None, typer.Option(metavar="VALUE", help="Label value meaning 'no label' (repeatable; default: empty, unlabeled, nan, none, null).")] = None,
     stream: Annotated[str, typer.Option(metavar="NAME", help="Name of the stream.")] = "signal",
     kind: Annotated[str, typer.Option(metavar="timeseries|audio", help="Stream kind.")] = "timeseries",
     tier: _Tier = "label",
@@ -100,7 +100,7 @@ def edge_impulse(
     output: _Out,
     session_per: _Per = None,
     gap: _Gap = 0.5,
-    stream: Annotated[Optional[str], typer.Option(metavar="NAME", help="Stream name (default: audio or signal).")] = None,
+    stream: Annotated[str | None, typer.Option(metavar="NAME", help="Stream name (default: audio or signal).")] = None,
     tier: _Tier = "label",
     force: _Force = False,
 ) -> None:
@@ -117,8 +117,8 @@ def export(
     inputs: Annotated[list[Path], typer.Argument(metavar="DATASET.h5 | SESSION.h5...", help="One dataset file, or session files.")],
     output: Annotated[Path, typer.Option("-o", "--output", metavar="DIR", help="Folder to write (for npz of a dataset: DIR or FILE.npz).")],
     fmt: Annotated[str, typer.Option("--format", "-f", metavar="ei-json|ei-csv|wav|npz", help="Edge Impulse JSON or CSV, WAV clips + index.csv, NumPy .npz.")],
-    stream: Annotated[Optional[str], typer.Option(metavar="NAME", help="Stream to export (needed when there are several).")] = None,
-    tier: Annotated[Optional[str], typer.Option(metavar="NAME", help="Sessions: label tier (needed when there are several).")] = None,
+    stream: Annotated[str | None, typer.Option(metavar="NAME", help="Stream to export (needed when there are several).")] = None,
+    tier: Annotated[str | None, typer.Option(metavar="NAME", help="Sessions: label tier (needed when there are several).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Write into a folder that is not empty.")] = False,
 ) -> None:
     """Export a dataset's windows (one sample / clip per window, with label and split) or sessions (whole streams with their labels).

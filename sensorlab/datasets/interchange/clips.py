@@ -27,14 +27,20 @@ import csv
 import os
 import warnings
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from sensorlab.acquisition.source import StreamKind
 from sensorlab.datasets.interchange.pattern import NamePattern, natural_key, safe_name
-from sensorlab.datasets.interchange.sessions import ImportResult, InputError, Recording, prepare_outputs, write_recording
+from sensorlab.datasets.interchange.sessions import (
+    ImportResult,
+    InputError,
+    Recording,
+    prepare_outputs,
+    write_recording,
+)
 
 
 @dataclass
@@ -149,8 +155,9 @@ def group_clips(clips: Iterable[Clip], session_per: str, gap: float, result: Imp
         ok = []
         for c in members:
             if c.rate != first.rate or c.data.shape[1] != first.data.shape[1]:
-                result.skipped.append((c.source, f"{c.rate:g} Hz × {c.data.shape[1]} channel(s), but {first.source} in the same session is "
-                                                 f"{first.rate:g} Hz × {first.data.shape[1]}; convert it, or import it separately"))  # fmt: skip
+                why = (f"{c.rate:g} Hz × {c.data.shape[1]} channel(s), but {first.source} in the same session is "
+                       f"{first.rate:g} Hz × {first.data.shape[1]}; convert it, or import it separately")  # fmt: skip
+                result.skipped.append((c.source, why))
                 continue
             ok.append(c)
         recs.append(_lay_out(key if session_per == "clip" else f"{session_per}-{key}", ok, gap, prefix, session_per))
@@ -160,7 +167,7 @@ def group_clips(clips: Iterable[Clip], session_per: str, gap: float, result: Imp
 
 def _lay_out(key: str, clips: list[Clip], gap: float, prefix: str, session_per: str) -> Recording:
     rate = clips[0].rate
-    pad = int(round(gap * rate))
+    pad = round(gap * rate)
     parts, segs, pos = [], [], 0
     for i, c in enumerate(clips):
         if i and pad:

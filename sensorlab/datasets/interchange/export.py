@@ -36,7 +36,12 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from sensorlab.datasets.interchange.edge_impulse import label_entry, sample_json, write_info_labels, write_sample_csv
+from sensorlab.datasets.interchange.edge_impulse import (
+    label_entry,
+    sample_json,
+    write_info_labels,
+    write_sample_csv,
+)
 from sensorlab.datasets.interchange.pattern import safe_name
 from sensorlab.datasets.interchange.sessions import InputError
 
@@ -72,7 +77,7 @@ def _prepare(out: Path, force: bool) -> None:
 def _wav_rate(rate: float) -> int:
     if abs(rate - round(rate)) > 1e-9:
         raise InputError(f"WAV needs a whole-number rate; this stream is {rate:g} Hz (resample it in the dataset spec: streams.rate)")
-    return int(round(rate))
+    return round(rate)
 
 
 def _write_wav(path: Path, x: np.ndarray, rate: float) -> None:

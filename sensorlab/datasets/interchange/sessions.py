@@ -103,7 +103,9 @@ def write_recording(rec: Recording, out_dir: Path, *, stream: str, kind: StreamK
     info = StreamInfo(stream, kind, float(rec.rate), channel_names=tuple(rec.channel_names), units=tuple(rec.units),
                       dtype="float32", sample_shape=(channels,), device=note)  # fmt: skip
     meta = _metadata(rec)
-    from sensorlab.session.writer import SessionWriter  # the session layer's public writer
+    from sensorlab.session.writer import (
+        SessionWriter,  # the session layer's public writer
+    )
 
     writer = SessionWriter(path)
     writer.on_start({stream: info}, meta)
@@ -172,4 +174,4 @@ class ImportResult:
         return "\n".join(lines)
 
 
-__all__ = ["DEFAULT_UNLABELED", "T0", "InputError", "ImportResult", "Recording", "prepare_outputs", "runs_to_segments", "write_recording"]
+__all__ = ["DEFAULT_UNLABELED", "T0", "ImportResult", "InputError", "Recording", "prepare_outputs", "runs_to_segments", "write_recording"]

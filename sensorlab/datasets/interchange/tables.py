@@ -29,7 +29,13 @@ import numpy as np
 from sensorlab.acquisition.source import StreamKind
 from sensorlab.datasets.interchange.clips import write_recordings
 from sensorlab.datasets.interchange.pattern import NamePattern, natural_key, safe_name
-from sensorlab.datasets.interchange.sessions import DEFAULT_UNLABELED, ImportResult, InputError, Recording, runs_to_segments
+from sensorlab.datasets.interchange.sessions import (
+    DEFAULT_UNLABELED,
+    ImportResult,
+    InputError,
+    Recording,
+    runs_to_segments,
+)
 
 _TIME_NAMES = ("time", "timestamp", "t", "time_s", "time_ms", "time_us", "timestamp_ms")
 _UNIT = {"s": 1.0, "ms": 1e-3, "us": 1e-6}
