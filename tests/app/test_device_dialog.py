@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from PySide6.QtWidgets import QComboBox
 
 from sensorlab.acquisition.rig import EmulatedConfig, SerialConfig, load_rig
@@ -52,7 +51,6 @@ def test_names_stay_unique_and_bad_values_are_explained(qtbot, settings):
 
 
 def test_probe_reports_what_a_device_streams(qtbot, settings):
-    pytest.importorskip("sensorlab.acquisition.builders")
     dialog = DeviceDialog(settings)
     qtbot.addWidget(dialog)
     dialog.add_device(EmulatedConfig(name="radar", device="radar"))

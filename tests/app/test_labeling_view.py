@@ -115,8 +115,12 @@ def test_drag_undo_redo_relabel_and_reopen_after_kill(fresh, open_view, qtbot):
     depth = v.stack.index
     drag(qtbot, tl.viewport(), edge, edge + QPoint(60, 0))
     assert v.stack.index == depth + 1 and v.stack.history[-1] == "Move wave"
-    assert v.annotations[seg.id].end > seg.end + 0.5 and v.annotations[seg.id].start == seg.start
-    assert item is not None
+    moved = v.annotations[seg.id]
+    assert moved.end > seg.end + 0.5 and moved.start == seg.start
+    # What is drawn is the stored span, and the pre-drag item is gone from the lane.
+    drawn = v.annotation_view.items[seg.id]
+    assert drawn.getRegion() == pytest.approx((moved.start - tl.origin, moved.end - tl.origin))
+    assert drawn is item or item.getViewBox() is None
 
     # "Kill": drop the view without any close/save call; a new view reads the sidecar.
     expected = v.annotations.to_dict()
