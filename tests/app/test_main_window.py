@@ -27,10 +27,16 @@ def _events(path, stream: str = "labels") -> list[tuple[float, str]]:
     return [(float(t), x.decode() if isinstance(x, bytes) else str(x)) for t, x in zip(chunk.timestamps, chunk.data)]
 
 
-def _record(qtbot, w, seconds: float = 1.5) -> str:
+def _record(qtbot, w, seconds: float = 1.5, at_least: dict[str, int] | None = None) -> str:
+    """Record for ``seconds``, and until each stream in ``at_least`` delivered that many samples
+    since Record (a loaded machine may deliver them late); returns the session path."""
+    stats = w.acquisition.stats
     with qtbot.waitSignal(w.recording_started, timeout=10_000):
+        start = {name: stats[name].samples for name in at_least or {}}
         qtbot.mouseClick(w.record_button, Qt.MouseButton.LeftButton)
     qtbot.wait(int(seconds * 1000))
+    for name, n in (at_least or {}).items():
+        qtbot.waitUntil(lambda: stats[name].samples - start[name] >= n, timeout=20_000)
     with qtbot.waitSignal(w.recording_stopped, timeout=30_000) as stopped:
         qtbot.mouseClick(w.record_button, Qt.MouseButton.LeftButton)
     return stopped.args[0]
@@ -40,7 +46,7 @@ def test_record_through_the_gui_writes_every_stream(qtbot, make_window, settings
     w = make_window()
     w.session_form.name.setText("walk test")
     w.session_form.tag_edits["subject"].setText("s01")
-    path = _record(qtbot, w)
+    path = _record(qtbot, w, at_least={"imu": 400, "cam": 12})
     assert path.startswith(str(tmp_path / "sessions" / "walk-test-"))
     with h5py.File(path, "r") as f:
         assert set(f["streams"]) >= {"imu", "mic", "cam", "radar", "markers", "labels"}
@@ -130,7 +136,7 @@ def test_a_device_that_fails_or_vanishes_is_reported_and_the_rest_records(qtbot,
     qtbot.waitUntil(lambda: "tilt" in w.banner.text(), timeout=10_000)
     assert w.banner.isVisible() and "disconnected" in w.banner.text()
     assert any("tilt stopped" in w.messages.item(i).text() for i in range(w.messages.count()))
-    path = _record(qtbot, w, seconds=0.5)
+    path = _record(qtbot, w, seconds=0.5, at_least={"imu": 150})
     assert len(_timestamps(path, "imu")) > 100
 
 
