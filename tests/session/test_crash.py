@@ -172,7 +172,8 @@ def test_sigkill_leaves_no_reserve_file_behind(tmp_path):
     proc = subprocess.Popen([sys.executable, str(script), str(path)], stdout=subprocess.PIPE, text=True)
     try:
         for line in proc.stdout:
-            if int(line) >= 500:
+            what, n = line.split()
+            if what == "samples" and int(n) >= 500:
                 break
         # While recording the space is held by an open, already unlinked file.
         fds = [os.readlink(f"/proc/{proc.pid}/fd/{fd}") for fd in os.listdir(f"/proc/{proc.pid}/fd")]
