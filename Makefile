@@ -14,6 +14,10 @@ APT_PACKAGES := libportaudio2 pulseaudio pulseaudio-utils libasound2-plugins als
   libxcb-shape0 libxcb-xfixes0 libxcb-xinerama0 libxcb-xkb1 libxkbcommon-x11-0 libxkbcommon0 \
   libegl1 libgl1 libfontconfig1 libdbus-1-3 libglib2.0-0 fonts-dejavu-core
 
+# Seconds apt waits for another apt/dpkg (e.g. unattended-upgrades on a fresh machine) to
+# release its lock before giving up.
+APT_LOCK_WAIT ?= 600
+
 .PHONY: run test test-headless setup system-deps lint bench screenshots clean
 
 run: setup
@@ -49,7 +53,13 @@ system-deps:
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing system packages: $$missing"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	    if ! command -v fuser >/dev/null; then \
+	      echo "(if another process holds the apt lock, this waits for it, up to $(APT_LOCK_WAIT) s)"; \
+	    elif fuser /var/lib/dpkg/lock-frontend /var/lib/dpkg/lock /var/lib/apt/lists/lock >/dev/null 2>&1; then \
+	      echo "another process (unattended-upgrades? another apt?) holds the apt lock: waiting for it, up to $(APT_LOCK_WAIT) s"; \
+	    fi; \
+	    apt-get -o DPkg::Lock::Timeout=$(APT_LOCK_WAIT) update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=$(APT_LOCK_WAIT) install -y -qq --no-install-recommends $$missing >/dev/null; \
 	  else \
 	    echo "sensorlab needs these system packages; run:"; \
 	    echo "  sudo apt-get install -y $$missing"; exit 1; \

@@ -13,6 +13,7 @@ from collections.abc import Callable, Generator
 from typing import Any
 
 from PySide6.QtCore import QObject, QThreadPool, Signal
+from shiboken6 import isValid
 from superqt.utils import WorkerBase, create_worker
 
 Task = Callable[..., Generator[str, None, Any]]
@@ -55,19 +56,26 @@ class TaskRunner(QObject):
         worker = create_worker(task, *args, _start_thread=False)
         self._workers.append(worker)
         self.progress.emit(f"{title}…")
-        worker.yielded.connect(lambda msg: self.progress.emit(f"{title}: {msg}"))
+        # The worker can outlive its window (a dialog closed while it scans): once this runner,
+        # and with it the widgets the callbacks touch, is deleted, its results are dropped.
+        alive = lambda: isValid(self)  # noqa: E731
+        worker.yielded.connect(lambda msg: alive() and self.progress.emit(f"{title}: {msg}"))
 
         def done(result: Any) -> None:
-            if on_done is not None:
+            if on_done is not None and alive():
                 on_done(result)
 
         def error(exc: Exception) -> None:
+            if not alive():
+                return
             message = str(exc) or type(exc).__name__
             self.failed.emit(title, message)
             if on_error is not None:
                 on_error(message)
 
         def finished() -> None:
+            if not alive():
+                return
             if worker in self._workers:
                 self._workers.remove(worker)
             if not self._workers:

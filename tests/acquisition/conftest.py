@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -28,6 +29,16 @@ def encode_index(i: int, size=CLIP_SIZE) -> np.ndarray:
 def decode_index(frame: np.ndarray) -> int:
     stripe = frame.shape[1] // _BITS
     return sum(1 << b for b in range(_BITS) if frame[:, b * stripe : (b + 1) * stripe].mean() > 127)
+
+
+def wait_until(predicate, timeout: float, poll: float = 0.02) -> bool:
+    """Poll ``predicate`` until it is true or ``timeout`` seconds passed; its last value."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return bool(predicate())
+        time.sleep(poll)
+    return True
 
 
 class Recorder:

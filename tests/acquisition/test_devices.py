@@ -2,22 +2,62 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import pytest
 
 from sensorlab.acquisition import devices
 from sensorlab.acquisition.source import SourceError
+from tests.acquisition.conftest import wait_until
 
 
-def test_list_cameras_returns_dataclasses():
-    cams = devices.list_cameras()
-    assert all(isinstance(c, devices.CameraDevice) for c in cams)
+def test_cameras_listed_are_the_video_devices_that_exist():
+    """Each camera listed is a /dev/videoN that opened with a real size; a machine with none
+    gets the one-line hint instead of an empty list."""
+    found = devices.list_devices()
+    nodes = [i for i in range(4) if os.path.exists(f"/dev/video{i}")] if sys.platform.startswith("linux") else None
+    for cam in found.cameras:
+        assert isinstance(cam, devices.CameraDevice) and cam.width > 0 and cam.height > 0
+        assert nodes is None or cam.index in nodes
+    if not found.cameras:
+        assert any("no camera found at index 0-3" in p and "stream URL" in p for p in found.problems)
 
 
-def test_list_serial_ports():
+@pytest.fixture
+def usb_named_pty():
+    """A real pseudo-terminal reachable as ``/dev/ttyUSB…`` (a symlink, as udev makes for
+    USB adapters), so pyserial's enumeration finds it. Needs write access to /dev."""
+    if not sys.platform.startswith("linux") or not os.access("/dev", os.W_OK):
+        pytest.skip("needs write access to /dev to name a pseudo-terminal like a USB adapter (root)")
+    master, slave = os.openpty()
+    link = f"/dev/ttyUSBsensorlabtest{os.getpid()}"
+    os.symlink(os.ttyname(slave), link)
+    try:
+        yield link, master
+    finally:
+        os.unlink(link)
+        os.close(master)
+        os.close(slave)
+
+
+def test_a_serial_adapter_appears_in_the_listing_and_opens(usb_named_pty):
+    from sensorlab.acquisition.serial.port import SerialSource
+
+    link, master = usb_named_pty
     ports = devices.list_serial_ports()
-    assert all(isinstance(p, devices.SerialPortInfo) and p.port for p in ports)
+    assert link in [p.port for p in ports]
+    assert all(isinstance(p, devices.SerialPortInfo) and os.path.exists(p.port) for p in ports)
+    assert any(link in line for line in devices.list_devices().describe())
+    # The listed name is one a rig can use: it opens and reads what the device sends.
+    got = []
+    src = SerialSource(link, name="x", channel_names=["a", "b"], nominal_rate=100.0)
+    with src:
+        src.start(lambda stream, chunk: got.append(chunk))
+        os.write(master, b"junk\n" + b"".join(f"{i},{-i}\n".encode() for i in range(10)))
+        assert wait_until(lambda: sum(len(c) for c in got) >= 10, timeout=10)
+        src.stop()
+    assert [float(c.data[i, 0]) for c in got for i in range(len(c))][:10] == list(range(10))
 
 
 def test_missing_portaudio_is_one_clear_problem(monkeypatch):

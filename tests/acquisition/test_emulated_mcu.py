@@ -12,11 +12,7 @@ from sensorlab.acquisition.emulated.mcu import BinaryIMU, RadarMCU, TextIMU, mai
 from sensorlab.acquisition.emulated.pty import PtyLink
 from sensorlab.acquisition.serial.binary import BinaryParser, encode_request
 from sensorlab.acquisition.serial.timing import DeviceClock
-
-
-def _read_all(port_fd_path: str, timeout: float = 0.2) -> bytes:
-    with serial.Serial(port_fd_path, timeout=timeout) as s:
-        return s.read(1 << 16)
+from tests.acquisition.conftest import wait_until
 
 
 def test_link_paces_at_baud_over_ten():
@@ -61,6 +57,7 @@ def test_text_imu_prints_counter_and_six_values():
     with TextIMU(rate=500.0, time_column="counter", baudrate=921600) as mcu:
         with serial.Serial(mcu.port, timeout=0.3) as s:
             s.read(1 << 16)  # whatever queued before we listened
+            s.timeout = 20  # then 4000 bytes, however long a loaded machine takes to send them
             lines = s.read(4000).split(b"\r\n")[1:-1]
     assert len(lines) > 10
     fields = [line.split(b",") for line in lines]
@@ -75,25 +72,20 @@ def test_radar_answers_describe_and_sends_frames(dtype):
         parser = BinaryParser()
         with serial.Serial(mcu.port, timeout=0.05) as s:
             s.write(encode_request())
-            for _ in range(40):
-                parser.feed(s.read(1 << 16))
-                if parser.description_received:
-                    break
+            assert wait_until(lambda: parser.feed(s.read(1 << 16)) is not None and parser.description_received, 20)
             desc = parser.description_received
             assert desc is not None and desc.streams[0].shape == (64, 32) and desc.streams[0].dtype == dtype
             parser.description = desc
             frames = []
-            for _ in range(60):
-                frames += parser.feed(s.read(1 << 16))
-                if len(frames) >= 3:
-                    break
+            wait_until(lambda: frames.extend(parser.feed(s.read(1 << 16))) or len(frames) >= 3, 20)
     assert len(frames) >= 3 and frames[0].data.shape == (1, 64, 32)
     assert mcu.describe_requests == 1
 
 
 def test_binary_imu_fault_injection_counts():
     with BinaryIMU(loss=0.5, corrupt=0.5, seed=1) as mcu:
-        _read_all(mcu.port, 0.3)
+        with serial.Serial(mcu.port, timeout=0.05) as s:
+            wait_until(lambda: s.read(1 << 16) is not None and mcu.lost_packets > 0 and mcu.corrupted_packets > 0, 20)
     assert mcu.lost_packets > 0 and mcu.corrupted_packets > 0
 
 

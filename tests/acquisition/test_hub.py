@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import threading
+import time
 
 import pytest
 
@@ -10,6 +12,7 @@ from sensorlab.acquisition.emulated.signal import SignalSource
 from sensorlab.acquisition.hub import Acquisition
 from sensorlab.acquisition.source import SourceBase, SourceError
 from sensorlab.studio import headless
+from tests.acquisition.conftest import wait_until
 
 
 class PipeSource(SignalSource):
@@ -73,9 +76,12 @@ def test_a_device_that_does_not_open_is_reported_and_the_rest_runs():
 class SlowToOpen(PipeSource):
     """Opens like a camera on a slow URL: the rig may be replaced meanwhile."""
 
-    def _open(self) -> None:
-        import time
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.opening = threading.Event()
 
+    def _open(self) -> None:
+        self.opening.set()
         time.sleep(0.5)
         super()._open()
 
@@ -86,21 +92,19 @@ class WontStart(PipeSource):
 
 
 def test_closing_while_opening_ends_closed_and_never_starts():
-    import threading
-
     src = SlowToOpen("cam", "timeseries", rate=100, shape=(1,))
     acq = Acquisition([src])
     opener = threading.Thread(target=lambda: (acq.open(), acq.start()))
     opener.start()
+    assert src.opening.wait(10)  # really while opening, not before the opener got going
     acq.close()  # the user picked another rig while this one was opening
-    opener.join(5)
+    opener.join(10)
+    assert not opener.is_alive()
     assert not src.running
     assert not getattr(src, "fds", ())  # whatever it opened was released (or never opened)
 
 
 def test_a_source_that_fails_to_start_is_reported_and_the_others_run():
-    import time
-
     good = PipeSource("imu", "timeseries", rate=200, shape=(3,))
     bad = WontStart("mic", "audio", rate=1000, shape=(1,))
     acq = Acquisition([good, bad])
@@ -110,7 +114,7 @@ def test_a_source_that_fails_to_start_is_reported_and_the_others_run():
         assert [s.name for s in acq.streams.values()] == ["imu"]
         assert any("device busy" in msg for msg in acq.errors.values())
         assert not bad.fds  # closed
-        time.sleep(0.2)
-        assert good.running and acq.stats["imu"].samples > 0
+        assert good.running
+        assert wait_until(lambda: acq.stats["imu"].samples > 0, timeout=10)  # and it delivers
     finally:
         acq.close()

@@ -12,6 +12,7 @@ from sensorlab.acquisition.emulated.mcu import IMU_SCALE, BinaryIMU, BinaryMCU, 
 from sensorlab.acquisition.emulated.world import World
 from sensorlab.acquisition.serial.port import SerialSource
 from sensorlab.acquisition.source import SourceError, StreamKind
+from tests.acquisition.conftest import wait_until
 
 
 @pytest.fixture
@@ -77,11 +78,7 @@ def test_one_device_with_imu_and_radar_frames(recorder, clap_world):
             assert radar.kind == StreamKind.FRAMES and radar.sample_shape == (64, 32)
             by_stream: dict[str, list] = {}
             src.start(lambda s, c: by_stream.setdefault(s, []).append(c))
-            deadline = threading.Event()
-            for _ in range(100):
-                if sum(len(c) for c in by_stream.get("mcu_radar", [])) >= 5:
-                    break
-                deadline.wait(0.05)
+            assert wait_until(lambda: sum(len(c) for c in list(by_stream.get("mcu_radar", []))) >= 5, timeout=30)
             src.stop()
     frames = np.concatenate([c.data for c in by_stream["mcu_radar"]])
     times = np.concatenate([c.device_times for c in by_stream["mcu_radar"]])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from PySide6.QtWidgets import QComboBox
 
 from sensorlab.acquisition.rig import EmulatedConfig, SerialConfig, load_rig
@@ -52,10 +51,23 @@ def test_names_stay_unique_and_bad_values_are_explained(qtbot, settings):
 
 
 def test_probe_reports_what_a_device_streams(qtbot, settings):
-    pytest.importorskip("sensorlab.acquisition.builders")
     dialog = DeviceDialog(settings)
     qtbot.addWidget(dialog)
     dialog.add_device(EmulatedConfig(name="radar", device="radar"))
     dialog.probe_selected()
     qtbot.waitUntil(lambda: "frames" in dialog.report.toPlainText() or "failed" in dialog.report.toPlainText(), timeout=10_000)
     assert "frames" in dialog.report.toPlainText()
+
+
+def test_closing_the_dialog_while_it_scans_leaves_no_errors_behind(qtbot, settings):
+    """The dialog lists hardware on a worker as it opens; deleting it before the scan's results
+    arrive must not run their callbacks on deleted widgets (pytest-qt fails the test on any
+    exception raised in the event loop)."""
+    from PySide6.QtCore import QThreadPool
+    from shiboken6 import delete
+
+    dialog = DeviceDialog(settings)
+    assert dialog.tasks.busy  # the scan started by opening
+    delete(dialog)  # closed and gone before the event loop delivered anything from the scan
+    assert QThreadPool.globalInstance().waitForDone(30_000)
+    qtbot.wait(200)  # the scan's queued results and "finished" arrive here

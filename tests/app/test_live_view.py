@@ -37,6 +37,64 @@ def test_live_view_builds_one_panel_per_kind_and_draws(qtbot, fake_acquisition):
     view.shutdown()
 
 
+def _points(curve) -> int:
+    x, _ = curve.getOriginalDataset()
+    return 0 if x is None else len(x)
+
+
+def _drawn_samples(panel, src, origin: float) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per channel: (sample indices, values) of what the panel's curve draws. The x values must
+    be the samples' own timestamps (seconds since ``origin``)."""
+    out = []
+    for curve in panel.curves:
+        x, y = curve.getOriginalDataset()
+        k = np.rint((x + origin - src.t0) * src.rate).astype(np.int64)
+        np.testing.assert_allclose(src.timestamps(k) - origin, x, rtol=0, atol=1e-6)
+        out.append((k, np.asarray(y)))
+    return out
+
+
+def _check_envelope(drawn, src, block: int) -> None:
+    """Each block of samples is drawn as its minimum at its first and its maximum at its last
+    sample time, for every channel separately."""
+    for ch, (k, y) in enumerate(drawn):
+        assert len(k) >= 20 and len(k) % 2 == 0
+        first, last = k[0::2], k[1::2]
+        assert np.all(last - first == block - 1) and np.all(np.diff(first) == block)
+        values = src.expected(np.arange(first[0], last[-1] + 1))[:, ch].reshape(-1, block)
+        np.testing.assert_array_equal(y[0::2], values.min(axis=1), err_msg=f"channel {ch} minima")
+        np.testing.assert_array_equal(y[1::2], values.max(axis=1), err_msg=f"channel {ch} maxima")
+
+
+def test_short_window_draws_every_sample_of_every_channel(qtbot, fake_acquisition):
+    view = LiveView(fake_acquisition, window=1.0)  # 500 Hz over 1 s: raw samples, no decimation
+    qtbot.addWidget(view)
+    imu, src = view.panels["imu"], fake_acquisition.source_of("imu")
+    qtbot.waitUntil(lambda: _points(imu.curves[0]) >= 100, timeout=10_000)
+    drawn = _drawn_samples(imu, src, view.origin)
+    assert len(drawn) == 6
+    for ch, (k, y) in enumerate(drawn):
+        assert np.all(np.diff(k) == 1), f"channel {ch}: samples missing or repeated"
+        np.testing.assert_array_equal(y, src.expected(k)[:, ch], err_msg=f"channel {ch}")
+    assert len({tuple(y[:50]) for _, y in drawn}) == 6  # six different traces, not one repeated
+    view.shutdown()
+
+
+def test_long_window_draws_the_min_max_envelope_of_every_channel(qtbot, fake_acquisition):
+    view = LiveView(fake_acquisition, window=5.0)
+    qtbot.addWidget(view)
+    imu, mic = view.panels["imu"], view.panels["mic"]
+    qtbot.waitUntil(lambda: _points(imu.curves[0]) >= 40 and _points(mic.curves[0]) >= 40, timeout=10_000)
+    _check_envelope(_drawn_samples(imu, fake_acquisition.source_of("imu"), view.origin), fake_acquisition.source_of("imu"),
+                    imu.envelope.block)  # fmt: skip
+    assert imu.envelope.block > 1  # really decimated
+    mic_src = fake_acquisition.source_of("mic")
+    drawn = _drawn_samples(mic, mic_src, view.origin)
+    assert len(drawn) == 2
+    _check_envelope(drawn, mic_src, mic.BLOCK)
+    view.shutdown()
+
+
 def test_pause_stops_drawing_but_not_acquisition(qtbot, fake_acquisition):
     view = LiveView(fake_acquisition, window=5.0)
     qtbot.addWidget(view)
@@ -44,9 +102,9 @@ def test_pause_stops_drawing_but_not_acquisition(qtbot, fake_acquisition):
     view.set_paused(True)
     drawn = view.panels["imu"].newest
     samples = fake_acquisition.stats["imu"].samples
-    qtbot.wait(200)
+    qtbot.wait(200)  # several refresh ticks
+    qtbot.waitUntil(lambda: fake_acquisition.stats["imu"].samples > samples + 50, timeout=10_000)  # data kept coming
     assert view.panels["imu"].newest == drawn
-    assert fake_acquisition.stats["imu"].samples > samples
     view.set_paused(False)
     qtbot.waitUntil(lambda: view.panels["imu"].newest > drawn, timeout=3000)
     view.shutdown()

@@ -33,7 +33,7 @@ CLICKS = (0.6, 1.1, 1.9, 2.5, 3.2)  # session offsets (s); unequal spacing
 FREQS = (1000.0, 1500.0, 2000.0, 2500.0, 3000.0)  # one pitch per click, to tell them apart
 CLICK_S = 0.01
 MON_RATE = 48000
-SPACING_TOL = 0.02  # PulseAudio hands over 20 ms blocks
+SPACING_TOL = 0.02  # PulseAudio hands over 20 ms blocks (a click may be heard one block early)
 CLOCK_TOL = 0.025  # playback clock at the moment a click is heard vs its session time (the device delay is ~35 ms)
 
 
@@ -172,18 +172,25 @@ def play_to_end(qtbot, pb, t: float) -> None:
     qtbot.wait(150)  # let the last click reach the monitor
 
 
-def check_heard(heard, clock: Clock, expected: list[int]) -> list[float]:
-    """Clicks heard are `expected` (indices into CLICKS), in order, with the recorded spacing,
-    and at the playback clock's reading of their session time; returns the clock errors."""
+def check_heard(heard, clock: Clock, expected: list[int], underflows: int) -> list[float]:
+    """Clicks heard are `expected` (indices into CLICKS), in order, never sooner after each
+    other than recorded, and heard when the playback clock reads their session time; returns
+    the clock errors.
+
+    What the user relies on is the cursor showing what is heard. A loaded machine may let the
+    device run dry (``underflows``, or a sound-server underrun PortAudio never sees): the gap
+    is silence and everything after it is heard late, so the spacing may only grow. The
+    cursor must follow the device all the same: that is what the clock check asserts.
+    """
     got = [pitch_index(f) for _, f in heard]
     assert got == expected, f"heard clicks {got}, expected {expected}"
     times = np.array([h for h, _ in heard])
     want = np.array([CLICKS[k] for k in expected])
     spacing_err = np.diff(times) - np.diff(want)
-    assert np.all(np.abs(spacing_err) < SPACING_TOL), f"spacing errors {spacing_err}"
+    assert np.all(spacing_err > -SPACING_TOL), f"clicks heard sooner than recorded: spacing errors {spacing_err}"
     errors = [clock.at(h) - (T0 + CLICKS[k]) for h, k in zip(times, expected)]
     assert np.all(np.abs(errors) < CLOCK_TOL), f"clock errors at the clicks {errors}"
-    print(f"clicks {expected}: spacing errors ms {np.round(spacing_err * 1e3, 1).tolist()}, "
+    print(f"underflows {underflows}; clicks {expected}: spacing errors ms {np.round(spacing_err * 1e3, 1).tolist()}, "
           f"clock − click time ms {np.round(np.array(errors) * 1e3, 1).tolist()}")  # fmt: skip
     return errors
 
@@ -200,8 +207,7 @@ def test_plays_clicks_in_order_and_in_sync_with_the_clock(pulse, qtbot, tmp_path
     finally:
         x, t0 = cap.stop()
         session.close()
-    assert pb.underflows == 0
-    check_heard(find_clicks(x, t0), clock, [0, 1, 2, 3, 4])
+    check_heard(find_clicks(x, t0), clock, [0, 1, 2, 3, 4], pb.underflows)
     assert clock.log[-1][1] == pytest.approx(T0 + SECONDS)  # stopped at the end, position there
 
 
@@ -227,7 +233,7 @@ def test_start_at_two_seconds_plays_from_there(pulse, qtbot, tmp_path, monkeypat
         x, t0 = cap.stop()
         session.close()
     assert pb.device_rate == (sd.query_devices(kind="output")["default_samplerate"] if refuse_rate else 16000)
-    check_heard(find_clicks(x, t0), clock, [3, 4])
+    check_heard(find_clicks(x, t0), clock, [3, 4], pb.underflows)
 
 
 @pytest.mark.audio
@@ -305,12 +311,19 @@ def test_no_output_device_plays_silently_with_a_note(qtbot, tmp_path, monkeypatc
     path = write_click_session(tmp_path / "s.h5", 16000, 2, "int16")
     session, pb = make_playback(path)
     try:
+        before = time.monotonic()
         pb.start(T0 + 1.0)
+        started = time.monotonic()
         assert pb.playing and pb.device_rate == 0
         assert pb.note.startswith("no audio output device") and "silently" in pb.note
         qtbot.waitUntil(lambda: pb.current > T0 + 1.2, timeout=3000)
+        stopping = time.monotonic()
         pb.stop()
-        assert T0 + 1.2 < pb.current < T0 + 2.0
+        after = time.monotonic()
+        # The cursor ran on the host clock: it moved by the time that passed while playing
+        # (bracketed by host times taken around start and stop, whatever the machine's load).
+        assert T0 + 1.0 + (stopping - started) <= pb.current <= T0 + 1.0 + (after - before)
+        assert pb.current > T0 + 1.2
     finally:
         session.close()
 

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -17,61 +18,86 @@ from sensorlab.acquisition.emulated.signal import SignalSource
 from sensorlab.session.reader import Session, SessionError
 from sensorlab.session.recovery import TEMP_PREFIX, repair
 from sensorlab.session.summary import summarize
-from sensorlab.session.recorder import BATCH_INTERVAL, FLUSH_INTERVAL
 
 RATE = 1000
 
 CHILD = textwrap.dedent(
     f"""
-    import sys, time
+    import os, sys, time
     from sensorlab.acquisition.emulated.signal import SignalSource
     from sensorlab.acquisition.hub import Acquisition
     from sensorlab.session.recorder import Recorder
+    from sensorlab.session.writer import SessionWriter
 
+    real_flush = SessionWriter.flush
+
+    def flush_and_report(self):  # tells the test how many samples each flush made durable
+        n = self.stores["imu"].count if "imu" in self.stores else 0
+        real_flush(self)
+        os.write(1, f"flushed {{n}}\\n".encode())  # one write: the two threads' lines never mix
+
+    SessionWriter.flush = flush_and_report
     imu = SignalSource("imu", shape=(6,), rate={RATE}, chunk_size=10)
     cam = SignalSource("cam", kind="video", shape=(48, 64, 3), rate=30, chunk_size=1)
     acq = Acquisition([imu, cam]); acq.open()
     rec = Recorder(acq, sys.argv[1]); rec.start(); acq.start()
     while True:
-        print(imu.stats["imu"].samples, flush=True)
+        os.write(1, f"samples {{imu.stats['imu'].samples}}\\n".encode())
         time.sleep(0.02)
     """
 )
 
 
-def _record_then_kill(tmp_path, min_samples: int) -> tuple[str, int]:
+def _record_then_kill(tmp_path, min_samples: int) -> tuple[str, int, int]:
+    """Record in a child process, SIGKILL it once it acquired ``min_samples`` and flushed at
+    least once; the file, the samples acquired and the samples made durable by the last flush
+    that finished before the kill."""
     script = tmp_path / "child.py"
     script.write_text(CHILD)
     path = tmp_path / "killed.h5"
     proc = subprocess.Popen([sys.executable, str(script), str(path)], stdout=subprocess.PIPE, text=True)
+    seen = flushed = 0
+    watchdog = threading.Timer(60, proc.kill)  # a child that never gets there ends the loop
+    watchdog.start()
     try:
-        seen = 0
         for line in proc.stdout:
-            seen = int(line)
-            if seen >= min_samples:
+            what, n = line.split()
+            if what == "samples":
+                seen = int(n)
+            else:
+                flushed = int(n)
+            if seen >= min_samples and flushed > 0:
                 break
         os.kill(proc.pid, signal.SIGKILL)
+        for line in proc.stdout:  # reports written before the kill landed
+            what, n = line.split()
+            if what == "flushed":
+                flushed = int(n)
     finally:
+        watchdog.cancel()
         proc.kill()
         proc.wait()
-    assert seen >= min_samples, "the child recorder died on its own"
-    return str(path), seen
+        proc.stdout.close()
+    assert seen >= min_samples and flushed > 0, f"the child recorder died or never flushed (samples {seen}, flushed {flushed})"
+    return str(path), seen, flushed
 
 
 def test_sigkill_keeps_everything_up_to_the_last_flush(tmp_path):
-    path, seen = _record_then_kill(tmp_path, min_samples=2500)
+    path, seen, flushed = _record_then_kill(tmp_path, min_samples=2500)
     with Session.open(path) as s:
         assert not s.complete and s.stop_reason == ""
         imu = s.streams["imu"]
         n = imu.count
-        # Lost at most one flush interval + one batch (+ scheduling slack), never more.
-        assert seen - RATE * (FLUSH_INTERVAL + BATCH_INTERVAL + 0.6) <= n
+        # Every sample a finished flush made durable survives the kill. (How far the writer
+        # trails the devices, normally under FLUSH_INTERVAL + BATCH_INTERVAL, depends on the
+        # machine's load: that is measured in bench/, not asserted here.)
+        assert flushed <= n <= seen
         ts = imu.timestamps
         assert np.all(np.diff(ts) > 0)
         ref = SignalSource("imu", shape=(6,), rate=RATE)
         np.testing.assert_array_equal(imu.read_index().data, ref.expected(np.arange(n)))
         h = imu.health
-        assert len(h) >= 2 and h["samples"][-1] <= n and np.all(np.diff(h["time"]) > 0)
+        assert len(h) >= 1 and h["samples"][-1] <= n and np.all(np.diff(h["time"]) > 0)
         assert s.streams["cam"].count > 0 and s.streams["cam"].read_index(0, 1).data.shape == (1, 48, 64, 3)
         assert imu.stats.samples == n  # counters fall back to the data + last health row
 
@@ -146,7 +172,8 @@ def test_sigkill_leaves_no_reserve_file_behind(tmp_path):
     proc = subprocess.Popen([sys.executable, str(script), str(path)], stdout=subprocess.PIPE, text=True)
     try:
         for line in proc.stdout:
-            if int(line) >= 500:
+            what, n = line.split()
+            if what == "samples" and int(n) >= 500:
                 break
         # While recording the space is held by an open, already unlinked file.
         fds = [os.readlink(f"/proc/{proc.pid}/fd/{fd}") for fd in os.listdir(f"/proc/{proc.pid}/fd")]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 
 from sensorlab.acquisition.emulated.signal import SignalSource
 from sensorlab.session.reader import Session
-from sensorlab.session.recorder import Recorder
+from sensorlab.session.recorder import QUEUE_WARN_CHUNKS, Recorder
+from sensorlab.session.writer import SessionWriter
 
 
 def _wait_for(predicate, src: SignalSource, tries: int = 400) -> bool:
@@ -65,15 +68,34 @@ def test_preroll_is_written_first_without_duplicates(make_acquisition, tmp_path)
         assert k[0] > 0  # only the ring's last seconds, not the whole history
 
 
-def test_health_properties(make_recorder):
-    src = SignalSource("imu", shape=(6,), rate=1000, realtime=False, max_samples=5000)
+def test_health_properties(make_recorder, monkeypatch):
+    """While the disk is slow, chunks queue up and `queue_size`/`queue_fill` say how many; once
+    it catches up, all of them are written and the queue is empty."""
+    real_append = SessionWriter._append
+    slow_disk, writer_waiting = threading.Event(), threading.Event()
+
+    def append_when_allowed(self, *args, **kwargs):
+        if threading.current_thread().name == "recorder-writer":
+            writer_waiting.set()
+            slow_disk.wait(60)
+        real_append(self, *args, **kwargs)
+
+    monkeypatch.setattr(SessionWriter, "_append", append_when_allowed)
+    src = SignalSource("imu", shape=(6,), rate=1000, chunk_size=10)
     rec, acq = make_recorder(src)
     assert rec.path.suffix == ".h5" and rec.recording
-    assert 0.0 <= rec.queue_fill <= 1.0 and rec.queue_size >= 0
-    assert src.wait(10)
+    assert writer_waiting.wait(10)
+    assert _wait_for(lambda: rec.queue_size >= 20, src)  # 10-sample chunks pile up
+    acq.stop()  # freeze the queue to compare the two figures
+    waiting = rec.queue_size
+    assert waiting >= 20 and rec.queue_fill == pytest.approx(min(1.0, waiting / QUEUE_WARN_CHUNKS))
+    slow_disk.set()
     rec.stop()
     assert rec.queue_size == 0 and rec.queue_fill == 0.0
-    assert rec.bytes_written >= 5000 * (6 * 4 + 8)
+    n = src.stats["imu"].samples
+    with Session.open(rec.path) as s:
+        assert s.streams["imu"].count == n  # nothing that waited in the queue was lost
+    assert rec.bytes_written >= n * (6 * 4 + 8)
     frozen = rec.elapsed
     assert frozen > 0 and rec.elapsed == frozen and not rec.recording
 
