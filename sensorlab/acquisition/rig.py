@@ -5,6 +5,11 @@ A mistake in it gets one line naming the field and the fix, never a traceback::
 
     rig.toml: serial[0].baud: must be one of 9600 … 2000000, got 'fast'
 
+The device tables (``[[camera]]``, ``[[audio]]`` …) are not defined here: each device kind
+declares its own schema (`sensorlab.acquisition.kinds`), and `rig_model` builds the rig
+schema from the kinds registered, so a kind from another package is read like the built-in
+ones. ``[[processor]]`` tables are defined here.
+
 Example rig::
 
     name = "bench"                 # optional

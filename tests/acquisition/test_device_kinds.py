@@ -33,6 +33,14 @@ def test_sensorlab_declares_its_own_kinds_as_entry_points():
     assert [k.table for k in kinds.device_kinds()] == ["camera", "audio", "serial", "emulated"]
 
 
+def test_no_kind_can_take_a_rig_key_that_is_not_a_device_table():
+    from sensorlab.acquisition.kinds.registry import RESERVED
+    from sensorlab.acquisition.rig import rig_model
+
+    # A new top-level rig key (like `processor`) must be listed in RESERVED, or a plugin could claim it.
+    assert set(rig_model().model_fields) - {k.table for k in kinds.device_kinds()} == RESERVED
+
+
 def test_sensorlab_devices_lists_a_kind_from_another_package(thermo_plugin):
     result = _cli("devices", plugins=thermo_plugin)
     assert result.returncode == 0, result.stderr
