@@ -59,7 +59,8 @@ def scan():
     """List this machine's devices (worker thread)."""
     from sensorlab.acquisition.devices import list_devices
 
-    yield "scanning " + ", ".join(k.title.lower() for k in device_kinds() if k.scanned)
+    titles = [k.title.lower() for k in device_kinds() if k.scanned]
+    yield "scanning " + (", ".join(titles[:-1]) + " and " + titles[-1] if len(titles) > 1 else "".join(titles) or "devices")
     return list_devices()
 
 

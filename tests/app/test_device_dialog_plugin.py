@@ -54,3 +54,19 @@ def test_a_plugin_kind_is_listed_added_edited_probed_and_saved(qtbot, settings, 
     qtbot.addWidget(again)
     assert [again.rig_list.item(r).text() for r in range(again.rig_list.count())] == ["thermo · thermo_t1 · t1 @ 20 Hz"]
     assert again.rig() == rig
+
+
+def test_add_as_buttons_come_from_the_kinds_that_take_typed_entries(qtbot, settings):
+    from PySide6.QtWidgets import QPushButton
+
+    dialog = DeviceDialog(settings)
+    qtbot.addWidget(dialog)
+    buttons = {b.text(): b for b in dialog.findChildren(QPushButton) if b.text().startswith("Add as")}
+    assert list(buttons) == ["Add as serial", "Add as camera"]
+    assert dialog.extra.placeholderText() == "/dev/ttyACM0, socket://host:port, rtsp://…, clip.mp4"
+    dialog.extra.setText("http://192.168.4.1:81/stream")
+    buttons["Add as camera"].click()
+    dialog.extra.setText("spy://loop://?file=/tmp/x")  # a port URL sensorlab refuses: explained, not added
+    buttons["Add as serial"].click()
+    assert [d.device for d in dialog.rig().camera] == ["http://192.168.4.1:81/stream"] and dialog.rig().serial == []
+    assert "spy://" in dialog.error.text()

@@ -35,7 +35,7 @@ BUILTIN_KINDS = {
 RESERVED = frozenset({"name", "processor"})
 _TABLE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
-_lock = threading.Lock()
+_lock = threading.RLock()  # re-entrant: a plugin that asks for the kinds while loading gets an error, not a hang
 _kinds: tuple[DeviceKind, ...] | None = None
 _problems: dict[str, str] = {}
 
@@ -81,7 +81,16 @@ def kind_of(config: DeviceConfig) -> DeviceKind:
 def _discover() -> tuple[tuple[DeviceKind, ...], dict[str, str]]:
     found: dict[str, DeviceKind] = {}
     problems: dict[str, str] = {}
-    targets = {ep.name: (ep.value, ep.dist.name if ep.dist else "?", ep) for ep in entry_points(group=GROUP)}
+    targets: dict[str, tuple[str, str, object]] = {}
+    for ep in entry_points(group=GROUP):
+        dist = ep.dist.name if ep.dist else "?"
+        if ep.name in targets and targets[ep.name][0] != ep.value:
+            problems[f"{ep.name}@{dist}"] = (
+                f"device kind [[{ep.name}]] is declared by both {targets[ep.name][1]} and {dist}; "
+                f"uninstall one of them ({dist}'s is ignored)"
+            )
+            continue
+        targets[ep.name] = (ep.value, dist, ep)
     for table, value in BUILTIN_KINDS.items():
         if table not in targets or targets[table][0] != value:
             # An entry point named like a built-in but pointing elsewhere must not replace it.
