@@ -66,3 +66,51 @@ def make_session(make_recorder):
         return rec.stop()
 
     return factory
+
+
+# -- a third-party device kind, installed into a temporary folder ---------------------------------
+
+_PLUGINS = Path(__file__).parent / "plugins"
+
+
+def _install_plugin(folder: Path, dist: str, entry_points: dict[str, str], package: str | None = None) -> Path:
+    """Lay out what ``pip install`` would: the package (copied from tests/plugins/) and a
+    ``<dist>-0.1.dist-info`` with METADATA and entry_points.txt (``sensorlab.device_kinds``)."""
+    import shutil
+
+    if package:
+        shutil.copytree(_PLUGINS / package, folder / package)
+    info = folder / f"{dist.replace('-', '_')}-0.1.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.1\n")
+    lines = "".join(f"{name} = {target}\n" for name, target in entry_points.items())
+    (info / "entry_points.txt").write_text(f"[sensorlab.device_kinds]\n{lines}")
+    return folder
+
+
+@pytest.fixture
+def install_plugin():
+    """``install_plugin(folder, dist, {table: "module:KIND"}, package=None)`` → ``folder``."""
+    return _install_plugin
+
+
+@pytest.fixture
+def thermo_plugin(tmp_path) -> Path:
+    """A folder holding the installed ``sensorlab-thermo`` distribution (a [[thermo]] kind);
+    put it on PYTHONPATH of a subprocess, or use ``thermo_registered`` in this process."""
+    return _install_plugin(tmp_path / "site", "sensorlab-thermo", {"thermo": "sensorlab_thermo:KIND"}, "sensorlab_thermo")
+
+
+@pytest.fixture
+def thermo_registered(thermo_plugin):
+    """The thermo kind registered in this process (its folder on sys.path, registry re-read)."""
+    import sys
+
+    from sensorlab.acquisition import kinds
+
+    sys.path.insert(0, str(thermo_plugin))
+    kinds.refresh()
+    yield thermo_plugin
+    sys.path.remove(str(thermo_plugin))
+    sys.modules.pop("sensorlab_thermo", None)
+    kinds.refresh()

@@ -5,6 +5,11 @@ A mistake in it gets one line naming the field and the fix, never a traceback::
 
     rig.toml: serial[0].baud: must be one of 9600 … 2000000, got 'fast'
 
+The device tables (``[[camera]]``, ``[[audio]]`` …) are not defined here: each device kind
+declares its own schema (`sensorlab.acquisition.kinds`), and `rig_model` builds the rig
+schema from the kinds registered, so a kind from another package is read like the built-in
+ones. ``[[processor]]`` tables are defined here.
+
 Example rig::
 
     name = "bench"                 # optional
@@ -43,139 +48,31 @@ Example rig::
 
 from __future__ import annotations
 
+import functools
 import tomllib
 import typing
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
 
-from sensorlab.acquisition.names import file_name_problem, stream_name_problem
-from sensorlab.acquisition.serial.urls import check_port
+from sensorlab.acquisition.kinds import DeviceConfig, DeviceKind, device_kinds, kind_of
+from sensorlab.acquisition.kinds import problems as kind_problems
+
+# sensorlab's own kinds' schemas, importable from here as before the registry existed.
+from sensorlab.acquisition.kinds.audio import AudioConfig  # noqa: F401
+from sensorlab.acquisition.kinds.camera import CameraConfig  # noqa: F401
+from sensorlab.acquisition.kinds.emulated import EEG_VALUES_PER_S, EMULATED_RATES, MAX_DRIFT_PPM, EmulatedConfig  # noqa: F401
+from sensorlab.acquisition.kinds.serial import BAUD_RATES, SerialConfig  # noqa: F401
+from sensorlab.acquisition.names import file_name_problem
 from sensorlab.acquisition.source import Source
 
 #: A rig file is a few hundred bytes; anything this big is a mistake (or an attack on the parser).
 MAX_RIG_BYTES = 1_000_000
-#: Allowed ranges of an emulated device's ``rate`` by kind (Hz), measured: above them the
-#: emulated serial link overflows (samples dropped, or none recorded at all), below them a
-#: binary device (10 samples per packet) sends nothing for seconds.
-EMULATED_RATES = {
-    "camera": (1.0, 120.0),
-    "microphone": (8000.0, 192000.0),
-    "imu-text": (1.0, 2000.0),
-    "imu-binary": (10.0, 5000.0),
-    "radar": (1.0, 40.0),
-    "imu-radar": (10.0, 2000.0),
-    "eeg": (10.0, 4000.0),
-}
-#: The emulated EEG's 2 Mbaud link carries at most this many int16 values per second (rate × channels).
-EEG_VALUES_PER_S = 64_000
-#: An emulated clock error beyond ±5 % is no real oscillator (crystals: ±100 ppm, RC: ±2 %).
-MAX_DRIFT_PPM = 50_000.0
-
-BAUD_RATES = (9600, 19200, 38400, 57600, 115200, 230400, 250000, 460800, 500000, 921600, 1000000, 1500000, 2000000)
 
 
 class RigError(ValueError):
     """A rig file that cannot be used; the message is one line naming the field and the fix."""
-
-
-class _Device(BaseModel):
-    # allow_inf_nan=False: `rate = inf` or `nan` is a mistake to report, not a number to use.
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-    name: str = Field(min_length=1, pattern=r"^[^/]+$")
-
-    # Subclasses redeclare `name` with their own default, which drops the Field constraints
-    # above; this validator applies to all of them. The name becomes an HDF5 group.
-    @field_validator("name", check_fields=False)
-    @classmethod
-    def _usable_stream_name(cls, v: str) -> str:
-        if v == "" and cls is EmulatedConfig:
-            return v  # the emulated device's own default name
-        problem = stream_name_problem(v)
-        if problem:
-            raise ValueError(problem)
-        return v
-
-
-class CameraConfig(_Device):
-    name: str = "camera"
-    device: int | str = 0
-    width: int | None = Field(default=None, gt=0, le=16384)
-    height: int | None = Field(default=None, gt=0, le=16384)
-    fps: float | None = Field(default=None, gt=0, le=1000)
-    loop: bool = True  # loop a video file at its end
-
-
-class AudioConfig(_Device):
-    name: str = "audio"
-    device: int | str | None = None  # None: the system default input
-    rate: int = Field(default=48000, ge=1000, le=768000)
-    channels: int = Field(default=1, ge=1, le=64)
-    blocksize: int = Field(default=480, ge=16, le=65536)
-
-
-class SerialConfig(_Device):
-    name: str = "serial"
-    port: str
-    baud: int = 115200
-    protocol: Literal["text", "binary"] = "text"
-    rate: float | None = Field(default=None, ge=0.1, le=100_000)  # nominal rate of a text stream, Hz
-    channels: list[str] | None = None  # channel names of a text stream (else header/auto)
-    units: list[str] | None = None
-    # A text stream's first column is the device's time (ms/us/s) or a sample counter:
-    # it gives exact timestamps and reveals lost lines (docs/SERIAL-PROTOCOL.md).
-    time_column: Literal["ms", "us", "s", "counter"] | None = None
-    # false for native-USB boards (USB CDC: ESP32-S2/S3, RP2040, SAMD, nRF52840 USB), which
-    # ignore `baud`: arrivals are then not corrected for a transmit time at that rate.
-    uart: bool = True
-
-    @field_validator("baud")
-    @classmethod
-    def _known_baud(cls, v: int) -> int:
-        if v not in BAUD_RATES:
-            raise ValueError(f"must be one of {BAUD_RATES[0]} … {BAUD_RATES[-1]} (e.g. 115200 or 921600), got {v}")
-        return v
-
-    @field_validator("port")
-    @classmethod
-    def _allowed_port(cls, v: str) -> str:
-        return check_port(v)  # only device paths, socket://, rfc2217://, loop:// (serial/urls.py)
-
-    @field_validator("channels", "units")
-    @classmethod
-    def _no_control_characters(cls, v: list[str] | None) -> list[str] | None:
-        for item in v or ():
-            if not item or any(ord(c) < 32 or c == "\x7f" for c in item):
-                raise ValueError(f"{item!r} must be a non-empty name without NUL or control characters")
-        return v
-
-
-class EmulatedConfig(_Device):
-    name: str = ""
-    device: Literal["camera", "microphone", "imu-text", "imu-binary", "radar", "imu-radar", "eeg"]
-    rate: float | None = Field(default=None, gt=0)
-    channels: int | None = Field(default=None, ge=1, le=64)
-    drift_ppm: float = Field(default=0.0, ge=-MAX_DRIFT_PPM, le=MAX_DRIFT_PPM)
-
-    @field_validator("rate")
-    @classmethod
-    def _rate_in_range(cls, v: float | None, info: ValidationInfo) -> float | None:
-        device = info.data.get("device")  # validated before `rate` (field order)
-        if v is not None and device in EMULATED_RATES:
-            lo, hi = EMULATED_RATES[device]
-            if not lo <= v <= hi:
-                raise ValueError(f"an emulated {device} runs at {lo:g} … {hi:g} Hz, got {v:g}")
-        return v
-
-    @field_validator("channels")
-    @classmethod
-    def _link_carries_it(cls, v: int | None, info: ValidationInfo) -> int | None:
-        rate = info.data.get("rate") or 1000.0  # the EEG's default rate (builders.py)
-        if v is not None and info.data.get("device") == "eeg" and v * rate > EEG_VALUES_PER_S:
-            most = int(EEG_VALUES_PER_S // rate)
-            raise ValueError(f"{v} channels at {rate:g} Hz exceed the emulated link; use at most {most} channels at this rate")
-        return v
 
 
 class RmsProcessorConfig(BaseModel):
@@ -214,10 +111,13 @@ def _output_name(p: RmsProcessorConfig | ThresholdProcessorConfig) -> str:
     return p.name or f"{p.input}_{'rms' if p.kind == 'rms' else 'events'}"
 
 
-class RigConfig(BaseModel):
-    """A validated rig: lists of devices per kind."""
+class RigBase(BaseModel):
+    """A validated rig: its name, one list per device kind (``rig.camera``, ``rig.serial`` …,
+    one per kind in the registry) and the processors. `rig_model` adds the kinds' lists."""
 
     model_config = ConfigDict(extra="forbid")
+    #: The device kinds whose tables this model has, in order.
+    kinds: typing.ClassVar[tuple[DeviceKind, ...]] = ()
     name: str = "rig"
 
     @field_validator("name")
@@ -227,20 +127,18 @@ class RigConfig(BaseModel):
         if problem:
             raise ValueError(problem)
         return v
-    camera: list[CameraConfig] = []
-    audio: list[AudioConfig] = []
-    serial: list[SerialConfig] = []
-    emulated: list[EmulatedConfig] = []
-    processor: list[ProcessorConfig] = []
+
+    def devices(self) -> list[DeviceConfig]:
+        """Every device of the rig, kind by kind."""
+        return [d for k in self.kinds for d in getattr(self, k.table)]
 
     def build_sources(self) -> list[Source]:
         """Create (not open) one source per configured device, then one per processor.
 
         `Acquisition` opens the processors (listed last) after the devices."""
-        from sensorlab.acquisition.builders import build_source
         from sensorlab.acquisition.processors import build_processor
 
-        devices = [build_source(d) for d in [*self.camera, *self.audio, *self.serial, *self.emulated]]
+        devices = [kind_of(d).build(d) for d in self.devices()]
         return [*devices, *(build_processor(p) for p in self.processor)]
 
     def to_toml(self) -> str:
@@ -250,9 +148,34 @@ class RigConfig(BaseModel):
         return tomli_w.dumps({k: v for k, v in data.items() if v != []})
 
 
+def rig_model() -> type[RigBase]:
+    """The rig schema for the device kinds registered now (`sensorlab.acquisition.kinds`)."""
+    return _model_for(device_kinds())
+
+
+@functools.lru_cache(maxsize=8)
+def _model_for(kinds: tuple[DeviceKind, ...]) -> type[RigBase]:
+    fields: dict[str, typing.Any] = {k.table: (list[k.config], []) for k in kinds}
+    model = create_model("RigConfig", __base__=RigBase, __module__=__name__, **fields, processor=(list[ProcessorConfig], []))
+    model.kinds = kinds
+    return model
+
+
+def __getattr__(name: str):
+    # `RigConfig` is always the schema of the kinds registered now, so `RigConfig(serial=[…])`
+    # and `isinstance(rig, RigConfig)` keep working as kinds are added.
+    if name == "RigConfig":
+        return rig_model()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+if typing.TYPE_CHECKING:
+    RigConfig = RigBase
+
+
 def _allowed_range(loc: tuple) -> str:
     """"from 1 to 64" for the field at ``loc`` (e.g. ``("audio", 0, "channels")``), "" if unbounded."""
-    model: type[BaseModel] = RigConfig
+    model: type[BaseModel] = rig_model()
     info = None
     for part in loc:
         if isinstance(part, int):
@@ -281,7 +204,9 @@ def _format_error(source: str, err: ValidationError) -> str:
     msg = first["msg"].replace("Input should be", "must be").removeprefix("Value error, ")
     kind = first["type"]
     example = {"rate": "48000", "baud": "921600", "fps": "30", "width": "640", "height": "480", "channels": "2"}
-    if kind == "extra_forbidden":
+    if kind == "extra_forbidden" and len(first["loc"]) == 1 and loc in kind_problems():
+        msg = kind_problems()[loc]  # a plugin's table whose package failed to load
+    elif kind == "extra_forbidden":
         msg = "unknown setting: remove it or check its spelling (see docs/RIG.md)"
     elif kind == "missing":
         msg = "missing: add it"
@@ -298,7 +223,7 @@ def _format_error(source: str, err: ValidationError) -> str:
     return f"{source}: {loc or '(top level)'}: {msg}"
 
 
-def parse_rig(text: str, source: str = "rig") -> RigConfig:
+def parse_rig(text: str, source: str = "rig") -> RigBase:
     """Parse and validate rig TOML text; raises `RigError` with one clear line."""
     if len(text) > MAX_RIG_BYTES:
         raise RigError(f"{source}: {len(text)} characters is far too large for a rig file (at most {MAX_RIG_BYTES}); is it the right file?")
@@ -309,14 +234,16 @@ def parse_rig(text: str, source: str = "rig") -> RigConfig:
     except RecursionError:  # tomllib recurses per nesting level; fails within milliseconds
         raise RigError(f"{source}: arrays or tables nested too deeply to be a rig file; check the brackets") from None
     try:
-        rig = RigConfig.model_validate(data)
+        rig = rig_model().model_validate(data)
     except ValidationError as e:
         raise RigError(_format_error(source, e)) from None
     except RecursionError:  # nesting tomllib survived but validation did not
         raise RigError(f"{source}: values nested too deeply to be a rig file; check the brackets") from None
-    devices = [*rig.camera, *rig.audio, *rig.serial, *rig.emulated]
+    devices = rig.devices()
     if not devices:
-        raise RigError(f"{source}: the rig names no devices; add a [[camera]], [[audio]], [[serial]] or [[emulated]] table (see docs/RIG.md)")
+        tables = [f"[[{k.table}]]" for k in rig.kinds]
+        which = ", ".join(tables[:-1]) + f" or {tables[-1]}" if len(tables) > 1 else "".join(tables) or "a device"
+        raise RigError(f"{source}: the rig names no devices; add a {which} table (see docs/RIG.md)")
     names = [d.name for d in devices if d.name] + [_output_name(p) for p in rig.processor]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
@@ -324,7 +251,7 @@ def parse_rig(text: str, source: str = "rig") -> RigConfig:
     return rig
 
 
-def load_rig(path: str | Path) -> RigConfig:
+def load_rig(path: str | Path) -> RigBase:
     """Read a rig file. Raises `RigError` naming the problem and the fix."""
     path = Path(path)
     try:
@@ -346,5 +273,5 @@ def load_rig(path: str | Path) -> RigConfig:
     return parse_rig(text, source=path.name)
 
 
-def save_rig(rig: RigConfig, path: str | Path) -> None:
+def save_rig(rig: RigBase, path: str | Path) -> None:
     Path(path).write_text(rig.to_toml())

@@ -1,13 +1,17 @@
 """`DeviceDialog`: pick the rig's devices, see what each reports, save and load the rig file.
 
-Left: what this machine has (cameras, audio inputs, serial ports — scanned on a worker
-thread with `sensorlab.acquisition.devices.list_devices` as the dialog opens, and again on
-Rescan; what could not be listed is explained, word-wrapped, under the list) plus the emulated demo devices, and
-free-text entries for a camera URL / video file or a serial port that is not listed (ptys,
-``socket://`` URLs). Right: the rig being edited, one device per row, an editor for the
-selected device (serial protocol and baud, audio rate and channels, camera size and fps), and
-*Probe*, which opens the device on a worker thread and shows the streams it reports (rate,
-channels, units) or the error it gives. The rig is the same TOML file the CLI reads.
+Everything kind-specific comes from the device kinds' registry (`sensorlab.acquisition.kinds`),
+so a kind added by another package shows up here with no change to this file.
+
+Left: what this machine has, one group per kind (cameras, audio inputs, serial ports, …
+scanned on a worker thread with `sensorlab.acquisition.devices.list_devices` as the dialog
+opens, and again on Rescan; what could not be listed is explained, word-wrapped, under the
+list; kinds that need no scan, like the emulated demo devices, are listed at once), and
+free-text entries ("Add as serial", "Add as camera": every kind with a `TextEntry`) for a
+device that is not listed (ptys, ``socket://`` URLs, a video file). Right: the rig being
+edited, one device per row, an editor for the selected device (the kind's `EditorField`s),
+and *Probe*, which opens the device on a worker thread and shows the streams it reports
+(rate, channels, units) or the error it gives. The rig is the same TOML file the CLI reads.
 """
 
 from __future__ import annotations
@@ -35,55 +39,33 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from sensorlab.acquisition.builders import EMULATED_NAMES
-from sensorlab.acquisition.rig import BAUD_RATES, AudioConfig, CameraConfig, EmulatedConfig, RigConfig, RigError, SerialConfig, load_rig, parse_rig
+from sensorlab.acquisition.kinds import DeviceConfig, device_kinds, kind_of
+from sensorlab.acquisition.rig import RigBase, RigError, load_rig, parse_rig, rig_model
 from sensorlab.app.workers import TaskRunner
 
-EMULATED = ("camera", "microphone", "imu-text", "imu-binary", "radar", "imu-radar", "eeg")
-_LISTS = {CameraConfig: "camera", AudioConfig: "audio", SerialConfig: "serial", EmulatedConfig: "emulated"}
 
-
-def describe(config) -> str:
+def describe(config: DeviceConfig) -> str:
     """One line for a device config in the rig list."""
-    kind = _LISTS[type(config)]
-    if isinstance(config, SerialConfig):
-        return f"serial · {config.name} · {config.port} @ {config.baud} ({config.protocol})"
-    if isinstance(config, AudioConfig):
-        return f"audio · {config.name} · {config.device if config.device is not None else 'default input'} · {config.rate} Hz × {config.channels}"
-    if isinstance(config, CameraConfig):
-        size = f" · {config.width}×{config.height}" if config.width else ""
-        return f"camera · {config.name} · {config.device}{size}"
-    if not EMULATED_NAMES[config.device]:
-        return f"emulated · {config.device} · streams imu, radar"
-    return f"emulated · {config.name or EMULATED_NAMES[config.device]} · {config.device}"
+    return kind_of(config).describe(config)
 
 
-def probe(config):
+def probe(config: DeviceConfig):
     """Open one device, report its streams, close it (worker thread)."""
     yield f"opening {describe(config)}"
-    source = RigConfig(**{_LISTS[type(config)]: [config]}).build_sources()[0]
-    source.open()
-    try:
-        lines = []
-        for s in source.streams:
-            rate = f"{s.nominal_rate:g} Hz" if s.regular else "irregular rate"
-            chans = ", ".join(f"{n}" + (f" [{u}]" if u else "") for n, u in zip(s.channel_names, s.units or ("",) * len(s.channel_names)))
-            lines.append(f"{s.name}: {s.kind.value}, {rate}, shape {s.sample_shape}, {s.dtype}" + (f"\n    channels: {chans}" if chans else ""))
-        return "\n".join(lines) or "no streams"
-    finally:
-        source.close()
+    return kind_of(config).probe(config)
 
 
 def scan():
     """List this machine's devices (worker thread)."""
     from sensorlab.acquisition.devices import list_devices
 
-    yield "scanning cameras, audio inputs and serial ports"
+    titles = [k.title.lower() for k in device_kinds() if k.scanned]
+    yield "scanning " + (", ".join(titles[:-1]) + " and " + titles[-1] if len(titles) > 1 else "".join(titles) or "devices")
     return list_devices()
 
 
 class DeviceDialog(QDialog):
-    """Edit a rig. ``rig()`` returns the validated `RigConfig` after ``exec()`` accepted."""
+    """Edit a rig. ``rig()`` returns the validated rig (a `RigConfig`) after ``exec()`` accepted."""
 
     def __init__(self, settings: QSettings, rig_text: str = "", parent=None):
         super().__init__(parent)
@@ -91,20 +73,20 @@ class DeviceDialog(QDialog):
         self.resize(980, 560)
         self.settings = settings
         self.tasks = TaskRunner(self)
+        self.kinds = device_kinds()
         try:
-            self._rig = parse_rig(rig_text) if rig_text else RigConfig(name="my-rig")
+            self._rig = parse_rig(rig_text) if rig_text else rig_model()(name="my-rig")
         except RigError:
-            self._rig = RigConfig(name="my-rig")
-        self._devices: list = [_named(d) for d in (*self._rig.camera, *self._rig.audio, *self._rig.serial, *self._rig.emulated)]
+            self._rig = rig_model()(name="my-rig")
+        self._devices: list[DeviceConfig] = [_named(d) for d in self._rig.devices()]
 
         # -- left: available devices
         self.available = QTreeWidget()
         self.available.setHeaderLabels(["Available devices"])
         self.available.itemDoubleClicked.connect(lambda item, _col: self._add_item(item))
         self.rescan_button = QPushButton("Rescan", clicked=self.rescan)
-        self.extra = QLineEdit(placeholderText="/dev/ttyACM0, socket://host:port, rtsp://…, clip.mp4")
-        add_serial = QPushButton("Add as serial", clicked=lambda: self._add_text(SerialConfig))
-        add_camera = QPushButton("Add as camera", clicked=lambda: self._add_text(CameraConfig))
+        typed = sorted((k for k in self.kinds if k.text_entry), key=lambda k: k.text_entry.rank)
+        self.extra = QLineEdit(placeholderText=", ".join(k.text_entry.example for k in typed))
         add_button = QPushButton("Add selected →", clicked=lambda: self._add_item(self.available.currentItem()))
         # Problems as wrapped text, not tree rows: their fixes are sentences, cut off in a column.
         self.problems = QLabel(wordWrap=True, styleSheet="color:#ffb74d")
@@ -120,8 +102,8 @@ class DeviceDialog(QDialog):
         left.addWidget(QLabel("Not listed? Enter a port, URL or file:"))
         left.addWidget(self.extra)
         row = QHBoxLayout()
-        row.addWidget(add_serial)
-        row.addWidget(add_camera)
+        for kind in typed:
+            row.addWidget(QPushButton(f"Add as {kind.table}", clicked=lambda _=False, k=kind.config: self._add_text(k)))
         left.addLayout(row)
 
         # -- right: the rig
@@ -172,12 +154,12 @@ class DeviceDialog(QDialog):
         self.rescan()  # list the hardware now, without waiting for the user to ask
 
     # -- public ----------------------------------------------------------------------------
-    def rig(self) -> RigConfig:
+    def rig(self) -> RigBase:
         """The rig as edited (validated)."""
-        lists: dict[str, list] = {"camera": [], "audio": [], "serial": [], "emulated": []}
+        lists: dict[str, list] = {k.table: [] for k in self.kinds}
         for d in self._devices:
-            lists[_LISTS[type(d)]].append(d)
-        return RigConfig(name=self.rig_name.text().strip() or "rig", **lists)
+            lists[kind_of(d).table].append(d)
+        return rig_model()(name=self.rig_name.text().strip() or "rig", **lists)
 
     def add_device(self, config) -> None:
         names = {d.name for d in self._devices}
@@ -203,32 +185,23 @@ class DeviceDialog(QDialog):
 
     # -- internals ---------------------------------------------------------------------------
     def _fill_available(self, devices) -> None:
+        """One group per kind: its devices, "(scanning…)" until a scan ends, or "(none found)"."""
         self.rescan_button.setEnabled(True)
         self.available.clear()
-        groups = {}
-        for title in ("Cameras", "Audio inputs", "Serial ports", "Emulated demo devices"):
-            groups[title] = QTreeWidgetItem(self.available, [title])
-            groups[title].setFlags(Qt.ItemFlag.ItemIsEnabled)
-        for dev in EMULATED:
-            item = QTreeWidgetItem(groups["Emulated demo devices"], [dev])
-            item.setData(0, Qt.ItemDataRole.UserRole, EmulatedConfig(name=dev.replace("-", "_"), device=dev))
+        for kind in self.kinds:
+            group = QTreeWidgetItem(self.available, [kind.title])
+            group.setFlags(Qt.ItemFlag.ItemIsEnabled)
+            if devices is None and kind.scanned:
+                QTreeWidgetItem(group, ["(scanning…)"]).setFlags(Qt.ItemFlag.NoItemFlags)
+                continue
+            for found in devices.of(kind.table) if devices is not None else kind.list_devices():
+                item = QTreeWidgetItem(group, [found.label])
+                item.setData(0, Qt.ItemDataRole.UserRole, found.config)
+            if not group.childCount():
+                QTreeWidgetItem(group, ["(none found)"]).setFlags(Qt.ItemFlag.NoItemFlags)
         if devices is None:
-            for title in ("Cameras", "Audio inputs", "Serial ports"):
-                QTreeWidgetItem(groups[title], ["(scanning…)"]).setFlags(Qt.ItemFlag.NoItemFlags)
             self.problems.hide()
         else:
-            for cam in devices.cameras:
-                item = QTreeWidgetItem(groups["Cameras"], [f"camera {cam.index}: {cam.width}×{cam.height} @ {cam.fps:g} fps"])
-                item.setData(0, Qt.ItemDataRole.UserRole, CameraConfig(name=f"camera{cam.index}", device=cam.index))
-            for a in devices.audio:
-                item = QTreeWidgetItem(groups["Audio inputs"], [f"{a.name} ({a.hostapi}, {a.max_input_channels} ch, {a.default_samplerate:g} Hz)"])
-                item.setData(0, Qt.ItemDataRole.UserRole, AudioConfig(name="mic", device=a.name, rate=int(a.default_samplerate), channels=min(2, a.max_input_channels)))
-            for p in devices.serial:
-                item = QTreeWidgetItem(groups["Serial ports"], [f"{p.port} — {p.description}"])
-                item.setData(0, Qt.ItemDataRole.UserRole, SerialConfig(name="serial", port=p.port))
-            for title in ("Cameras", "Audio inputs", "Serial ports"):
-                if not groups[title].childCount():
-                    QTreeWidgetItem(groups[title], ["(none found)"]).setFlags(Qt.ItemFlag.NoItemFlags)
             self.problems.setText("Problems:\n" + "\n".join(f"• {line}" for line in devices.problems))
             self.problems.setVisible(bool(devices.problems))
         self.available.expandAll()
@@ -238,15 +211,19 @@ class DeviceDialog(QDialog):
         if config is not None:
             self.add_device(config)
 
-    def _add_text(self, cls) -> None:
+    def _add_text(self, config_class: type[DeviceConfig]) -> None:
+        """Add the typed-in port, URL or file as a device of the kind whose config is ``config_class``."""
         text = self.extra.text().strip()
         if not text:
             self.error.setText("enter a port, URL or file first")
             return
-        if cls is SerialConfig:
-            self.add_device(SerialConfig(name="serial", port=text))
-        else:
-            self.add_device(CameraConfig(name="camera", device=int(text) if text.isdigit() else text))
+        kind = next(k for k in self.kinds if k.config is config_class)
+        try:
+            config = kind.from_text(text)
+        except (ValueError, ValidationError) as e:
+            self.error.setText(_first_error(e))
+            return
+        self.add_device(config)
 
     def _refresh_list(self) -> None:
         row = self.rig_list.currentRow()
@@ -270,30 +247,19 @@ class DeviceDialog(QDialog):
         if row < 0 or row >= len(self._devices):
             return
         config = self._devices[row]
-        if isinstance(config, EmulatedConfig) and not EMULATED_NAMES[config.device]:
-            # A two-stream device names its streams itself; a name here would be ignored.
-            fixed = QLineEdit(enabled=False, placeholderText="streams imu and radar (named by the device)")
-            fixed.setToolTip("This device sends two streams, named imu and radar")
-            self.editor.addRow("Name", fixed)
+        kind = kind_of(config)
+        fixed = kind.fixed_name(config)
+        if fixed:
+            # A device that names its streams itself; a name here would be ignored.
+            name = QLineEdit(enabled=False, placeholderText=fixed)
+            name.setToolTip(f"This device names its streams itself: {fixed}")
+            self.editor.addRow("Name", name)
         else:
             self._field(row, "name", QLineEdit(config.name))
-        if isinstance(config, SerialConfig):
-            self._field(row, "port", QLineEdit(config.port))
-            self._field(row, "protocol", _combo(["text", "binary"], config.protocol))
-            self._field(row, "baud", _combo([str(b) for b in BAUD_RATES], str(config.baud)), int)
-            self._field(row, "rate", QLineEdit("" if config.rate is None else f"{config.rate:g}"), _opt_float)
-        elif isinstance(config, AudioConfig):
-            self._field(row, "device", QLineEdit("" if config.device is None else str(config.device)), lambda s: s or None)
-            self._field(row, "rate", _combo(["8000", "16000", "22050", "44100", "48000", "96000"], str(config.rate), editable=True), int)
-            self._field(row, "channels", QLineEdit(str(config.channels)), int)
-        elif isinstance(config, CameraConfig):
-            self._field(row, "device", QLineEdit(str(config.device)), lambda s: int(s) if s.isdigit() else s)
-            for key in ("width", "height"):
-                self._field(row, key, QLineEdit("" if getattr(config, key) is None else str(getattr(config, key))), lambda s: int(s) if s else None)
-            self._field(row, "fps", QLineEdit("" if config.fps is None else f"{config.fps:g}"), _opt_float)
-        else:
-            self._field(row, "device", _combo(list(EMULATED), config.device))
-            self._field(row, "rate", QLineEdit("" if config.rate is None else f"{config.rate:g}"), _opt_float)
+        for f in kind.editor:
+            shown = f.show(getattr(config, f.key))
+            widget = _combo(list(f.choices), shown, editable=f.editable) if f.choices else QLineEdit(shown)
+            self._field(row, f.key, widget, f.parse)
 
     def _field(self, row: int, key: str, widget, convert=str) -> None:
         def commit(*_args) -> None:
@@ -303,8 +269,7 @@ class DeviceDialog(QDialog):
                 config = self._devices[row]
                 self._devices[row] = type(config).model_validate({**config.model_dump(), key: value})
             except (ValueError, ValidationError) as e:
-                first = e.errors()[0]["msg"] if isinstance(e, ValidationError) else str(e)
-                self.error.setText(f"{key}: {first}")
+                self.error.setText(f"{key}: {_first_error(e)}")
                 return
             self.error.setText("")
             self.rig_list.item(row).setText(describe(self._devices[row]))
@@ -328,7 +293,7 @@ class DeviceDialog(QDialog):
         self.settings.setValue("rig/folder", str(Path(path).parent))
         self._rig = rig
         self.rig_name.setText(rig.name)
-        self._devices = [_named(d) for d in (*rig.camera, *rig.audio, *rig.serial, *rig.emulated)]
+        self._devices = [_named(d) for d in rig.devices()]
         self._refresh_list()
 
     def _save(self) -> None:
@@ -354,18 +319,20 @@ class DeviceDialog(QDialog):
         except ValidationError as e:
             self.error.setText(str(e.errors()[0]["msg"]))
             return
-        if not [*rig.camera, *rig.audio, *rig.serial, *rig.emulated]:
+        if not rig.devices():
             self.error.setText("add at least one device")
             return
         self.accept()
 
 
-def _named(config):
+def _named(config: DeviceConfig) -> DeviceConfig:
     """``config`` with the stream name it will get spelled out (an emulated device's default,
     e.g. imu-text → wrist), so the dialog never shows an empty Name for a named stream."""
-    if isinstance(config, EmulatedConfig) and not config.name and EMULATED_NAMES[config.device]:
-        return config.model_copy(update={"name": EMULATED_NAMES[config.device]})
-    return config
+    return kind_of(config).named(config)
+
+
+def _first_error(e: Exception) -> str:
+    return str(e.errors()[0]["msg"]) if isinstance(e, ValidationError) else str(e)
 
 
 def _combo(items: list[str], current: str, editable: bool = False) -> QComboBox:
@@ -373,7 +340,3 @@ def _combo(items: list[str], current: str, editable: bool = False) -> QComboBox:
     box.addItems(items)
     box.setCurrentText(current)
     return box
-
-
-def _opt_float(text: str) -> float | None:
-    return float(text) if text else None

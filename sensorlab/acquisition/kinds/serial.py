@@ -1,0 +1,106 @@
+"""The ``[[serial]]`` device kind: a microcontroller on a serial port (text or binary protocol)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from sensorlab.acquisition.kinds.base import DeviceConfig, DeviceKind, EditorField, Found, TextEntry, optional_float
+from sensorlab.acquisition.serial.urls import check_port
+
+BAUD_RATES = (9600, 19200, 38400, 57600, 115200, 230400, 250000, 460800, 500000, 921600, 1000000, 1500000, 2000000)
+
+
+class SerialConfig(DeviceConfig):
+    name: str = "serial"
+    port: str
+    baud: int = 115200
+    protocol: Literal["text", "binary"] = "text"
+    rate: float | None = Field(default=None, ge=0.1, le=100_000)  # nominal rate of a text stream, Hz
+    channels: list[str] | None = None  # channel names of a text stream (else header/auto)
+    units: list[str] | None = None
+    # A text stream's first column is the device's time (ms/us/s) or a sample counter:
+    # it gives exact timestamps and reveals lost lines (docs/SERIAL-PROTOCOL.md).
+    time_column: Literal["ms", "us", "s", "counter"] | None = None
+    # false for native-USB boards (USB CDC: ESP32-S2/S3, RP2040, SAMD, nRF52840 USB), which
+    # ignore `baud`: arrivals are then not corrected for a transmit time at that rate.
+    uart: bool = True
+
+    @field_validator("baud")
+    @classmethod
+    def _known_baud(cls, v: int) -> int:
+        if v not in BAUD_RATES:
+            raise ValueError(f"must be one of {BAUD_RATES[0]} … {BAUD_RATES[-1]} (e.g. 115200 or 921600), got {v}")
+        return v
+
+    @field_validator("port")
+    @classmethod
+    def _allowed_port(cls, v: str) -> str:
+        return check_port(v)  # only device paths, socket://, rfc2217://, loop:// (serial/urls.py)
+
+    @field_validator("channels", "units")
+    @classmethod
+    def _no_control_characters(cls, v: list[str] | None) -> list[str] | None:
+        for item in v or ():
+            if not item or any(ord(c) < 32 or c == "\x7f" for c in item):
+                raise ValueError(f"{item!r} must be a non-empty name without NUL or control characters")
+        return v
+
+
+@dataclass(frozen=True)
+class SerialPortInfo:
+    port: str
+    description: str
+    hwid: str
+
+
+def list_serial_ports() -> list[SerialPortInfo]:
+    """Serial ports pyserial finds (USB-serial adapters, on-board UARTs)."""
+    from serial.tools import list_ports
+
+    return [SerialPortInfo(p.device, p.description, p.hwid) for p in sorted(list_ports.comports())]
+
+
+class SerialKind(DeviceKind):
+    table = "serial"
+    config = SerialConfig
+    title = "Serial ports"
+    hint = "[[serial]] port = PORT; pseudo-terminals and URLs are not listed"
+    order = 30
+    editor = (
+        EditorField("port"),
+        EditorField("protocol", choices=("text", "binary")),
+        EditorField("baud", int, choices=tuple(str(b) for b in BAUD_RATES)),
+        EditorField("rate", optional_float),
+    )
+    text_entry = TextEntry("/dev/ttyACM0, socket://host:port", rank=0)
+
+    def list_devices(self) -> list[Found]:
+        return [Found(f"{p.port}: {p.description} [{p.hwid}]", f"{p.port} — {p.description}", SerialConfig(name="serial", port=p.port), p)
+                for p in list_serial_ports()]  # fmt: skip
+
+    def build(self, config: SerialConfig):
+        from sensorlab.acquisition.serial.port import SerialSource
+
+        return SerialSource(
+            config.port,
+            config.baud,
+            config.protocol,
+            name=config.name if config.protocol == "text" else "",  # a binary device names its streams
+            channel_names=config.channels,
+            units=config.units or (),
+            nominal_rate=config.rate or 0.0,
+            time_column=config.time_column,
+            uart=config.uart,
+        )
+
+    def from_text(self, text: str) -> SerialConfig:
+        return SerialConfig(name="serial", port=text)
+
+    def describe(self, config: SerialConfig) -> str:
+        return f"serial · {config.name} · {config.port} @ {config.baud} ({config.protocol})"
+
+
+KIND = SerialKind()
