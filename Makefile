@@ -32,7 +32,7 @@ test-headless: system-deps $(HEADLESS_VENV)/.installed
 $(HEADLESS_VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(HEADLESS_VENV)
 	$(HEADLESS_VENV)/bin/pip install -q --upgrade pip
-	$(HEADLESS_VENV)/bin/pip install -q -e ".[dask]" pytest==9.2.0 hypothesis
+	$(HEADLESS_VENV)/bin/pip install -q -e ".[dask,lsl]" pytest==9.2.0 hypothesis
 	touch $@
 
 bench: setup
@@ -59,7 +59,7 @@ system-deps:
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e ".[gui,dask]" --group test
+	$(BIN)/pip install -q -e ".[gui,dask,lsl]" --group test
 	touch $(STAMP)
 
 clean:

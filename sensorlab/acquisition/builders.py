@@ -6,6 +6,7 @@ driver (e.g. no PortAudio) only matters when that kind of device is actually use
 
 from __future__ import annotations
 
+from sensorlab.acquisition.lsl.config import LslConfig, build_lsl_source
 from sensorlab.acquisition.rig import AudioConfig, CameraConfig, EmulatedConfig, SerialConfig
 from sensorlab.acquisition.source import SourceBase
 
@@ -21,8 +22,10 @@ EMULATED_NAMES = {
 }
 
 
-def build_source(config: CameraConfig | AudioConfig | SerialConfig | EmulatedConfig) -> SourceBase:
+def build_source(config: CameraConfig | AudioConfig | SerialConfig | EmulatedConfig | LslConfig) -> SourceBase:
     """Create the source a rig entry describes (not opened)."""
+    if isinstance(config, LslConfig):
+        return build_lsl_source(config)
     if isinstance(config, CameraConfig):
         from sensorlab.acquisition.camera import CameraSource
 

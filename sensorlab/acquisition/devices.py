@@ -1,4 +1,4 @@
-"""List the cameras, audio inputs and serial ports this machine has (``sensorlab devices``).
+"""List the cameras, audio inputs, serial ports and LSL streams this machine has (``sensorlab devices``).
 
 Each lister returns plain dataclasses and never hangs: camera indices are probed with a
 deadline, and a missing PortAudio becomes one line in ``problems``, not a traceback.
@@ -50,6 +50,8 @@ class Devices:
     audio: list[AudioDevice] = field(default_factory=list)
     serial: list[SerialPortInfo] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # one line each, naming the fix
+    lsl: list = field(default_factory=list)  # `lsl.listing.LslStreamEntry`
+    lsl_note: str = ""  # why LSL streams could not be listed (pylsl missing)
 
     def describe(self) -> list[str]:
         """Lines for ``sensorlab devices``, with the rig-file value to use for each device."""
@@ -63,6 +65,8 @@ class Devices:
         ] or ["  (none: is PulseAudio/PipeWire running, and is a microphone connected?)"]
         lines.append("Serial ports (rig: [[serial]] port = PORT; pseudo-terminals and URLs are not listed):")
         lines += [f"  {p.port}: {p.description} [{p.hwid}]" for p in self.serial] or ["  (none)"]
+        lines.append("LSL streams (rig: [[lsl]] name = NAME, lsl_name / type / source_id = as listed):")
+        lines += [e.describe() for e in self.lsl] or [f"  ({self.lsl_note or 'none seen within 1 s; see docs/LSL.md if they are on another machine'})"]
         lines.append("Emulated devices (rig: [[emulated]] device = NAME): camera, microphone, imu-text, imu-binary, radar, imu-radar, eeg")
         if self.problems:
             lines.append("Notes:")
@@ -138,6 +142,14 @@ def list_devices() -> Devices:
             out.problems.append(str(e))
         except Exception as e:  # a broken driver must not hide the other devices
             out.problems.append(f"listing {attr} failed: {type(e).__name__}: {e}")
+    try:
+        from sensorlab.acquisition.lsl.listing import list_lsl_streams
+
+        out.lsl = list_lsl_streams()
+    except SourceError as e:  # pylsl missing: a note in its own section, not a problem of the machine
+        out.lsl_note = str(e)
+    except Exception as e:  # noqa: BLE001 - a broken network stack must not hide the other devices
+        out.problems.append(f"listing LSL streams failed: {type(e).__name__}: {e}")
     if not out.cameras:
         out.problems.append("no camera found at index 0-3; a video file or a stream URL (ESP32-CAM) also works")
     return out

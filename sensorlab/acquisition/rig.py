@@ -34,6 +34,13 @@ Example rig::
     [[emulated]]
     device = "imu-binary"          # camera | microphone | imu-text | imu-binary | radar | imu-radar | eeg
 
+    [[lsl]]                        # a Lab Streaming Layer stream (docs/LSL.md)
+    name = "eeg"
+    type = "EEG"                   # find it by LSL type, lsl_name and/or source_id
+
+    [[lsl_outlet]]                 # publish a stream (or "labels") to LSL
+    stream = "imu"
+
     [[processor]]                  # a derived stream, recorded and plotted like a device's
     kind = "rms"                   # "rms" (moving RMS) | "threshold" (events on crossings)
     input = "mic"                  # a stream of a device above, or of an earlier processor
@@ -50,6 +57,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
+from sensorlab.acquisition.lsl.config import LslConfig, LslOutletConfig
 from sensorlab.acquisition.names import file_name_problem, stream_name_problem
 from sensorlab.acquisition.serial.urls import check_port
 from sensorlab.acquisition.source import Source
@@ -231,17 +239,21 @@ class RigConfig(BaseModel):
     audio: list[AudioConfig] = []
     serial: list[SerialConfig] = []
     emulated: list[EmulatedConfig] = []
+    lsl: list[LslConfig] = []
     processor: list[ProcessorConfig] = []
+    lsl_outlet: list[LslOutletConfig] = []
 
     def build_sources(self) -> list[Source]:
         """Create (not open) one source per configured device, then one per processor.
 
         `Acquisition` opens the processors (listed last) after the devices."""
         from sensorlab.acquisition.builders import build_source
+        from sensorlab.acquisition.lsl.config import build_lsl_outlet
         from sensorlab.acquisition.processors import build_processor
 
-        devices = [build_source(d) for d in [*self.camera, *self.audio, *self.serial, *self.emulated]]
-        return [*devices, *(build_processor(p) for p in self.processor)]
+        devices = [build_source(d) for d in [*self.camera, *self.audio, *self.serial, *self.emulated, *self.lsl]]
+        # Outlets last: they may publish a processor's output.
+        return [*devices, *(build_processor(p) for p in self.processor), *(build_lsl_outlet(o) for o in self.lsl_outlet)]
 
     def to_toml(self) -> str:
         import tomli_w
@@ -314,10 +326,11 @@ def parse_rig(text: str, source: str = "rig") -> RigConfig:
         raise RigError(_format_error(source, e)) from None
     except RecursionError:  # nesting tomllib survived but validation did not
         raise RigError(f"{source}: values nested too deeply to be a rig file; check the brackets") from None
-    devices = [*rig.camera, *rig.audio, *rig.serial, *rig.emulated]
+    devices = [*rig.camera, *rig.audio, *rig.serial, *rig.emulated, *rig.lsl]
     if not devices:
-        raise RigError(f"{source}: the rig names no devices; add a [[camera]], [[audio]], [[serial]] or [[emulated]] table (see docs/RIG.md)")
+        raise RigError(f"{source}: the rig names no devices; add a [[camera]], [[audio]], [[serial]], [[emulated]] or [[lsl]] table (see docs/RIG.md)")
     names = [d.name for d in devices if d.name] + [_output_name(p) for p in rig.processor]
+    names += [f"{d.name}_lsl_clock" for d in rig.lsl]  # each LSL source's clock-offset stream
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise RigError(f"{source}: device name {dupes[0]!r} is used twice: give each device (and processor) a unique name")
