@@ -62,7 +62,7 @@ def gui(
 
 @app.command()
 def devices() -> None:
-    """List cameras, audio inputs and serial ports.
+    """List cameras, audio inputs, serial ports and LSL streams.
 
     Example: sensorlab devices
     """
@@ -338,6 +338,16 @@ def label(
 from sensorlab.datasets.cli_commands import dataset_app  # noqa: E402 - registered beside the other sub-apps
 
 app.add_typer(dataset_app, name="dataset")
+
+from sensorlab.session.xdf.cli_commands import import_xdf as _import_xdf, session_app  # noqa: E402
+
+app.add_typer(session_app, name="session")
+# `sensorlab import` (wav/table/edge-impulse) lives on another branch; until it is merged this
+# group holds only `xdf`. Merging: keep that branch's import_app and register _import_xdf on it.
+import_app = typer.Typer(short_help="Turn recordings you already have (XDF) into sessions.",
+                         help="Turn recordings you already have into sessions.\n\nExample: sensorlab import xdf lab.xdf -o lab.h5")  # fmt: skip
+import_app.command("xdf", short_help="An XDF file (LabRecorder, LSL) → a session.")(_import_xdf)
+app.add_typer(import_app, name="import")
 
 
 rig_app = typer.Typer(

@@ -45,6 +45,8 @@ class LslOutlet(ProcessorBase):
         self.pushed = 0  # samples handed to liblsl
 
     def open(self, inputs=None) -> None:
+        if inputs is None and self.outlet is not None:
+            return  # SourceBase.start re-opens a node without streams; ours is open already
         if self.inputs and (not inputs or self.stream not in inputs):
             have = ", ".join(sorted(inputs or {})) or "none"
             raise SourceError(f"{self.description}: there is no stream {self.stream!r} to publish (streams: {have}, labels); fix 'stream' of [[lsl_outlet]] or --lsl-outlet")
