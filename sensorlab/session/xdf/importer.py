@@ -190,12 +190,13 @@ def _metadata(header: dict, xdf_path: Path, chunks: dict[str, Chunk]) -> Session
 
     starts = [float(c.timestamps[0]) for c in chunks.values() if len(c)]
     t0 = min(starts) if starts else 0.0
-    ours = _first(header, "info", "sensorlab", "metadata")
+    header = header.get("info") or {}  # pyxdf: {"info": {tag: [value, …]}}
+    ours = _first(header, "sensorlab", "metadata")
     if ours:  # our own export: the original session's description
         m = SessionMetadata(**json.loads(ours))
         return m.model_copy(update={"notes": (m.notes + "\n" if m.notes else "") + f"imported from {xdf_path.name}"})
     m = SessionMetadata(name=xdf_path.stem, notes=f"imported from {xdf_path.name}", software_version=__version__, schema_version=SCHEMA_VERSION,
-                        start_host_time=t0, start_time_iso=_first(header, "info", "datetime", default="") or "")  # fmt: skip
+                        start_host_time=t0, start_time_iso=_first(header, "datetime", default="") or "")  # fmt: skip
     return m
 
 
