@@ -34,7 +34,7 @@ def test_xdf_round_trip_keeps_values_timestamps_and_clock_offsets(lsl_session, t
     assert result.clock_offsets["eeg"] >= 3 and "eeg_lsl_clock" not in result.streams
 
     # The reference reader, clocks as stored: raw LSL stamps and the measured offsets.
-    raw, header = pyxdf.load_xdf(str(xdf), synchronize_clocks=False, dejitter_timestamps=False)
+    raw, _header = pyxdf.load_xdf(str(xdf), synchronize_clocks=False, dejitter_timestamps=False)
     raw = _by_name(raw)
     assert set(raw) == {"eeg", "wrist", "labels"}
     with Session.open(path) as s:

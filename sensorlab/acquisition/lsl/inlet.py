@@ -13,8 +13,8 @@ with
   session → XDF → session round trip gives the same host times,
 - ``arrival_times``: when the chunk was pulled (host clock).
 
-The reader thread only pulls, copies and emits (docs/ARCHITECTURE.md, "Device callbacks copy,
-enqueue and return"); liblsl buffers up to six minutes while it measures a clock offset.
+The reader thread only pulls, copies and emits (docs/ARCHITECTURE.md, "Conventions");
+liblsl buffers up to six minutes while it measures a clock offset.
 """
 
 from __future__ import annotations
@@ -26,7 +26,14 @@ import numpy as np
 
 from sensorlab.acquisition.clock import now
 from sensorlab.acquisition.lsl.config import CLOCK_INTERVAL
-from sensorlab.acquisition.lsl.runtime import clock_stream_info, events_text, local_to_host, lsl_errors, pylsl, stream_info_from_lsl
+from sensorlab.acquisition.lsl.runtime import (
+    clock_stream_info,
+    events_text,
+    local_to_host,
+    lsl_errors,
+    pylsl,
+    stream_info_from_lsl,
+)
 from sensorlab.acquisition.source import Chunk, SourceBase, SourceError, StreamKind
 
 log = logging.getLogger(__name__)
@@ -80,7 +87,7 @@ class LslSource(SourceBase):
             inlet.open_stream(timeout=self.timeout)
         except SourceError:
             raise
-        except Exception as e:  # TimeoutError, LostError: the sender went away while we connected
+        except Exception as e:  # noqa: BLE001 - TimeoutError, LostError: the sender went away while we connected
             raise SourceError(f"{self.description}: could not connect ({type(e).__name__}: {e}); is its program still running?") from None
         self._inlet = inlet
         self._kind = info.kind
@@ -88,7 +95,7 @@ class LslSource(SourceBase):
         self._clock_times, self._clock_values = [], []
         try:
             self._pending_clock = self._measure()  # the first offset, before any sample is mapped
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001 - liblsl errors vary by version
             raise SourceError(f"{self.description}: could not measure its clock offset ({type(e).__name__}: {e})") from None
 
     def _start(self) -> None:
@@ -151,7 +158,7 @@ class LslSource(SourceBase):
                 self._emit(self.name, Chunk(data, ts, raw, np.full(len(raw), arrival)), arrival)
         except lost_error:
             self._fail(f"{self.description}: the LSL stream was lost (its program stopped or the network went away)")
-        except Exception as e:  # noqa: BLE001 - a broken stream stops this source only
+        except Exception as e:  # noqa: BLE001 - liblsl errors vary by version
             log.exception("%s failed", self.description)
             self._fail(f"{self.description} stopped: {type(e).__name__}: {e}")
 

@@ -51,7 +51,8 @@ def pylsl() -> Any:
 
 def lsl_errors() -> tuple[type[Exception], type[Exception]]:
     """pylsl's (LostError, TimeoutError); its TimeoutError is not the built-in one."""
-    from pylsl.util import LostError, TimeoutError as LslTimeout
+    from pylsl.util import LostError
+    from pylsl.util import TimeoutError as LslTimeout
 
     return LostError, LslTimeout
 

@@ -95,8 +95,7 @@ def export_xdf(session_path: str | Path, out: str | Path, force: bool = False, p
             with open(tmp, "wb") as f:
                 f.write(spec.MAGIC)
                 f.write(spec.chunk(spec.FILE_HEADER, _file_header(s).encode("utf-8")))
-                for p in plans.values():
-                    f.write(spec.chunk(spec.STREAM_HEADER, _stream_header(s, p).encode("utf-8"), p.sid))
+                f.writelines(spec.chunk(spec.STREAM_HEADER, _stream_header(s, p).encode("utf-8"), p.sid) for p in plans.values())
                 _write_blocks(f, plans, progress)
                 for name, p in plans.items():
                     f.write(spec.chunk(spec.STREAM_FOOTER, _footer(p).encode("utf-8"), p.sid))
