@@ -1,9 +1,10 @@
 """A stand-alone LSL publisher for the tests (run as a subprocess, like a lab device's program).
 
 ``publisher.py NAME LOG STOPFILE SECONDS RATE CHANNELS``: publishes NAME (type "EEG", float32,
-CHANNELS channels) at RATE Hz; sample k holds k + 0.25·channel. It records ``local_clock()``
-right before each push (liblsl stamps the sample at the push), and when STOPFILE appears or
-SECONDS pass, saves (k, push time) rows to LOG (.npy) and exits.
+CHANNELS channels) at RATE Hz; sample k holds k + 0.25·channel. Each sample is stamped with
+``local_clock()`` read at its push (passed explicitly, so a publisher descheduled between
+reading the clock and pushing cannot make the log disagree with the stamp), and when STOPFILE
+appears or SECONDS pass, (k, push time) rows are saved to LOG (.npy).
 """
 
 import sys
@@ -29,7 +30,7 @@ next_t = time.monotonic()
 offsets = np.arange(channels, dtype=np.float32) * 0.25
 while time.monotonic() < t_end and not stop.exists():
     t = pylsl.local_clock()
-    outlet.push_sample((k + offsets).tolist())
+    outlet.push_sample((k + offsets).tolist(), t)
     rows.append((k, t))
     k += 1
     next_t += 1.0 / rate
