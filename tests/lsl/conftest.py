@@ -10,7 +10,9 @@ ours to them. Publisher subprocesses get the same environment (`lsl_env`).
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 import uuid
@@ -19,6 +21,7 @@ from pathlib import Path
 import pytest
 
 _dir = Path(tempfile.mkdtemp(prefix="sensorlab-lsl-"))
+atexit.register(shutil.rmtree, _dir, True)
 _cfg = _dir / "lsl_api.cfg"
 _cfg.write_text(
     "[ports]\nIPv6 = disable\n"
@@ -44,7 +47,7 @@ def unique(prefix: str) -> str:
 
 @pytest.fixture
 def publisher(tmp_path):
-    """Start ``publisher.py NAME LOG [--seconds S] [--rate R]`` in a subprocess; killed at teardown."""
+    """``start(name)`` runs ``publisher.py`` in a subprocess → (process, push log, stop file); killed at teardown."""
     import subprocess
 
     procs: list[subprocess.Popen] = []
