@@ -36,7 +36,7 @@ test-headless: system-deps $(HEADLESS_VENV)/.installed
 $(HEADLESS_VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(HEADLESS_VENV)
 	$(HEADLESS_VENV)/bin/pip install -q --upgrade pip
-	$(HEADLESS_VENV)/bin/pip install -q -e ".[dask]" pytest==9.2.0 hypothesis
+	$(HEADLESS_VENV)/bin/pip install -q -e ".[dask,lsl]" pytest==9.2.0 hypothesis
 	touch $@
 
 bench: setup
@@ -72,7 +72,7 @@ $(STAMP): pyproject.toml
 	# torch first, pinned: pip takes the CPU build (an unpinned torch, asked for by another
 	# package, would pull several GB of CUDA libraries).
 	$(BIN)/pip install -q "torch==2.13.0"
-	$(BIN)/pip install -q -e ".[gui,dask,train]" --group test
+	$(BIN)/pip install -q -e ".[gui,dask,train,lsl]" --group test
 	touch $(STAMP)
 
 clean:

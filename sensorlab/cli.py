@@ -62,7 +62,7 @@ def gui(
 
 @app.command()
 def devices() -> None:
-    """List cameras, audio inputs and serial ports.
+    """List cameras, audio inputs, serial ports and LSL streams.
 
     Example: sensorlab devices
     """
@@ -130,6 +130,7 @@ def record(
     video: Annotated[str, typer.Option(metavar="jpeg|raw", help="Video storage: jpeg (compact, default) or raw (lossless, ~100 GB/h at 640×480@30).")] = "jpeg",
     jpeg_quality: Annotated[int, typer.Option(min=1, max=100, metavar="1-100", help="JPEG quality of stored video frames.")] = 90,
     allow_missing: Annotated[bool, typer.Option("--allow-missing", help="Record the devices that open even if others do not (default: exit with status 1 and record nothing).")] = False,
+    lsl_outlet: Annotated[list[str], typer.Option("--lsl-outlet", metavar="STREAM", help="Also publish STREAM (or 'labels') as an LSL outlet named sensorlab-STREAM; repeatable (docs/LSL.md).")] = [],
 ) -> None:
     """Record a session from a rig file or the demo rig. Ctrl-C, SIGTERM or SIGHUP stop cleanly.
 
@@ -154,6 +155,13 @@ def record(
     if output is not None and output.exists():
         _fail(f"{output} already exists; choose another name (recordings are never overwritten)", 2)
     config, sources = _sources(rig, demo)
+    if lsl_outlet:
+        from sensorlab.acquisition.lsl.config import add_outlets
+
+        try:
+            sources += add_outlets(config, lsl_outlet)
+        except ValueError as e:
+            _fail(f"--lsl-outlet: {e}", 2)
     from sensorlab.acquisition.names import safe_file_stem  # a name must not steer the path (../, /abs)
 
     output = output or Path(f"{safe_file_stem(name or config.name)}-{datetime.now():%Y%m%d-%H%M%S}.h5")
@@ -338,6 +346,10 @@ _register_training(app)
 from sensorlab.datasets.interchange.cli_commands import export as _dataset_export, import_app  # noqa: E402
 
 dataset_app.command("export", short_help="Export a dataset or sessions: Edge Impulse JSON/CSV, WAV clips + index, NumPy .npz.")(_dataset_export)
+from sensorlab.session.xdf.cli_commands import import_xdf as _import_xdf, session_app  # noqa: E402
+
+import_app.command("xdf", short_help="An XDF file (LabRecorder, LSL) → a session.")(_import_xdf)
+app.add_typer(session_app, name="session")
 app.add_typer(import_app, name="import")
 
 

@@ -64,6 +64,7 @@ from sensorlab.acquisition.kinds.audio import AudioConfig  # noqa: F401
 from sensorlab.acquisition.kinds.camera import CameraConfig  # noqa: F401
 from sensorlab.acquisition.kinds.emulated import EEG_VALUES_PER_S, EMULATED_RATES, MAX_DRIFT_PPM, EmulatedConfig  # noqa: F401
 from sensorlab.acquisition.kinds.serial import BAUD_RATES, SerialConfig  # noqa: F401
+from sensorlab.acquisition.lsl.config import LslOutletConfig
 from sensorlab.acquisition.names import file_name_problem
 from sensorlab.acquisition.source import Source
 
@@ -136,10 +137,12 @@ class RigBase(BaseModel):
         """Create (not open) one source per configured device, then one per processor.
 
         `Acquisition` opens the processors (listed last) after the devices."""
+        from sensorlab.acquisition.lsl.config import build_lsl_outlet
         from sensorlab.acquisition.processors import build_processor
 
         devices = [kind_of(d).build(d) for d in self.devices()]
-        return [*devices, *(build_processor(p) for p in self.processor)]
+        # Outlets last: they may publish a processor's output.
+        return [*devices, *(build_processor(p) for p in self.processor), *(build_lsl_outlet(o) for o in self.lsl_outlet)]
 
     def to_toml(self) -> str:
         import tomli_w
@@ -156,7 +159,8 @@ def rig_model() -> type[RigBase]:
 @functools.lru_cache(maxsize=8)
 def _model_for(kinds: tuple[DeviceKind, ...]) -> type[RigBase]:
     fields: dict[str, typing.Any] = {k.table: (list[k.config], []) for k in kinds}
-    model = create_model("RigConfig", __base__=RigBase, __module__=__name__, **fields, processor=(list[ProcessorConfig], []))
+    model = create_model("RigConfig", __base__=RigBase, __module__=__name__, **fields, processor=(list[ProcessorConfig], []),
+                         lsl_outlet=(list[LslOutletConfig], []))  # fmt: skip
     model.kinds = kinds
     return model
 
@@ -245,6 +249,7 @@ def parse_rig(text: str, source: str = "rig") -> RigBase:
         which = ", ".join(tables[:-1]) + f" or {tables[-1]}" if len(tables) > 1 else "".join(tables) or "a device"
         raise RigError(f"{source}: the rig names no devices; add a {which} table (see docs/RIG.md)")
     names = [d.name for d in devices if d.name] + [_output_name(p) for p in rig.processor]
+    names += [f"{d.name}_lsl_clock" for d in getattr(rig, "lsl", [])]  # each LSL source's clock-offset stream
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise RigError(f"{source}: device name {dupes[0]!r} is used twice: give each device (and processor) a unique name")

@@ -32,6 +32,9 @@ recording_stopped(path)
 recording_failed(stream, message)
     The recorder stopped writing ``stream``; ``stream == ""``: the whole recording stopped (a
     full or vanished disk), call `stop_recording` to close what was written. Writer thread.
+label_added(text, t)
+    `add_label` was called (recorded or not); nodes with an ``on_live_label(text, t)`` method
+    (the LSL outlet of ``labels``) are connected to it. Thread that called `add_label`.
 message(text)
     Something the user should read (live labels saved). Any thread.
 problem(text)
@@ -91,6 +94,7 @@ class Studio:
     recording_started = Signal(str)
     recording_stopped = Signal(str)
     recording_failed = Signal(str, str)
+    label_added = Signal(str, float)
     message = Signal(str)
     problem = Signal(str)
 
@@ -140,6 +144,8 @@ class Studio:
             current = acq is self.acquisition
             if current:
                 self.preroll.attach(acq)
+                for node in acq.processors:
+                    self._hook_labels(node)
         errors = dict(acq.errors)
         if current:
             self.devices_opened.emit(errors)
@@ -173,7 +179,18 @@ class Studio:
         if acq is not None:
             self._close_acquisition(acq)
 
+    def _hook_labels(self, node: Processor) -> None:
+        # Live labels are not a stream of the acquisition (the recorder stores them), so a
+        # node that publishes them (an LSL outlet of "labels") is fed from add_label.
+        hook = getattr(node, "on_live_label", None)
+        if hook is not None:
+            self.label_added.connect(hook)
+
     def _close_acquisition(self, acq: Acquisition) -> None:
+        for node in acq.processors:
+            hook = getattr(node, "on_live_label", None)
+            if hook is not None:
+                self.label_added.disconnect(hook, missing_ok=True)
         acq.stream_failed.disconnect(self._on_stream_failed, missing_ok=True)
         acq.consumer_failed.disconnect(self._on_consumer_failed, missing_ok=True)
         acq.stream_added.disconnect(self._on_stream_added, missing_ok=True)
@@ -194,6 +211,7 @@ class Studio:
         if acq is None:
             raise StudioBusy("no rig is open: open one before adding processors")
         acq.add_processor(processor)
+        self._hook_labels(processor)
 
     # -- pre-roll ----------------------------------------------------------------------------
     def set_preroll(self, seconds: float) -> None:
@@ -278,6 +296,7 @@ class Studio:
             The recording has no ``labels`` events stream (never for a `Studio` recording).
         """
         t = now() if t is None else float(t)
+        self.label_added.emit(text, t)
         rec = self.recorder
         if rec is None or not rec.recording:
             return False

@@ -41,11 +41,11 @@ def _errors():
 
 def train(
     dataset: Annotated[Path, typer.Argument(metavar="DATASET.h5", help="Dataset file (sensorlab dataset build).")],
-    task: Annotated[str, typer.Option(help="audio | timeseries | image")],
+    task: Annotated[str, typer.Option(metavar="audio|timeseries|image", help="What the windows hold: audio, sensor time series or images.")],
     config: Annotated[Optional[Path], typer.Option(metavar="train.toml", help="Training settings (TOML); see docs/TRAINING.md.")] = None,
     out: Annotated[Optional[Path], typer.Option("-o", "--out", metavar="RUN", help="Run folder to write (default runs/DATASET-TASK[-N]).")] = None,
-    epochs: Annotated[Optional[int], typer.Option(min=1, help="Override the config's epochs.")] = None,
-    seed: Annotated[Optional[int], typer.Option(help="Override the config's seed.")] = None,
+    epochs: Annotated[Optional[int], typer.Option(min=1, metavar="N", help="Override the config's epochs.")] = None,
+    seed: Annotated[Optional[int], typer.Option(metavar="N", help="Override the config's seed.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Progress as JSON lines on stdout (for the GUI).")] = False,
 ) -> None:
     """Train a small model on a dataset; write a run folder (checkpoint, config, metrics, plots, model card).
@@ -82,7 +82,7 @@ def train(
 def evaluate(
     model: Annotated[Path, typer.Argument(metavar="MODEL", help="Run folder, model.pt, .onnx or .tflite file.")],
     dataset: Annotated[Path, typer.Argument(metavar="DATASET.h5")],
-    split: Annotated[str, typer.Option(help="Split to evaluate on ('all' for every window).")] = "test",
+    split: Annotated[str, typer.Option(metavar="train|val|test|all", help="Split to evaluate on ('all' for every window).")] = "test",
     as_json: Annotated[bool, typer.Option("--json", help="Print the metrics as one JSON object.")] = False,
 ) -> None:
     """Accuracy, per-class precision/recall/F1 and the confusion matrix of any build of a model.
@@ -101,8 +101,8 @@ def evaluate(
 
 def export(
     run: Annotated[Path, typer.Argument(metavar="RUN", help="Run folder (or its model.pt).")],
-    format: Annotated[str, typer.Option("--format", help="onnx | tflite")] = "onnx",
-    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="File to write (default RUN/model.onnx).")] = None,
+    format: Annotated[str, typer.Option("--format", metavar="onnx|tflite", help="Model file format to write.")] = "onnx",
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", metavar="FILE", help="File to write (default RUN/model.onnx).")] = None,
     dataset: Annotated[Optional[Path], typer.Option(metavar="DATASET.h5", help="Windows for the self-check (default: the run's dataset).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the self-check report as JSON.")] = False,
 ) -> None:

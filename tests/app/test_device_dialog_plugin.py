@@ -26,7 +26,7 @@ def test_a_plugin_kind_is_listed_added_edited_probed_and_saved(qtbot, settings, 
     group = _group(dialog, "Thermometers")
     assert [group.child(i).text(0) for i in range(group.childCount())] == ["bench thermometer t0", "bench thermometer t1"]
     titles = [dialog.available.topLevelItem(i).text(0) for i in range(dialog.available.topLevelItemCount())]
-    assert titles == ["Cameras", "Audio inputs", "Serial ports", "Emulated demo devices", "Thermometers"]
+    assert titles == ["Cameras", "Audio inputs", "Serial ports", "Emulated demo devices", "LSL streams", "Thermometers"]
 
     dialog._add_item(group.child(1))
     assert dialog.rig_list.currentItem().text() == "thermo · thermo_t1 · t1 @ 10 Hz"

@@ -30,9 +30,10 @@ BUILTIN_KINDS = {
     "audio": "sensorlab.acquisition.kinds.audio:KIND",
     "serial": "sensorlab.acquisition.kinds.serial:KIND",
     "emulated": "sensorlab.acquisition.kinds.emulated:KIND",
+    "lsl": "sensorlab.acquisition.kinds.lsl:KIND",
 }
 #: Top-level rig keys that are not device tables.
-RESERVED = frozenset({"name", "processor"})
+RESERVED = frozenset({"name", "processor", "lsl_outlet"})
 _TABLE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 _lock = threading.RLock()  # re-entrant: a plugin that asks for the kinds while loading gets an error, not a hang
@@ -103,7 +104,7 @@ def _discover() -> tuple[tuple[DeviceKind, ...], dict[str, str]]:
     for table, (value, dist, ep) in targets.items():
         try:
             if not _TABLE.match(table) or table in RESERVED:
-                raise ValueError(f"{table!r} cannot be a rig table; use lowercase letters, digits and _ (not name or processor)")
+                raise ValueError(f"{table!r} cannot be a rig table; use lowercase letters, digits and _ (not name, processor or lsl_outlet)")
             obj = ep.load() if ep is not None else _load(value)
             kind = obj() if isinstance(obj, type) else obj
             if not isinstance(kind, DeviceKind):
