@@ -52,7 +52,9 @@ class ShimSerial {
   template <typename T>
   size_t println(T v) { return print(v) + println(); }
   size_t println(double v, int digits) { return print(v, digits) + println(); }
-  operator bool() { return true; }
+  // Native USB (SHIM_BAUD unset): true while a program has the port open, as DTR makes it
+  // on a real board. UART (SHIM_BAUD set): always true, as on an Uno.
+  operator bool();
 };
 
 extern ShimSerial Serial;

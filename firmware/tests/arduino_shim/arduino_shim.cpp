@@ -46,14 +46,22 @@ void yield(void) {}
 
 // ---- writing to the pty ------------------------------------------------------------------
 
-// Write all of data to the master; a reader that stalls for more than 20 ms loses the rest,
-// as a USB device's packets are lost when no host polls them.
+// Whether a program has the port open: the pty's master reports a hang-up while nobody has
+// the other side open. That is what `Serial` (DTR) tells a native-USB sketch.
+static bool port_open() {
+  struct pollfd p = {master_fd, POLLOUT, 0};
+  return poll(&p, 1, 0) >= 0 && !(p.revents & POLLHUP);
+}
+
+// Write all of data to the master. Nobody listening: the bytes are gone at once (a UART
+// bridge or USB stack with no host drops them). A listener that stalls for more than 20 ms
+// loses the rest.
 static void pty_write(const uint8_t *data, size_t len) {
   int64_t give_up = mono_ns() + 20000000LL;
-  while (len) {
+  while (len && port_open()) {
     ssize_t n = write(master_fd, data, len);
     if (n > 0) { data += n; len -= (size_t)n; continue; }
-    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return;  // EIO: nobody has the port open
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return;
     if (mono_ns() > give_up) return;
     struct pollfd p = {master_fd, POLLOUT, 0};
     poll(&p, 1, 2);
@@ -126,6 +134,8 @@ void ShimSerial::flush() {
   pthread_mutex_unlock(&tx_lock);
 }
 
+ShimSerial::operator bool() { return uart_baud ? true : port_open(); }
+
 void ShimSerial::begin(unsigned long baud) { (void)baud; }  // the pty ignores it; SHIM_BAUD paces
 
 // ---- reading from the pty -----------------------------------------------------------------
@@ -164,8 +174,8 @@ int main() {
     return 1;
   }
   const char *port = ptsname(master_fd);
-  // Keep the app side open ourselves and raw, so no byte is translated and writes do not
-  // fail with EIO before the app opens it (pyserial sets raw mode again when it does).
+  // Set the app side raw (pyserial does too when it opens it), then close it again, so
+  // port_open() sees when the app has it open.
   int slave = open(port, O_RDWR | O_NOCTTY);
   struct termios tio;
   if (slave < 0 || tcgetattr(slave, &tio)) {
@@ -174,6 +184,7 @@ int main() {
   }
   cfmakeraw(&tio);
   tcsetattr(slave, TCSANOW, &tio);
+  close(slave);
   tcgetattr(master_fd, &tio);
   cfmakeraw(&tio);
   tcsetattr(master_fd, TCSANOW, &tio);
