@@ -14,14 +14,20 @@ APT_PACKAGES := libportaudio2 pulseaudio pulseaudio-utils libasound2-plugins als
   libxcb-shape0 libxcb-xfixes0 libxcb-xinerama0 libxcb-xkb1 libxkbcommon-x11-0 libxkbcommon0 \
   libegl1 libgl1 libfontconfig1 libdbus-1-3 libglib2.0-0 fonts-dejavu-core
 
-.PHONY: run test test-headless setup system-deps lint bench screenshots clean
+.PHONY: run test test-headless firmware-test setup system-deps lint bench screenshots clean
 
 run: setup
 	$(BIN)/sensorlab
 
-test: setup
+test: setup firmware-test
 	$(BIN)/lint-imports
 	QT_QPA_PLATFORM=offscreen $(BIN)/pytest -q
+
+# The device library's C unit tests and host builds of the example sketches (docs/FIRMWARE.md).
+CC ?= cc
+firmware-test:
+	@command -v $(CC) >/dev/null 2>&1 || { echo "firmware-test needs a C compiler, and '$(CC)' was not found: sudo apt-get install -y gcc g++ (or set CC=...)"; exit 1; }
+	$(MAKE) -C firmware test host
 
 # The core without any Qt binding installed: proves sensorlab records, reads and labels headless.
 HEADLESS_VENV := .venv-headless
@@ -66,4 +72,4 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 clean:
-	rm -rf $(VENV) $(HEADLESS_VENV) .pytest_cache build *.egg-info
+	rm -rf $(VENV) $(HEADLESS_VENV) .pytest_cache build firmware/build *.egg-info
