@@ -21,11 +21,15 @@ from sensorlab.acquisition.serial.binary import (
     encode_request,
     frame,
 )
-from sensorlab.acquisition.serial.description import CODE_OF_DTYPE, DeviceDescription, StreamDescription
+from sensorlab.acquisition.serial.description import (
+    CODE_OF_DTYPE,
+    DeviceDescription,
+    StreamDescription,
+)
 
 
 def _emit(build, commands: list[str]) -> list[bytes]:
-    proc = subprocess.run([str(build / "emit_frames")], input="\n".join(commands) + "\n", capture_output=True, text=True, timeout=60)
+    proc = subprocess.run([str(build / "emit_frames")], input="\n".join(commands) + "\n", check=False, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert len(lines) == len(commands)

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 
 from sensorlab.acquisition.serial.binary import encode_data
 
-from .conftest import REPO
+REPO = Path(__file__).resolve().parents[2]
 
 BAUDS = (9600, 19200, 38400, 57600, 115200, 230400, 250000, 460800, 500000, 921600, 1000000, 1500000, 2000000)
-ROW = re.compile(r"^\| ([^|]+?) \| (\d+) \| (\d+) \| (\d+) \| ([\d.]+) \| ([^|]+?) \|$", re.M)
+ROW = re.compile(r"^\| ([^|]+?) \| (\d+) \| (\d+) \| (\d+) \| ([\d.]+) \| ([^|]+?) \|$", re.MULTILINE)
 
 
 def test_every_row_matches_the_frames_the_encoder_makes():
