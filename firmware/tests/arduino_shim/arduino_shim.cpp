@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <termios.h>
@@ -189,6 +190,17 @@ int main() {
   cfmakeraw(&tio);
   tcsetattr(master_fd, TCSANOW, &tio);
   fcntl(master_fd, F_SETFL, fcntl(master_fd, F_GETFL) | O_NONBLOCK);
+
+  // A microcontroller runs only the sketch, so it samples on time whatever the PC is doing.
+  // Real-time priority gives the emulated board the same: without it, on a loaded PC every
+  // wake-up from the idle sleep below comes late, and every sample with it. The board sleeps
+  // most of the time, so it cannot starve the machine. Not permitted: run as a normal
+  // process, and say so.
+  struct sched_param sp;
+  memset(&sp, 0, sizeof sp);
+  sp.sched_priority = 10;
+  if (sched_setscheduler(0, SCHED_FIFO, &sp) != 0)
+    fprintf(stderr, "arduino shim: no real-time priority (%s): samples may be taken late on a busy PC\n", strerror(errno));
 
   const char *start = getenv("SHIM_MICROS_START");
   micros_start = start ? strtoull(start, NULL, 0) : 0;
