@@ -18,14 +18,20 @@ APT_PACKAGES := libportaudio2 pulseaudio pulseaudio-utils libasound2-plugins als
 # release its lock before giving up.
 APT_LOCK_WAIT ?= 600
 
-.PHONY: run test test-headless setup system-deps lint bench screenshots clean
+.PHONY: run test test-headless firmware-test setup system-deps lint bench screenshots clean
 
 run: setup
 	$(BIN)/sensorlab
 
-test: setup
+test: setup firmware-test
 	$(BIN)/lint-imports
 	QT_QPA_PLATFORM=offscreen $(BIN)/pytest -q
+
+# The device library's C unit tests and host builds of the example sketches (docs/FIRMWARE.md).
+CC ?= cc
+firmware-test:
+	@command -v $(CC) >/dev/null 2>&1 || { echo "firmware-test needs a C compiler, and '$(CC)' was not found: sudo apt-get install -y gcc g++ (or set CC=...)"; exit 1; }
+	$(MAKE) -C firmware test host
 
 # The core without any Qt binding installed: proves sensorlab records, reads and labels headless.
 HEADLESS_VENV := .venv-headless
@@ -76,4 +82,4 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 clean:
-	rm -rf $(VENV) $(HEADLESS_VENV) .pytest_cache build *.egg-info
+	rm -rf $(VENV) $(HEADLESS_VENV) .pytest_cache build firmware/build *.egg-info
