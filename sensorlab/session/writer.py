@@ -30,7 +30,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from sensorlab.acquisition.clock import MIN_DRIFT_SPAN, REANCHOR_TOLERANCE, ClockFit
+from sensorlab.acquisition.clock import REANCHOR_TOLERANCE, ClockFit
 from sensorlab.acquisition.source import Chunk, StreamInfo, StreamKind
 from sensorlab.session import format as fmt
 from sensorlab.session.metadata import SessionMetadata
@@ -471,21 +471,26 @@ class _BlobStore(_Store):
 
 
 def clock_footers(clock: ClockFit | None) -> dict[str, float]:
-    """``clock_offset``, ``clock_slope``, ``clock_drift_ppm``, ``clock_reanchors`` of a stream's fit ({} without one).
+    """``clock_offset``, ``clock_slope``, ``clock_drift_ppm``, ``clock_drift_stderr_ppm``,
+    ``clock_drift_span``, ``clock_reanchors`` of a stream's fit ({} without one).
 
-    Slope and drift are NaN until the fit has estimated them (`ClockFit` fixes the slope at
-    exactly 1 until it has `clock.MIN_DRIFT_SPAN` seconds of device time): "not estimated" is
-    not "no drift".
+    ``clock_slope`` is the slope the offset was fitted with: NaN until the fit uses one
+    (`ClockFit` fixes it at exactly 1 until it has `clock.MIN_DRIFT_SPAN` seconds of device
+    time). ``clock_drift_ppm`` is the drift measured so far, from about a second of device time
+    on, with its standard error ``clock_drift_stderr_ppm`` over ``clock_drift_span`` device
+    seconds (`ClockFit.drift_estimate`): a short recording says how uncertain its figure is
+    rather than nothing. All three are NaN when not even an estimate exists ("not estimated"
+    is not "no drift").
     """
     m = clock.mapping() if clock is not None else None
     if m is None:
         return {}
-    # The same rule `ClockFit._fit` applies before it fits a slope (clock.py has no public flag).
-    bins = list(clock._bins)
-    fitted = clock.fit_drift and len(bins) >= 8 and bins[-1][1] - bins[0][1] >= MIN_DRIFT_SPAN
+    est = clock.drift_estimate()
     return {
         "clock_offset": m.offset,
-        "clock_slope": m.slope if fitted else np.nan,
-        "clock_drift_ppm": m.drift_ppm if fitted else np.nan,
+        "clock_slope": m.slope if est is not None and est.used else np.nan,
+        "clock_drift_ppm": est.drift_ppm if est is not None else np.nan,
+        "clock_drift_stderr_ppm": est.stderr_ppm if est is not None else np.nan,
+        "clock_drift_span": est.span if est is not None else np.nan,
         "clock_reanchors": clock.reanchors,
     }
