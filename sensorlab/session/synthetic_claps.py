@@ -34,12 +34,14 @@ def write_clap_session(
     imu_rate: float = 1000.0,
     fps: float = 30.0,
     radar_rate: float = 20.0,
-    clap_interval: float = 2.0,
+    clap_interval: float = 1.37,
     seed: int = 1,
 ) -> Path:
     """Write streams ``mic``, ``imu``, ``cam``, ``radar`` (and ``labels``); returns the path.
 
-    The world's claps are at ``T0 + clap_interval * (k + 0.5)``.
+    The world's claps are at ``T0 + clap_interval * (k + 0.5)``; the default interval is not a
+    whole number of samples of any stream, so each clap falls at another phase of the sample
+    grid, as with real claps.
     """
     offsets = dict(offsets or {})
     world = World(t0=T0, clap_interval=clap_interval, seed=seed)
@@ -79,7 +81,7 @@ def write_clap_session(
     return Path(path)
 
 
-def clap_times(seconds: float, clap_interval: float = 2.0) -> np.ndarray:
+def clap_times(seconds: float, clap_interval: float = 1.37) -> np.ndarray:
     """True host times of the claps in a session written by `write_clap_session`."""
     return World(t0=T0, clap_interval=clap_interval).clap_times(T0, T0 + seconds)
 
