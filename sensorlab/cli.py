@@ -199,8 +199,9 @@ def sync(
     """Measure each stream's time offset from claps, confirm and store it (raw times are kept).
 
     Offsets go into SESSION.sync.json beside the file (the recording is never rewritten);
-    readers apply them. Examples: sensorlab sync run1.h5 · sensorlab sync run1.h5 --apply ·
-    sensorlab sync run1.h5 --undo · sensorlab sync run1.h5 --report
+    readers apply them. `--undo` goes back one step; `--report` judges the result.
+
+    Example: sensorlab sync run1.h5 --apply
     """
     from sensorlab.session import sync_offsets
     from sensorlab.session.calibration import calibrate_session
@@ -214,7 +215,7 @@ def sync(
                        "offsets now: " + (", ".join(f"{k} {v * 1e3:+.1f} ms" for k, v in back.items()) or "none (raw times)"))  # fmt: skip
         elif report:
             d = make_report(path)
-            typer.echo(format_report(d))
+            typer.echo(format_report(d).replace("`sensorlab sync --undo`", f"`sensorlab sync {path} --undo`"))
             out = plot_report(d, plot or path.with_name(path.stem + ".sync.png"))
             typer.echo(f"\nplot: {out}")
         else:
