@@ -80,6 +80,7 @@ class ClapSyncDialog(QDialog):
         self.intro = QLabel(INSTRUCTIONS, wordWrap=True)
         self.start_button = QPushButton("Start listening")
         self.start_button.clicked.connect(self.start)
+        self.start_button.setDefault(True)  # Enter starts listening: hands free to clap
         self.progress = QProgressBar(maximum=1000, textVisible=False)
         self.result = QPlainTextEdit(readOnly=True)
         self.result.setPlaceholderText("offsets appear here")
@@ -95,6 +96,7 @@ class ClapSyncDialog(QDialog):
         self.timer = QTimer(self, interval=POLL_MS)
         self.timer.timeout.connect(self._tick)
         self.resize(560, 360)
+        self.start_button.setFocus()
 
     def start(self) -> None:
         """Listen to the running streams for `seconds` (GUI thread)."""
