@@ -314,17 +314,31 @@ class ClockFit:
         return ClockMapping(offset=offset, slope=slope)
 
 
+def _ols(x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray, float]:
+    """Slope, residuals and Sxx of the least-squares line through ``(x, y)``."""
+    xc = x - x.mean()
+    sxx = float(xc @ xc)
+    b = float(xc @ (y - y.mean())) / sxx if sxx > 0 else 0.0
+    return b, y - y.mean() - b * xc, sxx
+
+
 def _line_drift(d: np.ndarray, h: np.ndarray, used: bool) -> DriftEstimate | None:
     """OLS line ``h = a + b d`` through lower-envelope points: drift and its standard error."""
     span = float(d[-1] - d[0])
     n = len(d)
     if n < MIN_ESTIMATE_BINS or span < MIN_ESTIMATE_SPAN:
         return None
-    x = d - d.mean()
-    sxx = float(x @ x)
     y = (h - h[0]) - (d - d[0])  # residual host-minus-device time: keeps the numbers small
-    b = float(x @ (y - y.mean())) / sxx  # slope - 1
-    res = y - y.mean() - b * x
+    b, res, sxx = _ols(d, y)
+    # A bin whose every arrival was late (the host stalled for longer than a bin) sits above
+    # the line: delays are never negative. Drop such points once and refit.
+    mad = float(np.median(np.abs(res - np.median(res))))
+    keep = res <= np.median(res) + 3 * max(mad, 1e-5)
+    if keep.sum() >= MIN_ESTIMATE_BINS and not keep.all():
+        d, y, n = d[keep], y[keep], int(keep.sum())
+        b, res, sxx = _ols(d, y)
+    if sxx <= 0:
+        return None
     se = float(np.sqrt((res @ res) / (n - 2) / sxx))
     slope = 1.0 + b
     drift = (1.0 / slope - 1.0) * 1e6

