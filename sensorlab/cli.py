@@ -195,6 +195,52 @@ def info(path: Annotated[Path, typer.Argument(metavar="SESSION", help="Session f
         _fail(f"{path}: cannot read this session ({e})")
 
 
+@app.command(short_help="Clap-to-sync: measure, apply or undo stream offsets; print a sync report.")
+def sync(
+    path: Annotated[Path, typer.Argument(metavar="SESSION", help="Session file (.h5) with a few claps seen by every stream.")],
+    apply: Annotated[bool, typer.Option("--apply", help="Store the measured offsets without asking.")] = False,
+    undo: Annotated[bool, typer.Option("--undo", help="Go back to the offsets before the last --apply.")] = False,
+    report: Annotated[bool, typer.Option("--report", help="Print drift, latency jitter and alignment per pair, and write a plot.")] = False,
+    plot: Annotated[Optional[Path], typer.Option("--plot", metavar="OUT.png", help="Where --report writes its plot (default SESSION.sync.png).")] = None,
+    reference: Annotated[Optional[str], typer.Option("--reference", metavar="STREAM", help="Stream the others are aligned to (default: the finest one).")] = None,
+) -> None:
+    """Measure each stream's time offset from claps, confirm and store it (raw times are kept).
+
+    Offsets go into SESSION.sync.json beside the file (the recording is never rewritten);
+    readers apply them. `--undo` goes back one step; `--report` judges the result.
+
+    Example: sensorlab sync run1.h5 --apply
+    """
+    from sensorlab.session import sync_offsets
+    from sensorlab.session.calibration import calibrate_session
+    from sensorlab.session.sync_report import format_report, plot as plot_report, report as make_report
+
+    _check_session(path)
+    try:
+        if undo:
+            back = sync_offsets.undo(path)
+            typer.echo("nothing to undo: no offsets are stored" if back is None else
+                       "offsets now: " + (", ".join(f"{k} {v * 1e3:+.1f} ms" for k, v in back.items()) or "none (raw times)"))  # fmt: skip
+        elif report:
+            d = make_report(path)
+            typer.echo(format_report(d).replace("`sensorlab sync --undo`", f"`sensorlab sync {path} --undo`"))
+            out = plot_report(d, plot or path.with_name(path.stem + ".sync.png"))
+            typer.echo(f"\nplot: {out}")
+        else:
+            cal = calibrate_session(path, reference)
+            for line in cal.lines():
+                typer.echo(line)
+            if not cal.offsets:
+                _fail("no offsets measured: clap a few times, a second or more apart, where every sensor sees it")
+            if apply or (sys.stdin.isatty() and typer.confirm("apply these offsets (raw times are kept)?", default=False)):
+                where = sync_offsets.apply(path, cal.as_dict(), cal.reference, f"clap onsets ({len(cal.onsets[cal.reference])} claps)", cal.details())
+                typer.echo(f"applied: stored in {where}; `sensorlab sync {path} --undo` reverts")
+            else:
+                typer.echo(f"not applied; run `sensorlab sync {path} --apply` to store them")
+    except (OSError, ValueError, RuntimeError, KeyError) as e:
+        _fail(f"{path}: {e}")
+
+
 @app.command()
 def repair(
     path: Annotated[Path, typer.Argument(help="Session file (.h5) left flagged open by a crashed recorder.")],

@@ -24,6 +24,14 @@ import numpy as np
 #: Seconds of device time before the drift (slope) is fitted.
 MIN_DRIFT_SPAN = 10.0
 
+#: Fewest bins (and device seconds) an early drift *estimate* needs (`ClockFit.drift_estimate`):
+#: below that there is no line to speak of.
+MIN_ESTIMATE_BINS = 4
+MIN_ESTIMATE_SPAN = 1.0
+#: A "drift" beyond this (5 %) is not a crystal's error but a wrong nominal rate or a device
+#: whose arrivals came in one burst (a file import): no estimate is given.
+MAX_PLAUSIBLE_PPM = 50_000.0
+
 #: Bins the offset is taken from before drift can be fitted (see `ClockFit._fit`).
 RECENT_BINS = 4
 
@@ -61,6 +69,24 @@ class ClockMapping:
     @property
     def drift_ppm(self) -> float:
         return (1.0 / self.slope - 1.0) * 1e6
+
+
+@dataclass(frozen=True)
+class DriftEstimate:
+    """A device clock's drift as measured so far, with its uncertainty.
+
+    ``drift_ppm`` is the slope of the lower-envelope points (see `ClockFit`), ``stderr_ppm``
+    its standard error from the scatter of those points about the line (ordinary least
+    squares), ``span`` the device seconds they cover and ``points`` how many there are.
+    ``used`` tells whether the clock mapping applies this slope (after `MIN_DRIFT_SPAN`); before
+    that the mapping keeps slope 1 and the estimate is only reported.
+    """
+
+    drift_ppm: float
+    stderr_ppm: float
+    span: float
+    points: int
+    used: bool
 
 
 class ClockFit:
@@ -171,6 +197,24 @@ class ClockFit:
         with self._lock:
             return self._current()
 
+    def drift_estimate(self) -> DriftEstimate | None:
+        """The drift measured so far and how uncertain it is, or None with too little data.
+
+        Available after `MIN_ESTIMATE_BINS` bins over `MIN_ESTIMATE_SPAN` device seconds, long
+        before the mapping starts using a slope (`MIN_DRIFT_SPAN`): a 3 s recording gets a
+        figure with a wide error bar instead of nothing. None as well when the line is
+        implausible (beyond `MAX_PLAUSIBLE_PPM`: arrivals in one burst, not a clock).
+        """
+        with self._lock:
+            if not self.fit_drift or len(self._bins) < MIN_ESTIMATE_BINS:
+                return None
+            pts = np.array([(d, h) for _, d, h, _ in self._bins], dtype=np.float64)
+            used = self._uses_slope(pts[:, 0])
+        return _line_drift(pts[:, 0], pts[:, 1], used)
+
+    def _uses_slope(self, d: np.ndarray) -> bool:
+        return self.fit_drift and len(d) >= 8 and d[-1] - d[0] >= MIN_DRIFT_SPAN
+
     def reset(self) -> None:
         with self._lock:
             self._bins.clear()
@@ -257,7 +301,7 @@ class ClockFit:
         slope = 1.0
         # Drift needs a baseline: the bin minima scatter by ~0.1 ms, so over MIN_DRIFT_SPAN
         # seconds the slope is good to ~10 ppm; before that it would be mostly noise.
-        if self.fit_drift and len(d) >= 8 and d[-1] - d[0] >= MIN_DRIFT_SPAN:
+        if self._uses_slope(d):
             slope = float(np.polyfit(d - d[0], h - h[0], 1)[0])
         # Lower envelope: the least-delayed bins define the offset.
         residuals = h - slope * d
@@ -268,6 +312,40 @@ class ClockFit:
         else:
             offset = float(np.percentile(residuals, 5)) if len(residuals) >= 20 else float(residuals.min())
         return ClockMapping(offset=offset, slope=slope)
+
+
+def _ols(x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray, float]:
+    """Slope, residuals and Sxx of the least-squares line through ``(x, y)``."""
+    xc = x - x.mean()
+    sxx = float(xc @ xc)
+    b = float(xc @ (y - y.mean())) / sxx if sxx > 0 else 0.0
+    return b, y - y.mean() - b * xc, sxx
+
+
+def _line_drift(d: np.ndarray, h: np.ndarray, used: bool) -> DriftEstimate | None:
+    """OLS line ``h = a + b d`` through lower-envelope points: drift and its standard error."""
+    span = float(d[-1] - d[0])
+    n = len(d)
+    if n < MIN_ESTIMATE_BINS or span < MIN_ESTIMATE_SPAN:
+        return None
+    y = (h - h[0]) - (d - d[0])  # residual host-minus-device time: keeps the numbers small
+    b, res, sxx = _ols(d, y)
+    # A bin whose every arrival was late (the host stalled for longer than a bin) sits above
+    # the line: delays are never negative. Drop such points once and refit.
+    mad = float(np.median(np.abs(res - np.median(res))))
+    keep = res <= np.median(res) + 3 * max(mad, 1e-5)
+    if keep.sum() >= MIN_ESTIMATE_BINS and not keep.all():
+        d, y, n = d[keep], y[keep], int(keep.sum())
+        b, res, sxx = _ols(d, y)
+    if sxx <= 0:
+        return None
+    se = float(np.sqrt((res @ res) / (n - 2) / sxx))
+    slope = 1.0 + b
+    drift = (1.0 / slope - 1.0) * 1e6
+    if not np.isfinite(drift) or abs(drift) > MAX_PLAUSIBLE_PPM:
+        return None
+    # d(drift)/d(slope) = -1e6 / slope**2: propagate the slope's standard error.
+    return DriftEstimate(drift_ppm=drift, stderr_ppm=se * 1e6 / slope**2, span=span, points=n, used=used)
 
 
 #: Smallest step `keep_increasing` leaves between two squeezed timestamps (1 µs).

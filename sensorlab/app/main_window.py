@@ -131,6 +131,9 @@ class MainWindow(QMainWindow):
         self.label_action = QAction("Label…", self, triggered=lambda _checked=False: self.open_labeling())
         self.label_action.setToolTip("Open a recorded session on the labeling timeline (the last one by default)")
         bar.addAction(self.label_action)
+        self.clap_sync_action = QAction("Clap to sync…", self, triggered=self._open_clap_sync)
+        self.clap_sync_action.setToolTip("Before recording: clap a few times; measures each stream's time offset and stores it with the next session")
+        bar.addAction(self.clap_sync_action)
         self.quit_action = QAction("Quit", self, shortcut=QKeySequence("Ctrl+Q"), triggered=self.close)
         self.quit_action.setToolTip("Finish the recording, close the devices and every window (Ctrl+Q)")
         self.addAction(self.quit_action)  # a window-wide shortcut, no toolbar button
@@ -362,6 +365,11 @@ class MainWindow(QMainWindow):
         self.record_button.setText("saving…")
         self.tasks.run("Saving session", workers.stop_recording, self.studio,
                        on_done=self._on_recording_stopped, on_error=lambda msg: self._on_recording_stopped(str(recorder.path)))
+
+    def _open_clap_sync(self, _checked: bool = False) -> None:
+        from sensorlab.app.sync_wizard import open_clap_sync
+
+        open_clap_sync(self)
 
     def open_labeling(self, path: str | Path | None = None) -> None:
         """Open ``path`` in a labeling window; without a path, ask for a session in a file

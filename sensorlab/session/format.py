@@ -23,7 +23,9 @@ SCHEMA = "sensorlab.session"
 #: 1.1: NaN timestamp fill, NaN clock slope/drift when not estimated, HDF5 v110 format.
 #: 1.2: ``clock_reanchors`` (footer attribute and health column); streams added mid-recording
 #: carry ``added_at``.
-SCHEMA_VERSION = "1.2"
+#: 1.3: ``clock_drift_stderr_ppm`` / ``clock_drift_span`` footers; ``clock_drift_ppm`` is given from
+#: about a second of device time on (with its error); the ``run1.sync.json`` offsets sidecar.
+SCHEMA_VERSION = "1.3"
 SCHEMA_MAJOR = int(SCHEMA_VERSION.split(".")[0])
 
 # -- groups and datasets ------------------------------------------------------------------

@@ -27,6 +27,7 @@ from sensorlab.acquisition.source import Chunk, StreamInfo, StreamStats
 from sensorlab.session import format as fmt
 from sensorlab.session.metadata import SessionMetadata
 from sensorlab.session.recovery import SessionError, SessionFileError, open_h5, remove_temporary_copy  # noqa: F401 - re-exported
+from sensorlab.session.sync_offsets import SyncFileError, load_offsets
 
 #: Below this many samples a time search reads the timestamps block instead of bisecting.
 _BISECT_BLOCK = 4096
@@ -123,6 +124,9 @@ class StreamReader:
         #: Host time the stream joined a running recording (a processor added mid-recording);
         #: NaN for streams recorded from the start.
         self.added_at = float(_attr(group.attrs, fmt.ADDED_AT, float("nan")))
+        #: Seconds subtracted from every timestamp read (a stored clap-to-sync correction, see
+        #: `sensorlab.session.sync_offsets`); 0 without one or when opened with ``raw_times``.
+        self.offset = float(session.sync_offsets.get(self.name, 0.0))
         self._ts: np.ndarray | None = None
         self._n: int | None = None  # committed sample count (cached until `refresh`)
         self._checked = 0  # samples already validated (live files grow; validate only the new ones)
@@ -169,18 +173,23 @@ class StreamReader:
     def timestamps(self) -> np.ndarray:
         """``(count,)`` float64 host seconds (loaded on first use, cached until `refresh`)."""
         if self._ts is None:
-            self._ts = self._g[fmt.TIMESTAMPS][: self.count]
+            self._ts = self._g[fmt.TIMESTAMPS][: self.count] - self.offset if self.offset else self._g[fmt.TIMESTAMPS][: self.count]
         return self._ts
+
+    @property
+    def raw_timestamps(self) -> np.ndarray:
+        """The timestamps as recorded, without the stored sync offset (``timestamps + offset``)."""
+        return self.timestamps + self.offset if self.offset else self.timestamps
 
     @property
     def first_time(self) -> float:
         n = self.count
-        return float(self._g[fmt.TIMESTAMPS][0]) if n else float("nan")
+        return float(self._g[fmt.TIMESTAMPS][0]) - self.offset if n else float("nan")
 
     @property
     def last_time(self) -> float:
         n = self.count
-        return float(self._g[fmt.TIMESTAMPS][n - 1]) if n else float("nan")
+        return float(self._g[fmt.TIMESTAMPS][n - 1]) - self.offset if n else float("nan")
 
     @property
     def duration(self) -> float:
@@ -221,7 +230,7 @@ class StreamReader:
                     if first < 0:
                         first = i + int(bad[0]) + (1 if prev is None else 0)
                 lo, hi, prev = min(lo, float(np.nanmin(ts))), max(hi, float(np.nanmax(ts))), float(ts[-1])
-            self._order = TimeOrder(back, max(0.0, largest), first, lo, hi)
+            self._order = TimeOrder(back, max(0.0, largest), first, lo - self.offset, hi - self.offset)
         return self._order
 
     def index_of(self, t: float) -> int:
@@ -230,6 +239,7 @@ class StreamReader:
         if self._ts is not None:
             return int(np.searchsorted(self._ts, t, "left"))
         # Bisect on the dataset so a time-range read never loads an hour of timestamps.
+        t = t + self.offset  # the dataset holds raw times
         ds, lo, hi = self._g[fmt.TIMESTAMPS], 0, n
         while hi - lo > _BISECT_BLOCK:
             mid = (lo + hi) // 2
@@ -270,7 +280,7 @@ class StreamReader:
         n = self.count
         i1 = n if i1 is None else min(int(i1), n)
         i0 = max(0, min(int(i0), i1))
-        ts = self._g[fmt.TIMESTAMPS][i0:i1]
+        ts = self._g[fmt.TIMESTAMPS][i0:i1] - self.offset
         dev, arr = self._raw_times(fmt.DEVICE_TIMES, i0, i1), self._raw_times(fmt.ARRIVAL_TIMES, i0, i1)
         if self.storage is fmt.Storage.ARRAY:
             return Chunk(self._g[fmt.DATA][i0:i1], ts, dev, arr)
@@ -359,7 +369,7 @@ class StreamReader:
     def stopped_at(self) -> float:
         """Host time the stream stopped early (NaN if it did not)."""
         if self.complete:
-            return float(_attr(self._g.attrs, "stopped_at", np.nan))
+            return float(_attr(self._g.attrs, "stopped_at", np.nan)) - self.offset
         errs = [e for e in self._session.log if e.get("stream") == self.name and e.get("level") == "error"]
         return min(errs[0]["time"], self.last_time) if errs else float("nan")
 
@@ -367,7 +377,7 @@ class StreamReader:
     def gaps(self) -> np.ndarray:
         """``(k, 2)`` (start, end) host times of gaps (footer, or detected from timestamps)."""
         if fmt.GAPS in self._g:
-            return self._g[fmt.GAPS][:]
+            return self._g[fmt.GAPS][:] - self.offset
         return fmt.find_gaps(self.timestamps, self.info.nominal_rate)
 
     @property
@@ -402,20 +412,26 @@ class StreamReader:
 
     @property
     def clock(self) -> dict[str, float]:
-        """Final device→host clock fit (``offset``, ``slope``, ``drift_ppm``, ``reanchors``: device
-        clock steps the fit re-anchored on), if the stream had one."""
+        """Final device→host clock fit (``offset``, ``slope``, ``drift_ppm``, ``drift_stderr_ppm``:
+        its standard error, ``drift_span``: device seconds it was measured over, ``reanchors``:
+        device clock steps the fit re-anchored on), if the stream had one.
+
+        NaN drift: not estimated. Files before schema 1.3 stored no error (NaN) and no drift
+        below 10 s of device time."""
         a = self._g.attrs
-        if "clock_offset" in a:  # slope / drift_ppm NaN: not estimated (too short to measure drift)
+        if "clock_offset" in a:  # slope NaN: the fit did not use one (too short)
             return {
                 "offset": float(a["clock_offset"]),
                 "slope": float(a["clock_slope"]),
                 "drift_ppm": float(a["clock_drift_ppm"]),
+                "drift_stderr_ppm": float(_attr(a, "clock_drift_stderr_ppm", np.nan)),
+                "drift_span": float(_attr(a, "clock_drift_span", np.nan)),
                 "reanchors": int(_attr(a, "clock_reanchors", 0)),
             }
         h = self.health
         if len(h) and np.isfinite(h["clock_offset"][-1]):
             re = int(h["clock_reanchors"][-1]) if "clock_reanchors" in h.dtype.names else 0  # files before 1.2
-            return {"offset": float(h["clock_offset"][-1]), "drift_ppm": float(h["clock_drift_ppm"][-1]), "reanchors": re}
+            return {"offset": float(h["clock_offset"][-1]), "drift_ppm": float(h["clock_drift_ppm"][-1]), "drift_stderr_ppm": np.nan, "reanchors": re}
         return {}
 
 
@@ -493,12 +509,26 @@ class Session:
         The original path when the file was flagged open and a copy was cleared, else None.
     live
         True when opened in SWMR mode: call `refresh` to see new data of a running recording.
+    sync_offsets
+        Seconds subtracted from each listed stream's timestamps (the session's
+        ``run1.sync.json``, see `sensorlab.session.sync_offsets`); ``{}`` when opened with
+        ``raw_times=True`` or when none were applied.
+    sync_problem
+        Why a sync sidecar was ignored (damaged), else ``""``; times are then raw.
     """
 
-    def __init__(self, f: h5py.File, path: Path, recovered_from: Path | None = None):
+    def __init__(self, f: h5py.File, path: Path, recovered_from: Path | None = None, raw_times: bool = False):
         self._f = f
         self.path = path
         self.recovered_from = recovered_from
+        self.sync_problem = ""
+        self.sync_offsets: dict[str, float] = {}
+        if not raw_times:
+            try:
+                self.sync_offsets = load_offsets(recovered_from or path)
+            except (SyncFileError, OSError) as e:  # a damaged sidecar never stops the recording from opening
+                self.sync_problem = str(e)
+                log.warning("%s", e)
         self._cleanup: weakref.finalize | None = None
         schema = _attr(f.attrs, "schema")
         if schema != fmt.SCHEMA:
@@ -515,7 +545,7 @@ class Session:
         self._log: list[dict[str, Any]] | None = None
 
     @classmethod
-    def open(cls, path: str | Path, recover: bool = True) -> Session:
+    def open(cls, path: str | Path, recover: bool = True, raw_times: bool = False) -> Session:
         """Open a session for reading (finished, being written, or crashed).
 
         Parameters
@@ -523,6 +553,8 @@ class Session:
         recover
             If the file is flagged open by a crashed writer and cannot be opened, read a
             copy cleared with ``h5clear -s`` (see `sensorlab.session.recovery`).
+        raw_times
+            Ignore the session's stored sync offsets (``run1.sync.json``): timestamps as recorded.
 
         Raises
         ------
@@ -531,7 +563,7 @@ class Session:
         """
         f, copy = open_h5(path, recover=recover)
         try:
-            s = cls(f, copy or Path(path), Path(path) if copy else None)
+            s = cls(f, copy or Path(path), Path(path) if copy else None, raw_times=raw_times)
         except SessionError:
             f.close()
             _drop(copy)

@@ -14,6 +14,7 @@ import numpy as np
 from sensorlab.acquisition.clock import REANCHOR_TOLERANCE
 from sensorlab.session import sync
 from sensorlab.session.reader import Session, StreamReader
+from sensorlab.session.sync_report import format_drift
 
 #: Samples read per block while scanning a stream for claps (bounds memory on long files).
 SCAN_BLOCK_SAMPLES = 480_000
@@ -95,6 +96,9 @@ def summarize(path: str | Path, measure_sync: bool = True) -> dict[str, Any]:
                     "gap_seconds": float((gaps[:, 1] - gaps[:, 0]).sum()) if len(gaps) else 0.0,
                     "error": st.error,
                     "drift_ppm": float(clock.get("drift_ppm", np.nan)),
+                    "drift_stderr_ppm": float(clock.get("drift_stderr_ppm", np.nan)),
+                    "resolution": 1.0 / r.info.nominal_rate if r.info.nominal_rate > 0 else float("nan"),
+                    "sync_offset": r.offset,
                 }
             )
             if measure_sync and r.count and order.ok:  # events of a stream whose time zig-zags are not comparable
@@ -103,7 +107,9 @@ def summarize(path: str | Path, measure_sync: bool = True) -> dict[str, Any]:
                     events[name] = ev
             out["streams"][-1]["bad_samples"] = len(r.bad_samples)  # met while scanning (all frames of a video)
         if measure_sync:
-            out["sync"] = {**sync.alignment(events), "events": {k: len(v) for k, v in events.items()}}
+            res = {x["name"]: x["resolution"] for x in out["streams"]}
+            out["sync"] = {**sync.alignment(events, resolutions=res), "events": {k: len(v) for k, v in events.items()}}
+        out["sync_offsets"], out["sync_problem"] = dict(s.sync_offsets), s.sync_problem
     return out
 
 
@@ -143,8 +149,8 @@ def format_summary(summary: dict[str, Any] | str | Path) -> str:
         rate = f"{s['nominal_rate']:g}" if s["nominal_rate"] > 0 else "irreg."
         meas = f"{s['rate_measured']:.2f}" if np.isfinite(s["rate_measured"]) else "-"
         gaps = f"{s['gaps']}" + (f" ({s['gap_seconds']:.2f}s)" if s["gaps"] else "")
-        drift = s.get("drift_ppm", np.nan)
-        drift = f"{drift:.1f} ppm" if np.isfinite(drift) else "-"  # "-": not estimated (< 10 s of device time) or no device clock
+        # "-": not estimated (under a second of device time) or no device clock; "± N": standard error
+        drift = format_drift(s.get("drift_ppm", np.nan), s.get("drift_stderr_ppm", np.nan))
         cells = [s["name"], s["kind"], rate, meas, f"{s['duration']:.1f}s", str(s["samples"]), str(s["dropped"]),
                  str(s["overflows"]), str(s["parse_errors"]), gaps, drift]  # fmt: skip
         rows.append((cells, _notes(s)))
@@ -162,7 +168,13 @@ def format_summary(summary: dict[str, Any] | str | Path) -> str:
         sy = d["sync"]
         lines += ["", f"  sync: {sy['message']}"]
         for p in sy["pairs"]:
-            lines.append(f"    {p['a']} ↔ {p['b']}: {p['matched']} events, median {p['median_ms']:.1f} ms, max {p['max_ms']:.1f} ms")
+            lines.append(f"    {p['a']} ↔ {p['b']}: {p['matched']} events, median {p['median_ms']:.1f} ms, max {p['max_ms']:.1f} ms"
+                         + (f" — {p['note']}" if p.get("note") else ""))
+    if d.get("sync_offsets"):
+        lines.append("  sync offsets applied (`sensorlab sync --report` for details, `--undo` reverts): "
+                     + ", ".join(f"{k} {v * 1e3:+.1f} ms" for k, v in d["sync_offsets"].items()))
+    if d.get("sync_problem"):
+        lines.append(f"  ! {d['sync_problem']}")
     if d.get("source_errors"):
         lines += ["", "  not recorded (could not be opened):"]
         lines += [f"    {dev} ({' '.join(str(why).split())})" for dev, why in d["source_errors"].items()]

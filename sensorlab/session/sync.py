@@ -147,13 +147,32 @@ def pair_errors(a: np.ndarray, b: np.ndarray, max_offset: float = MAX_PAIR_OFFSE
     return np.round(d[np.abs(d) <= max_offset], 9)
 
 
-def alignment(events: dict[str, np.ndarray], max_offset: float = MAX_PAIR_OFFSET) -> dict[str, Any]:
+def resolution_note(a: str, b: str, median_s: float, resolutions: dict[str, float]) -> str:
+    """What a pair's median error means against the coarser stream's sample period.
+
+    Onsets are found at the first sample past a threshold, so each is late by up to one
+    sample: within one period of the coarser stream, an error cannot be told from its
+    resolution (a 20 Hz radar cannot place a clap better than 50 ms).
+    """
+    ra, rb = resolutions.get(a, np.nan), resolutions.get(b, np.nan)
+    coarse, r = (a, ra) if np.nan_to_num(ra) >= np.nan_to_num(rb) else (b, rb)
+    if not np.isfinite(r):
+        return ""
+    if median_s <= r:
+        return f"within one sample of {coarse} ({r * 1e3:.3g} ms at {1 / r:g} Hz): not resolvable finer"
+    return f"beyond one sample of {coarse} ({r * 1e3:.3g} ms): a real offset; `sensorlab sync` corrects it"
+
+
+def alignment(events: dict[str, np.ndarray], max_offset: float = MAX_PAIR_OFFSET, resolutions: dict[str, float] | None = None) -> dict[str, Any]:
     """Pairwise sync error between streams from their detected onsets.
+
+    ``resolutions`` (s per sample, by stream) adds a ``note`` per pair judging the error
+    against the coarser stream's sample period (`resolution_note`).
 
     Returns
     -------
     dict
-        ``pairs``: list of ``{"a", "b", "matched", "median_ms", "max_ms"}`` (|error|);
+        ``pairs``: list of ``{"a", "b", "matched", "median_ms", "max_ms"[, "note"]}`` (|error|);
         ``median_ms`` / ``max_ms`` over all matched pairs (None when nothing matched);
         ``message``: a one-line verdict.
     """
@@ -164,6 +183,8 @@ def alignment(events: dict[str, np.ndarray], max_offset: float = MAX_PAIR_OFFSET
             err = np.abs(pair_errors(events[a], events[b], max_offset))
             if len(err):
                 pairs.append({"a": a, "b": b, "matched": int(len(err)), "median_ms": float(np.median(err) * 1e3), "max_ms": float(err.max() * 1e3)})
+                if resolutions:
+                    pairs[-1]["note"] = resolution_note(a, b, float(np.median(err)), resolutions)
                 allerr.append(err)
     if not allerr:
         return {"pairs": [], "median_ms": None, "max_ms": None, "message": "no common events (claps) found in two or more streams; sync not measured"}

@@ -178,7 +178,7 @@ class SessionWriter:
         """Samples written so far of ``stream``, its time span, timestamp gaps and clock fit."""
         st = self.stores[stream]
         gaps = fmt.merge_gaps(*st.gaps)
-        return Written(st.count, st.first_time, st.last_time, gaps, clock_footers(st.clock))
+        return Written(st.count, st.first_time, st.last_time, gaps, clock_footers(st.clock, st.early_clock))
 
     @property
     def stream_names(self) -> list[str]:
@@ -205,7 +205,7 @@ class SessionWriter:
         """Append one health row per stream: (samples, dropped, overflows, parse_errors, gaps)."""
         for name, (samples, dropped, overflows, parse_errors, gaps) in rows.items():
             store = self.stores[name]
-            c = clock_footers(store.clock)
+            c = clock_footers(store.clock, store.early_clock)
             row = np.array(
                 [(t, samples, dropped, overflows, parse_errors, gaps, c.get("clock_offset", np.nan), c.get("clock_drift_ppm", np.nan), c.get("clock_reanchors", 0))],
                 dtype=fmt.HEALTH_DTYPE,
@@ -365,6 +365,7 @@ class _Store:
         self.timestamps = g.create_dataset(fmt.TIMESTAMPS, (0,), "f8", maxshape=(None,), chunks=(rows,), fillvalue=np.nan)
         self.datasets: list[h5py.Dataset] = [self.timestamps]
         self.clock: ClockFit | None = None
+        self.early_clock: ClockFit | None = None
         if info is None:  # the session log: timestamps + text only
             return
         # Raw clocks are optional per chunk. The datasets are created now (SWMR) but only grown
@@ -378,6 +379,12 @@ class _Store:
             # Re-anchoring keeps the drift figure sane when the device clock steps (lines lost,
             # a paused device) and counts the steps for `sensorlab info`.
             self.clock = ClockFit(reanchor=REANCHOR_TOLERANCE)
+            # The drift of the first seconds, before `clock` fits one: every hand-over, finer
+            # bins (the recorder batches many hand-overs per chunk, and one pair per batch left
+            # a 3 s file a handful of points and a ~1000 ppm error bar). Fed only until `clock`
+            # has its own slope. No re-anchoring: arrivals in one burst (not a clock) give an
+            # implausible line and no estimate.
+            self.early_clock = ClockFit(bin_seconds=0.25, reanchor=None)
 
     def append(self, chunk: Chunk) -> int:
         n = len(chunk)
@@ -394,6 +401,14 @@ class _Store:
             if self.clock is not None and chunk.device_times is not None and chunk.arrival_times is not None:
                 # One pair per chunk is plenty for the fit (cheap, and the fit bins anyway).
                 self.clock.add(float(chunk.device_times[-1]), float(chunk.arrival_times[-1]))
+                early = self.early_clock
+                if early is not None:
+                    arr = np.asarray(chunk.arrival_times, dtype=np.float64)
+                    for i in np.append(np.flatnonzero(arr[1:] != arr[:-1]), len(arr) - 1):  # last of each hand-over: freshest
+                        early.add(float(chunk.device_times[i]), float(arr[i]))
+                    bins = early._bins
+                    if bins and bins[-1][1] - bins[0][1] > MIN_DRIFT_SPAN + 1.0:
+                        self.early_clock = None if self.clock.drift_estimate() is not None else early
             g = fmt.find_gaps(ts, self.info.nominal_rate, self.last_time if self.count else None)
             if len(g):
                 self.gaps.append(g)
@@ -470,22 +485,34 @@ class _BlobStore(_Store):
         self.writer._append(self.index, np.stack([offsets, sizes], axis=1), at=self.count)
 
 
-def clock_footers(clock: ClockFit | None) -> dict[str, float]:
-    """``clock_offset``, ``clock_slope``, ``clock_drift_ppm``, ``clock_reanchors`` of a stream's fit ({} without one).
+def clock_footers(clock: ClockFit | None, early: ClockFit | None = None) -> dict[str, float]:
+    """``clock_offset``, ``clock_slope``, ``clock_drift_ppm``, ``clock_drift_stderr_ppm``,
+    ``clock_drift_span``, ``clock_reanchors`` of a stream's fit ({} without one).
 
-    Slope and drift are NaN until the fit has estimated them (`ClockFit` fixes the slope at
-    exactly 1 until it has `clock.MIN_DRIFT_SPAN` seconds of device time): "not estimated" is
-    not "no drift".
+    ``clock_slope`` is the slope the offset was fitted with: NaN until the fit uses one
+    (`ClockFit` fixes it at exactly 1 until it has `clock.MIN_DRIFT_SPAN` seconds of device
+    time). ``clock_drift_ppm`` is the drift measured so far, from about a second of device time
+    on, with its standard error ``clock_drift_stderr_ppm`` over ``clock_drift_span`` device
+    seconds (`ClockFit.drift_estimate`): a short recording says how uncertain its figure is
+    rather than nothing. All three are NaN when not even an estimate exists ("not estimated"
+    is not "no drift").
+
+    ``early`` is the writer's every-hand-over fit of the first seconds: its estimate is used
+    until ``clock`` fits a slope itself, unless ``clock`` re-anchored (a device clock that
+    stepped: only the re-anchoring fit's figure means anything then).
     """
     m = clock.mapping() if clock is not None else None
     if m is None:
         return {}
-    # The same rule `ClockFit._fit` applies before it fits a slope (clock.py has no public flag).
-    bins = list(clock._bins)
-    fitted = clock.fit_drift and len(bins) >= 8 and bins[-1][1] - bins[0][1] >= MIN_DRIFT_SPAN
+    est = clock.drift_estimate()
+    used = est is not None and est.used
+    if not used and early is not None and clock.reanchors == 0:
+        est = early.drift_estimate() or est
     return {
         "clock_offset": m.offset,
-        "clock_slope": m.slope if fitted else np.nan,
-        "clock_drift_ppm": m.drift_ppm if fitted else np.nan,
+        "clock_slope": m.slope if used else np.nan,
+        "clock_drift_ppm": est.drift_ppm if est is not None else np.nan,
+        "clock_drift_stderr_ppm": est.stderr_ppm if est is not None else np.nan,
+        "clock_drift_span": est.span if est is not None else np.nan,
         "clock_reanchors": clock.reanchors,
     }

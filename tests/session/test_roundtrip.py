@@ -87,9 +87,11 @@ def test_device_and_arrival_times_are_stored_with_a_clock_fit(make_session):
         np.testing.assert_allclose(c.device_times, np.arange(4000) / 200)
         assert np.all(c.arrival_times >= c.timestamps)
         clock = s.streams["mcu"].clock
-        # Not realtime: every chunk arrives at once, so the fit never saw 10 s of device time:
-        # drift is "not estimated" (NaN), not "0 ppm".
-        assert np.isnan(clock["slope"]) and np.isnan(clock["drift_ppm"]) and clock["offset"] == pytest.approx(src.t0, abs=0.01)
+        # Not realtime: the recorder gets the chunks in a few batches, so the offset fit never
+        # used a slope (NaN); the drift is still measured from every hand-over (arrivals follow
+        # the device clock here: 0 ppm), with its standard error.
+        assert np.isnan(clock["slope"]) and clock["offset"] == pytest.approx(src.t0, abs=0.01)
+        assert abs(clock["drift_ppm"]) < 5 and 0 <= clock["drift_stderr_ppm"] < 5
         p = s.streams["plain"].read_index()
         assert p.device_times is None and p.arrival_times is None and s.streams["plain"].clock == {}
 

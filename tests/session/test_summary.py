@@ -88,7 +88,9 @@ def test_devices_that_failed_to_open_are_listed_as_not_recorded(make_recorder):
 
 
 def test_drift_not_yet_estimated_is_nan_in_the_file_and_a_dash_in_info(make_session):
-    path = make_session(SignalSource("mcu", shape=(2,), rate=200, chunk_size=20, realtime=False, max_samples=400, device_time=True))
+    # Half a second of device time: too little for even an estimate (since 1.3 a couple of
+    # seconds give one, with its error: tests/session/test_drift_estimate.py).
+    path = make_session(SignalSource("mcu", shape=(2,), rate=200, chunk_size=20, realtime=False, max_samples=100, device_time=True))
     with h5py.File(path, "r") as f:
         a = f["streams/mcu"].attrs
         assert np.isnan(a["clock_slope"]) and np.isnan(a["clock_drift_ppm"]) and np.isfinite(a["clock_offset"])
