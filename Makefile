@@ -32,7 +32,7 @@ test-headless: system-deps $(HEADLESS_VENV)/.installed
 $(HEADLESS_VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(HEADLESS_VENV)
 	$(HEADLESS_VENV)/bin/pip install -q --upgrade pip
-	$(HEADLESS_VENV)/bin/pip install -q -e . pytest==9.2.0 hypothesis
+	$(HEADLESS_VENV)/bin/pip install -q -e ".[dask]" pytest==9.2.0 hypothesis
 	touch $@
 
 bench: setup
@@ -59,7 +59,9 @@ system-deps:
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e ".[gui]" --group test
+	# torch first, from the CPU-only index: the default PyPI build pulls several GB of CUDA libraries.
+	$(BIN)/pip install -q "torch==2.13.0" --index-url https://download.pytorch.org/whl/cpu
+	$(BIN)/pip install -q -e ".[gui,dask,train]" --group test
 	touch $(STAMP)
 
 clean:

@@ -327,6 +327,15 @@ def label(
     raise typer.Exit(labeling_main(argv))
 
 
+from sensorlab.datasets.cli_commands import dataset_app  # noqa: E402 - registered beside the other sub-apps
+
+app.add_typer(dataset_app, name="dataset")
+
+from sensorlab.training.cli_commands import register as _register_training  # noqa: E402 - torch loads only inside the commands
+
+_register_training(app)
+
+
 rig_app = typer.Typer(
     short_help="Rig files: start one from the commented example.",
     help="Rig files (TOML) name the devices to record; every key is described in docs/RIG.md.\n\n"

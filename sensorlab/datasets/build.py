@@ -1,0 +1,326 @@
+"""Build a dataset: a pure function of (sessions, annotations, spec) → one HDF5 file.
+
+1. **Plan** (this process, cheap): find the session files, read their metadata and
+   annotations, apply the spec's filters, fix each stream's layout (rate, channels), the
+   class list and the split (`split.assign_splits`).
+2. **Cut** one `SessionTask` per session (`session_task.process_session`): here
+   (``workers=1``), in ``spawn`` worker processes (``workers=N``) or on a Dask cluster
+   (``scheduler="tcp://…"``). The tasks are the same in all three, and at most a few are in
+   flight at once, so memory stays bounded on a corpus of any size.
+3. **Write** the results in session order (`dataset.DatasetWriter`) to a temporary file,
+   renamed over the output at the end: a stopped build leaves no partial dataset.
+
+A session that cannot be used is reported by name and listed in the file's ``skipped``
+attribute; with ``strict=True`` it stops the build instead. The file records the spec, the
+split, the sensorlab version and content hashes of every input, and a rebuild from the same
+inputs is bit-identical (whatever ``workers`` or the cluster).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from sensorlab import __version__
+from sensorlab.datasets.dataset import DatasetWriter
+from sensorlab.datasets.session_task import SessionResult, SessionTask, StreamLayout, process_session
+from sensorlab.datasets.sources import (
+    SIGNAL_KINDS,
+    SessionUnreadable,
+    one_line,
+    open_session,
+    read_annotations,
+    session_fields,
+    spans_sha256,
+    tier_spans,
+)
+from sensorlab.datasets.spec import DatasetSpec
+from sensorlab.datasets.split import SplitPlan, assign_splits
+from sensorlab.datasets.windows import Span, n_samples
+
+
+class BuildError(RuntimeError):
+    """The build cannot go on (nothing to build, a damaged session with ``strict``): one line."""
+
+
+@dataclass(frozen=True)
+class BuildProgress:
+    """Yielded after planning and after each session: ``done`` of ``total`` sessions."""
+
+    done: int
+    total: int
+    windows: int
+    session: str = ""
+    skipped: str = ""  # why ``session`` was skipped, if it was
+
+
+@dataclass
+class BuildResult:
+    path: Path
+    windows: int
+    sessions: int
+    skipped: list[dict] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    content_hash: str = ""
+
+
+@dataclass
+class _Plan:
+    tasks: list[SessionTask]
+    layouts: tuple[StreamLayout, ...]
+    classes: list[str]
+    split: SplitPlan
+    groups: dict[str, str]  # session file name → group
+    tags: dict[str, dict]
+    labels_sha: dict[str, str]
+    skipped: list[dict]
+    notes: list[str]
+
+
+def _layout(spec_stream, info) -> StreamLayout:
+    kind = info.kind.value
+    rate = float(spec_stream.rate or info.nominal_rate)
+    if not info.nominal_rate or info.nominal_rate <= 0:
+        raise ValueError(f"stream {info.name!r} has no regular rate (kind {kind}); only sampled streams can be windowed")
+    if info.kind in SIGNAL_KINDS:
+        names = list(info.channel_names) or [f"ch{i}" for i in range(int(np.prod(info.sample_shape or (1,))))]
+        want = spec_stream.channels or names
+        missing = [c for c in want if c not in names]
+        if missing:
+            raise ValueError(f"stream {info.name!r} has no channel {missing[0]!r} (it has {', '.join(names)})")
+        return StreamLayout(info.name, kind, float(info.nominal_rate), rate, tuple(want), tuple(names.index(c) for c in want), (), "float32", 0)
+    if kind not in ("video", "frames"):
+        raise ValueError(f"stream {info.name!r} is an {kind} stream; windows need audio, timeseries, video or frames")
+    return StreamLayout(info.name, kind, float(info.nominal_rate), rate, (), (), tuple(info.sample_shape), info.dtype if kind == "frames" else "uint8", 0)
+
+
+def _with_n(lay: StreamLayout, length: float) -> StreamLayout:
+    return replace(lay, n_samples=n_samples(length, lay.rate))
+
+
+def plan_build(spec: DatasetSpec, strict: bool = False) -> _Plan:
+    """Select sessions, fix stream layouts, classes and the split (no samples are read)."""
+    files = spec.session_files()
+    if not files:
+        raise BuildError(f"no session files match sessions.paths {spec.sessions.paths} (relative to {spec.base_dir})")
+    skipped: list[dict] = []
+
+    def skip(path: Path, reason: str) -> None:
+        if strict:
+            raise BuildError(f"{path.name}: {reason} (strict build stopped; drop --strict to skip it)")
+        skipped.append({"session": path.name, "reason": reason})
+
+    chosen: list[tuple[Path, dict, list[Span]]] = []
+    tags: dict[str, dict] = {}
+    notes: list[str] = []  # warnings found while planning
+    layouts: dict[str, StreamLayout] = {}
+    for path in files:
+        try:
+            with open_session(path) as s:
+                fields = session_fields(s, path)
+                tags[path.name] = dict(s.metadata.tags)
+                if not spec.sessions.accepts(fields):
+                    continue
+                for st in spec.streams:
+                    if st.name not in s.streams:
+                        raise ValueError(f"no stream {st.name!r} (it has {', '.join(sorted(s.streams))})")
+                    lay = _with_n(_layout(st, s.streams[st.name].info), spec.window.length)
+                    first = layouts.setdefault(st.name, lay)
+                    if (lay.channels, lay.sample_shape, lay.kind) != (first.channels, first.sample_shape, first.kind):
+                        raise ValueError(f"stream {st.name!r} differs from the other sessions' ({lay.channels or lay.sample_shape} vs {first.channels or first.sample_shape})")
+                    if st.rate is None and lay.source_rate != first.source_rate:
+                        raise ValueError(f"stream {st.name!r} runs at {lay.source_rate:g} Hz, other sessions at {first.source_rate:g} Hz; set streams.rate to resample them alike")
+            ann = read_annotations(path)
+            spans = tier_spans(ann, spec.labels.tier, spec.labels.include)
+            if not spans:
+                notes.append(f"{path.name}: no labels on tier {spec.labels.tier!r} (its tiers: {', '.join(ann.tier_names) or 'none'})")
+        except (SessionUnreadable, OSError, RuntimeError, ValueError, KeyError) as e:
+            skip(path, one_line(e))
+            continue
+        if spec.split.by != "session" and spec.split.by not in fields:
+            skip(path, f"no tag {spec.split.by!r} to split by (add it with the session form, or split by another key)")
+            continue
+        chosen.append((path, fields, spans))
+    if not chosen:
+        why = "; ".join(f"{s['session']}: {s['reason']}" for s in skipped[:3])
+        raise BuildError("no usable sessions: none match the spec's filters" + (f" ({why})" if why else ""))
+    lab = spec.labels
+    point_ok = lab.rule == "any_overlap"
+    classes = sorted({sp.label for _, _, spans in chosen for sp in spans if sp.end > sp.start or point_ok})
+    if lab.unlabeled == "background":
+        classes = [c for c in classes if c != lab.background_label] + [lab.background_label]
+    groups_dur: dict[str, dict[str, float]] = {}
+    groups: dict[str, str] = {}
+    for path, fields, spans in chosen:
+        g = str(fields[spec.split.by])
+        groups[path.name] = g
+        d = groups_dur.setdefault(g, {})
+        for sp in spans:
+            d[sp.label] = d.get(sp.label, 0.0) + (sp.end - sp.start)
+    split = assign_splits(groups_dur, spec.split)
+    lay_t = tuple(layouts[st.name] for st in spec.streams)
+    tasks = [SessionTask(str(path), spec, lay_t, tuple(spans)) for path, _, spans in chosen]
+    labels_sha = {path.name: spans_sha256(spans) for path, _, spans in chosen}
+    return _Plan(tasks, lay_t, classes, split, groups, tags, labels_sha, skipped, notes)
+
+
+# -- running the per-session tasks ---------------------------------------------------------------
+
+
+def _run_local(tasks: list[SessionTask], workers: int) -> Iterator[SessionResult]:
+    if workers <= 1 or len(tasks) <= 1:
+        yield from map(process_session, tasks)
+        return
+    # spawn: no fork of a process holding open HDF5 handles and threads (fork can deadlock h5py).
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(min(workers, len(tasks))) as pool:
+        yield from pool.imap(process_session, tasks, chunksize=1)  # in order, a few ahead
+
+
+def _run_dask(tasks: list[SessionTask], scheduler: object) -> Iterator[SessionResult]:
+    """The same tasks on a Dask cluster (an address, or a ``distributed.Client``), gathered in order."""
+    try:
+        from distributed import Client
+    except ImportError as e:
+        raise BuildError(f"--scheduler needs Dask ({e}); install it with `pip install 'sensorlab[dask]'`") from e
+    own = not isinstance(scheduler, Client)
+    try:
+        client = Client(scheduler, timeout=10) if own else scheduler
+    except (OSError, TimeoutError, ValueError) as e:
+        raise BuildError(f"cannot reach the Dask scheduler {scheduler} ({one_line(e)}); check the address (tcp://HOST:8786)") from e
+    try:
+        ahead = max(2, 2 * len(client.scheduler_info().get("workers", {}) or [1]))
+        pending: deque = deque()
+        it = iter(tasks)
+        for t in it:
+            pending.append(client.submit(process_session, t, pure=False))
+            if len(pending) >= ahead:
+                break
+        while pending:
+            fut = pending.popleft()
+            res = fut.result()
+            fut.release()
+            for t in it:
+                pending.append(client.submit(process_session, t, pure=False))
+                break
+            yield res
+    finally:
+        if own:
+            client.close()
+
+
+def iter_build(
+    spec: DatasetSpec,
+    out: str | Path,
+    *,
+    workers: int = 1,
+    scheduler: object | None = None,
+    strict: bool = False,
+) -> Generator[BuildProgress, None, BuildResult]:
+    """`build_dataset`, yielding progress after planning and after each session."""
+    out = Path(out)
+    plan = plan_build(spec, strict)
+    total = len(plan.tasks)
+    yield BuildProgress(0, total, 0)
+    train = plan.split.names.index("train") if "train" in plan.split.names else None
+    shapes = [(lay.name, (lay.n_samples, len(lay.channels)) if lay.is_signal else (lay.n_samples, *lay.sample_shape), lay.dtype) for lay in plan.layouts]
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    writer = DatasetWriter(tmp, shapes, train)
+    class_index = {c: i for i, c in enumerate(plan.classes)}
+    inputs: list[dict] = []
+    skipped = list(plan.skipped)
+    warnings: list[str] = list(plan.notes)
+    try:
+        results = _run_dask(plan.tasks, scheduler) if scheduler is not None else _run_local(plan.tasks, workers)
+        for done, (task, res) in enumerate(zip(plan.tasks, results), 1):
+            if res.error:
+                if strict:
+                    raise BuildError(f"{res.name}: {res.error} (strict build stopped; drop --strict to skip it)")
+                skipped.append({"session": res.name, "reason": res.error})
+                yield BuildProgress(done, total, writer.n, res.name, res.error)
+                continue
+            name = Path(task.path).name
+            split_code = plan.split.index_of(plan.groups[name])
+            k = len(res)
+            writer.append(res.x, {"label": np.array([class_index[x] for x in res.labels], np.int16), "split": np.full(k, split_code),
+                                  "session": np.full(k, len(inputs)), "start": res.start, "offset": res.offset,
+                                  "coverage": res.coverage, "flags": res.flags})  # fmt: skip
+            inputs.append({"name": name, "group": plan.groups[name], "tags": plan.tags[name], "labels_sha256": plan.labels_sha[name], **res.info})
+            warnings.extend(res.warnings)
+            yield BuildProgress(done, total, writer.n, name)
+        if not inputs:
+            why = "; ".join(f"{x['session']}: {x['reason']}" for x in skipped[:3])
+            raise BuildError(f"no session could be used ({why}); nothing written")
+        spec_json = spec.to_json()
+        spec_hash = hashlib.sha256(spec_json.encode()).hexdigest()
+        content = hashlib.sha256(spec_hash.encode())
+        for inp in inputs:
+            content.update(f"{inp['name']}:{inp['session_sha256']}:{inp['labels_sha256']}".encode())
+        attrs = {
+            "sensorlab_version": __version__,
+            "spec": spec_json,
+            "spec_hash": spec_hash,
+            "classes": plan.classes,
+            "streams": [lay.describe() for lay in plan.layouts],
+            "window": {"length": spec.window.length, "hop": spec.window.hop, "rule": spec.labels.rule,
+                       "min_coverage": spec.labels.min_coverage, "gaps": spec.window.gaps},  # fmt: skip
+            "split_names": plan.split.names,
+            "split": plan.split.to_dict(),
+            "inputs": inputs,
+            "skipped": skipped,
+            "warnings": warnings + plan.split.notes,
+            "content_hash": content.hexdigest(),
+        }
+        n = writer.n
+        writer.finish(attrs)
+        os.replace(tmp, out)
+    except BaseException:
+        writer.abort()
+        tmp.unlink(missing_ok=True)
+        raise
+    return BuildResult(out, n, len(inputs), skipped, attrs["warnings"], attrs["content_hash"])
+
+
+def build_dataset(
+    spec: DatasetSpec,
+    out: str | Path,
+    *,
+    workers: int = 1,
+    scheduler: object | None = None,
+    strict: bool = False,
+    on_progress: Callable[[BuildProgress], None] | None = None,
+) -> BuildResult:
+    """Build the dataset file ``out`` from ``spec``.
+
+    Parameters
+    ----------
+    workers
+        Sessions processed in parallel by ``spawn`` worker processes (1: in this process).
+    scheduler
+        A Dask scheduler address (``tcp://host:8786``) or a ``distributed.Client``: run the
+        per-session tasks there instead (the session files must be readable at the same paths).
+    strict
+        Stop at the first session that cannot be used instead of skipping it.
+
+    Examples
+    --------
+    >>> build_dataset(load_spec("imu.toml"), "imu.h5", workers=2).windows  # doctest: +SKIP
+    """
+    gen = iter_build(spec, out, workers=workers, scheduler=scheduler, strict=strict)
+    while True:
+        try:
+            p = next(gen)
+        except StopIteration as stop:
+            return stop.value
+        if on_progress is not None:
+            on_progress(p)
+
+
+__all__ = ["BuildError", "BuildProgress", "BuildResult", "build_dataset", "iter_build", "plan_build"]

@@ -1,0 +1,105 @@
+"""``sensorlab dataset build|info``: a typer sub-app registered by ``cli.py``.
+
+Each command parses its options and calls one core function (`build.iter_build`,
+`report.dataset_report`); errors are one line with exit status 1 (2 for bad usage).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+dataset_app = typer.Typer(
+    short_help="Build windowed, split datasets from labeled sessions; print their report.",
+    help="Build windowed, leak-free train/val/test datasets from labeled sessions (docs/DATASETS.md).\n\n"
+    "Example: sensorlab dataset build imu.toml -o imu.h5 --workers 2",
+)
+
+
+def _fail(message: str, code: int = 1) -> None:
+    typer.secho(f"error: {message}", fg="red", err=True)
+    raise typer.Exit(code)
+
+
+def _progress(p) -> None:
+    skipped = f" | skipped {p.session}: {p.skipped}" if p.skipped else ""
+    line = f"{p.done}/{p.total} sessions | {p.windows} windows{skipped}"
+    try:
+        if sys.stderr.isatty() and not p.skipped:
+            typer.echo("\r" + line[:200], nl=False, err=True)
+        else:
+            typer.echo(line, err=True)
+    except OSError:
+        pass
+
+
+@dataset_app.command("build", short_help="Build a dataset file from a spec (TOML).")
+def build(
+    spec_path: Annotated[Path, typer.Argument(metavar="SPEC.toml", help="Dataset spec: sessions, streams, labels, window, split.")],
+    output: Annotated[Path, typer.Option("-o", "--output", metavar="DATASET.h5", help="Dataset file to write.")],
+    workers: Annotated[int, typer.Option(min=1, metavar="N", help="Sessions processed in parallel by worker processes.")] = 1,
+    scheduler: Annotated[Optional[str], typer.Option(metavar="ADDRESS", help="Run the per-session tasks on this Dask scheduler (tcp://host:8786); the session files must be at the same paths there.")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Stop at a session that cannot be used (default: skip it and name it).")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace DATASET.h5 if it exists.")] = False,
+    plots: Annotated[Optional[Path], typer.Option(metavar="DIR", help="Also write the report's PNG plots into DIR.")] = None,
+) -> None:
+    """Build a dataset (windows, labels, split) from the sessions a spec names, then print its report.
+
+    A session that cannot be read is named and skipped (--strict stops instead); the dataset
+    file lists what it skipped.
+
+    Example: sensorlab dataset build imu.toml -o imu.h5 --workers 2
+    """
+    from sensorlab.datasets.build import BuildError, iter_build
+    from sensorlab.datasets.spec import SpecError, load_spec
+    from sensorlab.datasets.split import SplitError
+
+    if output.exists() and not force:
+        _fail(f"{output} already exists; pass --force to replace it, or choose another name", 2)
+    try:
+        spec = load_spec(spec_path)
+    except SpecError as e:
+        _fail(str(e), 2)
+    try:
+        gen = iter_build(spec, output, workers=workers, scheduler=scheduler, strict=strict)
+        while True:
+            try:
+                _progress(next(gen))
+            except StopIteration as stop:
+                result = stop.value
+                break
+    except (BuildError, SplitError, OSError) as e:
+        _fail(str(e))
+    except KeyboardInterrupt:
+        _fail("interrupted; no dataset written", 130)
+    typer.echo("", err=True)
+    _print_report(result.path, plots)
+
+
+def _print_report(path: Path, plots: Path | None) -> None:
+    from sensorlab.datasets.report import dataset_report, format_report, write_plots
+
+    typer.echo(format_report(dataset_report(path)))
+    if plots is not None:
+        for p in write_plots(path, plots):
+            typer.echo(f"wrote {p}")
+
+
+@dataset_app.command("info", short_help="Print a dataset's report (classes per split, sessions, warnings).")
+def info(
+    path: Annotated[Path, typer.Argument(metavar="DATASET.h5", help="Dataset file.")],
+    plots: Annotated[Optional[Path], typer.Option(metavar="DIR", help="Also write PNG plots (class balance, example windows) into DIR.")] = None,
+) -> None:
+    """Print a dataset's report: classes per split, windows per group and session, rate and gap warnings.
+
+    Example: sensorlab dataset info imu.h5 --plots imu-report/
+    """
+    from sensorlab.datasets.dataset import DatasetError
+
+    try:
+        _print_report(path, plots)
+    except (DatasetError, OSError, KeyError) as e:
+        _fail(str(e))

@@ -1,0 +1,105 @@
+"""``sensorlab export RUN --format onnx``: the trained model as an ONNX graph carrying its contract.
+
+The graph's input is the prepared window (`ModelContract.prepare`), in the dataset's layout,
+with a dynamic batch axis; audio models hold their log-mel front end as graph ops. The
+contract JSON is stored in ``metadata_props`` under `sensorlab.contract.METADATA_KEY`.
+Export checks itself: onnxruntime and PyTorch must agree on real dataset windows within
+`ATOL` + `RTOL` × |logit| (float32 op-order differences only), and on every argmax.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from sensorlab.contract import METADATA_KEY, ModelContract
+
+ATOL = 1e-4
+RTOL = 1e-3
+#: Real windows the self-check runs (test split first).
+CHECK_WINDOWS = 256
+
+
+class ExportError(RuntimeError):
+    """The export failed or does not match PyTorch: one line saying so."""
+
+
+def check_windows(contract: ModelContract, dataset: Path | None, n: int = CHECK_WINDOWS) -> np.ndarray:
+    """Prepared real windows for self-checks and calibration (test split, else every window)."""
+    from sensorlab.datasets.dataset import Dataset
+
+    if dataset is None or not Path(dataset).exists():
+        raise ExportError(f"the dataset the model was trained on ({dataset}) is needed to check the export; pass --dataset DATASET.h5")
+    with Dataset.open(dataset) as ds:
+        split = "test" if "test" in ds.split_names else None
+        x, _ = ds.arrays(contract.input["stream"], split)
+        if len(x) == 0:
+            x, _ = ds.arrays(contract.input["stream"], None)
+    idx = np.linspace(0, len(x) - 1, min(n, len(x))).astype(int) if len(x) else np.empty(0, int)
+    return contract.prepare(x[idx])
+
+
+def set_metadata(path: Path, contract: ModelContract, extra: dict[str, str] | None = None) -> None:
+    import onnx
+
+    m = onnx.load(str(path))
+    props = {p.key: p.value for p in m.metadata_props}
+    props.update({METADATA_KEY: contract.to_json(), **(extra or {})})
+    del m.metadata_props[:]
+    for k, v in sorted(props.items()):
+        m.metadata_props.add(key=k, value=v)
+    m.producer_name = "sensorlab"
+    onnx.save(m, str(path))
+
+
+def export_onnx(run: Path, out: Path | None = None, dataset: Path | None = None) -> dict:
+    """Write ``RUN/model.onnx`` (or ``out``); return the self-check report."""
+    import torch
+
+    from sensorlab.training.predictors import OnnxPredictor
+    from sensorlab.training.train import load_checkpoint
+
+    model, contract = load_checkpoint(run)
+    run = Path(run)
+    out = Path(out) if out else (run if run.is_dir() else run.parent) / "model.onnx"
+    dataset = dataset or _trained_on(run)
+    x = check_windows(contract, dataset)
+    example = torch.from_numpy(x[:2] if len(x) >= 2 else np.zeros((2, *contract.input["shape"]), np.float32))
+    try:
+        torch.onnx.export(model, (example,), str(out), input_names=[contract.input["name"]], output_names=[contract.output["name"]],
+                          dynamic_shapes={"x": {0: torch.export.Dim("batch", min=1, max=4096)}}, dynamo=True, optimize=True,
+                          verbose=False, report=False)  # fmt: skip
+    except Exception as e:  # the exporter raises many types; one line says which step failed
+        raise ExportError(f"ONNX export of {run} failed: {str(e).splitlines()[0][:300]}") from e
+    set_metadata(out, contract)
+    pred = OnnxPredictor(out)
+    with torch.inference_mode():
+        ref = model(torch.from_numpy(x)).numpy()
+    got = pred.predict(x)
+    report = parity(ref, got, "onnx fp32 vs pytorch")
+    report.update({"file": str(out), "size_bytes": out.stat().st_size})
+    if not report["ok"]:
+        raise ExportError(f"{out}: onnxruntime differs from PyTorch by {report['max_abs_diff']:.3g} on {report['windows']} windows "
+                          f"(tolerance {ATOL} + {RTOL}·|logit|); the exported graph is not the trained model")  # fmt: skip
+    return report
+
+
+def parity(ref: np.ndarray, got: np.ndarray, what: str) -> dict:
+    diff = np.abs(ref - got)
+    tol = ATOL + RTOL * np.abs(ref)
+    agree = float((ref.argmax(1) == got.argmax(1)).mean()) if len(ref) else 1.0
+    return {"what": what, "windows": int(len(ref)), "max_abs_diff": float(diff.max()) if diff.size else 0.0,
+            "within_tolerance": bool((diff <= tol).all()), "argmax_agreement": agree,
+            "ok": bool((diff <= tol).all()) and agree == 1.0, "tolerance": f"{ATOL} + {RTOL}*|logit|"}  # fmt: skip
+
+
+def _trained_on(run: Path) -> Path | None:
+    """The dataset path a run was trained on (recorded in its metrics.json), if still there."""
+    folder = run if run.is_dir() else run.parent
+    m = folder / "metrics.json"
+    if m.exists():
+        p = json.loads(m.read_text()).get("dataset_path")
+        return Path(p) if p else None
+    return None

@@ -1,0 +1,118 @@
+"""Classification metrics, plots and the model card (NumPy and matplotlib only)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, labels: list[str]) -> dict:
+    """Accuracy, per-class precision/recall/F1/support and the confusion matrix (rows: true)."""
+    k = len(labels)
+    cm = np.zeros((k, k), dtype=np.int64)
+    np.add.at(cm, (np.asarray(y_true, int), np.asarray(y_pred, int)), 1)
+    tp = np.diag(cm).astype(float)
+    support = cm.sum(1)
+    predicted = cm.sum(0)
+    precision = np.divide(tp, predicted, out=np.zeros(k), where=predicted > 0)
+    recall = np.divide(tp, support, out=np.zeros(k), where=support > 0)
+    f1 = np.divide(2 * precision * recall, precision + recall, out=np.zeros(k), where=(precision + recall) > 0)
+    n = int(cm.sum())
+    per_class = {lab: {"precision": float(precision[i]), "recall": float(recall[i]), "f1": float(f1[i]), "support": int(support[i])}
+                 for i, lab in enumerate(labels)}  # fmt: skip
+    present = support > 0
+    return {"n": n, "accuracy": float(tp.sum() / n) if n else float("nan"),
+            "macro_f1": float(f1[present].mean()) if present.any() else float("nan"),
+            "per_class": per_class, "confusion": cm.tolist(), "labels": list(labels)}  # fmt: skip
+
+
+def format_metrics(m: dict) -> str:
+    lines = [f"accuracy {m['accuracy']:.4f} on {m['n']} windows, macro F1 {m['macro_f1']:.4f}", "",
+             f"{'class':<16}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>9}"]  # fmt: skip
+    for lab, c in m["per_class"].items():
+        lines.append(f"{lab[:15]:<16}{c['precision']:>10.3f}{c['recall']:>10.3f}{c['f1']:>10.3f}{c['support']:>9d}")
+    lines += ["", "confusion (rows: true, columns: predicted)"]
+    w = max(6, *(len(x[:10]) + 1 for x in m["labels"]))
+    lines.append(" " * 16 + "".join(f"{lab[:10]:>{w}}" for lab in m["labels"]))
+    for lab, row in zip(m["labels"], m["confusion"]):
+        lines.append(f"{lab[:15]:<16}" + "".join(f"{v:>{w}d}" for v in row))
+    return "\n".join(lines)
+
+
+def plot_curves(history: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    ep = [h["epoch"] for h in history]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.5), dpi=100)
+    a.plot(ep, [h["train_loss"] for h in history], label="train")
+    a.plot(ep, [h["val_loss"] for h in history], label="validation")
+    a.set(xlabel="epoch", ylabel="loss", title="Loss")
+    b.plot(ep, [h["train_acc"] for h in history], label="train")
+    b.plot(ep, [h["val_acc"] for h in history], label="validation")
+    b.set(xlabel="epoch", ylabel="accuracy", title="Accuracy", ylim=(0, 1.02))
+    for ax in (a, b):
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def plot_confusion(m: dict, path: Path, title: str = "Confusion matrix (test)") -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    cm = np.asarray(m["confusion"])
+    k = len(m["labels"])
+    fig, ax = plt.subplots(figsize=(1.0 + 0.5 * k + 2, 0.5 * k + 2), dpi=100)
+    ax.imshow(cm, cmap="Blues")
+    ax.set_xticks(range(k), m["labels"], rotation=45, ha="right")
+    ax.set_yticks(range(k), m["labels"])
+    ax.set(xlabel="predicted", ylabel="true", title=title)
+    hi = cm.max() if cm.size else 0
+    for i in range(k):
+        for j in range(k):
+            ax.text(j, i, str(cm[i, j]), ha="center", va="center", color="white" if cm[i, j] > hi / 2 else "black", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def model_card(info: dict) -> str:
+    """Markdown: data (dataset hash), architecture, size, latency, accuracy per class."""
+    m = info["test"]
+    rows = "\n".join(f"| {lab} | {c['precision']:.3f} | {c['recall']:.3f} | {c['f1']:.3f} | {c['support']} |" for lab, c in m["per_class"].items())
+    c = info["contract"]
+    inp = c["input"]
+    return f"""# Model card: {info['name']}
+
+Task: **{c['task']}** classification of {len(c['labels'])} classes ({', '.join(c['labels'])}).
+
+## Data
+- Dataset file: `{info['dataset_file']}`, content hash `{c['dataset'].get('content_hash', '?')}`
+  (spec hash `{c['dataset'].get('spec_hash', '?')}`), {len(c['dataset'].get('sessions', []))} sessions.
+- Input: stream `{inp['stream']}` at {inp['rate']:g} Hz, window {c['window']['length']:g} s, hop {c['window']['hop']:g} s,
+  shape {tuple(inp['shape'])}, channels {', '.join(inp['channels']) or '-'}, normalization `{inp['normalization']['kind']}`.
+- Features: `{c['features']['kind']}`{' (inside the model graph)' if c['features'].get('in_graph') else ''}.
+- Windows: {info['n_train']} train, {info['n_val']} validation ({info['val_source']}), {m['n']} test (split `{info['test_split']}`).
+
+## Model
+- Architecture `{c['model']['arch']}`: {c['model']['params']:,} parameters, {c['model']['size_bytes'] / 1024:.1f} KiB as float32 weights.
+- PyTorch CPU latency, 1 thread, one window: p50 {info['latency_ms']['p50']:.3f} ms, p99 {info['latency_ms']['p99']:.3f} ms.
+- Trained {info['epochs_run']} epochs (best epoch {info['best_epoch']}), seed {info['config']['seed']}, class weighting {info['config']['class_weighting']}, augmentation {info['config']['augment']}.
+
+## Accuracy on the test split
+Accuracy **{m['accuracy']:.4f}**, macro F1 {m['macro_f1']:.4f}.
+
+| class | precision | recall | F1 | support |
+|---|---|---|---|---|
+{rows}
+
+Curves: `curves.png`; confusion matrix: `confusion.png`.
+"""

@@ -1,0 +1,139 @@
+"""``sensorlab quantize``: int8 ONNX builds beside the fp32 one, and an honest side-by-side report.
+
+- static: QDQ, per-channel int8 weights and int8 activations, calibrated on real dataset
+  windows (train split); the audio front end (DFT, mel, log) stays float, since int8 power
+  spectra lose the quiet bands;
+- dynamic: int8 weights, activations quantized at run time: the usual baseline.
+
+The report gives size, 1-thread latency p50/p99 (onnxruntime ``intra_op_num_threads=1``),
+test accuracy and argmax agreement with fp32 for each build, and says when int8 does not pay.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from sensorlab.contract import ModelContract
+from sensorlab.training.export import set_metadata
+from sensorlab.training.predictors import OnnxPredictor
+
+#: Calibration windows (spread evenly over the train split).
+CALIBRATION = 200
+#: Goals from the issue: int8 size and latency relative to fp32, accuracy loss in points.
+GOALS = {"size": 0.3, "latency": 0.67, "accuracy_drop": 0.01}
+
+
+def latency_ms(pred: OnnxPredictor, x1: np.ndarray, runs: int = 300) -> dict:
+    for _ in range(20):
+        pred._run(x1)
+    t = np.empty(runs)
+    for i in range(runs):
+        s = time.perf_counter()
+        pred._run(x1)
+        t[i] = time.perf_counter() - s
+    return {"p50": float(np.percentile(t, 50) * 1e3), "p99": float(np.percentile(t, 99) * 1e3)}
+
+
+def calibration_windows(dataset: Path, contract: ModelContract, n: int = CALIBRATION) -> np.ndarray:
+    from sensorlab.datasets.dataset import Dataset
+
+    with Dataset.open(dataset) as ds:
+        x, _ = ds.arrays(contract.input["stream"], "train" if "train" in ds.split_names else None)
+    idx = np.linspace(0, len(x) - 1, min(n, len(x))).astype(int)
+    return contract.prepare(x[idx])
+
+
+def _frontend_nodes(path: Path) -> list[str]:
+    """Nodes computing the log-mel front end (everything up to the Log), kept in float."""
+    import onnx
+
+    g = onnx.load(str(path)).graph
+    producers = {o: n for n in g.node for o in n.output}
+    logs = [n for n in g.node if n.op_type == "Log"]
+    keep, stack = set(), [i for n in logs for i in n.input]
+    names = [n.name for n in logs]
+    while stack:
+        node = producers.get(stack.pop())
+        if node is None or node.name in keep:
+            continue
+        keep.add(node.name)
+        stack.extend(node.input)
+    return names + sorted(keep)
+
+
+def quantize(onnx_fp32: Path, dataset: Path, out_dir: Path | None = None) -> dict:
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_dynamic, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    from sensorlab.training.data import eval_windows
+    from sensorlab.training.metrics import classification_metrics
+
+    onnx_fp32 = Path(onnx_fp32)
+    out_dir = Path(out_dir) if out_dir else onnx_fp32.parent
+    fp32 = OnnxPredictor(onnx_fp32)
+    contract = fp32.contract
+    calib = calibration_windows(dataset, contract)
+    pre = out_dir / f"{onnx_fp32.stem}.pre.onnx"
+    quant_pre_process(str(onnx_fp32), str(pre), skip_symbolic_shape=True)
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.it = iter(calib[i : i + 1] for i in range(len(calib)))
+
+        def get_next(self):
+            x = next(self.it, None)
+            return None if x is None else {fp32.input: x}
+
+    static = out_dir / f"{onnx_fp32.stem}.int8.onnx"
+    exclude = _frontend_nodes(pre) if contract.features.get("kind") == "log_mel" else []
+    quantize_static(str(pre), str(static), Reader(), quant_format=QuantFormat.QDQ, per_channel=True, activation_type=QuantType.QInt8,
+                    weight_type=QuantType.QInt8, nodes_to_exclude=exclude, extra_options={"ActivationSymmetric": False})  # fmt: skip
+    dynamic = out_dir / f"{onnx_fp32.stem}.dynamic.onnx"
+    quantize_dynamic(str(pre), str(dynamic), weight_type=QuantType.QInt8, per_channel=True, nodes_to_exclude=exclude)
+    pre.unlink(missing_ok=True)
+    for path, how in ((static, "static QDQ int8, per-channel, calibrated"), (dynamic, "dynamic int8 weights")):
+        c = ModelContract.from_json(contract.to_json())
+        c.model = {**c.model, "quantization": f"{how} on {len(calib)} train windows" if path == static else how}
+        set_metadata(path, c)
+
+    x, y, _ = eval_windows(dataset, contract, "test")
+    ref = fp32.predict(x)
+    one = x[:1] if len(x) else calib[:1]
+    rows = []
+    for name, path in (("fp32", onnx_fp32), ("int8 static (QDQ)", static), ("int8 dynamic", dynamic)):
+        p = fp32 if path == onnx_fp32 else OnnxPredictor(path)
+        logits = p.predict(x)
+        acc = classification_metrics(y, logits.argmax(1), contract.labels)["accuracy"] if len(x) else float("nan")
+        rows.append({"build": name, "file": path.name, "size_bytes": path.stat().st_size, "latency_ms": latency_ms(p, one),
+                     "accuracy": acc, "argmax_agreement": float((logits.argmax(1) == ref.argmax(1)).mean()) if len(x) else float("nan")})  # fmt: skip
+    base = rows[0]
+    verdicts = []
+    for r in rows[1:]:
+        r["size_ratio"] = r["size_bytes"] / base["size_bytes"]
+        r["latency_ratio"] = r["latency_ms"]["p50"] / base["latency_ms"]["p50"]
+        r["accuracy_drop"] = base["accuracy"] - r["accuracy"]
+        missed = [k for k, v in (("size", r["size_ratio"]), ("latency", r["latency_ratio"]), ("accuracy_drop", r["accuracy_drop"])) if v > GOALS[k]]
+        r["meets_goals"] = not missed
+        verdicts.append(f"{r['build']}: " + ("meets every goal" if not missed else "does not pay on " + ", ".join(missed)))
+    report = {"model": str(onnx_fp32), "dataset": str(dataset), "test_windows": int(len(x)), "calibration_windows": int(len(calib)),
+              "threads": 1, "goals": GOALS, "builds": rows, "verdicts": verdicts, "excluded_nodes": len(exclude)}  # fmt: skip
+    (out_dir / "quantize.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    (out_dir / "quantize.md").write_text(format_report(report) + "\n", encoding="utf-8")
+    return report
+
+
+def format_report(r: dict) -> str:
+    lines = [f"{r['test_windows']} test windows, {r['calibration_windows']} calibration windows, onnxruntime 1 thread", "",
+             "| build | size | size ratio | p50 ms | p99 ms | latency ratio | accuracy | agreement with fp32 |",
+             "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for b in r["builds"]:
+        lines.append(f"| {b['build']} | {b['size_bytes'] / 1024:.1f} KiB | {b.get('size_ratio', 1):.2f} | {b['latency_ms']['p50']:.3f} | "
+                     f"{b['latency_ms']['p99']:.3f} | {b.get('latency_ratio', 1):.2f} | {b['accuracy']:.4f} | {b['argmax_agreement']:.4f} |")  # fmt: skip
+    g = r["goals"]
+    lines += ["", f"Goals: int8 size ≤ {g['size']}×, latency ≤ {g['latency']}×, accuracy loss ≤ {g['accuracy_drop'] * 100:.0f} point."]
+    lines += [f"- {v}" for v in r["verdicts"]]
+    return "\n".join(lines)

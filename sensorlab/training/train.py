@@ -1,0 +1,188 @@
+"""``sensorlab train``: a dataset file → a run folder (checkpoint, config, metrics, plots, model card).
+
+`iter_train` is a generator of progress events (plain dicts, printed as JSON lines with
+``--json``), so the GUI can run it as a subprocess and plot live curves. Runs are seeded:
+the same dataset, config and thread count give the same weights.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from sensorlab.datasets.dataset import Dataset
+from sensorlab.training.config import TrainConfig, dump_config
+from sensorlab.training.data import base_contract, choose_stream, load_splits
+from sensorlab.training.metrics import classification_metrics, model_card, plot_confusion, plot_curves
+
+CHECKPOINT = "model.pt"
+CHECKPOINT_FORMAT = "sensorlab.checkpoint"
+
+
+def default_run_dir(dataset: Path, task: str, root: Path = Path("runs")) -> Path:
+    base = root / f"{dataset.stem}-{task}"
+    if not base.exists():
+        return base
+    i = 2
+    while (root / f"{base.name}-{i}").exists():
+        i += 1
+    return root / f"{base.name}-{i}"
+
+
+def _arch(cfg: TrainConfig, contract, n_classes: int) -> tuple[str, dict]:
+    from sensorlab.training.models import frontend_params
+
+    shape = contract.input["shape"]
+    w = cfg.resolved_width()
+    if cfg.task == "audio":
+        fe = frontend_params(contract.input["rate"], shape[0], cfg.n_mels, cfg.frame_length, cfg.frame_hop)
+        contract.features = fe
+        return "audio_dscnn", {"n_classes": n_classes, "frontend": fe, "width": w}
+    if cfg.task == "timeseries":
+        return "timeseries_cnn", {"n_channels": shape[-1], "n_classes": n_classes, "width": w}
+    return "image_cnn", {"n_frames": shape[0], "n_classes": n_classes, "width": w}
+
+
+def _predict(model, x, batch: int = 256):
+    import torch
+
+    model.eval()
+    out = []
+    with torch.inference_mode():
+        for i in range(0, len(x), batch):
+            out.append(model(torch.from_numpy(x[i : i + batch])))
+    return torch.cat(out) if out else torch.empty(0, 0)
+
+
+def torch_latency(model, one: np.ndarray, runs: int = 50) -> dict:
+    """p50/p99 milliseconds for one window at 1 thread (after a warm-up)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    model.eval()
+    x = torch.from_numpy(one[None])
+    times = []
+    with torch.inference_mode():
+        for i in range(runs + 5):
+            t = time.perf_counter()
+            model(x)
+            if i >= 5:
+                times.append((time.perf_counter() - t) * 1e3)
+    torch.set_num_threads(threads)
+    return {"p50": float(np.percentile(times, 50)), "p99": float(np.percentile(times, 99))}
+
+
+def iter_train(dataset: Path, cfg: TrainConfig, out: Path) -> Iterator[dict]:
+    import torch
+    from torch import nn
+
+    from sensorlab.training.models import augment, build_model
+
+    torch.manual_seed(cfg.seed)
+    torch.set_num_threads(cfg.threads)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    with Dataset.open(dataset) as ds:
+        stream = choose_stream(ds, cfg.task, cfg.stream)
+        contract = base_contract(ds, cfg.task, stream)
+        data = load_splits(ds, stream, contract, cfg.test_split, cfg.val_fraction, cfg.seed)
+    labels = contract.labels
+    k = len(labels)
+    arch, kwargs = _arch(cfg, contract, k)
+    model = build_model(arch, kwargs)
+    yield {"event": "start", "run": str(out), "stream": stream, "arch": arch, "classes": labels,
+           "windows": {s: int(len(v)) for s, v in data.y.items()}, "params": sum(p.numel() for p in model.parameters())}  # fmt: skip
+
+    if hasattr(model, "set_feature_stats"):
+        model.set_feature_stats(torch.from_numpy(data.x["train"]))
+    counts = np.bincount(data.y["train"], minlength=k).astype(float)
+    weights = np.where(counts > 0, counts.sum() / (k * np.maximum(counts, 1)), 0.0) if cfg.class_weighting else np.ones(k)
+    crit = nn.CrossEntropyLoss(weight=torch.tensor(weights, dtype=torch.float32))
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs)
+    g = torch.Generator().manual_seed(cfg.seed)
+    xtr, ytr = torch.from_numpy(data.x["train"]), torch.from_numpy(data.y["train"])
+    xva, yva = data.x["val"], torch.from_numpy(data.y["val"])
+    history, best, stale, best_epoch = [], float("inf"), 0, 0
+    best_state = {n: t.detach().clone() for n, t in model.state_dict().items()}
+    for epoch in range(1, cfg.epochs + 1):
+        model.train()
+        perm = torch.randperm(len(xtr), generator=g)
+        tot, correct, seen = 0.0, 0, 0
+        for i in range(0, len(perm), cfg.batch_size):
+            idx = perm[i : i + cfg.batch_size]
+            if len(idx) < 2:  # batch norm needs two samples
+                continue
+            xb = augment(cfg.task, xtr[idx], g) if cfg.augment else xtr[idx]
+            logits = model(xb)
+            loss = crit(logits, ytr[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            tot += float(loss.detach()) * len(idx)
+            correct += int((logits.argmax(1) == ytr[idx]).sum())
+            seen += len(idx)
+        sched.step()
+        if len(xva):
+            lv = _predict(model, xva)
+            val_loss, val_acc = float(crit(lv, yva)), float((lv.argmax(1) == yva).float().mean())
+        else:
+            val_loss, val_acc = tot / max(seen, 1), correct / max(seen, 1)
+        h = {"event": "epoch", "epoch": epoch, "epochs": cfg.epochs, "train_loss": tot / max(seen, 1), "train_acc": correct / max(seen, 1),
+             "val_loss": val_loss, "val_acc": val_acc, "lr": float(opt.param_groups[0]["lr"])}  # fmt: skip
+        history.append(h)
+        yield h
+        if val_loss < best - 1e-6:
+            best, stale = val_loss, 0
+            best_state = {n: t.detach().clone() for n, t in model.state_dict().items()}
+            best_epoch = epoch
+        else:
+            stale += 1
+            if stale >= cfg.patience:
+                yield {"event": "early_stop", "epoch": epoch, "best_epoch": best_epoch}
+                break
+    model.load_state_dict(best_state)
+    model.eval()
+    test_pred = _predict(model, data.x["test"]).argmax(1).numpy() if len(data.x["test"]) else np.empty(0, int)
+    test = classification_metrics(data.y["test"], test_pred, labels)
+    params = sum(p.numel() for p in model.parameters())
+    contract.model = {"arch": arch, "params": int(params), "size_bytes": int(params * 4), "run": out.name}
+    one = data.x["test"][0] if len(data.x["test"]) else data.x["train"][0]
+    info = {"name": out.name, "dataset_file": Path(dataset).name, "contract": json.loads(contract.to_json()), "test": test,
+            "n_train": int(len(data.y["train"])), "dataset_path": str(Path(dataset).resolve()), "n_val": int(len(data.y["val"])), "val_source": data.val_source,
+            "test_split": data.test_split, "latency_ms": torch_latency(model, one), "epochs_run": len(history),
+            "best_epoch": best_epoch, "config": cfg.model_dump(), "history": history}  # fmt: skip
+    out.mkdir(parents=True, exist_ok=True)
+    torch.save({"format": CHECKPOINT_FORMAT, "version": 1, "arch": arch, "arch_kwargs": kwargs, "state_dict": model.state_dict(),
+                "contract": contract.to_json()}, out / CHECKPOINT)  # fmt: skip
+    (out / "config.toml").write_text(dump_config(cfg), encoding="utf-8")
+    (out / "contract.json").write_text(json.dumps(info["contract"], indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    (out / "metrics.json").write_text(json.dumps(info, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    plot_curves(history, out / "curves.png")
+    plot_confusion(test, out / "confusion.png")
+    (out / "MODEL_CARD.md").write_text(model_card(info), encoding="utf-8")
+    yield {"event": "done", "run": str(out), "test_accuracy": test["accuracy"], "macro_f1": test["macro_f1"], "params": int(params),
+           "best_epoch": best_epoch}  # fmt: skip
+
+
+def load_checkpoint(path: Path):
+    """(model in eval mode, contract) from a run folder or a ``model.pt``."""
+    import torch
+
+    from sensorlab.contract import ModelContract
+    from sensorlab.training.models import build_model
+
+    path = Path(path)
+    if path.is_dir():
+        path = path / CHECKPOINT
+    ck = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(ck, dict) or ck.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"{path}: not a sensorlab checkpoint (train one with `sensorlab train`)")
+    model = build_model(ck["arch"], ck["arch_kwargs"])
+    model.load_state_dict(ck["state_dict"])
+    model.eval()
+    return model, ModelContract.from_json(ck["contract"])

@@ -1,0 +1,73 @@
+"""Tiny synthetic datasets a correct model must learn, written with the datasets API."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+import pytest
+
+from sensorlab.datasets.dataset import DatasetWriter
+
+SPLITS = ["train", "val", "test"]
+
+
+def write_dataset(path, stream, kind, rate, channels, x, y, classes, split, window=(1.0, 0.5)):
+    """A dataset file holding windows ``x`` (n, T, C) with labels ``y`` and split indices ``split``."""
+    w = DatasetWriter(path, [(stream, x.shape[1:], str(x.dtype))], train_split=0)
+    w.append({stream: x}, {"label": y, "split": split, "session": np.zeros(len(y)), "start": np.arange(len(y), dtype=float),
+                           "offset": np.arange(len(y), dtype=float), "coverage": np.ones(len(y)), "flags": np.zeros(len(y))})  # fmt: skip
+    h = hashlib.sha256(x.tobytes()).hexdigest()
+    w.finish({"classes": classes, "split_names": SPLITS, "split": {"method": "holdout", "by": "session", "seed": 0},
+              "streams": [{"name": stream, "kind": kind, "rate": rate, "source_rate": rate, "channels": channels,
+                           "n_samples": x.shape[1], "dtype": str(x.dtype), "resampler": "none"}],
+              "window": {"length": window[0], "hop": window[1], "rule": "majority", "min_coverage": 0.5, "gaps": "drop"},
+              "inputs": [{"name": "synthetic.h5", "session_sha256": h}], "skipped": [], "warnings": [], "content_hash": h,
+              "spec_hash": "0" * 64, "spec": json.dumps({"synthetic": True}), "sensorlab_version": "test"})  # fmt: skip
+    return path
+
+
+def _splits(n, rng):
+    return rng.choice(3, size=n, p=[0.6, 0.2, 0.2]).astype(np.int8)
+
+
+def imu_windows(n, seed=0, t=64, rate=50.0):
+    """Sine (class 0) vs square (class 1) waves on 3 axes with random frequency, phase, offset, gain and noise."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 2
+    tt = np.arange(t) / rate
+    f = rng.uniform(1.5, 4.0, (n, 1, 1))
+    ph = rng.uniform(0, 2 * np.pi, (n, 1, 1))
+    s = np.sin(2 * np.pi * f * tt[None, :, None] + ph)
+    wave = np.where(y[:, None, None] == 1, np.sign(s), s)
+    gain = np.array([1.0, 0.5, 20.0])  # one axis on a much larger scale (like a gyro): standardization matters
+    x = (wave * rng.uniform(0.5, 1.5, (n, 1, 3)) + rng.normal(0, 0.1, (n, t, 3)) + rng.normal(0, 0.2, (n, 1, 3))) * gain
+    return x.astype(np.float32), y.astype(np.int16)
+
+
+def audio_windows(n, seed=0, rate=8000, t=4000):
+    """Tones (class 1, 300–2000 Hz) vs white noise (class 0) at random levels."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 2
+    tt = np.arange(t) / rate
+    tone = np.sin(2 * np.pi * rng.uniform(300, 2000, (n, 1)) * tt + rng.uniform(0, 6.3, (n, 1)))
+    noise = rng.normal(0, 0.7, (n, t))
+    x = np.where(y[:, None] == 1, tone + 0.05 * noise, noise) * rng.uniform(0.05, 0.5, (n, 1))
+    return x[:, :, None].astype(np.float32), y.astype(np.int16)
+
+
+@pytest.fixture(scope="session")
+def imu_dataset(tmp_path_factory):
+    x, y = imu_windows(240)
+    rng = np.random.default_rng(1)
+    return write_dataset(tmp_path_factory.mktemp("ds") / "imu.h5", "imu", "timeseries", 50.0, ["ax", "ay", "az"], x, y,
+                         ["sine", "square"], _splits(len(y), rng))  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def audio_dataset(tmp_path_factory):
+    x, y = audio_windows(160)
+    rng = np.random.default_rng(2)
+    return write_dataset(tmp_path_factory.mktemp("ds") / "tones.h5", "mic", "audio", 8000.0, ["ch0"], x, y,
+                         ["noise", "tone"], _splits(len(y), rng), window=(0.5, 0.25))  # fmt: skip

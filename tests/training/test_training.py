@@ -1,0 +1,164 @@
+"""Train, evaluate, export and quantize on tiny synthetic datasets a correct model must learn."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from sensorlab.cli import app
+from sensorlab.contract import METADATA_KEY, ContractError, ModelContract
+from sensorlab.datasets.dataset import Dataset
+
+pytest.importorskip("torch")
+runner = CliRunner()
+
+
+def _cli(*args):
+    r = runner.invoke(app, [str(a) for a in args])
+    return r
+
+
+@pytest.fixture(scope="module")
+def fast_config(tmp_path_factory):
+    p = tmp_path_factory.mktemp("cfg") / "train.toml"
+    p.write_text("batch_size = 16\npatience = 20\n")
+    return p
+
+
+@pytest.fixture(scope="module")
+def imu_run(imu_dataset, fast_config, tmp_path_factory):
+    run = tmp_path_factory.mktemp("runs") / "imu"
+    r = _cli("train", imu_dataset, "--task", "timeseries", "--config", fast_config, "--epochs", 8, "--out", run, "--json")
+    assert r.exit_code == 0, r.output
+    return run, [json.loads(line) for line in r.stdout.splitlines()]
+
+
+@pytest.fixture(scope="module")
+def audio_run(audio_dataset, fast_config, tmp_path_factory):
+    run = tmp_path_factory.mktemp("runs") / "tones"
+    cfg = fast_config.parent / "audio.toml"
+    cfg.write_text(fast_config.read_text() + "width = 16\n")
+    r = _cli("train", audio_dataset, "--task", "audio", "--config", cfg, "--epochs", 6, "--out", run)
+    assert r.exit_code == 0, r.output
+    return run
+
+
+def test_train_learns_sine_vs_square_and_writes_a_complete_run(imu_run, imu_dataset):
+    import torch
+
+    run, events = imu_run
+    epochs = [e for e in events if e["event"] == "epoch"]
+    assert [e["epoch"] for e in epochs] == list(range(1, 9))  # one JSON line per epoch, for live curves
+    assert {"train_loss", "val_loss", "train_acc", "val_acc"} <= set(epochs[0])
+    done = events[-1]
+    assert done["event"] == "done" and done["test_accuracy"] >= 0.9
+    for name in ("model.pt", "config.toml", "metrics.json", "curves.png", "confusion.png", "MODEL_CARD.md", "contract.json"):
+        assert (run / name).stat().st_size > 0, name
+    ck = torch.load(run / "model.pt", weights_only=True)
+    assert ck["arch"] == "timeseries_cnn"
+    with Dataset.open(imu_dataset) as ds:
+        content_hash = ds.attrs["content_hash"]
+    card = (run / "MODEL_CARD.md").read_text()
+    assert content_hash in card and "| sine |" in card and "latency" in card
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["test"]["accuracy"] == done["test_accuracy"]
+    assert "batch_size = 16" in (run / "config.toml").read_text()
+
+
+def test_training_is_reproducible(imu_dataset, fast_config, tmp_path):
+    import torch
+
+    states = []
+    for name in ("a", "b"):
+        r = _cli("train", imu_dataset, "--task", "timeseries", "--config", fast_config, "--epochs", 2, "--out", tmp_path / name, "--seed", 3)
+        assert r.exit_code == 0, r.output
+        states.append(torch.load(tmp_path / name / "model.pt", weights_only=True)["state_dict"])
+    assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])
+
+
+def test_contract_prepares_windows_with_the_dataset_normalization(imu_run, imu_dataset):
+    run, _ = imu_run
+    c = ModelContract.from_json((run / "contract.json").read_text())
+    with Dataset.open(imu_dataset) as ds:
+        x, _ = ds.arrays("imu", "test")
+        expected = ds.normalization("imu").apply(x)
+    assert c.input["channels"] == ["ax", "ay", "az"] and c.input["rate"] == 50.0 and c.labels == ["sine", "square"]
+    np.testing.assert_array_equal(c.prepare(x), expected)
+    with pytest.raises(ContractError, match="the model takes"):
+        c.prepare(x[:, :10])
+
+
+def test_contract_refuses_a_newer_major_version(imu_run):
+    d = json.loads((imu_run[0] / "contract.json").read_text())
+    d["version"] = "2.0"
+    with pytest.raises(ContractError, match="newer than this sensorlab reads"):
+        ModelContract.from_json(json.dumps(d))
+
+
+def test_export_onnx_matches_pytorch_and_carries_the_contract(imu_run, imu_dataset):
+    import onnxruntime as ort
+
+    from sensorlab.contract import from_onnxruntime
+
+    run, _ = imu_run
+    r = _cli("export", run, "--format", "onnx", "--json")
+    assert r.exit_code == 0, r.output
+    rep = json.loads(r.stdout)
+    assert rep["ok"] and rep["argmax_agreement"] == 1.0 and rep["max_abs_diff"] <= 1e-4 and rep["windows"] > 20
+    sess = ort.InferenceSession(str(run / "model.onnx"), providers=["CPUExecutionProvider"])
+    assert METADATA_KEY in sess.get_modelmeta().custom_metadata_map
+    assert from_onnxruntime(sess) == ModelContract.from_json((run / "contract.json").read_text())  # read back == written
+    ev = _cli("evaluate", run / "model.onnx", imu_dataset, "--json")
+    ck = _cli("evaluate", run, imu_dataset, "--json")
+    m_onnx, m_pt = json.loads(ev.stdout), json.loads(ck.stdout)
+    assert m_onnx["kind"] == "onnx" and m_pt["kind"] == "pytorch"
+    assert m_onnx["confusion"] == m_pt["confusion"] and m_onnx["accuracy"] >= 0.9
+    assert set(m_onnx["per_class"]["sine"]) == {"precision", "recall", "f1", "support"}
+
+
+def test_audio_log_mel_model_learns_tones_vs_noise_and_exports_its_front_end(audio_run, audio_dataset):
+    import onnx
+
+    metrics = json.loads((audio_run / "metrics.json").read_text())
+    assert metrics["test"]["accuracy"] >= 0.9
+    r = _cli("export", audio_run, "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["ok"]
+    ops = {n.op_type for n in onnx.load(str(audio_run / "model.onnx")).graph.node}
+    assert {"Conv", "MatMul", "Log"} <= ops  # the log-mel front end is inside the graph: raw audio in
+    c = ModelContract.from_json((audio_run / "contract.json").read_text())
+    assert c.features["kind"] == "log_mel" and c.features["in_graph"] and c.input["shape"] == [4000, 1]
+
+
+def test_quantize_int8_agrees_with_fp32(imu_run, imu_dataset):
+    run, _ = imu_run
+    if not (run / "model.onnx").exists():
+        assert _cli("export", run).exit_code == 0
+    r = _cli("quantize", run / "model.onnx", imu_dataset, "--json")
+    assert r.exit_code == 0, r.output
+    rep = json.loads(r.stdout)
+    builds = {b["build"]: b for b in rep["builds"]}
+    static = builds["int8 static (QDQ)"]
+    assert static["argmax_agreement"] >= 0.95 and static["accuracy"] >= 0.9
+    assert static["size_bytes"] < builds["fp32"]["size_bytes"]
+    assert len(rep["verdicts"]) == 2 and (run / "quantize.md").exists()
+    m = json.loads(_cli("evaluate", run / "model.int8.onnx", imu_dataset, "--json").stdout)
+    assert m["accuracy"] == static["accuracy"]  # the int8 file carries the contract: evaluate needs nothing else
+
+
+def test_bad_inputs_are_one_line_errors(imu_dataset, tmp_path):
+    r = _cli("train", imu_dataset, "--task", "speech")
+    assert r.exit_code == 2 and "use one of audio, timeseries, image" in r.output
+    r = _cli("train", imu_dataset, "--task", "audio", "--out", tmp_path / "x")
+    assert r.exit_code == 1 and "no stream suits --task audio" in r.output
+    bad = tmp_path / "bad.toml"
+    bad.write_text("epochz = 3\n")
+    r = _cli("train", imu_dataset, "--task", "timeseries", "--config", bad)
+    assert r.exit_code == 1 and "epochz" in r.output
+    junk = tmp_path / "junk.onnx"
+    junk.write_bytes(b"not a model")
+    r = _cli("evaluate", junk, imu_dataset)
+    assert r.exit_code == 1 and "not a valid ONNX model" in r.output
