@@ -490,7 +490,13 @@ def _short(text: str) -> str:
 
 
 def panel_for(info: StreamInfo, ring: ChunkRing, origin: float, window: float) -> Panel:
-    """The panel class that draws ``info``'s kind."""
+    """The panel class that draws ``info``'s kind (a model's predictions: `PredictionPanel`)."""
+    from sensorlab.inference import is_predictions
+
+    if is_predictions(info):
+        from sensorlab.app.prediction_panel import PredictionPanel  # it subclasses TimeseriesPanel (this module)
+
+        return PredictionPanel(info, ring, origin, window)
     cls = {
         StreamKind.TIMESERIES: TimeseriesPanel,
         StreamKind.AUDIO: AudioPanel,

@@ -45,6 +45,8 @@ from sensorlab.inference.windower import Windower
 
 #: Default: a window whose end is older than this when it could run is skipped.
 STALE_AFTER = 0.5
+#: Unit of every channel of a predictions stream (a probability): how views recognise one.
+PROBABILITY_UNIT = "p"
 #: Weight of the newest window in the running mean latency.
 _EWMA = 0.1
 
@@ -135,7 +137,7 @@ class InferenceProcessor(ProcessorBase):
         labels = self.model.labels
         if self.event_label and self.event_label not in labels:
             raise SourceError(f"model {self.model.path.name}: no class {self.event_label!r} for events (classes: {', '.join(labels)}); fix event_label")
-        out = [StreamInfo(self.name, StreamKind.TIMESERIES, 1.0 / m.hop, channel_names=tuple(labels), units=("p",) * len(labels), dtype="float32",
+        out = [StreamInfo(self.name, StreamKind.TIMESERIES, 1.0 / m.hop, channel_names=tuple(labels), units=(PROBABILITY_UNIT,) * len(labels), dtype="float32",
                           sample_shape=(len(labels),), device=f"model {self.model.path.name} on {self.input}: window {m.window:g} s, hop {m.hop:g} s "
                           f"at {rate:g} Hz (timestamps: window end; device_times: window start)")]  # fmt: skip
         if self.event_label and self.threshold is not None:
@@ -219,4 +221,9 @@ class InferenceProcessor(ProcessorBase):
             tap(s, e, x, probs)
 
 
-__all__ = ["STALE_AFTER", "InferenceProcessor", "InferenceStats", "WindowTap"]
+def is_predictions(info: StreamInfo) -> bool:
+    """True for a predictions stream (class probabilities per window), live or recorded."""
+    return info.kind is StreamKind.TIMESERIES and bool(info.units) and all(u == PROBABILITY_UNIT for u in info.units) and info.device.startswith("model ")
+
+
+__all__ = ["PROBABILITY_UNIT", "STALE_AFTER", "is_predictions", "InferenceProcessor", "InferenceStats", "WindowTap"]
