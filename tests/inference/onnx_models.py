@@ -88,3 +88,11 @@ def write_mapping(model: Path, **m) -> Path:
     p = model.with_name(model.stem + ".mapping.json")
     p.write_text(json.dumps(m))
     return p
+
+
+def max_model(path: Path, channels: int = 1) -> Path:
+    """``scores[n, c] = max_t x[n, t, c]``: the 'other build' that disagrees wherever a window is not constant."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", "T", channels])
+    y = helper.make_tensor_value_info("scores", TensorProto.FLOAT, ["N", channels])
+    node = helper.make_node("ReduceMax", ["x"], ["scores"], axes=[1], keepdims=0)
+    return _save(helper.make_graph([node], "max", [x], [y]), path)
