@@ -52,8 +52,9 @@ class Windower:
 
     def reset(self) -> None:
         """Forget held samples; the next sample starts a new grid."""
-        self._ts = np.empty(0)
-        self._x: np.ndarray | None = None
+        self._ts_parts: list[np.ndarray] = []
+        self._x_parts: list[np.ndarray] = []
+        self._newest = float("-inf")
         self._anchor = float("nan")
         self._j = 0  # index of the next window on the grid
         self._restarted = True
@@ -67,10 +68,13 @@ class Windower:
         if self.columns is not None:
             x = x[:, self.columns]
         # Split at gaps (between the held samples and this chunk, and inside it).
-        prev = self._ts[-1:] if len(self._ts) else ts[:0]
-        jumps = np.flatnonzero(np.diff(np.concatenate((prev, ts))) > self.gap) - len(prev) + 1
+        first_gap = bool(self._ts_parts) and ts[0] - self._newest > self.gap
+        inner = np.flatnonzero(np.diff(ts) > self.gap) + 1 if len(ts) > 1 else np.empty(0, np.int64)
+        if not first_gap and not len(inner):
+            r = self._push_segment(ts, x)  # the common case: one segment, no gap
+            return [] if r is None else [r]
+        after_gap = set(inner.tolist()) | ({0} if first_gap else set())
         out: list[Ready] = []
-        after_gap = set(jumps.tolist())
         bounds = sorted({0, *after_gap, len(ts)})
         for a, b in zip(bounds[:-1], bounds[1:]):
             if a in after_gap:
@@ -83,32 +87,33 @@ class Windower:
         return out
 
     def _push_segment(self, ts: np.ndarray, x: np.ndarray) -> Ready | None:
-        if self._x is None or not len(self._ts):
-            self._ts, self._x = ts, x
-            if not np.isfinite(self._anchor):
-                self._anchor = float(ts[0])
-                # Windows closer to the first sample than the filter's margin would depend on
-                # where the samples began (the filter pads there): start the grid after it.
-                self._j = int(np.ceil(self.margin / self.hop - EPS)) if self.margin else 0
-        else:
-            self._ts, self._x = np.concatenate((self._ts, ts)), np.concatenate((self._x, x))
-        newest = float(self._ts[-1])
+        if not np.isfinite(self._anchor):
+            self._anchor = float(ts[0])
+            # Windows closer to the first sample than the filter's margin would depend on
+            # where the samples began (the filter pads there): start the grid after it.
+            self._j = int(np.ceil(self.margin / self.hop - EPS)) if self.margin else 0
+        # Chunks are only listed here; they are joined when a window is ready (every hop),
+        # not on every chunk.
+        self._ts_parts.append(ts)
+        self._x_parts.append(x)
+        self._newest = newest = float(ts[-1])
         # Ready: the window's last sample (at start + length - 1/rate_out) and the filter's
         # margin after it have arrived (half an input period of tolerance for jitter).
         avail = newest + 1.0 / self.rate_out + 0.5 / self.rate_in - self.margin - self.length
         last_j = int(np.floor((avail - self._anchor) / self.hop + EPS)) if avail >= self._anchor - EPS else -1
-        ready = None
-        if last_j >= self._j:
-            starts = self._anchor + np.arange(self._j, last_j + 1) * self.hop
-            cut = cut_windows(self._ts, self._x, self.rate_in, self.rate_out, starts, self.length)
-            ready = Ready(starts, cut.data, self._restarted)
-            self._restarted = False
-            self._j = last_j + 1
+        if last_j < self._j:
+            return None
+        all_ts = np.concatenate(self._ts_parts) if len(self._ts_parts) > 1 else self._ts_parts[0]
+        all_x = np.concatenate(self._x_parts) if len(self._x_parts) > 1 else self._x_parts[0]
+        starts = self._anchor + np.arange(self._j, last_j + 1) * self.hop
+        cut = cut_windows(all_ts, all_x, self.rate_in, self.rate_out, starts, self.length)
+        ready = Ready(starts, cut.data, self._restarted)
+        self._restarted = False
+        self._j = last_j + 1
         # Keep what the next window (and the filter before it) needs.
         keep_from = self._anchor + self._j * self.hop - self.margin - 2.0 / self.rate_in
-        i = int(np.searchsorted(self._ts, keep_from, "left"))
-        if i > 0:
-            self._ts, self._x = self._ts[i:], self._x[i:]
+        i = int(np.searchsorted(all_ts, keep_from, "left"))
+        self._ts_parts, self._x_parts = [all_ts[i:]], [all_x[i:]]
         return ready
 
 
