@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 
 import numpy as np
@@ -171,5 +172,6 @@ def test_a_model_failing_at_run_time_stops_only_its_stream(tmp_path, make_acquis
     assert seen.count("s") == 500 and not acq.stats["s"].error
     with seen.cond:
         assert seen.cond.wait_for(lambda: failures, 30)
-    assert "onnxruntime failed on input 'x' of shape [1, 20, 1]" in acq.stats["r_pred"].error
+    # one window, or several in one batch when the engine woke late: the shape says which
+    assert re.search(r"onnxruntime failed on input 'x' of shape \[\d+, 20, 1\]", acq.stats["r_pred"].error)
     assert "check the mapping's layout, window and channels" in acq.stats["r_pred"].error
