@@ -59,8 +59,9 @@ system-deps:
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	# torch first, from the CPU-only index: the default PyPI build pulls several GB of CUDA libraries.
-	$(BIN)/pip install -q "torch==2.13.0" --index-url https://download.pytorch.org/whl/cpu
+	# torch first, pinned: pip takes the CPU build (an unpinned torch, asked for by another
+	# package, would pull several GB of CUDA libraries).
+	$(BIN)/pip install -q "torch==2.13.0"
 	$(BIN)/pip install -q -e ".[gui,dask,train]" --group test
 	touch $(STAMP)
 

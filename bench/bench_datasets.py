@@ -8,7 +8,8 @@ background windows capped at one per labeled window.
 Baseline, same data, same windows: the script one would write without sensorlab: load each
 stream whole with h5py, `resample_poly` the whole microphone, loop over window starts, label
 each by a loop over the segments, keep everything in lists and save one ``.npz``. Each variant
-runs in a fresh process so its peak memory (max RSS, workers included) is its own.
+runs in a fresh process so its peak memory (max RSS, workers included) is its own; each runs
+twice, interleaved, and the faster run counts (the machine is shared).
 
 Run: ``.venv/bin/python bench/bench_datasets.py [--hours 2]``. ``run()`` returns rows
 ``{"benchmark", "value", "baseline", "ratio", "goal"}``.
@@ -143,10 +144,14 @@ def run(hours: float = 2.0, corpus: Path | None = None) -> list[dict]:
     corpus = corpus or Path(tempfile.gettempdir()) / f"sensorlab-bench-corpus-{hours:g}h"
     paths = make_corpus(corpus, hours)
     mb = sum(p.stat().st_size for p in paths) / 1e6
+    best = lambda a, b: a if a["seconds"] <= b["seconds"] else b  # noqa: E731 - the machine is shared: best of two, interleaved
     with tempfile.TemporaryDirectory() as d:
         base = _measure("numpy", corpus, Path(d) / "base.npz")
         one = _measure("build", corpus, Path(d) / "one.h5", 1)
         two = _measure("build", corpus, Path(d) / "two.h5", 2)
+        base = best(base, _measure("numpy", corpus, Path(d) / "base.npz"))
+        one = best(one, _measure("build", corpus, Path(d) / "one.h5", 1))
+        two = best(two, _measure("build", corpus, Path(d) / "two.h5", 2))
     assert one["windows"] == base["windows"], (one, base)
     rate = lambda r: r["windows"] / r["seconds"]  # noqa: E731
     what = f"{hours:g} h corpus ({len(paths)} sessions, {mb:,.0f} MB; mic 16→8 kHz + IMU 100 Hz × 6, 1 s windows, 0.5 s hop)"

@@ -340,6 +340,11 @@ from sensorlab.inference.cli_commands import register as _register_inference  # 
 
 _register_inference(app)
 
+from sensorlab.datasets.interchange.cli_commands import export as _dataset_export, import_app  # noqa: E402
+
+dataset_app.command("export", short_help="Export a dataset or sessions: Edge Impulse JSON/CSV, WAV clips + index, NumPy .npz.")(_dataset_export)
+app.add_typer(import_app, name="import")
+
 
 rig_app = typer.Typer(
     short_help="Rig files: start one from the commented example.",

@@ -171,6 +171,30 @@ def plan_build(spec: DatasetSpec, strict: bool = False) -> _Plan:
     return _Plan(tasks, lay_t, classes, split, groups, tags, labels_sha, skipped, notes)
 
 
+def preview_counts(spec: DatasetSpec) -> dict[str, dict[str, int]]:
+    """Windows each session would give, per class, before building (no samples are read).
+
+    For a spec editor's live preview: labels and background caps are applied; windows that a
+    gap would drop are not known until the samples are read, so counts are an upper bound.
+    """
+    from sensorlab.datasets.session_task import choose_windows
+    from sensorlab.datasets.windows import window_starts
+
+    plan = plan_build(spec)
+    out: dict[str, dict[str, int]] = {}
+    for task in plan.tasks:
+        with open_session(task.path) as s:
+            firsts = [s.streams[lay.name].first_time for lay in plan.layouts]
+            lasts = [s.streams[lay.name].last_time + 1.0 / lay.source_rate for lay in plan.layouts]
+        starts = window_starts(max(firsts), min(lasts), spec.window.length, spec.window.hop)
+        _, names, _, _ = choose_windows(spec, list(task.spans), starts)
+        counts: dict[str, int] = {c: 0 for c in plan.classes}
+        for n in names:
+            counts[n] += 1
+        out[Path(task.path).name] = counts
+    return out
+
+
 # -- running the per-session tasks ---------------------------------------------------------------
 
 
@@ -323,4 +347,4 @@ def build_dataset(
             on_progress(p)
 
 
-__all__ = ["BuildError", "BuildProgress", "BuildResult", "build_dataset", "iter_build", "plan_build"]
+__all__ = ["BuildError", "BuildProgress", "BuildResult", "build_dataset", "iter_build", "plan_build", "preview_counts"]

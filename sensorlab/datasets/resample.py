@@ -55,7 +55,8 @@ def resample(x: np.ndarray, rate_in: float, rate_out: float) -> np.ndarray:
 
     Output sample ``k`` lies at input position ``k * down / up`` (same start time). The ends are
     padded by extending a line, which keeps edge samples close; interior samples need
-    `resample_margin` of context to match filtering the whole signal. float64 in, float64 out.
+    `resample_margin` of context to match filtering the whole signal. float32 stays float32
+    (twice as fast), anything else is filtered in float64.
 
     Examples
     --------
@@ -63,7 +64,9 @@ def resample(x: np.ndarray, rate_in: float, rate_out: float) -> np.ndarray:
     (160, 2)
     """
     up, down = rational_ratio(rate_in, rate_out)
-    x = np.asarray(x, dtype=np.float64)
+    x = np.asarray(x)
+    if x.dtype not in (np.float32, np.float64):
+        x = x.astype(np.float64)
     if up == down:
         return x
     if len(x) < 2:

@@ -85,7 +85,7 @@ class SessionResult:
         return len(self.labels)
 
 
-def _choose_windows(spec: DatasetSpec, spans: list[Span], starts: np.ndarray) -> tuple[np.ndarray, list[str], np.ndarray, np.ndarray]:
+def choose_windows(spec: DatasetSpec, spans: list[Span], starts: np.ndarray) -> tuple[np.ndarray, list[str], np.ndarray, np.ndarray]:
     """Indices of the windows kept, their labels, coverages and background flags (before gap checks)."""
     lab = spec.labels
     labels, coverage = label_windows(starts, spec.window.length, spans, lab.rule, lab.min_coverage)
@@ -143,7 +143,7 @@ def _process(task: SessionTask, path: Path) -> SessionResult:
         t_begin, t_end = max(firsts), min(lasts)
         origin = s.metadata.start_host_time if s.metadata.start_host_time is not None else t_begin
         starts = window_starts(t_begin, t_end, L, hop) if np.isfinite(t_begin) and np.isfinite(t_end) else np.empty(0)
-        keep, names, coverage, is_bg = _choose_windows(spec, list(task.spans), starts)
+        keep, names, coverage, is_bg = choose_windows(spec, list(task.spans), starts)
         starts = starts[keep]
         # Output arrays allocated once; groups fill them in place (no per-group lists to join).
         xs = {lay.name: np.empty((len(starts), *_shape(lay)), lay.dtype) for lay in task.streams}
@@ -156,16 +156,19 @@ def _process(task: SessionTask, path: Path) -> SessionResult:
                 pad = (resample_margin(lay.source_rate, lay.rate) if lay.is_signal else 0.0) + 2.0 / lay.source_rate
                 chunk = read_span(readers[lay.name], st[0] - pad, st[-1] + L + pad)
                 ts = np.asarray(chunk.timestamps, dtype=np.float64)
-                jumps = np.flatnonzero(np.diff(ts) > gap_threshold(lay.source_rate))
-                gaps[lay.name].update(zip(ts[jumps].tolist(), ts[jumps + 1].tolist()))
                 if lay.is_signal:
-                    data = np.asarray(chunk.data).reshape(len(ts), -1)[:, list(lay.channel_index)]
+                    data = np.asarray(chunk.data).reshape(len(ts), -1)
+                    if lay.channel_index != tuple(range(data.shape[1])):
+                        data = data[:, list(lay.channel_index)]
                     cut = cut_windows(ts, data, lay.source_rate, lay.rate, st, L)
                 else:
                     frames = np.asarray(chunk.data)
                     if frames.dtype == object:
                         raise ValueError(f"stream {lay.name!r}: frame size changes mid-stream near t={st[0] - origin:.1f} s")
                     cut = cut_frames(ts, frames, lay.source_rate, lay.rate, st, L)
+                    jumps = np.flatnonzero(np.diff(ts) > gap_threshold(lay.source_rate))
+                    cut.gaps = np.stack((ts[jumps], ts[jumps + 1]), axis=1) if len(jumps) else cut.gaps
+                gaps[lay.name].update(map(tuple, cut.gaps.tolist()))
                 if spec.window.gaps == "drop":
                     ok[g] &= ~cut.filled
                 else:

@@ -13,6 +13,7 @@ from typing import Any
 
 from sensorlab.acquisition.source import Chunk, StreamKind
 from sensorlab.datasets.windows import Span
+from sensorlab.labeling import session_labels
 from sensorlab.labeling.annotations import AnnotationSet
 from sensorlab.labeling.timebase import SessionUnreadable, one_line, open_session  # noqa: F401 - re-exported
 
@@ -24,9 +25,7 @@ _HASH_BLOCK = 4 << 20
 
 def read_annotations(session_path: str | Path) -> AnnotationSet:
     """The annotations of a session: its sidecar, else the live labels it recorded, else none."""
-    from sensorlab.labeling.cli_commands import open_session_annotations
-
-    return open_session_annotations(session_path)
+    return session_labels.read_annotations(session_path)
 
 
 def tier_spans(annotations: AnnotationSet, tier: str, include: list[str] | None = None) -> list[Span]:
@@ -65,7 +64,12 @@ def session_fields(session: Any, path: Path) -> dict[str, Any]:
 
 
 def read_span(stream: Any, t0: float, t1: float) -> Chunk:
-    """Samples of a session stream with ``t0 <= t < t1`` (frames decoded)."""
+    """Samples of a session stream with ``t0 <= t < t1`` (frames decoded).
+
+    Windows are read in groups around the windows kept, skipping unlabeled stretches, so this
+    is a time-range read (`StreamReader.read`, which bisects without loading the timestamps)
+    rather than `sensorlab.session.blocks.iter_blocks`, which walks a whole stream.
+    """
     return stream.read(t0, t1)
 
 

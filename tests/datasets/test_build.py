@@ -193,3 +193,59 @@ def test_a_live_window_cut_from_a_ring_buffer_equals_the_stored_one(corpus, tmp_
             ring = mic.read(t + 1.0 + resample_margin(8000, 2000) - 3.7, t + 1.0 + resample_margin(8000, 2000))
             live = cut_windows(ring.timestamps, ring.data, 8000, 2000, np.array([t]), 1.0)
             assert np.max(np.abs(live.data[0] - ds.windows("mic", i))) <= 1e-5
+
+
+def test_cancelling_a_build_leaves_nothing_behind(corpus, tmp_path):
+    """The GUI cancels by closing the progress generator: no dataset, no temporary file."""
+    from sensorlab.datasets.build import iter_build
+
+    out = tmp_path / "ds.h5"
+    gen = iter_build(spec_of(corpus), out)
+    next(gen), next(gen)  # planned, one session written
+    gen.close()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_include_keeps_only_the_named_labels(corpus, tmp_path):
+    out = tmp_path / "ds.h5"
+    build_dataset(spec_of(corpus, **{"labels.include": '["wave"]'}), out)
+    with Dataset.open(out) as ds:
+        assert ds.classes == ["wave"] and len(ds) == 7 * len(SUBJECTS)
+
+
+def test_preview_counts_match_the_build(corpus, tmp_path):
+    from sensorlab.datasets.build import preview_counts
+
+    spec = spec_of(corpus, **{"labels.unlabeled": '"background"', "labels.background_max_ratio": "0.5"})
+    counts = preview_counts(spec)
+    assert counts["a1.h5"] == {"walk": 12, "wave": 7, "background": 9}
+    out = tmp_path / "ds.h5"
+    build_dataset(spec, out)
+    with Dataset.open(out) as ds:
+        assert len(ds) == sum(sum(c.values()) for c in counts.values())
+
+
+def test_a_session_failing_while_its_windows_are_cut_is_named_and_skipped(corpus, tmp_path):
+    """Damage found by a worker (not while planning) is reported the same way."""
+    import shutil
+
+    from sensorlab.datasets.build import iter_build
+
+    d = tmp_path / "c"
+    shutil.copytree(corpus, d)
+    gen = iter_build(spec_of(d), tmp_path / "ds.h5")
+    assert next(gen).done == 0  # planned: every session looked fine
+    (d / "c1.h5").write_bytes(b"\0" * 4096)  # then one is overwritten before its turn
+    steps = list(gen_progress(gen))
+    bad = [p for p in steps if p.skipped]
+    assert [p.session for p in bad] == ["c1.h5"] and "c1.h5" in bad[0].skipped
+    with Dataset.open(tmp_path / "ds.h5") as ds:
+        assert [s["session"] for s in ds.skipped] == ["c1.h5"] and len(ds) == 19 * (len(SUBJECTS) - 1)
+
+
+def gen_progress(gen):
+    while True:
+        try:
+            yield next(gen)
+        except StopIteration:
+            return
