@@ -73,6 +73,7 @@ def devices() -> None:
 
 
 def _sources(rig: Path | None, demo: bool):
+    import sensorlab.inference  # noqa: F401 - registers rig files' [[processor]] kind = "model"
     from sensorlab.acquisition.rig import RigError, load_rig
 
     if demo == (rig is not None):
@@ -388,6 +389,10 @@ app.add_typer(dataset_app, name="dataset")
 from sensorlab.training.cli_commands import register as _register_training  # noqa: E402 - torch loads only inside the commands
 
 _register_training(app)
+
+from sensorlab.inference.cli_commands import register as _register_inference  # noqa: E402 - onnxruntime loads only inside the command
+
+_register_inference(app)
 
 from sensorlab.datasets.interchange.cli_commands import export as _dataset_export, import_app  # noqa: E402
 

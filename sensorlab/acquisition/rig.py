@@ -105,10 +105,38 @@ class ThresholdProcessorConfig(BaseModel):
         return self
 
 
-ProcessorConfig = Annotated[RmsProcessorConfig | ThresholdProcessorConfig, Field(discriminator="kind")]
+class ModelProcessorConfig(BaseModel):
+    """An ONNX model on a stream (`sensorlab.inference.InferenceProcessor`, docs/INFERENCE.md).
+
+    Built through `processors.register_kind` (the inference package registers it): the
+    acquisition layer only validates the table."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    kind: Literal["model"]
+    path: str = Field(min_length=1)  # .onnx file, relative to the rig file; "demo": the bundled demo model
+    input: str = ""  # default: the stream the model's contract or mapping names
+    name: str = Field(default="", pattern=r"^[^/]*$")  # output stream; default "<model stem>_pred"
+    stale_after: float = Field(default=0.5, gt=0, le=60)
+    smooth: int = Field(default=0, ge=0, le=1000)  # moving average over this many windows
+    event_label: str = ""  # class whose probability makes an events stream "<name>_events"
+    threshold: float | None = Field(default=None, ge=0, le=1)
+    release: float | None = Field(default=None, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _events(self) -> ModelProcessorConfig:
+        if (self.threshold is None) != (not self.event_label):
+            raise ValueError("events need both event_label and threshold")
+        if self.release is not None and self.threshold is not None and self.release > self.threshold:
+            raise ValueError(f"release ({self.release}) must not exceed threshold ({self.threshold})")
+        return self
 
 
-def _output_name(p: RmsProcessorConfig | ThresholdProcessorConfig) -> str:
+ProcessorConfig = Annotated[RmsProcessorConfig | ThresholdProcessorConfig | ModelProcessorConfig, Field(discriminator="kind")]
+
+
+def _output_name(p: RmsProcessorConfig | ThresholdProcessorConfig | ModelProcessorConfig) -> str:
+    if p.kind == "model":
+        return p.name or f"{Path(p.path).stem.replace('.', '_')}_pred"
     return p.name or f"{p.input}_{'rms' if p.kind == 'rms' else 'events'}"
 
 
@@ -275,7 +303,11 @@ def load_rig(path: str | Path) -> RigBase:
     except UnicodeDecodeError as e:
         line = raw.count(b"\n", 0, e.start) + 1
         raise RigError(f"{path}: not UTF-8 text (line {line}, byte 0x{raw[e.start]:02x}); save it as UTF-8 (TOML files must be)") from None
-    return parse_rig(text, source=path.name)
+    rig = parse_rig(text, source=path.name)
+    for p in rig.processor:  # model files are found beside the rig file, wherever it is run from
+        if p.kind == "model" and p.path != "demo" and not Path(p.path).is_absolute():
+            p.path = str(path.parent / p.path)
+    return rig
 
 
 def save_rig(rig: RigBase, path: str | Path) -> None:

@@ -18,7 +18,7 @@ from collections import deque
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtCore import QRectF, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QCheckBox, QGraphicsItem, QHBoxLayout, QLabel, QMenu, QToolButton, QVBoxLayout, QWidget
 
@@ -490,7 +490,13 @@ def _short(text: str) -> str:
 
 
 def panel_for(info: StreamInfo, ring: ChunkRing, origin: float, window: float) -> Panel:
-    """The panel class that draws ``info``'s kind."""
+    """The panel class that draws ``info``'s kind (a model's predictions: `PredictionPanel`)."""
+    from sensorlab.inference import is_predictions
+
+    if is_predictions(info):
+        from sensorlab.app.prediction_panel import PredictionPanel  # it subclasses TimeseriesPanel (this module)
+
+        return PredictionPanel(info, ring, origin, window)
     cls = {
         StreamKind.TIMESERIES: TimeseriesPanel,
         StreamKind.AUDIO: AudioPanel,

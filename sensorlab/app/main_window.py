@@ -134,6 +134,9 @@ class MainWindow(QMainWindow):
         self.clap_sync_action = QAction("Clap to sync…", self, triggered=self._open_clap_sync)
         self.clap_sync_action.setToolTip("Before recording: clap a few times; measures each stream's time offset and stores it with the next session")
         bar.addAction(self.clap_sync_action)
+        self.model_action = QAction("Load model…", self, triggered=lambda _checked=False: self.load_model())
+        self.model_action.setToolTip("Run an ONNX model on a live stream: its class probabilities become a stream (recorded while recording)")
+        bar.addAction(self.model_action)
         self.quit_action = QAction("Quit", self, shortcut=QKeySequence("Ctrl+Q"), triggered=self.close)
         self.quit_action.setToolTip("Finish the recording, close the devices and every window (Ctrl+Q)")
         self.addAction(self.quit_action)  # a window-wide shortcut, no toolbar button
@@ -316,6 +319,36 @@ class MainWindow(QMainWindow):
                 self.show_error(f"rig {rig.name}: {e}")
                 return
             self.open_sources(sources, rig_text=rig.to_toml(), rig_name=rig.name)
+
+    def load_model(self, path: str | Path | None = None) -> tuple[str, ...]:
+        """Ask for an ONNX file (unless ``path``), map it if it has no contract and no saved
+        mapping, and run it live (even while recording). Returns the streams it added."""
+        from sensorlab.acquisition.source import SourceError
+        from sensorlab.inference import ModelError, describe_model, load_mapping
+
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(self, "Load model", "", "ONNX models (*.onnx);;All files (*)")
+            if not path:
+                return ()
+        if self.acquisition is None:
+            self.show_error("no devices are open: open a rig (Devices…) before loading a model")
+            return ()
+        mapping = None
+        try:
+            _ins, _outs, contract = describe_model(path)
+            if contract is None and load_mapping(path) is None:
+                from sensorlab.app.model_dialog import MappingDialog
+
+                dialog = MappingDialog(path, dict(self.acquisition.streams), parent=self)
+                if not dialog.exec():
+                    return ()
+                mapping = dialog.mapping
+            added = self.studio.load_model(path, mapping=mapping)
+        except (ModelError, SourceError, ValueError) as e:
+            self.show_error(str(e))
+            return ()
+        self.post(f"model {Path(path).name} running: {', '.join(added)}")
+        return added
 
     # -- recording -------------------------------------------------------------------------
     @property

@@ -4,6 +4,7 @@
 `headless.record` is ``sensorlab record``'s loop over it.
 """
 
+import sensorlab.inference  # noqa: F401 - registers rig files' [[processor]] kind = "model"
 from sensorlab.studio.live_labels import live_event
 from sensorlab.studio.preroll import DEFAULT_PREROLL_S, PREROLL_BYTES
 from sensorlab.studio.studio import Studio, StudioBusy

@@ -213,6 +213,25 @@ class Studio:
         acq.add_processor(processor)
         self._hook_labels(processor)
 
+    def load_model(self, path: str | Path, mapping=None, **options) -> tuple[str, ...]:
+        """Run an ONNX model live (`sensorlab.inference.InferenceProcessor`; ``options`` are its
+        keyword arguments), even while recording: its predictions become streams like any
+        processor's. Returns the names of the streams it added.
+
+        Raises
+        ------
+        StudioBusy
+            No rig is open.
+        SourceError
+            The model cannot be used (not ONNX, inputs that cannot be mapped, a missing
+            stream): the message names the input and the fix; nothing was added.
+        """
+        from sensorlab.inference import InferenceProcessor
+
+        proc = InferenceProcessor(path, mapping=mapping, **options)
+        self.add_processor(proc)
+        return tuple(s.name for s in proc.streams)
+
     # -- pre-roll ----------------------------------------------------------------------------
     def set_preroll(self, seconds: float) -> None:
         """Keep the last ``seconds`` of every stream for the next recording (0: off)."""

@@ -1,0 +1,161 @@
+""""Load model…": the mapping dialog for ONNX models without a sensorlab contract.
+
+It shows the model's inputs and outputs (name, type, shape) and asks for what the model
+cannot say itself: the stream and channels, the model's sample rate, window and hop, which
+input takes the window and its layout, scaling, constant inputs, which output holds the
+scores and their kind, and the label names. OK checks the mapping against the model
+(`LoadedModel`) and the stream (channel names), keeps the dialog open with the one-line
+problem if it does not fit, and saves it beside the model (``MODEL.mapping.json``) so the
+next load needs no dialog.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+)
+
+from sensorlab.acquisition.source import StreamInfo, StreamKind
+from sensorlab.inference import LoadedModel, ModelError, ModelMapping, describe_model, load_mapping
+from sensorlab.inference.mapping import MappingError
+
+
+def _spin(lo: float, hi: float, value: float, decimals: int = 3, suffix: str = "") -> QDoubleSpinBox:
+    s = QDoubleSpinBox(decimals=decimals, minimum=lo, maximum=hi, value=value, suffix=suffix)
+    s.setKeyboardTracking(False)
+    return s
+
+
+class MappingDialog(QDialog):
+    """Map a foreign ONNX model onto a stream; `mapping` holds the result after OK."""
+
+    def __init__(self, model_path: str | Path, streams: dict[str, StreamInfo], parent=None):
+        super().__init__(parent)
+        self.model_path = Path(model_path)
+        self.setWindowTitle(f"Map {self.model_path.name}")
+        self.streams = {n: i for n, i in streams.items() if i.kind in (StreamKind.AUDIO, StreamKind.TIMESERIES) and i.regular}
+        self.mapping: ModelMapping | None = None
+        inputs, outputs, _contract = describe_model(self.model_path)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel(f"<b>{self.model_path.name}</b> has no sensorlab contract: say how to feed it."))
+        self.io_table = QTableWidget(len(inputs) + len(outputs), 3)
+        self.io_table.setHorizontalHeaderLabels(["", "name", "type [shape]"])
+        for row, (kind, t) in enumerate([("input", t) for t in inputs] + [("output", t) for t in outputs]):
+            for col, text in enumerate((kind, t.name, t.describe().split(" ", 1)[1])):
+                self.io_table.setItem(row, col, QTableWidgetItem(text))
+        self.io_table.resizeColumnsToContents()
+        self.io_table.setMaximumHeight(30 + 26 * min(6, len(inputs) + len(outputs)))
+        layout.addWidget(self.io_table)
+
+        form = QFormLayout()
+        self.stream = QComboBox()
+        self.stream.addItems(sorted(self.streams))
+        self.channels = QLineEdit(placeholderText="all, in stream order (or e.g. ax, ay, az)")
+        self.rate = _spin(0, 1_000_000, 0, 1, " Hz")
+        self.rate.setSpecialValueText("the stream's rate")
+        self.window = _spin(0.001, 600, 1.0, 3, " s")
+        self.hop = _spin(0.001, 600, 0.5, 3, " s")
+        self.input = QComboBox()
+        self.input.addItems([""] + [t.name for t in inputs])
+        self.input.setItemText(0, "(the one left unmapped)")
+        self.layout_edit = QLineEdit("NTC")
+        self.layout_edit.setToolTip("One letter per input axis: N batch, T samples, C channels, 1 singleton (e.g. NTC, NCT, N1T, NT)")
+        self.scale = _spin(-1e9, 1e9, 1.0, 6)
+        self.offset = _spin(-1e9, 1e9, 0.0, 6)
+        self.constants = QLineEdit(placeholderText='e.g. {"sample_rate": 16000}')
+        self.scores = QComboBox()
+        self.scores.addItems([t.name for t in outputs])
+        self.scores_kind = QComboBox()
+        self.scores_kind.addItems(["logits", "probabilities", "sigmoid"])
+        self.labels = QLineEdit(placeholderText="class names, comma-separated (default class0, class1, …)")
+        for text, w in (("Stream", self.stream), ("Channels", self.channels), ("Model rate", self.rate), ("Window", self.window),
+                        ("Hop", self.hop), ("Window goes to input", self.input), ("Layout", self.layout_edit), ("Scale", self.scale),
+                        ("Offset", self.offset), ("Constant inputs (JSON)", self.constants), ("Scores output", self.scores),
+                        ("Scores are", self.scores_kind), ("Labels", self.labels)):  # fmt: skip
+            form.addRow(text, w)
+        layout.addLayout(form)
+        self.problem = QLabel("")
+        self.problem.setStyleSheet("color: #ef5350")
+        self.problem.setWordWrap(True)
+        layout.addWidget(self.problem)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        saved = self._saved()
+        if saved is not None:
+            self.set_mapping(saved)
+
+    def _saved(self) -> ModelMapping | None:
+        try:
+            return load_mapping(self.model_path)
+        except MappingError as e:
+            self.problem.setText(str(e))
+            return None
+
+    def set_mapping(self, m: ModelMapping) -> None:
+        if m.stream in self.streams:
+            self.stream.setCurrentText(m.stream)
+        self.channels.setText(", ".join(str(c) for c in m.channels))
+        self.rate.setValue(m.rate or 0)
+        self.window.setValue(m.window)
+        self.hop.setValue(m.hop)
+        self.input.setCurrentIndex(max(0, self.input.findText(m.input)) if m.input else 0)
+        self.layout_edit.setText(m.layout)
+        self.scale.setValue(m.scale)
+        self.offset.setValue(m.offset)
+        self.constants.setText(json.dumps(m.constants) if m.constants else "")
+        if m.scores:
+            self.scores.setCurrentText(m.scores)
+        self.scores_kind.setCurrentText(m.scores_kind)
+        self.labels.setText(", ".join(m.labels))
+
+    def current(self) -> ModelMapping:
+        """The mapping the fields describe (raises `MappingError` naming the field)."""
+        chans: list[str | int] = [int(c) if c.strip().isdigit() else c.strip() for c in self.channels.text().split(",") if c.strip()]
+        try:
+            constants = json.loads(self.constants.text()) if self.constants.text().strip() else {}
+        except json.JSONDecodeError as e:
+            raise MappingError(f"constant inputs: not JSON ({e.msg}); write e.g. {{\"sample_rate\": 16000}}") from None
+        doc = {"stream": self.stream.currentText(), "channels": chans, "rate": self.rate.value() or None, "window": self.window.value(),
+               "hop": self.hop.value(), "input": "" if self.input.currentIndex() == 0 else self.input.currentText(),
+               "layout": self.layout_edit.text().strip(), "scale": self.scale.value(), "offset": self.offset.value(), "constants": constants,
+               "scores": self.scores.currentText(), "scores_kind": self.scores_kind.currentText(),
+               "labels": [x.strip() for x in self.labels.text().split(",") if x.strip()]}  # fmt: skip
+        if not doc["stream"]:
+            raise MappingError("no audio or timeseries stream is running to feed the model; open a rig first")
+        return ModelMapping.parse(json.dumps(doc), source="mapping")
+
+    def accept(self) -> None:
+        try:
+            m = self.current()
+            info = self.streams[m.stream]
+            missing = [c for c in m.channels if isinstance(c, str) and c not in info.channel_names]
+            if missing:
+                raise MappingError(f"stream {m.stream!r} has no channel {missing[0]!r} (channels: {', '.join(info.channel_names)}); fix Channels")
+            model = LoadedModel(self.model_path, m)
+            from sensorlab.datasets.windows import n_samples
+
+            n_ch = len(m.channels) or info.channel_count
+            model.check_window(n_samples(m.window, m.rate or info.nominal_rate), n_ch)
+        except (MappingError, ModelError) as e:
+            self.problem.setText(str(e))
+            return
+        m.save(self.model_path)
+        self.mapping = m
+        super().accept()
+
+
+__all__ = ["MappingDialog"]

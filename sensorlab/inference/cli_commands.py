@@ -1,0 +1,77 @@
+"""``sensorlab predict MODEL SESSION``: registered on the main app by ``cli.py``.
+
+Parses options and calls `sensorlab.inference.offline.iter_predict`; a progress bar on stderr
+(a terminal) or progress lines; errors are one line with exit status 1 (2 for bad usage).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+
+def _fail(message: str, code: int = 1) -> None:
+    typer.secho(f"error: {message}", fg="red", err=True)
+    raise typer.Exit(code)
+
+
+def _bar(fraction: float, windows: int) -> None:
+    width = 30
+    done = int(round(fraction * width))
+    line = f"[{'#' * done}{'.' * (width - done)}] {100 * fraction:5.1f} % | {windows} windows"
+    try:
+        if sys.stderr.isatty():
+            typer.echo("\r" + line, nl=False, err=True)
+        else:
+            typer.echo(line, err=True)
+    except OSError:
+        pass
+
+
+def predict(
+    model: Annotated[Path, typer.Argument(metavar="MODEL", help="ONNX model: a sensorlab export, or any model with a MODEL.mapping.json beside it.")],
+    session: Annotated[Path, typer.Argument(metavar="SESSION", help="Recorded session (.h5); it is only read.")],
+    stream: Annotated[str, typer.Option(help="Stream to run on (default: the one the model's contract or mapping names).")] = "",
+    out: Annotated[Optional[Path], typer.Option("-o", "--out", help="Predictions file (default SESSION.predictions.h5 beside it).")] = None,
+    mapping: Annotated[Optional[Path], typer.Option(metavar="MAPPING.json", help="Use this mapping instead of the contract / saved one.")] = None,
+    suggest: Annotated[bool, typer.Option(help="Also add suggested segments (tier 'suggested') to the session's labels sidecar.")] = False,
+    threshold: Annotated[float, typer.Option(min=0.0, max=1.0, help="Suggest windows whose top class has at least this probability.")] = 0.5,
+    min_duration: Annotated[float, typer.Option(min=0.0, help="Drop suggested segments shorter than this (s).")] = 0.0,
+) -> None:
+    """Run a model over a recorded session; predictions go beside it (never into it).
+
+    Example: sensorlab predict runs/imu/model.onnx run1.h5 --suggest
+    """
+    from sensorlab.inference.mapping import MappingError, ModelMapping
+    from sensorlab.inference.model import ModelError
+    from sensorlab.inference.offline import PredictProgress, iter_predict
+
+    if not session.is_file():
+        _fail(f"{session}: no such session file", 2)
+    try:
+        m = ModelMapping.parse(mapping.read_text(encoding="utf-8", errors="replace"), source=mapping.name) if mapping else None
+        result = None
+        for item in iter_predict(model, session, out=out, stream=stream, mapping=m, suggest=suggest, threshold=threshold, min_duration=min_duration):
+            if isinstance(item, PredictProgress):
+                _bar(item.fraction, item.windows)
+            else:
+                result = item
+    except (ModelError, MappingError, FileExistsError, OSError) as e:
+        _fail(str(e).splitlines()[0])
+    try:
+        if sys.stderr.isatty():
+            typer.echo("", err=True)
+    except OSError:
+        pass
+    assert result is not None
+    counts = ", ".join(f"{k} {v}" for k, v in result.counts.items())
+    typer.echo(f"{result.windows} windows → {result.path} (stream {result.stream}; top class: {counts})")
+    if suggest:
+        typer.echo(f"{len(result.segments)} suggested segment(s) added to the labels sidecar (tier 'suggested'); review them in sensorlab label")
+
+
+def register(app: typer.Typer) -> None:
+    app.command(short_help="Run a model over a recorded session; predictions beside it.")(predict)

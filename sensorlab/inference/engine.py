@@ -1,0 +1,229 @@
+"""`InferenceProcessor`: a model on a live stream, as a node of the stream graph.
+
+It is an ordinary processor (`sensorlab.acquisition.processors.base`): `Acquisition` gives it
+a bounded ring of its input stream and runs it on its own thread, which sleeps until samples
+arrive. It cuts windows with `Windower` (the dataset build's code), runs the model
+(`LoadedModel`, onnxruntime on one thread) and emits a **predictions stream**:
+
+- a float32 timeseries, one sample per window, one channel per class (the label names),
+  holding the class probabilities;
+- stamped with the window's **end** (host clock, like every stream); the chunk's
+  ``device_times`` hold each window's **start** and its ``arrival_times`` the host time the
+  prediction was made, so both are stored in the session and ``arrival - end`` is the
+  sample-to-prediction latency;
+- optionally smoothed, with an events stream ``<name>_events`` from a threshold on one class
+  (`sensorlab.inference.smoothing`).
+
+Falling behind is not allowed to grow: a window whose end is older than ``stale_after``
+seconds when it could run is skipped (the newest ready window always runs) and counted in
+``stats[name].skipped``; a stateful model's state is reset after a skip or a gap in the input,
+like after lost input. The health figures (`InferenceStats`: windows run, skipped, the last
+and mean per-window inference time, the sample-to-prediction lag) sit in the stream's stats,
+which the studio's stream health shows.
+
+A model that cannot be loaded is reported when the processor opens, like a device that does
+not open (the rest of the rig runs); one that fails at run time stops its own streams only,
+with a message naming the input and the fix — never the recording.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from sensorlab.acquisition.clock import now
+from sensorlab.acquisition.processors.base import ProcessorBase
+from sensorlab.acquisition.source import IRREGULAR, Chunk, SourceError, StreamInfo, StreamKind, StreamStats
+from sensorlab.inference.mapping import ModelMapping
+from sensorlab.inference.model import LoadedModel, ModelError
+from sensorlab.inference.smoothing import EventDetector, Smoother
+from sensorlab.inference.windower import Windower
+
+#: Default: a window whose end is older than this when it could run is skipped.
+STALE_AFTER = 0.5
+#: Unit of every channel of a predictions stream (a probability): how views recognise one.
+PROBABILITY_UNIT = "p"
+#: Weight of the newest window in the running mean latency.
+_EWMA = 0.1
+
+
+@dataclass
+class InferenceStats(StreamStats):
+    """A predictions stream's health: `StreamStats` plus the model's own figures."""
+
+    windows: int = 0  # windows the model ran on
+    skipped: int = 0  # stale windows skipped so as not to fall behind
+    resets: int = 0  # state resets (gaps, skips, lost input)
+    latency_ms: float = math.nan  # features + model run, per window, last call
+    latency_ms_mean: float = math.nan  # running mean of the same
+    lag_ms: float = math.nan  # prediction time − window end (sample-to-prediction), last window
+
+
+#: Called on the processor thread after each run: (starts, ends, model inputs, probabilities).
+WindowTap = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], None]
+
+
+class InferenceProcessor(ProcessorBase):
+    """Run ``model`` on windows of its stream; emit class probabilities (and events).
+
+    Parameters
+    ----------
+    model
+        A ``.onnx`` path (configured by its contract, or the mapping saved beside it) or a
+        `LoadedModel`.
+    name
+        Output stream name; default ``<model file stem>_pred``.
+    input
+        Read this stream instead of the one the contract / mapping names.
+    mapping
+        Use this mapping instead of the contract or the saved one.
+    stale_after
+        Seconds after which a ready window is too old to be worth running (`STALE_AFTER`).
+    smooth, hysteresis
+        Moving average over this many windows (0/1: none); see `Smoother`.
+    event_label, threshold, release
+        Emit ``<name>_events`` when the (smoothed) probability of ``event_label`` rises above
+        ``threshold`` and falls below ``release`` (default ``threshold``).
+    """
+
+    def __init__(self, model: str | Path | LoadedModel, name: str = "", input: str = "", mapping: ModelMapping | None = None,
+                 stale_after: float = STALE_AFTER, smooth: int = 0, event_label: str = "", threshold: float | None = None,
+                 release: float | None = None):  # fmt: skip
+        self.model: LoadedModel | None = None
+        self.load_error = ""
+        path = Path(model.path if isinstance(model, LoadedModel) else model)
+        try:
+            self.model = model if isinstance(model, LoadedModel) else LoadedModel(path, mapping)
+        except ModelError as e:
+            self.load_error = str(e)
+        stream = input or (self.model.mapping.stream if self.model else "") or "?"
+        super().__init__((stream,), description=f"model {path.name} on {stream}")
+        self.input = stream
+        self.name = name or f"{path.stem.replace('.', '_')}_pred"
+        self.events_name = f"{self.name}_events"
+        self.stale_after = float(stale_after)
+        self.smoother = Smoother(smooth)
+        self.event_label, self.threshold, self.release = event_label, threshold, release
+        self.detector: EventDetector | None = None
+        self.taps: list[WindowTap] = []
+
+    # -- opening ------------------------------------------------------------------------------------
+    def open(self, inputs: Mapping[str, StreamInfo] | None = None) -> None:
+        if self.model is None:
+            raise SourceError(self.load_error)
+        super().open(inputs)
+        self.stats = {s.name: InferenceStats() for s in self.streams}
+
+    def _declare(self) -> list[StreamInfo]:
+        assert self.model is not None
+        m, src = self.model.mapping, self.input_infos[self.input]
+        if src.kind not in (StreamKind.AUDIO, StreamKind.TIMESERIES) or not src.regular:
+            raise SourceError(f"model {self.model.path.name}: needs a regular audio or timeseries stream; {self.input!r} is {src.kind.value}"
+                              f"{'' if src.regular else ' without a fixed rate'}; pick another stream in the mapping ('stream')")  # fmt: skip
+        columns = self._columns(src)
+        rate = m.rate or src.nominal_rate
+        try:
+            self.windower = Windower(src.nominal_rate, rate, m.window, m.hop, columns)
+        except ValueError as e:
+            raise SourceError(f"model {self.model.path.name}: {e}; set 'rate' in the mapping to one the stream's {src.nominal_rate:g} Hz divides evenly") from None
+        try:
+            self.model.check_window(self.windower.n, len(columns))
+        except ModelError as e:
+            raise SourceError(str(e)) from None
+        labels = self.model.labels
+        if self.event_label and self.event_label not in labels:
+            raise SourceError(f"model {self.model.path.name}: no class {self.event_label!r} for events (classes: {', '.join(labels)}); fix event_label")
+        out = [StreamInfo(self.name, StreamKind.TIMESERIES, 1.0 / m.hop, channel_names=tuple(labels), units=(PROBABILITY_UNIT,) * len(labels), dtype="float32",
+                          sample_shape=(len(labels),), device=f"model {self.model.path.name} on {self.input}: window {m.window:g} s, hop {m.hop:g} s "
+                          f"at {rate:g} Hz (timestamps: window end; device_times: window start)")]  # fmt: skip
+        if self.event_label and self.threshold is not None:
+            self.detector = EventDetector(self.event_label, labels.index(self.event_label), self.threshold, self.release)
+            out.append(StreamInfo(self.events_name, StreamKind.EVENTS, IRREGULAR, dtype="str", device=f"{self.event_label} > {self.threshold:g} from {self.name}"))
+        return out
+
+    def _columns(self, src: StreamInfo) -> list[int]:
+        assert self.model is not None
+        want = self.model.mapping.channels
+        if not want:
+            return list(range(src.channel_count))
+        cols = []
+        for c in want:
+            if isinstance(c, str):
+                if c not in src.channel_names:
+                    raise SourceError(f"model {self.model.path.name}: stream {self.input!r} has no channel {c!r} (channels: {', '.join(src.channel_names)}); "
+                                      f"fix 'channels' in the mapping")  # fmt: skip
+                cols.append(src.channel_names.index(c))
+            elif not 0 <= c < src.channel_count:
+                raise SourceError(f"model {self.model.path.name}: channel {c} out of range; {self.input!r} has {src.channel_count}")
+            else:
+                cols.append(int(c))
+        return cols
+
+    # -- running (processor thread) ---------------------------------------------------------------
+    def reset(self) -> None:
+        """Lost input (ring overflow): start a new grid and forget the model's state."""
+        if self.model is not None and hasattr(self, "windower"):
+            self.windower.reset()
+            self._reset_state()
+
+    def _reset_state(self) -> None:
+        assert self.model is not None
+        self.model.reset()
+        self.smoother.reset()
+        st = self.stats.get(self.name)
+        if isinstance(st, InferenceStats):
+            st.resets += 1
+
+    def process(self, new: dict[str, Chunk]) -> None:
+        chunk = new[self.input]
+        for ready in self.windower.push(chunk.timestamps, chunk.data):
+            self.run_windows(ready.starts, ready.data, ready.after_gap)
+
+    def run_windows(self, starts: np.ndarray, data: np.ndarray, after_gap: bool = False, live: bool = True) -> None:
+        """Run the model on cut windows and emit their predictions (offline: ``live=False``, nothing skipped)."""
+        assert self.model is not None
+        st = self.stats[self.name]
+        assert isinstance(st, InferenceStats)
+        if after_gap and st.windows:
+            self._reset_state()
+        m = self.model.mapping
+        ends = starts + m.window
+        keep = np.ones(len(starts), bool)
+        if live:
+            keep = ends >= now() - self.stale_after
+            keep[-1] = True  # the newest ready window always runs
+            skipped = int(len(keep) - keep.sum())
+            if skipped:
+                st.skipped += skipped
+                if self.model.state_pairs:
+                    self._reset_state()  # state carried over skipped windows would be wrong
+        t0 = now()
+        x = self.model.features(data[keep])
+        probs = self.model.run(x)
+        t1 = now()
+        per = (t1 - t0) * 1000.0 / max(1, len(probs))
+        st.latency_ms = per
+        st.latency_ms_mean = per if math.isnan(st.latency_ms_mean) else (1 - _EWMA) * st.latency_ms_mean + _EWMA * per
+        st.windows += len(probs)
+        out = self.smoother.apply(probs)
+        s, e = starts[keep], ends[keep]
+        st.lag_ms = (t1 - e[-1]) * 1000.0
+        self._emit(self.name, Chunk(out, e, device_times=s, arrival_times=np.full(len(e), t1)), t1)
+        if self.detector is not None:
+            texts, times = self.detector.update(out, e)
+            if texts:
+                self._emit(self.events_name, Chunk(np.array(texts, dtype=object), np.array(times)), t1)
+        for tap in self.taps:
+            tap(s, e, x, probs)
+
+
+def is_predictions(info: StreamInfo) -> bool:
+    """True for a predictions stream (class probabilities per window), live or recorded."""
+    return info.kind is StreamKind.TIMESERIES and bool(info.units) and all(u == PROBABILITY_UNIT for u in info.units) and info.device.startswith("model ")
+
+
+__all__ = ["PROBABILITY_UNIT", "STALE_AFTER", "is_predictions", "InferenceProcessor", "InferenceStats", "WindowTap"]

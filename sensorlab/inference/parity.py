@@ -1,0 +1,108 @@
+"""Parity: two builds of a model on the same windows (fp32 vs int8 ONNX), or a model vs a device.
+
+`ParityTap` is attached to one `InferenceProcessor` (``proc.taps``) and runs a second model on
+exactly the windows the first one saw (the same features: same cut, same normalization), so
+any difference is the build's, not the input's. Each window is compared: the top classes
+differ, or a probability differs by more than ``tolerance``. Divergences are counted and
+the divergent windows kept (start, end, both probability rows, and the model input) for
+inspection, up to ``keep`` of them.
+
+`compare_events` does the same for a device that reports its own class on its serial events
+stream: each host prediction is matched with the device's most recent report within
+``max_delay`` seconds after the window's end.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from sensorlab.inference.model import LoadedModel
+
+
+@dataclass
+class Divergence:
+    start: float
+    end: float
+    a: np.ndarray  # probabilities of build A
+    b: np.ndarray  # of build B (or one-hot of the device's class)
+    features: np.ndarray | None = None
+
+
+@dataclass
+class ParityReport:
+    windows: int = 0
+    divergent: int = 0
+    top_mismatch: int = 0
+    max_abs: float = 0.0
+    kept: list[Divergence] = field(default_factory=list)
+
+    @property
+    def agreement(self) -> float:
+        return 1.0 - self.divergent / self.windows if self.windows else float("nan")
+
+
+class ParityTap:
+    """Run ``other`` on every window the tapped processor runs; count and keep divergences."""
+
+    def __init__(self, other: str | Path | LoadedModel, mapping=None, tolerance: float = 0.1, keep: int = 200):
+        self.other = other if isinstance(other, LoadedModel) else LoadedModel(other, mapping)
+        self.tolerance = float(tolerance)
+        self.report = ParityReport()
+        self._kept: deque[Divergence] = deque(maxlen=keep)
+        self._lock = threading.Lock()
+
+    def __call__(self, starts: np.ndarray, ends: np.ndarray, features: np.ndarray, probs: np.ndarray) -> None:
+        pb = self.other.run(features)  # the same model input: same cut, same normalization
+        self.compare(starts, ends, probs, pb, features)
+
+    def compare(self, starts, ends, pa: np.ndarray, pb: np.ndarray, features: np.ndarray | None = None) -> None:
+        if pa.shape != pb.shape:
+            raise ValueError(f"the two builds give {pa.shape[1:]} and {pb.shape[1:]} scores per window; compare builds of one model")
+        diff = np.abs(pa.astype(np.float64) - pb)
+        top = pa.argmax(axis=1) != pb.argmax(axis=1)
+        bad = top | (diff.max(axis=1) > self.tolerance)
+        with self._lock:
+            r = self.report
+            r.windows += len(pa)
+            r.divergent += int(bad.sum())
+            r.top_mismatch += int(top.sum())
+            r.max_abs = max(r.max_abs, float(diff.max()) if diff.size else 0.0)
+            for i in np.flatnonzero(bad):
+                self._kept.append(Divergence(float(starts[i]), float(ends[i]), pa[i].copy(), pb[i].copy(),
+                                             None if features is None else np.array(features[i])))  # fmt: skip
+            r.kept = list(self._kept)
+
+
+def compare_events(pred_ends: np.ndarray, probs: np.ndarray, labels: list[str], event_times: np.ndarray, event_texts: list[str],
+                   max_delay: float = 0.5, key: str = "label") -> ParityReport:  # fmt: skip
+    """Host predictions vs a device's own reports (JSON events with a ``label``, or plain class names)."""
+    report = ParityReport()
+    reported = []
+    for text in event_texts:
+        try:
+            v = json.loads(text)
+            reported.append(str(v.get(key, "")) if isinstance(v, dict) else str(v))
+        except (ValueError, TypeError):
+            reported.append(str(text).strip())
+    et = np.asarray(event_times, dtype=np.float64)
+    for end, p in zip(np.asarray(pred_ends), np.asarray(probs)):
+        j = int(np.searchsorted(et, end + max_delay, "right")) - 1
+        if j < 0 or et[j] < end - 1e-9:
+            continue  # the device said nothing about this window
+        report.windows += 1
+        host = labels[int(np.argmax(p))]
+        if reported[j] != host:
+            report.divergent += 1
+            report.top_mismatch += 1
+            onehot = np.array([1.0 if lab == reported[j] else 0.0 for lab in labels])
+            report.kept.append(Divergence(float(end), float(end), np.asarray(p), onehot))
+    return report
+
+
+__all__ = ["Divergence", "ParityReport", "ParityTap", "compare_events"]

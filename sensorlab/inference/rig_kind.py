@@ -1,0 +1,32 @@
+"""Rig files' ``[[processor]] kind = "model"`` tables → `InferenceProcessor` (registered on import).
+
+The acquisition layer validates the table (`acquisition.rig.ModelProcessorConfig`) but may not
+import inference; importing `sensorlab.inference` registers this builder with
+`acquisition.processors.register_kind`. ``path = "demo"`` is the bundled demo model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sensorlab.acquisition.processors import register_kind
+from sensorlab.inference.engine import InferenceProcessor
+
+#: The demo model shipped as package data (trained by scripts/train_demo_model.py).
+DEMO_MODEL = Path(__file__).resolve().parent.parent / "resources" / "models" / "demo_loud.onnx"
+
+
+def model_path(path: str) -> Path:
+    return DEMO_MODEL if path == "demo" else Path(path)
+
+
+def build_model_processor(config: Any) -> InferenceProcessor:
+    name = config.name or f"{Path(config.path).stem.replace('.', '_')}_pred"
+    return InferenceProcessor(model_path(config.path), name=name, input=config.input, stale_after=config.stale_after, smooth=config.smooth,
+                              event_label=config.event_label, threshold=config.threshold, release=config.release)  # fmt: skip
+
+
+register_kind("model", build_model_processor)
+
+__all__ = ["DEMO_MODEL", "build_model_processor", "model_path"]

@@ -1,0 +1,72 @@
+"""Live predictions in the studio window: the prediction panel, the health figures, the mapping dialog."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "inference"))
+
+from onnx_models import gain_with_rate_model, mean_model, write_mapping  # noqa: E402
+
+
+def test_a_loaded_model_gets_a_prediction_panel_with_a_banner_and_health_figures(qtbot, make_window, tmp_path):
+    from sensorlab.app.prediction_panel import PredictionPanel
+
+    model = mean_model(tmp_path / "motion.onnx", channels=2)
+    write_mapping(model, stream="imu", channels=["ch0", "ch1"], window=0.2, hop=0.1, scores_kind="logits", labels=["still", "moving"])
+    w = make_window()
+    assert w.load_model(model) == ("motion_pred",)
+    qtbot.waitUntil(lambda: isinstance(w.live_view.panels.get("motion_pred"), PredictionPanel), timeout=20_000)
+    panel = w.live_view.panels["motion_pred"]
+    qtbot.waitUntil(lambda: panel.top is not None, timeout=20_000)
+    name, p = panel.top
+    assert name in ("still", "moving") and 0.5 <= p <= 1.0
+    assert panel.banner.text() == f"{name}  {100 * p:.0f} %"
+    lo, hi = panel.plot.viewRange()[1]
+    assert lo <= 0.0 and hi >= 1.0 and hi < 1.1  # probabilities on a fixed 0…1 axis
+    table = w.health_view.table
+    row = next(r for r in range(table.rowCount()) if table.item(r, 0).text() == "motion_pred")
+    qtbot.waitUntil(lambda: "ms/window" in table.item(row, table.columnCount() - 1).text(), timeout=20_000)
+    assert "skipped" in table.item(row, table.columnCount() - 1).text()
+
+
+def test_a_bad_model_is_shown_in_the_banner_and_the_devices_go_on(qtbot, make_window, tmp_path):
+    bad = tmp_path / "broken.onnx"
+    bad.write_text("not onnx")
+    w = make_window()
+    assert w.load_model(bad) == ()
+    assert "broken.onnx: not a valid ONNX model" in w.banner.text()
+    assert not w.acquisition.stats["imu"].error
+
+
+def test_mapping_dialog_shows_the_model_and_refuses_a_mapping_that_does_not_fit(qtbot, fake_acquisition, tmp_path):
+    from sensorlab.app.model_dialog import MappingDialog
+
+    model = gain_with_rate_model(tmp_path / "kws.onnx")
+    d = MappingDialog(model, dict(fake_acquisition.streams))
+    qtbot.addWidget(d)
+    rows = [(d.io_table.item(r, 0).text(), d.io_table.item(r, 1).text(), d.io_table.item(r, 2).text()) for r in range(d.io_table.rowCount())]
+    assert rows == [("input", "audio", "float [N, T]"), ("input", "sr", "float [1]"), ("output", "p", "float [N, 2]")]
+    assert sorted(d.streams) == ["imu", "mic"]  # only regular signal streams can feed a model
+    d.stream.setCurrentText("mic")
+    d.channels.setText("ch1")
+    d.window.setValue(0.5)
+    d.hop.setValue(0.25)
+    d.layout_edit.setText("NT")
+    d.input.setCurrentText("audio")
+    d.scores_kind.setCurrentText("probabilities")
+    d.labels.setText("gain, zero")
+    d.accept()  # sr is neither constant nor state: refused, the dialog stays open
+    assert "model input sr float [1] is not mapped" in d.problem.text() and d.mapping is None
+    assert not (tmp_path / "kws.mapping.json").exists()
+    d.constants.setText('{"sr": 16000}')
+    d.accept()
+    assert d.result() == d.DialogCode.Accepted and d.mapping is not None
+    saved = json.loads((tmp_path / "kws.mapping.json").read_text())
+    assert saved["stream"] == "mic" and saved["channels"] == ["ch1"] and saved["constants"] == {"sr": 16000} and saved["labels"] == ["gain", "zero"]
+    # Opened again, the dialog shows the saved mapping.
+    again = MappingDialog(model, dict(fake_acquisition.streams))
+    qtbot.addWidget(again)
+    assert again.channels.text() == "ch1" and again.layout_edit.text() == "NT" and again.constants.text() == '{"sr": 16000}'

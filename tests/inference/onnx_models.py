@@ -1,0 +1,98 @@
+"""ONNX models whose answers are known, built with the `onnx` helper API (no training)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import onnx
+from onnx import TensorProto, helper
+
+from sensorlab.contract import METADATA_KEY, ModelContract
+
+OPSET = [helper.make_opsetid("", 17)]
+
+
+def _save(graph, path: Path, metadata: dict[str, str] | None = None) -> Path:
+    model = helper.make_model(graph, opset_imports=OPSET, ir_version=8)
+    for k, v in (metadata or {}).items():
+        model.metadata_props.append(onnx.StringStringEntryProto(key=k, value=v))
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return path
+
+
+def mean_model(path: Path, channels: int = 1, samples: int | str = "T", input_name: str = "x", output: str = "scores", metadata=None) -> Path:
+    """``scores[n, c] = mean_t x[n, t, c]``: input (N, T, C), output (N, C)."""
+    x = helper.make_tensor_value_info(input_name, TensorProto.FLOAT, ["N", samples, channels])
+    y = helper.make_tensor_value_info(output, TensorProto.FLOAT, ["N", channels])
+    node = helper.make_node("ReduceMean", [input_name], [output], axes=[1], keepdims=0)
+    return _save(helper.make_graph([node], "mean", [x], [y]), path, metadata)
+
+
+def contract_mean_model(path: Path, stream: str, rate: float, channels: list[str], window: float, hop: float, mean, std, labels=None) -> Path:
+    """A 'sensorlab' model: the mean model with a contract (standardization from a dataset)."""
+    n = max(1, int(round(window * rate)))
+    c = ModelContract(
+        task="timeseries",
+        input={"name": "x", "stream": stream, "rate": rate, "channels": list(channels), "shape": [n, len(channels)], "dtype": "float32",
+               "normalization": {"kind": "standardize", "mean": list(mean), "std": list(std)}},
+        window={"length": window, "hop": hop},
+        features={"kind": "none", "in_graph": False},
+        labels=labels or list(channels),
+        output={"name": "scores", "kind": "probabilities"},
+    )  # fmt: skip
+    return mean_model(path, len(channels), n, metadata={METADATA_KEY: c.to_json()})
+
+
+def stateful_sum_model(path: Path) -> Path:
+    """``state_out = state_in + sum(x)``; ``score = state_out``: input x (1, T, 1), state (1, 1)."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, "T", 1])
+    s_in = helper.make_tensor_value_info("state_in", TensorProto.FLOAT, [1, 1])
+    s_out = helper.make_tensor_value_info("state_out", TensorProto.FLOAT, [1, 1])
+    score = helper.make_tensor_value_info("score", TensorProto.FLOAT, [1, 1])
+    nodes = [
+        helper.make_node("ReduceSum", ["x", "axes"], ["s"], keepdims=0),  # (1, 1)
+        helper.make_node("Add", ["state_in", "s"], ["state_out"]),
+        helper.make_node("Identity", ["state_out"], ["score"]),
+    ]
+    axes = helper.make_tensor("axes", TensorProto.INT64, [1], [1])
+    return _save(helper.make_graph(nodes, "stateful", [x, s_in], [score, s_out], initializer=[axes]), path)
+
+
+def gain_with_rate_model(path: Path) -> Path:
+    """Two inputs: x (N, T) and a constant ``sr`` (1,): ``scores = [mean(x) * sr, 0]``."""
+    x = helper.make_tensor_value_info("audio", TensorProto.FLOAT, ["N", "T"])
+    sr = helper.make_tensor_value_info("sr", TensorProto.FLOAT, [1])
+    y = helper.make_tensor_value_info("p", TensorProto.FLOAT, ["N", 2])
+    zero = helper.make_tensor("zero", TensorProto.FLOAT, [1, 1], [0.0])
+    nodes = [
+        helper.make_node("ReduceMean", ["audio"], ["m"], axes=[1], keepdims=1),  # (N, 1)
+        helper.make_node("Mul", ["m", "sr"], ["ms"]),
+        helper.make_node("Mul", ["m", "zero"], ["z"]),
+        helper.make_node("Concat", ["ms", "z"], ["p"], axis=1),
+    ]
+    return _save(helper.make_graph(nodes, "gain", [x, sr], [y], initializer=[zero]), path)
+
+
+def reshape_to_ten_model(path: Path) -> Path:
+    """Accepts any (N, T, 1) but reshapes to (1, 10): fails at run time unless T == 10."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", "T", 1])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 10])
+    shape = helper.make_tensor("shape", TensorProto.INT64, [2], [1, 10])
+    node = helper.make_node("Reshape", ["x", "shape"], ["y"])
+    return _save(helper.make_graph([node], "reshape", [x], [y], initializer=[shape]), path)
+
+
+def write_mapping(model: Path, **m) -> Path:
+    p = model.with_name(model.stem + ".mapping.json")
+    p.write_text(json.dumps(m))
+    return p
+
+
+def max_model(path: Path, channels: int = 1) -> Path:
+    """``scores[n, c] = max_t x[n, t, c]``: the 'other build' that disagrees wherever a window is not constant."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", "T", channels])
+    y = helper.make_tensor_value_info("scores", TensorProto.FLOAT, ["N", channels])
+    node = helper.make_node("ReduceMax", ["x"], ["scores"], axes=[1], keepdims=0)
+    return _save(helper.make_graph([node], "max", [x], [y]), path)

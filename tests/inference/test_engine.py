@@ -1,0 +1,177 @@
+"""The live engine on emulated streams, with models whose answers are known."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+
+import numpy as np
+import pytest
+from onnx_models import mean_model, reshape_to_ten_model, stateful_sum_model, write_mapping
+
+from sensorlab.acquisition.emulated.signal import SignalSource
+from sensorlab.acquisition.source import SourceError
+from sensorlab.datasets.windows import cut_windows
+from sensorlab.inference import InferenceProcessor, InferenceStats, LoadedModel, ModelMapping
+
+
+class Collect:
+    """Chunks per stream, with a wait for a number of samples of one of them."""
+
+    def __init__(self):
+        self.chunks: dict[str, list] = {}
+        self.cond = threading.Condition()
+
+    def __call__(self, stream, chunk):
+        with self.cond:
+            self.chunks.setdefault(stream, []).append(chunk)
+            self.cond.notify_all()
+
+    def count(self, stream):
+        return sum(len(c) for c in self.chunks.get(stream, []))
+
+    def wait(self, stream, n, timeout=60.0):
+        with self.cond:
+            return self.cond.wait_for(lambda: self.count(stream) >= n, timeout)
+
+    def cat(self, stream, attr="data"):
+        return np.concatenate([getattr(c, attr) for c in self.chunks[stream]])
+
+
+def run_engine(make_acquisition, src, proc, stream, n):
+    acq = make_acquisition(src, proc)
+    got = Collect()
+    acq.subscribe(got)
+    acq.start()
+    assert got.wait(stream, n), f"only {got.count(stream)} of {n} predictions"
+    return acq, got
+
+
+def test_window_longer_than_hop_gives_the_known_answer_stamped_with_window_start_and_end(tmp_path, make_acquisition):
+    model = mean_model(tmp_path / "mean.onnx", channels=2)
+    write_mapping(model, stream="imu", window=0.5, hop=0.25, scores_kind="probabilities", labels=["a", "b"])
+    src = SignalSource("imu", rate=100, shape=(2,), pattern="counter", realtime=False, max_samples=1000, chunk_size=7, t0=1000.0)
+    proc = InferenceProcessor(model, stale_after=1e9)
+    n = (1000 - 50) // 25 + 1
+    acq, got = run_engine(make_acquisition, src, proc, "mean_pred", n)
+    info = acq.streams["mean_pred"]
+    assert info.channel_names == ("a", "b") and info.nominal_rate == 4.0
+    p = got.cat("mean_pred")
+    starts = got.cat("mean_pred", "device_times")
+    ends = got.cat("mean_pred", "timestamps")
+    np.testing.assert_allclose(starts, 1000.0 + np.arange(n) * 0.25)
+    np.testing.assert_allclose(ends, starts + 0.5)
+    k = np.arange(n)[:, None] * 25 + np.arange(50)[None, :]  # sample indices of each window
+    expected = np.stack([(2 * k).mean(1), (2 * k + 1).mean(1)], axis=1)
+    np.testing.assert_allclose(p, expected, rtol=1e-6)
+    st = proc.stats["mean_pred"]
+    assert isinstance(st, InferenceStats) and st.windows == n and st.skipped == 0 and st.latency_ms >= 0
+
+
+def test_resampling_uses_the_dataset_cut(tmp_path, make_acquisition):
+    model = mean_model(tmp_path / "m.onnx", channels=1)
+    write_mapping(model, stream="s", rate=100, window=0.4, hop=0.2, scores_kind="probabilities", labels=["x"])
+    src = SignalSource("s", rate=400, shape=(1,), pattern="sine", realtime=False, max_samples=4000, chunk_size=33, t0=50.0)
+    proc = InferenceProcessor(model, stale_after=1e9)
+    seen = []
+    proc.taps.append(lambda s, e, x, p: seen.append(x))
+    acq, got = run_engine(make_acquisition, src, proc, "m_pred", 40)
+    x = np.concatenate(seen)
+    assert x.shape[1:] == (40, 1)  # 0.4 s at 100 Hz, not at 400 Hz
+    k = np.arange(4000)
+    cut = cut_windows(src.timestamps(k), src.expected(k), 400, 100, got.cat("m_pred", "device_times")[:40], 0.4)
+    np.testing.assert_allclose(x[:40], cut.data, atol=1e-6)
+    # The first window would reach into the filter's padding at the stream's start: the grid
+    # (anchored at the first sample, like a dataset's) begins one hop later.
+    assert got.cat("m_pred", "device_times")[0] == pytest.approx(50.2)
+    np.testing.assert_allclose(got.cat("m_pred")[:40, 0], cut.data.mean(axis=(1, 2)), atol=1e-6)
+
+
+def test_stateful_model_feeds_state_back_and_resets_on_a_gap(tmp_path, make_acquisition):
+    model = stateful_sum_model(tmp_path / "acc.onnx")
+    write_mapping(model, stream="s", window=0.1, hop=0.1, layout="NTC", scores_kind="probabilities", labels=["total"])
+    loaded = LoadedModel(model)
+    assert loaded.state_pairs == {"state_out": "state_in"}  # matched by name and shape
+    ones = lambda ts: np.ones((len(ts), 1), np.float32)  # noqa: E731
+    src = SignalSource("s", rate=100, shape=(1,), pattern=ones, realtime=False, max_samples=1000, chunk_size=10, t0=10.0,
+                       stall_after=500, stall_for=1.0)  # fmt: skip
+    proc = InferenceProcessor(loaded, stale_after=1e9)
+    acq, got = run_engine(make_acquisition, src, proc, "acc_pred", 8)
+    assert src.wait(30)
+    n_after = (1000 - 600) // 10
+    assert got.wait("acc_pred", 50 + n_after)
+    total = got.cat("acc_pred")[:, 0]
+    ends = got.cat("acc_pred", "timestamps")
+    before = ends <= 15.0 + 1e-9
+    np.testing.assert_allclose(total[before], 10.0 * np.arange(1, before.sum() + 1))  # 10 samples of 1 per window, carried over
+    np.testing.assert_allclose(total[~before], 10.0 * np.arange(1, (~before).sum() + 1))  # restarted after the gap
+    assert got.cat("acc_pred", "device_times")[~before][0] == pytest.approx(16.0)  # the grid restarts at the first sample after it
+    assert proc.stats["acc_pred"].resets >= 1
+
+
+def test_stale_windows_are_skipped_and_counted_not_queued(tmp_path, make_acquisition):
+    from sensorlab.acquisition.clock import now
+
+    model = mean_model(tmp_path / "mean.onnx")
+    write_mapping(model, stream="s", window=0.2, hop=0.1, scores_kind="probabilities", labels=["v"])
+    # Samples stamped 5 s in the past: every window is already stale except the newest.
+    src = SignalSource("s", rate=100, shape=(1,), realtime=False, max_samples=300, chunk_size=300, t0=now() - 5.0)
+    proc = InferenceProcessor(model, stale_after=0.5)
+    acq, got = run_engine(make_acquisition, src, proc, "mean_pred", 1)
+    st = proc.stats["mean_pred"]
+    assert st.windows == 1 and st.skipped == (300 - 20) // 10  # 28 windows ready at once, only the newest run
+    assert got.cat("mean_pred", "device_times")[-1] == pytest.approx(src.t0 + 2.8)
+    assert st.lag_ms > 1500  # its window ended 3 s after t0, ~2 s before it ran, and the lag says so
+
+
+def test_events_from_a_smoothed_threshold(tmp_path, make_acquisition):
+    model = mean_model(tmp_path / "m.onnx")
+    write_mapping(model, stream="s", window=0.1, hop=0.1, scores_kind="probabilities", labels=["loud"])
+    level = lambda ts: ((ts - 20.0 >= 1.0) & (ts - 20.0 < 2.0)).astype(np.float32)[:, None]  # noqa: E731  loud from 1 s to 2 s
+    src = SignalSource("s", rate=100, shape=(1,), pattern=level, realtime=False, max_samples=300, chunk_size=10, t0=20.0)
+    proc = InferenceProcessor(model, stale_after=1e9, smooth=3, event_label="loud", threshold=0.6, release=0.3)
+    acq, got = run_engine(make_acquisition, src, proc, "m_pred_events", 2)
+    ev = [json.loads(t) for t in got.cat("m_pred_events")]
+    times = got.cat("m_pred_events", "timestamps")
+    assert [e["type"] for e in ev] == ["start", "stop"] and {e["label"] for e in ev} == {"loud"}
+    # smoothed over 3 windows: 2/3 at the window ending 1.2 s (> 0.6); 1/3 at 2.2 s is still above
+    # the release level 0.3 (hysteresis), 0 at 2.3 s
+    np.testing.assert_allclose(times - 20.0, [1.2, 2.3], atol=1e-9)
+
+
+def test_bad_models_are_reported_naming_the_input_and_the_fix(tmp_path, make_acquisition):
+    garbage = tmp_path / "notes.onnx"
+    garbage.write_bytes(b"this is not a model")
+    proc = InferenceProcessor(garbage)
+    with pytest.raises(SourceError, match=r"notes.onnx: not a valid ONNX model .*load a .onnx file"):
+        proc.open({})
+    foreign = mean_model(tmp_path / "foreign.onnx")
+    with pytest.raises(SourceError, match=r"foreign.onnx is not a sensorlab model and has no mapping \(inputs: x float \[N, T, 1\]\).*Load model"):
+        InferenceProcessor(foreign).open({})
+    from onnx_models import gain_with_rate_model
+
+    two = gain_with_rate_model(tmp_path / "two.onnx")
+    with pytest.raises(Exception, match=r"cannot tell which input takes the window .*audio.*sr.*set 'input'"):
+        LoadedModel(two, ModelMapping(stream="s", window=1, hop=1, layout="NT"))
+    with pytest.raises(Exception, match=r"model input sr float \[1\] is not mapped; .*\"constants\": \{\"sr\": 0\}"):
+        LoadedModel(two, ModelMapping(stream="s", window=1, hop=1, layout="NT", input="audio"))
+
+
+def test_a_model_failing_at_run_time_stops_only_its_stream(tmp_path, make_acquisition):
+    model = reshape_to_ten_model(tmp_path / "r.onnx")
+    write_mapping(model, stream="s", window=0.2, hop=0.2, scores_kind="probabilities")
+    src = SignalSource("s", rate=100, shape=(1,), realtime=False, max_samples=500, chunk_size=10)
+    proc = InferenceProcessor(model, stale_after=1e9)
+    acq = make_acquisition(src, proc)
+    failures, seen = [], Collect()
+    acq.stream_failed.connect(lambda s, m: failures.append(m))
+    acq.subscribe(seen)
+    acq.start()
+    assert src.wait(30) and seen.wait("s", 500)
+    assert seen.count("s") == 500 and not acq.stats["s"].error
+    with seen.cond:
+        assert seen.cond.wait_for(lambda: failures, 30)
+    # one window, or several in one batch when the engine woke late: the shape says which
+    assert re.search(r"onnxruntime failed on input 'x' of shape \[\d+, 20, 1\]", acq.stats["r_pred"].error)
+    assert "check the mapping's layout, window and channels" in acq.stats["r_pred"].error

@@ -1,0 +1,45 @@
+"""Parity: a second build on exactly the windows the first saw; divergences counted and kept."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+from onnx_models import max_model, mean_model, write_mapping
+
+from sensorlab.acquisition.emulated.signal import SignalSource
+from sensorlab.inference import InferenceProcessor, LoadedModel
+from sensorlab.inference.parity import ParityTap, compare_events
+
+
+def test_two_builds_on_the_same_windows_count_the_injected_divergences(tmp_path, make_acquisition):
+    a = mean_model(tmp_path / "fp32.onnx")
+    b = max_model(tmp_path / "int8.onnx")
+    for m in (a, b):
+        write_mapping(m, stream="s", window=0.1, hop=0.05, scores_kind="probabilities", labels=["on"])
+    step = lambda ts: ((np.rint((ts - 70.0) * 100) // 100) % 2).astype(np.float32)[:, None]  # noqa: E731  1 s off, 1 s on
+    src = SignalSource("s", rate=100, shape=(1,), pattern=step, realtime=False, max_samples=1000, chunk_size=13, t0=70.0)
+    proc = InferenceProcessor(a, stale_after=1e9)
+    tap = ParityTap(LoadedModel(b), tolerance=0.05)
+    proc.taps.append(tap)
+    acq = make_acquisition(src, proc)
+    acq.start()
+    deadline = time.monotonic() + 60
+    while tap.report.windows < 199 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    r = tap.report
+    assert r.windows == 199  # every window both builds saw
+    # Windows straddling one of the 9 edges (starting 5 samples before it) are the only ones where mean != max.
+    assert r.divergent == 9 and [round(d.start - 70.0, 3) for d in r.kept] == [0.95 + i for i in range(9)]
+    assert all(abs(d.a[0] - 0.5) < 1e-6 and d.b[0] == 1.0 and d.features.shape == (10, 1) for d in r.kept)
+    assert r.max_abs == 0.5 and r.agreement == 1 - 9 / 199
+
+
+def test_host_predictions_against_the_devices_own_reports():
+    ends = np.array([1.0, 2.0, 3.0, 4.0])
+    probs = np.array([[0.9, 0.1], [0.2, 0.8], [0.7, 0.3], [0.4, 0.6]])
+    ev_t = np.array([1.05, 2.1, 3.02, 9.0])
+    ev = [json.dumps({"label": "idle"}), json.dumps({"label": "clap"}), json.dumps({"label": "clap"}), "idle"]
+    r = compare_events(ends, probs, ["idle", "clap"], ev_t, ev, max_delay=0.5)
+    assert r.windows == 3 and r.divergent == 1 and r.kept[0].end == 3.0  # window 4: the device said nothing in time

@@ -1,0 +1,80 @@
+"""A model in a rig file, and `sensorlab predict` over a recorded session (beside it, never into it)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+
+import numpy as np
+from onnx_models import mean_model, write_mapping
+
+from sensorlab.acquisition.emulated.signal import SignalSource
+from sensorlab.acquisition.hub import Acquisition
+from sensorlab.acquisition.rig import load_rig
+from sensorlab.inference.offline import predictions_path
+from sensorlab.labeling.store import load_sidecar
+from sensorlab.session.reader import Session
+
+
+def test_rig_model_processor_resolves_its_path_beside_the_rig_and_runs(tmp_path, monkeypatch):
+    import sensorlab.inference  # noqa: F401 - registers kind "model"
+
+    (tmp_path / "models").mkdir()
+    model = mean_model(tmp_path / "models" / "level.onnx", channels=1)
+    write_mapping(model, stream="mic", window=0.1, hop=0.05, rate=16000, channels=[0], scores_kind="probabilities", labels=["level"])
+    rig = tmp_path / "rig.toml"
+    rig.write_text('[[emulated]]\ndevice = "microphone"\nrate = 48000\n\n[[processor]]\nkind = "model"\npath = "models/level.onnx"\nname = "lvl"\n')
+    monkeypatch.chdir("/")  # the model is found beside the rig, not in the working folder
+    acq = Acquisition(load_rig(rig).build_sources())
+    errors = acq.open()
+    try:
+        assert not errors, errors
+        assert acq.streams["lvl"].channel_names == ("level",) and acq.streams["lvl"].nominal_rate == 20
+        acq.start()
+        deadline = time.monotonic() + 60
+        while acq.stats["lvl"].samples < 5 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert acq.stats["lvl"].samples >= 5 and not acq.stats["lvl"].error
+    finally:
+        acq.close()
+
+
+def test_predict_writes_a_sidecar_and_suggested_segments_and_leaves_the_recording_alone(tmp_path, make_session, cli):
+    loud = lambda ts: (((ts - 300.0) % 4.0) >= 2.0).astype(np.float32)[:, None]  # noqa: E731  loud for 2 s every 4 s
+    session = make_session(SignalSource("s", rate=100, shape=(1,), pattern=loud, realtime=False, max_samples=1200, chunk_size=50, t0=300.0),
+                           path=tmp_path / "run.h5")  # fmt: skip
+    before = hashlib.sha256(session.read_bytes()).hexdigest()
+    model = mean_model(tmp_path / "detector.onnx")
+    write_mapping(model, stream="s", window=0.5, hop=0.25, scores_kind="sigmoid", labels=["loud"], scale=20.0, offset=-10.0)
+    r = cli("predict", str(model), str(session), "--suggest", "--threshold", "0.9")
+    assert r.exit_code == 0, r.output
+    assert "47 windows" in r.output and "suggested segment(s) added" in r.output
+    assert hashlib.sha256(session.read_bytes()).hexdigest() == before  # the recording is never written
+    with Session.open(predictions_path(session)) as p:
+        pred = p.streams["detector_pred"].read()
+        starts = pred.device_times
+        np.testing.assert_allclose(starts, 300.0 + np.arange(47) * 0.25)
+        np.testing.assert_allclose(pred.timestamps, starts + 0.5)
+        inside = ((starts - 300.0) % 4.0 >= 2.0) & ((starts - 300.0) % 4.0 <= 1.5 + 2.0)  # the whole window is loud
+        assert (pred.data[inside, 0] > 0.99).all() and (pred.data[~inside & ((starts - 300.0) % 4.0 < 1.5), 0] < 0.01).all()
+    segs = [s for s in load_sidecar(session) if s.suggested]
+    assert [round(s.start - 300.0, 3) for s in segs] == [2.0, 6.0, 10.0]
+    assert [round(s.end - 300.0, 3) for s in segs] == [4.0, 8.0, 12.0] and {s.label for s in segs} == {"loud"}
+    assert {s.source for s in segs} == {"model:detector.onnx"}
+    # Again: replaced, not doubled.
+    assert cli("predict", str(model), str(session), "--suggest", "--threshold", "0.9").exit_code == 0
+    assert len([s for s in load_sidecar(session) if s.suggested]) == 3
+
+
+def test_predict_names_a_missing_stream_and_a_bad_model(tmp_path, make_session, cli):
+    session = make_session(SignalSource("imu", rate=100, realtime=False, max_samples=100), path=tmp_path / "run.h5")
+    model = mean_model(tmp_path / "m.onnx")
+    write_mapping(model, stream="mic", window=0.5, hop=0.25)
+    r = cli("predict", str(model), str(session))
+    assert r.exit_code == 1 and "run.h5 has no stream 'mic' for m.onnx (streams: imu, labels); pass --stream NAME" in r.output
+    bad = tmp_path / "bad.onnx"
+    bad.write_text("{}")
+    r = cli("predict", str(bad), str(session))
+    assert r.exit_code == 1 and "bad.onnx: not a valid ONNX model" in r.output and "Traceback" not in r.output
+    assert not predictions_path(session).exists()
