@@ -24,6 +24,11 @@ app = typer.Typer(
 )
 
 
+#: ``sensorlab record`` exit status when the file was written but a device was lost on the way
+#: (unplugged, came back or not): 1 means nothing usable was recorded, 2 bad options.
+EXIT_DEVICE_LOST = 3
+
+
 def _fail(message: str, code: int = 1) -> None:
     typer.secho(f"error: {message}", fg="red", err=True)
     raise typer.Exit(code)
@@ -135,7 +140,9 @@ def record(
 ) -> None:
     """Record a session from a rig file or the demo rig. Ctrl-C, SIGTERM or SIGHUP stop cleanly.
 
-    The exit status is 1 when a device of the rig cannot be opened, unless --allow-missing.
+    The exit status is 1 when a device of the rig cannot be opened, unless --allow-missing;
+    3 when the file was written but a device was lost during the recording (unplugged, back
+    or not: the time it was gone is a gap).
 
     Example: sensorlab record --demo --duration 10 -o demo.h5
     """
@@ -143,7 +150,7 @@ def record(
     from sensorlab.studio.headless import MissingDevices, StoppedBeforeRecording
     from sensorlab.studio.headless import record as record_session
     from sensorlab.session.metadata import SessionMetadata
-    from sensorlab.session.summary import format_summary
+    from sensorlab.session.summary import format_summary, lost_streams, summarize
 
     tags = {}
     for t in tag:
@@ -177,7 +184,12 @@ def record(
     except (SourceError, OSError, RuntimeError) as e:
         _fail(str(e))
     typer.echo("", err=True)
-    typer.echo(format_summary(path))
+    summary = summarize(path)
+    typer.echo(format_summary(summary))
+    lost = lost_streams(summary)
+    if lost:  # the file is complete, but has holes a script should not miss (see README)
+        typer.secho(f"warning: a device was lost during the recording (exit status {EXIT_DEVICE_LOST}): " + "; ".join(lost), fg="yellow", err=True)
+        raise typer.Exit(EXIT_DEVICE_LOST)
 
 
 @app.command(short_help="Print a session's streams, rates, drops, gaps and sync quality.")

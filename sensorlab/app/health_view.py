@@ -240,6 +240,9 @@ class HealthView(QWidget):
             return BAD_LEVEL, f"failed: {st.error}"
         if name in self._failures:
             return BAD_LEVEL, f"failed: {self._failures[name]}"
+        if st.lost:  # the source reopens the port by itself when the device is back
+            return BAD_LEVEL, f"device lost {max(0.0, t - st.lost_at):.0f} s ago, reconnecting… ({st.lost_reason})"
+        back = f"reconnected {st.reconnects}×" if st.reconnects else ""
         limit = stall_after(info)
         if limit is not None:
             if st.samples == 0:
@@ -255,9 +258,10 @@ class HealthView(QWidget):
             # Overflows are driver events (each loses an unknown amount), not samples.
             lost = dropped + parse_errors
             level = BAD_LEVEL if lost > LOSS_RED * max(1, samples + lost) else WARN_LEVEL
-            return level, f"losing data: {', '.join(parts)} in the last {LOSS_WINDOW_S:g} s"
+            return level, f"losing data: {', '.join(parts)} in the last {LOSS_WINDOW_S:g} s" + (f"; {back}" if back else "")
         earlier = st.dropped + st.overflows + st.parse_errors
-        return OK_LEVEL, ("ok" if not earlier else f"ok (no losses in the last {LOSS_WINDOW_S:g} s)") + model_health(st)
+        notes = [n for n in (f"no losses in the last {LOSS_WINDOW_S:g} s" if earlier else "", back) if n]
+        return OK_LEVEL, (f"ok ({'; '.join(notes)})" if notes else "ok") + model_health(st)
 
     def _set_row(self, row: int, name: str, info: StreamInfo | None, st, shown, t: float, rate: float = math.nan) -> None:
         level, why = self._diagnose(name, info, st, t)

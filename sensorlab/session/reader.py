@@ -396,6 +396,7 @@ class StreamReader:
                 last_time=self.last_time,
                 error=str(_attr(a, "error", "")),
                 gaps=[tuple(g) for g in self.gaps.tolist()],
+                reconnects=int(_attr(a, "reconnects", 0)),
             )
         h = self.health
         last = h[-1] if len(h) else None
@@ -408,6 +409,8 @@ class StreamReader:
             last_time=self.last_time,
             error=self.error,
             gaps=[tuple(g) for g in self.gaps.tolist()],
+            # No footer yet (crashed or still recording): count the "device reconnected" log lines.
+            reconnects=sum(1 for e in self._session.log if e.get("stream") == self.name and "device reconnected" in e.get("message", "")),
         )
 
     @property

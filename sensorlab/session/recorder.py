@@ -17,6 +17,10 @@ Failures:
 - a device that vanishes (``Acquisition.stream_failed`` or ``stats[...].error``) stops
   *that* stream: the message and the time go into the session log at once (survives a
   crash) and into the stream's ``error`` / ``stopped_at`` footers; the rest records on;
+- a device that is lost but may come back (``stats[...].lost_at``, a serial board unplugged)
+  gets a warning in the session log with the time it went, another when it is back
+  (``stats[...].reconnects``); the stretch between is a gap, and the ``reconnects`` footer
+  counts the returns. Still gone at the stop, it is recorded as a stream that stopped early;
 - a chunk that does not fit its stream (wrong shape) stops that stream the same way;
 - a consumer of the acquisition that raised and was detached (``Acquisition.consumer_failed``)
   goes into the session log once; the devices and the recording go on;
@@ -71,6 +75,10 @@ MAX_BATCH_BYTES = 8 * 1024 * 1024
 STALL_WARN_SECONDS = 2.0
 #: Free space below which `start` warns (bytes).
 MIN_FREE_BYTES = 500 * 1024 * 1024
+
+#: Words of the session-log line written when a lost device is back (the reader counts them
+#: for a file that crashed before its ``reconnects`` footer was written).
+RECONNECTED = "device reconnected"
 
 #: The EVENTS stream every session has, for live labels and markers (`Recorder.add_event`).
 LABELS = fmt.LABELS_STREAM
@@ -174,6 +182,8 @@ class Recorder:
         self._pending: dict[str, list[Chunk]] = {}  # writer thread only: the current batches
         self._pending_bytes: dict[str, int] = {}
         self._stall_warned: set[str] = set()
+        self._lost_logged: dict[str, float] = {}  # stream → lost_at already logged
+        self._reconnects_logged: dict[str, int] = {}
         self._t_start = float("nan")
         self._t_stop = float("nan")
         self._last_queue_warn = -np.inf
@@ -471,6 +481,7 @@ class Recorder:
                 continue
             if st.error and name not in self._stopped:
                 self._stream_stopped(name, st.error, t)
+            self._note_connection(name, st)
             self._check_stall(name, st, t)
         self._writer.on_health(t, rows)
         self._writer.flush()
@@ -480,6 +491,16 @@ class Recorder:
             msg = f"the recorder is falling behind: {qsize} chunks waiting (is the disk too slow?)"
             log.warning(msg)
             self._writer.log(t, "", msg, "warning")
+
+    def _note_connection(self, name: str, st: StreamStats) -> None:
+        """Log a device lost / back (polled at each flush; the times come from the source)."""
+        if st.lost and self._lost_logged.get(name) != st.lost_at:
+            self._lost_logged[name] = st.lost_at
+            self._writer.log(st.lost_at, name, f"{name}: device lost ({st.lost_reason}); reopening it when it is back", "warning")
+        back = st.reconnects - self._baseline[name].reconnects if name in self._baseline else st.reconnects
+        if back > self._reconnects_logged.get(name, 0):
+            self._reconnects_logged[name] = back
+            self._writer.log(now(), name, f"{name}: {RECONNECTED} (reconnect {back}); the time it was gone is a gap", "warning")
 
     def _check_stall(self, name: str, st: StreamStats, t: float) -> None:
         info = self._streams[name]
@@ -530,6 +551,13 @@ class Recorder:
         """Close the file and write footers (writer thread, last thing it does)."""
         t_end = self._t_stop if not np.isnan(self._t_stop) else now()
         stats = self.acquisition.stats
+        for name in self._writer.stores:
+            st = stats.get(name)
+            if st is not None and st.lost and name not in self._stopped:
+                try:  # a device still gone at the stop: the stream ended early
+                    self._stream_stopped(name, f"{name}: device lost ({st.lost_reason}) and not back when the recording stopped", st.lost_at)
+                except Exception as e:  # noqa: BLE001 - the footers below matter more
+                    log.error("could not log the lost device of %s: %s", name, e)
         footers: dict[str, dict[str, Any]] = {}
         for name in self._writer.stream_names:
             d = _delta(stats.get(name), self._baseline.get(name))
@@ -546,6 +574,7 @@ class Recorder:
                 gap_count=len(gaps),
                 gap_seconds=float(np.sum(gaps[:, 1] - gaps[:, 0])) if len(gaps) else 0.0,
                 gaps=gaps,
+                reconnects=d.reconnects,
                 error=message,
                 stopped_at=stopped_at,
             )
@@ -607,7 +636,9 @@ def _emit(signal: Any, *args: Any) -> None:
 def _copy_stats(st: StreamStats | None) -> StreamStats:
     if st is None:
         return StreamStats()
-    return StreamStats(samples=st.samples, dropped=st.dropped, overflows=st.overflows, parse_errors=st.parse_errors, gaps=list(st.gaps))
+    return StreamStats(
+        samples=st.samples, dropped=st.dropped, overflows=st.overflows, parse_errors=st.parse_errors, gaps=list(st.gaps), reconnects=st.reconnects
+    )
 
 
 def _delta(st: StreamStats | None, base: StreamStats | None) -> StreamStats:
@@ -615,7 +646,12 @@ def _delta(st: StreamStats | None, base: StreamStats | None) -> StreamStats:
     if st is None:
         return StreamStats()
     base = base or StreamStats()
-    return StreamStats(dropped=st.dropped - base.dropped, overflows=st.overflows - base.overflows, parse_errors=st.parse_errors - base.parse_errors)
+    return StreamStats(
+        dropped=st.dropped - base.dropped,
+        overflows=st.overflows - base.overflows,
+        parse_errors=st.parse_errors - base.parse_errors,
+        reconnects=st.reconnects - base.reconnects,
+    )
 
 
 def _finite_times(chunk: Chunk | None) -> Chunk | None:

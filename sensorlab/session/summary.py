@@ -46,7 +46,7 @@ def summarize(path: str | Path, measure_sync: bool = True) -> dict[str, Any]:
         ``stop_reason``, ``recovered_from``, ``tags``, ``log_errors``, ``source_errors``:
         device → why it was not recorded), ``streams`` (one dict per stream: ``kind``,
         ``nominal_rate``, ``rate_measured``, ``duration``, ``samples``, ``dropped``,
-        ``overflows``, ``parse_errors``, ``gaps``, ``gap_seconds``, ``error``,
+        ``overflows``, ``parse_errors``, ``gaps``, ``gap_seconds``, ``error``, ``reconnects``,
         ``drift_ppm``: NaN when not estimated or without device clock, ``clock_reanchors``,
         ``time_backward``: steps back in time, ``time_error``: why that matters or ``""``,
         ``bad_samples``: unreadable frames/events met while scanning for sync) and ``sync`` (see `sync.alignment`, plus ``events``:
@@ -95,6 +95,7 @@ def summarize(path: str | Path, measure_sync: bool = True) -> dict[str, Any]:
                     "gaps": len(gaps),
                     "gap_seconds": float((gaps[:, 1] - gaps[:, 0]).sum()) if len(gaps) else 0.0,
                     "error": st.error,
+                    "reconnects": st.reconnects,
                     "drift_ppm": float(clock.get("drift_ppm", np.nan)),
                     "drift_stderr_ppm": float(clock.get("drift_stderr_ppm", np.nan)),
                     "resolution": 1.0 / r.info.nominal_rate if r.info.nominal_rate > 0 else float("nan"),
@@ -110,6 +111,18 @@ def summarize(path: str | Path, measure_sync: bool = True) -> dict[str, Any]:
             res = {x["name"]: x["resolution"] for x in out["streams"]}
             out["sync"] = {**sync.alignment(events, resolutions=res), "events": {k: len(v) for k, v in events.items()}}
         out["sync_offsets"], out["sync_problem"] = dict(s.sync_offsets), s.sync_problem
+    return out
+
+
+def lost_streams(summary: dict[str, Any]) -> list[str]:
+    """One line per stream whose device was lost during the recording (came back or not):
+    what ``sensorlab record`` reports before exiting with status 3."""
+    out = []
+    for s in summary["streams"]:
+        if s["error"]:
+            out.append(f"{s['name']}: stopped early ({s['error']})")
+        elif s.get("reconnects"):
+            out.append(f"{s['name']}: device lost and back {s['reconnects']}×, {s['gap_seconds']:.1f} s of gaps")
     return out
 
 
@@ -187,6 +200,8 @@ def format_summary(summary: dict[str, Any] | str | Path) -> str:
 def _notes(s: dict[str, Any]) -> list[str]:
     """Lines printed under a stream's row: why it stopped, broken time, clock re-anchors."""
     out = []
+    if s.get("reconnects"):
+        out.append(f"    ~ device lost and back {s['reconnects']}× (the time it was gone is in the gaps)")
     if s["error"]:
         out.append(f"    ! {s['error']}")
     if s.get("bad_samples"):

@@ -126,7 +126,7 @@ def test_text_garbage_is_counted(recorder):
 
 def test_device_vanishing_mid_stream_fails_the_stream_cleanly(recorder, thread_errors):
     mcu = BinaryIMU().start()
-    src = SerialSource(mcu.port, mcu.baudrate, "binary")
+    src = SerialSource(mcu.port, mcu.baudrate, "binary", reconnect=False)
     with src:
         src.failed.connect(recorder.on_failed)
         src.start(recorder)

@@ -22,6 +22,7 @@ Run one standalone for a demo (prints the port to open, runs until Ctrl-C)::
 from __future__ import annotations
 
 import argparse
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -67,6 +68,9 @@ class EmulatedMCU:
         Probability that a packet (binary) or line (text) is dropped / has one byte flipped.
     seed
         Seeds burst timing and fault injection.
+    link_path
+        A stable port path: a symlink to the pty, repointed by `replug` (as udev's
+        ``/dev/serial/by-id/…`` links follow a board that re-enumerates). Default: the pty itself.
 
     Attributes
     ----------
@@ -96,6 +100,7 @@ class EmulatedMCU:
         corrupt: float = 0.0,
         seed: int = 0,
         tx_buffer: int = 8192,
+        link_path: str | None = None,
     ):
         self.baudrate = baudrate
         self.drift = drift_ppm * 1e-6
@@ -105,9 +110,15 @@ class EmulatedMCU:
         self.loss = loss
         self.corrupt = corrupt
         self._rng = np.random.default_rng(seed)
+        self.tx_buffer = tx_buffer
+        self.link_path = link_path
         self.link = PtyLink(baudrate, tx_buffer)
         self.port = self.link.port
+        if link_path is not None:
+            _point(link_path, self.link.port)
+            self.port = link_path
         self.t_boot = now()
+        self.boots = [self.t_boot]  # host time of every (re)boot: the device clock restarts at 0
         self.sent_packets = 0
         self.lost_packets = 0
         self.corrupted_packets = 0
@@ -143,6 +154,25 @@ class EmulatedMCU:
     def vanish(self) -> None:
         """Unplug: stop sending and close the pty, so a reader sees the port disappear."""
         self.close()
+        if self.link_path is not None:
+            try:
+                os.unlink(self.link_path)  # udev removes the by-id link with the device
+            except FileNotFoundError:
+                pass
+
+    def replug(self) -> EmulatedMCU:
+        """Plug back in after `vanish`: a new pty behind the same ``link_path``, and a device
+        that rebooted (its clock and sample counters restart from 0). Needs ``link_path``."""
+        if self.link_path is None:
+            raise ValueError("replug needs a link_path: a pty never comes back at the same path")
+        self.stop()
+        self.link.close()
+        self.link = PtyLink(self.baudrate, self.tx_buffer)
+        self.t_boot = now()
+        self.boots.append(self.t_boot)
+        self._stop = threading.Event()
+        _point(self.link_path, self.link.port)
+        return self.start()
 
     def __enter__(self) -> EmulatedMCU:
         return self.start()
@@ -191,6 +221,15 @@ class EmulatedMCU:
 
     def _on_receive(self, data: bytes) -> None:
         """Bytes the host sent."""
+
+
+def _point(link: str, target: str) -> None:
+    """Make ``link`` a symlink to ``target``, replacing an old link atomically."""
+    tmp = f"{link}.new"
+    if os.path.lexists(tmp):
+        os.unlink(tmp)
+    os.symlink(target, tmp)
+    os.replace(tmp, link)
 
 
 class _Schedule:

@@ -9,6 +9,13 @@ host clock (`DeviceClock`) and emits one chunk per stream per read.
 We use our own small thread rather than ``serial.threaded.ReaderThread``: ReaderThread
 reads ``in_waiting`` outside its ``try`` (an unplug can then raise ``OSError`` that kills the
 thread silently) and offers no place to stamp arrival before parsing.
+
+A port that stops working mid-stream (a board unplugged, reset, or its USB bridge
+re-enumerated) is reopened by the reader thread, trying again after 0.2 s, 0.4 s, … up to
+every 2 s, for as long as the source runs. Meanwhile ``stats[...].lost_at`` says since when it
+is gone; when it is back, ``stats[...].reconnects`` counts it and the missing stretch is a gap
+(``stats[...].gaps``). A device that comes back has usually rebooted: its clock restarts from
+0, so the parser, the clock fit and the warm-up start afresh.
 """
 
 from __future__ import annotations
@@ -41,6 +48,10 @@ WARMUP = 0.5
 #: because opening the port toggled DTR).
 DESCRIBE_RETRY = 0.4
 JOIN_TIMEOUT = 2.0
+#: First wait before reopening a lost port, doubled after each failed attempt up to the maximum:
+#: quick for a USB re-enumeration (~0.5 s), and cheap when the board stays unplugged for long.
+RECONNECT_FIRST = 0.2
+RECONNECT_MAX = 2.0
 
 
 class SerialSource(SourceBase):
@@ -75,6 +86,8 @@ class SerialSource(SourceBase):
     latency
         Known constant transport delay in seconds (a USB-UART bridge's polling, ~0.5–1 ms),
         subtracted from arrivals by the clock fit; constant delays cannot be measured.
+    reconnect
+        Reopen the port when it stops working mid-stream (True), or fail the stream (False).
 
     Examples
     --------
@@ -102,6 +115,7 @@ class SerialSource(SourceBase):
         uart: bool = True,
         apply_scale: bool = True,
         latency: float = 0.0,
+        reconnect: bool = True,
     ):
         if protocol not in ("text", "binary"):
             raise ValueError(f"protocol must be 'text' or 'binary', not {protocol!r}")
@@ -116,6 +130,7 @@ class SerialSource(SourceBase):
         self.time_column = time_column
         self.open_timeout = open_timeout
         self.apply_scale = apply_scale
+        self.reconnect = reconnect
         self.seconds_per_byte = 10.0 / baudrate if uart else 0.0
         self.parser: Parser | None = None  # any `Parser`: only feed/resync/counters are used generically
         self.clock = DeviceClock(self.seconds_per_byte, ClockFit(latency=latency, reanchor=REANCHOR_TOLERANCE))
@@ -125,6 +140,10 @@ class SerialSource(SourceBase):
         self._error_base: dict[str, int] = {}
         self._held: list[tuple[dict[str, list[Samples]], float]] = []  # warm-up (reader thread)
         self._first_device_time: float | None = None
+        self._wake = threading.Event()  # set by stop: ends a reconnect wait at once
+        self._backoff = RECONNECT_FIRST  # reader thread: next wait before reopening a lost port
+        self._outage: set[str] = set()  # reader thread: streams whose next chunk ends a gap
+        self._check_description = False  # binary: compare the next self-description with ours
 
     # -- SourceBase ------------------------------------------------------------------------
     def _open(self) -> None:
@@ -155,10 +174,13 @@ class SerialSource(SourceBase):
         self._held = []
         self._first_device_time = None
         self._error_base = dict(parser.counters.errors_by_stream)
+        self._wake.clear()
+        self._outage = set()
         self._thread = threading.Thread(target=self._run, name=f"serial {self.port}", daemon=True)
         self._thread.start()
 
     def _stop(self) -> None:
+        self._wake.set()
         ser = self._serial
         if ser is not None:
             try:
@@ -183,11 +205,14 @@ class SerialSource(SourceBase):
         except (serial.SerialException, OSError, ValueError) as e:
             raise SourceError(open_error_message(self.port, e)) from None
 
-    def _open_text(self) -> None:
-        parser = TextLineParser(self.name, self.channel_names, self.time_column, self.nominal_rate)
+    def _new_text_parser(self, channel_names: Sequence[str] | None) -> TextLineParser:
+        parser = TextLineParser(self.name, channel_names, self.time_column, self.nominal_rate)
         # pyserial flushed the input on open, so the first bytes are probably mid-line.
         parser.resync()
-        self.parser = parser
+        return parser
+
+    def _open_text(self) -> None:
+        parser = self.parser = self._new_text_parser(self.channel_names)
         if parser.channel_count is None:
             self._read_until(lambda: parser.channel_count is not None, send=None)
             if parser.channel_count is None:
@@ -248,27 +273,94 @@ class SerialSource(SourceBase):
 
     # -- the reader thread -------------------------------------------------------------------
     def _run(self) -> None:
-        """Reader thread: read, stamp, parse, emit. Never lets an exception escape."""
-        ser = self._serial
+        """Reader thread: read, stamp, parse, emit; reopen a lost port. Never lets an exception escape."""
         try:
             while self._running.is_set():
-                data = ser.read(max(1, ser.in_waiting))
-                if not data:
-                    if self._held and now() - self._held[0][1] >= WARMUP:
-                        self._release_held()  # a quiet device: don't sit on its first samples
-                    continue
-                waiting = ser.in_waiting
-                if waiting:
-                    data += ser.read(waiting)
-                self._handle(data, now())
-        except (serial.SerialException, OSError, TypeError, AttributeError) as e:
-            # TypeError/AttributeError: pyserial touching its fd after close() on stop.
-            if self._running.is_set():
-                self._fail(self._lost_message(e))
+                try:
+                    self._read_loop()
+                except (serial.SerialException, OSError, TypeError, AttributeError) as e:
+                    # TypeError/AttributeError: pyserial touching its fd after close() on stop.
+                    if not self._running.is_set():
+                        return
+                    if not self.reconnect:
+                        self._fail(self._lost_message(e))
+                        return
+                    self._lose(e)
+                    if not self._reopen():
+                        return
         except Exception as e:  # a bug (ours or a consumer's) must not kill the thread silently
             log.exception("serial reader on %s", self.port)
             if self._running.is_set():
                 self._fail(f"internal error while reading {self.port}: {type(e).__name__}: {e}")
+
+    def _read_loop(self) -> None:
+        ser = self._serial
+        while self._running.is_set():
+            data = ser.read(max(1, ser.in_waiting))
+            if not data:
+                if self._held and now() - self._held[0][1] >= WARMUP:
+                    self._release_held()  # a quiet device: don't sit on its first samples
+                continue
+            waiting = ser.in_waiting
+            if waiting:
+                data += ser.read(waiting)
+            self._handle(data, now())
+
+    # -- a device that goes and comes back (reader thread) ------------------------------------
+    def _lose(self, e: BaseException) -> None:
+        """The port stopped working: keep what arrived, mark the streams lost, release the port."""
+        t = now()
+        self._release_held()
+        reason = f"{self.port}: {e}"
+        for name, st in self.stats.items():
+            st.lost_reason = reason
+            st.lost_at = t
+            if st.samples:
+                self._outage.add(name)
+        log.warning("serial port %s stopped working (%s); reopening it when it is back", self.port, e)
+        self._close_port()
+
+    def _reopen(self) -> bool:
+        """Reopen the port with backoff until it works (True) or the source stops (False)."""
+        while self._running.is_set():
+            if self._wake.wait(self._backoff):
+                return False
+            self._backoff = min(2 * self._backoff, RECONNECT_MAX)
+            try:
+                ser = self._open_port()
+            except SourceError:
+                continue  # not back yet (missing, busy, or permissions not set up yet)
+            if not self._running.is_set():
+                ser.close()
+                return False
+            self._serial = ser
+            self._restart_parsing()
+            for st in self.stats.values():
+                st.reconnects += 1
+                st.lost_at = float("nan")
+            log.warning("serial port %s is back; recording on (reconnect %d)", self.port, max(st.reconnects for st in self.stats.values()))
+            return True
+        return False
+
+    def _restart_parsing(self) -> None:
+        """A fresh parser, clock fit and warm-up: a device that comes back has usually reset,
+        so its clock and counters restart from 0 and the old fit would misplace every sample."""
+        old = self.parser
+        if self.protocol == "binary":
+            parser = BinaryParser(old.description, apply_scale=self.apply_scale)
+            parser.resync()
+            self._check_description = True
+            try:
+                self._serial.write(encode_request())  # a different firmware must not pass unnoticed
+            except (serial.SerialException, OSError):
+                pass  # the read loop will notice
+        else:
+            parser = self._new_text_parser(old.channel_names)
+        self.parser = parser
+        self.clock.reset()
+        self._held = []
+        self._first_device_time = None
+        self._error_base = {}
 
     def _handle(self, data: bytes, arrival: float) -> None:
         """Parse one read and emit one chunk per stream (reader thread)."""
@@ -278,6 +370,15 @@ class SerialSource(SourceBase):
         if getattr(parser, "clock_breaks", 0) != breaks:
             self.clock.fit.step()  # a line-count clock lost track: re-anchor on this read's arrival
         self._update_errors()
+        self._backoff = RECONNECT_FIRST  # data flows: the next loss starts with a short wait
+        if self._check_description and parser.description_received is not None:
+            self._check_description = False
+            if parser.description_received != parser.description:
+                self._fail(
+                    f"the device on {self.port} came back with different streams than it had "
+                    f"({parser.description_received.device!r}): stop and start the devices to record its new streams"
+                )
+                return
         if not runs:
             return
         timed = [r for r in runs if r.device_times is not None]
@@ -310,6 +411,9 @@ class SerialSource(SourceBase):
             return
         stamps = [self.clock.to_host(r.device_times, arrival) if r.device_times is not None else np.full(len(r.data), arrival) for r in group]
         prev = st.last_time
+        if name in self._outage:  # the first samples since the device came back
+            self._outage.discard(name)
+            st.gaps.append((prev, float(stamps[0][0])))
         for r, ts in zip(group, stamps, strict=True):
             if r.lost_before:
                 st.dropped += r.lost_before

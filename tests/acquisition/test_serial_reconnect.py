@@ -1,0 +1,109 @@
+"""A serial device unplugged mid-stream and plugged back in at the same path (a real pty
+behind a symlink that is repointed, as udev's /dev/serial/by-id links follow a board)."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from sensorlab.acquisition.clock import now
+from sensorlab.acquisition.emulated.mcu import BinaryIMU, TextIMU
+from sensorlab.acquisition.serial.port import SerialSource
+
+
+def _wait(cond, timeout: float = 15.0) -> bool:
+    done = threading.Event()
+    deadline = now() + timeout
+    while not cond():
+        if now() > deadline:
+            return False
+        done.wait(0.02)
+    return True
+
+
+def _true_host_times(mcu, segments: list[np.ndarray]) -> np.ndarray:
+    """True host time of each sample: its device time counted from the boot it belongs to."""
+    return np.concatenate([boot + d / (1.0 + mcu.drift) for boot, d in zip(mcu.boots, segments, strict=True)])
+
+
+def _segments(device_times: np.ndarray) -> list[np.ndarray]:
+    """Split device times where they restart (the device rebooted)."""
+    cuts = np.flatnonzero(np.diff(device_times) < 0) + 1
+    return np.split(device_times, cuts)
+
+
+@pytest.mark.parametrize("protocol", ["binary", "text"])
+def test_unplugged_device_is_reopened_and_the_gap_recorded(protocol, tmp_path, recorder):
+    link = str(tmp_path / "ttyBOARD")
+    rate = 500.0
+    if protocol == "binary":
+        mcu = BinaryIMU(rate=rate, link_path=link)
+        src = SerialSource(link, mcu.baudrate, "binary")
+    else:
+        mcu = TextIMU(rate=rate, time_column="counter", link_path=link, baudrate=921600)
+        src = SerialSource(link, mcu.baudrate, name="imu", nominal_rate=rate, time_column="counter")
+    mcu.start()
+    try:
+        with src:
+            src.failed.connect(recorder.on_failed)
+            src.start(recorder)
+            assert recorder.wait_samples(300, 10)
+            mcu.vanish()  # pty closed, link gone: what an unplug looks like
+            st = src.stats["imu"]
+            assert _wait(lambda: st.lost), "the loss is not visible in the stream's stats"
+            assert st.error == "" and src.running and link in st.lost_reason
+            before = sum(len(c) for c in recorder.chunks)
+            gone = threading.Event()
+            gone.wait(1.0)  # stays unplugged for a while: several reopen attempts fail
+            mcu.replug()  # a new pty behind the same path; the device rebooted (clock from 0)
+            assert _wait(lambda: st.reconnects == 1 and not st.lost), "the port was not reopened"
+            assert recorder.wait_samples(before + 600, 15), "no samples after the device came back"
+            src.stop()
+    finally:
+        mcu.close()
+    assert not recorder.failures
+    chunk = recorder.joined()
+    segments = _segments(chunk.device_times)
+    assert len(segments) == 2 and len(segments[0]) >= 300 and len(segments[1]) >= 500
+    # Every sample, before and after, at its true time: the clock fit re-settled after the reset.
+    true = _true_host_times(mcu, segments)
+    tolerance = 0.003 if protocol == "binary" else 0.010
+    assert np.abs(chunk.timestamps - true).max() < tolerance
+    assert np.all(np.diff(chunk.timestamps) > 0)
+    # The outage is one gap from the last sample before to the first one after.
+    last_before = chunk.timestamps[len(segments[0]) - 1]
+    first_after = chunk.timestamps[len(segments[0])]
+    assert first_after - last_before > 1.0
+    assert (last_before, first_after) in st.gaps
+    assert st.dropped == 0
+
+
+def test_a_device_that_does_not_come_back_stays_lost_until_stopped(tmp_path, recorder):
+    link = str(tmp_path / "ttyGONE")
+    mcu = BinaryIMU(link_path=link).start()
+    src = SerialSource(link, mcu.baudrate, "binary")
+    with src:
+        src.start(recorder)
+        assert recorder.wait_samples(100, 10)
+        mcu.vanish()
+        st = src.stats["imu"]
+        assert _wait(lambda: st.lost)
+        reader = src._thread
+        src.stop()  # wakes the reader thread out of its wait to reopen
+        assert not reader.is_alive()
+    assert st.reconnects == 0 and st.lost and not src.running
+
+
+def test_reconnect_off_fails_the_stream(tmp_path, recorder):
+    link = str(tmp_path / "ttyOFF")
+    mcu = BinaryIMU(link_path=link).start()
+    src = SerialSource(link, mcu.baudrate, "binary", reconnect=False)
+    with src:
+        src.failed.connect(recorder.on_failed)
+        src.start(recorder)
+        assert recorder.wait_samples(100, 10)
+        mcu.vanish()
+        assert recorder.wait_failure(10)
+    assert "unplugged" in src.stats["imu"].error and not src.stats["imu"].lost

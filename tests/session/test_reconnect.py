@@ -1,0 +1,104 @@
+"""A serial device unplugged and plugged back in while recording: both sides of the outage are
+stored, the gap and the reconnect are in the file, ``info`` shows them, ``record`` exits 3."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+from typer.testing import CliRunner
+
+from sensorlab.acquisition.clock import now
+from sensorlab.acquisition.emulated.mcu import BinaryIMU, TextIMU
+from sensorlab.acquisition.hub import Acquisition
+from sensorlab.acquisition.serial.port import SerialSource
+from sensorlab.cli import EXIT_DEVICE_LOST, app
+from sensorlab.session.reader import Session
+from sensorlab.session.recorder import Recorder
+from sensorlab.session.summary import format_summary, lost_streams, summarize
+
+
+def _wait(cond, timeout: float = 20.0) -> bool:
+    pause = threading.Event()
+    deadline = now() + timeout
+    while not cond():
+        if now() > deadline:
+            return False
+        pause.wait(0.02)
+    return True
+
+
+def test_replugged_device_records_on_with_a_gap_in_the_file(tmp_path):
+    link = str(tmp_path / "ttyBOARD")
+    board = BinaryIMU(rate=500.0, link_path=link).start()
+    other = TextIMU(rate=200.0, time_column="counter").start()
+    sources = [
+        SerialSource(link, board.baudrate, "binary"),
+        SerialSource(other.port, other.baudrate, name="wrist", nominal_rate=200.0, time_column="counter"),
+    ]
+    path = tmp_path / "run.h5"
+    try:
+        with Acquisition(sources) as acq:
+            st = acq.stats["imu"]
+            with Recorder(acq, path) as rec:
+                assert _wait(lambda: st.samples > 300)
+                board.vanish()
+                assert _wait(lambda: st.lost)
+                threading.Event().wait(0.8)  # unplugged for a while
+                board.replug()
+                assert _wait(lambda: st.reconnects == 1 and not st.lost)
+                after = st.samples
+                assert _wait(lambda: st.samples > after + 500)
+            assert not rec.error
+    finally:
+        board.close()
+        other.close()
+    with Session.open(path) as s:
+        imu, wrist = s.streams["imu"], s.streams["wrist"]
+        c = imu.read()
+        restart = np.flatnonzero(np.diff(c.device_times) < 0)
+        assert len(restart) == 1, "samples from before and after the replug are all stored"
+        k = int(restart[0]) + 1
+        true = np.concatenate([boot + d / (1 + board.drift) for boot, d in zip(board.boots, np.split(c.device_times, [k]), strict=True)])
+        assert np.abs(c.timestamps - true).max() < 0.003
+        outage = (c.timestamps[k - 1], c.timestamps[k])
+        assert any(g[0] <= outage[0] + 1e-9 and g[1] >= outage[1] - 1e-9 for g in imu.gaps), imu.gaps
+        assert imu.stats.reconnects == 1 and imu.error == ""
+        messages = [e["message"] for e in s.log if e["stream"] == "imu"]
+        assert any("device lost" in m and link in m for m in messages) and any("device reconnected" in m for m in messages)
+        # The other device recorded straight through.
+        assert wrist.stats.reconnects == 0 and len(wrist.gaps) == 0 and wrist.count > 200
+    summary = summarize(path, measure_sync=False)
+    imu_row = next(r for r in summary["streams"] if r["name"] == "imu")
+    assert imu_row["reconnects"] == 1 and imu_row["gap_seconds"] > 0.5
+    assert "device lost and back 1×" in format_summary(summary)
+    (line,) = lost_streams(summary)
+    assert line.startswith("imu: device lost and back 1×")
+
+
+def test_record_exits_3_and_says_so_when_a_device_is_lost(tmp_path):
+    link = str(tmp_path / "ttyBOARD")
+    board = BinaryIMU(rate=500.0, link_path=link).start()
+    rig = tmp_path / "rig.toml"
+    rig.write_text(f'[[serial]]\nport = "{link}"\nbaud = {board.baudrate}\nprotocol = "binary"\n')
+    out = tmp_path / "run.h5"
+
+    def unplug_once_recording() -> None:
+        # Recording, and about a second of packets sent since: some samples reached the file.
+        if _wait(lambda: out.exists()):
+            sent = board.sent_packets
+            if _wait(lambda: board.sent_packets > sent + 50):
+                board.vanish()  # and it never comes back
+
+    t = threading.Thread(target=unplug_once_recording, daemon=True)
+    t.start()
+    try:
+        result = CliRunner().invoke(app, ["record", "--rig", str(rig), "-d", "4", "-o", str(out)])
+    finally:
+        t.join(30)
+        board.close()
+    assert result.exit_code == EXIT_DEVICE_LOST == 3, result.output
+    assert "a device was lost during the recording" in result.output
+    assert "not back when the recording stopped" in result.output
+    with Session.open(out) as s:
+        assert s.complete and s.streams["imu"].count > 0 and "not back" in s.streams["imu"].error
