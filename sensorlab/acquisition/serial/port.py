@@ -33,6 +33,7 @@ import serial
 from sensorlab.acquisition.clock import REANCHOR_TOLERANCE, ClockFit, keep_increasing, now
 from sensorlab.acquisition.serial.binary import BinaryParser, encode_request
 from sensorlab.acquisition.serial.protocol import Parser, Samples
+from sensorlab.acquisition.serial.reconnect import RECONNECT_FIRST, Reconnecting
 from sensorlab.acquisition.serial.text import TextLineParser
 from sensorlab.acquisition.serial.timing import DeviceClock
 from sensorlab.acquisition.serial.urls import check_port
@@ -48,13 +49,9 @@ WARMUP = 0.5
 #: because opening the port toggled DTR).
 DESCRIBE_RETRY = 0.4
 JOIN_TIMEOUT = 2.0
-#: First wait before reopening a lost port, doubled after each failed attempt up to the maximum:
-#: quick for a USB re-enumeration (~0.5 s), and cheap when the board stays unplugged for long.
-RECONNECT_FIRST = 0.2
-RECONNECT_MAX = 2.0
 
 
-class SerialSource(SourceBase):
+class SerialSource(Reconnecting, SourceBase):
     """A serial device speaking the text or the binary protocol.
 
     Parameters
@@ -305,42 +302,6 @@ class SerialSource(SourceBase):
             if waiting:
                 data += ser.read(waiting)
             self._handle(data, now())
-
-    # -- a device that goes and comes back (reader thread) ------------------------------------
-    def _lose(self, e: BaseException) -> None:
-        """The port stopped working: keep what arrived, mark the streams lost, release the port."""
-        t = now()
-        self._release_held()
-        reason = f"{self.port}: {e}"
-        for name, st in self.stats.items():
-            st.lost_reason = reason
-            st.lost_at = t
-            if st.samples:
-                self._outage.add(name)
-        log.warning("serial port %s stopped working (%s); reopening it when it is back", self.port, e)
-        self._close_port()
-
-    def _reopen(self) -> bool:
-        """Reopen the port with backoff until it works (True) or the source stops (False)."""
-        while self._running.is_set():
-            if self._wake.wait(self._backoff):
-                return False
-            self._backoff = min(2 * self._backoff, RECONNECT_MAX)
-            try:
-                ser = self._open_port()
-            except SourceError:
-                continue  # not back yet (missing, busy, or permissions not set up yet)
-            if not self._running.is_set():
-                ser.close()
-                return False
-            self._serial = ser
-            self._restart_parsing()
-            for st in self.stats.values():
-                st.reconnects += 1
-                st.lost_at = float("nan")
-            log.warning("serial port %s is back; recording on (reconnect %d)", self.port, max(st.reconnects for st in self.stats.values()))
-            return True
-        return False
 
     def _restart_parsing(self) -> None:
         """A fresh parser, clock fit and warm-up: a device that comes back has usually reset,
