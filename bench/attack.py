@@ -155,16 +155,23 @@ def attack_garbage(tmp: Path) -> list[Result]:
             true = data[:, 0].astype(np.float64) + t0
         else:
             true = mcu.true_host_times(np.concatenate([c.device_times for c in chunks]))
-        late = true > sent[0] + 0.1 if sent else np.zeros(len(ts), bool)
-        err = np.abs(ts - true)[late]
+        # The noise occupies the wire for len / (baud / 10) s; samples taken meanwhile wait in
+        # the device's TX buffer behind it. Judged: the samples taken after the noise went by.
+        on_wire = len(garbage) / mcu.link.bytes_per_second
+        after = true > sent[0] + on_wire + 0.1 if sent else np.zeros(len(ts), bool)
+        behind = (true > sent[0]) & ~after if sent else after
+        err = np.abs(ts - true)[after]
         st = src.stats["imu"]
         worst = float(err.max()) if len(err) else float("nan")
         held = bool(len(err) > 100 and worst < (0.02 if protocol == "text" else 0.003) and st.parse_errors > 0)
+        queued = np.abs(ts - true)[behind]
         results.append(
             Result(
                 f"200 kB of line noise into a {protocol} stream" + (" (rate-clocked, no time column)" if protocol == "text" else ""),
                 held,
-                f"{st.parse_errors} errors counted; {len(err)} later samples off by median {np.median(err) * 1e3:.2f} ms, max {worst * 1e3:.2f} ms",
+                f"{st.parse_errors} errors counted; {len(err)} samples after the noise off by median {np.median(err) * 1e3:.2f} ms, "
+                f"max {worst * 1e3:.2f} ms; {len(queued)} samples queued behind its {on_wire:.1f} s on the wire off by up to "
+                f"{(queued.max() if len(queued) else 0) * 1e3:.0f} ms",
             )
         )
     return results
