@@ -156,18 +156,15 @@ class StreamStats:
     error: str = ""  # non-empty once the stream has stopped because of a fault
     consumer_errors: int = 0  # consumers detached because they raised on one of its chunks
     gaps: list[tuple[float, float]] = field(default_factory=list)  # (start, end) host times
-    # A device that vanished and may come back (a serial board unplugged): while it is gone
-    # ``lost_at`` holds the host time it went and ``lost_reason`` why; the stream is not
-    # failed (``error`` stays empty) because the source keeps trying to reopen it.
-    # ``reconnects`` counts the times it came back; each return also adds a gap.
+    # A device that vanished and may come back (a serial board unplugged): ``lost`` is True
+    # while it is gone; the stream is not failed (``error`` stays empty) because the source
+    # keeps trying to reopen it. ``lost_at`` / ``lost_reason``: when and why it last went
+    # (kept after it is back, so a poller never misses a short outage). ``reconnects``
+    # counts the times it came back; each return also adds a gap.
+    lost: bool = False
     lost_at: float = float("nan")
     lost_reason: str = ""
     reconnects: int = 0
-
-    @property
-    def lost(self) -> bool:
-        """True while the device is gone and its source is trying to reopen it."""
-        return self.lost_at == self.lost_at  # not NaN
 
     def count(self, chunk: Chunk, arrival: float) -> None:
         n = len(chunk)

@@ -17,7 +17,7 @@ Failures:
 - a device that vanishes (``Acquisition.stream_failed`` or ``stats[...].error``) stops
   *that* stream: the message and the time go into the session log at once (survives a
   crash) and into the stream's ``error`` / ``stopped_at`` footers; the rest records on;
-- a device that is lost but may come back (``stats[...].lost_at``, a serial board unplugged)
+- a device that is lost but may come back (``stats[...].lost``, a serial board unplugged)
   gets a warning in the session log with the time it went, another when it is back
   (``stats[...].reconnects``); the stretch between is a gap, and the ``reconnects`` footer
   counts the returns. Still gone at the stop, it is recorded as a stream that stopped early;
@@ -494,7 +494,9 @@ class Recorder:
 
     def _note_connection(self, name: str, st: StreamStats) -> None:
         """Log a device lost / back (polled at each flush; the times come from the source)."""
-        if st.lost and self._lost_logged.get(name) != st.lost_at:
+        # Logged even if it is back already (an outage shorter than a flush), but not one that
+        # happened before this recording started.
+        if st.lost_at >= self._t_start and self._lost_logged.get(name) != st.lost_at:
             self._lost_logged[name] = st.lost_at
             self._writer.log(st.lost_at, name, f"{name}: device lost ({st.lost_reason}); reopening it when it is back", "warning")
         back = st.reconnects - self._baseline[name].reconnects if name in self._baseline else st.reconnects

@@ -12,8 +12,8 @@ thread silently) and offers no place to stamp arrival before parsing.
 
 A port that stops working mid-stream (a board unplugged, reset, or its USB bridge
 re-enumerated) is reopened by the reader thread, trying again after 0.2 s, 0.4 s, … up to
-every 2 s, for as long as the source runs. Meanwhile ``stats[...].lost_at`` says since when it
-is gone; when it is back, ``stats[...].reconnects`` counts it and the missing stretch is a gap
+every 2 s, for as long as the source runs. Meanwhile ``stats[...].lost`` is True and ``lost_at`` says
+since when it is gone; when it is back, ``stats[...].reconnects`` counts it and the missing stretch is a gap
 (``stats[...].gaps``). A device that comes back has usually rebooted: its clock restarts from
 0, so the parser, the clock fit and the warm-up start afresh.
 """
@@ -307,6 +307,13 @@ class SerialSource(Reconnecting, SourceBase):
         """A fresh parser, clock fit and warm-up: a device that comes back has usually reset,
         so its clock and counters restart from 0 and the old fit would misplace every sample."""
         old = self.parser
+        try:
+            # What queued up before we reopened arrives in one late burst; the warm-up counts
+            # device time, so such a backlog would end it at once and leave the fit late by
+            # milliseconds. Dropped, as at start: it falls inside the gap anyway.
+            self._serial.reset_input_buffer()
+        except (serial.SerialException, OSError):
+            pass  # the read loop will notice
         if self.protocol == "binary":
             parser = BinaryParser(old.description, apply_scale=self.apply_scale)
             parser.resync()

@@ -37,6 +37,7 @@ class Reconnecting:
         for name, st in self.stats.items():
             st.lost_reason = reason
             st.lost_at = t
+            st.lost = True
             if st.samples:
                 self._outage.add(name)
         log.warning("serial port %s stopped working (%s); reopening it when it is back", self.port, e)
@@ -59,7 +60,7 @@ class Reconnecting:
             self._restart_parsing()
             for st in self.stats.values():
                 st.reconnects += 1
-                st.lost_at = float("nan")
+                st.lost = False
             log.warning("serial port %s is back; recording on (reconnect %d)", self.port, max(st.reconnects for st in self.stats.values()))
             return True
         return False
