@@ -44,9 +44,13 @@ class RollingBuffer:
     """The newest ``capacity`` rows of ``(t, values)``, readable as contiguous views.
 
     Values are stored channel-major (``v[channel, row]``) so each channel handed to a curve
-    is contiguous. Backed by arrays of twice the capacity so appending never allocates and
+    is contiguous. Backed by arrays of twice the capacity so appending rarely allocates and
     reading never copies; when the write position reaches the end, the newest ``capacity``
-    rows move to the front (one copy every ``capacity`` rows).
+    rows are copied to the front of *new* arrays (one copy every ``capacity`` rows).
+
+    A view handed out is never written again: pyqtgraph keeps the arrays given to
+    ``setData``/``setImage`` and may draw them later (a hidden curve is not updated every
+    frame, then shown again), so compacting in place made such a curve draw other samples.
     """
 
     def __init__(self, capacity: int, width: int):
@@ -62,9 +66,10 @@ class RollingBuffer:
             t, values, n = t[-self.capacity :], values[-self.capacity :], self.capacity
         if self._end + n > 2 * self.capacity:
             keep = self.capacity - n
-            self.t[:keep] = self.t[self._end - keep : self._end]
-            self.v[:, :keep] = self.v[:, self._end - keep : self._end]
-            self._end = keep
+            t_new, v_new = np.empty_like(self.t), np.empty_like(self.v)
+            t_new[:keep] = self.t[self._end - keep : self._end]
+            v_new[:, :keep] = self.v[:, self._end - keep : self._end]
+            self.t, self.v, self._end = t_new, v_new, keep
         self.t[self._end : self._end + n] = t
         self.v[:, self._end : self._end + n] = values.reshape(n, -1).T
         self._end += n
@@ -232,7 +237,7 @@ class TimeseriesPanel(Panel):
         for i, curve in enumerate(self.curves):
             unit = f" [{units[i]}]" if i < len(units) and units[i] else ""
             act = QAction(f"{names[i] if i < len(names) else i}{unit}", menu, checkable=True, checked=True)
-            act.toggled.connect(curve.setVisible)
+            act.toggled.connect(lambda on, i=i: self._show_channel(i, on))
             menu.addAction(act)
             self.channel_actions.append(act)
         self.channels_button.setMenu(menu)
@@ -250,6 +255,14 @@ class TimeseriesPanel(Panel):
 
     def set_channel_visible(self, index: int, visible: bool) -> None:
         self.channel_actions[index].setChecked(visible)
+
+    def _show_channel(self, index: int, visible: bool) -> None:
+        curve = self.curves[index]
+        if visible:
+            # Hidden curves are not updated: hand this one the current data before it paints.
+            t, v = self.buffer.view()
+            curve.setData(t - self.origin, v[index], skipFiniteCheck=True)
+        curve.setVisible(visible)
 
     def set_autoscale(self, on: bool) -> None:
         """Autoscale the y axis to the visible channels (True) or keep the current range."""

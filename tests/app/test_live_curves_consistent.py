@@ -1,0 +1,93 @@
+"""What a live time-series curve draws is always the samples fed, in time order, for every
+channel: also for a channel that was hidden while the display buffer wrapped around and is
+then shown again (issue 14: the demo IMU plot once drew lines running backwards)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sensorlab.acquisition.buffers import ChunkRing
+from sensorlab.acquisition.source import Chunk, StreamInfo
+from sensorlab.app.live_panels import PeakEnvelope, RollingBuffer, TimeseriesPanel
+
+RATE, CH = 200.0, 3
+
+
+def _values(k: np.ndarray) -> np.ndarray:
+    """Sample ``k`` of channel ``c`` is ``1000 * c + k``: every value names its own sample."""
+    return (np.asarray(k)[:, None] + 1000.0 * np.arange(CH)[None, :]).astype(np.float32)
+
+
+def _feed(ring: ChunkRing, start: int, n: int) -> int:
+    k = np.arange(start, start + n)
+    ring.append(Chunk(data=_values(k), timestamps=k / RATE))
+    return start + n
+
+
+def _assert_drawn_are_samples(panel: TimeseriesPanel, origin: float) -> None:
+    for ch, curve in enumerate(panel.curves):
+        x, y = curve.getOriginalDataset()
+        assert x is not None and len(x) > 10, f"channel {ch} draws nothing"
+        assert np.all(np.diff(x) > 0), f"channel {ch}: x runs backwards"
+        k = np.rint((x + origin) * RATE).astype(np.int64)
+        np.testing.assert_allclose(k / RATE - origin, x, atol=1e-9, err_msg=f"channel {ch}: x is not a sample time")
+        np.testing.assert_array_equal(y, _values(k)[:, ch], err_msg=f"channel {ch}: values are not the samples at x")
+
+
+def test_hidden_channel_shown_after_buffer_wraps_draws_the_samples(qtbot):
+    info = StreamInfo("imu", "timeseries", RATE, channel_names=("a", "b", "c"), sample_shape=(CH,))
+    ring = ChunkRing(seconds=30.0)
+    origin = 0.0
+    panel = TimeseriesPanel(info, ring, origin, window=1.0)  # 200 samples: raw, no decimation
+    qtbot.addWidget(panel)
+    panel.show()
+    k = _feed(ring, 0, 150)
+    assert panel.refresh()
+    _assert_drawn_are_samples(panel, origin)
+    panel.set_channel_visible(1, False)
+    # Several wraps of the display buffer (capacity ~226 rows, backed by twice that) while
+    # channel b is hidden and not updated.
+    for _ in range(12):
+        k = _feed(ring, k, 37)
+        assert panel.refresh()
+        visible = [c for i, c in enumerate(panel.curves) if i != 1]
+        for c in visible:
+            assert np.all(np.diff(c.getOriginalDataset()[0]) > 0)
+    panel.set_channel_visible(1, True)
+    # Shown again, before any new data: it must draw real samples in time order.
+    _assert_drawn_are_samples(panel, origin)
+    k = _feed(ring, k, 5)
+    assert panel.refresh()
+    _assert_drawn_are_samples(panel, origin)
+
+
+def test_rolling_buffer_never_rewrites_a_view_it_handed_out():
+    buf = RollingBuffer(8, 1)
+    views = []
+    for i in range(40):
+        buf.append(np.array([float(i)]), np.array([[float(i)]]))
+        t, v = buf.view()
+        views.append((t, v, t.copy(), v.copy()))
+    for t, v, t0, v0 in views:
+        np.testing.assert_array_equal(t, t0)
+        np.testing.assert_array_equal(v, v0)
+
+
+def test_envelope_of_chunks_of_any_size_is_the_block_min_max():
+    rng = np.random.default_rng(3)
+    env = PeakEnvelope(block=7, window_samples=10_000, width=2)
+    n = 0
+    while n < 3000:
+        m = int(rng.integers(1, 40))
+        k = np.arange(n, n + m)
+        env.add(k / 1000.0, np.stack([np.sin(k * 0.37), -np.cos(k * 0.11)], axis=1).astype(np.float32))
+        n += m
+    t, v = env.buffer.view()
+    assert np.all(np.diff(t) > 0)
+    k = np.rint(t * 1000).astype(int)
+    first, last = k[0::2], k[1::2]
+    assert np.all(last - first == 6)
+    full = np.stack([np.sin(np.arange(k[-1] + 1) * 0.37), -np.cos(np.arange(k[-1] + 1) * 0.11)], axis=1).astype(np.float32)
+    for j, (a, b) in enumerate(zip(first, last)):
+        np.testing.assert_array_equal(v[:, 2 * j], full[a : b + 1].min(axis=0))
+        np.testing.assert_array_equal(v[:, 2 * j + 1], full[a : b + 1].max(axis=0))
