@@ -150,7 +150,9 @@ def _measure(seconds: float, profile: str | None = None) -> dict:
     if profile:
         import cProfile
 
-        prof = cProfile.Profile()
+        import time as _time
+
+        prof = cProfile.Profile(_time.thread_time)  # CPU time: wall time would count the load
     recording = phase(prof)
     if prof is not None:
         prof.dump_stats(profile)

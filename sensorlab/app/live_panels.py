@@ -24,6 +24,7 @@ from PySide6.QtWidgets import QCheckBox, QGraphicsItem, QHBoxLayout, QLabel, QMe
 
 from sensorlab.acquisition.buffers import ChunkRing
 from sensorlab.acquisition.source import StreamInfo, StreamKind
+from sensorlab.app.live_traces import ColumnImage, Trace
 
 #: Distinct colours for channels (Tableau-like, readable on a dark background).
 PALETTE = (
@@ -53,10 +54,10 @@ class RollingBuffer:
     frame, then shown again), so compacting in place made such a curve draw other samples.
     """
 
-    def __init__(self, capacity: int, width: int):
+    def __init__(self, capacity: int, width: int, dtype=np.float32):
         self.capacity = max(1, int(capacity))
         self.t = np.zeros(2 * self.capacity, dtype=np.float64)
-        self.v = np.zeros((width, 2 * self.capacity), dtype=np.float32)
+        self.v = np.zeros((width, 2 * self.capacity), dtype=dtype)
         self._end = 0
 
     def append(self, t: np.ndarray, values: np.ndarray) -> None:
@@ -76,8 +77,12 @@ class RollingBuffer:
 
     def view(self) -> tuple[np.ndarray, np.ndarray]:
         """``(t, v)``: ``t`` of shape ``(n,)`` and ``v`` of shape ``(width, n)``."""
-        start = max(0, self._end - self.capacity)
-        return self.t[start : self._end], self.v[:, start : self._end]
+        start, stop = self.span()
+        return self.t[start:stop], self.v[:, start:stop]
+
+    def span(self) -> tuple[int, int]:
+        """Columns ``start:stop`` of the backing arrays ``t`` / ``v`` that `view` returns."""
+        return max(0, self._end - self.capacity), self._end
 
     def __len__(self) -> int:
         return min(self._end, self.capacity)
@@ -218,12 +223,12 @@ class TimeseriesPanel(Panel):
         # A legend names the channels by colour (several rows for many channels, e.g. EEG).
         self.legend = self.plot.addLegend(offset=(-4, 2), colCount=min(n_ch, 8), labelTextSize="8pt",
                                           brush=pg.mkBrush(20, 22, 26, 170), verSpacing=-6, horSpacing=8)  # fmt: skip
-        self.curves: list[pg.PlotDataItem] = []
+        self.curves: list[Trace] = []
         for i in range(n_ch):
-            curve = self.plot.plot(pen=pg.mkPen(PALETTE[i % len(PALETTE)], width=1), name=names[i] if i < len(names) else f"ch{i}")
-            # Decimated by PeakEnvelope; no pyqtgraph downsampling or clip-to-view, either of
-            # which would recompute every curve again whenever the time axis scrolls.
-            curve.setSkipFiniteCheck(True)
+            # Decimated by PeakEnvelope and drawn as one polyline (live_traces.Trace).
+            curve = Trace(pg.mkPen(PALETTE[i % len(PALETTE)], width=1), name=names[i] if i < len(names) else f"ch{i}")
+            self.plot.addItem(curve)
+            self.legend.addItem(curve, curve.name())
             self.curves.append(curve)
         # The y axis names its units (plain text: SI prefixes would turn g into "mg").
         distinct = list(dict.fromkeys(u for u in units if u))
@@ -328,8 +333,8 @@ class AudioPanel(Panel):
         self.plot.setLabel("left", "amplitude")
         self.curves = []
         for i in range(n_ch):
-            curve = self.plot.plot(pen=pg.mkPen(PALETTE[i % len(PALETTE)], width=1))
-            curve.setSkipFiniteCheck(True)
+            curve = Trace(pg.mkPen(PALETTE[i % len(PALETTE)], width=1))
+            self.plot.addItem(curve)
             self.curves.append(curve)
         self.spec_plot = self._new_plot(self.graphics, 1)
         self.spec_plot.setXLink(self.plot)
@@ -337,10 +342,9 @@ class AudioPanel(Panel):
         self.spec_plot.setYRange(0, self.rate / 2000, padding=0)
         self.spec_plot.setMouseEnabled(x=True, y=False)
         self.columns = int(self.rate / self.NFFT * window * 1.05) + 2
-        self.spec = RollingBuffer(self.columns, self.NFFT // 2 + 1)
-        self.spec.v[:] = self.DB_RANGE[0]
-        self.image = pg.ImageItem(axisOrder="row-major")
-        self.image.setColorMap(pg.colormap.get("inferno"))
+        # Columns are stored already coloured (ColumnImage): a frame only colours new ones.
+        self.spec = RollingBuffer(self.columns, self.NFFT // 2 + 1, dtype=np.uint32)
+        self.image = ColumnImage(pg.colormap.get("inferno"), self.DB_RANGE)
         self.spec_plot.addItem(self.image)
         self._window = np.hanning(self.NFFT).astype(np.float32)
         self._spec_pending = np.zeros(0, dtype=np.float32)
@@ -379,19 +383,19 @@ class AudioPanel(Panel):
             mag = np.abs(np.fft.rfft(frames, axis=1)) * (2.0 / self._window.sum())
             db = 20.0 * np.log10(mag + 1e-9, dtype=np.float32)
             times = self._spec_t0 + np.arange(n_cols) * (self.NFFT / self.rate)
-            self.spec.append(times, db)
+            self.spec.append(times, self.image.colour(db))
             self._spec_pending = pending[n_cols * self.NFFT :]
             self._spec_t0 += n_cols * self.NFFT / self.rate
         else:
             self._spec_pending = pending
             return
-        t, img = self.spec.view()
-        if len(t) == 0:
+        start, stop = self.spec.span()
+        if stop <= start:
             return
-        # row-major image: rows are frequency bins, columns are time (the buffer's layout).
-        self.image.setImage(img, autoLevels=False, levels=self.DB_RANGE)
-        width = len(t) * self.NFFT / self.rate
-        self.image.setRect(QRectF(t[0] - self.origin, 0.0, width, self.rate / 2000))
+        # Rows are frequency bins, columns are time (the buffer's layout).
+        width = (stop - start) * self.NFFT / self.rate
+        rect = QRectF(self.spec.t[start] - self.origin, 0.0, width, self.rate / 2000)
+        self.image.set_columns(self.spec.v, start, stop, rect)
 
 
 class ImagePanel(Panel):

@@ -24,9 +24,14 @@ from sensorlab.acquisition.clock import EPOCH
 from sensorlab.acquisition.source import StreamKind
 from sensorlab.app.live_panels import EventsPanel, Panel, panel_for, ring_seconds
 
-#: Refresh period of the live view, milliseconds: a little faster than 30 fps so that timer
-#: jitter does not pull the frame rate under 30.
-REFRESH_MS = 28
+#: Shortest refresh period of the live view, milliseconds (about 60 fps).
+REFRESH_MS = 16
+#: Longest refresh period the view backs off to when the machine cannot keep up.
+MAX_REFRESH_MS = 250
+#: Share of one core the GUI thread may use. Above it the refresh period grows (fewer fps),
+#: below ~half of it the period shrinks again: on a slow or overloaded machine the view
+#: degrades first, leaving the cores to acquisition and recording.
+GUI_BUDGET = 0.5
 
 
 class LiveView(QWidget):
@@ -110,7 +115,8 @@ class LiveView(QWidget):
         self.timer = QTimer(self)
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
         self.timer.setInterval(REFRESH_MS)
-        self.timer.timeout.connect(self.refresh)
+        self.timer.timeout.connect(self._tick)
+        self._pace = (time.perf_counter(), time.thread_time())
         self.timer.start()
 
     # -- public --------------------------------------------------------------------------
@@ -162,6 +168,28 @@ class LiveView(QWidget):
     def newest_drawn(self) -> dict[str, float]:
         """Host time of the newest sample handed to Qt, per stream."""
         return {name: p.newest for name, p in self.panels.items()}
+
+    def _tick(self) -> None:
+        self._adapt_rate()
+        self.refresh()
+
+    def _adapt_rate(self) -> None:
+        """Lengthen or shorten the refresh period so the GUI thread stays within its budget.
+
+        Measured over ~0.5 s as the GUI thread's CPU time (refresh, paint and every other
+        widget) over wall time; the period moves by at most 25 % per step."""
+        wall, cpu = time.perf_counter(), time.thread_time()
+        w0, c0 = self._pace
+        if wall - w0 < 0.5:
+            return
+        self._pace = (wall, cpu)
+        busy = (cpu - c0) / (wall - w0)
+        period = self.timer.interval()
+        if busy > GUI_BUDGET:
+            period = min(MAX_REFRESH_MS, int(period * min(1.25, busy / GUI_BUDGET)) + 1)
+        elif busy < 0.6 * GUI_BUDGET:
+            period = max(REFRESH_MS, int(period * 0.85))
+        self.timer.setInterval(period)
 
     def refresh(self) -> None:
         """Pull new data into every panel and move the time axis (timer slot, GUI thread)."""

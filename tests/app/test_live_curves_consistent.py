@@ -91,3 +91,27 @@ def test_envelope_of_chunks_of_any_size_is_the_block_min_max():
     for j, (a, b) in enumerate(zip(first, last)):
         np.testing.assert_array_equal(v[:, 2 * j], full[a : b + 1].min(axis=0))
         np.testing.assert_array_equal(v[:, 2 * j + 1], full[a : b + 1].max(axis=0))
+
+
+def test_spectrogram_shows_a_tone_in_its_frequency_row(qtbot):
+    from sensorlab.app.live_panels import AudioPanel
+
+    rate, f = 16000.0, 3000.0
+    info = StreamInfo("mic", "audio", rate, channel_names=("l",), sample_shape=(1,))
+    ring = ChunkRing(seconds=30.0)
+    panel = AudioPanel(info, ring, 0.0, window=2.0)
+    qtbot.addWidget(panel)
+    k = 0
+    for _ in range(6):  # several chunks, enough columns to wrap nothing yet
+        n = np.arange(k, k + 4000)
+        ring.append(Chunk(data=(0.5 * np.sin(2 * np.pi * f * n / rate)).astype(np.float32)[:, None], timestamps=n / rate))
+        k += 4000
+        assert panel.refresh()
+    start, stop = panel.spec.span()
+    img = panel.spec.v[:, start:stop]
+    hottest = np.argmax(img[:, -1] & 0xFFFFFF)  # the brightest colour of the newest column
+    assert abs(hottest * rate / panel.NFFT - f) <= rate / panel.NFFT
+    rect = panel.image.boundingRect()  # the image spans its columns' times and 0 … rate/2
+    assert rect.height() == rate / 2000
+    assert rect.left() == panel.spec.t[start]
+    assert abs(rect.right() - (panel.spec.t[start] + (stop - start) * panel.NFFT / rate)) < 1e-9

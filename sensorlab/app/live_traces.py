@@ -1,0 +1,127 @@
+"""`Trace`: one channel of a live plot, drawn as a single polyline (the live view's hot path).
+
+pyqtgraph's `PlotDataItem` re-derives its display data, its bounds and a `QPainterPath` on
+every ``setData``, and strokes that path when painting; for the demo rig's ~30 channels
+redrawn every frame that was most of the live view's CPU (docs/PERFORMANCE.md). A `Trace`
+copies the (already decimated) points once into a `QPolygonF` and paints them with one
+``drawPolyline`` with a 1-px cosmetic pen, the fastest line Qt's raster engine draws.
+
+It keeps the parts of the `PlotDataItem` interface the studio uses: ``setData(x, y)``,
+``getOriginalDataset()``, visibility, and an ``opts`` dict a `LegendItem` can draw.
+x must be increasing (the live buffers are): the bounds are then its first and last value.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from pyqtgraph import functions as fn
+from PySide6.QtCore import QRectF
+from PySide6.QtGui import QImage, QPainter
+
+
+class Trace(pg.GraphicsObject):
+    """A polyline of ``(x, y)`` points in data coordinates of the plot it is added to."""
+
+    def __init__(self, pen, name: str | None = None):
+        super().__init__()
+        self.opts = {"pen": pen, "name": name, "antialias": False, "fillLevel": None, "symbol": None, "brush": None}
+        self._pen = pg.mkPen(pen)
+        self._x: np.ndarray | None = None
+        self._y: np.ndarray | None = None
+        self._poly = fn.create_qpolygonf(0)
+        self._points = np.zeros((0, 2))
+        self._rect = QRectF()
+
+    def name(self) -> str | None:
+        return self.opts["name"]
+
+    def setData(self, x: np.ndarray, y: np.ndarray, **_ignored) -> None:  # noqa: N802 (pyqtgraph API)
+        """Draw ``y`` against ``x`` from now on (both 1-D, same length, x increasing)."""
+        n = len(x)
+        self._x, self._y = x, y
+        if n != len(self._points):
+            self._poly = fn.create_qpolygonf(n)
+            self._points = fn.ndarray_from_qpolygonf(self._poly)
+        self._points[:, 0] = x
+        self._points[:, 1] = y
+        if n:
+            lo, hi = float(np.min(y)), float(np.max(y))
+            pad = 0.02 * (hi - lo) + 1e-6  # room for the 1-px pen at the extremes
+            rect = QRectF(float(x[0]), lo - pad, max(float(x[-1] - x[0]), 1e-9), hi - lo + 2 * pad)
+        else:
+            rect = QRectF()
+        if rect != self._rect:
+            self.prepareGeometryChange()
+            self._rect = rect
+        self.update()
+
+    def getOriginalDataset(self):  # noqa: N802 (pyqtgraph API)
+        return self._x, self._y
+
+    getData = getOriginalDataset
+
+    def dataBounds(self, ax: int, frac: float = 1.0, orthoRange=None):  # noqa: N802 (ViewBox autorange)
+        if self._x is None or not len(self._x):
+            return None, None
+        if ax == 0:
+            return float(self._x[0]), float(self._x[-1])
+        return float(np.min(self._y)), float(np.max(self._y))
+
+    def boundingRect(self) -> QRectF:  # noqa: N802
+        # Set in setData, widened there for the pen: asking for the pixel size here (as
+        # pyqtgraph's items do) cost more than drawing the line.
+        return self._rect
+
+    def paint(self, p: QPainter, *_args) -> None:
+        if len(self._points) < 2:
+            return
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        p.setPen(self._pen)
+        p.drawPolyline(self._poly)
+
+
+class ColumnImage(pg.GraphicsObject):
+    """A scrolling colour image (a spectrogram) drawn straight from a `RollingBuffer`.
+
+    Columns are coloured once, when they arrive (``colour``), into 32-bit RGB values, so a
+    frame neither re-applies a colour map to the whole image nor copies it: the painted
+    `QImage` reads the buffer's memory in place (its rows are the buffer's channel rows,
+    ``bytesPerLine`` skips the unused part). Row 0 is drawn at the bottom of ``rect``.
+    """
+
+    def __init__(self, cmap: pg.ColorMap, levels: tuple[float, float]):
+        super().__init__()
+        self._lut = np.ascontiguousarray(cmap.getLookupTable(nPts=256, mode="byte", alpha=False)).astype(np.uint32)
+        # QImage.Format_RGB32 stores 0xffRRGGBB per pixel.
+        self._argb = (0xFF000000 | (self._lut[:, 0] << 16) | (self._lut[:, 1] << 8) | self._lut[:, 2]).astype(np.uint32)
+        self.levels = levels
+        self._image: QImage | None = None
+        self._keep = None  # the array the QImage reads (kept alive with it)
+        self._rect = QRectF()
+
+    def colour(self, values: np.ndarray) -> np.ndarray:
+        """``values`` (any shape) mapped through the colour map between ``levels``."""
+        lo, hi = self.levels
+        idx = np.clip((values - lo) * (255.0 / (hi - lo)), 0, 255).astype(np.uint8)
+        return self._argb[idx]
+
+    def set_columns(self, backing: np.ndarray, start: int, stop: int, rect: QRectF) -> None:
+        """Show columns ``start:stop`` of the C-contiguous uint32 ``backing`` (rows × columns)
+        over ``rect`` (data coordinates)."""
+        rows, width = backing.shape
+        flat = backing.reshape(-1)[start:]  # the image starts at column `start` of row 0
+        self._keep = flat
+        self._image = QImage(flat.data, stop - start, rows, width * 4, QImage.Format.Format_RGB32)
+        if rect != self._rect:
+            self.prepareGeometryChange()
+            self._rect = rect
+        self.update()
+
+    def boundingRect(self) -> QRectF:  # noqa: N802
+        return QRectF(self._rect)
+
+    def paint(self, p: QPainter, *_args) -> None:
+        if self._image is None:
+            return
+        p.drawImage(self._rect, self._image)
