@@ -1,7 +1,7 @@
 """`LiveView`: every stream of an `Acquisition`, live, on one shared host-clock time axis.
 
 Plots are created once, when the view is built on the running acquisition. One `QTimer`
-(~30 Hz) then pulls from one bounded `ChunkRing` per stream (`Acquisition.ring`) and refreshes
+(up to ~60 Hz, slower when the GUI thread is over its budget) then pulls from one bounded `ChunkRing` per stream (`Acquisition.ring`) and refreshes
 each panel; sources never signal the GUI per chunk (a signal per chunk would flood the GUI
 thread at kHz rates).
 

@@ -115,3 +115,17 @@ def test_spectrogram_shows_a_tone_in_its_frequency_row(qtbot):
     assert rect.height() == rate / 2000
     assert rect.left() == panel.spec.t[start]
     assert abs(rect.right() - (panel.spec.t[start] + (stop - start) * panel.NFFT / rate)) < 1e-9
+
+
+def test_refresh_slows_down_when_the_gui_thread_is_over_budget_and_recovers(qtbot, fake_acquisition, monkeypatch):
+    from sensorlab.app import live_view
+
+    view = live_view.LiveView(fake_acquisition, window=2.0)
+    qtbot.addWidget(view)
+    view.show()
+    monkeypatch.setattr(live_view, "GUI_BUDGET", 1e-6)  # any work at all is over budget
+    qtbot.waitUntil(lambda: view.timer.interval() > 2 * live_view.REFRESH_MS, timeout=20_000)
+    monkeypatch.setattr(live_view, "GUI_BUDGET", 1e6)  # nothing is: back to full speed
+    qtbot.waitUntil(lambda: view.timer.interval() == live_view.REFRESH_MS, timeout=30_000)
+    assert view.frames > 0
+    view.shutdown()
