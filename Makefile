@@ -33,16 +33,17 @@ firmware-test:
 	@command -v $(CC) >/dev/null 2>&1 || { echo "firmware-test needs a C compiler, and '$(CC)' was not found: sudo apt-get install -y gcc g++ (or set CC=...)"; exit 1; }
 	$(MAKE) -C firmware test host
 
-# The core without any Qt binding installed: proves sensorlab records, reads and labels headless.
+# The core without any Qt binding installed: proves sensorlab records, reads, labels, builds
+# datasets and runs models headless (training, with torch, runs in `make test`).
 HEADLESS_VENV := .venv-headless
 test-headless: system-deps $(HEADLESS_VENV)/.installed
 	$(HEADLESS_VENV)/bin/python -c "import importlib.util as u; assert not u.find_spec('PySide6'), 'PySide6 must not be installed here'"
-	$(HEADLESS_VENV)/bin/pytest -q -p no:pytestqt -W ignore::pytest.PytestConfigWarning --ignore=tests/app
+	$(HEADLESS_VENV)/bin/pytest -q -p no:pytestqt -W ignore::pytest.PytestConfigWarning --ignore=tests/app --ignore=tests/training
 
 $(HEADLESS_VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(HEADLESS_VENV)
 	$(HEADLESS_VENV)/bin/pip install -q --upgrade pip
-	$(HEADLESS_VENV)/bin/pip install -q -e ".[dask,lsl]" pytest==9.2.0 hypothesis
+	$(HEADLESS_VENV)/bin/pip install -q -e ".[dask,lsl]" onnx==1.23.2 pytest==9.2.0 hypothesis
 	touch $@
 
 bench: setup
