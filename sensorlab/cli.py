@@ -84,7 +84,7 @@ def _sources(rig: Path | None, demo: bool):
     if demo == (rig is not None):
         _fail("give either --rig RIG.toml or --demo")
     if demo:
-        from sensorlab.acquisition.emulated.rig import demo_rig
+        from sensorlab.studio.demo import demo_rig  # the emulated devices and the demo model
 
         config = demo_rig()
     else:

@@ -50,8 +50,8 @@ def _parse(argv: list[str]) -> argparse.Namespace:
 
 
 def demo_rig_and_sources():
-    """The built-in demo rig: ``(rig_text, sources)``."""
-    from sensorlab.acquisition.emulated.rig import demo_rig
+    """The built-in demo rig with the demo model: ``(rig_text, sources)``."""
+    from sensorlab.studio.demo import demo_rig
 
     config = demo_rig()
     return config.to_toml(), config.build_sources()

@@ -13,8 +13,8 @@ from typing import Any
 from sensorlab.acquisition.processors import register_kind
 from sensorlab.inference.engine import InferenceProcessor
 
-#: The demo model shipped as package data (trained by scripts/train_demo_model.py).
-DEMO_MODEL = Path(__file__).resolve().parent.parent / "resources" / "models" / "demo_loud.onnx"
+#: The demo model shipped as package data (a clap detector on the demo rig's imu, trained by tools/make_demo_model.py).
+DEMO_MODEL = Path(__file__).resolve().parent.parent / "resources" / "models" / "demo_clap.onnx"
 
 
 def model_path(path: str) -> Path:
