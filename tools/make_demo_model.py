@@ -12,7 +12,9 @@ pipeline a user would, on that world, and copies the result into the package:
 3. ``sensorlab dataset build`` (window 0.4 s, hop 0.1 s, a window is ``clap`` when a clap
    falls inside it, else ``background``);
 4. ``sensorlab train --task timeseries`` (the 1-D CNN, width 4: about 1 k parameters);
-5. ``sensorlab export --format onnx`` → ``sensorlab/resources/models/demo_clap.onnx``.
+5. ``sensorlab export --format onnx`` → ``sensorlab/resources/models/demo_clap.onnx``;
+6. ``sensorlab quantize`` → ``demo_clap.int8.onnx`` beside it (static int8, QDQ), the second
+   build the studio's parity view compares with the float one.
 
 Run from the repository root (needs the ``train`` extra: torch, onnx)::
 
@@ -31,7 +33,7 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-OUT = REPO / "sensorlab" / "resources" / "models" / "demo_clap.onnx"
+OUT = REPO / "sensorlab" / "resources" / "models" / "demo_clap.onnx"  # and demo_clap.int8.onnx
 #: (clap interval s, seed) per session: intervals that are no multiple of the hop, so claps
 #: fall at every phase of the window grid.
 SESSIONS = [(1.37, 1), (1.13, 2), (1.71, 3), (0.93, 4), (1.29, 5)]
@@ -110,9 +112,11 @@ def main(argv: list[str] | None = None) -> int:
     run("dataset", "build", "claps.toml", "-o", "claps.h5", "--force")
     run("train", "claps.h5", "--task", "timeseries", "--config", "train.toml", "-o", "run")
     run("export", "run", "--format", "onnx")
+    run("quantize", "run/model.onnx", "claps.h5")
     a.output.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(work / "run" / "model.onnx", a.output)
-    print(f"{a.output} ({a.output.stat().st_size / 1024:.1f} KB)")
+    for built, shipped in (("model.onnx", a.output), ("model.int8.onnx", a.output.with_suffix(".int8.onnx"))):
+        shutil.copyfile(work / "run" / built, shipped)
+        print(f"{shipped} ({shipped.stat().st_size / 1024:.1f} KB)")
     if tmp:
         tmp.cleanup()
     return 0

@@ -137,6 +137,9 @@ class MainWindow(QMainWindow):
         self.model_action = QAction("Load model…", self, triggered=lambda _checked=False: self.load_model())
         self.model_action.setToolTip("Run an ONNX model on a live stream: its class probabilities become a stream (recorded while recording)")
         bar.addAction(self.model_action)
+        self.parity_action = QAction("Compare builds…", self, triggered=lambda _checked=False: self.compare_builds())
+        self.parity_action.setToolTip("Run a second build of a running model (e.g. its int8 ONNX) on the same windows: overlay, divergence count, divergent windows")
+        bar.addAction(self.parity_action)
         self.quit_action = QAction("Quit", self, shortcut=QKeySequence("Ctrl+Q"), triggered=self.close)
         self.quit_action.setToolTip("Finish the recording, close the devices and every window (Ctrl+Q)")
         self.addAction(self.quit_action)  # a window-wide shortcut, no toolbar button
@@ -349,6 +352,12 @@ class MainWindow(QMainWindow):
             return ()
         self.post(f"model {Path(path).name} running: {', '.join(added)}")
         return added
+
+    def compare_builds(self, stream: str | None = None, path: str | Path | None = None):
+        """Parity view of a running model and a second build of it (`app.parity_view.compare_builds`)."""
+        from sensorlab.app.parity_view import compare_builds
+
+        return compare_builds(self, stream, path)
 
     # -- recording -------------------------------------------------------------------------
     @property

@@ -5,7 +5,8 @@ exactly the windows the first one saw (the same features: same cut, same normali
 any difference is the build's, not the input's. Each window is compared: the top classes
 differ, or a probability differs by more than ``tolerance``. Divergences are counted and
 the divergent windows kept (start, end, both probability rows, and the model input) for
-inspection, up to ``keep`` of them.
+inspection, up to ``keep`` of them. The last ``trace`` windows' probabilities of both builds
+are kept too (`ParityTap.trace_arrays`), so a view can overlay the two traces.
 
 `compare_events` does the same for a device that reports its own class on its serial events
 stream: each host prediction is matched with the device's most recent report within
@@ -50,16 +51,33 @@ class ParityReport:
 class ParityTap:
     """Run ``other`` on every window the tapped processor runs; count and keep divergences."""
 
-    def __init__(self, other: str | Path | LoadedModel, mapping=None, tolerance: float = 0.1, keep: int = 200):
+    def __init__(self, other: str | Path | LoadedModel, mapping=None, tolerance: float = 0.1, keep: int = 200, trace: int = 3000):
         self.other = other if isinstance(other, LoadedModel) else LoadedModel(other, mapping)
         self.tolerance = float(tolerance)
         self.report = ParityReport()
         self._kept: deque[Divergence] = deque(maxlen=keep)
+        self._trace: deque[tuple[float, np.ndarray, np.ndarray]] = deque(maxlen=trace)
         self._lock = threading.Lock()
+        #: Why the comparison stopped ("" while it runs); the tapped model's predictions go on.
+        self.error = ""
+
+    def trace_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The last windows compared: ``(ends (n,), probabilities of A (n, k), of B (n, k))``;
+        safe to call from any thread while the tap runs."""
+        with self._lock:
+            rows = list(self._trace)
+        if not rows:
+            return np.empty(0), np.empty((0, 0)), np.empty((0, 0))
+        return np.array([r[0] for r in rows]), np.stack([r[1] for r in rows]), np.stack([r[2] for r in rows])
 
     def __call__(self, starts: np.ndarray, ends: np.ndarray, features: np.ndarray, probs: np.ndarray) -> None:
-        pb = self.other.run(features)  # the same model input: same cut, same normalization
-        self.compare(starts, ends, probs, pb, features)
+        if self.error:
+            return
+        try:
+            pb = self.other.run(features)  # the same model input: same cut, same normalization
+            self.compare(starts, ends, probs, pb, features)
+        except ValueError as e:  # ModelError included: the second build fails, the first one runs on
+            self.error = f"parity stopped: {e}"
 
     def compare(self, starts, ends, pa: np.ndarray, pb: np.ndarray, features: np.ndarray | None = None) -> None:
         if pa.shape != pb.shape:
@@ -73,6 +91,7 @@ class ParityTap:
             r.divergent += int(bad.sum())
             r.top_mismatch += int(top.sum())
             r.max_abs = max(r.max_abs, float(diff.max()) if diff.size else 0.0)
+            self._trace.extend((float(e), a, b) for e, a, b in zip(ends, np.asarray(pa, np.float64), np.asarray(pb, np.float64)))
             for i in np.flatnonzero(bad):
                 self._kept.append(Divergence(float(starts[i]), float(ends[i]), pa[i].copy(), pb[i].copy(),
                                              None if features is None else np.array(features[i])))  # fmt: skip

@@ -15,6 +15,8 @@ from sensorlab.inference.engine import InferenceProcessor
 
 #: The demo model shipped as package data (a clap detector on the demo rig's imu, trained by tools/make_demo_model.py).
 DEMO_MODEL = Path(__file__).resolve().parent.parent / "resources" / "models" / "demo_clap.onnx"
+#: Its static int8 build (`sensorlab quantize`), for the parity view's fp32-vs-int8 comparison.
+DEMO_MODEL_INT8 = DEMO_MODEL.with_suffix(".int8.onnx")
 
 
 def model_path(path: str) -> Path:
@@ -29,4 +31,4 @@ def build_model_processor(config: Any) -> InferenceProcessor:
 
 register_kind("model", build_model_processor)
 
-__all__ = ["DEMO_MODEL", "build_model_processor", "model_path"]
+__all__ = ["DEMO_MODEL", "DEMO_MODEL_INT8", "build_model_processor", "model_path"]

@@ -232,6 +232,44 @@ class Studio:
         self.add_processor(proc)
         return tuple(s.name for s in proc.streams)
 
+    def compare_builds(self, stream: str, other: str | Path, tolerance: float = 0.1):
+        """Run ``other`` (another build of the model behind predictions ``stream``, e.g. its
+        int8 ONNX) on exactly the windows that model sees; returns the
+        `sensorlab.inference.parity.ParityTap` that counts and keeps their divergences.
+
+        Raises
+        ------
+        StudioBusy
+            No rig is open.
+        ValueError
+            ``stream`` is no running model's predictions, or the builds disagree on the classes.
+        sensorlab.inference.ModelError
+            ``other`` cannot be loaded (the message names the problem and the fix).
+        """
+        from sensorlab.inference import InferenceProcessor, LoadedModel, ModelError
+        from sensorlab.inference.parity import ParityTap
+
+        acq = self.acquisition
+        if acq is None:
+            raise StudioBusy("no rig is open: open one and load a model before comparing builds")
+        procs = [p for p in acq.processors if isinstance(p, InferenceProcessor) and p.model is not None]
+        proc = next((p for p in procs if p.name == stream), None)
+        if proc is None:
+            running = ", ".join(p.name for p in procs) or "none; load a model first"
+            raise ValueError(f"{stream!r} is not a running model's predictions stream (running: {running})")
+        assert proc.model is not None
+        try:
+            build = LoadedModel(other)  # a sensorlab build carries its own contract
+        except ModelError:
+            build = LoadedModel(other, proc.model.mapping)  # a foreign build: fed like the first one
+        build.check_window(proc.windower.n, len(proc.windower.columns))
+        if list(build.labels) != list(proc.model.labels):
+            raise ValueError(f"{Path(other).name} has classes {', '.join(build.labels)} and {proc.model.path.name} {', '.join(proc.model.labels)}; "
+                             "compare two builds of one model")  # fmt: skip
+        tap = ParityTap(build, tolerance=tolerance)
+        proc.taps.append(tap)  # the processor thread calls it after each run from now on
+        return tap
+
     # -- pre-roll ----------------------------------------------------------------------------
     def set_preroll(self, seconds: float) -> None:
         """Keep the last ``seconds`` of every stream for the next recording (0: off)."""

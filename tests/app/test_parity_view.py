@@ -1,0 +1,69 @@
+"""The parity view in the studio window: two builds on the same windows, divergences counted
+exactly, divergent windows listed and shown on click."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("onnxruntime")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "inference"))
+
+from onnx_models import max_model, mean_model, write_mapping  # noqa: E402
+
+from sensorlab.acquisition.emulated.signal import SignalSource  # noqa: E402
+from sensorlab.labeling.timebase import format_offset  # noqa: E402
+
+T0 = 70.0
+
+
+def test_two_builds_overlaid_with_the_injected_divergences_counted_and_listed(qtbot, make_window, tmp_path):
+    from sensorlab.app.parity_view import ParityView
+
+    a = mean_model(tmp_path / "fp32.onnx")
+    b = max_model(tmp_path / "int8.onnx")
+    for m in (a, b):
+        write_mapping(m, stream="s", window=0.1, hop=0.05, scores_kind="probabilities", labels=["on"])
+    gate = threading.Event()  # the source holds its samples until both builds are attached
+
+    def step(ts):  # 1 s off, 1 s on: mean != max only for the 9 windows that straddle an edge
+        gate.wait(60)
+        return ((np.rint((ts - T0) * 100) // 100) % 2).astype(np.float32)[:, None]
+
+    src = SignalSource("s", rate=100, shape=(1,), pattern=step, realtime=False, max_samples=1000, chunk_size=13, t0=T0)
+    w = make_window([src])
+    assert w.studio.load_model(a, stale_after=1e9) == ("fp32_pred",)
+    view = w.compare_builds("fp32_pred", b)
+    assert isinstance(view, ParityView) and w.bottom_tabs.currentWidget() is view
+    gate.set()
+    qtbot.waitUntil(lambda: view.tap.report.windows == 199 and view.divergences.count() == 9, timeout=60_000)
+    view.refresh(force=True)
+    assert view.summary.text().startswith("9 divergent of 199 windows · top class differs in 0 · max |Δp| 0.500")
+    starts = [T0 + 0.95 + i for i in range(9)]  # the windows straddling the edges
+    items = [view.divergences.item(i).text() for i in range(9)]
+    assert [t.split("   ")[0] for t in items] == [f"{format_offset(s - view.origin)} – {format_offset(s + 0.1 - view.origin)}" for s in starts]
+    assert items[0].endswith("on: 0.50 vs 1.00")
+    # Both traces overlaid: the float build's probability and the second build's, per window.
+    xa, ya = view.curve_a.getData()
+    xb, yb = view.curve_b.getData()
+    assert len(xa) == len(xb) == 199 and np.count_nonzero(ya != yb) == 9
+    # Clicking a divergent window shows its time and marks it on the plot.
+    view.divergences.setCurrentRow(3)
+    assert view.detail.text().startswith(f"window {format_offset(starts[3] - view.origin)} – {format_offset(starts[3] + 0.1 - view.origin)}")
+    lo, hi = view.marker.getRegion()
+    assert lo == pytest.approx(starts[3] - view.origin) and hi == pytest.approx(starts[3] + 0.1 - view.origin)
+
+
+def test_a_build_of_another_model_is_refused_in_one_line(qtbot, make_window, tmp_path):
+    a = mean_model(tmp_path / "fp32.onnx")
+    write_mapping(a, stream="imu", channels=["ch0"], window=0.1, hop=0.05, scores_kind="probabilities", labels=["on"])
+    other = mean_model(tmp_path / "other.onnx")
+    write_mapping(other, stream="imu", channels=["ch0"], window=0.1, hop=0.05, scores_kind="probabilities", labels=["off"])
+    w = make_window()
+    assert w.studio.load_model(a) == ("fp32_pred",)
+    assert w.compare_builds("fp32_pred", other) is None
+    assert "other.onnx has classes off and fp32.onnx on; compare two builds of one model" in w.banner.text()
