@@ -50,8 +50,9 @@ class ParityView(QWidget):
         self.plot.setLabel("bottom", "time", units="s")
         self.plot.setLabel("left", "P")
         self.plot.addLegend(offset=(5, 5))
-        self.curve_a = self.plot.plot(pen=PEN_A, name=name_a)
-        self.curve_b = self.plot.plot(pen=PEN_B, name=name_b)
+        # connect="finite": a NaN between windows far apart (skipped, a gap) breaks the line there.
+        self.curve_a = self.plot.plot(pen=PEN_A, name=name_a, connect="finite")
+        self.curve_b = self.plot.plot(pen=PEN_B, name=name_b, connect="finite")
         self.marker = pg.LinearRegionItem(movable=False, brush=pg.mkBrush(198, 40, 40, 60))
         self.marker.hide()
         self.plot.addItem(self.marker)
@@ -91,9 +92,13 @@ class ParityView(QWidget):
         k = self.klass.currentIndex()
         ends, pa, pb = self.tap.trace_arrays()
         if len(ends) and 0 <= k < pa.shape[1]:
-            x = ends - self.origin
-            self.curve_a.setData(x, pa[:, k])
-            self.curve_b.setData(x, pb[:, k])
+            x, ya, yb = ends - self.origin, pa[:, k], pb[:, k]
+            if len(x) > 2:
+                step = np.diff(x)
+                cut = np.flatnonzero(step > 1.5 * np.median(step)) + 1
+                x, ya, yb = (np.insert(v, cut, np.nan) for v in (x, ya, yb))
+            self.curve_a.setData(x, ya)
+            self.curve_b.setData(x, yb)
         text = f"{r.divergent} divergent of {r.windows} windows · top class differs in {r.top_mismatch} · max |Δp| {r.max_abs:.3f}"
         if self.tap.error:
             text += f" — {self.tap.error}"

@@ -11,10 +11,10 @@ Qt-free; imports datasets, labeling, session and acquisition, never the studio o
 
 from sensorlab.inference.engine import STALE_AFTER, InferenceProcessor, InferenceStats, is_predictions
 from sensorlab.inference.mapping import ModelMapping, load_mapping, mapping_path
-from sensorlab.inference.rig_kind import DEMO_MODEL  # registers rig kind "model"
+from sensorlab.inference.rig_kind import DEMO_MODEL, DEMO_MODEL_INT8  # registers rig kind "model"
 from sensorlab.inference.model import LoadedModel, ModelError, describe_model
 from sensorlab.inference.smoothing import EventDetector, Smoother
 from sensorlab.inference.windower import Windower
 
-__all__ = ["DEMO_MODEL", "STALE_AFTER", "EventDetector", "InferenceProcessor", "InferenceStats", "LoadedModel", "ModelError", "ModelMapping", "Smoother",
+__all__ = ["DEMO_MODEL", "DEMO_MODEL_INT8", "STALE_AFTER", "EventDetector", "InferenceProcessor", "InferenceStats", "LoadedModel", "ModelError", "ModelMapping", "Smoother",
            "Windower", "describe_model", "is_predictions", "load_mapping", "mapping_path"]  # fmt: skip

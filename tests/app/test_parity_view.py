@@ -50,7 +50,7 @@ def test_two_builds_overlaid_with_the_injected_divergences_counted_and_listed(qt
     # Both traces overlaid: the float build's probability and the second build's, per window.
     xa, ya = view.curve_a.getData()
     xb, yb = view.curve_b.getData()
-    assert len(xa) == len(xb) == 199 and np.count_nonzero(ya != yb) == 9
+    assert len(xa) == len(xb) == 199 and np.count_nonzero(ya != yb) == 9  # no gaps: one unbroken line each
     # Clicking a divergent window shows its time and marks it on the plot.
     view.divergences.setCurrentRow(3)
     assert view.detail.text().startswith(f"window {format_offset(starts[3] - view.origin)} – {format_offset(starts[3] + 0.1 - view.origin)}")
