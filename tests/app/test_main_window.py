@@ -145,7 +145,8 @@ def test_pre_roll_keeps_data_from_before_record(qtbot, make_window):
     w.preroll.setValue(2)
 
     def held_seconds() -> float:
-        chunk = w._preroll_rings["imu"].snapshot()
+        ring = w.studio.preroll.rings().get("imu")
+        chunk = None if ring is None else ring.snapshot()
         return 0.0 if chunk is None or not len(chunk) else float(chunk.timestamps[-1] - chunk.timestamps[0])
 
     # Wait until the pre-roll buffer really holds more than a second (not a fixed sleep: a
