@@ -34,12 +34,12 @@ def _bar(fraction: float, windows: int) -> None:
 def predict(
     model: Annotated[Path, typer.Argument(metavar="MODEL", help="ONNX model: a sensorlab export, or any model with a MODEL.mapping.json beside it.")],
     session: Annotated[Path, typer.Argument(metavar="SESSION", help="Recorded session (.h5); it is only read.")],
-    stream: Annotated[str, typer.Option(help="Stream to run on (default: the one the model's contract or mapping names).")] = "",
-    out: Annotated[Optional[Path], typer.Option("-o", "--out", help="Predictions file (default SESSION.predictions.h5 beside it).")] = None,
+    stream: Annotated[str, typer.Option(metavar="STREAM", help="Stream to run on (default: the one the model's contract or mapping names).")] = "",
+    out: Annotated[Optional[Path], typer.Option("-o", "--out", metavar="FILE.h5", help="Predictions file (default SESSION.predictions.h5 beside it).")] = None,
     mapping: Annotated[Optional[Path], typer.Option(metavar="MAPPING.json", help="Use this mapping instead of the contract / saved one.")] = None,
-    suggest: Annotated[bool, typer.Option(help="Also add suggested segments (tier 'suggested') to the session's labels sidecar.")] = False,
-    threshold: Annotated[float, typer.Option(min=0.0, max=1.0, help="Suggest windows whose top class has at least this probability.")] = 0.5,
-    min_duration: Annotated[float, typer.Option(min=0.0, help="Drop suggested segments shorter than this (s).")] = 0.0,
+    suggest: Annotated[bool, typer.Option("--suggest", help="Also add suggested segments (tier 'suggested') to the session's labels sidecar.")] = False,
+    threshold: Annotated[float, typer.Option(min=0.0, max=1.0, metavar="0-1", help="Suggest windows whose top class has at least this probability.")] = 0.5,
+    min_duration: Annotated[float, typer.Option(min=0.0, metavar="SECONDS", help="Drop suggested segments shorter than this (s).")] = 0.0,
 ) -> None:
     """Run a model over a recorded session; predictions go beside it (never into it).
 
