@@ -41,6 +41,7 @@ from sensorlab.acquisition.source import StreamKind
 from sensorlab.app.annotation_view import AnnotationView
 from sensorlab.app.history_view import HistoryView
 from sensorlab.app.labeling_keys import KeyHandler
+from sensorlab.app.model_suggest import ModelSuggest
 from sensorlab.app.playback import Playback
 from sensorlab.app.timeline import Timeline
 from sensorlab.app.tracks import EventsTrack, SignalTrack, SpectrogramTrack
@@ -126,6 +127,8 @@ class LabelingView(QWidget):
         The project's label set (default: `find_labelset`, else built from the labels in use).
     play_audio
         False plays silently even when an output device exists (tests).
+    settings
+        Where the last model of Suggest ▾ → From a model… is remembered (default: the user's).
 
     Signals
     -------
@@ -138,7 +141,7 @@ class LabelingView(QWidget):
     session_ready = Signal()
     message = Signal(str)
 
-    def __init__(self, path: str | Path, labels: LabelSet | None = None, *, play_audio: bool = True, parent=None):
+    def __init__(self, path: str | Path, labels: LabelSet | None = None, *, play_audio: bool = True, settings=None, parent=None):
         super().__init__(parent)
         self.path = Path(path)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -163,6 +166,7 @@ class LabelingView(QWidget):
         self.runner.progress.connect(self._on_progress)
         self.open_spans: dict[int, float] = {}  # hotkey → start time of a span being recorded
         self.keys = KeyHandler(self)
+        self.model_suggest = ModelSuggest(self, settings)  # Suggest ▾ → From a model… (model_suggest.py)
         self._build_frame()
         self.message.connect(self.status.setText)
         audio = next((s for s in self.session.streams.values() if s.info.kind is StreamKind.AUDIO and s.count), None)
@@ -246,6 +250,7 @@ class LabelingView(QWidget):
         self.progress = QProgressBar(maximumWidth=200, maximum=0)
         self.progress.hide()
         bottom.addWidget(self.progress)
+        bottom.addWidget(self.model_suggest.cancel_button)
         lay.addLayout(bottom)
         self._update_legend()
 
@@ -401,6 +406,7 @@ class LabelingView(QWidget):
             method = methods.get(s.info.kind)
             if method and s.count:
                 menu.addAction(f"{method} on {s.name}", lambda s=s, m=method: self.suggest(s.name, m))
+        self.model_suggest.add_actions(menu)
 
     def suggest(self, stream: str, method: str) -> None:
         """Run a suggestion method on a worker; the result is one undoable step.
@@ -444,6 +450,7 @@ class LabelingView(QWidget):
             self.annotation_view.disconnect_model()
             for sig in (self.annotations.segment_changed, self.annotations.segment_removed, self.annotations.reset):
                 sig.disconnect(self._on_model_changed)
+        self.model_suggest.close()
         self.runner.wait(10_000)
         if self.pyramid is not None:
             self.pyramid.close()

@@ -53,7 +53,9 @@ class TaskRunner(QObject):
 
         ``on_done(result)`` and ``on_error(message)`` are called on the GUI thread.
         """
-        worker = create_worker(task, *args, _start_thread=False)
+        # _ignore_errors: without it superqt also re-raises the exception in the GUI thread's
+        # event loop (a traceback on the terminal, a failed pytest-qt test) after `errored`.
+        worker = create_worker(task, *args, _start_thread=False, _ignore_errors=True)
         self._workers.append(worker)
         self.progress.emit(f"{title}…")
         # The worker can outlive its window (a dialog closed while it scans): once this runner,

@@ -10,6 +10,8 @@ With ``suggest``, runs of windows whose top class is a label (not ``background``
 probability of at least ``threshold`` become suggested segments in the session's labels
 sidecar (tier ``suggested``, source ``model:<model file>``), to review in the labeling view:
 model-assisted labeling. Running again replaces that model's unreviewed suggestions.
+With ``save_suggestions=False`` the segments are only returned (`PredictResult.segments`):
+the labeling window adds them through its undo stack instead, since it holds the sidecar open.
 
 Long job convention: `iter_predict` is a generator yielding `PredictProgress` and finally a
 `PredictResult`; the CLI draws a progress bar, the GUI runs it on a worker thread.
@@ -66,7 +68,7 @@ class PredictResult:
 
 def iter_predict(model: str | Path, session_path: str | Path, *, out: str | Path | None = None, stream: str = "", mapping: ModelMapping | None = None,
                  suggest: bool = False, threshold: float = 0.5, min_duration: float = 0.0, tier: str = SUGGESTION_TIER,
-                 block_s: float = BLOCK_S) -> Iterator[PredictProgress | PredictResult]:  # fmt: skip
+                 block_s: float = BLOCK_S, save_suggestions: bool = True) -> Iterator[PredictProgress | PredictResult]:  # fmt: skip
     """Run ``model`` over a stream of ``session_path``; see the module docstring.
 
     Raises
@@ -125,15 +127,21 @@ def iter_predict(model: str | Path, session_path: str | Path, *, out: str | Path
     counts = {lab: int((top == i).sum()) for i, lab in enumerate(labels)}
     segs: list[Segment] = []
     if suggest and len(p):
-        segs = _suggest(p, st_arr, st_arr + lm.mapping.window, labels, threshold, min_duration, tier, f"model:{lm.path.name}")
+        segs = _suggest(p, st_arr, st_arr + lm.mapping.window, labels, threshold, min_duration, tier, model_source(lm.path))
+    if suggest and len(p) and save_suggestions:  # also when none: the earlier run's are replaced
         with sidecar_lock(sidecar_path(session_path)):
             ann = read_annotations(session_path)
-            for old in [o for o in ann if o.suggested and o.tier == tier and o.source == f"model:{lm.path.name}"]:
+            for old in [o for o in ann if o.suggested and o.tier == tier and o.source == model_source(lm.path)]:
                 ann.remove(old.id)
             for seg in segs:
                 ann.add(seg)
             save_annotations(ann, sidecar_path(session_path), session=session_path.name)
     yield PredictResult(out, proc.name, len(p), labels, counts, segs)
+
+
+def model_source(model: str | Path) -> str:
+    """The ``source`` of a model's suggested segments (``model:<file name>``): what a re-run replaces."""
+    return f"model:{Path(model).name}"
 
 
 def _suggest(p: np.ndarray, t_lo: np.ndarray, t_hi: np.ndarray, labels: list[str], threshold: float, min_duration: float, tier: str,
@@ -159,4 +167,4 @@ def predict(model: str | Path, session_path: str | Path, **kwargs) -> PredictRes
     return result
 
 
-__all__ = ["PredictProgress", "PredictResult", "iter_predict", "predict", "predictions_path"]
+__all__ = ["PredictProgress", "PredictResult", "iter_predict", "model_source", "predict", "predictions_path"]
