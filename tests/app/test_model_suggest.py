@@ -11,16 +11,15 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QFileDialog
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "inference"))
-from onnx_models import OPSET, write_mapping  # noqa: E402
+import onnx
+from onnx import TensorProto, helper
+from onnx_models import OPSET, write_mapping
 
-import onnx  # noqa: E402
-from onnx import TensorProto, helper  # noqa: E402
-
-from sensorlab.app.model_suggest import LAST_MODEL_KEY  # noqa: E402
-from sensorlab.inference.offline import predictions_path  # noqa: E402
-from sensorlab.labeling.labelset import LabelSet  # noqa: E402
-from sensorlab.labeling.store import load_sidecar  # noqa: E402
-from sensorlab.session.synthetic import T0, write_synthetic_session  # noqa: E402
+from sensorlab.app.model_suggest import LAST_MODEL_KEY
+from sensorlab.inference.offline import predictions_path
+from sensorlab.labeling.labelset import LabelSet
+from sensorlab.labeling.store import load_sidecar
+from sensorlab.session.synthetic import T0, write_synthetic_session
 
 LABELS = LabelSet.from_names(["active", "walk"])
 
