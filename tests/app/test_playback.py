@@ -379,7 +379,7 @@ def test_cursor_holds_while_the_queue_runs_dry(pulse, qtbot, tmp_path, monkeypat
     """The GUI thread is busy for 0.5 s (e.g. a heavy redraw) while only 0.1 s of sound is
     queued: the callback runs out and pads with silence. That silence is not the recording:
     the cursor must hold through it and read each click's time when it is heard."""
-    import sensorlab.app.playback as playback
+    from sensorlab.app import playback
 
     monkeypatch.setattr(playback, "REFILL_S", 0.2)
     monkeypatch.setattr(playback, "AHEAD_S", 0.1)
