@@ -7,12 +7,18 @@ few seconds ahead (read from the session in `REFILL_S` pieces). The callback nev
 session file or Qt (a late callback is an audible dropout): it copies, notes when it ran and
 how far behind the speaker its block is, and returns.
 
-The clock is the audio device's: the frame being heard now is the first frame of the last
-callback's block, minus the time that block still has to wait in the device
-(``outputBufferDacTime - currentTime``), plus the host time since that callback. It never runs
-past the frames handed to the device, so a stalled device stops the cursor too. Frame numbers
-map to session time through the audio stream's own timestamps, so a cursor at time ``t``
-shows what is heard at ``t`` even across gaps in the recording. A 30 Hz `QTimer` emits that
+The clock is the audio device's, counted in frames of the recording, never in frames of
+silence. Each callback notes when its block reaches the speaker (host time of the callback plus
+``outputBufferDacTime - currentTime``), how many recorded frames were played before it and how
+many it holds (fewer than the device asked for when the queue ran dry: the rest is silence).
+The frame heard now is found in the latest block already at the speaker: its first recorded
+frame plus the time since it got there, but never past its recorded frames. So the cursor
+holds still through silence: the padding of a starved queue, and the silence the device plays
+when a late callback makes it underflow (`status.output_underflow`; the next block reaches the
+speaker only after it). Frames still queued in the device never count as heard, so playback
+stops only once the last frame is heard. Frame numbers map to session time through the audio
+stream's own timestamps, so a cursor at time ``t`` shows what is heard at ``t`` even across
+gaps in the recording. A 30 Hz `QTimer` emits that
 position, so video and audio stay in step with what is heard.
 
 No output device (a headless machine, a server), or no audio stream in the session: playback
@@ -39,6 +45,7 @@ TICK_MS = 33
 REFILL_S = 4.0  # seconds read per refill
 AHEAD_S = 2.0  # refill when less than this is buffered
 KEEP_S = 2.0  # timestamps kept for this long behind the frame being heard
+REPORTS = 4096  # callback reports kept for the clock: well over the device delay (≤ 2 s, ≥ 64 frames a block)
 
 
 def _to_float(x: np.ndarray) -> np.ndarray:
@@ -104,17 +111,22 @@ class Playback(QObject):
         self._channels = 1
         self._out_channels = 1
         # Callback ↔ GUI thread state. NB: the block queue, `_head` and `_queued` are only
-        # changed under `_lock`; `_frames`, `_last_cb`, `_lost` and `underflows` are written by
-        # the callback thread only and read elsewhere (int/tuple/bool writes are atomic under
-        # the GIL, and a tuple is replaced whole, never mutated).
+        # changed under `_lock`; `_consumed`, `_reports`, `_lost` and `underflows` are written
+        # by the callback thread only and read elsewhere (int/bool writes and deque appends are
+        # atomic under the GIL; readers copy the deque whole with `tuple`).
         self._lock = threading.Lock()
         self._blocks: collections.deque[np.ndarray] = collections.deque()
         self._head = 0  # frames of _blocks[0] already played
         self._queued = 0  # frames in _blocks not yet played
-        self._frames = 0  # frames handed to the device by the callback
-        self._last_cb: tuple[float, int, float] | None = None  # (monotonic, frames before block, delay)
+        self._consumed = 0  # queue frames (recorded audio, not silence) handed to the device
+        # Per callback: (monotonic time its block reaches the speaker, queue frames before it,
+        # queue frames in it). The block may end in silence (queue dry): that counts for nothing.
+        self._reports: collections.deque[tuple[float, int, int]] = collections.deque(maxlen=REPORTS)
         self._lost = False
         self._closing = False
+        # Test hook, called first in each callback with the queue frames consumed so far; a
+        # test stalls the callback here to make the device underflow on cue.
+        self._callback_hook = None
         # GUI thread only.
         self._t_start = 0.0
         self._host_start = 0.0
@@ -172,13 +184,17 @@ class Playback(QObject):
 
     # -- clock -------------------------------------------------------------------------------
     def _frame_heard(self) -> float:
-        """Output frame at the speaker now (fractional), from the last callback's report."""
-        cb, written = self._last_cb, self._frames
-        if cb is None:
+        """Queue frame at the speaker now (fractional), from the callbacks' reports."""
+        reports = tuple(self._reports)
+        if not reports:
             return 0.0
-        mono, before, delay = cb
-        f = before + (time.monotonic() - mono - delay) * self.device_rate
-        return float(min(max(f, 0.0), written))
+        now = time.monotonic()
+        for at, before, n in reversed(reports):  # the latest block already at the speaker
+            if at <= now:
+                # Past its recorded frames the device plays this block's padding, or silence
+                # of its own until the next block arrives: the clock holds.
+                return before + min((now - at) * self.device_rate, n)
+        return float(reports[0][1])  # none of the kept blocks heard yet
 
     def _time_of(self, s: float) -> float:
         """Host time of (fractional) session sample ``s``, from the timestamps read so far."""
@@ -234,7 +250,8 @@ class Playback(QObject):
         with self._lock:
             self._blocks.clear()
             self._head = self._queued = 0
-        self._frames, self._last_cb, self._lost, self._closing = 0, None, False, False
+        self._consumed, self._lost, self._closing = 0, False, False
+        self._reports.clear()
         self.underflows = 0
         self._refill()
         self._stream = sd.OutputStream(samplerate=self.device_rate, channels=self._out_channels, dtype="float32",
@@ -300,11 +317,12 @@ class Playback(QObject):
 
     def _callback(self, outdata, frames, time_info, status) -> None:
         """PortAudio thread: copy the next frames (silence when the queue ran dry)."""
+        if self._callback_hook is not None:
+            self._callback_hook(self._consumed)
         mono = time.monotonic()
         delay = time_info.outputBufferDacTime - time_info.currentTime
         if not 0.0 <= delay < 2.0:  # some host APIs report 0 or nonsense: use the nominal latency
             delay = self._stream.latency if self._stream is not None else 0.0
-        self._last_cb = (mono, self._frames, delay)
         if status.output_underflow:
             self.underflows += 1
         n = 0
@@ -320,7 +338,11 @@ class Playback(QObject):
                     self._head = 0
             self._queued -= n
         outdata[n:] = 0
-        self._frames += frames
+        # Reported once the copy is done: until then none of this block counts as handed over.
+        # A callback that ran late (its block not at the device in time) is heard no sooner
+        # than now: the device underflows meanwhile, and the clock must hold, not run on.
+        self._reports.append((max(mono + delay, time.monotonic()), self._consumed, n))
+        self._consumed += n
 
     def _finished(self) -> None:
         """PortAudio thread: the stream ended; unless we closed it, the device is gone."""

@@ -335,3 +335,66 @@ def test_sample_formats_convert_to_full_scale_floats():
     assert _to_float(np.array([0, 128, 255], np.uint8)).tolist() == pytest.approx([-1.0, 0.0, 127 / 128])
     assert _to_float(np.array([-(2**31), 2**30], np.int32)).tolist() == [-1.0, 0.5]
     assert _to_float(np.array([2.0, -0.25], np.float64)).tolist() == [1.0, -0.25]
+
+
+def play_and_check(qtbot, pulse, pb, session, clock) -> tuple[list, float]:
+    """Play from 2.0 s to the end; every click heard before playback stopped, the cursor
+    reading its time when heard. Returns (clicks heard, host time playback stopped)."""
+    cap = MonitorCapture(pulse)
+    try:
+        play_to_end(qtbot, pb, T0 + 2.0)
+    finally:
+        x, t0 = cap.stop()
+        session.close()
+    heard = find_clicks(x, t0)
+    stopped = clock.log[-1][0]
+    assert clock.log[-1][1] == pytest.approx(T0 + SECONDS)
+    assert all(h < stopped for h, _ in heard), "a click was heard after playback stopped (cut short)"
+    check_heard(heard, clock, [3, 4], pb.underflows)
+    return heard, stopped
+
+
+@pytest.mark.audio
+def test_cursor_holds_through_device_underruns(pulse, qtbot, tmp_path):
+    """The callback stalls 250 ms three times between the clicks (as on a busy laptop): the
+    device underflows and plays silence. The cursor must hold through the silence, not run
+    ahead of the sound, and playback must not stop before the 3.2 s click is heard."""
+    path = write_click_session(tmp_path / "s.h5", 48000, 1, "int16")
+    session, pb = make_playback(path)
+    clock = Clock(pb)
+    stalls = [2.3, 2.8, 3.0]  # session times (s) of the frames where the callback stalls
+
+    def stall(consumed: int) -> None:
+        if stalls and consumed >= (stalls[0] - 2.0) * pb.device_rate:
+            stalls.pop(0)
+            time.sleep(0.25)
+
+    pb._callback_hook = stall
+    play_and_check(qtbot, pulse, pb, session, clock)
+    assert not stalls and pb.underflows > 0  # the device really ran dry
+
+
+@pytest.mark.audio
+def test_cursor_holds_while_the_queue_runs_dry(pulse, qtbot, tmp_path, monkeypatch):
+    """The GUI thread is busy for 0.5 s (e.g. a heavy redraw) while only 0.1 s of sound is
+    queued: the callback runs out and pads with silence. That silence is not the recording:
+    the cursor must hold through it and read each click's time when it is heard."""
+    from sensorlab.app import playback
+
+    monkeypatch.setattr(playback, "REFILL_S", 0.2)
+    monkeypatch.setattr(playback, "AHEAD_S", 0.1)
+    path = write_click_session(tmp_path / "s.h5", 48000, 1, "int16")
+    session, pb = make_playback(path)
+    clock = Clock(pb)
+    busy = []
+
+    def block_gui(t: float) -> None:
+        if not busy and t > T0 + 2.2:
+            busy.append(t)
+            time.sleep(0.5)
+
+    pb.position.connect(block_gui)
+    heard, _ = play_and_check(qtbot, pulse, pb, session, clock)
+    assert busy
+    # The silence is heard: the 2.5 s click comes later than 0.5 s after the 2.0 s start.
+    assert heard[0][0] - clock.log[0][0] > 0.5 + 0.2
