@@ -94,7 +94,10 @@ def _channels(stream: StreamReader) -> int:
 
 
 def _as_2d(data: np.ndarray, n: int) -> np.ndarray:
-    x = np.asarray(data).reshape(n, -1)
+    data = np.asarray(data)
+    # reshape(0, -1) is ambiguous to NumPy: an empty read (a view scrolled past a stream's
+    # end) keeps its channel count from the array's own shape.
+    x = data.reshape(n, -1) if n else data.reshape(0, int(np.prod(data.shape[1:], dtype=int)))
     if x.dtype.kind in "iu":
         # Integer audio (int16 PCM) is drawn in full-scale units like float audio.
         scale = float(np.iinfo(x.dtype).max) + 1.0

@@ -86,6 +86,16 @@ def test_integer_audio_is_scaled_to_full_scale(session_file):
         assert -1.0 <= env.min.min() < -0.9 and 0.9 < env.max.max() < 1.0
 
 
+def test_a_view_past_the_end_of_a_stream_draws_nothing_for_every_channel(session_file):
+    # A labeling view scrolled past a stream's last sample asks for an empty block range:
+    # it must get empty envelopes with the stream's channel count, not a reshape error.
+    path, _, _ = session_file
+    with Session.open(path) as s, Pyramid.open(s) as pyr:
+        for k in (0, 1):
+            env = pyr.blocks("sig", k, N + 10, N + 20)
+            assert len(env.t) == 0 and env.min.shape == (0, 3) and env.max.shape == (0, 3)
+
+
 def test_interrupted_build_resumes_and_matches_a_fresh_build(session_file, tmp_path, monkeypatch):
     monkeypatch.setattr(pyr_mod, "BUILD_CHUNK", 64 * 50)
     path, _, _ = session_file
