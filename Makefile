@@ -18,7 +18,7 @@ APT_PACKAGES := libportaudio2 pulseaudio pulseaudio-utils libasound2-plugins als
 # release its lock before giving up.
 APT_LOCK_WAIT ?= 600
 
-.PHONY: run test test-headless firmware-test setup system-deps lint bench screenshots clean
+.PHONY: run test test-headless test-tflite firmware-test setup system-deps lint bench screenshots clean
 
 run: setup
 	$(BIN)/sensorlab
@@ -44,6 +44,21 @@ $(HEADLESS_VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(HEADLESS_VENV)
 	$(HEADLESS_VENV)/bin/pip install -q --upgrade pip
 	$(HEADLESS_VENV)/bin/pip install -q -e ".[dask,lsl]" onnx==1.23.2 pytest==9.2.0 hypothesis
+	touch $@
+
+# TFLite export, TFLite Micro C export and bench-model (docs/TRAINING.md). The converter stack
+# (litert-torch, ~2 GB with jax) downgrades pydantic and typing_extensions, so it lives in its own
+# venv; torch goes first, pinned, so pip takes the CPU build. tflite-micro is a pre-release wheel.
+TFLITE_VENV := .venv-tflite
+test-tflite: $(TFLITE_VENV)/.installed
+	$(TFLITE_VENV)/bin/pytest -q -p no:pytestqt -W ignore::pytest.PytestConfigWarning -m tflite tests/training
+
+$(TFLITE_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(TFLITE_VENV)
+	$(TFLITE_VENV)/bin/pip install -q --upgrade pip
+	$(TFLITE_VENV)/bin/pip install -q "torch==2.13.0"
+	$(TFLITE_VENV)/bin/pip install -q -e ".[train,tflite,inference]" pytest==9.2.0
+	$(TFLITE_VENV)/bin/pip install -q --pre tflite-micro
 	touch $@
 
 bench: setup
@@ -83,4 +98,4 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 clean:
-	rm -rf $(VENV) $(HEADLESS_VENV) .pytest_cache build firmware/build *.egg-info
+	rm -rf $(VENV) $(HEADLESS_VENV) $(TFLITE_VENV) .pytest_cache build firmware/build *.egg-info

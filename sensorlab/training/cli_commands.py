@@ -1,4 +1,4 @@
-"""``sensorlab train | evaluate | export | quantize``: registered on the main app by ``cli.py``.
+"""``sensorlab train | evaluate | export | quantize | export-c | bench-model``: registered on the main app by ``cli.py``.
 
 Each command parses options and calls one function of this package; torch is imported only
 inside the commands. Errors are one line with exit status 1 (2 for bad usage). ``--json``
@@ -102,24 +102,81 @@ def evaluate(
 def export(
     run: Annotated[Path, typer.Argument(metavar="RUN", help="Run folder (or its model.pt).")],
     format: Annotated[str, typer.Option("--format", metavar="onnx|tflite", help="Model file format to write.")] = "onnx",
-    output: Annotated[Optional[Path], typer.Option("-o", "--output", metavar="FILE", help="File to write (default RUN/model.onnx).")] = None,
+    int8: Annotated[bool, typer.Option("--int8", help="TFLite only: full-integer int8 (int8 input and output), calibrated on train windows.")] = False,
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", metavar="FILE", help="File to write (default RUN/model.onnx, model.tflite or model.int8.tflite).")] = None,
     dataset: Annotated[Optional[Path], typer.Option(metavar="DATASET.h5", help="Windows for the self-check (default: the run's dataset).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the self-check report as JSON.")] = False,
 ) -> None:
     """Export a trained model with its contract embedded, and check it against PyTorch on real windows.
 
-    Example: sensorlab export runs/imu-timeseries --format onnx
+    Example: sensorlab export runs/imu-timeseries --format tflite --int8
     """
-    if format != "onnx":
-        _fail(f"--format {format}: only onnx is available in this build (TFLite export is not implemented yet)", 2)
+    if format not in ("onnx", "tflite"):
+        _fail(f"--format {format}: use onnx or tflite", 2)
+    if int8 and format != "tflite":
+        _fail("--int8 is for --format tflite; ONNX int8 builds come from `sensorlab quantize MODEL.onnx DATASET.h5`", 2)
     from sensorlab.training.export import ExportError, export_onnx
 
     try:
-        r = export_onnx(run, output, dataset)
+        if format == "onnx":
+            r = export_onnx(run, output, dataset)
+        else:
+            from sensorlab.training.tflite_export import export_tflite
+
+            r = export_tflite(run, output, dataset, int8=int8)
     except (*_errors(), ExportError) as e:
         _fail(str(e))
-    _emit(r, as_json, f"wrote {r['file']} ({r['size_bytes'] / 1024:.1f} KiB); matches PyTorch on {r['windows']} windows "
-                      f"(max |diff| {r['max_abs_diff']:.2g}, tolerance {r['tolerance']})")  # fmt: skip
+    except ImportError as e:
+        _fail(f"TFLite export needs the converter: pip install -e '.[tflite]' (missing {e.name})")
+    if int8:
+        human = (f"wrote {r['file']} ({r['size_bytes'] / 1024:.1f} KiB, int8 input scale {r['input_quantization']['scale']:.4g} "
+                 f"zero point {r['input_quantization']['zero_point']}); argmax agrees with PyTorch on {r['argmax_agreement']:.1%} "
+                 f"of {r['windows']} windows (max |logit diff| {r['max_abs_diff']:.2g})")  # fmt: skip
+    else:
+        human = (f"wrote {r['file']} ({r['size_bytes'] / 1024:.1f} KiB); matches PyTorch on {r['windows']} windows "
+                 f"(max |diff| {r['max_abs_diff']:.2g}, tolerance {r['tolerance']})")  # fmt: skip
+    _emit(r, as_json, human)
+
+
+def export_c(
+    model: Annotated[Path, typer.Argument(metavar="MODEL.tflite", help="TFLite file from `sensorlab export --format tflite --int8`.")],
+    out: Annotated[Optional[Path], typer.Option("-o", "--out", metavar="DIR", help="Folder for NAME.h / NAME.c (default: beside the model).")] = None,
+    name: Annotated[Optional[str], typer.Option(metavar="NAME", help="C name prefix and file name (default from the model file name).")] = None,
+    dataset: Annotated[Optional[Path], typer.Option(metavar="DATASET.h5", help="Windows for the TFLM-vs-LiteRT check (default: the run's dataset).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """C header and source for TensorFlow Lite Micro: aligned model array, contract constants, measured arena size.
+
+    Example: sensorlab export-c runs/imu-timeseries/model.int8.tflite --name imu_model
+    """
+    from sensorlab.training.export_c import ExportCError, export_c as run_export_c
+
+    try:
+        r = run_export_c(model, out, name, dataset)
+    except (*_errors(), ExportCError) as e:
+        _fail(str(e))
+    a = r["tflm_vs_litert"]
+    _emit(r, as_json, f"wrote {r['header']} and {r['source']} ({r['model_bytes']:,}-byte model); TFLM tensor arena {r['arena_bytes_measured']:,} bytes "
+                      f"measured (ARENA_SIZE {r['arena_size_define']:,}); TFLM vs LiteRT on {a['windows']} windows: argmax agreement "
+                      f"{a['argmax_agreement']:.1%}, identical outputs {a['identical_outputs']:.1%}")  # fmt: skip
+
+
+def bench_model(
+    model: Annotated[Path, typer.Argument(metavar="MODEL", help=".onnx or .tflite file.")],
+    runs: Annotated[int, typer.Option(min=10, metavar="N", help="Timed single-window runs.")] = 300,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+) -> None:
+    """Parameters, MACs, size, 1-thread latency p50/p99 and peak memory of an ONNX or TFLite model.
+
+    Example: sensorlab bench-model runs/imu-timeseries/model.int8.tflite
+    """
+    from sensorlab.training.bench import bench, format_bench
+
+    try:
+        r = bench(model, runs)
+    except _errors() as e:
+        _fail(str(e))
+    _emit(r, as_json, format_bench(r))
 
 
 def quantize(
@@ -143,5 +200,7 @@ def quantize(
 def register(app: typer.Typer) -> None:
     app.command(short_help="Train a small model on a dataset file.")(train)
     app.command(short_help="Accuracy, per-class P/R/F1 and confusion of a model on a dataset split.")(evaluate)
-    app.command(short_help="Export a trained model (ONNX) with its contract.")(export)
+    app.command(short_help="Export a trained model (ONNX, TFLite fp32/int8) with its contract.")(export)
     app.command(short_help="int8 ONNX builds (static QDQ, dynamic) with a size/latency/accuracy report.")(quantize)
+    app.command("export-c", short_help="A TFLite model as C source for TFLite Micro, with contract and arena size.")(export_c)
+    app.command("bench-model", short_help="Parameters, MACs, size, latency and peak memory of an ONNX or TFLite model.")(bench_model)

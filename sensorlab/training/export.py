@@ -86,13 +86,13 @@ def export_onnx(run: Path, out: Path | None = None, dataset: Path | None = None)
     return report
 
 
-def parity(ref: np.ndarray, got: np.ndarray, what: str) -> dict:
+def parity(ref: np.ndarray, got: np.ndarray, what: str, atol: float = ATOL, rtol: float = RTOL) -> dict:
     diff = np.abs(ref - got)
-    tol = ATOL + RTOL * np.abs(ref)
+    tol = atol + rtol * np.abs(ref)
     agree = float((ref.argmax(1) == got.argmax(1)).mean()) if len(ref) else 1.0
     return {"what": what, "windows": int(len(ref)), "max_abs_diff": float(diff.max()) if diff.size else 0.0,
             "within_tolerance": bool((diff <= tol).all()), "argmax_agreement": agree,
-            "ok": bool((diff <= tol).all()) and agree == 1.0, "tolerance": f"{ATOL} + {RTOL}*|logit|"}  # fmt: skip
+            "ok": bool((diff <= tol).all()) and agree == 1.0, "tolerance": f"{atol} + {rtol}*|logit|"}  # fmt: skip
 
 
 def _trained_on(run: Path) -> Path | None:

@@ -2,7 +2,7 @@
 
 Each returns float logits (int8 outputs are dequantized), so every build is compared on the
 same windows with the same metrics. The contract comes from the checkpoint, the ONNX
-metadata, or a ``.contract.json`` sidecar beside a TFLite file.
+metadata, or the TFLite file's metadata table (``.contract.json`` sidecar as a fallback).
 """
 
 from __future__ import annotations
@@ -16,10 +16,6 @@ from sensorlab.contract import ModelContract, from_onnxruntime
 
 class ModelFileError(ValueError):
     """Not a model sensorlab can run: one line naming the file and the fix."""
-
-
-def sidecar(path: Path) -> Path:
-    return path.with_name(path.stem + ".contract.json")
 
 
 class Predictor:
@@ -72,16 +68,21 @@ class OnnxPredictor(Predictor):
 class TFLitePredictor(Predictor):
     kind = "tflite"
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, threads: int = 1):
         try:
             from ai_edge_litert.interpreter import Interpreter
         except ImportError:
             raise ModelFileError(f"{path}: running TFLite models needs ai-edge-litert; pip install 'sensorlab[tflite]'") from None
-        side = sidecar(path)
-        if not side.exists():
-            raise ModelFileError(f"{path}: no contract beside it ({side.name}); export TFLite models with `sensorlab export`")
-        super().__init__(path, ModelContract.from_json(side.read_text(encoding="utf-8")))
-        self.interp = Interpreter(model_path=str(path), num_threads=1)
+        from sensorlab.training.tflite_file import TFLiteFileError, read_contract
+
+        try:
+            contract = read_contract(path)
+            self.interp = Interpreter(model_path=str(path), num_threads=threads)
+        except TFLiteFileError as e:
+            raise ModelFileError(f"{path}: {e}" if str(path) not in str(e) else str(e)) from None
+        except ValueError as e:  # the interpreter's own message for a corrupt flatbuffer
+            raise ModelFileError(f"{path}: not a valid TFLite model ({str(e).splitlines()[0][:200]})") from None
+        super().__init__(path, contract)
         self.interp.allocate_tensors()
         self.inp = self.interp.get_input_details()[0]
         self.out = self.interp.get_output_details()[0]

@@ -1,0 +1,122 @@
+"""``sensorlab export RUN --format tflite [--int8]``: TFLite builds of a trained model, with the contract.
+
+The converter is ``litert-torch`` (PyTorch → TFLite without TensorFlow); it is a ~2 GB stack
+(jax among others) that takes ~20 s to import, so it is imported here only, inside the call.
+
+- fp32: ``litert_torch.convert`` of the eval-mode model, batch 1.
+- int8 (full integer): ``torch.export`` → PT2E (symmetric, per-channel weights, int8
+  activations) → calibrate on real train windows → ``convert_pt2e`` → ``litert_torch.convert``
+  with the PT2E quantizer; then the boundary QUANTIZE/DEQUANTIZE ops are removed so the file
+  takes and returns int8 (`tflite_file.make_int8_io`).
+
+Normalization stays *before* the graph, as for ONNX: the graph input is the window prepared by
+`ModelContract.prepare` (per-channel standardization with the dataset's statistics). That
+matters for int8: one input scale covers every channel, and only standardized channels share a
+range (raw gyro readings in °/s would clip beside accelerations in g). The int8 contract says
+so: ``input.dtype = "int8"`` and ``input.quantization = {scale, zero_point, applies_to:
+"normalized"}``: ``q = round(standardized / scale) + zero_point``.
+
+Self-check on real dataset windows (test split): fp32 must match PyTorch within `FP32_ATOL` +
+`FP32_RTOL`·|logit| and on every argmax; int8 must agree on the argmax on at least
+`INT8_MIN_AGREEMENT` of the windows (its logits differ by design: the report gives the max
+difference).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from sensorlab.contract import ModelContract
+from sensorlab.training.export import ExportError, _trained_on, check_windows, parity
+
+#: fp32 TFLite vs PyTorch: the converter fuses and reorders float ops, a little looser than ONNX.
+FP32_ATOL = 1e-4
+FP32_RTOL = 1e-3
+#: int8 vs PyTorch: share of windows with the same argmax.
+INT8_MIN_AGREEMENT = 0.95
+
+
+def _convert_fp32(model, example):
+    import litert_torch
+
+    return litert_torch.convert(model, (example,))
+
+
+def _convert_int8(model, example, calib: np.ndarray):
+    import litert_torch
+    import torch
+    from litert_torch.quantize.pt2e_quantizer import PT2EQuantizer, get_symmetric_quantization_config
+    from litert_torch.quantize.quant_config import QuantConfig
+    from torch.ao.quantization.quantize_pt2e import convert_pt2e, prepare_pt2e
+
+    quantizer = PT2EQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True, is_dynamic=False))
+    graph = torch.export.export(model, (example,)).module()
+    graph = prepare_pt2e(graph, quantizer)
+    with torch.no_grad():
+        for i in range(len(calib)):  # observers record activation ranges on real windows
+            graph(torch.from_numpy(calib[i : i + 1]))
+    graph = convert_pt2e(graph, fold_quantize=False)
+    return litert_torch.convert(graph, (example,), quant_config=QuantConfig(pt2e_quantizer=quantizer))
+
+
+def export_tflite(run: Path, out: Path | None = None, dataset: Path | None = None, int8: bool = False) -> dict:
+    """Write ``RUN/model.tflite`` (or ``model.int8.tflite``, or ``out``); return the self-check report."""
+    import torch
+
+    from sensorlab.training.quantize import calibration_windows
+    from sensorlab.training.tflite_file import TFLiteFileError, make_int8_io, write_with_contract
+    from sensorlab.training.predictors import TFLitePredictor
+    from sensorlab.training.train import load_checkpoint
+
+    model, contract = load_checkpoint(run)  # eval mode: batch norm uses its running statistics, as PT2E needs
+    model.eval()
+    run = Path(run)
+    folder = run if run.is_dir() else run.parent
+    out = Path(out) if out else folder / ("model.int8.tflite" if int8 else "model.tflite")
+    dataset = dataset or _trained_on(run)
+    x = check_windows(contract, dataset)
+    example = torch.from_numpy(x[:1].copy())
+    calib = calibration_windows(dataset, contract) if int8 else None
+    try:
+        edge = _convert_int8(model, example, calib) if int8 else _convert_fp32(model, example)
+        data = edge.tflite_model()
+        if int8:
+            data = make_int8_io(bytes(data))
+    except TFLiteFileError as e:
+        raise ExportError(f"TFLite int8 export of {run}: {e}") from e
+    except Exception as e:  # the converter raises many types; one line says which step failed
+        raise ExportError(f"TFLite export of {run} failed: {str(e).splitlines()[0][:300] if str(e) else type(e).__name__}") from e
+
+    c = ModelContract.from_json(contract.to_json())
+    c.input = {**c.input, "shape": list(c.input["shape"])}
+    if int8:
+        from ai_edge_litert.interpreter import Interpreter
+
+        it = Interpreter(model_content=data)
+        (s, z), (os_, oz) = it.get_input_details()[0]["quantization"], it.get_output_details()[0]["quantization"]
+        c.input = {**c.input, "dtype": "int8", "quantization": {"scale": float(s), "zero_point": int(z), "applies_to": "normalized"}}
+        c.output = {**c.output, "quantization": {"scale": float(os_), "zero_point": int(oz)}}
+        c.model = {**c.model, "quantization": f"full int8 (PT2E symmetric, per-channel weights) calibrated on {len(calib)} train windows"}
+    c.model = {**c.model, "format": "tflite", "batch": 1}
+    write_with_contract(out, data, c)
+
+    with torch.inference_mode():
+        ref = model(torch.from_numpy(x)).numpy()
+    got = TFLitePredictor(out).predict(x)
+    what = "tflite int8 vs pytorch" if int8 else "tflite fp32 vs pytorch"
+    report = parity(ref, got, what, FP32_ATOL, FP32_RTOL)
+    report.update({"file": str(out), "size_bytes": out.stat().st_size, "format": "tflite", "int8": int8,
+                   "contract": "embedded (metadata sensorlab.contract) + " + out.with_name(out.stem + ".contract.json").name})  # fmt: skip
+    if int8:
+        report["ok"] = report["argmax_agreement"] >= INT8_MIN_AGREEMENT
+        report["tolerance"] = f"argmax agreement >= {INT8_MIN_AGREEMENT}"
+        report["input_quantization"] = c.input["quantization"]
+        if not report["ok"]:
+            raise ExportError(f"{out}: int8 TFLite agrees with PyTorch on {report['argmax_agreement']:.1%} of {report['windows']} windows "
+                              f"(needs {INT8_MIN_AGREEMENT:.0%}); calibrate on more data or keep the fp32 build")  # fmt: skip
+    elif not report["ok"]:
+        raise ExportError(f"{out}: TFLite differs from PyTorch by {report['max_abs_diff']:.3g} on {report['windows']} windows "
+                          f"(tolerance {FP32_ATOL} + {FP32_RTOL}·|logit|); the converted graph is not the trained model")  # fmt: skip
+    return report
