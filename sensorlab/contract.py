@@ -1,7 +1,8 @@
 """The model contract: what a sensorlab model expects as input and what its outputs mean.
 
 Training writes it, every exported model carries it (ONNX ``metadata_props`` key
-`METADATA_KEY`; a ``.contract.json`` sidecar beside other files), and live inference reads
+`METADATA_KEY`; TFLite files hold it in their ``metadata`` table under the same key, with a
+``.contract.json`` sidecar beside them), and live inference reads
 it with onnxruntime alone (`from_onnxruntime`): this module imports neither torch nor Qt nor
 onnx, only NumPy and the dataset normalization.
 

@@ -6,8 +6,9 @@
   fully connected layers and matrix products (element-wise ops are not counted);
 - latency p50/p99: one window at a time, one thread (onnxruntime ``intra_op_num_threads=1``,
   LiteRT ``num_threads=1``), after warm-up;
-- peak memory: how much a fresh process's peak resident set grows when it loads the model and
-  runs it (`_peak_child`, spawned so earlier allocations in this process do not hide it); for
+- peak memory: how far a fresh process's resident set peaks above its level before loading the
+  model, while it loads and runs it (`_peak_child`: spawned, runtimes imported first, peak reset
+  through ``/proc/self/clear_refs``); for
   TFLite files also the TFLM tensor arena when the TFLM interpreter is installed.
 """
 
@@ -55,8 +56,15 @@ def onnx_facts(path: Path) -> dict:
     return {"params": int(params), "macs": int(macs), "ops": dict(sorted(ops.items()))}
 
 
+def _status_kib(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise OSError(f"no {field} in /proc/self/status")
+
+
 def _peak_child(path: str, x1, q) -> None:
-    """Spawned: peak resident growth (bytes) while loading and running the model."""
+    """Spawned: how far the resident set peaks above its level before the model is loaded (bytes)."""
     import importlib
 
     for runtime in ("onnxruntime", "ai_edge_litert.interpreter"):  # loaded before the baseline: not the model's memory
@@ -64,11 +72,15 @@ def _peak_child(path: str, x1, q) -> None:
             importlib.import_module(runtime)
         except ImportError:
             pass
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    try:
+        Path("/proc/self/clear_refs").write_text("5")  # Linux: reset the peak (VmHWM) to the current resident size
+        before, peak = _status_kib("VmRSS"), lambda: _status_kib("VmHWM")
+    except OSError:  # no procfs: the lifetime peak, which may already include the imports
+        before, peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     pred = load_predictor(Path(path))
     for _ in range(20):
         pred._run(x1)
-    q.put((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024)  # Linux reports KiB
+    q.put(max(0, peak() - before) * 1024)
 
 
 def peak_memory(path: Path, x1: np.ndarray) -> int:

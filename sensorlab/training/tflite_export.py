@@ -24,6 +24,8 @@ difference).
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -49,15 +51,17 @@ def _convert_int8(model, example, calib: np.ndarray):
     import torch
     from litert_torch.quantize.pt2e_quantizer import PT2EQuantizer, get_symmetric_quantization_config
     from litert_torch.quantize.quant_config import QuantConfig
-    from torch.ao.quantization.quantize_pt2e import convert_pt2e, prepare_pt2e
+    from torchao.quantization.pt2e import move_exported_model_to_eval
+    from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e  # litert-torch's PT2E quantizer targets torchao
 
     quantizer = PT2EQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True, is_dynamic=False))
     graph = torch.export.export(model, (example,)).module()
-    graph = prepare_pt2e(graph, quantizer)
+    graph = move_exported_model_to_eval(prepare_pt2e(graph, quantizer))  # exported graphs come back in train mode
     with torch.no_grad():
         for i in range(len(calib)):  # observers record activation ranges on real windows
             graph(torch.from_numpy(calib[i : i + 1]))
-    graph = convert_pt2e(graph, fold_quantize=False)
+    graph = move_exported_model_to_eval(convert_pt2e(graph, fold_quantize=False))
+    graph.training = False  # the flag the converter checks; move_exported_model_to_eval only swaps the ops
     return litert_torch.convert(graph, (example,), quant_config=QuantConfig(pt2e_quantizer=quantizer))
 
 
@@ -80,8 +84,10 @@ def export_tflite(run: Path, out: Path | None = None, dataset: Path | None = Non
     example = torch.from_numpy(x[:1].copy())
     calib = calibration_windows(dataset, contract) if int8 else None
     try:
-        edge = _convert_int8(model, example, calib) if int8 else _convert_fp32(model, example)
-        data = edge.tflite_model()
+        # The converter prints its progress on stdout; `--json` promises one JSON object there.
+        with contextlib.redirect_stdout(sys.stderr):
+            edge = _convert_int8(model, example, calib) if int8 else _convert_fp32(model, example)
+            data = edge.model_content()
         if int8:
             data = make_int8_io(bytes(data))
     except TFLiteFileError as e:
