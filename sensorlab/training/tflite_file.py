@@ -142,8 +142,14 @@ def make_int8_io(data: bytes) -> bytes:
     return _pack(model)
 
 
+_COMPUTE = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "BATCH_MATMUL", "CONV_3D", "TRANSPOSE_CONV")
+
+
 def graph_facts(data: bytes) -> dict:
-    """Parameters (elements of constant tensors), MACs of the compute ops, op histogram."""
+    """Parameters (weights and biases of the compute ops), MACs of the compute ops, op histogram.
+
+    Only the weight and bias operands count, not shape or permutation constants, so the figure
+    matches the ONNX file's (batch norm folded) whatever layout ops the converter adds."""
     schema, model = _load(data)
     codes = _opcode_names(schema, model)
     g = model.subgraphs[0]
@@ -155,8 +161,8 @@ def graph_facts(data: bytes) -> dict:
         b = model.buffers[g.tensors[i].buffer]
         return b.data is not None and len(b.data) > 0
 
-    produced = {int(o) for op in g.operators for o in op.outputs}
-    params = sum(int(np.prod(shape(i))) for i in range(len(g.tensors)) if i not in produced and is_const(i))
+    weights = {int(i) for op in g.operators if codes[op.opcodeIndex] in _COMPUTE for i in list(op.inputs)[1:3] if i >= 0 and is_const(int(i))}
+    params = sum(int(np.prod(shape(i))) for i in weights)
     macs, ops = 0, {}
     for op in g.operators:
         name = codes[op.opcodeIndex]
