@@ -57,7 +57,7 @@ $(TFLITE_VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(TFLITE_VENV)
 	$(TFLITE_VENV)/bin/pip install -q --upgrade pip
 	$(TFLITE_VENV)/bin/pip install -q "torch==2.13.0"
-	$(TFLITE_VENV)/bin/pip install -q -e ".[train,tflite,inference]" pytest==9.2.0
+	$(TFLITE_VENV)/bin/pip install -q -e ".[train,tflite]" pytest==9.2.0
 	$(TFLITE_VENV)/bin/pip install -q --pre tflite-micro
 	touch $@
 
