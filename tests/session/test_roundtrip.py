@@ -11,6 +11,7 @@ from sensorlab.acquisition.source import StreamKind
 from sensorlab.session import format as fmt
 from sensorlab.session.metadata import SessionMetadata
 from sensorlab.session.reader import Session
+from sensorlab.session.timecodec import TIME_TOL
 from sensorlab.session.recorder import Recorder
 
 CASES = [
@@ -24,17 +25,27 @@ CASES = [
 ]
 
 
+def _assert_times(got, want, layout):
+    """Exactly the given float64 in the ``samples`` layout; within the codec's 10 ns in ``segments``."""
+    if layout == "samples":
+        np.testing.assert_array_equal(got, want)
+    else:
+        np.testing.assert_allclose(got, want, rtol=0, atol=TIME_TOL)
+
+
+@pytest.mark.parametrize("layout", ["segments", "samples"])
 @pytest.mark.parametrize(("spec", "rec_kwargs"), CASES)
-def test_roundtrip(make_session, spec, rec_kwargs):
+def test_roundtrip(make_session, spec, rec_kwargs, layout):
     src = SignalSource("s", realtime=False, **spec)
-    path = make_session(src, **rec_kwargs)
+    path = make_session(src, time_layout=layout, **rec_kwargs)
     n = spec["max_samples"]
     k = np.arange(n)
     with Session.open(path) as s:
         r = s.streams["s"]
         assert r.info == src.streams[0]
         assert r.count == n
-        np.testing.assert_array_equal(r.timestamps, src.timestamps(k))  # exact: float64 stored as given
+        assert r.time_layout.value == layout
+        _assert_times(r.timestamps, src.timestamps(k), layout)
         c = r.read_index()
         want = src.expected(k)
         if src.kind is StreamKind.EVENTS:
@@ -62,7 +73,7 @@ def test_time_range_read_is_half_open_and_matches_timestamps(make_session):
         t0, t1 = ts[1234] - 1e-7, ts[15_000]  # t1 exactly on a sample: excluded
         c = r.read(t0, t1)
         assert r._ts is None, "a time-range read must not load all timestamps"
-        np.testing.assert_array_equal(c.timestamps, ts[1234:15_000])
+        np.testing.assert_allclose(c.timestamps, ts[1234:15_000], rtol=0, atol=TIME_TOL)
         np.testing.assert_array_equal(c.data, src.expected(np.arange(1234, 15_000)))
         assert len(r.read(ts[-1] + 1, ts[-1] + 2)) == 0
         assert len(r.read()) == 20_000
@@ -145,7 +156,8 @@ def test_file_layout_matches_the_documented_schema(make_session):
     with h5py.File(path, "r") as f:
         assert f.attrs["schema"] == fmt.SCHEMA and f.attrs["complete"]
         imu, cam = f["streams/imu"], f["streams/cam"]
-        assert imu["data"].shape == (50, 6) and imu["data"].maxshape == (None, 6) and imu["timestamps"].dtype == np.float64
+        assert imu["data"].shape == (50, 6) and imu["data"].maxshape == (None, 6) and imu.attrs["time_layout"] == "segments"
+        assert imu["timestamps_segments"].dtype.names == ("start", "count", "value", "step") and imu["timestamps_values"].dtype == np.float64
         assert imu.attrs["storage"] == "array" and imu.attrs["count"] == 50 and imu["health"].shape[0] >= 1
         assert cam.attrs["storage"] == "jpeg" and cam["index"].shape == (5, 2) and cam["data"].dtype == np.uint8
         assert "gaps" in imu and set(f["log"]) == {"data", "index", "timestamps"}
