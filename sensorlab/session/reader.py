@@ -186,6 +186,13 @@ class StreamReader:
         return self._n
 
     @property
+    def explicit_times(self) -> int:
+        """Samples whose timestamps are stored one float64 each: all of them in the ``samples``
+        layout; in ``segments`` those that lie on no straight line (irregular arrivals)."""
+        col = self._col(fmt.TIMESTAMPS)
+        return min(self.count, col.explicit) if isinstance(col, ColumnView) else self.count
+
+    @property
     def timestamps(self) -> np.ndarray:
         """``(count,)`` float64 host seconds (loaded on first use, cached until `refresh`)."""
         if self._ts is None:

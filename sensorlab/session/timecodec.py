@@ -178,6 +178,8 @@ class ColumnView:
         self._end = self._start + self._count
         self.shape = (int(self._end[-1]) if n else 0,)
         self.runs = n
+        #: Samples whose times are stored verbatim (irregular arrivals, host stamps with jitter).
+        self.explicit = int(self._count[~np.isfinite(self._step)].sum())
 
     def __len__(self) -> int:
         return self.shape[0]
