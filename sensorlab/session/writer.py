@@ -167,7 +167,6 @@ class SessionWriter:
             raise ValueError(f"{self.path.name} is not being written")
         stores = [st for st in [*self.stores.values(), self._log] if st is not None]
         names = [{k: v.name for k, v in vars(st).items() if isinstance(v, h5py.Dataset)} for st in stores]
-        cols = [{k: (c.segments.name, c.values.name) for k, c in getattr(st, "cols", {}).items()} for st in stores]
         lists = [[d.name for d in st.datasets] for st in stores]  # names die with the closed file
         old, self._file = self._file, None
         old.flush()
@@ -177,11 +176,11 @@ class SessionWriter:
             self._create_stream(f[fmt.STREAMS], info.name, info, {fmt.ADDED_AT: float(added_at)})
         finally:
             f.swmr_mode = True
-            for st, by_attr, by_col, paths in zip(stores, names, cols, lists, strict=True):
+            for st, by_attr, paths in zip(stores, names, lists, strict=True):
                 for k, path in by_attr.items():
                     setattr(st, k, f[path])
-                for k, (seg, val) in by_col.items():
-                    st.cols[k].segments, st.cols[k].values = f[seg], f[val]
+                for col in st.cols.values():
+                    col.rebind(f)
                 st.datasets = [f[p] for p in paths]
 
     def written(self, stream: str) -> Written:
