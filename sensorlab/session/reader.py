@@ -28,7 +28,7 @@ from sensorlab.session import format as fmt
 from sensorlab.session.metadata import SessionMetadata
 from sensorlab.session.recovery import SessionError, SessionFileError, open_h5, remove_temporary_copy  # noqa: F401 - re-exported
 from sensorlab.session.sync_offsets import SyncFileError, load_offsets
-from sensorlab.session.timecodec import ColumnView
+from sensorlab.session.timecodec import SEGMENTS, ColumnView
 
 #: Below this many samples a time search reads the timestamps block instead of bisecting.
 _BISECT_BLOCK = 4096
@@ -124,7 +124,10 @@ class StreamReader:
         self.storage = fmt.Storage(_attr(group.attrs, "storage", fmt.Storage.ARRAY.value))
         #: How the time columns are stored: ``samples`` (one float64 per sample, files before
         #: 1.4) or ``segments`` (verified linear runs); reads return the same either way.
-        self.time_layout = fmt.TimeLayout(_attr(group.attrs, fmt.TIME_LAYOUT, fmt.TimeLayout.SAMPLES.value))
+        # The datasets decide when the attribute is missing (a crashed file keeps it, but a copy
+        # stripped of attributes should still read).
+        guess = fmt.TimeLayout.SEGMENTS if fmt.TIMESTAMPS + SEGMENTS in group else fmt.TimeLayout.SAMPLES
+        self.time_layout = fmt.TimeLayout(_attr(group.attrs, fmt.TIME_LAYOUT, guess.value))
         self._cols: dict[str, ColumnView] = {}
         #: Host time the stream joined a running recording (a processor added mid-recording);
         #: NaN for streams recorded from the start.
