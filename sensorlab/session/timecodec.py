@@ -137,7 +137,8 @@ class ColumnWriter:
     def __init__(self, g: h5py.Group, name: str, rows: int, append: Callable[..., None]):
         self.name = name
         self._append = append
-        self.segments = g.create_dataset(name + SEGMENTS, (0,), SEG_DTYPE, maxshape=(None,), chunks=(SEG_CHUNK,))
+        # Rows compress ~3× (start/count/value grow smoothly, step repeats): shuffle + gzip.
+        self.segments = g.create_dataset(name + SEGMENTS, (0,), SEG_DTYPE, maxshape=(None,), chunks=(SEG_CHUNK,), **COMPRESS_FLOAT)
         self.values = g.create_dataset(name + VALUES, (0,), "f8", maxshape=(None,), chunks=(rows,), fillvalue=np.nan, **COMPRESS_FLOAT)
         self.ulps = g.create_dataset(name + ULPS, (0,), "i1", maxshape=(None,), chunks=(max(rows, 4096),), **COMPRESS_INT)
         self.datasets = [self.segments, self.values, self.ulps]
