@@ -228,6 +228,7 @@ def _layout_note(d: dict[str, Any]) -> str:
     layouts = d["time_layout"]
     if layouts != ["segments"]:
         return " + ".join(layouts) + (" (one float64 per sample and clock, as before 1.4)" if "samples" in layouts else "")
+    # Only streams where it matters (a few verbatim samples, e.g. a first hand-over, are normal).
     kept = [f"{s['name']} {100 * s['explicit_times'] / s['samples']:.0f} %" for s in d["streams"]
-            if s.get("samples") and s.get("explicit_times")]
+            if s.get("samples") and s.get("explicit_times", 0) >= 0.1 * s["samples"]]
     return "segments (compact)" + (f"; times kept per sample (irregular): {', '.join(kept)}" if kept else "")

@@ -131,7 +131,10 @@ class ColumnWriter:
     """Writes one time column of a stream as runs (the writer's thread only).
 
     ``append(ds, values, at)`` is the writer's one low-level write (it grows the dataset and
-    counts bytes; the disk-full test patches it).
+    counts bytes; the disk-full test patches it). `write` only encodes; `drain` appends what was
+    encoded, once per flush (`SessionWriter.flush`): samples become visible to a reader at the
+    flush anyway, and three small appends per batch and column cost more CPU than the encoding.
+    Writes carry their position, so a drain that failed half way can simply be repeated.
     """
 
     def __init__(self, g: h5py.Group, name: str, rows: int, append: Callable[..., None]):
@@ -146,14 +149,18 @@ class ColumnWriter:
         self.runs = 0
         self.explicit = 0  # samples stored verbatim
         self.corrected = 0  # samples of runs with per-sample ulps
+        self._rows: list[tuple] = []  # encoded, not yet appended (see `drain`)
+        self._values: list[tuple[int, np.ndarray]] = []
+        self._ulps: list[tuple[int, np.ndarray]] = []
 
     def rebind(self, f: h5py.File) -> None:
         """Use the datasets of ``f``, the same file reopened (`SessionWriter.add_stream`)."""
         self.segments, self.values, self.ulps = self.datasets = [f[p] for p in self._paths]
 
     def write(self, x: np.ndarray, start: int) -> None:
+        """Encode samples ``start …`` of the column (appended by the next `drain`)."""
         x = np.asarray(x, dtype=np.float64)
-        out = []
+        out = self._rows
         for s, n, v, step in encode(x, start):
             seg = x[s - start : s - start + n]
             residual = 0
@@ -163,17 +170,39 @@ class ColumnWriter:
                     ulps = _ulps(line, seg)
                     if ulps is None:
                         step = np.nan
-                    else:  # corrections before the row: a row is only trusted once they are written
-                        self._append(self.ulps, ulps, at=s)
+                    else:
+                        self._ulps.append((s, ulps))
                         self.corrected += n
                         residual = 1
-            if not np.isfinite(step):  # values first, likewise
-                self._append(self.values, seg, at=s)
+            if not np.isfinite(step):
+                self._values.append((s, seg.copy()))
                 self.explicit += n
             out.append((s, n, v, step, residual))
-        rows = np.array(out, dtype=SEG_DTYPE)
-        self._append(self.segments, rows, at=self.runs)
-        self.runs += len(rows)
+
+    def drain(self) -> None:
+        """Append everything encoded since the last drain: corrections and explicit values
+        first, the run rows last (a row is only trusted once what it refers to is written)."""
+        for ds, parts in ((self.ulps, self._ulps), (self.values, self._values)):
+            for at, arr in _coalesce(parts):
+                self._append(ds, arr, at=at)
+            parts.clear()
+        if self._rows:
+            rows = np.array(self._rows, dtype=SEG_DTYPE)
+            self._append(self.segments, rows, at=self.runs)
+            self.runs += len(rows)
+            self._rows.clear()
+
+
+def _coalesce(parts: list[tuple[int, np.ndarray]]) -> list[tuple[int, np.ndarray]]:
+    """Adjacent ``(at, values)`` pieces joined, so each contiguous range is one append."""
+    out: list[tuple[int, list[np.ndarray], int]] = []
+    for at, arr in parts:
+        if out and out[-1][2] == at:
+            out[-1][1].append(arr)
+            out[-1] = (out[-1][0], out[-1][1], at + len(arr))
+        else:
+            out.append((at, [arr], at + len(arr)))
+    return [(at, np.concatenate(arrs)) for at, arrs, _ in out]
 
 
 def _half_ulp(line: np.ndarray) -> np.ndarray:

@@ -168,6 +168,7 @@ class SessionWriter:
         stores = [st for st in [*self.stores.values(), self._log] if st is not None]
         names = [{k: v.name for k, v in vars(st).items() if isinstance(v, h5py.Dataset)} for st in stores]
         lists = [[d.name for d in st.datasets] for st in stores]  # names die with the closed file
+        self._drain()
         old, self._file = self._file, None
         old.flush()
         old.close()
@@ -231,10 +232,17 @@ class SessionWriter:
         """Make everything appended so far durable and visible to SWMR readers."""
         if self._file is not None:
             try:
+                self._drain()
                 self._file.flush()
             except BaseException:
                 self.write_failed = True
                 raise
+
+    def _drain(self) -> None:
+        """Append the time runs encoded since the last flush (layout segments; see `ColumnWriter`)."""
+        for store in self.stores.values():
+            for col in store.cols.values():
+                col.drain()
 
     def close(self) -> None:
         """Flush and close the SWMR file (idempotent); always removes the reserve file.
@@ -257,11 +265,13 @@ class SessionWriter:
         f, self._file = self._file, None
         try:
             try:
+                self._drain()
                 f.flush()
             except Exception:  # noqa: BLE001 - h5py raises RuntimeError or OSError on ENOSPC
                 self.write_failed = True
                 if not self._release_reserve():
                     raise
+                self._drain()  # every write carries its position: repeating one is harmless
                 f.flush()
         except Exception as e:  # noqa: BLE001
             self._quarantine(f)
