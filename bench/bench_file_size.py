@@ -64,7 +64,9 @@ def replay(src: Path, out: Path, layout: str) -> float:
             edges = np.searchsorted(c.timestamps, np.arange(c.timestamps[0], c.timestamps[-1] + BATCH_INTERVAL, BATCH_INTERVAL), "left")
             edges = np.unique(np.append(edges, len(c)))
             for a, b in zip(edges[:-1], edges[1:]):
-                sel = lambda x: None if x is None else x[a:b]  # noqa: E731
+                def sel(x, a=a, b=b):
+                    return None if x is None else x[a:b]
+
                 data = c.data[a:b] if r.info.kind is not StreamKind.EVENTS else np.array(list(c.data[a:b]), dtype=object)
                 chunks.append((float(c.timestamps[b - 1]), name, Chunk(data, c.timestamps[a:b], sel(c.device_times), sel(c.arrival_times))))
     chunks.sort(key=lambda x: x[0])

@@ -159,7 +159,7 @@ class StreamReader:
     def _col(self, key: str) -> h5py.Dataset | ColumnView | None:
         """A time column read like a 1-D dataset, whatever its layout; None if the file has none."""
         if self.time_layout is fmt.TimeLayout.SAMPLES:
-            return self._g[key] if key in self._g else None
+            return self._g.get(key)
         if key not in self._cols:
             # Only the timestamps decide which samples exist (contiguous runs from sample 0); raw
             # clocks may skip chunks that did not carry them.

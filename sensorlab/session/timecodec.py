@@ -29,19 +29,30 @@ starts at or after the end of the previous row (unwritten rows read as the fill 
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import pairwise
 
 import h5py
 import numpy as np
 
 #: One run of a time column. ``step`` NaN: explicit times in the ``*_values`` dataset.
-SEG_DTYPE = np.dtype([("start", "i8"), ("count", "i8"), ("value", "f8"), ("step", "f8"), ("residual", "i1")])
+SEG_DTYPE = np.dtype(
+    [
+        ("start", "i8"),
+        ("count", "i8"),
+        ("value", "f8"),
+        ("step", "f8"),
+        ("residual", "i1"),
+    ]
+)
 SEGMENTS = "_segments"  # suffix of a column's run table
 VALUES = "_values"  # suffix of a column's explicit (sparse, per-sample) times
-ULPS = "_ulps"  # suffix of a column's per-sample corrections of runs with ``residual`` 1
+ULPS = (
+    "_ulps"  # suffix of a column's per-sample corrections of runs with ``residual`` 1
+)
 #: Lossless HDF5 filters of the per-sample datasets (builtin: plain h5py reads them). SWMR
 #: appends and flushes work with them; they cost ~3 ms of CPU per second of 48 kHz audio.
-COMPRESS_INT = dict(compression="gzip", compression_opts=1)
-COMPRESS_FLOAT = dict(compression="gzip", compression_opts=1, shuffle=True)
+COMPRESS_INT = {"compression": "gzip", "compression_opts": 1}
+COMPRESS_FLOAT = {"compression": "gzip", "compression_opts": 1, "shuffle": True}
 #: Largest difference allowed between a reconstructed time and the recorded one (10 ns; the
 #: format promises 1 µs). Floating point error of an exactly linear column of host seconds is
 #: far below it, so linear columns always compress.
@@ -57,7 +68,9 @@ def _line(value: float, step: float, k0: int, k1: int) -> np.ndarray:
     return value + step * np.arange(k0, k1, dtype=np.float64)
 
 
-def encode(x: np.ndarray, start: int, tol: float = TIME_TOL) -> list[tuple[int, int, float, float]]:
+def encode(
+    x: np.ndarray, start: int, tol: float = TIME_TOL
+) -> list[tuple[int, int, float, float]]:
     """Runs ``(start, count, value, step)`` covering ``x`` (sample indexes from ``start``).
 
     Each linear run reproduces its samples within ``tol``; consecutive short runs are merged
@@ -91,13 +104,17 @@ def encode(x: np.ndarray, start: int, tol: float = TIME_TOL) -> list[tuple[int, 
     def explicit(upto: int) -> None:
         nonlocal pending
         if pending >= 0 and upto > pending:
-            runs.append((start + pending, upto - pending, float(x[pending]), float("nan")))
+            runs.append(
+                (start + pending, upto - pending, float(x[pending]), float("nan"))
+            )
         pending = -1
 
-    for cs, ce in zip(bounds[:-1], bounds[1:]):
+    for cs, ce in pairwise(bounds):
         s = cs
         while s < ce:
-            end, step = _longest_run(x, s, ce, tol) if ce - s >= MIN_RUN else (ce, np.nan)
+            end, step = (
+                _longest_run(x, s, ce, tol) if ce - s >= MIN_RUN else (ce, np.nan)
+            )
             if end - s < MIN_RUN:
                 pending = s if pending < 0 else pending
             else:
@@ -115,7 +132,9 @@ def _longest_run(x: np.ndarray, s: int, e: int, tol: float) -> tuple[int, float]
         bad = np.flatnonzero(~(np.abs(_line(x[s], step, 0, end - s) - x[s:end]) <= tol))
         return end if len(bad) == 0 else s + int(bad[0])
 
-    step = (x[e - 1] - x[s]) / (e - 1 - s)  # from the endpoints: the least rounding in the step
+    step = (x[e - 1] - x[s]) / (
+        e - 1 - s
+    )  # from the endpoints: the least rounding in the step
     if first_bad(step, e) == e:
         return e, step
     step = x[s + 1] - x[s]
@@ -137,15 +156,41 @@ class ColumnWriter:
     Writes carry their position, so a drain that failed half way can simply be repeated.
     """
 
-    def __init__(self, g: h5py.Group, name: str, rows: int, append: Callable[..., None]):
+    def __init__(
+        self, g: h5py.Group, name: str, rows: int, append: Callable[..., None]
+    ):
         self.name = name
         self._append = append
         # Rows compress ~3× (start/count/value grow smoothly, step repeats): shuffle + gzip.
-        self.segments = g.create_dataset(name + SEGMENTS, (0,), SEG_DTYPE, maxshape=(None,), chunks=(SEG_CHUNK,), **COMPRESS_FLOAT)
-        self.values = g.create_dataset(name + VALUES, (0,), "f8", maxshape=(None,), chunks=(rows,), fillvalue=np.nan, **COMPRESS_FLOAT)
-        self.ulps = g.create_dataset(name + ULPS, (0,), "i1", maxshape=(None,), chunks=(max(rows, 4096),), **COMPRESS_INT)
+        self.segments = g.create_dataset(
+            name + SEGMENTS,
+            (0,),
+            SEG_DTYPE,
+            maxshape=(None,),
+            chunks=(SEG_CHUNK,),
+            **COMPRESS_FLOAT,
+        )
+        self.values = g.create_dataset(
+            name + VALUES,
+            (0,),
+            "f8",
+            maxshape=(None,),
+            chunks=(rows,),
+            fillvalue=np.nan,
+            **COMPRESS_FLOAT,
+        )
+        self.ulps = g.create_dataset(
+            name + ULPS,
+            (0,),
+            "i1",
+            maxshape=(None,),
+            chunks=(max(rows, 4096),),
+            **COMPRESS_INT,
+        )
         self.datasets = [self.segments, self.values, self.ulps]
-        self._paths = [d.name for d in self.datasets]  # to find them again in a reopened file
+        self._paths = [
+            d.name for d in self.datasets
+        ]  # to find them again in a reopened file
         self.runs = 0
         self.explicit = 0  # samples stored verbatim
         self.corrected = 0  # samples of runs with per-sample ulps
@@ -155,7 +200,9 @@ class ColumnWriter:
 
     def rebind(self, f: h5py.File) -> None:
         """Use the datasets of ``f``, the same file reopened (`SessionWriter.add_stream`)."""
-        self.segments, self.values, self.ulps = self.datasets = [f[p] for p in self._paths]
+        self.segments, self.values, self.ulps = self.datasets = [
+            f[p] for p in self._paths
+        ]
 
     def write(self, x: np.ndarray, start: int) -> None:
         """Encode samples ``start …`` of the column (appended by the next `drain`)."""
@@ -214,7 +261,11 @@ def _ulps(line: np.ndarray, x: np.ndarray) -> np.ndarray | None:
     q = _half_ulp(line)
     with np.errstate(invalid="ignore", divide="ignore"):
         r = (x - line) / q
-    if not (np.isfinite(r).all() and np.all(np.abs(r) <= 127) and np.array_equal(r, np.round(r))):
+    if not (
+        np.isfinite(r).all()
+        and np.all(np.abs(r) <= 127)
+        and np.array_equal(r, np.round(r))
+    ):
         return None
     ulps = r.astype(np.int8)
     return ulps if np.array_equal(line + ulps.astype(np.float64) * q, x) else None

@@ -8,8 +8,10 @@ bit, timestamps and raw clocks too (the format promises 1 µs; the codec gives b
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
+import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -214,7 +216,7 @@ def test_the_codec_reproduces_every_sample_within_tolerance():
     for x in cases:
         runs = timecodec.encode(x, 11)
         assert sum(r[1] for r in runs) == len(x) and runs[0][0] == 11
-        assert all(a[0] + a[1] == b[0] for a, b in zip(runs, runs[1:]))
+        assert all(a[0] + a[1] == b[0] for a, b in itertools.pairwise(runs))
         out = np.empty(len(x))
         for s, n, v, step in runs:
             out[s - 11 : s - 11 + n] = timecodec._line(v, step, 0, n) if np.isfinite(step) else x[s - 11 : s - 11 + n]
@@ -265,8 +267,6 @@ def test_dataset_build_gives_identical_windows_from_both_layouts(tmp_path):
     from sensorlab.labeling.annotations import AnnotationSet, Segment
     from sensorlab.labeling.store import save_annotations, sidecar_path
     from sensorlab.session.synthetic import T0, write_synthetic_session
-
-    import tomllib
 
     out = {}
     for layout in ("segments", "samples"):
