@@ -125,8 +125,9 @@ def test_the_compact_file_is_smaller_and_audio_times_are_runs(demo_pair):
     with Session.open(path) as new:
         mic = new.streams["mic"]
         col = mic._col("timestamps")
-        # A few runs per hand-over (10 ms blocks), none stored per sample.
-        assert mic.explicit_times == 0 and col.runs < mic.count / 100
+        # A few runs per hand-over (10 ms blocks); hardly a sample kept verbatim (a run shorter than
+        # 4 samples, e.g. where a fit step was squeezed, is).
+        assert mic.explicit_times < mic.count / 1000 and col.runs < mic.count / 100
     assert path.stat().st_size < 0.7 * old_path.stat().st_size
 
 
