@@ -385,10 +385,10 @@ def attack_rigs(tmp: Path) -> list[Result]:
 
 
 # -- 6. malformed label files ---------------------------------------------------------------------------
-def _make_session(path: Path, seconds: float = 20.0) -> Path:
+def _make_session(path: Path, seconds: float = 20.0, time_layout: str = "segments") -> Path:
     from sensorlab.session.synthetic import write_synthetic_session
 
-    return write_synthetic_session(path, seconds, audio_rate=8000, imu_rate=200, fps=10.0)
+    return write_synthetic_session(path, seconds, audio_rate=8000, imu_rate=200, fps=10.0, time_layout=time_layout)
 
 
 def _label_corpus(box: Path) -> dict[str, tuple[str, bytes]]:
@@ -530,7 +530,7 @@ def _damage(base: Path, box: Path) -> dict[str, Path]:
 def attack_sessions(tmp: Path) -> list[Result]:
     box = tmp / "sessionbox"
     box.mkdir()
-    base = _make_session(tmp / "damage-base.h5", 10.0)
+    base = _make_session(tmp / "damage-base.h5", 10.0, time_layout="samples")  # the edits below damage per-sample timestamps
     corpus = _damage(base, box)
     failures = []
 

@@ -92,14 +92,15 @@ def _numpy_loop(folder: Path, out: Path) -> int:
     from scipy.signal import resample_poly
 
     from sensorlab.labeling.store import load_annotations, sidecar_path
+    from sensorlab.session.reader import Session
 
     xs_mic, xs_imu, ys = [], [], []
     for p in sorted(folder.glob("*.h5")):
         with h5py.File(p, "r") as f:
             mic = f["streams/mic/data"][:].astype(np.float64)
-            t_mic = f["streams/mic/timestamps"][:]
             imu = f["streams/imu/data"][:]
-            t_imu = f["streams/imu/timestamps"][:]
+        with Session.open(p) as s:  # times are stored as runs since schema 1.4
+            t_mic, t_imu = s.streams["mic"].timestamps, s.streams["imu"].timestamps
         mic8 = resample_poly(mic, 1, 2, axis=0).astype(np.float32)
         segs = [(s.label, s.start, s.end) for s in load_annotations(sidecar_path(p)).segments("activity")]
         t0, t1 = max(t_mic[0], t_imu[0]), min(t_mic[-1], t_imu[-1])

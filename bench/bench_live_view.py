@@ -162,10 +162,10 @@ def _measure(seconds: float, profile: str | None = None) -> dict:
         wait(50)
     streams = {}
     if stopped:
-        import h5py
+        from sensorlab.session.reader import Session
 
-        with h5py.File(stopped[0], "r") as f:
-            streams = {name: int(f[f"streams/{name}/timestamps"].shape[0]) for name in f["streams"]}
+        with Session.open(stopped[0]) as s:
+            streams = {name: r.count for name, r in s.streams.items()}
     errors = {k: v.error for k, v in w.acquisition.stats.items() if v.error}
     w.close()
     return {"baseline": baseline, "recording": recording, "file_samples": streams, "errors": errors,

@@ -25,7 +25,9 @@ SCHEMA = "sensorlab.session"
 #: carry ``added_at``.
 #: 1.3: ``clock_drift_stderr_ppm`` / ``clock_drift_span`` footers; ``clock_drift_ppm`` is given from
 #: about a second of device time on (with its error); the ``run1.sync.json`` offsets sidecar.
-SCHEMA_VERSION = "1.3"
+#: 1.4: the ``time_layout`` stream attribute; layout ``segments`` stores each time column as
+#: verified linear runs (``<column>_segments`` + sparse ``<column>_values``, see `timecodec`).
+SCHEMA_VERSION = "1.4"
 SCHEMA_MAJOR = int(SCHEMA_VERSION.split(".")[0])
 
 # -- groups and datasets ------------------------------------------------------------------
@@ -38,6 +40,7 @@ DEVICE_TIMES = "device_times"  # (<= n,) float64 raw device clock; NaN / shorter
 ARRIVAL_TIMES = "arrival_times"  # (<= n,) float64 uncorrected host arrival time
 HEALTH = "health"  # growable table, one row per flush
 GAPS = "gaps"  # (k, 2) float64 (start, end); written with the footers
+TIME_LAYOUT = "time_layout"  # stream attribute (1.4): how the time columns are stored; absent = samples
 ADDED_AT = "added_at"  # stream attribute: host time a stream joined a running recording
 
 # -- reserved stream names (one definition each) -------------------------------------------------
@@ -51,6 +54,13 @@ class Storage(str, Enum):
     ARRAY = "array"  # data: (n, *sample_shape) of info.dtype
     JPEG = "jpeg"  # data: 1-D uint8 blob of concatenated JPEG files; index: (offset, size)
     UTF8 = "utf8"  # data: 1-D uint8 blob of concatenated UTF-8 strings; index: (offset, size)
+
+
+class TimeLayout(str, Enum):
+    """How a stream's ``timestamps`` / ``device_times`` / ``arrival_times`` are stored."""
+
+    SAMPLES = "samples"  # one float64 per sample each (files before 1.4)
+    SEGMENTS = "segments"  # verified linear runs + explicit values (`sensorlab.session.timecodec`)
 
 
 #: One health row per stream per flush. Counters are cumulative since the recording started.

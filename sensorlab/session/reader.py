@@ -28,6 +28,7 @@ from sensorlab.session import format as fmt
 from sensorlab.session.metadata import SessionMetadata
 from sensorlab.session.recovery import SessionError, SessionFileError, open_h5, remove_temporary_copy  # noqa: F401 - re-exported
 from sensorlab.session.sync_offsets import SyncFileError, load_offsets
+from sensorlab.session.timecodec import SEGMENTS, ColumnView
 
 #: Below this many samples a time search reads the timestamps block instead of bisecting.
 _BISECT_BLOCK = 4096
@@ -39,7 +40,7 @@ _JPEG_TAIL_BLOCK = 32
 log = logging.getLogger(__name__)
 
 
-def _valid_prefix(ts_ds: h5py.Dataset, index_ds: h5py.Dataset | None, blob_len: int, start: int, n: int, increasing: bool) -> int:
+def _valid_prefix(ts_ds: h5py.Dataset | ColumnView, index_ds: h5py.Dataset | None, blob_len: int, start: int, n: int, increasing: bool) -> int:
     """Length of the prefix of samples ``[0, n)`` that really reached the disk (``[0, start)`` known good).
 
     A chunk that was never written (crash, full disk) reads as the fill value: NaN timestamps
@@ -121,6 +122,13 @@ class StreamReader:
         self.name = group.name.rsplit("/", 1)[-1]
         self.info = StreamInfo.from_dict(json.loads(_attr(group.attrs, "info")))
         self.storage = fmt.Storage(_attr(group.attrs, "storage", fmt.Storage.ARRAY.value))
+        #: How the time columns are stored: ``samples`` (one float64 per sample, files before
+        #: 1.4) or ``segments`` (verified linear runs); reads return the same either way.
+        # The datasets decide when the attribute is missing (a crashed file keeps it, but a copy
+        # stripped of attributes should still read).
+        guess = fmt.TimeLayout.SEGMENTS if fmt.TIMESTAMPS + SEGMENTS in group else fmt.TimeLayout.SAMPLES
+        self.time_layout = fmt.TimeLayout(_attr(group.attrs, fmt.TIME_LAYOUT, guess.value))
+        self._cols: dict[str, ColumnView] = {}
         #: Host time the stream joined a running recording (a processor added mid-recording);
         #: NaN for streams recorded from the start.
         self.added_at = float(_attr(group.attrs, fmt.ADDED_AT, float("nan")))
@@ -141,12 +149,23 @@ class StreamReader:
         self._ts = None
         self._n = None
         self._order = None
+        self._cols = {}
         if self._session.live:
             for ds in self._g.values():
                 if isinstance(ds, h5py.Dataset):
                     ds.refresh()
 
     # -- sizes and times ----------------------------------------------------------------------------
+    def _col(self, key: str) -> h5py.Dataset | ColumnView | None:
+        """A time column read like a 1-D dataset, whatever its layout; None if the file has none."""
+        if self.time_layout is fmt.TimeLayout.SAMPLES:
+            return self._g.get(key)
+        if key not in self._cols:
+            # Only the timestamps decide which samples exist (contiguous runs from sample 0); raw
+            # clocks may skip chunks that did not carry them.
+            self._cols[key] = ColumnView(self._g, key, self._session.trusted, contiguous=key == fmt.TIMESTAMPS)
+        return self._cols[key]
+
     @property
     def count(self) -> int:
         """Samples readable now: present in data, index and timestamps, and actually written.
@@ -156,13 +175,13 @@ class StreamReader:
         the disk counts (see `_valid_prefix`); values of array data cannot be checked.
         """
         if self._n is None:
-            n = self._g[fmt.TIMESTAMPS].shape[0]
+            n = self._col(fmt.TIMESTAMPS).shape[0]
             body = self._g[fmt.DATA if self.storage is fmt.Storage.ARRAY else fmt.INDEX].shape[0]
             n = min(n, body)
             if not self._session.trusted:
                 index = self._g[fmt.INDEX] if self.storage is not fmt.Storage.ARRAY else None
                 blob = self._g[fmt.DATA].shape[0] if index is not None else 0
-                n = _valid_prefix(self._g[fmt.TIMESTAMPS], index, blob, self._checked, n, self.storage is not fmt.Storage.UTF8)
+                n = _valid_prefix(self._col(fmt.TIMESTAMPS), index, blob, self._checked, n, self.storage is not fmt.Storage.UTF8)
                 if self.storage is fmt.Storage.JPEG and n > self._checked:
                     n = max(self._checked, _intact_jpeg_prefix(index, self._g[fmt.DATA], n))
                 self._checked = n
@@ -170,10 +189,17 @@ class StreamReader:
         return self._n
 
     @property
+    def explicit_times(self) -> int:
+        """Samples whose timestamps are stored one float64 each: all of them in the ``samples``
+        layout; in ``segments`` those that lie on no straight line (irregular arrivals)."""
+        col = self._col(fmt.TIMESTAMPS)
+        return min(self.count, col.explicit) if isinstance(col, ColumnView) else self.count
+
+    @property
     def timestamps(self) -> np.ndarray:
         """``(count,)`` float64 host seconds (loaded on first use, cached until `refresh`)."""
         if self._ts is None:
-            self._ts = self._g[fmt.TIMESTAMPS][: self.count] - self.offset if self.offset else self._g[fmt.TIMESTAMPS][: self.count]
+            self._ts = self._col(fmt.TIMESTAMPS)[: self.count] - self.offset if self.offset else self._col(fmt.TIMESTAMPS)[: self.count]
         return self._ts
 
     @property
@@ -184,12 +210,12 @@ class StreamReader:
     @property
     def first_time(self) -> float:
         n = self.count
-        return float(self._g[fmt.TIMESTAMPS][0]) - self.offset if n else float("nan")
+        return float(self._col(fmt.TIMESTAMPS)[0]) - self.offset if n else float("nan")
 
     @property
     def last_time(self) -> float:
         n = self.count
-        return float(self._g[fmt.TIMESTAMPS][n - 1]) - self.offset if n else float("nan")
+        return float(self._col(fmt.TIMESTAMPS)[n - 1]) - self.offset if n else float("nan")
 
     @property
     def duration(self) -> float:
@@ -218,7 +244,7 @@ class StreamReader:
                 ts = self.timestamps if n else np.empty(0)
                 self._order = TimeOrder(t_min=float(ts.min()) if n else np.nan, t_max=float(ts.max()) if n else np.nan)
                 return self._order
-            ds = self._g[fmt.TIMESTAMPS]
+            ds = self._col(fmt.TIMESTAMPS)
             back, largest, first, lo, hi, prev = 0, 0.0, -1, np.inf, -np.inf, None
             for i in range(0, n, _SCAN_BLOCK):
                 ts = ds[i : min(n, i + _SCAN_BLOCK)]
@@ -240,7 +266,7 @@ class StreamReader:
             return int(np.searchsorted(self._ts, t, "left"))
         # Bisect on the dataset so a time-range read never loads an hour of timestamps.
         t = t + self.offset  # the dataset holds raw times
-        ds, lo, hi = self._g[fmt.TIMESTAMPS], 0, n
+        ds, lo, hi = self._col(fmt.TIMESTAMPS), 0, n
         while hi - lo > _BISECT_BLOCK:
             mid = (lo + hi) // 2
             if ds[mid] < t:
@@ -280,7 +306,7 @@ class StreamReader:
         n = self.count
         i1 = n if i1 is None else min(int(i1), n)
         i0 = max(0, min(int(i0), i1))
-        ts = self._g[fmt.TIMESTAMPS][i0:i1] - self.offset
+        ts = self._col(fmt.TIMESTAMPS)[i0:i1] - self.offset
         dev, arr = self._raw_times(fmt.DEVICE_TIMES, i0, i1), self._raw_times(fmt.ARRIVAL_TIMES, i0, i1)
         if self.storage is fmt.Storage.ARRAY:
             return Chunk(self._g[fmt.DATA][i0:i1], ts, dev, arr)
@@ -332,10 +358,8 @@ class StreamReader:
         return frames, ok
 
     def _raw_times(self, key: str, i0: int, i1: int) -> np.ndarray | None:
-        if key not in self._g:
-            return None
-        ds = self._g[key]
-        if ds.shape[0] == 0:
+        ds = self._col(key)
+        if ds is None or ds.shape[0] == 0:
             return None
         out = np.full(i1 - i0, np.nan)
         part = ds[i0 : min(i1, ds.shape[0])]

@@ -132,6 +132,9 @@ class Recorder:
         ``"jpeg"`` (per-frame JPEG, ~20× smaller) or ``"raw"``.
     jpeg_quality
         0–100.
+    time_layout
+        ``"segments"`` (default: compact verified time runs, schema 1.4) or ``"samples"``
+        (one float64 per sample and clock, readable by sensorlab before 1.4).
     writer
         The listener that writes the file (default: a `SessionWriter` on ``path``); the
         recorder only uses its public methods.
@@ -162,12 +165,13 @@ class Recorder:
         video_encoding: str = "jpeg",
         jpeg_quality: int = 90,
         writer: SessionWriter | None = None,
+        time_layout: str = "segments",
     ):
         self.acquisition = acquisition
         self._path = Path(path)
         self.metadata = metadata or SessionMetadata(name=self._path.stem)
         self.preroll = dict(preroll or {})
-        self._writer = writer or SessionWriter(self._path, video_encoding, jpeg_quality)
+        self._writer = writer or SessionWriter(self._path, video_encoding, jpeg_quality, time_layout)
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._lock = threading.Lock()  # guards _state against add_event racing stop
         self._state = "idle"  # idle → recording → stopping → stopped | failed

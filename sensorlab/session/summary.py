@@ -65,6 +65,9 @@ def summarize(path: str | Path, measure_sync: bool = True) -> dict[str, Any]:
             "tags": dict(m.tags),
             "log_errors": [e["message"] for e in s.log if e.get("level") == "error"],
             "source_errors": _source_errors(s.attrs.get("source_errors")),
+            "schema_version": str(s.attrs.get("schema_version", "")),
+            # How times are stored (1.4): "segments" (compact runs) or "samples" (before 1.4).
+            "time_layout": sorted({r.time_layout.value for r in s.streams.values()}),
             "streams": [],
         }
         events: dict[str, np.ndarray] = {}
@@ -100,6 +103,8 @@ def summarize(path: str | Path, measure_sync: bool = True) -> dict[str, Any]:
                     "drift_stderr_ppm": float(clock.get("drift_stderr_ppm", np.nan)),
                     "resolution": 1.0 / r.info.nominal_rate if r.info.nominal_rate > 0 else float("nan"),
                     "sync_offset": r.offset,
+                    "time_layout": r.time_layout.value,
+                    "explicit_times": r.explicit_times,
                 }
             )
             if measure_sync and r.count and order.ok:  # events of a stream whose time zig-zags are not comparable
@@ -152,6 +157,8 @@ def format_summary(summary: dict[str, Any] | str | Path) -> str:
         lines.append("  not closed cleanly (recording still running or crashed): counters are from the last flush")
     elif d["stop_reason"] != "stopped":
         lines.append(f"  stopped early: {d['stop_reason']}")
+    if d.get("time_layout"):
+        lines.append(f"  format {d.get('schema_version') or '?'}, time layout: {_layout_note(d)}")
     if d["tags"]:
         lines.append("  tags: " + ", ".join(f"{k}={v}" for k, v in d["tags"].items()))
     # Columns are as wide as their widest cell, two spaces apart, so no value runs into its
@@ -214,3 +221,14 @@ def _notes(s: dict[str, Any]) -> list[str]:
             f"{REANCHOR_TOLERANCE * 1e3:.0f} ms (lost lines, a paused or restarted device); timestamps follow the arrivals there"
         )
     return out
+
+
+def _layout_note(d: dict[str, Any]) -> str:
+    """``segments (compact)`` plus the streams whose times had to be kept per sample, or ``samples``."""
+    layouts = d["time_layout"]
+    if layouts != ["segments"]:
+        return " + ".join(layouts) + (" (one float64 per sample and clock, as before 1.4)" if "samples" in layouts else "")
+    # Only streams where it matters (a few verbatim samples, e.g. a first hand-over, are normal).
+    kept = [f"{s['name']} {100 * s['explicit_times'] / s['samples']:.0f} %" for s in d["streams"]
+            if s.get("samples") and s.get("explicit_times", 0) >= 0.1 * s["samples"]]
+    return "segments (compact)" + (f"; times kept per sample (irregular): {', '.join(kept)}" if kept else "")

@@ -57,12 +57,13 @@ def write_synthetic_session(
     predictions: bool = True,
     block_s: float = 10.0,
     tags: dict[str, str] | None = None,
+    time_layout: str = "segments",
 ) -> Path:
     """Write the session and return its path (see the module docstring for the content)."""
     for _ in iter_write_synthetic_session(
         path, seconds, audio_rate=audio_rate, audio_channels=audio_channels, imu_rate=imu_rate,
         imu_channels=imu_channels, fps=fps, frame_shape=frame_shape, period=period,
-        predictions=predictions, block_s=block_s, tags=tags,
+        predictions=predictions, block_s=block_s, tags=tags, time_layout=time_layout,
     ):
         pass
     return Path(path)
@@ -82,6 +83,7 @@ def iter_write_synthetic_session(
     predictions: bool,
     block_s: float,
     tags: dict[str, str] | None = None,
+    time_layout: str = "segments",
 ) -> Generator[float, None, None]:
     """`write_synthetic_session`, yielding progress in [0, 1] after each block."""
     h, w = frame_shape
@@ -96,7 +98,7 @@ def iter_write_synthetic_session(
     }
     if predictions:
         streams["predictions"] = StreamInfo("predictions", StreamKind.EVENTS, IRREGULAR, dtype="str")
-    writer = SessionWriter(path, jpeg_quality=80)
+    writer = SessionWriter(path, jpeg_quality=80, time_layout=time_layout)
     meta = SessionMetadata(name=Path(path).stem, notes="synthetic session", tags=dict(tags or {})).stamped_start(T0)
     writer.on_start(streams, meta)
     rng = np.random.default_rng(7)

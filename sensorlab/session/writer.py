@@ -34,6 +34,7 @@ from sensorlab.acquisition.clock import MIN_DRIFT_SPAN, REANCHOR_TOLERANCE, Cloc
 from sensorlab.acquisition.source import Chunk, StreamInfo, StreamKind
 from sensorlab.session import format as fmt
 from sensorlab.session.metadata import SessionMetadata
+from sensorlab.session.timecodec import ColumnWriter
 
 log = logging.getLogger(__name__)
 
@@ -74,13 +75,18 @@ class SessionWriter:
         ``"jpeg"`` (default) or ``"raw"``.
     jpeg_quality
         0–100, for ``cv2.imencode``.
+    time_layout
+        ``"segments"`` (default, schema 1.4): per-sample times stored as verified linear runs
+        (`sensorlab.session.timecodec`); ``"samples"``: one float64 per sample and clock, as
+        files before 1.4 (readable by older sensorlab versions).
 
     Thread-safety: not thread-safe; one thread (the recorder's writer thread) calls every
     method. ``bytes_written`` may be read from any thread (an int, replaced atomically).
     """
 
-    def __init__(self, path: str | Path, video_encoding: str = "jpeg", jpeg_quality: int = 90):
+    def __init__(self, path: str | Path, video_encoding: str = "jpeg", jpeg_quality: int = 90, time_layout: str = fmt.TimeLayout.SEGMENTS.value):
         self.path = Path(path)
+        self.time_layout = fmt.TimeLayout(time_layout)
         self.video_encoding = video_encoding
         self.jpeg_quality = int(jpeg_quality)
         self.bytes_written = 0
@@ -133,6 +139,7 @@ class SessionWriter:
         g.attrs["info"] = info.to_json()
         g.attrs["kind"] = info.kind.value
         g.attrs["storage"] = storage.value
+        g.attrs[fmt.TIME_LAYOUT] = self.time_layout.value
         if storage is fmt.Storage.JPEG:
             g.attrs["jpeg_quality"] = self.jpeg_quality
         for k, v in (attrs or {}).items():
@@ -161,6 +168,7 @@ class SessionWriter:
         stores = [st for st in [*self.stores.values(), self._log] if st is not None]
         names = [{k: v.name for k, v in vars(st).items() if isinstance(v, h5py.Dataset)} for st in stores]
         lists = [[d.name for d in st.datasets] for st in stores]  # names die with the closed file
+        self._drain()
         old, self._file = self._file, None
         old.flush()
         old.close()
@@ -172,6 +180,8 @@ class SessionWriter:
             for st, by_attr, paths in zip(stores, names, lists, strict=True):
                 for k, path in by_attr.items():
                     setattr(st, k, f[path])
+                for col in st.cols.values():
+                    col.rebind(f)
                 st.datasets = [f[p] for p in paths]
 
     def written(self, stream: str) -> Written:
@@ -222,10 +232,17 @@ class SessionWriter:
         """Make everything appended so far durable and visible to SWMR readers."""
         if self._file is not None:
             try:
+                self._drain()
                 self._file.flush()
             except BaseException:
                 self.write_failed = True
                 raise
+
+    def _drain(self) -> None:
+        """Append the time runs encoded since the last flush (layout segments; see `ColumnWriter`)."""
+        for store in self.stores.values():
+            for col in store.cols.values():
+                col.drain()
 
     def close(self) -> None:
         """Flush and close the SWMR file (idempotent); always removes the reserve file.
@@ -248,11 +265,13 @@ class SessionWriter:
         f, self._file = self._file, None
         try:
             try:
+                self._drain()
                 f.flush()
             except Exception:  # noqa: BLE001 - h5py raises RuntimeError or OSError on ENOSPC
                 self.write_failed = True
                 if not self._release_reserve():
                     raise
+                self._drain()  # every write carries its position: repeating one is harmless
                 f.flush()
         except Exception as e:  # noqa: BLE001
             self._quarantine(f)
@@ -360,21 +379,31 @@ class _Store:
         self.gaps: list[np.ndarray] = []
         rate = info.nominal_rate if info else 0.0
         rows = fmt.chunk_rows(8, rate, lo=256)
-        # NaN fill: a chunk that never reached the disk (crash, full disk) reads as NaN, never as
-        # a plausible time.
-        self.timestamps = g.create_dataset(fmt.TIMESTAMPS, (0,), "f8", maxshape=(None,), chunks=(rows,), fillvalue=np.nan)
-        self.datasets: list[h5py.Dataset] = [self.timestamps]
+        self.datasets: list[h5py.Dataset] = []
+        #: Time columns stored as runs (layout "segments"); {} for the "samples" layout and the log.
+        self.cols: dict[str, ColumnWriter] = {}
         self.clock: ClockFit | None = None
         self.early_clock: ClockFit | None = None
+        if info is not None and writer.time_layout is fmt.TimeLayout.SEGMENTS:
+            for key in (fmt.TIMESTAMPS, fmt.DEVICE_TIMES, fmt.ARRIVAL_TIMES):
+                self.cols[key] = ColumnWriter(g, key, rows, writer._append)
+                self.datasets += self.cols[key].datasets
+        else:
+            # NaN fill: a chunk that never reached the disk (crash, full disk) reads as NaN, never
+            # as a plausible time.
+            self.timestamps = g.create_dataset(fmt.TIMESTAMPS, (0,), "f8", maxshape=(None,), chunks=(rows,), fillvalue=np.nan)
+            self.datasets.append(self.timestamps)
         if info is None:  # the session log: timestamps + text only
             return
-        # Raw clocks are optional per chunk. The datasets are created now (SWMR) but only grown
-        # when a chunk carries them, so a stream without them costs nothing; the reader pads
-        # with the NaN fill value.
-        self.device_times = g.create_dataset(fmt.DEVICE_TIMES, (0,), "f8", maxshape=(None,), chunks=(rows,), fillvalue=np.nan)
-        self.arrival_times = g.create_dataset(fmt.ARRIVAL_TIMES, (0,), "f8", maxshape=(None,), chunks=(rows,), fillvalue=np.nan)
+        if not self.cols:
+            # Raw clocks are optional per chunk. The datasets are created now (SWMR) but only
+            # grown when a chunk carries them, so a stream without them costs nothing; the reader
+            # pads with the NaN fill value.
+            self.device_times = g.create_dataset(fmt.DEVICE_TIMES, (0,), "f8", maxshape=(None,), chunks=(rows,), fillvalue=np.nan)
+            self.arrival_times = g.create_dataset(fmt.ARRIVAL_TIMES, (0,), "f8", maxshape=(None,), chunks=(rows,), fillvalue=np.nan)
+            self.datasets += [self.device_times, self.arrival_times]
         self.health = g.create_dataset(fmt.HEALTH, (0,), fmt.HEALTH_DTYPE, maxshape=(None,), chunks=(64,))
-        self.datasets += [self.device_times, self.arrival_times, self.health]
+        self.datasets.append(self.health)
         if info.has_device_time:
             # Re-anchoring keeps the drift figure sane when the device clock steps (lines lost,
             # a paused device) and counts the steps for `sensorlab info`.
@@ -395,9 +424,13 @@ class _Store:
         w = self.writer
         self._append_data(chunk)  # data first: a reader trusts min(len(data), len(timestamps))
         if self.info is not None:
-            for ds, values in ((self.device_times, chunk.device_times), (self.arrival_times, chunk.arrival_times)):
-                if values is not None:
-                    w._append(ds, np.asarray(values, dtype=np.float64), at=self.count)
+            for key, values in ((fmt.DEVICE_TIMES, chunk.device_times), (fmt.ARRIVAL_TIMES, chunk.arrival_times)):
+                if values is None:
+                    continue
+                if self.cols:
+                    self.cols[key].write(values, start=self.count)
+                else:
+                    w._append(getattr(self, key), np.asarray(values, dtype=np.float64), at=self.count)
             if self.clock is not None and chunk.device_times is not None and chunk.arrival_times is not None:
                 # One pair per chunk is plenty for the fit (cheap, and the fit bins anyway).
                 self.clock.add(float(chunk.device_times[-1]), float(chunk.arrival_times[-1]))
@@ -412,7 +445,10 @@ class _Store:
             g = fmt.find_gaps(ts, self.info.nominal_rate, self.last_time if self.count else None)
             if len(g):
                 self.gaps.append(g)
-        w._append(self.timestamps, ts)
+        if self.cols:  # timestamps last: they make the samples visible
+            self.cols[fmt.TIMESTAMPS].write(ts, start=self.count)
+        else:
+            w._append(self.timestamps, ts)
         if self.count == 0:
             self.first_time = float(ts[0])
         self.count += n

@@ -17,8 +17,8 @@ from .conftest import small_rig
 
 
 def _timestamps(path, stream: str) -> np.ndarray:
-    with h5py.File(path, "r") as f:
-        return f[f"streams/{stream}/timestamps"][()]
+    with Session.open(path) as s:  # times are stored as runs (schema 1.4): read them through the reader
+        return s.streams[stream].timestamps
 
 
 def _events(path, stream: str = "labels") -> list[tuple[float, str]]:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import h5py
-
 from sensorlab.acquisition.clock import now
 from sensorlab.app.main_window import DEFAULT_PREROLL_S
+from sensorlab.session.reader import Session
 
 from .test_main_window import _record
 
@@ -17,6 +16,6 @@ def test_a_fresh_studio_keeps_the_seconds_before_record(qtbot, make_window):
     qtbot.waitUntil(lambda: now() - opened > DEFAULT_PREROLL_S + 0.5, timeout=20_000)
     pressed = now()
     path = _record(qtbot, w, seconds=0.3)
-    with h5py.File(path, "r") as f:
-        first = f["streams/imu/timestamps"][0]
+    with Session.open(path) as s:
+        first = s.streams["imu"].first_time
     assert pressed - first > DEFAULT_PREROLL_S - 1.0

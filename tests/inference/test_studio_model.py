@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import time
 
-import h5py
 import numpy as np
 import pytest
 from onnx_models import mean_model, write_mapping
 
 from sensorlab.acquisition.rig import EmulatedConfig, RigConfig
 from sensorlab.acquisition.source import SourceError
+from sensorlab.session.reader import Session
 from sensorlab.studio import Studio
 
 
@@ -42,9 +42,10 @@ def test_model_loaded_while_recording_is_recorded_and_a_bad_one_stops_nothing(tm
         studio.stop_recording()
     finally:
         studio.close()
-    with h5py.File(path, "r") as f:
-        g = f["streams/level_pred"]
-        ts, starts = g["timestamps"][:], g["device_times"][:]
-        assert len(ts) >= 10 and "added_at" in g.attrs
+    with Session.open(path) as s:
+        r = s.streams["level_pred"]
+        c = r.read_index()
+        ts, starts = c.timestamps, c.device_times
+        assert len(ts) >= 10 and r.added_at > 0
         np.testing.assert_allclose(ts - starts, 0.2, atol=1e-9)  # window end and start, stored
-        assert len(f["streams/mic/timestamps"]) > 0
+        assert s.streams["mic"].count > 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import h5py
 import numpy as np
 import pytest
 from typer.testing import CliRunner
@@ -48,7 +47,8 @@ def test_interpolated_onset_falls_between_samples():
 
 
 def test_apply_stores_a_sidecar_the_reader_applies_and_undo_restores_raw_times(clap_session):
-    raw = h5py.File(clap_session, "r")["streams/cam/timestamps"][:]
+    with Session.open(clap_session, raw_times=True) as s:  # the times stored in the file
+        raw = s.streams["cam"].timestamps
     before = clap_session.read_bytes()
     result = runner.invoke(app, ["sync", str(clap_session), "--apply"])
     assert result.exit_code == 0, result.output

@@ -103,7 +103,7 @@ def test_health_properties(make_recorder, monkeypatch):
     n = src.stats["imu"].samples
     with Session.open(rec.path) as s:
         assert s.streams["imu"].count == n  # nothing that waited in the queue was lost
-    assert rec.bytes_written >= n * (6 * 4 + 8)
+    assert rec.bytes_written >= n * 6 * 4  # every sample's data (its times are a few runs: see test_compact_layout)
     frozen = rec.elapsed
     assert frozen > 0 and rec.elapsed == frozen and not rec.recording
 

@@ -24,17 +24,19 @@ CASES = [
 ]
 
 
+@pytest.mark.parametrize("layout", ["segments", "samples"])
 @pytest.mark.parametrize(("spec", "rec_kwargs"), CASES)
-def test_roundtrip(make_session, spec, rec_kwargs):
+def test_roundtrip(make_session, spec, rec_kwargs, layout):
     src = SignalSource("s", realtime=False, **spec)
-    path = make_session(src, **rec_kwargs)
+    path = make_session(src, time_layout=layout, **rec_kwargs)
     n = spec["max_samples"]
     k = np.arange(n)
     with Session.open(path) as s:
         r = s.streams["s"]
         assert r.info == src.streams[0]
         assert r.count == n
-        np.testing.assert_array_equal(r.timestamps, src.timestamps(k))  # exact: float64 stored as given
+        assert r.time_layout.value == layout
+        np.testing.assert_array_equal(r.timestamps, src.timestamps(k))  # exact: float64 read back as given, in both layouts
         c = r.read_index()
         want = src.expected(k)
         if src.kind is StreamKind.EVENTS:
@@ -145,7 +147,8 @@ def test_file_layout_matches_the_documented_schema(make_session):
     with h5py.File(path, "r") as f:
         assert f.attrs["schema"] == fmt.SCHEMA and f.attrs["complete"]
         imu, cam = f["streams/imu"], f["streams/cam"]
-        assert imu["data"].shape == (50, 6) and imu["data"].maxshape == (None, 6) and imu["timestamps"].dtype == np.float64
+        assert imu["data"].shape == (50, 6) and imu["data"].maxshape == (None, 6) and imu.attrs["time_layout"] == "segments"
+        assert imu["timestamps_segments"].dtype.names == ("start", "count", "value", "step", "residual") and imu["timestamps_values"].dtype == np.float64
         assert imu.attrs["storage"] == "array" and imu.attrs["count"] == 50 and imu["health"].shape[0] >= 1
         assert cam.attrs["storage"] == "jpeg" and cam["index"].shape == (5, 2) and cam["data"].dtype == np.uint8
         assert "gaps" in imu and set(f["log"]) == {"data", "index", "timestamps"}

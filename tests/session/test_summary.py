@@ -110,7 +110,7 @@ def test_a_fitted_drift_is_stored():
 def test_unwritten_tail_of_a_crashed_file_is_not_read(make_session):
     src = SignalSource("imu", shape=(3,), rate=1000, chunk_size=10, realtime=False, max_samples=3000, t0=50.0)
     cam = SignalSource("cam", kind="video", shape=(16, 16, 3), rate=30, chunk_size=1, realtime=False, max_samples=30, t0=50.0)
-    path = make_session(src, cam)
+    path = make_session(src, cam, time_layout="samples")  # the per-sample layout (see below for the compact one)
     with h5py.File(path, "r+") as f:  # what a crash during a flush leaves: grown datasets, chunks never written
         for k in ("complete", "end_host_time", "stop_reason"):
             del f.attrs[k]
@@ -136,3 +136,34 @@ def test_unwritten_tail_of_a_crashed_file_is_not_read(make_session):
         assert cam_r.count == 30 and cam_r.read_index().data.shape == (30, 16, 16, 3)
         assert imu.health["time"].min() > 0
         assert s.duration >= 0
+
+
+def test_unwritten_tail_of_a_crashed_compact_file_is_not_read(make_session):
+    """The compact time layout after a crash during a flush: run rows never written (count 0),
+    a run whose explicit times never reached the disk (NaN), data grown past the times."""
+    src = SignalSource("imu", shape=(3,), rate=1000, chunk_size=10, realtime=False, max_samples=3000, t0=50.0)
+    cam = SignalSource("cam", kind="video", shape=(16, 16, 3), rate=30, chunk_size=1, realtime=False, max_samples=30, t0=50.0)
+    path = make_session(src, cam)
+    with h5py.File(path, "r+") as f:
+        for k in ("complete", "end_host_time", "stop_reason"):
+            del f.attrs[k]
+        for name in ("imu", "cam"):
+            g = f["streams"][name]
+            for k in list(g.attrs):
+                if k not in ("info", "kind", "storage", "jpeg_quality"):
+                    del g.attrs[k]  # the layout attribute too: the reader recognises the layout by its datasets
+        g = f["streams/imu"]
+        runs = g["timestamps_segments"]
+        runs.resize(len(runs) + 3, axis=0)  # rows that never reached the disk: the fill value, count 0
+        g["data"].resize(3500, axis=0)
+        c = f["streams/cam"]
+        c["index"].resize(40, axis=0)
+        runs = c["timestamps_segments"]
+        end = int(runs[-1]["start"] + runs[-1]["count"])
+        runs.resize(len(runs) + 1, axis=0)
+        runs[-1] = (end, 10, 60.0, np.nan, 0)  # the row made it; its explicit times did not (NaN fill)
+    with Session.open(path) as s:
+        imu, cam_r = s.streams["imu"], s.streams["cam"]
+        assert imu.time_layout.value == "segments" and not s.complete
+        assert imu.count == 3000 and imu.last_time == src.timestamps(2999)
+        assert cam_r.count == 30 and cam_r.read_index().data.shape == (30, 16, 16, 3)

@@ -26,6 +26,7 @@ def _session(make_session):
         SignalSource("mic", kind="audio", rate=16000, shape=(1,), chunk_size=160, max_samples=64000, pattern=lambda t: w.audio(t), **common),
         SignalSource("imu", rate=1000, shape=(6,), chunk_size=10, max_samples=4000, pattern=w.imu,
                      channel_names=("ax", "ay", "az", "gx", "gy", "gz"), **common),
+        time_layout="samples",  # `_rewrite` damages the per-sample timestamps in place
     )
 
 

@@ -11,12 +11,11 @@ import textwrap
 import threading
 from pathlib import Path
 
-import h5py
-
 from sensorlab.acquisition.clock import now
 from sensorlab.acquisition.rig import EmulatedConfig, RigConfig
 from sensorlab.labeling.store import load_sidecar
 from sensorlab.session.metadata import SessionMetadata
+from sensorlab.session.reader import Session
 from sensorlab.studio import Studio, live_event
 
 REPO = Path(__file__).resolve().parents[2]
@@ -62,14 +61,12 @@ def test_studio_records_the_pre_roll_and_live_labels_and_stops(tmp_path):
         studio.close()
 
     assert seen["started"] == seen["stopped"] == [str(path)]
-    with h5py.File(path, "r") as f:
+    with Session.open(path) as sess:
         for name in names:
-            ts = f[f"streams/{name}/timestamps"][()]
+            ts = sess.streams[name].timestamps
             assert ts[0] < pressed - 1.0, f"{name}: pre-roll missing"
             assert (ts[1:] > ts[:-1]).all(), f"{name}: duplicates where pre-roll meets live data"
-        g = f["streams/labels"]
-        blob, index = g["data"][()], g["index"][()]
-        events = [json.loads(bytes(blob[o : o + n]).decode()) for o, n in index]
+        events = [json.loads(text) for text in sess.streams["labels"].read_index().data]  # in the order written
     # The open span was closed when the recording stopped.
     assert [(e["label"], e["type"]) for e in events] == [("clap", "point"), ("walk", "start"), ("walk", "stop")]
     ann = load_sidecar(path)
@@ -145,6 +142,5 @@ def test_a_processor_added_while_recording_is_stored_and_pre_rolled(tmp_path):
         studio.stop_recording()
     finally:
         studio.close()
-    with h5py.File(path, "r") as f:
-        g = f["streams/imu_rms"]
-        assert len(g["timestamps"]) > 10 and "added_at" in g.attrs
+    with Session.open(path) as s:
+        assert s.streams["imu_rms"].count > 10 and s.streams["imu_rms"].added_at > 0
