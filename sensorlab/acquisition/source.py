@@ -148,6 +148,10 @@ class StreamStats:
 
     samples: int = 0
     dropped: int = 0  # samples known lost (sequence gaps, ring overflow)
+    # The part of ``dropped`` lost on the host side: the device sent them, but their bytes
+    # did not arrive intact (an OS/UART buffer overran because nobody read in time, or the
+    # line corrupted them). ``dropped - dropped_in_transit`` the device never sent.
+    dropped_in_transit: int = 0
     overflows: int = 0  # driver-reported overruns (PortAudio input overflow)
     parse_errors: int = 0  # garbage, bad CRC, wrong column count
     first_time: float = float("nan")

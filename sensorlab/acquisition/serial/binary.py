@@ -181,6 +181,11 @@ class BinaryParser:
         self._nparts = 0
         self._unwrap = Unwrap32()  # one clock per device, shared by its streams
         self._next_seq: dict[int, int] = {}
+        # Streams whose next gap follows damaged bytes (a frame cut short or corrupted): bytes
+        # were lost on the way, so the missing samples were sent but not received (host side).
+        # A gap behind intact framing is one the device made itself (it never sent them).
+        # Any stream's packets may have been in the lost bytes, so damage marks every stream.
+        self._damaged: set[int] = set()
         self.description = description
 
     @property
@@ -198,6 +203,7 @@ class BinaryParser:
         (bytes were discarded, so the next gap would not be a real loss)."""
         self._splitter.resync()
         self._next_seq.clear()
+        self._damaged.clear()
 
     def feed(self, data: bytes) -> list[Samples]:
         """Parse ``data`` (any split of the byte stream); returns the completed samples.
@@ -209,6 +215,7 @@ class BinaryParser:
         frames = self._splitter.feed(data)
         for _ in range(self._splitter.overlong - overlong):
             self.counters.error()
+            self._damaged.update(self._streams)
         out: list[Samples] = []
         for encoded in frames:
             if not encoded:
@@ -218,6 +225,7 @@ class BinaryParser:
             if body is None or body[0] != VERSION:
                 if not grace:  # else: the tail of a frame cut by opening or flushing the port
                     self.counters.error(self._guess_stream(encoded))
+                    self._damaged.update(self._streams)
                 continue
             kind = body[1]
             if kind == TYPE_DATA:
@@ -234,6 +242,7 @@ class BinaryParser:
     def _data(self, body: bytes, wire_bytes: int) -> Samples | None:
         if len(body) < DATA_HEADER.size:
             self.counters.error()
+            self._damaged.update(self._streams)
             return None
         _, _, sid, code, seq, t_us, n, values = DATA_HEADER.unpack_from(body)
         stream = self._streams.get(sid)
@@ -251,7 +260,9 @@ class BinaryParser:
             self.counters.error(stream.name)
             return None
         self.counters.units += 1
-        lost = 0
+        lost = in_transit = 0
+        damaged = sid in self._damaged
+        self._damaged.discard(sid)
         expected = self._next_seq.get(sid)
         if expected is not None and seq != expected:
             gap = (seq - expected) & 0xFFFFFFFF
@@ -259,6 +270,9 @@ class BinaryParser:
                 lost = gap
                 self.counters.lost_samples += gap
                 self.counters.gaps += 1
+                if damaged:
+                    in_transit = gap
+                    self.counters.lost_in_transit += gap
             else:  # sequence went backwards: the device restarted
                 self.counters.resets += 1
         self._next_seq[sid] = (seq + n) & 0xFFFFFFFF
@@ -270,7 +284,7 @@ class BinaryParser:
         raw = np.frombuffer(payload, dtype=dtype).reshape(n, *stream.shape)
         data = stream.to_physical(raw) if self.apply_scale and stream.scaled else raw.astype(stream.dtype)
         self.counters.samples += n
-        return Samples(stream.name, data, times, lost, wire_bytes)
+        return Samples(stream.name, data, times, lost, wire_bytes, in_transit)
 
     def _description_part(self, body: bytes) -> None:
         if len(body) < DESCRIPTION_HEADER.size:

@@ -385,6 +385,7 @@ class SerialSource(Reconnecting, SourceBase):
         for r, ts in zip(group, stamps, strict=True):
             if r.lost_before:
                 st.dropped += r.lost_before
+                st.dropped_in_transit += r.lost_in_transit
                 st.gaps.append((prev, float(ts[0])))
             prev = float(ts[-1])
         one = len(group) == 1

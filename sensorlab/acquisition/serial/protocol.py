@@ -29,6 +29,12 @@ class Samples:
         when the device supplies no clock and no nominal rate was given.
     lost_before
         Samples known to be missing immediately before this run (sequence or counter gap).
+    lost_in_transit
+        The part of ``lost_before`` that the device did send but that did not arrive intact:
+        the gap came right after damaged bytes (a frame cut short or corrupted), as when an
+        OS or UART buffer overran because the host did not read in time. The rest of the gap
+        arrived with intact framing: the device skipped those sequence numbers, i.e. never
+        sent them (its own buffer was full, or its firmware dropped them).
     wire_bytes
         Bytes this run occupied on the wire (for the transmit-time correction of arrival
         times, see `sensorlab.acquisition.serial.timing`).
@@ -39,6 +45,7 @@ class Samples:
     device_times: np.ndarray | None
     lost_before: int = 0
     wire_bytes: int = 0
+    lost_in_transit: int = 0
 
 
 @dataclass
@@ -49,7 +56,8 @@ class ParserCounters:
     frame with a bad CRC or bad COBS encoding, a wrong column count, an over-long line);
     ``errors_by_stream`` attributes those it can to a stream name (key ``""`` otherwise).
     ``lost_samples`` counts samples known missing from sequence/counter gaps, ``gaps`` how
-    many such gaps were seen.
+    many such gaps were seen; ``lost_in_transit`` is the part of ``lost_samples`` lost
+    between the device and the host (see `Samples.lost_in_transit`).
     """
 
     bytes: int = 0
@@ -57,6 +65,7 @@ class ParserCounters:
     samples: int = 0
     parse_errors: int = 0
     lost_samples: int = 0
+    lost_in_transit: int = 0
     gaps: int = 0
     resets: int = 0  # sequence/counter went backwards: the device restarted
     skipped: int = 0  # well-formed but ignored (header repeats, packets of unknown streams)

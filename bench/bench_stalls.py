@@ -1,0 +1,156 @@
+"""Stalls under a busy machine: the demo rig recorded headless with a CPU hog beside it.
+
+Run: ``python bench/bench_stalls.py [--seconds 60] [--hogs 1]``.
+
+The demo rig (`sensorlab.studio.demo.demo_rig`: camera, stereo microphone, IMU + radar and
+EEG binary MCUs, a text IMU, the demo model) is recorded into an HDF5 session by a `Studio`,
+as ``sensorlab record --demo`` does, while ``--hogs`` other processes each keep a core busy
+(``while True: pass``). It reports:
+
+- per stream, samples lost and *where*: on the device side (the emulated MCU refused them
+  because its own TX buffer was full: it never sent them) and on the host side (its bytes
+  did not fit into the pseudo-terminal because sensorlab did not read in time), from the
+  emulators' own counts; beside them what sensorlab's counters saw (``dropped`` and, where
+  the code has it, ``dropped_in_transit``);
+- the longest wait of an acquisition-like thread to run: a probe thread sleeps 2 ms at a time
+  (as a reader waits for bytes) and records how late it wakes (GIL + CPU scheduling).
+
+The demo's emulated MCUs run as threads *in this process* (`EmulatedSerialSource`), so a
+stall of this process also stalls the device: what it then fails to queue is counted on the
+device side, not as sensorlab's loss.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from sensorlab.acquisition.clock import now
+
+
+class WakeProbe(threading.Thread):
+    """Sleeps ``period`` at a time and records how late each wake-up is (seconds)."""
+
+    def __init__(self, period: float = 0.002):
+        super().__init__(name="wake probe", daemon=True)
+        self.period = period
+        self.late: list[float] = []
+        self.halt = threading.Event()
+
+    def run(self) -> None:
+        late = self.late
+        while not self.halt.is_set():
+            t0 = time.perf_counter()
+            time.sleep(self.period)
+            late.append(time.perf_counter() - t0 - self.period)
+
+
+def _hog() -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", "while True: pass"])
+
+
+def _serial_sources(sources) -> list:
+    from sensorlab.acquisition.emulated.serial_device import EmulatedSerialSource
+
+    return [s for s in sources if isinstance(s, EmulatedSerialSource)]
+
+
+def measure(seconds: float, hogs: int, warmup: float = 3.0) -> dict:
+    from sensorlab.studio.demo import demo_rig
+    from sensorlab.studio.studio import Studio
+
+    sources = demo_rig().build_sources()
+    serials = _serial_sources(sources)
+    hog_procs = [_hog() for _ in range(hogs)]
+    studio = Studio(preroll=0)
+    probe = WakeProbe()
+    try:
+        errors = studio.open(sources)
+        if errors:
+            raise RuntimeError(f"devices failed to open: {errors}")
+        with tempfile.TemporaryDirectory() as tmp:
+            studio.start_recording(Path(tmp) / "stalls.h5")
+            time.sleep(warmup)  # devices' warm-up, first flushes
+            base = {s: (s.mcu.link.dropped_packets, s.mcu.link.dropped_bytes) for s in serials}
+            stats0 = {n: (st.samples, st.dropped, getattr(st, "dropped_in_transit", 0), st.overflows) for n, st in studio.stats.items()}
+            probe.start()
+            t0 = now()
+            time.sleep(seconds)
+            wall = now() - t0
+            probe.halt.set()
+            stats1 = {n: (st.samples, st.dropped, getattr(st, "dropped_in_transit", 0), st.overflows) for n, st in studio.stats.items()}
+            links = {}
+            for s in serials:
+                p0, b0 = base[s]
+                links[s.mcu.port] = {
+                    "streams": [st.name for st in s.streams],
+                    "device_refused_packets": s.mcu.link.dropped_packets - p0,
+                    "pty_overflow_bytes": s.mcu.link.dropped_bytes - b0,
+                }
+            studio.stop_recording()
+    finally:
+        probe.halt.set()
+        studio.close()
+        for h in hog_procs:
+            h.kill()
+            h.wait(5)
+    late = np.array(probe.late) * 1e3
+    per_stream = {}
+    for n, (s1, d1, t1, o1) in stats1.items():
+        s0, d0, t0_, o0 = stats0.get(n, (0, 0, 0, 0))
+        per_stream[n] = {"samples": s1 - s0, "dropped": d1 - d0, "in_transit": t1 - t0_, "overflows": o1 - o0}
+    return {
+        "seconds": wall,
+        "streams": per_stream,
+        "links": links,
+        "wake_max_ms": float(late.max()) if len(late) else float("nan"),
+        "wake_p99_ms": float(np.percentile(late, 99)) if len(late) else float("nan"),
+        "wake_over_20ms": int((late > 20).sum()),
+        "wakes": len(late),
+    }
+
+
+def run(seconds: float = 60.0, hogs: int = 1) -> list[dict]:
+    m = measure(seconds, hogs)
+    lost = {n: s for n, s in m["streams"].items() if s["dropped"] or s["overflows"]}
+    lost_text = ", ".join(f"{n} {s['dropped']} ({s['in_transit']} in transit)" + (f" +{s['overflows']} overflows" if s["overflows"] else "") for n, s in lost.items()) or "none"
+    device = sum(v["device_refused_packets"] for v in m["links"].values())
+    host = sum(v["pty_overflow_bytes"] for v in m["links"].values())
+    return [
+        {
+            "benchmark": f"stalls: demo rig recorded {m['seconds']:.0f} s beside {hogs} CPU hog(s): samples lost (sensorlab's counters)",
+            "value": lost_text,
+            "baseline": f"emulators: {device} packets refused device-side, {host} bytes overflowed the pty host-side",
+            "ratio": "",
+            "goal": "0 host-side",
+        },
+        {
+            "benchmark": "stalls: acquisition-like thread, wake-up lateness after a 2 ms sleep",
+            "value": f"max {m['wake_max_ms']:.1f} ms, p99 {m['wake_p99_ms']:.2f} ms, {m['wake_over_20ms']} of {m['wakes']} over 20 ms",
+            "baseline": "",
+            "ratio": "",
+            "goal": "max <= 20 ms",
+        },
+    ]
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=60.0)
+    ap.add_argument("--hogs", type=int, default=1)
+    ap.add_argument("--json", action="store_true", help="print the raw measurement")
+    a = ap.parse_args()
+    if a.json:
+        import json
+
+        print(json.dumps(measure(a.seconds, a.hogs), indent=1))
+    else:
+        for row in run(a.seconds, a.hogs):
+            print(f"{row['benchmark']}\n    {row['value']}\n    baseline: {row['baseline']}")
