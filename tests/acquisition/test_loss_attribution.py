@@ -17,10 +17,10 @@ from .conftest import wait_until
 
 
 def test_packets_the_device_never_sent_count_as_device_side_drops():
-    got = threading.Event()
-    with BinaryIMU(rate=1000.0, loss=0.1, seed=3) as mcu:
+    # A slow stream (~3 kB/s): the pty would need a reader stalled for seconds to overflow.
+    with BinaryIMU(rate=200.0, loss=0.2, seed=3) as mcu:
         with SerialSource(mcu.port, mcu.baudrate, "binary") as src:
-            src.start(lambda name, chunk: got.set())
+            src.start(lambda name, chunk: None)
             st = src.stats["imu"]
             assert wait_until(lambda: st.dropped >= 50, 20.0), f"no device-side loss seen: {st}"
             src.stop()
@@ -39,14 +39,17 @@ def test_samples_lost_because_the_reader_stalled_count_as_lost_in_transit():
             stalled.set()
             release.wait(30.0)
 
-    with imu_radar_mcu(seed=1) as mcu:
+    # A TX buffer larger than anything the test sends: the device itself never drops.
+    with imu_radar_mcu(seed=1, tx_buffer=1 << 24) as mcu:
         with SerialSource(mcu.port, mcu.baudrate, "binary") as src:
             src.start(slow_consumer)
             assert stalled.wait(20.0), "no data arrived"
-            assert wait_until(lambda: mcu.link.dropped_bytes > 0, 30.0), "the pty never overflowed"
+            # Well past the pty's ~20 kB: several radar maps and IMU packets are cut away.
+            assert wait_until(lambda: mcu.link.dropped_bytes > 50_000, 30.0), "the pty never overflowed"
             release.set()
-            imu = src.stats["imu"]
-            assert wait_until(lambda: imu.dropped > 0, 20.0), "the overflow left no sequence gap"
+            stats = [src.stats["imu"], src.stats["radar"]]
+            assert wait_until(lambda: all(st.dropped > 0 for st in stats), 20.0), f"the overflow left no sequence gap: {stats}"
             src.stop()
     assert mcu.link.dropped_packets == 0  # the device itself sent everything
-    assert imu.dropped_in_transit == imu.dropped  # all of it lost on the host side
+    for st in stats:  # all of it lost on the host side
+        assert st.dropped_in_transit == st.dropped
