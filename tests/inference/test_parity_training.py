@@ -7,6 +7,7 @@ import time
 import numpy as np
 from onnx_models import contract_mean_model
 
+from sensorlab.acquisition import hub
 from sensorlab.acquisition.emulated.signal import SignalSource
 from sensorlab.contract import ModelContract
 from sensorlab.datasets.build import build_dataset
@@ -20,8 +21,12 @@ from sensorlab.session.reader import Session
 T0 = 5000.0
 
 
-def test_engine_features_equal_training_features_on_the_same_samples(tmp_path, make_recorder):
+def test_engine_features_equal_training_features_on_the_same_samples(tmp_path, make_recorder, monkeypatch):
     # 200 Hz, 3 channels, resampled to 100 Hz, two channels in a different order: every step of the path.
+    # The source delivers its 12 s at once (not paced): the engine's input ring must hold all of
+    # it, or a busy machine that starts the engine late makes it lose the first seconds, restart
+    # its window grid there (as on any gap) and share no window start with the dataset.
+    monkeypatch.setattr(hub, "INPUT_SECONDS", 60.0)
     src = SignalSource("imu", rate=200, shape=(3,), pattern="sine", realtime=False, max_samples=200 * 12, chunk_size=17, t0=T0)
     model = contract_mean_model(tmp_path / "imu.onnx", "imu", 100, ["ch2", "ch0"], window=1.0, hop=0.5, mean=[0.1, -0.2], std=[0.5, 2.0])
     proc = InferenceProcessor(model, stale_after=1e9)
