@@ -67,8 +67,10 @@ class DatasetsTab(QWidget):
     dataset_built = Signal(str)
     train_requested = Signal(str)
 
-    def __init__(self, sessions_folder: str | Path = "", parent: QWidget | None = None):
+    def __init__(self, sessions_folder: str | Path = "", parent: QWidget | None = None, lazy: bool = False):
+        """``lazy``: read the sessions only when the tab is shown (the studio's start stays quick)."""
         super().__init__(parent)
+        self._lazy = lazy
         self._preview_worker = None
         self._preview_pending = False
         self.last_preview: dict | None = None
@@ -80,7 +82,7 @@ class DatasetsTab(QWidget):
         self.runner.log.connect(self._log)
         self.runner.finished.connect(self._on_build_finished)
 
-        self.picker = SessionPicker(sessions_folder)
+        self.picker = SessionPicker(sessions_folder, scan=not lazy)
         self.where = QLineEdit(placeholderText="query, e.g. duration >= 30; name ~ ^walk")
         self.where.setToolTip("Optional: terms on session metadata, all must hold (separate with ';')")
         left = QWidget()
@@ -352,8 +354,17 @@ class DatasetsTab(QWidget):
 
     # -- small things ------------------------------------------------------------------------
     def set_sessions_folder(self, folder: str | Path) -> None:
-        self.picker.set_folder(folder)
+        if self._lazy and not self.isVisible():
+            self.picker.folder = Path(folder)  # read when the tab is shown, not per typed character
+        else:
+            self.picker.set_folder(folder)
         self._set_default_output()
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        # New recordings may have appeared since: re-read the folder (ticks are kept).
+        if self._lazy:
+            self.picker.refresh()
+        super().showEvent(event)
 
     def _set_default_output(self) -> None:
         if not self.output.text() or not self.output.isModified():

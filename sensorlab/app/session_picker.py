@@ -55,7 +55,7 @@ class SessionPicker(QWidget):
 
     changed = Signal()
 
-    def __init__(self, folder: str | Path = "", parent: QWidget | None = None):
+    def __init__(self, folder: str | Path = "", parent: QWidget | None = None, scan: bool = True):
         super().__init__(parent)
         self.folder = Path(folder)
         self.infos: list[SessionInfo] = []
@@ -82,7 +82,8 @@ class SessionPicker(QWidget):
         row.addStretch(1)
         row.addWidget(QPushButton("Refresh", clicked=self.refresh))
         layout.addLayout(row)
-        self.refresh()
+        if scan:
+            self.refresh()
 
     def set_folder(self, folder: str | Path) -> None:
         self.folder = Path(folder)

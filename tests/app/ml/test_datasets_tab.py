@@ -11,28 +11,6 @@ from sensorlab.cli import app as cli_app
 from sensorlab.datasets.build import preview_counts
 from sensorlab.datasets.dataset import Dataset
 from sensorlab.datasets.spec import load_spec
-from sensorlab.labeling.annotations import AnnotationSet, Segment
-from sensorlab.labeling.store import save_annotations, sidecar_path
-from sensorlab.session.synthetic import T0, write_synthetic_session
-
-LABELS = [("walk", 2.0, 6.0), ("wave", 8.0, 11.0), ("walk", 14.0, 15.0)]
-SUBJECTS = {"a1": "s01", "a2": "s01", "b1": "s02", "c1": "s03", "d1": "s04"}
-
-
-def make_corpus(folder, subjects=SUBJECTS, seconds=20.0):
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, subject in subjects.items():
-        path = folder / f"{name}.h5"
-        write_synthetic_session(path, seconds, audio_rate=8000, audio_channels=1, imu_rate=100, fps=5.0, frame_shape=(8, 8),
-                                predictions=False, tags={"subject": subject, "location": "lab"})  # fmt: skip
-        ann = AnnotationSet([Segment(f"a{i}", "activity", lab, T0 + a, T0 + b) for i, (lab, a, b) in enumerate(LABELS)])
-        save_annotations(ann, sidecar_path(path), session=path.name)
-    return folder
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    return make_corpus(tmp_path_factory.mktemp("dstab") / "sessions")
 
 
 def fill_form(tab):
@@ -145,9 +123,9 @@ def test_preview_equals_core_then_build_equals_cli_build(qtbot, corpus, tmp_path
     assert tab.train_button.isEnabled()
 
 
-def test_cancel_leaves_no_partial_file(qtbot, tmp_path):
+def test_cancel_leaves_no_partial_file(qtbot, tmp_path, corpus_factory):
     # Enough sessions that the build is still running when Cancel is pressed.
-    corpus = make_corpus(tmp_path / "big", {f"s{i:02d}": f"p{i % 4}" for i in range(10)}, seconds=60.0)
+    corpus = corpus_factory(tmp_path / "big", {f"s{i:02d}": f"p{i % 4}" for i in range(10)}, seconds=60.0)
     tab = DatasetsTab(corpus)
     qtbot.addWidget(tab)
     fill_form(tab)

@@ -1,0 +1,21 @@
+"""The studio window holds the Datasets and Training tabs beside the live view."""
+
+from __future__ import annotations
+
+
+def test_ml_tabs_use_the_sessions_folder_and_hand_a_built_dataset_to_training(qtbot, make_window, corpus, small_dataset):
+    w = make_window()
+    assert [w.main_tabs.tabText(i) for i in range(w.main_tabs.count())] == ["Live", "Datasets", "Training"]
+    w.session_form.folder.setText(str(corpus))  # the folder the Sessions list shows
+    assert w.datasets_tab.picker.infos == []  # not read while the tab is hidden
+    w.main_tabs.setCurrentWidget(w.datasets_tab)
+    assert [i.path.stem for i in w.datasets_tab.picker.selected()] == ["a1", "a2", "b1", "c1", "d1"]
+    # The recording docks give the room to the dataset pages, and come back on Live.
+    assert not any(d.isVisible() for d in w._docks)
+    w.datasets_tab.open_dataset(small_dataset)
+    qtbot.waitUntil(lambda: w.datasets_tab.train_button.isEnabled(), timeout=60_000)
+    w.datasets_tab.train_button.click()
+    assert w.main_tabs.currentWidget() is w.training_tab
+    assert w.training_tab.dataset.text() == str(small_dataset) and w.training_tab.task.currentText() == "timeseries"
+    w.main_tabs.setCurrentIndex(0)
+    assert all(d.isVisible() for d in w._docks)
