@@ -115,9 +115,14 @@ class DatasetsTab(QWidget):
         pv = QVBoxLayout(box)
         self.preview_status = QLabel("", wordWrap=True)
         self.preview_table = QTableWidget()
-        pv.addWidget(self.preview_table, 1)
+        self.preview_table.verticalHeader().hide()
+        # A fixed height: the Build controls below must not move when the preview fills in.
+        self.preview_table.setFixedHeight(150)
+        self.preview_status.setFixedHeight(50)
+        self.preview_status.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        pv.addWidget(self.preview_table)
         pv.addWidget(self.preview_status)
-        tv.addWidget(box, 1)
+        tv.addWidget(box)
         box = QGroupBox("4. Build")
         bv = QVBoxLayout(box)
         row = QHBoxLayout()
@@ -136,13 +141,15 @@ class DatasetsTab(QWidget):
         self.build_button.setStyleSheet("QPushButton{font-weight:bold;padding:4px 14px}")
         self.cancel_button = QPushButton("Cancel", enabled=False, clicked=self.runner.cancel)
         self.progress = QProgressBar(textVisible=True)
-        self.progress.setFormat("%v / %m sessions")
+        self.progress.setFormat("not built yet")  # "%v / %m sessions" once a build reports its total
+        self.progress.setRange(0, 1)
         self.progress.setValue(0)
         row.addWidget(self.build_button)
         row.addWidget(self.cancel_button)
         row.addWidget(self.progress, 1)
         bv.addLayout(row)
         self.build_status = QLabel("", wordWrap=True)
+        self.build_status.setMinimumHeight(self.build_status.fontMetrics().lineSpacing() * 2)  # no jump when text appears
         bv.addWidget(self.build_status)
         row = QHBoxLayout()
         row.addWidget(QPushButton("Open dataset…", clicked=self._ask_open_dataset))
@@ -218,6 +225,12 @@ class DatasetsTab(QWidget):
         """Preview on a worker thread (one at a time; a request during one runs after it)."""
         if self._preview_worker is not None:
             self._preview_pending = True
+            return
+        if not self.form.stream_names():
+            # Not an error yet: the form starts empty. Say what to do next instead.
+            self.spec_error.setText("")
+            self.preview_status.setText("Next: pick the stream(s) every window should hold under Streams and press Add; "
+                                        "then the tier, window and split. Window counts appear here as you edit.")  # fmt: skip
             return
         try:
             spec = self.spec()
@@ -310,6 +323,7 @@ class DatasetsTab(QWidget):
 
     def _on_event(self, ev: dict) -> None:
         if ev.get("event") == "progress":
+            self.progress.setFormat("%v / %m sessions")
             self.progress.setRange(0, max(1, ev["total"]))
             self.progress.setValue(ev["done"])
             self.build_status.setText(f"{ev['done']}/{ev['total']} sessions, {ev['windows']} windows" + (f" — last: {ev['session']}" if ev["session"] else ""))
@@ -331,6 +345,7 @@ class DatasetsTab(QWidget):
         tmp = out.with_name(f".{out.name}.{self.runner.pid}.tmp")
         tmp.unlink(missing_ok=True)
         self.progress.setValue(0)
+        self.progress.setFormat("cancelled" if status == "cancelled" else "failed")
         if status == "cancelled":
             self.build_status.setText("Cancelled: no dataset written" + (f" ({out.name} is the earlier build)" if out.exists() else ""))
         else:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QScrollArea, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QAbstractItemView, QAbstractScrollArea, QHeaderView, QSizePolicy, QLabel, QScrollArea, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
 from sensorlab.datasets.report import DatasetReport, dataset_report, write_plots
 
@@ -37,9 +37,12 @@ def _table(header: list[str], rows: list[list[str]]) -> QTableWidget:
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             t.setItem(r, c, item)
     t.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    t.horizontalHeader().setStretchLastSection(True)
-    # Tall enough for every row: the panel scrolls as a whole, tables inside it should not.
-    t.setFixedHeight(t.horizontalHeader().height() + sum(t.rowHeight(r) for r in range(len(rows))) + 4)
+    # As big as its cells, whatever font the theme sets later (numbers stay next to their
+    # labels), and never scrolling itself: the panel scrolls as a whole.
+    t.setSizeAdjustPolicy(QAbstractScrollArea.SizeAdjustPolicy.AdjustToContents)
+    t.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    t.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    t.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
     return t
 
 
@@ -65,6 +68,7 @@ class ReportPanel(QScrollArea):
         self.report: DatasetReport | None = None
         self.class_table: QTableWidget | None = None
         self.images: dict[str, QLabel] = {}
+        self._pixmaps: dict[str, QPixmap] = {}
         self._empty()
 
     def _empty(self) -> None:
@@ -88,11 +92,11 @@ class ReportPanel(QScrollArea):
         v.addWidget(QLabel(f"window {w.get('length')} s, hop {w.get('hop')} s, rule {w.get('rule')}, gaps {w.get('gaps')}; {streams}", wordWrap=True))
         v.addWidget(QLabel("<b>Windows / seconds per class and split</b>"))
         self.class_table = _table(["class", *rep.split_names, "total"], class_rows(rep.classes, rep.split_names, rep.counts, rep.seconds))
-        v.addWidget(self.class_table)
+        v.addWidget(self.class_table, 0, Qt.AlignmentFlag.AlignLeft)
         v.addWidget(QLabel("<b>Groups</b>"))
-        v.addWidget(_table(["group", "split", "windows"], [[g, s, str(n)] for g, s, n in rep.per_group]))
+        v.addWidget(_table(["group", "split", "windows"], [[g, s, str(n)] for g, s, n in rep.per_group]), 0, Qt.AlignmentFlag.AlignLeft)
         v.addWidget(QLabel("<b>Sessions</b>"))
-        v.addWidget(_table(["session", "group", "split", "windows"], [[a, b, c, str(n)] for a, b, c, n in rep.per_session]))
+        v.addWidget(_table(["session", "group", "split", "windows"], [[a, b, c, str(n)] for a, b, c, n in rep.per_session]), 0, Qt.AlignmentFlag.AlignLeft)
         problems = [f"skipped {s['session']}: {s['reason']}" for s in rep.skipped] + list(rep.warnings)
         problems += [f"split {n!r} has no windows" for i, n in enumerate(rep.split_names) if rep.counts[i].sum() == 0]
         if problems:
@@ -100,10 +104,10 @@ class ReportPanel(QScrollArea):
             warn.setStyleSheet("color:#ffb74d")
             v.addWidget(warn)
         self.images = {}
+        self._pixmaps = {}
         for p in plots:
-            pix = QPixmap(str(p))
             label = QLabel()
-            label.setPixmap(pix)
+            self._pixmaps[p.stem] = QPixmap(str(p))
             label.setToolTip(str(p))
             label.setAlignment(Qt.AlignmentFlag.AlignLeft)
             self.images[p.stem] = label
@@ -111,6 +115,18 @@ class ReportPanel(QScrollArea):
         v.addWidget(QLabel(f"plots: {plots[0].parent}" if plots else "", wordWrap=True, styleSheet="color:#9aa0a6"))
         v.addStretch(1)
         self.setWidget(body)
+        self._fit_images()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        self._fit_images()
+
+    def _fit_images(self) -> None:
+        # Plots narrower than the panel keep their size; wider ones shrink to fit (no sideways scrolling).
+        width = max(200, self.viewport().width() - 24)
+        for name, label in self.images.items():
+            pix = self._pixmaps[name]
+            label.setPixmap(pix if pix.width() <= width else pix.scaledToWidth(width, Qt.TransformationMode.SmoothTransformation))
 
     def cell(self, cls: str, split: str) -> str:
         """The class table's text for ``cls`` in ``split`` (tests and accessibility)."""

@@ -47,6 +47,8 @@ class TrainingResults(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         self.summary = QLabel("Train a model to see its test metrics, confusion matrix and model card here.", wordWrap=True)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.summary.setFixedHeight(self.summary.fontMetrics().lineSpacing() * 3)  # the buttons below stay put
+        self.summary.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         layout.addWidget(self.summary)
         row = QHBoxLayout()
         self.export_button = QPushButton("Export ONNX", enabled=False, clicked=lambda: self.export_requested.emit(str(self.run)))
@@ -97,10 +99,8 @@ class TrainingResults(QWidget):
         rows = [[lab, f"{c['precision']:.3f}", f"{c['recall']:.3f}", f"{c['f1']:.3f}", str(c["support"])] for lab, c in test["per_class"].items()]
         body = QWidget()
         v = QVBoxLayout(body)
-        v.addWidget(_table(["class", "precision", "recall", "F1", "support"], rows))
-        curves = QLabel()
-        curves.setPixmap(QPixmap(str(self.run / "curves.png")))
-        v.addWidget(curves)
+        v.addWidget(_table(["class", "precision", "recall", "F1", "support"], rows), 0, Qt.AlignmentFlag.AlignLeft)
+        # curves.png holds what the live curves above already show; the file is in the run folder.
         v.addStretch(1)
         self.metrics_view.setWidget(body)
         self.confusion.setPixmap(QPixmap(str(self.run / "confusion.png")))

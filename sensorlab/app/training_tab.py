@@ -125,7 +125,8 @@ class TrainingTab(QWidget):
         row.addWidget(self.cancel_button)
         f.addRow(row)
         self.progress = QProgressBar(textVisible=True)
-        self.progress.setFormat("epoch %v / %m")
+        self.progress.setFormat("not trained yet")  # "epoch %v / %m" while training
+        self.progress.setRange(0, 1)
         self.progress.setValue(0)
         f.addRow(self.progress)
         self.status = QLabel("", wordWrap=True)
@@ -209,6 +210,7 @@ class TrainingTab(QWidget):
             c.setData([], [])
         self.results.clear()
         self.log_view.clear()
+        self.progress.setFormat("epoch %v / %m")
         self.progress.setRange(0, self.epochs.value())
         self.progress.setValue(0)
         self.status.setText("starting (loading PyTorch)…")
@@ -231,6 +233,7 @@ class TrainingTab(QWidget):
         self.cancel_button.setEnabled(True)
         self.results.set_busy(True)
         if job != "train":
+            self.progress.setFormat(job)
             self.progress.setRange(0, 0)  # one step: busy until it ends
         self.runner.start(*args)
 
