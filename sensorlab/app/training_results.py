@@ -55,7 +55,7 @@ class TrainingResults(QWidget):
         self.export_button.setToolTip("sensorlab export RUN --format onnx: the model with its contract, checked against PyTorch")
         self.quantize_button = QPushButton("Quantize int8", enabled=False, clicked=lambda: self.quantize_requested.emit(str(self.run / "model.onnx")))
         self.quantize_button.setToolTip("sensorlab quantize: static and dynamic int8 builds, size/latency/accuracy vs fp32")
-        self.model_choice = QComboBox(enabled=False)
+        self.model_choice = QComboBox(enabled=False, sizeAdjustPolicy=QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.model_choice.setToolTip("Which build the live view should run")
         self.use_button = QPushButton("Use in live view", enabled=False, clicked=self._use)
         self.use_button.setToolTip("Run this model on the live streams (its contract says which stream, window and labels)")

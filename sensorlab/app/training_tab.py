@@ -271,6 +271,7 @@ class TrainingTab(QWidget):
         if self.progress.maximum() == 0:
             self.progress.setRange(0, 1)
             self.progress.setValue(1 if status == "ok" else 0)
+            self.progress.setFormat(f"{job}: {'done' if status == 'ok' else status}")
         if self._config_dir:
             shutil.rmtree(self._config_dir, ignore_errors=True)
             self._config_dir = None
