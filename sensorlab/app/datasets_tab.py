@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import tomli_w
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -32,32 +31,21 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSpinBox,
     QSplitter,
-    QTableWidget,
     QVBoxLayout,
     QWidget,
 )
 from superqt.utils import create_worker
 
 from sensorlab.app.process_runner import ProcessRunner
-from sensorlab.app.report_panel import ReportPanel, _table, class_rows, load_report
+from sensorlab.app.report_panel import (
+    CountsTable,
+    ReportPanel,
+    count_preview,
+    load_report,
+)
 from sensorlab.app.session_picker import SessionPicker
 from sensorlab.app.spec_form import SpecForm
 from sensorlab.datasets.spec import DatasetSpec, SpecError, load_spec, spec_from_dict
-
-
-def preview(spec: DatasetSpec) -> dict:
-    """Windows per (split, class) the spec would give, from the core's `preview_counts` (worker thread)."""
-    from sensorlab.datasets.build import plan_build, preview_counts
-
-    plan = plan_build(spec)
-    per_session = preview_counts(spec)
-    counts = np.zeros((len(plan.split.names), len(plan.classes)), np.int64)
-    for name, by_class in per_session.items():
-        i = plan.split.index_of(plan.groups[name])
-        for c, n in by_class.items():
-            counts[i, plan.classes.index(c)] += n
-    return {"classes": plan.classes, "splits": plan.split.names, "counts": counts, "per_session": per_session,
-            "skipped": plan.skipped, "notes": plan.notes + plan.split.notes}  # fmt: skip
 
 
 class DatasetsTab(QWidget):
@@ -114,10 +102,8 @@ class DatasetsTab(QWidget):
         box = QGroupBox("3. Preview: windows per class and split (before building)")
         pv = QVBoxLayout(box)
         self.preview_status = QLabel("", wordWrap=True)
-        self.preview_table = QTableWidget()
-        self.preview_table.verticalHeader().hide()
-        # A fixed height: the Build controls below must not move when the preview fills in.
-        self.preview_table.setFixedHeight(150)
+        self.preview_table = CountsTable()
+        self.preview_table.setFixedHeight(150)  # the Build controls below must not move when it fills in
         self.preview_status.setFixedHeight(50)
         self.preview_status.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         pv.addWidget(self.preview_table)
@@ -240,7 +226,7 @@ class DatasetsTab(QWidget):
             return
         self.spec_error.setText("")
         self.preview_status.setText("counting windows…")
-        worker = create_worker(preview, spec, _start_thread=False)
+        worker = create_worker(count_preview, spec, _start_thread=False)
         worker.returned.connect(self._on_preview)
         worker.errored.connect(lambda e: self._on_preview_error(str(e)))
         worker.finished.connect(self._on_preview_finished)
@@ -249,15 +235,7 @@ class DatasetsTab(QWidget):
 
     def _on_preview(self, result: dict) -> None:
         self.last_preview = result
-        rows = class_rows(result["classes"], result["splits"], result["counts"])
-        t = _table(["class", *result["splits"], "total"], rows)
-        self.preview_table.setColumnCount(t.columnCount())
-        self.preview_table.setRowCount(t.rowCount())
-        self.preview_table.setHorizontalHeaderLabels(["class", *result["splits"], "total"])
-        for r in range(t.rowCount()):
-            for c in range(t.columnCount()):
-                self.preview_table.setItem(r, c, t.takeItem(r, c))
-        self.preview_table.resizeColumnsToContents()
+        self.preview_table.show_counts(result["classes"], result["splits"], result["counts"])
         notes = [f"skipped {s['session']}: {s['reason']}" for s in result["skipped"]] + result["notes"]
         sessions = len(result["per_session"])
         text = f"{int(result['counts'].sum())} windows from {sessions} session(s) (windows over gaps are dropped at build time)"
@@ -277,9 +255,7 @@ class DatasetsTab(QWidget):
 
     def preview_cell(self, cls: str, split: str) -> int:
         """Windows the last preview shows for ``cls`` in ``split`` (read from the table)."""
-        p = self.last_preview
-        assert p is not None
-        return int(self.preview_table.item(p["classes"].index(cls), 1 + p["splits"].index(split)).text())
+        return int(self.preview_table.cell(cls, split))
 
     # -- build -------------------------------------------------------------------------------
     def build(self, force: bool | None = None) -> bool:
@@ -431,4 +407,4 @@ class DatasetsTab(QWidget):
             self.runner.wait(15_000)
 
 
-__all__ = ["DatasetsTab", "preview"]
+__all__ = ["DatasetsTab"]

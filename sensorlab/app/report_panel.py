@@ -12,9 +12,21 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import QAbstractItemView, QAbstractScrollArea, QHeaderView, QSizePolicy, QLabel, QScrollArea, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QAbstractScrollArea,
+    QHeaderView,
+    QLabel,
+    QScrollArea,
+    QSizePolicy,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from sensorlab.datasets.report import DatasetReport, dataset_report, write_plots
+from sensorlab.datasets.spec import DatasetSpec
 
 
 def load_report(path: str | Path) -> tuple[DatasetReport, list[Path]]:
@@ -57,6 +69,49 @@ def class_rows(classes: list[str], split_names: list[str], counts: np.ndarray, s
             for j, c in enumerate(classes)]  # fmt: skip
     rows.append(["all", *[cell(counts[i].sum(), sec[i].sum()) for i in range(len(split_names))], cell(counts.sum(), sec.sum())])
     return rows
+
+
+def count_preview(spec: DatasetSpec) -> dict:
+    """Windows per (split, class) the spec would give, from the core's `preview_counts` (worker thread)."""
+    from sensorlab.datasets.build import plan_build, preview_counts
+
+    plan = plan_build(spec)
+    per_session = preview_counts(spec)
+    counts = np.zeros((len(plan.split.names), len(plan.classes)), np.int64)
+    for name, by_class in per_session.items():
+        i = plan.split.index_of(plan.groups[name])
+        for c, n in by_class.items():
+            counts[i, plan.classes.index(c)] += n
+    return {"classes": plan.classes, "splits": plan.split.names, "counts": counts, "per_session": per_session,
+            "skipped": plan.skipped, "notes": plan.notes + plan.split.notes}  # fmt: skip
+
+
+class CountsTable(QTableWidget):
+    """Windows per class (rows) and split (columns), with totals; for the build preview."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.verticalHeader().hide()
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.classes: list[str] = []
+        self.splits: list[str] = []
+
+    def show_counts(self, classes: list[str], splits: list[str], counts: np.ndarray) -> None:
+        self.classes, self.splits = list(classes), list(splits)
+        rows = class_rows(classes, splits, counts)
+        self.setColumnCount(len(splits) + 2)
+        self.setRowCount(len(rows))
+        self.setHorizontalHeaderLabels(["class", *splits, "total"])
+        for r, row in enumerate(rows):
+            for c, text in enumerate(row):
+                item = QTableWidgetItem(text)
+                if c:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.setItem(r, c, item)
+        self.resizeColumnsToContents()
+
+    def cell(self, cls: str, split: str) -> str:
+        return self.item(self.classes.index(cls), 1 + self.splits.index(split)).text()
 
 
 class ReportPanel(QScrollArea):
@@ -135,4 +190,4 @@ class ReportPanel(QScrollArea):
         return self.class_table.item(rep.classes.index(cls), 1 + rep.split_names.index(split)).text()
 
 
-__all__ = ["ReportPanel", "class_rows", "load_report"]
+__all__ = ["CountsTable", "ReportPanel", "class_rows", "count_preview", "load_report"]

@@ -13,9 +13,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
-from sensorlab.datasets.sources import one_line, open_session, read_annotations, session_fields
+from sensorlab.datasets.sources import (
+    one_line,
+    open_session,
+    read_annotations,
+    session_fields,
+)
 from sensorlab.datasets.spec import SessionsSpec
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from typer.testing import CliRunner
 
 from sensorlab.app.datasets_tab import DatasetsTab
@@ -143,3 +142,18 @@ def test_cancel_leaves_no_partial_file(qtbot, tmp_path, corpus_factory):
     assert [p.name for p in out.parent.iterdir()] == ["big.spec.toml"]  # no temporary file either
     assert tab.build_status.text().startswith("Cancelled: no dataset written")
     assert tab.build_button.isEnabled() and not tab.cancel_button.isEnabled()
+
+
+def test_dataset_build_json_lines_are_what_the_tab_reads(corpus, tmp_path):
+    spec = tmp_path / "s.toml"
+    spec.write_text(f'[sessions]\npaths = ["{corpus}/*.h5"]\n[[streams]]\nname = "imu"\n[labels]\ntier = "activity"\n[window]\nlength = 1.0\nhop = 0.5\n')
+    r = CliRunner().invoke(cli_app, ["dataset", "build", str(spec), "-o", str(tmp_path / "d.h5"), "--json"])
+    assert r.exit_code == 0, r.output
+    import json
+
+    events = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [e["done"] for e in events if e["event"] == "progress"] == [0, 1, 2, 3, 4, 5]
+    done = events[-1]
+    assert done["event"] == "done" and done["sessions"] == 5 and done["path"] == str(tmp_path / "d.h5")
+    with Dataset.open(tmp_path / "d.h5") as ds:
+        assert done["windows"] == len(ds) and done["content_hash"] == ds.attrs["content_hash"]
