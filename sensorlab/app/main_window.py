@@ -238,7 +238,8 @@ class MainWindow(QMainWindow):
     def _build_ml_tabs(self) -> None:
         """Datasets and Training tabs; their jobs run as subprocesses (see app/process_runner.py).
 
-        ``self.training_tab.model_ready(path)`` is "Use in live view": an ONNX model to run live.
+        Use in live view (``self.training_tab.model_ready(path)``, an exported ONNX model with
+        its contract) shows the Live tab and runs the model there, as Load model… would.
         """
         from sensorlab.app.datasets_tab import DatasetsTab
         from sensorlab.app.training_tab import TrainingTab
@@ -249,6 +250,7 @@ class MainWindow(QMainWindow):
         self.main_tabs.addTab(self.training_tab, "Training")
         self.session_form.folder.textChanged.connect(self.datasets_tab.set_sessions_folder)
         self.datasets_tab.train_requested.connect(self._train_on)
+        self.training_tab.model_ready.connect(self._use_in_live_view)
         # The recording docks (session form, live labels, health) are for the Live tab; the
         # dataset and training pages need the room, and digits typed there are not live labels.
         self.main_tabs.currentChanged.connect(lambda i: [d.setVisible(i == 0) for d in self._docks])
@@ -256,6 +258,10 @@ class MainWindow(QMainWindow):
     def _train_on(self, dataset: str) -> None:
         self.training_tab.set_dataset(dataset)
         self.main_tabs.setCurrentWidget(self.training_tab)
+
+    def _use_in_live_view(self, path: str) -> None:
+        self.main_tabs.setCurrentIndex(0)
+        self.load_model(path)
 
     def _build_statusbar(self) -> None:
         self.busy = QProgressBar(maximumWidth=140, maximum=0)

@@ -19,3 +19,19 @@ def test_ml_tabs_use_the_sessions_folder_and_hand_a_built_dataset_to_training(qt
     assert w.training_tab.dataset.text() == str(small_dataset) and w.training_tab.task.currentText() == "timeseries"
     w.main_tabs.setCurrentIndex(0)
     assert all(d.isVisible() for d in w._docks)
+
+
+def test_use_in_live_view_runs_the_model_on_the_live_streams(qtbot, make_window, tmp_path):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "inference"))
+    from onnx_models import mean_model, write_mapping
+
+    model = mean_model(tmp_path / "motion.onnx", channels=2)
+    write_mapping(model, stream="imu", channels=["ch0", "ch1"], window=0.2, hop=0.1, scores_kind="logits", labels=["still", "moving"])
+    w = make_window()
+    w.main_tabs.setCurrentWidget(w.training_tab)
+    w.training_tab.model_ready.emit(str(model))  # what the results panel's "Use in live view" emits
+    assert w.main_tabs.currentIndex() == 0
+    qtbot.waitUntil(lambda: "motion_pred" in w.live_view.panels, timeout=20_000)
