@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 )
 from superqt.utils import create_worker
 
-from sensorlab.app.process_runner import ProcessRunner
+from sensorlab.app.process_runner import ProcessRunner, append_log
 from sensorlab.app.report_panel import (
     CountsTable,
     ReportPanel,
@@ -370,7 +370,7 @@ class DatasetsTab(QWidget):
         self._debounce.start()
 
     def _log(self, line: str) -> None:
-        self.log_view.appendPlainText(line)
+        append_log(self.log_view, line)
 
     def _ask_load(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Load a dataset spec", str(self.picker.folder.parent), "Spec (*.toml)")

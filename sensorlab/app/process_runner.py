@@ -172,4 +172,13 @@ class ProcessRunner(QObject):
             self.finished.emit("failed", f"could not start {sys.executable}: {p.errorString()}")
 
 
-__all__ = ["BOOTSTRAP", "ProcessRunner", "sensorlab_command"]
+def append_log(view, line: str) -> None:
+    """Append to a QPlainTextEdit log, following the end unless the user scrolled up to read."""
+    bar = view.verticalScrollBar()
+    follow = bar.value() >= bar.maximum() - 2
+    view.appendPlainText(line)
+    if follow:
+        bar.setValue(bar.maximum())
+
+
+__all__ = ["BOOTSTRAP", "ProcessRunner", "append_log", "sensorlab_command"]

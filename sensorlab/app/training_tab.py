@@ -42,7 +42,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from sensorlab.app.process_runner import ProcessRunner
+from sensorlab.app.process_runner import ProcessRunner, append_log
 from sensorlab.app.training_results import TrainingResults
 
 TASK_OF_KIND = {"audio": "audio", "timeseries": "timeseries", "video": "image", "frames": "image"}
@@ -312,7 +312,7 @@ class TrainingTab(QWidget):
             self.set_dataset(path)
 
     def _log(self, line: str) -> None:
-        self.log_view.appendPlainText(line)
+        append_log(self.log_view, line)
 
     def shutdown(self) -> None:
         """Cancel a running job and wait for it (the window is closing)."""

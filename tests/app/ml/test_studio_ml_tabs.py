@@ -35,3 +35,21 @@ def test_use_in_live_view_runs_the_model_on_the_live_streams(qtbot, make_window,
     w.training_tab.model_ready.emit(str(model))  # what the results panel's "Use in live view" emits
     assert w.main_tabs.currentIndex() == 0
     qtbot.waitUntil(lambda: "motion_pred" in w.live_view.panels, timeout=20_000)
+
+
+def test_a_log_follows_new_lines_unless_scrolled_up(qtbot):
+    from PySide6.QtWidgets import QPlainTextEdit
+
+    from sensorlab.app.process_runner import append_log
+
+    view = QPlainTextEdit(readOnly=True)
+    qtbot.addWidget(view)
+    view.resize(300, 100)
+    view.show()
+    bar = view.verticalScrollBar()
+    for i in range(200):
+        append_log(view, f"a long line of the log, number {i}, that wraps in a narrow view " * 2)
+    assert bar.maximum() > 0 and bar.value() == bar.maximum()
+    bar.setValue(0)  # the user scrolls up to read
+    append_log(view, "more")
+    assert bar.value() == 0
