@@ -211,6 +211,7 @@ class MainWindow(QMainWindow):
         bottom.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
         bottom.setTitleBarWidget(QWidget())
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, bottom)
+        self._docks = (dock, bottom)
         self.resizeDocks([dock], [300], Qt.Orientation.Horizontal)
         self.resizeDocks([bottom], [230], Qt.Orientation.Vertical)
 
@@ -228,8 +229,39 @@ class MainWindow(QMainWindow):
         self.stack = QStackedWidget()
         self.waiting = QLabel("Opening devices…", alignment=Qt.AlignmentFlag.AlignCenter)
         self.stack.addWidget(self.waiting)
-        layout.addWidget(self.stack, 1)
+        self.main_tabs = QTabWidget(documentMode=True)
+        self.main_tabs.addTab(self.stack, "Live")
+        self._build_ml_tabs()
+        layout.addWidget(self.main_tabs, 1)
         self.setCentralWidget(central)
+
+    def _build_ml_tabs(self) -> None:
+        """Datasets and Training tabs; their jobs run as subprocesses (see app/process_runner.py).
+
+        Use in live view (``self.training_tab.model_ready(path)``, an exported ONNX model with
+        its contract) shows the Live tab and runs the model there, as Load model… would.
+        """
+        from sensorlab.app.datasets_tab import DatasetsTab
+        from sensorlab.app.training_tab import TrainingTab
+
+        self.datasets_tab = DatasetsTab(self.session_form.sessions_folder(), lazy=True)
+        self.training_tab = TrainingTab()
+        self.main_tabs.addTab(self.datasets_tab, "Datasets")
+        self.main_tabs.addTab(self.training_tab, "Training")
+        self.session_form.folder.textChanged.connect(self.datasets_tab.set_sessions_folder)
+        self.datasets_tab.train_requested.connect(self._train_on)
+        self.training_tab.model_ready.connect(self._use_in_live_view)
+        # The recording docks (session form, live labels, health) are for the Live tab; the
+        # dataset and training pages need the room, and digits typed there are not live labels.
+        self.main_tabs.currentChanged.connect(lambda i: [d.setVisible(i == 0) for d in self._docks])
+
+    def _train_on(self, dataset: str) -> None:
+        self.training_tab.set_dataset(dataset)
+        self.main_tabs.setCurrentWidget(self.training_tab)
+
+    def _use_in_live_view(self, path: str) -> None:
+        self.main_tabs.setCurrentIndex(0)
+        self.load_model(path)
 
     def _build_statusbar(self) -> None:
         self.busy = QProgressBar(maximumWidth=140, maximum=0)
@@ -572,7 +604,10 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
         """Finish the recording and close the devices, waiting for the workers; close the
         labeling windows too (their edits are saved as they are made), so the process ends."""
+        self.main_tabs.setCurrentIndex(0)  # the docks' visibility is saved with the window state
         self.save_settings()
+        self.datasets_tab.shutdown()
+        self.training_tab.shutdown()
         for window in self._labeling_windows:
             window.close()
         QApplication.instance().removeEventFilter(self.label_bar)

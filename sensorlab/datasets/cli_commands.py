@@ -6,6 +6,7 @@ Each command parses its options and calls one core function (`build.iter_build`,
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -45,6 +46,7 @@ def build(
     strict: Annotated[bool, typer.Option("--strict", help="Stop at a session that cannot be used (default: skip it and name it).")] = False,
     force: Annotated[bool, typer.Option("--force", help="Replace DATASET.h5 if it exists.")] = False,
     plots: Annotated[Optional[Path], typer.Option(metavar="DIR", help="Also write the report's PNG plots into DIR.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Progress as JSON lines on stdout instead of the report (for the GUI).")] = False,
 ) -> None:
     """Build a dataset (windows, labels, split) from the sessions a spec names, then print its report.
 
@@ -63,20 +65,40 @@ def build(
         spec = load_spec(spec_path)
     except SpecError as e:
         _fail(str(e), 2)
+    gen = None
     try:
         gen = iter_build(spec, output, workers=workers, scheduler=scheduler, strict=strict)
         while True:
             try:
-                _progress(next(gen))
+                p = next(gen)
             except StopIteration as stop:
                 result = stop.value
                 break
+            _json_line({"event": "progress", "done": p.done, "total": p.total, "windows": p.windows, "session": p.session,
+                        "skipped": p.skipped}) if as_json else _progress(p)  # fmt: skip
     except (BuildError, SplitError, OSError) as e:
         _fail(str(e))
     except KeyboardInterrupt:
+        # Close the generator here, not at garbage collection: its cleanup removes the
+        # temporary file, and must run before the process exits (a GUI's Cancel sends SIGINT).
+        if gen is not None:
+            gen.close()
         _fail("interrupted; no dataset written", 130)
+    if as_json:
+        _json_line({"event": "done", "path": str(result.path), "windows": result.windows, "sessions": result.sessions,
+                    "skipped": result.skipped, "warnings": result.warnings, "content_hash": result.content_hash})  # fmt: skip
+        if plots is not None:
+            from sensorlab.datasets.report import write_plots
+
+            write_plots(result.path, plots)
+        return
     typer.echo("", err=True)
     _print_report(result.path, plots)
+
+
+def _json_line(obj: dict) -> None:
+    sys.stdout.write(json.dumps(obj, sort_keys=True) + "\n")
+    sys.stdout.flush()
 
 
 def _print_report(path: Path, plots: Path | None) -> None:

@@ -63,7 +63,12 @@ def train(
         run = out or default_run_dir(dataset, task)
         if run.exists() and any(run.iterdir()):
             _fail(f"{run}: run folder exists and is not empty; choose another with --out")
-        for ev in iter_train(dataset, cfg, run):
+        existed = run.exists()
+        events = iter_train(dataset, cfg, run)
+    except _errors() as e:
+        _fail(str(e))
+    try:
+        for ev in events:
             e = ev["event"]
             if e == "start":
                 human = f"training {ev['arch']} ({ev['params']:,} parameters) on {ev['stream']}: {ev['windows']}"
@@ -77,6 +82,15 @@ def train(
             _emit(ev, as_json, human)
     except _errors() as e:
         _fail(str(e))
+    except KeyboardInterrupt:
+        # Ctrl+C, or Cancel in the studio (SIGINT): the run folder is written only at the end,
+        # so a run stopped while writing it must not leave half a run behind.
+        events.close()
+        if not existed and run.exists():
+            import shutil
+
+            shutil.rmtree(run, ignore_errors=True)
+        _fail(f"interrupted; nothing saved ({run} not written)", 130)
 
 
 def evaluate(

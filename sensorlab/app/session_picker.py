@@ -1,0 +1,174 @@
+"""`SessionPicker`: the sessions of a folder with their tags, streams and label tiers, to tick for a dataset.
+
+Unlike the Sessions list (which shows only what the file system knows, to stay instant), a
+dataset needs each session's tags, streams and tiers, so this list opens each file's metadata
+once per refresh. A tag filter (``subject=s01, subject=s02``: same key any of them, different
+keys all) hides the sessions it excludes; it is the spec's ``sessions.tags``, so the build
+applies the same filter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from sensorlab.datasets.sources import (
+    one_line,
+    open_session,
+    read_annotations,
+    session_fields,
+)
+from sensorlab.datasets.spec import SessionsSpec
+
+
+@dataclass
+class SessionInfo:
+    path: Path
+    fields: dict = field(default_factory=dict)
+    tags: dict = field(default_factory=dict)
+    streams: list[str] = field(default_factory=list)
+    tiers: list[str] = field(default_factory=list)
+    error: str = ""
+
+
+def scan_session(path: Path) -> SessionInfo:
+    """Tags, streams and label tiers of one session (``error`` set if it cannot be read)."""
+    info = SessionInfo(path)
+    try:
+        with open_session(path) as s:
+            info.fields = session_fields(s, path)
+            info.tags = dict(s.metadata.tags)
+            info.streams = [n for n in s.streams if n != "labels"]
+        info.tiers = list(read_annotations(path).tier_names)
+    except Exception as e:  # a damaged file is shown as such, never hides the others
+        info.error = one_line(e)
+    return info
+
+
+def parse_tags(text: str) -> list[str]:
+    """``"subject=s01, location=lab"`` → ``["subject=s01", "location=lab"]``; ValueError names a bad term."""
+    tags = [t.strip() for t in text.replace(";", ",").split(",") if t.strip()]
+    SessionsSpec(paths=["x"], tags=tags)  # the spec's own check, so the message is the build's
+    return tags
+
+
+class SessionPicker(QWidget):
+    """Tick sessions of a folder. Emits ``changed`` when the ticked set or the tag filter changes."""
+
+    changed = Signal()
+
+    def __init__(self, folder: str | Path = "", parent: QWidget | None = None, scan: bool = True):
+        super().__init__(parent)
+        self.folder = Path(folder)
+        self.infos: list[SessionInfo] = []
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.folder_label = QLabel()
+        self.folder_label.setWordWrap(True)
+        layout.addWidget(self.folder_label)
+        self.tag_filter = QLineEdit(placeholderText="tag filter, e.g. subject=s01, subject=s02")
+        self.tag_filter.setToolTip("Only sessions with these tags (same key: any of them; different keys: all)")
+        self.tag_filter.textChanged.connect(self._apply_filter)
+        layout.addWidget(self.tag_filter)
+        self.filter_error = QLabel(styleSheet="color:#ef5350")
+        self.filter_error.hide()
+        layout.addWidget(self.filter_error)
+        self.tree = QTreeWidget()
+        self.tree.setHeaderLabels(["Session", "Tags", "Tiers", "Streams"])
+        self.tree.setRootIsDecorated(False)
+        self.tree.itemChanged.connect(lambda *_: self.changed.emit())
+        layout.addWidget(self.tree, 1)
+        row = QHBoxLayout()
+        row.addWidget(QPushButton("All", clicked=lambda: self._tick_all(True)))
+        row.addWidget(QPushButton("None", clicked=lambda: self._tick_all(False)))
+        row.addStretch(1)
+        row.addWidget(QPushButton("Refresh", clicked=self.refresh))
+        layout.addLayout(row)
+        if scan:
+            self.refresh()
+
+    def set_folder(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Re-read the folder (ticks are kept for sessions still there; new ones are ticked)."""
+        before = {str(i.path): ok for i, ok in zip(self.infos, self._ticks())}
+        self.folder_label.setText(f"Sessions in {self.folder}")
+        files = sorted(p for p in self.folder.glob("*.h5") if not p.name.endswith((".pyramid.h5", ".recovered.h5"))) if self.folder.is_dir() else []
+        self.infos = [scan_session(p) for p in files]
+        self.tree.blockSignals(True)
+        self.tree.clear()
+        for info in self.infos:
+            tags = ", ".join(f"{k}={v}" for k, v in info.tags.items())
+            item = QTreeWidgetItem([info.path.stem, tags, ", ".join(info.tiers) or "-", ", ".join(info.streams)])
+            item.setData(0, Qt.ItemDataRole.UserRole, str(info.path))
+            if info.error:
+                item.setText(1, f"cannot read: {info.error}")
+                item.setForeground(1, Qt.GlobalColor.red)
+                item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsUserCheckable)
+            else:
+                item.setCheckState(0, Qt.CheckState.Checked if before.get(str(info.path), True) else Qt.CheckState.Unchecked)
+            self.tree.addTopLevelItem(item)
+        for col in range(self.tree.columnCount()):
+            self.tree.resizeColumnToContents(col)
+        self.tree.blockSignals(False)
+        self._apply_filter()
+
+    def tags(self) -> list[str]:
+        """The tag filter as spec terms (invalid text: no filter, and the error is shown)."""
+        try:
+            return parse_tags(self.tag_filter.text())
+        except ValueError:
+            return []
+
+    def selected(self) -> list[SessionInfo]:
+        """Ticked sessions that pass the tag filter."""
+        return [i for n, (i, ok) in enumerate(zip(self.infos, self._ticks())) if ok and not self.tree.topLevelItem(n).isHidden()]
+
+    def select(self, paths: list[Path]) -> None:
+        """Tick exactly these sessions (e.g. those a loaded spec names)."""
+        want = {str(Path(p).resolve()) for p in paths}
+        self.tree.blockSignals(True)
+        for n, info in enumerate(self.infos):
+            if not info.error:
+                ok = str(info.path.resolve()) in want
+                self.tree.topLevelItem(n).setCheckState(0, Qt.CheckState.Checked if ok else Qt.CheckState.Unchecked)
+        self.tree.blockSignals(False)
+        self.changed.emit()
+
+    # -- internals ---------------------------------------------------------------------------
+    def _ticks(self) -> list[bool]:
+        return [self.tree.topLevelItem(n).checkState(0) == Qt.CheckState.Checked for n in range(self.tree.topLevelItemCount())]
+
+    def _tick_all(self, on: bool) -> None:
+        self.select([i.path for i in self.infos] if on else [])
+
+    def _apply_filter(self) -> None:
+        try:
+            tags = parse_tags(self.tag_filter.text())
+            self.filter_error.hide()
+        except ValueError as e:
+            msg = str(e).splitlines()
+            self.filter_error.setText(next((m.strip() for m in msg if "key=value" in m), "tags are key=value, e.g. subject=s01"))
+            self.filter_error.show()
+            tags = []
+        spec = SessionsSpec(paths=["x"], tags=tags)
+        for n, info in enumerate(self.infos):
+            self.tree.topLevelItem(n).setHidden(bool(info.error) is False and not spec.accepts(info.fields))
+        self.changed.emit()
+
+
+__all__ = ["SessionInfo", "SessionPicker", "parse_tags", "scan_session"]

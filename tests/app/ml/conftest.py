@@ -1,0 +1,47 @@
+"""Labeled synthetic sessions (real session files, exact labels in their sidecars) for the Datasets and Training tabs."""
+
+from __future__ import annotations
+
+import pytest
+
+from sensorlab.labeling.annotations import AnnotationSet, Segment
+from sensorlab.labeling.store import save_annotations, sidecar_path
+from sensorlab.session.synthetic import T0, write_synthetic_session
+
+LABELS = [("walk", 2.0, 6.0), ("wave", 8.0, 11.0), ("walk", 14.0, 15.0)]
+SUBJECTS = {"a1": "s01", "a2": "s01", "b1": "s02", "c1": "s03", "d1": "s04"}
+
+
+def make_corpus(folder, subjects=SUBJECTS, seconds=20.0):
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, subject in subjects.items():
+        path = folder / f"{name}.h5"
+        write_synthetic_session(path, seconds, audio_rate=8000, audio_channels=1, imu_rate=100, fps=5.0, frame_shape=(8, 8),
+                                predictions=False, tags={"subject": subject, "location": "lab"})  # fmt: skip
+        ann = AnnotationSet([Segment(f"a{i}", "activity", lab, T0 + a, T0 + b) for i, (lab, a, b) in enumerate(LABELS)])
+        save_annotations(ann, sidecar_path(path), session=path.name)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def corpus(tmp_path_factory):
+    return make_corpus(tmp_path_factory.mktemp("mlcorpus") / "sessions")
+
+
+@pytest.fixture
+def corpus_factory():
+    """``corpus_factory(folder, {session: subject}, seconds)``: a corpus of your own."""
+    return make_corpus
+
+
+@pytest.fixture(scope="session")
+def small_dataset(corpus, tmp_path_factory):
+    """A dataset built by the core from the corpus: imu windows of walk / wave / background, split by subject."""
+    from sensorlab.datasets.build import build_dataset
+    from sensorlab.datasets.spec import spec_from_dict
+
+    spec = spec_from_dict({"sessions": {"paths": [str(corpus / "*.h5")]}, "streams": [{"name": "imu"}],
+                           "labels": {"tier": "activity", "min_coverage": 0.5, "unlabeled": "background", "background_max_ratio": 1.0},
+                           "window": {"length": 1.0, "hop": 0.25},
+                           "split": {"by": "subject", "fractions": {"train": 0.5, "val": 0.25, "test": 0.25}}})  # fmt: skip
+    return build_dataset(spec, tmp_path_factory.mktemp("mlds") / "imu.h5").path

@@ -1,0 +1,159 @@
+"""The Datasets tab on real labeled sessions: spec round trip, preview = core, build = CLI build, cancel, report."""
+
+from __future__ import annotations
+
+import numpy as np
+from typer.testing import CliRunner
+
+from sensorlab.app.datasets_tab import DatasetsTab
+from sensorlab.cli import app as cli_app
+from sensorlab.datasets.build import preview_counts
+from sensorlab.datasets.dataset import Dataset
+from sensorlab.datasets.spec import load_spec
+
+
+def fill_form(tab):
+    """What a user does: add the imu stream, pick the tier, set window/hop and split by subject."""
+    f = tab.form
+    f.add_stream("imu")
+    f.tier.setCurrentText("activity")
+    f.length.setValue(1.0)
+    f.hop.setValue(0.5)
+    f.unlabeled.setCurrentText("background")
+    f.background_max_ratio.setValue(0.5)
+    f.split_by.setCurrentText("subject")
+    f.fractions["train"].setValue(0.5)
+    f.fractions["val"].setValue(0.25)
+    f.fractions["test"].setValue(0.25)
+
+
+def wait_preview(qtbot, tab):
+    with qtbot.waitSignal(tab.preview_done, timeout=60_000) as blocker:
+        tab._debounce.stop()
+        tab.request_preview()
+    return blocker.args[0]
+
+
+def test_picker_lists_tags_and_tiers_and_the_tag_filter_narrows(qtbot, corpus):
+    tab = DatasetsTab(corpus)
+    qtbot.addWidget(tab)
+    assert [i.path.stem for i in tab.picker.selected()] == ["a1", "a2", "b1", "c1", "d1"]
+    assert tab.picker.infos[0].tiers == ["activity"] and "imu" in tab.picker.infos[0].streams
+    tab.picker.tag_filter.setText("subject=s01, subject=s02")
+    assert [i.path.stem for i in tab.picker.selected()] == ["a1", "a2", "b1"]
+    assert tab.spec_doc()["sessions"]["tags"] == ["subject=s01", "subject=s02"]
+    tab.picker.tag_filter.setText("subject")  # not key=value: named, and no filter applied
+    assert tab.picker.filter_error.isVisibleTo(tab) and "key=value" in tab.picker.filter_error.text()
+    assert len(tab.picker.selected()) == 5
+    # The form offers what the sessions hold.
+    assert tab.form.tier.findText("activity") >= 0 and tab.form.split_by.findText("subject") >= 0
+
+
+def test_spec_round_trips_through_toml(qtbot, corpus, tmp_path):
+    tab = DatasetsTab(corpus)
+    qtbot.addWidget(tab)
+    fill_form(tab)
+    tab.form.rule.setCurrentText("centre")
+    tab.form.include.setText("walk, wave")
+    tab.where.setText("duration >= 10")
+    tab.picker.select([corpus / "a1.h5", corpus / "b1.h5", corpus / "c1.h5"])
+    saved = tab.save_spec(tmp_path / "spec.toml")
+    written = load_spec(saved)
+
+    other = DatasetsTab(tmp_path)  # another folder: loading moves the picker to the spec's sessions
+    qtbot.addWidget(other)
+    other.load_spec(saved)
+    assert other.picker.folder.resolve() == corpus.resolve()
+    assert [i.path.stem for i in other.picker.selected()] == ["a1", "b1", "c1"]
+    assert other.spec().model_dump() == written.model_dump()
+    assert other.spec_doc() == tab.spec_doc()
+    # kfold and leave-one-out keep their own keys.
+    tab.form.method.setCurrentIndex(tab.form.method.findData("kfold"))
+    tab.form.k.setValue(3)
+    other.load_spec(tab.save_spec(tmp_path / "k.toml"))
+    assert other.spec().split.method == "kfold" and other.spec().split.k == 3
+
+
+def test_a_bad_value_is_one_line_naming_the_key(qtbot, corpus):
+    tab = DatasetsTab(corpus)
+    qtbot.addWidget(tab)
+    fill_form(tab)
+    tab.form.streams.item(0, 2).setText("fast")
+    assert not tab.build(force=False)
+    assert tab.spec_error.text().startswith("spec: streams.0.rate:")
+
+
+def test_preview_equals_core_then_build_equals_cli_build(qtbot, corpus, tmp_path):
+    tab = DatasetsTab(corpus)
+    qtbot.addWidget(tab)
+    fill_form(tab)
+    result = wait_preview(qtbot, tab)
+    spec = tab.spec()
+    core = preview_counts(spec)
+    assert result["per_session"] == core
+    for cls in result["classes"]:  # the table shows the core's counts, summed per split
+        for split in result["splits"]:
+            assert tab.preview_cell(cls, split) == int(result["counts"][result["splits"].index(split), result["classes"].index(cls)])
+        assert sum(tab.preview_cell(cls, s) for s in result["splits"]) == sum(c[cls] for c in core.values())
+    assert result["counts"].sum() > 0 and "background" in result["classes"]
+
+    out = tmp_path / "gui" / "imu.h5"
+    tab.output.setText(str(out))
+    with qtbot.waitSignal(tab.dataset_built, timeout=120_000):
+        assert tab.build(force=False)
+    assert tab.progress.value() == tab.progress.maximum() == 5
+    # The same spec through the command line gives the same windows, labels and split.
+    ref = tmp_path / "cli.h5"
+    r = CliRunner().invoke(cli_app, ["dataset", "build", str(out.with_name("imu.spec.toml")), "-o", str(ref)])
+    assert r.exit_code == 0, r.output
+    with Dataset.open(out) as a, Dataset.open(ref) as b:
+        assert a.classes == b.classes and len(a) == len(b) == result["counts"].sum()  # no gaps here: preview is exact
+        np.testing.assert_array_equal(a.windows("imu", slice(None)), b.windows("imu", slice(None)))
+        for col in ("label", "split", "start"):
+            np.testing.assert_array_equal(a.column(col), b.column(col))
+        assert a.attrs["content_hash"] == b.attrs["content_hash"]
+    # The report panel shows the file's counts and the plots.
+    qtbot.waitUntil(lambda: tab.report.report is not None, timeout=60_000)
+    rep = tab.report.report
+    j = rep.classes.index("walk")
+    assert tab.report.cell("walk", "train").startswith(f"{rep.counts[rep.split_names.index('train'), j]} / ")
+    assert set(tab.report.images) == {"class_balance", "examples"}
+    assert not tab.report.images["examples"].pixmap().isNull()
+    assert tab.train_button.isEnabled()
+
+
+def test_cancel_leaves_no_partial_file(qtbot, tmp_path, corpus_factory):
+    # Enough sessions that the build is still running when Cancel is pressed.
+    corpus = corpus_factory(tmp_path / "big", {f"s{i:02d}": f"p{i % 4}" for i in range(10)}, seconds=60.0)
+    tab = DatasetsTab(corpus)
+    qtbot.addWidget(tab)
+    fill_form(tab)
+    tab.form.hop.setValue(0.05)
+    out = tmp_path / "out" / "big.h5"
+    tab.output.setText(str(out))
+    events = []
+    tab.runner.event.connect(events.append)
+    with qtbot.waitSignal(tab.runner.finished, timeout=120_000) as blocker:
+        assert tab.build(force=False)
+        qtbot.waitUntil(lambda: any(e.get("event") == "progress" for e in events), timeout=60_000)
+        tab.cancel_button.click()
+    assert blocker.args[0] == "cancelled"
+    assert not out.exists()
+    assert [p.name for p in out.parent.iterdir()] == ["big.spec.toml"]  # no temporary file either
+    assert tab.build_status.text().startswith("Cancelled: no dataset written")
+    assert tab.build_button.isEnabled() and not tab.cancel_button.isEnabled()
+
+
+def test_dataset_build_json_lines_are_what_the_tab_reads(corpus, tmp_path):
+    spec = tmp_path / "s.toml"
+    spec.write_text(f'[sessions]\npaths = ["{corpus}/*.h5"]\n[[streams]]\nname = "imu"\n[labels]\ntier = "activity"\n[window]\nlength = 1.0\nhop = 0.5\n')
+    r = CliRunner().invoke(cli_app, ["dataset", "build", str(spec), "-o", str(tmp_path / "d.h5"), "--json"])
+    assert r.exit_code == 0, r.output
+    import json
+
+    events = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [e["done"] for e in events if e["event"] == "progress"] == [0, 1, 2, 3, 4, 5]
+    done = events[-1]
+    assert done["event"] == "done" and done["sessions"] == 5 and done["path"] == str(tmp_path / "d.h5")
+    with Dataset.open(tmp_path / "d.h5") as ds:
+        assert done["windows"] == len(ds) and done["content_hash"] == ds.attrs["content_hash"]

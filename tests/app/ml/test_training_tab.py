@@ -1,0 +1,88 @@
+"""The Training tab runs the real `sensorlab train|export|quantize` as subprocesses on a dataset built from sessions."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sensorlab.app.training_tab import TrainingTab
+
+pytest.importorskip("torch")
+
+
+def test_train_draws_every_epoch_then_shows_results_exports_quantizes_and_hands_the_model_on(qtbot, small_dataset, tmp_path):
+    tab = TrainingTab()
+    qtbot.addWidget(tab)
+    tab.set_dataset(small_dataset)
+    assert tab.task.currentText() == "timeseries"  # guessed from the dataset's imu stream
+    assert tab.run_edit.text().endswith("runs/imu-timeseries")
+    run = tmp_path / "run"
+    tab.run_edit.setText(str(run))
+    tab.run_edit.setModified(True)
+    tab.epochs.setValue(4)
+    tab.batch_size.setValue(16)
+    tab.patience.setValue(50)
+    events = []
+    tab.runner.event.connect(events.append)
+    with qtbot.waitSignal(tab.run_finished, timeout=300_000) as blocker:
+        assert tab.start_training()
+        assert not tab.train_button.isEnabled() and tab.cancel_button.isEnabled()
+    assert blocker.args == ["ok", str(run)], tab.log_view.toPlainText()[-2000:]
+    epochs = [e for e in events if e["event"] == "epoch"]
+    assert [e["epoch"] for e in epochs] == [1, 2, 3, 4]
+    # The live curves hold exactly the values of the JSON lines, epoch by epoch.
+    for key in ("train_loss", "val_loss", "train_acc", "val_acc"):
+        x, y = tab.curves[key].getData()
+        assert list(x) == [1, 2, 3, 4]
+        assert list(y) == pytest.approx([e[key] for e in epochs])
+    assert tab.progress.value() == tab.progress.maximum() == 4
+    # And they match what the run folder recorded.
+    history = json.loads((run / "metrics.json").read_text())["history"]
+    assert [h["val_loss"] for h in history] == pytest.approx([e["val_loss"] for e in epochs])
+    # Results: test accuracy as in metrics.json, confusion matrix image, model card.
+    test = json.loads((run / "metrics.json").read_text())["test"]
+    assert f"test accuracy <b>{test['accuracy']:.3f}</b>" in tab.results.summary.text()
+    assert not tab.results.confusion.pixmap().isNull()
+    assert "Model card" in tab.results.card.toPlainText() or run.name in tab.results.card.toPlainText()
+    assert not tab.results.use_button.isEnabled()  # nothing the live view can run before the ONNX export
+
+    with qtbot.waitSignal(tab.runner.finished, timeout=300_000) as blocker:
+        tab.results.export_button.click()
+    assert blocker.args[0] == "ok", tab.log_view.toPlainText()[-2000:]
+    assert (run / "model.onnx").exists() and tab.results.quantize_button.isEnabled()
+    with qtbot.waitSignal(tab.runner.finished, timeout=300_000) as blocker:
+        tab.results.quantize_button.click()
+    assert blocker.args[0] == "ok", tab.log_view.toPlainText()[-2000:]
+    assert "int8 static (QDQ)" in tab.results.quant.toPlainText()
+    assert tab.results.tabs.currentWidget() is tab.results.quant
+    # Use in live view: the studio's live inference connects to model_ready.
+    assert [tab.results.model_choice.itemData(i) for i in range(tab.results.model_choice.count())] == [
+        str(run / "model.onnx"), str(run / "model.int8.onnx"), str(run / "model.dynamic.onnx")]
+    with qtbot.waitSignal(tab.model_ready, timeout=5_000) as blocker:
+        tab.results.model_choice.setCurrentIndex(1)
+        tab.results.use_button.click()
+    assert blocker.args == [str(run / "model.int8.onnx")]
+
+
+def test_cancel_stops_the_process_and_leaves_no_run_folder(qtbot, small_dataset, tmp_path):
+    tab = TrainingTab()
+    qtbot.addWidget(tab)
+    tab.set_dataset(small_dataset)
+    run = tmp_path / "cancelled"
+    tab.run_edit.setText(str(run))
+    tab.run_edit.setModified(True)
+    tab.epochs.setValue(5000)
+    tab.patience.setValue(5000)
+    with qtbot.waitSignal(tab.run_finished, timeout=300_000) as blocker:
+        assert tab.start_training()
+        qtbot.waitUntil(lambda: len(tab.history) >= 1, timeout=240_000)
+        tab.cancel_button.click()
+    assert blocker.args[0] == "cancelled"
+    assert not tab.runner.running
+    assert not run.exists()
+    assert tab.status.text().startswith(f"Cancelled after {len(tab.history)} epoch(s): nothing saved")
+    assert "interrupted; nothing saved" in tab.log_view.toPlainText()  # the command's own clean exit, no traceback
+    x, _ = tab.curves["val_loss"].getData()
+    assert len(x) == len(tab.history) >= 1  # the epochs it did stay on the plot
+    assert tab.train_button.isEnabled() and not tab.cancel_button.isEnabled()
