@@ -165,7 +165,7 @@ def render(data: bytes, contract: ModelContract, name: str, arena: int) -> tuple
     if norm["kind"] == "standardize":
         h += ["/* Normalization before the model: standardized = (raw - mean[c]) / std[c], per channel c. */",
               f"extern const float {p}_channel_mean[{P}_NUM_CHANNELS];", f"extern const float {p}_channel_std[{P}_NUM_CHANNELS];"]  # fmt: skip
-    h += [f"/* The full model contract (JSON), as embedded in the .tflite metadata. */", f"extern const char {p}_contract_json[];",
+    h += ["/* The full model contract (JSON), as embedded in the .tflite metadata. */", f"extern const char {p}_contract_json[];",
           "", "#ifdef __cplusplus", "}", "#endif", f"#endif /* {guard} */", ""]  # fmt: skip
 
     body = ",\n".join("  " + ", ".join(f"0x{b:02x}" for b in data[i : i + 12]) for i in range(0, len(data), 12))

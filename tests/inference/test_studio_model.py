@@ -27,7 +27,7 @@ def test_model_loaded_while_recording_is_recorded_and_a_bad_one_stops_nothing(tm
     bad = tmp_path / "bad.onnx"
     bad.write_bytes(b"\x00" * 64)
     studio = Studio()
-    added, problems = [], []
+    added: list[str] = []
     studio.stream_added.connect(lambda info: added.append(info.name))
     try:
         studio.open(RigConfig(emulated=[EmulatedConfig(device="microphone", name="mic", rate=48000)]).build_sources())
