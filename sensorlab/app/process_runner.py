@@ -157,10 +157,11 @@ class ProcessRunner(QObject):
             return
         self._kill_timer.stop()
         self._flush(p)
-        if self.cancelled:
-            self.finished.emit("cancelled", "cancelled")
-        elif status == QProcess.ExitStatus.NormalExit and code == 0:
+        if status == QProcess.ExitStatus.NormalExit and code == 0:
+            # A job that completed before Cancel reached it did its work: say so, not "cancelled".
             self.finished.emit("ok", self._last_line)
+        elif self.cancelled:
+            self.finished.emit("cancelled", "cancelled")
         else:
             crashed = status != QProcess.ExitStatus.NormalExit
             why = self._last_error or self._last_line or ("the process crashed" if crashed else f"exit status {code}")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+
 import numpy as np
 from typer.testing import CliRunner
 
@@ -131,12 +134,22 @@ def test_cancel_leaves_no_partial_file(qtbot, tmp_path, corpus_factory):
     tab.form.hop.setValue(0.05)
     out = tmp_path / "out" / "big.h5"
     tab.output.setText(str(out))
-    events = []
-    tab.runner.event.connect(events.append)
+    paused = []
+
+    def pause_at_first_progress(ev):
+        # Freeze the child the moment it reports its plan, so Cancel always lands mid-build
+        # however busy the machine is (a starved event loop once saw the build already done).
+        if ev.get("event") == "progress" and not paused:
+            os.kill(tab.runner.pid, signal.SIGSTOP)
+            paused.append(ev)
+
+    tab.runner.event.connect(pause_at_first_progress)
     with qtbot.waitSignal(tab.runner.finished, timeout=120_000) as blocker:
         assert tab.build(force=False)
-        qtbot.waitUntil(lambda: any(e.get("event") == "progress" for e in events), timeout=60_000)
-        tab.cancel_button.click()
+        qtbot.waitUntil(lambda: bool(paused), timeout=60_000)
+        assert paused[0]["done"] < paused[0]["total"], "the build finished before it could be paused"
+        tab.cancel_button.click()  # SIGINT stays pending while the child is stopped
+        os.kill(tab.runner.pid, signal.SIGCONT)
     assert blocker.args[0] == "cancelled"
     assert not out.exists()
     assert [p.name for p in out.parent.iterdir()] == ["big.spec.toml"]  # no temporary file either
