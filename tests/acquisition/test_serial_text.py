@@ -122,6 +122,17 @@ def test_a_non_finite_time_column_is_a_parse_error_not_a_dead_stream(time_column
     assert p.counters.parse_errors == 2
 
 
+@pytest.mark.parametrize(("dtype", "bad"), [("float32", b"1e50"), ("float32", b"-1e39"), ("int16", b"40000"), ("int16", b"-32769")])
+def test_a_value_the_stored_dtype_cannot_hold_is_a_parse_error_not_inf_or_wrapped(dtype, bad):
+    # A flipped byte in "1.5" can read "1e50": stored as float32 it became inf, as int16 a wrapped
+    # number, silently. The line is garbage; the lines around it are kept.
+    p = TextLineParser("imu", channel_names=["a", "b"], dtype=dtype)
+    _, data, _ = _feed_all(p, b"1,2\n3," + bad + b"\n5,6\n")
+    assert data.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(data, [[1, 2], [5, 6]])
+    assert p.counters.parse_errors == 1
+
+
 def test_overlong_line_is_dropped():
     p = TextLineParser("imu", channel_names=["a"], max_line=64)
     _, data, _ = _feed_all(p, b"1\n" + b"9" * 200 + b"\n2\n")

@@ -84,6 +84,10 @@ class TextLineParser:
         self.nominal_rate = float(nominal_rate)
         self.max_line = max_line
         self.dtype = np.dtype(dtype)
+        # A value the stored dtype cannot hold (a flipped byte turning "1.5" into "1e50") would be
+        # stored as inf or a wrapped integer: treat the line as garbage instead.
+        info = np.finfo(self.dtype) if self.dtype.kind == "f" else np.iinfo(self.dtype)
+        self._lo, self._hi = float(info.min), float(info.max)
         self.counters = ParserCounters()
         self.channel_names: tuple[str, ...] | None = tuple(channel_names) if channel_names else None
         self._ncols = len(self.channel_names) if self.channel_names else None
@@ -263,6 +267,9 @@ class TextLineParser:
             values = row
         if self.time_column is not None and (t is None or not math.isfinite(t)):
             self._bad()  # "nan", "inf" in the time column: no time, so no sample
+            return
+        if values and (max(values) > self._hi or min(values) < self._lo):
+            self._bad()
             return
         device_time = self._device_time(t)
         self._slot += 1
