@@ -31,7 +31,7 @@ def decode_index(frame: np.ndarray) -> int:
     return sum(1 << b for b in range(_BITS) if frame[:, b * stripe : (b + 1) * stripe].mean() > 127)
 
 
-def wait_until(predicate, timeout: float, poll: float = 0.02) -> bool:
+def wait_until(predicate, timeout: float = 30.0, poll: float = 0.02) -> bool:
     """Poll ``predicate`` until it is true or ``timeout`` seconds passed; its last value."""
     deadline = time.monotonic() + timeout
     while not predicate():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -14,15 +13,7 @@ from sensorlab.acquisition.hub import Acquisition
 from sensorlab.acquisition.processors import MovingRMS, ProcessorBase, ThresholdEvents
 from sensorlab.acquisition.rig import RigError, parse_rig
 from sensorlab.acquisition.source import SourceError, StreamInfo, StreamKind
-
-
-def wait_until(cond, timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
+from tests.acquisition.conftest import wait_until
 
 
 def offline_rms(x: np.ndarray, window_n: int, hop_n: int) -> tuple[np.ndarray, np.ndarray]:

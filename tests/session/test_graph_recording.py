@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 
 import numpy as np
 
@@ -13,15 +12,7 @@ from sensorlab.acquisition.processors import MovingRMS
 from sensorlab.acquisition.rig import EmulatedConfig
 from sensorlab.session.reader import Session
 from sensorlab.session.recorder import Recorder
-
-
-def wait_until(cond, timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
+from tests.acquisition.conftest import wait_until
 
 
 def rms_at(x: np.ndarray, ts: np.ndarray, out_ts: np.ndarray, window_n: int) -> np.ndarray:
