@@ -17,6 +17,7 @@ and onnxruntime never load into the studio (and cannot stall the live view or cr
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 from pathlib import Path
@@ -121,8 +122,12 @@ class TrainingTab(QWidget):
         self.train_button = QPushButton("Train", clicked=lambda: self.start_training())
         self.train_button.setStyleSheet("QPushButton{font-weight:bold;padding:4px 18px}")
         self.cancel_button = QPushButton("Cancel", enabled=False, clicked=self.runner.cancel)
+        self.open_button = QPushButton("Open run…", clicked=self._ask_run)
+        self.open_button.setToolTip("Show an earlier run folder's curves and results, to export, quantize or use it")
         row.addWidget(self.train_button)
         row.addWidget(self.cancel_button)
+        row.addStretch(1)
+        row.addWidget(self.open_button)
         f.addRow(row)
         self.progress = QProgressBar(textVisible=True)
         self.progress.setFormat("not trained yet")  # "epoch %v / %m" while training
@@ -218,6 +223,35 @@ class TrainingTab(QWidget):
                     str(self.epochs.value()), "--seed", str(self.seed.value()), "--out", str(run), "--json")  # fmt: skip
         return True
 
+    def open_run(self, run: str | Path) -> bool:
+        """Show a finished run folder (curves, results, builds) as if it had just trained here."""
+        if self.runner.running:
+            return False
+        run = Path(run).expanduser()
+        metrics = run / "metrics.json"
+        try:
+            history = json.loads(metrics.read_text(encoding="utf-8")).get("history", [])
+            self.results.show_run(run)
+        except (OSError, ValueError, KeyError) as e:
+            why = "no metrics.json" if not metrics.exists() else f"metrics.json unreadable: {e}"
+            self.status.setText(f"⚠ {run} is not a finished training run ({why}): pick a folder that Train wrote")
+            return False
+        self.run_dir, self._run_existed = run, True
+        self.history = list(history)
+        x = [h["epoch"] for h in self.history]
+        for key, curve in self.curves.items():
+            curve.setData(x, [h[key] for h in self.history])
+        self.progress.setFormat("epoch %v / %m")
+        self.progress.setRange(0, max(1, len(x)))
+        self.progress.setValue(len(x))
+        m = self.results.metrics
+        if m.get("dataset_path"):
+            self.dataset.setText(str(m["dataset_path"]))
+        if m.get("config", {}).get("task"):
+            self.task.setCurrentText(m["config"]["task"])
+        self.status.setText(f"opened {run}")
+        return True
+
     def export_onnx(self, run: str) -> None:
         self.status.setText("exporting ONNX and checking it against PyTorch…")
         self._start("export", "export", run, "--format", "onnx", "--json")
@@ -310,6 +344,12 @@ class TrainingTab(QWidget):
         path, _ = QFileDialog.getOpenFileName(self, "Dataset to train on", self.dataset.text(), "Dataset (*.h5)")
         if path:
             self.set_dataset(path)
+
+    def _ask_run(self) -> None:
+        start = str(self.run_dir or Path(self.dataset.text()).expanduser().parent)
+        path = QFileDialog.getExistingDirectory(self, "Training run folder", start)
+        if path:
+            self.open_run(path)
 
     def _log(self, line: str) -> None:
         append_log(self.log_view, line)

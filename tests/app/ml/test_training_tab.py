@@ -64,6 +64,19 @@ def test_train_draws_every_epoch_then_shows_results_exports_quantizes_and_hands_
         tab.results.use_button.click()
     assert blocker.args == [str(run / "model.int8.onnx")]
 
+    # Open run… in a fresh tab (another day): the recorded curves, the results and the builds.
+    later = TrainingTab()
+    qtbot.addWidget(later)
+    assert later.open_run(run)
+    x, y = later.curves["val_loss"].getData()
+    assert list(x) == [1, 2, 3, 4] and list(y) == pytest.approx([e["val_loss"] for e in epochs])
+    assert f"test accuracy <b>{test['accuracy']:.3f}</b>" in later.results.summary.text()
+    assert later.results.model_choice.count() == 3 and later.task.currentText() == "timeseries"
+    assert later.dataset.text() == str(small_dataset.resolve())
+    assert not later.open_run(tmp_path)  # not a run folder: said so, nothing replaced
+    assert later.status.text().startswith(f"⚠ {tmp_path} is not a finished training run (no metrics.json)")
+    assert later.results.run == run
+
 
 def test_cancel_stops_the_process_and_leaves_no_run_folder(qtbot, small_dataset, tmp_path):
     tab = TrainingTab()
