@@ -67,6 +67,7 @@ bench: setup
 screenshots: setup
 	$(BIN)/python docs/make_screenshots.py
 	$(BIN)/python docs/make_labeling_screenshot.py
+	$(BIN)/python docs/make_ml_screenshots.py
 
 setup: system-deps $(STAMP)
 
