@@ -50,9 +50,12 @@ def train(
 ) -> None:
     """Train a small model on a dataset; write a run folder (checkpoint, config, metrics, plots, model card).
 
+    Runs unchanged under torchrun (several processes, DDP over gloo; rank 0 prints and writes).
+
     Example: sensorlab train imu.h5 --task timeseries --epochs 30
     """
     from sensorlab.training.config import TASKS, load_config
+    from sensorlab.training.distributed import is_main
 
     if task not in TASKS:
         _fail(f"--task {task!r}: use one of {', '.join(TASKS)}", 2)
@@ -79,7 +82,8 @@ def train(
                 human = f"early stop at epoch {ev['epoch']} (best {ev['best_epoch']})"
             else:
                 human = f"test accuracy {ev['test_accuracy']:.4f}, macro F1 {ev['macro_f1']:.4f}; run folder {ev['run']}"
-            _emit(ev, as_json, human)
+            if is_main():  # under torchrun the other processes train silently
+                _emit(ev, as_json, human)
     except _errors() as e:
         _fail(str(e))
     except KeyboardInterrupt:
