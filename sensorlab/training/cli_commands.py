@@ -232,17 +232,20 @@ def prune(
     """
     from sensorlab.training.prune import PruneError, iter_prune, parse_sparsities
 
+    current = events = None  # the pruned run being fine-tuned (removed if interrupted before it is complete)
     try:
         events = iter_prune(run, parse_sparsities(sparsity), dataset, epochs, lr, out)
         for ev in events:
             e, at = ev["event"], f"[{ev.get('step')}/{ev.get('steps')}] " if "step" in ev else ""
             if e == "prune":
+                current = Path(ev["run"])
                 human = (f"{at}pruned {ev['sparsity']:.0%} of the filters: {ev['parent_params']:,} → {ev['params']:,} parameters "
                          f"(channels {ev['widths']}), test accuracy before fine-tuning {ev['accuracy_pruned']:.4f}")  # fmt: skip
             elif e == "epoch":
                 human = f"{at}fine-tune epoch {ev['epoch']}/{ev['epochs']}  loss {ev['train_loss']:.4f}  val loss {ev['val_loss']:.4f}  val acc {ev['val_acc']:.3f}"
             elif e == "done":
                 human = f"{at}test accuracy {ev['test_accuracy']:.4f}; run folder {ev['run']}"
+                current = None
             elif e == "table":
                 human = f"\n{ev['text']}\n\n(table written to {ev['report']})"
             else:
@@ -251,7 +254,13 @@ def prune(
     except (*_errors(), PruneError) as e:
         _fail(str(e))
     except KeyboardInterrupt:
-        _fail("interrupted; the pruned run being fine-tuned was not written", 130)
+        if events is not None:
+            events.close()
+        if current is not None and current.exists() and not (current / "MODEL_CARD.md").exists():
+            import shutil
+
+            shutil.rmtree(current, ignore_errors=True)  # it did not exist before (prune refuses a non-empty folder)
+        _fail(f"interrupted; {current or 'the pruned run'} not written", 130)
 
 
 def register(app: typer.Typer) -> None:
@@ -259,6 +268,6 @@ def register(app: typer.Typer) -> None:
     app.command(short_help="Accuracy, per-class P/R/F1 and confusion of a model on a dataset split.")(evaluate)
     app.command(short_help="Export a trained model (ONNX, TFLite fp32/int8) with its contract.")(export)
     app.command(short_help="int8 ONNX builds (static QDQ, dynamic) with a size/latency/accuracy report.")(quantize)
-    app.command("export-c", short_help="A TFLite model as C source for TFLite Micro, with contract and arena size.")(export_c)
     app.command(short_help="Structured pruning with fine-tuning; accuracy-vs-sparsity table.")(prune)
+    app.command("export-c", short_help="A TFLite model as C source for TFLite Micro, with contract and arena size.")(export_c)
     app.command("bench-model", short_help="Parameters, MACs, size, latency and peak memory of an ONNX or TFLite model.")(bench_model)
