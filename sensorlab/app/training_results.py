@@ -3,8 +3,9 @@
 Shows the run folder's ``metrics.json`` (test accuracy, per-class precision/recall/F1),
 ``confusion.png`` and ``MODEL_CARD.md``; after Quantize, ``quantize.md``. Export and Quantize
 are asked for with `export_requested` / `quantize_requested`, **Prune** with
-`prune_requested(run, sparsity)` (the Training tab runs them as subprocesses); **Use in live view** emits `model_ready(path)` with the chosen model file, for
-the studio's live inference to load.
+`prune_requested(run, sparsity)` (the Training tab runs them as subprocesses); **Use in live
+view** emits `model_ready(path)` with the chosen model file, for the studio's live inference
+to load.
 """
 
 from __future__ import annotations

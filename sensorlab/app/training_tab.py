@@ -285,7 +285,7 @@ class TrainingTab(QWidget):
     def _on_event(self, ev: dict) -> None:
         kind = ev.get("event")
         if kind == "start":
-            self.status.setText(f"training {ev['arch']} ({ev['params']:,} parameters) on {ev['stream']}: "
+            self.status.setText(f"{'fine-tuning' if self._job == 'prune' else 'training'} {ev['arch']} ({ev['params']:,} parameters) on {ev['stream']}: "
                                 + ", ".join(f"{k} {v}" for k, v in ev["windows"].items()) + " windows")  # fmt: skip
         elif kind == "epoch":
             self.history.append(ev)
@@ -344,7 +344,7 @@ class TrainingTab(QWidget):
             self.run_finished.emit(status, str(run))
             return
         if status == "ok":
-            self.status.setText(f"{job}: done")
+            self.status.setText(f"pruned run written: {run}" if job == "prune" else f"{job}: done")
             if run is not None:
                 self.results.show_run(run)
                 if job == "quantize":
