@@ -22,8 +22,7 @@ def test_prune_a_finished_run_shows_fine_tuning_curves_and_the_pruned_run(qtbot,
     tab = TrainingTab()
     qtbot.addWidget(tab)
     tab.set_dataset(small_dataset)
-    tab.run_dir = run
-    tab.results.show_run(run)
+    assert tab.open_run(run)  # Open run…: a run folder trained earlier
     assert tab.results.prune_button.isEnabled() and tab.results.sparsity.currentText() == "50%"
     events = []
     tab.runner.event.connect(events.append)
