@@ -9,23 +9,20 @@
   ``batch_size`` windows, with the same augmentation, from the same generator;
 - each process trains on its share of that batch (``batch[rank::world]``) and DDP averages
   the gradients. The loss of a share is scaled so that this average is exactly the gradient of
-  the single-process weighted loss on the whole batch (class weights included).
-
-Why not ``DistributedSampler``: it gives every process its own slice of a per-epoch
-permutation, so the global batches differ from a single-process run and the two can only be
-compared statistically. Splitting each global batch keeps the same batches, augmentation and
-loss;
+  the single-process weighted loss on the whole batch (class weights included);
 - batch normalization uses the statistics of the whole global batch, as one process would:
   `global_batch_norm` sums the per-channel sums across processes with a differentiable
   all-reduce (PyTorch's ``SyncBatchNorm`` does this on GPUs only).
 
 So a run with N processes computes the same gradients as one process, up to float summation
-order; how close the final weights come is measured in docs/TRAINING.md.
+order; how close the final weights come is measured in docs/TRAINING.md. (Why not
+``DistributedSampler``: it gives every process its own slice of a per-epoch permutation, so the
+global batches would differ from a one-process run and the two could only be compared
+statistically.)
 
-After each epoch rank 0's batch-norm running statistics are copied to the other processes, so
-every process evaluates the same model on the validation windows and takes the same
-early-stopping decision (a process that stopped alone would hang the others). Only rank 0
-prints progress and writes the run folder.
+After each epoch rank 0's buffers (batch-norm running statistics) are copied to the others and
+rank 0's validation loss decides early stopping for all: a process that stopped alone would
+hang the others. Only rank 0 prints progress and writes the run folder.
 """
 
 from __future__ import annotations
