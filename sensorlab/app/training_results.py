@@ -2,9 +2,10 @@
 
 Shows the run folder's ``metrics.json`` (test accuracy, per-class precision/recall/F1),
 ``confusion.png`` and ``MODEL_CARD.md``; after Quantize, ``quantize.md``. Export and Quantize
-are asked for with `export_requested` / `quantize_requested` (the Training tab runs them as
-subprocesses); **Use in live view** emits `model_ready(path)` with the chosen model file, for
-the studio's live inference to load.
+are asked for with `export_requested` / `quantize_requested`, **Prune** with
+`prune_requested(run, sparsity)` (the Training tab runs them as subprocesses); **Use in live
+view** emits `model_ready(path)` with the chosen model file, for the studio's live inference
+to load.
 """
 
 from __future__ import annotations
@@ -33,10 +34,11 @@ BUILDS = (("model.onnx", "ONNX fp32"), ("model.int8.onnx", "ONNX int8 (static QD
 
 
 class TrainingResults(QWidget):
-    """Signals: ``export_requested(run)``, ``quantize_requested(onnx)``, ``model_ready(path)``."""
+    """Signals: ``export_requested(run)``, ``quantize_requested(onnx)``, ``prune_requested(run, sparsity)``, ``model_ready(path)``."""
 
     export_requested = Signal(str)
     quantize_requested = Signal(str)
+    prune_requested = Signal(str, float)
     model_ready = Signal(str)
 
     def __init__(self, parent: QWidget | None = None):
@@ -55,11 +57,18 @@ class TrainingResults(QWidget):
         self.export_button.setToolTip("sensorlab export RUN --format onnx: the model with its contract, checked against PyTorch")
         self.quantize_button = QPushButton("Quantize int8", enabled=False, clicked=lambda: self.quantize_requested.emit(str(self.run / "model.onnx")))
         self.quantize_button.setToolTip("sensorlab quantize: static and dynamic int8 builds, size/latency/accuracy vs fp32")
+        self.sparsity = QComboBox()
+        for v in (0.25, 0.5, 0.75):
+            self.sparsity.addItem(f"{v:.0%}", v)
+        self.sparsity.setCurrentIndex(1)
+        self.sparsity.setToolTip("Fraction of the filters removed from every convolution")
+        self.prune_button = QPushButton("Prune", enabled=False, clicked=lambda: self.prune_requested.emit(str(self.run), self.sparsity.currentData()))
+        self.prune_button.setToolTip("sensorlab prune: remove the weakest filters, fine-tune, write a new (smaller) run")
         self.model_choice = QComboBox(enabled=False, sizeAdjustPolicy=QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.model_choice.setToolTip("Which build the live view should run")
         self.use_button = QPushButton("Use in live view", enabled=False, clicked=self._use)
         self.use_button.setToolTip("Run this model on the live streams (its contract says which stream, window and labels)")
-        for w in (self.export_button, self.quantize_button, self.model_choice, self.use_button):
+        for w in (self.export_button, self.quantize_button, self.prune_button, self.sparsity, self.model_choice, self.use_button):
             row.addWidget(w)
         row.addStretch(1)
         layout.addLayout(row)
@@ -127,6 +136,7 @@ class TrainingResults(QWidget):
         has_run = self.run is not None and (self.run / "model.pt").exists()
         self.export_button.setEnabled(has_run and not busy)
         self.quantize_button.setEnabled(has_run and not busy and (self.run / "model.onnx").exists())
+        self.prune_button.setEnabled(has_run and not busy)
         current = self.model_choice.currentData()
         self.model_choice.clear()
         for f, text in BUILDS:

@@ -11,6 +11,8 @@ and onnxruntime never load into the studio (and cannot stall the live view or cr
 - **Export ONNX** / **Quantize int8** run ``sensorlab export RUN --format onnx --json`` and
   ``sensorlab quantize RUN/model.onnx DATASET --json`` the same way; the results panel then shows
   the quantization report.
+- **Prune** (on a finished run) runs ``sensorlab prune RUN --sparsity S --json``: the curves show
+  the fine-tuning epochs, and the results panel then shows the new, smaller run.
 - **Use in live view** is `model_ready(path)` (an ONNX file with its contract), re-emitted from
   the results panel for the studio's live inference to connect to.
 """
@@ -154,6 +156,7 @@ class TrainingTab(QWidget):
         self.results = TrainingResults()
         self.results.export_requested.connect(self.export_onnx)
         self.results.quantize_requested.connect(self.quantize)
+        self.results.prune_requested.connect(self.prune)
         self.results.model_ready.connect(self.model_ready)
 
         left = QWidget()
@@ -261,6 +264,14 @@ class TrainingTab(QWidget):
         self.status.setText("quantizing: calibrating on train windows, timing fp32 and int8…")
         self._start("quantize", "quantize", onnx, str(dataset), "--json")
 
+    def prune(self, run: str, sparsity: float) -> None:
+        """Prune a finished run and fine-tune it; the new run is shown when it is written."""
+        self.history = []
+        for c in self.curves.values():
+            c.setData([], [])
+        self.status.setText(f"pruning {Path(run).name}: removing {sparsity:.0%} of the filters, then fine-tuning…")
+        self._start("prune", "prune", run, "--sparsity", f"{sparsity:g}", "--json")
+
     def _start(self, job: str, *args: str) -> None:
         self._job = job
         self.train_button.setEnabled(False)
@@ -274,7 +285,7 @@ class TrainingTab(QWidget):
     def _on_event(self, ev: dict) -> None:
         kind = ev.get("event")
         if kind == "start":
-            self.status.setText(f"training {ev['arch']} ({ev['params']:,} parameters) on {ev['stream']}: "
+            self.status.setText(f"{'fine-tuning' if self._job == 'prune' else 'training'} {ev['arch']} ({ev['params']:,} parameters) on {ev['stream']}: "
                                 + ", ".join(f"{k} {v}" for k, v in ev["windows"].items()) + " windows")  # fmt: skip
         elif kind == "epoch":
             self.history.append(ev)
@@ -288,6 +299,13 @@ class TrainingTab(QWidget):
         elif kind == "early_stop":
             self.progress.setValue(self.progress.maximum())
             self._log(f"early stop at epoch {ev['epoch']}: no better validation loss since epoch {ev['best_epoch']} (kept)")
+        elif kind == "prune":
+            self.run_dir = Path(ev["run"])
+            self.progress.setFormat("fine-tune epoch %v / %m")
+            self._log(f"pruned {ev['sparsity']:.0%} of the filters: {ev['parent_params']:,} → {ev['params']:,} parameters, "
+                      f"test accuracy before fine-tuning {ev['accuracy_pruned']:.4f}")  # fmt: skip
+        elif kind == "table":
+            self._log(ev["text"])
         elif kind == "done":
             self._log(f"test accuracy {ev['test_accuracy']:.4f}, macro F1 {ev['macro_f1']:.4f}; run folder {ev['run']}")
         elif self._job == "export" and "file" in ev:
@@ -326,13 +344,15 @@ class TrainingTab(QWidget):
             self.run_finished.emit(status, str(run))
             return
         if status == "ok":
-            self.status.setText(f"{job}: done")
+            self.status.setText(f"pruned run written: {run}" if job == "prune" else f"{job}: done")
             if run is not None:
                 self.results.show_run(run)
                 if job == "quantize":
                     self.results.tabs.setCurrentWidget(self.results.quant)
         else:
             self.status.setText(f"⚠ {job} {'cancelled' if status == 'cancelled' else 'failed: ' + message}")
+            if job == "prune":  # no pruned run was written: the next job works on the run on screen
+                self.run_dir = self.results.run
 
     # -- small things ------------------------------------------------------------------------
     def _suggest_run_dir(self) -> None:

@@ -1,4 +1,4 @@
-"""``sensorlab train | evaluate | export | quantize | export-c | bench-model``: registered on the main app by ``cli.py``.
+"""``sensorlab train | evaluate | export | quantize | prune | export-c | bench-model``: registered on the main app by ``cli.py``.
 
 Each command parses options and calls one function of this package; torch is imported only
 inside the commands. Errors are one line with exit status 1 (2 for bad usage). ``--json``
@@ -50,9 +50,12 @@ def train(
 ) -> None:
     """Train a small model on a dataset; write a run folder (checkpoint, config, metrics, plots, model card).
 
+    Runs unchanged under torchrun (several processes, DDP over gloo; rank 0 prints and writes).
+
     Example: sensorlab train imu.h5 --task timeseries --epochs 30
     """
     from sensorlab.training.config import TASKS, load_config
+    from sensorlab.training.distributed import is_main
 
     if task not in TASKS:
         _fail(f"--task {task!r}: use one of {', '.join(TASKS)}", 2)
@@ -79,7 +82,8 @@ def train(
                 human = f"early stop at epoch {ev['epoch']} (best {ev['best_epoch']})"
             else:
                 human = f"test accuracy {ev['test_accuracy']:.4f}, macro F1 {ev['macro_f1']:.4f}; run folder {ev['run']}"
-            _emit(ev, as_json, human)
+            if is_main():  # under torchrun the other processes train silently
+                _emit(ev, as_json, human)
     except _errors() as e:
         _fail(str(e))
     except KeyboardInterrupt:
@@ -211,10 +215,59 @@ def quantize(
     _emit(r, as_json, format_report(r))
 
 
+def prune(
+    run: Annotated[Path, typer.Argument(metavar="RUN", help="Run folder from `sensorlab train`.")],
+    sparsity: Annotated[str, typer.Option(metavar="S[,S…]", help="Fraction of filters removed from each convolution; a list sweeps (0.25,0.5,0.75).")] = "0.5",
+    epochs: Annotated[int, typer.Option(min=1, metavar="N", help="Fine-tuning epochs after pruning.")] = 5,
+    lr: Annotated[Optional[float], typer.Option(min=0.0, metavar="LR", help="Fine-tuning learning rate (default: the run's).")] = None,
+    dataset: Annotated[Optional[Path], typer.Option(metavar="DATASET.h5", help="Dataset to fine-tune and test on (default: the run's).")] = None,
+    out: Annotated[Optional[Path], typer.Option("-o", "--out", metavar="RUN", help="Pruned run folder (one sparsity only; default RUN-prunedNN).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Progress as JSON lines on stdout (for the GUI).")] = False,
+) -> None:
+    """Structured magnitude pruning (whole filters removed, so exported files shrink), fine-tuning, a new run folder.
+
+    Prints an accuracy-vs-sparsity table (also written to RUN/prune.md).
+
+    Example: sensorlab prune runs/imu-timeseries --sparsity 0.25,0.5,0.75
+    """
+    from sensorlab.training.prune import PruneError, iter_prune, parse_sparsities
+
+    current = events = None  # the pruned run being fine-tuned (removed if interrupted before it is complete)
+    try:
+        events = iter_prune(run, parse_sparsities(sparsity), dataset, epochs, lr, out)
+        for ev in events:
+            e, at = ev["event"], f"[{ev.get('step')}/{ev.get('steps')}] " if "step" in ev else ""
+            if e == "prune":
+                current = Path(ev["run"])
+                human = (f"{at}pruned {ev['sparsity']:.0%} of the filters: {ev['parent_params']:,} → {ev['params']:,} parameters "
+                         f"(channels {ev['widths']}), test accuracy before fine-tuning {ev['accuracy_pruned']:.4f}")  # fmt: skip
+            elif e == "epoch":
+                human = f"{at}fine-tune epoch {ev['epoch']}/{ev['epochs']}  loss {ev['train_loss']:.4f}  val loss {ev['val_loss']:.4f}  val acc {ev['val_acc']:.3f}"
+            elif e == "done":
+                human = f"{at}test accuracy {ev['test_accuracy']:.4f}; run folder {ev['run']}"
+                current = None
+            elif e == "table":
+                human = f"\n{ev['text']}\n\n(table written to {ev['report']})"
+            else:
+                human = None
+            _emit(ev, as_json, human)
+    except (*_errors(), PruneError) as e:
+        _fail(str(e))
+    except KeyboardInterrupt:
+        if events is not None:
+            events.close()
+        if current is not None and current.exists() and not (current / "MODEL_CARD.md").exists():
+            import shutil
+
+            shutil.rmtree(current, ignore_errors=True)  # it did not exist before (prune refuses a non-empty folder)
+        _fail(f"interrupted; {current or 'the pruned run'} not written", 130)
+
+
 def register(app: typer.Typer) -> None:
     app.command(short_help="Train a small model on a dataset file.")(train)
     app.command(short_help="Accuracy, per-class P/R/F1 and confusion of a model on a dataset split.")(evaluate)
     app.command(short_help="Export a trained model (ONNX, TFLite fp32/int8) with its contract.")(export)
     app.command(short_help="int8 ONNX builds (static QDQ, dynamic) with a size/latency/accuracy report.")(quantize)
+    app.command(short_help="Structured pruning with fine-tuning; accuracy-vs-sparsity table.")(prune)
     app.command("export-c", short_help="A TFLite model as C source for TFLite Micro, with contract and arena size.")(export_c)
     app.command("bench-model", short_help="Parameters, MACs, size, latency and peak memory of an ONNX or TFLite model.")(bench_model)

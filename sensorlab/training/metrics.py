@@ -90,6 +90,14 @@ def model_card(info: dict) -> str:
     rows = "\n".join(f"| {lab} | {c['precision']:.3f} | {c['recall']:.3f} | {c['f1']:.3f} | {c['support']} |" for lab, c in m["per_class"].items())
     c = info["contract"]
     inp = c["input"]
+    pr = info.get("pruning")
+    pruned = "" if not pr else f"""
+## Pruning
+- Pruned from run `{pr['parent_name']}` ({pr['parent_params']:,} parameters, test accuracy {pr['parent_accuracy']:.4f}):
+  {pr['sparsity']:.0%} of the filters of every convolution removed ({pr['method']}), channels per layer {pr['widths']}.
+- Test accuracy right after pruning {pr['accuracy_before_finetune']:.4f}; then fine-tuned {pr['finetune_epochs']} epochs at learning rate {pr['finetune_lr']:g}
+  (`config.toml` holds the fine-tuning settings; repeating them needs the parent run: `sensorlab prune`).
+"""
     return f"""# Model card: {info['name']}
 
 Task: **{c['task']}** classification of {len(c['labels'])} classes ({', '.join(c['labels'])}).
@@ -105,8 +113,8 @@ Task: **{c['task']}** classification of {len(c['labels'])} classes ({', '.join(c
 ## Model
 - Architecture `{c['model']['arch']}`: {c['model']['params']:,} parameters, {c['model']['size_bytes'] / 1024:.1f} KiB as float32 weights.
 - PyTorch CPU latency, 1 thread, one window: p50 {info['latency_ms']['p50']:.3f} ms, p99 {info['latency_ms']['p99']:.3f} ms.
-- Trained {info['epochs_run']} epochs (best epoch {info['best_epoch']}), seed {info['config']['seed']}, class weighting {info['config']['class_weighting']}, augmentation {info['config']['augment']}.
-
+- Trained {info['epochs_run']} epochs (best epoch {info['best_epoch']}), seed {info['config']['seed']}, class weighting {info['config']['class_weighting']}, augmentation {info['config']['augment']}.{' Processes: ' + str(info['processes']) + ' (DDP).' if info.get('processes', 1) > 1 else ''}
+{pruned}
 ## Accuracy on the test split
 Accuracy **{m['accuracy']:.4f}**, macro F1 {m['macro_f1']:.4f}.
 

@@ -79,9 +79,10 @@ def _cbr1(cin: int, cout: int, k: int) -> list[nn.Module]:
 
 
 class TimeSeriesCNN(nn.Module):
-    def __init__(self, n_channels: int, n_classes: int, width: int = 16):
+    # ``widths`` (one per conv) overrides the width rule: a pruned model keeps fewer channels per layer.
+    def __init__(self, n_channels: int, n_classes: int, width: int = 16, widths: list[int] | None = None):
         super().__init__()
-        w = (width, 2 * width, 2 * width)
+        w = widths or (width, 2 * width, 2 * width)
         self.features = nn.Sequential(*_cbr1(n_channels, w[0], 5), nn.MaxPool1d(2), *_cbr1(w[0], w[1], 5), nn.MaxPool1d(2),
                                       *_cbr1(w[1], w[2], 3))  # fmt: skip
         self.head = nn.Linear(w[2], n_classes)
@@ -95,18 +96,19 @@ def _cbr2(cin: int, cout: int, k: int, stride: int = 1, groups: int = 1) -> list
 
 
 class AudioDSCNN(nn.Module):
-    def __init__(self, n_classes: int, frontend: dict, width: int = 64, blocks: int = 4):
+    def __init__(self, n_classes: int, frontend: dict, width: int = 64, blocks: int = 4, widths: list[int] | None = None):
         super().__init__()
+        w = widths or [width] * (blocks + 1)  # stem, then each block's pointwise conv (its depthwise conv follows its input)
         self.frontend = LogMel(**frontend)
         # Log-mel standardization from the training windows (`set_feature_stats`), fixed in the graph:
         # an input batch norm's running statistics lag far behind on small datasets.
         self.register_buffer("feat_mean", torch.zeros(()))
         self.register_buffer("feat_std", torch.ones(()))
-        layers = _cbr2(1, width, 3, stride=2)
-        for _ in range(blocks):
-            layers += _cbr2(width, width, 3, groups=width) + _cbr2(width, width, 1)
+        layers = _cbr2(1, w[0], 3, stride=2)
+        for i in range(blocks):
+            layers += _cbr2(w[i], w[i], 3, groups=w[i]) + _cbr2(w[i], w[i + 1], 1)
         self.features = nn.Sequential(*layers)
-        self.head = nn.Linear(width, n_classes)
+        self.head = nn.Linear(w[-1], n_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         m = ((self.frontend(x) - self.feat_mean) / self.feat_std).unsqueeze(1)
@@ -121,11 +123,12 @@ class AudioDSCNN(nn.Module):
 
 
 class ImageCNN(nn.Module):
-    def __init__(self, n_frames: int, n_classes: int, width: int = 8):
+    def __init__(self, n_frames: int, n_classes: int, width: int = 8, widths: list[int] | None = None):
         super().__init__()
         c = 3 * n_frames
-        self.features = nn.Sequential(*_cbr2(c, width, 3, 2), *_cbr2(width, 2 * width, 3, 2), *_cbr2(2 * width, 4 * width, 3, 2))
-        self.head = nn.Linear(4 * width, n_classes)
+        w = widths or (width, 2 * width, 4 * width)
+        self.features = nn.Sequential(*_cbr2(c, w[0], 3, 2), *_cbr2(w[0], w[1], 3, 2), *_cbr2(w[1], w[2], 3, 2))
+        self.head = nn.Linear(w[2], n_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, f, h, w, c = x.shape

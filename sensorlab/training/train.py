@@ -77,12 +77,20 @@ def torch_latency(model, one: np.ndarray, runs: int = 50) -> dict:
     return {"p50": float(np.percentile(times, 50)), "p99": float(np.percentile(times, 99))}
 
 
-def iter_train(dataset: Path, cfg: TrainConfig, out: Path) -> Iterator[dict]:
+def iter_train(dataset: Path, cfg: TrainConfig, out: Path, init: dict | None = None, note: dict | None = None) -> Iterator[dict]:
+    """Progress events; the run folder is written at the end (by rank 0 only under torchrun).
+
+    ``init`` (a checkpoint dict: ``arch``, ``arch_kwargs``, ``state_dict``) starts from a trained
+    model instead of a fresh one (fine-tuning a pruned model); ``note`` goes into metrics.json
+    and the model card (``note["pruning"]``).
+    """
     import torch
     from torch import nn
 
+    from sensorlab.training import distributed
     from sensorlab.training.models import augment, build_model
 
+    ctx = distributed.from_env()
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(cfg.threads)
     torch.use_deterministic_algorithms(True, warn_only=True)
@@ -93,15 +101,23 @@ def iter_train(dataset: Path, cfg: TrainConfig, out: Path) -> Iterator[dict]:
     labels = contract.labels
     k = len(labels)
     arch, kwargs = _arch(cfg, contract, k)
+    if init is not None:
+        arch, kwargs = init["arch"], init["arch_kwargs"]
     model = build_model(arch, kwargs)
+    if init is not None:
+        model.load_state_dict(init["state_dict"])
     yield {"event": "start", "run": str(out), "stream": stream, "arch": arch, "classes": labels,
            "windows": {s: int(len(v)) for s, v in data.y.items()}, "params": sum(p.numel() for p in model.parameters())}  # fmt: skip
 
-    if hasattr(model, "set_feature_stats"):
+    if init is None and hasattr(model, "set_feature_stats"):
         model.set_feature_stats(torch.from_numpy(data.x["train"]))
     counts = np.bincount(data.y["train"], minlength=k).astype(float)
     weights = np.where(counts > 0, counts.sum() / (k * np.maximum(counts, 1)), 0.0) if cfg.class_weighting else np.ones(k)
     crit = nn.CrossEntropyLoss(weight=torch.tensor(weights, dtype=torch.float32))
+    # Under DDP each process sums its share's weighted losses over the *whole* batch's weight,
+    # times the process count (DDP averages gradients): the single-process gradient of the batch.
+    share_crit = nn.CrossEntropyLoss(weight=crit.weight, reduction="sum")
+    net = ctx.wrap(model)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs)
     g = torch.Generator().manual_seed(cfg.seed)
@@ -110,28 +126,39 @@ def iter_train(dataset: Path, cfg: TrainConfig, out: Path) -> Iterator[dict]:
     history, best, stale, best_epoch = [], float("inf"), 0, 0
     best_state = {n: t.detach().clone() for n, t in model.state_dict().items()}
     for epoch in range(1, cfg.epochs + 1):
-        model.train()
+        net.train()
         perm = torch.randperm(len(xtr), generator=g)
         tot, correct, seen = 0.0, 0, 0
         for i in range(0, len(perm), cfg.batch_size):
             idx = perm[i : i + cfg.batch_size]
-            if len(idx) < 2:  # batch norm needs two samples
+            if len(idx) < 2 * ctx.world:  # batch norm needs two samples (in each process)
                 continue
             xb = augment(cfg.task, xtr[idx], g) if cfg.augment else xtr[idx]
-            logits = model(xb)
-            loss = crit(logits, ytr[idx])
+            yb = ytr[idx]
+            if ctx.world == 1:
+                logits = net(xb)
+                loss = crit(logits, yb)
+            else:
+                xb, ys = ctx.share(xb), ctx.share(yb)
+                logits = net(xb)
+                loss = share_crit(logits, ys) * ctx.world / crit.weight[yb].sum()
+                yb = ys
             opt.zero_grad()
             loss.backward()
             opt.step()
-            tot += float(loss.detach()) * len(idx)
-            correct += int((logits.argmax(1) == ytr[idx]).sum())
-            seen += len(idx)
+            tot += float(loss.detach()) * len(idx) / ctx.world
+            correct += int((logits.argmax(1) == yb).sum())
+            seen += len(yb)
         sched.step()
+        if ctx.world > 1:
+            ctx.sync_buffers(model)
+            tot, correct, seen = ctx.sum(tot, correct, seen)
         if len(xva):
             lv = _predict(model, xva)
             val_loss, val_acc = float(crit(lv, yva)), float((lv.argmax(1) == yva).float().mean())
         else:
             val_loss, val_acc = tot / max(seen, 1), correct / max(seen, 1)
+        val_loss = ctx.from_main(val_loss)  # every process stops at the same epoch
         h = {"event": "epoch", "epoch": epoch, "epochs": cfg.epochs, "train_loss": tot / max(seen, 1), "train_acc": correct / max(seen, 1),
              "val_loss": val_loss, "val_acc": val_acc, "lr": float(opt.param_groups[0]["lr"])}  # fmt: skip
         history.append(h)
@@ -147,6 +174,9 @@ def iter_train(dataset: Path, cfg: TrainConfig, out: Path) -> Iterator[dict]:
                 break
     model.load_state_dict(best_state)
     model.eval()
+    if not ctx.main:  # the other processes are done; rank 0 writes the run folder
+        ctx.close()
+        return
     test_pred = _predict(model, data.x["test"]).argmax(1).numpy() if len(data.x["test"]) else np.empty(0, int)
     test = classification_metrics(data.y["test"], test_pred, labels)
     params = sum(p.numel() for p in model.parameters())
@@ -155,7 +185,7 @@ def iter_train(dataset: Path, cfg: TrainConfig, out: Path) -> Iterator[dict]:
     info = {"name": out.name, "dataset_file": Path(dataset).name, "contract": json.loads(contract.to_json()), "test": test,
             "n_train": int(len(data.y["train"])), "dataset_path": str(Path(dataset).resolve()), "n_val": int(len(data.y["val"])), "val_source": data.val_source,
             "test_split": data.test_split, "latency_ms": torch_latency(model, one), "epochs_run": len(history),
-            "best_epoch": best_epoch, "config": cfg.model_dump(), "history": history}  # fmt: skip
+            "best_epoch": best_epoch, "config": cfg.model_dump(), "history": history, "processes": ctx.world, **(note or {})}  # fmt: skip
     out.mkdir(parents=True, exist_ok=True)
     torch.save({"format": CHECKPOINT_FORMAT, "version": 1, "arch": arch, "arch_kwargs": kwargs, "state_dict": model.state_dict(),
                 "contract": contract.to_json()}, out / CHECKPOINT)  # fmt: skip
@@ -165,6 +195,7 @@ def iter_train(dataset: Path, cfg: TrainConfig, out: Path) -> Iterator[dict]:
     plot_curves(history, out / "curves.png")
     plot_confusion(test, out / "confusion.png")
     (out / "MODEL_CARD.md").write_text(model_card(info), encoding="utf-8")
+    ctx.close()
     yield {"event": "done", "run": str(out), "test_accuracy": test["accuracy"], "macro_f1": test["macro_f1"], "params": int(params),
            "best_epoch": best_epoch}  # fmt: skip
 

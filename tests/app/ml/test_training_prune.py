@@ -1,0 +1,46 @@
+"""Prune in the Training tab: a finished run → `sensorlab prune` as a subprocess → the smaller run on screen."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from sensorlab.app.training_tab import TrainingTab
+from sensorlab.cli import app
+
+pytest.importorskip("torch")
+
+
+def test_prune_a_finished_run_shows_fine_tuning_curves_and_the_pruned_run(qtbot, small_dataset, tmp_path):
+    run = tmp_path / "run"
+    cfg = tmp_path / "train.toml"
+    cfg.write_text("batch_size = 16\npatience = 50\n")
+    r = CliRunner().invoke(app, ["train", str(small_dataset), "--task", "timeseries", "--config", str(cfg), "--epochs", "3", "--out", str(run)])
+    assert r.exit_code == 0, r.output
+    tab = TrainingTab()
+    qtbot.addWidget(tab)
+    tab.set_dataset(small_dataset)
+    assert tab.open_run(run)  # Open run…: a run folder trained earlier
+    assert tab.results.prune_button.isEnabled() and tab.results.sparsity.currentText() == "50%"
+    events = []
+    tab.runner.event.connect(events.append)
+    with qtbot.waitSignal(tab.runner.finished, timeout=300_000) as blocker:
+        tab.results.prune_button.click()
+        assert not tab.results.prune_button.isEnabled()  # one job at a time
+    assert blocker.args[0] == "ok", tab.log_view.toPlainText()[-2000:]
+    pruned = tmp_path / "run-pruned50"
+    epochs = [e for e in events if e["event"] == "epoch"]
+    assert len(epochs) == 5  # the default fine-tuning epochs, drawn as curves
+    x, y = tab.curves["val_loss"].getData()
+    assert list(y) == pytest.approx([e["val_loss"] for e in epochs])
+    # The results panel now shows the pruned run: fewer parameters, its model card names the parent.
+    metrics = json.loads((pruned / "metrics.json").read_text())
+    parent = json.loads((run / "metrics.json").read_text())
+    assert tab.results.run == pruned and tab.run_dir == pruned
+    assert metrics["contract"]["model"]["params"] < parent["contract"]["model"]["params"] / 2
+    assert f"<b>{pruned.name}</b>" in tab.results.summary.text() and f"{metrics['contract']['model']['params']:,} parameters" in tab.results.summary.text()
+    assert "Pruned from run run (" in tab.results.card.toPlainText()  # markdown rendered: no backticks
+    assert "| 50% |" in tab.log_view.toPlainText()  # the accuracy-vs-sparsity table
+    assert tab.results.export_button.isEnabled()  # the next step works on the pruned run
