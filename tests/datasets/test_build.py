@@ -18,7 +18,7 @@ from sensorlab.session.metadata import SessionMetadata
 from sensorlab.session.synthetic import T0
 from sensorlab.session.writer import SessionWriter
 
-from .conftest import SUBJECTS, label_session, small_session, spec_text
+from .conftest import SUBJECTS, label_session, spec_text
 
 
 def spec_of(folder, **over):
