@@ -192,17 +192,17 @@ class InferenceProcessor(ProcessorBase):
             self._reset_state()
         m = self.model.mapping
         ends = starts + m.window
-        keep = np.ones(len(starts), bool)
-        if live:
+        if live and len(starts) > 1:  # one ready window (the usual case) is the newest: it always runs
             keep = ends >= now() - self.stale_after
-            keep[-1] = True  # the newest ready window always runs
+            keep[-1] = True
             skipped = int(len(keep) - keep.sum())
             if skipped:
                 st.skipped += skipped
                 if self.model.state_pairs:
                     self._reset_state()  # state carried over skipped windows would be wrong
+                starts, ends, data = starts[keep], ends[keep], data[keep]
         t0 = now()
-        x = self.model.features(data[keep])
+        x = self.model.features(data)
         probs = self.model.run(x)
         t1 = now()
         per = (t1 - t0) * 1000.0 / max(1, len(probs))
@@ -210,7 +210,7 @@ class InferenceProcessor(ProcessorBase):
         st.latency_ms_mean = per if math.isnan(st.latency_ms_mean) else (1 - _EWMA) * st.latency_ms_mean + _EWMA * per
         st.windows += len(probs)
         out = self.smoother.apply(probs)
-        s, e = starts[keep], ends[keep]
+        s, e = starts, ends
         st.lag_ms = (t1 - e[-1]) * 1000.0
         self._emit(self.name, Chunk(out, e, device_times=s, arrival_times=np.full(len(e), t1)), t1)
         if self.detector is not None:

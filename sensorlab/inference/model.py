@@ -120,6 +120,7 @@ class LoadedModel:
         self.sess = _open_session(self.path)
         self.inputs = _specs(self.sess.get_inputs())
         self.outputs = _specs(self.sess.get_outputs())
+        self._output_names = [t.name for t in self.outputs]
         self.contract: ModelContract | None = None
         if mapping is None:
             try:
@@ -242,7 +243,7 @@ class LoadedModel:
         else:
             if self.stats is not None:
                 x = self.stats.apply(x)
-            x = x.astype(np.float32)
+            x = x.astype(np.float32, copy=False)
             if self.mapping.scale != 1.0 or self.mapping.offset != 0.0:
                 x = x * np.float32(self.mapping.scale) + np.float32(self.mapping.offset)
         return self._arrange(x)
@@ -267,15 +268,15 @@ class LoadedModel:
         return np.concatenate(out) if out else np.empty((0, max(1, len(self.labels))), np.float32)
 
     def _call(self, x: np.ndarray) -> np.ndarray:
-        feed = {self.window_input.name: x, **self.constants, **self.state}
+        feed = {self.window_input.name: x, **self.constants, **self.state} if self.constants or self.state else {self.window_input.name: x}
         try:
-            outs = self.sess.run(None, feed)
+            outs = self.sess.run(self._output_names, feed)
         except Exception as e:  # noqa: BLE001 - onnxruntime's own exception types
             first = str(e).strip().splitlines()[0][:300]
             raise ModelError(f"{self.path.name}: onnxruntime failed on input {self.window_input.name!r} of shape {list(x.shape)} ({first}); "
                              f"check the mapping's layout, window and channels against the model's inputs") from None  # fmt: skip
         for o, i in self.state_pairs.items():
-            self.state[i] = outs[[t.name for t in self.outputs].index(o)]
+            self.state[i] = outs[self._output_names.index(o)]
         return np.asarray(outs[self.scores_index])
 
     def _probabilities(self, scores: np.ndarray) -> np.ndarray:
