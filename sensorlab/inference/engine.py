@@ -3,7 +3,8 @@
 It is an ordinary processor (`sensorlab.acquisition.processors.base`): `Acquisition` gives it
 a bounded ring of its input stream and runs it on its own thread, which sleeps until samples
 arrive. It cuts windows with `Windower` (the dataset build's code), runs the model
-(`LoadedModel`, onnxruntime on one thread) and emits a **predictions stream**:
+(`LoadedModel`: onnxruntime, or ai-edge-litert for a ``.tflite`` build, on one thread) and emits
+a **predictions stream**:
 
 - a float32 timeseries, one sample per window, one channel per class (the label names),
   holding the class probabilities;
@@ -73,8 +74,8 @@ class InferenceProcessor(ProcessorBase):
     Parameters
     ----------
     model
-        A ``.onnx`` path (configured by its contract, or the mapping saved beside it) or a
-        `LoadedModel`.
+        A ``.onnx`` or ``.tflite`` path (configured by its contract, or the mapping saved beside
+        it) or a `LoadedModel`.
     name
         Output stream name; default ``<model file stem>_pred``.
     input
