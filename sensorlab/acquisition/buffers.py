@@ -59,6 +59,10 @@ class ChunkRing:
         # The condition doubles as the ring's lock (a Condition is a context manager).
         self._lock = self._wakeup = wakeup if wakeup is not None else threading.Condition(threading.Lock())
         self._newest = float("-inf")
+        # The waiting consumer only needs waking once the ring holds a sample newer than this
+        # (set by `wait` / `wait_any`): a processor that waits for a whole hop is not woken by
+        # every device chunk (~100 a second) to find it has nothing to do yet.
+        self._notify_after = float("-inf")
         self.closed = False
         self.dropped = 0
         self.total = 0  # samples ever appended
@@ -88,12 +92,14 @@ class ChunkRing:
                 self._samples -= len(old)
                 if old.timestamps[-1] > self._read_upto:
                     self.dropped += int(np.count_nonzero(old.timestamps > self._read_upto))
-            self._wakeup.notify_all()
+            if self._newest > self._notify_after:
+                self._wakeup.notify_all()
 
     def wait(self, after: float, timeout: float | None = None) -> bool:
         """Block until the ring holds a sample newer than ``after`` (True) or `close` / the
         timeout (False, unless data arrived meanwhile)."""
         with self._wakeup:
+            self._notify_after = after
             return self._wakeup.wait_for(lambda: self._newest > after or self.closed, timeout) and self._newest > after
 
     def close(self) -> None:
@@ -166,4 +172,6 @@ def wait_any(rings: dict[str, ChunkRing], after: dict[str, float], wakeup: threa
         return any(r._newest > after[n] for n, r in rings.items())
 
     with wakeup:
+        for n, r in rings.items():
+            r._notify_after = after[n]
         return wakeup.wait_for(lambda: ready() or any(r.closed for r in rings.values()), timeout) and ready()

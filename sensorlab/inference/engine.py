@@ -179,6 +179,11 @@ class InferenceProcessor(ProcessorBase):
         if isinstance(st, InferenceStats):
             st.resets += 1
 
+    def wake_after(self, stream: str) -> float:
+        """Sleep until the next window can be complete (`Windower.due`): one wake-up per hop, not per chunk."""
+        w = getattr(self, "windower", None)
+        return w.due if w is not None and stream == self.input else float("-inf")
+
     def process(self, new: dict[str, Chunk]) -> None:
         chunk = new[self.input]
         for ready in self.windower.push(chunk.timestamps, chunk.data):
