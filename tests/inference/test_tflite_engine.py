@@ -103,3 +103,33 @@ def test_a_file_that_is_not_tflite_is_refused_with_the_fix(tmp_path):
     bad.write_bytes(b"\x00" * 64)
     with pytest.raises(ModelError, match=r"^model.tflite: not a TFLite flatbuffer \(no TFL3 identifier\); load a .tflite file"):
         LoadedModel(bad)
+
+
+def test_the_studio_loads_an_int8_tflite_build_while_recording_and_records_its_predictions(tmp_path):
+    from test_studio_model import _wait
+
+    from sensorlab.acquisition.rig import EmulatedConfig, RigConfig
+    from sensorlab.session.reader import Session
+    from sensorlab.studio import Studio
+
+    c = contract("int8", (0.01, 0))
+    c.input.update(stream="mic", rate=16000, channels=["ch0"], shape=[3200, 1], normalization={"kind": "none"})
+    c.window, c.labels = {"length": 0.2, "hop": 0.1}, ["level", "rest"]
+    int8 = mean_tflite(tmp_path / "level.int8.tflite", 3200, 1, int8=True, quant=(0.01, 0), contract=c)
+    studio = Studio()
+    try:
+        studio.open(RigConfig(emulated=[EmulatedConfig(device="microphone", name="mic", rate=48000)]).build_sources())
+        path = studio.start_recording(tmp_path / "live.h5")
+        assert studio.load_model(int8) == ("level_int8_pred",)
+        _wait(lambda: studio.acquisition.stats["level_int8_pred"].samples >= 10)
+        st = studio.acquisition.stats["level_int8_pred"]
+        assert st.windows >= 10 and st.latency_ms > 0 and not st.error
+        studio.stop_recording()
+    finally:
+        studio.close()
+    with Session.open(path) as s:
+        r = s.streams["level_int8_pred"]
+        assert r.info.channel_names == ("level", "rest")
+        pred = r.read(-np.inf, np.inf)
+        assert len(pred) >= 10 and np.isfinite(pred.data).all()
+        np.testing.assert_allclose(pred.timestamps - pred.device_times, 0.2, atol=1e-9)
