@@ -95,7 +95,7 @@ $(STAMP): pyproject.toml
 	# torch first, pinned: pip takes the CPU build (an unpinned torch, asked for by another
 	# package, would pull several GB of CUDA libraries).
 	$(BIN)/pip install -q "torch==2.13.0"
-	$(BIN)/pip install -q -e ".[gui,dask,train,lsl]" --group test
+	$(BIN)/pip install -q -e ".[gui,dask,train,lsl,litert]" --group test
 	touch $(STAMP)
 
 clean:

@@ -362,7 +362,7 @@ class MainWindow(QMainWindow):
         from sensorlab.inference import ModelError, describe_model, load_mapping
 
         if path is None:
-            path, _ = QFileDialog.getOpenFileName(self, "Load model", "", "ONNX models (*.onnx);;All files (*)")
+            path, _ = QFileDialog.getOpenFileName(self, "Load model", "", "Models (*.onnx *.tflite);;All files (*)")
             if not path:
                 return ()
         if self.acquisition is None:

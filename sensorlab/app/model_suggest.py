@@ -95,7 +95,7 @@ class ModelSuggest(QObject):
         """Open the file dialog (non-blocking); choosing a file runs it. Returns the dialog."""
         last = str(self.settings.value(LAST_MODEL_KEY, "") or "")
         folder = str(Path(last).parent) if last else str(self.view.path.parent)
-        dialog = QFileDialog(self.view, "Suggest segments from a model", folder, "ONNX models (*.onnx)")
+        dialog = QFileDialog(self.view, "Suggest segments from a model", folder, "Models (*.onnx *.tflite)")
         dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
         if last:
             dialog.selectFile(last)

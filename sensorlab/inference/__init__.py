@@ -1,6 +1,7 @@
-"""Live and offline inference: ONNX models on streams, predictions as streams (docs/INFERENCE.md).
+"""Live and offline inference: ONNX and TFLite models on streams, predictions as streams (docs/INFERENCE.md).
 
-- `LoadedModel` (model.py): an ONNX file with its contract or mapping, raw windows → probabilities.
+- `LoadedModel` (model.py): an ONNX or TFLite file with its contract or mapping, raw windows → probabilities.
+- `TFLiteSession` (tflite.py): a ``.tflite`` file behind onnxruntime's session calls (ai-edge-litert).
 - `ModelMapping` (mapping.py): how a model without a sensorlab contract is fed, saved beside it.
 - `Windower` (windower.py): windows from chunks or blocks with the dataset build's code.
 - `InferenceProcessor` (engine.py): the model as a processor of the stream graph.

@@ -3,7 +3,8 @@
 It is an ordinary processor (`sensorlab.acquisition.processors.base`): `Acquisition` gives it
 a bounded ring of its input stream and runs it on its own thread, which sleeps until samples
 arrive. It cuts windows with `Windower` (the dataset build's code), runs the model
-(`LoadedModel`, onnxruntime on one thread) and emits a **predictions stream**:
+(`LoadedModel`: onnxruntime, or ai-edge-litert for a ``.tflite`` build, on one thread) and emits
+a **predictions stream**:
 
 - a float32 timeseries, one sample per window, one channel per class (the label names),
   holding the class probabilities;
@@ -73,8 +74,8 @@ class InferenceProcessor(ProcessorBase):
     Parameters
     ----------
     model
-        A ``.onnx`` path (configured by its contract, or the mapping saved beside it) or a
-        `LoadedModel`.
+        A ``.onnx`` or ``.tflite`` path (configured by its contract, or the mapping saved beside
+        it) or a `LoadedModel`.
     name
         Output stream name; default ``<model file stem>_pred``.
     input
@@ -178,6 +179,11 @@ class InferenceProcessor(ProcessorBase):
         if isinstance(st, InferenceStats):
             st.resets += 1
 
+    def wake_after(self, stream: str) -> float:
+        """Sleep until the next window can be complete (`Windower.due`): one wake-up per hop, not per chunk."""
+        w = getattr(self, "windower", None)
+        return w.due if w is not None and stream == self.input else float("-inf")
+
     def process(self, new: dict[str, Chunk]) -> None:
         chunk = new[self.input]
         for ready in self.windower.push(chunk.timestamps, chunk.data):
@@ -192,17 +198,17 @@ class InferenceProcessor(ProcessorBase):
             self._reset_state()
         m = self.model.mapping
         ends = starts + m.window
-        keep = np.ones(len(starts), bool)
-        if live:
+        if live and len(starts) > 1:  # one ready window (the usual case) is the newest: it always runs
             keep = ends >= now() - self.stale_after
-            keep[-1] = True  # the newest ready window always runs
+            keep[-1] = True
             skipped = int(len(keep) - keep.sum())
             if skipped:
                 st.skipped += skipped
                 if self.model.state_pairs:
                     self._reset_state()  # state carried over skipped windows would be wrong
+                starts, ends, data = starts[keep], ends[keep], data[keep]
         t0 = now()
-        x = self.model.features(data[keep])
+        x = self.model.features(data)
         probs = self.model.run(x)
         t1 = now()
         per = (t1 - t0) * 1000.0 / max(1, len(probs))
@@ -210,7 +216,7 @@ class InferenceProcessor(ProcessorBase):
         st.latency_ms_mean = per if math.isnan(st.latency_ms_mean) else (1 - _EWMA) * st.latency_ms_mean + _EWMA * per
         st.windows += len(probs)
         out = self.smoother.apply(probs)
-        s, e = starts[keep], ends[keep]
+        s, e = starts, ends
         st.lag_ms = (t1 - e[-1]) * 1000.0
         self._emit(self.name, Chunk(out, e, device_times=s, arrival_times=np.full(len(e), t1)), t1)
         if self.detector is not None:

@@ -1,8 +1,10 @@
-"""`LoadedModel`: an ONNX model, its mapping, and one call from raw windows to class probabilities.
+"""`LoadedModel`: an ONNX or TFLite model, its mapping, and one call from raw windows to class probabilities.
 
-The model runs in onnxruntime with one intra-op and one inter-op thread: live inference
+An ONNX model runs in onnxruntime with one intra-op and one inter-op thread: live inference
 shares the machine with the devices and the recorder, and a single small model gains
-nothing from more threads on a 2-core laptop (it only makes its latency jitter).
+nothing from more threads on a 2-core laptop (it only makes its latency jitter). A ``.tflite``
+file runs in ai-edge-litert's interpreter, also on one thread, behind the same session calls
+(`sensorlab.inference.tflite`); its contract is read from the file's metadata.
 
 Features go through the same code as training: a sensorlab model's windows are prepared with
 its contract's `ModelContract.prepare` (the dataset's `ChannelStats.apply`), exactly the call
@@ -20,9 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
-from sensorlab.contract import ContractError, ModelContract, from_onnxruntime
+from sensorlab.contract import METADATA_KEY, ContractError, ModelContract, from_onnxruntime
 from sensorlab.datasets.normalize import ChannelStats
 from sensorlab.inference.mapping import MappingError, ModelMapping, load_mapping, mapping_path
+from sensorlab.inference.tflite import TFLiteError, TFLiteSession
 
 #: onnxruntime element types → NumPy dtypes (the ones small sensor models use).
 _ORT_TYPES = {"tensor(float)": np.float32, "tensor(double)": np.float64, "tensor(float16)": np.float16, "tensor(int8)": np.int8,
@@ -52,13 +55,22 @@ class TensorSpec:
 
 
 def describe_model(path: str | Path) -> tuple[list[TensorSpec], list[TensorSpec], ModelContract | None]:
-    """Inputs, outputs and contract (None for a foreign model) of an ONNX file, for the mapping dialog."""
+    """Inputs, outputs and contract (None for a foreign model) of an ONNX or TFLite file, for the mapping dialog."""
     sess = _open_session(Path(path))
     try:
-        contract = from_onnxruntime(sess)
+        contract = _contract(sess)
     except ContractError:
         contract = None
     return _specs(sess.get_inputs()), _specs(sess.get_outputs()), contract
+
+
+def _contract(sess) -> ModelContract:
+    """The session's embedded contract; `ContractError` (naming 'sensorlab.contract') when it has none."""
+    if isinstance(sess, TFLiteSession):
+        if sess.contract is None:
+            raise ContractError(f"this TFLite model has no {METADATA_KEY!r} metadata; export it with `sensorlab export` or map its inputs by hand")
+        return sess.contract
+    return from_onnxruntime(sess)
 
 
 def _specs(items) -> list[TensorSpec]:
@@ -68,10 +80,13 @@ def _specs(items) -> list[TensorSpec]:
 def _open_session(path: Path):
     import onnxruntime as ort
 
-    if path.suffix.lower() == ".tflite":
-        raise ModelError(f"{path.name}: TFLite models are not run live yet; export the model to ONNX (sensorlab export --format onnx) and load the .onnx file")
     if not path.is_file():
-        raise ModelError(f"{path}: no such model file; give the path of a .onnx file")
+        raise ModelError(f"{path}: no such model file; give the path of a .onnx or .tflite file")
+    if path.suffix.lower() == ".tflite":
+        try:
+            return TFLiteSession(path)
+        except (TFLiteError, ContractError) as e:
+            raise ModelError(str(e) if path.name in str(e) else f"{path.name}: {e}") from None
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 1
     opts.inter_op_num_threads = 1
@@ -104,12 +119,12 @@ def _concrete(shape: tuple) -> tuple[int, ...]:
 
 
 class LoadedModel:
-    """An ONNX model ready to turn raw windows ``(W, samples, channels)`` into probabilities.
+    """An ONNX or TFLite model ready to turn raw windows ``(W, samples, channels)`` into probabilities.
 
     Parameters
     ----------
     path
-        The ``.onnx`` file.
+        The ``.onnx`` or ``.tflite`` file.
     mapping
         For a model without a sensorlab contract; default: the ``MODEL.mapping.json`` beside it.
         A sensorlab model's contract wins unless a mapping is given explicitly.
@@ -120,10 +135,11 @@ class LoadedModel:
         self.sess = _open_session(self.path)
         self.inputs = _specs(self.sess.get_inputs())
         self.outputs = _specs(self.sess.get_outputs())
+        self._output_names = [t.name for t in self.outputs]
         self.contract: ModelContract | None = None
         if mapping is None:
             try:
-                self.contract = from_onnxruntime(self.sess)
+                self.contract = _contract(self.sess)
             except ContractError as e:
                 if "no 'sensorlab.contract'" not in str(e):
                     raise ModelError(f"{self.path.name}: {e}") from None
@@ -242,7 +258,7 @@ class LoadedModel:
         else:
             if self.stats is not None:
                 x = self.stats.apply(x)
-            x = x.astype(np.float32)
+            x = x.astype(np.float32, copy=False)
             if self.mapping.scale != 1.0 or self.mapping.offset != 0.0:
                 x = x * np.float32(self.mapping.scale) + np.float32(self.mapping.offset)
         return self._arrange(x)
@@ -267,15 +283,15 @@ class LoadedModel:
         return np.concatenate(out) if out else np.empty((0, max(1, len(self.labels))), np.float32)
 
     def _call(self, x: np.ndarray) -> np.ndarray:
-        feed = {self.window_input.name: x, **self.constants, **self.state}
+        feed = {self.window_input.name: x, **self.constants, **self.state} if self.constants or self.state else {self.window_input.name: x}
         try:
-            outs = self.sess.run(None, feed)
+            outs = self.sess.run(self._output_names, feed)
         except Exception as e:  # noqa: BLE001 - onnxruntime's own exception types
             first = str(e).strip().splitlines()[0][:300]
             raise ModelError(f"{self.path.name}: onnxruntime failed on input {self.window_input.name!r} of shape {list(x.shape)} ({first}); "
                              f"check the mapping's layout, window and channels against the model's inputs") from None  # fmt: skip
         for o, i in self.state_pairs.items():
-            self.state[i] = outs[[t.name for t in self.outputs].index(o)]
+            self.state[i] = outs[self._output_names.index(o)]
         return np.asarray(outs[self.scores_index])
 
     def _probabilities(self, scores: np.ndarray) -> np.ndarray:

@@ -2,9 +2,9 @@
 
 Windows start at ``anchor + j * hop`` where the anchor is the first sample seen (after a
 reset), exactly as the dataset build places them from a stream's first sample
-(`sensorlab.datasets.windows.window_starts`), and their samples are cut by the dataset's own
-`cut_windows` (resampling, gap filling): a window's samples depend only on its start and the
-samples around it, so the engine and training see the same input.
+(`sensorlab.datasets.windows.window_starts`), and their samples are those the dataset's own
+`cut_windows` gives (resampling, gap filling): a window's samples depend only on its start and
+the samples around it, so the engine and training see the same input.
 
 A window is ready once the samples up to its end, plus the resampling filter's margin
 (`resample_margin`, under a millisecond for 48 → 16 kHz), have arrived. Only those samples
@@ -15,16 +15,35 @@ are not cut (the filter would pad there, and the result would depend on where th
 began). A gap in the timestamps (more than `gap_threshold`: 2.5 sample periods) restarts the grid
 at the first sample after it, so no window spans a gap; `push` reports it so a stateful
 model can reset.
+
+Cost (the live engine pushes every device chunk, ~100 a second): `push` only lists a chunk
+until the newest sample reaches the time at which the next window could be ready, on its grid
+or on a new one after a gap (``_due``); the samples are then checked for gaps, kept in an
+amortised buffer (no re-joining of the held second every hop) and cut. Resampling is
+incremental: the resampled samples of earlier windows are kept, and only the new input (with
+the filter's reach on each side) is filtered, with `resample`'s filter (`scipy.signal.resample_poly`,
+the same Kaiser design, designed once) on `cut_windows`' output grid (phase taken from the
+first window start of each batch, as `cut_windows` does). Interior samples of that FIR do not
+depend on where the filtered slice begins, so the windows are bit for bit those `cut_windows`
+cuts from the held samples (`tests/inference/test_windower.py`); any window this shortcut
+cannot serve (the grid moved by jitter, samples missing at an edge) is cut by `cut_windows`
+itself.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
+from scipy.signal import firwin, resample_poly
 
-from sensorlab.datasets.resample import gap_threshold, resample_margin
+from sensorlab.datasets.resample import _HALF_TAPS, gap_threshold, rational_ratio, resample_margin
 from sensorlab.datasets.windows import EPS, cut_windows, n_samples
+
+#: Seconds of slack on the readiness test that triggers cutting (far above float rounding).
+_SLACK = 1e-6
 
 
 @dataclass
@@ -36,6 +55,61 @@ class Ready:
     after_gap: bool  # the grid restarted (first samples, or a gap) before these windows
 
 
+@lru_cache(maxsize=16)
+def lowpass(up: int, down: int, dtype: str) -> np.ndarray:
+    """The anti-aliasing FIR `resample` uses (`resample_poly`'s default design), built once.
+
+    ``resample_poly(x, up, down, window=lowpass(...))`` equals ``resample_poly(x, up, down)``
+    bit for bit (a test checks it): the same Kaiser(5) window, length and cut-off, cast to
+    the samples' dtype before resample_poly scales it by ``up``.
+    """
+    m = max(up, down)
+    return firwin(2 * _HALF_TAPS * m + 1, 1.0 / m, window=("kaiser", 5.0)).astype(dtype)
+
+
+def _position1(ts: np.ndarray, t: float, r: int) -> float:
+    """`cut_windows`' ``_position(ts[r:], [t])[0]`` (fractional index by linear interpolation) for one time."""
+    j = min(max(int(ts.searchsorted(t, "right")) - 1 - r, 0), len(ts) - r - 2)
+    a = float(ts[r + j])
+    return j + (t - a) / (float(ts[r + j + 1]) - a)
+
+
+class _Held:
+    """Samples along axis 0: appends copy only the new samples; dropping the oldest is free.
+
+    The buffer is compacted (the live part moved to the front) when it fills up, at twice the
+    live size, so each sample is copied a bounded number of times.
+    """
+
+    __slots__ = ("buf", "lo", "hi")
+
+    def __init__(self) -> None:
+        self.buf: np.ndarray | None = None
+        self.lo = self.hi = 0
+
+    def __len__(self) -> int:
+        return self.hi - self.lo
+
+    def view(self) -> np.ndarray:
+        assert self.buf is not None
+        return self.buf[self.lo : self.hi]
+
+    def append(self, v: np.ndarray) -> None:
+        k = len(v)
+        buf = self.buf
+        if buf is None or self.hi + k > len(buf) or buf.dtype != v.dtype or buf.shape[1:] != v.shape[1:]:
+            live = self.view() if buf is not None and buf.shape[1:] == v.shape[1:] else v[:0]
+            dtype = np.result_type(live.dtype, v.dtype)
+            new = np.empty((max(2 * (len(live) + k), 256), *v.shape[1:]), dtype)
+            new[: len(live)] = live
+            self.buf, self.lo, self.hi = new, 0, len(live)
+        self.buf[self.hi : self.hi + k] = v  # type: ignore[index]
+        self.hi += k
+
+    def drop(self, k: int) -> None:
+        self.lo += min(max(k, 0), len(self))
+
+
 class Windower:
     """Cut windows of ``length`` s every ``hop`` s at ``rate_out`` Hz from a ``rate_in`` Hz stream."""
 
@@ -45,76 +119,209 @@ class Windower:
         self.rate_in, self.rate_out, self.length, self.hop = float(rate_in), float(rate_out), float(length), float(hop)
         self.columns = columns
         self.margin = resample_margin(self.rate_in, self.rate_out)
+        self.up, self.down = rational_ratio(self.rate_in, self.rate_out)
         self.n = n_samples(length, rate_out)
         self.gap = gap_threshold(self.rate_in)
         self.gaps = 0  # gaps seen (each restarted the grid)
+        self.filtered = 0  # input samples run through the resampling filter (work done, for tests and benchmarks)
+        # First window index of a grid: windows closer to the first sample than the filter's
+        # margin would depend on where the samples began (the filter pads there).
+        self._j0 = int(np.ceil(self.margin / self.hop - EPS)) if self.margin else 0
+        # Window j is ready when the newest sample reaches start_j + _lead (see _push_segment).
+        self._lead = self.length + self.margin - 1.0 / self.rate_out - 0.5 / self.rate_in
+        # Input samples the filter reaches on each side of an output sample (plus one).
+        self._reach = math.ceil(_HALF_TAPS * max(self.up, self.down) / self.up) + 1
         self.reset()
 
     def reset(self) -> None:
         """Forget held samples; the next sample starts a new grid."""
-        self._ts_parts: list[np.ndarray] = []
-        self._x_parts: list[np.ndarray] = []
+        self._pending: list[tuple[np.ndarray, np.ndarray]] = []
+        self._due = float("-inf")  # newest time before which no window can be ready
+        self._ts, self._x = _Held(), _Held()
+        self._base = 0  # index (counted from the grid's first sample) of the first held sample
         self._newest = float("-inf")
         self._anchor = float("nan")
         self._j = 0  # index of the next window on the grid
         self._restarted = True
+        self._identity: bool | None = None  # columns select every channel, in order
+        self._drop_cache()
+
+    def _drop_cache(self) -> None:
+        self._y = _Held()  # resampled samples kept for the next windows
+        self._y0 = 0  # output index of the first kept one (counted from _origin)
+        self._origin: int | None = None  # input index of output sample 0
+
+    @property
+    def due(self) -> float:
+        """Until a sample at or after this time arrives, `push` only holds samples (no window can be complete)."""
+        return self._due
 
     def push(self, ts: np.ndarray, x: np.ndarray) -> list[Ready]:
         """Add samples (in time order); return the windows that became ready, oldest first."""
-        ts = np.asarray(ts, dtype=np.float64)
         if len(ts) == 0:
             return []
-        x = np.asarray(x).reshape(len(ts), -1)
+        self._pending.append((ts, x))
+        if ts[-1] < self._due:
+            return []  # the common case: nothing can be ready yet, the chunk is only listed
+        return self._drain()
+
+    def _drain(self) -> list[Ready]:
+        parts, self._pending = self._pending, []
+        if len(parts) == 1:
+            ts = np.asarray(parts[0][0], dtype=np.float64)
+            x = np.asarray(parts[0][1])
+        else:
+            ts = np.concatenate([p[0] for p in parts]).astype(np.float64, copy=False)
+            x = np.concatenate([p[1] for p in parts])
+        x = x.reshape(len(ts), -1)
         if self.columns is not None:
-            x = x[:, self.columns]
-        # Split at gaps (between the held samples and this chunk, and inside it).
-        first_gap = bool(self._ts_parts) and ts[0] - self._newest > self.gap
+            if self._identity is None:
+                self._identity = list(self.columns) == list(range(x.shape[1]))
+            if not self._identity:
+                x = x[:, self.columns]
+        if x.dtype not in (np.float32, np.float64):
+            x = x.astype(np.float64)  # as cut_windows filters anything else
+        # Split at gaps (between the held samples and these, and inside these).
+        first_gap = self._newest > float("-inf") and ts[0] - self._newest > self.gap
         inner = np.flatnonzero(np.diff(ts) > self.gap) + 1 if len(ts) > 1 else np.empty(0, np.int64)
+        out: list[Ready] = []
         if not first_gap and not len(inner):
             r = self._push_segment(ts, x)  # the common case: one segment, no gap
-            return [] if r is None else [r]
-        after_gap = set(inner.tolist()) | ({0} if first_gap else set())
-        out: list[Ready] = []
-        bounds = sorted({0, *after_gap, len(ts)})
-        for a, b in zip(bounds[:-1], bounds[1:]):
-            if a in after_gap:
-                self.gaps += 1
-                self.reset()
-            if b > a:
-                r = self._push_segment(ts[a:b], x[a:b])
-                if r is not None:
-                    out.append(r)
+            if r is not None:
+                out.append(r)
+        else:
+            after_gap = set(inner.tolist()) | ({0} if first_gap else set())
+            bounds = sorted({0, *after_gap, len(ts)})
+            for a, b in zip(bounds[:-1], bounds[1:]):
+                if a in after_gap:
+                    self.gaps += 1
+                    self.reset()
+                if b > a:
+                    r = self._push_segment(ts[a:b], x[a:b])
+                    if r is not None:
+                        out.append(r)
+        # The next window on this grid, or the first of a new grid after a gap (whose anchor
+        # is more than `gap` after the newest sample), whichever could be ready first.
+        on_grid = self._anchor + self._j * self.hop + self._lead
+        after_a_gap = self._newest + self.gap + self._j0 * self.hop + self._lead
+        self._due = min(on_grid, after_a_gap) - _SLACK
         return out
 
     def _push_segment(self, ts: np.ndarray, x: np.ndarray) -> Ready | None:
         if not np.isfinite(self._anchor):
             self._anchor = float(ts[0])
-            # Windows closer to the first sample than the filter's margin would depend on
-            # where the samples began (the filter pads there): start the grid after it.
-            self._j = int(np.ceil(self.margin / self.hop - EPS)) if self.margin else 0
-        # Chunks are only listed here; they are joined when a window is ready (every hop),
-        # not on every chunk.
-        self._ts_parts.append(ts)
-        self._x_parts.append(x)
+            self._j = self._j0
+        self._ts.append(ts)
+        self._x.append(x)
         self._newest = newest = float(ts[-1])
         # Ready: the window's last sample (at start + length - 1/rate_out) and the filter's
         # margin after it have arrived (half an input period of tolerance for jitter).
         avail = newest + 1.0 / self.rate_out + 0.5 / self.rate_in - self.margin - self.length
-        last_j = int(np.floor((avail - self._anchor) / self.hop + EPS)) if avail >= self._anchor - EPS else -1
+        last_j = math.floor((avail - self._anchor) / self.hop + EPS) if avail >= self._anchor - EPS else -1
         if last_j < self._j:
             return None
-        all_ts = np.concatenate(self._ts_parts) if len(self._ts_parts) > 1 else self._ts_parts[0]
-        all_x = np.concatenate(self._x_parts) if len(self._x_parts) > 1 else self._x_parts[0]
         starts = self._anchor + np.arange(self._j, last_j + 1) * self.hop
-        cut = cut_windows(all_ts, all_x, self.rate_in, self.rate_out, starts, self.length)
-        ready = Ready(starts, cut.data, self._restarted)
+        data = self._cut(starts)
+        ready = Ready(starts, data, self._restarted)
         self._restarted = False
         self._j = last_j + 1
         # Keep what the next window (and the filter before it) needs.
         keep_from = self._anchor + self._j * self.hop - self.margin - 2.0 / self.rate_in
-        i = int(np.searchsorted(all_ts, keep_from, "left"))
-        self._ts_parts, self._x_parts = [all_ts[i:]], [all_x[i:]]
+        i = int(self._ts.view().searchsorted(keep_from, "left"))
+        if self._origin is not None:  # and the inputs of the next resampled samples
+            i = min(i, self._filter_start(self._y0 + len(self._y)) - self._base)
+        i = max(0, i)
+        self._ts.drop(i)
+        self._x.drop(i)
+        self._base += i
         return ready
 
+    # -- cutting ----------------------------------------------------------------------------------
+    def _cut_held(self, starts: np.ndarray) -> np.ndarray:
+        """`cut_windows` on the held samples: the reference, for windows the shortcut cannot serve."""
+        self._drop_cache()
+        if self.up != self.down:
+            self.filtered += len(self._x)
+        return cut_windows(self._ts.view(), self._x.view(), self.rate_in, self.rate_out, starts, self.length).data
 
-__all__ = ["Ready", "Windower"]
+    def _cut(self, starts: np.ndarray) -> np.ndarray:
+        """The samples `cut_windows` gives for ``starts`` on the held samples, without refiltering them.
+
+        The positions are `cut_windows`' arithmetic done on Python floats (the same IEEE
+        doubles, and ``round`` rounds half to even like ``np.rint``): a few windows per call
+        cost microseconds instead of a dozen NumPy calls each.
+        """
+        ts, x = self._ts.view(), self._x.view()
+        up, down, n, rate = self.up, self.down, self.n, self.rate_in
+        s_list = starts.tolist()
+        # As cut_windows: the output grid puts a sample on the input sample nearest the first start.
+        r = round(_position1(ts, s_list[0], 0)) % down if down > 1 else 0
+        m = len(ts) - r
+        if m < 2:
+            return self._cut_held(starts)
+        t_first, t_last = float(ts[r]), float(ts[-1])
+        k0 = []
+        for s in s_list:
+            if s < t_first:
+                p = (s - t_first) * rate
+            elif s > t_last:
+                p = m - 1 + (s - t_last) * rate
+            else:
+                p = _position1(ts, s, r)
+            k0.append(round(p * up / down))
+        n_y = m * up // down + bool(m * up % down)  # samples cut_windows' resample gives
+        if k0[0] < 0 or k0[-1] + n > n_y or s_list[0] < t_first - 0.5 / rate or s_list[-1] + self.length > t_last + 1.5 / rate:
+            return self._cut_held(starts)  # held at the edge value: cut_windows' own rule
+        data = np.empty((len(starts), n, x.shape[1]), np.float32)
+        if up == down:
+            for w, a in enumerate(k0):
+                data[w] = x[a : a + n]
+            return data
+        # Output sample K (counted from _origin) lies at input index _origin + K * down / up.
+        first = self._base + r
+        if self._origin is None or (first - self._origin) % down:
+            self._drop_cache()  # a new grid phase (the first window, or jitter moved it)
+            self._origin = first
+        shift = (first - self._origin) // down * up
+        K0 = [k + shift for k in k0]
+        lo, hi = K0[0], K0[-1] + n
+        if not len(self._y) or lo < self._y0 or lo > self._y0 + len(self._y):
+            self._y = _Held()
+            self._y0 = lo
+        have = self._y0 + len(self._y)
+        if have < hi:
+            new = self._filter(have, hi)
+            if new is None:
+                return self._cut_held(starts)
+            self._y.append(new)
+        y = self._y.view()
+        for w, k in enumerate(K0):
+            data[w] = y[k - self._y0 : k - self._y0 + n]
+        self._y.drop(K0[-1] - self._y0)  # later windows start later
+        self._y0 = K0[-1]
+        return data
+
+    def _filter_start(self, k: int) -> int:
+        """Input index where filtering must start for output ``k`` on (a whole number of ``down`` steps from the origin)."""
+        assert self._origin is not None
+        return self._origin + math.floor((k * self.down / self.up - self._reach) / self.down) * self.down
+
+    def _filter(self, k_from: int, k_to: int) -> np.ndarray | None:
+        """Resampled samples ``k_from … k_to - 1``, filtering only the input they depend on."""
+        assert self._origin is not None
+        up, down = self.up, self.down
+        a = self._filter_start(k_from)
+        b = self._origin + math.ceil((k_to - 1) * down / up + self._reach) + 1
+        if a < self._base or b > self._base + len(self._x):
+            return None
+        x = self._x.view()[a - self._base : b - self._base]
+        self.filtered += len(x)
+        # A slice starting a whole number of ``down`` steps after the origin resamples onto the
+        # same output grid, shifted by that many ``up`` steps; away from its ends (the filter's
+        # reach) its samples are the whole signal's.
+        y = resample_poly(x, up, down, axis=0, padtype="line", window=lowpass(up, down, x.dtype.str))
+        shift = (a - self._origin) // down * up
+        return y[k_from - shift : k_to - shift]
+
+
+__all__ = ["Ready", "Windower", "lowpass"]

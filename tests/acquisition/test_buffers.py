@@ -45,3 +45,24 @@ def test_max_samples_bounds_frame_streams():
         ring.append(Chunk(data=np.full((1, 4, 4), k, np.uint8), timestamps=[k / 30]))
     assert len(ring.snapshot()) == 3
     assert ring.latest().data[0, 0, 0] == 9
+
+
+def test_since_finds_new_chunks_from_the_newest_end_and_copes_with_a_clock_step_back():
+    ring = ChunkRing(seconds=10.0)
+    for k in range(1000):  # a full ring: 10 s of 10 ms chunks
+        ring.append(chunk(k * 0.01, 1))
+    newest = ring.since(9.985)
+    assert np.round(newest.timestamps, 6).tolist() == [9.99]
+    assert ring.since(9.99) is None
+    # A clock step back: a chunk older than the one before it. Every chunk whose newest sample
+    # is after the cursor is still found (as a full scan finds them), the stepped one too.
+    ring.append(chunk(10.5, 3))
+    ring.append(chunk(10.2, 3))  # stepped back 0.32 s
+    ring.append(chunk(10.6, 2))
+    got = ring.since(10.0)
+    assert np.round(got.timestamps, 6).tolist() == [10.5, 10.51, 10.52, 10.2, 10.21, 10.22, 10.6, 10.61]
+    assert np.round(ring.since(10.515).timestamps, 6).tolist() == [10.52, 10.6, 10.61]
+    for k in range(1100, 2200):  # the step falls off the end: in time order again
+        ring.append(chunk(k * 0.01, 1))
+    assert ring._inversions == 0
+    assert np.round(ring.since(21.975).timestamps, 6).tolist() == [21.98, 21.99]

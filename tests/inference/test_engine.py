@@ -175,3 +175,24 @@ def test_a_model_failing_at_run_time_stops_only_its_stream(tmp_path, make_acquis
     # one window, or several in one batch when the engine woke late: the shape says which
     assert re.search(r"onnxruntime failed on input 'x' of shape \[\d+, 20, 1\]", acq.stats["r_pred"].error)
     assert "check the mapping's layout, window and channels" in acq.stats["r_pred"].error
+
+
+def test_the_engine_wakes_once_per_hop_not_once_per_device_chunk(tmp_path, make_acquisition):
+    # A 100 Hz device delivering one sample at a time, in real time: 150 chunks, 5 windows.
+    model = mean_model(tmp_path / "mean.onnx")
+    write_mapping(model, stream="s", window=0.5, hop=0.25, scores_kind="probabilities", labels=["v"])
+    calls = []
+
+    class Counting(InferenceProcessor):
+        def process(self, new):
+            calls.append(len(new["s"]))
+            super().process(new)
+
+    src = SignalSource("s", rate=100, shape=(1,), pattern="counter", realtime=True, max_samples=150, chunk_size=1)
+    proc = Counting(model, stale_after=1e9)
+    acq, got = run_engine(make_acquisition, src, proc, "mean_pred", 5)
+    assert src.wait(30)
+    np.testing.assert_allclose(got.cat("mean_pred")[:, 0], [24.5 + 25 * i for i in range(5)])  # every window, whole
+    # Woken when a window can be complete (plus the first sample, which starts the grid), with
+    # every sample since the last call; not for each of the 150 chunks.
+    assert len(calls) <= 5 + 2 and sum(calls) >= 125, calls

@@ -101,7 +101,10 @@ class ProcessorBase(SourceBase):
         lost = {n: 0 for n in rings}
         try:
             while self.running:
-                if not wait_any(rings, cursor, wakeup, IDLE_WAKE):
+                # Sleep past chunks the processor has said it cannot use yet (`wake_after`), but
+                # never so long that its ring (INPUT_SECONDS) overflows.
+                after = {n: max(c, min(self.wake_after(n), c + INPUT_SECONDS / 2)) for n, c in cursor.items()}
+                if not wait_any(rings, after, wakeup, IDLE_WAKE):
                     continue
                 new: dict[str, Chunk] = {}
                 for name, ring in rings.items():
@@ -135,6 +138,15 @@ class ProcessorBase(SourceBase):
 
     def process(self, new: dict[str, Chunk]) -> None:
         raise NotImplementedError
+
+    def wake_after(self, stream: str) -> float:
+        """Newest sample time of ``stream`` below which `process` would only hold the samples.
+
+        The worker sleeps until a newer sample arrives, then gets every sample since its last
+        call at once. Default: wake for every new sample. Live inference returns the time its
+        next window can be complete, so it wakes once per hop instead of once per device chunk.
+        """
+        return float("-inf")
 
     def reset(self) -> None:
         """Forget state after lost input (default: nothing)."""
