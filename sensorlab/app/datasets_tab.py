@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from shiboken6 import isValid
 from superqt.utils import create_worker
 
 from sensorlab.app.process_runner import ProcessRunner, append_log
@@ -228,7 +229,7 @@ class DatasetsTab(QWidget):
         self.preview_status.setText("counting windows…")
         worker = create_worker(count_preview, spec, _start_thread=False)
         worker.returned.connect(self._on_preview)
-        worker.errored.connect(lambda e: self._on_preview_error(str(e)))
+        worker.errored.connect(lambda e: isValid(self) and self._on_preview_error(str(e)))
         worker.finished.connect(self._on_preview_finished)
         self._preview_worker = worker
         worker.start()
@@ -332,8 +333,10 @@ class DatasetsTab(QWidget):
         path = Path(path)
         self.build_status.setText(f"reading the report of {path.name}…")
         worker = create_worker(load_report, path, _start_thread=False)
-        worker.returned.connect(lambda res: self._on_report(path, *res))
-        worker.errored.connect(lambda e: self.build_status.setText(f"⚠ {path.name}: {e}"))
+        # The report can arrive after the tab was closed and deleted (a window closed mid-read):
+        # then there is nothing left to show it in.
+        worker.returned.connect(lambda res: isValid(self.report) and self._on_report(path, *res))
+        worker.errored.connect(lambda e: isValid(self.build_status) and self.build_status.setText(f"⚠ {path.name}: {e}"))
         self._report_worker = worker
         worker.start()
 
