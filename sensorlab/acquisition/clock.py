@@ -298,19 +298,21 @@ class ClockFit:
             return None
         pts = np.array([(d, h) for _, d, h, _ in self._bins], dtype=np.float64)
         d, h = pts[:, 0], pts[:, 1]
-        slope = 1.0
         # Drift needs a baseline: the bin minima scatter by ~0.1 ms, so over MIN_DRIFT_SPAN
         # seconds the slope is good to ~10 ppm; before that it would be mostly noise.
-        if self._uses_slope(d):
-            slope = float(np.polyfit(d - d[0], h - h[0], 1)[0])
-        # Lower envelope: the least-delayed bins define the offset.
-        residuals = h - slope * d
-        if slope == 1.0:
+        if not self._uses_slope(d):
             # No drift estimate yet: an unmodelled drift tilts the residuals, so take the
             # lower envelope of the last few seconds only (100 ppm is 0.1 ms per second).
-            offset = float(residuals[-RECENT_BINS:].min())
-        else:
-            offset = float(np.percentile(residuals, 5)) if len(residuals) >= 20 else float(residuals.min())
+            return ClockMapping(offset=float((h - d)[-RECENT_BINS:].min()), slope=1.0)
+        # A host stall longer than a bin (the kernel holding serial input back, a swapped-out
+        # process) makes every arrival of that bin late: its minimum sits far above the line.
+        # Plain least squares let one such bin tilt the slope by hundreds of ppm (timestamps
+        # off by 3-30 ms seconds later), so those bins are left out of the line.
+        b, keep = _robust_line(d, h)
+        slope = 1.0 + b
+        # Lower envelope: the least-delayed bins define the offset.
+        residuals = (h - slope * d)[keep]
+        offset = float(np.percentile(residuals, 5)) if len(residuals) >= 20 else float(residuals.min())
         return ClockMapping(offset=offset, slope=slope)
 
 
@@ -322,22 +324,42 @@ def _ols(x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray, float]:
     return b, y - y.mean() - b * xc, sxx
 
 
+#: Bins whose minimum lies this far above the line (or 3 MADs, if more) are stalls, not floor.
+STALL_REJECT = 0.5e-3
+
+
+def _robust_line(d: np.ndarray, h: np.ndarray) -> tuple[float, np.ndarray]:
+    """Slope of ``h - d`` over ``d`` through the lower-envelope points, and which points it kept.
+
+    A bin whose every arrival was late (the host stalled for longer than a bin) sits above the
+    line: delays are never negative. Such points are dropped and the line refitted, a few
+    times, so that even several stalls (under half the points) cannot tilt it.
+    """
+    y = (h - h[0]) - (d - d[0])  # residual host-minus-device time: keeps the numbers small
+    keep = np.ones(len(d), dtype=bool)
+    for _ in range(4):
+        b, _, _ = _ols(d[keep], y[keep])
+        res = y - b * d
+        med = float(np.median(res[keep]))
+        mad = float(np.median(np.abs(res[keep] - med)))
+        new = res <= med + max(3 * mad, STALL_REJECT)
+        if new.sum() < max(3, len(d) // 2) or np.array_equal(new, keep):
+            return b, keep
+        keep = new
+    return _ols(d[keep], y[keep])[0], keep
+
+
 def _line_drift(d: np.ndarray, h: np.ndarray, used: bool) -> DriftEstimate | None:
     """OLS line ``h = a + b d`` through lower-envelope points: drift and its standard error."""
     span = float(d[-1] - d[0])
     n = len(d)
     if n < MIN_ESTIMATE_BINS or span < MIN_ESTIMATE_SPAN:
         return None
-    y = (h - h[0]) - (d - d[0])  # residual host-minus-device time: keeps the numbers small
+    b, keep = _robust_line(d, h)
+    y = (h - h[0]) - (d - d[0])
+    d, y, n = d[keep], y[keep], int(keep.sum())
     b, res, sxx = _ols(d, y)
-    # A bin whose every arrival was late (the host stalled for longer than a bin) sits above
-    # the line: delays are never negative. Drop such points once and refit.
-    mad = float(np.median(np.abs(res - np.median(res))))
-    keep = res <= np.median(res) + 3 * max(mad, 1e-5)
-    if keep.sum() >= MIN_ESTIMATE_BINS and not keep.all():
-        d, y, n = d[keep], y[keep], int(keep.sum())
-        b, res, sxx = _ols(d, y)
-    if sxx <= 0:
+    if n < MIN_ESTIMATE_BINS or sxx <= 0:
         return None
     se = float(np.sqrt((res @ res) / (n - 2) / sxx))
     slope = 1.0 + b
