@@ -15,15 +15,19 @@ from sensorlab.acquisition.emulated.mcu import BinaryIMU
 from sensorlab.acquisition.serial.port import SerialSource
 
 
-def _stamp_errors(stalls: list[tuple[float, float]], drift_ppm: float = 100.0, seconds: float = 40.0, seed: int = 1) -> np.ndarray:
+def _stamp_errors(stalls: list[tuple[float, float]], drift_ppm: float = 100.0, seconds: float = 40.0, seed: int = 1, late_bins: float = 0.0) -> np.ndarray:
     """Error (s) of the timestamp each packet's sample gets when stamped on arrival, for a
     device at 100 packets/s whose reads are held back during ``stalls`` ((device start, length)):
-    everything sent meanwhile arrives in one burst when the stall ends."""
+    everything sent meanwhile arrives in one burst when the stall ends. With ``late_bins``, that
+    share of the 0.5 s bins has every arrival 0-20 ms late."""
     rng = np.random.default_rng(seed)
     fit = ClockFit(reanchor=REANCHOR_TOLERANCE)  # as SerialSource configures it
     device = np.arange(0, seconds, 0.01)
     true = 50.0 + device / (1 + drift_ppm * 1e-6)
     arrival = true + 0.0002 + rng.exponential(0.0005, len(device))  # a 0.2 ms floor plus jitter
+    bins = (device / 0.5).astype(int)
+    late = np.where(rng.random(bins[-1] + 1) < late_bins, rng.uniform(0, 0.02, bins[-1] + 1), 0.0)
+    arrival += late[bins]
     for start, length in stalls:
         held = (device >= start) & (device < start + length)
         arrival[held] = np.maximum(arrival[held], true[held][-1] + 0.001)
@@ -45,6 +49,15 @@ def test_host_stalls_longer_than_a_bin_do_not_tilt_the_drift_fit():
         assert np.abs(err).max() < 0.0005, f"{stalls}: max error {np.abs(err).max() * 1e3:.2f} ms"
 
 
+def test_a_busy_host_that_wakes_the_reader_late_for_whole_seconds_does_not_tilt_the_drift_fit():
+    # 40 % of the 0.5 s bins have every arrival 0-20 ms late (a loaded machine). Least squares
+    # through the bins' minima, even without the worst bins, put stamps 1.2 ms off (seed 9).
+    for seed in range(12):
+        err = _stamp_errors([], seed=seed, late_bins=0.4)
+        after_drift_fit = err[-3000:]  # the last 30 s: drift is fitted from 10 s of device time on
+        assert np.abs(after_drift_fit).max() < 0.0005, f"seed {seed}: max {np.abs(after_drift_fit).max() * 1e3:.2f} ms"
+
+
 class _StallingIMU(BinaryIMU):
     """A binary IMU whose bytes stop for ``stall`` seconds once, ``at`` seconds after boot,
     then arrive in one burst: what the host sees when the kernel or the reader stalls."""
@@ -60,7 +73,7 @@ class _StallingIMU(BinaryIMU):
         return super()._produce(t)
 
 
-def test_serial_timestamps_stay_within_half_a_millisecond_of_the_device_truth_after_a_stall(recorder, clap_world):
+def test_serial_timestamps_stay_on_the_device_truth_after_a_stall(recorder, clap_world):
     # 13 s: the drift fit starts after 10 s of device time, with the stall inside its window.
     with _StallingIMU(at=5.0, stall=0.8, rate=1000.0, world=clap_world, drift_ppm=100.0) as mcu:
         with SerialSource(mcu.port, mcu.baudrate, "binary") as src:
@@ -70,8 +83,15 @@ def test_serial_timestamps_stay_within_half_a_millisecond_of_the_device_truth_af
     assert mcu.stalled
     chunk = recorder.joined()
     err = chunk.timestamps - mcu.true_host_times(chunk.device_times)
-    # The error is the host's wake-up floor (~0.1-0.3 ms, more on a loaded machine): the fit
-    # follows the least-delayed arrivals, so a busy host moves only a few samples' stamps.
-    assert np.percentile(np.abs(err), 99) < 0.0005, f"p99 {np.percentile(np.abs(err), 99) * 1e3:.2f} ms"
-    assert np.abs(err).max() < 0.001, f"max {np.abs(err).max() * 1e3:.2f} ms"
+    # Once drift is fitted (10 s of device time), the line runs through the least-delayed
+    # bins of the last two minutes: the stall and a busy machine's late seconds drop out, and
+    # what is left is the floor of the wake-ups of the emulator and the reader, 0.1-0.4 ms on a
+    # quiet host (docs/PERFORMANCE.md), about 1 ms with both cores busy. Before the fix the
+    # stall tilted the drift line: 15-60 ms.
+    fitted = chunk.device_times - chunk.device_times[0] > 10.5
+    assert fitted.sum() > 2000
+    assert np.abs(err[fitted]).max() < 0.002, f"max {np.abs(err[fitted]).max() * 1e3:.2f} ms"
+    # Before that the offset follows the least delay of the last 2 s: on a quiet host the same
+    # floor, on one so loaded that every arrival of 2 s came late, that lateness (a few ms).
+    assert np.abs(err).max() < 0.02, f"max {np.abs(err).max() * 1e3:.2f} ms"
     assert src.stats["imu"].dropped == 0
