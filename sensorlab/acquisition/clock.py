@@ -34,6 +34,9 @@ MAX_PLAUSIBLE_PPM = 50_000.0
 
 #: Bins the offset is taken from before drift can be fitted (see `ClockFit._fit`).
 RECENT_BINS = 4
+#: Before drift is fitted, the envelope line that finds the offset on a busy host is given at
+#: most this slope (a crystal is within ~100 ppm; a wrong nominal rate is not corrected here).
+MAX_EARLY_DRIFT = 300e-6
 
 #: Default re-anchor tolerance (s) for device clocks that can step (serial devices): well above
 #: transport jitter and the error of a fit that has not measured drift yet.
@@ -303,7 +306,19 @@ class ClockFit:
         if not self._uses_slope(d):
             # No drift estimate yet: an unmodelled drift tilts the residuals, so take the
             # lower envelope of the last few seconds only (100 ppm is 0.1 ms per second).
-            return ClockMapping(offset=float((h - d)[-RECENT_BINS:].min()), slope=1.0)
+            offset = float((h - d)[-RECENT_BINS:].min())
+            if self.fit_drift and len(d) >= 2 * RECENT_BINS:
+                # On a busy host every arrival of those few seconds may have come late. The
+                # lower-envelope line through all bins so far, read at the newest one, still
+                # knows the floor; its slope is too uncertain to apply yet (the mapping keeps
+                # slope 1), but near the newest bin, where samples are stamped, it is exact
+                # to ~0.1 ms. Only ever moves the offset earlier.
+                b, keep = _robust_line(d, h)
+                b = float(np.clip(b, -MAX_EARLY_DRIFT, MAX_EARLY_DRIFT))
+                r = (h - h[0]) - (d - d[0]) - b * (d - d[0])
+                at_last = float(h[0] - d[0] + r[keep].min() + b * (d[-1] - d[0]))
+                offset = min(offset, at_last)
+            return ClockMapping(offset=offset, slope=1.0)
         # A host stall longer than a bin (the kernel holding serial input back, a swapped-out
         # process) makes every arrival of that bin late: its minimum sits far above the line.
         # Plain least squares let one such bin tilt the slope by hundreds of ppm (timestamps

@@ -61,6 +61,12 @@ class EmulatedMicrophone(AudioSource):
         self._rng = np.random.default_rng(seed)
         self._halt = threading.Event()
         self._thread: threading.Thread | None = None
+        self.t0 = float("nan")  # host time of sample 0 (set when the card starts)
+
+    def true_host_times(self, device_times: np.ndarray) -> np.ndarray:
+        """When the samples at ``device_times`` (``index / samplerate``, as `AudioSource`
+        stamps them) were really captured, in host seconds; for tests and benchmarks."""
+        return self.t0 + np.round(np.asarray(device_times, dtype=np.float64) * self.samplerate) / self.true_rate
 
     def _open_device(self) -> str:
         return f"emulated microphone @ {self.samplerate} Hz ({self.drift_ppm:+g} ppm)"
@@ -81,7 +87,7 @@ class EmulatedMicrophone(AudioSource):
 
     def _card(self) -> None:
         """Emulated sound-card thread: capture on its own clock, hand over in bursts."""
-        t0 = now()  # host time of sample 0
+        t0 = self.t0 = now()  # host time of sample 0
         sent = 0
         due = t0 + self.handover
         while not self._halt.wait(max(0.0, due - now())):
