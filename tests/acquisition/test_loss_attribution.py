@@ -53,3 +53,37 @@ def test_samples_lost_because_the_reader_stalled_count_as_lost_in_transit():
     assert mcu.link.dropped_packets == 0  # the device itself sent everything
     for st in stats:  # all of it lost on the host side
         assert st.dropped_in_transit == st.dropped
+
+
+def test_text_lines_cut_by_a_pty_overflow_count_as_lost_in_transit_and_skipped_lines_do_not():
+    from sensorlab.acquisition.emulated.mcu import TextIMU
+
+    release = threading.Event()
+    stalled = threading.Event()
+
+    def slow_consumer(name: str, chunk) -> None:
+        if not stalled.is_set():
+            stalled.set()
+            release.wait(30.0)
+
+    # 2,000 lines/s with a sample counter at 2 Mbaud (~100 kB/s): a held-up reader overflows
+    # the pty within a second, cutting lines mid-way.
+    with TextIMU(rate=2000.0, time_column="counter", header=False, baudrate=2_000_000, tx_buffer=1 << 24, seed=1) as mcu:
+        with SerialSource(mcu.port, mcu.baudrate, name="txt", nominal_rate=2000.0, time_column="counter") as src:
+            src.start(slow_consumer)
+            assert stalled.wait(20.0), "no data arrived"
+            assert wait_until(lambda: mcu.link.dropped_bytes > 50_000, 30.0), "the pty never overflowed"
+            release.set()
+            st = src.stats["txt"]
+            assert wait_until(lambda: st.dropped > 0, 20.0), f"the overflow left no counter gap: {st}"
+            src.stop()
+    assert mcu.link.dropped_packets == 0  # the device itself sent every line
+    assert st.parse_errors > 0 and st.dropped_in_transit == st.dropped
+    # The device skipping lines itself (counter jumps, every line intact): device side.
+    with TextIMU(rate=500.0, time_column="counter", header=False, loss=0.2, seed=3) as mcu:
+        with SerialSource(mcu.port, mcu.baudrate, name="txt", nominal_rate=500.0, time_column="counter") as src:
+            src.start(lambda name, chunk: None)
+            st = src.stats["txt"]
+            assert wait_until(lambda: st.dropped >= 50, 20.0), f"no device-side loss seen: {st}"
+            src.stop()
+    assert mcu.link.dropped_bytes == 0 and st.dropped_in_transit == 0
