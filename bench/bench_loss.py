@@ -67,7 +67,20 @@ def _raise(pid: int) -> None:
     subprocess.run(["chrt", "-a", "-f", "-p", "20", str(pid)], capture_output=True)
 
 
-def measure(seconds: float = 60.0, hogs: int = 2, rt: bool = True, warmup: float = 3.0) -> dict:
+def _raise_readers() -> int:
+    """Serial reader threads of this process to SCHED_FIFO 10 (a diagnosis: does a reader that
+    always gets a CPU stop the host-side losses?). Returns how many were raised."""
+    import threading
+
+    n = 0
+    for t in threading.enumerate():
+        if t.name.startswith("serial ") and t.native_id:
+            os.sched_setscheduler(t.native_id, os.SCHED_FIFO, os.sched_param(10))
+            n += 1
+    return n
+
+
+def measure(seconds: float = 60.0, hogs: int = 2, rt: bool = True, warmup: float = 3.0, rt_readers: bool = False) -> dict:
     from sensorlab.acquisition.audio import AudioSource
     from sensorlab.acquisition.camera import CameraSource
     from sensorlab.acquisition.emulated.mjpeg_server import start_process
@@ -101,6 +114,7 @@ def measure(seconds: float = 60.0, hogs: int = 2, rt: bool = True, warmup: float
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "loss.h5"
             with Acquisition(sources) as acq:
+                raised = _raise_readers() if rt_readers else 0
                 time.sleep(warmup)
                 hog_procs = [_hog() for _ in range(hogs)]
                 load0 = os.getloadavg()[0]
@@ -130,7 +144,7 @@ def measure(seconds: float = 60.0, hogs: int = 2, rt: bool = True, warmup: float
         server.wait(5)
         if pulse is not None:
             pulse.stop()
-    return {"seconds": seconds, "hogs": hogs, "rt_devices": bool(ports.get("rt")), "load": (load0, load1),
+    return {"seconds": seconds, "hogs": hogs, "rt_devices": bool(ports.get("rt")), "rt_readers": raised, "load": (load0, load1),
             "streams": streams, "devices": devices, "info": info}  # fmt: skip
 
 
@@ -160,9 +174,10 @@ if __name__ == "__main__":
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--hogs", type=int, default=2)
     ap.add_argument("--no-rt", action="store_true", help="run the devices at normal priority")
+    ap.add_argument("--rt-readers", action="store_true", help="raise sensorlab's serial reader threads to real time (diagnosis)")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
-    m = measure(a.seconds, a.hogs, rt=not a.no_rt)
+    m = measure(a.seconds, a.hogs, rt=not a.no_rt, rt_readers=a.rt_readers)
     if a.json:
         print(json.dumps(m, indent=1))
     else:

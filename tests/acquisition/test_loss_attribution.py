@@ -87,3 +87,24 @@ def test_text_lines_cut_by_a_pty_overflow_count_as_lost_in_transit_and_skipped_l
             assert wait_until(lambda: st.dropped >= 50, 20.0), f"no device-side loss seen: {st}"
             src.stop()
     assert mcu.link.dropped_bytes == 0 and st.dropped_in_transit == 0
+
+
+def test_a_cut_line_run_into_the_next_is_garbage_not_a_huge_counter_gap():
+    from sensorlab.acquisition.serial.text import TextLineParser
+
+    def line(k: int) -> bytes:
+        return f"{k},0.1,0.2,0.3\r\n".encode()
+
+    parser = TextLineParser("txt", ("a", "b", "c"), time_column="counter", nominal_rate=1000.0)
+    runs = parser.feed(b"".join(line(k) for k in range(100, 104)))
+    # The pty overran in line 104: its head "10" runs into line 2000 ("102000,…"), then on.
+    runs += parser.feed(b"10" + b"".join(line(k) for k in range(2000, 2004)))
+    runs += parser.feed(line(2004))
+    counts = [round(t * 1000) for r in runs for t in r.device_times]
+    assert counts == [100, 101, 102, 103, *range(2001, 2005)]
+    c = parser.counters
+    assert (c.lost_samples, c.lost_in_transit, c.parse_errors) == (2001 - 104, 2001 - 104, 1)
+    # A real jump (the next line goes on beyond it) is believed: a gap, lost on the device side.
+    runs = parser.feed(line(3000) + line(3001))
+    assert [round(t * 1000) for r in runs for t in r.device_times] == [3000, 3001]
+    assert (c.lost_samples, c.lost_in_transit) == (2001 - 104 + 3000 - 2005, 2001 - 104)
