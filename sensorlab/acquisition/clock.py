@@ -47,6 +47,11 @@ REANCHOR_REFINE = 1.0
 REANCHOR_SETTLE = 0.1
 #: Host seconds every arrival must disagree with the fit, all the same way, before it re-anchors.
 REANCHOR_CONFIRM = 0.25
+#: The same for arrivals *later* than the fit of a device that stamps its own time: a host that
+#: stalls (a loaded machine) and then drains its backlog slowly delivers every arrival late for
+#: seconds, which `REANCHOR_CONFIRM` took for a clock step (stamps ended up 0.25-2 s late). A
+#: real device clock rarely steps back without a reset (which restarts the fit anyway).
+REANCHOR_CONFIRM_LATE = 5.0
 
 #: Host clock in seconds. Monotonic, shared by every stream in every session.
 now = time.monotonic
@@ -117,6 +122,10 @@ class ClockFit:
         the device clock has stepped (lines lost, a device pause, a clock jump): the fit is
         re-anchored onto the arrivals, keeping the drift it measured, and `reanchors` counts it.
         A transport delay spike never triggers it: the last sample of each read is fresh.
+    late_confirm
+        Host seconds arrivals must all be *late* before that re-anchor (early ones keep
+        `REANCHOR_CONFIRM`): `REANCHOR_CONFIRM_LATE` for devices with their own clock, whose
+        late arrivals are far more likely a stalled host draining its backlog than a clock step.
 
     Re-anchoring shifts the stored pairs by the step instead of forgetting them, so the drift
     (slope) estimate survives; `step` does the same at once when the caller knows the device
@@ -141,11 +150,13 @@ class ClockFit:
         fit_drift: bool = True,
         latency: float = 0.0,
         reanchor: float | None = None,
+        late_confirm: float = REANCHOR_CONFIRM,
     ):
         self.bin_seconds = bin_seconds
         self.latency = latency
         self.fit_drift = fit_drift
         self.reanchor = reanchor
+        self.late_confirm = late_confirm
         #: Re-anchors by more than ``reanchor`` seconds so far (device clock steps).
         self.reanchors = 0
         # (bin, device time, host time, segment): pairs of older segments are shifted by a re-anchor.
@@ -268,7 +279,8 @@ class ClockFit:
                 if self._frozen is None:
                     self._frozen = cur
                 self._suspect.append((h, err, d))
-                if len(self._suspect) >= 3 and h - self._suspect[0][0] >= REANCHOR_CONFIRM:
+                confirm = self.late_confirm if err > 0 else REANCHOR_CONFIRM
+                if len(self._suspect) >= 3 and h - self._suspect[0][0] >= confirm:
                     # The least-delayed of the disagreeing arrivals is the best anchor.
                     self._reanchor(min(e for _, e, _ in self._suspect), h, self._suspect[0][2])
 
@@ -356,15 +368,20 @@ def _robust_line(d: np.ndarray, h: np.ndarray) -> tuple[float, np.ndarray]:
     y = (h - h[0]) - (d - d[0])  # residual host-minus-device time: keeps the numbers small
     keep = np.ones(len(d), dtype=bool)
     least = max(3, len(d) // 4)
-    for _ in range(6):
-        b = _ols(d[keep], y[keep])[0]
+    # Start from no drift, not from least squares over everything: a crystal is off by ppm,
+    # a stalled host by up to seconds, and a line tilted by the stall picks the wrong half.
+    b = 0.0
+    for i in range(8):
         res = y - b * d
         kept = res[keep]
-        new = keep & (res <= max(float(np.median(kept)), float(kept.min()) + FLOOR_SCATTER))
-        if new.sum() < least or np.array_equal(new, keep):
+        new = res <= max(float(np.median(kept)), float(kept.min()) + FLOOR_SCATTER)
+        if new.sum() < least:
+            new = res <= np.partition(res, least - 1)[least - 1]  # the least-delayed quarter
+        if i and np.array_equal(new, keep):
             break
         keep = new
-    return _ols(d[keep], y[keep])[0], keep
+        b = _ols(d[keep], y[keep])[0]
+    return b, keep
 
 
 def _line_drift(d: np.ndarray, h: np.ndarray, used: bool) -> DriftEstimate | None:

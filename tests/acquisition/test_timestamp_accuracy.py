@@ -10,20 +10,23 @@ import time
 
 import numpy as np
 
-from sensorlab.acquisition.clock import REANCHOR_TOLERANCE, ClockFit
+from sensorlab.acquisition.clock import REANCHOR_CONFIRM_LATE, REANCHOR_TOLERANCE, ClockFit
 from sensorlab.acquisition.emulated.mcu import BinaryIMU
 from sensorlab.acquisition.emulated.microphone import EmulatedMicrophone
 from sensorlab.acquisition.serial.port import SerialSource
 from tests.acquisition.conftest import wait_until
 
 
-def _stamp_errors(stalls: list[tuple[float, float]], drift_ppm: float = 100.0, seconds: float = 40.0, seed: int = 1, late_bins: float = 0.0) -> np.ndarray:
+def _stamp_errors(stalls: list[tuple[float, float]], drift_ppm: float = 100.0, seconds: float = 40.0, seed: int = 1, late_bins: float = 0.0,
+                  drain: float = 0.0) -> np.ndarray:
     """Error (s) of the timestamp each packet's sample gets when stamped on arrival, for a
     device at 100 packets/s whose reads are held back during ``stalls`` ((device start, length)):
     everything sent meanwhile arrives in one burst when the stall ends. With ``late_bins``, that
-    share of the 0.5 s bins has every arrival 0-20 ms late."""
+    share of the 0.5 s bins has every arrival 0-20 ms late. With ``drain``, the backlog of a
+    stall takes that many seconds to catch up (a starved host reading slowly)."""
     rng = np.random.default_rng(seed)
-    fit = ClockFit(reanchor=REANCHOR_TOLERANCE)  # as SerialSource configures it
+    # As SerialSource configures it for a device with its own clock.
+    fit = ClockFit(reanchor=REANCHOR_TOLERANCE, late_confirm=REANCHOR_CONFIRM_LATE)
     device = np.arange(0, seconds, 0.01)
     true = 50.0 + device / (1 + drift_ppm * 1e-6)
     arrival = true + 0.0002 + rng.exponential(0.0005, len(device))  # a 0.2 ms floor plus jitter
@@ -31,8 +34,9 @@ def _stamp_errors(stalls: list[tuple[float, float]], drift_ppm: float = 100.0, s
     late = np.where(rng.random(bins[-1] + 1) < late_bins, rng.uniform(0, 0.02, bins[-1] + 1), 0.0)
     arrival += late[bins]
     for start, length in stalls:
-        held = (device >= start) & (device < start + length)
-        arrival[held] = np.maximum(arrival[held], true[held][-1] + 0.001)
+        held = (device >= start) & (device < start + length + drain)
+        end = true[device < start + length][-1]
+        arrival[held] = np.maximum(arrival[held], end + 0.001 + (device[held] - start) * drain / (length + drain))
     errors = []
     for d, a, t in zip(device, arrival, true):
         fit.add(d, a)
@@ -58,6 +62,29 @@ def test_a_busy_host_that_wakes_the_reader_late_for_whole_seconds_does_not_tilt_
         err = _stamp_errors([], seed=seed, late_bins=0.4)
         after_drift_fit = err[-3000:]  # the last 30 s: drift is fitted from 10 s of device time on
         assert np.abs(after_drift_fit).max() < 0.0005, f"seed {seed}: max {np.abs(after_drift_fit).max() * 1e3:.2f} ms"
+
+
+def test_a_stalled_host_draining_its_backlog_slowly_is_not_taken_for_a_device_clock_step():
+    # Every arrival late for seconds while the backlog drains: the fit used to re-anchor onto
+    # those late arrivals after 0.25 s, stamping samples 0.25-2 s late.
+    for stall, drain in ((0.5, 0.5), (1.0, 1.0), (2.5, 1.5), (2.5, 3.0)):
+        err = _stamp_errors([(12.0, stall)], drain=drain, seconds=25.0)
+        assert np.abs(err).max() < 0.0005, f"stall {stall} s, drain {drain} s: max {np.abs(err).max() * 1e3:.1f} ms"
+
+
+class _BlockedIMU(BinaryIMU):
+    """A binary IMU whose host stops polling for ``block`` seconds once, ``at`` seconds after
+    boot: the device queues meanwhile, then the backlog crosses the wire at the baud rate."""
+
+    def __init__(self, at: float, block: float, **kwargs):
+        super().__init__(tx_buffer=1 << 16, **kwargs)
+        self.at, self.block, self.blocked = at, block, False
+
+    def _produce(self, t: float):
+        if not self.blocked and t - self.t_boot > self.at:
+            self.blocked = True
+            self.link.block_until(t + self.block)
+        return super()._produce(t)
 
 
 class _StallingIMU(BinaryIMU):
@@ -97,6 +124,24 @@ def test_serial_timestamps_stay_on_the_device_truth_after_a_stall(recorder, clap
     # floor, on one so loaded that every arrival of 2 s came late, that lateness (a few ms).
     assert np.abs(err).max() < 0.02, f"max {np.abs(err).max() * 1e3:.2f} ms"
     assert src.stats["imu"].dropped == 0
+
+
+def test_serial_timestamps_stay_on_the_device_truth_while_a_slow_link_catches_up(recorder, clap_world):
+    # 230 400 baud carries the 1 kHz IMU at ~60 %: after the host ignored the port for 1 s the
+    # backlog takes ~1.5 s to drain, every arrival late meanwhile (by up to a second).
+    with _BlockedIMU(at=3.0, block=1.0, rate=1000.0, world=clap_world, baudrate=230400) as mcu:
+        with SerialSource(mcu.port, mcu.baudrate, "binary") as src:
+            src.start(recorder)
+            assert recorder.wait_samples(8_000, timeout=90), f"only {sum(len(c) for c in recorder.chunks)} samples"
+            src.stop()
+    assert mcu.blocked
+    chunk = recorder.joined()
+    err = chunk.timestamps - mcu.true_host_times(chunk.device_times)
+    late = chunk.arrival_times - mcu.true_host_times(chunk.device_times)
+    assert late.max() > 0.5  # the scenario happened: arrivals half a second late and more
+    # Before the fix the fit re-anchored onto the late arrivals: stamps 0.3-0.9 s late.
+    assert np.abs(err).max() < 0.02, f"max {np.abs(err).max() * 1e3:.1f} ms"
+    assert src.clock.fit.reanchors == 0
 
 
 def test_audio_samples_are_stamped_at_their_capture_and_a_known_latency_is_subtracted(recorder):
