@@ -120,9 +120,10 @@ def test_serial_timestamps_stay_on_the_device_truth_after_a_stall(recorder, clap
     fitted = chunk.device_times - chunk.device_times[0] > 10.5
     assert fitted.sum() > 2000
     assert np.abs(err[fitted]).max() < 0.002, f"max {np.abs(err[fitted]).max() * 1e3:.2f} ms"
-    # Before that the offset follows the least delay of the last 2 s: on a quiet host the same
-    # floor, on one so loaded that every arrival of 2 s came late, that lateness (a few ms).
-    assert np.abs(err).max() < 0.02, f"max {np.abs(err).max() * 1e3:.2f} ms"
+    # Before that the offset follows the least-delayed arrivals seen so far: on a quiet host the
+    # same floor, on one so loaded that every arrival of seconds came late, that lateness
+    # (a few ms, 15 ms seen at a load average of 24 on 2 cores).
+    assert np.abs(err).max() < 0.05, f"max {np.abs(err).max() * 1e3:.2f} ms"
     assert src.stats["imu"].dropped == 0
 
 
