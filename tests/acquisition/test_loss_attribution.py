@@ -84,9 +84,12 @@ def test_text_lines_cut_by_a_pty_overflow_count_as_lost_in_transit_and_skipped_l
         with SerialSource(mcu.port, mcu.baudrate, name="txt", nominal_rate=500.0, time_column="counter") as src:
             src.start(lambda name, chunk: None)
             st = src.stats["txt"]
-            assert wait_until(lambda: st.dropped >= 50, 20.0), f"no device-side loss seen: {st}"
+            assert wait_until(lambda: st.dropped - st.dropped_in_transit >= 50, 20.0), f"no device-side loss seen: {st}"
             src.stop()
-    assert mcu.link.dropped_bytes == 0 and st.dropped_in_transit == 0
+    # Every skipped line is the device's; a reader held up for seconds on a loaded machine may
+    # overflow the pty as well, and only then is anything booked as lost in transit.
+    assert st.dropped - st.dropped_in_transit >= 50
+    assert st.dropped_in_transit == 0 or mcu.link.dropped_bytes > 0
 
 
 def test_a_cut_line_run_into_the_next_is_garbage_not_a_huge_counter_gap():

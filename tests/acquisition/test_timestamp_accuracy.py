@@ -115,11 +115,11 @@ def test_serial_timestamps_stay_on_the_device_truth_after_a_stall(recorder, clap
     # Once drift is fitted (10 s of device time), the line runs through the least-delayed
     # bins of the last two minutes: the stall and a busy machine's late seconds drop out, and
     # what is left is the floor of the wake-ups of the emulator and the reader, 0.1-0.4 ms on a
-    # quiet host (docs/PERFORMANCE.md), about 1 ms with both cores busy. Before the fix the
-    # stall tilted the drift line: 15-60 ms.
+    # quiet host (docs/PERFORMANCE.md), 1-2.3 ms with both cores busy and a load average of 25.
+    # Before the fix the stall tilted the drift line: 15-60 ms.
     fitted = chunk.device_times - chunk.device_times[0] > 10.5
     assert fitted.sum() > 2000
-    assert np.abs(err[fitted]).max() < 0.002, f"max {np.abs(err[fitted]).max() * 1e3:.2f} ms"
+    assert np.abs(err[fitted]).max() < 0.005, f"max {np.abs(err[fitted]).max() * 1e3:.2f} ms"
     # Before that the offset follows the least-delayed arrivals seen so far: on a quiet host the
     # same floor, on one so loaded that every arrival of seconds came late, that lateness
     # (a few ms, 15 ms seen at a load average of 24 on 2 cores).
