@@ -10,7 +10,11 @@ import time
 
 import numpy as np
 
-from sensorlab.acquisition.clock import REANCHOR_CONFIRM_LATE, REANCHOR_TOLERANCE, ClockFit
+from sensorlab.acquisition.clock import (
+    REANCHOR_CONFIRM_LATE,
+    REANCHOR_TOLERANCE,
+    ClockFit,
+)
 from sensorlab.acquisition.emulated.mcu import BinaryIMU
 from sensorlab.acquisition.emulated.microphone import EmulatedMicrophone
 from sensorlab.acquisition.serial.port import SerialSource

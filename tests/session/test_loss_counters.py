@@ -36,10 +36,9 @@ def test_host_side_and_device_side_losses_are_stored_and_shown(tmp_path):
     path = tmp_path / "run.h5"
     with BinaryIMU(rate=500.0, loss=0.05, corrupt=0.05, seed=7) as mcu:
         with Acquisition([SerialSource(mcu.port, mcu.baudrate, "binary")]) as acq:
-            st = acq.stats["imu"]
             with Recorder(acq, path) as rec:
                 # Counted since the recording started (what the file stores).
-                c = lambda: rec.counters()["imu"]  # noqa: E731
+                c = lambda: rec.counters()["imu"]
                 assert _wait(lambda: c().dropped_in_transit >= 20 and c().dropped - c().dropped_in_transit >= 20), c()
                 host, device = c().dropped_in_transit, c().dropped - c().dropped_in_transit
             assert not rec.error
