@@ -128,7 +128,10 @@ def test_serial_timestamps_stay_on_the_device_truth_after_a_stall(recorder, clap
     # same floor, on one so loaded that every arrival of seconds came late, that lateness
     # (a few ms, 15 ms seen at a load average of 24 on 2 cores).
     assert np.abs(err).max() < 0.05, f"max {np.abs(err).max() * 1e3:.2f} ms"
-    assert src.stats["imu"].dropped == 0
+    # The device queued everything (a large TX buffer); on a loaded machine the burst after the
+    # stall may still overflow the pty, which is a host-side loss and leaves the stamps alone.
+    st = src.stats["imu"]
+    assert st.dropped == st.dropped_in_transit, st
 
 
 def test_serial_timestamps_stay_on_the_device_truth_while_a_slow_link_catches_up(recorder, clap_world):
