@@ -38,9 +38,9 @@ class SampleClock:
     each block's last sample is paired with the block's arrival time.
     """
 
-    def __init__(self, rate: float):
+    def __init__(self, rate: float, latency: float = 0.0):
         self.rate = float(rate)
-        self.fit = ClockFit()
+        self.fit = ClockFit(latency=latency)
         self.count = 0
         self._last = -np.inf
 
@@ -75,6 +75,12 @@ class AudioSource(SourceBase):
         Stream name.
     warmup
         Seconds of audio held back at start, until the clock fit has seen a few hand-overs.
+    latency
+        Known constant delay (s) from capturing a block's last sample to its callback, beyond
+        the block itself (a USB card's buffering, ~0.5-2 ms), subtracted by the clock fit. Like
+        any constant delay it is invisible in arrival times, so it can only be configured:
+        PortAudio's ``inputBufferAdcTime`` would tell it, but behind PulseAudio it reads 0 ms
+        on median and wanders by tens of ms (docs/PERFORMANCE.md, "Timestamps").
 
     ``stats[name].overflows`` counts blocks PortAudio flagged with an input overflow. If the
     stream ends without `stop` (sound server killed, USB mic unplugged) the stream fails
@@ -82,7 +88,8 @@ class AudioSource(SourceBase):
     """
 
     def __init__(self, device: int | str | None = None, samplerate: int = 48000, channels: int = 1,
-                 blocksize: int = 480, dtype: str = "float32", name: str = "audio", warmup: float = 0.25):  # fmt: skip
+                 blocksize: int = 480, dtype: str = "float32", name: str = "audio", warmup: float = 0.25,
+                 latency: float = 0.0):  # fmt: skip
         super().__init__(f"audio {device if device is not None else 'default'}")
         if dtype not in ("float32", "int16"):
             raise ValueError(f"dtype must be 'float32' or 'int16', got {dtype!r}")
@@ -92,7 +99,8 @@ class AudioSource(SourceBase):
         self._stream = None
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._worker: threading.Thread | None = None
-        self.clock = SampleClock(samplerate)
+        self.fit_latency = latency  # (EmulatedMicrophone's own ``latency`` is its card's, not this)
+        self.clock = SampleClock(samplerate, latency)
 
     # -- device: PortAudio (overridden by EmulatedMicrophone) -------------------------
     def _open_device(self) -> str:
@@ -142,7 +150,7 @@ class AudioSource(SourceBase):
                                    sample_shape=(self.channels,), device=desc, has_device_time=True),)  # fmt: skip
 
     def _start(self) -> None:
-        self.clock = SampleClock(self.samplerate)
+        self.clock = SampleClock(self.samplerate, self.fit_latency)
         self._queue = queue.SimpleQueue()
         self._worker = threading.Thread(target=self._work, daemon=True, name=f"audio-{self.name}")
         self._worker.start()

@@ -34,6 +34,9 @@ MAX_PLAUSIBLE_PPM = 50_000.0
 
 #: Bins the offset is taken from before drift can be fitted (see `ClockFit._fit`).
 RECENT_BINS = 4
+#: Before drift is fitted, the envelope line that finds the offset on a busy host is given at
+#: most this slope (a crystal is within ~100 ppm; a wrong nominal rate is not corrected here).
+MAX_EARLY_DRIFT = 300e-6
 
 #: Default re-anchor tolerance (s) for device clocks that can step (serial devices): well above
 #: transport jitter and the error of a fit that has not measured drift yet.
@@ -44,6 +47,11 @@ REANCHOR_REFINE = 1.0
 REANCHOR_SETTLE = 0.1
 #: Host seconds every arrival must disagree with the fit, all the same way, before it re-anchors.
 REANCHOR_CONFIRM = 0.25
+#: The same for arrivals *later* than the fit of a device that stamps its own time: a host that
+#: stalls (a loaded machine) and then drains its backlog slowly delivers every arrival late for
+#: seconds, which `REANCHOR_CONFIRM` took for a clock step (stamps ended up 0.25-2 s late). A
+#: real device clock rarely steps back without a reset (which restarts the fit anyway).
+REANCHOR_CONFIRM_LATE = 5.0
 
 #: Host clock in seconds. Monotonic, shared by every stream in every session.
 now = time.monotonic
@@ -114,6 +122,10 @@ class ClockFit:
         the device clock has stepped (lines lost, a device pause, a clock jump): the fit is
         re-anchored onto the arrivals, keeping the drift it measured, and `reanchors` counts it.
         A transport delay spike never triggers it: the last sample of each read is fresh.
+    late_confirm
+        Host seconds arrivals must all be *late* before that re-anchor (early ones keep
+        `REANCHOR_CONFIRM`): `REANCHOR_CONFIRM_LATE` for devices with their own clock, whose
+        late arrivals are far more likely a stalled host draining its backlog than a clock step.
 
     Re-anchoring shifts the stored pairs by the step instead of forgetting them, so the drift
     (slope) estimate survives; `step` does the same at once when the caller knows the device
@@ -138,11 +150,13 @@ class ClockFit:
         fit_drift: bool = True,
         latency: float = 0.0,
         reanchor: float | None = None,
+        late_confirm: float = REANCHOR_CONFIRM,
     ):
         self.bin_seconds = bin_seconds
         self.latency = latency
         self.fit_drift = fit_drift
         self.reanchor = reanchor
+        self.late_confirm = late_confirm
         #: Re-anchors by more than ``reanchor`` seconds so far (device clock steps).
         self.reanchors = 0
         # (bin, device time, host time, segment): pairs of older segments are shifted by a re-anchor.
@@ -265,7 +279,8 @@ class ClockFit:
                 if self._frozen is None:
                     self._frozen = cur
                 self._suspect.append((h, err, d))
-                if len(self._suspect) >= 3 and h - self._suspect[0][0] >= REANCHOR_CONFIRM:
+                confirm = self.late_confirm if err > 0 else REANCHOR_CONFIRM
+                if len(self._suspect) >= 3 and h - self._suspect[0][0] >= confirm:
                     # The least-delayed of the disagreeing arrivals is the best anchor.
                     self._reanchor(min(e for _, e, _ in self._suspect), h, self._suspect[0][2])
 
@@ -298,19 +313,33 @@ class ClockFit:
             return None
         pts = np.array([(d, h) for _, d, h, _ in self._bins], dtype=np.float64)
         d, h = pts[:, 0], pts[:, 1]
-        slope = 1.0
         # Drift needs a baseline: the bin minima scatter by ~0.1 ms, so over MIN_DRIFT_SPAN
         # seconds the slope is good to ~10 ppm; before that it would be mostly noise.
-        if self._uses_slope(d):
-            slope = float(np.polyfit(d - d[0], h - h[0], 1)[0])
-        # Lower envelope: the least-delayed bins define the offset.
-        residuals = h - slope * d
-        if slope == 1.0:
+        if not self._uses_slope(d):
             # No drift estimate yet: an unmodelled drift tilts the residuals, so take the
             # lower envelope of the last few seconds only (100 ppm is 0.1 ms per second).
-            offset = float(residuals[-RECENT_BINS:].min())
-        else:
-            offset = float(np.percentile(residuals, 5)) if len(residuals) >= 20 else float(residuals.min())
+            offset = float((h - d)[-RECENT_BINS:].min())
+            if self.fit_drift and len(d) >= 2 * RECENT_BINS:
+                # On a busy host every arrival of those few seconds may have come late. The
+                # lower-envelope line through all bins so far, read at the newest one, still
+                # knows the floor; its slope is too uncertain to apply yet (the mapping keeps
+                # slope 1), but near the newest bin, where samples are stamped, it is exact
+                # to ~0.1 ms. Only ever moves the offset earlier.
+                b, keep = _robust_line(d, h)
+                b = float(np.clip(b, -MAX_EARLY_DRIFT, MAX_EARLY_DRIFT))
+                r = (h - h[0]) - (d - d[0]) - b * (d - d[0])
+                at_last = float(h[0] - d[0] + r[keep].min() + b * (d[-1] - d[0]))
+                offset = min(offset, at_last)
+            return ClockMapping(offset=offset, slope=1.0)
+        # A host stall longer than a bin (the kernel holding serial input back, a swapped-out
+        # process) makes every arrival of that bin late: its minimum sits far above the line.
+        # Plain least squares let one such bin tilt the slope by hundreds of ppm (timestamps
+        # off by 3-30 ms seconds later), so those bins are left out of the line.
+        b, keep = _robust_line(d, h)
+        slope = 1.0 + b
+        # Lower envelope: the least-delayed bins define the offset.
+        residuals = (h - slope * d)[keep]
+        offset = float(np.percentile(residuals, 5)) if len(residuals) >= 20 else float(residuals.min())
         return ClockMapping(offset=offset, slope=slope)
 
 
@@ -322,22 +351,50 @@ def _ols(x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray, float]:
     return b, y - y.mean() - b * xc, sxx
 
 
+#: Bins within this of the lowest one are all kept in the drift line: the floor's own scatter.
+FLOOR_SCATTER = 0.25e-3
+
+
+def _robust_line(d: np.ndarray, h: np.ndarray) -> tuple[float, np.ndarray]:
+    """Slope of ``h - d`` over ``d`` through the lower envelope of the points, and which points it kept.
+
+    A bin whose every arrival was late (the host stalled for longer than a bin, or a loaded
+    machine woke the reader late for seconds) sits above the line: delays are never negative.
+    Plain least squares let one such bin tilt the slope by hundreds of ppm. So the line is
+    refitted through the points below the median residual (or within `FLOOR_SCATTER` of the
+    lowest), a few times, keeping at least a quarter of them: on a quiet host every bin is
+    within the scatter and all are used; on a busy one the line settles on the least delayed.
+    """
+    y = (h - h[0]) - (d - d[0])  # residual host-minus-device time: keeps the numbers small
+    keep = np.ones(len(d), dtype=bool)
+    least = max(3, len(d) // 4)
+    # Start from no drift, not from least squares over everything: a crystal is off by ppm,
+    # a stalled host by up to seconds, and a line tilted by the stall picks the wrong half.
+    b = 0.0
+    for i in range(8):
+        res = y - b * d
+        kept = res[keep]
+        new = res <= max(float(np.median(kept)), float(kept.min()) + FLOOR_SCATTER)
+        if new.sum() < least:
+            new = res <= np.partition(res, least - 1)[least - 1]  # the least-delayed quarter
+        if i and np.array_equal(new, keep):
+            break
+        keep = new
+        b = _ols(d[keep], y[keep])[0]
+    return b, keep
+
+
 def _line_drift(d: np.ndarray, h: np.ndarray, used: bool) -> DriftEstimate | None:
     """OLS line ``h = a + b d`` through lower-envelope points: drift and its standard error."""
     span = float(d[-1] - d[0])
     n = len(d)
     if n < MIN_ESTIMATE_BINS or span < MIN_ESTIMATE_SPAN:
         return None
-    y = (h - h[0]) - (d - d[0])  # residual host-minus-device time: keeps the numbers small
+    b, keep = _robust_line(d, h)
+    y = (h - h[0]) - (d - d[0])
+    d, y, n = d[keep], y[keep], int(keep.sum())
     b, res, sxx = _ols(d, y)
-    # A bin whose every arrival was late (the host stalled for longer than a bin) sits above
-    # the line: delays are never negative. Drop such points once and refit.
-    mad = float(np.median(np.abs(res - np.median(res))))
-    keep = res <= np.median(res) + 3 * max(mad, 1e-5)
-    if keep.sum() >= MIN_ESTIMATE_BINS and not keep.all():
-        d, y, n = d[keep], y[keep], int(keep.sum())
-        b, res, sxx = _ols(d, y)
-    if sxx <= 0:
+    if n < MIN_ESTIMATE_BINS or sxx <= 0:
         return None
     se = float(np.sqrt((res @ res) / (n - 2) / sxx))
     slope = 1.0 + b

@@ -75,6 +75,9 @@ HEALTH_DTYPE = np.dtype(
         ("clock_offset", "f8"),  # current device→host fit (NaN without device time)
         ("clock_drift_ppm", "f8"),
         ("clock_reanchors", "i8"),  # device clock steps the fit re-anchored on (1.2; absent before)
+        # The part of ``dropped`` lost on the host side: the device sent it, the host did not
+        # read it in time (a pty/UART buffer overran). Absent in files written before it.
+        ("dropped_in_transit", "i8"),
     ]
 )
 

@@ -414,6 +414,7 @@ class StreamReader:
             return StreamStats(
                 samples=self.count,
                 dropped=int(_attr(a, "dropped", 0)),
+                dropped_in_transit=int(_attr(a, "dropped_in_transit", 0)),
                 overflows=int(_attr(a, "overflows", 0)),
                 parse_errors=int(_attr(a, "parse_errors", 0)),
                 first_time=self.first_time,
@@ -427,6 +428,7 @@ class StreamReader:
         return StreamStats(
             samples=self.count,
             dropped=int(last["dropped"]) if last is not None else 0,
+            dropped_in_transit=int(last["dropped_in_transit"]) if last is not None and "dropped_in_transit" in h.dtype.names else 0,
             overflows=int(last["overflows"]) if last is not None else 0,
             parse_errors=int(last["parse_errors"]) if last is not None else 0,
             first_time=self.first_time,

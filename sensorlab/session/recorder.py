@@ -351,6 +351,7 @@ class Recorder:
         for name, base in dict(self._baseline).items():
             st = stats.get(name) or StreamStats()
             out[name] = StreamStats(samples=st.samples - base.samples, dropped=st.dropped - base.dropped,
+                                    dropped_in_transit=st.dropped_in_transit - base.dropped_in_transit,
                                     overflows=st.overflows - base.overflows, parse_errors=st.parse_errors - base.parse_errors)  # fmt: skip
         return out
 
@@ -480,7 +481,7 @@ class Recorder:
         for name in self._writer.stream_names:
             st = stats.get(name)
             d = _delta(st, self._baseline.get(name))
-            rows[name] = (self._writer.written(name).count, d.dropped, d.overflows, d.parse_errors, len(self._gaps(name)))
+            rows[name] = (self._writer.written(name).count, d.dropped, d.overflows, d.parse_errors, len(self._gaps(name)), d.dropped_in_transit)
             if st is None:
                 continue
             if st.error and name not in self._stopped:
@@ -575,6 +576,7 @@ class Recorder:
                 first_time=w.first_time,
                 last_time=w.last_time,
                 dropped=d.dropped,
+                dropped_in_transit=d.dropped_in_transit,
                 overflows=d.overflows,
                 parse_errors=d.parse_errors,
                 gap_count=len(gaps),
@@ -643,7 +645,8 @@ def _copy_stats(st: StreamStats | None) -> StreamStats:
     if st is None:
         return StreamStats()
     return StreamStats(
-        samples=st.samples, dropped=st.dropped, overflows=st.overflows, parse_errors=st.parse_errors, gaps=list(st.gaps), reconnects=st.reconnects
+        samples=st.samples, dropped=st.dropped, overflows=st.overflows, parse_errors=st.parse_errors, gaps=list(st.gaps), reconnects=st.reconnects,
+        dropped_in_transit=st.dropped_in_transit,
     )
 
 
@@ -654,6 +657,7 @@ def _delta(st: StreamStats | None, base: StreamStats | None) -> StreamStats:
     base = base or StreamStats()
     return StreamStats(
         dropped=st.dropped - base.dropped,
+        dropped_in_transit=st.dropped_in_transit - base.dropped_in_transit,
         overflows=st.overflows - base.overflows,
         parse_errors=st.parse_errors - base.parse_errors,
         reconnects=st.reconnects - base.reconnects,

@@ -93,6 +93,7 @@ def summarize(path: str | Path, measure_sync: bool = True) -> dict[str, Any]:
                     "clock_reanchors": int(clock.get("reanchors", 0)),
                     "samples": st.samples,
                     "dropped": st.dropped,
+                    "dropped_in_transit": st.dropped_in_transit,
                     "overflows": st.overflows,
                     "parse_errors": st.parse_errors,
                     "gaps": len(gaps),
@@ -207,6 +208,12 @@ def format_summary(summary: dict[str, Any] | str | Path) -> str:
 def _notes(s: dict[str, Any]) -> list[str]:
     """Lines printed under a stream's row: why it stopped, broken time, clock re-anchors."""
     out = []
+    if s.get("dropped") or s.get("overflows"):
+        host = s.get("dropped_in_transit", 0)
+        out.append(
+            f"    lost on the host side (sent, not read in time): {host} sample(s){' + ' + str(s['overflows']) + ' input overflow(s)' if s.get('overflows') else ''}; "
+            f"never sent by the device (its own drops): {s['dropped'] - host}"
+        )
     if s.get("reconnects"):
         out.append(f"    ~ device lost and back {s['reconnects']}× (the time it was gone is in the gaps)")
     if s["error"]:

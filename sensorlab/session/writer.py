@@ -211,13 +211,13 @@ class SessionWriter:
         """Raise `ValueError` if ``chunk`` cannot be appended to ``stream`` (cheap; no I/O)."""
         self.stores[stream]._check(chunk)
 
-    def on_health(self, t: float, rows: Mapping[str, tuple[int, int, int, int, int]]) -> None:
-        """Append one health row per stream: (samples, dropped, overflows, parse_errors, gaps)."""
-        for name, (samples, dropped, overflows, parse_errors, gaps) in rows.items():
+    def on_health(self, t: float, rows: Mapping[str, tuple[int, ...]]) -> None:
+        """Append one health row per stream: (samples, dropped, overflows, parse_errors, gaps[, dropped_in_transit])."""
+        for name, (samples, dropped, overflows, parse_errors, gaps, *rest) in rows.items():
             store = self.stores[name]
             c = clock_footers(store.clock, store.early_clock)
             row = np.array(
-                [(t, samples, dropped, overflows, parse_errors, gaps, c.get("clock_offset", np.nan), c.get("clock_drift_ppm", np.nan), c.get("clock_reanchors", 0))],
+                [(t, samples, dropped, overflows, parse_errors, gaps, c.get("clock_offset", np.nan), c.get("clock_drift_ppm", np.nan), c.get("clock_reanchors", 0), rest[0] if rest else 0)],
                 dtype=fmt.HEALTH_DTYPE,
             )
             self._append(store.health, row)

@@ -53,3 +53,61 @@ def test_samples_lost_because_the_reader_stalled_count_as_lost_in_transit():
     assert mcu.link.dropped_packets == 0  # the device itself sent everything
     for st in stats:  # all of it lost on the host side
         assert st.dropped_in_transit == st.dropped
+
+
+def test_text_lines_cut_by_a_pty_overflow_count_as_lost_in_transit_and_skipped_lines_do_not():
+    from sensorlab.acquisition.emulated.mcu import TextIMU
+
+    release = threading.Event()
+    stalled = threading.Event()
+
+    def slow_consumer(name: str, chunk) -> None:
+        if not stalled.is_set():
+            stalled.set()
+            release.wait(30.0)
+
+    # 2,000 lines/s with a sample counter at 2 Mbaud (~100 kB/s): a held-up reader overflows
+    # the pty within a second, cutting lines mid-way.
+    with TextIMU(rate=2000.0, time_column="counter", header=False, baudrate=2_000_000, tx_buffer=1 << 24, seed=1) as mcu:
+        with SerialSource(mcu.port, mcu.baudrate, name="txt", nominal_rate=2000.0, time_column="counter") as src:
+            src.start(slow_consumer)
+            assert stalled.wait(20.0), "no data arrived"
+            assert wait_until(lambda: mcu.link.dropped_bytes > 50_000, 30.0), "the pty never overflowed"
+            release.set()
+            st = src.stats["txt"]
+            assert wait_until(lambda: st.dropped > 0, 20.0), f"the overflow left no counter gap: {st}"
+            src.stop()
+    assert mcu.link.dropped_packets == 0  # the device itself sent every line
+    assert st.parse_errors > 0 and st.dropped_in_transit == st.dropped
+    # The device skipping lines itself (counter jumps, every line intact): device side.
+    with TextIMU(rate=500.0, time_column="counter", header=False, loss=0.2, seed=3) as mcu:
+        with SerialSource(mcu.port, mcu.baudrate, name="txt", nominal_rate=500.0, time_column="counter") as src:
+            src.start(lambda name, chunk: None)
+            st = src.stats["txt"]
+            assert wait_until(lambda: st.dropped - st.dropped_in_transit >= 50, 20.0), f"no device-side loss seen: {st}"
+            src.stop()
+    # Every skipped line is the device's; a reader held up for seconds on a loaded machine may
+    # overflow the pty as well, and only then is anything booked as lost in transit.
+    assert st.dropped - st.dropped_in_transit >= 50
+    assert st.dropped_in_transit == 0 or mcu.link.dropped_bytes > 0
+
+
+def test_a_cut_line_run_into_the_next_is_garbage_not_a_huge_counter_gap():
+    from sensorlab.acquisition.serial.text import TextLineParser
+
+    def line(k: int) -> bytes:
+        return f"{k},0.1,0.2,0.3\r\n".encode()
+
+    parser = TextLineParser("txt", ("a", "b", "c"), time_column="counter", nominal_rate=1000.0)
+    runs = parser.feed(b"".join(line(k) for k in range(100, 104)))
+    # The pty overran in line 104: its head "10" runs into line 2000 ("102000,…"), then on.
+    runs += parser.feed(b"10" + b"".join(line(k) for k in range(2000, 2004)))
+    runs += parser.feed(line(2004))
+    counts = [round(t * 1000) for r in runs for t in r.device_times]
+    assert counts == [100, 101, 102, 103, *range(2001, 2005)]
+    c = parser.counters
+    assert (c.lost_samples, c.lost_in_transit, c.parse_errors) == (2001 - 104, 2001 - 104, 1)
+    # A real jump (the next line goes on beyond it) is believed: a gap, lost on the device side.
+    runs = parser.feed(line(3000) + line(3001))
+    assert [round(t * 1000) for r in runs for t in r.device_times] == [3000, 3001]
+    assert (c.lost_samples, c.lost_in_transit) == (2001 - 104 + 3000 - 2005, 2001 - 104)

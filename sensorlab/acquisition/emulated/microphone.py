@@ -17,6 +17,7 @@ Examples
 from __future__ import annotations
 
 import threading
+from collections import deque
 from types import SimpleNamespace
 
 import numpy as np
@@ -48,12 +49,15 @@ class EmulatedMicrophone(AudioSource):
         Minimum delay from capture of a block's last sample to its delivery, seconds.
     seed
         Seeds the jitter.
+    fit_latency
+        The `AudioSource` ``latency`` (the constant delay the clock fit is told about); the
+        card's own ``latency`` stays unknown to the fit unless it is given here too.
     """
 
     def __init__(self, world: World | None = None, samplerate: int = 48000, channels: int = 1, blocksize: int = 480,
                  name: str = "audio", drift_ppm: float = 20.0, handover: float = 0.02, jitter: float = 0.004,
-                 latency: float = 0.0005, seed: int = 0):  # fmt: skip
-        super().__init__("emulated", samplerate, channels, blocksize, "float32", name)
+                 latency: float = 0.0005, seed: int = 0, fit_latency: float = 0.0):  # fmt: skip
+        super().__init__("emulated", samplerate, channels, blocksize, "float32", name, latency=fit_latency)
         self.description = "emulated microphone"
         self.world = world or shared_world()
         self.drift_ppm, self.handover, self.jitter, self.latency = drift_ppm, handover, jitter, latency
@@ -61,6 +65,12 @@ class EmulatedMicrophone(AudioSource):
         self._rng = np.random.default_rng(seed)
         self._halt = threading.Event()
         self._thread: threading.Thread | None = None
+        self.t0 = float("nan")  # host time of sample 0 (set when the card starts)
+
+    def true_host_times(self, device_times: np.ndarray) -> np.ndarray:
+        """When the samples at ``device_times`` (``index / samplerate``, as `AudioSource`
+        stamps them) were really captured, in host seconds; for tests and benchmarks."""
+        return self.t0 + np.round(np.asarray(device_times, dtype=np.float64) * self.samplerate) / self.true_rate
 
     def _open_device(self) -> str:
         return f"emulated microphone @ {self.samplerate} Hz ({self.drift_ppm:+g} ppm)"
@@ -79,17 +89,27 @@ class EmulatedMicrophone(AudioSource):
             self._thread = None
             self._finished()  # like PortAudio's finished_callback
 
+    def _block(self, t0: float, first: int) -> np.ndarray:
+        return self.world.audio(t0 + (first + np.arange(self.blocksize)) / self.true_rate, self.channels)
+
     def _card(self) -> None:
         """Emulated sound-card thread: capture on its own clock, hand over in bursts."""
-        t0 = now()  # host time of sample 0
+        t0 = self.t0 = now()  # host time of sample 0
         sent = 0
         due = t0 + self.handover
+        # Blocks are computed ahead (World.audio costs 0.1-0.5 ms a block on a busy machine):
+        # computing them at the hand-over delivered the burst's last block that much after its
+        # due time, a delay the host cannot tell from a transport floor (it biased stamps late).
+        ahead: deque[np.ndarray] = deque()
+        per_handover = int(np.ceil((self.handover + self.jitter) * self.true_rate / self.blocksize)) + 1
         while not self._halt.wait(max(0.0, due - now())):
             # Samples whose capture (plus the minimum latency) is complete by now.
             captured = int((now() - self.latency - t0) * self.true_rate)
             while captured - sent >= self.blocksize:
-                t = t0 + (sent + np.arange(self.blocksize)) / self.true_rate
-                self._callback(self.world.audio(t, self.channels), self.blocksize, None, _NO_STATUS)
+                block = ahead.popleft() if ahead else self._block(t0, sent)
+                self._callback(block, self.blocksize, None, _NO_STATUS)
                 sent += self.blocksize
+            while len(ahead) < per_handover:
+                ahead.append(self._block(t0, sent + len(ahead) * self.blocksize))
             due += self.handover + self._rng.uniform(0, self.jitter)
             due = max(due, now())  # a stalled thread (GIL, suspend) does not burst-catch-up forever

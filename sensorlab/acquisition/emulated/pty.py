@@ -57,6 +57,7 @@ class PtyLink:
         self._queue: deque[list] = deque()
         self._queued = 0
         self._wire_free = 0.0  # host time the wire finishes the packets already delivered
+        self._blocked_until = float("-inf")  # see `block_until`
         self._lock = threading.Lock()  # guards the fds against close() racing the pump
         self.closed = False
         self.sent_bytes = 0
@@ -83,6 +84,13 @@ class PtyLink:
         self._queued += len(packet)
         return True
 
+    def block_until(self, t: float) -> None:
+        """Carry nothing until host time ``t``, as when the host stops polling a USB device:
+        the device keeps queueing into its TX buffer, and the backlog crosses the wire at the
+        baud rate afterwards (for tests of a host that stalls and then drains slowly)."""
+        self._blocked_until = t
+        self._wire_free = max(self._wire_free, t)
+
     def pump(self, t: float | None = None) -> None:
         """Deliver every byte the UART has finished transmitting by host time ``t``.
 
@@ -91,6 +99,8 @@ class PtyLink:
         ``ready + len / bytes_per_second``, as on a real wire.
         """
         t = now() if t is None else t
+        if t < self._blocked_until:
+            return
         out = bytearray()
         while self._queue:
             entry = self._queue[0]

@@ -30,7 +30,7 @@ from collections.abc import Sequence
 import numpy as np
 import serial
 
-from sensorlab.acquisition.clock import REANCHOR_TOLERANCE, ClockFit, keep_increasing, now
+from sensorlab.acquisition.clock import REANCHOR_CONFIRM, REANCHOR_CONFIRM_LATE, REANCHOR_TOLERANCE, ClockFit, keep_increasing, now
 from sensorlab.acquisition.serial.binary import BinaryParser, encode_request
 from sensorlab.acquisition.serial.protocol import Parser, Samples
 from sensorlab.acquisition.serial.reconnect import RECONNECT_FIRST, Reconnecting
@@ -130,7 +130,12 @@ class SerialSource(Reconnecting, SourceBase):
         self.reconnect = reconnect
         self.seconds_per_byte = 10.0 / baudrate if uart else 0.0
         self.parser: Parser | None = None  # any `Parser`: only feed/resync/counters are used generically
-        self.clock = DeviceClock(self.seconds_per_byte, ClockFit(latency=latency, reanchor=REANCHOR_TOLERANCE))
+        # A device that stamps its own time (binary, or a time column) loses no clock with lost
+        # samples: late arrivals there are a stalled host, not a step. A line-count clock falls
+        # behind with every line lost, which shows exactly as late arrivals.
+        own_clock = protocol == "binary" or time_column is not None
+        fit = ClockFit(latency=latency, reanchor=REANCHOR_TOLERANCE, late_confirm=REANCHOR_CONFIRM_LATE if own_clock else REANCHOR_CONFIRM)
+        self.clock = DeviceClock(self.seconds_per_byte, fit)
         self._serial: serial.SerialBase | None = None
         self._thread: threading.Thread | None = None
         self._rename: dict[str, str] = {}
