@@ -85,22 +85,24 @@ def _discover() -> tuple[tuple[DeviceKind, ...], dict[str, str]]:
     targets: dict[str, tuple[str, str, object]] = {}
     for ep in entry_points(group=GROUP):
         dist = ep.dist.name if ep.dist else "?"
+        builtin = BUILTIN_KINDS.get(ep.name)
+        if builtin is not None and ep.value != builtin:
+            # An entry point named like a built-in but pointing elsewhere never replaces it,
+            # whichever comes first on sys.path.
+            problems[f"{ep.name}@{dist}"] = (
+                f"device kind [[{ep.name}]] of package {dist} is ignored: sensorlab has its own; "
+                "rename that package's entry point"
+            )
+            continue
         if ep.name in targets and targets[ep.name][0] != ep.value:
             problems[f"{ep.name}@{dist}"] = (
                 f"device kind [[{ep.name}]] is declared by both {targets[ep.name][1]} and {dist}; "
                 f"uninstall one of them ({dist}'s is ignored)"
             )
             continue
-        targets[ep.name] = (ep.value, dist, ep)
+        targets.setdefault(ep.name, (ep.value, dist, ep))
     for table, value in BUILTIN_KINDS.items():
-        if table not in targets or targets[table][0] != value:
-            # An entry point named like a built-in but pointing elsewhere must not replace it.
-            if table in targets:
-                problems[f"{table}@{targets[table][1]}"] = (
-                    f"device kind [[{table}]] of package {targets[table][1]} is ignored: sensorlab has its own; "
-                    "rename that package's entry point"
-                )
-            targets[table] = (value, "sensorlab", None)
+        targets.setdefault(table, (value, "sensorlab", None))
     for table, (value, dist, ep) in targets.items():
         try:
             if not _TABLE.match(table) or table in RESERVED:
