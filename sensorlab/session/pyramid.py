@@ -17,7 +17,10 @@ inside the recording (rewriting an HDF5 file that is also a recording risks the 
 It is built block by block (`iter_build` yields progress, so a GUI worker can show it)
 and never loads a whole stream. A build that was interrupted resumes where it stopped. The
 cache records the session file's size and modification time; when either changes (the
-session was recovered, re-recorded, or is still growing) the cache is rebuilt.
+session was recovered, re-recorded, or is still growing) the cache is rebuilt. Block times
+are stored as recorded and the stream's current sync offset (``run1.sync.json``) is applied
+when they are read, so re-syncing a session moves every level with the raw samples and needs
+no rebuild.
 
 Qt-free. A `Pyramid` is used from one thread at a time (h5py serialises access anyway).
 
@@ -55,8 +58,9 @@ BUILD_CHUNK = BLOCK_FACTOR**6 * 4
 TOP_BLOCKS = 256
 #: Levels at most this large (bytes of min + max) are kept in memory after first use.
 MEMORY_LEVEL_BYTES = 16 * 1024 * 1024
-#: Bump when the cache layout changes; an older cache is then rebuilt.
-CACHE_VERSION = 1
+#: Bump when the cache layout changes; an older cache is then rebuilt. Version 2 stores the
+#: times as recorded (without the session's sync offsets, which may change after the build).
+CACHE_VERSION = 2
 CACHE_SUFFIX = ".pyramid.h5"
 
 #: Stream kinds that get a pyramid (numeric samples of one or more channels).
@@ -156,7 +160,7 @@ class Pyramid:
         self.streams = [n for n, s in session.streams.items() if s.info.kind in PYRAMID_KINDS and s.count > 0]
         self._f: h5py.File | None = None
         self._mem: dict[tuple[str, int], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-        self._t_mem: dict[tuple[str, int], np.ndarray] = {}
+        self._t_mem: dict[tuple[str, int, float], np.ndarray] = {}
 
     # -- opening and building ---------------------------------------------------------------
     @classmethod
@@ -257,7 +261,9 @@ class Pyramid:
                 chunk = stream.read_index(i, i1)
                 x = _as_2d(chunk.data, i1 - i)
                 lo, hi = block_minmax(x, b0)
-                self._append(base, chunk.timestamps[::b0], lo, hi, at=i // b0)
+                # Times as recorded: the reader subtracts the sync offset in force now,
+                # which the user may change after the cache is built.
+                self._append(base, chunk.timestamps[::b0] + stream.offset, lo, hi, at=i // b0)
                 f.flush()
                 i = i1
                 yield 0.9 * i / n
@@ -323,9 +329,12 @@ class Pyramid:
         return k
 
     def _level_times(self, stream: str, k: int) -> np.ndarray:
-        key = (stream, k)
+        """Block start times of level ``k`` on the session's (sync-corrected) clock."""
+        offset = self.session.streams[stream].offset
+        key = (stream, k, offset)
         if key not in self._t_mem:
-            self._t_mem[key] = self._f[stream][f"level{k}"]["t"][:]  # type: ignore[index]
+            raw = self._f[stream][f"level{k}"]["t"][:]  # type: ignore[index]
+            self._t_mem[key] = raw - offset if offset else raw
         return self._t_mem[key]
 
     def _level_minmax(self, stream: str, k: int, j0: int, j1: int) -> tuple[np.ndarray, np.ndarray]:
