@@ -161,6 +161,7 @@ class Pyramid:
         self._f: h5py.File | None = None
         self._mem: dict[tuple[str, int], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._t_mem: dict[tuple[str, int, float], np.ndarray] = {}
+        self._levels: dict[str, list[int]] = {}
 
     # -- opening and building ---------------------------------------------------------------
     @classmethod
@@ -304,6 +305,7 @@ class Pyramid:
             self._f = None
         self._mem.clear()
         self._t_mem.clear()
+        self._levels.clear()
 
     def __enter__(self) -> Pyramid:
         return self
@@ -315,7 +317,11 @@ class Pyramid:
     def levels(self, stream: str) -> list[int]:
         """Stored levels of ``stream`` (block size ``BLOCK_FACTOR**k``)."""
         assert self._f is not None, "open the pyramid first (Pyramid.open)"
-        return [int(k) for k in self._f[stream].attrs["levels"]]
+        # Asked several times per drawn frame: an HDF5 attribute read each time was a tenth
+        # of a scroll frame's CPU.
+        if stream not in self._levels:
+            self._levels[stream] = [int(k) for k in self._f[stream].attrs["levels"]]
+        return self._levels[stream]
 
     def level_for(self, stream: str, n_samples: int, max_points: int) -> int:
         """Finest level whose blocks over ``n_samples`` samples number at most ``max_points``.

@@ -51,7 +51,7 @@ def test_marker_texts_close_in_time_take_different_heights(qtbot, demo_parts):
     for i, text in enumerate(["▶speech", "clap", "■speech", "walk"]):
         top.add_marker(t + 0.2 * i, text)
     top.add_marker(t + 9.0, "far")  # far from the others: back to the top slot
-    heights = [line.label.orthoPos for line in top._markers]
+    heights = [m.height for m in top.markers]
     assert heights[:4] == list(MARKER_SLOTS)
     assert heights[4] == MARKER_SLOTS[0]
     view.shutdown()
