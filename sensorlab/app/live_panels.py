@@ -247,6 +247,9 @@ class Panel(QWidget):
         left.setWidth(48)
         # The y axis rarely changes but is repainted with every frame of the curves: cache it.
         left.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        # The time axis moves every frame: with an automatic SI prefix each move re-rendered
+        # its label as HTML, on every linked plot, shown or not. Its unit is always seconds.
+        plot.getAxis("bottom").enableAutoSIPrefix(False)
         return plot
 
     def show_time_axis(self, show: bool) -> None:
@@ -498,7 +501,17 @@ class ImagePanel(Panel):
         self._header.addWidget(self.stamp)
         self._layout.addWidget(self.graphics, 1)
         self._levels: tuple[float, float] | None = None
+        self._bar_levels: tuple[float, float] | None = None  # the levels the colour bar shows
         self.frames_shown = 0
+
+    #: The colour bar follows the image's levels once they moved by this fraction of their span.
+    BAR_STEP = 0.02
+
+    def _bar_moved(self) -> bool:
+        if self._bar_levels is None:
+            return True
+        (a, b), (c, d) = self._bar_levels, self._levels
+        return max(abs(a - c), abs(b - d)) > self.BAR_STEP * max(b - a, d - c, 1e-12)
 
     def _pull(self) -> bool:
         chunk = self.ring.latest()
@@ -522,7 +535,9 @@ class ImagePanel(Panel):
                 a, b = self._levels
                 self._levels = (0.9 * a + 0.1 * lo, max(0.9 * b + 0.1 * hi, 0.9 * a + 0.1 * lo + 1e-6))
             self.image.setImage(img, autoLevels=False, levels=self._levels)
-            if self.color_bar is not None:
+            if self.color_bar is not None and self._bar_moved():
+                # Redrawing the bar repaints its four axes: only when the levels moved visibly.
+                self._bar_levels = self._levels
                 self.color_bar.setLevels(self._levels)
         self.frames_shown += 1
         self.stamp.setText(f"t = {self.newest - self.origin:8.3f} s")

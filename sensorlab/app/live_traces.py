@@ -225,3 +225,27 @@ class MarkerLayer(ViewOverlay):
             if m.text:
                 y = r.bottom() - m.height * r.height()
                 p.drawText(QPointF(px + 3, y + 4), m.text)
+
+
+class CursorLine(ViewOverlay):
+    """A vertical line at data x ``value`` across the plot (the labeling timeline's cursor)."""
+
+    def __init__(self, viewbox: pg.ViewBox, color: str, value: float = 0.0):
+        super().__init__(viewbox, z=1000.0)
+        self._pen = QPen(QColor(color), 0)
+        self._value = float(value)
+
+    def value(self) -> float:
+        return self._value
+
+    def setValue(self, x: float) -> None:  # noqa: N802 (the InfiniteLine API it replaces)
+        if x != self._value:
+            self._value = float(x)
+            self.update()
+
+    def paint(self, p: QPainter, *_args) -> None:
+        px = float(self.x_to_px(self._value))
+        r = self._rect
+        if r.left() <= px <= r.right():
+            p.setPen(self._pen)
+            p.drawLine(QPointF(px, r.top()), QPointF(px, r.bottom()))

@@ -16,6 +16,7 @@ import math
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 
+from sensorlab.app.live_traces import CursorLine
 from sensorlab.app.tracks import Track
 
 #: Milliseconds without range change before `Track.settle` runs.
@@ -56,7 +57,7 @@ class Timeline(pg.GraphicsLayoutWidget):
         self.min_span = min_span
         self.tracks: list[Track] = []
         self.plots: list[pg.PlotItem] = []
-        self._cursors: list[pg.InfiniteLine] = []
+        self._cursors: list[CursorLine] = []
         self.cursor = t_begin
         self.frames = 0  # range updates drawn (the benchmark reads it)
         self.ci.layout.setSpacing(0)
@@ -102,10 +103,13 @@ class Timeline(pg.GraphicsLayoutWidget):
         pad = 0.02 * (self.t_end - self.t_begin) + 0.5
         plot.getViewBox().setLimits(xMin=self.t_begin - self.origin - pad, xMax=self.t_end - self.origin + pad,
                                     minXRange=self.min_span)
-        line = pg.InfiniteLine(pos=self.cursor - self.origin, angle=90, movable=False, pen=pg.mkPen(CURSOR_COLOR, width=1))
-        line.setZValue(1000)
-        plot.addItem(line, ignoreBounds=True)
-        self._cursors.append(line)
+        # Drawn in the plot's pixel space: an InfiniteLine per plot recomputed its geometry on
+        # every scroll frame (docs/PERFORMANCE.md).
+        self._cursors.append(CursorLine(plot.getViewBox(), CURSOR_COLOR, self.cursor - self.origin))
+        # Axes that do not move with the time range are drawn once and cached; the hidden
+        # bottom axes still follow the range, so no SI prefix (a label re-rendered each frame).
+        plot.getAxis("left").setCacheMode(pg.QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        plot.getAxis("bottom").enableAutoSIPrefix(False)
         self.plots.append(plot)
 
     # -- view range -------------------------------------------------------------------------

@@ -21,6 +21,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Signal
 from PySide6.QtGui import QColor
 
+from sensorlab.app.live_traces import Trace
 from sensorlab.session.pyramid import Pyramid, block_minmax
 from sensorlab.session.reader import StreamReader
 
@@ -97,7 +98,9 @@ class SignalTrack(Track):
         n_ch = max(1, int(np.prod(info.sample_shape)) if info.sample_shape else 1)
         self.curves = []
         for i in range(n_ch):
-            c = pg.PlotCurveItem(pen=pg.mkPen(PALETTE[i % len(PALETTE)], width=1), antialias=False, skipFiniteCheck=True)
+            # One polyline per channel (live_traces.Trace): a PlotCurveItem built and stroked a
+            # QPainterPath and recomputed its bounds every frame, most of a scroll frame.
+            c = Trace(pg.mkPen(PALETTE[i % len(PALETTE)], width=1))
             self.plot.addItem(c)
             self.curves.append(c)
         rate = f"{info.nominal_rate:g} Hz" if info.nominal_rate else "irregular"
@@ -112,7 +115,6 @@ class SignalTrack(Track):
         # A margin above and below so the extreme ticks (e.g. ±1.0 of audio) keep their labels.
         pad = self.Y_MARGIN * (y_range[1] - y_range[0])
         self.plot.setYRange(y_range[0] - pad, y_range[1] + pad, padding=0)
-        self.plot.getAxis("left").setCacheMode(pg.QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
     def update_range(self, t0: float, t1: float, pixels: int) -> None:
         # Ask for up to OVERSAMPLE blocks per pixel, then merge groups of blocks down to about
