@@ -249,7 +249,8 @@ class Panel(QWidget):
         left.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         # The time axis moves every frame: with an automatic SI prefix each move re-rendered
         # its label as HTML, on every linked plot, shown or not. Its unit is always seconds.
-        plot.getAxis("bottom").enableAutoSIPrefix(False)
+        for side in ("bottom", "top"):
+            plot.getAxis(side).enableAutoSIPrefix(False)
         return plot
 
     def show_time_axis(self, show: bool) -> None:

@@ -94,7 +94,9 @@ class Timeline(pg.GraphicsLayoutWidget):
             # appear while labeling) never have to take the axis over.
             plot.showAxis("top", True)
             ruler = plot.getAxis("top")
-            ruler.setStyle(tickLength=-6)
+            # Two tick levels, not three: the ruler is redrawn every scroll frame, and the
+            # finest level's ticks and labels were a third of its cost.
+            ruler.setStyle(tickLength=-6, maxTickLevel=1, maxTextLevel=1)
             ruler.enableAutoSIPrefix(False)  # always seconds: "ms" or "ks" would change what ticks mean
             ruler.setLabel("time since the session start", units="s")
             vb = plot.getViewBox()
@@ -109,7 +111,8 @@ class Timeline(pg.GraphicsLayoutWidget):
         # Axes that do not move with the time range are drawn once and cached; the hidden
         # bottom axes still follow the range, so no SI prefix (a label re-rendered each frame).
         plot.getAxis("left").setCacheMode(pg.QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
-        plot.getAxis("bottom").enableAutoSIPrefix(False)
+        for side in ("bottom", "top"):
+            plot.getAxis(side).enableAutoSIPrefix(False)
         self.plots.append(plot)
 
     # -- view range -------------------------------------------------------------------------
@@ -175,11 +178,14 @@ class Timeline(pg.GraphicsLayoutWidget):
             vb.sigXRangeChanged.disconnect(self._on_range)
             vb.sigResized.disconnect(self._on_range)
 
-    def refresh(self) -> None:
-        """Redraw every track for the current range now (after opening)."""
+    def refresh(self, settle: bool = True) -> None:
+        """Redraw every track for the current range now (after opening); with ``settle`` False
+        the costly work (spectrogram, annotation items) follows when the settle timer fires,
+        so the first paint does not wait for it."""
         self._on_range()
-        self._settle.stop()
-        self._on_settled()
+        if settle:
+            self._settle.stop()
+            self._on_settled()
 
     # -- cursor -----------------------------------------------------------------------------
     def set_cursor(self, t: float, *, emit: bool = True) -> None:

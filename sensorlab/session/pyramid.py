@@ -344,11 +344,11 @@ class Pyramid:
         return self._t_mem[key]
 
     def _level_minmax(self, stream: str, k: int, j0: int, j1: int) -> tuple[np.ndarray, np.ndarray]:
-        lg = self._f[stream][f"level{k}"]  # type: ignore[index]
         key = (stream, k)
         if key in self._mem:
             _, lo, hi = self._mem[key]
             return lo[j0:j1], hi[j0:j1]
+        lg = self._f[stream][f"level{k}"]  # type: ignore[index]
         if lg["min"].nbytes * 2 <= MEMORY_LEVEL_BYTES:
             self._mem[key] = (np.empty(0), lg["min"][:], lg["max"][:])
             return self._mem[key][1][j0:j1], self._mem[key][2][j0:j1]
@@ -392,17 +392,20 @@ class Pyramid:
         _, a, b = self._span(stream, top, t0, t1)
         k = self.level_for(stream, (b - a) * BLOCK_FACTOR**top, max_points)
         # ... then refine: the estimate is off by up to one top-level block at each end.
+        # The raw sample range (levels 0 and 1) is looked up in the file once per call.
+        raw: list[tuple[int, int]] = []
         while True:
-            _, j0, j1 = self._span(stream, k, t0, t1)
+            _, j0, j1 = self._span(stream, k, t0, t1, raw)
             if j1 - j0 > max_points:
                 k += 1
-            elif k > 0 and _count(self._span(stream, k - 1, t0, t1)) <= max_points:
+            elif k > 0 and _count(self._span(stream, k - 1, t0, t1, raw)) <= max_points:
                 k -= 1
             else:
                 return k, j0, j1
 
-    def _span(self, stream: str, k: int, t0: float, t1: float) -> tuple[int, int, int]:
-        """Blocks of level ``k`` overlapping ``[t0, t1]``: (k, j0, j1)."""
+    def _span(self, stream: str, k: int, t0: float, t1: float, raw: list | None = None) -> tuple[int, int, int]:
+        """Blocks of level ``k`` overlapping ``[t0, t1]``: (k, j0, j1). ``raw`` caches the raw
+        sample range between calls for the same range."""
         top = self.levels(stream)[-1]
         if k >= FIRST_STORED_LEVEL:
             tk = self._level_times(stream, min(k, top))
@@ -414,8 +417,28 @@ class Pyramid:
             return k, j0, j1
         s = self.session.streams[stream]
         bs = BLOCK_FACTOR**k
-        i0, i1 = s.index_of(t0), s.index_of(np.nextafter(t1, np.inf))
+        if raw:
+            i0, i1 = raw[0]
+        else:
+            i0, i1 = self._raw_index(stream, t0), self._raw_index(stream, np.nextafter(t1, np.inf))
+            if raw is not None:
+                raw.append((i0, i1))
         return k, max(0, i0 - 1) // bs, -(-i1 // bs)
+
+    def _raw_index(self, stream: str, t: float) -> int:
+        """First sample index with timestamp ≥ ``t``, like `StreamReader.index_of`, narrowed to
+        one block by the first stored level's times (in memory): a bisection over the file
+        read a few dozen single timestamps, most of a zoomed-in scroll frame."""
+        tk = self._level_times(stream, FIRST_STORED_LEVEL)
+        j = int(np.searchsorted(tk, t, "left"))
+        if j == 0:
+            return 0
+        b0 = BLOCK_FACTOR**FIRST_STORED_LEVEL
+        s = self.session.streams[stream]
+        lo, hi = (j - 1) * b0 + 1, min(j * b0, s.count)  # sample (j - 1) * b0 is before t
+        if hi <= lo:
+            return hi
+        return lo + int(np.searchsorted(s.read_index(lo, hi).timestamps, t, "left"))
 
     def blocks(self, stream: str, k: int, j0: int, j1: int) -> Envelope:
         """Blocks ``j0 <= j < j1`` of level ``k`` (all channels); raw samples for ``k == 0``."""

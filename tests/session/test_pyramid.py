@@ -172,3 +172,15 @@ def test_changed_sync_offsets_move_every_level_with_the_raw_samples(session_file
         np.testing.assert_allclose(env.t, t, atol=1e-9)
         np.testing.assert_array_equal(env.min, lo[:, 0])
         np.testing.assert_array_equal(env.max, hi[:, 0])
+
+
+def test_raw_sample_lookup_agrees_with_the_reader_at_every_time(session_file):
+    # Fine levels find their samples through the in-memory block times; the result must be
+    # the reader's own index for any time: before, between, on and after samples.
+    path, _, ts = session_file
+    rng = np.random.default_rng(5)
+    probes = np.concatenate([[ts[0] - 1, ts[0], ts[-1], ts[-1] + 1], ts[rng.integers(0, N, 50)],
+                             rng.uniform(ts[0], ts[-1], 200)])
+    with Session.open(path) as s, Pyramid.open(s) as pyr:
+        for t in probes:
+            assert pyr._raw_index("sig", t) == s.streams["sig"].index_of(t), t
