@@ -65,6 +65,7 @@ class Timeline(pg.GraphicsLayoutWidget):
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys go to the labeling view
         self._settle = QTimer(self, singleShot=True, interval=SETTLE_MS)
         self._settle.timeout.connect(self._on_settled)
+        self._settle_after_paint = False
 
     # -- building ---------------------------------------------------------------------------
     def add_track(self, track: Track) -> None:
@@ -183,9 +184,17 @@ class Timeline(pg.GraphicsLayoutWidget):
         the costly work (spectrogram, annotation items) follows when the settle timer fires,
         so the first paint does not wait for it."""
         self._on_range()
+        self._settle.stop()
         if settle:
-            self._settle.stop()
             self._on_settled()
+        else:
+            self._settle_after_paint = True
+
+    def paintEvent(self, ev):  # noqa: N802 - Qt override
+        super().paintEvent(ev)
+        if self._settle_after_paint:  # the first paint after `refresh(settle=False)` is on screen
+            self._settle_after_paint = False
+            self._settle.start()
 
     # -- cursor -----------------------------------------------------------------------------
     def set_cursor(self, t: float, *, emit: bool = True) -> None:
