@@ -39,7 +39,7 @@ def test_axes_units_legend_and_colour_scale(qtbot, demo_parts):
     assert radar.map_plot.getAxis("bottom").labelText == "column (bin)"
     qtbot.waitUntil(lambda: radar.frames_shown > 2, timeout=10_000)
     # The colour scale shows the levels the map is drawn with (it follows them in steps of
-    # 2 % of their span: redrawing the bar every frame repainted its four axes).
+    # 5 % of their span: redrawing the bar every frame repainted its four axes).
     lo, hi = radar.image.getLevels()
     assert radar.color_bar.levels() == pytest.approx((lo, hi), abs=radar.BAR_STEP * (hi - lo) * 1.01)
     view.shutdown()
