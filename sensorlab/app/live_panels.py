@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import math
-from collections import deque
 
 import numpy as np
 import pyqtgraph as pg

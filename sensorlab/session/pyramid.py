@@ -415,7 +415,6 @@ class Pyramid:
                 f = BLOCK_FACTOR ** (k - top)
                 j0, j1 = j0 // f, -(-j1 // f)
             return k, j0, j1
-        s = self.session.streams[stream]
         bs = BLOCK_FACTOR**k
         if raw:
             i0, i1 = raw[0]
