@@ -132,12 +132,20 @@ class SegmentStrip(ViewOverlay):
         scale = r.width() / (x1 - x0 or 1.0)
         p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         metrics = p.fontMetrics()
+        char_w = metrics.averageCharWidth()
+        # Zoomed out over hours a lane holds thousands of segments: at most one mark per pixel
+        # column and texts only where they do not run into the previous one.
+        last_col, text_end = None, -1e9
         for seg in segs:
             if seg.id in view.items:
                 continue
-            color = view.labels.color_of(seg.label)
             selected = seg.id == view.selected
             a = (seg.start - view.origin - x0) * scale + r.left()
+            col = int(a)
+            if col == last_col and not selected and (seg.is_point or (seg.end - seg.start) * scale < 1.0):
+                continue
+            last_col = col
+            color = view.labels.color_of(seg.label)
             edge = "#ffffff" if selected else color
             if seg.is_point:
                 p.setPen(self._pen(edge, seg.suggested, 3 if selected else 2))
@@ -153,7 +161,10 @@ class SegmentStrip(ViewOverlay):
                 text_x = a + 2
                 if b - a < 24:  # too narrow for a readable label
                     continue
+            if text_x < text_end:
+                continue
             text = ("? " if seg.suggested else "") + seg.label
+            text_end = text_x + char_w * (len(text) + 1)
             p.setPen(QColor("#ffffff" if selected else "#e8eaed"))
             p.drawText(QPointF(text_x, r.center().y() + metrics.ascent() / 2 - 1), text)
 

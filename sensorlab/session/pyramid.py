@@ -162,6 +162,7 @@ class Pyramid:
         self._mem: dict[tuple[str, int], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._t_mem: dict[tuple[str, int, float], np.ndarray] = {}
         self._levels: dict[str, list[int]] = {}
+        self._datasets: dict[tuple[str, int], tuple[h5py.Dataset, h5py.Dataset]] = {}
 
     # -- opening and building ---------------------------------------------------------------
     @classmethod
@@ -306,6 +307,7 @@ class Pyramid:
         self._mem.clear()
         self._t_mem.clear()
         self._levels.clear()
+        self._datasets.clear()
 
     def __enter__(self) -> Pyramid:
         return self
@@ -348,11 +350,14 @@ class Pyramid:
         if key in self._mem:
             _, lo, hi = self._mem[key]
             return lo[j0:j1], hi[j0:j1]
-        lg = self._f[stream][f"level{k}"]  # type: ignore[index]
-        if lg["min"].nbytes * 2 <= MEMORY_LEVEL_BYTES:
-            self._mem[key] = (np.empty(0), lg["min"][:], lg["max"][:])
+        if key not in self._datasets:  # h5py's name lookups cost more than a small read
+            lg = self._f[stream][f"level{k}"]  # type: ignore[index]
+            self._datasets[key] = (lg["min"], lg["max"])
+        dmin, dmax = self._datasets[key]
+        if dmin.nbytes * 2 <= MEMORY_LEVEL_BYTES:
+            self._mem[key] = (np.empty(0), dmin[:], dmax[:])
             return self._mem[key][1][j0:j1], self._mem[key][2][j0:j1]
-        return lg["min"][j0:j1], lg["max"][j0:j1]
+        return dmin[j0:j1], dmax[j0:j1]
 
     def query(
         self, stream: str, channel: int | None, t0: float, t1: float, max_points: int
