@@ -13,18 +13,23 @@ The model's signals fire synchronously on the thread that pushed the command, wh
 always the GUI thread here (commands come from gestures and keys), so they are connected
 directly rather than through `qt_relay`.
 
-Only segments in (or near) the visible range get graphics items, so an hour with thousands
-of segments scrolls as fast as a minute with ten. Suggestions are drawn hatched with dashed
-edges.
+Interactive graphics items (draggable regions and lines) exist only for segments in (or near)
+the visible range, and only once the view has settled: while it scrolls or zooms, and whenever
+a lane has more than `MAX_ITEMS` segments in view (zoomed out over hours), the lane's
+`SegmentStrip` paints them, looking the same, in one go. Creating pyqtgraph items (a region,
+two lines and a text each) and recomputing their geometry every frame cost most of a scroll
+frame and seconds when opening a long session (docs/PERFORMANCE.md). Suggestions are drawn
+hatched with dashed edges.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtCore import QObject, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QPainter, QPen
 
+from sensorlab.app.live_traces import ViewOverlay
 from sensorlab.app.timeline import Timeline
 from sensorlab.app.tracks import TimeViewBox
 from sensorlab.labeling.annotations import AnnotationSet, Segment, Tier
@@ -37,6 +42,9 @@ LANE_HEIGHT = 30
 MIN_DRAG_PX = 4
 #: Edges snap to onsets within this many pixels (when snapping is on).
 SNAP_PX = 8
+#: A lane with more segments than this in (or near) view draws them with its strip only
+#: (zoom in to edit them).
+MAX_ITEMS = 40
 
 
 class LaneViewBox(TimeViewBox):
@@ -77,12 +85,88 @@ class Lane:
                                             pen=pg.mkPen("#ffffff", width=1, style=Qt.PenStyle.DashLine))
         self._preview.setVisible(False)
         self.plot.addItem(self._preview, ignoreBounds=True)
+        self.strip = SegmentStrip(self)
+        self.dense = False  # too many segments in view for items: the strip draws them all
 
     def preview(self, x0: float, x1: float, finish: bool) -> None:
         self._preview.setRegion(sorted((x0, x1)))
         self._preview.setVisible(not finish)
         if finish:
             self.view.create_from_drag(self.tier, x0, x1)
+
+
+class SegmentStrip(ViewOverlay):
+    """The segments of one lane that have no interactive item, painted like `SegmentItem` and
+    `PointItem` draw them, in one item (below the interactive ones)."""
+
+    def __init__(self, lane: Lane):
+        super().__init__(lane.viewbox, z=-10.0)
+        self.lane = lane
+        self._brushes: dict[tuple[str, bool], QBrush] = {}
+        self._pens: dict[tuple[str, bool, int], QPen] = {}
+
+    def _brush(self, color: str, suggested: bool) -> QBrush:
+        key = (color, suggested)
+        if key not in self._brushes:
+            fill = QColor(color)
+            fill.setAlpha(150 if suggested else 70)
+            self._brushes[key] = QBrush(fill, Qt.BrushStyle.BDiagPattern) if suggested else QBrush(fill)
+        return self._brushes[key]
+
+    def _pen(self, color: str, suggested: bool, width: int) -> QPen:
+        key = (color, suggested, width)
+        if key not in self._pens:
+            pen = QPen(QColor(color), width)
+            pen.setStyle(Qt.PenStyle.DashLine if suggested else Qt.PenStyle.SolidLine)
+            pen.setCosmetic(True)
+            self._pens[key] = pen
+        return self._pens[key]
+
+    def paint(self, p: QPainter, *_args) -> None:
+        view = self.lane.view
+        (x0, x1), _ = self.viewbox.viewRange()
+        segs = view.annotations.in_range(x0 + view.origin, x1 + view.origin, self.lane.tier)
+        if not segs:
+            return
+        r = self._rect
+        scale = r.width() / (x1 - x0 or 1.0)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        metrics = p.fontMetrics()
+        char_w = metrics.averageCharWidth()
+        # Zoomed out over hours a lane holds thousands of segments: at most one mark per pixel
+        # column and texts only where they do not run into the previous one.
+        last_col, text_end = None, -1e9
+        for seg in segs:
+            if seg.id in view.items:
+                continue
+            selected = seg.id == view.selected
+            a = (seg.start - view.origin - x0) * scale + r.left()
+            col = int(a)
+            if col == last_col and not selected and (seg.is_point or (seg.end - seg.start) * scale < 1.0):
+                continue
+            last_col = col
+            color = view.labels.color_of(seg.label)
+            edge = "#ffffff" if selected else color
+            if seg.is_point:
+                p.setPen(self._pen(edge, seg.suggested, 3 if selected else 2))
+                p.drawLine(QPointF(a, r.top()), QPointF(a, r.bottom()))
+                text_x = a + 4
+            else:
+                b = (seg.end - view.origin - x0) * scale + r.left()
+                a, b = max(a, r.left() - 2), min(b, r.right() + 2)
+                p.fillRect(QRectF(a, r.top(), max(b - a, 1.0), r.height()), self._brush(color, seg.suggested))
+                p.setPen(self._pen(edge, seg.suggested, 2 if selected else 1))
+                p.drawLine(QPointF(a, r.top()), QPointF(a, r.bottom()))
+                p.drawLine(QPointF(b, r.top()), QPointF(b, r.bottom()))
+                text_x = a + 2
+                if b - a < 24:  # too narrow for a readable label
+                    continue
+            if text_x < text_end:
+                continue
+            text = ("? " if seg.suggested else "") + seg.label
+            text_end = text_x + char_w * (len(text) + 1)
+            p.setPen(QColor("#ffffff" if selected else "#e8eaed"))
+            p.drawText(QPointF(text_x, r.center().y() + metrics.ascent() / 2 - 1), text)
 
 
 class _SelectOnClick:
@@ -189,7 +273,10 @@ class AnnotationView(QObject):
         annotations.tier_added.connect(self._on_tier_added)
         annotations.reset.connect(self._on_reset)
         labels.label_changed.connect(lambda *_: self._rebuild())
-        timeline.range_changed.connect(lambda *_: self._sync_visible())
+        # While the view moves, items only leave (the strips draw what enters); once it has
+        # settled, the segments in view get their interactive items.
+        timeline.range_changed.connect(lambda *_: self._sync_visible(create=False))
+        timeline.settled.connect(lambda *_: self._sync_visible())
 
     def disconnect_model(self) -> None:
         """Stop observing the model (before the view is thrown away)."""
@@ -246,6 +333,7 @@ class AnnotationView(QObject):
         old, self.selected = self.selected, seg_id
         for sid in (old, seg_id):
             self._refresh_item(sid)
+        self._update_strips()  # a segment drawn by a strip shows its selection there
         if seg_id and seg_id in self.annotations:
             self.tier_activated.emit(self.annotations[seg_id].tier)
         self.selection_changed.emit(seg_id)
@@ -279,14 +367,28 @@ class AnnotationView(QObject):
         m = 0.25 * (t1 - t0)
         return t0 - m, t1 + m
 
-    def _sync_visible(self) -> None:
+    def _sync_visible(self, create: bool = True) -> None:
+        """Items for the segments in (or near) view: removes the others; makes the missing
+        ones unless ``create`` is False or their lane is dense (its strip draws them)."""
         t0, t1 = self._visible()
-        want = {s.id: s for s in self.annotations.in_range(t0, t1)}
+        segs = self.annotations.in_range(t0, t1)
+        per_tier: dict[str, int] = {}
+        for s in segs:
+            per_tier[s.tier] = per_tier.get(s.tier, 0) + 1
+        for tier, lane in self.lanes.items():
+            lane.dense = per_tier.get(tier, 0) > MAX_ITEMS
+        want = {s.id: s for s in segs if not self.lanes[s.tier].dense}
         for sid in [s for s in self.items if s not in want]:
             self._remove_item(sid)
-        for sid, seg in want.items():
-            if sid not in self.items:
-                self.items[sid] = self._make_item(seg)
+        if create:
+            for sid, seg in want.items():
+                if sid not in self.items:
+                    self.items[sid] = self._make_item(seg)
+        self._update_strips()
+
+    def _update_strips(self) -> None:
+        for lane in self.lanes.values():
+            lane.strip.update()
 
     def _rebuild(self) -> None:
         for sid in list(self.items):
@@ -302,8 +404,10 @@ class AnnotationView(QObject):
 
     def _on_segment_added(self, seg: Segment) -> None:
         t0, t1 = self._visible()
-        if seg.end >= t0 and seg.start <= t1:
+        lane = self.lanes.get(seg.tier)
+        if seg.end >= t0 and seg.start <= t1 and not (lane is not None and lane.dense):
             self.items[seg.id] = self._make_item(seg)
+        self._update_strips()
 
     def _on_segment_changed(self, old: Segment, new: Segment) -> None:
         self._remove_item(new.id)
@@ -311,6 +415,7 @@ class AnnotationView(QObject):
 
     def _on_segment_removed(self, seg: Segment) -> None:
         self._remove_item(seg.id)
+        self._update_strips()
         if seg.id == self.selected:
             self.select("")
 

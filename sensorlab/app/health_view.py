@@ -130,8 +130,13 @@ class HealthView(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.table.setAlternatingRowColors(True)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # Fitted to the contents only when a text outgrows its column (`_fit_columns`):
+        # ResizeToContents re-measured every row of a column on each cell change, twice a
+        # second, which was most of the cost of the table (docs/PERFORMANCE.md).
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
+        self._cells: dict[tuple[int, int], tuple] = {}  # (row, col) -> what the item shows
+        self._widths: dict[int, int] = {}  # col -> longest text shown (characters)
 
         self.queue_bar = QProgressBar()
         self.queue_bar.setRange(0, 100)
@@ -206,6 +211,7 @@ class HealthView(QWidget):
             meter = self._meters.setdefault(name, _RateMeter(t, st.samples, st.last_time))
             rate = meter.update(t, st.samples, st.last_time)
             self._set_row(row, name, info, st, shown.get(name, st), t, rate)
+        self._fit_columns()
         self._update_basis()
         self._update_footer()
 
@@ -214,6 +220,8 @@ class HealthView(QWidget):
         self._rows: list[tuple[str, StreamInfo | None]] = list(self.acquisition.streams.items())
         self._rows += [(device, None) for device in self.acquisition.errors]
         self.table.setRowCount(len(self._rows))
+        self._cells.clear()
+        self._widths.clear()
         for row in range(len(self._rows)):
             for col in range(len(COLUMNS)):
                 self.table.setItem(row, col, QTableWidgetItem(""))
@@ -275,11 +283,23 @@ class HealthView(QWidget):
             cells = [name, info.kind.value, f"{measured} / {nominal} Hz", f"{shown.samples:,}", f"{shown.dropped:,}",
                      f"{shown.overflows:,}", f"{shown.parse_errors:,}", age, why]
         for col, text in enumerate(cells):
+            warn = col in (4, 5, 6) and text not in ("0", "–")
+            # Only what changed is handed to Qt: every setter notifies the view, which
+            # re-lays out and repaints the cell.
+            key = (text, level, warn)
+            if self._cells.get((row, col)) == key:
+                continue
+            old = self._cells.get((row, col))
+            self._cells[(row, col)] = key
             item = self.table.item(row, col)
             item.setText(text)
             if col == len(COLUMNS) - 1:
                 item.setToolTip(text)
-            warn = col in (4, 5, 6) and text not in ("0", "–")
+            if len(text) > self._widths.get(col, -1):
+                self._widths[col] = len(text)
+                self._refit = True
+            if old is not None and old[1:] == key[1:]:
+                continue  # same colours and alignment as before
             if level != OK_LEVEL:
                 item.setBackground(QBrush(RED if level == BAD_LEVEL else AMBER))
                 item.setForeground(QBrush(QColor("white")))
@@ -290,6 +310,12 @@ class HealthView(QWidget):
                 item.setBackground(QBrush())
                 item.setForeground(QBrush(QColor("#ffb74d")) if warn else QBrush())
             item.setTextAlignment(Qt.AlignmentFlag.AlignVCenter | (Qt.AlignmentFlag.AlignRight if 2 <= col <= 7 else Qt.AlignmentFlag.AlignLeft))
+
+    def _fit_columns(self) -> None:
+        """Fit the columns to their texts once a text got longer than any shown before."""
+        if getattr(self, "_refit", True):
+            self._refit = False
+            self.table.resizeColumnsToContents()
 
     def _update_basis(self) -> None:
         if self._recording_since is not None and self._shown_stats():

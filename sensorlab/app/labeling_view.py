@@ -310,7 +310,7 @@ class LabelingView(QWidget):
         tl.cursor_moved.connect(self._on_cursor)
         tl.settled.connect(lambda *_: self._update_snap())
         tl.show_all()
-        tl.refresh()
+        tl.refresh(settle=False)  # spectrogram and annotation items right after the first paint
         tl.set_cursor(start)
         self.setFocus()
         self.session_ready.emit()

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import math
-from collections import deque
 
 import numpy as np
 import pyqtgraph as pg
@@ -24,7 +23,7 @@ from PySide6.QtWidgets import QCheckBox, QGraphicsItem, QHBoxLayout, QLabel, QMe
 
 from sensorlab.acquisition.buffers import ChunkRing
 from sensorlab.acquisition.source import StreamInfo, StreamKind
-from sensorlab.app.live_traces import ColumnImage, Trace
+from sensorlab.app.live_traces import ColumnImage, Marker, MarkerLayer, Trace
 
 #: Distinct colours for channels (Tableau-like, readable on a dark background).
 PALETTE = (
@@ -59,10 +58,12 @@ class RollingBuffer:
         self.t = np.zeros(2 * self.capacity, dtype=np.float64)
         self.v = np.zeros((width, 2 * self.capacity), dtype=dtype)
         self._end = 0
+        self.total = 0  # rows ever appended: the absolute index of a row is stable
 
     def append(self, t: np.ndarray, values: np.ndarray) -> None:
         """Append ``n`` timestamps and ``(n, width)`` values."""
         n = len(t)
+        self.total += n
         if n >= self.capacity:
             t, values, n = t[-self.capacity :], values[-self.capacity :], self.capacity
         if self._end + n > 2 * self.capacity:
@@ -127,6 +128,40 @@ class PeakEnvelope:
         self._pending_v = values[n * self.block :]
 
 
+def coarsen(t: np.ndarray, v: np.ndarray, group: int, first: int) -> tuple[np.ndarray, np.ndarray]:
+    """Envelope rows ``(t, v[channel, row])`` merged ``group`` at a time into one min/max pair.
+
+    A group's minimum is drawn at its first time and its maximum at its last, so the coarse
+    curve still spans every value the fine one drew. Groups are aligned to the absolute row
+    index (``first`` is that of row 0), so a curve does not shimmer as new rows arrive.
+
+    Examples
+    --------
+    >>> t, v = coarsen(np.arange(8.0), np.array([[0, 5, 1, 2, 9, 3, 4, 4.0]]), 4, first=0)
+    >>> t.tolist(), v.tolist()
+    ([0.0, 3.0, 4.0, 7.0], [[0.0, 5.0, 3.0, 9.0]])
+    """
+    skip = (-first) % group
+    t, v = t[skip:], v[:, skip:]
+    n = len(t)
+    full = n // group
+    m = full * group
+    lo = [v[:, :m].reshape(len(v), full, group).min(axis=2)]
+    hi = [v[:, :m].reshape(len(v), full, group).max(axis=2)]
+    t_lo, t_hi = [t[:m:group]], [t[group - 1 : m : group]]
+    if n > m:  # the newest, incomplete group
+        lo.append(v[:, m:].min(axis=1, keepdims=True))
+        hi.append(v[:, m:].max(axis=1, keepdims=True))
+        t_lo.append(t[m : m + 1])
+        t_hi.append(t[n - 1 :])
+    k = full + (n > m)
+    out_t = np.empty(2 * k)
+    out_t[0::2], out_t[1::2] = np.concatenate(t_lo), np.concatenate(t_hi)
+    out_v = np.empty((len(v), 2 * k), dtype=v.dtype)
+    out_v[:, 0::2], out_v[:, 1::2] = np.concatenate(lo, axis=1), np.concatenate(hi, axis=1)
+    return out_t, out_v
+
+
 class Panel(QWidget):
     """Base class: a titled widget fed from one ring. Subclasses implement `_pull`."""
 
@@ -141,7 +176,7 @@ class Panel(QWidget):
         self.history = window
         self.newest = float("-inf")  # host time of the newest sample handed to Qt
         self.plot: pg.PlotItem | None = None
-        self._markers: deque[pg.InfiniteLine] = deque()
+        self._marker_layer: MarkerLayer | None = None
         self._last_text = (float("-inf"), -1)  # (x, slot) of the newest marker with a text
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(2, 2, 2, 2)
@@ -153,33 +188,54 @@ class Panel(QWidget):
         self._header.addStretch(1)
         self._layout.addLayout(self._header)
 
+    #: Level of detail (0 = full); `LiveView` raises it when the machine cannot keep up.
+    detail = 0
+
     def refresh(self) -> bool:
         """Pull new data and update the items (GUI thread). Returns True when something changed."""
         return self._pull()
 
+    def set_detail(self, level: int) -> None:
+        """Draw with less detail (``level`` 1, 2: coarser envelopes, a smaller spectrogram) or
+        full detail again (0). Takes effect with the next data."""
+        self.detail = level
+
+    def _envelope_view(self, buffer: RollingBuffer) -> tuple[np.ndarray, np.ndarray]:
+        """What a curve draws from its envelope buffer: all rows, or at reduced detail the
+        rows merged 2**detail at a time (half or a quarter of the points to copy and paint)."""
+        t, v = buffer.view()
+        if self.detail:
+            t, v = coarsen(t, v, 2 << self.detail, first=buffer.total - len(t))
+        return t, v
+
     def _pull(self) -> bool:
         raise NotImplementedError
+
+    @property
+    def markers(self) -> list[Marker]:
+        """Marker lines drawn on this panel, oldest first."""
+        return list(self._marker_layer.markers) if self._marker_layer is not None else []
 
     def add_marker(self, t: float, text: str, color: str = "#ffd54f") -> None:
         """Draw a vertical line at host time ``t`` (time-axis panels only)."""
         if self.plot is None:
             return
+        if self._marker_layer is None:
+            # One item draws every marker of the plot: an InfiniteLine per marker recomputed
+            # its geometry on every frame of the scrolling axis (docs/PERFORMANCE.md).
+            self._marker_layer = MarkerLayer(self.plot.getViewBox())
         x = t - self.origin
-        line = pg.InfiniteLine(pos=x, angle=90, movable=False, pen=pg.mkPen(color, width=1))
+        height = 0.0
         if text:
             last_x, last_slot = self._last_text
             slot = (last_slot + 1) % len(MARKER_SLOTS) if abs(x - last_x) < MARKER_NEAR * self.history else 0
             self._last_text = (x, slot)
-            # InfLineLabel's text is a str.format template: escape braces, or a JSON event
-            # (a processor's, a model's) raises on every refresh.
-            safe = text.replace("{", "{{").replace("}", "}}")
-            line.label = pg.InfLineLabel(line, text=safe, position=MARKER_SLOTS[slot], color=color, anchor=(0, 0.5))
-        self.plot.addItem(line)
-        self._markers.append(line)
+            height = MARKER_SLOTS[slot]
+        self._marker_layer.add(Marker(x, text, height, color))
 
     def prune_markers(self, x_min: float) -> None:
-        while self._markers and self._markers[0].value() < x_min:
-            self.plot.removeItem(self._markers.popleft())  # type: ignore[union-attr]
+        if self._marker_layer is not None:
+            self._marker_layer.prune(x_min)
 
     def _new_plot(self, widget: pg.GraphicsLayoutWidget, row: int = 0) -> pg.PlotItem:
         plot = widget.addPlot(row=row, col=0)
@@ -190,6 +246,10 @@ class Panel(QWidget):
         left.setWidth(48)
         # The y axis rarely changes but is repainted with every frame of the curves: cache it.
         left.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        # The time axis moves every frame: with an automatic SI prefix each move re-rendered
+        # its label as HTML, on every linked plot, shown or not. Its unit is always seconds.
+        for side in ("bottom", "top"):
+            plot.getAxis(side).enableAutoSIPrefix(False)
         return plot
 
     def show_time_axis(self, show: bool) -> None:
@@ -199,6 +259,9 @@ class Panel(QWidget):
             plot.showAxis("bottom", show)
             if show:
                 plot.setLabel("bottom", "host clock, s since sensorlab started")
+                # Major and minor ticks only: the finest level's ticks and labels were a third
+                # of the cost of this axis, which is redrawn every frame.
+                plot.getAxis("bottom").setStyle(maxTickLevel=1, maxTextLevel=1)
 
     def _time_plots(self) -> list[pg.PlotItem]:
         return [self.plot] if self.plot is not None else []
@@ -265,7 +328,7 @@ class TimeseriesPanel(Panel):
         curve = self.curves[index]
         if visible:
             # Hidden curves are not updated: hand this one the current data before it paints.
-            t, v = self.buffer.view()
+            t, v = self._envelope_view(self.buffer)
             curve.setData(t - self.origin, v[index], skipFiniteCheck=True)
         curve.setVisible(visible)
 
@@ -303,7 +366,7 @@ class TimeseriesPanel(Panel):
         data = np.asarray(chunk.data, dtype=np.float32).reshape(len(chunk), -1)
         self.envelope.add(chunk.timestamps, data)
         self.newest = float(chunk.timestamps[-1])
-        t, v = self.buffer.view()
+        t, v = self._envelope_view(self.buffer)
         x = t - self.origin
         for i, curve in enumerate(self.curves):
             if curve.isVisible():
@@ -356,6 +419,16 @@ class AudioPanel(Panel):
     def _time_plots(self) -> list[pg.PlotItem]:
         return [self.plot, self.spec_plot]  # type: ignore[list-item]
 
+    #: Height of the waveform and spectrogram rows per level of detail: the spectrogram is
+    #: the largest image the view paints, scaled every frame, so it shrinks first.
+    SPEC_ROWS = ((1, 2), (1, 1), (2, 1))
+
+    def set_detail(self, level: int) -> None:
+        super().set_detail(level)
+        wave, spec = self.SPEC_ROWS[min(level, len(self.SPEC_ROWS) - 1)]
+        self.graphics.ci.layout.setRowStretchFactor(0, wave)
+        self.graphics.ci.layout.setRowStretchFactor(1, spec)
+
     def _pull(self) -> bool:
         chunk = self.ring.since(self.newest)
         if chunk is None:
@@ -366,7 +439,7 @@ class AudioPanel(Panel):
             data /= float(np.iinfo(raw.dtype).max) + 1.0
         self.newest = float(chunk.timestamps[-1])
         self.envelope.add(chunk.timestamps, data)
-        t, v = self.envelope.buffer.view()
+        t, v = self._envelope_view(self.envelope.buffer)
         x = t - self.origin
         for i, curve in enumerate(self.curves):
             curve.setData(x, v[i], skipFiniteCheck=True)
@@ -431,7 +504,17 @@ class ImagePanel(Panel):
         self._header.addWidget(self.stamp)
         self._layout.addWidget(self.graphics, 1)
         self._levels: tuple[float, float] | None = None
+        self._bar_levels: tuple[float, float] | None = None  # the levels the colour bar shows
         self.frames_shown = 0
+
+    #: The colour bar follows the image's levels once they moved by this fraction of their span.
+    BAR_STEP = 0.05
+
+    def _bar_moved(self) -> bool:
+        if self._bar_levels is None:
+            return True
+        (a, b), (c, d) = self._bar_levels, self._levels
+        return max(abs(a - c), abs(b - d)) > self.BAR_STEP * max(b - a, d - c, 1e-12)
 
     def _pull(self) -> bool:
         chunk = self.ring.latest()
@@ -455,7 +538,9 @@ class ImagePanel(Panel):
                 a, b = self._levels
                 self._levels = (0.9 * a + 0.1 * lo, max(0.9 * b + 0.1 * hi, 0.9 * a + 0.1 * lo + 1e-6))
             self.image.setImage(img, autoLevels=False, levels=self._levels)
-            if self.color_bar is not None:
+            if self.color_bar is not None and self._bar_moved():
+                # Redrawing the bar repaints its four axes: only when the levels moved visibly.
+                self._bar_levels = self._levels
                 self.color_bar.setLevels(self._levels)
         self.frames_shown += 1
         self.stamp.setText(f"t = {self.newest - self.origin:8.3f} s")

@@ -1,4 +1,6 @@
-"""`Trace`: one channel of a live plot, drawn as a single polyline (the live view's hot path).
+"""Fast graphics items of the live view and the labeling timeline.
+
+`Trace`: one channel of a plot, drawn as a single polyline (the live view's hot path).
 
 pyqtgraph's `PlotDataItem` re-derives its display data, its bounds and a `QPainterPath` on
 every ``setData``, and strokes that path when painting; for the demo rig's ~30 channels
@@ -13,11 +15,14 @@ x must be increasing (the live buffers are): the bounds are then its first and l
 
 from __future__ import annotations
 
+from collections import deque
+from typing import NamedTuple
+
 import numpy as np
 import pyqtgraph as pg
 from pyqtgraph import functions as fn
-from PySide6.QtCore import QRectF
-from PySide6.QtGui import QImage, QPainter
+from PySide6.QtCore import QPointF, QRectF
+from PySide6.QtGui import QColor, QImage, QPainter, QPen
 
 
 class Trace(pg.GraphicsObject):
@@ -125,3 +130,122 @@ class ColumnImage(pg.GraphicsObject):
         if self._image is None:
             return
         p.drawImage(self._rect, self._image)
+
+
+class ViewOverlay(pg.GraphicsObject):
+    """Base of items drawn in a `ViewBox`'s pixel space rather than its data space.
+
+    A pyqtgraph item in data space (an ``InfiniteLine`` per marker, a ``TextItem`` per label)
+    recomputes its geometry on every change of the view range, which on a scrolling plot is
+    every frame, once per item. An overlay is one item whatever it draws: a child of the
+    ViewBox covering its whole rectangle, repainted when the range changes, that maps x to
+    pixels itself in `paint` (see `x_to_px`). It takes no mouse buttons, so clicks reach the
+    items below it.
+    """
+
+    def __init__(self, viewbox: pg.ViewBox, z: float = 100.0):
+        super().__init__()
+        self.viewbox = viewbox
+        self.setParentItem(viewbox)
+        self.setZValue(z)
+        self.setAcceptedMouseButtons(pg.QtCore.Qt.MouseButton.NoButton)
+        self.setFlag(self.GraphicsItemFlag.ItemClipsToShape, True)
+        self._rect = QRectF(viewbox.rect())
+        viewbox.sigRangeChanged.connect(self._on_range)
+        viewbox.sigResized.connect(self._on_resized)
+
+    def _on_range(self, *_args) -> None:
+        self.update()
+
+    def _on_resized(self, *_args) -> None:
+        self.prepareGeometryChange()
+        self._rect = QRectF(self.viewbox.rect())
+        self.update()
+
+    def boundingRect(self) -> QRectF:  # noqa: N802
+        return self._rect
+
+    def shape(self):
+        path = pg.QtGui.QPainterPath()
+        path.addRect(self._rect)
+        return path
+
+    def x_to_px(self, x: np.ndarray | float) -> np.ndarray | float:
+        """Data x (one value or an array) → pixel x in this item's coordinates."""
+        (x0, x1), _ = self.viewbox.viewRange()
+        return (np.asarray(x, dtype=np.float64) - x0) * (self._rect.width() / (x1 - x0 or 1.0)) + self._rect.left()
+
+
+class Marker(NamedTuple):
+    """A vertical line at data x, with an optional text at ``height`` (fraction of the plot
+    from the bottom)."""
+
+    x: float
+    text: str
+    height: float
+    color: str
+
+
+class MarkerLayer(ViewOverlay):
+    """Vertical marker lines (live labels, events) with their texts, as one item per plot."""
+
+    def __init__(self, viewbox: pg.ViewBox):
+        super().__init__(viewbox, z=50.0)
+        self.markers: deque[Marker] = deque()
+        self._pens: dict[str, QPen] = {}
+
+    def add(self, marker: Marker) -> None:
+        self.markers.append(marker)
+        self.update()
+
+    def prune(self, x_min: float) -> None:
+        """Forget markers left of ``x_min`` (they are off screen for good)."""
+        n = len(self.markers)
+        while self.markers and self.markers[0].x < x_min:
+            self.markers.popleft()
+        if len(self.markers) != n:
+            self.update()
+
+    def paint(self, p: QPainter, *_args) -> None:
+        if not self.markers:
+            return
+        r = self._rect
+        (x0, x1), _ = self.viewbox.viewRange()
+        scale = r.width() / (x1 - x0 or 1.0)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        for m in self.markers:
+            px = (m.x - x0) * scale + r.left()
+            if px < r.left() - 400 or px > r.right():  # texts reach right of their line
+                continue
+            pen = self._pens.get(m.color)
+            if pen is None:
+                pen = self._pens[m.color] = QPen(QColor(m.color), 0)
+            p.setPen(pen)
+            p.drawLine(QPointF(px, r.top()), QPointF(px, r.bottom()))
+            if m.text:
+                y = r.bottom() - m.height * r.height()
+                p.drawText(QPointF(px + 3, y + 4), m.text)
+
+
+class CursorLine(ViewOverlay):
+    """A vertical line at data x ``value`` across the plot (the labeling timeline's cursor)."""
+
+    def __init__(self, viewbox: pg.ViewBox, color: str, value: float = 0.0):
+        super().__init__(viewbox, z=1000.0)
+        self._pen = QPen(QColor(color), 0)
+        self._value = float(value)
+
+    def value(self) -> float:
+        return self._value
+
+    def setValue(self, x: float) -> None:  # noqa: N802 (the InfiniteLine API it replaces)
+        if x != self._value:
+            self._value = float(x)
+            self.update()
+
+    def paint(self, p: QPainter, *_args) -> None:
+        px = float(self.x_to_px(self._value))
+        r = self._rect
+        if r.left() <= px <= r.right():
+            p.setPen(self._pen)
+            p.drawLine(QPointF(px, r.top()), QPointF(px, r.bottom()))

@@ -32,6 +32,12 @@ MAX_REFRESH_MS = 250
 #: below ~half of it the period shrinks again: on a slow or overloaded machine the view
 #: degrades first, leaving the cores to acquisition and recording.
 GUI_BUDGET = 0.5
+#: Once the refresh period has grown to this (≤ 20 fps) and the GUI thread is still over its
+#: budget, the panels draw with less detail (coarser envelopes, a smaller spectrogram) before
+#: the period grows further; restored in the reverse order when there is room again.
+DETAIL_PERIOD_MS = 50
+#: Coarsest level of detail (`Panel.set_detail`).
+MAX_DETAIL = 2
 
 
 class LiveView(QWidget):
@@ -55,6 +61,7 @@ class LiveView(QWidget):
     follow_changed = Signal(bool)
     paused_changed = Signal(bool)
     refreshed = Signal()
+    detail_changed = Signal(int)
 
     def __init__(self, acquisition, window: float = 10.0, origin: float | None = None, parent=None):
         super().__init__(parent)
@@ -67,6 +74,7 @@ class LiveView(QWidget):
         self._paused = False
         self._setting_range = False
         self.frames = 0  # refreshes that drew something
+        self.detail = 0  # 0 = full; up to MAX_DETAIL when the machine cannot keep up
         self._frame_times: deque[float] = deque(maxlen=90)
 
         time_col, image_col = QSplitter(Qt.Orientation.Vertical), QSplitter(Qt.Orientation.Vertical)
@@ -169,6 +177,16 @@ class LiveView(QWidget):
         """Host time of the newest sample handed to Qt, per stream."""
         return {name: p.newest for name, p in self.panels.items()}
 
+    def set_detail(self, level: int) -> None:
+        """Level of detail of every panel: 0 full, up to `MAX_DETAIL` (coarser envelopes,
+        a smaller spectrogram). Normally set by the pacing in `_adapt_rate`."""
+        level = max(0, min(MAX_DETAIL, int(level)))
+        if level != self.detail:
+            self.detail = level
+            for panel in self.panels.values():
+                panel.set_detail(level)
+            self.detail_changed.emit(level)
+
     def _tick(self) -> None:
         self._adapt_rate()
         self.refresh()
@@ -177,7 +195,9 @@ class LiveView(QWidget):
         """Lengthen or shorten the refresh period so the GUI thread stays within its budget.
 
         Measured over ~0.5 s as the GUI thread's CPU time (refresh, paint and every other
-        widget) over wall time; the period moves by at most 25 % per step."""
+        widget) over wall time; the period moves by at most 25 % per step. Degrades in this
+        order: fewer fps down to 1000 / `DETAIL_PERIOD_MS`, then less detail, then fewer fps
+        down to 1000 / `MAX_REFRESH_MS`; recovers in the reverse order."""
         wall, cpu = time.perf_counter(), time.thread_time()
         w0, c0 = self._pace
         if wall - w0 < 0.5:
@@ -186,8 +206,16 @@ class LiveView(QWidget):
         busy = (cpu - c0) / (wall - w0)
         period = self.timer.interval()
         if busy > GUI_BUDGET:
+            if period >= DETAIL_PERIOD_MS and self.detail < MAX_DETAIL:
+                self.set_detail(self.detail + 1)
+                return
             period = min(MAX_REFRESH_MS, int(period * min(1.25, busy / GUI_BUDGET)) + 1)
         elif busy < 0.6 * GUI_BUDGET:
+            if period <= DETAIL_PERIOD_MS and self.detail:
+                # Full detail costs more: back only with clear room, or it would flip-flop.
+                if busy < 0.3 * GUI_BUDGET:
+                    self.set_detail(self.detail - 1)
+                return
             period = max(REFRESH_MS, int(period * 0.85))
         self.timer.setInterval(period)
 

@@ -24,6 +24,8 @@ from PySide6.QtCore import QObject, QSettings
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QMenu, QToolButton
 
+import sensorlab
+
 if TYPE_CHECKING:
     from sensorlab.app.labeling_view import LabelingView
 
@@ -75,14 +77,17 @@ class ModelSuggest(QObject):
         return self._cancel is not None
 
     def add_actions(self, menu: QMenu) -> None:
-        from sensorlab.inference import DEMO_MODEL
+        # The demo model's path without importing sensorlab.inference: that package pulls in
+        # SciPy (~5 s on a slow machine), which opening a session must not wait for. It is
+        # imported when a model actually runs.
+        demo_model = Path(sensorlab.__file__).resolve().parent / "resources" / "models" / "demo_clap.onnx"
 
         menu.addSeparator()
         menu.addAction("From a model…", self.ask_model)
         self.last_action = menu.addAction("", lambda: self.run(Path(str(self.settings.value(LAST_MODEL_KEY, "")))))
         self._update_last_action()
-        if DEMO_MODEL.exists():
-            menu.addAction("Demo model (clap detector on imu)", lambda: self.run(DEMO_MODEL, remember=False))
+        if demo_model.exists():
+            menu.addAction("Demo model (clap detector on imu)", lambda: self.run(demo_model, remember=False))
 
     def _update_last_action(self) -> None:
         last = str(self.settings.value(LAST_MODEL_KEY, "") or "")

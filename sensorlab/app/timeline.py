@@ -16,6 +16,7 @@ import math
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 
+from sensorlab.app.live_traces import CursorLine
 from sensorlab.app.tracks import Track
 
 #: Milliseconds without range change before `Track.settle` runs.
@@ -56,7 +57,7 @@ class Timeline(pg.GraphicsLayoutWidget):
         self.min_span = min_span
         self.tracks: list[Track] = []
         self.plots: list[pg.PlotItem] = []
-        self._cursors: list[pg.InfiniteLine] = []
+        self._cursors: list[CursorLine] = []
         self.cursor = t_begin
         self.frames = 0  # range updates drawn (the benchmark reads it)
         self.ci.layout.setSpacing(0)
@@ -64,6 +65,7 @@ class Timeline(pg.GraphicsLayoutWidget):
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys go to the labeling view
         self._settle = QTimer(self, singleShot=True, interval=SETTLE_MS)
         self._settle.timeout.connect(self._on_settled)
+        self._settle_after_paint = False
 
     # -- building ---------------------------------------------------------------------------
     def add_track(self, track: Track) -> None:
@@ -93,7 +95,9 @@ class Timeline(pg.GraphicsLayoutWidget):
             # appear while labeling) never have to take the axis over.
             plot.showAxis("top", True)
             ruler = plot.getAxis("top")
-            ruler.setStyle(tickLength=-6)
+            # Two tick levels, not three: the ruler is redrawn every scroll frame, and the
+            # finest level's ticks and labels were a third of its cost.
+            ruler.setStyle(tickLength=-6, maxTickLevel=1, maxTextLevel=1)
             ruler.enableAutoSIPrefix(False)  # always seconds: "ms" or "ks" would change what ticks mean
             ruler.setLabel("time since the session start", units="s")
             vb = plot.getViewBox()
@@ -102,10 +106,14 @@ class Timeline(pg.GraphicsLayoutWidget):
         pad = 0.02 * (self.t_end - self.t_begin) + 0.5
         plot.getViewBox().setLimits(xMin=self.t_begin - self.origin - pad, xMax=self.t_end - self.origin + pad,
                                     minXRange=self.min_span)
-        line = pg.InfiniteLine(pos=self.cursor - self.origin, angle=90, movable=False, pen=pg.mkPen(CURSOR_COLOR, width=1))
-        line.setZValue(1000)
-        plot.addItem(line, ignoreBounds=True)
-        self._cursors.append(line)
+        # Drawn in the plot's pixel space: an InfiniteLine per plot recomputed its geometry on
+        # every scroll frame (docs/PERFORMANCE.md).
+        self._cursors.append(CursorLine(plot.getViewBox(), CURSOR_COLOR, self.cursor - self.origin))
+        # Axes that do not move with the time range are drawn once and cached; the hidden
+        # bottom axes still follow the range, so no SI prefix (a label re-rendered each frame).
+        plot.getAxis("left").setCacheMode(pg.QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        for side in ("bottom", "top"):
+            plot.getAxis(side).enableAutoSIPrefix(False)
         self.plots.append(plot)
 
     # -- view range -------------------------------------------------------------------------
@@ -171,11 +179,22 @@ class Timeline(pg.GraphicsLayoutWidget):
             vb.sigXRangeChanged.disconnect(self._on_range)
             vb.sigResized.disconnect(self._on_range)
 
-    def refresh(self) -> None:
-        """Redraw every track for the current range now (after opening)."""
+    def refresh(self, settle: bool = True) -> None:
+        """Redraw every track for the current range now (after opening); with ``settle`` False
+        the costly work (spectrogram, annotation items) follows when the settle timer fires,
+        so the first paint does not wait for it."""
         self._on_range()
         self._settle.stop()
-        self._on_settled()
+        if settle:
+            self._on_settled()
+        else:
+            self._settle_after_paint = True
+
+    def paintEvent(self, ev):  # noqa: N802 - Qt override
+        super().paintEvent(ev)
+        if self._settle_after_paint:  # the first paint after `refresh(settle=False)` is on screen
+            self._settle_after_paint = False
+            self._settle.start()
 
     # -- cursor -----------------------------------------------------------------------------
     def set_cursor(self, t: float, *, emit: bool = True) -> None:

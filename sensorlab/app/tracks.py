@@ -19,8 +19,9 @@ import json
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QBrush, QColor, QPainter
 
+from sensorlab.app.live_traces import Trace, ViewOverlay
 from sensorlab.session.pyramid import Pyramid, block_minmax
 from sensorlab.session.reader import StreamReader
 
@@ -97,7 +98,9 @@ class SignalTrack(Track):
         n_ch = max(1, int(np.prod(info.sample_shape)) if info.sample_shape else 1)
         self.curves = []
         for i in range(n_ch):
-            c = pg.PlotCurveItem(pen=pg.mkPen(PALETTE[i % len(PALETTE)], width=1), antialias=False, skipFiniteCheck=True)
+            # One polyline per channel (live_traces.Trace): a PlotCurveItem built and stroked a
+            # QPainterPath and recomputed its bounds every frame, most of a scroll frame.
+            c = Trace(pg.mkPen(PALETTE[i % len(PALETTE)], width=1))
             self.plot.addItem(c)
             self.curves.append(c)
         rate = f"{info.nominal_rate:g} Hz" if info.nominal_rate else "irregular"
@@ -112,7 +115,6 @@ class SignalTrack(Track):
         # A margin above and below so the extreme ticks (e.g. ±1.0 of audio) keep their labels.
         pad = self.Y_MARGIN * (y_range[1] - y_range[0])
         self.plot.setYRange(y_range[0] - pad, y_range[1] + pad, padding=0)
-        self.plot.getAxis("left").setCacheMode(pg.QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
     def update_range(self, t0: float, t1: float, pixels: int) -> None:
         # Ask for up to OVERSAMPLE blocks per pixel, then merge groups of blocks down to about
@@ -199,7 +201,12 @@ class SpectrogramTrack(Track):
 
 
 class EventsTrack(Track):
-    """An events stream (markers, recorded predictions) as ticks, with text when few are visible."""
+    """An events stream (markers, recorded predictions) as ticks, with text when few are visible.
+
+    The ticks are painted by one `EventTicks` overlay, at most one per pixel column: a
+    scatter item with a spot per event took seconds to build for a 10-hour session's
+    predictions (one every 2 s) and painted every one of them each frame.
+    """
 
     stretch = -34
     MAX_TEXTS = 40
@@ -207,13 +214,12 @@ class EventsTrack(Track):
     def __init__(self, stream: StreamReader, origin: float, colors=None):
         super().__init__(stream.name, origin)
         chunk = stream.read()
-        self.times = np.asarray(chunk.timestamps, dtype=np.float64)
-        self.texts = [self._text(x) for x in chunk.data]
+        # Sorted by time (events may be recorded out of order): ranges are then searched.
+        order = np.argsort(np.asarray(chunk.timestamps, dtype=np.float64), kind="stable")
+        self.times = np.asarray(chunk.timestamps, dtype=np.float64)[order]
+        self.texts = [self._text(chunk.data[i]) for i in order]
         colors = colors or (lambda label: "#ffd54f")
-        brushes = [pg.mkBrush(colors(t)) for t in self.texts]
-        self.scatter = pg.ScatterPlotItem(self.times - origin, np.full(len(self.times), 0.3), symbol="s", size=7,
-                                          pen=None, brush=brushes, pxMode=True)
-        self.plot.addItem(self.scatter)
+        self.ticks = EventTicks(self.viewbox, self.times - origin, [colors(t) for t in self.texts])
         self.plot.setYRange(0, 1, padding=0)
         self.plot.getAxis("left").setTicks([[(0.5, stream.name)]])
         self._labels: list[pg.TextItem] = []
@@ -231,8 +237,8 @@ class EventsTrack(Track):
         return s
 
     def update_range(self, t0: float, t1: float, pixels: int) -> None:
-        idx = np.flatnonzero((self.times >= t0) & (self.times <= t1))
-        show = idx if len(idx) <= min(self.MAX_TEXTS, pixels // 90) else idx[:0]
+        i0, i1 = int(np.searchsorted(self.times, t0, "left")), int(np.searchsorted(self.times, t1, "right"))
+        show = range(i0, i1) if i1 - i0 <= min(self.MAX_TEXTS, pixels // 90) else range(0)
         while len(self._labels) < len(show):
             item = pg.TextItem(color=QColor("#d0d3d8"), anchor=(0, 0.5))
             self.plot.addItem(item)
@@ -245,4 +251,40 @@ class EventsTrack(Track):
             item.setVisible(False)
 
 
-__all__ = ["EventsTrack", "SignalTrack", "SpectrogramTrack", "TimeViewBox", "Track"]
+class EventTicks(ViewOverlay):
+    """Square ticks at sorted data x positions, one colour each, at most one per pixel column."""
+
+    SIZE = 7.0
+    #: Height of the ticks' centre, fraction of the plot from the bottom.
+    HEIGHT = 0.3
+
+    def __init__(self, viewbox: pg.ViewBox, x: np.ndarray, colors: list[str]):
+        super().__init__(viewbox, z=10.0)
+        self.x = np.asarray(x, dtype=np.float64)
+        names = sorted(set(colors))
+        self._brushes = [QBrush(QColor(c)) for c in names]
+        index = {c: i for i, c in enumerate(names)}
+        self.color_index = np.array([index[c] for c in colors], dtype=np.int32)
+        self.drawn = 0  # ticks painted last time (tests, benchmarks)
+
+    def paint(self, p: QPainter, *_args) -> None:
+        (x0, x1), _ = self.viewbox.viewRange()
+        i0, i1 = np.searchsorted(self.x, [x0, x1])
+        i0 = max(0, int(i0) - 1)
+        i1 = int(i1) + 1
+        if i1 <= i0 or not len(self.x):
+            self.drawn = 0
+            return
+        px = np.asarray(self.x_to_px(self.x[i0:i1]))
+        col = np.floor(px).astype(np.int64)
+        # One tick per pixel column (the first event in it): more cannot be told apart.
+        keep = np.flatnonzero(np.diff(col, prepend=col[0] - 1) != 0)
+        r = self._rect
+        y = r.bottom() - self.HEIGHT * r.height() - self.SIZE / 2
+        s = self.SIZE
+        for k in keep:
+            p.fillRect(QRectF(px[k] - s / 2, y, s, s), self._brushes[self.color_index[i0 + k]])
+        self.drawn = len(keep)
+
+
+__all__ = ["EventTicks", "EventsTrack", "SignalTrack", "SpectrogramTrack", "TimeViewBox", "Track"]

@@ -17,7 +17,10 @@ inside the recording (rewriting an HDF5 file that is also a recording risks the 
 It is built block by block (`iter_build` yields progress, so a GUI worker can show it)
 and never loads a whole stream. A build that was interrupted resumes where it stopped. The
 cache records the session file's size and modification time; when either changes (the
-session was recovered, re-recorded, or is still growing) the cache is rebuilt.
+session was recovered, re-recorded, or is still growing) the cache is rebuilt. Block times
+are stored as recorded and the stream's current sync offset (``run1.sync.json``) is applied
+when they are read, so re-syncing a session moves every level with the raw samples and needs
+no rebuild.
 
 Qt-free. A `Pyramid` is used from one thread at a time (h5py serialises access anyway).
 
@@ -55,8 +58,9 @@ BUILD_CHUNK = BLOCK_FACTOR**6 * 4
 TOP_BLOCKS = 256
 #: Levels at most this large (bytes of min + max) are kept in memory after first use.
 MEMORY_LEVEL_BYTES = 16 * 1024 * 1024
-#: Bump when the cache layout changes; an older cache is then rebuilt.
-CACHE_VERSION = 1
+#: Bump when the cache layout changes; an older cache is then rebuilt. Version 2 stores the
+#: times as recorded (without the session's sync offsets, which may change after the build).
+CACHE_VERSION = 2
 CACHE_SUFFIX = ".pyramid.h5"
 
 #: Stream kinds that get a pyramid (numeric samples of one or more channels).
@@ -156,7 +160,9 @@ class Pyramid:
         self.streams = [n for n, s in session.streams.items() if s.info.kind in PYRAMID_KINDS and s.count > 0]
         self._f: h5py.File | None = None
         self._mem: dict[tuple[str, int], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-        self._t_mem: dict[tuple[str, int], np.ndarray] = {}
+        self._t_mem: dict[tuple[str, int, float], np.ndarray] = {}
+        self._levels: dict[str, list[int]] = {}
+        self._datasets: dict[tuple[str, int], tuple[h5py.Dataset, h5py.Dataset]] = {}
 
     # -- opening and building ---------------------------------------------------------------
     @classmethod
@@ -257,7 +263,9 @@ class Pyramid:
                 chunk = stream.read_index(i, i1)
                 x = _as_2d(chunk.data, i1 - i)
                 lo, hi = block_minmax(x, b0)
-                self._append(base, chunk.timestamps[::b0], lo, hi, at=i // b0)
+                # Times as recorded: the reader subtracts the sync offset in force now,
+                # which the user may change after the cache is built.
+                self._append(base, chunk.timestamps[::b0] + stream.offset, lo, hi, at=i // b0)
                 f.flush()
                 i = i1
                 yield 0.9 * i / n
@@ -298,6 +306,8 @@ class Pyramid:
             self._f = None
         self._mem.clear()
         self._t_mem.clear()
+        self._levels.clear()
+        self._datasets.clear()
 
     def __enter__(self) -> Pyramid:
         return self
@@ -309,7 +319,11 @@ class Pyramid:
     def levels(self, stream: str) -> list[int]:
         """Stored levels of ``stream`` (block size ``BLOCK_FACTOR**k``)."""
         assert self._f is not None, "open the pyramid first (Pyramid.open)"
-        return [int(k) for k in self._f[stream].attrs["levels"]]
+        # Asked several times per drawn frame: an HDF5 attribute read each time was a tenth
+        # of a scroll frame's CPU.
+        if stream not in self._levels:
+            self._levels[stream] = [int(k) for k in self._f[stream].attrs["levels"]]
+        return self._levels[stream]
 
     def level_for(self, stream: str, n_samples: int, max_points: int) -> int:
         """Finest level whose blocks over ``n_samples`` samples number at most ``max_points``.
@@ -323,21 +337,27 @@ class Pyramid:
         return k
 
     def _level_times(self, stream: str, k: int) -> np.ndarray:
-        key = (stream, k)
+        """Block start times of level ``k`` on the session's (sync-corrected) clock."""
+        offset = self.session.streams[stream].offset
+        key = (stream, k, offset)
         if key not in self._t_mem:
-            self._t_mem[key] = self._f[stream][f"level{k}"]["t"][:]  # type: ignore[index]
+            raw = self._f[stream][f"level{k}"]["t"][:]  # type: ignore[index]
+            self._t_mem[key] = raw - offset if offset else raw
         return self._t_mem[key]
 
     def _level_minmax(self, stream: str, k: int, j0: int, j1: int) -> tuple[np.ndarray, np.ndarray]:
-        lg = self._f[stream][f"level{k}"]  # type: ignore[index]
         key = (stream, k)
         if key in self._mem:
             _, lo, hi = self._mem[key]
             return lo[j0:j1], hi[j0:j1]
-        if lg["min"].nbytes * 2 <= MEMORY_LEVEL_BYTES:
-            self._mem[key] = (np.empty(0), lg["min"][:], lg["max"][:])
+        if key not in self._datasets:  # h5py's name lookups cost more than a small read
+            lg = self._f[stream][f"level{k}"]  # type: ignore[index]
+            self._datasets[key] = (lg["min"], lg["max"])
+        dmin, dmax = self._datasets[key]
+        if dmin.nbytes * 2 <= MEMORY_LEVEL_BYTES:
+            self._mem[key] = (np.empty(0), dmin[:], dmax[:])
             return self._mem[key][1][j0:j1], self._mem[key][2][j0:j1]
-        return lg["min"][j0:j1], lg["max"][j0:j1]
+        return dmin[j0:j1], dmax[j0:j1]
 
     def query(
         self, stream: str, channel: int | None, t0: float, t1: float, max_points: int
@@ -377,17 +397,20 @@ class Pyramid:
         _, a, b = self._span(stream, top, t0, t1)
         k = self.level_for(stream, (b - a) * BLOCK_FACTOR**top, max_points)
         # ... then refine: the estimate is off by up to one top-level block at each end.
+        # The raw sample range (levels 0 and 1) is looked up in the file once per call.
+        raw: list[tuple[int, int]] = []
         while True:
-            _, j0, j1 = self._span(stream, k, t0, t1)
+            _, j0, j1 = self._span(stream, k, t0, t1, raw)
             if j1 - j0 > max_points:
                 k += 1
-            elif k > 0 and _count(self._span(stream, k - 1, t0, t1)) <= max_points:
+            elif k > 0 and _count(self._span(stream, k - 1, t0, t1, raw)) <= max_points:
                 k -= 1
             else:
                 return k, j0, j1
 
-    def _span(self, stream: str, k: int, t0: float, t1: float) -> tuple[int, int, int]:
-        """Blocks of level ``k`` overlapping ``[t0, t1]``: (k, j0, j1)."""
+    def _span(self, stream: str, k: int, t0: float, t1: float, raw: list | None = None) -> tuple[int, int, int]:
+        """Blocks of level ``k`` overlapping ``[t0, t1]``: (k, j0, j1). ``raw`` caches the raw
+        sample range between calls for the same range."""
         top = self.levels(stream)[-1]
         if k >= FIRST_STORED_LEVEL:
             tk = self._level_times(stream, min(k, top))
@@ -397,10 +420,29 @@ class Pyramid:
                 f = BLOCK_FACTOR ** (k - top)
                 j0, j1 = j0 // f, -(-j1 // f)
             return k, j0, j1
-        s = self.session.streams[stream]
         bs = BLOCK_FACTOR**k
-        i0, i1 = s.index_of(t0), s.index_of(np.nextafter(t1, np.inf))
+        if raw:
+            i0, i1 = raw[0]
+        else:
+            i0, i1 = self._raw_index(stream, t0), self._raw_index(stream, np.nextafter(t1, np.inf))
+            if raw is not None:
+                raw.append((i0, i1))
         return k, max(0, i0 - 1) // bs, -(-i1 // bs)
+
+    def _raw_index(self, stream: str, t: float) -> int:
+        """First sample index with timestamp ≥ ``t``, like `StreamReader.index_of`, narrowed to
+        one block by the first stored level's times (in memory): a bisection over the file
+        read a few dozen single timestamps, most of a zoomed-in scroll frame."""
+        tk = self._level_times(stream, FIRST_STORED_LEVEL)
+        j = int(np.searchsorted(tk, t, "left"))
+        if j == 0:
+            return 0
+        b0 = BLOCK_FACTOR**FIRST_STORED_LEVEL
+        s = self.session.streams[stream]
+        lo, hi = (j - 1) * b0 + 1, min(j * b0, s.count)  # sample (j - 1) * b0 is before t
+        if hi <= lo:
+            return hi
+        return lo + int(np.searchsorted(s.read_index(lo, hi).timestamps, t, "left"))
 
     def blocks(self, stream: str, k: int, j0: int, j1: int) -> Envelope:
         """Blocks ``j0 <= j < j1`` of level ``k`` (all channels); raw samples for ``k == 0``."""

@@ -150,7 +150,7 @@ def test_processor_streams_get_panels_and_draw_derived_values(qtbot):
         qtbot.waitUntil(lambda: view.panels["loud"].count >= 1 and drawn_both_levels(), timeout=20_000)
         _, y = view.panels["x_rms"].curves[0].getOriginalDataset()
         assert np.nanmax(y) == pytest.approx(2.0, rel=1e-4) and np.nanmin(y) == pytest.approx(0.0, abs=1e-6)
-        texts = {m.label.format for m in view.panels["loud"]._markers}
+        texts = {m.text for m in view.panels["loud"].markers}
         assert texts and texts <= {"loud start", "loud stop"}  # the JSON events shown as their label
         view.shutdown()
     finally:

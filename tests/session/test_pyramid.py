@@ -144,3 +144,43 @@ def test_corrupt_cache_is_rebuilt(session_file):
     cache_path(path).write_bytes(b"not hdf5 at all")
     with Session.open(path) as s, Pyramid.open(s) as pyr:
         assert len(pyr.query("sig", 0, -np.inf, np.inf, 500).t) > 0
+
+
+@pytest.mark.parametrize("first_offset", [0.0, -0.25])
+def test_changed_sync_offsets_move_every_level_with_the_raw_samples(session_file, first_offset):
+    # The cache is built while one set of sync offsets (run.sync.json) is in force; the user
+    # then re-syncs. Every level must follow the new offsets like the raw samples do: a cache
+    # holding the old times drew the envelope shifted against the level-0 samples.
+    from sensorlab.session import sync_offsets
+
+    path, data, ts = session_file
+    if first_offset:
+        sync_offsets.apply(path, {"sig": first_offset})
+    with Session.open(path) as s:
+        Pyramid.open(s).close()
+    sync_offsets.apply(path, {"sig": 0.75})
+    with Session.open(path) as s, Pyramid.open(s) as pyr:
+        assert s.streams["sig"].offset == 0.75
+        shifted = ts - 0.75
+        for k in range(0, 7):
+            env = pyr.blocks("sig", k, 0, 10**9)
+            np.testing.assert_allclose(env.t, shifted[:: BLOCK_FACTOR**k], rtol=0, atol=1e-9)
+        # The same range in the corrected clock gives the samples that are there now.
+        a, b = shifted[50_000], shifted[50_000 + 64 * 1000]
+        env = pyr.query("sig", 0, a, b, 300)
+        t, lo, hi = brute(data[:, :1], shifted, pyr.locate("sig", a, b, 300)[0], *pyr.locate("sig", a, b, 300)[1:])
+        np.testing.assert_allclose(env.t, t, atol=1e-9)
+        np.testing.assert_array_equal(env.min, lo[:, 0])
+        np.testing.assert_array_equal(env.max, hi[:, 0])
+
+
+def test_raw_sample_lookup_agrees_with_the_reader_at_every_time(session_file):
+    # Fine levels find their samples through the in-memory block times; the result must be
+    # the reader's own index for any time: before, between, on and after samples.
+    path, _, ts = session_file
+    rng = np.random.default_rng(5)
+    probes = np.concatenate([[ts[0] - 1, ts[0], ts[-1], ts[-1] + 1], ts[rng.integers(0, N, 50)],
+                             rng.uniform(ts[0], ts[-1], 200)])
+    with Session.open(path) as s, Pyramid.open(s) as pyr:
+        for t in probes:
+            assert pyr._raw_index("sig", t) == s.streams["sig"].index_of(t), t

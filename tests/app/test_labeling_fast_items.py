@@ -1,0 +1,113 @@
+"""The labeling timeline's one-item-per-plot drawing (issue 14 §5): annotation lanes with many
+segments in view, and segments that scrolled into view, are painted by the lane's strip with
+their label colours; interactive items come once the view settles on a few; event ticks are
+painted where the events are."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtGui import QColor
+
+from sensorlab.app.annotation_view import MAX_ITEMS
+from sensorlab.labeling.annotations import Segment
+from sensorlab.labeling.commands import AddSegment, CompoundCommand
+from sensorlab.labeling.labelset import LabelSet
+from sensorlab.session.synthetic import T0, write_synthetic_session
+
+LABELS = LabelSet.from_names(["walk", "wave", "clap"])
+
+
+@pytest.fixture(scope="module")
+def session_path(tmp_path_factory):
+    return write_synthetic_session(tmp_path_factory.mktemp("fast") / "run.h5", 40.0, audio_rate=8000, frame_shape=(12, 16))
+
+
+@pytest.fixture
+def view(session_path, tmp_path, qtbot):
+    from sensorlab.app.labeling_view import LabelingView
+
+    p = tmp_path / "run.h5"
+    p.write_bytes(session_path.read_bytes())
+    v = LabelingView(p, LABELS, play_audio=False)
+    qtbot.addWidget(v)
+    v.resize(1200, 800)
+    if v.timeline is None:
+        with qtbot.waitSignal(v.session_ready, timeout=30_000):
+            v.show()
+    else:
+        v.show()
+    qtbot.waitExposed(v)
+    yield v
+    v.close()
+
+
+def _pixel(tl, plot, t: float) -> QColor:
+    img = tl.grab().toImage()
+    pt = tl.x_to_pixel(plot, t)
+    return QColor(img.pixel(pt.x(), pt.y()))
+
+
+def _closer_to(c: QColor, target: str, than: QColor) -> bool:
+    t = QColor(target)
+    d = lambda a: (a.red() - t.red()) ** 2 + (a.green() - t.green()) ** 2 + (a.blue() - t.blue()) ** 2  # noqa: E731
+    return d(c) < d(than)
+
+
+def test_dense_lane_is_painted_by_its_strip_and_gets_items_when_zoomed_in(view, qtbot):
+    tl, av = view.timeline, view.annotation_view
+    n = MAX_ITEMS + 20
+    segs = [Segment.create("dense", "wave", T0 + 0.5 + i * 0.45, T0 + 0.5 + i * 0.45 + 0.3) for i in range(n)]
+    av.push(CompoundCommand([AddSegment(s) for s in segs], f"Add {n}"))
+    tl.show_all()
+    tl.refresh()  # settled on the whole session: too many for items
+    lane = av.lanes["dense"]
+    assert lane.dense and not any(s.id in av.items for s in segs)
+    # Zoomed out, wide enough segments still show their label colour; the gaps do not.
+    tl.set_view(T0, T0 + 12)
+    tl.refresh()
+    assert lane.dense is False and segs[3].id in av.items  # few in view: interactive again
+    tl.set_view(T0 + 20, T0 + 32)  # moving: what scrolled in has no item yet ...
+    inside = next(s for s in segs if s.start > T0 + 25)
+    assert inside.id not in av.items
+    on, gap = _pixel(tl, lane.plot, inside.start + 0.15), _pixel(tl, lane.plot, inside.end + 0.07)
+    assert _closer_to(on, LABELS.color_of("wave"), than=gap)  # ... but the strip paints it
+    qtbot.waitUntil(lambda: inside.id in av.items, timeout=10_000)  # settled: an item to drag
+    region = av.items[inside.id].getRegion()
+    assert region == pytest.approx((inside.start - tl.origin, inside.end - tl.origin))
+
+
+def test_a_segment_scrolled_into_view_keeps_its_selection_colour_in_the_strip(view):
+    tl, av = view.timeline, view.annotation_view
+    seg = Segment.create("dense", "clap", T0 + 30.0, T0 + 34.0)
+    av.push(AddSegment(seg))
+    tl.set_view(T0, T0 + 10)
+    tl.refresh()
+    av.select(seg.id)
+    tl.set_view(T0 + 28, T0 + 38)  # not settled: drawn by the strip
+    assert seg.id not in av.items
+    lane = av.lanes["dense"]
+    img = tl.grab().toImage()
+    left = tl.x_to_pixel(lane.plot, seg.start)
+    edge = [QColor(img.pixel(left.x() + dx, left.y())) for dx in (-1, 0, 1)]
+    assert any(c.red() > 240 and c.green() > 240 and c.blue() > 240 for c in edge)  # white edge: selected
+
+
+def test_event_ticks_are_painted_at_the_events_one_per_pixel_column(view):
+    tl = view.timeline
+    track = next(t for t in tl.tracks if t.name == "predictions")
+    tl.show_all()
+    tl.refresh()
+    tl.grab()
+    x = track.times - tl.origin
+    (x0, x1), _ = track.viewbox.viewRange()
+    in_view = x[(x >= x0) & (x <= x1)]
+    cols = np.unique(np.floor(track.ticks.x_to_px(in_view)).astype(int))
+    assert track.ticks.drawn == len(cols) > 5
+    t = track.times[len(track.times) // 2]
+    pt = tl.x_to_pixel(track.plot, t)
+    rect = track.ticks.boundingRect()
+    y = int(track.viewbox.mapToScene(0, rect.bottom() - track.ticks.HEIGHT * rect.height()).y())
+    img = tl.grab().toImage()
+    colour = QColor(img.pixel(pt.x(), tl.mapFromScene(0, y).y()))
+    assert colour == QColor(LABELS.color_of(track.texts[len(track.times) // 2].split(" ")[0]))
