@@ -27,7 +27,15 @@ SCHEMA = "sensorlab.session"
 #: about a second of device time on (with its error); the ``run1.sync.json`` offsets sidecar.
 #: 1.4: the ``time_layout`` stream attribute; layout ``segments`` stores each time column as
 #: verified linear runs (``<column>_segments`` + sparse ``<column>_values``, see `timecodec`).
-SCHEMA_VERSION = "1.4"
+#: 2.0: the ``segments`` layout is the default and array ``data`` may hold the device's counts
+#: (int16 PCM, raw IMU counts) with ``scale``/``offset`` in ``info`` (and CF ``scale_factor`` /
+#: ``add_offset`` / ``units`` attributes on ``data``). Major: a 1.x reader cannot read such a file
+#: correctly (it finds no ``timestamps`` dataset, or returns counts as if they were physical
+#: values), so it must refuse it, which 1.x readers do for a newer major version.
+SCHEMA_VERSION = "2.0"
+#: Written instead of `SCHEMA_VERSION` by ``time_layout="samples"``: per-sample times and physical
+#: float32 values, a file every 1.x reader (sensorlab before 2.0) opens and reads correctly.
+LEGACY_SCHEMA_VERSION = "1.4"
 SCHEMA_MAJOR = int(SCHEMA_VERSION.split(".")[0])
 
 # -- groups and datasets ------------------------------------------------------------------
@@ -42,6 +50,11 @@ HEALTH = "health"  # growable table, one row per flush
 GAPS = "gaps"  # (k, 2) float64 (start, end); written with the footers
 TIME_LAYOUT = "time_layout"  # stream attribute (1.4): how the time columns are stored; absent = samples
 ADDED_AT = "added_at"  # stream attribute: host time a stream joined a running recording
+# Attributes of ``data`` when it holds counts (2.0): physical = data * scale_factor + add_offset
+# (netCDF/CF names; one value or one per channel). The stream's ``info`` carries the same.
+SCALE_FACTOR = "scale_factor"
+ADD_OFFSET = "add_offset"
+UNITS = "units"
 
 # -- reserved stream names (one definition each) -------------------------------------------------
 #: The EVENTS stream every session has: live labels and markers (`Recorder.add_event`).

@@ -105,6 +105,11 @@ def summarize(path: str | Path, measure_sync: bool = True) -> dict[str, Any]:
                     "sync_offset": r.offset,
                     "time_layout": r.time_layout.value,
                     "explicit_times": r.explicit_times,
+                    # What ``data`` stores (2.0: the device's counts, with their scale) and what reads return.
+                    "storage": r.storage.value,
+                    "dtype": r.stored_info.dtype,
+                    "scale": list(r.stored_info.scale),
+                    "offset": list(r.stored_info.offset),
                 }
             )
             if measure_sync and r.count and order.ok:  # events of a stream whose time zig-zags are not comparable
@@ -159,6 +164,8 @@ def format_summary(summary: dict[str, Any] | str | Path) -> str:
         lines.append(f"  stopped early: {d['stop_reason']}")
     if d.get("time_layout"):
         lines.append(f"  format {d.get('schema_version') or '?'}, time layout: {_layout_note(d)}")
+    if d["streams"] and "dtype" in d["streams"][0]:
+        lines.append(f"  samples stored as: {_dtype_note(d)}")
     if d["tags"]:
         lines.append("  tags: " + ", ".join(f"{k}={v}" for k, v in d["tags"].items()))
     # Columns are as wide as their widest cell, two spaces apart, so no value runs into its
@@ -232,3 +239,21 @@ def _layout_note(d: dict[str, Any]) -> str:
     kept = [f"{s['name']} {100 * s['explicit_times'] / s['samples']:.0f} %" for s in d["streams"]
             if s.get("samples") and s.get("explicit_times", 0) >= 0.1 * s["samples"]]
     return "segments (compact)" + (f"; times kept per sample (irregular): {', '.join(kept)}" if kept else "")
+
+
+def _dtype_note(d: dict[str, Any]) -> str:
+    """``mic int16 counts (×3.052e-05 → float32), imu int16 counts (per-channel scale → float32), cam jpeg, …``."""
+    parts = []
+    for s in d["streams"]:
+        if s.get("storage") in ("jpeg", "utf8"):
+            parts.append(f"{s['name']} {'jpeg' if s['storage'] == 'jpeg' else 'text'}")
+            continue
+        scale, offset = s.get("scale") or [], s.get("offset") or []
+        if not scale and not offset:
+            parts.append(f"{s['name']} {s['dtype']}")
+            continue
+        how = f"×{scale[0]:.4g}" if len(scale) == 1 else "per-channel scale" if scale else "offset"
+        if offset and scale:
+            how += " + offset"
+        parts.append(f"{s['name']} {s['dtype']} counts ({how} → float32)")
+    return ", ".join(parts)

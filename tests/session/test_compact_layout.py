@@ -156,8 +156,12 @@ def test_blocks_and_sync_offsets_work_on_both_layouts(demo_pair, tmp_path):
 def test_info_says_which_layout(demo_pair):
     path, old_path = demo_pair
     new_text, old_text = format_summary(path), format_summary(old_path)
-    assert "format 1.4, time layout: segments (compact)" in new_text
-    assert "time layout: samples" in old_text
+    assert "format 2.0, time layout: segments (compact)" in new_text
+    assert "format 1.4, time layout: samples" in old_text  # the legacy file older sensorlab reads
+    # Which dtype each stream stores: the device's counts with their scale in 2.0, physical floats in 1.4.
+    assert "samples stored as: " in new_text and "imu int16 counts (per-channel scale → float32)" in new_text
+    assert "mic int16 counts (×3.052e-05 → float32)" in new_text and "camera jpeg" in new_text
+    assert "imu float32," in old_text and "mic float32," in old_text
     # The camera's host-stamped frames and the events lie on no line: info says they are kept per sample.
     assert "times kept per sample (irregular):" in new_text and "labels" in new_text.split("times kept per sample")[1]
 
