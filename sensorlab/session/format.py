@@ -101,6 +101,14 @@ BLOB_CHUNK = 256 * 1024
 #: Raw chunk cache per dataset (h5py ``rdcc_nbytes``).
 CHUNK_CACHE_BYTES = 4 * 1024 * 1024
 
+#: ``SessionWriter(compression=…)`` → h5py filter arguments for array ``data``. Only filters
+#: every h5py has (gzip is builtin HDF5, lzf ships with h5py), so any h5py reads the file.
+COMPRESSIONS: dict[str | None, dict] = {
+    None: {},
+    "gzip": {"shuffle": True, "compression": "gzip", "compression_opts": 1},
+    "lzf": {"shuffle": True, "compression": "lzf"},
+}
+
 # -- gap detection ----------------------------------------------------------------------------
 #: A jump between consecutive timestamps larger than this many nominal periods is a gap ...
 GAP_PERIODS = 3.0

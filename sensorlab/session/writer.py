@@ -81,12 +81,21 @@ class SessionWriter:
         their scale, see `StreamInfo.scale`); ``"samples"``: a schema 1.4 file that sensorlab
         before 2.0 can read: one float64 per sample and clock, counts stored as float32
         physical values.
+    compression
+        ``None`` (default), ``"gzip"`` (level 1) or ``"lzf"``: a lossless filter, after the
+        byte shuffle, on the ``data`` of array streams (audio, timeseries, frames; JPEG and
+        text are not recompressed). Builtin HDF5 filters (lzf: shipped with h5py), so plain
+        h5py reads the file; what they gain and cost is in docs/PERFORMANCE.md.
 
     Thread-safety: not thread-safe; one thread (the recorder's writer thread) calls every
     method. ``bytes_written`` may be read from any thread (an int, replaced atomically).
     """
 
-    def __init__(self, path: str | Path, video_encoding: str = "jpeg", jpeg_quality: int = 90, time_layout: str = fmt.TimeLayout.SEGMENTS.value):
+    def __init__(self, path: str | Path, video_encoding: str = "jpeg", jpeg_quality: int = 90, time_layout: str = fmt.TimeLayout.SEGMENTS.value,
+                 compression: str | None = None):  # fmt: skip
+        if compression not in fmt.COMPRESSIONS:
+            raise ValueError(f"compression must be one of {list(fmt.COMPRESSIONS)}, not {compression!r}")
+        self.compression = compression
         self.path = Path(path)
         self.time_layout = fmt.TimeLayout(time_layout)
         #: A 1.x file (sensorlab before 2.0 reads it) or a 2.0 one; see ``time_layout``.
@@ -483,7 +492,8 @@ class _ArrayStore(_Store):
         row_bytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize if shape else dtype.itemsize
         # One frame per chunk for video (a frame is ~1 MB); ~1 s or CHUNK_BYTES otherwise.
         rows = 1 if info.kind is StreamKind.VIDEO else fmt.chunk_rows(row_bytes, info.nominal_rate)
-        self.data = g.create_dataset(fmt.DATA, (0, *shape), dtype, maxshape=(None, *shape), chunks=(rows, *shape))
+        self.data = g.create_dataset(fmt.DATA, (0, *shape), dtype, maxshape=(None, *shape), chunks=(rows, *shape),
+                                     **fmt.COMPRESSIONS[writer.compression])  # fmt: skip
         self.datasets.append(self.data)
         if info.scaled:
             # Counts as the device delivered them; the conversion is in the stream's ``info`` and,
