@@ -275,7 +275,6 @@ class TextLineParser:
         if values and (max(values) > self._hi or min(values) < self._lo or (self._integer and not _whole(values))):
             self._bad()  # "1e50" for float32, "40000" or "1.5" for int16: storing it would change the value
             return
-            return
         device_time = self._device_time(t)
         self._slot += 1
         self._rows.append(values)
