@@ -262,7 +262,12 @@ def test_a_file_written_by_sensorlab_1_3_reads_exactly_as_1_3_read_it(tmp_path):
                 if key in want.files:
                     np.testing.assert_array_equal(getattr(c, k), want[key])
             np.testing.assert_array_equal(r.gaps, want[f"{name}/gaps"])
-    assert "time layout: samples" in format_summary(path) and "format 1.3" in format_summary(path)
+            # No scale in a 1.x file: raw reads are the same values, and the info is unchanged.
+            assert r.info == r.stored_info and not r.info.scaled
+            if c.data.dtype != object:
+                np.testing.assert_array_equal(r.read_index(raw=True).data, c.data)
+    text = format_summary(path)
+    assert "time layout: samples" in text and "format 1.3" in text and "samples stored as: " in text
 
 
 def test_dataset_build_gives_identical_windows_from_both_layouts(tmp_path):
