@@ -66,7 +66,7 @@ def summarize(path: str | Path, measure_sync: bool = True) -> dict[str, Any]:
             "log_errors": [e["message"] for e in s.log if e.get("level") == "error"],
             "source_errors": _source_errors(s.attrs.get("source_errors")),
             "schema_version": str(s.attrs.get("schema_version", "")),
-            # How times are stored (1.4): "segments" (compact runs) or "samples" (before 1.4).
+            # How times are stored: "segments" (compact runs, 2.0) or "samples" (1.x).
             "time_layout": sorted({r.time_layout.value for r in s.streams.values()}),
             "streams": [],
         }
@@ -234,7 +234,7 @@ def _layout_note(d: dict[str, Any]) -> str:
     """``segments (compact)`` plus the streams whose times had to be kept per sample, or ``samples``."""
     layouts = d["time_layout"]
     if layouts != ["segments"]:
-        return " + ".join(layouts) + (" (one float64 per sample and clock, as before 1.4)" if "samples" in layouts else "")
+        return " + ".join(layouts) + (" (one float64 per sample and clock; sensorlab 1.x reads it)" if "samples" in layouts else "")
     # Only streams where it matters (a few verbatim samples, e.g. a first hand-over, are normal).
     kept = [f"{s['name']} {100 * s['explicit_times'] / s['samples']:.0f} %" for s in d["streams"]
             if s.get("samples") and s.get("explicit_times", 0) >= 0.1 * s["samples"]]
