@@ -203,3 +203,27 @@ def test_samples_without_a_finite_timestamp_are_dropped_not_stored(tmp_path, mak
         stored = s.streams["imu"].read_index(0, 10)
         np.testing.assert_array_equal(stored.timestamps, [1.0, 1.01, 1.03])
         np.testing.assert_array_equal(stored.data[:, 0], [0, 2, 6])
+
+
+@pytest.mark.parametrize("compression", ["gzip", "lzf"])
+def test_lossless_compression_reads_back_exactly_and_plain_h5py_sees_the_filter(make_session, compression):
+    src = SignalSource("mic", kind="audio", shape=(2,), dtype="int16", rate=48000, chunk_size=480, pattern="sine", realtime=False,
+                       max_samples=48000, scale=(1 / 32768,))  # fmt: skip
+    path = make_session(src, compression=compression)
+    k = np.arange(48000)
+    with Session.open(path) as s:
+        r = s.streams["mic"]
+        np.testing.assert_array_equal(r.read_index(raw=True).data, src.expected(k))
+        np.testing.assert_array_equal(r.timestamps, src.timestamps(k))
+    with h5py.File(path, "r") as f:
+        d = f["streams/mic/data"]
+        assert d.compression == compression and d.shuffle
+        assert d.id.get_storage_size() < d.size * d.dtype.itemsize  # it did compress (a sine)
+
+
+def test_an_unknown_compression_is_refused_before_anything_is_written(tmp_path):
+    from sensorlab.session.writer import SessionWriter
+
+    with pytest.raises(ValueError, match=r"compression must be one of \[None, 'gzip', 'lzf'\], not 'zstd'"):
+        SessionWriter(tmp_path / "x.h5", compression="zstd")
+    assert not (tmp_path / "x.h5").exists()
