@@ -1,16 +1,20 @@
-"""Session file size per stream kind ÷ its native payload, per-sample vs compact time layout.
+"""Session file size per stream kind ÷ its native payload: schema 1.4 (as before) vs 2.0, with
+and without lossless compression.
 
 Records the demo rig (camera, 48 kHz stereo microphone, binary IMU + radar, 16-channel EEG,
-text IMU; all emulated, in real time, with their real clocks and hand-overs) for ``--seconds``
-into a ``samples``-layout file, then replays exactly those samples, in the recorder's 0.1 s
-batches, through `SessionWriter` into one file per layout, timing the writer's CPU. For each
-stream it reports
+text IMU; all emulated, in real time, with their real clocks and hand-overs) for ``--seconds``,
+then replays exactly those chunks (the device's dtype: int16 PCM and counts), in the recorder's
+0.1 s batches, through `SessionWriter` into one file per variant, timing the writer's CPU:
 
-- payload: the bytes the device delivered (samples in the stream's dtype; JPEG / UTF-8 bytes),
-- stored bytes of every dataset of the stream (``get_storage_size``: allocated chunks),
+- ``1.4``: ``time_layout="samples"``: per-sample float64 times and float32 physical values,
+  what sensorlab wrote before issue 14 (and still writes for older readers),
+- ``2.0``: compact time runs and the device's dtype (the default),
+- ``2.0+gzip`` / ``2.0+lzf``: the same with ``compression=`` on sample arrays.
 
-as bytes per recorded hour and their ratio (goal: ≤ 1.1), and checks that both layouts read
-back identically (values and times bit for bit).
+For each stream it reports the payload (the bytes the device delivered: samples in its dtype;
+JPEG / UTF-8 bytes) and the stored bytes of every dataset of the stream (``get_storage_size``:
+allocated chunks), as MB per recorded hour and their ratio (goal: ≤ 1.1), and checks that every
+variant reads back identically (physical values and times bit for bit).
 
 Run: ``.venv/bin/python bench/bench_file_size.py [--seconds 20]``.
 """
@@ -41,7 +45,7 @@ def record_demo(path: Path, seconds: float) -> None:
     acq = Acquisition(demo_sources())
     acq.open()
     try:
-        rec = Recorder(acq, path, SessionMetadata(name="size"), time_layout="samples")
+        rec = Recorder(acq, path, SessionMetadata(name="size"))
         rec.start()
         acq.start()
         time.sleep(seconds)
@@ -50,14 +54,18 @@ def record_demo(path: Path, seconds: float) -> None:
         acq.close()
 
 
-def replay(src: Path, out: Path, layout: str) -> float:
-    """Write ``src``'s samples again in ``layout``, batched as the recorder does; CPU seconds of the writer."""
+VARIANTS = {"1.4": ("samples", None), "2.0": ("segments", None), "2.0+gzip": ("segments", "gzip"), "2.0+lzf": ("segments", "lzf")}
+
+
+def replay(src: Path, out: Path, variant: str) -> float:
+    """Write ``src``'s chunks again as ``variant``, batched as the recorder does; CPU seconds of the writer."""
+    layout, compression = VARIANTS[variant]
     with Session.open(src) as s:
-        infos = {n: r.info for n, r in s.streams.items()}
+        infos = {n: r.stored_info for n, r in s.streams.items()}  # as the devices delivered them
         meta = s.metadata
         chunks = []
         for name, r in s.streams.items():
-            c = r.read_index(decode=True)
+            c = r.read_index(decode=True, raw=True)
             if not len(c):
                 continue
             # Batches of BATCH_INTERVAL of host time, as the recorder's writer thread forms them.
@@ -70,7 +78,7 @@ def replay(src: Path, out: Path, layout: str) -> float:
                 data = c.data[a:b] if r.info.kind is not StreamKind.EVENTS else np.array(list(c.data[a:b]), dtype=object)
                 chunks.append((float(c.timestamps[b - 1]), name, Chunk(data, c.timestamps[a:b], sel(c.device_times), sel(c.arrival_times))))
     chunks.sort(key=lambda x: x[0])
-    w = SessionWriter(out, time_layout=layout)
+    w = SessionWriter(out, time_layout=layout, compression=compression)
     w.on_start(infos, meta)
     t0 = time.process_time()
     for _, name, c in chunks:
@@ -90,8 +98,8 @@ def sizes(path: Path) -> dict[str, tuple[int, int, float, str, int]]:
             with Session.open(path) as s:
                 r = s.streams[name]
                 n, span = r.count, r.duration
-                dtype = r.info.dtype
-            payload = data.shape[0] if fmt.INDEX in g else n * int(np.prod(data.shape[1:], dtype=np.int64)) * data.dtype.itemsize
+                dtype = r.stored_info.dtype
+            payload = data.shape[0] if fmt.INDEX in g else n * int(np.prod(data.shape[1:], dtype=np.int64)) * np.dtype(dtype).itemsize
             out[name] = (stored, payload, span, dtype, n)
     return out
 
@@ -115,21 +123,23 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         d = Path(d)
         record_demo(d / "rec.h5", a.seconds)
-        cpu = {layout: replay(d / "rec.h5", d / f"{layout}.h5", layout) for layout in ("samples", "segments")}
-        old, new = sizes(d / "samples.h5"), sizes(d / "segments.h5")
-        print(f"identical reads from both layouts: {same(d / 'samples.h5', d / 'segments.h5')}")
-        print(f"writer CPU for {a.seconds:g} s of the demo rig: samples {cpu['samples'] * 1e3:.0f} ms, segments {cpu['segments'] * 1e3:.0f} ms")
-        print(f"{'stream':<8}{'kind / dtype':<22}{'payload MB/h':>13}{'samples MB/h':>14}{'ratio':>7}{'segments MB/h':>15}{'ratio':>7}")
-        tot = np.zeros(3)
-        for name, (s_old, pay, span, dtype, n) in old.items():
-            s_new = new[name][0]
+        names = list(VARIANTS)
+        cpu = {v: replay(d / "rec.h5", d / f"{v}.h5", v) for v in names}
+        size = {v: sizes(d / f"{v}.h5") for v in names}
+        native = sizes(d / "2.0.h5")  # payload in the device's dtype
+        print("identical reads from every variant: " + str(all(same(d / "1.4.h5", d / f"{v}.h5") for v in names[1:])))
+        print(f"writer CPU for {a.seconds:g} s of the demo rig: " + ", ".join(f"{v} {cpu[v] * 1e3:.0f} ms" for v in names))
+        print(f"{'stream':<8}{'kind / native dtype':<24}{'payload MB/h':>13}" + "".join(f"{v + ' MB/h':>16}{'ratio':>7}" for v in names))
+        tot = np.zeros(1 + len(names))
+        for name, (_, pay, span, dtype, n) in native.items():
             h = 3600.0 / span if span > 0 else 0.0
-            with h5py.File(d / "segments.h5") as f:
+            with h5py.File(d / "2.0.h5") as f:
                 kind = f[fmt.STREAMS][name].attrs["kind"]
-            tot += (pay * h, s_old * h, s_new * h)
-            r_old, r_new = (s_old / pay, s_new / pay) if pay else (float("nan"),) * 2
-            print(f"{name:<8}{kind + ' ' + dtype:<22}{pay * h / 1e6:>13,.1f}{s_old * h / 1e6:>14,.1f}{r_old:>7.2f}{s_new * h / 1e6:>15,.1f}{r_new:>7.2f}")
-        print(f"{'all':<30}{tot[0] / 1e6:>13,.1f}{tot[1] / 1e6:>14,.1f}{tot[1] / tot[0]:>7.2f}{tot[2] / 1e6:>15,.1f}{tot[2] / tot[0]:>7.2f}")
+            stored = [size[v][name][0] for v in names]
+            tot += np.array([pay, *stored]) * h
+            cells = "".join(f"{x * h / 1e6:>16,.1f}{(x / pay if pay else float('nan')):>7.2f}" for x in stored)
+            print(f"{name:<8}{kind + ' ' + dtype:<24}{pay * h / 1e6:>13,.1f}{cells}")
+        print(f"{'all':<32}{tot[0] / 1e6:>13,.1f}" + "".join(f"{x / 1e6:>16,.1f}{x / tot[0]:>7.2f}" for x in tot[1:]))
 
 
 if __name__ == "__main__":

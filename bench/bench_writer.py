@@ -42,10 +42,13 @@ DESCRIPTIONS = {
     "mix (all four)": "all four together",
 }
 
+#: In the dtype the devices deliver (schema 2.0): int16 PCM, int16 IMU counts and radar maps, each
+#: with its scale; both the recorder and the bare-h5py loop write these int16 chunks.
+IMU_SCALE = (8 / 32768,) * 3 + (500 / 32768,) * 3
 STREAMS = {
-    "audio": (StreamInfo("audio", StreamKind.AUDIO, 48000, ("l", "r"), dtype="float32", sample_shape=(2,)), 480),
-    "imu": (StreamInfo("imu", StreamKind.TIMESERIES, 1000, ("ax", "ay", "az", "gx", "gy", "gz"), sample_shape=(6,)), 10),
-    "radar": (StreamInfo("radar", StreamKind.FRAMES, 20, sample_shape=(64, 32)), 1),
+    "audio": (StreamInfo("audio", StreamKind.AUDIO, 48000, ("l", "r"), dtype="int16", sample_shape=(2,), scale=(1 / 32768,)), 480),
+    "imu": (StreamInfo("imu", StreamKind.TIMESERIES, 1000, ("ax", "ay", "az", "gx", "gy", "gz"), dtype="int16", sample_shape=(6,), scale=IMU_SCALE), 10),
+    "radar": (StreamInfo("radar", StreamKind.FRAMES, 20, dtype="int16", sample_shape=(64, 32), scale=(1e-3,)), 1),
     "video": (StreamInfo("video", StreamKind.VIDEO, 30, ("b", "g", "r"), dtype="uint8", sample_shape=(480, 640, 3)), 1),
 }
 
@@ -63,11 +66,11 @@ def make_chunks(names: list[str], seconds: float) -> list[tuple[str, Chunk]]:
         for k0 in range(0, n, size):
             t = (np.arange(k0, min(n, k0 + size))) / info.nominal_rate
             if name == "audio":
-                data = w.audio(t, 2)
+                data = np.clip(np.round(w.audio(t, 2) * 32768.0), -32768, 32767).astype(np.int16)
             elif name == "imu":
-                data = w.imu(t).astype(np.float32)
+                data = np.clip(np.round(w.imu(t) / np.asarray(IMU_SCALE)), -32768, 32767).astype(np.int16)
             elif name == "radar":
-                data = w.radar(float(t[0]))[None]
+                data = np.clip(np.round(w.radar(float(t[0]))[None] / 1e-3), -32768, 32767).astype(np.int16)
             else:
                 data = frames[(k0 // size) % len(frames)][None]
             out.append((float(t[-1]), name, Chunk(data, t)))
@@ -75,8 +78,9 @@ def make_chunks(names: list[str], seconds: float) -> list[tuple[str, Chunk]]:
     return [(name, c) for _, name, c in out]
 
 
-def bare_h5py(path: Path, chunks: list[tuple[str, Chunk]]) -> float:
-    """Seconds for the simplest h5py loop: one resize + write per chunk and dataset."""
+def bare_h5py(path: Path, chunks: list[tuple[str, Chunk]], compression: str | None = None) -> float:
+    """Seconds for the simplest h5py loop: one resize + write per chunk and dataset (with the
+    same filter as the recorder's sample arrays when ``compression`` is given)."""
     t0 = time.perf_counter()
     with h5py.File(path, "w", libver="latest") as f:
         ds = {}
@@ -88,9 +92,9 @@ def bare_h5py(path: Path, chunks: list[tuple[str, Chunk]]) -> float:
                 data = g.create_dataset("data", (0,), "u1", maxshape=(None,), chunks=(fmt.BLOB_CHUNK,))
                 index = g.create_dataset("index", (0, 2), "i8", maxshape=(None, 2), chunks=(256, 2))
             else:
-                row = int(np.prod(info.sample_shape)) * 4
+                row = int(np.prod(info.sample_shape)) * np.dtype(info.dtype).itemsize
                 data = g.create_dataset("data", (0, *info.sample_shape), info.dtype, maxshape=(None, *info.sample_shape),
-                                        chunks=(fmt.chunk_rows(row, info.nominal_rate), *info.sample_shape))
+                                        chunks=(fmt.chunk_rows(row, info.nominal_rate), *info.sample_shape), **fmt.COMPRESSIONS[compression])
                 index = None
             ds[name] = (data, ts, index)
         params = [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]
@@ -138,12 +142,12 @@ class _Replay(SourceBase):
         self.done.wait()
 
 
-def recorder(path: Path, chunks: list[tuple[str, Chunk]]) -> float:
+def recorder(path: Path, chunks: list[tuple[str, Chunk]], compression: str | None = None) -> float:
     """Seconds from the first chunk to `Recorder.stop` returning (file closed, footers written)."""
     src = _Replay(chunks)
     acq = Acquisition([src])
     acq.open()
-    rec = Recorder(acq, path, jpeg_quality=JPEG_QUALITY)
+    rec = Recorder(acq, path, jpeg_quality=JPEG_QUALITY, compression=compression)
     rec.start()
     t0 = time.perf_counter()
     acq.start()
@@ -154,7 +158,7 @@ def recorder(path: Path, chunks: list[tuple[str, Chunk]]) -> float:
     return dt
 
 
-def run(seconds: float = 10.0) -> list[dict]:
+def run(seconds: float = 10.0, compression: str | None = None) -> list[dict]:
     """Per-stream and whole-mix rows; value/baseline are samples written per second."""
     # The replay floods the queue on purpose; the recorder's "falling behind" warning is expected.
     logging.getLogger("sensorlab.session.recorder").setLevel(logging.ERROR)
@@ -163,10 +167,10 @@ def run(seconds: float = 10.0) -> list[dict]:
         for label, names in [(n, [n]) for n in STREAMS] + [("mix (all four)", list(STREAMS))]:
             chunks = make_chunks(names, seconds)
             samples = sum(len(c) for _, c in chunks)
-            bare = bare_h5py(Path(tmp) / f"bare-{len(rows)}.h5", chunks)
-            rec = recorder(Path(tmp) / f"rec-{len(rows)}.h5", chunks)
+            bare = bare_h5py(Path(tmp) / f"bare-{len(rows)}.h5", chunks, compression)
+            rec = recorder(Path(tmp) / f"rec-{len(rows)}.h5", chunks, compression)
             rows.append({
-                "benchmark": f"recorder write rate ÷ bare h5py, {DESCRIPTIONS[label]} (samples/s)",
+                "benchmark": f"recorder write rate ÷ bare h5py, {DESCRIPTIONS[label]}{', ' + compression if compression else ''} (samples/s)",
                 "value": samples / rec,
                 "baseline": samples / bare,
                 "ratio": bare / rec,
@@ -180,10 +184,11 @@ def run(seconds: float = 10.0) -> list[dict]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seconds", type=float, default=10.0, help="seconds of rig data per case")
+    ap.add_argument("--compression", choices=["gzip", "lzf"], help="lossless filter on sample arrays (both sides)")
     args = ap.parse_args()
     # The replay floods the queue on purpose; the recorder's "falling behind" warning is expected.
     logging.getLogger("sensorlab.session.recorder").setLevel(logging.ERROR)
-    rows = run(args.seconds)
+    rows = run(args.seconds, args.compression)
     print(f"{'benchmark':<80}{'recorder samples/s':>20}{'bare h5py samples/s':>21}{'ratio':>8}{'goal':>6}{'× real time':>13}")
     for r in rows:
         ok = "ok" if r["ratio"] >= r["goal_ratio"] else "LOW"

@@ -28,6 +28,9 @@ from sensorlab.acquisition.source import Chunk, SourceBase, SourceError, StreamI
 
 log = logging.getLogger(__name__)
 
+#: int16 PCM → full-scale units: -32768 … 32767 become -1.0 … 0.99997 (exact in float32).
+PCM16_SCALE = (1.0 / 32768,)
+
 _COMMON_RATES = (8000, 11025, 16000, 22050, 32000, 44100, 48000, 88200, 96000, 192000)
 
 
@@ -70,7 +73,9 @@ class AudioSource(SourceBase):
     samplerate, channels, blocksize
         Stream format; ``blocksize`` samples per callback.
     dtype
-        ``"float32"`` or ``"int16"``.
+        ``"int16"`` (default: 16-bit PCM, what sound cards deliver; chunks and files keep it,
+        and `StreamInfo.scale` 1/32768 turns it into full-scale units in [-1, 1)) or
+        ``"float32"`` (full-scale float, 2× the bytes).
     name
         Stream name.
     warmup
@@ -88,7 +93,7 @@ class AudioSource(SourceBase):
     """
 
     def __init__(self, device: int | str | None = None, samplerate: int = 48000, channels: int = 1,
-                 blocksize: int = 480, dtype: str = "float32", name: str = "audio", warmup: float = 0.25,
+                 blocksize: int = 480, dtype: str = "int16", name: str = "audio", warmup: float = 0.25,
                  latency: float = 0.0):  # fmt: skip
         super().__init__(f"audio {device if device is not None else 'default'}")
         if dtype not in ("float32", "int16"):
@@ -147,7 +152,8 @@ class AudioSource(SourceBase):
         self.streams = (StreamInfo(self.name, StreamKind.AUDIO, float(self.samplerate),
                                    channel_names=tuple(f"ch{i}" for i in range(self.channels)),
                                    units=("",) * self.channels, dtype=self.dtype,
-                                   sample_shape=(self.channels,), device=desc, has_device_time=True),)  # fmt: skip
+                                   sample_shape=(self.channels,), device=desc, has_device_time=True,
+                                   scale=PCM16_SCALE if self.dtype == "int16" else ()),)  # fmt: skip
 
     def _start(self) -> None:
         self.clock = SampleClock(self.samplerate, self.fit_latency)

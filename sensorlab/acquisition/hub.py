@@ -63,7 +63,9 @@ class Acquisition:
         self._names: dict[int, str] = {}  # id(subscriber) → name used in reports
         self._inputs: dict[int, list[tuple[str, ChunkRing]]] = {}  # id(processor) → its input rings
         self._subscribers: list[Subscriber] = []
-        self._rings: dict[str, list[ChunkRing]] = {}
+        # (stream, raw) → rings: raw rings get chunks as they came, the others physical values.
+        self._rings: dict[tuple[str, bool], list[ChunkRing]] = {}
+        self._infos: dict[str, StreamInfo] = {}  # stream → info, cached for `_dispatch`
         self._lock = threading.Lock()
         # Serialises open/start/close: a rig replaced while it is still opening must end
         # closed, not start afterwards with nobody left to close it (a held port or camera).
@@ -145,7 +147,8 @@ class Acquisition:
                 self._start_processor(proc)
 
     def _open_processor(self, proc: Processor) -> None:
-        proc.open(self.streams)
+        # A processor gets physical values from its rings (see `ring`), so it sees their info.
+        proc.open(self.physical_streams)
         clash = sorted({s.name for s in proc.streams} & set(self.streams))
         if clash:
             proc.close()
@@ -235,6 +238,12 @@ class Acquisition:
         return {s.name: s for src in [*self.sources, *self.processors] for s in src.streams}
 
     @property
+    def physical_streams(self) -> dict[str, StreamInfo]:
+        """`streams` as ring consumers see them: counts scaled to float32 physical values
+        (`StreamInfo.physical`); the recorder stores the counts with their scale."""
+        return {name: info.physical() for name, info in self.streams.items()}
+
+    @property
     def stats(self) -> dict[str, StreamStats]:
         return {name: st for src in [*self.sources, *self.processors] for name, st in src.stats.items()}
 
@@ -264,25 +273,44 @@ class Acquisition:
 
         return unsubscribe
 
-    def ring(self, stream: str, seconds: float = 10.0, max_samples: int | None = None, wakeup: threading.Condition | None = None) -> ChunkRing:
+    def ring(self, stream: str, seconds: float = 10.0, max_samples: int | None = None, wakeup: threading.Condition | None = None,
+             raw: bool = False) -> ChunkRing:  # fmt: skip
         """A new bounded buffer that receives every future chunk of ``stream``.
 
-        ``wakeup``: a condition notified on every append (see `ChunkRing.wait`)."""
+        ``wakeup``: a condition notified on every append (see `ChunkRing.wait`).
+        ``raw``: keep the device's counts (int16 PCM, IMU counts) as they came, for a consumer
+        that records them (the pre-roll); by default a stream whose `StreamInfo` has a scale
+        arrives as float32 physical values, converted once per chunk for all such rings."""
         ring = ChunkRing(seconds, max_samples, wakeup)
+        key = (stream, bool(raw) or not self._is_scaled(stream))
         with self._lock:
-            self._rings = {**self._rings, stream: [*self._rings.get(stream, []), ring]}
+            self._rings = {**self._rings, key: [*self._rings.get(key, []), ring]}
         return ring
+
+    def _is_scaled(self, stream: str) -> bool:
+        info = self.streams.get(stream)
+        return info is not None and info.scaled
 
     def release_ring(self, stream: str, ring: ChunkRing) -> None:
         with self._lock:
-            self._rings = {**self._rings, stream: [r for r in self._rings.get(stream, []) if r is not ring]}
+            self._rings = {k: [r for r in v if r is not ring] for k, v in self._rings.items()}
 
     def _dispatch(self, stream: str, chunk: Chunk) -> None:
         # Device (or processor) thread. NB: _subscribers and _rings are replaced, never
         # mutated, so reading them without the lock sees a consistent list.
         chunk.freeze()
-        for ring in self._rings.get(stream, ()):
+        rings = self._rings
+        for ring in rings.get((stream, True), ()):
             ring.append(chunk)
+        physical = rings.get((stream, False))
+        if physical:
+            # Counts become physical values once per chunk, shared (read-only) by these rings.
+            info = self._infos.get(stream)
+            if info is None:
+                info = self._infos[stream] = self.streams[stream]
+            scaled = Chunk(info.to_physical(chunk.data), chunk.timestamps, chunk.device_times, chunk.arrival_times).freeze()
+            for ring in physical:
+                ring.append(scaled)
         for sub in self._subscribers:
             try:
                 sub(stream, chunk)

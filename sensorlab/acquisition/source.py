@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from enum import Enum
 from typing import Any, Protocol, runtime_checkable
 
@@ -58,6 +58,12 @@ class StreamInfo:
     has_device_time
         True when the device supplies its own clock or sample counter; the raw device times
         are stored next to the corrected host timestamps.
+    scale, offset
+        For integer counts (int16 PCM, raw IMU counts): ``physical = raw * scale + offset``
+        in float32, one number or one per channel (the last axis of a sample); ``()`` when
+        the values are physical already. ``units`` are those of the physical value. The
+        device's dtype is what chunks carry and the file stores; `Acquisition` rings and the
+        session reader hand consumers the physical values (`to_physical`, `physical`).
     """
 
     name: str
@@ -69,12 +75,20 @@ class StreamInfo:
     sample_shape: tuple[int, ...] = ()
     device: str = ""
     has_device_time: bool = False
+    scale: tuple[float, ...] = ()
+    offset: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", StreamKind(self.kind))
         object.__setattr__(self, "channel_names", tuple(self.channel_names))
         object.__setattr__(self, "units", tuple(self.units))
         object.__setattr__(self, "sample_shape", tuple(int(s) for s in self.sample_shape))
+        for key in ("scale", "offset"):
+            v = getattr(self, key)
+            v = () if v is None else (float(v),) if isinstance(v, int | float) else tuple(float(x) for x in v)
+            if v and (len(v) not in (1, self.sample_shape[-1] if self.sample_shape else 1) or not all(np.isfinite(v))):
+                raise ValueError(f"stream {self.name!r}: {key} {list(v)} must be finite, one number or one per channel")
+            object.__setattr__(self, key, v)
         if not self.name or "/" in self.name:
             raise ValueError(f"stream name {self.name!r} must be non-empty and contain no '/'")
 
@@ -86,9 +100,38 @@ class StreamInfo:
     def regular(self) -> bool:
         return self.nominal_rate > 0
 
+    @property
+    def scaled(self) -> bool:
+        """True when samples are counts that `to_physical` turns into physical values."""
+        return bool(self.scale or self.offset)
+
+    def to_physical(self, data: np.ndarray) -> np.ndarray:
+        """``data`` (counts of this stream) as float32 physical values; unchanged when not `scaled`.
+
+        Computed in float32 (``raw * scale + offset``), as the binary serial protocol always
+        did, so values are bit for bit what sensorlab delivered before counts were kept raw.
+        """
+        if not self.scaled:
+            return data
+        out = np.asarray(data).astype(np.float32)
+        if self.scale:
+            out *= np.asarray(self.scale, dtype=np.float32)
+        if self.offset:
+            out += np.asarray(self.offset, dtype=np.float32)
+        return out
+
+    def physical(self) -> StreamInfo:
+        """The stream as consumers see it: float32 physical values, no scale (self if not `scaled`)."""
+        if not self.scaled:
+            return self
+        return replace(self, dtype="float32", scale=(), offset=())
+
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["kind"] = self.kind.value
+        for key in ("scale", "offset"):  # absent when unused: the JSON of unscaled streams is unchanged
+            if not d[key]:
+                del d[key]
         return d
 
     def to_json(self) -> str:

@@ -27,7 +27,15 @@ SCHEMA = "sensorlab.session"
 #: about a second of device time on (with its error); the ``run1.sync.json`` offsets sidecar.
 #: 1.4: the ``time_layout`` stream attribute; layout ``segments`` stores each time column as
 #: verified linear runs (``<column>_segments`` + sparse ``<column>_values``, see `timecodec`).
-SCHEMA_VERSION = "1.4"
+#: 2.0: the ``segments`` layout is the default and array ``data`` may hold the device's counts
+#: (int16 PCM, raw IMU counts) with ``scale``/``offset`` in ``info`` (and CF ``scale_factor`` /
+#: ``add_offset`` / ``units`` attributes on ``data``). Major: a 1.x reader cannot read such a file
+#: correctly (it finds no ``timestamps`` dataset, or returns counts as if they were physical
+#: values), so it must refuse it, which 1.x readers do for a newer major version.
+SCHEMA_VERSION = "2.0"
+#: Written instead of `SCHEMA_VERSION` by ``time_layout="samples"``: per-sample times and physical
+#: float32 values, a file every 1.x reader (sensorlab before 2.0) opens and reads correctly.
+LEGACY_SCHEMA_VERSION = "1.4"
 SCHEMA_MAJOR = int(SCHEMA_VERSION.split(".")[0])
 
 # -- groups and datasets ------------------------------------------------------------------
@@ -42,6 +50,11 @@ HEALTH = "health"  # growable table, one row per flush
 GAPS = "gaps"  # (k, 2) float64 (start, end); written with the footers
 TIME_LAYOUT = "time_layout"  # stream attribute (1.4): how the time columns are stored; absent = samples
 ADDED_AT = "added_at"  # stream attribute: host time a stream joined a running recording
+# Attributes of ``data`` when it holds counts (2.0): physical = data * scale_factor + add_offset
+# (netCDF/CF names; one value or one per channel). The stream's ``info`` carries the same.
+SCALE_FACTOR = "scale_factor"
+ADD_OFFSET = "add_offset"
+UNITS = "units"
 
 # -- reserved stream names (one definition each) -------------------------------------------------
 #: The EVENTS stream every session has: live labels and markers (`Recorder.add_event`).
@@ -90,6 +103,14 @@ CHUNK_BYTES = 256 * 1024
 BLOB_CHUNK = 256 * 1024
 #: Raw chunk cache per dataset (h5py ``rdcc_nbytes``).
 CHUNK_CACHE_BYTES = 4 * 1024 * 1024
+
+#: ``SessionWriter(compression=…)`` → h5py filter arguments for array ``data``. Only filters
+#: every h5py has (gzip is builtin HDF5, lzf ships with h5py), so any h5py reads the file.
+COMPRESSIONS: dict[str | None, dict] = {
+    None: {},
+    "gzip": {"shuffle": True, "compression": "gzip", "compression_opts": 1},
+    "lzf": {"shuffle": True, "compression": "lzf"},
+}
 
 # -- gap detection ----------------------------------------------------------------------------
 #: A jump between consecutive timestamps larger than this many nominal periods is a gap ...

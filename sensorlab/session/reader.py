@@ -120,7 +120,12 @@ class StreamReader:
         self._g = group
         self._session = session
         self.name = group.name.rsplit("/", 1)[-1]
-        self.info = StreamInfo.from_dict(json.loads(_attr(group.attrs, "info")))
+        #: The stream as recorded: ``dtype`` is what ``data`` stores (int16 PCM, IMU counts…),
+        #: with the ``scale``/``offset`` that make them physical (schema 2.0; none before).
+        self.stored_info = StreamInfo.from_dict(json.loads(_attr(group.attrs, "info")))
+        #: The stream as `read` returns it by default: physical values (float32 where the file
+        #: stores scaled counts, see `StreamInfo.physical`); the same as `stored_info` otherwise.
+        self.info = self.stored_info.physical()
         self.storage = fmt.Storage(_attr(group.attrs, "storage", fmt.Storage.ARRAY.value))
         #: How the time columns are stored: ``samples`` (one float64 per sample, files before
         #: 1.4) or ``segments`` (verified linear runs); reads return the same either way.
@@ -276,7 +281,7 @@ class StreamReader:
         return lo + int(np.searchsorted(ds[lo:hi], t, "left"))
 
     # -- data ------------------------------------------------------------------------------------
-    def read(self, t0: float = -np.inf, t1: float = np.inf, decode: bool = True) -> Chunk:
+    def read(self, t0: float = -np.inf, t1: float = np.inf, decode: bool = True, raw: bool = False) -> Chunk:
         """Samples with ``t0 <= timestamp < t1``.
 
         Parameters
@@ -284,6 +289,9 @@ class StreamReader:
         decode
             Decode JPEG frames to ``(n, h, w, 3)`` uint8 BGR arrays; False returns an object
             array of JPEG ``bytes``. Events are always an object array of ``str``.
+        raw
+            Return the samples as stored (``stored_info.dtype``: int16 PCM, raw counts) instead
+            of physical values (float32 ``raw * scale + offset`` for streams with a scale).
         """
         if self.storage is fmt.Storage.UTF8:
             # Events may be recorded out of order (a label placed in the past): select by mask.
@@ -294,10 +302,10 @@ class StreamReader:
                 return self.read_index(0, 0)
             whole = self.read_index(int(idx.min()), int(idx.max()) + 1)
             return _take(whole, idx - idx.min())
-        return self.read_index(self.index_of(t0), self.index_of(t1), decode=decode)
+        return self.read_index(self.index_of(t0), self.index_of(t1), decode=decode, raw=raw)
 
-    def read_index(self, i0: int = 0, i1: int | None = None, decode: bool = True) -> Chunk:
-        """Samples ``i0 <= i < i1`` (clipped to `count`); see `read` for ``decode``.
+    def read_index(self, i0: int = 0, i1: int | None = None, decode: bool = True, raw: bool = False) -> Chunk:
+        """Samples ``i0 <= i < i1`` (clipped to `count`); see `read` for ``decode`` and ``raw``.
 
         Frames or events whose bytes are not readable (an index row outside the blob, a frame
         that never reached the disk, a JPEG that does not decode) are left out of the chunk
@@ -309,7 +317,8 @@ class StreamReader:
         ts = self._col(fmt.TIMESTAMPS)[i0:i1] - self.offset
         dev, arr = self._raw_times(fmt.DEVICE_TIMES, i0, i1), self._raw_times(fmt.ARRIVAL_TIMES, i0, i1)
         if self.storage is fmt.Storage.ARRAY:
-            return Chunk(self._g[fmt.DATA][i0:i1], ts, dev, arr)
+            data = self._g[fmt.DATA][i0:i1]
+            return Chunk(data if raw else self.stored_info.to_physical(data), ts, dev, arr)
         data, ok = self._read_blobs(i0, i1, decode)
         if ok.all():
             return Chunk(data, ts, dev, arr)

@@ -133,8 +133,11 @@ class Recorder:
     jpeg_quality
         0–100.
     time_layout
-        ``"segments"`` (default: compact verified time runs, schema 1.4) or ``"samples"``
-        (one float64 per sample and clock, readable by sensorlab before 1.4).
+        ``"segments"`` (default: compact verified time runs and the device's sample dtype,
+        schema 2.0) or ``"samples"`` (a schema 1.4 file sensorlab before 2.0 can read).
+    compression
+        ``None`` (default), ``"gzip"`` or ``"lzf"``: lossless HDF5 filter (with shuffle) on
+        sample arrays; see `SessionWriter`.
     writer
         The listener that writes the file (default: a `SessionWriter` on ``path``); the
         recorder only uses its public methods.
@@ -166,12 +169,13 @@ class Recorder:
         jpeg_quality: int = 90,
         writer: SessionWriter | None = None,
         time_layout: str = "segments",
+        compression: str | None = None,
     ):
         self.acquisition = acquisition
         self._path = Path(path)
         self.metadata = metadata or SessionMetadata(name=self._path.stem)
         self.preroll = dict(preroll or {})
-        self._writer = writer or SessionWriter(self._path, video_encoding, jpeg_quality, time_layout)
+        self._writer = writer or SessionWriter(self._path, video_encoding, jpeg_quality, time_layout, compression)
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._lock = threading.Lock()  # guards _state against add_event racing stop
         self._state = "idle"  # idle → recording → stopping → stopped | failed

@@ -66,7 +66,7 @@ def summarize(path: str | Path, measure_sync: bool = True) -> dict[str, Any]:
             "log_errors": [e["message"] for e in s.log if e.get("level") == "error"],
             "source_errors": _source_errors(s.attrs.get("source_errors")),
             "schema_version": str(s.attrs.get("schema_version", "")),
-            # How times are stored (1.4): "segments" (compact runs) or "samples" (before 1.4).
+            # How times are stored: "segments" (compact runs, 2.0) or "samples" (1.x).
             "time_layout": sorted({r.time_layout.value for r in s.streams.values()}),
             "streams": [],
         }
@@ -106,6 +106,11 @@ def summarize(path: str | Path, measure_sync: bool = True) -> dict[str, Any]:
                     "sync_offset": r.offset,
                     "time_layout": r.time_layout.value,
                     "explicit_times": r.explicit_times,
+                    # What ``data`` stores (2.0: the device's counts, with their scale) and what reads return.
+                    "storage": r.storage.value,
+                    "dtype": r.stored_info.dtype,
+                    "scale": list(r.stored_info.scale),
+                    "offset": list(r.stored_info.offset),
                 }
             )
             if measure_sync and r.count and order.ok:  # events of a stream whose time zig-zags are not comparable
@@ -160,6 +165,8 @@ def format_summary(summary: dict[str, Any] | str | Path) -> str:
         lines.append(f"  stopped early: {d['stop_reason']}")
     if d.get("time_layout"):
         lines.append(f"  format {d.get('schema_version') or '?'}, time layout: {_layout_note(d)}")
+    if d["streams"] and "dtype" in d["streams"][0]:
+        lines.append(f"  samples stored as: {_dtype_note(d)}")
     if d["tags"]:
         lines.append("  tags: " + ", ".join(f"{k}={v}" for k, v in d["tags"].items()))
     # Columns are as wide as their widest cell, two spaces apart, so no value runs into its
@@ -234,8 +241,26 @@ def _layout_note(d: dict[str, Any]) -> str:
     """``segments (compact)`` plus the streams whose times had to be kept per sample, or ``samples``."""
     layouts = d["time_layout"]
     if layouts != ["segments"]:
-        return " + ".join(layouts) + (" (one float64 per sample and clock, as before 1.4)" if "samples" in layouts else "")
+        return " + ".join(layouts) + (" (one float64 per sample and clock; sensorlab 1.x reads it)" if "samples" in layouts else "")
     # Only streams where it matters (a few verbatim samples, e.g. a first hand-over, are normal).
     kept = [f"{s['name']} {100 * s['explicit_times'] / s['samples']:.0f} %" for s in d["streams"]
             if s.get("samples") and s.get("explicit_times", 0) >= 0.1 * s["samples"]]
     return "segments (compact)" + (f"; times kept per sample (irregular): {', '.join(kept)}" if kept else "")
+
+
+def _dtype_note(d: dict[str, Any]) -> str:
+    """``mic int16 counts (×3.052e-05 → float32), imu int16 counts (per-channel scale → float32), cam jpeg, …``."""
+    parts = []
+    for s in d["streams"]:
+        if s.get("storage") in ("jpeg", "utf8"):
+            parts.append(f"{s['name']} {'jpeg' if s['storage'] == 'jpeg' else 'text'}")
+            continue
+        scale, offset = s.get("scale") or [], s.get("offset") or []
+        if not scale and not offset:
+            parts.append(f"{s['name']} {s['dtype']}")
+            continue
+        how = f"×{scale[0]:.4g}" if len(scale) == 1 else "per-channel scale" if scale else "offset"
+        if offset and scale:
+            how += " + offset"
+        parts.append(f"{s['name']} {s['dtype']} counts ({how} → float32)")
+    return ", ".join(parts)

@@ -1,4 +1,4 @@
-"""Compact per-sample times (schema 1.4 ``segments`` layout): linear runs, bit-exact.
+"""Compact per-sample times (``segments`` layout, schema 1.4 development builds and 2.0): linear runs, bit-exact.
 
 A sound card's samples are stamped ``offset + slope * count / rate`` per hand-over, a binary
 serial device's from its own tick counter, and the raw arrival time is one value per

@@ -76,17 +76,31 @@ class SessionWriter:
     jpeg_quality
         0–100, for ``cv2.imencode``.
     time_layout
-        ``"segments"`` (default, schema 1.4): per-sample times stored as verified linear runs
-        (`sensorlab.session.timecodec`); ``"samples"``: one float64 per sample and clock, as
-        files before 1.4 (readable by older sensorlab versions).
+        ``"segments"`` (default, schema 2.0): per-sample times stored as verified linear runs
+        (`sensorlab.session.timecodec`) and samples as the device delivered them (counts with
+        their scale, see `StreamInfo.scale`); ``"samples"``: a schema 1.4 file that sensorlab
+        before 2.0 can read: one float64 per sample and clock, counts stored as float32
+        physical values.
+    compression
+        ``None`` (default), ``"gzip"`` (level 1) or ``"lzf"``: a lossless filter, after the
+        byte shuffle, on the ``data`` of array streams (audio, timeseries, frames; JPEG and
+        text are not recompressed). Builtin HDF5 filters (lzf: shipped with h5py), so plain
+        h5py reads the file; what they gain and cost is in docs/PERFORMANCE.md.
 
     Thread-safety: not thread-safe; one thread (the recorder's writer thread) calls every
     method. ``bytes_written`` may be read from any thread (an int, replaced atomically).
     """
 
-    def __init__(self, path: str | Path, video_encoding: str = "jpeg", jpeg_quality: int = 90, time_layout: str = fmt.TimeLayout.SEGMENTS.value):
+    def __init__(self, path: str | Path, video_encoding: str = "jpeg", jpeg_quality: int = 90, time_layout: str = fmt.TimeLayout.SEGMENTS.value,
+                 compression: str | None = None):  # fmt: skip
+        if compression not in fmt.COMPRESSIONS:
+            raise ValueError(f"compression must be one of {list(fmt.COMPRESSIONS)}, not {compression!r}")
+        self.compression = compression
         self.path = Path(path)
         self.time_layout = fmt.TimeLayout(time_layout)
+        #: A 1.x file (sensorlab before 2.0 reads it) or a 2.0 one; see ``time_layout``.
+        self.legacy = self.time_layout is fmt.TimeLayout.SAMPLES
+        self.schema_version = fmt.LEGACY_SCHEMA_VERSION if self.legacy else fmt.SCHEMA_VERSION
         self.video_encoding = video_encoding
         self.jpeg_quality = int(jpeg_quality)
         self.bytes_written = 0
@@ -119,6 +133,7 @@ class SessionWriter:
             f.attrs["schema"] = fmt.SCHEMA
             for k, v in metadata.to_attrs().items():
                 f.attrs[k] = v
+            f.attrs["schema_version"] = self.schema_version
             for k, v in (attrs or {}).items():
                 f.attrs[k] = v
             root = f.create_group(fmt.STREAMS)
@@ -135,6 +150,9 @@ class SessionWriter:
 
     def _create_stream(self, root: h5py.Group, name: str, info: StreamInfo, attrs: Mapping[str, Any] | None = None) -> None:
         storage = fmt.storage_for(info, self.video_encoding)
+        source_info = info  # what chunks carry
+        if self.legacy:
+            info = info.physical()  # 1.x readers know no scale: store what they must return
         g = root.create_group(name)
         g.attrs["info"] = info.to_json()
         g.attrs["kind"] = info.kind.value
@@ -146,6 +164,7 @@ class SessionWriter:
             g.attrs[k] = v
         cls = _ArrayStore if storage is fmt.Storage.ARRAY else _BlobStore
         self.stores[name] = cls(g, info, storage, self)
+        self.stores[name].source_info = source_info
 
     def add_stream(self, info: StreamInfo, added_at: float) -> None:
         """Add a stream to the file while it is written (a processor started mid-recording).
@@ -370,7 +389,8 @@ class _Store:
     """Datasets of one stream; appends timestamps, raw times and gap/clock bookkeeping."""
 
     def __init__(self, g: h5py.Group, info: StreamInfo | None, storage: fmt.Storage, writer: SessionWriter):
-        self.info = info
+        self.info = info  # the stream as stored
+        self.source_info = info  # as chunks carry it (differs only in legacy files; set by the writer)
         self.storage = storage
         self.writer = writer
         self.count = 0
@@ -472,15 +492,26 @@ class _ArrayStore(_Store):
         row_bytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize if shape else dtype.itemsize
         # One frame per chunk for video (a frame is ~1 MB); ~1 s or CHUNK_BYTES otherwise.
         rows = 1 if info.kind is StreamKind.VIDEO else fmt.chunk_rows(row_bytes, info.nominal_rate)
-        self.data = g.create_dataset(fmt.DATA, (0, *shape), dtype, maxshape=(None, *shape), chunks=(rows, *shape))
+        self.data = g.create_dataset(fmt.DATA, (0, *shape), dtype, maxshape=(None, *shape), chunks=(rows, *shape),
+                                     **fmt.COMPRESSIONS[writer.compression])  # fmt: skip
         self.datasets.append(self.data)
+        if info.scaled:
+            # Counts as the device delivered them; the conversion is in the stream's ``info`` and,
+            # under the netCDF/CF names, on ``data`` itself for tools that know nothing of sensorlab.
+            self.data.attrs[fmt.SCALE_FACTOR] = np.asarray(info.scale or (1.0,), dtype=np.float64)
+            self.data.attrs[fmt.ADD_OFFSET] = np.asarray(info.offset or (0.0,), dtype=np.float64)
+            if info.units:
+                self.data.attrs[fmt.UNITS] = np.array(info.units, dtype=h5py.string_dtype())
 
     def _check(self, chunk: Chunk) -> None:
         if chunk.data.shape[1:] != self.data.shape[1:]:
             raise ValueError(f"stream {self.info.name!r}: samples of shape {chunk.data.shape[1:]} do not match the declared {self.data.shape[1:]}")
 
     def _append_data(self, chunk: Chunk) -> None:
-        self.writer._append(self.data, np.asarray(chunk.data, dtype=self.data.dtype), at=self.count)
+        # `to_physical` is the identity except where a legacy (1.x) file stores the physical
+        # values of a stream that delivers counts.
+        data = self.source_info.to_physical(chunk.data) if self.source_info is not self.info else chunk.data
+        self.writer._append(self.data, np.asarray(data, dtype=self.data.dtype), at=self.count)
 
 
 class _BlobStore(_Store):

@@ -61,7 +61,7 @@ class PreRoll:
     def add_stream(self, info: StreamInfo) -> None:
         with self._lock:
             if self._acq is not None and self.seconds > 0 and info.name not in self._rings:
-                self._rings[info.name] = self._acq.ring(info.name, seconds=self.seconds, max_samples=preroll_cap(info))
+                self._rings[info.name] = self._acq.ring(info.name, seconds=self.seconds, max_samples=preroll_cap(info), raw=True)
 
     def rings(self) -> dict[str, ChunkRing]:
         """Stream name → its ring (a copy of the mapping; empty when pre-roll is off)."""
@@ -72,7 +72,7 @@ class PreRoll:
         if self._acq is None or self.seconds <= 0:
             return
         self._rings = {
-            name: self._acq.ring(name, seconds=self.seconds, max_samples=preroll_cap(info))
+            name: self._acq.ring(name, seconds=self.seconds, max_samples=preroll_cap(info), raw=True)
             for name, info in self._acq.streams.items()
         }
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from sensorlab.acquisition.audio import AudioSource, SampleClock
-from sensorlab.acquisition.source import SourceError, StreamKind
+from sensorlab.acquisition.source import Chunk, SourceError, StreamKind
 
 RATE = 48000
 
@@ -38,6 +38,11 @@ def test_vmic_records_world_claps_on_time(pulse, clap_world, recorder):
         assert mic.streams[0].kind == StreamKind.AUDIO and mic.streams[0].sample_shape == (1,)
         assert mic.streams[0].has_device_time
         c = record(mic, recorder, 2.5)
+    info = mic.streams[0]
+    # The sound card's 16-bit PCM is kept as delivered; the scale makes it full-scale units.
+    assert c.data.dtype == np.int16 and info.dtype == "int16" and info.scale == (1 / 32768,)
+    c = Chunk(info.to_physical(c.data), c.timestamps, c.device_times, c.arrival_times)
+    assert c.data.dtype == np.float32
 
     assert not recorder.failures
     # Device times are the sample count; timestamps strictly increase at the sample period.

@@ -9,6 +9,7 @@ from sensorlab.acquisition.camera import CameraSource
 from sensorlab.acquisition.clock import now
 from sensorlab.acquisition.emulated.camera import EmulatedCamera
 from sensorlab.acquisition.emulated.microphone import EmulatedMicrophone
+from sensorlab.acquisition.source import Chunk
 from sensorlab.acquisition.emulated.mjpeg_server import MjpegServer
 from tests.acquisition.conftest import wait_until
 from tests.acquisition.test_audio import clap_errors
@@ -28,6 +29,9 @@ def test_emulated_microphone_is_bursty_drifting_and_on_time(clap_world, recorder
         assert recorder.wait_samples(int(2.5 * 48000), timeout=8)
         mic.stop()
     c = recorder.joined()
+    # Like a sound card: 16-bit PCM, made full-scale by the stream's scale.
+    assert c.data.dtype == np.int16 and mic.streams[0].scale == (1 / 32768,)
+    c = Chunk(mic.streams[0].to_physical(c.data), c.timestamps, c.device_times, c.arrival_times)
     assert (np.diff(c.timestamps) > 0).all()
     # Delivered in ~20 ms hand-overs of several back-to-back 10 ms blocks, like PulseAudio.
     handovers = np.diff(np.unique(c.arrival_times))

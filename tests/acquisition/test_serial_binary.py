@@ -78,8 +78,23 @@ def test_scale_gives_float32_physical_units_and_frames_keep_shape():
     np.testing.assert_allclose(runs["imu"][0].device_times, 5.0 + np.arange(10) / 1000)
     np.testing.assert_array_equal(runs["radar"][0].data, radar)
     infos = [s.to_info("dev") for s in DEVICE.streams]
-    assert infos[0].kind == StreamKind.TIMESERIES and infos[0].dtype == "float32" and infos[0].sample_shape == (3,)
+    assert infos[0].kind == StreamKind.TIMESERIES and infos[0].sample_shape == (3,)
     assert infos[1].kind == StreamKind.FRAMES and infos[1].sample_shape == (64, 32)
+
+
+def test_info_keeps_the_wire_counts_with_their_scale():
+    """What `SerialSource` records: the int16 counts as sent, the scale in the StreamInfo."""
+    p = BinaryParser(DEVICE, apply_scale=False)
+    imu = np.array([[2, -4, 6]] * 10, dtype=np.int16)
+    (run,) = p.feed(encode_data(0, 0, 5_000_000, imu))
+    info = DEVICE.streams[0].to_info("dev")
+    assert run.data.dtype == np.int16 and info.dtype == "int16" and info.scale == (0.5,)
+    np.testing.assert_array_equal(run.data, imu)
+    # Physical values are exactly what the parser's own scaling (what sensorlab recorded before) gives.
+    np.testing.assert_array_equal(info.to_physical(run.data), BinaryParser(DEVICE).feed(encode_data(0, 0, 5_000_000, imu))[0].data)
+    assert info.physical().dtype == "float32" and not info.physical().scaled
+    # apply_scale=False in the rig: counts everywhere, no scale.
+    assert not DEVICE.streams[0].to_info("dev", apply_scale=False).scaled
 
 
 def test_sequence_gaps_count_lost_samples_and_resets_do_not():

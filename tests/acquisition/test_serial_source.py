@@ -11,7 +11,7 @@ import serial
 from sensorlab.acquisition.emulated.mcu import IMU_SCALE, BinaryIMU, BinaryMCU, TextIMU, imu_radar_mcu, imu_stream
 from sensorlab.acquisition.emulated.world import World
 from sensorlab.acquisition.serial.port import SerialSource
-from sensorlab.acquisition.source import SourceError, StreamKind
+from sensorlab.acquisition.source import Chunk, SourceError, StreamKind
 from tests.acquisition.conftest import wait_until
 
 
@@ -56,9 +56,12 @@ def test_binary_imu_round_trip(recorder, clap_world, thread_errors):
     with BinaryIMU(rate=1000.0, world=clap_world) as mcu:
         with SerialSource(mcu.port, mcu.baudrate, "binary") as src:
             (info,) = src.streams
-            assert (info.name, info.dtype, info.sample_shape) == ("imu", "float32", (6,))
+            # Raw int16 counts as the device sent them; the scale gives physical units.
+            assert (info.name, info.dtype, info.sample_shape, info.scale) == ("imu", "int16", (6,), IMU_SCALE)
             assert info.channel_names == ("ax", "ay", "az", "gx", "gy", "gz") and info.nominal_rate == 1000.0
             chunk = _collect(src, recorder, 500)
+    assert chunk.data.dtype == np.int16
+    chunk = Chunk(info.to_physical(chunk.data), chunk.timestamps, chunk.device_times, chunk.arrival_times)
     true = mcu.true_host_times(chunk.device_times)
     np.testing.assert_allclose(chunk.data, clap_world.imu(true), atol=max(IMU_SCALE) / 2 + 1e-6)
     np.testing.assert_allclose(np.diff(chunk.device_times), 1e-3, atol=2e-6)
@@ -82,7 +85,8 @@ def test_one_device_with_imu_and_radar_frames(recorder, clap_world):
             src.stop()
     frames = np.concatenate([c.data for c in by_stream["mcu_radar"]])
     times = np.concatenate([c.device_times for c in by_stream["mcu_radar"]])
-    assert frames.shape[1:] == (64, 32) and frames.dtype == np.float32
+    assert frames.shape[1:] == (64, 32) and frames.dtype == np.int16 and radar.scale == (1e-3,)
+    frames = radar.to_physical(frames)
     expect = np.stack([clap_world.radar(float(t)) for t in mcu.true_host_times(times, stream=1)])
     np.testing.assert_allclose(frames, expect, atol=1e-3)
     assert sum(len(c) for c in by_stream["mcu_imu"]) > 50

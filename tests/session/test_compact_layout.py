@@ -156,8 +156,12 @@ def test_blocks_and_sync_offsets_work_on_both_layouts(demo_pair, tmp_path):
 def test_info_says_which_layout(demo_pair):
     path, old_path = demo_pair
     new_text, old_text = format_summary(path), format_summary(old_path)
-    assert "format 1.4, time layout: segments (compact)" in new_text
-    assert "time layout: samples" in old_text
+    assert "format 2.0, time layout: segments (compact)" in new_text
+    assert "format 1.4, time layout: samples" in old_text  # the legacy file older sensorlab reads
+    # Which dtype each stream stores: the device's counts with their scale in 2.0, physical floats in 1.4.
+    assert "samples stored as: " in new_text and "imu int16 counts (per-channel scale → float32)" in new_text
+    assert "mic int16 counts (×3.052e-05 → float32)" in new_text and "camera jpeg" in new_text
+    assert "imu float32," in old_text and "mic float32," in old_text
     # The camera's host-stamped frames and the events lie on no line: info says they are kept per sample.
     assert "times kept per sample (irregular):" in new_text and "labels" in new_text.split("times kept per sample")[1]
 
@@ -258,7 +262,12 @@ def test_a_file_written_by_sensorlab_1_3_reads_exactly_as_1_3_read_it(tmp_path):
                 if key in want.files:
                     np.testing.assert_array_equal(getattr(c, k), want[key])
             np.testing.assert_array_equal(r.gaps, want[f"{name}/gaps"])
-    assert "time layout: samples" in format_summary(path) and "format 1.3" in format_summary(path)
+            # No scale in a 1.x file: raw reads are the same values, and the info is unchanged.
+            assert r.info == r.stored_info and not r.info.scaled
+            if c.data.dtype != object:
+                np.testing.assert_array_equal(r.read_index(raw=True).data, c.data)
+    text = format_summary(path)
+    assert "time layout: samples" in text and "format 1.3" in text and "samples stored as: " in text
 
 
 def test_dataset_build_gives_identical_windows_from_both_layouts(tmp_path):

@@ -21,6 +21,16 @@ CASES = [
     pytest.param(dict(kind="video", shape=(48, 64, 3), rate=30, chunk_size=1, max_samples=45), {"video_encoding": "jpeg"}, id="video-jpeg"),
     pytest.param(dict(kind="video", shape=(48, 64, 3), rate=30, chunk_size=2, max_samples=45), {"video_encoding": "raw"}, id="video-raw"),
     pytest.param(dict(kind="events", rate=10, chunk_size=1, max_samples=25), {}, id="events"),
+    # Counts in the device's dtype with their scale (schema 2.0): int16 PCM, IMU counts, radar maps.
+    pytest.param(dict(kind="audio", shape=(2,), dtype="int16", rate=48000, chunk_size=480, pattern="sine", max_samples=96000, scale=(1 / 32768,)),
+                 {}, id="audio-int16-pcm"),  # fmt: skip
+    pytest.param(dict(kind="timeseries", shape=(6,), dtype="int16", rate=1000, chunk_size=10, pattern="sine", max_samples=5000,
+                      scale=(8 / 32768,) * 3 + (500 / 32768,) * 3, offset=(0.01, -0.02, 0.0, 0.5, 0.0, -1.5), units=("g",) * 3 + ("deg/s",) * 3),
+                 {}, id="timeseries-int16-imu-counts"),  # fmt: skip
+    pytest.param(dict(kind="timeseries", shape=(4,), dtype="uint16", rate=250, chunk_size=5, pattern="sine", max_samples=2000, scale=(3.3 / 65535,),
+                      offset=(-1.65,), units=("V",)), {}, id="timeseries-uint16-adc"),  # fmt: skip
+    pytest.param(dict(kind="frames", shape=(64, 32), dtype="int16", rate=20, chunk_size=1, pattern="sine", max_samples=60, scale=(1e-3,)),
+                 {}, id="frames-int16-scaled"),  # fmt: skip
 ]
 
 
@@ -31,9 +41,12 @@ def test_roundtrip(make_session, spec, rec_kwargs, layout):
     path = make_session(src, time_layout=layout, **rec_kwargs)
     n = spec["max_samples"]
     k = np.arange(n)
+    info = src.streams[0]
     with Session.open(path) as s:
         r = s.streams["s"]
-        assert r.info == src.streams[0]
+        # The reader describes what it returns: physical values (float32 for counts with a scale).
+        assert r.info == info.physical()
+        assert r.stored_info == (info if layout == "segments" else info.physical())
         assert r.count == n
         assert r.time_layout.value == layout
         np.testing.assert_array_equal(r.timestamps, src.timestamps(k))  # exact: float64 read back as given, in both layouts
@@ -45,8 +58,27 @@ def test_roundtrip(make_session, spec, rec_kwargs, layout):
             assert c.data.dtype == np.uint8 and c.data.shape == want.shape
             assert np.abs(c.data.astype(int) - want).max() <= 2  # uniform frames survive JPEG
         else:
-            assert c.data.dtype == np.dtype(src.dtype)
-            np.testing.assert_array_equal(c.data, want)
+            # Default reads: physical values, bit for bit what consumers of the live stream get.
+            assert c.data.dtype == np.dtype(info.physical().dtype)
+            np.testing.assert_array_equal(c.data, info.to_physical(want))
+            raw = r.read_index(raw=True).data
+            stored = s._f[f"streams/s/{fmt.DATA}"]
+            if layout == "segments":  # 2.0: the device's counts, as delivered
+                assert raw.dtype == np.dtype(src.dtype) and stored.dtype == np.dtype(src.dtype)
+                np.testing.assert_array_equal(raw, want)
+            else:  # a 1.4 file (older sensorlab must read it): the physical values themselves
+                assert stored.dtype == np.dtype(info.physical().dtype)
+                np.testing.assert_array_equal(raw, c.data)
+            if info.scaled and layout == "segments":
+                # Plain h5py / netCDF-style tools find the conversion on the dataset itself.
+                np.testing.assert_allclose(stored.attrs[fmt.SCALE_FACTOR], np.broadcast_to(info.scale, stored.attrs[fmt.SCALE_FACTOR].shape))
+                by_hand = stored[:].astype(np.float32) * stored.attrs[fmt.SCALE_FACTOR].astype(np.float32) + stored.attrs[fmt.ADD_OFFSET].astype(np.float32)
+                np.testing.assert_allclose(by_hand, c.data, rtol=1e-6, atol=1e-6)
+            else:
+                assert fmt.SCALE_FACTOR not in stored.attrs
+            t0, t1 = r.timestamps[n // 3], r.timestamps[n // 2]  # time-range reads too
+            np.testing.assert_array_equal(r.read(t0, t1).data, c.data[n // 3 : n // 2])
+            np.testing.assert_array_equal(r.read(t0, t1, raw=True).data, raw[n // 3 : n // 2])
         st = r.stats
         assert (st.samples, st.dropped, st.error, st.gaps) == (n, 0, "", [])
         assert r.complete and s.complete and s.stop_reason == "stopped"
@@ -171,3 +203,27 @@ def test_samples_without_a_finite_timestamp_are_dropped_not_stored(tmp_path, mak
         stored = s.streams["imu"].read_index(0, 10)
         np.testing.assert_array_equal(stored.timestamps, [1.0, 1.01, 1.03])
         np.testing.assert_array_equal(stored.data[:, 0], [0, 2, 6])
+
+
+@pytest.mark.parametrize("compression", ["gzip", "lzf"])
+def test_lossless_compression_reads_back_exactly_and_plain_h5py_sees_the_filter(make_session, compression):
+    src = SignalSource("mic", kind="audio", shape=(2,), dtype="int16", rate=48000, chunk_size=480, pattern="sine", realtime=False,
+                       max_samples=48000, scale=(1 / 32768,))  # fmt: skip
+    path = make_session(src, compression=compression)
+    k = np.arange(48000)
+    with Session.open(path) as s:
+        r = s.streams["mic"]
+        np.testing.assert_array_equal(r.read_index(raw=True).data, src.expected(k))
+        np.testing.assert_array_equal(r.timestamps, src.timestamps(k))
+    with h5py.File(path, "r") as f:
+        d = f["streams/mic/data"]
+        assert d.compression == compression and d.shuffle
+        assert d.id.get_storage_size() < d.size * d.dtype.itemsize  # it did compress (a sine)
+
+
+def test_an_unknown_compression_is_refused_before_anything_is_written(tmp_path):
+    from sensorlab.session.writer import SessionWriter
+
+    with pytest.raises(ValueError, match=r"compression must be one of \[None, 'gzip', 'lzf'\], not 'zstd'"):
+        SessionWriter(tmp_path / "x.h5", compression="zstd")
+    assert not (tmp_path / "x.h5").exists()

@@ -38,7 +38,10 @@ class EmulatedMicrophone(AudioSource):
         The scene to sample (default: `shared_world()`, so claps line up with other
         emulated devices).
     samplerate, channels, blocksize, name
-        As for `AudioSource` (dtype is float32).
+        As for `AudioSource`.
+    dtype
+        ``"int16"`` (default, like a sound card: the world's [-1, 1] signal quantised to
+        16-bit PCM) or ``"float32"``.
     drift_ppm
         Sample-clock error. Positive means the card's crystal runs fast: it produces
         ``samplerate × (1 + drift_ppm·1e-6)`` samples per host second, and the fitted
@@ -56,8 +59,8 @@ class EmulatedMicrophone(AudioSource):
 
     def __init__(self, world: World | None = None, samplerate: int = 48000, channels: int = 1, blocksize: int = 480,
                  name: str = "audio", drift_ppm: float = 20.0, handover: float = 0.02, jitter: float = 0.004,
-                 latency: float = 0.0005, seed: int = 0, fit_latency: float = 0.0):  # fmt: skip
-        super().__init__("emulated", samplerate, channels, blocksize, "float32", name, latency=fit_latency)
+                 latency: float = 0.0005, seed: int = 0, fit_latency: float = 0.0, dtype: str = "int16"):  # fmt: skip
+        super().__init__("emulated", samplerate, channels, blocksize, dtype, name, latency=fit_latency)
         self.description = "emulated microphone"
         self.world = world or shared_world()
         self.drift_ppm, self.handover, self.jitter, self.latency = drift_ppm, handover, jitter, latency
@@ -90,7 +93,7 @@ class EmulatedMicrophone(AudioSource):
             self._finished()  # like PortAudio's finished_callback
 
     def _block(self, t0: float, first: int) -> np.ndarray:
-        return self.world.audio(t0 + (first + np.arange(self.blocksize)) / self.true_rate, self.channels)
+        return self._pcm(self.world.audio(t0 + (first + np.arange(self.blocksize)) / self.true_rate, self.channels))
 
     def _card(self) -> None:
         """Emulated sound-card thread: capture on its own clock, hand over in bursts."""
@@ -113,3 +116,9 @@ class EmulatedMicrophone(AudioSource):
                 ahead.append(self._block(t0, sent + len(ahead) * self.blocksize))
             due += self.handover + self._rng.uniform(0, self.jitter)
             due = max(due, now())  # a stalled thread (GIL, suspend) does not burst-catch-up forever
+
+    def _pcm(self, x: np.ndarray) -> np.ndarray:
+        """What a sound card hands over: float32, or int16 PCM rounded and clipped like PortAudio's."""
+        if self.dtype == "float32":
+            return x.astype(np.float32, copy=False)
+        return np.clip(np.round(np.asarray(x, dtype=np.float64) * 32768.0), -32768, 32767).astype(np.int16)

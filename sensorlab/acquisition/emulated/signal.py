@@ -78,6 +78,9 @@ class SignalSource(SourceBase):
         than deliver them late.
     channel_names
         Default ``ch0, ch1, …`` for timeseries/audio.
+    scale, offset, units
+        The stream's `StreamInfo.scale` / ``offset`` / ``units``: integer values are then
+        counts of ``value * scale + offset`` physical units (int16 PCM, IMU counts).
     """
 
     def __init__(
@@ -100,6 +103,9 @@ class SignalSource(SourceBase):
         stall_for: float = 0.5,
         stall_drops: bool = True,
         channel_names: tuple[str, ...] | None = None,
+        scale: tuple[float, ...] = (),
+        offset: tuple[float, ...] = (),
+        units: tuple[str, ...] = (),
     ):
         super().__init__(description=f"signal:{name}")
         kind = StreamKind(kind)
@@ -125,6 +131,7 @@ class SignalSource(SourceBase):
         self.stall_for = stall_for
         self.stall_drops = stall_drops
         self.channel_names = channel_names
+        self.scale, self.offset, self.units = scale, offset, units
         rng = np.random.default_rng(seed)
         size = int(np.prod(self.shape)) if self.shape else 1
         self._phase = rng.uniform(0, 2 * np.pi, size)
@@ -194,6 +201,9 @@ class SignalSource(SourceBase):
                 sample_shape=self.shape,
                 device=f"emulated {self.pattern} @ {self.rate:g} Hz",
                 has_device_time=self.device_time,
+                units=self.units,
+                scale=self.scale,
+                offset=self.offset,
             ),
         )
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from sensorlab.acquisition.kinds.base import DeviceConfig, DeviceKind, EditorField, Found, TextEntry, optional_float
 from sensorlab.acquisition.serial.urls import check_port
@@ -21,12 +22,27 @@ class SerialConfig(DeviceConfig):
     rate: float | None = Field(default=None, ge=0.1, le=100_000)  # nominal rate of a text stream, Hz
     channels: list[str] | None = None  # channel names of a text stream (else header/auto)
     units: list[str] | None = None
+    # A text stream of raw counts: the integer dtype it is stored in, and physical = value *
+    # scale + offset (one number or one per channel). A binary device says this itself.
+    dtype: Literal["float32", "float64", "int8", "uint8", "int16", "uint16", "int32", "uint32"] = "float32"
+    scale: float | list[float] | None = None
+    offset: float | list[float] | None = None
     # A text stream's first column is the device's time (ms/us/s) or a sample counter:
     # it gives exact timestamps and reveals lost lines (docs/SERIAL-PROTOCOL.md).
     time_column: Literal["ms", "us", "s", "counter"] | None = None
     # false for native-USB boards (USB CDC: ESP32-S2/S3, RP2040, SAMD, nRF52840 USB), which
     # ignore `baud`: arrivals are then not corrected for a transmit time at that rate.
     uart: bool = True
+
+    @model_validator(mode="after")
+    def _counts_only_for_text(self) -> SerialConfig:
+        if self.protocol == "binary" and (self.dtype != "float32" or self.scale is not None or self.offset is not None):
+            raise ValueError("dtype, scale and offset are for protocol = \"text\": a binary device describes its own streams")
+        for key in ("scale", "offset"):
+            v = getattr(self, key)
+            if v is not None and not all(math.isfinite(x) for x in (v if isinstance(v, list) else [v])):
+                raise ValueError(f"{key} must be finite numbers, got {v}")
+        return self
 
     @field_validator("baud")
     @classmethod
@@ -91,6 +107,9 @@ class SerialKind(DeviceKind):
             name=config.name if config.protocol == "text" else "",  # a binary device names its streams
             channel_names=config.channels,
             units=config.units or (),
+            dtype=config.dtype,
+            scale=config.scale if config.scale is not None else (),
+            offset=config.offset if config.offset is not None else (),
             nominal_rate=config.rate or 0.0,
             time_column=config.time_column,
             uart=config.uart,

@@ -149,8 +149,9 @@ class BinaryParser:
         The device's streams. Until one is set (directly or by a DESCRIPTION reply), data
         packets are counted in ``counters.skipped`` and dropped.
     apply_scale
-        Convert scaled integer streams to float32 physical units (the recorded dtype is then
-        float32; see `StreamDescription.to_info`).
+        Convert scaled integer streams to float32 physical units here. `SerialSource` leaves
+        this False: it emits the counts as sent, and `StreamInfo.scale` carries the conversion
+        (`StreamDescription.to_info`), so files store the device's dtype.
     max_frame
         Largest encoded frame accepted.
 

@@ -97,18 +97,22 @@ class StreamDescription:
             out += np.asarray(self.offset, dtype=np.float32)
         return out
 
-    def to_info(self, device: str = "", prefix: str = "") -> StreamInfo:
-        """The `StreamInfo` of this stream as the host records it."""
+    def to_info(self, device: str = "", prefix: str = "", apply_scale: bool = True) -> StreamInfo:
+        """The `StreamInfo` of this stream as the host records it: the wire dtype (the counts
+        the device sent), with ``scale``/``offset`` so consumers get physical values.
+        ``apply_scale`` False drops the scale (counts everywhere, e.g. to debug firmware)."""
         return StreamInfo(
             name=prefix + self.name,
             kind=StreamKind.TIMESERIES if self.kind == "timeseries" else StreamKind.FRAMES,
             nominal_rate=self.rate,
             channel_names=self.channels,
             units=self.units,
-            dtype="float32" if self.scaled else self.dtype,
+            dtype=self.dtype,
             sample_shape=self.shape,
             device=device,
             has_device_time=True,
+            scale=(self.scale or ()) if apply_scale else (),
+            offset=(self.offset or ()) if apply_scale else (),
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -67,6 +67,11 @@ class SerialSource(Reconnecting, SourceBase):
         Text protocol: the stream name. Binary: a prefix for the device's stream names.
     channel_names, units
         Text protocol: channel names (else taken from a header line or ``ch0…``) and units.
+    dtype, scale, offset
+        Text protocol: the values' dtype (``"float32"``, or an integer type such as
+        ``"int16"`` for raw counts, which are then stored as such; a line with a value that is
+        not such an integer is a parse error) and ``physical = value * scale + offset`` (one
+        number or one per channel; `StreamInfo.scale`).
     nominal_rate
         Text protocol: samples per second. Timestamps then follow the line index through a
         clock fit, so they come out regular instead of bursty.
@@ -79,7 +84,9 @@ class SerialSource(Reconnecting, SourceBase):
         True when the link really runs at ``baudrate`` (a USB-UART bridge): arrival times
         are corrected for each packet's transmit time. False for native-USB CDC boards.
     apply_scale
-        Binary protocol: emit scaled integer streams as float32 physical values.
+        Binary protocol: give streams the device's scale/offset (`StreamInfo.scale`), so
+        consumers get physical values while chunks and files keep the counts as sent. False:
+        counts everywhere.
     latency
         Known constant transport delay in seconds (a USB-UART bridge's polling, ~0.5–1 ms),
         subtracted from arrivals by the clock fit; constant delays cannot be measured.
@@ -106,6 +113,9 @@ class SerialSource(Reconnecting, SourceBase):
         name: str = "",
         channel_names: Sequence[str] | None = None,
         units: Sequence[str] = (),
+        dtype: str = "float32",
+        scale: Sequence[float] | float = (),
+        offset: Sequence[float] | float = (),
         nominal_rate: float = 0.0,
         time_column: str | None = None,
         open_timeout: float = 3.0,
@@ -123,6 +133,7 @@ class SerialSource(Reconnecting, SourceBase):
         self.name = name or ("serial" if protocol == "text" else "")
         self.channel_names = tuple(channel_names) if channel_names else None
         self.units = tuple(units)
+        self.dtype, self.scale, self.offset = dtype, scale, offset
         self.nominal_rate = float(nominal_rate)
         self.time_column = time_column
         self.open_timeout = open_timeout
@@ -208,7 +219,7 @@ class SerialSource(Reconnecting, SourceBase):
             raise SourceError(open_error_message(self.port, e)) from None
 
     def _new_text_parser(self, channel_names: Sequence[str] | None) -> TextLineParser:
-        parser = TextLineParser(self.name, channel_names, self.time_column, self.nominal_rate)
+        parser = TextLineParser(self.name, channel_names, self.time_column, self.nominal_rate, dtype=self.dtype)
         # pyserial flushed the input on open, so the first bytes are probably mid-line.
         parser.resync()
         return parser
@@ -224,7 +235,15 @@ class SerialSource(Reconnecting, SourceBase):
                     "(or name them with `channels = [...]` in the rig), and that it is not speaking the binary protocol"
                 )
         names = parser.channel_names or ()
-        info = StreamInfo(
+        try:
+            info = self._text_info(parser, names)
+        except ValueError as e:  # a scale/offset list that does not fit the channels
+            raise SourceError(f"text serial device on {self.port}: {e} ({len(names)} channels: {', '.join(names)}); fix `scale`/`offset` in the rig") from None
+        self.streams = (info,)
+        self._rename = {self.name: self.name}
+
+    def _text_info(self, parser: TextLineParser, names: tuple[str, ...]) -> StreamInfo:
+        return StreamInfo(
             name=self.name,
             kind=StreamKind.TIMESERIES,
             nominal_rate=self.nominal_rate,
@@ -234,12 +253,12 @@ class SerialSource(Reconnecting, SourceBase):
             sample_shape=(len(names),),
             device=f"text serial device on {self.port} @ {self.baudrate}",
             has_device_time=parser.has_device_time,
+            scale=self.scale,
+            offset=self.offset,
         )
-        self.streams = (info,)
-        self._rename = {self.name: self.name}
 
     def _open_binary(self) -> None:
-        parser = BinaryParser(apply_scale=self.apply_scale)
+        parser = BinaryParser(apply_scale=False)  # counts as sent; the scale is in the StreamInfo
         parser.resync()
         self.parser = parser
         request = encode_request()
@@ -254,7 +273,7 @@ class SerialSource(Reconnecting, SourceBase):
             )
         parser.description = desc
         where = f"{desc.device or 'binary serial device'} on {self.port} @ {self.baudrate}"
-        self.streams = tuple(s.to_info(where, self.name) for s in desc.streams)
+        self.streams = tuple(s.to_info(where, self.name, self.apply_scale) for s in desc.streams)
         self._rename = {s.name: self.name + s.name for s in desc.streams}
 
     def _read_until(self, done, send: bytes | None) -> None:
@@ -320,7 +339,7 @@ class SerialSource(Reconnecting, SourceBase):
         except (serial.SerialException, OSError):
             pass  # the read loop will notice
         if self.protocol == "binary":
-            parser = BinaryParser(old.description, apply_scale=self.apply_scale)
+            parser = BinaryParser(old.description, apply_scale=False)
             parser.resync()
             self._check_description = True
             try:

@@ -56,7 +56,9 @@ class TextLineParser:
     max_line
         Lines longer than this many bytes are discarded (a device printing without newlines).
     dtype
-        dtype of the emitted values.
+        dtype of the emitted values. An integer dtype (raw counts) accepts only lines whose
+        values are integers in its range; any other line is a parse error, never a wrapped or
+        truncated sample.
 
     Examples
     --------
@@ -85,9 +87,11 @@ class TextLineParser:
         self.max_line = max_line
         self.dtype = np.dtype(dtype)
         # A value the stored dtype cannot hold (a flipped byte turning "1.5" into "1e50") would be
-        # stored as inf or a wrapped integer: treat the line as garbage instead.
+        # stored as inf or a wrapped integer: treat the line as garbage instead. Raw counts
+        # (an integer dtype) must also be whole numbers: "1.5" would be truncated.
         info = np.finfo(self.dtype) if self.dtype.kind == "f" else np.iinfo(self.dtype)
         self._lo, self._hi = float(info.min), float(info.max)
+        self._integer = self.dtype.kind in "iu"
         self.counters = ParserCounters()
         self.channel_names: tuple[str, ...] | None = tuple(channel_names) if channel_names else None
         self._ncols = len(self.channel_names) if self.channel_names else None
@@ -276,8 +280,8 @@ class TextLineParser:
         if self.time_column is not None and (t is None or not math.isfinite(t)):
             self._bad()  # "nan", "inf" in the time column: no time, so no sample
             return
-        if values and (max(values) > self._hi or min(values) < self._lo):
-            self._bad()
+        if values and (max(values) > self._hi or min(values) < self._lo or (self._integer and not _whole(values))):
+            self._bad()  # "1e50" for float32, "40000" or "1.5" for int16: storing it would change the value
             return
         if self.time_column == "counter":
             # A line whose counter jumps forward is only believed once the next line goes on
@@ -358,3 +362,8 @@ class TextLineParser:
             return []
         runs, self._runs = self._runs, []
         return runs
+
+
+def _whole(values: list[float]) -> bool:
+    """True when every value is a whole number (what an integer dtype stores unchanged)."""
+    return all(float(v).is_integer() for v in values)
