@@ -34,11 +34,16 @@ firmware-test:
 	$(MAKE) -C firmware test host
 
 # The core without any Qt binding installed: proves sensorlab records, reads, labels, builds
-# datasets and runs models headless (training, with torch, runs in `make test`).
+# datasets and runs models headless (training, with torch, runs in `make test`). It runs what a
+# headless user drives - the commands, the Studio, sessions, datasets, inference, LSL - not the
+# device and parser tests again: those run in `make test` on the same code, and the import
+# contracts already prove the core never imports Qt.
 HEADLESS_VENV := .venv-headless
+HEADLESS_TESTS := tests/test_cli.py tests/test_cli_output.py tests/test_cli_record.py tests/test_cli_rig.py \
+  tests/studio tests/session tests/datasets tests/inference tests/lsl tests/labeling/test_cli_commands.py
 test-headless: system-deps $(HEADLESS_VENV)/.installed
 	$(HEADLESS_VENV)/bin/python -c "import importlib.util as u; assert not u.find_spec('PySide6'), 'PySide6 must not be installed here'"
-	$(HEADLESS_VENV)/bin/pytest -q -p no:pytestqt -W ignore::pytest.PytestConfigWarning --ignore=tests/app --ignore=tests/training
+	$(HEADLESS_VENV)/bin/pytest -q -p no:pytestqt -W ignore::pytest.PytestConfigWarning $(HEADLESS_TESTS)
 
 $(HEADLESS_VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(HEADLESS_VENV)
