@@ -49,7 +49,13 @@ from psygnal import Signal
 from sensorlab.acquisition.buffers import ChunkRing, concat_chunks
 from sensorlab.acquisition.clock import now
 from sensorlab.acquisition.hub import Acquisition
-from sensorlab.acquisition.source import IRREGULAR, Chunk, StreamInfo, StreamKind, StreamStats
+from sensorlab.acquisition.source import (
+    IRREGULAR,
+    Chunk,
+    StreamInfo,
+    StreamKind,
+    StreamStats,
+)
 from sensorlab.session import format as fmt
 from sensorlab.session.failures import fatal_message, mount_point
 from sensorlab.session.metadata import SessionMetadata, iso
