@@ -214,8 +214,8 @@ class DeviceParity:
                 pb[i] = _onehot(dev[order[j[i]]][1], self.labels)
         return ends, pa, pb
 
-    def describe(self, d: Divergence) -> str:
-        return d.note
+    def summary(self) -> str:
+        return self.report.summary()
 
 
 def _match(ends: np.ndarray, hclass: list[str], dtimes: np.ndarray, dclass: list[str], tol: float):
