@@ -168,7 +168,7 @@ class DeviceParity:
             dev = [d for d in self._dev if lo_t - tol <= d[0] <= (math.inf if final else hi_t + tol)]
             ends = np.array([host[i][1] for i in ctx])
             hclass = [self.labels[int(np.argmax(host[i][2]))] for i in ctx]
-            verdict, notes, dev_side = _match(ends, hclass, np.array([d[0] for d in dev]), [d[1] for d in dev], tol)
+            verdict, notes, dev_side = _match(ends, hclass, np.array([d[0] for d in dev]), [d[1] for d in dev], tol, self.hop)
             pos = {i: k for k, i in enumerate(ctx)}
             r = self.report
             for i in todo:
@@ -219,9 +219,10 @@ class DeviceParity:
         return self.report.summary()
 
 
-def _match(ends: np.ndarray, hclass: list[str], dtimes: np.ndarray, dclass: list[str], tol: float):
+def _match(ends: np.ndarray, hclass: list[str], dtimes: np.ndarray, dclass: list[str], tol: float, hop: float):
     """Per host window: 0 no report within ``tol``, 1 agrees, 2 divergent; a note and the
-    device's nearest class for each; and per report whether no host window was near it."""
+    device's nearest class for each; and per report whether no host window was near it
+    (none within ``tol``, or the host's grid of windows broken there: skipped or lost)."""
     order = np.argsort(dtimes, kind="stable")
     dt = dtimes[order]
     dc = [dclass[j] for j in order]
@@ -241,7 +242,10 @@ def _match(ends: np.ndarray, hclass: list[str], dtimes: np.ndarray, dclass: list
     hi2 = np.searchsorted(ends, dt + tol + 1e-9, "right")
     alone = np.zeros(len(dt), bool)
     for j in range(len(dt)):
-        if hi2[j] <= lo2[j]:
+        # The host windows around the report, with one more each side: a step over 1.5 hops
+        # among them is a window the host skipped or never cut, which may be the one that agrees.
+        around = ends[max(lo2[j] - 1, 0) : hi2[j] + 1]
+        if hi2[j] <= lo2[j] or (len(around) > 1 and np.diff(around).max() > 1.5 * hop):
             alone[j] = True
             continue
         near = range(lo2[j], hi2[j])

@@ -123,3 +123,16 @@ def test_an_emulated_board_reports_its_classes_through_a_pty_on_the_events_proto
 def test_a_meaningless_tolerance_is_refused_in_one_line(tolerance):
     with pytest.raises(ValueError, match="tolerance must be a positive number of seconds"):
         DeviceParity(LABELS, HOP, tolerance=tolerance)
+
+
+def test_windows_the_host_skipped_are_not_divergences_but_unmatched_reports():
+    """A loaded host skips stale windows (or loses input): the device's reports for the missing
+    windows have no host opinion to disagree with, even where the host's neighbours differ."""
+    ends, probs, times, texts, _ = scenario()
+    keep = np.ones(N, bool)
+    keep[25:29] = False  # the host never ran the clap windows 25–28; the device reports clap there
+    r, _dp = compare_device(ends[keep] - 0.4, ends[keep], probs[keep], LABELS, times, texts, delay=0.01)
+    assert [round((d.end - T0) / HOP) - 1 for d in r.kept] == [6, 12, 45, 46, 47, 48, 300]
+    # Unmatched: the reports next to the hole (24–29: their nearest host window may be a missing
+    # one) and the last one (after the last host window).
+    assert r.device_only == 6 + 1
