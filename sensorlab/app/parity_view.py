@@ -63,20 +63,22 @@ class ParityView(QWidget):
         self.plot.setLabel("left", "P")
         self.plot.addLegend(offset=(5, 5))
         # connect="finite": a NaN between windows far apart (skipped, a gap) breaks the line there.
-        self.curve_a = self.plot.plot(pen=PEN_A, name=name_a, connect="finite")
-        self.curve_b = self.plot.plot(pen=PEN_B, name=name_b, connect="finite")
+        # A mark per window as well as the line: zoomed onto a divergence, each window reads on its own.
+        self.curve_a = self.plot.plot(pen=PEN_A, name=name_a, connect="finite", symbol="o", symbolSize=5, symbolPen=None, symbolBrush="#1565c0")
+        self.curve_b = self.plot.plot(pen=PEN_B, name=name_b, connect="finite", symbol="x", symbolSize=7, symbolPen="#ef6c00", symbolBrush=None)
         self.flags = pg.ScatterPlotItem(symbol="t", size=9, pen=None, brush=FLAG)  # one per divergent window
         self.plot.addItem(self.flags)
         self.marker = pg.LinearRegionItem(movable=False, brush=pg.mkBrush(198, 40, 40, 60))
         self.marker.hide()
         self.plot.addItem(self.marker)
         self.divergences = QListWidget()
-        self.divergences.setMinimumWidth(300)
-        self.divergences.setMaximumWidth(420)
+        self.divergences.setMinimumWidth(360)
+        self.divergences.setMaximumWidth(440)
+        self.divergences.setWordWrap(True)
         self.divergences.currentRowChanged.connect(self._show)
         self.detail = QLabel("click a divergent window to zoom onto it")
         self.detail.setWordWrap(True)
-        self.detail.setMaximumWidth(420)
+        self.detail.setMaximumWidth(440)
         self.show_all = QPushButton("Show all")
         self.show_all.setToolTip("Zoom back out to every window compared")
         self.show_all.clicked.connect(self._show_all)
@@ -129,8 +131,13 @@ class ParityView(QWidget):
             self.divergences.blockSignals(True)
             self.divergences.clear()
             for d in kept:
-                what = d.note or f"{self.labels[k] if k < len(self.labels) else k}: {d.a[k]:.2f} vs {d.b[k]:.2f}"
-                self.divergences.addItem(QListWidgetItem(f"{format_offset(d.start - self.origin)} – {format_offset(d.end - self.origin)}   {what}"))
+                when = f"{format_offset(d.start - self.origin)} – {format_offset(d.end - self.origin)}"
+                if d.note:  # what each side said is a sentence: on its own line, so the list stays narrow
+                    item = QListWidgetItem(f"{when}\n    {d.note}")
+                    item.setToolTip(d.note)
+                else:
+                    item = QListWidgetItem(f"{when}   {self.labels[k] if k < len(self.labels) else k}: {d.a[k]:.2f} vs {d.b[k]:.2f}")
+                self.divergences.addItem(item)
             self.divergences.setCurrentRow(row)
             self.divergences.blockSignals(False)
             self.flags.setData([(d.start + d.end) / 2 - self.origin for d in kept], [FLAG_Y] * len(kept))

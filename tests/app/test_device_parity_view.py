@@ -74,7 +74,7 @@ def test_host_vs_device_overlaid_with_injected_divergences_counted_listed_and_zo
     assert view.summary.text().startswith(f"6 divergent of 192 windows · 186 agree (96.9 %)")
     starts = [T0 + HOP * k for k in DIVERGENT]
     items = [view.divergences.item(i).text() for i in range(len(DIVERGENT))]
-    assert [t.split("   ")[0] for t in items] == [f"{format_offset(s - view.origin)} – {format_offset(s + HOP - view.origin)}" for s in starts]
+    assert [t.split("\n")[0] for t in items] == [f"{format_offset(s - view.origin)} – {format_offset(s + HOP - view.origin)}" for s in starts]
     assert items[0].endswith("host says background, device says clap at +0.030 s")
     assert items[1].endswith("host says clap, device says background at +0.030 s")
     # Overlaid: the host's P(clap) and the device's class (1 = clap) per window, differing exactly there.
