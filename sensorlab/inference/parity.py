@@ -15,7 +15,6 @@ The host model against the class a device reports on its own serial events strea
 
 from __future__ import annotations
 
-import json
 import threading
 from collections import deque
 from dataclasses import dataclass, field

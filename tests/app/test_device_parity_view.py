@@ -71,7 +71,7 @@ def test_host_vs_device_overlaid_with_injected_divergences_counted_listed_and_zo
     view.refresh(force=True)
     r = view.tap.report
     assert (r.divergent, r.reports, r.silent, r.unknown) == (len(DIVERGENT), WINDOWS, 0, 0)
-    assert view.summary.text().startswith(f"6 divergent of 192 windows · 186 agree (96.9 %)")
+    assert view.summary.text().startswith("6 divergent of 192 windows · 186 agree (96.9 %)")
     starts = [T0 + HOP * k for k in DIVERGENT]
     items = [view.divergences.item(i).text() for i in range(len(DIVERGENT))]
     assert [t.split("\n")[0] for t in items] == [f"{format_offset(s - view.origin)} – {format_offset(s + HOP - view.origin)}" for s in starts]
