@@ -22,7 +22,8 @@ windows, or the model started later) neither.
 
 `DeviceParity` does this live: it is fed the predictions and the device's events
 (`subscriber` for `Acquisition.subscribe`), decides each window once both streams have moved
-``settle`` seconds past it (so late reports still count), counts agreements and divergences,
+``settle`` seconds past it (so late reports still count; a device silent for `QUIET` seconds
+is not waited for), counts agreements and divergences,
 keeps the divergent windows, and keeps the last ``trace`` windows for an overlay: the host's
 probabilities and the device's class (one-hot) per host window (`trace_arrays`, the same form
 as `ParityTap.trace_arrays`). `compare_device` does the same over recorded arrays.
@@ -39,14 +40,15 @@ from pathlib import Path
 
 import numpy as np
 
+from sensorlab.acquisition.clock import now
 from sensorlab.inference.parity import Divergence, ParityReport
 
 #: Seconds of margin, beyond ``delay + 2 * tolerance``, before a window is decided: how late
 #: a device's line or the host's prediction may arrive (serial bursts, the model's own lag).
 SETTLE_MARGIN = 0.6
-#: A device quiet this many seconds past the host's newest window is taken as silent: its
-#: windows are decided (as "device silent") rather than waited for.
-QUIET = 2.0
+#: A device that sent nothing for this many seconds (wall clock) is taken as silent: the
+#: host's windows are decided (as "device silent") rather than waited for.
+QUIET = 5.0
 
 
 def parse_report(text: str, key: str = "label") -> str:
@@ -113,6 +115,7 @@ class DeviceParity:
         self._kept: deque[Divergence] = deque(maxlen=keep)
         self._decided = -math.inf  # host windows ending at or before this are decided
         self._dev_counted = -math.inf  # reports up to this (window end) were checked for a host window
+        self._dev_seen = -math.inf  # wall clock of the last report received
         self._lock = threading.Lock()
         #: Stops feeding it (set by `attach`).
         self.detach = lambda: None
@@ -129,6 +132,7 @@ class DeviceParity:
         with self._lock:
             for t, c in zip(np.asarray(times, np.float64).tolist(), classes):
                 self._dev.append((t - self.delay, c))
+                self._dev_seen = now()
                 self.report.reports += 1
                 if c not in self.labels:
                     self.report.unknown += 1
@@ -155,7 +159,8 @@ class DeviceParity:
                 return self.report
             # The slower stream sets the pace (a late line still counts), unless the device is quiet.
             host_last = self._host[-1][1]
-            last = min(host_last, max(self._dev[-1][0] if self._dev else -math.inf, host_last - QUIET))
+            quiet = not self._dev or now() - self._dev_seen > QUIET
+            last = host_last if quiet else min(host_last, self._dev[-1][0])
             horizon = math.inf if final else last - self.settle
             host = list(self._host)
             todo = [i for i, h in enumerate(host) if h[3] < 0 and self._decided < h[1] <= horizon]

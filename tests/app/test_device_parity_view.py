@@ -22,7 +22,7 @@ from sensorlab.labeling.timebase import format_offset  # noqa: E402
 
 T0 = 70.0
 HOP = 0.1
-WINDOWS = 200
+WINDOWS = 90  # 9 s of signal: within the engine's 10 s input ring, however late its thread runs
 #: Injected: the device says clap in a quiet window (12) and background inside a clap (26);
 #: the host misses the whole clap 45–48 the device reports.
 DIVERGENT = [12, 26, 45, 46, 47, 48]
@@ -66,12 +66,16 @@ def test_host_vs_device_overlaid_with_injected_divergences_counted_listed_and_zo
     view = w.compare_device("clap_pred", "board")
     assert isinstance(view, ParityView) and w.bottom_tabs.currentWidget() is view
     gate.set()
-    # Decided once both streams moved 0.8 s past a window: all but the last 8 of 200.
-    qtbot.waitUntil(lambda: view.tap.report.windows == WINDOWS - 8 and view.divergences.count() == len(DIVERGENT), timeout=60_000)
+    # Decided once both streams moved 0.8 s past a window: all but the last 8.
+    try:
+        qtbot.waitUntil(lambda: view.tap.report.windows == WINDOWS - 8 and view.divergences.count() == len(DIVERGENT), timeout=120_000)
+    except Exception:  # say where it stood
+        ends, pa, pb = view.tap.trace_arrays()
+        raise AssertionError(f"{view.tap.report.summary()}; {len(ends)} host windows, {view.tap.report.reports} reports") from None
     view.refresh(force=True)
     r = view.tap.report
     assert (r.divergent, r.reports, r.silent, r.unknown) == (len(DIVERGENT), WINDOWS, 0, 0)
-    assert view.summary.text().startswith("6 divergent of 192 windows · 186 agree (96.9 %)")
+    assert view.summary.text().startswith("6 divergent of 82 windows · 76 agree (92.7 %)")
     starts = [T0 + HOP * k for k in DIVERGENT]
     items = [view.divergences.item(i).text() for i in range(len(DIVERGENT))]
     assert [t.split("\n")[0] for t in items] == [f"{format_offset(s - view.origin)} – {format_offset(s + HOP - view.origin)}" for s in starts]
@@ -91,7 +95,7 @@ def test_host_vs_device_overlaid_with_injected_divergences_counted_listed_and_zo
     lo, hi = view.marker.getRegion()
     assert lo == pytest.approx(starts[2] - view.origin) and hi == pytest.approx(starts[2] + HOP - view.origin)
     x0, x1 = view.plot.getViewBox().viewRange()[0]
-    assert x0 < lo < hi < x1 and x1 - x0 < 10  # zoomed in: the whole run is 20 s
+    assert x0 < lo < hi < x1 and x1 - x0 < 5  # zoomed in: the whole run is 9 s
     view.show_all.click()
     assert not view.marker.isVisible()
 

@@ -108,14 +108,17 @@ def test_an_emulated_board_reports_its_classes_through_a_pty_on_the_events_proto
         mcu.close()
     texts = [t for c in got for t in c.data.tolist()]
     stamps = np.concatenate([c.timestamps for c in got])
-    sent = {round(t, 6): (label, injected) for t, label, injected in mcu.reports}
-    ends = np.array(sorted(sent))
-    # Each line is one report, in order, arriving shortly after its window ended.
-    j = np.searchsorted(ends, stamps, "right") - 1
-    assert (j >= 0).all() and len(set(j.tolist())) == len(j)
-    assert [sent[round(ends[k], 6)][0] for k in j] == texts
-    assert (stamps - ends[j]).max() < 0.5 and set(texts) <= {"clap", "background"}
-    assert any(sent[round(ends[k], 6)][1] for k in j), "no misreport injected at 20 %"
+    sent = list(mcu.reports)
+    ends = np.array([t for t, _label, _inj in sent])
+    # Each line is one report, in order: the lines are the labels sent from some window on, each
+    # arriving after its window ended (and not long after; a loaded machine may hold it a while).
+    k0 = int(np.searchsorted(ends, stamps[0], "right")) - 1
+    starts = [k for k in range(max(k0 - 20, 0), k0 + 1)
+              if [lab for _t, lab, _i in sent[k : k + len(texts)]] == texts and np.all(stamps >= ends[k : k + len(texts)] - 1e-6)]  # fmt: skip
+    assert starts, f"the lines {texts[:8]}… are not the board's reports in order"
+    k = starts[-1]
+    assert (stamps - ends[k : k + len(texts)]).max() < 2.0 and set(texts) <= {"clap", "background"}
+    assert any(inj for _t, _lab, inj in sent[k : k + len(texts)]), "no misreport injected at 20 %"
     assert src.stats["board"].parse_errors == 0
 
 
