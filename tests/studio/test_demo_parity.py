@@ -2,8 +2,9 @@
 purpose): a demo recording holds it next to the demo model's predictions, and
 ``sensorlab parity`` finds the board's misreports — the board keeps the true time of each one
 it injected — and nothing else, since the host model finds the world's claps. On a loaded
-machine the IMU may lose samples; the host model then rightly misses a clap that fell into
-the hole, so a divergence there is the host's and is allowed."""
+machine the IMU may lose samples (the host model then rightly misses a clap that fell into
+the hole) and a board's line may be held up in transit (it then lands beside the wrong host
+window): a divergence there is real but not the board's misreport, and is allowed."""
 
 from __future__ import annotations
 
@@ -40,12 +41,18 @@ def test_sensorlab_parity_finds_the_demo_boards_misreports_and_nothing_else(tmp_
     with Session.open(out) as s:
         pred_ends = s.streams[DEMO_PREDICTIONS].timestamps
         imu_t = s.streams["imu"].timestamps
+        lines = s.streams[DEMO_DEVICE_CLASS].read()
         origin = s.metadata.start_host_time
     holes = [(a, b) for a, b in zip(imu_t[:-1], imu_t[1:]) if b - a > 0.0025]  # lost IMU samples (1 kHz)
 
     def near_hole(x: float) -> bool:  # the host's 0.4 s windows around x lost input
         return any(a < x + 0.25 and b > x - 0.65 for a, b in holes)
 
+    # Each recorded line is one of the board's reports, in order: how late did each arrive?
+    sent = list(board.reports)
+    said = [str(x) for x in lines.data]
+    k0 = next(k for k in range(len(sent)) if [lab for _t, lab, _i in sent[k : k + len(said)]] == said and sent[k][0] <= lines.timestamps[0])
+    late = lines.timestamps[(lines.timestamps - np.array([t for t, _l, _i in sent[k0 : k0 + len(said)]])) > 0.05]
     world = shared_world()
 
     def clap_in(end: float) -> bool:
@@ -60,9 +67,10 @@ def test_sensorlab_parity_finds_the_demo_boards_misreports_and_nothing_else(tmp_
     assert (r["predictions"], r["device"]) == (DEMO_PREDICTIONS, DEMO_DEVICE_CLASS) and r["windows"] >= 80
     ends = np.array([w["end"] for w in r["divergent_windows"]]) + origin
     # Every divergent window is at one of the board's misreports: the host model agrees otherwise.
-    explained = [e for e in ends if (len(injected) and np.min(np.abs(injected - e)) < 0.25) or near_hole(e)]
+    explained = [e for e in ends if (len(injected) and np.min(np.abs(injected - e)) < 0.25) or near_hole(e) or (len(late) and np.min(np.abs(late - e)) < 0.25)]
     assert len(explained) == len(ends), f"divergences at {ends - origin} s; misreports at {injected - origin} s"
     # Every misreport is found, unless it sits on a class change (the tolerance's benefit of the doubt).
     for m in injected:
-        if clap_in(m - 0.1) == clap_in(m) == clap_in(m + 0.1) and not near_hole(m):
+        held_up = len(late) and np.min(np.abs(late - m)) < 0.3
+        if clap_in(m - 0.1) == clap_in(m) == clap_in(m + 0.1) and not near_hole(m) and not held_up:
             assert len(ends) and np.min(np.abs(ends - m)) < 0.25, f"misreport at {m - origin:.2f} s not flagged ({ends - origin})"
