@@ -35,6 +35,8 @@ PEN_B = pg.mkPen("#ef6c00", width=2, style=Qt.PenStyle.DashLine)
 #: Divergent windows: a red mark above the traces, a red band when one is picked.
 FLAG = pg.mkBrush("#c62828")
 FLAG_Y = 1.04
+#: Fewer windows than this in view: each gets a mark (host ●, other side ×) besides the lines.
+MARKS_BELOW = 120
 #: Class names that mean "nothing happening": the default traced class is the first other one.
 BACKGROUND = ("background", "_background_", "_silence_", "silence", "none", "idle")
 
@@ -63,9 +65,10 @@ class ParityView(QWidget):
         self.plot.setLabel("left", "P")
         self.plot.addLegend(offset=(5, 5))
         # connect="finite": a NaN between windows far apart (skipped, a gap) breaks the line there.
-        # A mark per window as well as the line: zoomed onto a divergence, each window reads on its own.
-        self.curve_a = self.plot.plot(pen=PEN_A, name=name_a, connect="finite", symbol="o", symbolSize=5, symbolPen=None, symbolBrush="#1565c0")
-        self.curve_b = self.plot.plot(pen=PEN_B, name=name_b, connect="finite", symbol="x", symbolSize=7, symbolPen="#ef6c00", symbolBrush=None)
+        self.curve_a = self.plot.plot(pen=PEN_A, name=name_a, connect="finite")
+        self.curve_b = self.plot.plot(pen=PEN_B, name=name_b, connect="finite")
+        self._marks = False
+        self.plot.getViewBox().sigXRangeChanged.connect(lambda *_a: self._mark_windows())
         self.flags = pg.ScatterPlotItem(symbol="t", size=9, pen=None, brush=FLAG)  # one per divergent window
         self.plot.addItem(self.flags)
         self.marker = pg.LinearRegionItem(movable=False, brush=pg.mkBrush(198, 40, 40, 60))
@@ -155,6 +158,23 @@ class ParityView(QWidget):
         self.marker.show()
         span = max(2.0, 5 * (d.end - d.start))
         self.plot.setXRange(d.start - self.origin - span, d.end - self.origin + span, padding=0)
+
+    def _mark_windows(self) -> None:
+        """A mark per window as well as the line when few windows are in view (zoomed onto a
+        divergence, each window reads on its own); zoomed out, marks would hide the traces."""
+        x, _y = self.curve_a.getData()
+        x0, x1 = self.plot.getViewBox().viewRange()[0]
+        step = float(np.nanmedian(np.diff(x))) if x is not None and len(x) > 2 else 0.0
+        marks = step > 0 and (x1 - x0) / step < MARKS_BELOW
+        if marks != self._marks:
+            self._marks = marks
+            self.curve_a.setSymbol("o" if marks else None)
+            self.curve_a.setSymbolSize(5)
+            self.curve_a.setSymbolPen(None)
+            self.curve_a.setSymbolBrush("#1565c0")
+            self.curve_b.setSymbol("x" if marks else None)
+            self.curve_b.setSymbolSize(8)
+            self.curve_b.setSymbolPen("#ef6c00")
 
     def _show_all(self) -> None:
         self.marker.hide()

@@ -96,6 +96,7 @@ def test_host_vs_device_overlaid_with_injected_divergences_counted_listed_and_zo
     assert lo == pytest.approx(starts[2] - view.origin) and hi == pytest.approx(starts[2] + HOP - view.origin)
     x0, x1 = view.plot.getViewBox().viewRange()[0]
     assert x0 < lo < hi < x1 and x1 - x0 < 5  # zoomed in: the whole run is 9 s
+    assert view.curve_a.opts["symbol"] == "o" and view.curve_b.opts["symbol"] == "x"  # each window marked when few are in view
     view.show_all.click()
     assert not view.marker.isVisible()
 
