@@ -547,6 +547,10 @@ class ImagePanel(Panel):
         return True
 
 
+#: Events repeating the previous one's text within this many seconds continue its run (one marker).
+REPEAT_S = 0.5
+
+
 class EventsPanel(Panel):
     """An event stream as vertical lines with their text, on the shared time axis."""
 
@@ -564,6 +568,7 @@ class EventsPanel(Panel):
         self.graphics.setFixedHeight(70)
         self._layout.addWidget(self.graphics)
         self.count = 0
+        self._run: tuple[str, float] = ("", -math.inf)  # text and time of the last event of a run of repeats
 
     def _pull(self) -> bool:
         chunk = self.ring.since(self.newest)
@@ -571,9 +576,15 @@ class EventsPanel(Panel):
             return False
         for t, text in zip(chunk.timestamps, chunk.data):
             label = text.decode() if isinstance(text, bytes) else str(text)
+            self.count += 1
+            # A board printing its class every window sends the same line many times a second:
+            # mark a run of repeats once, where it starts, or the plots drown in lines.
+            repeat = label == self._run[0] and float(t) - self._run[1] < REPEAT_S
+            self._run = (label, float(t))
+            if repeat:
+                continue
             self.add_marker(float(t), _short(label), "#ffd54f")
             self.new_event.emit(float(t), label)
-            self.count += 1
         self.newest = float(chunk.timestamps[-1])
         return True
 

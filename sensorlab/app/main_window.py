@@ -140,6 +140,9 @@ class MainWindow(QMainWindow):
         self.parity_action = QAction("Compare builds…", self, triggered=lambda _checked=False: self.compare_builds())
         self.parity_action.setToolTip("Run a second build of a running model (e.g. its int8 ONNX) on the same windows: overlay, divergence count, divergent windows")
         bar.addAction(self.parity_action)
+        self.device_parity_action = QAction("Compare with device…", self, triggered=lambda _checked=False: self.compare_device())
+        self.device_parity_action.setToolTip("The running model against the class a board reports on its own events stream: overlay, agreements, divergent windows")
+        bar.addAction(self.device_parity_action)
         self.quit_action = QAction("Quit", self, shortcut=QKeySequence("Ctrl+Q"), triggered=self.close)
         self.quit_action.setToolTip("Finish the recording, close the devices and every window (Ctrl+Q)")
         self.addAction(self.quit_action)  # a window-wide shortcut, no toolbar button
@@ -390,6 +393,12 @@ class MainWindow(QMainWindow):
         from sensorlab.app.parity_view import compare_builds
 
         return compare_builds(self, stream, path)
+
+    def compare_device(self, predictions: str | None = None, events: str | None = None, tolerance: float | None = None, delay: float = 0.0):
+        """Parity view of a running model and a device's reported class (`app.device_parity`)."""
+        from sensorlab.app.device_parity import compare_device
+
+        return compare_device(self, predictions, events, tolerance, delay)
 
     # -- recording -------------------------------------------------------------------------
     @property

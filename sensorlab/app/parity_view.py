@@ -1,14 +1,19 @@
-"""The parity view: two builds of one model on the same live windows, side by side.
+"""The parity view: two builds of one model on the same live windows, or the host model
+against the class a device reports, side by side.
 
 It presents a `sensorlab.inference.parity.ParityTap` (the core runs the second build — e.g.
 the int8 ONNX that goes on the microcontroller — on exactly the model inputs the first one
-got, and counts the windows where they disagree). The view overlays both builds' probability
-of one class on the studio's time axis (seconds from the live view's origin), shows the count
-of divergent windows, and lists them; clicking one shows that window's time and marks it on
-the plot, so it can be found in the recording afterwards.
+got, and counts the windows where they disagree) or a
+`sensorlab.inference.device_parity.DeviceParity` (the host's predictions against the device's
+own reported class; `app/device_parity.py` opens one). The view overlays both sides'
+probability of one class on the studio's time axis (seconds from the live view's origin; a
+device's class is 1 or 0), flags each divergent window with a red mark above the plot, shows
+the counts, and lists the divergent windows; clicking one zooms the plot onto it and marks it,
+and says what each side said and when (host clock), so it can be found in the recording
+afterwards. **Show all** zooms back out.
 
-It polls the tap a few times a second (the tap runs on the model's thread; `trace_arrays` and
-`report` are safe to read from here).
+It polls the comparison a few times a second (``update``: the tap runs on the model's thread,
+a device comparison decides its windows here; `trace_arrays` and `report` are safe to read).
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget
 
 from sensorlab.labeling.timebase import format_offset
 
@@ -27,12 +32,20 @@ REFRESH_MS = 200
 #: Pens: build A (the float model) solid, build B dashed on top, so agreement reads as one line.
 PEN_A = pg.mkPen("#1565c0", width=2)
 PEN_B = pg.mkPen("#ef6c00", width=2, style=Qt.PenStyle.DashLine)
+#: Divergent windows: a red mark above the traces, a red band when one is picked.
+FLAG = pg.mkBrush("#c62828")
+FLAG_Y = 1.04
+#: Fewer windows than this in view: each gets a mark (host ●, other side ×) besides the lines.
+MARKS_BELOW = 120
 #: Class names that mean "nothing happening": the default traced class is the first other one.
 BACKGROUND = ("background", "_background_", "_silence_", "silence", "none", "idle")
 
 
 class ParityView(QWidget):
-    """Overlay of two builds' probabilities, the divergence count, and the divergent windows."""
+    """Overlay of two sides' probabilities, the divergence count, and the divergent windows.
+
+    ``tap``: a `ParityTap` or a `DeviceParity` (``update``, ``report``, ``summary``,
+    ``trace_arrays``, ``error``)."""
 
     def __init__(self, tap, name_a: str, name_b: str, labels: list[str], origin: float, parent=None):
         super().__init__(parent)
@@ -46,26 +59,38 @@ class ParityView(QWidget):
         self.summary.setObjectName("paritySummary")
         self.summary.setStyleSheet("font-weight: bold")
         self.plot = pg.PlotWidget()
-        self.plot.setYRange(0.0, 1.0, padding=0.02)
+        self.plot.setYRange(0.0, FLAG_Y, padding=0.02)
+        self.plot.setMouseEnabled(x=True, y=False)  # probabilities: only time is worth zooming
         self.plot.setLabel("bottom", "time", units="s")
         self.plot.setLabel("left", "P")
         self.plot.addLegend(offset=(5, 5))
         # connect="finite": a NaN between windows far apart (skipped, a gap) breaks the line there.
         self.curve_a = self.plot.plot(pen=PEN_A, name=name_a, connect="finite")
         self.curve_b = self.plot.plot(pen=PEN_B, name=name_b, connect="finite")
+        self._marks = False
+        self.plot.getViewBox().sigXRangeChanged.connect(lambda *_a: self._mark_windows())
+        self.flags = pg.ScatterPlotItem(symbol="t", size=9, pen=None, brush=FLAG)  # one per divergent window
+        self.plot.addItem(self.flags)
         self.marker = pg.LinearRegionItem(movable=False, brush=pg.mkBrush(198, 40, 40, 60))
         self.marker.hide()
         self.plot.addItem(self.marker)
         self.divergences = QListWidget()
-        self.divergences.setMaximumWidth(360)
+        self.divergences.setMinimumWidth(360)
+        self.divergences.setMaximumWidth(440)
+        self.divergences.setWordWrap(True)
         self.divergences.currentRowChanged.connect(self._show)
-        self.detail = QLabel("click a divergent window to see its time")
+        self.detail = QLabel("click a divergent window to zoom onto it")
         self.detail.setWordWrap(True)
+        self.detail.setMaximumWidth(440)
+        self.show_all = QPushButton("Show all")
+        self.show_all.setToolTip("Zoom back out to every window compared")
+        self.show_all.clicked.connect(self._show_all)
 
         head = QHBoxLayout()
         head.addWidget(self.summary, 1)
         head.addWidget(QLabel("class"))
         head.addWidget(self.klass)
+        head.addWidget(self.show_all)
         side = QVBoxLayout()
         side.addWidget(QLabel("Divergent windows"))
         side.addWidget(self.divergences, 1)
@@ -85,7 +110,7 @@ class ParityView(QWidget):
 
     # -- drawing --------------------------------------------------------------------------------
     def refresh(self, force: bool = False) -> None:
-        r = self.tap.report
+        r = self.tap.update()
         if (r.windows, r.divergent) == self._shown and not force and not self.tap.error:
             return
         self._shown = (r.windows, r.divergent)
@@ -99,7 +124,7 @@ class ParityView(QWidget):
                 x, ya, yb = (np.insert(v, cut, np.nan) for v in (x, ya, yb))
             self.curve_a.setData(x, ya)
             self.curve_b.setData(x, yb)
-        text = f"{r.divergent} divergent of {r.windows} windows · top class differs in {r.top_mismatch} · max |Δp| {r.max_abs:.3f}"
+        text = self.tap.summary()
         if self.tap.error:
             text += f" — {self.tap.error}"
         self.summary.setText(text)
@@ -109,27 +134,56 @@ class ParityView(QWidget):
             self.divergences.blockSignals(True)
             self.divergences.clear()
             for d in kept:
-                item = QListWidgetItem(f"{format_offset(d.start - self.origin)} – {format_offset(d.end - self.origin)}   "
-                                       f"{self.labels[k] if k < len(self.labels) else k}: {d.a[k]:.2f} vs {d.b[k]:.2f}")  # fmt: skip
+                when = f"{format_offset(d.start - self.origin)} – {format_offset(d.end - self.origin)}"
+                if d.note:  # what each side said is a sentence: on its own line, so the list stays narrow
+                    item = QListWidgetItem(f"{when}\n    {d.note}")
+                    item.setToolTip(d.note)
+                else:
+                    item = QListWidgetItem(f"{when}   {self.labels[k] if k < len(self.labels) else k}: {d.a[k]:.2f} vs {d.b[k]:.2f}")
                 self.divergences.addItem(item)
             self.divergences.setCurrentRow(row)
             self.divergences.blockSignals(False)
+            self.flags.setData([(d.start + d.end) / 2 - self.origin for d in kept], [FLAG_Y] * len(kept))
 
     def _show(self, row: int) -> None:
         kept = self.tap.report.kept
         if not 0 <= row < len(kept):
             return
         d = kept[row]
-        top_a, top_b = self.labels[int(np.argmax(d.a))], self.labels[int(np.argmax(d.b))]
+        top_a, top_b = self.labels[int(np.argmax(d.a))], self.labels[int(np.argmax(d.b))] if np.any(d.b) else "none of the classes"
+        said = d.note or f"{self.name_a} says {top_a}, {self.name_b} says {top_b}"
         self.detail.setText(f"window {format_offset(d.start - self.origin)} – {format_offset(d.end - self.origin)} "
-                            f"(host clock {d.start:.3f}–{d.end:.3f} s): {self.name_a} says {top_a}, {self.name_b} says {top_b}")  # fmt: skip
+                            f"(host clock {d.start:.3f}–{d.end:.3f} s): {said}")  # fmt: skip
         self.marker.setRegion((d.start - self.origin, d.end - self.origin))
         self.marker.show()
         span = max(2.0, 5 * (d.end - d.start))
         self.plot.setXRange(d.start - self.origin - span, d.end - self.origin + span, padding=0)
 
+    def _mark_windows(self) -> None:
+        """A mark per window as well as the line when few windows are in view (zoomed onto a
+        divergence, each window reads on its own); zoomed out, marks would hide the traces."""
+        x, _y = self.curve_a.getData()
+        x0, x1 = self.plot.getViewBox().viewRange()[0]
+        step = float(np.nanmedian(np.diff(x))) if x is not None and len(x) > 2 else 0.0
+        marks = step > 0 and (x1 - x0) / step < MARKS_BELOW
+        if marks != self._marks:
+            self._marks = marks
+            self.curve_a.setSymbol("o" if marks else None)
+            self.curve_a.setSymbolSize(5)
+            self.curve_a.setSymbolPen(None)
+            self.curve_a.setSymbolBrush("#1565c0")
+            self.curve_b.setSymbol("x" if marks else None)
+            self.curve_b.setSymbolSize(8)
+            self.curve_b.setSymbolPen("#ef6c00")
+
+    def _show_all(self) -> None:
+        self.marker.hide()
+        self.divergences.clearSelection()
+        self.plot.enableAutoRange(axis="x")
+
     def shutdown(self) -> None:
         self.timer.stop()
+        getattr(self.tap, "detach", lambda: None)()  # a device comparison stops listening
 
 
 def compare_builds(window, stream: str | None = None, path: str | Path | None = None) -> ParityView | None:

@@ -1,4 +1,4 @@
-"""``sensorlab predict MODEL SESSION``: registered on the main app by ``cli.py``.
+"""``sensorlab predict MODEL SESSION`` and ``sensorlab parity SESSION``: registered on the main app by ``cli.py``.
 
 Parses options and calls `sensorlab.inference.offline.iter_predict`; a progress bar on stderr
 (a terminal) or progress lines; errors are one line with exit status 1 (2 for bad usage).
@@ -73,5 +73,46 @@ def predict(
         typer.echo(f"{len(result.segments)} suggested segment(s) added to the labels sidecar (tier 'suggested'); review them in sensorlab label")
 
 
+def parity(
+    session: Annotated[Path, typer.Argument(metavar="SESSION", help="Recorded session (.h5) holding the device's events stream; it is only read.")],
+    device: Annotated[str, typer.Option(metavar="STREAM", help="The device's events stream (default: the only one that is not live labels or a model's events).")] = "",
+    predictions: Annotated[str, typer.Option(metavar="STREAM", help="The host model's predictions stream, in SESSION or SESSION.predictions.h5 (default: the only one).")] = "",
+    tolerance: Annotated[Optional[float], typer.Option(min=0.001, metavar="SECONDS", help="Windows whose ends are this close are the same window (default: one hop).")] = None,
+    delay: Annotated[float, typer.Option(min=0.0, metavar="SECONDS", help="How long after its window the device's line arrives.")] = 0.0,
+    show: Annotated[int, typer.Option(min=0, metavar="N", help="List at most N divergent windows.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the counts and every divergent window as JSON.")] = False,
+) -> None:
+    """The host model vs the class a device reported: agreements, divergences, divergent windows.
+
+    Example: sensorlab parity demo.h5 --device clap_mcu
+    """
+    import json
+
+    from sensorlab.inference.device_parity import session_parity
+    from sensorlab.labeling.timebase import format_offset
+
+    if not session.is_file():
+        _fail(f"{session}: no such session file", 2)
+    try:
+        res = session_parity(session, device, predictions, tolerance, delay)
+    except (ValueError, OSError, KeyError) as e:
+        _fail(str(e).splitlines()[0])
+    r = res.report
+    rows = [{"start": d.start - res.origin, "end": d.end - res.origin, "what": d.note} for d in r.kept]
+    if as_json:
+        counts = {k: getattr(r, k) for k in ("windows", "divergent", "silent", "reports", "device_only", "unknown")}
+        typer.echo(json.dumps({"predictions": res.predictions, "device": res.device, "tolerance": res.parity.tolerance, **counts, "divergent_windows": rows}))
+        return
+    typer.echo(f"{res.predictions} (host) vs {res.device} (device), same window within {res.parity.tolerance:g} s:")
+    typer.echo(f"  {r.summary()}")
+    if rows:
+        typer.echo("  divergent windows (from the session start):")
+        for row in rows[:show]:
+            typer.echo(f"    {format_offset(row['start'])} – {format_offset(row['end'])}   {row['what']}")
+        if len(rows) > show:
+            typer.echo(f"    … {len(rows) - show} more (--show {len(rows)} or --json)")
+
+
 def register(app: typer.Typer) -> None:
     app.command(short_help="Run a model over a recorded session; predictions beside it.")(predict)
+    app.command(short_help="Host model vs the class a device reported, on a recorded session.")(parity)

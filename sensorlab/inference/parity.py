@@ -8,14 +8,13 @@ the divergent windows kept (start, end, both probability rows, and the model inp
 inspection, up to ``keep`` of them. The last ``trace`` windows' probabilities of both builds
 are kept too (`ParityTap.trace_arrays`), so a view can overlay the two traces.
 
-`compare_events` does the same for a device that reports its own class on its serial events
-stream: each host prediction is matched with the device's most recent report within
-``max_delay`` seconds after the window's end.
+The host model against the class a device reports on its own serial events stream is
+`sensorlab.inference.device_parity` (`DeviceParity` live, `compare_device` on recordings;
+`compare_events` here is the short form).
 """
 
 from __future__ import annotations
 
-import json
 import threading
 from collections import deque
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ class Divergence:
     a: np.ndarray  # probabilities of build A
     b: np.ndarray  # of build B (or one-hot of the device's class)
     features: np.ndarray | None = None
+    note: str = ""  # what each side said, in words (host vs device)
 
 
 @dataclass
@@ -60,6 +60,14 @@ class ParityTap:
         self._lock = threading.Lock()
         #: Why the comparison stopped ("" while it runs); the tapped model's predictions go on.
         self.error = ""
+
+    def update(self) -> ParityReport:
+        """The report (compared as the windows run; here for the view's common interface)."""
+        return self.report
+
+    def summary(self) -> str:
+        r = self.report
+        return f"{r.divergent} divergent of {r.windows} windows · top class differs in {r.top_mismatch} · max |Δp| {r.max_abs:.3f}"
 
     def trace_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The last windows compared: ``(ends (n,), probabilities of A (n, k), of B (n, k))``;
@@ -99,28 +107,14 @@ class ParityTap:
 
 
 def compare_events(pred_ends: np.ndarray, probs: np.ndarray, labels: list[str], event_times: np.ndarray, event_texts: list[str],
-                   max_delay: float = 0.5, key: str = "label") -> ParityReport:  # fmt: skip
-    """Host predictions vs a device's own reports (JSON events with a ``label``, or plain class names)."""
-    report = ParityReport()
-    reported = []
-    for text in event_texts:
-        try:
-            v = json.loads(text)
-            reported.append(str(v.get(key, "")) if isinstance(v, dict) else str(v))
-        except (ValueError, TypeError):
-            reported.append(str(text).strip())
-    et = np.asarray(event_times, dtype=np.float64)
-    for end, p in zip(np.asarray(pred_ends), np.asarray(probs)):
-        j = int(np.searchsorted(et, end + max_delay, "right")) - 1
-        if j < 0 or et[j] < end - 1e-9:
-            continue  # the device said nothing about this window
-        report.windows += 1
-        host = labels[int(np.argmax(p))]
-        if reported[j] != host:
-            report.divergent += 1
-            report.top_mismatch += 1
-            onehot = np.array([1.0 if lab == reported[j] else 0.0 for lab in labels])
-            report.kept.append(Divergence(float(end), float(end), np.asarray(p), onehot))
+                   tolerance: float | None = None, delay: float = 0.0, key: str = "label") -> ParityReport:  # fmt: skip
+    """Host predictions vs a device's own reports (JSON events with a ``label``, or plain class
+    names); the rule is `sensorlab.inference.device_parity`'s."""
+    from sensorlab.inference.device_parity import compare_device
+
+    ends = np.asarray(pred_ends, np.float64)
+    hop = float(np.median(np.diff(ends))) if len(ends) > 1 else 1.0
+    report, _ = compare_device(ends - hop, ends, probs, labels, event_times, event_texts, hop=hop, tolerance=tolerance, delay=delay, key=key)
     return report
 
 

@@ -270,6 +270,17 @@ class Studio:
         proc.taps.append(tap)  # the processor thread calls it after each run from now on
         return tap
 
+    def compare_device(self, predictions: str, events: str, tolerance: float | None = None, delay: float = 0.0):
+        """Compare the host model's predictions stream with the class a device reports on its
+        events stream (`sensorlab.inference.device_parity`); returns the `DeviceParity`.
+
+        Raises StudioBusy (no rig) or ValueError (not a predictions / events stream)."""
+        from sensorlab.inference.device_parity import attach
+
+        if self.acquisition is None:
+            raise StudioBusy("no rig is open: open one and load a model before comparing with a device")
+        return attach(self.acquisition, predictions, events, tolerance, delay)
+
     # -- pre-roll ----------------------------------------------------------------------------
     def set_preroll(self, seconds: float) -> None:
         """Keep the last ``seconds`` of every stream for the next recording (0: off)."""

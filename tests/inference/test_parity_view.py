@@ -41,5 +41,5 @@ def test_host_predictions_against_the_devices_own_reports():
     probs = np.array([[0.9, 0.1], [0.2, 0.8], [0.7, 0.3], [0.4, 0.6]])
     ev_t = np.array([1.05, 2.1, 3.02, 9.0])
     ev = [json.dumps({"label": "idle"}), json.dumps({"label": "clap"}), json.dumps({"label": "clap"}), "idle"]
-    r = compare_events(ends, probs, ["idle", "clap"], ev_t, ev, max_delay=0.5)
+    r = compare_events(ends, probs, ["idle", "clap"], ev_t, ev, tolerance=0.5)
     assert r.windows == 3 and r.divergent == 1 and r.kept[0].end == 3.0  # window 4: the device said nothing in time

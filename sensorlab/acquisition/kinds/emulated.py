@@ -22,6 +22,7 @@ EMULATED_NAMES = {
     "radar": "radar",
     "imu-radar": "",
     "eeg": "eeg",
+    "classifier": "classifier",
 }
 EMULATED = tuple(EMULATED_NAMES)
 #: Allowed ranges of an emulated device's ``rate`` by kind (Hz), measured: above them the
@@ -35,6 +36,7 @@ EMULATED_RATES = {
     "radar": (1.0, 40.0),
     "imu-radar": (10.0, 2000.0),
     "eeg": (10.0, 4000.0),
+    "classifier": (1.0, 100.0),  # windows classified per second (1 / hop)
 }
 #: The emulated EEG's 2 Mbaud link carries at most this many int16 values per second (rate × channels).
 EEG_VALUES_PER_S = 64_000
@@ -45,10 +47,12 @@ MAX_DRIFT_PPM = 50_000.0
 class EmulatedConfig(DeviceConfig):
     allow_empty_name: ClassVar[bool] = True  # "": the emulated device's own default name
     name: str = ""
-    device: Literal["camera", "microphone", "imu-text", "imu-binary", "radar", "imu-radar", "eeg"]
+    device: Literal["camera", "microphone", "imu-text", "imu-binary", "radar", "imu-radar", "eeg", "classifier"]
     rate: float | None = Field(default=None, gt=0)
     channels: int | None = Field(default=None, ge=1, le=64)
     drift_ppm: float = Field(default=0.0, ge=-MAX_DRIFT_PPM, le=MAX_DRIFT_PPM)
+    # classifier only: the chance that a window's printed class is wrong (injected divergences).
+    misreport: float | None = Field(default=None, ge=0.0, le=1.0)
 
     @field_validator("rate")
     @classmethod
@@ -126,6 +130,12 @@ def build_emulated(config: EmulatedConfig):
         rate = config.rate or 100.0
         device = mcu.TextIMU(rate=rate, world=world, **drift)
         return EmulatedSerialSource(device, "text", name=name, nominal_rate=rate, channel_names=mcu.IMU_CHANNELS, units=mcu.IMU_UNITS)
+    if config.device == "classifier":
+        from sensorlab.acquisition.emulated.classifier import ClassifierMCU
+
+        hop = 1.0 / (config.rate or 10.0)
+        device = ClassifierMCU(window=max(0.4, hop), hop=hop, misreport=config.misreport or 0.0, world=world, **drift)
+        return EmulatedSerialSource(device, "events", name=name)
     if config.device == "imu-binary":
         device = mcu.BinaryIMU(rate=config.rate or 1000.0, name=name, world=world, **drift)
     elif config.device == "radar":

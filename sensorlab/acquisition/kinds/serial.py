@@ -1,4 +1,4 @@
-"""The ``[[serial]]`` device kind: a microcontroller on a serial port (text or binary protocol)."""
+"""The ``[[serial]]`` device kind: a microcontroller on a serial port (text, binary or events protocol)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ class SerialConfig(DeviceConfig):
     name: str = "serial"
     port: str
     baud: int = 115200
-    protocol: Literal["text", "binary"] = "text"
+    # "events": each line is one event (e.g. the class the device's own model reports).
+    protocol: Literal["text", "binary", "events"] = "text"
     rate: float | None = Field(default=None, ge=0.1, le=100_000)  # nominal rate of a text stream, Hz
     channels: list[str] | None = None  # channel names of a text stream (else header/auto)
     units: list[str] | None = None
@@ -87,7 +88,7 @@ class SerialKind(DeviceKind):
     order = 30
     editor = (
         EditorField("port"),
-        EditorField("protocol", choices=("text", "binary")),
+        EditorField("protocol", choices=("text", "binary", "events")),
         EditorField("baud", int, choices=tuple(str(b) for b in BAUD_RATES)),
         EditorField("rate", optional_float),
     )
@@ -104,7 +105,7 @@ class SerialKind(DeviceKind):
             config.port,
             config.baud,
             config.protocol,
-            name=config.name if config.protocol == "text" else "",  # a binary device names its streams
+            name=config.name if config.protocol != "binary" else "",  # a binary device names its streams
             channel_names=config.channels,
             units=config.units or (),
             dtype=config.dtype,

@@ -32,12 +32,13 @@ import serial
 
 from sensorlab.acquisition.clock import REANCHOR_CONFIRM, REANCHOR_CONFIRM_LATE, REANCHOR_TOLERANCE, ClockFit, keep_increasing, now
 from sensorlab.acquisition.serial.binary import BinaryParser, encode_request
+from sensorlab.acquisition.serial.events import EventLineParser
 from sensorlab.acquisition.serial.protocol import Parser, Samples
 from sensorlab.acquisition.serial.reconnect import RECONNECT_FIRST, Reconnecting
 from sensorlab.acquisition.serial.text import TextLineParser
 from sensorlab.acquisition.serial.timing import DeviceClock
 from sensorlab.acquisition.serial.urls import check_port
-from sensorlab.acquisition.source import Chunk, SourceBase, SourceError, StreamInfo, StreamKind
+from sensorlab.acquisition.source import IRREGULAR, Chunk, SourceBase, SourceError, StreamInfo, StreamKind
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ JOIN_TIMEOUT = 2.0
 
 
 class SerialSource(Reconnecting, SourceBase):
-    """A serial device speaking the text or the binary protocol.
+    """A serial device speaking the text, the binary or the events protocol.
 
     Parameters
     ----------
@@ -62,9 +63,11 @@ class SerialSource(Reconnecting, SourceBase):
         Line speed. Also used to correct arrival times for the wire time of long packets.
     protocol
         ``"text"`` (lines of numbers, see `TextLineParser`) or ``"binary"`` (see
-        ``docs/SERIAL-PROTOCOL.md``; the streams come from the device's self-description).
+        ``docs/SERIAL-PROTOCOL.md``; the streams come from the device's self-description), or
+        ``"events"`` (each line one event of an EVENTS stream, stamped on arrival, see
+        `EventLineParser`: e.g. the class a device's own model reports).
     name
-        Text protocol: the stream name. Binary: a prefix for the device's stream names.
+        Text and events protocols: the stream name. Binary: a prefix for the device's stream names.
     channel_names, units
         Text protocol: channel names (else taken from a header line or ``ch0…``) and units.
     dtype, scale, offset
@@ -124,13 +127,13 @@ class SerialSource(Reconnecting, SourceBase):
         latency: float = 0.0,
         reconnect: bool = True,
     ):
-        if protocol not in ("text", "binary"):
-            raise ValueError(f"protocol must be 'text' or 'binary', not {protocol!r}")
+        if protocol not in ("text", "binary", "events"):
+            raise ValueError(f"protocol must be 'text', 'binary' or 'events', not {protocol!r}")
         super().__init__(description=f"{protocol} serial device on {port} @ {baudrate}")
         self.port = port
         self.baudrate = baudrate
         self.protocol = protocol
-        self.name = name or ("serial" if protocol == "text" else "")
+        self.name = name or ("" if protocol == "binary" else "serial")
         self.channel_names = tuple(channel_names) if channel_names else None
         self.units = tuple(units)
         self.dtype, self.scale, self.offset = dtype, scale, offset
@@ -166,6 +169,8 @@ class SerialSource(Reconnecting, SourceBase):
         try:
             if self.protocol == "binary":
                 self._open_binary()
+            elif self.protocol == "events":
+                self._open_events()
             else:
                 self._open_text()
         except BaseException:
@@ -257,6 +262,13 @@ class SerialSource(Reconnecting, SourceBase):
             offset=self.offset,
         )
 
+    def _open_events(self) -> None:
+        # Nothing to wait for: a device may rightly be quiet until something happens.
+        self.parser = EventLineParser(self.name)
+        self.parser.resync()  # pyserial flushed the input on open: the first bytes are mid-line
+        self.streams = (StreamInfo(self.name, StreamKind.EVENTS, IRREGULAR, dtype="str", device=f"events serial device on {self.port} @ {self.baudrate}"),)
+        self._rename = {self.name: self.name}
+
     def _open_binary(self) -> None:
         parser = BinaryParser(apply_scale=False)  # counts as sent; the scale is in the StreamInfo
         parser.resync()
@@ -346,6 +358,9 @@ class SerialSource(Reconnecting, SourceBase):
                 self._serial.write(encode_request())  # a different firmware must not pass unnoticed
             except (serial.SerialException, OSError):
                 pass  # the read loop will notice
+        elif self.protocol == "events":
+            parser = EventLineParser(self.name)
+            parser.resync()
         else:
             parser = self._new_text_parser(old.channel_names)
         self.parser = parser

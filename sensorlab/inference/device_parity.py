@@ -1,0 +1,373 @@
+"""Host vs device parity: the host model's class per window against the class the device reports.
+
+A board that runs its own build of the model prints the class of each window it classified
+on a serial events stream (``protocol = "events"``: ``clap``, or ``{"label": "clap"}``).
+The host runs the float model on the same signal (a predictions stream). Their windows do not
+line up exactly — the device has its own clock and window grid, and its line arrives some
+time after its window ended — so a device report at host time ``t`` is taken to describe the
+window ending at ``t - delay``, and two windows are "the same" when their ends are within
+``tolerance`` seconds (default: one hop).
+
+The rule, symmetric so that neither side's mistakes go unnoticed:
+
+- a host window **agrees** when the device reported the host's class for a window within
+  ``tolerance``; it is **divergent** otherwise;
+- a device report whose class no host window within ``tolerance`` has marks the host window
+  nearest to it divergent too (the device saw a clap the host did not).
+
+At a class change (the first or last window of a clap) a report within ``tolerance`` of the
+change is given the benefit of the doubt. Host windows the device said nothing about are not
+compared (``silent``); reports with no host window near (``device_only``: the host skipped
+windows, or the model started later) neither.
+
+`DeviceParity` does this live: it is fed the predictions and the device's events
+(`subscriber` for `Acquisition.subscribe`), decides each window once both streams have moved
+``settle`` seconds past it (so late reports still count; a device silent for `QUIET` seconds
+is not waited for), counts agreements and divergences,
+keeps the divergent windows, and keeps the last ``trace`` windows for an overlay: the host's
+probabilities and the device's class (one-hot) per host window (`trace_arrays`, the same form
+as `ParityTap.trace_arrays`). `compare_device` does the same over recorded arrays.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from sensorlab.acquisition.clock import now
+from sensorlab.inference.parity import Divergence, ParityReport
+
+#: Seconds of margin, beyond ``delay + 2 * tolerance``, before a window is decided: how late
+#: a device's line or the host's prediction may arrive (serial bursts, the model's own lag).
+SETTLE_MARGIN = 0.6
+#: A device that sent nothing for this many seconds (wall clock) is taken as silent: the
+#: host's windows are decided (as "device silent") rather than waited for.
+QUIET = 5.0
+
+
+def parse_report(text: str, key: str = "label") -> str:
+    """The class a device reported: ``key`` of a JSON object, a JSON string, or the line itself."""
+    try:
+        v = json.loads(text)
+    except (ValueError, TypeError):
+        return str(text).strip()
+    if isinstance(v, dict):
+        return str(v.get(key, "")).strip()
+    return str(v).strip()
+
+
+@dataclass
+class DeviceReport(ParityReport):
+    """`ParityReport` (``windows`` compared, ``divergent``) plus the device side's own counts."""
+
+    reports: int = 0  # device lines received
+    silent: int = 0  # host windows decided with no device report within tolerance
+    device_only: int = 0  # device reports with no host window within tolerance
+    unknown: int = 0  # device reports naming a class the model does not have
+
+    def summary(self) -> str:
+        if not self.windows:
+            return f"no window compared yet ({self.reports} device reports, {self.silent} host windows without one)"
+        line = f"{self.divergent} divergent of {self.windows} windows · {self.windows - self.divergent} agree ({100 * self.agreement:.1f} %)"
+        extra = [f"device silent on {self.silent}" if self.silent else "", f"{self.device_only} device reports unmatched" if self.device_only else "",
+                 f"{self.unknown} reports of unknown classes" if self.unknown else ""]  # fmt: skip
+        return " · ".join([line, *(e for e in extra if e)])
+
+
+class DeviceParity:
+    """Live comparison of a predictions stream with a device's reported classes.
+
+    Parameters
+    ----------
+    labels
+        The model's classes (the predictions stream's channel names).
+    hop
+        Seconds between host windows; the default ``tolerance``.
+    tolerance
+        Two windows are the same when their ends are this close (seconds; default ``hop``).
+    delay
+        Seconds between the end of a device window and the arrival of its line.
+    key
+        JSON key holding the class in the device's lines.
+    keep, trace
+        How many divergent windows, and how many host windows for the overlay, are kept.
+    """
+
+    def __init__(self, labels, hop: float, tolerance: float | None = None, delay: float = 0.0, key: str = "label", keep: int = 500, trace: int = 3000):
+        self.labels = [str(x) for x in labels]
+        self.hop = float(hop)
+        self.tolerance = float(tolerance) if tolerance is not None else self.hop
+        if not self.tolerance > 0 or not math.isfinite(self.tolerance):
+            raise ValueError(f"tolerance must be a positive number of seconds, got {tolerance}")
+        self.delay = float(delay)
+        self.key = key
+        self.settle = self.delay + 2 * self.tolerance + SETTLE_MARGIN
+        self.report = DeviceReport()
+        self.error = ""  # parity has no failure of its own; kept for the view's common interface
+        self._host: deque[tuple[float, float, np.ndarray, int]] = deque(maxlen=trace)  # start, end, probs, verdict
+        self._dev: deque[tuple[float, str]] = deque(maxlen=4 * trace)  # window end (arrival − delay), class
+        self._kept: deque[Divergence] = deque(maxlen=keep)
+        self._decided = -math.inf  # host windows ending at or before this are decided
+        self._dev_counted = -math.inf  # reports up to this (window end) were checked for a host window
+        self._dev_seen = -math.inf  # wall clock of the last report received
+        self._lock = threading.Lock()
+        #: Stops feeding it (set by `attach`).
+        self.detach = lambda: None
+
+    # -- input (any thread) -----------------------------------------------------------------
+    def add_predictions(self, starts, ends, probs) -> None:
+        p = np.asarray(probs, dtype=np.float64)
+        with self._lock:
+            for s, e, row in zip(np.asarray(starts, np.float64).tolist(), np.asarray(ends, np.float64).tolist(), p):
+                self._host.append((s, e, row, -1))  # -1: not decided yet
+
+    def add_reports(self, times, texts) -> None:
+        classes = [parse_report(t, self.key) for t in texts]
+        with self._lock:
+            for t, c in zip(np.asarray(times, np.float64).tolist(), classes):
+                self._dev.append((t - self.delay, c))
+                self._dev_seen = now()
+                self.report.reports += 1
+                if c not in self.labels:
+                    self.report.unknown += 1
+
+    def subscriber(self, predictions: str, events: str):
+        """A callback for `Acquisition.subscribe` feeding this comparison from the two streams
+        (it only copies; deciding happens in `update`)."""
+
+        def on_chunk(stream: str, chunk) -> None:
+            if stream == predictions:
+                starts = chunk.device_times if chunk.device_times is not None else chunk.timestamps - self.hop
+                self.add_predictions(starts, chunk.timestamps, chunk.data)
+            elif stream == events:
+                self.add_reports(chunk.timestamps, [str(x) for x in chunk.data])
+
+        return on_chunk
+
+    # -- deciding --------------------------------------------------------------------------
+    def update(self, final: bool = False) -> DeviceReport:
+        """Decide every window both streams have moved ``settle`` seconds past (all of them
+        with ``final``); returns the report (also `report`)."""
+        with self._lock:
+            if not self._host:
+                return self.report
+            # The slower stream sets the pace (a late line still counts), unless the device is quiet.
+            host_last = self._host[-1][1]
+            quiet = not self._dev or now() - self._dev_seen > QUIET
+            last = host_last if quiet else min(host_last, self._dev[-1][0])
+            horizon = math.inf if final else last - self.settle
+            host = list(self._host)
+            todo = [i for i, h in enumerate(host) if h[3] < 0 and self._decided < h[1] <= horizon]
+            if not todo:
+                return self.report
+            tol = self.tolerance
+            # Context: every window and report that can touch the ones decided now.
+            lo_t, hi_t = host[todo[0]][1] - 3 * tol, host[todo[-1]][1] + 3 * tol
+            ctx = [i for i, h in enumerate(host) if lo_t <= h[1] <= hi_t]
+            dev = [d for d in self._dev if lo_t - tol <= d[0] <= (math.inf if final else hi_t + tol)]
+            ends = np.array([host[i][1] for i in ctx])
+            hclass = [self.labels[int(np.argmax(host[i][2]))] for i in ctx]
+            verdict, notes, dev_side = _match(ends, hclass, np.array([d[0] for d in dev]), [d[1] for d in dev], tol, self.hop)
+            pos = {i: k for k, i in enumerate(ctx)}
+            r = self.report
+            for i in todo:
+                k = pos[i]
+                s, e, probs, _ = host[i]
+                v = int(verdict[k])
+                host[i] = (s, e, probs, v)
+                if v == 0:
+                    r.silent += 1
+                    continue
+                r.windows += 1
+                if v == 2:
+                    r.divergent += 1
+                    r.top_mismatch += 1
+                    self._kept.append(Divergence(s, e, probs, _onehot(notes[k][1], self.labels), note=notes[k][0]))
+            self._decided = host[todo[-1]][1]
+            until = math.inf if final else self._decided
+            r.device_only += sum(1 for j, d in enumerate(dev) if dev_side[j] and self._dev_counted < d[0] <= until)
+            self._dev_counted = until
+            self._host.clear()
+            self._host.extend(host)
+            r.kept = list(self._kept)
+            return r
+
+    def trace_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(window ends (n,), host probabilities (n, k), device class one-hot (n, k))`` of the
+        last windows; a window the device said nothing about has a NaN row."""
+        with self._lock:
+            host, dev = list(self._host), list(self._dev)
+        if not host:
+            return np.empty(0), np.empty((0, 0)), np.empty((0, 0))
+        ends = np.array([h[1] for h in host])
+        pa = np.stack([h[2] for h in host])
+        pb = np.full(pa.shape, np.nan)
+        if dev:
+            d = np.array([x[0] for x in dev])
+            order = np.argsort(d, kind="stable")
+            d = d[order]
+            j = np.clip(np.searchsorted(d, ends), 1, len(d) - 1) if len(d) > 1 else np.zeros(len(ends), int)
+            if len(d) > 1:
+                j = np.where(np.abs(d[j - 1] - ends) <= np.abs(d[j] - ends), j - 1, j)
+            near = np.abs(d[j] - ends) <= self.tolerance
+            for i in np.flatnonzero(near):
+                pb[i] = _onehot(dev[order[j[i]]][1], self.labels)
+        return ends, pa, pb
+
+    def summary(self) -> str:
+        return self.report.summary()
+
+
+def _match(ends: np.ndarray, hclass: list[str], dtimes: np.ndarray, dclass: list[str], tol: float, hop: float):
+    """Per host window: 0 no report within ``tol``, 1 agrees, 2 divergent; a note and the
+    device's nearest class for each; and per report whether no host window was near it
+    (none within ``tol``, or the host's grid of windows broken there: skipped or lost)."""
+    order = np.argsort(dtimes, kind="stable")
+    dt = dtimes[order]
+    dc = [dclass[j] for j in order]
+    lo = np.searchsorted(dt, ends - tol - 1e-9, "left")
+    hi = np.searchsorted(dt, ends + tol + 1e-9, "right")
+    verdict = np.where(hi > lo, 1, 0)
+    notes: list[tuple[str, str]] = [("", "")] * len(ends)
+    for i in np.flatnonzero(hi > lo):
+        said = dc[lo[i] : hi[i]]
+        nearest = dc[lo[i] + int(np.argmin(np.abs(dt[lo[i] : hi[i]] - ends[i])))]
+        seen = list(dict.fromkeys(said))
+        notes[i] = (f"host says {hclass[i]}, device says {' / '.join(seen)}", nearest)
+        if hclass[i] not in said:
+            verdict[i] = 2
+    # The device's side: a report that no nearby host window agrees with.
+    lo2 = np.searchsorted(ends, dt - tol - 1e-9, "left")
+    hi2 = np.searchsorted(ends, dt + tol + 1e-9, "right")
+    alone = np.zeros(len(dt), bool)
+    for j in range(len(dt)):
+        # The host windows around the report, with one more each side: a step over 1.5 hops
+        # among them is a window the host skipped or never cut, which may be the one that agrees.
+        around = ends[max(lo2[j] - 1, 0) : hi2[j] + 1]
+        if hi2[j] <= lo2[j] or (len(around) > 1 and np.diff(around).max() > 1.5 * hop):
+            alone[j] = True
+            continue
+        near = range(lo2[j], hi2[j])
+        if dc[j] not in {hclass[i] for i in near}:
+            i = min(near, key=lambda i: abs(ends[i] - dt[j]))
+            if verdict[i] != 2:
+                verdict[i] = 2
+                notes[i] = (f"host says {hclass[i]}, device says {dc[j]} at {dt[j] - ends[i]:+.3f} s", dc[j])
+    back = np.empty(len(dt), bool)
+    back[order] = alone
+    return verdict, notes, back
+
+
+def _onehot(label: str, labels: list[str]) -> np.ndarray:
+    return np.array([1.0 if x == label else 0.0 for x in labels])
+
+
+def compare_device(starts, ends, probs, labels, report_times, report_texts, hop: float | None = None, tolerance: float | None = None,
+                   delay: float = 0.0, key: str = "label", keep: int = 100_000) -> tuple[DeviceReport, DeviceParity]:  # fmt: skip
+    """Recorded predictions (window ``starts``, ``ends``, ``probs``) against a device's recorded
+    reports; returns the report and the `DeviceParity` holding the trace."""
+    ends = np.asarray(ends, np.float64)
+    if hop is None:
+        hop = float(np.median(np.diff(ends))) if len(ends) > 1 else 1.0
+    dp = DeviceParity(labels, hop, tolerance, delay, key, keep=keep, trace=max(len(ends), 1))
+    dp.add_predictions(starts, ends, probs)
+    dp.add_reports(report_times, report_texts)
+    return dp.update(final=True), dp
+
+
+
+
+def attach(acq, predictions: str, events: str, tolerance: float | None = None, delay: float = 0.0, key: str = "label") -> DeviceParity:
+    """A `DeviceParity` of two running streams of ``acq`` (an `Acquisition`), fed from now on.
+
+    Raises ValueError (one line naming the stream and the fix) when ``predictions`` is no
+    predictions stream or ``events`` no events stream."""
+    from sensorlab.acquisition.source import StreamKind
+    from sensorlab.inference.engine import is_predictions
+
+    streams = acq.streams
+    preds = [n for n, i in streams.items() if is_predictions(i)]
+    evs = [n for n, i in streams.items() if i.kind is StreamKind.EVENTS]
+    if predictions not in preds:
+        raise ValueError(f"{predictions!r} is not a model's predictions stream (running: {', '.join(preds) or 'none; load a model first'})")
+    if events not in evs:
+        raise ValueError(f"{events!r} is not an events stream (events streams: {', '.join(evs) or 'none'}); "
+                         "add the device to the rig with protocol = \"events\"")  # fmt: skip
+    info = streams[predictions]
+    dp = DeviceParity(info.channel_names, 1.0 / info.nominal_rate, tolerance, delay, key)
+    dp.detach = acq.subscribe(dp.subscriber(predictions, events), name=f"parity {predictions} vs {events}")
+    return dp
+
+
+
+@dataclass
+class SessionParity:
+    """`session_parity`'s answer: the report, the trace, and what was compared."""
+
+    report: DeviceReport
+    parity: DeviceParity
+    predictions: str
+    device: str
+    origin: float  # session start on the host clock: printed times are offsets from it
+
+
+def session_parity(session: str | Path, device: str = "", predictions: str = "", tolerance: float | None = None, delay: float = 0.0,
+                   key: str = "label") -> SessionParity:  # fmt: skip
+    """The host model's recorded predictions against the device's recorded class reports.
+
+    Predictions come from the session (recorded live) or its ``.predictions.h5`` sidecar
+    (`sensorlab predict`); ``device`` is an events stream of the session (default: the only
+    one that is neither live labels nor a model's own events). Raises ValueError with one
+    line naming what is missing and the fix; OSError if a file cannot be read."""
+    from sensorlab.acquisition.names import LIVE_LABELS_STREAM
+    from sensorlab.acquisition.source import StreamKind
+    from sensorlab.inference.engine import is_predictions
+    from sensorlab.inference.offline import predictions_path
+    from sensorlab.labeling.timebase import span_of
+    from sensorlab.session.reader import Session
+
+    session = Path(session)
+    files = [p for p in (session, predictions_path(session)) if p.is_file()]
+    with Session.open(session) as s:
+        origin = span_of(s).origin
+        streams = s.streams
+        made = {f"{n}_events" for n, st in streams.items() if is_predictions(st.info)}
+        events = [n for n, st in streams.items() if st.info.kind is StreamKind.EVENTS and n != LIVE_LABELS_STREAM and n not in made]
+        if not device:
+            if len(events) != 1:
+                have = f"events streams: {', '.join(events)}" if events else 'it has none: record the board with protocol = "events"'
+                raise ValueError(f"{session.name}: say which events stream is the device's with --device ({have})")
+            device = events[0]
+        if device not in streams or streams[device].info.kind is not StreamKind.EVENTS:
+            raise ValueError(f"{session.name} has no events stream {device!r} (events streams: {', '.join(events) or 'none'}); fix --device")
+        ev = streams[device].read()
+    found: dict[str, Path] = {}
+    chunk = info = None
+    for f in files:
+        with Session.open(f) as s:
+            for n, st in s.streams.items():
+                if is_predictions(st.info):
+                    found.setdefault(n, f)
+            want = predictions or (next(iter(found)) if len(found) == 1 else "")
+            if want in s.streams and is_predictions(s.streams[want].info) and chunk is None:
+                chunk, info = s.streams[want].read(), s.streams[want].info
+    if chunk is None:
+        if not found:
+            raise ValueError(f"no predictions in {session.name} or {predictions_path(session).name}: run `sensorlab predict MODEL {session.name}` first, "
+                             "or record with the model running")  # fmt: skip
+        raise ValueError(f"say which predictions to compare with --predictions ({', '.join(found)})" if not predictions else
+                         f"no predictions stream {predictions!r} (there are: {', '.join(found)}); fix --predictions")  # fmt: skip
+    name = predictions or next(iter(found))
+    hop = 1.0 / info.nominal_rate if info.nominal_rate > 0 else None
+    starts = chunk.device_times if chunk.device_times is not None else chunk.timestamps - (hop or 0.0)
+    report, dp = compare_device(starts, chunk.timestamps, chunk.data, list(info.channel_names), ev.timestamps, [str(x) for x in ev.data],
+                                hop=hop, tolerance=tolerance, delay=delay, key=key)  # fmt: skip
+    return SessionParity(report, dp, name, device, origin)
+
+__all__ = ["SETTLE_MARGIN", "DeviceParity", "DeviceReport", "SessionParity", "attach", "compare_device", "parse_report", "session_parity"]
