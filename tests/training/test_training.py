@@ -142,6 +142,24 @@ def test_audio_log_mel_model_learns_tones_vs_noise_and_exports_its_front_end(aud
     assert c.features["kind"] == "log_mel" and c.features["in_graph"] and c.input["shape"] == [4000, 1]
 
 
+def test_audio_augmentation_leaves_silence_silent_in_the_log_mel_features():
+    """Spoken digits sit between digital silence; training must see that silence as the test split does."""
+    import torch
+
+    from sensorlab.training.models import LogMel, augment, frontend_params
+
+    t = np.arange(4000) / 8000
+    x = np.zeros((16, 4000, 1), np.float32)
+    x[:, :2000, 0] = np.sin(2 * np.pi * 440 * t[:2000])  # a tone, then silence (as `import wav` pads clips)
+    fe = LogMel(**frontend_params(8000, 4000, 40, 0.032, 0.016))
+    g = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        clean, aug = fe(torch.from_numpy(x)), fe(augment("audio", torch.from_numpy(x), g))
+    quiet = slice(19, 27)  # frames at samples 2432-3583: silent whatever the time shift (at most 400 samples)
+    assert float(clean[:, quiet].max()) < -13 and float(aug[:, quiet].max()) < -13  # ln(1e-6): nothing was added
+    assert not torch.allclose(aug[:, 2:10], clean[:, 2:10])  # the tone frames still vary (gain, shift)
+
+
 def test_quantize_int8_agrees_with_fp32(imu_run, imu_dataset):
     run, _ = imu_run
     if not (run / "model.onnx").exists():
