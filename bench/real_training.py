@@ -233,7 +233,7 @@ def markdown(res: dict) -> str:
     load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
     lines = [f"Measured {date.today().isoformat()} on {platform.machine()}, Python {platform.python_version()}, {os.cpu_count()} cores "
              f"shared with other jobs (load average {load[0]:.1f} at the end of the run; latency p99 reflects that load). "
-             f"Produced by `bench/real_training.py` (total {res['seconds'] / 60:.0f} min).", ""]  # fmt: skip
+             f"Produced by `bench/real_training.py` ({res['seconds'] / 60:.0f} min of commands in all).", ""]  # fmt: skip
     if "fsdd" in res:
         f = res["fsdd"]
         s = f["settings"]
@@ -266,18 +266,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work", type=Path, help="sessions, datasets and runs go here (default: a new temporary folder)")
     ap.add_argument("--only", nargs="*", choices=["fsdd", "hapt"], default=["fsdd", "hapt"])
     ap.add_argument("--write", action="store_true", help=f"replace the section between {BEGIN} and {END} in docs/PERFORMANCE.md")
+    ap.add_argument("--report", action="store_true", help="run nothing: print (and --write) the results already in --work")
     args = ap.parse_args(argv)
     work = (args.work or Path(tempfile.mkdtemp(prefix="sensorlab-realtrain-"))).resolve()
     work.mkdir(parents=True, exist_ok=True)
     tflite = has_tflite()
-    if not tflite:
+    if not tflite and not args.report:
         print("TFLite stack missing (litert-torch, ai-edge-litert, tflite-micro): TFLite builds skipped; run from .venv-tflite", file=sys.stderr)
-    step, t0, res = Steps(work), time.perf_counter(), {}
-    for name in args.only:
-        res[name] = (fsdd if name == "fsdd" else hapt)(args.data.resolve(), work, step, tflite)
-    res["seconds"] = time.perf_counter() - t0
-    res["step_seconds"] = step.times
-    (work / "results.json").write_text(json.dumps(res, indent=2, default=str), encoding="utf-8")
+    step = Steps(work)
+    for name in [] if args.report else args.only:  # one results file per data set: the two can run side by side
+        t0 = time.perf_counter()
+        r = (fsdd if name == "fsdd" else hapt)(args.data.resolve(), work, step, tflite)
+        r["seconds"] = time.perf_counter() - t0
+        (work / f"results-{name}.json").write_text(json.dumps(r, indent=2, default=str), encoding="utf-8")
+    res = {p.stem.removeprefix("results-"): json.loads(p.read_text()) for p in sorted(work.glob("results-*.json"))}
+    res["seconds"] = sum(r["seconds"] for r in res.values())
     md = markdown(res)
     print(md)
     if args.write:
