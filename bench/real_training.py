@@ -127,7 +127,7 @@ def train(step: Steps, dataset: Path, task: str, run: Path, cfg: dict) -> dict:
             "params": m["contract"]["model"]["params"], "n_train": m["n_train"], "n_test": m["test"]["n"]}  # fmt: skip
 
 
-def builds(step: Steps, run: Path, dataset: Path, tflite: bool, quantize_onnx: bool) -> list[dict]:
+def builds(step: Steps, run: Path, dataset: Path, tflite: bool, quantize_onnx: bool, split: str = "test") -> list[dict]:
     """Export, evaluate and bench every build of one run."""
     rows = [{"build": "PyTorch fp32", "file": run}]
     if not (run / "model.onnx").exists():
@@ -148,7 +148,7 @@ def builds(step: Steps, run: Path, dataset: Path, tflite: bool, quantize_onnx: b
                          "parity": {k: r.get(k) for k in ("windows", "max_abs_diff", "argmax_agreement", "tolerance", "frontend")}})  # fmt: skip
     for r in rows:
         f = r["file"]
-        r["eval"] = step(f"evaluate {r['build']}", "evaluate", f, dataset, "--split", "test", "--json", json_out=True)
+        r["eval"] = step(f"evaluate {r['build']}", "evaluate", f, dataset, "--split", split, "--json", json_out=True)
         if f.suffix in (".onnx", ".tflite"):
             r["bench"] = step(f"bench {r['build']}", "bench-model", f, "--runs", BENCH_RUNS, "--json", json_out=True)
         r["file"] = str(f)
@@ -288,6 +288,9 @@ def main(argv: list[str] | None = None) -> int:
         r["seconds"] = time.perf_counter() - t0
         (work / f"results-{name}.json").write_text(json.dumps(r, indent=2, default=str), encoding="utf-8")
     res = {p.stem.removeprefix("results-"): json.loads(p.read_text()) for p in sorted(work.glob("results-*.json"))}
+    if args.report and "fsdd" in res:  # folds trained since (e.g. side by side) join the table
+        res["fsdd"]["loso"] = {s: train(step, work / "fsdd-loso.h5", "audio", work / "runs" / f"fsdd-loso-{s}", {})
+                               for s in SPEAKERS if (work / "runs" / f"fsdd-loso-{s}" / "metrics.json").exists()}  # fmt: skip
     res["seconds"] = sum(r["seconds"] for r in res.values())
     md = markdown(res)
     print(md)
