@@ -158,7 +158,7 @@ def builds(step: Steps, run: Path, dataset: Path, tflite: bool, quantize_onnx: b
     return rows
 
 
-def fsdd(data: Path, work: Path, step: Steps, tflite: bool, speakers: list[str] = SPEAKERS) -> dict:
+def fsdd(data: Path, work: Path, step: Steps, tflite: bool, speakers: list[str] = SPEAKERS, builds_of: str = "official") -> dict:
     wavs = sorted(p.name for p in (data / "fsdd").glob("*.wav"))
     if not wavs:
         raise SystemExit(f"{data / 'fsdd'}: no .wav files; put the FSDD recordings there (see the module docstring)")
@@ -185,7 +185,14 @@ def fsdd(data: Path, work: Path, step: Steps, tflite: bool, speakers: list[str] 
         if spk in speakers or (runs / f"fsdd-loso-{spk}" / "metrics.json").exists():
             out["loso"][spk] = train(step, ds["loso"], "audio", runs / f"fsdd-loso-{spk}", {**FSDD_TRAIN, "test_split": spk})
     out["official"] = train(step, ds["official"], "audio", runs / "fsdd-official", {**FSDD_TRAIN, "test_split": "test"})
-    out["official_builds"] = builds(step, runs / "fsdd-official", ds["official"], tflite, quantize_onnx=True)
+    # Builds of one model (ONNX, int8 ONNX, TFLite fp32 / int8, TFLM): the official-split model,
+    # or (`--fsdd-builds george`, quicker: reuses the first fold) a leave-one-speaker-out fold
+    # evaluated on its unheard speaker; `quantize` reports on a split named "test", so a fold skips it.
+    if builds_of == "official":
+        out["builds_of"], out["builds"] = "official", builds(step, runs / "fsdd-official", ds["official"], tflite, quantize_onnx=True)
+    else:
+        out["builds_of"] = builds_of
+        out["builds"] = builds(step, runs / f"fsdd-loso-{builds_of}", ds["loso"], tflite, quantize_onnx=False, split=builds_of)
     return out
 
 
@@ -226,7 +233,11 @@ def build_table(rows: list[dict]) -> list[str]:
         p = r.get("parity")
         agree = (f"argmax {p['argmax_agreement']:.1%} of {p['windows']} test windows, max logit diff {p['max_abs_diff']:.2g}" if p else
                  "(reference)" if r is rows[0] else f"accuracy {e['accuracy'] - ref['accuracy']:+.2%}")  # fmt: skip
-        lines.append(f"| {r['build']} | {e['accuracy']:.2%} | {e['macro_f1']:.3f} | {size} | {_ms(b)} | {arena} | {agree} |")
+        if "export_c" in r:
+            t = r["export_c"]["tflm_vs_litert"]
+            agree += f"; TFLM vs LiteRT: argmax {t['argmax_agreement']:.1%} of {t['windows']}, outputs identical on {t['identical_outputs']:.0%}"
+        ms = _ms(b) + (" (model only: the log-mel front end runs before it)" if b and b.get("frontend") else "")
+        lines.append(f"| {r['build']} | {e['accuracy']:.2%} | {e['macro_f1']:.3f} | {size} | {ms} | {arena} | {agree} |")
     return lines
 
 
@@ -234,7 +245,7 @@ def markdown(res: dict) -> str:
     load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
     lines = [f"Measured {date.today().isoformat()} on {platform.machine()}, Python {platform.python_version()}, {os.cpu_count()} cores "
              f"shared with other jobs (load average {load[0]:.1f} at the end of the run; latency p99 reflects that load). "
-             f"Produced by `bench/real_training.py` ({res['seconds'] / 60:.0f} min of commands in all).", ""]  # fmt: skip
+             "Produced by `bench/real_training.py`; wall time " + ", ".join(f"{k.upper()} {v['seconds'] / 60:.0f} min" for k, v in res.items() if isinstance(v, dict)) + ".", ""]  # fmt: skip
     if "fsdd" in res:
         f = res["fsdd"]
         s = f["settings"]
@@ -255,7 +266,9 @@ def markdown(res: dict) -> str:
         o = f["official"]
         lines += ["", f"Official split (takes 0–4 of every speaker test, 5–49 train): **{o['accuracy']:.2%}** window accuracy, "
                       f"macro F1 {o['macro_f1']:.3f} ({o['epochs']} epochs, best {o['best_epoch']}).", "",
-                  "Its builds, evaluated on the same test windows:", ""] + build_table(f["official_builds"])  # fmt: skip
+                  ("Builds of the official-split model, evaluated on its test windows:" if f["builds_of"] == "official" else
+                   f"Builds of the fold tested on {f['builds_of']} (trained on the other four), evaluated on {f['builds_of']}'s windows "
+                   f"(`quantize` reports on a split named test, so no int8 ONNX here):"), ""] + build_table(f["builds"])  # fmt: skip
     if "hapt" in res:
         h = res["hapt"]
         lines += ["", "### Smartphone activities (HAPT, 30 subjects, 6-axis IMU at 50 Hz): 1-D CNN", "",
@@ -273,6 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", nargs="*", choices=["fsdd", "hapt"], default=["fsdd", "hapt"])
     ap.add_argument("--write", action="store_true", help=f"replace the section between {BEGIN} and {END} in docs/PERFORMANCE.md")
     ap.add_argument("--speakers", nargs="*", choices=SPEAKERS, default=SPEAKERS, help="FSDD test speakers to train folds for (default: all five)")
+    ap.add_argument("--fsdd-builds", choices=["official", *SPEAKERS], default="official", help="FSDD model whose builds are exported and compared")
     ap.add_argument("--report", action="store_true", help="run nothing: print (and --write) the results already in --work")
     args = ap.parse_args(argv)
     work = (args.work or Path(tempfile.mkdtemp(prefix="sensorlab-realtrain-"))).resolve()
@@ -284,19 +298,18 @@ def main(argv: list[str] | None = None) -> int:
     for name in [] if args.report else args.only:  # one results file per data set: the two can run side by side
         t0 = time.perf_counter()
         d = args.data.resolve()
-        r = fsdd(d, work, step, tflite, args.speakers) if name == "fsdd" else hapt(d, work, step, tflite)
+        r = fsdd(d, work, step, tflite, args.speakers, args.fsdd_builds) if name == "fsdd" else hapt(d, work, step, tflite)
         r["seconds"] = time.perf_counter() - t0
         (work / f"results-{name}.json").write_text(json.dumps(r, indent=2, default=str), encoding="utf-8")
     res = {p.stem.removeprefix("results-"): json.loads(p.read_text()) for p in sorted(work.glob("results-*.json"))}
     if args.report and "fsdd" in res:  # folds trained since (e.g. side by side) join the table
         res["fsdd"]["loso"] = {s: train(step, work / "fsdd-loso.h5", "audio", work / "runs" / f"fsdd-loso-{s}", {})
                                for s in SPEAKERS if (work / "runs" / f"fsdd-loso-{s}" / "metrics.json").exists()}  # fmt: skip
-    res["seconds"] = sum(r["seconds"] for r in res.values())
     md = markdown(res)
     print(md)
     if args.write:
         doc = DOC.read_text(encoding="utf-8")
-        new = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: f"{BEGIN}\n{md}\n{END}", doc, flags=re.S)
+        new = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: f"{BEGIN}\n{md}\n{END}", doc, flags=re.DOTALL)
         DOC.write_text(new, encoding="utf-8")
         print(f"wrote {DOC}")
     return 0

@@ -112,7 +112,7 @@ def bench(path: Path, runs: int = RUNS) -> dict:
         facts = graph_facts(path.read_bytes())
     r = {"model": str(path), "format": path.suffix[1:], "size_bytes": path.stat().st_size, **facts, "threads": 1, "runs": runs,
          "latency_ms": latency_ms(pred, x1, runs), "peak_memory_bytes": peak_memory(path, x1), "input_dtype": c.input["dtype"]}  # fmt: skip
-    if not c.features.get("in_graph", True):
+    if c.features.get("kind") == "log_mel" and not c.features.get("in_graph", True):
         r["frontend"] = "log-mel outside the graph: computed before the model (sensorlab.logmel), not in these figures"
     if path.suffix == ".tflite":
         try:

@@ -158,10 +158,10 @@ def render(data: bytes, contract: ModelContract, name: str, arena: int) -> tuple
     fe = contract.features
     if fe.get("kind") == "log_mel" and not fe.get("in_graph", True):
         # The graph starts after the front end: the device computes it (sensorlab/logmel.py is the reference).
-        h += [f"/* Log-mel front end, computed on the device before the model (not in the graph): frame t = standardized", " * window[t*HOP + n] * hann[n]"
-              " (periodic Hann, no padding), power of its N_FFT-point real DFT (bins 0..N_FFT/2), times the", " * HTK mel matrix (triangles of"
-              " peak 1, F_MIN..F_MAX), ln(x + LOG_OFFSET), then (x - FEATURE_MEAN) / FEATURE_STD.", " * The model input is FRAMES x N_MELS,"
-              " frame-major; int8 models quantize it with INPUT_SCALE / INPUT_ZERO_POINT. */",
+        h += ["/* Log-mel front end, computed on the device before the model (not in the graph): frame t = standardized",
+              " * window[t*HOP + n] * hann[n] (periodic Hann, no padding), power of its N_FFT-point real DFT (bins 0..N_FFT/2),",
+              " * times the HTK mel matrix (triangles of peak 1, F_MIN..F_MAX), ln(x + LOG_OFFSET), then (x - FEATURE_MEAN) / FEATURE_STD.",
+              " * The model input is FRAMES x N_MELS, frame-major; int8 models quantize it with INPUT_SCALE / INPUT_ZERO_POINT. */",
               f"#define {P}_FEATURES_LOG_MEL 1", f"#define {P}_N_FFT {int(fe['n_fft'])}", f"#define {P}_FRAME_HOP {int(fe['hop_length'])}",
               f"#define {P}_N_MELS {int(fe['n_mels'])}", f"#define {P}_FRAMES {int(fe['frames'])}", f"#define {P}_F_MIN_HZ {_f(fe['f_min'])}",
               f"#define {P}_F_MAX_HZ {_f(fe['f_max'])}", f"#define {P}_LOG_OFFSET {_f(fe['log_offset'])}",

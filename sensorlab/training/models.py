@@ -20,7 +20,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from sensorlab.logmel import mel_filterbank  # one definition: the graph and the device reference share it
+# One definition of the mel matrix: the graph and the device reference (sensorlab.logmel) share it.
+from sensorlab.logmel import mel_filterbank
 
 
 def frontend_params(rate: float, n_samples: int, n_mels: int, frame_length: float, frame_hop: float) -> dict:

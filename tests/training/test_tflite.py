@@ -174,7 +174,7 @@ def _device_log_mel(window: np.ndarray, fe: dict) -> np.ndarray:
     """The front end written from the contract's words alone (no sensorlab code): what a device port computes."""
     n_fft, hop, n_mels, rate = fe["n_fft"], fe["hop_length"], fe["n_mels"], fe["rate"]
     hann = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)
-    to_mel = lambda f: 2595.0 * np.log10(1.0 + f / 700.0)  # noqa: E731 (HTK)
+    to_mel = lambda f: 2595.0 * np.log10(1.0 + f / 700.0)  # HTK mel scale
     edges = 700.0 * (10 ** (np.linspace(to_mel(fe["f_min"]), to_mel(fe["f_max"]), n_mels + 2) / 2595.0) - 1.0)
     bins = np.arange(n_fft // 2 + 1) * rate / n_fft
     out = np.empty((fe["frames"], n_mels))
