@@ -236,6 +236,13 @@ def test_audio_model_exports_to_tflite_front_end_in_graph_for_fp32_and_named_for
         it.invoke()
         assert it.get_tensor(out["index"]).reshape(-1).argmax() == pred.predict(c.extract(w[None])).argmax()
 
+    from sensorlab.inference.model import LoadedModel
+
+    live = LoadedModel(path)  # the live view computes the front end the file leaves out, then runs it
+    live.check_window(4000, 1)
+    probs = live.run(live.features(raw[:8]))
+    assert (probs.argmax(1) == pred.predict(c.prepare(raw[:8])).argmax(1)).all()
+
     pt = json.loads(_cli("evaluate", audio_run, audio_dataset, "--json").stdout)
     m8 = json.loads(_cli("evaluate", path, audio_dataset, "--json").stdout)
     assert m8["kind"] == "tflite" and m8["accuracy"] >= pt["accuracy"] - 0.05
