@@ -244,7 +244,7 @@ def build_table(rows: list[dict]) -> list[str]:
 def markdown(res: dict) -> str:
     load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
     lines = [f"Measured {date.today().isoformat()} on {platform.machine()}, Python {platform.python_version()}, {os.cpu_count()} cores "
-             f"shared with other jobs (load average {load[0]:.1f} at the end of the run; latency p99 reflects that load). "
+             f"shared with other jobs (load average {load[0]:.1f} when this table was written; latency p99 reflects the load). "
              "Produced by `bench/real_training.py`; wall time " + ", ".join(f"{k.upper()} {v['seconds'] / 60:.0f} min" for k, v in res.items() if isinstance(v, dict)) + ".", ""]  # fmt: skip
     if "fsdd" in res:
         f = res["fsdd"]
