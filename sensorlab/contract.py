@@ -26,7 +26,7 @@ import numpy as np
 from sensorlab.datasets.normalize import ChannelStats
 
 SCHEMA = "sensorlab.model_contract"
-VERSION = "1.0"
+VERSION = "1.1"  # 1.1: log-mel features outside the graph (features.in_graph false, mean, std, shape) for int8 TFLite audio
 MAJOR = int(VERSION.split(".")[0])
 #: ONNX metadata_props key holding the contract JSON.
 METADATA_KEY = "sensorlab.contract"
@@ -120,10 +120,29 @@ class ModelContract:
                                 f"({self.input['stream']} at {self.input['rate']} Hz, channels {', '.join(self.input['channels'])})")  # fmt: skip
         norm = self.input["normalization"]
         if norm["kind"] == "standardize":
-            return ChannelStats(np.asarray(norm["mean"], np.float64), np.asarray(norm["std"], np.float64)).apply(x)
-        if norm["kind"] == "scale":
-            return (x.astype(np.float32) * np.float32(norm["scale"])).astype(np.float32)
-        return x.astype(np.float32)
+            x = ChannelStats(np.asarray(norm["mean"], np.float64), np.asarray(norm["std"], np.float64)).apply(x)
+        elif norm["kind"] == "scale":
+            x = (x.astype(np.float32) * np.float32(norm["scale"])).astype(np.float32)
+        return self.extract(x.astype(np.float32))
+
+    def extract(self, x: np.ndarray) -> np.ndarray:
+        """Normalized windows → the model input: themselves, or the features the graph does not compute.
+
+        A log-mel front end outside the graph (``features.in_graph`` false: fully-int8 TFLite
+        audio models) is computed here with `sensorlab.logmel`, the reference a device follows.
+        """
+        if self.features.get("kind") == "log_mel" and not self.features.get("in_graph", True):
+            from sensorlab import logmel
+
+            return logmel.features(x, self.features)
+        return x
+
+    @property
+    def model_input_shape(self) -> list[int]:
+        """Shape of one model input (the window, or ``features.shape`` when features are outside the graph)."""
+        if self.features.get("kind") == "log_mel" and not self.features.get("in_graph", True):
+            return [int(v) for v in self.features["shape"]]
+        return [int(v) for v in self.input["shape"]]
 
 
 def validate(d: Any) -> None:

@@ -222,6 +222,15 @@ class LoadedModel:
 
     def check_window(self, samples: int, channels: int) -> None:
         """Raise `ModelError` unless windows of ``samples`` × ``channels`` fit the input's fixed axes."""
+        c = self.contract
+        if c is not None and c.model_input_shape != [int(v) for v in c.input["shape"]]:
+            # Features computed before the model (int8 TFLite audio: log-mel outside the graph):
+            # the window must be the contract's raw window; `prepare` makes the model input.
+            want = [int(v) for v in c.input["shape"]]
+            if [samples, channels] != want:
+                raise ModelError(f"{self.path.name}: the model's front end takes windows of {want[0]} samples × {want[1]} channel(s) "
+                                 f"({c.window['length']:g} s at {c.input['rate']:g} Hz); the mapping gives {samples} × {channels}")  # fmt: skip
+            return
         sizes = {"T": samples, "C": channels, "1": 1}
         for letter, dim in zip(self.layout, self.window_input.shape):
             if letter == "N" or not isinstance(dim, int) or dim <= 0:

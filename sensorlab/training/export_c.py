@@ -152,11 +152,22 @@ def render(data: bytes, contract: ModelContract, name: str, arena: int) -> tuple
          f"/* Tensor arena for tflite::MicroInterpreter: measured on the host in TFLM, plus {ARENA_MARGIN} bytes. */",
          f"#define {P}_ARENA_SIZE {arena + ARENA_MARGIN}", "", f"/* Input: stream '{inp['stream']}', one window of shape ({', '.join(map(str, shape))}). */",
          f"#define {P}_SAMPLE_RATE_HZ {_f(inp['rate'])}", f"#define {P}_WINDOW_SECONDS {_f(contract.window['length'])}",
-         f"#define {P}_HOP_SECONDS {_f(contract.window['hop'])}", f"#define {P}_INPUT_ELEMENTS {int(np.prod(shape))}",
+         f"#define {P}_HOP_SECONDS {_f(contract.window['hop'])}", f"#define {P}_INPUT_ELEMENTS {int(np.prod(contract.model_input_shape))}",
          f"#define {P}_WINDOW_SAMPLES {shape[0]}", f"#define {P}_NUM_CHANNELS {len(inp['channels'])}",
          f"#define {P}_NUM_LABELS {len(contract.labels)}", f"#define {P}_INPUT_INT8 {1 if inp['dtype'] == 'int8' else 0}"]  # fmt: skip
+    fe = contract.features
+    if fe.get("kind") == "log_mel" and not fe.get("in_graph", True):
+        # The graph starts after the front end: the device computes it (sensorlab/logmel.py is the reference).
+        h += ["/* Log-mel front end, computed on the device before the model (not in the graph): frame t = standardized",
+              " * window[t*HOP + n] * hann[n] (periodic Hann, no padding), power of its N_FFT-point real DFT (bins 0..N_FFT/2),",
+              " * times the HTK mel matrix (triangles of peak 1, F_MIN..F_MAX), ln(x + LOG_OFFSET), then (x - FEATURE_MEAN) / FEATURE_STD.",
+              " * The model input is FRAMES x N_MELS, frame-major; int8 models quantize it with INPUT_SCALE / INPUT_ZERO_POINT. */",
+              f"#define {P}_FEATURES_LOG_MEL 1", f"#define {P}_N_FFT {int(fe['n_fft'])}", f"#define {P}_FRAME_HOP {int(fe['hop_length'])}",
+              f"#define {P}_N_MELS {int(fe['n_mels'])}", f"#define {P}_FRAMES {int(fe['frames'])}", f"#define {P}_F_MIN_HZ {_f(fe['f_min'])}",
+              f"#define {P}_F_MAX_HZ {_f(fe['f_max'])}", f"#define {P}_LOG_OFFSET {_f(fe['log_offset'])}",
+              f"#define {P}_FEATURE_MEAN {_f(fe['mean'])}", f"#define {P}_FEATURE_STD {_f(fe['std'])}"]  # fmt: skip
     if q:
-        h += ["/* int8 input: q = round(standardized / SCALE) + ZERO_POINT, clamped to [-128, 127]. */",
+        h += ["/* int8 input: q = round(model input / SCALE) + ZERO_POINT, clamped to [-128, 127]. */",
               f"#define {P}_INPUT_SCALE {_f(q['scale'])}", f"#define {P}_INPUT_ZERO_POINT ({int(q['zero_point'])})",
               "/* int8 output: logit = (q - ZERO_POINT) * SCALE. */",
               f"#define {P}_OUTPUT_SCALE {_f(oq.get('scale', 1.0))}", f"#define {P}_OUTPUT_ZERO_POINT ({int(oq.get('zero_point', 0))})"]  # fmt: skip

@@ -16,6 +16,15 @@ range (raw gyro readings in °/s would clip beside accelerations in g). The int8
 so: ``input.dtype = "int8"`` and ``input.quantization = {scale, zero_point, applies_to:
 "normalized"}``: ``q = round(standardized / scale) + zero_point``.
 
+Audio (log-mel) models: fp32 keeps the front end inside the graph (CONV_2D with the Hann-windowed
+DFT basis, MUL, ADD, FULLY_CONNECTED with the mel matrix, LOG): raw standardized audio in, as
+for ONNX. Full int8 cannot: TFLite Micro has no int8 LOG kernel, and int8 power spectra lose the
+quiet bands. The int8 file is the CNN after the front end, its input the standardized log-mel
+``(frames, n_mels)`` quantized; its contract says ``features.in_graph = false`` and names every
+front-end parameter plus the feature mean and std, and `sensorlab.logmel` is the reference a
+device port follows (the host runs it to feed the file). Its self-check runs the whole chain —
+NumPy front end, int8 model — against the whole PyTorch model on the same audio.
+
 Self-check on real dataset windows (test split): fp32 must match PyTorch within `FP32_ATOL` +
 `FP32_RTOL`·|logit| and on every argmax; int8 must agree on the argmax on at least
 `INT8_MIN_AGREEMENT` of the windows (its logits differ by design: the report gives the max
@@ -68,6 +77,32 @@ def _convert_int8(model, example, calib: np.ndarray):
     return litert_torch.convert(graph, (example,), quant_config=QuantConfig(pt2e_quantizer=quantizer))
 
 
+def _audio_backend(model):
+    """The audio model after its front end: standardized log-mel ``(N, frames, n_mels)`` → logits."""
+    from torch import nn
+
+    class Backend(nn.Module):
+        def __init__(self, m):
+            super().__init__()
+            self.features, self.head = m.features, m.head
+
+        def forward(self, f):
+            return self.head(self.features(f.unsqueeze(1)).mean((2, 3)))
+
+    return Backend(model).eval()
+
+
+def _frontend_outside(contract: ModelContract, model) -> ModelContract:
+    """The int8 audio contract: the log-mel front end named for the device, with the training feature statistics."""
+    c = ModelContract.from_json(contract.to_json())
+    fe = dict(c.features)
+    fe.update({"in_graph": False, "mean": float(model.feat_mean), "std": float(model.feat_std), "shape": [int(fe["frames"]), int(fe["n_mels"])],
+               "f_min": float(fe.get("f_min", 20.0)), "f_max": float(fe.get("f_max") or c.input["rate"] / 2), "log": "natural",
+               "computed_by": "the device, before the model: sensorlab.logmel (NumPy reference) and docs/TRAINING.md"})  # fmt: skip
+    c.features = fe
+    return c
+
+
 def export_tflite(run: Path, out: Path | None = None, dataset: Path | None = None, int8: bool = False) -> dict:
     """Write ``RUN/model.tflite`` (or ``model.int8.tflite``, or ``out``); return the self-check report."""
     import torch
@@ -86,10 +121,16 @@ def export_tflite(run: Path, out: Path | None = None, dataset: Path | None = Non
     x = check_windows(contract, dataset)
     example = torch.from_numpy(x[:1].copy())
     calib = calibration_windows(dataset, contract) if int8 else None
+    # int8 audio: the front end moves out of the graph (see the module docstring)
+    fc = _frontend_outside(contract, model) if int8 and contract.features.get("kind") == "log_mel" else None
+    graph_model = _audio_backend(model) if fc else model
+    if fc:
+        calib = fc.extract(calib)
+        example = torch.from_numpy(fc.extract(x[:1]))
     try:
         # The converter prints its progress on stdout; `--json` promises one JSON object there.
         with contextlib.redirect_stdout(sys.stderr):
-            edge = _convert_int8(model, example, calib) if int8 else _convert_fp32(model, example)
+            edge = _convert_int8(graph_model, example, calib) if int8 else _convert_fp32(graph_model, example)
             data = edge.model_content()
         if int8:
             data = make_int8_io(bytes(data))
@@ -98,14 +139,15 @@ def export_tflite(run: Path, out: Path | None = None, dataset: Path | None = Non
     except Exception as e:  # the converter raises many types; one line says which step failed
         raise ExportError(f"TFLite export of {run} failed: {str(e).splitlines()[0][:300] if str(e) else type(e).__name__}") from e
 
-    c = ModelContract.from_json(contract.to_json())
+    c = ModelContract.from_json((fc or contract).to_json())
     c.input = {**c.input, "shape": list(c.input["shape"])}
     if int8:
         from ai_edge_litert.interpreter import Interpreter
 
         it = Interpreter(model_content=data)
         (s, z), (os_, oz) = it.get_input_details()[0]["quantization"], it.get_output_details()[0]["quantization"]
-        c.input = {**c.input, "dtype": "int8", "quantization": {"scale": float(s), "zero_point": int(z), "applies_to": "normalized"}}
+        applies = "log_mel_features" if fc else "normalized"  # q = round(model input / scale) + zero_point
+        c.input = {**c.input, "dtype": "int8", "quantization": {"scale": float(s), "zero_point": int(z), "applies_to": applies}}
         c.output = {**c.output, "quantization": {"scale": float(os_), "zero_point": int(oz)}}
         c.model = {**c.model, "quantization": f"full int8 (PT2E symmetric, per-channel weights) calibrated on {len(calib)} train windows"}
     c.model = {**c.model, "format": "tflite", "batch": 1}
@@ -113,9 +155,17 @@ def export_tflite(run: Path, out: Path | None = None, dataset: Path | None = Non
 
     with torch.inference_mode():
         ref = model(torch.from_numpy(x)).numpy()
-    got = TFLitePredictor(out).predict(x)
+    pred = TFLitePredictor(out)
+    got = pred.predict(pred.contract.extract(x))  # the file's own contract: NumPy log-mel first when the graph has no front end
     what = "tflite int8 vs pytorch" if int8 else "tflite fp32 vs pytorch"
     report = parity(ref, got, what, FP32_ATOL, FP32_RTOL)
+    if fc:
+        with torch.inference_mode():
+            graph_fe = ((model.frontend(torch.from_numpy(x)) - model.feat_mean) / model.feat_std).numpy()
+        report["frontend"] = {"in_graph": False, "reference": "sensorlab.logmel (NumPy, float64)", "windows": int(len(x)),
+                              "max_abs_diff_vs_pytorch": float(np.abs(fc.extract(x) - graph_fe).max()) if len(x) else 0.0}  # fmt: skip
+    else:
+        report["frontend"] = {"in_graph": contract.features.get("kind") == "log_mel"}
     report.update({"file": str(out), "size_bytes": out.stat().st_size, "format": "tflite", "int8": int8,
                    "contract": "embedded (metadata sensorlab.contract) + " + out.with_name(out.stem + ".contract.json").name})  # fmt: skip
     if int8:

@@ -158,3 +158,102 @@ def test_bench_model_counts_the_same_graph_in_onnx_and_tflite(run, fp32, int8):
     assert r.exit_code == 1 and "takes an .onnx or .tflite file" in r.output
     r = _cli("export", run, "--format", "onnx", "--int8")
     assert r.exit_code == 2 and "sensorlab quantize" in r.output
+
+
+@pytest.fixture(scope="module")
+def audio_run(audio_dataset, tmp_path_factory):
+    cfg = tmp_path_factory.mktemp("cfg") / "audio.toml"
+    cfg.write_text("batch_size = 16\npatience = 20\nwidth = 16\n")
+    out = tmp_path_factory.mktemp("runs") / "tones"
+    r = _cli("train", audio_dataset, "--task", "audio", "--config", cfg, "--epochs", 6, "--out", out)
+    assert r.exit_code == 0, r.output
+    return out
+
+
+def _device_log_mel(window: np.ndarray, fe: dict) -> np.ndarray:
+    """The front end written from the contract's words alone (no sensorlab code): what a device port computes."""
+    n_fft, hop, n_mels, rate = fe["n_fft"], fe["hop_length"], fe["n_mels"], fe["rate"]
+    hann = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)
+    to_mel = lambda f: 2595.0 * np.log10(1.0 + f / 700.0)  # HTK mel scale
+    edges = 700.0 * (10 ** (np.linspace(to_mel(fe["f_min"]), to_mel(fe["f_max"]), n_mels + 2) / 2595.0) - 1.0)
+    bins = np.arange(n_fft // 2 + 1) * rate / n_fft
+    out = np.empty((fe["frames"], n_mels))
+    for t in range(fe["frames"]):
+        p = np.abs(np.fft.rfft(window[t * hop : t * hop + n_fft, 0] * hann)) ** 2
+        for m in range(n_mels):
+            lo, mid, hi = edges[m : m + 3]
+            tri = np.clip(np.minimum((bins - lo) / (mid - lo), (hi - bins) / (hi - mid)), 0, None)
+            out[t, m] = np.log(p @ tri + fe["log_offset"])
+    return (out - fe["mean"]) / fe["std"]
+
+
+def test_audio_model_exports_to_tflite_front_end_in_graph_for_fp32_and_named_for_int8(audio_run, audio_dataset, tmp_path):
+    from ai_edge_litert.interpreter import Interpreter
+
+    from sensorlab.datasets.dataset import Dataset
+    from sensorlab.training.tflite_file import _load, graph_facts, read_contract
+
+    r = _cli("export", audio_run, "--format", "tflite", "--json")
+    assert r.exit_code == 0, r.output
+    fp32 = json.loads(r.stdout)
+    assert fp32["ok"] and fp32["argmax_agreement"] == 1.0 and fp32["max_abs_diff"] <= 1e-3 and fp32["windows"] > 20
+    assert fp32["frontend"]["in_graph"] and "LOG" in graph_facts((audio_run / "model.tflite").read_bytes())["ops"]  # raw audio in
+    assert read_contract(audio_run / "model.tflite").input["shape"] == [4000, 1]
+
+    r = _cli("export", audio_run, "--format", "tflite", "--int8", "--json")
+    assert r.exit_code == 0, r.output
+    q8 = json.loads(r.stdout)
+    # the whole chain (NumPy front end + int8 model) against the whole PyTorch model, on the same audio
+    assert q8["ok"] and q8["argmax_agreement"] >= 0.95 and q8["frontend"]["in_graph"] is False
+    assert q8["frontend"]["max_abs_diff_vs_pytorch"] < 1e-3
+    path = audio_run / "model.int8.tflite"
+    c = read_contract(path)
+    fe = c.features
+    assert fe["kind"] == "log_mel" and fe["in_graph"] is False and fe["shape"] == [fe["frames"], fe["n_mels"]]
+    assert c.input["quantization"]["applies_to"] == "log_mel_features" and c.input["shape"] == [4000, 1]
+    facts = graph_facts(path.read_bytes())
+    assert "LOG" not in facts["ops"] and "DEQUANTIZE" not in facts["ops"]
+    schema, model = _load(path.read_bytes())
+    assert not [t.name for t in model.subgraphs[0].tensors if t.type == schema.TensorType.FLOAT32]  # fully integer: TFLM runs it
+
+    # A device port that follows the contract's words gets the model's input, and the model's answers
+    with Dataset.open(audio_dataset) as ds:
+        raw, _ = ds.arrays("mic", "test")
+    std = c.input["normalization"]
+    x = ((raw[:8] - np.float32(std["mean"][0])) / np.float32(std["std"][0])).astype(np.float32)
+    mine = np.stack([_device_log_mel(w, fe) for w in x])
+    assert np.abs(mine - c.prepare(raw[:8])).max() < 1e-3
+    it = Interpreter(model_path=str(path))
+    it.allocate_tensors()
+    inp, out = it.get_input_details()[0], it.get_output_details()[0]
+    assert list(inp["shape"]) == [1, *fe["shape"]] and inp["dtype"] == np.int8
+    s, z = c.input["quantization"]["scale"], c.input["quantization"]["zero_point"]
+    from sensorlab.training.predictors import TFLitePredictor
+
+    pred = TFLitePredictor(path)
+    for w, f in zip(x, mine):
+        it.set_tensor(inp["index"], np.clip(np.round(f / s + z), -128, 127).astype(np.int8)[None])
+        it.invoke()
+        assert it.get_tensor(out["index"]).reshape(-1).argmax() == pred.predict(c.extract(w[None])).argmax()
+
+    from sensorlab.inference.model import LoadedModel
+
+    live = LoadedModel(path)  # the live view computes the front end the file leaves out, then runs it
+    live.check_window(4000, 1)
+    probs = live.run(live.features(raw[:8]))
+    assert (probs.argmax(1) == pred.predict(c.prepare(raw[:8])).argmax(1)).all()
+
+    pt = json.loads(_cli("evaluate", audio_run, audio_dataset, "--json").stdout)
+    m8 = json.loads(_cli("evaluate", path, audio_dataset, "--json").stdout)
+    assert m8["kind"] == "tflite" and m8["accuracy"] >= pt["accuracy"] - 0.05
+
+    r = _cli("export-c", path, "--out", tmp_path, "--name", "kws", "--json")
+    assert r.exit_code == 0, r.output
+    rep = json.loads(r.stdout)
+    assert rep["tflm_vs_litert"]["argmax_agreement"] == 1.0
+    header = (tmp_path / "kws.h").read_text()
+    for define, value in (("N_FFT", fe["n_fft"]), ("FRAME_HOP", fe["hop_length"]), ("N_MELS", fe["n_mels"]), ("FRAMES", fe["frames"]),
+                          ("INPUT_ELEMENTS", fe["frames"] * fe["n_mels"])):  # fmt: skip
+        assert f"#define KWS_{define} {value}\n" in header
+    b = json.loads(_cli("bench-model", path, "--runs", 20, "--json").stdout)
+    assert b["tflm_arena_bytes"] > 0 and "outside the graph" in b["frontend"]

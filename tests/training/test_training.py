@@ -142,6 +142,45 @@ def test_audio_log_mel_model_learns_tones_vs_noise_and_exports_its_front_end(aud
     assert c.features["kind"] == "log_mel" and c.features["in_graph"] and c.input["shape"] == [4000, 1]
 
 
+def test_audio_augmentation_leaves_silence_silent_in_the_log_mel_features():
+    """Spoken digits sit between digital silence; training must see that silence as the test split does."""
+    import torch
+
+    from sensorlab.training.models import LogMel, augment, frontend_params
+
+    t = np.arange(4000) / 8000
+    x = np.zeros((16, 4000, 1), np.float32)
+    x[:, :2000, 0] = np.sin(2 * np.pi * 440 * t[:2000])  # a tone, then silence (as `import wav` pads clips)
+    fe = LogMel(**frontend_params(8000, 4000, 40, 0.032, 0.016))
+    g = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        clean, aug = fe(torch.from_numpy(x)), fe(augment("audio", torch.from_numpy(x), g))
+    quiet = slice(19, 27)  # frames at samples 2432-3583: silent whatever the time shift (at most 400 samples)
+    assert float(clean[:, quiet].max()) < -13 and float(aug[:, quiet].max()) < -13  # ln(1e-6): nothing was added
+    assert not torch.allclose(aug[:, 2:10], clean[:, 2:10])  # the tone frames still vary (gain, shift)
+
+
+def test_contract_computes_a_log_mel_front_end_the_graph_leaves_out(audio_run, audio_dataset):
+    """int8 TFLite audio models take log-mel features: the contract's NumPy front end must equal the model's own."""
+    import torch
+
+    from sensorlab.training.train import load_checkpoint
+
+    model, c = load_checkpoint(audio_run)
+    with Dataset.open(audio_dataset) as ds:
+        raw, _ = ds.arrays("mic", "test")
+    x = c.prepare(raw)
+    assert c.extract(x) is x and x.shape[1:] == (4000, 1)  # in the graph: the window goes in as it is
+    c.features = {**c.features, "in_graph": False, "mean": float(model.feat_mean), "std": float(model.feat_std),
+                  "shape": [c.features["frames"], c.features["n_mels"]]}  # fmt: skip
+    with torch.inference_mode():
+        ref = ((model.frontend(torch.from_numpy(x)) - model.feat_mean) / model.feat_std).numpy()
+    got = c.prepare(raw)
+    assert got.shape == ref.shape == (len(raw), c.features["frames"], c.features["n_mels"])
+    assert np.abs(got - ref).max() < 1e-3
+    assert c.model_input_shape == list(ref.shape[1:])
+
+
 def test_quantize_int8_agrees_with_fp32(imu_run, imu_dataset):
     run, _ = imu_run
     if not (run / "model.onnx").exists():
