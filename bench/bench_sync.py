@@ -16,16 +16,14 @@ frame period: a flash is first seen by the next grab, 0-33 ms after the clap.
 
 from __future__ import annotations
 
-import shutil
 import sys
-import time
 
 import numpy as np
 
 from sensorlab.acquisition.emulated.camera import EmulatedCamera
 from sensorlab.acquisition.emulated.microphone import EmulatedMicrophone
 from sensorlab.acquisition.emulated.world import World
-from sensorlab.acquisition.hub import Acquisition
+from av_rig import record_with_av  # bench/ is on sys.path: run as a script or by run_all
 
 
 #: Seconds at the start of each stream left out: sources hold back their first 0.25-0.5 s
@@ -104,32 +102,7 @@ def run(seconds: float = 12.0) -> list[dict]:
 
     imu = EmulatedSerialSource(BinaryIMU(world=world, drift_ppm=100.0), "binary")
     sources = [EmulatedMicrophone(world, drift_ppm=20, name="emu_mic"), EmulatedCamera(world, 320, 240, name="emu_cam"), imu]
-    from sensorlab.acquisition.camera import CameraSource
-    from sensorlab.acquisition.emulated.mjpeg_server import start_process
-
-    server, url = start_process(world=world, fps=30)
-    sources.append(CameraSource(url, fps=30, name="http_cam"))
-    pulse = writer = None
-    if shutil.which("pulseaudio") and shutil.which("parec"):
-        from sensorlab.acquisition.audio import AudioSource
-        from sensorlab.acquisition.emulated.pulse import VirtualPulse
-
-        pulse = VirtualPulse().start()
-        writer = pulse.feed(world)
-        sources.append(AudioSource("vmic", name="vmic"))
-    try:
-        with Acquisition(sources) as acq:
-            rings = {name: acq.ring(name, seconds=seconds + 5) for name in acq.streams}
-            time.sleep(seconds)
-            chunks = {name: ring.snapshot() for name, ring in rings.items()}
-            errors = acq.errors
-    finally:
-        if writer is not None:
-            writer.stop()
-        if pulse is not None:
-            pulse.stop()
-        server.terminate()
-        server.wait(5)
+    chunks, _stats, errors = record_with_av(world, sources, seconds)
     rows = []
     for name in ("emu_mic", "vmic"):
         if name not in chunks:

@@ -26,14 +26,13 @@ back their first 0.25-0.5 s while their clock fits find the transport floor).
 from __future__ import annotations
 
 import argparse
-import shutil
 import subprocess
 import sys
-import time
 
 import numpy as np
 
 from sensorlab.acquisition.emulated.world import World
+from av_rig import record_with_av  # bench/ is on sys.path: run as a script or by run_all
 
 SETTLE = 0.6
 #: Device seconds after which the clock fits apply a drift slope (`clock.MIN_DRIFT_SPAN` + a bit).
@@ -78,13 +77,10 @@ def camera_bias(chunk, world: World) -> tuple[float, int]:
 
 def run_once(seconds: float) -> dict[str, dict]:
     """One recording of every source; per kind the errors (s) of stamps and of arrival times."""
-    from sensorlab.acquisition.camera import CameraSource
     from sensorlab.acquisition.emulated.camera import EmulatedCamera
     from sensorlab.acquisition.emulated.mcu import BinaryIMU, TextIMU
     from sensorlab.acquisition.emulated.microphone import EmulatedMicrophone
-    from sensorlab.acquisition.emulated.mjpeg_server import start_process
     from sensorlab.acquisition.emulated.serial_device import EmulatedSerialSource
-    from sensorlab.acquisition.hub import Acquisition
 
     world = World(clap_interval=0.5137)  # claps at every phase of the 30 fps frame clock
     imu = EmulatedSerialSource(BinaryIMU(world=world, drift_ppm=100.0), "binary")
@@ -95,29 +91,8 @@ def run_once(seconds: float) -> dict[str, dict]:
                                  "text", name="txt_lines", nominal_rate=TEXT_RATE, channel_names=("k", *IMU_CHANNELS))  # fmt: skip
     emic = EmulatedMicrophone(world, drift_ppm=20, name="emu_mic")
     sources = [imu, counter, lines, emic, EmulatedCamera(world, 320, 240, name="emu_cam")]
-    server, url = start_process(world=world, fps=30)
-    sources.append(CameraSource(url, fps=30, name="http_cam"))
-    pulse = writer = None
-    if shutil.which("pulseaudio") and shutil.which("parec"):
-        from sensorlab.acquisition.audio import AudioSource
-        from sensorlab.acquisition.emulated.pulse import VirtualPulse
-
-        pulse = VirtualPulse().start()
-        writer = pulse.feed(world)
-        sources.append(AudioSource("vmic", name="vmic"))
-    try:
-        with Acquisition(sources) as acq:
-            rings = {name: acq.ring(name, seconds=seconds + 5) for name in acq.streams}
-            time.sleep(seconds)
-            chunks = {name: ring.snapshot() for name, ring in rings.items()}
-            stats = {name: (st.dropped, st.parse_errors) for name, st in acq.stats.items()}
-    finally:
-        if writer is not None:
-            writer.stop()
-        if pulse is not None:
-            pulse.stop()
-        server.terminate()
-        server.wait(5)
+    chunks, st, _errors = record_with_av(world, sources, seconds)
+    stats = {name: (x.dropped, x.parse_errors) for name, x in st.items()}
     out: dict[str, dict] = {}
 
     def per_sample(name: str, truth: np.ndarray) -> None:

@@ -8,19 +8,9 @@ import threading
 import numpy as np
 import pytest
 
-from sensorlab.acquisition.clock import now
 from sensorlab.acquisition.emulated.mcu import BinaryIMU, TextIMU
 from sensorlab.acquisition.serial.port import SerialSource
-
-
-def _wait(cond, timeout: float = 15.0) -> bool:
-    done = threading.Event()
-    deadline = now() + timeout
-    while not cond():
-        if now() > deadline:
-            return False
-        done.wait(0.02)
-    return True
+from tests.acquisition.conftest import wait_until
 
 
 def _true_host_times(mcu, segments: list[np.ndarray]) -> np.ndarray:
@@ -52,13 +42,13 @@ def test_unplugged_device_is_reopened_and_the_gap_recorded(protocol, tmp_path, r
             assert recorder.wait_samples(300, 10)
             mcu.vanish()  # pty closed, link gone: what an unplug looks like
             st = src.stats["imu"]
-            assert _wait(lambda: st.lost), "the loss is not visible in the stream's stats"
+            assert wait_until(lambda: st.lost), "the loss is not visible in the stream's stats"
             assert st.error == "" and src.running and link in st.lost_reason
             before = sum(len(c) for c in recorder.chunks)
             gone = threading.Event()
             gone.wait(1.0)  # stays unplugged for a while: several reopen attempts fail
             mcu.replug()  # a new pty behind the same path; the device rebooted (clock from 0)
-            assert _wait(lambda: st.reconnects == 1 and not st.lost), "the port was not reopened"
+            assert wait_until(lambda: st.reconnects == 1 and not st.lost), "the port was not reopened"
             assert recorder.wait_samples(before + 600, 15), "no samples after the device came back"
             src.stop()
     finally:
@@ -94,7 +84,7 @@ def test_a_device_that_does_not_come_back_stays_lost_until_stopped(tmp_path, rec
         assert recorder.wait_samples(100, 10)
         mcu.vanish()
         st = src.stats["imu"]
-        assert _wait(lambda: st.lost)
+        assert wait_until(lambda: st.lost)
         reader = src._thread
         src.stop()  # wakes the reader thread out of its wait to reopen
         assert not reader.is_alive()

@@ -4,12 +4,9 @@ names them. Recorded from a real pseudo-terminal."""
 
 from __future__ import annotations
 
-import threading
-
 import h5py
 import numpy as np
 
-from sensorlab.acquisition.clock import now
 from sensorlab.acquisition.emulated.mcu import BinaryIMU
 from sensorlab.acquisition.hub import Acquisition
 from sensorlab.acquisition.serial.port import SerialSource
@@ -17,16 +14,7 @@ from sensorlab.session import format as fmt
 from sensorlab.session.reader import Session
 from sensorlab.session.recorder import Recorder
 from sensorlab.session.summary import format_summary, summarize
-
-
-def _wait(cond, timeout: float = 30.0) -> bool:
-    pause = threading.Event()
-    deadline = now() + timeout
-    while not cond():
-        if now() > deadline:
-            return False
-        pause.wait(0.02)
-    return True
+from tests.acquisition.conftest import wait_until
 
 
 def test_host_side_and_device_side_losses_are_stored_and_shown(tmp_path):
@@ -39,7 +27,7 @@ def test_host_side_and_device_side_losses_are_stored_and_shown(tmp_path):
             with Recorder(acq, path) as rec:
                 # Counted since the recording started (what the file stores).
                 c = lambda: rec.counters()["imu"]
-                assert _wait(lambda: c().dropped_in_transit >= 20 and c().dropped - c().dropped_in_transit >= 20), c()
+                assert wait_until(lambda: c().dropped_in_transit >= 20 and c().dropped - c().dropped_in_transit >= 20), c()
                 host, device = c().dropped_in_transit, c().dropped - c().dropped_in_transit
             assert not rec.error
     with Session.open(path) as s:
@@ -65,10 +53,10 @@ def test_a_crashed_recording_reports_host_side_losses_from_its_last_health_row(t
         with Acquisition([SerialSource(mcu.port, mcu.baudrate, "binary")]) as acq:
             st = acq.stats["imu"]
             with Recorder(acq, path) as rec:
-                assert _wait(lambda: rec.counters()["imu"].dropped_in_transit >= 10)
+                assert wait_until(lambda: rec.counters()["imu"].dropped_in_transit >= 10)
                 # Then at least two more flushes (the writer flushes at least once a second).
                 n = st.samples
-                assert _wait(lambda: st.samples > n + 1250)
+                assert wait_until(lambda: st.samples > n + 1250)
             assert not rec.error
     with h5py.File(path, "r+") as f:  # as a crash after the last flush leaves it: no footers
         g = f[fmt.STREAMS]["imu"]
@@ -88,7 +76,7 @@ def test_files_written_before_the_counter_still_read_with_zero(tmp_path):
     with BinaryIMU(rate=200.0) as mcu:
         with Acquisition([SerialSource(mcu.port, mcu.baudrate, "binary")]) as acq:
             with Recorder(acq, path):
-                assert _wait(lambda: acq.stats["imu"].samples > 100)
+                assert wait_until(lambda: acq.stats["imu"].samples > 100)
     with h5py.File(path, "r+") as f:
         g = f[fmt.STREAMS]["imu"]
         old_dtype = np.dtype([(n, fmt.HEALTH_DTYPE[n]) for n in fmt.HEALTH_DTYPE.names if n != "dropped_in_transit"])

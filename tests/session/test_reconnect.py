@@ -8,7 +8,6 @@ import threading
 import numpy as np
 from typer.testing import CliRunner
 
-from sensorlab.acquisition.clock import now
 from sensorlab.acquisition.emulated.mcu import BinaryIMU, TextIMU
 from sensorlab.acquisition.hub import Acquisition
 from sensorlab.acquisition.serial.port import SerialSource
@@ -16,16 +15,7 @@ from sensorlab.cli import EXIT_DEVICE_LOST, app
 from sensorlab.session.reader import Session
 from sensorlab.session.recorder import Recorder
 from sensorlab.session.summary import format_summary, lost_streams, summarize
-
-
-def _wait(cond, timeout: float = 20.0) -> bool:
-    pause = threading.Event()
-    deadline = now() + timeout
-    while not cond():
-        if now() > deadline:
-            return False
-        pause.wait(0.02)
-    return True
+from tests.acquisition.conftest import wait_until
 
 
 def test_replugged_device_records_on_with_a_gap_in_the_file(tmp_path):
@@ -41,14 +31,14 @@ def test_replugged_device_records_on_with_a_gap_in_the_file(tmp_path):
         with Acquisition(sources) as acq:
             st = acq.stats["imu"]
             with Recorder(acq, path) as rec:
-                assert _wait(lambda: st.samples > 300)
+                assert wait_until(lambda: st.samples > 300)
                 board.vanish()
-                assert _wait(lambda: st.lost)
+                assert wait_until(lambda: st.lost)
                 threading.Event().wait(0.8)  # unplugged for a while
                 board.replug()
-                assert _wait(lambda: st.reconnects == 1 and not st.lost)
+                assert wait_until(lambda: st.reconnects == 1 and not st.lost)
                 after = st.samples
-                assert _wait(lambda: st.samples > after + 500)
+                assert wait_until(lambda: st.samples > after + 500)
             assert not rec.error
     finally:
         board.close()
@@ -86,9 +76,9 @@ def test_record_exits_3_and_says_so_when_a_device_is_lost(tmp_path):
 
     def unplug_once_recording() -> None:
         # Recording, and about a second of packets sent since: some samples reached the file.
-        if _wait(lambda: out.exists()):
+        if wait_until(lambda: out.exists()):
             sent = board.sent_packets
-            if _wait(lambda: board.sent_packets > sent + 50):
+            if wait_until(lambda: board.sent_packets > sent + 50):
                 board.vanish()  # and it never comes back
 
     t = threading.Thread(target=unplug_once_recording, daemon=True)
