@@ -1,0 +1,53 @@
+"""What a first-time user saw wrong on the labeling timeline of a demo recording: claps missing
+from the zoomed-out spectrogram, and a span's label cut to its last letters once its start
+scrolled out of view."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sensorlab.acquisition.source import Chunk, StreamInfo, StreamKind
+from sensorlab.labeling.labelset import LabelSet
+from sensorlab.session.metadata import SessionMetadata
+from sensorlab.session.reader import Session
+from sensorlab.session.writer import SessionWriter
+
+T0 = 5000.0
+RATE = 8000
+
+
+def _clappy_session(path, seconds=16.0, clap_s=0.02, claps=(1.37, 3.37, 5.37, 7.37, 9.37, 11.37, 13.37)):
+    """Quiet mono audio with short 1 kHz bursts ("claps") at known times."""
+    n = int(seconds * RATE)
+    t = np.arange(n) / RATE
+    x = (1e-4 * np.random.default_rng(1).standard_normal(n)).astype(np.float32)
+    for c in claps:
+        on = (t >= c) & (t < c + clap_s)
+        x[on] += 0.8 * np.sin(2 * np.pi * 1000.0 * t[on]).astype(np.float32)
+    w = SessionWriter(path)
+    w.on_start({"mic": StreamInfo("mic", StreamKind.AUDIO, RATE, channel_names=("m",), dtype="float32", sample_shape=(1,))},
+               SessionMetadata(name="claps").stamped_start(T0))
+    w.on_chunk("mic", Chunk(x[:, None], T0 + t))
+    w.on_stop({k: {"count": st.count, "first_time": st.first_time, "last_time": st.last_time} for k, st in w.stores.items()},
+              {"end_host_time": T0 + seconds, "duration": seconds, "complete": True, "stop_reason": "stopped"})
+    return claps
+
+
+def test_zoomed_out_spectrogram_shows_every_short_clap(tmp_path, qtbot):
+    from sensorlab.app.tracks import SpectrogramTrack
+
+    claps = _clappy_session(tmp_path / "c.h5")
+    with Session.open(tmp_path / "c.h5") as s:
+        track = SpectrogramTrack(s.streams["mic"], T0)
+        t0, t1 = T0, T0 + 16.0
+        track.settle(t0, t1, pixels=200)  # 100 columns of 160 ms each: a 20 ms clap is 1/8 of one
+        img = track.image.image  # dB, rows = frequency bins, columns = time
+        cols = img.shape[1]
+        row = int(round(1000.0 * track.NFFT / RATE))
+        for c in claps:
+            col = int((c + 0.01) / 16.0 * cols)
+            loudest = img[row - 2 : row + 3, max(0, col - 1) : col + 2].max()
+            assert loudest > -30.0, f"clap at {c} s not in the spectrogram ({loudest:.0f} dB)"
+        quiet = int(0.7 / 16.0 * cols)  # between claps the image stays at the noise floor
+        assert img[row - 2 : row + 3, quiet].max() < -60.0
