@@ -208,7 +208,12 @@ class SegmentItem(_SelectOnClick, pg.LinearRegionItem):
         self.sigRegionChangeFinished.connect(lambda _item: view.commit_move(self.seg_id, *self.getRegion()))
 
     def _place_text(self, *_):
-        self.text.setPos(self.getRegion()[0], 0.5)
+        # At the visible left edge when the start has scrolled out of view, as the strip draws
+        # it: at the start the label hid behind the axis and showed its last letters ("h").
+        a, b = self.getRegion()
+        vb = self.getViewBox()
+        left = vb.viewRange()[0][0] if vb is not None else a
+        self.text.setPos(min(max(a, left), b), 0.5)
 
 
 
@@ -345,6 +350,8 @@ class AnnotationView(QObject):
         item = cls(self, seg, color, seg.id == self.selected)
         item.setZValue(10 if seg.id == self.selected else (1 if seg.suggested else 5))
         self.lanes[seg.tier].plot.addItem(item, ignoreBounds=True)
+        if isinstance(item, SegmentItem):
+            item._place_text()  # now that it has a view to pin its label to
         return item
 
     def _remove_item(self, seg_id: str) -> None:
@@ -384,6 +391,9 @@ class AnnotationView(QObject):
             for sid, seg in want.items():
                 if sid not in self.items:
                     self.items[sid] = self._make_item(seg)
+        for item in self.items.values():
+            if isinstance(item, SegmentItem):
+                item._place_text()
         self._update_strips()
 
     def _update_strips(self) -> None:

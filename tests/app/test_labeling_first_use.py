@@ -51,3 +51,44 @@ def test_zoomed_out_spectrogram_shows_every_short_clap(tmp_path, qtbot):
             assert loudest > -30.0, f"clap at {c} s not in the spectrogram ({loudest:.0f} dB)"
         quiet = int(0.7 / 16.0 * cols)  # between claps the image stays at the noise floor
         assert img[row - 2 : row + 3, quiet].max() < -60.0
+
+
+@pytest.fixture
+def view(tmp_path, qtbot):
+    from sensorlab.app.labeling_view import LabelingView
+
+    _clappy_session(tmp_path / "run.h5")
+    v = LabelingView(tmp_path / "run.h5", LabelSet.from_names(["clap", "speech"]), play_audio=False)
+    qtbot.addWidget(v)
+    v.resize(1200, 600)
+    if v.timeline is None:
+        with qtbot.waitSignal(v.session_ready, timeout=30_000):
+            v.show()
+    else:
+        v.show()
+    qtbot.waitExposed(v)
+    yield v
+    v.close()
+
+
+def test_a_span_whose_start_scrolled_out_shows_its_whole_label_at_the_left_edge(view, qtbot):
+    from sensorlab.labeling.annotations import Segment
+    from sensorlab.labeling.commands import AddSegment
+
+    tl, av = view.timeline, view.annotation_view
+    seg = Segment.create("live", "speech", T0 + 7.0, T0 + 12.0)
+    av.push(AddSegment(seg))
+    tl.set_view(T0 + 8.0, T0 + 11.0)  # zoomed in on the middle of the span
+    tl.refresh()
+    qtbot.waitUntil(lambda: seg.id in av.items, timeout=10_000)
+    item = av.items[seg.id]
+    vb = av.lanes["live"].viewbox
+    left, right = vb.viewRange()[0]
+    assert item.text.toPlainText() == "speech"
+    # Drawn from the visible left edge (not from 7 s, behind the axis, showing only "h").
+    assert left - 1e-6 <= item.text.pos().x() < left + 0.01 * (right - left)
+    tl.set_view(T0 + 6.0, T0 + 9.0)  # the start back in view: the label is at the start again
+    tl.refresh()
+    qtbot.waitUntil(lambda: seg.id in av.items, timeout=10_000)
+    item = av.items[seg.id]
+    assert item.text.pos().x() == pytest.approx(7.0 + T0 - tl.origin)
