@@ -37,7 +37,7 @@ def predict(
     stream: Annotated[str, typer.Option(metavar="STREAM", help="Stream to run on (default: the one the model's contract or mapping names).")] = "",
     out: Annotated[Optional[Path], typer.Option("-o", "--out", metavar="FILE.h5", help="Predictions file (default SESSION.predictions.h5 beside it).")] = None,
     mapping: Annotated[Optional[Path], typer.Option(metavar="MAPPING.json", help="Use this mapping instead of the contract / saved one.")] = None,
-    suggest: Annotated[bool, typer.Option("--suggest", help="Also add suggested segments (tier 'suggested') to the session's labels sidecar.")] = False,
+    suggest: Annotated[bool, typer.Option("--suggest", help="Also add suggested segments (tier 'suggestions') to the session's labels sidecar.")] = False,
     threshold: Annotated[float, typer.Option(min=0.0, max=1.0, metavar="0-1", help="Suggest windows whose top class has at least this probability.")] = 0.5,
     min_duration: Annotated[float, typer.Option(min=0.0, metavar="SECONDS", help="Drop suggested segments shorter than this (s).")] = 0.0,
 ) -> None:
@@ -48,6 +48,7 @@ def predict(
     from sensorlab.inference.mapping import MappingError, ModelMapping
     from sensorlab.inference.model import ModelError
     from sensorlab.inference.offline import PredictProgress, iter_predict
+    from sensorlab.labeling.suggest import SUGGESTION_TIER
 
     if not session.is_file():
         _fail(f"{session}: no such session file", 2)
@@ -70,7 +71,8 @@ def predict(
     counts = ", ".join(f"{k} {v}" for k, v in result.counts.items())
     typer.echo(f"{result.windows} windows → {result.path} (stream {result.stream}; top class: {counts})")
     if suggest:
-        typer.echo(f"{len(result.segments)} suggested segment(s) added to the labels sidecar (tier 'suggested'); review them in sensorlab label")
+        tier = result.segments[0].tier if result.segments else SUGGESTION_TIER
+        typer.echo(f"{len(result.segments)} suggested segment(s) added to the labels sidecar (tier '{tier}'); review them in sensorlab label")
 
 
 def parity(

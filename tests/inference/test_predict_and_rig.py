@@ -60,6 +60,7 @@ def test_predict_writes_a_sidecar_and_suggested_segments_and_leaves_the_recordin
     segs = [s for s in load_sidecar(session) if s.suggested]
     assert [round(s.start - 300.0, 3) for s in segs] == [2.0, 6.0, 10.0]
     assert [round(s.end - 300.0, 3) for s in segs] == [4.0, 8.0, 12.0] and {s.label for s in segs} == {"loud"}
+    assert f"(tier '{segs[0].tier}')" in r.output  # the lane the labeling view shows them in
     assert {s.source for s in segs} == {"model:detector.onnx"}
     # Again: replaced, not doubled.
     assert cli("predict", str(model), str(session), "--suggest", "--threshold", "0.9").exit_code == 0
