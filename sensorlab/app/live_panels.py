@@ -30,11 +30,6 @@ PALETTE = (
     "#4e9bf5", "#f5a623", "#5ac85a", "#ef5350", "#b388ff", "#8d6e63", "#f06292", "#bdbdbd",
     "#d4e157", "#26c6da", "#90caf9", "#ffcc80", "#a5d6a7", "#ef9a9a", "#ce93d8", "#80cbc4",
 )
-#: Heights (fraction of the plot, top down) live-label texts cycle through, so the texts of
-#: markers close in time do not print over each other.
-MARKER_SLOTS = (0.92, 0.72, 0.52, 0.32)
-#: Markers closer than this fraction of the window share the screen and take the next slot.
-MARKER_NEAR = 0.15
 #: Min/max pairs per curve in a window (about one per pixel column of a typical plot; more
 #: only costs paint time).
 TARGET_BINS = 700
@@ -177,7 +172,6 @@ class Panel(QWidget):
         self.newest = float("-inf")  # host time of the newest sample handed to Qt
         self.plot: pg.PlotItem | None = None
         self._marker_layer: MarkerLayer | None = None
-        self._last_text = (float("-inf"), -1)  # (x, slot) of the newest marker with a text
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(2, 2, 2, 2)
         self._layout.setSpacing(1)
@@ -217,21 +211,15 @@ class Panel(QWidget):
         return list(self._marker_layer.markers) if self._marker_layer is not None else []
 
     def add_marker(self, t: float, text: str, color: str = "#ffd54f") -> None:
-        """Draw a vertical line at host time ``t`` (time-axis panels only)."""
+        """Draw a vertical line at host time ``t`` (time-axis panels only); its text goes
+        where it does not overprint the others (`MarkerLayer.text_rects`)."""
         if self.plot is None:
             return
         if self._marker_layer is None:
             # One item draws every marker of the plot: an InfiniteLine per marker recomputed
             # its geometry on every frame of the scrolling axis (docs/PERFORMANCE.md).
             self._marker_layer = MarkerLayer(self.plot.getViewBox())
-        x = t - self.origin
-        height = 0.0
-        if text:
-            last_x, last_slot = self._last_text
-            slot = (last_slot + 1) % len(MARKER_SLOTS) if abs(x - last_x) < MARKER_NEAR * self.history else 0
-            self._last_text = (x, slot)
-            height = MARKER_SLOTS[slot]
-        self._marker_layer.add(Marker(x, text, height, color))
+        self._marker_layer.add(Marker(t - self.origin, text, color))
 
     def prune_markers(self, x_min: float) -> None:
         if self._marker_layer is not None:

@@ -22,7 +22,7 @@ import numpy as np
 import pyqtgraph as pg
 from pyqtgraph import functions as fn
 from PySide6.QtCore import QPointF, QRectF
-from PySide6.QtGui import QColor, QImage, QPainter, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPen
 
 
 class Trace(pg.GraphicsObject):
@@ -177,22 +177,25 @@ class ViewOverlay(pg.GraphicsObject):
 
 
 class Marker(NamedTuple):
-    """A vertical line at data x, with an optional text at ``height`` (fraction of the plot
-    from the bottom)."""
+    """A vertical line at data x, with an optional text right of it."""
 
     x: float
     text: str
-    height: float
     color: str
 
 
 class MarkerLayer(ViewOverlay):
     """Vertical marker lines (live labels, events) with their texts, as one item per plot."""
 
+    #: At most this many text rows from the top of the plot (the signal stays readable below).
+    MAX_ROWS = 4
+
     def __init__(self, viewbox: pg.ViewBox):
         super().__init__(viewbox, z=50.0)
         self.markers: deque[Marker] = deque()
         self._pens: dict[str, QPen] = {}
+        self.font = QFont()
+        self._metrics = QFontMetricsF(self.font)
 
     def add(self, marker: Marker) -> None:
         self.markers.append(marker)
@@ -206,25 +209,56 @@ class MarkerLayer(ViewOverlay):
         if len(self.markers) != n:
             self.update()
 
+    def _visible(self) -> list[tuple[Marker, float]]:
+        """Markers that may show (texts reach right of their line), with their pixel x."""
+        r = self._rect
+        (x0, x1), _ = self.viewbox.viewRange()
+        scale = r.width() / (x1 - x0 or 1.0)
+        out = []
+        for m in self.markers:
+            px = (m.x - x0) * scale + r.left()
+            if r.left() - 400 <= px <= r.right():
+                out.append((m, px))
+        return out
+
+    def text_rects(self) -> list[tuple[Marker, QRectF]]:
+        """Where the texts are drawn: in rows one line high from the top of the plot, each in
+        the first row where it clears the text before it; a text with no free row is left out
+        (its line is still drawn). Laid out in pixels at paint time, so texts neither overprint
+        ("clap startclap stop" in the 70 px events panel) nor leave a short plot."""
+        r = self._rect
+        line = self._metrics.height()
+        rows = max(1, min(self.MAX_ROWS, int((r.height() - 2) // line)))
+        row_end = [float("-inf")] * rows
+        out = []
+        for m, px in self._visible():
+            if not m.text:
+                continue
+            x = px + 3
+            for k in range(rows):
+                if x >= row_end[k]:
+                    w = self._metrics.horizontalAdvance(m.text)
+                    row_end[k] = x + w + 4
+                    out.append((m, QRectF(x, r.top() + 1 + k * line, w, line)))
+                    break
+        return out
+
     def paint(self, p: QPainter, *_args) -> None:
         if not self.markers:
             return
         r = self._rect
-        (x0, x1), _ = self.viewbox.viewRange()
-        scale = r.width() / (x1 - x0 or 1.0)
         p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-        for m in self.markers:
-            px = (m.x - x0) * scale + r.left()
-            if px < r.left() - 400 or px > r.right():  # texts reach right of their line
-                continue
+        for m, px in self._visible():
             pen = self._pens.get(m.color)
             if pen is None:
                 pen = self._pens[m.color] = QPen(QColor(m.color), 0)
             p.setPen(pen)
             p.drawLine(QPointF(px, r.top()), QPointF(px, r.bottom()))
-            if m.text:
-                y = r.bottom() - m.height * r.height()
-                p.drawText(QPointF(px + 3, y + 4), m.text)
+        p.setFont(self.font)
+        ascent = self._metrics.ascent()
+        for m, box in self.text_rects():
+            p.setPen(self._pens[m.color])
+            p.drawText(QPointF(box.left(), box.top() + ascent), m.text)
 
 
 class CursorLine(ViewOverlay):

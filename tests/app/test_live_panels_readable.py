@@ -12,7 +12,7 @@ import pytest
 from sensorlab.acquisition.emulated.world import shared_world
 from sensorlab.acquisition.hub import Acquisition
 from sensorlab.acquisition.rig import EmulatedConfig, RigConfig
-from sensorlab.app.live_panels import MARKER_SLOTS, ImagePanel, TimeseriesPanel
+from sensorlab.app.live_panels import EventsPanel, ImagePanel, TimeseriesPanel
 from sensorlab.app.live_view import LiveView
 
 
@@ -45,18 +45,53 @@ def test_axes_units_legend_and_colour_scale(qtbot, demo_parts):
     view.shutdown()
 
 
-def test_marker_texts_close_in_time_take_different_heights(qtbot, demo_parts):
+def _texts_apart_and_inside(layer) -> list[str]:
+    rects = layer.text_rects()
+    plot = layer.boundingRect()
+    for i, (_m, a) in enumerate(rects):
+        assert plot.top() <= a.top() and a.bottom() <= plot.bottom() + 1  # not cut by the plot's edge
+        for _n, b in rects[i + 1 :]:
+            assert not a.intersects(b), f"{_m.text!r} overprints {_n.text!r}"
+    return [m.text for m, _r in rects]
+
+
+def test_marker_texts_close_in_time_do_not_overprint(qtbot, demo_parts):
     view = LiveView(demo_parts, window=10.0)
     qtbot.addWidget(view)
+    view.resize(1200, 800)
+    view.show()
+    qtbot.waitExposed(view)
     top = view.time_panels[0]
     t = view.origin + 100.0
+    top.plot.setXRange(99.0, 109.0, padding=0)
     for i, text in enumerate(["▶speech", "clap", "■speech", "walk"]):
         top.add_marker(t + 0.2 * i, text)
-    top.add_marker(t + 9.0, "far")  # far from the others: back to the top slot
-    heights = [m.height for m in top.markers]
-    assert heights[:4] == list(MARKER_SLOTS)
-    assert heights[4] == MARKER_SLOTS[0]
+    top.add_marker(t + 9.0, "far")
+    assert _texts_apart_and_inside(top._marker_layer)[-1] == "far"
     view.shutdown()
+
+
+def test_event_texts_in_the_small_events_panel_do_not_overprint(qtbot):
+    """The model's events ("clap start", "clap stop" 0.3 s apart) in the 70 px events panel
+    printed over each other ("clap startclap stop")."""
+    import numpy as np
+
+    from sensorlab.acquisition.buffers import ChunkRing
+    from sensorlab.acquisition.source import IRREGULAR, Chunk, StreamInfo, StreamKind
+
+    ring = ChunkRing(seconds=30.0)
+    panel = EventsPanel(StreamInfo("clap_pred_events", StreamKind.EVENTS, IRREGULAR, dtype="str"), ring, 0.0, window=10.0)
+    qtbot.addWidget(panel)
+    panel.resize(560, 100)
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.plot.setXRange(0.0, 10.0, padding=0)
+    times = [1.0, 1.3, 3.0, 3.2, 5.0, 5.4]
+    texts = ["clap start", "clap stop"] * 3
+    ring.append(Chunk(np.array(texts, dtype=object), np.array(times)))
+    assert panel.refresh() and panel.count == 6
+    shown = _texts_apart_and_inside(panel._marker_layer)
+    assert shown[:2] == ["clap start", "clap stop"]  # the first pair both readable
 
 
 def test_the_demo_video_clock_reads_the_time_axis(qtbot, demo_parts):
