@@ -403,6 +403,13 @@ class AudioPanel(Panel):
         self._layout.addWidget(self.graphics, 1)
         self.graphics.ci.layout.setRowStretchFactor(0, 1)
         self.graphics.ci.layout.setRowStretchFactor(1, 2)
+        # A crowded studio scrolls and gives each panel its minimum height: keep both rows
+        # tall enough for their axis labels (rotated along the axis) and a few ticks.
+        # (The view's minimum height is what the splitter honours; the rows' follows from it.)
+        rows = [max(48.0, plot.getAxis("left").label.boundingRect().width() + 12.0) for plot in (self.plot, self.spec_plot)]
+        for row, height in enumerate(rows):
+            self.graphics.ci.layout.setRowMinimumHeight(row, height)
+        self.graphics.setMinimumHeight(int(sum(rows)) + 24)  # + spacing and margins
 
     def _time_plots(self) -> list[pg.PlotItem]:
         return [self.plot, self.spec_plot]  # type: ignore[list-item]
