@@ -140,7 +140,12 @@ def plan_build(spec: DatasetSpec, strict: bool = False) -> _Plan:
             ann = read_annotations(path)
             spans = tier_spans(ann, spec.labels.tier, spec.labels.include)
             if not spans:
-                notes.append(f"{path.name}: no labels on tier {spec.labels.tier!r} (its tiers: {', '.join(ann.tier_names) or 'none'})")
+                pending = len(ann.segments(spec.labels.tier, suggested=True))
+                if pending:  # suggestions are not labels until reviewed: say so, not "no labels"
+                    notes.append(f"{path.name}: tier {spec.labels.tier!r} holds only {pending} unreviewed suggestion(s); "
+                                 "accept them in `sensorlab label` (A) to use them as labels")
+                else:
+                    notes.append(f"{path.name}: no labels on tier {spec.labels.tier!r} (its tiers: {', '.join(ann.tier_names) or 'none'})")
         except (SessionUnreadable, OSError, RuntimeError, ValueError, KeyError) as e:
             skip(path, one_line(e))
             continue

@@ -249,3 +249,23 @@ def gen_progress(gen):
             yield next(gen)
         except StopIteration:
             return
+
+
+def test_a_session_with_only_suggestions_on_the_tier_says_to_review_them(corpus, tmp_path):
+    """`sensorlab labels suggest` / `predict --suggest` put unreviewed suggestions on a tier; a
+    build on that tier said "no labels on tier 'suggestions' (its tiers: suggestions)"."""
+    import shutil
+
+    from sensorlab.labeling.annotations import AnnotationSet, Segment
+    from sensorlab.labeling.store import save_annotations, sidecar_path
+
+    folder = tmp_path / "s"
+    folder.mkdir()
+    for name in ("a1", "b1"):
+        shutil.copy(corpus / f"{name}.h5", folder / f"{name}.h5")
+    label_session(folder / "a1.h5")
+    pending = AnnotationSet([Segment(f"s{i}", "activity", "walk", T0 + a, T0 + a + 1.0, suggested=True) for i, a in enumerate((2.0, 8.0))])
+    save_annotations(pending, sidecar_path(folder / "b1.h5"), session="b1.h5")
+    res = build_dataset(spec_of(folder, **{"split.by": '"session"'}), tmp_path / "ds.h5")
+    note = next(w for w in res.warnings if w.startswith("b1.h5:"))
+    assert "2 unreviewed suggestion(s)" in note and "sensorlab label" in note
