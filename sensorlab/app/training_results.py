@@ -101,8 +101,9 @@ class TrainingResults(QWidget):
         self.metrics = json.loads((self.run / "metrics.json").read_text(encoding="utf-8"))
         test = self.metrics["test"]
         m = self.metrics
-        self.summary.setText(f"<b>{self.run.name}</b>: test accuracy <b>{test['accuracy']:.3f}</b>, macro F1 {test['macro_f1']:.3f} "
-                             f"on {test['n']} windows; {m['contract']['model']['params']:,} parameters, best epoch {m['best_epoch']} "
+        scores = (f"test accuracy <b>{test['accuracy']:.3f}</b>, macro F1 {test['macro_f1']:.3f} on {test['n']} windows" if test["n"]
+                  else "<b>no test metrics</b>: the dataset's test split has no windows")
+        self.summary.setText(f"<b>{self.run.name}</b>: {scores}; {m['contract']['model']['params']:,} parameters, best epoch {m['best_epoch']} "
                              f"of {m['epochs_run']}, {m['latency_ms']['p50']:.2f} ms per window (1 thread)<br>"
                              f"<span style='color:#9aa0a6'>{self.run}</span>")  # fmt: skip
         rows = [[lab, f"{c['precision']:.3f}", f"{c['recall']:.3f}", f"{c['f1']:.3f}", str(c["support"])] for lab, c in test["per_class"].items()]

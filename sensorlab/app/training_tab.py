@@ -47,6 +47,7 @@ from PySide6.QtWidgets import (
 
 from sensorlab.app.process_runner import ProcessRunner, append_log
 from sensorlab.app.training_results import TrainingResults
+from sensorlab.training.metrics import test_summary
 
 TASK_OF_KIND = {"audio": "audio", "timeseries": "timeseries", "video": "image", "frames": "image"}
 COLORS = {"train": "#42a5f5", "val": "#ffa726"}
@@ -307,7 +308,7 @@ class TrainingTab(QWidget):
         elif kind == "table":
             self._log(ev["text"])
         elif kind == "done":
-            self._log(f"test accuracy {ev['test_accuracy']:.4f}, macro F1 {ev['macro_f1']:.4f}; run folder {ev['run']}")
+            self._log(f"{test_summary(ev['test_accuracy'], ev['macro_f1'], ev['test_windows'])}; run folder {ev['run']}")
         elif self._job == "export" and "file" in ev:
             self._log(f"wrote {ev['file']} ({ev['size_bytes'] / 1024:.1f} KiB); matches PyTorch on {ev['windows']} windows "
                       f"(max |diff| {ev['max_abs_diff']:.2g})")  # fmt: skip

@@ -56,6 +56,7 @@ def train(
     """
     from sensorlab.training.config import TASKS, load_config
     from sensorlab.training.distributed import is_main
+    from sensorlab.training.metrics import test_summary
 
     if task not in TASKS:
         _fail(f"--task {task!r}: use one of {', '.join(TASKS)}", 2)
@@ -81,7 +82,7 @@ def train(
             elif e == "early_stop":
                 human = f"early stop at epoch {ev['epoch']} (best {ev['best_epoch']})"
             else:
-                human = f"test accuracy {ev['test_accuracy']:.4f}, macro F1 {ev['macro_f1']:.4f}; run folder {ev['run']}"
+                human = f"{test_summary(ev['test_accuracy'], ev['macro_f1'], ev['test_windows'])}; run folder {ev['run']}"
             if is_main():  # under torchrun the other processes train silently
                 _emit(ev, as_json, human)
     except _errors() as e:

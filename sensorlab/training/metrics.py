@@ -124,3 +124,10 @@ Accuracy **{m['accuracy']:.4f}**, macro F1 {m['macro_f1']:.4f}.
 
 Curves: `curves.png`; confusion matrix: `confusion.png`.
 """
+
+
+def test_summary(accuracy: float, macro_f1: float, windows: int) -> str:
+    """One line on a run's test metrics; with no test windows it says so (they were "nan")."""
+    if not windows:
+        return "no test metrics: the dataset's test split has no windows (give it sessions or groups)"
+    return f"test accuracy {accuracy:.4f}, macro F1 {macro_f1:.4f} on {windows} windows"

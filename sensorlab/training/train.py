@@ -197,7 +197,7 @@ def iter_train(dataset: Path, cfg: TrainConfig, out: Path, init: dict | None = N
     (out / "MODEL_CARD.md").write_text(model_card(info), encoding="utf-8")
     ctx.close()
     yield {"event": "done", "run": str(out), "test_accuracy": test["accuracy"], "macro_f1": test["macro_f1"], "params": int(params),
-           "best_epoch": best_epoch}  # fmt: skip
+           "best_epoch": best_epoch, "test_windows": int(test["n"])}  # fmt: skip
 
 
 def load_checkpoint(path: Path):

@@ -210,3 +210,17 @@ def test_bad_inputs_are_one_line_errors(imu_dataset, tmp_path):
     junk.write_bytes(b"not a model")
     r = _cli("evaluate", junk, imu_dataset)
     assert r.exit_code == 1 and "not a valid ONNX model" in r.output
+
+
+def test_a_dataset_without_test_windows_says_there_are_no_test_metrics(tmp_path, fast_config):
+    """A first dataset from one labeled session has no test split: training printed
+    "test accuracy nan, macro F1 nan"; it now says why there are no test metrics."""
+    from .conftest import imu_windows, write_dataset
+
+    x, y = imu_windows(40)
+    ds = write_dataset(tmp_path / "no_test.h5", "imu", "timeseries", 50.0, ["ax", "ay", "az"], x, y, ["sine", "square"],
+                       (np.arange(len(y)) % 4 == 0).astype(np.int8))  # train and val only  # fmt: skip
+    r = _cli("train", ds, "--task", "timeseries", "--config", fast_config, "--epochs", 1, "--out", tmp_path / "run")
+    assert r.exit_code == 0, r.output
+    last = r.output.strip().splitlines()[-1]
+    assert "no test metrics" in last and "test split has no windows" in last and "nan" not in last
