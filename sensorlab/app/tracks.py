@@ -103,8 +103,10 @@ class SignalTrack(Track):
             c = Trace(pg.mkPen(PALETTE[i % len(PALETTE)], width=1))
             self.plot.addItem(c)
             self.curves.append(c)
+        # Name and rate only: the label is drawn along the axis, and "timeseries · 1000 Hz" was
+        # longer than a track of the demo recording (it ran into the next track's label).
         rate = f"{info.nominal_rate:g} Hz" if info.nominal_rate else "irregular"
-        self.plot.setLabel("left", f"{stream.name}<br><span style='font-size:8pt;color:#9aa0a6'>{info.kind.value} · {rate}</span>")
+        self.plot.setLabel("left", f"{stream.name}<br><span style='font-size:8pt;color:#9aa0a6'>{rate}</span>")
         self.level = -1  # pyramid level drawn last (0 = raw samples)
         self.group = 1  # blocks of that level merged into each drawn min/max pair
         self.points = 0  # vertices handed to Qt last frame (all channels)

@@ -92,3 +92,40 @@ def test_a_span_whose_start_scrolled_out_shows_its_whole_label_at_the_left_edge(
     qtbot.waitUntil(lambda: seg.id in av.items, timeout=10_000)
     item = av.items[seg.id]
     assert item.text.pos().x() == pytest.approx(7.0 + T0 - tl.origin)
+
+
+def test_track_names_fit_beside_their_tracks(tmp_path, qtbot):
+    """Rotated axis labels longer than their track ran into the next one's ("1000 Hztimeseries")
+    on the demo recording: six signal streams and the spectrogram in a 900 px window."""
+    from sensorlab.app.labeling_view import LabelingView
+    from sensorlab.app.tracks import SignalTrack, SpectrogramTrack
+
+    path = tmp_path / "s.h5"
+    seconds, n = 4.0, 4000
+    t = T0 + np.arange(n) / 1000.0
+    streams = {f"ts{i}": StreamInfo(f"ts{i}", StreamKind.TIMESERIES, 1000, channel_names=("a", "b"), dtype="float32", sample_shape=(2,))
+               for i in range(5)}  # fmt: skip
+    streams["mic"] = StreamInfo("mic", StreamKind.AUDIO, RATE, channel_names=("m",), dtype="float32", sample_shape=(1,))
+    w = SessionWriter(path)
+    w.on_start(streams, SessionMetadata(name="many").stamped_start(T0))
+    for i in range(5):
+        w.on_chunk(f"ts{i}", Chunk(np.sin(np.arange(2 * n, dtype=np.float32)).reshape(n, 2), t))
+    w.on_chunk("mic", Chunk(np.zeros((int(seconds * RATE), 1), np.float32), T0 + np.arange(int(seconds * RATE)) / RATE))
+    w.on_stop({k: {"count": st.count, "first_time": st.first_time, "last_time": st.last_time} for k, st in w.stores.items()},
+              {"end_host_time": T0 + seconds, "duration": seconds, "complete": True, "stop_reason": "stopped"})
+    v = LabelingView(path, LabelSet.from_names(["walk"]), play_audio=False)
+    qtbot.addWidget(v)
+    v.resize(1400, 900)
+    if v.timeline is None:
+        with qtbot.waitSignal(v.session_ready, timeout=30_000):
+            v.show()
+    else:
+        v.show()
+    qtbot.waitExposed(v)
+    tracks = [t for t in v.timeline.tracks if isinstance(t, (SignalTrack, SpectrogramTrack))]
+    assert len(tracks) == 7
+    for tr in tracks:
+        axis = tr.plot.getAxis("left")
+        qtbot.waitUntil(lambda axis=axis: axis.height() > 0, timeout=10_000)
+        assert axis.label.boundingRect().width() <= axis.height(), f"{tr.name}: label longer than its track"
+    v.close()
