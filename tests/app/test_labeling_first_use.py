@@ -44,7 +44,7 @@ def test_zoomed_out_spectrogram_shows_every_short_clap(tmp_path, qtbot):
         track.settle(t0, t1, pixels=200)  # 100 columns of 160 ms each: a 20 ms clap is 1/8 of one
         img = track.image.image  # dB, rows = frequency bins, columns = time
         cols = img.shape[1]
-        row = int(round(1000.0 * track.NFFT / RATE))
+        row = round(1000.0 * track.NFFT / RATE)
         for c in claps:
             col = int((c + 0.01) / 16.0 * cols)
             loudest = img[row - 2 : row + 3, max(0, col - 1) : col + 2].max()
