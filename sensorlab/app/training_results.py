@@ -66,6 +66,8 @@ class TrainingResults(QWidget):
         self.prune_button.setToolTip("sensorlab prune: remove the weakest filters, fine-tune, write a new (smaller) run")
         self.model_choice = QComboBox(enabled=False, sizeAdjustPolicy=QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.model_choice.setToolTip("Which build the live view should run")
+        # Empty until a run is exported: say what belongs there (a blank box was a puzzle).
+        self.model_choice.setPlaceholderText("no ONNX build yet")
         self.use_button = QPushButton("Use in live view", enabled=False, clicked=self._use)
         self.use_button.setToolTip("Run this model on the live streams (its contract says which stream, window and labels)")
         for w in (self.export_button, self.quantize_button, self.prune_button, self.sparsity, self.model_choice, self.use_button):

@@ -35,3 +35,16 @@ def test_results_of_a_run_without_test_windows_say_so(tmp_path, qtbot):
     view.show_run(tmp_path / "run")
     text = view.summary.text()
     assert "no test metrics" in text and "nan" not in text
+
+
+def test_the_build_choice_says_what_it_is_before_there_is_a_build(qtbot):
+    from sensorlab.app.training_results import TrainingResults
+
+    view = TrainingResults()
+    qtbot.addWidget(view)
+    view.show()
+    qtbot.waitExposed(view)
+    box = view.model_choice
+    assert box.count() == 0 and not box.isEnabled()
+    assert box.placeholderText() == "no ONNX build yet"  # what the empty box shows
+    assert box.width() >= box.fontMetrics().horizontalAdvance(box.placeholderText())
