@@ -560,10 +560,19 @@ class EventsPanel(Panel):
         self.plot.hideAxis("left")
         self.plot.setYRange(0, 1)
         self.plot.setMouseEnabled(x=True, y=False)
-        self.graphics.setFixedHeight(70)
+        self.graphics.setFixedHeight(self.HEIGHT)
         self._layout.addWidget(self.graphics)
         self.count = 0
         self._run: tuple[str, float] = ("", -math.inf)  # text and time of the last event of a run of repeats
+
+    #: Height of the plot's view; under the time axis (ticks and its label, ~58 px) it grows,
+    #: or the plot was 12 px high, less than one line of marker text.
+    HEIGHT = 70
+    AXIS_HEIGHT = 58
+
+    def show_time_axis(self, show: bool) -> None:
+        super().show_time_axis(show)
+        self.graphics.setFixedHeight(self.HEIGHT + (self.AXIS_HEIGHT if show else 0))
 
     def _pull(self) -> bool:
         chunk = self.ring.since(self.newest)

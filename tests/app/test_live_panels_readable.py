@@ -103,3 +103,22 @@ def test_the_demo_video_clock_reads_the_time_axis(qtbot, demo_parts):
     qtbot.waitUntil(lambda: cam.frames_shown > 0, timeout=10_000)
     assert cam.stamp.text() == f"t = {cam.newest - shared_world().t0:8.3f} s"
     view.shutdown()
+
+
+def test_the_events_panel_under_the_time_axis_shows_a_start_and_its_stop(qtbot, fake_acquisition):
+    """The lowest panel also carries the time axis; the events panel's plot was then one text
+    line high and every "clap stop" 0.3 s after its "clap start" was left out."""
+    view = LiveView(fake_acquisition, window=10.0)
+    qtbot.addWidget(view)
+    view.resize(1200, 800)
+    view.show()
+    qtbot.waitExposed(view)
+    events = view.panels["markers"]
+    assert isinstance(events, EventsPanel) and events is view.time_panels[-1]
+    view.set_paused(True)  # the range stays where the test puts it
+    events.plot.setXRange(100.0, 110.0, padding=0)
+    events.add_marker(view.origin + 101.0, "clap start")
+    events.add_marker(view.origin + 101.3, "clap stop")
+    qtbot.waitUntil(lambda: events._marker_layer.boundingRect().height() > 0, timeout=10_000)
+    assert _texts_apart_and_inside(events._marker_layer)[-2:] == ["clap start", "clap stop"]
+    view.shutdown()
