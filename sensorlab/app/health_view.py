@@ -59,6 +59,8 @@ LOSS_WINDOW_S = 5.0
 #: Fraction of a stream's samples lost within `LOSS_WINDOW_S` above which its row is red, not amber.
 LOSS_RED = 0.05
 
+#: Pixels a cell needs beside its text (margins of the item and the grid).
+CELL_PADDING = 12
 COLUMNS = ("Stream", "Kind", "Rate / nominal", "Samples", "Dropped", "Overflows", "Parse errors", "Last data", "Status")
 #: Status levels, worst last.
 OK_LEVEL, WARN_LEVEL, BAD_LEVEL = 0, 1, 2
@@ -136,7 +138,6 @@ class HealthView(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
         self._cells: dict[tuple[int, int], tuple] = {}  # (row, col) -> what the item shows
-        self._widths: dict[int, int] = {}  # col -> longest text shown (characters)
 
         self.queue_bar = QProgressBar()
         self.queue_bar.setRange(0, 100)
@@ -221,7 +222,6 @@ class HealthView(QWidget):
         self._rows += [(device, None) for device in self.acquisition.errors]
         self.table.setRowCount(len(self._rows))
         self._cells.clear()
-        self._widths.clear()
         for row in range(len(self._rows)):
             for col in range(len(COLUMNS)):
                 self.table.setItem(row, col, QTableWidgetItem(""))
@@ -295,8 +295,9 @@ class HealthView(QWidget):
             item.setText(text)
             if col == len(COLUMNS) - 1:
                 item.setToolTip(text)
-            if len(text) > self._widths.get(col, -1):
-                self._widths[col] = len(text)
+            # Refit when the text is wider than its column in pixels (digits and commas differ in
+            # width, so a count of characters let "1,021,448" be clipped after "999,999").
+            if self.table.fontMetrics().horizontalAdvance(text) + CELL_PADDING > self.table.columnWidth(col):
                 self._refit = True
             if old is not None and old[1:] == key[1:]:
                 continue  # same colours and alignment as before

@@ -72,3 +72,32 @@ def test_counts_run_since_record_and_match_the_file(qtbot, make_window):
     with Session.open(stopped.args[0]) as s:
         assert s.streams["imu"].stats.dropped == shown["dropped"]
     qtbot.waitUntil(lambda: "since the devices opened" in hv.basis.text(), timeout=5000)
+
+
+def test_every_count_fits_its_column_as_the_numbers_grow(qtbot, make_window):
+    # Seen under Xvfb: "1,021,44…" in Samples. Columns were refitted only when a text got longer
+    # in characters, but digits and commas differ in width, and a fit made before the table was
+    # laid out was never redone.
+    fast = SignalSource("fast", "timeseries", rate=50_000, shape=(1,), chunk_size=500)
+    w = make_window([*small_rig(), fast])
+    w.resize(1200, 800)
+    w.show()
+    hv = w.health_view
+    table = hv.table
+
+    def clipped() -> list[str]:
+        fm = table.fontMetrics()
+        out = []
+        for r in range(table.rowCount()):
+            for c in range(table.columnCount() - 1):  # the last column stretches and shows a tooltip
+                text = table.item(r, c).text()
+                if fm.horizontalAdvance(text) > table.columnWidth(c) - 6:
+                    out.append(f"{table.item(r, 0).text()}/{table.horizontalHeaderItem(c).text()}: {text!r} in {table.columnWidth(c)} px")
+        return out
+
+    seen = set()
+    for target in (1_000, 10_000, 100_000, 1_000_000):
+        qtbot.waitUntil(lambda: w.acquisition.stats["fast"].samples > target, timeout=60_000)
+        hv.update_now()
+        seen.update(clipped())
+    assert not seen, seen
