@@ -75,7 +75,7 @@ def train(
         for ev in events:
             e = ev["event"]
             if e == "start":
-                human = f"training {ev['arch']} ({ev['params']:,} parameters) on {ev['stream']}: {ev['windows']}"
+                human = f"training {ev['arch']} ({ev['params']:,} parameters) on {ev['stream']}: " + ", ".join(f"{n} {k} windows" for k, n in ev["windows"].items())
             elif e == "epoch":
                 human = (f"epoch {ev['epoch']}/{ev['epochs']}  loss {ev['train_loss']:.4f}  acc {ev['train_acc']:.3f}  "
                          f"val loss {ev['val_loss']:.4f}  val acc {ev['val_acc']:.3f}")  # fmt: skip

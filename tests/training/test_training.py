@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -224,3 +225,6 @@ def test_a_dataset_without_test_windows_says_there_are_no_test_metrics(tmp_path,
     assert r.exit_code == 0, r.output
     last = r.output.strip().splitlines()[-1]
     assert "no test metrics" in last and "test split has no windows" in last and "nan" not in last
+    # The plan reads as words, not a Python dict ("{'train': 23, 'val': 4, 'test': 0}").
+    start = next(line for line in r.output.splitlines() if line.startswith("training "))
+    assert re.search(r": \d+ train windows, \d+ val windows, 0 test windows$", start), start
