@@ -36,13 +36,18 @@ class Trace(pg.GraphicsObject):
         self._y: np.ndarray | None = None
         self._poly = fn.create_qpolygonf(0)
         self._points = np.zeros((0, 2))
+        self._pieces: list = []  # the polyline cut at its breaks, when it has any
         self._rect = QRectF()
 
     def name(self) -> str | None:
         return self.opts["name"]
 
-    def setData(self, x: np.ndarray, y: np.ndarray, **_ignored) -> None:  # noqa: N802 (pyqtgraph API)
-        """Draw ``y`` against ``x`` from now on (both 1-D, same length, x increasing)."""
+    def setData(self, x: np.ndarray, y: np.ndarray, breaks: np.ndarray | None = None, **_ignored) -> None:  # noqa: N802 (pyqtgraph API)
+        """Draw ``y`` against ``x`` from now on (both 1-D, same length, x increasing).
+
+        ``breaks``: indices of points not joined to the point before them (a recording gap:
+        a line across it would draw samples the file does not have).
+        """
         n = len(x)
         self._x, self._y = x, y
         if n != len(self._points):
@@ -50,6 +55,12 @@ class Trace(pg.GraphicsObject):
             self._points = fn.ndarray_from_qpolygonf(self._poly)
         self._points[:, 0] = x
         self._points[:, 1] = y
+        self._pieces = []
+        if breaks is not None and len(breaks):
+            for a, b in zip(np.r_[0, breaks], np.r_[breaks, n]):
+                poly = fn.create_qpolygonf(int(b - a))
+                fn.ndarray_from_qpolygonf(poly)[:] = self._points[a:b]
+                self._pieces.append(poly)
         if n:
             lo, hi = float(np.min(y)), float(np.max(y))
             pad = 0.02 * (hi - lo) + 1e-6  # room for the 1-px pen at the extremes
@@ -83,7 +94,11 @@ class Trace(pg.GraphicsObject):
             return
         p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         p.setPen(self._pen)
-        p.drawPolyline(self._poly)
+        if self._pieces:
+            for poly in self._pieces:
+                p.drawPolyline(poly)
+        else:
+            p.drawPolyline(self._poly)
 
 
 class ColumnImage(pg.GraphicsObject):

@@ -129,8 +129,9 @@ class SignalTrack(Track):
             env = self.pyramid.blocks(self.name, k, j0, j1)
             self.group = 1
             x = env.t - self.origin
+            breaks = gap_breaks(env.t)
             for i, c in enumerate(self.curves):
-                c.setData(x, env.min[:, i], skipFiniteCheck=True)
+                c.setData(x, env.min[:, i], breaks=breaks, skipFiniteCheck=True)
             self.points = len(env.t) * len(self.curves)
             return
         g = self.group = max(1, -(-(j1 - j0) // max(1, pixels)))
@@ -144,14 +145,27 @@ class SignalTrack(Track):
         n = len(lo)
         # One group per pixel, drawn as min→max at the group's time: a filled-looking envelope.
         x = np.repeat(env.t[::g] - self.origin, 2)
+        breaks = 2 * gap_breaks(env.t[::g])  # each group is two points: its min, then its max
         for i, c in enumerate(self.curves):
             # A new array per curve: setData keeps a reference to it (no copy), so one
             # buffer shared by every channel would draw the last channel on every curve.
             y = np.empty(2 * n, dtype=np.float32)
             y[0::2] = lo[:, i]
             y[1::2] = hi[:, i]
-            c.setData(x, y, skipFiniteCheck=True)
+            c.setData(x, y, breaks=breaks, skipFiniteCheck=True)
         self.points = 2 * n * len(self.curves)
+
+
+def gap_breaks(t: np.ndarray) -> np.ndarray:
+    """Indices ``i`` where ``t[i] - t[i - 1]`` is a gap in the recording, not the usual step.
+
+    A step over 4× the median one: the blocks of a pyramid level (or the raw samples) follow
+    each other at a steady pace, so only a stretch with nothing recorded is that far apart.
+    """
+    if len(t) < 3:
+        return np.empty(0, dtype=np.intp)
+    dt = np.diff(t)
+    return np.flatnonzero(dt > 4.0 * float(np.median(dt))) + 1
 
 
 class SpectrogramTrack(Track):

@@ -129,3 +129,35 @@ def test_track_names_fit_beside_their_tracks(tmp_path, qtbot):
         qtbot.waitUntil(lambda axis=axis: axis.height() > 0, timeout=10_000)
         assert axis.label.boundingRect().width() <= axis.height(), f"{tr.name}: label longer than its track"
     v.close()
+
+
+def test_a_recording_gap_is_not_bridged_by_a_line(tmp_path, qtbot):
+    # The overview drew a straight line across a 6 s stretch with no samples (a device that was
+    # unplugged), as if the signal had ramped there; zoomed in, the curve simply stopped.
+    from sensorlab.app.tracks import SignalTrack
+    from sensorlab.session.pyramid import Pyramid
+
+    rate, path = 200.0, tmp_path / "gap.h5"
+    w = SessionWriter(path)
+    w.on_start({"imu": StreamInfo("imu", StreamKind.TIMESERIES, rate, channel_names=("a",), dtype="float32", sample_shape=(1,))},
+               SessionMetadata(name="gap").stamped_start(T0))
+    before, after = np.arange(0, 20.0, 1 / rate), np.arange(26.0, 60.0, 1 / rate)  # nothing in 20-26 s
+    for t in (before, after):
+        w.on_chunk("imu", Chunk(np.sin(t)[:, None].astype(np.float32), T0 + t))
+    w.on_stop({k: {"count": st.count, "first_time": st.first_time, "last_time": st.last_time} for k, st in w.stores.items()},
+              {"end_host_time": T0 + 60.0, "duration": 60.0, "complete": True, "stop_reason": "stopped"})
+    with Session.open(path) as s:
+        track = SignalTrack(s.streams["imu"], Pyramid.open(s, tmp_path / "gap.pyr"), T0)
+        for t0, t1, pixels in ((T0, T0 + 60, 300), (T0 + 15, T0 + 31, 4000)):  # an envelope, then raw samples
+            track.update_range(t0, t1, pixels)
+            curve = track.curves[0]
+            pieces = [fn_points(p) for p in curve._pieces] or [fn_points(curve._poly)]
+            spans = [np.diff(p[:, 0]).max() for p in pieces if len(p) > 1]
+            assert len(pieces) == 2 and max(spans) < 5.0, (track.level, [(p[0, 0], p[-1, 0]) for p in pieces])
+            assert pieces[0][-1, 0] <= 20.0 and pieces[1][0, 0] >= 26.0 - 0.5
+
+
+def fn_points(poly) -> np.ndarray:
+    import pyqtgraph.functions as fn
+
+    return fn.ndarray_from_qpolygonf(poly).copy()
