@@ -108,7 +108,8 @@ class TrainingResults(QWidget):
         self.summary.setText(f"<b>{self.run.name}</b>: {scores}; {m['contract']['model']['params']:,} parameters, best epoch {m['best_epoch']} "
                              f"of {m['epochs_run']}, {m['latency_ms']['p50']:.2f} ms per window (1 thread)<br>"
                              f"<span style='color:#9aa0a6'>{self.run}</span>")  # fmt: skip
-        rows = [[lab, f"{c['precision']:.3f}", f"{c['recall']:.3f}", f"{c['f1']:.3f}", str(c["support"])] for lab, c in test["per_class"].items()]
+        num = lambda v: "–" if v is None else f"{v:.3f}"  # noqa: E731 (None: no test windows of that class)
+        rows = [[lab, num(c["precision"]), num(c["recall"]), num(c["f1"]), str(c["support"])] for lab, c in test["per_class"].items()]
         body = QWidget()
         v = QVBoxLayout(body)
         v.addWidget(_table(["class", "precision", "recall", "F1", "support"], rows), 0, Qt.AlignmentFlag.AlignLeft)

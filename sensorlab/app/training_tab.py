@@ -20,6 +20,7 @@ and onnxruntime never load into the studio (and cannot stall the live view or cr
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import tempfile
 from pathlib import Path
@@ -244,7 +245,7 @@ class TrainingTab(QWidget):
         self.history = list(history)
         x = [h["epoch"] for h in self.history]
         for key, curve in self.curves.items():
-            curve.setData(x, [h[key] for h in self.history])
+            curve.setData(x, [math.nan if h[key] is None else h[key] for h in self.history])  # None: no value that epoch
         self.progress.setFormat("epoch %v / %m")
         self.progress.setRange(0, max(1, len(x)))
         self.progress.setValue(len(x))

@@ -155,7 +155,7 @@ def iter_prune(run: Path, sparsities: list[float], dataset: Path | None = None, 
     cfg = base.model_copy(update={"epochs": epochs, "lr": lr if lr is not None else base.lr, "patience": max(base.patience, epochs)})
     xt, yt, _ = eval_windows(dataset, contract, base.test_split)
     parent_row = {"sparsity": 0.0, "run": str(run), "params": n_params(parent_model), "size_bytes": n_params(parent_model) * 4,
-                  "accuracy_pruned": None, "accuracy": float(parent_metrics["test"]["accuracy"])}  # fmt: skip
+                  "accuracy_pruned": None, "accuracy": float(parent_metrics["test"]["accuracy"] if parent_metrics["test"]["accuracy"] is not None else "nan")}  # fmt: skip
     rows = [parent_row]
     for step, (s, o) in enumerate(zip(sparsities, outs), 1):
         state, widths = prune_model(parent_model, ck["arch"], ck["arch_kwargs"], s)

@@ -23,6 +23,19 @@ CHECKPOINT = "model.pt"
 CHECKPOINT_FORMAT = "sensorlab.checkpoint"
 
 
+def finite_json(obj):
+    """``obj`` with every NaN or infinity replaced by None: strict JSON (jq, JavaScript and
+    other languages' parsers reject the bare ``NaN`` Python writes), "no value" for metrics
+    that do not exist, e.g. the accuracy of an empty test split."""
+    if isinstance(obj, float):
+        return obj if np.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: finite_json(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [finite_json(v) for v in obj]
+    return obj
+
+
 def default_run_dir(dataset: Path, task: str, root: Path = Path("runs")) -> Path:
     base = root / f"{dataset.stem}-{task}"
     if not base.exists():
@@ -191,7 +204,7 @@ def iter_train(dataset: Path, cfg: TrainConfig, out: Path, init: dict | None = N
                 "contract": contract.to_json()}, out / CHECKPOINT)  # fmt: skip
     (out / "config.toml").write_text(dump_config(cfg), encoding="utf-8")
     (out / "contract.json").write_text(json.dumps(info["contract"], indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    (out / "metrics.json").write_text(json.dumps(info, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    (out / "metrics.json").write_text(json.dumps(finite_json(info), indent=2, sort_keys=True, allow_nan=False) + "\n", encoding="utf-8")
     plot_curves(history, out / "curves.png")
     plot_confusion(test, out / "confusion.png")
     (out / "MODEL_CARD.md").write_text(model_card(info), encoding="utf-8")

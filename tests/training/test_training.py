@@ -225,6 +225,12 @@ def test_a_dataset_without_test_windows_says_there_are_no_test_metrics(tmp_path,
     assert r.exit_code == 0, r.output
     last = r.output.strip().splitlines()[-1]
     assert "no test metrics" in last and "test split has no windows" in last and "nan" not in last
+    # metrics.json stays strict JSON (jq and JavaScript reject a bare NaN): no value is null.
+    def no_constants(name):
+        raise AssertionError(f"metrics.json holds {name}")
+
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text(), parse_constant=no_constants)
+    assert metrics["test"]["accuracy"] is None and metrics["test"]["n"] == 0
     # The plan reads as words, not a Python dict ("{'train': 23, 'val': 4, 'test': 0}").
     start = next(line for line in r.output.splitlines() if line.startswith("training "))
     assert re.search(r": \d+ train windows, \d+ val windows, 0 test windows$", start), start
