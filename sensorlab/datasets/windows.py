@@ -101,7 +101,7 @@ def label_windows(
         The label whose span contains the window's centre.
     any_overlap
         The label with the most time inside; a point event inside the window counts
-        (coverage 0) when no span overlaps.
+        (coverage 0, exempt from ``min_coverage``) when no span overlaps.
     end
         The label whose span contains the window's end (``start < t_end <= end``): "what just
         happened" for streaming detection.
@@ -124,6 +124,7 @@ def label_windows(
     ends = starts + length
     cov = np.zeros((n, len(labels)))
     hit = np.zeros((n, len(labels)), bool)
+    point = np.zeros((n, len(labels)), bool)  # any_overlap: a point event of that label is inside
     for j, lab in enumerate(labels):
         segs = [(s.start, s.end) for s in spans if s.label == lab and s.end > s.start]
         c = _Coverage(segs)
@@ -137,12 +138,16 @@ def label_windows(
         else:
             pts = np.array(sorted(s.start for s in spans if s.label == lab and s.end == s.start))
             has_pt = (np.searchsorted(pts, ends, "left") - np.searchsorted(pts, starts, "left")) > 0 if len(pts) else False
+            point[:, j] = has_pt
             hit[:, j] = (cov[:, j] > EPS) | has_pt
     score = np.where(hit, cov, -1.0)
     best = np.argmax(score, axis=1)  # first maximum: ties go to the label sorting first
     chosen = score[np.arange(n), best]
     coverage = np.clip(np.where(chosen >= 0, chosen, 0.0) / length, 0.0, 1.0)
-    ok = (chosen >= 0) & (coverage >= min_coverage - EPS)
+    # A point event has no duration to cover anything with: a window it falls in is labeled
+    # whatever ``min_coverage`` asks of spans (a tapped "clap" gave no window at all).
+    by_point = point[np.arange(n), best] & (coverage <= EPS)
+    ok = (chosen >= 0) & ((coverage >= min_coverage - EPS) | by_point)
     out = [labels[b] if k else None for b, k in zip(best.tolist(), ok.tolist())]
     return out, np.where(ok, coverage, 0.0).astype(np.float32)
 

@@ -66,6 +66,17 @@ def test_point_events_count_only_for_any_overlap():
     assert label_windows(np.array([4.0]), 2.0, pts, "majority")[0] == [None]
 
 
+def test_a_tapped_point_label_is_not_dropped_by_min_coverage():
+    # A clap tapped live is a point: it covers no time, so min_coverage 0.3 dropped every window
+    # holding it and the dataset had no claps at all. A span still has to cover its share.
+    spans = [Span("clap", 5.0, 5.0), Span("walk", 10.0, 10.2)]
+    labels, cov = label_windows(np.array([4.0, 9.0]), 2.0, spans, "any_overlap", min_coverage=0.3)
+    assert labels == ["clap", None] and list(cov) == [0.0, 0.0]
+    # Where a span overlaps too, the span decides and must cover its share.
+    both = [Span("clap", 5.0, 5.0), Span("walk", 4.5, 6.0)]
+    assert label_windows(np.array([4.0]), 2.0, both, "any_overlap", min_coverage=0.3)[0] == ["walk"]
+
+
 def test_cap_evenly_is_deterministic_and_spread():
     idx = np.arange(100, 110)
     assert cap_evenly(idx, 3).tolist() == [100, 104, 109] or cap_evenly(idx, 3).tolist() == [100, 105, 109]
