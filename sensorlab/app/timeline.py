@@ -169,12 +169,17 @@ class Timeline(pg.GraphicsLayoutWidget):
         t0, t1 = self.view_range
         px = self.pixels()
         for tr in self.tracks:
-            tr.settle(t0, t1, px)
+            # Costly tracks (the spectrogram) compute on a worker and show when done.
+            getattr(tr, "settle_later", tr.settle)(t0, t1, px)
         self.settled.emit(t0, t1)
 
     def stop(self) -> None:
         """Cancel pending work (before the session is closed)."""
         self._settle.stop()
+        for tr in self.tracks:
+            if hasattr(tr, "cancel"):  # a worker still reading the file must end before it closes
+                tr.cancel()
+                tr.wait()
         for vb in (p.getViewBox() for p in self.plots[:1]):
             vb.sigXRangeChanged.disconnect(self._on_range)
             vb.sigResized.disconnect(self._on_range)

@@ -18,8 +18,10 @@ import json
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Signal
+from PySide6.QtCore import QRectF, QThreadPool, Signal
 from PySide6.QtGui import QBrush, QColor, QPainter
+from shiboken6 import isValid
+from superqt.utils import create_worker
 
 from sensorlab.app.live_traces import Trace, ViewOverlay
 from sensorlab.session.pyramid import Pyramid, block_minmax
@@ -194,16 +196,53 @@ class SpectrogramTrack(Track):
         self.plot.setLabel("left", f"{stream.name}<br><span style='font-size:8pt;color:#9aa0a6'>spectrum, Hz</span>")
         self.window = np.hanning(self.NFFT).astype(np.float32)
         self.columns = 0
+        self._generation = 0  # of the latest request: older results are stale
+        self._workers: set = set()
 
     def settle(self, t0: float, t1: float, pixels: int) -> None:
+        """Compute and show the spectrogram of ``t0 … t1`` now (blocks for its reads)."""
+        self._generation += 1
+        self._show(self.compute(t0, t1, pixels), t0, t1)
+
+    def settle_later(self, t0: float, t1: float, pixels: int) -> None:
+        """`settle` on a worker thread: a zoomed-out hour takes ~450 reads and FFTs (0.4–0.9 s),
+        which froze the window each time the view came to rest. A result the view has moved
+        on from (a newer request, or `cancel`) is dropped."""
+        self._generation += 1
+        gen = self._generation
+        worker = create_worker(self.compute, t0, t1, pixels, _start_thread=False, _ignore_errors=True)
+        worker.returned.connect(lambda res: gen == self._generation and isValid(self.image) and self._show(res, t0, t1))
+        worker.finished.connect(lambda: self._workers.discard(worker))
+        self._workers.add(worker)  # kept alive until it ends
+        worker.start()
+
+    def cancel(self) -> None:
+        """Drop the results of computations still running (the session is about to close)."""
+        self._generation += 1
+
+    def wait(self, msecs: int = 10_000) -> bool:
+        """Block until no computation is running (before closing the file they read)."""
+        pool = QThreadPool.globalInstance()
+        return not self._workers or pool.waitForDone(msecs)
+
+    def _show(self, result, t0: float, t1: float) -> None:
+        if result is None:
+            self.image.clear()
+            self.columns = 0
+            return
+        db, cols = result
+        self.image.setImage(db.T, autoLevels=False, levels=self.DB_RANGE)
+        self.image.setRect(QRectF(t0 - self.origin, 0.0, max(t1 - t0, 1e-6), self.rate / 2))
+        self.columns = cols
+
+    def compute(self, t0: float, t1: float, pixels: int) -> tuple[np.ndarray, int] | None:
+        """``(dB image (columns × bins), columns)`` of ``t0 … t1``, or None when too short. No Qt."""
         s = self.stream
         i0, i1 = s.index_of(t0), s.index_of(t1)
         n = i1 - i0
         cols = int(min(max(1, pixels // 2), max(1, n // self.NFFT)))
         if n < self.NFFT:
-            self.image.clear()
-            self.columns = 0
-            return
+            return None
         if n <= 4 * cols * self.NFFT:
             # Short range: one contiguous read, FFT windows every half window, and each column
             # the loudest of its windows. One window per column would skip what falls between
@@ -219,10 +258,7 @@ class SpectrogramTrack(Track):
         frames = frames / 32768.0 if frames.dtype.kind in "iu" else frames.astype(np.float32)
         mag = np.abs(np.fft.rfft(frames * self.window, axis=1)) * (2.0 / self.window.sum())
         mag = np.maximum.reduceat(mag, np.searchsorted(of_col, np.arange(cols)), axis=0)
-        db = 20.0 * np.log10(mag + 1e-9)
-        self.image.setImage(db.T, autoLevels=False, levels=self.DB_RANGE)
-        self.image.setRect(QRectF(t0 - self.origin, 0.0, max(t1 - t0, 1e-6), self.rate / 2))
-        self.columns = cols
+        return 20.0 * np.log10(mag + 1e-9), cols
 
 
 class EventsTrack(Track):

@@ -161,3 +161,31 @@ def fn_points(poly) -> np.ndarray:
     import pyqtgraph.functions as fn
 
     return fn.ndarray_from_qpolygonf(poly).copy()
+
+
+def test_the_spectrogram_is_computed_off_the_gui_thread_and_a_stale_one_is_dropped(tmp_path, qtbot):
+    # A zoomed-out view came to rest and the window froze while ~450 reads and FFTs ran on the
+    # GUI thread. Now they run on a worker; when the view moved on meanwhile, only the newest
+    # request is shown.
+    import threading
+
+    from sensorlab.app.tracks import SpectrogramTrack
+
+    claps = _clappy_session(tmp_path / "c.h5")
+    with Session.open(tmp_path / "c.h5") as s:
+        track = SpectrogramTrack(s.streams["mic"], T0)
+        threads = []
+        compute = track.compute
+        track.compute = lambda *a: (threads.append(threading.current_thread()), compute(*a))[1]
+        track.settle_later(T0, T0 + 16.0, 200)  # superseded before it is shown
+        track.settle_later(T0 + 2.0, T0 + 6.0, 200)
+        qtbot.waitUntil(lambda: track.columns > 0 and not track._workers, timeout=30_000)
+        assert threading.main_thread() not in threads and len(threads) == 2
+        rect = track.image.mapRectToParent(track.image.boundingRect())
+        assert rect.left() == pytest.approx(2.0) and rect.right() == pytest.approx(6.0)  # the newest range only
+        img = track.image.image
+        row = round(1000.0 * track.NFFT / RATE)
+        col = int((claps[1] - 2.0 + 0.01) / 4.0 * img.shape[1])  # the clap at 3.37 s is in it
+        assert img[row - 2 : row + 3, max(0, col - 1) : col + 2].max() > -30.0
+        track.cancel()
+        assert track.wait()
