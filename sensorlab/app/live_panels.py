@@ -255,6 +255,10 @@ class Panel(QWidget):
         return [self.plot] if self.plot is not None else []
 
 
+#: A legend is shown when the plot is at least this many times its height.
+LEGEND_ROOM = 3.0
+
+
 class TimeseriesPanel(Panel):
     """Multi-channel time series: per-channel show/hide, autoscale or fixed y range."""
 
@@ -281,6 +285,7 @@ class TimeseriesPanel(Panel):
             self.plot.addItem(curve)
             self.legend.addItem(curve, curve.name())
             self.curves.append(curve)
+        self.plot.getViewBox().sigResized.connect(self._fit_legend)
         # The y axis names its units (plain text: SI prefixes would turn g into "mg").
         distinct = list(dict.fromkeys(u for u in units if u))
         if distinct:
@@ -311,6 +316,13 @@ class TimeseriesPanel(Panel):
 
     def set_channel_visible(self, index: int, visible: bool) -> None:
         self.channel_actions[index].setChecked(visible)
+
+    def _fit_legend(self, *_args) -> None:
+        """Show the legend only where it leaves most of the plot to the traces: in a short panel
+        (many streams stacked) the 16 names of an EEG covered every trace. The Channels menu
+        names them too."""
+        room = self.plot.getViewBox().height()
+        self.legend.setVisible(room >= LEGEND_ROOM * self.legend.boundingRect().height())
 
     def _show_channel(self, index: int, visible: bool) -> None:
         curve = self.curves[index]

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QProgressBar,
     QPushButton,
@@ -38,18 +39,19 @@ from PySide6.QtWidgets import (
     QStackedWidget,
     QTabWidget,
     QToolBar,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from sensorlab.acquisition.hub import Acquisition
+from sensorlab.app import workers
 from sensorlab.app.health_view import HealthView
 from sensorlab.app.label_bar import LabelBar
 from sensorlab.app.live_view import LiveView
 from sensorlab.app.qt_relay import QtRelay
 from sensorlab.app.session_form import SessionForm
 from sensorlab.app.sessions_view import SessionsView
-from sensorlab.app import workers
 from sensorlab.labeling.annotations import LabelSet
 from sensorlab.studio import DEFAULT_PREROLL_S, Studio
 
@@ -136,13 +138,19 @@ class MainWindow(QMainWindow):
         bar.addAction(self.clap_sync_action)
         self.model_action = QAction("Load model…", self, triggered=lambda _checked=False: self.load_model())
         self.model_action.setToolTip("Run an ONNX model on a live stream: its class probabilities become a stream (recorded while recording)")
-        bar.addAction(self.model_action)
         self.parity_action = QAction("Compare builds…", self, triggered=lambda _checked=False: self.compare_builds())
         self.parity_action.setToolTip("Run a second build of a running model (e.g. its int8 ONNX) on the same windows: overlay, divergence count, divergent windows")
-        bar.addAction(self.parity_action)
         self.device_parity_action = QAction("Compare with device…", self, triggered=lambda _checked=False: self.compare_device())
         self.device_parity_action.setToolTip("The running model against the class a board reports on its own events stream: overlay, agreements, divergent windows")
-        bar.addAction(self.device_parity_action)
+        # One "Model" button with a menu: three model buttons pushed the recording controls
+        # (pre-roll) off a 1200 px wide toolbar, into its overflow menu.
+        model_menu = QMenu("Model", self)
+        model_menu.setToolTipsVisible(True)
+        model_menu.addActions([self.model_action, self.parity_action, self.device_parity_action])
+        self.model_button = QToolButton(text="Model", popupMode=QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.model_button.setMenu(model_menu)
+        self.model_button.setToolTip("Load a model on the live streams, or compare two builds, or the model and a board")
+        bar.addWidget(self.model_button)
         self.quit_action = QAction("Quit", self, shortcut=QKeySequence("Ctrl+Q"), triggered=self.close)
         self.quit_action.setToolTip("Finish the recording, close the devices and every window (Ctrl+Q)")
         self.addAction(self.quit_action)  # a window-wide shortcut, no toolbar button

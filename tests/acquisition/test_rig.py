@@ -38,7 +38,7 @@ def test_a_valid_rig_round_trips_through_toml(tmp_path):
     "bad, expected",
     [
         (GOOD.replace("baud = 921600", "baud = 12345"), "serial[0].baud: must be one of 9600"),
-        (GOOD.replace('protocol = "text"', 'protocol = "csv"'), "serial[0].protocol: must be 'text' or 'binary'"),
+        (GOOD.replace('protocol = "text"', 'protocol = "csv"'), "serial[0].protocol: must be 'text', 'binary' or 'events'"),
         (GOOD.replace("rate = 48000", "rat = 48000"), "audio[0].rat: unknown setting"),
         (GOOD.replace('port = "/dev/ttyUSB0"', ""), "serial[0].port: missing"),
         (GOOD.replace('name = "cam"', 'name = "imu"'), "device name 'imu' is used twice"),

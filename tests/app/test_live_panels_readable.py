@@ -45,6 +45,24 @@ def test_axes_units_legend_and_colour_scale(qtbot, demo_parts):
     view.shutdown()
 
 
+def test_a_legend_that_would_cover_a_short_plot_is_hidden(qtbot, demo_parts):
+    # With the demo's nine streams stacked, the EEG's two rows of 8 names covered its whole plot.
+    view = LiveView(demo_parts, window=5.0)
+    qtbot.addWidget(view)
+    wrist = view.panels["wrist"]
+    box = wrist.plot.getViewBox()
+    view.resize(1000, 900)
+    view.show()
+    qtbot.waitUntil(lambda: box.height() > 150, timeout=5_000)
+    assert wrist.legend.isVisible()
+    view.resize(1000, 200)
+    qtbot.waitUntil(lambda: box.height() < 3 * wrist.legend.boundingRect().height(), timeout=5_000)
+    assert not wrist.legend.isVisible()
+    view.resize(1000, 900)
+    qtbot.waitUntil(lambda: wrist.legend.isVisible(), timeout=5_000)
+    view.shutdown()
+
+
 def _texts_apart_and_inside(layer) -> list[str]:
     rects = layer.text_rects()
     plot = layer.boundingRect()
