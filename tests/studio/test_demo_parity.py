@@ -66,6 +66,9 @@ def test_sensorlab_parity_finds_the_demo_boards_misreports_and_nothing_else(tmp_
     r = json.loads(got.output)
     assert (r["predictions"], r["device"]) == (DEMO_PREDICTIONS, DEMO_DEVICE_CLASS) and r["windows"] >= 80
     ends = np.array([w["end"] for w in r["divergent_windows"]]) + origin
+    # The recording's first and last 0.3 s are left out, as for the misreports above: the stop
+    # cuts one side's last report off (seen once in CI: a divergence at the very last window).
+    ends = ends[(ends > pred_ends[0] + 0.3) & (ends < pred_ends[-1] - 0.3)]
     # Every divergent window is at one of the board's misreports: the host model agrees otherwise.
     explained = [e for e in ends if (len(injected) and np.min(np.abs(injected - e)) < 0.25) or near_hole(e) or (len(late) and np.min(np.abs(late - e)) < 0.25)]
     assert len(explained) == len(ends), f"divergences at {ends - origin} s; misreports at {injected - origin} s"
