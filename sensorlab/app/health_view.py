@@ -313,10 +313,20 @@ class HealthView(QWidget):
             item.setTextAlignment(Qt.AlignmentFlag.AlignVCenter | (Qt.AlignmentFlag.AlignRight if 2 <= col <= 7 else Qt.AlignmentFlag.AlignLeft))
 
     def _fit_columns(self) -> None:
-        """Fit the columns to their texts once a text got longer than any shown before."""
+        """Fit the columns to their texts once a text got longer than any shown before.
+
+        The last column (Status) then fills the rest of the row, or is as wide as its text when
+        that is wider: `resizeColumnsToContents` also shrank it to its text, and the header's
+        stretch of the last section is only redone when the table is resized, so an empty band
+        was left right of it."""
         if getattr(self, "_refit", True):
             self._refit = False
-            self.table.resizeColumnsToContents()
+            last = len(COLUMNS) - 1
+            for col in range(last):
+                self.table.resizeColumnToContents(col)
+            others = sum(self.table.columnWidth(col) for col in range(last))
+            room = self.table.viewport().width() - others
+            self.table.setColumnWidth(last, max(self.table.sizeHintForColumn(last), room))
 
     def _update_basis(self) -> None:
         if self._recording_since is not None and self._shown_stats():

@@ -101,3 +101,35 @@ def test_every_count_fits_its_column_as_the_numbers_grow(qtbot, make_window):
         hv.update_now()
         seen.update(clipped())
     assert not seen, seen
+
+
+def _status_gap(table) -> int:
+    """Pixels between the Status column's right edge and the viewport's (> 0: a grey gap)."""
+    last = table.columnCount() - 1
+    header = table.horizontalHeader()
+    right = header.sectionViewportPosition(last) + header.sectionSize(last)
+    return table.viewport().width() - right
+
+
+def test_the_status_column_reaches_the_tables_right_edge(qtbot, make_window):
+    # Seen under Xvfb: since the columns are fitted to their texts, the fit also shrank the
+    # last column to its text ("ok"), leaving an empty band right of the Status column.
+    w = make_window()
+    w.resize(1400, 800)
+    hv = w.health_view
+    table = hv.table
+    qtbot.waitUntil(lambda: hv.status_text("imu") == "ok", timeout=5000)
+    qtbot.waitUntil(lambda: table.viewport().width() > 600, timeout=5000)
+    hv._refit = True  # the fit that runs whenever a text outgrows its column
+    hv.update_now()
+    assert _status_gap(table) <= 0
+    # A longer status, then a shorter one, and a wider window: still flush with the edge.
+    w.acquisition.source_of("imu").stall(0.3)
+    qtbot.waitUntil(lambda: hv.status_text("imu").startswith("losing data"), timeout=5000)
+    hv.update_now()
+    assert _status_gap(table) <= 0
+    w.resize(1800, 800)
+    qtbot.waitUntil(lambda: table.viewport().width() > 1000, timeout=5000)
+    hv._refit = True
+    hv.update_now()
+    assert _status_gap(table) <= 0
