@@ -42,6 +42,10 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 GOALS = {"fps": ">= 60", "age_p50_ms": "<= 50", "age_p95_ms": "<= 50", "dropped": "0", "cpu_percent": "(report)",
          "cpu_ms_per_frame": "(report)", "gui_ms_per_frame": "(report)"}
+#: Further figures printed (not in bench/run_all.py's table): where the process's CPU per frame
+#: went, and how long the GUI thread waited per frame for the GIL and for a core.
+DETAILS = ("gil_wait_ms_per_frame", "runq_ms_per_frame", "cpu_ms_per_frame_emulators", "cpu_ms_per_frame_acquisition",
+           "cpu_ms_per_frame_recorder", "cpu_ms_per_frame_other", "load")
 
 
 def _measure(seconds: float, profile: str | None = None) -> dict:
@@ -85,14 +89,33 @@ def _measure(seconds: float, profile: str | None = None) -> dict:
                     self.times.append(t)
             return False
 
+    import time as _t
+
+    # GUI thread time spent in the event loop's work (processEvents, which never sleeps):
+    # wall, CPU, and waiting for a core (the kernel's run-queue delay). What is left of the
+    # wall time is waiting for the GIL, held by another thread of this process.
+    gil = {"wall": 0.0, "cpu": 0.0, "runq": 0.0}
+
+    def runq() -> float:
+        try:
+            with open(f"/proc/self/task/{os.getpid()}/schedstat") as f:
+                return int(f.read().split()[1]) / 1e9
+        except OSError:
+            return 0.0
+
+    def process_events() -> None:
+        w0, c0, r0 = _t.perf_counter(), _t.thread_time(), runq()
+        app.processEvents()
+        gil["wall"] += _t.perf_counter() - w0
+        gil["cpu"] += _t.thread_time() - c0
+        gil["runq"] += runq() - r0
+
     def wait(ms: int) -> None:
         loop_end = now() + ms / 1000
         while now() < loop_end:
-            app.processEvents()
+            process_events()
             QTimer.singleShot(5, lambda: None)
-            app.processEvents()
-            import time as _t
-
+            process_events()
             _t.sleep(0.002)
 
     def drops() -> int:
@@ -102,11 +125,34 @@ def _measure(seconds: float, profile: str | None = None) -> dict:
         # The GUI thread is the process's main thread: its Linux thread id is the pid.
         return next((th.user_time + th.system_time for th in proc.threads() if th.id == proc.pid), float("nan"))
 
+    def thread_cpu() -> dict[str, float]:
+        """CPU seconds per kind of thread: the emulated devices (which a user's real devices
+        do not cost this process), sensorlab's readers and processors, the recorder."""
+        import threading
+
+        names = {th.native_id: th.name for th in threading.enumerate()}
+        out = {"gui": 0.0, "emulators": 0.0, "acquisition": 0.0, "recorder": 0.0, "other": 0.0}
+        for th in proc.threads():
+            name = names.get(th.id, "")
+            if th.id == proc.pid:
+                kind = "gui"
+            elif name.startswith(("mcu ", "emulated-mic", "source-emulated", "vmic")):
+                kind = "emulators"
+            elif name.startswith(("serial ", "audio-", "processor-", "source-", "lsl-")):
+                kind = "acquisition"
+            elif name.startswith("recorder"):
+                kind = "recorder"
+            else:
+                kind = "other"
+            out[kind] += th.user_time + th.system_time
+        return out
+
     def phase(prof=None) -> dict:
         probe = PaintProbe()
         viewport = w.live_view.time_panels[0].graphics.viewport()
         viewport.installEventFilter(probe)
-        d0, c0, g0 = drops(), proc.cpu_times(), gui_cpu()
+        d0, c0, g0, k0 = drops(), proc.cpu_times(), gui_cpu(), thread_cpu()
+        gil0 = dict(gil)
         t0 = now()
         if prof is not None:
             prof.enable()
@@ -114,7 +160,8 @@ def _measure(seconds: float, profile: str | None = None) -> dict:
         if prof is not None:
             prof.disable()
         t1 = now()
-        c1, g1 = proc.cpu_times(), gui_cpu()
+        c1, g1, k1 = proc.cpu_times(), gui_cpu(), thread_cpu()
+        waited = {k: gil[k] - gil0[k] for k in gil}
         viewport.removeEventFilter(probe)
         ages = np.array(probe.ages) * 1000
         cpu_s = (c1.user - c0.user) + (c1.system - c0.system)
@@ -128,6 +175,10 @@ def _measure(seconds: float, profile: str | None = None) -> dict:
             "cpu_percent": cpu,
             "cpu_ms_per_frame": 1000 * cpu_s / frames,
             "gui_ms_per_frame": 1000 * (g1 - g0) / frames,
+            "gil_wait_ms_per_frame": 1000 * max(0.0, waited["wall"] - waited["cpu"] - waited["runq"]) / frames,
+            "runq_ms_per_frame": 1000 * waited["runq"] / frames,
+            "load": os.getloadavg()[0],
+            **{f"cpu_ms_per_frame_{k}": 1000 * (k1[k] - k0[k]) / frames for k in k1 if k != "gui"},
         }
 
     ready = []
@@ -230,6 +281,8 @@ def main() -> int:
     print(f"{'figure':<14}{'not recording':>15}{'recording':>12}  goal")
     for key, goal in GOALS.items():
         print(f"{key:<14}{_fmt(m['baseline'][key]):>15}{_fmt(m['recording'][key]):>12}  {goal}")
+    for key in DETAILS:
+        print(f"{key:<14}{_fmt(m['baseline'][key]):>15}{_fmt(m['recording'][key]):>12}")
     return 0
 
 

@@ -42,7 +42,7 @@ class Trace(pg.GraphicsObject):
     def name(self) -> str | None:
         return self.opts["name"]
 
-    def setData(self, x: np.ndarray, y: np.ndarray, breaks: np.ndarray | None = None, **_ignored) -> None:  # noqa: N802 (pyqtgraph API)
+    def setData(self, x: np.ndarray, y: np.ndarray, breaks: np.ndarray | None = None, **_ignored) -> None:
         """Draw ``y`` against ``x`` from now on (both 1-D, same length, x increasing).
 
         ``breaks``: indices of points not joined to the point before them (a recording gap:
@@ -72,19 +72,19 @@ class Trace(pg.GraphicsObject):
             self._rect = rect
         self.update()
 
-    def getOriginalDataset(self):  # noqa: N802 (pyqtgraph API)
+    def getOriginalDataset(self):
         return self._x, self._y
 
     getData = getOriginalDataset
 
-    def dataBounds(self, ax: int, frac: float = 1.0, orthoRange=None):  # noqa: N802 (ViewBox autorange)
+    def dataBounds(self, ax: int, frac: float = 1.0, orthoRange=None):
         if self._x is None or not len(self._x):
             return None, None
         if ax == 0:
             return float(self._x[0]), float(self._x[-1])
         return float(np.min(self._y)), float(np.max(self._y))
 
-    def boundingRect(self) -> QRectF:  # noqa: N802
+    def boundingRect(self) -> QRectF:
         # Set in setData, widened there for the pen: asking for the pixel size here (as
         # pyqtgraph's items do) cost more than drawing the line.
         return self._rect
@@ -138,7 +138,7 @@ class ColumnImage(pg.GraphicsObject):
             self._rect = rect
         self.update()
 
-    def boundingRect(self) -> QRectF:  # noqa: N802
+    def boundingRect(self) -> QRectF:
         return QRectF(self._rect)
 
     def paint(self, p: QPainter, *_args) -> None:
@@ -177,7 +177,7 @@ class ViewOverlay(pg.GraphicsObject):
         self._rect = QRectF(self.viewbox.rect())
         self.update()
 
-    def boundingRect(self) -> QRectF:  # noqa: N802
+    def boundingRect(self) -> QRectF:
         return self._rect
 
     def shape(self):
@@ -287,7 +287,7 @@ class CursorLine(ViewOverlay):
     def value(self) -> float:
         return self._value
 
-    def setValue(self, x: float) -> None:  # noqa: N802 (the InfiniteLine API it replaces)
+    def setValue(self, x: float) -> None:
         if x != self._value:
             self._value = float(x)
             self.update()
