@@ -336,15 +336,22 @@ class HealthView(QWidget):
             self.basis.setText(f"Counts since the devices opened ({self._opened_at:%H:%M:%S}); "
                                f"Record restarts them. Status: losses in the last {LOSS_WINDOW_S:g} s.")  # fmt: skip
 
+    def _set_queue(self, percent: int, style: str) -> None:
+        # Only changes: setting a style sheet, even the same one, re-polishes the bar (~2 ms on
+        # the GUI thread, twice a second).
+        if self.queue_bar.value() != percent:
+            self.queue_bar.setValue(percent)
+        if self.queue_bar.styleSheet() != style:
+            self.queue_bar.setStyleSheet(style)
+
     def _update_footer(self) -> None:
         rec = self.recorder
         if rec is None:
-            self.queue_bar.setValue(0)
+            self._set_queue(0, "")
             self.written.setText("not recording")
         else:
             fill = float(getattr(rec, "queue_fill", 0.0) or 0.0)
-            self.queue_bar.setValue(int(round(100 * fill)))
-            self.queue_bar.setStyleSheet("QProgressBar::chunk{background:#b3261e}" if fill > 0.8 else "")
+            self._set_queue(int(round(100 * fill)), "QProgressBar::chunk{background:#b3261e}" if fill > 0.8 else "")
             mb = float(getattr(rec, "bytes_written", 0) or 0) / 1e6
             self.written.setText(f"written {mb:,.1f} MB in {float(getattr(rec, 'elapsed', 0.0) or 0.0):.0f} s")
         folder = self.sessions_folder
@@ -353,7 +360,9 @@ class HealthView(QWidget):
         try:
             free = shutil.disk_usage(folder).free
             self.disk.setText(f"disk: {free / 1e9:,.1f} GB free")
-            self.disk.setStyleSheet("color:#ef5350;font-weight:bold" if free < LOW_DISK else "")
+            style = "color:#ef5350;font-weight:bold" if free < LOW_DISK else ""
+            if self.disk.styleSheet() != style:
+                self.disk.setStyleSheet(style)
         except OSError as e:
             self.disk.setText(f"disk: ? ({e.strerror})")
         self.cpu.setText(f"CPU: {self._process.cpu_percent(None):.0f} % (of {psutil.cpu_count()} cores × 100)")

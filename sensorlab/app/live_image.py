@@ -66,7 +66,10 @@ class ImagePanel(Panel):
                 frame = frame[::2, ::2]  # half resolution is plenty for a preview
             if frame.ndim == 3 and frame.shape[2] >= 3:
                 frame = frame[..., 2::-1]  # BGR -> RGB
-            self.image.setImage(np.ascontiguousarray(frame), autoLevels=False, levels=(0, 255))
+            # 8-bit colour needs no levels: pyqtgraph then wraps the array as a QImage as it is,
+            # where levels (0, 255) made it map every pixel through a lookup table each frame.
+            levels = None if frame.dtype == np.uint8 else (0, 255)
+            self.image.setImage(np.ascontiguousarray(frame), autoLevels=False, levels=levels)
         else:
             img = frame.reshape(frame.shape[0], -1) if frame.ndim > 1 else frame[None, :]
             lo, hi = float(np.min(img)), float(np.max(img))

@@ -21,7 +21,7 @@ from typing import NamedTuple
 import numpy as np
 import pyqtgraph as pg
 from pyqtgraph import functions as fn
-from PySide6.QtCore import QPointF, QRectF
+from PySide6.QtCore import QLineF, QPointF, QRectF
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPen
 
 
@@ -200,10 +200,17 @@ class Marker(NamedTuple):
 
 
 class MarkerLayer(ViewOverlay):
-    """Vertical marker lines (live labels, events) with their texts, as one item per plot."""
+    """Vertical marker lines (live labels, events) with their texts, as one item per plot.
+
+    It is repainted with every frame of a scrolling plot, so a paint does little Python per
+    marker: the markers' x are kept in an array (visibility is one NumPy expression), the lines
+    are drawn with one ``drawLines`` per colour, and text widths are measured once per text.
+    """
 
     #: At most this many text rows from the top of the plot (the signal stays readable below).
     MAX_ROWS = 4
+    #: Pixels left of the plot within which a marker's text may still reach into it.
+    TEXT_REACH = 400
 
     def __init__(self, viewbox: pg.ViewBox):
         super().__init__(viewbox, z=50.0)
@@ -211,9 +218,12 @@ class MarkerLayer(ViewOverlay):
         self._pens: dict[str, QPen] = {}
         self.font = QFont()
         self._metrics = QFontMetricsF(self.font)
+        self._xs: np.ndarray | None = None  # the markers' x, rebuilt after a change
+        self._widths: dict[str, float] = {}
 
     def add(self, marker: Marker) -> None:
         self.markers.append(marker)
+        self._xs = None
         self.update()
 
     def prune(self, x_min: float) -> None:
@@ -222,21 +232,30 @@ class MarkerLayer(ViewOverlay):
         while self.markers and self.markers[0].x < x_min:
             self.markers.popleft()
         if len(self.markers) != n:
+            self._xs = None
             self.update()
 
     def _visible(self) -> list[tuple[Marker, float]]:
         """Markers that may show (texts reach right of their line), with their pixel x."""
+        if not self.markers:
+            return []
+        if self._xs is None:
+            self._xs = np.fromiter((m.x for m in self.markers), dtype=np.float64, count=len(self.markers))
         r = self._rect
-        (x0, x1), _ = self.viewbox.viewRange()
-        scale = r.width() / (x1 - x0 or 1.0)
-        out = []
-        for m in self.markers:
-            px = (m.x - x0) * scale + r.left()
-            if r.left() - 400 <= px <= r.right():
-                out.append((m, px))
-        return out
+        px = self.x_to_px(self._xs)
+        index = np.flatnonzero((px >= r.left() - self.TEXT_REACH) & (px <= r.right()))
+        markers = self.markers
+        return [(markers[i], float(px[i])) for i in index.tolist()]
 
-    def text_rects(self) -> list[tuple[Marker, QRectF]]:
+    def _width(self, text: str) -> float:
+        w = self._widths.get(text)
+        if w is None:
+            if len(self._widths) > 1000:  # many distinct texts (free-form events): start over
+                self._widths.clear()
+            w = self._widths[text] = self._metrics.horizontalAdvance(text)
+        return w
+
+    def text_rects(self, visible: list[tuple[Marker, float]] | None = None) -> list[tuple[Marker, QRectF]]:
         """Where the texts are drawn: in rows one line high from the top of the plot, each in
         the first row where it clears the text before it; a text with no free row is left out
         (its line is still drawn). Laid out in pixels at paint time, so texts neither overprint
@@ -246,33 +265,42 @@ class MarkerLayer(ViewOverlay):
         rows = max(1, min(self.MAX_ROWS, int((r.height() - 2) // line)))
         row_end = [float("-inf")] * rows
         out = []
-        for m, px in self._visible():
+        for m, px in self._visible() if visible is None else visible:
             if not m.text:
                 continue
             x = px + 3
             for k in range(rows):
                 if x >= row_end[k]:
-                    w = self._metrics.horizontalAdvance(m.text)
+                    w = self._width(m.text)
                     row_end[k] = x + w + 4
                     out.append((m, QRectF(x, r.top() + 1 + k * line, w, line)))
                     break
         return out
 
+    def _pen(self, color: str) -> QPen:
+        pen = self._pens.get(color)
+        if pen is None:
+            pen = self._pens[color] = QPen(QColor(color), 0)
+        return pen
+
     def paint(self, p: QPainter, *_args) -> None:
-        if not self.markers:
+        visible = self._visible()
+        if not visible:
             return
         r = self._rect
+        top, bottom = r.top(), r.bottom()
         p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-        for m, px in self._visible():
-            pen = self._pens.get(m.color)
-            if pen is None:
-                pen = self._pens[m.color] = QPen(QColor(m.color), 0)
-            p.setPen(pen)
-            p.drawLine(QPointF(px, r.top()), QPointF(px, r.bottom()))
+        lines: dict[str, list[QLineF]] = {}
+        for m, px in visible:
+            if px >= r.left():
+                lines.setdefault(m.color, []).append(QLineF(px, top, px, bottom))
+        for color, group in lines.items():
+            p.setPen(self._pen(color))
+            p.drawLines(group)
         p.setFont(self.font)
         ascent = self._metrics.ascent()
-        for m, box in self.text_rects():
-            p.setPen(self._pens[m.color])
+        for m, box in self.text_rects(visible):
+            p.setPen(self._pen(m.color))
             p.drawText(QPointF(box.left(), box.top() + ascent), m.text)
 
 

@@ -1,0 +1,77 @@
+"""What the live view's marker layer and image previews put on screen: lines where their
+times are, in their colours, and camera frames in their own colours (checked on the pixels
+Qt renders, not on the items' state)."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QPointF
+from PySide6.QtGui import QColor
+
+from sensorlab.acquisition.buffers import ChunkRing
+from sensorlab.acquisition.source import IRREGULAR, Chunk, StreamInfo, StreamKind
+from sensorlab.app.live_events import EventsPanel
+from sensorlab.app.live_image import ImagePanel
+
+YELLOW, BLUE = "#ffd54f", "#4e9bf5"
+
+
+def _columns_with(image, y: int, colour: str) -> list[int]:
+    """Pixel columns of row ``y`` drawn in about ``colour`` (the plot's grid, drawn over the
+    markers with some transparency, shifts it a little)."""
+    want = QColor(colour)
+
+    def near(c: QColor) -> bool:
+        return max(abs(c.red() - want.red()), abs(c.green() - want.green()), abs(c.blue() - want.blue())) <= 40
+
+    return [x for x in range(image.width()) if near(image.pixelColor(x, y))]
+
+
+def test_marker_lines_are_drawn_at_their_times_in_their_colours(qtbot):
+    ring = ChunkRing(seconds=30.0)
+    panel = EventsPanel(StreamInfo("events", StreamKind.EVENTS, IRREGULAR, dtype="str"), ring, 0.0, window=10.0)
+    qtbot.addWidget(panel)
+    panel.resize(600, 100)
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.plot.setXRange(0.0, 10.0, padding=0)
+    panel.add_marker(-3.0, "", YELLOW)  # left of the view: not drawn
+    panel.add_marker(2.0, "", YELLOW)
+    panel.add_marker(5.0, "", BLUE)
+    panel.add_marker(7.5, "", YELLOW)
+    panel.add_marker(12.0, "", BLUE)  # right of the view: not drawn
+    layer = panel._marker_layer
+    qtbot.waitUntil(lambda: layer.boundingRect().width() > 300, timeout=5_000)
+
+    def on_screen(x: float) -> int:
+        px = float(layer.x_to_px(x))
+        return panel.graphics.mapFromScene(layer.mapToScene(QPointF(px, layer.boundingRect().bottom() - 2))).x()
+
+    # Below the text rows (there are no texts here anyway), half way down the plot.
+    y = panel.graphics.mapFromScene(layer.mapToScene(layer.boundingRect().center())).y()
+    image = panel.graphics.grab().toImage()
+    yellow, blue = _columns_with(image, y, YELLOW), _columns_with(image, y, BLUE)
+    assert yellow and blue
+    assert all(min(abs(c - on_screen(x)) for x in (2.0, 7.5)) <= 1 for c in yellow)
+    assert {min(range(2), key=lambda i: abs(c - on_screen((2.0, 7.5)[i]))) for c in yellow} == {0, 1}
+    assert all(abs(c - on_screen(5.0)) <= 1 for c in blue)
+    # Pruned markers are gone from the screen too.
+    layer.prune(3.0)
+    qtbot.waitUntil(lambda: not any(abs(c - on_screen(2.0)) <= 1 for c in _columns_with(panel.graphics.grab().toImage(), y, YELLOW)),
+                    timeout=5_000)
+
+
+def test_the_camera_preview_shows_the_frames_colours(qtbot):
+    ring = ChunkRing(seconds=1.0, max_samples=4)
+    info = StreamInfo("camera", StreamKind.VIDEO, 30.0, channel_names=("b", "g", "r"), dtype="uint8", sample_shape=(48, 64, 3))
+    panel = ImagePanel(info, ring, 0.0, window=10.0)
+    qtbot.addWidget(panel)
+    frame = np.zeros((1, 48, 64, 3), dtype=np.uint8)
+    frame[..., :] = (10, 100, 200)  # BGR, as cameras deliver it
+    frame[0, :24, :32] = (250, 0, 0)  # a blue top-left quarter
+    ring.append(Chunk(frame, np.array([1.0])))
+    assert panel.refresh()
+    panel.image.render()
+    q = panel.image.qimage
+    assert q.pixelColor(40, 40) == QColor(200, 100, 10)
+    assert q.pixelColor(5, 5) == QColor(0, 0, 250)
