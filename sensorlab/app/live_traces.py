@@ -21,8 +21,17 @@ from typing import NamedTuple
 import numpy as np
 import pyqtgraph as pg
 from pyqtgraph import functions as fn
-from PySide6.QtCore import QLineF, QPointF, QRectF
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPen
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QImage,
+    QPainter,
+    QPen,
+    QStaticText,
+    QTransform,
+)
 
 
 class Trace(pg.GraphicsObject):
@@ -220,6 +229,7 @@ class MarkerLayer(ViewOverlay):
         self._metrics = QFontMetricsF(self.font)
         self._xs: np.ndarray | None = None  # the markers' x, rebuilt after a change
         self._widths: dict[str, float] = {}
+        self._texts: dict[str, QStaticText] = {}
 
     def add(self, marker: Marker) -> None:
         self.markers.append(marker)
@@ -254,6 +264,18 @@ class MarkerLayer(ViewOverlay):
                 self._widths.clear()
             w = self._widths[text] = self._metrics.horizontalAdvance(text)
         return w
+
+    def _static(self, text: str) -> QStaticText:
+        """The text laid out once (drawing a `QStaticText` skips the layout `drawText` redoes
+        on every call, and the few texts of a plot are drawn on every frame)."""
+        st = self._texts.get(text)
+        if st is None:
+            if len(self._texts) > 1000:
+                self._texts.clear()
+            st = self._texts[text] = QStaticText(text)
+            st.setTextFormat(Qt.TextFormat.PlainText)
+            st.prepare(QTransform(), self.font)
+        return st
 
     def text_rects(self, visible: list[tuple[Marker, float]] | None = None) -> list[tuple[Marker, QRectF]]:
         """Where the texts are drawn: in rows one line high from the top of the plot, each in
@@ -298,10 +320,9 @@ class MarkerLayer(ViewOverlay):
             p.setPen(self._pen(color))
             p.drawLines(group)
         p.setFont(self.font)
-        ascent = self._metrics.ascent()
         for m, box in self.text_rects(visible):
             p.setPen(self._pen(m.color))
-            p.drawText(QPointF(box.left(), box.top() + ascent), m.text)
+            p.drawStaticText(box.topLeft(), self._static(m.text))
 
 
 class CursorLine(ViewOverlay):

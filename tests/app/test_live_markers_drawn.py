@@ -13,7 +13,7 @@ from sensorlab.acquisition.source import IRREGULAR, Chunk, StreamInfo, StreamKin
 from sensorlab.app.live_events import EventsPanel
 from sensorlab.app.live_image import ImagePanel
 
-YELLOW, BLUE = "#ffd54f", "#4e9bf5"
+YELLOW, BLUE, GREEN = "#ffd54f", "#4e9bf5", "#5ac85a"
 
 
 def _columns_with(image, y: int, colour: str) -> list[int]:
@@ -55,6 +55,15 @@ def test_marker_lines_are_drawn_at_their_times_in_their_colours(qtbot):
     assert all(min(abs(c - on_screen(x)) for x in (2.0, 7.5)) <= 1 for c in yellow)
     assert {min(range(2), key=lambda i: abs(c - on_screen((2.0, 7.5)[i]))) for c in yellow} == {0, 1}
     assert all(abs(c - on_screen(5.0)) <= 1 for c in blue)
+    # A marker's text is written right of its line, in its colour, in the top text row.
+    panel.add_marker(9.0, "clap", GREEN)
+    qtbot.waitUntil(lambda: len(layer.text_rects()) == 1, timeout=5_000)
+    _m, box = layer.text_rects()[0]
+    text_y = panel.graphics.mapFromScene(layer.mapToScene(box.center())).y()
+    line_x = on_screen(9.0)
+    green = _columns_with(panel.graphics.grab().toImage(), text_y, GREEN)
+    assert any(c > line_x + 2 for c in green), green  # glyph pixels, not just the line
+    assert all(line_x - 1 <= c <= line_x + 3 + box.width() for c in green)
     # Pruned markers are gone from the screen too.
     layer.prune(3.0)
     qtbot.waitUntil(lambda: not any(abs(c - on_screen(2.0)) <= 1 for c in _columns_with(panel.graphics.grab().toImage(), y, YELLOW)),
