@@ -48,7 +48,56 @@ DETAILS = ("gil_wait_ms_per_frame", "runq_ms_per_frame", "cpu_ms_per_frame_emula
            "cpu_ms_per_frame_recorder", "cpu_ms_per_frame_other", "load")
 
 
-def _measure(seconds: float, profile: str | None = None) -> dict:
+#: ``--devices``: the full demo rig (its emulators are threads of the studio's process), or
+#: a smaller rig (camera, stereo microphone, IMU + radar, text IMU) with its emulators either
+#: inside the process as in the demo, or *apart*: the camera an MJPEG-over-HTTP stream from a
+#: child process read with OpenCV, the microcontrollers child processes on pseudo-terminals,
+#: as a user's real devices are; the microphone stays a callback thread in both (as a real
+#: one is). Comparing *inside* with *apart* shows what the emulators cost the GUI thread.
+DEVICES = ("demo", "inside", "apart")
+
+
+def _sources(devices: str, children: list) -> tuple[str, list]:
+    """``(rig_text, sources)`` for ``devices`` (child processes started go into ``children``)."""
+    from sensorlab.app.main import demo_rig_and_sources
+
+    if devices == "demo":
+        return demo_rig_and_sources()
+    from sensorlab.acquisition.emulated.rig import demo_rig
+
+    rig = demo_rig(eeg=False, text_imu=True)
+    if devices == "inside":
+        return rig.to_toml(), rig.build_sources()
+    from sensorlab.acquisition.camera import CameraSource
+    from sensorlab.acquisition.emulated import mcu
+    from sensorlab.acquisition.emulated.microphone import EmulatedMicrophone
+    from sensorlab.acquisition.emulated.mjpeg_server import start_process
+    from sensorlab.acquisition.emulated.world import shared_world
+    from sensorlab.acquisition.serial.port import SerialSource
+
+    camera, url = start_process(fps=30.0)
+    children.append(camera)
+
+    def board(kind: str, drift: float) -> tuple[str, int]:
+        proc = subprocess.Popen([sys.executable, "-m", "sensorlab.acquisition.emulated.mcu", kind, "--drift-ppm", str(drift)],
+                                stdout=subprocess.PIPE, text=True)  # fmt: skip
+        children.append(proc)
+        words = proc.stdout.readline().split()  # "imu-radar on /dev/pts/N at 2000000 baud ..."
+        return words[2], int(words[4])
+
+    imu_port, imu_baud = board("imu-radar", 100.0)
+    wrist_port, wrist_baud = board("text-imu", 30.0)
+    sources = [
+        CameraSource(url, fps=30, name="camera"),
+        EmulatedMicrophone(shared_world(), 48000, 2, name="mic", drift_ppm=20.0),
+        SerialSource(imu_port, imu_baud, "binary"),
+        SerialSource(wrist_port, wrist_baud, "text", name="wrist", nominal_rate=100.0, channel_names=mcu.IMU_CHANNELS,
+                     units=mcu.IMU_UNITS),
+    ]
+    return "", sources
+
+
+def _measure(seconds: float, profile: str | None = None, devices: str = "demo") -> dict:
     """Child process: run both phases and return the figures."""
     import numpy as np
     import psutil
@@ -57,7 +106,6 @@ def _measure(seconds: float, profile: str | None = None) -> dict:
 
     from sensorlab.acquisition.clock import now
     from sensorlab.app import theme
-    from sensorlab.app.main import demo_rig_and_sources
     from sensorlab.app.main_window import MainWindow
 
     tmp = Path(tempfile.mkdtemp(prefix="sensorlab-bench-"))
@@ -65,7 +113,8 @@ def _measure(seconds: float, profile: str | None = None) -> dict:
     theme.apply(app)
     settings = QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat)
     settings.setValue("session/folder", str(tmp / "sessions"))
-    rig_text, sources = demo_rig_and_sources()
+    children: list[subprocess.Popen] = []
+    rig_text, sources = _sources(devices, children)
     w = MainWindow(sources, rig_text=rig_text, settings=settings)
     w.resize(1400, 900)
     w.show()
@@ -78,7 +127,7 @@ def _measure(seconds: float, profile: str | None = None) -> dict:
             self.times: list[float] = []
             self.last_frame = -1
 
-        def eventFilter(self, obj, event):  # noqa: N802
+        def eventFilter(self, obj, event):
             # Count a frame once, at its first paint: Qt may paint a view in several passes.
             if event.type() == QEvent.Type.Paint and w.live_view is not None and w.live_view.frames != self.last_frame:
                 self.last_frame = w.live_view.frames
@@ -200,7 +249,6 @@ def _measure(seconds: float, profile: str | None = None) -> dict:
     prof = None
     if profile:
         import cProfile
-
         import time as _time
 
         prof = cProfile.Profile(_time.thread_time)  # CPU time: wall time would count the load
@@ -219,6 +267,9 @@ def _measure(seconds: float, profile: str | None = None) -> dict:
             streams = {name: r.count for name, r in s.streams.items()}
     errors = {k: v.error for k, v in w.acquisition.stats.items() if v.error}
     w.close()
+    for child in children:
+        child.terminate()
+        child.wait(10)
     return {"baseline": baseline, "recording": recording, "file_samples": streams, "errors": errors,
             "streams": list(w.acquisition.streams) if w.acquisition else []}
 
@@ -230,9 +281,9 @@ def _child_env() -> dict[str, str]:
     return env
 
 
-def measure(seconds: float = 8.0, profile: str | None = None) -> dict:
+def measure(seconds: float = 8.0, profile: str | None = None, devices: str = "demo") -> dict:
     """Run the measurement in a child process and return its figures."""
-    extra = ["--profile", profile] if profile else []
+    extra = (["--profile", profile] if profile else []) + ["--devices", devices]
     out = subprocess.run([sys.executable, __file__, "--child", "--seconds", str(seconds), *extra], env=_child_env(),
                          capture_output=True, text=True, timeout=seconds * 2 + 180)
     lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
@@ -268,13 +319,15 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=8.0, help="length of each phase")
     ap.add_argument("--profile", metavar="FILE", help="write a cProfile of the GUI thread while recording")
+    ap.add_argument("--devices", choices=DEVICES, default="demo",
+                    help="the full demo rig, or a smaller rig with its emulators inside this process or apart (see DEVICES)")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-        print(json.dumps(_measure(args.seconds, args.profile)), flush=True)
+        print(json.dumps(_measure(args.seconds, args.profile, args.devices)), flush=True)
         return 0
-    m = measure(args.seconds, args.profile and str(Path(args.profile).resolve()))
+    m = measure(args.seconds, args.profile and str(Path(args.profile).resolve()), args.devices)
     print(f"streams: {', '.join(m['streams'])}; file samples: {m['file_samples']}")
     if m["errors"]:
         print(f"stream errors: {m['errors']}")
