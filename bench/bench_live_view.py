@@ -18,8 +18,15 @@ What is measured (per phase):
   process and for the GUI thread alone (which paints). CPU time per frame barely moves with
   other load on the machine, unlike fps, so compare changes with it.
 
+- *where the GUI thread's time went besides its own CPU*, per painted frame: waiting for a
+  core (the kernel's run-queue delay, `/proc/self/task/PID/schedstat`) and waiting for the
+  GIL (the rest of the wall time spent in the event loop's work, which never sleeps);
+- *the process's CPU per frame by thread kind*: the emulated devices (a user's real devices
+  cost this process nothing), sensorlab's readers and processors, the recorder.
+
 ``--profile FILE`` also writes a cProfile of the GUI thread during the recording phase
-(``python -m pstats FILE``).
+(``python -m pstats FILE``). ``--devices inside|apart`` runs a smaller rig with its emulators
+in this process or in child processes (see `DEVICES`).
 
 Goals (issues 3 and 14): ≥ 60 fps on a fast machine (≥ 20 on a 3× slower one), newest sample
 ≤ 50 ms old, 0 dropped samples while recording.
