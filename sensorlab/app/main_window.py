@@ -12,6 +12,8 @@ messages at the bottom. The window presents a `Studio` (the Qt-free core that
 - live-label gestures (`LabelBar`) become `Studio.add_label` calls and markers on the plots.
 
 Core signals reach the window only through `QtRelay`; blocking work only through `TaskRunner`.
+The toolbar and what its buttons and menus start (devices, labeling, clap sync, models) are
+`StudioActions` (`studio_actions.py`), a base class of the window.
 """
 
 from __future__ import annotations
