@@ -1,27 +1,35 @@
-"""Session file size per stream kind ÷ its native payload: schema 1.4 (as before) vs 2.0, with
-and without lossless compression.
+"""Session file size per stream kind ÷ its native payload: schema 1.4 and 2.0 (as before) vs 3.0,
+with and without lossless compression.
 
 Records the demo rig (camera, 48 kHz stereo microphone, binary IMU + radar, 16-channel EEG,
 text IMU; all emulated, in real time, with their real clocks and hand-overs) for ``--seconds``,
 then replays exactly those chunks (the device's dtype: int16 PCM and counts), in the recorder's
-0.1 s batches, through `SessionWriter` into one file per variant, timing the writer's CPU:
+0.1 s batches with a health row per stream and a flush every 0.5 s, through `SessionWriter`
+into one file per variant, timing the writer's CPU:
 
 - ``1.4``: ``time_layout="samples"``: per-sample float64 times and float32 physical values,
   what sensorlab wrote before issue 14 (and still writes for older readers),
-- ``2.0``: compact time runs and the device's dtype (the default),
-- ``2.0+gzip`` / ``2.0+lzf``: the same with ``compression=`` on sample arrays.
+- ``2.0``: ``time_layout="segments"``: bit-exact time runs and the device's dtype (for 2.x readers),
+- ``3.0``: ``time_layout="compact"`` (the default): the same, irregular arrival times as µs after
+  their timestamp, compressed health rows,
+- ``3.0+gzip`` / ``3.0+lzf``: the same with ``compression=`` on sample arrays.
+
+``--recording FILE`` replays a recording kept by ``--keep FILE`` instead of recording anew, so
+two versions of sensorlab can be compared on the same chunks (``--variants 1.4,2.0`` with the
+older one on ``PYTHONPATH``).
 
 For each stream it reports the payload (the bytes the device delivered: samples in its dtype;
 JPEG / UTF-8 bytes) and the stored bytes of every dataset of the stream (``get_storage_size``:
 allocated chunks), as MB per recorded hour and their ratio (goal: ≤ 1.1), and checks that every
 variant reads back identically (physical values and times bit for bit).
 
-Run: ``.venv/bin/python bench/bench_file_size.py [--seconds 20]``.
+Run: ``.venv/bin/python bench/bench_file_size.py [--seconds 20] [--keep rec.h5 | --recording rec.h5]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -35,7 +43,7 @@ from sensorlab.acquisition.source import Chunk, StreamKind
 from sensorlab.session import format as fmt
 from sensorlab.session.metadata import SessionMetadata
 from sensorlab.session.reader import Session
-from sensorlab.session.recorder import BATCH_INTERVAL, Recorder
+from sensorlab.session.recorder import BATCH_INTERVAL, FLUSH_INTERVAL, Recorder
 from sensorlab.session.writer import SessionWriter
 
 GOAL = 1.1
@@ -54,7 +62,8 @@ def record_demo(path: Path, seconds: float) -> None:
         acq.close()
 
 
-VARIANTS = {"1.4": ("samples", None), "2.0": ("segments", None), "2.0+gzip": ("segments", "gzip"), "2.0+lzf": ("segments", "lzf")}
+VARIANTS = {"1.4": ("samples", None), "2.0": ("segments", None), "3.0": ("compact", None), "3.0+gzip": ("compact", "gzip"),
+            "3.0+lzf": ("compact", "lzf")}  # fmt: skip
 
 
 def replay(src: Path, out: Path, variant: str) -> float:
@@ -81,7 +90,12 @@ def replay(src: Path, out: Path, variant: str) -> float:
     w = SessionWriter(out, time_layout=layout, compression=compression)
     w.on_start(infos, meta)
     t0 = time.process_time()
-    for _, name, c in chunks:
+    next_flush = chunks[0][0] + FLUSH_INTERVAL if chunks else 0.0
+    for t, name, c in chunks:
+        if t >= next_flush:  # as the recorder: a health row per stream and a flush
+            w.on_health(t, {n: (w.written(n).count, 0, 0, 0, 0) for n in w.stream_names})
+            w.flush()
+            next_flush = t + FLUSH_INTERVAL
         w.on_chunk(name, c)
     cpu = time.process_time() - t0
     w.on_stop({}, {"complete": True, "stop_reason": "stopped"})
@@ -104,14 +118,14 @@ def sizes(path: Path) -> dict[str, tuple[int, int, float, str, int]]:
     return out
 
 
-def same(a: Path, b: Path) -> bool:
+def same(a: Path, b: Path, arrival_tol: float = 0.0) -> bool:
     with Session.open(a) as x, Session.open(b) as y:
         for name in x.streams:
             p, q = x.streams[name].read_index(decode=False), y.streams[name].read_index(decode=False)
             if not (np.array_equal(p.timestamps, q.timestamps) and list(map(bytes, p.data)) == list(map(bytes, q.data)) if p.data.dtype == object else np.array_equal(p.data, q.data)):
                 return False
-            for u, v in ((p.device_times, q.device_times), (p.arrival_times, q.arrival_times)):
-                if (u is None) != (v is None) or (u is not None and not np.array_equal(u, v, equal_nan=True)):
+            for u, v, tol in ((p.device_times, q.device_times, 0.0), (p.arrival_times, q.arrival_times, arrival_tol)):
+                if (u is None) != (v is None) or (u is not None and not np.allclose(u, v, rtol=0, atol=tol, equal_nan=True)):
                     return False
     return True
 
@@ -119,21 +133,32 @@ def same(a: Path, b: Path) -> bool:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seconds", type=float, default=20.0)
+    ap.add_argument("--keep", type=Path, help="also save the recording here (to replay it with --recording)")
+    ap.add_argument("--recording", type=Path, help="replay this recording instead of recording the demo rig")
+    ap.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated, from: " + ", ".join(VARIANTS))
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as d:
         d = Path(d)
-        record_demo(d / "rec.h5", a.seconds)
-        names = list(VARIANTS)
-        cpu = {v: replay(d / "rec.h5", d / f"{v}.h5", v) for v in names}
+        rec = a.recording or d / "rec.h5"
+        if a.recording is None:
+            record_demo(rec, a.seconds)
+            if a.keep:
+                shutil.copyfile(rec, a.keep)
+        with Session.open(rec) as s:
+            a.seconds = max(r.duration for r in s.streams.values())
+        names = a.variants.split(",")
+        cpu = {v: replay(rec, d / f"{v}.h5", v) for v in names}
         size = {v: sizes(d / f"{v}.h5") for v in names}
-        native = sizes(d / "2.0.h5")  # payload in the device's dtype
-        print("identical reads from every variant: " + str(all(same(d / "1.4.h5", d / f"{v}.h5") for v in names[1:])))
+        native_variant = next(v for v in names if v != "1.4")
+        native = sizes(d / f"{native_variant}.h5")  # payload in the device's dtype
+        print("identical reads from every variant: " + str(all(same(d / "1.4.h5", d / f"{v}.h5", arrival_tol=1e-6 if v.startswith("3") else 0.0) for v in names[1:]))
+              + " (arrival times of 3.0 within 1 µs, every other time bit for bit)")
         print(f"writer CPU for {a.seconds:g} s of the demo rig: " + ", ".join(f"{v} {cpu[v] * 1e3:.0f} ms" for v in names))
         print(f"{'stream':<8}{'kind / native dtype':<24}{'payload MB/h':>13}" + "".join(f"{v + ' MB/h':>16}{'ratio':>7}" for v in names))
         tot = np.zeros(1 + len(names))
         for name, (_, pay, span, dtype, n) in native.items():
             h = 3600.0 / span if span > 0 else 0.0
-            with h5py.File(d / "2.0.h5") as f:
+            with h5py.File(d / f"{native_variant}.h5") as f:
                 kind = f[fmt.STREAMS][name].attrs["kind"]
             stored = [size[v][name][0] for v in names]
             tot += np.array([pay, *stored]) * h

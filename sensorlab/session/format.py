@@ -32,7 +32,15 @@ SCHEMA = "sensorlab.session"
 #: ``add_offset`` / ``units`` attributes on ``data``). Major: a 1.x reader cannot read such a file
 #: correctly (it finds no ``timestamps`` dataset, or returns counts as if they were physical
 #: values), so it must refuse it, which 1.x readers do for a newer major version.
-SCHEMA_VERSION = "2.0"
+#: 3.0: the ``compact`` time layout is the default: raw arrival times that lie on no line (a text
+#: serial device's per-line stamps) are stored as whole µs after the sample's timestamp (runs
+#: with ``residual`` 2 and a ``<column>_us`` dataset), and runs continue across batches. Major:
+#: a 2.x reader would read such arrival times wrongly (NaN, or a run's first value), so it must
+#: refuse the file, which 2.x readers do for a newer major version.
+SCHEMA_VERSION = "3.0"
+#: Written instead of `SCHEMA_VERSION` by ``time_layout="segments"``: bit-exact runs and samples in
+#: the device's dtype, a file every 2.x reader (sensorlab 2.0 until 3.0) opens and reads correctly.
+SEGMENTS_SCHEMA_VERSION = "2.0"
 #: Written instead of `SCHEMA_VERSION` by ``time_layout="samples"``: per-sample times and physical
 #: float32 values, a file every 1.x reader (sensorlab before 2.0) opens and reads correctly.
 LEGACY_SCHEMA_VERSION = "1.4"
@@ -46,7 +54,7 @@ INDEX = "index"  # (n, 2) int64 (offset, size) into a byte blob `data` (JPEG fra
 TIMESTAMPS = "timestamps"  # (n,) float64 host-clock seconds, corrected
 DEVICE_TIMES = "device_times"  # (<= n,) float64 raw device clock; NaN / shorter = not provided
 ARRIVAL_TIMES = "arrival_times"  # (<= n,) float64 uncorrected host arrival time
-HEALTH = "health"  # growable table, one row per flush
+HEALTH = "health"  # growable table, one row per flush (shuffle + gzip since 3.0: counters barely change)
 GAPS = "gaps"  # (k, 2) float64 (start, end); written with the footers
 TIME_LAYOUT = "time_layout"  # stream attribute (1.4): how the time columns are stored; absent = samples
 ADDED_AT = "added_at"  # stream attribute: host time a stream joined a running recording
@@ -73,7 +81,13 @@ class TimeLayout(str, Enum):
     """How a stream's ``timestamps`` / ``device_times`` / ``arrival_times`` are stored."""
 
     SAMPLES = "samples"  # one float64 per sample each (files before 1.4)
-    SEGMENTS = "segments"  # verified linear runs + explicit values (`sensorlab.session.timecodec`)
+    SEGMENTS = "segments"  # verified linear runs + explicit values (`sensorlab.session.timecodec`), 2.0
+    COMPACT = "compact"  # segments + arrival times as µs after the timestamps (3.0, the default)
+
+    @property
+    def schema_version(self) -> str:
+        """The schema a file written in this layout carries (what a reader must understand)."""
+        return {"samples": LEGACY_SCHEMA_VERSION, "segments": SEGMENTS_SCHEMA_VERSION}.get(self.value, SCHEMA_VERSION)
 
 
 #: One health row per stream per flush. Counters are cumulative since the recording started.

@@ -115,8 +115,9 @@ class Recorder(RecorderWriterThread):
     jpeg_quality
         0–100.
     time_layout
-        ``"segments"`` (default: compact verified time runs and the device's sample dtype,
-        schema 2.0) or ``"samples"`` (a schema 1.4 file sensorlab before 2.0 can read).
+        ``"compact"`` (default: verified time runs, irregular arrival times to 1 µs and the
+        device's sample dtype, schema 3.0), ``"segments"`` (a schema 2.0 file sensorlab 2.x
+        can read) or ``"samples"`` (a schema 1.4 file sensorlab before 2.0 can read).
     compression
         ``None`` (default), ``"gzip"`` or ``"lzf"``: lossless HDF5 filter (with shuffle) on
         sample arrays; see `SessionWriter`.
@@ -150,7 +151,7 @@ class Recorder(RecorderWriterThread):
         video_encoding: str = "jpeg",
         jpeg_quality: int = 90,
         writer: SessionWriter | None = None,
-        time_layout: str = "segments",
+        time_layout: str = "compact",
         compression: str | None = None,
     ):
         self.acquisition = acquisition

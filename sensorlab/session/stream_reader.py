@@ -19,7 +19,7 @@ import numpy as np
 
 from sensorlab.acquisition.source import Chunk, StreamInfo, StreamStats
 from sensorlab.session import format as fmt
-from sensorlab.session.timecodec import SEGMENTS, ColumnView
+from sensorlab.session.timecodec import MICROS, SEGMENTS, ColumnView
 
 if TYPE_CHECKING:
     from sensorlab.session.reader import Session
@@ -125,7 +125,9 @@ class StreamReader:
         #: 1.4) or ``segments`` (verified linear runs); reads return the same either way.
         # The datasets decide when the attribute is missing (a crashed file keeps it, but a copy
         # stripped of attributes should still read).
-        guess = fmt.TimeLayout.SEGMENTS if fmt.TIMESTAMPS + SEGMENTS in group else fmt.TimeLayout.SAMPLES
+        guess = fmt.TimeLayout.SAMPLES
+        if fmt.TIMESTAMPS + SEGMENTS in group:
+            guess = fmt.TimeLayout.COMPACT if fmt.ARRIVAL_TIMES + MICROS in group else fmt.TimeLayout.SEGMENTS
         self.time_layout = fmt.TimeLayout(_attr(group.attrs, fmt.TIME_LAYOUT, guess.value))
         self._cols: dict[str, ColumnView] = {}
         #: Host time the stream joined a running recording (a processor added mid-recording);
@@ -161,8 +163,10 @@ class StreamReader:
             return self._g.get(key)
         if key not in self._cols:
             # Only the timestamps decide which samples exist (contiguous runs from sample 0); raw
-            # clocks may skip chunks that did not carry them.
-            self._cols[key] = ColumnView(self._g, key, self._session.trusted, contiguous=key == fmt.TIMESTAMPS)
+            # clocks may skip chunks that did not carry them. Arrival times may be stored as µs
+            # after the timestamps (3.0).
+            ref = self._col(fmt.TIMESTAMPS) if key == fmt.ARRIVAL_TIMES else None
+            self._cols[key] = ColumnView(self._g, key, self._session.trusted, contiguous=key == fmt.TIMESTAMPS, timestamps=ref)
         return self._cols[key]
 
     @property

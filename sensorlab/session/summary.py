@@ -238,14 +238,19 @@ def _notes(s: dict[str, Any]) -> list[str]:
 
 
 def _layout_note(d: dict[str, Any]) -> str:
-    """``segments (compact)`` plus the streams whose times had to be kept per sample, or ``samples``."""
+    """The layout in words: ``compact (…)`` (3.0), ``segments (…)`` (2.0) plus the streams whose
+    timestamps had to be kept per sample, or ``samples`` (1.x)."""
     layouts = d["time_layout"]
-    if layouts != ["segments"]:
+    notes = {
+        "compact": "compact (time runs; irregular arrival times to 1 µs)",
+        "segments": "segments (time runs, every time bit-exact; sensorlab 2.x reads it)",
+    }
+    if len(layouts) != 1 or layouts[0] not in notes:
         return " + ".join(layouts) + (" (one float64 per sample and clock; sensorlab 1.x reads it)" if "samples" in layouts else "")
     # Only streams where it matters (a few verbatim samples, e.g. a first hand-over, are normal).
     kept = [f"{s['name']} {100 * s['explicit_times'] / s['samples']:.0f} %" for s in d["streams"]
             if s.get("samples") and s.get("explicit_times", 0) >= 0.1 * s["samples"]]
-    return "segments (compact)" + (f"; times kept per sample (irregular): {', '.join(kept)}" if kept else "")
+    return notes[layouts[0]] + (f"; times kept per sample (irregular): {', '.join(kept)}" if kept else "")
 
 
 def _dtype_note(d: dict[str, Any]) -> str:

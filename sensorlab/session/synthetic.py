@@ -57,7 +57,7 @@ def write_synthetic_session(
     predictions: bool = True,
     block_s: float = 10.0,
     tags: dict[str, str] | None = None,
-    time_layout: str = "segments",
+    time_layout: str = "compact",
 ) -> Path:
     """Write the session and return its path (see the module docstring for the content)."""
     for _ in iter_write_synthetic_session(
@@ -83,7 +83,7 @@ def iter_write_synthetic_session(
     predictions: bool,
     block_s: float,
     tags: dict[str, str] | None = None,
-    time_layout: str = "segments",
+    time_layout: str = "compact",
 ) -> Generator[float, None, None]:
     """`write_synthetic_session`, yielding progress in [0, 1] after each block."""
     h, w = frame_shape

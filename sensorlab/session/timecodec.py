@@ -21,9 +21,25 @@ operations; a run it cannot reproduce, and anything irregular (arrivals, jittery
 is stored verbatim: ``step`` NaN, times in the column's ``*_values`` dataset at the same sample
 indexes. Both per-sample datasets are sparse: HDF5 allocates no chunk that was never written.
 
+Runs continue across batches (3.0 and 2.0 files written since): a batch whose times lie on
+the line of the column's last run, bit for bit or through ulps, only makes that run longer,
+so a device clock that ticks regularly is one row for minutes instead of one per 0.1 s batch.
+
+Raw arrival times to the microsecond (``residual`` = 2, schema 3.0, the ``compact`` layout): a
+text serial device stamps each line as it arrives, with scheduling jitter, so its arrival
+column lies on no line and was stored verbatim, 8 bytes beside a 24-byte sample. Such runs
+store, per sample, the arrival's distance from the sample's own host timestamp in whole
+microseconds (``int32``, the ``*_us`` dataset: small, positive, compresses to 1–2 bytes):
+``arrival = timestamp + us * 1e-6``, within 0.5 µs of what the device thread stamped; far
+below the jitter any clock re-fit deals with. The timestamps themselves stay bit-exact, and
+arrivals that are runs (a hand-over of many samples) stay exact too. A 2.x reader would read
+such runs wrongly, hence the major version.
+
 Crash safety is the one of the ``samples`` layout: explicit values are written before their
 run row, and a reader trusts a run row only if its count is positive, its value finite and it
 starts at or after the end of the previous row (unwritten rows read as the fill value, count 0).
+A run that grew is rewritten in place (the last row only, after what it refers to), like an
+append to a partly filled chunk; a reader sees its old or its new length.
 """
 
 from __future__ import annotations
@@ -49,9 +65,20 @@ VALUES = "_values"  # suffix of a column's explicit (sparse, per-sample) times
 ULPS = (
     "_ulps"  # suffix of a column's per-sample corrections of runs with ``residual`` 1
 )
+MICROS = "_us"  # suffix of a column's per-sample µs after the timestamp (runs with ``residual`` 2)
+#: ``residual`` codes of a run: exact line, line + per-sample ulps, timestamp + per-sample µs.
+EXACT, CORRECTED, MICROSECONDS = 0, 1, 2
+#: Fill value of the ``*_us`` dataset: µs that never reached the disk read as NaN, not as 0.
+MICROS_FILL = np.iinfo(np.int32).min
+#: Largest |µs| stored (int32, minus the fill value): arrivals up to ~35 min after their sample.
+MICROS_LIMIT = np.iinfo(np.int32).max - 1
+#: Rough stored bytes (after shuffle + gzip) used to choose a batch's encoding of arrival times:
+#: a run row, an explicit float64, one µs offset.
+ROW_COST, EXPLICIT_COST, MICROS_COST = 6.0, 6.0, 2.0
 #: Lossless HDF5 filters of the per-sample datasets (builtin: plain h5py reads them). SWMR
 #: appends and flushes work with them; they cost ~3 ms of CPU per second of 48 kHz audio.
 COMPRESS_INT = {"compression": "gzip", "compression_opts": 1}
+COMPRESS_INT32 = {"compression": "gzip", "compression_opts": 1, "shuffle": True}
 COMPRESS_FLOAT = {"compression": "gzip", "compression_opts": 1, "shuffle": True}
 #: Largest difference allowed between a reconstructed time and the recorded one (10 ns; the
 #: format promises 1 µs). Floating point error of an exactly linear column of host seconds is
@@ -154,10 +181,13 @@ class ColumnWriter:
     encoded, once per flush (`SessionWriter.flush`): samples become visible to a reader at the
     flush anyway, and three small appends per batch and column cost more CPU than the encoding.
     Writes carry their position, so a drain that failed half way can simply be repeated.
+
+    ``micros``: the column may store runs as µs after the timestamps (``residual`` 2; the
+    arrival column of a ``compact`` file); `write` is then given the samples' timestamps.
     """
 
     def __init__(
-        self, g: h5py.Group, name: str, rows: int, append: Callable[..., None]
+        self, g: h5py.Group, name: str, rows: int, append: Callable[..., None], micros: bool = False
     ):
         self.name = name
         self._append = append
@@ -188,29 +218,63 @@ class ColumnWriter:
             **COMPRESS_INT,
         )
         self.datasets = [self.segments, self.values, self.ulps]
+        self.micros = None
+        if micros:
+            self.micros = g.create_dataset(
+                name + MICROS,
+                (0,),
+                "i4",
+                maxshape=(None,),
+                chunks=(max(rows, 4096),),
+                fillvalue=MICROS_FILL,
+                **COMPRESS_INT32,
+            )
+            self.datasets.append(self.micros)
         self._paths = [
             d.name for d in self.datasets
         ]  # to find them again in a reopened file
-        self.runs = 0
+        self.runs = 0  # rows in the file
         self.explicit = 0  # samples stored verbatim
         self.corrected = 0  # samples of runs with per-sample ulps
-        self._rows: list[tuple] = []  # encoded, not yet appended (see `drain`)
+        self.quantized = 0  # samples stored as µs after their timestamp
+        # Rows encoded, not yet appended (see `drain`), written from row `_at` of the file on.
+        # The last of them (or `_last`, the last row in the file) is the run a batch may continue.
+        self._rows: list[list] = []
+        self._at = 0
+        self._last: list | None = None
         self._values: list[tuple[int, np.ndarray]] = []
         self._ulps: list[tuple[int, np.ndarray]] = []
+        self._micros: list[tuple[int, np.ndarray]] = []
 
     def rebind(self, f: h5py.File) -> None:
         """Use the datasets of ``f``, the same file reopened (`SessionWriter.add_stream`)."""
-        self.segments, self.values, self.ulps = self.datasets = [
-            f[p] for p in self._paths
-        ]
+        self.datasets = [f[p] for p in self._paths]
+        self.segments, self.values, self.ulps = self.datasets[:3]
+        if self.micros is not None:
+            self.micros = self.datasets[3]
 
-    def write(self, x: np.ndarray, start: int) -> None:
-        """Encode samples ``start …`` of the column (appended by the next `drain`)."""
+    # -- encoding -------------------------------------------------------------------------
+    def write(self, x: np.ndarray, start: int, timestamps: np.ndarray | None = None) -> None:
+        """Encode samples ``start …`` of the column (appended by the next `drain`).
+
+        ``timestamps``: the same samples' host timestamps, for a ``micros`` column.
+        """
         x = np.asarray(x, dtype=np.float64)
-        out = self._rows
-        for s, n, v, step in encode(x, start):
+        done = self._continue(x, start)
+        if done == len(x):
+            return
+        x, start = x[done:], start + done
+        runs = encode(x, start)
+        if self.micros is not None and timestamps is not None and _micros_pay(runs):
+            us = _to_micros(x, np.asarray(timestamps, dtype=np.float64)[done:])
+            if us is not None:
+                self._micros.append((start, us))
+                self.quantized += len(x)
+                self._push([start, len(x), float(x[0]), float("nan"), MICROSECONDS])
+                return
+        for s, n, v, step in runs:
             seg = x[s - start : s - start + n]
-            residual = 0
+            residual = EXACT
             if np.isfinite(step):
                 line = _line(v, step, 0, n)
                 if not np.array_equal(line, seg):
@@ -220,24 +284,104 @@ class ColumnWriter:
                     else:
                         self._ulps.append((s, ulps))
                         self.corrected += n
-                        residual = 1
+                        residual = CORRECTED
             if not np.isfinite(step):
                 self._values.append((s, seg.copy()))
                 self.explicit += n
-            out.append((s, n, v, step, residual))
+            self._push([s, n, v, step, residual])
+
+    def _tail(self) -> list | None:
+        return self._rows[-1] if self._rows else self._last
+
+    def _push(self, row: list) -> None:
+        """Add a run, or lengthen the last one when both store their samples the same per-sample
+        way (explicit values, or µs) and the new one starts where it ends."""
+        tail = self._tail()
+        if (
+            tail is not None
+            and tail[0] + tail[1] == row[0]
+            and not np.isfinite(tail[3])
+            and not np.isfinite(row[3])
+            and tail[4] == row[4]
+        ):
+            self._grow(tail, row[1])
+            return
+        if not self._rows:
+            self._at = self.runs
+        self._rows.append(row)
+
+    def _grow(self, tail: list, n: int) -> None:
+        if not self._rows:  # the run is in the file already: rewrite its row at the next drain
+            self._rows.append(tail)
+            self._at = self.runs - 1
+        tail[1] += n
+
+    def _continue(self, x: np.ndarray, start: int) -> int:
+        """Samples at the start of ``x`` that lengthen the last run (its line reproduces them
+        bit for bit, with ulps if need be); 0 if none."""
+        tail = self._tail()
+        if tail is None or tail[0] + tail[1] != start or not np.isfinite(tail[3]) or not len(x):
+            return 0
+        v, step, k = tail[2], tail[3], tail[1]
+        line = _line(v, step, k, k + len(x))
+        same = line == x
+        if same.all():
+            m, ulps = len(x), None
+        else:
+            q = _half_ulp(line)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                r = (x - line) / q
+            ok = np.isfinite(r) & (np.abs(r) <= 127) & (r == np.round(r))
+            u = np.where(ok, r, 0).astype(np.int8)
+            ok &= line + u.astype(np.float64) * q == x
+            m = len(x) if ok.all() else int(np.argmin(ok))
+            ulps = u[:m] if m and u[:m].any() else None
+        if m == 0:
+            return 0
+        if ulps is not None:
+            tail[4] = CORRECTED  # earlier samples of the run read 0 ulps (the fill): still exact
+            self._ulps.append((start, ulps))
+        if tail[4] == CORRECTED:
+            self.corrected += m
+        self._grow(tail, m)
+        return m
 
     def drain(self) -> None:
-        """Append everything encoded since the last drain: corrections and explicit values
+        """Append everything encoded since the last drain: corrections, explicit values and µs
         first, the run rows last (a row is only trusted once what it refers to is written)."""
-        for ds, parts in ((self.ulps, self._ulps), (self.values, self._values)):
+        per_sample = [(self.ulps, self._ulps), (self.values, self._values)]
+        if self.micros is not None:
+            per_sample.append((self.micros, self._micros))
+        for ds, parts in per_sample:
             for at, arr in _coalesce(parts):
                 self._append(ds, arr, at=at)
             parts.clear()
         if self._rows:
-            rows = np.array(self._rows, dtype=SEG_DTYPE)
-            self._append(self.segments, rows, at=self.runs)
-            self.runs += len(rows)
-            self._rows.clear()
+            rows = np.array([tuple(r) for r in self._rows], dtype=SEG_DTYPE)
+            self._append(self.segments, rows, at=self._at)
+            self.runs = self._at + len(rows)
+            self._last = self._rows[-1]
+            self._rows = []
+
+
+def _micros_pay(runs: list[tuple[int, int, float, float]]) -> bool:
+    """Whether µs after the timestamps store a batch in fewer bytes than its exact runs."""
+    n = sum(r[1] for r in runs)
+    explicit = sum(r[1] for r in runs if not np.isfinite(r[3]))
+    return n * MICROS_COST < len(runs) * ROW_COST + explicit * EXPLICIT_COST
+
+
+def _to_micros(x: np.ndarray, timestamps: np.ndarray) -> np.ndarray | None:
+    """Whole µs of ``x`` after ``timestamps`` (int32), or None where that cannot hold them."""
+    with np.errstate(invalid="ignore"):
+        us = np.round((x - timestamps) * 1e6)
+    if len(us) != len(x) or not (np.isfinite(us).all() and np.all(np.abs(us) <= MICROS_LIMIT)):
+        return None
+    us = us.astype(np.int32)
+    # The reader's formula; the rounding above keeps every time within 0.5 µs (plus float error).
+    if not np.all(np.abs(timestamps + us.astype(np.float64) * 1e-6 - x) <= 0.51e-6):
+        return None
+    return us
 
 
 def _coalesce(parts: list[tuple[int, np.ndarray]]) -> list[tuple[int, np.ndarray]]:
@@ -291,10 +435,12 @@ class ColumnView:
     and cached; make a new view after an SWMR refresh.
     """
 
-    def __init__(self, g: h5py.Group, name: str, trusted: bool, contiguous: bool):
+    def __init__(self, g: h5py.Group, name: str, trusted: bool, contiguous: bool, timestamps: ColumnView | None = None):
         self._seg = g[name + SEGMENTS]
         self._values = g[name + VALUES]
         self._ulps = g[name + ULPS]
+        self._micros = g.get(name + MICROS)  # 3.0 arrival columns only
+        self._timestamps = timestamps  # what µs runs are relative to
         rows = self._seg[:]
         n = len(rows) if trusted else valid_rows(rows, contiguous)
         rows = rows[:n]
@@ -302,12 +448,12 @@ class ColumnView:
         self._count = rows["count"].astype(np.int64)
         self._value = rows["value"].astype(np.float64)
         self._step = rows["step"].astype(np.float64)
-        self._residual = rows["residual"].astype(bool)
+        self._residual = rows["residual"].astype(np.int8)
         self._end = self._start + self._count
         self.shape = (int(self._end[-1]) if n else 0,)
         self.runs = n
         #: Samples whose times are stored verbatim (irregular arrivals, host stamps with jitter).
-        self.explicit = int(self._count[~np.isfinite(self._step)].sum())
+        self.explicit = int(self._count[~np.isfinite(self._step) & (self._residual != MICROSECONDS)].sum())
 
     def __len__(self) -> int:
         return self.shape[0]
@@ -339,7 +485,8 @@ class ColumnView:
         # The writer's `_line` formula, elementwise: value + step * k (k as float64).
         k = (idx - self._start[seg]).astype(np.float64)
         out[lin] = self._value[seg][lin] + step[lin] * k[lin]
-        fix = lin & self._residual[seg]
+        code = self._residual[seg]
+        fix = lin & (code == CORRECTED)
         if fix.any():  # per-sample corrections, in half-ulps of the line (exact)
             lo, hi = int(idx[fix][0]), int(idx[fix][-1]) + 1
             ulps = np.zeros(hi - lo, np.int8)
@@ -347,7 +494,17 @@ class ColumnView:
             ulps[: len(part)] = part
             line = out[fix]
             out[fix] = line + ulps[idx[fix] - lo].astype(np.float64) * _half_ulp(line)
-        expl = inside & ~np.isfinite(step)
+        us = inside & ~np.isfinite(step) & (code == MICROSECONDS)
+        if us.any():  # whole µs after the sample's timestamp (arrival times, 3.0)
+            lo, hi = int(idx[us][0]), int(idx[us][-1]) + 1
+            micros = np.full(hi - lo, MICROS_FILL, np.int32)
+            if self._micros is not None:
+                part = self._micros[lo : min(hi, self._micros.shape[0])]
+                micros[: len(part)] = part
+            base = self._timestamps.read(lo, hi) if self._timestamps is not None else np.full(hi - lo, np.nan)
+            m = micros[idx[us] - lo]
+            out[us] = np.where(m == MICROS_FILL, np.nan, base[idx[us] - lo] + m.astype(np.float64) * 1e-6)
+        expl = inside & ~np.isfinite(step) & (code != MICROSECONDS)
         if expl.any():
             lo, hi = int(idx[expl][0]), int(idx[expl][-1]) + 1
             vals = self._values[lo : min(hi, self._values.shape[0])]

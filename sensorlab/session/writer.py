@@ -76,11 +76,13 @@ class SessionWriter:
     jpeg_quality
         0–100, for ``cv2.imencode``.
     time_layout
-        ``"segments"`` (default, schema 2.0): per-sample times stored as verified linear runs
-        (`sensorlab.session.timecodec`) and samples as the device delivered them (counts with
-        their scale, see `StreamInfo.scale`); ``"samples"``: a schema 1.4 file that sensorlab
-        before 2.0 can read: one float64 per sample and clock, counts stored as float32
-        physical values.
+        ``"compact"`` (default, schema 3.0): per-sample times stored as verified linear runs
+        (`sensorlab.session.timecodec`), irregular raw arrival times as whole µs after their
+        timestamp, and samples as the device delivered them (counts with their scale, see
+        `StreamInfo.scale`); ``"segments"``: a schema 2.0 file that sensorlab 2.x can read
+        (every time bit-exact, arrival times too); ``"samples"``: a schema 1.4 file that
+        sensorlab before 2.0 can read: one float64 per sample and clock, counts stored as
+        float32 physical values.
     compression
         ``None`` (default), ``"gzip"`` (level 1) or ``"lzf"``: a lossless filter, after the
         byte shuffle, on the ``data`` of array streams (audio, timeseries, frames; JPEG and
@@ -91,16 +93,16 @@ class SessionWriter:
     method. ``bytes_written`` may be read from any thread (an int, replaced atomically).
     """
 
-    def __init__(self, path: str | Path, video_encoding: str = "jpeg", jpeg_quality: int = 90, time_layout: str = fmt.TimeLayout.SEGMENTS.value,
+    def __init__(self, path: str | Path, video_encoding: str = "jpeg", jpeg_quality: int = 90, time_layout: str = fmt.TimeLayout.COMPACT.value,
                  compression: str | None = None):  # fmt: skip
         if compression not in fmt.COMPRESSIONS:
             raise ValueError(f"compression must be one of {list(fmt.COMPRESSIONS)}, not {compression!r}")
         self.compression = compression
         self.path = Path(path)
         self.time_layout = fmt.TimeLayout(time_layout)
-        #: A 1.x file (sensorlab before 2.0 reads it) or a 2.0 one; see ``time_layout``.
+        #: A 1.x file (sensorlab before 2.0 reads it), a 2.0 or a 3.0 one; see ``time_layout``.
         self.legacy = self.time_layout is fmt.TimeLayout.SAMPLES
-        self.schema_version = fmt.LEGACY_SCHEMA_VERSION if self.legacy else fmt.SCHEMA_VERSION
+        self.schema_version = self.time_layout.schema_version
         self.video_encoding = video_encoding
         self.jpeg_quality = int(jpeg_quality)
         self.bytes_written = 0
@@ -404,9 +406,10 @@ class _Store:
         self.cols: dict[str, ColumnWriter] = {}
         self.clock: ClockFit | None = None
         self.early_clock: ClockFit | None = None
-        if info is not None and writer.time_layout is fmt.TimeLayout.SEGMENTS:
+        if info is not None and not writer.legacy:
+            micros = writer.time_layout is fmt.TimeLayout.COMPACT
             for key in (fmt.TIMESTAMPS, fmt.DEVICE_TIMES, fmt.ARRIVAL_TIMES):
-                self.cols[key] = ColumnWriter(g, key, rows, writer._append)
+                self.cols[key] = ColumnWriter(g, key, rows, writer._append, micros=micros and key == fmt.ARRIVAL_TIMES)
                 self.datasets += self.cols[key].datasets
         else:
             # NaN fill: a chunk that never reached the disk (crash, full disk) reads as NaN, never
@@ -422,7 +425,11 @@ class _Store:
             self.device_times = g.create_dataset(fmt.DEVICE_TIMES, (0,), "f8", maxshape=(None,), chunks=(rows,), fillvalue=np.nan)
             self.arrival_times = g.create_dataset(fmt.ARRIVAL_TIMES, (0,), "f8", maxshape=(None,), chunks=(rows,), fillvalue=np.nan)
             self.datasets += [self.device_times, self.arrival_times]
-        self.health = g.create_dataset(fmt.HEALTH, (0,), fmt.HEALTH_DTYPE, maxshape=(None,), chunks=(64,))
+        # Two rows a second of 80 bytes each were 1.6 bytes per sample of a 100 Hz stream; the
+        # counters barely change, so shuffle + gzip makes them ~10× smaller (any HDF5 reads it).
+        compress = fmt.TimeLayout.COMPACT is writer.time_layout
+        self.health = g.create_dataset(fmt.HEALTH, (0,), fmt.HEALTH_DTYPE, maxshape=(None,), chunks=(64,),
+                                       **({"shuffle": True, "compression": "gzip", "compression_opts": 1} if compress else {}))  # fmt: skip
         self.datasets.append(self.health)
         if info.has_device_time:
             # Re-anchoring keeps the drift figure sane when the device clock steps (lines lost,
@@ -448,7 +455,7 @@ class _Store:
                 if values is None:
                     continue
                 if self.cols:
-                    self.cols[key].write(values, start=self.count)
+                    self.cols[key].write(values, start=self.count, timestamps=ts)
                 else:
                     w._append(getattr(self, key), np.asarray(values, dtype=np.float64), at=self.count)
             if self.clock is not None and chunk.device_times is not None and chunk.arrival_times is not None:
