@@ -276,16 +276,19 @@ class ColumnWriter:
             seg = x[s - start : s - start + n]
             residual = EXACT
             if np.isfinite(step):
-                line = _line(v, step, 0, n)
-                if not np.array_equal(line, seg):
-                    ulps = _ulps(line, seg)
-                    if ulps is None:
-                        step = np.nan
-                    else:
-                        self._ulps.append((s, ulps))
-                        self.corrected += n
-                        residual = CORRECTED
+                step, ulps = _best_line(v, step, seg)
+                if ulps is not None:
+                    self._ulps.append((s, ulps))
+                    self.corrected += n
+                    residual = CORRECTED
             if not np.isfinite(step):
+                if self.micros is not None and timestamps is not None:
+                    us = _to_micros(seg, np.asarray(timestamps, dtype=np.float64)[done + s - start : done + s - start + n])
+                    if us is not None:
+                        self._micros.append((s, us))
+                        self.quantized += n
+                        self._push([s, n, v, float("nan"), MICROSECONDS])
+                        continue
                 self._values.append((s, seg.copy()))
                 self.explicit += n
             self._push([s, n, v, step, residual])
@@ -362,6 +365,30 @@ class ColumnWriter:
             self.runs = self._at + len(rows)
             self._last = self._rows[-1]
             self._rows = []
+
+
+def _best_line(value: float, step: float, x: np.ndarray) -> tuple[float, np.ndarray | None]:
+    """``(step, ulps)`` of the run of ``x`` from ``value``: ulps None when the line is exact;
+    step NaN when no line reproduces ``x`` (store it verbatim).
+
+    The fitted step carries the rounding of the few samples it was fitted on; a device clock
+    usually ticks at a round rate (1 kHz, 100 Hz, 48 kHz), and ``1 / rate`` in float64 makes
+    fewer and smaller corrections and lets the run continue far longer (`_continue`).
+    """
+    rate = 1.0 / step if step else 0.0
+    candidates = [step]
+    if rate and abs(rate - round(rate)) <= 1e-7 * abs(rate) and round(rate):
+        candidates.insert(0, 1.0 / round(rate))
+    best: tuple[float, np.ndarray | None] = (float("nan"), None)
+    worst = np.inf
+    for cand in candidates:
+        line = _line(value, cand, 0, len(x))
+        if np.array_equal(line, x):
+            return cand, None
+        ulps = _ulps(line, x)
+        if ulps is not None and np.abs(ulps.astype(np.int16)).max() < worst:
+            best, worst = (cand, ulps), np.abs(ulps.astype(np.int16)).max()
+    return best
 
 
 def _micros_pay(runs: list[tuple[int, int, float, float]]) -> bool:
@@ -454,6 +481,8 @@ class ColumnView:
         self.runs = n
         #: Samples whose times are stored verbatim (irregular arrivals, host stamps with jitter).
         self.explicit = int(self._count[~np.isfinite(self._step) & (self._residual != MICROSECONDS)].sum())
+        #: Samples stored as whole µs after their timestamp (irregular arrival times, 3.0).
+        self.quantized = int(self._count[self._residual == MICROSECONDS].sum())
 
     def __len__(self) -> int:
         return self.shape[0]

@@ -1,9 +1,12 @@
-"""The compact time layout (schema 1.4, ``segments``) against the per-sample one (``samples``).
+"""The compact time layouts (schema 3.0 ``compact``, 2.0 ``segments``) against the per-sample one
+(``samples``, 1.4).
 
 The same chunks, from the real emulated demo rig (PulseAudio-free microphone with its sample
-clock, binary IMU + radar and text IMU over pseudo-terminals, camera), are written by two
+clock, binary IMU + radar and text IMU over pseudo-terminals, camera), are written by three
 writers at once: one in each layout. Everything a reader returns must agree: values bit for
-bit, timestamps and raw clocks too (the format promises 1 µs; the codec gives bit-exact).
+bit, timestamps and device times too (the format promises 1 µs; the codec gives bit-exact),
+and raw arrival times bit for bit in 2.0, within half a microsecond in 3.0 (irregular arrivals
+are kept as whole µs after their timestamp there).
 """
 
 from __future__ import annotations
@@ -28,30 +31,34 @@ from sensorlab.session.summary import format_summary
 from sensorlab.session.sync_offsets import apply as apply_offsets
 from sensorlab.session.writer import SessionWriter
 
-#: Times read back bit for bit in both layouts (the compact one stores per-sample ulp corrections).
+#: Times read back bit for bit in every layout (the compact ones store per-sample ulp corrections).
 TOL = 0.0
+#: Raw arrival times of the 3.0 layout: rounded to whole µs after the sample's timestamp.
+ARRIVAL_TOL = 0.5e-6 + 1e-9
 
 
 class TeeWriter:
-    """Hands every call of the recorder to two writers: the compact one (answers) and a ``samples`` one."""
+    """Hands every call of the recorder to three writers: the default one (3.0, answers), a 2.0
+    ``segments`` one and a 1.4 ``samples`` one."""
 
-    def __init__(self, path: Path, old_path: Path):
+    def __init__(self, path: Path, seg_path: Path, old_path: Path):
         self.main = SessionWriter(path)
-        self.old = SessionWriter(old_path, time_layout="samples")
+        self.others = [SessionWriter(seg_path, time_layout="segments"), SessionWriter(old_path, time_layout="samples")]
 
     def __getattr__(self, name):
         attr = getattr(self.main, name)
         if not callable(attr) or name in ("written", "check"):
             return attr
 
-        def both(*args, **kwargs):
-            getattr(self.old, name)(*args, **kwargs)
+        def every(*args, **kwargs):
+            for w in self.others:
+                getattr(w, name)(*args, **kwargs)
             return attr(*args, **kwargs)
 
-        return both
+        return every
 
 
-def assert_same_stream(new, old):
+def assert_same_stream(new, old, arrival_tol=0.0):
     assert new.count == old.count and new.count > 0, new.name
     a, b = new.read_index(decode=False), old.read_index(decode=False)
     if new.info.kind in (StreamKind.VIDEO, StreamKind.EVENTS):
@@ -61,11 +68,11 @@ def assert_same_stream(new, old):
         np.testing.assert_array_equal(a.data, b.data)
     np.testing.assert_allclose(a.timestamps, b.timestamps, rtol=0, atol=TOL)
     assert np.all(np.diff(a.timestamps) > 0) or new.info.kind is StreamKind.EVENTS
-    for x, y in ((a.device_times, b.device_times), (a.arrival_times, b.arrival_times)):
+    for x, y, tol in ((a.device_times, b.device_times, TOL), (a.arrival_times, b.arrival_times, arrival_tol)):
         assert (x is None) == (y is None)
         if x is not None:
             np.testing.assert_array_equal(np.isnan(x), np.isnan(y))
-            np.testing.assert_allclose(x, y, rtol=0, atol=TOL)
+            np.testing.assert_allclose(x, y, rtol=0, atol=tol)
     assert new.first_time == pytest.approx(old.first_time, abs=TOL) and new.last_time == pytest.approx(old.last_time, abs=TOL)
     # Time-range reads pick the same samples, between samples and exactly on one.
     ts = old.timestamps
@@ -82,16 +89,16 @@ def assert_same_stream(new, old):
 
 @pytest.fixture(scope="module")
 def demo_pair(tmp_path_factory):
-    """The demo rig (without EEG) recorded for ~2.5 s into both layouts at once."""
+    """The demo rig (without EEG) recorded for ~2.5 s into all three layouts at once."""
     from sensorlab.acquisition.hub import Acquisition
     from sensorlab.session.recorder import Recorder
 
     d = tmp_path_factory.mktemp("compact")
-    path, old_path = d / "new.h5", d / "old.h5"
+    path, seg_path, old_path = d / "new.h5", d / "seg.h5", d / "old.h5"
     acq = Acquisition(demo_sources(eeg=False))
     acq.open()
     try:
-        rec = Recorder(acq, path, SessionMetadata(name="tee"), writer=TeeWriter(path, old_path))
+        rec = Recorder(acq, path, SessionMetadata(name="tee"), writer=TeeWriter(path, seg_path, old_path))
         rec.start()
         acq.start()
         done = threading.Event()
@@ -107,21 +114,26 @@ def demo_pair(tmp_path_factory):
     finally:
         acq.close()
     assert done.is_set(), "the demo rig did not deliver 2.5 s of every stream within 60 s"
-    return path, old_path
+    return path, seg_path, old_path
 
 
-def test_every_demo_stream_reads_the_same_from_both_layouts(demo_pair):
-    path, old_path = demo_pair
-    with Session.open(path) as new, Session.open(old_path) as old:
-        assert set(new.streams) == set(old.streams) >= {"camera", "mic", "imu", "radar", "wrist", "labels"}
+def test_every_demo_stream_reads_the_same_from_every_layout(demo_pair):
+    path, seg_path, old_path = demo_pair
+    with Session.open(path) as new, Session.open(seg_path) as seg, Session.open(old_path) as old:
+        assert new.metadata.schema_version == "3.0" and seg.metadata.schema_version == "2.0" and old.metadata.schema_version == "1.4"
+        assert set(new.streams) == set(seg.streams) == set(old.streams) >= {"camera", "mic", "imu", "radar", "wrist", "labels"}
         for name in old.streams:
-            assert new.streams[name].time_layout.value == "segments" and old.streams[name].time_layout.value == "samples"
-            assert_same_stream(new.streams[name], old.streams[name])
-        assert new.events() == old.events()
+            assert (new.streams[name].time_layout.value, seg.streams[name].time_layout.value, old.streams[name].time_layout.value) == ("compact", "segments", "samples")
+            assert_same_stream(new.streams[name], old.streams[name], arrival_tol=ARRIVAL_TOL)
+            assert_same_stream(seg.streams[name], old.streams[name])  # 2.0: every time bit for bit
+        assert new.events() == seg.events() == old.events()
+        # The text IMU stamps every line on arrival: 3.0 keeps those as µs after the timestamp.
+        wrist = new.streams["wrist"]
+        assert wrist._col("arrival_times").quantized > 0.9 * wrist.count
 
 
 def test_the_compact_file_is_smaller_and_audio_times_are_runs(demo_pair):
-    path, old_path = demo_pair
+    path, seg_path, old_path = demo_pair
     with Session.open(path) as new:
         mic = new.streams["mic"]
         col = mic._col("timestamps")
@@ -129,12 +141,21 @@ def test_the_compact_file_is_smaller_and_audio_times_are_runs(demo_pair):
         # 4 samples, e.g. where a fit step was squeezed, is).
         assert mic.explicit_times < mic.count / 1000 and col.runs < mic.count / 100
     assert path.stat().st_size < 0.7 * old_path.stat().st_size
+    import h5py
+
+    def arrival_bytes(p):
+        with h5py.File(p, "r") as f:
+            g = f["streams/wrist"]
+            return sum(ds.id.get_storage_size() for k, ds in g.items() if k.startswith("arrival_times"))
+
+    # Per-line arrival stamps: whole µs (1–2 bytes compressed) instead of float64 (~6 bytes).
+    assert arrival_bytes(path) < 0.6 * arrival_bytes(seg_path)
 
 
 def test_blocks_and_sync_offsets_work_on_both_layouts(demo_pair, tmp_path):
     import shutil
 
-    for src in demo_pair:
+    for src in (demo_pair[0], demo_pair[2]):
         p = tmp_path / src.name
         shutil.copy(src, p)
         apply_offsets(p, {"imu": 0.0125}, reference="mic", method="test")
@@ -154,9 +175,10 @@ def test_blocks_and_sync_offsets_work_on_both_layouts(demo_pair, tmp_path):
 
 
 def test_info_says_which_layout(demo_pair):
-    path, old_path = demo_pair
-    new_text, old_text = format_summary(path), format_summary(old_path)
-    assert "format 2.0, time layout: segments (compact)" in new_text
+    path, seg_path, old_path = demo_pair
+    new_text, seg_text, old_text = format_summary(path), format_summary(seg_path), format_summary(old_path)
+    assert "format 3.0, time layout: compact (time runs; irregular arrival times to 1 µs)" in new_text
+    assert "format 2.0, time layout: segments (time runs, every time bit-exact; sensorlab 2.x reads it)" in seg_text
     assert "format 1.4, time layout: samples" in old_text  # the legacy file older sensorlab reads
     # Which dtype each stream stores: the device's counts with their scale in 2.0, physical floats in 1.4.
     assert "samples stored as: " in new_text and "imu int16 counts (per-channel scale → float32)" in new_text
@@ -197,10 +219,12 @@ def test_irregular_and_squeezed_times_survive_exactly(tmp_path):
         data = rng.integers(-32768, 32767, size=(n, 2), dtype=np.int16)
         chunks.append(Chunk(data, ts, None if c % 7 == 5 else dev, None if c % 11 == 4 else arrival))
         k += n
-    _write(tmp_path / "new.h5", "segments", chunks, info)
+    _write(tmp_path / "new.h5", "compact", chunks, info)
+    _write(tmp_path / "seg.h5", "segments", chunks, info)
     _write(tmp_path / "old.h5", "samples", chunks, info)
-    with Session.open(tmp_path / "new.h5") as new, Session.open(tmp_path / "old.h5") as old:
-        assert_same_stream(new.streams["wrist"], old.streams["wrist"])
+    with Session.open(tmp_path / "new.h5") as new, Session.open(tmp_path / "seg.h5") as seg, Session.open(tmp_path / "old.h5") as old:
+        assert_same_stream(new.streams["wrist"], old.streams["wrist"], arrival_tol=ARRIVAL_TOL)
+        assert_same_stream(seg.streams["wrist"], old.streams["wrist"])
         got = new.streams["wrist"].read_index()
         want = np.concatenate([c.timestamps for c in chunks])
         np.testing.assert_array_equal(got.timestamps, want)

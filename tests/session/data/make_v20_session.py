@@ -45,33 +45,33 @@ def streams() -> dict[str, StreamInfo]:
     }
 
 
-def chunks(rng: np.random.Generator) -> list[tuple[str, Chunk]]:
+def chunks(rng: np.random.Generator, seconds: float = SECONDS) -> list[tuple[str, Chunk]]:
     """Every stream's hand-overs, as the devices deliver them, in arrival order."""
     out: list[tuple[float, str, Chunk]] = []
     # Microphone: sample index / rate is the device clock, mapped with a small offset and drift.
-    n, block = int(8000 * SECONDS), 80
+    n, block = int(8000 * seconds), 80
     dev = np.arange(n) / 8000.0
     ts = T0 + 0.0213 + dev * (1 + 37e-6)
     pcm = (8000 * np.sin(np.arange(n) * 0.05)).astype(np.int16).reshape(-1, 1) + rng.integers(-3, 4, (n, 1)).astype(np.int16)
     for a in range(0, n, block):
         b = a + block
-        arrival = ts[b - 1] + 0.002 + rng.exponential(0.003)
+        arrival = max(arrival if a else -np.inf, ts[b - 1] + 0.002 + rng.exponential(0.003))
         out.append((arrival, "mic", Chunk(pcm[a:b], ts[a:b], dev[a:b], np.full(block, arrival))))
     # Binary IMU: µs device timestamps, packets of 10, host time = fit, never after the arrival.
-    n = int(1000 * SECONDS)
+    n = int(1000 * seconds)
     ticks = 5_000_000 + np.arange(n) * 1000
     dev = ticks * 1e-6
     counts = rng.integers(-2000, 2000, (n, 6)).astype(np.int16)
     last = -np.inf
     for a in range(0, n, 10):
         b = a + 10
-        arrival = T0 + 0.05 + dev[b - 1] - dev[0] + 0.0008 + rng.exponential(0.002)
+        arrival = max(arrival if a else -np.inf, T0 + 0.05 + dev[b - 1] - dev[0] + 0.0008 + rng.exponential(0.002))
         offset = T0 + 0.05 - dev[0] + 1e-6 * (a // 500)  # the fit moves a little now and then
         t = keep_increasing(np.minimum(offset + dev[a:b] * (1 - 12e-6), arrival), last)
         last = float(t[-1])
         out.append((arrival, "imu", Chunk(counts[a:b], t, dev[a:b], np.full(10, arrival))))
     # Text IMU: one line per read mostly, the line index / nominal rate as device clock.
-    n = int(100 * SECONDS)
+    n = int(100 * seconds)
     dev = np.arange(n) / 100.0
     values = rng.normal(size=(n, 6)).astype(np.float32)
     last = -np.inf
@@ -79,15 +79,15 @@ def chunks(rng: np.random.Generator) -> list[tuple[str, Chunk]]:
     while i < n:
         k = 1 if rng.random() < 0.7 else 2
         j = min(n, i + k)
-        arrival = T0 + 0.1 + dev[j - 1] + 0.003 + rng.exponential(0.004)
-        offset = T0 + 0.1 + 0.0001 * (i // 37)
+        arrival = max(arrival if i else -np.inf, T0 + 0.1 + dev[j - 1] + 0.003 + rng.exponential(0.004))  # reads come in order
+        offset = T0 + 0.1 + 0.0001 * ((i // 37) % 3)  # the fit moves by 0.1 ms now and then
         t = keep_increasing(np.minimum(offset + dev[i:j], arrival), last)
         last = float(t[-1])
         out.append((arrival, "wrist", Chunk(values[i:j], t, dev[i:j], np.full(j - i, arrival))))
         i = j
     # Camera: stamped when the grab returns (jitter), no device clock.
-    n = int(30 * SECONDS)
-    grab = T0 + 0.2 + np.arange(n) / 30.0 + rng.normal(0, 0.002, n)
+    n = int(30 * seconds)
+    grab = T0 + 0.2 + np.arange(n) / 30.0 + rng.normal(0, 0.002, n)  # 2 ms jitter: still in order
     for a in range(n):
         frame = np.full((1, 16, 24, 3), (a * 7) % 256, np.uint8)
         out.append((grab[a], "cam", Chunk(frame, grab[a : a + 1], None, grab[a : a + 1].copy())))
@@ -97,11 +97,12 @@ def chunks(rng: np.random.Generator) -> list[tuple[str, Chunk]]:
     return [(name, c) for _, name, c in out]
 
 
-def write(path: Path, time_layout: str = "segments") -> None:
-    """The chunks through `SessionWriter`, batched and flushed as the recorder does."""
+def write(path: Path, time_layout: str = "segments", seconds: float = SECONDS, only: tuple[str, ...] = ()) -> None:
+    """The chunks through `SessionWriter`, batched and flushed as the recorder does (``only``:
+    just these streams)."""
     rng = np.random.default_rng(20)
     w = SessionWriter(path, jpeg_quality=80, time_layout=time_layout)
-    w.on_start(streams(), SessionMetadata(name="v20"))
+    w.on_start({k: v for k, v in streams().items() if not only or k in only}, SessionMetadata(name="v20"))
     pending: dict[str, list[Chunk]] = {}
     next_batch, next_flush = T0 + 0.1, T0 + 0.5
     from sensorlab.acquisition.buffers import concat_chunks
@@ -111,7 +112,9 @@ def write(path: Path, time_layout: str = "segments") -> None:
             w.on_chunk(name, concat_chunks(cs))
         pending.clear()
 
-    for name, c in chunks(rng):
+    for name, c in chunks(rng, seconds):
+        if only and name not in only:
+            continue
         t = float(c.arrival_times[-1]) if c.arrival_times is not None else float(c.timestamps[-1])
         if t >= next_batch:
             batch()

@@ -1,0 +1,172 @@
+"""Session format 3.0: runs that continue across batches, irregular arrival times as whole µs
+after their timestamp, and files of the formats before it.
+
+The chunks come from ``data/make_v20_session.py``: a microphone, a binary IMU and a text IMU with
+the hand-overs and clocks of the real devices (deterministic), batched and flushed as the
+recorder does.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import importlib.util
+import json
+import shutil
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from sensorlab.session import format as fmt
+from sensorlab.session import timecodec
+from sensorlab.session.reader import Session, SessionError
+from sensorlab.session.summary import format_summary
+
+DATA = Path(__file__).parent / "data"
+_spec = importlib.util.spec_from_file_location("make_v20_session", DATA / "make_v20_session.py")
+make_v20 = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(make_v20)
+
+
+def _stored(path: Path, stream: str, prefix: str = "") -> int:
+    with h5py.File(path, "r") as f:
+        return sum(ds.id.get_storage_size() for k, ds in f["streams"][stream].items() if k.startswith(prefix) and isinstance(ds, h5py.Dataset))
+
+
+def _digest(a: np.ndarray) -> list:
+    return [str(a.dtype), list(a.shape), hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()]
+
+
+def test_a_file_written_by_sensorlab_2_0_reads_exactly_as_2_0_read_it(tmp_path):
+    """``data/v20_session.h5.gz`` was written, and ``v20_expected.json`` read, by the 2.0 code:
+    every value and every time (arrival times too) must come back bit for bit."""
+    path = tmp_path / "v20.h5"
+    with gzip.open(DATA / "v20_session.h5.gz", "rb") as src, open(path, "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    want = json.loads((DATA / "v20_expected.json").read_text())
+    seen = set()
+    with Session.open(path) as s:
+        assert s.metadata.schema_version == "2.0"
+        assert set(s.streams) == {"mic", "imu", "wrist", "cam", "labels"}
+        for name, r in s.streams.items():
+            assert r.time_layout.value == "segments"
+            c = r.read_index(decode=False)
+            data = np.array([bytes(b) if isinstance(b, bytes) else str(b) for b in c.data]) if c.data.dtype == object else c.data
+            got = {"data": data, "timestamps": c.timestamps, "raw": r.read_index(raw=True, decode=False).data if c.data.dtype != object else data}
+            for k in ("device_times", "arrival_times"):
+                if getattr(c, k) is not None:
+                    got[k] = getattr(c, k)
+            for k, v in got.items():
+                assert _digest(v) == want[f"{name}/{k}"], f"{name}/{k}"
+                seen.add(f"{name}/{k}")
+    assert seen == set(want)
+    text = format_summary(path)
+    assert "format 2.0, time layout: segments (time runs, every time bit-exact" in text
+
+
+def test_a_2x_reader_refuses_a_3_0_file_and_this_reader_a_4_0_file(tmp_path, monkeypatch):
+    """3.0 changes what a 2.x reader would make of irregular arrival times, so 2.x readers must
+    refuse it; they do for any newer major version (the check below is theirs, unchanged)."""
+    path = tmp_path / "run1.h5"
+    make_v20.write(path, "compact", seconds=0.5, only=("wrist",))
+    with Session.open(path) as s:
+        assert s.metadata.schema_version == "3.0"
+    monkeypatch.setattr(fmt, "SCHEMA_MAJOR", 2)  # what every 2.x reader has
+    with pytest.raises(SessionError, match=r"run1.h5: written with session format 3.0; this sensorlab reads 2.x — update sensorlab"):
+        Session.open(path)
+    monkeypatch.undo()
+    with h5py.File(path, "r+") as f:
+        f.attrs["schema_version"] = "4.0"
+    with pytest.raises(SessionError, match=r"written with session format 4.0; this sensorlab reads 3.x — update sensorlab"):
+        Session.open(path)
+
+
+@pytest.fixture(scope="module")
+def minute(tmp_path_factory):
+    """60 s of the three devices written in the 3.0 and 2.0 layouts."""
+    d = tmp_path_factory.mktemp("minute")
+    paths = {}
+    for layout in ("compact", "segments"):
+        paths[layout] = d / f"{layout}.h5"
+        make_v20.write(paths[layout], layout, seconds=60.0, only=("mic", "imu", "wrist"))
+    return paths
+
+
+def test_device_clocks_are_a_few_runs_per_minute_not_one_per_batch(minute):
+    """A regular device clock lies on one line for minutes: its run continues from batch to batch
+    (there were 600 runs a minute, one per 0.1 s batch, 30 bytes each before compression)."""
+    for layout, path in minute.items():
+        with h5py.File(path, "r") as f:
+            for name in ("imu", "wrist", "mic"):
+                rows = f["streams"][name]["device_times_segments"].shape[0]
+                assert rows <= 20, (layout, name, rows)
+        with Session.open(path) as s:
+            imu = s.streams["imu"]
+            dev = imu.read_index().device_times
+            np.testing.assert_array_equal(dev, (5_000_000 + np.arange(imu.count) * 1000) * 1e-6)  # bit for bit
+
+
+def test_irregular_arrival_times_cost_microseconds_and_read_within_half_of_one(minute):
+    """The text IMU's per-line arrival stamps: float64 each in 2.0, whole µs after the line's
+    timestamp in 3.0 (~2 bytes instead of ~6 compressed); read back within 0.5 µs; the binary
+    IMU's arrivals (one per 10-sample packet) stay exact runs; the file is smaller."""
+    with Session.open(minute["compact"]) as new, Session.open(minute["segments"]) as old:
+        for name in ("mic", "imu", "wrist"):
+            a, b = new.streams[name].read_index(), old.streams[name].read_index()
+            np.testing.assert_array_equal(a.data, b.data)
+            np.testing.assert_array_equal(a.timestamps, b.timestamps)
+            np.testing.assert_array_equal(a.device_times, b.device_times)
+            err = np.abs(a.arrival_times - b.arrival_times)
+            assert err.max() <= 0.5e-6 + 1e-9, name
+            if name != "wrist":
+                assert err.max() == 0.0, name  # runs of a hand-over: exact
+        wrist = new.streams["wrist"]
+        assert wrist._col("arrival_times").quantized == wrist.count
+    n = 6000  # text lines in a minute
+    assert _stored(minute["compact"], "wrist", "arrival_times") / n < 2.5
+    assert _stored(minute["segments"], "wrist", "arrival_times") / n > 4.0
+    for name in ("mic", "imu", "wrist"):
+        assert _stored(minute["compact"], name) < _stored(minute["segments"], name)
+    # The binary IMU (12-byte samples) and the microphone within 1.1× their payload; the text IMU
+    # (24-byte samples, one jittery arrival each) within 1.15× (it was 1.3× in 2.0).
+    ratio = {name: _stored(minute["compact"], name) / _stored(minute["compact"], name, "data") for name in ("mic", "imu", "wrist")}
+    assert ratio["imu"] <= 1.1 and ratio["mic"] <= 1.11 and ratio["wrist"] <= 1.15, ratio
+
+
+def test_a_reader_sees_exact_times_after_every_drain_while_runs_grow(tmp_path):
+    """Runs that continue are rewritten in place (the last row only): after every flush a reader
+    gets every time written so far bit for bit (µs runs within 0.5 µs), never a stale or torn run."""
+    path = tmp_path / "cols.h5"
+    rng = np.random.default_rng(5)
+    with h5py.File(path, "w") as f:
+        g = f.create_group("s")
+
+        def append(ds, values, at=None):
+            n0 = ds.shape[0] if at is None else at
+            ds.resize(n0 + len(values), axis=0)
+            ds[n0:] = values
+
+        ts_col = timecodec.ColumnWriter(g, "timestamps", 256, append)
+        arr_col = timecodec.ColumnWriter(g, "arrival_times", 256, append, micros=True)
+        ts_all, arr_all = [], []
+        for batch in range(40):
+            k0 = batch * 10
+            ts = 7000.0 + 0.25 * (batch >= 20) + (k0 + np.arange(10)) / 100.0  # one step of the fit at batch 20
+            arr = ts + 0.003 + rng.exponential(0.002, 10)
+            arr_col.write(arr, k0, timestamps=ts)
+            ts_col.write(ts, k0)
+            ts_all.append(ts)
+            arr_all.append(arr)
+            if batch % 3 == 2 or batch == 39:
+                arr_col.drain()
+                ts_col.drain()
+                tv = timecodec.ColumnView(g, "timestamps", trusted=False, contiguous=True)
+                av = timecodec.ColumnView(g, "arrival_times", trusted=False, contiguous=False, timestamps=tv)
+                want_t, want_a = np.concatenate(ts_all), np.concatenate(arr_all)
+                assert tv.shape[0] == len(want_t)
+                np.testing.assert_array_equal(tv[:], want_t)
+                assert np.abs(av[:] - want_a).max() <= 0.5e-6 + 1e-9
+        assert g["timestamps_segments"].shape[0] <= 4  # two lines (+ their first samples), not 40 rows
+        assert g["arrival_times_segments"].shape[0] == 1  # one µs run for the whole column
