@@ -164,6 +164,6 @@ def test_unwritten_tail_of_a_crashed_compact_file_is_not_read(make_session):
         runs[-1] = (end, 10, 60.0, np.nan, 0)  # the row made it; its explicit times did not (NaN fill)
     with Session.open(path) as s:
         imu, cam_r = s.streams["imu"], s.streams["cam"]
-        assert imu.time_layout.value == "segments" and not s.complete
+        assert imu.time_layout.value == "compact" and not s.complete
         assert imu.count == 3000 and imu.last_time == src.timestamps(2999)
         assert cam_r.count == 30 and cam_r.read_index().data.shape == (30, 16, 16, 3)
