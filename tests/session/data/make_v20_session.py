@@ -50,22 +50,23 @@ def chunks(rng: np.random.Generator, seconds: float = SECONDS) -> list[tuple[str
     out: list[tuple[float, str, Chunk]] = []
     # Microphone: sample index / rate is the device clock, mapped with a small offset and drift.
     n, block = int(8000 * seconds), 80
+    arrival = -np.inf  # reads come in order: an arrival is never before the previous one
     dev = np.arange(n) / 8000.0
     ts = T0 + 0.0213 + dev * (1 + 37e-6)
     pcm = (8000 * np.sin(np.arange(n) * 0.05)).astype(np.int16).reshape(-1, 1) + rng.integers(-3, 4, (n, 1)).astype(np.int16)
     for a in range(0, n, block):
         b = a + block
-        arrival = max(arrival if a else -np.inf, ts[b - 1] + 0.002 + rng.exponential(0.003))
+        arrival = max(arrival, ts[b - 1] + 0.002 + rng.exponential(0.003))
         out.append((arrival, "mic", Chunk(pcm[a:b], ts[a:b], dev[a:b], np.full(block, arrival))))
     # Binary IMU: µs device timestamps, packets of 10, host time = fit, never after the arrival.
     n = int(1000 * seconds)
     ticks = 5_000_000 + np.arange(n) * 1000
     dev = ticks * 1e-6
     counts = rng.integers(-2000, 2000, (n, 6)).astype(np.int16)
-    last = -np.inf
+    last, arrival = -np.inf, -np.inf
     for a in range(0, n, 10):
         b = a + 10
-        arrival = max(arrival if a else -np.inf, T0 + 0.05 + dev[b - 1] - dev[0] + 0.0008 + rng.exponential(0.002))
+        arrival = max(arrival, T0 + 0.05 + dev[b - 1] - dev[0] + 0.0008 + rng.exponential(0.002))
         offset = T0 + 0.05 - dev[0] + 1e-6 * (a // 500)  # the fit moves a little now and then
         t = keep_increasing(np.minimum(offset + dev[a:b] * (1 - 12e-6), arrival), last)
         last = float(t[-1])
@@ -74,12 +75,12 @@ def chunks(rng: np.random.Generator, seconds: float = SECONDS) -> list[tuple[str
     n = int(100 * seconds)
     dev = np.arange(n) / 100.0
     values = rng.normal(size=(n, 6)).astype(np.float32)
-    last = -np.inf
+    last, arrival = -np.inf, -np.inf
     i = 0
     while i < n:
         k = 1 if rng.random() < 0.7 else 2
         j = min(n, i + k)
-        arrival = max(arrival if i else -np.inf, T0 + 0.1 + dev[j - 1] + 0.003 + rng.exponential(0.004))  # reads come in order
+        arrival = max(arrival, T0 + 0.1 + dev[j - 1] + 0.003 + rng.exponential(0.004))
         offset = T0 + 0.1 + 0.0001 * ((i // 37) % 3)  # the fit moves by 0.1 ms now and then
         t = keep_increasing(np.minimum(offset + dev[i:j], arrival), last)
         last = float(t[-1])
