@@ -34,7 +34,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("layout", ["segments", "samples"])
+@pytest.mark.parametrize("layout", ["compact", "segments", "samples"])
 @pytest.mark.parametrize(("spec", "rec_kwargs"), CASES)
 def test_roundtrip(make_session, spec, rec_kwargs, layout):
     src = SignalSource("s", realtime=False, **spec)
@@ -46,7 +46,7 @@ def test_roundtrip(make_session, spec, rec_kwargs, layout):
         r = s.streams["s"]
         # The reader describes what it returns: physical values (float32 for counts with a scale).
         assert r.info == info.physical()
-        assert r.stored_info == (info if layout == "segments" else info.physical())
+        assert r.stored_info == (info if layout != "samples" else info.physical())
         assert r.count == n
         assert r.time_layout.value == layout
         np.testing.assert_array_equal(r.timestamps, src.timestamps(k))  # exact: float64 read back as given, in both layouts
@@ -63,13 +63,13 @@ def test_roundtrip(make_session, spec, rec_kwargs, layout):
             np.testing.assert_array_equal(c.data, info.to_physical(want))
             raw = r.read_index(raw=True).data
             stored = s._f[f"streams/s/{fmt.DATA}"]
-            if layout == "segments":  # 2.0: the device's counts, as delivered
+            if layout != "samples":  # 2.0 and 3.0: the device's counts, as delivered
                 assert raw.dtype == np.dtype(src.dtype) and stored.dtype == np.dtype(src.dtype)
                 np.testing.assert_array_equal(raw, want)
             else:  # a 1.4 file (older sensorlab must read it): the physical values themselves
                 assert stored.dtype == np.dtype(info.physical().dtype)
                 np.testing.assert_array_equal(raw, c.data)
-            if info.scaled and layout == "segments":
+            if info.scaled and layout != "samples":
                 # Plain h5py / netCDF-style tools find the conversion on the dataset itself.
                 np.testing.assert_allclose(stored.attrs[fmt.SCALE_FACTOR], np.broadcast_to(info.scale, stored.attrs[fmt.SCALE_FACTOR].shape))
                 by_hand = stored[:].astype(np.float32) * stored.attrs[fmt.SCALE_FACTOR].astype(np.float32) + stored.attrs[fmt.ADD_OFFSET].astype(np.float32)
