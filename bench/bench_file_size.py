@@ -53,7 +53,8 @@ def record_demo(path: Path, seconds: float) -> None:
     acq = Acquisition(demo_sources())
     acq.open()
     try:
-        rec = Recorder(acq, path, SessionMetadata(name="size"))
+        # Kept as 2.0 (every time bit-exact) so that sensorlab 2.x can replay it too (--recording).
+        rec = Recorder(acq, path, SessionMetadata(name="size"), time_layout="segments")
         rec.start()
         acq.start()
         time.sleep(seconds)
