@@ -19,7 +19,8 @@ import numpy as np
 
 from sensorlab.acquisition.source import Chunk, StreamInfo, StreamStats
 from sensorlab.session import format as fmt
-from sensorlab.session.timecodec import MICROS, SEGMENTS, ColumnView
+from sensorlab.session.time_columns import ColumnView
+from sensorlab.session.timecodec import MICROS, SEGMENTS
 
 if TYPE_CHECKING:
     from sensorlab.session.reader import Session

@@ -34,7 +34,7 @@ from sensorlab.acquisition.clock import MIN_DRIFT_SPAN, REANCHOR_TOLERANCE, Cloc
 from sensorlab.acquisition.source import Chunk, StreamInfo, StreamKind
 from sensorlab.session import format as fmt
 from sensorlab.session.metadata import SessionMetadata
-from sensorlab.session.timecodec import ColumnWriter
+from sensorlab.session.time_columns import ColumnWriter
 
 log = logging.getLogger(__name__)
 

@@ -241,7 +241,7 @@ def test_the_codec_reproduces_every_sample_within_tolerance():
         assert all(a[0] + a[1] == b[0] for a, b in itertools.pairwise(runs))
         out = np.empty(len(x))
         for s, n, v, step in runs:
-            out[s - 11 : s - 11 + n] = timecodec._line(v, step, 0, n) if np.isfinite(step) else x[s - 11 : s - 11 + n]
+            out[s - 11 : s - 11 + n] = timecodec.line_times(v, step, 0, n) if np.isfinite(step) else x[s - 11 : s - 11 + n]
         assert np.max(np.abs(out - x)) <= timecodec.TIME_TOL
         assert np.all(np.diff(out) > 0) == np.all(np.diff(x) > 0)
 

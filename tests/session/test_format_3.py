@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from sensorlab.session import format as fmt
-from sensorlab.session import timecodec
+from sensorlab.session import time_columns
 from sensorlab.session.reader import Session, SessionError
 from sensorlab.session.summary import format_summary
 
@@ -148,8 +148,8 @@ def test_a_reader_sees_exact_times_after_every_drain_while_runs_grow(tmp_path):
             ds.resize(n0 + len(values), axis=0)
             ds[n0:] = values
 
-        ts_col = timecodec.ColumnWriter(g, "timestamps", 256, append)
-        arr_col = timecodec.ColumnWriter(g, "arrival_times", 256, append, micros=True)
+        ts_col = time_columns.ColumnWriter(g, "timestamps", 256, append)
+        arr_col = time_columns.ColumnWriter(g, "arrival_times", 256, append, micros=True)
         ts_all, arr_all = [], []
         for batch in range(40):
             k0 = batch * 10
@@ -162,8 +162,8 @@ def test_a_reader_sees_exact_times_after_every_drain_while_runs_grow(tmp_path):
             if batch % 3 == 2 or batch == 39:
                 arr_col.drain()
                 ts_col.drain()
-                tv = timecodec.ColumnView(g, "timestamps", trusted=False, contiguous=True)
-                av = timecodec.ColumnView(g, "arrival_times", trusted=False, contiguous=False, timestamps=tv)
+                tv = time_columns.ColumnView(g, "timestamps", trusted=False, contiguous=True)
+                av = time_columns.ColumnView(g, "arrival_times", trusted=False, contiguous=False, timestamps=tv)
                 want_t, want_a = np.concatenate(ts_all), np.concatenate(arr_all)
                 assert tv.shape[0] == len(want_t)
                 np.testing.assert_array_equal(tv[:], want_t)

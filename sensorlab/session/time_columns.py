@@ -1,0 +1,345 @@
+"""A run-encoded time column in the file: `ColumnWriter` (the writer thread) and `ColumnView`
+(readers), over the datasets named in `timecodec` (``<column>_segments``, ``_values``, ``_ulps``
+and, for 3.0 arrival times, ``_us``).
+
+How times become runs (and why bit-exact, why µs for irregular arrivals) is `timecodec`; this
+module is where those runs live: created before SWMR is switched on, appended once per flush
+with what they refer to written first, the last run grown in place when the next batch
+continues it, and read back like a 1-D float64 dataset, trusting only rows that reached the disk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import h5py
+import numpy as np
+
+from sensorlab.session.timecodec import (
+    COMPRESS_FLOAT,
+    COMPRESS_INT,
+    COMPRESS_INT32,
+    CORRECTED,
+    EXACT,
+    MICROS,
+    MICROS_FILL,
+    MICROSECONDS,
+    SEG_CHUNK,
+    SEG_DTYPE,
+    SEGMENTS,
+    ULPS,
+    VALUES,
+    best_line,
+    encode,
+    half_ulp,
+    line_times,
+    micros_pay,
+    to_micros,
+)
+
+
+class ColumnWriter:
+    """Writes one time column of a stream as runs (the writer's thread only).
+
+    ``append(ds, values, at)`` is the writer's one low-level write (it grows the dataset and
+    counts bytes; the disk-full test patches it). `write` only encodes; `drain` appends what was
+    encoded, once per flush (`SessionWriter.flush`): samples become visible to a reader at the
+    flush anyway, and three small appends per batch and column cost more CPU than the encoding.
+    Writes carry their position, so a drain that failed half way can simply be repeated.
+
+    ``micros``: the column may store runs as µs after the timestamps (``residual`` 2; the
+    arrival column of a ``compact`` file); `write` is then given the samples' timestamps.
+    """
+
+    def __init__(
+        self, g: h5py.Group, name: str, rows: int, append: Callable[..., None], micros: bool = False
+    ):
+        self.name = name
+        self._append = append
+        # Rows compress ~3× (start/count/value grow smoothly, step repeats): shuffle + gzip.
+        self.segments = g.create_dataset(
+            name + SEGMENTS,
+            (0,),
+            SEG_DTYPE,
+            maxshape=(None,),
+            chunks=(SEG_CHUNK,),
+            **COMPRESS_FLOAT,
+        )
+        self.values = g.create_dataset(
+            name + VALUES,
+            (0,),
+            "f8",
+            maxshape=(None,),
+            chunks=(rows,),
+            fillvalue=np.nan,
+            **COMPRESS_FLOAT,
+        )
+        self.ulps = g.create_dataset(
+            name + ULPS,
+            (0,),
+            "i1",
+            maxshape=(None,),
+            chunks=(max(rows, 4096),),
+            **COMPRESS_INT,
+        )
+        self.datasets = [self.segments, self.values, self.ulps]
+        self.micros = None
+        if micros:
+            self.micros = g.create_dataset(
+                name + MICROS,
+                (0,),
+                "i4",
+                maxshape=(None,),
+                chunks=(max(rows, 4096),),
+                fillvalue=MICROS_FILL,
+                **COMPRESS_INT32,
+            )
+            self.datasets.append(self.micros)
+        self._paths = [
+            d.name for d in self.datasets
+        ]  # to find them again in a reopened file
+        self.runs = 0  # rows in the file
+        self.explicit = 0  # samples stored verbatim
+        self.corrected = 0  # samples of runs with per-sample ulps
+        self.quantized = 0  # samples stored as µs after their timestamp
+        # Rows encoded, not yet appended (see `drain`), written from row `_at` of the file on.
+        # The last of them (or `_last`, the last row in the file) is the run a batch may continue.
+        self._rows: list[list] = []
+        self._at = 0
+        self._last: list | None = None
+        self._values: list[tuple[int, np.ndarray]] = []
+        self._ulps: list[tuple[int, np.ndarray]] = []
+        self._micros: list[tuple[int, np.ndarray]] = []
+
+    def rebind(self, f: h5py.File) -> None:
+        """Use the datasets of ``f``, the same file reopened (`SessionWriter.add_stream`)."""
+        self.datasets = [f[p] for p in self._paths]
+        self.segments, self.values, self.ulps = self.datasets[:3]
+        if self.micros is not None:
+            self.micros = self.datasets[3]
+
+    # -- encoding -------------------------------------------------------------------------
+    def write(self, x: np.ndarray, start: int, timestamps: np.ndarray | None = None) -> None:
+        """Encode samples ``start …`` of the column (appended by the next `drain`).
+
+        ``timestamps``: the same samples' host timestamps, for a ``micros`` column.
+        """
+        x = np.asarray(x, dtype=np.float64)
+        done = self._continue(x, start)
+        if done == len(x):
+            return
+        x, start = x[done:], start + done
+        runs = encode(x, start)
+        if self.micros is not None and timestamps is not None and micros_pay(runs):
+            us = to_micros(x, np.asarray(timestamps, dtype=np.float64)[done:])
+            if us is not None:
+                self._micros.append((start, us))
+                self.quantized += len(x)
+                self._push([start, len(x), float(x[0]), float("nan"), MICROSECONDS])
+                return
+        for s, n, v, step in runs:
+            seg = x[s - start : s - start + n]
+            residual = EXACT
+            if np.isfinite(step):
+                step, ulps = best_line(v, step, seg)
+                if ulps is not None:
+                    self._ulps.append((s, ulps))
+                    self.corrected += n
+                    residual = CORRECTED
+            if not np.isfinite(step):
+                if self.micros is not None and timestamps is not None:
+                    us = to_micros(seg, np.asarray(timestamps, dtype=np.float64)[done + s - start : done + s - start + n])
+                    if us is not None:
+                        self._micros.append((s, us))
+                        self.quantized += n
+                        self._push([s, n, v, float("nan"), MICROSECONDS])
+                        continue
+                self._values.append((s, seg.copy()))
+                self.explicit += n
+            self._push([s, n, v, step, residual])
+
+    def _tail(self) -> list | None:
+        return self._rows[-1] if self._rows else self._last
+
+    def _push(self, row: list) -> None:
+        """Add a run, or lengthen the last one when both store their samples the same per-sample
+        way (explicit values, or µs) and the new one starts where it ends."""
+        tail = self._tail()
+        if (
+            tail is not None
+            and tail[0] + tail[1] == row[0]
+            and not np.isfinite(tail[3])
+            and not np.isfinite(row[3])
+            and tail[4] == row[4]
+        ):
+            self._grow(tail, row[1])
+            return
+        if not self._rows:
+            self._at = self.runs
+        self._rows.append(row)
+
+    def _grow(self, tail: list, n: int) -> None:
+        if not self._rows:  # the run is in the file already: rewrite its row at the next drain
+            self._rows.append(tail)
+            self._at = self.runs - 1
+        tail[1] += n
+
+    def _continue(self, x: np.ndarray, start: int) -> int:
+        """Samples at the start of ``x`` that lengthen the last run (its line reproduces them
+        bit for bit, with ulps if need be); 0 if none."""
+        tail = self._tail()
+        if tail is None or tail[0] + tail[1] != start or not np.isfinite(tail[3]) or not len(x):
+            return 0
+        v, step, k = tail[2], tail[3], tail[1]
+        line = line_times(v, step, k, k + len(x))
+        same = line == x
+        if same.all():
+            m, ulps = len(x), None
+        else:
+            q = half_ulp(line)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                r = (x - line) / q
+            ok = np.isfinite(r) & (np.abs(r) <= 127) & (r == np.round(r))
+            u = np.where(ok, r, 0).astype(np.int8)
+            ok &= line + u.astype(np.float64) * q == x
+            m = len(x) if ok.all() else int(np.argmin(ok))
+            ulps = u[:m] if m and u[:m].any() else None
+        if m == 0:
+            return 0
+        if ulps is not None:
+            tail[4] = CORRECTED  # earlier samples of the run read 0 ulps (the fill): still exact
+            self._ulps.append((start, ulps))
+        if tail[4] == CORRECTED:
+            self.corrected += m
+        self._grow(tail, m)
+        return m
+
+    def drain(self) -> None:
+        """Append everything encoded since the last drain: corrections, explicit values and µs
+        first, the run rows last (a row is only trusted once what it refers to is written)."""
+        per_sample = [(self.ulps, self._ulps), (self.values, self._values)]
+        if self.micros is not None:
+            per_sample.append((self.micros, self._micros))
+        for ds, parts in per_sample:
+            for at, arr in _coalesce(parts):
+                self._append(ds, arr, at=at)
+            parts.clear()
+        if self._rows:
+            rows = np.array([tuple(r) for r in self._rows], dtype=SEG_DTYPE)
+            self._append(self.segments, rows, at=self._at)
+            self.runs = self._at + len(rows)
+            self._last = self._rows[-1]
+            self._rows = []
+
+
+def _coalesce(parts: list[tuple[int, np.ndarray]]) -> list[tuple[int, np.ndarray]]:
+    """Adjacent ``(at, values)`` pieces joined, so each contiguous range is one append."""
+    out: list[tuple[int, list[np.ndarray], int]] = []
+    for at, arr in parts:
+        if out and out[-1][2] == at:
+            out[-1][1].append(arr)
+            out[-1] = (out[-1][0], out[-1][1], at + len(arr))
+        else:
+            out.append((at, [arr], at + len(arr)))
+    return [(at, np.concatenate(arrs)) for at, arrs, _ in out]
+
+
+def valid_rows(rows: np.ndarray, contiguous: bool) -> int:
+    """How many leading run rows really reached the disk (see the module doc)."""
+    if len(rows) == 0:
+        return 0
+    start, count, value = rows["start"], rows["count"], rows["value"]
+    end = start + count
+    ok = (count > 0) & np.isfinite(value) & (start >= 0)
+    prev_end = np.concatenate([[0], end[:-1]])
+    ok &= (start == prev_end) if contiguous else (start >= prev_end)
+    return len(rows) if ok.all() else int(np.argmin(ok))
+
+
+class ColumnView:
+    """A run-encoded time column read like a 1-D float64 dataset: ``shape``, ``[i]``, ``[a:b]``.
+
+    ``shape[0]`` is the end of the last run (samples past it, or between runs, read as NaN, as
+    missing entries of the ``samples`` layout did). Rows are loaded once (a few MB per hour)
+    and cached; make a new view after an SWMR refresh.
+    """
+
+    def __init__(self, g: h5py.Group, name: str, trusted: bool, contiguous: bool, timestamps: ColumnView | None = None):
+        self._seg = g[name + SEGMENTS]
+        self._values = g[name + VALUES]
+        self._ulps = g[name + ULPS]
+        self._micros = g.get(name + MICROS)  # 3.0 arrival columns only
+        self._timestamps = timestamps  # what µs runs are relative to
+        rows = self._seg[:]
+        n = len(rows) if trusted else valid_rows(rows, contiguous)
+        rows = rows[:n]
+        self._start = rows["start"].astype(np.int64)
+        self._count = rows["count"].astype(np.int64)
+        self._value = rows["value"].astype(np.float64)
+        self._step = rows["step"].astype(np.float64)
+        self._residual = rows["residual"].astype(np.int8)
+        self._end = self._start + self._count
+        self.shape = (int(self._end[-1]) if n else 0,)
+        self.runs = n
+        #: Samples whose times are stored verbatim (irregular arrivals, host stamps with jitter).
+        self.explicit = int(self._count[~np.isfinite(self._step) & (self._residual != MICROSECONDS)].sum())
+        #: Samples stored as whole µs after their timestamp (irregular arrival times, 3.0).
+        self.quantized = int(self._count[self._residual == MICROSECONDS].sum())
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, key: int | slice) -> np.ndarray | float:
+        if isinstance(key, slice):
+            i0, i1, stride = key.indices(self.shape[0])
+            if stride != 1:
+                raise ValueError("time columns are read in contiguous ranges")
+            return self.read(i0, max(i0, i1))
+        i = int(key)
+        if i < 0:
+            i += self.shape[0]
+        if not 0 <= i < self.shape[0]:
+            raise IndexError(f"sample {key} outside 0..{self.shape[0] - 1}")
+        return float(self.read(i, i + 1)[0])
+
+    def read(self, i0: int, i1: int) -> np.ndarray:
+        """Times of samples ``[i0, i1)`` (NaN where no run covers a sample)."""
+        out = np.full(max(0, i1 - i0), np.nan)
+        if i1 <= i0 or not len(self._start):
+            return out
+        idx = np.arange(i0, i1, dtype=np.int64)
+        seg = np.searchsorted(self._start, idx, "right") - 1
+        inside = (seg >= 0) & (idx < self._end[np.maximum(seg, 0)])
+        seg = np.where(inside, seg, 0)
+        step = self._step[seg]
+        lin = inside & np.isfinite(step)
+        # The writer's `line_times` formula, elementwise: value + step * k (k as float64).
+        k = (idx - self._start[seg]).astype(np.float64)
+        out[lin] = self._value[seg][lin] + step[lin] * k[lin]
+        code = self._residual[seg]
+        fix = lin & (code == CORRECTED)
+        if fix.any():  # per-sample corrections, in half-ulps of the line (exact)
+            lo, hi = int(idx[fix][0]), int(idx[fix][-1]) + 1
+            ulps = np.zeros(hi - lo, np.int8)
+            part = self._ulps[lo : min(hi, self._ulps.shape[0])]
+            ulps[: len(part)] = part
+            line = out[fix]
+            out[fix] = line + ulps[idx[fix] - lo].astype(np.float64) * half_ulp(line)
+        us = inside & ~np.isfinite(step) & (code == MICROSECONDS)
+        if us.any():  # whole µs after the sample's timestamp (arrival times, 3.0)
+            lo, hi = int(idx[us][0]), int(idx[us][-1]) + 1
+            micros = np.full(hi - lo, MICROS_FILL, np.int32)
+            if self._micros is not None:
+                part = self._micros[lo : min(hi, self._micros.shape[0])]
+                micros[: len(part)] = part
+            base = self._timestamps.read(lo, hi) if self._timestamps is not None else np.full(hi - lo, np.nan)
+            m = micros[idx[us] - lo]
+            out[us] = np.where(m == MICROS_FILL, np.nan, base[idx[us] - lo] + m.astype(np.float64) * 1e-6)
+        expl = inside & ~np.isfinite(step) & (code != MICROSECONDS)
+        if expl.any():
+            lo, hi = int(idx[expl][0]), int(idx[expl][-1]) + 1
+            vals = self._values[lo : min(hi, self._values.shape[0])]
+            full = np.full(hi - lo, np.nan)
+            full[: len(vals)] = vals
+            out[expl] = full[idx[expl] - lo]
+        return out
