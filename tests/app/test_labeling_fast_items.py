@@ -24,22 +24,10 @@ def session_path(tmp_path_factory):
 
 
 @pytest.fixture
-def view(session_path, tmp_path, qtbot):
-    from sensorlab.app.labeling_view import LabelingView
-
+def view(session_path, tmp_path, open_view):
     p = tmp_path / "run.h5"
     p.write_bytes(session_path.read_bytes())
-    v = LabelingView(p, LABELS, play_audio=False)
-    qtbot.addWidget(v)
-    v.resize(1200, 800)
-    if v.timeline is None:
-        with qtbot.waitSignal(v.session_ready, timeout=30_000):
-            v.show()
-    else:
-        v.show()
-    qtbot.waitExposed(v)
-    yield v
-    v.close()
+    return open_view(p, LABELS)
 
 
 def _pixel(tl, plot, t: float) -> QColor:
