@@ -275,6 +275,11 @@ class AnnotationSet:
             self._index = (starts, ends, segs)
         return self._index
 
+    def sorted_index(self) -> tuple[np.ndarray, np.ndarray, list[Segment]]:
+        """``(starts, ends, segments)`` sorted by start. A new tuple after every change, so a
+        view may cache what it derives from it as long as it gets the same object back."""
+        return self._sorted()
+
     def segments(self, tier: str | None = None, *, suggested: bool | None = None) -> list[Segment]:
         """Segments sorted by start, optionally of one tier and/or suggestion state."""
         return [

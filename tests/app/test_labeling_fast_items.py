@@ -99,3 +99,30 @@ def test_event_ticks_are_painted_at_the_events_one_per_pixel_column(view):
     img = tl.grab().toImage()
     colour = QColor(img.pixel(pt.x(), tl.mapFromScene(0, y).y()))
     assert colour == QColor(LABELS.color_of(track.texts[len(track.times) // 2].split(" ")[0]))
+
+
+def test_scrolling_zoomed_in_to_samples_reads_each_edge_block_of_timestamps_once(session_path, tmp_path, qtbot):
+    """Zoomed in to raw samples, each frame looked both view edges up in the file's timestamps
+    (two small HDF5 reads per frame, a sixth of the frame); now a block of timestamps is read
+    once while it stays at an edge, and every sample in view is still drawn."""
+    from sensorlab.app.tracks import SignalTrack
+    from sensorlab.session.pyramid import Pyramid
+    from sensorlab.session.reader import Session
+
+    with Session.open(session_path) as s, Pyramid.open(s, tmp_path / "run.pyramid.h5") as pyramid:
+        stream = s.streams["imu"]
+        track = SignalTrack(stream, pyramid, T0)
+        times = np.asarray(stream.timestamps)
+        reads = []
+        read = stream.read_index
+        stream.read_index = lambda i0=0, i1=None, **kw: (reads.append((i0, i1)), read(i0, i1, **kw))[1]
+        frames = 12
+        for k in range(frames):  # a slow pan over 0.2 s in view (200 samples at 1 kHz, 1000 px)
+            t0 = T0 + 10.0 + 0.002 * k
+            track.update_range(t0, t0 + 0.2, 1000)
+            assert track.level == 0
+            x = np.asarray(track.curves[0].getData()[0]) + T0
+            in_view = times[(times >= t0) & (times <= t0 + 0.2)]
+            assert x[0] <= in_view[0] and x[-1] >= in_view[-1]  # every sample in view is drawn
+        edge_reads = len(reads) - frames  # each frame reads the samples it draws once
+        assert edge_reads <= 4, reads
