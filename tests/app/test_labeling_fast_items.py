@@ -145,3 +145,24 @@ def test_envelope_joins_neighbouring_groups_at_their_near_ends(session_path, tmp
         heights = np.abs(pairs[:, 1] - pairs[:, 0])
         joins = np.abs(np.diff(y)[1::2])  # from one group's second point to the next group's first
         assert joins.sum() < 0.25 * heights.sum(), (joins.sum(), heights.sum())
+
+
+def test_recorded_predictions_parse_each_distinct_text_once_and_keep_their_texts_and_colours(session_path, qtbot, monkeypatch):
+    """A 10-hour session's 18,000 predictions (one every 2 s) repeat a few texts; parsing each
+    one took a fifth of opening the view. Every event still gets its own text and colour."""
+    from sensorlab.app.tracks import EventsTrack
+    from sensorlab.session.reader import Session
+
+    calls = []
+    parse = EventsTrack._text
+    monkeypatch.setattr(EventsTrack, "_text", staticmethod(lambda x: (calls.append(x), parse(x))[1]))
+    with Session.open(session_path) as s:
+        stream = s.streams["predictions"]
+        raw = stream.read()
+        track = EventsTrack(stream, T0, colors=lambda text: LABELS.color_of(text.split(" ")[0]))
+    assert len(calls) == len(set(raw.data.tolist())) < len(raw.data) / 2
+    order = np.argsort(raw.timestamps, kind="stable")
+    assert track.texts == [parse(raw.data[i]) for i in order]
+    names = sorted({LABELS.color_of(t.split(" ")[0]) for t in track.texts})
+    colours = [names[i] for i in track.ticks.color_index]
+    assert colours == [LABELS.color_of(t.split(" ")[0]) for t in track.texts]
