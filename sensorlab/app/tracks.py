@@ -8,8 +8,8 @@ the spectrogram).
 
 Speed rules (docs/ARCHITECTURE.md, Conventions): signal tracks never draw raw samples of a
 long range; they ask the `Pyramid` for a few min/max pairs per pixel, merge them to one pair
-per pixel and draw it as a zig-zag (two vertices per pixel, min→max then max→min) with a
-1-px pen, no antialiasing, no finite check.
+per pixel and draw it as a zig-zag (two vertices per pixel) with a 1-px pen, no
+antialiasing, no finite check.
 """
 
 from __future__ import annotations
@@ -145,22 +145,15 @@ class SignalTrack(Track):
         lo, _ = block_minmax(env.min, g)
         _, hi = block_minmax(env.max, g)
         n = len(lo)
-        # One group per pixel, drawn as a vertical min–max line at the group's time: a
-        # filled-looking envelope.
+        # One group per pixel, drawn as min→max at the group's time: a filled-looking envelope.
         x = np.repeat(env.t[::g] - self.origin, 2)
         breaks = 2 * gap_breaks(env.t[::g])  # each group is two points: its min, then its max
         for i, c in enumerate(self.curves):
             # A new array per curve: setData keeps a reference to it (no copy), so one
             # buffer shared by every channel would draw the last channel on every curve.
             y = np.empty(2 * n, dtype=np.float32)
-            # min→max in even groups, max→min in odd ones (by group number in the file, so
-            # panning does not flip them): the line joining two groups then runs between their
-            # maxima (or minima), a few pixels, not from one group's max down to the next
-            # one's min across the whole envelope, which doubled the pixels stroked (the
-            # largest part of painting a frame).
-            a, b = (lo, hi) if (j0 // g) % 2 == 0 else (hi, lo)
-            y[0::4], y[1::4] = a[0::2, i], b[0::2, i]
-            y[2::4], y[3::4] = b[1::2, i], a[1::2, i]
+            y[0::2] = lo[:, i]
+            y[1::2] = hi[:, i]
             c.setData(x, y, breaks=breaks, skipFiniteCheck=True)
         self.points = 2 * n * len(self.curves)
 

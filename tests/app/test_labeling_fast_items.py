@@ -128,25 +128,6 @@ def test_scrolling_zoomed_in_to_samples_reads_each_edge_block_of_timestamps_once
         assert edge_reads <= 4, reads
 
 
-def test_envelope_joins_neighbouring_groups_at_their_near_ends(session_path, tmp_path, qtbot):
-    """Zoomed out, each pixel's min–max line was joined to the next one from its max down to the
-    next min, stroking every envelope twice over its height (most of a frame's painting); the
-    join now runs max→max or min→min, while each group still spans exactly its min and max."""
-    from sensorlab.app.tracks import SignalTrack
-    from sensorlab.session.pyramid import Pyramid
-    from sensorlab.session.reader import Session
-
-    with Session.open(session_path) as s, Pyramid.open(s, tmp_path / "run.pyramid.h5") as pyramid:
-        track = SignalTrack(s.streams["mic"], pyramid, T0)
-        track.update_range(T0, T0 + 40.0, 800)
-        assert track.level > 0 and track.group >= 1
-        y = np.asarray(track.curves[0].getData()[1], dtype=np.float64)
-        pairs = y.reshape(-1, 2)
-        heights = np.abs(pairs[:, 1] - pairs[:, 0])
-        joins = np.abs(np.diff(y)[1::2])  # from one group's second point to the next group's first
-        assert joins.sum() < 0.25 * heights.sum(), (joins.sum(), heights.sum())
-
-
 def test_recorded_predictions_parse_each_distinct_text_once_and_keep_their_texts_and_colours(session_path, qtbot, monkeypatch):
     """A 10-hour session's 18,000 predictions (one every 2 s) repeat a few texts; parsing each
     one took a fifth of opening the view. Every event still gets its own text and colour."""
