@@ -17,6 +17,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 
 from sensorlab.app.live_traces import CursorLine
+from sensorlab.app.time_ruler import TimeRuler
 from sensorlab.app.tracks import Track
 
 #: Milliseconds without range change before `Track.settle` runs.
@@ -92,7 +93,11 @@ class Timeline(pg.GraphicsLayoutWidget):
             plot.setXLink(self.plots[0])
         else:
             # The time ruler sits on top of the first track, so lanes added later (tiers
-            # appear while labeling) never have to take the axis over.
+            # appear while labeling) never have to take the axis over. It paints itself
+            # (time_ruler.py): pyqtgraph's axis was a fifth of a scroll frame.
+            grid = plot.getAxis("top").grid
+            plot.setAxisItems({"top": TimeRuler()})
+            plot.getAxis("top").setGrid(grid)
             plot.showAxis("top", True)
             ruler = plot.getAxis("top")
             # Two tick levels, not three: the ruler is redrawn every scroll frame, and the
