@@ -45,11 +45,14 @@ class Timeline(pg.GraphicsLayoutWidget):
         The visible host-time range changed (every frame while scrolling).
     settled(t0, t1)
         The range stopped changing for `SETTLE_MS` (costly work may run now).
+    first_painted()
+        The first paint after `refresh(settle=False)` is done (deferred work may run now).
     """
 
     cursor_moved = Signal(float)
     range_changed = Signal(float, float)
     settled = Signal(float, float)
+    first_painted = Signal()
 
     def __init__(self, origin: float, t_begin: float, t_end: float, min_span: float = 1e-3, parent=None):
         super().__init__(parent)
@@ -205,6 +208,7 @@ class Timeline(pg.GraphicsLayoutWidget):
         if self._settle_after_paint:  # the first paint after `refresh(settle=False)` is on screen
             self._settle_after_paint = False
             self._settle.start()
+            QTimer.singleShot(0, self, self.first_painted.emit)  # after this paint has returned
 
     # -- cursor -----------------------------------------------------------------------------
     def set_cursor(self, t: float, *, emit: bool = True) -> None:

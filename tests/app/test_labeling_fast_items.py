@@ -147,3 +147,25 @@ def test_recorded_predictions_parse_each_distinct_text_once_and_keep_their_texts
     names = sorted({LABELS.color_of(t.split(" ")[0]) for t in track.texts})
     colours = [names[i] for i in track.ticks.color_index]
     assert colours == [LABELS.color_of(t.split(" ")[0]) for t in track.texts]
+
+
+def test_the_video_frame_waits_for_the_first_paint_then_shows_the_cursor_frame(session_path, tmp_path, qtbot):
+    """Reading every frame's time and decoding a JPEG for the preview took 0.2–0.3 s of opening
+    a 10-hour session before anything was drawn; now it follows the timeline's first paint."""
+    from sensorlab.app.labeling_view import LabelingView
+    from sensorlab.session.pyramid import Pyramid
+    from sensorlab.session.reader import Session
+
+    p = tmp_path / "run.h5"
+    p.write_bytes(session_path.read_bytes())
+    with Session.open(p) as s:
+        Pyramid.open(s).close()  # cache built: the view opens synchronously
+    v = LabelingView(p, LABELS, play_audio=False)
+    qtbot.addWidget(v)
+    (preview,) = v.previews
+    assert v.timeline is not None and preview._times is None and preview.frame_index == -1
+    v.resize(1200, 800)
+    v.show()
+    qtbot.waitUntil(lambda: preview.frame_index == 0, timeout=20_000)
+    assert "frame 0 · 0.000 s" in preview.title.text()
+    v.close()
