@@ -161,7 +161,15 @@ class SegmentStrip(ViewOverlay):
         # zoomed-out lane's thousands of candidates cost a few dozen steps).
         vis_a = np.maximum(a, -2.0)
         text_x = np.where(point, a + 4, vis_a + 2)
-        cand = np.flatnonzero(point | (np.minimum(b, width + 2) - vis_a >= MIN_TEXT_PX))
+        # ... and only if no other segment starts under it: zoomed out over hours, a text
+        # would stand for the dozens of segments it covers ("clap clap clap" over a lane of
+        # walks, waves and claps).
+        text_w = char_w * (np.array([len(name) + 1 for name in arr.labels])[lab] + 2 * sugg)
+        starts_sorted = np.sort(a)
+        after = np.searchsorted(starts_sorted, a, "right")
+        next_start = np.where(after < len(a), starts_sorted[np.minimum(after, len(a) - 1)], np.inf)
+        alone = next_start >= text_x + text_w
+        cand = np.flatnonzero(alone & (point | (np.minimum(b, width + 2) - vis_a >= MIN_TEXT_PX)))
         cand = cand[np.argsort(text_x[cand], kind="stable")]
         xs = text_x[cand]
         texts = []

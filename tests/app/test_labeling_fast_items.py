@@ -169,3 +169,21 @@ def test_the_video_frame_waits_for_the_first_paint_then_shows_the_cursor_frame(s
     qtbot.waitUntil(lambda: preview.frame_index == 0, timeout=20_000)
     assert "frame 0 · 0.000 s" in preview.title.text()
     v.close()
+
+
+def test_a_zoomed_out_lane_writes_no_label_over_segments_it_does_not_name(view):
+    """Zoomed out over a dense lane, "clap clap clap" was written across walks, waves and claps
+    alike; a text now stands only where no other segment starts under it."""
+    tl, av = view.timeline, view.annotation_view
+    segs = []
+    for i in range(60):  # a point, then a span, every 0.6 s
+        t = T0 + 1.0 + 0.6 * i
+        segs.append(Segment.create("dense", "clap", t, t) if i % 2 else Segment.create("dense", "walk", t, t + 0.3))
+    av.push(CompoundCommand([AddSegment(s) for s in segs], "Add 60"))
+    tl.show_all()
+    tl.refresh()  # settled on the whole session: too many for items, the strip draws them all
+    strip = av.lanes["dense"].strip
+    _, texts = strip.render(0.0, 40.0, 400, 30)  # 0.6 s is 6 px: a text would cover others ...
+    assert strip.drawn == 60 and [t for _, t, _ in texts] == ["clap"]  # ... but the last one's
+    _, texts = strip.render(1.0, 4.0, 900, 30)  # 0.6 s is 180 px: each segment named
+    assert [t for _, t, _ in texts] == ["walk", "clap"] * 3  # 1.0 … 4.0 s, both ends included
