@@ -16,8 +16,8 @@ directly rather than through `qt_relay`.
 Interactive graphics items (draggable regions and lines) exist only for segments in (or near)
 the visible range, and only once the view has settled: while it scrolls or zooms, and whenever
 a lane has more than `MAX_ITEMS` segments in view (zoomed out over hours), the lane's
-`SegmentStrip` paints them, looking the same, in one go. Creating pyqtgraph items (a region,
-two lines and a text each) and recomputing their geometry every frame cost most of a scroll
+`SegmentStrip` (`segment_strip.py`) paints them, looking the same, as one image. Creating
+pyqtgraph items (a region, two lines and a text each) and recomputing their geometry every frame cost most of a scroll
 frame and seconds when opening a long session (docs/PERFORMANCE.md). Suggestions are drawn
 hatched with dashed edges.
 """
@@ -26,10 +26,10 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QPainter, QPen
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QBrush, QColor
 
-from sensorlab.app.live_traces import ViewOverlay
+from sensorlab.app.segment_strip import SegmentStrip
 from sensorlab.app.timeline import Timeline
 from sensorlab.app.tracks import TimeViewBox
 from sensorlab.labeling.annotations import AnnotationSet, Segment, Tier
@@ -93,80 +93,6 @@ class Lane:
         self._preview.setVisible(not finish)
         if finish:
             self.view.create_from_drag(self.tier, x0, x1)
-
-
-class SegmentStrip(ViewOverlay):
-    """The segments of one lane that have no interactive item, painted like `SegmentItem` and
-    `PointItem` draw them, in one item (below the interactive ones)."""
-
-    def __init__(self, lane: Lane):
-        super().__init__(lane.viewbox, z=-10.0)
-        self.lane = lane
-        self._brushes: dict[tuple[str, bool], QBrush] = {}
-        self._pens: dict[tuple[str, bool, int], QPen] = {}
-
-    def _brush(self, color: str, suggested: bool) -> QBrush:
-        key = (color, suggested)
-        if key not in self._brushes:
-            fill = QColor(color)
-            fill.setAlpha(150 if suggested else 70)
-            self._brushes[key] = QBrush(fill, Qt.BrushStyle.BDiagPattern) if suggested else QBrush(fill)
-        return self._brushes[key]
-
-    def _pen(self, color: str, suggested: bool, width: int) -> QPen:
-        key = (color, suggested, width)
-        if key not in self._pens:
-            pen = QPen(QColor(color), width)
-            pen.setStyle(Qt.PenStyle.DashLine if suggested else Qt.PenStyle.SolidLine)
-            pen.setCosmetic(True)
-            self._pens[key] = pen
-        return self._pens[key]
-
-    def paint(self, p: QPainter, *_args) -> None:
-        view = self.lane.view
-        (x0, x1), _ = self.viewbox.viewRange()
-        segs = view.annotations.in_range(x0 + view.origin, x1 + view.origin, self.lane.tier)
-        if not segs:
-            return
-        r = self._rect
-        scale = r.width() / (x1 - x0 or 1.0)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-        metrics = p.fontMetrics()
-        char_w = metrics.averageCharWidth()
-        # Zoomed out over hours a lane holds thousands of segments: at most one mark per pixel
-        # column and texts only where they do not run into the previous one.
-        last_col, text_end = None, -1e9
-        for seg in segs:
-            if seg.id in view.items:
-                continue
-            selected = seg.id == view.selected
-            a = (seg.start - view.origin - x0) * scale + r.left()
-            col = int(a)
-            if col == last_col and not selected and (seg.is_point or (seg.end - seg.start) * scale < 1.0):
-                continue
-            last_col = col
-            color = view.labels.color_of(seg.label)
-            edge = "#ffffff" if selected else color
-            if seg.is_point:
-                p.setPen(self._pen(edge, seg.suggested, 3 if selected else 2))
-                p.drawLine(QPointF(a, r.top()), QPointF(a, r.bottom()))
-                text_x = a + 4
-            else:
-                b = (seg.end - view.origin - x0) * scale + r.left()
-                a, b = max(a, r.left() - 2), min(b, r.right() + 2)
-                p.fillRect(QRectF(a, r.top(), max(b - a, 1.0), r.height()), self._brush(color, seg.suggested))
-                p.setPen(self._pen(edge, seg.suggested, 2 if selected else 1))
-                p.drawLine(QPointF(a, r.top()), QPointF(a, r.bottom()))
-                p.drawLine(QPointF(b, r.top()), QPointF(b, r.bottom()))
-                text_x = a + 2
-                if b - a < 24:  # too narrow for a readable label
-                    continue
-            if text_x < text_end:
-                continue
-            text = ("? " if seg.suggested else "") + seg.label
-            text_end = text_x + char_w * (len(text) + 1)
-            p.setPen(QColor("#ffffff" if selected else "#e8eaed"))
-            p.drawText(QPointF(text_x, r.center().y() + metrics.ascent() / 2 - 1), text)
 
 
 class _SelectOnClick:

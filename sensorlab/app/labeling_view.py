@@ -81,7 +81,7 @@ class FramePreview(QWidget):
         self.stream = stream
         self.origin = origin
         self.is_video = stream.info.kind is StreamKind.VIDEO
-        self.times = stream.timestamps  # one float per frame: small even for an hour at 30 fps
+        self._times: np.ndarray | None = None  # read on the first `show_at` (after the first paint)
         self.frame_index = -1
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -96,6 +96,14 @@ class FramePreview(QWidget):
             self.image.setColorMap(pg.colormap.get("viridis"))
         self.view.addItem(self.image)
         lay.addWidget(self.graphics, 1)
+
+    @property
+    def times(self) -> np.ndarray:
+        """One timestamp per frame (8 MB for 10 hours at 30 fps; 0.1–0.2 s to decode, so not
+        before the timeline's first paint)."""
+        if self._times is None:
+            self._times = self.stream.timestamps
+        return self._times
 
     def show_at(self, t: float) -> None:
         """Show the newest frame at or before host time ``t``."""
@@ -311,7 +319,10 @@ class LabelingView(QWidget):
         tl.settled.connect(lambda *_: self._update_snap())
         tl.show_all()
         tl.refresh(settle=False)  # spectrogram and annotation items right after the first paint
-        tl.set_cursor(start)
+        # The video frame at the cursor, too: it reads every frame's time and decodes a JPEG
+        # (0.2–0.3 s of opening a 10-hour session with a camera).
+        tl.set_cursor(start, emit=False)
+        tl.first_painted.connect(lambda: self._on_cursor(tl.cursor))
         self.setFocus()
         self.session_ready.emit()
 

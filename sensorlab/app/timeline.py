@@ -17,6 +17,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 
 from sensorlab.app.live_traces import CursorLine
+from sensorlab.app.time_ruler import TimeRuler
 from sensorlab.app.tracks import Track
 
 #: Milliseconds without range change before `Track.settle` runs.
@@ -44,11 +45,14 @@ class Timeline(pg.GraphicsLayoutWidget):
         The visible host-time range changed (every frame while scrolling).
     settled(t0, t1)
         The range stopped changing for `SETTLE_MS` (costly work may run now).
+    first_painted()
+        The first paint after `refresh(settle=False)` is done (deferred work may run now).
     """
 
     cursor_moved = Signal(float)
     range_changed = Signal(float, float)
     settled = Signal(float, float)
+    first_painted = Signal()
 
     def __init__(self, origin: float, t_begin: float, t_end: float, min_span: float = 1e-3, parent=None):
         super().__init__(parent)
@@ -92,7 +96,11 @@ class Timeline(pg.GraphicsLayoutWidget):
             plot.setXLink(self.plots[0])
         else:
             # The time ruler sits on top of the first track, so lanes added later (tiers
-            # appear while labeling) never have to take the axis over.
+            # appear while labeling) never have to take the axis over. It paints itself
+            # (time_ruler.py): pyqtgraph's axis was a fifth of a scroll frame.
+            grid = plot.getAxis("top").grid
+            plot.setAxisItems({"top": TimeRuler()})
+            plot.getAxis("top").setGrid(grid)
             plot.showAxis("top", True)
             ruler = plot.getAxis("top")
             # Two tick levels, not three: the ruler is redrawn every scroll frame, and the
@@ -200,6 +208,7 @@ class Timeline(pg.GraphicsLayoutWidget):
         if self._settle_after_paint:  # the first paint after `refresh(settle=False)` is on screen
             self._settle_after_paint = False
             self._settle.start()
+            QTimer.singleShot(0, self, self.first_painted.emit)  # after this paint has returned
 
     # -- cursor -----------------------------------------------------------------------------
     def set_cursor(self, t: float, *, emit: bool = True) -> None:

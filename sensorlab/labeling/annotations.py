@@ -275,6 +275,11 @@ class AnnotationSet:
             self._index = (starts, ends, segs)
         return self._index
 
+    def sorted_index(self) -> tuple[np.ndarray, np.ndarray, list[Segment]]:
+        """``(starts, ends, segments)`` sorted by start. A new tuple after every change, so a
+        view may cache what it derives from it as long as it gets the same object back."""
+        return self._sorted()
+
     def segments(self, tier: str | None = None, *, suggested: bool | None = None) -> list[Segment]:
         """Segments sorted by start, optionally of one tier and/or suggestion state."""
         return [
@@ -403,20 +408,27 @@ def annotations_from_live_events(
     [('wave', 1.0, 2.0), ('clap', 3.0, 3.0)]
     """
     evs = sorted(((float(t), txt) for t, txt in events), key=lambda e: e[0])
-    out = AnnotationSet()
+    segments: list[Segment] = []
     open_: dict[tuple[str, str], _Open] = {}
     last_t = evs[-1][0] if evs else 0.0
+    # A session's events repeat a few texts (one per label and type): each is parsed once.
+    # Ten hours of live labels took a third of opening the labeling view in `json.loads`
+    # and in one ``segment_added`` signal per segment (now one bulk `replace_all`).
+    parsed: dict[str | bytes, object] = {}
 
     def emit(label: str, tr: str, t0: float, t1: float) -> None:
-        out.add(Segment(new_segment_id(), tr, label, t0, t1, source="live"))
+        segments.append(Segment(new_segment_id(), tr, label, t0, t1, source="live"))
 
-    for t, txt in evs:
-        if isinstance(txt, bytes):
-            txt = txt.decode("utf-8", errors="replace")
-        try:
-            msg = json.loads(txt)
-        except (json.JSONDecodeError, TypeError):
-            msg = None
+    for t, raw in evs:
+        if raw in parsed:
+            txt, msg = parsed[raw]
+        else:
+            txt = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
+            try:
+                msg = json.loads(txt)
+            except (json.JSONDecodeError, TypeError):
+                msg = None
+            parsed[raw] = (txt, msg)
         if not isinstance(msg, dict) or not isinstance(msg.get("label"), str):
             emit(str(txt), tier, t, t)
             continue
@@ -438,6 +450,8 @@ def annotations_from_live_events(
         t1 = max(o.start, end_time if end_time is not None else last_t)
         log.warning("live label %r started at %.6f was never stopped; closed at %.6f", label, o.start, t1)
         emit(label, tr, o.start, t1)
+    out = AnnotationSet()
+    out.replace_all(segments)
     return out
 
 

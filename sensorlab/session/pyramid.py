@@ -424,25 +424,27 @@ class Pyramid:
         if raw:
             i0, i1 = raw[0]
         else:
-            i0, i1 = self._raw_index(stream, t0), self._raw_index(stream, np.nextafter(t1, np.inf))
+            i0, i1 = self._raw_index(stream, t0, after=False), self._raw_index(stream, np.nextafter(t1, np.inf), after=True)
             if raw is not None:
                 raw.append((i0, i1))
         return k, max(0, i0 - 1) // bs, -(-i1 // bs)
 
-    def _raw_index(self, stream: str, t: float) -> int:
-        """First sample index with timestamp ≥ ``t``, like `StreamReader.index_of`, narrowed to
-        one block by the first stored level's times (in memory): a bisection over the file
-        read a few dozen single timestamps, most of a zoomed-in scroll frame."""
+    def _raw_index(self, stream: str, t: float, after: bool) -> int:
+        """A sample index at or before (``after`` False) or at or after (True) the first sample
+        with timestamp ≥ ``t``, within one first-level block of it, found in that level's block
+        times (in memory) without reading the file.
+
+        Drawing the samples of a range from a few before it to a few after it draws the same
+        (the view clips them). Looking the exact index up read the block's timestamps from
+        the file: two reads per frame when zoomed in, a sixth of the frame's CPU.
+        """
         tk = self._level_times(stream, FIRST_STORED_LEVEL)
         j = int(np.searchsorted(tk, t, "left"))
         if j == 0:
             return 0
         b0 = BLOCK_FACTOR**FIRST_STORED_LEVEL
-        s = self.session.streams[stream]
-        lo, hi = (j - 1) * b0 + 1, min(j * b0, s.count)  # sample (j - 1) * b0 is before t
-        if hi <= lo:
-            return hi
-        return lo + int(np.searchsorted(s.read_index(lo, hi).timestamps, t, "left"))
+        # Sample (j - 1) * b0 (the start of block j - 1) is before t, sample j * b0 is not.
+        return min(j * b0, self.session.streams[stream].count) if after else (j - 1) * b0 + 1
 
     def blocks(self, stream: str, k: int, j0: int, j1: int) -> Envelope:
         """Blocks ``j0 <= j < j1`` of level ``k`` (all channels); raw samples for ``k == 0``."""

@@ -16,6 +16,8 @@ Content, all seeded and a pure function of time, so it looks like something when
 
 Activity bursts: every ``period`` seconds one burst of ``period / 3`` seconds, offset by 1 s.
 
+`write_streams` writes given samples the same way (a small session for a test, in one call).
+
 Run: ``python -m sensorlab.session.synthetic out.h5 --seconds 60``.
 """
 
@@ -23,7 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Generator
+from collections.abc import Generator, Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +43,42 @@ def activity(t: np.ndarray, period: float) -> np.ndarray:
     """0/1 activity envelope: a burst of ``period / 3`` s every ``period`` s, from 1 s on."""
     phase = np.mod(t - T0 - 1.0, period)
     return ((phase >= 0) & (phase < period / 3) & (t - T0 >= 1.0)).astype(np.float32)
+
+
+def stop_writer(writer: SessionWriter, t_start: float, t_stop: float) -> None:
+    """Close ``writer`` as a recording stopped by the user at host time ``t_stop`` would: every
+    stream's footer (count, first and last time) and a complete, stopped session."""
+    writer.on_stop(
+        {n: {"count": s.count, "first_time": s.first_time, "last_time": s.last_time} for n, s in writer.stores.items()},
+        {"end_host_time": t_stop, "duration": t_stop - t_start, "complete": True, "stop_reason": "stopped"},
+    )
+
+
+def write_streams(
+    path: str | Path,
+    streams: Mapping[str, tuple[StreamInfo, Chunk | Iterable[Chunk]]],
+    *,
+    start: float = T0,
+    stop: float | None = None,
+    name: str | None = None,
+) -> Path:
+    """Write a session holding exactly the given chunks and return its path.
+
+    ``streams`` maps a stream name to its `StreamInfo` and one `Chunk` or several (appended in
+    order, as a recording hands them over). The session starts at host time ``start`` and
+    stops at ``stop`` (default: the last sample of any stream).
+    """
+    writer = SessionWriter(path)
+    writer.on_start({n: info for n, (info, _) in streams.items()},
+                    SessionMetadata(name=name or Path(path).stem).stamped_start(start))
+    last = start
+    for n, (_, chunks) in streams.items():
+        for chunk in [chunks] if isinstance(chunks, Chunk) else chunks:
+            writer.on_chunk(n, chunk)
+            if len(chunk):
+                last = max(last, float(chunk.timestamps[-1]))
+    stop_writer(writer, start, last if stop is None else stop)
+    return Path(path)
 
 
 def write_synthetic_session(
@@ -154,11 +192,7 @@ def iter_write_synthetic_session(
               for t, a in zip(pt - T0, act)]
         if len(pt):
             writer.on_chunk("predictions", Chunk(np.array(px, dtype=object), pt))
-    t_stop = T0 + seconds
-    writer.on_stop(
-        {n: {"count": s.count, "first_time": s.first_time, "last_time": s.last_time} for n, s in writer.stores.items()},
-        {"end_host_time": t_stop, "duration": seconds, "complete": True, "stop_reason": "stopped"},
-    )
+    stop_writer(writer, T0, T0 + seconds)
     yield 1.0
 
 

@@ -1,4 +1,5 @@
-"""Fixtures for the GUI tests: offscreen Qt, temp settings, a small rig of seeded sources.
+"""Fixtures for the GUI tests: offscreen Qt, temp settings, a small rig of seeded sources, a
+labeling view opened on a session file.
 
 The rig uses the core's `SignalSource` (exact, seeded streams of every kind), kept small so
 the whole GUI suite runs in well under a minute on two cores.
@@ -70,3 +71,35 @@ def make_window(qtbot, settings):
     yield make
     for w in windows:
         w.close()
+
+
+@pytest.fixture
+def open_view(qtbot):
+    """Open a `LabelingView` on a session file and wait until it is shown with its tracks.
+
+    ``open_view(path, labels=None, size=(1200, 800))``; ``labels`` defaults to the labels of
+    `sensorlab.session.synthetic` sessions. The first open builds the pyramid in a worker, so
+    the view is ready only after ``session_ready``. Views are closed after the test.
+    """
+    from sensorlab.app.labeling_view import LabelingView
+    from sensorlab.labeling.labelset import LabelSet
+    from sensorlab.session.synthetic import LABELS
+
+    views = []
+
+    def make(path, labels=None, size=(1200, 800)):
+        v = LabelingView(path, labels or LabelSet.from_names(list(LABELS)), play_audio=False)
+        qtbot.addWidget(v)
+        views.append(v)
+        v.resize(*size)
+        if v.timeline is None:  # the pyramid is built in a worker first
+            with qtbot.waitSignal(v.session_ready, timeout=30_000):
+                v.show()
+        else:
+            v.show()
+        qtbot.waitExposed(v)
+        return v
+
+    yield make
+    for v in views:
+        v.close()

@@ -24,22 +24,10 @@ def session_path(tmp_path_factory):
 
 
 @pytest.fixture
-def view(session_path, tmp_path, qtbot):
-    from sensorlab.app.labeling_view import LabelingView
-
+def view(session_path, tmp_path, open_view):
     p = tmp_path / "run.h5"
     p.write_bytes(session_path.read_bytes())
-    v = LabelingView(p, LABELS, play_audio=False)
-    qtbot.addWidget(v)
-    v.resize(1200, 800)
-    if v.timeline is None:
-        with qtbot.waitSignal(v.session_ready, timeout=30_000):
-            v.show()
-    else:
-        v.show()
-    qtbot.waitExposed(v)
-    yield v
-    v.close()
+    return open_view(p, LABELS)
 
 
 def _pixel(tl, plot, t: float) -> QColor:
@@ -111,3 +99,91 @@ def test_event_ticks_are_painted_at_the_events_one_per_pixel_column(view):
     img = tl.grab().toImage()
     colour = QColor(img.pixel(pt.x(), tl.mapFromScene(0, y).y()))
     assert colour == QColor(LABELS.color_of(track.texts[len(track.times) // 2].split(" ")[0]))
+
+
+def test_scrolling_zoomed_in_to_samples_reads_no_timestamps_to_find_the_view_edges(session_path, tmp_path, qtbot):
+    """Zoomed in to raw samples, each frame looked both view edges up in the file's timestamps
+    (two small HDF5 reads per frame, a sixth of the frame); the pyramid's block times (in
+    memory) now bound them, the one read per frame is the samples drawn, and every sample
+    in view is still drawn."""
+    from sensorlab.app.tracks import SignalTrack
+    from sensorlab.session.pyramid import Pyramid
+    from sensorlab.session.reader import Session
+
+    with Session.open(session_path) as s, Pyramid.open(s, tmp_path / "run.pyramid.h5") as pyramid:
+        stream = s.streams["imu"]
+        track = SignalTrack(stream, pyramid, T0)
+        times = np.asarray(stream.timestamps)
+        reads = []
+        read = stream.read_index
+        stream.read_index = lambda i0=0, i1=None, **kw: (reads.append((i0, i1)), read(i0, i1, **kw))[1]
+        frames = 12
+        for k in range(frames):  # a slow pan over 0.2 s in view (200 samples at 1 kHz, 1000 px)
+            t0 = T0 + 10.0 + 0.002 * k
+            track.update_range(t0, t0 + 0.2, 1000)
+            assert track.level == 0
+            x = np.asarray(track.curves[0].getData()[0]) + T0
+            in_view = times[(times >= t0) & (times <= t0 + 0.2)]
+            assert x[0] <= in_view[0] and x[-1] >= in_view[-1]  # every sample in view is drawn
+        assert len(reads) == frames, reads  # one read per frame: the samples it draws
+
+
+def test_recorded_predictions_parse_each_distinct_text_once_and_keep_their_texts_and_colours(session_path, qtbot, monkeypatch):
+    """A 10-hour session's 18,000 predictions (one every 2 s) repeat a few texts; parsing each
+    one took a fifth of opening the view. Every event still gets its own text and colour."""
+    from sensorlab.app.tracks import EventsTrack
+    from sensorlab.session.reader import Session
+
+    calls = []
+    parse = EventsTrack._text
+    monkeypatch.setattr(EventsTrack, "_text", staticmethod(lambda x: (calls.append(x), parse(x))[1]))
+    with Session.open(session_path) as s:
+        stream = s.streams["predictions"]
+        raw = stream.read()
+        track = EventsTrack(stream, T0, colors=lambda text: LABELS.color_of(text.split(" ")[0]))
+    assert len(calls) == len(set(raw.data.tolist())) < len(raw.data) / 2
+    order = np.argsort(raw.timestamps, kind="stable")
+    assert track.texts == [parse(raw.data[i]) for i in order]
+    names = sorted({LABELS.color_of(t.split(" ")[0]) for t in track.texts})
+    colours = [names[i] for i in track.ticks.color_index]
+    assert colours == [LABELS.color_of(t.split(" ")[0]) for t in track.texts]
+
+
+def test_the_video_frame_waits_for_the_first_paint_then_shows_the_cursor_frame(session_path, tmp_path, qtbot):
+    """Reading every frame's time and decoding a JPEG for the preview took 0.2–0.3 s of opening
+    a 10-hour session before anything was drawn; now it follows the timeline's first paint."""
+    from sensorlab.app.labeling_view import LabelingView
+    from sensorlab.session.pyramid import Pyramid
+    from sensorlab.session.reader import Session
+
+    p = tmp_path / "run.h5"
+    p.write_bytes(session_path.read_bytes())
+    with Session.open(p) as s:
+        Pyramid.open(s).close()  # cache built: the view opens synchronously
+    v = LabelingView(p, LABELS, play_audio=False)
+    qtbot.addWidget(v)
+    (preview,) = v.previews
+    assert v.timeline is not None and preview._times is None and preview.frame_index == -1
+    v.resize(1200, 800)
+    v.show()
+    qtbot.waitUntil(lambda: preview.frame_index == 0, timeout=20_000)
+    assert "frame 0 · 0.000 s" in preview.title.text()
+    v.close()
+
+
+def test_a_zoomed_out_lane_writes_no_label_over_segments_it_does_not_name(view):
+    """Zoomed out over a dense lane, "clap clap clap" was written across walks, waves and claps
+    alike; a text now stands only where no other segment starts under it."""
+    tl, av = view.timeline, view.annotation_view
+    segs = []
+    for i in range(60):  # a point, then a span, every 0.6 s
+        t = T0 + 1.0 + 0.6 * i
+        segs.append(Segment.create("dense", "clap", t, t) if i % 2 else Segment.create("dense", "walk", t, t + 0.3))
+    av.push(CompoundCommand([AddSegment(s) for s in segs], "Add 60"))
+    tl.show_all()
+    tl.refresh()  # settled on the whole session: too many for items, the strip draws them all
+    strip = av.lanes["dense"].strip
+    _, texts = strip.render(0.0, 40.0, 400, 30)  # 0.6 s is 6 px: a text would cover others ...
+    assert strip.drawn == 60 and [t for _, t, _ in texts] == ["clap"]  # ... but the last one's
+    _, texts = strip.render(1.0, 4.0, 900, 30)  # 0.6 s is 180 px: each segment named
+    assert [t for _, t, _ in texts] == ["walk", "clap"] * 3  # 1.0 … 4.0 s, both ends included

@@ -9,11 +9,9 @@ import pytest
 
 from sensorlab.acquisition.source import Chunk, StreamInfo, StreamKind
 from sensorlab.labeling.labelset import LabelSet
-from sensorlab.session.metadata import SessionMetadata
 from sensorlab.session.reader import Session
-from sensorlab.session.writer import SessionWriter
+from sensorlab.session.synthetic import T0, write_streams
 
-T0 = 5000.0
 RATE = 8000
 
 
@@ -25,12 +23,8 @@ def _clappy_session(path, seconds=16.0, clap_s=0.02, claps=(1.37, 3.37, 5.37, 7.
     for c in claps:
         on = (t >= c) & (t < c + clap_s)
         x[on] += 0.8 * np.sin(2 * np.pi * 1000.0 * t[on]).astype(np.float32)
-    w = SessionWriter(path)
-    w.on_start({"mic": StreamInfo("mic", StreamKind.AUDIO, RATE, channel_names=("m",), dtype="float32", sample_shape=(1,))},
-               SessionMetadata(name="claps").stamped_start(T0))
-    w.on_chunk("mic", Chunk(x[:, None], T0 + t))
-    w.on_stop({k: {"count": st.count, "first_time": st.first_time, "last_time": st.last_time} for k, st in w.stores.items()},
-              {"end_host_time": T0 + seconds, "duration": seconds, "complete": True, "stop_reason": "stopped"})
+    mic = StreamInfo("mic", StreamKind.AUDIO, RATE, channel_names=("m",), dtype="float32", sample_shape=(1,))
+    write_streams(path, {"mic": (mic, Chunk(x[:, None], T0 + t))}, stop=T0 + seconds)
     return claps
 
 
@@ -54,21 +48,9 @@ def test_zoomed_out_spectrogram_shows_every_short_clap(tmp_path, qtbot):
 
 
 @pytest.fixture
-def view(tmp_path, qtbot):
-    from sensorlab.app.labeling_view import LabelingView
-
+def view(tmp_path, open_view):
     _clappy_session(tmp_path / "run.h5")
-    v = LabelingView(tmp_path / "run.h5", LabelSet.from_names(["clap", "speech"]), play_audio=False)
-    qtbot.addWidget(v)
-    v.resize(1200, 600)
-    if v.timeline is None:
-        with qtbot.waitSignal(v.session_ready, timeout=30_000):
-            v.show()
-    else:
-        v.show()
-    qtbot.waitExposed(v)
-    yield v
-    v.close()
+    return open_view(tmp_path / "run.h5", LabelSet.from_names(["clap", "speech"]), size=(1200, 600))
 
 
 def test_a_span_whose_start_scrolled_out_shows_its_whole_label_at_the_left_edge(view, qtbot):
@@ -94,41 +76,28 @@ def test_a_span_whose_start_scrolled_out_shows_its_whole_label_at_the_left_edge(
     assert item.text.pos().x() == pytest.approx(7.0 + T0 - tl.origin)
 
 
-def test_track_names_fit_beside_their_tracks(tmp_path, qtbot):
+def test_track_names_fit_beside_their_tracks(tmp_path, qtbot, open_view):
     """Rotated axis labels longer than their track ran into the next one's ("1000 Hztimeseries")
     on the demo recording: six signal streams and the spectrogram in a 900 px window."""
-    from sensorlab.app.labeling_view import LabelingView
     from sensorlab.app.tracks import SignalTrack, SpectrogramTrack
 
     path = tmp_path / "s.h5"
     seconds, n = 4.0, 4000
     t = T0 + np.arange(n) / 1000.0
-    streams = {f"ts{i}": StreamInfo(f"ts{i}", StreamKind.TIMESERIES, 1000, channel_names=("a", "b"), dtype="float32", sample_shape=(2,))
+    wave = np.sin(np.arange(2 * n, dtype=np.float32)).reshape(n, 2)
+    streams = {f"ts{i}": (StreamInfo(f"ts{i}", StreamKind.TIMESERIES, 1000, channel_names=("a", "b"), dtype="float32", sample_shape=(2,)),
+                          Chunk(wave, t))
                for i in range(5)}  # fmt: skip
-    streams["mic"] = StreamInfo("mic", StreamKind.AUDIO, RATE, channel_names=("m",), dtype="float32", sample_shape=(1,))
-    w = SessionWriter(path)
-    w.on_start(streams, SessionMetadata(name="many").stamped_start(T0))
-    for i in range(5):
-        w.on_chunk(f"ts{i}", Chunk(np.sin(np.arange(2 * n, dtype=np.float32)).reshape(n, 2), t))
-    w.on_chunk("mic", Chunk(np.zeros((int(seconds * RATE), 1), np.float32), T0 + np.arange(int(seconds * RATE)) / RATE))
-    w.on_stop({k: {"count": st.count, "first_time": st.first_time, "last_time": st.last_time} for k, st in w.stores.items()},
-              {"end_host_time": T0 + seconds, "duration": seconds, "complete": True, "stop_reason": "stopped"})
-    v = LabelingView(path, LabelSet.from_names(["walk"]), play_audio=False)
-    qtbot.addWidget(v)
-    v.resize(1400, 900)
-    if v.timeline is None:
-        with qtbot.waitSignal(v.session_ready, timeout=30_000):
-            v.show()
-    else:
-        v.show()
-    qtbot.waitExposed(v)
+    streams["mic"] = (StreamInfo("mic", StreamKind.AUDIO, RATE, channel_names=("m",), dtype="float32", sample_shape=(1,)),
+                      Chunk(np.zeros((int(seconds * RATE), 1), np.float32), T0 + np.arange(int(seconds * RATE)) / RATE))
+    write_streams(path, streams, stop=T0 + seconds)
+    v = open_view(path, LabelSet.from_names(["walk"]), size=(1400, 900))
     tracks = [t for t in v.timeline.tracks if isinstance(t, (SignalTrack, SpectrogramTrack))]
     assert len(tracks) == 7
     for tr in tracks:
         axis = tr.plot.getAxis("left")
         qtbot.waitUntil(lambda axis=axis: axis.height() > 0, timeout=10_000)
         assert axis.label.boundingRect().width() <= axis.height(), f"{tr.name}: label longer than its track"
-    v.close()
 
 
 def test_a_recording_gap_is_not_bridged_by_a_line(tmp_path, qtbot):
@@ -138,14 +107,10 @@ def test_a_recording_gap_is_not_bridged_by_a_line(tmp_path, qtbot):
     from sensorlab.session.pyramid import Pyramid
 
     rate, path = 200.0, tmp_path / "gap.h5"
-    w = SessionWriter(path)
-    w.on_start({"imu": StreamInfo("imu", StreamKind.TIMESERIES, rate, channel_names=("a",), dtype="float32", sample_shape=(1,))},
-               SessionMetadata(name="gap").stamped_start(T0))
+    imu = StreamInfo("imu", StreamKind.TIMESERIES, rate, channel_names=("a",), dtype="float32", sample_shape=(1,))
     before, after = np.arange(0, 20.0, 1 / rate), np.arange(26.0, 60.0, 1 / rate)  # nothing in 20-26 s
-    for t in (before, after):
-        w.on_chunk("imu", Chunk(np.sin(t)[:, None].astype(np.float32), T0 + t))
-    w.on_stop({k: {"count": st.count, "first_time": st.first_time, "last_time": st.last_time} for k, st in w.stores.items()},
-              {"end_host_time": T0 + 60.0, "duration": 60.0, "complete": True, "stop_reason": "stopped"})
+    write_streams(path, {"imu": (imu, [Chunk(np.sin(t)[:, None].astype(np.float32), T0 + t) for t in (before, after)])},
+                  stop=T0 + 60.0)
     with Session.open(path) as s:
         track = SignalTrack(s.streams["imu"], Pyramid.open(s, tmp_path / "gap.pyr"), T0)
         for t0, t1, pixels in ((T0, T0 + 60, 300), (T0 + 15, T0 + 31, 4000)):  # an envelope, then raw samples

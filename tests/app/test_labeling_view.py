@@ -13,13 +13,10 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 
 from sensorlab.labeling.cli_commands import open_session_annotations
-from sensorlab.labeling.labelset import LabelSet
 from sensorlab.labeling.store import sidecar_path
 from sensorlab.session.pyramid import Pyramid, cache_path
 from sensorlab.session.reader import Session
 from sensorlab.session.synthetic import T0, write_synthetic_session
-
-LABELS = LabelSet.from_names(["walk", "wave", "clap"])
 
 
 @pytest.fixture(scope="module")
@@ -34,30 +31,6 @@ def fresh(session_path, tmp_path):
     p = tmp_path / "run.h5"
     p.write_bytes(session_path.read_bytes())
     return p
-
-
-@pytest.fixture
-def open_view(qtbot):
-    from sensorlab.app.labeling_view import LabelingView
-
-    views = []
-
-    def make(path):
-        v = LabelingView(path, LABELS, play_audio=False)
-        qtbot.addWidget(v)
-        views.append(v)
-        v.resize(1200, 800)
-        if v.timeline is None:  # the pyramid is built in a worker first
-            with qtbot.waitSignal(v.session_ready, timeout=20_000):
-                v.show()
-        else:
-            v.show()
-        qtbot.waitExposed(v)
-        return v
-
-    yield make
-    for v in views:
-        v.close()
 
 
 def drag(qtbot, widget, a: QPoint, b: QPoint) -> None:

@@ -181,3 +181,21 @@ def test_live_events_edge_cases():
         ("wave", 2.0, 10.0),
     ]
     assert len(annotations_from_live_events([])) == 0
+
+
+def test_live_events_of_a_long_session_parse_each_distinct_text_once(monkeypatch):
+    """Ten hours of live labels (thousands of events repeating a few texts) spent a third of
+    opening the labeling view in ``json.loads``; the segments are the same either way."""
+    from sensorlab.labeling import annotations as annotations_module
+
+    texts = [json.dumps({"label": lab, "type": kind}) for lab in ("walk", "clap") for kind in ("start", "stop")]
+    events = [(10.0 * i + (0.0 if k == 0 else 3.0), texts[2 * (i % 2) + k]) for i in range(1500) for k in (0, 1)]
+    calls = []
+    loads = json.loads
+    monkeypatch.setattr(annotations_module.json, "loads", lambda s, *a, **kw: (calls.append(s), loads(s, *a, **kw))[1])
+    ann = annotations_from_live_events(events)
+    assert len(calls) == len(texts)
+    segs = list(ann)
+    assert len(segs) == 1500
+    assert [(s.label, s.start, s.end) for s in segs[:2]] == [("walk", 0.0, 3.0), ("clap", 10.0, 13.0)]
+    assert ann.tier_names == ["live"]

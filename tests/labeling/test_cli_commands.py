@@ -23,8 +23,7 @@ T0 = 9000.0
 
 def write_session(path, t0: float = T0, rate: int = RATE, seconds: float = 4.0, bursts=((1.0, 1.5), (2.5, 3.0)), live=True):
     """A session of mono audio with tone bursts (and live labels) starting at host time ``t0``."""
-    from sensorlab.session.metadata import SessionMetadata
-    from sensorlab.session.writer import SessionWriter
+    from sensorlab.session.synthetic import write_streams
 
     n = int(seconds * rate)
     t = t0 + np.arange(n) / rate
@@ -32,19 +31,14 @@ def write_session(path, t0: float = T0, rate: int = RATE, seconds: float = 4.0, 
     for a, b in bursts:
         m = (t >= t0 + a) & (t < t0 + b)
         x[m, 0] += 0.3 * np.sin(2 * np.pi * 440 * t[m])
-    streams = {"mic": StreamInfo("mic", StreamKind.AUDIO, rate, ("mono",), dtype="float32", sample_shape=(1,))}
-    if live:
-        streams["labels"] = StreamInfo("labels", StreamKind.EVENTS, 0.0, dtype="str")
-    w = SessionWriter(path)
-    w.on_start(streams, SessionMetadata(name="test").stamped_start(t0))
-    for i in range(0, n, 4000):
-        w.on_chunk("mic", Chunk(x[i : i + 4000].astype(np.float32), t[i : i + 4000]))
+    mic = StreamInfo("mic", StreamKind.AUDIO, rate, ("mono",), dtype="float32", sample_shape=(1,))
+    streams = {"mic": (mic, [Chunk(x[i : i + 4000].astype(np.float32), t[i : i + 4000]) for i in range(0, n, 4000)])}
     if live:
         events = [(t0 + 1.0, {"label": "speech", "type": "start"}), (t0 + 1.5, {"label": "speech", "type": "stop"}),
                   (t0 + 3.5, {"label": "clap", "type": "point"})]
-        w.on_chunk("labels", Chunk(np.array([json.dumps(e) for _, e in events], dtype=object), [t for t, _ in events]))
-    w.on_stop({}, {"complete": True})
-    return path
+        streams["labels"] = (StreamInfo("labels", StreamKind.EVENTS, 0.0, dtype="str"),
+                             Chunk(np.array([json.dumps(e) for _, e in events], dtype=object), [t for t, _ in events]))
+    return write_streams(path, streams, start=t0, name="test")
 
 
 @pytest.fixture
