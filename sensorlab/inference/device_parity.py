@@ -18,7 +18,11 @@ The rule, symmetric so that neither side's mistakes go unnoticed:
 At a class change (the first or last window of a clap) a report within ``tolerance`` of the
 change is given the benefit of the doubt. Host windows the device said nothing about are not
 compared (``silent``); reports with no host window near (``device_only``: the host skipped
-windows, or the model started later) neither.
+windows, or the model started later) neither. A report more than half a hop before the host's
+first window or after its last one describes a window the host never ran (the model started
+later, or the recording stopped first): it is ``device_only`` too, and never makes the first or
+last host window divergent. While running live, a report beyond the newest host window is not
+decided until the host has moved past it.
 
 `DeviceParity` does this live: it is fed the predictions and the device's events
 (`subscriber` for `Acquisition.subscribe`), decides each window once both streams have moved
@@ -116,6 +120,7 @@ class DeviceParity:
         self._decided = -math.inf  # host windows ending at or before this are decided
         self._dev_counted = -math.inf  # reports up to this (window end) were checked for a host window
         self._dev_seen = -math.inf  # wall clock of the last report received
+        self._first = math.inf  # end of the first host window ever added (reports well before it are device-only)
         self._lock = threading.Lock()
         #: Stops feeding it (set by `attach`).
         self.detach = lambda: None
@@ -123,8 +128,11 @@ class DeviceParity:
     # -- input (any thread) -----------------------------------------------------------------
     def add_predictions(self, starts, ends, probs) -> None:
         p = np.asarray(probs, dtype=np.float64)
+        ends = np.asarray(ends, np.float64)
         with self._lock:
-            for s, e, row in zip(np.asarray(starts, np.float64).tolist(), np.asarray(ends, np.float64).tolist(), p):
+            if len(ends):
+                self._first = min(self._first, float(ends.min()))
+            for s, e, row in zip(np.asarray(starts, np.float64).tolist(), ends.tolist(), p):
                 self._host.append((s, e, row, -1))  # -1: not decided yet
 
     def add_reports(self, times, texts) -> None:
@@ -173,7 +181,10 @@ class DeviceParity:
             dev = [d for d in self._dev if lo_t - tol <= d[0] <= (math.inf if final else hi_t + tol)]
             ends = np.array([host[i][1] for i in ctx])
             hclass = [self.labels[int(np.argmax(host[i][2]))] for i in ctx]
-            verdict, notes, dev_side = _match(ends, hclass, np.array([d[0] for d in dev]), [d[1] for d in dev], tol, self.hop)
+            # The host's edges: its first window ever, and (only when final) its last one; live, a
+            # report beyond the newest host window is simply not decided yet.
+            edges = (self._first, host_last if final else math.inf)
+            verdict, notes, dev_side = _match(ends, hclass, np.array([d[0] for d in dev]), [d[1] for d in dev], tol, self.hop, edges)
             pos = {i: k for k, i in enumerate(ctx)}
             r = self.report
             for i in todo:
@@ -202,12 +213,14 @@ class DeviceParity:
         """``(window ends (n,), host probabilities (n, k), device class one-hot (n, k))`` of the
         last windows; a window the device said nothing about has a NaN row."""
         with self._lock:
-            host, dev = list(self._host), list(self._dev)
+            host, dev, first = list(self._host), list(self._dev), self._first
         if not host:
             return np.empty(0), np.empty((0, 0)), np.empty((0, 0))
         ends = np.array([h[1] for h in host])
         pa = np.stack([h[2] for h in host])
         pb = np.full(pa.shape, np.nan)
+        # As when deciding: a report more than half a hop outside the host's windows is drawn nowhere.
+        dev = [x for x in dev if first - self.hop / 2 - 1e-9 <= x[0] <= ends[-1] + self.hop / 2 + 1e-9]
         if dev:
             d = np.array([x[0] for x in dev])
             order = np.argsort(d, kind="stable")
@@ -224,10 +237,22 @@ class DeviceParity:
         return self.report.summary()
 
 
-def _match(ends: np.ndarray, hclass: list[str], dtimes: np.ndarray, dclass: list[str], tol: float, hop: float):
+def _match(ends: np.ndarray, hclass: list[str], dtimes: np.ndarray, dclass: list[str], tol: float, hop: float,
+           edges: tuple[float, float] = (-math.inf, math.inf)):  # fmt: skip
     """Per host window: 0 no report within ``tol``, 1 agrees, 2 divergent; a note and the
     device's nearest class for each; and per report whether no host window was near it
-    (none within ``tol``, or the host's grid of windows broken there: skipped or lost)."""
+    (none within ``tol``, the host's grid of windows broken there: skipped or lost, or the
+    report more than half a hop outside ``edges``, the host's first and last window ends)."""
+    dtimes = np.asarray(dtimes, np.float64)
+    inside = (dtimes >= edges[0] - hop / 2 - 1e-9) & (dtimes <= edges[1] + hop / 2 + 1e-9)
+    if not inside.all():
+        # A report outside the host's span describes a window the host never ran: it is the
+        # device's alone, and neither agrees nor disagrees with the edge window next to it.
+        keep = np.flatnonzero(inside)
+        verdict, notes, back = _match(ends, hclass, dtimes[keep], [dclass[j] for j in keep], tol, hop)
+        alone = np.ones(len(dtimes), bool)
+        alone[keep] = back
+        return verdict, notes, alone
     order = np.argsort(dtimes, kind="stable")
     dt = dtimes[order]
     dc = [dclass[j] for j in order]

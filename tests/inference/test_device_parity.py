@@ -139,3 +139,31 @@ def test_windows_the_host_skipped_are_not_divergences_but_unmatched_reports():
     # Unmatched: the reports next to the hole (24–29: their nearest host window may be a missing
     # one) and the last one (after the last host window).
     assert r.device_only == 6 + 1
+
+
+def test_reports_beyond_the_host_windows_are_the_devices_alone_and_leave_the_edge_windows_agreeing():
+    """The board ran before the model started and after the recording's last host window (the
+    stop cut the host off first): its reports more than half a hop outside the host's windows
+    describe windows the host never ran, so they are unmatched and never make the first or last
+    host window divergent; reports within half a hop still count."""
+    ends = T0 + HOP * np.arange(1, 31)
+    probs = np.tile([[0.2, 0.8]], (len(ends), 1))  # the host says background throughout
+    times = np.concatenate(([ends[0] - 0.07], ends, [ends[-1] + 0.04, ends[-1] + 0.08]))  # 0.7 hop before, on the grid, 0.4 and 0.8 hop after
+    texts = ["clap"] + ["background"] * len(ends) + ["background", "clap"]
+    r, dp = compare_device(ends - 0.4, ends, probs, LABELS, times, texts, hop=HOP)
+    assert (r.windows, r.divergent, r.device_only) == (30, 0, 2), r.summary()
+    _e, _pa, pb = dp.trace_arrays()
+    assert pb[0].tolist() == pb[-1].tolist() == [0.0, 1.0]  # the overlay shows the device's background there, not the outside clap
+    # Within half a hop the report still speaks for the edge window: a clap there is a divergence.
+    texts2 = ["background"] * (len(ends) + 1) + ["clap", "background"]
+    r2, _dp = compare_device(ends - 0.4, ends, probs, LABELS, times, texts2, hop=HOP)
+    assert [round((d.end - T0) / HOP) for d in r2.kept] == [30] and r2.kept[0].note.endswith("device says clap at +0.040 s")
+    # Live, a report beyond the newest host window is not decided (nor counted) until the host moves on.
+    live = DeviceParity(LABELS, HOP)
+    live.add_predictions(ends[:20] - 0.4, ends[:20], probs[:20])
+    live.add_reports(times[:22], texts[:22])  # up to the report for host window 21, which has not run yet
+    live.update()
+    assert live.report.device_only == 1 and live.report.divergent == 0  # only the one before the first window
+    live.add_predictions(ends[20:] - 0.4, ends[20:], probs[20:])
+    live.add_reports(times[22:], texts[22:])
+    assert (lambda r: (r.windows, r.divergent, r.device_only))(live.update(final=True)) == (30, 0, 2)
