@@ -61,7 +61,7 @@ class InferenceStats(StreamStats):
     resets: int = 0  # state resets (gaps, skips, lost input)
     latency_ms: float = math.nan  # features + model run, per window, last call
     latency_ms_mean: float = math.nan  # running mean of the same
-    lag_ms: float = math.nan  # prediction time − window end (sample-to-prediction), last window
+    lag_ms: float = math.nan  # prediction time − the window's last sample (end − 1/rate): sample-to-prediction, last window
 
 
 #: Called on the processor thread after each run: (starts, ends, model inputs, probabilities).
@@ -125,8 +125,9 @@ class InferenceProcessor(ProcessorBase):
         if src.kind not in (StreamKind.AUDIO, StreamKind.TIMESERIES) or not src.regular:
             raise SourceError(f"model {self.model.path.name}: needs a regular audio or timeseries stream; {self.input!r} is {src.kind.value}"
                               f"{'' if src.regular else ' without a fixed rate'}; pick another stream in the mapping ('stream')")  # fmt: skip
-        columns = self._columns(src)
+        columns = self._cols = self._columns(src)
         rate = m.rate or src.nominal_rate
+        self._period = 1.0 / rate  # a window ends one sample period after its last sample
         try:
             self.windower = Windower(src.nominal_rate, rate, m.window, m.hop, columns)
         except ValueError as e:
@@ -208,23 +209,34 @@ class InferenceProcessor(ProcessorBase):
                     self._reset_state()  # state carried over skipped windows would be wrong
                 starts, ends, data = starts[keep], ends[keep], data[keep]
         t0 = now()
-        x = self.model.features(data)
-        probs = self.model.run(x)
+        model = self.model
+        bound = model.bound(self.windower.n, len(self._cols)) if live else None
+        if bound is not None:  # the usual live case: inputs and outputs bound once, nothing allocated but the result
+            if len(data) == 1:
+                probs = bound(data[0])
+                x = bound.features.copy() if self.taps else bound.features  # taps may keep it; the buffer is reused
+            else:
+                probs = np.concatenate([bound(w) for w in data])
+                x = model.features(data) if self.taps else bound.features
+        else:
+            x = model.features(data)
+            probs = model.run(x)
         t1 = now()
-        per = (t1 - t0) * 1000.0 / max(1, len(probs))
+        n = len(probs)
+        per = (t1 - t0) * 1000.0 / (n or 1)
         st.latency_ms = per
-        st.latency_ms_mean = per if math.isnan(st.latency_ms_mean) else (1 - _EWMA) * st.latency_ms_mean + _EWMA * per
-        st.windows += len(probs)
+        st.latency_ms_mean = per if st.latency_ms_mean != st.latency_ms_mean else (1 - _EWMA) * st.latency_ms_mean + _EWMA * per
+        st.windows += n
         out = self.smoother.apply(probs)
-        s, e = starts, ends
-        st.lag_ms = (t1 - e[-1]) * 1000.0
-        self._emit(self.name, Chunk(out, e, device_times=s, arrival_times=np.full(len(e), t1)), t1)
+        # The window's newest sample is at end − 1/rate: that is when its data was complete.
+        st.lag_ms = (t1 - float(ends[-1]) + self._period) * 1000.0
+        self._emit(self.name, Chunk(out, ends, starts, np.full(n, t1)), t1)
         if self.detector is not None:
-            texts, times = self.detector.update(out, e)
+            texts, times = self.detector.update(out, ends)
             if texts:
                 self._emit(self.events_name, Chunk(np.array(texts, dtype=object), np.array(times)), t1)
         for tap in self.taps:
-            tap(s, e, x, probs)
+            tap(starts, ends, x, probs)
 
 
 def is_predictions(info: StreamInfo) -> bool:

@@ -257,6 +257,19 @@ class LoadedModel:
         """Forget recurrent state (a gap in the stream, a restart)."""
         by_name = {t.name: t for t in self.inputs}
         self.state = {i: np.zeros(_concrete(by_name[i].shape), by_name[i].dtype) for i in self.state_pairs.values()}
+        bound = getattr(self, "_bound", None)
+        if bound:
+            bound.reset()
+
+    def bound(self, samples: int, channels: int):
+        """The live engine's one-window call with inputs and outputs bound once (`sensorlab.inference.bound`),
+        or None when this model cannot be bound (it then takes `features` + `run`). Made on first use:
+        a model that fails at run time fails here, on its first window, with `run`'s message."""
+        if getattr(self, "_bound", None) is None:
+            from sensorlab.inference.bound import bind
+
+            self._bound = bind(self, samples, channels) or False
+        return self._bound or None
 
     def features(self, windows: np.ndarray) -> np.ndarray:
         """Raw windows ``(W, samples, channels)`` → model input ``(W, …)`` (without the batch axis

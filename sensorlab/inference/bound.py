@@ -1,0 +1,182 @@
+"""`BoundRun`: the live engine's model call, one window at a time, with nothing allocated per window.
+
+``session.run(None, {name: x})`` is what a user writes, and for a sensor model that runs in
+tens of microseconds it is mostly overhead: the feed dict is checked and converted, every
+output is allocated and converted to NumPy, and the result list is built. Live inference runs
+the same model on windows of the same shape forever, so this binds every input and output
+once (onnxruntime's IOBinding) to arrays allocated when the model opens:
+
+- the window input: the engine's features are written straight into it (normalization with
+  ``out=``, the layout as a view of the buffer, no transposed copy);
+- constant inputs: bound once;
+- recurrent state: each state input has a buffer, each state output another; after a run the
+  output is copied into the input (a few floats), and `reset` zeroes the inputs;
+- the scores output: a buffer the probabilities are computed from (NumPy ufuncs with
+  ``out=`` into preallocated float64 arrays, the arithmetic `LoadedModel.run` does).
+
+A run is then ``session.run_with_iobinding(binding)`` without run options (with an empty
+`RunOptions` onnxruntime 1.2x's Python wrapper looks up a graph-capture key, and the C++
+exception of the missing key costs more than the model). On the bench's small sensor CNN that
+call takes ~9 µs where ``session.run`` takes ~13 µs (docs/PERFORMANCE.md).
+
+Only ONNX models whose window input is float32 and whose features are computed in the graph
+are bound (`bind` returns None otherwise: TFLite builds, log-mel front ends outside the graph
+and other input types take `LoadedModel.run`). Results equal `LoadedModel.features` +
+`LoadedModel.run` bit for bit (`tests/inference/test_engine.py`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sensorlab.inference.model import ModelError, _concrete
+
+if TYPE_CHECKING:
+    from sensorlab.inference.model import LoadedModel
+
+
+class BoundRun:
+    """Raw window ``(samples, channels)`` → class probabilities ``(1, classes)``, inputs and outputs bound once."""
+
+    def __init__(self, model: LoadedModel, samples: int, channels: int):
+        self.model = m = model
+        sess = m.sess
+        spec = m.window_input
+        sizes = {"N": 1, "T": samples, "C": channels, "1": 1}
+        shape = tuple(sizes[c] for c in m.layout) if m.batched else tuple(sizes[c] for c in m.layout)
+        self.input = np.zeros(shape, np.float32)
+        # The window as the engine holds it, (samples, channels), seen through the buffer's layout.
+        letters = [c for c in m.layout if c in "TC"]
+        view = self.input.reshape([sizes[c] for c in letters])
+        self._window = view.T if letters == ["C", "T"] else (view[:, None] if letters == ["T"] else view)
+        # What `LoadedModel.features` gives taps: (W=1, …) without the batch axis when the layout has none.
+        self.features = self.input if m.batched else self.input[None]
+        mapping, contract = m.mapping, m.contract
+        self._mean = self._std = None
+        self._scale = np.float32(1.0)
+        self._offset = np.float32(0.0)
+        self._prescale: np.float32 | None = None
+        if contract is not None:
+            norm = contract.input["normalization"]
+            if norm["kind"] == "standardize":
+                from sensorlab.datasets.normalize import MIN_STD
+
+                self._mean = np.asarray(norm["mean"], np.float64)
+                self._std = np.maximum(np.asarray(norm["std"], np.float64), MIN_STD)
+            elif norm["kind"] == "scale":
+                self._prescale = np.float32(norm["scale"])
+        else:
+            if m.stats is not None:
+                from sensorlab.datasets.normalize import MIN_STD
+
+                self._mean = m.stats.mean
+                self._std = np.maximum(m.stats.std, MIN_STD)
+            if mapping.scale != 1.0 or mapping.offset != 0.0:
+                self._scale, self._offset = np.float32(mapping.scale), np.float32(mapping.offset)
+        self._tmp = np.empty((samples, channels), np.float64) if self._mean is not None else None
+        self._affine = self._scale != 1.0 or self._offset != 0.0
+        # Output shapes and types: one plain run on zeros (the state starts at zero too).
+        names = [t.name for t in m.outputs]
+        feed = {spec.name: self.input, **m.constants, **m.state}
+        try:
+            first = sess.run(names, feed)
+        except Exception as e:  # noqa: BLE001 - onnxruntime's own exception types
+            raise ModelError(f"{m.path.name}: onnxruntime failed on input {spec.name!r} of shape {list(shape)} ({str(e).strip().splitlines()[0][:300]}); "
+                             f"check the mapping's layout, window and channels against the model's inputs") from None  # fmt: skip
+        self.binding = io = sess.io_binding()
+        self._keep: list[np.ndarray] = []  # every bound array stays alive (and in place) as long as the binding
+
+        def bind_in(name: str, a: np.ndarray) -> np.ndarray:
+            a = np.ascontiguousarray(a)
+            io.bind_input(name, "cpu", 0, a.dtype, list(a.shape), a.ctypes.data)
+            self._keep.append(a)
+            return a
+
+        def bind_out(name: str, like: np.ndarray) -> np.ndarray:
+            a = np.zeros(np.shape(like), np.asarray(like).dtype)
+            io.bind_output(name, "cpu", 0, a.dtype, list(a.shape), a.ctypes.data)
+            self._keep.append(a)
+            return a
+
+        bind_in(spec.name, self.input)
+        for k, v in m.constants.items():
+            bind_in(k, v)
+        by_name = {t.name: t for t in m.inputs}
+        self._state = []  # (output buffer, input buffer)
+        for o, i in m.state_pairs.items():
+            sin = bind_in(i, np.zeros(_concrete(by_name[i].shape), by_name[i].dtype))
+            self._state.append((bind_out(o, first[names.index(o)]), sin))
+        self.scores = bind_out(names[m.scores_index], first[m.scores_index])
+        # Probabilities, as `LoadedModel._probabilities` computes them, into preallocated arrays.
+        k = int(self.scores.size)
+        self._s = np.empty((1, k), np.float64)
+        self._kind = mapping.scores_kind if not (mapping.scores_kind == "logits" and k == 1) else "sigmoid"
+        self._pair = k == 1 and len(m.labels) == 2
+        if m.labels and (2 if self._pair else k) != len(m.labels):
+            raise ModelError(f"{m.path.name}: output {m.outputs[m.scores_index].name!r} gives {k} scores but {len(m.labels)} labels are mapped; "
+                             f"fix 'labels' (or 'scores')")  # fmt: skip
+        self._run = sess.run_with_iobinding
+
+    def reset(self) -> None:
+        """Zero the recurrent state (a gap, a skip, lost input)."""
+        for _out, sin in self._state:
+            sin.fill(0)
+
+    def __call__(self, window: np.ndarray) -> np.ndarray:
+        """One raw window ``(samples, channels)`` → a new ``(1, classes)`` float32 array of probabilities."""
+        w = self._window
+        if self._mean is not None:
+            t = self._tmp
+            np.subtract(window, self._mean, out=t)  # ChannelStats.apply: in float64, then to float32
+            np.divide(t, self._std, out=t)
+            np.copyto(w, t, casting="unsafe")
+        elif self._prescale is not None:
+            np.multiply(window, self._prescale, out=w)
+        else:
+            np.copyto(w, window, casting="unsafe")
+        if self._affine:
+            np.multiply(w, self._scale, out=w)
+            np.add(w, self._offset, out=w)
+        try:
+            self._run(self.binding)
+        except Exception as e:  # noqa: BLE001 - onnxruntime's own exception types
+            first = str(e).strip().splitlines()[0][:300]
+            raise ModelError(f"{self.model.path.name}: onnxruntime failed on input {self.model.window_input.name!r} ({first}); "
+                             f"check the mapping's layout, window and channels against the model's inputs") from None  # fmt: skip
+        for sout, sin in self._state:
+            np.copyto(sin, sout)
+        s = self._s
+        np.copyto(s, self.scores.reshape(1, -1), casting="unsafe")
+        kind = self._kind
+        if kind == "logits":
+            np.subtract(s, s.max(), out=s)
+            np.exp(s, out=s)
+            np.divide(s, s.sum(), out=s)
+        elif kind == "sigmoid":
+            np.negative(s, out=s)
+            np.exp(s, out=s)
+            np.add(s, 1.0, out=s)
+            np.divide(1.0, s, out=s)
+        if self._pair:
+            p = s[0, 0]
+            return np.array([[1.0 - p, p]], np.float32)
+        return s.astype(np.float32)
+
+
+def bind(model: LoadedModel, samples: int, channels: int) -> BoundRun | None:
+    """A `BoundRun` for ``model`` when it can be bound (an ONNX float32 window input, features in the graph), else None."""
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        return None
+    if not isinstance(model.sess, ort.InferenceSession) or model.window_input.dtype is not np.float32:
+        return None
+    c = model.contract
+    if c is not None and c.model_input_shape != [int(v) for v in c.input["shape"]]:
+        return None  # features computed outside the graph (log-mel): LoadedModel.run
+    return BoundRun(model, samples, channels)
+
+
+__all__ = ["BoundRun", "bind"]
