@@ -72,12 +72,29 @@ def _mapping(stream: str, rate: float) -> "ModelMapping":  # noqa: F821
     return ModelMapping(stream=stream, rate=rate, window=1.0, hop=HOP, scores_kind="logits", labels=["a", "b", "c"])
 
 
-def engine_vs_bare(model: Path, rate_in: float, rate: float, channels: int, seconds: float = 20.0, rounds: int = 5, per_chunk: bool = False) -> dict:
+class _Timed:
+    """A `BoundRun` whose call is timed (for ``stages``)."""
+
+    def __init__(self, call, bound):
+        self.call, self.features, self.reset = call, bound.features, bound.reset
+
+    def __call__(self, window):
+        return self.call(window)
+
+
+def engine_vs_bare(model: Path, rate_in: float, rate: float, channels: int, seconds: float = 20.0, rounds: int = 5, per_chunk: bool = False,
+                   stages: bool = False) -> dict:  # fmt: skip
     """Median over ``rounds`` of engine and bare CPU ms per window (replayed 10 ms chunks, ``seconds`` of stream each).
 
-    The chunks reach `process` as the engine's ring hands them over live (joined, once the
-    newest passes `wake_after`), or with ``per_chunk`` one call per chunk (a processor that
-    wakes for every chunk)."""
+    The engine's time is what its thread does when woken: the ring's join of the chunks since
+    the last wake-up (`concat_chunks`, as `ChunkRing.since`) and `process`. The chunks reach it as
+    live (joined, once the newest passes `wake_after`; the device thread's check of that is not
+    the engine's work), or with ``per_chunk`` one call per chunk. Resampling (the Windower's
+    filter) is timed on its own too, so the engine is also reported without it. With ``stages``
+    the wake-ups are split further (join, Windower.push, the model call, the rest) by timers
+    around them (~0.3 µs each)."""
+    import onnxruntime as ort
+
     from sensorlab.acquisition.buffers import concat_chunks
     from sensorlab.acquisition.source import Chunk, StreamInfo, StreamKind
     from sensorlab.inference import InferenceProcessor, LoadedModel
@@ -86,38 +103,85 @@ def engine_vs_bare(model: Path, rate_in: float, rate: float, channels: int, seco
     n = int(seconds * rate_in)
     step = max(1, int(rate_in * 0.01))
     x = np.random.default_rng(1).normal(size=(n, channels)).astype(np.float32)
-    engine, bare, ratios, windows = [], [], [], 0
-    for r in range(rounds):
+    info = StreamInfo("s", StreamKind.TIMESERIES, rate_in, sample_shape=(channels,))
+    tt = time.thread_time
+    res: dict[str, list[float]] = {k: [] for k in ("engine", "bare", "iob", "resample", "join", "push", "model", "rest")}
+    inputs: list[np.ndarray] = []
+    windows = 0
+    for r in range(rounds + 1):  # round 0 collects the model inputs (a tap copies them) and is not timed
         ts = 1000.0 + r * 2 * seconds + np.arange(n) / rate_in
-        chunks = [{"s": Chunk(x[i : i + step], ts[i : i + step])} for i in range(0, n, step)]  # made by the device thread
+        chunks = [Chunk(x[i : i + step], ts[i : i + step]) for i in range(0, n, step)]  # made by the device thread
         proc = InferenceProcessor(lm, stale_after=1e9)
-        proc.open({"s": StreamInfo("s", StreamKind.TIMESERIES, rate_in, sample_shape=(channels,))})
-        inputs: list[np.ndarray] = []
-        proc.taps.append(lambda s, e, x, p: inputs.append(x))
+        proc.open({"s": info})
         proc._sink = lambda name, chunk: None
-        t0 = time.thread_time()
-        if per_chunk:
-            for c in chunks:
-                proc.process(c)
-        else:  # as the engine's thread is woken live: when a window can be complete, with the chunks since
-            pending: list[Chunk] = []
-            for c in chunks:
-                pending.append(c["s"])
-                if c["s"].timestamps[-1] > proc.wake_after("s"):
-                    proc.process({"s": concat_chunks(pending)})
-                    pending = []
-        t_engine = time.thread_time() - t0
-        windows = sum(len(a) for a in inputs)
+        if r == 0:
+            proc.taps.append(lambda s, e, x, p: inputs.append(np.array(x)))
+        w = proc.windower
+        acc = {"resample": 0.0, "push": 0.0, "model": 0.0, "join": 0.0}
+
+        def timed(key, f):
+            def g(*a, **k):
+                t = tt()
+                try:
+                    return f(*a, **k)
+                finally:
+                    acc[key] += tt() - t
+            return g
+
+        w._filter = timed("resample", w._filter)
+        w._cut_held = timed("resample", w._cut_held)
+        if stages:
+            w.push = timed("push", w.push)
+            bound = lm.bound(w.n, channels)
+            lm._bound = _Timed(timed("model", bound.__call__), bound)
+        t_engine = 0.0
+        pending: list[Chunk] = []
+        groups = [[c] for c in chunks] if per_chunk else None
+        for c in chunks if not per_chunk else []:
+            pending.append(c)
+            if c.timestamps[-1] > proc.wake_after("s"):  # the device thread's test (ChunkRing.append)
+                t0 = tt()
+                joined = concat_chunks(pending)
+                t1 = tt()
+                proc.process({"s": joined})
+                t_engine += tt() - t0
+                acc["join"] += t1 - t0
+                pending = []
+        for g in groups or []:
+            t0 = tt()
+            proc.process({"s": g[0]})
+            t_engine += tt() - t0
+        if stages:
+            lm._bound = bound
+        windows = proc.stats[proc.name].windows
+        if r == 0:
+            continue
         sess, name = lm.sess, lm.window_input.name
-        t0 = time.thread_time()
+        t0 = tt()
         for a in inputs:
-            for j in range(len(a)):
-                sess.run(None, {name: a[j : j + 1]})
-        t_bare = time.thread_time() - t0
-        engine.append(t_engine * 1000 / windows)
-        bare.append(t_bare * 1000 / windows)
-        ratios.append(t_engine / t_bare)
-    return {"engine": statistics.median(engine), "bare": statistics.median(bare), "ratio": statistics.median(ratios), "windows": windows}
+            sess.run(None, {name: a})  # what a user writes: one window per call
+        t_bare = tt() - t0
+        # The second baseline: bare IOBinding, the input array and the output bound once.
+        buf = np.zeros_like(inputs[0])
+        out = np.zeros((1, 3), np.float32)
+        io = sess.io_binding()
+        io.bind_input(name, "cpu", 0, np.float32, list(buf.shape), buf.ctypes.data)
+        io.bind_output(lm.outputs[0].name, "cpu", 0, np.float32, list(out.shape), out.ctypes.data)
+        t0 = tt()
+        for a in inputs:
+            np.copyto(buf, a)
+            sess.run_with_iobinding(io)
+        t_iob = tt() - t0
+        for k, v in (("engine", t_engine), ("bare", t_bare), ("iob", t_iob), *acc.items()):
+            res[k].append(v * 1000 / windows)
+        res["rest"].append((t_engine - acc["join"] - acc["push"] - acc["model"]) * 1000 / windows)
+    out = {k: statistics.median(v) for k, v in res.items() if v}
+    out["ratio"] = statistics.median(e / b for e, b in zip(res["engine"], res["bare"]))
+    out["ratio_iob"] = statistics.median(e / b for e, b in zip(res["engine"], res["iob"]))
+    out["ratio_nores"] = statistics.median((e - q) / b for e, q, b in zip(res["engine"], res["resample"], res["bare"]))
+    out["windows"] = windows
+    assert ort  # the baselines use onnxruntime's public API only
+    return out
 
 
 def live(model: Path, rate_in: float, rate: float, channels: int, seconds: float = 10.0) -> dict:

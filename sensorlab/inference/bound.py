@@ -11,8 +11,9 @@ once (onnxruntime's IOBinding) to arrays allocated when the model opens:
 - constant inputs: bound once;
 - recurrent state: each state input has a buffer, each state output another; after a run the
   output is copied into the input (a few floats), and `reset` zeroes the inputs;
-- the scores output: a buffer the probabilities are computed from (NumPy ufuncs with
-  ``out=`` into preallocated float64 arrays, the arithmetic `LoadedModel.run` does).
+- the scores output: a buffer the probabilities are computed from (the float64 arithmetic
+  `LoadedModel.run` does, on Python floats: for one window of a few classes that is cheaper
+  than NumPy calls).
 
 A run is then ``session.run_with_iobinding(binding)`` without run options (with an empty
 `RunOptions` onnxruntime 1.2x's Python wrapper looks up a graph-capture key, and the C++
@@ -22,16 +23,20 @@ call takes ~9 µs where ``session.run`` takes ~13 µs (docs/PERFORMANCE.md).
 Only ONNX models whose window input is float32 and whose features are computed in the graph
 are bound (`bind` returns None otherwise: TFLite builds, log-mel front ends outside the graph
 and other input types take `LoadedModel.run`). Results equal `LoadedModel.features` +
-`LoadedModel.run` bit for bit (`tests/inference/test_engine.py`).
+`LoadedModel.run`: the features bit for bit, the probabilities to float32 rounding (``math.exp``
+and NumPy's ``exp`` may differ in the last bit of a float64; `tests/inference/test_bound.py`).
 """
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sensorlab.inference.model import ModelError, _concrete
+
+_exp = math.exp
 
 if TYPE_CHECKING:
     from sensorlab.inference.model import LoadedModel
@@ -111,7 +116,7 @@ class BoundRun:
         self.scores = bind_out(names[m.scores_index], first[m.scores_index])
         # Probabilities, as `LoadedModel._probabilities` computes them, into preallocated arrays.
         k = int(self.scores.size)
-        self._s = np.empty((1, k), np.float64)
+        self._flat = self.scores.reshape(-1)
         self._kind = mapping.scores_kind if not (mapping.scores_kind == "logits" and k == 1) else "sigmoid"
         self._pair = k == 1 and len(m.labels) == 2
         if m.labels and (2 if self._pair else k) != len(m.labels):
@@ -147,22 +152,21 @@ class BoundRun:
                              f"check the mapping's layout, window and channels against the model's inputs") from None  # fmt: skip
         for sout, sin in self._state:
             np.copyto(sin, sout)
-        s = self._s
-        np.copyto(s, self.scores.reshape(1, -1), casting="unsafe")
+        # The probabilities of one window: `LoadedModel._probabilities`' float64 arithmetic on
+        # Python floats, which for a few classes costs a third of the same in NumPy calls
+        # (~3 µs against ~7 µs: each ufunc call on a tiny array is ~1 µs of overhead).
+        v = self._flat.tolist()
         kind = self._kind
         if kind == "logits":
-            np.subtract(s, s.max(), out=s)
-            np.exp(s, out=s)
-            np.divide(s, s.sum(), out=s)
+            top = max(v)
+            e = [_exp(a - top) for a in v]
+            total = sum(e)
+            v = [a / total for a in e]
         elif kind == "sigmoid":
-            np.negative(s, out=s)
-            np.exp(s, out=s)
-            np.add(s, 1.0, out=s)
-            np.divide(1.0, s, out=s)
+            v = [1.0 / (1.0 + _exp(-a)) for a in v]
         if self._pair:
-            p = s[0, 0]
-            return np.array([[1.0 - p, p]], np.float32)
-        return s.astype(np.float32)
+            return np.array([[1.0 - v[0], v[0]]], np.float32)
+        return np.array([v], np.float32)
 
 
 def bind(model: LoadedModel, samples: int, channels: int) -> BoundRun | None:
