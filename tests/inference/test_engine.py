@@ -196,3 +196,21 @@ def test_the_engine_wakes_once_per_hop_not_once_per_device_chunk(tmp_path, make_
     # Woken when a window can be complete (plus the first sample, which starts the grid), with
     # every sample since the last call; not for each of the 150 chunks.
     assert len(calls) <= 5 + 2 and sum(calls) >= 125, calls
+
+
+def test_the_reported_lag_runs_from_the_windows_last_sample_so_it_is_never_negative(tmp_path, make_acquisition):
+    """A 0.5 s window at 100 Hz ends at start + 0.5 s, but its last sample is at start + 0.49 s
+    and it runs as soon as that sample arrives: measured from the window's end, the lag came out
+    ~10 ms too small, below zero on an idle machine (a prediction before its own data). From the
+    last sample it is the sample-to-prediction latency the goal is about."""
+    model = mean_model(tmp_path / "mean.onnx")
+    write_mapping(model, stream="s", window=0.5, hop=0.25, scores_kind="probabilities", labels=["v"])
+    src = SignalSource("s", rate=100, shape=(1,), pattern="counter", realtime=True, max_samples=200, chunk_size=1)
+    proc = InferenceProcessor(model, stale_after=1e9)
+    lags = []
+    proc.taps.append(lambda s, e, x, p: lags.append((proc.stats["mean_pred"].lag_ms, float(e[-1]))))
+    acq, got = run_engine(make_acquisition, src, proc, "mean_pred", 4)
+    last_sample = got.cat("mean_pred", "timestamps") - 0.01  # the stream's own stamps: end − one period
+    made = got.cat("mean_pred", "arrival_times")
+    assert np.all(made >= last_sample) and all(lag >= 0 for lag, _e in lags), lags
+    np.testing.assert_allclose([lag for lag, _e in lags[:4]], (made[:4] - last_sample[:4]) * 1000, atol=1e-6)
