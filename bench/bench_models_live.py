@@ -19,6 +19,11 @@ Per configuration: the process's CPU (user + system, % of one core; the emulated
 run as threads in this process, so they are in every figure alike), the CPU of the model
 threads alone, samples dropped or overflowed over all streams, and windows run / skipped by
 the models. The figures are over ``--seconds`` after a 3 s warm-up, summed over rounds.
+
+A probe thread sleeps 1 ms at a time and records how late it wakes: the longest stall and the
+stalls over 50 ms are what an emulator or serial reader thread of this process suffers too
+(the emulated boards drop what their 8 KB TX buffer cannot hold after ~80 ms without running),
+so a configuration that loses samples shows whether its threads were kept from running.
 """
 
 from __future__ import annotations
@@ -38,6 +43,29 @@ def _model_threads_cpu(proc: psutil.Process) -> float:
     """CPU seconds of the model processors' threads (named ``processor-model …``)."""
     ids = {t.native_id for t in threading.enumerate() if t.name.startswith("processor-model")}
     return sum(t.user_time + t.system_time for t in proc.threads() if t.id in ids)
+
+
+class Probe:
+    """A thread that sleeps 1 ms at a time and keeps how late it woke (ms)."""
+
+    def __init__(self):
+        self.late: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="stall probe", daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            t = time.perf_counter()
+            time.sleep(0.001)
+            self.late.append((time.perf_counter() - t - 0.001) * 1000)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(2)
 
 
 def measure(config: str, seconds: float, warmup: float = 3.0) -> dict:
@@ -68,10 +96,11 @@ def measure(config: str, seconds: float, warmup: float = 3.0) -> dict:
             s0 = {n: (st.dropped + st.overflows, getattr(st, "windows", 0), getattr(st, "skipped", 0)) for n, st in studio.stats.items()}
             c0, m0, t0 = me.cpu_times(), _model_threads_cpu(me), time.monotonic()
             end = t0 + seconds
-            while time.monotonic() < end:
-                time.sleep(0.2)
-                if parity is not None:
-                    parity.update()  # what the parity view's timer does
+            with Probe() as probe:
+                while time.monotonic() < end:
+                    time.sleep(0.2)
+                    if parity is not None:
+                        parity.update()  # what the parity view's timer does
             c1, m1, t1 = me.cpu_times(), _model_threads_cpu(me), time.monotonic()
             s1 = {n: (st.dropped + st.overflows, getattr(st, "windows", 0), getattr(st, "skipped", 0)) for n, st in studio.stats.items()}
             studio.stop_recording()
@@ -86,6 +115,8 @@ def measure(config: str, seconds: float, warmup: float = 3.0) -> dict:
         "dropped": {n: d[0] for n, d in delta.items() if d[0]},
         "windows": sum(d[1] for d in delta.values()),
         "skipped": sum(d[2] for d in delta.values()),
+        "stall_max": max(probe.late, default=0.0),
+        "stalls": sum(1 for x in probe.late if x > 50),
     }
     if config.endswith("parity"):
         out["parity"] = f"builds: {tap.report.divergent}/{tap.report.windows} divergent; device: {parity.report.divergent}/{parity.report.windows}"
@@ -93,7 +124,9 @@ def measure(config: str, seconds: float, warmup: float = 3.0) -> dict:
 
 
 def run(seconds: float = 30.0, rounds: int = 2) -> list[dict]:
-    sums = {c: {"wall": 0.0, "cpu_s": 0.0, "model_s": 0.0, "dropped": {}, "windows": 0, "skipped": 0, "parity": ""} for c in CONFIGS}
+    sums = {c: {"wall": 0.0, "cpu_s": 0.0, "model_s": 0.0, "dropped": {}, "windows": 0, "skipped": 0, "parity": "", "stall_max": 0.0, "stalls": 0}
+            for c in CONFIGS}  # fmt: skip
+    load = Path("/proc/loadavg").read_text().split()[0]
     for _ in range(rounds):
         for c in CONFIGS:
             m = measure(c, seconds)
@@ -105,6 +138,8 @@ def run(seconds: float = 30.0, rounds: int = 2) -> list[dict]:
                 s["dropped"][n] = s["dropped"].get(n, 0) + d
             s["windows"] += m["windows"]
             s["skipped"] += m["skipped"]
+            s["stall_max"] = max(s["stall_max"], m["stall_max"])
+            s["stalls"] += m["stalls"]
             s["parity"] = m.get("parity", "")
     res = {c: {**s, "cpu": 100 * s["cpu_s"] / s["wall"], "model_cpu": 100 * s["model_s"] / s["wall"]} for c, s in sums.items()}
 
@@ -113,7 +148,10 @@ def run(seconds: float = 30.0, rounds: int = 2) -> list[dict]:
         return f"{sum(d.values())}" + (f" ({', '.join(f'{n} {v}' for n, v in sorted(d.items()))})" if d else "")
 
     base, two, par = (res[c] for c in CONFIGS)
-    span = f"{rounds} × {seconds:.0f} s"
+    span = f"{rounds} × {seconds:.0f} s, load {load} at the start"
+
+    def stalls(c: str) -> str:
+        return f"longest stall {res[c]['stall_max']:.0f} ms, {res[c]['stalls']} over 50 ms"
     return [
         {
             "benchmark": f"demo rig recording + two models live (demo clap fp32 + int8 on IMU 1 kHz, 0.4 s / 0.1 s): process CPU (% of one core), {span}",
@@ -124,8 +162,9 @@ def run(seconds: float = 30.0, rounds: int = 2) -> list[dict]:
         },
         {
             "benchmark": f"demo rig recording + two models live: samples dropped or overflowed, {span}",
-            "value": f"{drops(CONFIGS[1])}; with parity {drops(CONFIGS[2])}; model windows run {two['windows']}, skipped {two['skipped']}",
-            "baseline": f"{drops(CONFIGS[0])} (no model)",
+            "value": f"{drops(CONFIGS[1])} ({stalls(CONFIGS[1])}); with parity {drops(CONFIGS[2])} ({stalls(CONFIGS[2])}); "
+                     f"model windows run {two['windows']}, skipped {two['skipped']}",
+            "baseline": f"{drops(CONFIGS[0])} ({stalls(CONFIGS[0])}) (no model)",
             "ratio": "",
             "goal": "no more than without models",
         },
