@@ -127,14 +127,15 @@ def engine_vs_bare(model: Path, rate_in: float, rate: float, channels: int, seco
         w = proc.windower
         acc = {"resample": 0.0, "push": 0.0, "model": 0.0, "join": 0.0}
 
-        def timed(key, f):
-            def g(*a, **k):
+        def timed(key, f, acc=acc):
+            def wrapper(*args, **kwargs):
                 t = tt()
                 try:
-                    return f(*a, **k)
+                    return f(*args, **kwargs)
                 finally:
                     acc[key] += tt() - t
-            return g
+
+            return wrapper
 
         w._filter = timed("resample", w._filter)
         w._cut_held = timed("resample", w._cut_held)
@@ -230,7 +231,7 @@ def run() -> list[dict]:
         for label, model, rin, rout, ch in feeds:
             m = engine_vs_bare(model, rin, rout, ch)
             st = engine_vs_bare(model, rin, rout, ch, rounds=3, stages=True)
-            us = lambda k: f"{st[k] * 1000:.0f}"  # noqa: E731
+            us = lambda k, st=st: f"{st[k] * 1000:.0f}"  # noqa: E731
             resampled = rin != rout
             rows.append({"benchmark": f"inference: engine CPU per window ÷ bare onnxruntime run, {label}, 1 s window / {HOP:g} s hop, 10 ms chunks",
                          "value": f"{m['engine']:.3f} ms (+{(m['engine'] - m['bare']) * 1000:.0f} µs; {m['windows']} windows × 5 rounds; {_load()})"

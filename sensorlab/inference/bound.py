@@ -50,7 +50,7 @@ class BoundRun:
         sess = m.sess
         spec = m.window_input
         sizes = {"N": 1, "T": samples, "C": channels, "1": 1}
-        shape = tuple(sizes[c] for c in m.layout) if m.batched else tuple(sizes[c] for c in m.layout)
+        shape = tuple(sizes[c] for c in m.layout)
         self.input = np.zeros(shape, np.float32)
         # The window as the engine holds it, (samples, channels), seen through the buffer's layout.
         letters = [c for c in m.layout if c in "TC"]

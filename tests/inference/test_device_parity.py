@@ -166,4 +166,5 @@ def test_reports_beyond_the_host_windows_are_the_devices_alone_and_leave_the_edg
     assert live.report.device_only == 1 and live.report.divergent == 0  # only the one before the first window
     live.add_predictions(ends[20:] - 0.4, ends[20:], probs[20:])
     live.add_reports(times[22:], texts[22:])
-    assert (lambda r: (r.windows, r.divergent, r.device_only))(live.update(final=True)) == (30, 0, 2)
+    r3 = live.update(final=True)
+    assert (r3.windows, r3.divergent, r3.device_only) == (30, 0, 2)
