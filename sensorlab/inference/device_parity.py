@@ -178,7 +178,9 @@ class DeviceParity:
             # Context: every window and report that can touch the ones decided now.
             lo_t, hi_t = host[todo[0]][1] - 3 * tol, host[todo[-1]][1] + 3 * tol
             ctx = [i for i, h in enumerate(host) if lo_t <= h[1] <= hi_t]
-            dev = [d for d in self._dev if lo_t - tol <= d[0] <= (math.inf if final else hi_t + tol)]
+            # (From the first host window on, every earlier report is in: all of them are the device's alone.)
+            lo_d = -math.inf if host[todo[0]][1] <= self._first else lo_t - tol
+            dev = [d for d in self._dev if lo_d <= d[0] <= (math.inf if final else hi_t + tol)]
             ends = np.array([host[i][1] for i in ctx])
             hclass = [self.labels[int(np.argmax(host[i][2]))] for i in ctx]
             # The host's edges: its first window ever, and (only when final) its last one; live, a

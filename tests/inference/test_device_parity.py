@@ -148,23 +148,24 @@ def test_reports_beyond_the_host_windows_are_the_devices_alone_and_leave_the_edg
     host window divergent; reports within half a hop still count."""
     ends = T0 + HOP * np.arange(1, 31)
     probs = np.tile([[0.2, 0.8]], (len(ends), 1))  # the host says background throughout
-    times = np.concatenate(([ends[0] - 0.07], ends, [ends[-1] + 0.04, ends[-1] + 0.08]))  # 0.7 hop before, on the grid, 0.4 and 0.8 hop after
-    texts = ["clap"] + ["background"] * len(ends) + ["background", "clap"]
+    # 2 s and 0.7 hop before the first window, on the grid, 0.4 and 0.8 hop after the last
+    times = np.concatenate(([ends[0] - 2.0, ends[0] - 0.07], ends, [ends[-1] + 0.04, ends[-1] + 0.08]))
+    texts = ["clap", "clap"] + ["background"] * len(ends) + ["background", "clap"]
     r, dp = compare_device(ends - 0.4, ends, probs, LABELS, times, texts, hop=HOP)
-    assert (r.windows, r.divergent, r.device_only) == (30, 0, 2), r.summary()
+    assert (r.windows, r.divergent, r.device_only) == (30, 0, 3), r.summary()
     _e, _pa, pb = dp.trace_arrays()
     assert pb[0].tolist() == pb[-1].tolist() == [0.0, 1.0]  # the overlay shows the device's background there, not the outside clap
     # Within half a hop the report still speaks for the edge window: a clap there is a divergence.
-    texts2 = ["background"] * (len(ends) + 1) + ["clap", "background"]
+    texts2 = ["background"] * (len(ends) + 2) + ["clap", "background"]
     r2, _dp = compare_device(ends - 0.4, ends, probs, LABELS, times, texts2, hop=HOP)
     assert [round((d.end - T0) / HOP) for d in r2.kept] == [30] and r2.kept[0].note.endswith("device says clap at +0.040 s")
     # Live, a report beyond the newest host window is not decided (nor counted) until the host moves on.
     live = DeviceParity(LABELS, HOP)
     live.add_predictions(ends[:20] - 0.4, ends[:20], probs[:20])
-    live.add_reports(times[:22], texts[:22])  # up to the report for host window 21, which has not run yet
+    live.add_reports(times[:23], texts[:23])  # up to the report for host window 21, which has not run yet
     live.update()
-    assert live.report.device_only == 1 and live.report.divergent == 0  # only the one before the first window
+    assert live.report.device_only == 2 and live.report.divergent == 0  # only the two before the first window
     live.add_predictions(ends[20:] - 0.4, ends[20:], probs[20:])
-    live.add_reports(times[22:], texts[22:])
+    live.add_reports(times[23:], texts[23:])
     r3 = live.update(final=True)
-    assert (r3.windows, r3.divergent, r3.device_only) == (30, 0, 2)
+    assert (r3.windows, r3.divergent, r3.device_only) == (30, 0, 3)
