@@ -21,8 +21,10 @@ compared (``silent``); reports with no host window near (``device_only``: the ho
 windows, or the model started later) neither. A report more than half a hop before the host's
 first window or after its last one describes a window the host never ran (the model started
 later, or the recording stopped first): it is ``device_only`` too, and never makes the first or
-last host window divergent. While running live, a report beyond the newest host window is not
-decided until the host has moved past it.
+last host window divergent. Within half a hop it still counts among what the device said about
+the edge window, but as next to a skipped window it cannot make it divergent on its own (the
+host window that would agree is the one never run). While running live, a report beyond the
+newest host window is not decided until the host has moved past it.
 
 `DeviceParity` does this live: it is fed the predictions and the device's events
 (`subscriber` for `Acquisition.subscribe`), decides each window once both streams have moved
@@ -256,7 +258,7 @@ def _match(ends: np.ndarray, hclass: list[str], dtimes: np.ndarray, dclass: list
         # A report outside the host's span describes a window the host never ran: it is the
         # device's alone, and neither agrees nor disagrees with the edge window next to it.
         keep = np.flatnonzero(inside)
-        verdict, notes, back = _match(ends, hclass, dtimes[keep], [dclass[j] for j in keep], tol, hop)
+        verdict, notes, back = _match(ends, hclass, dtimes[keep], [dclass[j] for j in keep], tol, hop, edges)
         alone = np.ones(len(dtimes), bool)
         alone[keep] = back
         return verdict, notes, alone
@@ -284,6 +286,11 @@ def _match(ends: np.ndarray, hclass: list[str], dtimes: np.ndarray, dclass: list
         around = ends[max(lo2[j] - 1, 0) : hi2[j] + 1]
         if hi2[j] <= lo2[j] or (len(around) > 1 and np.diff(around).max() > 1.5 * hop):
             alone[j] = True
+            continue
+        if dt[j] < edges[0] or dt[j] > edges[1]:
+            # Beyond the host's first or last window (within half a hop): the report is heard by
+            # the edge window (its `said`), but the host window that may agree with it is the one
+            # never run, as next to a skipped window: it does not make the edge window divergent.
             continue
         near = range(lo2[j], hi2[j])
         if dc[j] not in {hclass[i] for i in near}:

@@ -155,10 +155,14 @@ def test_reports_beyond_the_host_windows_are_the_devices_alone_and_leave_the_edg
     assert (r.windows, r.divergent, r.device_only) == (30, 0, 3), r.summary()
     _e, _pa, pb = dp.trace_arrays()
     assert pb[0].tolist() == pb[-1].tolist() == [0.0, 1.0]  # the overlay shows the device's background there, not the outside clap
-    # Within half a hop the report still speaks for the edge window: a clap there is a divergence.
-    texts2 = ["background"] * (len(ends) + 2) + ["clap", "background"]
-    r2, _dp = compare_device(ends - 0.4, ends, probs, LABELS, times, texts2, hop=HOP)
-    assert [round((d.end - T0) / HOP) for d in r2.kept] == [30] and r2.kept[0].note.endswith("device says clap at +0.040 s")
+    # Within half a hop a report still speaks for the edge window: alone there, a clap is a divergence…
+    alone = np.delete(times, [-4, -3])  # the device said nothing else within a hop of the last window
+    r2, _dp = compare_device(ends - 0.4, ends, probs, LABELS, alone, ["background"] * len(ends) + ["clap", "background"], hop=HOP)
+    assert [round((d.end - T0) / HOP) for d in r2.kept] == [30] and r2.kept[0].note == "host says background, device says clap"
+    # … but beside the device's agreeing report for that window it may be the start of a clap in
+    # the host window that never ran (as next to a skipped window): no divergence.
+    r3, _dp = compare_device(ends - 0.4, ends, probs, LABELS, times, ["background"] * (len(ends) + 2) + ["clap", "background"], hop=HOP)
+    assert (r3.windows, r3.divergent, r3.device_only) == (30, 0, 3), r3.summary()
     # Live, a report beyond the newest host window is not decided (nor counted) until the host moves on.
     live = DeviceParity(LABELS, HOP)
     live.add_predictions(ends[:20] - 0.4, ends[:20], probs[:20])
@@ -167,5 +171,5 @@ def test_reports_beyond_the_host_windows_are_the_devices_alone_and_leave_the_edg
     assert live.report.device_only == 2 and live.report.divergent == 0  # only the two before the first window
     live.add_predictions(ends[20:] - 0.4, ends[20:], probs[20:])
     live.add_reports(times[23:], texts[23:])
-    r3 = live.update(final=True)
-    assert (r3.windows, r3.divergent, r3.device_only) == (30, 0, 3)
+    r4 = live.update(final=True)
+    assert (r4.windows, r4.divergent, r4.device_only) == (30, 0, 3)
