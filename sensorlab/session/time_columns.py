@@ -24,6 +24,7 @@ from sensorlab.session.timecodec import (
     MICROS,
     MICROS_FILL,
     MICROSECONDS,
+    MIN_RUN,
     SEG_CHUNK,
     SEG_DTYPE,
     SEGMENTS,
@@ -137,9 +138,23 @@ class ColumnWriter:
                 self.quantized += len(x)
                 self._push([start, len(x), float(x[0]), float("nan"), MICROSECONDS])
                 return
-        for s, n, v, step in runs:
+        tail = self._tail()
+        prev = tail[3] if tail is not None and tail[0] + tail[1] == start else float("nan")
+        for i, (s, n, v, step) in enumerate(runs):
             seg = x[s - start : s - start + n]
             residual = EXACT
+            if not np.isfinite(step) and n < MIN_RUN:
+                # A few samples cut off by the batch's end (or a jump) after a clock-fit move:
+                # explicit, they also stopped the next batch from continuing a run here (a
+                # 100 Hz text stream lost ~0.5 byte a line to this). On the step of the run
+                # before or after them (a clock's 1/rate) they start a run the next batch lengthens.
+                near = runs[i + 1][3] if i + 1 < len(runs) else float("nan")
+                for cand in (prev, near):
+                    if np.isfinite(cand) and cand > 0:
+                        line_step, _ = best_line(v, cand, seg)
+                        if np.isfinite(line_step):
+                            step = cand
+                            break
             if np.isfinite(step):
                 step, ulps = best_line(v, step, seg)
                 if ulps is not None:
@@ -156,6 +171,7 @@ class ColumnWriter:
                         continue
                 self._values.append((s, seg.copy()))
                 self.explicit += n
+            prev = step
             self._push([s, n, v, step, residual])
 
     def _tail(self) -> list | None:
