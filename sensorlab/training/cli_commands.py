@@ -201,6 +201,7 @@ def bench_model(
 def quantize(
     model: Annotated[Path, typer.Argument(metavar="MODEL.onnx", help="fp32 ONNX model from `sensorlab export`.")],
     dataset: Annotated[Path, typer.Argument(metavar="DATASET.h5", help="Calibration (train) and test windows.")],
+    split: Annotated[Optional[str], typer.Option(metavar="NAME", help="Split to report on (default: the one the run tested on, else test); never calibrated on.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Static QDQ int8 (per-channel, calibrated) and dynamic int8 ONNX builds, with a side-by-side report.
@@ -210,7 +211,7 @@ def quantize(
     from sensorlab.training.quantize import format_report, quantize as run_quantize
 
     try:
-        r = run_quantize(model, dataset)
+        r = run_quantize(model, dataset, split=split)
     except _errors() as e:
         _fail(str(e))
     _emit(r, as_json, format_report(r))

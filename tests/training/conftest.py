@@ -13,13 +13,13 @@ from sensorlab.datasets.dataset import DatasetWriter
 SPLITS = ["train", "val", "test"]
 
 
-def write_dataset(path, stream, kind, rate, channels, x, y, classes, split, window=(1.0, 0.5)):
-    """A dataset file holding windows ``x`` (n, T, C) with labels ``y`` and split indices ``split``."""
+def write_dataset(path, stream, kind, rate, channels, x, y, classes, split, window=(1.0, 0.5), split_names=SPLITS, method="holdout"):
+    """A dataset file holding windows ``x`` (n, T, C) with labels ``y`` and split indices ``split`` (into ``split_names``)."""
     w = DatasetWriter(path, [(stream, x.shape[1:], str(x.dtype))], train_split=0)
     w.append({stream: x}, {"label": y, "split": split, "session": np.zeros(len(y)), "start": np.arange(len(y), dtype=float),
                            "offset": np.arange(len(y), dtype=float), "coverage": np.ones(len(y)), "flags": np.zeros(len(y))})  # fmt: skip
     h = hashlib.sha256(x.tobytes()).hexdigest()
-    w.finish({"classes": classes, "split_names": SPLITS, "split": {"method": "holdout", "by": "session", "seed": 0},
+    w.finish({"classes": classes, "split_names": list(split_names), "split": {"method": method, "by": "session", "seed": 0},
               "streams": [{"name": stream, "kind": kind, "rate": rate, "source_rate": rate, "channels": channels,
                            "n_samples": x.shape[1], "dtype": str(x.dtype), "resampler": "none"}],
               "window": {"length": window[0], "hop": window[1], "rule": "majority", "min_coverage": 0.5, "gaps": "drop"},

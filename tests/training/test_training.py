@@ -198,6 +198,45 @@ def test_quantize_int8_agrees_with_fp32(imu_run, imu_dataset):
     assert m["accuracy"] == static["accuracy"]  # the int8 file carries the contract: evaluate needs nothing else
 
 
+def test_quantize_a_leave_one_out_fold_reports_on_its_held_out_subject_and_never_calibrates_on_it(tmp_path, fast_config):
+    """`quantize` on a leave-one-subject-out file failed ("no split 'test'"), and calibration read
+    every window, the unheard subject's included. It now reports on the split the run tested on
+    (or --split) and calibrates on the other subjects only."""
+    from sensorlab.training.predictors import OnnxPredictor
+    from sensorlab.training.quantize import calibration_windows
+
+    from .conftest import imu_windows, write_dataset
+
+    x, y = imu_windows(180, seed=3)
+    split = (np.arange(len(y)) // 2 % 3).astype(np.int8)  # subjects s0, s1, s2, both classes in each
+    x[split == 2] += 3.0  # the held-out subject's windows are recognisable (an offset the model standardizes away)
+    ds = write_dataset(tmp_path / "loso.h5", "imu", "timeseries", 50.0, ["ax", "ay", "az"], x, y, ["sine", "square"], split,
+                       split_names=["s0", "s1", "s2"], method="leave_one_out")  # fmt: skip
+    cfg = tmp_path / "fold.toml"
+    cfg.write_text(fast_config.read_text() + 'test_split = "s2"\n')
+    run = tmp_path / "fold-s2"
+    assert _cli("train", ds, "--task", "timeseries", "--config", cfg, "--epochs", 2, "--out", run).exit_code == 0
+    assert _cli("export", run).exit_code == 0
+
+    r = _cli("quantize", run / "model.onnx", ds, "--json")
+    assert r.exit_code == 0, r.output
+    rep = json.loads(r.stdout)
+    assert rep["split"] == "s2" and rep["test_windows"] == 60  # the run's own held-out subject
+    contract = OnnxPredictor(run / "model.onnx").contract
+    calib = calibration_windows(ds, contract, held_out="s2")
+    held = contract.prepare(x[split == 2])
+    others = contract.prepare(x[split != 2])
+    assert len(calib) == 120 and not any((held == w).all((1, 2)).any() for w in calib)
+    assert all((others == w).all((1, 2)).any() for w in calib)  # every calibration window is another subject's
+    m = json.loads(_cli("evaluate", run / "model.int8.onnx", ds, "--split", "s2", "--json").stdout)
+    assert m["n"] == 60 and m["accuracy"] == rep["builds"][1]["accuracy"]
+
+    r = _cli("quantize", run / "model.onnx", ds, "--split", "s1")
+    assert r.exit_code == 0 and "60 test windows (split 's1')" in r.output
+    r = _cli("quantize", run / "model.onnx", ds, "--split", "test")
+    assert r.exit_code == 1 and "no split 'test'; it has s0, s1, s2" in r.output
+
+
 def test_bad_inputs_are_one_line_errors(imu_dataset, tmp_path):
     r = _cli("train", imu_dataset, "--task", "speech")
     assert r.exit_code == 2 and "use one of audio, timeseries, image" in r.output
