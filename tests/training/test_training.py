@@ -237,6 +237,20 @@ def test_quantize_a_leave_one_out_fold_reports_on_its_held_out_subject_and_never
     assert r.exit_code == 1 and "no split 'test'; it has s0, s1, s2" in r.output
 
 
+def test_bench_model_gives_cpu_time_per_window_beside_the_wall_clock(imu_run):
+    """On a loaded machine wall-clock latency mostly measures the wait for a core: bench-model
+    also reports the thread's own CPU time per window, which never exceeds the wall clock."""
+    run, _ = imu_run
+    if not (run / "model.onnx").exists():
+        assert _cli("export", run).exit_code == 0
+    r = _cli("bench-model", run / "model.onnx", "--runs", 30, "--json")
+    assert r.exit_code == 0, r.output
+    lat = json.loads(r.stdout)["latency_ms"]
+    assert 0 < lat["cpu_p50"] <= lat["p50"] and lat["cpu_mean"] > 0  # each run: CPU time ≤ its wall time
+    human = _cli("bench-model", run / "model.onnx", "--runs", 30).output
+    assert re.search(r"CPU time +\d+\.\d{3} ms per window", human)
+
+
 def test_bad_inputs_are_one_line_errors(imu_dataset, tmp_path):
     r = _cli("train", imu_dataset, "--task", "speech")
     assert r.exit_code == 2 and "use one of audio, timeseries, image" in r.output
