@@ -71,3 +71,34 @@ def audio_dataset(tmp_path_factory):
     rng = np.random.default_rng(2)
     return write_dataset(tmp_path_factory.mktemp("ds") / "tones.h5", "mic", "audio", 8000.0, ["ch0"], x, y,
                          ["noise", "tone"], _splits(len(y), rng), window=(0.5, 0.25))  # fmt: skip
+
+
+#: Small batches (the tiny sets still give enough steps per epoch) and no early stop within a few epochs.
+FAST_TRAIN = "batch_size = 16\npatience = 20\n"
+
+
+def train_run(dataset, task, out, epochs, extra=""):
+    """Train through the command line as a user would; return the run folder."""
+    from typer.testing import CliRunner
+
+    from sensorlab.cli import app
+
+    cfg = out.parent / f"{out.name}.toml"
+    cfg.write_text(FAST_TRAIN + extra)
+    r = CliRunner().invoke(app, ["train", str(dataset), "--task", task, "--config", str(cfg), "--epochs", str(epochs), "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    return out
+
+
+@pytest.fixture(scope="session")
+def imu_run_folder(imu_dataset, tmp_path_factory):
+    """One 8-epoch IMU run for the prune and TFLite tests: they export and prune beside it, never retrain it."""
+    pytest.importorskip("torch")
+    return train_run(imu_dataset, "timeseries", tmp_path_factory.mktemp("runs") / "imu", 8)
+
+
+@pytest.fixture(scope="session")
+def audio_run_folder(audio_dataset, tmp_path_factory):
+    """One 6-epoch tones-vs-noise run (width 16) for the training and TFLite audio tests."""
+    pytest.importorskip("torch")
+    return train_run(audio_dataset, "audio", tmp_path_factory.mktemp("runs") / "tones", 6, "width = 16\n")

@@ -19,13 +19,8 @@ def _cli(*args):
 
 
 @pytest.fixture(scope="module")
-def parent_run(imu_dataset, tmp_path_factory):
-    cfg = tmp_path_factory.mktemp("cfg") / "train.toml"
-    cfg.write_text("batch_size = 16\npatience = 20\n")
-    run = tmp_path_factory.mktemp("runs") / "imu"
-    r = _cli("train", imu_dataset, "--task", "timeseries", "--config", cfg, "--epochs", 8, "--out", run)
-    assert r.exit_code == 0, r.output
-    return run
+def parent_run(imu_run_folder):
+    return imu_run_folder
 
 
 def test_prune_half_removes_filters_keeps_accuracy_and_exports_smaller(parent_run, imu_dataset):

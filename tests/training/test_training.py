@@ -13,6 +13,8 @@ from sensorlab.cli import app
 from sensorlab.contract import METADATA_KEY, ContractError, ModelContract
 from sensorlab.datasets.dataset import Dataset
 
+from .conftest import FAST_TRAIN
+
 pytest.importorskip("torch")
 runner = CliRunner()
 
@@ -25,7 +27,7 @@ def _cli(*args):
 @pytest.fixture(scope="module")
 def fast_config(tmp_path_factory):
     p = tmp_path_factory.mktemp("cfg") / "train.toml"
-    p.write_text("batch_size = 16\npatience = 20\n")
+    p.write_text(FAST_TRAIN)
     return p
 
 
@@ -38,13 +40,8 @@ def imu_run(imu_dataset, fast_config, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def audio_run(audio_dataset, fast_config, tmp_path_factory):
-    run = tmp_path_factory.mktemp("runs") / "tones"
-    cfg = fast_config.parent / "audio.toml"
-    cfg.write_text(fast_config.read_text() + "width = 16\n")
-    r = _cli("train", audio_dataset, "--task", "audio", "--config", cfg, "--epochs", 6, "--out", run)
-    assert r.exit_code == 0, r.output
-    return run
+def audio_run(audio_run_folder):
+    return audio_run_folder
 
 
 def test_train_learns_sine_vs_square_and_writes_a_complete_run(imu_run, imu_dataset):
@@ -249,6 +246,21 @@ def test_bench_model_gives_cpu_time_per_window_beside_the_wall_clock(imu_run):
     assert 0 < lat["cpu_p50"] <= lat["p50"] and lat["cpu_mean"] > 0  # each run: CPU time ≤ its wall time
     human = _cli("bench-model", run / "model.onnx", "--runs", 30).output
     assert re.search(r"CPU time +\d+\.\d{3} ms per window", human)
+
+
+def test_evaluate_against_another_build_gives_argmax_agreement_on_the_same_windows(imu_run, imu_dataset):
+    run, _ = imu_run
+    if not (run / "model.onnx").exists():
+        assert _cli("export", run).exit_code == 0
+    if not (run / "quantize.json").exists():
+        assert _cli("quantize", run / "model.onnx", imu_dataset).exit_code == 0
+    rep = json.loads((run / "quantize.json").read_text())
+    m32 = json.loads(_cli("evaluate", run / "model.onnx", imu_dataset, "--against", run, "--json").stdout)
+    assert m32["agreement"]["argmax_agreement"] == 1.0 and m32["agreement"]["kind"] == "pytorch" and m32["agreement"]["windows"] == m32["n"]
+    r = _cli("evaluate", run / "model.int8.onnx", imu_dataset, "--against", run)
+    assert r.exit_code == 0, r.output
+    share = float(re.search(r"same class as pytorch \S+ on ([\d.]+)% of (\d+) windows", r.output).group(1)) / 100
+    assert share == pytest.approx(rep["builds"][1]["argmax_agreement"], abs=1e-4)  # PyTorch = fp32 ONNX on every window here
 
 
 def test_bad_inputs_are_one_line_errors(imu_dataset, tmp_path):
