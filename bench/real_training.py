@@ -324,7 +324,8 @@ def markdown(res: dict, loads: list[float]) -> str:
     during = f"1-minute load average {min(loads):.1f}–{max(loads):.1f} at the steps of this run, " if loads else ""
     lines = [f"Measured {date.today().isoformat()} on {platform.machine()}, Python {platform.python_version()}, {os.cpu_count()} cores "
              f"shared with other jobs ({during}{load[0]:.1f} when this table was written): wall-clock latency, p99 above all, "
-             "reflects that load; the CPU time per window barely moves with it. Produced by `bench/real_training.py`; wall time "
+             "reflects that load; the CPU time per window barely moves with it. Produced by `bench/real_training.py`; wall time of "
+             "its last pass (run folders already trained are reused, not retrained) "
              + ", ".join(f"{k.upper()} {v['seconds'] / 60:.0f} min" for k, v in res.items() if isinstance(v, dict)) + ".", ""]  # fmt: skip
     if "fsdd" in res:
         lines += fsdd_markdown(res["fsdd"])
