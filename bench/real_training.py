@@ -370,6 +370,9 @@ def main(argv: list[str] | None = None) -> int:
             run = work / "runs" / f"fsdd-loso{sfx}-{s}"
             if (run / "metrics.json").exists() and s not in res["fsdd"]["loso"]:
                 res["fsdd"]["loso"][s] = {**train(step, work / "fsdd-loso.h5", "audio", run, {}), "onnx": onnx_builds(step, run, work / "fsdd-loso.h5", s)}
+                res["fsdd"]["loads"] = res["fsdd"].get("loads", []) + step.loads
+                step.loads = []
+                (work / "results-fsdd.json").write_text(json.dumps(res["fsdd"], indent=2, default=str), encoding="utf-8")  # kept for the next report
     md = markdown(res, [x for r in res.values() for x in r.get("loads", [])])
     print(md)
     if args.write:
