@@ -139,6 +139,10 @@ def write_toml(path: Path, d: dict) -> Path:
 def train(step: Steps, dataset: Path, task: str, run: Path, cfg: dict) -> dict:
     if not (run / "metrics.json").exists():
         step(f"train {run.name}", "train", dataset, "--task", task, "--config", write_toml(run.with_suffix(".toml"), cfg), "--out", run)
+    return run_summary(run)
+
+
+def run_summary(run: Path) -> dict:
     m = json.loads((run / "metrics.json").read_text())
     return {"accuracy": m["test"]["accuracy"], "macro_f1": m["test"]["macro_f1"], "epochs": m["epochs_run"], "best_epoch": m["best_epoch"],
             "params": m["contract"]["model"]["params"], "n_train": m["n_train"], "n_test": m["test"]["n"]}  # fmt: skip
@@ -190,6 +194,13 @@ def builds(step: Steps, run: Path, dataset: Path, tflite: bool, quantize_onnx: b
     return rows
 
 
+def other_settings(work: Path, settings: str) -> dict:
+    """Folds already trained with the other FSDD settings (same work folder): shown beside, for comparison."""
+    other = next(k for k in FSDD_SETTINGS if k != settings)
+    runs = {s: work / "runs" / f"fsdd-loso{RUN_SUFFIX[other]}-{s}" for s in SPEAKERS}
+    return {"name": other, "settings": FSDD_SETTINGS[other], "loso": {s: run_summary(r) for s, r in runs.items() if (r / "metrics.json").exists()}}
+
+
 def fsdd(data: Path, work: Path, step: Steps, tflite: bool, speakers: list[str] = SPEAKERS, builds_of: str = "official",
          settings: str = "long") -> dict:  # fmt: skip
     wavs = sorted(p.name for p in (data / "fsdd").glob("*.wav"))
@@ -220,6 +231,7 @@ def fsdd(data: Path, work: Path, step: Steps, tflite: bool, speakers: list[str] 
         if spk in speakers or (run / "metrics.json").exists():
             out["loso"][spk] = train(step, ds["loso"], "audio", run, {**cfg, "test_split": spk})
             out["loso"][spk]["onnx"] = onnx_builds(step, run, ds["loso"], spk)
+    out["other"] = other_settings(work, settings)
     out["official"] = train(step, ds["official"], "audio", runs / f"fsdd-official{sfx}", {**cfg, "test_split": "test"})
     # Builds of one model (ONNX, int8 ONNX, TFLite fp32 / int8, TFLM): the official-split model,
     # or a leave-one-speaker-out fold (`--fsdd-builds george`) evaluated on its unheard speaker.
@@ -291,11 +303,18 @@ def fsdd_markdown(f: dict) -> list[str]:
              "(`sensorlab quantize`, static QDQ) is calibrated on the four training speakers only.", "",
              "| test speaker | test windows | PyTorch accuracy | macro F1 | ONNX fp32 | ONNX int8 | int8 same class as fp32 | int8 size | epochs (best) |",
              "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    oth = f.get("other") or {}
+    if oth.get("loso"):
+        o = oth["settings"]
+        lines[-2] = lines[-2][:-1] + f"| PyTorch, `{oth['name']}` settings ({o['epochs']} epochs, width {o['width']}) |"
+        lines[-1] += "---|"
     cols: dict[str, list[float]] = {"pt": [], "fp32": [], "int8": []}
     for spk in SPEAKERS:
         m = f["loso"].get(spk)
+        q = (oth.get("loso") or {}).get(spk)
+        extra = (f" {q['accuracy']:.2%} ({q['epochs']} epochs, best {q['best_epoch']}) |" if q else " – |") if oth.get("loso") else ""
         if m is None:
-            lines.append(f"| {spk} | | not trained (see below) | | | | | | |")
+            lines.append(f"| {spk} | | not trained (see below) | | | | | | |{extra}")
             continue
         o = m.get("onnx")
         cols["pt"].append(m["accuracy"])
@@ -304,11 +323,13 @@ def fsdd_markdown(f: dict) -> list[str]:
             cols["int8"].append(o["int8"]["accuracy"])
         onnx = (f"{o['fp32']['accuracy']:.2%} | {o['int8']['accuracy']:.2%} | {o['int8_argmax_agreement']:.1%} | {o['int8']['size_bytes'] / 1024:.1f} KiB"
                 if o else "– | – | – | –")  # fmt: skip
-        lines.append(f"| {spk} | {m['n_test']} | {m['accuracy']:.2%} | {m['macro_f1']:.3f} | {onnx} | {m['epochs']} ({m['best_epoch']}) |")
+        lines.append(f"| {spk} | {m['n_test']} | {m['accuracy']:.2%} | {m['macro_f1']:.3f} | {onnx} | {m['epochs']} ({m['best_epoch']}) |{extra}")
     if cols["pt"]:
         n = len(cols["pt"])  # a column's mean over fewer folds says so
         mean = lambda v: (f"**{sum(v) / len(v):.2%}**" + ("" if len(v) == n else f" (of {len(v)})")) if v else "–"  # noqa: E731
-        lines.append(f"| **mean of {len(cols['pt'])}** | | {mean(cols['pt'])} | | {mean(cols['fp32'])} | {mean(cols['int8'])} | | | |")
+        qs = [q["accuracy"] for q in (oth.get("loso") or {}).values()]
+        extra = (f" **{sum(qs) / len(qs):.2%}** (of {len(qs)}) |" if qs else " – |") if oth.get("loso") else ""
+        lines.append(f"| **mean of {len(cols['pt'])}** | | {mean(cols['pt'])} | | {mean(cols['fp32'])} | {mean(cols['int8'])} | | | |{extra}")
     o = f["official"]
     lines += ["", FSDD_PUBLISHED, "",
               (f"Official split (takes 0–4 of every speaker test, 5–49 train): **{o['accuracy']:.2%}** window accuracy, "
@@ -365,6 +386,7 @@ def main(argv: list[str] | None = None) -> int:
         (work / f"results-{name}.json").write_text(json.dumps(r, indent=2, default=str), encoding="utf-8")
     res = {p.stem.removeprefix("results-"): json.loads(p.read_text()) for p in sorted(work.glob("results-*.json"))}
     if args.report and "fsdd" in res:  # folds trained since (e.g. side by side) join the table
+        res["fsdd"]["other"] = other_settings(work, res["fsdd"].get("settings_name", "quick"))
         sfx = RUN_SUFFIX[res["fsdd"].get("settings_name", "quick")]
         for s in SPEAKERS:
             run = work / "runs" / f"fsdd-loso{sfx}-{s}"
