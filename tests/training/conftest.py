@@ -77,15 +77,20 @@ def audio_dataset(tmp_path_factory):
 FAST_TRAIN = "batch_size = 16\npatience = 20\n"
 
 
-def train_run(dataset, task, out, epochs, extra=""):
-    """Train through the command line as a user would; return the run folder."""
+def cli(*args):
+    """Run ``sensorlab ARGS`` in-process (typer's runner), as a user would type it."""
     from typer.testing import CliRunner
 
     from sensorlab.cli import app
 
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def train_run(dataset, task, out, epochs, extra=""):
+    """Train through the command line; return the run folder."""
     cfg = out.parent / f"{out.name}.toml"
     cfg.write_text(FAST_TRAIN + extra)
-    r = CliRunner().invoke(app, ["train", str(dataset), "--task", task, "--config", str(cfg), "--epochs", str(epochs), "--out", str(out)])
+    r = cli("train", dataset, "--task", task, "--config", cfg, "--epochs", epochs, "--out", out)
     assert r.exit_code == 0, r.output
     return out
 

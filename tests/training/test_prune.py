@@ -6,21 +6,15 @@ from __future__ import annotations
 import json
 
 import pytest
-from typer.testing import CliRunner
 
-from sensorlab.cli import app
+from .conftest import cli as _cli
 
 pytest.importorskip("torch")
-runner = CliRunner()
-
-
-def _cli(*args):
-    return runner.invoke(app, [str(a) for a in args])
 
 
 @pytest.fixture(scope="module")
 def parent_run(imu_run_folder):
-    return imu_run_folder
+    return imu_run_folder  # the shared 8-epoch IMU run (conftest); pruned runs are written beside it
 
 
 def test_prune_half_removes_filters_keeps_accuracy_and_exports_smaller(parent_run, imu_dataset):

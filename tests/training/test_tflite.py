@@ -11,21 +11,16 @@ import subprocess
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
-from sensorlab.cli import app
 from sensorlab.contract import METADATA_KEY, ModelContract
+
+from .conftest import cli as _cli
 
 pytest.importorskip("torch")
 pytest.importorskip("litert_torch")
 pytest.importorskip("ai_edge_litert")
 pytest.importorskip("tflite_micro")
 pytestmark = pytest.mark.tflite
-runner = CliRunner()
-
-
-def _cli(*args):
-    return runner.invoke(app, [str(a) for a in args])
 
 
 @pytest.fixture(scope="module")

@@ -7,21 +7,14 @@ import re
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
-from sensorlab.cli import app
 from sensorlab.contract import METADATA_KEY, ContractError, ModelContract
 from sensorlab.datasets.dataset import Dataset
 
 from .conftest import FAST_TRAIN
+from .conftest import cli as _cli
 
 pytest.importorskip("torch")
-runner = CliRunner()
-
-
-def _cli(*args):
-    r = runner.invoke(app, [str(a) for a in args])
-    return r
 
 
 @pytest.fixture(scope="module")
