@@ -54,6 +54,10 @@ $(HEADLESS_VENV)/.installed: pyproject.toml
 # TFLite export, TFLite Micro C export and bench-model (docs/TRAINING.md). The converter stack
 # (litert-torch, ~2 GB with jax) downgrades pydantic and typing_extensions, so it lives in its own
 # venv; torch goes first, pinned, so pip takes the CPU build. tflite-micro is a pre-release wheel.
+# CI (.ci/run) builds this venv in the background while `make test` runs, then runs the tests
+# marked `tflite`: PyTorch -> TFLite fp32 and int8 with their parity checks, evaluate on .tflite
+# files, the TFLM C export compiled with the host compiler, bench-model. Measured on a shared
+# 2-core machine (load average ~7): the venv ~6 min (mostly download), the tests ~2 min.
 TFLITE_VENV := .venv-tflite
 test-tflite: $(TFLITE_VENV)/.installed
 	$(TFLITE_VENV)/bin/pytest -q -p no:pytestqt -W ignore::pytest.PytestConfigWarning -m tflite tests/training

@@ -5,7 +5,8 @@
 - MACs: counted from the graph for one window (batch 1): convolutions, depthwise convolutions,
   fully connected layers and matrix products (element-wise ops are not counted);
 - latency p50/p99: one window at a time, one thread (onnxruntime ``intra_op_num_threads=1``,
-  LiteRT ``num_threads=1``), after warm-up;
+  LiteRT ``num_threads=1``), after warm-up; beside it the CPU time per window (the calling
+  thread's ``time.thread_time``), which barely moves when other jobs load the machine;
 - peak memory: how far a fresh process's resident set peaks above its level before loading the
   model, while it loads and runs it (`_peak_child`: spawned, runtimes imported first, peak reset
   through ``/proc/self/clear_refs``); for
@@ -134,6 +135,7 @@ def format_bench(r: dict) -> str:
              f"  parameters   {r['params']:,}", f"  MACs         {r['macs']:,} per window",
              f"  size         {r['size_bytes'] / 1024:.1f} KiB",
              f"  latency      p50 {r['latency_ms']['p50']:.3f} ms, p99 {r['latency_ms']['p99']:.3f} ms (1 thread, {r['runs']} runs)",
+             f"  CPU time     {r['latency_ms']['cpu_mean']:.3f} ms per window (the thread's own CPU time: barely moves with machine load)",
              f"  peak memory  +{r['peak_memory_bytes'] / 1024:.0f} KiB resident (fresh process: load + run)"]  # fmt: skip
     if r.get("frontend"):
         lines.append(f"  front end    {r['frontend']}")

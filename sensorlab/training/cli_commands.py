@@ -102,20 +102,25 @@ def evaluate(
     model: Annotated[Path, typer.Argument(metavar="MODEL", help="Run folder, model.pt, .onnx or .tflite file.")],
     dataset: Annotated[Path, typer.Argument(metavar="DATASET.h5")],
     split: Annotated[str, typer.Option(metavar="train|val|test|all", help="Split to evaluate on ('all' for every window).")] = "test",
+    against: Annotated[Optional[Path], typer.Option(metavar="MODEL", help="Another build of the model (e.g. the run folder): report on how many windows both give the same class.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the metrics as one JSON object.")] = False,
 ) -> None:
     """Accuracy, per-class precision/recall/F1 and the confusion matrix of any build of a model.
 
-    Example: sensorlab evaluate runs/imu-timeseries/model.int8.onnx imu.h5 --split test
+    Example: sensorlab evaluate runs/imu-timeseries/model.int8.onnx imu.h5 --split test --against runs/imu-timeseries
     """
     from sensorlab.training.metrics import format_metrics
     from sensorlab.training.predictors import evaluate as run_eval
 
     try:
-        m = run_eval(model, dataset, None if split == "all" else split)
+        m = run_eval(model, dataset, None if split == "all" else split, against)
     except _errors() as e:
         _fail(str(e))
-    _emit(m, as_json, f"{m['kind']} model {model} on {dataset} (split {split})\n" + format_metrics(m))
+    human = f"{m['kind']} model {model} on {dataset} (split {split})\n" + format_metrics(m)
+    if "agreement" in m:
+        a = m["agreement"]
+        human += f"\nsame class as {a['kind']} {a['against']} on {a['argmax_agreement']:.2%} of {a['windows']} windows"
+    _emit(m, as_json, human)
 
 
 def export(
@@ -201,6 +206,7 @@ def bench_model(
 def quantize(
     model: Annotated[Path, typer.Argument(metavar="MODEL.onnx", help="fp32 ONNX model from `sensorlab export`.")],
     dataset: Annotated[Path, typer.Argument(metavar="DATASET.h5", help="Calibration (train) and test windows.")],
+    split: Annotated[Optional[str], typer.Option(metavar="NAME", help="Split to report on (default: the one the run tested on, else test); never calibrated on.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Static QDQ int8 (per-channel, calibrated) and dynamic int8 ONNX builds, with a side-by-side report.
@@ -210,7 +216,7 @@ def quantize(
     from sensorlab.training.quantize import format_report, quantize as run_quantize
 
     try:
-        r = run_quantize(model, dataset)
+        r = run_quantize(model, dataset, split=split)
     except _errors() as e:
         _fail(str(e))
     _emit(r, as_json, format_report(r))

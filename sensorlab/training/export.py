@@ -29,14 +29,14 @@ class ExportError(RuntimeError):
     """The export failed or does not match PyTorch: one line saying so."""
 
 
-def check_windows(contract: ModelContract, dataset: Path | None, n: int = CHECK_WINDOWS) -> np.ndarray:
-    """Prepared real windows for self-checks and calibration (test split, else every window)."""
+def check_windows(contract: ModelContract, dataset: Path | None, n: int = CHECK_WINDOWS, split: str | None = None) -> np.ndarray:
+    """Prepared real windows for self-checks: the run's test split (``split``), else ``test``, else every window."""
     from sensorlab.datasets.dataset import Dataset
 
     if dataset is None or not Path(dataset).exists():
         raise ExportError(f"the dataset the model was trained on ({dataset}) is needed to check the export; pass --dataset DATASET.h5")
     with Dataset.open(dataset) as ds:
-        split = "test" if "test" in ds.split_names else None
+        split = next((s for s in (split, "test") if s in ds.split_names), None)
         x, _ = ds.arrays(contract.input["stream"], split)
         if len(x) == 0:
             x, _ = ds.arrays(contract.input["stream"], None)
@@ -87,7 +87,7 @@ def export_onnx(run: Path, out: Path | None = None, dataset: Path | None = None)
     run = Path(run)
     out = Path(out) if out else (run if run.is_dir() else run.parent) / "model.onnx"
     dataset = dataset or _trained_on(run)
-    x = check_windows(contract, dataset)
+    x = check_windows(contract, dataset, split=_tested_on(run))
     example = torch.from_numpy(x[:2] if len(x) >= 2 else np.zeros((2, *contract.input["shape"]), np.float32))
     try:
         with _quiet_exporter():
@@ -118,11 +118,19 @@ def parity(ref: np.ndarray, got: np.ndarray, what: str, atol: float = ATOL, rtol
             "ok": bool((diff <= tol).all()) and agree == 1.0, "tolerance": f"{atol} + {rtol}*|logit|"}  # fmt: skip
 
 
+def _run_metrics(run: Path) -> dict:
+    """The metrics.json of a run folder (or of the folder a model file sits in); empty if none."""
+    run = Path(run)
+    m = (run if run.is_dir() else run.parent) / "metrics.json"
+    return json.loads(m.read_text()) if m.exists() else {}
+
+
 def _trained_on(run: Path) -> Path | None:
     """The dataset path a run was trained on (recorded in its metrics.json), if still there."""
-    folder = run if run.is_dir() else run.parent
-    m = folder / "metrics.json"
-    if m.exists():
-        p = json.loads(m.read_text()).get("dataset_path")
-        return Path(p) if p else None
-    return None
+    p = _run_metrics(run).get("dataset_path")
+    return Path(p) if p else None
+
+
+def _tested_on(run: Path) -> str | None:
+    """The split a run held out and tested on (``test``, or a speaker's name in a leave-one-out file)."""
+    return _run_metrics(run).get("test_split")

@@ -197,7 +197,7 @@ def render(data: bytes, contract: ModelContract, name: str, arena: int) -> tuple
 
 def export_c(model: Path, out_dir: Path | None = None, name: str | None = None, dataset: Path | None = None) -> dict:
     """Write ``NAME.h``, ``NAME.c`` and ``NAME.export-c.json`` beside the model (or in ``out_dir``)."""
-    from sensorlab.training.export import ExportError, _trained_on, check_windows
+    from sensorlab.training.export import ExportError, _tested_on, _trained_on, check_windows
     from sensorlab.training.tflite_file import TFLiteFileError, read_contract
 
     model = Path(model)
@@ -212,7 +212,7 @@ def export_c(model: Path, out_dir: Path | None = None, name: str | None = None, 
     out_dir = Path(out_dir) if out_dir else model.parent
     out_dir.mkdir(parents=True, exist_ok=True)
     try:
-        x = check_windows(contract, dataset or _trained_on(model.parent), AGREEMENT_WINDOWS)
+        x = check_windows(contract, dataset or _trained_on(model.parent), AGREEMENT_WINDOWS, split=_tested_on(model.parent))
     except ExportError as e:
         raise ExportCError(str(e)) from None
     q = contract.input.get("quantization")

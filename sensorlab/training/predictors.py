@@ -118,14 +118,28 @@ def load_predictor(path: Path) -> Predictor:
     raise ModelFileError(f"{path}: unknown model type; give a run folder, a .pt checkpoint, an .onnx or a .tflite file")
 
 
-def evaluate(model: Path, dataset: Path, split: str | None = "test") -> dict:
-    """Accuracy, per-class precision/recall/F1 and confusion matrix of one build on one split."""
+def evaluate(model: Path, dataset: Path, split: str | None = "test", against: Path | None = None) -> dict:
+    """Accuracy, per-class precision/recall/F1 and confusion matrix of one build on one split.
+
+    ``against``: another build of the model (typically the run folder, i.e. PyTorch); the share of
+    windows on which both give the same class is reported as ``agreement`` (each build reads the
+    windows through its own contract, as it would on a device).
+    """
     from sensorlab.training.data import eval_windows
     from sensorlab.training.metrics import classification_metrics
 
     pred = load_predictor(model)
     x, y, _ = eval_windows(dataset, pred.contract, split)
     logits = pred.predict(x)
-    m = classification_metrics(y, logits.argmax(1) if len(logits) else np.empty(0, int), pred.contract.labels)
+    guess = logits.argmax(1) if len(logits) else np.empty(0, int)
+    m = classification_metrics(y, guess, pred.contract.labels)
     m.update({"model": str(model), "kind": pred.kind, "dataset": str(dataset), "split": split})
+    if against is not None:
+        ref = load_predictor(against)
+        if ref.contract.labels != pred.contract.labels:
+            raise ModelFileError(f"{against}: its labels ({', '.join(ref.contract.labels)}) are not {model}'s; compare builds of one model")
+        rx, _, _ = eval_windows(dataset, ref.contract, split)
+        ref_guess = ref.predict(rx).argmax(1) if len(rx) else np.empty(0, int)
+        m["agreement"] = {"against": str(against), "kind": ref.kind, "windows": int(len(guess)),
+                          "argmax_agreement": float((guess == ref_guess).mean()) if len(guess) else float("nan")}  # fmt: skip
     return m

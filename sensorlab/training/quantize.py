@@ -1,7 +1,7 @@
 """``sensorlab quantize``: int8 ONNX builds beside the fp32 one, and an honest side-by-side report.
 
 - static: QDQ, per-channel int8 weights and int8 activations, calibrated on real dataset
-  windows (train split); the audio front end (DFT, mel, log) stays float, since int8 power
+  windows (the train split; in a leave-one-out file, every split but the tested one); the audio front end (DFT, mel, log) stays float, since int8 power
   spectra lose the quiet bands;
 - dynamic: int8 weights, activations quantized at run time: the usual baseline.
 
@@ -28,23 +28,56 @@ GOALS = {"size": 0.3, "latency": 0.67, "accuracy_drop": 0.01}
 
 
 def latency_ms(pred: OnnxPredictor, x1: np.ndarray, runs: int = 300) -> dict:
+    """Wall-clock p50/p99 of one window, and the CPU time the calling thread spent on it.
+
+    With one intra-op thread onnxruntime and LiteRT run the model on the calling thread, so
+    ``time.thread_time`` is the model's CPU cost: on a loaded machine the wall clock also counts
+    the time the thread waited for a core, the CPU time barely moves (compare machines with it).
+    """
     for _ in range(20):
         pred._run(x1)
-    t = np.empty(runs)
+    t, c = np.empty(runs), np.empty(runs)
     for i in range(runs):
-        s = time.perf_counter()
+        s, cs = time.perf_counter(), time.thread_time()
         pred._run(x1)
+        c[i] = time.thread_time() - cs
         t[i] = time.perf_counter() - s
-    return {"p50": float(np.percentile(t, 50) * 1e3), "p99": float(np.percentile(t, 99) * 1e3)}
+    return {"p50": float(np.percentile(t, 50) * 1e3), "p99": float(np.percentile(t, 99) * 1e3),
+            "cpu_p50": float(np.percentile(c, 50) * 1e3), "cpu_mean": float(c.mean() * 1e3)}  # fmt: skip
 
 
-def calibration_windows(dataset: Path, contract: ModelContract, n: int = CALIBRATION) -> np.ndarray:
+def calibration_windows(dataset: Path, contract: ModelContract, n: int = CALIBRATION, held_out: str | None = None) -> np.ndarray:
+    """``n`` prepared windows spread over the training data: the ``train`` split, or in a k-fold /
+    leave-one-out file every split but the ``held_out`` one the model is tested on (calibrating on
+    the unheard speaker's windows would tune the int8 ranges to the very data it is scored on)."""
     from sensorlab.datasets.dataset import Dataset
 
     with Dataset.open(dataset) as ds:
-        x, _ = ds.arrays(contract.input["stream"], "train" if "train" in ds.split_names else None)
-    idx = np.linspace(0, len(x) - 1, min(n, len(x))).astype(int)
-    return contract.prepare(x[idx])
+        names = ds.split_names
+        if "train" in names:
+            m = ds.mask("train")
+        else:
+            m = ~ds.mask(held_out) if held_out in names else ds.mask(None)
+        idx = np.flatnonzero(m)
+        idx = idx[np.linspace(0, len(idx) - 1, min(n, len(idx))).astype(int)] if len(idx) else idx
+        x = ds.windows(contract.input["stream"], idx)  # increasing, distinct indices: one h5py read
+    return contract.prepare(x)
+
+
+def report_split(model: Path, dataset: Path, split: str | None = None) -> str:
+    """The split ``quantize`` reports on: ``split`` if given, else the one the model's run tested on, else ``test``."""
+    from sensorlab.datasets.dataset import Dataset
+    from sensorlab.training.data import DataError
+    from sensorlab.training.export import _tested_on
+
+    with Dataset.open(dataset) as ds:
+        names = ds.split_names
+    if split is not None and split not in names:
+        raise DataError(f"{Path(dataset).name}: no split {split!r}; it has {', '.join(names)}")
+    found = next((s for s in (split, _tested_on(Path(model)), "test") if s in names), None)
+    if found is None:
+        raise DataError(f"{Path(dataset).name}: no split 'test' to report on; it has {', '.join(names)}: pass --split NAME")
+    return found
 
 
 def _frontend_nodes(path: Path) -> list[str]:
@@ -65,7 +98,8 @@ def _frontend_nodes(path: Path) -> list[str]:
     return names + sorted(keep)
 
 
-def quantize(onnx_fp32: Path, dataset: Path, out_dir: Path | None = None) -> dict:
+def quantize(onnx_fp32: Path, dataset: Path, out_dir: Path | None = None, split: str | None = None) -> dict:
+    """Write the static and dynamic int8 builds beside ``onnx_fp32``; report on the test split (`report_split`)."""
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_dynamic, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
@@ -76,7 +110,8 @@ def quantize(onnx_fp32: Path, dataset: Path, out_dir: Path | None = None) -> dic
     out_dir = Path(out_dir) if out_dir else onnx_fp32.parent
     fp32 = OnnxPredictor(onnx_fp32)
     contract = fp32.contract
-    calib = calibration_windows(dataset, contract)
+    split = report_split(onnx_fp32, dataset, split)
+    calib = calibration_windows(dataset, contract, held_out=split)
     pre = out_dir / f"{onnx_fp32.stem}.pre.onnx"
     quant_pre_process(str(onnx_fp32), str(pre), skip_symbolic_shape=True)
 
@@ -97,10 +132,10 @@ def quantize(onnx_fp32: Path, dataset: Path, out_dir: Path | None = None) -> dic
     pre.unlink(missing_ok=True)
     for path, how in ((static, "static QDQ int8, per-channel, calibrated"), (dynamic, "dynamic int8 weights")):
         c = ModelContract.from_json(contract.to_json())
-        c.model = {**c.model, "quantization": f"{how} on {len(calib)} train windows" if path == static else how}
+        c.model = {**c.model, "quantization": f"{how} on {len(calib)} training windows" if path == static else how}
         set_metadata(path, c)
 
-    x, y, _ = eval_windows(dataset, contract, "test")
+    x, y, _ = eval_windows(dataset, contract, split)
     ref = fp32.predict(x)
     one = x[:1] if len(x) else calib[:1]
     rows = []
@@ -119,7 +154,7 @@ def quantize(onnx_fp32: Path, dataset: Path, out_dir: Path | None = None) -> dic
         missed = [k for k, v in (("size", r["size_ratio"]), ("latency", r["latency_ratio"]), ("accuracy_drop", r["accuracy_drop"])) if v > GOALS[k]]
         r["meets_goals"] = not missed
         verdicts.append(f"{r['build']}: " + ("meets every goal" if not missed else "does not pay on " + ", ".join(missed)))
-    report = {"model": str(onnx_fp32), "dataset": str(dataset), "test_windows": int(len(x)), "calibration_windows": int(len(calib)),
+    report = {"model": str(onnx_fp32), "dataset": str(dataset), "split": split, "test_windows": int(len(x)), "calibration_windows": int(len(calib)),
               "threads": 1, "goals": GOALS, "builds": rows, "verdicts": verdicts, "excluded_nodes": len(exclude)}  # fmt: skip
     (out_dir / "quantize.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     (out_dir / "quantize.md").write_text(format_report(report) + "\n", encoding="utf-8")
@@ -127,7 +162,7 @@ def quantize(onnx_fp32: Path, dataset: Path, out_dir: Path | None = None) -> dic
 
 
 def format_report(r: dict) -> str:
-    lines = [f"{r['test_windows']} test windows, {r['calibration_windows']} calibration windows, onnxruntime 1 thread", "",
+    lines = [f"{r['test_windows']} test windows (split {r.get('split', 'test')!r}), {r['calibration_windows']} calibration windows, onnxruntime 1 thread", "",
              "| build | size | size ratio | p50 ms | p99 ms | latency ratio | accuracy | agreement with fp32 |",
              "|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for b in r["builds"]:

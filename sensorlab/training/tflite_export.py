@@ -5,7 +5,7 @@ The converter is ``litert-torch`` (PyTorch → TFLite without TensorFlow); it is
 
 - fp32: ``litert_torch.convert`` of the eval-mode model, batch 1.
 - int8 (full integer): ``torch.export`` → PT2E (symmetric, per-channel weights, int8
-  activations) → calibrate on real train windows → ``convert_pt2e`` → ``litert_torch.convert``
+  activations) → calibrate on real training windows (never the held-out split) → ``convert_pt2e`` → ``litert_torch.convert``
   with the PT2E quantizer; then the boundary QUANTIZE/DEQUANTIZE ops are removed so the file
   takes and returns int8 (`tflite_file.make_int8_io`).
 
@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from sensorlab.contract import ModelContract
-from sensorlab.training.export import ExportError, _trained_on, check_windows, parity
+from sensorlab.training.export import ExportError, _tested_on, _trained_on, check_windows, parity
 
 #: fp32 TFLite vs PyTorch: the converter fuses and reorders float ops, a little looser than ONNX.
 FP32_ATOL = 1e-4
@@ -118,9 +118,10 @@ def export_tflite(run: Path, out: Path | None = None, dataset: Path | None = Non
     folder = run if run.is_dir() else run.parent
     out = Path(out) if out else folder / ("model.int8.tflite" if int8 else "model.tflite")
     dataset = dataset or _trained_on(run)
-    x = check_windows(contract, dataset)
+    held_out = _tested_on(run)  # a leave-one-out fold's speaker: checked on, never calibrated on
+    x = check_windows(contract, dataset, split=held_out)
     example = torch.from_numpy(x[:1].copy())
-    calib = calibration_windows(dataset, contract) if int8 else None
+    calib = calibration_windows(dataset, contract, held_out=held_out) if int8 else None
     # int8 audio: the front end moves out of the graph (see the module docstring)
     fc = _frontend_outside(contract, model) if int8 and contract.features.get("kind") == "log_mel" else None
     graph_model = _audio_backend(model) if fc else model

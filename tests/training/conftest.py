@@ -13,13 +13,13 @@ from sensorlab.datasets.dataset import DatasetWriter
 SPLITS = ["train", "val", "test"]
 
 
-def write_dataset(path, stream, kind, rate, channels, x, y, classes, split, window=(1.0, 0.5)):
-    """A dataset file holding windows ``x`` (n, T, C) with labels ``y`` and split indices ``split``."""
+def write_dataset(path, stream, kind, rate, channels, x, y, classes, split, window=(1.0, 0.5), split_names=SPLITS, method="holdout"):
+    """A dataset file holding windows ``x`` (n, T, C) with labels ``y`` and split indices ``split`` (into ``split_names``)."""
     w = DatasetWriter(path, [(stream, x.shape[1:], str(x.dtype))], train_split=0)
     w.append({stream: x}, {"label": y, "split": split, "session": np.zeros(len(y)), "start": np.arange(len(y), dtype=float),
                            "offset": np.arange(len(y), dtype=float), "coverage": np.ones(len(y)), "flags": np.zeros(len(y))})  # fmt: skip
     h = hashlib.sha256(x.tobytes()).hexdigest()
-    w.finish({"classes": classes, "split_names": SPLITS, "split": {"method": "holdout", "by": "session", "seed": 0},
+    w.finish({"classes": classes, "split_names": list(split_names), "split": {"method": method, "by": "session", "seed": 0},
               "streams": [{"name": stream, "kind": kind, "rate": rate, "source_rate": rate, "channels": channels,
                            "n_samples": x.shape[1], "dtype": str(x.dtype), "resampler": "none"}],
               "window": {"length": window[0], "hop": window[1], "rule": "majority", "min_coverage": 0.5, "gaps": "drop"},
@@ -71,3 +71,39 @@ def audio_dataset(tmp_path_factory):
     rng = np.random.default_rng(2)
     return write_dataset(tmp_path_factory.mktemp("ds") / "tones.h5", "mic", "audio", 8000.0, ["ch0"], x, y,
                          ["noise", "tone"], _splits(len(y), rng), window=(0.5, 0.25))  # fmt: skip
+
+
+#: Small batches (the tiny sets still give enough steps per epoch) and no early stop within a few epochs.
+FAST_TRAIN = "batch_size = 16\npatience = 20\n"
+
+
+def cli(*args):
+    """Run ``sensorlab ARGS`` in-process (typer's runner), as a user would type it."""
+    from typer.testing import CliRunner
+
+    from sensorlab.cli import app
+
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def train_run(dataset, task, out, epochs, extra=""):
+    """Train through the command line; return the run folder."""
+    cfg = out.parent / f"{out.name}.toml"
+    cfg.write_text(FAST_TRAIN + extra)
+    r = cli("train", dataset, "--task", task, "--config", cfg, "--epochs", epochs, "--out", out)
+    assert r.exit_code == 0, r.output
+    return out
+
+
+@pytest.fixture(scope="session")
+def imu_run_folder(imu_dataset, tmp_path_factory):
+    """One 8-epoch IMU run for the prune and TFLite tests: they export and prune beside it, never retrain it."""
+    pytest.importorskip("torch")
+    return train_run(imu_dataset, "timeseries", tmp_path_factory.mktemp("runs") / "imu", 8)
+
+
+@pytest.fixture(scope="session")
+def audio_run_folder(audio_dataset, tmp_path_factory):
+    """One 6-epoch tones-vs-noise run (width 16) for the training and TFLite audio tests."""
+    pytest.importorskip("torch")
+    return train_run(audio_dataset, "audio", tmp_path_factory.mktemp("runs") / "tones", 6, "width = 16\n")

@@ -6,26 +6,15 @@ from __future__ import annotations
 import json
 
 import pytest
-from typer.testing import CliRunner
 
-from sensorlab.cli import app
+from .conftest import cli as _cli
 
 pytest.importorskip("torch")
-runner = CliRunner()
-
-
-def _cli(*args):
-    return runner.invoke(app, [str(a) for a in args])
 
 
 @pytest.fixture(scope="module")
-def parent_run(imu_dataset, tmp_path_factory):
-    cfg = tmp_path_factory.mktemp("cfg") / "train.toml"
-    cfg.write_text("batch_size = 16\npatience = 20\n")
-    run = tmp_path_factory.mktemp("runs") / "imu"
-    r = _cli("train", imu_dataset, "--task", "timeseries", "--config", cfg, "--epochs", 8, "--out", run)
-    assert r.exit_code == 0, r.output
-    return run
+def parent_run(imu_run_folder):
+    return imu_run_folder  # the shared 8-epoch IMU run (conftest); pruned runs are written beside it
 
 
 def test_prune_half_removes_filters_keeps_accuracy_and_exports_smaller(parent_run, imu_dataset):

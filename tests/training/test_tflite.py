@@ -11,31 +11,21 @@ import subprocess
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
-from sensorlab.cli import app
 from sensorlab.contract import METADATA_KEY, ModelContract
+
+from .conftest import cli as _cli
 
 pytest.importorskip("torch")
 pytest.importorskip("litert_torch")
 pytest.importorskip("ai_edge_litert")
 pytest.importorskip("tflite_micro")
 pytestmark = pytest.mark.tflite
-runner = CliRunner()
-
-
-def _cli(*args):
-    return runner.invoke(app, [str(a) for a in args])
 
 
 @pytest.fixture(scope="module")
-def run(imu_dataset, tmp_path_factory):
-    cfg = tmp_path_factory.mktemp("cfg") / "train.toml"
-    cfg.write_text("batch_size = 16\npatience = 20\n")
-    out = tmp_path_factory.mktemp("runs") / "imu"
-    r = _cli("train", imu_dataset, "--task", "timeseries", "--config", cfg, "--epochs", 8, "--out", out)
-    assert r.exit_code == 0, r.output
-    return out
+def run(imu_run_folder):
+    return imu_run_folder
 
 
 @pytest.fixture(scope="module")
@@ -161,13 +151,8 @@ def test_bench_model_counts_the_same_graph_in_onnx_and_tflite(run, fp32, int8):
 
 
 @pytest.fixture(scope="module")
-def audio_run(audio_dataset, tmp_path_factory):
-    cfg = tmp_path_factory.mktemp("cfg") / "audio.toml"
-    cfg.write_text("batch_size = 16\npatience = 20\nwidth = 16\n")
-    out = tmp_path_factory.mktemp("runs") / "tones"
-    r = _cli("train", audio_dataset, "--task", "audio", "--config", cfg, "--epochs", 6, "--out", out)
-    assert r.exit_code == 0, r.output
-    return out
+def audio_run(audio_run_folder):
+    return audio_run_folder
 
 
 def _device_log_mel(window: np.ndarray, fe: dict) -> np.ndarray:

@@ -7,25 +7,20 @@ import re
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
-from sensorlab.cli import app
 from sensorlab.contract import METADATA_KEY, ContractError, ModelContract
 from sensorlab.datasets.dataset import Dataset
 
+from .conftest import FAST_TRAIN
+from .conftest import cli as _cli
+
 pytest.importorskip("torch")
-runner = CliRunner()
-
-
-def _cli(*args):
-    r = runner.invoke(app, [str(a) for a in args])
-    return r
 
 
 @pytest.fixture(scope="module")
 def fast_config(tmp_path_factory):
     p = tmp_path_factory.mktemp("cfg") / "train.toml"
-    p.write_text("batch_size = 16\npatience = 20\n")
+    p.write_text(FAST_TRAIN)
     return p
 
 
@@ -38,13 +33,8 @@ def imu_run(imu_dataset, fast_config, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def audio_run(audio_dataset, fast_config, tmp_path_factory):
-    run = tmp_path_factory.mktemp("runs") / "tones"
-    cfg = fast_config.parent / "audio.toml"
-    cfg.write_text(fast_config.read_text() + "width = 16\n")
-    r = _cli("train", audio_dataset, "--task", "audio", "--config", cfg, "--epochs", 6, "--out", run)
-    assert r.exit_code == 0, r.output
-    return run
+def audio_run(audio_run_folder):
+    return audio_run_folder
 
 
 def test_train_learns_sine_vs_square_and_writes_a_complete_run(imu_run, imu_dataset):
@@ -196,6 +186,74 @@ def test_quantize_int8_agrees_with_fp32(imu_run, imu_dataset):
     assert len(rep["verdicts"]) == 2 and (run / "quantize.md").exists()
     m = json.loads(_cli("evaluate", run / "model.int8.onnx", imu_dataset, "--json").stdout)
     assert m["accuracy"] == static["accuracy"]  # the int8 file carries the contract: evaluate needs nothing else
+
+
+def test_quantize_a_leave_one_out_fold_reports_on_its_held_out_subject_and_never_calibrates_on_it(tmp_path, fast_config):
+    """`quantize` on a leave-one-subject-out file failed ("no split 'test'"), and calibration read
+    every window, the unheard subject's included. It now reports on the split the run tested on
+    (or --split) and calibrates on the other subjects only."""
+    from sensorlab.training.predictors import OnnxPredictor
+    from sensorlab.training.quantize import calibration_windows
+
+    from .conftest import imu_windows, write_dataset
+
+    x, y = imu_windows(180, seed=3)
+    split = (np.arange(len(y)) // 2 % 3).astype(np.int8)  # subjects s0, s1, s2, both classes in each
+    x[split == 2] += 3.0  # the held-out subject's windows are recognisable (an offset the model standardizes away)
+    ds = write_dataset(tmp_path / "loso.h5", "imu", "timeseries", 50.0, ["ax", "ay", "az"], x, y, ["sine", "square"], split,
+                       split_names=["s0", "s1", "s2"], method="leave_one_out")  # fmt: skip
+    cfg = tmp_path / "fold.toml"
+    cfg.write_text(fast_config.read_text() + 'test_split = "s2"\n')
+    run = tmp_path / "fold-s2"
+    assert _cli("train", ds, "--task", "timeseries", "--config", cfg, "--epochs", 2, "--out", run).exit_code == 0
+    assert _cli("export", run).exit_code == 0
+
+    r = _cli("quantize", run / "model.onnx", ds, "--json")
+    assert r.exit_code == 0, r.output
+    rep = json.loads(r.stdout)
+    assert rep["split"] == "s2" and rep["test_windows"] == 60  # the run's own held-out subject
+    contract = OnnxPredictor(run / "model.onnx").contract
+    calib = calibration_windows(ds, contract, held_out="s2")
+    held = contract.prepare(x[split == 2])
+    others = contract.prepare(x[split != 2])
+    assert len(calib) == 120 and not any((held == w).all((1, 2)).any() for w in calib)
+    assert all((others == w).all((1, 2)).any() for w in calib)  # every calibration window is another subject's
+    m = json.loads(_cli("evaluate", run / "model.int8.onnx", ds, "--split", "s2", "--json").stdout)
+    assert m["n"] == 60 and m["accuracy"] == rep["builds"][1]["accuracy"]
+
+    r = _cli("quantize", run / "model.onnx", ds, "--split", "s1")
+    assert r.exit_code == 0 and "60 test windows (split 's1')" in r.output
+    r = _cli("quantize", run / "model.onnx", ds, "--split", "test")
+    assert r.exit_code == 1 and "no split 'test'; it has s0, s1, s2" in r.output
+
+
+def test_bench_model_gives_cpu_time_per_window_beside_the_wall_clock(imu_run):
+    """On a loaded machine wall-clock latency mostly measures the wait for a core: bench-model
+    also reports the thread's own CPU time per window, which never exceeds the wall clock."""
+    run, _ = imu_run
+    if not (run / "model.onnx").exists():
+        assert _cli("export", run).exit_code == 0
+    r = _cli("bench-model", run / "model.onnx", "--runs", 30, "--json")
+    assert r.exit_code == 0, r.output
+    lat = json.loads(r.stdout)["latency_ms"]
+    assert 0 < lat["cpu_p50"] <= lat["p50"] and lat["cpu_mean"] > 0  # each run: CPU time ≤ its wall time
+    human = _cli("bench-model", run / "model.onnx", "--runs", 30).output
+    assert re.search(r"CPU time +\d+\.\d{3} ms per window", human)
+
+
+def test_evaluate_against_another_build_gives_argmax_agreement_on_the_same_windows(imu_run, imu_dataset):
+    run, _ = imu_run
+    if not (run / "model.onnx").exists():
+        assert _cli("export", run).exit_code == 0
+    if not (run / "quantize.json").exists():
+        assert _cli("quantize", run / "model.onnx", imu_dataset).exit_code == 0
+    rep = json.loads((run / "quantize.json").read_text())
+    m32 = json.loads(_cli("evaluate", run / "model.onnx", imu_dataset, "--against", run, "--json").stdout)
+    assert m32["agreement"]["argmax_agreement"] == 1.0 and m32["agreement"]["kind"] == "pytorch" and m32["agreement"]["windows"] == m32["n"]
+    r = _cli("evaluate", run / "model.int8.onnx", imu_dataset, "--against", run)
+    assert r.exit_code == 0, r.output
+    share = float(re.search(r"same class as pytorch \S+ on ([\d.]+)% of (\d+) windows", r.output).group(1)) / 100
+    assert share == pytest.approx(rep["builds"][1]["argmax_agreement"], abs=1e-4)  # PyTorch = fp32 ONNX on every window here
 
 
 def test_bad_inputs_are_one_line_errors(imu_dataset, tmp_path):
