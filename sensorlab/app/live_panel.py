@@ -65,12 +65,32 @@ class Panel(QWidget):
         self.detail = level
 
     def _envelope_view(self, buffer: RollingBuffer) -> tuple[np.ndarray, np.ndarray]:
-        """What a curve draws from its envelope buffer: all rows, or at reduced detail the
-        rows merged 2**detail at a time (half or a quarter of the points to copy and paint)."""
+        """What a curve draws from its envelope buffer: at most ~2 points per pixel column of
+        the plot (rows merged into one min/max pair per group, `coarsen`), and at reduced
+        detail half or a quarter of that. More points than pixel columns cost paint time and
+        draw nothing more: a 10 s window of a 48 kHz envelope is 2,100 points a channel, a
+        plot ~600 px."""
         t, v = buffer.view()
-        if self.detail:
-            t, v = coarsen(t, v, 2 << self.detail, first=buffer.total - len(t))
+        group = max(self._pixel_group(t), 2 << self.detail if self.detail else 0)
+        if group > 2:  # a group of 2 rows is one min/max pair already
+            t, v = coarsen(t, v, group, first=buffer.total - len(t))
         return t, v
+
+    def _pixel_group(self, t: np.ndarray) -> int:
+        """Envelope rows to merge per min/max pair so the visible rows are ≤ 2 per pixel
+        column: a power of two, so it holds steady while the window scrolls (a group changing
+        from frame to frame would make the curve shimmer)."""
+        if self.plot is None or len(t) < 2:
+            return 0
+        vb = self.plot.getViewBox()
+        width = vb.width()
+        (x0, x1), _ = vb.viewRange()
+        span = float(t[-1] - t[0])
+        if width < 1 or span <= 0 or x1 <= x0:
+            return 0
+        rows_visible = len(t) * min(1.0, (x1 - x0) / span)
+        need = rows_visible / width  # rows per pixel column; a group of g rows draws 2 points
+        return 1 << max(0, int(np.ceil(np.log2(need)))) if need > 2 else 0
 
     def _pull(self) -> bool:
         raise NotImplementedError
