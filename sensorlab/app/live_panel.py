@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QGraphicsItem, QHBoxLayout, QLabel, QVBoxLayout, Q
 
 from sensorlab.acquisition.buffers import ChunkRing
 from sensorlab.acquisition.source import StreamInfo
-from sensorlab.app.live_buffers import RollingBuffer, coarsen
+from sensorlab.app.live_buffers import PeakEnvelope, RollingBuffer, coarsen
 from sensorlab.app.live_traces import Marker, MarkerLayer
 
 #: Distinct colours for channels (Tableau-like, readable on a dark background).
@@ -65,32 +65,32 @@ class Panel(QWidget):
         self.detail = level
 
     def _envelope_view(self, buffer: RollingBuffer) -> tuple[np.ndarray, np.ndarray]:
-        """What a curve draws from its envelope buffer: at most ~2 points per pixel column of
-        the plot (rows merged into one min/max pair per group, `coarsen`), and at reduced
-        detail half or a quarter of that. More points than pixel columns cost paint time and
-        draw nothing more: a 10 s window of a 48 kHz envelope is 2,100 points a channel, a
-        plot ~600 px."""
+        """What a curve draws from its envelope buffer: all rows, or at reduced detail the
+        rows merged 2**detail at a time (half or a quarter of the points to copy and paint)."""
         t, v = buffer.view()
-        group = max(self._pixel_group(t), 2 << self.detail if self.detail else 0)
-        if group > 2:  # a group of 2 rows is one min/max pair already
-            t, v = coarsen(t, v, group, first=buffer.total - len(t))
+        if self.detail:
+            t, v = coarsen(t, v, 2 << self.detail, first=buffer.total - len(t))
         return t, v
 
-    def _pixel_group(self, t: np.ndarray) -> int:
-        """Envelope rows to merge per min/max pair so the visible rows are ≤ 2 per pixel
-        column: a power of two, so it holds steady while the window scrolls (a group changing
-        from frame to frame would make the curve shimmer)."""
-        if self.plot is None or len(t) < 2:
-            return 0
-        vb = self.plot.getViewBox()
-        width = vb.width()
-        (x0, x1), _ = vb.viewRange()
-        span = float(t[-1] - t[0])
-        if width < 1 or span <= 0 or x1 <= x0:
-            return 0
-        rows_visible = len(t) * min(1.0, (x1 - x0) / span)
-        need = rows_visible / width  # rows per pixel column; a group of g rows draws 2 points
-        return 1 << max(0, int(np.ceil(np.log2(need)))) if need > 2 else 0
+    def _fit_envelope(self, envelope: PeakEnvelope, rate: float, base: int) -> None:
+        """Size ``envelope``'s blocks to the plot's width: at most one min/max pair per pixel
+        column over the view's window (≤ 2 points per column), so a narrow plot is not handed
+        thousands of points it cannot show (a 10 s window of a 48 kHz envelope was 2,100
+        points a channel on a ~600 px plot). The block is ``base`` times a power of two, so
+        it changes only when the plot is resized across a step, and coarser rows are exact
+        merges of the finer ones. Only for a shown plot (a hidden one has no width yet)."""
+        if self.plot is None or not self.isVisible():
+            return
+        width = self.plot.getViewBox().width()
+        if width < 16 or rate <= 0:
+            return
+        per_px = rate * self.history / width  # samples per pixel column over the window
+        block = base
+        while block < per_px:
+            block *= 2
+        if base == 1 and block <= 2:  # a pair per 2 samples is as many points as the samples
+            block = 1
+        envelope.rebin(block)
 
     def _pull(self) -> bool:
         raise NotImplementedError

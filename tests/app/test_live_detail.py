@@ -79,7 +79,8 @@ def test_coarser_timeseries_curves_still_draw_each_stretchs_min_and_max(qtbot):
 def test_curves_get_at_most_two_points_per_pixel_column_and_keep_every_extreme(qtbot):
     """A 10 s window of a 1 kHz stream is ~1,400 envelope points a channel: on a 400 px plot
     it is handed to the curve as ≤ 2 points per pixel column, each pair still the exact
-    min and max of its stretch; a wider plot gets more points again."""
+    min and max of its stretch; a wider plot gets more points again (once the window has
+    scrolled past what was drawn coarser)."""
     rate, ch = 1000.0, 2
     info = StreamInfo("imu", "timeseries", rate, channel_names=("a", "b"), sample_shape=(ch,))
     ring = ChunkRing(seconds=30.0)
@@ -98,7 +99,7 @@ def test_curves_get_at_most_two_points_per_pixel_column_and_keep_every_extreme(q
     _assert_envelope_of(panel.curves, t, data, 0.0)
     panel.resize(1800, 250)
     qtbot.waitUntil(lambda: vb.width() > 1500, timeout=5_000)
-    t, data = _feed(panel, ring, rate, ch, 10.5, 100)
+    t, data = _feed(panel, ring, rate, ch, 21.0, 100)  # the coarser history scrolls out
     wide = len(panel.curves[0].getOriginalDataset()[0])
     assert 2 * narrow < wide <= 2 * vb.width()
     _assert_envelope_of(panel.curves, t, data, 0.0)
