@@ -19,6 +19,7 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
+    QApplication,
     QComboBox,
     QLabel,
     QLineEdit,
@@ -146,8 +147,46 @@ class LabelBar(QWidget):
             self.toggle_span(name)
 
     # -- hotkeys from the whole window -----------------------------------------------------
+    def watch(self, window: QWidget) -> None:
+        """Take digit hotkeys from anywhere in ``window`` (the studio calls this once).
+
+        Key events go to the focused widget, or to the window when nothing has focus, so the
+        filter sits on the window and moves with the keyboard focus. Installed on the whole
+        application it ran for every event of every widget: ~85 Python calls per live-view
+        frame (paints, timers, layout), ~1 ms a frame for nothing (docs/PERFORMANCE.md §4).
+        """
+        self._watched = window
+        self._focus: QWidget | None = None
+        window.installEventFilter(self)
+        app = QApplication.instance()
+        app.focusChanged.connect(self._follow_focus)
+        self._follow_focus(None, app.focusWidget())
+
+    def unwatch(self) -> None:
+        """Stop taking hotkeys (the window is closing)."""
+        window = getattr(self, "_watched", None)
+        if window is None:
+            return
+        QApplication.instance().focusChanged.disconnect(self._follow_focus)
+        window.removeEventFilter(self)
+        if self._focus is not None:
+            self._focus.removeEventFilter(self)
+        self._watched = self._focus = None
+
+    def _follow_focus(self, _old, new) -> None:
+        if self._focus is not None:
+            try:
+                self._focus.removeEventFilter(self)
+            except RuntimeError:  # the widget is already deleted
+                pass
+        self._focus = None
+        if new is not None and new is not self._watched and new.window() is self._watched:
+            new.installEventFilter(self)
+            self._focus = new
+
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
-        """Installed on the application: digits anywhere in this window but in a text field are hotkeys."""
+        """Installed on the window and its focused widget (`watch`): digits anywhere in this
+        window but in a text field are hotkeys."""
         etype = event.type()
         if etype not in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
             return False

@@ -15,7 +15,7 @@ class AudioPanel(Panel):
     """Audio: a min/max envelope of every channel and a live spectrogram of the first channel."""
 
     time_axis = True
-    BLOCK = 480  # samples per envelope bin (10 ms at 48 kHz: 1000 bins in a 10 s window)
+    BLOCK = 480  # samples per envelope bin at most (10 ms at 48 kHz); more on a narrow plot
     NFFT = 512  # spectrogram window = hop (no overlap; 94 columns/s at 48 kHz)
     DB_RANGE = (-85.0, -15.0)  # dBFS mapped onto the colour map
 
@@ -79,6 +79,7 @@ class AudioPanel(Panel):
         if raw.dtype.kind == "i":  # integer PCM: scale to [-1, 1]
             data /= float(np.iinfo(raw.dtype).max) + 1.0
         self.newest = float(chunk.timestamps[-1])
+        self._fit_envelope(self.envelope, self.rate, self.BLOCK)
         self.envelope.add(chunk.timestamps, data)
         t, v = self._envelope_view(self.envelope.buffer)
         x = t - self.origin

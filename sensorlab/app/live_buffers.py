@@ -70,10 +70,30 @@ class PeakEnvelope:
 
     def __init__(self, block: int, window_samples: int, width: int):
         self.block = max(1, int(block))
-        rows = window_samples if self.block == 1 else 2 * (window_samples // self.block + 1)
-        self.buffer = RollingBuffer(rows, width)
+        self.window_samples = int(window_samples)
+        self.buffer = RollingBuffer(self._rows(self.block), width)
         self._pending_t = np.zeros(0, dtype=np.float64)
         self._pending_v = np.zeros((0, width), dtype=np.float32)
+
+    def _rows(self, block: int) -> int:
+        return self.window_samples if block == 1 else 2 * (self.window_samples // block + 1)
+
+    def rebin(self, block: int) -> None:
+        """From now on make one min/max pair per ``block`` samples (a multiple or a divisor of
+        the current block). Rows already made are kept: for a coarser block they are merged
+        into the new pairs (still the exact min and max of their stretch, `coarsen`); for a
+        finer one they stay as they are and scroll out within one window."""
+        block = max(1, int(block))
+        if block == self.block:
+            return
+        t, v = self.buffer.view()
+        if block > self.block and len(t):
+            group = block if self.block == 1 else 2 * (block // self.block)
+            t, v = coarsen(t, v, group, first=self.buffer.total - len(t))
+        buffer = RollingBuffer(self._rows(block), v.shape[0])
+        if len(t):
+            buffer.append(t, v.T)
+        self.buffer, self.block = buffer, block
 
     def add(self, t: np.ndarray, values: np.ndarray) -> None:
         if self.block == 1:

@@ -18,7 +18,8 @@ class EventsPanel(Panel):
     """An event stream as vertical lines with their text, on the shared time axis."""
 
     time_axis = True
-    #: Emitted for every new event: (host time, text), so the view can mark other plots too.
+    #: Emitted for every new event run: (host time, text). The live view does not copy events
+    #: onto the other plots (they stay on this panel); a listener may.
     new_event = Signal(float, str)
 
     def __init__(self, info, ring, origin, window, parent=None):

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QGraphicsItem, QHBoxLayout, QLabel, QVBoxLayout, Q
 
 from sensorlab.acquisition.buffers import ChunkRing
 from sensorlab.acquisition.source import StreamInfo
-from sensorlab.app.live_buffers import RollingBuffer, coarsen
+from sensorlab.app.live_buffers import PeakEnvelope, RollingBuffer, coarsen
 from sensorlab.app.live_traces import Marker, MarkerLayer
 
 #: Distinct colours for channels (Tableau-like, readable on a dark background).
@@ -71,6 +71,26 @@ class Panel(QWidget):
         if self.detail:
             t, v = coarsen(t, v, 2 << self.detail, first=buffer.total - len(t))
         return t, v
+
+    def _fit_envelope(self, envelope: PeakEnvelope, rate: float, base: int) -> None:
+        """Size ``envelope``'s blocks to the plot's width: at most one min/max pair per pixel
+        column over the view's window (≤ 2 points per column), so a narrow plot is not handed
+        thousands of points it cannot show (a 10 s window of a 48 kHz envelope was 2,100
+        points a channel on a ~600 px plot). The block is ``base`` times a power of two, so
+        it changes only when the plot is resized across a step, and coarser rows are exact
+        merges of the finer ones. Only for a shown plot (a hidden one has no width yet)."""
+        if self.plot is None or not self.isVisible():
+            return
+        width = self.plot.getViewBox().width()
+        if width < 16 or rate <= 0:
+            return
+        per_px = rate * self.history / width  # samples per pixel column over the window
+        block = base
+        while block < per_px:
+            block *= 2
+        if base == 1 and block <= 2:  # a pair per 2 samples is as many points as the samples
+            block = 1
+        envelope.rebin(block)
 
     def _pull(self) -> bool:
         raise NotImplementedError

@@ -13,8 +13,8 @@ from sensorlab.app.live_buffers import PeakEnvelope
 from sensorlab.app.live_panel import PALETTE, Panel
 from sensorlab.app.live_traces import Trace
 
-#: Min/max pairs per curve in a window (about one per pixel column of a typical plot; more
-#: only costs paint time).
+#: Min/max pairs per curve in a window before the plot has a width (then one pair per pixel
+#: column at most, `Panel._fit_envelope`).
 TARGET_BINS = 700
 
 #: A legend is shown when the plot is at least this many times its height.
@@ -31,8 +31,9 @@ class TimeseriesPanel(Panel):
         super().__init__(info, ring, origin, window, parent)
         n_ch = max(1, info.channel_count)
         rate = info.nominal_rate if info.regular else 100.0
-        self.envelope = PeakEnvelope(int(rate * window / TARGET_BINS), int(rate * window * 1.05) + 16, n_ch)
-        self.buffer = self.envelope.buffer
+        self._rate = rate
+        self._base_block = max(1, int(rate * window / TARGET_BINS))
+        self.envelope = PeakEnvelope(self._base_block, int(rate * window * 1.05) + 16, n_ch)
         self.graphics = pg.GraphicsLayoutWidget()
         self.plot = self._new_plot(self.graphics)
         names = list(info.channel_names) or [f"ch{i}" for i in range(n_ch)]
@@ -75,6 +76,11 @@ class TimeseriesPanel(Panel):
         self._ticks = 0
         self._y_range: tuple[float, float] | None = None
         self._layout.addWidget(self.graphics, 1)
+
+    @property
+    def buffer(self):
+        """The display buffer the curves draw (the envelope's: replaced when it is rebinned)."""
+        return self.envelope.buffer
 
     def set_channel_visible(self, index: int, visible: bool) -> None:
         self.channel_actions[index].setChecked(visible)
@@ -126,6 +132,7 @@ class TimeseriesPanel(Panel):
         if chunk is None:
             return False
         data = np.asarray(chunk.data, dtype=np.float32).reshape(len(chunk), -1)
+        self._fit_envelope(self.envelope, self._rate, self._base_block)
         self.envelope.add(chunk.timestamps, data)
         self.newest = float(chunk.timestamps[-1])
         t, v = self._envelope_view(self.buffer)

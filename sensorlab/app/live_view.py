@@ -8,6 +8,9 @@ thread at kHz rates).
 - Time plots (time series, audio, spectrogram, events) are x-linked. While *following*, the x
   range tracks the newest data; zooming or panning any of them with the mouse stops following
   until `follow` is switched back on.
+- *Markers*: a live label (hotkey) is a line across every time plot; an event stream's
+  events (a board's or a model's class changes every window) are lines on its own thin
+  events panel only, or they would clutter every plot and cost each one a marker layer.
 - *Pausing* stops refreshing the plots only: devices and the recorder keep running, and the
   rings keep (bounded) data so resuming catches up.
 """
@@ -85,8 +88,6 @@ class LiveView(QWidget):
             panel = panel_for(info, ring, self.origin, window)
             self.panels[name] = panel
             (time_col if panel.time_axis else image_col).addWidget(panel)
-            if isinstance(panel, EventsPanel):
-                panel.new_event.connect(self._on_new_event)
         master = self.master_plot
         for panel in self.time_panels:
             if panel.plot is not master:
@@ -158,9 +159,13 @@ class LiveView(QWidget):
             self.follow_changed.emit(follow)
 
     def add_marker(self, t: float, text: str, color: str = "#ffd54f") -> None:
-        """Draw a vertical line at host time ``t`` on every time plot (e.g. a live label).
+        """Draw a vertical line at host time ``t`` on every time plot (a live label: the user
+        marked that moment and wants to see it against every signal).
 
         The text is written on the top plot and on event panels only, to keep plots readable.
+        Events of an event stream (a board's or a model's class changes, a detector's events)
+        are not drawn here: they stay on their own events panel, which shares the time axis
+        (docs/PERFORMANCE.md §4).
         """
         for i, panel in enumerate(self.time_panels):
             panel.add_marker(t, text if i == 0 or isinstance(panel, EventsPanel) else "", color)
@@ -257,8 +262,3 @@ class LiveView(QWidget):
     def _on_manual_range(self, *_args) -> None:
         if not self._setting_range:
             self.set_follow(False)
-
-    def _on_new_event(self, t: float, text: str) -> None:
-        for panel in self.time_panels:
-            if not isinstance(panel, EventsPanel):
-                panel.add_marker(t, "", "#ffd54f")

@@ -112,7 +112,7 @@ class MainWindow(StudioActions, QMainWindow):
         self._clock = QTimer(self, interval=250)
         self._clock.timeout.connect(self._update_elapsed)
         self._clock.start()
-        QApplication.instance().installEventFilter(self.label_bar)
+        self.label_bar.watch(self)
         self.open_sources(sources)
 
     # -- building -------------------------------------------------------------------------
@@ -392,7 +392,7 @@ class MainWindow(StudioActions, QMainWindow):
         self.training_tab.shutdown()
         for window in self._labeling_windows:
             window.close()
-        QApplication.instance().removeEventFilter(self.label_bar)
+        self.label_bar.unwatch()
         self.tasks.wait()  # a recording still starting must finish starting before it can stop
         if self.studio.recording:
             self.label_bar.close_open_spans()

@@ -93,6 +93,32 @@ def test_envelope_of_chunks_of_any_size_is_the_block_min_max():
         np.testing.assert_array_equal(v[:, 2 * j + 1], full[a : b + 1].max(axis=0))
 
 
+def test_a_rebinned_envelope_keeps_every_stretchs_min_and_max():
+    """A plot made narrower coarsens its envelope (`PeakEnvelope.rebin`): the rows already made
+    are merged, and every pair drawn is still the exact min and max of its stretch, the
+    stretches following each other with no sample left out, across the change and back."""
+    env = PeakEnvelope(block=7, window_samples=20_000, width=1)
+    full = np.sin(np.arange(9000) * 0.05) * np.cos(np.arange(9000) * 0.0071)
+    n = 0
+    for stop, block in ((2000, 28), (5000, 14), (9000, None)):
+        while n < stop:
+            k = np.arange(n, min(n + 33, stop))
+            env.add(k / 1000.0, full[k, None].astype(np.float32))
+            n = k[-1] + 1
+        if block:
+            env.rebin(block)
+    assert env.block == 14
+    t, v = env.buffer.view()
+    k = np.rint(t * 1000).astype(int)
+    first, last = k[0::2], k[1::2]
+    assert first[0] == 0 and np.all(first[1:] == last[:-1] + 1)  # contiguous stretches
+    spans = set((last - first).tolist())
+    assert {27, 13} <= spans and max(spans) == 27  # merged and coarse pairs, then finer ones
+    f32 = full.astype(np.float32)
+    for j, (a, b) in enumerate(zip(first, last)):
+        assert v[0, 2 * j] == f32[a : b + 1].min() and v[0, 2 * j + 1] == f32[a : b + 1].max(), j
+
+
 def test_spectrogram_shows_a_tone_in_its_frequency_row(qtbot):
     from sensorlab.app.live_panels import AudioPanel
 

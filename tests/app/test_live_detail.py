@@ -76,6 +76,35 @@ def test_coarser_timeseries_curves_still_draw_each_stretchs_min_and_max(qtbot):
     assert _assert_envelope_of(panel.curves, t, data, 0.0) >= 2.0 * rate / block - 2  # the whole window, full detail
 
 
+def test_curves_get_at_most_two_points_per_pixel_column_and_keep_every_extreme(qtbot):
+    """A 10 s window of a 1 kHz stream is ~1,400 envelope points a channel: on a 400 px plot
+    it is handed to the curve as ≤ 2 points per pixel column, each pair still the exact
+    min and max of its stretch; a wider plot gets more points again (once the window has
+    scrolled past what was drawn coarser)."""
+    rate, ch = 1000.0, 2
+    info = StreamInfo("imu", "timeseries", rate, channel_names=("a", "b"), sample_shape=(ch,))
+    ring = ChunkRing(seconds=30.0)
+    panel = TimeseriesPanel(info, ring, 0.0, window=10.0)
+    qtbot.addWidget(panel)
+    panel.resize(400, 250)
+    panel.show()
+    qtbot.waitExposed(panel)
+    vb = panel.plot.getViewBox()
+    panel.plot.setXRange(0.0, 10.0, padding=0)  # as the live view does while following
+    t, data = _feed(panel, ring, rate, ch, 10.0, 100)
+    narrow = vb.width()
+    assert 200 < narrow < 400
+    for curve in panel.curves:
+        assert len(curve.getOriginalDataset()[0]) <= 2 * narrow
+    _assert_envelope_of(panel.curves, t, data, 0.0)
+    panel.resize(1800, 250)
+    qtbot.waitUntil(lambda: vb.width() > 1500, timeout=5_000)
+    t, data = _feed(panel, ring, rate, ch, 21.0, 100)  # the coarser history scrolls out
+    wide = len(panel.curves[0].getOriginalDataset()[0])
+    assert 2 * narrow < wide <= 2 * vb.width()
+    _assert_envelope_of(panel.curves, t, data, 0.0)
+
+
 def test_audio_at_reduced_detail_draws_the_envelope_and_a_smaller_spectrogram(qtbot):
     rate = 16000.0
     info = StreamInfo("mic", "audio", rate, channel_names=("l", "r"), sample_shape=(2,))

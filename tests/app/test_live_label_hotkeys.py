@@ -115,3 +115,33 @@ def test_changing_the_window_length_keeps_the_time_axis(qtbot, make_window):
     origin = w.live_view.origin
     w.window_combo.setCurrentText("30 s")
     assert w.live_view.history == 30.0 and w.live_view.origin == origin
+
+
+def test_the_hotkey_filter_sees_only_the_window_and_the_focused_widget(qtbot, make_window, monkeypatch):
+    """The hotkeys' event filter used to sit on the whole application and ran, in Python, for
+    every event of every widget (~85 per live-view frame: paints, timers, layouts). It now sees
+    only what the window and the focused widget receive, where key events arrive."""
+    from sensorlab.app.label_bar import LabelBar
+
+    seen: dict[int, str] = {}  # id → class name of what the filter saw (no references kept)
+    measuring = []
+    original = LabelBar.eventFilter
+
+    def counting(self, obj, event):
+        if measuring:
+            seen[id(obj)] = type(obj).__name__
+        return original(self, obj, event)
+
+    monkeypatch.setattr(LabelBar, "eventFilter", counting)  # before the window installs it
+    w = make_window()
+    plot = w.live_view.panels["imu"].graphics
+    _give_focus(qtbot, w, plot)
+    frames = w.live_view.frames
+    measuring.append(True)
+    qtbot.waitUntil(lambda: w.live_view.frames >= frames + 10, timeout=30_000)
+    measuring.clear()
+    assert set(seen) <= {id(w), id(w.focusWidget())}, sorted(set(seen.values()))
+    # ... and the digits still reach the session's labels from the focused plot.
+    with qtbot.waitSignal(w.label_bar.label_event, timeout=5_000) as got:
+        qtbot.keyClick(w.focusWidget(), Qt.Key.Key_1)
+    assert json.loads(got.args[1]) == {"label": "clap", "type": "point"}

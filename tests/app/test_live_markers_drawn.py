@@ -84,3 +84,57 @@ def test_the_camera_preview_shows_the_frames_colours(qtbot):
     q = panel.image.qimage
     assert q.pixelColor(40, 40) == QColor(200, 100, 10)
     assert q.pixelColor(5, 5) == QColor(0, 0, 250)
+
+
+RED = "#ef5350"
+
+
+def test_board_events_stay_on_their_panel_and_live_labels_cross_every_plot(qtbot):
+    """A board printing its class (or a model's class changes) is drawn on its own events panel
+    only: copied onto every plot it buried the signals in lines. A live label (hotkey) is the
+    user's own mark of a moment: it is drawn across every time plot."""
+    import threading
+
+    from sensorlab.acquisition.emulated.signal import SignalSource
+    from sensorlab.acquisition.hub import Acquisition
+    from sensorlab.app.live_view import LiveView
+
+    t0 = 50.0
+    gate = threading.Event()  # the sources hold their samples until the view's rings exist
+
+    def said(ts):  # a class change every 0.5 s
+        gate.wait(60)
+        return np.where((np.asarray(ts) * 2).astype(int) % 2 == 0, "clap", "background").astype(object)
+
+    board = SignalSource("board", kind=StreamKind.EVENTS, rate=2, pattern=said, realtime=False, max_samples=8, chunk_size=1, t0=t0)
+    imu = SignalSource("imu", rate=100, realtime=False, max_samples=400, chunk_size=10, t0=t0,
+                       pattern=lambda ts: (gate.wait(60), np.zeros((len(ts), 1)))[1])
+    acq = Acquisition([board, imu])
+    acq.open()
+    acq.start()
+    try:
+        view = LiveView(acq, window=10.0)
+        qtbot.addWidget(view)
+        view.resize(900, 500)
+        view.show()
+        qtbot.waitExposed(view)
+        events, series = view.panels["board"], view.panels["imu"]
+        gate.set()
+        qtbot.waitUntil(lambda: events.count == 8 and series.newest >= t0 + 3.98, timeout=20_000)
+        view.set_paused(True)  # nothing moves while the pixels are read
+
+        def columns(panel, colour: str) -> list[int]:
+            # Near the plot's bottom: below the marker texts and away from the flat curve.
+            vb = panel.plot.getViewBox()
+            r = vb.boundingRect()
+            y = panel.graphics.mapFromScene(vb.mapToScene(QPointF(r.center().x(), r.bottom() - 3))).y()
+            return _columns_with(panel.graphics.grab().toImage(), y, colour)
+
+        qtbot.waitUntil(lambda: len(columns(events, YELLOW)) >= 8, timeout=5_000)
+        assert columns(series, YELLOW) == []  # no board lines across the signal
+        view.add_marker(t0 + 2.25, "A", RED)
+        qtbot.waitUntil(lambda: bool(columns(series, RED) and columns(events, RED)), timeout=5_000)
+        assert len(columns(series, RED)) <= 2  # one line, where the label is
+        view.shutdown()
+    finally:
+        acq.close()
