@@ -355,6 +355,8 @@ class LabelingView(QWidget):
         return self.timeline.cursor if self.timeline else self._extent()[0]
 
     def _on_cursor(self, t: float) -> None:
+        if self.session is None:  # closed: a queued first paint or cursor move reads nothing
+            return
         for p in self.previews:
             p.show_at(t)
         self._update_position()

@@ -171,6 +171,29 @@ def test_the_video_frame_waits_for_the_first_paint_then_shows_the_cursor_frame(s
     v.close()
 
 
+def test_a_view_closed_before_its_first_paint_reads_nothing_from_the_closed_file(session_path, tmp_path, qtbot):
+    """The preview's deferred read follows the first paint; a view closed before that paint
+    (a user closing at once, a test tearing down under load) raised "Can't synchronously read
+    data" from the closed file in the event loop."""
+    from sensorlab.app.labeling_view import LabelingView
+    from sensorlab.session.pyramid import Pyramid
+    from sensorlab.session.reader import Session
+
+    p = tmp_path / "run.h5"
+    p.write_bytes(session_path.read_bytes())
+    with Session.open(p) as s:
+        Pyramid.open(s).close()
+    v = LabelingView(p, LABELS, play_audio=False)
+    qtbot.addWidget(v)
+    (preview,) = v.previews
+    tl = v.timeline
+    v.close_session()
+    tl.first_painted.emit()  # the paint that was queued before the close
+    tl.cursor_moved.emit(tl.cursor)
+    assert preview._times is None and preview.frame_index == -1
+    v.close()
+
+
 def test_a_zoomed_out_lane_writes_no_label_over_segments_it_does_not_name(view):
     """Zoomed out over a dense lane, "clap clap clap" was written across walks, waves and claps
     alike; a text now stands only where no other segment starts under it."""
