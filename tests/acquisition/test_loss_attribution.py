@@ -41,7 +41,8 @@ def test_samples_lost_because_the_reader_stalled_count_as_lost_in_transit():
 
     # A TX buffer larger than anything the test sends: the device itself never drops.
     with imu_radar_mcu(seed=1, tx_buffer=1 << 24) as mcu:
-        with SerialSource(mcu.port, mcu.baudrate, "binary") as src:
+        # reader="thread": the consumer runs on the reader thread, which then stops reading.
+        with SerialSource(mcu.port, mcu.baudrate, "binary", reader="thread") as src:
             src.start(slow_consumer)
             assert stalled.wait(20.0), "no data arrived"
             # Well past the pty's ~20 kB: several radar maps and IMU packets are cut away.
@@ -69,7 +70,7 @@ def test_text_lines_cut_by_a_pty_overflow_count_as_lost_in_transit_and_skipped_l
     # 2,000 lines/s with a sample counter at 2 Mbaud (~100 kB/s): a held-up reader overflows
     # the pty within a second, cutting lines mid-way.
     with TextIMU(rate=2000.0, time_column="counter", header=False, baudrate=2_000_000, tx_buffer=1 << 24, seed=1) as mcu:
-        with SerialSource(mcu.port, mcu.baudrate, name="txt", nominal_rate=2000.0, time_column="counter") as src:
+        with SerialSource(mcu.port, mcu.baudrate, name="txt", nominal_rate=2000.0, time_column="counter", reader="thread") as src:
             src.start(slow_consumer)
             assert stalled.wait(20.0), "no data arrived"
             assert wait_until(lambda: mcu.link.dropped_bytes > 50_000, 30.0), "the pty never overflowed"

@@ -34,6 +34,9 @@ class SerialConfig(DeviceConfig):
     # false for native-USB boards (USB CDC: ESP32-S2/S3, RP2040, SAMD, nRF52840 USB), which
     # ignore `baud`: arrivals are then not corrected for a transmit time at that rate.
     uart: bool = True
+    # Read the port in a child process ("process"), a thread ("thread"), or choose ("auto":
+    # the process from 1 Mbaud on and for uart = false, where a busy host would lose bytes).
+    reader: Literal["auto", "thread", "process"] = "auto"
 
     @model_validator(mode="after")
     def _counts_only_for_text(self) -> SerialConfig:
@@ -114,6 +117,7 @@ class SerialKind(DeviceKind):
             nominal_rate=config.rate or 0.0,
             time_column=config.time_column,
             uart=config.uart,
+            reader=config.reader,
         )
 
     def from_text(self, text: str) -> SerialConfig:

@@ -33,6 +33,7 @@ import serial
 from sensorlab.acquisition.clock import REANCHOR_CONFIRM, REANCHOR_CONFIRM_LATE, REANCHOR_TOLERANCE, ClockFit, keep_increasing, now
 from sensorlab.acquisition.serial.binary import BinaryParser, encode_request
 from sensorlab.acquisition.serial.events import EventLineParser
+from sensorlab.acquisition.serial.process_reading import ProcessReading, ReaderError, wants_process
 from sensorlab.acquisition.serial.protocol import Parser, Samples
 from sensorlab.acquisition.serial.reconnect import RECONNECT_FIRST, Reconnecting
 from sensorlab.acquisition.serial.text import TextLineParser
@@ -49,10 +50,10 @@ WARMUP = 0.5
 #: How often `open` repeats the DESCRIBE request while waiting (a board may be rebooting
 #: because opening the port toggled DTR).
 DESCRIBE_RETRY = 0.4
-JOIN_TIMEOUT = 2.0
+JOIN_TIMEOUT = 5.0  # a reader process hands over what it still holds when stopped
 
 
-class SerialSource(Reconnecting, SourceBase):
+class SerialSource(Reconnecting, ProcessReading, SourceBase):
     """A serial device speaking the text, the binary or the events protocol.
 
     Parameters
@@ -95,6 +96,12 @@ class SerialSource(Reconnecting, SourceBase):
         subtracted from arrivals by the clock fit; constant delays cannot be measured.
     reconnect
         Reopen the port when it stops working mid-stream (True), or fail the stream (False).
+    reader
+        ``"process"``: read the port in a child process that only reads and stamps arrivals,
+        so a busy host (the GIL, a CPU hog) delays parsing but loses no bytes (see
+        `sensorlab.acquisition.serial.process_reading`); ``"thread"``: a reader thread in this
+        process; ``"auto"`` (default): the process from 1 Mbaud on and for ``uart=False``.
+        Ports that are URLs, and non-POSIX systems, always use the thread.
 
     Examples
     --------
@@ -126,6 +133,7 @@ class SerialSource(Reconnecting, SourceBase):
         apply_scale: bool = True,
         latency: float = 0.0,
         reconnect: bool = True,
+        reader: str = "auto",
     ):
         if protocol not in ("text", "binary", "events"):
             raise ValueError(f"protocol must be 'text', 'binary' or 'events', not {protocol!r}")
@@ -142,6 +150,7 @@ class SerialSource(Reconnecting, SourceBase):
         self.open_timeout = open_timeout
         self.apply_scale = apply_scale
         self.reconnect = reconnect
+        self._use_process = wants_process(reader, port, baudrate, uart)
         self.seconds_per_byte = 10.0 / baudrate if uart else 0.0
         self.parser: Parser | None = None  # any `Parser`: only feed/resync/counters are used generically
         # A device that stamps its own time (binary, or a time column) loses no clock with lost
@@ -160,6 +169,7 @@ class SerialSource(Reconnecting, SourceBase):
         self._backoff = RECONNECT_FIRST  # reader thread: next wait before reopening a lost port
         self._outage: set[str] = set()  # reader thread: streams whose next chunk ends a gap
         self._check_description = False  # binary: compare the next self-description with ours
+        self._warm = False  # reader thread: the last read was still in the warm-up
 
     # -- SourceBase ------------------------------------------------------------------------
     def _open(self) -> None:
@@ -190,6 +200,7 @@ class SerialSource(Reconnecting, SourceBase):
         parser.resync()
         self.clock.reset()
         self._held = []
+        self._warm = False
         self._first_device_time = None
         self._error_base = dict(parser.counters.errors_by_stream)
         self._wake.clear()
@@ -311,7 +322,7 @@ class SerialSource(Reconnecting, SourceBase):
             while self._running.is_set():
                 try:
                     self._read_loop()
-                except (serial.SerialException, OSError, TypeError, AttributeError) as e:
+                except (serial.SerialException, OSError, TypeError, AttributeError, ReaderError) as e:
                     # TypeError/AttributeError: pyserial touching its fd after close() on stop.
                     if not self._running.is_set():
                         return
@@ -327,6 +338,15 @@ class SerialSource(Reconnecting, SourceBase):
                 self._fail(f"internal error while reading {self.port}: {type(e).__name__}: {e}")
 
     def _read_loop(self) -> None:
+        if self._use_process:
+            try:
+                reader = self._start_reader()
+            except ReaderError as e:  # no child process here (a frozen app, no resources)
+                log.warning("%s; reading %s in a thread instead", e, self.port)
+                self._use_process = False
+                self.reader_info = {"fallback": str(e)}
+            else:
+                return self._read_loop_process(reader, READ_TIMEOUT)
         ser = self._serial
         while self._running.is_set():
             data = ser.read(max(1, ser.in_waiting))
@@ -354,10 +374,7 @@ class SerialSource(Reconnecting, SourceBase):
             parser = BinaryParser(old.description, apply_scale=False)
             parser.resync()
             self._check_description = True
-            try:
-                self._serial.write(encode_request())  # a different firmware must not pass unnoticed
-            except (serial.SerialException, OSError):
-                pass  # the read loop will notice
+            self._send_request()  # a different firmware must not pass unnoticed
         elif self.protocol == "events":
             parser = EventLineParser(self.name)
             parser.resync()
@@ -366,11 +383,20 @@ class SerialSource(Reconnecting, SourceBase):
         self.parser = parser
         self.clock.reset()
         self._held = []
+        self._warm = False
         self._first_device_time = None
         self._error_base = {}
 
-    def _handle(self, data: bytes, arrival: float) -> None:
-        """Parse one read and emit one chunk per stream (reader thread)."""
+    def _send_request(self) -> None:
+        try:
+            self._serial.write(encode_request())
+        except (serial.SerialException, OSError):
+            pass  # the read loop will notice
+
+    def _handle(self, data: bytes, arrival: float, release: bool = True) -> None:
+        """Parse one read and emit one chunk per stream (reader thread). ``release=False``:
+        keep its samples for the next call's chunk (a backlog of reads, each with its own
+        arrival time, becomes one chunk per stream rather than one per read)."""
         parser = self.parser
         breaks = getattr(parser, "clock_breaks", 0)
         runs = parser.feed(data)
@@ -387,6 +413,8 @@ class SerialSource(Reconnecting, SourceBase):
                 )
                 return
         if not runs:
+            if release and self._held and not (self._warm and arrival - self._held[0][1] < WARMUP and self._running.is_set()):
+                self._release_held()  # earlier reads of a backlog kept for this one
             return
         timed = [r for r in runs if r.device_times is not None]
         warming = False
@@ -399,24 +427,31 @@ class SerialSource(Reconnecting, SourceBase):
             # Hold the first WARMUP seconds: the first few arrivals alone would put the fit
             # several ms late, and its later correction would squeeze samples.
             warming = device_now - self._first_device_time < WARMUP
+        self._warm = warming
         by_stream: dict[str, list[Samples]] = defaultdict(list)
         for r in runs:
             by_stream[r.stream].append(r)
         self._held.append((by_stream, arrival))
-        if not (warming and arrival - self._held[0][1] < WARMUP and self._running.is_set()):
+        if release and not (warming and arrival - self._held[0][1] < WARMUP and self._running.is_set()):
             self._release_held()
 
     def _release_held(self) -> None:
         held, self._held = self._held, []
+        per_stream: dict[str, list[tuple[Samples, float]]] = defaultdict(list)
         for groups, when in held:
             for stream, group in groups.items():
-                self._emit_group(self._rename.get(stream, stream), group, when)
+                per_stream[stream].extend((r, when) for r in group)
+        for stream, group in per_stream.items():
+            self._emit_group(self._rename.get(stream, stream), group)
 
-    def _emit_group(self, name: str, group: list[Samples], arrival: float) -> None:
+    def _emit_group(self, name: str, items: list[tuple[Samples, float]]) -> None:
+        """One chunk of consecutive runs, each stamped with the arrival of the read that brought it."""
         st = self.stats.get(name)
         if st is None:
             return
-        stamps = [self.clock.to_host(r.device_times, arrival) if r.device_times is not None else np.full(len(r.data), arrival) for r in group]
+        group = [r for r, _ in items]
+        arrival = items[-1][1]
+        stamps = [self.clock.to_host(r.device_times, when) if r.device_times is not None else np.full(len(r.data), when) for r, when in items]
         prev = st.last_time
         if name in self._outage:  # the first samples since the device came back
             self._outage.discard(name)
@@ -433,7 +468,8 @@ class SerialSource(Reconnecting, SourceBase):
         device_times = None
         if group[0].device_times is not None:
             device_times = group[0].device_times if one else np.concatenate([r.device_times for r in group])
-        chunk = Chunk(data, timestamps, device_times, np.full(len(timestamps), arrival))
+        arrivals = np.full(len(timestamps), arrival) if one else np.concatenate([np.full(len(r.data), when) for r, when in items])
+        chunk = Chunk(data, timestamps, device_times, arrivals)
         self._emit(name, chunk, arrival)
 
     def _update_errors(self) -> None:
@@ -454,6 +490,8 @@ class SerialSource(Reconnecting, SourceBase):
 
     # -- helpers -----------------------------------------------------------------------------
     def _lost_message(self, e: BaseException) -> str:
+        if isinstance(e, ReaderError) and "reader process" in str(e):
+            return f"{e}: the samples recorded so far are kept; restart the stream (serial port {self.port})."
         return (
             f"serial port {self.port} stopped working ({e}): was the device unplugged or reset? "
             "Check the cable, then `sensorlab devices`, and restart the stream."

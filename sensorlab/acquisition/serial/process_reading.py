@@ -1,0 +1,90 @@
+"""Reading a serial port in a child process: the parent half of `SerialSource`'s ``reader="process"``.
+
+The child (`sensorlab.acquisition.reader_process`) only reads bytes and stamps their arrival
+on the host clock; parsing, the clock fit and emitting stay here, on the source's reader
+thread, which now waits on a pipe instead of the port. A stall of this process (the GIL held
+by the recorder, the camera, the GUI; a CPU hog keeping it off the CPU) then delays parsing,
+while the child keeps emptying the port's few-KB kernel buffer.
+
+Why it is chosen automatically from 1 Mbaud (`PROCESS_MIN_BAUD`) and for native-USB boards
+(``uart=False``, which send as fast as USB carries whatever the baud): a pty or a USB-CDC port
+holds a few kilobytes, ~20 ms at 2 Mbaud, less than the stalls a busy machine gives a thread
+(bench/bench_loss.py). At 921,600 baud and below the thread kept up in the same bench and a
+process per port would cost its startup (~0.1-0.5 s) and a little memory for nothing.
+Ports that are not file descriptors (``socket://``, ``loop://``) and non-POSIX systems always
+use the thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from sensorlab.acquisition.clock import now
+from sensorlab.acquisition.reader_process import ReaderError, ReaderProcess
+
+log = logging.getLogger(__name__)
+
+#: ``reader="auto"`` reads in a child process from this baud rate on (and for ``uart=False``).
+PROCESS_MIN_BAUD = 1_000_000
+READERS = ("auto", "thread", "process")
+
+
+def wants_process(reader: str, port: str, baudrate: int, uart: bool) -> bool:
+    """Whether a port is read in a child process (see the module docstring)."""
+    if reader not in READERS:
+        raise ValueError(f"reader must be one of {', '.join(READERS)}, not {reader!r}")
+    possible = os.name == "posix" and "://" not in port
+    if reader == "auto":
+        return possible and (baudrate >= PROCESS_MIN_BAUD or not uart)
+    return reader == "process" and possible
+
+
+class ProcessReading:
+    """Mixin for `SerialSource` (reader thread only): the read loop with a child reader.
+
+    Uses the source's ``_serial``, ``port``, ``_running``, ``_held``, ``_handle``,
+    ``_release_held``, ``_check_description`` and ``_send_request``.
+    """
+
+    #: The last child's facts (for diagnosis and the bench): real-time or not, bytes read,
+    #: the most bytes it held for a slow parent.
+    reader_info: dict = {}
+
+    def _start_reader(self) -> ReaderProcess:
+        """A child reading the open port; `ReaderError` if it cannot start."""
+        rp = ReaderProcess(self._serial.fileno(), self.port).start()
+        self.reader_info = dict(rp.child_stats)
+        if not rp.realtime:
+            log.debug("serial reader process for %s runs at normal priority (no permission for real time)", self.port)
+        return rp
+
+    def _read_loop_process(self, rp: ReaderProcess, timeout: float) -> None:
+        """Until stop: blocks from the child, parsed here. Raises `ReaderError` when the port
+        stopped working or the child died (the caller reconnects as for a lost port)."""
+        if self._check_description:
+            self._send_request()  # the child flushed what came before it started
+        try:
+            while self._running.is_set():
+                blocks = rp.read(timeout)
+                if not blocks:
+                    if self._held and now() - self._held[0][1] >= 0.5:
+                        self._release_held()  # a quiet device: don't sit on its first samples
+                    continue
+                self._take(blocks)
+        except ReaderError:
+            rp.stop(0.5)
+            self.reader_info.update(rp.child_stats)
+            raise
+        rest = rp.stop()  # stopping: what the child still held is recorded too
+        self.reader_info.update(rp.child_stats)
+        if rest:
+            self._take(rest)
+
+    def _take(self, blocks: list[tuple[bytes, float]]) -> None:
+        last = len(blocks) - 1
+        for i, (data, arrival) in enumerate(blocks):
+            self._handle(data, arrival, release=i == last)
+
+
+__all__ = ["PROCESS_MIN_BAUD", "READERS", "ProcessReading", "ReaderError", "wants_process"]
