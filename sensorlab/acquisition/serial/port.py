@@ -170,6 +170,7 @@ class SerialSource(Reconnecting, ProcessReading, SourceBase):
         self._outage: set[str] = set()  # reader thread: streams whose next chunk ends a gap
         self._check_description = False  # binary: compare the next self-description with ours
         self._warm = False  # reader thread: the last read was still in the warm-up
+        self._reader = None  # a reader process started by `_start` for the reader thread
 
     # -- SourceBase ------------------------------------------------------------------------
     def _open(self) -> None:
@@ -205,6 +206,9 @@ class SerialSource(Reconnecting, ProcessReading, SourceBase):
         self._error_base = dict(parser.counters.errors_by_stream)
         self._wake.clear()
         self._outage = set()
+        # The reader process is started here, not on the thread: what the device sends once
+        # start() has returned must be read, not flushed by a child that is still starting.
+        self._reader = self._start_reader_or_thread() if self._use_process else None
         self._thread = threading.Thread(target=self._run, name=f"serial {self.port}", daemon=True)
         self._thread.start()
 
@@ -338,15 +342,11 @@ class SerialSource(Reconnecting, ProcessReading, SourceBase):
                 self._fail(f"internal error while reading {self.port}: {type(e).__name__}: {e}")
 
     def _read_loop(self) -> None:
-        if self._use_process:
-            try:
-                reader = self._start_reader()
-            except ReaderError as e:  # no child process here (a frozen app, no resources)
-                log.warning("%s; reading %s in a thread instead", e, self.port)
-                self._use_process = False
-                self.reader_info = {"fallback": str(e)}
-            else:
-                return self._read_loop_process(reader, READ_TIMEOUT)
+        reader, self._reader = self._reader, None
+        if reader is None and self._use_process:  # reopened after a loss
+            reader = self._start_reader_or_thread()
+        if reader is not None:
+            return self._read_loop_process(reader, READ_TIMEOUT)
         ser = self._serial
         while self._running.is_set():
             data = ser.read(max(1, ser.in_waiting))

@@ -59,6 +59,16 @@ class ProcessReading:
             log.debug("serial reader process for %s runs at normal priority (no permission for real time)", self.port)
         return rp
 
+    def _start_reader_or_thread(self) -> ReaderProcess | None:
+        """`_start_reader`, or None (and the thread from now on) where no child can start."""
+        try:
+            return self._start_reader()
+        except ReaderError as e:  # no child process here (a frozen app, no resources)
+            log.warning("%s; reading %s in a thread instead", e, self.port)
+            self._use_process = False
+            self.reader_info = {"fallback": str(e)}
+            return None
+
     def _read_loop_process(self, rp: ReaderProcess, timeout: float) -> None:
         """Until stop: blocks from the child, parsed here. Raises `ReaderError` when the port
         stopped working or the child died (the caller reconnects as for a lost port)."""
