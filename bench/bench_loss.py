@@ -1,6 +1,6 @@
 """Samples lost under a busy machine, with the devices outside the recording process.
 
-Run: ``python bench/bench_loss.py [--seconds 60] [--hogs 2] [--no-rt]``.
+Run: ``python bench/bench_loss.py [--seconds 60] [--hogs 2] [--no-rt] [--reader thread|process|auto]``.
 
 Unlike `bench_stalls.py` (the demo rig, whose emulated devices are threads of the recording
 process, so a stall of the host stalls the devices too), here the devices run as real
@@ -18,6 +18,10 @@ counters, as `sensorlab info` shows them): per stream the samples stored, sample
 device side (never sent), on the host side (sent, not read in time: ``dropped_in_transit``)
 and audio input overflows; beside them the devices' own counts (packets they could not queue,
 bytes that did not fit into the pty) and, for the camera, frames stored against 30 per second.
+Per serial stream also the longest reader stall: the longest time between two consecutive
+reads of the port (from the arrival times stored in the file) while the device sent
+continuously, and how the port was read (``--reader``: the serial sources' `reader` option;
+``auto`` reads the 2 Mbaud text port in a child process and the 921,600-baud one in a thread).
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import numpy as np
 
 _CHILD = r"""
 import json, os, sys, time
@@ -80,7 +86,7 @@ def _raise_readers() -> int:
     return n
 
 
-def measure(seconds: float = 60.0, hogs: int = 2, rt: bool = True, warmup: float = 3.0, rt_readers: bool = False) -> dict:
+def measure(seconds: float = 60.0, hogs: int = 2, rt: bool = True, warmup: float = 3.0, rt_readers: bool = False, reader: str = "auto") -> dict:
     from sensorlab.acquisition.audio import AudioSource
     from sensorlab.acquisition.camera import CameraSource
     from sensorlab.acquisition.emulated.mjpeg_server import start_process
@@ -105,8 +111,8 @@ def measure(seconds: float = 60.0, hogs: int = 2, rt: bool = True, warmup: float
         first = json.loads(child.stdout.readline())
         ports = first if "imu" in first else json.loads(child.stdout.readline())
         sources = [
-            SerialSource(ports["imu"], 921600, "binary"),
-            SerialSource(ports["txt"], 2_000_000, name="txt", nominal_rate=2000.0, time_column="counter"),
+            SerialSource(ports["imu"], 921600, "binary", reader=reader),
+            SerialSource(ports["txt"], 2_000_000, name="txt", nominal_rate=2000.0, time_column="counter", reader=reader),
             CameraSource(url, fps=30, name="camera"),
         ]
         if pulse is not None:
@@ -115,6 +121,8 @@ def measure(seconds: float = 60.0, hogs: int = 2, rt: bool = True, warmup: float
             path = Path(tmp) / "loss.h5"
             with Acquisition(sources) as acq:
                 raised = _raise_readers() if rt_readers else 0
+                readers = {s.name or "imu": ("process" + (" (real-time)" if s.reader_info.get("realtime") else "") if s._use_process else "thread")
+                           for s in sources[:2]}  # fmt: skip
                 time.sleep(warmup)
                 hog_procs = [_hog() for _ in range(hogs)]
                 load0 = os.getloadavg()[0]
@@ -134,6 +142,10 @@ def measure(seconds: float = 60.0, hogs: int = 2, rt: bool = True, warmup: float
                     st = r.stats
                     streams[name] = {"samples": st.samples, "dropped": st.dropped, "in_transit": st.dropped_in_transit,
                                      "overflows": st.overflows, "gaps": len(st.gaps), "duration": r.last_time - r.first_time}  # fmt: skip
+                    if name in readers:
+                        arrivals = np.unique(r.read().arrival_times)
+                        streams[name]["stall_ms"] = float(np.max(np.diff(arrivals))) * 1e3 if len(arrivals) > 1 else float("nan")
+                        streams[name]["reader"] = readers[name]
             info = format_summary(summarize(path, measure_sync=False))
     finally:
         for h in hog_procs:
@@ -144,7 +156,7 @@ def measure(seconds: float = 60.0, hogs: int = 2, rt: bool = True, warmup: float
         server.wait(5)
         if pulse is not None:
             pulse.stop()
-    return {"seconds": seconds, "hogs": hogs, "rt_devices": bool(ports.get("rt")), "rt_readers": raised, "load": (load0, load1),
+    return {"seconds": seconds, "hogs": hogs, "reader": reader, "rt_devices": bool(ports.get("rt")), "rt_readers": raised, "load": (load0, load1),
             "streams": streams, "devices": devices, "info": info}  # fmt: skip
 
 
@@ -158,6 +170,8 @@ def rows_of(m: dict) -> list[dict]:
         dev = m["devices"].get(name, {})
         host = s["in_transit"]
         value = f"{s['samples']:,} stored; lost: {host} host side, {s['dropped'] - host} device side" + (f", {s['overflows']} input overflows" if s["overflows"] else "")
+        if "reader" in s:
+            value += f"; read by a {s['reader']}, longest reader stall {s['stall_ms']:.1f} ms"
         if name == "camera":
             value = f"{s['samples']:,} frames stored ({s['samples'] / max(s['duration'], 1e-9):.1f} fps of 30)"
         rows.append({
@@ -175,9 +189,10 @@ if __name__ == "__main__":
     ap.add_argument("--hogs", type=int, default=2)
     ap.add_argument("--no-rt", action="store_true", help="run the devices at normal priority")
     ap.add_argument("--rt-readers", action="store_true", help="raise sensorlab's serial reader threads to real time (diagnosis)")
+    ap.add_argument("--reader", choices=["auto", "thread", "process"], default="auto", help="how the serial ports are read")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
-    m = measure(a.seconds, a.hogs, rt=not a.no_rt, rt_readers=a.rt_readers)
+    m = measure(a.seconds, a.hogs, rt=not a.no_rt, rt_readers=a.rt_readers, reader=a.reader)
     if a.json:
         print(json.dumps(m, indent=1))
     else:

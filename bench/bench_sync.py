@@ -1,6 +1,8 @@
 """Clap sync error across audio, serial and camera streams recorded together.
 
-Run: ``python bench/bench_sync.py [seconds]`` (or via ``bench/run_all.py``). One `World` claps
+Run: ``python bench/bench_sync.py [seconds] [--reader=thread|process]`` (or via
+``bench/run_all.py``; ``--reader=process``: how the serial IMU's port is read, default auto = thread at
+its 921,600 baud). One `World` claps
 every 0.5 s; an `EmulatedMicrophone` (+20 ppm, 20 ms bursty hand-overs), an `EmulatedCamera`
 (30 fps), a binary-protocol IMU on a real pseudo-terminal whose clock drifts +100 ppm with
 USB-like bursts, and, when PulseAudio is installed, a real `AudioSource` on the virtual
@@ -93,14 +95,14 @@ def _ms(e: np.ndarray) -> str:
     return f"median {np.median(np.abs(e)) * 1e3:.2f} ms, max {np.abs(e).max() * 1e3:.2f} ms (n={len(e)})"
 
 
-def run(seconds: float = 12.0) -> list[dict]:
+def run(seconds: float = 12.0, reader: str = "auto") -> list[dict]:
     # Claps 0.5137 s apart fall at every phase of the 30 fps frame clock, so the camera's
     # sampling delay averages out instead of repeating one phase.
     world = World(clap_interval=0.5137)
     from sensorlab.acquisition.emulated.mcu import BinaryIMU
     from sensorlab.acquisition.emulated.serial_device import EmulatedSerialSource
 
-    imu = EmulatedSerialSource(BinaryIMU(world=world, drift_ppm=100.0), "binary")
+    imu = EmulatedSerialSource(BinaryIMU(world=world, drift_ppm=100.0), "binary", reader=reader)
     sources = [EmulatedMicrophone(world, drift_ppm=20, name="emu_mic"), EmulatedCamera(world, 320, 240, name="emu_cam"), imu]
     chunks, _stats, errors = record_with_av(world, sources, seconds)
     rows = []
@@ -163,5 +165,7 @@ def run(seconds: float = 12.0) -> list[dict]:
 
 
 if __name__ == "__main__":
-    for row in run(float(sys.argv[1]) if len(sys.argv) > 1 else 12.0):
+    args = [a for a in sys.argv[1:] if not a.startswith("--reader")]
+    how = next((a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("--reader=")), "auto")
+    for row in run(float(args[0]) if args else 12.0, how):
         print(row)
