@@ -21,7 +21,7 @@ bytes that did not fit into the pty) and, for the camera, frames stored against 
 Per serial stream also the longest reader stall: the longest time between two consecutive
 reads of the port (from the arrival times stored in the file) while the device sent
 continuously, and how the port was read (``--reader``: the serial sources' `reader` option;
-``auto`` reads the 2 Mbaud text port in a child process and the 921,600-baud one in a thread).
+``auto`` reads both ports in a child process; ``thread`` is how they were read before).
 """
 
 from __future__ import annotations

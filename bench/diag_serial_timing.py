@@ -46,41 +46,8 @@ def _q(x: np.ndarray) -> str:
 
 def measure(seconds: float = 20.0, reader: str = "thread", settle: float = 1.0) -> dict:
     mcu = BinaryIMU(rate=1000.0, drift_ppm=100.0)
-    link = mcu.link
-    # Every packet the emulator finished writing: (ready = true time of its last sample,
-    # due = when the UART finishes its last byte, written = when it was written to the pty).
-    done: list[tuple[float, float, float]] = []
+    mcu.link.record_timing()  # (ready, due, written) of every packet, on the host clock
     wakes: list[tuple[float, float]] = []  # (asked-for wake-up, actual)
-
-    def logged_pump(t: float | None = None) -> None:  # PtyLink.pump, logging completed packets
-        t = now() if t is None else t
-        if t < link._blocked_until:
-            return
-        out, finished = bytearray(), []
-        while link._queue:
-            entry = link._queue[0]
-            view, sent, start = entry[:3]
-            if sent == 0:
-                if len(entry) == 3:
-                    entry.append(start)  # the packet's own ready time
-                entry[2] = start = max(entry[3], link._wire_free)
-            n = min(len(view), int((t - start) * link.bytes_per_second))
-            if n <= sent:
-                break
-            out += view[sent:n]
-            link._queued -= n - sent
-            entry[1] = n
-            if n < len(view):
-                break
-            link._queue.popleft()
-            link._wire_free = start + len(view) / link.bytes_per_second
-            finished.append((entry[3], link._wire_free))
-        if out:
-            w = now()  # before the write: the reader may run before this thread returns from it
-            link._write(bytes(out))
-            done.extend((ready, due, w) for ready, due in finished)
-
-    link.pump = logged_pump
     orig_wait = mcu._stop.wait
 
     def logged_wait(delay: float) -> bool:
@@ -103,14 +70,23 @@ def measure(seconds: float = 20.0, reader: str = "thread", settle: float = 1.0) 
         src.close()
         mcu.close()
     load1 = os.getloadavg()[0]
-    ts = np.concatenate([c.timestamps for c in chunks])
-    dev = np.concatenate([c.device_times for c in chunks])
-    arr = np.concatenate([c.arrival_times for c in chunks])
+    from sensorlab.acquisition.buffers import concat_chunks
+
+    m = split_error(concat_chunks(chunks), mcu, settle)
+    wk = np.array(wakes)
+    m.update(reader=reader + (" (real-time)" if src.reader_info.get("realtime") else "") if src._use_process else "thread",
+             load=(load0, load1), oversleep=wk[:, 1] - wk[:, 0])  # fmt: skip
+    return m
+
+
+def split_error(c, mcu, settle: float = 1.0) -> dict:
+    """A binary IMU chunk's timestamp errors against ``mcu``'s truth, split into the emulator's
+    pacing, the reader's wake-up and the fit (``mcu.link.record_timing()`` must have run)."""
+    ts, dev, arr = c.timestamps, c.device_times, c.arrival_times
     true = mcu.true_host_times(dev)
     err = ts - true
     keep = ts - ts[0] >= settle
-
-    pk = np.array(done)
+    pk = np.array(mcu.link.timing)
     pk = pk[np.argsort(pk[:, 0])]
     # The last sample of each read: its packet, when that was written, and when it arrived.
     last = np.r_[np.diff(arr) != 0, True]
@@ -120,33 +96,23 @@ def measure(seconds: float = 20.0, reader: str = "thread", settle: float = 1.0) 
     arrived = arr[last][matched]
     reader_lat = arrived - written
     late = written - due
-    wire = due - ready
-    wk = np.array(wakes)
-    oversleep = wk[:, 1] - wk[:, 0]
-    # The floor the fit could use: per 0.5 s device bin, the least (arrival - wire - true).
-    delay = arrived - wire - ready
+    # The floor the fit could use: per 0.5 s device bin, the least (arrival - wire time - true).
+    delay = arrived - due
     bins = np.floor(dev[last][matched] / 0.5).astype(int)
     floor_by_bin: dict[int, float] = {}
-    for b, d in zip(bins, delay, strict=True):
-        floor_by_bin[b] = min(floor_by_bin.get(b, np.inf), d)
+    best: dict[int, int] = {}  # the read that set each bin's floor
+    for i, (b, d) in enumerate(zip(bins, delay, strict=True)):
+        if d < floor_by_bin.get(b, np.inf):
+            floor_by_bin[b], best[b] = d, i
     sample_bins = np.floor(dev / 0.5).astype(int)
     floor = np.array([min(floor_by_bin.get(b, np.inf), floor_by_bin.get(b - 1, np.inf)) for b in sample_bins])
-    # The read that set each bin's floor: how much of it was the emulator, how much the reader.
-    best = {}
-    for i, (b, d) in enumerate(zip(bins, delay, strict=True)):
-        if d == floor_by_bin[b]:
-            best[b] = i
     at_floor = np.array(sorted(best.values()))
-    late_all = pk[:, 2] - pk[:, 1]
     return {
-        "reader": reader + (" (real-time)" if src.reader_info.get("realtime") else "") if src._use_process else "thread",
-        "load": (load0, load1),
         "error": err[keep],
         "abs_error": np.abs(err[keep]),
-        "emulator_late": late_all,
+        "emulator_late": pk[:, 2] - pk[:, 1],
         "floor_emulator": late[at_floor],
         "floor_reader": reader_lat[at_floor],
-        "oversleep": oversleep,
         "reader_latency": reader_lat,
         "floor": floor[keep],
         "fit_minus_floor": (err - floor)[keep],
@@ -161,7 +127,7 @@ def report(m: dict) -> str:
         f"reader {m['reader']}, load {m['load'][0]:.1f}-{m['load'][1]:.1f}",
         f"  |timestamp - true|          {_q(e)}; worst at t={m['t'][worst]:.2f} s (signed {m['error'][worst] * 1e3:+.3f} ms)",
         f"  emulator write - due        {_q(m['emulator_late'])}",
-        f"  emulator oversleep          {_q(m['oversleep'])}",
+        f"  emulator oversleep          {_q(m['oversleep'])}" if "oversleep" in m else "",
         f"  reader arrival - write      {_q(m['reader_latency'])}",
         f"  per-bin floor (arr-wire-true) {_q(m['floor'])}",
         f"    of which emulator late    {_q(m['floor_emulator'])}",
@@ -179,7 +145,15 @@ if __name__ == "__main__":
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--reader", choices=["thread", "process"], default="thread")
     ap.add_argument("--runs", type=int, default=1)
+    ap.add_argument("--bins", action="store_true", help="also print, per second, the worst error, its floor and the fit's share")
     a = ap.parse_args()
     for _ in range(a.runs):
-        print(report(measure(a.seconds, a.reader)), flush=True)
+        m = measure(a.seconds, a.reader)
+        print(report(m), flush=True)
+        if a.bins:
+            sec = np.floor(m["t"]).astype(int)
+            for k in np.unique(sec):
+                i = np.flatnonzero(sec == k)
+                w = i[np.argmax(m["abs_error"][i])]
+                print(f"    t={k:3d} s: worst {m['error'][w] * 1e3:+.3f} ms, floor there {m['floor'][w] * 1e3:.3f}, fit - floor {m['fit_minus_floor'][w] * 1e3:+.3f}")
     sys.exit(0)

@@ -39,6 +39,12 @@ class PtyLink:
     sent_bytes, dropped_bytes, dropped_packets
         Bytes delivered into the pty, bytes lost because the pty was full (nobody reading),
         packets refused because the device's own TX buffer was full (link too slow).
+    timing
+        None, or (after `record_timing`) one ``(ready, due, written)`` host-time triple per
+        packet written: when the firmware finished it, when the UART would have sent its last
+        byte, and when the emulator really wrote that byte into the pty. ``written - due`` is
+        the emulator's own pacing (its wake-ups; the USB-like bursts are part of it), which no
+        host-side timestamping can see below (docs/PERFORMANCE.md, "Timestamps").
 
     Thread-safety: `send`, `pump` and `receive` are called from the emulator's one thread;
     `close` may be called from another after that thread has stopped.
@@ -63,6 +69,11 @@ class PtyLink:
         self.sent_bytes = 0
         self.dropped_bytes = 0
         self.dropped_packets = 0
+        self.timing: list[tuple[float, float, float]] | None = None
+
+    def record_timing(self) -> None:
+        """Log every packet's ready, due and written times into `timing` from now on."""
+        self.timing = []
 
     def send(self, packet: bytes, ready: float | None = None, urgent: bool = False) -> bool:
         """Queue one packet that the firmware finished building at host time ``ready``.
@@ -76,7 +87,7 @@ class PtyLink:
             self.dropped_packets += 1
             return False
         ready = now() if ready is None else ready
-        entry = [memoryview(bytes(packet)), 0, ready]  # bytes, bytes delivered, earliest start
+        entry = [memoryview(bytes(packet)), 0, ready, ready]  # bytes, bytes delivered, earliest start, ready
         if urgent and len(self._queue) > 1:
             self._queue.insert(1, entry)
         else:
@@ -102,9 +113,10 @@ class PtyLink:
         if t < self._blocked_until:
             return
         out = bytearray()
+        finished: list[tuple[float, float]] = []
         while self._queue:
             entry = self._queue[0]
-            view, done, ready = entry
+            view, done, ready, _ = entry
             if done == 0:
                 entry[2] = ready = max(ready, self._wire_free)
             n = min(len(view), int((t - ready) * self.bytes_per_second))
@@ -117,8 +129,13 @@ class PtyLink:
                 break
             self._queue.popleft()
             self._wire_free = ready + len(view) / self.bytes_per_second
+            if self.timing is not None:
+                finished.append((entry[3], self._wire_free))
         if out:
+            written = now()  # before the write: the reader may run before this thread returns
             self._write(bytes(out))
+            if self.timing is not None:
+                self.timing.extend((r, due, written) for r, due in finished)
 
     def receive(self) -> bytes:
         """Bytes the host wrote to the port since the last call (b"" if none)."""

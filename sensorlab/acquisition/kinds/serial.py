@@ -35,7 +35,7 @@ class SerialConfig(DeviceConfig):
     # ignore `baud`: arrivals are then not corrected for a transmit time at that rate.
     uart: bool = True
     # Read the port in a child process ("process"), a thread ("thread"), or choose ("auto":
-    # the process from 1 Mbaud on and for uart = false, where a busy host would lose bytes).
+    # the process from 460800 baud on and for uart = false, where a busy host would lose bytes).
     reader: Literal["auto", "thread", "process"] = "auto"
 
     @model_validator(mode="after")

@@ -100,7 +100,7 @@ class SerialSource(Reconnecting, ProcessReading, SourceBase):
         ``"process"``: read the port in a child process that only reads and stamps arrivals,
         so a busy host (the GIL, a CPU hog) delays parsing but loses no bytes (see
         `sensorlab.acquisition.serial.process_reading`); ``"thread"``: a reader thread in this
-        process; ``"auto"`` (default): the process from 1 Mbaud on and for ``uart=False``.
+        process; ``"auto"`` (default): the process from 460,800 baud on and for ``uart=False``.
         Ports that are URLs, and non-POSIX systems, always use the thread.
 
     Examples

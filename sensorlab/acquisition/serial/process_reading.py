@@ -6,11 +6,15 @@ thread, which now waits on a pipe instead of the port. A stall of this process (
 by the recorder, the camera, the GUI; a CPU hog keeping it off the CPU) then delays parsing,
 while the child keeps emptying the port's few-KB kernel buffer.
 
-Why it is chosen automatically from 1 Mbaud (`PROCESS_MIN_BAUD`) and for native-USB boards
-(``uart=False``, which send as fast as USB carries whatever the baud): a pty or a USB-CDC port
-holds a few kilobytes, ~20 ms at 2 Mbaud, less than the stalls a busy machine gives a thread
-(bench/bench_loss.py). At 921,600 baud and below the thread kept up in the same bench and a
-process per port would cost its startup (~0.1-0.5 s) and a little memory for nothing.
+Why it is chosen automatically from 460,800 baud (`PROCESS_MIN_BAUD`) and for native-USB
+boards (``uart=False``, which send as fast as USB carries whatever the baud): a pty or a USB-CDC
+port holds a few kilobytes, ~20 ms at 2 Mbaud, less than the stalls a busy machine gives a
+thread (bench/bench_loss.py beside two CPU hogs at load average 13-17: the 2 Mbaud text port
+read by a thread lost 10,599 lines in 30 s, the 921,600-baud IMU 640 samples, with the longest
+gap between two reads 0.75-0.9 s). A reader process stamps arrivals with less jitter too (its
+wake-up, not this process's GIL), which tightens the clock fit (docs/PERFORMANCE.md, "Timestamps").
+At 230,400 baud and below a port holds seconds of data, so the thread is kept there and a
+process per port (its startup, ~0.1-0.5 s, and ~10 MB) is not paid for nothing.
 Ports that are not file descriptors (``socket://``, ``loop://``) and non-POSIX systems always
 use the thread.
 """
@@ -26,7 +30,7 @@ from sensorlab.acquisition.reader_process import ReaderError, ReaderProcess
 log = logging.getLogger(__name__)
 
 #: ``reader="auto"`` reads in a child process from this baud rate on (and for ``uart=False``).
-PROCESS_MIN_BAUD = 1_000_000
+PROCESS_MIN_BAUD = 460_800
 READERS = ("auto", "thread", "process")
 
 
