@@ -44,7 +44,7 @@ def _q(x: np.ndarray) -> str:
     return f"median {np.median(x):.3f}, p99 {np.percentile(x, 99):.3f}, max {x.max():.3f} ms (min {x.min():.3f}, n={len(x)})"
 
 
-def measure(seconds: float = 20.0, reader: str = "thread", settle: float = 1.0) -> dict:
+def measure(seconds: float = 20.0, reader: str = "thread", settle: float = 0.0) -> dict:
     mcu = BinaryIMU(rate=1000.0, drift_ppm=100.0)
     mcu.link.record_timing()  # (ready, due, written) of every packet, on the host clock
     wakes: list[tuple[float, float]] = []  # (asked-for wake-up, actual)
