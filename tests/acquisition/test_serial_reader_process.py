@@ -209,8 +209,35 @@ def test_the_rig_chooses_the_reader():
     from sensorlab.acquisition.kinds.serial import KIND, SerialConfig
 
     assert KIND.build(SerialConfig(port="/dev/ttyACM0", baud=2_000_000))._use_process  # auto: fast link
+    assert KIND.build(SerialConfig(port="/dev/ttyUSB0", baud=921600))._use_process
     assert not KIND.build(SerialConfig(port="/dev/ttyACM0", baud=115200))._use_process
     assert KIND.build(SerialConfig(port="/dev/ttyACM0", baud=115200, uart=False))._use_process  # native USB
     assert not KIND.build(SerialConfig(port="socket://localhost:7000", baud=2_000_000, reader="process"))._use_process
     with pytest.raises(ValueError, match="reader"):
         SerialConfig(port="/dev/ttyACM0", reader="fork")
+
+
+def test_arrival_times_from_the_reader_process_are_on_the_host_clock(recorder):
+    from sensorlab.acquisition.clock import now
+
+    master, slave = os.openpty()
+    import tty
+
+    tty.setraw(master)
+    tty.setraw(slave)
+    try:
+        with SerialSource(os.ttyname(slave), 921600, name="txt", channel_names=("a",), reader="process") as src:
+            src.start(recorder)
+            os.write(master, b"\n")
+            stamps = []
+            for k in range(5):
+                before = now()
+                os.write(master, f"{k}\n".encode())
+                assert recorder.wait_samples(k + 1, 60.0)
+                stamps.append((before, float(recorder.chunks[-1].arrival_times[-1]), now()))
+            src.stop()
+    finally:
+        os.close(master)
+        os.close(slave)
+    # Stamped by the child after the write and before this process saw the sample: the same clock.
+    assert all(before <= arrival <= seen for before, arrival, seen in stamps), stamps
