@@ -92,7 +92,7 @@ def split_error(c, mcu, settle: float = 1.0) -> dict:
     last = np.r_[np.diff(arr) != 0, True]
     j = np.clip(np.searchsorted(pk[:, 0], true[last] - 1e-6), 0, len(pk) - 1)
     matched = np.abs(pk[j, 0] - true[last]) < 2e-6
-    ready, due, written = pk[j[matched]].T
+    _, due, written = pk[j[matched]].T
     arrived = arr[last][matched]
     reader_lat = arrived - written
     late = written - due

@@ -171,6 +171,7 @@ class SerialSource(Reconnecting, ProcessReading, SourceBase):
         self._check_description = False  # binary: compare the next self-description with ours
         self._warm = False  # reader thread: the last read was still in the warm-up
         self._reader = None  # a reader process started by `_start` for the reader thread
+        self.reader_info: dict = {}  # see `ProcessReading.reader_info`
 
     # -- SourceBase ------------------------------------------------------------------------
     def _open(self) -> None:

@@ -51,9 +51,9 @@ class ProcessReading:
     ``_release_held``, ``_check_description`` and ``_send_request``.
     """
 
-    #: The last child's facts (for diagnosis and the bench): real-time or not, bytes read,
-    #: the most bytes it held for a slow parent.
-    reader_info: dict = {}
+    #: The last child's facts (for diagnosis and the bench): its pid, real-time or not, bytes
+    #: read, the most bytes it held for a slow parent; a new dict per child (set in __init__).
+    reader_info: dict
 
     def _start_reader(self) -> ReaderProcess:
         """A child reading the open port; `ReaderError` if it cannot start."""
