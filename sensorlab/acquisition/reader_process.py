@@ -23,7 +23,7 @@ How:
   user may (root, ``CAP_SYS_NICE``, an ``rtprio`` limit), else runs at normal priority: all it
   does is sleep in ``poll()`` and copy, so it can never hog a core;
 - records on the data pipe are ``kind, arrival, length`` then ``length`` bytes: data, "ready"
-  (after the child flushed stale input and set itself up), "error" (a message; the child then
+  (the child has set itself up; what arrived before waited in the kernel's buffer), "error" (a message; the child then
   exits) and "stats" (JSON: how many bytes it read and the most it held back for the parent);
 - closing the control pipe (the parent stopping, or dying) makes the child hand over what it
   still holds and exit; the data pipe then reaches end-of-file.
@@ -40,7 +40,6 @@ import select
 import struct
 import subprocess
 import sys
-import termios
 import time
 
 _HEADER = struct.Struct("<Bdi")  # kind, arrival (host clock, s), payload length
@@ -86,6 +85,12 @@ class ReaderProcess:
         self._eof = False
 
     def start(self, timeout: float = START_TIMEOUT) -> ReaderProcess:
+        """`launch`, then `wait_ready`."""
+        return self.launch().wait_ready(timeout)
+
+    def launch(self) -> ReaderProcess:
+        """Start the child and return at once: bytes arriving meanwhile wait in the port's
+        kernel buffer until it reads (several ports start their children in parallel)."""
         data_r, data_w = os.pipe()
         ctl_r, ctl_w = os.pipe()
         self._data_r, self._ctl_w = data_r, ctl_w
@@ -107,6 +112,10 @@ class ReaderProcess:
         os.close(data_w)  # the child holds them now; our copies would hide its end-of-file
         os.close(ctl_r)
         self._proc = proc
+        return self
+
+    def wait_ready(self, timeout: float = START_TIMEOUT) -> ReaderProcess:
+        """Wait until the child reads (`ReaderError` if it does not within ``timeout``)."""
         deadline = time.monotonic() + timeout
         while not self._ready:
             left = deadline - time.monotonic()
@@ -242,10 +251,8 @@ def _child_main(port: int, out: int, ctl: int, rt_priority: int) -> None:
         except OSError:
             pass  # the parent is gone
 
-    try:
-        termios.tcflush(port, termios.TCIFLUSH)  # what queued up before start is stale
-    except termios.error:
-        pass
+    # No flush here: the parent flushed stale input before launching us, and what arrived since
+    # is the stream's start.
     os.set_blocking(port, False)
     os.set_blocking(out, False)
     record(READY, json.dumps({"ready": True, "realtime": realtime, "pid": os.getpid()}).encode())

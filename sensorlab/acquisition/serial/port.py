@@ -207,9 +207,9 @@ class SerialSource(Reconnecting, ProcessReading, SourceBase):
         self._error_base = dict(parser.counters.errors_by_stream)
         self._wake.clear()
         self._outage = set()
-        # The reader process is started here, not on the thread: what the device sends once
-        # start() has returned must be read, not flushed by a child that is still starting.
-        self._reader = self._start_reader_or_thread() if self._use_process else None
+        # The reader process is launched here without waiting for it (several sources start in
+        # parallel); what the device sends meanwhile waits in the kernel's buffer.
+        self._reader = self._launch_reader() if self._use_process else None
         self._thread = threading.Thread(target=self._run, name=f"serial {self.port}", daemon=True)
         self._thread.start()
 
@@ -345,7 +345,9 @@ class SerialSource(Reconnecting, ProcessReading, SourceBase):
     def _read_loop(self) -> None:
         reader, self._reader = self._reader, None
         if reader is None and self._use_process:  # reopened after a loss
-            reader = self._start_reader_or_thread()
+            reader = self._launch_reader()
+        if reader is not None:
+            reader = self._ready_reader(reader)
         if reader is not None:
             return self._read_loop_process(reader, READ_TIMEOUT)
         ser = self._serial

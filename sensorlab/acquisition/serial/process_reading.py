@@ -55,23 +55,30 @@ class ProcessReading:
     #: read, the most bytes it held for a slow parent; a new dict per child (set in __init__).
     reader_info: dict
 
-    def _start_reader(self) -> ReaderProcess:
-        """A child reading the open port; `ReaderError` if it cannot start."""
-        rp = ReaderProcess(self._serial.fileno(), self.port).start()
+    def _launch_reader(self) -> ReaderProcess | None:
+        """A child for the open port, launched (not yet waited for); None, and the thread from
+        now on, where no child can be started (a frozen app, no resources)."""
+        try:
+            return ReaderProcess(self._serial.fileno(), self.port).launch()
+        except ReaderError as e:
+            return self._no_process(e)
+
+    def _ready_reader(self, rp: ReaderProcess) -> ReaderProcess | None:
+        """Wait until ``rp`` reads; None (and the thread) if it never does."""
+        try:
+            rp.wait_ready()
+        except ReaderError as e:
+            return self._no_process(e)
         self.reader_info = dict(rp.child_stats)
         if not rp.realtime:
             log.debug("serial reader process for %s runs at normal priority (no permission for real time)", self.port)
         return rp
 
-    def _start_reader_or_thread(self) -> ReaderProcess | None:
-        """`_start_reader`, or None (and the thread from now on) where no child can start."""
-        try:
-            return self._start_reader()
-        except ReaderError as e:  # no child process here (a frozen app, no resources)
-            log.warning("%s; reading %s in a thread instead", e, self.port)
-            self._use_process = False
-            self.reader_info = {"fallback": str(e)}
-            return None
+    def _no_process(self, e: ReaderError) -> None:
+        log.warning("%s; reading %s in a thread instead", e, self.port)
+        self._use_process = False
+        self.reader_info = {"fallback": str(e)}
+        return None
 
     def _read_loop_process(self, rp: ReaderProcess, timeout: float) -> None:
         """Until stop: blocks from the child, parsed here. Raises `ReaderError` when the port
