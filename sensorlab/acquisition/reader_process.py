@@ -88,9 +88,12 @@ class ReaderProcess:
         """`launch`, then `wait_ready`."""
         return self.launch().wait_ready(timeout)
 
-    def launch(self) -> ReaderProcess:
+    def launch(self, flush: bool = False) -> ReaderProcess:
         """Start the child and return at once: bytes arriving meanwhile wait in the port's
-        kernel buffer until it reads (several ports start their children in parallel)."""
+        kernel buffer until it reads (several ports start their children in parallel).
+        ``flush``: the child first drops what queued up meanwhile (after a reconnect, where
+        that backlog falls inside the gap and, read in one late burst, would mislead the
+        clock fit's fresh start)."""
         data_r, data_w = os.pipe()
         ctl_r, ctl_w = os.pipe()
         self._data_r, self._ctl_w = data_r, ctl_w
@@ -101,7 +104,7 @@ class ReaderProcess:
             pass
         # This file run as a script by the same interpreter: -I -S so that it imports nothing
         # but the standard library (neither the user's script nor sensorlab).
-        argv = [sys.executable, "-I", "-S", __file__, str(self.fd), str(data_w), str(ctl_r), str(RT_PRIORITY)]
+        argv = [sys.executable, "-I", "-S", __file__, str(self.fd), str(data_w), str(ctl_r), str(RT_PRIORITY), str(int(flush))]
         try:
             proc = subprocess.Popen(argv, pass_fds=(self.fd, data_w, ctl_r), stdin=subprocess.DEVNULL, close_fds=True)
         except (OSError, ValueError) as e:
@@ -225,7 +228,7 @@ class ReaderProcess:
 
 
 # -- the child ---------------------------------------------------------------------------
-def _child_main(port: int, out: int, ctl: int, rt_priority: int) -> None:
+def _child_main(port: int, out: int, ctl: int, rt_priority: int, flush: int = 0) -> None:
     """Read ``port`` until ``ctl`` closes or the port fails; records to ``out``."""
     realtime = False
     if rt_priority and hasattr(os, "sched_setscheduler"):
@@ -251,8 +254,15 @@ def _child_main(port: int, out: int, ctl: int, rt_priority: int) -> None:
         except OSError:
             pass  # the parent is gone
 
-    # No flush here: the parent flushed stale input before launching us, and what arrived since
-    # is the stream's start.
+    # At start the parent flushed stale input before launching us, and what arrived since is
+    # the stream's start; after a reconnect it is a backlog inside the gap (see `launch`).
+    if flush:
+        import termios
+
+        try:
+            termios.tcflush(port, termios.TCIFLUSH)
+        except termios.error:
+            pass
     os.set_blocking(port, False)
     os.set_blocking(out, False)
     record(READY, json.dumps({"ready": True, "realtime": realtime, "pid": os.getpid()}).encode())
@@ -317,4 +327,4 @@ def _write_all(fd: int, data: bytearray) -> None:
 
 
 if __name__ == "__main__":
-    _child_main(*(int(a) for a in sys.argv[1:5]))
+    _child_main(*(int(a) for a in sys.argv[1:6]))

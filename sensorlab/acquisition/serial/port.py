@@ -208,8 +208,9 @@ class SerialSource(Reconnecting, ProcessReading, SourceBase):
         self._wake.clear()
         self._outage = set()
         # The reader process is launched here without waiting for it (several sources start in
-        # parallel); what the device sends meanwhile waits in the kernel's buffer.
-        self._reader = self._launch_reader() if self._use_process else None
+        # parallel); it starts reading from a clean port once it runs (`reader_info` then
+        # has its pid), as the thread does from here.
+        self._reader = self._launch_reader(flush=True) if self._use_process else None
         self._thread = threading.Thread(target=self._run, name=f"serial {self.port}", daemon=True)
         self._thread.start()
 
@@ -345,7 +346,7 @@ class SerialSource(Reconnecting, ProcessReading, SourceBase):
     def _read_loop(self) -> None:
         reader, self._reader = self._reader, None
         if reader is None and self._use_process:  # reopened after a loss
-            reader = self._launch_reader()
+            reader = self._launch_reader(flush=True)
         if reader is not None:
             reader = self._ready_reader(reader)
         if reader is not None:

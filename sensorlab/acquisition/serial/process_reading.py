@@ -55,11 +55,11 @@ class ProcessReading:
     #: read, the most bytes it held for a slow parent; a new dict per child (set in __init__).
     reader_info: dict
 
-    def _launch_reader(self) -> ReaderProcess | None:
+    def _launch_reader(self, flush: bool = False) -> ReaderProcess | None:
         """A child for the open port, launched (not yet waited for); None, and the thread from
         now on, where no child can be started (a frozen app, no resources)."""
         try:
-            return ReaderProcess(self._serial.fileno(), self.port).launch()
+            return ReaderProcess(self._serial.fileno(), self.port).launch(flush)
         except ReaderError as e:
             return self._no_process(e)
 
