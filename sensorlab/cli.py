@@ -452,7 +452,19 @@ def _check_session(path: Path) -> None:
 
 
 def main() -> None:
+    _let_sigint_cancel()
     app()
+
+
+def _let_sigint_cancel() -> None:
+    """The studio's Cancel (like Ctrl+C) stops a command with SIGINT, which each long command
+    turns into a clean stop that leaves no partial file. A process started from a background
+    shell job inherits SIGINT *ignored*, and Python then keeps ignoring it: Cancel did nothing
+    and a dataset build ran to its end. Restore Python's handler."""
+    import signal
+
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 if __name__ == "__main__":

@@ -209,3 +209,25 @@ def test_label_without_a_display_names_the_headless_alternatives(demo_session, m
     result = runner.invoke(app, ["label", str(demo_session[0])])
     assert result.exit_code == 2
     assert "sensorlab labels export|import|suggest" in result.output and "xvfb-run sensorlab label FILE" in result.output
+
+
+def test_a_command_started_with_sigint_ignored_still_stops_on_sigint():
+    """The studio's Cancel sends SIGINT. A studio started from a background shell job passes
+    SIGINT *ignored* to its commands; a dataset build then ignored Cancel and ran to its end."""
+    import subprocess
+    import sys
+
+    child = (
+        "import os, signal, time\n"
+        "signal.signal(signal.SIGINT, signal.SIG_IGN)  # as a background shell job starts it\n"
+        "from sensorlab import cli\n"
+        "def busy():\n"
+        "    os.kill(os.getpid(), signal.SIGINT)  # Cancel, while the command works\n"
+        "    time.sleep(20)\n"
+        "    print('ran to its end')\n"
+        "cli.app = busy\n"
+        "cli.main()\n"
+    )
+    r = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=120)
+    assert "ran to its end" not in r.stdout
+    assert r.returncode != 0 and "KeyboardInterrupt" in r.stderr
