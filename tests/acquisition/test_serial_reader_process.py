@@ -212,10 +212,11 @@ def test_garbage_between_lines_is_counted_and_the_good_lines_kept(recorder):
 def test_the_rig_chooses_the_reader():
     from sensorlab.acquisition.kinds.serial import KIND, SerialConfig
 
-    assert KIND.build(SerialConfig(port="/dev/ttyACM0", baud=2_000_000))._use_process  # auto: fast link
-    assert KIND.build(SerialConfig(port="/dev/ttyUSB0", baud=921600))._use_process
-    assert not KIND.build(SerialConfig(port="/dev/ttyACM0", baud=115200))._use_process
-    assert KIND.build(SerialConfig(port="/dev/ttyACM0", baud=115200, uart=False))._use_process  # native USB
+    assert not KIND.build(SerialConfig(port="/dev/ttyACM0", baud=2_000_000))._use_process  # default: thread
+    assert KIND.build(SerialConfig(port="/dev/ttyACM0", baud=2_000_000, reader="auto"))._use_process  # auto: fast link
+    assert KIND.build(SerialConfig(port="/dev/ttyUSB0", baud=921600, reader="auto"))._use_process
+    assert not KIND.build(SerialConfig(port="/dev/ttyACM0", baud=115200, reader="auto"))._use_process
+    assert KIND.build(SerialConfig(port="/dev/ttyACM0", baud=115200, uart=False, reader="auto"))._use_process  # native USB
     assert not KIND.build(SerialConfig(port="socket://localhost:7000", baud=2_000_000, reader="process"))._use_process
     with pytest.raises(ValueError, match="reader"):
         SerialConfig(port="/dev/ttyACM0", reader="fork")

@@ -100,7 +100,8 @@ class SerialSource(Reconnecting, ProcessReading, SourceBase):
         ``"process"``: read the port in a child process that only reads and stamps arrivals,
         so a busy host (the GIL, a CPU hog) delays parsing but loses no bytes (see
         `sensorlab.acquisition.serial.process_reading`); ``"thread"``: a reader thread in this
-        process; ``"auto"`` (default): the process from 460,800 baud on and for ``uart=False``.
+        process (the default: the reader process is new, and its start-up under heavy load is still
+        being measured); ``"auto"``: the process from 460,800 baud on and for ``uart=False``.
         Ports that are URLs, and non-POSIX systems, always use the thread.
 
     Examples
@@ -133,7 +134,7 @@ class SerialSource(Reconnecting, ProcessReading, SourceBase):
         apply_scale: bool = True,
         latency: float = 0.0,
         reconnect: bool = True,
-        reader: str = "auto",
+        reader: str = "thread",
     ):
         if protocol not in ("text", "binary", "events"):
             raise ValueError(f"protocol must be 'text', 'binary' or 'events', not {protocol!r}")
