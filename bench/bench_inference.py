@@ -103,7 +103,6 @@ def engine_vs_bare(model: Path, rate_in: float, rate: float, channels: int, seco
     around them (~0.3 µs each)."""
     import onnxruntime as ort
 
-    from sensorlab.acquisition.buffers import concat_chunks
     from sensorlab.acquisition.source import Chunk, StreamInfo, StreamKind
     from sensorlab.inference import InferenceProcessor, LoadedModel
 
@@ -140,7 +139,8 @@ def engine_vs_bare(model: Path, rate_in: float, rate: float, channels: int, seco
         w._filter = timed("resample", w._filter)
         w._cut_held = timed("resample", w._cut_held)
         if stages:
-            w.push = timed("push", w.push)
+            w.push_parts = timed("push", w.push_parts)
+            w._join = timed("join", w._join)
             bound = lm.bound(w.n, channels)
             lm._bound = _Timed(timed("model", bound.__call__), bound)
         t_engine = 0.0
@@ -150,11 +150,8 @@ def engine_vs_bare(model: Path, rate_in: float, rate: float, channels: int, seco
             pending.append(c)
             if c.timestamps[-1] > proc.wake_after("s"):  # the device thread's test (ChunkRing.append)
                 t0 = tt()
-                joined = concat_chunks(pending)
-                t1 = tt()
-                proc.process({"s": joined})
+                proc.process_chunks({"s": pending})  # as the processor's thread gets them (`ChunkRing.since_chunks`)
                 t_engine += tt() - t0
-                acc["join"] += t1 - t0
                 pending = []
         for g in groups or []:
             t0 = tt()
@@ -181,9 +178,10 @@ def engine_vs_bare(model: Path, rate_in: float, rate: float, channels: int, seco
             np.copyto(buf, a)
             sess.run_with_iobinding(io)
         t_iob = tt() - t0
+        acc["push"] -= acc["join"]  # push_parts joins the chunks (timed apart) and cuts the windows
         for k, v in (("engine", t_engine), ("bare", t_bare), ("iob", t_iob), *acc.items()):
             res[k].append(v * 1000 / windows)
-        res["rest"].append((t_engine - acc["join"] - acc["push"] - acc["model"]) * 1000 / windows)
+        res["rest"].append((t_engine - acc["push"] - acc["model"]) * 1000 / windows)
     out = {k: statistics.median(v) for k, v in res.items() if v}
     out["ratio"] = statistics.median(e / b for e, b in zip(res["engine"], res["bare"]))
     out["ratio_iob"] = statistics.median(e / b for e, b in zip(res["engine"], res["iob"]))

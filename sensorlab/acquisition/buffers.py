@@ -55,6 +55,9 @@ class ChunkRing:
         # call, paid by every processor on every wake-up).
         self._lasts: deque[float] = deque()
         self._inversions = 0
+        # Adjacent pairs where a chunk starts at or before the previous one's newest sample
+        # (chunks overlapping in time): without any, `since_chunks` need not join to trim.
+        self._overlaps = 0
         self._samples = 0
         # The condition doubles as the ring's lock (a Condition is a context manager).
         self._lock = self._wakeup = wakeup if wakeup is not None else threading.Condition(threading.Lock())
@@ -74,8 +77,11 @@ class ChunkRing:
         with self._lock:
             newest = chunk.timestamps[-1]
             last = float(newest)
-            if self._lasts and last < self._lasts[-1]:
-                self._inversions += 1
+            if self._lasts:
+                if last < self._lasts[-1]:
+                    self._inversions += 1
+                if chunk.timestamps[0] <= self._lasts[-1]:
+                    self._overlaps += 1
             self._chunks.append(chunk)
             self._lasts.append(last)
             self._samples += len(chunk)
@@ -85,8 +91,11 @@ class ChunkRing:
                 self._chunks[0].timestamps[-1] < newest - self.seconds
                 or (self.max_samples is not None and self._samples - len(self._chunks[0]) >= self.max_samples)
             ):
-                if len(self._lasts) > 1 and self._lasts[0] > self._lasts[1]:
-                    self._inversions -= 1
+                if len(self._lasts) > 1:
+                    if self._lasts[0] > self._lasts[1]:
+                        self._inversions -= 1
+                    if self._chunks[1].timestamps[0] <= self._lasts[0]:
+                        self._overlaps -= 1
                 self._lasts.popleft()
                 old = self._chunks.popleft()
                 self._samples -= len(old)
@@ -114,32 +123,41 @@ class ChunkRing:
             chunks = list(self._chunks)
         return concat_chunks(chunks)
 
+    def _suffix(self, t: float) -> list[Chunk]:
+        """The chunks with a sample after ``t`` (held lock); marks them read."""
+        if self._inversions:
+            chunks = [c for c in self._chunks if c.timestamps[-1] > t]
+        else:
+            k = 0
+            for last in reversed(self._lasts):
+                if last <= t:
+                    break
+                k += 1
+            chunks = [self._chunks[i] for i in range(len(self._chunks) - k, len(self._chunks))]
+        if chunks:
+            self._read_upto = max(self._read_upto, float(chunks[-1].timestamps[-1]))
+        return chunks
+
     def since(self, t: float) -> Chunk | None:
         """Samples with a timestamp after ``t`` (the consumer keeps its own ``t``)."""
         with self._lock:
-            if self._inversions:
-                chunks = [c for c in self._chunks if c.timestamps[-1] > t]
-            else:
-                k = 0
-                for last in reversed(self._lasts):
-                    if last <= t:
-                        break
-                    k += 1
-                chunks = [self._chunks[i] for i in range(len(self._chunks) - k, len(self._chunks))]
-            if chunks:
-                self._read_upto = max(self._read_upto, float(chunks[-1].timestamps[-1]))
-        joined = concat_chunks(chunks)
-        if joined is None:
-            return None
-        keep = joined.timestamps > t
-        if keep.all():
-            return joined
-        return Chunk(
-            data=joined.data[keep],
-            timestamps=joined.timestamps[keep],
-            device_times=None if joined.device_times is None else joined.device_times[keep],
-            arrival_times=None if joined.arrival_times is None else joined.arrival_times[keep],
-        )
+            chunks = self._suffix(t)
+        return _after(concat_chunks(chunks), t)
+
+    def since_chunks(self, t: float) -> list[Chunk]:
+        """`since` without joining: the chunks themselves, every sample after ``t``.
+
+        For a consumer that joins only what it needs (live inference joins the timestamps and
+        samples, not the device and arrival times, once per hop). When the first chunk also
+        holds older samples, or chunks overlap in time (a clock step), it is `since`'s one
+        joined chunk."""
+        with self._lock:
+            chunks = self._suffix(t)
+            overlaps = self._overlaps
+        if not chunks or (not overlaps and chunks[0].timestamps[0] > t):
+            return chunks
+        joined = _after(concat_chunks(chunks), t)
+        return [] if joined is None or not len(joined) else [joined]
 
     def latest(self) -> Chunk | None:
         """The newest chunk (a video frame, a radar map)."""
@@ -150,7 +168,7 @@ class ChunkRing:
         with self._lock:
             self._chunks.clear()
             self._lasts.clear()
-            self._inversions = 0
+            self._inversions = self._overlaps = 0
             self._samples = 0
             self._newest = float("-inf")
 
@@ -158,6 +176,21 @@ class ChunkRing:
     def newest_time(self) -> float:
         with self._lock:
             return float(self._chunks[-1].timestamps[-1]) if self._chunks else float("nan")
+
+
+def _after(joined: Chunk | None, t: float) -> Chunk | None:
+    """The samples of ``joined`` after ``t``."""
+    if joined is None:
+        return None
+    keep = joined.timestamps > t
+    if keep.all():
+        return joined
+    return Chunk(
+        data=joined.data[keep],
+        timestamps=joined.timestamps[keep],
+        device_times=None if joined.device_times is None else joined.device_times[keep],
+        arrival_times=None if joined.arrival_times is None else joined.arrival_times[keep],
+    )
 
 
 def wait_any(rings: dict[str, ChunkRing], after: dict[str, float], wakeup: threading.Condition, timeout: float | None = None) -> bool:

@@ -167,14 +167,32 @@ class Windower:
             return []  # the common case: nothing can be ready yet, the chunk is only listed
         return self._drain()
 
+    def push_parts(self, parts: list[tuple[np.ndarray, np.ndarray]]) -> list[Ready]:
+        """`push` of several ``(timestamps, samples)`` chunks at once (in time order), joined only when a window can be ready."""
+        if not parts:
+            return []
+        self._pending.extend(parts)
+        ts = parts[-1][0]
+        if not len(ts) or ts[-1] < self._due:
+            return [] if len(ts) or not self._pending else self._push_empty_tail()
+        return self._drain()
+
+    def _push_empty_tail(self) -> list[Ready]:
+        # An empty last part: drop empty parts and test the newest sample as `push` does.
+        self._pending = [p for p in self._pending if len(p[0])]
+        if not self._pending or self._pending[-1][0][-1] < self._due:
+            return []
+        return self._drain()
+
+    def _join(self, parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+        """The listed chunks as one array of timestamps (float64) and one of samples."""
+        if len(parts) == 1:
+            return np.asarray(parts[0][0], dtype=np.float64), np.asarray(parts[0][1])
+        return np.concatenate([p[0] for p in parts]).astype(np.float64, copy=False), np.concatenate([p[1] for p in parts])
+
     def _drain(self) -> list[Ready]:
         parts, self._pending = self._pending, []
-        if len(parts) == 1:
-            ts = np.asarray(parts[0][0], dtype=np.float64)
-            x = np.asarray(parts[0][1])
-        else:
-            ts = np.concatenate([p[0] for p in parts]).astype(np.float64, copy=False)
-            x = np.concatenate([p[1] for p in parts])
+        ts, x = self._join(parts)
         x = x.reshape(len(ts), -1)
         if self.columns is not None:
             if self._identity is None:
@@ -277,6 +295,11 @@ class Windower:
         n_y = m * up // down + bool(m * up % down)  # samples cut_windows' resample gives
         if k0[0] < 0 or k0[-1] + n > n_y or s_list[0] < t_first - 0.5 / rate or s_list[-1] + self.length > t_last + 1.5 / rate:
             return self._cut_held(starts)  # held at the edge value: cut_windows' own rule
+        if up == down and len(k0) == 1 and x.dtype == np.float32:
+            # One window of float32 samples (the live case): a view of the held samples, no copy.
+            # Held samples are never overwritten (appends go past them, compaction copies), so
+            # the view stays valid however long a caller keeps it.
+            return x[k0[0] : k0[0] + n][None]
         data = np.empty((len(starts), n, x.shape[1]), np.float32)
         if up == down:
             for w, a in enumerate(k0):

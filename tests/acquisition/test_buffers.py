@@ -66,3 +66,32 @@ def test_since_finds_new_chunks_from_the_newest_end_and_copes_with_a_clock_step_
         ring.append(chunk(k * 0.01, 1))
     assert ring._inversions == 0
     assert np.round(ring.since(21.975).timestamps, 6).tolist() == [21.98, 21.99]
+
+
+def test_since_chunks_hands_the_chunks_unjoined_with_exactly_the_samples_since_gives():
+    """Live inference reads its ring without joining every array of every chunk (it joins only
+    timestamps and samples): the chunks it gets must hold the same samples `since` gives, also
+    when a chunk straddles the cursor or chunks overlap after a clock step."""
+    ring = ChunkRing(seconds=10.0)
+    for k in range(50):
+        ring.append(chunk(k * 0.1, 10))
+
+    def same(t):
+        want, got = ring.since(t), ring.since_chunks(t)
+        if want is None:
+            return got == []
+        ts = np.concatenate([c.timestamps for c in got])
+        return ts.tolist() == want.timestamps.tolist() and np.concatenate([c.data for c in got]).tolist() == want.data.tolist()
+
+    cursor = float(list(ring._chunks)[-7].timestamps[-1])  # a consumer read up to 4.39 s
+    parts = ring.since_chunks(cursor)  # the newest chunks, as the device made them
+    assert [len(c) for c in parts] == [10, 10, 10, 10, 10, 10]
+    assert all(p is c for p, c in zip(parts, list(ring._chunks)[-6:]))  # not copied
+    assert same(cursor) and same(4.45) and same(4.499) and same(4.95) and same(4.99) and same(float("-inf"))
+    straddling = ring.since_chunks(4.455)  # the cursor inside a chunk: its older samples are left out
+    assert np.round(np.concatenate([c.timestamps for c in straddling]), 6)[0] == 4.46 and same(4.455)
+    ring.append(chunk(5.0, 10))
+    ring.append(chunk(5.05, 10))  # overlaps the chunk before it (a clock step back)
+    assert same(4.99) and same(5.07)
+    overlapping = ring.since_chunks(5.07)  # joined and trimmed, as `since` does
+    assert len(overlapping) == 1 and np.round(overlapping[0].timestamps, 6).tolist() == [5.08, 5.09, 5.08, 5.09, 5.1, 5.11, 5.12, 5.13, 5.14]

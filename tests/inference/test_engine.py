@@ -184,9 +184,9 @@ def test_the_engine_wakes_once_per_hop_not_once_per_device_chunk(tmp_path, make_
     calls = []
 
     class Counting(InferenceProcessor):
-        def process(self, new):
-            calls.append(len(new["s"]))
-            super().process(new)
+        def process_chunks(self, new):
+            calls.append(sum(len(c) for c in new["s"]))
+            super().process_chunks(new)
 
     src = SignalSource("s", rate=100, shape=(1,), pattern="counter", realtime=True, max_samples=150, chunk_size=1)
     proc = Counting(model, stale_after=1e9)

@@ -20,7 +20,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from sensorlab.acquisition.buffers import ChunkRing, wait_any
+from sensorlab.acquisition.buffers import ChunkRing, concat_chunks, wait_any
 from sensorlab.acquisition.source import Chunk, ChunkSink, SourceBase, SourceError, StreamInfo, StreamStats
 
 log = logging.getLogger(__name__)
@@ -106,17 +106,17 @@ class ProcessorBase(SourceBase):
                 after = {n: max(c, min(self.wake_after(n), c + INPUT_SECONDS / 2)) for n, c in cursor.items()}
                 if not wait_any(rings, after, wakeup, IDLE_WAKE):
                     continue
-                new: dict[str, Chunk] = {}
+                new: dict[str, list[Chunk]] = {}
                 for name, ring in rings.items():
-                    chunk = ring.since(cursor[name])
-                    if chunk is not None and len(chunk):
-                        new[name] = chunk
-                        cursor[name] = float(chunk.timestamps[-1])
+                    chunks = ring.since_chunks(cursor[name])
+                    if chunks:
+                        new[name] = chunks
+                        cursor[name] = float(chunks[-1].timestamps[-1])
                     if ring.dropped != lost[name]:
                         self._lost_input(ring.dropped - lost[name])
                         lost[name] = ring.dropped
                 if new and self.running:
-                    self.process(new)
+                    self.process_chunks(new)
         except Exception as e:  # noqa: BLE001 - a bug in a processor must not reach a device
             log.exception("processor %s failed", self.description)
             self._fail(f"processor {self.description} stopped: {type(e).__name__}: {e}")
@@ -138,6 +138,14 @@ class ProcessorBase(SourceBase):
 
     def process(self, new: dict[str, Chunk]) -> None:
         raise NotImplementedError
+
+    def process_chunks(self, new: dict[str, list[Chunk]]) -> None:
+        """The new chunks of each input, as the device made them (only inputs with new data).
+
+        Default: join each input's chunks into one and call `process`. A processor that needs
+        only some of a chunk's arrays overrides this to join just those (live inference: the
+        timestamps and samples, not the device and arrival times)."""
+        self.process({n: c[0] if len(c) == 1 else concat_chunks(c) for n, c in new.items()})  # type: ignore[misc]
 
     def wake_after(self, stream: str) -> float:
         """Newest sample time of ``stream`` below which `process` would only hold the samples.
