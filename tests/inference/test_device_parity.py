@@ -76,6 +76,31 @@ def test_live_parity_fed_in_pieces_decides_the_same_windows_as_the_recording():
     assert [round((k.end - T0) / HOP) - 1 for k in r.kept] == divergent
 
 
+def test_live_parity_looks_only_at_the_newest_windows_once_its_trace_is_long(monkeypatch):
+    """The parity view decides 5 times a second. Each decision used to copy and scan the whole
+    trace (3,000 host windows, 12,000 device reports) holding the GIL (~1 ms a call, device
+    threads waiting); it walks only the undecided tail now, with the same verdicts."""
+    import sensorlab.inference.device_parity as dpm
+
+    ends, probs, times, texts, divergent = scenario()
+    clock = [T0]
+    monkeypatch.setattr(dpm, "now", lambda: clock[0])  # the device is never quiet in this replay
+    dp = DeviceParity(LABELS, HOP, delay=0.01)
+    scanned = []
+    for k in range(0, N, 2):  # two host windows and their reports at a time, as live
+        dp.add_predictions(ends[k : k + 2] - 0.4, ends[k : k + 2], probs[k : k + 2])
+        d = (times > ends[k] - 0.05) & (times <= ends[min(k + 1, N - 1)] + 0.05)
+        dp.add_reports(times[d], [t for t, keep in zip(texts, d) if keep])
+        clock[0] = ends[min(k + 1, N - 1)]
+        dp.update()
+        scanned.append(dp.scanned)
+    r = dp.update(final=True)
+    assert (r.windows, r.divergent, r.silent, r.unknown) == (N - 9, 7, 9, 1)
+    assert [round((k.end - T0) / HOP) - 1 for k in r.kept] == divergent
+    # 600 windows held by the end: each decision looked at a few dozen, not all of them.
+    assert max(scanned[100:]) < 60, scanned[100:]
+
+
 def test_the_event_line_parser_keeps_texts_and_counts_garbage():
     p = EventLineParser("mcu", max_line=25)
     p.resync()
