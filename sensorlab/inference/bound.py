@@ -144,6 +144,15 @@ class BoundRun:
         if self._affine:
             np.multiply(w, self._scale, out=w)
             np.add(w, self._offset, out=w)
+        return self._run_bound()
+
+    def run_input(self, features: np.ndarray) -> np.ndarray:
+        """One window's model input, already prepared (``features``, shaped like `features`: another
+        build's, in a parity comparison) → a new ``(1, classes)`` array of probabilities."""
+        np.copyto(self.features, features, casting="unsafe")
+        return self._run_bound()
+
+    def _run_bound(self) -> np.ndarray:
         try:
             self._run(self.binding)
         except Exception as e:  # noqa: BLE001 - onnxruntime's own exception types

@@ -47,7 +47,7 @@ from pathlib import Path
 import numpy as np
 
 from sensorlab.acquisition.clock import now
-from sensorlab.inference.parity import Divergence, ParityReport
+from sensorlab.inference.parity import Divergence, ParityReport, TraceRing
 
 #: Seconds of margin, beyond ``delay + 2 * tolerance``, before a window is decided: how late
 #: a device's line or the host's prediction may arrive (serial bursts, the model's own lag).
@@ -119,6 +119,10 @@ class DeviceParity:
         self._host: deque[tuple[float, float, np.ndarray, int]] = deque(maxlen=trace)  # start, end, probs, verdict
         self._dev: deque[tuple[float, str]] = deque(maxlen=4 * trace)  # window end (arrival − delay), class
         self._kept: deque[Divergence] = deque(maxlen=keep)
+        # The same host windows and reports again as arrays, for `trace_arrays` (the view's
+        # refresh, 5 times a second): (window ends, probabilities) and (report times, class index).
+        self._host_trace, self._dev_trace = TraceRing(trace), TraceRing(4 * trace)
+        self._index = {c: k for k, c in enumerate(self.labels)}
         self._decided = -math.inf  # host windows ending at or before this are decided
         self._dev_counted = -math.inf  # reports up to this (window end) were checked for a host window
         self._dev_seen = -math.inf  # wall clock of the last report received
@@ -143,11 +147,16 @@ class DeviceParity:
                 if self._host and e < self._host[-1][1]:
                     self._ordered = False
                 self._host.append((s, e, row, -1))  # -1: not decided yet
+            if p.ndim == 2:
+                self._host_trace.extend(ends, p)
 
     def add_reports(self, times, texts) -> None:
         classes = [parse_report(t, self.key) for t in texts]
+        times = np.asarray(times, np.float64)
         with self._lock:
-            for t, c in zip(np.asarray(times, np.float64).tolist(), classes):
+            if len(classes):
+                self._dev_trace.extend(times - self.delay, np.array([self._index.get(c, -1) for c in classes], np.int64))
+            for t, c in zip(times.tolist(), classes):
                 if self._dev and t - self.delay < self._dev[-1][0]:
                     self._dev_ordered = False
                 self._dev.append((t - self.delay, c))
@@ -244,25 +253,23 @@ class DeviceParity:
         """``(window ends (n,), host probabilities (n, k), device class one-hot (n, k))`` of the
         last windows; a window the device said nothing about has a NaN row."""
         with self._lock:
-            host, dev, first = list(self._host), list(self._dev), self._first
-        if not host:
+            host, dev, first = self._host_trace.arrays(), self._dev_trace.arrays(), self._first
+        if host is None:
             return np.empty(0), np.empty((0, 0)), np.empty((0, 0))
-        ends = np.array([h[1] for h in host])
-        pa = np.stack([h[2] for h in host])
+        ends, pa = host
         pb = np.full(pa.shape, np.nan)
-        # As when deciding: a report more than half a hop outside the host's windows is drawn nowhere.
-        dev = [x for x in dev if first - self.hop / 2 - 1e-9 <= x[0] <= ends[-1] + self.hop / 2 + 1e-9]
-        if dev:
-            d = np.array([x[0] for x in dev])
+        if dev is not None:
+            # As when deciding: a report more than half a hop outside the host's windows is drawn nowhere.
+            d, cls = dev
+            inside = (d >= first - self.hop / 2 - 1e-9) & (d <= ends[-1] + self.hop / 2 + 1e-9)
+            d, cls = d[inside], cls[inside]
+        if dev is not None and len(d):
             order = np.argsort(d, kind="stable")
-            d = d[order]
+            d, cls = d[order], cls[order]
             j = np.clip(np.searchsorted(d, ends), 1, len(d) - 1) if len(d) > 1 else np.zeros(len(ends), int)
             if len(d) > 1:
                 j = np.where(np.abs(d[j - 1] - ends) <= np.abs(d[j] - ends), j - 1, j)
             near = np.abs(d[j] - ends) <= self.tolerance
-            # One-hot rows by index (a Python loop over 3,000 windows held the GIL ~15 ms per refresh).
-            index = {c: k for k, c in enumerate(self.labels)}
-            cls = np.array([index.get(x[1], -1) for x in dev])[order]
             k = np.where(near, cls[j], -1)
             known = k >= 0
             pb[near & ~known] = 0.0  # a class the model does not have: the device spoke, matching no class

@@ -25,6 +25,48 @@ import numpy as np
 from sensorlab.inference.model import LoadedModel
 
 
+class TraceRing:
+    """The last ``size`` rows of a few parallel columns (a trace a view overlays), in arrays.
+
+    A view asks for the whole trace several times a second; kept as a deque of per-window
+    tuples, each request stacked up to 3,000 rows in Python (2–6 ms holding the GIL, device
+    threads waiting). Rows are written into preallocated arrays instead, and `arrays` is one
+    or two slice copies per column. Not locked: its owner's lock guards it.
+    """
+
+    def __init__(self, size: int):
+        self.size = max(1, int(size))
+        self.count = 0  # rows ever written
+        self._cols: list[np.ndarray] | None = None
+
+    def extend(self, *cols: np.ndarray) -> None:
+        m = len(cols[0])
+        if not m:
+            return
+        if self._cols is None or any(b.shape[1:] != np.shape(c)[1:] for b, c in zip(self._cols, cols)):
+            self._cols = [np.empty((self.size, *np.shape(c)[1:]), np.asarray(c).dtype) for c in cols]
+            self.count = 0
+        if m > self.size:  # only the newest fit
+            cols = tuple(c[-self.size :] for c in cols)
+            self.count += m - self.size
+            m = self.size
+        i = self.count % self.size
+        first = min(m, self.size - i)
+        for buf, c in zip(self._cols, cols):
+            buf[i : i + first] = c[:first]
+            buf[: m - first] = c[first:]
+        self.count += m
+
+    def arrays(self) -> list[np.ndarray] | None:
+        """Each column's rows, oldest first (copies); None before the first row."""
+        if self._cols is None or not self.count:
+            return None
+        if self.count <= self.size:
+            return [b[: self.count].copy() for b in self._cols]
+        i = self.count % self.size
+        return [np.concatenate((b[i:], b[:i])) for b in self._cols]
+
+
 @dataclass
 class Divergence:
     start: float
@@ -56,8 +98,9 @@ class ParityTap:
         self.tolerance = float(tolerance)
         self.report = ParityReport()
         self._kept: deque[Divergence] = deque(maxlen=keep)
-        self._trace: deque[tuple[float, np.ndarray, np.ndarray]] = deque(maxlen=trace)
+        self._trace = TraceRing(trace)  # window ends, probabilities of A, of B
         self._lock = threading.Lock()
+        self._bound = None  # the second build's bound call (False: it cannot be bound), made on the first window
         #: Why the comparison stopped ("" while it runs); the tapped model's predictions go on.
         self.error = ""
 
@@ -73,19 +116,34 @@ class ParityTap:
         """The last windows compared: ``(ends (n,), probabilities of A (n, k), of B (n, k))``;
         safe to call from any thread while the tap runs."""
         with self._lock:
-            rows = list(self._trace)
-        if not rows:
+            cols = self._trace.arrays()
+        if cols is None:
             return np.empty(0), np.empty((0, 0)), np.empty((0, 0))
-        return np.array([r[0] for r in rows]), np.stack([r[1] for r in rows]), np.stack([r[2] for r in rows])
+        return cols[0], cols[1], cols[2]
 
     def __call__(self, starts: np.ndarray, ends: np.ndarray, features: np.ndarray, probs: np.ndarray) -> None:
         if self.error:
             return
         try:
-            pb = self.other.run(features)  # the same model input: same cut, same normalization
+            pb = self._run_other(features)  # the same model input: same cut, same normalization
             self.compare(starts, ends, probs, pb, features)
         except ValueError as e:  # ModelError included: the second build fails, the first one runs on
             self.error = f"parity stopped: {e}"
+
+    def _run_other(self, features: np.ndarray) -> np.ndarray:
+        """The second build on the first one's model input: one window (the live case) through
+        its bound inputs and outputs (`BoundRun.run_input`: no feed dict, nothing allocated but
+        the result), several, or a build that cannot be bound, through `LoadedModel.run`."""
+        m = self.other
+        if len(features) == 1 and self._bound is not False:
+            if self._bound is None:
+                shape = features.shape if m.batched else features.shape[1:]
+                sizes = dict(zip(m.layout, shape)) if len(shape) == len(m.layout) else {}
+                b = m.bound(sizes.get("T", 1), sizes.get("C", 1)) if sizes else None
+                self._bound = b if b is not None and b.features.shape == features.shape else False
+            if self._bound is not False:
+                return self._bound.run_input(features)
+        return m.run(features)
 
     def compare(self, starts, ends, pa: np.ndarray, pb: np.ndarray, features: np.ndarray | None = None) -> None:
         if pa.shape != pb.shape:
@@ -99,7 +157,7 @@ class ParityTap:
             r.divergent += int(bad.sum())
             r.top_mismatch += int(top.sum())
             r.max_abs = max(r.max_abs, float(diff.max()) if diff.size else 0.0)
-            self._trace.extend((float(e), a, b) for e, a, b in zip(ends, np.asarray(pa, np.float64), np.asarray(pb, np.float64)))
+            self._trace.extend(np.asarray(ends, np.float64), np.asarray(pa, np.float64), np.asarray(pb, np.float64))
             for i in np.flatnonzero(bad):
                 self._kept.append(Divergence(float(starts[i]), float(ends[i]), pa[i].copy(), pb[i].copy(),
                                              None if features is None else np.array(features[i])))  # fmt: skip
@@ -118,4 +176,4 @@ def compare_events(pred_ends: np.ndarray, probs: np.ndarray, labels: list[str], 
     return report
 
 
-__all__ = ["Divergence", "ParityReport", "ParityTap", "compare_events"]
+__all__ = ["Divergence", "ParityReport", "ParityTap", "TraceRing", "compare_events"]

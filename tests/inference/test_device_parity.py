@@ -198,3 +198,20 @@ def test_reports_beyond_the_host_windows_are_the_devices_alone_and_leave_the_edg
     live.add_reports(times[23:], texts[23:])
     r4 = live.update(final=True)
     assert (r4.windows, r4.divergent, r4.device_only) == (30, 0, 3)
+
+
+def test_the_device_trace_keeps_the_newest_windows_after_it_wrapped():
+    """The overlay's arrays (host probabilities, the device's class per host window) for the last
+    `trace` windows, the same rows a trace holding everything gives for them."""
+    ends, probs, times, texts, _divergent = scenario()
+    _r, full = compare_device(ends - 0.4, ends, probs, LABELS, times, texts, delay=0.01)
+    dp = DeviceParity(LABELS, HOP, delay=0.01, trace=50)
+    for k in range(0, N, 7):  # in pieces, as live
+        dp.add_predictions(ends[k : k + 7] - 0.4, ends[k : k + 7], probs[k : k + 7])
+        d = (times > ends[k] - 0.05) & (times <= ends[min(k + 6, N - 1)] + 0.05)
+        dp.add_reports(times[d], [t for t, keep in zip(texts, d) if keep])
+    e_all, pa_all, pb_all = full.trace_arrays()
+    e, pa, pb = dp.trace_arrays()
+    np.testing.assert_array_equal(e, ends[-50:])
+    np.testing.assert_array_equal(pa, probs[-50:])
+    np.testing.assert_array_equal(pb, pb_all[-50:])  # NaN where the device said nothing
