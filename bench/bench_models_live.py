@@ -13,7 +13,7 @@ same run, alternating ``--rounds`` times so a change in the machine's load hits 
 - **two models + parity**: the same, with both parity comparisons of the studio's parity
   view running in the core (the int8 build re-run on the fp32 model's windows by a
   `ParityTap`, and the host model against the board's reported class by `DeviceParity`,
-  decided 5 times a second as the view does).
+  decided and drawn (`update` and `trace_arrays` of both) 5 times a second, as the two views do).
 
 Per configuration: the process's CPU (user + system, % of one core; the emulated devices
 run as threads in this process, so they are in every figure alike), the CPU of the model
@@ -96,11 +96,15 @@ def measure(config: str, seconds: float, warmup: float = 3.0) -> dict:
             s0 = {n: (st.dropped + st.overflows, getattr(st, "windows", 0), getattr(st, "skipped", 0)) for n, st in studio.stats.items()}
             c0, m0, t0 = me.cpu_times(), _model_threads_cpu(me), time.monotonic()
             end = t0 + seconds
+            main0 = time.thread_time()
             with Probe() as probe:
                 while time.monotonic() < end:
                     time.sleep(0.2)
-                    if parity is not None:
-                        parity.update()  # what the parity view's timer does
+                    if parity is not None:  # what the two parity views' timers do (5 times a second)
+                        for view in (tap, parity):
+                            view.update()
+                            view.trace_arrays()
+            main_cpu = time.thread_time() - main0
             c1, m1, t1 = me.cpu_times(), _model_threads_cpu(me), time.monotonic()
             s1 = {n: (st.dropped + st.overflows, getattr(st, "windows", 0), getattr(st, "skipped", 0)) for n, st in studio.stats.items()}
             studio.stop_recording()
@@ -115,6 +119,7 @@ def measure(config: str, seconds: float, warmup: float = 3.0) -> dict:
         "dropped": {n: d[0] for n, d in delta.items() if d[0]},
         "windows": sum(d[1] for d in delta.values()),
         "skipped": sum(d[2] for d in delta.values()),
+        "main_cpu": main_cpu,  # the parity views' work (this thread only sleeps otherwise)
         "stall_max": max(probe.late, default=0.0),
         "stalls": sum(1 for x in probe.late if x > 50),
     }
@@ -124,7 +129,7 @@ def measure(config: str, seconds: float, warmup: float = 3.0) -> dict:
 
 
 def run(seconds: float = 30.0, rounds: int = 2) -> list[dict]:
-    sums = {c: {"wall": 0.0, "cpu_s": 0.0, "model_s": 0.0, "dropped": {}, "windows": 0, "skipped": 0, "parity": "", "stall_max": 0.0, "stalls": 0}
+    sums = {c: {"wall": 0.0, "cpu_s": 0.0, "model_s": 0.0, "main_s": 0.0, "dropped": {}, "windows": 0, "skipped": 0, "parity": "", "stall_max": 0.0, "stalls": 0}
             for c in CONFIGS}  # fmt: skip
     load = Path("/proc/loadavg").read_text().split()[0]
     for _ in range(rounds):
@@ -134,6 +139,7 @@ def run(seconds: float = 30.0, rounds: int = 2) -> list[dict]:
             s["wall"] += m["wall"]
             s["cpu_s"] += m["cpu"] * m["wall"] / 100
             s["model_s"] += m["model_cpu"] * m["wall"] / 100
+            s["main_s"] += m["main_cpu"]
             for n, d in m["dropped"].items():
                 s["dropped"][n] = s["dropped"].get(n, 0) + d
             s["windows"] += m["windows"]
@@ -155,7 +161,10 @@ def run(seconds: float = 30.0, rounds: int = 2) -> list[dict]:
     return [
         {
             "benchmark": f"demo rig recording + two models live (demo clap fp32 + int8 on IMU 1 kHz, 0.4 s / 0.1 s): process CPU (% of one core), {span}",
-            "value": f"{two['cpu']:.1f} (model threads {two['model_cpu']:.1f}); with both parity comparisons {par['cpu']:.1f}",
+            "value": f"{two['cpu']:.1f} (model threads {two['model_cpu']:.1f}, {1000 * two['model_s'] / max(two['windows'], 1):.2f} ms CPU per window); "
+                     f"with both parity comparisons {par['cpu']:.1f} (model threads {par['model_cpu']:.1f}, "
+                     f"{1000 * par['model_s'] / max(par['windows'], 1):.2f} ms per window; the two views' update + trace_arrays "
+                     f"{1000 * par['main_s'] / max(par['wall'] * 5, 1):.2f} ms per refresh)",
             "baseline": f"{base['cpu']:.1f} (no model)",
             "ratio": two["cpu"] / base["cpu"] if base["cpu"] else "",
             "goal": "(report)",
