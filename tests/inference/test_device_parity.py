@@ -210,7 +210,7 @@ def test_the_device_trace_keeps_the_newest_windows_after_it_wrapped():
         dp.add_predictions(ends[k : k + 7] - 0.4, ends[k : k + 7], probs[k : k + 7])
         d = (times > ends[k] - 0.05) & (times <= ends[min(k + 6, N - 1)] + 0.05)
         dp.add_reports(times[d], [t for t, keep in zip(texts, d) if keep])
-    e_all, pa_all, pb_all = full.trace_arrays()
+    _e_all, _pa_all, pb_all = full.trace_arrays()
     e, pa, pb = dp.trace_arrays()
     np.testing.assert_array_equal(e, ends[-50:])
     np.testing.assert_array_equal(pa, probs[-50:])
