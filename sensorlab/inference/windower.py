@@ -300,8 +300,8 @@ class Windower:
             # Held samples are never overwritten (appends go past them, compaction copies), so
             # the view stays valid however long a caller keeps it.
             return x[k0[0] : k0[0] + n][None]
-        data = np.empty((len(starts), n, x.shape[1]), np.float32)
         if up == down:
+            data = np.empty((len(starts), n, x.shape[1]), np.float32)
             for w, a in enumerate(k0):
                 data[w] = x[a : a + n]
             return data
@@ -323,8 +323,12 @@ class Windower:
                 return self._cut_held(starts)
             self._y.append(new)
         y = self._y.view()
-        for w, k in enumerate(K0):
-            data[w] = y[k - self._y0 : k - self._y0 + n]
+        if len(K0) == 1 and y.dtype == np.float32:
+            data = y[K0[0] - self._y0 : K0[0] - self._y0 + n][None]  # one window: a view, as above
+        else:
+            data = np.empty((len(starts), n, x.shape[1]), np.float32)
+            for w, k in enumerate(K0):
+                data[w] = y[k - self._y0 : k - self._y0 + n]
         self._y.drop(K0[-1] - self._y0)  # later windows start later
         self._y0 = K0[-1]
         return data
