@@ -181,7 +181,7 @@ def engine_vs_bare(model: Path, rate_in: float, rate: float, channels: int, seco
         acc["push"] -= acc["join"]  # push_parts joins the chunks (timed apart) and cuts the windows
         for k, v in (("engine", t_engine), ("bare", t_bare), ("iob", t_iob), *acc.items()):
             res[k].append(v * 1000 / windows)
-        res["rest"].append((t_engine - acc["push"] - acc["model"]) * 1000 / windows)
+        res["rest"].append((t_engine - acc["join"] - acc["push"] - acc["model"]) * 1000 / windows)
     out = {k: statistics.median(v) for k, v in res.items() if v}
     out["ratio"] = statistics.median(e / b for e, b in zip(res["engine"], res["bare"]))
     out["ratio_iob"] = statistics.median(e / b for e, b in zip(res["engine"], res["iob"]))
