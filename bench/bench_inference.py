@@ -9,8 +9,8 @@ convolutions, ~1–2 ms a window). Two feeds:
 - **audio**: 48 kHz mono resampled to 16 kHz, 1 s windows every 0.25 s.
 
 *Engine per window* is the CPU time of everything the engine's thread does with the samples,
-divided by the windows it ran: joining the device's 10 ms chunks it is handed when a window
-can be complete (as its ring does live, `ProcessorBase.wake_after`; the device thread's test
+divided by the windows it ran: joining the timestamps and samples of the device's 10 ms
+chunks it is handed when a window can be complete (as its ring does live, `ProcessorBase.wake_after`; the device thread's test
 of that is not counted), `Windower.push` (gap check, holding, cutting, resampling the new
 samples), the model call (`BoundRun`: features written into the bound input, the run, the
 probabilities) and the emitted chunk. Resampling is timed on its own as well, so the audio
@@ -94,10 +94,10 @@ def engine_vs_bare(model: Path, rate_in: float, rate: float, channels: int, seco
                    stages: bool = False) -> dict:  # fmt: skip
     """Median over ``rounds`` of engine and bare CPU ms per window (replayed 10 ms chunks, ``seconds`` of stream each).
 
-    The engine's time is what its thread does when woken: the ring's join of the chunks since
-    the last wake-up (`concat_chunks`, as `ChunkRing.since`) and `process`. The chunks reach it as
-    live (joined, once the newest passes `wake_after`; the device thread's check of that is not
-    the engine's work), or with ``per_chunk`` one call per chunk. Resampling (the Windower's
+    The engine's time is what its thread does when woken: `process_chunks` with the chunks since
+    the last wake-up, as `ChunkRing.since_chunks` hands them over live (unjoined, once the newest
+    passes `wake_after`; the device thread's check of that is not the engine's work; the
+    windower joins their timestamps and samples), or with ``per_chunk`` one `process` call per chunk. Resampling (the Windower's
     filter) is timed on its own too, so the engine is also reported without it. With ``stages``
     the wake-ups are split further (join, Windower.push, the model call, the rest) by timers
     around them (~0.3 µs each)."""
