@@ -75,6 +75,8 @@ class SegmentStrip(ViewOverlay):
         self._image: QImage | None = None
         self._keep = None  # the array the image reads (alive as long as the image)
         self.drawn = 0  # segments in the last painted image (tests, benchmarks)
+        self._pattern_size: tuple[int, int] | None = None
+        self._pattern: tuple[np.ndarray, np.ndarray] | None = None
 
     def arrays(self) -> LaneArrays:
         """The lane's segments as arrays (rebuilt only after the annotations changed)."""
@@ -151,10 +153,9 @@ class SegmentStrip(ViewOverlay):
         order = np.argsort(which, kind="stable")  # draw order is segment order
         line[cols[order]] = edge[which[order]]
         dashed[cols[order]] = sugg[which[order]]
-        ys = np.arange(height)[:, None]
-        diagonal = (np.arange(width)[None, :] + ys) % HATCH_PERIOD == 0
-        img[:] = np.where(hatched & ~diagonal, 0, fill)
-        on = (line != 0) & (~dashed | ((ys % DASH_PERIOD) < DASH_ON))
+        diagonal, dash = self._patterns(width, height)
+        img[:] = np.where(hatched & ~diagonal, 0, fill) if hatched.any() else fill
+        on = (line != 0) & (~dashed | dash)
         img[:] = np.where(on, line, img)
         # Texts: a point's right of its line, a span's from its visible start if it is wide
         # enough; each only where it clears the text before it (found by bisection, so a
@@ -180,6 +181,15 @@ class SegmentStrip(ViewOverlay):
             texts.append((float(xs[j]), text, bool(selected[k])))
             j = max(j + 1, int(np.searchsorted(xs, xs[j] + char_w * (len(text) + 1), "left")))
         return img, texts
+
+    def _patterns(self, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+        """The hatching's "/" pixels (height × width) and the dash's "on" rows (height × 1) for
+        this size, made once per size rather than with an integer modulo per pixel each frame."""
+        if self._pattern_size != (width, height):
+            ys = np.arange(height)[:, None]
+            self._pattern = ((np.arange(width)[None, :] + ys) % HATCH_PERIOD == 0, (ys % DASH_PERIOD) < DASH_ON)
+            self._pattern_size = (width, height)
+        return self._pattern
 
     def paint(self, p: QPainter, *_args) -> None:
         r = self._rect

@@ -145,17 +145,35 @@ class SignalTrack(Track):
         lo, _ = block_minmax(env.min, g)
         _, hi = block_minmax(env.max, g)
         n = len(lo)
-        # One group per pixel, drawn as min→max at the group's time: a filled-looking envelope.
-        x = np.repeat(env.t[::g] - self.origin, 2)
-        breaks = 2 * gap_breaks(env.t[::g])  # each group is two points: its min, then its max
+        # One group per pixel, drawn as a vertical stroke between its min and max at the
+        # group's time: a filled-looking envelope.
+        t = env.t[::g]
+        x = np.repeat(t - self.origin, 2)
+        breaks = 2 * gap_breaks(t)  # each group is two points: its min and its max
+        down = _stroke_down(t, pixels / max(t1 - t0, 1e-12))
         for i, c in enumerate(self.curves):
             # A new array per curve: setData keeps a reference to it (no copy), so one
             # buffer shared by every channel would draw the last channel on every curve.
             y = np.empty(2 * n, dtype=np.float32)
-            y[0::2] = lo[:, i]
-            y[1::2] = hi[:, i]
+            y[0::2] = np.where(down, hi[:, i], lo[:, i])
+            y[1::2] = np.where(down, lo[:, i], hi[:, i])
             c.setData(x, y, breaks=breaks, skipFiniteCheck=True)
         self.points = 2 * n * len(self.curves)
+
+
+def _stroke_down(t: np.ndarray, px_per_s: float) -> np.ndarray:
+    """Per group: stroke it max → min (True) or min → max.
+
+    Always min → max made the line joining one group to the next run from a max down to the
+    next min, as long as the strokes themselves: Qt drew every column's span twice. A group
+    one pixel right of the one before it is stroked in the opposite direction, so the join is
+    max → next max (or min → next min), a few pixels. Two or more pixels apart (groups are
+    1–2 px apart) the direction is kept: the long join then fills the column between them,
+    which max → max would leave nearly empty (a comb instead of a filled envelope).
+    """
+    col = np.floor((t - t[0]) * px_per_s) if len(t) else t
+    flip = np.diff(col) <= 1.0
+    return np.r_[False, np.cumsum(flip) % 2 == 1]
 
 
 def gap_breaks(t: np.ndarray) -> np.ndarray:

@@ -210,3 +210,44 @@ def test_a_zoomed_out_lane_writes_no_label_over_segments_it_does_not_name(view):
     assert strip.drawn == 60 and [t for _, t, _ in texts] == ["clap"]  # ... but the last one's
     _, texts = strip.render(1.0, 4.0, 900, 30)  # 0.6 s is 180 px: each segment named
     assert [t for _, t, _ in texts] == ["walk", "clap"] * 3  # 1.0 … 4.0 s, both ends included
+
+
+def test_envelope_strokes_each_span_about_once_and_fills_every_column(view, qtbot):
+    """Zoomed out, each channel is a min–max stroke per pixel column. Joined min → max → next
+    min, Qt drew every span twice (the join back down is as long as the stroke), about half of
+    a 10-hour session's scroll frame; strokes now alternate direction so joins are short. The
+    envelope must still fill every column from its min to its max (no comb of empty columns)."""
+    from sensorlab.app.tracks import PALETTE
+
+    tl = view.timeline
+    mic = next(t for t in tl.tracks if t.name == "mic")
+    tl.set_view(T0 + 0.0, T0 + 40.0)
+    assert mic.level > 0 and len(mic.curves) == 2
+    vb = mic.viewbox
+    (x0, x1), (y0, y1) = vb.viewRange()
+    w, h = vb.width(), vb.height()
+    x, y = (np.asarray(a, dtype=np.float64) for a in mic.curves[1].getData())
+    px, py = (x - x0) * w / (x1 - x0), (y1 - y) * h / (y1 - y0)
+    stroked = np.maximum(np.abs(np.diff(px)), np.abs(np.diff(py))).sum()  # pixels a 1-px line covers
+    spans = np.abs(py[0::2] - py[1::2]).sum()
+    assert spans > 20 * w  # a loud recording: tall spans, where drawing them twice costs
+    assert stroked < 1.4 * spans + 2 * len(px), (stroked, spans)  # was ~2× (every join as long as a span)
+    # On screen: every column between the first and the last group shows the top channel's
+    # colour over at least most of that column's span.
+    qtbot.waitUntil(lambda: tl.grab().toImage().width() > 0, timeout=5000)
+    img = tl.grab().toImage()
+    top_left = tl.mapFromScene(vb.mapToScene(vb.rect().topLeft()))
+    colour = QColor(PALETTE[1]).rgb() & 0xFFFFFF
+    short = []
+    for c in range(int(px[0]) + 2, int(px[-1]) - 2):
+        # The groups whose strokes fall in this column (the column between two groups
+        # 2 px apart shares the join).
+        near = np.flatnonzero(np.abs(px[0::2] - c) <= 1.0)
+        if not len(near):
+            continue
+        lo_row = py[1::2][near].tolist() + py[0::2][near].tolist()
+        want = min(max(lo_row) - min(lo_row), h - 2)
+        got = sum(1 for r in range(int(h)) if img.pixel(top_left.x() + c, top_left.y() + r) & 0xFFFFFF == colour)
+        if got < 0.3 * want - 2:
+            short.append((c, got, round(want)))
+    assert len(short) <= 3, short[:10]
