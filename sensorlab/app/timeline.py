@@ -109,6 +109,11 @@ class Timeline(pg.GraphicsLayoutWidget):
             ruler.enableAutoSIPrefix(False)  # always seconds: "ms" or "ks" would change what ticks mean
             ruler.setLabel("time since the session start", units="s")
             vb = plot.getViewBox()
+            # The whole session from the start: pyqtgraph's default range (0–1 s) made the
+            # tracks draw the first second while rows were being added, which for a 10-hour
+            # session loaded the audio's finest stored level (72 MB of block times) before
+            # the first paint.
+            vb.setXRange(self.t_begin - self.origin, self.t_end - self.origin, padding=0)
             vb.sigXRangeChanged.connect(self._on_range)
             vb.sigResized.connect(self._on_range)  # more pixels → a finer level
         pad = 0.02 * (self.t_end - self.t_begin) + 0.5

@@ -185,7 +185,10 @@ def gap_breaks(t: np.ndarray) -> np.ndarray:
     if len(t) < 3:
         return np.empty(0, dtype=np.intp)
     dt = np.diff(t)
-    return np.flatnonzero(dt > 4.0 * float(np.median(dt))) + 1
+    # The middle step by partition: np.median's first call imports numpy.ma (~70 ms of
+    # opening the view), and the upper median serves as well here.
+    mid = float(np.partition(dt, len(dt) // 2)[len(dt) // 2])
+    return np.flatnonzero(dt > 4.0 * mid) + 1
 
 
 class SpectrogramTrack(Track):

@@ -251,3 +251,22 @@ def test_envelope_strokes_each_span_about_once_and_fills_every_column(view, qtbo
         if got < 0.3 * want - 2:
             short.append((c, got, round(want)))
     assert len(short) <= 3, short[:10]
+
+
+def test_opening_draws_only_the_whole_session_not_its_first_second(session_path, tmp_path, open_view, monkeypatch):
+    """Rows were added to the timeline at pyqtgraph's default range (0–1 s), so each signal
+    track drew the first second while the window was built; for a 10-hour session that loaded
+    the audio's finest stored level (72 MB of block times, ~0.15 s) before the first paint,
+    which shows the whole session."""
+    from sensorlab.app.tracks import SignalTrack
+
+    asked: list[tuple[str, float, float]] = []
+    draw = SignalTrack.update_range
+    monkeypatch.setattr(SignalTrack, "update_range",
+                        lambda self, t0, t1, px: (asked.append((self.name, t0, t1)), draw(self, t0, t1, px))[1])
+    p = tmp_path / "run.h5"
+    p.write_bytes(session_path.read_bytes())
+    v = open_view(p, LABELS)
+    t_begin, t_end = v.timeline.t_begin, v.timeline.t_end
+    assert {name for name, *_ in asked} == {"mic", "imu"}
+    assert all(t0 <= t_begin + 0.5 and t1 >= t_end - 0.5 for _, t0, t1 in asked), [a for a in asked if a[2] - a[1] < 30][:4]
