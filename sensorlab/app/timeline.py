@@ -108,14 +108,6 @@ class Timeline(pg.GraphicsLayoutWidget):
             ruler.setStyle(tickLength=-6, maxTickLevel=1, maxTextLevel=1)
             ruler.enableAutoSIPrefix(False)  # always seconds: "ms" or "ks" would change what ticks mean
             ruler.setLabel("time since the session start", units="s")
-            vb = plot.getViewBox()
-            # The whole session from the start: pyqtgraph's default range (0–1 s) made the
-            # tracks draw the first second while rows were being added, which for a 10-hour
-            # session loaded the audio's finest stored level (72 MB of block times) before
-            # the first paint.
-            vb.setXRange(self.t_begin - self.origin, self.t_end - self.origin, padding=0)
-            vb.sigXRangeChanged.connect(self._on_range)
-            vb.sigResized.connect(self._on_range)  # more pixels → a finer level
         pad = 0.02 * (self.t_end - self.t_begin) + 0.5
         plot.getViewBox().setLimits(xMin=self.t_begin - self.origin - pad, xMax=self.t_end - self.origin + pad,
                                     minXRange=self.min_span)
@@ -127,6 +119,16 @@ class Timeline(pg.GraphicsLayoutWidget):
         plot.getAxis("left").setCacheMode(pg.QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
         for side in ("bottom", "top"):
             plot.getAxis(side).enableAutoSIPrefix(False)
+        if not self.plots:
+            vb = plot.getViewBox()
+            # The whole session from the start: pyqtgraph's default range (0–1 s) made the
+            # tracks draw the first second while rows were being added, which for a 10-hour
+            # session loaded the audio's finest stored level (72 MB of block times) before
+            # the first paint. Set after the SI prefix was turned off: pyqtgraph picks the
+            # prefix for the current range even while turning it off ("ks" for 10 hours).
+            vb.setXRange(self.t_begin - self.origin, self.t_end - self.origin, padding=0)
+            vb.sigXRangeChanged.connect(self._on_range)
+            vb.sigResized.connect(self._on_range)  # more pixels → a finer level
         self.plots.append(plot)
 
     # -- view range -------------------------------------------------------------------------

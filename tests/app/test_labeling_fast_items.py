@@ -270,3 +270,18 @@ def test_opening_draws_only_the_whole_session_not_its_first_second(session_path,
     t_begin, t_end = v.timeline.t_begin, v.timeline.t_end
     assert {name for name, *_ in asked} == {"mic", "imu"}
     assert all(t0 <= t_begin + 0.5 and t1 >= t_end - 0.5 for _, t0, t1 in asked), [a for a in asked if a[2] - a[1] < 30][:4]
+
+
+def test_the_ruler_of_a_ten_hour_timeline_counts_plain_seconds(qtbot):
+    """pyqtgraph picks an SI prefix for the current range even while turning the prefix off:
+    with the whole range set first, a 10-hour ruler read "ks" and 5, 10, 15 for 5,000 s …"""
+    import pyqtgraph as pg
+
+    from sensorlab.app.timeline import Timeline
+
+    tl = Timeline(origin=1000.0, t_begin=1000.0, t_end=1000.0 + 36_000.0)
+    qtbot.addWidget(tl)
+    tl.add_plot(pg.PlotItem(), 2)
+    ruler = tl.plots[0].getAxis("top")
+    assert (ruler.autoSIPrefixScale, ruler.labelUnitPrefix) == (1.0, "")
+    assert "(s)" in ruler.labelString() and tl.view_range == pytest.approx((1000.0, 37_000.0))
