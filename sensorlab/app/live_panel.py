@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QGraphicsItem, QHBoxLayout, QLabel, QVBoxLayout, Q
 
 from sensorlab.acquisition.buffers import ChunkRing
 from sensorlab.acquisition.source import StreamInfo
+from sensorlab.app.live_axis import LiveTimeAxis
 from sensorlab.app.live_buffers import PeakEnvelope, RollingBuffer, coarsen
 from sensorlab.app.live_traces import Marker, MarkerLayer
 
@@ -116,7 +117,8 @@ class Panel(QWidget):
             self._marker_layer.prune(x_min)
 
     def _new_plot(self, widget: pg.GraphicsLayoutWidget, row: int = 0) -> pg.PlotItem:
-        plot = widget.addPlot(row=row, col=0)
+        # The time axis scrolls every frame: `LiveTimeAxis` paints it without rebuilding it.
+        plot = widget.addPlot(row=row, col=0, axisItems={"bottom": LiveTimeAxis()})
         plot.showGrid(x=True, y=True, alpha=0.15)
         plot.setMenuEnabled(False)
         plot.hideButtons()

@@ -239,17 +239,42 @@ class LiveView(QWidget):
                 panel.prune_markers(x1 - 3 * self.history)
             if self._follow:
                 self._setting_range = True
-                master.setXRange(x1 - self.history, x1, padding=0)
-                # Apply the new range now rather than in pyqtgraph's prepare-for-paint: there,
-                # the axes it invalidates would schedule a second paint of every plot.
-                for panel in self.time_panels:
-                    for plot in panel._time_plots():
-                        plot.getViewBox().updateMatrix()
+                self._follow_range(x1 - self.history, x1)
                 self._setting_range = False
         if changed:
             self.frames += 1
             self._frame_times.append(time.perf_counter())
             self.refreshed.emit()
+
+    def _follow_range(self, x0: float, x1: float) -> None:
+        """Show ``x0 … x1`` on the master plot, and on every other time plot the range that
+        lines its pixel columns up with the master's (as pyqtgraph's x link does: a plot with
+        no y axis, like the events panel, is wider and shows a little more to the left).
+
+        Each plot is given its range here, all links blocked meanwhile: through the links,
+        each of the ~8 plots re-derived it in a chain of signals (~1 ms a frame)."""
+        master = self.master_plot.getViewBox()
+        boxes = [plot.getViewBox() for panel in self.time_panels for plot in panel._time_plots()]
+        mg = master.screenGeometry()
+        upp = (x1 - x0) / mg.width() if mg is not None and mg.width() > 0 else None
+        for vb in boxes:
+            vb.blockLink(True)
+        try:
+            for vb in boxes:
+                lo, hi = x0, x1
+                sg = vb.screenGeometry() if upp is not None and vb is not master else None
+                # Plots that overlap the master by a third are lined up (pyqtgraph's rule).
+                if sg is not None and min(sg.right(), mg.right()) - max(sg.left(), mg.left()) >= min(mg.width(), sg.width()) / 3:
+                    lo = x0 + (sg.x() - mg.x()) * upp
+                    hi = lo + sg.width() * upp
+                vb.setXRange(lo, hi, padding=0)
+        finally:
+            for vb in boxes:
+                vb.blockLink(False)
+        # Apply the new range now rather than in pyqtgraph's prepare-for-paint: there, the
+        # axes it invalidates would schedule a second paint of every plot.
+        for vb in boxes:
+            vb.updateMatrix()
 
     def shutdown(self) -> None:
         """Stop the timer and release the display rings (call before closing the acquisition)."""

@@ -1,0 +1,101 @@
+"""The live view's per-frame work (issue 14 §4): what a scrolling frame must not redo.
+
+Each test drives the view's refresh by hand (its timer stopped) on the real small rig, and
+renders it with ``grab()`` (a real paint), so the counts do not depend on the machine's speed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+import pytest
+
+from sensorlab.app.live_axis import LiveTimeAxis
+from sensorlab.app.live_view import LiveView
+
+
+@pytest.fixture
+def view(qtbot, fake_acquisition):
+    v = LiveView(fake_acquisition, window=5.0)
+    qtbot.addWidget(v)
+    v.timer.stop()  # frames are driven by the test
+    v.resize(1000, 800)
+    v.show()
+    qtbot.waitUntil(lambda: v.refresh() or all(np.isfinite(p.newest) for p in v.time_panels), timeout=20_000)
+    yield v
+    v.shutdown()
+
+
+def _scroll(qtbot, view, frames: int) -> list[tuple[float, float]]:
+    """Refresh and paint ``frames`` times, each after new data arrived; the x ranges shown."""
+    ranges = []
+    for _ in range(frames):
+        newest = max(p.newest for p in view.time_panels)
+        qtbot.waitUntil(lambda: any(r.snapshot() is not None and r.snapshot().timestamps[-1] > newest for r in view._rings.values()), timeout=10_000)
+        view.refresh()
+        view.grab()  # paints every plot now
+        ranges.append(tuple(view.master_plot.getViewBox().viewRange()[0]))
+    return ranges
+
+
+def test_scrolling_axis_keeps_its_tick_spacing(qtbot, view):
+    """The visible time axis moves every frame; its tick spacing is worked out again only when
+    the window's length or the axis's width changes (it was, in every frame: ~2 ms)."""
+    axis = view.time_panels[-1]._time_plots()[-1].getAxis("bottom")
+    assert axis.isVisible()
+    calls = []
+    spacing = axis.tickSpacing
+    axis.tickSpacing = lambda *a, **k: calls.append(a) or spacing(*a, **k)
+    ranges = _scroll(qtbot, view, 8)
+    assert len(set(ranges)) >= 5, ranges  # it did scroll
+    assert len(calls) <= 1
+
+
+@pytest.mark.parametrize("span,width", [(10.0, 900.0), (5.0, 600.0), (2.0, 300.0), (60.0, 1200.0), (0.5, 800.0)])
+def test_time_axis_ticks_are_pyqtgraphs(qtbot, span, width):
+    """The live axis shows the same tick values per level as pyqtgraph's own axis."""
+    live, ref = LiveTimeAxis(), pg.AxisItem("bottom")
+    for x0 in (0.0, 123.456, 9876.5):
+        for _ in range(2):  # the second call uses the kept spacing
+            got = live.tickValues(x0, x0 + span, width)
+        want = ref.tickValues(x0, x0 + span, width)
+        assert [s for s, _ in got] == pytest.approx([s for s, _ in want])
+        for (_, a), (_, b) in zip(got, want):
+            np.testing.assert_allclose(a, b, rtol=0, atol=1e-9 * max(1.0, x0))
+
+
+def test_follow_moves_every_plot_without_relinking(qtbot, view, monkeypatch):
+    """While following, every time plot (the spectrogram and the wider events panel too) shows
+    the newest window with its seconds in the master's pixel columns, and no
+    plot re-derives the range from the master's screen geometry through pyqtgraph's links
+    (that cost ~1 ms a frame for the same numbers)."""
+    relinked = []
+    original = pg.ViewBox.linkedViewChanged
+
+    def counting(self, *args):
+        if not self.linksBlocked:  # blocked: pyqtgraph returns at once
+            relinked.append(self)
+        return original(self, *args)
+
+    monkeypatch.setattr(pg.ViewBox, "linkedViewChanged", counting)
+    _scroll(qtbot, view, 4)
+    x1 = max(p.newest for p in view.time_panels) - view.origin
+    master = view.master_plot.getViewBox()
+    assert master.viewRange()[0] == pytest.approx([x1 - view.history, x1], abs=1e-6)
+
+    def screen_x(vb, x):  # where data x is on the screen
+        (lo, hi), g = vb.viewRange()[0], vb.screenGeometry()
+        return g.x() + (x - lo) / (hi - lo) * g.width()
+
+    for panel in view.time_panels:
+        for plot in panel._time_plots():
+            for x in (x1 - view.history, x1):
+                assert screen_x(plot.getViewBox(), x) == pytest.approx(screen_x(master, x), abs=0.5), panel.info.name
+    assert relinked == []
+    # The links still work for the user: zooming one plot moves the others.
+    monkeypatch.setattr(pg.ViewBox, "linkedViewChanged", original)
+    view.set_follow(False)
+    view.master_plot.setXRange(x1 - 2.0, x1, padding=0)
+    last = view.time_panels[-1].plot.getViewBox()
+    for x in (x1 - 2.0, x1):
+        assert screen_x(last, x) == pytest.approx(screen_x(master, x), abs=0.5)
