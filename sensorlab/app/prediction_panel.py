@@ -28,9 +28,17 @@ class PredictionPanel(TimeseriesPanel):
         self.plot.setYRange(0.0, 1.0, padding=0.02)
         self.banner = QLabel("waiting for the first window…")
         self.banner.setObjectName("predictionBanner")
-        self.banner.setStyleSheet(f"font-size: 20pt; font-weight: bold; padding: 2px 8px; color: white; background: {UNSURE_COLOUR};")
+        self._colour = ""
+        self._set_colour(UNSURE_COLOUR)
         self._layout.insertWidget(1, self.banner)
         self.top: tuple[str, float] | None = None
+
+    def _set_colour(self, colour: str) -> None:
+        """Only when the colour changes: a style sheet re-polishes the label and lays the
+        panel out again, and predictions arrive several times a second (it was set with each)."""
+        if colour != self._colour:
+            self._colour = colour
+            self.banner.setStyleSheet(f"font-size: 20pt; font-weight: bold; padding: 2px 8px; color: white; background: {colour};")
 
     def _pull(self) -> bool:
         chunk = self.ring.latest()
@@ -40,7 +48,8 @@ class PredictionPanel(TimeseriesPanel):
             i = int(np.argmax(p))
             names = self.info.channel_names
             self.top = (names[i] if i < len(names) else f"class{i}", float(p[i]))
-            self.banner.setText(f"{self.top[0]}  {100 * self.top[1]:.0f} %")
-            colour = SURE if self.top[1] >= UNSURE else UNSURE_COLOUR
-            self.banner.setStyleSheet(f"font-size: 20pt; font-weight: bold; padding: 2px 8px; color: white; background: {colour};")
+            text = f"{self.top[0]}  {100 * self.top[1]:.0f} %"
+            if text != self.banner.text():
+                self.banner.setText(text)
+            self._set_colour(SURE if self.top[1] >= UNSURE else UNSURE_COLOUR)
         return changed

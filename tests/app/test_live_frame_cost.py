@@ -99,3 +99,31 @@ def test_follow_moves_every_plot_without_relinking(qtbot, view, monkeypatch):
     last = view.time_panels[-1].plot.getViewBox()
     for x in (x1 - 2.0, x1):
         assert screen_x(last, x) == pytest.approx(screen_x(master, x), abs=0.5)
+
+
+def test_prediction_banner_is_restyled_only_when_its_colour_changes(qtbot):
+    """The banner follows every window (text, colour), but its style sheet, which re-polishes
+    the label and lays the panel out again, is set only when the colour changes (it was set
+    with every prediction, several times a second)."""
+    from sensorlab.acquisition.buffers import ChunkRing
+    from sensorlab.acquisition.source import Chunk, StreamInfo, StreamKind
+    from sensorlab.app.prediction_panel import SURE, UNSURE_COLOUR, PredictionPanel
+    from sensorlab.inference.engine import PROBABILITY_UNIT
+
+    info = StreamInfo("demo_pred", StreamKind.TIMESERIES, 10.0, ("background", "clap"), (PROBABILITY_UNIT,) * 2,
+                      sample_shape=(2,), device="model demo.onnx")  # fmt: skip
+    ring = ChunkRing(11.0)
+    panel = PredictionPanel(info, ring, origin=0.0, window=10.0)
+    qtbot.addWidget(panel)
+    styles = []
+    set_style = panel.banner.setStyleSheet
+    panel.banner.setStyleSheet = lambda s: styles.append(s) or set_style(s)
+    seen = []
+    for k, p_clap in enumerate([0.9, 0.92, 0.95, 0.9, 0.55, 0.58, 0.52]):
+        ring.append(Chunk(np.array([[1 - p_clap, p_clap]], dtype=np.float32), np.array([1.0 + 0.1 * k])))
+        assert panel.refresh()
+        seen.append((panel.banner.text(), SURE in panel.banner.styleSheet()))
+    assert seen == [("clap  90 %", True), ("clap  92 %", True), ("clap  95 %", True), ("clap  90 %", True),
+                    ("clap  55 %", False), ("clap  58 %", False), ("clap  52 %", False)]  # fmt: skip
+    assert UNSURE_COLOUR in panel.banner.styleSheet()
+    assert len(styles) == 2  # sure, then unsure
