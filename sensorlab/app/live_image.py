@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
 from sensorlab.acquisition.source import StreamKind
@@ -40,6 +41,11 @@ class ImagePanel(Panel):
             self.graphics.addItem(self.color_bar, row=0, col=1)
         self.stamp = QLabel("waiting for data…")
         self.stamp.setStyleSheet("color:#9aa0a6")
+        # Of fixed size: its text changes with every image, and a label that may change size
+        # asks its panel to lay itself out again each time (Qt skips that for a fixed size).
+        # Room for 115 days since sensorlab started.
+        self.stamp.setFixedSize(self.stamp.fontMetrics().horizontalAdvance("t = 0000000.000 s") + 4, self.stamp.sizeHint().height())
+        self.stamp.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self._header.addWidget(self.stamp)
         self._layout.addWidget(self.graphics, 1)
         self._levels: tuple[float, float] | None = None

@@ -127,3 +127,56 @@ def test_prediction_banner_is_restyled_only_when_its_colour_changes(qtbot):
                     ("clap  55 %", False), ("clap  58 %", False), ("clap  52 %", False)]  # fmt: skip
     assert UNSURE_COLOUR in panel.banner.styleSheet()
     assert len(styles) == 2  # sure, then unsure
+
+
+def test_legend_is_painted_from_its_cache_and_follows_hidden_channels(qtbot, view):
+    """The legend does not change while the traces under it scroll: each of its items is
+    kept as pixels (it was painted anew every frame, ~0.3 ms a plot). Hiding a channel still
+    changes what the legend's corner shows."""
+    from PySide6.QtCore import QRect
+    from PySide6.QtWidgets import QGraphicsItem
+
+    from sensorlab.app.live_timeseries import _descendants
+
+    imu = view.panels["imu"]
+    qtbot.waitUntil(lambda: imu.legend.isVisible(), timeout=5000)
+    items = _descendants(imu.legend)
+    assert len(items) > 2 * len(imu.curves)  # a sample and a label per channel, and the legend
+    assert all(i.cacheMode() == QGraphicsItem.CacheMode.DeviceCoordinateCache for i in items)
+    sample = imu.legend.items[0][0]
+    box = imu.graphics.mapFromScene(sample.sceneBoundingRect()).boundingRect()
+    box = QRect(box.x(), box.y(), box.width(), box.height())
+
+    def pixels():
+        return imu.graphics.grab(box).toImage()
+
+    before = pixels()
+    imu.set_channel_visible(0, False)
+    qtbot.waitUntil(lambda: pixels() != before, timeout=5000)
+
+
+def test_image_time_stamp_changes_without_laying_the_panel_out(qtbot, view):
+    """The camera's and the radar's "t = …" stamp changes with every image (30 and 20 times a
+    second): a label of fixed size does so without asking its panel to lay itself out again."""
+    from PySide6.QtCore import QEvent, QObject
+
+    class Count(QObject):
+        n = 0
+
+        def eventFilter(self, obj, event):
+            if event.type() == QEvent.Type.LayoutRequest:
+                self.n += 1
+            return False
+
+    cam = view.panels["cam"]
+    qtbot.waitUntil(lambda: view.refresh() or cam.frames_shown > 0, timeout=10_000)
+    counter = Count()
+    cam.installEventFilter(counter)
+    texts = set()
+    for _ in range(5):
+        shown = cam.frames_shown
+        qtbot.waitUntil(lambda: view.refresh() or cam.frames_shown > shown, timeout=10_000)
+        texts.add(cam.stamp.text())
+        qtbot.wait(1)  # deliver posted events
+    assert len(texts) == 5 and all(t.startswith("t = ") for t in texts)
+    assert counter.n == 0
