@@ -83,8 +83,9 @@ class AudioPanel(Panel):
         self.envelope.add(chunk.timestamps, data)
         t, v = self._envelope_view(self.envelope.buffer)
         x = t - self.origin
+        lo, hi = (v.min(axis=1).tolist(), v.max(axis=1).tolist()) if v.shape[1] else (None, None)
         for i, curve in enumerate(self.curves):
-            curve.setData(x, v[i], skipFiniteCheck=True)
+            curve.setData(x, v[i], skipFiniteCheck=True, bounds=(lo[i], hi[i]) if lo else None)
         self._spectrogram(data[:, 0], float(chunk.timestamps[0]))
         return True
 

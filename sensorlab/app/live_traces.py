@@ -51,11 +51,14 @@ class Trace(pg.GraphicsObject):
     def name(self) -> str | None:
         return self.opts["name"]
 
-    def setData(self, x: np.ndarray, y: np.ndarray, breaks: np.ndarray | None = None, **_ignored) -> None:
+    def setData(self, x: np.ndarray, y: np.ndarray, breaks: np.ndarray | None = None,
+                bounds: tuple[float, float] | None = None, **_ignored) -> None:
         """Draw ``y`` against ``x`` from now on (both 1-D, same length, x increasing).
 
         ``breaks``: indices of points not joined to the point before them (a recording gap:
-        a line across it would draw samples the file does not have).
+        a line across it would draw samples the file does not have). ``bounds``: ``y``'s
+        minimum and maximum when the caller has them (a panel finds them for all its channels
+        with one NumPy call, not two per channel).
         """
         n = len(x)
         self._x, self._y = x, y
@@ -71,7 +74,7 @@ class Trace(pg.GraphicsObject):
                 fn.ndarray_from_qpolygonf(poly)[:] = self._points[a:b]
                 self._pieces.append(poly)
         if n:
-            lo, hi = float(np.min(y)), float(np.max(y))
+            lo, hi = (float(np.min(y)), float(np.max(y))) if bounds is None else bounds
             pad = 0.02 * (hi - lo) + 1e-6  # room for the 1-px pen at the extremes
             rect = QRectF(float(x[0]), lo - pad, max(float(x[-1] - x[0]), 1e-9), hi - lo + 2 * pad)
         else:
