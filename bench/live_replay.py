@@ -1,0 +1,136 @@
+"""Replay the demo rig's streams into the live view from the GUI thread: CPU per painted frame.
+
+`bench_live_view.py` measures the real studio with its device threads; on a busy machine its
+figures swing widely with the other load. This replay has no device threads: each frame it
+appends 1/60 s of synthetic samples of the demo rig's streams (stereo 48 kHz audio, IMU and
+16-channel EEG at 1 kHz, a 100 Hz IMU, a board's class events, a 10 Hz prediction stream, a
+640×480 camera at 30 Hz, a 64×32 radar map at 20 Hz) to the view's rings, refreshes the view
+and lets Qt paint it (offscreen, 1100 × 800, a 10 s window), with a live label on every time
+plot twice a second. It prints the GUI thread's CPU per frame (``time.thread_time``, the
+synthetic data's own cost left out): the median and the mean over ``--frames`` frames.
+Compare two versions of the code by running it for each alternately
+(``PYTHONPATH=old python bench/live_replay.py``, then the new), a few rounds.
+
+``--profile FILE`` writes a cProfile of the frames (``python -m pstats FILE``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import time
+
+import numpy as np
+
+FPS = 60.0
+T0 = 1000.0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--frames", type=int, default=300)
+    ap.add_argument("--profile", metavar="FILE")
+    args = ap.parse_args()
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication([])
+    from sensorlab.acquisition.buffers import ChunkRing
+    from sensorlab.acquisition.source import Chunk, StreamInfo, StreamKind
+    from sensorlab.app.live_view import LiveView
+    from sensorlab.inference.engine import PROBABILITY_UNIT
+
+    imu = tuple("ax ay az gx gy gz".split()), ("g",) * 3 + ("deg/s",) * 3
+    streams = {
+        "mic": StreamInfo("mic", StreamKind.AUDIO, 48000.0, ("l", "r"), dtype="int16", sample_shape=(2,)),
+        "imu": StreamInfo("imu", StreamKind.TIMESERIES, 1000.0, *imu, sample_shape=(6,)),
+        "eeg": StreamInfo("eeg", StreamKind.TIMESERIES, 1000.0, tuple(f"e{i}" for i in range(16)), ("uV",) * 16, sample_shape=(16,)),
+        "wrist": StreamInfo("wrist", StreamKind.TIMESERIES, 100.0, *imu, sample_shape=(6,)),
+        "clap_mcu": StreamInfo("clap_mcu", StreamKind.EVENTS, 0.0, dtype="str"),
+        "clap_pred": StreamInfo("clap_pred", StreamKind.TIMESERIES, 10.0, ("background", "clap"), (PROBABILITY_UNIT,) * 2,
+                                sample_shape=(2,), device="model demo"),  # fmt: skip
+        "camera": StreamInfo("camera", StreamKind.VIDEO, 30.0, dtype="uint8", sample_shape=(480, 640, 3)),
+        "radar": StreamInfo("radar", StreamKind.FRAMES, 20.0, units=("a.u.",), sample_shape=(64, 32)),
+    }
+    rates = {"clap_mcu": 10.0}
+    rng = np.random.default_rng(0)
+    picture = rng.integers(0, 255, (480, 640, 3), dtype=np.uint8)
+
+    class Rings:  # what LiveView asks of an Acquisition
+        def __init__(self):
+            self.streams, self.rings = streams, {}
+
+        def ring(self, name, seconds=10.0, max_samples=None):
+            self.rings[name] = ChunkRing(seconds, max_samples)
+            return self.rings[name]
+
+        def release_ring(self, name, ring):
+            pass
+
+    acq = Rings()
+    view = LiveView(acq, window=10.0, origin=T0)
+    view.timer.stop()  # frames are driven here
+    view.resize(1100, 800)
+    view.show()
+    done = dict.fromkeys(streams, 0)
+
+    def push(now: float) -> None:
+        for name, info in streams.items():
+            rate = rates.get(name, info.nominal_rate)
+            due = int((now - T0) * rate)
+            k = np.arange(done[name], due)
+            if not len(k):
+                continue
+            done[name], t, n = due, T0 + k / rate, len(k)
+            if info.kind is StreamKind.AUDIO:
+                d = (3000 * np.sin(2 * np.pi * 440 * t)[:, None] + rng.normal(0, 300, (n, 2))).astype(np.int16)
+            elif info.kind is StreamKind.TIMESERIES:
+                ch = info.sample_shape[0]
+                d = (np.sin(2 * np.pi * 0.7 * t[:, None] + np.arange(ch)) + rng.normal(0, 0.05, (n, ch))).astype(np.float32)
+                if name == "clap_pred":
+                    d = np.abs(d) / np.abs(d).sum(axis=1, keepdims=True)
+            elif info.kind is StreamKind.EVENTS:
+                d = np.array(["clap" if i % 7 == 0 else "background" for i in k], dtype=object)
+            elif info.kind is StreamKind.VIDEO:
+                d = np.repeat(picture[None], n, axis=0)
+            else:
+                d = rng.random((n, 64, 32)).astype(np.float32)
+            acq.rings[name].append(Chunk(d, t))
+
+    now = T0 + 11.0
+    push(now)
+
+    def frame(i: int) -> None:
+        if i % 30 == 0:
+            view.add_marker(now - 0.1, "clap", "#ffd54f")
+        view.refresh()
+        app.processEvents()
+
+    for i in range(30):  # warm up: the window full, every item shown once
+        now += 1 / FPS
+        push(now)
+        frame(i)
+    profile = cProfile.Profile() if args.profile else None
+    per_frame = []
+    for i in range(args.frames):
+        now += 1 / FPS
+        push(now)
+        t = time.thread_time()
+        if profile:
+            profile.enable()
+        frame(i)
+        if profile:
+            profile.disable()
+        per_frame.append(time.thread_time() - t)
+    if profile:
+        profile.dump_stats(args.profile)
+    ms = 1000 * np.array(per_frame)
+    load = open("/proc/loadavg").read().split()[0] if os.path.exists("/proc/loadavg") else "?"
+    print(f"GUI-thread CPU per frame: median {np.median(ms):.2f} ms, mean {ms.mean():.2f} ms over {len(ms)} frames (load {load})")
+    view.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
