@@ -29,12 +29,11 @@ from sensorlab.session.recovery import (  # noqa: F401 - re-exported
     open_h5,
     remove_temporary_copy,
 )
-from sensorlab.session.stream_reader import (  # noqa: F401 - StreamReader, TimeOrder re-exported
-    StreamReader,
+from sensorlab.session.stream_integrity import (  # noqa: F401 - TimeOrder re-exported
     TimeOrder,
-    _attr,
-    _valid_prefix,
+    valid_prefix,
 )
+from sensorlab.session.stream_reader import StreamReader, _attr
 from sensorlab.session.sync_offsets import SyncFileError, load_offsets
 
 log = logging.getLogger(__name__)
@@ -186,7 +185,7 @@ class Session:
             g = self._f[fmt.LOG]
             n = min(g[fmt.TIMESTAMPS].shape[0], g[fmt.INDEX].shape[0])
             if not self.trusted:
-                n = _valid_prefix(g[fmt.TIMESTAMPS], g[fmt.INDEX], g[fmt.DATA].shape[0], 0, n, False)
+                n = valid_prefix(g[fmt.TIMESTAMPS], g[fmt.INDEX], g[fmt.DATA].shape[0], 0, n, False)
             ts = g[fmt.TIMESTAMPS][:n]
             index = g[fmt.INDEX][:n]
             blob = g[fmt.DATA][: int(index[-1].sum())].tobytes() if n else b""

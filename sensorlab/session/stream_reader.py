@@ -4,14 +4,14 @@
 this module knows how a stream's group is laid out: sample data (fixed-size arrays, or JPEG /
 UTF-8 blobs with an index), its times in either layout (per-sample columns or the compact
 segments of `sensorlab.session.timecodec`), the conversion of stored counts to physical values,
-and how a crashed or live file's valid prefix is found.
+and its health counters and clock fit. Which samples of a crashed or live file can be trusted is
+`sensorlab.session.stream_integrity`; reading JPEG / text blobs is `sensorlab.session.blob_reading`.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import h5py
@@ -19,6 +19,13 @@ import numpy as np
 
 from sensorlab.acquisition.source import Chunk, StreamInfo, StreamStats
 from sensorlab.session import format as fmt
+from sensorlab.session.blob_reading import read_blobs, stack_frames
+from sensorlab.session.stream_integrity import (
+    SCAN_BLOCK,
+    TimeOrder,
+    intact_jpeg_prefix,
+    valid_prefix,
+)
 from sensorlab.session.time_columns import ColumnView
 from sensorlab.session.timecodec import MICROS, SEGMENTS
 
@@ -27,73 +34,8 @@ if TYPE_CHECKING:
 
 #: Below this many samples a time search reads the timestamps block instead of bisecting.
 _BISECT_BLOCK = 4096
-#: Samples checked per read when validating the data of a crashed, failed or live file.
-_SCAN_BLOCK = 1 << 20
-#: Frames checked per block when looking for a JPEG tail that never reached the disk.
-_JPEG_TAIL_BLOCK = 32
 
 log = logging.getLogger(__name__)
-
-
-def _valid_prefix(ts_ds: h5py.Dataset | ColumnView, index_ds: h5py.Dataset | None, blob_len: int, start: int, n: int, increasing: bool) -> int:
-    """Length of the prefix of samples ``[0, n)`` that really reached the disk (``[0, start)`` known good).
-
-    A chunk that was never written (crash, full disk) reads as the fill value: NaN timestamps
-    (0.0 in files written before the fill was NaN), ``(0, 0)`` index rows. So a sample counts
-    only if its timestamp is finite and non-zero (and, for sampled streams, later than the
-    previous one) and, for blob streams, its index row continues the previous one inside the
-    blob. Samples after the first bad one are not trusted.
-    """
-    i = max(0, start - 1)
-    while i < n:
-        j = min(n, i + _SCAN_BLOCK)
-        ts = ts_ds[i:j]
-        ok = np.isfinite(ts) & (ts != 0.0)
-        if increasing and len(ts) > 1:
-            ok[1:] &= np.diff(ts) > 0
-        if index_ds is not None:
-            idx = index_ds[i:j]
-            off, size = idx[:, 0], idx[:, 1]
-            ok &= (size >= 0) & (off >= 0) & (off + size <= blob_len)
-            if len(idx) > 1:
-                ok[1:] &= off[1:] == off[:-1] + size[:-1]
-            if i == 0 and len(idx):
-                ok[0] &= off[0] == 0
-        bad = np.flatnonzero(~ok)
-        if len(bad):
-            return i + int(bad[0])
-        i = j
-    return n
-
-
-@dataclass(frozen=True)
-class TimeOrder:
-    """Whether a stream's timestamps increase, from `StreamReader.time_order`.
-
-    sensorlab writes every sampled stream strictly increasing; a file whose time goes back
-    was edited or damaged, and time-range reads (which bisect) and first/last-based rates and
-    durations are then wrong. ``backward`` counts the steps that did not move forward.
-    """
-
-    backward: int = 0
-    largest: float = 0.0  # largest backward step (s)
-    first_at: int = -1  # index of the first sample that is not later than the one before
-    t_min: float = float("nan")
-    t_max: float = float("nan")
-
-    @property
-    def ok(self) -> bool:
-        return self.backward == 0
-
-    def message(self, name: str) -> str:
-        """One line for `sensorlab info` and label import; ``""`` when time increases."""
-        if self.ok:
-            return ""
-        return (
-            f"{name}: time goes backwards or stands still {self.backward} time(s) (largest step back {self.largest:.3f} s, "
-            f"first at sample {self.first_at}): the file was edited or damaged; duration and rate are from its earliest "
-            "to its latest timestamp, and reads by time range of this stream are unreliable"
-        )
 
 
 def _attr(attrs: Any, key: str, default: Any = None) -> Any:
@@ -176,7 +118,7 @@ class StreamReader:
 
         A file that was stopped cleanly is trusted as is. For a live, crashed or failed (disk
         full) file, only the prefix of samples whose timestamps (and index rows) really reached
-        the disk counts (see `_valid_prefix`); values of array data cannot be checked.
+        the disk counts (see `stream_integrity.valid_prefix`); values of array data cannot be checked.
         """
         if self._n is None:
             n = self._col(fmt.TIMESTAMPS).shape[0]
@@ -185,9 +127,9 @@ class StreamReader:
             if not self._session.trusted:
                 index = self._g[fmt.INDEX] if self.storage is not fmt.Storage.ARRAY else None
                 blob = self._g[fmt.DATA].shape[0] if index is not None else 0
-                n = _valid_prefix(self._col(fmt.TIMESTAMPS), index, blob, self._checked, n, self.storage is not fmt.Storage.UTF8)
+                n = valid_prefix(self._col(fmt.TIMESTAMPS), index, blob, self._checked, n, self.storage is not fmt.Storage.UTF8)
                 if self.storage is fmt.Storage.JPEG and n > self._checked:
-                    n = max(self._checked, _intact_jpeg_prefix(index, self._g[fmt.DATA], n))
+                    n = max(self._checked, intact_jpeg_prefix(index, self._g[fmt.DATA], n))
                 self._checked = n
             self._n = n
         return self._n
@@ -250,8 +192,8 @@ class StreamReader:
                 return self._order
             ds = self._col(fmt.TIMESTAMPS)
             back, largest, first, lo, hi, prev = 0, 0.0, -1, np.inf, -np.inf, None
-            for i in range(0, n, _SCAN_BLOCK):
-                ts = ds[i : min(n, i + _SCAN_BLOCK)]
+            for i in range(0, n, SCAN_BLOCK):
+                ts = ds[i : min(n, i + SCAN_BLOCK)]
                 steps = np.diff(ts) if prev is None else np.diff(np.concatenate([[prev], ts]))
                 bad = np.flatnonzero(~(steps > 0))
                 if len(bad):
@@ -318,12 +260,12 @@ class StreamReader:
         if self.storage is fmt.Storage.ARRAY:
             data = self._g[fmt.DATA][i0:i1]
             return Chunk(data if raw else self.stored_info.to_physical(data), ts, dev, arr)
-        data, ok = self._read_blobs(i0, i1, decode)
+        data, ok = read_blobs(self._g, self.storage, self.info.sample_shape, i0, i1, decode)
         if ok.all():
             return Chunk(data, ts, dev, arr)
         self._report_bad(i0 + np.flatnonzero(~ok))
         sel = lambda a: None if a is None else a[ok]  # noqa: E731
-        return Chunk(_stack(data[ok], self.info.sample_shape) if decode and self.storage is fmt.Storage.JPEG else data[ok], ts[ok], sel(dev), sel(arr))
+        return Chunk(stack_frames(data[ok], self.info.sample_shape) if decode and self.storage is fmt.Storage.JPEG else data[ok], ts[ok], sel(dev), sel(arr))
 
     @property
     def bad_samples(self) -> list[int]:
@@ -336,34 +278,6 @@ class StreamReader:
             self._bad |= new
             log.warning("%s: stream %s: skipped %d unreadable %s (damaged, or never fully written)", self._session.path, self.name,
                         len(new), "frame(s)" if self.storage is fmt.Storage.JPEG else "event(s)")
-
-    def _read_blobs(self, i0: int, i1: int, decode: bool) -> tuple[np.ndarray, np.ndarray]:
-        """The blobs of samples ``[i0, i1)`` and a mask of those that are readable."""
-        index = self._g[fmt.INDEX][i0:i1]
-        blob_len = self._g[fmt.DATA].shape[0]
-        off, size = (index[:, 0], index[:, 1]) if len(index) else (np.empty(0, np.int64), np.empty(0, np.int64))
-        ok = (off >= 0) & (size >= 0) & (off + size <= blob_len)  # a crafted or torn index row
-        out = np.empty(len(index), dtype=object)
-        out[:] = [b""] * len(index)
-        if ok.any():
-            start, end = int(off[ok].min()), int((off[ok] + size[ok]).max())
-            blob = self._g[fmt.DATA][start:end].tobytes()  # one read for the whole range
-            for j in np.flatnonzero(ok):
-                out[j] = blob[off[j] - start : off[j] - start + size[j]]
-        if self.storage is fmt.Storage.UTF8:
-            return np.array([b.decode("utf-8", errors="replace") for b in out], dtype=object), ok
-        ok &= np.fromiter((_looks_like_jpeg(b) for b in out), bool, len(out))
-        if not decode:
-            return out, ok
-        import cv2
-
-        frames = np.empty(len(out), dtype=object)
-        for j in np.flatnonzero(ok):
-            frames[j] = cv2.imdecode(np.frombuffer(out[j], np.uint8), cv2.IMREAD_UNCHANGED)
-            ok[j] = frames[j] is not None
-        if ok.all():
-            return _stack(frames, self.info.sample_shape), ok
-        return frames, ok
 
     def _raw_times(self, key: str, i0: int, i1: int) -> np.ndarray | None:
         ds = self._col(key)
@@ -472,49 +386,7 @@ class StreamReader:
         return {}
 
 
-def _looks_like_jpeg(b: bytes) -> bool:
-    """Starts with the JPEG start-of-image marker and ends with end-of-image (a frame whose
-    bytes never reached the disk reads as zeros)."""
-    return len(b) >= 4 and b[:2] == b"\xff\xd8" and b[-2:] == b"\xff\xd9"
 
-
-def _stack(frames: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Decoded frames as one ``(n, h, w, 3)`` array, or an object array if their size changed mid-stream."""
-    if len(frames) == 0:
-        return np.empty((0, *shape), dtype=np.uint8)
-    if all(f.shape == frames[0].shape for f in frames):
-        return np.stack(list(frames))
-    arr = np.empty(len(frames), dtype=object)
-    arr[:] = list(frames)
-    return arr
-
-
-def _intact_jpeg_prefix(index_ds: h5py.Dataset, data_ds: h5py.Dataset, n: int) -> int:
-    """``n`` less the trailing frames whose bytes are not a JPEG (never reached the disk).
-
-    Checked backwards in blocks until a block is intact, so a long recording costs a few reads:
-    a full disk loses the tail, written last. Damage further back is caught when reading.
-    """
-    end = n
-    while end > 0:
-        lo = max(0, end - _JPEG_TAIL_BLOCK)
-        idx = index_ds[lo:end]
-        off, size = idx[:, 0], idx[:, 1]
-        blob_len = data_ds.shape[0]
-        good = (off >= 0) & (size >= 4) & (off + size <= blob_len)
-        if good.any():
-            start, stop = int(off[good].min()), int((off[good] + size[good]).max())
-            blob = data_ds[start:stop].tobytes()
-            for j in np.flatnonzero(good):
-                o = int(off[j]) - start
-                good[j] = _looks_like_jpeg(blob[o : o + int(size[j])])
-        if good.all():
-            return n
-        n = lo + int(np.flatnonzero(~good)[0])  # drop everything from the first bad frame of this block on
-        if n > lo:  # intact frames before it: the damaged tail starts here
-            return n
-        end = lo
-    return n
 
 
 def _take(chunk: Chunk, idx: np.ndarray) -> Chunk:
