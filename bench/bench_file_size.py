@@ -1,4 +1,4 @@
-"""Session file size per stream kind ÷ its native payload: schema 1.4 and 2.0 (as before) vs 3.0,
+"""Session file size per stream kind ÷ its native payload: schema 1.4, 2.0 and 3.0 (as before) vs 4.0,
 with and without lossless compression.
 
 Records the demo rig (camera, 48 kHz stereo microphone, binary IMU + radar, 16-channel EEG,
@@ -10,9 +10,11 @@ into one file per variant, timing the writer's CPU:
 - ``1.4``: ``time_layout="samples"``: per-sample float64 times and float32 physical values,
   what sensorlab wrote before issue 14 (and still writes for older readers),
 - ``2.0``: ``time_layout="segments"``: bit-exact time runs and the device's dtype (for 2.x readers),
-- ``3.0``: ``time_layout="compact"`` (the default): the same, irregular arrival times as µs after
-  their timestamp, compressed health rows,
-- ``3.0+gzip`` / ``3.0+lzf``: the same with ``compression=`` on sample arrays.
+- ``3.0``: ``time_layout="compact"`` as the 3.0 code wrote it (run that code with ``--recording``):
+  irregular arrival times as µs after their timestamp, compressed health rows at every flush,
+- ``4.0``: ``time_layout="compact"`` (the default): those µs kept as their steps from sample to
+  sample, a stream's health row when a counter changed or every 5 s,
+- ``4.0+gzip`` / ``4.0+lzf``: the same with ``compression=`` on sample arrays.
 
 ``--recording FILE`` replays a recording kept by ``--keep FILE`` instead of recording anew, so
 two versions of sensorlab can be compared on the same chunks (``--variants 1.4,2.0`` with the
@@ -63,8 +65,11 @@ def record_demo(path: Path, seconds: float) -> None:
         acq.close()
 
 
-VARIANTS = {"1.4": ("samples", None), "2.0": ("segments", None), "3.0": ("compact", None), "3.0+gzip": ("compact", "gzip"),
-            "3.0+lzf": ("compact", "lzf")}  # fmt: skip
+#: Variant → (time layout, compression). "3.0" is the compact layout as the 3.0 code wrote it: run
+#: it with that code on PYTHONPATH (``--recording``); with this code it writes 4.0.
+VARIANTS = {"1.4": ("samples", None), "2.0": ("segments", None), "3.0": ("compact", None), "4.0": ("compact", None),
+            "4.0+gzip": ("compact", "gzip"), "4.0+lzf": ("compact", "lzf")}  # fmt: skip
+DEFAULT_VARIANTS = ("1.4", "2.0", "4.0", "4.0+gzip", "4.0+lzf")
 
 
 def replay(src: Path, out: Path, variant: str) -> float:
@@ -136,7 +141,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--keep", type=Path, help="also save the recording here (to replay it with --recording)")
     ap.add_argument("--recording", type=Path, help="replay this recording instead of recording the demo rig")
-    ap.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated, from: " + ", ".join(VARIANTS))
+    ap.add_argument("--variants", default=",".join(DEFAULT_VARIANTS), help="comma-separated, from: " + ", ".join(VARIANTS))
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as d:
         d = Path(d)
@@ -153,8 +158,8 @@ def main() -> None:
         native_variant = next(v for v in names if v != "1.4")
         native = sizes(d / f"{native_variant}.h5")  # payload in the device's dtype
         ref = d / f"{names[0]}.h5"  # every variant must read back as the first one does
-        print("identical reads from every variant: " + str(all(same(ref, d / f"{v}.h5", arrival_tol=1e-6 if v.startswith("3") else 0.0) for v in names[1:]))
-              + " (arrival times of 3.0 within 1 µs, every other time bit for bit)")
+        print("identical reads from every variant: " + str(all(same(ref, d / f"{v}.h5", arrival_tol=1e-6 if v.startswith(("3", "4")) else 0.0) for v in names[1:]))
+              + " (arrival times of 3.0 / 4.0 within 1 µs, every other time bit for bit)")
         print(f"writer CPU for {a.seconds:g} s of the demo rig: " + ", ".join(f"{v} {cpu[v] * 1e3:.0f} ms" for v in names))
         print(f"{'stream':<8}{'kind / native dtype':<24}{'payload MB/h':>13}" + "".join(f"{v + ' MB/h':>16}{'ratio':>7}" for v in names))
         tot = np.zeros(1 + len(names))

@@ -37,7 +37,12 @@ SCHEMA = "sensorlab.session"
 #: with ``residual`` 2 and a ``<column>_us`` dataset), and runs continue across batches. Major:
 #: a 2.x reader would read such arrival times wrongly (NaN, or a run's first value), so it must
 #: refuse the file, which 2.x readers do for a newer major version.
-SCHEMA_VERSION = "3.0"
+#: 4.0: in the ``compact`` layout, irregular arrival µs are stored as their steps from sample to
+#: sample (runs with ``residual`` 3; `timecodec`), ~15 % fewer bytes for a text device, and a
+#: stream's health row is written when a counter changed or `HEALTH_EVERY` seconds after its
+#: last one, not at every flush. Major: a 3.x reader would read such arrival times as NaN. 3.0
+#: files still read (``residual`` 2).
+SCHEMA_VERSION = "4.0"
 #: Written instead of `SCHEMA_VERSION` by ``time_layout="segments"``: bit-exact runs and samples in
 #: the device's dtype, a file every 2.x reader (sensorlab 2.0 until 3.0) opens and reads correctly.
 SEGMENTS_SCHEMA_VERSION = "2.0"
@@ -54,7 +59,10 @@ INDEX = "index"  # (n, 2) int64 (offset, size) into a byte blob `data` (JPEG fra
 TIMESTAMPS = "timestamps"  # (n,) float64 host-clock seconds, corrected
 DEVICE_TIMES = "device_times"  # (<= n,) float64 raw device clock; NaN / shorter = not provided
 ARRIVAL_TIMES = "arrival_times"  # (<= n,) float64 uncorrected host arrival time
-HEALTH = "health"  # growable table, one row per flush (shuffle + gzip since 3.0: counters barely change)
+HEALTH = "health"  # growable table, one row per flush (shuffle + gzip since 3.0; 4.0: see HEALTH_EVERY)
+#: Seconds after which a ``compact`` (4.0) file gets a stream's health row even if none of its
+#: counters changed (a change is written at the next flush, as before).
+HEALTH_EVERY = 5.0
 GAPS = "gaps"  # (k, 2) float64 (start, end); written with the footers
 TIME_LAYOUT = "time_layout"  # stream attribute (1.4): how the time columns are stored; absent = samples
 ADDED_AT = "added_at"  # stream attribute: host time a stream joined a running recording

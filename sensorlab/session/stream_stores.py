@@ -39,6 +39,8 @@ class StreamStore:
         self.first_time = float("nan")
         self.last_time = float("nan")
         self.gaps: list[np.ndarray] = []
+        #: ``(time, counters)`` of the stream's last health row (`SessionWriter.on_health`).
+        self.last_health: tuple[float, tuple] | None = None
         rate = info.nominal_rate if info else 0.0
         rows = fmt.chunk_rows(8, rate, lo=256)
         self.datasets: list[h5py.Dataset] = []

@@ -238,11 +238,12 @@ def _notes(s: dict[str, Any]) -> list[str]:
 
 
 def _layout_note(d: dict[str, Any]) -> str:
-    """The layout in words: ``compact (…)`` (3.0), ``segments (…)`` (2.0) plus the streams whose
-    timestamps had to be kept per sample, or ``samples`` (1.x)."""
+    """The layout in words: ``compact (…)`` (4.0, or 3.0 with its µs kept whole), ``segments
+    (…)`` (2.0) plus the streams whose timestamps had to be kept per sample, or ``samples`` (1.x)."""
     layouts = d["time_layout"]
+    v3 = str(d.get("schema_version") or "").startswith("3.")
     notes = {
-        "compact": "compact (time runs; irregular arrival times to 1 µs)",
+        "compact": "compact (time runs; irregular arrival times to 1 µs" + (", whole; sensorlab 3.x reads it)" if v3 else ", as steps)"),
         "segments": "segments (time runs, every time bit-exact; sensorlab 2.x reads it)",
     }
     if len(layouts) != 1 or layouts[0] not in notes:

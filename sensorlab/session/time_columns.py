@@ -19,10 +19,14 @@ from sensorlab.session.timecodec import (
     COMPRESS_FLOAT,
     COMPRESS_INT,
     COMPRESS_INT32,
+    COMPRESS_ROWS,
     CORRECTED,
     EXACT,
     MICROS,
+    MICROS_BLOCK,
+    MICROS_CODES,
     MICROS_FILL,
+    MICROS_STEPS,
     MICROSECONDS,
     MIN_RUN,
     SEG_CHUNK,
@@ -34,9 +38,16 @@ from sensorlab.session.timecodec import (
     encode,
     half_ulp,
     line_times,
+    micros_from_steps,
     micros_pay,
+    micros_to_steps,
     to_micros,
 )
+
+
+#: Verbatim pieces of a regular column up to this long are stored as one-sample runs instead
+#: (see `ColumnWriter.write`); a longer one is really irregular and stays verbatim.
+SHORT_PIECE = 32
 
 
 class ColumnWriter:
@@ -48,8 +59,9 @@ class ColumnWriter:
     flush anyway, and three small appends per batch and column cost more CPU than the encoding.
     Writes carry their position, so a drain that failed half way can simply be repeated.
 
-    ``micros``: the column may store runs as µs after the timestamps (``residual`` 2; the
-    arrival column of a ``compact`` file); `write` is then given the samples' timestamps.
+    ``micros``: the column may store runs as µs after the timestamps (the arrival column of a
+    ``compact`` file), as their steps (``residual`` 3, `timecodec.micros_to_steps`); `write` is
+    then given the samples' timestamps.
     """
 
     def __init__(
@@ -64,7 +76,7 @@ class ColumnWriter:
             SEG_DTYPE,
             maxshape=(None,),
             chunks=(SEG_CHUNK,),
-            **COMPRESS_FLOAT,
+            **COMPRESS_ROWS,
         )
         self.values = g.create_dataset(
             name + VALUES,
@@ -111,6 +123,9 @@ class ColumnWriter:
         self._values: list[tuple[int, np.ndarray]] = []
         self._ulps: list[tuple[int, np.ndarray]] = []
         self._micros: list[tuple[int, np.ndarray]] = []
+        #: ``(index, µs, timestamp)`` of the last sample stored as µs: the next batch's first
+        #: sample, if it continues that run, stores its step from it.
+        self._micros_last: tuple[int, int, float] | None = None
 
     def rebind(self, f: h5py.File) -> None:
         """Use the datasets of ``f``, the same file reopened (`SessionWriter.add_stream`)."""
@@ -135,24 +150,20 @@ class ColumnWriter:
         # A µs run that goes on costs no row; lines read together (one arrival for several)
         # would otherwise cut it into exact runs and restart it: a text IMU read in bursts on a
         # loaded machine spent 0.66 byte a line on such rows, more than the µs they replace.
-        goes_on = tail is not None and tail[4] == MICROSECONDS and tail[0] + tail[1] == start
+        goes_on = tail is not None and tail[4] in MICROS_CODES and tail[0] + tail[1] == start
         if self.micros is not None and timestamps is not None and (goes_on or micros_pay(runs)):
-            us = to_micros(x, np.asarray(timestamps, dtype=np.float64)[done:])
-            if us is not None:
-                self._micros.append((start, us))
-                self.quantized += len(x)
-                self._push([start, len(x), float(x[0]), float("nan"), MICROSECONDS])
+            if self._write_micros(start, x, np.asarray(timestamps, dtype=np.float64)[done:]):
                 return
         prev = tail[3] if tail is not None and tail[0] + tail[1] == start else float("nan")
         for i, (s, n, v, step) in enumerate(runs):
             seg = x[s - start : s - start + n]
             residual = EXACT
+            near = runs[i + 1][3] if i + 1 < len(runs) else float("nan")
             if not np.isfinite(step) and n < MIN_RUN:
                 # A few samples cut off by the batch's end (or a jump) after a clock-fit move:
                 # explicit, they also stopped the next batch from continuing a run here (a
                 # 100 Hz text stream lost ~0.5 byte a line to this). On the step of the run
                 # before or after them (a clock's 1/rate) they start a run the next batch lengthens.
-                near = runs[i + 1][3] if i + 1 < len(runs) else float("nan")
                 for cand in (prev, near):
                     if np.isfinite(cand) and cand > 0:
                         line_step, _ = best_line(v, cand, seg)
@@ -167,16 +178,61 @@ class ColumnWriter:
                     residual = CORRECTED
             if not np.isfinite(step):
                 if self.micros is not None and timestamps is not None:
-                    us = to_micros(seg, np.asarray(timestamps, dtype=np.float64)[done + s - start : done + s - start + n])
-                    if us is not None:
-                        self._micros.append((s, us))
-                        self.quantized += n
-                        self._push([s, n, v, float("nan"), MICROSECONDS])
+                    if self._write_micros(s, seg, np.asarray(timestamps, dtype=np.float64)[done + s - start : done + s - start + n]):
                         continue
+                cand = prev if np.isfinite(prev) and prev > 0 else near
+                if n <= SHORT_PIECE and np.isfinite(cand) and cand > 0:
+                    # Samples between clock-fit moves that come a few at a time (a loaded
+                    # machine moved a text stream's fit every 1–4 lines at times, and `encode`
+                    # merges such short runs into one verbatim piece): a one-sample run on
+                    # the clock's step each, exact by construction, that the next sample or
+                    # batch lengthens when it lies on its line. Stored verbatim they cost as
+                    # much, plus a sparse chunk each, and stopped every run from continuing.
+                    for j in range(n):
+                        if not self._continue(seg[j : j + 1], s + j):
+                            self._push([s + j, 1, float(seg[j]), cand, EXACT])
+                    prev = cand
+                    continue
                 self._values.append((s, seg.copy()))
                 self.explicit += n
             prev = step
             self._push([s, n, v, step, residual])
+
+    def _write_micros(self, s: int, x: np.ndarray, ts: np.ndarray) -> bool:
+        """Store samples ``s …`` as µs after ``ts``, kept as steps (``residual`` 3), continuing
+        the last run if it is such a run ending at ``s``; False if µs cannot hold them."""
+        q = to_micros(x, ts)
+        if q is None:
+            return False
+        tail = self._tail()
+        if (q == q[0]).all() and not (tail is not None and tail[4] == MICROS_STEPS and tail[0] + tail[1] == s):
+            # A constant distance (a camera stamped when its grab returns: arrival = timestamp)
+            # is cheapest whole: its steps would be the timestamps' own steps.
+            self._micros.append((s, q))
+            self._micros_last = None
+            self.quantized += len(x)
+            self._push([s, len(x), float(x[0]), float("nan"), MICROSECONDS])
+            return True
+        last = self._micros_last
+        goes_on = tail is not None and tail[4] == MICROS_STEPS and tail[0] + tail[1] == s and last is not None and last[0] == s - 1
+        idx = np.arange(s, s + len(x))
+        anchor = idx % MICROS_BLOCK == 0
+        if not goes_on:
+            anchor[0] = True  # a run's first sample
+        d = micros_to_steps(q, ts, anchor, (last[1], last[2]) if goes_on else None)
+        if d is None:
+            return False
+        self._micros.append((s, d))
+        self._micros_last = (s + len(x) - 1, int(q[-1]), float(ts[-1]))
+        self.quantized += len(x)
+        row = [s, len(x), float(x[0]), float("nan"), MICROS_STEPS]
+        if goes_on:
+            self._grow(tail, len(x))
+        else:  # a new row even right after another µs run: its first sample is an anchor
+            if not self._rows:
+                self._at = self.runs
+            self._rows.append(row)
+        return True
 
     def _tail(self) -> list | None:
         return self._rows[-1] if self._rows else self._last
@@ -302,9 +358,9 @@ class ColumnView:
         self.shape = (int(self._end[-1]) if n else 0,)
         self.runs = n
         #: Samples whose times are stored verbatim (irregular arrivals, host stamps with jitter).
-        self.explicit = int(self._count[~np.isfinite(self._step) & (self._residual != MICROSECONDS)].sum())
-        #: Samples stored as whole µs after their timestamp (irregular arrival times, 3.0).
-        self.quantized = int(self._count[self._residual == MICROSECONDS].sum())
+        self.explicit = int(self._count[~np.isfinite(self._step) & ~np.isin(self._residual, MICROS_CODES)].sum())
+        #: Samples stored as whole µs after their timestamp (irregular arrival times, 3.0 and 4.0).
+        self.quantized = int(self._count[np.isin(self._residual, MICROS_CODES)].sum())
 
     def __len__(self) -> int:
         return self.shape[0]
@@ -355,7 +411,10 @@ class ColumnView:
             base = self._timestamps.read(lo, hi) if self._timestamps is not None else np.full(hi - lo, np.nan)
             m = micros[idx[us] - lo]
             out[us] = np.where(m == MICROS_FILL, np.nan, base[idx[us] - lo] + m.astype(np.float64) * 1e-6)
-        expl = inside & ~np.isfinite(step) & (code != MICROSECONDS)
+        steps = inside & ~np.isfinite(step) & (code == MICROS_STEPS)
+        if steps.any():  # µs kept as their steps (4.0): summed from the anchor before the range
+            out[steps] = self._read_micros_steps(idx[steps])
+        expl = inside & ~np.isfinite(step) & ~np.isin(code, MICROS_CODES)
         if expl.any():
             lo, hi = int(idx[expl][0]), int(idx[expl][-1]) + 1
             vals = self._values[lo : min(hi, self._values.shape[0])]
@@ -363,3 +422,24 @@ class ColumnView:
             full[: len(vals)] = vals
             out[expl] = full[idx[expl] - lo]
         return out
+
+    def _read_micros_steps(self, want: np.ndarray) -> np.ndarray:
+        """Arrival times of the samples ``want`` (sorted, all in ``residual`` 3 runs)."""
+        first = int(want[0])
+        row = int(np.searchsorted(self._start, first, "right") - 1)
+        lo = max(int(self._start[row]), first - first % MICROS_BLOCK)  # an anchor: nothing to sum before it
+        hi = int(want[-1]) + 1
+        idx = np.arange(lo, hi, dtype=np.int64)
+        seg = np.searchsorted(self._start, idx, "right") - 1
+        ours = (seg >= 0) & (idx < self._end[np.maximum(seg, 0)]) & (self._residual[np.maximum(seg, 0)] == MICROS_STEPS)
+        # Anchors: a run's first sample, every MICROS_BLOCK-th sample, and any sample not in
+        # such a run (its value is never used; it only stops the sums).
+        anchor = ~ours | (idx == self._start[np.maximum(seg, 0)]) | (idx % MICROS_BLOCK == 0)
+        d = np.full(hi - lo, MICROS_FILL, np.int32)
+        if self._micros is not None:
+            part = self._micros[lo : min(hi, self._micros.shape[0])]
+            d[: len(part)] = part
+        base = self._timestamps.read(lo, hi) if self._timestamps is not None else np.full(hi - lo, np.nan)
+        with np.errstate(invalid="ignore"):
+            q = micros_from_steps(d, np.where(np.isfinite(base), base, 0.0), anchor)
+        return (base + q * 1e-6)[want - lo]

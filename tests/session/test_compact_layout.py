@@ -120,7 +120,7 @@ def demo_pair(tmp_path_factory):
 def test_every_demo_stream_reads_the_same_from_every_layout(demo_pair):
     path, seg_path, old_path = demo_pair
     with Session.open(path) as new, Session.open(seg_path) as seg, Session.open(old_path) as old:
-        assert new.metadata.schema_version == "3.0" and seg.metadata.schema_version == "2.0" and old.metadata.schema_version == "1.4"
+        assert new.metadata.schema_version == "4.0" and seg.metadata.schema_version == "2.0" and old.metadata.schema_version == "1.4"
         assert set(new.streams) == set(seg.streams) == set(old.streams) >= {"camera", "mic", "imu", "radar", "wrist", "labels"}
         for name in old.streams:
             assert (new.streams[name].time_layout.value, seg.streams[name].time_layout.value, old.streams[name].time_layout.value) == ("compact", "segments", "samples")
@@ -170,7 +170,7 @@ def test_blocks_and_sync_offsets_work_on_both_layouts(demo_pair, tmp_path):
 def test_info_says_which_layout(demo_pair):
     path, seg_path, old_path = demo_pair
     new_text, seg_text, old_text = format_summary(path), format_summary(seg_path), format_summary(old_path)
-    assert "format 3.0, time layout: compact (time runs; irregular arrival times to 1 µs)" in new_text
+    assert "format 4.0, time layout: compact (time runs; irregular arrival times to 1 µs, as steps)" in new_text
     assert "format 2.0, time layout: segments (time runs, every time bit-exact; sensorlab 2.x reads it)" in seg_text
     assert "format 1.4, time layout: samples" in old_text  # the legacy file older sensorlab reads
     # Which dtype each stream stores: the device's counts with their scale in 2.0, physical floats in 1.4.
