@@ -181,7 +181,7 @@ def test_file_layout_matches_the_documented_schema(make_session):
         imu, cam = f["streams/imu"], f["streams/cam"]
         assert imu["data"].shape == (50, 6) and imu["data"].maxshape == (None, 6) and imu.attrs["time_layout"] == "compact"
         assert imu["timestamps_segments"].dtype.names == ("start", "count", "value", "step", "residual") and imu["timestamps_values"].dtype == np.float64
-        assert imu["arrival_times_us"].dtype == np.int32 and imu["health"].compression == "gzip" and f.attrs["schema_version"] == "3.0"
+        assert imu["arrival_times_us"].dtype == np.int32 and imu["health"].compression == "gzip" and f.attrs["schema_version"] == "4.0"
         assert imu.attrs["storage"] == "array" and imu.attrs["count"] == 50 and imu["health"].shape[0] >= 1
         assert cam.attrs["storage"] == "jpeg" and cam["index"].shape == (5, 2) and cam["data"].dtype == np.uint8
         assert "gaps" in imu and set(f["log"]) == {"data", "index", "timestamps"}
