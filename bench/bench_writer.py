@@ -205,7 +205,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seconds", type=float, default=10.0, help="seconds of rig data per case")
     ap.add_argument("--compression", choices=["gzip", "lzf"], help="lossless filter on sample arrays (both sides)")
-    ap.add_argument("--layout", default="compact", choices=["compact", "segments", "samples"], help="the recorder's time layout (3.0, 2.0, 1.4)")
+    ap.add_argument("--layout", default="compact", choices=["compact", "segments", "samples"], help="the recorder's time layout (4.0, 2.0, 1.4)")
     args = ap.parse_args()
     # The replay floods the queue on purpose; the recorder's "falling behind" warning is expected.
     logging.getLogger("sensorlab.session.recorder").setLevel(logging.ERROR)

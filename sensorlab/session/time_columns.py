@@ -44,7 +44,6 @@ from sensorlab.session.timecodec import (
     to_micros,
 )
 
-
 #: Verbatim pieces of a regular column up to this long are stored as one-sample runs instead
 #: (see `ColumnWriter.write`); a longer one is really irregular and stays verbatim.
 SHORT_PIECE = 32
@@ -151,9 +150,9 @@ class ColumnWriter:
         # would otherwise cut it into exact runs and restart it: a text IMU read in bursts on a
         # loaded machine spent 0.66 byte a line on such rows, more than the µs they replace.
         goes_on = tail is not None and tail[4] in MICROS_CODES and tail[0] + tail[1] == start
-        if self.micros is not None and timestamps is not None and (goes_on or micros_pay(runs)):
-            if self._write_micros(start, x, np.asarray(timestamps, dtype=np.float64)[done:]):
-                return
+        use_micros = self.micros is not None and timestamps is not None and (goes_on or micros_pay(runs))
+        if use_micros and self._write_micros(start, x, np.asarray(timestamps, dtype=np.float64)[done:]):
+            return
         prev = tail[3] if tail is not None and tail[0] + tail[1] == start else float("nan")
         for i, (s, n, v, step) in enumerate(runs):
             seg = x[s - start : s - start + n]
@@ -177,9 +176,9 @@ class ColumnWriter:
                     self.corrected += n
                     residual = CORRECTED
             if not np.isfinite(step):
-                if self.micros is not None and timestamps is not None:
-                    if self._write_micros(s, seg, np.asarray(timestamps, dtype=np.float64)[done + s - start : done + s - start + n]):
-                        continue
+                piece_ts = None if timestamps is None else np.asarray(timestamps, dtype=np.float64)[done + s - start : done + s - start + n]
+                if self.micros is not None and piece_ts is not None and self._write_micros(s, seg, piece_ts):
+                    continue
                 cand = prev if np.isfinite(prev) and prev > 0 else near
                 if n <= SHORT_PIECE and np.isfinite(cand) and cand > 0:
                     # Samples between clock-fit moves that come a few at a time (a loaded
