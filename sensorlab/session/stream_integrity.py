@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import h5py
 import numpy as np
 
-from sensorlab.session.time_columns import ColumnView
+from sensorlab.session.column_view import ColumnView
 
 #: Samples checked per read when validating the data of a crashed, failed or live file.
 SCAN_BLOCK = 1 << 20

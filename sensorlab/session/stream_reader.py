@@ -20,13 +20,13 @@ import numpy as np
 from sensorlab.acquisition.source import Chunk, StreamInfo, StreamStats
 from sensorlab.session import format as fmt
 from sensorlab.session.blob_reading import read_blobs, stack_frames
+from sensorlab.session.column_view import ColumnView
 from sensorlab.session.stream_integrity import (
     SCAN_BLOCK,
     TimeOrder,
     intact_jpeg_prefix,
     valid_prefix,
 )
-from sensorlab.session.time_columns import ColumnView
 from sensorlab.session.timecodec import MICROS, SEGMENTS
 
 if TYPE_CHECKING:

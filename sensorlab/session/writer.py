@@ -242,29 +242,14 @@ class SessionWriter:
     def on_health(self, t: float, rows: Mapping[str, tuple[int, ...]]) -> None:
         """Append a health row per stream: (samples, dropped, overflows, parse_errors, gaps[, dropped_in_transit]).
 
-        A ``compact`` (4.0) file gets a stream's row only when one of its loss counters (or
-        its clock's re-anchors, or whether it has a clock fit yet) changed since its last row,
-        or `format.HEALTH_EVERY` seconds after it: every counter a crashed file reports is
-        still the one of the last flush, the clock figures and ``samples`` at most that old.
-        Two rows a second were 19 bytes each compressed (the floats' mantissas do not
-        compress), 0.4 byte per sample of a 100 Hz stream.
+        A ``compact`` (4.0) file gets a stream's row only when something a reader reports from
+        it changed, or every `format.HEALTH_EVERY` seconds (`StreamStore.health_row`).
         """
         sparse = self.time_layout is fmt.TimeLayout.COMPACT
-        for name, (samples, dropped, overflows, parse_errors, gaps, *rest) in rows.items():
-            store = self.stores[name]
-            c = clock_footers(store.clock, store.early_clock)
-            in_transit = rest[0] if rest else 0
-            counters = (dropped, overflows, parse_errors, gaps, c.get("clock_reanchors", 0), in_transit, bool(c))
-            if sparse and store.last_health is not None:
-                last_t, last_counters = store.last_health
-                if counters == last_counters and t - last_t < fmt.HEALTH_EVERY:
-                    continue
-            row = np.array(
-                [(t, samples, dropped, overflows, parse_errors, gaps, c.get("clock_offset", np.nan), c.get("clock_drift_ppm", np.nan), c.get("clock_reanchors", 0), in_transit)],
-                dtype=fmt.HEALTH_DTYPE,
-            )
-            self._append(store.health, row)
-            store.last_health = (t, counters)
+        for name, counts in rows.items():
+            row = self.stores[name].health_row(t, counts, sparse)
+            if row is not None:
+                self._append(self.stores[name].health, row)
 
     def log(self, t: float, stream: str, message: str, level: str = "info") -> None:
         """Append a message to the session log (SWMR-safe, so it survives a crash)."""
