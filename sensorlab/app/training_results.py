@@ -108,7 +108,9 @@ class TrainingResults(QWidget):
         self.summary.setText(f"<b>{self.run.name}</b>: {scores}; {m['contract']['model']['params']:,} parameters, best epoch {m['best_epoch']} "
                              f"of {m['epochs_run']}, {m['latency_ms']['p50']:.2f} ms per window (1 thread)<br>"
                              f"<span style='color:#9aa0a6'>{self.run}</span>")  # fmt: skip
-        num = lambda v: "–" if v is None else f"{v:.3f}"  # noqa: E731 (None: no test windows of that class)
+        # None: no test windows of that class. With no test windows at all the core still writes 0.0 per
+        # class, which read as a model that got everything wrong: show "–" there too.
+        num = lambda v: "–" if v is None or not test["n"] else f"{v:.3f}"  # noqa: E731
         rows = [[lab, num(c["precision"]), num(c["recall"]), num(c["f1"]), str(c["support"])] for lab, c in test["per_class"].items()]
         body = QWidget()
         v = QVBoxLayout(body)

@@ -299,7 +299,11 @@ class TrainingTab(QWidget):
             self._log(f"epoch {ev['epoch']}/{ev['epochs']}  loss {ev['train_loss']:.4f}  acc {ev['train_acc']:.3f}  "
                       f"val loss {ev['val_loss']:.4f}  val acc {ev['val_acc']:.3f}")  # fmt: skip
         elif kind == "early_stop":
-            self.progress.setValue(self.progress.maximum())
+            # A full bar, but saying where it stopped: "epoch 40 / 40" after 9 epochs read as 40 run.
+            planned = self.progress.maximum()
+            self.progress.setRange(0, ev["epoch"])
+            self.progress.setValue(ev["epoch"])
+            self.progress.setFormat(f"stopped early: epoch {ev['epoch']} of {planned} (best {ev['best_epoch']})")
             self._log(f"early stop at epoch {ev['epoch']}: no better validation loss since epoch {ev['best_epoch']} (kept)")
         elif kind == "prune":
             self.run_dir = Path(ev["run"])

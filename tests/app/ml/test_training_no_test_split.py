@@ -35,6 +35,13 @@ def test_results_of_a_run_without_test_windows_say_so(tmp_path, qtbot):
     view.show_run(tmp_path / "run")
     text = view.summary.text()
     assert "no test metrics" in text and "nan" not in text
+    # The per-class table has no scores to show either: "–", not 0.000 (a model that got every class wrong).
+    from PySide6.QtWidgets import QTableWidget
+
+    table = view.metrics_view.widget().findChild(QTableWidget)
+    cells = [[table.item(r, c).text() for c in range(table.columnCount())] for r in range(table.rowCount())]
+    assert sorted(row[0] for row in cells) == ["a", "b"]
+    assert all(row[1:4] == ["–", "–", "–"] and row[4] == "0" for row in cells), cells
 
 
 def test_the_build_choice_says_what_it_is_before_there_is_a_build(qtbot):

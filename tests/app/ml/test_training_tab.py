@@ -99,3 +99,26 @@ def test_cancel_stops_the_process_and_leaves_no_run_folder(qtbot, small_dataset,
     x, _ = tab.curves["val_loss"].getData()
     assert len(x) == len(tab.history) >= 1  # the epochs it did stay on the plot
     assert tab.train_button.isEnabled() and not tab.cancel_button.isEnabled()
+
+
+def test_an_early_stop_says_where_training_stopped_instead_of_a_full_planned_count(qtbot, small_dataset, tmp_path):
+    """The bar read "epoch 40 / 40" after an early stop at epoch 9: it now names the epoch it stopped at."""
+    tab = TrainingTab()
+    qtbot.addWidget(tab)
+    tab.set_dataset(small_dataset)
+    run = tmp_path / "run"
+    tab.run_edit.setText(str(run))
+    tab.run_edit.setModified(True)
+    tab.epochs.setValue(200)
+    tab.batch_size.setValue(16)
+    tab.patience.setValue(1)  # stops at the first epoch without a better validation loss
+    events = []
+    tab.runner.event.connect(events.append)
+    with qtbot.waitSignal(tab.run_finished, timeout=300_000) as blocker:
+        assert tab.start_training()
+    assert blocker.args == ["ok", str(run)], tab.log_view.toPlainText()[-2000:]
+    stop = next(e for e in events if e["event"] == "early_stop")
+    ran = json.loads((run / "metrics.json").read_text())["epochs_run"]
+    assert stop["epoch"] == ran < 200
+    assert tab.progress.text() == f"stopped early: epoch {ran} of 200 (best {stop['best_epoch']})"
+    assert tab.progress.value() == tab.progress.maximum() == ran  # full: the run is over
