@@ -148,8 +148,10 @@ class TrainingResults(QWidget):
         for f, text in BUILDS:
             if self.run is not None and (self.run / f).exists():
                 self.model_choice.addItem(text, str(self.run / f))
-        if current:
-            self.model_choice.setCurrentIndex(max(0, self.model_choice.findData(current)))
+        # Always pick a build: with a placeholder text set, Qt leaves the index at -1 when items are
+        # added, the box kept saying "no ONNX build yet" and Use in live view did nothing.
+        if self.model_choice.count():
+            self.model_choice.setCurrentIndex(max(0, self.model_choice.findData(current) if current else 0))
         self.model_choice.setEnabled(self.model_choice.count() > 0)
         self.use_button.setEnabled(self.model_choice.count() > 0)
         if has_run and not self.model_choice.count():

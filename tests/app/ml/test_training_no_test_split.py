@@ -55,3 +55,28 @@ def test_the_build_choice_says_what_it_is_before_there_is_a_build(qtbot):
     assert box.count() == 0 and not box.isEnabled()
     assert box.placeholderText() == "no ONNX build yet"  # what the empty box shows
     assert box.width() >= box.fontMetrics().horizontalAdvance(box.placeholderText())
+
+
+def test_use_in_live_view_hands_on_the_first_build_without_picking_one(tmp_path, qtbot):
+    """After Export ONNX the box still read "no ONNX build yet" (index -1 under a placeholder text) and
+    Use in live view emitted nothing: the fp32 build is chosen and handed on."""
+    from sensorlab.app.training_results import TrainingResults
+
+    run = tmp_path / "run"
+    run.mkdir()
+    for name in ("model.pt", "model.onnx", "model.int8.onnx"):
+        (run / name).write_bytes(b"x")  # the buttons look only at which files the run folder holds
+    view = TrainingResults()
+    qtbot.addWidget(view)
+    view.run = run
+    view.set_busy(False)
+    box = view.model_choice
+    assert box.count() == 2 and box.currentIndex() == 0
+    assert box.currentText() == box.itemText(0) != box.placeholderText()
+    with qtbot.waitSignal(view.model_ready, timeout=5_000) as blocker:
+        view.use_button.click()
+    assert blocker.args == [str(run / "model.onnx")]
+    box.setCurrentIndex(1)  # the user's choice survives a refresh (a job ending)
+    view.set_busy(True)
+    view.set_busy(False)
+    assert box.currentData() == str(run / "model.int8.onnx")
