@@ -34,6 +34,7 @@ difference).
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -128,6 +129,10 @@ def export_tflite(run: Path, out: Path | None = None, dataset: Path | None = Non
     if fc:
         calib = fc.extract(calib)
         example = torch.from_numpy(fc.extract(x[:1]))
+    if importlib.util.find_spec("litert_torch") is None:
+        # It said "No module named 'litert_torch'": name what is missing and where it is installed.
+        raise ExportError("TFLite export needs the converter (litert-torch), kept in its own environment: run `make test-tflite` "
+                          "once, then `.venv-tflite/bin/sensorlab export RUN --format tflite` (ONNX export works here)")  # fmt: skip
     try:
         # The converter prints its progress on stdout; `--json` promises one JSON object there.
         with contextlib.redirect_stdout(sys.stderr):
