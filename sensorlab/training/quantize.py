@@ -165,9 +165,11 @@ def format_report(r: dict) -> str:
     lines = [f"{r['test_windows']} test windows (split {r.get('split', 'test')!r}), {r['calibration_windows']} calibration windows, onnxruntime 1 thread", "",
              "| build | size | size ratio | p50 ms | p99 ms | latency ratio | accuracy | agreement with fp32 |",
              "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    # No test windows: accuracy and agreement are NaN; the table showed "nan", now "–" (not measured).
+    score = lambda v: "–" if v is None or v != v else f"{v:.4f}"  # noqa: E731 (v != v: NaN)
     for b in r["builds"]:
         lines.append(f"| {b['build']} | {b['size_bytes'] / 1024:.1f} KiB | {b.get('size_ratio', 1):.2f} | {b['latency_ms']['p50']:.3f} | "
-                     f"{b['latency_ms']['p99']:.3f} | {b.get('latency_ratio', 1):.2f} | {b['accuracy']:.4f} | {b['argmax_agreement']:.4f} |")  # fmt: skip
+                     f"{b['latency_ms']['p99']:.3f} | {b.get('latency_ratio', 1):.2f} | {score(b['accuracy'])} | {score(b['argmax_agreement'])} |")  # fmt: skip
     g = r["goals"]
     lines += ["", f"Goals: int8 size ≤ {g['size']}×, latency ≤ {g['latency']}×, accuracy loss ≤ {g['accuracy_drop'] * 100:.0f} point."]
     lines += [f"- {v}" for v in r["verdicts"]]

@@ -80,3 +80,16 @@ def test_use_in_live_view_hands_on_the_first_build_without_picking_one(tmp_path,
     view.set_busy(True)
     view.set_busy(False)
     assert box.currentData() == str(run / "model.int8.onnx")
+
+
+def test_the_quantization_report_without_test_windows_shows_dashes_not_nan():
+    """The Quantization tab (quantize.md) read "nan" for accuracy and agreement with no test windows."""
+    from sensorlab.training.quantize import GOALS, format_report
+
+    build = {"size_bytes": 2048, "latency_ms": {"p50": 0.1, "p99": 0.2}, "accuracy": float("nan"), "argmax_agreement": float("nan")}
+    report = {"test_windows": 0, "split": "test", "calibration_windows": 9, "goals": GOALS, "verdicts": [],
+              "builds": [{**build, "build": "fp32"}, {**build, "build": "int8 static (QDQ)", "size_ratio": 0.5, "latency_ratio": 0.5}]}
+    text = format_report(report)
+    assert "nan" not in text
+    rows = [line for line in text.splitlines() if line.startswith("| fp32") or line.startswith("| int8")]
+    assert len(rows) == 2 and all(row.endswith("| – | – |") for row in rows), rows
