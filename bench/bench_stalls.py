@@ -15,9 +15,9 @@ as ``sensorlab record --demo`` does, while ``--hogs`` other processes each keep 
 - the longest wait of an acquisition-like thread to run: a probe thread sleeps 2 ms at a time
   (as a reader waits for bytes) and records how late it wakes (GIL + CPU scheduling).
 
-The demo's emulated MCUs run as threads *in this process* (`EmulatedSerialSource`), so a
-stall of this process also stalls the device: what it then fails to queue is counted on the
-device side, not as sensorlab's loss.
+The demo's emulated MCUs run in one process of their own (`emulated/board_host.py`), as
+real hardware is independent of the host's load; before, they were threads *of this process*,
+so a stall of the recording also stalled the "device", which then refused packets (device side).
 """
 
 from __future__ import annotations
