@@ -133,6 +133,11 @@ class ReaderProcess:
         return self
 
     @property
+    def running(self) -> bool:
+        """The child was started and its data pipe is still open (it has not ended)."""
+        return self._proc is not None and not self._eof and self._proc.poll() is None
+
+    @property
     def _ready(self) -> bool:  # the child's "ready" record has come
         return "ready" in self.child_stats
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 
 import numpy as np
 import pytest
@@ -64,6 +65,51 @@ def test_text_imu_prints_counter_and_six_values():
     assert all(len(f) == 7 for f in fields)
     counters = [int(f[0]) for f in fields]
     assert np.all(np.diff(counters) == 1)
+
+
+def test_a_reply_of_several_packets_arrives_in_order_on_a_busy_link():
+    """A self-description of several parts, sent while data packets wait on the link, must
+    arrive in order right behind the packet on the wire: reversed, the host's parser restarted
+    at part 0 each time and never completed it, so under load the demo's IMU + radar board
+    "did not answer within 3 s" (its description has 3 parts)."""
+    link = PtyLink(baudrate=2_000_000, tx_buffer=1 << 20)
+    reader = serial.Serial(link.port, timeout=0.2)
+    try:
+        for k in range(3):  # data packets queued (the first one goes on the wire first)
+            link.send(bytes([0xD0 + k]) * 100, ready=100.0)
+        for k in range(3):  # the reply, in parts
+            link.send(bytes([0xA0 + k]) * 10, ready=100.0, urgent=True)
+        link.pump(101.0)
+        got = reader.read(10_000)
+    finally:
+        reader.close()
+        link.close()
+    order = [got[i] for i in range(len(got)) if i == 0 or got[i] != got[i - 1]]
+    assert order == [0xD0, 0xA0, 0xA1, 0xA2, 0xD1, 0xD2]
+
+
+def test_the_imu_radar_board_describes_itself_while_its_link_is_busy():
+    # Its 3-part description answers a request sent while radar frames and IMU packets queue up.
+    from sensorlab.acquisition.emulated.mcu import imu_radar_mcu
+
+    with imu_radar_mcu(imu_rate=1000.0, seed=1) as mcu:
+        # The host stops polling for a moment (less than what fills the board's TX buffer, which
+        # would refuse the reply): packets pile up behind the one on the wire.
+        mcu.link.block_until(mcu.link._wire_free + 0.06)
+        parser = BinaryParser()
+        with serial.Serial(mcu.port, timeout=0.05) as s:
+            wait_until(lambda: len(mcu.link._queue) > 3, 20)
+            asked = [0.0]
+
+            def described() -> bool:
+                if time.monotonic() - asked[0] > 0.4:  # asked again as `SerialSource.open` does
+                    s.write(encode_request())
+                    asked[0] = time.monotonic()
+                parser.feed(s.read(1 << 16))
+                return parser.description_received is not None
+
+            assert wait_until(described, 20)
+    assert [st.name for st in parser.description_received.streams] == ["imu", "radar"]
 
 
 @pytest.mark.parametrize("dtype", ["int16", "float32"])

@@ -212,11 +212,12 @@ def test_garbage_between_lines_is_counted_and_the_good_lines_kept(recorder):
 def test_the_rig_chooses_the_reader():
     from sensorlab.acquisition.kinds.serial import KIND, SerialConfig
 
-    assert not KIND.build(SerialConfig(port="/dev/ttyACM0", baud=2_000_000))._use_process  # default: thread
-    assert KIND.build(SerialConfig(port="/dev/ttyACM0", baud=2_000_000, reader="auto"))._use_process  # auto: fast link
-    assert KIND.build(SerialConfig(port="/dev/ttyUSB0", baud=921600, reader="auto"))._use_process
-    assert not KIND.build(SerialConfig(port="/dev/ttyACM0", baud=115200, reader="auto"))._use_process
-    assert KIND.build(SerialConfig(port="/dev/ttyACM0", baud=115200, uart=False, reader="auto"))._use_process  # native USB
+    assert SerialConfig(port="/dev/ttyACM0").reader == "auto"  # the default
+    assert KIND.build(SerialConfig(port="/dev/ttyACM0", baud=2_000_000))._use_process  # fast link
+    assert KIND.build(SerialConfig(port="/dev/ttyUSB0", baud=921600))._use_process
+    assert not KIND.build(SerialConfig(port="/dev/ttyACM0", baud=115200))._use_process  # seconds of kernel buffer
+    assert KIND.build(SerialConfig(port="/dev/ttyACM0", baud=115200, uart=False))._use_process  # native USB
+    assert not KIND.build(SerialConfig(port="/dev/ttyACM0", baud=2_000_000, reader="thread"))._use_process
     assert not KIND.build(SerialConfig(port="socket://localhost:7000", baud=2_000_000, reader="process"))._use_process
     with pytest.raises(ValueError, match="reader"):
         SerialConfig(port="/dev/ttyACM0", reader="fork")
@@ -247,3 +248,57 @@ def test_arrival_times_from_the_reader_process_are_on_the_host_clock(recorder):
         os.close(slave)
     # Stamped by the child after the write and before this process saw the sample: the same clock.
     assert all(before <= arrival <= seen for before, arrival, seen in stamps), stamps
+
+
+class _SlowChild(SerialSource):
+    """A reader process that starts slowly, as on a loaded machine: stopped (SIGSTOP) right
+    after it is launched and let go ``pause`` seconds later."""
+
+    pause = 2.0
+
+    def _launch_reader(self, flush: bool = False):
+        rp = super()._launch_reader(flush)
+        if rp is not None:
+            os.kill(rp.pid, signal.SIGSTOP)
+            threading.Timer(self.pause, os.kill, (rp.pid, signal.SIGCONT)).start()
+        return rp
+
+
+def test_lines_sent_right_after_start_are_kept_however_slowly_the_reader_process_starts(recorder):
+    # The child used to be launched by start() and to flush the port once it ran: what the device
+    # sent while it started was dropped uncounted (the demo's IMU recorded 1 s of a 3 s recording
+    # on a loaded CI machine). It now starts with open(), which returns once it reads.
+    master, slave = os.openpty()
+    import tty
+
+    tty.setraw(master)
+    tty.setraw(slave)
+    try:
+        with _SlowChild(os.ttyname(slave), 2_000_000, name="txt", channel_names=("n",), reader="process") as src:
+            src.start(recorder)
+            os.write(master, b"\n" + b"".join(f"{k}\n".encode() for k in range(1, 11)))
+            assert wait_until(lambda: "pid" in src.reader_info, 60.0)
+            os.write(master, b"".join(f"{k}\n".encode() for k in range(11, 21)))
+            recorder.wait_samples(20, 30.0)  # (before the fix only 11 … 20 ever came)
+            src.stop()
+    finally:
+        os.close(master)
+        os.close(slave)
+    np.testing.assert_array_equal(recorder.joined().data[:, 0], np.arange(1, 21))
+
+
+def test_a_binary_board_is_described_however_slowly_the_reader_process_starts():
+    # The description request goes out once the child reads, and the 3 s open timeout counts from
+    # then: a child that takes 4 s to start still gets the answer (never flushed, never missed).
+    from sensorlab.acquisition.emulated.mcu import BinaryIMU
+
+    with BinaryIMU(rate=1000.0, baudrate=2_000_000, seed=3) as mcu:
+        src = _SlowChild(mcu.port, mcu.baudrate, "binary", reader="process", open_timeout=3.0)
+        src.pause = 4.0
+        with src:
+            assert [s.name for s in src.streams] == ["imu"]
+            assert src.reader_info.get("ready"), src.reader_info  # the child was reading before the request
+            got = []
+            src.start(lambda name, chunk: got.append(len(chunk.data)))
+            assert wait_until(lambda: sum(got) >= 100, 60.0)
+            src.stop()

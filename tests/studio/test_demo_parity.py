@@ -28,7 +28,10 @@ from sensorlab.studio.studio import Studio  # noqa: E402
 
 def test_sensorlab_parity_finds_the_demo_boards_misreports_and_nothing_else(tmp_path):
     out = tmp_path / "demo.h5"
-    sources = demo_rig(eeg=False).build_sources()
+    rig = demo_rig(eeg=False)
+    for device in rig.emulated:  # the board's own log of its reports: the boards run in this process
+        device.in_process = True
+    sources = rig.build_sources()
     board = next(s.mcu for s in sources if isinstance(getattr(s, "mcu", None), ClassifierMCU))
     studio = Studio(preroll=0)
     try:

@@ -87,9 +87,16 @@ class PtyLink:
             self.dropped_packets += 1
             return False
         ready = now() if ready is None else ready
-        entry = [memoryview(bytes(packet)), 0, ready, ready]  # bytes, bytes delivered, earliest start, ready
+        # bytes, bytes delivered, earliest start, ready, urgent
+        entry = [memoryview(bytes(packet)), 0, ready, ready, urgent]
         if urgent and len(self._queue) > 1:
-            self._queue.insert(1, entry)
+            # Behind the packet on the wire and behind earlier urgent ones, in order: a reply of
+            # several packets (a multi-part self-description) must not arrive reversed, which
+            # the host's parser rightly takes for a new description each time part 0 comes.
+            at = 1
+            while at < len(self._queue) and self._queue[at][4]:
+                at += 1
+            self._queue.insert(at, entry)
         else:
             self._queue.append(entry)
         self._queued += len(packet)
@@ -116,7 +123,7 @@ class PtyLink:
         finished: list[tuple[float, float]] = []
         while self._queue:
             entry = self._queue[0]
-            view, done, ready, _ = entry
+            view, done, ready = entry[0], entry[1], entry[2]
             if done == 0:
                 entry[2] = ready = max(ready, self._wire_free)
             n = min(len(view), int((t - ready) * self.bytes_per_second))

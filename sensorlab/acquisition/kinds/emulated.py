@@ -53,6 +53,10 @@ class EmulatedConfig(DeviceConfig):
     drift_ppm: float = Field(default=0.0, ge=-MAX_DRIFT_PPM, le=MAX_DRIFT_PPM)
     # classifier only: the chance that a window's printed class is wrong (injected divergences).
     misreport: float | None = Field(default=None, ge=0.0, le=1.0)
+    # A board (serial kinds) as a thread of the recording process, sharing its GIL and CPU (for
+    # tests that need the emulator's internals); default: in the board host process, as
+    # independent of the recording's load as real hardware (emulated/board_host.py).
+    in_process: bool = False
 
     @field_validator("rate")
     @classmethod
@@ -110,14 +114,15 @@ KIND = EmulatedKind()
 
 
 def build_emulated(config: EmulatedConfig):
-    """An emulated device of the shared simulated world (`emulated/world.py`), not opened."""
-    from sensorlab.acquisition.emulated import mcu
+    """An emulated device of the shared simulated world (`emulated/world.py`), not opened.
+
+    A board (every serial kind) runs in the board host process (`emulated/board_host.py`), as
+    independent of the recording process's load as real hardware, unless ``in_process``."""
     from sensorlab.acquisition.emulated.serial_device import EmulatedSerialSource
     from sensorlab.acquisition.emulated.world import shared_world
 
     world = shared_world()
     name = config.name or EMULATED_NAMES[config.device]
-    drift = {"drift_ppm": config.drift_ppm}
     if config.device == "camera":
         from sensorlab.acquisition.emulated.camera import EmulatedCamera
 
@@ -126,31 +131,52 @@ def build_emulated(config: EmulatedConfig):
         from sensorlab.acquisition.emulated.microphone import EmulatedMicrophone
 
         return EmulatedMicrophone(world, int(config.rate or 48000), config.channels or 1, name=name, drift_ppm=config.drift_ppm)
+    protocol, kwargs = board_source_args(config)
+    if config.in_process:
+        return EmulatedSerialSource(emulated_board(config, world), protocol, **kwargs)
+    from sensorlab.acquisition.emulated.board_host import RemoteBoard
+
+    return EmulatedSerialSource(RemoteBoard(config, world), protocol, **kwargs)
+
+
+def board_source_args(config: EmulatedConfig) -> tuple[str, dict]:
+    """The protocol and `SerialSource` options that read an emulated board."""
+    from sensorlab.acquisition.emulated import mcu
+
+    name = config.name or EMULATED_NAMES[config.device]
     if config.device == "imu-text":
-        rate = config.rate or 100.0
-        device = mcu.TextIMU(rate=rate, world=world, **drift)
-        return EmulatedSerialSource(device, "text", name=name, nominal_rate=rate, channel_names=mcu.IMU_CHANNELS, units=mcu.IMU_UNITS)
+        return "text", {"name": name, "nominal_rate": config.rate or 100.0, "channel_names": mcu.IMU_CHANNELS, "units": mcu.IMU_UNITS}
+    if config.device == "classifier":
+        return "events", {"name": name}
+    return "binary", {}
+
+
+def emulated_board(config: EmulatedConfig, world):
+    """The emulated microcontroller of a serial kind (its pty open, not started)."""
+    from sensorlab.acquisition.emulated import mcu
+
+    name = config.name or EMULATED_NAMES[config.device]
+    drift = {"drift_ppm": config.drift_ppm}
+    if config.device == "imu-text":
+        return mcu.TextIMU(rate=config.rate or 100.0, world=world, **drift)
     if config.device == "classifier":
         from sensorlab.acquisition.emulated.classifier import ClassifierMCU
 
         hop = 1.0 / (config.rate or 10.0)
-        device = ClassifierMCU(window=max(0.4, hop), hop=hop, misreport=config.misreport or 0.0, world=world, **drift)
-        return EmulatedSerialSource(device, "events", name=name)
+        return ClassifierMCU(window=max(0.4, hop), hop=hop, misreport=config.misreport or 0.0, world=world, **drift)
     if config.device == "imu-binary":
-        device = mcu.BinaryIMU(rate=config.rate or 1000.0, name=name, world=world, **drift)
-    elif config.device == "radar":
-        device = mcu.RadarMCU(rate=config.rate or 20.0, name=name, world=world, **drift)
-    elif config.device == "imu-radar":
-        device = mcu.imu_radar_mcu(imu_rate=config.rate or 1000.0, world=world, **drift)
-    else:  # eeg
-        device = mcu.BinaryMCU(
-            [eeg_stream(world, name, config.rate or 1000.0, config.channels or 16)],
-            device="sensorlab emulated EEG amplifier",
-            world=world,
-            baudrate=2_000_000,
-            **drift,
-        )
-    return EmulatedSerialSource(device, "binary")
+        return mcu.BinaryIMU(rate=config.rate or 1000.0, name=name, world=world, **drift)
+    if config.device == "radar":
+        return mcu.RadarMCU(rate=config.rate or 20.0, name=name, world=world, **drift)
+    if config.device == "imu-radar":
+        return mcu.imu_radar_mcu(imu_rate=config.rate or 1000.0, world=world, **drift)
+    return mcu.BinaryMCU(  # eeg
+        [eeg_stream(world, name, config.rate or 1000.0, config.channels or 16)],
+        device="sensorlab emulated EEG amplifier",
+        world=world,
+        baudrate=2_000_000,
+        **drift,
+    )
 
 
 def eeg_stream(world, name: str, rate: float, channels: int):

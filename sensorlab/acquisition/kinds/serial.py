@@ -36,8 +36,7 @@ class SerialConfig(DeviceConfig):
     uart: bool = True
     # Read the port in a child process ("process"), a thread ("thread"), or choose ("auto":
     # the process from 460800 baud on and for uart = false, where a busy host would lose bytes).
-    # The thread stays the default until the process's start-up is proven under heavy load.
-    reader: Literal["auto", "thread", "process"] = "thread"
+    reader: Literal["auto", "thread", "process"] = "auto"
 
     @model_validator(mode="after")
     def _counts_only_for_text(self) -> SerialConfig:

@@ -99,9 +99,9 @@ class SerialSource(Reconnecting, ProcessReading, SourceBase):
     reader
         ``"process"``: read the port in a child process that only reads and stamps arrivals,
         so a busy host (the GIL, a CPU hog) delays parsing but loses no bytes (see
-        `sensorlab.acquisition.serial.process_reading`); ``"thread"``: a reader thread in this
-        process (the default: the reader process is new, and its start-up under heavy load is still
-        being measured); ``"auto"``: the process from 460,800 baud on and for ``uart=False``.
+        `sensorlab.acquisition.serial.process_reading`; started by `open`, which returns once it
+        reads); ``"thread"``: a reader thread in this process; ``"auto"`` (default): the process
+        from 460,800 baud on and for ``uart=False``.
         Ports that are URLs, and non-POSIX systems, always use the thread.
 
     Examples
@@ -134,7 +134,7 @@ class SerialSource(Reconnecting, ProcessReading, SourceBase):
         apply_scale: bool = True,
         latency: float = 0.0,
         reconnect: bool = True,
-        reader: str = "thread",
+        reader: str = "auto",
     ):
         if protocol not in ("text", "binary", "events"):
             raise ValueError(f"protocol must be 'text', 'binary' or 'events', not {protocol!r}")
@@ -171,7 +171,8 @@ class SerialSource(Reconnecting, ProcessReading, SourceBase):
         self._outage: set[str] = set()  # reader thread: streams whose next chunk ends a gap
         self._check_description = False  # binary: compare the next self-description with ours
         self._warm = False  # reader thread: the last read was still in the warm-up
-        self._reader = None  # a reader process started by `_start` for the reader thread
+        self._reader = None  # a reader process started by `open` (or `_start`) for the reader thread
+        self._start_mark: float | None = None  # reader thread: blocks that arrived before are stale
         self.reader_info: dict = {}  # see `ProcessReading.reader_info`
 
     # -- SourceBase ------------------------------------------------------------------------
@@ -180,6 +181,14 @@ class SerialSource(Reconnecting, ProcessReading, SourceBase):
             return
         self._serial = self._open_port()
         try:
+            # The reader process starts here, before anything is asked of the device: it reads
+            # from now on, so however long it takes to start (an interpreter on a loaded machine),
+            # a request is sent only once it reads (its answer cannot be flushed or missed), the
+            # open timeout counts from then, and nothing that arrives after `start` waits in the
+            # port's few-KB kernel buffer for a child still starting.
+            if self._use_process:
+                rp = self._launch_reader(flush=True)
+                self._reader = self._ready_reader(rp) if rp is not None else None
             if self.protocol == "binary":
                 self._open_binary()
             elif self.protocol == "events":
@@ -187,6 +196,7 @@ class SerialSource(Reconnecting, ProcessReading, SourceBase):
             else:
                 self._open_text()
         except BaseException:
+            self._stop_idle_reader()
             self._close_port()
             raise
 
@@ -195,11 +205,16 @@ class SerialSource(Reconnecting, ProcessReading, SourceBase):
         if ser is None or parser is None:
             raise SourceError(f"{self.port} is not open")
         # Whatever queued up since open() is stale; drop it and start clean, so the first
-        # chunk is neither a burst of old samples nor a fake sequence gap.
-        try:
-            ser.reset_input_buffer()
-        except (serial.SerialException, OSError) as e:
-            raise SourceError(self._lost_message(e)) from None
+        # chunk is neither a burst of old samples nor a fake sequence gap. A reader process
+        # started by `open` holds it: its blocks stamped before now are dropped instead.
+        self._start_mark = now()
+        reader = self._reader
+        if reader is None or not reader.running:
+            self._stop_idle_reader()  # it died meanwhile: a fresh one below
+            try:
+                ser.reset_input_buffer()
+            except (serial.SerialException, OSError) as e:
+                raise SourceError(self._lost_message(e)) from None
         parser.resync()
         self.clock.reset()
         self._held = []
@@ -208,10 +223,11 @@ class SerialSource(Reconnecting, ProcessReading, SourceBase):
         self._error_base = dict(parser.counters.errors_by_stream)
         self._wake.clear()
         self._outage = set()
-        # The reader process is launched here without waiting for it (several sources start in
-        # parallel); it starts reading from a clean port once it runs (`reader_info` then
-        # has its pid), as the thread does from here.
-        self._reader = self._launch_reader(flush=True) if self._use_process else None
+        # Started again after a stop: the reader process is launched here without waiting for it
+        # (several sources start in parallel); it starts reading from a clean port once it runs
+        # (`reader_info` then has its pid). What arrives before that is lost, as on a reconnect.
+        if self._use_process and self._reader is None:
+            self._reader = self._launch_reader(flush=True)
         self._thread = threading.Thread(target=self._run, name=f"serial {self.port}", daemon=True)
         self._thread.start()
 
@@ -228,7 +244,13 @@ class SerialSource(Reconnecting, ProcessReading, SourceBase):
 
     def _close(self) -> None:
         self._join()
+        self._stop_idle_reader()  # opened, never started
         self._close_port()
+
+    def _stop_idle_reader(self) -> None:
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            reader.stop(0.5)
 
     # -- opening ---------------------------------------------------------------------------
     def _open_port(self) -> serial.SerialBase:
@@ -308,18 +330,22 @@ class SerialSource(Reconnecting, ProcessReading, SourceBase):
 
     def _read_until(self, done, send: bytes | None) -> None:
         """Read and parse (discarding samples) until ``done()`` or ``open_timeout``."""
-        ser, parser = self._serial, self.parser
-        deadline = now() + self.open_timeout
+        ser, parser, reader = self._serial, self.parser, self._reader
+        deadline = now() + self.open_timeout  # the reader process, if any, reads already
         next_send = now()
         try:
             while not done() and now() < deadline:
                 if send is not None and now() >= next_send:
                     ser.write(send)
                     next_send = now() + DESCRIBE_RETRY
+                if reader is not None:
+                    for data, _arrival in reader.read(READ_TIMEOUT):
+                        parser.feed(data)
+                    continue
                 data = ser.read(max(1, ser.in_waiting))
                 if data:
                     parser.feed(data)
-        except (serial.SerialException, OSError) as e:
+        except (serial.SerialException, OSError, ReaderError) as e:
             raise SourceError(self._lost_message(e)) from None
 
     # -- the reader thread -------------------------------------------------------------------

@@ -47,7 +47,7 @@ def wants_process(reader: str, port: str, baudrate: int, uart: bool) -> bool:
 class ProcessReading:
     """Mixin for `SerialSource` (reader thread only): the read loop with a child reader.
 
-    Uses the source's ``_serial``, ``port``, ``_running``, ``_held``, ``_handle``,
+    Uses the source's ``_serial``, ``port``, ``_running``, ``_held``, ``_start_mark``, ``_handle``,
     ``_release_held``, ``_check_description`` and ``_send_request``.
     """
 
@@ -103,6 +103,12 @@ class ProcessReading:
             self._take(rest)
 
     def _take(self, blocks: list[tuple[bytes, float]]) -> None:
+        mark = self._start_mark
+        if mark is not None:  # read between open and start: stale, as the thread's flush at start
+            blocks = [b for b in blocks if b[1] >= mark]
+            if not blocks:
+                return
+            self._start_mark = None
         last = len(blocks) - 1
         for i, (data, arrival) in enumerate(blocks):
             self._handle(data, arrival, release=i == last)
