@@ -14,7 +14,6 @@ from __future__ import annotations
 from fractions import Fraction
 
 import numpy as np
-from scipy.signal import resample_poly
 
 #: Largest denominator of the up/down ratio (44.1 kHz → 16 kHz is 160/441).
 MAX_DENOMINATOR = 1000
@@ -71,6 +70,10 @@ def resample(x: np.ndarray, rate_in: float, rate_out: float) -> np.ndarray:
         return x
     if len(x) < 2:
         return x[:: max(1, down // up)]
+    # Imported here: scipy.signal takes ~0.5 s of CPU to import, which every `sensorlab`
+    # command (and each process the studio starts) would pay at start-up otherwise.
+    from scipy.signal import resample_poly
+
     return resample_poly(x, up, down, axis=0, padtype="line")
 
 

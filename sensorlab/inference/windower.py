@@ -37,7 +37,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from scipy.signal import firwin, resample_poly
 
 from sensorlab.datasets.resample import _HALF_TAPS, gap_threshold, rational_ratio, resample_margin
 from sensorlab.datasets.windows import EPS, cut_windows, n_samples
@@ -65,6 +64,8 @@ def lowpass(up: int, down: int, dtype: str) -> np.ndarray:
     bit for bit (a test checks it): the same Kaiser(5) window, length and cut-off, cast to
     the samples' dtype before resample_poly scales it by ``up``.
     """
+    from scipy.signal import firwin  # scipy.signal costs ~0.5 s to import: only when resampling
+
     m = max(up, down)
     return firwin(2 * _HALF_TAPS * m + 1, 1.0 / m, window=("kaiser", 5.0)).astype(dtype)
 
@@ -351,6 +352,8 @@ class Windower:
         # A slice starting a whole number of ``down`` steps after the origin resamples onto the
         # same output grid, shifted by that many ``up`` steps; away from its ends (the filter's
         # reach) its samples are the whole signal's.
+        from scipy.signal import resample_poly  # imported once (lowpass above); then a dict look-up
+
         y = resample_poly(x, up, down, axis=0, padtype="line", window=lowpass(up, down, x.dtype.str))
         shift = (a - self._origin) // down * up
         return y[k_from - shift : k_to - shift]
