@@ -23,9 +23,20 @@ APT_LOCK_WAIT ?= 600
 run: setup
 	$(BIN)/sensorlab
 
+# Test processes (pytest-xdist workers). Many tests wait on devices, child processes and timers
+# rather than compute, so two workers finish the suite well before one, even on a 2-core machine
+# with every core busy; tests/conftest.py keeps the folders that share an expensive session fixture
+# or a host-wide resource (LSL) on one worker. JOBS=1 runs everything in one process, in order.
+JOBS ?= 2
+ifeq ($(JOBS),1)
+  PYTEST_JOBS :=
+else
+  PYTEST_JOBS := -n $(JOBS)
+endif
+
 test: setup firmware-test
 	$(BIN)/lint-imports
-	QT_QPA_PLATFORM=offscreen $(BIN)/pytest -q
+	QT_QPA_PLATFORM=offscreen $(BIN)/pytest -q $(PYTEST_JOBS)
 
 # The device library's C unit tests and host builds of the example sketches (docs/FIRMWARE.md).
 CC ?= cc
@@ -43,12 +54,12 @@ HEADLESS_TESTS := tests/test_cli.py tests/test_cli_output.py tests/test_cli_reco
   tests/studio tests/session tests/datasets tests/inference tests/lsl tests/labeling/test_cli_commands.py
 test-headless: system-deps $(HEADLESS_VENV)/.installed
 	$(HEADLESS_VENV)/bin/python -c "import importlib.util as u; assert not u.find_spec('PySide6'), 'PySide6 must not be installed here'"
-	$(HEADLESS_VENV)/bin/pytest -q -p no:pytestqt -W ignore::pytest.PytestConfigWarning $(HEADLESS_TESTS)
+	$(HEADLESS_VENV)/bin/pytest -q -p no:pytestqt -W ignore::pytest.PytestConfigWarning $(PYTEST_JOBS) $(HEADLESS_TESTS)
 
 $(HEADLESS_VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(HEADLESS_VENV)
 	$(HEADLESS_VENV)/bin/pip install -q --upgrade pip
-	$(HEADLESS_VENV)/bin/pip install -q -e ".[dask,lsl]" onnx==1.23.2 pytest==9.2.0 hypothesis
+	$(HEADLESS_VENV)/bin/pip install -q -e ".[dask,lsl]" onnx==1.23.2 pytest==9.2.0 pytest-xdist==3.8.0 hypothesis
 	touch $@
 
 # TFLite export, TFLite Micro C export and bench-model (docs/TRAINING.md). The converter stack

@@ -15,6 +15,29 @@ from pathlib import Path
 
 import pytest
 
+# -- several workers (pytest-xdist: `make test` runs `pytest -n 2`) ------------------------------
+#: Folders whose tests all run on one worker, and why. Every other test file goes whole to
+#: whichever worker is free (so its module fixtures are made once); each worker has its own
+#: temporary folders, PulseAudio daemon, ptys and free ports.
+ONE_WORKER = {
+    "tests/lsl/": "LSL finds streams by multicast across the whole host: two workers would see each other's outlets",
+    "tests/firmware/": "the host build of the sketches is made once, not once per worker",
+}
+
+
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist, which the headless and TFLite venvs may lack
+def pytest_xdist_make_scheduler(config, log):
+    # xdist's own `--dist loadgroup` relies on a node attribute pytest 9 no longer has, so the
+    # grouping is a scheduler: a unit of work is a folder of ONE_WORKER, else a test file.
+    from xdist.scheduler import LoadScopeScheduling
+
+    class FolderOrFile(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return next((f for f in ONE_WORKER if nodeid.startswith(f)), None) or nodeid.split("::", 1)[0]
+
+    return FolderOrFile(config, log)
+
+
 from sensorlab.acquisition.hub import Acquisition
 from sensorlab.acquisition.source import SourceBase
 
