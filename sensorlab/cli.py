@@ -458,13 +458,36 @@ def main() -> None:
 
 def _let_sigint_cancel() -> None:
     """The studio's Cancel (like Ctrl+C) stops a command with SIGINT, which each long command
-    turns into a clean stop that leaves no partial file. A process started from a background
-    shell job inherits SIGINT *ignored*, and Python then keeps ignoring it: Cancel did nothing
-    and a dataset build ran to its end. Restore Python's handler."""
+    turns into a clean stop that leaves no partial file. Two ways it was lost:
+
+    - A process started from a background shell job inherits SIGINT *ignored*, and Python then
+      keeps ignoring it: Cancel did nothing and a dataset build ran to its end. Restore Python's
+      handler.
+    - The KeyboardInterrupt is raised wherever the main thread is. When that is a finalizer or a
+      weakref callback (h5py's object registry runs many), Python prints "Exception ignored"
+      and drops it. Raise it again 10 ms later, from a timer signal (raised from the hook
+      itself, it would be dropped the same way); where it lands in another callback, again.
+    """
     import signal
 
     if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+    previous = sys.unraisablehook
+
+    def redeliver_interrupt(unraisable) -> None:
+        if unraisable.exc_type is not KeyboardInterrupt or not hasattr(signal, "setitimer"):  # Windows: no timer signal
+            previous(unraisable)
+            return
+        signal.signal(signal.SIGALRM, interrupt_again)
+        signal.setitimer(signal.ITIMER_REAL, 0.01)
+
+    def interrupt_again(signum, frame) -> None:
+        if frame is not None and frame.f_code is redeliver_interrupt.__code__:
+            signal.setitimer(signal.ITIMER_REAL, 0.01)  # still in the hook: a little later
+            return
+        raise KeyboardInterrupt
+
+    sys.unraisablehook = redeliver_interrupt
 
 
 if __name__ == "__main__":

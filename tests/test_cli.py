@@ -231,3 +231,31 @@ def test_a_command_started_with_sigint_ignored_still_stops_on_sigint():
     r = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=120)
     assert "ran to its end" not in r.stdout
     assert r.returncode != 0 and "KeyboardInterrupt" in r.stderr
+
+
+def test_an_interrupt_that_lands_in_a_weakref_callback_still_stops_the_command():
+    """SIGINT raises KeyboardInterrupt wherever the main thread is; inside a weakref callback
+    (h5py's object registry runs many) Python prints it and drops it. A Cancel pressed while a
+    dataset build was there was lost, and the build ran to its end."""
+    import subprocess
+    import sys
+
+    child = (
+        "import os, signal, time, weakref\n"
+        "from sensorlab import cli\n"
+        "class Obj: pass\n"
+        "def collected(ref):\n"
+        "    os.kill(os.getpid(), signal.SIGINT)  # Cancel, while a callback runs\n"
+        "    time.sleep(1)  # the KeyboardInterrupt is raised in here\n"
+        "def busy():\n"
+        "    obj = Obj()\n"
+        "    ref = weakref.ref(obj, collected)\n"
+        "    del obj  # runs the callback\n"
+        "    time.sleep(20)\n"
+        "    print('ran to its end')\n"
+        "cli.app = busy\n"
+        "cli.main()\n"
+    )
+    r = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=120)
+    assert "ran to its end" not in r.stdout, r.stderr
+    assert r.returncode != 0 and r.stderr.rstrip().endswith("KeyboardInterrupt"), r.stderr

@@ -10,9 +10,9 @@ non-JSON stdout) goes to the log. Cancel sends SIGINT, which the commands turn i
 normal clean-up (a dataset build removes its temporary file); a process that has not ended
 after a grace period is killed.
 
-The child is started through a two-line bootstrap that restores Python's SIGINT handler: a
-studio started from a shell script in the background inherits SIGINT *ignored*, and so would
-its children, so a plain SIGINT would do nothing.
+A studio started from a shell script in the background inherits SIGINT *ignored*, and so do
+its children; every child is `sensorlab.cli.main`, which restores Python's SIGINT handler
+first thing, so Cancel still reaches the command.
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ import sys
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
 
-#: Runs ``sensorlab.cli`` with SIGINT raising KeyboardInterrupt whatever the parent ignored.
-BOOTSTRAP = "import signal,sys; signal.signal(signal.SIGINT, signal.default_int_handler); from sensorlab.cli import main; sys.argv[0] = 'sensorlab'; main()"
+#: Runs ``sensorlab.cli`` (its ``main`` makes SIGINT raise KeyboardInterrupt even when the
+#: parent ignored it), named ``sensorlab`` in usage messages.
+BOOTSTRAP = "import sys; from sensorlab.cli import main; sys.argv[0] = 'sensorlab'; main()"
 #: Seconds a cancelled process gets to clean up before it is killed.
 GRACE_S = 10.0
 

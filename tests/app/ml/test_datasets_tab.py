@@ -162,7 +162,13 @@ def test_cancel_leaves_no_partial_file(qtbot, tmp_path, corpus_factory):
     tab.output.setText(str(out))
     for _attempt in range(3):  # a build that outran the poll is retried, never judged
         with qtbot.waitSignal(tab.runner.finished, timeout=120_000) as blocker:
-            assert tab.build(force=True)
+            # A studio started from a background shell job has SIGINT ignored, and its jobs
+            # inherit that: Cancel must still reach the command (sensorlab.cli.main restores it).
+            ignored = signal.signal(signal.SIGINT, signal.SIG_IGN)
+            try:
+                assert tab.build(force=True)
+            finally:
+                signal.signal(signal.SIGINT, ignored)
             caught = _pause_mid_build(tab, out)
             if caught:
                 tab.cancel_button.click()  # SIGINT stays pending while the process is stopped
@@ -171,7 +177,9 @@ def test_cancel_leaves_no_partial_file(qtbot, tmp_path, corpus_factory):
             break
         out.unlink(missing_ok=True)
     assert caught, "the build ended before it could be paused three times"
-    assert blocker.args[0] == "cancelled"
+    assert blocker.args[0] == "cancelled", tab.log_view.toPlainText()
+    log = tab.log_view.toPlainText()
+    assert "interrupted; no dataset written" in log and "killed" not in log, log  # its own clean exit
     assert not out.exists()
     assert [p.name for p in out.parent.iterdir()] == ["big.spec.toml"]  # no temporary file either
     assert tab.build_status.text().startswith("Cancelled: no dataset written")
