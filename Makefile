@@ -25,8 +25,9 @@ run: setup
 
 # Test processes (pytest-xdist workers). Many tests wait on devices, child processes and timers
 # rather than compute, so two workers finish the suite well before one, even on a 2-core machine
-# with every core busy; tests/conftest.py keeps the folders that share an expensive session fixture
-# or a host-wide resource (LSL) on one worker. JOBS=1 runs everything in one process, in order.
+# with every core busy; tests/conftest.py keeps the tests that share a host-wide resource (LSL)
+# or the firmware build on one worker. The tests marked `timing` (millisecond timing of real-time
+# streams) then run alone, in one process. JOBS=1 runs everything in one process.
 JOBS ?= 2
 ifeq ($(JOBS),1)
   PYTEST_JOBS :=
@@ -36,7 +37,8 @@ endif
 
 test: setup firmware-test
 	$(BIN)/lint-imports
-	QT_QPA_PLATFORM=offscreen $(BIN)/pytest -q $(PYTEST_JOBS)
+	QT_QPA_PLATFORM=offscreen $(BIN)/pytest -q $(PYTEST_JOBS) -m "not timing"
+	QT_QPA_PLATFORM=offscreen $(BIN)/pytest -q -m timing || [ $$? = 5 ]  # 5: none selected
 
 # The device library's C unit tests and host builds of the example sketches (docs/FIRMWARE.md).
 CC ?= cc
@@ -54,7 +56,8 @@ HEADLESS_TESTS := tests/test_cli.py tests/test_cli_output.py tests/test_cli_reco
   tests/studio tests/session tests/datasets tests/inference tests/lsl tests/labeling/test_cli_commands.py
 test-headless: system-deps $(HEADLESS_VENV)/.installed
 	$(HEADLESS_VENV)/bin/python -c "import importlib.util as u; assert not u.find_spec('PySide6'), 'PySide6 must not be installed here'"
-	$(HEADLESS_VENV)/bin/pytest -q -p no:pytestqt -W ignore::pytest.PytestConfigWarning $(PYTEST_JOBS) $(HEADLESS_TESTS)
+	$(HEADLESS_VENV)/bin/pytest -q -p no:pytestqt -W ignore::pytest.PytestConfigWarning $(PYTEST_JOBS) -m "not timing" $(HEADLESS_TESTS)
+	$(HEADLESS_VENV)/bin/pytest -q -p no:pytestqt -W ignore::pytest.PytestConfigWarning -m timing $(HEADLESS_TESTS) || [ $$? = 5 ]
 
 $(HEADLESS_VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(HEADLESS_VENV)

@@ -25,6 +25,27 @@ ONE_WORKER = {
 }
 
 
+#: Files that assert real-time timing to the millisecond (stamps, clocks, playback, the firmware
+#: end to end) and have failed on a busy machine: marked ``timing``. `make test` runs them in
+#: one process after the rest, so they never share the CPU with another worker as well.
+TIMING = (
+    "tests/acquisition/test_audio.py",
+    "tests/acquisition/test_emulated_av.py",
+    "tests/acquisition/test_serial_garbage_clock.py",
+    "tests/acquisition/test_timestamp_accuracy.py",
+    "tests/app/test_playback.py",
+    "tests/firmware/test_e2e.py",
+    "tests/session/test_drift_estimate.py",
+    "tests/studio/test_demo_parity.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.nodeid.split("::", 1)[0] in TIMING:
+            item.add_marker(pytest.mark.timing)
+
+
 @pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist, which the headless and TFLite venvs may lack
 def pytest_xdist_make_scheduler(config, log):
     # xdist's own `--dist loadgroup` relies on a node attribute pytest 9 no longer has, so the
