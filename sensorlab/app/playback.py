@@ -124,6 +124,7 @@ class Playback(QObject):
         self._reports: collections.deque[tuple[float, int, int]] = collections.deque(maxlen=REPORTS)
         self._lost = False
         self._closing = False
+        self._delay: float | None = None  # the last device delay a callback reported (s)
         # Test hook, called first in each callback with the queue frames consumed so far; a
         # test stalls the callback here to make the device underflow on cue.
         self._callback_hook = None
@@ -217,6 +218,7 @@ class Playback(QObject):
         self._host_start = time.monotonic()
         self._last_current = -np.inf
         self._stream = None
+        self._delay = None  # a new stream reports its own delay
         self.device_rate = 0.0
         if not self.use_device:
             return
@@ -321,8 +323,14 @@ class Playback(QObject):
             self._callback_hook(self._consumed)
         mono = time.monotonic()
         delay = time_info.outputBufferDacTime - time_info.currentTime
-        if not 0.0 <= delay < 2.0:  # some host APIs report 0 or nonsense: use the nominal latency
-            delay = self._stream.latency if self._stream is not None else 0.0
+        if 0.0 < delay < 2.0:
+            self._delay = delay
+        else:
+            # Some host APIs report 0 (no timing at this callback) or nonsense. Taking 0 at its
+            # word made the block "heard" the moment it was handed over: the cursor jumped a
+            # whole device delay (~35 ms) ahead, then held there (it never runs backwards).
+            # The last delay reported, else the stream's nominal latency, is the better guess.
+            delay = self._delay if self._delay is not None else (self._stream.latency if self._stream is not None else 0.0)
         if status.output_underflow:
             self.underflows += 1
         n = 0

@@ -212,6 +212,38 @@ def test_plays_clicks_in_order_and_in_sync_with_the_clock(pulse, qtbot, tmp_path
 
 
 @pytest.mark.audio
+def test_callbacks_that_report_no_device_delay_do_not_move_the_clock_ahead(pulse, qtbot, tmp_path, monkeypatch):
+    """Under load PortAudio sometimes reports a callback's output time equal to its current time
+    (delay 0). Taken at its word, the cursor ran a whole device delay (~35 ms) ahead of what is
+    heard. Here every callback after the first few reports 0: the clock must stay in step."""
+    from types import SimpleNamespace
+
+    from sensorlab.app.playback import Playback
+
+    real = Playback._callback
+    calls = [0]
+
+    def no_delay_after_a_few(self, outdata, frames, time_info, status):
+        calls[0] += 1
+        if calls[0] > 5:
+            time_info = SimpleNamespace(currentTime=time_info.currentTime, outputBufferDacTime=time_info.currentTime)
+        return real(self, outdata, frames, time_info, status)
+
+    monkeypatch.setattr(Playback, "_callback", no_delay_after_a_few)
+    path = write_click_session(tmp_path / "s.h5", 16000, 1, "int16")
+    session, pb = make_playback(path)
+    clock = Clock(pb)
+    cap = MonitorCapture(pulse)
+    try:
+        play_to_end(qtbot, pb, T0 + 0.3)
+    finally:
+        x, t0 = cap.stop()
+        session.close()
+    assert calls[0] > 50  # the zero delays were reported through the whole playback
+    check_heard(find_clicks(x, t0), clock, [0, 1, 2, 3, 4], pb.underflows)
+
+
+@pytest.mark.audio
 @pytest.mark.parametrize("refuse_rate", [False, True], ids=["device-at-16k", "resampled"])
 def test_start_at_two_seconds_plays_from_there(pulse, qtbot, tmp_path, monkeypatch, refuse_rate):
     """int16 mono at 16 kHz, from 2.0 s: the first click heard is the one at 2.5 s. Also with a
