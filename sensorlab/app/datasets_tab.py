@@ -49,6 +49,17 @@ from sensorlab.app.spec_form import SpecForm
 from sensorlab.datasets.spec import DatasetSpec, SpecError, load_spec, spec_from_dict
 
 
+def _scrolled(label: QLabel, lines: int) -> QScrollArea:
+    """``label`` in a frameless box ``lines`` text lines high that scrolls when the text is longer."""
+    label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)  # errors can be copied
+    area = QScrollArea(widgetResizable=True, frameShape=QScrollArea.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # wrap, never scroll sideways
+    area.setWidget(label)
+    area.setFixedHeight(label.fontMetrics().lineSpacing() * lines + 6)
+    return area
+
+
 class DatasetsTab(QWidget):
     """Signals: ``preview_done(dict)``, ``dataset_built(path)``, ``train_requested(path)``."""
 
@@ -105,10 +116,11 @@ class DatasetsTab(QWidget):
         self.preview_status = QLabel("", wordWrap=True)
         self.preview_table = CountsTable()
         self.preview_table.setFixedHeight(150)  # the Build controls below must not move when it fills in
-        self.preview_status.setFixedHeight(50)
-        self.preview_status.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         pv.addWidget(self.preview_table)
-        pv.addWidget(self.preview_status)
+        # A fixed-height box (the Build controls must not move) that scrolls: a long warning is
+        # never cut off at its last line.
+        self.preview_scroll = _scrolled(self.preview_status, 5)
+        pv.addWidget(self.preview_scroll)
         tv.addWidget(box)
         box = QGroupBox("4. Build")
         bv = QVBoxLayout(box)
@@ -136,8 +148,8 @@ class DatasetsTab(QWidget):
         row.addWidget(self.progress, 1)
         bv.addLayout(row)
         self.build_status = QLabel("", wordWrap=True)
-        self.build_status.setMinimumHeight(self.build_status.fontMetrics().lineSpacing() * 2)  # no jump when text appears
-        bv.addWidget(self.build_status)
+        self.build_scroll = _scrolled(self.build_status, 3)  # no jump when text appears; long errors scroll
+        bv.addWidget(self.build_scroll)
         row = QHBoxLayout()
         row.addWidget(QPushButton("Open dataset…", clicked=self._ask_open_dataset))
         self.train_button = QPushButton("Train on it →", enabled=False, clicked=lambda: self.train_requested.emit(str(self.dataset_path)))
@@ -240,6 +252,9 @@ class DatasetsTab(QWidget):
         notes = [f"skipped {s['session']}: {s['reason']}" for s in result["skipped"]] + result["notes"]
         sessions = len(result["per_session"])
         text = f"{int(result['counts'].sum())} windows from {sessions} session(s) (windows over gaps are dropped at build time)"
+        # Which session went where: the build puts each in the same split (one plan, `plan_build`).
+        where = {s: [n for n, x in sorted(result.get("assignment", {}).items()) if x == s] for s in result["splits"]}
+        text += "\n" + "; ".join(f"{s}: {', '.join(ns)}" for s, ns in where.items() if ns)
         self.preview_status.setText(text + "".join(f"\n⚠ {n}" for n in notes))
         self.preview_done.emit(result)
 
@@ -344,7 +359,9 @@ class DatasetsTab(QWidget):
         self.dataset_path = path
         self.report.show_report(rep, plots)
         self.train_button.setEnabled(True)
-        self.build_status.setText(f"{path}: {rep.windows} windows, {len(rep.classes)} classes")
+        # A split left with 0 windows is said here too, not only in the report's warnings below.
+        empty = [w for w in rep.warnings if " gets 0 windows" in w]
+        self.build_status.setText(f"{path}: {rep.windows} windows, {len(rep.classes)} classes" + "".join(f"\n⚠ {w}" for w in empty))
 
     # -- small things ------------------------------------------------------------------------
     def set_sessions_folder(self, folder: str | Path) -> None:

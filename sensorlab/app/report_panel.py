@@ -73,7 +73,7 @@ def class_rows(classes: list[str], split_names: list[str], counts: np.ndarray, s
 
 def count_preview(spec: DatasetSpec) -> dict:
     """Windows per (split, class) the spec would give, from the core's `preview_counts` (worker thread)."""
-    from sensorlab.datasets.build import plan_build, preview_counts
+    from sensorlab.datasets.build import empty_split_notes, plan_build, preview_counts
 
     plan = plan_build(spec)
     per_session = preview_counts(spec)
@@ -82,8 +82,10 @@ def count_preview(spec: DatasetSpec) -> dict:
         i = plan.split.index_of(plan.groups[name])
         for c, n in by_class.items():
             counts[i, plan.classes.index(c)] += n
+    windows = {name: sum(by_class.values()) for name, by_class in per_session.items()}
     return {"classes": plan.classes, "splits": plan.split.names, "counts": counts, "per_session": per_session,
-            "skipped": plan.skipped, "notes": plan.notes + plan.split.notes}  # fmt: skip
+            "assignment": {name: plan.split.assignment[g] for name, g in plan.groups.items()},
+            "skipped": plan.skipped, "notes": plan.notes + plan.split.notes + empty_split_notes(plan.split, plan.groups, windows)}  # fmt: skip
 
 
 class CountsTable(QTableWidget):

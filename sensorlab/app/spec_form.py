@@ -72,8 +72,9 @@ class SpecForm(QWidget):
         self.streams.itemChanged.connect(lambda _item: self.changed.emit())
         v.addWidget(self.streams)
         row = QHBoxLayout()
-        self.stream_choice = _combo([], editable=True)
-        self.stream_choice.setToolTip("Streams found in the chosen sessions (or type a name)")
+        # A choice, not a text box: a typed name ("camerai") only fails later, at preview or build.
+        self.stream_choice = _combo([])
+        self.stream_choice.setToolTip("Streams found in the chosen sessions (tick sessions to list theirs)")
         self.add_stream_button = QPushButton("Add", clicked=lambda: self.add_stream(self.stream_choice.currentText()))
         self.remove_stream_button = QPushButton("Remove", clicked=self._remove_stream)
         row.addWidget(self.stream_choice, 1)

@@ -176,6 +176,24 @@ def plan_build(spec: DatasetSpec, strict: bool = False) -> _Plan:
     return _Plan(tasks, lay_t, classes, split, groups, tags, labels_sha, skipped, notes)
 
 
+def empty_split_notes(split: SplitPlan, groups: dict[str, str], per_session: dict[str, int]) -> list[str]:
+    """One line per split that was given sessions but ends up with 0 windows.
+
+    The split is assigned from labeled time (before any samples are read), so a session whose
+    labels do not overlap its streams, or whose windows all fall on gaps, can land in a split
+    and give it nothing. The preview and the build both call this with their own window counts
+    per session, so they say the same thing about the same split.
+    """
+    notes = []
+    for name in split.names:
+        members = sorted(s for s, g in groups.items() if split.assignment.get(g) == name)
+        if members and not sum(per_session.get(s, 0) for s in members):
+            notes.append(f"split {name!r} gets 0 windows: its session(s) {', '.join(members)} give none "
+                         "(labels outside the streams' time, or every window on a gap); "
+                         "check those sessions' labels and streams, or change split.seed / split.by")  # fmt: skip
+    return notes
+
+
 def preview_counts(spec: DatasetSpec) -> dict[str, dict[str, int]]:
     """Windows each session would give, per class, before building (no samples are read).
 
@@ -266,6 +284,7 @@ def iter_build(
     inputs: list[dict] = []
     skipped = list(plan.skipped)
     warnings: list[str] = list(plan.notes)
+    per_session: dict[str, int] = {}
     try:
         results = _run_dask(plan.tasks, scheduler) if scheduler is not None else _run_local(plan.tasks, workers)
         for done, (task, res) in enumerate(zip(plan.tasks, results), 1):
@@ -281,6 +300,7 @@ def iter_build(
             writer.append(res.x, {"label": np.array([class_index[x] for x in res.labels], np.int16), "split": np.full(k, split_code),
                                   "session": np.full(k, len(inputs)), "start": res.start, "offset": res.offset,
                                   "coverage": res.coverage, "flags": res.flags})  # fmt: skip
+            per_session[name] = k
             inputs.append({"name": name, "group": plan.groups[name], "tags": plan.tags[name], "labels_sha256": plan.labels_sha[name], **res.info})
             warnings.extend(res.warnings)
             yield BuildProgress(done, total, writer.n, name)
@@ -304,7 +324,7 @@ def iter_build(
             "split": plan.split.to_dict(),
             "inputs": inputs,
             "skipped": skipped,
-            "warnings": warnings + plan.split.notes,
+            "warnings": warnings + plan.split.notes + empty_split_notes(plan.split, plan.groups, per_session),
             "content_hash": content.hexdigest(),
         }
         n = writer.n
@@ -352,4 +372,4 @@ def build_dataset(
             on_progress(p)
 
 
-__all__ = ["BuildError", "BuildProgress", "BuildResult", "build_dataset", "iter_build", "plan_build", "preview_counts"]
+__all__ = ["BuildError", "BuildProgress", "BuildResult", "build_dataset", "empty_split_notes", "iter_build", "plan_build", "preview_counts"]

@@ -210,3 +210,70 @@ def test_dataset_build_json_lines_are_what_the_tab_reads(corpus, tmp_path):
     assert done["event"] == "done" and done["sessions"] == 5 and done["path"] == str(tmp_path / "d.h5")
     with Dataset.open(tmp_path / "d.h5") as ds:
         assert done["windows"] == len(ds) and done["content_hash"] == ds.attrs["content_hash"]
+
+
+def test_the_stream_box_is_a_choice_typing_does_not_change_it(qtbot, corpus):
+    """Clicking the stream box and typing "i" once turned "camera" into "camerai"."""
+    from PySide6.QtCore import Qt
+
+    tab = DatasetsTab(corpus)
+    qtbot.addWidget(tab)
+    tab.show()
+    box = tab.form.stream_choice
+    qtbot.waitUntil(lambda: box.count() > 0, timeout=30_000)
+    offered = [box.itemText(i) for i in range(box.count())]
+    assert "imu" in offered and not box.isEditable()
+    box.setFocus()
+    qtbot.keyClick(box, Qt.Key.Key_I)  # a key selects an offered stream, never edits the name
+    assert box.currentText() in offered
+    qtbot.mouseClick(tab.form.add_stream_button, Qt.MouseButton.LeftButton)
+    assert tab.form.stream_names() == [box.currentText()]
+
+
+def test_a_split_with_no_windows_is_named_in_the_preview_and_after_the_build(qtbot, corpus_factory, tmp_path):
+    """The preview showed every window in train and the build an empty val: both must name the empty split."""
+    from sensorlab.labeling.annotations import AnnotationSet, Segment
+    from sensorlab.labeling.store import save_annotations, sidecar_path
+    from sensorlab.session.synthetic import T0
+
+    folder = corpus_factory(tmp_path / "sessions", {"good": "s01", "late": "s02"})
+    # The late session's labels start after its 20 s recording ended: it gets a split, but no window.
+    late = folder / "late.h5"
+    save_annotations(AnnotationSet([Segment("x", "activity", "walk", T0 + 40, T0 + 45)]), sidecar_path(late), session=late.name)
+    tab = DatasetsTab(folder)
+    qtbot.addWidget(tab)
+    fill_form(tab)
+    tab.form.split_by.setCurrentText("session")
+    tab.form.fractions["train"].setValue(0.5)
+    tab.form.fractions["val"].setValue(0.5)
+    tab.form.fractions["test"].setValue(0.0)
+    result = wait_preview(qtbot, tab)
+    empty = result["assignment"]["late.h5"]
+    assert empty != result["assignment"]["good.h5"] and sum(tab.preview_cell(c, empty) for c in result["classes"]) == 0
+    shown = tab.preview_status.text()
+    assert f"split {empty!r} gets 0 windows" in shown and "late.h5" in shown
+    assert f"{empty}: late.h5" in shown  # which session went where, as the build will put it
+
+    tab.output.setText(str(tmp_path / "ds.h5"))
+    with qtbot.waitSignal(tab.dataset_built, timeout=120_000):
+        assert tab.build(force=False)
+    qtbot.waitUntil(lambda: "windows," in tab.build_status.text(), timeout=60_000)
+    assert f"split {empty!r} gets 0 windows" in tab.build_status.text()
+    with Dataset.open(tmp_path / "ds.h5") as ds:
+        assert {i["name"]: ds.split["assignment"][i["group"]] for i in ds.inputs} == result["assignment"]
+
+
+def test_long_preview_and_build_messages_are_never_cut_off(qtbot, corpus):
+    """A warning several lines long was cut at its last line: the whole text must be reachable."""
+    tab = DatasetsTab(corpus)
+    qtbot.addWidget(tab)
+    tab.resize(1200, 700)
+    tab.show()
+    qtbot.waitExposed(tab)
+    long = "⚠ no usable sessions: " + "; ".join(f"session-{i}.h5: no stream 'camerai' (it has camera, imu, mic, radar, wrist)" for i in range(8))
+    for label in (tab.preview_status, tab.build_status):
+        label.setText(long)
+    for label in (tab.preview_status, tab.build_status):
+        # The label gets all the height its wrapped text needs (its box scrolls instead of clipping).
+        qtbot.waitUntil(lambda lab=label: lab.height() >= lab.heightForWidth(lab.width()) > 0, timeout=10_000)
+        assert label.width() <= label.parentWidget().width()  # wrapped, not cut on the right
