@@ -105,6 +105,7 @@ def quantize(onnx_fp32: Path, dataset: Path, out_dir: Path | None = None, split:
 
     from sensorlab.training.data import eval_windows
     from sensorlab.training.metrics import classification_metrics
+    from sensorlab.training.train import finite_json
 
     onnx_fp32 = Path(onnx_fp32)
     out_dir = Path(out_dir) if out_dir else onnx_fp32.parent
@@ -156,7 +157,11 @@ def quantize(onnx_fp32: Path, dataset: Path, out_dir: Path | None = None, split:
         verdicts.append(f"{r['build']}: " + ("meets every goal" if not missed else "does not pay on " + ", ".join(missed)))
     report = {"model": str(onnx_fp32), "dataset": str(dataset), "split": split, "test_windows": int(len(x)), "calibration_windows": int(len(calib)),
               "threads": 1, "goals": GOALS, "builds": rows, "verdicts": verdicts, "excluded_nodes": len(exclude)}  # fmt: skip
-    (out_dir / "quantize.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    # No test windows: accuracy, agreement and accuracy drop are NaN, which json.dumps writes as a
+    # bare NaN that strict parsers (jq, JavaScript, json.loads with parse_constant) reject; null
+    # ("not measured") as metrics.json has it. The report returned (and printed by --json) matches.
+    report = finite_json(report)
+    (out_dir / "quantize.json").write_text(json.dumps(report, indent=2, allow_nan=False) + "\n", encoding="utf-8")
     (out_dir / "quantize.md").write_text(format_report(report) + "\n", encoding="utf-8")
     return report
 

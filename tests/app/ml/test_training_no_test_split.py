@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 pytest.importorskip("torch")
 
 
-def test_results_of_a_run_without_test_windows_say_so(tmp_path, qtbot):
-    from sensorlab.app.training_results import TrainingResults
+def _train_without_test_windows(tmp_path):
+    """A run (1 epoch) on a dataset with train and val windows only: its test split is empty."""
     from sensorlab.cli import app
     from sensorlab.datasets.dataset import DatasetWriter
 
@@ -30,6 +30,13 @@ def test_results_of_a_run_without_test_windows_say_so(tmp_path, qtbot):
               "spec_hash": "0" * 64, "spec": "{}", "sensorlab_version": "test"})  # fmt: skip
     r = CliRunner().invoke(app, ["train", str(ds), "--task", "timeseries", "--epochs", "1", "--out", str(tmp_path / "run")])
     assert r.exit_code == 0, r.output
+    return ds, tmp_path / "run"
+
+
+def test_results_of_a_run_without_test_windows_say_so(tmp_path, qtbot):
+    from sensorlab.app.training_results import TrainingResults
+
+    _train_without_test_windows(tmp_path)
     view = TrainingResults()
     qtbot.addWidget(view)
     view.show_run(tmp_path / "run")
@@ -93,3 +100,34 @@ def test_the_quantization_report_without_test_windows_shows_dashes_not_nan():
     assert "nan" not in text
     rows = [line for line in text.splitlines() if line.startswith("| fp32") or line.startswith("| int8")]
     assert len(rows) == 2 and all(row.endswith("| – | – |") for row in rows), rows
+
+
+def test_quantize_json_without_test_windows_is_strict_json_with_null_scores(tmp_path, qtbot):
+    """quantize.json held bare NaN for accuracy, agreement and accuracy drop when the dataset had no
+    test windows: not JSON to jq, JavaScript or a strict json.loads. It has null ("not measured"),
+    like metrics.json, and the Quantization tab still shows "–"."""
+    import json
+
+    from sensorlab.app.training_results import TrainingResults
+    from sensorlab.cli import app
+
+    ds, run = _train_without_test_windows(tmp_path)
+    assert CliRunner().invoke(app, ["export", str(run)]).exit_code == 0
+    r = CliRunner().invoke(app, ["quantize", str(run / "model.onnx"), str(ds), "--json"])
+    assert r.exit_code == 0, r.output
+
+    def reject(name):
+        raise ValueError(f"not strict JSON: {name}")
+
+    for text in ((run / "quantize.json").read_text(encoding="utf-8"), r.stdout):  # the file and what --json prints
+        rep = json.loads(text, parse_constant=reject)
+        assert rep["test_windows"] == 0
+        assert [(b["accuracy"], b["argmax_agreement"]) for b in rep["builds"]] == [(None, None)] * 3
+        assert [b["accuracy_drop"] for b in rep["builds"][1:]] == [None, None]
+        assert all(b["size_bytes"] > 0 for b in rep["builds"])  # measured values stay numbers
+    view = TrainingResults()
+    qtbot.addWidget(view)
+    view.show_run(run)
+    cells = [[c.strip() for c in line.strip("|").split("|")] for line in view.quant.toMarkdown().splitlines() if line.startswith("|")]
+    builds = {row[0]: row[-2:] for row in cells if row[0] in ("fp32", "int8 static (QDQ)", "int8 dynamic")}
+    assert builds == dict.fromkeys(("fp32", "int8 static (QDQ)", "int8 dynamic"), ["–", "–"]), cells  # accuracy, agreement
