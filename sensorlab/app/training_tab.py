@@ -77,6 +77,19 @@ def next_run_dir(dataset: Path, task: str) -> Path:
     return run
 
 
+class EpochAxis(pg.AxisItem):
+    """An epoch axis with ticks at whole numbers only: epochs are counted, and before the first
+    epoch the empty plot's default 0–1 range was labelled 0.1, 0.2 … 0.9 (fractional epochs)."""
+
+    def tickSpacing(self, minVal: float, maxVal: float, size: float):
+        levels = []
+        for spacing, offset in super().tickSpacing(minVal, maxVal, size):
+            spacing = max(1.0, float(spacing))  # 0.5, 0.2, 0.1 → 1; 2, 5, 10 … kept
+            if all(spacing != s for s, _ in levels):
+                levels.append((spacing, offset))
+        return levels
+
+
 class TrainingTab(QWidget):
     """Signals: ``model_ready(path)`` (Use in live view), ``run_finished(status, run)``."""
 
@@ -142,9 +155,9 @@ class TrainingTab(QWidget):
         f.addRow(self.status)
 
         self.plots = pg.GraphicsLayoutWidget()
-        self.loss_plot = self.plots.addPlot(title="Loss")
+        self.loss_plot = self.plots.addPlot(title="Loss", axisItems={"bottom": EpochAxis("bottom")})
         self.plots.nextRow()
-        self.acc_plot = self.plots.addPlot(title="Accuracy")
+        self.acc_plot = self.plots.addPlot(title="Accuracy", axisItems={"bottom": EpochAxis("bottom")})
         self.acc_plot.setYRange(0, 1.02)
         self.curves = {}
         for plot, key in ((self.loss_plot, "loss"), (self.acc_plot, "acc")):

@@ -122,3 +122,30 @@ def test_an_early_stop_says_where_training_stopped_instead_of_a_full_planned_cou
     assert stop["epoch"] == ran < 200
     assert tab.progress.text() == f"stopped early: epoch {ran} of 200 (best {stop['best_epoch']})"
     assert tab.progress.value() == tab.progress.maximum() == ran  # full: the run is over
+
+
+def test_the_epoch_axes_tick_whole_epochs_only_before_and_after_the_first_epoch(qtbot):
+    """Before the first epoch the empty Loss and Accuracy plots labelled the epoch axis 0.1 … 0.9:
+    epochs are whole numbers, so the ticks are too (and a one-epoch history is not 0.6 … 1.4)."""
+    tab = TrainingTab()
+    qtbot.addWidget(tab)
+    tab.resize(1200, 800)
+    tab.show()
+    qtbot.waitExposed(tab)
+
+    def ticks(plot):
+        axis = plot.getAxis("bottom")
+        lo, hi = plot.viewRange()[0]
+        return [v for _, values in axis.tickValues(lo, hi, axis.width()) for v in values]
+
+    for plot in (tab.loss_plot, tab.acc_plot):
+        values = ticks(plot)
+        assert values and all(v == int(v) for v in values), values
+        assert plot.getAxis("bottom").tickStrings(values, 1.0, 1.0) == [str(int(v)) for v in values]  # "0", "1", not "0.0"
+    epoch = {"event": "epoch", "epoch": 1, "epochs": 5, "train_loss": 0.7, "val_loss": 0.69, "train_acc": 0.5, "val_acc": 0.5,
+             "lr": 1e-3, "seconds": 0.1}  # fmt: skip
+    tab._on_event(epoch)
+    for plot in (tab.loss_plot, tab.acc_plot):
+        qtbot.waitUntil(lambda plot=plot: plot.viewRange()[0][0] < 1 < plot.viewRange()[0][1], timeout=10_000)
+        values = ticks(plot)
+        assert 1.0 in values and all(v == int(v) for v in values), values
