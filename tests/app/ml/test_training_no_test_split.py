@@ -130,4 +130,4 @@ def test_quantize_json_without_test_windows_is_strict_json_with_null_scores(tmp_
     view.show_run(run)
     cells = [[c.strip() for c in line.strip("|").split("|")] for line in view.quant.toMarkdown().splitlines() if line.startswith("|")]
     builds = {row[0]: row[-2:] for row in cells if row[0] in ("fp32", "int8 static (QDQ)", "int8 dynamic")}
-    assert builds == dict.fromkeys(("fp32", "int8 static (QDQ)", "int8 dynamic"), ["–", "–"]), cells  # accuracy, agreement
+    assert builds == {b: ["–", "–"] for b in ("fp32", "int8 static (QDQ)", "int8 dynamic")}, cells  # accuracy, agreement
