@@ -164,6 +164,10 @@ class TrainingTab(QWidget):
             plot.addLegend(offset=(-10, 10))
             plot.showGrid(x=True, y=True, alpha=0.3)
             plot.setLabel("bottom", "epoch")
+            # Before the first epoch: epochs 0 and 1 with room for their labels (at the bare 0–1
+            # default range they sit on the edges and are not drawn); the data's range takes over.
+            plot.setXRange(0, 1, padding=0.1)
+            plot.enableAutoRange(x=True)
             for side, name in (("train", "train"), ("val", "validation")):
                 self.curves[f"{side}_{key}"] = plot.plot([], [], pen=pg.mkPen(COLORS[side], width=2), symbol="o", symbolSize=5,
                                                          symbolBrush=COLORS[side], name=name)  # fmt: skip
