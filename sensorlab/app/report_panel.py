@@ -25,8 +25,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from sensorlab.datasets.preview import count_preview
 from sensorlab.datasets.report import DatasetReport, dataset_report, write_plots
-from sensorlab.datasets.spec import DatasetSpec
 
 
 def load_report(path: str | Path) -> tuple[DatasetReport, list[Path]]:
@@ -69,23 +69,6 @@ def class_rows(classes: list[str], split_names: list[str], counts: np.ndarray, s
             for j, c in enumerate(classes)]  # fmt: skip
     rows.append(["all", *[cell(counts[i].sum(), sec[i].sum()) for i in range(len(split_names))], cell(counts.sum(), sec.sum())])
     return rows
-
-
-def count_preview(spec: DatasetSpec) -> dict:
-    """Windows per (split, class) the spec would give, from the core's `preview_counts` (worker thread)."""
-    from sensorlab.datasets.build import empty_split_notes, plan_build, preview_counts
-
-    plan = plan_build(spec)
-    per_session = preview_counts(spec)
-    counts = np.zeros((len(plan.split.names), len(plan.classes)), np.int64)
-    for name, by_class in per_session.items():
-        i = plan.split.index_of(plan.groups[name])
-        for c, n in by_class.items():
-            counts[i, plan.classes.index(c)] += n
-    windows = {name: sum(by_class.values()) for name, by_class in per_session.items()}
-    return {"classes": plan.classes, "splits": plan.split.names, "counts": counts, "per_session": per_session,
-            "assignment": {name: plan.split.assignment[g] for name, g in plan.groups.items()},
-            "skipped": plan.skipped, "notes": plan.notes + plan.split.notes + empty_split_notes(plan.split, plan.groups, windows)}  # fmt: skip
 
 
 class CountsTable(QTableWidget):

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import tomllib
 
-from sensorlab.app.report_panel import count_preview
 from sensorlab.datasets.build import build_dataset, preview_counts
 from sensorlab.datasets.dataset import Dataset
+from sensorlab.datasets.preview import count_preview
 from sensorlab.datasets.spec import spec_from_dict
 
 from .conftest import LABELS, label_session, small_session, spec_text
