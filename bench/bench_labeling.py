@@ -67,8 +67,8 @@ def _child(path: str, profile: str | None = None, baseline: bool = True) -> dict
     from PySide6.QtCore import QEvent, QObject
     from PySide6.QtWidgets import QApplication
 
-    from sensorlab.app import theme
-    from sensorlab.app.labeling_view import LabelingView
+    from sensorlab.app.common import theme
+    from sensorlab.app.labeling.view import LabelingView
     from sensorlab.session.reader import Session
 
     app = QApplication([])

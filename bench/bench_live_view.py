@@ -112,8 +112,8 @@ def _measure(seconds: float, profile: str | None = None, devices: str = "demo") 
     from PySide6.QtWidgets import QApplication
 
     from sensorlab.acquisition.clock import now
-    from sensorlab.app import theme
-    from sensorlab.app.main_window import MainWindow
+    from sensorlab.app.common import theme
+    from sensorlab.app.studio.main_window import MainWindow
 
     tmp = Path(tempfile.mkdtemp(prefix="sensorlab-bench-"))
     app = QApplication([])

@@ -38,7 +38,7 @@ def main() -> int:
     app = QApplication([])
     from sensorlab.acquisition.buffers import ChunkRing
     from sensorlab.acquisition.source import Chunk, StreamInfo, StreamKind
-    from sensorlab.app.live_view import LiveView
+    from sensorlab.app.live.view import LiveView
     from sensorlab.inference.engine import PROBABILITY_UNIT
 
     imu = tuple("ax ay az gx gy gz".split()), ("g",) * 3 + ("deg/s",) * 3

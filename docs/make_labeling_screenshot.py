@@ -52,8 +52,8 @@ def child(path: Path, out: Path) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from sensorlab.app import theme
-    from sensorlab.app.labeling_main import LabelingWindow
+    from sensorlab.app.common import theme
+    from sensorlab.app.labeling.main import LabelingWindow
     from sensorlab.session.synthetic import T0
 
     app = QApplication([])

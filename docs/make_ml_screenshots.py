@@ -48,9 +48,9 @@ def child(out: Path) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from sensorlab.app import theme
-    from sensorlab.app.datasets_tab import DatasetsTab
-    from sensorlab.app.training_tab import TrainingTab
+    from sensorlab.app.common import theme
+    from sensorlab.app.datasets.tab import DatasetsTab
+    from sensorlab.app.training.tab import TrainingTab
 
     tmp = Path(tempfile.mkdtemp(prefix="sensorlab-mlshot-"))
     app = QApplication([])

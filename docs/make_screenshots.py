@@ -28,9 +28,9 @@ def child(out: Path, seconds: float) -> int:
     from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from sensorlab.app import theme
+    from sensorlab.app.common import theme
     from sensorlab.app.main import demo_rig_and_sources
-    from sensorlab.app.main_window import MainWindow
+    from sensorlab.app.studio.main_window import MainWindow
 
     tmp = Path(tempfile.mkdtemp(prefix="sensorlab-shot-"))
     app = QApplication([])

@@ -388,7 +388,7 @@ def label(
 
     if not has_display():  # checked before Qt is even imported: it may not be installed
         _fail(LABEL_NO_DISPLAY, 2)
-    labeling_main = _gui_entry("sensorlab.app.labeling_main")
+    labeling_main = _gui_entry("sensorlab.app.labeling.main")
 
     argv = [str(session), *(["--labels", str(labels)] if labels else []), *(["--mute"] if mute else [])]
     raise typer.Exit(labeling_main(argv))

@@ -80,8 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
-    from sensorlab.app import theme
-    from sensorlab.app.main_window import MainWindow
+    from sensorlab.app.common import theme
+    from sensorlab.app.studio.main_window import MainWindow
 
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "sensorlab"])
     app.setApplicationName("sensorlab")

@@ -53,7 +53,7 @@ def fake_acquisition():
 @pytest.fixture
 def make_window(qtbot, settings):
     """Build a `MainWindow` on ``sources`` (default `small_rig`) and wait until it is live."""
-    from sensorlab.app.main_window import MainWindow
+    from sensorlab.app.studio.main_window import MainWindow
 
     windows = []
 
@@ -81,7 +81,7 @@ def open_view(qtbot):
     `sensorlab.session.synthetic` sessions. The first open builds the pyramid in a worker, so
     the view is ready only after ``session_ready``. Views are closed after the test.
     """
-    from sensorlab.app.labeling_view import LabelingView
+    from sensorlab.app.labeling.view import LabelingView
     from sensorlab.labeling.labelset import LabelSet
     from sensorlab.session.synthetic import LABELS
 

@@ -9,7 +9,7 @@ pytest.importorskip("onnxruntime")
 
 def test_the_demo_rig_window_shows_the_demo_models_prediction_panel(qtbot, make_window):
     from sensorlab.app.main import demo_rig_and_sources
-    from sensorlab.app.prediction_panel import PredictionPanel
+    from sensorlab.app.live.prediction_panel import PredictionPanel
     from sensorlab.studio.demo import DEMO_PREDICTIONS
 
     rig_text, sources = demo_rig_and_sources()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QComboBox
 
 from sensorlab.acquisition.rig import EmulatedConfig, SerialConfig, load_rig
-from sensorlab.app.device_dialog import DeviceDialog
+from sensorlab.app.studio.device_dialog import DeviceDialog
 
 
 def test_add_edit_save_and_reload_a_rig(qtbot, settings, tmp_path):

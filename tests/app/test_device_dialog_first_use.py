@@ -7,7 +7,7 @@ from PySide6.QtWidgets import QLineEdit
 
 from sensorlab.acquisition.devices import list_devices
 from sensorlab.acquisition.emulated.rig import demo_rig
-from sensorlab.app.device_dialog import DeviceDialog
+from sensorlab.app.studio.device_dialog import DeviceDialog
 
 
 def _group(dialog, title: str) -> list[str]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QComboBox, QLineEdit
 
 from sensorlab.acquisition.rig import load_rig
-from sensorlab.app.device_dialog import DeviceDialog
+from sensorlab.app.studio.device_dialog import DeviceDialog
 
 
 def _group(dialog, title: str):

@@ -56,7 +56,7 @@ def host_and_device(gate: threading.Event):
 
 
 def test_host_vs_device_overlaid_with_injected_divergences_counted_listed_and_zoomed(qtbot, make_window, tmp_path):
-    from sensorlab.app.parity_view import ParityView
+    from sensorlab.app.models.parity_view import ParityView
 
     model = mean_model(tmp_path / "clap.onnx", channels=2)
     write_mapping(model, stream="s", window=HOP, hop=HOP, scores_kind="probabilities", labels=["clap", "background"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sensorlab.acquisition.emulated.mcu import BinaryIMU
 from sensorlab.acquisition.hub import Acquisition
 from sensorlab.acquisition.serial.port import SerialSource
-from sensorlab.app.health_view import HealthView
+from sensorlab.app.live.health_view import HealthView
 
 
 def test_health_shows_a_lost_device_reconnecting_then_back(qtbot, tmp_path):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 
 from sensorlab.acquisition.emulated.signal import SignalSource
-from sensorlab.app.health_view import AMBER, RED
+from sensorlab.app.live.health_view import AMBER, RED
 from sensorlab.session.reader import Session
 
 from .conftest import small_rig

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PySide6.QtGui import QColor
 
-from sensorlab.app.annotation_view import MAX_ITEMS
+from sensorlab.app.labeling.annotation_view import MAX_ITEMS
 from sensorlab.labeling.annotations import Segment
 from sensorlab.labeling.commands import AddSegment, CompoundCommand
 from sensorlab.labeling.labelset import LabelSet
@@ -106,7 +106,7 @@ def test_scrolling_zoomed_in_to_samples_reads_no_timestamps_to_find_the_view_edg
     (two small HDF5 reads per frame, a sixth of the frame); the pyramid's block times (in
     memory) now bound them, the one read per frame is the samples drawn, and every sample
     in view is still drawn."""
-    from sensorlab.app.tracks import SignalTrack
+    from sensorlab.app.labeling.tracks import SignalTrack
     from sensorlab.session.pyramid import Pyramid
     from sensorlab.session.reader import Session
 
@@ -131,7 +131,7 @@ def test_scrolling_zoomed_in_to_samples_reads_no_timestamps_to_find_the_view_edg
 def test_recorded_predictions_parse_each_distinct_text_once_and_keep_their_texts_and_colours(session_path, qtbot, monkeypatch):
     """A 10-hour session's 18,000 predictions (one every 2 s) repeat a few texts; parsing each
     one took a fifth of opening the view. Every event still gets its own text and colour."""
-    from sensorlab.app.tracks import EventsTrack
+    from sensorlab.app.labeling.tracks import EventsTrack
     from sensorlab.session.reader import Session
 
     calls = []
@@ -152,7 +152,7 @@ def test_recorded_predictions_parse_each_distinct_text_once_and_keep_their_texts
 def test_the_video_frame_waits_for_the_first_paint_then_shows_the_cursor_frame(session_path, tmp_path, qtbot):
     """Reading every frame's time and decoding a JPEG for the preview took 0.2–0.3 s of opening
     a 10-hour session before anything was drawn; now it follows the timeline's first paint."""
-    from sensorlab.app.labeling_view import LabelingView
+    from sensorlab.app.labeling.view import LabelingView
     from sensorlab.session.pyramid import Pyramid
     from sensorlab.session.reader import Session
 
@@ -175,7 +175,7 @@ def test_a_view_closed_before_its_first_paint_reads_nothing_from_the_closed_file
     """The preview's deferred read follows the first paint; a view closed before that paint
     (a user closing at once, a test tearing down under load) raised "Can't synchronously read
     data" from the closed file in the event loop."""
-    from sensorlab.app.labeling_view import LabelingView
+    from sensorlab.app.labeling.view import LabelingView
     from sensorlab.session.pyramid import Pyramid
     from sensorlab.session.reader import Session
 
@@ -217,7 +217,7 @@ def test_envelope_strokes_each_span_about_once_and_fills_every_column(view, qtbo
     min, Qt drew every span twice (the join back down is as long as the stroke), about half of
     a 10-hour session's scroll frame; strokes now alternate direction so joins are short. The
     envelope must still fill every column from its min to its max (no comb of empty columns)."""
-    from sensorlab.app.tracks import PALETTE
+    from sensorlab.app.labeling.tracks import PALETTE
 
     tl = view.timeline
     mic = next(t for t in tl.tracks if t.name == "mic")
@@ -258,7 +258,7 @@ def test_opening_draws_only_the_whole_session_not_its_first_second(session_path,
     track drew the first second while the window was built; for a 10-hour session that loaded
     the audio's finest stored level (72 MB of block times, ~0.15 s) before the first paint,
     which shows the whole session."""
-    from sensorlab.app.tracks import SignalTrack
+    from sensorlab.app.labeling.tracks import SignalTrack
 
     asked: list[tuple[str, float, float]] = []
     draw = SignalTrack.update_range
@@ -277,7 +277,7 @@ def test_the_ruler_of_a_ten_hour_timeline_counts_plain_seconds(qtbot):
     with the whole range set first, a 10-hour ruler read "ks" and 5, 10, 15 for 5,000 s …"""
     import pyqtgraph as pg
 
-    from sensorlab.app.timeline import Timeline
+    from sensorlab.app.labeling.timeline import Timeline
 
     tl = Timeline(origin=1000.0, t_begin=1000.0, t_end=1000.0 + 36_000.0)
     qtbot.addWidget(tl)

@@ -29,7 +29,7 @@ def _clappy_session(path, seconds=16.0, clap_s=0.02, claps=(1.37, 3.37, 5.37, 7.
 
 
 def test_zoomed_out_spectrogram_shows_every_short_clap(tmp_path, qtbot):
-    from sensorlab.app.tracks import SpectrogramTrack
+    from sensorlab.app.labeling.tracks import SpectrogramTrack
 
     claps = _clappy_session(tmp_path / "c.h5")
     with Session.open(tmp_path / "c.h5") as s:
@@ -79,7 +79,7 @@ def test_a_span_whose_start_scrolled_out_shows_its_whole_label_at_the_left_edge(
 def test_track_names_fit_beside_their_tracks(tmp_path, qtbot, open_view):
     """Rotated axis labels longer than their track ran into the next one's ("1000 Hztimeseries")
     on the demo recording: six signal streams and the spectrogram in a 900 px window."""
-    from sensorlab.app.tracks import SignalTrack, SpectrogramTrack
+    from sensorlab.app.labeling.tracks import SignalTrack, SpectrogramTrack
 
     path = tmp_path / "s.h5"
     seconds, n = 4.0, 4000
@@ -103,7 +103,7 @@ def test_track_names_fit_beside_their_tracks(tmp_path, qtbot, open_view):
 def test_a_recording_gap_is_not_bridged_by_a_line(tmp_path, qtbot):
     # The overview drew a straight line across a 6 s stretch with no samples (a device that was
     # unplugged), as if the signal had ramped there; zoomed in, the curve simply stopped.
-    from sensorlab.app.tracks import SignalTrack
+    from sensorlab.app.labeling.tracks import SignalTrack
     from sensorlab.session.pyramid import Pyramid
 
     rate, path = 200.0, tmp_path / "gap.h5"
@@ -134,7 +134,7 @@ def test_the_spectrogram_is_computed_off_the_gui_thread_and_a_stale_one_is_dropp
     # request is shown.
     import threading
 
-    from sensorlab.app.tracks import SpectrogramTrack
+    from sensorlab.app.labeling.tracks import SpectrogramTrack
 
     claps = _clappy_session(tmp_path / "c.h5")
     with Session.open(tmp_path / "c.h5") as s:

@@ -201,7 +201,7 @@ def test_sigkill_right_after_an_edit_keeps_it(fresh, tmp_path):
         from PySide6.QtWidgets import QApplication
         from PySide6.QtTest import QTest
         app = QApplication([])
-        from sensorlab.app.labeling_view import LabelingView
+        from sensorlab.app.labeling.view import LabelingView
         v = LabelingView({str(fresh)!r}, play_audio=False)
         v.resize(900, 600); v.show(); app.processEvents()
         v.timeline.set_cursor({T0 + 12.5})
@@ -223,7 +223,7 @@ def test_sigkill_right_after_an_edit_keeps_it(fresh, tmp_path):
 
 def test_label_without_a_display_prints_one_line_instead_of_aborting(session_path):
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
-    code = "import sys; from sensorlab.app.labeling_main import main; sys.exit(main([sys.argv[1]]))"
+    code = "import sys; from sensorlab.app.labeling.main import main; sys.exit(main([sys.argv[1]]))"
     proc = subprocess.run([sys.executable, "-c", code, str(session_path)], env=env, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2, proc.stderr  # not Qt's abort (134)
     lines = proc.stderr.strip().splitlines()

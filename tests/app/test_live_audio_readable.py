@@ -8,7 +8,7 @@ import pytest
 
 from sensorlab.acquisition.emulated.signal import SignalSource
 from sensorlab.acquisition.hub import Acquisition
-from sensorlab.app.live_view import LiveView
+from sensorlab.app.live.view import LiveView
 
 
 @pytest.fixture

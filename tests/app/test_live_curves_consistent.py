@@ -8,7 +8,7 @@ import numpy as np
 
 from sensorlab.acquisition.buffers import ChunkRing
 from sensorlab.acquisition.source import Chunk, StreamInfo
-from sensorlab.app.live_panels import PeakEnvelope, RollingBuffer, TimeseriesPanel
+from sensorlab.app.live.panels import PeakEnvelope, RollingBuffer, TimeseriesPanel
 
 RATE, CH = 200.0, 3
 
@@ -120,7 +120,7 @@ def test_a_rebinned_envelope_keeps_every_stretchs_min_and_max():
 
 
 def test_spectrogram_shows_a_tone_in_its_frequency_row(qtbot):
-    from sensorlab.app.live_panels import AudioPanel
+    from sensorlab.app.live.panels import AudioPanel
 
     rate, f = 16000.0, 3000.0
     info = StreamInfo("mic", "audio", rate, channel_names=("l",), sample_shape=(1,))
@@ -144,7 +144,7 @@ def test_spectrogram_shows_a_tone_in_its_frequency_row(qtbot):
 
 
 def test_refresh_slows_down_when_the_gui_thread_is_over_budget_and_recovers(qtbot, fake_acquisition, monkeypatch):
-    from sensorlab.app import live_view
+    from sensorlab.app.live import view as live_view
 
     view = live_view.LiveView(fake_acquisition, window=2.0)
     qtbot.addWidget(view)

@@ -9,7 +9,7 @@ import numpy as np
 
 from sensorlab.acquisition.buffers import ChunkRing
 from sensorlab.acquisition.source import Chunk, StreamInfo
-from sensorlab.app.live_panels import AudioPanel, TimeseriesPanel
+from sensorlab.app.live.panels import AudioPanel, TimeseriesPanel
 
 
 def _signal(k: np.ndarray, rate: float, ch: int) -> np.ndarray:
@@ -122,7 +122,7 @@ def test_audio_at_reduced_detail_draws_the_envelope_and_a_smaller_spectrogram(qt
 
 
 def test_overload_lowers_fps_then_detail_and_restores_both(qtbot, fake_acquisition, monkeypatch):
-    from sensorlab.app import live_view
+    from sensorlab.app.live import view as live_view
 
     view = live_view.LiveView(fake_acquisition, window=2.0)
     qtbot.addWidget(view)

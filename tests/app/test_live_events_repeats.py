@@ -11,7 +11,7 @@ import numpy as np
 from sensorlab.acquisition.emulated.signal import SignalSource
 from sensorlab.acquisition.hub import Acquisition
 from sensorlab.acquisition.source import StreamKind
-from sensorlab.app.live_view import LiveView
+from sensorlab.app.live.view import LiveView
 
 T0 = 50.0
 

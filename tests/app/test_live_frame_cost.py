@@ -10,8 +10,8 @@ import numpy as np
 import pyqtgraph as pg
 import pytest
 
-from sensorlab.app.live_axis import LiveTimeAxis
-from sensorlab.app.live_view import LiveView
+from sensorlab.app.live.axis import LiveTimeAxis
+from sensorlab.app.live.view import LiveView
 
 
 @pytest.fixture
@@ -107,7 +107,7 @@ def test_prediction_banner_is_restyled_only_when_its_colour_changes(qtbot):
     with every prediction, several times a second)."""
     from sensorlab.acquisition.buffers import ChunkRing
     from sensorlab.acquisition.source import Chunk, StreamInfo, StreamKind
-    from sensorlab.app.prediction_panel import SURE, UNSURE_COLOUR, PredictionPanel
+    from sensorlab.app.live.prediction_panel import SURE, UNSURE_COLOUR, PredictionPanel
     from sensorlab.inference.engine import PROBABILITY_UNIT
 
     info = StreamInfo("demo_pred", StreamKind.TIMESERIES, 10.0, ("background", "clap"), (PROBABILITY_UNIT,) * 2,
@@ -136,7 +136,7 @@ def test_legend_is_painted_from_its_cache_and_follows_hidden_channels(qtbot, vie
     from PySide6.QtCore import QRect
     from PySide6.QtWidgets import QGraphicsItem
 
-    from sensorlab.app.live_timeseries import _descendants
+    from sensorlab.app.live.timeseries import _descendants
 
     imu = view.panels["imu"]
     qtbot.waitUntil(lambda: imu.legend.isVisible(), timeout=5000)

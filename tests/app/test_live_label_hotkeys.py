@@ -121,7 +121,7 @@ def test_the_hotkey_filter_sees_only_the_window_and_the_focused_widget(qtbot, ma
     """The hotkeys' event filter used to sit on the whole application and ran, in Python, for
     every event of every widget (~85 per live-view frame: paints, timers, layouts). It now sees
     only what the window and the focused widget receive, where key events arrive."""
-    from sensorlab.app.label_bar import LabelBar
+    from sensorlab.app.labeling.label_bar import LabelBar
 
     seen: dict[int, str] = {}  # id → class name of what the filter saw (no references kept)
     measuring = []

@@ -10,8 +10,8 @@ from PySide6.QtGui import QColor
 
 from sensorlab.acquisition.buffers import ChunkRing
 from sensorlab.acquisition.source import IRREGULAR, Chunk, StreamInfo, StreamKind
-from sensorlab.app.live_events import EventsPanel
-from sensorlab.app.live_image import ImagePanel
+from sensorlab.app.live.events import EventsPanel
+from sensorlab.app.live.image import ImagePanel
 
 YELLOW, BLUE, GREEN = "#ffd54f", "#4e9bf5", "#5ac85a"
 
@@ -97,7 +97,7 @@ def test_board_events_stay_on_their_panel_and_live_labels_cross_every_plot(qtbot
 
     from sensorlab.acquisition.emulated.signal import SignalSource
     from sensorlab.acquisition.hub import Acquisition
-    from sensorlab.app.live_view import LiveView
+    from sensorlab.app.live.view import LiveView
 
     t0 = 50.0
     gate = threading.Event()  # the sources hold their samples until the view's rings exist

@@ -12,8 +12,8 @@ import pytest
 from sensorlab.acquisition.emulated.world import shared_world
 from sensorlab.acquisition.hub import Acquisition
 from sensorlab.acquisition.rig import EmulatedConfig, RigConfig
-from sensorlab.app.live_panels import EventsPanel, ImagePanel, TimeseriesPanel
-from sensorlab.app.live_view import LiveView
+from sensorlab.app.live.panels import EventsPanel, ImagePanel, TimeseriesPanel
+from sensorlab.app.live.view import LiveView
 
 
 @pytest.fixture

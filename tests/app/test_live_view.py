@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sensorlab.app.live_panels import AudioPanel, EventsPanel, ImagePanel, RollingBuffer, TimeseriesPanel
-from sensorlab.app.live_view import LiveView
+from sensorlab.app.live.panels import AudioPanel, EventsPanel, ImagePanel, RollingBuffer, TimeseriesPanel
+from sensorlab.app.live.view import LiveView
 
 
 def test_rolling_buffer_keeps_newest_rows():

@@ -15,7 +15,7 @@ import onnx
 from onnx import TensorProto, helper
 from onnx_models import OPSET, write_mapping
 
-from sensorlab.app.model_suggest import LAST_MODEL_KEY
+from sensorlab.app.labeling.model_suggest import LAST_MODEL_KEY
 from sensorlab.inference.offline import predictions_path
 from sensorlab.labeling.labelset import LabelSet
 from sensorlab.labeling.store import load_sidecar
@@ -74,7 +74,7 @@ def model(tmp_path):
 
 @pytest.fixture
 def open_view(qtbot, tmp_path):
-    from sensorlab.app.labeling_view import LabelingView
+    from sensorlab.app.labeling.view import LabelingView
 
     views = []
     settings = QSettings(str(tmp_path / "sensorlab.ini"), QSettings.Format.IniFormat)

@@ -22,7 +22,7 @@ T0 = 70.0
 
 
 def test_two_builds_overlaid_with_the_injected_divergences_counted_and_listed(qtbot, make_window, tmp_path):
-    from sensorlab.app.parity_view import ParityView
+    from sensorlab.app.models.parity_view import ParityView
 
     a = mean_model(tmp_path / "fp32.onnx")
     b = max_model(tmp_path / "int8.onnx")

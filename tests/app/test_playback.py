@@ -158,7 +158,7 @@ class Clock:
 
 
 def make_playback(path):
-    from sensorlab.app.playback import Playback
+    from sensorlab.app.labeling.playback import Playback
 
     session = Session.open(path)
     audio = session.streams["mic"]
@@ -218,7 +218,7 @@ def test_callbacks_that_report_no_device_delay_do_not_move_the_clock_ahead(pulse
     heard. Here every callback after the first few reports 0: the clock must stay in step."""
     from types import SimpleNamespace
 
-    from sensorlab.app.playback import Playback
+    from sensorlab.app.labeling.playback import Playback
 
     real = Playback._callback
     calls = [0]
@@ -361,7 +361,7 @@ def test_no_output_device_plays_silently_with_a_note(qtbot, tmp_path, monkeypatc
 
 
 def test_sample_formats_convert_to_full_scale_floats():
-    from sensorlab.app.playback import _to_float
+    from sensorlab.app.labeling.playback import _to_float
 
     assert _to_float(np.array([-32768, 0, 16384], np.int16)).tolist() == [-1.0, 0.0, 0.5]
     assert _to_float(np.array([0, 128, 255], np.uint8)).tolist() == pytest.approx([-1.0, 0.0, 127 / 128])
@@ -411,7 +411,7 @@ def test_cursor_holds_while_the_queue_runs_dry(pulse, qtbot, tmp_path, monkeypat
     """The GUI thread is busy for 0.5 s (e.g. a heavy redraw) while only 0.1 s of sound is
     queued: the callback runs out and pads with silence. That silence is not the recording:
     the cursor must hold through it and read each click's time when it is heard."""
-    from sensorlab.app import playback
+    from sensorlab.app.labeling import playback
 
     monkeypatch.setattr(playback, "REFILL_S", 0.2)
     monkeypatch.setattr(playback, "AHEAD_S", 0.1)

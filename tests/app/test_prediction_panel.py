@@ -12,7 +12,7 @@ from onnx_models import gain_with_rate_model, mean_model, write_mapping  # noqa:
 
 
 def test_a_loaded_model_gets_a_prediction_panel_with_a_banner_and_health_figures(qtbot, make_window, tmp_path):
-    from sensorlab.app.prediction_panel import PredictionPanel
+    from sensorlab.app.live.prediction_panel import PredictionPanel
 
     model = mean_model(tmp_path / "motion.onnx", channels=2)
     write_mapping(model, stream="imu", channels=["ch0", "ch1"], window=0.2, hop=0.1, scores_kind="logits", labels=["still", "moving"])
@@ -48,7 +48,7 @@ def test_a_bad_model_is_shown_in_the_banner_and_the_devices_go_on(qtbot, make_wi
 
 
 def test_mapping_dialog_shows_the_model_and_refuses_a_mapping_that_does_not_fit(qtbot, fake_acquisition, tmp_path):
-    from sensorlab.app.model_dialog import MappingDialog
+    from sensorlab.app.models.model_dialog import MappingDialog
 
     model = gain_with_rate_model(tmp_path / "kws.onnx")
     d = MappingDialog(model, dict(fake_acquisition.streams))

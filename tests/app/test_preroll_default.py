@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sensorlab.acquisition.clock import now
-from sensorlab.app.main_window import DEFAULT_PREROLL_S
+from sensorlab.app.studio.main_window import DEFAULT_PREROLL_S
 from sensorlab.session.reader import Session
 
 from .test_main_window import _record

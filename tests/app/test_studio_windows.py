@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QApplication
 
-from sensorlab.app.labeling_main import LabelingWindow
+from sensorlab.app.labeling.main import LabelingWindow
 
 from .test_main_window import _record
 

@@ -39,7 +39,7 @@ def studio():
 
 
 def test_dialog_measures_offsets_and_stores_them_with_the_next_session(qtbot, studio, tmp_path):
-    from sensorlab.app.sync_wizard import ClapSyncDialog
+    from sensorlab.app.studio.sync_wizard import ClapSyncDialog
 
     dlg = ClapSyncDialog(studio, seconds=4.0)
     qtbot.addWidget(dlg)
@@ -72,7 +72,7 @@ def test_dialog_measures_offsets_and_stores_them_with_the_next_session(qtbot, st
 
 
 def test_dialog_without_devices_says_to_open_a_rig(qtbot):
-    from sensorlab.app.sync_wizard import ClapSyncDialog
+    from sensorlab.app.studio.sync_wizard import ClapSyncDialog
 
     dlg = ClapSyncDialog(Studio(preroll=0))
     qtbot.addWidget(dlg)

@@ -11,7 +11,7 @@ import numpy as np
 import shiboken6
 from typer.testing import CliRunner
 
-from sensorlab.app.datasets_tab import DatasetsTab
+from sensorlab.app.datasets.tab import DatasetsTab
 from sensorlab.cli import app as cli_app
 from sensorlab.datasets.build import preview_counts
 from sensorlab.datasets.dataset import Dataset

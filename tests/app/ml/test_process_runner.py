@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from sensorlab.app.process_runner import ProcessRunner
+from sensorlab.app.common.process_runner import ProcessRunner
 
 
 def _state(pid: int) -> str:

@@ -40,7 +40,7 @@ def test_use_in_live_view_runs_the_model_on_the_live_streams(qtbot, make_window,
 def test_a_log_follows_new_lines_unless_scrolled_up(qtbot):
     from PySide6.QtWidgets import QPlainTextEdit
 
-    from sensorlab.app.process_runner import append_log
+    from sensorlab.app.common.process_runner import append_log
 
     view = QPlainTextEdit(readOnly=True)
     qtbot.addWidget(view)

@@ -34,7 +34,7 @@ def _train_without_test_windows(tmp_path):
 
 
 def test_results_of_a_run_without_test_windows_say_so(tmp_path, qtbot):
-    from sensorlab.app.training_results import TrainingResults
+    from sensorlab.app.training.results import TrainingResults
 
     _train_without_test_windows(tmp_path)
     view = TrainingResults()
@@ -52,7 +52,7 @@ def test_results_of_a_run_without_test_windows_say_so(tmp_path, qtbot):
 
 
 def test_the_build_choice_says_what_it_is_before_there_is_a_build(qtbot):
-    from sensorlab.app.training_results import TrainingResults
+    from sensorlab.app.training.results import TrainingResults
 
     view = TrainingResults()
     qtbot.addWidget(view)
@@ -67,7 +67,7 @@ def test_the_build_choice_says_what_it_is_before_there_is_a_build(qtbot):
 def test_use_in_live_view_hands_on_the_first_build_without_picking_one(tmp_path, qtbot):
     """After Export ONNX the box still read "no ONNX build yet" (index -1 under a placeholder text) and
     Use in live view emitted nothing: the fp32 build is chosen and handed on."""
-    from sensorlab.app.training_results import TrainingResults
+    from sensorlab.app.training.results import TrainingResults
 
     run = tmp_path / "run"
     run.mkdir()
@@ -108,7 +108,7 @@ def test_quantize_json_without_test_windows_is_strict_json_with_null_scores(tmp_
     like metrics.json, and the Quantization tab still shows "–"."""
     import json
 
-    from sensorlab.app.training_results import TrainingResults
+    from sensorlab.app.training.results import TrainingResults
     from sensorlab.cli import app
 
     ds, run = _train_without_test_windows(tmp_path)

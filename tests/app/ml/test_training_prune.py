@@ -7,7 +7,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from sensorlab.app.training_tab import TrainingTab
+from sensorlab.app.training.tab import TrainingTab
 from sensorlab.cli import app
 
 pytest.importorskip("torch")

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from sensorlab.app.training_tab import TrainingTab
+from sensorlab.app.training.tab import TrainingTab
 
 pytest.importorskip("torch")
 

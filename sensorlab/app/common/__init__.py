@@ -1,0 +1,1 @@
+"""Widgets and plumbing every window shares: theme, Qt signal relays, background workers, subprocess runner, painted axes."""

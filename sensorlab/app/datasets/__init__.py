@@ -1,0 +1,1 @@
+"""The datasets tab: dataset spec form, split preview and build."""

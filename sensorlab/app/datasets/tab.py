@@ -1,0 +1,430 @@
+"""The Datasets tab: tick sessions, edit the spec, preview window counts, build, see the report.
+
+- Sessions come from the sessions folder the Sessions list shows (`SessionPicker`), filtered
+  by tags; the spec's streams, labels, window and split are a form (`SpecForm`) that loads
+  and saves the spec TOML of ``sensorlab dataset build``.
+- **Preview** runs the core's `preview_counts` (and the split plan) on a worker thread: it
+  reads metadata and labels only, so it is quick, and it is redone shortly after each edit.
+- **Build** writes the spec beside the output (``NAME.spec.toml``, so the build can be repeated
+  with the command line) and runs ``sensorlab dataset build SPEC -o NAME.h5 --json`` as a
+  subprocess (`ProcessRunner`): the studio stays responsive and keeps recording while it runs,
+  and Cancel stops it with no file left behind.
+- The report (`ReportPanel`) is read from the built file, like ``sensorlab dataset info``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import tomli_w
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+from shiboken6 import isValid
+from superqt.utils import create_worker
+
+from sensorlab.app.common.process_runner import ProcessRunner, append_log
+from sensorlab.app.datasets.report_panel import (
+    CountsTable,
+    ReportPanel,
+    count_preview,
+    load_report,
+)
+from sensorlab.app.datasets.session_picker import SessionPicker
+from sensorlab.app.datasets.spec_form import SpecForm
+from sensorlab.datasets.spec import DatasetSpec, SpecError, load_spec, spec_from_dict
+
+
+def _scrolled(label: QLabel, lines: int) -> QScrollArea:
+    """``label`` in a frameless box ``lines`` text lines high that scrolls when the text is longer."""
+    label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)  # errors can be copied
+    area = QScrollArea(widgetResizable=True, frameShape=QScrollArea.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # wrap, never scroll sideways
+    area.setWidget(label)
+    area.setFixedHeight(label.fontMetrics().lineSpacing() * lines + 6)
+    return area
+
+
+class DatasetsTab(QWidget):
+    """Signals: ``preview_done(dict)``, ``dataset_built(path)``, ``train_requested(path)``."""
+
+    preview_done = Signal(dict)
+    dataset_built = Signal(str)
+    train_requested = Signal(str)
+
+    def __init__(self, sessions_folder: str | Path = "", parent: QWidget | None = None, lazy: bool = False):
+        """``lazy``: read the sessions only when the tab is shown (the studio's start stays quick)."""
+        super().__init__(parent)
+        self._lazy = lazy
+        self._preview_worker = None
+        self._preview_pending = False
+        self.last_preview: dict | None = None
+        self.dataset_path: Path | None = None
+        self._out = Path()
+        self._report_worker = None
+        self.runner = ProcessRunner(self)
+        self.runner.event.connect(self._on_event)
+        self.runner.log.connect(self._log)
+        self.runner.finished.connect(self._on_build_finished)
+
+        self.picker = SessionPicker(sessions_folder, scan=not lazy)
+        self.where = QLineEdit(placeholderText="query, e.g. duration >= 30; name ~ ^walk")
+        self.where.setToolTip("Optional: terms on session metadata, all must hold (separate with ';')")
+        left = QWidget()
+        lv = QVBoxLayout(left)
+        lv.setContentsMargins(4, 4, 4, 4)
+        lv.addWidget(QLabel("<b>1. Sessions</b>"))
+        lv.addWidget(self.picker, 1)
+        lv.addWidget(self.where)
+
+        self.form = SpecForm()
+        form_scroll = QScrollArea(widgetResizable=True)
+        form_scroll.setWidget(self.form)
+        middle = QWidget()
+        mv = QVBoxLayout(middle)
+        mv.setContentsMargins(4, 4, 4, 4)
+        head = QHBoxLayout()
+        head.addWidget(QLabel("<b>2. Spec</b>"), 1)
+        head.addWidget(QPushButton("Load spec…", clicked=self._ask_load))
+        head.addWidget(QPushButton("Save spec…", clicked=self._ask_save))
+        mv.addLayout(head)
+        mv.addWidget(form_scroll, 1)
+        self.spec_error = QLabel(wordWrap=True, styleSheet="color:#ef5350")
+        mv.addWidget(self.spec_error)
+
+        right = QSplitter(Qt.Orientation.Vertical)
+        top = QWidget()
+        tv = QVBoxLayout(top)
+        tv.setContentsMargins(4, 4, 4, 4)
+        box = QGroupBox("3. Preview: windows per class and split (before building)")
+        pv = QVBoxLayout(box)
+        self.preview_status = QLabel("", wordWrap=True)
+        self.preview_table = CountsTable()
+        self.preview_table.setFixedHeight(150)  # the Build controls below must not move when it fills in
+        pv.addWidget(self.preview_table)
+        # A fixed-height box (the Build controls must not move) that scrolls: a long warning is
+        # never cut off at its last line.
+        self.preview_scroll = _scrolled(self.preview_status, 5)
+        pv.addWidget(self.preview_scroll)
+        tv.addWidget(box)
+        box = QGroupBox("4. Build")
+        bv = QVBoxLayout(box)
+        row = QHBoxLayout()
+        self.output = QLineEdit()
+        self.output.setToolTip("Dataset file to write; the spec is saved beside it as NAME.spec.toml")
+        row.addWidget(QLabel("Output"))
+        row.addWidget(self.output, 1)
+        row.addWidget(QPushButton("…", clicked=self._ask_output, maximumWidth=30))
+        row.addWidget(QLabel("Workers"))
+        self.workers = QSpinBox(minimum=1, maximum=64, value=1)
+        self.workers.setToolTip("Sessions processed in parallel by worker processes")
+        row.addWidget(self.workers)
+        bv.addLayout(row)
+        row = QHBoxLayout()
+        self.build_button = QPushButton("Build dataset", clicked=lambda: self.build())
+        self.build_button.setStyleSheet("QPushButton{font-weight:bold;padding:4px 14px}")
+        self.cancel_button = QPushButton("Cancel", enabled=False, clicked=self.runner.cancel)
+        self.progress = QProgressBar(textVisible=True)
+        self.progress.setFormat("not built yet")  # "%v / %m sessions" once a build reports its total
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        row.addWidget(self.build_button)
+        row.addWidget(self.cancel_button)
+        row.addWidget(self.progress, 1)
+        bv.addLayout(row)
+        self.build_status = QLabel("", wordWrap=True)
+        self.build_scroll = _scrolled(self.build_status, 3)  # no jump when text appears; long errors scroll
+        bv.addWidget(self.build_scroll)
+        row = QHBoxLayout()
+        row.addWidget(QPushButton("Open dataset…", clicked=self._ask_open_dataset))
+        self.train_button = QPushButton("Train on it →", enabled=False, clicked=lambda: self.train_requested.emit(str(self.dataset_path)))
+        row.addWidget(self.train_button)
+        row.addStretch(1)
+        bv.addLayout(row)
+        self.log_view = QPlainTextEdit(readOnly=True, maximumBlockCount=2000)
+        self.log_view.setMaximumHeight(80)
+        bv.addWidget(self.log_view)
+        tv.addWidget(box)
+        right.addWidget(top)
+        self.report = ReportPanel()
+        right.addWidget(self.report)
+        right.setSizes([330, 400])
+
+        split = QSplitter(Qt.Orientation.Horizontal)
+        for w in (left, middle, right):
+            split.addWidget(w)
+        split.setSizes([300, 380, 520])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(split)
+
+        self._debounce = QTimer(self, singleShot=True, interval=700)
+        self._debounce.timeout.connect(self.request_preview)
+        self.picker.changed.connect(self._on_sessions_changed)
+        self.form.changed.connect(self._debounce.start)
+        self.where.textChanged.connect(self._debounce.start)
+        self._set_default_output()
+        self._on_sessions_changed()
+
+    # -- the spec --------------------------------------------------------------------------
+    def spec_doc(self) -> dict:
+        """The spec as TOML tables: ticked sessions (absolute paths), tag filter, query, then the form."""
+        sessions: dict = {"paths": [str(i.path.resolve()) for i in self.picker.selected()]}
+        if tags := self.picker.tags():
+            sessions["tags"] = tags
+        if where := [w.strip() for w in self.where.text().split(";") if w.strip()]:
+            sessions["where"] = where
+        return {"sessions": sessions, **self.form.to_dict()}
+
+    def spec(self) -> DatasetSpec:
+        """The validated spec (SpecError: one line naming the key)."""
+        doc = self.spec_doc()
+        if not doc["sessions"]["paths"]:
+            raise SpecError("no sessions ticked: tick sessions in the list (or clear the tag filter)")
+        if not doc["streams"]:
+            raise SpecError("no streams: add the stream(s) every window should hold")
+        return spec_from_dict(doc, self.picker.folder, "spec")
+
+    def save_spec(self, path: str | Path) -> Path:
+        """Write the spec TOML (validated first, so a saved spec always loads)."""
+        self.spec()
+        path = Path(path)
+        path.write_text(tomli_w.dumps(self.spec_doc()), encoding="utf-8")
+        return path
+
+    def load_spec(self, path: str | Path) -> None:
+        """Fill the tab from a spec file: its sessions ticked, tag filter, query and form (SpecError if invalid)."""
+        spec = load_spec(path)
+        files = spec.session_files()
+        if files and {f.parent.resolve() for f in files} != {self.picker.folder.resolve()}:
+            self.picker.set_folder(files[0].parent)
+        doc = spec.model_dump(mode="json")
+        self.picker.tag_filter.setText(", ".join(spec.sessions.tags))
+        self.where.setText("; ".join(spec.sessions.where))
+        self.picker.select(files)
+        self.form.set_dict(doc)
+
+    # -- preview ---------------------------------------------------------------------------
+    def request_preview(self) -> None:
+        """Preview on a worker thread (one at a time; a request during one runs after it)."""
+        if self._preview_worker is not None:
+            self._preview_pending = True
+            return
+        if not self.form.stream_names():
+            # Not an error yet: the form starts empty. Say what to do next instead.
+            self.spec_error.setText("")
+            self.preview_status.setText("Next: pick the stream(s) every window should hold under Streams and press Add; "
+                                        "then the tier, window and split. Window counts appear here as you edit.")  # fmt: skip
+            return
+        try:
+            spec = self.spec()
+        except SpecError as e:
+            self.spec_error.setText(str(e))
+            self.preview_status.setText("")
+            return
+        self.spec_error.setText("")
+        self.preview_status.setText("counting windows…")
+        worker = create_worker(count_preview, spec, _start_thread=False)
+        worker.returned.connect(self._on_preview)
+        worker.errored.connect(lambda e: isValid(self) and self._on_preview_error(str(e)))
+        worker.finished.connect(self._on_preview_finished)
+        self._preview_worker = worker
+        worker.start()
+
+    def _on_preview(self, result: dict) -> None:
+        self.last_preview = result
+        self.preview_table.show_counts(result["classes"], result["splits"], result["counts"])
+        notes = [f"skipped {s['session']}: {s['reason']}" for s in result["skipped"]] + result["notes"]
+        sessions = len(result["per_session"])
+        text = f"{int(result['counts'].sum())} windows from {sessions} session(s) (windows over gaps are dropped at build time)"
+        # Which session went where: the build puts each in the same split (one plan, `plan_build`).
+        where = {s: [n for n, x in sorted(result.get("assignment", {}).items()) if x == s] for s in result["splits"]}
+        text += "\n" + "; ".join(f"{s}: {', '.join(ns)}" for s, ns in where.items() if ns)
+        self.preview_status.setText(text + "".join(f"\n⚠ {n}" for n in notes))
+        self.preview_done.emit(result)
+
+    def _on_preview_error(self, message: str) -> None:
+        self.preview_table.setRowCount(0)
+        self.preview_status.setText(f"⚠ {message}")
+        self.preview_done.emit({})
+
+    def _on_preview_finished(self) -> None:
+        self._preview_worker = None
+        if self._preview_pending:
+            self._preview_pending = False
+            self.request_preview()
+
+    def preview_cell(self, cls: str, split: str) -> int:
+        """Windows the last preview shows for ``cls`` in ``split`` (read from the table)."""
+        return int(self.preview_table.cell(cls, split))
+
+    # -- build -------------------------------------------------------------------------------
+    def build(self, force: bool | None = None) -> bool:
+        """Start building into the output path; False (and the reason shown) if it cannot start.
+
+        ``force=None`` asks before replacing an existing file; tests pass True or False.
+        """
+        if self.runner.running:
+            return False
+        try:
+            self.spec()
+        except SpecError as e:
+            self.spec_error.setText(str(e))
+            return False
+        out = Path(self.output.text()).expanduser()
+        if not out.name.endswith(".h5"):
+            self.build_status.setText(f"⚠ {out}: the output must be an .h5 file")
+            return False
+        if out.exists():
+            if force is None:
+                answer = QMessageBox.question(self, "Replace dataset?", f"{out} exists. Replace it?")
+                force = answer == QMessageBox.StandardButton.Yes
+            if not force:
+                self.build_status.setText(f"{out} exists: choose another output name")
+                return False
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            spec_path = self.save_spec(out.with_name(out.stem + ".spec.toml"))
+        except OSError as e:
+            self.build_status.setText(f"⚠ cannot write beside {out}: {e.strerror or e}")
+            return False
+        self._out = out
+        self.log_view.clear()
+        self.progress.setRange(0, 0)  # busy until the first progress line gives the total
+        self.build_status.setText(f"planning… (spec saved as {spec_path.name})")
+        self.build_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        args = ["dataset", "build", str(spec_path), "-o", str(out), "--json", "--workers", str(self.workers.value())]
+        self.runner.start(*args, *(["--force"] if force else []))
+        return True
+
+    def _on_event(self, ev: dict) -> None:
+        if ev.get("event") == "progress":
+            self.progress.setFormat("%v / %m sessions")
+            self.progress.setRange(0, max(1, ev["total"]))
+            self.progress.setValue(ev["done"])
+            self.build_status.setText(f"{ev['done']}/{ev['total']} sessions, {ev['windows']} windows" + (f" — last: {ev['session']}" if ev["session"] else ""))
+            if ev.get("skipped"):
+                self._log(f"skipped {ev['session']}: {ev['skipped']}")
+        elif ev.get("event") == "done":
+            self.build_status.setText(f"built {ev['path']}: {ev['windows']} windows from {ev['sessions']} session(s); reading the report…")
+
+    def _on_build_finished(self, status: str, message: str) -> None:
+        self.build_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+        self.progress.setRange(0, max(1, self.progress.maximum()))
+        out = self._out
+        if status == "ok":
+            self.open_dataset(out)
+            self.dataset_built.emit(str(out))
+            return
+        # The command removes its temporary file on Cancel; one killed hard cannot, so look too.
+        tmp = out.with_name(f".{out.name}.{self.runner.pid}.tmp")
+        tmp.unlink(missing_ok=True)
+        self.progress.setValue(0)
+        self.progress.setFormat("cancelled" if status == "cancelled" else "failed")
+        if status == "cancelled":
+            self.build_status.setText("Cancelled: no dataset written" + (f" ({out.name} is the earlier build)" if out.exists() else ""))
+        else:
+            self.build_status.setText(f"⚠ build failed: {message}")
+
+    def open_dataset(self, path: str | Path) -> None:
+        """Show a dataset file's report (read on a worker thread)."""
+        path = Path(path)
+        self.build_status.setText(f"reading the report of {path.name}…")
+        worker = create_worker(load_report, path, _start_thread=False)
+        # The report can arrive after the tab was closed and deleted (a window closed mid-read):
+        # then there is nothing left to show it in.
+        worker.returned.connect(lambda res: isValid(self.report) and self._on_report(path, *res))
+        worker.errored.connect(lambda e: isValid(self.build_status) and self.build_status.setText(f"⚠ {path.name}: {e}"))
+        self._report_worker = worker
+        worker.start()
+
+    def _on_report(self, path: Path, rep, plots) -> None:
+        self.dataset_path = path
+        self.report.show_report(rep, plots)
+        self.train_button.setEnabled(True)
+        # A split left with 0 windows is said here too, not only in the report's warnings below.
+        empty = [w for w in rep.warnings if " gets 0 windows" in w]
+        self.build_status.setText(f"{path}: {rep.windows} windows, {len(rep.classes)} classes" + "".join(f"\n⚠ {w}" for w in empty))
+
+    # -- small things ------------------------------------------------------------------------
+    def set_sessions_folder(self, folder: str | Path) -> None:
+        if self._lazy and not self.isVisible():
+            self.picker.folder = Path(folder)  # read when the tab is shown, not per typed character
+        else:
+            self.picker.set_folder(folder)
+        self._set_default_output()
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        # New recordings may have appeared since: re-read the folder (ticks are kept).
+        if self._lazy:
+            self.picker.refresh()
+        super().showEvent(event)
+
+    def _set_default_output(self) -> None:
+        if not self.output.text() or not self.output.isModified():
+            self.output.setText(str(self.picker.folder.parent / "datasets" / "dataset.h5"))
+
+    def _on_sessions_changed(self) -> None:
+        infos = self.picker.selected() or self.picker.infos
+        streams = [s for i in infos for s in i.streams]
+        tiers = [t for i in infos for t in i.tiers]
+        keys = sorted({k for i in infos for k in i.tags})
+        self.form.set_known(streams, tiers, keys)
+        self._debounce.start()
+
+    def _log(self, line: str) -> None:
+        append_log(self.log_view, line)
+
+    def _ask_load(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Load a dataset spec", str(self.picker.folder.parent), "Spec (*.toml)")
+        if path:
+            try:
+                self.load_spec(path)
+            except (SpecError, ValueError) as e:
+                self.spec_error.setText(str(e))
+
+    def _ask_save(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save the dataset spec", str(Path(self.output.text()).with_suffix(".toml")), "Spec (*.toml)")
+        if path:
+            try:
+                self.save_spec(path)
+                self.build_status.setText(f"saved {path}")
+            except (SpecError, OSError) as e:
+                self.spec_error.setText(str(e))
+
+    def _ask_output(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Dataset file", self.output.text(), "Dataset (*.h5)")
+        if path:
+            self.output.setText(path if path.endswith(".h5") else path + ".h5")
+            self.output.setModified(True)
+
+    def _ask_open_dataset(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a dataset", str(Path(self.output.text()).parent), "Dataset (*.h5)")
+        if path:
+            self.open_dataset(path)
+
+    def shutdown(self) -> None:
+        """Cancel a running build and wait for it (the window is closing)."""
+        if self.runner.running:
+            self.runner.cancel()
+            self.runner.wait(15_000)
+
+
+__all__ = ["DatasetsTab"]

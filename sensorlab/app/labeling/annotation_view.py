@@ -1,0 +1,366 @@
+"""`AnnotationView`: annotation tiers as lanes of coloured regions on the timeline.
+
+The view observes an `AnnotationSet` (psygnal ``segment_added/changed/removed``, ``tier_added``,
+``reset``) and turns gestures into commands pushed on the `UndoStack`, so every edit can be
+undone; it never edits the set itself:
+
+- left-drag on empty lane space → `AddSegment` (current label, that lane's tier);
+- dragging a region's edge or body previews on ``sigRegionChanged`` and commits one
+  `MoveSegment` on ``sigRegionChangeFinished``; point events are draggable lines;
+- a click selects (the labeling view's keys act on the selection).
+
+The model's signals fire synchronously on the thread that pushed the command, which is
+always the GUI thread here (commands come from gestures and keys), so they are connected
+directly rather than through `qt_relay`.
+
+Interactive graphics items (draggable regions and lines) exist only for segments in (or near)
+the visible range, and only once the view has settled: while it scrolls or zooms, and whenever
+a lane has more than `MAX_ITEMS` segments in view (zoomed out over hours), the lane's
+`SegmentStrip` (`segment_strip.py`) paints them, looking the same, as one image. Creating
+pyqtgraph items (a region, two lines and a text each) and recomputing their geometry every frame cost most of a scroll
+frame and seconds when opening a long session (docs/PERFORMANCE.md). Suggestions are drawn
+hatched with dashed edges.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QBrush, QColor
+
+from sensorlab.app.labeling.segment_strip import SegmentStrip
+from sensorlab.app.labeling.timeline import Timeline
+from sensorlab.app.labeling.tracks import TimeViewBox
+from sensorlab.labeling.annotations import AnnotationSet, Segment, Tier
+from sensorlab.labeling.commands import AddSegment, Command, MoveSegment, UndoStack
+from sensorlab.labeling.labelset import LabelSet
+from sensorlab.labeling.onsets import snap_to_onset
+
+LANE_HEIGHT = 30
+#: Gestures shorter than this many pixels are clicks, not new segments.
+MIN_DRAG_PX = 4
+#: Edges snap to onsets within this many pixels (when snapping is on).
+SNAP_PX = 8
+#: A lane with more segments than this in (or near) view draws them with its strip only
+#: (zoom in to edit them).
+MAX_ITEMS = 40
+
+
+class LaneViewBox(TimeViewBox):
+    """A lane's ViewBox: left-drag on empty space draws a new segment (others pan/zoom)."""
+
+    def __init__(self, lane: Lane):
+        super().__init__()
+        self.lane = lane
+
+    def mouseDragEvent(self, ev, axis=None):  # noqa: N802 - pyqtgraph override
+        if ev.button() != Qt.MouseButton.LeftButton:
+            return super().mouseDragEvent(ev, axis)
+        ev.accept()
+        x0 = self.mapSceneToView(ev.buttonDownScenePos()).x()
+        x1 = self.mapSceneToView(ev.scenePos()).x()
+        self.lane.preview(x0, x1, finish=ev.isFinish())
+
+
+class Lane:
+    """One tier: a thin plot whose left axis names the tier."""
+
+    def __init__(self, view: AnnotationView, tier: str):
+        self.view = view
+        self.tier = tier
+        self.viewbox = LaneViewBox(self)
+        self.plot = pg.PlotItem(viewBox=self.viewbox)
+        self.plot.hideButtons()
+        self.plot.setMenuEnabled(False)
+        self.plot.setYRange(0, 1, padding=0)
+        axis = self.plot.getAxis("left")
+        from sensorlab.app.labeling.tracks import AXIS_WIDTH
+
+        axis.setWidth(AXIS_WIDTH)
+        axis.setTicks([[(0.5, tier)]])
+        axis.setStyle(tickLength=0)
+        self.plot.showAxis("bottom", False)
+        self._preview = pg.LinearRegionItem(movable=False, brush=pg.mkBrush(255, 255, 255, 40),
+                                            pen=pg.mkPen("#ffffff", width=1, style=Qt.PenStyle.DashLine))
+        self._preview.setVisible(False)
+        self.plot.addItem(self._preview, ignoreBounds=True)
+        self.strip = SegmentStrip(self)
+        self.dense = False  # too many segments in view for items: the strip draws them all
+
+    def preview(self, x0: float, x1: float, finish: bool) -> None:
+        self._preview.setRegion(sorted((x0, x1)))
+        self._preview.setVisible(not finish)
+        if finish:
+            self.view.create_from_drag(self.tier, x0, x1)
+
+
+class _SelectOnClick:
+    """A left click on the item selects its segment (mixed into the pyqtgraph items below)."""
+
+    view: AnnotationView
+    seg_id: str
+
+    def mouseClickEvent(self, ev):  # noqa: N802
+        if ev.button() == Qt.MouseButton.LeftButton:
+            ev.accept()
+            self.view.select(self.seg_id)
+        else:
+            super().mouseClickEvent(ev)
+
+
+class SegmentItem(_SelectOnClick, pg.LinearRegionItem):
+    """A span segment: coloured region with its label; hatched with dashed edges if suggested."""
+
+    def __init__(self, view: AnnotationView, seg: Segment, color: str, selected: bool):
+        c = QColor(color)
+        fill = QColor(c)
+        fill.setAlpha(70 if not seg.suggested else 150)
+        brush = QBrush(fill, Qt.BrushStyle.BDiagPattern) if seg.suggested else QBrush(fill)
+        hover = QColor(c)
+        hover.setAlpha(120)
+        edge = QColor("#ffffff") if selected else c
+        style = Qt.PenStyle.DashLine if seg.suggested else Qt.PenStyle.SolidLine
+        x0, x1 = seg.start - view.origin, seg.end - view.origin
+        super().__init__((x0, x1), brush=brush, hoverBrush=pg.mkBrush(hover),
+                         pen=pg.mkPen(edge, width=2 if selected else 1, style=style),
+                         hoverPen=pg.mkPen("#ffffff", width=2), swapMode="block")
+        self.view = view
+        self.seg_id = seg.id
+        self.text = pg.TextItem(("? " if seg.suggested else "") + seg.label, color="#ffffff" if selected else "#e8eaed", anchor=(0, 0.5))
+        self.text.setParentItem(self)
+        self._place_text()
+        self.sigRegionChanged.connect(self._place_text)
+        self.sigRegionChangeFinished.connect(lambda _item: view.commit_move(self.seg_id, *self.getRegion()))
+
+    def _place_text(self, *_):
+        # At the visible left edge when the start has scrolled out of view, as the strip draws
+        # it: at the start the label hid behind the axis and showed its last letters ("h").
+        a, b = self.getRegion()
+        vb = self.getViewBox()
+        left = vb.viewRange()[0][0] if vb is not None else a
+        self.text.setPos(min(max(a, left), b), 0.5)
+
+
+
+class PointItem(_SelectOnClick, pg.InfiniteLine):
+    """A point event: a draggable vertical line with its label."""
+
+    def __init__(self, view: AnnotationView, seg: Segment, color: str, selected: bool):
+        style = Qt.PenStyle.DashLine if seg.suggested else Qt.PenStyle.SolidLine
+        super().__init__(pos=seg.start - view.origin, angle=90, movable=True,
+                         pen=pg.mkPen("#ffffff" if selected else color, width=3 if selected else 2, style=style),
+                         hoverPen=pg.mkPen("#ffffff", width=3), label=seg.label,
+                         labelOpts={"position": 0.5, "color": "#e8eaed", "anchors": [(0, 0.5), (0, 0.5)]})
+        self.view = view
+        self.seg_id = seg.id
+        self.sigPositionChangeFinished.connect(lambda _l: view.commit_move(self.seg_id, self.value(), None))
+
+
+
+class AnnotationView(QObject):
+    """Draws an `AnnotationSet` as lanes on a `Timeline` and maps gestures to commands.
+
+    Parameters
+    ----------
+    annotations, stack
+        The model and the undo stack its edits go through.
+    labels
+        The project's label set (colours; the label of new segments).
+    timeline
+        Where the lanes go (appended below the tracks, one per tier).
+
+    Signals
+    -------
+    selection_changed(seg_id)
+        ``""`` when nothing is selected.
+    message(text)
+        A gesture could not be applied (e.g. an invalid edit); for the status bar.
+    tier_activated(tier)
+        The user worked in a lane (new segments from keys go to that tier).
+    """
+
+    selection_changed = Signal(str)
+    message = Signal(str)
+    tier_activated = Signal(str)
+
+    def __init__(self, annotations: AnnotationSet, stack: UndoStack, labels: LabelSet, timeline: Timeline, parent=None):
+        super().__init__(parent)
+        self.annotations = annotations
+        self.stack = stack
+        self.labels = labels
+        self.timeline = timeline
+        self.origin = timeline.origin
+        self.current_label = labels.names[0] if len(labels) else "label"
+        self.lanes: dict[str, Lane] = {}
+        self.items: dict[str, pg.GraphicsObject] = {}
+        self.selected = ""
+        self.snap_times: np.ndarray | None = None
+        for tier in annotations.tiers:
+            self._on_tier_added(tier)
+        annotations.segment_added.connect(self._on_segment_added)
+        annotations.segment_changed.connect(self._on_segment_changed)
+        annotations.segment_removed.connect(self._on_segment_removed)
+        annotations.tier_added.connect(self._on_tier_added)
+        annotations.reset.connect(self._on_reset)
+        labels.label_changed.connect(lambda *_: self._rebuild())
+        # While the view moves, items only leave (the strips draw what enters); once it has
+        # settled, the segments in view get their interactive items.
+        timeline.range_changed.connect(lambda *_: self._sync_visible(create=False))
+        timeline.settled.connect(lambda *_: self._sync_visible())
+
+    def disconnect_model(self) -> None:
+        """Stop observing the model (before the view is thrown away)."""
+        for sig, slot in ((self.annotations.segment_added, self._on_segment_added),
+                          (self.annotations.segment_changed, self._on_segment_changed),
+                          (self.annotations.segment_removed, self._on_segment_removed),
+                          (self.annotations.tier_added, self._on_tier_added),
+                          (self.annotations.reset, self._on_reset)):
+            sig.disconnect(slot)
+
+    # -- gestures → commands ------------------------------------------------------------------
+    def push(self, command: Command) -> bool:
+        """Push ``command``; an invalid edit becomes a status message, not an exception."""
+        try:
+            self.stack.push(command)
+        except (ValueError, KeyError) as e:
+            self.message.emit(f"{command.__class__.__name__}: {e}")
+            return False
+        return True
+
+    def _px_to_seconds(self, px: float) -> float:
+        t0, t1 = self.timeline.view_range
+        return px * (t1 - t0) / max(1, self.timeline.pixels())
+
+    def snap(self, t: float) -> float:
+        if self.snap_times is None or not len(self.snap_times):
+            return t
+        return float(snap_to_onset(t, self.snap_times, self._px_to_seconds(SNAP_PX)))
+
+    def create_from_drag(self, tier: str, x0: float, x1: float) -> None:
+        self.tier_activated.emit(tier)
+        a, b = sorted((x0, x1))
+        if b - a < self._px_to_seconds(MIN_DRAG_PX):
+            return
+        seg = Segment.create(tier, self.current_label, self.snap(a + self.origin), self.snap(b + self.origin))
+        if self.push(AddSegment(seg)):
+            self.select(seg.id)
+
+    def commit_move(self, seg_id: str, x0: float, x1: float | None) -> None:
+        seg = self.annotations.get(seg_id)
+        if seg is None:
+            return
+        start = self.snap(x0 + self.origin)
+        end = None if x1 is None else self.snap(x1 + self.origin)
+        if start == seg.start and (end is None or end == seg.end):
+            return
+        self.tier_activated.emit(seg.tier)
+        if not self.push(MoveSegment(seg_id, start=start, end=end)):
+            self._refresh_item(seg_id)  # put the item back where the model says
+
+    def select(self, seg_id: str) -> None:
+        if seg_id == self.selected:
+            return
+        old, self.selected = self.selected, seg_id
+        for sid in (old, seg_id):
+            self._refresh_item(sid)
+        self._update_strips()  # a segment drawn by a strip shows its selection there
+        if seg_id and seg_id in self.annotations:
+            self.tier_activated.emit(self.annotations[seg_id].tier)
+        self.selection_changed.emit(seg_id)
+
+    # -- model → items ------------------------------------------------------------------------
+    def _make_item(self, seg: Segment) -> pg.GraphicsObject:
+        color = self.labels.color_of(seg.label)
+        cls = PointItem if seg.is_point else SegmentItem
+        item = cls(self, seg, color, seg.id == self.selected)
+        item.setZValue(10 if seg.id == self.selected else (1 if seg.suggested else 5))
+        self.lanes[seg.tier].plot.addItem(item, ignoreBounds=True)
+        if isinstance(item, SegmentItem):
+            item._place_text()  # now that it has a view to pin its label to
+        return item
+
+    def _remove_item(self, seg_id: str) -> None:
+        item = self.items.pop(seg_id, None)
+        if item is not None:
+            vb = item.getViewBox()
+            if vb is not None:
+                vb.removeItem(item)
+            item.deleteLater()
+
+    def _refresh_item(self, seg_id: str) -> None:
+        if seg_id in self.items:
+            self._remove_item(seg_id)
+            seg = self.annotations.get(seg_id)
+            if seg is not None:
+                self.items[seg_id] = self._make_item(seg)
+
+    def _visible(self) -> tuple[float, float]:
+        t0, t1 = self.timeline.view_range
+        m = 0.25 * (t1 - t0)
+        return t0 - m, t1 + m
+
+    def _sync_visible(self, create: bool = True) -> None:
+        """Items for the segments in (or near) view: removes the others; makes the missing
+        ones unless ``create`` is False or their lane is dense (its strip draws them)."""
+        t0, t1 = self._visible()
+        segs = self.annotations.in_range(t0, t1)
+        per_tier: dict[str, int] = {}
+        for s in segs:
+            per_tier[s.tier] = per_tier.get(s.tier, 0) + 1
+        for tier, lane in self.lanes.items():
+            lane.dense = per_tier.get(tier, 0) > MAX_ITEMS
+        want = {s.id: s for s in segs if not self.lanes[s.tier].dense}
+        for sid in [s for s in self.items if s not in want]:
+            self._remove_item(sid)
+        if create:
+            for sid, seg in want.items():
+                if sid not in self.items:
+                    self.items[sid] = self._make_item(seg)
+        for item in self.items.values():
+            if isinstance(item, SegmentItem):
+                item._place_text()
+        self._update_strips()
+
+    def _update_strips(self) -> None:
+        for lane in self.lanes.values():
+            lane.strip.update()
+
+    def _rebuild(self) -> None:
+        for sid in list(self.items):
+            self._remove_item(sid)
+        self._sync_visible()
+
+    def _on_tier_added(self, tier: Tier) -> None:
+        if tier.name in self.lanes:
+            return
+        lane = Lane(self, tier.name)
+        self.lanes[tier.name] = lane
+        self.timeline.add_plot(lane.plot, -LANE_HEIGHT)
+
+    def _on_segment_added(self, seg: Segment) -> None:
+        t0, t1 = self._visible()
+        lane = self.lanes.get(seg.tier)
+        if seg.end >= t0 and seg.start <= t1 and not (lane is not None and lane.dense):
+            self.items[seg.id] = self._make_item(seg)
+        self._update_strips()
+
+    def _on_segment_changed(self, old: Segment, new: Segment) -> None:
+        self._remove_item(new.id)
+        self._on_segment_added(new)
+
+    def _on_segment_removed(self, seg: Segment) -> None:
+        self._remove_item(seg.id)
+        self._update_strips()
+        if seg.id == self.selected:
+            self.select("")
+
+    def _on_reset(self) -> None:
+        for t in self.annotations.tiers:
+            self._on_tier_added(t)
+        self.selected = ""
+        self._rebuild()
+        self.selection_changed.emit("")
+
+
+__all__ = ["AnnotationView", "Lane", "PointItem", "SegmentItem"]

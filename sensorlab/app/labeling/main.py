@@ -1,0 +1,129 @@
+"""Open a session for labeling in its own window: ``python -m sensorlab.app.labeling.main run1.h5``.
+
+`main(argv)` is what ``sensorlab label FILE`` calls. `LabelingWindow` wraps a `LabelingView`
+with a menu (open, label set, keys) and a status bar.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QSize
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow, QMessageBox, QWidget
+
+from sensorlab.app.labeling.view import LabelingView
+from sensorlab.labeling.labelset import LabelSet
+
+
+#: Size a labeling window opens at (lanes, tracks and their titles laid out without overlap).
+DEFAULT_SIZE = QSize(1400, 900)
+
+
+def default_size(window: QWidget) -> QSize:
+    """`DEFAULT_SIZE`, shrunk to 90 % of the available screen area when that is smaller."""
+    screen = window.screen() or QGuiApplication.primaryScreen()
+    if screen is None:
+        return DEFAULT_SIZE
+    avail = screen.availableGeometry().size()
+    return QSize(min(DEFAULT_SIZE.width(), int(avail.width() * 0.9)), min(DEFAULT_SIZE.height(), int(avail.height() * 0.9)))
+
+
+class LabelingWindow(QMainWindow):
+    """A main window around one `LabelingView` (replaced when another session is opened)."""
+
+    def __init__(self, path: str | Path, labels: LabelSet | None = None, *, play_audio: bool = True):
+        super().__init__()
+        self.play_audio = play_audio
+        self.labels = labels
+        self.view: LabelingView | None = None
+        menu = self.menuBar().addMenu("&File")
+        act = QAction("&Open session…", self, shortcut=QKeySequence.StandardKey.Open)
+        act.triggered.connect(self._ask_open)
+        menu.addAction(act)
+        act = QAction("&Label set…", self)
+        act.triggered.connect(self._edit_labels)
+        menu.addAction(act)
+        # Ctrl+Q spelled out: StandardKey.Quit is empty on some platforms (and on Windows).
+        act = QAction("&Quit", self, shortcut=QKeySequence("Ctrl+Q"))
+        act.triggered.connect(self.close)
+        menu.addAction(act)
+        self.resize(default_size(self))
+        self.open(path)
+
+    def open(self, path: str | Path) -> None:
+        if self.view is not None:
+            self.view.close_session()
+            self.view.deleteLater()
+        self.view = LabelingView(path, self.labels, play_audio=self.play_audio)
+        self.setCentralWidget(self.view)
+        self.setWindowTitle(f"sensorlab · labeling · {Path(path).name}")
+        self.view.setFocus()
+
+    def _ask_open(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open session", "", "Sessions (*.h5)")
+        if path:
+            self.open(path)
+
+    def _edit_labels(self) -> None:
+        from sensorlab.app.labeling.labelset_editor import LabelSetEditor
+
+        v = self.view
+        if v is None:
+            return
+        target = v.labels_path or v.path.parent / LabelSet.FILENAME
+        LabelSetEditor(v.labels, target, self).exec()
+        v._update_legend()
+
+    def closeEvent(self, ev):  # noqa: N802
+        if self.view is not None:
+            self.view.close_session()
+        super().closeEvent(ev)
+
+
+#: Printed instead of letting Qt abort when there is no display (see `sensorlab.app.main.has_display`).
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Open ``FILE`` for labeling; returns the exit code (Qt's, 2 without a display or file, 1 if unreadable)."""
+    from sensorlab.app.main import LABEL_NO_DISPLAY as NO_DISPLAY, has_display
+
+    p = argparse.ArgumentParser(prog="sensorlab label", description="Label a recorded session.")
+    p.add_argument("file", type=Path, help="session file (.h5)")
+    p.add_argument("--labels", type=Path, default=None, help="label set (labels.toml); default: next to the session")
+    p.add_argument("--mute", action="store_true", help="play back without sound")
+    args = p.parse_args(argv)
+    if not has_display():  # before any QApplication: without a display Qt aborts the process
+        print(NO_DISPLAY, file=sys.stderr)
+        return 2
+    if not args.file.exists():
+        print(f"sensorlab label: no such session: {args.file}", file=sys.stderr)
+        return 2
+    from sensorlab.labeling.timebase import SessionUnreadable, session_span
+
+    try:
+        session_span(args.file)  # a damaged file: one line here rather than a dialog
+    except SessionUnreadable as e:
+        print(f"sensorlab label: {e}", file=sys.stderr)
+        return 1
+    from sensorlab.app.common import theme
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    theme.apply(app)
+    labels = LabelSet.load(args.labels) if args.labels else None
+    try:
+        w = LabelingWindow(args.file, labels, play_audio=not args.mute)
+    except Exception as e:  # noqa: BLE001 - show why the file cannot be opened, not a traceback
+        QMessageBox.critical(None, "Cannot open session", str(e))
+        return 1
+    w.show()
+    from sensorlab.app.main import close_on_signals
+
+    close_on_signals(w)  # Ctrl-C closes the window normally (edits are already saved)
+    return app.exec()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,176 @@
+"""Model-assisted labeling in the labeling window: Suggest ▾ → From a model… / the demo model.
+
+The model runs through `sensorlab.inference.offline.iter_predict` — the function behind
+``sensorlab predict MODEL SESSION --suggest`` — on a worker of the view's `TaskRunner`, so
+the segments are exactly the command's: same windows, same threshold (0.5), same labels,
+source ``model:<file>``. Only the last step differs: the command writes the labels sidecar,
+the window adds the segments as one undoable step of its `UndoStack` (which autosaves), since
+it holds the sidecar open and would otherwise overwrite the command's write on its next save.
+Like the command, a run replaces that model's unreviewed suggestions and writes the
+predictions beside the session (``run1.predictions.h5``); the recording is only read.
+
+Cancel stops at the next block (30 s of the stream), adds nothing and removes the partial
+predictions file. The last model chosen in the file dialog is remembered in the settings.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Generator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, QSettings
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QFileDialog, QMenu, QToolButton
+
+import sensorlab
+
+if TYPE_CHECKING:
+    from sensorlab.app.labeling.view import LabelingView
+
+#: Settings key of the last model picked in the file dialog.
+LAST_MODEL_KEY = "labeling/last_model"
+
+
+def _predict(model: Path, session: Path, cancel: threading.Event) -> Generator[str, None, Any]:
+    """Worker thread: `iter_predict` with suggestions returned, not saved; None when cancelled."""
+    from sensorlab.inference.offline import PredictProgress, iter_predict, predictions_path
+
+    gen = iter_predict(model, session, suggest=True, save_suggestions=False)
+    result = None
+    try:
+        for item in gen:
+            if cancel.is_set():
+                break
+            if isinstance(item, PredictProgress):
+                yield f"{item.fraction:.0%} · {item.windows} windows"
+            else:
+                result = item
+    finally:
+        gen.close()  # runs its `finally`: the predictions file is closed before it is removed
+    if cancel.is_set():
+        predictions_path(session).unlink(missing_ok=True)  # partial: not left looking complete
+        return None
+    return result
+
+
+class ModelSuggest(QObject):
+    """The model entries of a `LabelingView`'s Suggest menu and the runs they start.
+
+    ``cancel_button`` sits beside the view's busy bar and shows while a model runs.
+    """
+
+    def __init__(self, view: LabelingView, settings: QSettings | None = None):
+        super().__init__(view)
+        self.view = view
+        self.settings = settings if settings is not None else QSettings("sensorlab", "sensorlab")
+        self.cancel_button = QToolButton(text="Cancel")
+        self.cancel_button.setToolTip("Stop the model; nothing is added")
+        self.cancel_button.clicked.connect(self.cancel)
+        self.cancel_button.hide()
+        self._cancel: threading.Event | None = None
+        self.last_action: QAction | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._cancel is not None
+
+    def add_actions(self, menu: QMenu) -> None:
+        # The demo model's path without importing sensorlab.inference: that package pulls in
+        # SciPy (~5 s on a slow machine), which opening a session must not wait for. It is
+        # imported when a model actually runs.
+        demo_model = Path(sensorlab.__file__).resolve().parent / "resources" / "models" / "demo_clap.onnx"
+
+        menu.addSeparator()
+        menu.addAction("From a model…", self.ask_model)
+        self.last_action = menu.addAction("", lambda: self.run(Path(str(self.settings.value(LAST_MODEL_KEY, "")))))
+        self._update_last_action()
+        if demo_model.exists():
+            menu.addAction("Demo model (clap detector on imu)", lambda: self.run(demo_model, remember=False))
+
+    def _update_last_action(self) -> None:
+        last = str(self.settings.value(LAST_MODEL_KEY, "") or "")
+        if self.last_action is not None:
+            self.last_action.setText(f"Model {Path(last).name} again" if last else "")
+            self.last_action.setToolTip(last)
+            self.last_action.setVisible(bool(last) and Path(last).is_file())
+
+    def ask_model(self) -> QFileDialog:
+        """Open the file dialog (non-blocking); choosing a file runs it. Returns the dialog."""
+        last = str(self.settings.value(LAST_MODEL_KEY, "") or "")
+        folder = str(Path(last).parent) if last else str(self.view.path.parent)
+        dialog = QFileDialog(self.view, "Suggest segments from a model", folder, "Models (*.onnx *.tflite)")
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+        if last:
+            dialog.selectFile(last)
+        dialog.fileSelected.connect(lambda p: p and self.run(Path(p)))
+        dialog.open()
+        return dialog
+
+    def run(self, model: Path, *, remember: bool = True) -> None:
+        """Run ``model`` over the session on a worker; its suggestions are added when it ends."""
+        v = self.view
+        if self.running:
+            v.message.emit("a model is already running: wait for it or press Cancel")
+            return
+        if remember:  # remembered even if it fails: the fix (a mapping beside it) is retried in one click
+            self.settings.setValue(LAST_MODEL_KEY, str(model))
+            self._update_last_action()
+        cancel = self._cancel = threading.Event()
+        self.cancel_button.show()
+        v.progress.setMaximum(100)
+        v.progress.setValue(0)
+        worker = v.runner.run(f"model {model.name}", _predict, model, v.path, cancel,
+                              on_done=lambda r: self._done(model, r, cancel), on_error=lambda _m: self._ended())  # fmt: skip
+        worker.yielded.connect(lambda text: v.progress.setValue(int(text.split("%")[0])) if "%" in text else None)
+
+    def cancel(self) -> None:
+        if self._cancel is not None:
+            self._cancel.set()
+            self.view.message.emit("cancelling…")
+
+    def _ended(self) -> None:
+        self._cancel = None
+        self.cancel_button.hide()
+        self.view.progress.setMaximum(0)  # back to the busy bar of the other tasks
+
+    def _done(self, model: Path, result, cancel: threading.Event) -> None:
+        from sensorlab.inference.offline import model_source, predictions_path
+        from sensorlab.labeling.commands import AddSegment, CompoundCommand, DeleteSegment
+        from sensorlab.labeling.suggest import SUGGESTION_TIER
+
+        self._ended()
+        v = self.view
+        if v.session is None or v.annotation_view is None:
+            return
+        if result is None or cancel.is_set():  # cancelled, perhaps after the worker had finished
+            predictions_path(v.path).unlink(missing_ok=True)
+            v.message.emit(f"model {model.name} cancelled: no suggestions added")
+            return
+        source = model_source(model)
+        segs = result.segments
+        stale = [s.id for s in v.annotations if s.suggested and s.tier == SUGGESTION_TIER and s.source == source]
+        commands = [*(DeleteSegment(i) for i in stale), *(AddSegment(s) for s in segs)]
+        if commands:
+            v.annotation_view.push(CompoundCommand(commands, f"Suggest {len(segs)} ({model.name})"))
+        replaced = f", replacing {len(stale)} from the previous run" if stale else ""
+        if segs:
+            per = {}
+            for s in segs:
+                per[s.label] = per.get(s.label, 0) + 1
+            labels = ", ".join(f"{k} {n}" for k, n in per.items())
+            v.message.emit(f"{len(segs)} suggestion(s) from {model.name} ({labels}; {result.windows} windows){replaced}"
+                           f" · A accept · R reject")  # fmt: skip
+        else:
+            tops = ", ".join(f"{k} {n}" for k, n in result.counts.items())
+            v.message.emit(f"0 suggestions from {model.name} ({result.windows} windows; top class: {tops}){replaced}; no window of a "
+                           f"label reached P 0.5 — `sensorlab predict MODEL SESSION --suggest --threshold 0.3` suggests weaker ones")  # fmt: skip
+
+    def close(self) -> None:
+        """The view closes: stop a running model (the runner waits for its worker)."""
+        if self._cancel is not None:
+            self._cancel.set()
+
+
+__all__ = ["LAST_MODEL_KEY", "ModelSuggest"]

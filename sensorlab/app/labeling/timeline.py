@@ -1,0 +1,243 @@
+"""`Timeline`: stacked tracks and annotation lanes on one linked time axis, with a cursor.
+
+One `pg.GraphicsLayoutWidget` (one QGraphicsView, so one paint per frame) holds a row per
+track. All plots are x-linked to the first; only the first one shows the time axis, as a
+ruler on top (redrawing scrolling axes is the most expensive part of a frame). Time is session seconds on screen
+(``x = t - origin``) and host-clock seconds in the API.
+
+Each scroll/zoom frame calls every track's ``update_range`` (cheap: pyramid queries); a
+short single-shot timer calls ``settle`` when the view has stopped moving (spectrogram).
+"""
+
+from __future__ import annotations
+
+import math
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer, Signal
+
+from sensorlab.app.live.traces import CursorLine
+from sensorlab.app.labeling.time_ruler import TimeRuler
+from sensorlab.app.labeling.tracks import Track
+
+#: Milliseconds without range change before `Track.settle` runs.
+SETTLE_MS = 120
+CURSOR_COLOR = "#ff5252"
+
+
+class Timeline(pg.GraphicsLayoutWidget):
+    """The labeling timeline.
+
+    Parameters
+    ----------
+    origin
+        Host time shown as 0 s (the session start).
+    t_begin, t_end
+        Host-time extent of the session (the view cannot scroll far beyond it).
+    min_span
+        Narrowest visible range, seconds (a few samples of the fastest stream).
+
+    Signals
+    -------
+    cursor_moved(t)
+        The cursor moved to host time ``t`` (click, keyboard, playback).
+    range_changed(t0, t1)
+        The visible host-time range changed (every frame while scrolling).
+    settled(t0, t1)
+        The range stopped changing for `SETTLE_MS` (costly work may run now).
+    first_painted()
+        The first paint after `refresh(settle=False)` is done (deferred work may run now).
+    """
+
+    cursor_moved = Signal(float)
+    range_changed = Signal(float, float)
+    settled = Signal(float, float)
+    first_painted = Signal()
+
+    def __init__(self, origin: float, t_begin: float, t_end: float, min_span: float = 1e-3, parent=None):
+        super().__init__(parent)
+        self.origin = origin
+        self.t_begin, self.t_end = t_begin, t_end
+        self.min_span = min_span
+        self.tracks: list[Track] = []
+        self.plots: list[pg.PlotItem] = []
+        self._cursors: list[CursorLine] = []
+        self.cursor = t_begin
+        self.frames = 0  # range updates drawn (the benchmark reads it)
+        self.ci.layout.setSpacing(0)
+        self.ci.setContentsMargins(0, 0, 4, 0)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys go to the labeling view
+        self._settle = QTimer(self, singleShot=True, interval=SETTLE_MS)
+        self._settle.timeout.connect(self._on_settled)
+        self._settle_after_paint = False
+
+    # -- building ---------------------------------------------------------------------------
+    def add_track(self, track: Track) -> None:
+        """Append a track as the next row (rows are added top to bottom)."""
+        self._add_plot(track.plot, track.stretch)
+        self.tracks.append(track)
+        track.viewbox.clicked.connect(self._on_clicked)
+
+    def add_plot(self, plot: pg.PlotItem, stretch: int) -> None:
+        """Append a plot that is not a `Track` (an annotation lane)."""
+        self._add_plot(plot, stretch)
+        vb = plot.getViewBox()
+        if hasattr(vb, "clicked"):
+            vb.clicked.connect(self._on_clicked)
+
+    def _add_plot(self, plot: pg.PlotItem, stretch: int) -> None:
+        row = len(self.plots)
+        self.addItem(plot, row=row, col=0)
+        if stretch < 0:
+            self.ci.layout.setRowFixedHeight(row, -stretch)
+        else:
+            self.ci.layout.setRowStretchFactor(row, stretch)
+        if self.plots:
+            plot.setXLink(self.plots[0])
+        else:
+            # The time ruler sits on top of the first track, so lanes added later (tiers
+            # appear while labeling) never have to take the axis over. It paints itself
+            # (labeling/time_ruler.py): pyqtgraph's axis was a fifth of a scroll frame.
+            grid = plot.getAxis("top").grid
+            plot.setAxisItems({"top": TimeRuler()})
+            plot.getAxis("top").setGrid(grid)
+            plot.showAxis("top", True)
+            ruler = plot.getAxis("top")
+            # Two tick levels, not three: the ruler is redrawn every scroll frame, and the
+            # finest level's ticks and labels were a third of its cost.
+            ruler.setStyle(tickLength=-6, maxTickLevel=1, maxTextLevel=1)
+            ruler.enableAutoSIPrefix(False)  # always seconds: "ms" or "ks" would change what ticks mean
+            ruler.setLabel("time since the session start", units="s")
+        pad = 0.02 * (self.t_end - self.t_begin) + 0.5
+        plot.getViewBox().setLimits(xMin=self.t_begin - self.origin - pad, xMax=self.t_end - self.origin + pad,
+                                    minXRange=self.min_span)
+        # Drawn in the plot's pixel space: an InfiniteLine per plot recomputed its geometry on
+        # every scroll frame (docs/PERFORMANCE.md).
+        self._cursors.append(CursorLine(plot.getViewBox(), CURSOR_COLOR, self.cursor - self.origin))
+        # Axes that do not move with the time range are drawn once and cached; the hidden
+        # bottom axes still follow the range, so no SI prefix (a label re-rendered each frame).
+        plot.getAxis("left").setCacheMode(pg.QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        for side in ("bottom", "top"):
+            plot.getAxis(side).enableAutoSIPrefix(False)
+        if not self.plots:
+            vb = plot.getViewBox()
+            # The whole session from the start: pyqtgraph's default range (0–1 s) made the
+            # tracks draw the first second while rows were being added, which for a 10-hour
+            # session loaded the audio's finest stored level (72 MB of block times) before
+            # the first paint. Set after the SI prefix was turned off: pyqtgraph picks the
+            # prefix for the current range even while turning it off ("ks" for 10 hours).
+            vb.setXRange(self.t_begin - self.origin, self.t_end - self.origin, padding=0)
+            vb.sigXRangeChanged.connect(self._on_range)
+            vb.sigResized.connect(self._on_range)  # more pixels → a finer level
+        self.plots.append(plot)
+
+    # -- view range -------------------------------------------------------------------------
+    @property
+    def view_range(self) -> tuple[float, float]:
+        """Visible host-time range."""
+        x0, x1 = self.plots[0].getViewBox().viewRange()[0]
+        return x0 + self.origin, x1 + self.origin
+
+    def pixels(self) -> int:
+        """Plot width in device pixels: the number of min/max pairs worth drawing."""
+        return max(16, int(self.plots[0].getViewBox().width() * self.devicePixelRatioF())) if self.plots else 1000
+
+    def set_view(self, t0: float, t1: float) -> None:
+        """Show host times ``[t0, t1]``."""
+        if t1 - t0 < self.min_span:
+            c = 0.5 * (t0 + t1)
+            t0, t1 = c - self.min_span / 2, c + self.min_span / 2
+        self.plots[0].getViewBox().setXRange(t0 - self.origin, t1 - self.origin, padding=0)
+
+    def zoom(self, factor: float, center: float | None = None) -> None:
+        """Zoom in (``factor < 1``) or out around ``center`` (default: the cursor if visible)."""
+        t0, t1 = self.view_range
+        c = center if center is not None else (self.cursor if t0 <= self.cursor <= t1 else 0.5 * (t0 + t1))
+        self.set_view(c - (c - t0) * factor, c + (t1 - c) * factor)
+
+    def pan(self, fraction: float) -> None:
+        """Scroll by ``fraction`` of the visible span (negative: towards the start)."""
+        t0, t1 = self.view_range
+        d = (t1 - t0) * fraction
+        self.set_view(t0 + d, t1 + d)
+
+    def show_all(self) -> None:
+        self.set_view(self.t_begin, self.t_end)
+
+    def ensure_visible(self, t: float, margin: float = 0.05) -> None:
+        """Scroll (not zoom) so that ``t`` is on screen."""
+        t0, t1 = self.view_range
+        span = t1 - t0
+        if t < t0 + margin * span or t > t1 - margin * span:
+            self.set_view(t - span / 2, t + span / 2)
+
+    def _on_range(self, *_):
+        t0, t1 = self.view_range
+        px = self.pixels()
+        for tr in self.tracks:
+            tr.update_range(t0, t1, px)
+        self.frames += 1
+        self.range_changed.emit(t0, t1)
+        self._settle.start()
+
+    def _on_settled(self) -> None:
+        t0, t1 = self.view_range
+        px = self.pixels()
+        for tr in self.tracks:
+            # Costly tracks (the spectrogram) compute on a worker and show when done.
+            getattr(tr, "settle_later", tr.settle)(t0, t1, px)
+        self.settled.emit(t0, t1)
+
+    def stop(self) -> None:
+        """Cancel pending work (before the session is closed)."""
+        self._settle.stop()
+        for tr in self.tracks:
+            if hasattr(tr, "cancel"):  # a worker still reading the file must end before it closes
+                tr.cancel()
+                tr.wait()
+        for vb in (p.getViewBox() for p in self.plots[:1]):
+            vb.sigXRangeChanged.disconnect(self._on_range)
+            vb.sigResized.disconnect(self._on_range)
+
+    def refresh(self, settle: bool = True) -> None:
+        """Redraw every track for the current range now (after opening); with ``settle`` False
+        the costly work (spectrogram, annotation items) follows when the settle timer fires,
+        so the first paint does not wait for it."""
+        self._on_range()
+        self._settle.stop()
+        if settle:
+            self._on_settled()
+        else:
+            self._settle_after_paint = True
+
+    def paintEvent(self, ev):  # noqa: N802 - Qt override
+        super().paintEvent(ev)
+        if self._settle_after_paint:  # the first paint after `refresh(settle=False)` is on screen
+            self._settle_after_paint = False
+            self._settle.start()
+            QTimer.singleShot(0, self, self.first_painted.emit)  # after this paint has returned
+
+    # -- cursor -----------------------------------------------------------------------------
+    def set_cursor(self, t: float, *, emit: bool = True) -> None:
+        """Move the cursor to host time ``t`` (clamped to the session)."""
+        t = min(max(t, self.t_begin), self.t_end)
+        if not math.isfinite(t):
+            return
+        self.cursor = t
+        for line in self._cursors:
+            line.setValue(t - self.origin)
+        if emit:
+            self.cursor_moved.emit(t)
+
+    def _on_clicked(self, x: float) -> None:
+        self.set_cursor(x + self.origin)
+
+    def x_to_pixel(self, plot: pg.PlotItem, t: float) -> pg.QtCore.QPoint:
+        """Widget pixel of host time ``t`` at the vertical middle of ``plot`` (for tests and tools)."""
+        vb = plot.getViewBox()
+        y = sum(vb.viewRange()[1]) / 2
+        scene = vb.mapViewToScene(pg.QtCore.QPointF(t - self.origin, y))
+        return self.mapFromScene(scene)
+
+
+__all__ = ["Timeline"]

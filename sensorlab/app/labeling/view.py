@@ -1,0 +1,502 @@
+"""`LabelingView`: open a recorded session and annotate it on one synchronized timeline.
+
+Layout: a top bar (label legend with hotkeys, active tier, snap, play, suggest), the
+`Timeline` (audio envelope + spectrogram, every time series, event streams such as recorded
+predictions, then one lane per annotation tier) and a side column (video and frame streams
+at the cursor, undo history). Keys (all go through the `UndoStack`; autosaved after each):
+
+====================  ==========================================================
+1–9                   relabel the selection / accept a suggestion as that label;
+                      else, while playing, start/stop a span; else a point at the cursor
+Space                 play / pause (audio through sounddevice, or silent)
+← / →  (Shift: ×10)   step the cursor by 1 % of the visible span
+Ctrl+Z, Ctrl+Shift+Z  undo, redo (also Ctrl+Y)
+Delete / Backspace    delete the selection
+S                     split the selection (or the segment under the cursor) at the cursor
+M                     merge the selection with the next segment of its tier
+A / R                 accept / reject the selected (or next) suggestion, then go to the next
+N / P                 next / previous label: cursor to its start, selected
++ / -, 0              zoom in / out around the cursor, whole session
+Escape                clear the selection
+====================  ==========================================================
+
+The session file is only read. Annotations live in the sidecar (`labeling.store`), the
+min/max pyramid in its own cache (`session.pyramid`), built in a worker on first open.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox, QComboBox, QHBoxLayout, QLabel, QMenu, QProgressBar, QSizePolicy, QSplitter, QToolButton, QVBoxLayout,
+    QWidget,
+)
+
+from sensorlab.acquisition.source import StreamKind
+from sensorlab.app.labeling.annotation_view import AnnotationView
+from sensorlab.app.labeling.history_view import HistoryView
+from sensorlab.app.labeling.keys import KeyHandler
+from sensorlab.app.labeling.model_suggest import ModelSuggest
+from sensorlab.app.labeling.playback import Playback
+from sensorlab.app.labeling.timeline import Timeline
+from sensorlab.app.labeling.tracks import EventsTrack, SignalTrack, SpectrogramTrack
+from sensorlab.app.common.workers import TaskRunner
+from sensorlab.labeling.annotations import DEFAULT_TIER, LIVE_TIER
+from sensorlab.labeling.session_labels import LABELS_STREAM as LIVE_LABELS_STREAM
+from sensorlab.labeling.session_labels import read_annotations as open_session_annotations
+from sensorlab.labeling.commands import UndoStack
+from sensorlab.labeling.labelset import LabelSet
+from sensorlab.labeling.store import autosaver, sidecar_path
+from sensorlab.labeling.suggest import SUGGESTION_TIER
+from sensorlab.labeling.timebase import format_offset
+from sensorlab.session.pyramid import Pyramid
+from sensorlab.session.reader import Session, StreamReader
+
+log = logging.getLogger(__name__)
+
+#: Key hints shown once, on the position line, while a segment (or a suggestion) is selected.
+SELECTION_HINT = "1–9 relabel · S split · M merge · Del delete"
+SUGGESTION_HINT = "suggestion: A accept · R reject · 1–9 accept as label"
+
+
+def find_labelset(session_path: Path) -> tuple[LabelSet | None, Path | None]:
+    """The project's label set: ``labels.toml`` next to the session or one folder up."""
+    for folder in (session_path.parent, session_path.parent.parent):
+        p = folder / LabelSet.FILENAME
+        if p.exists():
+            return LabelSet.load(p), p
+    return None, None
+
+
+class FramePreview(QWidget):
+    """The frame of a video or frames stream at the cursor."""
+
+    def __init__(self, stream: StreamReader, origin: float, parent=None):
+        super().__init__(parent)
+        self.stream = stream
+        self.origin = origin
+        self.is_video = stream.info.kind is StreamKind.VIDEO
+        self._times: np.ndarray | None = None  # read on the first `show_at` (after the first paint)
+        self.frame_index = -1
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        self.title = QLabel(f"<b>{stream.name}</b>")
+        lay.addWidget(self.title)
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.view = self.graphics.addViewBox(lockAspect=True, invertY=self.is_video, enableMenu=False)
+        self.view.setMouseEnabled(False, False)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        if not self.is_video:
+            self.image.setColorMap(pg.colormap.get("viridis"))
+        self.view.addItem(self.image)
+        lay.addWidget(self.graphics, 1)
+
+    @property
+    def times(self) -> np.ndarray:
+        """One timestamp per frame (8 MB for 10 hours at 30 fps; 0.1–0.2 s to decode, so not
+        before the timeline's first paint)."""
+        if self._times is None:
+            self._times = self.stream.timestamps
+        return self._times
+
+    def show_at(self, t: float) -> None:
+        """Show the newest frame at or before host time ``t``."""
+        i = int(np.searchsorted(self.times, t, "right")) - 1
+        i = min(max(i, 0), len(self.times) - 1)
+        if i == self.frame_index or len(self.times) == 0:
+            return
+        self.frame_index = i
+        frame = np.asarray(self.stream.read_index(i, i + 1).data[0])
+        if self.is_video:
+            if frame.ndim == 3 and frame.shape[2] >= 3:
+                frame = frame[..., 2::-1]  # BGR → RGB
+            self.image.setImage(np.ascontiguousarray(frame), autoLevels=False, levels=(0, 255))
+        else:
+            img = frame.reshape(frame.shape[0], -1) if frame.ndim > 1 else frame[None, :]
+            self.image.setImage(img, autoLevels=True)
+        self.title.setText(f"<b>{self.stream.name}</b> <span style='color:#9aa0a6'>frame {i} · "
+                           f"{self.times[i] - self.origin:.3f} s</span>")
+
+
+class LabelingView(QWidget):
+    """Label one session file.
+
+    Parameters
+    ----------
+    path
+        The ``.h5`` session.
+    labels
+        The project's label set (default: `find_labelset`, else built from the labels in use).
+    play_audio
+        False plays silently even when an output device exists (tests).
+    settings
+        Where the last model of Suggest ▾ → From a model… is remembered (default: the user's).
+
+    Signals
+    -------
+    session_ready()
+        Tracks are built and drawn (after the pyramid was built in a worker if needed).
+    message(text)
+        One line for the status bar.
+    """
+
+    session_ready = Signal()
+    message = Signal(str)
+
+    def __init__(self, path: str | Path, labels: LabelSet | None = None, *, play_audio: bool = True, settings=None, parent=None):
+        super().__init__(parent)
+        self.path = Path(path)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.session = Session.open(self.path)
+        self.annotations = open_session_annotations(self.path)
+        self.labels_path: Path | None = None
+        if labels is None:
+            labels, self.labels_path = find_labelset(self.path)
+        if labels is None:
+            names = [n for n in self.annotations.labels() if n] or ["label"]
+            labels = LabelSet.from_names(names[:9])
+        self.labels = labels
+        self.stack = UndoStack(self.annotations, autosave=autosaver(sidecar_path(self.path), session=self.path.name))
+        self.stack.autosave_failed.connect(lambda m: self.message.emit(f"AUTOSAVE FAILED: {m}"))
+        self.tier = next((t for t in self.annotations.tier_names if t not in (LIVE_TIER, SUGGESTION_TIER)), DEFAULT_TIER)
+        self.pyramid: Pyramid | None = None
+        self.timeline: Timeline | None = None
+        self.annotation_view: AnnotationView | None = None
+        self.previews: list[FramePreview] = []
+        self.runner = TaskRunner(self)
+        self.runner.failed.connect(lambda title, m: self.message.emit(f"{title} failed: {m}"))
+        self.runner.progress.connect(self._on_progress)
+        self.open_spans: dict[int, float] = {}  # hotkey → start time of a span being recorded
+        self.keys = KeyHandler(self)
+        self.model_suggest = ModelSuggest(self, settings)  # Suggest ▾ → From a model… (model_suggest.py)
+        self._build_frame()
+        self.message.connect(self.status.setText)
+        audio = next((s for s in self.session.streams.values() if s.info.kind is StreamKind.AUDIO and s.count), None)
+        self.playback = Playback(audio, self._extent()[1], use_device=play_audio, parent=self)
+        self.playback.position.connect(self._on_play_position)
+        self.playback.state_changed.connect(self._on_play_state)
+        pyr = Pyramid(self.session)
+        if pyr.is_valid():
+            self._on_pyramid(Pyramid.open(self.session))
+        else:
+            self.runner.run("building the overview cache", _build_pyramid, self.session, on_done=self._on_pyramid)
+
+    # -- building -------------------------------------------------------------------------------
+    def _extent(self) -> tuple[float, float]:
+        s = self.session
+        firsts = [st.first_time for st in s.streams.values() if st.count]
+        lasts = [st.last_time for st in s.streams.values() if st.count]
+        start = s.metadata.start_host_time if s.metadata.start_host_time is not None else min(firsts, default=0.0)
+        end = max(lasts, default=start + 1.0)
+        if s.metadata.end_host_time is not None:
+            end = max(end, s.metadata.end_host_time)
+        return float(start), float(end)
+
+    def _build_frame(self) -> None:
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        bar = QHBoxLayout()
+        self.legend = QLabel()
+        bar.addWidget(self.legend)
+        bar.addStretch(1)
+        bar.addWidget(QLabel("tier:"))
+        self.tier_box = QComboBox(editable=True)
+        self.tier_box.setToolTip("Tier of segments made with keys (dragging in a lane uses that lane's tier)")
+        self.tier_box.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        # Tier names arrive after the first show (the session opens in a worker): size the
+        # box to them every time, or "suggestions" shows as its clipped tail.
+        self.tier_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.tier_box.currentTextChanged.connect(self._set_tier)
+        bar.addWidget(self.tier_box)
+        self.snap_box = QCheckBox("snap to onsets")
+        self.snap_box.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.snap_box.toggled.connect(lambda _on: self._update_snap())
+        bar.addWidget(self.snap_box)
+        self.suggest_button = QToolButton(text="Suggest ▾")
+        self.suggest_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.suggest_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.suggest_button.setMenu(QMenu(self.suggest_button))
+        bar.addWidget(self.suggest_button)
+        self.play_button = QToolButton(text="▶ Play")
+        self.play_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.play_button.clicked.connect(lambda: self.toggle_play())
+        bar.addWidget(self.play_button)
+        lay.addLayout(bar)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.placeholder = QLabel("opening…", alignment=Qt.AlignmentFlag.AlignCenter)
+        self.splitter.addWidget(self.placeholder)
+        self.side = QWidget()
+        side = QVBoxLayout(self.side)
+        side.setContentsMargins(0, 0, 0, 0)
+        self.previews_box = QVBoxLayout()
+        side.addLayout(self.previews_box, 3)
+        side.addWidget(QLabel("<b>History</b>"))
+        self.history = HistoryView(self.stack)
+        side.addWidget(self.history, 2)
+        self.splitter.addWidget(self.side)
+        self.splitter.setStretchFactor(0, 4)
+        self.splitter.setStretchFactor(1, 1)
+        lay.addWidget(self.splitter, 1)
+        bottom = QHBoxLayout()
+        self.position_label = QLabel()
+        self.position_label.setMinimumWidth(260)
+        bottom.addWidget(self.position_label)
+        self.status = QLabel()  # transient messages only; the key hints are on the position line
+        self.status.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.status.setStyleSheet("color: #ffd54f")
+        # A long message (e.g. the hint after an empty suggestion run) wraps instead of
+        # widening the window past the screen and pushing the top bar's buttons off it.
+        self.status.setWordWrap(True)
+        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        bottom.addWidget(self.status, 1)
+        self.progress = QProgressBar(maximumWidth=200, maximum=0)
+        self.progress.hide()
+        bottom.addWidget(self.progress)
+        bottom.addWidget(self.model_suggest.cancel_button)
+        lay.addLayout(bottom)
+        self._update_legend()
+
+    def _on_progress(self, text: str) -> None:
+        """A worker's progress goes to the status line; "" (nothing runs any more) only hides
+        the busy bar: the task's own result message, emitted just before, must stay visible."""
+        if text:
+            self.progress.show()
+            self.message.emit(text)
+        else:
+            self.progress.hide()
+
+    def _on_pyramid(self, pyramid: Pyramid) -> None:
+        if self.session is None:  # closed while the cache was being built
+            pyramid.close()
+            return
+        self.pyramid = pyramid
+        self.progress.hide()
+        self.message.emit("")  # the cache build's progress line is done with
+        start, end = self._extent()
+        streams = self.session.streams
+        rates = [s.info.nominal_rate for s in streams.values() if s.info.nominal_rate > 0]
+        tl = Timeline(origin=start, t_begin=start, t_end=end, min_span=20.0 / max(rates, default=1000.0))
+        self.timeline = tl
+        for s in streams.values():
+            if not s.count:
+                continue
+            kind = s.info.kind
+            if kind is StreamKind.AUDIO:
+                tr = SignalTrack(s, pyramid, start, y_range=(-1.0, 1.0))
+                tr.stretch = 2
+                tl.add_track(tr)
+                tl.add_track(SpectrogramTrack(s, start))
+            elif kind is StreamKind.TIMESERIES:
+                tl.add_track(SignalTrack(s, pyramid, start))
+            elif kind is StreamKind.EVENTS and s.name != LIVE_LABELS_STREAM:
+                tl.add_track(EventsTrack(s, start, colors=lambda text: self.labels.color_of(text.split(" ")[0])))
+            elif kind in (StreamKind.VIDEO, StreamKind.FRAMES):
+                p = FramePreview(s, start)
+                self.previews.append(p)
+                self.previews_box.addWidget(p, 1)
+        av = AnnotationView(self.annotations, self.stack, self.labels, tl, parent=self)
+        self.annotation_view = av
+        av.message.connect(self.message.emit)
+        av.tier_activated.connect(self._set_tier)
+        av.selection_changed.connect(lambda _sid: self._update_position())
+        self.annotations.tier_added.connect(lambda _t: self._update_tiers())
+        # The position line shows the selection's label and times: redraw it when an edit
+        # (relabel, move, undo) changes the model, not only when the selection changes.
+        for sig in (self.annotations.segment_changed, self.annotations.segment_removed, self.annotations.reset):
+            sig.connect(self._on_model_changed)
+        self._update_tiers()
+        self._fill_suggest_menu()
+        self.placeholder.setParent(None)
+        self.splitter.insertWidget(0, tl)
+        self.splitter.setSizes([1000, 260])
+        tl.cursor_moved.connect(self._on_cursor)
+        tl.settled.connect(lambda *_: self._update_snap())
+        tl.show_all()
+        tl.refresh(settle=False)  # spectrogram and annotation items right after the first paint
+        # The video frame at the cursor, too: it reads every frame's time and decodes a JPEG
+        # (0.2–0.3 s of opening a 10-hour session with a camera).
+        tl.set_cursor(start, emit=False)
+        tl.first_painted.connect(lambda: self._on_cursor(tl.cursor))
+        self.setFocus()
+        self.session_ready.emit()
+
+    def _update_legend(self) -> None:
+        parts = [f"<span style='background:{lab.color};color:#000'>&nbsp;{lab.hotkey or '·'}&nbsp;</span>&nbsp;{lab.name}"
+                 for lab in self.labels]
+        self.legend.setText("&nbsp;&nbsp;".join(parts))
+
+    def _update_tiers(self) -> None:
+        names = self.annotations.tier_names
+        if self.tier not in names:
+            names = [*names, self.tier]
+        self.tier_box.blockSignals(True)
+        self.tier_box.clear()
+        self.tier_box.addItems(names)
+        self.tier_box.setCurrentText(self.tier)
+        self.tier_box.blockSignals(False)
+        self.tier_box.setMinimumWidth(self.tier_box.sizeHint().width())  # never squeezed by the legend
+
+    def _set_tier(self, tier: str) -> None:
+        if tier and tier != self.tier:
+            self.tier = tier
+            self.tier_box.blockSignals(True)
+            self.tier_box.setCurrentText(tier)
+            self.tier_box.blockSignals(False)
+
+    # -- cursor, playback -------------------------------------------------------------------------
+    @property
+    def cursor(self) -> float:
+        return self.timeline.cursor if self.timeline else self._extent()[0]
+
+    def _on_cursor(self, t: float) -> None:
+        if self.session is None:  # closed: a queued first paint or cursor move reads nothing
+            return
+        for p in self.previews:
+            p.show_at(t)
+        self._update_position()
+
+    def _on_model_changed(self, *_) -> None:
+        if self.session is not None:
+            self._update_position()
+
+    def _update_position(self) -> None:
+        if self.timeline is None:
+            return
+        o = self.timeline.origin
+        text = f"cursor {format_offset(self.cursor - o)}"
+        av = self.annotation_view
+        if av and av.selected and av.selected in self.annotations:
+            s = self.annotations[av.selected]
+            span = format_offset(s.start - o) + ("" if s.is_point else f"–{format_offset(s.end - o)}")
+            text += f"  ·  selected: {s.label} [{s.tier}] {span}  ·  "
+            text += SUGGESTION_HINT if s.suggested else SELECTION_HINT
+        self.position_label.setText(text)
+
+    def toggle_play(self) -> None:
+        self.playback.toggle(self.cursor)
+
+    def _on_play_position(self, t: float) -> None:
+        self.timeline.set_cursor(t)
+        t0, t1 = self.timeline.view_range
+        if t > t1 or t < t0:  # page-flip rather than scroll every frame: cheaper and easier to read
+            self.timeline.set_view(t - 0.02 * (t1 - t0), t + 0.98 * (t1 - t0))
+
+    def _on_play_state(self, playing: bool) -> None:
+        self.play_button.setText("❚❚ Pause" if playing else "▶ Play")
+        if not playing:
+            self.open_spans.clear()
+        if self.playback.note:
+            self.message.emit(self.playback.note)
+
+    # -- snapping and suggestions ---------------------------------------------------------------------
+    def _update_snap(self) -> None:
+        av = self.annotation_view
+        if av is None:
+            return
+        if not self.snap_box.isChecked() or self.playback.audio is None:
+            av.snap_times = None
+            return
+        from sensorlab.labeling.onsets import detect_onsets
+
+        t0, t1 = self.timeline.view_range
+        if t1 - t0 > 120:
+            av.snap_times = None
+            self.message.emit("zoom in below 2 minutes to snap to onsets")
+            return
+        c = self.playback.audio.read(t0, t1)
+        av.snap_times = detect_onsets(np.asarray(c.data), c.timestamps) if len(c.timestamps) > 64 else None
+
+    def _fill_suggest_menu(self) -> None:
+        menu = self.suggest_button.menu()
+        methods = {StreamKind.AUDIO: "energy", StreamKind.TIMESERIES: "changepoint", StreamKind.VIDEO: "motion"}
+        for s in self.session.streams.values():
+            method = methods.get(s.info.kind)
+            if method and s.count:
+                menu.addAction(f"{method} on {s.name}", lambda s=s, m=method: self.suggest(s.name, m))
+        self.model_suggest.add_actions(menu)
+
+    def suggest(self, stream: str, method: str) -> None:
+        """Run a suggestion method on a worker; the result is one undoable step.
+
+        Like ``sensorlab labels suggest``, the step replaces the unreviewed suggestions of the
+        previous run of the same method on the same stream (also when nothing is found).
+        """
+        from sensorlab.labeling.cli_commands import describe_segments
+        from sensorlab.labeling.commands import AddSegment, CompoundCommand, DeleteSegment
+        from sensorlab.labeling.suggest_stream import suggestion_source
+
+        def done(segs) -> None:
+            source = suggestion_source(method, stream)
+            stale = [s.id for s in self.annotations if s.suggested and s.tier == SUGGESTION_TIER and s.source == source]
+            commands = [*(DeleteSegment(i) for i in stale), *(AddSegment(s) for s in segs)]
+            if commands:
+                self.annotation_view.push(CompoundCommand(commands, f"Suggest {len(segs)} ({method})"))
+            replaced = f", replacing {len(stale)} from the previous run" if stale else ""
+            if segs:
+                self.message.emit(f"{len(segs)} suggestion(s) from {method} on {stream}{replaced}")
+            else:
+                hint = describe_segments([], method=method).removeprefix("0 suggestions")
+                self.message.emit(f"0 suggestions from {method} on {stream}{replaced}; from the command line "
+                                  f"`sensorlab labels suggest`{hint}")
+
+        self.runner.run(f"suggest {method} on {stream}", _suggest, self.session.streams[stream], method, on_done=done)
+
+    # -- keys ---------------------------------------------------------------------------------
+    def keyPressEvent(self, ev):  # noqa: N802 - Qt override
+        if self.timeline is None or not self.keys.handle(ev):
+            super().keyPressEvent(ev)
+
+    def close_session(self) -> None:
+        """Stop playback and release the files (the sidecar is already saved). Idempotent."""
+        if self.session is None:
+            return
+        self.playback.stop()
+        if self.timeline is not None:
+            self.timeline.stop()
+        if self.annotation_view is not None:
+            self.annotation_view.disconnect_model()
+            for sig in (self.annotations.segment_changed, self.annotations.segment_removed, self.annotations.reset):
+                sig.disconnect(self._on_model_changed)
+        self.model_suggest.close()
+        self.runner.wait(10_000)
+        if self.pyramid is not None:
+            self.pyramid.close()
+        self.session.close()
+        self.session = None
+
+    def closeEvent(self, ev):  # noqa: N802
+        self.close_session()
+        super().closeEvent(ev)
+
+
+def _build_pyramid(session: Session):
+    """Worker thread: build the pyramid cache, yielding percentages; returns the open pyramid."""
+    gen = Pyramid.iter_open(session)
+    while True:
+        try:
+            p = next(gen)
+        except StopIteration as stop:
+            return stop.value
+        yield f"{p:.0%}"
+
+
+def _suggest(stream: StreamReader, method: str):
+    """Worker thread: run a suggestion method over a stream, yielding percentages."""
+    from sensorlab.labeling.suggest_stream import iter_suggest_for_stream
+
+    gen = iter_suggest_for_stream(stream, method)
+    while True:
+        try:
+            p = next(gen)
+        except StopIteration as stop:
+            return stop.value or []
+        yield f"{p:.0%}"
+
+
+__all__ = ["FramePreview", "LabelingView", "find_labelset"]

@@ -1,0 +1,55 @@
+"""The live prediction panel: class probabilities as a scrolling trace on the shared time axis,
+and the top class as a banner above it.
+
+A predictions stream (`sensorlab.inference.is_predictions`) is an ordinary timeseries, so it
+scrolls with every other panel; this panel fixes its y axis to 0…1 (probabilities never
+need autoscaling, and a fixed axis makes a flicker visible) and shows the newest window's top
+class and probability in large type, so a demo reads from across the room.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtWidgets import QLabel
+
+from sensorlab.app.live.panels import TimeseriesPanel
+
+#: Banner colours: a confident top class, and an unsure one (below `UNSURE`).
+SURE, UNSURE_COLOUR, UNSURE = "#2e7d32", "#5f6368", 0.6
+
+
+class PredictionPanel(TimeseriesPanel):
+    """Probabilities of each class over time, y fixed to 0…1, the top class in a banner."""
+
+    def __init__(self, info, ring, origin, window, parent=None):
+        super().__init__(info, ring, origin, window, parent)
+        self.autoscale.setChecked(False)
+        self.autoscale.setEnabled(False)
+        self.plot.setYRange(0.0, 1.0, padding=0.02)
+        self.banner = QLabel("waiting for the first window…")
+        self.banner.setObjectName("predictionBanner")
+        self._colour = ""
+        self._set_colour(UNSURE_COLOUR)
+        self._layout.insertWidget(1, self.banner)
+        self.top: tuple[str, float] | None = None
+
+    def _set_colour(self, colour: str) -> None:
+        """Only when the colour changes: a style sheet re-polishes the label and lays the
+        panel out again, and predictions arrive several times a second (it was set with each)."""
+        if colour != self._colour:
+            self._colour = colour
+            self.banner.setStyleSheet(f"font-size: 20pt; font-weight: bold; padding: 2px 8px; color: white; background: {colour};")
+
+    def _pull(self) -> bool:
+        chunk = self.ring.latest()
+        changed = super()._pull()
+        if changed and chunk is not None and len(chunk):
+            p = np.asarray(chunk.data, dtype=np.float64).reshape(len(chunk), -1)[-1]
+            i = int(np.argmax(p))
+            names = self.info.channel_names
+            self.top = (names[i] if i < len(names) else f"class{i}", float(p[i]))
+            text = f"{self.top[0]}  {100 * self.top[1]:.0f} %"
+            if text != self.banner.text():
+                self.banner.setText(text)
+            self._set_colour(SURE if self.top[1] >= UNSURE else UNSURE_COLOUR)
+        return changed

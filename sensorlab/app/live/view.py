@@ -1,0 +1,289 @@
+"""`LiveView`: every stream of an `Acquisition`, live, on one shared host-clock time axis.
+
+Plots are created once, when the view is built on the running acquisition. One `QTimer`
+(up to ~60 Hz, slower when the GUI thread is over its budget) then pulls from one bounded `ChunkRing` per stream (`Acquisition.ring`) and refreshes
+each panel; sources never signal the GUI per chunk (a signal per chunk would flood the GUI
+thread at kHz rates).
+
+- Time plots (time series, audio, spectrogram, events) are x-linked. While *following*, the x
+  range tracks the newest data; zooming or panning any of them with the mouse stops following
+  until `follow` is switched back on.
+- *Markers*: a live label (hotkey) is a line across every time plot; an event stream's
+  events (a board's or a model's class changes every window) are lines on its own thin
+  events panel only, or they would clutter every plot and cost each one a marker layer.
+- *Pausing* stops refreshing the plots only: devices and the recorder keep running, and the
+  rings keep (bounded) data so resuming catches up.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import QScrollArea, QSplitter, QVBoxLayout, QWidget
+
+from sensorlab.acquisition.clock import EPOCH
+from sensorlab.acquisition.source import StreamKind
+from sensorlab.app.live.panels import EventsPanel, Panel, panel_for, ring_seconds
+
+#: Shortest refresh period of the live view, milliseconds (about 60 fps).
+REFRESH_MS = 16
+#: Longest refresh period the view backs off to when the machine cannot keep up.
+MAX_REFRESH_MS = 250
+#: Share of one core the GUI thread may use. Above it the refresh period grows (fewer fps),
+#: below ~half of it the period shrinks again: on a slow or overloaded machine the view
+#: degrades first, leaving the cores to acquisition and recording.
+GUI_BUDGET = 0.5
+#: Once the refresh period has grown to this (≤ 20 fps) and the GUI thread is still over its
+#: budget, the panels draw with less detail (coarser envelopes, a smaller spectrogram) before
+#: the period grows further; restored in the reverse order when there is room again.
+DETAIL_PERIOD_MS = 50
+#: Coarsest level of detail (`Panel.set_detail`).
+MAX_DETAIL = 2
+
+
+class LiveView(QWidget):
+    """Live plots of every stream of ``acquisition``.
+
+    Parameters
+    ----------
+    acquisition
+        An opened `Acquisition`; one panel is built per stream in ``acquisition.streams``.
+    window
+        Seconds of history shown on the time axis.
+    origin
+        Host time drawn as x = 0 (default: the clock's `EPOCH`, when sensorlab started, so a
+        rebuilt view keeps the same axis and the demo video's burned-in clock matches it).
+
+    Signals
+    -------
+    follow_changed(bool), paused_changed(bool)
+    """
+
+    follow_changed = Signal(bool)
+    paused_changed = Signal(bool)
+    refreshed = Signal()
+    detail_changed = Signal(int)
+
+    def __init__(self, acquisition, window: float = 10.0, origin: float | None = None, parent=None):
+        super().__init__(parent)
+        self.acquisition = acquisition
+        self.history = window
+        self.origin = EPOCH if origin is None else origin
+        self.panels: dict[str, Panel] = {}
+        self._rings = {}
+        self._follow = True
+        self._paused = False
+        self._setting_range = False
+        self.frames = 0  # refreshes that drew something
+        self.detail = 0  # 0 = full; up to MAX_DETAIL when the machine cannot keep up
+        self._frame_times: deque[float] = deque(maxlen=90)
+
+        time_col, image_col = QSplitter(Qt.Orientation.Vertical), QSplitter(Qt.Orientation.Vertical)
+        for name, info in acquisition.streams.items():
+            seconds, max_samples = ring_seconds(info, window)
+            ring = acquisition.ring(name, seconds=seconds, max_samples=max_samples)
+            self._rings[name] = ring
+            panel = panel_for(info, ring, self.origin, window)
+            self.panels[name] = panel
+            (time_col if panel.time_axis else image_col).addWidget(panel)
+        master = self.master_plot
+        for panel in self.time_panels:
+            if panel.plot is not master:
+                panel.plot.setXLink(master)
+            panel.plot.getViewBox().sigRangeChangedManually.connect(self._on_manual_range)
+        # One time axis under the lowest time plot is enough (they are linked); the audio
+        # panel's waveform sits above its own spectrogram, so it never shows one.
+        panels = self.time_panels
+        for panel in panels:
+            panel.show_time_axis(panel is panels[-1])
+        if panels and hasattr(panels[-1], "spec_plot"):
+            panels[-1].plot.showAxis("bottom", False)
+        # Weight splitter space by content: audio (two plots) > time series > events.
+        for i in range(time_col.count()):
+            kind = time_col.widget(i).info.kind
+            time_col.setStretchFactor(i, {StreamKind.AUDIO: 3, StreamKind.EVENTS: 0}.get(kind, 2))
+
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setWidget(time_col)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(scroll)
+        if image_col.count():
+            split.addWidget(image_col)
+            split.setStretchFactor(0, 5)
+            split.setStretchFactor(1, 3)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(split)
+
+        # Clicking the plots takes the keyboard from a text field: digits are live labels again.
+        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.timer = QTimer(self)
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.timer.setInterval(REFRESH_MS)
+        self.timer.timeout.connect(self._tick)
+        self._pace = (time.perf_counter(), time.thread_time())
+        self.timer.start()
+
+    # -- public --------------------------------------------------------------------------
+    @property
+    def time_panels(self) -> list[Panel]:
+        return [p for p in self.panels.values() if p.time_axis and p.plot is not None]
+
+    @property
+    def master_plot(self):
+        panels = self.time_panels
+        return panels[0].plot if panels else None
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def set_paused(self, paused: bool) -> None:
+        """Stop or resume refreshing the plots (recording is not affected)."""
+        if paused != self._paused:
+            self._paused = paused
+            self.paused_changed.emit(paused)
+
+    @property
+    def follow(self) -> bool:
+        return self._follow
+
+    def set_follow(self, follow: bool) -> None:
+        """Let the time axis track the newest data (True) or stay where the user put it."""
+        if follow != self._follow:
+            self._follow = follow
+            self.follow_changed.emit(follow)
+
+    def add_marker(self, t: float, text: str, color: str = "#ffd54f") -> None:
+        """Draw a vertical line at host time ``t`` on every time plot (a live label: the user
+        marked that moment and wants to see it against every signal).
+
+        The text is written on the top plot and on event panels only, to keep plots readable.
+        Events of an event stream (a board's or a model's class changes, a detector's events)
+        are not drawn here: they stay on their own events panel, which shares the time axis
+        (docs/PERFORMANCE.md §4).
+        """
+        for i, panel in enumerate(self.time_panels):
+            panel.add_marker(t, text if i == 0 or isinstance(panel, EventsPanel) else "", color)
+
+    @property
+    def fps(self) -> float:
+        """Refreshes per second over the last ~3 s."""
+        ts = self._frame_times
+        if len(ts) < 2 or ts[-1] == ts[0]:
+            return 0.0
+        return (len(ts) - 1) / (ts[-1] - ts[0])
+
+    def newest_drawn(self) -> dict[str, float]:
+        """Host time of the newest sample handed to Qt, per stream."""
+        return {name: p.newest for name, p in self.panels.items()}
+
+    def set_detail(self, level: int) -> None:
+        """Level of detail of every panel: 0 full, up to `MAX_DETAIL` (coarser envelopes,
+        a smaller spectrogram). Normally set by the pacing in `_adapt_rate`."""
+        level = max(0, min(MAX_DETAIL, int(level)))
+        if level != self.detail:
+            self.detail = level
+            for panel in self.panels.values():
+                panel.set_detail(level)
+            self.detail_changed.emit(level)
+
+    def _tick(self) -> None:
+        self._adapt_rate()
+        self.refresh()
+
+    def _adapt_rate(self) -> None:
+        """Lengthen or shorten the refresh period so the GUI thread stays within its budget.
+
+        Measured over ~0.5 s as the GUI thread's CPU time (refresh, paint and every other
+        widget) over wall time; the period moves by at most 25 % per step. Degrades in this
+        order: fewer fps down to 1000 / `DETAIL_PERIOD_MS`, then less detail, then fewer fps
+        down to 1000 / `MAX_REFRESH_MS`; recovers in the reverse order."""
+        wall, cpu = time.perf_counter(), time.thread_time()
+        w0, c0 = self._pace
+        if wall - w0 < 0.5:
+            return
+        self._pace = (wall, cpu)
+        busy = (cpu - c0) / (wall - w0)
+        period = self.timer.interval()
+        if busy > GUI_BUDGET:
+            if period >= DETAIL_PERIOD_MS and self.detail < MAX_DETAIL:
+                self.set_detail(self.detail + 1)
+                return
+            period = min(MAX_REFRESH_MS, int(period * min(1.25, busy / GUI_BUDGET)) + 1)
+        elif busy < 0.6 * GUI_BUDGET:
+            if period <= DETAIL_PERIOD_MS and self.detail:
+                # Full detail costs more: back only with clear room, or it would flip-flop.
+                if busy < 0.3 * GUI_BUDGET:
+                    self.set_detail(self.detail - 1)
+                return
+            period = max(REFRESH_MS, int(period * 0.85))
+        self.timer.setInterval(period)
+
+    def refresh(self) -> None:
+        """Pull new data into every panel and move the time axis (timer slot, GUI thread)."""
+        if self._paused:
+            return
+        changed = False
+        for panel in self.panels.values():
+            changed |= panel.refresh()
+        newest = max((p.newest for p in self.time_panels), default=float("-inf"))
+        master = self.master_plot
+        if master is not None and newest > float("-inf"):
+            x1 = newest - self.origin
+            for panel in self.time_panels:
+                panel.prune_markers(x1 - 3 * self.history)
+            if self._follow:
+                self._setting_range = True
+                self._follow_range(x1 - self.history, x1)
+                self._setting_range = False
+        if changed:
+            self.frames += 1
+            self._frame_times.append(time.perf_counter())
+            self.refreshed.emit()
+
+    def _follow_range(self, x0: float, x1: float) -> None:
+        """Show ``x0 … x1`` on the master plot, and on every other time plot the range that
+        lines its pixel columns up with the master's (as pyqtgraph's x link does: a plot with
+        no y axis, like the events panel, is wider and shows a little more to the left).
+
+        Each plot is given its range here, all links blocked meanwhile: through the links,
+        each of the ~8 plots re-derived it in a chain of signals (~1 ms a frame)."""
+        master = self.master_plot.getViewBox()
+        boxes = [plot.getViewBox() for panel in self.time_panels for plot in panel._time_plots()]
+        mg = master.screenGeometry()
+        upp = (x1 - x0) / mg.width() if mg is not None and mg.width() > 0 else None
+        for vb in boxes:
+            vb.blockLink(True)
+        try:
+            for vb in boxes:
+                lo, hi = x0, x1
+                sg = vb.screenGeometry() if upp is not None and vb is not master else None
+                # Plots that overlap the master by a third are lined up (pyqtgraph's rule).
+                if sg is not None and min(sg.right(), mg.right()) - max(sg.left(), mg.left()) >= min(mg.width(), sg.width()) / 3:
+                    lo = x0 + (sg.x() - mg.x()) * upp
+                    hi = lo + sg.width() * upp
+                vb.setXRange(lo, hi, padding=0)
+        finally:
+            for vb in boxes:
+                vb.blockLink(False)
+        # Apply the new range now rather than in pyqtgraph's prepare-for-paint: there, the
+        # axes it invalidates would schedule a second paint of every plot.
+        for vb in boxes:
+            vb.updateMatrix()
+
+    def shutdown(self) -> None:
+        """Stop the timer and release the display rings (call before closing the acquisition)."""
+        self.timer.stop()
+        for name, ring in self._rings.items():
+            self.acquisition.release_ring(name, ring)
+        self._rings.clear()
+
+    # -- slots ---------------------------------------------------------------------------
+    def _on_manual_range(self, *_args) -> None:
+        if not self._setting_range:
+            self.set_follow(False)

@@ -1,0 +1,412 @@
+"""`MainWindow`: the recording studio.
+
+Layout: a toolbar (devices, record/stop, pause, follow, window length, pre-roll), the live view
+in the centre, the session form and live-label buttons on the right, stream health and
+messages at the bottom. The window presents a `Studio` (the Qt-free core that
+``sensorlab record`` drives too) and turns user actions into its calls:
+
+- the rig's devices run from the moment the window opens (`Studio.open` on a worker thread;
+  devices that fail are listed, the others run); Devices… replaces the rig the same way;
+- Record / Stop are `Studio.start_recording` / `stop_recording` on a worker thread (the
+  studio includes the pre-roll and saves the live labels as the session's sidecar);
+- live-label gestures (`LabelBar`) become `Studio.add_label` calls and markers on the plots.
+
+Core signals reach the window only through `QtRelay`; blocking work only through `TaskRunner`.
+The toolbar and what its buttons and menus start (devices, labeling, clap sync, models) are
+`StudioActions` (`actions.py`), a base class of the window.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QListWidget,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QStackedWidget,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from sensorlab.acquisition.hub import Acquisition
+from sensorlab.app.common import workers
+from sensorlab.app.live.health_view import HealthView
+from sensorlab.app.labeling.label_bar import LabelBar
+from sensorlab.app.live.view import LiveView
+from sensorlab.app.common.qt_relay import QtRelay
+from sensorlab.app.studio.session_form import SessionForm
+from sensorlab.app.studio.sessions_view import SessionsView
+from sensorlab.app.studio.actions import StudioActions
+from sensorlab.labeling.annotations import LabelSet
+from sensorlab.studio import DEFAULT_PREROLL_S, Studio
+
+log = logging.getLogger(__name__)
+
+class MainWindow(StudioActions, QMainWindow):
+    """The studio window on one rig.
+
+    Parameters
+    ----------
+    sources
+        The rig's sources (created, not opened); they are opened on a worker thread.
+    rig_text
+        The rig as TOML, stored in each session's metadata.
+    rig_name
+        Shown in the title bar.
+    settings
+        Where settings are remembered (tests pass a temp file).
+
+    Signals
+    -------
+    acquisition_ready, recording_started(path), recording_stopped(path), message(text)
+    """
+
+    acquisition_ready = Signal()
+    recording_started = Signal(str)
+    recording_stopped = Signal(str)
+    message = Signal(str)
+
+    def __init__(self, sources, rig_text: str = "", rig_name: str = "demo rig", settings: QSettings | None = None, parent=None):
+        super().__init__(parent)
+        self.settings = settings if settings is not None else QSettings("sensorlab", "sensorlab")
+        self.rig_text = rig_text
+        self.rig_name = rig_name
+        self.studio = Studio(preroll=int(self.settings.value("recording/preroll", DEFAULT_PREROLL_S)))
+        self.live_view: LiveView | None = None
+        self.health_view: HealthView | None = None
+        self._unseen_errors = 0
+        self._labeling_windows: list = []
+        self.label_dialog: QFileDialog | None = None
+        self.relay = QtRelay(self)
+        self.tasks = workers.TaskRunner(self)
+        self.tasks.progress.connect(self._on_progress)
+        self.tasks.failed.connect(lambda title, msg: self.show_error(f"{title} failed: {msg}"))
+        self.relay.stream_failed.connect(self._on_stream_failed)
+        self.relay.recording_failed.connect(self._on_recording_failed)
+        self.relay.consumer_failed.connect(lambda _stream, message: self.show_error(message))
+        # A processor added while running: rebuild the live view so its streams get panels.
+        self.relay.stream_added.connect(lambda _info: self._on_window_changed(self.window_combo.currentText()))
+        self.relay.message.connect(self.post)
+        self.relay.problem.connect(self.show_error)
+        self.relay.watch_studio(self.studio)
+
+        self.setWindowTitle(f"sensorlab — {rig_name}")
+        self._build_toolbar()
+        self._build_docks()
+        self._build_central()
+        self._build_statusbar()
+        self._restore_settings()
+        self._clock = QTimer(self, interval=250)
+        self._clock.timeout.connect(self._update_elapsed)
+        self._clock.start()
+        self.label_bar.watch(self)
+        self.open_sources(sources)
+
+    # -- building -------------------------------------------------------------------------
+    def _build_docks(self) -> None:
+        self.session_form = SessionForm(self.settings)
+        labels = LabelSet.from_dict(json.loads(self.settings.value("labels/set", "{}") or "{}"))
+        self.label_bar = LabelBar(labels if len(labels) else None)
+        self.label_bar.label_event.connect(self._on_label_event)
+        side = QWidget()
+        side_layout = QVBoxLayout(side)
+        side_layout.setContentsMargins(0, 0, 0, 0)
+        side_layout.addWidget(_section("Session"))
+        side_layout.addWidget(self.session_form)
+        side_layout.addWidget(_section("Live labels"))
+        side_layout.addWidget(self.label_bar, 1)
+        dock = QDockWidget("Session", self, objectName="session_dock")
+        dock.setWidget(side)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
+        dock.setTitleBarWidget(QWidget())
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+
+        self.bottom_tabs = QTabWidget()
+        self.health_placeholder = QLabel("opening devices…")
+        self.bottom_tabs.addTab(self.health_placeholder, "Stream health")
+        self.messages = QListWidget()
+        self.bottom_tabs.addTab(self.messages, "Messages")
+        self.sessions_view = SessionsView(self.session_form.folder.text())
+        self.sessions_view.open_requested.connect(self.open_labeling)
+        self.bottom_tabs.addTab(self.sessions_view, "Sessions")
+        bottom = QDockWidget("Health", self, objectName="health_dock")
+        bottom.setWidget(self.bottom_tabs)
+        bottom.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
+        bottom.setTitleBarWidget(QWidget())
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, bottom)
+        self._docks = (dock, bottom)
+        self.resizeDocks([dock], [300], Qt.Orientation.Horizontal)
+        self.resizeDocks([bottom], [230], Qt.Orientation.Vertical)
+
+    def _build_central(self) -> None:
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        self.banner = QPushButton()
+        self.banner.setStyleSheet("QPushButton{background:#8c1d18;color:white;text-align:left;padding:6px;border:none}")
+        self.banner.setToolTip("Click to dismiss; all messages are in the Messages tab")
+        self.banner.clicked.connect(self.banner.hide)
+        self.banner.hide()
+        layout.addWidget(self.banner)
+        self.stack = QStackedWidget()
+        self.waiting = QLabel("Opening devices…", alignment=Qt.AlignmentFlag.AlignCenter)
+        self.stack.addWidget(self.waiting)
+        self.main_tabs = QTabWidget(documentMode=True)
+        self.main_tabs.addTab(self.stack, "Live")
+        self._build_ml_tabs()
+        layout.addWidget(self.main_tabs, 1)
+        self.setCentralWidget(central)
+
+    def _build_statusbar(self) -> None:
+        self.busy = QProgressBar(maximumWidth=140, maximum=0)
+        self.busy.hide()
+        self.status_text = QLabel("")
+        self.statusBar().addPermanentWidget(self.status_text)
+        self.statusBar().addPermanentWidget(self.busy)
+
+    # -- the studio's state, as the window and its tests read it -------------------------------
+    @property
+    def acquisition(self) -> Acquisition | None:
+        return self.studio.acquisition
+
+    @property
+    def recorder(self):
+        return self.studio.recorder
+
+    @property
+    def last_session(self) -> Path | None:
+        return self.studio.last_session
+
+    # -- devices ---------------------------------------------------------------------------
+    def open_sources(self, sources, rig_text: str | None = None, rig_name: str | None = None) -> None:
+        """Close the current devices (if any) and open ``sources`` on a worker thread."""
+        if self.studio.recording:
+            self.show_error("stop the recording before changing devices")
+            return
+        if rig_text is not None:
+            self.rig_text = rig_text
+        if rig_name is not None:
+            self.rig_name = rig_name
+            self.setWindowTitle(f"sensorlab — {rig_name}")
+        self._teardown_views()
+        self.record_button.setEnabled(False)
+        self.stack.setCurrentWidget(self.waiting)
+        self.tasks.run("Opening devices", workers.open_rig, self.studio, list(sources), on_done=self._on_acquisition_ready,
+                       on_error=lambda msg: self.waiting.setText(f"Could not open the devices:\n{msg}"))
+
+    def _on_acquisition_ready(self, result: tuple[Acquisition, dict[str, str]]) -> None:
+        acq, errors = result
+        if acq is None or acq is not self.acquisition:
+            return  # superseded by another rig while opening
+        for device, msg in errors.items():
+            self.show_error(f"{device}: {msg}")
+        if not acq.streams:
+            self.waiting.setText("No device could be opened.\nUse Devices… to pick others (see Messages for why).")
+            return
+        self._build_views()
+        self.record_button.setEnabled(True)
+        self.post(f"{len(acq.streams)} stream(s) running: {', '.join(acq.streams)}")
+        self.acquisition_ready.emit()
+
+    def _build_views(self) -> None:
+        acq = self.acquisition
+        window = float(self.window_combo.currentText().split()[0])
+        self.live_view = LiveView(acq, window=window)
+        self.live_view.follow_changed.connect(self.follow_action.setChecked)
+        self.live_view.set_paused(self.pause_action.isChecked())
+        self.stack.addWidget(self.live_view)
+        self.stack.setCurrentWidget(self.live_view)
+        self.health_view = HealthView(acq, self.session_form.sessions_folder())
+        self.session_form.folder.textChanged.connect(lambda text: self.health_view and self.health_view.set_sessions_folder(text))
+        self.session_form.folder.textChanged.connect(self.sessions_view.set_folder)
+        self.bottom_tabs.removeTab(0)
+        self.bottom_tabs.insertTab(0, self.health_view, "Stream health")
+        self.bottom_tabs.setCurrentIndex(0)
+
+    def _teardown_views(self) -> None:
+        if self.live_view is not None:
+            self.live_view.shutdown()
+            self.stack.removeWidget(self.live_view)
+            self.live_view.deleteLater()
+            self.live_view = None
+        if self.health_view is not None:
+            self.health_view.timer.stop()
+            self.bottom_tabs.removeTab(0)
+            self.bottom_tabs.insertTab(0, self.health_placeholder, "Stream health")
+            self.health_view.deleteLater()
+            self.health_view = None
+
+    # -- recording -------------------------------------------------------------------------
+    @property
+    def recording(self) -> bool:
+        return self.studio.recording
+
+    def toggle_recording(self) -> None:
+        if not self.studio.recording:
+            self.start_recording()
+        else:
+            self.stop_recording()
+
+    def start_recording(self) -> None:
+        """Start a recording of the running rig into the form's next path (worker thread)."""
+        if self.studio.recording or not self.studio.streams or not self.record_button.isEnabled():
+            return
+        path = self.session_form.next_path()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            self.show_error(f"cannot create the sessions folder {path.parent}: {e.strerror}")
+            return
+        metadata = self.session_form.metadata(self.rig_text)
+        self._set_record_button(recording=True)
+        self.record_button.setEnabled(False)
+        self.tasks.run("Starting recording", workers.start_recording, self.studio, path, metadata,
+                       on_done=self._on_recording_started, on_error=self._on_recording_start_failed)  # fmt: skip
+
+    def _on_recording_started(self, path: str) -> None:
+        if self.health_view is not None:
+            self.health_view.set_recorder(self.studio.recorder)
+        self.record_button.setEnabled(True)
+        self.post(f"recording to {path}")
+        self.recording_started.emit(path)
+
+    def _on_recording_start_failed(self, message: str) -> None:
+        self._set_record_button(recording=False)
+        self.record_button.setEnabled(True)
+
+    def stop_recording(self) -> None:
+        """Close open label spans, then flush and close the file (worker thread)."""
+        recorder = self.studio.recorder
+        if recorder is None:
+            return
+        self.label_bar.close_open_spans()
+        self.record_button.setEnabled(False)
+        self.record_button.setText("saving…")
+        self.tasks.run("Saving session", workers.stop_recording, self.studio,
+                       on_done=self._on_recording_stopped, on_error=lambda msg: self._on_recording_stopped(str(recorder.path)))
+
+    def _on_recording_stopped(self, path: str) -> None:
+        if self.health_view is not None:
+            self.health_view.set_recorder(None)
+        self._set_record_button(recording=False)
+        self.record_button.setEnabled(self.acquisition is not None and bool(self.acquisition.streams))
+        self.post(f"saved {path}")
+        self.sessions_view.refresh()
+        self.recording_stopped.emit(path)
+
+    def _on_label_event(self, t: float, text: str) -> None:
+        msg = json.loads(text)
+        color = self.label_bar.labels.color_of(msg["label"])
+        if self.live_view is not None:
+            tag = {"start": "▶", "stop": "■"}.get(msg["type"], "")
+            self.live_view.add_marker(t, f"{tag}{msg['label']}", color)
+        try:
+            stored = self.studio.add_label(text, t)
+        except ValueError as e:
+            self.show_error(f"label not saved: {e}")
+            return
+        if not stored:
+            self.statusBar().showMessage(f"label {msg['label']} ({msg['type']}) shown, not saved: not recording", 3000)
+
+    # -- messages ----------------------------------------------------------------------------
+    def post(self, text: str) -> None:
+        """Log an informational message in the Messages tab and the status bar."""
+        self.messages.addItem(f"{datetime.now():%H:%M:%S}  {text}")
+        self.statusBar().showMessage(text, 5000)
+        self.message.emit(text)
+
+    def show_error(self, text: str) -> None:
+        """Show an error in the red banner (and keep it in the Messages tab)."""
+        log.warning(text)
+        self.messages.addItem(f"{datetime.now():%H:%M:%S}  ⚠ {text}")
+        self.messages.item(self.messages.count() - 1).setForeground(Qt.GlobalColor.red)
+        self._unseen_errors = (self._unseen_errors + 1) if self.banner.isVisible() else 1
+        more = f"   (+{self._unseen_errors - 1} more in Messages)" if self._unseen_errors > 1 else ""
+        self.banner.setText(f"⚠  {text}{more}")
+        self.banner.show()
+        self.message.emit(text)
+
+    def _on_stream_failed(self, stream: str, message: str) -> None:
+        self.show_error(f"{stream or 'device'} stopped: {message}" + (" (recording continues for the other streams)" if self.recorder else ""))
+        if self.health_view is not None:
+            self.health_view.mark_failed(stream, message)
+
+    def _on_recording_failed(self, stream: str, message: str) -> None:
+        if stream:
+            self.show_error(f"recording of {stream} stopped: {message} (the other streams keep recording)")
+            return
+        self.show_error(f"the recording stopped: {message}")
+        if self.recorder is not None and self.record_button.isEnabled():
+            self.stop_recording()  # closes what was written and resets the button
+
+    def _on_progress(self, text: str) -> None:
+        self.busy.setVisible(bool(text))
+        self.status_text.setText(text)
+
+    # -- settings and closing -------------------------------------------------------------------
+    def _restore_settings(self) -> None:
+        s = self.settings
+        geometry = s.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1400, 900)
+        state = s.value("window/state")
+        if state is not None:
+            self.restoreState(state)
+        self.window_combo.blockSignals(True)
+        self.window_combo.setCurrentText(str(s.value("view/window", "10 s")))
+        self.window_combo.blockSignals(False)
+        self.preroll.blockSignals(True)
+        self.preroll.setValue(int(s.value("recording/preroll", DEFAULT_PREROLL_S)))
+        self.preroll.blockSignals(False)
+
+    def save_settings(self) -> None:
+        s = self.settings
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/state", self.saveState())
+        s.setValue("labels/set", json.dumps(self.label_bar.labels.to_dict()))
+        self.session_form.remember()
+        s.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Finish the recording and close the devices, waiting for the workers; close the
+        labeling windows too (their edits are saved as they are made), so the process ends."""
+        self.main_tabs.setCurrentIndex(0)  # the docks' visibility is saved with the window state
+        self.save_settings()
+        self.datasets_tab.shutdown()
+        self.training_tab.shutdown()
+        for window in self._labeling_windows:
+            window.close()
+        self.label_bar.unwatch()
+        self.tasks.wait()  # a recording still starting must finish starting before it can stop
+        if self.studio.recording:
+            self.label_bar.close_open_spans()
+            try:
+                self.studio.stop_recording()  # the window is going away: blocking here is expected
+            except Exception as e:
+                QMessageBox.warning(self, "sensorlab", f"The recording may be incomplete: {e}")
+        self.tasks.wait()
+        self._teardown_views()
+        self.relay.release()
+        self.studio.close()
+        super().closeEvent(event)
+
+
+def _section(title: str) -> QLabel:
+    label = QLabel(title.upper())
+    label.setStyleSheet("color:#9aa0a6;font-weight:bold;font-size:11px;padding:8px 4px 2px 4px;letter-spacing:1px")
+    return label

@@ -1,0 +1,407 @@
+"""The Training tab: train a model on a dataset file, watch it learn, export and quantize it.
+
+Every job is the command a user would type, run as a subprocess (`ProcessRunner`) so PyTorch
+and onnxruntime never load into the studio (and cannot stall the live view or crash it):
+
+- **Train** runs ``sensorlab train DATASET --task T --config GUI.toml --out RUN --json``; its
+  JSON lines drive the progress bar and the live loss/accuracy curves, the rest goes to the log.
+- **Cancel** stops it (SIGINT, then a kill after a grace period). A run folder is written only
+  at the end of training, so a cancelled run leaves none: the command removes a half-written
+  one, and the tab checks and removes it too if the process had to be killed.
+- **Export ONNX** / **Quantize int8** run ``sensorlab export RUN --format onnx --json`` and
+  ``sensorlab quantize RUN/model.onnx DATASET --json`` the same way; the results panel then shows
+  the quantization report.
+- **Prune** (on a finished run) runs ``sensorlab prune RUN --sparsity S --json``: the curves show
+  the fine-tuning epochs, and the results panel then shows the new, smaller run.
+- **Use in live view** is `model_ready(path)` (an ONNX file with its contract), re-emitted from
+  the results panel for the studio's live inference to connect to.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import tempfile
+from pathlib import Path
+
+import pyqtgraph as pg
+import tomli_w
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from sensorlab.app.common.process_runner import ProcessRunner, append_log
+from sensorlab.app.training.results import TrainingResults
+from sensorlab.training.metrics import test_summary
+
+TASK_OF_KIND = {"audio": "audio", "timeseries": "timeseries", "video": "image", "frames": "image"}
+COLORS = {"train": "#42a5f5", "val": "#ffa726"}
+
+
+def guess_task(dataset: Path) -> str | None:
+    """The task suiting a dataset's first stream (audio → audio, IMU → timeseries, camera → image)."""
+    from sensorlab.datasets.dataset import Dataset
+
+    try:
+        with Dataset.open(dataset) as ds:
+            kinds = [s.get("kind") for s in ds.streams.values()]
+    except Exception:
+        return None
+    return next((TASK_OF_KIND[k] for k in kinds if k in TASK_OF_KIND), None)
+
+
+def next_run_dir(dataset: Path, task: str) -> Path:
+    """``runs/DATASET-TASK`` beside the dataset, numbered if taken (as ``sensorlab train`` names them)."""
+    root = dataset.parent / "runs"
+    base = root / f"{dataset.stem}-{task}"
+    i = 2
+    run = base
+    while run.exists():
+        run, i = root / f"{base.name}-{i}", i + 1
+    return run
+
+
+class EpochAxis(pg.AxisItem):
+    """An epoch axis with ticks at whole numbers only: epochs are counted, and before the first
+    epoch the empty plot's default 0–1 range was labelled 0.1, 0.2 … 0.9 (fractional epochs)."""
+
+    def tickSpacing(self, minVal: float, maxVal: float, size: float):
+        levels = []
+        for spacing, offset in super().tickSpacing(minVal, maxVal, size):
+            spacing = max(1.0, float(spacing))  # 0.5, 0.2, 0.1 → 1; 2, 5, 10 … kept
+            if all(spacing != s for s, _ in levels):
+                levels.append((spacing, offset))
+        return levels
+
+
+class TrainingTab(QWidget):
+    """Signals: ``model_ready(path)`` (Use in live view), ``run_finished(status, run)``."""
+
+    model_ready = Signal(str)
+    run_finished = Signal(str, str)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.history: list[dict] = []
+        self.run_dir: Path | None = None
+        self._job = ""
+        self._run_existed = False
+        self._config_dir: str | None = None
+        self.runner = ProcessRunner(self)
+        self.runner.event.connect(self._on_event)
+        self.runner.log.connect(self._log)
+        self.runner.finished.connect(self._on_finished)
+
+        form_box = QGroupBox("Train")
+        f = QFormLayout(form_box)
+        row = QHBoxLayout()
+        self.dataset = QLineEdit(placeholderText="dataset file (.h5) from the Datasets tab")
+        self.dataset.editingFinished.connect(lambda: self.set_dataset(self.dataset.text()))
+        row.addWidget(self.dataset, 1)
+        row.addWidget(QPushButton("…", maximumWidth=30, clicked=self._ask_dataset))
+        f.addRow("Dataset", row)
+        self.task = QComboBox()
+        self.task.addItems(["timeseries", "audio", "image"])
+        self.task.setToolTip("timeseries: 1-D CNN (IMU, biosignals); audio: log-mel + DS-CNN; image: tiny CNN on frames")
+        self.task.currentTextChanged.connect(lambda _t: self._suggest_run_dir())
+        f.addRow("Task", self.task)
+        self.epochs = QSpinBox(minimum=1, maximum=10_000, value=40)
+        self.batch_size = QSpinBox(minimum=2, maximum=4096, value=64)
+        self.lr = QDoubleSpinBox(minimum=1e-5, maximum=1.0, decimals=5, singleStep=0.001, value=0.003)
+        self.patience = QSpinBox(minimum=1, maximum=1000, value=8)
+        self.patience.setToolTip("Stop after this many epochs without a better validation loss (the best epoch is kept)")
+        self.width = QSpinBox(minimum=0, maximum=512, value=0, specialValueText="default")
+        self.width.setToolTip("Channels of the first layer (default per task: audio 64, timeseries 16, image 8)")
+        self.seed = QSpinBox(minimum=0, maximum=2**31 - 1, value=0)
+        for label, w in (("Epochs", self.epochs), ("Batch size", self.batch_size), ("Learning rate", self.lr),
+                         ("Patience", self.patience), ("Width", self.width), ("Seed", self.seed)):  # fmt: skip
+            f.addRow(label, w)
+        self.run_edit = QLineEdit()
+        self.run_edit.setToolTip("Run folder to write (must not exist, or be empty)")
+        f.addRow("Run folder", self.run_edit)
+        row = QHBoxLayout()
+        self.train_button = QPushButton("Train", clicked=lambda: self.start_training())
+        self.train_button.setStyleSheet("QPushButton{font-weight:bold;padding:4px 18px}")
+        self.cancel_button = QPushButton("Cancel", enabled=False, clicked=self.runner.cancel)
+        self.open_button = QPushButton("Open run…", clicked=self._ask_run)
+        self.open_button.setToolTip("Show an earlier run folder's curves and results, to export, quantize or use it")
+        row.addWidget(self.train_button)
+        row.addWidget(self.cancel_button)
+        row.addStretch(1)
+        row.addWidget(self.open_button)
+        f.addRow(row)
+        self.progress = QProgressBar(textVisible=True)
+        self.progress.setFormat("not trained yet")  # "epoch %v / %m" while training
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        f.addRow(self.progress)
+        self.status = QLabel("", wordWrap=True)
+        f.addRow(self.status)
+
+        self.plots = pg.GraphicsLayoutWidget()
+        self.loss_plot = self.plots.addPlot(title="Loss", axisItems={"bottom": EpochAxis("bottom")})
+        self.plots.nextRow()
+        self.acc_plot = self.plots.addPlot(title="Accuracy", axisItems={"bottom": EpochAxis("bottom")})
+        self.acc_plot.setYRange(0, 1.02)
+        self.curves = {}
+        for plot, key in ((self.loss_plot, "loss"), (self.acc_plot, "acc")):
+            plot.addLegend(offset=(-10, 10))
+            plot.showGrid(x=True, y=True, alpha=0.3)
+            plot.setLabel("bottom", "epoch")
+            # Before the first epoch: epochs 0 and 1 with room for their labels (at the bare 0–1
+            # default range they sit on the edges and are not drawn); the data's range takes over.
+            plot.setXRange(0, 1, padding=0.1)
+            plot.enableAutoRange(x=True)
+            for side, name in (("train", "train"), ("val", "validation")):
+                self.curves[f"{side}_{key}"] = plot.plot([], [], pen=pg.mkPen(COLORS[side], width=2), symbol="o", symbolSize=5,
+                                                         symbolBrush=COLORS[side], name=name)  # fmt: skip
+        self.log_view = QPlainTextEdit(readOnly=True, maximumBlockCount=5000)
+        self.results = TrainingResults()
+        self.results.export_requested.connect(self.export_onnx)
+        self.results.quantize_requested.connect(self.quantize)
+        self.results.prune_requested.connect(self.prune)
+        self.results.model_ready.connect(self.model_ready)
+
+        left = QWidget()
+        lv = QVBoxLayout(left)
+        lv.setContentsMargins(4, 4, 4, 4)
+        lv.addWidget(form_box)
+        lv.addWidget(QLabel("Log"))
+        lv.addWidget(self.log_view, 1)
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.addWidget(self.plots)
+        right.addWidget(self.results)
+        right.setSizes([300, 400])
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(left)
+        split.addWidget(right)
+        split.setSizes([380, 800])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(split)
+
+    # -- inputs ------------------------------------------------------------------------------
+    def set_dataset(self, path: str | Path) -> None:
+        """Choose the dataset; the task is guessed from its stream and a fresh run folder proposed."""
+        text = str(path).strip()
+        self.dataset.setText(text)
+        if not text:
+            return
+        task = guess_task(Path(text).expanduser())
+        if task:
+            self.task.setCurrentText(task)
+        self._suggest_run_dir()
+
+    def config_doc(self) -> dict:
+        """The settings the form sets, as ``train.toml`` keys (the rest keep their defaults)."""
+        doc = {"batch_size": self.batch_size.value(), "lr": self.lr.value(), "patience": self.patience.value()}
+        if self.width.value():
+            doc["width"] = self.width.value()
+        return doc
+
+    # -- jobs --------------------------------------------------------------------------------
+    def start_training(self) -> bool:
+        """Start ``sensorlab train``; False (with the reason shown) if it cannot start."""
+        if self.runner.running:
+            return False
+        dataset = Path(self.dataset.text()).expanduser()
+        if not dataset.is_file():
+            self.status.setText(f"⚠ no dataset file {dataset}: build one in the Datasets tab, or pick one with …")
+            return False
+        run = Path(self.run_edit.text()).expanduser() if self.run_edit.text().strip() else next_run_dir(dataset, self.task.currentText())
+        if run.exists() and any(run.iterdir()):
+            self.status.setText(f"⚠ {run} exists and is not empty: choose another run folder")
+            return False
+        self._config_dir = tempfile.mkdtemp(prefix="sensorlab-train-")
+        config = Path(self._config_dir) / "train.toml"
+        config.write_text(tomli_w.dumps(self.config_doc()), encoding="utf-8")
+        self.run_dir, self._run_existed = run, run.exists()
+        self.history = []
+        for c in self.curves.values():
+            c.setData([], [])
+        self.results.clear()
+        self.log_view.clear()
+        self.progress.setFormat("epoch %v / %m")
+        self.progress.setRange(0, self.epochs.value())
+        self.progress.setValue(0)
+        self.status.setText("starting (loading PyTorch)…")
+        self._start("train", "train", str(dataset), "--task", self.task.currentText(), "--config", str(config), "--epochs",
+                    str(self.epochs.value()), "--seed", str(self.seed.value()), "--out", str(run), "--json")  # fmt: skip
+        return True
+
+    def open_run(self, run: str | Path) -> bool:
+        """Show a finished run folder (curves, results, builds) as if it had just trained here."""
+        if self.runner.running:
+            return False
+        run = Path(run).expanduser()
+        metrics = run / "metrics.json"
+        try:
+            history = json.loads(metrics.read_text(encoding="utf-8")).get("history", [])
+            self.results.show_run(run)
+        except (OSError, ValueError, KeyError) as e:
+            why = "no metrics.json" if not metrics.exists() else f"metrics.json unreadable: {e}"
+            self.status.setText(f"⚠ {run} is not a finished training run ({why}): pick a folder that Train wrote")
+            return False
+        self.run_dir, self._run_existed = run, True
+        self.history = list(history)
+        x = [h["epoch"] for h in self.history]
+        for key, curve in self.curves.items():
+            curve.setData(x, [math.nan if h[key] is None else h[key] for h in self.history])  # None: no value that epoch
+        self.progress.setFormat("epoch %v / %m")
+        self.progress.setRange(0, max(1, len(x)))
+        self.progress.setValue(len(x))
+        m = self.results.metrics
+        if m.get("dataset_path"):
+            self.dataset.setText(str(m["dataset_path"]))
+        if m.get("config", {}).get("task"):
+            self.task.setCurrentText(m["config"]["task"])
+        self.status.setText(f"opened {run}")
+        return True
+
+    def export_onnx(self, run: str) -> None:
+        self.status.setText("exporting ONNX and checking it against PyTorch…")
+        self._start("export", "export", run, "--format", "onnx", "--json")
+
+    def quantize(self, onnx: str) -> None:
+        dataset = self.results.metrics.get("dataset_path") or self.dataset.text()
+        self.status.setText("quantizing: calibrating on train windows, timing fp32 and int8…")
+        self._start("quantize", "quantize", onnx, str(dataset), "--json")
+
+    def prune(self, run: str, sparsity: float) -> None:
+        """Prune a finished run and fine-tune it; the new run is shown when it is written."""
+        self.history = []
+        for c in self.curves.values():
+            c.setData([], [])
+        self.status.setText(f"pruning {Path(run).name}: removing {sparsity:.0%} of the filters, then fine-tuning…")
+        self._start("prune", "prune", run, "--sparsity", f"{sparsity:g}", "--json")
+
+    def _start(self, job: str, *args: str) -> None:
+        self._job = job
+        self.train_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.results.set_busy(True)
+        if job != "train":
+            self.progress.setFormat(job)
+            self.progress.setRange(0, 0)  # one step: busy until it ends
+        self.runner.start(*args)
+
+    def _on_event(self, ev: dict) -> None:
+        kind = ev.get("event")
+        if kind == "start":
+            self.status.setText(f"{'fine-tuning' if self._job == 'prune' else 'training'} {ev['arch']} ({ev['params']:,} parameters) on {ev['stream']}: "
+                                + ", ".join(f"{k} {v}" for k, v in ev["windows"].items()) + " windows")  # fmt: skip
+        elif kind == "epoch":
+            self.history.append(ev)
+            x = [h["epoch"] for h in self.history]
+            for key, curve in self.curves.items():
+                curve.setData(x, [h[key] for h in self.history])
+            self.progress.setRange(0, ev["epochs"])
+            self.progress.setValue(ev["epoch"])
+            self._log(f"epoch {ev['epoch']}/{ev['epochs']}  loss {ev['train_loss']:.4f}  acc {ev['train_acc']:.3f}  "
+                      f"val loss {ev['val_loss']:.4f}  val acc {ev['val_acc']:.3f}")  # fmt: skip
+        elif kind == "early_stop":
+            # A full bar, but saying where it stopped: "epoch 40 / 40" after 9 epochs read as 40 run.
+            planned = self.progress.maximum()
+            self.progress.setRange(0, ev["epoch"])
+            self.progress.setValue(ev["epoch"])
+            self.progress.setFormat(f"stopped early: epoch {ev['epoch']} of {planned} (best {ev['best_epoch']})")
+            self._log(f"early stop at epoch {ev['epoch']}: no better validation loss since epoch {ev['best_epoch']} (kept)")
+        elif kind == "prune":
+            self.run_dir = Path(ev["run"])
+            self.progress.setFormat("fine-tune epoch %v / %m")
+            self._log(f"pruned {ev['sparsity']:.0%} of the filters: {ev['parent_params']:,} → {ev['params']:,} parameters, "
+                      f"test accuracy before fine-tuning {ev['accuracy_pruned']:.4f}")  # fmt: skip
+        elif kind == "table":
+            self._log(ev["text"])
+        elif kind == "done":
+            self._log(f"{test_summary(ev['test_accuracy'], ev['macro_f1'], ev['test_windows'])}; run folder {ev['run']}")
+        elif self._job == "export" and "file" in ev:
+            self._log(f"wrote {ev['file']} ({ev['size_bytes'] / 1024:.1f} KiB); matches PyTorch on {ev['windows']} windows "
+                      f"(max |diff| {ev['max_abs_diff']:.2g})")  # fmt: skip
+        elif self._job == "quantize" and "verdicts" in ev:
+            for v in ev["verdicts"]:
+                self._log(v)
+
+    def _on_finished(self, status: str, message: str) -> None:
+        job, self._job = self._job, ""
+        self.train_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+        self.results.set_busy(False)
+        if self.progress.maximum() == 0:
+            self.progress.setRange(0, 1)
+            self.progress.setValue(1 if status == "ok" else 0)
+            self.progress.setFormat(f"{job}: {'done' if status == 'ok' else status}")
+        if self._config_dir:
+            shutil.rmtree(self._config_dir, ignore_errors=True)
+            self._config_dir = None
+        run = self.run_dir
+        if job == "train":
+            if status == "ok":
+                self.status.setText(f"done: {run}")
+                self.results.show_run(run)
+                self.results.tabs.setCurrentIndex(0)
+            elif status == "cancelled":
+                # The command removes a half-written run itself; a killed one cannot.
+                removed = run is not None and not self._run_existed and run.exists()
+                if removed:
+                    shutil.rmtree(run, ignore_errors=True)
+                self.status.setText(f"Cancelled after {len(self.history)} epoch(s): nothing saved ({run} not written)")
+            else:
+                self.status.setText(f"⚠ training failed: {message}")
+            self.run_finished.emit(status, str(run))
+            return
+        if status == "ok":
+            self.status.setText(f"pruned run written: {run}" if job == "prune" else f"{job}: done")
+            if run is not None:
+                self.results.show_run(run)
+                if job == "quantize":
+                    self.results.tabs.setCurrentWidget(self.results.quant)
+        else:
+            self.status.setText(f"⚠ {job} {'cancelled' if status == 'cancelled' else 'failed: ' + message}")
+            if job == "prune":  # no pruned run was written: the next job works on the run on screen
+                self.run_dir = self.results.run
+
+    # -- small things ------------------------------------------------------------------------
+    def _suggest_run_dir(self) -> None:
+        text = self.dataset.text().strip()
+        if text and not self.run_edit.isModified():
+            self.run_edit.setText(str(next_run_dir(Path(text).expanduser(), self.task.currentText())))
+
+    def _ask_dataset(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Dataset to train on", self.dataset.text(), "Dataset (*.h5)")
+        if path:
+            self.set_dataset(path)
+
+    def _ask_run(self) -> None:
+        start = str(self.run_dir or Path(self.dataset.text()).expanduser().parent)
+        path = QFileDialog.getExistingDirectory(self, "Training run folder", start)
+        if path:
+            self.open_run(path)
+
+    def _log(self, line: str) -> None:
+        append_log(self.log_view, line)
+
+    def shutdown(self) -> None:
+        """Cancel a running job and wait for it (the window is closing)."""
+        if self.runner.running:
+            self.runner.cancel()
+            self.runner.wait(15_000)
+
+
+__all__ = ["TrainingTab", "guess_task", "next_run_dir"]
