@@ -16,44 +16,39 @@ every 2 s, for as long as the source runs. Meanwhile ``stats[...].lost`` is True
 since when it is gone; when it is back, ``stats[...].reconnects`` counts it and the missing stretch is a gap
 (``stats[...].gaps``). A device that comes back has usually rebooted: its clock restarts from
 0, so the parser, the clock fit and the warm-up start afresh.
+
+The class is assembled from one mixin per concern, each in its own module: opening the port
+and waiting for the device (`serial/opening.py`), parsed reads to chunks with the warm-up and
+gaps (`serial/reads_to_chunks.py`), reopening a lost port (`serial/reconnect.py`) and reading
+through a child process (`serial/process_reading.py`). This module holds the lifecycle
+(open, start, stop, close) and the reader thread's loop.
 """
 
 from __future__ import annotations
 
-import errno
 import logging
-import os
 import threading
-from collections import defaultdict
 from collections.abc import Sequence
 
-import numpy as np
 import serial
 
-from sensorlab.acquisition.clock import REANCHOR_CONFIRM, REANCHOR_CONFIRM_LATE, REANCHOR_TOLERANCE, ClockFit, keep_increasing, now
+from sensorlab.acquisition.clock import REANCHOR_CONFIRM, REANCHOR_CONFIRM_LATE, REANCHOR_TOLERANCE, ClockFit, now
 from sensorlab.acquisition.serial.binary import BinaryParser, encode_request
 from sensorlab.acquisition.serial.events import EventLineParser
+from sensorlab.acquisition.serial.opening import READ_TIMEOUT, PortOpening, open_error_message
 from sensorlab.acquisition.serial.process_reading import ProcessReading, ReaderError, wants_process
 from sensorlab.acquisition.serial.protocol import Parser, Samples
+from sensorlab.acquisition.serial.reads_to_chunks import WARMUP, ReadsToChunks
 from sensorlab.acquisition.serial.reconnect import RECONNECT_FIRST, Reconnecting
-from sensorlab.acquisition.serial.text import TextLineParser
 from sensorlab.acquisition.serial.timing import DeviceClock
-from sensorlab.acquisition.serial.urls import check_port
-from sensorlab.acquisition.source import IRREGULAR, Chunk, SourceBase, SourceError, StreamInfo, StreamKind
+from sensorlab.acquisition.source import SourceBase, SourceError
 
 log = logging.getLogger(__name__)
 
-#: Read timeout of the reader thread: how quickly `stop` is noticed without cancel_read.
-READ_TIMEOUT = 0.05
-#: Seconds of device time held back at the start while the clock fit finds the transport floor.
-WARMUP = 0.5
-#: How often `open` repeats the DESCRIBE request while waiting (a board may be rebooting
-#: because opening the port toggled DTR).
-DESCRIBE_RETRY = 0.4
 JOIN_TIMEOUT = 5.0  # a reader process hands over what it still holds when stopped
 
 
-class SerialSource(Reconnecting, ProcessReading, SourceBase):
+class SerialSource(PortOpening, ReadsToChunks, Reconnecting, ProcessReading, SourceBase):
     """A serial device speaking the text, the binary or the events protocol.
 
     Parameters
@@ -252,102 +247,6 @@ class SerialSource(Reconnecting, ProcessReading, SourceBase):
         if reader is not None:
             reader.stop(0.5)
 
-    # -- opening ---------------------------------------------------------------------------
-    def _open_port(self) -> serial.SerialBase:
-        check_port(self.port)  # pyserial URLs such as spy://…?file= act before opening (serial/urls.py)
-        kwargs: dict = {"baudrate": self.baudrate, "timeout": READ_TIMEOUT}
-        if os.name == "posix" and "://" not in self.port:
-            kwargs["exclusive"] = True  # fail clearly instead of sharing bytes with another program
-        try:
-            return serial.serial_for_url(self.port, **kwargs)
-        except (serial.SerialException, OSError, ValueError) as e:
-            raise SourceError(open_error_message(self.port, e)) from None
-
-    def _new_text_parser(self, channel_names: Sequence[str] | None) -> TextLineParser:
-        parser = TextLineParser(self.name, channel_names, self.time_column, self.nominal_rate, dtype=self.dtype)
-        # pyserial flushed the input on open, so the first bytes are probably mid-line.
-        parser.resync()
-        return parser
-
-    def _open_text(self) -> None:
-        parser = self.parser = self._new_text_parser(self.channel_names)
-        if parser.channel_count is None:
-            self._read_until(lambda: parser.channel_count is not None, send=None)
-            if parser.channel_count is None:
-                raise SourceError(
-                    f"no parseable text lines from {self.port} within {self.open_timeout:g} s at {self.baudrate} baud: "
-                    "check the baud rate, that the device prints one sample per line of numbers "
-                    "(or name them with `channels = [...]` in the rig), and that it is not speaking the binary protocol"
-                )
-        names = parser.channel_names or ()
-        try:
-            info = self._text_info(parser, names)
-        except ValueError as e:  # a scale/offset list that does not fit the channels
-            raise SourceError(f"text serial device on {self.port}: {e} ({len(names)} channels: {', '.join(names)}); fix `scale`/`offset` in the rig") from None
-        self.streams = (info,)
-        self._rename = {self.name: self.name}
-
-    def _text_info(self, parser: TextLineParser, names: tuple[str, ...]) -> StreamInfo:
-        return StreamInfo(
-            name=self.name,
-            kind=StreamKind.TIMESERIES,
-            nominal_rate=self.nominal_rate,
-            channel_names=names,
-            units=self.units,
-            dtype=str(parser.dtype),
-            sample_shape=(len(names),),
-            device=f"text serial device on {self.port} @ {self.baudrate}",
-            has_device_time=parser.has_device_time,
-            scale=self.scale,
-            offset=self.offset,
-        )
-
-    def _open_events(self) -> None:
-        # Nothing to wait for: a device may rightly be quiet until something happens.
-        self.parser = EventLineParser(self.name)
-        self.parser.resync()  # pyserial flushed the input on open: the first bytes are mid-line
-        self.streams = (StreamInfo(self.name, StreamKind.EVENTS, IRREGULAR, dtype="str", device=f"events serial device on {self.port} @ {self.baudrate}"),)
-        self._rename = {self.name: self.name}
-
-    def _open_binary(self) -> None:
-        parser = BinaryParser(apply_scale=False)  # counts as sent; the scale is in the StreamInfo
-        parser.resync()
-        self.parser = parser
-        request = encode_request()
-        self._read_until(lambda: parser.description_received is not None or bool(parser.description_error), send=request)
-        desc = parser.description_received
-        if desc is None:
-            why = f"its self-description was invalid: {parser.description_error}" if parser.description_error else "it did not answer"
-            raise SourceError(
-                f"binary serial device on {self.port} @ {self.baudrate}: {why} within {self.open_timeout:g} s. "
-                "Check that the firmware speaks the sensorlab binary protocol (else use protocol='text') "
-                "and that the baud rate matches."
-            )
-        parser.description = desc
-        where = f"{desc.device or 'binary serial device'} on {self.port} @ {self.baudrate}"
-        self.streams = tuple(s.to_info(where, self.name, self.apply_scale) for s in desc.streams)
-        self._rename = {s.name: self.name + s.name for s in desc.streams}
-
-    def _read_until(self, done, send: bytes | None) -> None:
-        """Read and parse (discarding samples) until ``done()`` or ``open_timeout``."""
-        ser, parser, reader = self._serial, self.parser, self._reader
-        deadline = now() + self.open_timeout  # the reader process, if any, reads already
-        next_send = now()
-        try:
-            while not done() and now() < deadline:
-                if send is not None and now() >= next_send:
-                    ser.write(send)
-                    next_send = now() + DESCRIBE_RETRY
-                if reader is not None:
-                    for data, _arrival in reader.read(READ_TIMEOUT):
-                        parser.feed(data)
-                    continue
-                data = ser.read(max(1, ser.in_waiting))
-                if data:
-                    parser.feed(data)
-        except (serial.SerialException, OSError, ReaderError) as e:
-            raise SourceError(self._lost_message(e)) from None
-
     # -- the reader thread -------------------------------------------------------------------
     def _run(self) -> None:
         """Reader thread: read, stamp, parse, emit; reopen a lost port. Never lets an exception escape."""
@@ -424,101 +323,6 @@ class SerialSource(Reconnecting, ProcessReading, SourceBase):
         except (serial.SerialException, OSError):
             pass  # the read loop will notice
 
-    def _handle(self, data: bytes, arrival: float, release: bool = True) -> None:
-        """Parse one read and emit one chunk per stream (reader thread). ``release=False``:
-        keep its samples for the next call's chunk (a backlog of reads, each with its own
-        arrival time, becomes one chunk per stream rather than one per read)."""
-        parser = self.parser
-        breaks = getattr(parser, "clock_breaks", 0)
-        runs = parser.feed(data)
-        if getattr(parser, "clock_breaks", 0) != breaks:
-            self.clock.fit.step()  # a line-count clock lost track: re-anchor on this read's arrival
-        self._update_errors()
-        self._backoff = RECONNECT_FIRST  # data flows: the next loss starts with a short wait
-        if self._check_description and parser.description_received is not None:
-            self._check_description = False
-            if parser.description_received != parser.description:
-                self._fail(
-                    f"the device on {self.port} came back with different streams than it had "
-                    f"({parser.description_received.device!r}): stop and start the devices to record its new streams"
-                )
-                return
-        if not runs:
-            if release and self._held and not (self._warm and arrival - self._held[0][1] < WARMUP and self._running.is_set()):
-                self._release_held()  # earlier reads of a backlog kept for this one
-            return
-        timed = [r for r in runs if r.device_times is not None]
-        warming = False
-        if timed:
-            last = timed[-1]
-            device_now = float(last.device_times[-1])
-            self.clock.observe(device_now, arrival, last.wire_bytes)
-            if self._first_device_time is None:
-                self._first_device_time = float(timed[0].device_times[0])
-            # Hold the first WARMUP seconds: the first few arrivals alone would put the fit
-            # several ms late, and its later correction would squeeze samples.
-            warming = device_now - self._first_device_time < WARMUP
-        self._warm = warming
-        by_stream: dict[str, list[Samples]] = defaultdict(list)
-        for r in runs:
-            by_stream[r.stream].append(r)
-        self._held.append((by_stream, arrival))
-        if release and not (warming and arrival - self._held[0][1] < WARMUP and self._running.is_set()):
-            self._release_held()
-
-    def _release_held(self) -> None:
-        held, self._held = self._held, []
-        per_stream: dict[str, list[tuple[Samples, float]]] = defaultdict(list)
-        for groups, when in held:
-            for stream, group in groups.items():
-                per_stream[stream].extend((r, when) for r in group)
-        for stream, group in per_stream.items():
-            self._emit_group(self._rename.get(stream, stream), group)
-
-    def _emit_group(self, name: str, items: list[tuple[Samples, float]]) -> None:
-        """One chunk of consecutive runs, each stamped with the arrival of the read that brought it."""
-        st = self.stats.get(name)
-        if st is None:
-            return
-        group = [r for r, _ in items]
-        arrival = items[-1][1]
-        stamps = [self.clock.to_host(r.device_times, when) if r.device_times is not None else np.full(len(r.data), when) for r, when in items]
-        prev = st.last_time
-        if name in self._outage:  # the first samples since the device came back
-            self._outage.discard(name)
-            st.gaps.append((prev, float(stamps[0][0])))
-        for r, ts in zip(group, stamps, strict=True):
-            if r.lost_before:
-                st.dropped += r.lost_before
-                st.dropped_in_transit += r.lost_in_transit
-                st.gaps.append((prev, float(ts[0])))
-            prev = float(ts[-1])
-        one = len(group) == 1
-        data = group[0].data if one else np.concatenate([r.data for r in group])
-        timestamps = keep_increasing(stamps[0] if one else np.concatenate(stamps), st.last_time)
-        device_times = None
-        if group[0].device_times is not None:
-            device_times = group[0].device_times if one else np.concatenate([r.device_times for r in group])
-        arrivals = np.full(len(timestamps), arrival) if one else np.concatenate([np.full(len(r.data), when) for r, when in items])
-        chunk = Chunk(data, timestamps, device_times, arrivals)
-        self._emit(name, chunk, arrival)
-
-    def _update_errors(self) -> None:
-        errors = self.parser.counters.errors_by_stream
-        if not errors or not self.streams:
-            return
-        first = self.streams[0].name
-        for raw_name, count in errors.items():
-            name = self._rename.get(raw_name, first) if raw_name else first
-            st = self.stats.get(name)
-            if st is None:
-                continue
-            # Counts are cumulative per key; several keys may fold onto the first stream.
-            delta = count - self._error_base.get(raw_name, 0)
-            if delta:
-                st.parse_errors += delta
-                self._error_base[raw_name] = count
-
     # -- helpers -----------------------------------------------------------------------------
     def _lost_message(self, e: BaseException) -> str:
         if isinstance(e, ReaderError) and "reader process" in str(e):
@@ -545,21 +349,4 @@ class SerialSource(Reconnecting, ProcessReading, SourceBase):
                 pass
 
 
-def open_error_message(port: str, e: BaseException) -> str:
-    """A message naming the port, what went wrong and the fix."""
-    text = str(e)
-    code = getattr(e, "errno", None)
-    low = text.lower()
-    if code == errno.ENOENT or "no such file" in low or "could not open port" in low and "not found" in low:
-        return f"serial port {port} not found: check the cable and the port name (`sensorlab devices` lists ports). ({text})"
-    if code in (errno.EBUSY, errno.EAGAIN, errno.EWOULDBLOCK) or "busy" in low or "exclusively lock" in low:
-        return (
-            f"serial port {port} is busy: is another program (Arduino serial monitor, screen, another sensorlab) "
-            f"holding it? Close it and try again. ({text})"
-        )
-    if code == errno.EACCES or "permission denied" in low:
-        return (
-            f"no permission to open serial port {port}: add yourself to the 'dialout' group "
-            f"(sudo usermod -aG dialout $USER) and log in again. ({text})"
-        )
-    return f"could not open serial port {port}: {text}. Check the cable and `sensorlab devices`."
+__all__ = ["READ_TIMEOUT", "WARMUP", "SerialSource", "open_error_message"]

@@ -1,0 +1,128 @@
+"""From parsed reads to chunks: the reader-thread half of `SerialSource` that turns what the
+parser found in one read into one chunk per stream.
+
+Each read's samples are stamped through the clock fit (`DeviceClock`), never later than the
+read's arrival. The first `WARMUP` seconds of device time are held back and released as one
+chunk: the first few arrivals alone would put the fit several ms late, and its later
+correction would squeeze samples. Samples lost on the way (sequence gaps) and the first
+samples after a lost port came back are recorded as gaps (``stats[...].gaps``), and parse
+errors are counted per stream.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+from sensorlab.acquisition.clock import keep_increasing
+from sensorlab.acquisition.serial.protocol import Samples
+from sensorlab.acquisition.serial.reconnect import RECONNECT_FIRST
+from sensorlab.acquisition.source import Chunk
+
+#: Seconds of device time held back at the start while the clock fit finds the transport floor.
+WARMUP = 0.5
+
+
+class ReadsToChunks:
+    """Mixin for `SerialSource` (reader thread only).
+
+    Uses the source's ``parser``, ``clock``, ``stats``, ``streams``, ``port``, ``_running``,
+    ``_held``, ``_warm``, ``_first_device_time``, ``_rename``, ``_error_base``, ``_outage``,
+    ``_backoff``, ``_check_description``, ``_emit`` and ``_fail``.
+    """
+
+    def _handle(self, data: bytes, arrival: float, release: bool = True) -> None:
+        """Parse one read and emit one chunk per stream (reader thread). ``release=False``:
+        keep its samples for the next call's chunk (a backlog of reads, each with its own
+        arrival time, becomes one chunk per stream rather than one per read)."""
+        parser = self.parser
+        breaks = getattr(parser, "clock_breaks", 0)
+        runs = parser.feed(data)
+        if getattr(parser, "clock_breaks", 0) != breaks:
+            self.clock.fit.step()  # a line-count clock lost track: re-anchor on this read's arrival
+        self._update_errors()
+        self._backoff = RECONNECT_FIRST  # data flows: the next loss starts with a short wait
+        if self._check_description and parser.description_received is not None:
+            self._check_description = False
+            if parser.description_received != parser.description:
+                self._fail(
+                    f"the device on {self.port} came back with different streams than it had "
+                    f"({parser.description_received.device!r}): stop and start the devices to record its new streams"
+                )
+                return
+        if not runs:
+            if release and self._held and not (self._warm and arrival - self._held[0][1] < WARMUP and self._running.is_set()):
+                self._release_held()  # earlier reads of a backlog kept for this one
+            return
+        timed = [r for r in runs if r.device_times is not None]
+        warming = False
+        if timed:
+            last = timed[-1]
+            device_now = float(last.device_times[-1])
+            self.clock.observe(device_now, arrival, last.wire_bytes)
+            if self._first_device_time is None:
+                self._first_device_time = float(timed[0].device_times[0])
+            # Hold the first WARMUP seconds: the first few arrivals alone would put the fit
+            # several ms late, and its later correction would squeeze samples.
+            warming = device_now - self._first_device_time < WARMUP
+        self._warm = warming
+        by_stream: dict[str, list[Samples]] = defaultdict(list)
+        for r in runs:
+            by_stream[r.stream].append(r)
+        self._held.append((by_stream, arrival))
+        if release and not (warming and arrival - self._held[0][1] < WARMUP and self._running.is_set()):
+            self._release_held()
+
+    def _release_held(self) -> None:
+        held, self._held = self._held, []
+        per_stream: dict[str, list[tuple[Samples, float]]] = defaultdict(list)
+        for groups, when in held:
+            for stream, group in groups.items():
+                per_stream[stream].extend((r, when) for r in group)
+        for stream, group in per_stream.items():
+            self._emit_group(self._rename.get(stream, stream), group)
+
+    def _emit_group(self, name: str, items: list[tuple[Samples, float]]) -> None:
+        """One chunk of consecutive runs, each stamped with the arrival of the read that brought it."""
+        st = self.stats.get(name)
+        if st is None:
+            return
+        group = [r for r, _ in items]
+        arrival = items[-1][1]
+        stamps = [self.clock.to_host(r.device_times, when) if r.device_times is not None else np.full(len(r.data), when) for r, when in items]
+        prev = st.last_time
+        if name in self._outage:  # the first samples since the device came back
+            self._outage.discard(name)
+            st.gaps.append((prev, float(stamps[0][0])))
+        for r, ts in zip(group, stamps, strict=True):
+            if r.lost_before:
+                st.dropped += r.lost_before
+                st.dropped_in_transit += r.lost_in_transit
+                st.gaps.append((prev, float(ts[0])))
+            prev = float(ts[-1])
+        one = len(group) == 1
+        data = group[0].data if one else np.concatenate([r.data for r in group])
+        timestamps = keep_increasing(stamps[0] if one else np.concatenate(stamps), st.last_time)
+        device_times = None
+        if group[0].device_times is not None:
+            device_times = group[0].device_times if one else np.concatenate([r.device_times for r in group])
+        arrivals = np.full(len(timestamps), arrival) if one else np.concatenate([np.full(len(r.data), when) for r, when in items])
+        chunk = Chunk(data, timestamps, device_times, arrivals)
+        self._emit(name, chunk, arrival)
+
+    def _update_errors(self) -> None:
+        errors = self.parser.counters.errors_by_stream
+        if not errors or not self.streams:
+            return
+        first = self.streams[0].name
+        for raw_name, count in errors.items():
+            name = self._rename.get(raw_name, first) if raw_name else first
+            st = self.stats.get(name)
+            if st is None:
+                continue
+            # Counts are cumulative per key; several keys may fold onto the first stream.
+            delta = count - self._error_base.get(raw_name, 0)
+            if delta:
+                st.parse_errors += delta
+                self._error_base[raw_name] = count
