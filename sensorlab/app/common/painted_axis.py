@@ -5,7 +5,7 @@ measuring every text with ``QPainter.boundingRect``; the live view's scrolling a
 (`live_axis.LiveTimeAxis`) and the labeling timeline's ruler (`time_ruler.TimeRuler`) move on
 every frame, so they paint straight from their tick values instead. What they share lives
 here: the paint preamble (range, bounds, font and metrics, whether grid lines are drawn, the
-tick levels) and the cache of laid-out tick texts. Each axis keeps its own geometry (which
+tick levels), the pen of each tick level and the cache of laid-out tick texts. Each axis keeps its own geometry (which
 side the ticks and texts are on).
 """
 
@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QFontMetricsF, QPainter, QStaticText
+from PySide6.QtGui import QColor, QFontMetricsF, QPainter, QPen, QStaticText
 
 
 class PaintSetup(NamedTuple):
@@ -72,6 +72,21 @@ class PaintedAxis(pg.AxisItem):
         p.setRenderHint(QPainter.RenderHint.TextAntialiasing, True)
         return PaintSetup(x0, x1, bounds, length, QFontMetricsF(font), font.key(), view, self.grid is not False and view is not None,
                           length / (x1 - x0), levels)  # fmt: skip
+
+    def level_pen(self, s: PaintSetup, level: int, ticks: int) -> QPen:
+        """The pen of one tick level's lines: `AxisItem`'s faint grid, fainter for finer levels
+        and, as grid lines, for denser ticks (``ticks`` lines on the level); a style's
+        ``tickAlpha`` wins when set."""
+        alpha = self.style["tickAlpha"]
+        if alpha is None:
+            alpha = 255 / (level + 1)
+            if s.grid:
+                alpha *= self.grid / 255.0 * min(max(0.05 * s.length / (ticks + 1), 0.0), 1.0)
+        pen = QPen(self.tickPen())
+        color = QColor(pen.color())
+        color.setAlpha(int(alpha))
+        pen.setColor(color)
+        return pen
 
     def _draw_texts(self, p: QPainter, s: PaintSetup, positions: list[list[float]], y: float) -> None:
         """The tick texts with their top at ``y``: the coarse level always, a finer one unless

@@ -13,7 +13,7 @@ paint preamble, text cache and text placement are shared with the live axis in `
 from __future__ import annotations
 
 from PySide6.QtCore import QLineF, QPointF
-from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtGui import QPainter
 
 from sensorlab.app.common.painted_axis import PaintedAxis
 
@@ -40,15 +40,7 @@ class TimeRuler(PaintedAxis):
         for i, (_spacing, values) in enumerate(s.levels):
             xs = [(v - s.x0) * s.scale + left for v in values]
             positions.append(xs)
-            # The same faint grid lines as `AxisItem` (alpha by level and tick density).
-            alpha = 255 / (i + 1)
-            if s.grid:
-                alpha *= self.grid / 255.0 * min(max(0.05 * s.length / (len(values) + 1), 0.0), 1.0)
-            pen = QPen(self.tickPen())
-            color = QColor(pen.color())
-            color.setAlpha(int(alpha))
-            pen.setColor(color)
-            p.setPen(pen)
+            p.setPen(self.level_pen(s, i, len(values)))  # the same faint grid lines as `AxisItem`
             lines = [QLineF(x, bottom, x, end) for x in xs if left <= x <= right]
             if lines:
                 p.drawLines(lines)

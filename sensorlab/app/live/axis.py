@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import QLineF, QPointF
-from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtGui import QPainter
 
 from sensorlab.app.common.painted_axis import PaintedAxis
 
@@ -70,16 +70,7 @@ class LiveTimeAxis(PaintedAxis):
         for i, (_spacing, values) in enumerate(s.levels):
             xs = [(v - s.x0) * s.scale + left for v in values]
             positions.append(xs)
-            alpha = self.style["tickAlpha"]
-            if alpha is None:
-                alpha = 255 / (i + 1)
-                if s.grid:
-                    alpha *= self.grid / 255.0 * min(max(0.05 * s.length / (len(values) + 1), 0.0), 1.0)
-            pen = QPen(self.tickPen())
-            color = QColor(pen.color())
-            color.setAlpha(int(alpha))
-            pen.setColor(color)
-            p.setPen(pen)
+            p.setPen(self.level_pen(s, i, len(values)))
             stop = top if s.grid else top + self.style["tickLength"] / (i * 0.5 + 1.0)
             lines = [QLineF(x, start, x, stop) for x in xs if left <= x <= right]
             if lines:
