@@ -10,6 +10,7 @@ messages at the bottom. The window presents a `Studio` (the Qt-free core that
 - Record / Stop are `Studio.start_recording` / `stop_recording` on a worker thread (the
   studio includes the pre-roll and saves the live labels as the session's sidecar);
 - live-label gestures (`LabelBar`) become `Studio.add_label` calls and markers on the plots.
+  These two are `RecordingControl` (`recording_control.py`), a base class of the window.
 
 Core signals reach the window only through `QtRelay`; blocking work only through `TaskRunner`.
 The toolbar and what its buttons and menus start (devices, labeling, clap sync, models) are
@@ -49,12 +50,13 @@ from sensorlab.app.common.qt_relay import QtRelay
 from sensorlab.app.studio.session_form import SessionForm
 from sensorlab.app.studio.sessions_view import SessionsView
 from sensorlab.app.studio.actions import StudioActions
+from sensorlab.app.studio.recording_control import RecordingControl
 from sensorlab.labeling.annotations import LabelSet
 from sensorlab.studio import DEFAULT_PREROLL_S, Studio
 
 log = logging.getLogger(__name__)
 
-class MainWindow(StudioActions, QMainWindow):
+class MainWindow(RecordingControl, StudioActions, QMainWindow):
     """The studio window on one rig.
 
     Parameters
@@ -249,78 +251,6 @@ class MainWindow(StudioActions, QMainWindow):
             self.health_view.deleteLater()
             self.health_view = None
 
-    # -- recording -------------------------------------------------------------------------
-    @property
-    def recording(self) -> bool:
-        return self.studio.recording
-
-    def toggle_recording(self) -> None:
-        if not self.studio.recording:
-            self.start_recording()
-        else:
-            self.stop_recording()
-
-    def start_recording(self) -> None:
-        """Start a recording of the running rig into the form's next path (worker thread)."""
-        if self.studio.recording or not self.studio.streams or not self.record_button.isEnabled():
-            return
-        path = self.session_form.next_path()
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            self.show_error(f"cannot create the sessions folder {path.parent}: {e.strerror}")
-            return
-        metadata = self.session_form.metadata(self.rig_text)
-        self._set_record_button(recording=True)
-        self.record_button.setEnabled(False)
-        self.tasks.run("Starting recording", workers.start_recording, self.studio, path, metadata,
-                       on_done=self._on_recording_started, on_error=self._on_recording_start_failed)  # fmt: skip
-
-    def _on_recording_started(self, path: str) -> None:
-        if self.health_view is not None:
-            self.health_view.set_recorder(self.studio.recorder)
-        self.record_button.setEnabled(True)
-        self.post(f"recording to {path}")
-        self.recording_started.emit(path)
-
-    def _on_recording_start_failed(self, message: str) -> None:
-        self._set_record_button(recording=False)
-        self.record_button.setEnabled(True)
-
-    def stop_recording(self) -> None:
-        """Close open label spans, then flush and close the file (worker thread)."""
-        recorder = self.studio.recorder
-        if recorder is None:
-            return
-        self.label_bar.close_open_spans()
-        self.record_button.setEnabled(False)
-        self.record_button.setText("saving…")
-        self.tasks.run("Saving session", workers.stop_recording, self.studio,
-                       on_done=self._on_recording_stopped, on_error=lambda msg: self._on_recording_stopped(str(recorder.path)))
-
-    def _on_recording_stopped(self, path: str) -> None:
-        if self.health_view is not None:
-            self.health_view.set_recorder(None)
-        self._set_record_button(recording=False)
-        self.record_button.setEnabled(self.acquisition is not None and bool(self.acquisition.streams))
-        self.post(f"saved {path}")
-        self.sessions_view.refresh()
-        self.recording_stopped.emit(path)
-
-    def _on_label_event(self, t: float, text: str) -> None:
-        msg = json.loads(text)
-        color = self.label_bar.labels.color_of(msg["label"])
-        if self.live_view is not None:
-            tag = {"start": "▶", "stop": "■"}.get(msg["type"], "")
-            self.live_view.add_marker(t, f"{tag}{msg['label']}", color)
-        try:
-            stored = self.studio.add_label(text, t)
-        except ValueError as e:
-            self.show_error(f"label not saved: {e}")
-            return
-        if not stored:
-            self.statusBar().showMessage(f"label {msg['label']} ({msg['type']}) shown, not saved: not recording", 3000)
-
     # -- messages ----------------------------------------------------------------------------
     def post(self, text: str) -> None:
         """Log an informational message in the Messages tab and the status bar."""
@@ -343,14 +273,6 @@ class MainWindow(StudioActions, QMainWindow):
         self.show_error(f"{stream or 'device'} stopped: {message}" + (" (recording continues for the other streams)" if self.recorder else ""))
         if self.health_view is not None:
             self.health_view.mark_failed(stream, message)
-
-    def _on_recording_failed(self, stream: str, message: str) -> None:
-        if stream:
-            self.show_error(f"recording of {stream} stopped: {message} (the other streams keep recording)")
-            return
-        self.show_error(f"the recording stopped: {message}")
-        if self.recorder is not None and self.record_button.isEnabled():
-            self.stop_recording()  # closes what was written and resets the button
 
     def _on_progress(self, text: str) -> None:
         self.busy.setVisible(bool(text))

@@ -1,0 +1,106 @@
+"""Recording from the studio window: Record / Stop and live labels (`RecordingControl`, a mixin
+of `MainWindow`).
+
+Starting and stopping are `Studio.start_recording` / `stop_recording` on a worker thread (the
+studio includes the pre-roll and saves the live labels as the session's sidecar), so the
+window stays responsive while a file is created or flushed; the Record button is disabled in
+between so a second press cannot race the first. A live-label gesture (`LabelBar`) becomes a
+marker on the plots and a `Studio.add_label` call; pressed while not recording, it is shown
+and not saved, and the status bar says so. A recording that stops by itself (the disk is full,
+the writer failed) is closed as if Stop had been pressed.
+"""
+
+from __future__ import annotations
+
+import json
+
+from sensorlab.app.common import workers
+
+
+class RecordingControl:
+    """Mixin for `MainWindow`. Uses the window's ``studio``, ``session_form``, ``label_bar``,
+    ``live_view``, ``health_view``, ``sessions_view``, ``record_button``, ``rig_text``, ``tasks``,
+    ``recording_started`` / ``recording_stopped``, ``post``, ``show_error`` and (from
+    `StudioActions`) ``_set_record_button``."""
+
+    @property
+    def recording(self) -> bool:
+        return self.studio.recording
+
+    def toggle_recording(self) -> None:
+        if not self.studio.recording:
+            self.start_recording()
+        else:
+            self.stop_recording()
+
+    def start_recording(self) -> None:
+        """Start a recording of the running rig into the form's next path (worker thread)."""
+        if self.studio.recording or not self.studio.streams or not self.record_button.isEnabled():
+            return
+        path = self.session_form.next_path()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            self.show_error(f"cannot create the sessions folder {path.parent}: {e.strerror}")
+            return
+        metadata = self.session_form.metadata(self.rig_text)
+        self._set_record_button(recording=True)
+        self.record_button.setEnabled(False)
+        self.tasks.run("Starting recording", workers.start_recording, self.studio, path, metadata,
+                       on_done=self._on_recording_started, on_error=self._on_recording_start_failed)  # fmt: skip
+
+    def _on_recording_started(self, path: str) -> None:
+        if self.health_view is not None:
+            self.health_view.set_recorder(self.studio.recorder)
+        self.record_button.setEnabled(True)
+        self.post(f"recording to {path}")
+        self.recording_started.emit(path)
+
+    def _on_recording_start_failed(self, message: str) -> None:
+        self._set_record_button(recording=False)
+        self.record_button.setEnabled(True)
+
+    def stop_recording(self) -> None:
+        """Close open label spans, then flush and close the file (worker thread)."""
+        recorder = self.studio.recorder
+        if recorder is None:
+            return
+        self.label_bar.close_open_spans()
+        self.record_button.setEnabled(False)
+        self.record_button.setText("saving…")
+        self.tasks.run("Saving session", workers.stop_recording, self.studio,
+                       on_done=self._on_recording_stopped, on_error=lambda msg: self._on_recording_stopped(str(recorder.path)))
+
+    def _on_recording_stopped(self, path: str) -> None:
+        if self.health_view is not None:
+            self.health_view.set_recorder(None)
+        self._set_record_button(recording=False)
+        self.record_button.setEnabled(self.acquisition is not None and bool(self.acquisition.streams))
+        self.post(f"saved {path}")
+        self.sessions_view.refresh()
+        self.recording_stopped.emit(path)
+
+    def _on_label_event(self, t: float, text: str) -> None:
+        msg = json.loads(text)
+        color = self.label_bar.labels.color_of(msg["label"])
+        if self.live_view is not None:
+            tag = {"start": "▶", "stop": "■"}.get(msg["type"], "")
+            self.live_view.add_marker(t, f"{tag}{msg['label']}", color)
+        try:
+            stored = self.studio.add_label(text, t)
+        except ValueError as e:
+            self.show_error(f"label not saved: {e}")
+            return
+        if not stored:
+            self.statusBar().showMessage(f"label {msg['label']} ({msg['type']}) shown, not saved: not recording", 3000)
+
+    def _on_recording_failed(self, stream: str, message: str) -> None:
+        if stream:
+            self.show_error(f"recording of {stream} stopped: {message} (the other streams keep recording)")
+            return
+        self.show_error(f"the recording stopped: {message}")
+        if self.recorder is not None and self.record_button.isEnabled():
+            self.stop_recording()  # closes what was written and resets the button
+
+
+__all__ = ["RecordingControl"]
