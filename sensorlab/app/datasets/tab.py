@@ -10,6 +10,7 @@
   subprocess (`ProcessRunner`): the studio stays responsive and keeps recording while it runs,
   and Cancel stops it with no file left behind.
 - The report (`ReportPanel`) is read from the built file, like ``sensorlab dataset info``.
+  Build, Cancel and the report are `DatasetBuilding` (``building.py``), a base class of the tab.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QMessageBox,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
@@ -38,11 +38,11 @@ from shiboken6 import isValid
 from superqt.utils import create_worker
 
 from sensorlab.app.common.process_runner import ProcessRunner, append_log
+from sensorlab.app.datasets.building import DatasetBuilding
 from sensorlab.app.datasets.report_panel import (
     CountsTable,
     ReportPanel,
     count_preview,
-    load_report,
 )
 from sensorlab.app.datasets.session_picker import SessionPicker
 from sensorlab.app.datasets.spec_form import SpecForm
@@ -60,7 +60,7 @@ def _scrolled(label: QLabel, lines: int) -> QScrollArea:
     return area
 
 
-class DatasetsTab(QWidget):
+class DatasetsTab(DatasetBuilding, QWidget):
     """Signals: ``preview_done(dict)``, ``dataset_built(path)``, ``train_requested(path)``."""
 
     preview_done = Signal(dict)
@@ -273,96 +273,6 @@ class DatasetsTab(QWidget):
         """Windows the last preview shows for ``cls`` in ``split`` (read from the table)."""
         return int(self.preview_table.cell(cls, split))
 
-    # -- build -------------------------------------------------------------------------------
-    def build(self, force: bool | None = None) -> bool:
-        """Start building into the output path; False (and the reason shown) if it cannot start.
-
-        ``force=None`` asks before replacing an existing file; tests pass True or False.
-        """
-        if self.runner.running:
-            return False
-        try:
-            self.spec()
-        except SpecError as e:
-            self.spec_error.setText(str(e))
-            return False
-        out = Path(self.output.text()).expanduser()
-        if not out.name.endswith(".h5"):
-            self.build_status.setText(f"⚠ {out}: the output must be an .h5 file")
-            return False
-        if out.exists():
-            if force is None:
-                answer = QMessageBox.question(self, "Replace dataset?", f"{out} exists. Replace it?")
-                force = answer == QMessageBox.StandardButton.Yes
-            if not force:
-                self.build_status.setText(f"{out} exists: choose another output name")
-                return False
-        try:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            spec_path = self.save_spec(out.with_name(out.stem + ".spec.toml"))
-        except OSError as e:
-            self.build_status.setText(f"⚠ cannot write beside {out}: {e.strerror or e}")
-            return False
-        self._out = out
-        self.log_view.clear()
-        self.progress.setRange(0, 0)  # busy until the first progress line gives the total
-        self.build_status.setText(f"planning… (spec saved as {spec_path.name})")
-        self.build_button.setEnabled(False)
-        self.cancel_button.setEnabled(True)
-        args = ["dataset", "build", str(spec_path), "-o", str(out), "--json", "--workers", str(self.workers.value())]
-        self.runner.start(*args, *(["--force"] if force else []))
-        return True
-
-    def _on_event(self, ev: dict) -> None:
-        if ev.get("event") == "progress":
-            self.progress.setFormat("%v / %m sessions")
-            self.progress.setRange(0, max(1, ev["total"]))
-            self.progress.setValue(ev["done"])
-            self.build_status.setText(f"{ev['done']}/{ev['total']} sessions, {ev['windows']} windows" + (f" — last: {ev['session']}" if ev["session"] else ""))
-            if ev.get("skipped"):
-                self._log(f"skipped {ev['session']}: {ev['skipped']}")
-        elif ev.get("event") == "done":
-            self.build_status.setText(f"built {ev['path']}: {ev['windows']} windows from {ev['sessions']} session(s); reading the report…")
-
-    def _on_build_finished(self, status: str, message: str) -> None:
-        self.build_button.setEnabled(True)
-        self.cancel_button.setEnabled(False)
-        self.progress.setRange(0, max(1, self.progress.maximum()))
-        out = self._out
-        if status == "ok":
-            self.open_dataset(out)
-            self.dataset_built.emit(str(out))
-            return
-        # The command removes its temporary file on Cancel; one killed hard cannot, so look too.
-        tmp = out.with_name(f".{out.name}.{self.runner.pid}.tmp")
-        tmp.unlink(missing_ok=True)
-        self.progress.setValue(0)
-        self.progress.setFormat("cancelled" if status == "cancelled" else "failed")
-        if status == "cancelled":
-            self.build_status.setText("Cancelled: no dataset written" + (f" ({out.name} is the earlier build)" if out.exists() else ""))
-        else:
-            self.build_status.setText(f"⚠ build failed: {message}")
-
-    def open_dataset(self, path: str | Path) -> None:
-        """Show a dataset file's report (read on a worker thread)."""
-        path = Path(path)
-        self.build_status.setText(f"reading the report of {path.name}…")
-        worker = create_worker(load_report, path, _start_thread=False)
-        # The report can arrive after the tab was closed and deleted (a window closed mid-read):
-        # then there is nothing left to show it in.
-        worker.returned.connect(lambda res: isValid(self.report) and self._on_report(path, *res))
-        worker.errored.connect(lambda e: isValid(self.build_status) and self.build_status.setText(f"⚠ {path.name}: {e}"))
-        self._report_worker = worker
-        worker.start()
-
-    def _on_report(self, path: Path, rep, plots) -> None:
-        self.dataset_path = path
-        self.report.show_report(rep, plots)
-        self.train_button.setEnabled(True)
-        # A split left with 0 windows is said here too, not only in the report's warnings below.
-        empty = [w for w in rep.warnings if " gets 0 windows" in w]
-        self.build_status.setText(f"{path}: {rep.windows} windows, {len(rep.classes)} classes" + "".join(f"\n⚠ {w}" for w in empty))
-
     # -- small things ------------------------------------------------------------------------
     def set_sessions_folder(self, folder: str | Path) -> None:
         if self._lazy and not self.isVisible():
@@ -408,23 +318,6 @@ class DatasetsTab(QWidget):
                 self.build_status.setText(f"saved {path}")
             except (SpecError, OSError) as e:
                 self.spec_error.setText(str(e))
-
-    def _ask_output(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Dataset file", self.output.text(), "Dataset (*.h5)")
-        if path:
-            self.output.setText(path if path.endswith(".h5") else path + ".h5")
-            self.output.setModified(True)
-
-    def _ask_open_dataset(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open a dataset", str(Path(self.output.text()).parent), "Dataset (*.h5)")
-        if path:
-            self.open_dataset(path)
-
-    def shutdown(self) -> None:
-        """Cancel a running build and wait for it (the window is closing)."""
-        if self.runner.running:
-            self.runner.cancel()
-            self.runner.wait(15_000)
 
 
 __all__ = ["DatasetsTab"]

@@ -4,7 +4,8 @@ Every job is the command a user would type, run as a subprocess (`ProcessRunner`
 and onnxruntime never load into the studio (and cannot stall the live view or crash it):
 
 - **Train** runs ``sensorlab train DATASET --task T --config GUI.toml --out RUN --json``; its
-  JSON lines drive the progress bar and the live loss/accuracy curves, the rest goes to the log.
+  JSON lines drive the progress bar and the live loss/accuracy curves (`TrainingCurves`,
+  ``curves.py``), the rest goes to the log.
 - **Cancel** stops it (SIGINT, then a kill after a grace period). A run folder is written only
   at the end of training, so a cancelled run leaves none: the command removes a half-written
   one, and the tab checks and removes it too if the process had to be killed.
@@ -20,12 +21,10 @@ and onnxruntime never load into the studio (and cannot stall the live view or cr
 from __future__ import annotations
 
 import json
-import math
 import shutil
 import tempfile
 from pathlib import Path
 
-import pyqtgraph as pg
 import tomli_w
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -47,11 +46,11 @@ from PySide6.QtWidgets import (
 )
 
 from sensorlab.app.common.process_runner import ProcessRunner, append_log
+from sensorlab.app.training.curves import TrainingCurves
 from sensorlab.app.training.results import TrainingResults
 from sensorlab.training.metrics import test_summary
 
 TASK_OF_KIND = {"audio": "audio", "timeseries": "timeseries", "video": "image", "frames": "image"}
-COLORS = {"train": "#42a5f5", "val": "#ffa726"}
 
 
 def guess_task(dataset: Path) -> str | None:
@@ -67,27 +66,10 @@ def guess_task(dataset: Path) -> str | None:
 
 
 def next_run_dir(dataset: Path, task: str) -> Path:
-    """``runs/DATASET-TASK`` beside the dataset, numbered if taken (as ``sensorlab train`` names them)."""
-    root = dataset.parent / "runs"
-    base = root / f"{dataset.stem}-{task}"
-    i = 2
-    run = base
-    while run.exists():
-        run, i = root / f"{base.name}-{i}", i + 1
-    return run
+    """``runs/DATASET-TASK`` beside the dataset, numbered if taken (named as ``sensorlab train`` names them)."""
+    from sensorlab.training.train import default_run_dir  # light: train.py imports PyTorch inside its functions only
 
-
-class EpochAxis(pg.AxisItem):
-    """An epoch axis with ticks at whole numbers only: epochs are counted, and before the first
-    epoch the empty plot's default 0–1 range was labelled 0.1, 0.2 … 0.9 (fractional epochs)."""
-
-    def tickSpacing(self, minVal: float, maxVal: float, size: float):
-        levels = []
-        for spacing, offset in super().tickSpacing(minVal, maxVal, size):
-            spacing = max(1.0, float(spacing))  # 0.5, 0.2, 0.1 → 1; 2, 5, 10 … kept
-            if all(spacing != s for s, _ in levels):
-                levels.append((spacing, offset))
-        return levels
+    return default_run_dir(dataset, task, dataset.parent / "runs")
 
 
 class TrainingTab(QWidget):
@@ -154,23 +136,8 @@ class TrainingTab(QWidget):
         self.status = QLabel("", wordWrap=True)
         f.addRow(self.status)
 
-        self.plots = pg.GraphicsLayoutWidget()
-        self.loss_plot = self.plots.addPlot(title="Loss", axisItems={"bottom": EpochAxis("bottom")})
-        self.plots.nextRow()
-        self.acc_plot = self.plots.addPlot(title="Accuracy", axisItems={"bottom": EpochAxis("bottom")})
-        self.acc_plot.setYRange(0, 1.02)
-        self.curves = {}
-        for plot, key in ((self.loss_plot, "loss"), (self.acc_plot, "acc")):
-            plot.addLegend(offset=(-10, 10))
-            plot.showGrid(x=True, y=True, alpha=0.3)
-            plot.setLabel("bottom", "epoch")
-            # Before the first epoch: epochs 0 and 1 with room for their labels (at the bare 0–1
-            # default range they sit on the edges and are not drawn); the data's range takes over.
-            plot.setXRange(0, 1, padding=0.1)
-            plot.enableAutoRange(x=True)
-            for side, name in (("train", "train"), ("val", "validation")):
-                self.curves[f"{side}_{key}"] = plot.plot([], [], pen=pg.mkPen(COLORS[side], width=2), symbol="o", symbolSize=5,
-                                                         symbolBrush=COLORS[side], name=name)  # fmt: skip
+        self.plots = TrainingCurves()
+        self.loss_plot, self.acc_plot, self.curves = self.plots.loss_plot, self.plots.acc_plot, self.plots.curves
         self.log_view = QPlainTextEdit(readOnly=True, maximumBlockCount=5000)
         self.results = TrainingResults()
         self.results.export_requested.connect(self.export_onnx)
@@ -233,8 +200,7 @@ class TrainingTab(QWidget):
         config.write_text(tomli_w.dumps(self.config_doc()), encoding="utf-8")
         self.run_dir, self._run_existed = run, run.exists()
         self.history = []
-        for c in self.curves.values():
-            c.setData([], [])
+        self.plots.show_history(self.history)
         self.results.clear()
         self.log_view.clear()
         self.progress.setFormat("epoch %v / %m")
@@ -260,12 +226,10 @@ class TrainingTab(QWidget):
             return False
         self.run_dir, self._run_existed = run, True
         self.history = list(history)
-        x = [h["epoch"] for h in self.history]
-        for key, curve in self.curves.items():
-            curve.setData(x, [math.nan if h[key] is None else h[key] for h in self.history])  # None: no value that epoch
+        self.plots.show_history(self.history)
         self.progress.setFormat("epoch %v / %m")
-        self.progress.setRange(0, max(1, len(x)))
-        self.progress.setValue(len(x))
+        self.progress.setRange(0, max(1, len(self.history)))
+        self.progress.setValue(len(self.history))
         m = self.results.metrics
         if m.get("dataset_path"):
             self.dataset.setText(str(m["dataset_path"]))
@@ -286,8 +250,7 @@ class TrainingTab(QWidget):
     def prune(self, run: str, sparsity: float) -> None:
         """Prune a finished run and fine-tune it; the new run is shown when it is written."""
         self.history = []
-        for c in self.curves.values():
-            c.setData([], [])
+        self.plots.show_history(self.history)
         self.status.setText(f"pruning {Path(run).name}: removing {sparsity:.0%} of the filters, then fine-tuning…")
         self._start("prune", "prune", run, "--sparsity", f"{sparsity:g}", "--json")
 
@@ -308,9 +271,7 @@ class TrainingTab(QWidget):
                                 + ", ".join(f"{k} {v}" for k, v in ev["windows"].items()) + " windows")  # fmt: skip
         elif kind == "epoch":
             self.history.append(ev)
-            x = [h["epoch"] for h in self.history]
-            for key, curve in self.curves.items():
-                curve.setData(x, [h[key] for h in self.history])
+            self.plots.show_history(self.history)
             self.progress.setRange(0, ev["epochs"])
             self.progress.setValue(ev["epoch"])
             self._log(f"epoch {ev['epoch']}/{ev['epochs']}  loss {ev['train_loss']:.4f}  acc {ev['train_acc']:.3f}  "
