@@ -172,6 +172,18 @@ def play_to_end(qtbot, pb, t: float) -> None:
     qtbot.wait(150)  # let the last click reach the monitor
 
 
+def play_and_hear(qtbot, pulse, pb, session, t: float) -> list[tuple[float, float]]:
+    """Play from ``t`` to the end while ``parec`` records the sink; the clicks heard, as
+    `find_clicks` gives them. The session is closed afterwards, whatever happened."""
+    cap = MonitorCapture(pulse)
+    try:
+        play_to_end(qtbot, pb, t)
+    finally:
+        x, t0 = cap.stop()
+        session.close()
+    return find_clicks(x, t0)
+
+
 def check_heard(heard, clock: Clock, expected: list[int], underflows: int) -> list[float]:
     """Clicks heard are `expected` (indices into CLICKS), in order, never sooner after each
     other than recorded, and heard when the playback clock reads their session time; returns
@@ -201,13 +213,7 @@ def test_plays_clicks_in_order_and_in_sync_with_the_clock(pulse, qtbot, tmp_path
     path = write_click_session(tmp_path / "s.h5", 44100, 2, "float32")
     session, pb = make_playback(path)
     clock = Clock(pb)
-    cap = MonitorCapture(pulse)
-    try:
-        play_to_end(qtbot, pb, T0 + 0.3)
-    finally:
-        x, t0 = cap.stop()
-        session.close()
-    check_heard(find_clicks(x, t0), clock, [0, 1, 2, 3, 4], pb.underflows)
+    check_heard(play_and_hear(qtbot, pulse, pb, session, T0 + 0.3), clock, [0, 1, 2, 3, 4], pb.underflows)
     assert clock.log[-1][1] == pytest.approx(T0 + SECONDS)  # stopped at the end, position there
 
 
@@ -233,14 +239,9 @@ def test_callbacks_that_report_no_device_delay_do_not_move_the_clock_ahead(pulse
     path = write_click_session(tmp_path / "s.h5", 16000, 1, "int16")
     session, pb = make_playback(path)
     clock = Clock(pb)
-    cap = MonitorCapture(pulse)
-    try:
-        play_to_end(qtbot, pb, T0 + 0.3)
-    finally:
-        x, t0 = cap.stop()
-        session.close()
+    heard = play_and_hear(qtbot, pulse, pb, session, T0 + 0.3)
     assert calls[0] > 50  # the zero delays were reported through the whole playback
-    check_heard(find_clicks(x, t0), clock, [0, 1, 2, 3, 4], pb.underflows)
+    check_heard(heard, clock, [0, 1, 2, 3, 4], pb.underflows)
 
 
 @pytest.mark.audio
@@ -258,14 +259,9 @@ def test_start_at_two_seconds_plays_from_there(pulse, qtbot, tmp_path, monkeypat
     path = write_click_session(tmp_path / "s.h5", 16000, 1, "int16")
     session, pb = make_playback(path)
     clock = Clock(pb)
-    cap = MonitorCapture(pulse)
-    try:
-        play_to_end(qtbot, pb, T0 + 2.0)
-    finally:
-        x, t0 = cap.stop()
-        session.close()
+    heard = play_and_hear(qtbot, pulse, pb, session, T0 + 2.0)
     assert pb.device_rate == (sd.query_devices(kind="output")["default_samplerate"] if refuse_rate else 16000)
-    check_heard(find_clicks(x, t0), clock, [3, 4], pb.underflows)
+    check_heard(heard, clock, [3, 4], pb.underflows)
 
 
 @pytest.mark.audio
@@ -372,13 +368,7 @@ def test_sample_formats_convert_to_full_scale_floats():
 def play_and_check(qtbot, pulse, pb, session, clock) -> tuple[list, float]:
     """Play from 2.0 s to the end; every click heard before playback stopped, the cursor
     reading its time when heard. Returns (clicks heard, host time playback stopped)."""
-    cap = MonitorCapture(pulse)
-    try:
-        play_to_end(qtbot, pb, T0 + 2.0)
-    finally:
-        x, t0 = cap.stop()
-        session.close()
-    heard = find_clicks(x, t0)
+    heard = play_and_hear(qtbot, pulse, pb, session, T0 + 2.0)
     stopped = clock.log[-1][0]
     assert clock.log[-1][1] == pytest.approx(T0 + SECONDS)
     assert all(h < stopped for h, _ in heard), "a click was heard after playback stopped (cut short)"

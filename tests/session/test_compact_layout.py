@@ -251,15 +251,10 @@ def test_the_codec_reproduces_every_sample_within_tolerance():
 DATA = Path(__file__).parent / "data"
 
 
-def test_a_file_written_by_sensorlab_1_3_reads_exactly_as_1_3_read_it(tmp_path):
+def test_a_file_written_by_sensorlab_1_3_reads_exactly_as_1_3_read_it(old_session):
     """``data/v13_session.h5.gz`` was written, and ``v13_expected.npz`` read, by the 1.3 code
     (``data/make_v13_session.py``): the reader must still return every value bit for bit."""
-    import gzip
-    import shutil
-
-    path = tmp_path / "v13.h5"
-    with gzip.open(DATA / "v13_session.h5.gz", "rb") as src, open(path, "wb") as dst:
-        shutil.copyfileobj(src, dst)
+    path = old_session("1.3")
     want = np.load(DATA / "v13_expected.npz")
     with Session.open(path) as s:
         assert s.metadata.schema_version == "1.3"

@@ -8,11 +8,7 @@ recorder does.
 
 from __future__ import annotations
 
-import gzip
-import hashlib
-import importlib.util
 import json
-import shutil
 from pathlib import Path
 
 import h5py
@@ -25,9 +21,6 @@ from sensorlab.session.reader import Session, SessionError
 from sensorlab.session.summary import format_summary
 
 DATA = Path(__file__).parent / "data"
-_spec = importlib.util.spec_from_file_location("make_v20_session", DATA / "make_v20_session.py")
-make_v20 = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(make_v20)
 
 
 def _stored(path: Path, stream: str, prefix: str = "") -> int:
@@ -35,38 +28,22 @@ def _stored(path: Path, stream: str, prefix: str = "") -> int:
         return sum(ds.id.get_storage_size() for k, ds in f["streams"][stream].items() if k.startswith(prefix) and isinstance(ds, h5py.Dataset))
 
 
-def _digest(a: np.ndarray) -> list:
-    return [str(a.dtype), list(a.shape), hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()]
-
-
-def test_a_file_written_by_sensorlab_2_0_reads_exactly_as_2_0_read_it(tmp_path):
+def test_a_file_written_by_sensorlab_2_0_reads_exactly_as_2_0_read_it(old_session, make_v20):
     """``data/v20_session.h5.gz`` was written, and ``v20_expected.json`` read, by the 2.0 code:
     every value and every time (arrival times too) must come back bit for bit."""
-    path = tmp_path / "v20.h5"
-    with gzip.open(DATA / "v20_session.h5.gz", "rb") as src, open(path, "wb") as dst:
-        shutil.copyfileobj(src, dst)
+    path = old_session("2.0")
     want = json.loads((DATA / "v20_expected.json").read_text())
-    seen = set()
     with Session.open(path) as s:
         assert s.metadata.schema_version == "2.0"
         assert set(s.streams) == {"mic", "imu", "wrist", "cam", "labels"}
-        for name, r in s.streams.items():
-            assert r.time_layout.value == "segments"
-            c = r.read_index(decode=False)
-            data = np.array([bytes(b) if isinstance(b, bytes) else str(b) for b in c.data]) if c.data.dtype == object else c.data
-            got = {"data": data, "timestamps": c.timestamps, "raw": r.read_index(raw=True, decode=False).data if c.data.dtype != object else data}
-            for k in ("device_times", "arrival_times"):
-                if getattr(c, k) is not None:
-                    got[k] = getattr(c, k)
-            for k, v in got.items():
-                assert _digest(v) == want[f"{name}/{k}"], f"{name}/{k}"
-                seen.add(f"{name}/{k}")
-    assert seen == set(want)
+        assert {r.time_layout.value for r in s.streams.values()} == {"segments"}
+        got = {k: make_v20.digest(v) for k, v in make_v20.stream_arrays(s).items()}
+    assert got == want
     text = format_summary(path)
     assert "format 2.0, time layout: segments (time runs, every time bit-exact" in text
 
 
-def test_a_3x_reader_refuses_a_4_0_file_and_this_reader_a_5_0_file(tmp_path, monkeypatch):
+def test_a_3x_reader_refuses_a_4_0_file_and_this_reader_a_5_0_file(tmp_path, monkeypatch, make_v20):
     """4.0 stores irregular arrival µs as steps, which a 3.x reader would read as NaN (3.0
     changed them for 2.x readers likewise), so older readers must refuse it; they do for any
     newer major version (the check below is theirs, unchanged)."""
@@ -86,7 +63,7 @@ def test_a_3x_reader_refuses_a_4_0_file_and_this_reader_a_5_0_file(tmp_path, mon
 
 
 @pytest.fixture(scope="module")
-def minute(tmp_path_factory):
+def minute(tmp_path_factory, make_v20):
     """60 s of the three devices written in the 3.0 and 2.0 layouts."""
     d = tmp_path_factory.mktemp("minute")
     paths = {}
@@ -137,19 +114,13 @@ def test_irregular_arrival_times_cost_microseconds_and_read_within_half_of_one(m
     assert ratio["imu"] <= 1.1 and ratio["mic"] <= 1.1 and ratio["wrist"] <= 1.1, ratio
 
 
-def test_a_reader_sees_exact_times_after_every_drain_while_runs_grow(tmp_path):
+def test_a_reader_sees_exact_times_after_every_drain_while_runs_grow(tmp_path, h5_group):
     """Runs that continue are rewritten in place (the last row only): after every flush a reader
     gets every time written so far bit for bit (µs runs within 0.5 µs), never a stale or torn run."""
     path = tmp_path / "cols.h5"
     rng = np.random.default_rng(5)
-    with h5py.File(path, "w") as f:
-        g = f.create_group("s")
-
-        def append(ds, values, at=None):
-            n0 = ds.shape[0] if at is None else at
-            ds.resize(n0 + len(values), axis=0)
-            ds[n0:] = values
-
+    f, g, append = h5_group(path)
+    with f:
         ts_col = time_columns.ColumnWriter(g, "timestamps", 256, append)
         arr_col = time_columns.ColumnWriter(g, "arrival_times", 256, append, micros=True)
         ts_all, arr_all = [], []
@@ -174,7 +145,7 @@ def test_a_reader_sees_exact_times_after_every_drain_while_runs_grow(tmp_path):
         assert g["arrival_times_segments"].shape[0] == 1  # one µs run for the whole column
 
 
-def test_arrival_microseconds_that_never_reached_the_disk_read_as_nan(tmp_path):
+def test_arrival_microseconds_that_never_reached_the_disk_read_as_nan(tmp_path, make_v20):
     """A crash between writing a µs run's row and its µs (HDF5 gives no order between chunks):
     the missing arrivals read as NaN (the fill value), never as the timestamp itself."""
     path = tmp_path / "run1.h5"
@@ -190,20 +161,14 @@ def test_arrival_microseconds_that_never_reached_the_disk_read_as_nan(tmp_path):
     assert np.isnan(got[40:]).all() and len(got) == len(want)
 
 
-def test_a_clock_fit_move_near_a_batch_end_starts_a_run_not_explicit_times(tmp_path):
+def test_a_clock_fit_move_near_a_batch_end_starts_a_run_not_explicit_times(tmp_path, h5_group):
     """A text device's clock fit moves now and then; when it moves 1–3 lines before a batch ends,
     those lines were stored verbatim (8 bytes each) and the next batch could not continue a run
     from them. Now they start a run on the clock's step (1/rate) that the next batch lengthens:
     one run per fit move, no explicit times, every timestamp still bit for bit."""
     path = tmp_path / "cols.h5"
-    with h5py.File(path, "w") as f:
-        g = f.create_group("s")
-
-        def append(ds, values, at=None):
-            n0 = ds.shape[0] if at is None else at
-            ds.resize(n0 + len(values), axis=0)
-            ds[n0:] = values
-
+    f, g, append = h5_group(path)
+    with f:
         col = time_columns.ColumnWriter(g, "timestamps", 256, append)
         moves = [7, 19, 28, 49, 58, 61, 87]  # lines where the fit moves (1–3 before a batch's end too)
         idx = np.arange(100 * 10)
@@ -232,21 +197,15 @@ def test_a_minute_of_a_text_stream_costs_under_1_1_its_payload(minute):
     assert stored / (n * 24) <= 1.1, stored / (n * 24)
 
 
-def test_lines_read_together_continue_the_microsecond_run(tmp_path):
+def test_lines_read_together_continue_the_microsecond_run(tmp_path, h5_group):
     """On a loaded machine a text device's lines arrive in bursts (one arrival for several
     lines): such a batch is a cheap exact run on its own, but cut the µs run into a row per
     burst (0.66 byte a line in a 30 s demo recording). A µs run now goes on through them: one
     row for the column, every arrival within 0.5 µs."""
     path = tmp_path / "cols.h5"
     rng = np.random.default_rng(8)
-    with h5py.File(path, "w") as f:
-        g = f.create_group("s")
-
-        def append(ds, values, at=None):
-            n0 = ds.shape[0] if at is None else at
-            ds.resize(n0 + len(values), axis=0)
-            ds[n0:] = values
-
+    f, g, append = h5_group(path)
+    with f:
         col = time_columns.ColumnWriter(g, "arrival_times", 256, append, micros=True)
         ts = 5000.0 + 0.01 * np.arange(400)
         arr = ts + 0.003 + rng.exponential(0.002, 400)

@@ -8,11 +8,7 @@ directly where one behaviour is the point.
 
 from __future__ import annotations
 
-import gzip
-import hashlib
-import importlib.util
 import json
-import shutil
 from pathlib import Path
 
 import h5py
@@ -27,56 +23,25 @@ from sensorlab.session.summary import format_summary
 from sensorlab.session.writer import SessionWriter
 
 DATA = Path(__file__).parent / "data"
-_spec = importlib.util.spec_from_file_location("make_v20_session", DATA / "make_v20_session.py")
-make_v20 = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(make_v20)
 
 
-def _digest(a: np.ndarray) -> list:
-    return [str(a.dtype), list(a.shape), hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()]
-
-
-def _group(path: Path) -> tuple[h5py.File, h5py.Group, callable]:
-    f = h5py.File(path, "w")
-
-    def append(ds, values, at=None):
-        n0 = ds.shape[0] if at is None else at
-        ds.resize(n0 + len(values), axis=0)
-        ds[n0:] = values
-
-    return f, f.create_group("s"), append
-
-
-def test_a_file_written_by_sensorlab_3_0_reads_exactly_as_3_0_read_it(tmp_path):
+def test_a_file_written_by_sensorlab_3_0_reads_exactly_as_3_0_read_it(old_session, make_v20):
     """``data/v30_session.h5.gz`` was written, and ``v30_expected.json`` read, by the 3.0 code
     (arrival µs kept whole, a health row per flush): every value, time and health row comes back
     bit for bit, and `sensorlab info` names the format and its layout."""
-    path = tmp_path / "v30.h5"
-    with gzip.open(DATA / "v30_session.h5.gz", "rb") as src, open(path, "wb") as dst:
-        shutil.copyfileobj(src, dst)
+    path = old_session("3.0")
     want = json.loads((DATA / "v30_expected.json").read_text())
-    seen = set()
     with Session.open(path) as s:
         assert s.metadata.schema_version == "3.0"
         assert set(s.streams) == {"mic", "imu", "wrist", "cam", "labels"}
         assert s.streams["wrist"]._col("arrival_times").quantized == s.streams["wrist"].count  # whole µs, residual 2
-        for name, r in s.streams.items():
-            assert r.time_layout.value == "compact"
-            c = r.read_index(decode=False)
-            data = np.array([bytes(b) if isinstance(b, bytes) else str(b) for b in c.data]) if c.data.dtype == object else c.data
-            got = {"data": data, "timestamps": c.timestamps, "raw": r.read_index(raw=True, decode=False).data if c.data.dtype != object else data,
-                   "health": r.health}  # fmt: skip
-            for k in ("device_times", "arrival_times"):
-                if getattr(c, k) is not None:
-                    got[k] = getattr(c, k)
-            for k, v in got.items():
-                assert _digest(v) == want[f"{name}/{k}"], f"{name}/{k}"
-                seen.add(f"{name}/{k}")
-    assert seen == set(want)
+        assert {r.time_layout.value for r in s.streams.values()} == {"compact"}
+        got = {k: make_v20.digest(v) for k, v in make_v20.stream_arrays(s, health=True).items()}
+    assert got == want
     assert "format 3.0, time layout: compact (time runs; irregular arrival times to 1 µs, whole; sensorlab 3.x reads it)" in format_summary(path)
 
 
-def test_arrival_steps_read_within_half_a_microsecond_from_any_range(tmp_path):
+def test_arrival_steps_read_within_half_a_microsecond_from_any_range(tmp_path, make_v20):
     """A binary IMU (one arrival per 10-sample packet: exact runs here) and a text IMU (one per
     line, jittery) for 45 s: the text IMU's µs are kept as steps (``residual`` 3), summed from an anchor every
     `MICROS_BLOCK` samples. Every arrival reads within 0.5 µs of what the device thread stamped
@@ -106,7 +71,7 @@ def test_arrival_steps_read_within_half_a_microsecond_from_any_range(tmp_path):
             assert r.read_index(block, block + 1).arrival_times[0] == whole.arrival_times[block]
 
 
-def test_arrival_steps_cost_less_than_whole_microseconds(tmp_path):
+def test_arrival_steps_cost_less_than_whole_microseconds(tmp_path, h5_group):
     """The same arrivals through one `ColumnWriter` as whole µs (3.0, ``residual`` 2) and as
     steps (4.0): a text device's lines, some read together (a step of 0), cost ~15 % fewer
     bytes; a camera stamped when its grab returns (arrival = timestamp) keeps whole µs (all 0),
@@ -120,7 +85,7 @@ def test_arrival_steps_cost_less_than_whole_microseconds(tmp_path):
         if i + 1 < n:
             arr[i] = arr[i + 1]  # read together with the next line
     arr = np.maximum.accumulate(arr)
-    f, g, append = _group(tmp_path / "a.h5")
+    f, g, append = h5_group(tmp_path / "a.h5")
     with f:
         col = time_columns.ColumnWriter(g, "arrival_times", 256, append, micros=True)
         for k0 in range(0, n, 10):
@@ -132,7 +97,7 @@ def test_arrival_steps_cost_less_than_whole_microseconds(tmp_path):
         assert steps <= 0.9 * whole.id.get_storage_size(), (steps, whole.id.get_storage_size())
     # A camera: arrival = timestamp, stamped with jitter.
     cam = 5000.0 + np.cumsum(1 / 30 + rng.normal(0, 0.002, 300))
-    f, g, append = _group(tmp_path / "cam.h5")
+    f, g, append = h5_group(tmp_path / "cam.h5")
     with f:
         col = time_columns.ColumnWriter(g, "arrival_times", 256, append, micros=True)
         for k0 in range(0, 300, 3):
@@ -143,7 +108,7 @@ def test_arrival_steps_cost_less_than_whole_microseconds(tmp_path):
         assert (g["arrival_times_us"][:] == 0).all()
 
 
-def test_a_fit_that_moves_every_few_lines_leaves_no_verbatim_timestamps(tmp_path):
+def test_a_fit_that_moves_every_few_lines_leaves_no_verbatim_timestamps(tmp_path, h5_group):
     """On a loaded machine a text device's clock fit moved every 1–4 lines at times; the first
     4.0 writer (like 3.0) stored such stretches verbatim (`encode` merges short runs): 0.26 byte a
     line of a 100 Hz stream in a 60 s demo recording, and no run continued from them. They are
@@ -156,7 +121,7 @@ def test_a_fit_that_moves_every_few_lines_leaves_no_verbatim_timestamps(tmp_path
     moves = np.cumsum(np.where(rng.random(n) < np.where(busy, 0.5, 0.02), rng.normal(0, 2e-5, n), 0.0))
     ts = 81234.5 + moves + idx / 100.0
     assert (np.diff(ts) > 0).all()
-    f, g, append = _group(tmp_path / "t.h5")
+    f, g, append = h5_group(tmp_path / "t.h5")
     with f:
         col = time_columns.ColumnWriter(g, "timestamps", 256, append)
         for k0 in range(0, n, 10):

@@ -129,27 +129,49 @@ def write(path: Path, time_layout: str = "segments", seconds: float = SECONDS, o
     w.on_stop({n: {"count": w.written(n).count} for n in w.stream_names}, {"complete": True, "stop_reason": "stopped"})
 
 
+def stream_arrays(session: Session, health: bool = False) -> dict[str, np.ndarray]:
+    """Every array an open `Session`'s reader returns, by ``STREAM/KEY``: the data (text and
+    blobs as str / bytes), the counts as stored (``raw``), the timestamps, the device and arrival
+    times where the stream has them, and with ``health`` its health rows (schema 3.0 on)."""
+    out = {}
+    for name, r in session.streams.items():
+        c = r.read_index(decode=False)
+        out[f"{name}/data"] = np.array([bytes(b) if isinstance(b, bytes) else str(b) for b in c.data]) if c.data.dtype == object else c.data
+        out[f"{name}/raw"] = r.read_index(raw=True, decode=False).data if c.data.dtype != object else out[f"{name}/data"]
+        out[f"{name}/timestamps"] = c.timestamps
+        for k in ("device_times", "arrival_times"):
+            if getattr(c, k) is not None:
+                out[f"{name}/{k}"] = getattr(c, k)
+        if health:
+            out[f"{name}/health"] = r.health
+    return out
+
+
+def digest(a: np.ndarray) -> list:
+    """An array's dtype, shape and SHA-256: equal digests are equal arrays, bit for bit."""
+    return [str(a.dtype), list(a.shape), hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()]
+
+
+def save_fixture(path: Path, schema: str, health: bool = False) -> None:
+    """Turn ``path`` (written by this schema's code) into the fixture pair ``vNN_session.h5.gz``
+    and ``vNN_expected.json`` (the digest of every array this code's reader returns)."""
+    tag = "v" + schema.replace(".", "")
+    with Session.open(path) as s:
+        assert s.metadata.schema_version == schema, s.metadata.schema_version
+        out = stream_arrays(s, health)
+    digests = {k: digest(v) for k, v in out.items()}
+    (HERE / f"{tag}_expected.json").write_text(json.dumps(digests, indent=1, sort_keys=True) + "\n")
+    with open(path, "rb") as src, gzip.open(HERE / f"{tag}_session.h5.gz", "wb", 9) as dst:
+        shutil.copyfileobj(src, dst)
+    path.unlink()
+    print(HERE / f"{tag}_session.h5.gz", file=sys.stderr)
+
+
 def main() -> None:
     path = HERE / "v20_session.h5"
     path.unlink(missing_ok=True)
     write(path)
-    out = {}
-    with Session.open(path) as s:
-        assert s.metadata.schema_version == "2.0", s.metadata.schema_version
-        for name, r in s.streams.items():
-            c = r.read_index(decode=False)
-            out[f"{name}/data"] = np.array([bytes(b) if isinstance(b, bytes) else str(b) for b in c.data]) if c.data.dtype == object else c.data
-            out[f"{name}/raw"] = r.read_index(raw=True, decode=False).data if c.data.dtype != object else out[f"{name}/data"]
-            out[f"{name}/timestamps"] = c.timestamps
-            for k in ("device_times", "arrival_times"):
-                if getattr(c, k) is not None:
-                    out[f"{name}/{k}"] = getattr(c, k)
-    digest = {k: [str(v.dtype), list(v.shape), hashlib.sha256(np.ascontiguousarray(v).tobytes()).hexdigest()] for k, v in out.items()}
-    (HERE / "v20_expected.json").write_text(json.dumps(digest, indent=1, sort_keys=True) + "\n")
-    with open(path, "rb") as src, gzip.open(HERE / "v20_session.h5.gz", "wb", 9) as dst:
-        shutil.copyfileobj(src, dst)
-    path.unlink()
-    print(HERE / "v20_session.h5.gz", file=sys.stderr)
+    save_fixture(path, "2.0")
 
 
 if __name__ == "__main__":

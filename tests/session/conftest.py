@@ -1,0 +1,60 @@
+"""Fixtures shared by the session-format tests (test_format_3, test_format_4, test_compact_layout).
+
+``data/make_v20_session.py`` writes the chunks of the real devices' hand-overs and clocks, and
+packs and digests the files of older versions; it is a script that must also run against an
+old sensorlab, so it is loaded from its path rather than imported as a package module.
+"""
+
+from __future__ import annotations
+
+import gzip
+import importlib.util
+import shutil
+from pathlib import Path
+
+import h5py
+import pytest
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="session")
+def make_v20():
+    """The fixture writer module (``write``, ``stream_arrays``, ``digest``)."""
+    spec = importlib.util.spec_from_file_location("make_v20_session", DATA / "make_v20_session.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def old_session(tmp_path):
+    """``old_session("3.0")``: the file that version wrote (``data/v30_session.h5.gz``),
+    unpacked into tmp_path; its expected values are beside it (``v30_expected.*``)."""
+
+    def unpack(schema: str) -> Path:
+        tag = "v" + schema.replace(".", "")
+        path = tmp_path / f"{tag}.h5"
+        with gzip.open(DATA / f"{tag}_session.h5.gz", "rb") as src, open(path, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+        return path
+
+    return unpack
+
+
+@pytest.fixture
+def h5_group():
+    """``h5_group(path)``: a new HDF5 file, a group ``s`` in it and the ``append(ds, values,
+    at=None)`` a `ColumnWriter` is given (grow the dataset, write from ``at`` or its end)."""
+
+    def make(path: Path) -> tuple[h5py.File, h5py.Group, callable]:
+        f = h5py.File(path, "w")
+
+        def append(ds, values, at=None):
+            n0 = ds.shape[0] if at is None else at
+            ds.resize(n0 + len(values), axis=0)
+            ds[n0:] = values
+
+        return f, f.create_group("s"), append
+
+    return make
