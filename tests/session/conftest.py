@@ -15,6 +15,8 @@ from pathlib import Path
 import h5py
 import pytest
 
+from sensorlab.session import time_columns
+
 DATA = Path(__file__).parent / "data"
 
 
@@ -58,3 +60,22 @@ def h5_group():
         return f, f.create_group("s"), append
 
     return make
+
+
+@pytest.fixture
+def timestamps_in_batches(h5_group):
+    """``timestamps_in_batches(path, ts)``: ``ts`` through a `ColumnWriter` as the session
+    writer hands them over (10 at a time, drained every 5th batch and at the end). Returns the
+    open file, its group, the writer, and a `ColumnView` of what was written."""
+
+    def write(path: Path, ts) -> tuple:
+        f, g, append = h5_group(path)
+        col = time_columns.ColumnWriter(g, "timestamps", 256, append)
+        for k0 in range(0, len(ts), 10):
+            col.write(ts[k0 : k0 + 10], k0)
+            if k0 % 50 == 40:
+                col.drain()
+        col.drain()
+        return f, g, col, time_columns.ColumnView(g, "timestamps", trusted=False, contiguous=True)
+
+    return write

@@ -161,25 +161,17 @@ def test_arrival_microseconds_that_never_reached_the_disk_read_as_nan(tmp_path, 
     assert np.isnan(got[40:]).all() and len(got) == len(want)
 
 
-def test_a_clock_fit_move_near_a_batch_end_starts_a_run_not_explicit_times(tmp_path, h5_group):
+def test_a_clock_fit_move_near_a_batch_end_starts_a_run_not_explicit_times(tmp_path, timestamps_in_batches):
     """A text device's clock fit moves now and then; when it moves 1–3 lines before a batch ends,
     those lines were stored verbatim (8 bytes each) and the next batch could not continue a run
     from them. Now they start a run on the clock's step (1/rate) that the next batch lengthens:
     one run per fit move, no explicit times, every timestamp still bit for bit."""
-    path = tmp_path / "cols.h5"
-    f, g, append = h5_group(path)
+    moves = [7, 19, 28, 49, 58, 61, 87]  # lines where the fit moves (1–3 before a batch's end too)
+    idx = np.arange(100 * 10)
+    offset = 81234.5 + 1e-4 * np.searchsorted(moves, idx % 100, "right") + 1e-3 * (idx // 100)
+    ts = offset + idx / 100.0
+    f, g, _col, view = timestamps_in_batches(tmp_path / "cols.h5", ts)
     with f:
-        col = time_columns.ColumnWriter(g, "timestamps", 256, append)
-        moves = [7, 19, 28, 49, 58, 61, 87]  # lines where the fit moves (1–3 before a batch's end too)
-        idx = np.arange(100 * 10)
-        offset = 81234.5 + 1e-4 * np.searchsorted(moves, idx % 100, "right") + 1e-3 * (idx // 100)
-        ts = offset + idx / 100.0
-        for k0 in range(0, len(ts), 10):
-            col.write(ts[k0 : k0 + 10], k0)
-            if k0 % 50 == 40:
-                col.drain()
-        col.drain()
-        view = time_columns.ColumnView(g, "timestamps", trusted=False, contiguous=True)
         np.testing.assert_array_equal(view[:], ts)
         assert view.explicit == 0 and g["timestamps_values"].shape[0] == 0
         assert view.runs == 10 * (len(moves) + 1), view.runs  # one per fit move (was 101, + 140 explicit lines)

@@ -108,7 +108,7 @@ def test_arrival_steps_cost_less_than_whole_microseconds(tmp_path, h5_group):
         assert (g["arrival_times_us"][:] == 0).all()
 
 
-def test_a_fit_that_moves_every_few_lines_leaves_no_verbatim_timestamps(tmp_path, h5_group):
+def test_a_fit_that_moves_every_few_lines_leaves_no_verbatim_timestamps(tmp_path, timestamps_in_batches):
     """On a loaded machine a text device's clock fit moved every 1–4 lines at times; the first
     4.0 writer (like 3.0) stored such stretches verbatim (`encode` merges short runs): 0.26 byte a
     line of a 100 Hz stream in a 60 s demo recording, and no run continued from them. They are
@@ -121,15 +121,8 @@ def test_a_fit_that_moves_every_few_lines_leaves_no_verbatim_timestamps(tmp_path
     moves = np.cumsum(np.where(rng.random(n) < np.where(busy, 0.5, 0.02), rng.normal(0, 2e-5, n), 0.0))
     ts = 81234.5 + moves + idx / 100.0
     assert (np.diff(ts) > 0).all()
-    f, g, append = h5_group(tmp_path / "t.h5")
+    f, _g, col, view = timestamps_in_batches(tmp_path / "t.h5", ts)
     with f:
-        col = time_columns.ColumnWriter(g, "timestamps", 256, append)
-        for k0 in range(0, n, 10):
-            col.write(ts[k0 : k0 + 10], k0)
-            if k0 % 50 == 40:
-                col.drain()
-        col.drain()
-        view = time_columns.ColumnView(g, "timestamps", trusted=False, contiguous=True)
         np.testing.assert_array_equal(view[:], ts)
         assert view.explicit == 0 and col.explicit == 0, view.explicit
 

@@ -37,17 +37,23 @@ def load_report(path: str | Path) -> tuple[DatasetReport, list[Path]]:
     return rep, plots
 
 
-def _table(header: list[str], rows: list[list[str]]) -> QTableWidget:
-    t = QTableWidget(len(rows), len(header))
-    t.setHorizontalHeaderLabels(header)
-    t.verticalHeader().hide()
-    t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+def _fill(t: QTableWidget, rows: list[list[str]]) -> None:
+    """Put ``rows`` of text into ``t``'s cells: the first column (a name) as it is, the figures
+    after it right-aligned so their digits line up."""
     for r, row in enumerate(rows):
         for c, text in enumerate(row):
             item = QTableWidgetItem(text)
             if c:
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             t.setItem(r, c, item)
+
+
+def _table(header: list[str], rows: list[list[str]]) -> QTableWidget:
+    t = QTableWidget(len(rows), len(header))
+    t.setHorizontalHeaderLabels(header)
+    t.verticalHeader().hide()
+    t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    _fill(t, rows)
     t.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     # As big as its cells, whatever font the theme sets later (numbers stay next to their
     # labels), and never scrolling itself: the panel scrolls as a whole.
@@ -87,12 +93,7 @@ class CountsTable(QTableWidget):
         self.setColumnCount(len(splits) + 2)
         self.setRowCount(len(rows))
         self.setHorizontalHeaderLabels(["class", *splits, "total"])
-        for r, row in enumerate(rows):
-            for c, text in enumerate(row):
-                item = QTableWidgetItem(text)
-                if c:
-                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                self.setItem(r, c, item)
+        _fill(self, rows)
         self.resizeColumnsToContents()
 
     def cell(self, cls: str, split: str) -> str:
