@@ -281,8 +281,7 @@ class SerialSource(PortOpening, ReadsToChunks, Reconnecting, ProcessReading, Sou
         while self._running.is_set():
             data = ser.read(max(1, ser.in_waiting))
             if not data:
-                if self._held and now() - self._held[0][1] >= WARMUP:
-                    self._release_held()  # a quiet device: don't sit on its first samples
+                self._release_if_quiet()
                 continue
             waiting = ser.in_waiting
             if waiting:

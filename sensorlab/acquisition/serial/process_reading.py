@@ -24,7 +24,6 @@ from __future__ import annotations
 import logging
 import os
 
-from sensorlab.acquisition.clock import now
 from sensorlab.acquisition.reader_process import ReaderError, ReaderProcess
 
 log = logging.getLogger(__name__)
@@ -47,8 +46,8 @@ def wants_process(reader: str, port: str, baudrate: int, uart: bool) -> bool:
 class ProcessReading:
     """Mixin for `SerialSource` (reader thread only): the read loop with a child reader.
 
-    Uses the source's ``_serial``, ``port``, ``_running``, ``_held``, ``_start_mark``, ``_handle``,
-    ``_release_held``, ``_check_description`` and ``_send_request``.
+    Uses the source's ``_serial``, ``port``, ``_running``, ``_start_mark``, ``_handle``,
+    ``_release_if_quiet``, ``_check_description`` and ``_send_request``.
     """
 
     #: The last child's facts (for diagnosis and the bench): its pid, real-time or not, bytes
@@ -89,8 +88,7 @@ class ProcessReading:
             while self._running.is_set():
                 blocks = rp.read(timeout)
                 if not blocks:
-                    if self._held and now() - self._held[0][1] >= 0.5:
-                        self._release_held()  # a quiet device: don't sit on its first samples
+                    self._release_if_quiet()
                     continue
                 self._take(blocks)
         except ReaderError:

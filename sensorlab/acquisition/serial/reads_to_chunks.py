@@ -15,7 +15,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from sensorlab.acquisition.clock import keep_increasing
+from sensorlab.acquisition.clock import keep_increasing, now
 from sensorlab.acquisition.serial.protocol import Samples
 from sensorlab.acquisition.serial.reconnect import RECONNECT_FIRST
 from sensorlab.acquisition.source import Chunk
@@ -72,6 +72,12 @@ class ReadsToChunks:
             by_stream[r.stream].append(r)
         self._held.append((by_stream, arrival))
         if release and not (warming and arrival - self._held[0][1] < WARMUP and self._running.is_set()):
+            self._release_held()
+
+    def _release_if_quiet(self) -> None:
+        """Nothing arrived in a read: a quiet device's first samples are not held back longer
+        than `WARMUP` (the warm-up ends by device time, which stands still while it is quiet)."""
+        if self._held and now() - self._held[0][1] >= WARMUP:
             self._release_held()
 
     def _release_held(self) -> None:
