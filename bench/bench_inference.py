@@ -91,7 +91,7 @@ class _Timed:
 
 
 def engine_vs_bare(model: Path, rate_in: float, rate: float, channels: int, seconds: float = 20.0, rounds: int = 5, per_chunk: bool = False,
-                   stages: bool = False) -> dict:  # fmt: skip
+                   stages: bool = False, contract: bool = False, wake_every: int = 1) -> dict:  # fmt: skip
     """Median over ``rounds`` of engine and bare CPU ms per window (replayed 10 ms chunks, ``seconds`` of stream each).
 
     The engine's time is what its thread does when woken: `process_chunks` with the chunks since
@@ -100,29 +100,35 @@ def engine_vs_bare(model: Path, rate_in: float, rate: float, channels: int, seco
     windower joins their timestamps and samples), or with ``per_chunk`` one `process` call per chunk. Resampling (the Windower's
     filter) is timed on its own too, so the engine is also reported without it. With ``stages``
     the wake-ups are split further (join, Windower.push, the model call, the rest) by timers
-    around them (~0.3 µs each)."""
+    around them (~0.3 µs each). ``contract``: the model configures itself from its own contract
+    (a trained model: its stream, channels, window, hop and rate) instead of the bench mapping.
+    ``wake_every`` k > 1: the engine is handed its chunks only every k-th time a window is due (a
+    late wake-up: k windows ready at once, which a model with a free batch axis runs in one call);
+    the bare baselines then also get ``bare_batch``: one ``session.run`` per k windows."""
     import onnxruntime as ort
 
     from sensorlab.acquisition.source import Chunk, StreamInfo, StreamKind
     from sensorlab.inference import InferenceProcessor, LoadedModel
 
-    lm = LoadedModel(model, _mapping("s", rate))
+    lm = LoadedModel(model) if contract else LoadedModel(model, _mapping("s", rate))
+    stream = lm.mapping.stream if contract else "s"
+    names = tuple(str(c) for c in lm.mapping.channels) if contract and lm.mapping.channels else tuple(f"ch{i}" for i in range(channels))
     n = int(seconds * rate_in)
     step = max(1, int(rate_in * 0.01))
     x = np.random.default_rng(1).normal(size=(n, channels)).astype(np.float32)
-    info = StreamInfo("s", StreamKind.TIMESERIES, rate_in, sample_shape=(channels,))
+    info = StreamInfo(stream, StreamKind.TIMESERIES, rate_in, sample_shape=(channels,), channel_names=names)
     tt = time.thread_time
-    res: dict[str, list[float]] = {k: [] for k in ("engine", "bare", "iob", "resample", "join", "push", "model", "rest")}
+    res: dict[str, list[float]] = {k: [] for k in ("engine", "bare", "iob", "bare_batch", "resample", "join", "push", "model", "rest")}
     inputs: list[np.ndarray] = []
     windows = 0
     for r in range(rounds + 1):  # round 0 collects the model inputs (a tap copies them) and is not timed
         ts = 1000.0 + r * 2 * seconds + np.arange(n) / rate_in
         chunks = [Chunk(x[i : i + step], ts[i : i + step]) for i in range(0, n, step)]  # made by the device thread
         proc = InferenceProcessor(lm, stale_after=1e9)
-        proc.open({"s": info})
+        proc.open({stream: info})
         proc._sink = lambda name, chunk: None
         if r == 0:
-            proc.taps.append(lambda s, e, x, p: inputs.append(np.array(x)))
+            proc.taps.append(lambda s, e, x, p: inputs.extend(np.array(x[i : i + 1]) for i in range(len(x))))  # one window each
         w = proc.windower
         acc = {"resample": 0.0, "push": 0.0, "model": 0.0, "join": 0.0}
 
@@ -143,19 +149,25 @@ def engine_vs_bare(model: Path, rate_in: float, rate: float, channels: int, seco
             w._join = timed("join", w._join)
             bound = lm.bound(w.n, channels)
             lm._bound = _Timed(timed("model", bound.__call__), bound)
+            if hasattr(proc, "_run_batch"):  # several windows in one run (micro-batching)
+                proc._run_batch = timed("model", proc._run_batch)
         t_engine = 0.0
         pending: list[Chunk] = []
         groups = [[c] for c in chunks] if per_chunk else None
+        due = 0
         for c in chunks if not per_chunk else []:
             pending.append(c)
-            if c.timestamps[-1] > proc.wake_after("s"):  # the device thread's test (ChunkRing.append)
+            if c.timestamps[-1] > proc.wake_after(stream):  # the device thread's test (ChunkRing.append)
+                due += 1
+                if due % wake_every:
+                    continue  # a late wake-up: the engine gets these chunks with the next due window's
                 t0 = tt()
-                proc.process_chunks({"s": pending})  # as the processor's thread gets them (`ChunkRing.since_chunks`)
+                proc.process_chunks({stream: pending})  # as the processor's thread gets them (`ChunkRing.since_chunks`)
                 t_engine += tt() - t0
                 pending = []
         for g in groups or []:
             t0 = tt()
-            proc.process({"s": g[0]})
+            proc.process({stream: g[0]})
             t_engine += tt() - t0
         if stages:
             lm._bound = bound
@@ -169,26 +181,155 @@ def engine_vs_bare(model: Path, rate_in: float, rate: float, channels: int, seco
         t_bare = tt() - t0
         # The second baseline: bare IOBinding, the input array and the output bound once.
         buf = np.zeros_like(inputs[0])
-        out = np.zeros((1, 3), np.float32)
+        out = np.zeros(lm.sess.run(None, {name: buf})[lm.scores_index].shape, np.float32)
         io = sess.io_binding()
         io.bind_input(name, "cpu", 0, np.float32, list(buf.shape), buf.ctypes.data)
-        io.bind_output(lm.outputs[0].name, "cpu", 0, np.float32, list(out.shape), out.ctypes.data)
+        io.bind_output(lm.outputs[lm.scores_index].name, "cpu", 0, np.float32, list(out.shape), out.ctypes.data)
+        for o in lm.outputs[:lm.scores_index] + lm.outputs[lm.scores_index + 1 :]:
+            io.bind_output(o.name, "cpu")
         t0 = tt()
         for a in inputs:
             np.copyto(buf, a)
             sess.run_with_iobinding(io)
         t_iob = tt() - t0
+        t_batch = 0.0
+        if wake_every > 1 and lm.batch_ok:  # the same windows, k per session.run
+            stacked = np.concatenate(inputs)
+            t0 = tt()
+            for i in range(0, len(stacked), wake_every):
+                sess.run(None, {name: stacked[i : i + wake_every]})
+            t_batch = tt() - t0
         acc["push"] -= acc["join"]  # push_parts joins the chunks (timed apart) and cuts the windows
-        for k, v in (("engine", t_engine), ("bare", t_bare), ("iob", t_iob), *acc.items()):
+        for k, v in (("engine", t_engine), ("bare", t_bare), ("iob", t_iob), ("bare_batch", t_batch), *acc.items()):
             res[k].append(v * 1000 / windows)
         res["rest"].append((t_engine - acc["join"] - acc["push"] - acc["model"]) * 1000 / windows)
     out = {k: statistics.median(v) for k, v in res.items() if v}
     out["ratio"] = statistics.median(e / b for e, b in zip(res["engine"], res["bare"]))
     out["ratio_iob"] = statistics.median(e / b for e, b in zip(res["engine"], res["iob"]))
     out["ratio_nores"] = statistics.median((e - q) / b for e, q, b in zip(res["engine"], res["resample"], res["bare"]))
+    if any(res["bare_batch"]):
+        out["ratio_batch"] = statistics.median(e / b for e, b in zip(res["engine"], res["bare_batch"]))
     out["windows"] = windows
     assert ort  # the baselines use onnxruntime's public API only
     return out
+
+
+def _replay(model: Path, rate_in: float, rate: float, channels: int, seconds: float, contract: bool = False):
+    """A processor on ``model`` and the chunks of ``seconds`` of stream, as `engine_vs_bare` replays them."""
+    from sensorlab.acquisition.source import Chunk, StreamInfo, StreamKind
+    from sensorlab.inference import InferenceProcessor, LoadedModel
+
+    lm = LoadedModel(model) if contract else LoadedModel(model, _mapping("s", rate))
+    stream = lm.mapping.stream if contract else "s"
+    names = tuple(str(c) for c in lm.mapping.channels) if contract and lm.mapping.channels else tuple(f"ch{i}" for i in range(channels))
+    n, step = int(seconds * rate_in), max(1, int(rate_in * 0.01))
+    x = np.random.default_rng(1).normal(size=(n, channels)).astype(np.float32)
+    ts = 1000.0 + np.arange(n) / rate_in
+    proc = InferenceProcessor(lm, stale_after=1e9)
+    proc.open({stream: StreamInfo(stream, StreamKind.TIMESERIES, rate_in, sample_shape=(channels,), channel_names=names)})
+    proc._sink = lambda name, chunk: None
+    return proc, stream, [Chunk(x[i : i + step], ts[i : i + step]) for i in range(0, n, step)]
+
+
+def profile_hop(model: Path, rate_in: float, rate: float, channels: int, seconds: float = 60.0, top: int = 22, contract: bool = False) -> list[str]:
+    """cProfile of the engine's wake-ups only (one window each, after a warm-up replay): each
+    function's own time and calls per window, heaviest first. cProfile's own cost (~0.3–1 µs a
+    call) inflates many-call functions: read the calls column beside the time."""
+    import cProfile
+    import pstats
+
+    proc, stream, chunks = _replay(model, rate_in, rate, channels, seconds, contract)
+    prof = cProfile.Profile()
+    pending: list = []
+    before = 0
+    for i, c in enumerate(chunks):
+        pending.append(c)
+        if c.timestamps[-1] > proc.wake_after(stream):
+            warm = i < len(chunks) // 5  # the first fifth warms the caches and the bound call up
+            if warm:
+                before = proc.stats[proc.name].windows
+            else:
+                prof.enable()
+            proc.process_chunks({stream: pending})
+            if not warm:
+                prof.disable()
+            pending = []
+    st = pstats.Stats(prof)
+    windows = max(1, proc.stats[proc.name].windows - before)
+    rows = sorted(st.stats.items(), key=lambda kv: -kv[1][2])[:top]  # (cc, nc, tottime, cumtime, callers)
+    out = [f"{'µs/window':>9} {'calls/window':>12}  function   ({windows} windows profiled; total {sum(v[2] for v in st.stats.values()) * 1e6 / windows:.0f} µs/window)"]
+    for (file, line, fn), (_cc, nc, tot, _cum, _callers) in rows:
+        out.append(f"{tot * 1e6 / windows:9.1f} {nc / windows:12.1f}  {Path(file).name}:{line} {fn}")
+    return out
+
+
+def floor(model: Path, channels: int, samples: int = 100, n: int = 3000) -> dict:
+    """What a window costs in Python whatever the model: an empty call chain as deep as the engine's
+    wake-up path, one NumPy ufunc call on a window-sized array, and onnxruntime's Python binding
+    (``session.run``, ``run_with_iobinding``, thread CPU per call) against the C++ run time that
+    onnxruntime's own profiler records for the same calls (``model_run`` events)."""
+    import json
+    import onnxruntime as ort
+
+    tt = time.thread_time
+
+    class Chain:  # process_chunks → push_parts → _drain → _push_segment → run_windows → bound: 6 levels
+        def a(self, x):
+            return self.b(x)
+
+        def b(self, x):
+            return self.c(x)
+
+        def c(self, x):
+            return self.d(x)
+
+        def d(self, x):
+            return self.e(x)
+
+        def e(self, x):
+            return self.f(x)
+
+        def f(self, x):
+            return x
+
+    ch = Chain()
+    t0 = tt()
+    for _ in range(100_000):
+        ch.a(1)
+    chain_us = (tt() - t0) * 1e6 / 100_000
+    w = np.zeros((samples, channels), np.float32)
+    o = np.empty_like(w)
+    t0 = tt()
+    for _ in range(100_000):
+        np.multiply(w, 2.0, out=o)
+    ufunc_us = (tt() - t0) * 1e6 / 100_000
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = so.inter_op_num_threads = 1
+    so.enable_profiling = True
+    so.profile_file_prefix = str(Path(tempfile.gettempdir()) / "sensorlab-floor")
+    sess = ort.InferenceSession(str(model), so, providers=["CPUExecutionProvider"])
+    name = sess.get_inputs()[0].name
+    x = np.random.default_rng(0).normal(size=(1, samples, channels)).astype(np.float32)
+    out = np.zeros_like(sess.run(None, {name: x})[0])
+    io = sess.io_binding()
+    io.bind_input(name, "cpu", 0, np.float32, list(x.shape), x.ctypes.data)
+    io.bind_output(sess.get_outputs()[0].name, "cpu", 0, np.float32, list(out.shape), out.ctypes.data)
+    for _ in range(200):
+        sess.run(None, {name: x})
+    t0 = tt()
+    for _ in range(n):
+        sess.run(None, {name: x})
+    run_us = (tt() - t0) * 1e6 / n
+    t0 = tt()
+    for _ in range(n):
+        sess.run_with_iobinding(io)
+    iob_us = (tt() - t0) * 1e6 / n
+    trace = Path(sess.end_profiling())
+    runs = [e["dur"] for e in json.loads(trace.read_text()) if e.get("name") == "model_run"]
+    trace.unlink(missing_ok=True)
+    cpp = runs[200:]  # the warm-up runs first, then n run + n IOBinding runs
+    return {"chain_us": chain_us, "ufunc_us": ufunc_us, "run_us": run_us, "iob_us": iob_us,
+            "cpp_run_us": float(np.median(cpp[:n])), "cpp_iob_us": float(np.median(cpp[n:]))}  # fmt: skip
 
 
 def live(model: Path, rate_in: float, rate: float, channels: int, seconds: float = 10.0) -> dict:
