@@ -91,7 +91,7 @@ class _Timed:
 
 
 def engine_vs_bare(model: Path, rate_in: float, rate: float, channels: int, seconds: float = 20.0, rounds: int = 5, per_chunk: bool = False,
-                   stages: bool = False, contract: bool = False, wake_every: int = 1) -> dict:  # fmt: skip
+                   stages: bool = False, contract: bool = False, wake_every: int = 1, batch: bool = True) -> dict:  # fmt: skip
     """Median over ``rounds`` of engine and bare CPU ms per window (replayed 10 ms chunks, ``seconds`` of stream each).
 
     The engine's time is what its thread does when woken: `process_chunks` with the chunks since
@@ -104,7 +104,8 @@ def engine_vs_bare(model: Path, rate_in: float, rate: float, channels: int, seco
     (a trained model: its stream, channels, window, hop and rate) instead of the bench mapping.
     ``wake_every`` k > 1: the engine is handed its chunks only every k-th time a window is due (a
     late wake-up: k windows ready at once, which a model with a free batch axis runs in one call);
-    the bare baselines then also get ``bare_batch``: one ``session.run`` per k windows."""
+    the bare baselines then also get ``bare_batch``: one ``session.run`` per k windows. ``batch=False``
+    makes the engine run such windows one by one (as before micro-batching), for comparison."""
     import onnxruntime as ort
 
     from sensorlab.acquisition.source import Chunk, StreamInfo, StreamKind
@@ -127,6 +128,7 @@ def engine_vs_bare(model: Path, rate_in: float, rate: float, channels: int, seco
         proc = InferenceProcessor(lm, stale_after=1e9)
         proc.open({stream: info})
         proc._sink = lambda name, chunk: None
+        proc._batch = batch
         if r == 0:
             proc.taps.append(lambda s, e, x, p: inputs.extend(np.array(x[i : i + 1]) for i in range(len(x))))  # one window each
         w = proc.windower
@@ -154,13 +156,10 @@ def engine_vs_bare(model: Path, rate_in: float, rate: float, channels: int, seco
         t_engine = 0.0
         pending: list[Chunk] = []
         groups = [[c] for c in chunks] if per_chunk else None
-        due = 0
+        late = (wake_every - 1) * lm.mapping.hop  # a late wake-up: k - 1 more windows have become ready meanwhile
         for c in chunks if not per_chunk else []:
             pending.append(c)
-            if c.timestamps[-1] > proc.wake_after(stream):  # the device thread's test (ChunkRing.append)
-                due += 1
-                if due % wake_every:
-                    continue  # a late wake-up: the engine gets these chunks with the next due window's
+            if c.timestamps[-1] > proc.wake_after(stream) + late:  # the device thread's test (ChunkRing.append)
                 t0 = tt()
                 proc.process_chunks({stream: pending})  # as the processor's thread gets them (`ChunkRing.since_chunks`)
                 t_engine += tt() - t0
@@ -239,7 +238,7 @@ def profile_hop(model: Path, rate_in: float, rate: float, channels: int, seconds
     import pstats
 
     proc, stream, chunks = _replay(model, rate_in, rate, channels, seconds, contract)
-    prof = cProfile.Profile()
+    prof = cProfile.Profile(time.thread_time_ns, 1e-9)  # CPU time of this thread: a preempted call is not charged the wait
     pending: list = []
     before = 0
     for i, c in enumerate(chunks):

@@ -24,10 +24,13 @@ incremental: the resampled samples of earlier windows are kept, and only the new
 the filter's reach on each side) is filtered, with `resample`'s filter (`scipy.signal.resample_poly`,
 the same Kaiser design, designed once) on `cut_windows`' output grid (phase taken from the
 first window start of each batch, as `cut_windows` does). Interior samples of that FIR do not
-depend on where the filtered slice begins, so the windows are bit for bit those `cut_windows`
-cuts from the held samples (`tests/inference/test_windower.py`); any window this shortcut
-cannot serve (the grid moved by jitter, samples missing at an edge) is cut by `cut_windows`
-itself.
+depend on where the filtered slice begins, so the windows are those `cut_windows` cuts from the
+held samples (`tests/inference/test_windower.py`): bit for bit for a polyphase ratio (44.1 →
+16 kHz, filtered by `resample_poly` itself), and to the last bits of the samples' dtype for an
+integer down-sampling (48 → 16 kHz, 200 → 100 Hz), whose FIR runs as three BLAS matrix
+products (`sensorlab.inference.decimate`: the same products summed in another order, 5–8×
+faster than `upfirdn`'s scalar loop). Any window this shortcut cannot serve (the grid moved by
+jitter, samples missing at an edge) is cut by `cut_windows` itself.
 """
 
 from __future__ import annotations
