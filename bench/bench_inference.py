@@ -32,7 +32,15 @@ when that sample has arrived, so measured from the window's end the latency woul
 period too small (below zero at 100 Hz on an idle machine). A sample is in a window whose last
 sample is less than one hop after it, so sample-to-prediction ≤ hop + that latency.
 
-Run: ``.venv/bin/python bench/bench_inference.py``. ``run()`` returns rows
+Also measured: the bundled demo clap detector (fp32 and int8) and, with ``--real DIR`` (the
+work folder of ``bench/real_training.py``), the trained HAPT activity model and the FSDD keyword
+model (log-mel in the graph), each configured by its own contract; *late wake-ups* (k windows
+ready at once, which micro-batching runs in one call) against one run per window, alternating;
+and *the floor*: an empty call chain as deep as a wake-up's, one NumPy call, and onnxruntime's
+fixed cost per call (a graph that copies one float). ``--profile`` prints a cProfile of one
+wake-up (thread CPU time, so a preempted call is not charged the wait).
+
+Run: ``.venv/bin/python bench/bench_inference.py [--real DIR] [--profile]``. ``run()`` returns rows
 ``{"benchmark", "value", "baseline", "ratio", "goal"}``.
 """
 
@@ -84,7 +92,7 @@ class _Timed:
     """A `BoundRun` whose call is timed (for ``stages``)."""
 
     def __init__(self, call, bound):
-        self.call, self.features, self.reset = call, bound.features, bound.reset
+        self.call, self.features, self.reset, self.batch = call, bound.features, bound.reset, bound.batch  # batch: timed around _run_batch
 
     def __call__(self, window):
         return self.call(window)
@@ -262,14 +270,50 @@ def profile_hop(model: Path, rate_in: float, rate: float, channels: int, seconds
     return out
 
 
-def floor(model: Path, channels: int, samples: int = 100, n: int = 3000) -> dict:
-    """What a window costs in Python whatever the model: an empty call chain as deep as the engine's
-    wake-up path, one NumPy ufunc call on a window-sized array, and onnxruntime's Python binding
-    (``session.run``, ``run_with_iobinding``, thread CPU per call) against the C++ run time that
-    onnxruntime's own profiler records for the same calls (``model_run`` events)."""
-    import json
+def _identity_model(path: Path) -> Path:
+    """A graph that only copies one float: onnxruntime's fixed cost per call, with (almost) no model."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 1])
+    g = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "id", [x], [y])
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), str(path))
+    return path
+
+
+def _per_call(model: Path, x: np.ndarray, n: int) -> dict:
+    """Thread CPU µs per ``session.run`` and per ``run_with_iobinding`` (one-thread session, warmed up)."""
     import onnxruntime as ort
 
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = so.inter_op_num_threads = 1
+    sess = ort.InferenceSession(str(model), so, providers=["CPUExecutionProvider"])
+    name, out_name = sess.get_inputs()[0].name, sess.get_outputs()[0].name
+    out = np.zeros_like(sess.run(None, {name: x})[0])
+    io = sess.io_binding()
+    io.bind_input(name, "cpu", 0, x.dtype, list(x.shape), x.ctypes.data)
+    io.bind_output(out_name, "cpu", 0, out.dtype, list(out.shape), out.ctypes.data)
+    tt = time.thread_time
+    for _ in range(200):
+        sess.run(None, {name: x})
+    t0 = tt()
+    for _ in range(n):
+        sess.run(None, {name: x})
+    run_us = (tt() - t0) * 1e6 / n
+    t0 = tt()
+    for _ in range(n):
+        sess.run_with_iobinding(io)
+    return {"run_us": run_us, "iob_us": (tt() - t0) * 1e6 / n}
+
+
+def floor(model: Path, channels: int, samples: int = 100, n: int = 3000) -> dict:
+    """What a window costs in Python whatever the model: an empty call chain as deep as the engine's
+    wake-up path, one NumPy ufunc call on a window-sized array, onnxruntime's call on this model
+    (``session.run``, ``run_with_iobinding``: thread CPU per call) and on a graph that only copies
+    one float: onnxruntime's fixed cost per call (Python binding, argument checks, the run's own
+    bookkeeping), which any caller pays. (onnxruntime's profiler was tried for the C++ run time
+    alone: its per-node recording more than doubles the run of a sensor-size model.)"""
     tt = time.thread_time
 
     class Chain:  # process_chunks → push_parts → _drain → _push_segment → run_windows → bound: 6 levels
@@ -302,33 +346,12 @@ def floor(model: Path, channels: int, samples: int = 100, n: int = 3000) -> dict
     for _ in range(100_000):
         np.multiply(w, 2.0, out=o)
     ufunc_us = (tt() - t0) * 1e6 / 100_000
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = so.inter_op_num_threads = 1
-    so.enable_profiling = True
-    so.profile_file_prefix = str(Path(tempfile.gettempdir()) / "sensorlab-floor")
-    sess = ort.InferenceSession(str(model), so, providers=["CPUExecutionProvider"])
-    name = sess.get_inputs()[0].name
     x = np.random.default_rng(0).normal(size=(1, samples, channels)).astype(np.float32)
-    out = np.zeros_like(sess.run(None, {name: x})[0])
-    io = sess.io_binding()
-    io.bind_input(name, "cpu", 0, np.float32, list(x.shape), x.ctypes.data)
-    io.bind_output(sess.get_outputs()[0].name, "cpu", 0, np.float32, list(out.shape), out.ctypes.data)
-    for _ in range(200):
-        sess.run(None, {name: x})
-    t0 = tt()
-    for _ in range(n):
-        sess.run(None, {name: x})
-    run_us = (tt() - t0) * 1e6 / n
-    t0 = tt()
-    for _ in range(n):
-        sess.run_with_iobinding(io)
-    iob_us = (tt() - t0) * 1e6 / n
-    trace = Path(sess.end_profiling())
-    runs = [e["dur"] for e in json.loads(trace.read_text()) if e.get("name") == "model_run"]
-    trace.unlink(missing_ok=True)
-    cpp = runs[200:]  # the warm-up runs first, then n run + n IOBinding runs
-    return {"chain_us": chain_us, "ufunc_us": ufunc_us, "run_us": run_us, "iob_us": iob_us,
-            "cpp_run_us": float(np.median(cpp[:n])), "cpp_iob_us": float(np.median(cpp[n:]))}  # fmt: skip
+    res = {"chain_us": chain_us, "ufunc_us": ufunc_us, **_per_call(model, x, n)}
+    with tempfile.TemporaryDirectory() as d:
+        ident = _per_call(_identity_model(Path(d) / "id.onnx"), np.zeros((1, 1), np.float32), n)
+    res["empty_run_us"], res["empty_iob_us"] = ident["run_us"], ident["iob_us"]
+    return res
 
 
 def live(model: Path, rate_in: float, rate: float, channels: int, seconds: float = 10.0) -> dict:
@@ -358,28 +381,67 @@ def _load() -> str:
     return f"load {Path('/proc/loadavg').read_text().split()[0]}"
 
 
-def run() -> list[dict]:
+DEMO_MODELS = Path(__file__).resolve().parents[1] / "sensorlab" / "resources" / "models"
+
+
+def _engine_row(label: str, model: Path, rin: float, rout: float, ch: int, contract: bool = False) -> dict:
+    m = engine_vs_bare(model, rin, rout, ch, contract=contract, seconds=200.0 if rout <= 50 else 20.0)
+    st = engine_vs_bare(model, rin, rout, ch, rounds=3, stages=True, contract=contract, seconds=200.0 if rout <= 50 else 20.0)
+    us = lambda k: f"{st[k] * 1000:.0f}"  # noqa: E731
+    resampled = rin != rout
+    return {"benchmark": f"inference: engine CPU per window ÷ bare onnxruntime run, {label}, one window per wake-up, 10 ms chunks",
+            "value": f"{m['engine']:.3f} ms (+{(m['engine'] - m['bare']) * 1000:.0f} µs; {m['windows']} windows × 5 rounds; {_load()})"
+                     + (f"; without resampling {m['engine'] - m['resample']:.3f} ms (resampling {m['resample'] * 1000:.0f} µs)" if resampled else "")
+                     + f"; µs per window: join {us('join')}, Windower.push {us('push')}" + (f" (resampling {us('resample')})" if resampled else "")
+                     + f", model call (features + run + probabilities) {us('model')}, rest {us('rest')}",
+            "baseline": f"bare run {m['bare']:.3f} ms; bare IOBinding {m['iob']:.3f} ms",
+            "ratio": round(m["ratio"], 2) if not resampled else f"{m['ratio']:.2f} (without resampling {m['ratio_nores']:.2f})",
+            "goal": "<= 1.1"}  # fmt: skip
+
+
+def _batch_row(label: str, model: Path, rin: float, rout: float, ch: int, contract: bool = False, k: int = 4, reps: int = 4) -> dict:
+    """k windows per wake-up: one run for the k (micro-batching) against one run per window, alternating."""
+    res: dict[bool, list[dict]] = {True: [], False: []}
+    for rep in range(reps):
+        for batch in (True, False) if rep % 2 == 0 else (False, True):
+            res[batch].append(engine_vs_bare(model, rin, rout, ch, rounds=3, stages=True, contract=contract, wake_every=k, batch=batch))
+    med = lambda b, key: statistics.median(o[key] for o in res[b])  # noqa: E731
+    return {"benchmark": f"inference: engine CPU per window ÷ bare onnxruntime run, {label}, {k} windows ready per wake-up (late wake-ups)",
+            "value": f"one run for the {k}: {med(True, 'engine') * 1000:.0f} µs/window (model call {med(True, 'model') * 1000:.0f}); one run per window: "
+                     f"{med(False, 'engine') * 1000:.0f} µs (model call {med(False, 'model') * 1000:.0f}); {reps} × 3 rounds each, alternating; {_load()}",
+            "baseline": f"bare run {med(True, 'bare') * 1000:.0f} µs/window; bare batched run ({k} per call) {med(True, 'bare_batch') * 1000:.0f} µs/window",
+            "ratio": f"{med(True, 'ratio'):.2f} batched (÷ bare batched {med(True, 'ratio_batch'):.2f}); one by one {med(False, 'ratio'):.2f}",
+            "goal": "<= 1.1"}  # fmt: skip
+
+
+def run(real: Path | None = None) -> list[dict]:
+    """Every row; ``real``: the work folder of ``bench/real_training.py`` (its trained HAPT and FSDD models)."""
     rows = []
     with tempfile.TemporaryDirectory() as d:
         imu = cnn_model(Path(d) / "imu.onnx", 6)
         mono = cnn_model(Path(d) / "mono.onnx", 1)
         kws = cnn_model(Path(d) / "kws.onnx", 1, kws=True)
-        feeds = (("IMU 100 Hz × 6, small CNN", imu, 100.0, 100.0, 6), ("audio 48 kHz → 16 kHz, small CNN", mono, 48000.0, 16000.0, 1),
-                 ("audio 48 kHz → 16 kHz, KWS-size CNN", kws, 48000.0, 16000.0, 1))  # fmt: skip
-        for label, model, rin, rout, ch in feeds:
-            m = engine_vs_bare(model, rin, rout, ch)
-            st = engine_vs_bare(model, rin, rout, ch, rounds=3, stages=True)
-            us = lambda k, st=st: f"{st[k] * 1000:.0f}"  # noqa: E731
-            resampled = rin != rout
-            rows.append({"benchmark": f"inference: engine CPU per window ÷ bare onnxruntime run, {label}, 1 s window / {HOP:g} s hop, 10 ms chunks",
-                         "value": f"{m['engine']:.3f} ms (+{(m['engine'] - m['bare']) * 1000:.0f} µs; {m['windows']} windows × 5 rounds; {_load()})"
-                                  + (f"; without resampling {m['engine'] - m['resample']:.3f} ms (resampling {m['resample'] * 1000:.0f} µs)" if resampled else "")
-                                  + f"; µs per window: join {us('join')}, Windower.push {us('push')}" + (f" (resampling {us('resample')})" if resampled else "")
-                                  + f", model call (features + run + probabilities) {us('model')}, rest {us('rest')}",
-                         "baseline": f"bare run {m['bare']:.3f} ms; bare IOBinding {m['iob']:.3f} ms",
-                         "ratio": round(m["ratio"], 2) if not resampled else f"{m['ratio']:.2f} (without resampling {m['ratio_nores']:.2f})",
-                         "goal": "<= 1.1"})  # fmt: skip
-        for label, model, rin, rout, ch in feeds[:2]:
+        feeds = (("IMU 100 Hz × 6, small CNN, 1 s window / 0.25 s hop", imu, 100.0, 100.0, 6, False),
+                 ("audio 48 kHz → 16 kHz, small CNN, 1 s / 0.25 s", mono, 48000.0, 16000.0, 1, False),
+                 ("audio 48 kHz → 16 kHz, KWS-size CNN, 1 s / 0.25 s", kws, 48000.0, 16000.0, 1, False),
+                 ("demo clap detector fp32 (1 kHz × 3, 0.4 s / 0.1 s)", DEMO_MODELS / "demo_clap.onnx", 1000.0, 1000.0, 3, True),
+                 ("demo clap detector int8", DEMO_MODELS / "demo_clap.int8.onnx", 1000.0, 1000.0, 3, True))  # fmt: skip
+        if real is not None:
+            fsdd = real / "runs" / "fsdd-official-long" / "model.onnx"
+            feeds += (("HAPT activity CNN (trained; 50 Hz × 6, 2.56 s / 1.28 s)", real / "runs" / "hapt" / "model.onnx", 50.0, 50.0, 6, True),
+                      ("FSDD keyword CNN (trained; log-mel in the graph; 8 kHz, 0.5 s / 0.25 s)", fsdd, 8000.0, 8000.0, 1, True),
+                      ("FSDD keyword CNN from 48 kHz audio (÷6)", fsdd, 48000.0, 8000.0, 1, True))  # fmt: skip
+        for label, model, rin, rout, ch, contract in feeds:
+            if model.exists():
+                rows.append(_engine_row(label, model, rin, rout, ch, contract))
+        rows.append(_batch_row("IMU 100 Hz × 6, small CNN", imu, 100.0, 100.0, 6))
+        rows.append(_batch_row("demo clap detector fp32", DEMO_MODELS / "demo_clap.onnx", 1000.0, 1000.0, 3, contract=True))
+        f = floor(imu, 6)
+        rows.append({"benchmark": "inference: the per-window floor in Python (IMU small CNN)",
+                     "value": f"empty 6-deep method call chain {f['chain_us']:.2f} µs; one NumPy ufunc on a 100 × 6 window {f['ufunc_us']:.2f} µs; "
+                              f"onnxruntime on a graph that copies one float: session.run {f['empty_run_us']:.1f} µs, run_with_iobinding {f['empty_iob_us']:.1f} µs ({_load()})",
+                     "baseline": f"the model: session.run {f['run_us']:.1f} µs, run_with_iobinding {f['iob_us']:.1f} µs", "ratio": "", "goal": "(report)"})  # fmt: skip
+        for label, model, rin, rout, ch, _c in feeds[:2]:
             m = live(model, rin, rout, ch)
             lag = m["lag"]
             rows.append({"benchmark": f"inference live ({label}): engine thread CPU per window; latency = prediction time − the window's last sample",
@@ -390,5 +452,16 @@ def run() -> list[dict]:
 
 
 if __name__ == "__main__":
-    for r in run():
-        print(r)
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--real", type=Path, help="bench/real_training.py's work folder: add its trained HAPT and FSDD models")
+    ap.add_argument("--profile", action="store_true", help="only print a cProfile of one wake-up (IMU small CNN, then 48 kHz audio)")
+    args = ap.parse_args()
+    if args.profile:
+        with tempfile.TemporaryDirectory() as d:
+            print("\n".join(profile_hop(cnn_model(Path(d) / "imu.onnx", 6), 100.0, 100.0, 6, seconds=120.0)))
+            print("\n".join(profile_hop(cnn_model(Path(d) / "mono.onnx", 1), 48000.0, 16000.0, 1, seconds=30.0)))
+    else:
+        for r in run(args.real):
+            print(r, flush=True)

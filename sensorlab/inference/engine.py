@@ -258,9 +258,9 @@ class InferenceProcessor(ProcessorBase):
         assert self.model is not None
         if len(data) < 2 or not self._batch or not self.model.batch_ok:
             return None
-        x = self.model.features(data)
+        bound = self.model.bound(self.windower.n, len(self._cols))
         try:
-            probs = self.model.run(x)
+            x, probs = bound.batch(data) if bound is not None else (None, None)
         except ModelError:
             probs = None
         if probs is None or len(probs) != len(data):
@@ -268,7 +268,8 @@ class InferenceProcessor(ProcessorBase):
             # from now on; a model that fails on one window then fails there, with its own message.
             self._batch = False
             return None
-        return x, probs
+        return (x.copy() if self.taps else x), probs  # taps may keep the inputs; the buffer is reused
+
 
 def is_predictions(info: StreamInfo) -> bool:
     """True for a predictions stream (class probabilities per window), live or recorded."""
