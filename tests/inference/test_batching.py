@@ -4,7 +4,7 @@ predictions, with the same window times, as one run per window; never for a stat
 from __future__ import annotations
 
 import numpy as np
-from onnx_models import batch_size_model, fake_batch_axis_model, mean_model, stateful_batch_axis_model, write_mapping
+from onnx_models import batch_size_model, fake_batch_axis_model, stateful_batch_axis_model, write_mapping
 from test_engine import Collect
 
 from sensorlab.acquisition.emulated.signal import SignalSource
