@@ -123,6 +123,50 @@ class BoundRun:
             raise ModelError(f"{m.path.name}: output {m.outputs[m.scores_index].name!r} gives {k} scores but {len(m.labels)} labels are mapped; "
                              f"fix 'labels' (or 'scores')")  # fmt: skip
         self._run = sess.run_with_iobinding
+        self._scores_name = [names[m.scores_index]]
+        self._batches: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray | None]] = {}  # per batch size: input, its (W, T, C) view, float64 scratch
+
+    def batch(self, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Several raw windows ``(W, samples, channels)`` in ONE run → (their model inputs ``(W, …)``:
+        a buffer reused by the next batch of this size, so copy it to keep it; probabilities
+        ``(W, classes)``, new). Only for a model whose batch axis is free and that has no
+        recurrent state (`LoadedModel.batch_ok`; the engine checks). The inputs are computed with
+        `__call__`'s arithmetic (so equal to `LoadedModel.features` bit for bit) into a buffer kept
+        per batch size; the run is a plain ``session.run`` (its feed is checked once for all the
+        windows) and the probabilities are `LoadedModel._probabilities`' own."""
+        m = self.model
+        w = len(windows)
+        bufs = self._batches.get(w)
+        if bufs is None:
+            if len(self._batches) >= 8:  # batch sizes vary little (a stall's backlog); keep a few
+                self._batches.clear()
+            letters = [c for c in m.layout if c in "TC"]
+            sizes = {"N": w, "T": self._window.shape[0], "C": self._window.shape[1], "1": 1}
+            x = np.zeros(tuple(sizes[c] for c in m.layout), np.float32)
+            view = x.reshape([w] + [sizes[c] for c in letters])
+            view = view.transpose(0, 2, 1) if letters == ["C", "T"] else (view[..., None] if letters == ["T"] else view)
+            tmp = np.empty((w, *self._window.shape), np.float64) if self._mean is not None else None
+            bufs = self._batches[w] = (x, view, tmp)
+        x, view, tmp = bufs
+        if self._mean is not None:
+            np.subtract(windows, self._mean, out=tmp)
+            np.divide(tmp, self._std, out=tmp)
+            np.copyto(view, tmp, casting="unsafe")
+        elif self._prescale is not None:
+            np.multiply(windows, self._prescale, out=view)
+        else:
+            np.copyto(view, windows, casting="unsafe")
+        if self._affine:
+            np.multiply(view, self._scale, out=view)
+            np.add(view, self._offset, out=view)
+        feed = {m.window_input.name: x, **m.constants} if m.constants else {m.window_input.name: x}
+        try:
+            scores = m.sess.run(self._scores_name, feed)[0]
+        except Exception as e:  # noqa: BLE001 - onnxruntime's own exception types
+            first = str(e).strip().splitlines()[0][:300]
+            raise ModelError(f"{m.path.name}: onnxruntime failed on input {m.window_input.name!r} of shape {list(x.shape)} ({first}); "
+                             f"check the mapping's layout, window and channels against the model's inputs") from None  # fmt: skip
+        return x, m._probabilities(scores)
 
     def reset(self) -> None:
         """Zero the recurrent state (a gap, a skip, lost input)."""

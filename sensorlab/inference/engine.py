@@ -111,6 +111,7 @@ class InferenceProcessor(ProcessorBase):
         self.event_label, self.threshold, self.release = event_label, threshold, release
         self.detector: EventDetector | None = None
         self.taps: list[WindowTap] = []
+        self._batch = True  # several ready windows go to the model in one run (when `LoadedModel.batch_ok`)
 
     # -- opening ------------------------------------------------------------------------------------
     def open(self, inputs: Mapping[str, StreamInfo] | None = None) -> None:
@@ -218,13 +219,14 @@ class InferenceProcessor(ProcessorBase):
         t0 = now()
         model = self.model
         bound = model.bound(self.windower.n, len(self._cols)) if live else None
-        if bound is not None:  # the usual live case: inputs and outputs bound once, nothing allocated but the result
-            if len(data) == 1:
-                probs = bound(data[0])
-                x = bound.features.copy() if self.taps else bound.features  # taps may keep it; the buffer is reused
-            else:
-                probs = np.concatenate([bound(w) for w in data])
-                x = model.features(data) if self.taps else bound.features
+        if bound is not None and len(data) == 1:  # the usual live case: inputs and outputs bound once, nothing allocated but the result
+            probs = bound(data[0])
+            x = bound.features.copy() if self.taps else bound.features  # taps may keep it; the buffer is reused
+        elif bound is not None and (batch := self._run_batch(data)) is not None:
+            x, probs = batch
+        elif bound is not None:
+            probs = np.concatenate([bound(w) for w in data])
+            x = model.features(data) if self.taps else bound.features
         else:
             x = model.features(data)
             probs = model.run(x)
@@ -244,6 +246,29 @@ class InferenceProcessor(ProcessorBase):
                 self._emit(self.events_name, Chunk(np.array(texts, dtype=object), np.array(times)), t1)
         for tap in self.taps:
             tap(starts, ends, x, probs)
+
+
+    def _run_batch(self, data: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """Several windows ready at once (a wake-up after a stall, hops shorter than the device's
+        chunks): their model inputs and probabilities from ONE run, or None to run them one by one.
+
+        Only for a model with a free batch axis and no recurrent state (`LoadedModel.batch_ok`): a
+        stateful model's window needs the state its predecessor left, so its windows always run
+        one after the other. Nothing waits to fill a batch: these windows were all ready now."""
+        assert self.model is not None
+        if len(data) < 2 or not self._batch or not self.model.batch_ok:
+            return None
+        bound = self.model.bound(self.windower.n, len(self._cols))
+        try:
+            x, probs = bound.batch(data) if bound is not None else (None, None)
+        except ModelError:
+            probs = None
+        if probs is None or len(probs) != len(data):
+            # The batch axis is not a real one (the graph reshapes to one window): window by window
+            # from now on; a model that fails on one window then fails there, with its own message.
+            self._batch = False
+            return None
+        return (x.copy() if self.taps else x), probs  # taps may keep the inputs; the buffer is reused
 
 
 def is_predictions(info: StreamInfo) -> bool:

@@ -96,3 +96,49 @@ def max_model(path: Path, channels: int = 1) -> Path:
     y = helper.make_tensor_value_info("scores", TensorProto.FLOAT, ["N", channels])
     node = helper.make_node("ReduceMax", ["x"], ["scores"], axes=[1], keepdims=0)
     return _save(helper.make_graph([node], "max", [x], [y]), path)
+
+
+def batch_size_model(path: Path) -> Path:
+    """``scores[n] = [mean_t x[n, t, 0], N]``: input (N, T, 1), output (N, 2). The second score is
+    the number of windows the run was given, so a prediction says whether it came from a batch."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", "T", 1])
+    y = helper.make_tensor_value_info("scores", TensorProto.FLOAT, ["N", 2])
+    zero = helper.make_tensor("zero", TensorProto.FLOAT, [], [0.0])
+    first = helper.make_tensor("first", TensorProto.INT64, [], [0])
+    nodes = [
+        helper.make_node("ReduceMean", ["x"], ["m3"], axes=[1], keepdims=0),  # (N, 1)
+        helper.make_node("Shape", ["x"], ["shape"]),
+        helper.make_node("Gather", ["shape", "first"], ["n"]),
+        helper.make_node("Cast", ["n"], ["nf"], to=TensorProto.FLOAT),
+        helper.make_node("Mul", ["m3", "zero"], ["z"]),
+        helper.make_node("Add", ["z", "nf"], ["b"]),  # (N, 1), every row N
+        helper.make_node("Concat", ["m3", "b"], ["scores"], axis=1),
+    ]
+    return _save(helper.make_graph(nodes, "batch", [x], [y], initializer=[zero, first]), path)
+
+
+def stateful_batch_axis_model(path: Path) -> Path:
+    """``state_out = state_in + sum_t x``, ``score = state_out``, with a free batch axis: input x
+    (N, T, 1), state (N, 1). Run window by window it gives the running total; a batch would add
+    each window to the same old state (wrong), so the engine must never batch it."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", "T", 1])
+    s_in = helper.make_tensor_value_info("state_in", TensorProto.FLOAT, ["N", 1])
+    s_out = helper.make_tensor_value_info("state_out", TensorProto.FLOAT, ["N", 1])
+    score = helper.make_tensor_value_info("score", TensorProto.FLOAT, ["N", 1])
+    nodes = [
+        helper.make_node("ReduceSum", ["x", "axes"], ["s"], keepdims=0),  # (N, 1)
+        helper.make_node("Add", ["state_in", "s"], ["state_out"]),
+        helper.make_node("Identity", ["state_out"], ["score"]),
+    ]
+    axes = helper.make_tensor("axes", TensorProto.INT64, [1], [1])
+    return _save(helper.make_graph(nodes, "stateful_n", [x, s_in], [score, s_out], initializer=[axes]), path)
+
+
+def fake_batch_axis_model(path: Path) -> Path:
+    """Input (N, T, 1) but one score ``mean(x)`` of shape (1, 1) whatever N: the batch axis is not
+    a real one, so a batch of windows gets one answer (the engine must fall back to one by one)."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", "T", 1])
+    y = helper.make_tensor_value_info("scores", TensorProto.FLOAT, [1, 1])
+    shape = helper.make_tensor("shape", TensorProto.INT64, [2], [1, 1])
+    nodes = [helper.make_node("ReduceMean", ["x"], ["m"], keepdims=1), helper.make_node("Reshape", ["m", "shape"], ["scores"])]
+    return _save(helper.make_graph(nodes, "fake_n", [x], [y], initializer=[shape]), path)

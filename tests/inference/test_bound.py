@@ -67,3 +67,22 @@ def test_a_label_count_that_does_not_match_the_scores_is_refused_in_one_line(tmp
     lm = LoadedModel(path, ModelMapping(stream="s", window=0.2, hop=0.1, scores_kind="logits", labels=labels))
     with pytest.raises(ValueError, match=rf"gives 3 scores but {len(labels)} labels are mapped; fix 'labels'"):
         lm.bound(20, 3)
+
+
+def test_a_batch_gives_each_windows_model_input_and_probabilities_in_one_run(tmp_path):
+    """`BoundRun.batch` (the engine's micro-batch): the model inputs `features` gives, bit for bit, and
+    the probabilities of one run per window, for every batchable mapping (layouts, scaling, constants)."""
+    rng = np.random.default_rng(11)
+    for name, path, mapping, samples, channels in cases(tmp_path):
+        live, ref = LoadedModel(path, mapping), LoadedModel(path, mapping)
+        if not live.batch_ok:
+            continue  # recurrent state: never batched (tests/inference/test_batching.py)
+        bound = live.bound(samples, channels)
+        for w in (2, 5, 2):  # a batch size seen again reuses its buffers
+            ws = (rng.normal(size=(w, samples, channels)) * 3).astype(np.float32)
+            x, p = bound.batch(ws)
+            want_x = ref.features(ws)
+            assert np.array_equal(x, want_x), f"{name}: model input differs"
+            one_by_one = np.concatenate([ref.run(want_x[i : i + 1]) for i in range(w)])
+            np.testing.assert_allclose(p, one_by_one, rtol=1e-6, atol=1e-7, err_msg=name)
+            assert p.shape == (w, len(ref.labels)) and p.dtype == np.float32
