@@ -1,12 +1,17 @@
 """Clap sync error across audio, serial and camera streams recorded together.
 
-Run: ``python bench/bench_sync.py [seconds] [--reader=thread|process]`` (or via
-``bench/run_all.py``; ``--reader``: how the serial IMU's port is read, default auto = a child
-process at its 921,600 baud). One `World` claps
-every 0.5 s; an `EmulatedMicrophone` (+20 ppm, 20 ms bursty hand-overs), an `EmulatedCamera`
-(30 fps), a binary-protocol IMU on a real pseudo-terminal whose clock drifts +100 ppm with
-USB-like bursts, and, when PulseAudio is installed, a real `AudioSource` on the virtual
-``vmic`` fed with the same World run together under one `Acquisition`. Each clap is found in
+Run: ``python bench/bench_sync.py [seconds] [--reader=thread|process] [--emulator=host|thread]``
+(or via ``bench/run_all.py``; ``--reader``: how the serial IMU's port is read, default auto = a
+child process at its 921,600 baud; ``--emulator``: where the IMU emulator runs, default the
+board host process of the demo rig, at real-time priority where the user may, so its pacing
+does not stall with this process; ``thread`` = a thread of this process, as before). One
+`World` claps every 0.5 s; an `EmulatedMicrophone` (+20 ppm, 20 ms bursty hand-overs), an
+`EmulatedCamera` (30 fps), a binary-protocol IMU on a real pseudo-terminal whose clock drifts
++100 ppm with USB-like bursts, and, when PulseAudio is installed, a real `AudioSource` on the
+virtual ``vmic`` fed with the same World run together under one `Acquisition`. The IMU
+emulator logs when it really wrote each packet (handed back from its process), which splits
+each serial timestamp's error into the emulator's share and sensorlab's
+(`diag_serial_timing.wire_split`). Each clap is found in
 each stream (first sample over 0.3; first IMU sample over 2 g; first bright frame) and compared
 with its true world time. A last row drives the same `ClockFit` with 10 simulated minutes of
 +100 ppm drift and jitter, which real time cannot cover in a bench run.
@@ -95,15 +100,27 @@ def _ms(e: np.ndarray) -> str:
     return f"median {np.median(np.abs(e)) * 1e3:.2f} ms, max {np.abs(e).max() * 1e3:.2f} ms (n={len(e)})"
 
 
-def run(seconds: float = 12.0, reader: str = "auto") -> list[dict]:
+def _imu_board(world: World, emulator: str):
+    """The binary IMU emulator: in the board host process (default) or a thread of this one."""
+    if emulator == "thread":
+        from sensorlab.acquisition.emulated.mcu import BinaryIMU
+
+        return BinaryIMU(world=world, drift_ppm=100.0)
+    from sensorlab.acquisition.emulated.board_host import RemoteBoard
+    from sensorlab.acquisition.kinds.emulated import EmulatedConfig
+
+    return RemoteBoard(EmulatedConfig(device="imu-binary", name="imu", rate=1000.0, drift_ppm=100.0), world)
+
+
+def run(seconds: float = 12.0, reader: str = "auto", emulator: str = "host") -> list[dict]:
     # Claps 0.5137 s apart fall at every phase of the 30 fps frame clock, so the camera's
     # sampling delay averages out instead of repeating one phase.
     world = World(clap_interval=0.5137)
-    from sensorlab.acquisition.emulated.mcu import BinaryIMU
     from sensorlab.acquisition.emulated.serial_device import EmulatedSerialSource
 
-    imu = EmulatedSerialSource(BinaryIMU(world=world, drift_ppm=100.0), "binary", reader=reader)
+    imu = EmulatedSerialSource(_imu_board(world, emulator), "binary", reader=reader)
     imu.mcu.link.record_timing()  # when the emulator wrote each packet vs when it was due
+    where = "board host, " + ("real-time" if imu.mcu.realtime else "normal priority") if emulator != "thread" else "thread of this process"
     sources = [EmulatedMicrophone(world, drift_ppm=20, name="emu_mic"), EmulatedCamera(world, 320, 240, name="emu_cam"), imu]
     chunks, _stats, errors = record_with_av(world, sources, seconds)
     rows = []
@@ -133,15 +150,26 @@ def run(seconds: float = 12.0, reader: str = "auto") -> list[dict]:
     # Where that error comes from (bench/diag_serial_timing.py): per 0.5 s bin, the least-delayed
     # read (arrival - wire time - true) is the floor the fit sees; of it, the emulator's own
     # lateness (written - due) and the reader's wake-up (arrival - written).
-    from diag_serial_timing import split_error
+    from diag_serial_timing import split_error, wire_split
 
     sp = split_error(c, imu.mcu, settle=0.0)
     fe, fr = sp["floor_emulator"], sp["floor_reader"]
     rows.append({
-        "benchmark": f"serial IMU error split (reader: {'process' if imu._use_process else 'thread'}): per-0.5 s floor = emulator lateness + reader wake-up",
+        "benchmark": f"serial IMU error split (reader: {'process' if imu._use_process else 'thread'}; emulator: {where}): per-0.5 s floor = emulator lateness + reader wake-up",
         "value": f"floor median {np.median(fe + fr) * 1e3:.2f}, max {np.max(fe + fr) * 1e3:.2f} ms; emulator median {np.median(fe) * 1e3:.2f}, max {np.max(fe) * 1e3:.2f} ms; reader median {np.median(fr) * 1e3:.2f}, max {np.max(fr) * 1e3:.2f} ms (n={len(fe)} bins)",
         "baseline": f"emulator lateness over all packets: median {np.median(sp['emulator_late']) * 1e3:.2f} ms (its USB-like 1-10 ms bursts)",
         "goal": "(report)",
+    })  # fmt: skip
+    # The same error against the wire truth: what sensorlab's stamping gives when the host adds
+    # nothing (the emulator's logged writes read at once) is the emulator's share; the rest,
+    # the reader and the fit, is sensorlab's.
+    ws = wire_split(c, imu.mcu, fit=imu.clock.fit)
+    w = int(np.argmax(np.abs(ws["total"])))
+    rows.append({
+        "benchmark": "serial IMU timestamps: sensorlab's error (timestamp - wire truth: the emulator's real writes stamped by an ideal host) and the emulator's (wire truth - true)",
+        "value": f"sensorlab: {_ms(ws['sensorlab'])} (reader {_ms(ws['reader'])}); emulator: {_ms(ws['emulator'])}",
+        "baseline": f"worst total {ws['total'][w] * 1e3:+.2f} ms at {ws['t'][w]:.2f} s = sensorlab {ws['sensorlab'][w] * 1e3:+.2f} + emulator {ws['emulator'][w] * 1e3:+.2f} ms",
+        "goal": "sensorlab max ≤ 0.5 ms",
     })  # fmt: skip
     # Clap detection at 1 kHz adds 0-1 ms of sampling quantization on top.
     e, naive = imu_errors(chunks["imu"], world), imu_errors(chunks["imu"], world, naive=True)
@@ -196,7 +224,8 @@ def run(seconds: float = 12.0, reader: str = "auto") -> list[dict]:
 
 
 if __name__ == "__main__":
-    args = [a for a in sys.argv[1:] if not a.startswith("--reader")]
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
     how = next((a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("--reader=")), "auto")
-    for row in run(float(args[0]) if args else 12.0, how):
+    emu = next((a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("--emulator=")), "host")
+    for row in run(float(args[0]) if args else 12.0, how, emu):
         print(row)

@@ -32,9 +32,9 @@ import time
 
 import numpy as np
 
-from sensorlab.acquisition.clock import now
+from sensorlab.acquisition.clock import REANCHOR_CONFIRM_LATE, REANCHOR_TOLERANCE, ClockFit, now
 from sensorlab.acquisition.emulated.mcu import BinaryIMU
-from sensorlab.acquisition.serial.port import SerialSource
+from sensorlab.acquisition.serial.port import WARMUP, SerialSource
 
 
 def _q(x: np.ndarray) -> str:
@@ -86,7 +86,7 @@ def split_error(c, mcu, settle: float = 1.0) -> dict:
     true = mcu.true_host_times(dev)
     err = ts - true
     keep = ts - ts[0] >= settle
-    pk = np.array(mcu.link.timing)
+    pk = np.array(mcu.link.timing)[:, :3]  # (ready, due, written)
     pk = pk[np.argsort(pk[:, 0])]
     # The last sample of each read: its packet, when that was written, and when it arrived.
     last = np.r_[np.diff(arr) != 0, True]
@@ -117,6 +117,76 @@ def split_error(c, mcu, settle: float = 1.0) -> dict:
         "floor": floor[keep],
         "fit_minus_floor": (err - floor)[keep],
         "t": (ts - ts[0])[keep],
+    }
+
+
+def replay(c, mcu, perfect_emulator: bool = False, fit: ClockFit | None = None) -> np.ndarray:
+    """The timestamps sensorlab's own stamping gives these samples when nothing on the host
+    delays them: a reader that takes every write the moment the emulator makes it (arrival =
+    written, from the emulator's log), or, with ``perfect_emulator``, a device whose every packet
+    reaches the port the moment its UART finished it (written = due).
+
+    It replays `SerialSource`'s pipeline: one ``(device time of the read's last sample, arrival -
+    wire time)`` pair per read into a `ClockFit` configured like ``fit`` (the source's; default
+    as `SerialSource` builds it for a binary device), the first `WARMUP` device seconds held, each
+    sample stamped with the fit then, never after its read's arrival. NaN for samples whose
+    packet the log lacks. With the emulator's real writes this is the *wire truth*: the best any
+    host could stamp what the emulator really put on the wire, so ``timestamps - wire truth`` is
+    sensorlab's error and ``wire truth - replay(perfect_emulator=True)`` the emulator's.
+    """
+    f = fit if fit is not None else ClockFit(reanchor=REANCHOR_TOLERANCE, late_confirm=REANCHOR_CONFIRM_LATE)
+    f = ClockFit(f.bin_seconds, f._bins.maxlen, f.fit_drift, f.latency, f.reanchor, f.late_confirm)
+    dev = np.asarray(c.device_times, dtype=np.float64)
+    true = mcu.true_host_times(dev)
+    pk = np.array(mcu.link.timing)  # (ready, due, written, start): ready is the true time of the packet's last sample
+    pk = pk[np.argsort(pk[:, 0])]
+    j = np.minimum(np.searchsorted(pk[:, 0], true - 1e-6), len(pk) - 1)
+    ok = (pk[j, 0] >= true - 1e-6) & (pk[j, 0] - true < 0.1)
+    out = np.full(len(dev), np.nan)
+    idx = np.flatnonzero(ok)
+    if not len(idx):
+        return out
+    jj = j[idx]
+    starts = np.r_[0, np.flatnonzero(np.diff(jj)) + 1]  # each packet's samples: idx[starts[k]:ends[k]]
+    ends = np.r_[starts[1:], len(idx)]
+    written = pk[:, 1] if perfect_emulator else pk[:, 2]
+    pkt = jj[starts]
+    # One read per write (the emulator's one pump): its last packet gives the pair.
+    read_of = np.r_[0, np.cumsum(np.diff(written[pkt]) != 0)] if not perfect_emulator else np.arange(len(pkt))
+    first_d, held = dev[idx[0]], []
+    for r in np.unique(read_of):
+        ks = np.flatnonzero(read_of == r)
+        last = pkt[ks[-1]]
+        arrival = written[last]
+        d_last = dev[idx[ends[ks[-1]] - 1]]
+        f.add(d_last, arrival - (pk[last, 1] - pk[last, 3]))
+        held.append((idx[starts[ks[0]] : ends[ks[-1]]], arrival))
+        if d_last - first_d < WARMUP and arrival - held[0][1] < WARMUP:
+            continue
+        m = f.mapping()
+        for samples, when in held:
+            out[samples] = np.minimum(m.to_host(dev[samples]), when)
+        held = []
+    return out
+
+
+def wire_split(c, mcu, fit: ClockFit | None = None) -> dict:
+    """Each sample's timestamp error split into the emulator's share (``wire truth - true``: what
+    its late writes cost even a perfect host) and sensorlab's (``timestamp - wire truth``), with
+    sensorlab's share further split into the reader (``timestamp - replay``) and the fit on a
+    perfect device (``replay(perfect) - true``); see `replay`."""
+    true = mcu.true_host_times(c.device_times)
+    wire = replay(c, mcu, fit=fit)
+    perfect = replay(c, mcu, perfect_emulator=True, fit=fit)
+    ok = np.isfinite(wire) & np.isfinite(perfect)
+    ts = c.timestamps[ok]
+    return {
+        "t": (c.timestamps - c.timestamps[0])[ok],
+        "total": ts - true[ok],
+        "emulator": wire[ok] - perfect[ok],
+        "sensorlab": ts - wire[ok] + perfect[ok] - true[ok],
+        "reader": ts - wire[ok],
+        "fit": perfect[ok] - true[ok],
     }
 
 

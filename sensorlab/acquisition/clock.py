@@ -330,6 +330,13 @@ class ClockFit:
                 r = (h - h[0]) - (d - d[0]) - b * (d - d[0])
                 at_last = float(h[0] - d[0] + r[keep].min() + b * (d[-1] - d[0]))
                 offset = min(offset, at_last)
+            if self.fit_drift:
+                # A stall that kept every arrival late for longer than those few seconds, early
+                # on (too few bins for that line to outvote it), pulled the offset late by the
+                # whole stall (10 ms in tests/acquisition/test_clock.py). No delay is negative and
+                # no crystal drifts faster than MAX_EARLY_DRIFT, so an older bin's floor, moved
+                # on by that much drift per second, bounds the offset now from above.
+                offset = min(offset, float(((h - d) + MAX_EARLY_DRIFT * (d[-1] - d)).min()))
             return ClockMapping(offset=offset, slope=1.0)
         # A host stall longer than a bin (the kernel holding serial input back, a swapped-out
         # process) makes every arrival of that bin late: its minimum sits far above the line.

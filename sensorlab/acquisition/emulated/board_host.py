@@ -17,7 +17,11 @@ stopping or dying), closing every pty.
 
 `RemoteBoard` is the parent's handle: ``port``, ``baudrate``, `start`, `close`, and the board's
 own counts (``sent_packets``, ``link.dropped_packets``, ``link.dropped_bytes``, …) read from
-the child on access.
+the child on access. For benchmarks it also hands back what only the board knows:
+``link.record_timing()`` / ``link.timing`` (when each packet really went into the pty,
+`PtyLink.timing`) and `RemoteBoard.true_host_times` (when each sample was really taken), so
+a bench can measure timestamps against the truth with the emulator out of its process
+(bench/bench_sync.py). ``realtime`` tells whether the child got real-time priority.
 """
 
 from __future__ import annotations
@@ -100,6 +104,17 @@ class _LinkCounts:
     def __init__(self, board: RemoteBoard):
         self._board = board
 
+    def record_timing(self) -> None:
+        """Log every packet's ``(ready, due, written, start)`` in the child from now on."""
+        board_host().call(op="record_timing", id=self._board._id)
+
+    @property
+    def timing(self) -> list[tuple[float, float, float, float]] | None:
+        """The packets logged since `record_timing` (see `PtyLink.timing`), read from the child."""
+        if self._board._id is None:
+            return self._board._final_timing
+        return board_host().call(op="timing", id=self._board._id)["timing"]
+
     def __getattr__(self, name: str):
         counts = self._board._counts()["link"]
         if name in counts:
@@ -118,17 +133,40 @@ class RemoteBoard:
         self.port: str = answer["port"]
         self.baudrate: int = answer["baudrate"]
         self.link = _LinkCounts(self)
+        self._truth: dict | None = None
+        self._final_timing = None
+
+    @property
+    def realtime(self) -> bool:
+        """Whether the board host runs at real-time priority (else at normal priority)."""
+        return bool(board_host().call(op="info")["realtime"])
 
     def start(self) -> RemoteBoard:
         if self._id is not None:
             board_host().call(op="start", id=self._id)
+            self._truth = None  # its sample grid starts now
         return self
+
+    def true_host_times(self, device_times, stream: int = 0):
+        """When the samples whose decoded device times are ``device_times`` were really taken
+        (host clock), as `BinaryMCU.true_host_times` (binary boards; after `start`)."""
+        from sensorlab.acquisition.emulated.mcu import true_sample_times
+
+        if self._truth is None:
+            self._truth = board_host().call(op="truth", id=self._id)["truth"]
+        return true_sample_times(self._truth, device_times, stream)
 
     def close(self) -> None:
         if self._id is None:
             return
         try:
             self._final = self._counts()  # still readable after close, as an in-process board's
+            self._final_timing = self.link.timing
+            if self._truth is None and self._final_timing is not None:  # a bench measuring it: kept for after close
+                try:
+                    self._truth = board_host().call(op="truth", id=self._id)["truth"]
+                except BoardHostError:
+                    pass  # a text board has no sample grid to hand over
             board_host().call(op="close", id=self._id)
         except BoardHostError:
             pass  # the host is gone: so is the board
@@ -156,9 +194,11 @@ _LINK_COUNTS = ("sent_bytes", "dropped_bytes", "dropped_packets")
 
 
 def _serve(rt_priority: int) -> None:
+    realtime = False
     if rt_priority and hasattr(os, "sched_setscheduler"):
         try:
             os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(rt_priority))  # threads inherit it
+            realtime = True
         except OSError:
             pass
     from sensorlab.acquisition.emulated import world as world_module
@@ -186,6 +226,15 @@ def _serve(rt_priority: int) -> None:
                 if mcu is not None:
                     mcu.close()
                 answer = {}
+            elif op == "record_timing":
+                boards[req["id"]].link.record_timing()
+                answer = {}
+            elif op == "timing":
+                answer = {"timing": boards[req["id"]].link.timing}
+            elif op == "truth":
+                answer = {"truth": boards[req["id"]].clock_truth()}
+            elif op == "info":
+                answer = {"realtime": realtime}
             elif op == "counts":
                 mcu = boards[req["id"]]
                 answer = {k: getattr(mcu, k) for k in _COUNTS if hasattr(mcu, k)}

@@ -402,9 +402,15 @@ class BinaryMCU(EmulatedMCU):
     def true_host_times(self, device_times: np.ndarray, stream: int = 0) -> np.ndarray:
         """True host times of samples of ``stream`` (index) whose decoded device times are
         ``device_times`` (seconds, unwrapped, as `BinaryParser` reports them); for tests."""
-        sched = self._schedules[stream]
-        d = np.asarray(device_times, dtype=np.float64) - self.micros_at_boot * 1e-6
-        return self.host_time(sched.device_times(np.round((d - sched.d0) * sched.rate)))
+        return true_sample_times(self.clock_truth(), device_times, stream)
+
+    def clock_truth(self) -> dict:
+        """What `true_host_times` needs, as plain numbers: a board in another process
+        (`emulated/board_host.py`) hands it over so its parent can compute the truth."""
+        return {
+            "t_boot": self.t_boot, "drift": self.drift, "micros_at_boot": self.micros_at_boot,
+            "schedules": [(s.d0, s.rate) for s in self._schedules],
+        }  # fmt: skip
 
     def _on_receive(self, data: bytes) -> None:
         for encoded in self._rx.feed(data):
@@ -432,6 +438,14 @@ class BinaryMCU(EmulatedMCU):
                 packets.append((float(host[i + m - 1]), encode_data(stream.description.id, int(k[i]), t_us, raw[i : i + m])))
         packets.sort(key=lambda p: p[0])  # interleave streams in the order samples were taken
         return packets
+
+
+def true_sample_times(truth: dict, device_times: np.ndarray, stream: int = 0) -> np.ndarray:
+    """`BinaryMCU.true_host_times` from its `BinaryMCU.clock_truth`."""
+    d0, rate = truth["schedules"][stream]
+    d = np.asarray(device_times, dtype=np.float64) - truth["micros_at_boot"] * 1e-6
+    k = np.round((d - d0) * rate)
+    return truth["t_boot"] + (d0 + k / rate) / (1.0 + truth["drift"])
 
 
 class BinaryIMU(BinaryMCU):

@@ -40,9 +40,10 @@ class PtyLink:
         Bytes delivered into the pty, bytes lost because the pty was full (nobody reading),
         packets refused because the device's own TX buffer was full (link too slow).
     timing
-        None, or (after `record_timing`) one ``(ready, due, written)`` host-time triple per
+        None, or (after `record_timing`) one ``(ready, due, written, start)`` host-time tuple per
         packet written: when the firmware finished it, when the UART would have sent its last
-        byte, and when the emulator really wrote that byte into the pty. ``written - due`` is
+        byte, when the emulator really wrote that byte into the pty, and when its first byte
+        went on the wire (``due - start`` is its wire time). ``written - due`` is
         the emulator's own pacing (its wake-ups; the USB-like bursts are part of it), which no
         host-side timestamping can see below (docs/PERFORMANCE.md, "Timestamps").
 
@@ -69,7 +70,7 @@ class PtyLink:
         self.sent_bytes = 0
         self.dropped_bytes = 0
         self.dropped_packets = 0
-        self.timing: list[tuple[float, float, float]] | None = None
+        self.timing: list[tuple[float, float, float, float]] | None = None
 
     def record_timing(self) -> None:
         """Log every packet's ready, due and written times into `timing` from now on."""
@@ -120,7 +121,7 @@ class PtyLink:
         if t < self._blocked_until:
             return
         out = bytearray()
-        finished: list[tuple[float, float]] = []
+        finished: list[tuple[float, float, float]] = []  # (ready, due, start) of packets done
         while self._queue:
             entry = self._queue[0]
             view, done, ready = entry[0], entry[1], entry[2]
@@ -137,12 +138,12 @@ class PtyLink:
             self._queue.popleft()
             self._wire_free = ready + len(view) / self.bytes_per_second
             if self.timing is not None:
-                finished.append((entry[3], self._wire_free))
+                finished.append((entry[3], self._wire_free, ready))
         if out:
             written = now()  # before the write: the reader may run before this thread returns
             self._write(bytes(out))
             if self.timing is not None:
-                self.timing.extend((r, due, written) for r, due in finished)
+                self.timing.extend((r, due, written, start) for r, due, start in finished)
 
     def receive(self) -> bytes:
         """Bytes the host wrote to the port since the last call (b"" if none)."""
