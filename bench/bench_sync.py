@@ -164,11 +164,12 @@ def run(seconds: float = 12.0, reader: str = "auto", emulator: str = "host") -> 
     # nothing (the emulator's logged writes read at once) is the emulator's share; the rest,
     # the reader and the fit, is sensorlab's.
     ws = wire_split(c, imu.mcu, fit=imu.clock.fit)
-    w = int(np.argmax(np.abs(ws["total"])))
+    w, ws_ = int(np.argmax(np.abs(ws["total"]))), int(np.argmax(np.abs(ws["sensorlab"])))
+    later = ws["t"] >= 2.0  # the first seconds' stamps come from a fit with only a few bins
     rows.append({
         "benchmark": "serial IMU timestamps: sensorlab's error (timestamp - wire truth: the emulator's real writes stamped by an ideal host) and the emulator's (wire truth - true)",
-        "value": f"sensorlab: {_ms(ws['sensorlab'])} (reader {_ms(ws['reader'])}); emulator: {_ms(ws['emulator'])}",
-        "baseline": f"worst total {ws['total'][w] * 1e3:+.2f} ms at {ws['t'][w]:.2f} s = sensorlab {ws['sensorlab'][w] * 1e3:+.2f} + emulator {ws['emulator'][w] * 1e3:+.2f} ms",
+        "value": f"sensorlab: {_ms(ws['sensorlab'])}, worst at {ws['t'][ws_]:.2f} s, from 2 s on max {np.abs(ws['sensorlab'][later]).max() * 1e3:.2f} ms; emulator: {_ms(ws['emulator'])}, from 2 s on max {np.abs(ws['emulator'][later]).max() * 1e3:.2f} ms",
+        "baseline": f"worst total {ws['total'][w] * 1e3:+.2f} ms at {ws['t'][w]:.2f} s = sensorlab {ws['sensorlab'][w] * 1e3:+.2f} + emulator {ws['emulator'][w] * 1e3:+.2f} ms; total from 2 s on max {np.abs(ws['total'][later]).max() * 1e3:.2f} ms",
         "goal": "sensorlab max ≤ 0.5 ms",
     })  # fmt: skip
     # Clap detection at 1 kHz adds 0-1 ms of sampling quantization on top.

@@ -19,8 +19,16 @@ stored timestamp against the emulator's true sample time is split into:
   the sample's 0.5 s bin and the bin before; the fit can do no better than that floor unless
   it averages over bins).
 
-Only the first two are sensorlab-independent at the source; the reader's share and the fit's
+Only the first is sensorlab-independent at the source; the reader's share and the fit's
 share are what sensorlab can change.
+
+`wire_split` (used by ``bench_sync.py``, whose emulator runs in the board host process) splits
+every sample's error exactly instead: `replay` stamps the samples as sensorlab's own pipeline
+would with a reader that takes every write the moment the emulator logged it (the *wire
+truth*: the best any host could do with what the emulator really put on the wire), and once
+more as if every packet had been written the moment its UART finished it. The emulator's share
+is the difference of the two replays; sensorlab's is the rest (the reader, and the fit on a
+perfect device).
 """
 
 from __future__ import annotations
