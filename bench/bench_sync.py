@@ -193,11 +193,16 @@ def run(seconds: float = 12.0, reader: str = "auto", emulator: str = "host") -> 
     imu_err = c.timestamps - imu.mcu.true_host_times(c.device_times)
     start, end = max(cm.timestamps[0], c.timestamps[0]) + SETTLE, min(cm.timestamps[-1], c.timestamps[-1]) - 0.1
     claps = world.clap_times(start, end)
-    pair_ts = np.array([mic_err[np.searchsorted(cm.timestamps, tc)] - imu_err[np.searchsorted(c.timestamps, tc)] for tc in claps])
+    at_mic = np.array([mic_err[np.searchsorted(cm.timestamps, tc)] for tc in claps])
+    at_imu = np.array([imu_err[np.searchsorted(c.timestamps, tc)] for tc in claps])
+    pair_ts = at_mic - at_imu
+    worst_pair = int(np.argmax(np.abs(pair_ts)))
     rows.append({
         "benchmark": "audio ↔ serial timestamps at the claps (each against its emulator's truth; the card's configured 0.5 ms latency taken out)",
-        "value": _ms(pair_ts),
-        "baseline": f"the clap rows' detection: {_ms(pair)}",
+        "value": _ms(pair_ts) + f"; worst = card {at_mic[worst_pair] * 1e3:+.2f} - IMU {at_imu[worst_pair] * 1e3:+.2f} ms",
+        # The emulated card runs as a thread of this process and stamps its own hand-overs, so its
+        # share cannot be split into emulator and sensorlab; the PulseAudio row is the real path.
+        "baseline": f"the clap rows' detection: {_ms(pair)}; card alone {_ms(at_mic)}, IMU alone {_ms(at_imu)}",
         "goal": "max ≤ 0.5 ms",
     })  # fmt: skip
     # A frame resolves an event to its frame period: the first frame showing the flash comes
