@@ -5,7 +5,9 @@ Run: ``python bench/bench_timestamps.py [--seconds 20] [--runs 3] [--hogs 0]`` (
 each stored timestamp is compared with when its sample was really taken:
 
 - serial, binary protocol with device timestamps (1 kHz × 6 IMU, 10 samples per packet,
-  +100 ppm, USB-like bursts) over a real pseudo-terminal: the emulator's sample clock;
+  +100 ppm, USB-like bursts) over a real pseudo-terminal: the emulator's sample clock (the
+  emulator runs in the demo rig's board host process, so its pacing does not stall with this
+  one; the text emulators below still run here as threads);
 - serial, text lines with a sample counter column (500 Hz);
 - serial, text lines with no device time (line count at the nominal 500 Hz): the counter is
   still printed, but read as an ordinary data column, so it gives the truth without the parser
@@ -78,12 +80,15 @@ def camera_bias(chunk, world: World) -> tuple[float, int]:
 def run_once(seconds: float) -> dict[str, dict]:
     """One recording of every source; per kind the errors (s) of stamps and of arrival times."""
     from sensorlab.acquisition.emulated.camera import EmulatedCamera
-    from sensorlab.acquisition.emulated.mcu import BinaryIMU, TextIMU
+    from sensorlab.acquisition.emulated.mcu import TextIMU
     from sensorlab.acquisition.emulated.microphone import EmulatedMicrophone
     from sensorlab.acquisition.emulated.serial_device import EmulatedSerialSource
 
     world = World(clap_interval=0.5137)  # claps at every phase of the 30 fps frame clock
-    imu = EmulatedSerialSource(BinaryIMU(world=world, drift_ppm=100.0), "binary")
+    from sensorlab.acquisition.emulated.board_host import RemoteBoard
+    from sensorlab.acquisition.kinds.emulated import EmulatedConfig
+
+    imu = EmulatedSerialSource(RemoteBoard(EmulatedConfig(device="imu-binary", name="imu", rate=1000.0, drift_ppm=100.0), world), "binary")
     counter = EmulatedSerialSource(TextIMU(rate=TEXT_RATE, time_column="counter", world=world, header=False, drift_ppm=-60.0),
                                    "text", name="txt_counter", nominal_rate=TEXT_RATE, time_column="counter")  # fmt: skip
     # The counter column read as data: the parser stamps by line count, the bench knows the truth.

@@ -144,16 +144,19 @@ class RemoteBoard:
     def start(self) -> RemoteBoard:
         if self._id is not None:
             board_host().call(op="start", id=self._id)
-            self._truth = None  # its sample grid starts now
+            try:  # its sample grid starts now; kept, so the truth outlives the board
+                self._truth = board_host().call(op="truth", id=self._id)["truth"]
+            except BoardHostError:
+                self._truth = None  # a text board has no sample grid to hand over
         return self
 
     def true_host_times(self, device_times, stream: int = 0):
         """When the samples whose decoded device times are ``device_times`` were really taken
-        (host clock), as `BinaryMCU.true_host_times` (binary boards; after `start`)."""
+        (host clock), as `BinaryMCU.true_host_times` (binary boards, once started)."""
         from sensorlab.acquisition.emulated.mcu import true_sample_times
 
         if self._truth is None:
-            self._truth = board_host().call(op="truth", id=self._id)["truth"]
+            raise BoardHostError(f"the emulated {self.config.device} has no sample clock to hand over (binary boards only, once started)")
         return true_sample_times(self._truth, device_times, stream)
 
     def close(self) -> None:
@@ -162,11 +165,6 @@ class RemoteBoard:
         try:
             self._final = self._counts()  # still readable after close, as an in-process board's
             self._final_timing = self.link.timing
-            if self._truth is None and self._final_timing is not None:  # a bench measuring it: kept for after close
-                try:
-                    self._truth = board_host().call(op="truth", id=self._id)["truth"]
-                except BoardHostError:
-                    pass  # a text board has no sample grid to hand over
             board_host().call(op="close", id=self._id)
         except BoardHostError:
             pass  # the host is gone: so is the board
