@@ -42,7 +42,8 @@ import numpy as np
 
 from sensorlab.acquisition.clock import REANCHOR_CONFIRM_LATE, REANCHOR_TOLERANCE, ClockFit, now
 from sensorlab.acquisition.emulated.mcu import BinaryIMU
-from sensorlab.acquisition.serial.port import WARMUP, SerialSource
+from sensorlab.acquisition.serial.port import SerialSource
+from sensorlab.acquisition.serial.reads_to_chunks import WARMUP
 
 
 def _q(x: np.ndarray) -> str:
