@@ -104,8 +104,8 @@ def test_event_ticks_are_painted_at_the_events_one_per_pixel_column(view):
 def test_scrolling_zoomed_in_to_samples_reads_no_timestamps_to_find_the_view_edges(session_path, tmp_path, qtbot):
     """Zoomed in to raw samples, each frame looked both view edges up in the file's timestamps
     (two small HDF5 reads per frame, a sixth of the frame); the pyramid's block times (in
-    memory) now bound them, the one read per frame is the samples drawn, and every sample
-    in view is still drawn."""
+    memory) now bound them, the only reads are the samples drawn (fewer than one a frame while
+    panning: a margin around the view is drawn ahead), and every sample in view is drawn."""
     from sensorlab.app.labeling.tracks import SignalTrack
     from sensorlab.session.pyramid import Pyramid
     from sensorlab.session.reader import Session
@@ -125,7 +125,51 @@ def test_scrolling_zoomed_in_to_samples_reads_no_timestamps_to_find_the_view_edg
             x = np.asarray(track.curves[0].getData()[0]) + T0
             in_view = times[(times >= t0) & (times <= t0 + 0.2)]
             assert x[0] <= in_view[0] and x[-1] >= in_view[-1]  # every sample in view is drawn
-        assert len(reads) == frames, reads  # one read per frame: the samples it draws
+        assert 1 <= len(reads) < frames, reads  # only the samples drawn, and not every frame
+
+
+def _groups(track, channel: int = 0) -> dict[float, tuple[float, float]]:
+    """What a signal track draws for one channel: group time → (min, max) of its stroke."""
+    x, y = (np.asarray(a, dtype=np.float64) for a in track.curves[channel].getData())
+    return {float(t): (float(min(a, b)), float(max(a, b))) for t, a, b in zip(x[0::2], y[0::2], y[1::2])}
+
+
+def test_a_drag_scroll_reuses_the_drawn_envelope_and_draws_what_a_fresh_view_draws(session_path, tmp_path, qtbot):
+    """Dragging the timeline moves the view a few pixels a frame. Each frame read the visible
+    blocks from the pyramid again, merged them per pixel and handed every channel's polyline
+    to Qt, though the drawing in data coordinates had not changed: the view's transform moves
+    it. A pan that continues the last one now draws a margin beyond the view and the frames
+    that follow reuse it; what is on screen is what a track drawing that range afresh shows,
+    and a zoom draws anew."""
+    from sensorlab.app.labeling.tracks import SignalTrack
+    from sensorlab.session.pyramid import Pyramid
+    from sensorlab.session.reader import Session
+
+    with Session.open(session_path) as s, Pyramid.open(s, tmp_path / "run.pyramid.h5") as pyramid:
+        stream = s.streams["mic"]
+        track = SignalTrack(stream, pyramid, T0, y_range=(-1.0, 1.0))
+        asked = []
+        blocks = pyramid.blocks
+        pyramid.blocks = lambda *a: (asked.append(a), blocks(*a))[1]
+        span, px, frames = 8.0, 500, 30
+        for k in range(frames):  # 2 % of the view a frame: about 10 px
+            t0 = T0 + 5.0 + 0.02 * span * k
+            track.update_range(t0, t0 + span, px)
+            assert track.level > 0
+            drawn = _groups(track, 1)
+            fresh = SignalTrack(stream, pyramid, T0, y_range=(-1.0, 1.0))
+            fresh.update_range(t0, t0 + span, px)
+            want = _groups(fresh, 1)
+            assert min(want) + T0 <= t0 and max(want) + T0 >= t0 + span - 2 * span / px  # groups cover the view
+            assert {t: drawn.get(t) for t in want} == want  # the same groups, the same strokes
+        n_track = len(asked) - frames  # the fresh tracks asked once a frame
+        assert n_track <= 4, n_track  # was one read per frame (30)
+        n = len(asked)
+        track.update_range(T0 + 5.0, T0 + 5.0 + span / 2, px)  # zoom in: drawn anew
+        assert len(asked) == n + 1
+        fresh = SignalTrack(stream, pyramid, T0, y_range=(-1.0, 1.0))
+        fresh.update_range(T0 + 5.0, T0 + 5.0 + span / 2, px)
+        assert _groups(track, 1) == _groups(fresh, 1)
 
 
 def test_recorded_predictions_parse_each_distinct_text_once_and_keep_their_texts_and_colours(session_path, qtbot, monkeypatch):

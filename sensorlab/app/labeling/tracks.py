@@ -91,6 +91,8 @@ class SignalTrack(Track):
     Y_MARGIN = 0.06
     #: Pyramid blocks read per pixel at most (merged to about one per pixel before drawing).
     OVERSAMPLE = 4
+    #: While scrolling, this fraction of the visible span is drawn beyond each edge.
+    PAN_MARGIN = 0.5
 
     def __init__(self, stream: StreamReader, pyramid: Pyramid, origin: float, y_range: tuple[float, float] | None = None):
         super().__init__(stream.name, origin)
@@ -112,6 +114,7 @@ class SignalTrack(Track):
         self.level = -1  # pyramid level drawn last (0 = raw samples)
         self.group = 1  # blocks of that level merged into each drawn min/max pair
         self.points = 0  # vertices handed to Qt last frame (all channels)
+        self._drawn = None  # ((level, group, raw, pixels), first block, end block, span) drawn
         if y_range is None:
             env = pyramid.query(stream.name, None, -np.inf, np.inf, 512)
             lo, hi = float(np.min(env.min)), float(np.max(env.max))
@@ -127,20 +130,38 @@ class SignalTrack(Track):
         # 8-px steps, plateaus the data does not have.
         k, j0, j1 = self.pyramid.locate(self.name, t0, t1, pixels * self.OVERSAMPLE)
         self.level = k
-        if k == 0 and j1 - j0 <= pixels:  # at most one raw sample per pixel: a plain polyline
+        raw = k == 0 and j1 - j0 <= pixels  # at most one raw sample per pixel: a plain polyline
+        g = 1 if raw else max(1, -(-(j1 - j0) // max(1, pixels)))
+        # The polylines are in data coordinates: while the view pans at the same scale over
+        # blocks they already hold, the view's transform moves them and nothing is read,
+        # merged or handed to Qt again (most of a drag-scroll frame's range update).
+        span = t1 - t0
+        d = self._drawn
+        # Same level, groups and scale (a pan keeps the span up to rounding): the same drawing.
+        same = d is not None and d[0] == (k, g, raw, pixels) and abs(d[3] - span) <= 1e-9 * span
+        if same and d[1] <= j0 and j1 <= d[2]:
+            return
+        # Whole groups aligned to block indices: a pixel's envelope does not depend on where the
+        # range starts or ends, so nothing shimmers while panning.
+        j0 -= j0 % g
+        j1 = j0 + -(-(j1 - j0) // g) * g
+        n_vis = j1 - j0
+        if same and d[1] < j1 and j0 < d[2]:
+            # A pan that overlaps the last drawing: the user is scrolling, so draw a margin on
+            # both sides, and the frames that follow reuse it. A jump or a zoom draws the
+            # visible range only (no extra vertices to clip).
+            m = -(-int(n_vis * self.PAN_MARGIN) // g) * g
+            j0, j1 = max(0, j0 - m), j1 + m
+        self._drawn = ((k, g, raw, pixels), j0, j1, span)
+        self.group = g
+        if raw:
             env = self.pyramid.blocks(self.name, k, j0, j1)
-            self.group = 1
             x = env.t - self.origin
             breaks = gap_breaks(env.t)
             for i, c in enumerate(self.curves):
                 c.setData(x, env.min[:, i], breaks=breaks, skipFiniteCheck=True)
             self.points = len(env.t) * len(self.curves)
             return
-        g = self.group = max(1, -(-(j1 - j0) // max(1, pixels)))
-        # Whole groups aligned to block indices: a pixel's envelope does not depend on where the
-        # range starts or ends, so nothing shimmers while panning.
-        j0 -= j0 % g
-        j1 = j0 + -(-(j1 - j0) // g) * g
         env = self.pyramid.blocks(self.name, k, j0, j1)
         lo, _ = block_minmax(env.min, g)
         _, hi = block_minmax(env.max, g)
@@ -150,7 +171,7 @@ class SignalTrack(Track):
         t = env.t[::g]
         x = np.repeat(t - self.origin, 2)
         breaks = 2 * gap_breaks(t)  # each group is two points: its min and its max
-        down = _stroke_down(t, pixels / max(t1 - t0, 1e-12))
+        down = _stroke_down(t, pixels / max(span, 1e-12))
         for i, c in enumerate(self.curves):
             # A new array per curve: setData keeps a reference to it (no copy), so one
             # buffer shared by every channel would draw the last channel on every curve.
