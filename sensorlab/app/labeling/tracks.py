@@ -18,7 +18,7 @@ import json
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, QThreadPool, Signal
+from PySide6.QtCore import QPointF, QRectF, QThreadPool, Signal
 from PySide6.QtGui import QColor, QImage, QPainter
 from shiboken6 import isValid
 from superqt.utils import create_worker
@@ -114,7 +114,7 @@ class SignalTrack(Track):
         self.level = -1  # pyramid level drawn last (0 = raw samples)
         self.group = 1  # blocks of that level merged into each drawn min/max pair
         self.points = 0  # vertices handed to Qt last frame (all channels)
-        self._drawn = None  # ((level, group, raw, pixels), first block, end block, span) drawn
+        self._drawn = None  # (key, first block, end block, span, t0) of what the polylines hold
         if y_range is None:
             env = pyramid.query(stream.name, None, -np.inf, np.inf, 512)
             lo, hi = float(np.min(env.min)), float(np.max(env.max))
@@ -132,27 +132,32 @@ class SignalTrack(Track):
         self.level = k
         raw = k == 0 and j1 - j0 <= pixels  # at most one raw sample per pixel: a plain polyline
         g = 1 if raw else max(1, -(-(j1 - j0) // max(1, pixels)))
+        span = t1 - t0
+        left, width = self._device_x()
+        px_per_s = width / max(span, 1e-12)
         # The polylines are in data coordinates: while the view pans at the same scale over
         # blocks they already hold, the view's transform moves them and nothing is read,
-        # merged or handed to Qt again (most of a drag-scroll frame's range update).
-        span = t1 - t0
+        # merged or handed to Qt again (most of a drag-scroll frame's range update). The
+        # strokes' directions depend on the pixel columns the groups fall in, so a pan keeps
+        # them only if it moves the view by whole pixels, as a mouse drag does.
         d = self._drawn
-        # Same level, groups and scale (a pan keeps the span up to rounding): the same drawing.
-        same = d is not None and d[0] == (k, g, raw, pixels) and abs(d[3] - span) <= 1e-9 * span
+        same = d is not None and d[0] == (k, g, raw, pixels, left, width) and abs(d[3] - span) <= 1e-9 * span
+        if same and not raw:
+            shift = (t0 - d[4]) * px_per_s
+            same = abs(shift - round(shift)) < 1e-3
         if same and d[1] <= j0 and j1 <= d[2]:
             return
         # Whole groups aligned to block indices: a pixel's envelope does not depend on where the
         # range starts or ends, so nothing shimmers while panning.
         j0 -= j0 % g
         j1 = j0 + -(-(j1 - j0) // g) * g
-        n_vis = j1 - j0
         if same and d[1] < j1 and j0 < d[2]:
             # A pan that overlaps the last drawing: the user is scrolling, so draw a margin on
             # both sides, and the frames that follow reuse it. A jump or a zoom draws the
             # visible range only (no extra vertices to clip).
-            m = -(-int(n_vis * self.PAN_MARGIN) // g) * g
+            m = -(-int((j1 - j0) * self.PAN_MARGIN) // g) * g
             j0, j1 = max(0, j0 - m), j1 + m
-        self._drawn = ((k, g, raw, pixels), j0, j1, span)
+        self._drawn = ((k, g, raw, pixels, left, width), j0, j1, span, t0)
         self.group = g
         if raw:
             env = self.pyramid.blocks(self.name, k, j0, j1)
@@ -171,7 +176,7 @@ class SignalTrack(Track):
         t = env.t[::g]
         x = np.repeat(t - self.origin, 2)
         breaks = 2 * gap_breaks(t)  # each group is two points: its min and its max
-        down = _stroke_down(t, pixels / max(span, 1e-12))
+        down = _stroke_down(np.floor((t - t0) * px_per_s + left))
         for i, c in enumerate(self.curves):
             # A new array per curve: setData keeps a reference to it (no copy), so one
             # buffer shared by every channel would draw the last channel on every curve.
@@ -181,18 +186,31 @@ class SignalTrack(Track):
             c.setData(x, y, breaks=breaks, skipFiniteCheck=True)
         self.points = 2 * n * len(self.curves)
 
+    def _device_x(self) -> tuple[float, float]:
+        """Device x of the plot area's left edge and its width in device pixels (the pixel
+        columns the strokes fall in); ``(0, pixels)``-like before the view is shown."""
+        vb = self.viewbox
+        views = vb.scene().views() if vb.scene() is not None else []
+        if not views:
+            return 0.0, float(vb.width()) or 1.0
+        tr = vb.deviceTransform(views[0].viewportTransform())
+        return float(tr.map(QPointF(0.0, 0.0)).x()), float(vb.width() * tr.m11()) or 1.0
 
-def _stroke_down(t: np.ndarray, px_per_s: float) -> np.ndarray:
-    """Per group: stroke it max → min (True) or min → max.
+
+def _stroke_down(col: np.ndarray) -> np.ndarray:
+    """Per group, from the device pixel column it is drawn in: stroke it max → min (True) or
+    min → max.
 
     Always min → max made the line joining one group to the next run from a max down to the
     next min, as long as the strokes themselves: Qt drew every column's span twice. A group
     one pixel right of the one before it is stroked in the opposite direction, so the join is
     max → next max (or min → next min), a few pixels. Two or more pixels apart (groups are
     1–2 px apart) the direction is kept: the long join then fills the column between them,
-    which max → max would leave nearly empty (a comb instead of a filled envelope).
+    which max → max would leave nearly empty (a comb instead of a filled envelope). Columns
+    are the ones on screen (Qt draws a 1-px vertical line in column ``floor(x)``): counted
+    from the first group instead, half the views (depending on where the view started
+    within a pixel) had the directions of groups 1 and 2 px apart swapped, a comb.
     """
-    col = np.floor((t - t[0]) * px_per_s) if len(t) else t
     flip = np.diff(col) <= 1.0
     return np.r_[False, np.cumsum(flip) % 2 == 1]
 
