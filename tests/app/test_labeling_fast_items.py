@@ -183,7 +183,7 @@ def test_a_drag_scroll_reuses_the_drawn_envelope_and_draws_what_a_fresh_view_dra
 def test_recorded_predictions_parse_each_distinct_text_once_and_keep_their_texts_and_colours(session_path, qtbot, monkeypatch):
     """A 10-hour session's 18,000 predictions (one every 2 s) repeat a few texts; parsing each
     one took a fifth of opening the view. Every event still gets its own text and colour."""
-    from sensorlab.app.labeling.tracks import EventsTrack
+    from sensorlab.app.labeling.events_track import EventsTrack
     from sensorlab.session.reader import Session
 
     calls = []

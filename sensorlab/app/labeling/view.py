@@ -45,7 +45,8 @@ from sensorlab.app.labeling.model_suggest import ModelSuggest
 from sensorlab.app.labeling.playback import Playback
 from sensorlab.app.labeling.suggest_actions import SuggestActions
 from sensorlab.app.labeling.timeline import Timeline
-from sensorlab.app.labeling.tracks import EventsTrack, SignalTrack, SpectrogramTrack
+from sensorlab.app.labeling.events_track import EventsTrack
+from sensorlab.app.labeling.tracks import SignalTrack, SpectrogramTrack
 from sensorlab.app.common.workers import TaskRunner
 from sensorlab.labeling.annotations import DEFAULT_TIER, LIVE_TIER
 from sensorlab.labeling.session_labels import LABELS_STREAM as LIVE_LABELS_STREAM
