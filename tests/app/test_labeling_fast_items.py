@@ -104,8 +104,8 @@ def test_event_ticks_are_painted_at_the_events_one_per_pixel_column(view):
 def test_scrolling_zoomed_in_to_samples_reads_no_timestamps_to_find_the_view_edges(session_path, tmp_path, qtbot):
     """Zoomed in to raw samples, each frame looked both view edges up in the file's timestamps
     (two small HDF5 reads per frame, a sixth of the frame); the pyramid's block times (in
-    memory) now bound them, the one read per frame is the samples drawn, and every sample
-    in view is still drawn."""
+    memory) now bound them, the only reads are the samples drawn (fewer than one a frame while
+    panning: a margin around the view is drawn ahead), and every sample in view is drawn."""
     from sensorlab.app.labeling.tracks import SignalTrack
     from sensorlab.session.pyramid import Pyramid
     from sensorlab.session.reader import Session
@@ -125,13 +125,65 @@ def test_scrolling_zoomed_in_to_samples_reads_no_timestamps_to_find_the_view_edg
             x = np.asarray(track.curves[0].getData()[0]) + T0
             in_view = times[(times >= t0) & (times <= t0 + 0.2)]
             assert x[0] <= in_view[0] and x[-1] >= in_view[-1]  # every sample in view is drawn
-        assert len(reads) == frames, reads  # one read per frame: the samples it draws
+        assert 1 <= len(reads) < frames, reads  # only the samples drawn, and not every frame
+
+
+def _groups(track, channel: int = 0) -> dict[float, tuple[float, float]]:
+    """What a signal track draws for one channel: group time → (min, max) of its stroke."""
+    x, y = (np.asarray(a, dtype=np.float64) for a in track.curves[channel].getData())
+    return {float(t): (float(min(a, b)), float(max(a, b))) for t, a, b in zip(x[0::2], y[0::2], y[1::2])}
+
+
+def test_a_drag_scroll_reuses_the_drawn_envelope_and_draws_what_a_fresh_view_draws(session_path, tmp_path, qtbot):
+    """Dragging the timeline moves the view a few pixels a frame. Each frame read the visible
+    blocks from the pyramid again, merged them per pixel and handed every channel's polyline
+    to Qt, though the drawing in data coordinates had not changed: the view's transform moves
+    it. A pan that continues the last one now draws a margin beyond the view and the frames
+    that follow reuse it; what is on screen is what a track drawing that range afresh shows,
+    and a zoom draws anew."""
+    from sensorlab.app.labeling.tracks import SignalTrack
+    from sensorlab.session.pyramid import Pyramid
+    from sensorlab.session.reader import Session
+
+    with Session.open(session_path) as s, Pyramid.open(s, tmp_path / "run.pyramid.h5") as pyramid:
+        stream = s.streams["mic"]
+        span, px, frames = 8.0, 500, 30
+
+        def track():
+            tr = SignalTrack(stream, pyramid, T0, y_range=(-1.0, 1.0))
+            tr.viewbox.resize(px, 100)  # the plot area is `px` pixels wide
+            return tr
+
+        dragged = track()
+        asked = []
+        blocks = pyramid.blocks
+        pyramid.blocks = lambda *a: (asked.append(a), blocks(*a))[1]
+        for k in range(frames):  # a mouse drag: 10 whole pixels a frame
+            t0 = T0 + 5.0 + 10 * k * span / px
+            dragged.update_range(t0, t0 + span, px)
+            assert dragged.level > 0
+            drawn = _groups(dragged, 1)
+            fresh = track()
+            fresh.update_range(t0, t0 + span, px)
+            want = _groups(fresh, 1)
+            assert min(want) + T0 <= t0 and max(want) + T0 >= t0 + span - 2 * span / px  # groups cover the view
+            assert {t: drawn.get(t) for t in want} == want  # the same groups, the same strokes
+        n_track = len(asked) - frames  # the fresh tracks asked once a frame
+        assert n_track <= 4, n_track  # was one read per frame (30)
+        n = len(asked)
+        dragged.update_range(T0 + 5.0, T0 + 5.0 + span / 2, px)  # zoom in: drawn anew
+        assert len(asked) == n + 1
+        fresh = track()
+        fresh.update_range(T0 + 5.0, T0 + 5.0 + span / 2, px)
+        assert _groups(dragged, 1) == _groups(fresh, 1)
+        dragged.update_range(T0 + 5.3, T0 + 5.3 + span / 2, px)  # a pan by a fraction of a pixel
+        assert len(asked) == n + 3  # drawn anew (after the fresh track's read): its strokes fall in other columns
 
 
 def test_recorded_predictions_parse_each_distinct_text_once_and_keep_their_texts_and_colours(session_path, qtbot, monkeypatch):
     """A 10-hour session's 18,000 predictions (one every 2 s) repeat a few texts; parsing each
     one took a fifth of opening the view. Every event still gets its own text and colour."""
-    from sensorlab.app.labeling.tracks import EventsTrack
+    from sensorlab.app.labeling.events_track import EventsTrack
     from sensorlab.session.reader import Session
 
     calls = []
@@ -251,6 +303,39 @@ def test_envelope_strokes_each_span_about_once_and_fills_every_column(view, qtbo
         if got < 0.3 * want - 2:
             short.append((c, got, round(want)))
     assert len(short) <= 3, short[:10]
+
+
+def test_the_envelope_fills_every_column_wherever_the_view_starts_within_a_pixel(view, qtbot):
+    """Groups of pyramid blocks are 1–2 px apart; a group one column right of the one before
+    is stroked the other way (short joins). Which groups were "one column apart" was counted
+    from the first group, not from the screen's pixel columns, so in about half the views
+    (depending on where the view started within a pixel) every join between groups 2 px apart
+    ran max → max and left the column between them empty: a comb instead of an envelope,
+    flickering on and off while dragging."""
+    from sensorlab.app.labeling.tracks import PALETTE
+
+    tl = view.timeline
+    mic = next(t for t in tl.tracks if t.name == "mic")
+    vb = mic.viewbox
+    combed = []
+    for phase in np.linspace(0.0, 0.9, 6):  # view starts a fraction of a pixel apart
+        t0 = T0 + 3.0 + phase * 9.0 / vb.width()
+        tl.set_view(t0, t0 + 9.0)  # 72,000 samples, level 2: groups ~1.5 px apart
+        assert mic.level > 0 and mic.group > 1
+        img = tl.grab().toImage()
+        top_left = tl.mapFromScene(vb.mapToScene(vb.rect().topLeft()))
+        (x0, x1), (y0, y1) = vb.viewRange()
+        x, y = (np.asarray(a, dtype=np.float64) for a in mic.curves[1].getData())  # drawn on top
+        px = (x[0::2] - x0) * vb.width() / (x1 - x0)
+        # The middle row of the plot lies inside every loud group's span.
+        row = int(top_left.y() + vb.height() / 2)
+        loud = np.flatnonzero(np.minimum(y[0::2], y[1::2]) < -0.2)
+        cols = {int(np.floor(p)) for p in px[loud] if 2 <= p < vb.width() - 2}
+        gaps = [c + 1 for c in cols if c + 2 in cols and c + 1 not in cols]  # the column between
+        colour = QColor(PALETTE[1]).rgb() & 0xFFFFFF
+        empty = [c for c in gaps if img.pixel(top_left.x() + c, row) & 0xFFFFFF != colour]
+        combed.append(len(empty) / max(1, len(gaps)))
+    assert max(combed) < 0.1, combed
 
 
 def test_opening_draws_only_the_whole_session_not_its_first_second(session_path, tmp_path, open_view, monkeypatch):

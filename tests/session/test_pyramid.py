@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from sensorlab.acquisition.source import Chunk, StreamInfo, StreamKind
-from sensorlab.session import pyramid as pyr_mod
+from sensorlab.session import pyramid_build as pyr_build  # the build reads BUILD_CHUNK there
 from sensorlab.session.metadata import SessionMetadata
 from sensorlab.session.pyramid import BLOCK_FACTOR, Pyramid, block_minmax, cache_path
 from sensorlab.session.reader import Session
@@ -51,7 +51,7 @@ def brute(data, ts, k, j0, j1):
 
 
 def test_query_equals_brute_force_over_random_ranges(session_file, monkeypatch):
-    monkeypatch.setattr(pyr_mod, "BUILD_CHUNK", 64 * 37)  # many build steps
+    monkeypatch.setattr(pyr_build, "BUILD_CHUNK", 64 * 37)  # many build steps
     path, data, ts = session_file
     rng = np.random.default_rng(0)
     with Session.open(path) as s, Pyramid.open(s) as pyr:
@@ -97,7 +97,7 @@ def test_a_view_past_the_end_of_a_stream_draws_nothing_for_every_channel(session
 
 
 def test_interrupted_build_resumes_and_matches_a_fresh_build(session_file, tmp_path, monkeypatch):
-    monkeypatch.setattr(pyr_mod, "BUILD_CHUNK", 64 * 50)
+    monkeypatch.setattr(pyr_build, "BUILD_CHUNK", 64 * 50)
     path, _, _ = session_file
     with Session.open(path) as s:
         gen = Pyramid(s).iter_build()

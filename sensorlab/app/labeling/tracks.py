@@ -1,4 +1,5 @@
-"""Tracks of the labeling timeline: one per recorded stream, drawn on the shared time axis.
+"""Tracks of the labeling timeline: one per recorded stream, drawn on the shared time axis
+(signals and the spectrogram here; events in `events_track.py`).
 
 Every track owns one `pg.PlotItem` whose x axis is session seconds (``x = t - origin``;
 host-clock seconds are ~10⁵ and would lose sub-millisecond precision in Qt's float maths
@@ -14,16 +15,14 @@ antialiasing, no finite check.
 
 from __future__ import annotations
 
-import json
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, QThreadPool, Signal
-from PySide6.QtGui import QColor, QImage, QPainter
+from PySide6.QtCore import QPointF, QRectF, QThreadPool, Signal
 from shiboken6 import isValid
 from superqt.utils import create_worker
 
-from sensorlab.app.live.traces import Trace, ViewOverlay
+from sensorlab.app.live.traces import Trace
 from sensorlab.session.pyramid import Pyramid, block_minmax
 from sensorlab.session.reader import StreamReader
 
@@ -91,6 +90,8 @@ class SignalTrack(Track):
     Y_MARGIN = 0.06
     #: Pyramid blocks read per pixel at most (merged to about one per pixel before drawing).
     OVERSAMPLE = 4
+    #: While scrolling, this fraction of the visible span is drawn beyond each edge.
+    PAN_MARGIN = 0.5
 
     def __init__(self, stream: StreamReader, pyramid: Pyramid, origin: float, y_range: tuple[float, float] | None = None):
         super().__init__(stream.name, origin)
@@ -112,6 +113,7 @@ class SignalTrack(Track):
         self.level = -1  # pyramid level drawn last (0 = raw samples)
         self.group = 1  # blocks of that level merged into each drawn min/max pair
         self.points = 0  # vertices handed to Qt last frame (all channels)
+        self._drawn = None  # (key, first block, end block, span, t0) of what the polylines hold
         if y_range is None:
             env = pyramid.query(stream.name, None, -np.inf, np.inf, 512)
             lo, hi = float(np.min(env.min)), float(np.max(env.max))
@@ -127,20 +129,43 @@ class SignalTrack(Track):
         # 8-px steps, plateaus the data does not have.
         k, j0, j1 = self.pyramid.locate(self.name, t0, t1, pixels * self.OVERSAMPLE)
         self.level = k
-        if k == 0 and j1 - j0 <= pixels:  # at most one raw sample per pixel: a plain polyline
+        raw = k == 0 and j1 - j0 <= pixels  # at most one raw sample per pixel: a plain polyline
+        g = 1 if raw else max(1, -(-(j1 - j0) // max(1, pixels)))
+        span = t1 - t0
+        left, width = self._device_x()
+        px_per_s = width / max(span, 1e-12)
+        # The polylines are in data coordinates: while the view pans at the same scale over
+        # blocks they already hold, the view's transform moves them and nothing is read,
+        # merged or handed to Qt again (most of a drag-scroll frame's range update). The
+        # strokes' directions depend on the pixel columns the groups fall in, so a pan keeps
+        # them only if it moves the view by whole pixels, as a mouse drag does.
+        d = self._drawn
+        same = d is not None and d[0] == (k, g, raw, pixels, left, width) and abs(d[3] - span) <= 1e-9 * span
+        if same and not raw:
+            shift = (t0 - d[4]) * px_per_s
+            same = abs(shift - round(shift)) < 1e-3
+        if same and d[1] <= j0 and j1 <= d[2]:
+            return
+        # Whole groups aligned to block indices: a pixel's envelope does not depend on where the
+        # range starts or ends, so nothing shimmers while panning.
+        j0 -= j0 % g
+        j1 = j0 + -(-(j1 - j0) // g) * g
+        if same and d[1] < j1 and j0 < d[2]:
+            # A pan that overlaps the last drawing: the user is scrolling, so draw a margin on
+            # both sides, and the frames that follow reuse it. A jump or a zoom draws the
+            # visible range only (no extra vertices to clip).
+            m = -(-int((j1 - j0) * self.PAN_MARGIN) // g) * g
+            j0, j1 = max(0, j0 - m), j1 + m
+        self._drawn = ((k, g, raw, pixels, left, width), j0, j1, span, t0)
+        self.group = g
+        if raw:
             env = self.pyramid.blocks(self.name, k, j0, j1)
-            self.group = 1
             x = env.t - self.origin
             breaks = gap_breaks(env.t)
             for i, c in enumerate(self.curves):
                 c.setData(x, env.min[:, i], breaks=breaks, skipFiniteCheck=True)
             self.points = len(env.t) * len(self.curves)
             return
-        g = self.group = max(1, -(-(j1 - j0) // max(1, pixels)))
-        # Whole groups aligned to block indices: a pixel's envelope does not depend on where the
-        # range starts or ends, so nothing shimmers while panning.
-        j0 -= j0 % g
-        j1 = j0 + -(-(j1 - j0) // g) * g
         env = self.pyramid.blocks(self.name, k, j0, j1)
         lo, _ = block_minmax(env.min, g)
         _, hi = block_minmax(env.max, g)
@@ -150,7 +175,7 @@ class SignalTrack(Track):
         t = env.t[::g]
         x = np.repeat(t - self.origin, 2)
         breaks = 2 * gap_breaks(t)  # each group is two points: its min and its max
-        down = _stroke_down(t, pixels / max(t1 - t0, 1e-12))
+        down = _stroke_down(np.floor((t - t0) * px_per_s + left))
         for i, c in enumerate(self.curves):
             # A new array per curve: setData keeps a reference to it (no copy), so one
             # buffer shared by every channel would draw the last channel on every curve.
@@ -160,18 +185,31 @@ class SignalTrack(Track):
             c.setData(x, y, breaks=breaks, skipFiniteCheck=True)
         self.points = 2 * n * len(self.curves)
 
+    def _device_x(self) -> tuple[float, float]:
+        """Device x of the plot area's left edge and its width in device pixels (the pixel
+        columns the strokes fall in); ``(0, pixels)``-like before the view is shown."""
+        vb = self.viewbox
+        views = vb.scene().views() if vb.scene() is not None else []
+        if not views:
+            return 0.0, float(vb.width()) or 1.0
+        tr = vb.deviceTransform(views[0].viewportTransform())
+        return float(tr.map(QPointF(0.0, 0.0)).x()), float(vb.width() * tr.m11()) or 1.0
 
-def _stroke_down(t: np.ndarray, px_per_s: float) -> np.ndarray:
-    """Per group: stroke it max → min (True) or min → max.
+
+def _stroke_down(col: np.ndarray) -> np.ndarray:
+    """Per group, from the device pixel column it is drawn in: stroke it max → min (True) or
+    min → max.
 
     Always min → max made the line joining one group to the next run from a max down to the
     next min, as long as the strokes themselves: Qt drew every column's span twice. A group
     one pixel right of the one before it is stroked in the opposite direction, so the join is
     max → next max (or min → next min), a few pixels. Two or more pixels apart (groups are
     1–2 px apart) the direction is kept: the long join then fills the column between them,
-    which max → max would leave nearly empty (a comb instead of a filled envelope).
+    which max → max would leave nearly empty (a comb instead of a filled envelope). Columns
+    are the ones on screen (Qt draws a 1-px vertical line in column ``floor(x)``): counted
+    from the first group instead, half the views (depending on where the view started
+    within a pixel) had the directions of groups 1 and 2 px apart swapped, a comb.
     """
-    col = np.floor((t - t[0]) * px_per_s) if len(t) else t
     flip = np.diff(col) <= 1.0
     return np.r_[False, np.cumsum(flip) % 2 == 1]
 
@@ -282,117 +320,4 @@ class SpectrogramTrack(Track):
         return 20.0 * np.log10(mag + 1e-9), cols
 
 
-class EventsTrack(Track):
-    """An events stream (markers, recorded predictions) as ticks, with text when few are visible.
-
-    The ticks are painted by one `EventTicks` overlay, at most one per pixel column: a
-    scatter item with a spot per event took seconds to build for a 10-hour session's
-    predictions (one every 2 s) and painted every one of them each frame.
-    """
-
-    stretch = -34
-    MAX_TEXTS = 40
-
-    def __init__(self, stream: StreamReader, origin: float, colors=None):
-        super().__init__(stream.name, origin)
-        chunk = stream.read()
-        # Sorted by time (events may be recorded out of order): ranges are then searched.
-        order = np.argsort(np.asarray(chunk.timestamps, dtype=np.float64), kind="stable")
-        self.times = np.asarray(chunk.timestamps, dtype=np.float64)[order]
-        colors = colors or (lambda label: "#ffd54f")
-        # Recorded predictions repeat a few texts (label and score): each distinct one is parsed
-        # and coloured once. Parsing all 18,000 of a 10-hour session took a fifth of opening it.
-        seen: dict = {}
-        self.texts, tick_colors = [], []
-        for i in order:
-            raw = chunk.data[i]
-            if raw not in seen:
-                text = self._text(raw)
-                seen[raw] = (text, colors(text))
-            text, color = seen[raw]
-            self.texts.append(text)
-            tick_colors.append(color)
-        self.ticks = EventTicks(self.viewbox, self.times - origin, tick_colors)
-        self.plot.setYRange(0, 1, padding=0)
-        self.plot.getAxis("left").setTicks([[(0.5, stream.name)]])
-        self._labels: list[pg.TextItem] = []
-
-    @staticmethod
-    def _text(x) -> str:
-        s = x.decode("utf-8", "replace") if isinstance(x, bytes) else str(x)
-        try:
-            d = json.loads(s)
-        except (json.JSONDecodeError, TypeError):
-            return s
-        if isinstance(d, dict) and "label" in d:
-            score = d.get("score")
-            return f"{d['label']} {score:.2f}" if isinstance(score, (int, float)) else str(d["label"])
-        return s
-
-    def update_range(self, t0: float, t1: float, pixels: int) -> None:
-        i0, i1 = int(np.searchsorted(self.times, t0, "left")), int(np.searchsorted(self.times, t1, "right"))
-        show = range(i0, i1) if i1 - i0 <= min(self.MAX_TEXTS, pixels // 90) else range(0)
-        while len(self._labels) < len(show):
-            item = pg.TextItem(color=QColor("#d0d3d8"), anchor=(0, 0.5))
-            self.plot.addItem(item)
-            self._labels.append(item)
-        for item, i in zip(self._labels, show):
-            item.setText(self.texts[i])
-            item.setPos(self.times[i] - self.origin, 0.68)
-            item.setVisible(True)
-        for item in self._labels[len(show):]:
-            item.setVisible(False)
-
-
-class EventTicks(ViewOverlay):
-    """Square ticks at sorted data x positions, one colour each, at most one per pixel column.
-
-    Painted as one image row (one colour per pixel column) stretched to the ticks' height: a
-    ``fillRect`` per tick from Python cost ~1 ms a frame with a 10-hour session's predictions
-    zoomed out (one tick in every pixel column).
-    """
-
-    SIZE = 7
-    #: Height of the ticks' centre, fraction of the plot from the bottom.
-    HEIGHT = 0.3
-
-    def __init__(self, viewbox: pg.ViewBox, x: np.ndarray, colors: list[str]):
-        super().__init__(viewbox, z=10.0)
-        self.x = np.asarray(x, dtype=np.float64)
-        names = sorted(set(colors))
-        self._argb = np.array([0xFF000000 | (QColor(c).rgb() & 0xFFFFFF) for c in names], np.uint32)
-        index = {c: i for i, c in enumerate(names)}
-        self.color_index = np.array([index[c] for c in colors], dtype=np.int32)
-        self.drawn = 0  # ticks painted last time (tests, benchmarks)
-        self._row = None  # the pixels the image reads (alive as long as it)
-
-    def paint(self, p: QPainter, *_args) -> None:
-        (x0, x1), _ = self.viewbox.viewRange()
-        i0, i1 = np.searchsorted(self.x, [x0, x1])
-        i0 = max(0, int(i0) - 1)
-        i1 = int(i1) + 1
-        r = self._rect
-        width = round(r.width())
-        if i1 <= i0 or not len(self.x) or width <= 0:
-            self.drawn = 0
-            return
-        px = np.asarray(self.x_to_px(self.x[i0:i1])) - r.left()
-        col = np.floor(px).astype(np.int64)
-        # One tick per pixel column (the first event in it): more cannot be told apart.
-        keep = np.flatnonzero(np.diff(col, prepend=col[0] - 1) != 0)
-        self.drawn = len(keep)
-        s = self.SIZE
-        # Each tick covers SIZE columns centred on its event; a later tick is drawn over an
-        # earlier one where they overlap (assignment order), as painting them one by one did.
-        cols = (np.floor(px[keep] - s / 2).astype(np.int64)[:, None] + np.arange(s)).ravel()
-        colour = np.repeat(self._argb[self.color_index[i0 + keep]], s)
-        on = (cols >= 0) & (cols < width)
-        row = np.zeros(width, np.uint32)
-        row[cols[on]] = colour[on]
-        self._row = row
-        image = QImage(row.data, width, 1, width * 4, QImage.Format.Format_ARGB32)
-        y = r.bottom() - self.HEIGHT * r.height() - s / 2
-        p.drawImage(QRectF(r.left(), round(y), width, s), image)
-
-
-__all__ = ["EventTicks", "EventsTrack", "SignalTrack", "SpectrogramTrack", "TimeViewBox", "Track"]
+__all__ = ["SignalTrack", "SpectrogramTrack", "TimeViewBox", "Track"]

@@ -21,7 +21,8 @@ Escape                clear the selection
 ====================  ==========================================================
 
 The session file is only read. Annotations live in the sidecar (`labeling.store`), the
-min/max pyramid in its own cache (`session.pyramid`), built in a worker on first open.
+min/max pyramid in its own cache (`session.pyramid`), built in a worker on first open. The frame
+previews are `frame_preview.py`; onset snapping and the built-in suggestions `suggest_actions.py`.
 """
 
 from __future__ import annotations
@@ -29,8 +30,6 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QHBoxLayout, QLabel, QMenu, QProgressBar, QSizePolicy, QSplitter, QToolButton, QVBoxLayout,
@@ -39,12 +38,15 @@ from PySide6.QtWidgets import (
 
 from sensorlab.acquisition.source import StreamKind
 from sensorlab.app.labeling.annotation_view import AnnotationView
+from sensorlab.app.labeling.frame_preview import FramePreview
 from sensorlab.app.labeling.history_view import HistoryView
 from sensorlab.app.labeling.keys import KeyHandler
 from sensorlab.app.labeling.model_suggest import ModelSuggest
 from sensorlab.app.labeling.playback import Playback
+from sensorlab.app.labeling.suggest_actions import SuggestActions
 from sensorlab.app.labeling.timeline import Timeline
-from sensorlab.app.labeling.tracks import EventsTrack, SignalTrack, SpectrogramTrack
+from sensorlab.app.labeling.events_track import EventsTrack
+from sensorlab.app.labeling.tracks import SignalTrack, SpectrogramTrack
 from sensorlab.app.common.workers import TaskRunner
 from sensorlab.labeling.annotations import DEFAULT_TIER, LIVE_TIER
 from sensorlab.labeling.session_labels import LABELS_STREAM as LIVE_LABELS_STREAM
@@ -55,7 +57,7 @@ from sensorlab.labeling.store import autosaver, sidecar_path
 from sensorlab.labeling.suggest import SUGGESTION_TIER
 from sensorlab.labeling.timebase import format_offset
 from sensorlab.session.pyramid import Pyramid
-from sensorlab.session.reader import Session, StreamReader
+from sensorlab.session.reader import Session
 
 log = logging.getLogger(__name__)
 
@@ -73,58 +75,7 @@ def find_labelset(session_path: Path) -> tuple[LabelSet | None, Path | None]:
     return None, None
 
 
-class FramePreview(QWidget):
-    """The frame of a video or frames stream at the cursor."""
-
-    def __init__(self, stream: StreamReader, origin: float, parent=None):
-        super().__init__(parent)
-        self.stream = stream
-        self.origin = origin
-        self.is_video = stream.info.kind is StreamKind.VIDEO
-        self._times: np.ndarray | None = None  # read on the first `show_at` (after the first paint)
-        self.frame_index = -1
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        self.title = QLabel(f"<b>{stream.name}</b>")
-        lay.addWidget(self.title)
-        self.graphics = pg.GraphicsLayoutWidget()
-        self.graphics.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.view = self.graphics.addViewBox(lockAspect=True, invertY=self.is_video, enableMenu=False)
-        self.view.setMouseEnabled(False, False)
-        self.image = pg.ImageItem(axisOrder="row-major")
-        if not self.is_video:
-            self.image.setColorMap(pg.colormap.get("viridis"))
-        self.view.addItem(self.image)
-        lay.addWidget(self.graphics, 1)
-
-    @property
-    def times(self) -> np.ndarray:
-        """One timestamp per frame (8 MB for 10 hours at 30 fps; 0.1–0.2 s to decode, so not
-        before the timeline's first paint)."""
-        if self._times is None:
-            self._times = self.stream.timestamps
-        return self._times
-
-    def show_at(self, t: float) -> None:
-        """Show the newest frame at or before host time ``t``."""
-        i = int(np.searchsorted(self.times, t, "right")) - 1
-        i = min(max(i, 0), len(self.times) - 1)
-        if i == self.frame_index or len(self.times) == 0:
-            return
-        self.frame_index = i
-        frame = np.asarray(self.stream.read_index(i, i + 1).data[0])
-        if self.is_video:
-            if frame.ndim == 3 and frame.shape[2] >= 3:
-                frame = frame[..., 2::-1]  # BGR → RGB
-            self.image.setImage(np.ascontiguousarray(frame), autoLevels=False, levels=(0, 255))
-        else:
-            img = frame.reshape(frame.shape[0], -1) if frame.ndim > 1 else frame[None, :]
-            self.image.setImage(img, autoLevels=True)
-        self.title.setText(f"<b>{self.stream.name}</b> <span style='color:#9aa0a6'>frame {i} · "
-                           f"{self.times[i] - self.origin:.3f} s</span>")
-
-
-class LabelingView(QWidget):
+class LabelingView(SuggestActions, QWidget):
     """Label one session file.
 
     Parameters
@@ -394,59 +345,6 @@ class LabelingView(QWidget):
         if self.playback.note:
             self.message.emit(self.playback.note)
 
-    # -- snapping and suggestions ---------------------------------------------------------------------
-    def _update_snap(self) -> None:
-        av = self.annotation_view
-        if av is None:
-            return
-        if not self.snap_box.isChecked() or self.playback.audio is None:
-            av.snap_times = None
-            return
-        from sensorlab.labeling.onsets import detect_onsets
-
-        t0, t1 = self.timeline.view_range
-        if t1 - t0 > 120:
-            av.snap_times = None
-            self.message.emit("zoom in below 2 minutes to snap to onsets")
-            return
-        c = self.playback.audio.read(t0, t1)
-        av.snap_times = detect_onsets(np.asarray(c.data), c.timestamps) if len(c.timestamps) > 64 else None
-
-    def _fill_suggest_menu(self) -> None:
-        menu = self.suggest_button.menu()
-        methods = {StreamKind.AUDIO: "energy", StreamKind.TIMESERIES: "changepoint", StreamKind.VIDEO: "motion"}
-        for s in self.session.streams.values():
-            method = methods.get(s.info.kind)
-            if method and s.count:
-                menu.addAction(f"{method} on {s.name}", lambda s=s, m=method: self.suggest(s.name, m))
-        self.model_suggest.add_actions(menu)
-
-    def suggest(self, stream: str, method: str) -> None:
-        """Run a suggestion method on a worker; the result is one undoable step.
-
-        Like ``sensorlab labels suggest``, the step replaces the unreviewed suggestions of the
-        previous run of the same method on the same stream (also when nothing is found).
-        """
-        from sensorlab.labeling.cli_commands import describe_segments
-        from sensorlab.labeling.commands import AddSegment, CompoundCommand, DeleteSegment
-        from sensorlab.labeling.suggest_stream import suggestion_source
-
-        def done(segs) -> None:
-            source = suggestion_source(method, stream)
-            stale = [s.id for s in self.annotations if s.suggested and s.tier == SUGGESTION_TIER and s.source == source]
-            commands = [*(DeleteSegment(i) for i in stale), *(AddSegment(s) for s in segs)]
-            if commands:
-                self.annotation_view.push(CompoundCommand(commands, f"Suggest {len(segs)} ({method})"))
-            replaced = f", replacing {len(stale)} from the previous run" if stale else ""
-            if segs:
-                self.message.emit(f"{len(segs)} suggestion(s) from {method} on {stream}{replaced}")
-            else:
-                hint = describe_segments([], method=method).removeprefix("0 suggestions")
-                self.message.emit(f"0 suggestions from {method} on {stream}{replaced}; from the command line "
-                                  f"`sensorlab labels suggest`{hint}")
-
-        self.runner.run(f"suggest {method} on {stream}", _suggest, self.session.streams[stream], method, on_done=done)
-
     # -- keys ---------------------------------------------------------------------------------
     def keyPressEvent(self, ev):  # noqa: N802 - Qt override
         if self.timeline is None or not self.keys.handle(ev):
@@ -486,17 +384,4 @@ def _build_pyramid(session: Session):
         yield f"{p:.0%}"
 
 
-def _suggest(stream: StreamReader, method: str):
-    """Worker thread: run a suggestion method over a stream, yielding percentages."""
-    from sensorlab.labeling.suggest_stream import iter_suggest_for_stream
-
-    gen = iter_suggest_for_stream(stream, method)
-    while True:
-        try:
-            p = next(gen)
-        except StopIteration as stop:
-            return stop.value or []
-        yield f"{p:.0%}"
-
-
-__all__ = ["FramePreview", "LabelingView", "find_labelset"]
+__all__ = ["FramePreview", "LabelingView", "find_labelset"]  # FramePreview: frame_preview.py

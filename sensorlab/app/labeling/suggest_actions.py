@@ -1,0 +1,87 @@
+"""`SuggestActions`: the labeling view's onset snapping and its Suggest ▾ menu's built-in methods.
+
+A mixin of `LabelingView` (it uses the view's session, timeline, annotation view, playback,
+runner and message signal): snapping finds onsets in the visible audio when the view
+settles; a suggestion method runs on a worker and its result is one undoable step. Models
+(Suggest ▾ → From a model…) are `model_suggest.ModelSuggest`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sensorlab.acquisition.source import StreamKind
+from sensorlab.labeling.suggest import SUGGESTION_TIER
+from sensorlab.session.reader import StreamReader
+
+
+class SuggestActions:
+    """Snapping and built-in suggestions; mixed into `LabelingView`."""
+
+    def _update_snap(self) -> None:
+        av = self.annotation_view
+        if av is None:
+            return
+        if not self.snap_box.isChecked() or self.playback.audio is None:
+            av.snap_times = None
+            return
+        from sensorlab.labeling.onsets import detect_onsets
+
+        t0, t1 = self.timeline.view_range
+        if t1 - t0 > 120:
+            av.snap_times = None
+            self.message.emit("zoom in below 2 minutes to snap to onsets")
+            return
+        c = self.playback.audio.read(t0, t1)
+        av.snap_times = detect_onsets(np.asarray(c.data), c.timestamps) if len(c.timestamps) > 64 else None
+
+    def _fill_suggest_menu(self) -> None:
+        menu = self.suggest_button.menu()
+        methods = {StreamKind.AUDIO: "energy", StreamKind.TIMESERIES: "changepoint", StreamKind.VIDEO: "motion"}
+        for s in self.session.streams.values():
+            method = methods.get(s.info.kind)
+            if method and s.count:
+                menu.addAction(f"{method} on {s.name}", lambda s=s, m=method: self.suggest(s.name, m))
+        self.model_suggest.add_actions(menu)
+
+    def suggest(self, stream: str, method: str) -> None:
+        """Run a suggestion method on a worker; the result is one undoable step.
+
+        Like ``sensorlab labels suggest``, the step replaces the unreviewed suggestions of the
+        previous run of the same method on the same stream (also when nothing is found).
+        """
+        from sensorlab.labeling.cli_commands import describe_segments
+        from sensorlab.labeling.commands import AddSegment, CompoundCommand, DeleteSegment
+        from sensorlab.labeling.suggest_stream import suggestion_source
+
+        def done(segs) -> None:
+            source = suggestion_source(method, stream)
+            stale = [s.id for s in self.annotations if s.suggested and s.tier == SUGGESTION_TIER and s.source == source]
+            commands = [*(DeleteSegment(i) for i in stale), *(AddSegment(s) for s in segs)]
+            if commands:
+                self.annotation_view.push(CompoundCommand(commands, f"Suggest {len(segs)} ({method})"))
+            replaced = f", replacing {len(stale)} from the previous run" if stale else ""
+            if segs:
+                self.message.emit(f"{len(segs)} suggestion(s) from {method} on {stream}{replaced}")
+            else:
+                hint = describe_segments([], method=method).removeprefix("0 suggestions")
+                self.message.emit(f"0 suggestions from {method} on {stream}{replaced}; from the command line "
+                                  f"`sensorlab labels suggest`{hint}")
+
+        self.runner.run(f"suggest {method} on {stream}", _suggest, self.session.streams[stream], method, on_done=done)
+
+
+def _suggest(stream: StreamReader, method: str):
+    """Worker thread: run a suggestion method over a stream, yielding percentages."""
+    from sensorlab.labeling.suggest_stream import iter_suggest_for_stream
+
+    gen = iter_suggest_for_stream(stream, method)
+    while True:
+        try:
+            p = next(gen)
+        except StopIteration as stop:
+            return stop.value or []
+        yield f"{p:.0%}"
+
+
+__all__ = ["SuggestActions"]
