@@ -39,7 +39,10 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
         self.acc_plot.setYRange(0, 1.02)
         self.curves: dict[str, pg.PlotDataItem] = {}
         for plot, key in ((self.loss_plot, "loss"), (self.acc_plot, "acc")):
-            plot.addLegend(offset=(-10, 10))
+            # One row, in the corner the curves leave free: loss falls towards the bottom right,
+            # accuracy rises towards the top right (a two-row legend there hid both curves).
+            legend = plot.addLegend(offset=(-10, 5) if key == "loss" else (-10, -5), colCount=2)
+            legend.layout.setContentsMargins(2, 0, 2, 0)
             plot.showGrid(x=True, y=True, alpha=0.3)
             plot.setLabel("bottom", "epoch")
             # Before the first epoch: epochs 0 and 1 with room for their labels (at the bare 0–1

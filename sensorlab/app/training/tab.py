@@ -191,6 +191,9 @@ class TrainingTab(QWidget):
         if not dataset.is_file():
             self.status.setText(f"⚠ no dataset file {dataset}: build one in the Datasets tab, or pick one with …")
             return False
+        # The proposed folder was taken by the previous Train: propose the next free one (a
+        # second Train was refused with "exists and is not empty"). A typed folder is kept.
+        self._suggest_run_dir()
         run = Path(self.run_edit.text()).expanduser() if self.run_edit.text().strip() else next_run_dir(dataset, self.task.currentText())
         if run.exists() and any(run.iterdir()):
             self.status.setText(f"⚠ {run} exists and is not empty: choose another run folder")

@@ -1,0 +1,64 @@
+"""Training tab, as a user uses it twice in a row: Train, then Train again; and the legends' places."""
+
+from __future__ import annotations
+
+import pytest
+
+from sensorlab.app.training.tab import TrainingTab
+
+pytest.importorskip("torch")
+
+
+def test_train_again_proposes_the_next_free_run_folder_instead_of_refusing(qtbot, small_dataset, tmp_path):
+    # A copy of the dataset in a folder of its own, so runs/ beside it is this test's.
+    dataset = tmp_path / "imu.h5"
+    dataset.write_bytes(small_dataset.read_bytes())
+    tab = TrainingTab()
+    qtbot.addWidget(tab)
+    tab.set_dataset(dataset)
+    first = tmp_path / "runs" / "imu-timeseries"
+    assert tab.run_edit.text() == str(first)
+    # The first Train wrote the proposed folder (as `sensorlab train` does when it ends).
+    first.mkdir(parents=True)
+    (first / "metrics.json").write_text("{}")
+    with qtbot.waitSignal(tab.run_finished, timeout=120_000) as blocker:
+        assert tab.start_training(), tab.status.text()  # was refused: "… exists and is not empty"
+        assert tab.run_edit.text() == str(tmp_path / "runs" / "imu-timeseries-2")
+        tab.runner.cancel()
+    assert blocker.args[1] == str(tmp_path / "runs" / "imu-timeseries-2")
+    assert (first / "metrics.json").exists()  # the earlier run is untouched
+
+
+def test_a_run_folder_the_user_typed_is_never_replaced_by_a_proposal(qtbot, small_dataset, tmp_path):
+    tab = TrainingTab()
+    qtbot.addWidget(tab)
+    tab.set_dataset(small_dataset)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "x").write_text("taken")
+    tab.run_edit.setText(str(mine))
+    tab.run_edit.setModified(True)  # typed by the user
+    assert not tab.start_training()
+    assert tab.run_edit.text() == str(mine)
+    assert "exists and is not empty" in tab.status.text()
+
+
+def test_accuracy_legend_sits_below_the_curves_that_rise_to_the_top(qtbot):
+    tab = TrainingTab()
+    qtbot.addWidget(tab)
+    tab.resize(1200, 800)
+    tab.show()
+    qtbot.waitExposed(tab)
+    for plot, low in ((tab.loss_plot, False), (tab.acc_plot, True)):
+        box = plot.getViewBox().sceneBoundingRect()
+        qtbot.waitUntil(lambda p=plot: p.legend.sceneBoundingRect().height() > 0, timeout=10_000)
+        legend = plot.legend.sceneBoundingRect()
+        where = (plot.titleLabel.text, legend, box)
+        # One row, under half the plot's height: in two rows it covered 70 % of it.
+        assert legend.height() < 0.5 * box.height(), where
+        # In the corner the curves leave free: accuracy near 1.0 is drawn at the top, loss
+        # falls towards the bottom right.
+        if low:
+            assert box.bottom() - legend.bottom() < 12 and legend.top() > box.center().y(), where
+        else:
+            assert legend.top() - box.top() < 12 and legend.bottom() < box.center().y(), where
