@@ -18,7 +18,6 @@ from onnx_models import mean_model, write_mapping  # noqa: E402
 
 from sensorlab.acquisition.emulated.signal import SignalSource  # noqa: E402
 from sensorlab.acquisition.source import StreamKind  # noqa: E402
-from sensorlab.labeling.timebase import format_offset  # noqa: E402
 
 T0 = 70.0
 HOP = 0.1
@@ -78,7 +77,8 @@ def test_host_vs_device_overlaid_with_injected_divergences_counted_listed_and_zo
     assert view.summary.text().startswith("6 divergent of 82 windows · 76 agree (92.7 %)")
     starts = [T0 + HOP * k for k in DIVERGENT]
     items = [view.divergences.item(i).text() for i in range(len(DIVERGENT))]
-    assert [t.split("\n")[0] for t in items] == [f"{format_offset(s - view.origin)} – {format_offset(s + HOP - view.origin)}" for s in starts]
+    # In the plot's own units (seconds on its time axis), so a listed window is found on the axis.
+    assert [t.split("\n")[0] for t in items] == [f"{s - view.origin:.3f} – {s + HOP - view.origin:.3f} s" for s in starts]
     assert items[0].endswith("host says background, device says clap at +0.030 s")
     assert items[1].endswith("host says clap, device says background at +0.030 s")
     # Overlaid: the host's P(clap) and the device's class (1 = clap) per window, differing exactly there.
@@ -90,7 +90,7 @@ def test_host_vs_device_overlaid_with_injected_divergences_counted_listed_and_zo
     assert np.allclose(fx, [s + HOP / 2 - view.origin for s in starts])
     # Clicking one zooms onto it, marks it and says what each side said.
     view.divergences.setCurrentRow(2)
-    assert view.detail.text() == (f"window {format_offset(starts[2] - view.origin)} – {format_offset(starts[2] + HOP - view.origin)} "
+    assert view.detail.text() == (f"window {starts[2] - view.origin:.3f} – {starts[2] + HOP - view.origin:.3f} s "
                                   f"(host clock {starts[2]:.3f}–{starts[2] + HOP:.3f} s): host says background, device says clap at +0.030 s")  # fmt: skip
     lo, hi = view.marker.getRegion()
     assert lo == pytest.approx(starts[2] - view.origin) and hi == pytest.approx(starts[2] + HOP - view.origin)

@@ -16,7 +16,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "inference"))
 from onnx_models import max_model, mean_model, write_mapping  # noqa: E402
 
 from sensorlab.acquisition.emulated.signal import SignalSource  # noqa: E402
-from sensorlab.labeling.timebase import format_offset  # noqa: E402
 
 T0 = 70.0
 
@@ -45,7 +44,8 @@ def test_two_builds_overlaid_with_the_injected_divergences_counted_and_listed(qt
     assert view.summary.text().startswith("9 divergent of 199 windows · top class differs in 0 · max |Δp| 0.500")
     starts = [T0 + 0.95 + i for i in range(9)]  # the windows straddling the edges
     items = [view.divergences.item(i).text() for i in range(9)]
-    assert [t.split("   ")[0] for t in items] == [f"{format_offset(s - view.origin)} – {format_offset(s + 0.1 - view.origin)}" for s in starts]
+    # In the plot's own units (seconds on its time axis), so a listed window is found on the axis.
+    assert [t.split("   ")[0] for t in items] == [f"{s - view.origin:.3f} – {s + 0.1 - view.origin:.3f} s" for s in starts]
     assert items[0].endswith("on: 0.50 vs 1.00")
     # Both traces overlaid: the float build's probability and the second build's, per window.
     xa, ya = view.curve_a.getData()
@@ -53,9 +53,17 @@ def test_two_builds_overlaid_with_the_injected_divergences_counted_and_listed(qt
     assert len(xa) == len(xb) == 199 and np.count_nonzero(ya != yb) == 9  # no gaps: one unbroken line each
     # Clicking a divergent window shows its time and marks it on the plot.
     view.divergences.setCurrentRow(3)
-    assert view.detail.text().startswith(f"window {format_offset(starts[3] - view.origin)} – {format_offset(starts[3] + 0.1 - view.origin)}")
+    assert view.detail.text().startswith(f"window {starts[3] - view.origin:.3f} – {starts[3] + 0.1 - view.origin:.3f} s")
     lo, hi = view.marker.getRegion()
     assert lo == pytest.approx(starts[3] - view.origin) and hi == pytest.approx(starts[3] + 0.1 - view.origin)
+    # Which line is which is said above the plot: a legend inside the short strip covered the traces.
+    assert view.plot.getPlotItem().legend is None
+    assert view.key.isVisible() and "fp32.onnx" in view.key.text() and "int8.onnx" in view.key.text()
+    assert view.key.mapTo(view, view.key.rect().bottomLeft()).y() <= view.plot.mapTo(view, view.plot.rect().topLeft()).y()
+    # The time axis stays in seconds, the list's units, however long the studio has run (not "ks").
+    view.plot.setXRange(1500.0, 1510.0, padding=0)
+    axis = view.plot.getAxis("bottom")
+    qtbot.waitUntil(lambda: axis.autoSIPrefixScale == 1.0 and "ks" not in axis.labelString(), timeout=5_000)
 
 
 def test_a_build_of_another_model_is_refused_in_one_line(qtbot, make_window, tmp_path):
@@ -67,3 +75,4 @@ def test_a_build_of_another_model_is_refused_in_one_line(qtbot, make_window, tmp
     assert w.studio.load_model(a) == ("fp32_pred",)
     assert w.compare_builds("fp32_pred", other) is None
     assert "other.onnx has classes off and fp32.onnx on; compare two builds of one model" in w.banner.text()
+

@@ -18,6 +18,7 @@ a device comparison decides its windows here; `trace_arrays` and `report` are sa
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,6 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget
 
-from sensorlab.labeling.timebase import format_offset
 
 #: Refresh period, ms.
 REFRESH_MS = 200
@@ -61,9 +61,14 @@ class ParityView(QWidget):
         self.plot = pg.PlotWidget()
         self.plot.setYRange(0.0, FLAG_Y, padding=0.02)
         self.plot.setMouseEnabled(x=True, y=False)  # probabilities: only time is worth zooming
-        self.plot.setLabel("bottom", "time", units="s")
+        # Seconds on the studio's time axis, never "ks": the list below gives the same numbers.
+        self.plot.setLabel("bottom", "time (s)")
+        self.plot.getAxis("bottom").enableAutoSIPrefix(False)
         self.plot.setLabel("left", "P")
-        self.plot.addLegend(offset=(5, 5))
+        # Which line is which, above the plot: a legend inside it covered the traces (the plot
+        # is a short strip in the studio's bottom dock).
+        self.key = QLabel(f"<span style='color:{PEN_A.color().name()}'>━━</span> {html.escape(name_a)} &nbsp; "
+                          f"<span style='color:{PEN_B.color().name()}'>╍╍</span> {html.escape(name_b)}")  # fmt: skip
         # connect="finite": a NaN between windows far apart (skipped, a gap) breaks the line there.
         self.curve_a = self.plot.plot(pen=PEN_A, name=name_a, connect="finite")
         self.curve_b = self.plot.plot(pen=PEN_B, name=name_b, connect="finite")
@@ -88,6 +93,7 @@ class ParityView(QWidget):
 
         head = QHBoxLayout()
         head.addWidget(self.summary, 1)
+        head.addWidget(self.key)
         head.addWidget(QLabel("class"))
         head.addWidget(self.klass)
         head.addWidget(self.show_all)
@@ -134,7 +140,7 @@ class ParityView(QWidget):
             self.divergences.blockSignals(True)
             self.divergences.clear()
             for d in kept:
-                when = f"{format_offset(d.start - self.origin)} – {format_offset(d.end - self.origin)}"
+                when = self._span(d)
                 if d.note:  # what each side said is a sentence: on its own line, so the list stays narrow
                     item = QListWidgetItem(f"{when}\n    {d.note}")
                     item.setToolTip(d.note)
@@ -152,12 +158,15 @@ class ParityView(QWidget):
         d = kept[row]
         top_a, top_b = self.labels[int(np.argmax(d.a))], self.labels[int(np.argmax(d.b))] if np.any(d.b) else "none of the classes"
         said = d.note or f"{self.name_a} says {top_a}, {self.name_b} says {top_b}"
-        self.detail.setText(f"window {format_offset(d.start - self.origin)} – {format_offset(d.end - self.origin)} "
-                            f"(host clock {d.start:.3f}–{d.end:.3f} s): {said}")  # fmt: skip
+        self.detail.setText(f"window {self._span(d)} (host clock {d.start:.3f}–{d.end:.3f} s): {said}")
         self.marker.setRegion((d.start - self.origin, d.end - self.origin))
         self.marker.show()
         span = max(2.0, 5 * (d.end - d.start))
         self.plot.setXRange(d.start - self.origin - span, d.end - self.origin + span, padding=0)
+
+    def _span(self, d) -> str:
+        """A window's start – end in the plot's time axis units (seconds from the origin)."""
+        return f"{d.start - self.origin:.3f} – {d.end - self.origin:.3f} s"
 
     def _mark_windows(self) -> None:
         """A mark per window as well as the line when few windows are in view (zoomed onto a
