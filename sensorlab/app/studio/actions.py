@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMenu,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QToolBar,
     QToolButton,
@@ -144,6 +145,19 @@ class StudioActions:
             self.live_view.set_paused(self.pause_action.isChecked())
             self.stack.addWidget(self.live_view)
             self.stack.setCurrentWidget(self.live_view)
+            self._reveal_loaded_model()
+
+    def _reveal_loaded_model(self) -> None:
+        """Scroll the live view to the panel of the model just loaded, once it has one.
+
+        A model's predictions panel is added below every device's, out of sight on a rig of a
+        few streams: after "Use in live view" nothing seemed to happen."""
+        names = getattr(self, "_reveal_streams", ())
+        view = self.live_view
+        if not names or view is None or not all(n in view.panels for n in names):
+            return  # the view is rebuilt once per added stream: wait for the last one
+        self._reveal_streams = ()
+        _scroll_into_view(view.panels[names[0]])
 
     def _return_focus(self, widget) -> None:
         """Hand the keyboard back to the plots after a toolbar edit, so digits label again."""
@@ -259,6 +273,8 @@ class StudioActions:
             self.show_error(str(e))
             return ()
         self.post(f"model {Path(path).name} running: {', '.join(added)}")
+        self._reveal_streams = tuple(added)
+        self._reveal_loaded_model()  # in case the live view already has its panels
         return added
 
     def compare_builds(self, stream: str | None = None, path: str | Path | None = None):
@@ -272,3 +288,22 @@ class StudioActions:
         from sensorlab.app.models.device_parity import compare_device
 
         return compare_device(self, predictions, events, tolerance, delay)
+
+
+def _scroll_into_view(panel, tries: int = 40) -> None:
+    """Scroll ``panel``'s scroll area so that the whole panel shows (retried until the new
+    view's layout has given it a size: right after a rebuild it has none yet)."""
+    from shiboken6 import isValid
+
+    if not isValid(panel):
+        return  # rebuilt again meanwhile
+    area = panel.parentWidget()
+    while area is not None and not isinstance(area, QScrollArea):
+        area = area.parentWidget()
+    if area is None:
+        return
+    if panel.height() <= 1 or not panel.isVisible():
+        if tries:
+            QTimer.singleShot(50, lambda: _scroll_into_view(panel, tries - 1))
+        return
+    area.ensureWidgetVisible(panel, 0, 0)

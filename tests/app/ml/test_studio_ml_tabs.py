@@ -37,6 +37,42 @@ def test_use_in_live_view_runs_the_model_on_the_live_streams(qtbot, make_window,
     qtbot.waitUntil(lambda: "motion_pred" in w.live_view.panels, timeout=20_000)
 
 
+def test_use_in_live_view_scrolls_to_the_models_panel(qtbot, make_window, tmp_path):
+    """The predictions panel comes below every device's: on a short window it was out of sight,
+    and "Use in live view" seemed to do nothing."""
+    import sys
+    from pathlib import Path
+
+    from PySide6.QtCore import QPoint
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "inference"))
+    from onnx_models import mean_model, write_mapping
+
+    model = mean_model(tmp_path / "motion.onnx", channels=2)
+    write_mapping(model, stream="imu", channels=["ch0", "ch1"], window=0.2, hop=0.1, scores_kind="logits", labels=["still", "moving"])
+    from sensorlab.acquisition.emulated.signal import SignalSource
+    from tests.app.conftest import small_rig
+
+    # A rig of several signals, as a bench often has: their panels fill the live view's height.
+    extra = [SignalSource(f"emg{i}", "timeseries", rate=200, shape=(2,), chunk_size=10, pattern="sine") for i in range(4)]
+    w = make_window(small_rig() + extra)
+    w.resize(1200, 700)
+    w.main_tabs.setCurrentWidget(w.training_tab)
+    w.training_tab.model_ready.emit(str(model))
+
+    def shown_fully() -> bool:
+        panel = w.live_view.panels.get("motion_pred")
+        if panel is None or panel.height() <= 1:
+            return False
+        area = panel.parentWidget()
+        while not hasattr(area, "viewport"):
+            area = area.parentWidget()
+        top = panel.mapTo(area.viewport(), QPoint(0, 0)).y()
+        return top >= 0 and top + panel.height() <= area.viewport().height()
+
+    qtbot.waitUntil(shown_fully, timeout=20_000)
+
+
 def test_a_log_follows_new_lines_unless_scrolled_up(qtbot):
     from PySide6.QtWidgets import QPlainTextEdit
 
