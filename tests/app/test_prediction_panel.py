@@ -76,3 +76,20 @@ def test_mapping_dialog_shows_the_model_and_refuses_a_mapping_that_does_not_fit(
     again = MappingDialog(model, dict(fake_acquisition.streams))
     qtbot.addWidget(again)
     assert again.channels.text() == "ch1" and again.layout_edit.text() == "NT" and again.constants.text() == '{"sr": 16000}'
+
+
+def test_a_model_trained_on_a_stream_this_rig_lacks_is_refused_naming_the_streams_and_the_fix(qtbot, make_window, tmp_path):
+    """Use in live view with a spoken-digit model (stream 'audio') on a rig whose microphone is
+    'mic': the banner said "… do not exist …; fix 'input' in the rig", a rig the user never wrote."""
+    from onnx_models import contract_mean_model
+
+    model = contract_mean_model(tmp_path / "model.onnx", stream="audio", rate=8000, channels=["ch0", "ch1"], window=0.5, hop=0.25,
+                                mean=[0.0, 0.0], std=[1.0, 1.0], labels=["yes", "no"])  # fmt: skip
+    w = make_window()
+    assert w.load_model(model) == ()
+    assert w.banner.isVisible()
+    assert w.banner.text() == (
+        "⚠  model.onnx was trained on a stream named 'audio' at 8000 Hz, which this rig does not have (its signal streams: "
+        "imu (500 Hz), mic (16000 Hz)); open a rig with that stream (Devices…), or run the model on a recording: "
+        "sensorlab predict model.onnx SESSION --stream NAME")
+    assert not [p for p in w.acquisition.processors if getattr(p, "model", None) is not None]  # nothing was added

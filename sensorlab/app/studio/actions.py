@@ -261,6 +261,9 @@ class StudioActions:
         mapping = None
         try:
             _ins, _outs, contract = describe_model(path)
+            if contract is not None and (why := _missing_stream(Path(path), contract.input, self.acquisition.streams)):
+                self.show_error(why)
+                return ()
             if contract is None and load_mapping(path) is None:
                 from sensorlab.app.models.model_dialog import MappingDialog
 
@@ -307,3 +310,19 @@ def _scroll_into_view(panel, tries: int = 40) -> None:
             QTimer.singleShot(50, lambda: _scroll_into_view(panel, tries - 1))
         return
     area.ensureWidgetVisible(panel, 0, 0)
+
+
+def _missing_stream(path: Path, model_input: dict, streams: dict) -> str:
+    """One line when the stream a model's contract names is not running here, else "".
+
+    The core's message ("input stream(s) ['audio'] do not exist …; fix 'input' in the rig")
+    sent a user who had pressed Use in live view to a rig file they never wrote."""
+    from sensorlab.acquisition.source import StreamKind
+
+    want, rate = model_input.get("stream"), model_input.get("rate")
+    if not want or want in streams:
+        return ""
+    signals = ", ".join(f"{n} ({i.nominal_rate:g} Hz)" for n, i in streams.items() if i.kind in (StreamKind.AUDIO, StreamKind.TIMESERIES))
+    return (f"{path.name} was trained on a stream named {want!r}" + (f" at {rate:g} Hz" if rate else "")
+            + f", which this rig does not have (its signal streams: {signals or 'none'}); open a rig with that stream "
+            f"(Devices…), or run the model on a recording: sensorlab predict {path.name} SESSION --stream NAME")
