@@ -191,12 +191,28 @@ class StudioActions:
             self._ask_session_to_label()
             return
         try:
-            window = LabelingWindow(path, self.label_bar.labels)
+            window = LabelingWindow(path, self._labels_for(Path(path)))
         except (OSError, ValueError, KeyError) as e:
             self.show_error(f"cannot open {path} for labeling: {e}")
             return
         self._labeling_windows = [w for w in self._labeling_windows if w.isVisible()] + [window]
         window.show()
+
+    def _labels_for(self, path: Path):
+        """The label set to open ``path`` with: the studio's live labels when they cover the
+        labels the session holds, else None (the labeling view's own choice: the project's
+        ``labels.toml``, else the session's labels). An imported session labeled 0–9 opened with
+        clap, speech, walk… in its bar, and digit keys gave those."""
+        from sensorlab.app.labeling.view import find_labelset
+        from sensorlab.labeling.session_labels import read_annotations
+
+        if find_labelset(path)[0] is not None:
+            return None
+        try:
+            used = {name for name in read_annotations(path).labels() if name}
+        except Exception:  # unreadable: the labeling window says why when it opens the file
+            return self.label_bar.labels
+        return self.label_bar.labels if used <= set(self.label_bar.labels.names) else None
 
     def _ask_session_to_label(self) -> None:
         # Non-blocking (open(), not exec()): recording and plotting go on behind the dialog.

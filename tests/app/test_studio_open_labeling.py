@@ -1,0 +1,39 @@
+"""Opening a session on the labeling timeline from the studio (Sessions tab, Label…): which labels its bar offers."""
+
+from __future__ import annotations
+
+from sensorlab.labeling.annotations import AnnotationSet, Segment
+from sensorlab.labeling.store import save_annotations, sidecar_path
+from sensorlab.session.synthetic import T0, write_synthetic_session
+
+
+def _session(path, labels):
+    write_synthetic_session(path, 6.0, audio_rate=8000, audio_channels=1, imu_rate=100, fps=5.0, frame_shape=(8, 8), predictions=False)
+    ann = AnnotationSet([Segment(f"s{i}", "label", lab, T0 + i, T0 + i + 0.5) for i, lab in enumerate(labels)])
+    save_annotations(ann, sidecar_path(path), session=path.name)
+    return path
+
+
+def _opened(qtbot, w, path):
+    w.open_labeling(path)
+    qtbot.waitUntil(lambda: any(x.isVisible() and x.view is not None for x in w._labeling_windows), timeout=30_000)
+    return [x for x in w._labeling_windows if x.isVisible()][-1]
+
+
+def test_an_imported_session_opens_with_its_own_labels_not_the_studios(qtbot, make_window, tmp_path):
+    # Spoken digits imported with `sensorlab import wav`: labels 0, 1, 2; the studio's are clap, speech, …
+    path = _session(tmp_path / "subject-george.h5", ["0", "1", "2"])
+    w = make_window()
+    assert "0" not in w.label_bar.labels.names
+    lw = _opened(qtbot, w, path)
+    assert lw.view.labels.names[:3] == ["0", "1", "2"]  # digit keys 1–3 label 0, 1, 2
+    lw.close()
+
+
+def test_a_session_labeled_live_opens_with_the_studios_labels(qtbot, make_window, tmp_path):
+    w = make_window()
+    studio = w.label_bar.labels.names
+    path = _session(tmp_path / "take1.h5", studio[:2])
+    lw = _opened(qtbot, w, path)
+    assert lw.view.labels is w.label_bar.labels  # the same set, hotkeys and colours as when recording
+    lw.close()
