@@ -63,6 +63,26 @@ def plot_curves(history: list[dict], path: Path) -> None:
 
 
 def plot_confusion(m: dict, path: Path, title: str = "Confusion matrix (test)") -> None:
+    from matplotlib import pyplot as plt
+
+    fig = confusion_figure(m, title)
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def _ink_on(rgba) -> str:
+    """Black or white, whichever contrasts more with a cell of colour ``rgba`` (WCAG luminance)."""
+    lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in rgba[:3]]
+    lum = 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+    return "black" if (lum + 0.05) / 0.05 >= 1.05 / (lum + 0.05) else "white"
+
+
+def confusion_figure(m: dict, title: str = "Confusion matrix (test)"):
+    """The confusion matrix as a matplotlib figure: counts in cells shaded from 0 (white).
+
+    Each count is written in the ink that contrasts with its own cell's colour: chosen from
+    the count alone (white above half the largest), the smallest count was drawn white on
+    white whenever the shading started at it (e.g. 18 of 33 in a 2-class matrix)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -71,17 +91,16 @@ def plot_confusion(m: dict, path: Path, title: str = "Confusion matrix (test)") 
     cm = np.asarray(m["confusion"])
     k = len(m["labels"])
     fig, ax = plt.subplots(figsize=(1.0 + 0.5 * k + 2, 0.5 * k + 2), dpi=100)
-    ax.imshow(cm, cmap="Blues")
+    ax.imshow(cm, cmap="Blues", vmin=0, vmax=max(1, int(cm.max()) if cm.size else 1))
     ax.set_xticks(range(k), m["labels"], rotation=45, ha="right")
     ax.set_yticks(range(k), m["labels"])
     ax.set(xlabel="predicted", ylabel="true", title=title)
-    hi = cm.max() if cm.size else 0
+    image = ax.images[0]
     for i in range(k):
         for j in range(k):
-            ax.text(j, i, str(cm[i, j]), ha="center", va="center", color="white" if cm[i, j] > hi / 2 else "black", fontsize=8)
+            ax.text(j, i, str(cm[i, j]), ha="center", va="center", color=_ink_on(image.cmap(image.norm(cm[i, j]))), fontsize=8)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    return fig
 
 
 def model_card(info: dict) -> str:
