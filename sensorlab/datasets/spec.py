@@ -45,6 +45,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from sensorlab.session.format import DERIVED_SUFFIXES
+
 
 class SpecError(ValueError):
     """A spec file that cannot be used; the message is one line naming the key and the fix."""
@@ -234,9 +236,9 @@ class DatasetSpec(_Model):
             p = p if p.is_absolute() else base / p
             if any(c in pattern for c in "*?["):
                 anchor = Path(p.anchor) if p.is_absolute() else Path(".")
-                found.update(x for x in anchor.glob(str(p.relative_to(anchor))) if x.is_file() and not x.name.endswith((".pyramid.h5",)))
+                found.update(x for x in anchor.glob(str(p.relative_to(anchor))) if x.is_file() and not x.name.endswith(DERIVED_SUFFIXES))
             elif p.is_dir():
-                found.update(x for x in p.glob("*.h5") if not x.name.endswith(".pyramid.h5"))
+                found.update(x for x in p.glob("*.h5") if not x.name.endswith(DERIVED_SUFFIXES))
             elif p.exists():
                 found.add(p)
         return sorted(found, key=lambda x: (x.name, str(x)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sensorlab.datasets.spec import SpecError, load_spec, where_matches
+from sensorlab.datasets.spec import SpecError, load_spec, spec_from_dict, where_matches
 
 GOOD = """
 [sessions]
@@ -82,3 +82,22 @@ def test_missing_file_and_bad_toml(tmp_path):
         load_spec(tmp_path / "nope.toml")
     with pytest.raises(SpecError, match="not valid TOML"):
         load_spec(write(tmp_path, "[window\nlength=1"))
+
+
+def test_a_spec_glob_or_folder_names_recordings_not_their_predictions(tmp_path):
+    """``run1.predictions.h5`` (model suggestions, `sensorlab predict`) is no session: a build
+    from ``sessions/*.h5`` named it as skipped ("no stream 'imu'")."""
+    import shutil
+
+    from sensorlab.session.synthetic import write_synthetic_session
+
+    folder = tmp_path / "sessions"
+    folder.mkdir()
+    run = folder / "run1.h5"
+    write_synthetic_session(run, 3.0, audio_rate=8000, audio_channels=1, imu_rate=100, fps=5.0, frame_shape=(8, 8), predictions=False)
+    shutil.copy(run, folder / "run1.predictions.h5")
+    shutil.copy(run, folder / "run1.pyramid.h5")
+    for paths in (["sessions/*.h5"], ["sessions"]):
+        spec = spec_from_dict({"sessions": {"paths": paths}, "streams": [{"name": "imu"}], "labels": {"tier": "t"},
+                               "window": {"length": 1.0, "hop": 0.5}}, tmp_path, "spec")  # fmt: skip
+        assert [p.name for p in spec.session_files()] == ["run1.h5"], paths

@@ -31,6 +31,7 @@ from sensorlab.datasets.sources import (
     session_fields,
 )
 from sensorlab.datasets.spec import SessionsSpec
+from sensorlab.session.format import DERIVED_SUFFIXES
 
 
 @dataclass
@@ -107,7 +108,7 @@ class SessionPicker(QWidget):
         """Re-read the folder (ticks are kept for sessions still there; new ones are ticked)."""
         before = {str(i.path): ok for i, ok in zip(self.infos, self._ticks())}
         self.folder_label.setText(f"Sessions in {self.folder}")
-        files = sorted(p for p in self.folder.glob("*.h5") if not p.name.endswith((".pyramid.h5", ".recovered.h5"))) if self.folder.is_dir() else []
+        files = sorted(p for p in self.folder.glob("*.h5") if not p.name.endswith((*DERIVED_SUFFIXES, ".recovered.h5"))) if self.folder.is_dir() else []
         self.infos = [scan_session(p) for p in files]
         self.tree.blockSignals(True)
         self.tree.clear()

@@ -14,6 +14,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QTreeWidget, QTreeWidgetItem
 
 from sensorlab.labeling.store import sidecar_path
+from sensorlab.session.format import DERIVED_SUFFIXES
 
 
 class SessionsView(QTreeWidget):
@@ -39,8 +40,8 @@ class SessionsView(QTreeWidget):
         self.clear()
         files = sorted(self.folder.glob("*.h5"), key=lambda p: p.stat().st_mtime, reverse=True) if self.folder.is_dir() else []
         for path in files:
-            if path.name.endswith(".pyramid.h5") or path.name.endswith(".recovered.h5"):
-                continue  # caches and recovery copies, not sessions
+            if path.name.endswith((*DERIVED_SUFFIXES, ".recovered.h5")):
+                continue  # caches, offline predictions and recovery copies, not sessions
             st = path.stat()
             item = QTreeWidgetItem([path.stem, f"{datetime.fromtimestamp(st.st_mtime):%Y-%m-%d %H:%M}",
                                     f"{st.st_size / 1e6:,.1f} MB", _label_count(path)])  # fmt: skip
