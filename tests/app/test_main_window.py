@@ -157,3 +157,17 @@ def test_pre_roll_keeps_data_from_before_record(qtbot, make_window):
     ts = _timestamps(path, "imu")
     assert ts[0] < pressed - 0.8
     assert np.all(np.diff(ts) > 0)  # no duplicates where pre-roll meets the live data
+
+
+def test_a_long_error_never_widens_the_window_and_is_whole_in_the_tooltip(qtbot, make_window):
+    """A model refused on a rig with many streams gave a 500-character banner, and the window
+    grew to 2200 px, past the screen, to fit it on one line."""
+    w = make_window()
+    w.resize(1200, 800)
+    qtbot.waitUntil(lambda: w.width() == 1200, timeout=5_000)
+    text = "model.onnx needs a stream named 'audio'; this rig has " + ", ".join(f"stream{i}" for i in range(60))
+    w.show_error(text)
+    qtbot.waitUntil(lambda: w.banner.isVisible(), timeout=5_000)
+    qtbot.wait(200)  # let a layout request, if any, widen it
+    assert w.width() == 1200 and w.minimumSizeHint().width() < 1200
+    assert text in w.banner.toolTip()

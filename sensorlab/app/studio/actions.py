@@ -338,7 +338,6 @@ def _missing_stream(path: Path, model_input: dict, streams: dict) -> str:
     want, rate = model_input.get("stream"), model_input.get("rate")
     if not want or want in streams:
         return ""
-    signals = ", ".join(f"{n} ({i.nominal_rate:g} Hz)" for n, i in streams.items() if i.kind in (StreamKind.AUDIO, StreamKind.TIMESERIES))
-    return (f"{path.name} was trained on a stream named {want!r}" + (f" at {rate:g} Hz" if rate else "")
-            + f", which this rig does not have (its signal streams: {signals or 'none'}); open a rig with that stream "
-            f"(Devices…), or run the model on a recording: sensorlab predict {path.name} SESSION --stream NAME")
+    signals = ", ".join(n for n, i in streams.items() if i.kind in (StreamKind.AUDIO, StreamKind.TIMESERIES))
+    return (f"{path.name} needs a stream named {want!r}" + (f" ({rate:g} Hz)" if rate else "") + f"; this rig has "
+            f"{signals or 'no signal streams'}: open a rig with it (Devices…), or run it on a recording (sensorlab predict)")

@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QStackedWidget,
     QTabWidget,
     QVBoxLayout,
@@ -161,6 +162,9 @@ class MainWindow(RecordingControl, StudioActions, QMainWindow):
         self.banner.setStyleSheet("QPushButton{background:#8c1d18;color:white;text-align:left;padding:6px;border:none}")
         self.banner.setToolTip("Click to dismiss; all messages are in the Messages tab")
         self.banner.clicked.connect(self.banner.hide)
+        # A long message must not widen the window past the screen (a one-line button asks for
+        # its whole text's width); it is cut at the window's edge, and whole in the tooltip.
+        self.banner.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.banner.hide()
         layout.addWidget(self.banner)
         self.stack = QStackedWidget()
@@ -266,6 +270,7 @@ class MainWindow(RecordingControl, StudioActions, QMainWindow):
         self._unseen_errors = (self._unseen_errors + 1) if self.banner.isVisible() else 1
         more = f"   (+{self._unseen_errors - 1} more in Messages)" if self._unseen_errors > 1 else ""
         self.banner.setText(f"⚠  {text}{more}")
+        self.banner.setToolTip(f"{text}\n\nClick to dismiss; all messages are in the Messages tab")
         self.banner.show()
         self.message.emit(text)
 
