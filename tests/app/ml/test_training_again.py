@@ -21,12 +21,13 @@ def test_train_again_proposes_the_next_free_run_folder_instead_of_refusing(qtbot
     # The first Train wrote the proposed folder (as `sensorlab train` does when it ends).
     first.mkdir(parents=True)
     (first / "metrics.json").write_text("{}")
-    with qtbot.waitSignal(tab.run_finished, timeout=120_000) as blocker:
+    tab.epochs.setValue(1)  # trained to its end: no Cancel racing the child's start-up
+    with qtbot.waitSignal(tab.run_finished, timeout=300_000) as blocker:
         assert tab.start_training(), tab.status.text()  # was refused: "… exists and is not empty"
         assert tab.run_edit.text() == str(tmp_path / "runs" / "imu-timeseries-2")
-        tab.runner.cancel()
-    assert blocker.args[1] == str(tmp_path / "runs" / "imu-timeseries-2")
-    assert (first / "metrics.json").exists()  # the earlier run is untouched
+    assert blocker.args == ["ok", str(tmp_path / "runs" / "imu-timeseries-2")], tab.log_view.toPlainText()[-2000:]
+    assert (tmp_path / "runs" / "imu-timeseries-2" / "metrics.json").exists()
+    assert (first / "metrics.json").read_text() == "{}"  # the earlier run is untouched
 
 
 def test_a_run_folder_the_user_typed_is_never_replaced_by_a_proposal(qtbot, small_dataset, tmp_path):
