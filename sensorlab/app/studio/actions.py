@@ -309,7 +309,7 @@ class StudioActions:
         return compare_device(self, predictions, events, tolerance, delay)
 
 
-def _scroll_into_view(panel, tries: int = 40) -> None:
+def _scroll_into_view(panel, tries: int = 200) -> None:
     """Scroll ``panel``'s scroll area so that the whole panel shows (retried until the new
     view's layout has given it a size: right after a rebuild it has none yet)."""
     from shiboken6 import isValid
