@@ -180,3 +180,55 @@ def test_image_time_stamp_changes_without_laying_the_panel_out(qtbot, view):
         qtbot.wait(1)  # deliver posted events
     assert len(texts) == 5 and all(t.startswith("t = ") for t in texts)
     assert counter.n == 0
+
+
+def test_following_scrolls_the_plots_without_pyqtgraphs_set_range(qtbot, view, monkeypatch):
+    """While following, each frame moves every time plot's x range. pyqtgraph's `setRange`
+    did it with limit, aspect and auto-range checks and four signals (~50 Python slots a
+    frame): the view now sets the range and transform itself and emits only what the axes and
+    overlays follow. The plots still show the newest window, the visible axis its ticks, and
+    the marker layers their markers where they are."""
+    _scroll(qtbot, view, 2)  # the first frames may go through setRange (auto range is then off)
+    calls = []
+    original = pg.ViewBox.setRange
+
+    def counting(self, rect=None, xRange=None, *a, **k):
+        if rect is not None or xRange is not None:  # (autoscaling y still goes through it)
+            calls.append(self)
+        return original(self, rect, xRange, *a, **k)
+
+    monkeypatch.setattr(pg.ViewBox, "setRange", counting)
+    imu = view.panels["imu"]
+    ranges = _scroll(qtbot, view, 6)
+    assert len(set(ranges)) >= 2  # it scrolled (a frame may bring new images only)
+    assert calls == []
+    x1 = max(p.newest for p in view.time_panels) - view.origin
+    for panel in view.time_panels:
+        for plot in panel._time_plots():
+            lo, hi = plot.getViewBox().viewRange()[0]
+            assert hi - lo == pytest.approx(view.history, rel=0.2) and lo < x1 <= hi + 1e-6
+    axis = view.time_panels[-1]._time_plots()[-1].getAxis("bottom")
+    assert tuple(axis.range) == pytest.approx(view.time_panels[-1]._time_plots()[-1].getViewBox().viewRange()[0])
+    # A marker is drawn where the scrolled range puts it.
+    imu.add_marker(view.origin + x1 - 1.0, "here")
+    layer = imu._marker_layer
+    (lo, hi), width = imu.plot.getViewBox().viewRange()[0], layer.boundingRect().width()
+    assert layer._visible()[-1][1] == pytest.approx((x1 - 1.0 - lo) / (hi - lo) * width + layer.boundingRect().left(), abs=0.5)
+
+
+def test_time_plots_paint_without_saving_the_painter_state_and_look_the_same(qtbot, view):
+    """Every item of a time plot sets the painter state it needs, so its view skips Qt's save
+    and restore around each item (~40–90 items a view, every frame); what is drawn must not
+    change (an item that left a pen, a font or a hint behind would show here)."""
+    from PySide6.QtWidgets import QGraphicsView
+
+    flag = QGraphicsView.OptimizationFlag.DontSavePainterState
+    view.set_paused(True)  # the same frame for both renders
+    for panel in view.time_panels:
+        g = panel.graphics
+        assert g.optimizationFlags() & flag, panel.info.name
+        fast = g.grab().toImage()
+        g.setOptimizationFlag(flag, False)
+        safe = g.grab().toImage()
+        g.setOptimizationFlag(flag, True)
+        assert fast == safe, panel.info.name

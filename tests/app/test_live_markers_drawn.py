@@ -138,3 +138,42 @@ def test_board_events_stay_on_their_panel_and_live_labels_cross_every_plot(qtbot
         view.shutdown()
     finally:
         acq.close()
+
+
+def test_scrolling_moves_the_markers_without_laying_them_out_again(qtbot, monkeypatch):
+    """Scrolling moves every marker by the same number of pixels: their lines and texts are
+    laid out once and shifted (laid out in every frame, ~50 markers cost ~0.5 ms a plot). They
+    are still drawn where their times are after each scroll, texts included."""
+    from sensorlab.app.live.traces import MarkerLayer
+
+    ring = ChunkRing(seconds=30.0)
+    panel = EventsPanel(StreamInfo("events", StreamKind.EVENTS, IRREGULAR, dtype="str"), ring, 0.0, window=10.0)
+    qtbot.addWidget(panel)
+    panel.resize(600, 100)
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.plot.setXRange(0.0, 10.0, padding=0)
+    for x, text in ((3.0, ""), (5.0, "clap"), (7.0, "")):
+        panel.add_marker(x, text, YELLOW if text == "" else GREEN)
+    layer = panel._marker_layer
+    qtbot.waitUntil(lambda: layer.boundingRect().width() > 300, timeout=5_000)
+    panel.graphics.grab()  # laid out here, once
+    layouts = []
+    original = MarkerLayer.text_rects
+    monkeypatch.setattr(MarkerLayer, "text_rects", lambda self, *a: layouts.append(1) or original(self, *a))
+    y = panel.graphics.mapFromScene(layer.mapToScene(layer.boundingRect().center())).y()
+
+    def on_screen(x: float) -> int:
+        return panel.graphics.mapFromScene(layer.mapToScene(QPointF(float(layer.x_to_px(x)), 0.0))).x()
+
+    for shift in (0.25, 0.5, 1.0, 1.5):
+        panel.plot.setXRange(shift, 10.0 + shift, padding=0)
+        image = panel.graphics.grab().toImage()
+        yellow = _columns_with(image, y, YELLOW)
+        assert {min((3.0, 7.0), key=lambda x: abs(c - on_screen(x))) for c in yellow} == {3.0, 7.0}
+        assert all(min(abs(c - on_screen(x)) for x in (3.0, 7.0)) <= 1 for c in yellow), (shift, yellow)
+        (_m, box), = original(layer)
+        text_y = panel.graphics.mapFromScene(layer.mapToScene(box.center())).y()
+        green = _columns_with(image, text_y, GREEN)
+        assert any(c > on_screen(5.0) + 2 for c in green) and all(on_screen(5.0) - 1 <= c <= on_screen(5.0) + 3 + box.width() for c in green)
+    assert layouts == []

@@ -24,7 +24,7 @@ class AudioPanel(Panel):
         self.rate = info.nominal_rate or 48000.0
         n_ch = max(1, info.channel_count)
         self.envelope = PeakEnvelope(self.BLOCK, int(self.rate * window * 1.05), n_ch)
-        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics = self._time_graphics()
         self.plot = self._new_plot(self.graphics, 0)
         self.plot.setYRange(-1, 1)
         self.plot.setLabel("left", "amplitude")

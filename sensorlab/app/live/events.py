@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 
-import pyqtgraph as pg
 from PySide6.QtCore import Signal
 
 from sensorlab.app.live.panel import Panel
@@ -24,7 +23,7 @@ class EventsPanel(Panel):
 
     def __init__(self, info, ring, origin, window, parent=None):
         super().__init__(info, ring, origin, window, parent)
-        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics = self._time_graphics()
         self.plot = self._new_plot(self.graphics)
         self.plot.hideAxis("left")
         self.plot.setYRange(0, 1)

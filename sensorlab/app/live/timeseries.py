@@ -42,7 +42,7 @@ class TimeseriesPanel(Panel):
         self._rate = rate
         self._base_block = max(1, int(rate * window / TARGET_BINS))
         self.envelope = PeakEnvelope(self._base_block, int(rate * window * 1.05) + 16, n_ch)
-        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics = self._time_graphics()
         self.plot = self._new_plot(self.graphics)
         names = list(info.channel_names) or [f"ch{i}" for i in range(n_ch)]
         units = list(info.units)

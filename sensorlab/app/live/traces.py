@@ -231,12 +231,13 @@ class MarkerLayer(ViewOverlay):
         self.font = QFont()
         self._metrics = QFontMetricsF(self.font)
         self._xs: np.ndarray | None = None  # the markers' x, rebuilt after a change
+        self._drawn: tuple | None = None  # (key, lines, texts) as laid out by `paint`
         self._widths: dict[str, float] = {}
         self._texts: dict[str, QStaticText] = {}
 
     def add(self, marker: Marker) -> None:
         self.markers.append(marker)
-        self._xs = None
+        self._xs = self._drawn = None
         self.update()
 
     def prune(self, x_min: float) -> None:
@@ -245,7 +246,7 @@ class MarkerLayer(ViewOverlay):
         while self.markers and self.markers[0].x < x_min:
             self.markers.popleft()
         if len(self.markers) != n:
-            self._xs = None
+            self._xs = self._drawn = None
             self.update()
 
     def _visible(self) -> list[tuple[Marker, float]]:
@@ -309,23 +310,55 @@ class MarkerLayer(ViewOverlay):
         return pen
 
     def paint(self, p: QPainter, *_args) -> None:
-        visible = self._visible()
-        if not visible:
+        """Draw the visible markers. Scrolling moves them all by the same number of pixels, so
+        what is drawn (lines grouped by colour, texts in their rows) is laid out once, relative
+        to the first visible marker, and only shifted in later frames; it is laid out again
+        when the markers, the visible set, the scale or the plot's size change. (Laid out
+        in every frame, a plot with ~50 visible markers cost ~0.5 ms of Python per frame.)"""
+        if not self.markers:
             return
+        if self._xs is None:
+            self._xs = np.fromiter((m.x for m in self.markers), dtype=np.float64, count=len(self.markers))
         r = self._rect
-        top, bottom = r.top(), r.bottom()
+        (x0, x1), _ = self.viewbox.viewRange()
+        scale = r.width() / (x1 - x0 or 1.0)
+        px = (self._xs - x0) * scale + r.left()
+        index = np.flatnonzero((px >= r.left() - self.TEXT_REACH) & (px <= r.right()))
+        if not len(index):
+            return
+        first = int(index[0])
+        # The scale is rounded: a window's length in floating point differs in its last bits
+        # from frame to frame, which moves a marker by far less than a pixel.
+        key = (first, int(index[-1]), len(self.markers), round(scale, 6), r.top(), r.height(), r.left(), r.width())
+        if self._drawn is None or self._drawn[0] != key:
+            self._drawn = (key, *self._lay_out(index, px - px[first]))
+        _key, lines, texts = self._drawn
+        shift = float(px[first])
         p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-        lines: dict[str, list[QLineF]] = {}
-        for m, px in visible:
-            if px >= r.left():
-                lines.setdefault(m.color, []).append(QLineF(px, top, px, bottom))
-        for color, group in lines.items():
+        p.translate(shift, 0.0)
+        for color, group in lines:
             p.setPen(self._pen(color))
             p.drawLines(group)
         p.setFont(self.font)
-        for m, box in self.text_rects(visible):
-            p.setPen(self._pen(m.color))
-            p.drawStaticText(box.topLeft(), self._static(m.text))
+        for color, point, static in texts:
+            p.setPen(self._pen(color))
+            p.drawStaticText(point, static)
+        p.translate(-shift, 0.0)
+
+    def _lay_out(self, index: np.ndarray, rel: np.ndarray) -> tuple[list, list]:
+        """Lines by colour and texts of the markers at ``index``, at pixel x ``rel`` relative
+        to the first of them (lines left of the plot are cut off by the plot's clip)."""
+        r = self._rect
+        top, bottom = r.top(), r.bottom()
+        markers = self.markers
+        visible = [(markers[i], float(rel[i])) for i in index.tolist()]
+        by_colour: dict[str, list[QLineF]] = {}
+        for m, x in visible:
+            by_colour.setdefault(m.color, []).append(QLineF(x, top, x, bottom))
+        # `text_rects` lays rows out from the plot's left edge: relative to the first marker
+        # that edge is at -px[first]; only the texts' relative places matter here.
+        texts = [(m.color, box.topLeft(), self._static(m.text)) for m, box in self.text_rects(visible)]
+        return list(by_colour.items()), texts
 
 
 class CursorLine(ViewOverlay):

@@ -252,7 +252,8 @@ class LiveView(QWidget):
         no y axis, like the events panel, is wider and shows a little more to the left).
 
         Each plot is given its range here, all links blocked meanwhile: through the links,
-        each of the ~8 plots re-derived it in a chain of signals (~1 ms a frame)."""
+        each of the ~8 plots re-derived it in a chain of signals (~1 ms a frame); and through
+        `_scroll_x`, not pyqtgraph's `setRange` (~0.9 ms a frame less, docs/PERFORMANCE.md)."""
         master = self.master_plot.getViewBox()
         boxes = [plot.getViewBox() for panel in self.time_panels for plot in panel._time_plots()]
         mg = master.screenGeometry()
@@ -267,7 +268,7 @@ class LiveView(QWidget):
                 if sg is not None and min(sg.right(), mg.right()) - max(sg.left(), mg.left()) >= min(mg.width(), sg.width()) / 3:
                     lo = x0 + (sg.x() - mg.x()) * upp
                     hi = lo + sg.width() * upp
-                vb.setXRange(lo, hi, padding=0)
+                _scroll_x(vb, lo, hi)
         finally:
             for vb in boxes:
                 vb.blockLink(False)
@@ -287,3 +288,23 @@ class LiveView(QWidget):
     def _on_manual_range(self, *_args) -> None:
         if not self._setting_range:
             self.set_follow(False)
+
+
+def _scroll_x(vb, lo: float, hi: float) -> None:
+    """``vb.setXRange(lo, hi, padding=0)`` for a plot that only scrolls: pyqtgraph's
+    `setRange` checks limits, aspect and auto range, then emits four signals with ~50 Python
+    slots per frame across the time plots; here only the range, the transform and the two
+    signals the axes and overlays follow. Falls back to `setXRange` while x is auto-ranged."""
+    st = vb.state
+    limits = st["limits"]
+    if st["autoRange"][0] is not False or st["aspectLocked"] or limits["xLimits"] != [-1e307, 1e307] or limits["xRange"] != [None, None]:
+        vb.setXRange(lo, hi, padding=0)
+        return
+    if st["viewRange"][0] == [lo, hi]:
+        return
+    st["targetRange"][0] = [lo, hi]
+    st["viewRange"][0] = [lo, hi]
+    vb._matrixNeedsUpdate = True
+    vb.updateMatrix()
+    vb.sigXRangeChanged.emit(vb, (lo, hi))
+    vb.sigRangeChanged.emit(vb, st["viewRange"], [True, False])
