@@ -453,7 +453,28 @@ def _check_session(path: Path) -> None:
 
 def main() -> None:
     _let_sigint_cancel()
+    _quit_quietly_on_a_closed_pipe()
     app()
+
+
+#: Commands that must outlive their standard output: a recording goes on when the terminal or
+#: the pipe it printed to goes away (the file matters, not the display).
+_OUTLIVE_STDOUT = ("record", "gui", "label")
+
+
+def _quit_quietly_on_a_closed_pipe() -> None:
+    """``sensorlab info S | head`` ends like any Unix tool when ``head`` stops reading.
+
+    Python ignores SIGPIPE, so the next print raised BrokenPipeError, an OSError that the
+    commands report as a problem with their input file ("cannot read this session ([Errno 32]
+    Broken pipe)"). With the default action the process simply ends. Not for commands that
+    must outlive their output (`_OUTLIVE_STDOUT`), nor where there is no SIGPIPE (Windows).
+    """
+    import signal
+
+    command = next((a for a in sys.argv[1:] if not a.startswith("-")), "")
+    if hasattr(signal, "SIGPIPE") and command not in _OUTLIVE_STDOUT:
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
 
 
 def _let_sigint_cancel() -> None:

@@ -76,3 +76,20 @@ def test_info_columns_never_run_together(make_session):
     assert re.fullmatch(r"1 \(0\.5\ds\)", cells["gaps"]), row
     # Right-aligned numbers end under their heading.
     assert row.rindex(cells["samples"]) + len(cells["samples"]) == lines[head_i].index("samples") + len("samples")
+
+
+def test_a_reader_that_stops_reading_ends_the_command_quietly_not_with_a_false_file_error(tmp_path):
+    # `sensorlab info S | head`: head stops reading. The command used to report its *session*
+    # as unreadable ("cannot read this session ([Errno 32] Broken pipe)") and exit 1.
+    import subprocess
+    import sys
+
+    from sensorlab.session.synthetic import write_synthetic_session
+
+    path = tmp_path / "s.h5"
+    write_synthetic_session(path, seconds=2.0, predictions=False)
+    p = subprocess.Popen([sys.executable, "-m", "sensorlab.cli", "info", str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.stdout.close()  # the reader is gone before the first line is printed
+    err = p.stderr.read().decode()
+    assert p.wait(timeout=120) != 0
+    assert err == "", err

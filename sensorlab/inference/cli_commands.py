@@ -32,7 +32,7 @@ def _bar(fraction: float, windows: int) -> None:
 
 
 def predict(
-    model: Annotated[Path, typer.Argument(metavar="MODEL", help="ONNX model: a sensorlab export, or any model with a MODEL.mapping.json beside it.")],
+    model: Annotated[Path, typer.Argument(metavar="MODEL", help="ONNX or TFLite model: a sensorlab export, or any model with a MODEL.mapping.json beside it.")],
     session: Annotated[Path, typer.Argument(metavar="SESSION", help="Recorded session (.h5); it is only read.")],
     stream: Annotated[str, typer.Option(metavar="STREAM", help="Stream to run on (default: the one the model's contract or mapping names).")] = "",
     out: Annotated[Optional[Path], typer.Option("-o", "--out", metavar="FILE.h5", help="Predictions file (default SESSION.predictions.h5 beside it).")] = None,
