@@ -64,11 +64,17 @@ class LabelSet:
 
     @classmethod
     def from_names(cls, names: Sequence[str]) -> LabelSet:
-        """Labels with default colours and hotkeys 1..9 in order."""
-        return cls(
-            LabelDef(n, DEFAULT_COLORS[i % len(DEFAULT_COLORS)], i + 1 if i < 9 else None)
-            for i, n in enumerate(names)
-        )
+        """Labels with default colours and hotkeys 1..9 in order; labels named by single digits
+        (spoken digits "0".."9") get their own digit as hotkey, so key 3 is label "3" ("0" has
+        none: key 0 shows the whole session)."""
+        digits = len(names) > 0 and all(len(n) == 1 and n.isdigit() for n in names) and len(set(names)) == len(names)
+
+        def key(i: int, n: str) -> int | None:
+            if digits:
+                return int(n) or None
+            return i + 1 if i < 9 else None
+
+        return cls(LabelDef(n, DEFAULT_COLORS[i % len(DEFAULT_COLORS)], key(i, n)) for i, n in enumerate(names))
 
     def __iter__(self) -> Iterator[LabelDef]:
         return iter(list(self._labels.values()))

@@ -21,12 +21,14 @@ def _opened(qtbot, w, path):
 
 
 def test_an_imported_session_opens_with_its_own_labels_not_the_studios(qtbot, make_window, tmp_path):
-    # Spoken digits imported with `sensorlab import wav`: labels 0, 1, 2; the studio's are clap, speech, …
-    path = _session(tmp_path / "subject-george.h5", ["0", "1", "2"])
+    # Spoken digits imported with `sensorlab import wav`: labels 0 … 9; the studio's are clap, speech, …
+    path = _session(tmp_path / "subject-george.h5", [str(d) for d in range(10)])
     w = make_window()
     assert "0" not in w.label_bar.labels.names
     lw = _opened(qtbot, w, path)
-    assert lw.view.labels.names[:3] == ["0", "1", "2"]  # digit keys 1–3 label 0, 1, 2
+    assert sorted(lw.view.labels.names) == [str(d) for d in range(10)]  # all ten, "9" too
+    # Key 3 labels "3" (not the third label, "2"); "0" has no key (0 shows the whole session).
+    assert [lw.view.labels.by_hotkey(k).name for k in range(1, 10)] == [str(k) for k in range(1, 10)]
     lw.close()
 
 

@@ -199,3 +199,12 @@ def test_live_events_of_a_long_session_parse_each_distinct_text_once(monkeypatch
     assert len(segs) == 1500
     assert [(s.label, s.start, s.end) for s in segs[:2]] == [("walk", 0.0, 3.0), ("clap", 10.0, 13.0)]
     assert ann.tier_names == ["live"]
+
+
+def test_spoken_digit_labels_get_their_own_digit_as_hotkey():
+    # Imported spoken digits are labelled "0".."9": key 3 must give "3", not "2" (the 3rd label).
+    ls = LabelSet.from_names([str(d) for d in range(10)])
+    assert [ls.by_hotkey(k).name for k in range(1, 10)] == [str(k) for k in range(1, 10)]
+    assert ls["0"].hotkey is None  # key 0 shows the whole session
+    mixed = LabelSet.from_names(["0", "1", "noise"])
+    assert [lab.hotkey for lab in mixed] == [1, 2, 3]

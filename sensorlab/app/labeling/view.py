@@ -111,7 +111,7 @@ class LabelingView(SuggestActions, QWidget):
             labels, self.labels_path = find_labelset(self.path)
         if labels is None:
             names = [n for n in self.annotations.labels() if n] or ["label"]
-            labels = LabelSet.from_names(names[:9])
+            labels = LabelSet.from_names(names)  # beyond 9 without a hotkey, still in the set
         self.labels = labels
         self.stack = UndoStack(self.annotations, autosave=autosaver(sidecar_path(self.path), session=self.path.name))
         self.stack.autosave_failed.connect(lambda m: self.message.emit(f"AUTOSAVE FAILED: {m}"))
