@@ -154,3 +154,25 @@ def test_the_spectrogram_is_computed_off_the_gui_thread_and_a_stale_one_is_dropp
         assert img[row - 2 : row + 3, max(0, col - 1) : col + 2].max() > -30.0
         track.cancel()
         assert track.wait()
+
+
+def test_a_probability_track_reads_in_its_own_units_not_thousandths(tmp_path, open_view):
+    # A model's class probabilities (0.2–0.8) read "200 … 800 (x0.001)": pyqtgraph's SI prefix.
+    from PySide6.QtGui import QImage, QPainter
+
+    t = np.arange(0, 20.0, 0.1)
+    p = (0.5 + 0.3 * np.sin(t))[:, None].astype(np.float32)
+    info = StreamInfo("model_pred", StreamKind.TIMESERIES, 10.0, channel_names=("clap",), dtype="float32", sample_shape=(1,))
+    path = write_streams(tmp_path / "pred.h5", {"model_pred": (info, Chunk(p, T0 + t))}, stop=T0 + 20.0)
+    v = open_view(path, labels=LabelSet.from_names(["clap"]))
+    (track,) = [tr for tr in v.timeline.tracks if tr.name == "model_pred"]
+    axis = track.plot.getAxis("left")
+    image = QImage(10, 10, QImage.Format.Format_ARGB32)
+    painter = QPainter(image)
+    try:
+        _, _, texts = axis.generateDrawSpecs(painter)
+    finally:
+        painter.end()
+    values = [float(text) for _, _, text in texts]
+    assert values and max(values) <= 1.0 and min(values) >= 0.0, values
+    assert "x0.001" not in axis.labelString()

@@ -115,3 +115,15 @@ class PaintedAxis(pg.AxisItem):
 
 
 __all__ = ["PaintSetup", "PaintedAxis"]
+
+
+def no_si_prefix(axis) -> None:
+    """Show ``axis``'s values as they are, never rescaled to an SI prefix ("x0.001", "ms").
+
+    ``enableAutoSIPrefix(False)`` alone is not enough in pyqtgraph 0.14: it computes a prefix
+    from the range at that moment and keeps it (a probability track set up while its range was
+    0-0.8 read "200 … 800 (x0.001)" for good). With no range where a prefix applies, the scale it
+    computes is 1.
+    """
+    axis.setSIPrefixEnableRanges(())
+    axis.enableAutoSIPrefix(False)

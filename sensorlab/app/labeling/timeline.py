@@ -16,6 +16,7 @@ import math
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 
+from sensorlab.app.common.painted_axis import no_si_prefix
 from sensorlab.app.live.traces import CursorLine
 from sensorlab.app.labeling.time_ruler import TimeRuler
 from sensorlab.app.labeling.tracks import Track
@@ -106,7 +107,7 @@ class Timeline(pg.GraphicsLayoutWidget):
             # Two tick levels, not three: the ruler is redrawn every scroll frame, and the
             # finest level's ticks and labels were a third of its cost.
             ruler.setStyle(tickLength=-6, maxTickLevel=1, maxTextLevel=1)
-            ruler.enableAutoSIPrefix(False)  # always seconds: "ms" or "ks" would change what ticks mean
+            no_si_prefix(ruler)  # always seconds: "ms" or "ks" would change what ticks mean
             ruler.setLabel("time since the session start", units="s")
         pad = 0.02 * (self.t_end - self.t_begin) + 0.5
         plot.getViewBox().setLimits(xMin=self.t_begin - self.origin - pad, xMax=self.t_end - self.origin + pad,
@@ -116,9 +117,11 @@ class Timeline(pg.GraphicsLayoutWidget):
         self._cursors.append(CursorLine(plot.getViewBox(), CURSOR_COLOR, self.cursor - self.origin))
         # Axes that do not move with the time range are drawn once and cached; the hidden
         # bottom axes still follow the range, so no SI prefix (a label re-rendered each frame).
+        # Nor on the left: a track's values are in the stream's own units (probabilities 0.2–0.8
+        # read "200 … 800 (x0.001)").
         plot.getAxis("left").setCacheMode(pg.QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
-        for side in ("bottom", "top"):
-            plot.getAxis(side).enableAutoSIPrefix(False)
+        for side in ("bottom", "top", "left"):
+            no_si_prefix(plot.getAxis(side))
         if not self.plots:
             vb = plot.getViewBox()
             # The whole session from the start: pyqtgraph's default range (0–1 s) made the

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from sensorlab.acquisition.buffers import ChunkRing
 from sensorlab.acquisition.source import StreamInfo
+from sensorlab.app.common.painted_axis import no_si_prefix
 from sensorlab.app.live.axis import LiveTimeAxis
 from sensorlab.app.live.buffers import PeakEnvelope, RollingBuffer, coarsen
 from sensorlab.app.live.traces import Marker, MarkerLayer
@@ -147,7 +148,7 @@ class Panel(QWidget):
         # The time axis moves every frame: with an automatic SI prefix each move re-rendered
         # its label as HTML, on every linked plot, shown or not. Its unit is always seconds.
         for side in ("bottom", "top"):
-            plot.getAxis(side).enableAutoSIPrefix(False)
+            no_si_prefix(plot.getAxis(side))
         return plot
 
     def show_time_axis(self, show: bool) -> None:

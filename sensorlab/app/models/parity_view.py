@@ -26,6 +26,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget
 
+from sensorlab.app.common.painted_axis import no_si_prefix
+
 
 #: Refresh period, ms.
 REFRESH_MS = 200
@@ -63,7 +65,7 @@ class ParityView(QWidget):
         self.plot.setMouseEnabled(x=True, y=False)  # probabilities: only time is worth zooming
         # Seconds on the studio's time axis, never "ks": the list below gives the same numbers.
         self.plot.setLabel("bottom", "time (s)")
-        self.plot.getAxis("bottom").enableAutoSIPrefix(False)
+        no_si_prefix(self.plot.getAxis("bottom"))
         self.plot.setLabel("left", "P")
         # Which line is which, above the plot: a legend inside it covered the traces (the plot
         # is a short strip in the studio's bottom dock).
