@@ -93,10 +93,11 @@ class NoisyDevice:
 
 
 def _transport_floor(written: np.ndarray, arrivals: np.ndarray, bursts: np.ndarray) -> np.ndarray:
-    """For each sample, the least delay (arrival - write) of any stored line written since the
-    last garbage burst before it, up to and including itself."""
+    """For each sample, the least delay (arrival - write) of any stored line that arrived since
+    the last garbage burst before it, up to and including itself. By arrival: a line written
+    just before a burst comes in the same read as the garbage, after the fit's re-anchor."""
     delay = arrivals - written
-    since = np.searchsorted(bursts, written, side="right")  # which stretch between bursts
+    since = np.searchsorted(bursts, arrivals, side="right")  # which stretch between bursts
     floor = np.empty_like(delay)
     for s in np.unique(since):
         i = np.flatnonzero(since == s)  # in order: the samples are sorted by k
@@ -139,7 +140,7 @@ def test_garbage_bursts_do_not_shift_the_timestamps_of_a_rate_clocked_stream(tmp
     # below: each burst may have swallowed a line, so the fit re-anchors on the arrivals after
     # it, and can be no earlier than the least delayed of them. At load 16-19 on two cores the
     # kernel handed every line over 6-9 ms late for most of a second (144 of 6,475 samples
-    # stamped up to 8.9 ms after their write, every arrival later still). Lines written
+    # stamped up to 8.9 ms after their write, every arrival later still). Lines that arrived
     # before the first burst count from the start.
     lo, hi = due[k] - SLACK, written[k] + SLACK + _transport_floor(written[k], arrivals, bursts)
     bad = (ts < lo) | (ts > hi)
