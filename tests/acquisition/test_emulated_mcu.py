@@ -45,6 +45,28 @@ def test_link_drops_instead_of_blocking_when_nobody_reads():
         link.close()
 
 
+def test_a_starved_emulator_thread_loses_nothing_the_wire_had_time_for():
+    # The emulator's thread kept off the CPU for 0.5 s (a loaded host) then queues everything
+    # its firmware produced meanwhile at once: 12.5 kB at 25 kB/s, more than its 8 kB TX buffer,
+    # but a real board would have sent it while producing it. Before the fix the queue only
+    # drained after the batch, so a third of it was dropped and counted as lost samples.
+    link = PtyLink(baudrate=921600, tx_buffer=8192)
+    reader = serial.Serial(link.port, timeout=0.2)
+    try:
+        t0 = time.monotonic() - 0.5
+        lines = [f"{k},{k % 7}.0000,0.0000,0.0000,0.0000,0.0000,0.0000\r\n".encode() for k in range(250)]
+        assert all(link.send(line, ready=t0 + k / 500) for k, line in enumerate(lines))
+        link.pump()
+        data = b""
+        deadline = time.monotonic() + 5
+        while len(data) < sum(map(len, lines)) and time.monotonic() < deadline:
+            data += reader.read(1 << 16)
+        assert data == b"".join(lines) and link.dropped_packets == 0
+    finally:
+        reader.close()
+        link.close()
+
+
 def test_device_clock_drifts_as_configured():
     mcu = TextIMU(drift_ppm=100.0)
     try:

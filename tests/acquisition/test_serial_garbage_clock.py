@@ -36,6 +36,7 @@ DEVICE = textwrap.dedent(
     rng = np.random.default_rng(1)
     written = np.full(n, np.nan)
     garbage_lines = 0
+    bursts = []
     t0 = time.monotonic() + 0.3
     next_burst = t0 + 1.0
     for k in range(n):
@@ -50,12 +51,13 @@ DEVICE = textwrap.dedent(
             b = rng.integers(0x80, 0x100, burst_bytes, dtype=np.uint8)
             b[rng.random(burst_bytes) < 1 / 40] = ord("\\n")
             garbage_lines += int((b == ord("\\n")).sum())
+            bursts.append(time.monotonic())
             os.write(fd, b.tobytes())
             next_burst += burst_every
         line = f"{k},{np.sin(k / 50):.4f}\\n".encode()
         written[k] = time.monotonic()
         os.write(fd, line)
-    np.savez(out, written=written, due=t0 + np.arange(n) / rate, garbage_lines=garbage_lines)
+    np.savez(out, written=written, due=t0 + np.arange(n) / rate, garbage_lines=garbage_lines, bursts=np.array(bursts))
     """
 )
 
@@ -77,10 +79,10 @@ class NoisyDevice:
     def start(self) -> None:
         self._proc = subprocess.Popen(self._args, pass_fds=(self.master,))
 
-    def wait(self, timeout: float) -> tuple[np.ndarray, np.ndarray, int]:
+    def wait(self, timeout: float) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
         assert self._proc.wait(timeout) == 0, "the device process failed"
         z = np.load(self._out)
-        return z["written"], z["due"], int(z["garbage_lines"])
+        return z["written"], z["due"], int(z["garbage_lines"]), z["bursts"]
 
     def close(self) -> None:
         if self._proc is not None and self._proc.poll() is None:
@@ -88,6 +90,19 @@ class NoisyDevice:
             self._proc.wait()
         os.close(self.master)
         os.close(self._slave)
+
+
+def _transport_floor(written: np.ndarray, arrivals: np.ndarray, bursts: np.ndarray) -> np.ndarray:
+    """For each sample, the least delay (arrival - write) of any stored line that arrived since
+    the last garbage burst before it, up to and including itself. By arrival: a line written
+    just before a burst comes in the same read as the garbage, after the fit's re-anchor."""
+    delay = arrivals - written
+    since = np.searchsorted(bursts, arrivals, side="right")  # which stretch between bursts
+    floor = np.empty_like(delay)
+    for s in np.unique(since):
+        i = np.flatnonzero(since == s)  # in order: the samples are sorted by k
+        floor[i] = np.minimum.accumulate(delay[i])
+    return floor
 
 
 def test_garbage_bursts_do_not_shift_the_timestamps_of_a_rate_clocked_stream(tmp_path):
@@ -99,7 +114,7 @@ def test_garbage_bursts_do_not_shift_the_timestamps_of_a_rate_clocked_stream(tmp
         src.open()
         src.start(lambda stream, chunk: got.append(chunk))
         dev.start()
-        written, due, garbage_lines = dev.wait(SECONDS + 60)
+        written, due, garbage_lines, bursts = dev.wait(SECONDS + 60)
         stats = src.stats["imu"]
         deadline = now() + 5
         while now() < deadline and (not got or got[-1].data[-1, 0] < dev.n - 1):
@@ -111,6 +126,7 @@ def test_garbage_bursts_do_not_shift_the_timestamps_of_a_rate_clocked_stream(tmp
 
     k = np.concatenate([c.data[:, 0] for c in got]).astype(int)
     ts = np.concatenate([c.timestamps for c in got])
+    arrivals = np.concatenate([c.arrival_times for c in got])
     # Some lines are lost with the garbage that runs into them; the rest are stored in order.
     assert np.all(np.diff(k) > 0)
     assert len(k) >= dev.n * 0.95
@@ -120,7 +136,13 @@ def test_garbage_bursts_do_not_shift_the_timestamps_of_a_rate_clocked_stream(tmp
     # Every sample within a few ms of the moment its line was written. On a loaded machine the
     # device process itself sometimes writes a line late (it was descheduled): a timestamp
     # anywhere from a few ms before the line was due to a few ms after it was written is right.
-    lo, hi = due[k] - SLACK, written[k] + SLACK
+    # The late side also allows for the pty's own delay, which no host-side stamping can see
+    # below: each burst may have swallowed a line, so the fit re-anchors on the arrivals after
+    # it, and can be no earlier than the least delayed of them. At load 16-19 on two cores the
+    # kernel handed every line over 6-9 ms late for most of a second (144 of 6,475 samples
+    # stamped up to 8.9 ms after their write, every arrival later still). Lines that arrived
+    # before the first burst count from the start.
+    lo, hi = due[k] - SLACK, written[k] + SLACK + _transport_floor(written[k], arrivals, bursts)
     bad = (ts < lo) | (ts > hi)
     worst = np.argmax(np.maximum(lo - ts, ts - hi))
     assert not bad.any(), (

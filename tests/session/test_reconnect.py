@@ -31,7 +31,9 @@ def test_replugged_device_records_on_with_a_gap_in_the_file(tmp_path):
         with Acquisition(sources) as acq:
             st = acq.stats["imu"]
             with Recorder(acq, path) as rec:
-                assert wait_until(lambda: st.samples > 300)
+                # Counted from here: what arrived before the recorder started is not in the file.
+                base = st.samples
+                assert wait_until(lambda: st.samples > base + 300)
                 board.vanish()
                 assert wait_until(lambda: st.lost)
                 threading.Event().wait(0.8)  # unplugged for a while
@@ -46,12 +48,20 @@ def test_replugged_device_records_on_with_a_gap_in_the_file(tmp_path):
     with Session.open(path) as s:
         imu, wrist = s.streams["imu"], s.streams["wrist"]
         c = imu.read()
-        restart = np.flatnonzero(np.diff(c.device_times) < 0)
-        assert len(restart) == 1, "samples from before and after the replug are all stored"
-        k = int(restart[0]) + 1
+        # The replug is where the timestamps jump over the outage (>= the 0.8 s unplugged).
+        # Not where the device times go back: the board restarts its clock at 0, but the port
+        # is reopened with backoff, so the first sample read after the replug may carry a
+        # device time as large as the last one before it.
+        k = int(np.argmax(np.diff(c.timestamps))) + 1
+        assert c.timestamps[k] - c.timestamps[k - 1] > 0.8
+        assert k > 300 and len(c) - k > 500, "samples from before and after the replug are all stored"
         true = np.concatenate([boot + d / (1 + board.drift) for boot, d in zip(board.boots, np.split(c.device_times, [k]), strict=True)])
-        err = np.abs(c.timestamps - true)  # a fit not reset by the reboot: seconds off
-        assert np.median(err[:k]) < 0.005 and np.median(err[k:]) < 0.005 and np.percentile(err, 99) < 0.010
+        # A fit not reset by the reboot puts every later sample off by the time between the two
+        # boots (1.5 s and more). The bounds leave room for a machine so loaded that the first
+        # second's fit is a few ms late (5.2 ms seen with two CPU hogs beside the test suite);
+        # millisecond accuracy is the clock-fit tests' and bench_sync's business.
+        err = np.abs(c.timestamps - true)
+        assert np.median(err[:k]) < 0.02 and np.median(err[k:]) < 0.02 and np.percentile(err, 99) < 0.05
         outage = (c.timestamps[k - 1], c.timestamps[k])
         assert any(g[0] <= outage[0] + 1e-9 and g[1] >= outage[1] - 1e-9 for g in imu.gaps), imu.gaps
         assert imu.stats.reconnects == 1 and imu.error == ""
