@@ -91,3 +91,19 @@ def test_a_model_trained_on_a_stream_this_rig_lacks_is_refused_naming_the_stream
     assert w.banner.text() == ("⚠  model.onnx needs a stream named 'audio' (8000 Hz); this rig has imu, mic: open a rig with it "
                                "(Devices…), or run it on a recording (sensorlab predict)")
     assert not [p for p in w.acquisition.processors if getattr(p, "model", None) is not None]  # nothing was added
+
+
+def test_a_crowded_studio_leaves_the_probabilities_room_to_read(qtbot, make_window, tmp_path):
+    # Under its 40 px banner the probability plot was a ~20 px strip once the studio was full.
+    from sensorlab.app.live.prediction_panel import PredictionPanel
+
+    model = mean_model(tmp_path / "motion.onnx", channels=2)
+    write_mapping(model, stream="imu", channels=["ch0", "ch1"], window=0.2, hop=0.1, scores_kind="logits", labels=["still", "moving"])
+    w = make_window()
+    w.show()
+    w.resize(1400, 560)  # every panel at its minimum height
+    assert w.load_model(model) == ("motion_pred",)
+    qtbot.waitUntil(lambda: isinstance(w.live_view.panels.get("motion_pred"), PredictionPanel), timeout=20_000)
+    panel = w.live_view.panels["motion_pred"]
+    qtbot.waitUntil(lambda: panel.top is not None, timeout=20_000)
+    qtbot.waitUntil(lambda: panel.plot.getViewBox().height() >= 56, timeout=10_000)  # 0…1 with its ticks apart

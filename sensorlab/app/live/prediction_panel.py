@@ -16,6 +16,8 @@ from sensorlab.app.live.panels import TimeseriesPanel
 
 #: Banner colours: a confident top class, and an unsure one (below `UNSURE`).
 SURE, UNSURE_COLOUR, UNSURE = "#2e7d32", "#5f6368", 0.6
+#: Pixels for the probability plot's row (its time axis included when it shows one).
+PLOT_MIN_HEIGHT = 112
 
 
 class PredictionPanel(TimeseriesPanel):
@@ -31,6 +33,11 @@ class PredictionPanel(TimeseriesPanel):
         self._colour = ""
         self._set_colour(UNSURE_COLOUR)
         self._layout.insertWidget(1, self.banner)
+        # The banner takes ~40 px: in a crowded studio (which gives each panel its minimum
+        # height) the probabilities were left a strip of ~20 px, too thin to read 0…1. Keep the
+        # plot row tall enough for its four tick labels, plus the time axis when it is the last.
+        self.graphics.ci.layout.setRowMinimumHeight(0, PLOT_MIN_HEIGHT)
+        self.graphics.setMinimumHeight(PLOT_MIN_HEIGHT + 8)
         self.top: tuple[str, float] | None = None
 
     def _set_colour(self, colour: str) -> None:
