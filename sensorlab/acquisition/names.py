@@ -114,3 +114,30 @@ __all__ = [
     "safe_file_stem",
     "stream_name_problem",
 ]
+
+
+def prediction_stream_name(model_path: str) -> str:
+    """The default name of a model's predictions stream: ``<model file stem>_pred``.
+
+    A sensorlab export is always called ``model…`` (``model.onnx``, ``model.int8.onnx``,
+    ``model_int8.tflite``) inside its run folder, so every run's model came out as
+    ``model_pred`` and two runs, or two builds of one run, could not be told apart in the
+    live view; those are named after the run folder and the build instead.
+
+    Examples
+    --------
+    >>> prediction_stream_name("motion.onnx")
+    'motion_pred'
+    >>> prediction_stream_name("runs/kws-audio/model.onnx")
+    'kws-audio_pred'
+    >>> prediction_stream_name("runs/kws-audio/model.int8.onnx")
+    'kws-audio_int8_pred'
+    """
+    from pathlib import PurePath
+
+    path = PurePath(model_path)
+    stem = path.stem.replace(".", "_")
+    run = path.parent.name
+    if re.fullmatch(r"model(_.*)?", stem) and run not in ("", ".", ".."):
+        stem = run + stem[len("model"):]
+    return f"{stem}_pred"

@@ -65,7 +65,7 @@ from sensorlab.acquisition.kinds.camera import CameraConfig  # noqa: F401
 from sensorlab.acquisition.kinds.emulated import EEG_VALUES_PER_S, EMULATED_RATES, MAX_DRIFT_PPM, EmulatedConfig  # noqa: F401
 from sensorlab.acquisition.kinds.serial import BAUD_RATES, SerialConfig  # noqa: F401
 from sensorlab.acquisition.lsl.config import LslOutletConfig
-from sensorlab.acquisition.names import file_name_problem
+from sensorlab.acquisition.names import file_name_problem, prediction_stream_name
 from sensorlab.acquisition.source import Source
 
 #: A rig file is a few hundred bytes; anything this big is a mistake (or an attack on the parser).
@@ -115,7 +115,7 @@ class ModelProcessorConfig(BaseModel):
     kind: Literal["model"]
     path: str = Field(min_length=1)  # .onnx file, relative to the rig file; "demo": the bundled demo model
     input: str = ""  # default: the stream the model's contract or mapping names
-    name: str = Field(default="", pattern=r"^[^/]*$")  # output stream; default "<model stem>_pred"
+    name: str = Field(default="", pattern=r"^[^/]*$")  # output stream; default: names.prediction_stream_name
     stale_after: float = Field(default=0.5, gt=0, le=60)
     smooth: int = Field(default=0, ge=0, le=1000)  # moving average over this many windows
     event_label: str = ""  # class whose probability makes an events stream "<name>_events"
@@ -136,7 +136,7 @@ ProcessorConfig = Annotated[RmsProcessorConfig | ThresholdProcessorConfig | Mode
 
 def _output_name(p: RmsProcessorConfig | ThresholdProcessorConfig | ModelProcessorConfig) -> str:
     if p.kind == "model":
-        return p.name or f"{Path(p.path).stem.replace('.', '_')}_pred"
+        return p.name or prediction_stream_name(p.path)
     return p.name or f"{p.input}_{'rms' if p.kind == 'rms' else 'events'}"
 
 

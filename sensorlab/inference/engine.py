@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from sensorlab.acquisition.clock import now
+from sensorlab.acquisition.names import prediction_stream_name
 from sensorlab.acquisition.processors.base import ProcessorBase
 from sensorlab.acquisition.source import IRREGULAR, Chunk, SourceError, StreamInfo, StreamKind, StreamStats
 from sensorlab.inference.mapping import ModelMapping
@@ -104,7 +105,7 @@ class InferenceProcessor(ProcessorBase):
         stream = input or (self.model.mapping.stream if self.model else "") or "?"
         super().__init__((stream,), description=f"model {path.name} on {stream}")
         self.input = stream
-        self.name = name or f"{path.stem.replace('.', '_')}_pred"
+        self.name = name or prediction_stream_name(str(path))
         self.events_name = f"{self.name}_events"
         self.stale_after = float(stale_after)
         self.smoother = Smoother(smooth)

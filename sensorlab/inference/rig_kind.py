@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from sensorlab.acquisition.names import prediction_stream_name
 from sensorlab.acquisition.processors import register_kind
 from sensorlab.inference.engine import InferenceProcessor
 
@@ -24,7 +25,7 @@ def model_path(path: str) -> Path:
 
 
 def build_model_processor(config: Any) -> InferenceProcessor:
-    name = config.name or f"{Path(config.path).stem.replace('.', '_')}_pred"
+    name = config.name or prediction_stream_name(config.path)
     return InferenceProcessor(model_path(config.path), name=name, input=config.input, stale_after=config.stale_after, smooth=config.smooth,
                               event_label=config.event_label, threshold=config.threshold, release=config.release)  # fmt: skip
 

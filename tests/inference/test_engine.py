@@ -214,3 +214,19 @@ def test_the_reported_lag_runs_from_the_windows_last_sample_so_it_is_never_negat
     made = got.cat("mean_pred", "arrival_times")
     assert np.all(made >= last_sample) and all(lag >= 0 for lag, _e in lags), lags
     np.testing.assert_allclose([lag for lag, _e in lags[:4]], (made[:4] - last_sample[:4]) * 1000, atol=1e-6)
+
+
+def test_two_builds_of_a_run_are_told_apart_live_by_their_stream_names(tmp_path):
+    # Every export is called model.onnx / model.int8.onnx inside its run folder: both came out
+    # as "model_pred" (and the second could not even be added beside the first).
+    run = tmp_path / "runs" / "kws-audio"
+    run.mkdir(parents=True)
+    names = []
+    for file in ("model.onnx", "model.int8.onnx"):
+        model = mean_model(run / file, channels=2)
+        write_mapping(model, stream="imu", window=0.5, hop=0.25, scores_kind="probabilities", labels=["a", "b"])
+        names.append(InferenceProcessor(model).name)
+    assert names == ["kws-audio_pred", "kws-audio_int8_pred"]
+    other = mean_model(tmp_path / "motion.onnx", channels=2)
+    write_mapping(other, stream="imu", window=0.5, hop=0.25, scores_kind="probabilities", labels=["a", "b"])
+    assert InferenceProcessor(other).name == "motion_pred"  # any other model: its file name
