@@ -134,7 +134,22 @@ def lost_streams(summary: dict[str, Any]) -> list[str]:
             out.append(f"{s['name']}: stopped early ({s['error']})")
         elif s.get("reconnects"):
             out.append(f"{s['name']}: device lost and back {s['reconnects']}×, {s['gap_seconds']:.1f} s of gaps")
+        elif _silent(s, summary["duration"]):
+            # A port that opens but never speaks (wrong port, board not running, wrong baud
+            # with a declared channel list) leaves an empty stream: not a clean recording.
+            out.append(f"{s['name']}: no samples in {summary['duration']:.1f} s: check that the device is "
+                       f"sending on this port at this baud rate (`sensorlab devices`, docs/RIG.md)")  # fmt: skip
     return out
+
+
+#: A regular stream that stored nothing over at least this many seconds (and 10 sample
+#: periods) of recording counts as lost: shorter recordings may end before a first window.
+SILENT_AFTER = 2.0
+
+
+def _silent(stream: dict[str, Any], duration: float) -> bool:
+    rate = stream["nominal_rate"]
+    return rate > 0 and stream["samples"] == 0 and duration >= max(SILENT_AFTER, 10.0 / rate)
 
 
 def _source_errors(raw: Any) -> dict[str, str]:

@@ -1,0 +1,74 @@
+"""Attacks a careless user or a hostile world makes on the command line, one regression test
+each: real processes, real pseudo-terminals, real HDF5 files. Each asserts the one-line
+message (the problem and the fix), the exit status, and that recorded data is kept."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sensorlab.session.reader import Session
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO_MODEL = REPO / "sensorlab" / "resources" / "models" / "demo_clap.onnx"
+
+
+def run_cli(*args: str, cwd: Path, timeout: float = 180) -> subprocess.CompletedProcess:
+    """The real `sensorlab` command, as a terminal runs it (stderr as a user sees it)."""
+    return subprocess.run([sys.executable, "-m", "sensorlab.cli", *args], capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=cwd)  # fmt: skip
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess, *words: str) -> str:
+    both = proc.stdout + proc.stderr
+    assert "Traceback" not in both and "Error:" not in both.replace("error:", ""), both
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), both
+    for w in words:
+        assert w in lines[0], lines[0]
+    return lines[0]
+
+
+def test_a_serial_port_that_never_speaks_is_reported_and_exits_3(tmp_path):
+    """A port that opens but sends nothing (wrong port, board not running, wrong baud with the
+    channels declared) used to give exit 0 and an empty stream: a script never noticed."""
+    master, slave = os.openpty()  # held open and silent for the whole recording
+    try:
+        rig = tmp_path / "rig.toml"
+        rig.write_text(f'[[serial]]\nname = "quiet"\nport = "{os.ttyname(slave)}"\nbaud = 115200\nprotocol = "text"\n'
+                       f'rate = 100\nchannels = ["a"]\n\n[[emulated]]\ndevice = "imu-text"\n')  # fmt: skip
+        out = tmp_path / "x.h5"
+        proc = run_cli("record", "--rig", str(rig), "-d", "3", "-o", str(out), cwd=tmp_path)
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    (warning,) = [ln for ln in proc.stderr.splitlines() if ln.startswith("warning:")]
+    assert "quiet: no samples" in warning and "baud rate" in warning
+    with Session.open(out) as s:  # the device that did speak is recorded in full
+        assert s.streams["quiet"].count == 0 and s.streams["wrist"].count > 100
+
+
+@pytest.fixture(scope="module")
+def damaged(tmp_path_factory) -> dict[str, Path]:
+    import h5py
+    import numpy as np
+
+    d = tmp_path_factory.mktemp("damaged")
+    (d / "zero.h5").write_bytes(b"")
+    (d / "text.h5").write_text("hello, not a session\n")
+    with h5py.File(d / "other.h5", "w") as f:  # an HDF5 file another tool wrote
+        f["x"] = np.arange(10)
+    return {p.name: p for p in d.iterdir()}
+
+
+@pytest.mark.parametrize("name", ["zero.h5", "text.h5", "other.h5"])
+def test_predict_on_a_file_that_is_no_session_says_so_in_one_line(damaged, name, tmp_path):
+    proc = run_cli("predict", str(DEMO_MODEL), str(damaged[name]), "-o", str(tmp_path / "p.h5"), cwd=tmp_path)
+    assert proc.returncode == 1
+    assert_one_line_error(proc, name, "session")
+    assert not (tmp_path / "p.h5").exists()
