@@ -72,3 +72,51 @@ def test_predict_on_a_file_that_is_no_session_says_so_in_one_line(damaged, name,
     assert proc.returncode == 1
     assert_one_line_error(proc, name, "session")
     assert not (tmp_path / "p.h5").exists()
+
+
+@pytest.fixture
+def readonly_folder(tmp_path, make_session):
+    """A folder holding a labeled session that cannot be written: a read-only bind mount as
+    root (permissions do not stop root), plain permissions otherwise."""
+    from sensorlab.acquisition.emulated.signal import SignalSource
+
+    folder = tmp_path / "archive"
+    folder.mkdir()
+    session = make_session(SignalSource("imu", rate=200, max_samples=400), path=folder / "s.h5")
+    (tmp_path / "in.txt").write_text("0.5\t1.0\tclap\n")
+    assert run_cli("labels", "import", str(session), str(tmp_path / "in.txt"), cwd=tmp_path).returncode == 0
+    before = sorted(p.name for p in folder.iterdir())
+    if os.geteuid() == 0:
+        if subprocess.run(["mount", "--bind", str(folder), str(folder)], capture_output=True).returncode != 0:
+            pytest.skip("read-only bind mount not permitted here")
+        subprocess.run(["mount", "-o", "remount,ro,bind", str(folder)], check=True)
+    else:
+        folder.chmod(0o555)
+    try:
+        yield session, before
+    finally:
+        if os.geteuid() == 0:
+            subprocess.run(["umount", str(folder)], check=True)
+        else:
+            folder.chmod(0o755)
+
+
+def test_labels_export_reads_a_session_in_a_read_only_folder(readonly_folder, tmp_path):
+    """Exporting only reads: it used to fail creating the sidecar's lock file beside the session."""
+    session, before = readonly_folder
+    out = tmp_path / "out.csv"
+    proc = run_cli("labels", "export", str(session), str(out), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "clap" in out.read_text()
+    assert sorted(p.name for p in session.parent.iterdir()) == before
+
+
+def test_labels_import_into_a_read_only_folder_says_where_and_what_to_do(readonly_folder, tmp_path):
+    session, before = readonly_folder
+    (tmp_path / "more.txt").write_text("1.2\t1.5\twave\n")
+    proc = run_cli("labels", "import", str(session), str(tmp_path / "more.txt"), cwd=tmp_path)
+    assert proc.returncode == 1
+    line = assert_one_line_error(proc, str(session.parent), "copy the session")
+    assert "more.txt" not in line  # the labels file is fine: the folder is the problem
+    proc = run_cli("labels", "export", str(session), str(tmp_path / "o.csv"), cwd=tmp_path)
+    assert "clap" in (tmp_path / "o.csv").read_text()  # the labels already there are intact
