@@ -120,3 +120,23 @@ def test_labels_import_into_a_read_only_folder_says_where_and_what_to_do(readonl
     assert "more.txt" not in line  # the labels file is fine: the folder is the problem
     proc = run_cli("labels", "export", str(session), str(tmp_path / "o.csv"), cwd=tmp_path)
     assert "clap" in (tmp_path / "o.csv").read_text()  # the labels already there are intact
+
+
+@pytest.mark.parametrize("labels_table, words", [
+    ('tier = "default"\ninclude = ["jump"]', ["labels.include ['jump']", "its labels: clap"]),  # a label no session has
+    ('tier = "activty"', ["no labels on tier 'activty'", "its tiers: default"]),               # a misspelt tier
+])  # fmt: skip
+def test_a_dataset_spec_that_keeps_no_label_fails_instead_of_writing_an_empty_dataset(tmp_path, make_session, labels_table, words):
+    """Used to exit 0 with a 0-window dataset (and, for include, say the tier had no labels)."""
+    from sensorlab.acquisition.emulated.signal import SignalSource
+
+    session = make_session(SignalSource("imu", rate=200, max_samples=400), path=tmp_path / "a.h5")
+    (tmp_path / "in.txt").write_text("0.2\t0.9\tclap\n")
+    assert run_cli("labels", "import", str(session), str(tmp_path / "in.txt"), cwd=tmp_path).returncode == 0
+    spec = tmp_path / "spec.toml"
+    spec.write_text(f'[sessions]\npaths = ["a.h5"]\n[[streams]]\nname = "imu"\n[labels]\n{labels_table}\n'
+                    '[window]\nlength = 0.25\nhop = 0.125\n')  # fmt: skip
+    proc = run_cli("dataset", "build", str(spec), "-o", str(tmp_path / "ds.h5"), cwd=tmp_path)
+    assert proc.returncode == 1
+    assert_one_line_error(proc, "nothing to build", *words)
+    assert not (tmp_path / "ds.h5").exists()
