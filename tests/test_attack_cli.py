@@ -140,3 +140,24 @@ def test_a_dataset_spec_that_keeps_no_label_fails_instead_of_writing_an_empty_da
     assert proc.returncode == 1
     assert_one_line_error(proc, "nothing to build", *words)
     assert not (tmp_path / "ds.h5").exists()
+
+
+@pytest.mark.parametrize("rate", [0.0, -5.0])
+def test_a_model_contract_with_an_impossible_rate_is_one_line(tmp_path, rate):
+    """A hand-edited contract (input.rate 0) used to end `predict` in a pydantic traceback."""
+    import json
+
+    import onnx
+
+    model = onnx.load(str(DEMO_MODEL))
+    (prop,) = [p for p in model.metadata_props if p.key == "sensorlab.contract"]
+    contract = json.loads(prop.value)
+    contract["input"]["rate"] = rate
+    prop.value = json.dumps(contract)
+    bad = tmp_path / "edited.onnx"
+    onnx.save(model, str(bad))
+    session = tmp_path / "s.h5"
+    session.write_bytes(b"")  # never reached: the model is checked first
+    proc = run_cli("predict", str(bad), str(session), cwd=tmp_path)
+    assert proc.returncode == 1
+    assert_one_line_error(proc, "edited.onnx", "input.rate", "sensorlab export")
