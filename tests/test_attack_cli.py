@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -51,6 +53,45 @@ def test_a_serial_port_that_never_speaks_is_reported_and_exits_3(tmp_path):
     assert "quiet: no samples" in warning and "baud rate" in warning
     with Session.open(out) as s:  # the device that did speak is recorded in full
         assert s.streams["quiet"].count == 0 and s.streams["wrist"].count > 100
+
+
+def test_a_device_that_stops_sending_mid_recording_is_reported_and_exits_3(tmp_path):
+    """A board that hangs (port still open, no more lines) used to leave a stream that simply
+    ends early: exit 0, no warning, and a script kept a recording with a hole at the end."""
+    master, slave = os.openpty()
+    out = tmp_path / "x.h5"
+    done = threading.Event()
+
+    def board() -> None:  # speaks until the recording has started and 1 s more, then hangs
+        started = None
+        k = 0
+        while not done.is_set():
+            if started is None and out.exists():
+                started = time.monotonic()
+            if started is not None and time.monotonic() - started > 1.0:
+                break
+            os.write(master, f"{k % 7},{k % 5}\n".encode())
+            k += 1
+            time.sleep(0.01)
+        done.wait(300)
+
+    t = threading.Thread(target=board, daemon=True)
+    t.start()
+    try:
+        rig = tmp_path / "rig.toml"
+        rig.write_text(f'[[serial]]\nname = "hangs"\nport = "{os.ttyname(slave)}"\nbaud = 115200\nprotocol = "text"\n'
+                       f'rate = 100\nchannels = ["a", "b"]\n\n[[emulated]]\ndevice = "imu-text"\n')  # fmt: skip
+        proc = run_cli("record", "--rig", str(rig), "-d", "6", "-o", str(out), cwd=tmp_path)
+    finally:
+        done.set()
+        t.join(10)
+        os.close(master)
+        os.close(slave)
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    (warning,) = [ln for ln in proc.stderr.splitlines() if ln.startswith("warning:")]
+    assert "hangs: stopped sending" in warning and "never resumed" in warning
+    with Session.open(out) as s:  # what it sent before it hung is kept, the other device in full
+        assert s.streams["hangs"].count > 20 and s.streams["wrist"].count > 400
 
 
 @pytest.fixture(scope="module")
