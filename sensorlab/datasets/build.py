@@ -144,6 +144,12 @@ def plan_build(spec: DatasetSpec, strict: bool = False) -> _Plan:
                 if pending:  # suggestions are not labels until reviewed: say so, not "no labels"
                     notes.append(f"{path.name}: tier {spec.labels.tier!r} holds only {pending} unreviewed suggestion(s); "
                                  "accept them in `sensorlab label` (A) to use them as labels")
+                elif spec.labels.include and tier_spans(ann, spec.labels.tier, None):
+                    # The tier has labels, only not the ones asked for: "no labels" would send
+                    # the user looking at the wrong thing (a typo in include is the usual cause).
+                    found = sorted({sp.label for sp in tier_spans(ann, spec.labels.tier, None)})
+                    notes.append(f"{path.name}: none of labels.include {list(spec.labels.include)} on tier {spec.labels.tier!r} "
+                                 f"(its labels: {', '.join(found)})")  # fmt: skip
                 else:
                     notes.append(f"{path.name}: no labels on tier {spec.labels.tier!r} (its tiers: {', '.join(ann.tier_names) or 'none'})")
         except (SessionUnreadable, OSError, RuntimeError, ValueError, KeyError) as e:
@@ -274,6 +280,11 @@ def iter_build(
     """`build_dataset`, yielding progress after planning and after each session."""
     out = Path(out)
     plan = plan_build(spec, strict)
+    if not plan.classes:
+        # Not one label survives the tier / include choice (and unlabeled windows are dropped):
+        # every window would be dropped, and an empty file that "built" fine only fails later.
+        why = "; ".join(plan.notes[:3])
+        raise BuildError(f"nothing to build: no session has labels the spec keeps ({why}); check labels.tier and labels.include")
     total = len(plan.tasks)
     yield BuildProgress(0, total, 0)
     train = plan.split.names.index("train") if "train" in plan.split.names else None

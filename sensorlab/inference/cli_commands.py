@@ -49,6 +49,7 @@ def predict(
     from sensorlab.inference.model import ModelError
     from sensorlab.inference.offline import PredictProgress, iter_predict
     from sensorlab.labeling.suggest import SUGGESTION_TIER
+    from sensorlab.session.recovery import SessionError
 
     if not session.is_file():
         _fail(f"{session}: no such session file", 2)
@@ -60,7 +61,7 @@ def predict(
                 _bar(item.fraction, item.windows)
             else:
                 result = item
-    except (ModelError, MappingError, FileExistsError, OSError) as e:
+    except (ModelError, MappingError, SessionError, FileExistsError, OSError) as e:  # SessionError: not a readable session
         _fail(str(e).splitlines()[0])
     try:
         if sys.stderr.isatty():

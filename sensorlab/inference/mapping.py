@@ -71,6 +71,18 @@ class ModelMapping(BaseModel):
     @classmethod
     def from_contract(cls, c: ModelContract) -> ModelMapping:
         """The mapping a sensorlab model's contract implies (its `prepare` still does the scaling)."""
+        try:
+            return cls._from_contract(c)
+        except ValidationError as e:  # a hand-edited or foreign contract: rate 0, a string, …
+            first = e.errors()[0]
+            key = {"rate": "input.rate", "window": "window.length", "hop": "window.hop"}.get(str(first["loc"][0]) if first["loc"] else "", ".".join(map(str, first["loc"])))
+            raise MappingError(f"the model contract's {key} is unusable ({first['msg'].removeprefix('Value error, ')}, got {first.get('input')!r}); "
+                               "export the model again with `sensorlab export`, or give it a mapping with --mapping (docs/INFERENCE.md)") from None  # fmt: skip
+        except (KeyError, TypeError) as e:
+            raise MappingError(f"the model contract lacks or mistypes {e}; export the model again with `sensorlab export`") from None
+
+    @classmethod
+    def _from_contract(cls, c: ModelContract) -> ModelMapping:
         inp = c.input
         norm = inp.get("normalization", {})
         return cls(

@@ -144,7 +144,10 @@ class LoadedModel:
                 if "no 'sensorlab.contract'" not in str(e):
                     raise ModelError(f"{self.path.name}: {e}") from None
             if self.contract is not None:
-                mapping = ModelMapping.from_contract(self.contract)
+                try:
+                    mapping = ModelMapping.from_contract(self.contract)
+                except MappingError as e:
+                    raise ModelError(f"{self.path.name}: {e}") from None
             else:
                 try:
                     mapping = load_mapping(self.path)

@@ -12,6 +12,7 @@ autosave never drop each other's labels; one kept waiting too long fails naming 
 
 from __future__ import annotations
 
+import errno
 import logging
 from pathlib import Path
 from typing import Any
@@ -295,9 +296,20 @@ def describe_segments(
     return "\n".join(lines)
 
 
+#: errno values of a folder or file that cannot be written (read-only mount, permissions).
+_NOT_WRITABLE = (errno.EROFS, errno.EACCES, errno.EPERM)
+
+
 def error_line(e: BaseException, *paths: str | Path) -> str:
     """One line for the terminal from an exception, prefixed with the first of ``paths`` unless
     the message already names one of them."""
+    if isinstance(e, OSError) and e.errno in _NOT_WRITABLE and e.filename:
+        # The labels sidecar (or its lock) sits beside the session: a read-only folder is the
+        # session's problem, not the labels file's, and the fix is to move the session.
+        where = Path(e.filename).parent
+        if ".labels.json" in Path(e.filename).name:
+            return f"cannot write in {where} ({e.strerror}): the labels are saved beside the session; copy the session to a folder you can write to and run this there"
+        return f"cannot write in {where} ({e.strerror}): write the output to a folder you can write to"
     msg = one_line(e)
     names = [Path(p).name for p in paths]
     if paths and not any(n and n in msg for n in names):

@@ -27,6 +27,7 @@ field (older readers refuse the file instead of misreading it).
 from __future__ import annotations
 
 import datetime as _dt
+import errno
 import json
 import logging
 import os
@@ -126,8 +127,16 @@ def clean_stray_temps(path: str | Path) -> int:
     Does nothing (returns 0) if another process holds the sidecar lock right now.
     """
     path = Path(path)
-    with try_sidecar_lock(path) as locked:
-        return _clean_stale_temps(path, min_age_s=0.0) if locked else 0
+    try:
+        with try_sidecar_lock(path) as locked:
+            return _clean_stale_temps(path, min_age_s=0.0) if locked else 0
+    except OSError as e:
+        # The lock file cannot be created in a read-only folder (an archive, a share, a
+        # mounted dataset): no writer can have left a temporary there, and reading the labels
+        # must still work.
+        if e.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            return 0
+        raise
 
 
 def annotations_to_json(annotations: AnnotationSet, *, session: str = "") -> str:

@@ -71,6 +71,7 @@ def summarize(path: str | Path, measure_sync: bool = True) -> dict[str, Any]:
             "streams": [],
         }
         events: dict[str, np.ndarray] = {}
+        end_host = m.end_host_time  # None for a file whose recorder crashed
         for name, r in s.streams.items():
             st = r.stats
             gaps = np.asarray(st.gaps, dtype=np.float64).reshape(-1, 2)
@@ -100,6 +101,10 @@ def summarize(path: str | Path, measure_sync: bool = True) -> dict[str, Any]:
                     "gap_seconds": float((gaps[:, 1] - gaps[:, 0]).sum()) if len(gaps) else 0.0,
                     "error": st.error,
                     "reconnects": st.reconnects,
+                    # Seconds between a regular stream's last sample and the end of the recording:
+                    # a device that stopped sending and never came back (the port stayed open).
+                    "quiet_at_end": max(0.0, float(end_host - r.last_time - 1.0 / r.info.nominal_rate))
+                    if end_host is not None and r.count and r.info.regular else 0.0,
                     "drift_ppm": float(clock.get("drift_ppm", np.nan)),
                     "drift_stderr_ppm": float(clock.get("drift_stderr_ppm", np.nan)),
                     "resolution": 1.0 / r.info.nominal_rate if r.info.nominal_rate > 0 else float("nan"),
@@ -134,7 +139,25 @@ def lost_streams(summary: dict[str, Any]) -> list[str]:
             out.append(f"{s['name']}: stopped early ({s['error']})")
         elif s.get("reconnects"):
             out.append(f"{s['name']}: device lost and back {s['reconnects']}×, {s['gap_seconds']:.1f} s of gaps")
+        elif _silent(s, summary["duration"]):
+            # A port that opens but never speaks (wrong port, board not running, wrong baud
+            # with a declared channel list) leaves an empty stream: not a clean recording.
+            out.append(f"{s['name']}: no samples in {summary['duration']:.1f} s: check that the device is "
+                       f"sending on this port at this baud rate (`sensorlab devices`, docs/RIG.md)")  # fmt: skip
+        elif s.get("quiet_at_end", 0.0) > SILENT_AFTER:
+            out.append(f"{s['name']}: stopped sending {s['quiet_at_end']:.1f} s before the end of the recording and never "
+                       "resumed: check the device (power, firmware, cable)")  # fmt: skip
     return out
+
+
+#: A regular stream that stored nothing over at least this many seconds (and 10 sample
+#: periods) of recording counts as lost: shorter recordings may end before a first window.
+SILENT_AFTER = 2.0
+
+
+def _silent(stream: dict[str, Any], duration: float) -> bool:
+    rate = stream["nominal_rate"]
+    return rate > 0 and stream["samples"] == 0 and duration >= max(SILENT_AFTER, 10.0 / rate)
 
 
 def _source_errors(raw: Any) -> dict[str, str]:

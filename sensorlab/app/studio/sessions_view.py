@@ -7,6 +7,7 @@ what the file system knows (name, time, size) plus the label count from the smal
 from __future__ import annotations
 
 import json
+import stat
 from datetime import datetime
 from pathlib import Path
 
@@ -38,11 +39,17 @@ class SessionsView(QTreeWidget):
 
     def refresh(self) -> None:
         self.clear()
-        files = sorted(self.folder.glob("*.h5"), key=lambda p: p.stat().st_mtime, reverse=True) if self.folder.is_dir() else []
-        for path in files:
+        found = []
+        for path in self.folder.glob("*.h5") if self.folder.is_dir() else []:
             if path.name.endswith((*DERIVED_SUFFIXES, ".recovered.h5")):
                 continue  # caches, offline predictions and recovery copies, not sessions
-            st = path.stat()
+            try:  # a dangling link (a drive not mounted) or a file deleted meanwhile: not listed
+                st = path.stat()
+            except OSError:
+                continue
+            if stat.S_ISREG(st.st_mode):
+                found.append((path, st))
+        for path, st in sorted(found, key=lambda f: f[1].st_mtime, reverse=True):
             item = QTreeWidgetItem([path.stem, f"{datetime.fromtimestamp(st.st_mtime):%Y-%m-%d %H:%M}",
                                     f"{st.st_size / 1e6:,.1f} MB", _label_count(path)])  # fmt: skip
             item.setData(0, Qt.ItemDataRole.UserRole, str(path))

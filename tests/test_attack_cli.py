@@ -1,0 +1,204 @@
+"""Attacks a careless user or a hostile world makes on the command line, one regression test
+each: real processes, real pseudo-terminals, real HDF5 files. Each asserts the one-line
+message (the problem and the fix), the exit status, and that recorded data is kept."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from sensorlab.session.reader import Session
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO_MODEL = REPO / "sensorlab" / "resources" / "models" / "demo_clap.onnx"
+
+
+def run_cli(*args: str, cwd: Path, timeout: float = 180) -> subprocess.CompletedProcess:
+    """The real `sensorlab` command, as a terminal runs it (stderr as a user sees it)."""
+    return subprocess.run([sys.executable, "-m", "sensorlab.cli", *args], capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=cwd)  # fmt: skip
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess, *words: str) -> str:
+    both = proc.stdout + proc.stderr
+    assert "Traceback" not in both and "Error:" not in both.replace("error:", ""), both
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), both
+    for w in words:
+        assert w in lines[0], lines[0]
+    return lines[0]
+
+
+def test_a_serial_port_that_never_speaks_is_reported_and_exits_3(tmp_path):
+    """A port that opens but sends nothing (wrong port, board not running, wrong baud with the
+    channels declared) used to give exit 0 and an empty stream: a script never noticed."""
+    master, slave = os.openpty()  # held open and silent for the whole recording
+    try:
+        rig = tmp_path / "rig.toml"
+        rig.write_text(f'[[serial]]\nname = "quiet"\nport = "{os.ttyname(slave)}"\nbaud = 115200\nprotocol = "text"\n'
+                       f'rate = 100\nchannels = ["a"]\n\n[[emulated]]\ndevice = "imu-text"\n')  # fmt: skip
+        out = tmp_path / "x.h5"
+        proc = run_cli("record", "--rig", str(rig), "-d", "3", "-o", str(out), cwd=tmp_path)
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    (warning,) = [ln for ln in proc.stderr.splitlines() if ln.startswith("warning:")]
+    assert "quiet: no samples" in warning and "baud rate" in warning
+    with Session.open(out) as s:  # the device that did speak is recorded in full
+        assert s.streams["quiet"].count == 0 and s.streams["wrist"].count > 100
+
+
+def test_a_device_that_stops_sending_mid_recording_is_reported_and_exits_3(tmp_path):
+    """A board that hangs (port still open, no more lines) used to leave a stream that simply
+    ends early: exit 0, no warning, and a script kept a recording with a hole at the end."""
+    master, slave = os.openpty()
+    out = tmp_path / "x.h5"
+    done = threading.Event()
+
+    def board() -> None:  # speaks until the recording has started and 1 s more, then hangs
+        started = None
+        k = 0
+        while not done.is_set():
+            if started is None and out.exists():
+                started = time.monotonic()
+            if started is not None and time.monotonic() - started > 1.0:
+                break
+            os.write(master, f"{k % 7},{k % 5}\n".encode())
+            k += 1
+            time.sleep(0.01)
+        done.wait(300)
+
+    t = threading.Thread(target=board, daemon=True)
+    t.start()
+    try:
+        rig = tmp_path / "rig.toml"
+        rig.write_text(f'[[serial]]\nname = "hangs"\nport = "{os.ttyname(slave)}"\nbaud = 115200\nprotocol = "text"\n'
+                       f'rate = 100\nchannels = ["a", "b"]\n\n[[emulated]]\ndevice = "imu-text"\n')  # fmt: skip
+        proc = run_cli("record", "--rig", str(rig), "-d", "6", "-o", str(out), cwd=tmp_path)
+    finally:
+        done.set()
+        t.join(10)
+        os.close(master)
+        os.close(slave)
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    (warning,) = [ln for ln in proc.stderr.splitlines() if ln.startswith("warning:")]
+    assert "hangs: stopped sending" in warning and "never resumed" in warning
+    with Session.open(out) as s:  # what it sent before it hung is kept, the other device in full
+        assert s.streams["hangs"].count > 20 and s.streams["wrist"].count > 400
+
+
+@pytest.fixture(scope="module")
+def damaged(tmp_path_factory) -> dict[str, Path]:
+    import h5py
+    import numpy as np
+
+    d = tmp_path_factory.mktemp("damaged")
+    (d / "zero.h5").write_bytes(b"")
+    (d / "text.h5").write_text("hello, not a session\n")
+    with h5py.File(d / "other.h5", "w") as f:  # an HDF5 file another tool wrote
+        f["x"] = np.arange(10)
+    return {p.name: p for p in d.iterdir()}
+
+
+@pytest.mark.parametrize("name", ["zero.h5", "text.h5", "other.h5"])
+def test_predict_on_a_file_that_is_no_session_says_so_in_one_line(damaged, name, tmp_path):
+    proc = run_cli("predict", str(DEMO_MODEL), str(damaged[name]), "-o", str(tmp_path / "p.h5"), cwd=tmp_path)
+    assert proc.returncode == 1
+    assert_one_line_error(proc, name, "session")
+    assert not (tmp_path / "p.h5").exists()
+
+
+@pytest.fixture
+def readonly_folder(tmp_path, make_session):
+    """A folder holding a labeled session that cannot be written: a read-only bind mount as
+    root (permissions do not stop root), plain permissions otherwise."""
+    from sensorlab.acquisition.emulated.signal import SignalSource
+
+    folder = tmp_path / "archive"
+    folder.mkdir()
+    session = make_session(SignalSource("imu", rate=200, max_samples=400), path=folder / "s.h5")
+    (tmp_path / "in.txt").write_text("0.5\t1.0\tclap\n")
+    assert run_cli("labels", "import", str(session), str(tmp_path / "in.txt"), cwd=tmp_path).returncode == 0
+    before = sorted(p.name for p in folder.iterdir())
+    if os.geteuid() == 0:
+        if subprocess.run(["mount", "--bind", str(folder), str(folder)], capture_output=True).returncode != 0:
+            pytest.skip("read-only bind mount not permitted here")
+        subprocess.run(["mount", "-o", "remount,ro,bind", str(folder)], check=True)
+    else:
+        folder.chmod(0o555)
+    try:
+        yield session, before
+    finally:
+        if os.geteuid() == 0:
+            subprocess.run(["umount", str(folder)], check=True)
+        else:
+            folder.chmod(0o755)
+
+
+def test_labels_export_reads_a_session_in_a_read_only_folder(readonly_folder, tmp_path):
+    """Exporting only reads: it used to fail creating the sidecar's lock file beside the session."""
+    session, before = readonly_folder
+    out = tmp_path / "out.csv"
+    proc = run_cli("labels", "export", str(session), str(out), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "clap" in out.read_text()
+    assert sorted(p.name for p in session.parent.iterdir()) == before
+
+
+def test_labels_import_into_a_read_only_folder_says_where_and_what_to_do(readonly_folder, tmp_path):
+    session, before = readonly_folder
+    (tmp_path / "more.txt").write_text("1.2\t1.5\twave\n")
+    proc = run_cli("labels", "import", str(session), str(tmp_path / "more.txt"), cwd=tmp_path)
+    assert proc.returncode == 1
+    line = assert_one_line_error(proc, str(session.parent), "copy the session")
+    assert "more.txt" not in line  # the labels file is fine: the folder is the problem
+    proc = run_cli("labels", "export", str(session), str(tmp_path / "o.csv"), cwd=tmp_path)
+    assert "clap" in (tmp_path / "o.csv").read_text()  # the labels already there are intact
+
+
+@pytest.mark.parametrize("labels_table, words", [
+    ('tier = "default"\ninclude = ["jump"]', ["labels.include ['jump']", "its labels: clap"]),  # a label no session has
+    ('tier = "activty"', ["no labels on tier 'activty'", "its tiers: default"]),               # a misspelt tier
+])  # fmt: skip
+def test_a_dataset_spec_that_keeps_no_label_fails_instead_of_writing_an_empty_dataset(tmp_path, make_session, labels_table, words):
+    """Used to exit 0 with a 0-window dataset (and, for include, say the tier had no labels)."""
+    from sensorlab.acquisition.emulated.signal import SignalSource
+
+    session = make_session(SignalSource("imu", rate=200, max_samples=400), path=tmp_path / "a.h5")
+    (tmp_path / "in.txt").write_text("0.2\t0.9\tclap\n")
+    assert run_cli("labels", "import", str(session), str(tmp_path / "in.txt"), cwd=tmp_path).returncode == 0
+    spec = tmp_path / "spec.toml"
+    spec.write_text(f'[sessions]\npaths = ["a.h5"]\n[[streams]]\nname = "imu"\n[labels]\n{labels_table}\n'
+                    '[window]\nlength = 0.25\nhop = 0.125\n')  # fmt: skip
+    proc = run_cli("dataset", "build", str(spec), "-o", str(tmp_path / "ds.h5"), cwd=tmp_path)
+    assert proc.returncode == 1
+    assert_one_line_error(proc, "nothing to build", *words)
+    assert not (tmp_path / "ds.h5").exists()
+
+
+@pytest.mark.parametrize("rate", [0.0, -5.0])
+def test_a_model_contract_with_an_impossible_rate_is_one_line(tmp_path, rate):
+    """A hand-edited contract (input.rate 0) used to end `predict` in a pydantic traceback."""
+    import json
+
+    import onnx
+
+    model = onnx.load(str(DEMO_MODEL))
+    (prop,) = [p for p in model.metadata_props if p.key == "sensorlab.contract"]
+    contract = json.loads(prop.value)
+    contract["input"]["rate"] = rate
+    prop.value = json.dumps(contract)
+    bad = tmp_path / "edited.onnx"
+    onnx.save(model, str(bad))
+    session = tmp_path / "s.h5"
+    session.write_bytes(b"")  # never reached: the model is checked first
+    proc = run_cli("predict", str(bad), str(session), cwd=tmp_path)
+    assert proc.returncode == 1
+    assert_one_line_error(proc, "edited.onnx", "input.rate", "sensorlab export")
