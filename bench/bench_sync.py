@@ -33,7 +33,7 @@ from sensorlab.acquisition.emulated.world import World
 from av_rig import record_with_av  # bench/ is on sys.path: run as a script or by run_all
 
 
-#: Seconds at the start of each stream left out: sources hold back their first 0.25-0.5 s
+#: Seconds at the start of each stream left out: sources hold back their first 0.25-1 s
 #: while their clock fits find the transport floor; claps in that window would be detected
 #: in a partially delivered first chunk.
 SETTLE = 0.6

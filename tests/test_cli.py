@@ -62,7 +62,7 @@ def test_record_demo_writes_every_stream_and_prints_the_summary(demo_session):
         assert [d.device for d in parse_rig(s.metadata.rig).emulated][:2] == ["camera", "microphone"]
         imu, cam = s.streams["imu"], s.streams["camera"]
         assert imu.info.sample_shape == (6,)
-        # About 3 s of each (devices hold back their first 0.25-0.5 s while their clocks settle).
+        # About 3 s of each (devices hold back their first 0.25-1 s while their clocks settle).
         assert imu.duration > 2.0 and cam.duration > 2.0
         # Every 1 kHz sample of that span is stored or counted as dropped (a loaded machine may
         # drop some; none goes missing unaccounted).

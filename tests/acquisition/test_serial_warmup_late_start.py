@@ -41,12 +41,11 @@ class _LateStartIMU(BinaryIMU):
 
 @pytest.mark.parametrize("reader", ["thread", "process"])
 def test_first_samples_of_a_board_whose_first_bin_arrived_late_are_stamped_on_time(recorder, clap_world, reader):
-    with _LateStartIMU(rate=1000.0, world=clap_world) as mcu:
-        with SerialSource(mcu.port, mcu.baudrate, "binary", reader=reader) as src:
-            mcu.late_until = now() + LATE_FOR  # only from the start on: what came before is dropped
-            src.start(recorder)
-            assert recorder.wait_samples(2_500, timeout=90), f"only {sum(len(c) for c in recorder.chunks)} samples"
-            src.stop()
+    with _LateStartIMU(rate=1000.0, world=clap_world) as mcu, SerialSource(mcu.port, mcu.baudrate, "binary", reader=reader) as src:
+        mcu.late_until = now() + LATE_FOR  # only from the start on: what came before is dropped
+        src.start(recorder)
+        assert recorder.wait_samples(2_500, timeout=90), f"only {sum(len(c) for c in recorder.chunks)} samples"
+        src.stop()
     chunk = recorder.joined()
     truth = mcu.true_host_times(chunk.device_times)
     first = chunk.device_times - chunk.device_times[0] < 0.25

@@ -44,7 +44,7 @@ def _stamp_errors(stalls: list[tuple[float, float]], drift_ppm: float = 100.0, s
     errors = []
     for d, a, t in zip(device, arrival, true):
         fit.add(d, a)
-        if d > 0.5:  # SerialSource holds back its first 0.5 s (warm-up)
+        if d > 0.5:  # stamped as they come after 0.5 s: stricter than SerialSource, which holds its first WARMUP (1 s)
             errors.append(min(float(fit.mapping().to_host(d)), a) - t)
     return np.array(errors)
 

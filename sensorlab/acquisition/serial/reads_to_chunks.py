@@ -4,7 +4,9 @@ parser found in one read into one chunk per stream.
 Each read's samples are stamped through the clock fit (`DeviceClock`), never later than the
 read's arrival. The first `WARMUP` seconds of device time are held back and released as one
 chunk: the first few arrivals alone would put the fit several ms late, and its later
-correction would squeeze samples. Samples lost on the way (sequence gaps) and the first
+correction would squeeze samples. One second, two of the fit's 0.5 s bins: when the first
+bin arrives late as a whole (a link or a host slow for the first half second), the second
+bin's least-delayed arrival still sets the offset the held samples are stamped with. Samples lost on the way (sequence gaps) and the first
 samples after a lost port came back are recorded as gaps (``stats[...].gaps``), and parse
 errors are counted per stream.
 """
@@ -21,7 +23,10 @@ from sensorlab.acquisition.serial.reconnect import RECONNECT_FIRST
 from sensorlab.acquisition.source import Chunk
 
 #: Seconds of device time held back at the start while the clock fit finds the transport floor.
-WARMUP = 0.5
+#: 0.5 s (one bin) stamped a board's first samples as late as its whole first bin came (30 ms in
+#: tests/acquisition/test_serial_warmup_late_start.py), and in docs/PERFORMANCE.md §3 the
+#: serial maxima above 0.5 ms all fell in the first second; a stream shows 0.5 s later for it.
+WARMUP = 1.0
 
 
 class ReadsToChunks:
