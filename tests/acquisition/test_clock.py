@@ -146,10 +146,14 @@ def _imu_reads(seconds: float, drift_ppm: float, seed: int, stall=None, late_blo
     return reads
 
 
-def _stamp_errors(reads, warmup: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+def _stamp_errors(reads, warmup: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Stamp each read's samples as `SerialSource` does (one pair per read, the first ``warmup``
-    device seconds held, never after the arrival): errors against the truth, and their device times."""
+    device seconds held, by default its `WARMUP`, never after the arrival): errors against the
+    truth, and their device times."""
     from sensorlab.acquisition.clock import REANCHOR_CONFIRM_LATE, REANCHOR_TOLERANCE
+    from sensorlab.acquisition.serial.reads_to_chunks import WARMUP
+
+    warmup = WARMUP if warmup is None else warmup
 
     fit = ClockFit(reanchor=REANCHOR_TOLERANCE, late_confirm=REANCHOR_CONFIRM_LATE)
     errs, when, held = [], [], []
