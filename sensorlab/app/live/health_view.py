@@ -113,6 +113,7 @@ class HealthView(QWidget):
         self._meters: dict[str, _RateMeter] = {}
         self._failures: dict[str, str] = {}  # stream -> message from the failed signal
         self._status: dict[str, tuple[int, str]] = {}  # stream -> (level, text)
+        self._back: dict[str, tuple[int, float]] = {}  # stream -> (reconnects, host time first seen back)
         # Per stream: (host time, samples, dropped, overflows, parse errors) over the last
         # LOSS_WINDOW_S, device counters; seeded with zeros so losses before the first
         # refresh count as recent.
@@ -257,6 +258,17 @@ class HealthView(QWidget):
                 if t - self._started > max(limit, 3.0):
                     return BAD_LEVEL, f"no data since start ({t - self._started:.0f} s)"
                 return OK_LEVEL, "waiting for data"
+            if st.reconnects:
+                count, since = self._back.get(name, (0, t))
+                if count != st.reconnects:
+                    self._back[name] = (st.reconnects, t)
+                    since = t
+                if st.last_arrival < since:
+                    # Back, nothing new yet: the source holds a reopened device's first second
+                    # (its clock fit's warm-up). Silence since before the outage is no stall.
+                    if t - since > max(limit, 3.0):
+                        return BAD_LEVEL, f"no data since it reconnected ({t - since:.0f} s)"
+                    return OK_LEVEL, f"reconnected {st.reconnects}×, waiting for data"
             silent = t - st.last_arrival
             if silent > limit:
                 return BAD_LEVEL, f"stalled: no data for {silent:.1f} s"
