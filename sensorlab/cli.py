@@ -384,7 +384,7 @@ def label(
     Example: sensorlab label run1.h5 --labels project/labels.toml
     """
     _check_session(session)
-    from sensorlab.app.main import LABEL_NO_DISPLAY, has_display
+    from sensorlab.app.common.display import LABEL_NO_DISPLAY, has_display
 
     if not has_display():  # checked before Qt is even imported: it may not be installed
         _fail(LABEL_NO_DISPLAY, 2)

@@ -88,7 +88,7 @@ class LabelingWindow(QMainWindow):
 
 def main(argv: list[str] | None = None) -> int:
     """Open ``FILE`` for labeling; returns the exit code (Qt's, 2 without a display or file, 1 if unreadable)."""
-    from sensorlab.app.main import LABEL_NO_DISPLAY as NO_DISPLAY, has_display
+    from sensorlab.app.common.display import LABEL_NO_DISPLAY as NO_DISPLAY, has_display
 
     p = argparse.ArgumentParser(prog="sensorlab label", description="Label a recorded session.")
     p.add_argument("file", type=Path, help="session file (.h5)")
@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         QMessageBox.critical(None, "Cannot open session", str(e))
         return 1
     w.show()
-    from sensorlab.app.main import close_on_signals
+    from sensorlab.app.common.display import close_on_signals
 
     close_on_signals(w)  # Ctrl-C closes the window normally (edits are already saved)
     return app.exec()
