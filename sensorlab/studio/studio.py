@@ -262,10 +262,17 @@ class Studio:
             build = LoadedModel(other)  # a sensorlab build carries its own contract
         except ModelError:
             build = LoadedModel(other, proc.model.mapping)  # a foreign build: fed like the first one
-        build.check_window(proc.windower.n, len(proc.windower.columns))
         if list(build.labels) != list(proc.model.labels):
             raise ValueError(f"{Path(other).name} has classes {', '.join(build.labels)} and {proc.model.path.name} {', '.join(proc.model.labels)}; "
                              "compare two builds of one model")  # fmt: skip
+        n, channels = proc.windower.n, len(proc.windower.columns)
+        try:
+            build.check_window(n, channels)
+        except ModelError:
+            # Its own fix ("set window to …") is for a model being mapped, not for a second build.
+            raise ModelError(f"{Path(other).name} is not a build of {proc.model.path.name}: its input {build.window_input.describe()} does not "
+                             f"take the windows of {n} samples × {channels} channel(s) the running model gets; compare two builds of one model, e.g. the model.int8.onnx "
+                             "`sensorlab quantize` writes beside it") from None  # fmt: skip
         tap = ParityTap(build, tolerance=tolerance)
         proc.taps.append(tap)  # the processor thread calls it after each run from now on
         return tap

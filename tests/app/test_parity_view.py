@@ -76,3 +76,18 @@ def test_a_build_of_another_model_is_refused_in_one_line(qtbot, make_window, tmp
     assert w.compare_builds("fp32_pred", other) is None
     assert "other.onnx has classes off and fp32.onnx on; compare two builds of one model" in w.banner.text()
 
+
+
+def test_a_build_with_other_windows_is_refused_as_another_model_not_with_a_mapping_fix(qtbot, make_window, tmp_path):
+    # Same classes, a fixed window of 40 samples where the running model takes 10: the message
+    # proposed "set window to 0.4 s" — a fix for the *mapping* of a model that is not a build.
+    a = mean_model(tmp_path / "fp32.onnx")
+    write_mapping(a, stream="imu", channels=["ch0"], window=0.1, hop=0.05, scores_kind="probabilities", labels=["on"])
+    other = mean_model(tmp_path / "long.onnx", samples=40)
+    write_mapping(other, stream="imu", channels=["ch0"], window=0.4, hop=0.05, scores_kind="probabilities", labels=["on"])
+    w = make_window()
+    assert w.studio.load_model(a) == ("fp32_pred",)
+    assert w.compare_builds("fp32_pred", other) is None
+    text = w.banner.text()
+    assert "long.onnx is not a build of fp32.onnx" in text and "compare two builds of one model" in text, text
+    assert "set window" not in text, text
