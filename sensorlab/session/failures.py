@@ -18,6 +18,16 @@ _ERRNO_RE = re.compile(r"errno\s*=\s*(\d+)")
 _FULL_TEXT = ("no space left", "disk quota exceeded", "file too large")
 _FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 
+#: The writer thread stops a recording while at least this much is still free on its disk (or
+#: 4× what it wrote since its last look, if more): a write that meets a full disk can leave an
+#: HDF5 file that no longer opens (1 in 12 recordings onto a 2 MB disk did), while a stop with
+#: room left closes it with its footers like any other stop. 0 turns the check off.
+STOP_FREE_BYTES = 32 * 1024 * 1024
+
+
+class DiskAlmostFull(OSError):
+    """Less free space than a clean stop needs (`STOP_FREE_BYTES`); raised before the disk is full."""
+
 
 def is_disk_full(e: BaseException | None) -> bool:
     """True if ``e`` (or an exception it was raised from) means the disk or quota is full."""
@@ -45,6 +55,10 @@ def fatal_message(e: BaseException, path: Path, elapsed: float) -> str:
     """One line for a failure that ended the whole recording."""
     where = mount_point(path)
     kept = f"data up to the last flush is kept in {path}"
+    if isinstance(e, DiskAlmostFull):
+        free = shutil.disk_usage(where).free if os.path.exists(where) else 0
+        return (f"disk almost full: {free / 1e6:.0f} MB left on {where}; recording stopped after {elapsed:.1f} s while the file "
+                f"could still be closed cleanly, everything until then is in {path}. Free space or record to another disk")
     if is_disk_full(e):
         free = shutil.disk_usage(where).free if os.path.exists(where) else 0
         return f"disk full: free space on {where} ({free / 1e6:.0f} MB left); recording stopped after {elapsed:.1f} s, {kept}"

@@ -27,6 +27,10 @@ Failures:
 - a chunk that does not fit its stream (wrong shape) stops that stream the same way;
 - a consumer of the acquisition that raised and was detached (``Acquisition.consumer_failed``)
   goes into the session log once; the devices and the recording go on;
+- a disk about to fill (less free than `failures.STOP_FREE_BYTES`, or 4× what the last flush
+  interval wrote) stops the whole recording while the file can still be closed with its
+  footers: ``failed("", "disk almost full: …")``; a write that meets a full disk anyway (another
+  program filled it first) can leave HDF5 unable to open the file at all;
 - a failed write (disk full, disk unplugged) stops the whole recording cleanly: what was
   flushed stays valid, footers are attempted, ``failed("", "disk full: free space on …")``
   fires and `error` holds the message. We do not retry or keep buffering in memory: with a

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import shutil
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +31,8 @@ import numpy as np
 from sensorlab.acquisition.buffers import concat_chunks
 from sensorlab.acquisition.clock import now
 from sensorlab.acquisition.source import Chunk, StreamInfo
-from sensorlab.session.failures import fatal_message
+from sensorlab.session import failures
+from sensorlab.session.failures import DiskAlmostFull, fatal_message
 from sensorlab.session.metadata import iso
 from sensorlab.session.preroll_splice import finite_times
 
@@ -127,6 +129,8 @@ class RecorderWriterThread:
                     pending_bytes.clear()
                     next_write = t + BATCH_INTERVAL
                 if stopping or t >= next_flush:
+                    if not stopping:
+                        self._check_space()
                     self._flush(t)
                     next_flush = t + FLUSH_INTERVAL
         except Exception as e:  # noqa: BLE001 - a full disk (OSError or RuntimeError from h5py) or a bug
@@ -135,6 +139,18 @@ class RecorderWriterThread:
             reason = self._fatal(e)
         finally:
             self._finish(reason)
+
+    def _check_space(self) -> None:
+        """Raise `DiskAlmostFull` when the disk has less room than a clean stop needs (see
+        `failures.STOP_FREE_BYTES`; 0 turns the check off); one statvfs per flush interval."""
+        if failures.STOP_FREE_BYTES <= 0:
+            return
+        written = self._writer.bytes_written
+        recent, self._space_seen = written - getattr(self, "_space_seen", 0), written
+        need = max(failures.STOP_FREE_BYTES, 4 * recent)
+        free = shutil.disk_usage(self._path.parent).free
+        if free < need:
+            raise DiskAlmostFull(f"{free} bytes free on the disk of {self._path}, a clean stop needs {need}")
 
     def _take(self, deadline: float) -> list[Any]:
         """Block until the next item or ``deadline``, then drain what else is waiting."""

@@ -23,10 +23,12 @@ CHILD = textwrap.dedent(
     """
     import sys
     from sensorlab.acquisition.emulated.signal import SignalSource
-    from sensorlab.session import writer
+    from sensorlab.session import failures, writer
     from sensorlab.studio import headless
     if sys.argv[2] == "no-reserve":
         writer.RESERVE_BYTES = 0
+    if sys.argv[2] != "early-stop":
+        failures.STOP_FREE_BYTES = 0  # meet the full disk itself (another program may fill it first)
     sources = [
         SignalSource("imu", shape=(64,), rate=2000, chunk_size=20),
         SignalSource("mcu", shape=(4,), rate=500, chunk_size=10, device_time=True),
@@ -92,6 +94,29 @@ def test_a_full_disk_stops_the_recording_once_and_the_file_reads_back(tmp_path, 
     assert d["duration"] >= 0 and all(x["duration"] >= 0 for x in d["streams"])
 
 
+@pytest.mark.parametrize("small_disk", [40], indirect=True)
+def test_a_disk_about_to_fill_stops_the_recording_while_the_file_can_still_be_closed(tmp_path, small_disk):
+    # A write that meets the full disk can leave a file that no longer opens (1 in 12
+    # recordings onto a 2 MB disk): the recorder stops with room left, like any other stop.
+    script = tmp_path / "child.py"
+    script.write_text(CHILD)
+    path = small_disk / "early.h5"
+    res = subprocess.run([sys.executable, str(script), str(path), "early-stop"], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 3, f"rc={res.returncode}\n{res.stdout}\n{res.stderr[-3000:]}"
+    assert res.stdout.startswith("OSError: disk almost full: "), res.stdout
+    assert "Free space or record to another disk" in res.stdout
+    assert "Traceback" not in res.stderr, res.stderr[-3000:]
+    import shutil
+
+    assert shutil.disk_usage(small_disk).free > 8 * 1024 * 1024  # stopped with room to spare
+    with Session.open(path) as s:
+        assert s.stop_reason.startswith("disk almost full")
+        assert s.complete  # no write failed: closed with its footers like any other stop
+        for name, r in s.streams.items():
+            assert len(r.timestamps) == r.count == r.stats.samples, name
+        assert s.streams["imu"].count > 0 and s.streams["cam"].count > 0
+
+
 def test_disk_full_is_recognised_however_h5py_wraps_it():
     from sensorlab.session.failures import is_disk_full
 
@@ -122,7 +147,9 @@ CAMERA_CHILD = textwrap.dedent(
     import sys
     import numpy as np
     from sensorlab.acquisition.emulated.signal import SignalSource
+    from sensorlab.session import failures
     from sensorlab.studio import headless
+    failures.STOP_FREE_BYTES = 0  # meet the full disk itself
     noise = lambda t: np.random.default_rng(int(t[0] * 1000)).integers(0, 255, (len(t), 240, 320, 3), dtype=np.uint8)
     sources = [
         SignalSource("imu", shape=(64,), rate=2000, chunk_size=20),
