@@ -129,8 +129,12 @@ class RecorderWriterThread:
                     pending_bytes.clear()
                     next_write = t + BATCH_INTERVAL
                 if stopping or t >= next_flush:
-                    if not stopping:
-                        self._check_space()
+                    short = None if stopping else self._space_short()
+                    if short is not None:
+                        for name, chunks in list(pending.items()):  # what arrived is in the file
+                            self._write(name, chunks)
+                        pending.clear()
+                        raise DiskAlmostFull(short)
                     self._flush(t)
                     next_flush = t + FLUSH_INTERVAL
         except Exception as e:  # noqa: BLE001 - a full disk (OSError or RuntimeError from h5py) or a bug
@@ -140,17 +144,16 @@ class RecorderWriterThread:
         finally:
             self._finish(reason)
 
-    def _check_space(self) -> None:
-        """Raise `DiskAlmostFull` when the disk has less room than a clean stop needs (see
-        `failures.STOP_FREE_BYTES`; 0 turns the check off); one statvfs per flush interval."""
+    def _space_short(self) -> str | None:
+        """Why the disk has less room than a clean stop needs (see `failures.STOP_FREE_BYTES`;
+        0 turns the check off), or None; one statvfs per flush interval."""
         if failures.STOP_FREE_BYTES <= 0:
-            return
+            return None
         written = self._writer.bytes_written
         recent, self._space_seen = written - getattr(self, "_space_seen", 0), written
         need = max(failures.STOP_FREE_BYTES, 4 * recent)
         free = shutil.disk_usage(self._path.parent).free
-        if free < need:
-            raise DiskAlmostFull(f"{free} bytes free on the disk of {self._path}, a clean stop needs {need}")
+        return f"{free} bytes free on the disk of {self._path}, a clean stop needs {need}" if free < need else None
 
     def _take(self, deadline: float) -> list[Any]:
         """Block until the next item or ``deadline``, then drain what else is waiting."""
