@@ -104,6 +104,7 @@ class AudioSource(SourceBase):
         self._stream = None
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._worker: threading.Thread | None = None
+        self._released = threading.Event()  # set by the worker once it answered `release_held`
         self.fit_latency = latency  # (EmulatedMicrophone's own ``latency`` is its card's, not this)
         self.clock = SampleClock(samplerate, latency)
 
@@ -176,6 +177,17 @@ class AudioSource(SourceBase):
     def _close(self) -> None:
         self._stop_device()  # after a failure `stop` has nothing to do, but the stream is open
 
+    def release_held(self, timeout: float = 1.0) -> bool:
+        """End the warm-up now: the worker stamps and delivers the blocks it holds back before
+        this returns (any thread; at most ``timeout`` s, False if it did not answer). A
+        recording that stops within the first `warmup` seconds calls it before unsubscribing."""
+        worker = self._worker
+        if worker is None or not worker.is_alive():
+            return True  # not running: `stop` delivered what was held
+        self._released.clear()
+        self._queue.put(_RELEASE)
+        return self._released.wait(timeout)
+
     # -- threads ------------------------------------------------------------------
     def _callback(self, indata, frames, time_info, status) -> None:
         """PortAudio's callback thread: stamp the arrival, copy, enqueue. Nothing else."""
@@ -214,8 +226,11 @@ class AudioSource(SourceBase):
                 except queue.Empty:
                     break
                 batch.append(item)
+            release = False
             for block in batch:
-                if block is not None:
+                if block is _RELEASE:
+                    release, warm = True, 0  # and nothing is held from now on
+                elif block is not None:
                     self.clock.add(len(block[1]), block[0])
                     pending.append(block)
             end = batch[-1] is None
@@ -229,8 +244,14 @@ class AudioSource(SourceBase):
                     first += len(data)
                     self._emit(self.name, Chunk(data, ts, dev, np.full(len(data), arrival)), arrival)
                 pending = []
+            if release:
+                self._released.set()
             if end:
                 break
+
+
+#: Queued by `AudioSource.release_held`: the worker delivers what it holds back.
+_RELEASE = (float("nan"), np.zeros(0), False)
 
 
 def _accepts(sd, device: int, channels: int, dtype: str, rate: int) -> bool:

@@ -231,11 +231,15 @@ class Recorder(RecorderWriterThread):
             if self._state == "recording":
                 self._state = "stopping"
                 self._t_stop = now()
-        self._detach()
         thread = self._thread
         if thread is None or thread is threading.current_thread():
+            self._detach()
             self._queue.put(STOP)
             return self._path
+        # A serial stream holds its first second back for its clock fit: delivered only when
+        # the source stops, a recording that ends within it would have none of its samples.
+        self.acquisition.release_held()
+        self._detach()
         self._queue.put(STOP)
         thread.join(JOIN_TIMEOUT)
         if thread.is_alive():

@@ -166,6 +166,8 @@ class SerialSource(PortOpening, ReadsToChunks, Reconnecting, ProcessReading, Sou
         self._outage: set[str] = set()  # reader thread: streams whose next chunk ends a gap
         self._check_description = False  # binary: compare the next self-description with ours
         self._warm = False  # reader thread: the last read was still in the warm-up
+        self._release_now = threading.Event()  # see `release_held`
+        self._released = threading.Event()
         self._reader = None  # a reader process started by `open` (or `_start`) for the reader thread
         self._start_mark: float | None = None  # reader thread: blocks that arrived before are stale
         self.reader_info: dict = {}  # see `ProcessReading.reader_info`
@@ -212,9 +214,7 @@ class SerialSource(PortOpening, ReadsToChunks, Reconnecting, ProcessReading, Sou
                 raise SourceError(self._lost_message(e)) from None
         parser.resync()
         self.clock.reset()
-        self._held = []
-        self._warm = False
-        self._first_device_time = None
+        self._begin_warmup()
         self._error_base = dict(parser.counters.errors_by_stream)
         self._wake.clear()
         self._outage = set()
@@ -279,6 +279,7 @@ class SerialSource(PortOpening, ReadsToChunks, Reconnecting, ProcessReading, Sou
             return self._read_loop_process(reader, READ_TIMEOUT)
         ser = self._serial
         while self._running.is_set():
+            self._answer_release()
             data = ser.read(max(1, ser.in_waiting))
             if not data:
                 self._release_if_quiet()
@@ -311,9 +312,7 @@ class SerialSource(PortOpening, ReadsToChunks, Reconnecting, ProcessReading, Sou
             parser = self._new_text_parser(old.channel_names)
         self.parser = parser
         self.clock.reset()
-        self._held = []
-        self._warm = False
-        self._first_device_time = None
+        self._begin_warmup()
         self._error_base = {}
 
     def _send_request(self) -> None:

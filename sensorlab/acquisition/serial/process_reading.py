@@ -86,6 +86,7 @@ class ProcessReading:
             self._send_request()  # the child flushed what came before it started
         try:
             while self._running.is_set():
+                self._answer_release()
                 blocks = rp.read(timeout)
                 if not blocks:
                     self._release_if_quiet()

@@ -9,10 +9,14 @@ bin arrives late as a whole (a link or a host slow for the first half second), t
 bin's least-delayed arrival still sets the offset the held samples are stamped with. Samples lost on the way (sequence gaps) and the first
 samples after a lost port came back are recorded as gaps (``stats[...].gaps``), and parse
 errors are counted per stream.
+
+A recording that stops during the warm-up asks for the held samples first (`release_held`):
+released only when the source stops, they would reach no recorder any more.
 """
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 
 import numpy as np
@@ -33,9 +37,45 @@ class ReadsToChunks:
     """Mixin for `SerialSource` (reader thread only).
 
     Uses the source's ``parser``, ``clock``, ``stats``, ``streams``, ``port``, ``_running``,
-    ``_held``, ``_warm``, ``_first_device_time``, ``_rename``, ``_error_base``, ``_outage``,
-    ``_backoff``, ``_check_description``, ``_emit`` and ``_fail``.
+    ``_thread``, ``_held``, ``_warm``, ``_first_device_time``, ``_rename``, ``_error_base``,
+    ``_outage``, ``_backoff``, ``_check_description``, ``_emit`` and ``_fail``.
     """
+
+    _release_now: threading.Event  # set by `release_held`: the warm-up holds nothing more
+    _released: threading.Event  # set by the reader thread once it answered `release_held`
+
+    def _begin_warmup(self) -> None:
+        """Forget the warm-up: the next samples are a device's first (start, replug)."""
+        self._held = []
+        self._warm = False
+        self._first_device_time = None
+        self._release_now.clear()
+
+    def release_held(self, timeout: float = 1.0) -> bool:
+        """End the warm-up now: the reader thread stamps and delivers what it holds back before
+        this returns (any thread; waits at most ``timeout`` s, False if it did not answer).
+
+        A recording that stops within a device's first second of data calls this before it
+        unsubscribes; otherwise those samples would be delivered at the source's stop, to no
+        recorder. From then on nothing is held (until the device's next start or replug).
+        """
+        self._released.clear()
+        self._release_now.set()
+        thread = self._thread
+        if thread is None or not thread.is_alive():
+            return True  # not reading: `stop` already delivered what was held
+        return self._released.wait(timeout)
+
+    def _answer_release(self) -> None:
+        """Reader thread, once per loop: deliver the held samples `release_held` asked for."""
+        if self._release_now.is_set() and not self._released.is_set():
+            if self._held:
+                self._release_held()
+            self._released.set()
+
+    def _holding(self, arrival: float) -> bool:
+        """Whether the warm-up keeps what arrived at ``arrival`` back (with what it holds)."""
+        return self._warm and arrival - self._held[0][1] < WARMUP and self._running.is_set() and not self._release_now.is_set()
 
     def _handle(self, data: bytes, arrival: float, release: bool = True) -> None:
         """Parse one read and emit one chunk per stream (reader thread). ``release=False``:
@@ -57,7 +97,7 @@ class ReadsToChunks:
                 )
                 return
         if not runs:
-            if release and self._held and not (self._warm and arrival - self._held[0][1] < WARMUP and self._running.is_set()):
+            if release and self._held and not self._holding(arrival):
                 self._release_held()  # earlier reads of a backlog kept for this one
             return
         timed = [r for r in runs if r.device_times is not None]
@@ -76,13 +116,13 @@ class ReadsToChunks:
         for r in runs:
             by_stream[r.stream].append(r)
         self._held.append((by_stream, arrival))
-        if release and not (warming and arrival - self._held[0][1] < WARMUP and self._running.is_set()):
+        if release and not self._holding(arrival):
             self._release_held()
 
     def _release_if_quiet(self) -> None:
         """Nothing arrived in a read: a quiet device's first samples are not held back longer
         than `WARMUP` (the warm-up ends by device time, which stands still while it is quiet)."""
-        if self._held and now() - self._held[0][1] >= WARMUP:
+        if self._held and (now() - self._held[0][1] >= WARMUP or self._release_now.is_set()):
             self._release_held()
 
     def _release_held(self) -> None:
