@@ -274,8 +274,8 @@ def repair(
 
 
 labels_app = typer.Typer(
-    short_help="Export, import and suggest labels of a session.",
-    help="Export, import and suggest labels of a session (sidecar .labels.json).\n\nExample: sensorlab labels export run1.h5 run1.eaf"
+    short_help="Export, import, suggest, accept and reject labels of a session.",
+    help="Export, import, suggest, accept and reject labels of a session (sidecar .labels.json).\n\nExample: sensorlab labels export run1.h5 run1.eaf"
 )
 app.add_typer(labels_app, name="labels")
 
@@ -369,6 +369,58 @@ def labels_suggest(
     except (ValueError, KeyError, OSError, RuntimeError) as e:  # label file or damaged session: one line
         _fail(error_line(e, session))
     typer.echo(describe_segments(segments, origin, method=method, params=params))
+
+
+_SOURCE_HELP = "Only suggestions from this source: a model file (clap.onnx), a method (energy, energy:mic) or the source itself (model:clap.onnx)."
+
+
+@labels_app.command("accept", short_help="Accept suggestions (e.g. a model's, above a score) as labels.")
+def labels_accept(
+    session: Annotated[Path, typer.Argument(metavar="SESSION", help="Session file (.h5).")],
+    source: Annotated[Optional[str], typer.Option(metavar="SOURCE", help=_SOURCE_HELP)] = None,
+    min_score: Annotated[Optional[float], typer.Option(metavar="SCORE", help="Only suggestions scoring at least this: a model's mean probability (0-1), an energy suggestion's peak dB.")] = None,
+    label: Annotated[list[str], typer.Option(metavar="LABEL", help="Only suggestions with this label; repeatable.")] = [],
+    tier: Annotated[Optional[str], typer.Option(metavar="TIER", help="Only suggestions on this tier.")] = None,
+    as_label: Annotated[Optional[str], typer.Option("--as", metavar="LABEL", help="Relabel the accepted segments.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would be accepted; change nothing.")] = False,
+) -> None:
+    """Accept unreviewed suggestions as labels (the labeling window's A key, in bulk; one sidecar write).
+
+    Suggestions come from `sensorlab predict MODEL SESSION --suggest` or `sensorlab labels suggest`;
+    those not accepted stay for review (`sensorlab labels reject` drops them).
+
+    Example: sensorlab labels accept run1.h5 --source clap.onnx --min-score 0.8
+    """
+    from sensorlab.labeling.cli_commands import error_line
+    from sensorlab.labeling.suggestions import accept_suggestions
+
+    _check_session(session)
+    try:
+        typer.echo(accept_suggestions(session, source=source, tier=tier, labels=label, min_score=min_score, as_label=as_label, dry_run=dry_run))
+    except (ValueError, KeyError, OSError, RuntimeError) as e:  # damaged session or sidecar, unknown source: one line
+        _fail(error_line(e, session))
+
+
+@labels_app.command("reject", short_help="Drop unreviewed suggestions (reviewed labels are kept).")
+def labels_reject(
+    session: Annotated[Path, typer.Argument(metavar="SESSION", help="Session file (.h5).")],
+    source: Annotated[Optional[str], typer.Option(metavar="SOURCE", help=_SOURCE_HELP)] = None,
+    label: Annotated[list[str], typer.Option(metavar="LABEL", help="Only suggestions with this label; repeatable.")] = [],
+    tier: Annotated[Optional[str], typer.Option(metavar="TIER", help="Only suggestions on this tier.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would be dropped; change nothing.")] = False,
+) -> None:
+    """Drop unreviewed suggestions (the labeling window's R key, in bulk); accepted labels are never touched.
+
+    Example: sensorlab labels reject run1.h5 --source clap.onnx
+    """
+    from sensorlab.labeling.cli_commands import error_line
+    from sensorlab.labeling.suggestions import reject_suggestions
+
+    _check_session(session)
+    try:
+        typer.echo(reject_suggestions(session, source=source, tier=tier, labels=label, dry_run=dry_run))
+    except (ValueError, KeyError, OSError, RuntimeError) as e:
+        _fail(error_line(e, session))
 
 
 @app.command(short_help="Open a session in the labeling window.")
