@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -95,6 +96,44 @@ def _sources(rig: Path | None, demo: bool):
     return config, config.build_sources()
 
 
+#: True while the last thing on stderr is a progress line without its newline (a terminal's "\r" line).
+_progress_open = False
+
+
+def _end_progress_line() -> None:
+    global _progress_open
+    if _progress_open:
+        typer.echo("", err=True)
+        _progress_open = False
+
+
+class _CoreLog(logging.Handler):
+    """While `record` runs: what the core logs (warning and up) as ``warning: …`` / ``error: …`` on
+    stderr, on a line of its own, instead of Python's bare last-resort print.
+
+    The recorder logs why a recording stopped by itself (disk almost full) and `record` raises
+    the same line, which the command reports as its error: `errors` remembers what was printed,
+    so that line shows once.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.errors: set[str] = set()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = record.getMessage()
+            error = record.levelno >= logging.ERROR
+            if error:
+                self.errors.add(text)
+            if record.exc_info:
+                text += "\n" + self.formatException(record.exc_info)
+            _end_progress_line()
+            typer.secho(f"{'error' if error else 'warning'}: {text}", fg="red" if error else "yellow", err=True)
+        except Exception:  # noqa: BLE001 - a failing display must not stop a recording
+            self.handleError(record)
+
+
 def _print_progress(p) -> None:
     parts = []
     for name, st in p.stats.items():
@@ -106,9 +145,11 @@ def _print_progress(p) -> None:
         parts.append(f"{name} {rate} Hz{flag}")
     total = f"/{p.duration:.0f}" if p.duration else ""
     line = f"{p.elapsed:6.1f}{total} s | " + " | ".join(parts) + f" | {p.bytes_written / 1e6:.1f} MB"
+    global _progress_open
     try:
         if sys.stderr.isatty():
             typer.echo("\r" + line[:200], nl=False, err=True)
+            _progress_open = True
         else:
             typer.echo(line, err=True)
     except OSError:  # the terminal went away (SIGHUP): keep recording, the file matters, not the display
@@ -174,6 +215,8 @@ def record(
 
     output = output or Path(f"{safe_file_stem(name or config.name)}-{datetime.now():%Y%m%d-%H%M%S}.h5")
     meta = SessionMetadata(name=name or output.stem, notes=notes, tags=tags, rig=config.to_toml())
+    core_log = _CoreLog()
+    logging.getLogger("sensorlab").addHandler(core_log)
     try:
         path = record_session(sources, output, duration, meta, on_progress=_print_progress, video_encoding=video,
                               jpeg_quality=jpeg_quality, allow_missing=allow_missing, on_missing=_print_missing)  # fmt: skip
@@ -182,8 +225,13 @@ def record(
     except StoppedBeforeRecording as e:
         _fail(str(e), 130)  # the shell's status for Ctrl-C
     except (SourceError, OSError, RuntimeError) as e:
+        if str(e) in core_log.errors:  # the recorder's log line said it (disk almost full): once is enough
+            raise typer.Exit(1) from None
+        _end_progress_line()
         _fail(str(e))
-    typer.echo("", err=True)
+    finally:
+        logging.getLogger("sensorlab").removeHandler(core_log)
+    _end_progress_line()
     summary = summarize(path)
     typer.echo(format_summary(summary))
     lost = lost_streams(summary)
