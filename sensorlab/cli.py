@@ -246,12 +246,15 @@ def info(path: Annotated[Path, typer.Argument(metavar="SESSION", help="Session f
 
     Example: sensorlab info demo.h5
     """
+    from sensorlab.session.reader import SessionError
     from sensorlab.session.summary import format_summary
 
     if not path.exists():
         _fail(f"{path}: no such file")
     try:
         typer.echo(format_summary(path))
+    except SessionError as e:  # names the file, the problem and what to do
+        _fail(str(e))
     except (OSError, ValueError, RuntimeError, KeyError) as e:
         _fail(f"{path}: cannot read this session ({e})")
 
