@@ -103,6 +103,7 @@ def predicted(tmp_path, make_session, cli):
     write_mapping(model, stream="s", window=0.5, hop=0.25, scores_kind="sigmoid", labels=["loud"], scale=20.0, offset=-10.0)
     r = cli("predict", str(model), str(session), "--suggest")
     assert r.exit_code == 0, r.output
+    assert f"accept them with `sensorlab labels accept {session} --source detector.onnx --min-score 0.8`" in r.output  # the way here
     segs = sorted(load_sidecar(session), key=lambda s: s.start)
     assert [round(s.start - T0) for s in segs] == [2, 6, 10, 14] and all(s.suggested for s in segs)
     scores = [s.score for s in segs]
