@@ -7,6 +7,7 @@ Each command parses its options and calls one core function (`sensorlab.labeling
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -21,6 +22,17 @@ def _fail(message: str, code: int = 1) -> None:
 def _check_session(path: Path) -> None:
     if not path.exists():
         _fail(f"{path}: no such session file")
+
+
+def _echo_or_fail(call: Callable[[], str], *paths: Path) -> None:
+    """Print what ``call`` returns; a label file, sidecar or session it cannot use ends in one
+    ``error:`` line naming the first of ``paths`` (unless the message already names one)."""
+    from sensorlab.labeling.cli_commands import error_line
+
+    try:
+        typer.echo(call())
+    except (ValueError, KeyError, OSError, RuntimeError) as e:
+        _fail(error_line(e, *paths))
 
 
 # Options several commands share.
@@ -64,13 +76,10 @@ def labels_export(
 
     Example: sensorlab labels export run1.h5 run1.eaf
     """
-    from sensorlab.labeling.cli_commands import error_line, export_labels
+    from sensorlab.labeling.cli_commands import export_labels
 
     _check_session(session)
-    try:
-        typer.echo(export_labels(session, output, fmt, tier, suggested, absolute=absolute))
-    except (ValueError, KeyError, OSError, RuntimeError) as e:  # label file or damaged session: one line
-        _fail(error_line(e, session, output))
+    _echo_or_fail(lambda: export_labels(session, output, fmt, tier, suggested, absolute=absolute), session, output)
 
 
 @labels_app.command("import", short_help="Import labels into a session's sidecar.")
@@ -89,15 +98,12 @@ def labels_import(
 
     Example: sensorlab labels import run1.h5 reviewed.eaf --snap mic
     """
-    from sensorlab.labeling.cli_commands import error_line, import_labels
+    from sensorlab.labeling.cli_commands import import_labels
 
     _check_session(session)
     if not labels.exists():
         _fail(f"{labels}: no such label file")
-    try:
-        typer.echo(import_labels(session, labels, fmt, merge, snap, absolute=absolute))
-    except (ValueError, KeyError, OSError, RuntimeError) as e:  # label file or damaged session: one line
-        _fail(error_line(e, labels, session))
+    _echo_or_fail(lambda: import_labels(session, labels, fmt, merge, snap, absolute=absolute), labels, session)
 
 
 @labels_app.command("suggest", short_help="Suggest segments for review (energy, threshold, ...).")
@@ -108,7 +114,7 @@ def labels_suggest(
     label: Annotated[Optional[str], typer.Option(metavar="LABEL", help="Label given to the suggestions.")] = None,
     param: Annotated[list[str], typer.Option(metavar="NAME=VALUE", help="Method parameter name=value; repeatable.")] = [],
 ) -> None:
-    """Suggest segments for review (stored as suggestions, replacing the previous run's; accept or reject them in the labeling view).
+    """Suggest segments for review (stored as suggestions, replacing the previous run's; accept or reject them in the labeling view, or with `sensorlab labels accept|reject`).
 
     Example: sensorlab labels suggest run1.h5 --stream mic --method energy --label speech
     """
@@ -146,14 +152,11 @@ def labels_accept(
 
     Example: sensorlab labels accept run1.h5 --source clap.onnx --min-score 0.8
     """
-    from sensorlab.labeling.cli_commands import error_line
     from sensorlab.labeling.suggestions import accept_suggestions
 
     _check_session(session)
-    try:
-        typer.echo(accept_suggestions(session, source=source, tier=tier, labels=label, min_score=min_score, as_label=as_label, dry_run=dry_run))
-    except (ValueError, KeyError, OSError, RuntimeError) as e:  # damaged session or sidecar, unknown source: one line
-        _fail(error_line(e, session))
+    _echo_or_fail(lambda: accept_suggestions(session, source=source, tier=tier, labels=label, min_score=min_score, as_label=as_label,
+                                             dry_run=dry_run), session)  # fmt: skip
 
 
 @labels_app.command("reject", short_help="Drop unreviewed suggestions (reviewed labels are kept).")
@@ -168,11 +171,7 @@ def labels_reject(
 
     Example: sensorlab labels reject run1.h5 --source clap.onnx
     """
-    from sensorlab.labeling.cli_commands import error_line
     from sensorlab.labeling.suggestions import reject_suggestions
 
     _check_session(session)
-    try:
-        typer.echo(reject_suggestions(session, source=source, tier=tier, labels=label, dry_run=dry_run))
-    except (ValueError, KeyError, OSError, RuntimeError) as e:
-        _fail(error_line(e, session))
+    _echo_or_fail(lambda: reject_suggestions(session, source=source, tier=tier, labels=label, dry_run=dry_run), session)
