@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import sys
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -22,11 +21,6 @@ app = typer.Typer(
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-
-
-#: ``sensorlab record`` exit status when the file was written but a device was lost on the way
-#: (unplugged, came back or not): 1 means nothing usable was recorded, 2 bad options.
-EXIT_DEVICE_LOST = 3
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -77,119 +71,9 @@ def devices() -> None:
         typer.echo(line)
 
 
-def _sources(rig: Path | None, demo: bool):
-    import sensorlab.inference  # noqa: F401 - registers rig files' [[processor]] kind = "model"
-    from sensorlab.acquisition.rig import RigError, load_rig
+from sensorlab.cli_record import EXIT_DEVICE_LOST, record  # noqa: E402, F401 - EXIT_DEVICE_LOST re-exported
 
-    if demo == (rig is not None):
-        _fail("give either --rig RIG.toml or --demo")
-    if demo:
-        from sensorlab.studio.demo import demo_rig  # the emulated devices and the demo model
-
-        config = demo_rig()
-    else:
-        try:
-            config = load_rig(rig)
-        except RigError as e:
-            _fail(str(e), 2)
-    return config, config.build_sources()
-
-
-def _print_progress(p) -> None:
-    parts = []
-    for name, st in p.stats.items():
-        nominal = p.nominal_rates.get(name, 0.0)
-        rate = f"{p.rate(name):.0f}" + (f"/{nominal:.0f}" if nominal else "")
-        flag = f" drop {st.dropped}" if st.dropped else ""
-        flag += f" err {st.parse_errors}" if st.parse_errors else ""
-        flag += " STOPPED" if st.error else ""
-        parts.append(f"{name} {rate} Hz{flag}")
-    total = f"/{p.duration:.0f}" if p.duration else ""
-    line = f"{p.elapsed:6.1f}{total} s | " + " | ".join(parts) + f" | {p.bytes_written / 1e6:.1f} MB"
-    try:
-        if sys.stderr.isatty():
-            typer.echo("\r" + line[:200], nl=False, err=True)
-        else:
-            typer.echo(line, err=True)
-    except OSError:  # the terminal went away (SIGHUP): keep recording, the file matters, not the display
-        pass
-
-
-def _print_missing(errors: dict[str, str]) -> None:
-    """With --allow-missing: name the devices left out; the reasons follow once, in the summary."""
-    typer.secho(
-        f"warning: recording without {len(errors)} device(s) that could not be opened (--allow-missing): "
-        + "; ".join(errors) + " (why: see 'not recorded' in the summary)",
-        fg="yellow", err=True,
-    )  # fmt: skip
-
-
-@app.command()
-def record(
-    output: Annotated[Optional[Path], typer.Option("-o", "--output", metavar="FILE.h5", help="Session file to write (.h5).")] = None,
-    rig: Annotated[Optional[Path], typer.Option("--rig", metavar="RIG.toml", help="Rig file naming the devices (TOML).")] = None,
-    demo: Annotated[bool, typer.Option("--demo", help="Record the built-in emulated devices.")] = False,
-    duration: Annotated[Optional[float], typer.Option("--duration", "-d", min=0.1, metavar="SECONDS", help="Seconds; default: until Ctrl-C.")] = None,
-    name: Annotated[str, typer.Option(metavar="NAME", help="Session name (default: the output file's name).")] = "",
-    notes: Annotated[str, typer.Option(metavar="TEXT", help="Free-text notes stored in the session.")] = "",
-    tag: Annotated[list[str], typer.Option(metavar="KEY=VALUE", help="key=value tag (subject, location, …); repeatable.")] = [],
-    video: Annotated[str, typer.Option(metavar="jpeg|raw", help="Video storage: jpeg (compact, default) or raw (lossless, ~100 GB/h at 640×480@30).")] = "jpeg",
-    jpeg_quality: Annotated[int, typer.Option(min=1, max=100, metavar="1-100", help="JPEG quality of stored video frames.")] = 90,
-    allow_missing: Annotated[bool, typer.Option("--allow-missing", help="Record the devices that open even if others do not (default: exit with status 1 and record nothing).")] = False,
-    lsl_outlet: Annotated[list[str], typer.Option("--lsl-outlet", metavar="STREAM", help="Also publish STREAM (or 'labels') as an LSL outlet named sensorlab-STREAM; repeatable (docs/LSL.md).")] = [],
-) -> None:
-    """Record a session from a rig file or the demo rig. Ctrl-C, SIGTERM or SIGHUP stop cleanly.
-
-    The exit status is 1 when a device of the rig cannot be opened, unless --allow-missing;
-    3 when the file was written but a device was lost during the recording (unplugged, back
-    or not: the time it was gone is a gap).
-
-    Example: sensorlab record --demo --duration 10 -o demo.h5
-    """
-    from sensorlab.acquisition.source import SourceError
-    from sensorlab.studio.headless import MissingDevices, StoppedBeforeRecording
-    from sensorlab.studio.headless import record as record_session
-    from sensorlab.session.metadata import SessionMetadata
-    from sensorlab.session.summary import format_summary, lost_streams, summarize
-
-    tags = {}
-    for t in tag:
-        if "=" not in t:
-            _fail(f"--tag {t!r}: write it as key=value, e.g. --tag subject=s01", 2)
-        k, v = t.split("=", 1)
-        tags[k.strip()] = v.strip()
-    if video not in ("jpeg", "raw"):
-        _fail(f"--video {video!r}: use jpeg or raw", 2)
-    if output is not None and output.exists():
-        _fail(f"{output} already exists; choose another name (recordings are never overwritten)", 2)
-    config, sources = _sources(rig, demo)
-    if lsl_outlet:
-        from sensorlab.acquisition.lsl.config import add_outlets
-
-        try:
-            sources += add_outlets(config, lsl_outlet)
-        except ValueError as e:
-            _fail(f"--lsl-outlet: {e}", 2)
-    from sensorlab.acquisition.names import safe_file_stem  # a name must not steer the path (../, /abs)
-
-    output = output or Path(f"{safe_file_stem(name or config.name)}-{datetime.now():%Y%m%d-%H%M%S}.h5")
-    meta = SessionMetadata(name=name or output.stem, notes=notes, tags=tags, rig=config.to_toml())
-    try:
-        path = record_session(sources, output, duration, meta, on_progress=_print_progress, video_encoding=video,
-                              jpeg_quality=jpeg_quality, allow_missing=allow_missing, on_missing=_print_missing)  # fmt: skip
-    except MissingDevices as e:
-        _fail(f"{e}; fix the rig, or pass --allow-missing to record the others")
-    except StoppedBeforeRecording as e:
-        _fail(str(e), 130)  # the shell's status for Ctrl-C
-    except (SourceError, OSError, RuntimeError) as e:
-        _fail(str(e))
-    typer.echo("", err=True)
-    summary = summarize(path)
-    typer.echo(format_summary(summary))
-    lost = lost_streams(summary)
-    if lost:  # the file is complete, but has holes a script should not miss (see README)
-        typer.secho(f"warning: a device was lost during the recording (exit status {EXIT_DEVICE_LOST}): " + "; ".join(lost), fg="yellow", err=True)
-        raise typer.Exit(EXIT_DEVICE_LOST)
+app.command()(record)
 
 
 @app.command(short_help="Print a session's streams, rates, drops, gaps and sync quality.")
@@ -198,12 +82,15 @@ def info(path: Annotated[Path, typer.Argument(metavar="SESSION", help="Session f
 
     Example: sensorlab info demo.h5
     """
+    from sensorlab.session.reader import SessionError
     from sensorlab.session.summary import format_summary
 
     if not path.exists():
         _fail(f"{path}: no such file")
     try:
         typer.echo(format_summary(path))
+    except SessionError as e:  # names the file, the problem and what to do
+        _fail(str(e))
     except (OSError, ValueError, RuntimeError, KeyError) as e:
         _fail(f"{path}: cannot read this session ({e})")
 
@@ -273,102 +160,9 @@ def repair(
         _fail(str(e))
 
 
-labels_app = typer.Typer(
-    short_help="Export, import and suggest labels of a session.",
-    help="Export, import and suggest labels of a session (sidecar .labels.json).\n\nExample: sensorlab labels export run1.h5 run1.eaf"
-)
+from sensorlab.labeling.labels_app import labels_app  # noqa: E402 - the group's commands live beside the labeling core
+
 app.add_typer(labels_app, name="labels")
-
-
-def _param(items: list[str]) -> dict[str, float | str]:
-    params: dict[str, float | str] = {}
-    for item in items:
-        if "=" not in item:
-            _fail(f"--param {item!r}: write it as name=value, e.g. --param min_duration=0.2", 2)
-        k, v = item.split("=", 1)
-        try:
-            params[k] = float(v)
-        except ValueError:
-            params[k] = v
-    return params
-
-
-@labels_app.command("export", short_help="Export labels to Audacity, ELAN, Label Studio or CSV.")
-def labels_export(
-    session: Annotated[Path, typer.Argument(metavar="SESSION", help="Session file (.h5).")],
-    output: Annotated[Path, typer.Argument(metavar="LABELS", help="Label file: .txt (Audacity), .eaf (ELAN), .json (Label Studio), .csv.")],
-    fmt: Annotated[Optional[str], typer.Option("--format", metavar="FORMAT", help="audacity | eaf | labelstudio | csv (default: from the extension).")] = None,
-    tier: Annotated[Optional[str], typer.Option(metavar="TIER", help="Only this tier.")] = None,
-    suggested: Annotated[bool, typer.Option("--suggested/--no-suggested", help="Include unreviewed suggestions.")] = False,
-    absolute: Annotated[bool, typer.Option("--absolute", help="Write host-clock seconds, as stored in the sidecar (default: seconds from the session start).")] = False,
-) -> None:
-    """Export a session's labels to Audacity, ELAN, Label Studio or CSV, in seconds from the session start.
-
-    Example: sensorlab labels export run1.h5 run1.eaf
-    """
-    from sensorlab.labeling.cli_commands import error_line, export_labels
-
-    _check_session(session)
-    try:
-        typer.echo(export_labels(session, output, fmt, tier, suggested, absolute=absolute))
-    except (ValueError, KeyError, OSError, RuntimeError) as e:  # label file or damaged session: one line
-        _fail(error_line(e, session, output))
-
-
-@labels_app.command("import", short_help="Import labels into a session's sidecar.")
-def labels_import(
-    session: Annotated[Path, typer.Argument(metavar="SESSION", help="Session file (.h5).")],
-    labels: Annotated[Path, typer.Argument(metavar="LABELS", help="Label file to import.")],
-    fmt: Annotated[Optional[str], typer.Option("--format", metavar="FORMAT", help="audacity | eaf | labelstudio | csv (default: from the extension).")] = None,
-    merge: Annotated[bool, typer.Option("--merge/--replace", help="Add to the existing labels, or replace them.")] = True,
-    snap: Annotated[Optional[str], typer.Option(metavar="STREAM", help="ELAN: snap millisecond edges to this stream's samples.")] = None,
-    absolute: Annotated[bool, typer.Option("--absolute", help="The file holds host-clock seconds (default: seconds from the session start).")] = False,
-) -> None:
-    """Import labels into a session (its .labels.json sidecar; the recording is never touched).
-
-    Times count from the session start unless --absolute; a file whose every label falls
-    outside the session is refused.
-
-    Example: sensorlab labels import run1.h5 reviewed.eaf --snap mic
-    """
-    from sensorlab.labeling.cli_commands import error_line, import_labels
-
-    _check_session(session)
-    if not labels.exists():
-        _fail(f"{labels}: no such label file")
-    try:
-        typer.echo(import_labels(session, labels, fmt, merge, snap, absolute=absolute))
-    except (ValueError, KeyError, OSError, RuntimeError) as e:  # label file or damaged session: one line
-        _fail(error_line(e, labels, session))
-
-
-@labels_app.command("suggest", short_help="Suggest segments for review (energy, threshold, ...).")
-def labels_suggest(
-    session: Annotated[Path, typer.Argument(metavar="SESSION", help="Session file (.h5).")],
-    stream: Annotated[str, typer.Option(metavar="STREAM", help="Stream to analyse, e.g. mic, imu, camera.")],
-    method: Annotated[str, typer.Option(metavar="METHOD", help="energy (audio) | threshold | changepoint (signals) | motion (video).")] = "energy",
-    label: Annotated[Optional[str], typer.Option(metavar="LABEL", help="Label given to the suggestions.")] = None,
-    param: Annotated[list[str], typer.Option(metavar="NAME=VALUE", help="Method parameter name=value; repeatable.")] = [],
-) -> None:
-    """Suggest segments for review (stored as suggestions, replacing the previous run's; accept or reject them in the labeling view).
-
-    Example: sensorlab labels suggest run1.h5 --stream mic --method energy --label speech
-    """
-    from sensorlab.labeling.cli_commands import describe_segments, error_line, suggest_labels
-    from sensorlab.labeling.timebase import session_span
-
-    _check_session(session)
-    params = _param(param)
-    try:
-        segments = suggest_labels(session, stream, method, label=label, **params)
-        origin = session_span(session).origin
-    except KeyError as e:
-        if "no stream" in str(e):
-            _fail(f"{session}: no stream {stream!r}; see `sensorlab info {session}`")
-        _fail(error_line(e, session))
-    except (ValueError, KeyError, OSError, RuntimeError) as e:  # label file or damaged session: one line
-        _fail(error_line(e, session))
-    typer.echo(describe_segments(segments, origin, method=method, params=params))
 
 
 @app.command(short_help="Open a session in the labeling window.")

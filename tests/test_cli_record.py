@@ -51,6 +51,24 @@ def test_allow_missing_records_the_others_and_reports_the_reason_once(tmp_path):
         assert s.streams["wrist"].count > 50 and "gone" not in s.streams
 
 
+def test_a_disk_almost_full_stop_is_said_once(tmp_path):
+    # Any disk counts as almost full (the threshold tests/session/test_disk_full.py meets on a
+    # real small disk, where one can be mounted). The recorder logs why it stopped and `record`
+    # raised the same line, which the command printed again: it stood twice on the terminal.
+    out = tmp_path / "x.h5"
+    rig = tmp_path / "rig.toml"
+    rig.write_text('[[emulated]]\ndevice = "imu-text"\n')
+    script = ("import sys; from sensorlab.session import failures; failures.STOP_FREE_BYTES = 1 << 62; from sensorlab.cli import main; "
+              f"sys.argv = ['sensorlab', 'record', '--rig', {str(rig)!r}, '-d', '120', '-o', {str(out)!r}]; main()")  # fmt: skip
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=180,
+                          env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=tmp_path)  # fmt: skip
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert proc.stderr.count("disk almost full") == 1, proc.stderr
+    assert "error: disk almost full: " in proc.stderr and "Free space or record to another disk" in proc.stderr
+    with Session.open(out) as s:
+        assert s.complete and s.stop_reason.startswith("disk almost full")
+
+
 def _count(path: Path, stream: str) -> int:
     """Samples of ``stream`` flushed so far, read live (SWMR) while the recorder writes; 0 if not yet readable."""
     try:

@@ -73,7 +73,8 @@ def predict(
     typer.echo(f"{result.windows} windows → {result.path} (stream {result.stream}; top class: {counts})")
     if suggest:
         tier = result.segments[0].tier if result.segments else SUGGESTION_TIER
-        typer.echo(f"{len(result.segments)} suggested segment(s) added to the labels sidecar (tier '{tier}'); review them in sensorlab label")
+        typer.echo(f"{len(result.segments)} suggested segment(s) added to the labels sidecar (tier '{tier}'); review them in "
+                   f"`sensorlab label {session}`, or accept them with `sensorlab labels accept {session} --source {model.name} --min-score 0.8`")
 
 
 def parity(

@@ -30,9 +30,8 @@ from sensorlab.inference.engine import InferenceProcessor
 from sensorlab.inference.mapping import ModelMapping
 from sensorlab.inference.model import LoadedModel, ModelError
 from sensorlab.labeling.annotations import Segment
-from sensorlab.labeling.session_labels import read_annotations
-from sensorlab.labeling.store import save_annotations, sidecar_lock, sidecar_path
 from sensorlab.labeling.suggest import SUGGESTION_TIER, spans_from_mask, to_segments
+from sensorlab.labeling.suggestions import store_suggestions
 from sensorlab.session.blocks import iter_blocks
 from sensorlab.session.metadata import SessionMetadata
 from sensorlab.session.reader import Session
@@ -129,13 +128,7 @@ def iter_predict(model: str | Path, session_path: str | Path, *, out: str | Path
     if suggest and len(p):
         segs = _suggest(p, st_arr, st_arr + lm.mapping.window, labels, threshold, min_duration, tier, model_source(lm.path))
     if suggest and len(p) and save_suggestions:  # also when none: the earlier run's are replaced
-        with sidecar_lock(sidecar_path(session_path)):
-            ann = read_annotations(session_path)
-            for old in [o for o in ann if o.suggested and o.tier == tier and o.source == model_source(lm.path)]:
-                ann.remove(old.id)
-            for seg in segs:
-                ann.add(seg)
-            save_annotations(ann, sidecar_path(session_path), session=session_path.name)
+        store_suggestions(session_path, model_source(lm.path), segs, tier)
     yield PredictResult(out, proc.name, len(p), labels, counts, segs)
 
 

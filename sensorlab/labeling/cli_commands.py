@@ -24,6 +24,7 @@ from sensorlab.labeling.session_labels import LABELS_STREAM, read_annotations
 from sensorlab.labeling.store import save_annotations, sidecar_lock, sidecar_path
 from sensorlab.labeling.suggest import SUGGESTION_TIER
 from sensorlab.labeling.suggest_stream import suggest_for_stream, suggestion_source
+from sensorlab.labeling.suggestions import store_suggestions
 from sensorlab.labeling.timebase import SessionSpan, format_offset, one_line, open_session, session_span
 
 log = logging.getLogger(__name__)
@@ -246,15 +247,14 @@ def suggest_labels(
         except TypeError as e:  # an unknown --param name
             raise ValueError(f"{method}: {one_line(e).split('() ')[-1]}; see the parameters in docs/LABELING.md") from None
         source = suggestion_source(method, s.streams[stream].info.name)
-    # Lock only around read-modify-write, not the (possibly long) computation above.
-    with sidecar_lock(sidecar_path(session_path)):
-        ann = open_session_annotations(session_path)
-        if replace_previous:
-            for old in [o for o in ann if o.suggested and o.tier == tier and o.source == source]:
-                ann.remove(old.id)
-        for seg in segs:
-            ann.add(seg)
-        _save(session_path, ann)
+    if replace_previous:  # locked only around read-modify-write, not the (possibly long) computation above
+        store_suggestions(session_path, source, segs, tier)
+    else:
+        with sidecar_lock(sidecar_path(session_path)):
+            ann = open_session_annotations(session_path)
+            for seg in segs:
+                ann.add(seg)
+            _save(session_path, ann)
     return segs
 
 

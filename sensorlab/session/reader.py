@@ -26,8 +26,10 @@ from sensorlab.session.metadata import SessionMetadata
 from sensorlab.session.recovery import (  # noqa: F401 - re-exported
     SessionError,
     SessionFileError,
+    not_a_session,
     open_h5,
     remove_temporary_copy,
+    schema_of,
 )
 from sensorlab.session.stream_integrity import (  # noqa: F401 - TimeOrder re-exported
     TimeOrder,
@@ -84,9 +86,9 @@ class Session:
                 self.sync_problem = str(e)
                 log.warning("%s", e)
         self._cleanup: weakref.finalize | None = None
-        schema = _attr(f.attrs, "schema")
+        schema = schema_of(f)
         if schema != fmt.SCHEMA:
-            raise SessionError(f"{path}: an HDF5 file, but not a sensorlab session file (schema attribute {schema!r})")
+            raise SessionError(not_a_session(recovered_from or path, schema))
         version = str(_attr(f.attrs, "schema_version", "0.0"))
         if int(version.split(".")[0]) > fmt.SCHEMA_MAJOR:
             raise SessionError(f"{path}: written with session format {version}; this sensorlab reads {fmt.SCHEMA_MAJOR}.x — update sensorlab")

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import h5py
 
-from sensorlab.session.format import CHUNK_CACHE_BYTES
+from sensorlab.session.format import CHUNK_CACHE_BYTES, SCHEMA
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,27 @@ TEMP_PREFIX = "sensorlab-recovered-"
 
 class SessionError(ValueError):
     """A file cannot be read as a session; the message names the file and what to try."""
+
+
+def schema_of(f: h5py.File) -> str | None:
+    """The root ``schema`` attribute (`SCHEMA` for a sensorlab session), as text, or None."""
+    value = f.attrs.get("schema")
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else None if value is None else str(value)
+
+
+def not_a_session(path: str | Path, schema: str | None, fix: str = "") -> str:
+    """One line for an HDF5 file another program wrote: what it lacks and what to do instead.
+
+    Examples
+    --------
+    >>> print(not_a_session("scan.h5", None))  # doctest: +NORMALIZE_WHITESPACE
+    scan.h5 is an HDF5 file, but not a sensorlab session (it has no 'schema' attribute; a session's is 'sensorlab.session'):
+    sensorlab reads the sessions it records or imports (`sensorlab import xdf`); open this file with the program that wrote it
+    (`h5dump -H scan.h5` lists what it holds)
+    """
+    found = "it has no 'schema' attribute" if schema is None else f"its 'schema' attribute is {schema!r}"
+    fix = fix or "sensorlab reads the sessions it records or imports (`sensorlab import xdf`); open this file with the program that wrote it"
+    return f"{path} is an HDF5 file, but not a sensorlab session ({found}; a session's is {SCHEMA!r}): {fix} (`h5dump -H {path}` lists what it holds)"
 
 
 #: Former name, kept for callers that still import it.
@@ -253,6 +274,14 @@ def repair(path: str | Path, out: str | Path | None = None) -> str:
         cleaned = f"; removed the leftover disk-space reserve {reserve.name}"
     if sb.truncated:
         raise SessionError(f"{path} is truncated (it is {sb.size} bytes, its header says {sb.base + sb.end_of_file}); h5clear cannot repair that; {_TRY}")
+    if not sb.open_for_write or sb.swmr_writer:
+        try:
+            with _h5open(path, swmr=sb.swmr_writer) as f:
+                _check_session(f, path)
+        except SessionError:
+            raise
+        except Exception as e:  # noqa: BLE001 - h5py raises OSError, RuntimeError, KeyError, ValueError
+            raise SessionError(f"{path} is damaged ({_one_line(e)}); h5clear cannot repair that; {_TRY}") from e
     if not sb.open_for_write:
         return f"{path} needs no repair: it opens as it is{cleaned}"
     if sb.swmr_writer:
@@ -262,12 +291,22 @@ def repair(path: str | Path, out: str | Path | None = None) -> str:
         raise SessionError(f"{out} already exists; delete it or choose another output with -o (an existing file or link is never overwritten)")
     copy = _cleared_copy(path, out.parent)
     try:
-        _h5open(copy, swmr=False).close()  # it must open now
+        with _h5open(copy, swmr=False) as f:  # it must open now, and be a session
+            _check_session(f, path)
         os.link(copy, out)  # fails if anything (even a dangling symlink) appeared at `out` meanwhile
     except FileExistsError:
         raise SessionError(f"{out} already exists; delete it or choose another output with -o") from None
+    except SessionError:
+        raise
     except Exception as e:
         raise SessionError(f"{path}: damaged beyond automatic recovery ({_one_line(e)}); restore it from a backup") from e
     finally:
         shutil.rmtree(copy.parent, ignore_errors=True)
     return f"repaired copy of {path} written to {out} (the original is unchanged){cleaned}"
+
+
+def _check_session(f: h5py.File, path: Path) -> None:
+    schema = schema_of(f)
+    if schema != SCHEMA:
+        raise SessionError(not_a_session(path, schema, "`sensorlab repair` mends only sessions sensorlab recorded and left this file "
+                                                       "as it is; open it with the program that wrote it"))

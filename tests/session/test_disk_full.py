@@ -134,6 +134,22 @@ def test_disk_full_is_recognised_however_h5py_wraps_it():
     assert not is_disk_full(OSError(5, "Input/output error"))
 
 
+@pytest.mark.parametrize("small_disk", [34], indirect=True)
+def test_sensorlab_record_says_disk_almost_full_once(tmp_path, small_disk):
+    # The recorder logs why it stopped and `record` raised the same line, which the command
+    # printed again: the line stood twice on the terminal (once bare, once as "error: …").
+    path = small_disk / "demo.h5"
+    res = subprocess.run([sys.executable, "-m", "sensorlab.cli", "record", "--demo", "-d", "120", "-o", str(path)], capture_output=True,
+                         text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})  # fmt: skip
+    assert res.returncode == 1, f"rc={res.returncode}\n{res.stdout}\n{res.stderr[-3000:]}"
+    assert res.stderr.count("disk almost full") == 1, res.stderr[-3000:]
+    line = next(x for x in res.stderr.splitlines() if "disk almost full" in x)
+    assert line.startswith("error: disk almost full: ") and f"everything until then is in {path}" in line
+    assert line.endswith("Free space or record to another disk")
+    with Session.open(path) as s:
+        assert s.complete and s.stop_reason.startswith("disk almost full")
+
+
 def test_no_mount_is_left_behind():
     if not MOUNTED:
         pytest.skip("no tmpfs was mounted (mounting not permitted here)")

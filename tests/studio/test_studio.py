@@ -101,6 +101,7 @@ def test_ctrl_c_while_devices_open_stops_cleanly_without_a_traceback(tmp_path):
         f"""
         import os, signal, sys, time
         import sensorlab.cli as cli
+        import sensorlab.cli_record as cli_record
         from sensorlab.acquisition.rig import EmulatedConfig, RigConfig
         from sensorlab.acquisition.source import SourceBase
 
@@ -113,7 +114,7 @@ def test_ctrl_c_while_devices_open_stops_cleanly_without_a_traceback(tmp_path):
                 raise TimeoutError("slow camera did not answer")
 
         rig = RigConfig(name="ptys", emulated=[EmulatedConfig(device="imu-text")])
-        cli._sources = lambda rig_path, demo: (rig, [*rig.build_sources(), SlowToOpen()])
+        cli_record._sources = lambda rig_path, demo: (rig, [*rig.build_sources(), SlowToOpen()])
         sys.argv = ["sensorlab", "record", "--demo", "-o", {str(tmp_path / "x.h5")!r}, "--allow-missing"]
         cli.main()
         """

@@ -137,8 +137,6 @@ class ModelSuggest(QObject):
 
     def _done(self, model: Path, result, cancel: threading.Event) -> None:
         from sensorlab.inference.offline import model_source, predictions_path
-        from sensorlab.labeling.commands import AddSegment, CompoundCommand, DeleteSegment
-        from sensorlab.labeling.suggest import SUGGESTION_TIER
 
         self._ended()
         v = self.view
@@ -148,13 +146,8 @@ class ModelSuggest(QObject):
             predictions_path(v.path).unlink(missing_ok=True)
             v.message.emit(f"model {model.name} cancelled: no suggestions added")
             return
-        source = model_source(model)
         segs = result.segments
-        stale = [s.id for s in v.annotations if s.suggested and s.tier == SUGGESTION_TIER and s.source == source]
-        commands = [*(DeleteSegment(i) for i in stale), *(AddSegment(s) for s in segs)]
-        if commands:
-            v.annotation_view.push(CompoundCommand(commands, f"Suggest {len(segs)} ({model.name})"))
-        replaced = f", replacing {len(stale)} from the previous run" if stale else ""
+        replaced = v.replace_suggestions(model_source(model), segs, f"Suggest {len(segs)} ({model.name})")
         if segs:
             per = {}
             for s in segs:

@@ -51,16 +51,10 @@ class SuggestActions:
         previous run of the same method on the same stream (also when nothing is found).
         """
         from sensorlab.labeling.cli_commands import describe_segments
-        from sensorlab.labeling.commands import AddSegment, CompoundCommand, DeleteSegment
         from sensorlab.labeling.suggest_stream import suggestion_source
 
         def done(segs) -> None:
-            source = suggestion_source(method, stream)
-            stale = [s.id for s in self.annotations if s.suggested and s.tier == SUGGESTION_TIER and s.source == source]
-            commands = [*(DeleteSegment(i) for i in stale), *(AddSegment(s) for s in segs)]
-            if commands:
-                self.annotation_view.push(CompoundCommand(commands, f"Suggest {len(segs)} ({method})"))
-            replaced = f", replacing {len(stale)} from the previous run" if stale else ""
+            replaced = self.replace_suggestions(suggestion_source(method, stream), segs, f"Suggest {len(segs)} ({method})")
             if segs:
                 self.message.emit(f"{len(segs)} suggestion(s) from {method} on {stream}{replaced}")
             else:
@@ -69,6 +63,20 @@ class SuggestActions:
                                   f"`sensorlab labels suggest`{hint}")
 
         self.runner.run(f"suggest {method} on {stream}", _suggest, self.session.streams[stream], method, on_done=done)
+
+
+    def replace_suggestions(self, source: str, segs, title: str) -> str:
+        """``segs`` replace the unreviewed suggestions of ``source`` as one undoable step titled ``title``
+        (none when there is nothing to remove or add); returns ``", replacing N from the previous run"`` or ``""``.
+
+        The same `ReplaceSuggestions` that ``sensorlab labels suggest`` and ``predict --suggest`` apply to the sidecar.
+        """
+        from sensorlab.labeling.suggestions import ReplaceSuggestions
+
+        step = ReplaceSuggestions(source, segs, title, SUGGESTION_TIER)
+        if step.changes(self.annotations) and self.annotation_view.push(step):
+            return step.replaced_note
+        return ""
 
 
 def _suggest(stream: StreamReader, method: str):

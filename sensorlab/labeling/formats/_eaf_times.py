@@ -99,22 +99,26 @@ def resolve_slots(order: list[str], values: dict[str, float], tiers: list[EafTie
 
 def _between(slot: str, times: dict[str, float], nxt: dict[str, str], prv: dict[str, str]) -> float | None:
     """Even placement of ``slot`` between the known slots before and after it on one chain."""
-    back, steps_back, seen = slot, 0, {slot}
-    while back not in times:
-        back = prv.get(back, "")
-        if not back or back in seen:
-            return None
-        seen.add(back)
-        steps_back += 1
-    fwd, steps_fwd = slot, 0
-    while fwd not in times:
-        fwd = nxt.get(fwd, "")
-        if not fwd or fwd in seen:
-            return None
-        seen.add(fwd)
-        steps_fwd += 1
-    a, b = times[back], times[fwd]
+    seen = {slot}
+    back, fwd = _walk(slot, prv, times, seen), _walk(slot, nxt, times, seen)
+    if back is None or fwd is None:
+        return None
+    (before, steps_back), (after, steps_fwd) = back, fwd
+    a, b = times[before], times[after]
     return a + steps_back * (b - a) / (steps_back + steps_fwd)
+
+
+def _walk(slot: str, links: dict[str, str], times: dict[str, float], seen: set[str]) -> tuple[str, int] | None:
+    """Follow ``links`` from ``slot`` to the first slot with a known time: ``(that slot, steps)``,
+    or None at a dead end or a loop (``seen`` is shared by both directions, so a cycle ends)."""
+    steps = 0
+    while slot not in times:
+        slot = links.get(slot, "")
+        if not slot or slot in seen:
+            return None
+        seen.add(slot)
+        steps += 1
+    return slot, steps
 
 
 def subdivide(refs: list[tuple[str, str, str, str]]) -> list[tuple[str, str, int, int, str]]:
