@@ -249,6 +249,11 @@ class ClockFit:
     def _check_step(self, d: float, h: float) -> None:
         # Errors of a settle or suspect run are measured against the fit from before it: the
         # run's own pairs already tilt the current fit.
+        if self.reanchor is None and not self._step_pending and h >= self._refine_until:
+            # Nothing below uses the fit then: do not refit at every pair (the recorder feeds
+            # a fit like this every hand-over of a stream's first seconds, ~300 a second on the
+            # demo rig, ~60 µs each of the writer thread's GIL time).
+            return
         m = self._frozen or self._current()
         if m is None:
             return

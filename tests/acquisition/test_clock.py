@@ -199,3 +199,30 @@ def test_a_stall_of_seconds_before_drift_is_fitted_costs_at_most_its_drift_allow
         allowance = 0.5e-3 + (MAX_EARLY_DRIFT + abs(drift_ppm) * 1e-6) * 3.6
         assert np.abs(err[stalled]).max() < allowance, f"seed {seed}: {np.abs(err[stalled]).max() * 1e3:.2f} ms"
         assert np.abs(err[when >= 4.5]).max() < 0.5e-3, f"seed {seed}: {np.abs(err[when >= 4.5]).max() * 1e3:.2f} ms"
+
+
+
+def test_fit_without_reanchoring_fits_only_when_asked(monkeypatch):
+    """A fit that never re-anchors (the recorder's drift estimate of a stream's first seconds,
+    fed every hand-over) has no use for the line while pairs arrive: it fits when its mapping
+    or drift is asked for, and gives the same figures as one asked after every pair."""
+    pairs: list[tuple[float, float]] = []
+    recorder = ClockFit()
+    recorder.add = lambda d, h: pairs.append((d, h))
+    simulate(recorder, 100.0, seconds=20, rate=100)
+    fits = []
+    real_fit = ClockFit._fit
+    monkeypatch.setattr(ClockFit, "_fit", lambda self: fits.append(1) or real_fit(self))
+    lazy = ClockFit(bin_seconds=0.25, reanchor=None)
+    for d, h in pairs:
+        lazy.add(d, h)
+    assert len(fits) == 0
+    m = lazy.mapping()
+    assert len(fits) == 1
+
+    eager = ClockFit(bin_seconds=0.25, reanchor=None)
+    for d, h in pairs:
+        eager.add(d, h)
+        eager.mapping()
+    assert eager.mapping() == m
+    assert eager.drift_estimate() == lazy.drift_estimate()
