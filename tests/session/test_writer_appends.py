@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from sensorlab.acquisition.emulated.signal import SignalSource
+from sensorlab.acquisition.source import Chunk
 from sensorlab.session.reader import Session
 from sensorlab.session.writer import SessionWriter
 
@@ -81,3 +82,25 @@ def test_append_converting_dtype_still_writes(tmp_path):
         w._append(one, np.arange(5, dtype=np.int64)[::2], at=3)  # not contiguous
         np.testing.assert_array_equal(ds[:], [[1.5, 2.5], [7.0, 8.0]])
         np.testing.assert_array_equal(one[:], [0, 1, 2, 0, 2, 4])
+
+
+def test_incoming_chunks_are_checked_without_asking_hdf5(make_session, monkeypatch):
+    """A chunk's sample shape is checked against the stream's declared one, not the dataset's
+    shape read back from HDF5 for each of the ~400 chunks a second of the demo rig."""
+    reads = []
+    shape = h5py.Dataset.shape
+    monkeypatch.setattr(h5py.Dataset, "shape", property(lambda self: reads.append(1) or shape.fget(self)))
+    imu = SignalSource("imu", kind="timeseries", shape=(6,), dtype="int16", rate=1000, chunk_size=10, max_samples=3000, realtime=False)
+    path = make_session(imu)
+    assert len(reads) < 30  # 300 chunks
+    with Session.open(path) as s:
+        assert s.streams["imu"].count == 3000
+
+
+def test_a_chunk_of_another_shape_is_refused_with_the_declared_one(make_recorder):
+    imu = SignalSource("imu", kind="timeseries", shape=(6,), dtype="int16", rate=1000, chunk_size=10, max_samples=30, realtime=False)
+    rec, _acq = make_recorder(imu)
+    store = rec._writer.stores["imu"]
+    with pytest.raises(ValueError, match=r"samples of shape \(3,\) do not match the declared \(6,\)"):
+        store._check(Chunk(np.zeros((2, 3), np.int16), np.array([0.0, 0.001])))
+    rec.stop()
