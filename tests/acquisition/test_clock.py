@@ -226,3 +226,32 @@ def test_fit_without_reanchoring_fits_only_when_asked(monkeypatch):
         eager.mapping()
     assert eager.mapping() == m
     assert eager.drift_estimate() == lazy.drift_estimate()
+
+
+def test_drift_estimate_is_worked_out_again_only_when_pairs_change_it(monkeypatch):
+    """The recorder asks each stream's fit for its drift twice a flush; the robust line behind
+    it is fitted again only after a pair changed the bins, with the same figure as a fresh fit."""
+    import sensorlab.acquisition.clock as clock
+
+    lines = []
+    real = clock._line_drift
+    monkeypatch.setattr(clock, "_line_drift", lambda *a: lines.append(1) or real(*a))
+    fit = ClockFit()
+    pairs: list[tuple[float, float]] = []
+    probe = ClockFit()
+    probe.add = lambda d, h: pairs.append((d, h))
+    simulate(probe, 100.0, seconds=12, rate=50)
+    for d, h in pairs[:300]:
+        fit.add(d, h)
+    first = fit.drift_estimate()
+    assert fit.drift_estimate() == first and len(lines) == 1
+    for d, h in pairs[300:]:
+        fit.add(d, h)
+    later = fit.drift_estimate()
+    assert len(lines) == 2 and later != first
+    fresh = ClockFit()
+    for d, h in pairs:
+        fresh.add(d, h)
+    assert fresh.drift_estimate() == later
+    fit.reset()
+    assert fit.drift_estimate() is None
