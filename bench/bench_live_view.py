@@ -23,6 +23,9 @@ What is measured (per phase):
   GIL (the rest of the wall time spent in the event loop's work, which never sleeps);
 - *the process's CPU per frame by thread kind*: the emulated devices (a user's real devices
   cost this process nothing), sensorlab's readers and processors, the recorder.
+- *the pacing*: the view's mean refresh period (ms) and level of detail over the phase, so a
+  low fps can be told apart: the view chose a longer period (its GUI thread was over budget),
+  or frames were late at the period it asked for (waiting for the GIL or a core).
 
 ``--profile FILE`` also writes a cProfile of the GUI thread during the recording phase
 (``python -m pstats FILE``). ``--devices inside|apart`` runs a smaller rig with its emulators
