@@ -23,6 +23,9 @@ What is measured (per phase):
   GIL (the rest of the wall time spent in the event loop's work, which never sleeps);
 - *the process's CPU per frame by thread kind*: the emulated devices (a user's real devices
   cost this process nothing), sensorlab's readers and processors, the recorder.
+- *the pacing*: the view's mean refresh period (ms) and level of detail over the phase, so a
+  low fps can be told apart: the view chose a longer period (its GUI thread was over budget),
+  or frames were late at the period it asked for (waiting for the GIL or a core).
 
 ``--profile FILE`` also writes a cProfile of the GUI thread during the recording phase
 (``python -m pstats FILE``). ``--devices inside|apart`` runs a smaller rig with its emulators
@@ -52,7 +55,7 @@ GOALS = {"fps": ">= 60", "age_p50_ms": "<= 50", "age_p95_ms": "<= 50", "dropped"
 #: Further figures printed (not in bench/run_all.py's table): where the process's CPU per frame
 #: went, and how long the GUI thread waited per frame for the GIL and for a core.
 DETAILS = ("gil_wait_ms_per_frame", "runq_ms_per_frame", "cpu_ms_per_frame_emulators", "cpu_ms_per_frame_acquisition",
-           "cpu_ms_per_frame_recorder", "cpu_ms_per_frame_other", "load")
+           "cpu_ms_per_frame_recorder", "cpu_ms_per_frame_other", "period_ms", "detail", "load")
 
 
 #: ``--devices``: the full demo rig (its emulators are threads of the studio's process), or
@@ -166,9 +169,14 @@ def _measure(seconds: float, profile: str | None = None, devices: str = "demo") 
         gil["cpu"] += _t.thread_time() - c0
         gil["runq"] += runq() - r0
 
+    #: The live view's refresh period and level of detail (its pacing), sampled through a phase.
+    pacing: list[tuple[int, int]] = []
+
     def wait(ms: int) -> None:
         loop_end = now() + ms / 1000
         while now() < loop_end:
+            if w.live_view is not None:
+                pacing.append((w.live_view.timer.interval(), w.live_view.detail))
             process_events()
             QTimer.singleShot(5, lambda: None)
             process_events()
@@ -209,6 +217,7 @@ def _measure(seconds: float, profile: str | None = None, devices: str = "demo") 
         viewport.installEventFilter(probe)
         d0, c0, g0, k0 = drops(), proc.cpu_times(), gui_cpu(), thread_cpu()
         gil0 = dict(gil)
+        pacing.clear()
         t0 = now()
         if prof is not None:
             prof.enable()
@@ -233,6 +242,8 @@ def _measure(seconds: float, profile: str | None = None, devices: str = "demo") 
             "gui_ms_per_frame": 1000 * (g1 - g0) / frames,
             "gil_wait_ms_per_frame": 1000 * max(0.0, waited["wall"] - waited["cpu"] - waited["runq"]) / frames,
             "runq_ms_per_frame": 1000 * waited["runq"] / frames,
+            "period_ms": float(np.mean([p for p, _ in pacing])) if pacing else float("nan"),
+            "detail": float(np.mean([d for _, d in pacing])) if pacing else float("nan"),
             "load": os.getloadavg()[0],
             **{f"cpu_ms_per_frame_{k}": 1000 * (k1[k] - k0[k]) / frames for k in k1 if k != "gui"},
         }

@@ -164,6 +164,10 @@ class ClockFit:
         self._lock = threading.Lock()
         self._mapping: ClockMapping | None = None
         self._dirty = False
+        # Bumped with every change of the bins: `drift_estimate` is worked out again only then
+        # (the recorder asks for it twice a flush per stream, a robust line fit each time).
+        self._version = 0
+        self._drift: tuple[int, DriftEstimate | None] | None = None
         self._seg = 0
         self._step_pending = False
         self._refine_until = float("-inf")
@@ -184,14 +188,17 @@ class ClockFit:
                 if residual < h0 - d0:
                     self._bins[-1] = (b, device_time, host_time, self._seg)
                     self._dirty = True
+                    self._version += 1
             elif not self._bins or b > self._bins[-1][0]:
                 self._bins.append((b, device_time, host_time, self._seg))
                 self._dirty = True
+                self._version += 1
             # A device time that goes backwards (device reset) restarts the fit.
             elif b < self._bins[-1][0]:
                 self._bins.clear()
                 self._bins.append((b, device_time, host_time, self._seg))
                 self._dirty = True
+                self._version += 1
                 self._suspect.clear()
 
     def step(self) -> None:
@@ -222,9 +229,15 @@ class ClockFit:
         with self._lock:
             if not self.fit_drift or len(self._bins) < MIN_ESTIMATE_BINS:
                 return None
+            version = self._version
+            if self._drift is not None and self._drift[0] == version:
+                return self._drift[1]
             pts = np.array([(d, h) for _, d, h, _ in self._bins], dtype=np.float64)
             used = self._uses_slope(pts[:, 0])
-        return _line_drift(pts[:, 0], pts[:, 1], used)
+        est = _line_drift(pts[:, 0], pts[:, 1], used)
+        with self._lock:
+            self._drift = (version, est)
+        return est
 
     def _uses_slope(self, d: np.ndarray) -> bool:
         return self.fit_drift and len(d) >= 8 and d[-1] - d[0] >= MIN_DRIFT_SPAN
@@ -232,6 +245,7 @@ class ClockFit:
     def reset(self) -> None:
         with self._lock:
             self._bins.clear()
+            self._version += 1
             self._mapping = None
             self._step_pending = False
             self._suspect.clear()
@@ -249,6 +263,11 @@ class ClockFit:
     def _check_step(self, d: float, h: float) -> None:
         # Errors of a settle or suspect run are measured against the fit from before it: the
         # run's own pairs already tilt the current fit.
+        if self.reanchor is None and not self._step_pending and h >= self._refine_until:
+            # Nothing below uses the fit then: do not refit at every pair (the recorder feeds
+            # a fit like this every hand-over of a stream's first seconds, ~300 a second on the
+            # demo rig, ~60 µs each of the writer thread's GIL time).
+            return
         m = self._frozen or self._current()
         if m is None:
             return
@@ -300,6 +319,7 @@ class ClockFit:
             maxlen=self._bins.maxlen,
         )
         self._dirty = True
+        self._version += 1
         self._refine_until = h + REANCHOR_REFINE
 
     def _shift(self, err: float) -> None:
@@ -307,6 +327,7 @@ class ClockFit:
         seg = self._seg
         self._bins = deque(((b, d, hh + err if s < seg else hh, s) for b, d, hh, s in self._bins), maxlen=self._bins.maxlen)
         self._dirty = True
+        self._version += 1
 
     def _fit(self) -> ClockMapping | None:
         if not self._bins:

@@ -178,8 +178,10 @@ class ArrayStore(StreamStore):
                 self.data.attrs[fmt.UNITS] = np.array(info.units, dtype=h5py.string_dtype())
 
     def _check(self, chunk: Chunk) -> None:
-        if chunk.data.shape[1:] != self.data.shape[1:]:
-            raise ValueError(f"stream {self.info.name!r}: samples of shape {chunk.data.shape[1:]} do not match the declared {self.data.shape[1:]}")
+        # The declared sample shape, not ``self.data.shape[1:]``: asking HDF5 for the shape cost
+        # ~40 µs (GIL held) for every chunk that arrived, ~400 a second on the demo rig.
+        if chunk.data.shape[1:] != self.info.sample_shape:
+            raise ValueError(f"stream {self.info.name!r}: samples of shape {chunk.data.shape[1:]} do not match the declared {self.info.sample_shape}")
 
     def _append_data(self, chunk: Chunk) -> None:
         # `to_physical` is the identity except where a legacy (1.x) file stores the physical

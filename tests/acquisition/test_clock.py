@@ -199,3 +199,59 @@ def test_a_stall_of_seconds_before_drift_is_fitted_costs_at_most_its_drift_allow
         allowance = 0.5e-3 + (MAX_EARLY_DRIFT + abs(drift_ppm) * 1e-6) * 3.6
         assert np.abs(err[stalled]).max() < allowance, f"seed {seed}: {np.abs(err[stalled]).max() * 1e3:.2f} ms"
         assert np.abs(err[when >= 4.5]).max() < 0.5e-3, f"seed {seed}: {np.abs(err[when >= 4.5]).max() * 1e3:.2f} ms"
+
+
+
+def test_fit_without_reanchoring_fits_only_when_asked(monkeypatch):
+    """A fit that never re-anchors (the recorder's drift estimate of a stream's first seconds,
+    fed every hand-over) has no use for the line while pairs arrive: it fits when its mapping
+    or drift is asked for, and gives the same figures as one asked after every pair."""
+    pairs: list[tuple[float, float]] = []
+    recorder = ClockFit()
+    recorder.add = lambda d, h: pairs.append((d, h))
+    simulate(recorder, 100.0, seconds=20, rate=100)
+    fits = []
+    real_fit = ClockFit._fit
+    monkeypatch.setattr(ClockFit, "_fit", lambda self: fits.append(1) or real_fit(self))
+    lazy = ClockFit(bin_seconds=0.25, reanchor=None)
+    for d, h in pairs:
+        lazy.add(d, h)
+    assert len(fits) == 0
+    m = lazy.mapping()
+    assert len(fits) == 1
+
+    eager = ClockFit(bin_seconds=0.25, reanchor=None)
+    for d, h in pairs:
+        eager.add(d, h)
+        eager.mapping()
+    assert eager.mapping() == m
+    assert eager.drift_estimate() == lazy.drift_estimate()
+
+
+def test_drift_estimate_is_worked_out_again_only_when_pairs_change_it(monkeypatch):
+    """The recorder asks each stream's fit for its drift twice a flush; the robust line behind
+    it is fitted again only after a pair changed the bins, with the same figure as a fresh fit."""
+    import sensorlab.acquisition.clock as clock
+
+    lines = []
+    real = clock._line_drift
+    monkeypatch.setattr(clock, "_line_drift", lambda *a: lines.append(1) or real(*a))
+    fit = ClockFit()
+    pairs: list[tuple[float, float]] = []
+    probe = ClockFit()
+    probe.add = lambda d, h: pairs.append((d, h))
+    simulate(probe, 100.0, seconds=12, rate=50)
+    for d, h in pairs[:300]:
+        fit.add(d, h)
+    first = fit.drift_estimate()
+    assert fit.drift_estimate() == first and len(lines) == 1
+    for d, h in pairs[300:]:
+        fit.add(d, h)
+    later = fit.drift_estimate()
+    assert len(lines) == 2 and later != first
+    fresh = ClockFit()
+    for d, h in pairs:
+        fresh.add(d, h)
+    assert fresh.drift_estimate() == later
+    fit.reset()
+    assert fit.drift_estimate() is None
