@@ -157,6 +157,24 @@ def engine_vs_bare(model: Path, rate_in: float, rate: float, channels: int, seco
         if stages:
             w.push_parts = timed("push", w.push_parts)
             w._join = timed("join", w._join)
+            if hasattr(w, "_drain_in_place"):  # the hop's chunks joined straight into the held buffers: that join, without the cutting it calls
+                seg_t, seg, dip = [0.0], w._push_segment, w._drain_in_place
+
+                def seg_timed(*a, **k):
+                    t = tt()
+                    try:
+                        return seg(*a, **k)
+                    finally:
+                        seg_t[0] += tt() - t
+
+                def dip_timed(*a, acc=acc):
+                    t, s0 = tt(), seg_t[0]
+                    try:
+                        return dip(*a)
+                    finally:
+                        acc["join"] += tt() - t - (seg_t[0] - s0)
+
+                w._push_segment, w._drain_in_place = seg_timed, dip_timed
             bound = lm.bound(w.n, channels)
             lm._bound = _Timed(timed("model", bound.__call__), bound)
             if hasattr(proc, "_run_batch"):  # several windows in one run (micro-batching)

@@ -148,17 +148,7 @@ class BoundRun:
             tmp = np.empty((w, *self._window.shape), np.float64) if self._mean is not None else None
             bufs = self._batches[w] = (x, view, tmp)
         x, view, tmp = bufs
-        if self._mean is not None:
-            np.subtract(windows, self._mean, out=tmp)
-            np.divide(tmp, self._std, out=tmp)
-            np.copyto(view, tmp, casting="unsafe")
-        elif self._prescale is not None:
-            np.multiply(windows, self._prescale, out=view)
-        else:
-            np.copyto(view, windows, casting="unsafe")
-        if self._affine:
-            np.multiply(view, self._scale, out=view)
-            np.add(view, self._offset, out=view)
+        self._normalize(windows, view, tmp)
         feed = {m.window_input.name: x, **m.constants} if m.constants else {m.window_input.name: x}
         try:
             scores = m.sess.run(self._scores_name, feed)[0]
@@ -175,20 +165,24 @@ class BoundRun:
 
     def __call__(self, window: np.ndarray) -> np.ndarray:
         """One raw window ``(samples, channels)`` → a new ``(1, classes)`` float32 array of probabilities."""
-        w = self._window
-        if self._mean is not None:
-            t = self._tmp
-            np.subtract(window, self._mean, out=t)  # ChannelStats.apply: in float64, then to float32
-            np.divide(t, self._std, out=t)
-            np.copyto(w, t, casting="unsafe")
-        elif self._prescale is not None:
-            np.multiply(window, self._prescale, out=w)
-        else:
-            np.copyto(w, window, casting="unsafe")
-        if self._affine:
-            np.multiply(w, self._scale, out=w)
-            np.add(w, self._offset, out=w)
+        self._normalize(window, self._window, self._tmp)
         return self._run_bound()
+
+    def _normalize(self, raw: np.ndarray, out: np.ndarray, tmp: np.ndarray | None) -> None:
+        """Raw samples → the model input, written into ``out`` (a view of a bound buffer), with
+        `LoadedModel.features`' arithmetic bit for bit: a standardization is `ChannelStats.apply`
+        (the subtraction and the division in float64, ``tmp``, rounded once to float32 as the
+        division writes ``out``), then a mapping's scale and offset in float32."""
+        if self._mean is not None:
+            np.subtract(raw, self._mean, out=tmp)
+            np.divide(tmp, self._std, out=out, casting="unsafe")  # float64 quotient, cast on the way out: one rounding, as astype
+        elif self._prescale is not None:
+            np.multiply(raw, self._prescale, out=out)
+        else:
+            np.copyto(out, raw, casting="unsafe")
+        if self._affine:
+            np.multiply(out, self._scale, out=out)
+            np.add(out, self._offset, out=out)
 
     def run_input(self, features: np.ndarray) -> np.ndarray:
         """One window's model input, already prepared (``features``, shaped like `features`: another

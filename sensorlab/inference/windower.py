@@ -116,6 +116,26 @@ class _Held:
     def drop(self, k: int) -> None:
         self.lo += min(max(k, 0), len(self))
 
+    def extend(self, parts: list[np.ndarray], k: int) -> bool:
+        """Append ``parts`` (``k`` samples in all) joined straight into the buffer: one copy, no
+        joined array in between. False (nothing appended) unless every part already has the
+        buffer's dtype and sample shape (then `append` a joined array instead)."""
+        buf = self.buf
+        if buf is None:
+            return False
+        if self.hi + k > len(buf):  # a new buffer, as `append` makes (held samples a caller may view are never overwritten)
+            live = len(self)
+            new = np.empty((max(2 * (live + k), 256), *buf.shape[1:]), buf.dtype)
+            new[:live] = self.view()
+            self.buf, self.lo, self.hi = new, 0, live
+            buf = new
+        try:  # casting="no": a part of another dtype or sample shape is refused before anything is copied
+            np.concatenate(parts, out=buf[self.hi : self.hi + k], casting="no")
+        except (TypeError, ValueError):
+            return False
+        self.hi += k
+        return True
+
 
 class Windower:
     """Cut windows of ``length`` s every ``hop`` s at ``rate_out`` Hz from a ``rate_in`` Hz stream."""
@@ -198,6 +218,9 @@ class Windower:
 
     def _drain(self) -> list[Ready]:
         parts, self._pending = self._pending, []
+        out: list[Ready] = []
+        if (self.columns is None or self._identity) and self._drain_in_place(parts, out):
+            return self._next_due(out)
         ts, x = self._join(parts)
         x = x.reshape(len(ts), -1)
         if self.columns is not None:
@@ -212,7 +235,6 @@ class Windower:
         first_gap = self._newest > float("-inf") and float(ts[0]) - self._newest > self.gap
         steps = ts[1:] - ts[:-1]
         inner = np.flatnonzero(steps > self.gap) + 1 if len(steps) and _max(steps) > self.gap else _NONE
-        out: list[Ready] = []
         if not first_gap and not len(inner):
             r = self._push_segment(ts, x)  # the common case: one segment, no gap
             if r is not None:
@@ -228,6 +250,9 @@ class Windower:
                     r = self._push_segment(ts[a:b], x[a:b])
                     if r is not None:
                         out.append(r)
+        return self._next_due(out)
+
+    def _next_due(self, out: list[Ready]) -> list[Ready]:
         # The next window on this grid, or the first of a new grid after a gap (whose anchor
         # is more than `gap` after the newest sample), whichever could be ready first.
         on_grid = self._anchor + self._j * self.hop + self._lead
@@ -235,12 +260,39 @@ class Windower:
         self._due = min(on_grid, after_a_gap) - _SLACK
         return out
 
-    def _push_segment(self, ts: np.ndarray, x: np.ndarray) -> Ready | None:
+    def _drain_in_place(self, parts: list[tuple[np.ndarray, np.ndarray]], out: list[Ready]) -> bool:
+        """The common live hop, with fewer copies: the chunks' timestamps and samples are joined
+        straight into the held buffers (no joined arrays, no second copy) and checked for gaps
+        there. False, with nothing held, when that cannot be done (no held buffers yet after a
+        reset, another dtype or channel count, a gap): `_drain` then joins them as before."""
+        hts, hx = self._ts, self._x
+        k = 0
+        for p in parts:
+            k += len(p[0])
+        if not hts.extend([p[0] for p in parts], k):
+            return False
+        if not hx.extend([p[1] for p in parts], k):
+            hts.hi -= k
+            return False
+        ts, x = hts.buf[hts.hi - k : hts.hi], hx.buf[hx.hi - k : hx.hi]  # type: ignore[index]
+        if k and (self._newest > float("-inf") and float(ts[0]) - self._newest > self.gap or k > 1 and _max(ts[1:] - ts[:-1]) > self.gap):
+            hts.hi -= k  # a gap: un-hold them; `_drain` splits the joined samples at it
+            hx.hi -= k
+            return False
+        if k:
+            r = self._push_segment(ts, x, held=True)
+            if r is not None:
+                out.append(r)
+        return True
+
+    def _push_segment(self, ts: np.ndarray, x: np.ndarray, held: bool = False) -> Ready | None:
+        """Hold these samples (``held``: already appended) and cut the windows that became ready."""
         if not math.isfinite(self._anchor):
             self._anchor = float(ts[0])
             self._j = self._j0
-        self._ts.append(ts)
-        self._x.append(x)
+        if not held:
+            self._ts.append(ts)
+            self._x.append(x)
         self._newest = newest = float(ts[-1])
         # Ready: the window's last sample (at start + length - 1/rate_out) and the filter's
         # margin after it have arrived (half an input period of tolerance for jitter).

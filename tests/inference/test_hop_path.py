@@ -1,0 +1,131 @@
+"""The engine's per-hop path (a wake-up's chunks joined straight into the windower's held
+buffers, the bound model call) gives the windows, window timestamps and predictions the
+reference path gives — the dataset's `cut_windows` and `LoadedModel.features` + `run` on the
+same samples — through gaps inside and between chunks, a chunk of another dtype, a channel
+selection, windows a caller keeps while the buffers grow, and recurrent state fed back."""
+
+from __future__ import annotations
+
+import numpy as np
+from onnx_models import contract_mean_model, mean_model, stateful_sum_model
+
+from sensorlab.acquisition.source import Chunk, StreamInfo, StreamKind
+from sensorlab.datasets.windows import cut_windows
+from sensorlab.inference import InferenceProcessor, LoadedModel, ModelMapping
+from sensorlab.inference.windower import Windower
+
+RATE = 100.0
+
+
+def samples(seconds: float, channels: int, gaps=((3.02, 0.31), (6.5, 0.5)), seed: int = 3):
+    """100 Hz timestamps with two stalls (one inside a 10 ms chunk's worth of samples, one at a chunk edge) and noise."""
+    rng = np.random.default_rng(seed)
+    ts = 1000.0 + np.arange(int(seconds * RATE)) / RATE
+    for at, dur in gaps:
+        ts[ts >= 1000.0 + at] += dur
+    return ts, (rng.normal(size=(len(ts), channels)) * 50).astype(np.float32)
+
+
+def hops(ts, x, chunk: int, per_wake: int, float64_at: int | None = None):
+    """Lists of (timestamps, samples) chunks as a wake-up hands them over; one chunk made float64."""
+    parts = [(ts[i : i + chunk], x[i : i + chunk]) for i in range(0, len(ts), chunk)]
+    if float64_at is not None:
+        parts[float64_at] = (parts[float64_at][0], parts[float64_at][1].astype(np.float64))
+    return [parts[i : i + per_wake] for i in range(0, len(parts), per_wake)]
+
+
+def segments(ts):
+    """Index ranges between the stalls (where the grid restarts)."""
+    cut = np.flatnonzero(np.diff(ts) > 2.5 / RATE) + 1
+    return list(zip([0, *cut], [*cut, len(ts)]))
+
+
+def test_windows_and_their_starts_equal_the_dataset_cut_through_gaps_dtypes_and_kept_views():
+    ts, x = samples(10.0, 4)
+    w = Windower(RATE, RATE, 1.0, 0.25, columns=[0, 1, 2, 3])
+    got = []
+    for wake in hops(ts, x, 3, 9, float64_at=170):  # 3-sample chunks, 9 to a wake-up: 0.27 s per hop
+        got += w.push_parts(wake)
+    kept = [(r.starts.copy(), r.data, r.data.copy(), r.after_gap) for r in got]  # r.data may be a view of the held samples
+    assert w.gaps == 2 and [k[3] for k in kept].count(True) == 3  # the start and the two stalls
+    starts = np.concatenate([k[0] for k in kept])
+    expect_starts = np.concatenate([ts[a] + np.arange(int((ts[b - 1] - ts[a] + 1 / RATE - 1.0) / 0.25 + 1e-9) + 1) * 0.25 for a, b in segments(ts)])
+    np.testing.assert_array_equal(starts, expect_starts)  # the dataset's grid from each segment's first sample, every window
+    for s, view, copy, _ in kept:
+        np.testing.assert_array_equal(view, copy)  # a window kept by a caller is not overwritten by later hops
+        seg = next((a, b) for a, b in segments(ts) if ts[a] <= s[0] < ts[b - 1])
+        np.testing.assert_array_equal(copy, cut_windows(ts[seg[0] : seg[1]], x[seg[0] : seg[1]], RATE, RATE, s, 1.0).data)
+
+
+def test_a_channel_selection_cuts_the_selected_channels():
+    ts, x = samples(4.0, 3, gaps=((2.0, 0.4),))
+    w = Windower(RATE, RATE, 0.5, 0.25, columns=[2, 0])
+    got = [r for wake in hops(ts, x, 1, 25) for r in w.push_parts(wake)]
+    assert len(got) > 8
+    for r in got:
+        seg = next((a, b) for a, b in segments(ts) if ts[a] <= r.starts[0] < ts[b - 1])
+        np.testing.assert_array_equal(r.data, cut_windows(ts[seg[0] : seg[1]], x[seg[0] : seg[1], [2, 0]], RATE, RATE, r.starts, 0.5).data)
+
+
+def run_engine(model: LoadedModel, ts, x, chunk: int, per_wake: int):
+    """The processor as its thread runs it: `process_chunks` with each wake-up's chunks."""
+    info = StreamInfo("s", StreamKind.TIMESERIES, RATE, sample_shape=(x.shape[1],), channel_names=tuple(f"c{i}" for i in range(x.shape[1])))
+    proc = InferenceProcessor(model, stale_after=1e9)
+    proc.open({"s": info})
+    out: list[Chunk] = []
+    proc._sink = lambda name, c: out.append(c)
+    for wake in hops(ts, x, chunk, per_wake):
+        proc.process_chunks({"s": [Chunk(d, t) for t, d in wake]})
+    return proc, out
+
+
+def test_predictions_and_window_timestamps_equal_features_and_run_on_the_same_samples(tmp_path):
+    ts, x = samples(10.0, 2)
+    path = contract_mean_model(tmp_path / "c.onnx", "s", RATE, ["c0", "c1"], 1.0, 0.25, [0.5, -1.0], [2.0, 3.0])
+    proc, out = run_engine(LoadedModel(path), ts, x, 1, 25)
+    assert proc.model.bound(100, 2) is not None  # the live path: the bound call
+    ends = np.concatenate([c.timestamps for c in out])
+    starts = np.concatenate([c.device_times for c in out])
+    probs = np.concatenate([c.data for c in out])
+    np.testing.assert_array_equal(ends, starts + 1.0)  # stamped with the window's end; device_times hold its start
+    ref = LoadedModel(path)
+    for a, b in segments(ts):
+        mine = (starts >= ts[a]) & (starts < ts[b - 1])
+        grid = ts[a] + np.arange(int((ts[b - 1] - ts[a] + 1 / RATE - 1.0) / 0.25 + 1e-9) + 1) * 0.25
+        np.testing.assert_array_equal(starts[mine], grid)
+        feats = ref.features(cut_windows(ts[a:b], x[a:b], RATE, RATE, grid, 1.0).data)
+        want = np.concatenate([ref.run(feats[i : i + 1]) for i in range(len(feats))])  # one run per window, as live (a batched reduction sums in another order)
+        np.testing.assert_allclose(probs[mine], want, rtol=1e-6, atol=1e-7)
+
+
+def test_a_stateful_models_state_is_fed_back_window_to_window_and_reset_at_each_gap(tmp_path):
+    ts, x = samples(8.0, 1)
+    mapping = ModelMapping(stream="s", window=0.5, hop=0.25, scores_kind="probabilities", labels=["sum"])
+    path = stateful_sum_model(tmp_path / "s.onnx")
+    proc, out = run_engine(LoadedModel(path, mapping), ts, x, 1, 25)
+    starts = np.concatenate([c.device_times for c in out])
+    got = np.concatenate([c.data for c in out])[:, 0]
+    for a, b in segments(ts):
+        mine = (starts >= ts[a]) & (starts < ts[b - 1])
+        windows = cut_windows(ts[a:b], x[a:b], RATE, RATE, starts[mine], 0.5).data
+        np.testing.assert_allclose(got[mine], np.cumsum(windows.sum(axis=(1, 2), dtype=np.float64)), rtol=1e-5)  # running sum from zero after each gap
+
+
+def test_a_mapped_models_scale_and_offset_apply_after_its_standardization(tmp_path):
+    ts, x = samples(3.0, 3, gaps=())
+    mapping = ModelMapping(stream="s", window=0.5, hop=0.25, mean=[1.0, 2.0, 3.0], std=[4.0, 0.5, 2.0], scale=2.5, offset=-1.0,
+                           scores_kind="probabilities", labels=["a", "b", "c"])  # fmt: skip
+    path = mean_model(tmp_path / "m.onnx", channels=3)
+    inputs = []
+    lm = LoadedModel(path, mapping)
+    info = StreamInfo("s", StreamKind.TIMESERIES, RATE, sample_shape=(3,), channel_names=("c0", "c1", "c2"))
+    proc = InferenceProcessor(lm, stale_after=1e9)
+    proc.open({"s": info})
+    proc._sink = lambda name, c: None
+    proc.taps.append(lambda s, e, xin, p: inputs.append((s.copy(), xin.copy())))
+    for wake in hops(ts, x, 1, 25):
+        proc.process_chunks({"s": [Chunk(d, t) for t, d in wake]})
+    ref = LoadedModel(path, mapping)
+    assert len(inputs) == 11  # 3 s of 0.5 s windows every 0.25 s
+    for s, xin in inputs:
+        assert np.array_equal(xin, ref.features(cut_windows(ts, x, RATE, RATE, s, 0.5).data))  # the model input bit for bit
