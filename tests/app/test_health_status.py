@@ -78,7 +78,8 @@ def test_every_count_fits_its_column_as_the_numbers_grow(qtbot, make_window):
     # Seen under Xvfb: "1,021,44…" in Samples. Columns were refitted only when a text got longer
     # in characters, but digits and commas differ in width, and a fit made before the table was
     # laid out was never redone.
-    fast = SignalSource("fast", "timeseries", rate=50_000, shape=(1,), chunk_size=500)
+    # 250 kHz: a million samples in 4 s (at 50 kHz the test waited 20 s for them).
+    fast = SignalSource("fast", "timeseries", rate=250_000, shape=(1,), chunk_size=2500)
     w = make_window([*small_rig(), fast])
     w.resize(1200, 800)
     w.show()
