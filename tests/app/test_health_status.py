@@ -43,9 +43,10 @@ def test_a_few_lost_samples_turn_the_row_amber(qtbot, make_window):
     hv = w.health_view
     qtbot.waitUntil(lambda: hv.status_text("fast") == "ok" and w.acquisition.stats["fast"].samples > 5000, timeout=15_000)
     fast.stall(0.02)  # ~20 of the 5000 samples of the last 5 s
-    qtbot.waitUntil(lambda: hv.level("fast") != 0, timeout=5000)
-    assert hv.is_amber("fast") and _status_colour(w, "fast") == AMBER
-    assert "dropped in the last 5 s" in hv.status_text("fast")
+    # Wait for the losses to be reported, not for any change: on a loaded machine the row can
+    # first turn red for a true second without data ("stalled"), then say what was lost.
+    qtbot.waitUntil(lambda: "dropped in the last 5 s" in hv.status_text("fast"), timeout=10_000)
+    assert hv.is_amber("fast") and _status_colour(w, "fast") == AMBER, hv.status_text("fast")
 
 
 def test_counts_run_since_record_and_match_the_file(qtbot, make_window):
