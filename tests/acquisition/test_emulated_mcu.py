@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import serial
 
-from sensorlab.acquisition.clock import ClockFit
+from sensorlab.acquisition.clock import ClockFit, now
 from sensorlab.acquisition.emulated.mcu import BinaryIMU, RadarMCU, TextIMU, main
 from sensorlab.acquisition.emulated.pty import PtyLink
 from sensorlab.acquisition.serial.binary import BinaryParser, encode_request
@@ -117,7 +117,9 @@ def test_the_imu_radar_board_describes_itself_while_its_link_is_busy():
     with imu_radar_mcu(imu_rate=1000.0, seed=1) as mcu:
         # The host stops polling for a moment (less than what fills the board's TX buffer, which
         # would refuse the reply): packets pile up behind the one on the wire.
-        mcu.link.block_until(mcu.link._wire_free + 0.06)
+        # From now: the wire's own time is 0 before its first packet, which blocked nothing, so
+        # the queue never grew and the wait below ran out its 20 s.
+        mcu.link.block_until(now() + 0.1)
         parser = BinaryParser()
         with serial.Serial(mcu.port, timeout=0.05) as s:
             wait_until(lambda: len(mcu.link._queue) > 3, 20)

@@ -180,9 +180,9 @@ CAMERA_CHILD = textwrap.dedent(
 )
 
 
-@pytest.mark.parametrize("small_disk", [20], indirect=True)
+@pytest.mark.parametrize("small_disk", [10], indirect=True)
 def test_camera_frames_that_never_reached_a_full_disk_are_not_read(tmp_path, small_disk):
-    # Noise frames (~70 kB JPEGs) fill 20 MB in seconds. Before the fix the file said
+    # Noise frames (~70 kB JPEGs) fill 10 MB in seconds. Before the fix the file said
     # complete=True while its last frames were zero bytes behind valid index rows, `info`
     # died with AttributeError in sync.py and Session.read on the camera raised.
     script = tmp_path / "child.py"

@@ -127,7 +127,9 @@ class TimeseriesPanel(Panel):
     def _rescale(self) -> None:
         _, v = self.buffer.view()
         visible = [i for i, c in enumerate(self.curves) if c.isVisible()]
-        if not len(v) or not visible:
+        # ``v`` is (channels, rows): before the first min/max block is complete (a first chunk
+        # shorter than a block) it has channels but no rows, and nothing to scale to yet.
+        if v.size == 0 or not visible:
             return
         vis = v[visible] if len(visible) < v.shape[0] else v
         lo, hi = float(vis.min()), float(vis.max())
