@@ -177,7 +177,7 @@ class AudioSource(SourceBase):
     def _close(self) -> None:
         self._stop_device()  # after a failure `stop` has nothing to do, but the stream is open
 
-    def release_held(self, timeout: float = 1.0) -> bool:
+    def release_held(self, timeout: float = 5.0) -> bool:
         """End the warm-up now: the worker stamps and delivers the blocks it holds back before
         this returns (any thread; at most ``timeout`` s, False if it did not answer). A
         recording that stops within the first `warmup` seconds calls it before unsubscribing."""

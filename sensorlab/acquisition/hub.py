@@ -196,10 +196,11 @@ class Acquisition:
                         log.warning("closing %s: %s", src.description, close_error)
             self._started = True
 
-    def release_held(self, timeout: float = 1.0) -> None:
+    def release_held(self, timeout: float = 5.0) -> None:
         """Have every source deliver the samples it still holds back (a serial stream's first
         second waits for its clock fit): a recorder calls this before it stops listening, so
-        a recording that ends that early keeps them. Waits at most ``timeout`` per source."""
+        a recording that ends that early keeps them. Waits only for a source that holds something
+        back, at most ``timeout`` (a reader thread starved by a busy machine answers late)."""
         for src in list(self.sources):
             release = getattr(src, "release_held", None)  # a device class need not hold anything
             if release is not None and not release(timeout):

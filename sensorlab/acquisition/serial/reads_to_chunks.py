@@ -51,7 +51,7 @@ class ReadsToChunks:
         self._first_device_time = None
         self._release_now.clear()
 
-    def release_held(self, timeout: float = 1.0) -> bool:
+    def release_held(self, timeout: float = 5.0) -> bool:
         """End the warm-up now: the reader thread stamps and delivers what it holds back before
         this returns (any thread; waits at most ``timeout`` s, False if it did not answer).
 
@@ -60,10 +60,10 @@ class ReadsToChunks:
         recorder. From then on nothing is held (until the device's next start or replug).
         """
         self._released.clear()
-        self._release_now.set()
+        self._release_now.set()  # first: what arrives from now on is not held
         thread = self._thread
-        if thread is None or not thread.is_alive():
-            return True  # not reading: `stop` already delivered what was held
+        if not self._held or thread is None or not thread.is_alive():
+            return True  # nothing held (or delivered already), or not reading: `stop` delivers it
         return self._released.wait(timeout)
 
     def _answer_release(self) -> None:
@@ -126,13 +126,16 @@ class ReadsToChunks:
             self._release_held()
 
     def _release_held(self) -> None:
-        held, self._held = self._held, []
         per_stream: dict[str, list[tuple[Samples, float]]] = defaultdict(list)
-        for groups, when in held:
+        for groups, when in self._held:
             for stream, group in groups.items():
                 per_stream[stream].extend((r, when) for r in group)
-        for stream, group in per_stream.items():
-            self._emit_group(self._rename.get(stream, stream), group)
+        try:
+            for stream, group in per_stream.items():
+                self._emit_group(self._rename.get(stream, stream), group)
+        finally:
+            # Emptied only once delivered: `release_held` (another thread) waits while it is not.
+            self._held = []
 
     def _emit_group(self, name: str, items: list[tuple[Samples, float]]) -> None:
         """One chunk of consecutive runs, each stamped with the arrival of the read that brought it."""
