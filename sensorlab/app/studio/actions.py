@@ -204,7 +204,12 @@ class StudioActions:
         try:
             window = LabelingWindow(path, self._labels_for(Path(path)))
         except (OSError, ValueError, KeyError) as e:
-            self.show_error(f"cannot open {path} for labeling: {e}")
+            from sensorlab.labeling.timebase import one_line
+
+            # The reader's messages name the file already: saying it twice pushed the reason
+            # past the banner's edge for a session in a deep folder.
+            msg = one_line(e)
+            self.show_error(f"cannot open for labeling: {msg}" if Path(path).name in msg else f"cannot open {path} for labeling: {msg}")
             return
         self._labeling_windows = [w for w in self._labeling_windows if w.isVisible()] + [window]
         window.show()
