@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, QPointF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 
 from sensorlab.app.labeling.segment_strip import SegmentStrip
@@ -45,6 +45,8 @@ SNAP_PX = 8
 #: A lane with more segments than this in (or near) view draws them with its strip only
 #: (zoom in to edit them).
 MAX_ITEMS = 40
+#: Pixels kept free between two texts of a lane.
+TEXT_GAP_PX = 4
 
 
 class LaneViewBox(TimeViewBox):
@@ -150,7 +152,7 @@ class PointItem(_SelectOnClick, pg.InfiniteLine):
         style = Qt.PenStyle.DashLine if seg.suggested else Qt.PenStyle.SolidLine
         super().__init__(pos=seg.start - view.origin, angle=90, movable=True,
                          pen=pg.mkPen("#ffffff" if selected else color, width=3 if selected else 2, style=style),
-                         hoverPen=pg.mkPen("#ffffff", width=3), label=seg.label,
+                         hoverPen=pg.mkPen("#ffffff", width=3), label=("? " if seg.suggested else "") + seg.label,
                          labelOpts={"position": 0.5, "color": "#e8eaed", "anchors": [(0, 0.5), (0, 0.5)]})
         self.view = view
         self.seg_id = seg.id
@@ -264,6 +266,7 @@ class AnnotationView(QObject):
         old, self.selected = self.selected, seg_id
         for sid in (old, seg_id):
             self._refresh_item(sid)
+        self._layout_texts()
         self._update_strips()  # a segment drawn by a strip shows its selection there
         if seg_id and seg_id in self.annotations:
             self.tier_activated.emit(self.annotations[seg_id].tier)
@@ -326,7 +329,38 @@ class AnnotationView(QObject):
         for item in self.items.values():
             if isinstance(item, SegmentItem):
                 item._place_text()
+        self._layout_texts()
         self._update_strips()
+
+    def _layout_texts(self) -> None:
+        """Leave out each item text that would print over another of its lane (the strip does
+        the same for the segments it draws). Spans that began left of the view all pin their
+        text to its edge, and a short span's or a point's text is wider than its segment:
+        at the start of a session a model's suggestions printed "? clap" over "? background".
+        The selected segment's text always shows; the others in time order, each only where
+        it clears the ones kept; zooming in brings them back."""
+        per_lane: dict[str, list[tuple[bool, float, float, pg.GraphicsObject]]] = {}
+        for sid, item in self.items.items():
+            seg = self.annotations.get(sid)
+            lane = self.lanes.get(seg.tier) if seg is not None else None
+            if lane is None:
+                continue
+            if isinstance(item, SegmentItem):
+                text, x = item.text, item.text.pos().x()
+            else:
+                text, x = item.label, item.value()
+            left = lane.viewbox.mapViewToScene(QPointF(x, 0.5)).x()
+            width = text.textItem.boundingRect().width()
+            per_lane.setdefault(seg.tier, []).append((sid == self.selected, left, width, text))
+        for entries in per_lane.values():
+            entries.sort(key=lambda e: (not e[0], e[1]))
+            kept: list[tuple[float, float]] = []
+            for selected, left, width, text in entries:
+                right = left + width
+                free = all(left >= r + TEXT_GAP_PX or right + TEXT_GAP_PX <= l for l, r in kept)
+                text.setVisible(selected or free)
+                if selected or free:
+                    kept.append((left, right))
 
     def _update_strips(self) -> None:
         for lane in self.lanes.values():
@@ -349,6 +383,7 @@ class AnnotationView(QObject):
         lane = self.lanes.get(seg.tier)
         if seg.end >= t0 and seg.start <= t1 and not (lane is not None and lane.dense):
             self.items[seg.id] = self._make_item(seg)
+            self._layout_texts()
         self._update_strips()
 
     def _on_segment_changed(self, old: Segment, new: Segment) -> None:
@@ -357,6 +392,7 @@ class AnnotationView(QObject):
 
     def _on_segment_removed(self, seg: Segment) -> None:
         self._remove_item(seg.id)
+        self._layout_texts()  # a text it hid may show again
         self._update_strips()
         if seg.id == self.selected:
             self.select("")
