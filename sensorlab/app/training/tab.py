@@ -256,6 +256,7 @@ class TrainingTab(QWidget):
 
     def prune(self, run: str, sparsity: float) -> None:
         """Prune a finished run and fine-tune it; the new run is shown when it is written."""
+        self._previous = (self.results.run, list(self.history)) if self.results.run is not None else None
         self.history = []
         self.plots.show_history(self.history)
         self.status.setText(f"pruning {Path(run).name}: removing {sparsity:.0%} of the filters, then fine-tuning…")
@@ -345,7 +346,8 @@ class TrainingTab(QWidget):
                     self.results.tabs.setCurrentWidget(self.results.quant)
         else:
             self.status.setText(f"⚠ {job} {'cancelled' if status == 'cancelled' else 'failed: ' + message}")
-            if job == "prune":  # no pruned run was written: the next job works on the run on screen
+            if job == "prune":  # no pruned run was written: the run on screen, with its curves, again
+                self._show_previous()
                 self.run_dir = self.results.run
 
     def _show_previous(self) -> Path | None:
