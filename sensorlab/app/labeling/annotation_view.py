@@ -340,27 +340,29 @@ class AnnotationView(QObject):
         The selected segment's text always shows; the others in time order, each only where
         it clears the ones kept; zooming in brings them back."""
         per_lane: dict[str, list[tuple[bool, float, float, pg.GraphicsObject]]] = {}
+        scale: dict[str, tuple[float, float]] = {}  # per lane: scene x = a + b * view x
         for sid, item in self.items.items():
             seg = self.annotations.get(sid)
             lane = self.lanes.get(seg.tier) if seg is not None else None
             if lane is None:
                 continue
-            if isinstance(item, SegmentItem):
-                text, x = item.text, item.text.pos().x()
-            else:
-                text, x = item.label, item.value()
-            left = lane.viewbox.mapViewToScene(QPointF(x, 0.5)).x()
-            width = text.textItem.boundingRect().width()
-            per_lane.setdefault(seg.tier, []).append((sid == self.selected, left, width, text))
+            if seg.tier not in scale:
+                x0 = lane.viewbox.mapViewToScene(QPointF(0.0, 0.5)).x()
+                scale[seg.tier] = (x0, lane.viewbox.mapViewToScene(QPointF(1.0, 0.5)).x() - x0)
+            a, b = scale[seg.tier]
+            text, x = (item.text, item.text.pos().x()) if isinstance(item, SegmentItem) else (item.label, item.value())
+            per_lane.setdefault(seg.tier, []).append((sid == self.selected, a + b * x, text.textItem.boundingRect().width(), text))
         for entries in per_lane.values():
-            entries.sort(key=lambda e: (not e[0], e[1]))
-            kept: list[tuple[float, float]] = []
+            entries.sort(key=lambda e: e[1])
+            chosen = next(((e[1], e[1] + e[2]) for e in entries if e[0]), None)
+            last_right = -np.inf
             for selected, left, width, text in entries:
                 right = left + width
-                free = all(left >= r + TEXT_GAP_PX or right + TEXT_GAP_PX <= l for l, r in kept)
-                text.setVisible(selected or free)
-                if selected or free:
-                    kept.append((left, right))
+                clear = left >= last_right + TEXT_GAP_PX and (
+                    chosen is None or left >= chosen[1] + TEXT_GAP_PX or right + TEXT_GAP_PX <= chosen[0])
+                text.setVisible(selected or clear)
+                if clear and not selected:
+                    last_right = right
 
     def _update_strips(self) -> None:
         for lane in self.lanes.values():

@@ -221,6 +221,7 @@ class TrainingTab(QWidget):
     def open_run(self, run: str | Path) -> bool:
         """Show a finished run folder (curves, results, builds) as if it had just trained here."""
         if self.runner.running:
+            self.status.setText(f"⚠ {self._job or 'a job'} is running: wait for it or press Cancel, then open the run")
             return False
         run = Path(run).expanduser()
         metrics = run / "metrics.json"
@@ -265,6 +266,7 @@ class TrainingTab(QWidget):
     def _start(self, job: str, *args: str) -> None:
         self._job = job
         self.train_button.setEnabled(False)
+        self.open_button.setEnabled(False)  # Open run… while a job runs did nothing at all
         self.cancel_button.setEnabled(True)
         self.results.set_busy(True)
         if job != "train":
@@ -310,6 +312,7 @@ class TrainingTab(QWidget):
     def _on_finished(self, status: str, message: str) -> None:
         job, self._job = self._job, ""
         self.train_button.setEnabled(True)
+        self.open_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
         self.results.set_busy(False)
         if self.progress.maximum() == 0:

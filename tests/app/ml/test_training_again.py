@@ -91,9 +91,12 @@ def test_cancelling_a_second_run_keeps_the_first_runs_results_on_screen(qtbot, s
     with qtbot.waitSignal(tab.run_finished, timeout=300_000) as blocker:
         assert tab.start_training()
         qtbot.waitUntil(lambda: len(tab.history) >= 1, timeout=240_000)  # the second run's curves are drawn
+        # Open run… cannot replace what is on screen while training: disabled, and said so.
+        assert not tab.open_button.isEnabled()
+        assert not tab.open_run(first) and "train is running" in tab.status.text()
         tab.cancel_button.click()
     assert blocker.args[0] == "cancelled"
-    assert not second.exists()
+    assert not second.exists() and tab.open_button.isEnabled()
     # The first run is back: its results, its curves, and what the buttons act on.
     assert tab.results.run == first and tab.results.summary.text() == summary
     assert tab.results.export_button.isEnabled()
