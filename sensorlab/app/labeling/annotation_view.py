@@ -26,9 +26,10 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, QPointF, Qt, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 
+from sensorlab.app.labeling.lane_texts import layout_lane_texts
 from sensorlab.app.labeling.segment_strip import SegmentStrip
 from sensorlab.app.labeling.timeline import Timeline
 from sensorlab.app.labeling.tracks import TimeViewBox
@@ -45,8 +46,6 @@ SNAP_PX = 8
 #: A lane with more segments than this in (or near) view draws them with its strip only
 #: (zoom in to edit them).
 MAX_ITEMS = 40
-#: Pixels kept free between two texts of a lane.
-TEXT_GAP_PX = 4
 
 
 class LaneViewBox(TimeViewBox):
@@ -333,36 +332,7 @@ class AnnotationView(QObject):
         self._update_strips()
 
     def _layout_texts(self) -> None:
-        """Leave out each item text that would print over another of its lane (the strip does
-        the same for the segments it draws). Spans that began left of the view all pin their
-        text to its edge, and a short span's or a point's text is wider than its segment:
-        at the start of a session a model's suggestions printed "? clap" over "? background".
-        The selected segment's text always shows; the others in time order, each only where
-        it clears the ones kept; zooming in brings them back."""
-        per_lane: dict[str, list[tuple[bool, float, float, pg.GraphicsObject]]] = {}
-        scale: dict[str, tuple[float, float]] = {}  # per lane: scene x = a + b * view x
-        for sid, item in self.items.items():
-            seg = self.annotations.get(sid)
-            lane = self.lanes.get(seg.tier) if seg is not None else None
-            if lane is None:
-                continue
-            if seg.tier not in scale:
-                x0 = lane.viewbox.mapViewToScene(QPointF(0.0, 0.5)).x()
-                scale[seg.tier] = (x0, lane.viewbox.mapViewToScene(QPointF(1.0, 0.5)).x() - x0)
-            a, b = scale[seg.tier]
-            text, x = (item.text, item.text.pos().x()) if isinstance(item, SegmentItem) else (item.label, item.value())
-            per_lane.setdefault(seg.tier, []).append((sid == self.selected, a + b * x, text.textItem.boundingRect().width(), text))
-        for entries in per_lane.values():
-            entries.sort(key=lambda e: e[1])
-            chosen = next(((e[1], e[1] + e[2]) for e in entries if e[0]), None)
-            last_right = -np.inf
-            for selected, left, width, text in entries:
-                right = left + width
-                clear = left >= last_right + TEXT_GAP_PX and (
-                    chosen is None or left >= chosen[1] + TEXT_GAP_PX or right + TEXT_GAP_PX <= chosen[0])
-                text.setVisible(selected or clear)
-                if clear and not selected:
-                    last_right = right
+        layout_lane_texts(self)  # lane_texts.py: no text printed over another
 
     def _update_strips(self) -> None:
         for lane in self.lanes.values():
