@@ -342,7 +342,11 @@ class TrainingTab(QWidget):
             self.run_finished.emit(status, str(run))
             return
         if status == "ok":
-            self.status.setText(f"pruned run written: {run}" if job == "prune" else f"{job}: done")
+            # What the job made and the next step ("export: done" said neither).
+            done = {"prune": f"pruned run written: {run}",
+                    "export": f"exported {run.name}/model.onnx: Use in live view, or Quantize int8",
+                    "quantize": f"quantized: int8 builds of {run.name} in the build list (compared in the Quantization tab)"}  # fmt: skip
+            self.status.setText(done.get(job, f"{job}: done") if run is not None else f"{job}: done")
             if run is not None:
                 self.results.show_run(run)
                 if job == "quantize":
