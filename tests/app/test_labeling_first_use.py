@@ -176,3 +176,34 @@ def test_a_probability_track_reads_in_its_own_units_not_thousandths(tmp_path, op
     values = [float(text) for _, _, text in texts]
     assert values and max(values) <= 1.0 and min(values) >= 0.0, values
     assert "x0.001" not in axis.labelString()
+
+
+def test_a_half_minute_session_at_48_khz_shows_every_clap_zoomed_out(tmp_path, qtbot):
+    # The demo rig's microphone (48 kHz) over its first 30 s on a 1400 px window: the overview
+    # read one 10 ms window every 60 ms there, and most of the 20 ms claps fell between them
+    # (only every third or fourth showed, in a different place on every zoom).
+    from sensorlab.app.labeling.tracks import SpectrogramTrack
+
+    rate, seconds = 48000, 30.0
+    claps = tuple(1.37 + 2.0 * i for i in range(14))
+    n = int(seconds * rate)
+    t = np.arange(n) / rate
+    x = (1e-4 * np.random.default_rng(2).standard_normal(n)).astype(np.float32)
+    for c in claps:
+        on = (t >= c) & (t < c + 0.02)
+        x[on] += 0.8 * np.sin(2 * np.pi * 1000.0 * t[on]).astype(np.float32)
+    mic = StreamInfo("mic", StreamKind.AUDIO, rate, channel_names=("m",), dtype="float32", sample_shape=(1,))
+    write_streams(tmp_path / "c.h5", {"mic": (mic, Chunk(x[:, None], T0 + t))}, stop=T0 + seconds)
+    with Session.open(tmp_path / "c.h5") as s:
+        track = SpectrogramTrack(s.streams["mic"], T0)
+        track.settle(T0, T0 + seconds, pixels=900)
+        img = track.image.image
+        cols = img.shape[1]
+        row = round(1000.0 * track.NFFT / rate)
+        missing = []
+        for c in claps:
+            col = int((c + 0.01) / seconds * cols)
+            loudest = img[row - 2 : row + 3, max(0, col - 1) : col + 2].max()
+            if loudest <= -30.0:
+                missing.append(c)
+        assert not missing, f"claps at {missing} s not in the spectrogram"

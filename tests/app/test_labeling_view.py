@@ -374,3 +374,23 @@ def test_position_line_follows_a_relabel_and_the_tier_box_and_time_axis_read_ful
     # The time ruler says what its numbers are.
     ruler = v.timeline.plots[0].getAxis("top")
     assert ruler.label.isVisible() and "(s)" in ruler.label.toPlainText(), ruler.label.toPlainText()
+
+
+def test_pausing_with_a_span_started_ends_it_there_instead_of_dropping_it(fresh, open_view, qtbot):
+    # Watching: 1 where the walk starts, then Space where it ends (the natural gesture). The span
+    # was dropped without a word when playback paused.
+    v = open_view(fresh)
+    tl = v.timeline
+    tl.set_cursor(T0 + 2.0)
+    qtbot.keyClick(v, Qt.Key.Key_Space)
+    assert v.playback.playing
+    qtbot.keyClick(v, Qt.Key.Key_1)  # start a span
+    started = v.open_spans[1]
+    qtbot.waitUntil(lambda: tl.cursor > started + 0.3, timeout=10_000)
+    qtbot.keyClick(v, Qt.Key.Key_Space)  # pause: ends it
+    qtbot.waitUntil(lambda: not v.playback.playing, timeout=5000)
+    spans = [s for s in v.annotations if s.label == "walk" and s.tier == v.tier]
+    assert len(spans) == 1 and spans[0].start == started and spans[0].end > started + 0.3
+    assert spans[0].end == pytest.approx(tl.cursor, abs=0.05)  # where playback paused
+    assert v.status.text().startswith("walk: ") and "ended at the pause" in v.status.text()
+    assert not v.open_spans

@@ -39,3 +39,18 @@ def test_a_session_labeled_live_opens_with_the_studios_labels(qtbot, make_window
     lw = _opened(qtbot, w, path)
     assert lw.view.labels is w.label_bar.labels  # the same set, hotkeys and colours as when recording
     lw.close()
+
+
+def test_a_damaged_session_is_named_once_in_the_banner(qtbot, make_window, tmp_path):
+    # The reader's message already names the file: the banner said it twice, which pushed the
+    # reason (and the fix) past the window's edge for a session in a deep folder.
+    path = tmp_path / "deep" / "folder" / "take-damaged.h5"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"not a session")
+    w = make_window()
+    w.open_labeling(path)
+    qtbot.waitUntil(w.banner.isVisible, timeout=5000)
+    text = w.banner.text()
+    assert text.count("take-damaged.h5") == 1, text
+    assert "not an HDF5 session file" in text and "labeling" in text
+    assert not [x for x in w._labeling_windows if x.isVisible()]

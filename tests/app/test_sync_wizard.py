@@ -45,6 +45,7 @@ def test_dialog_measures_offsets_and_stores_them_with_the_next_session(qtbot, st
     qtbot.addWidget(dlg)
     dlg.show()
     assert not dlg.use_button.isEnabled()
+    assert dlg.intro.text().startswith(f"Press {dlg.start_button.text()}, then clap")  # the button as it reads
     qtbot.mouseClick(dlg.start_button, qtbot_button())
     assert "listening" in dlg.result.toPlainText()
     qtbot.waitUntil(lambda: dlg.use_button.isEnabled(), timeout=60_000)

@@ -29,6 +29,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 
+from sensorlab.app.labeling.lane_texts import layout_lane_texts
 from sensorlab.app.labeling.segment_strip import SegmentStrip
 from sensorlab.app.labeling.timeline import Timeline
 from sensorlab.app.labeling.tracks import TimeViewBox
@@ -150,7 +151,7 @@ class PointItem(_SelectOnClick, pg.InfiniteLine):
         style = Qt.PenStyle.DashLine if seg.suggested else Qt.PenStyle.SolidLine
         super().__init__(pos=seg.start - view.origin, angle=90, movable=True,
                          pen=pg.mkPen("#ffffff" if selected else color, width=3 if selected else 2, style=style),
-                         hoverPen=pg.mkPen("#ffffff", width=3), label=seg.label,
+                         hoverPen=pg.mkPen("#ffffff", width=3), label=("? " if seg.suggested else "") + seg.label,
                          labelOpts={"position": 0.5, "color": "#e8eaed", "anchors": [(0, 0.5), (0, 0.5)]})
         self.view = view
         self.seg_id = seg.id
@@ -264,6 +265,7 @@ class AnnotationView(QObject):
         old, self.selected = self.selected, seg_id
         for sid in (old, seg_id):
             self._refresh_item(sid)
+        self._layout_texts()
         self._update_strips()  # a segment drawn by a strip shows its selection there
         if seg_id and seg_id in self.annotations:
             self.tier_activated.emit(self.annotations[seg_id].tier)
@@ -326,7 +328,11 @@ class AnnotationView(QObject):
         for item in self.items.values():
             if isinstance(item, SegmentItem):
                 item._place_text()
+        self._layout_texts()
         self._update_strips()
+
+    def _layout_texts(self) -> None:
+        layout_lane_texts(self)  # lane_texts.py: no text printed over another
 
     def _update_strips(self) -> None:
         for lane in self.lanes.values():
@@ -349,6 +355,7 @@ class AnnotationView(QObject):
         lane = self.lanes.get(seg.tier)
         if seg.end >= t0 and seg.start <= t1 and not (lane is not None and lane.dense):
             self.items[seg.id] = self._make_item(seg)
+            self._layout_texts()
         self._update_strips()
 
     def _on_segment_changed(self, old: Segment, new: Segment) -> None:
@@ -357,6 +364,7 @@ class AnnotationView(QObject):
 
     def _on_segment_removed(self, seg: Segment) -> None:
         self._remove_item(seg.id)
+        self._layout_texts()  # a text it hid may show again
         self._update_strips()
         if seg.id == self.selected:
             self.select("")

@@ -124,6 +124,22 @@ class KeyHandler:
         if av.push(AddSegment(seg)):
             av.select(seg.id)
 
+    def end_open_spans(self) -> None:
+        """Playback paused or stopped: each span started with a key ends at the cursor. Pausing
+        where the sound ends is the natural gesture, and the started span was dropped."""
+        v, av = self.v, self.v.annotation_view
+        spans, v.open_spans = dict(v.open_spans), {}
+        if av is None:
+            return
+        t = av.snap(v.cursor)
+        for n, t0 in spans.items():
+            lab = v.labels.by_hotkey(n)
+            if lab is None:  # its hotkey was given to no label meanwhile (label set edited)
+                continue
+            seg = Segment.create(v.tier, lab.name, min(t0, t), max(t0, t))
+            if av.push(AddSegment(seg)):
+                v.message.emit(f"{lab.name}: {seg.duration:.2f} s (ended at the pause)")
+
     def delete(self) -> None:
         sel = self.selected
         if sel is not None:

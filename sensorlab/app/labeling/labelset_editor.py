@@ -11,7 +11,7 @@ from pathlib import Path
 
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
-    QColorDialog, QDialog, QDialogButtonBox, QHBoxLayout, QMessageBox, QPushButton, QTableWidget, QTableWidgetItem,
+    QColorDialog, QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QPushButton, QTableWidget, QTableWidgetItem,
     QVBoxLayout,
 )
 
@@ -40,6 +40,8 @@ class LabelSetEditor(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.apply)
         buttons.rejected.connect(self.reject)
+        # Problems show here, not in a message box over the table the user is fixing.
+        self.error = QLabel(wordWrap=True, styleSheet="color:#ef5350")
         row = QHBoxLayout()
         row.addWidget(add)
         row.addWidget(remove)
@@ -47,6 +49,7 @@ class LabelSetEditor(QDialog):
         row.addWidget(buttons)
         lay = QVBoxLayout(self)
         lay.addWidget(self.table)
+        lay.addWidget(self.error)
         lay.addLayout(row)
         self.resize(560, 320)
 
@@ -72,14 +75,24 @@ class LabelSetEditor(QDialog):
         out = []
         for r in range(self.table.rowCount()):
             name, color, hotkey, desc = (self.table.item(r, c).text().strip() for c in range(len(COLUMNS)))
+            if hotkey and not (hotkey.isdigit() and 1 <= int(hotkey) <= 9):
+                # int("s") said "invalid literal for int() with base 10", naming neither the row nor the fix
+                raise ValueError(f"row {r + 1} ({name}): the hotkey must be a digit 1–9, not {hotkey!r}")
             out.append(LabelDef(name, color, int(hotkey) if hotkey else None, desc))
         return out
 
     def apply(self) -> None:
+        """OK: check the table, save it, then apply it to the open set. A bad row or a file
+        that cannot be written is said under the table, and nothing changes."""
         try:
             new = LabelSet(self.rows())  # validates names, colours and unique hotkeys
         except ValueError as e:
-            QMessageBox.warning(self, "Invalid label set", str(e))
+            self.error.setText(f"⚠ {e}")
+            return
+        try:
+            new.save(self.path)  # first: a set that cannot be saved is not half applied
+        except OSError as e:
+            self.error.setText(f"⚠ cannot save {self.path}: {e.strerror or e}. Fix the folder or Cancel")
             return
         for name in [n for n in self.labels.names if n not in new]:
             self.labels.remove(name)
@@ -90,7 +103,6 @@ class LabelSetEditor(QDialog):
                 self.labels.add(LabelDef(lab.name, lab.color, None, lab.description))
         for lab in new:  # hotkeys last, so swapping two hotkeys never collides midway
             self.labels.update(lab.name, hotkey=lab.hotkey)
-        self.labels.save(self.path)
         self.accept()
 
 

@@ -54,10 +54,23 @@ class LabelingWindow(QMainWindow):
         self.open(path)
 
     def open(self, path: str | Path) -> None:
+        """Show ``path`` instead of the open session. A file that cannot be opened leaves the
+        open session as it was and says why on its status line (the old view was closed first,
+        which left an empty window behind a traceback)."""
+        try:
+            view = LabelingView(path, self.labels, play_audio=self.play_audio)
+        except (OSError, ValueError, KeyError) as e:
+            if self.view is None:
+                raise
+            from sensorlab.labeling.timebase import one_line
+
+            msg = one_line(e)
+            self.view.message.emit(f"not opened: {msg}" if Path(path).name in msg else f"not opened: {path}: {msg}")
+            return
         if self.view is not None:
             self.view.close_session()
             self.view.deleteLater()
-        self.view = LabelingView(path, self.labels, play_audio=self.play_audio)
+        self.view = view
         self.setCentralWidget(self.view)
         self.setWindowTitle(f"sensorlab · labeling · {Path(path).name}")
         self.view.setFocus()

@@ -232,7 +232,7 @@ def gap_breaks(t: np.ndarray) -> np.ndarray:
 class SpectrogramTrack(Track):
     """Spectrogram of the visible range of one audio channel, computed when the view settles.
 
-    At most ``pixels / 2`` columns. Short ranges (up to 4 windows per column) are read whole
+    At most ``pixels / 2`` columns. Short ranges (up to 16 windows per column) are read whole
     and each column shows the loudest of its windows, so short transients are never skipped;
     for long ranges each column is one FFT window read at its position (a strided read), so
     an hour costs the same as a second.
@@ -242,6 +242,12 @@ class SpectrogramTrack(Track):
     DB_RANGE = (-80.0, -5.0)
     #: Frequencies shown (Hz): the speech/event band; the image holds up to Nyquist.
     MAX_SHOWN_HZ = 8000.0
+    #: Ranges of up to this many FFT windows per column are read whole (every transient
+    #: shows); longer ones read one window per column (an hour costs what a minute does).
+    #: 16 × 450 columns × 512 samples: 2.5 minutes at 48 kHz on a 1400 px wide window.
+    WHOLE_READ_WINDOWS = 16
+    #: FFT windows transformed at once (bounds the memory of a long contiguous range).
+    FFT_BLOCK = 4096
 
     def __init__(self, stream: StreamReader, origin: float, channel: int = 0):
         super().__init__(f"{stream.name} spectrum", origin)
@@ -302,10 +308,10 @@ class SpectrogramTrack(Track):
         cols = int(min(max(1, pixels // 2), max(1, n // self.NFFT)))
         if n < self.NFFT:
             return None
-        if n <= 4 * cols * self.NFFT:
-            # Short range: one contiguous read, FFT windows every half window, and each column
-            # the loudest of its windows. One window per column would skip what falls between
-            # them: a 30 ms clap vanished from most columns of a 15 s view.
+        if n <= self.WHOLE_READ_WINDOWS * cols * self.NFFT:
+            # Up to a few minutes: one contiguous read, FFT windows every half window, and each
+            # column the loudest of its windows. One window per column would skip what falls
+            # between them: a 20 ms clap vanished from most columns of a 30 s view at 48 kHz.
             x = np.asarray(s.read_index(i0, i1).data).reshape(n, -1)[:, self.channel]
             hop = self.NFFT // 2
             frames = np.lib.stride_tricks.sliding_window_view(x, self.NFFT)[::hop]
@@ -314,9 +320,14 @@ class SpectrogramTrack(Track):
             starts = i0 + (np.arange(cols) * ((n - self.NFFT) / max(1, cols - 1))).astype(np.int64) if cols > 1 else np.array([i0])
             frames = np.stack([np.asarray(s.read_index(a, a + self.NFFT).data).reshape(-1, np.prod(s.info.sample_shape or (1,)))[:, self.channel] for a in starts])
             of_col = np.arange(cols)
-        frames = frames / 32768.0 if frames.dtype.kind in "iu" else frames.astype(np.float32)
-        mag = np.abs(np.fft.rfft(frames * self.window, axis=1)) * (2.0 / self.window.sum())
-        mag = np.maximum.reduceat(mag, np.searchsorted(of_col, np.arange(cols)), axis=0)
+        # In blocks of frames: the FFT of all of a few minutes' windows at once held ~100 MB.
+        mag = np.zeros((cols, self.NFFT // 2 + 1))
+        for b in range(0, len(frames), self.FFT_BLOCK):
+            f, oc = frames[b : b + self.FFT_BLOCK], of_col[b : b + self.FFT_BLOCK]
+            f = f / 32768.0 if f.dtype.kind in "iu" else f.astype(np.float32)
+            m = np.abs(np.fft.rfft(f * self.window, axis=1)) * (2.0 / self.window.sum())
+            at, first = np.unique(oc, return_index=True)
+            mag[at] = np.maximum(mag[at], np.maximum.reduceat(m, first, axis=0))
         return 20.0 * np.log10(mag + 1e-9), cols
 
 

@@ -340,10 +340,10 @@ class LabelingView(SuggestActions, QWidget):
 
     def _on_play_state(self, playing: bool) -> None:
         self.play_button.setText("❚❚ Pause" if playing else "▶ Play")
-        if not playing:
-            self.open_spans.clear()
         if self.playback.note:
             self.message.emit(self.playback.note)
+        if not playing:
+            self.keys.end_open_spans()  # after the note: its message is the one to read
 
     # -- keys ---------------------------------------------------------------------------------
     def keyPressEvent(self, ev):  # noqa: N802 - Qt override

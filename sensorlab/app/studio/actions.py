@@ -33,6 +33,17 @@ from sensorlab.app.live.view import LiveView
 
 RECORD_STYLE = "QPushButton{background:#c62828;color:white;font-weight:bold;padding:5px 14px;border-radius:4px}"
 STOP_STYLE = "QPushButton{background:#eceff1;color:#b71c1c;font-weight:bold;padding:5px 14px;border-radius:4px}"
+RECORD_SHORTCUT = QKeySequence("Ctrl+R")
+
+
+class RecordButton(QPushButton):
+    """Record / Stop: keeps Ctrl+R whatever its text says. ``QPushButton.setText`` replaces the
+    shortcut with the text's mnemonic (none), which left the second Ctrl+R, the one that stops,
+    doing nothing."""
+
+    def setText(self, text: str) -> None:  # noqa: N802 (Qt's name)
+        super().setText(text)
+        self.setShortcut(RECORD_SHORTCUT)
 
 
 class StudioActions:
@@ -72,10 +83,10 @@ class StudioActions:
         self.quit_action.setToolTip("Finish the recording, close the devices and every window (Ctrl+Q)")
         self.addAction(self.quit_action)  # a window-wide shortcut, no toolbar button
         bar.addSeparator()
-        self.record_button = QPushButton("●  Record")
+        self.record_button = RecordButton("●  Record")
         self.record_button.setStyleSheet(RECORD_STYLE)
         self.record_button.setEnabled(False)
-        self.record_button.setShortcut(QKeySequence("Ctrl+R"))
+        self.record_button.setShortcut(RECORD_SHORTCUT)
         self.record_button.setToolTip("Start / stop recording (Ctrl+R)")
         self.record_button.clicked.connect(self.toggle_recording)
         bar.addWidget(self.record_button)
@@ -193,7 +204,12 @@ class StudioActions:
         try:
             window = LabelingWindow(path, self._labels_for(Path(path)))
         except (OSError, ValueError, KeyError) as e:
-            self.show_error(f"cannot open {path} for labeling: {e}")
+            from sensorlab.labeling.timebase import one_line
+
+            # The reader's messages name the file already: saying it twice pushed the reason
+            # past the banner's edge for a session in a deep folder.
+            msg = one_line(e)
+            self.show_error(f"cannot open for labeling: {msg}" if Path(path).name in msg else f"cannot open {path} for labeling: {msg}")
             return
         self._labeling_windows = [w for w in self._labeling_windows if w.isVisible()] + [window]
         window.show()

@@ -26,10 +26,11 @@ LISTEN_SECONDS = 6.0
 #: How often the live rings are drained (ms): keeps the rings, and memory, small.
 POLL_MS = 200
 
+#: In the order a user acts; the button is named as it reads ("Press Start" named no button).
 INSTRUCTIONS = (
-    "Clap sharply 3–4 times, about 1.5 s apart, where the camera sees your hands, the microphone "
-    "hears them and the IMU is on the table (or tap the IMU board; flash a light for the camera).\n"
-    "Press Start, then clap."
+    "Press Start listening, then clap sharply 3–4 times, about 1.5 s apart, where the camera sees "
+    "your hands, the microphone hears them and the IMU is on the table (or tap the IMU board; "
+    "flash a light for the camera)."
 )
 
 

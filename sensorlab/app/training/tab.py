@@ -85,6 +85,7 @@ class TrainingTab(QWidget):
         self._job = ""
         self._run_existed = False
         self._config_dir: str | None = None
+        self._previous: tuple[Path, list[dict]] | None = None  # the run on screen before a Train
         self.runner = ProcessRunner(self)
         self.runner.event.connect(self._on_event)
         self.runner.log.connect(self._log)
@@ -201,6 +202,9 @@ class TrainingTab(QWidget):
         self._config_dir = tempfile.mkdtemp(prefix="sensorlab-train-")
         config = Path(self._config_dir) / "train.toml"
         config.write_text(tomli_w.dumps(self.config_doc()), encoding="utf-8")
+        # What was on screen (a finished run), shown again if this run is cancelled or fails:
+        # clearing it for good lost the first run's results, and its Export and Use buttons.
+        self._previous = (self.results.run, list(self.history)) if self.results.run is not None else None
         self.run_dir, self._run_existed = run, run.exists()
         self.history = []
         self.plots.show_history(self.history)
@@ -217,6 +221,7 @@ class TrainingTab(QWidget):
     def open_run(self, run: str | Path) -> bool:
         """Show a finished run folder (curves, results, builds) as if it had just trained here."""
         if self.runner.running:
+            self.status.setText(f"⚠ {self._job or 'a job'} is running: wait for it or press Cancel, then open the run")
             return False
         run = Path(run).expanduser()
         metrics = run / "metrics.json"
@@ -252,6 +257,7 @@ class TrainingTab(QWidget):
 
     def prune(self, run: str, sparsity: float) -> None:
         """Prune a finished run and fine-tune it; the new run is shown when it is written."""
+        self._previous = (self.results.run, list(self.history)) if self.results.run is not None else None
         self.history = []
         self.plots.show_history(self.history)
         self.status.setText(f"pruning {Path(run).name}: removing {sparsity:.0%} of the filters, then fine-tuning…")
@@ -260,6 +266,7 @@ class TrainingTab(QWidget):
     def _start(self, job: str, *args: str) -> None:
         self._job = job
         self.train_button.setEnabled(False)
+        self.open_button.setEnabled(False)  # Open run… while a job runs did nothing at all
         self.cancel_button.setEnabled(True)
         self.results.set_busy(True)
         if job != "train":
@@ -305,6 +312,7 @@ class TrainingTab(QWidget):
     def _on_finished(self, status: str, message: str) -> None:
         job, self._job = self._job, ""
         self.train_button.setEnabled(True)
+        self.open_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
         self.results.set_busy(False)
         if self.progress.maximum() == 0:
@@ -325,21 +333,50 @@ class TrainingTab(QWidget):
                 removed = run is not None and not self._run_existed and run.exists()
                 if removed:
                     shutil.rmtree(run, ignore_errors=True)
-                self.status.setText(f"Cancelled after {len(self.history)} epoch(s): nothing saved ({run} not written)")
+                epochs, again = len(self.history), self._show_previous()
+                self.status.setText(f"Cancelled after {epochs} epoch(s): nothing saved ({run} not written)"
+                                    + (f"; showing {again.name} again" if again else ""))  # fmt: skip
             else:
-                self.status.setText(f"⚠ training failed: {message}")
+                again = self._show_previous()
+                self.status.setText(f"⚠ training failed: {message}" + (f" (showing {again.name} again)" if again else ""))
             self.run_finished.emit(status, str(run))
             return
         if status == "ok":
-            self.status.setText(f"pruned run written: {run}" if job == "prune" else f"{job}: done")
+            # What the job made and the next step ("export: done" said neither).
+            done = {"prune": f"pruned run written: {run}",
+                    "export": f"exported {run.name}/model.onnx: Use in live view, or Quantize int8",
+                    "quantize": f"quantized: int8 builds of {run.name} in the build list (compared in the Quantization tab)"}  # fmt: skip
+            self.status.setText(done.get(job, f"{job}: done") if run is not None else f"{job}: done")
             if run is not None:
                 self.results.show_run(run)
                 if job == "quantize":
                     self.results.tabs.setCurrentWidget(self.results.quant)
         else:
             self.status.setText(f"⚠ {job} {'cancelled' if status == 'cancelled' else 'failed: ' + message}")
-            if job == "prune":  # no pruned run was written: the next job works on the run on screen
+            if job == "prune":  # no pruned run was written: the run on screen, with its curves, again
+                self._show_previous()
                 self.run_dir = self.results.run
+
+    def _show_previous(self) -> Path | None:
+        """After a cancelled or failed Train: the run that was on screen before it, with its
+        curves, back in the results (and as what Export, Quantize and Prune act on); None if
+        there was none or it is gone."""
+        previous, self._previous = self._previous, None
+        if previous is None:
+            return None
+        run, history = previous
+        try:
+            self.results.show_run(run)
+        except (OSError, ValueError, KeyError):
+            self.results.clear()
+            return None
+        self.history = history
+        self.plots.show_history(self.history)
+        self.progress.setFormat("epoch %v / %m")
+        self.progress.setRange(0, max(1, len(history)))
+        self.progress.setValue(len(history))
+        self.run_dir = run
+        return run
 
     # -- small things ------------------------------------------------------------------------
     def _suggest_run_dir(self) -> None:

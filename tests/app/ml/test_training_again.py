@@ -63,3 +63,47 @@ def test_accuracy_legend_sits_below_the_curves_that_rise_to_the_top(qtbot):
             assert box.bottom() - legend.bottom() < 12 and legend.top() > box.center().y(), where
         else:
             assert legend.top() - box.top() < 12 and legend.bottom() < box.center().y(), where
+
+
+def test_cancelling_a_second_run_keeps_the_first_runs_results_on_screen(qtbot, small_dataset, tmp_path):
+    # Train, look at the results, Train again with other settings, change one's mind: Cancel.
+    # The first run's results (and its Export / Use buttons) were gone until Open run….
+    tab = TrainingTab()
+    qtbot.addWidget(tab)
+    tab.set_dataset(small_dataset)
+    first = tmp_path / "first"
+    tab.run_edit.setText(str(first))
+    tab.run_edit.setModified(True)
+    tab.epochs.setValue(2)
+    tab.patience.setValue(50)
+    with qtbot.waitSignal(tab.run_finished, timeout=300_000) as blocker:
+        assert tab.start_training()
+    assert blocker.args == ["ok", str(first)], tab.log_view.toPlainText()[-2000:]
+    summary = tab.results.summary.text()
+    assert "first" in summary and tab.results.export_button.isEnabled()
+    first_curve = list(tab.curves["val_loss"].getData()[1])
+
+    second = tmp_path / "second"
+    tab.run_edit.setText(str(second))
+    tab.run_edit.setModified(True)
+    tab.epochs.setValue(5000)
+    tab.patience.setValue(5000)
+    with qtbot.waitSignal(tab.run_finished, timeout=300_000) as blocker:
+        assert tab.start_training()
+        qtbot.waitUntil(lambda: len(tab.history) >= 1, timeout=240_000)  # the second run's curves are drawn
+        # Open run… cannot replace what is on screen while training: disabled, and said so.
+        assert not tab.open_button.isEnabled()
+        assert not tab.open_run(first) and "train is running" in tab.status.text()
+        tab.cancel_button.click()
+    assert blocker.args[0] == "cancelled"
+    assert not second.exists() and tab.open_button.isEnabled()
+    # The first run is back: its results, its curves, and what the buttons act on.
+    assert tab.results.run == first and tab.results.summary.text() == summary
+    assert tab.results.export_button.isEnabled()
+    assert list(tab.curves["val_loss"].getData()[1]) == pytest.approx(first_curve)
+    assert tab.run_dir == first
+    assert tab.status.text().startswith("Cancelled after") and f"showing {first.name} again" in tab.status.text()
+    with qtbot.waitSignal(tab.runner.finished, timeout=300_000) as blocker:
+        tab.results.export_button.click()  # exports the first run, the one on screen
+    assert blocker.args[0] == "ok", tab.log_view.toPlainText()[-2000:]
+    assert (first / "model.onnx").exists()

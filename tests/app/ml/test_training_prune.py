@@ -44,3 +44,27 @@ def test_prune_a_finished_run_shows_fine_tuning_curves_and_the_pruned_run(qtbot,
     assert "Pruned from run run (" in tab.results.card.toPlainText()  # markdown rendered: no backticks
     assert "| 50% |" in tab.log_view.toPlainText()  # the accuracy-vs-sparsity table
     assert tab.results.export_button.isEnabled()  # the next step works on the pruned run
+
+
+def test_a_prune_that_fails_leaves_the_run_and_its_curves_on_screen(qtbot, small_dataset, tmp_path):
+    # The run's dataset was moved away since training: the prune cannot fine-tune. The run on
+    # screen stays whole: its curves too (they were cleared for the fine-tuning epochs).
+    dataset = tmp_path / "imu.h5"
+    dataset.write_bytes(small_dataset.read_bytes())
+    run = tmp_path / "run"
+    cfg = tmp_path / "train.toml"
+    cfg.write_text("batch_size = 16\npatience = 50\n")
+    r = CliRunner().invoke(app, ["train", str(dataset), "--task", "timeseries", "--config", str(cfg), "--epochs", "3", "--out", str(run)])
+    assert r.exit_code == 0, r.output
+    tab = TrainingTab()
+    qtbot.addWidget(tab)
+    assert tab.open_run(run)
+    before = list(tab.curves["val_loss"].getData()[1])
+    assert len(before) == 3
+    dataset.unlink()
+    with qtbot.waitSignal(tab.runner.finished, timeout=300_000) as blocker:
+        tab.results.prune_button.click()
+    assert blocker.args[0] == "failed", tab.log_view.toPlainText()[-2000:]
+    assert tab.status.text().startswith("⚠ prune failed")
+    assert list(tab.curves["val_loss"].getData()[1]) == pytest.approx(before)
+    assert tab.results.run == run and tab.run_dir == run and tab.results.prune_button.isEnabled()

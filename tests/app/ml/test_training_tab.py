@@ -51,10 +51,12 @@ def test_train_draws_every_epoch_then_shows_results_exports_quantizes_and_hands_
         tab.results.export_button.click()
     assert blocker.args[0] == "ok", tab.log_view.toPlainText()[-2000:]
     assert (run / "model.onnx").exists() and tab.results.quantize_button.isEnabled()
+    assert tab.status.text() == f"exported {run.name}/model.onnx: Use in live view, or Quantize int8"  # was "export: done"
     with qtbot.waitSignal(tab.runner.finished, timeout=300_000) as blocker:
         tab.results.quantize_button.click()
     assert blocker.args[0] == "ok", tab.log_view.toPlainText()[-2000:]
     assert "int8 static (QDQ)" in tab.results.quant.toPlainText()
+    assert tab.status.text() == f"quantized: int8 builds of {run.name} in the build list (compared in the Quantization tab)"
     assert tab.results.tabs.currentWidget() is tab.results.quant
     # Use in live view: the studio's live inference connects to model_ready.
     assert [tab.results.model_choice.itemData(i) for i in range(tab.results.model_choice.count())] == [

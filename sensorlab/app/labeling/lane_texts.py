@@ -1,0 +1,56 @@
+"""Which texts an annotation lane's items show: none printed over another.
+
+The interactive items of a lane (`SegmentItem`, `PointItem` in ``annotation_view.py``) each
+carry a text. Spans that began left of the view all pin their text to its edge, and a short
+span's or a point's text is wider than its segment: at the start of a session a model's
+suggestions printed "? clap" over "? background". The strip that draws dense lanes
+(``segment_strip.py``) keeps only texts that clear the one before; the items follow the same
+rule here. The selected segment's text always shows; the others in time order, each only
+where it clears the ones kept; zooming in brings them back.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PySide6.QtCore import QPointF
+
+if TYPE_CHECKING:  # annotation_view imports this module
+    from sensorlab.app.labeling.annotation_view import AnnotationView
+
+#: Pixels kept free between two texts of a lane.
+TEXT_GAP_PX = 4
+
+
+def layout_lane_texts(view: AnnotationView) -> None:
+    """Show or hide the text of each of ``view``'s items (one pass per lane, in time order)."""
+    from sensorlab.app.labeling.annotation_view import SegmentItem
+
+    per_lane: dict[str, list] = {}
+    scale: dict[str, tuple[float, float]] = {}  # per lane: scene x = a + b * view x
+    for sid, item in view.items.items():
+        seg = view.annotations.get(sid)
+        lane = view.lanes.get(seg.tier) if seg is not None else None
+        if lane is None:
+            continue
+        if seg.tier not in scale:
+            x0 = lane.viewbox.mapViewToScene(QPointF(0.0, 0.5)).x()
+            scale[seg.tier] = (x0, lane.viewbox.mapViewToScene(QPointF(1.0, 0.5)).x() - x0)
+        a, b = scale[seg.tier]
+        text, x = (item.text, item.text.pos().x()) if isinstance(item, SegmentItem) else (item.label, item.value())
+        per_lane.setdefault(seg.tier, []).append((sid == view.selected, a + b * x, text.textItem.boundingRect().width(), text))
+    for entries in per_lane.values():
+        entries.sort(key=lambda e: e[1])
+        chosen = next(((e[1], e[1] + e[2]) for e in entries if e[0]), None)
+        last_right = -np.inf
+        for selected, left, width, text in entries:
+            right = left + width
+            clear = left >= last_right + TEXT_GAP_PX and (
+                chosen is None or left >= chosen[1] + TEXT_GAP_PX or right + TEXT_GAP_PX <= chosen[0])
+            text.setVisible(selected or clear)
+            if clear and not selected:
+                last_right = right
+
+
+__all__ = ["TEXT_GAP_PX", "layout_lane_texts"]
