@@ -20,6 +20,8 @@ from __future__ import annotations
 import time
 from collections import deque
 
+import psutil
+
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QScrollArea, QSplitter, QVBoxLayout, QWidget
 
@@ -32,9 +34,17 @@ REFRESH_MS = 16
 #: Longest refresh period the view backs off to when the machine cannot keep up.
 MAX_REFRESH_MS = 250
 #: Share of one core the GUI thread may use. Above it the refresh period grows (fewer fps),
-#: below ~half of it the period shrinks again: on a slow or overloaded machine the view
+#: below 80 % of it the period shrinks again: on a slow or overloaded machine the view
 #: degrades first, leaving the cores to acquisition and recording.
 GUI_BUDGET = 0.5
+#: The GUI thread's share of a core while the machine has CPU to spare: below
+#: `SPARE_BELOW` of all its cores busy (everything running, the view included) nothing else
+#: wants that time, so a fast machine paints at ~60 fps while recording (half a core held it
+#: to ~45). Back to `GUI_BUDGET` above `SPARE_UNTIL` (a CPU hog, another program, a slow
+#: machine), so the view still gives way first; the gap between the two avoids flip-flopping.
+GUI_BUDGET_SPARE = 0.8
+SPARE_BELOW = 0.6
+SPARE_UNTIL = 0.8
 #: Once the refresh period has grown to this (≤ 20 fps) and the GUI thread is still over its
 #: budget, the panels draw with less detail (coarser envelopes, a smaller spectrogram) before
 #: the period grows further; restored in the reverse order when there is room again.
@@ -126,6 +136,8 @@ class LiveView(QWidget):
         self.timer.setInterval(REFRESH_MS)
         self.timer.timeout.connect(self._tick)
         self._pace = (time.perf_counter(), time.thread_time())
+        self._machine = _machine_cpu()  # (busy, total) CPU seconds of all cores, or None
+        self.spare = False  # the machine has CPU to spare: the GUI thread may use `GUI_BUDGET_SPARE`
         self.timer.start()
 
     # -- public --------------------------------------------------------------------------
@@ -209,20 +221,33 @@ class LiveView(QWidget):
             return
         self._pace = (wall, cpu)
         busy = (cpu - c0) / (wall - w0)
+        budget = self._update_budget()
         period = self.timer.interval()
-        if busy > GUI_BUDGET:
+        if busy > budget:
             if period >= DETAIL_PERIOD_MS and self.detail < MAX_DETAIL:
                 self.set_detail(self.detail + 1)
                 return
-            period = min(MAX_REFRESH_MS, int(period * min(1.25, busy / GUI_BUDGET)) + 1)
-        elif busy < 0.6 * GUI_BUDGET:
+            period = min(MAX_REFRESH_MS, int(period * min(1.25, busy / budget)) + 1)
+        elif busy < 0.8 * budget:
             if period <= DETAIL_PERIOD_MS and self.detail:
                 # Full detail costs more: back only with clear room, or it would flip-flop.
-                if busy < 0.3 * GUI_BUDGET:
+                if busy < 0.3 * budget:
                     self.set_detail(self.detail - 1)
                 return
             period = max(REFRESH_MS, int(period * 0.85))
         self.timer.setInterval(period)
+
+    def _update_budget(self) -> float:
+        """`GUI_BUDGET_SPARE` while the whole machine has CPU to spare, else `GUI_BUDGET`."""
+        now, before = _machine_cpu(), self._machine
+        self._machine = now
+        if now is not None and before is not None and now[1] > before[1]:
+            used = (now[0] - before[0]) / (now[1] - before[1])
+            if used < SPARE_BELOW:
+                self.spare = True
+            elif used > SPARE_UNTIL:
+                self.spare = False
+        return GUI_BUDGET_SPARE if self.spare else GUI_BUDGET
 
     def refresh(self) -> None:
         """Pull new data into every panel and move the time axis (timer slot, GUI thread)."""
@@ -308,3 +333,15 @@ def _scroll_x(vb, lo: float, hi: float) -> None:
     vb.updateMatrix()
     vb.sigXRangeChanged.emit(vb, (lo, hi))
     vb.sigRangeChanged.emit(vb, st["viewRange"], [True, False])
+
+
+def _machine_cpu() -> tuple[float, float] | None:
+    """CPU seconds of all cores so far: (busy, total); None where psutil cannot tell."""
+    try:
+        t = psutil.cpu_times()
+    except (OSError, RuntimeError, AttributeError):
+        return None
+    idle = t.idle + getattr(t, "iowait", 0.0)
+    # Linux counts guest time inside user and nice as well: not twice.
+    total = sum(t) - getattr(t, "guest", 0.0) - getattr(t, "guest_nice", 0.0)
+    return total - idle, total
