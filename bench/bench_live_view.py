@@ -29,7 +29,14 @@ What is measured (per phase):
 
 ``--profile FILE`` also writes a cProfile of the GUI thread during the recording phase
 (``python -m pstats FILE``). ``--devices inside|apart`` runs a smaller rig with its emulators
-in this process or in child processes (see `DEVICES`).
+in this process or in child processes (see `DEVICES`). ``--hogs N`` keeps N other processes
+busy on a core each meanwhile (``while True: pass``) and ``--record-only`` skips the baseline:
+``--seconds 600 --hogs 1 --record-only`` is issue 14 §2's setting (the studio open, the demo
+rig recording, one core saturated, 10 minutes). The recording phase also reports the samples
+lost per stream as the file stores them (all, and of those lost in transit: sent by the device,
+not read in time) and a probe thread that sleeps 2 ms at a time, as a device reader waits for
+bytes, and records how late it wakes (the GIL and the scheduler; the same probe as
+bench_stalls.py's headless run).
 
 Goals (issues 3 and 14): ≥ 60 fps on a fast machine (≥ 20 on a 3× slower one), newest sample
 ≤ 50 ms old, 0 dropped samples while recording.
@@ -50,6 +57,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+from bench_stalls import WakeProbe  # noqa: E402 - the same acquisition-like probe as the headless bench
 GOALS = {"fps": ">= 60", "age_p50_ms": "<= 50", "age_p95_ms": "<= 50", "dropped": "0", "cpu_percent": "(report)",
          "cpu_ms_per_frame": "(report)", "gui_ms_per_frame": "(report)"}
 #: Further figures printed (not in bench/run_all.py's table): where the process's CPU per frame
@@ -107,8 +116,8 @@ def _sources(devices: str, children: list) -> tuple[str, list]:
     return "", sources
 
 
-def _measure(seconds: float, profile: str | None = None, devices: str = "demo") -> dict:
-    """Child process: run both phases and return the figures."""
+def _measure(seconds: float, profile: str | None = None, devices: str = "demo", hogs: int = 0, record_only: bool = False) -> dict:
+    """Child process: run both phases (``record_only``: the recording one) and return the figures."""
     import numpy as np
     import psutil
     from PySide6.QtCore import QEvent, QObject, QSettings, QTimer
@@ -255,8 +264,15 @@ def _measure(seconds: float, profile: str | None = None, devices: str = "demo") 
         wait(50)
     if not ready:
         raise SystemExit("the demo rig did not open within 30 s")
+    # Other programs keeping cores busy (issue 14 §2: the studio open, the demo rig recording,
+    # one core saturated), and a probe thread that sleeps 2 ms at a time as a device reader
+    # waits for bytes and records how late it wakes (the GIL and the scheduler).
+    for _ in range(hogs):
+        children.append(subprocess.Popen([sys.executable, "-c", "while True: pass"]))
+    probe = WakeProbe()
+    probe.start()
     wait(2000)  # warm-up: caches, first spectrogram columns
-    baseline = phase()
+    baseline = None if record_only else phase()
     started, stopped = [], []
     w.recording_started.connect(started.append)
     w.recording_stopped.connect(stopped.append)
@@ -270,25 +286,32 @@ def _measure(seconds: float, profile: str | None = None, devices: str = "demo") 
         import time as _time
 
         prof = cProfile.Profile(_time.thread_time)  # CPU time: wall time would count the load
+    probe_from = len(probe.late)
     recording = phase(prof)
+    late = np.array(probe.late[probe_from:]) * 1000
+    recording["probe_wakeups"] = len(late)
+    recording["probe_late_max_ms"] = float(late.max()) if len(late) else float("nan")
+    recording["probe_late_over_20ms"] = int((late > 20).sum())
     if prof is not None:
         prof.dump_stats(profile)
     w.stop_recording()
     end = now() + 60
     while not stopped and now() < end:
         wait(50)
-    streams = {}
+    streams, losses = {}, {}
     if stopped:
         from sensorlab.session.reader import Session
 
         with Session.open(stopped[0]) as s:
             streams = {name: r.count for name, r in s.streams.items()}
+            losses = {name: (r.stats.dropped, r.stats.dropped_in_transit) for name, r in s.streams.items() if r.stats.dropped}
     errors = {k: v.error for k, v in w.acquisition.stats.items() if v.error}
     w.close()
     for child in children:
         child.terminate()
         child.wait(10)
-    return {"baseline": baseline, "recording": recording, "file_samples": streams, "errors": errors,
+    probe.halt.set()
+    return {"baseline": baseline, "recording": recording, "file_samples": streams, "losses": losses, "errors": errors,
             "streams": list(w.acquisition.streams) if w.acquisition else []}
 
 
@@ -299,9 +322,9 @@ def _child_env() -> dict[str, str]:
     return env
 
 
-def measure(seconds: float = 8.0, profile: str | None = None, devices: str = "demo") -> dict:
+def measure(seconds: float = 8.0, profile: str | None = None, devices: str = "demo", hogs: int = 0, record_only: bool = False) -> dict:
     """Run the measurement in a child process and return its figures."""
-    extra = (["--profile", profile] if profile else []) + ["--devices", devices]
+    extra = (["--profile", profile] if profile else []) + ["--devices", devices, "--hogs", str(hogs)] + (["--record-only"] if record_only else [])
     out = subprocess.run([sys.executable, __file__, "--child", "--seconds", str(seconds), *extra], env=_child_env(),
                          capture_output=True, text=True, timeout=seconds * 2 + 180)
     lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
@@ -339,14 +362,21 @@ def main() -> int:
     ap.add_argument("--profile", metavar="FILE", help="write a cProfile of the GUI thread while recording")
     ap.add_argument("--devices", choices=DEVICES, default="demo",
                     help="the full demo rig, or a smaller rig with its emulators inside this process or apart (see DEVICES)")
+    ap.add_argument("--hogs", type=int, default=0, help="other processes each keeping a core busy meanwhile (while True: pass)")
+    ap.add_argument("--record-only", action="store_true", help="only the recording phase (e.g. --seconds 600 --hogs 1 for issue 14 §2)")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-        print(json.dumps(_measure(args.seconds, args.profile, args.devices)), flush=True)
+        print(json.dumps(_measure(args.seconds, args.profile, args.devices, args.hogs, args.record_only)), flush=True)
         return 0
-    m = measure(args.seconds, args.profile and str(Path(args.profile).resolve()), args.devices)
+    m = measure(args.seconds, args.profile and str(Path(args.profile).resolve()), args.devices, args.hogs, args.record_only)
     print(f"streams: {', '.join(m['streams'])}; file samples: {m['file_samples']}")
+    print(f"samples lost while recording (stream: lost, of which in transit): {m['losses'] or 'none'}")
+    r = m["recording"]
+    print(f"wake probe while recording: {r['probe_wakeups']} wake-ups, {r['probe_late_over_20ms']} more than 20 ms late, latest {r['probe_late_max_ms']:.1f} ms")
+    if m["baseline"] is None:
+        m["baseline"] = {k: float("nan") for k in m["recording"]}
     if m["errors"]:
         print(f"stream errors: {m['errors']}")
     print(f"{'figure':<14}{'not recording':>15}{'recording':>12}  goal")
