@@ -251,7 +251,7 @@ class AudioSource(SourceBase):
 
 
 #: Queued by `AudioSource.release_held`: the worker delivers what it holds back.
-_RELEASE = (float("nan"), np.zeros(0), False)
+_RELEASE = object()
 
 
 def _accepts(sd, device: int, channels: int, dtype: str, rate: int) -> bool:

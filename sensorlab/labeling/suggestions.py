@@ -147,9 +147,10 @@ def _review(session_path: str | Path, accept: bool, *, source: str | None, tier:
 
 
 def _filters(source: str | None, labels: Sequence[str], min_score: float | None) -> str:
+    """The filters given, as `` from X labelled Y with score ≥ Z`` (each part led by a space), or ``""``."""
     parts = [f"from {source}" if source else "", f"labelled {', '.join(labels)}" if labels else "",
              f"with score ≥ {min_score:g}" if min_score is not None else ""]  # fmt: skip
-    return " ".join(p for p in parts if p)
+    return "".join(f" {p}" for p in parts if p)
 
 
 def accept_suggestions(session_path: str | Path, *, source: str | None = None, tier: str | None = None, labels: Sequence[str] = (),
@@ -178,8 +179,7 @@ def accept_suggestions(session_path: str | Path, *, source: str | None = None, t
     verb = "would accept" if dry_run else "accepted"
     what = f"{verb} {len(segs)} suggestion(s)" + (f" ({_counts(segs)})" if segs else "")
     what += f" as {as_label!r}" if as_label and segs else ""
-    where = " " + _filters(source, labels, min_score) if _filters(source, labels, min_score) else ""
-    line = f"{what}{where}" + ("" if dry_run else f" in {sidecar_path(session_path).name}")
+    line = what + _filters(source, labels, min_score) + ("" if dry_run else f" in {sidecar_path(session_path).name}")
     if left:
         scores = [s.score for s in left if not math.isnan(s.score)]
         rng = f", scores {min(scores):.2f}–{max(scores):.2f}" if scores else ""
@@ -195,8 +195,7 @@ def reject_suggestions(session_path: str | Path, *, source: str | None = None, t
     segments are never touched. Returns one line for the terminal; raises like `accept_suggestions`."""
     segs, left = _review(session_path, False, source=source, tier=tier, labels=labels, min_score=None, as_label=None, dry_run=dry_run)
     verb = "would reject" if dry_run else "rejected"
-    where = " " + _filters(source, labels, None) if _filters(source, labels, None) else ""
-    line = f"{verb} {len(segs)} suggestion(s)" + (f" ({_counts(segs)})" if segs else "") + where
+    line = f"{verb} {len(segs)} suggestion(s)" + (f" ({_counts(segs)})" if segs else "") + _filters(source, labels, None)
     line += "" if dry_run else f" in {sidecar_path(session_path).name}"
     return line + (f"; {len(left)} left to review" if left else "")
 

@@ -122,7 +122,7 @@ class ReadsToChunks:
     def _release_if_quiet(self) -> None:
         """Nothing arrived in a read: a quiet device's first samples are not held back longer
         than `WARMUP` (the warm-up ends by device time, which stands still while it is quiet)."""
-        if self._held and (now() - self._held[0][1] >= WARMUP or self._release_now.is_set()):
+        if self._held and now() - self._held[0][1] >= WARMUP:
             self._release_held()
 
     def _release_held(self) -> None:

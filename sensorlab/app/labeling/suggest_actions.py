@@ -64,7 +64,6 @@ class SuggestActions:
 
         self.runner.run(f"suggest {method} on {stream}", _suggest, self.session.streams[stream], method, on_done=done)
 
-
     def replace_suggestions(self, source: str, segs, title: str) -> str:
         """``segs`` replace the unreviewed suggestions of ``source`` as one undoable step titled ``title``
         (none when there is nothing to remove or add); returns ``", replacing N from the previous run"`` or ``""``.

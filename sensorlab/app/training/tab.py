@@ -202,9 +202,7 @@ class TrainingTab(QWidget):
         self._config_dir = tempfile.mkdtemp(prefix="sensorlab-train-")
         config = Path(self._config_dir) / "train.toml"
         config.write_text(tomli_w.dumps(self.config_doc()), encoding="utf-8")
-        # What was on screen (a finished run), shown again if this run is cancelled or fails:
-        # clearing it for good lost the first run's results, and its Export and Use buttons.
-        self._previous = (self.results.run, list(self.history)) if self.results.run is not None else None
+        self._remember_shown()
         self.run_dir, self._run_existed = run, run.exists()
         self.history = []
         self.plots.show_history(self.history)
@@ -257,7 +255,7 @@ class TrainingTab(QWidget):
 
     def prune(self, run: str, sparsity: float) -> None:
         """Prune a finished run and fine-tune it; the new run is shown when it is written."""
-        self._previous = (self.results.run, list(self.history)) if self.results.run is not None else None
+        self._remember_shown()
         self.history = []
         self.plots.show_history(self.history)
         self.status.setText(f"pruning {Path(run).name}: removing {sparsity:.0%} of the filters, then fine-tuning…")
@@ -356,6 +354,11 @@ class TrainingTab(QWidget):
             if job == "prune":  # no pruned run was written: the run on screen, with its curves, again
                 self._show_previous()
                 self.run_dir = self.results.run
+
+    def _remember_shown(self) -> None:
+        """What is on screen (a finished run), shown again if the job now starting is cancelled
+        or fails: clearing it for good lost the first run's results, and its Export and Use buttons."""
+        self._previous = (self.results.run, list(self.history)) if self.results.run is not None else None
 
     def _show_previous(self) -> Path | None:
         """After a cancelled or failed Train: the run that was on screen before it, with its
