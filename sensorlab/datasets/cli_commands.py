@@ -12,12 +12,17 @@ from typing import Annotated, Optional
 import typer
 
 from sensorlab.cli_support import fail, json_line, progress_line
+from sensorlab.progress import run_to_end
 
 dataset_app = typer.Typer(
     short_help="Build windowed, split datasets from labeled sessions; print their report.",
     help="Build windowed, leak-free train/val/test datasets from labeled sessions (docs/DATASETS.md).\n\n"
     "Example: sensorlab dataset build imu.toml -o imu.h5 --workers 2",
 )
+
+
+def _progress_json(p) -> None:
+    json_line({"event": "progress", "done": p.done, "total": p.total, "windows": p.windows, "session": p.session, "skipped": p.skipped})
 
 
 def _progress(p) -> None:
@@ -56,14 +61,7 @@ def build(
     gen = None
     try:
         gen = iter_build(spec, output, workers=workers, scheduler=scheduler, strict=strict)
-        while True:
-            try:
-                p = next(gen)
-            except StopIteration as stop:
-                result = stop.value
-                break
-            json_line({"event": "progress", "done": p.done, "total": p.total, "windows": p.windows, "session": p.session,
-                        "skipped": p.skipped}) if as_json else _progress(p)  # fmt: skip
+        result = run_to_end(gen, _progress_json if as_json else _progress)
     except (BuildError, SplitError, OSError) as e:
         fail(str(e))
     except KeyboardInterrupt:
