@@ -12,6 +12,7 @@ from typing import Annotated, Optional
 import typer
 
 from sensorlab import __version__
+from sensorlab.cli_support import check_session, fail
 
 app = typer.Typer(
     name="sensorlab",
@@ -21,11 +22,6 @@ app = typer.Typer(
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-
-
-def _fail(message: str, code: int = 1) -> None:
-    typer.secho(f"error: {message}", fg="red", err=True)
-    raise typer.Exit(code)
 
 
 def _version(value: bool) -> None:
@@ -86,13 +82,13 @@ def info(path: Annotated[Path, typer.Argument(metavar="SESSION", help="Session f
     from sensorlab.session.summary import format_summary
 
     if not path.exists():
-        _fail(f"{path}: no such file")
+        fail(f"{path}: no such file")
     try:
         typer.echo(format_summary(path))
     except SessionError as e:  # names the file, the problem and what to do
-        _fail(str(e))
+        fail(str(e))
     except (OSError, ValueError, RuntimeError, KeyError) as e:
-        _fail(f"{path}: cannot read this session ({e})")
+        fail(f"{path}: cannot read this session ({e})")
 
 
 @app.command(short_help="Clap-to-sync: measure, apply or undo stream offsets; print a sync report.")
@@ -115,7 +111,7 @@ def sync(
     from sensorlab.session.calibration import calibrate_session
     from sensorlab.session.sync_report import format_report, plot as plot_report, report as make_report
 
-    _check_session(path)
+    check_session(path)
     try:
         if undo:
             back = sync_offsets.undo(path)
@@ -131,14 +127,14 @@ def sync(
             for line in cal.lines():
                 typer.echo(line)
             if not cal.offsets:
-                _fail("no offsets measured: clap a few times, a second or more apart, where every sensor sees it")
+                fail("no offsets measured: clap a few times, a second or more apart, where every sensor sees it")
             if apply or (sys.stdin.isatty() and typer.confirm("apply these offsets (raw times are kept)?", default=False)):
                 where = sync_offsets.apply(path, cal.as_dict(), cal.reference, f"clap onsets ({len(cal.onsets[cal.reference])} claps)", cal.details())
                 typer.echo(f"applied: stored in {where}; `sensorlab sync {path} --undo` reverts")
             else:
                 typer.echo(f"not applied; run `sensorlab sync {path} --apply` to store them")
     except (OSError, ValueError, RuntimeError, KeyError) as e:
-        _fail(f"{path}: {e}")
+        fail(f"{path}: {e}")
 
 
 @app.command()
@@ -153,11 +149,11 @@ def repair(
     from sensorlab.session.recovery import repair as repair_file
 
     if not path.exists():
-        _fail(f"{path}: no such file")
+        fail(f"{path}: no such file")
     try:
         typer.echo(repair_file(path, out))
     except (OSError, ValueError) as e:
-        _fail(str(e))
+        fail(str(e))
 
 
 from sensorlab.labeling.labels_app import labels_app  # noqa: E402 - the group's commands live beside the labeling core
@@ -177,11 +173,11 @@ def label(
 
     Example: sensorlab label run1.h5 --labels project/labels.toml
     """
-    _check_session(session)
+    check_session(session)
     from sensorlab.app.common.display import LABEL_NO_DISPLAY, has_display
 
     if not has_display():  # checked before Qt is even imported: it may not be installed
-        _fail(LABEL_NO_DISPLAY, 2)
+        fail(LABEL_NO_DISPLAY, 2)
     labeling_main = _gui_entry("sensorlab.app.labeling.main")
 
     argv = [str(session), *(["--labels", str(labels)] if labels else []), *(["--mute"] if mute else [])]
@@ -236,13 +232,8 @@ def _gui_entry(module: str):
     try:
         return importlib.import_module(module).main
     except ImportError as e:
-        _fail(f"the window needs Qt, which is not installed ({e}); install it with `pip install 'sensorlab[gui]'`, "
+        fail(f"the window needs Qt, which is not installed ({e}); install it with `pip install 'sensorlab[gui]'`, "
               "or work headless with `sensorlab record` and `sensorlab labels`", 2)  # fmt: skip
-
-
-def _check_session(path: Path) -> None:
-    if not path.exists():
-        _fail(f"{path}: no such session file")
 
 
 def main() -> None:

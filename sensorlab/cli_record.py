@@ -8,21 +8,17 @@ while recording (progress, devices left out, warnings the core logs) is here too
 from __future__ import annotations
 
 import logging
-import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
+from sensorlab.cli_support import fail, key_value, progress_line
+
 #: ``sensorlab record`` exit status when the file was written but a device was lost on the way
 #: (unplugged, came back or not): 1 means nothing usable was recorded, 2 bad options.
 EXIT_DEVICE_LOST = 3
-
-
-def _fail(message: str, code: int = 1) -> None:
-    typer.secho(f"error: {message}", fg="red", err=True)
-    raise typer.Exit(code)
 
 
 def _sources(rig: Path | None, demo: bool):
@@ -30,7 +26,7 @@ def _sources(rig: Path | None, demo: bool):
     from sensorlab.acquisition.rig import RigError, load_rig
 
     if demo == (rig is not None):
-        _fail("give either --rig RIG.toml or --demo")
+        fail("give either --rig RIG.toml or --demo")
     if demo:
         from sensorlab.studio.demo import demo_rig  # the emulated devices and the demo model
 
@@ -39,7 +35,7 @@ def _sources(rig: Path | None, demo: bool):
         try:
             config = load_rig(rig)
         except RigError as e:
-            _fail(str(e), 2)
+            fail(str(e), 2)
     return config, config.build_sources()
 
 
@@ -93,14 +89,8 @@ def _print_progress(p) -> None:
     total = f"/{p.duration:.0f}" if p.duration else ""
     line = f"{p.elapsed:6.1f}{total} s | " + " | ".join(parts) + f" | {p.bytes_written / 1e6:.1f} MB"
     global _progress_open
-    try:
-        if sys.stderr.isatty():
-            typer.echo("\r" + line[:200], nl=False, err=True)
-            _progress_open = True
-        else:
-            typer.echo(line, err=True)
-    except OSError:  # the terminal went away (SIGHUP): keep recording, the file matters, not the display
-        pass
+    if progress_line(line):
+        _progress_open = True
 
 
 def _print_missing(errors: dict[str, str]) -> None:
@@ -141,14 +131,12 @@ def record(
 
     tags = {}
     for t in tag:
-        if "=" not in t:
-            _fail(f"--tag {t!r}: write it as key=value, e.g. --tag subject=s01", 2)
-        k, v = t.split("=", 1)
+        k, v = key_value(t, "--tag", "key=value", "subject=s01")
         tags[k.strip()] = v.strip()
     if video not in ("jpeg", "raw"):
-        _fail(f"--video {video!r}: use jpeg or raw", 2)
+        fail(f"--video {video!r}: use jpeg or raw", 2)
     if output is not None and output.exists():
-        _fail(f"{output} already exists; choose another name (recordings are never overwritten)", 2)
+        fail(f"{output} already exists; choose another name (recordings are never overwritten)", 2)
     config, sources = _sources(rig, demo)
     if lsl_outlet:
         from sensorlab.acquisition.lsl.config import add_outlets
@@ -156,7 +144,7 @@ def record(
         try:
             sources += add_outlets(config, lsl_outlet)
         except ValueError as e:
-            _fail(f"--lsl-outlet: {e}", 2)
+            fail(f"--lsl-outlet: {e}", 2)
     from sensorlab.acquisition.names import safe_file_stem  # a name must not steer the path (../, /abs)
 
     output = output or Path(f"{safe_file_stem(name or config.name)}-{datetime.now():%Y%m%d-%H%M%S}.h5")
@@ -167,14 +155,14 @@ def record(
         path = record_session(sources, output, duration, meta, on_progress=_print_progress, video_encoding=video,
                               jpeg_quality=jpeg_quality, allow_missing=allow_missing, on_missing=_print_missing)  # fmt: skip
     except MissingDevices as e:
-        _fail(f"{e}; fix the rig, or pass --allow-missing to record the others")
+        fail(f"{e}; fix the rig, or pass --allow-missing to record the others")
     except StoppedBeforeRecording as e:
-        _fail(str(e), 130)  # the shell's status for Ctrl-C
+        fail(str(e), 130)  # the shell's status for Ctrl-C
     except (SourceError, OSError, RuntimeError) as e:
         if str(e) in core_log.errors:  # the recorder's log line said it (disk almost full): once is enough
             raise typer.Exit(1) from None
         _end_progress_line()
-        _fail(str(e))
+        fail(str(e))
     finally:
         logging.getLogger("sensorlab").removeHandler(core_log)
     _end_progress_line()

@@ -10,48 +10,61 @@ is never negative and is occasionally large, so least squares on raw pairs is bi
 and jittery. The pairs closest to the true mapping are those with the smallest delay, so we
 keep, per time bin, the pair with the smallest ``host - device`` residual and fit the line
 through those minima (Hull-style, as LSL and NTP-like schemes do).
+
+Here: the host clock (`now`, `EPOCH`) and `keep_increasing`. The fit is `clock_fit.py`
+(`ClockFit`), the line it yields and the robust line fits behind it `clock_mapping.py`
+(`ClockMapping`, `DriftEstimate`); this module re-exports them.
 """
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import deque
-from dataclasses import dataclass
 
 import numpy as np
 
-#: Seconds of device time before the drift (slope) is fitted.
-MIN_DRIFT_SPAN = 10.0
+from sensorlab.acquisition.clock_fit import (
+    MAX_EARLY_DRIFT,
+    REANCHOR_CONFIRM,
+    REANCHOR_CONFIRM_LATE,
+    REANCHOR_REFINE,
+    REANCHOR_SETTLE,
+    REANCHOR_TOLERANCE,
+    RECENT_BINS,
+    ClockFit,
+)
+from sensorlab.acquisition.clock_mapping import (
+    FLOOR_SCATTER,
+    MAX_PLAUSIBLE_PPM,
+    MIN_DRIFT_SPAN,
+    MIN_ESTIMATE_BINS,
+    MIN_ESTIMATE_SPAN,
+    ROBUST_MIN_BINS,
+    ClockMapping,
+    DriftEstimate,
+)
 
-#: Fewest bins (and device seconds) an early drift *estimate* needs (`ClockFit.drift_estimate`):
-#: below that there is no line to speak of.
-MIN_ESTIMATE_BINS = 4
-MIN_ESTIMATE_SPAN = 1.0
-#: A "drift" beyond this (5 %) is not a crystal's error but a wrong nominal rate or a device
-#: whose arrivals came in one burst (a file import): no estimate is given.
-MAX_PLAUSIBLE_PPM = 50_000.0
-
-#: Bins the offset is taken from before drift can be fitted (see `ClockFit._fit`).
-RECENT_BINS = 4
-#: Before drift is fitted, the envelope line that finds the offset on a busy host is given at
-#: most this slope (a crystal is within ~100 ppm; a wrong nominal rate is not corrected here).
-MAX_EARLY_DRIFT = 300e-6
-
-#: Default re-anchor tolerance (s) for device clocks that can step (serial devices): well above
-#: transport jitter and the error of a fit that has not measured drift yet.
-REANCHOR_TOLERANCE = 0.05
-#: Host seconds a re-anchor keeps tightening onto later, less-delayed arrivals (see `ClockFit.step`).
-REANCHOR_REFINE = 1.0
-#: Host seconds (and at least 3 arrivals) a small `ClockFit.step` waits for its least-delayed arrival.
-REANCHOR_SETTLE = 0.1
-#: Host seconds every arrival must disagree with the fit, all the same way, before it re-anchors.
-REANCHOR_CONFIRM = 0.25
-#: The same for arrivals *later* than the fit of a device that stamps its own time: a host that
-#: stalls (a loaded machine) and then drains its backlog slowly delivers every arrival late for
-#: seconds, which `REANCHOR_CONFIRM` took for a clock step (stamps ended up 0.25-2 s late). A
-#: real device clock rarely steps back without a reset (which restarts the fit anyway).
-REANCHOR_CONFIRM_LATE = 5.0
+__all__ = [
+    "EPOCH",
+    "FLOOR_SCATTER",
+    "MAX_EARLY_DRIFT",
+    "MAX_PLAUSIBLE_PPM",
+    "MIN_DRIFT_SPAN",
+    "MIN_ESTIMATE_BINS",
+    "MIN_ESTIMATE_SPAN",
+    "MIN_STEP",
+    "REANCHOR_CONFIRM",
+    "REANCHOR_CONFIRM_LATE",
+    "REANCHOR_REFINE",
+    "REANCHOR_SETTLE",
+    "REANCHOR_TOLERANCE",
+    "RECENT_BINS",
+    "ROBUST_MIN_BINS",
+    "ClockFit",
+    "ClockMapping",
+    "DriftEstimate",
+    "keep_increasing",
+    "now",
+]
 
 #: Host clock in seconds. Monotonic, shared by every stream in every session.
 now = time.monotonic
@@ -59,391 +72,6 @@ now = time.monotonic
 #: Host time when sensorlab was loaded. Displays count seconds from it (the studio's time axis,
 #: the demo world's burned-in video clock), so every view of one process shares one time base.
 EPOCH: float = now()
-
-
-@dataclass(frozen=True)
-class ClockMapping:
-    """``host = offset + slope * device``.
-
-    A device clock running fast by 100 ppm has ``slope = 1 / 1.0001`` and ``drift_ppm = 100``.
-    """
-
-    offset: float
-    slope: float
-
-    def to_host(self, device_times: np.ndarray | float) -> np.ndarray | float:
-        return self.offset + self.slope * np.asarray(device_times, dtype=np.float64)
-
-    @property
-    def drift_ppm(self) -> float:
-        return (1.0 / self.slope - 1.0) * 1e6
-
-
-@dataclass(frozen=True)
-class DriftEstimate:
-    """A device clock's drift as measured so far, with its uncertainty.
-
-    ``drift_ppm`` is the slope of the lower-envelope points (see `ClockFit`), ``stderr_ppm``
-    its standard error from the scatter of those points about the line (ordinary least
-    squares), ``span`` the device seconds they cover and ``points`` how many there are.
-    ``used`` tells whether the clock mapping applies this slope (after `MIN_DRIFT_SPAN`); before
-    that the mapping keeps slope 1 and the estimate is only reported.
-    """
-
-    drift_ppm: float
-    stderr_ppm: float
-    span: float
-    points: int
-    used: bool
-
-
-class ClockFit:
-    """Online fit of a device clock (seconds) onto the host clock (seconds).
-
-    Feed it ``(device_time, host_arrival_time)`` pairs with `add` (one per packet or per
-    audio callback is plenty), read the current mapping with `mapping`.
-
-    Parameters
-    ----------
-    bin_seconds
-        Width, in device seconds, of the bins in which only the least-delayed pair is kept.
-    window_bins
-        How many recent bins the line is fitted over (``bin_seconds * window_bins`` is the
-        memory of the fit; long enough to see drift, short enough to follow temperature).
-    fit_drift
-        Fit the slope (device drift). With False the slope is fixed at 1.
-    latency
-        Known constant transport delay in seconds (e.g. ~0.5-1 ms for a USB-serial bridge's
-        polling), subtracted from every arrival. A constant delay is invisible in arrival
-        times, so it can only be configured, never measured here.
-    reanchor
-        Tolerance in seconds, or None (never re-anchor). When every arrival for
-        `REANCHOR_CONFIRM` seconds lies more than this far from the fit, all on the same side,
-        the device clock has stepped (lines lost, a device pause, a clock jump): the fit is
-        re-anchored onto the arrivals, keeping the drift it measured, and `reanchors` counts it.
-        A transport delay spike never triggers it: the last sample of each read is fresh.
-    late_confirm
-        Host seconds arrivals must all be *late* before that re-anchor (early ones keep
-        `REANCHOR_CONFIRM`): `REANCHOR_CONFIRM_LATE` for devices with their own clock, whose
-        late arrivals are far more likely a stalled host draining its backlog than a clock step.
-
-    Re-anchoring shifts the stored pairs by the step instead of forgetting them, so the drift
-    (slope) estimate survives; `step` does the same at once when the caller knows the device
-    clock may have jumped (a rate-clocked text stream that just threw away a garbage line).
-
-    Thread-safety: `add` is called from one device thread; `mapping` may be called from any
-    thread (guarded by a lock; both are cheap).
-
-    Examples
-    --------
-    >>> fit = ClockFit()
-    >>> for k in range(1000):
-    ...     fit.add(device_time=k * 0.1 * 1.0001, host_time=5.0 + k * 0.1 + 0.002)
-    >>> round(fit.mapping().offset, 3), round(fit.mapping().drift_ppm)
-    (5.002, 100)
-    """
-
-    def __init__(
-        self,
-        bin_seconds: float = 0.5,
-        window_bins: int = 240,
-        fit_drift: bool = True,
-        latency: float = 0.0,
-        reanchor: float | None = None,
-        late_confirm: float = REANCHOR_CONFIRM,
-    ):
-        self.bin_seconds = bin_seconds
-        self.latency = latency
-        self.fit_drift = fit_drift
-        self.reanchor = reanchor
-        self.late_confirm = late_confirm
-        #: Re-anchors by more than ``reanchor`` seconds so far (device clock steps).
-        self.reanchors = 0
-        # (bin, device time, host time, segment): pairs of older segments are shifted by a re-anchor.
-        self._bins: deque[tuple[int, float, float, int]] = deque(maxlen=window_bins)
-        self._lock = threading.Lock()
-        self._mapping: ClockMapping | None = None
-        self._dirty = False
-        # Bumped with every change of the bins: `drift_estimate` is worked out again only then
-        # (the recorder asks for it twice a flush per stream, a robust line fit each time).
-        self._version = 0
-        self._drift: tuple[int, DriftEstimate | None] | None = None
-        self._seg = 0
-        self._step_pending = False
-        self._refine_until = float("-inf")
-        self._suspect: list[tuple[float, float, float]] = []  # (host time, error, device time) of consecutive disagreeing pairs
-        self._frozen: ClockMapping | None = None  # the fit a settle/suspect run is measured against
-        self._settle: list[tuple[float, float, float]] = []  # (host time, error, device time) of pairs since `step`
-
-    def add(self, device_time: float, host_time: float) -> None:
-        """Record that ``device_time`` was seen on the host at ``host_time`` (device thread)."""
-        b = int(device_time // self.bin_seconds)
-        host_time -= self.latency
-        with self._lock:
-            if self._bins and b >= self._bins[-1][0]:
-                self._check_step(device_time, host_time)
-            residual = host_time - device_time
-            if self._bins and self._bins[-1][0] == b:
-                _, d0, h0, _ = self._bins[-1]
-                if residual < h0 - d0:
-                    self._bins[-1] = (b, device_time, host_time, self._seg)
-                    self._dirty = True
-                    self._version += 1
-            elif not self._bins or b > self._bins[-1][0]:
-                self._bins.append((b, device_time, host_time, self._seg))
-                self._dirty = True
-                self._version += 1
-            # A device time that goes backwards (device reset) restarts the fit.
-            elif b < self._bins[-1][0]:
-                self._bins.clear()
-                self._bins.append((b, device_time, host_time, self._seg))
-                self._dirty = True
-                self._version += 1
-                self._suspect.clear()
-
-    def step(self) -> None:
-        """The device clock may have jumped before the next pair (device thread).
-
-        The next pairs re-anchor the fit (at once for a step beyond the tolerance, else after
-        `REANCHOR_SETTLE` seconds, on the least delayed of them); pairs of the next `REANCHOR_REFINE` seconds
-        that arrive earlier than the re-anchored line pull it earlier (the first pair after the
-        step may itself have been delayed). Used when a rate-clocked text stream discarded a
-        line: whether that garbage replaced real samples is only visible in arrival times.
-        """
-        with self._lock:
-            self._step_pending = True
-
-    def mapping(self) -> ClockMapping | None:
-        """The current device→host mapping, or None before the first pair."""
-        with self._lock:
-            return self._current()
-
-    def drift_estimate(self) -> DriftEstimate | None:
-        """The drift measured so far and how uncertain it is, or None with too little data.
-
-        Available after `MIN_ESTIMATE_BINS` bins over `MIN_ESTIMATE_SPAN` device seconds, long
-        before the mapping starts using a slope (`MIN_DRIFT_SPAN`): a 3 s recording gets a
-        figure with a wide error bar instead of nothing. None as well when the line is
-        implausible (beyond `MAX_PLAUSIBLE_PPM`: arrivals in one burst, not a clock).
-        """
-        with self._lock:
-            if not self.fit_drift or len(self._bins) < MIN_ESTIMATE_BINS:
-                return None
-            version = self._version
-            if self._drift is not None and self._drift[0] == version:
-                return self._drift[1]
-            pts = np.array([(d, h) for _, d, h, _ in self._bins], dtype=np.float64)
-            used = self._uses_slope(pts[:, 0])
-        est = _line_drift(pts[:, 0], pts[:, 1], used)
-        with self._lock:
-            self._drift = (version, est)
-        return est
-
-    def _uses_slope(self, d: np.ndarray) -> bool:
-        return self.fit_drift and len(d) >= 8 and d[-1] - d[0] >= MIN_DRIFT_SPAN
-
-    def reset(self) -> None:
-        with self._lock:
-            self._bins.clear()
-            self._version += 1
-            self._mapping = None
-            self._step_pending = False
-            self._suspect.clear()
-            self._settle.clear()
-            self._frozen = None
-            self._refine_until = float("-inf")
-
-    # -- re-anchoring (called with the lock held) ------------------------------------------------
-    def _current(self) -> ClockMapping | None:
-        if self._dirty:
-            self._mapping = self._fit()
-            self._dirty = False
-        return self._mapping
-
-    def _check_step(self, d: float, h: float) -> None:
-        # Errors of a settle or suspect run are measured against the fit from before it: the
-        # run's own pairs already tilt the current fit.
-        if self.reanchor is None and not self._step_pending and h >= self._refine_until:
-            # Nothing below uses the fit then: do not refit at every pair (the recorder feeds
-            # a fit like this every hand-over of a stream's first seconds, ~300 a second on the
-            # demo rig, ~60 µs each of the writer thread's GIL time).
-            return
-        m = self._frozen or self._current()
-        if m is None:
-            return
-        err = h - float(m.to_host(d))
-        if self._step_pending:
-            self._frozen = m
-            # A big step is anchored at once (the delay of one arrival is small beside it). A
-            # small one waits for a few arrivals and takes the least delayed: anchoring on one
-            # late read would stamp samples later than they were taken.
-            self._settle.append((h, err, d))
-            if self.reanchor is None or abs(err) > self.reanchor:
-                self._reanchor(err, h, d)
-            elif len(self._settle) >= 3 and h - self._settle[0][0] >= REANCHOR_SETTLE:
-                self._reanchor(min(e for _, e, _ in self._settle), h, self._settle[0][2])
-        elif h < self._refine_until:
-            if err < 0:  # a less-delayed arrival than the one the step was anchored on
-                self._shift(err)
-        elif self.reanchor is not None:
-            cur = self._current()
-            # A pair the current fit agrees with ends a run (the fit had just caught up).
-            if abs(h - float(cur.to_host(d))) <= self.reanchor or abs(err) <= self.reanchor or (
-                self._suspect and (err > 0) != (self._suspect[-1][1] > 0)
-            ):
-                self._suspect.clear()
-                self._frozen = None
-                err = h - float(cur.to_host(d))
-            if abs(err) > self.reanchor:
-                if self._frozen is None:
-                    self._frozen = cur
-                self._suspect.append((h, err, d))
-                confirm = self.late_confirm if err > 0 else REANCHOR_CONFIRM
-                if len(self._suspect) >= 3 and h - self._suspect[0][0] >= confirm:
-                    # The least-delayed of the disagreeing arrivals is the best anchor.
-                    self._reanchor(min(e for _, e, _ in self._suspect), h, self._suspect[0][2])
-
-    def _reanchor(self, err: float, h: float, since: float) -> None:
-        """Shift the pairs from before device time ``since`` by ``err``; later ones already
-        follow the new anchor."""
-        self._step_pending = False
-        self._settle.clear()
-        self._suspect.clear()
-        self._frozen = None
-        if self.reanchor is not None and abs(err) > self.reanchor:
-            self.reanchors += 1
-        self._seg += 1
-        seg = self._seg
-        self._bins = deque(
-            ((b, d, hh, seg) if d >= since else (b, d, hh + err, s) for b, d, hh, s in self._bins),
-            maxlen=self._bins.maxlen,
-        )
-        self._dirty = True
-        self._version += 1
-        self._refine_until = h + REANCHOR_REFINE
-
-    def _shift(self, err: float) -> None:
-        """Move the pairs from before the last re-anchor by ``err`` host seconds (keeps their slope)."""
-        seg = self._seg
-        self._bins = deque(((b, d, hh + err if s < seg else hh, s) for b, d, hh, s in self._bins), maxlen=self._bins.maxlen)
-        self._dirty = True
-        self._version += 1
-
-    def _fit(self) -> ClockMapping | None:
-        if not self._bins:
-            return None
-        pts = np.array([(d, h) for _, d, h, _ in self._bins], dtype=np.float64)
-        d, h = pts[:, 0], pts[:, 1]
-        # Drift needs a baseline: the bin minima scatter by ~0.1 ms, so over MIN_DRIFT_SPAN
-        # seconds the slope is good to ~10 ppm; before that it would be mostly noise.
-        if not self._uses_slope(d):
-            # No drift estimate yet: an unmodelled drift tilts the residuals, so take the
-            # lower envelope of the last few seconds only (100 ppm is 0.1 ms per second).
-            offset = float((h - d)[-RECENT_BINS:].min())
-            if self.fit_drift and len(d) >= 2 * RECENT_BINS:
-                # On a busy host every arrival of those few seconds may have come late. The
-                # lower-envelope line through all bins so far, read at the newest one, still
-                # knows the floor; its slope is too uncertain to apply yet (the mapping keeps
-                # slope 1), but near the newest bin, where samples are stamped, it is exact
-                # to ~0.1 ms. Only ever moves the offset earlier.
-                b, keep = _robust_line(d, h)
-                b = float(np.clip(b, -MAX_EARLY_DRIFT, MAX_EARLY_DRIFT))
-                r = (h - h[0]) - (d - d[0]) - b * (d - d[0])
-                at_last = float(h[0] - d[0] + r[keep].min() + b * (d[-1] - d[0]))
-                offset = min(offset, at_last)
-            if self.fit_drift:
-                # A stall that kept every arrival late for longer than those few seconds, early
-                # on (too few bins for that line to outvote it), pulled the offset late by the
-                # whole stall (10 ms in tests/acquisition/test_clock.py). No delay is negative and
-                # no crystal drifts faster than MAX_EARLY_DRIFT, so an older bin's floor, moved
-                # on by that much drift per second, bounds the offset now from above.
-                offset = min(offset, float(((h - d) + MAX_EARLY_DRIFT * (d[-1] - d)).min()))
-            return ClockMapping(offset=offset, slope=1.0)
-        # A host stall longer than a bin (the kernel holding serial input back, a swapped-out
-        # process) makes every arrival of that bin late: its minimum sits far above the line.
-        # Plain least squares let one such bin tilt the slope by hundreds of ppm (timestamps
-        # off by 3-30 ms seconds later), so those bins are left out of the line.
-        b, keep = _robust_line(d, h)
-        slope = 1.0 + b
-        # Lower envelope: the least-delayed bins define the offset.
-        residuals = (h - slope * d)[keep]
-        offset = float(np.percentile(residuals, 5)) if len(residuals) >= 20 else float(residuals.min())
-        return ClockMapping(offset=offset, slope=slope)
-
-
-def _ols(x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray, float]:
-    """Slope, residuals and Sxx of the least-squares line through ``(x, y)``."""
-    xc = x - x.mean()
-    sxx = float(xc @ xc)
-    b = float(xc @ (y - y.mean())) / sxx if sxx > 0 else 0.0
-    return b, y - y.mean() - b * xc, sxx
-
-
-#: Bins within this of the lowest one are all kept in the drift line: the floor's own scatter.
-FLOOR_SCATTER = 0.25e-3
-
-
-def _robust_line(d: np.ndarray, h: np.ndarray) -> tuple[float, np.ndarray]:
-    """Slope of ``h - d`` over ``d`` through the lower envelope of the points, and which points it kept.
-
-    A bin whose every arrival was late (the host stalled for longer than a bin, or a loaded
-    machine woke the reader late for seconds) sits above the line: delays are never negative.
-    Plain least squares let one such bin tilt the slope by hundreds of ppm. So the line is
-    refitted through the points below the median residual (or within `FLOOR_SCATTER` of the
-    lowest), a few times, keeping at least a quarter of them: on a quiet host every bin is
-    within the scatter and all are used; on a busy one the line settles on the least delayed.
-    """
-    y = (h - h[0]) - (d - d[0])  # residual host-minus-device time: keeps the numbers small
-    keep = np.ones(len(d), dtype=bool)
-    least = max(3, len(d) // 4)
-    # Start from no drift, not from least squares over everything: a crystal is off by ppm,
-    # a stalled host by up to seconds, and a line tilted by the stall picks the wrong half.
-    b = 0.0
-    for i in range(8):
-        res = y - b * d
-        kept = res[keep]
-        new = res <= max(float(np.median(kept)), float(kept.min()) + FLOOR_SCATTER)
-        if new.sum() < least:
-            new = res <= np.partition(res, least - 1)[least - 1]  # the least-delayed quarter
-        if i and np.array_equal(new, keep):
-            break
-        keep = new
-        b = _ols(d[keep], y[keep])[0]
-    return b, keep
-
-
-#: Fewest bins the drift line is fitted through the least delayed of (`_robust_line`); with
-#: fewer, plain least squares over all of them.
-ROBUST_MIN_BINS = 4 * MIN_ESTIMATE_BINS
-
-
-def _line_drift(d: np.ndarray, h: np.ndarray, used: bool) -> DriftEstimate | None:
-    """OLS line ``h = a + b d`` through lower-envelope points: drift and its standard error."""
-    span = float(d[-1] - d[0])
-    n = len(d)
-    if n < MIN_ESTIMATE_BINS or span < MIN_ESTIMATE_SPAN:
-        return None
-    if n >= ROBUST_MIN_BINS:
-        b, keep = _robust_line(d, h)
-    else:
-        # Too few bins to pick a lower envelope from: a quarter of six is one point short of
-        # a line, and an envelope of four has an error bar that hides its own bias (a 3 s
-        # recording beside two busy cores read 1750 ± 40 ppm for 2000). Least squares over
-        # all of them is unbiased, and its wider error bar says how unsure it is.
-        keep = np.ones(n, dtype=bool)
-    y = (h - h[0]) - (d - d[0])
-    d, y, n = d[keep], y[keep], int(keep.sum())
-    b, res, sxx = _ols(d, y)
-    if n < MIN_ESTIMATE_BINS or sxx <= 0:
-        return None
-    se = float(np.sqrt((res @ res) / (n - 2) / sxx))
-    slope = 1.0 + b
-    drift = (1.0 / slope - 1.0) * 1e6
-    if not np.isfinite(drift) or abs(drift) > MAX_PLAUSIBLE_PPM:
-        return None
-    # d(drift)/d(slope) = -1e6 / slope**2: propagate the slope's standard error.
-    return DriftEstimate(drift_ppm=drift, stderr_ppm=se * 1e6 / slope**2, span=span, points=n, used=used)
-
 
 #: Smallest step `keep_increasing` leaves between two squeezed timestamps (1 µs).
 MIN_STEP = 1e-6

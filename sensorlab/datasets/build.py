@@ -44,6 +44,7 @@ from sensorlab.datasets.sources import (
 from sensorlab.datasets.spec import DatasetSpec
 from sensorlab.datasets.split import SplitPlan, assign_splits
 from sensorlab.datasets.windows import Span, n_samples
+from sensorlab.progress import run_to_end
 
 
 class BuildError(RuntimeError):
@@ -373,14 +374,7 @@ def build_dataset(
     --------
     >>> build_dataset(load_spec("imu.toml"), "imu.h5", workers=2).windows  # doctest: +SKIP
     """
-    gen = iter_build(spec, out, workers=workers, scheduler=scheduler, strict=strict)
-    while True:
-        try:
-            p = next(gen)
-        except StopIteration as stop:
-            return stop.value
-        if on_progress is not None:
-            on_progress(p)
+    return run_to_end(iter_build(spec, out, workers=workers, scheduler=scheduler, strict=strict), on_progress)
 
 
 __all__ = ["BuildError", "BuildProgress", "BuildResult", "build_dataset", "empty_split_notes", "iter_build", "plan_build", "preview_counts"]

@@ -6,12 +6,13 @@ Each command parses its options and calls one core function (`build.iter_build`,
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+
+from sensorlab.cli_support import fail, json_line, progress_line
+from sensorlab.progress import run_to_end
 
 dataset_app = typer.Typer(
     short_help="Build windowed, split datasets from labeled sessions; print their report.",
@@ -20,21 +21,13 @@ dataset_app = typer.Typer(
 )
 
 
-def _fail(message: str, code: int = 1) -> None:
-    typer.secho(f"error: {message}", fg="red", err=True)
-    raise typer.Exit(code)
+def _progress_json(p) -> None:
+    json_line({"event": "progress", "done": p.done, "total": p.total, "windows": p.windows, "session": p.session, "skipped": p.skipped})
 
 
 def _progress(p) -> None:
     skipped = f" | skipped {p.session}: {p.skipped}" if p.skipped else ""
-    line = f"{p.done}/{p.total} sessions | {p.windows} windows{skipped}"
-    try:
-        if sys.stderr.isatty() and not p.skipped:
-            typer.echo("\r" + line[:200], nl=False, err=True)
-        else:
-            typer.echo(line, err=True)
-    except OSError:
-        pass
+    progress_line(f"{p.done}/{p.total} sessions | {p.windows} windows{skipped}", overwrite=not p.skipped)  # a skip stays on screen
 
 
 @dataset_app.command("build", short_help="Build a dataset file from a spec (TOML).")
@@ -60,32 +53,25 @@ def build(
     from sensorlab.datasets.split import SplitError
 
     if output.exists() and not force:
-        _fail(f"{output} already exists; pass --force to replace it, or choose another name", 2)
+        fail(f"{output} already exists; pass --force to replace it, or choose another name", 2)
     try:
         spec = load_spec(spec_path)
     except SpecError as e:
-        _fail(str(e), 2)
+        fail(str(e), 2)
     gen = None
     try:
         gen = iter_build(spec, output, workers=workers, scheduler=scheduler, strict=strict)
-        while True:
-            try:
-                p = next(gen)
-            except StopIteration as stop:
-                result = stop.value
-                break
-            _json_line({"event": "progress", "done": p.done, "total": p.total, "windows": p.windows, "session": p.session,
-                        "skipped": p.skipped}) if as_json else _progress(p)  # fmt: skip
+        result = run_to_end(gen, _progress_json if as_json else _progress)
     except (BuildError, SplitError, OSError) as e:
-        _fail(str(e))
+        fail(str(e))
     except KeyboardInterrupt:
         # Close the generator here, not at garbage collection: its cleanup removes the
         # temporary file, and must run before the process exits (a GUI's Cancel sends SIGINT).
         if gen is not None:
             gen.close()
-        _fail("interrupted; no dataset written", 130)
+        fail("interrupted; no dataset written", 130)
     if as_json:
-        _json_line({"event": "done", "path": str(result.path), "windows": result.windows, "sessions": result.sessions,
+        json_line({"event": "done", "path": str(result.path), "windows": result.windows, "sessions": result.sessions,
                     "skipped": result.skipped, "warnings": result.warnings, "content_hash": result.content_hash})  # fmt: skip
         if plots is not None:
             from sensorlab.datasets.report import write_plots
@@ -94,11 +80,6 @@ def build(
         return
     typer.echo("", err=True)
     _print_report(result.path, plots)
-
-
-def _json_line(obj: dict) -> None:
-    sys.stdout.write(json.dumps(obj, sort_keys=True) + "\n")
-    sys.stdout.flush()
 
 
 def _print_report(path: Path, plots: Path | None) -> None:
@@ -124,4 +105,4 @@ def info(
     try:
         _print_report(path, plots)
     except (DatasetError, OSError, KeyError) as e:
-        _fail(str(e))
+        fail(str(e))

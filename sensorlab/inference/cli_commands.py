@@ -12,10 +12,7 @@ from typing import Annotated, Optional
 
 import typer
 
-
-def _fail(message: str, code: int = 1) -> None:
-    typer.secho(f"error: {message}", fg="red", err=True)
-    raise typer.Exit(code)
+from sensorlab.cli_support import fail as _fail
 
 
 def _bar(fraction: float, windows: int) -> None:

@@ -13,15 +13,7 @@ from typing import Annotated, Optional
 
 import typer
 
-
-def _fail(message: str, code: int = 1) -> None:
-    typer.secho(f"error: {message}", fg="red", err=True)
-    raise typer.Exit(code)
-
-
-def _check_session(path: Path) -> None:
-    if not path.exists():
-        _fail(f"{path}: no such session file")
+from sensorlab.cli_support import check_session, fail, key_value
 
 
 def _echo_or_fail(call: Callable[[], str], *paths: Path) -> None:
@@ -32,7 +24,7 @@ def _echo_or_fail(call: Callable[[], str], *paths: Path) -> None:
     try:
         typer.echo(call())
     except (ValueError, KeyError, OSError, RuntimeError) as e:
-        _fail(error_line(e, *paths))
+        fail(error_line(e, *paths))
 
 
 # Options several commands share.
@@ -53,9 +45,7 @@ labels_app = typer.Typer(
 def _param(items: list[str]) -> dict[str, float | str]:
     params: dict[str, float | str] = {}
     for item in items:
-        if "=" not in item:
-            _fail(f"--param {item!r}: write it as name=value, e.g. --param min_duration=0.2", 2)
-        k, v = item.split("=", 1)
+        k, v = key_value(item, "--param", "name=value", "min_duration=0.2")
         try:
             params[k] = float(v)
         except ValueError:
@@ -78,7 +68,7 @@ def labels_export(
     """
     from sensorlab.labeling.cli_commands import export_labels
 
-    _check_session(session)
+    check_session(session)
     _echo_or_fail(lambda: export_labels(session, output, fmt, tier, suggested, absolute=absolute), session, output)
 
 
@@ -100,9 +90,9 @@ def labels_import(
     """
     from sensorlab.labeling.cli_commands import import_labels
 
-    _check_session(session)
+    check_session(session)
     if not labels.exists():
-        _fail(f"{labels}: no such label file")
+        fail(f"{labels}: no such label file")
     _echo_or_fail(lambda: import_labels(session, labels, fmt, merge, snap, absolute=absolute), labels, session)
 
 
@@ -121,17 +111,17 @@ def labels_suggest(
     from sensorlab.labeling.cli_commands import describe_segments, error_line, suggest_labels
     from sensorlab.labeling.timebase import session_span
 
-    _check_session(session)
+    check_session(session)
     params = _param(param)
     try:
         segments = suggest_labels(session, stream, method, label=label, **params)
         origin = session_span(session).origin
     except KeyError as e:
         if "no stream" in str(e):
-            _fail(f"{session}: no stream {stream!r}; see `sensorlab info {session}`")
-        _fail(error_line(e, session))
+            fail(f"{session}: no stream {stream!r}; see `sensorlab info {session}`")
+        fail(error_line(e, session))
     except (ValueError, KeyError, OSError, RuntimeError) as e:  # label file or damaged session: one line
-        _fail(error_line(e, session))
+        fail(error_line(e, session))
     typer.echo(describe_segments(segments, origin, method=method, params=params))
 
 
@@ -154,7 +144,7 @@ def labels_accept(
     """
     from sensorlab.labeling.suggestions import accept_suggestions
 
-    _check_session(session)
+    check_session(session)
     _echo_or_fail(lambda: accept_suggestions(session, source=source, tier=tier, labels=label, min_score=min_score, as_label=as_label,
                                              dry_run=dry_run), session)  # fmt: skip
 
@@ -173,5 +163,5 @@ def labels_reject(
     """
     from sensorlab.labeling.suggestions import reject_suggestions
 
-    _check_session(session)
+    check_session(session)
     _echo_or_fail(lambda: reject_suggestions(session, source=source, tier=tier, labels=label, dry_run=dry_run), session)

@@ -32,6 +32,7 @@ from sensorlab.labeling.suggest import (
     reduce_channels,
     threshold_segments,
 )
+from sensorlab.progress import run_to_end
 from sensorlab.session.blocks import ReadableStream, iter_blocks, stream_span
 
 METHODS = ("energy", "threshold", "changepoint", "motion")
@@ -181,12 +182,7 @@ def suggest_for_stream(stream: StreamReader, method: str, **params: Any) -> list
     --------
     >>> segs = suggest_for_stream(session.streams["imu"], "changepoint", window_s=2.0)  # doctest: +SKIP
     """
-    gen = iter_suggest_for_stream(stream, method, **params)
-    while True:
-        try:
-            next(gen)
-        except StopIteration as stop:
-            return stop.value
+    return run_to_end(iter_suggest_for_stream(stream, method, **params))
 
 
 __all__ = ["METHODS", "StreamReader", "iter_suggest_for_stream", "suggest_for_stream", "suggestion_source"]

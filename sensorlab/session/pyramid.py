@@ -42,6 +42,7 @@ import h5py
 import numpy as np
 
 from sensorlab.acquisition.source import StreamKind
+from sensorlab.progress import run_to_end
 from sensorlab.session.pyramid_build import (
     BLOCK_FACTOR, FIRST_STORED_LEVEL, as_float_2d, block_minmax, build_stream, channel_count, fingerprint,
 )
@@ -113,12 +114,7 @@ class Pyramid:
     @classmethod
     def open(cls, session: Session, path: str | Path | None = None) -> Pyramid:
         """Open the cache, building (or finishing) it first if needed. Caller's thread."""
-        gen = cls.iter_open(session, path)
-        while True:
-            try:
-                next(gen)
-            except StopIteration as stop:
-                return stop.value
+        return run_to_end(cls.iter_open(session, path))
 
     @classmethod
     def iter_open(cls, session: Session, path: str | Path | None = None) -> Generator[float, None, Pyramid]:

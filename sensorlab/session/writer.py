@@ -16,15 +16,14 @@ Why the layout looks the way it does (details in docs/SESSION-FORMAT.md):
   after the SWMR file is closed, by reopening it read-write.
 
 This module is the file's life cycle (create, add a stream, flush, close, footers, the disk
-reserve); how each stream's datasets are filled is `sensorlab.session.stream_stores`.
+reserve: `sensorlab.session.disk_reserve`); how each stream's datasets are filled is
+`sensorlab.session.stream_stores`.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
-import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +34,7 @@ import numpy as np
 
 from sensorlab.acquisition.source import Chunk, StreamInfo
 from sensorlab.session import format as fmt
+from sensorlab.session.disk_reserve import DiskReserve
 from sensorlab.session.metadata import SessionMetadata
 from sensorlab.session.stream_stores import (
     ArrayStore,
@@ -48,11 +48,6 @@ log = logging.getLogger(__name__)
 #: HDF5 format versions written. "v110" is the oldest that supports SWMR; "latest" on HDF5 2.x
 #: would write structures that HDF5 1.10/1.12 tools (Debian's hdf5-tools) cannot read.
 LIBVER = ("v110", "v110")
-#: Disk space set aside (an unlinked ``<file>.reserve`` next to the session, held open) while
-#: recording and released when a write fails with a full disk, so the file can still be
-#: flushed, closed and given its footers. Capped at `RESERVE_FRACTION` of the free space at start.
-RESERVE_BYTES = 32 * 1024 * 1024
-RESERVE_FRACTION = 0.125
 
 
 class WriteError(OSError):
@@ -116,8 +111,8 @@ class SessionWriter:
         self.stores: dict[str, StreamStore] = {}
         self._file: h5py.File | None = None
         self._log: BlobStore | None = None
-        self.reserve_path = self.path.with_name(self.path.name + ".reserve")
-        self._reserve = None  # open file holding the reserved space (see `_make_reserve`)
+        self.reserve = DiskReserve(self.path)  # released when a write fails with a full disk
+        self.reserve_path = self.reserve.path
         self.quarantined = False  # True once a file whose flush failed was abandoned (see `close`)
         #: True once any write or flush failed: some appended data may never have reached the
         #: disk, so the file is never marked complete (see `on_stop`).
@@ -155,7 +150,7 @@ class SessionWriter:
             self.path.unlink(missing_ok=True)
             raise
         self._file = f
-        self._make_reserve()
+        self.reserve.make()
 
     def _create_stream(self, root: h5py.Group, name: str, info: StreamInfo, attrs: Mapping[str, Any] | None = None) -> None:
         storage = fmt.storage_for(info, self.video_encoding)
@@ -289,7 +284,7 @@ class SessionWriter:
             The final flush failed even after releasing the reserve.
         """
         if self._file is None:
-            self._release_reserve()
+            self.reserve.release()
             return
         f, self._file = self._file, None
         try:
@@ -298,7 +293,7 @@ class SessionWriter:
                 f.flush()
             except Exception:  # noqa: BLE001 - h5py raises RuntimeError or OSError on ENOSPC
                 self.write_failed = True
-                if not self._release_reserve():
+                if not self.reserve.release():
                     raise
                 self._drain()  # every write carries its position: repeating one is harmless
                 f.flush()
@@ -306,7 +301,7 @@ class SessionWriter:
             self._quarantine(f)
             raise WriteError(f"could not flush {self.path} ({' '.join(str(e).split())})") from e
         finally:
-            self._release_reserve()
+            self.reserve.release()
         f.close()
 
     def _quarantine(self, f: h5py.File) -> None:
@@ -316,44 +311,6 @@ class SessionWriter:
         _ABANDONED.append(objs)
         self.quarantined = True
         log.warning("%s: the final flush failed too; it reads like a crashed recording (up to the last flush) and stays open until this process exits", self.path)
-
-    def _make_reserve(self) -> None:
-        # On POSIX the reserve is unlinked as soon as it is allocated: the open descriptor alone
-        # holds the space, so closing it (or the process dying, even by SIGKILL) frees it and
-        # nothing can be left behind. Elsewhere it stays a named file, removed by `close` and,
-        # if a crash left it, by the next recording to this path or `sensorlab repair`.
-        self.reserve_path.unlink(missing_ok=True)  # left by a crash of an older version
-        try:
-            size = int(min(RESERVE_BYTES, shutil.disk_usage(self.path.parent).free * RESERVE_FRACTION))
-            if size <= 0:
-                return
-            fh = open(self.reserve_path, "wb")
-            try:
-                try:
-                    os.posix_fallocate(fh.fileno(), 0, size)
-                except (AttributeError, OSError):
-                    fh.write(b"\0" * size)
-                    fh.flush()
-                if os.name == "posix":
-                    os.unlink(self.reserve_path)
-            except BaseException:
-                fh.close()
-                raise
-            self._reserve = fh
-        except OSError as e:
-            log.warning("could not reserve disk space next to %s (%s)", self.path, e)
-            self.reserve_path.unlink(missing_ok=True)
-
-    def _release_reserve(self) -> bool:
-        """Give the reserved space back; True if there was any."""
-        fh, self._reserve = self._reserve, None
-        if fh is not None:
-            fh.close()
-        try:
-            self.reserve_path.unlink()
-            return True
-        except OSError:
-            return fh is not None
 
     def on_stop(self, footers: Mapping[str, Mapping[str, Any]], session: Mapping[str, Any]) -> None:
         """Close the file, reopen it read-write and write the footer attributes.

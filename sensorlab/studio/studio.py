@@ -66,17 +66,15 @@ from sensorlab.acquisition.source import Source, StreamInfo, StreamStats
 from sensorlab.labeling.store import sidecar_path
 from sensorlab.session.metadata import SessionMetadata
 from sensorlab.session.recorder import Recorder
+from sensorlab.studio.errors import StudioBusy
 from sensorlab.studio.live_labels import LiveLabels, live_event, parse_event
+from sensorlab.studio.live_models import LiveModels
 from sensorlab.studio.preroll import DEFAULT_PREROLL_S, PreRoll
 
 log = logging.getLogger(__name__)
 
 
-class StudioBusy(RuntimeError):
-    """The call does not fit the studio's state (recording already, no device running, …)."""
-
-
-class Studio:
+class Studio(LiveModels):
     """A rig's acquisition, pre-roll, recorder and live labels, without a GUI.
 
     Parameters
@@ -85,6 +83,9 @@ class Studio:
         Seconds kept before Record (0: none); change with `set_preroll`.
     video_encoding, jpeg_quality
         How recordings store video (`Recorder`).
+
+    Running models live (`load_model`, `compare_builds`, `compare_device`) comes from its
+    mixin `LiveModels` (`sensorlab.studio.live_models`).
     """
 
     devices_opened = Signal(object)
@@ -212,81 +213,6 @@ class Studio:
             raise StudioBusy("no rig is open: open one before adding processors")
         acq.add_processor(processor)
         self._hook_labels(processor)
-
-    def load_model(self, path: str | Path, mapping=None, **options) -> tuple[str, ...]:
-        """Run an ONNX model live (`sensorlab.inference.InferenceProcessor`; ``options`` are its
-        keyword arguments), even while recording: its predictions become streams like any
-        processor's. Returns the names of the streams it added.
-
-        Raises
-        ------
-        StudioBusy
-            No rig is open.
-        SourceError
-            The model cannot be used (not ONNX, inputs that cannot be mapped, a missing
-            stream): the message names the input and the fix; nothing was added.
-        """
-        from sensorlab.inference import InferenceProcessor
-
-        proc = InferenceProcessor(path, mapping=mapping, **options)
-        self.add_processor(proc)
-        return tuple(s.name for s in proc.streams)
-
-    def compare_builds(self, stream: str, other: str | Path, tolerance: float = 0.1):
-        """Run ``other`` (another build of the model behind predictions ``stream``, e.g. its
-        int8 ONNX) on exactly the windows that model sees; returns the
-        `sensorlab.inference.parity.ParityTap` that counts and keeps their divergences.
-
-        Raises
-        ------
-        StudioBusy
-            No rig is open.
-        ValueError
-            ``stream`` is no running model's predictions, or the builds disagree on the classes.
-        sensorlab.inference.ModelError
-            ``other`` cannot be loaded (the message names the problem and the fix).
-        """
-        from sensorlab.inference import InferenceProcessor, LoadedModel, ModelError
-        from sensorlab.inference.parity import ParityTap
-
-        acq = self.acquisition
-        if acq is None:
-            raise StudioBusy("no rig is open: open one and load a model before comparing builds")
-        procs = [p for p in acq.processors if isinstance(p, InferenceProcessor) and p.model is not None]
-        proc = next((p for p in procs if p.name == stream), None)
-        if proc is None:
-            running = ", ".join(p.name for p in procs) or "none; load a model first"
-            raise ValueError(f"{stream!r} is not a running model's predictions stream (running: {running})")
-        assert proc.model is not None
-        try:
-            build = LoadedModel(other)  # a sensorlab build carries its own contract
-        except ModelError:
-            build = LoadedModel(other, proc.model.mapping)  # a foreign build: fed like the first one
-        if list(build.labels) != list(proc.model.labels):
-            raise ValueError(f"{Path(other).name} has classes {', '.join(build.labels)} and {proc.model.path.name} {', '.join(proc.model.labels)}; "
-                             "compare two builds of one model")  # fmt: skip
-        n, channels = proc.windower.n, len(proc.windower.columns)
-        try:
-            build.check_window(n, channels)
-        except ModelError:
-            # Its own fix ("set window to …") is for a model being mapped, not for a second build.
-            raise ModelError(f"{Path(other).name} is not a build of {proc.model.path.name}: its input {build.window_input.describe()} does not "
-                             f"take the windows of {n} samples × {channels} channel(s) the running model gets; compare two builds of one model, e.g. the model.int8.onnx "
-                             "`sensorlab quantize` writes beside it") from None  # fmt: skip
-        tap = ParityTap(build, tolerance=tolerance)
-        proc.taps.append(tap)  # the processor thread calls it after each run from now on
-        return tap
-
-    def compare_device(self, predictions: str, events: str, tolerance: float | None = None, delay: float = 0.0):
-        """Compare the host model's predictions stream with the class a device reports on its
-        events stream (`sensorlab.inference.device_parity`); returns the `DeviceParity`.
-
-        Raises StudioBusy (no rig) or ValueError (not a predictions / events stream)."""
-        from sensorlab.inference.device_parity import attach
-
-        if self.acquisition is None:
-            raise StudioBusy("no rig is open: open one and load a model before comparing with a device")
-        return attach(self.acquisition, predictions, events, tolerance, delay)
 
     # -- pre-roll ----------------------------------------------------------------------------
     def set_preroll(self, seconds: float) -> None:

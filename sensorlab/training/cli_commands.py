@@ -7,25 +7,18 @@ prints one JSON object per line on stdout (progress events, then the result) for
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
+from sensorlab.cli_support import fail, json_line
 from sensorlab.contract import ContractError
-
-
-def _fail(message: str, code: int = 1) -> None:
-    typer.secho(f"error: {message}", fg="red", err=True)
-    raise typer.Exit(code)
 
 
 def _emit(obj: dict, as_json: bool, human: str | None = None) -> None:
     if as_json:
-        sys.stdout.write(json.dumps(obj, sort_keys=True) + "\n")
-        sys.stdout.flush()
+        json_line(obj)
     elif human:
         typer.echo(human)
 
@@ -59,18 +52,18 @@ def train(
     from sensorlab.training.metrics import test_summary
 
     if task not in TASKS:
-        _fail(f"--task {task!r}: use one of {', '.join(TASKS)}", 2)
+        fail(f"--task {task!r}: use one of {', '.join(TASKS)}", 2)
     try:
         cfg = load_config(config, task, epochs=epochs, seed=seed)
         from sensorlab.training.train import default_run_dir, iter_train
 
         run = out or default_run_dir(dataset, task)
         if run.exists() and any(run.iterdir()):
-            _fail(f"{run}: run folder exists and is not empty; choose another with --out")
+            fail(f"{run}: run folder exists and is not empty; choose another with --out")
         existed = run.exists()
         events = iter_train(dataset, cfg, run)
     except _errors() as e:
-        _fail(str(e))
+        fail(str(e))
     try:
         for ev in events:
             e = ev["event"]
@@ -86,7 +79,7 @@ def train(
             if is_main():  # under torchrun the other processes train silently
                 _emit(ev, as_json, human)
     except _errors() as e:
-        _fail(str(e))
+        fail(str(e))
     except KeyboardInterrupt:
         # Ctrl+C, or Cancel in the studio (SIGINT): the run folder is written only at the end,
         # so a run stopped while writing it must not leave half a run behind.
@@ -95,7 +88,7 @@ def train(
             import shutil
 
             shutil.rmtree(run, ignore_errors=True)
-        _fail(f"interrupted; nothing saved ({run} not written)", 130)
+        fail(f"interrupted; nothing saved ({run} not written)", 130)
 
 
 def evaluate(
@@ -115,7 +108,7 @@ def evaluate(
     try:
         m = run_eval(model, dataset, None if split == "all" else split, against)
     except _errors() as e:
-        _fail(str(e))
+        fail(str(e))
     human = f"{m['kind']} model {model} on {dataset} (split {split})\n" + format_metrics(m)
     if "agreement" in m:
         a = m["agreement"]
@@ -136,9 +129,9 @@ def export(
     Example: sensorlab export runs/imu-timeseries --format tflite --int8
     """
     if format not in ("onnx", "tflite"):
-        _fail(f"--format {format}: use onnx or tflite", 2)
+        fail(f"--format {format}: use onnx or tflite", 2)
     if int8 and format != "tflite":
-        _fail("--int8 is for --format tflite; ONNX int8 builds come from `sensorlab quantize MODEL.onnx DATASET.h5`", 2)
+        fail("--int8 is for --format tflite; ONNX int8 builds come from `sensorlab quantize MODEL.onnx DATASET.h5`", 2)
     from sensorlab.training.export import ExportError, export_onnx
 
     try:
@@ -149,9 +142,9 @@ def export(
 
             r = export_tflite(run, output, dataset, int8=int8)
     except (*_errors(), ExportError) as e:
-        _fail(str(e))
+        fail(str(e))
     except ImportError as e:
-        _fail(f"TFLite export needs the converter: pip install -e '.[tflite]' (missing {e.name})")
+        fail(f"TFLite export needs the converter: pip install -e '.[tflite]' (missing {e.name})")
     if int8:
         human = (f"wrote {r['file']} ({r['size_bytes'] / 1024:.1f} KiB, int8 input scale {r['input_quantization']['scale']:.4g} "
                  f"zero point {r['input_quantization']['zero_point']}); argmax agrees with PyTorch on {r['argmax_agreement']:.1%} "
@@ -178,7 +171,7 @@ def export_c(
     try:
         r = run_export_c(model, out, name, dataset)
     except (*_errors(), ExportCError) as e:
-        _fail(str(e))
+        fail(str(e))
     a = r["tflm_vs_litert"]
     _emit(r, as_json, f"wrote {r['header']} and {r['source']} ({r['model_bytes']:,}-byte model); TFLM tensor arena {r['arena_bytes_measured']:,} bytes "
                       f"measured (ARENA_SIZE {r['arena_size_define']:,}); TFLM vs LiteRT on {a['windows']} windows: argmax agreement "
@@ -199,7 +192,7 @@ def bench_model(
     try:
         r = bench(model, runs)
     except _errors() as e:
-        _fail(str(e))
+        fail(str(e))
     _emit(r, as_json, format_bench(r))
 
 
@@ -218,7 +211,7 @@ def quantize(
     try:
         r = run_quantize(model, dataset, split=split)
     except _errors() as e:
-        _fail(str(e))
+        fail(str(e))
     _emit(r, as_json, format_report(r))
 
 
@@ -259,7 +252,7 @@ def prune(
                 human = None
             _emit(ev, as_json, human)
     except (*_errors(), PruneError) as e:
-        _fail(str(e))
+        fail(str(e))
     except KeyboardInterrupt:
         if events is not None:
             events.close()
@@ -267,7 +260,7 @@ def prune(
             import shutil
 
             shutil.rmtree(current, ignore_errors=True)  # it did not exist before (prune refuses a non-empty folder)
-        _fail(f"interrupted; {current or 'the pruned run'} not written", 130)
+        fail(f"interrupted; {current or 'the pruned run'} not written", 130)
 
 
 def register(app: typer.Typer) -> None:

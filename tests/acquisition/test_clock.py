@@ -231,11 +231,11 @@ def test_fit_without_reanchoring_fits_only_when_asked(monkeypatch):
 def test_drift_estimate_is_worked_out_again_only_when_pairs_change_it(monkeypatch):
     """The recorder asks each stream's fit for its drift twice a flush; the robust line behind
     it is fitted again only after a pair changed the bins, with the same figure as a fresh fit."""
-    import sensorlab.acquisition.clock as clock
+    import sensorlab.acquisition.clock_fit as clock_fit  # where ClockFit looks the line fit up
 
     lines = []
-    real = clock._line_drift
-    monkeypatch.setattr(clock, "_line_drift", lambda *a: lines.append(1) or real(*a))
+    real = clock_fit._line_drift
+    monkeypatch.setattr(clock_fit, "_line_drift", lambda *a: lines.append(1) or real(*a))
     fit = ClockFit()
     pairs: list[tuple[float, float]] = []
     probe = ClockFit()

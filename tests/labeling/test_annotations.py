@@ -186,13 +186,13 @@ def test_live_events_edge_cases():
 def test_live_events_of_a_long_session_parse_each_distinct_text_once(monkeypatch):
     """Ten hours of live labels (thousands of events repeating a few texts) spent a third of
     opening the labeling view in ``json.loads``; the segments are the same either way."""
-    from sensorlab.labeling import annotations as annotations_module
+    from sensorlab.labeling import live_events  # where the live labels are parsed
 
     texts = [json.dumps({"label": lab, "type": kind}) for lab in ("walk", "clap") for kind in ("start", "stop")]
     events = [(10.0 * i + (0.0 if k == 0 else 3.0), texts[2 * (i % 2) + k]) for i in range(1500) for k in (0, 1)]
     calls = []
     loads = json.loads
-    monkeypatch.setattr(annotations_module.json, "loads", lambda s, *a, **kw: (calls.append(s), loads(s, *a, **kw))[1])
+    monkeypatch.setattr(live_events.json, "loads", lambda s, *a, **kw: (calls.append(s), loads(s, *a, **kw))[1])
     ann = annotations_from_live_events(events)
     assert len(calls) == len(texts)
     segs = list(ann)

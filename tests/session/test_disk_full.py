@@ -23,10 +23,10 @@ CHILD = textwrap.dedent(
     """
     import sys
     from sensorlab.acquisition.emulated.signal import SignalSource
-    from sensorlab.session import failures, writer
+    from sensorlab.session import disk_reserve, failures
     from sensorlab.studio import headless
     if sys.argv[2] == "no-reserve":
-        writer.RESERVE_BYTES = 0
+        disk_reserve.RESERVE_BYTES = 0  # DiskReserve reads it when the recording starts
     if sys.argv[2] != "early-stop":
         failures.STOP_FREE_BYTES = 0  # meet the full disk itself (another program may fill it first)
     sources = [

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from sensorlab.acquisition.emulated.mcu import EmulatedMCU, _Schedule
+from sensorlab.acquisition.emulated.mcu_board import EmulatedMCU, _Schedule
 
 #: The demo clap model's window and hop (its contract), and its classes.
 WINDOW, HOP = 0.4, 0.1

@@ -12,6 +12,8 @@ from typing import Annotated
 
 import typer
 
+from sensorlab.cli_support import fail
+
 import_app = typer.Typer(
     short_help="Turn recordings you already have (WAV clips, CSV/NPZ, Edge Impulse) into labeled sessions.",
     help="Turn recordings you already have into labeled sessions, so `sensorlab info`, `label` and `dataset build` apply "
@@ -25,11 +27,6 @@ _Per = Annotated[str | None, typer.Option("--session-per", metavar="FIELD|clip",
 _Gap = Annotated[float, typer.Option(metavar="SECONDS", help="Silence between clips laid into one session.")]
 
 
-def _fail(message: str, code: int = 1) -> None:
-    typer.secho(f"error: {message}", fg="red", err=True)
-    raise typer.Exit(code)
-
-
 def _run(fn, what: str, **kw) -> None:
     from sensorlab.datasets.interchange.pattern import PatternError
     from sensorlab.datasets.interchange.sessions import InputError
@@ -37,7 +34,7 @@ def _run(fn, what: str, **kw) -> None:
     try:
         res = fn(progress=lambda name: typer.echo(f"wrote {name}.h5", err=True), **kw)
     except (InputError, PatternError, FileExistsError, OSError) as e:
-        _fail(str(e))
+        fail(str(e))
     typer.echo(res.summary(what))
 
 
@@ -88,7 +85,7 @@ def table(
     from sensorlab.datasets.interchange.tables import import_tables
 
     if kind not in ("timeseries", "audio"):
-        _fail(f"--kind must be timeseries or audio (got {kind!r})", 2)
+        fail(f"--kind must be timeseries or audio (got {kind!r})", 2)
     _run(import_tables, "recordings", paths=paths, out_dir=output, label_column=label_column, time_column=time_column, time_unit=time_unit,
          subject_column=subject_column, columns=columns.split(",") if columns else None, rate=rate, pattern=pattern, unlabeled=unlabeled,
          stream=stream, kind=kind, tier=tier, force=force)  # fmt: skip
@@ -131,11 +128,11 @@ def export(
     from sensorlab.datasets.interchange.sessions import InputError
 
     if fmt not in FORMATS:
-        _fail(f"--format must be one of {', '.join(FORMATS)} (got {fmt!r})", 2)
+        fail(f"--format must be one of {', '.join(FORMATS)} (got {fmt!r})", 2)
     try:
         res = run(inputs, output, fmt, stream=stream, tier=tier, force=force)
     except (InputError, DatasetError, OSError, KeyError) as e:
-        _fail(str(e))
+        fail(str(e))
     typer.echo(res.summary())
 
 

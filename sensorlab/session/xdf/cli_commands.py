@@ -11,15 +11,12 @@ from typing import Annotated
 
 import typer
 
+from sensorlab.cli_support import check_session, fail
+
 session_app = typer.Typer(
     short_help="Export a session to other formats (XDF).",
     help="Export a session to other formats.\n\nExample: sensorlab session export run1.h5 run1.xdf",
 )
-
-
-def _fail(message: str, code: int = 1) -> None:
-    typer.secho(f"error: {message}", fg="red", err=True)
-    raise typer.Exit(code)
 
 
 @session_app.command("export", short_help="Write a session as an XDF file (LSL's format; readable by pyxdf, MNE, EEGLAB).")
@@ -35,13 +32,12 @@ def export(
     from sensorlab.session.xdf.export import export_xdf
 
     if output.suffix.lower() != ".xdf":
-        _fail(f"{output}: give a file name ending in .xdf", 2)
-    if not session.exists():
-        _fail(f"{session}: no such session file")
+        fail(f"{output}: give a file name ending in .xdf", 2)
+    check_session(session)
     try:
         typer.echo(export_xdf(session, output, force=force).summary())
     except (OSError, ValueError, KeyError, RuntimeError) as e:
-        _fail(str(e) if isinstance(e, (FileExistsError, ValueError)) else f"{session}: cannot export ({e})")
+        fail(str(e) if isinstance(e, (FileExistsError, ValueError)) else f"{session}: cannot export ({e})")
 
 
 def import_xdf(
@@ -60,4 +56,4 @@ def import_xdf(
     try:
         typer.echo(run(xdf, out, force=force).summary())
     except (XdfImportError, FileExistsError, OSError) as e:
-        _fail(str(e))
+        fail(str(e))
