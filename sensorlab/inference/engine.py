@@ -222,7 +222,7 @@ class InferenceProcessor(ProcessorBase):
         bound = model.bound(self.windower.n, len(self._cols)) if live else None
         if bound is not None and len(data) == 1:  # the usual live case: inputs and outputs bound once, nothing allocated but the result
             probs = bound(data[0])
-            x = bound.features.copy() if self.taps else bound.features  # taps may keep it; the buffer is reused
+            x = bound.prepare(data[0]).copy() if self.taps else bound.features  # taps may keep it; the buffer is reused
         elif bound is not None and (batch := self._run_batch(data)) is not None:
             x, probs = batch
         elif bound is not None:
