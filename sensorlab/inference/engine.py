@@ -195,8 +195,7 @@ class InferenceProcessor(ProcessorBase):
     def process_chunks(self, new: dict[str, list[Chunk]]) -> None:
         """The hop's chunks go to the windower unjoined: it joins the timestamps and samples
         once (not the device and arrival times the ring's `since` would join as well)."""
-        chunks = new[self.input]
-        for ready in self.windower.push_parts([(c.timestamps, c.data) for c in chunks]):
+        for ready in self.windower.push_chunks(new[self.input]):
             self.run_windows(ready.starts, ready.data, ready.after_gap)
 
     def run_windows(self, starts: np.ndarray, data: np.ndarray, after_gap: bool = False, live: bool = True) -> None:
