@@ -93,6 +93,7 @@ class _Timed:
 
     def __init__(self, call, bound):
         self.call, self.features, self.reset, self.batch = call, bound.features, bound.reset, bound.batch  # batch: timed around _run_batch
+        self.prepare = getattr(bound, "prepare", None)
 
     def __call__(self, window):
         return self.call(window)
@@ -154,7 +155,11 @@ def engine_vs_bare(model: Path, rate_in: float, rate: float, channels: int, seco
 
         w._filter = timed("resample", w._filter)
         w._cut_held = timed("resample", w._cut_held)
-        if stages:
+        if stages and hasattr(w, "push_chunks"):
+            # The hop in one call (`Windower.push_chunks`: joining the chunks into the held
+            # buffers, the gap check and the cut are one method, `_hop`): one stage, "join + push".
+            w.push_chunks = timed("push", w.push_chunks)
+        elif stages:
             w.push_parts = timed("push", w.push_parts)
             w._join = timed("join", w._join)
             if hasattr(w, "_drain_in_place"):  # the hop's chunks joined straight into the held buffers: that join, without the cutting it calls
@@ -175,6 +180,7 @@ def engine_vs_bare(model: Path, rate_in: float, rate: float, channels: int, seco
                         acc["join"] += tt() - t - (seg_t[0] - s0)
 
                 w._push_segment, w._drain_in_place = seg_timed, dip_timed
+        if stages:
             bound = lm.bound(w.n, channels)
             lm._bound = _Timed(timed("model", bound.__call__), bound)
             if hasattr(proc, "_run_batch"):  # several windows in one run (micro-batching)
