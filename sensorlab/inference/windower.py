@@ -246,14 +246,15 @@ class Windower:
         hi = hts.hi
         if hi == lo or hx.lo != lo or hx.hi != hi:  # (the two buffers move together unless a sample dtype changed)
             return None
-        k = 0
-        for t in ts_parts:
-            k += len(t)
-        if k == 0:
+        k = sum(map(len, ts_parts))
+        if not k:
             return None
-        tb, xb = hts.room(k), hx.room(k)
-        if tb is not hts.buf or hts.lo != lo:  # (room moved the held samples to a new buffer)
+        tb, xb = hts.buf, hx.buf
+        if hi + k > len(tb) or hi + k > len(xb):  # type: ignore[arg-type]
+            tb, xb = hts.room(k), hx.room(k)  # full: the held samples move to a new buffer
             lo, hi = hts.lo, hts.hi
+            if hx.lo != lo or hx.hi != hi:
+                return None
         try:  # casting="no": samples of another dtype or sample shape are refused before anything is held
             np.concatenate(x_parts, out=xb[hi : hi + k], casting="no")
             np.concatenate(ts_parts, out=tb[hi : hi + k], casting="no")
