@@ -192,11 +192,11 @@ class BoundRun:
     def _fuse(self) -> _Fused | bool:
         from sensorlab.inference.fused import fused_graph
 
-        graph = fused_graph(self.model, int(self.scores.size), self._pair, self._kind)
-        if graph is None:
+        fused = fused_graph(self.model, int(self.scores.size), self._pair, self._kind)
+        if fused is None:
             return False
         try:
-            return _Fused(self, graph)
+            return _Fused(self, *fused)
         except Exception:  # noqa: BLE001 - onnxruntime refused the rewritten graph: keep the unfused call
             return False
 
@@ -252,10 +252,10 @@ class _Fused:
     """The fused graph's session, bound once: the raw window in, the probabilities out, the
     constants and the recurrent state bound to `BoundRun`'s own arrays (so its `reset` resets both)."""
 
-    def __init__(self, bound: BoundRun, graph: bytes):
+    def __init__(self, bound: BoundRun, graph: bytes, raw: str):
         import onnxruntime as ort
 
-        from sensorlab.inference.fused import PROBS, RAW
+        from sensorlab.inference.fused import PROBS
         from sensorlab.inference.model import session_options
 
         m = bound.model
@@ -267,7 +267,7 @@ class _Fused:
         labels = 2 if bound._pair else int(bound.scores.size)
         self.probs = np.zeros((1, labels), np.float32)
         io = sess.io_binding()
-        io.bind_input(RAW, "cpu", 0, np.float32, list(self.input.shape), self.input.ctypes.data)
+        io.bind_input(raw, "cpu", 0, np.float32, list(self.input.shape), self.input.ctypes.data)
         for k, v in bound._constants.items():
             io.bind_input(k, "cpu", 0, v.dtype, list(v.shape), v.ctypes.data)
         for (sout, sin), (o, i) in zip(bound._state, m.state_pairs.items()):

@@ -41,8 +41,9 @@ _F32_MEAN_RATIO = 100.0
 PROBS = "sensorlab_probs"
 
 
-def fused_graph(model: LoadedModel, k: int, pair: bool, kind: str) -> bytes | None:
-    """The model with its scaling before and its probabilities after, serialized; None when it cannot be built.
+def fused_graph(model: LoadedModel, k: int, pair: bool, kind: str) -> tuple[bytes, str] | None:
+    """The model with its scaling before and its probabilities after, serialized, and the name of
+    its raw-window input (`RAW`, or the model's own when nothing scales it); None when it cannot be built.
 
     ``k``: scores per window; ``pair``: one score for two labels; ``kind``: ``logits``,
     ``sigmoid`` or ``probabilities`` (as `BoundRun` resolved them)."""
@@ -136,9 +137,9 @@ def fused_graph(model: LoadedModel, k: int, pair: bool, kind: str) -> bytes | No
     raw_info.name = RAW
     if nodes:
         nodes[-1].output[0] = win
+        inputs = [raw_info if t.name == win else t for t in g.input]
     else:
-        nodes.append(helper.make_node("Identity", [RAW], [win]))
-    inputs = [raw_info if t.name == win else t for t in g.input]
+        inputs = list(g.input)  # nothing to scale: the raw window is the model's own input (an Identity would copy it)
     # -- after: the scores → one row of probabilities ------------------------------------------------
     scores = model.outputs[model.scores_index].name
     row = name("row")
@@ -174,7 +175,7 @@ def fused_graph(model: LoadedModel, k: int, pair: bool, kind: str) -> bytes | No
     for vi in list(g.value_info):
         if vi.name in (scores, win):
             g.value_info.remove(vi)
-    return proto.SerializeToString()
+    return proto.SerializeToString(), (RAW if nodes else win)
 
 
 __all__ = ["PROBS", "RAW", "fused_graph"]
