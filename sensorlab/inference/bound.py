@@ -15,6 +15,13 @@ once (onnxruntime's IOBinding) to arrays allocated when the model opens:
   `LoadedModel.run` does, on Python floats: for one window of a few classes that is cheaper
   than NumPy calls).
 
+The live call (`BoundRun.__call__`) goes one step further: it runs a copy of the graph with
+the scaling in front and the probabilities behind (`sensorlab.inference.fused`), bound the same
+way, so a window is one copy into the bound input, one run, and one copy of the probabilities
+out; the arrays and the path below stay for a graph that cannot be rewritten, for `batch`, for
+`run_input` (another build's prepared features, in a parity comparison) and for `prepare` (the
+model input a tap gets).
+
 A run is then ``session.run_with_iobinding(binding)`` without run options (with an empty
 `RunOptions` onnxruntime 1.2x's Python wrapper looks up a graph-capture key, and the C++
 exception of the missing key costs more than the model). On the bench's small sensor CNN that
