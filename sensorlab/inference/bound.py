@@ -199,12 +199,10 @@ class BoundRun:
     def _fuse(self) -> _Fused | bool:
         from sensorlab.inference.fused import fused_graph
 
-        fused = fused_graph(self.model, int(self.scores.size), self._pair, self._kind)
-        if fused is None:
-            return False
         try:
-            return _Fused(self, *fused)
-        except Exception:  # noqa: BLE001 - onnxruntime refused the rewritten graph: keep the unfused call
+            fused = fused_graph(self.model, int(self.scores.size), self._pair, self._kind)
+            return _Fused(self, *fused) if fused is not None else False
+        except Exception:  # noqa: BLE001 - a graph this rewrite does not foresee, or onnxruntime refusing it: keep the unfused call
             return False
 
     def _normalize(self, raw: np.ndarray, out: np.ndarray, tmp: np.ndarray | None) -> None:

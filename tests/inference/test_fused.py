@@ -49,3 +49,25 @@ def test_the_bundled_demo_models_run_fused_with_the_contracts_standardization():
             assert isinstance(bound._fused, _Fused), file
             want = ref.run(ref.features(w[None]))
             assert np.max(np.abs(p - want)) <= 1e-5, f"{file}: {p} against {want}"
+
+
+def test_a_graph_that_cannot_be_fused_keeps_the_unfused_call(tmp_path):
+    """An opset-12 graph (Softmax's axis meant something else before 13) is not rewritten: the live
+    call scales in NumPy and computes the probabilities itself, with the same results."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    from sensorlab.inference import ModelMapping
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 20, 2])
+    y = helper.make_tensor_value_info("scores", TensorProto.FLOAT, ["N", 2])
+    g = helper.make_graph([helper.make_node("ReduceMean", ["x"], ["scores"], axes=[1], keepdims=0)], "old", [x], [y])
+    path = tmp_path / "old.onnx"
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 12)], ir_version=7), str(path))
+    mapping = ModelMapping(stream="s", window=0.2, hop=0.1, mean=[0.5, -1.0], std=[2.0, 3.0], scores_kind="logits", labels=["a", "b"])
+    live, ref = LoadedModel(path, mapping), LoadedModel(path, mapping)
+    bound = live.bound(20, 2)
+    w = np.random.default_rng(1).normal(size=(20, 2)).astype(np.float32)
+    p = bound(w)
+    assert bound._fused is False
+    np.testing.assert_allclose(p, ref.run(ref.features(w[None])), rtol=1e-6, atol=1e-7)
