@@ -9,12 +9,17 @@ convolutions, ~1–2 ms a window). Two feeds:
 - **audio**: 48 kHz mono resampled to 16 kHz, 1 s windows every 0.25 s.
 
 *Engine per window* is the CPU time of everything the engine's thread does with the samples,
-divided by the windows it ran: joining the timestamps and samples of the device's 10 ms
-chunks it is handed when a window can be complete (as its ring does live, `ProcessorBase.wake_after`; the device thread's test
-of that is not counted), `Windower.push` (gap check, holding, cutting, resampling the new
-samples), the model call (`BoundRun`: features written into the bound input, the run, the
-probabilities) and the emitted chunk. Resampling is timed on its own as well, so the audio
-rows also give the engine without it.
+divided by the windows it ran: `InferenceProcessor.process_chunks` with the device's 10 ms
+chunks it is handed when a window can be complete (as its ring does live,
+`ProcessorBase.wake_after`; the device thread's test of that is not counted), i.e. joining
+their timestamps and samples into the windower's held buffers, the gap check, cutting and
+resampling the new samples (`Windower.push_chunks`), the model call (`BoundRun`: the raw
+window copied into the bound input of the fused graph — the scaling, the model and the
+probabilities in one onnxruntime run, `inference/fused.py` — and the probabilities copied
+out), the stats and the emitted chunk. Resampling is timed on its own as well, so the audio
+rows also give the engine without it. The stage split reports the windower's hop as one stage
+("join + push": since issue 12's seventh round the join, gap check and cut are one method;
+older code is split into join and push as before).
 Two baselines on the same prepared inputs, one window per call, with the same one-thread
 session: *bare run* is ``session.run(None, {name: x})`` as a user writes it (allocating its
 outputs), and *bare IOBinding* is ``run_with_iobinding`` with the input and output bound once
@@ -93,6 +98,7 @@ class _Timed:
 
     def __init__(self, call, bound):
         self.call, self.features, self.reset, self.batch = call, bound.features, bound.reset, bound.batch  # batch: timed around _run_batch
+        self.prepare = getattr(bound, "prepare", None)
 
     def __call__(self, window):
         return self.call(window)
@@ -154,7 +160,11 @@ def engine_vs_bare(model: Path, rate_in: float, rate: float, channels: int, seco
 
         w._filter = timed("resample", w._filter)
         w._cut_held = timed("resample", w._cut_held)
-        if stages:
+        if stages and hasattr(w, "push_chunks"):
+            # The hop in one call (`Windower.push_chunks`: joining the chunks into the held
+            # buffers, the gap check and the cut are one method, `_hop`): one stage, "join + push".
+            w.push_chunks = timed("push", w.push_chunks)
+        elif stages:
             w.push_parts = timed("push", w.push_parts)
             w._join = timed("join", w._join)
             if hasattr(w, "_drain_in_place"):  # the hop's chunks joined straight into the held buffers: that join, without the cutting it calls
@@ -175,6 +185,7 @@ def engine_vs_bare(model: Path, rate_in: float, rate: float, channels: int, seco
                         acc["join"] += tt() - t - (seg_t[0] - s0)
 
                 w._push_segment, w._drain_in_place = seg_timed, dip_timed
+        if stages:
             bound = lm.bound(w.n, channels)
             lm._bound = _Timed(timed("model", bound.__call__), bound)
             if hasattr(proc, "_run_batch"):  # several windows in one run (micro-batching)

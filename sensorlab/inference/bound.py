@@ -15,6 +15,13 @@ once (onnxruntime's IOBinding) to arrays allocated when the model opens:
   `LoadedModel.run` does, on Python floats: for one window of a few classes that is cheaper
   than NumPy calls).
 
+The live call (`BoundRun.__call__`) goes one step further: it runs a copy of the graph with
+the scaling in front and the probabilities behind (`sensorlab.inference.fused`), bound the same
+way, so a window is one copy into the bound input, one run, and one copy of the probabilities
+out; the arrays and the path below stay for a graph that cannot be rewritten, for `batch`, for
+`run_input` (another build's prepared features, in a parity comparison) and for `prepare` (the
+model input a tap gets).
+
 A run is then ``session.run_with_iobinding(binding)`` without run options (with an empty
 `RunOptions` onnxruntime 1.2x's Python wrapper looks up a graph-capture key, and the C++
 exception of the missing key costs more than the model). On the bench's small sensor CNN that
@@ -53,9 +60,7 @@ class BoundRun:
         shape = tuple(sizes[c] for c in m.layout)
         self.input = np.zeros(shape, np.float32)
         # The window as the engine holds it, (samples, channels), seen through the buffer's layout.
-        letters = [c for c in m.layout if c in "TC"]
-        view = self.input.reshape([sizes[c] for c in letters])
-        self._window = view.T if letters == ["C", "T"] else (view[:, None] if letters == ["T"] else view)
+        self._window = _window_view(self.input, m.layout, samples, channels)
         # What `LoadedModel.features` gives taps: (W=1, …) without the batch axis when the layout has none.
         self.features = self.input if m.batched else self.input[None]
         mapping, contract = m.mapping, m.contract
@@ -106,8 +111,7 @@ class BoundRun:
             return a
 
         bind_in(spec.name, self.input)
-        for k, v in m.constants.items():
-            bind_in(k, v)
+        self._constants = {k: bind_in(k, v) for k, v in m.constants.items()}
         by_name = {t.name: t for t in m.inputs}
         self._state = []  # (output buffer, input buffer)
         for o, i in m.state_pairs.items():
@@ -123,6 +127,7 @@ class BoundRun:
             raise ModelError(f"{m.path.name}: output {m.outputs[m.scores_index].name!r} gives {k} scores but {len(m.labels)} labels are mapped; "
                              f"fix 'labels' (or 'scores')")  # fmt: skip
         self._run = sess.run_with_iobinding
+        self._fused: _Fused | bool | None = None  # the one-run call (`sensorlab.inference.fused`), made on the first window
         self._scores_name = [names[m.scores_index]]
         self._batches: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray | None]] = {}  # per batch size: input, its (W, T, C) view, float64 scratch
 
@@ -164,9 +169,41 @@ class BoundRun:
             sin.fill(0)
 
     def __call__(self, window: np.ndarray) -> np.ndarray:
-        """One raw window ``(samples, channels)`` → a new ``(1, classes)`` float32 array of probabilities."""
+        """One raw window ``(samples, channels)`` → a new ``(1, classes)`` float32 array of probabilities.
+
+        The live call: one onnxruntime run of the model with its scaling and probabilities in the
+        graph (`_Fused`), or, when that graph cannot be built, the scaling here, the bound run and
+        the probabilities on Python floats. `features` is not written (`prepare` writes it)."""
+        f = self._fused
+        if f is None:
+            f = self._fused = self._fuse()
+        if f is False:
+            self._normalize(window, self._window, self._tmp)
+            return self._run_bound()
+        np.copyto(f.window, window, casting="unsafe")  # type: ignore[union-attr]
+        try:
+            f.run(f.binding, None)  # type: ignore[union-attr]
+        except Exception as e:  # noqa: BLE001 - onnxruntime's own exception types
+            first = str(e).strip().splitlines()[0][:300]
+            raise ModelError(f"{self.model.path.name}: onnxruntime failed on input {self.model.window_input.name!r} ({first}); "
+                             f"check the mapping's layout, window and channels against the model's inputs") from None  # fmt: skip
+        for sout, sin in self._state:
+            np.copyto(sin, sout)
+        return f.probs.copy()  # type: ignore[union-attr]
+
+    def prepare(self, window: np.ndarray) -> np.ndarray:
+        """The model input of one raw window (``features``, overwritten by the next call): for taps."""
         self._normalize(window, self._window, self._tmp)
-        return self._run_bound()
+        return self.features
+
+    def _fuse(self) -> _Fused | bool:
+        from sensorlab.inference.fused import fused_graph
+
+        try:
+            fused = fused_graph(self.model, int(self.scores.size), self._pair, self._kind)
+            return _Fused(self, *fused) if fused is not None else False
+        except Exception:  # noqa: BLE001 - a graph this rewrite does not foresee, or onnxruntime refusing it: keep the unfused call
+            return False
 
     def _normalize(self, raw: np.ndarray, out: np.ndarray, tmp: np.ndarray | None) -> None:
         """Raw samples → the model input, written into ``out`` (a view of a bound buffer), with
@@ -214,6 +251,51 @@ class BoundRun:
         if self._pair:
             return np.array([[1.0 - v[0], v[0]]], np.float32)
         return np.array([v], np.float32)
+
+
+class _Fused:
+    """The fused graph's session, bound once: the raw window in, the probabilities out, the
+    constants and the recurrent state bound to `BoundRun`'s own arrays (so its `reset` resets both)."""
+
+    def __init__(self, bound: BoundRun, graph: bytes, raw: str):
+        import onnxruntime as ort
+
+        from sensorlab.inference.fused import PROBS
+        from sensorlab.inference.model import session_options
+
+        m = bound.model
+        self.sess = sess = ort.InferenceSession(graph, sess_options=session_options(), providers=["CPUExecutionProvider"])
+        self.input = np.zeros(bound.input.shape, np.float32)
+        w = bound._window
+        # The same view of the input buffer as BoundRun's: the window (samples, channels) in the model's layout.
+        self.window = _window_view(self.input, m.layout, *w.shape)
+        labels = 2 if bound._pair else int(bound.scores.size)
+        self.probs = np.zeros((1, labels), np.float32)
+        io = sess.io_binding()
+        io.bind_input(raw, "cpu", 0, np.float32, list(self.input.shape), self.input.ctypes.data)
+        for k, v in bound._constants.items():
+            io.bind_input(k, "cpu", 0, v.dtype, list(v.shape), v.ctypes.data)
+        for (sout, sin), (o, i) in zip(bound._state, m.state_pairs.items()):
+            io.bind_input(i, "cpu", 0, sin.dtype, list(sin.shape), sin.ctypes.data)
+            io.bind_output(o, "cpu", 0, sout.dtype, list(sout.shape), sout.ctypes.data)
+        io.bind_output(PROBS, "cpu", 0, np.float32, [1, labels], self.probs.ctypes.data)
+        self.io = io
+        # onnxruntime's C binding itself: its Python `run_with_iobinding` first asks the session
+        # whether WebGPU graph capture is on (~1–4 µs a window); the CPU session never captures.
+        native, iob = getattr(sess, "_sess", None), getattr(io, "_iobinding", None)
+        if native is not None and iob is not None and hasattr(native, "run_with_iobinding"):
+            self.run, self.binding = native.run_with_iobinding, iob
+        else:
+            self.run, self.binding = (lambda b, _opts: sess.run_with_iobinding(b)), io
+        sess.run_with_iobinding(io)  # a first run: a graph that fails, fails here (and the call stays unfused); the state inputs are only read
+
+
+def _window_view(buf: np.ndarray, layout: str, samples: int, channels: int) -> np.ndarray:
+    """The window as the engine holds it, (samples, channels), seen through a buffer in the model's layout."""
+    sizes = {"T": samples, "C": channels}
+    letters = [c for c in layout if c in "TC"]
+    view = buf.reshape([sizes[c] for c in letters])
+    return view.T if letters == ["C", "T"] else (view[:, None] if letters == ["T"] else view)
 
 
 def bind(model: LoadedModel, samples: int, channels: int) -> BoundRun | None:

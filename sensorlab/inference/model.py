@@ -77,6 +77,18 @@ def _specs(items) -> list[TensorSpec]:
     return [TensorSpec(i.name, tuple(i.shape), i.type) for i in items]
 
 
+def session_options():
+    """One intra-op and one inter-op thread, sequential, onnxruntime's warnings off (see the module doc)."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.log_severity_level = 3  # onnxruntime's own warnings go to stderr otherwise
+    return opts
+
+
 def _open_session(path: Path):
     import onnxruntime as ort
 
@@ -87,13 +99,8 @@ def _open_session(path: Path):
             return TFLiteSession(path)
         except (TFLiteError, ContractError) as e:
             raise ModelError(str(e) if path.name in str(e) else f"{path.name}: {e}") from None
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = 1
-    opts.inter_op_num_threads = 1
-    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    opts.log_severity_level = 3  # onnxruntime's own warnings go to stderr otherwise
     try:
-        return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+        return ort.InferenceSession(str(path), sess_options=session_options(), providers=["CPUExecutionProvider"])
     except Exception as e:  # noqa: BLE001 - onnxruntime raises its own exception types for bad files
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ModelError(f"{path.name}: not a valid ONNX model ({first[:200]}); load a .onnx file exported by sensorlab export or another ONNX exporter") from None

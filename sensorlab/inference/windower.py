@@ -44,6 +44,7 @@ import numpy as np
 from sensorlab.datasets.resample import _HALF_TAPS, gap_threshold, rational_ratio, resample_margin
 from sensorlab.datasets.windows import EPS, cut_windows, n_samples
 from sensorlab.inference.decimate import Decimator
+from sensorlab.inference.held import Held as _Held
 
 #: Seconds of slack on the readiness test that triggers cutting (far above float rounding).
 _SLACK = 1e-6
@@ -81,62 +82,6 @@ def _position1(ts: np.ndarray, t: float, r: int) -> float:
     return j + (t - a) / (float(ts[r + j + 1]) - a)
 
 
-class _Held:
-    """Samples along axis 0: appends copy only the new samples; dropping the oldest is free.
-
-    The buffer is compacted (the live part moved to the front) when it fills up, at twice the
-    live size, so each sample is copied a bounded number of times.
-    """
-
-    __slots__ = ("buf", "lo", "hi")
-
-    def __init__(self) -> None:
-        self.buf: np.ndarray | None = None
-        self.lo = self.hi = 0
-
-    def __len__(self) -> int:
-        return self.hi - self.lo
-
-    def view(self) -> np.ndarray:
-        assert self.buf is not None
-        return self.buf[self.lo : self.hi]
-
-    def append(self, v: np.ndarray) -> None:
-        k = len(v)
-        buf = self.buf
-        if buf is None or self.hi + k > len(buf) or buf.dtype != v.dtype or buf.shape[1:] != v.shape[1:]:
-            live = self.view() if buf is not None and buf.shape[1:] == v.shape[1:] else v[:0]
-            dtype = np.result_type(live.dtype, v.dtype)
-            new = np.empty((max(2 * (len(live) + k), 256), *v.shape[1:]), dtype)
-            new[: len(live)] = live
-            self.buf, self.lo, self.hi = new, 0, len(live)
-        self.buf[self.hi : self.hi + k] = v  # type: ignore[index]
-        self.hi += k
-
-    def drop(self, k: int) -> None:
-        self.lo += min(max(k, 0), len(self))
-
-    def extend(self, parts: list[np.ndarray], k: int) -> bool:
-        """Append ``parts`` (``k`` samples in all) joined straight into the buffer: one copy, no
-        joined array in between. False (nothing appended) unless every part already has the
-        buffer's dtype and sample shape (then `append` a joined array instead)."""
-        buf = self.buf
-        if buf is None:
-            return False
-        if self.hi + k > len(buf):  # a new buffer, as `append` makes (held samples a caller may view are never overwritten)
-            live = len(self)
-            new = np.empty((max(2 * (live + k), 256), *buf.shape[1:]), buf.dtype)
-            new[:live] = self.view()
-            self.buf, self.lo, self.hi = new, 0, live
-            buf = new
-        try:  # casting="no": a part of another dtype or sample shape is refused before anything is copied
-            np.concatenate(parts, out=buf[self.hi : self.hi + k], casting="no")
-        except (TypeError, ValueError):
-            return False
-        self.hi += k
-        return True
-
-
 class Windower:
     """Cut windows of ``length`` s every ``hop`` s at ``rate_out`` Hz from a ``rate_in`` Hz stream."""
 
@@ -151,11 +96,14 @@ class Windower:
         self.gap = gap_threshold(self.rate_in)
         self.gaps = 0  # gaps seen (each restarted the grid)
         self.filtered = 0  # input samples run through the resampling filter (work done, for tests and benchmarks)
+        self.fast_hops = 0  # hops `push_chunks` served with `_hop` (for tests and benchmarks)
         # First window index of a grid: windows closer to the first sample than the filter's
         # margin would depend on where the samples began (the filter pads there).
         self._j0 = int(np.ceil(self.margin / self.hop - EPS)) if self.margin else 0
         # Window j is ready when the newest sample reaches start_j + _lead (see _push_segment).
         self._lead = self.length + self.margin - 1.0 / self.rate_out - 0.5 / self.rate_in
+        # Newest sample time + this = the latest start of a complete window (see _push_segment).
+        self._avail = 1.0 / self.rate_out + 0.5 / self.rate_in - self.margin - self.length
         # Input samples the filter reaches on each side of an output sample (plus one).
         self._reach = math.ceil(_HALF_TAPS * max(self.up, self.down) / self.up) + 1
         self._decimators: dict[str, Decimator] = {}  # per sample dtype (float32, float64)
@@ -172,6 +120,7 @@ class Windower:
         self._j = 0  # index of the next window on the grid
         self._restarted = True
         self._identity: bool | None = None  # columns select every channel, in order
+        self._fast = False  # `push_chunks` may take `_hop` (set once held samples of a plain layout exist)
         self._drop_cache()
 
     def _drop_cache(self) -> None:
@@ -202,6 +151,82 @@ class Windower:
         if not len(ts) or ts[-1] < self._due:
             return [] if len(ts) or not self._pending else self._push_empty_tail()
         return self._drain()
+
+    def push_chunks(self, chunks: list) -> list[Ready]:
+        """`push_parts` of the chunks a live hop hands over (objects with ``timestamps`` and ``data``), the engine's call.
+
+        The common hop takes `_hop`: its samples written once into the held buffers and checked
+        for gaps there, the window cut where it lies, in one method (each Python call and NumPy
+        call of the general path costs 0.3–3 µs, and a hop made ~40 of them). Anything else —
+        the first samples after a reset, a gap, another dtype or channel count, a channel
+        selection, listed chunks — goes through `push_parts`, with the same result."""
+        if self._fast and not self._pending and chunks:
+            ready = self._hop([c.timestamps for c in chunks], [c.data for c in chunks])
+            if ready is not None:
+                self.fast_hops += 1
+                return ready
+        return self.push_parts([(c.timestamps, c.data) for c in chunks])
+
+    def _hop(self, ts_parts: list[np.ndarray], x_parts: list[np.ndarray]) -> list[Ready] | None:
+        """The chunks of one hop, held and cut; None, with nothing held, when `push_parts` must take them.
+
+        The same arithmetic as `_drain_in_place` → `_push_segment` → `_cut` for the usual case
+        (no resampling, one window ready), inlined; other cases after the samples are held
+        (several windows, resampling) call `_push_segment` on them as `_drain_in_place` does."""
+        hts, hx = self._ts, self._x
+        lo = hts.lo
+        hi = hts.hi
+        if hi == lo or hx.lo != lo or hx.hi != hi:  # (the two buffers move together unless a sample dtype changed)
+            return None
+        k = sum(map(len, ts_parts))
+        if not k:
+            return None
+        tb, xb = hts.buf, hx.buf
+        if hi + k > len(tb) or hi + k > len(xb):  # type: ignore[arg-type]
+            tb, xb = hts.room(k), hx.room(k)  # full: the held samples move to a new buffer
+            lo, hi = hts.lo, hts.hi
+            if hx.lo != lo or hx.hi != hi:
+                return None
+        try:  # casting="no": samples of another dtype or sample shape are refused before anything is held
+            np.concatenate(x_parts, out=xb[hi : hi + k], casting="no")
+            np.concatenate(ts_parts, out=tb[hi : hi + k], casting="no")
+        except (TypeError, ValueError):
+            return None
+        # Gaps: between the newest held sample and these, and inside these (one subtraction, one max).
+        seg = tb[hi - 1 : hi + k]
+        if _max(seg[1:] - seg[:-1]) > self.gap:
+            return None  # nothing held yet (hi unchanged): `push_parts` splits them at the gap
+        hts.hi = hx.hi = hi = hi + k
+        newest = self._newest = float(tb[hi - 1])
+        avail = newest + self._avail
+        anchor, j = self._anchor, self._j
+        last_j = math.floor((avail - anchor) / self.hop + EPS) if avail >= anchor - EPS else -1
+        if last_j < j:
+            return self._next_due([])
+        if last_j != j or self.up != self.down:
+            r = self._push_segment(tb[hi - k : hi], xb[hi - k : hi], held=True)
+            return self._next_due([r] if r is not None else [])
+        # One window, no resampling: `_cut`'s position and edge tests on the held samples.
+        start = anchor + j * self.hop
+        ts = tb[lo:hi]
+        m, n, rate = hi - lo, self.n, self.rate_in
+        t_first = float(tb[lo])
+        a = round(_position1(ts, start, 0)) if t_first <= start <= newest else -1
+        if a < 0 or a + n > m or start + self.length > newest + 1.5 / rate:
+            r = self._push_segment(tb[hi - k : hi], xb[hi - k : hi], held=True)  # cut_windows' edge rule: the general path
+            return self._next_due([r] if r is not None else [])
+        ready = Ready(np.array([start]), xb[lo + a : lo + a + n][None], self._restarted)
+        self._restarted = False
+        self._j = j = j + 1
+        # Keep what the next window needs (as `_push_segment`).
+        i = int(ts.searchsorted(anchor + j * self.hop - self.margin - 2.0 / rate, "left"))
+        if i > 0:
+            hts.lo = hx.lo = lo + i
+            self._base += i
+        on_grid = anchor + j * self.hop + self._lead
+        after_a_gap = newest + self.gap + self._j0 * self.hop + self._lead
+        self._due = min(on_grid, after_a_gap) - _SLACK
+        return [ready]
 
     def _push_empty_tail(self) -> list[Ready]:
         # An empty last part: drop empty parts and test the newest sample as `push` does.
@@ -258,6 +283,9 @@ class Windower:
         on_grid = self._anchor + self._j * self.hop + self._lead
         after_a_gap = self._newest + self.gap + self._j0 * self.hop + self._lead
         self._due = min(on_grid, after_a_gap) - _SLACK
+        if not self._fast:  # held float32 samples of every channel: the next hops may take `_hop`
+            buf = self._x.buf
+            self._fast = buf is not None and buf.dtype == np.float32 and buf.ndim == 2 and (self.columns is None or bool(self._identity))
         return out
 
     def _drain_in_place(self, parts: list[tuple[np.ndarray, np.ndarray]], out: list[Ready]) -> bool:
