@@ -64,7 +64,7 @@ GOALS = {"fps": ">= 60", "age_p50_ms": "<= 50", "age_p95_ms": "<= 50", "dropped"
 #: Further figures printed (not in bench/run_all.py's table): where the process's CPU per frame
 #: went, and how long the GUI thread waited per frame for the GIL and for a core.
 DETAILS = ("gil_wait_ms_per_frame", "runq_ms_per_frame", "cpu_ms_per_frame_emulators", "cpu_ms_per_frame_acquisition",
-           "cpu_ms_per_frame_recorder", "cpu_ms_per_frame_other", "period_ms", "detail", "budget", "throttled", "load")
+           "cpu_ms_per_frame_recorder", "cpu_ms_per_frame_other", "period_ms", "detail", "budget", "quota_used", "throttled", "load")
 
 
 #: ``--devices``: the full demo rig (its emulators are threads of the studio's process), or
@@ -179,7 +179,7 @@ def _measure(seconds: float, profile: str | None = None, devices: str = "demo", 
         gil["runq"] += runq() - r0
 
     #: The live view's refresh period and level of detail (its pacing), sampled through a phase.
-    pacing: list[tuple[int, int, float, float]] = []
+    pacing: list[tuple[int, int, float, float, float]] = []
 
     def wait(ms: int) -> None:
         loop_end = now() + ms / 1000
@@ -187,7 +187,8 @@ def _measure(seconds: float, profile: str | None = None, devices: str = "demo", 
             if w.live_view is not None:
                 v = w.live_view
                 room = getattr(v, "room", None)  # the budget's inputs (older code had none)
-                pacing.append((v.timer.interval(), v.detail, getattr(v, "budget", float("nan")), room.throttled if room else float("nan")))
+                used = room.used if room is not None and room.used is not None else float("nan")
+                pacing.append((v.timer.interval(), v.detail, getattr(v, "budget", float("nan")), used, room.throttled if room else float("nan")))
             process_events()
             QTimer.singleShot(5, lambda: None)
             process_events()
@@ -254,7 +255,7 @@ def _measure(seconds: float, profile: str | None = None, devices: str = "demo", 
             "gil_wait_ms_per_frame": 1000 * max(0.0, waited["wall"] - waited["cpu"] - waited["runq"]) / frames,
             "runq_ms_per_frame": 1000 * waited["runq"] / frames,
             **{key: float(np.mean([p[i] for p in pacing])) if pacing else float("nan")
-               for i, key in enumerate(("period_ms", "detail", "budget", "throttled"))},
+               for i, key in enumerate(("period_ms", "detail", "budget", "quota_used", "throttled"))},
             "load": os.getloadavg()[0],
             **{f"cpu_ms_per_frame_{k}": 1000 * (k1[k] - k0[k]) / frames for k in k1 if k != "gui"},
         }

@@ -47,7 +47,17 @@ def _cgroup_dir(name: str) -> tuple[Path, bool]:
         return d, True
     d = ROOT / "cpu" / name
     d.mkdir(exist_ok=True)
+    acct = _acct(d)
+    if acct is not None:  # its CPU time counted too (the live view reads it: app/live/cpu_room.py)
+        acct.mkdir(exist_ok=True)
     return d, False
+
+
+def _acct(d: Path) -> Path | None:
+    """cgroup v1 where cpuacct is mounted apart from cpu: the group's twin there."""
+    if d.parent.parent != ROOT or not (ROOT / "cpuacct").is_dir() or (ROOT / "cpuacct").resolve() == (ROOT / "cpu").resolve():
+        return None
+    return ROOT / "cpuacct" / d.name
 
 
 def cap(name: str, slower: float, period_ms: float, cores: float = 1.0, first: bool = True) -> Path:
@@ -73,16 +83,20 @@ def cap(name: str, slower: float, period_ms: float, cores: float = 1.0, first: b
 def enter(d: Path) -> None:
     """Move this process (and so everything it starts from now on) into the cgroup."""
     (d / "cgroup.procs").write_text(str(os.getpid()))
+    acct = _acct(d)
+    if acct is not None and acct.is_dir():
+        (acct / "cgroup.procs").write_text(str(os.getpid()))
 
 
 def remove(d: Path) -> None:
     """Delete the cgroup (it can only go once its processes have ended; this one never entered it)."""
-    for _ in range(50):
-        try:
-            d.rmdir()
-            return
-        except OSError:
-            time.sleep(0.1)
+    for g in (d, _acct(d)):
+        for _ in range(50 if g is not None and g.is_dir() else 0):
+            try:
+                g.rmdir()
+                break
+            except OSError:
+                time.sleep(0.1)
 
 
 def machine_cores() -> int:

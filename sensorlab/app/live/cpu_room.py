@@ -91,6 +91,30 @@ def _stat(d: Path) -> dict[str, int]:
         return {}
 
 
+def _v1_usage_file(d: Path) -> Path | None:
+    """cgroup v1 counts a group's CPU time in the cpuacct controller: in the same directory
+    where it is mounted with cpu (``cpu,cpuacct``, as systemd and Docker do), else at the same
+    path under its own mount."""
+    if (d / "cpuacct.usage").exists():
+        return d / "cpuacct.usage"
+    try:
+        mounts = Path("/proc/self/mountinfo").read_text().splitlines()
+    except OSError:
+        return None
+    cpu = [mp for _, mp in _cgroup_mounts(mounts, False) if d == Path(mp) or Path(mp) in d.parents]
+    if not cpu:
+        return None
+    rel = d.relative_to(cpu[0])
+    for line in mounts:
+        head, _, tail = line.partition(" - ")
+        fields, fs = head.split(), tail.split()
+        if len(fs) >= 3 and fs[0] == "cgroup" and "cpuacct" in fs[2].split(",") and len(fields) >= 5:
+            f = Path(fields[4], rel, "cpuacct.usage")
+            if f.exists():
+                return f
+    return None
+
+
 def machine_cores() -> float:
     """Cores this process may run on (its affinity where the OS tells, else all)."""
     try:
@@ -102,8 +126,8 @@ def machine_cores() -> float:
 class CpuRoom:
     """The CPU this process may use (`cores`) and, at each `sample`, the share of it in use
     since the last sample: the whole machine's, or the cgroup's when a limit binds (its usage
-    over its quota, or the share of its periods in which it was throttled, whichever is
-    larger: a throttled group wanted more than it got)."""
+    over its quota, `used`, or the share of its periods in which it was throttled,
+    `throttled`, whichever is larger: a throttled group wanted more than it got)."""
 
     #: Samples between two looks for the limit (a container's can be changed while it runs,
     #: ``docker update --cpus``; a process can be moved to another group).
@@ -112,6 +136,9 @@ class CpuRoom:
     def __init__(self):
         #: Share of the cgroup's periods (while it ran) in which it was throttled, last sample.
         self.throttled = 0.0
+        #: The cgroup's CPU time over its quota, last sample (about 1: the quota is used up and
+        #: its threads queue for the next period); None without a limit.
+        self.used: float | None = None
         self._proc = psutil.Process()
         self._find_limit()
         self._last = self._read()
@@ -121,6 +148,7 @@ class CpuRoom:
         self._dir, self._v2 = found if found is not None else (None, False)
         self.quota = _limit(self._dir, self._v2) if self._dir is not None else None
         self.cores = min(machine_cores(), self.quota) if self.quota else machine_cores()
+        self._usage = _v1_usage_file(self._dir) if self._dir is not None and not self._v2 else None
         self._samples = 0
 
     def _read(self) -> tuple:
@@ -136,9 +164,15 @@ class CpuRoom:
         group = None
         if self._dir is not None:
             stat = _stat(self._dir)
+            used = None
             if "usage_usec" in stat:  # v2: the whole group's CPU time
                 used = stat["usage_usec"] / 1e6
-            else:  # v1's cpu controller does not count usage: this process's
+            elif self._usage is not None:  # v1: the cpuacct controller counts it
+                try:
+                    used = int(self._usage.read_text()) / 1e9
+                except (OSError, ValueError):
+                    pass
+            if used is None:  # only this process's, then
                 c = self._proc.cpu_times()
                 used = c.user + c.system
             group = (used, stat.get("nr_periods", 0), stat.get("nr_throttled", 0))
@@ -160,8 +194,10 @@ class CpuRoom:
         shares = []
         if m0 is not None and m1 is not None and m1[1] > m0[1]:
             shares.append((m1[0] - m0[0]) / (m1[1] - m0[1]))
+        self.used = None
         if g0 is not None and g1 is not None and w1 > w0:
             periods = g1[1] - g0[1]
             self.throttled = (g1[2] - g0[2]) / periods if periods > 0 else 0.0
-            shares.append(max((g1[0] - g0[0]) / (self.quota * (w1 - w0)), self.throttled))
+            self.used = (g1[0] - g0[0]) / (self.quota * (w1 - w0))
+            shares.append(max(self.used, self.throttled))
         return max(shares) if shares else None

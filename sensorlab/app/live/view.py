@@ -45,12 +45,14 @@ GUI_BUDGET = 0.5
 GUI_BUDGET_SPARE = 0.8
 SPARE_BELOW = 0.6
 SPARE_UNTIL = 0.8
-#: Inside a CPU quota the GUI thread competes with this process's own acquisition threads for
-#: it: when the group was throttled (wanted more than its quota) in more than this share of
-#: its periods, the view counts as over budget whatever its own share, and it grows faster
-#: again only below `THROTTLED_OK`.
-THROTTLED_OVER = 0.2
-THROTTLED_OK = 0.05
+#: Inside a CPU quota (a container's, a cgroup's) the GUI thread competes with the group's
+#: acquisition threads and device processes for it: when the group used more than this share
+#: of its quota, its threads queue for the next period, so the view counts as over budget
+#: whatever its own share; it speeds up again only below `QUOTA_ROOM`. (The share of
+#: throttled periods is no such sign: with short periods, bursts such as a camera frame's
+#: encoding are throttled while the group averages well under its quota.)
+QUOTA_FULL = 0.9
+QUOTA_ROOM = 0.8
 #: Once the refresh period has grown to this (≤ 20 fps) and the GUI thread is still over its
 #: budget, the panels draw with less detail (coarser envelopes, a smaller spectrogram) before
 #: the period grows further; restored in the reverse order when there is room again.
@@ -230,15 +232,16 @@ class LiveView(QWidget):
         busy = (cpu - c0) / (wall - w0)
         budget = self._update_budget()
         period = self.timer.interval()
-        throttled = self.room.throttled
-        if busy > budget or throttled > THROTTLED_OVER:
+        full = self.room.used is not None and self.room.used > QUOTA_FULL
+        room = self.room.used is None or self.room.used < QUOTA_ROOM
+        if busy > budget or full:
             if period >= DETAIL_PERIOD_MS and self.detail < MAX_DETAIL:
                 self.set_detail(self.detail + 1)
                 return
-            # Throttled: the view's own share may be small, the process still needs room.
+            # The quota is full: the view's own share may be small, the rest still needs room.
             over = busy / budget if busy > budget else 1.25
             period = min(MAX_REFRESH_MS, int(period * min(1.25, over)) + 1)
-        elif busy < 0.8 * budget and throttled < THROTTLED_OK:
+        elif busy < 0.8 * budget and room:
             if period <= DETAIL_PERIOD_MS and self.detail:
                 # Full detail costs more: back only with clear room, or it would flip-flop.
                 if busy < 0.3 * budget:
