@@ -116,6 +116,22 @@ def _sources(devices: str, children: list) -> tuple[str, list]:
     return "", sources
 
 
+def _uncap(children: list) -> None:
+    """Move the device processes out of this process's CPU-capped cgroup (``bench/slow_machine.py``):
+    on a slow laptop a user's real camera and boards cost its CPU nothing; the emulators that
+    stand in for them should not either."""
+    for line in Path("/proc/self/cgroup").read_text().splitlines():
+        hid, controllers, _ = line.split(":", 2)
+        names = [c for c in ("cpu", "cpuacct") if c in controllers.split(",")] or (["unified"] if hid == "0" else [])
+        for name in names:
+            root = Path("/sys/fs/cgroup") if name == "unified" and (Path("/sys/fs/cgroup") / "cgroup.controllers").exists() else Path("/sys/fs/cgroup", name)
+            for child in children:
+                try:
+                    (root / "cgroup.procs").write_text(str(child.pid))
+                except OSError:
+                    pass
+
+
 def _measure(seconds: float, profile: str | None = None, devices: str = "demo", hogs: int = 0, record_only: bool = False) -> dict:
     """Child process: run both phases (``record_only``: the recording one) and return the figures."""
     import numpy as np
@@ -134,6 +150,8 @@ def _measure(seconds: float, profile: str | None = None, devices: str = "demo", 
     settings.setValue("session/folder", str(tmp / "sessions"))
     children: list[subprocess.Popen] = []
     rig_text, sources = _sources(devices, children)
+    if os.environ.get("BENCH_DEVICES_UNCAPPED"):
+        _uncap(children)
     w = MainWindow(sources, rig_text=rig_text, settings=settings)
     w.resize(1400, 900)
     w.show()
@@ -367,8 +385,12 @@ def main() -> int:
                     help="the full demo rig, or a smaller rig with its emulators inside this process or apart (see DEVICES)")
     ap.add_argument("--hogs", type=int, default=0, help="other processes each keeping a core busy meanwhile (while True: pass)")
     ap.add_argument("--record-only", action="store_true", help="only the recording phase (e.g. --seconds 600 --hogs 1 for issue 14 §2)")
+    ap.add_argument("--devices-uncapped", action="store_true",
+                    help="with --devices apart under bench/slow_machine.py: the device processes run outside the CPU cap")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.devices_uncapped:
+        os.environ["BENCH_DEVICES_UNCAPPED"] = "1"  # read by the child process
     if args.child:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
         print(json.dumps(_measure(args.seconds, args.profile, args.devices, args.hogs, args.record_only)), flush=True)

@@ -51,8 +51,8 @@ SPARE_UNTIL = 0.8
 #: whatever its own share; it speeds up again only below `QUOTA_ROOM`. (The share of
 #: throttled periods is no such sign: with short periods, bursts such as a camera frame's
 #: encoding are throttled while the group averages well under its quota.)
-QUOTA_FULL = 0.9
-QUOTA_ROOM = 0.8
+QUOTA_FULL = 0.8
+QUOTA_ROOM = 0.65
 #: Once the refresh period has grown to this (≤ 20 fps) and the GUI thread is still over its
 #: budget, the panels draw with less detail (coarser envelopes, a smaller spectrogram) before
 #: the period grows further; restored in the reverse order when there is room again.
