@@ -47,12 +47,13 @@ SPARE_BELOW = 0.6
 SPARE_UNTIL = 0.8
 #: Inside a CPU quota (a container's, a cgroup's) the GUI thread competes with the group's
 #: acquisition threads and device processes for it: when the group used more than this share
-#: of its quota, its threads queue for the next period, so the view counts as over budget
-#: whatever its own share; it speeds up again only below `QUOTA_ROOM`. (The share of
-#: throttled periods is no such sign: with short periods, bursts such as a camera frame's
-#: encoding are throttled while the group averages well under its quota.)
-QUOTA_FULL = 0.8
-QUOTA_ROOM = 0.65
+#: of its quota it is saturated (its threads queue for the next period), so the view counts
+#: as over budget whatever its own share; it speeds up again only below `QUOTA_ROOM`. Not
+#: lower: recording the demo rig on a 2-core machine 2.7× slower uses 75–85 % of the quota
+#: without the view (docs/PERFORMANCE.md §4), and the share of throttled periods is no sign
+#: either (with 5 ms periods a camera frame's bursts are throttled at 70 % on average).
+QUOTA_FULL = 0.95
+QUOTA_ROOM = 0.85
 #: Once the refresh period has grown to this (≤ 20 fps) and the GUI thread is still over its
 #: budget, the panels draw with less detail (coarser envelopes, a smaller spectrogram) before
 #: the period grows further; restored in the reverse order when there is room again.
