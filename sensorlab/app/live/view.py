@@ -50,8 +50,8 @@ SPARE_UNTIL = 0.8
 #: of its quota it is saturated (its threads queue for the next period), so the view counts
 #: as over budget whatever its own share; it speeds up again only below `QUOTA_ROOM`. Not
 #: lower: recording the demo rig on a 2-core machine 2.7× slower uses 75–85 % of the quota
-#: without the view (docs/PERFORMANCE.md §4), and the share of throttled periods is no sign
-#: either (with 5 ms periods a camera frame's bursts are throttled at 70 % on average).
+#: with the view at 4 fps (docs/PERFORMANCE.md §4), and the share of throttled periods is no
+#: sign either (with 5 ms periods a camera frame's bursts are throttled at 70 % on average).
 QUOTA_FULL = 0.95
 QUOTA_ROOM = 0.85
 #: Once the refresh period has grown to this (≤ 20 fps) and the GUI thread is still over its
