@@ -65,9 +65,8 @@ def _cgroup_mounts(mounts: list[str], v2: bool) -> list[tuple[str, str]]:
         fields, fstype_opts = head.split(), tail.split()
         if len(fields) < 5 or len(fstype_opts) < 3:
             continue
-        if v2 and fstype_opts[0] == "cgroup2":
-            out.append((fields[3], fields[4]))
-        elif not v2 and fstype_opts[0] == "cgroup" and "cpu" in fstype_opts[2].split(","):
+        v1_cpu = fstype_opts[0] == "cgroup" and "cpu" in fstype_opts[2].split(",")
+        if (fstype_opts[0] == "cgroup2") if v2 else v1_cpu:
             out.append((fields[3], fields[4]))
     return out
 
