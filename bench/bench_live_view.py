@@ -332,6 +332,9 @@ def _measure(seconds: float, profile: str | None = None, devices: str = "demo", 
         child.terminate()
         child.wait(10)
     probe.halt.set()
+    import shutil
+
+    shutil.rmtree(tmp, ignore_errors=True)  # the session recorded (tens of MB a run) and settings
     return {"baseline": baseline, "recording": recording, "file_samples": streams, "losses": losses, "errors": errors,
             "streams": list(w.acquisition.streams) if w.acquisition else []}
 
