@@ -64,7 +64,7 @@ GOALS = {"fps": ">= 60", "age_p50_ms": "<= 50", "age_p95_ms": "<= 50", "dropped"
 #: Further figures printed (not in bench/run_all.py's table): where the process's CPU per frame
 #: went, and how long the GUI thread waited per frame for the GIL and for a core.
 DETAILS = ("gil_wait_ms_per_frame", "runq_ms_per_frame", "cpu_ms_per_frame_emulators", "cpu_ms_per_frame_acquisition",
-           "cpu_ms_per_frame_recorder", "cpu_ms_per_frame_other", "period_ms", "detail", "load")
+           "cpu_ms_per_frame_recorder", "cpu_ms_per_frame_other", "period_ms", "detail", "budget", "quota_used", "throttled", "load")
 
 
 #: ``--devices``: the full demo rig (its emulators are threads of the studio's process), or
@@ -116,6 +116,22 @@ def _sources(devices: str, children: list) -> tuple[str, list]:
     return "", sources
 
 
+def _uncap(children: list) -> None:
+    """Move the device processes out of this process's CPU-capped cgroup (``bench/slow_machine.py``):
+    on a slow laptop a user's real camera and boards cost its CPU nothing; the emulators that
+    stand in for them should not either."""
+    for line in Path("/proc/self/cgroup").read_text().splitlines():
+        hid, controllers, _ = line.split(":", 2)
+        names = [c for c in ("cpu", "cpuacct") if c in controllers.split(",")] or (["unified"] if hid == "0" else [])
+        for name in names:
+            root = Path("/sys/fs/cgroup") if name == "unified" and (Path("/sys/fs/cgroup") / "cgroup.controllers").exists() else Path("/sys/fs/cgroup", name)
+            for child in children:
+                try:
+                    (root / "cgroup.procs").write_text(str(child.pid))
+                except OSError:
+                    pass
+
+
 def _measure(seconds: float, profile: str | None = None, devices: str = "demo", hogs: int = 0, record_only: bool = False) -> dict:
     """Child process: run both phases (``record_only``: the recording one) and return the figures."""
     import numpy as np
@@ -134,6 +150,8 @@ def _measure(seconds: float, profile: str | None = None, devices: str = "demo", 
     settings.setValue("session/folder", str(tmp / "sessions"))
     children: list[subprocess.Popen] = []
     rig_text, sources = _sources(devices, children)
+    if os.environ.get("BENCH_DEVICES_UNCAPPED"):
+        _uncap(children)
     w = MainWindow(sources, rig_text=rig_text, settings=settings)
     w.resize(1400, 900)
     w.show()
@@ -179,13 +197,16 @@ def _measure(seconds: float, profile: str | None = None, devices: str = "demo", 
         gil["runq"] += runq() - r0
 
     #: The live view's refresh period and level of detail (its pacing), sampled through a phase.
-    pacing: list[tuple[int, int]] = []
+    pacing: list[tuple[int, int, float, float, float]] = []
 
     def wait(ms: int) -> None:
         loop_end = now() + ms / 1000
         while now() < loop_end:
             if w.live_view is not None:
-                pacing.append((w.live_view.timer.interval(), w.live_view.detail))
+                v = w.live_view
+                room = getattr(v, "room", None)  # the budget's inputs (older code had none)
+                used = room.used if room is not None and room.used is not None else float("nan")
+                pacing.append((v.timer.interval(), v.detail, getattr(v, "budget", float("nan")), used, room.throttled if room else float("nan")))
             process_events()
             QTimer.singleShot(5, lambda: None)
             process_events()
@@ -251,8 +272,8 @@ def _measure(seconds: float, profile: str | None = None, devices: str = "demo", 
             "gui_ms_per_frame": 1000 * (g1 - g0) / frames,
             "gil_wait_ms_per_frame": 1000 * max(0.0, waited["wall"] - waited["cpu"] - waited["runq"]) / frames,
             "runq_ms_per_frame": 1000 * waited["runq"] / frames,
-            "period_ms": float(np.mean([p for p, _ in pacing])) if pacing else float("nan"),
-            "detail": float(np.mean([d for _, d in pacing])) if pacing else float("nan"),
+            **{key: float(np.mean([p[i] for p in pacing])) if pacing else float("nan")
+               for i, key in enumerate(("period_ms", "detail", "budget", "quota_used", "throttled"))},
             "load": os.getloadavg()[0],
             **{f"cpu_ms_per_frame_{k}": 1000 * (k1[k] - k0[k]) / frames for k in k1 if k != "gui"},
         }
@@ -311,6 +332,9 @@ def _measure(seconds: float, profile: str | None = None, devices: str = "demo", 
         child.terminate()
         child.wait(10)
     probe.halt.set()
+    import shutil
+
+    shutil.rmtree(tmp, ignore_errors=True)  # the session recorded (tens of MB a run) and settings
     return {"baseline": baseline, "recording": recording, "file_samples": streams, "losses": losses, "errors": errors,
             "streams": list(w.acquisition.streams) if w.acquisition else []}
 
@@ -353,7 +377,7 @@ def run(seconds: float = 8.0) -> list[dict]:
 
 
 def _fmt(x) -> str:
-    return f"{x:.0f}" if isinstance(x, int) else f"{x:.1f}"
+    return f"{x:.0f}" if isinstance(x, int) else f"{x:.1f}" if abs(x) >= 1 or x == 0 else f"{x:.2f}"
 
 
 def main() -> int:
@@ -364,8 +388,12 @@ def main() -> int:
                     help="the full demo rig, or a smaller rig with its emulators inside this process or apart (see DEVICES)")
     ap.add_argument("--hogs", type=int, default=0, help="other processes each keeping a core busy meanwhile (while True: pass)")
     ap.add_argument("--record-only", action="store_true", help="only the recording phase (e.g. --seconds 600 --hogs 1 for issue 14 §2)")
+    ap.add_argument("--devices-uncapped", action="store_true",
+                    help="with --devices apart under bench/slow_machine.py: the device processes run outside the CPU cap")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.devices_uncapped:
+        os.environ["BENCH_DEVICES_UNCAPPED"] = "1"  # read by the child process
     if args.child:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
         print(json.dumps(_measure(args.seconds, args.profile, args.devices, args.hogs, args.record_only)), flush=True)

@@ -20,22 +20,22 @@ from __future__ import annotations
 import time
 from collections import deque
 
-import psutil
-
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QScrollArea, QSplitter, QVBoxLayout, QWidget
 
 from sensorlab.acquisition.clock import EPOCH
 from sensorlab.acquisition.source import StreamKind
+from sensorlab.app.live.cpu_room import CpuRoom
 from sensorlab.app.live.panels import EventsPanel, Panel, panel_for, ring_seconds
 
 #: Shortest refresh period of the live view, milliseconds (about 60 fps).
 REFRESH_MS = 16
 #: Longest refresh period the view backs off to when the machine cannot keep up.
 MAX_REFRESH_MS = 250
-#: Share of one core the GUI thread may use. Above it the refresh period grows (fewer fps),
-#: below 80 % of it the period shrinks again: on a slow or overloaded machine the view
-#: degrades first, leaving the cores to acquisition and recording.
+#: Share of one core the GUI thread may use (of the CPU this process may use, where that is
+#: less than a core: a container's or cgroup's quota, `CpuRoom`). Above it the refresh period
+#: grows (fewer fps), below 80 % of it the period shrinks again: on a slow or overloaded
+#: machine the view degrades first, leaving the cores to acquisition and recording.
 GUI_BUDGET = 0.5
 #: The GUI thread's share of a core while the machine has CPU to spare: below
 #: `SPARE_BELOW` of all its cores busy (everything running, the view included) nothing else
@@ -45,6 +45,15 @@ GUI_BUDGET = 0.5
 GUI_BUDGET_SPARE = 0.8
 SPARE_BELOW = 0.6
 SPARE_UNTIL = 0.8
+#: Inside a CPU quota (a container's, a cgroup's) the GUI thread competes with the group's
+#: acquisition threads and device processes for it: when the group used more than this share
+#: of its quota it is saturated (its threads queue for the next period), so the view counts
+#: as over budget whatever its own share; it speeds up again only below `QUOTA_ROOM`. Not
+#: lower: recording the demo rig on a 2-core machine 2.7× slower uses 75–85 % of the quota
+#: with the view at 4 fps (docs/PERFORMANCE.md §4), and the share of throttled periods is no
+#: sign either (with 5 ms periods a camera frame's bursts are throttled at 70 % on average).
+QUOTA_FULL = 0.95
+QUOTA_ROOM = 0.85
 #: Once the refresh period has grown to this (≤ 20 fps) and the GUI thread is still over its
 #: budget, the panels draw with less detail (coarser envelopes, a smaller spectrogram) before
 #: the period grows further; restored in the reverse order when there is room again.
@@ -136,7 +145,8 @@ class LiveView(QWidget):
         self.timer.setInterval(REFRESH_MS)
         self.timer.timeout.connect(self._tick)
         self._pace = (time.perf_counter(), time.thread_time())
-        self._machine = _machine_cpu()  # (busy, total) CPU seconds of all cores, or None
+        self.room = CpuRoom()  # the CPU this process may use, and how busy it is
+        self.budget = GUI_BUDGET * min(1.0, self.room.cores)
         self.spare = False  # the machine has CPU to spare: the GUI thread may use `GUI_BUDGET_SPARE`
         self.timer.start()
 
@@ -223,12 +233,16 @@ class LiveView(QWidget):
         busy = (cpu - c0) / (wall - w0)
         budget = self._update_budget()
         period = self.timer.interval()
-        if busy > budget:
+        full = self.room.used is not None and self.room.used > QUOTA_FULL
+        room = self.room.used is None or self.room.used < QUOTA_ROOM
+        if busy > budget or full:
             if period >= DETAIL_PERIOD_MS and self.detail < MAX_DETAIL:
                 self.set_detail(self.detail + 1)
                 return
-            period = min(MAX_REFRESH_MS, int(period * min(1.25, busy / budget)) + 1)
-        elif busy < 0.8 * budget:
+            # The quota is full: the view's own share may be small, the rest still needs room.
+            over = busy / budget if busy > budget else 1.25
+            period = min(MAX_REFRESH_MS, int(period * min(1.25, over)) + 1)
+        elif busy < 0.8 * budget and room:
             if period <= DETAIL_PERIOD_MS and self.detail:
                 # Full detail costs more: back only with clear room, or it would flip-flop.
                 if busy < 0.3 * budget:
@@ -238,16 +252,16 @@ class LiveView(QWidget):
         self.timer.setInterval(period)
 
     def _update_budget(self) -> float:
-        """`GUI_BUDGET_SPARE` while the whole machine has CPU to spare, else `GUI_BUDGET`."""
-        now, before = _machine_cpu(), self._machine
-        self._machine = now
-        if now is not None and before is not None and now[1] > before[1]:
-            used = (now[0] - before[0]) / (now[1] - before[1])
+        """`GUI_BUDGET_SPARE` of a core while the CPU this process may use has room to spare,
+        else `GUI_BUDGET`; of the process's CPU instead where that is under a core."""
+        used = self.room.sample()
+        if used is not None:
             if used < SPARE_BELOW:
                 self.spare = True
             elif used > SPARE_UNTIL:
                 self.spare = False
-        return GUI_BUDGET_SPARE if self.spare else GUI_BUDGET
+        self.budget = (GUI_BUDGET_SPARE if self.spare else GUI_BUDGET) * min(1.0, self.room.cores)
+        return self.budget
 
     def refresh(self) -> None:
         """Pull new data into every panel and move the time axis (timer slot, GUI thread)."""
@@ -334,14 +348,3 @@ def _scroll_x(vb, lo: float, hi: float) -> None:
     vb.sigXRangeChanged.emit(vb, (lo, hi))
     vb.sigRangeChanged.emit(vb, st["viewRange"], [True, False])
 
-
-def _machine_cpu() -> tuple[float, float] | None:
-    """CPU seconds of all cores so far: (busy, total); None where psutil cannot tell."""
-    try:
-        t = psutil.cpu_times()
-    except (OSError, RuntimeError, AttributeError):
-        return None
-    idle = t.idle + getattr(t, "iowait", 0.0)
-    # Linux counts guest time inside user and nice as well: not twice.
-    total = sum(t) - getattr(t, "guest", 0.0) - getattr(t, "guest_nice", 0.0)
-    return total - idle, total
