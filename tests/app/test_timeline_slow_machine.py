@@ -73,3 +73,58 @@ def test_the_signal_is_painted_over_the_ruler_grid_lines_in_its_own_colour(view,
         tinted = sorted({f"#{px:06x}" for px in signal if px not in palette})
         assert not tinted, (v, tinted[:5])
     assert checked >= 1
+
+
+def test_the_spectrogram_is_drawn_in_its_colour_map_from_an_opaque_image(view, qtbot):
+    """pyqtgraph hands a colour-mapped image to Qt as 8-bit indexed; drawn scaled, Qt converted
+    and blended it row by row on its thread pool every frame (~1.7 ms of a frame's wall
+    time). The spectrogram is now an opaque RGB32 picture with the same colours."""
+    import numpy as np
+    import pyqtgraph as pg
+
+    from sensorlab.app.labeling.tracks import SpectrogramTrack
+
+    tl = view.timeline
+    spec = next(t for t in tl.tracks if isinstance(t, SpectrogramTrack))
+    tl.set_view(T0 + 2.0, T0 + 38.0)
+    qtbot.waitUntil(lambda: spec.columns > 0, timeout=20_000)  # computed on a worker once settled
+    qtbot.waitUntil(lambda: spec.image.qimage is not None or tl.grab().isNull(), timeout=5000)
+    img = tl.grab().toImage()
+    assert spec.image.qimage.format() == spec.image.qimage.Format.Format_RGB32
+    lut = pg.colormap.get("inferno").getLookupTable(nPts=256, mode="byte", alpha=False)
+    inferno = {(int(r) << 16) | (int(g) << 8) | int(b) for r, g, b in lut}
+    vb = spec.viewbox
+    corner = tl.mapFromScene(vb.mapToScene(vb.rect().topLeft()))
+    w, h = int(vb.width()), int(vb.height())
+    cells = [img.pixel(corner.x() + x, corner.y() + y) & 0xFFFFFF
+             for x in np.linspace(5, w - 5, 12).astype(int) for y in np.linspace(5, h - 5, 6).astype(int)]
+    assert sum(c in inferno for c in cells) >= 0.9 * len(cells), [f"#{c:06x}" for c in cells if c not in inferno][:5]
+    assert len(set(cells)) > 3  # a picture, not one flat colour
+
+
+def test_track_names_are_drawn_beside_their_tracks_from_a_cache(view, qtbot):
+    """A track's name and rate (an HTML label beside its axis) used to be laid out and drawn
+    again every scroll frame (~7 % of a frame's painting); each label is now drawn once into
+    a cache and still shows, at the same place, while the view moves."""
+    from PySide6.QtWidgets import QGraphicsItem
+
+    tl = view.timeline
+    qtbot.waitUntil(lambda: tl.grab().toImage().width() > 0, timeout=5000)
+    background = QColor(tl.backgroundBrush().color()).rgb() & 0xFFFFFF
+
+    def label_pixels(img, plot) -> int:
+        label = plot.getAxis("left").label
+        r = tl.mapFromScene(label.mapToScene(label.boundingRect())).boundingRect()
+        return sum(1 for x in range(r.left(), r.right()) for y in range(r.top(), r.bottom())
+                   if img.pixel(x, y) & 0xFFFFFF != background)
+
+    tracks = [t for t in tl.tracks if t.plot.getAxis("left").label.isVisible()]
+    assert tracks
+    before = tl.grab().toImage()
+    for tr in tracks:
+        assert tr.plot.getAxis("left").label.cacheMode() == QGraphicsItem.CacheMode.DeviceCoordinateCache
+        assert label_pixels(before, tr.plot) > 20, tr.name
+    tl.set_view(T0 + 5.0, T0 + 15.0)
+    after = tl.grab().toImage()
+    for tr in tracks:
+        assert label_pixels(after, tr.plot) == label_pixels(before, tr.plot), tr.name

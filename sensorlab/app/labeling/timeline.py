@@ -119,7 +119,13 @@ class Timeline(pg.GraphicsLayoutWidget):
         # bottom axes still follow the range, so no SI prefix (a label re-rendered each frame).
         # Nor on the left: a track's values are in the stream's own units (probabilities 0.2–0.8
         # read "200 … 800 (x0.001)").
-        plot.getAxis("left").setCacheMode(pg.QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        cache = pg.QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache
+        plot.getAxis("left").setCacheMode(cache)
+        # Their labels too: an axis label is a child text item (HTML, e.g. a track's name and
+        # rate), which the axis' cache does not hold, laid out and drawn again every frame
+        # (~7 % of a scroll frame's painting).
+        for side in ("left", "top"):
+            plot.getAxis(side).label.setCacheMode(cache)
         for side in ("bottom", "top", "left"):
             no_si_prefix(plot.getAxis(side))
         if not self.plots:
