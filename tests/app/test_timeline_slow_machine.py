@@ -128,3 +128,47 @@ def test_track_names_are_drawn_beside_their_tracks_from_a_cache(view, qtbot):
     after = tl.grab().toImage()
     for tr in tracks:
         assert label_pixels(after, tr.plot) == label_pixels(before, tr.plot), tr.name
+
+
+def test_a_burst_of_wheel_events_is_drawn_once_at_its_final_range(view, qtbot):
+    """When frames are slow, a mouse wheel delivers several events before the next paint. Each
+    one used to redraw every track for a range no frame showed; the tracks now draw once,
+    before the paint, for the range the last event left, exactly as zooming there at once."""
+    from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, Qt
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    from sensorlab.app.labeling.tracks import SignalTrack
+
+    tl = view.timeline
+    tl.set_view(T0 + 2.0, T0 + 38.0)
+    qtbot.waitUntil(lambda: tl.grab().toImage().width() > 0, timeout=5000)
+
+    class Paints(QObject):
+        n = 0
+
+        def eventFilter(self, obj, ev):  # noqa: N802
+            if ev.type() == QEvent.Type.Paint:
+                self.n += 1
+            return False
+
+    paints = Paints()
+    tl.viewport().installEventFilter(paints)
+    frames, before = tl.frames, tl.view_range
+    pos = tl.x_to_pixel(tl.plots[0], T0 + 20.0)
+    for _ in range(4):  # queued together, as a busy GUI thread finds them
+        QApplication.postEvent(tl.viewport(), QWheelEvent(
+            QPointF(pos), QPointF(tl.viewport().mapToGlobal(pos)), QPoint(0, 0), QPoint(0, 120),
+            Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False))
+    qtbot.waitUntil(lambda: paints.n >= 1 and tl.frames > frames, timeout=10_000)
+    t0, t1 = tl.view_range
+    assert t1 - t0 < 0.7 * (before[1] - before[0])  # all four zoomed in
+    assert tl.frames == frames + 1  # one range drawn for the four events
+    drawn = {t.name: [c.getData()[0].copy() for c in t.curves] for t in tl.tracks if isinstance(t, SignalTrack)}
+    # What was drawn is what a single jump to that range draws.
+    tl.set_view(before[0], before[1])
+    tl.set_view(t0, t1)
+    for t in tl.tracks:
+        if isinstance(t, SignalTrack):
+            for got, c in zip(drawn[t.name], t.curves):
+                assert got.tolist() == c.getData()[0].tolist(), t.name
