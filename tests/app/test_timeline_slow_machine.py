@@ -172,3 +172,16 @@ def test_a_burst_of_wheel_events_is_drawn_once_at_its_final_range(view, qtbot):
         if isinstance(t, SignalTrack):
             for got, c in zip(drawn[t.name], t.curves):
                 assert got.tolist() == c.getData()[0].tolist(), t.name
+
+
+def test_a_range_change_not_yet_drawn_when_the_session_closes_reads_nothing(view, qtbot):
+    """A range change waits for the next paint to be drawn; a session closed in between (the
+    window closes while the user scrolls) must not have that paint read the closed file."""
+    tl = view.timeline
+    qtbot.waitUntil(lambda: tl.grab().toImage().width() > 0, timeout=5000)
+    tl.plots[0].getViewBox().setXRange(5.0, 15.0, padding=0)  # as a wheel or drag does
+    frames = tl.frames
+    view.close_session()
+    tl.repaint()  # a paint after closing (an exception in it fails the test)
+    img = tl.grab().toImage()
+    assert img.width() > 0 and tl.frames == frames

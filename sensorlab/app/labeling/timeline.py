@@ -217,6 +217,7 @@ class Timeline(pg.GraphicsLayoutWidget):
     def stop(self) -> None:
         """Cancel pending work (before the session is closed)."""
         self._settle.stop()
+        self._range_pending = False  # a later paint must not read the closed file
         for tr in self.tracks:
             if hasattr(tr, "cancel"):  # a worker still reading the file must end before it closes
                 tr.cancel()
