@@ -28,7 +28,11 @@ which holds every sample in memory (impossible for 10 hours); ``--profile PREFIX
 cProfiles of opening and of the sweep.
 
 Run: ``python bench/bench_labeling.py [--seconds 3600] [--session PATH]``; ``run()`` is used
-by bench/run_all.py. The Qt part runs in a child process.
+by bench/run_all.py. The Qt part runs in a child process. On an emulated 3× slower machine
+(issue 14 §5's second goal): ``python bench/slow_machine.py --slower 3 --calibrate -- python
+bench/bench_labeling.py --session PATH --keep-cache``. GUI-thread CPU does not include Qt's
+raster thread pool (translucent fills and converted images are blended there while the GUI
+thread waits), which is why a frame's wall time can exceed its CPU figure.
 """
 
 from __future__ import annotations

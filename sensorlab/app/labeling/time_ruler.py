@@ -8,14 +8,36 @@ axis (its place in the plot's layout, its label, pyqtgraph's tick spacing and ti
 the crowding rule that decides whether the finer level gets texts) and paints directly: the
 grid lines of one level with one ``drawLines``, each text with a cached `QStaticText` (the
 paint preamble, text cache and text placement are shared with the live axis in `painted_axis`).
+
+The grid lines are opaque, their faint colour mixed with the background beforehand, and the
+ruler sits below the plot's view (`GRID_Z`), so the signal is drawn over them as over paper.
+Faint (translucent) lines over the view cost Qt's raster engine a blend per pixel row,
+which it hands to its thread pool in pieces and waits for: about 1.5 ms of wall time a
+frame for ~30 lines, six times the CPU of opaque ones, and on a machine with little CPU to
+spare the hand-offs wait for throttled threads (docs/PERFORMANCE.md, slow machine).
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import QLineF, QPointF
-from PySide6.QtGui import QPainter
+from PySide6.QtGui import QColor, QPainter, QPen
 
 from sensorlab.app.common.painted_axis import PaintedAxis
+
+
+#: Z value of the ruler: below its plot's `ViewBox` (pyqtgraph puts it at -100, axes at 0.5),
+#: so the signal is painted over the grid lines.
+GRID_Z = -200.0
+
+
+def opaque_over(pen: QPen, background: QColor) -> QPen:
+    """``pen`` with its translucent colour replaced by that colour painted over ``background``:
+    the same pixels on that background, without the per-pixel blend."""
+    c, a = pen.color(), pen.color().alphaF()
+    mixed = QColor.fromRgbF(*(a * x + (1.0 - a) * y for x, y in zip(c.getRgbF()[:3], background.getRgbF()[:3])))
+    out = QPen(pen)
+    out.setColor(mixed)
+    return out
 
 
 class TimeRuler(PaintedAxis):
@@ -27,6 +49,14 @@ class TimeRuler(PaintedAxis):
     def __init__(self, **kwargs):
         super().__init__("top", **kwargs)
 
+    def setZValue(self, z: float) -> None:  # noqa: N802 - Qt override
+        # pyqtgraph's PlotItem puts every axis at 0.5, above the view: keep the grid beneath.
+        super().setZValue(GRID_Z)
+
+    def _background(self) -> QColor:
+        views = self.scene().views() if self.scene() is not None else []
+        return views[0].backgroundBrush().color() if views else QColor(0, 0, 0)
+
     def paint(self, p: QPainter, *_args) -> None:
         s = self._begin_paint(p)
         if s is None:
@@ -37,10 +67,12 @@ class TimeRuler(PaintedAxis):
         p.setPen(self.pen())
         p.drawLine(QPointF(left, bottom), QPointF(right, bottom))
         positions = []
+        background = self._background()
         for i, (_spacing, values) in enumerate(s.levels):
             xs = [(v - s.x0) * s.scale + left for v in values]
             positions.append(xs)
-            p.setPen(self.level_pen(s, i, len(values)))  # the same faint grid lines as `AxisItem`
+            # The same faint grid lines as `AxisItem`'s, painted opaque (see the module doc).
+            p.setPen(opaque_over(self.level_pen(s, i, len(values)), background))
             lines = [QLineF(x, bottom, x, end) for x in xs if left <= x <= right]
             if lines:
                 p.drawLines(lines)

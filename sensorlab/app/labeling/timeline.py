@@ -5,8 +5,10 @@ track. All plots are x-linked to the first; only the first one shows the time ax
 ruler on top (redrawing scrolling axes is the most expensive part of a frame). Time is session seconds on screen
 (``x = t - origin``) and host-clock seconds in the API.
 
-Each scroll/zoom frame calls every track's ``update_range`` (cheap: pyramid queries); a
-short single-shot timer calls ``settle`` when the view has stopped moving (spectrogram).
+Each scroll/zoom frame calls every track's ``update_range`` (cheap: pyramid queries) once,
+just before it is painted, however many range changes the input delivered since the last
+paint; a short single-shot timer calls ``settle`` when the view has stopped moving
+(spectrogram).
 """
 
 from __future__ import annotations
@@ -71,6 +73,7 @@ class Timeline(pg.GraphicsLayoutWidget):
         self._settle = QTimer(self, singleShot=True, interval=SETTLE_MS)
         self._settle.timeout.connect(self._on_settled)
         self._settle_after_paint = False
+        self._range_pending = False  # a range change not yet drawn by the tracks
 
     # -- building ---------------------------------------------------------------------------
     def add_track(self, track: Track) -> None:
@@ -119,7 +122,13 @@ class Timeline(pg.GraphicsLayoutWidget):
         # bottom axes still follow the range, so no SI prefix (a label re-rendered each frame).
         # Nor on the left: a track's values are in the stream's own units (probabilities 0.2–0.8
         # read "200 … 800 (x0.001)").
-        plot.getAxis("left").setCacheMode(pg.QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        cache = pg.QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache
+        plot.getAxis("left").setCacheMode(cache)
+        # Their labels too: an axis label is a child text item (HTML, e.g. a track's name and
+        # rate), which the axis' cache does not hold, laid out and drawn again every frame
+        # (~7 % of a scroll frame's painting).
+        for side in ("left", "top"):
+            plot.getAxis(side).label.setCacheMode(cache)
         for side in ("bottom", "top", "left"):
             no_si_prefix(plot.getAxis(side))
         if not self.plots:
@@ -151,6 +160,7 @@ class Timeline(pg.GraphicsLayoutWidget):
             c = 0.5 * (t0 + t1)
             t0, t1 = c - self.min_span / 2, c + self.min_span / 2
         self.plots[0].getViewBox().setXRange(t0 - self.origin, t1 - self.origin, padding=0)
+        self._flush_range()  # callers (keys, playback, tools) see the tracks drawn for it
 
     def zoom(self, factor: float, center: float | None = None) -> None:
         """Zoom in (``factor < 1``) or out around ``center`` (default: the cursor if visible)."""
@@ -175,15 +185,28 @@ class Timeline(pg.GraphicsLayoutWidget):
             self.set_view(t - span / 2, t + span / 2)
 
     def _on_range(self, *_):
+        # The tracks draw the new range just before the next paint (`_flush_range`), not once
+        # per range change: a mouse wheel or a drag delivers several events per painted frame
+        # when frames are slow (a slow machine: 3-4 wheel events per 50 ms frame), and each
+        # would read, merge and hand over envelopes that no frame ever shows.
+        self._range_pending = True
+        self._settle.start()
+        self.viewport().update()
+
+    def _flush_range(self) -> None:
+        """Draw the pending range change now (before a paint, or for an API caller)."""
+        if not self._range_pending or not self.plots:
+            return
+        self._range_pending = False
         t0, t1 = self.view_range
         px = self.pixels()
         for tr in self.tracks:
             tr.update_range(t0, t1, px)
         self.frames += 1
         self.range_changed.emit(t0, t1)
-        self._settle.start()
 
     def _on_settled(self) -> None:
+        self._flush_range()
         t0, t1 = self.view_range
         px = self.pixels()
         for tr in self.tracks:
@@ -194,6 +217,7 @@ class Timeline(pg.GraphicsLayoutWidget):
     def stop(self) -> None:
         """Cancel pending work (before the session is closed)."""
         self._settle.stop()
+        self._range_pending = False  # a later paint must not read the closed file
         for tr in self.tracks:
             if hasattr(tr, "cancel"):  # a worker still reading the file must end before it closes
                 tr.cancel()
@@ -206,7 +230,8 @@ class Timeline(pg.GraphicsLayoutWidget):
         """Redraw every track for the current range now (after opening); with ``settle`` False
         the costly work (spectrogram, annotation items) follows when the settle timer fires,
         so the first paint does not wait for it."""
-        self._on_range()
+        self._range_pending = True
+        self._flush_range()
         self._settle.stop()
         if settle:
             self._on_settled()
@@ -214,6 +239,7 @@ class Timeline(pg.GraphicsLayoutWidget):
             self._settle_after_paint = True
 
     def paintEvent(self, ev):  # noqa: N802 - Qt override
+        self._flush_range()
         super().paintEvent(ev)
         if self._settle_after_paint:  # the first paint after `refresh(settle=False)` is on screen
             self._settle_after_paint = False

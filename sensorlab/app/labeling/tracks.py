@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, QThreadPool, Signal
+from PySide6.QtGui import QImage
 from shiboken6 import isValid
 from superqt.utils import create_worker
 
@@ -229,6 +230,21 @@ def gap_breaks(t: np.ndarray) -> np.ndarray:
     return np.flatnonzero(dt > 4.0 * mid) + 1
 
 
+class OpaqueImageItem(pg.ImageItem):
+    """An `ImageItem` whose picture is handed to Qt as opaque 32-bit RGB.
+
+    pyqtgraph renders a colour-mapped image as an indexed (8-bit palette) `QImage`; drawn
+    scaled onto the view, Qt's raster engine converts and blends it row by row on its thread
+    pool and waits for it: ~1.7 ms of wall time a scroll frame for a spectrogram, against
+    nothing measurable for the same pixels as RGB32 (docs/PERFORMANCE.md, slow machine).
+    """
+
+    def render(self, *args, **kwargs):
+        super().render(*args, **kwargs)
+        if self.qimage is not None and self.qimage.format() != QImage.Format.Format_RGB32:
+            self.qimage = self.qimage.convertToFormat(QImage.Format.Format_RGB32)
+
+
 class SpectrogramTrack(Track):
     """Spectrogram of the visible range of one audio channel, computed when the view settles.
 
@@ -254,7 +270,7 @@ class SpectrogramTrack(Track):
         self.stream = stream
         self.channel = channel
         self.rate = float(stream.info.nominal_rate or 48000.0)
-        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image = OpaqueImageItem(axisOrder="row-major")
         self.image.setColorMap(pg.colormap.get("inferno"))
         self.plot.addItem(self.image)
         self.plot.setYRange(0, min(self.rate / 2, self.MAX_SHOWN_HZ), padding=0)
@@ -331,4 +347,4 @@ class SpectrogramTrack(Track):
         return 20.0 * np.log10(mag + 1e-9), cols
 
 
-__all__ = ["SignalTrack", "SpectrogramTrack", "TimeViewBox", "Track"]
+__all__ = ["OpaqueImageItem", "SignalTrack", "SpectrogramTrack", "TimeViewBox", "Track"]
