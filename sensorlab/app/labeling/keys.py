@@ -107,7 +107,7 @@ class KeyHandler:
         av.current_label = lab.name
         sel = self.selected
         if sel is not None:
-            av.push(AcceptSuggestion(sel.id, lab.name) if sel.suggested else RelabelSegment(sel.id, lab.name))
+            av.push(AcceptSuggestion(sel.id, lab.name, v.tier) if sel.suggested else RelabelSegment(sel.id, lab.name))
             return
         t = av.snap(v.cursor)
         if v.playback.playing:  # start/stop a span while watching
@@ -172,7 +172,7 @@ class KeyHandler:
         if sel is None:
             self.v.message.emit("no suggestion to review after the cursor")
             return
-        cmd = AcceptSuggestion(sel.id) if accept else RejectSuggestion(sel.id)
+        cmd = AcceptSuggestion(sel.id, tier=self.v.tier) if accept else RejectSuggestion(sel.id)  # into the labels tier, like `labels accept`
         if self.v.annotation_view.push(cmd):
             nxt = next((s for s in ann.segments(suggested=True) if s.start >= sel.start and s.id != sel.id), None)
             if nxt is not None:

@@ -254,7 +254,9 @@ class LabelingView(SuggestActions, QWidget):
         av = AnnotationView(self.annotations, self.stack, self.labels, tl, parent=self)
         self.annotation_view = av
         av.message.connect(self.message.emit)
-        av.tier_activated.connect(self._set_tier)
+        # Clicking a suggestion does not make "suggestions" the labeling tier: keys 1–9 would
+        # then put new labels (and accepted suggestions) among the unreviewed ones.
+        av.tier_activated.connect(lambda t: None if t == SUGGESTION_TIER else self._set_tier(t))
         av.selection_changed.connect(lambda _sid: self._update_position())
         self.annotations.tier_added.connect(lambda _t: self._update_tiers())
         # The position line shows the selection's label and times: redraw it when an edit

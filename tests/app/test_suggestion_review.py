@@ -1,0 +1,62 @@
+"""Reviewing suggestions in the labeling window: what a user does after Suggest ▾.
+
+An accepted suggestion is a label: it leaves the shared ``suggestions`` tier for the tier the
+window labels on (where the user's own labels and a dataset look), exactly as
+``sensorlab labels accept`` does, and one undo puts it back as a suggestion.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+
+from sensorlab.labeling.annotations import Segment
+from sensorlab.labeling.store import load_sidecar
+from sensorlab.labeling.suggest import SUGGESTION_TIER
+from sensorlab.labeling.suggestions import accept_suggestions
+from sensorlab.session.synthetic import T0, write_synthetic_session
+
+
+def suggestions(*starts: float) -> list[Segment]:
+    return [Segment.create(SUGGESTION_TIER, "clap", T0 + t, T0 + t + 0.5, suggested=True, source="model:m.onnx", score=0.9) for t in starts]
+
+
+def test_an_accepted_suggestion_becomes_a_label_of_the_labels_tier_and_undo_puts_it_back(tmp_path, open_view, qtbot):
+    path = write_synthetic_session(tmp_path / "run.h5", 10.0, audio_rate=4000, imu_rate=100, fps=5, frame_shape=(12, 16), predictions=False)
+    v = open_view(path)
+    labels_tier = v.tier
+    assert labels_tier != SUGGESTION_TIER
+    v.replace_suggestions("model:m.onnx", suggestions(1, 3), "Suggest 2 (m.onnx)")
+    v.timeline.set_cursor(T0)
+    v.setFocus()
+    qtbot.keyClick(v, Qt.Key.Key_A)  # accepts the next suggestion
+    first = next(s for s in v.annotations if round(s.start - T0) == 1)
+    assert (first.tier, first.suggested, first.label) == (labels_tier, False, "clap")
+    assert first.source == "model:m.onnx" and first.score == 0.9  # where it came from stays known
+    v.stack.undo()
+    first = next(s for s in v.annotations if round(s.start - T0) == 1)
+    assert (first.tier, first.suggested) == (SUGGESTION_TIER, True)
+
+    # 1–9 on a selected suggestion accepts it as that label, also into the labels tier.
+    second = next(s for s in v.annotations if round(s.start - T0) == 3)
+    v.annotation_view.select(second.id)
+    v.setFocus()
+    qtbot.keyClick(v, Qt.Key.Key_2)
+    name = v.labels.by_hotkey(2).name
+    second = v.annotations[second.id]
+    assert (second.tier, second.suggested, second.label) == (labels_tier, False, name)
+    qtbot.waitUntil(lambda: any(s.tier == labels_tier and not s.suggested for s in load_sidecar(path)), timeout=10_000)
+
+
+def test_labels_accept_moves_suggestions_to_the_labels_tier_like_the_window(tmp_path):
+    from sensorlab.labeling.store import save_annotations, sidecar_path
+    from sensorlab.labeling.annotations import AnnotationSet
+
+    session = tmp_path / "run.h5"  # the sidecar alone is reviewed
+    ann = AnnotationSet()
+    ann.add(Segment.create("gestures", "wave", T0, T0 + 0.5))  # the session's labels tier
+    for s in suggestions(1, 3):
+        ann.add(s)
+    save_annotations(ann, sidecar_path(session), session=session.name)
+    line = accept_suggestions(session, source="m.onnx")
+    assert line.startswith("accepted 2 suggestion(s) (clap 2) from m.onnx into tier 'gestures' of run.labels.json"), line
+    assert sorted((s.tier, s.label) for s in load_sidecar(session)) == [("gestures", "clap"), ("gestures", "clap"), ("gestures", "wave")]
