@@ -216,3 +216,21 @@ def test_a_model_no_stream_of_the_session_suits_says_how_to_map_it(qtbot, open_v
     run_model(qtbot, v, m)
     assert v.status.text() == ("run.h5 has no stream 'accel', which three.onnx is mapped to, and none of its streams (cam, imu, labels, mic) "
                                "suits the model; map it to one with the mapping file beside it (three.mapping.json, 'stream')")
+
+
+def test_the_models_minimum_probability_is_set_in_the_window(qtbot, open_view, session_src, model, tmp_path):
+    path = copy_session(session_src, tmp_path / "s")
+    v = open_view(path)
+    dialog = v.open_suggest_settings()
+    assert dialog.boxes[("model", "threshold")].value() == 0.5
+    dialog.boxes[("model", "threshold")].setValue(0.99)  # the bursts reach P ≈ 0.96
+    dialog.accept()
+    run_model(qtbot, v, model)
+    assert not [s for s in v.annotations if s.suggested]
+    assert "no run of windows of a label reached P 0.99 — lower Minimum probability in Suggest ▾ → Settings…" in v.status.text()
+    assert "sensorlab predict" not in v.status.text()
+    dialog = v.open_suggest_settings()
+    dialog.boxes[("model", "threshold")].setValue(0.5)
+    dialog.accept()
+    v.model_suggest.run(model)
+    qtbot.waitUntil(lambda: not v.model_suggest.running and not v.runner.busy and "3 suggestion(s)" in v.status.text(), timeout=60_000)

@@ -74,7 +74,7 @@ def _stream_choice(model: Path, session: Path) -> StreamChoice | None:
     return StreamChoice(wanted, fits, sorted(infos))
 
 
-def _predict(model: Path, session: Path, cancel: threading.Event, stream: str = "") -> Generator[str, None, Any]:
+def _predict(model: Path, session: Path, cancel: threading.Event, stream: str = "", params: dict | None = None) -> Generator[str, None, Any]:
     """Worker thread: `iter_predict` with suggestions returned, not saved; None when cancelled,
     a `StreamChoice` when no ``stream`` is given and the session lacks the model's."""
     from sensorlab.inference.offline import PredictProgress, iter_predict, predictions_path
@@ -83,7 +83,7 @@ def _predict(model: Path, session: Path, cancel: threading.Event, stream: str = 
         choice = _stream_choice(model, session)
         if choice is not None:
             return choice
-    gen = iter_predict(model, session, stream=stream, suggest=True, save_suggestions=False)
+    gen = iter_predict(model, session, stream=stream, suggest=True, save_suggestions=False, **(params or {}))
     result = None
     try:
         for item in gen:
@@ -168,7 +168,8 @@ class ModelSuggest(QObject):
         self.cancel_button.show()
         v.progress.setMaximum(100)
         v.progress.setValue(0)
-        worker = v.runner.run(f"model {model.name}", _predict, model, v.path, cancel, stream,
+        params = v.suggest_settings.params("model")  # Suggest ▾ → Settings…: threshold, min_duration
+        worker = v.runner.run(f"model {model.name}", _predict, model, v.path, cancel, stream, params,
                               on_done=lambda r: self._done(model, r, cancel), on_error=lambda _m: self._ended())  # fmt: skip
         worker.yielded.connect(lambda text: v.progress.setValue(int(text.split("%")[0])) if "%" in text else None)
 
@@ -207,8 +208,9 @@ class ModelSuggest(QObject):
                            f" · A accept · R reject")  # fmt: skip
         else:
             tops = ", ".join(f"{k} {n}" for k, n in result.counts.items())
-            v.message.emit(f"0 suggestions from {model.name} ({result.windows} windows; top class: {tops}){replaced}; no window of a "
-                           f"label reached P 0.5 — `sensorlab predict MODEL SESSION --suggest --threshold 0.3` suggests weaker ones")  # fmt: skip
+            p = v.suggest_settings.value("model", "threshold")
+            v.message.emit(f"0 suggestions from {model.name} ({result.windows} windows; top class: {tops}){replaced}; no run of windows of a "
+                           f"label reached P {p:g} — lower Minimum probability in Suggest ▾ → Settings… for weaker ones")  # fmt: skip
 
     def ask_stream(self, model: Path, choice: StreamChoice) -> QInputDialog | None:
         """The session lacks the model's stream: ask for one it can read (non-blocking); choosing

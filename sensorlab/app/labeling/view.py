@@ -44,6 +44,7 @@ from sensorlab.app.labeling.keys import KeyHandler
 from sensorlab.app.labeling.model_suggest import ModelSuggest
 from sensorlab.app.labeling.playback import Playback
 from sensorlab.app.labeling.suggest_actions import SuggestActions
+from sensorlab.app.labeling.suggest_settings import SuggestSettings
 from sensorlab.app.labeling.timeline import Timeline
 from sensorlab.app.labeling.events_track import EventsTrack
 from sensorlab.app.labeling.tracks import SignalTrack, SpectrogramTrack
@@ -126,6 +127,7 @@ class LabelingView(SuggestActions, QWidget):
         self.open_spans: dict[int, float] = {}  # hotkey → start time of a span being recorded
         self.keys = KeyHandler(self)
         self.model_suggest = ModelSuggest(self, settings)  # Suggest ▾ → From a model… (model_suggest.py)
+        self.suggest_settings = SuggestSettings(self.model_suggest.settings)  # Suggest ▾ → Settings… (suggest_settings.py)
         self._build_frame()
         self.message.connect(self.status.setText)
         audio = next((s for s in self.session.streams.values() if s.info.kind is StreamKind.AUDIO and s.count), None)
