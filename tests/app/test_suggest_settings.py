@@ -65,3 +65,22 @@ def test_energy_settings_are_set_in_the_window_and_used_by_the_next_run(qtbot, t
     assert "high_db" not in v.suggest_settings.params("energy")  # automatic again
     assert run_energy(qtbot, v) == [(0.99, 5.01)]
     v.close()
+
+
+def test_change_point_settings_reach_the_run_like_the_commands_params(qtbot, tmp_path, settings):
+    path = write_synthetic_session(tmp_path / "run.h5", 20.0, audio_rate=4000, imu_rate=100, fps=5, frame_shape=(12, 16), predictions=False)
+    v = open_with(qtbot, path, settings)
+    dialog = v.open_suggest_settings()
+    assert dialog.boxes[("changepoint", "threshold")].text() == "automatic"
+    dialog.boxes[("changepoint", "window_s")].setValue(0.5)
+    dialog.boxes[("changepoint", "threshold")].setValue(1.0)
+    dialog.accept()
+    before = v.status.text()
+    menu_action(v, "changepoint on imu").trigger()
+    qtbot.waitUntil(lambda: not v.runner.busy and v.status.text() != before and "changepoint" in v.status.text(), timeout=60_000)
+    got = sorted((s.start, s.end) for s in v.annotations if s.suggested)
+    expected = sorted((s.start, s.end) for s in suggest_for_stream(v.session.streams["imu"], "changepoint", window_s=0.5, threshold=1.0))
+    default = sorted((s.start, s.end) for s in suggest_for_stream(v.session.streams["imu"], "changepoint"))
+    assert got == expected and got != default, (got, default)
+    assert "(window 0.5 s, threshold 1)" in v.status.text()
+    v.close()

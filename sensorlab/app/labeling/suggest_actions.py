@@ -60,7 +60,7 @@ class SuggestActions:
 
         Like ``sensorlab labels suggest``, the step replaces the unreviewed suggestions of the
         previous run of the same method on the same stream (also when nothing is found). The
-        parameters are those of Suggest ▾ → Settings… (`suggest_settings.py`; energy only).
+        parameters are those of Suggest ▾ → Settings… (`suggest_settings.py`).
         """
         from sensorlab.labeling.cli_commands import describe_segments
         from sensorlab.labeling.suggest_stream import suggestion_source
@@ -73,9 +73,8 @@ class SuggestActions:
             replaced = self.replace_suggestions(suggestion_source(method, stream), segs, f"Suggest {len(segs)} ({method})")
             if segs:
                 self.message.emit(f"{len(segs)} suggestion(s) from {method} on {stream}{custom}{replaced}")
-            elif method == "energy":
-                self.message.emit(f"0 suggestions from energy on {stream}{custom}{replaced}; in Suggest ▾ → Settings… try Minimum length "
-                                  f"0.01 s for short events such as claps, or Above the noise floor 6 dB for quiet sounds")  # fmt: skip
+            elif tips := self.suggest_settings.empty_hint(method):
+                self.message.emit(f"0 suggestions from {method} on {stream}{custom}{replaced}; in Suggest ▾ → Settings… try {tips}")
             else:
                 hint = describe_segments([], method=method).removeprefix("0 suggestions")
                 self.message.emit(f"0 suggestions from {method} on {stream}{replaced}; from the command line "

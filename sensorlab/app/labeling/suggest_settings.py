@@ -45,13 +45,26 @@ FIELDS: dict[str, list[Field]] = {
         Field("min_gap", "Join gaps shorter than", 0.2, 0.0, 60.0, 0.05, 3, " s",
               tip="Two sounds closer than this become one suggestion"),
     ],
+    "changepoint": [
+        Field("window_s", "Window", 1.0, 0.05, 600.0, 0.25, 2, " s",
+              tip="Length compared before and after each instant (shorter finds shorter segments)"),
+        Field("threshold", "Threshold", None, 0.0, 100.0, 0.1, 2, auto="automatic",
+              tip="How large a shift of the mean counts as a change (lower finds smaller shifts)"),
+    ],
+    "motion": [
+        Field("threshold", "Threshold", None, 0.0, 255.0, 0.5, 1, auto="automatic (median + 6 σ)",
+              tip="Frame difference above which the picture moves (lower finds small motion)"),
+        Field("min_duration", "Minimum length", 0.2, 0.0, 60.0, 0.05, 2, " s", tip="Shorter movements are not suggested"),
+        Field("min_gap", "Join gaps shorter than", 0.5, 0.0, 60.0, 0.1, 2, " s", tip="Two movements closer than this become one suggestion"),
+    ],
     "model": [
         Field("threshold", "Minimum probability", 0.5, 0.01, 1.0, 0.05, 2,
               tip="A run of windows whose top class reaches this probability becomes a suggestion"),
         Field("min_duration", "Minimum length", 0.0, 0.0, 60.0, 0.05, 2, " s", tip="Shorter runs are not suggested"),
     ],
 }
-TITLES = {"energy": "Energy detector (audio)", "model": "Models (From a model…, demo model)"}
+TITLES = {"energy": "Energy detector (audio)", "changepoint": "Change points (timeseries)", "motion": "Motion (video)",
+          "model": "Models (From a model…, demo model)"}
 
 
 class SuggestSettings:
@@ -82,6 +95,16 @@ class SuggestSettings:
         """The keywords to pass (automatic ones left out, so the function decides)."""
         out = {f.key: self.value(method, f.key) for f in FIELDS.get(method, [])}
         return {k: v for k, v in out.items() if v is not None}
+
+    def empty_hint(self, method: str) -> str:
+        """What to change after a run found nothing, in the form's words (``Minimum length 0.01 s for
+        short events such as claps (default 0.1 s)``); the command's hints (`EMPTY_HINTS`), or ``""``."""
+        from sensorlab.labeling.cli_commands import EMPTY_HINTS
+
+        fields = {f.key: f for f in FIELDS.get(method, [])}
+        tips = [f"a lower {fields[k].text.lower()} for {why}" if v.startswith("<") else f"{fields[k].text} {v}{fields[k].suffix} for {why}"
+                for k, v, why in EMPTY_HINTS.get(method, []) if k in fields]  # fmt: skip
+        return " or ".join(tips)
 
     def summary(self, method: str) -> str:
         """``min length 0.01 s, 6 dB over the noise floor`` style text of the non-default values."""
