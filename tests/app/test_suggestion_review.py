@@ -32,6 +32,8 @@ def test_an_accepted_suggestion_becomes_a_label_of_the_labels_tier_and_undo_puts
     first = next(s for s in v.annotations if round(s.start - T0) == 1)
     assert (first.tier, first.suggested, first.label) == (labels_tier, False, "clap")
     assert first.source == "model:m.onnx" and first.score == 0.9  # where it came from stays known
+    # The status line says what the key did (not the suggestion run's message from before).
+    assert v.status.text() == f"accepted clap into tier {labels_tier} (Ctrl+Z undoes) · 1 suggestion(s) left to review"
     v.stack.undo()
     first = next(s for s in v.annotations if round(s.start - T0) == 1)
     assert (first.tier, first.suggested) == (SUGGESTION_TIER, True)
@@ -44,6 +46,7 @@ def test_an_accepted_suggestion_becomes_a_label_of_the_labels_tier_and_undo_puts
     name = v.labels.by_hotkey(2).name
     second = v.annotations[second.id]
     assert (second.tier, second.suggested, second.label) == (labels_tier, False, name)
+    assert v.status.text() == f"accepted {name} into tier {labels_tier} (Ctrl+Z undoes) · 1 suggestion(s) left to review"  # the undone one
     qtbot.waitUntil(lambda: any(s.tier == labels_tier and not s.suggested for s in load_sidecar(path)), timeout=10_000)
 
 
