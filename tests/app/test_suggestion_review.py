@@ -63,3 +63,39 @@ def test_labels_accept_moves_suggestions_to_the_labels_tier_like_the_window(tmp_
     line = accept_suggestions(session, source="m.onnx")
     assert line.startswith("accepted 2 suggestion(s) (clap 2) from m.onnx into tier 'gestures' of run.labels.json"), line
     assert sorted((s.tier, s.label) for s in load_sidecar(session)) == [("gestures", "clap"), ("gestures", "clap"), ("gestures", "wave")]
+
+
+def test_review_in_bulk_accepts_a_models_sure_suggestions_as_one_undo_step(tmp_path, open_view, qtbot):
+    """The window's `labels accept --source m.onnx --min-score 0.8`, without the command line."""
+    path = write_synthetic_session(tmp_path / "run.h5", 10.0, audio_rate=4000, imu_rate=100, fps=5, frame_shape=(12, 16), predictions=False)
+    v = open_view(path)
+    from dataclasses import replace
+
+    segs = [suggestions(1)[0], replace(suggestions(3)[0], score=0.6), suggestions(5)[0],
+            replace(suggestions(7)[0], source="suggest:energy:mic", score=-20.0)]  # fmt: skip
+    v.replace_suggestions("model:m.onnx", segs, "Suggest 4")
+    steps = v.stack.index
+    entry = next(a for a in v.suggest_button.menu().actions() if a.text().startswith("Review in bulk"))
+    entry.trigger()
+    from sensorlab.app.labeling.review_dialog import BulkReviewDialog
+
+    dialog = v.findChildren(BulkReviewDialog)[-1]
+    assert dialog.isVisible()
+    assert [dialog.source.itemText(i) for i in range(dialog.source.count())] == ["all sources", "model:m.onnx", "suggest:energy:mic"]
+    dialog.source.setCurrentText("model:m.onnx")
+    dialog.min_score.setValue(0.8)
+    assert dialog.count.text().startswith("2 suggestion(s) match, scores 0.90–0.90")
+    dialog.accept_button.click()
+    reviewed = [s for s in v.annotations if not s.suggested and s.source == "model:m.onnx"]
+    assert sorted(round(s.start - T0) for s in reviewed) == [1, 5] and {s.tier for s in reviewed} == {v.tier}
+    assert v.stack.index == steps + 1 and v.stack.undo_text == "Accept 2 suggestions"
+    assert v.status.text() == f"accepted 2 suggestion(s) into tier {v.tier} (Ctrl+Z undoes) · 2 left to review"
+    assert not dialog.accept_button.isEnabled()  # nothing left that matches
+    dialog.source.setCurrentText("all sources")
+    dialog.min_score.setValue(dialog.min_score.minimum())  # "any"
+    dialog.reject_button.click()
+    assert not [s for s in v.annotations if s.suggested]
+    assert sorted(round(s.start - T0) for s in v.annotations if s.source in ("model:m.onnx", "suggest:energy:mic")) == [1, 5]
+    v.stack.undo()
+    v.stack.undo()
+    assert sorted(round(s.start - T0) for s in v.annotations if s.suggested) == [1, 3, 5, 7]

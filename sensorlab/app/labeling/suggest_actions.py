@@ -45,6 +45,15 @@ class SuggestActions:
         self.model_suggest.add_actions(menu)
         menu.addSeparator()
         menu.addAction("Settings (threshold, minimum length)…", self.open_suggest_settings)
+        menu.addAction("Review in bulk (accept / reject many)…", self.open_bulk_review)
+
+    def open_bulk_review(self):
+        """Suggest ▾ → Review in bulk…: `labels accept|reject` with their filters, in the window (non-blocking); returns the dialog."""
+        from sensorlab.app.labeling.review_dialog import BulkReviewDialog
+
+        dialog = BulkReviewDialog(self)
+        dialog.open()
+        return dialog
 
     def open_suggest_settings(self):
         """Suggest ▾ → Settings…: the energy detector's and models' parameters (non-blocking); returns the dialog."""
