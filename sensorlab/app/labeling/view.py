@@ -111,7 +111,10 @@ class LabelingView(SuggestActions, QWidget):
         if labels is None:
             labels, self.labels_path = find_labelset(self.path)
         if labels is None:
-            names = [n for n in self.annotations.labels() if n] or ["label"]
+            # Reviewed labels take keys 1–9 first: a model's suggestion labels (class2…) come
+            # after them, or opening a session the model ran on moved speech from key 2 to 3.
+            reviewed = sorted({s.label for s in self.annotations if s.label and not s.suggested})
+            names = reviewed + [n for n in self.annotations.labels() if n and n not in reviewed] or ["label"]
             labels = LabelSet.from_names(names)  # beyond 9 without a hotkey, still in the set
         self.labels = labels
         self.stack = UndoStack(self.annotations, autosave=autosaver(sidecar_path(self.path), session=self.path.name))

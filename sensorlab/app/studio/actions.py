@@ -225,7 +225,9 @@ class StudioActions:
         if find_labelset(path)[0] is not None:
             return None
         try:
-            used = {name for name in read_annotations(path).labels() if name}
+            # Reviewed labels only: a model's suggestions (class2, _unknown_) must not take the
+            # session away from the studio's hotkeys and colours.
+            used = {s.label for s in read_annotations(path) if s.label and not s.suggested}
         except Exception:  # unreadable: the labeling window says why when it opens the file
             return self.label_bar.labels
         return self.label_bar.labels if used <= set(self.label_bar.labels.names) else None
