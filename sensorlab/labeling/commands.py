@@ -30,6 +30,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 from sensorlab.labeling.annotations import AnnotationSet, Segment, new_segment_id
+from sensorlab.labeling.suggest import SUGGESTION_TIER
 
 
 class Command:
@@ -122,15 +123,22 @@ class RelabelSegment(_Replace):
 
 
 class AcceptSuggestion(_Replace):
-    """Turn a suggestion into a normal segment, optionally relabelling it (one key)."""
+    """Turn a suggestion into a normal segment, optionally relabelling it (one key).
 
-    def __init__(self, seg_id: str, label: str | None = None):
+    ``tier``: where the accepted segment goes. A suggestion on the shared ``suggestions``
+    tier becomes a label of the labels tier (the window's active tier, or the session's
+    labels tier for ``sensorlab labels accept``): that is where a user looks for it and what
+    a dataset reads. A suggestion made on another tier (``predict --tier``) stays there.
+    """
+
+    def __init__(self, seg_id: str, label: str | None = None, tier: str | None = None):
         super().__init__(seg_id)
-        self.label = label
+        self.label, self.tier = label, tier
 
     def _new(self, old: Segment) -> Segment:
         self.text = f"Accept {self.label or old.label}"
-        return replace(old, suggested=False, label=self.label or old.label)
+        tier = self.tier if self.tier and old.tier == SUGGESTION_TIER else old.tier
+        return replace(old, suggested=False, label=self.label or old.label, tier=tier)
 
 
 class DeleteSegment(Command):

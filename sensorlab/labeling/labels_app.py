@@ -134,6 +134,7 @@ def labels_accept(
     tier: TierFilter = None,
     as_label: Annotated[Optional[str], typer.Option("--as", metavar="LABEL", help="Relabel the accepted segments.")] = None,
     dry_run: DryRun = False,
+    to_tier: Annotated[Optional[str], typer.Option("--to-tier", metavar="TIER", help="Tier the accepted labels go to (default: the session's labels tier, as in the labeling window).")] = None,
 ) -> None:
     """Accept unreviewed suggestions as labels (the labeling window's A key, in bulk; one sidecar write).
 
@@ -146,7 +147,7 @@ def labels_accept(
 
     check_session(session)
     _echo_or_fail(lambda: accept_suggestions(session, source=source, tier=tier, labels=label, min_score=min_score, as_label=as_label,
-                                             dry_run=dry_run), session)  # fmt: skip
+                                             dry_run=dry_run, to_tier=to_tier), session)  # fmt: skip
 
 
 @labels_app.command("reject", short_help="Drop unreviewed suggestions (reviewed labels are kept).")

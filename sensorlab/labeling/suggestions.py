@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from sensorlab.labeling.annotations import AnnotationSet, Segment
+from sensorlab.labeling.annotations import DEFAULT_TIER, LIVE_TIER, AnnotationSet, Segment
 from sensorlab.labeling.commands import AcceptSuggestion, AddSegment, Command, CompoundCommand, DeleteSegment, RejectSuggestion
 from sensorlab.labeling.session_labels import read_annotations
 from sensorlab.labeling.store import save_annotations, sidecar_lock, sidecar_path
@@ -111,6 +111,12 @@ def matching_suggestions(ann: AnnotationSet, *, source: str | None = None, tier:
             and (min_score is None or (not math.isnan(s.score) and s.score >= min_score))]  # fmt: skip
 
 
+def labels_tier(ann: AnnotationSet) -> str:
+    """The tier accepted suggestions go to: the session's first tier of labels (not ``live``
+    markers nor ``suggestions``), else ``default``. The labeling window opens on the same tier."""
+    return next((t for t in ann.tier_names if t not in (LIVE_TIER, SUGGESTION_TIER)), DEFAULT_TIER)
+
+
 def _check_source(ann: AnnotationSet, session_path: Path, source: str | None) -> None:
     if source is None:
         return
@@ -129,21 +135,22 @@ def _counts(segs: Sequence[Segment]) -> str:
 
 
 def _review(session_path: str | Path, accept: bool, *, source: str | None, tier: str | None, labels: Sequence[str],
-            min_score: float | None, as_label: str | None, dry_run: bool) -> tuple[list[Segment], list[Segment]]:  # fmt: skip
-    """Accept or reject the matching suggestions in the sidecar; ``(done, still unreviewed of that source/tier)``."""
+            min_score: float | None, as_label: str | None, dry_run: bool, to_tier: str | None = None) -> tuple[list[Segment], list[Segment], str]:  # fmt: skip
+    """Accept or reject the matching suggestions in the sidecar; ``(done, still unreviewed of that source/tier, labels tier)``."""
     session_path = Path(session_path)
     with sidecar_lock(sidecar_path(session_path)):
         ann = read_annotations(session_path)
         _check_source(ann, session_path, source)
+        to_tier = to_tier or labels_tier(ann)
         segs = matching_suggestions(ann, source=source, tier=tier, labels=labels, min_score=min_score)
         if segs and not dry_run:
             verb = "Accept" if accept else "Reject"
-            CompoundCommand([AcceptSuggestion(s.id, as_label) if accept else RejectSuggestion(s.id) for s in segs],
+            CompoundCommand([AcceptSuggestion(s.id, as_label, to_tier) if accept else RejectSuggestion(s.id) for s in segs],
                             f"{verb} {len(segs)} suggestions").do(ann)  # fmt: skip
             save_annotations(ann, sidecar_path(session_path), session=session_path.name)
         done = {s.id for s in segs}
         left = [s for s in matching_suggestions(ann, source=source, tier=tier) if s.id not in done]
-    return segs, left
+    return segs, left, to_tier
 
 
 def _filters(source: str | None, labels: Sequence[str], min_score: float | None) -> str:
@@ -154,11 +161,13 @@ def _filters(source: str | None, labels: Sequence[str], min_score: float | None)
 
 
 def accept_suggestions(session_path: str | Path, *, source: str | None = None, tier: str | None = None, labels: Sequence[str] = (),
-                       min_score: float | None = None, as_label: str | None = None, dry_run: bool = False) -> str:  # fmt: skip
+                       min_score: float | None = None, as_label: str | None = None, dry_run: bool = False, to_tier: str | None = None) -> str:  # fmt: skip
     """Accept the unreviewed suggestions that pass the filters (the labeling window's A key, in bulk).
 
-    Accepted segments keep their times, tier, source and score and lose the suggested flag;
-    ``as_label`` relabels them (the window's 1–9). With ``dry_run`` nothing is saved.
+    Accepted segments keep their times, source and score and lose the suggested flag; those on
+    the ``suggestions`` tier move to ``to_tier`` (default `labels_tier`: the tier the labeling
+    window opens on), like the window's A key. ``as_label`` relabels them (the window's 1–9).
+    With ``dry_run`` nothing is saved.
 
     Returns
     -------
@@ -173,13 +182,16 @@ def accept_suggestions(session_path: str | Path, *, source: str | None = None, t
     Examples
     --------
     >>> print(accept_suggestions("run1.h5", source="clap.onnx", min_score=0.8))  # doctest: +SKIP
-    accepted 7 suggestion(s) (clap 7) from clap.onnx with score ≥ 0.8 in run1.labels.json; 2 left to review ...
+    accepted 7 suggestion(s) (clap 7) from clap.onnx with score ≥ 0.8 into tier 'default' of run1.labels.json; 2 left to review ...
     """
-    segs, left = _review(session_path, True, source=source, tier=tier, labels=labels, min_score=min_score, as_label=as_label, dry_run=dry_run)
+    segs, left, to_tier = _review(session_path, True, source=source, tier=tier, labels=labels, min_score=min_score, as_label=as_label,
+                                  dry_run=dry_run, to_tier=to_tier)  # fmt: skip
     verb = "would accept" if dry_run else "accepted"
     what = f"{verb} {len(segs)} suggestion(s)" + (f" ({_counts(segs)})" if segs else "")
     what += f" as {as_label!r}" if as_label and segs else ""
-    line = what + _filters(source, labels, min_score) + ("" if dry_run else f" in {sidecar_path(session_path).name}")
+    moved = any(s.tier == SUGGESTION_TIER for s in segs)
+    line = what + _filters(source, labels, min_score) + (f" into tier {to_tier!r}" if moved else "")
+    line += "" if dry_run else f" {'of' if moved else 'in'} {sidecar_path(session_path).name}"
     if left:
         scores = [s.score for s in left if not math.isnan(s.score)]
         rng = f", scores {min(scores):.2f}–{max(scores):.2f}" if scores else ""
@@ -193,7 +205,7 @@ def reject_suggestions(session_path: str | Path, *, source: str | None = None, t
                        dry_run: bool = False) -> str:  # fmt: skip
     """Drop the unreviewed suggestions that pass the filters (the window's R key, in bulk); reviewed
     segments are never touched. Returns one line for the terminal; raises like `accept_suggestions`."""
-    segs, left = _review(session_path, False, source=source, tier=tier, labels=labels, min_score=None, as_label=None, dry_run=dry_run)
+    segs, left, _ = _review(session_path, False, source=source, tier=tier, labels=labels, min_score=None, as_label=None, dry_run=dry_run)
     verb = "would reject" if dry_run else "rejected"
     line = f"{verb} {len(segs)} suggestion(s)" + (f" ({_counts(segs)})" if segs else "") + _filters(source, labels, None)
     line += "" if dry_run else f" in {sidecar_path(session_path).name}"
@@ -203,6 +215,7 @@ def reject_suggestions(session_path: str | Path, *, source: str | None = None, t
 __all__ = [
     "ReplaceSuggestions",
     "accept_suggestions",
+    "labels_tier",
     "matching_suggestions",
     "reject_suggestions",
     "source_matches",

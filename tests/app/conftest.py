@@ -74,13 +74,15 @@ def make_window(qtbot, settings):
 
 
 @pytest.fixture
-def open_view(qtbot):
+def open_view(qtbot, tmp_path):
     """Open a `LabelingView` on a session file and wait until it is shown with its tracks.
 
     ``open_view(path, labels=None, size=(1200, 800))``; ``labels`` defaults to the labels of
     `sensorlab.session.synthetic` sessions. The first open builds the pyramid in a worker, so
     the view is ready only after ``session_ready``. Views are closed after the test.
     """
+    from PySide6.QtCore import QSettings
+
     from sensorlab.app.labeling.view import LabelingView
     from sensorlab.labeling.labelset import LabelSet
     from sensorlab.session.synthetic import LABELS
@@ -88,7 +90,9 @@ def open_view(qtbot):
     views = []
 
     def make(path, labels=None, size=(1200, 800)):
-        v = LabelingView(path, labels or LabelSet.from_names(list(LABELS)), play_audio=False)
+        # Settings in the test's folder: the user's (suggestion settings, last model) never leak in or out.
+        ini = QSettings(str(tmp_path / "labeling.ini"), QSettings.Format.IniFormat)
+        v = LabelingView(path, labels or LabelSet.from_names(list(LABELS)), play_audio=False, settings=ini)
         qtbot.addWidget(v)
         views.append(v)
         v.resize(*size)

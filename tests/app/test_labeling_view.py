@@ -340,7 +340,7 @@ def test_suggest_that_finds_nothing_says_so_with_the_hint(tmp_path, open_view, q
     qtbot.waitUntil(lambda: not v.runner.busy, timeout=20_000)
     qtbot.wait(50)  # let any signal queued behind the result arrive: it must not overwrite it
     assert v.status.text().startswith("0 suggestions from energy on mic"), v.status.text()
-    assert "--param min_duration=0.01" in v.status.text()
+    assert "in Suggest ▾ → Settings… try Minimum length 0.01 s" in v.status.text()  # the fix in the window, not a command
     assert not v.progress.isVisible()
     # The long line wraps, readable in full, instead of widening the window off the screen.
     qtbot.waitUntil(lambda: v.status.height() >= v.status.heightForWidth(v.status.width()), timeout=5000)

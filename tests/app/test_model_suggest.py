@@ -183,3 +183,54 @@ def test_the_demo_model_is_a_quick_choice(qtbot, open_view, session_src):
     v = open_view(session_src)
     names = [a.text() for a in v.suggest_button.menu().actions()]
     assert "From a model…" in names and "Demo model (clap detector on imu)" in names
+
+
+def test_a_model_mapped_to_a_missing_stream_offers_the_streams_it_can_read(qtbot, open_view, session_src, tmp_path):
+    """No command-line hint (``--stream``) in the window: a chooser of the streams that fit."""
+    from PySide6.QtWidgets import QInputDialog
+
+    path = copy_session(session_src, tmp_path / "s")
+    v = open_view(path)
+    m = energy_model(tmp_path / "accel.onnx")
+    write_mapping(m, stream="accel", window=1.0, hop=0.5, scores_kind="sigmoid", labels=["active"])  # the session calls it imu
+    run_model(qtbot, v, m)
+    qtbot.waitUntil(lambda: bool(v.findChildren(QInputDialog)), timeout=10_000)
+    dialog = v.findChildren(QInputDialog)[-1]
+    assert "--stream" not in v.status.text()
+    assert v.status.text() == "run.h5 has no stream 'accel', which accel.onnx is mapped to: choose a stream to run it on"
+    assert dialog.isVisible() and dialog.comboBoxItems() == ["imu", "mic"]  # the camera cannot feed it
+    assert not [s for s in v.annotations if s.suggested]
+    dialog.setTextValue("imu")
+    dialog.accept()
+    qtbot.waitUntil(lambda: not v.model_suggest.running and not v.runner.busy and bool(v.status.text()), timeout=60_000)
+    got = sorted((round(s.start - T0), round(s.end - T0)) for s in v.annotations if s.suggested)
+    assert got == [(1, 5), (13, 17), (25, 29)], v.status.text()
+    assert v.status.text().startswith("3 suggestion(s) from accel.onnx (active 3")
+
+
+def test_a_model_no_stream_of_the_session_suits_says_how_to_map_it(qtbot, open_view, session_src, tmp_path):
+    path = copy_session(session_src, tmp_path / "s")
+    v = open_view(path)
+    m = energy_model(tmp_path / "three.onnx")
+    write_mapping(m, stream="accel", window=1.0, hop=0.5, scores_kind="sigmoid", labels=["active"], channels=["x", "y", "z"])
+    run_model(qtbot, v, m)
+    assert v.status.text() == ("run.h5 has no stream 'accel', which three.onnx is mapped to, and none of its streams (cam, imu, labels, mic) "
+                               "suits the model; map it to one with the mapping file beside it (three.mapping.json, 'stream')")
+
+
+def test_the_models_minimum_probability_is_set_in_the_window(qtbot, open_view, session_src, model, tmp_path):
+    path = copy_session(session_src, tmp_path / "s")
+    v = open_view(path)
+    dialog = v.open_suggest_settings()
+    assert dialog.boxes[("model", "threshold")].value() == 0.5
+    dialog.boxes[("model", "threshold")].setValue(0.99)  # the bursts reach P ≈ 0.96
+    dialog.accept()
+    run_model(qtbot, v, model)
+    assert not [s for s in v.annotations if s.suggested]
+    assert "no run of windows of a label reached P 0.99 — lower Minimum probability in Suggest ▾ → Settings…" in v.status.text()
+    assert "sensorlab predict" not in v.status.text()
+    dialog = v.open_suggest_settings()
+    dialog.boxes[("model", "threshold")].setValue(0.5)
+    dialog.accept()
+    v.model_suggest.run(model)
+    qtbot.waitUntil(lambda: not v.model_suggest.running and not v.runner.busy and "3 suggestion(s)" in v.status.text(), timeout=60_000)

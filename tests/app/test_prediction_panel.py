@@ -85,11 +85,41 @@ def test_a_model_trained_on_a_stream_this_rig_lacks_is_refused_naming_the_stream
 
     model = contract_mean_model(tmp_path / "model.onnx", stream="audio", rate=8000, channels=["ch0", "ch1"], window=0.5, hop=0.25,
                                 mean=[0.0, 0.0], std=[1.0, 1.0], labels=["yes", "no"])  # fmt: skip
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QInputDialog
+
+    w = make_window()
+    offered = []
+
+    def answer(choose: bool) -> None:
+        dialog = next((d for d in QApplication.topLevelWidgets() if isinstance(d, QInputDialog) and d.isVisible()), None)
+        if dialog is None:  # not shown yet (a loaded machine): look again
+            QTimer.singleShot(50, lambda: answer(choose))
+            return
+        offered.append((dialog.labelText(), dialog.comboBoxItems()))
+        dialog.setTextValue("mic")
+        dialog.accept() if choose else dialog.reject()
+
+    # The rig's microphone is 'mic': the model is offered the streams it can read instead of a refusal.
+    QTimer.singleShot(0, lambda: answer(False))
+    assert w.load_model(model) == ()
+    assert offered[-1] == ("model.onnx needs a stream named 'audio' (8000 Hz).\nRun it on (streams it can read):", ["imu", "mic"])
+    assert not [p for p in w.acquisition.processors if getattr(p, "model", None) is not None]  # cancelled: nothing was added
+    QTimer.singleShot(0, lambda: answer(True))
+    added = w.load_model(model)
+    assert added and [p.input for p in w.acquisition.processors if getattr(p, "model", None) is not None] == ["mic"]
+
+
+def test_a_model_no_running_stream_suits_is_refused_naming_the_streams_and_the_fix(qtbot, make_window, tmp_path):
+    from onnx_models import contract_mean_model
+
+    model = contract_mean_model(tmp_path / "model.onnx", stream="audio", rate=8000, channels=["left", "right"], window=0.5, hop=0.25,
+                                mean=[0.0, 0.0], std=[1.0, 1.0], labels=["yes", "no"])  # fmt: skip
     w = make_window()
     assert w.load_model(model) == ()
     assert w.banner.isVisible()
     assert w.banner.text() == ("⚠  model.onnx needs a stream named 'audio' (8000 Hz); this rig has imu, mic: open a rig with it "
-                               "(Devices…), or run it on a recording (sensorlab predict)")
+                               "(Devices…), or run it on a recording (Label…, Suggest ▾ → From a model…)")
     assert not [p for p in w.acquisition.processors if getattr(p, "model", None) is not None]  # nothing was added
 
 

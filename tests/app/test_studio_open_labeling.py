@@ -54,3 +54,29 @@ def test_a_damaged_session_is_named_once_in_the_banner(qtbot, make_window, tmp_p
     assert text.count("take-damaged.h5") == 1, text
     assert "not an HDF5 session file" in text and "labeling" in text
     assert not [x for x in w._labeling_windows if x.isVisible()]
+
+
+def test_a_models_suggestion_labels_do_not_move_the_users_hotkeys(qtbot, make_window, tmp_path):
+    """A foreign model suggested ``class2``: the session still opens with the studio's labels, and
+    alone (no studio) its own labels keep keys 1, 2 with the suggestion's label after them."""
+    from sensorlab.labeling.store import load_sidecar
+    from sensorlab.labeling.suggest import SUGGESTION_TIER
+
+    w = make_window()
+    studio = w.label_bar.labels.names
+    path = _session(tmp_path / "take1.h5", [studio[0], studio[1]])
+    ann = AnnotationSet(load_sidecar(path))
+    ann.add(Segment.create(SUGGESTION_TIER, "class2", T0 + 3, T0 + 4, suggested=True, source="model:foreign.onnx"))
+    save_annotations(ann, sidecar_path(path), session=path.name)
+    lw = _opened(qtbot, w, path)
+    assert lw.view.labels is w.label_bar.labels
+    lw.close()
+
+    from PySide6.QtCore import QSettings
+
+    from sensorlab.app.labeling.view import LabelingView
+
+    v = LabelingView(path, None, play_audio=False, settings=QSettings(str(tmp_path / "l.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(v)
+    assert [v.labels.by_hotkey(k).name for k in (1, 2, 3)] == [*sorted(studio[:2]), "class2"]
+    v.close()

@@ -124,13 +124,14 @@ def test_labels_accept_takes_a_models_suggestions_above_a_score_and_reject_drops
 
     r = cli("labels", "accept", str(predicted), "--source", "detector.onnx", "--min-score", "0.8")
     assert r.exit_code == 0, r.output
-    assert r.output.startswith("accepted 3 suggestion(s) (loud 3) from detector.onnx with score ≥ 0.8 in run.labels.json; 1 left to review")
+    assert r.output.startswith("accepted 3 suggestion(s) (loud 3) from detector.onnx with score ≥ 0.8 into tier 'default' of run.labels.json; 1 left to review")
     assert f"`sensorlab labels reject {predicted} --source detector.onnx`" in r.output
     after = by_start(predicted)
     assert {k: s.suggested for k, s in after.items()} == {2: False, 6: True, 10: False, 14: False}
     for k, s in after.items():  # accepted as they were suggested: times, label, source and score kept
         b = before[k]
-        assert (s.id, s.start, s.end, s.label, s.tier, s.source, s.score) == (b.id, b.start, b.end, b.label, b.tier, b.source, b.score)
+        assert (s.id, s.start, s.end, s.label, s.source, s.score) == (b.id, b.start, b.end, b.label, b.source, b.score)
+        assert s.tier == (SUGGESTION_TIER if s.suggested else "default")  # accepted: a label of the labels tier, as in the window
 
     r = cli("labels", "reject", str(predicted), "--source", "model:detector.onnx")
     assert r.exit_code == 0 and r.output.startswith("rejected 1 suggestion(s) (loud 1) from model:detector.onnx in run.labels.json"), r.output

@@ -107,7 +107,11 @@ class KeyHandler:
         av.current_label = lab.name
         sel = self.selected
         if sel is not None:
-            av.push(AcceptSuggestion(sel.id, lab.name) if sel.suggested else RelabelSegment(sel.id, lab.name))
+            if sel.suggested:
+                if av.push(AcceptSuggestion(sel.id, lab.name, v.tier)):
+                    self._reviewed(sel.id, True)
+            else:
+                av.push(RelabelSegment(sel.id, lab.name))
             return
         t = av.snap(v.cursor)
         if v.playback.playing:  # start/stop a span while watching
@@ -172,13 +176,22 @@ class KeyHandler:
         if sel is None:
             self.v.message.emit("no suggestion to review after the cursor")
             return
-        cmd = AcceptSuggestion(sel.id) if accept else RejectSuggestion(sel.id)
+        cmd = AcceptSuggestion(sel.id, tier=self.v.tier) if accept else RejectSuggestion(sel.id)  # into the labels tier, like `labels accept`
         if self.v.annotation_view.push(cmd):
+            self._reviewed(sel.id, accept, sel.label)
             nxt = next((s for s in ann.segments(suggested=True) if s.start >= sel.start and s.id != sel.id), None)
             if nxt is not None:
                 self.goto(nxt.start, select=nxt.id)
             else:
                 self.v.annotation_view.select(sel.id if accept else "")
+
+    def _reviewed(self, seg_id: str, accepted: bool, label: str = "") -> None:
+        """The status line says what the key did and what is left: the previous message (say,
+        a suggestion run's) would otherwise stay and read as the result of the key."""
+        ann = self.v.annotations
+        left = len(list(ann.segments(suggested=True)))
+        done = f"accepted {ann[seg_id].label} into tier {ann[seg_id].tier}" if accepted else f"rejected {label}"
+        self.v.message.emit(f"{done} (Ctrl+Z undoes) · {left} suggestion(s) left to review" if left else f"{done} · all suggestions reviewed")
 
     def jump(self, direction: int) -> None:
         ann, cur = self.v.annotations, self.v.cursor

@@ -9,6 +9,10 @@ it holds the sidecar open and would otherwise overwrite the command's write on i
 Like the command, a run replaces that model's unreviewed suggestions and writes the
 predictions beside the session (``run1.predictions.h5``); the recording is only read.
 
+A model mapped to a stream the session lacks (``imu`` for a session that calls it ``accel``)
+asks which stream to run on instead, offering only the streams the model can read (kind,
+rate and channels as the live view checks them): the command's ``--stream NAME``.
+
 Cancel stops at the next block (30 s of the stream), adds nothing and removes the partial
 predictions file. The last model chosen in the file dialog is remembered in the settings.
 """
@@ -17,12 +21,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Generator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QSettings
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QFileDialog, QMenu, QToolButton
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMenu, QToolButton
 
 import sensorlab
 
@@ -31,13 +36,54 @@ if TYPE_CHECKING:
 
 #: Settings key of the last model picked in the file dialog.
 LAST_MODEL_KEY = "labeling/last_model"
+#: Settings key of the stream last chosen for a model whose own stream a session lacks.
+LAST_STREAM_KEY = "labeling/last_model_stream"
 
 
-def _predict(model: Path, session: Path, cancel: threading.Event) -> Generator[str, None, Any]:
-    """Worker thread: `iter_predict` with suggestions returned, not saved; None when cancelled."""
+@dataclass
+class StreamChoice:
+    """The session lacks the model's stream ``wanted``; ``fits`` are the streams it can run on."""
+
+    wanted: str
+    fits: list[str]
+    streams: list[str]
+
+
+def _stream_choice(model: Path, session: Path) -> StreamChoice | None:
+    """None when the session has the model's stream; else the streams the model could read.
+
+    A stream fits when the processor the run would use opens on it (the live view's checks:
+    a regular audio or timeseries stream with the mapping's channels)."""
+    from sensorlab.inference.engine import InferenceProcessor
+    from sensorlab.inference.model import LoadedModel
+    from sensorlab.session.reader import Session
+
+    lm = LoadedModel(model)  # a model that cannot load fails here with its own message
+    wanted = InferenceProcessor(lm).input
+    with Session.open(session) as s:
+        infos = {n: r.info for n, r in s.streams.items()}
+    if wanted in infos:
+        return None
+    fits = []
+    for name in sorted(infos):
+        try:
+            InferenceProcessor(lm, input=name).open(infos)
+        except Exception:  # SourceError and the like: the model cannot read this stream
+            continue
+        fits.append(name)
+    return StreamChoice(wanted, fits, sorted(infos))
+
+
+def _predict(model: Path, session: Path, cancel: threading.Event, stream: str = "", params: dict | None = None) -> Generator[str, None, Any]:
+    """Worker thread: `iter_predict` with suggestions returned, not saved; None when cancelled,
+    a `StreamChoice` when no ``stream`` is given and the session lacks the model's."""
     from sensorlab.inference.offline import PredictProgress, iter_predict, predictions_path
 
-    gen = iter_predict(model, session, suggest=True, save_suggestions=False)
+    if not stream:
+        choice = _stream_choice(model, session)
+        if choice is not None:
+            return choice
+    gen = iter_predict(model, session, stream=stream, suggest=True, save_suggestions=False, **(params or {}))
     result = None
     try:
         for item in gen:
@@ -108,8 +154,9 @@ class ModelSuggest(QObject):
         dialog.open()
         return dialog
 
-    def run(self, model: Path, *, remember: bool = True) -> None:
-        """Run ``model`` over the session on a worker; its suggestions are added when it ends."""
+    def run(self, model: Path, *, remember: bool = True, stream: str = "") -> None:
+        """Run ``model`` over the session on a worker (on ``stream``, default the model's own);
+        its suggestions are added when it ends."""
         v = self.view
         if self.running:
             v.message.emit("a model is already running: wait for it or press Cancel")
@@ -121,7 +168,8 @@ class ModelSuggest(QObject):
         self.cancel_button.show()
         v.progress.setMaximum(100)
         v.progress.setValue(0)
-        worker = v.runner.run(f"model {model.name}", _predict, model, v.path, cancel,
+        params = v.suggest_settings.params("model")  # Suggest ▾ → Settings…: threshold, min_duration
+        worker = v.runner.run(f"model {model.name}", _predict, model, v.path, cancel, stream, params,
                               on_done=lambda r: self._done(model, r, cancel), on_error=lambda _m: self._ended())  # fmt: skip
         worker.yielded.connect(lambda text: v.progress.setValue(int(text.split("%")[0])) if "%" in text else None)
 
@@ -142,6 +190,9 @@ class ModelSuggest(QObject):
         v = self.view
         if v.session is None or v.annotation_view is None:
             return
+        if isinstance(result, StreamChoice):
+            self.ask_stream(model, result)
+            return
         if result is None or cancel.is_set():  # cancelled, perhaps after the worker had finished
             predictions_path(v.path).unlink(missing_ok=True)
             v.message.emit(f"model {model.name} cancelled: no suggestions added")
@@ -157,8 +208,35 @@ class ModelSuggest(QObject):
                            f" · A accept · R reject")  # fmt: skip
         else:
             tops = ", ".join(f"{k} {n}" for k, n in result.counts.items())
-            v.message.emit(f"0 suggestions from {model.name} ({result.windows} windows; top class: {tops}){replaced}; no window of a "
-                           f"label reached P 0.5 — `sensorlab predict MODEL SESSION --suggest --threshold 0.3` suggests weaker ones")  # fmt: skip
+            p = v.suggest_settings.value("model", "threshold")
+            v.message.emit(f"0 suggestions from {model.name} ({result.windows} windows; top class: {tops}){replaced}; no run of windows of a "
+                           f"label reached P {p:g} — lower Minimum probability in Suggest ▾ → Settings… for weaker ones")  # fmt: skip
+
+    def ask_stream(self, model: Path, choice: StreamChoice) -> QInputDialog | None:
+        """The session lacks the model's stream: ask for one it can read (non-blocking); choosing
+        runs the model on it. Returns the dialog, or None (and a message) when no stream fits."""
+        v = self.view
+        lead = f"{v.path.name} has no stream {choice.wanted!r}, which {model.name} is mapped to"
+        if not choice.fits:
+            v.message.emit(f"{lead}, and none of its streams ({', '.join(choice.streams)}) suits the model; "
+                           f"map it to one with the mapping file beside it ({model.stem}.mapping.json, 'stream')")  # fmt: skip
+            return None
+        v.message.emit(f"{lead}: choose a stream to run it on")
+        dialog = QInputDialog(v)
+        dialog.setWindowTitle(f"Run {model.name} on…")
+        dialog.setLabelText(f"{lead}.\nRun it on (streams the model can read):")
+        dialog.setComboBoxItems(choice.fits)
+        dialog.setComboBoxEditable(False)
+        last = str(self.settings.value(LAST_STREAM_KEY, "") or "")
+        dialog.setTextValue(last if last in choice.fits else choice.fits[0])
+        dialog.setOkButtonText("Run")
+        dialog.textValueSelected.connect(lambda name: self._run_on(model, name))
+        dialog.open()
+        return dialog
+
+    def _run_on(self, model: Path, stream: str) -> None:
+        self.settings.setValue(LAST_STREAM_KEY, stream)
+        self.run(model, remember=False, stream=stream)
 
     def close(self) -> None:
         """The view closes: stop a running model (the runner waits for its worker)."""
@@ -166,4 +244,4 @@ class ModelSuggest(QObject):
             self._cancel.set()
 
 
-__all__ = ["LAST_MODEL_KEY", "ModelSuggest"]
+__all__ = ["LAST_MODEL_KEY", "LAST_STREAM_KEY", "ModelSuggest", "StreamChoice"]

@@ -43,26 +43,53 @@ class SuggestActions:
             if method and s.count:
                 menu.addAction(f"{method} on {s.name}", lambda s=s, m=method: self.suggest(s.name, m))
         self.model_suggest.add_actions(menu)
+        menu.addSeparator()
+        menu.addAction("Settings (threshold, minimum length)…", self.open_suggest_settings)
+        menu.addAction("Review in bulk (accept / reject many)…", self.open_bulk_review)
+
+    def open_bulk_review(self):
+        """Suggest ▾ → Review in bulk…: `labels accept|reject` with their filters, in the window (non-blocking); returns the dialog."""
+        from sensorlab.app.labeling.review_dialog import BulkReviewDialog
+
+        dialog = BulkReviewDialog(self)
+        dialog.open()
+        return dialog
+
+    def open_suggest_settings(self):
+        """Suggest ▾ → Settings…: the energy detector's and models' parameters (non-blocking); returns the dialog."""
+        from sensorlab.app.labeling.suggest_settings import SuggestSettingsDialog
+
+        dialog = SuggestSettingsDialog(self.suggest_settings, self)
+        dialog.accepted.connect(lambda: self.message.emit("suggestion settings saved: the next run uses them"))
+        dialog.open()
+        return dialog
 
     def suggest(self, stream: str, method: str) -> None:
         """Run a suggestion method on a worker; the result is one undoable step.
 
         Like ``sensorlab labels suggest``, the step replaces the unreviewed suggestions of the
-        previous run of the same method on the same stream (also when nothing is found).
+        previous run of the same method on the same stream (also when nothing is found). The
+        parameters are those of Suggest ▾ → Settings… (`suggest_settings.py`).
         """
         from sensorlab.labeling.cli_commands import describe_segments
         from sensorlab.labeling.suggest_stream import suggestion_source
 
+        params = self.suggest_settings.params(method)
+        custom = self.suggest_settings.summary(method)
+        custom = f" ({custom})" if custom else ""
+
         def done(segs) -> None:
             replaced = self.replace_suggestions(suggestion_source(method, stream), segs, f"Suggest {len(segs)} ({method})")
             if segs:
-                self.message.emit(f"{len(segs)} suggestion(s) from {method} on {stream}{replaced}")
+                self.message.emit(f"{len(segs)} suggestion(s) from {method} on {stream}{custom}{replaced}")
+            elif tips := self.suggest_settings.empty_hint(method):
+                self.message.emit(f"0 suggestions from {method} on {stream}{custom}{replaced}; in Suggest ▾ → Settings… try {tips}")
             else:
                 hint = describe_segments([], method=method).removeprefix("0 suggestions")
                 self.message.emit(f"0 suggestions from {method} on {stream}{replaced}; from the command line "
                                   f"`sensorlab labels suggest`{hint}")
 
-        self.runner.run(f"suggest {method} on {stream}", _suggest, self.session.streams[stream], method, on_done=done)
+        self.runner.run(f"suggest {method} on {stream}", _suggest, self.session.streams[stream], method, params, on_done=done)
 
     def replace_suggestions(self, source: str, segs, title: str) -> str:
         """``segs`` replace the unreviewed suggestions of ``source`` as one undoable step titled ``title``
@@ -78,11 +105,11 @@ class SuggestActions:
         return ""
 
 
-def _suggest(stream: StreamReader, method: str):
-    """Worker thread: run a suggestion method over a stream, yielding percentages."""
+def _suggest(stream: StreamReader, method: str, params: dict):
+    """Worker thread: run a suggestion method over a stream with ``params``, yielding percentages."""
     from sensorlab.labeling.suggest_stream import iter_suggest_for_stream
 
-    gen = iter_suggest_for_stream(stream, method)
+    gen = iter_suggest_for_stream(stream, method, **params)
     while True:
         try:
             p = next(gen)

@@ -44,6 +44,7 @@ from sensorlab.app.labeling.keys import KeyHandler
 from sensorlab.app.labeling.model_suggest import ModelSuggest
 from sensorlab.app.labeling.playback import Playback
 from sensorlab.app.labeling.suggest_actions import SuggestActions
+from sensorlab.app.labeling.suggest_settings import SuggestSettings
 from sensorlab.app.labeling.timeline import Timeline
 from sensorlab.app.labeling.events_track import EventsTrack
 from sensorlab.app.labeling.tracks import SignalTrack, SpectrogramTrack
@@ -110,7 +111,10 @@ class LabelingView(SuggestActions, QWidget):
         if labels is None:
             labels, self.labels_path = find_labelset(self.path)
         if labels is None:
-            names = [n for n in self.annotations.labels() if n] or ["label"]
+            # Reviewed labels take keys 1–9 first: a model's suggestion labels (class2…) come
+            # after them, or opening a session the model ran on moved speech from key 2 to 3.
+            reviewed = sorted({s.label for s in self.annotations if s.label and not s.suggested})
+            names = reviewed + [n for n in self.annotations.labels() if n and n not in reviewed] or ["label"]
             labels = LabelSet.from_names(names)  # beyond 9 without a hotkey, still in the set
         self.labels = labels
         self.stack = UndoStack(self.annotations, autosave=autosaver(sidecar_path(self.path), session=self.path.name))
@@ -126,6 +130,7 @@ class LabelingView(SuggestActions, QWidget):
         self.open_spans: dict[int, float] = {}  # hotkey → start time of a span being recorded
         self.keys = KeyHandler(self)
         self.model_suggest = ModelSuggest(self, settings)  # Suggest ▾ → From a model… (model_suggest.py)
+        self.suggest_settings = SuggestSettings(self.model_suggest.settings)  # Suggest ▾ → Settings… (suggest_settings.py)
         self._build_frame()
         self.message.connect(self.status.setText)
         audio = next((s for s in self.session.streams.values() if s.info.kind is StreamKind.AUDIO and s.count), None)
@@ -254,7 +259,9 @@ class LabelingView(SuggestActions, QWidget):
         av = AnnotationView(self.annotations, self.stack, self.labels, tl, parent=self)
         self.annotation_view = av
         av.message.connect(self.message.emit)
-        av.tier_activated.connect(self._set_tier)
+        # Clicking a suggestion does not make "suggestions" the labeling tier: keys 1–9 would
+        # then put new labels (and accepted suggestions) among the unreviewed ones.
+        av.tier_activated.connect(lambda t: None if t == SUGGESTION_TIER else self._set_tier(t))
         av.selection_changed.connect(lambda _sid: self._update_position())
         self.annotations.tier_added.connect(lambda _t: self._update_tiers())
         # The position line shows the selection's label and times: redraw it when an edit

@@ -20,6 +20,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
+    QInputDialog,
     QLabel,
     QMenu,
     QPushButton,
@@ -225,7 +226,9 @@ class StudioActions:
         if find_labelset(path)[0] is not None:
             return None
         try:
-            used = {name for name in read_annotations(path).labels() if name}
+            # Reviewed labels only: a model's suggestions (class2, _unknown_) must not take the
+            # session away from the studio's hotkeys and colours.
+            used = {s.label for s in read_annotations(path) if s.label and not s.suggested}
         except Exception:  # unreadable: the labeling window says why when it opens the file
             return self.label_bar.labels
         return self.label_bar.labels if used <= set(self.label_bar.labels.names) else None
@@ -291,11 +294,21 @@ class StudioActions:
             self.show_error("no devices are open: open a rig (Devices…) before loading a model")
             return ()
         mapping = None
+        options: dict = {}
         try:
             _ins, _outs, contract = describe_model(path)
             if contract is not None and (why := _missing_stream(Path(path), contract.input, self.acquisition.streams)):
-                self.show_error(why)
-                return ()
+                # Streams it could read instead (the live checks: kind, rate, channels): a model
+                # trained on 'audio' runs on this rig's 'mic' without a rig file to edit.
+                fits = _fitting_streams(Path(path), self.acquisition.streams)
+                if not fits:
+                    self.show_error(why)
+                    return ()
+                stream, ok = QInputDialog.getItem(self, f"Run {Path(path).name} on…", f"{why.split(';')[0]}.\nRun it on (streams it can read):",
+                                                  fits, 0, False)  # fmt: skip
+                if not ok:
+                    return ()
+                options["input"] = stream
             if contract is None and load_mapping(path) is None:
                 from sensorlab.app.models.model_dialog import MappingDialog
 
@@ -303,7 +316,7 @@ class StudioActions:
                 if not dialog.exec():
                     return ()
                 mapping = dialog.mapping
-            added = self.studio.load_model(path, mapping=mapping)
+            added = self.studio.load_model(path, mapping=mapping, **options)
         except (ModelError, SourceError, ValueError) as e:
             self.show_error(str(e))
             return ()
@@ -344,6 +357,22 @@ def _scroll_into_view(panel, tries: int = 200) -> None:
     area.ensureWidgetVisible(panel, 0, 0)
 
 
+def _fitting_streams(path: Path, streams: dict) -> list[str]:
+    """The running streams a model could read (its processor opens on them), sorted."""
+    from sensorlab.inference import InferenceProcessor, LoadedModel
+
+    model = LoadedModel(path)  # once, not once per stream
+    fits = []
+    for name in sorted(streams):
+        proc = InferenceProcessor(model, input=name)
+        try:
+            proc.open(dict(streams))
+        except Exception:  # SourceError and the like: not this stream
+            continue
+        fits.append(name)
+    return fits
+
+
 def _missing_stream(path: Path, model_input: dict, streams: dict) -> str:
     """One line when the stream a model's contract names is not running here, else "".
 
@@ -356,4 +385,4 @@ def _missing_stream(path: Path, model_input: dict, streams: dict) -> str:
         return ""
     signals = ", ".join(n for n, i in streams.items() if i.kind in (StreamKind.AUDIO, StreamKind.TIMESERIES))
     return (f"{path.name} needs a stream named {want!r}" + (f" ({rate:g} Hz)" if rate else "") + f"; this rig has "
-            f"{signals or 'no signal streams'}: open a rig with it (Devices…), or run it on a recording (sensorlab predict)")
+            f"{signals or 'no signal streams'}: open a rig with it (Devices…), or run it on a recording (Label…, Suggest ▾ → From a model…)")
