@@ -44,7 +44,6 @@ def test_the_signal_is_painted_over_the_ruler_grid_lines_in_its_own_colour(view,
     top = tl.mapFromScene(vb.mapToScene(vb.rect().topLeft())).y()
     height = int(vb.height())
     background = QColor(tl.backgroundBrush().color()).rgb() & 0xFFFFFF
-    colour = QColor(PALETTE[len(track.curves) - 1]).rgb() & 0xFFFFFF  # the top channel, drawn last
 
     def column_of(value: float) -> int | None:
         """The image column the grid line at ``value`` is in: the one whose empty top row is not
