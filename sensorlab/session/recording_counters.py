@@ -73,6 +73,10 @@ class RecordingCounters:
         d = self.since_start(name)
         gaps = self.gaps(name, written)
         message, stopped_at = stopped
+        if message and written.count:
+            # Its last sample: the writer can notice a failure (device stats polled at a flush)
+            # before it has taken the chunks the device sent just before failing.
+            stopped_at = written.last_time
         f: dict[str, Any] = dict(
             count=written.count,
             first_time=written.first_time,

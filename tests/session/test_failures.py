@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import threading
 
 import numpy as np
 import pytest
@@ -34,6 +35,24 @@ def test_a_vanishing_device_stops_only_its_stream(make_recorder):
         assert mic.count == 8000 and mic.error == "" and np.isnan(mic.stopped_at)
         assert s.complete and s.stop_reason == "stopped"
         assert any(e["stream"] == "imu" and e["level"] == "error" for e in s.log)
+
+
+def test_stopped_at_is_the_last_sample_when_the_failure_is_seen_before_the_last_chunks(make_recorder):
+    # The writer also polls device errors at each flush, so under load it can notice a failure
+    # before it has taken the chunks the device sent just before failing (CI caught this).
+    src = SignalSource("imu", shape=(6,), rate=1000, realtime=False, max_samples=300)
+    rec, acq = make_recorder(src, start_sources=False)
+    noticed = threading.Event()
+    rec.failed.connect(lambda stream, msg: noticed.set())
+    src.stats["imu"].error = "imu: device disconnected (emulated)"  # what _fail sets before its chunks are taken
+    assert noticed.wait(10)
+    acq.start()
+    assert src.wait(10)
+    path = rec.stop()
+    with Session.open(path) as s:
+        imu = s.streams["imu"]
+        assert imu.count == 300
+        assert imu.stopped_at == imu.timestamps[-1]
 
 
 def test_a_stall_with_lost_samples_is_recorded_as_drops_and_a_gap(make_session):
