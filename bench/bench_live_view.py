@@ -301,7 +301,6 @@ def _measure(seconds: float, profile: str | None = None, devices: str = "demo", 
             **{key: float(np.mean([p[i] for p in pacing])) if pacing else float("nan")
                for i, key in enumerate(("period_ms", "detail", "budget", "quota_used", "throttled"))},
             "load": os.getloadavg()[0],
-            "span": [t0, t1],
             **{f"cpu_ms_per_frame_{k}": 1000 * (k1[k] - k0[k]) / frames for k in k1 if k != "gui"},
         }
 
@@ -324,6 +323,7 @@ def _measure(seconds: float, profile: str | None = None, devices: str = "demo", 
     started, stopped = [], []
     w.recording_started.connect(started.append)
     w.recording_stopped.connect(stopped.append)
+    recorded_from = now()  # the file's span, for the boards' figures (the phase is inside it)
     w.start_recording()
     while not started and now() < deadline + 30:
         wait(50)
@@ -349,6 +349,7 @@ def _measure(seconds: float, profile: str | None = None, devices: str = "demo", 
     end = now() + 60
     while not stopped and now() < end:
         wait(50)
+    recorded_to = now()
     streams, losses, gaps = {}, {}, {}
     if stopped:
         from sensorlab.session.reader import Session
@@ -356,7 +357,9 @@ def _measure(seconds: float, profile: str | None = None, devices: str = "demo", 
         with Session.open(stopped[0]) as s:
             streams = {name: r.count for name, r in s.streams.items()}
             losses = {name: (r.stats.dropped, r.stats.dropped_in_transit) for name, r in s.streams.items() if r.stats.dropped}
-            gaps = {name: r.gaps.tolist() for name, r in s.streams.items() if r.stats.dropped}
+            # Serial streams only (their boards are the instrumented ones, --devices apart).
+            serial = {i.name for src in w.acquisition.sources if hasattr(src, "reader_info") for i in src.streams}
+            gaps = {name: r.gaps.tolist() for name, r in s.streams.items() if r.stats.dropped and name in serial}
     errors = {k: v.error for k, v in w.acquisition.stats.items() if v.error}
     # Which processes the CPU cap holds (bench/slow_machine.py): the studio, its serial reader
     # processes, the device processes (outside it with --devices-uncapped).
@@ -374,8 +377,8 @@ def _measure(seconds: float, profile: str | None = None, devices: str = "demo", 
 
     shutil.rmtree(tmp, ignore_errors=True)  # the session recorded (tens of MB a run) and settings
     return {"baseline": baseline, "recording": recording, "file_samples": streams, "losses": losses, "errors": errors,
-            "streams": list(w.acquisition.streams) if w.acquisition else [], "gaps": explain(gaps, boards), "cgroups": cgroups,
-            "boards": [_board_summary(b, *recording["span"]) for b in boards]}
+            "streams": list(w.acquisition.streams) if w.acquisition else [], "gaps": explain(gaps, boards) if boards else [], "cgroups": cgroups,
+            "boards": [_board_summary(b, recorded_from, recorded_to) for b in boards]}
 
 
 def _board_summary(board: dict, t0: float, t1: float) -> dict:
