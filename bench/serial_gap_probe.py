@@ -106,8 +106,10 @@ def throttling() -> dict[str, int]:
     return {}
 
 
-def explain(gaps: dict[str, list], boards: list[dict], margin: float = 0.2) -> list[str]:
-    """One line per gap: what the emulator did just before it (see the module docstring)."""
+def explain(gaps: dict[str, list], boards: list[dict], realtime: bool = False, margin: float = 0.2) -> list[str]:
+    """One line per gap: what the emulator did just before it (see the module docstring).
+    ``realtime``: the boards ran at real-time priority, so all of them late at once means the
+    machine itself did not run (at normal priority the host's load may hold both)."""
     out = []
     for stream, spans in gaps.items():
         for a, b in spans:
@@ -123,8 +125,9 @@ def explain(gaps: dict[str, list], boards: list[dict], margin: float = 0.2) -> l
                 # Every device thread late by the same time at once, at real-time priority:
                 # the whole machine (the VM) did not run, not one process.
                 others = [o["kind"] for o in boards if o is not bd and any(abs(t2 - t) < 0.02 and s2 > 0.5 * s for t2, s2 in o["stalls"])]
-                why = (f"emulator stalled {1000 * s:.0f} ms first (its catch-up overfilled the pty)"
-                       + (f", and {', '.join(others)} by as long at the same moment: the whole machine stalled" if others else ""))
+                why = f"emulator stalled {1000 * s:.0f} ms first (its catch-up overfilled the pty)"
+                if others:
+                    why += f", and {', '.join(others)} by as long at the same moment" + (": the whole machine stalled" if realtime else "")
             else:
                 why = "no emulator stall: the reader did not empty the pty in time"
             out.append(f"{stream} gap {a:.3f}–{b:.3f} ({1000 * (b - a):.0f} ms): {bd['kind']} emulator's pty refused {lost} bytes; {why}")
