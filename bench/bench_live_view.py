@@ -29,7 +29,10 @@ What is measured (per phase):
 
 ``--profile FILE`` also writes a cProfile of the GUI thread during the recording phase
 (``python -m pstats FILE``). ``--devices inside|apart`` runs a smaller rig with its emulators
-in this process or in child processes (see `DEVICES`). ``--hogs N`` keeps N other processes
+in this process or in child processes (see `DEVICES`); with ``apart`` the boards are
+instrumented and every serial gap of the file is explained (`serial_gap_probe`), and under
+``bench/slow_machine.py`` ``--devices-uncapped`` moves the device processes out of the CPU cap,
+at real-time priority (``--devices-uncapped normal``: at normal priority, see `_uncap`). ``--hogs N`` keeps N other processes
 busy on a core each meanwhile (``while True: pass``) and ``--record-only`` skips the baseline:
 ``--seconds 600 --hogs 1 --record-only`` is issue 14 §2's setting (the studio open, the demo
 rig recording, one core saturated, 10 minutes). The recording phase also reports the samples
