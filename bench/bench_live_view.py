@@ -29,7 +29,10 @@ What is measured (per phase):
 
 ``--profile FILE`` also writes a cProfile of the GUI thread during the recording phase
 (``python -m pstats FILE``). ``--devices inside|apart`` runs a smaller rig with its emulators
-in this process or in child processes (see `DEVICES`). ``--hogs N`` keeps N other processes
+in this process or in child processes (see `DEVICES`); with ``apart`` the boards are
+instrumented and every serial gap of the file is explained (`serial_gap_probe`), and under
+``bench/slow_machine.py`` ``--devices-uncapped`` moves the device processes out of the CPU cap,
+at real-time priority (``--devices-uncapped normal``: at normal priority, see `_uncap`). ``--hogs N`` keeps N other processes
 busy on a core each meanwhile (``while True: pass``) and ``--record-only`` skips the baseline:
 ``--seconds 600 --hogs 1 --record-only`` is issue 14 §2's setting (the studio open, the demo
 rig recording, one core saturated, 10 minutes). The recording phase also reports the samples
@@ -59,6 +62,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 from bench_stalls import WakeProbe  # noqa: E402 - the same acquisition-like probe as the headless bench
+from serial_gap_probe import cpu_cgroup, explain, start_board, throttling  # noqa: E402
 GOALS = {"fps": ">= 60", "age_p50_ms": "<= 50", "age_p95_ms": "<= 50", "dropped": "0", "cpu_percent": "(report)",
          "cpu_ms_per_frame": "(report)", "gui_ms_per_frame": "(report)"}
 #: Further figures printed (not in bench/run_all.py's table): where the process's CPU per frame
@@ -76,8 +80,9 @@ DETAILS = ("gil_wait_ms_per_frame", "runq_ms_per_frame", "cpu_ms_per_frame_emula
 DEVICES = ("demo", "inside", "apart")
 
 
-def _sources(devices: str, children: list) -> tuple[str, list]:
-    """``(rig_text, sources)`` for ``devices`` (child processes started go into ``children``)."""
+def _sources(devices: str, children: list, tmp: Path) -> tuple[str, list]:
+    """``(rig_text, sources)`` for ``devices`` (child processes started go into ``children``;
+    the boards' own counters are written to ``tmp``, see `serial_gap_probe`)."""
     from sensorlab.app.main import demo_rig_and_sources
 
     if devices == "demo":
@@ -98,11 +103,10 @@ def _sources(devices: str, children: list) -> tuple[str, list]:
     children.append(camera)
 
     def board(kind: str, drift: float) -> tuple[str, int]:
-        proc = subprocess.Popen([sys.executable, "-m", "sensorlab.acquisition.emulated.mcu", kind, "--drift-ppm", str(drift)],
-                                stdout=subprocess.PIPE, text=True)  # fmt: skip
+        # Instrumented: its late wake-ups and the bytes its pty refused tell where a gap came from.
+        proc, port, baud = start_board(kind, drift, tmp / f"board-{kind}.json")
         children.append(proc)
-        words = proc.stdout.readline().split()  # "imu-radar on /dev/pts/N at 2000000 baud ..."
-        return words[2], int(words[4])
+        return port, baud
 
     imu_port, imu_baud = board("imu-radar", 100.0)
     wrist_port, wrist_baud = board("text-imu", 30.0)
@@ -116,7 +120,7 @@ def _sources(devices: str, children: list) -> tuple[str, list]:
     return "", sources
 
 
-def _uncap(children: list) -> None:
+def _uncap(children: list, priority: str = "realtime") -> None:
     """Move the device processes out of this process's CPU-capped cgroup (``bench/slow_machine.py``):
     on a slow laptop a user's real camera and boards cost its CPU nothing; the emulators that
     stand in for them should not either."""
@@ -130,6 +134,32 @@ def _uncap(children: list) -> None:
                     (root / "cgroup.procs").write_text(str(child.pid))
                 except OSError:
                     pass
+    # Nor do real devices wait for the host's CPU: outside the cap but at normal priority, the
+    # emulators competed with every other job on the host (the capped group comes first), were
+    # kept off the CPU for up to ~0.2 s, and then wrote the whole stretch into the pty at once,
+    # which holds ~20 ms at 2 Mbaud: the rest was dropped, one serial gap of 30–140 ms at a
+    # random moment (bench/serial_gap_probe.py tells the cases apart). A UART sends on its own
+    # clock, so the emulators run at real-time priority here, every thread (they sleep between
+    # packets and frames: ~30 % of a core in all, half of it the camera's JPEG encoding).
+    # Not enough: nice -20 (still held 170–305 ms, serial losses in 3 of 3 runs).
+    for child in children if priority == "realtime" else ():
+        for tid in _threads(child.pid):
+            try:
+                os.sched_setscheduler(tid, os.SCHED_FIFO, os.sched_param(DEVICE_RT_PRIORITY))
+            except OSError:
+                pass
+
+
+#: Real-time priority of the emulated devices with ``--devices-uncapped`` (above sensorlab's
+#: own reader process, 5: the device writes first, as hardware would).
+DEVICE_RT_PRIORITY = 10
+
+
+def _threads(pid: int) -> list[int]:
+    try:
+        return [int(t) for t in os.listdir(f"/proc/{pid}/task")]
+    except OSError:
+        return []
 
 
 def _measure(seconds: float, profile: str | None = None, devices: str = "demo", hogs: int = 0, record_only: bool = False) -> dict:
@@ -149,9 +179,9 @@ def _measure(seconds: float, profile: str | None = None, devices: str = "demo", 
     settings = QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat)
     settings.setValue("session/folder", str(tmp / "sessions"))
     children: list[subprocess.Popen] = []
-    rig_text, sources = _sources(devices, children)
+    rig_text, sources = _sources(devices, children, tmp)
     if os.environ.get("BENCH_DEVICES_UNCAPPED"):
-        _uncap(children)
+        _uncap(children, os.environ["BENCH_DEVICES_UNCAPPED"])
     w = MainWindow(sources, rig_text=rig_text, settings=settings)
     w.resize(1400, 900)
     w.show()
@@ -297,6 +327,7 @@ def _measure(seconds: float, profile: str | None = None, devices: str = "demo", 
     started, stopped = [], []
     w.recording_started.connect(started.append)
     w.recording_stopped.connect(stopped.append)
+    recorded_from = now()  # the file's span, for the boards' figures (the phase is inside it)
     w.start_recording()
     while not started and now() < deadline + 30:
         wait(50)
@@ -308,7 +339,10 @@ def _measure(seconds: float, profile: str | None = None, devices: str = "demo", 
 
         prof = cProfile.Profile(_time.thread_time)  # CPU time: wall time would count the load
     probe_from = len(probe.late)
+    throttled0 = throttling()
     recording = phase(prof)
+    throttled1 = throttling()
+    recording["throttled_periods"] = {k: throttled1[k] - throttled0.get(k, 0) for k in throttled1}
     late = np.array(probe.late[probe_from:]) * 1000
     recording["probe_wakeups"] = len(late)
     recording["probe_late_max_ms"] = float(late.max()) if len(late) else float("nan")
@@ -319,24 +353,43 @@ def _measure(seconds: float, profile: str | None = None, devices: str = "demo", 
     end = now() + 60
     while not stopped and now() < end:
         wait(50)
-    streams, losses = {}, {}
+    recorded_to = now()
+    streams, losses, gaps = {}, {}, {}
     if stopped:
         from sensorlab.session.reader import Session
 
         with Session.open(stopped[0]) as s:
             streams = {name: r.count for name, r in s.streams.items()}
             losses = {name: (r.stats.dropped, r.stats.dropped_in_transit) for name, r in s.streams.items() if r.stats.dropped}
+            # Serial streams only (their boards are the instrumented ones, --devices apart).
+            serial = {i.name for src in w.acquisition.sources if hasattr(src, "reader_info") for i in src.streams}
+            gaps = {name: r.gaps.tolist() for name, r in s.streams.items() if r.stats.dropped and name in serial}
     errors = {k: v.error for k, v in w.acquisition.stats.items() if v.error}
+    # Which processes the CPU cap holds (bench/slow_machine.py): the studio, its serial reader
+    # processes, the device processes (outside it with --devices-uncapped).
+    readers = {getattr(src, "port", "?"): dict(getattr(src, "reader_info", {})) for src in w.acquisition.sources if hasattr(src, "reader_info")}
+    cgroups = {"studio": cpu_cgroup(os.getpid()),
+               **{f"reader {n}": cpu_cgroup(info["pid"]) + (" (SCHED_FIFO)" if info.get("realtime") else "") for n, info in readers.items() if "pid" in info},
+               **{f"device {c.pid} {Path(str(c.args[1])).name if isinstance(c.args, list) else ''}": cpu_cgroup(c.pid) for c in children}}
     w.close()
     for child in children:
         child.terminate()
         child.wait(10)
+    boards = [json.loads(p.read_text()) for p in sorted(tmp.glob("board-*.json"))]
     probe.halt.set()
     import shutil
 
     shutil.rmtree(tmp, ignore_errors=True)  # the session recorded (tens of MB a run) and settings
     return {"baseline": baseline, "recording": recording, "file_samples": streams, "losses": losses, "errors": errors,
-            "streams": list(w.acquisition.streams) if w.acquisition else []}
+            "streams": list(w.acquisition.streams) if w.acquisition else [], "gaps": explain(gaps, boards, realtime=os.environ.get("BENCH_DEVICES_UNCAPPED") == "realtime") if boards else [], "cgroups": cgroups,
+            "boards": [_board_summary(b, recorded_from, recorded_to) for b in boards]}
+
+
+def _board_summary(board: dict, t0: float, t1: float) -> dict:
+    """An emulated board's late wake-ups and refused bytes while recording (`serial_gap_probe`)."""
+    stalls = [s for t, s in board["stalls"] if t0 <= t <= t1]
+    return {"kind": board["kind"], "stalls_over_35ms": len(stalls), "longest_stall_ms": round(1000 * max(stalls, default=0.0), 1),
+            "pty_refused_bytes": sum(n for t, n in board["refused"] if t0 <= t <= t1)}
 
 
 def _child_env() -> dict[str, str]:
@@ -388,12 +441,13 @@ def main() -> int:
                     help="the full demo rig, or a smaller rig with its emulators inside this process or apart (see DEVICES)")
     ap.add_argument("--hogs", type=int, default=0, help="other processes each keeping a core busy meanwhile (while True: pass)")
     ap.add_argument("--record-only", action="store_true", help="only the recording phase (e.g. --seconds 600 --hogs 1 for issue 14 §2)")
-    ap.add_argument("--devices-uncapped", action="store_true",
-                    help="with --devices apart under bench/slow_machine.py: the device processes run outside the CPU cap")
+    ap.add_argument("--devices-uncapped", nargs="?", const="realtime", choices=("realtime", "normal"),
+                    help="with --devices apart under bench/slow_machine.py: the device processes run outside the CPU cap, "
+                         "at real-time priority (default: as hardware, never waiting for the host's CPU) or at normal priority")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.devices_uncapped:
-        os.environ["BENCH_DEVICES_UNCAPPED"] = "1"  # read by the child process
+        os.environ["BENCH_DEVICES_UNCAPPED"] = args.devices_uncapped  # read by the child process
     if args.child:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
         print(json.dumps(_measure(args.seconds, args.profile, args.devices, args.hogs, args.record_only)), flush=True)
@@ -401,6 +455,11 @@ def main() -> int:
     m = measure(args.seconds, args.profile and str(Path(args.profile).resolve()), args.devices, args.hogs, args.record_only)
     print(f"streams: {', '.join(m['streams'])}; file samples: {m['file_samples']}")
     print(f"samples lost while recording (stream: lost, of which in transit): {m['losses'] or 'none'}")
+    for line in m.get("gaps", []):
+        print(f"  {line}")
+    if m.get("boards"):
+        print(f"emulated boards while recording: {m['boards']}")
+    print(f"cpu cgroups: {m.get('cgroups')}; the cap's throttling while recording: {m['recording'].get('throttled_periods')}")
     r = m["recording"]
     print(f"wake probe while recording: {r['probe_wakeups']} wake-ups, {r['probe_late_over_20ms']} more than 20 ms late, latest {r['probe_late_max_ms']:.1f} ms")
     if m["baseline"] is None:

@@ -177,3 +177,43 @@ def test_scrolling_moves_the_markers_without_laying_them_out_again(qtbot, monkey
         green = _columns_with(image, text_y, GREEN)
         assert any(c > on_screen(5.0) + 2 for c in green) and all(on_screen(5.0) - 1 <= c <= on_screen(5.0) + 3 + box.width() for c in green)
     assert layouts == []
+
+
+def _text_panel(qtbot):
+    ring = ChunkRing(seconds=30.0)
+    panel = EventsPanel(StreamInfo("events", StreamKind.EVENTS, IRREGULAR, dtype="str"), ring, 0.0, window=10.0)
+    qtbot.addWidget(panel)
+    panel.resize(600, 100)
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.plot.setXRange(0.0, 10.0, padding=0)
+    return panel
+
+
+def test_a_marker_text_stays_whole_and_readable_as_its_line_scrolls_off_the_left(qtbot):
+    """Found using the studio: as a live label's line left the plot, its text went on being
+    drawn where it was, right of the line, and the plot's edge cut it to a stub ("ech" of
+    "speech"). Now it stays whole at the left edge until the next text of its row needs the
+    room; checked on the rendered pixels."""
+    panel = _text_panel(qtbot)
+    panel.add_marker(1.0, "speech", GREEN)
+    layer = panel._marker_layer
+    qtbot.waitUntil(lambda: layer.boundingRect().width() > 300, timeout=5_000)
+    width = layer._width("speech")
+    px_per_s = layer.boundingRect().width() / 10.0
+    r = layer.boundingRect()
+    text_y = panel.graphics.mapFromScene(layer.mapToScene(QPointF(r.left(), r.top() + 1 + layer._metrics.height() / 2))).y()
+    edge = panel.graphics.mapFromScene(layer.mapToScene(r.topLeft())).x()
+    # Its line a third of the text's width left of the plot, then two thirds.
+    for off in (width / 3, 2 * width / 3):
+        start = 1.0 + off / px_per_s
+        panel.plot.setXRange(start, start + 10.0, padding=0)
+        green = _columns_with(panel.graphics.grab().toImage(), text_y, GREEN)
+        assert green and min(green) >= edge, (off, green)
+        assert max(green) - min(green) >= 0.75 * width, (off, green, width)  # the whole word, not a stub
+        (text, box), = layer.drawn_texts
+        assert text == "speech" and r.left() <= box.left() and box.right() <= r.right()
+    # A later text in the same row takes the room: the pinned one is left out, not cut.
+    panel.add_marker(1.0 + (width + 20) / px_per_s, "clap", BLUE)
+    qtbot.waitUntil(lambda: not panel.graphics.grab().isNull() and [t for t, _b in layer.drawn_texts] == ["clap"], timeout=5_000)
+    assert _columns_with(panel.graphics.grab().toImage(), text_y, GREEN) == []

@@ -99,41 +99,21 @@ class LiveView(QWidget):
         self.detail = 0  # 0 = full; up to MAX_DETAIL when the machine cannot keep up
         self._frame_times: deque[float] = deque(maxlen=90)
 
-        time_col, image_col = QSplitter(Qt.Orientation.Vertical), QSplitter(Qt.Orientation.Vertical)
-        for name, info in acquisition.streams.items():
-            seconds, max_samples = ring_seconds(info, window)
-            ring = acquisition.ring(name, seconds=seconds, max_samples=max_samples)
-            self._rings[name] = ring
-            panel = panel_for(info, ring, self.origin, window)
-            self.panels[name] = panel
-            (time_col if panel.time_axis else image_col).addWidget(panel)
-        master = self.master_plot
-        for panel in self.time_panels:
-            if panel.plot is not master:
-                panel.plot.setXLink(master)
-            panel.plot.getViewBox().sigRangeChangedManually.connect(self._on_manual_range)
-        # One time axis under the lowest time plot is enough (they are linked); the audio
-        # panel's waveform sits above its own spectrogram, so it never shows one.
-        panels = self.time_panels
-        for panel in panels:
-            panel.show_time_axis(panel is panels[-1])
-        if panels and hasattr(panels[-1], "spec_plot"):
-            panels[-1].plot.showAxis("bottom", False)
-        # Weight splitter space by content: audio (two plots) > time series > events.
-        for i in range(time_col.count()):
-            kind = time_col.widget(i).info.kind
-            time_col.setStretchFactor(i, {StreamKind.AUDIO: 3, StreamKind.EVENTS: 0}.get(kind, 2))
+        self._labels: deque[tuple[float, str, str]] = deque()  # live labels, for panels added later
+        self._time_col, self._image_col = QSplitter(Qt.Orientation.Vertical), QSplitter(Qt.Orientation.Vertical)
+        for info in acquisition.streams.values():
+            self._add_panel(info)
+        self._place_time_axis()
+        time_col, image_col = self._time_col, self._image_col
 
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         scroll.setWidget(time_col)
-        split = QSplitter(Qt.Orientation.Horizontal)
+        self._split = split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(scroll)
         if image_col.count():
-            split.addWidget(image_col)
-            split.setStretchFactor(0, 5)
-            split.setStretchFactor(1, 3)
+            self._show_image_column()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(split)
@@ -150,7 +130,69 @@ class LiveView(QWidget):
         self.spare = False  # the machine has CPU to spare: the GUI thread may use `GUI_BUDGET_SPARE`
         self.timer.start()
 
+    def _add_panel(self, info) -> Panel:
+        """A panel for ``info`` with its display ring, at the end of its column (time plots
+        x-linked to the master plot)."""
+        seconds, max_samples = ring_seconds(info, self.history)
+        ring = self.acquisition.ring(info.name, seconds=seconds, max_samples=max_samples)
+        self._rings[info.name] = ring
+        panel = panel_for(info, ring, self.origin, self.history)
+        panel.set_detail(self.detail)
+        self.panels[info.name] = panel
+        col = self._time_col if panel.time_axis else self._image_col
+        col.addWidget(panel)
+        if panel.time_axis and panel.plot is not None:
+            # Weight splitter space by content: audio (two plots) > time series > events.
+            col.setStretchFactor(col.count() - 1, {StreamKind.AUDIO: 3, StreamKind.EVENTS: 0}.get(info.kind, 2))
+            master = self.master_plot
+            if panel.plot is not master:
+                panel.plot.setXLink(master)
+            panel.plot.getViewBox().sigRangeChangedManually.connect(self._on_manual_range)
+        return panel
+
+    def _place_time_axis(self) -> None:
+        """One time axis under the lowest time plot is enough (they are linked); the audio
+        panel's waveform sits above its own spectrogram, so it never shows one."""
+        panels = self.time_panels
+        for panel in panels:
+            panel.show_time_axis(panel is panels[-1])
+        if panels and hasattr(panels[-1], "spec_plot"):
+            panels[-1].plot.showAxis("bottom", False)
+
+    def _show_image_column(self) -> None:
+        if self._split.indexOf(self._image_col) < 0:
+            self._split.addWidget(self._image_col)
+            self._split.setStretchFactor(0, 5)
+            self._split.setStretchFactor(1, 3)
+
     # -- public --------------------------------------------------------------------------
+    def add_stream(self, info) -> None:
+        """Add a panel for a stream that started after the view was built (a model's
+        predictions), keeping every other panel, its history and its markers.
+
+        The studio rebuilt the whole view for that before: every trace started again from
+        an empty plot when a model was loaded. A stream already drawn is left alone."""
+        old = self.panels.get(info.name)
+        if old is not None:
+            if old.info == info:
+                return
+            self._remove_panel(info.name)  # the same name, another stream: drawn afresh
+        panel = self._add_panel(info)
+        if panel.time_axis:
+            self._place_time_axis()
+            for t, text, color in self._labels:
+                panel.add_marker(t, text if isinstance(panel, EventsPanel) else "", color)
+        else:
+            self._show_image_column()
+
+    def _remove_panel(self, name: str) -> None:
+        panel = self.panels.pop(name)
+        ring = self._rings.pop(name, None)
+        if ring is not None:
+            self.acquisition.release_ring(name, ring)
+        panel.setParent(None)
+        panel.deleteLater()
+
     @property
     def time_panels(self) -> list[Panel]:
         return [p for p in self.panels.values() if p.time_axis and p.plot is not None]
@@ -189,6 +231,7 @@ class LiveView(QWidget):
         are not drawn here: they stay on their own events panel, which shares the time axis
         (docs/PERFORMANCE.md §4).
         """
+        self._labels.append((t, text, color))
         for i, panel in enumerate(self.time_panels):
             panel.add_marker(t, text if i == 0 or isinstance(panel, EventsPanel) else "", color)
 
@@ -276,6 +319,8 @@ class LiveView(QWidget):
             x1 = newest - self.origin
             for panel in self.time_panels:
                 panel.prune_markers(x1 - 3 * self.history)
+            while self._labels and self._labels[0][0] - self.origin < x1 - 3 * self.history:
+                self._labels.popleft()
             if self._follow:
                 self._setting_range = True
                 self._follow_range(x1 - self.history, x1)

@@ -159,6 +159,11 @@ class StudioActions:
             self.stack.setCurrentWidget(self.live_view)
             self._reveal_loaded_model()
 
+    def _on_stream_added(self, info) -> None:
+        if self.live_view is not None:
+            self.live_view.add_stream(info)
+            self._reveal_loaded_model()
+
     def _reveal_loaded_model(self) -> None:
         """Scroll the live view to the panel of the model just loaded, once it has one.
 
@@ -167,7 +172,7 @@ class StudioActions:
         names = getattr(self, "_reveal_streams", ())
         view = self.live_view
         if not names or view is None or not all(n in view.panels for n in names):
-            return  # the view is rebuilt once per added stream: wait for the last one
+            return  # a panel is added per added stream: wait for the last one
         self._reveal_streams = ()
         _scroll_into_view(view.panels[names[0]])
 

@@ -99,8 +99,9 @@ class MainWindow(RecordingControl, StudioActions, QMainWindow):
         self.relay.stream_failed.connect(self._on_stream_failed)
         self.relay.recording_failed.connect(self._on_recording_failed)
         self.relay.consumer_failed.connect(lambda _stream, message: self.show_error(message))
-        # A processor added while running: rebuild the live view so its streams get panels.
-        self.relay.stream_added.connect(lambda _info: self._on_window_changed(self.window_combo.currentText()))
+        # A processor added while running (a model's predictions): a panel for its stream,
+        # added to the live view (rebuilding the view restarted every trace from empty).
+        self.relay.stream_added.connect(self._on_stream_added)
         self.relay.message.connect(self.post)
         self.relay.problem.connect(self.show_error)
         self.relay.watch_studio(self.studio)
