@@ -160,7 +160,9 @@ def engine_vs_bare(model: Path, rate_in: float, rate: float, channels: int, seco
 
         w._filter = timed("resample", w._filter)
         w._cut_held = timed("resample", w._cut_held)
-        if stages and hasattr(w, "push_chunks"):
+        if stages and hasattr(w, "take"):  # the engine's call since issue 12's eighth round (push_chunks without the Ready)
+            w.take = timed("push", w.take)
+        elif stages and hasattr(w, "push_chunks"):
             # The hop in one call (`Windower.push_chunks`: joining the chunks into the held
             # buffers, the gap check and the cut are one method, `_hop`): one stage, "join + push".
             w.push_chunks = timed("push", w.push_chunks)
