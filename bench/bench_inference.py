@@ -99,9 +99,10 @@ class _Timed:
     def __init__(self, call, bound):
         self.call, self.features, self.reset, self.batch = call, bound.features, bound.reset, bound.batch  # batch: timed around _run_batch
         self.prepare = getattr(bound, "prepare", None)
+        self.classes = getattr(bound, "classes", None)
 
-    def __call__(self, window):
-        return self.call(window)
+    def __call__(self, window, out=None):
+        return self.call(window) if out is None else self.call(window, out)
 
 
 def engine_vs_bare(model: Path, rate_in: float, rate: float, channels: int, seconds: float = 20.0, rounds: int = 5, per_chunk: bool = False,

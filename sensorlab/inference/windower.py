@@ -200,8 +200,7 @@ class Windower:
         except (TypeError, ValueError):
             return None
         # Gaps: between the newest held sample and these, and inside these (one subtraction, one max).
-        seg = tb[hi - 1 : hi + k]
-        if _max(seg[1:] - seg[:-1]) > self.gap:
+        if _max(tb[hi : hi + k] - tb[hi - 1 : hi + k - 1]) > self.gap:
             return None  # nothing held yet (hi unchanged): `push_parts` splits them at the gap
         hts.hi = hx.hi = hi = hi + k
         newest = self._newest = float(tb[hi - 1])
