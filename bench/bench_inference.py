@@ -13,7 +13,7 @@ divided by the windows it ran: `InferenceProcessor.process_chunks` with the devi
 chunks it is handed when a window can be complete (as its ring does live,
 `ProcessorBase.wake_after`; the device thread's test of that is not counted), i.e. joining
 their timestamps and samples into the windower's held buffers, the gap check, cutting and
-resampling the new samples (`Windower.push_chunks`), the model call (`BoundRun`: the raw
+resampling the new samples (`Windower.take`), the model call (`BoundRun`: the raw
 window copied into the bound input of the fused graph — the scaling, the model and the
 probabilities in one onnxruntime run, `inference/fused.py` — and the probabilities copied
 out), the stats and the emitted chunk. Resampling is timed on its own as well, so the audio
@@ -43,7 +43,9 @@ model (log-mel in the graph), each configured by its own contract; *late wake-up
 ready at once, which micro-batching runs in one call) against one run per window, alternating;
 and *the floor*: an empty call chain as deep as a wake-up's, one NumPy call, and onnxruntime's
 fixed cost per call (a graph that copies one float). ``--profile`` prints a cProfile of one
-wake-up (thread CPU time, so a preempted call is not charged the wait).
+wake-up (thread CPU time, so a preempted call is not charged the wait); ``--cold-hot`` the hop's
+cost with the model run between hops (as live) and with a stub in its place (the same hop work
+back to back, caches warm): how much of the engine's own time is caches the model run cooled.
 
 Run: ``.venv/bin/python bench/bench_inference.py [--real DIR] [--profile]``. ``run()`` returns rows
 ``{"benchmark", "value", "baseline", "ratio", "goal"}``.
@@ -99,9 +101,10 @@ class _Timed:
     def __init__(self, call, bound):
         self.call, self.features, self.reset, self.batch = call, bound.features, bound.reset, bound.batch  # batch: timed around _run_batch
         self.prepare = getattr(bound, "prepare", None)
+        self.classes = getattr(bound, "classes", None)
 
-    def __call__(self, window):
-        return self.call(window)
+    def __call__(self, window, out=None):
+        return self.call(window) if out is None else self.call(window, out)
 
 
 def engine_vs_bare(model: Path, rate_in: float, rate: float, channels: int, seconds: float = 20.0, rounds: int = 5, per_chunk: bool = False,
@@ -160,7 +163,9 @@ def engine_vs_bare(model: Path, rate_in: float, rate: float, channels: int, seco
 
         w._filter = timed("resample", w._filter)
         w._cut_held = timed("resample", w._cut_held)
-        if stages and hasattr(w, "push_chunks"):
+        if stages and hasattr(w, "take"):  # the engine's call since issue 12's eighth round (push_chunks without the Ready)
+            w.take = timed("push", w.take)
+        elif stages and hasattr(w, "push_chunks"):
             # The hop in one call (`Windower.push_chunks`: joining the chunks into the held
             # buffers, the gap check and the cut are one method, `_hop`): one stage, "join + push".
             w.push_chunks = timed("push", w.push_chunks)
@@ -297,6 +302,59 @@ def profile_hop(model: Path, rate_in: float, rate: float, channels: int, seconds
     for (file, line, fn), (_cc, nc, tot, _cum, _callers) in rows:
         out.append(f"{tot * 1e6 / windows:9.1f} {nc / windows:12.1f}  {Path(file).name}:{line} {fn}")
     return out
+
+
+def cold_vs_hot(model: Path, rate_in: float, channels: int, rounds: int = 6, contract: bool = False) -> dict:
+    """The engine's hop and the rest of a wake-up (thread CPU µs per window), once with the model
+    run between two hops, as live, and once with a stub in its place, so the same hop work runs
+    back to back: how much of the hop's cost is caches the model run cooled. Rounds alternate.
+    ``{"model": {"hop", "call", "rest"}, "stub": {...}}``, medians over rounds."""
+    tt = time.thread_time_ns
+    res: dict[str, dict[str, list[float]]] = {m: {"hop": [], "call": [], "rest": []} for m in ("model", "stub")}
+    for r in range(rounds):
+        for mode in ("model", "stub") if r % 2 else ("stub", "model"):
+            proc, stream, chunks = _replay(model, rate_in, rate_in, channels, 20.0, contract)
+            w, acc, pending, total, first = proc.windower, {"hop": 0, "call": 0}, [], 0, None
+            take = w.take
+
+            def timed_take(c, take=take, acc=acc):
+                t = tt()
+                try:
+                    return take(c)
+                finally:
+                    acc["hop"] += tt() - t
+
+            w.take = timed_take
+            for c in chunks:
+                pending.append(c)
+                if c.timestamps[-1] <= proc.wake_after(stream):
+                    continue
+                if first is None and proc._one:  # bound once the first window ran: time from here
+                    proc._one = _TimedCall(proc._one, acc, stub=mode == "stub")
+                    first = proc.stats[proc.name].windows
+                    acc["hop"] = 0
+                t0 = tt()
+                proc.process_chunks({stream: pending})
+                total += tt() - t0 if first is not None else 0
+                pending = []
+            n = proc.stats[proc.name].windows - first
+            for k, v in (("hop", acc["hop"]), ("call", acc["call"]), ("rest", total - acc["hop"] - acc["call"])):
+                res[mode][k].append(v / n / 1000)
+    return {m: {k: statistics.median(v) for k, v in d.items()} for m, d in res.items()}
+
+
+class _TimedCall:
+    """The engine's one-window call, timed; with ``stub`` it does not run the model (the hop's work back to back)."""
+
+    def __init__(self, one, acc: dict, stub: bool):
+        self.one, self.acc, self.stub, self.classes = one, acc, stub, one.classes
+
+    def __call__(self, window, out):
+        t = time.thread_time_ns()
+        if not self.stub:
+            self.one(window, out)
+        self.acc["call"] += time.thread_time_ns() - t
+        return out
 
 
 def _identity_model(path: Path) -> Path:
@@ -486,8 +544,18 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--real", type=Path, help="bench/real_training.py's work folder: add its trained HAPT and FSDD models")
     ap.add_argument("--profile", action="store_true", help="only print a cProfile of one wake-up (IMU small CNN, then 48 kHz audio)")
+    ap.add_argument("--cold-hot", action="store_true", help="only the hop's cost with the model run between hops and without (KWS-size at 16 kHz; FSDD with --real)")
     args = ap.parse_args()
-    if args.profile:
+    if args.cold_hot:
+        with tempfile.TemporaryDirectory() as d:
+            cases = [("KWS-size CNN, 16 kHz", cnn_model(Path(d) / "kws.onnx", 1, kws=True), 16000.0, False)]
+            if args.real:
+                cases.append(("FSDD keyword CNN, 8 kHz", args.real / "runs" / "fsdd-official-long" / "model.onnx", 8000.0, True))
+            for label, model, rate, contract in cases:
+                m = cold_vs_hot(model, rate, 1, contract=contract)
+                print(f"{label}: µs per window, model run between hops: hop {m['model']['hop']:.1f}, model call {m['model']['call']:.1f}, rest {m['model']['rest']:.1f}; "
+                      f"stub instead of the run: hop {m['stub']['hop']:.1f}, rest {m['stub']['rest']:.1f} ({_load()})", flush=True)  # fmt: skip
+    elif args.profile:
         with tempfile.TemporaryDirectory() as d:
             print("\n".join(profile_hop(cnn_model(Path(d) / "imu.onnx", 6), 100.0, 100.0, 6, seconds=120.0)))
             print("\n".join(profile_hop(cnn_model(Path(d) / "mono.onnx", 1), 48000.0, 16000.0, 1, seconds=30.0)))

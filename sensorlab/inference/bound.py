@@ -123,6 +123,7 @@ class BoundRun:
         self._flat = self.scores.reshape(-1)
         self._kind = mapping.scores_kind if not (mapping.scores_kind == "logits" and k == 1) else "sigmoid"
         self._pair = k == 1 and len(m.labels) == 2
+        self.classes = 2 if self._pair else k  # probabilities per window (columns of a call's result)
         if m.labels and (2 if self._pair else k) != len(m.labels):
             raise ModelError(f"{m.path.name}: output {m.outputs[m.scores_index].name!r} gives {k} scores but {len(m.labels)} labels are mapped; "
                              f"fix 'labels' (or 'scores')")  # fmt: skip
@@ -168,8 +169,9 @@ class BoundRun:
         for _out, sin in self._state:
             sin.fill(0)
 
-    def __call__(self, window: np.ndarray) -> np.ndarray:
-        """One raw window ``(samples, channels)`` → a new ``(1, classes)`` float32 array of probabilities.
+    def __call__(self, window: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """One raw window ``(samples, channels)`` → a new ``(1, classes)`` float32 array of probabilities
+        (or written into ``out``, a ``(1, classes)`` float32 array the caller made, and returned).
 
         The live call: one onnxruntime run of the model with its scaling and probabilities in the
         graph (`_Fused`), or, when that graph cannot be built, the scaling here, the bound run and
@@ -179,7 +181,10 @@ class BoundRun:
             f = self._fused = self._fuse()
         if f is False:
             self._normalize(window, self._window, self._tmp)
-            return self._run_bound()
+            if out is None:
+                return self._run_bound()
+            out[...] = self._run_bound()
+            return out
         np.copyto(f.window, window, casting="unsafe")  # type: ignore[union-attr]
         try:
             f.run(f.binding, None)  # type: ignore[union-attr]
@@ -189,7 +194,10 @@ class BoundRun:
                              f"check the mapping's layout, window and channels against the model's inputs") from None  # fmt: skip
         for sout, sin in self._state:
             np.copyto(sin, sout)
-        return f.probs.copy()  # type: ignore[union-attr]
+        if out is None:
+            return f.probs.copy()  # type: ignore[union-attr]
+        np.copyto(out, f.probs)  # type: ignore[union-attr]
+        return out
 
     def prepare(self, window: np.ndarray) -> np.ndarray:
         """The model input of one raw window (``features``, overwritten by the next call): for taps."""

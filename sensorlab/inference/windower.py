@@ -160,6 +160,12 @@ class Windower:
         call of the general path costs 0.3–3 µs, and a hop made ~40 of them). Anything else —
         the first samples after a reset, a gap, another dtype or channel count, a channel
         selection, listed chunks — goes through `push_parts`, with the same result."""
+        r = self.take(chunks)
+        return [Ready(np.array([r[0]]), r[1][None], r[2])] if r.__class__ is tuple else r  # type: ignore[return-value]
+
+    def take(self, chunks: list) -> tuple[float, np.ndarray, bool] | list[Ready]:
+        """`push_chunks` for the engine: the usual hop's one window as ``(start, samples (n, C),
+        after_gap)`` — no `Ready`, no arrays for its start — and anything else as `push_chunks`' list."""
         if self._fast and not self._pending and chunks:
             ready = self._hop([c.timestamps for c in chunks], [c.data for c in chunks])
             if ready is not None:
@@ -167,8 +173,9 @@ class Windower:
                 return ready
         return self.push_parts([(c.timestamps, c.data) for c in chunks])
 
-    def _hop(self, ts_parts: list[np.ndarray], x_parts: list[np.ndarray]) -> list[Ready] | None:
-        """The chunks of one hop, held and cut; None, with nothing held, when `push_parts` must take them.
+    def _hop(self, ts_parts: list[np.ndarray], x_parts: list[np.ndarray]) -> tuple[float, np.ndarray, bool] | list[Ready] | None:
+        """The chunks of one hop, held and cut (one window: ``(start, samples, after_gap)``, as `take`);
+        None, with nothing held, when `push_parts` must take them.
 
         The same arithmetic as `_drain_in_place` → `_push_segment` → `_cut` for the usual case
         (no resampling, one window ready), inlined; other cases after the samples are held
@@ -193,8 +200,7 @@ class Windower:
         except (TypeError, ValueError):
             return None
         # Gaps: between the newest held sample and these, and inside these (one subtraction, one max).
-        seg = tb[hi - 1 : hi + k]
-        if _max(seg[1:] - seg[:-1]) > self.gap:
+        if _max(tb[hi : hi + k] - tb[hi - 1 : hi + k - 1]) > self.gap:
             return None  # nothing held yet (hi unchanged): `push_parts` splits them at the gap
         hts.hi = hx.hi = hi = hi + k
         newest = self._newest = float(tb[hi - 1])
@@ -215,7 +221,7 @@ class Windower:
         if a < 0 or a + n > m or start + self.length > newest + 1.5 / rate:
             r = self._push_segment(tb[hi - k : hi], xb[hi - k : hi], held=True)  # cut_windows' edge rule: the general path
             return self._next_due([r] if r is not None else [])
-        ready = Ready(np.array([start]), xb[lo + a : lo + a + n][None], self._restarted)
+        ready = (start, xb[lo + a : lo + a + n], self._restarted)
         self._restarted = False
         self._j = j = j + 1
         # Keep what the next window needs (as `_push_segment`).
@@ -226,7 +232,7 @@ class Windower:
         on_grid = anchor + j * self.hop + self._lead
         after_a_gap = newest + self.gap + self._j0 * self.hop + self._lead
         self._due = min(on_grid, after_a_gap) - _SLACK
-        return [ready]
+        return ready
 
     def _push_empty_tail(self) -> list[Ready]:
         # An empty last part: drop empty parts and test the newest sample as `push` does.

@@ -213,7 +213,12 @@ def test_the_reported_lag_runs_from_the_windows_last_sample_so_it_is_never_negat
     last_sample = got.cat("mean_pred", "timestamps") - 0.01  # the stream's own stamps: end − one period
     made = got.cat("mean_pred", "arrival_times")
     assert np.all(made >= last_sample) and all(lag >= 0 for lag, _e in lags), lags
-    np.testing.assert_allclose([lag for lag, _e in lags[:4]], (made[:4] - last_sample[:4]) * 1000, atol=1e-6)
+    # One tap call per run; a late wake-up (a loaded machine) runs two windows at once, and the
+    # reported lag is the newest one's: compare each call with the prediction of its last window.
+    ends = got.cat("mean_pred", "timestamps")
+    at = [int(np.flatnonzero(ends == e)[0]) for _lag, e in lags]
+    assert len(at) >= 3
+    np.testing.assert_allclose([lag for lag, _e in lags], (made[at] - last_sample[at]) * 1000, atol=1e-6)
 
 
 def test_two_builds_of_a_run_are_told_apart_live_by_their_stream_names(tmp_path):

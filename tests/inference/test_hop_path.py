@@ -189,3 +189,39 @@ def test_the_hop_fast_path_gives_the_general_paths_windows_starts_and_gap_flags(
             assert g1 == g2, label
         for v, (_s, d, _g) in zip(views, got):
             np.testing.assert_array_equal(v, d, err_msg=label)
+
+
+def test_the_usual_hops_predictions_chunk_and_stats_equal_the_general_paths(tmp_path):
+    """The engine's usual hop (`Windower.take` → `InferenceProcessor._run_one`: one window, its
+    predictions chunk made before the model run and filled in after, counted inline) emits what
+    `run_windows` (the general path, taken when a tap is attached) emits on the same stream: the
+    same probabilities, window ends and starts bit for bit, one arrival time per window, and the
+    same stream counters and lag."""
+    ts, x = samples(6.0, 2)
+    path = contract_mean_model(tmp_path / "c.onnx", "s", RATE, ["c0", "c1"], 1.0, 0.25, [0.5, -1.0], [2.0, 3.0])
+    info = StreamInfo("s", StreamKind.TIMESERIES, RATE, sample_shape=(2,), channel_names=("c0", "c1"))
+    outs, procs = [], []
+    for tapped in (False, True):
+        proc = InferenceProcessor(LoadedModel(path), stale_after=1e9)
+        proc.open({"s": info})
+        out: list[Chunk] = []
+        proc._sink = lambda name, c, out=out: out.append(c)
+        if tapped:
+            proc.taps.append(lambda s, e, xin, p: None)
+        for wake in hops(ts, x, 1, 25):
+            proc.process_chunks({"s": [Chunk(d, t) for t, d in wake]})
+        outs.append(out)
+        procs.append(proc)
+    fast, general = outs
+    assert procs[0].windower.fast_hops > 10 and len(fast) == len(general) > 15
+    for a, b in zip(fast, general):
+        np.testing.assert_array_equal(a.data, b.data)
+        assert a.data.dtype == b.data.dtype == np.float32 and a.data.shape == b.data.shape == (1, 2)
+        np.testing.assert_array_equal(a.timestamps, b.timestamps)
+        np.testing.assert_array_equal(a.device_times, b.device_times)
+        assert a.arrival_times.shape == b.arrival_times.shape == (1,) and a.arrival_times.dtype == np.float64  # when the prediction was made
+    assert np.all(np.diff(np.concatenate([c.arrival_times for c in fast])) > 0)
+    s1, s2 = (p.stats[p.name] for p in procs)
+    assert (s1.samples, s1.windows, s1.first_time, s1.last_time) == (s2.samples, s2.windows, s2.first_time, s2.last_time) == (len(fast), len(fast), fast[0].timestamps[0], fast[-1].timestamps[0])
+    assert s1.last_arrival == fast[-1].arrival_times[0]
+    assert abs(s1.lag_ms - (s1.last_arrival - fast[-1].timestamps[0] + 1 / RATE) * 1000) < 1e-6
