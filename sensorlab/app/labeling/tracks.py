@@ -24,7 +24,7 @@ from shiboken6 import isValid
 from superqt.utils import create_worker
 
 from sensorlab.app.live.traces import Trace
-from sensorlab.session.pyramid import Pyramid, block_minmax
+from sensorlab.session.pyramid import Pyramid
 from sensorlab.session.reader import StreamReader
 
 #: Channel colours (same palette family as the live view, readable on the dark theme).
@@ -168,22 +168,23 @@ class SignalTrack(Track):
             self.points = len(env.t) * len(self.curves)
             return
         env = self.pyramid.blocks(self.name, k, j0, j1)
-        lo, _ = block_minmax(env.min, g)
-        _, hi = block_minmax(env.max, g)
+        lo, hi = _group_min(env.min, g), _group_max(env.max, g)
         n = len(lo)
         # One group per pixel, drawn as a vertical stroke between its min and max at the
         # group's time: a filled-looking envelope.
         t = env.t[::g]
         x = np.repeat(t - self.origin, 2)
         breaks = 2 * gap_breaks(t)  # each group is two points: its min and its max
-        down = _stroke_down(np.floor((t - t0) * px_per_s + left))
-        for i, c in enumerate(self.curves):
-            # A new array per curve: setData keeps a reference to it (no copy), so one
-            # buffer shared by every channel would draw the last channel on every curve.
-            y = np.empty(2 * n, dtype=np.float32)
-            y[0::2] = np.where(down, hi[:, i], lo[:, i])
-            y[1::2] = np.where(down, lo[:, i], hi[:, i])
-            c.setData(x, y, breaks=breaks, skipFiniteCheck=True)
+        down = _stroke_down(np.floor((t - t0) * px_per_s + left))[:, None]
+        # Every channel at once (a NumPy call per channel and per step was a third of a
+        # sweep frame's range update): row ``i`` of ``ys`` is channel i's zig-zag, each a row
+        # of its own (setData keeps a reference to its array, no copy).
+        ys = np.empty((lo.shape[1], 2 * n), dtype=np.float32)
+        ys[:, 0::2] = np.where(down, hi, lo).T
+        ys[:, 1::2] = np.where(down, lo, hi).T
+        bounds = zip(lo.min(axis=0).tolist(), hi.max(axis=0).tolist())
+        for c, y, b in zip(self.curves, ys, bounds):
+            c.setData(x, y, breaks=breaks, bounds=b, skipFiniteCheck=True)
         self.points = 2 * n * len(self.curves)
 
     def _device_x(self) -> tuple[float, float]:
@@ -195,6 +196,16 @@ class SignalTrack(Track):
             return 0.0, float(vb.width()) or 1.0
         tr = vb.deviceTransform(views[0].viewportTransform())
         return float(tr.map(QPointF(0.0, 0.0)).x()), float(vb.width() * tr.m11()) or 1.0
+
+
+def _group_min(x: np.ndarray, g: int) -> np.ndarray:
+    """Minimum over consecutive groups of ``g`` rows (the last may be short)."""
+    return x if g == 1 else np.minimum.reduceat(x, np.arange(0, len(x), g), axis=0)
+
+
+def _group_max(x: np.ndarray, g: int) -> np.ndarray:
+    """Maximum over consecutive groups of ``g`` rows (the last may be short)."""
+    return x if g == 1 else np.maximum.reduceat(x, np.arange(0, len(x), g), axis=0)
 
 
 def _stroke_down(col: np.ndarray) -> np.ndarray:
