@@ -83,3 +83,47 @@ def test_scrolling_on_any_row_moves_every_row_and_redraws_the_tracks(view, qtbot
             # drawn for the new range: from about its start to about its end
             assert xs[0] <= x0 + 0.05 * (x1 - x0) and xs[-1] >= x1 - 0.05 * (x1 - x0), t.name
             assert xs[0] >= x0 - 0.6 * (x1 - x0) and xs[-1] <= x1 + 0.6 * (x1 - x0), t.name
+
+
+def _pixels(widget):
+    import numpy as np
+
+    from PySide6.QtGui import QImage
+
+    img = widget.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)  # one paint
+    return np.frombuffer(img.constBits(), np.uint32, img.sizeInBytes() // 4).copy()
+
+
+def test_a_drag_by_whole_pixels_draws_the_kept_envelope_pixels_exactly(view, qtbot):
+    """While the view is dragged, a signal track keeps its drawing; its strokes (the largest,
+    pixel-bound part of a frame) were stroked again every frame. Now they are rendered once
+    into an image and the frames that follow draw it moved by the pixels the view moved:
+    the timeline's pixels are exactly those of stroking every frame."""
+    from sensorlab.app.labeling.tracks import SignalTrack
+
+    tl = view.timeline
+    tl.set_view(T0 + 5.0, T0 + 15.0)
+    qtbot.waitUntil(lambda: tl.grab().toImage().width() > 0, timeout=5000)
+    tracks = [t for t in tl.tracks if isinstance(t, SignalTrack)]
+    assert tracks
+    width = tl.plots[0].getViewBox().width()
+    t0, t1 = tl.view_range
+    step = 7 * (t1 - t0) / width  # 7 whole pixels a frame, as a mouse drag moves it
+    before = [(t.layer.renders, t.layer.blits, t.layer.version) for t in tracks]
+    for i in range(1, 13):
+        tl.set_view(t0 + i * step, t1 + i * step)
+        tl.viewport().repaint()
+    for t, (renders, blits, version) in zip(tracks, before):
+        drawings = (t.layer.version - version) // len(t.curves)
+        assert drawings <= 3, t.name  # the drag reuses its drawing (a margin each side)
+        assert t.layer.renders - renders <= drawings, t.name  # rendered at most once each
+        assert t.layer.blits - blits >= 8, t.name  # most frames drew the kept pixels
+    kept = _pixels(tl.viewport())
+    assert all(t.layer.cached for t in tracks)
+    for t in tracks:
+        t.layer.changed()  # the next paint strokes every polyline again
+    stroked = _pixels(tl.viewport())
+    assert not any(t.layer.cached for t in tracks)
+    assert (kept != stroked).sum() == 0
+    # and the signal is there: each track's first channel colour covers many pixels
+    assert (stroked == (0xFF000000 | int(tracks[0].curves[0]._pen.color().rgb() & 0xFFFFFF))).sum() > 100

@@ -23,7 +23,7 @@ from PySide6.QtGui import QImage
 from shiboken6 import isValid
 from superqt.utils import create_worker
 
-from sensorlab.app.live.traces import Trace
+from sensorlab.app.labeling.envelope_layer import EnvelopeLayer, EnvelopeTrace
 from sensorlab.session.pyramid import Pyramid
 from sensorlab.session.reader import StreamReader
 
@@ -101,10 +101,12 @@ class SignalTrack(Track):
         info = stream.info
         n_ch = max(1, int(np.prod(info.sample_shape)) if info.sample_shape else 1)
         self.curves = []
+        # Kept as pixels while the view is dragged (envelope_layer.py).
+        self.layer = EnvelopeLayer(self.viewbox)
         for i in range(n_ch):
             # One polyline per channel (live_traces.Trace): a PlotCurveItem built and stroked a
             # QPainterPath and recomputed its bounds every frame, most of a scroll frame.
-            c = Trace(pg.mkPen(PALETTE[i % len(PALETTE)], width=1))
+            c = EnvelopeTrace(pg.mkPen(PALETTE[i % len(PALETTE)], width=1), self.layer)
             self.plot.addItem(c)
             self.curves.append(c)
         # Name and rate only: the label is drawn along the axis, and "timeseries · 1000 Hz" was
