@@ -127,3 +127,33 @@ def test_a_drag_by_whole_pixels_draws_the_kept_envelope_pixels_exactly(view, qtb
     assert (kept != stroked).sum() == 0
     # and the signal is there: each track's first channel colour covers many pixels
     assert (stroked == (0xFF000000 | int(tracks[0].curves[0]._pen.color().rgb() & 0xFFFFFF))).sum() > 100
+
+
+def test_each_row_maps_the_range_as_pyqtgraph_would_without_python_callbacks(view, qtbot):
+    """Each frame every row's view transform is updated. Qt called two Python `itemChange`s
+    per row for it, and pyqtgraph built `Point`/`QRectF` objects to compute it; the rows now
+    compute the same transform from floats, with no callback."""
+    import cProfile
+    import pstats
+
+    tl = view.timeline
+    qtbot.waitUntil(lambda: tl.grab().toImage().width() > 0, timeout=5000)
+    prof = cProfile.Profile()
+    for a, b in ((3.0, 9.0), (3.5, 9.5), (0.25, 39.0), (20.0, 20.01)):
+        prof.enable()
+        tl.set_view(T0 + a, T0 + b)
+        tl.viewport().repaint()
+        prof.disable()
+        for p in tl.plots:
+            vb = p.getViewBox()
+            mine = vb.childGroup.transform()
+            vb._matrixNeedsUpdate = True
+            pg.ViewBox.updateMatrix(vb)  # pyqtgraph's own
+            assert vb.childGroup.transform() == mine
+    # Python calls the frames made into the rows' child groups' itemChange
+    from pyqtgraph.graphicsItems.ViewBox.ViewBox import ChildGroup
+
+    code = ChildGroup.itemChange.__code__
+    calls = {key: n for key, (_, n, *_r) in pstats.Stats(prof).stats.items()}
+    # (two per row and frame before; the few left are annotation items added to a lane)
+    assert calls.get((code.co_filename, code.co_firstlineno, code.co_name), 0) < 4 * len(tl.plots)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, QThreadPool, Signal
-from PySide6.QtGui import QImage
+from PySide6.QtGui import QImage, QTransform
 from shiboken6 import isValid
 from superqt.utils import create_worker
 
@@ -46,6 +46,28 @@ class TimeViewBox(pg.ViewBox):
     def __init__(self, **kwargs):
         super().__init__(enableMenu=False, **kwargs)
         self.setMouseEnabled(x=True, y=False)
+        # Qt called two Python `itemChange`s for every range change of every row (the view's
+        # child group is moved each frame), and nothing here uses them.
+        self.childGroup.setFlag(self.childGroup.GraphicsItemFlag.ItemSendsGeometryChanges, False)
+
+    def updateMatrix(self, changed=None):  # noqa: N802 - pyqtgraph override
+        """pyqtgraph's `ViewBox.updateMatrix` with plain floats: the same transform, without
+        the `Point` and `QRectF` objects it made for each row every frame."""
+        st = self.state
+        if not self._matrixNeedsUpdate or st["xInverted"] or st["yInverted"]:
+            return super().updateMatrix(changed)
+        (x0, x1), (y0, y1) = st["viewRange"]
+        vw, vh = x1 - x0, y1 - y0
+        if vw == 0 or vh == 0:
+            return None
+        w, h = self.width(), self.height()
+        sx, sy = w / vw, -(h / vh)
+        # translate to the centre, scale, translate the view's centre to 0, as pyqtgraph does
+        dx, dy = w / 2 + (-(x0 + vw / 2)) * sx, h / 2 + (-(y0 + vh / 2)) * sy
+        self.childGroup.setTransform(QTransform(sx, 0.0, 0.0, sy, dx, dy))
+        self._matrixNeedsUpdate = False
+        self.sigTransformChanged.emit(self)
+        return None
 
     def mouseClickEvent(self, ev):  # noqa: N802 - Qt/pyqtgraph override
         if ev.button() == pg.QtCore.Qt.MouseButton.LeftButton:
