@@ -247,7 +247,9 @@ def _stroke_down(col: np.ndarray) -> np.ndarray:
     within a pixel) had the directions of groups 1 and 2 px apart swapped, a comb.
     """
     flip = np.diff(col) <= 1.0
-    return np.r_[False, np.cumsum(flip) % 2 == 1]
+    down = np.zeros(len(col), dtype=bool)  # (np.r_ cost more than the rest of this function)
+    down[1:] = np.cumsum(flip) % 2 == 1
+    return down
 
 
 def gap_breaks(t: np.ndarray) -> np.ndarray:
