@@ -87,7 +87,6 @@ def test_scrolling_on_any_row_moves_every_row_and_redraws_the_tracks(view, qtbot
 
 def _pixels(widget):
     import numpy as np
-
     from PySide6.QtGui import QImage
 
     img = widget.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)  # one paint

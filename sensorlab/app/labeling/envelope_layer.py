@@ -58,9 +58,7 @@ class EnvelopeLayer:
             return False
         dx, dy = t.dx(), t.dy()
         key = (self.version, t.m11(), t.m22(), round(dx % 1.0, 3) % 1.0, dy)
-        if self._image is not None and key == self._image_key:
-            self._blit(p, dx)
-        elif key == self._seen and self._render(p, t):
+        if (self._image is not None and key == self._image_key) or (key == self._seen and self._render(p, t)):
             self._blit(p, dx)
         else:
             self._seen = key

@@ -20,9 +20,9 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 
 from sensorlab.app.common.painted_axis import no_si_prefix
-from sensorlab.app.live.traces import CursorLine
 from sensorlab.app.labeling.time_ruler import TimeRuler
 from sensorlab.app.labeling.tracks import Track
+from sensorlab.app.live.traces import CursorLine
 
 #: Milliseconds without range change before `Track.settle` runs.
 SETTLE_MS = 120
