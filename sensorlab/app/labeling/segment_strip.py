@@ -144,10 +144,12 @@ class SegmentStrip(ViewOverlay):
         # start scrolled out on the left has none.
         wide = (point | selected).astype(np.int64)
         lo = ca - point - (point & selected)
-        starts = np.r_[lo, cb[span]]
-        stops = np.r_[ca + wide, cb[span] + wide[span]]
-        who = np.r_[np.arange(len(idx)), np.flatnonzero(span)]
-        keep = (stops >= 0) & (starts < width) & np.r_[point | (a >= 0), np.ones(int(span.sum()), bool)]
+        # np.concatenate, not np.r_: the same arrays, without np.r_'s Python parsing of its
+        # index (a tenth of this function's time, every frame).
+        starts = np.concatenate((lo, cb[span]))
+        stops = np.concatenate((ca + wide, cb[span] + wide[span]))
+        who = np.concatenate((np.arange(len(idx)), np.flatnonzero(span)))
+        keep = (stops >= 0) & (starts < width) & np.concatenate((point | (a >= 0), np.ones(int(span.sum()), bool)))
         cols, owner = _ranges(np.maximum(starts[keep], 0), np.minimum(stops[keep], width - 1))
         which = who[keep][owner]
         order = np.argsort(which, kind="stable")  # draw order is segment order

@@ -1,7 +1,8 @@
 """`Timeline`: stacked tracks and annotation lanes on one linked time axis, with a cursor.
 
 One `pg.GraphicsLayoutWidget` (one QGraphicsView, so one paint per frame) holds a row per
-track. All plots are x-linked to the first; only the first one shows the time axis, as a
+track. All plots show the same x range (`_share_x`: the one that moved hands it to the
+others directly, not through pyqtgraph's x-links); only the first one shows the time axis, as a
 ruler on top (redrawing scrolling axes is the most expensive part of a frame). Time is session seconds on screen
 (``x = t - origin``) and host-clock seconds in the API.
 
@@ -19,9 +20,9 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 
 from sensorlab.app.common.painted_axis import no_si_prefix
-from sensorlab.app.live.traces import CursorLine
 from sensorlab.app.labeling.time_ruler import TimeRuler
 from sensorlab.app.labeling.tracks import Track
+from sensorlab.app.live.traces import CursorLine
 
 #: Milliseconds without range change before `Track.settle` runs.
 SETTLE_MS = 120
@@ -74,6 +75,7 @@ class Timeline(pg.GraphicsLayoutWidget):
         self._settle.timeout.connect(self._on_settled)
         self._settle_after_paint = False
         self._range_pending = False  # a range change not yet drawn by the tracks
+        self._sharing = False  # `_share_x` is handing a range to the other plots
 
     # -- building ---------------------------------------------------------------------------
     def add_track(self, track: Track) -> None:
@@ -97,7 +99,8 @@ class Timeline(pg.GraphicsLayoutWidget):
         else:
             self.ci.layout.setRowStretchFactor(row, stretch)
         if self.plots:
-            plot.setXLink(self.plots[0])
+            # Starts at the current range; from then on `_share_x` keeps it in step.
+            _follow_x(plot.getViewBox(), *self.plots[0].getViewBox().viewRange()[0])
         else:
             # The time ruler sits on top of the first track, so lanes added later (tiers
             # appear while labeling) never have to take the axis over. It paints itself
@@ -139,8 +142,8 @@ class Timeline(pg.GraphicsLayoutWidget):
             # the first paint. Set after the SI prefix was turned off: pyqtgraph picks the
             # prefix for the current range even while turning it off ("ks" for 10 hours).
             vb.setXRange(self.t_begin - self.origin, self.t_end - self.origin, padding=0)
-            vb.sigXRangeChanged.connect(self._on_range)
             vb.sigResized.connect(self._on_range)  # more pixels → a finer level
+        plot.getViewBox().sigXRangeChanged.connect(self._share_x)
         self.plots.append(plot)
 
     # -- view range -------------------------------------------------------------------------
@@ -184,6 +187,23 @@ class Timeline(pg.GraphicsLayoutWidget):
         if t < t0 + margin * span or t > t1 - margin * span:
             self.set_view(t - span / 2, t + span / 2)
 
+    def _share_x(self, vb: pg.ViewBox, x_range: tuple[float, float]) -> None:
+        """A plot's x range changed (the API, a drag or the wheel on any row): show it in every
+        other plot. pyqtgraph's x-links did this in a chain — each linked view recomputed the
+        range from both views' screen geometry and went through `setRange`, limits and signals
+        again: ~10 % of a scroll frame for four linked plots (docs/PERFORMANCE.md, §5). Every
+        plot has the same width and limits, so the range itself is what they share."""
+        if self._sharing:
+            return
+        self._sharing = True
+        try:
+            for p in self.plots:
+                if p.getViewBox() is not vb:
+                    _follow_x(p.getViewBox(), *x_range)
+        finally:
+            self._sharing = False
+        self._on_range()
+
     def _on_range(self, *_):
         # The tracks draw the new range just before the next paint (`_flush_range`), not once
         # per range change: a mouse wheel or a drag delivers several events per painted frame
@@ -222,9 +242,10 @@ class Timeline(pg.GraphicsLayoutWidget):
             if hasattr(tr, "cancel"):  # a worker still reading the file must end before it closes
                 tr.cancel()
                 tr.wait()
-        for vb in (p.getViewBox() for p in self.plots[:1]):
-            vb.sigXRangeChanged.disconnect(self._on_range)
-            vb.sigResized.disconnect(self._on_range)
+        for vb in (p.getViewBox() for p in self.plots):
+            vb.sigXRangeChanged.disconnect(self._share_x)
+        if self.plots:
+            self.plots[0].getViewBox().sigResized.disconnect(self._on_range)
 
     def refresh(self, settle: bool = True) -> None:
         """Redraw every track for the current range now (after opening); with ``settle`` False
@@ -267,6 +288,24 @@ class Timeline(pg.GraphicsLayoutWidget):
         y = sum(vb.viewRange()[1]) / 2
         scene = vb.mapViewToScene(pg.QtCore.QPointF(t - self.origin, y))
         return self.mapFromScene(scene)
+
+
+def _follow_x(vb: pg.ViewBox, x0: float, x1: float) -> None:
+    """Show data x ``[x0, x1]`` in ``vb`` as a range already checked against its limits (the
+    plot it comes from has the same ones): what `ViewBox.setRange` ends with, without its
+    padding, limit and aspect work. The view's matrix follows before the next paint, as
+    after `setRange`; the plot's axes and overlays get the usual range signals."""
+    st = vb.state
+    if st["viewRange"][0] == [x0, x1]:
+        return
+    st["targetRange"][0] = [x0, x1]
+    st["viewRange"] = [[x0, x1], st["viewRange"][1]]
+    st["autoRange"][0] = False
+    vb._viewPixelSizeCache = None
+    vb._matrixNeedsUpdate = True
+    vb.update()
+    vb.sigXRangeChanged.emit(vb, (x0, x1))
+    vb.sigRangeChanged.emit(vb, st["viewRange"], [True, False])
 
 
 __all__ = ["Timeline"]

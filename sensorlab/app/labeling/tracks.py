@@ -19,12 +19,12 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, QThreadPool, Signal
-from PySide6.QtGui import QImage
+from PySide6.QtGui import QImage, QTransform
 from shiboken6 import isValid
 from superqt.utils import create_worker
 
-from sensorlab.app.live.traces import Trace
-from sensorlab.session.pyramid import Pyramid, block_minmax
+from sensorlab.app.labeling.envelope_layer import EnvelopeLayer, EnvelopeTrace
+from sensorlab.session.pyramid import Pyramid
 from sensorlab.session.reader import StreamReader
 
 #: Channel colours (same palette family as the live view, readable on the dark theme).
@@ -46,6 +46,28 @@ class TimeViewBox(pg.ViewBox):
     def __init__(self, **kwargs):
         super().__init__(enableMenu=False, **kwargs)
         self.setMouseEnabled(x=True, y=False)
+        # Qt called two Python `itemChange`s for every range change of every row (the view's
+        # child group is moved each frame), and nothing here uses them.
+        self.childGroup.setFlag(self.childGroup.GraphicsItemFlag.ItemSendsGeometryChanges, False)
+
+    def updateMatrix(self, changed=None):  # noqa: N802 - pyqtgraph override
+        """pyqtgraph's `ViewBox.updateMatrix` with plain floats: the same transform, without
+        the `Point` and `QRectF` objects it made for each row every frame."""
+        st = self.state
+        if not self._matrixNeedsUpdate or st["xInverted"] or st["yInverted"]:
+            return super().updateMatrix(changed)
+        (x0, x1), (y0, y1) = st["viewRange"]
+        vw, vh = x1 - x0, y1 - y0
+        if vw == 0 or vh == 0:
+            return None
+        w, h = self.width(), self.height()
+        sx, sy = w / vw, -(h / vh)
+        # translate to the centre, scale, translate the view's centre to 0, as pyqtgraph does
+        dx, dy = w / 2 + (-(x0 + vw / 2)) * sx, h / 2 + (-(y0 + vh / 2)) * sy
+        self.childGroup.setTransform(QTransform(sx, 0.0, 0.0, sy, dx, dy))
+        self._matrixNeedsUpdate = False
+        self.sigTransformChanged.emit(self)
+        return None
 
     def mouseClickEvent(self, ev):  # noqa: N802 - Qt/pyqtgraph override
         if ev.button() == pg.QtCore.Qt.MouseButton.LeftButton:
@@ -101,10 +123,12 @@ class SignalTrack(Track):
         info = stream.info
         n_ch = max(1, int(np.prod(info.sample_shape)) if info.sample_shape else 1)
         self.curves = []
+        # Kept as pixels while the view is dragged (envelope_layer.py).
+        self.layer = EnvelopeLayer(self.viewbox)
         for i in range(n_ch):
             # One polyline per channel (live_traces.Trace): a PlotCurveItem built and stroked a
             # QPainterPath and recomputed its bounds every frame, most of a scroll frame.
-            c = Trace(pg.mkPen(PALETTE[i % len(PALETTE)], width=1))
+            c = EnvelopeTrace(pg.mkPen(PALETTE[i % len(PALETTE)], width=1), self.layer)
             self.plot.addItem(c)
             self.curves.append(c)
         # Name and rate only: the label is drawn along the axis, and "timeseries · 1000 Hz" was
@@ -168,22 +192,23 @@ class SignalTrack(Track):
             self.points = len(env.t) * len(self.curves)
             return
         env = self.pyramid.blocks(self.name, k, j0, j1)
-        lo, _ = block_minmax(env.min, g)
-        _, hi = block_minmax(env.max, g)
+        lo, hi = _group_min(env.min, g), _group_max(env.max, g)
         n = len(lo)
         # One group per pixel, drawn as a vertical stroke between its min and max at the
         # group's time: a filled-looking envelope.
         t = env.t[::g]
         x = np.repeat(t - self.origin, 2)
         breaks = 2 * gap_breaks(t)  # each group is two points: its min and its max
-        down = _stroke_down(np.floor((t - t0) * px_per_s + left))
-        for i, c in enumerate(self.curves):
-            # A new array per curve: setData keeps a reference to it (no copy), so one
-            # buffer shared by every channel would draw the last channel on every curve.
-            y = np.empty(2 * n, dtype=np.float32)
-            y[0::2] = np.where(down, hi[:, i], lo[:, i])
-            y[1::2] = np.where(down, lo[:, i], hi[:, i])
-            c.setData(x, y, breaks=breaks, skipFiniteCheck=True)
+        down = _stroke_down(np.floor((t - t0) * px_per_s + left))[:, None]
+        # Every channel at once (a NumPy call per channel and per step was a third of a
+        # sweep frame's range update): row ``i`` of ``ys`` is channel i's zig-zag, each a row
+        # of its own (setData keeps a reference to its array, no copy).
+        ys = np.empty((lo.shape[1], 2 * n), dtype=np.float32)
+        ys[:, 0::2] = np.where(down, hi, lo).T
+        ys[:, 1::2] = np.where(down, lo, hi).T
+        bounds = zip(lo.min(axis=0).tolist(), hi.max(axis=0).tolist())
+        for c, y, b in zip(self.curves, ys, bounds):
+            c.setData(x, y, breaks=breaks, bounds=b, skipFiniteCheck=True)
         self.points = 2 * n * len(self.curves)
 
     def _device_x(self) -> tuple[float, float]:
@@ -195,6 +220,16 @@ class SignalTrack(Track):
             return 0.0, float(vb.width()) or 1.0
         tr = vb.deviceTransform(views[0].viewportTransform())
         return float(tr.map(QPointF(0.0, 0.0)).x()), float(vb.width() * tr.m11()) or 1.0
+
+
+def _group_min(x: np.ndarray, g: int) -> np.ndarray:
+    """Minimum over consecutive groups of ``g`` rows (the last may be short)."""
+    return x if g == 1 else np.minimum.reduceat(x, np.arange(0, len(x), g), axis=0)
+
+
+def _group_max(x: np.ndarray, g: int) -> np.ndarray:
+    """Maximum over consecutive groups of ``g`` rows (the last may be short)."""
+    return x if g == 1 else np.maximum.reduceat(x, np.arange(0, len(x), g), axis=0)
 
 
 def _stroke_down(col: np.ndarray) -> np.ndarray:
@@ -212,7 +247,9 @@ def _stroke_down(col: np.ndarray) -> np.ndarray:
     within a pixel) had the directions of groups 1 and 2 px apart swapped, a comb.
     """
     flip = np.diff(col) <= 1.0
-    return np.r_[False, np.cumsum(flip) % 2 == 1]
+    down = np.zeros(len(col), dtype=bool)  # (np.r_ cost more than the rest of this function)
+    down[1:] = np.cumsum(flip) % 2 == 1
+    return down
 
 
 def gap_breaks(t: np.ndarray) -> np.ndarray:

@@ -1,0 +1,158 @@
+"""The labeling timeline's scroll/zoom frame on a slow machine (issue 14 §5, the sweep): every
+row shows the range the user chose, and a frame does the range work once, not once per row."""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+import pytest
+
+from sensorlab.labeling.labelset import LabelSet
+from sensorlab.session.synthetic import T0, write_synthetic_session
+
+LABELS = LabelSet.from_names(["walk", "wave", "clap"])
+
+
+@pytest.fixture(scope="module")
+def session_path(tmp_path_factory):
+    return write_synthetic_session(tmp_path_factory.mktemp("sweep") / "run.h5", 40.0, audio_rate=8000, frame_shape=(12, 16))
+
+
+@pytest.fixture
+def view(session_path, tmp_path, open_view):
+    p = tmp_path / "run.h5"
+    p.write_bytes(session_path.read_bytes())
+    return open_view(p, LABELS)
+
+
+def _ranges(tl) -> list[list[float]]:
+    return [list(p.getViewBox().viewRange()[0]) for p in tl.plots]
+
+
+def test_a_view_change_sets_one_range_and_every_row_shows_it(view, qtbot, monkeypatch):
+    """pyqtgraph's x-links passed a new range down a chain: each linked row recomputed it from
+    both rows' screen geometry and went through `ViewBox.setRange` again (five range updates
+    a frame for five rows, ~10 % of a frame). One range is set now and the other rows show
+    exactly it."""
+    tl = view.timeline
+    qtbot.waitUntil(lambda: tl.grab().toImage().width() > 0, timeout=5000)
+    assert len(tl.plots) >= 3  # tracks and an annotation lane
+    calls = []
+    original = pg.ViewBox.setRange
+
+    def counting(vb, *args, **kwargs):
+        calls.append(vb)
+        return original(vb, *args, **kwargs)
+
+    monkeypatch.setattr(pg.ViewBox, "setRange", counting)
+    tl.set_view(T0 + 3.25, T0 + 9.5)
+    assert len(calls) == 1
+    want = [3.25 + T0 - tl.origin, 9.5 + T0 - tl.origin]
+    for got in _ranges(tl):
+        assert got == pytest.approx(want, abs=1e-9)
+    assert tl.view_range == pytest.approx((T0 + 3.25, T0 + 9.5), abs=1e-9)
+
+
+def test_scrolling_on_any_row_moves_every_row_and_redraws_the_tracks(view, qtbot):
+    """The wheel over the lowest row (an annotation lane) zooms every row, and the tracks are
+    drawn for the new range before the next paint."""
+    from PySide6.QtCore import QPoint, QPointF, Qt
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    from sensorlab.app.labeling.tracks import SignalTrack
+
+    tl = view.timeline
+    tl.set_view(T0 + 2.0, T0 + 38.0)
+    qtbot.waitUntil(lambda: tl.grab().toImage().width() > 0, timeout=5000)
+    before, frames = tl.view_range, tl.frames
+    low = tl.plots[-1]
+    pos = tl.x_to_pixel(low, T0 + 20.0)
+    QApplication.postEvent(tl.viewport(), QWheelEvent(
+        QPointF(pos), QPointF(tl.viewport().mapToGlobal(pos)), QPoint(0, 0), QPoint(0, 120),
+        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False))
+    qtbot.waitUntil(lambda: tl.frames > frames, timeout=10_000)
+    t0, t1 = tl.view_range
+    assert t1 - t0 < 0.95 * (before[1] - before[0])  # zoomed in
+    first = _ranges(tl)[0]
+    for got in _ranges(tl):
+        assert got == pytest.approx(first, abs=1e-9)
+    x0, x1 = t0 - tl.origin, t1 - tl.origin
+    for t in tl.tracks:
+        if isinstance(t, SignalTrack):
+            xs = t.curves[0].getData()[0]
+            # drawn for the new range: from about its start to about its end
+            assert xs[0] <= x0 + 0.05 * (x1 - x0) and xs[-1] >= x1 - 0.05 * (x1 - x0), t.name
+            assert xs[0] >= x0 - 0.6 * (x1 - x0) and xs[-1] <= x1 + 0.6 * (x1 - x0), t.name
+
+
+def _pixels(widget):
+    import numpy as np
+    from PySide6.QtGui import QImage
+
+    img = widget.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)  # one paint
+    return np.frombuffer(img.constBits(), np.uint32, img.sizeInBytes() // 4).copy()
+
+
+def test_a_drag_by_whole_pixels_draws_the_kept_envelope_pixels_exactly(view, qtbot):
+    """While the view is dragged, a signal track keeps its drawing; its strokes (the largest,
+    pixel-bound part of a frame) were stroked again every frame. Now they are rendered once
+    into an image and the frames that follow draw it moved by the pixels the view moved:
+    the timeline's pixels are exactly those of stroking every frame."""
+    from sensorlab.app.labeling.tracks import SignalTrack
+
+    tl = view.timeline
+    tl.set_view(T0 + 5.0, T0 + 15.0)
+    qtbot.waitUntil(lambda: tl.grab().toImage().width() > 0, timeout=5000)
+    tracks = [t for t in tl.tracks if isinstance(t, SignalTrack)]
+    assert tracks
+    width = tl.plots[0].getViewBox().width()
+    t0, t1 = tl.view_range
+    step = 7 * (t1 - t0) / width  # 7 whole pixels a frame, as a mouse drag moves it
+    before = [(t.layer.renders, t.layer.blits, t.layer.version) for t in tracks]
+    for i in range(1, 13):
+        tl.set_view(t0 + i * step, t1 + i * step)
+        tl.viewport().repaint()
+    for t, (renders, blits, version) in zip(tracks, before):
+        drawings = (t.layer.version - version) // len(t.curves)
+        assert drawings <= 3, t.name  # the drag reuses its drawing (a margin each side)
+        assert t.layer.renders - renders <= drawings, t.name  # rendered at most once each
+        assert t.layer.blits - blits >= 8, t.name  # most frames drew the kept pixels
+    kept = _pixels(tl.viewport())
+    assert all(t.layer.cached for t in tracks)
+    for t in tracks:
+        t.layer.changed()  # the next paint strokes every polyline again
+    stroked = _pixels(tl.viewport())
+    assert not any(t.layer.cached for t in tracks)
+    assert (kept != stroked).sum() == 0
+    # and the signal is there: each track's first channel colour covers many pixels
+    assert (stroked == (0xFF000000 | int(tracks[0].curves[0]._pen.color().rgb() & 0xFFFFFF))).sum() > 100
+
+
+def test_each_row_maps_the_range_as_pyqtgraph_would_without_python_callbacks(view, qtbot):
+    """Each frame every row's view transform is updated. Qt called two Python `itemChange`s
+    per row for it, and pyqtgraph built `Point`/`QRectF` objects to compute it; the rows now
+    compute the same transform from floats, with no callback."""
+    import cProfile
+    import pstats
+
+    tl = view.timeline
+    qtbot.waitUntil(lambda: tl.grab().toImage().width() > 0, timeout=5000)
+    prof = cProfile.Profile()
+    for a, b in ((3.0, 9.0), (3.5, 9.5), (0.25, 39.0), (20.0, 20.01)):
+        prof.enable()
+        tl.set_view(T0 + a, T0 + b)
+        tl.viewport().repaint()
+        prof.disable()
+        for p in tl.plots:
+            vb = p.getViewBox()
+            mine = vb.childGroup.transform()
+            vb._matrixNeedsUpdate = True
+            pg.ViewBox.updateMatrix(vb)  # pyqtgraph's own
+            assert vb.childGroup.transform() == mine
+    # Python calls the frames made into the rows' child groups' itemChange
+    from pyqtgraph.graphicsItems.ViewBox.ViewBox import ChildGroup
+
+    code = ChildGroup.itemChange.__code__
+    calls = {key: n for key, (_, n, *_r) in pstats.Stats(prof).stats.items()}
+    # (two per row and frame before; the few left are annotation items added to a lane)
+    assert calls.get((code.co_filename, code.co_firstlineno, code.co_name), 0) < 4 * len(tl.plots)
