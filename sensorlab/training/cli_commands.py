@@ -231,6 +231,7 @@ def prune(
 
     Example: sensorlab prune runs/imu-timeseries --sparsity 0.25,0.5,0.75
     """
+    from sensorlab.training.metrics import epoch_summary
     from sensorlab.training.prune import PruneError, iter_prune, parse_sparsities
 
     current = events = None  # the pruned run being fine-tuned (removed if interrupted before it is complete)
