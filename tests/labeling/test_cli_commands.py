@@ -184,7 +184,7 @@ def test_a_stricter_rerun_that_finds_nothing_removes_the_stale_suggestions(sessi
 
 def test_nothing_found_says_which_parameter_to_try():
     text = describe_segments([], method="energy")
-    assert text.startswith("0 suggestions (try --param min_duration=0.01 for short events")
+    assert text.startswith("0 suggestions (try --param min_duration=0.005 for very short clicks (default 0.02 s)")
     assert "margin_db=6" in text and "\n" not in text
     assert "min_duration" not in describe_segments([], method="energy", params={"min_duration": 0.01})
     assert "--param threshold=" in describe_segments([], method="changepoint")
