@@ -18,10 +18,11 @@ def test_default_energy_suggestions_find_every_clap_of_a_demo_recording(tmp_path
     assert result.exit_code == 0, result.output
     with Session.open(path) as s:
         mic = s.streams["mic"]
+        seconds = mic.last_time - mic.first_time  # 6 s and the pre-roll
         found = suggest_for_stream(mic, "energy")  # the defaults, as Suggest ▾ and `labels suggest` run them
         every = suggest_for_stream(mic, "energy", min_duration=0.0)  # anything louder than the noise floor
-    # The demo world claps every 2 s: 6 s hold 2 or 3 claps, each found once, and nothing else is loud.
-    assert 2 <= len(found) <= 3 and len(found) == len(every), (found, every)
+    # The demo world claps every 2 s: each clap found once, and nothing else is loud.
+    assert seconds // 2 - 1 <= len(found) <= seconds // 2 + 1 and len(found) >= 2 and len(found) == len(every), (seconds, found, every)
     assert all(0.02 <= seg.end - seg.start <= 0.1 for seg in found), [seg.end - seg.start for seg in found]
     assert np.allclose(np.diff([seg.start for seg in found]), 2.0, atol=0.05)
     # The command says so too (it printed "0 suggestions (try --param min_duration=0.01 …)").
