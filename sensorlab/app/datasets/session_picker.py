@@ -45,14 +45,20 @@ class SessionInfo:
 
 
 def scan_session(path: Path) -> SessionInfo:
-    """Tags, streams and label tiers of one session (``error`` set if it cannot be read)."""
+    """Tags, streams and label tiers (those with reviewed labels) of one session (``error`` set
+    if it cannot be read)."""
     info = SessionInfo(path)
     try:
         with open_session(path) as s:
             info.fields = session_fields(s, path)
             info.tags = dict(s.metadata.tags)
             info.streams = [n for n in s.streams if n != "labels"]
-        info.tiers = list(read_annotations(path).tier_names)
+        ann = read_annotations(path)
+        # Tiers that can label a window. Unreviewed suggestions never do, so a tier of only
+        # suggestions (the "suggestions" tier, empty too once all were accepted) is left out:
+        # listed first, it became the form's tier and the dataset had no labeled window.
+        labeled = {s.tier for s in ann.segments(suggested=False)}
+        info.tiers = [t for t in ann.tier_names if t in labeled]
     except Exception as e:  # a damaged file is shown as such, never hides the others
         info.error = one_line(e)
     return info
