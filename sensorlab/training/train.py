@@ -52,7 +52,7 @@ def _arch(cfg: TrainConfig, contract, n_classes: int) -> tuple[str, dict]:
     shape = contract.input["shape"]
     w = cfg.resolved_width()
     if cfg.task == "audio":
-        fe = frontend_params(contract.input["rate"], shape[0], cfg.n_mels, cfg.frame_length, cfg.frame_hop)
+        fe = frontend_params(contract.input["rate"], shape[0], cfg.n_mels, cfg.frame_length, cfg.frame_hop, shape[-1] if len(shape) == 2 else 1)
         contract.features = fe
         return "audio_dscnn", {"n_classes": n_classes, "frontend": fe, "width": w}
     if cfg.task == "timeseries":
