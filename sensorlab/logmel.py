@@ -7,6 +7,8 @@ says ``features.in_graph = false`` and names every parameter, and this module is
 for that contract (the host uses it to feed such a model, and it is the spec a device port
 follows), step by step, for one standardized window ``x`` (``T`` samples, one channel):
 
+0. a window of several channels (a stereo microphone; ``downmix = C`` in the contract) is
+   first averaged over its ``C`` standardized channels to one;
 1. frames ``t = 0 … frames-1``: ``s_t[n] = x[t·hop + n] · w[n]``, ``n < n_fft``, no padding
    (``center = false``), ``w[n] = 0.5 − 0.5·cos(2πn / n_fft)`` (periodic Hann);
 2. power spectrum: ``P_t[k] = |Σ_n s_t[n]·e^(−2πi·kn/n_fft)|²`` for ``k = 0 … n_fft/2``;
@@ -47,11 +49,11 @@ def hann_periodic(n: int) -> np.ndarray:
 
 
 def log_mel(x: np.ndarray, p: dict) -> np.ndarray:
-    """Standardized audio ``(N, T, 1)`` → log-mel ``(N, frames, n_mels)`` float32 (steps 1–4 above).
+    """Standardized audio ``(N, T, C)`` → log-mel ``(N, frames, n_mels)`` float32 (steps 1–4 above).
 
     Computed in float64 (the graph computes in float32: they agree to ~1e-5 on real audio).
     """
-    x = np.asarray(x, np.float64)[..., 0]
+    x = np.asarray(x, np.float64).mean(axis=-1)  # step 0 (one channel: itself)
     n_fft, hop = int(p["n_fft"]), int(p["hop_length"])
     frames = 1 + (x.shape[1] - n_fft) // hop
     idx = np.arange(frames)[:, None] * hop + np.arange(n_fft)[None, :]

@@ -198,7 +198,7 @@ def test_labels_commands_on_a_damaged_session_are_one_line(tmp_path):
 def test_labels_suggest_says_what_to_try_when_it_finds_nothing(own_demo):
     result = runner.invoke(app, ["labels", "suggest", str(own_demo), "--stream", "mic", "--param", "margin_db=200"])
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("0 suggestions (try --param min_duration=0.01 for short events")
+    assert result.output.startswith("0 suggestions (try --param min_duration=0.005 for very short clicks")
     result = runner.invoke(app, ["labels", "suggest", str(own_demo), "--stream", "mic", "--param", "nope=1"])
     assert result.exit_code == 1 and "unexpected keyword argument 'nope'" in result.output
 

@@ -159,6 +159,9 @@ def plan_build(spec: DatasetSpec, strict: bool = False) -> _Plan:
         if spec.split.by != "session" and spec.split.by not in fields:
             skip(path, f"no tag {spec.split.by!r} to split by (add it with the session form, or split by another key)")
             continue
+        short = too_short_note(path.name, spans, spec)
+        if short:
+            notes.append(short)
         chosen.append((path, fields, spans))
     if not chosen:
         why = "; ".join(f"{s['session']}: {s['reason']}" for s in skipped[:3])
@@ -181,6 +184,28 @@ def plan_build(spec: DatasetSpec, strict: bool = False) -> _Plan:
     tasks = [SessionTask(str(path), spec, lay_t, tuple(spans)) for path, _, spans in chosen]
     labels_sha = {path.name: spans_sha256(spans) for path, _, spans in chosen}
     return _Plan(tasks, lay_t, classes, split, groups, tags, labels_sha, skipped, notes)
+
+
+def too_short_note(name: str, spans: list[Span], spec: DatasetSpec) -> str:
+    """A line when every labeled span of a session is too short to label any window.
+
+    A window takes a label only if the label covers ``min_coverage`` of it, so 40 ms claps in
+    0.5 s windows at 0.3 label nothing; the build then reported only "gets 0 windows … labels
+    outside the streams' time, or every window on a gap", which sent a user looking at gaps.
+    """
+    lab, length = spec.labels, spec.window.length
+    need = lab.min_coverage * length
+    if lab.rule == "any_overlap" and any(sp.end == sp.start for sp in spans):
+        return ""  # a point labels the window it falls in, whatever the coverage
+    spans_ = [sp for sp in spans if sp.end > sp.start]
+    if not spans_ or need <= 0:
+        return ""
+    longest = max(sp.end - sp.start for sp in spans_)
+    if longest >= need - 1e-9:
+        return ""
+    return (f"{name}: every labeled span on tier {lab.tier!r} is shorter ({longest:.3g} s at most) than labels.min_coverage × "
+            f"window.length ({lab.min_coverage:g} × {length:g} s = {need:.3g} s), so none labels a window; for short events "
+            f"use shorter windows or a lower min_coverage (e.g. {max(0.01, 0.5 * longest / length):.2g})")
 
 
 def empty_split_notes(split: SplitPlan, groups: dict[str, str], per_session: dict[str, int]) -> list[str]:

@@ -260,7 +260,7 @@ def suggest_labels(
 
 #: Parameters worth trying when a method found nothing: method -> [(param, value, what for)].
 EMPTY_HINTS: dict[str, list[tuple[str, str, str]]] = {
-    "energy": [("min_duration", "0.01", "short events such as claps (default 0.1 s)"),
+    "energy": [("min_duration", "0.005", "very short clicks (default 0.02 s)"),
                ("margin_db", "6", "quiet sounds (default 12 dB over the noise floor)")],
     "threshold": [("high", "<lower value>", "a lower level")],
     "changepoint": [("threshold", "1.0", "smaller shifts (default 1.5)"), ("window_s", "0.5", "shorter segments")],
@@ -282,7 +282,7 @@ def describe_segments(
     1 suggestion(s) (times from the session start)
       01:14.200–01:14.500  clap  [suggestions]
     >>> print(describe_segments([], method="energy"))
-    0 suggestions (try --param min_duration=0.01 for short events such as claps (default 0.1 s), or --param margin_db=6 for quiet sounds (default 12 dB over the noise floor))
+    0 suggestions (try --param min_duration=0.005 for very short clicks (default 0.02 s), or --param margin_db=6 for quiet sounds (default 12 dB over the noise floor))
     """
     if not segments:
         given = params or {}

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sensorlab.labeling.annotation_set import AnnotationSet
-from sensorlab.labeling.segment import LIVE_TIER, Segment, new_segment_id
+from sensorlab.labeling.segment import DEFAULT_TIER, Segment, new_segment_id
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ class _Open:
 def annotations_from_live_events(
     events: Iterable[tuple[float, str]],
     *,
-    tier: str = LIVE_TIER,
+    tier: str = DEFAULT_TIER,
     end_time: float | None = None,
 ) -> AnnotationSet:
     """Turn the ``labels`` events stream recorded live into initial annotations.
@@ -52,7 +52,8 @@ def annotations_from_live_events(
     events
         ``(time, json_text)`` pairs; they are sorted by time (stable) first.
     tier
-        Tier for events that name none.
+        Tier for events that name none: the tier the labeling view's keys label in, so live
+        and later labels are one set (``source="live"`` tells them apart).
     end_time
         Session end, used to close unterminated segments.
 

@@ -12,7 +12,9 @@ from typing import Any
 
 #: Tier used when a format or a source has no notion of tiers.
 DEFAULT_TIER = "default"
-#: Tier that live labels recorded during a session start in.
+#: Tier that live labels recorded during a session used to be read into. They now land
+#: in `DEFAULT_TIER`, where the labeling view's keys put labels too (one user's labels were
+#: split over two tiers), marked by ``source="live"``. Old sidecars keep this tier as saved.
 LIVE_TIER = "live"
 
 

@@ -112,7 +112,7 @@ def matching_suggestions(ann: AnnotationSet, *, source: str | None = None, tier:
 
 
 def labels_tier(ann: AnnotationSet) -> str:
-    """The tier accepted suggestions go to: the session's first tier of labels (not ``live``
+    """The tier accepted suggestions go to: the session's first tier of labels (not an old file's ``live``
     markers nor ``suggestions``), else ``default``. The labeling window opens on the same tier."""
     return next((t for t in ann.tier_names if t not in (LIVE_TIER, SUGGESTION_TIER)), DEFAULT_TIER)
 

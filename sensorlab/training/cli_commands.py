@@ -49,7 +49,7 @@ def train(
     """
     from sensorlab.training.config import TASKS, load_config
     from sensorlab.training.distributed import is_main
-    from sensorlab.training.metrics import test_summary
+    from sensorlab.training.metrics import epoch_summary, test_summary
 
     if task not in TASKS:
         fail(f"--task {task!r}: use one of {', '.join(TASKS)}", 2)
@@ -69,9 +69,10 @@ def train(
             e = ev["event"]
             if e == "start":
                 human = f"training {ev['arch']} ({ev['params']:,} parameters) on {ev['stream']}: " + ", ".join(f"{n} {k} windows" for k, n in ev["windows"].items())
+                if ev.get("no_validation"):
+                    human += f"\nwarning: {ev['no_validation']}"
             elif e == "epoch":
-                human = (f"epoch {ev['epoch']}/{ev['epochs']}  loss {ev['train_loss']:.4f}  acc {ev['train_acc']:.3f}  "
-                         f"val loss {ev['val_loss']:.4f}  val acc {ev['val_acc']:.3f}")  # fmt: skip
+                human = epoch_summary(ev)
             elif e == "early_stop":
                 human = f"early stop at epoch {ev['epoch']} (best {ev['best_epoch']})"
             else:
@@ -230,6 +231,7 @@ def prune(
 
     Example: sensorlab prune runs/imu-timeseries --sparsity 0.25,0.5,0.75
     """
+    from sensorlab.training.metrics import epoch_summary
     from sensorlab.training.prune import PruneError, iter_prune, parse_sparsities
 
     current = events = None  # the pruned run being fine-tuned (removed if interrupted before it is complete)
@@ -242,7 +244,7 @@ def prune(
                 human = (f"{at}pruned {ev['sparsity']:.0%} of the filters: {ev['parent_params']:,} → {ev['params']:,} parameters "
                          f"(channels {ev['widths']}), test accuracy before fine-tuning {ev['accuracy_pruned']:.4f}")  # fmt: skip
             elif e == "epoch":
-                human = f"{at}fine-tune epoch {ev['epoch']}/{ev['epochs']}  loss {ev['train_loss']:.4f}  val loss {ev['val_loss']:.4f}  val acc {ev['val_acc']:.3f}"
+                human = at + epoch_summary(ev, "fine-tune epoch")
             elif e == "done":
                 human = f"{at}test accuracy {ev['test_accuracy']:.4f}; run folder {ev['run']}"
                 current = None

@@ -48,11 +48,11 @@ def plot_curves(history: list[dict], path: Path) -> None:
 
     ep = [h["epoch"] for h in history]
     fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.5), dpi=100)
-    a.plot(ep, [h["train_loss"] for h in history], label="train")
-    a.plot(ep, [h["val_loss"] for h in history], label="validation")
+    for ax, key in ((a, "loss"), (b, "acc")):
+        ax.plot(ep, [h[f"train_{key}"] for h in history], label="train")
+        if any(h.get(f"val_{key}") is not None for h in history):  # None: a run without validation windows
+            ax.plot(ep, [np.nan if h.get(f"val_{key}") is None else h[f"val_{key}"] for h in history], label="validation")
     a.set(xlabel="epoch", ylabel="loss", title="Loss")
-    b.plot(ep, [h["train_acc"] for h in history], label="train")
-    b.plot(ep, [h["val_acc"] for h in history], label="validation")
     b.set(xlabel="epoch", ylabel="accuracy", title="Accuracy", ylim=(0, 1.02))
     for ax in (a, b):
         ax.grid(alpha=0.3)
@@ -143,6 +143,24 @@ Accuracy **{m['accuracy']:.4f}**, macro F1 {m['macro_f1']:.4f}.
 
 Curves: `curves.png`; confusion matrix: `confusion.png`.
 """
+
+
+def epoch_summary(ev: dict, what: str = "epoch") -> str:
+    """One line on a training epoch event. Without validation windows there is no validation
+    loss or accuracy to show (the numbers printed were the training ones, read as validation)."""
+    line = f"{what} {ev['epoch']}/{ev['epochs']}  loss {ev['train_loss']:.4f}  acc {ev['train_acc']:.3f}  "
+    if ev.get("val_loss") is None:
+        return line + "(no validation split)"
+    return line + f"val loss {ev['val_loss']:.4f}  val acc {ev['val_acc']:.3f}"
+
+
+def no_validation_note(val_fraction: float, n_train: int) -> str:
+    """Why a run has no validation windows, what that changes, and what to do about it."""
+    why = (f"val_fraction is {val_fraction:g}" if val_fraction <= 0
+           else f"{val_fraction:.0%} of its {n_train} train windows rounds to none")  # fmt: skip
+    return (f"no validation split: the dataset has no 'val' windows and {why}, so no validation loss or accuracy is "
+            "measured and early stopping and the kept epoch follow the training loss; give the dataset a val split "
+            "(Datasets tab: Split, val fraction > 0) or set val_fraction = 0.15 in the training config")
 
 
 def test_summary(accuracy: float, macro_f1: float, windows: int) -> str:

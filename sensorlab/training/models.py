@@ -24,8 +24,9 @@ from torch.nn import functional as F
 from sensorlab.logmel import mel_filterbank
 
 
-def frontend_params(rate: float, n_samples: int, n_mels: int, frame_length: float, frame_hop: float) -> dict:
-    """STFT size (a power of two near ``frame_length``), hop and frame count for one window."""
+def frontend_params(rate: float, n_samples: int, n_mels: int, frame_length: float, frame_hop: float, channels: int = 1) -> dict:
+    """STFT size (a power of two near ``frame_length``), hop and frame count for one window;
+    ``downmix`` when the windows have several channels (averaged to one first)."""
     n_fft = int(2 ** round(math.log2(max(8.0, rate * frame_length))))
     hop = max(1, int(round(rate * frame_hop)))
     if n_samples < n_fft:
@@ -33,14 +34,20 @@ def frontend_params(rate: float, n_samples: int, n_mels: int, frame_length: floa
     frames = 1 + (n_samples - n_fft) // hop
     return {"kind": "log_mel", "in_graph": True, "rate": rate, "n_fft": n_fft, "hop_length": hop, "window": "hann",
             "n_mels": n_mels, "f_min": 20.0, "f_max": rate / 2, "mel_scale": "htk", "power": 2.0, "log_offset": 1e-6,
-            "frames": frames, "center": False}  # fmt: skip
+            "frames": frames, "center": False, **({"downmix": int(channels)} if channels > 1 else {})}  # fmt: skip
 
 
 class LogMel(nn.Module):
-    """``(N, T, 1)`` audio → ``(N, frames, n_mels)`` log-mel power, with plain exportable ops."""
+    """``(N, T, C)`` audio → ``(N, frames, n_mels)`` log-mel power, with plain exportable ops.
 
-    def __init__(self, rate: float, n_fft: int, hop_length: int, n_mels: int, log_offset: float = 1e-6, **_):
+    ``downmix`` (C > 1, e.g. the demo's stereo microphone) averages the channels first, in the
+    graph, so live inference feeds the same stereo windows the dataset holds; without it the
+    first convolution failed with "expected … 1 channels, but got 2" after a whole build.
+    """
+
+    def __init__(self, rate: float, n_fft: int, hop_length: int, n_mels: int, log_offset: float = 1e-6, downmix: int = 1, **_):
         super().__init__()
+        self.downmix = downmix > 1
         n = np.arange(n_fft)
         k = np.arange(n_fft // 2 + 1)
         win = 0.5 - 0.5 * np.cos(2 * np.pi * n / n_fft)  # periodic Hann
@@ -53,6 +60,8 @@ class LogMel(nn.Module):
         self.log_offset = log_offset
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.downmix:
+            x = x.mean(dim=2, keepdim=True)
         spec = F.conv1d(x.transpose(1, 2), self.basis, stride=self.hop)
         re, im = spec[:, : self.bins], spec[:, self.bins :]
         power = re * re + im * im

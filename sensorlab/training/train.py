@@ -17,7 +17,7 @@ import numpy as np
 from sensorlab.datasets.dataset import Dataset
 from sensorlab.training.config import TrainConfig, dump_config
 from sensorlab.training.data import base_contract, choose_stream, load_splits
-from sensorlab.training.metrics import classification_metrics, model_card, plot_confusion, plot_curves
+from sensorlab.training.metrics import classification_metrics, model_card, no_validation_note, plot_confusion, plot_curves
 
 CHECKPOINT = "model.pt"
 CHECKPOINT_FORMAT = "sensorlab.checkpoint"
@@ -52,7 +52,7 @@ def _arch(cfg: TrainConfig, contract, n_classes: int) -> tuple[str, dict]:
     shape = contract.input["shape"]
     w = cfg.resolved_width()
     if cfg.task == "audio":
-        fe = frontend_params(contract.input["rate"], shape[0], cfg.n_mels, cfg.frame_length, cfg.frame_hop)
+        fe = frontend_params(contract.input["rate"], shape[0], cfg.n_mels, cfg.frame_length, cfg.frame_hop, shape[-1] if len(shape) == 2 else 1)
         contract.features = fe
         return "audio_dscnn", {"n_classes": n_classes, "frontend": fe, "width": w}
     if cfg.task == "timeseries":
@@ -119,8 +119,10 @@ def iter_train(dataset: Path, cfg: TrainConfig, out: Path, init: dict | None = N
     model = build_model(arch, kwargs)
     if init is not None:
         model.load_state_dict(init["state_dict"])
+    # No validation windows: say so once, and never report the training figures as validation ones.
+    note_val = {} if len(data.y["val"]) else {"no_validation": no_validation_note(cfg.val_fraction, len(data.y["train"]))}
     yield {"event": "start", "run": str(out), "stream": stream, "arch": arch, "classes": labels,
-           "windows": {s: int(len(v)) for s, v in data.y.items()}, "params": sum(p.numel() for p in model.parameters())}  # fmt: skip
+           "windows": {s: int(len(v)) for s, v in data.y.items()}, "params": sum(p.numel() for p in model.parameters()), **note_val}  # fmt: skip
 
     if init is None and hasattr(model, "set_feature_stats"):
         model.set_feature_stats(torch.from_numpy(data.x["train"]))
@@ -169,15 +171,16 @@ def iter_train(dataset: Path, cfg: TrainConfig, out: Path, init: dict | None = N
         if len(xva):
             lv = _predict(model, xva)
             val_loss, val_acc = float(crit(lv, yva)), float((lv.argmax(1) == yva).float().mean())
+            watched = val_loss = ctx.from_main(val_loss)  # every process stops at the same epoch
         else:
-            val_loss, val_acc = tot / max(seen, 1), correct / max(seen, 1)
-        val_loss = ctx.from_main(val_loss)  # every process stops at the same epoch
+            val_loss = val_acc = None  # nothing measured (the training figures are in their own keys)
+            watched = tot / max(seen, 1)
         h = {"event": "epoch", "epoch": epoch, "epochs": cfg.epochs, "train_loss": tot / max(seen, 1), "train_acc": correct / max(seen, 1),
              "val_loss": val_loss, "val_acc": val_acc, "lr": float(opt.param_groups[0]["lr"])}  # fmt: skip
         history.append(h)
         yield h
-        if val_loss < best - 1e-6:
-            best, stale = val_loss, 0
+        if watched < best - 1e-6:
+            best, stale = watched, 0
             best_state = {n: t.detach().clone() for n, t in model.state_dict().items()}
             best_epoch = epoch
         else:
@@ -196,7 +199,7 @@ def iter_train(dataset: Path, cfg: TrainConfig, out: Path, init: dict | None = N
     contract.model = {"arch": arch, "params": int(params), "size_bytes": int(params * 4), "run": out.name}
     one = data.x["test"][0] if len(data.x["test"]) else data.x["train"][0]
     info = {"name": out.name, "dataset_file": Path(dataset).name, "contract": json.loads(contract.to_json()), "test": test,
-            "n_train": int(len(data.y["train"])), "dataset_path": str(Path(dataset).resolve()), "n_val": int(len(data.y["val"])), "val_source": data.val_source,
+            "n_train": int(len(data.y["train"])), "dataset_path": str(Path(dataset).resolve()), "n_val": int(len(data.y["val"])), "val_source": data.val_source if len(data.y["val"]) else "none",
             "test_split": data.test_split, "latency_ms": torch_latency(model, one), "epochs_run": len(history),
             "best_epoch": best_epoch, "config": cfg.model_dump(), "history": history, "processes": ctx.world, **(note or {})}  # fmt: skip
     out.mkdir(parents=True, exist_ok=True)

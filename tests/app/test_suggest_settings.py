@@ -42,12 +42,12 @@ def test_energy_settings_are_set_in_the_window_and_used_by_the_next_run(qtbot, t
     dialog = v.findChildren(SuggestSettingsDialog)[-1]
     assert dialog.isVisible()
     length = dialog.boxes[("energy", "min_duration")]
-    assert length.value() == 0.1 and dialog.boxes[("energy", "high_db")].text() == "automatic (noise floor + margin)"
+    assert length.value() == 0.02 and dialog.boxes[("energy", "high_db")].text() == "automatic (noise floor + margin)"
     length.setValue(5.0)  # longer than the tone: nothing to suggest
     dialog.accept()
     assert run_energy(qtbot, v) == []
     assert v.status.text().startswith("0 suggestions from energy on mic (minimum length 5 s), replacing 1 from the previous run; "
-                                      "in Suggest ▾ → Settings… try Minimum length 0.01 s")  # the fix, in the window
+                                      "in Suggest ▾ → Settings… try Minimum length 0.005 s")  # the fix, in the window
     assert "sensorlab labels suggest" not in v.status.text()
 
     # Remembered (another window on the same settings shows it), and equal to the core with that parameter.

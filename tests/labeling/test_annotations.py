@@ -153,9 +153,9 @@ def test_live_events_pairs_points_and_overlaps():
     ann = annotations_from_live_events(events[::-1])  # order must not matter
     got = sorted((s.tier, s.label, s.start, s.end) for s in ann)
     assert got == [
-        ("live", "clap", 1.5, 1.5),
-        ("live", "talk", 2.0, 4.0),
-        ("live", "wave", 1.0, 3.0),
+        ("default", "clap", 1.5, 1.5),
+        ("default", "talk", 2.0, 4.0),
+        ("default", "wave", 1.0, 3.0),
         ("posture", "sit", 5.0, 5.0),
     ]
     assert all(s.source == "live" and not s.suggested for s in ann)
@@ -198,7 +198,7 @@ def test_live_events_of_a_long_session_parse_each_distinct_text_once(monkeypatch
     segs = list(ann)
     assert len(segs) == 1500
     assert [(s.label, s.start, s.end) for s in segs[:2]] == [("walk", 0.0, 3.0), ("clap", 10.0, 13.0)]
-    assert ann.tier_names == ["live"]
+    assert ann.tier_names == ["default"]
 
 
 def test_spoken_digit_labels_get_their_own_digit_as_hotkey():

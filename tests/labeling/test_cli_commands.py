@@ -104,8 +104,8 @@ def test_exports_count_from_the_session_start_unless_absolute(session, tmp_path)
     export_labels(session, tmp_path / "rel.txt")
     export_labels(session, tmp_path / "rel.json")
     rows = (tmp_path / "rel.csv").read_text().splitlines()
-    assert rows[1:] == ["live,speech,1.0,1.5", "live,clap,3.5,3.5"]
-    assert (tmp_path / "abs.csv").read_text().splitlines()[1] == f"live,speech,{T0 + 1.0!r},{T0 + 1.5!r}"
+    assert rows[1:] == ["default,speech,1.0,1.5", "default,clap,3.5,3.5"]
+    assert (tmp_path / "abs.csv").read_text().splitlines()[1] == f"default,speech,{T0 + 1.0!r},{T0 + 1.5!r}"
     assert (tmp_path / "rel.txt").read_text().splitlines()[0] == "1.0\t1.5\tspeech"
     value = json.loads((tmp_path / "rel.json").read_text())[0]["annotations"][0]["result"][0]["value"]
     assert (value["start"], value["end"]) == (1.0, 1.5)
@@ -184,7 +184,7 @@ def test_a_stricter_rerun_that_finds_nothing_removes_the_stale_suggestions(sessi
 
 def test_nothing_found_says_which_parameter_to_try():
     text = describe_segments([], method="energy")
-    assert text.startswith("0 suggestions (try --param min_duration=0.01 for short events")
+    assert text.startswith("0 suggestions (try --param min_duration=0.005 for very short clicks (default 0.02 s)")
     assert "margin_db=6" in text and "\n" not in text
     assert "min_duration" not in describe_segments([], method="energy", params={"min_duration": 0.01})
     assert "--param threshold=" in describe_segments([], method="changepoint")

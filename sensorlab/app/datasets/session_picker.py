@@ -45,14 +45,20 @@ class SessionInfo:
 
 
 def scan_session(path: Path) -> SessionInfo:
-    """Tags, streams and label tiers of one session (``error`` set if it cannot be read)."""
+    """Tags, streams and label tiers (those with reviewed labels) of one session (``error`` set
+    if it cannot be read)."""
     info = SessionInfo(path)
     try:
         with open_session(path) as s:
             info.fields = session_fields(s, path)
             info.tags = dict(s.metadata.tags)
             info.streams = [n for n in s.streams if n != "labels"]
-        info.tiers = list(read_annotations(path).tier_names)
+        ann = read_annotations(path)
+        # Tiers that can label a window. Unreviewed suggestions never do, so a tier of only
+        # suggestions (the "suggestions" tier, empty too once all were accepted) is left out:
+        # listed first, it became the form's tier and the dataset had no labeled window.
+        labeled = {s.tier for s in ann.segments(suggested=False)}
+        info.tiers = [t for t in ann.tier_names if t in labeled]
     except Exception as e:  # a damaged file is shown as such, never hides the others
         info.error = one_line(e)
     return info
@@ -63,6 +69,15 @@ def parse_tags(text: str) -> list[str]:
     tags = [t.strip() for t in text.replace(";", ",").split(",") if t.strip()]
     SessionsSpec(paths=["x"], tags=tags)  # the spec's own check, so the message is the build's
     return tags
+
+
+#: Columns, tiers before tags: a dataset is built from one tier, so which sessions have it is
+#: what the list is read for (after tags, it was cut off at the pane's edge in the studio).
+COLUMNS = ("Session", "Tiers", "Tags", "Streams")
+TIERS, TAGS = COLUMNS.index("Tiers"), COLUMNS.index("Tags")
+#: Widest a column other than the name grows to fit its texts (pixels); longer texts are
+#: elided, whole in the cell's tooltip. One session's long tags pushed the others out of view.
+MAX_COLUMN = 170
 
 
 class SessionPicker(QWidget):
@@ -87,7 +102,7 @@ class SessionPicker(QWidget):
         self.filter_error.hide()
         layout.addWidget(self.filter_error)
         self.tree = QTreeWidget()
-        self.tree.setHeaderLabels(["Session", "Tags", "Tiers", "Streams"])
+        self.tree.setHeaderLabels(list(COLUMNS))
         self.tree.setRootIsDecorated(False)
         self.tree.itemChanged.connect(lambda *_: self.changed.emit())
         layout.addWidget(self.tree, 1)
@@ -114,17 +129,21 @@ class SessionPicker(QWidget):
         self.tree.clear()
         for info in self.infos:
             tags = ", ".join(f"{k}={v}" for k, v in info.tags.items())
-            item = QTreeWidgetItem([info.path.stem, tags, ", ".join(info.tiers) or "-", ", ".join(info.streams)])
+            item = QTreeWidgetItem([info.path.stem, ", ".join(info.tiers) or "-", tags, ", ".join(info.streams)])
             item.setData(0, Qt.ItemDataRole.UserRole, str(info.path))
             if info.error:
-                item.setText(1, f"cannot read: {info.error}")
-                item.setForeground(1, Qt.GlobalColor.red)
+                item.setText(TIERS, f"cannot read: {info.error}")
+                item.setForeground(TIERS, Qt.GlobalColor.red)
+            for col in range(len(COLUMNS)):
+                item.setToolTip(col, item.text(col))
                 item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsUserCheckable)
             else:
                 item.setCheckState(0, Qt.CheckState.Checked if before.get(str(info.path), True) else Qt.CheckState.Unchecked)
             self.tree.addTopLevelItem(item)
         for col in range(self.tree.columnCount()):
             self.tree.resizeColumnToContents(col)
+            if col and self.tree.columnWidth(col) > MAX_COLUMN:
+                self.tree.setColumnWidth(col, MAX_COLUMN)
         self.tree.blockSignals(False)
         self._apply_filter()
 

@@ -10,10 +10,10 @@ import json
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF
-from PySide6.QtGui import QColor, QImage, QPainter
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter
 
-from sensorlab.app.labeling.tracks import Track
+from sensorlab.app.labeling.tracks import AXIS_WIDTH, Track
 from sensorlab.app.live.traces import ViewOverlay
 from sensorlab.session.reader import StreamReader
 
@@ -50,8 +50,22 @@ class EventsTrack(Track):
             tick_colors.append(color)
         self.ticks = EventTicks(self.viewbox, self.times - origin, tick_colors)
         self.plot.setYRange(0, 1, padding=0)
-        self.plot.getAxis("left").setTicks([[(0.5, stream.name)]])
+        self._name_axis(stream.name)
         self._labels: list[pg.TextItem] = []
+
+    def _name_axis(self, name: str) -> None:
+        """Name the lane with its axis' one tick text, elided to the axis' width.
+
+        The lane is too short for the rotated label the other tracks carry, and the axis hides a
+        tick text wider than itself (``hideOverlappingLabels``), so "clap_pred_events" showed no
+        name at all. The full name is in the axis' tooltip.
+        """
+        axis = self.plot.getAxis("left")
+        font = QFont()
+        font.setPointSizeF(max(7.0, font.pointSizeF() - 1.0))
+        axis.setStyle(tickFont=font)
+        axis.setTicks([[(0.5, fit_name(name, QFontMetricsF(font), AXIS_WIDTH - 10))]])
+        axis.setToolTip(name)
 
     @staticmethod
     def _text(x) -> str:
@@ -78,6 +92,18 @@ class EventsTrack(Track):
             item.setVisible(True)
         for item in self._labels[len(show):]:
             item.setVisible(False)
+
+
+def fit_name(name: str, metrics: QFontMetricsF, width: float) -> str:
+    """``name`` in at most two lines of ``width`` pixels: broken after an underscore where one
+    fits ("clap_pred_" / "events"), else elided in the middle."""
+    if metrics.horizontalAdvance(name) <= width:
+        return name
+    cuts = [i + 1 for i, c in enumerate(name) if c in "_-. " and metrics.horizontalAdvance(name[: i + 1]) <= width]
+    if cuts:
+        first, rest = name[: cuts[-1]], name[cuts[-1]:]
+        return first + "\n" + metrics.elidedText(rest, Qt.TextElideMode.ElideMiddle, width)
+    return metrics.elidedText(name, Qt.TextElideMode.ElideMiddle, width)
 
 
 class EventTicks(ViewOverlay):

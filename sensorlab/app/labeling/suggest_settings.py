@@ -4,8 +4,8 @@ The command line sets them with ``sensorlab labels suggest --param KEY=VALUE`` a
 ``sensorlab predict --suggest --threshold P --min-duration S``; the window keeps the same values
 in its settings (``labeling/suggest/<method>/<key>``) and passes them to the same functions
 (`iter_suggest_for_stream`, `iter_predict`), so a run from the menu equals the command with
-those options. Defaults are the functions' own defaults: claps need a shorter minimum length
-than the speech the energy defaults are made for, which is the first thing a user changes.
+those options. Defaults are the functions' own defaults (the energy detector's find claps and
+spoken words alike); a value equal to its default is not stored, so it follows the program.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from typing import Any
 
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QGroupBox, QVBoxLayout, QWidget
+
+from sensorlab.labeling.suggest.energy import MIN_DURATION_S
 
 
 @dataclass(frozen=True)
@@ -40,8 +42,8 @@ FIELDS: dict[str, list[Field]] = {
               tip="A sound starts this far above the session's noise floor (lower finds quieter sounds)"),
         Field("high_db", "Fixed threshold", None, -121.0, 0.0, 1.0, 1, " dBFS", auto="automatic (noise floor + margin)",
               tip="A fixed level instead of the noise floor + margin; it ends half the margin lower"),
-        Field("min_duration", "Minimum length", 0.1, 0.0, 60.0, 0.01, 3, " s",
-              tip="Shorter sounds are not suggested (0.01 s for claps and taps; 0.1 s suits speech)"),
+        Field("min_duration", "Minimum length", MIN_DURATION_S, 0.0, 60.0, 0.01, 3, " s",
+              tip=f"Shorter sounds are not suggested (the default {MIN_DURATION_S:g} s finds claps and taps; 0.1 s ignores them, for speech)"),
         Field("min_gap", "Join gaps shorter than", 0.2, 0.0, 60.0, 0.05, 3, " s",
               tip="Two sounds closer than this become one suggestion"),
     ],
@@ -89,7 +91,10 @@ class SuggestSettings:
 
     def set_value(self, method: str, key: str, value: float | None) -> None:
         f = next(f for f in FIELDS[method] if f.key == key)
-        self.settings.setValue(self._key(method, f), "auto" if value is None else float(value))
+        if value == f.default:  # not stored: a later version's better default reaches the user
+            self.settings.remove(self._key(method, f))
+        else:
+            self.settings.setValue(self._key(method, f), "auto" if value is None else float(value))
 
     def params(self, method: str) -> dict[str, Any]:
         """The keywords to pass (automatic ones left out, so the function decides)."""
@@ -97,8 +102,8 @@ class SuggestSettings:
         return {k: v for k, v in out.items() if v is not None}
 
     def empty_hint(self, method: str) -> str:
-        """What to change after a run found nothing, in the form's words (``Minimum length 0.01 s for
-        short events such as claps (default 0.1 s)``); the command's hints (`EMPTY_HINTS`), or ``""``."""
+        """What to change after a run found nothing, in the form's words (``Minimum length 0.005 s for
+        very short clicks (default 0.02 s)``); the command's hints (`EMPTY_HINTS`), or ``""``."""
         from sensorlab.labeling.cli_commands import EMPTY_HINTS
 
         fields = {f.key: f for f in FIELDS.get(method, [])}

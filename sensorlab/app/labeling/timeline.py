@@ -94,9 +94,7 @@ class Timeline(pg.GraphicsLayoutWidget):
     def _add_plot(self, plot: pg.PlotItem, stretch: int) -> None:
         row = len(self.plots)
         self.addItem(plot, row=row, col=0)
-        if stretch < 0:
-            self.ci.layout.setRowFixedHeight(row, -stretch)
-        else:
+        if stretch >= 0:
             self.ci.layout.setRowStretchFactor(row, stretch)
         if self.plots:
             # Starts at the current range; from then on `_share_x` keeps it in step.
@@ -115,6 +113,11 @@ class Timeline(pg.GraphicsLayoutWidget):
             ruler.setStyle(tickLength=-6, maxTickLevel=1, maxTextLevel=1)
             no_si_prefix(ruler)  # always seconds: "ms" or "ks" would change what ticks mean
             ruler.setLabel("time since the session start", units="s")
+        if stretch < 0:
+            # A fixed-height first row also holds the ruler: without its height, an events
+            # lane on top (the demo's clap_mcu) was squeezed to nothing by the ruler.
+            ruler_h = plot.getAxis("top").maximumHeight() if not self.plots else 0.0
+            self.ci.layout.setRowFixedHeight(row, -stretch + ruler_h)
         pad = 0.02 * (self.t_end - self.t_begin) + 0.5
         plot.getViewBox().setLimits(xMin=self.t_begin - self.origin - pad, xMax=self.t_end - self.origin + pad,
                                     minXRange=self.min_span)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from sensorlab.training.metrics import test_summary
+from sensorlab.training.metrics import epoch_summary, test_summary
 
 
 class TrainingJobEnd:
@@ -21,21 +21,24 @@ class TrainingJobEnd:
         kind = ev.get("event")
         if kind == "start":
             self.status.setText(f"{'fine-tuning' if self._job == 'prune' else 'training'} {ev['arch']} ({ev['params']:,} parameters) on {ev['stream']}: "
-                                + ", ".join(f"{k} {v}" for k, v in ev["windows"].items()) + " windows")  # fmt: skip
+                                + ", ".join(f"{k} {v}" for k, v in ev["windows"].items()) + " windows"
+                                + (f"\n⚠ {ev['no_validation']}" if ev.get("no_validation") else ""))  # fmt: skip
+            if ev.get("no_validation"):
+                self._log(f"warning: {ev['no_validation']}")
         elif kind == "epoch":
             self.history.append(ev)
             self.plots.show_history(self.history)
             self.progress.setRange(0, ev["epochs"])
             self.progress.setValue(ev["epoch"])
-            self._log(f"epoch {ev['epoch']}/{ev['epochs']}  loss {ev['train_loss']:.4f}  acc {ev['train_acc']:.3f}  "
-                      f"val loss {ev['val_loss']:.4f}  val acc {ev['val_acc']:.3f}")  # fmt: skip
+            self._log(epoch_summary(ev))
         elif kind == "early_stop":
             # A full bar, but saying where it stopped: "epoch 40 / 40" after 9 epochs read as 40 run.
             planned = self.progress.maximum()
             self.progress.setRange(0, ev["epoch"])
             self.progress.setValue(ev["epoch"])
             self.progress.setFormat(f"stopped early: epoch {ev['epoch']} of {planned} (best {ev['best_epoch']})")
-            self._log(f"early stop at epoch {ev['epoch']}: no better validation loss since epoch {ev['best_epoch']} (kept)")
+            watched = "validation" if self.history and self.history[-1].get("val_loss") is not None else "training"
+            self._log(f"early stop at epoch {ev['epoch']}: no better {watched} loss since epoch {ev['best_epoch']} (kept)")
         elif kind == "prune":
             self.run_dir = Path(ev["run"])
             self.progress.setFormat("fine-tune epoch %v / %m")

@@ -87,6 +87,9 @@ class TrainingTab(TrainingJobEnd, QWidget):
         self._run_existed = False
         self._config_dir: str | None = None
         self._previous: tuple[Path, list[dict]] | None = None  # the run on screen before a Train
+        # Settings of an opened run that the form has no field for (weight decay, mel bands…):
+        # a Train after Open run… repeats that run, not the defaults (`config_doc`).
+        self._opened_config: dict = {}
         self.runner = ProcessRunner(self)
         self.runner.event.connect(self._on_event)
         self.runner.log.connect(self._log)
@@ -169,6 +172,8 @@ class TrainingTab(TrainingJobEnd, QWidget):
     def set_dataset(self, path: str | Path) -> None:
         """Choose the dataset; the task is guessed from its stream and a fresh run folder proposed."""
         text = str(path).strip()
+        if text != self.dataset.text().strip():
+            self._opened_config = {}  # an opened run's extra settings (its stream…) were for its dataset
         self.dataset.setText(text)
         if not text:
             return
@@ -178,8 +183,10 @@ class TrainingTab(TrainingJobEnd, QWidget):
         self._suggest_run_dir()
 
     def config_doc(self) -> dict:
-        """The settings the form sets, as ``train.toml`` keys (the rest keep their defaults)."""
-        doc = {"batch_size": self.batch_size.value(), "lr": self.lr.value(), "patience": self.patience.value()}
+        """The settings the form sets, as ``train.toml`` keys; the rest are those of the run opened
+        last (Open run…) on this dataset, else the defaults."""
+        doc = dict(self._opened_config)
+        doc |= {"batch_size": self.batch_size.value(), "lr": self.lr.value(), "patience": self.patience.value()}
         if self.width.value():
             doc["width"] = self.width.value()
         return doc
@@ -237,13 +244,29 @@ class TrainingTab(TrainingJobEnd, QWidget):
         self.progress.setFormat("epoch %v / %m")
         self.progress.setRange(0, max(1, len(self.history)))
         self.progress.setValue(len(self.history))
-        m = self.results.metrics
+        self._restore_form(self.results.metrics)
+        self.status.setText(f"opened {run}: its dataset and settings are in the form; Train repeats it into a new run folder")
+        return True
+
+    def _restore_form(self, m: dict) -> None:
+        """The form as it was for the run whose ``metrics.json`` is ``m`` (dataset, task, every
+        setting), with a fresh run folder proposed: Train then repeats or varies that run."""
+        cfg = dict(m.get("config") or {})
         if m.get("dataset_path"):
             self.dataset.setText(str(m["dataset_path"]))
-        if m.get("config", {}).get("task"):
-            self.task.setCurrentText(m["config"]["task"])
-        self.status.setText(f"opened {run}")
-        return True
+        if cfg.get("task"):
+            self.task.setCurrentText(cfg["task"])
+        fields = {"epochs": self.epochs, "batch_size": self.batch_size, "lr": self.lr, "patience": self.patience,
+                  "width": self.width, "seed": self.seed}  # fmt: skip
+        for key, box in fields.items():
+            if isinstance(cfg.get(key), (int, float)):
+                box.setValue(cfg[key])
+        if "width" in cfg and cfg["width"] is None:
+            self.width.setValue(0)  # "default"
+        # task, epochs and seed are command-line options of the train command; None is a default.
+        self._opened_config = {k: v for k, v in cfg.items() if k not in fields and k != "task" and v is not None}
+        self.run_edit.setModified(False)
+        self._suggest_run_dir()
 
     def export_onnx(self, run: str) -> None:
         self.status.setText("exporting ONNX and checking it against PyTorch…")
