@@ -27,6 +27,7 @@ class DiskReserve:
         self.session = session
         self.path = session.with_name(session.name + ".reserve")
         self._fh = None  # open file holding the reserved space (see `make`)
+        self.size = 0  # bytes set aside (0: none)
 
     def make(self) -> None:
         """Set the space aside (a warning, and no reserve, if the disk will not give it)."""
@@ -52,6 +53,7 @@ class DiskReserve:
                 fh.close()
                 raise
             self._fh = fh
+            self.size = size
         except OSError as e:
             log.warning("could not reserve disk space next to %s (%s)", self.session, e)
             self.path.unlink(missing_ok=True)
@@ -59,6 +61,7 @@ class DiskReserve:
     def release(self) -> bool:
         """Give the reserved space back; True if there was any."""
         fh, self._fh = self._fh, None
+        self.size = 0
         if fh is not None:
             fh.close()
         try:

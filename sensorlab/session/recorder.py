@@ -197,15 +197,11 @@ class Recorder(RecorderWriterThread):
         t = now()
         meta = self.metadata.stamped_start(t)
         attrs = {"source_errors": json.dumps(self.acquisition.errors)} if self.acquisition.errors else {}
-        try:
-            self._writer.on_start(streams, meta, attrs)
-        except BaseException:
-            self.acquisition.stream_added.disconnect(self._on_stream_added, missing_ok=True)
-            raise
-        self.metadata, self._streams, self._t_start = meta, streams, t
+        # Record is pressed now: count, listen and take the pre-roll now, before creating the
+        # file. That can take seconds (a slow disk, a busy machine: 3.5 s seen on CI) while the
+        # rings roll on; taken after it, the pre-roll lost its oldest seconds, those just before
+        # Record. Chunks that arrive meanwhile wait in the queue for the writer thread.
         self._counters.begin(streams)
-        self._watch = StreamWatch(self._writer, self._counters, t)
-        self._warn_if_low_space(t)
         # Subscribe *before* snapshotting the pre-roll rings: a chunk dispatched in between
         # is then in both and deduplicated by time, never in neither.
         self._unsubscribe = self.acquisition.subscribe(self._enqueue, name="the recorder")
@@ -213,6 +209,15 @@ class Recorder(RecorderWriterThread):
         self.acquisition.consumer_failed.connect(self._on_consumer_failed)
         self._splice = PrerollSplice(self.preroll)
         preroll = self._splice.take(streams)
+        try:
+            self._writer.on_start(streams, meta, attrs)
+        except BaseException:
+            self._detach()  # also stops listening for added streams
+            self._queue = queue.SimpleQueue()  # nothing of this attempt is written
+            raise
+        self.metadata, self._streams, self._t_start = meta, streams, t
+        self._watch = StreamWatch(self._writer, self._counters, t)
+        self._warn_if_low_space(t)
         self._state = "recording"
         self._thread = threading.Thread(target=self._run, args=(preroll,), name="recorder-writer", daemon=True)
         self._thread.start()

@@ -49,6 +49,12 @@ log = logging.getLogger(__name__)
 #: would write structures that HDF5 1.10/1.12 tools (Debian's hdf5-tools) cannot read.
 LIBVER = ("v110", "v110")
 
+#: Data appended since the last flush is kept under this share (1/N) of the disk reserve, so the
+#: flush that closes the file after a full disk fits in the space the reserve gives back (a
+#: writer slowed by a busy machine appends more between its timed flushes than a 3 MB disk's
+#: 375 kB reserve holds: the file was then abandoned without its footers).
+RESERVE_SHARE = 4
+
 
 class WriteError(OSError):
     """The session file could not be flushed or closed; it is readable up to the last flush."""
@@ -108,6 +114,7 @@ class SessionWriter:
         self.video_encoding = video_encoding
         self.jpeg_quality = int(jpeg_quality)
         self.bytes_written = 0
+        self.flushed_bytes = 0  # `bytes_written` at the last flush
         self.stores: dict[str, StreamStore] = {}
         self._file: h5py.File | None = None
         self._log: BlobStore | None = None
@@ -261,6 +268,14 @@ class SessionWriter:
             except BaseException:
                 self.write_failed = True
                 raise
+            self.flushed_bytes = self.bytes_written
+
+    @property
+    def flush_due(self) -> bool:
+        """More has been appended since the last flush than the disk reserve can take: the
+        final flush after a full disk must fit in the reserve (`close`), so flush now."""
+        limit = self.reserve.size // RESERVE_SHARE
+        return self._file is not None and limit > 0 and self.bytes_written - self.flushed_bytes >= limit
 
     def _drain(self) -> None:
         """Append the time runs encoded since the last flush (layout segments; see `ColumnWriter`)."""

@@ -208,6 +208,8 @@ class RecorderWriterThread:
             # Bad data from one device must not end the session: stop recording that stream.
             self._rejected.add(name)
             self._stream_stopped(name, f"{name}: data does not match the stream, no longer recorded ({e})", now())
+        if getattr(self._writer, "flush_due", False):  # keep what a full disk's final flush needs within the reserve
+            self._writer.flush()
 
     def _flush(self, t: float) -> None:
         stats = self.acquisition.stats

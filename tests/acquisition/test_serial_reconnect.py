@@ -84,9 +84,12 @@ def test_unplugged_device_is_reopened_and_the_gap_recorded(protocol, tmp_path, r
     # millisecond accuracy is the clock-fit tests' and bench_sync's business.
     true = _true_host_times([first_boot, mcu], segments)
     err = np.abs(chunk.timestamps - true)
+    # What is guarded is seconds (the outage is over 1 s), so the bounds are a tenth of that:
+    # a first second whose packets all came late puts a whole segment that late (30 ms seen
+    # with this suite at load 15 on two cores, where 20 ms was the bound).
     for seg, e in zip(segments, np.split(err, [len(segments[0])]), strict=True):
-        assert np.median(e) < 0.02, f"median {np.median(e) * 1e3:.1f} ms"
-        assert np.percentile(e, 99) < 0.05, f"99th percentile {np.percentile(e, 99) * 1e3:.1f} ms"
+        assert np.median(e) < 0.1, f"median {np.median(e) * 1e3:.1f} ms"
+        assert np.percentile(e, 99) < 0.15, f"99th percentile {np.percentile(e, 99) * 1e3:.1f} ms"
     assert np.all(np.diff(chunk.timestamps) > 0)
     # The outage is one gap from the last sample before to the first one after.
     last_before = chunk.timestamps[len(segments[0]) - 1]

@@ -127,9 +127,12 @@ def test_every_demo_stream_reads_the_same_from_every_layout(demo_pair):
             assert_same_stream(new.streams[name], old.streams[name], arrival_tol=ARRIVAL_TOL)
             assert_same_stream(seg.streams[name], old.streams[name])  # 2.0: every time bit for bit
         assert new.events() == seg.events() == old.events()
-        # The text IMU stamps every line on arrival: 3.0 keeps those as µs after the timestamp.
-        wrist = new.streams["wrist"]
-        assert wrist._col("arrival_times").quantized > 0.5 * wrist.count  # (bursts of lines read at once may be exact runs)
+        # The text IMU stamps every line on arrival: 3.0 keeps those as µs after the timestamp,
+        # none verbatim. How many are µs and how many exact runs depends on the machine: lines
+        # read at once share one arrival (a run), and on a loaded machine most reads are bursts
+        # (CI-like load: 71 of 282 lines were µs; the test once required half).
+        arrivals = new.streams["wrist"]._col("arrival_times")
+        assert arrivals.quantized > 0 and arrivals.explicit == 0, (arrivals.quantized, arrivals.explicit)
 
 
 def test_the_compact_file_is_smaller_and_audio_times_are_runs(demo_pair):

@@ -7,6 +7,7 @@ import threading
 import numpy as np
 import pytest
 
+from sensorlab.acquisition.clock import now
 from sensorlab.acquisition.emulated.signal import SignalSource
 from sensorlab.session.reader import Session
 from sensorlab.session.recorder import QUEUE_WARN_CHUNKS, Recorder
@@ -144,3 +145,36 @@ def test_preroll_samples_that_also_arrive_live_are_written_once(make_acquisition
         k = s.streams["imu"].read_index().data[:, 0].astype(int)
         assert k[-1] == 1099 and np.all(np.diff(k) == 1)
         assert k[0] == 1000 - len(held)
+
+
+def test_preroll_ends_where_record_was_pressed_however_long_the_file_takes_to_create(make_acquisition, tmp_path, monkeypatch):
+    """The pre-roll is the seconds before Record, also when creating the file takes longer than
+    the pre-roll lasts (a slow disk; on a loaded CI machine 3.5 s): the rings were snapshot only
+    after the file existed, and had rolled on meanwhile, so the file began after Record."""
+    src = SignalSource("imu", shape=(1,), rate=1000, chunk_size=10)
+    acq = make_acquisition(src)
+    ring = acq.ring("imu", seconds=0.5)
+    acq.start()
+    st = src.stats["imu"]
+    assert _wait_for(lambda: st.samples >= 800, src)  # the ring is full
+    real_on_start = SessionWriter.on_start
+
+    def slow_on_start(self, *args, **kwargs):
+        # Until the ring holds only data from after Record: more than its 0.5 s went by.
+        assert _wait_for(lambda: st.last_time > pressed + 1.0, src, tries=3000)
+        return real_on_start(self, *args, **kwargs)
+
+    monkeypatch.setattr(SessionWriter, "on_start", slow_on_start)
+    pressed = now()
+    rec = Recorder(acq, tmp_path / "slow.h5", preroll={"imu": ring})
+    rec.start()
+    n = st.samples
+    assert _wait_for(lambda: st.samples >= n + 100, src)
+    path = rec.stop()
+    with Session.open(path) as s:
+        d = s.streams["imu"].read_index()
+        # The ring held 0.5 s before Record (less whatever a loaded machine took to get from
+        # `pressed` to the snapshot); without the fix it began over 0.5 s after Record.
+        assert d.timestamps[0] < pressed - 0.25, d.timestamps[0] - pressed
+        k = (d.data[:, 0]).astype(int)  # counter pattern: sample index
+        assert np.all(np.diff(k) == 1), "pre-roll and live data join without gaps or duplicates"

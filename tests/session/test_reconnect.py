@@ -67,8 +67,13 @@ def test_replugged_device_records_on_with_a_gap_in_the_file(tmp_path):
         assert imu.stats.reconnects == 1 and imu.error == ""
         messages = [e["message"] for e in s.log if e["stream"] == "imu"]
         assert any("device lost" in m and link in m for m in messages) and any("device reconnected" in m for m in messages)
-        # The other device recorded straight through.
-        assert wrist.stats.reconnects == 0 and len(wrist.gaps) == 0 and wrist.count > 200
+        # The other device recorded straight through: never lost, never reopened. A host too busy
+        # to read its pty in time may still lose lines of it on the way (at load 10: 36 lines,
+        # one gap), but those are counted as the host's losses, not as an outage.
+        assert wrist.stats.reconnects == 0 and wrist.count > 200
+        assert wrist.stats.dropped == wrist.stats.dropped_in_transit, wrist.stats
+        assert len(wrist.gaps) == 0 or wrist.stats.dropped_in_transit > 0, (wrist.gaps, wrist.stats)
+        assert not [e for e in s.log if e["stream"] == "wrist" and ("device lost" in e["message"] or "reconnect" in e["message"])]
     summary = summarize(path, measure_sync=False)
     imu_row = next(r for r in summary["streams"] if r["name"] == "imu")
     assert imu_row["reconnects"] == 1 and imu_row["gap_seconds"] > 0.5
