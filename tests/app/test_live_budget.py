@@ -20,8 +20,9 @@ def test_a_busy_machine_takes_the_spare_budget_back(qtbot, fake_acquisition):
     hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(os.cpu_count() or 2)]
     try:
         # Every core busy: above SPARE_UNTIL of the machine within one pacing step (~0.5 s).
-        qtbot.waitUntil(lambda: not view.spare, timeout=30_000)
-        assert view._update_budget() == live_view.GUI_BUDGET
+        # (The budget the same pacing step set: sampling again here would measure a few
+        # milliseconds, where the coarse CPU counters can read idle.)
+        qtbot.waitUntil(lambda: not view.spare and view.budget == live_view.GUI_BUDGET, timeout=30_000)
     finally:
         for h in hogs:
             h.kill()
