@@ -172,7 +172,7 @@ class Recorder(RecorderWriterThread):
         self._counters = RecordingCounters(acquisition)
         self._splice = PrerollSplice(self.preroll)
         self._watch: StreamWatch | None = None  # set by `start`
-        self._stopped: dict[str, tuple[str, float]] = {}  # stream → (message, stopped_at)
+        self._stopped: dict[str, tuple[str, float]] = {}  # stream → (message, time the failure was noticed)
         self._rejected: set[str] = set()
         self._unknown: set[str] = set()  # streams chunks arrived for but not in the file (warned once)
         self._pending: dict[str, list[Chunk]] = {}  # writer thread only: the current batches

@@ -69,13 +69,14 @@ class RecordingCounters:
         return (written.count, d.dropped, d.overflows, d.parse_errors, len(self.gaps(name, written)), d.dropped_in_transit)
 
     def footers(self, name: str, written: Written, stopped: tuple[str, float]) -> dict[str, Any]:
-        """The stream's footer attributes (docs/SESSION-FORMAT.md); ``stopped`` is (error, stopped_at)."""
+        """The stream's footer attributes (docs/SESSION-FORMAT.md); ``stopped`` is (error, the
+        time the failure was noticed), or ("", nan) for a stream that recorded to the end."""
         d = self.since_start(name)
         gaps = self.gaps(name, written)
         message, stopped_at = stopped
         if message and written.count:
-            # Its last sample: the writer can notice a failure (device stats polled at a flush)
-            # before it has taken the chunks the device sent just before failing.
+            # Its last sample, not the time the failure was noticed: the writer can notice it
+            # (device stats polled at a flush) before taking the chunks sent just before it.
             stopped_at = written.last_time
         f: dict[str, Any] = dict(
             count=written.count,

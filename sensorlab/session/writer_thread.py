@@ -208,7 +208,7 @@ class RecorderWriterThread:
             # Bad data from one device must not end the session: stop recording that stream.
             self._rejected.add(name)
             self._stream_stopped(name, f"{name}: data does not match the stream, no longer recorded ({e})", now())
-        if getattr(self._writer, "flush_due", False):  # keep what a full disk's final flush needs within the reserve
+        if self._writer.flush_due:  # keep what a full disk's final flush needs within the reserve
             self._writer.flush()
 
     def _flush(self, t: float) -> None:
@@ -244,12 +244,11 @@ class RecorderWriterThread:
             self._stream_stopped(item.stream, item.message, item.t)
 
     def _stream_stopped(self, name: str, message: str, t: float) -> None:
-        # Write what the stream delivered before it failed, so stopped_at is its last sample.
+        # Write what the stream delivered before it failed; its footer's stopped_at is then its
+        # last sample, or `t` if it recorded none (`RecordingCounters.footers` decides).
         self._write(name, self._pending.pop(name, []))
         self._pending_bytes.pop(name, None)
-        w = self._writer.written(name)
-        stopped_at = w.last_time if w.count else t
-        self._stopped[name] = (message, stopped_at)
+        self._stopped[name] = (message, t)
         log.error("stream %s stopped: %s", name, message)
         self._writer.log(t, name, message, "error")
         emit(self.failed, name, message)
