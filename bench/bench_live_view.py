@@ -498,6 +498,7 @@ def main() -> int:
     for key in DETAILS:
         print(f"{key:<14}{_fmt(m['baseline'][key]):>15}{_fmt(m['recording'][key]):>12}")
     # Who else held the cores (a slow run on a "quiet" machine: see bench/host_load.py).
+    print(f"machine: {host_load.cpu_model()}")
     for name in ("baseline", "recording"):
         host = m[name].get("host") if isinstance(m[name].get("host"), dict) else None
         if host:

@@ -2,8 +2,9 @@
 
 The live view once painted 9–12 fps on a "quiet" VM (load average 0.6–2.6) where it had
 painted 60 the evening before, on the old code and the new alike, with the GUI thread's CPU a
-frame doubled and most of a frame spent waiting for the GIL (docs/PERFORMANCE.md, "Quiet
-machine, eighth round"); the bench's own figures could not say why. A load average does not
+frame doubled and most of a frame spent waiting for the GIL
+(docs/PERFORMANCE.md, "Quiet machine, eighth round"; not reproduced the next morning:
+"Live view, tenth round"); the bench's own figures could not say why. A load average does not
 say *who* held the cores, nor whether they were held at real-time priority (a SCHED_FIFO task
 owns its core: every ordinary thread that lands there, a GIL holder too, waits for it) or by
 the VM's host (steal). `snapshot` before and after a phase, then `delta`, gives:
@@ -62,6 +63,17 @@ def _switches(tid: int, kind: str) -> int:
 def wakeups(tid: int) -> int:
     """A thread of this process's voluntary context switches so far (its wake-ups)."""
     return _switches(tid, "voluntary_ctxt_switches")
+
+
+def cpu_model() -> str:
+    """The host CPU's model and clock as the VM reports them: two rounds measured on "the
+    same" 2-core VM a factor apart, and the model is the first thing to compare."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            info = {k.strip(): v for k, v in (ln.split(":", 1) for ln in f if ":" in ln)}
+    except OSError:
+        return "?"
+    return f"{info.get('model name', '?').strip()}, {info.get('cpu MHz', '?').strip()} MHz, {os.cpu_count()} cores"
 
 
 def snapshot() -> dict:
