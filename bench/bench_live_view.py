@@ -62,13 +62,15 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 from bench_stalls import WakeProbe  # noqa: E402 - the same acquisition-like probe as the headless bench
+import host_load  # noqa: E402 - what else held the host's cores meanwhile
 from serial_gap_probe import cpu_cgroup, explain, start_board, throttling  # noqa: E402
 GOALS = {"fps": ">= 60", "age_p50_ms": "<= 50", "age_p95_ms": "<= 50", "dropped": "0", "cpu_percent": "(report)",
          "cpu_ms_per_frame": "(report)", "gui_ms_per_frame": "(report)"}
 #: Further figures printed (not in bench/run_all.py's table): where the process's CPU per frame
 #: went, and how long the GUI thread waited per frame for the GIL and for a core.
 DETAILS = ("gil_wait_ms_per_frame", "runq_ms_per_frame", "cpu_ms_per_frame_emulators", "cpu_ms_per_frame_acquisition",
-           "cpu_ms_per_frame_recorder", "cpu_ms_per_frame_other", "period_ms", "detail", "budget", "quota_used", "throttled", "load")
+           "cpu_ms_per_frame_recorder", "cpu_ms_per_frame_other", "gui_preempted_per_frame", "major_faults_per_frame", "wakeups_acquisition_per_s", "wakeups_recorder_per_s",
+           "wakeups_emulators_per_s", "wakeups_other_per_s", "period_ms", "detail", "budget", "quota_used", "throttled", "load")
 
 
 #: ``--devices``: the full demo rig (its emulators are threads of the studio's process), or
@@ -256,6 +258,7 @@ def _measure(seconds: float, profile: str | None = None, devices: str = "demo", 
 
         names = {th.native_id: th.name for th in threading.enumerate()}
         out = {"gui": 0.0, "emulators": 0.0, "acquisition": 0.0, "recorder": 0.0, "other": 0.0}
+        out.update({f"wakeups_{k}": 0.0 for k in list(out)})
         for th in proc.threads():
             name = names.get(th.id, "")
             if th.id == proc.pid:
@@ -269,13 +272,18 @@ def _measure(seconds: float, profile: str | None = None, devices: str = "demo", 
             else:
                 kind = "other"
             out[kind] += th.user_time + th.system_time
+            # Wake-ups (voluntary context switches): each one takes the GIL again, and a
+            # thread that wakes while the GUI thread runs Python makes it hand the GIL over.
+            out[f"wakeups_{kind}"] = out.get(f"wakeups_{kind}", 0.0) + host_load.wakeups(th.id)
         return out
 
-    def phase(prof=None) -> dict:
+    def phase(prof=None, name: str = "") -> dict:
+        mark(f"{name} start")
         probe = PaintProbe()
         viewport = w.live_view.time_panels[0].graphics.viewport()
         viewport.installEventFilter(probe)
         d0, c0, g0, k0 = drops(), proc.cpu_times(), gui_cpu(), thread_cpu()
+        h0 = host_load.snapshot()
         gil0 = dict(gil)
         pacing.clear()
         t0 = now()
@@ -285,7 +293,9 @@ def _measure(seconds: float, profile: str | None = None, devices: str = "demo", 
         if prof is not None:
             prof.disable()
         t1 = now()
+        mark(f"{name} end")
         c1, g1, k1 = proc.cpu_times(), gui_cpu(), thread_cpu()
+        host = host_load.delta(h0, host_load.snapshot())
         waited = {k: gil[k] - gil0[k] for k in gil}
         viewport.removeEventFilter(probe)
         ages = np.array(probe.ages) * 1000
@@ -305,8 +315,19 @@ def _measure(seconds: float, profile: str | None = None, devices: str = "demo", 
             **{key: float(np.mean([p[i] for p in pacing])) if pacing else float("nan")
                for i, key in enumerate(("period_ms", "detail", "budget", "quota_used", "throttled"))},
             "load": os.getloadavg()[0],
-            **{f"cpu_ms_per_frame_{k}": 1000 * (k1[k] - k0[k]) / frames for k in k1 if k != "gui"},
+            **{f"cpu_ms_per_frame_{k}": 1000 * (k1[k] - k0[k]) / frames for k in k1 if k != "gui" and not k.startswith("wakeups_")},
+            **{f"{k}_per_s": (k1[k] - k0.get(k, 0.0)) / (t1 - t0) for k in k1 if k.startswith("wakeups_")},
+            "gui_preempted_per_frame": host["gui_involuntary_switches"] / frames,
+            "major_faults_per_frame": host["major_faults"] / frames,
+            "host": host,
         }
+
+    def mark(text: str) -> None:
+        # BENCH_PHASE_FILE: the phases' start and end, for a sampling profiler attached from
+        # outside (py-spy record --pid ... while a phase runs; bench/profile_live_view.sh).
+        if os.environ.get("BENCH_PHASE_FILE"):
+            with open(os.environ["BENCH_PHASE_FILE"], "a") as f:
+                f.write(f"{os.getpid()} {text}\n")
 
     ready = []
     w.acquisition_ready.connect(lambda: ready.append(1))
@@ -321,9 +342,10 @@ def _measure(seconds: float, profile: str | None = None, devices: str = "demo", 
     for _ in range(hogs):
         children.append(subprocess.Popen([sys.executable, "-c", "while True: pass"]))
     probe = WakeProbe()
-    probe.start()
+    if not os.environ.get("BENCH_NO_WAKE_PROBE"):
+        probe.start()
     wait(2000)  # warm-up: caches, first spectrogram columns
-    baseline = None if record_only else phase()
+    baseline = None if record_only else phase(name="baseline")
     started, stopped = [], []
     w.recording_started.connect(started.append)
     w.recording_stopped.connect(stopped.append)
@@ -340,7 +362,7 @@ def _measure(seconds: float, profile: str | None = None, devices: str = "demo", 
         prof = cProfile.Profile(_time.thread_time)  # CPU time: wall time would count the load
     probe_from = len(probe.late)
     throttled0 = throttling()
-    recording = phase(prof)
+    recording = phase(prof, "recording")
     throttled1 = throttling()
     recording["throttled_periods"] = {k: throttled1[k] - throttled0.get(k, 0) for k in throttled1}
     late = np.array(probe.late[probe_from:]) * 1000
@@ -444,10 +466,14 @@ def main() -> int:
     ap.add_argument("--devices-uncapped", nargs="?", const="realtime", choices=("realtime", "normal"),
                     help="with --devices apart under bench/slow_machine.py: the device processes run outside the CPU cap, "
                          "at real-time priority (default: as hardware, never waiting for the host's CPU) or at normal priority")
+    ap.add_argument("--no-wake-probe", action="store_true",
+                    help="without the wake probe thread: its 500 wake-ups a second take the GIL as often, which a user's studio does not")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.devices_uncapped:
         os.environ["BENCH_DEVICES_UNCAPPED"] = args.devices_uncapped  # read by the child process
+    if args.no_wake_probe:
+        os.environ["BENCH_NO_WAKE_PROBE"] = "1"  # read by the child process
     if args.child:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
         print(json.dumps(_measure(args.seconds, args.profile, args.devices, args.hogs, args.record_only)), flush=True)
@@ -471,6 +497,13 @@ def main() -> int:
         print(f"{key:<14}{_fmt(m['baseline'][key]):>15}{_fmt(m['recording'][key]):>12}  {goal}")
     for key in DETAILS:
         print(f"{key:<14}{_fmt(m['baseline'][key]):>15}{_fmt(m['recording'][key]):>12}")
+    # Who else held the cores (a slow run on a "quiet" machine: see bench/host_load.py).
+    print(f"machine: {host_load.cpu_model()}")
+    for name in ("baseline", "recording"):
+        host = m[name].get("host") if isinstance(m[name].get("host"), dict) else None
+        if host:
+            print(f"host while {name}: cores {host['host_cores']}, other processes {host['others_cores']} core "
+                  f"(real-time {host['others_realtime_cores']}): {'; '.join(host['others_top']) or 'none'}")
     return 0
 
 

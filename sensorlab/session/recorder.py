@@ -167,6 +167,9 @@ class Recorder(RecorderWriterThread):
         self._lock = threading.Lock()  # guards _state against add_event racing stop
         self._state = "idle"  # idle → recording → stopping → stopped | failed
         self._thread: threading.Thread | None = None
+        #: Set by `stop` (after queueing `STOP`): the writer thread, which sleeps until its next
+        #: batch is due rather than waking for every chunk, then drains the queue at once.
+        self._wake = threading.Event()
         self._unsubscribe = None
         self._streams: dict[str, StreamInfo] = {}
         self._counters = RecordingCounters(acquisition)
@@ -240,12 +243,14 @@ class Recorder(RecorderWriterThread):
         if thread is None or thread is threading.current_thread():
             self._detach()
             self._queue.put(STOP)
+            self._wake.set()
             return self._path
         # A serial stream holds its first second back for its clock fit: delivered only when
         # the source stops, a recording that ends within it would have none of its samples.
         self.acquisition.release_held()
         self._detach()
         self._queue.put(STOP)
+        self._wake.set()
         thread.join(JOIN_TIMEOUT)
         if thread.is_alive():
             log.error("the writer is still %d chunks behind after %.0f s; dropping them to close the file", self._queue.qsize(), JOIN_TIMEOUT)

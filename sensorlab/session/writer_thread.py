@@ -53,6 +53,9 @@ MAX_BATCH_BYTES = 8 * 1024 * 1024
 
 
 
+#: Queue items the writer takes at most per wake-up (then it writes, flushes and takes more).
+MAX_TAKE = 10_000
+
 #: Queued by `Recorder.stop`: drain what is before it, write the footers, end the thread.
 STOP = object()
 
@@ -86,6 +89,8 @@ class LogNote:
 class RecorderWriterThread:
     """The writer-thread methods of `Recorder` (mixed into it; they use its queue, writer,
     counters, stream watch, pre-roll splice and state, set up by `Recorder.__init__` / `start`)."""
+
+    _behind = False
 
     def _run(self, preroll: dict[str, Chunk]) -> None:
         pending, pending_bytes = self._pending, self._pending_bytes
@@ -156,16 +161,21 @@ class RecorderWriterThread:
         return f"{free} bytes free on the disk of {self._path}, a clean stop needs {need}" if free < need else None
 
     def _take(self, deadline: float) -> list[Any]:
-        """Block until the next item or ``deadline``, then drain what else is waiting."""
-        try:
-            items = [self._queue.get(timeout=max(0.0, deadline - now()))]
-        except queue.Empty:
-            return []
-        while len(items) < 10_000:
+        """Sleep until ``deadline`` (or `Recorder.stop`), then take everything waiting.
+
+        Not woken by every chunk: the batches are written at ``deadline`` anyway, and waking
+        for each of the demo rig's ~420 chunks a second cost a GIL hand-over each, with the GUI
+        thread made to give the GIL up for it (docs/PERFORMANCE.md, "Live view, tenth round").
+        After a drain that hit `MAX_TAKE` (the writer behind) it does not sleep."""
+        if not self._behind:
+            self._wake.wait(max(0.0, deadline - now()))
+        items = []
+        while len(items) < MAX_TAKE:
             try:
                 items.append(self._queue.get_nowait())
             except queue.Empty:
                 break
+        self._behind = len(items) >= MAX_TAKE
         return items
 
     def _add_stream(self, item: StreamAdded) -> None:
