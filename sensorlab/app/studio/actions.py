@@ -222,8 +222,9 @@ class StudioActions:
 
     def _labels_for(self, path: Path):
         """The label set to open ``path`` with: the studio's live labels when they cover the
-        labels the session holds, else None (the labeling view's own choice: the project's
-        ``labels.toml``, else the session's labels). An imported session labeled 0–9 opened with
+        labels the session holds and the session keeps no set of its own, else None (the
+        labeling view's own choice: the project's ``labels.toml``, else the set kept in the
+        session's sidecar, else one built from its labels). An imported session labeled 0–9 opened with
         clap, speech, walk… in its bar, and digit keys gave those."""
         from sensorlab.app.labeling.view import find_labelset
         from sensorlab.labeling.session_labels import read_annotations
@@ -231,11 +232,14 @@ class StudioActions:
         if find_labelset(path)[0] is not None:
             return None
         try:
-            # Reviewed labels only: a model's suggestions (class2, _unknown_) must not take the
-            # session away from the studio's hotkeys and colours.
-            used = {s.label for s in read_annotations(path) if s.label and not s.suggested}
+            annotations = read_annotations(path)
         except Exception:  # unreadable: the labeling window says why when it opens the file
             return self.label_bar.labels
+        if annotations.label_defs:  # the keys it was recorded or last labeled with win
+            return None
+        # Reviewed labels only: a model's suggestions (class2, _unknown_) must not take the
+        # session away from the studio's hotkeys and colours.
+        used = {s.label for s in annotations if s.label and not s.suggested}
         return self.label_bar.labels if used <= set(self.label_bar.labels.names) else None
 
     def _ask_session_to_label(self) -> None:
