@@ -74,3 +74,31 @@ def test_training_a_one_class_dataset_is_refused_before_it_trains(corpus_factory
     assert r.exit_code != 0
     assert "one class ('clap')" in r.output and "background" in r.output, r.output
     assert "epoch 1/1" not in r.output and not (tmp_path / "run").exists()
+
+
+def test_a_dataset_built_with_test_fraction_0_trains_without_test_metrics(qtbot, corpus_factory, tmp_path):
+    """Found walking the loop: test at 0 in the form built a file with only train and val, and
+    the Training tab refused it ("no split 'test' to test on … set test_split in the config",
+    a field the studio does not have). The empty side is kept: training says "no test metrics"."""
+    pytest.importorskip("torch")
+    from sensorlab.datasets.dataset import Dataset
+    from tests.app.ml.test_datasets_tab import fill_form
+
+    folder = corpus_factory(tmp_path / "sessions", {"a": "s01", "b": "s02"})
+    tab = DatasetsTab(folder)
+    qtbot.addWidget(tab)
+    fill_form(tab)
+    tab.form.split_by.setCurrentText("session")
+    tab.form.fractions["train"].setValue(0.5)
+    tab.form.fractions["val"].setValue(0.5)
+    tab.form.fractions["test"].setValue(0.0)
+    out = tmp_path / "ds.h5"
+    tab.output.setText(str(out))
+    with qtbot.waitSignal(tab.dataset_built, timeout=120_000):
+        assert tab.build(force=False)
+    qtbot.waitUntil(lambda: tab.report.report is not None, timeout=60_000)  # its reader done before the tab goes
+    with Dataset.open(out) as ds:
+        assert ds.split_names == ["train", "val", "test"] and not ds.mask("test").any()
+    r = CliRunner().invoke(cli_app, ["train", str(out), "--task", "timeseries", "--out", str(tmp_path / "run"), "--epochs", "1"])
+    assert r.exit_code == 0, r.output
+    assert "no test metrics" in r.output and (tmp_path / "run" / "metrics.json").exists()
