@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
@@ -24,12 +24,12 @@ from PySide6.QtWidgets import (
     QLabel,
     QMenu,
     QPushButton,
-    QScrollArea,
     QSpinBox,
     QToolBar,
     QToolButton,
 )
 
+from sensorlab.app.common.scroll_into_view import scroll_into_view
 from sensorlab.app.live.view import LiveView
 
 RECORD_STYLE = "QPushButton{background:#c62828;color:white;font-weight:bold;padding:5px 14px;border-radius:4px}"
@@ -174,7 +174,7 @@ class StudioActions:
         if not names or view is None or not all(n in view.panels for n in names):
             return  # a panel is added per added stream: wait for the last one
         self._reveal_streams = ()
-        _scroll_into_view(view.panels[names[0]])
+        scroll_into_view(view.panels[names[0]])
 
     def _return_focus(self, widget) -> None:
         """Hand the keyboard back to the plots after a toolbar edit, so digits label again."""
@@ -345,25 +345,6 @@ class StudioActions:
         from sensorlab.app.models.device_parity import compare_device
 
         return compare_device(self, predictions, events, tolerance, delay)
-
-
-def _scroll_into_view(panel, tries: int = 200) -> None:
-    """Scroll ``panel``'s scroll area so that the whole panel shows (retried until the new
-    view's layout has given it a size: right after a rebuild it has none yet)."""
-    from shiboken6 import isValid
-
-    if not isValid(panel):
-        return  # rebuilt again meanwhile
-    area = panel.parentWidget()
-    while area is not None and not isinstance(area, QScrollArea):
-        area = area.parentWidget()
-    if area is None:
-        return
-    if panel.height() <= 1 or not panel.isVisible():
-        if tries:
-            QTimer.singleShot(50, lambda: _scroll_into_view(panel, tries - 1))
-        return
-    area.ensureWidgetVisible(panel, 0, 0)
 
 
 def _fitting_streams(path: Path, streams: dict) -> list[str]:
