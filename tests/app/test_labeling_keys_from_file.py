@@ -61,3 +61,21 @@ def test_reopened_session_labels_with_the_keys_it_was_recorded_with(qtbot, make_
 
     again = _open(qtbot, path).view
     assert {lab.name: lab.hotkey for lab in again.labels} == {lab.name: lab.hotkey for lab in v.labels}
+
+
+def test_the_studio_opens_a_session_with_its_own_keys_after_the_live_labels_changed(qtbot, make_window):
+    """Label… in the studio: the keys the session was recorded with, even after the studio's
+    live labels were edited (walk removed, so speech's key 2 went to another label)."""
+    studio = make_window()
+    with qtbot.waitSignal(studio.recording_started, timeout=10_000):
+        studio.record_button.click()
+    qtbot.keyClick(studio.live_view, Qt.Key.Key_2)  # speech
+    qtbot.keyClick(studio.live_view, Qt.Key.Key_3)  # walk
+    with qtbot.waitSignal(studio.recording_stopped, timeout=30_000) as stopped:
+        studio.record_button.click()
+    path = stopped.args[0]
+    studio.label_bar.labels.remove("walk")
+    studio.open_labeling(path)
+    qtbot.waitUntil(lambda: any(x.isVisible() and x.view is not None for x in studio._labeling_windows), timeout=30_000)
+    v = [x for x in studio._labeling_windows if x.isVisible()][-1].view
+    assert (v.labels.by_hotkey(2).name, v.labels.by_hotkey(3).name) == ("speech", "walk")
