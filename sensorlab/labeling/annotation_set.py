@@ -53,6 +53,9 @@ class AnnotationSet:
             self._tiers[t.name] = t
         for s in segments:
             self._insert(s)
+        #: The label set the session is labeled with (`LabelSet.to_dict` entries: name, colour,
+        #: hotkey), saved in the sidecar so reopening it gives the same keys; [] when unknown.
+        self.label_defs: list[dict[str, Any]] = []
 
     # -- container protocol -------------------------------------------------------------
     def __len__(self) -> int:
@@ -203,17 +206,23 @@ class AnnotationSet:
         return sorted({s.label for s in self._segments.values()})
 
     def copy(self) -> AnnotationSet:
-        return AnnotationSet(self._segments.values(), self._tiers.values())
+        out = AnnotationSet(self._segments.values(), self._tiers.values())
+        out.label_defs = [dict(d) for d in self.label_defs]
+        return out
 
     # -- plain data (the sidecar uses these) ---------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         segs = sorted(self._segments.values(), key=lambda s: (s.tier, s.start, s.end, s.id))
         return {
             "tiers": [asdict(t) for t in self._tiers.values()],
+            **({"labels": [dict(d) for d in self.label_defs]} if self.label_defs else {}),
             "segments": [s.to_dict() for s in segs],
         }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> AnnotationSet:
         tiers = [Tier(**{k: v for k, v in t.items() if k in Tier.__dataclass_fields__}) for t in d.get("tiers", [])]
-        return cls((Segment.from_dict(s) for s in d.get("segments", [])), tiers)
+        out = cls((Segment.from_dict(s) for s in d.get("segments", [])), tiers)
+        labels = d.get("labels", [])
+        out.label_defs = [dict(e) for e in labels if isinstance(e, dict) and isinstance(e.get("name"), str)] if isinstance(labels, list) else []
+        return out

@@ -44,7 +44,7 @@ from sensorlab.labeling.lock import SidecarLocked, sidecar_lock, try_sidecar_loc
 log = logging.getLogger(__name__)
 
 #: Version of the sidecar layout, "major.minor" (see module docstring for the bump rules).
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1: "labels", the label set (names, colours, hotkeys)
 SIDECAR_SUFFIX = ".labels.json"
 BACKUP_SUFFIX = ".bak"
 

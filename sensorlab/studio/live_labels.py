@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from sensorlab.labeling.annotations import AnnotationSet, annotations_from_live_events
@@ -48,6 +49,9 @@ class LiveLabels:
         self._events: list[tuple[float, str]] = []
         self._open: set[str] = set()
         self._lock = threading.Lock()
+        #: The label set the labels are pressed from (`LabelSet.to_dict` entries), saved in the
+        #: sidecar with them; set by the GUI's label bar (None: not saved).
+        self.label_defs: Callable[[], list[dict]] | None = None
 
     def clear(self) -> None:
         with self._lock:
@@ -83,5 +87,7 @@ class LiveLabels:
         if not self.events:
             return 0
         ann = self.annotations(end_time)
+        if self.label_defs is not None:  # the keys pressed, so the labeling window gives the same ones
+            ann.label_defs = [dict(d) for d in self.label_defs()]
         save_annotations(ann, sidecar_path(session), session=session.name)
         return len(ann)

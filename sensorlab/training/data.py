@@ -87,8 +87,15 @@ def load_splits(ds: Dataset, stream: str, contract: ModelContract, test_split: s
         k = int(round(len(tr) * val_fraction))
         idx["val"], idx["train"] = np.sort(tr[:k]), np.sort(tr[k:])
         val_source = f"{val_fraction:.0%} of train, seed {seed}"
+    if not len(split):  # "build it with a train split" sent users after the wrong cause
+        raise DataError(f"{ds.path.name}: the dataset has no windows at all, nothing to train on; `sensorlab dataset info "
+                        f"{ds.path.name}` lists the build's warnings (e.g. labels shorter than labels.min_coverage × window.length): "
+                        "change the spec and build it again")  # fmt: skip
     if not len(idx["train"]):
         raise DataError(f"{ds.path.name}: no training windows; build the dataset with a train split")
+    if len(ds.classes) < 2:  # found only after training, by the model contract
+        raise DataError(f"{ds.path.name}: one class ({', '.join(map(repr, ds.classes))}), a classifier needs two or more; "
+                        "label another class, or build with labels.unlabeled = \"background\" (Unlabeled time: background)")  # fmt: skip
     x, y = {}, {}
     allx = None
     for name, ii in (*idx.items(), ("test", test)):

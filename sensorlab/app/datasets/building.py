@@ -111,7 +111,12 @@ class DatasetBuilding:
     def _on_report(self, path: Path, rep, plots) -> None:
         self.dataset_path = path
         self.report.show_report(rep, plots)
-        self.train_button.setEnabled(True)
+        # Nothing to train on: Train on it → stayed on and training then failed on an empty file.
+        self.train_button.setEnabled(rep.windows > 0)
+        self.train_button.setToolTip("" if rep.windows else f"{path.name} has no windows: change the spec (see why above) and build again")
+        if not rep.windows:  # every warning: one of them says why (labels too short for the window…)
+            self.build_status.setText(f"⚠ {path}: no windows at all, nothing to train on" + "".join(f"\n⚠ {w}" for w in rep.warnings))
+            return
         # A split left with 0 windows is said here too, not only in the report's warnings below.
         empty = [w for w in rep.warnings if " gets 0 windows" in w]
         self.build_status.setText(f"{path}: {rep.windows} windows, {len(rep.classes)} classes" + "".join(f"\n⚠ {w}" for w in empty))

@@ -207,7 +207,10 @@ class SpecForm(QWidget):
         split: dict[str, Any] = {"by": self.split_by.currentText().strip() or "session", "method": method, "seed": self.seed.value(),
                                  "stratify": self.stratify.isChecked()}  # fmt: skip
         if method == "holdout":
-            split["fractions"] = {n: s.value() for n, s in self.fractions.items() if s.value() > 0}
+            # A side set to 0 is kept, empty: without a "test" split the Training tab refused the
+            # file ("no split 'test' to test on… set test_split in the config", no such field
+            # here); an empty one trains and says "no test metrics".
+            split["fractions"] = {n: s.value() for n, s in self.fractions.items()}
         elif method == "kfold":
             split["k"] = self.k.value()
         return {"streams": streams, "labels": labels, "window": {"length": self.length.value(), "hop": self.hop.value(),

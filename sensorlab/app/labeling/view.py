@@ -27,6 +27,7 @@ previews are `frame_preview.py`; onset snapping and the built-in suggestions `su
 
 from __future__ import annotations
 
+import functools
 import logging
 from pathlib import Path
 
@@ -54,6 +55,7 @@ from sensorlab.labeling.session_labels import LABELS_STREAM as LIVE_LABELS_STREA
 from sensorlab.labeling.session_labels import read_annotations as open_session_annotations
 from sensorlab.labeling.commands import UndoStack
 from sensorlab.labeling.labelset import LabelSet
+from sensorlab.labeling.session_labelset import remember_labelset, session_labelset
 from sensorlab.labeling.store import autosaver, sidecar_path
 from sensorlab.labeling.suggest import SUGGESTION_TIER
 from sensorlab.labeling.timebase import format_offset
@@ -65,6 +67,10 @@ log = logging.getLogger(__name__)
 #: Key hints shown once, on the position line, while a segment (or a suggestion) is selected.
 SELECTION_HINT = "1–9 relabel · S split · M merge · Del delete"
 SUGGESTION_HINT = "suggestion: A accept · R reject · 1–9 accept as label"
+
+
+def _remember(annotations, labels: LabelSet, *_changed) -> None:
+    remember_labelset(annotations, labels)
 
 
 def find_labelset(session_path: Path) -> tuple[LabelSet | None, Path | None]:
@@ -111,12 +117,15 @@ class LabelingView(SuggestActions, QWidget):
         if labels is None:
             labels, self.labels_path = find_labelset(self.path)
         if labels is None:
-            # Reviewed labels take keys 1–9 first: a model's suggestion labels (class2…) come
-            # after them, or opening a session the model ran on moved speech from key 2 to 3.
-            reviewed = sorted({s.label for s in self.annotations if s.label and not s.suggested})
-            names = reviewed + [n for n in self.annotations.labels() if n and n not in reviewed] or ["label"]
-            labels = LabelSet.from_names(names)  # beyond 9 without a hotkey, still in the set
+            # The keys the session was labeled (or recorded) with, kept in its sidecar; else
+            # built from its labels (`session_labelset`).
+            labels = session_labelset(self.annotations)
         self.labels = labels
+        # Saved with the annotations (at the next edit), so reopening gives the same keys.
+        remember_labelset(self.annotations, labels)
+        keep = functools.partial(_remember, self.annotations, labels)  # not the view: the studio's set outlives it
+        for sig in (labels.label_added, labels.label_changed, labels.label_removed):
+            sig.connect(keep)
         self.stack = UndoStack(self.annotations, autosave=autosaver(sidecar_path(self.path), session=self.path.name))
         self.stack.autosave_failed.connect(lambda m: self.message.emit(f"AUTOSAVE FAILED: {m}"))
         self.tier = next((t for t in self.annotations.tier_names if t not in (LIVE_TIER, SUGGESTION_TIER)), DEFAULT_TIER)

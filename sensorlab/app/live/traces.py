@@ -288,22 +288,24 @@ class MarkerLayer(ViewOverlay):
         the first row where it clears the text before it; a text with no free row is left out
         (its line is still drawn). Laid out in pixels at paint time, so texts neither overprint
         ("clap startclap stop" in the 70 px events panel) nor leave a short plot."""
-        r = self._rect
-        line = self._metrics.height()
-        rows = max(1, min(self.MAX_ROWS, int((r.height() - 2) // line)))
-        row_end = [float("-inf")] * rows
+        tops = self._row_tops()
+        row_end = [float("-inf")] * len(tops)
         out = []
         for m, px in self._visible() if visible is None else visible:
             if not m.text:
                 continue
             x = px + 3
-            for k in range(rows):
+            for k, top in enumerate(tops):
                 if x >= row_end[k]:
                     w = self._width(m.text)
                     row_end[k] = x + w + 4
-                    out.append((m, QRectF(x, r.top() + 1 + k * line, w, line)))
+                    out.append((m, QRectF(x, top, w, self._metrics.height())))
                     break
         return out
+
+    def _row_tops(self) -> list[float]:
+        r, line = self._rect, self._metrics.height()
+        return [r.top() + 1 + k * line for k in range(max(1, min(self.MAX_ROWS, int((r.height() - 2) // line))))]
 
     def _pen(self, color: str) -> QPen:
         pen = self._pens.get(color)
@@ -347,12 +349,25 @@ class MarkerLayer(ViewOverlay):
         # until the next text of its row needs the room (then it is left out): drawn where it
         # was laid out, the plot's clip cut it to a stub ("ech" of "speech").
         edge = r.left() + 1 - shift
+        # The newest texts (live, at the right edge) would run past it and be cut ("backg" of
+        # "background"): from the first text that does, they end at the edge instead, each in
+        # the first row where it clears the texts before it (or left out, its line still drawn).
+        right = r.right() - 1 - shift
+        tail = next((i for i, t in enumerate(texts) if t[1].x() + t[3] > right), len(texts))
         drawn = []
-        for color, point, static, width, room in texts:
-            if point.x() < edge:
+        row_end: dict[float, float] = {}
+        for i, (color, point, static, width, room) in enumerate(texts):
+            if i >= tail:
+                x = max(edge, min(point.x(), right - width))
+                y = next((y for y in self._row_tops() if x >= row_end.get(y, -np.inf)), None)
+                if y is None:
+                    continue
+                point = QPointF(x, y)
+            elif point.x() < edge:
                 if edge + width + 4 > room:
                     continue
                 point = QPointF(edge, point.y())
+            row_end[point.y()] = point.x() + width + 4
             p.setPen(self._pen(color))
             p.drawStaticText(point, static)
             drawn.append((static.text(), QRectF(point.x() + shift, point.y(), width, self._metrics.height())))

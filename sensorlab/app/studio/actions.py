@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
@@ -24,12 +24,12 @@ from PySide6.QtWidgets import (
     QLabel,
     QMenu,
     QPushButton,
-    QScrollArea,
     QSpinBox,
     QToolBar,
     QToolButton,
 )
 
+from sensorlab.app.common.scroll_into_view import scroll_into_view
 from sensorlab.app.live.view import LiveView
 
 RECORD_STYLE = "QPushButton{background:#c62828;color:white;font-weight:bold;padding:5px 14px;border-radius:4px}"
@@ -174,7 +174,7 @@ class StudioActions:
         if not names or view is None or not all(n in view.panels for n in names):
             return  # a panel is added per added stream: wait for the last one
         self._reveal_streams = ()
-        _scroll_into_view(view.panels[names[0]])
+        scroll_into_view(view.panels[names[0]])
 
     def _return_focus(self, widget) -> None:
         """Hand the keyboard back to the plots after a toolbar edit, so digits label again."""
@@ -222,8 +222,9 @@ class StudioActions:
 
     def _labels_for(self, path: Path):
         """The label set to open ``path`` with: the studio's live labels when they cover the
-        labels the session holds, else None (the labeling view's own choice: the project's
-        ``labels.toml``, else the session's labels). An imported session labeled 0–9 opened with
+        labels the session holds and the session keeps no set of its own, else None (the
+        labeling view's own choice: the project's ``labels.toml``, else the set kept in the
+        session's sidecar, else one built from its labels). An imported session labeled 0–9 opened with
         clap, speech, walk… in its bar, and digit keys gave those."""
         from sensorlab.app.labeling.view import find_labelset
         from sensorlab.labeling.session_labels import read_annotations
@@ -231,11 +232,14 @@ class StudioActions:
         if find_labelset(path)[0] is not None:
             return None
         try:
-            # Reviewed labels only: a model's suggestions (class2, _unknown_) must not take the
-            # session away from the studio's hotkeys and colours.
-            used = {s.label for s in read_annotations(path) if s.label and not s.suggested}
+            annotations = read_annotations(path)
         except Exception:  # unreadable: the labeling window says why when it opens the file
             return self.label_bar.labels
+        if annotations.label_defs:  # the keys it was recorded or last labeled with win
+            return None
+        # Reviewed labels only: a model's suggestions (class2, _unknown_) must not take the
+        # session away from the studio's hotkeys and colours.
+        used = {s.label for s in annotations if s.label and not s.suggested}
         return self.label_bar.labels if used <= set(self.label_bar.labels.names) else None
 
     def _ask_session_to_label(self) -> None:
@@ -341,25 +345,6 @@ class StudioActions:
         from sensorlab.app.models.device_parity import compare_device
 
         return compare_device(self, predictions, events, tolerance, delay)
-
-
-def _scroll_into_view(panel, tries: int = 200) -> None:
-    """Scroll ``panel``'s scroll area so that the whole panel shows (retried until the new
-    view's layout has given it a size: right after a rebuild it has none yet)."""
-    from shiboken6 import isValid
-
-    if not isValid(panel):
-        return  # rebuilt again meanwhile
-    area = panel.parentWidget()
-    while area is not None and not isinstance(area, QScrollArea):
-        area = area.parentWidget()
-    if area is None:
-        return
-    if panel.height() <= 1 or not panel.isVisible():
-        if tries:
-            QTimer.singleShot(50, lambda: _scroll_into_view(panel, tries - 1))
-        return
-    area.ensureWidgetVisible(panel, 0, 0)
 
 
 def _fitting_streams(path: Path, streams: dict) -> list[str]:

@@ -124,6 +124,7 @@ class MainWindow(RecordingControl, StudioActions, QMainWindow):
         labels = LabelSet.from_dict(json.loads(self.settings.value("labels/set", "{}") or "{}"))
         self.label_bar = LabelBar(labels if len(labels) else None)
         self.label_bar.label_event.connect(self._on_label_event)
+        self.studio.labels.label_defs = lambda: self.label_bar.labels.to_dict()["labels"]
         side = QWidget()
         side_layout = QVBoxLayout(side)
         side_layout.setContentsMargins(0, 0, 0, 0)

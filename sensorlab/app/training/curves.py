@@ -12,6 +12,13 @@ import math
 import pyqtgraph as pg
 
 COLORS = {"train": "#42a5f5", "val": "#ffa726"}
+NAMES = {"train": "train", "val": "validation"}
+
+
+def legend_title(title: str) -> str:
+    """A plot title followed by its legend, each curve's name in its colour after a line sample."""
+    keys = "&nbsp;&nbsp;&nbsp;".join(f"<span style='color:{COLORS[k]}'>━━&nbsp;{NAMES[k]}</span>" for k in COLORS)
+    return f"{title}&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;{keys}"
 
 
 class EpochAxis(pg.AxisItem):
@@ -33,25 +40,24 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.loss_plot = self.addPlot(title="Loss", axisItems={"bottom": EpochAxis("bottom")})
+        # The legend is written in each plot's title, above the curves: inside the plot it sat
+        # in a corner that some run's curves always crossed (validation loss rising at the top
+        # right when a model overfits, accuracy low at the bottom right while it learns).
+        self.loss_plot = self.addPlot(title=legend_title("Loss"), axisItems={"bottom": EpochAxis("bottom")})
         self.nextRow()
-        self.acc_plot = self.addPlot(title="Accuracy", axisItems={"bottom": EpochAxis("bottom")})
+        self.acc_plot = self.addPlot(title=legend_title("Accuracy"), axisItems={"bottom": EpochAxis("bottom")})
         self.acc_plot.setYRange(0, 1.02)
         self.curves: dict[str, pg.PlotDataItem] = {}
         for plot, key in ((self.loss_plot, "loss"), (self.acc_plot, "acc")):
-            # One row, in the corner the curves leave free: loss falls towards the bottom right,
-            # accuracy rises towards the top right (a two-row legend there hid both curves).
-            legend = plot.addLegend(offset=(-10, 5) if key == "loss" else (-10, -5), colCount=2)
-            legend.layout.setContentsMargins(2, 0, 2, 0)
             plot.showGrid(x=True, y=True, alpha=0.3)
             plot.setLabel("bottom", "epoch")
             # Before the first epoch: epochs 0 and 1 with room for their labels (at the bare 0–1
             # default range they sit on the edges and are not drawn); the data's range takes over.
             plot.setXRange(0, 1, padding=0.1)
             plot.enableAutoRange(x=True)
-            for side, name in (("train", "train"), ("val", "validation")):
+            for side in ("train", "val"):
                 self.curves[f"{side}_{key}"] = plot.plot([], [], pen=pg.mkPen(COLORS[side], width=2), symbol="o", symbolSize=5,
-                                                         symbolBrush=COLORS[side], name=name)  # fmt: skip
+                                                         symbolBrush=COLORS[side], name=NAMES[side])  # fmt: skip
 
     def show_history(self, history: list[dict]) -> None:
         """Draw every curve from ``history`` (epoch events or ``metrics.json`` entries); an
@@ -61,4 +67,4 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
             curve.setData(x, [math.nan if h[key] is None else h[key] for h in history])  # None: no value that epoch
 
 
-__all__ = ["COLORS", "EpochAxis", "TrainingCurves"]
+__all__ = ["COLORS", "NAMES", "EpochAxis", "TrainingCurves", "legend_title"]

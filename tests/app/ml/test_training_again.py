@@ -1,4 +1,4 @@
-"""Training tab, as a user uses it twice in a row: Train, then Train again; and the legends' places."""
+"""Training tab, as a user uses it twice in a row: Train, then Train again."""
 
 from __future__ import annotations
 
@@ -42,27 +42,6 @@ def test_a_run_folder_the_user_typed_is_never_replaced_by_a_proposal(qtbot, smal
     assert not tab.start_training()
     assert tab.run_edit.text() == str(mine)
     assert "exists and is not empty" in tab.status.text()
-
-
-def test_accuracy_legend_sits_below_the_curves_that_rise_to_the_top(qtbot):
-    tab = TrainingTab()
-    qtbot.addWidget(tab)
-    tab.resize(1200, 800)
-    tab.show()
-    qtbot.waitExposed(tab)
-    for plot, low in ((tab.loss_plot, False), (tab.acc_plot, True)):
-        box = plot.getViewBox().sceneBoundingRect()
-        qtbot.waitUntil(lambda p=plot: p.legend.sceneBoundingRect().height() > 0, timeout=10_000)
-        legend = plot.legend.sceneBoundingRect()
-        where = (plot.titleLabel.text, legend, box)
-        # One row, under half the plot's height: in two rows it covered 70 % of it.
-        assert legend.height() < 0.5 * box.height(), where
-        # In the corner the curves leave free: accuracy near 1.0 is drawn at the top, loss
-        # falls towards the bottom right.
-        if low:
-            assert box.bottom() - legend.bottom() < 12 and legend.top() > box.center().y(), where
-        else:
-            assert legend.top() - box.top() < 12 and legend.bottom() < box.center().y(), where
 
 
 def test_cancelling_a_second_run_keeps_the_first_runs_results_on_screen(qtbot, small_dataset, tmp_path):
