@@ -13,8 +13,10 @@ opened after the devices, see their inputs' `StreamInfo`, and emit through the s
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -66,6 +68,10 @@ class Acquisition:
         # (stream, raw) → rings: raw rings get chunks as they came, the others physical values.
         self._rings: dict[tuple[str, bool], list[ChunkRing]] = {}
         self._infos: dict[str, StreamInfo] = {}  # stream → info, cached for `_dispatch`
+        # thread → number of the dispatch it is in: an unsubscribe that must see the last chunk
+        # handed to its callback waits for the dispatches that may still call it (`subscribe`).
+        self._in_flight: dict[int, int] = {}
+        self._dispatches = itertools.count()
         self._lock = threading.Lock()
         # Serialises open/start/close: a rig replaced while it is still opening must end
         # closed, not start afterwards with nobody left to close it (a held port or camera).
@@ -264,22 +270,27 @@ class Acquisition:
         raise KeyError(stream)
 
     # -- consumers ------------------------------------------------------------------
-    def subscribe(self, callback: Subscriber, name: str = "") -> Callable[[], None]:
+    def subscribe(self, callback: Subscriber, name: str = "") -> Callable[..., None]:
         """Call ``callback(stream, chunk)`` on the device thread for every chunk.
 
         The callback must only copy and enqueue; the chunk's arrays are read-only. If it
         raises, it is detached and reported once (``consumer_failed``, under ``name`` or its
-        qualified name). Returns a function that unsubscribes.
+        qualified name). Returns a function that unsubscribes: ``unsubscribe(wait=s)`` also
+        waits up to ``s`` seconds for the dispatches under way, which read the subscriber list
+        before it changed and may still call ``callback`` (a recorder that ends its queue after
+        this would otherwise lose such a chunk behind its end marker).
         """
         with self._lock:
             self._subscribers = [*self._subscribers, callback]
             self._names[id(callback)] = name or getattr(callback, "__qualname__", repr(callback))
 
-        def unsubscribe() -> None:
+        def unsubscribe(wait: float = 0.0) -> None:
             with self._lock:
                 self._subscribers = [s for s in self._subscribers if s is not callback]
                 if not any(s is callback for s in self._subscribers):
                     self._names.pop(id(callback), None)
+            if wait > 0:
+                self._wait_dispatches(wait)
 
         return unsubscribe
 
@@ -321,11 +332,32 @@ class Acquisition:
             scaled = Chunk(info.to_physical(chunk.data), chunk.timestamps, chunk.device_times, chunk.arrival_times).freeze()
             for ring in physical:
                 ring.append(scaled)
-        for sub in self._subscribers:
-            try:
-                sub(stream, chunk)
-            except Exception as e:  # noqa: BLE001 - one buggy consumer must not stop the device
-                self._detach_failed(sub, stream, e)
+        subscribers = self._subscribers
+        if not subscribers:
+            return
+        me = threading.get_ident()
+        outer = self._in_flight.get(me)  # a callback that dispatches (nested) on this thread
+        self._in_flight[me] = next(self._dispatches)
+        try:
+            for sub in subscribers:
+                try:
+                    sub(stream, chunk)
+                except Exception as e:  # noqa: BLE001 - one buggy consumer must not stop the device
+                    self._detach_failed(sub, stream, e)
+        finally:
+            if outer is None:
+                self._in_flight.pop(me, None)
+            else:
+                self._in_flight[me] = outer
+
+    def _wait_dispatches(self, timeout: float) -> None:
+        """Wait (at most ``timeout`` s) until every dispatch under way now, on another thread, is done."""
+        me = threading.get_ident()
+        pending = {t: n for t, n in dict(self._in_flight).items() if t != me}  # dict(): one atomic copy
+        deadline = time.monotonic() + timeout
+        while pending and time.monotonic() < deadline:
+            time.sleep(0.001)
+            pending = {t: n for t, n in pending.items() if self._in_flight.get(t) == n}
 
     def _detach_failed(self, sub: Subscriber, stream: str, e: Exception) -> None:
         with self._lock:

@@ -89,6 +89,8 @@ log = logging.getLogger(__name__)
 
 #: Seconds `stop` waits for the writer to drain its backlog before dropping what is left.
 JOIN_TIMEOUT = 60.0
+#: Seconds `stop` waits for a chunk a device thread is handing over as it detaches (microseconds, unless a consumer called before it is slow).
+DETACH_WAIT = 1.0
 #: Free space below which `start` warns (bytes).
 MIN_FREE_BYTES = 500 * 1024 * 1024
 
@@ -347,7 +349,10 @@ class Recorder(RecorderWriterThread):
     # -- helpers ---------------------------------------------------------------------------------
     def _detach(self) -> None:
         if self._unsubscribe is not None:
-            self._unsubscribe()
+            # Wait for the chunks already being handed over: a device thread that read the
+            # subscriber list before this may still call `_enqueue`, and its chunk would land
+            # behind STOP, never written (it arrived while recording: it belongs in the file).
+            self._unsubscribe(wait=DETACH_WAIT)
             self._unsubscribe = None
             self.acquisition.stream_failed.disconnect(self._on_stream_failed, missing_ok=True)
             self.acquisition.consumer_failed.disconnect(self._on_consumer_failed, missing_ok=True)

@@ -18,6 +18,7 @@ from sensorlab.acquisition.clock import (
 from sensorlab.acquisition.emulated.mcu import BinaryIMU
 from sensorlab.acquisition.emulated.microphone import EmulatedMicrophone
 from sensorlab.acquisition.serial.port import SerialSource
+from sensorlab.acquisition.serial.reads_to_chunks import WARMUP
 from tests.acquisition.conftest import wait_until
 
 
@@ -147,8 +148,18 @@ def test_serial_timestamps_stay_on_the_device_truth_while_a_slow_link_catches_up
     err = chunk.timestamps - mcu.true_host_times(chunk.device_times)
     late = chunk.arrival_times - mcu.true_host_times(chunk.device_times)
     assert late.max() > 0.5  # the scenario happened: arrivals half a second late and more
-    # Before the fix the fit re-anchored onto the late arrivals: stamps 0.3-0.9 s late.
-    assert np.abs(err).max() < 0.02, f"max {np.abs(err).max() * 1e3:.1f} ms"
+    # Before the fix the fit re-anchored onto the late arrivals: stamps 0.3-0.9 s late. A fit is
+    # never better than the least-delayed arrival it has seen: by the end of the warm-up (what it
+    # stamps the held first second with), or by the sample's own arrival after. On a quiet host
+    # that is a fraction of a ms from the start; with both cores busy the first second's arrivals
+    # can all be late (440 ms seen at a load average of 12), which is not this scenario.
+    warm = np.searchsorted(chunk.device_times, chunk.device_times[0] + WARMUP)
+    seen = np.minimum.accumulate(late)[np.maximum(np.arange(len(late)), min(warm, len(late) - 1))]
+    over = np.abs(err) - seen
+    assert over.max() < 0.02, f"{over.max() * 1e3:.1f} ms beyond the least-delayed arrival seen (the stamp {err[np.argmax(over)] * 1e3:.1f} ms off)"
+    # ... and before the host stopped polling, an arrival on time had come: the drain was judged
+    # against a tight bound.
+    assert seen[np.searchsorted(mcu.true_host_times(chunk.device_times), mcu.t_boot + mcu.at)] < 0.02
     assert src.clock.fit.reanchors == 0
 
 

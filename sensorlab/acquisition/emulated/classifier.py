@@ -46,6 +46,10 @@ class ClassifierMCU(EmulatedMCU):
         ``(host time the window ended, class printed, injected)`` of the last 100 000 lines sent.
     misreports
         Host times (window ends) of the windows whose class was misreported on purpose.
+    unsent
+        Host times (window ends, as in ``reports``) of the reports whose line never went on the
+        wire: an injected loss or a full TX buffer. Bytes a full pty refused later (nobody
+        reading) are counted in ``link.dropped_bytes`` only.
     """
 
     def __init__(self, window: float = WINDOW, hop: float = HOP, labels: Sequence[str] = LABELS, misreport: float = 0.0, **kwargs):
@@ -58,6 +62,7 @@ class ClassifierMCU(EmulatedMCU):
         self.misreport = float(misreport)
         self._errors = np.random.default_rng(kwargs.get("seed", 0) + 1)
         self.reports: deque[tuple[float, str, bool]] = deque(maxlen=100_000)
+        self.unsent: deque[float] = deque(maxlen=100_000)
         self._schedule: _Schedule | None = None
 
     @property
@@ -81,6 +86,12 @@ class ClassifierMCU(EmulatedMCU):
             self.reports.append((end, label, injected))
             lines.append((end, (label + "\r\n").encode()))
         return lines
+
+    def _send(self, packet: bytes, ready: float) -> bool:
+        if super()._send(packet, ready):
+            return True
+        self.unsent.append(ready)  # the board's own log says which report went missing, and why
+        return False
 
 
 __all__ = ["HOP", "LABELS", "WINDOW", "ClassifierMCU"]

@@ -174,18 +174,22 @@ class EmulatedMCU:
             # measure (timestamps were biased late by it; see docs/PERFORMANCE.md, "Timestamps").
             self.link.pump()
 
-    def _send(self, packet: bytes, ready: float) -> None:
+    def _send(self, packet: bytes, ready: float) -> bool:
+        """Queue one packet on the link; False if it never will cross it (an injected loss, or
+        the TX buffer full)."""
         if self.loss and self._rng.random() < self.loss:
             self.lost_packets += 1
-            return
+            return False
         if self.corrupt and self._rng.random() < self.corrupt and len(packet) > 1:
             b = bytearray(packet)
             i = int(self._rng.integers(0, len(b) - 1))  # never the final delimiter/newline
             b[i] ^= int(self._rng.integers(1, 256))
             packet = bytes(b)
             self.corrupted_packets += 1
-        if self.link.send(packet, ready):
-            self.sent_packets += 1
+        if not self.link.send(packet, ready):
+            return False
+        self.sent_packets += 1
+        return True
 
     # -- for subclasses -------------------------------------------------------------------
     def _begin(self, t: float) -> None:

@@ -272,10 +272,10 @@ class SignalSource(SourceBase):
             return
         if not self.stall_drops:
             return
-        if self.realtime:
-            resume = max(k0, int(np.ceil((now() - float(self.t0 or 0.0)) * self.rate)))
-        else:
-            resume = k0 + int(round(self.stall_for * self.rate))
+        # Exactly the samples of the stall are lost, in real time too: counting up to the clock
+        # would add those the thread was merely behind on (a busy machine's late wake-ups, then
+        # caught up), and a 20 ms stall lost 300+ samples (the health row red, not amber).
+        resume = k0 + int(round(self.stall_for * self.rate))
         if self.max_samples is not None:
             resume = min(resume, self.max_samples)
         skipped = resume - k0
