@@ -70,7 +70,14 @@ class TrainingResults(QWidget):
         self.model_choice.setPlaceholderText("no ONNX build yet")
         self.use_button = QPushButton("Use in live view", enabled=False, clicked=self._use)
         self.use_button.setToolTip("Run this model on the live streams (its contract says which stream, window and labels)")
-        for w in (self.export_button, self.quantize_button, self.prune_button, self.sparsity, self.model_choice, self.use_button):
+        # Two rows, the builds on the first and the live view on the second: in one row the six
+        # controls made the tab at least 885 px wide, and a narrower window cut off the plots.
+        for w in (self.export_button, self.quantize_button, self.prune_button, self.sparsity):
+            row.addWidget(w)
+        row.addStretch(1)
+        layout.addLayout(row)
+        row = QHBoxLayout()
+        for w in (self.model_choice, self.use_button):
             row.addWidget(w)
         row.addStretch(1)
         layout.addLayout(row)
