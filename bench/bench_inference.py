@@ -315,7 +315,8 @@ def cold_vs_hot(model: Path, rate_in: float, channels: int, rounds: int = 6, con
         for mode in ("model", "stub") if r % 2 else ("stub", "model"):
             proc, stream, chunks = _replay(model, rate_in, rate_in, channels, 20.0, contract)
             w, acc, pending, total, first = proc.windower, {"hop": 0, "call": 0}, [], 0, None
-            take = w.take
+            call = "take" if hasattr(w, "take") else "push_chunks"  # the engine's call: `take` in issue 12's eighth round
+            take = getattr(w, call)
 
             def timed_take(c, take=take, acc=acc):
                 t = tt()
@@ -324,7 +325,7 @@ def cold_vs_hot(model: Path, rate_in: float, channels: int, rounds: int = 6, con
                 finally:
                     acc["hop"] += tt() - t
 
-            w.take = timed_take
+            setattr(w, call, timed_take)
             for c in chunks:
                 pending.append(c)
                 if c.timestamps[-1] <= proc.wake_after(stream):
