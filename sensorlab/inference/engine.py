@@ -199,40 +199,40 @@ class InferenceProcessor(ProcessorBase):
     def process_chunks(self, new: dict[str, list[Chunk]]) -> None:
         """The hop's chunks go to the windower unjoined: it joins the timestamps and samples
         once (not the device and arrival times the ring's `since` would join as well)."""
-        r = self.windower.take(new[self.input])
-        if r.__class__ is tuple:  # the usual hop: one window (start, samples, after_gap)
-            if self._one is not False and not self.taps and self.detector is None and self.smoother.n <= 1:
-                self._run_one(*r)  # type: ignore[misc]
+        ready = self.windower.push_chunks(new[self.input])
+        if len(ready) == 1 and self._one is not False and not self.taps and self.detector is None and self.smoother.n <= 1:
+            r = ready[0]
+            if len(r.starts) == 1:  # the usual hop: one window
+                self._run_one(r)
                 return
-            r = [Ready(np.array([r[0]]), r[1][None], r[2])]  # type: ignore[index]
-        for ready in r:  # type: ignore[union-attr]
-            self.run_windows(ready.starts, ready.data, ready.after_gap)
+        for r in ready:
+            self.run_windows(r.starts, r.data, r.after_gap)
 
-    def _run_one(self, start: float, window: np.ndarray, after_gap: bool) -> None:
+    def _run_one(self, ready: Ready) -> None:
         """`run_windows` for the usual live hop — one window, the bound call, no taps, events or
         smoothing — with the same stats and the same predictions chunk, in fewer calls (the
         engine's own Python per window is what the ratio to a bare run measures): the window's
-        start and end stay Python floats until the chunk's arrays, and the chunk is counted and
-        handed on as `SourceBase._emit` does, inline."""
+        end stays a Python float until the chunk's array, and its start array is the chunk's."""
         one = self._one
         if one is None:
             assert self.model is not None
             one = self._one = self.model.bound(self.windower.n, len(self._cols)) or False
             if one is False:
-                self.run_windows(np.array([start]), window[None], after_gap)
+                self.run_windows(ready.starts, ready.data, ready.after_gap)
                 return
         st = self._st
-        if after_gap and st.windows:
+        if ready.after_gap and st.windows:
             self._reset_state()
         # The predictions chunk is made before the run, its probabilities and arrival time filled
         # in after: the same arrays, but NumPy's code is still in the caches here, where after a
         # model run every call pays for fetching it again (2–5× its cost; docs/PERFORMANCE.md).
-        end = start + self._length  # (float64 either way: run_windows' starts + window)
+        starts = ready.starts
+        end = float(starts[0]) + self._length  # (float64 either way: run_windows' starts + window)
         probs = np.empty((1, one.classes), np.float32)
         arrival = np.empty(1)
-        chunk = Chunk(probs, np.array([end]), np.array([start]), arrival)
+        chunk = Chunk(probs, np.array([end]), starts, arrival)
         t0 = now()
-        one(window, probs)
+        one(ready.data[0], probs)
         t1 = now()
         arrival[0] = t1
         per = (t1 - t0) * 1000.0
@@ -241,14 +241,7 @@ class InferenceProcessor(ProcessorBase):
         st.latency_ms_mean = per if mean != mean else (1 - _EWMA) * mean + _EWMA * per
         st.windows += 1
         st.lag_ms = (t1 - end + self._period) * 1000.0
-        if not st.samples:  # StreamStats.count for one sample
-            st.first_time = end
-        st.samples += 1
-        st.last_time = end
-        st.last_arrival = t1
-        sink = self._sink
-        if sink is not None:
-            sink(self.name, chunk)
+        self._emit(self.name, chunk, t1)
 
     def run_windows(self, starts: np.ndarray, data: np.ndarray, after_gap: bool = False, live: bool = True) -> None:
         """Run the model on cut windows and emit their predictions (offline: ``live=False``, nothing skipped)."""

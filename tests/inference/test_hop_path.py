@@ -192,7 +192,7 @@ def test_the_hop_fast_path_gives_the_general_paths_windows_starts_and_gap_flags(
 
 
 def test_the_usual_hops_predictions_chunk_and_stats_equal_the_general_paths(tmp_path):
-    """The engine's usual hop (`Windower.take` → `InferenceProcessor._run_one`: one window, its
+    """The engine's usual hop (`Windower.push_chunks` → `InferenceProcessor._run_one`: one window, its
     predictions chunk made before the model run and filled in after, counted inline) emits what
     `run_windows` (the general path, taken when a tap is attached) emits on the same stream: the
     same probabilities, window ends and starts bit for bit, one arrival time per window, and the
@@ -225,3 +225,44 @@ def test_the_usual_hops_predictions_chunk_and_stats_equal_the_general_paths(tmp_
     assert (s1.samples, s1.windows, s1.first_time, s1.last_time) == (s2.samples, s2.windows, s2.first_time, s2.last_time) == (len(fast), len(fast), fast[0].timestamps[0], fast[-1].timestamps[0])
     assert s1.last_arrival == fast[-1].arrival_times[0]
     assert abs(s1.lag_ms - (s1.last_arrival - fast[-1].timestamps[0] + 1 / RATE) * 1000) < 1e-6
+
+
+def test_chunks_the_byte_join_cannot_take_as_they_are_go_the_general_path_with_its_windows():
+    """`_hop` joins the chunks' raw bytes, so it must refuse what `np.concatenate(casting="no")`
+    refused: samples of another 4-byte dtype (int32, big-endian float32: the same byte count as
+    float32) and a view that is not C-contiguous. Each such hop
+    goes the general path (which converts them as `cut_windows` does), and the windows, starts and
+    gap flags equal `push_parts`' bit for bit — none is float32 bytes read as something else."""
+    rate = 300.0
+    ts = 1000.0 + np.arange(int(12 * rate)) / rate
+    x = (np.random.default_rng(4).normal(size=(len(ts), 2)) * 10).astype(np.float32)
+    wide = np.ascontiguousarray(np.repeat(x, 2, axis=1))  # 4 channels: take columns 0 and 2 (a strided view)
+    # (int32 last: the general path converts it to float64, as cut_windows does, and the held
+    # samples stay float64 after it, so no later hop can take the byte join)
+    odd = {500: lambda d: d.astype(">f4"), 900: lambda d: d.astype(np.int32)}
+    chunks = []
+    for k, i in enumerate(range(0, len(ts), 3)):
+        d = x[i : i + 3]
+        if k == 300:
+            d = wide[i : i + 3, ::2]  # not C-contiguous: bytes.join has no buffer to read
+            assert not d.flags.c_contiguous
+        elif k in odd:
+            d = odd[k](d)
+        chunks.append(Chunk(d, ts[i : i + 3]))
+    fast, ref = Windower(rate, rate, 1.0, 0.25), Windower(rate, rate, 1.0, 0.25)
+    got, want, served, seen = [], [], [], 0
+    for wake in _wakes(chunks, fast):
+        before = fast.fast_hops
+        mine = fast.push_chunks(wake)
+        seen += len(wake)
+        if fast.fast_hops > before:
+            served.append(seen)  # chunks handed over so far
+        got += [(r.starts.copy(), r.data.copy(), r.after_gap) for r in mine]
+        want += [(r.starts.copy(), r.data.copy(), r.after_gap) for r in ref.push_parts([(c.timestamps, c.data) for c in wake])]
+    assert len(got) == len(want) > 30
+    # The byte join served hops before the odd chunks and again between them (back to float32).
+    assert [sum(a < n <= b for n in served) > 3 for a, b in ((0, 300), (301, 500), (501, 900))] == [True] * 3
+    for (s1, d1, g1), (s2, d2, g2) in zip(got, want):
+        np.testing.assert_array_equal(s1, s2)
+        np.testing.assert_array_equal(d1, d2)
+        assert d1.dtype == d2.dtype and g1 == g2
