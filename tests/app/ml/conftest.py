@@ -12,6 +12,30 @@ LABELS = [("walk", 2.0, 6.0), ("wave", 8.0, 11.0), ("walk", 14.0, 15.0)]
 SUBJECTS = {"a1": "s01", "a2": "s01", "b1": "s02", "c1": "s03", "d1": "s04"}
 
 
+def fill_form(tab, split_by="subject", fractions=(0.5, 0.25, 0.25)):
+    """What a user does in the Datasets tab: add the imu stream, pick the tier, set window/hop
+    and the split (by subject unless told; ``fractions`` are train, val, test)."""
+    f = tab.form
+    f.add_stream("imu")
+    f.tier.setCurrentText("activity")
+    f.length.setValue(1.0)
+    f.hop.setValue(0.5)
+    f.unlabeled.setCurrentText("background")
+    f.background_max_ratio.setValue(0.5)
+    f.split_by.setCurrentText(split_by)
+    for name, fraction in zip(("train", "val", "test"), fractions):
+        f.fractions[name].setValue(fraction)
+
+
+def build_and_wait_for_report(qtbot, tab, out):
+    """Build ``out`` from the tab (Build pressed, no overwrite) and wait until its report is read
+    (the report's reader is then done before the tab goes)."""
+    tab.output.setText(str(out))
+    with qtbot.waitSignal(tab.dataset_built, timeout=120_000):
+        assert tab.build(force=False)
+    qtbot.waitUntil(lambda: tab.report.report is not None, timeout=60_000)
+
+
 def make_corpus(folder, subjects=SUBJECTS, seconds=20.0):
     folder.mkdir(parents=True, exist_ok=True)
     for name, subject in subjects.items():

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from sensorlab.app.training.tab import TrainingTab
+from tests.app.rendered import shown
 
 pytest.importorskip("torch")
 
@@ -131,11 +132,7 @@ def test_the_epoch_axes_label_whole_epochs_only_before_and_after_the_first_epoch
     epochs are whole numbers, so the axis labels 0 and 1 (and a one-epoch history only 1)."""
     from PySide6.QtGui import QImage, QPainter
 
-    tab = TrainingTab()
-    qtbot.addWidget(tab)
-    tab.resize(1200, 800)
-    tab.show()
-    qtbot.waitExposed(tab)
+    tab = shown(qtbot, TrainingTab(), 1200, 800)
 
     def labels(plot):
         """The tick texts the axis draws (pyqtgraph's draw specs: only those that fit)."""
