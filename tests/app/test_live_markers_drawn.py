@@ -123,7 +123,7 @@ def test_scrolling_moves_the_markers_without_laying_them_out_again(qtbot, monkey
     """Scrolling moves every marker by the same number of pixels: their lines and texts are
     laid out once and shifted (laid out in every frame, ~50 markers cost ~0.5 ms a plot). They
     are still drawn where their times are after each scroll, texts included."""
-    from sensorlab.app.live.traces import MarkerLayer
+    from sensorlab.app.live.marker_layer import MarkerLayer
 
     panel = shown_events_panel(qtbot)
     for x, text in ((3.0, ""), (5.0, "clap"), (7.0, "")):
