@@ -209,7 +209,7 @@ class Recorder(RecorderWriterThread):
         self._counters.begin(streams)
         # Subscribe *before* snapshotting the pre-roll rings: a chunk dispatched in between
         # is then in both and deduplicated by time, never in neither.
-        self._unsubscribe = self.acquisition.subscribe(self._enqueue, name="the recorder")
+        self._unsubscribe = self.acquisition.subscribe(self._enqueue, name="the recorder", track_dispatches=True)
         self.acquisition.stream_failed.connect(self._on_stream_failed)
         self.acquisition.consumer_failed.connect(self._on_consumer_failed)
         self._splice = PrerollSplice(self.preroll)
