@@ -65,11 +65,14 @@ class Acquisition:
         self._names: dict[int, str] = {}  # id(subscriber) → name used in reports
         self._inputs: dict[int, list[tuple[str, ChunkRing]]] = {}  # id(processor) → its input rings
         self._subscribers: list[Subscriber] = []
+        self._tracked: set[int] = set()  # id(subscriber) of those subscribed with track_dispatches
+        # What `_dispatch` reads, one attribute read once: the subscribers, and whether one is tracked.
+        self._delivery: tuple[list[Subscriber], bool] = ([], False)
         # (stream, raw) → rings: raw rings get chunks as they came, the others physical values.
         self._rings: dict[tuple[str, bool], list[ChunkRing]] = {}
         self._infos: dict[str, StreamInfo] = {}  # stream → info, cached for `_dispatch`
-        # thread → number of the dispatch it is in: an unsubscribe that must see the last chunk
-        # handed to its callback waits for the dispatches that may still call it (`subscribe`).
+        # thread → number of the dispatch it is in, kept only while a tracked subscriber is
+        # subscribed: its unsubscribe(wait=...) waits for the dispatches that may still call it.
         self._in_flight: dict[int, int] = {}
         self._dispatches = itertools.count()
         self._lock = threading.Lock()
@@ -270,29 +273,42 @@ class Acquisition:
         raise KeyError(stream)
 
     # -- consumers ------------------------------------------------------------------
-    def subscribe(self, callback: Subscriber, name: str = "") -> Callable[..., None]:
+    def subscribe(self, callback: Subscriber, name: str = "", *, track_dispatches: bool = False) -> Callable[..., None]:
         """Call ``callback(stream, chunk)`` on the device thread for every chunk.
 
         The callback must only copy and enqueue; the chunk's arrays are read-only. If it
         raises, it is detached and reported once (``consumer_failed``, under ``name`` or its
-        qualified name). Returns a function that unsubscribes: ``unsubscribe(wait=s)`` also
-        waits up to ``s`` seconds for the dispatches under way, which read the subscriber list
-        before it changed and may still call ``callback`` (a recorder that ends its queue after
-        this would otherwise lose such a chunk behind its end marker).
+        qualified name). Returns a function that unsubscribes.
+
+        ``track_dispatches``: ``unsubscribe(wait=s)`` then also waits up to ``s`` seconds for
+        the dispatches under way, which read the subscriber list before it changed and may
+        still call ``callback`` (a recorder that ends its queue after this would otherwise lose
+        such a chunk behind its end marker). Tracking costs every dispatch while such a
+        subscriber is subscribed, so it is only done for those that ask.
         """
         with self._lock:
-            self._subscribers = [*self._subscribers, callback]
+            if track_dispatches:
+                self._tracked.add(id(callback))
+            self._set_subscribers([*self._subscribers, callback])
             self._names[id(callback)] = name or getattr(callback, "__qualname__", repr(callback))
 
         def unsubscribe(wait: float = 0.0) -> None:
+            if wait > 0 and not track_dispatches:
+                raise ValueError(f"unsubscribe(wait={wait}) of {name or callback!r}: subscribe it with track_dispatches=True to wait for its dispatches")
             with self._lock:
-                self._subscribers = [s for s in self._subscribers if s is not callback]
+                self._set_subscribers([s for s in self._subscribers if s is not callback])
                 if not any(s is callback for s in self._subscribers):
                     self._names.pop(id(callback), None)
             if wait > 0:
                 self._wait_dispatches(wait)
 
         return unsubscribe
+
+    def _set_subscribers(self, subscribers: list[Subscriber]) -> None:
+        # Under self._lock. A subscriber no longer subscribed is no longer tracked.
+        self._tracked &= {id(s) for s in subscribers}
+        self._subscribers = subscribers
+        self._delivery = (subscribers, any(id(s) in self._tracked for s in subscribers))
 
     def ring(self, stream: str, seconds: float = 10.0, max_samples: int | None = None, wakeup: threading.Condition | None = None,
              raw: bool = False) -> ChunkRing:  # fmt: skip
@@ -317,8 +333,7 @@ class Acquisition:
             self._rings = {k: [r for r in v if r is not ring] for k, v in self._rings.items()}
 
     def _dispatch(self, stream: str, chunk: Chunk) -> None:
-        # Device (or processor) thread. NB: _subscribers and _rings are replaced, never
-        # mutated, so reading them without the lock sees a consistent list.
+        # Device (or processor) thread. `_delivery` and `_rings` are replaced, never mutated: read without the lock.
         chunk.freeze()
         rings = self._rings
         for ring in rings.get((stream, True), ()):
@@ -332,12 +347,16 @@ class Acquisition:
             scaled = Chunk(info.to_physical(chunk.data), chunk.timestamps, chunk.device_times, chunk.arrival_times).freeze()
             for ring in physical:
                 ring.append(scaled)
-        subscribers = self._subscribers
+        subscribers, tracked = self._delivery
         if not subscribers:
             return
-        me = threading.get_ident()
-        outer = self._in_flight.get(me)  # a callback that dispatches (nested) on this thread
-        self._in_flight[me] = next(self._dispatches)
+        if tracked:  # only then: a dispatch costs no bookkeeping while no subscriber waits for them
+            me = threading.get_ident()
+            outer = self._in_flight.get(me)  # a callback that dispatches (nested) on this thread
+            self._in_flight[me] = next(self._dispatches)
+            # Read again now that this dispatch is marked: an unsubscribe that looked at `_in_flight`
+            # before the mark had replaced the list already, so this one no longer holds its callback.
+            subscribers = self._delivery[0]
         try:
             for sub in subscribers:
                 try:
@@ -345,10 +364,11 @@ class Acquisition:
                 except Exception as e:  # noqa: BLE001 - one buggy consumer must not stop the device
                     self._detach_failed(sub, stream, e)
         finally:
-            if outer is None:
-                self._in_flight.pop(me, None)
-            else:
-                self._in_flight[me] = outer
+            if tracked:
+                if outer is None:
+                    self._in_flight.pop(me, None)
+                else:
+                    self._in_flight[me] = outer
 
     def _wait_dispatches(self, timeout: float) -> None:
         """Wait (at most ``timeout`` s) until every dispatch under way now, on another thread, is done."""
@@ -363,7 +383,7 @@ class Acquisition:
         with self._lock:
             if not any(s is sub for s in self._subscribers):
                 return  # another device thread already reported it
-            self._subscribers = [s for s in self._subscribers if s is not sub]
+            self._set_subscribers([s for s in self._subscribers if s is not sub])
             name = self._names.pop(id(sub), repr(sub))
         msg = f"consumer {name} raised {type(e).__name__}: {e} on a chunk of {stream!r}; it was detached (the devices and other consumers continue)"
         self.consumer_errors[name] = msg

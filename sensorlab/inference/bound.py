@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sensorlab.inference.model import ModelError, _concrete
+from sensorlab.inference.model import ModelError, _concrete, run_failed
 
 _exp = math.exp
 
@@ -93,8 +93,7 @@ class BoundRun:
         try:
             first = sess.run(names, feed)
         except Exception as e:  # noqa: BLE001 - onnxruntime's own exception types
-            raise ModelError(f"{m.path.name}: onnxruntime failed on input {spec.name!r} of shape {list(shape)} ({str(e).strip().splitlines()[0][:300]}); "
-                             f"check the mapping's layout, window and channels against the model's inputs") from None  # fmt: skip
+            raise run_failed(m.path.name, spec.name, e, shape) from None
         self.binding = io = sess.io_binding()
         self._keep: list[np.ndarray] = []  # every bound array stays alive (and in place) as long as the binding
 
@@ -159,9 +158,7 @@ class BoundRun:
         try:
             scores = m.sess.run(self._scores_name, feed)[0]
         except Exception as e:  # noqa: BLE001 - onnxruntime's own exception types
-            first = str(e).strip().splitlines()[0][:300]
-            raise ModelError(f"{m.path.name}: onnxruntime failed on input {m.window_input.name!r} of shape {list(x.shape)} ({first}); "
-                             f"check the mapping's layout, window and channels against the model's inputs") from None  # fmt: skip
+            raise run_failed(m.path.name, m.window_input.name, e, x.shape) from None
         return x, m._probabilities(scores)
 
     def reset(self) -> None:
@@ -189,9 +186,7 @@ class BoundRun:
         try:
             f.run(f.binding, None)  # type: ignore[union-attr]
         except Exception as e:  # noqa: BLE001 - onnxruntime's own exception types
-            first = str(e).strip().splitlines()[0][:300]
-            raise ModelError(f"{self.model.path.name}: onnxruntime failed on input {self.model.window_input.name!r} ({first}); "
-                             f"check the mapping's layout, window and channels against the model's inputs") from None  # fmt: skip
+            raise run_failed(self.model.path.name, self.model.window_input.name, e) from None
         for sout, sin in self._state:
             np.copyto(sin, sout)
         if out is None:
@@ -239,9 +234,7 @@ class BoundRun:
         try:
             self._run(self.binding)
         except Exception as e:  # noqa: BLE001 - onnxruntime's own exception types
-            first = str(e).strip().splitlines()[0][:300]
-            raise ModelError(f"{self.model.path.name}: onnxruntime failed on input {self.model.window_input.name!r} ({first}); "
-                             f"check the mapping's layout, window and channels against the model's inputs") from None  # fmt: skip
+            raise run_failed(self.model.path.name, self.model.window_input.name, e) from None
         for sout, sin in self._state:
             np.copyto(sin, sout)
         # The probabilities of one window: `LoadedModel._probabilities`' float64 arithmetic on

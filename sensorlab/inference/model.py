@@ -37,6 +37,15 @@ class ModelError(ValueError):
     """A model that cannot be used as given: one line naming the model, the input and the fix."""
 
 
+def run_failed(model: str, input_name: str, error: Exception, shape: tuple[int, ...] | None = None) -> ModelError:
+    """The `ModelError` for an onnxruntime run that raised ``error``: the model's file name, the
+    input (with the shape fed, when known), onnxruntime's first line, and what to check."""
+    first = str(error).strip().splitlines()[0][:300]
+    fed = "" if shape is None else f" of shape {list(shape)}"
+    return ModelError(f"{model}: onnxruntime failed on input {input_name!r}{fed} ({first}); "
+                      f"check the mapping's layout, window and channels against the model's inputs")  # fmt: skip
+
+
 @dataclass(frozen=True)
 class TensorSpec:
     """One graph input or output as onnxruntime reports it (dims: int, or a name/None when dynamic)."""
@@ -319,9 +328,7 @@ class LoadedModel:
         try:
             outs = self.sess.run(self._output_names, feed)
         except Exception as e:  # noqa: BLE001 - onnxruntime's own exception types
-            first = str(e).strip().splitlines()[0][:300]
-            raise ModelError(f"{self.path.name}: onnxruntime failed on input {self.window_input.name!r} of shape {list(x.shape)} ({first}); "
-                             f"check the mapping's layout, window and channels against the model's inputs") from None  # fmt: skip
+            raise run_failed(self.path.name, self.window_input.name, e, x.shape) from None
         for o, i in self.state_pairs.items():
             self.state[i] = outs[self._output_names.index(o)]
         return np.asarray(outs[self.scores_index])

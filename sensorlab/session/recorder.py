@@ -182,6 +182,7 @@ class Recorder(RecorderWriterThread):
         self._unknown: set[str] = set()  # streams chunks arrived for but not in the file (warned once)
         self._pending: dict[str, list[Chunk]] = {}  # writer thread only: the current batches
         self._pending_bytes: dict[str, int] = {}
+        self._behind = False  # writer thread only: its last drain hit MAX_TAKE, so it does not sleep
         self._t_start = float("nan")
         self._t_stop = float("nan")
         self._last_queue_warn = -np.inf
@@ -209,7 +210,7 @@ class Recorder(RecorderWriterThread):
         self._counters.begin(streams)
         # Subscribe *before* snapshotting the pre-roll rings: a chunk dispatched in between
         # is then in both and deduplicated by time, never in neither.
-        self._unsubscribe = self.acquisition.subscribe(self._enqueue, name="the recorder")
+        self._unsubscribe = self.acquisition.subscribe(self._enqueue, name="the recorder", track_dispatches=True)
         self.acquisition.stream_failed.connect(self._on_stream_failed)
         self.acquisition.consumer_failed.connect(self._on_consumer_failed)
         self._splice = PrerollSplice(self.preroll)

@@ -90,8 +90,6 @@ class RecorderWriterThread:
     """The writer-thread methods of `Recorder` (mixed into it; they use its queue, writer,
     counters, stream watch, pre-roll splice and state, set up by `Recorder.__init__` / `start`)."""
 
-    _behind = False
-
     def _run(self, preroll: dict[str, Chunk]) -> None:
         pending, pending_bytes = self._pending, self._pending_bytes
         t = now()

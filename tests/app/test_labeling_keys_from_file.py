@@ -9,10 +9,24 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from PySide6.QtCore import Qt
 
 from sensorlab.app.labeling.main import LabelingWindow
 from sensorlab.labeling.store import load_annotations, sidecar_path
+
+
+@pytest.fixture
+def recorded_with_live_labels(qtbot, make_window):
+    """A studio and the session it just recorded, labeled live with 2 = speech and 3 = walk."""
+    studio = make_window()
+    with qtbot.waitSignal(studio.recording_started, timeout=10_000):
+        studio.record_button.click()
+    qtbot.keyClick(studio.live_view, Qt.Key.Key_2)  # speech
+    qtbot.keyClick(studio.live_view, Qt.Key.Key_3)  # walk
+    with qtbot.waitSignal(studio.recording_stopped, timeout=30_000) as stopped:
+        studio.record_button.click()
+    return studio, stopped.args[0]
 
 
 def _open(qtbot, path):
@@ -28,15 +42,8 @@ def _open(qtbot, path):
     return w
 
 
-def test_reopened_session_labels_with_the_keys_it_was_recorded_with(qtbot, make_window):
-    studio = make_window()
-    with qtbot.waitSignal(studio.recording_started, timeout=10_000):
-        studio.record_button.click()
-    qtbot.keyClick(studio.live_view, Qt.Key.Key_2)  # speech
-    qtbot.keyClick(studio.live_view, Qt.Key.Key_3)  # walk
-    with qtbot.waitSignal(studio.recording_stopped, timeout=30_000) as stopped:
-        studio.record_button.click()
-    path = stopped.args[0]
+def test_reopened_session_labels_with_the_keys_it_was_recorded_with(qtbot, recorded_with_live_labels):
+    studio, path = recorded_with_live_labels
     studio.close()
 
     w = _open(qtbot, path)
@@ -63,17 +70,10 @@ def test_reopened_session_labels_with_the_keys_it_was_recorded_with(qtbot, make_
     assert {lab.name: lab.hotkey for lab in again.labels} == {lab.name: lab.hotkey for lab in v.labels}
 
 
-def test_the_studio_opens_a_session_with_its_own_keys_after_the_live_labels_changed(qtbot, make_window):
+def test_the_studio_opens_a_session_with_its_own_keys_after_the_live_labels_changed(qtbot, recorded_with_live_labels):
     """Label… in the studio: the keys the session was recorded with, even after the studio's
     live labels were edited (walk removed, so speech's key 2 went to another label)."""
-    studio = make_window()
-    with qtbot.waitSignal(studio.recording_started, timeout=10_000):
-        studio.record_button.click()
-    qtbot.keyClick(studio.live_view, Qt.Key.Key_2)  # speech
-    qtbot.keyClick(studio.live_view, Qt.Key.Key_3)  # walk
-    with qtbot.waitSignal(studio.recording_stopped, timeout=30_000) as stopped:
-        studio.record_button.click()
-    path = stopped.args[0]
+    studio, path = recorded_with_live_labels
     studio.label_bar.labels.remove("walk")
     studio.open_labeling(path)
     qtbot.waitUntil(lambda: any(x.isVisible() and x.view is not None for x in studio._labeling_windows), timeout=30_000)

@@ -9,6 +9,7 @@ import pytest
 from sensorlab.acquisition.emulated.signal import SignalSource
 from sensorlab.acquisition.hub import Acquisition
 from sensorlab.app.live.view import LiveView
+from tests.app.rendered import shown
 
 
 @pytest.fixture
@@ -24,11 +25,7 @@ def crowded():
 
 
 def test_audio_rows_fit_their_axis_labels_when_the_view_is_crowded(qtbot, crowded):
-    view = LiveView(crowded, window=5.0)
-    qtbot.addWidget(view)
-    view.resize(900, 400)  # less than the panels want: the time column scrolls
-    view.show()
-    qtbot.waitExposed(view)
+    view = shown(qtbot, LiveView(crowded, window=5.0), 900, 400)  # less than the panels want: the time column scrolls
     mic = view.panels["mic"]
     for plot in (mic.plot, mic.spec_plot):
         axis = plot.getAxis("left")

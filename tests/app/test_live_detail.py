@@ -10,6 +10,7 @@ import numpy as np
 from sensorlab.acquisition.buffers import ChunkRing
 from sensorlab.acquisition.source import Chunk, StreamInfo
 from sensorlab.app.live.panels import AudioPanel, TimeseriesPanel
+from tests.app.rendered import shown
 
 
 def _signal(k: np.ndarray, rate: float, ch: int) -> np.ndarray:
@@ -84,11 +85,7 @@ def test_curves_get_at_most_two_points_per_pixel_column_and_keep_every_extreme(q
     rate, ch = 1000.0, 2
     info = StreamInfo("imu", "timeseries", rate, channel_names=("a", "b"), sample_shape=(ch,))
     ring = ChunkRing(seconds=30.0)
-    panel = TimeseriesPanel(info, ring, 0.0, window=10.0)
-    qtbot.addWidget(panel)
-    panel.resize(400, 250)
-    panel.show()
-    qtbot.waitExposed(panel)
+    panel = shown(qtbot, TimeseriesPanel(info, ring, 0.0, window=10.0), 400, 250)
     vb = panel.plot.getViewBox()
     panel.plot.setXRange(0.0, 10.0, padding=0)  # as the live view does while following
     t, data = _feed(panel, ring, rate, ch, 10.0, 100)

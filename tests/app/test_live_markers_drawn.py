@@ -9,32 +9,15 @@ from PySide6.QtCore import QPointF
 from PySide6.QtGui import QColor
 
 from sensorlab.acquisition.buffers import ChunkRing
-from sensorlab.acquisition.source import IRREGULAR, Chunk, StreamInfo, StreamKind
-from sensorlab.app.live.events import EventsPanel
+from sensorlab.acquisition.source import Chunk, StreamInfo, StreamKind
 from sensorlab.app.live.image import ImagePanel
+from tests.app.rendered import columns_with, shown, shown_events_panel
 
 YELLOW, BLUE, GREEN = "#ffd54f", "#4e9bf5", "#5ac85a"
 
 
-def _columns_with(image, y: int, colour: str) -> list[int]:
-    """Pixel columns of row ``y`` drawn in about ``colour`` (the plot's grid, drawn over the
-    markers with some transparency, shifts it a little)."""
-    want = QColor(colour)
-
-    def near(c: QColor) -> bool:
-        return max(abs(c.red() - want.red()), abs(c.green() - want.green()), abs(c.blue() - want.blue())) <= 40
-
-    return [x for x in range(image.width()) if near(image.pixelColor(x, y))]
-
-
 def test_marker_lines_are_drawn_at_their_times_in_their_colours(qtbot):
-    ring = ChunkRing(seconds=30.0)
-    panel = EventsPanel(StreamInfo("events", StreamKind.EVENTS, IRREGULAR, dtype="str"), ring, 0.0, window=10.0)
-    qtbot.addWidget(panel)
-    panel.resize(600, 100)
-    panel.show()
-    qtbot.waitExposed(panel)
-    panel.plot.setXRange(0.0, 10.0, padding=0)
+    panel = shown_events_panel(qtbot)
     panel.add_marker(-3.0, "", YELLOW)  # left of the view: not drawn
     panel.add_marker(2.0, "", YELLOW)
     panel.add_marker(5.0, "", BLUE)
@@ -50,7 +33,7 @@ def test_marker_lines_are_drawn_at_their_times_in_their_colours(qtbot):
     # Below the text rows (there are no texts here anyway), half way down the plot.
     y = panel.graphics.mapFromScene(layer.mapToScene(layer.boundingRect().center())).y()
     image = panel.graphics.grab().toImage()
-    yellow, blue = _columns_with(image, y, YELLOW), _columns_with(image, y, BLUE)
+    yellow, blue = columns_with(image, y, YELLOW), columns_with(image, y, BLUE)
     assert yellow and blue
     assert all(min(abs(c - on_screen(x)) for x in (2.0, 7.5)) <= 1 for c in yellow)
     assert {min(range(2), key=lambda i: abs(c - on_screen((2.0, 7.5)[i]))) for c in yellow} == {0, 1}
@@ -61,12 +44,12 @@ def test_marker_lines_are_drawn_at_their_times_in_their_colours(qtbot):
     _m, box = layer.text_rects()[0]
     text_y = panel.graphics.mapFromScene(layer.mapToScene(box.center())).y()
     line_x = on_screen(9.0)
-    green = _columns_with(panel.graphics.grab().toImage(), text_y, GREEN)
+    green = columns_with(panel.graphics.grab().toImage(), text_y, GREEN)
     assert any(c > line_x + 2 for c in green), green  # glyph pixels, not just the line
     assert all(line_x - 1 <= c <= line_x + 3 + box.width() for c in green)
     # Pruned markers are gone from the screen too.
     layer.prune(3.0)
-    qtbot.waitUntil(lambda: not any(abs(c - on_screen(2.0)) <= 1 for c in _columns_with(panel.graphics.grab().toImage(), y, YELLOW)),
+    qtbot.waitUntil(lambda: not any(abs(c - on_screen(2.0)) <= 1 for c in columns_with(panel.graphics.grab().toImage(), y, YELLOW)),
                     timeout=5_000)
 
 
@@ -113,11 +96,7 @@ def test_board_events_stay_on_their_panel_and_live_labels_cross_every_plot(qtbot
     acq.open()
     acq.start()
     try:
-        view = LiveView(acq, window=10.0)
-        qtbot.addWidget(view)
-        view.resize(900, 500)
-        view.show()
-        qtbot.waitExposed(view)
+        view = shown(qtbot, LiveView(acq, window=10.0), 900, 500)
         events, series = view.panels["board"], view.panels["imu"]
         gate.set()
         qtbot.waitUntil(lambda: events.count == 8 and series.newest >= t0 + 3.98, timeout=20_000)
@@ -128,7 +107,7 @@ def test_board_events_stay_on_their_panel_and_live_labels_cross_every_plot(qtbot
             vb = panel.plot.getViewBox()
             r = vb.boundingRect()
             y = panel.graphics.mapFromScene(vb.mapToScene(QPointF(r.center().x(), r.bottom() - 3))).y()
-            return _columns_with(panel.graphics.grab().toImage(), y, colour)
+            return columns_with(panel.graphics.grab().toImage(), y, colour)
 
         qtbot.waitUntil(lambda: len(columns(events, YELLOW)) >= 8, timeout=5_000)
         assert columns(series, YELLOW) == []  # no board lines across the signal
@@ -144,15 +123,9 @@ def test_scrolling_moves_the_markers_without_laying_them_out_again(qtbot, monkey
     """Scrolling moves every marker by the same number of pixels: their lines and texts are
     laid out once and shifted (laid out in every frame, ~50 markers cost ~0.5 ms a plot). They
     are still drawn where their times are after each scroll, texts included."""
-    from sensorlab.app.live.traces import MarkerLayer
+    from sensorlab.app.live.marker_layer import MarkerLayer
 
-    ring = ChunkRing(seconds=30.0)
-    panel = EventsPanel(StreamInfo("events", StreamKind.EVENTS, IRREGULAR, dtype="str"), ring, 0.0, window=10.0)
-    qtbot.addWidget(panel)
-    panel.resize(600, 100)
-    panel.show()
-    qtbot.waitExposed(panel)
-    panel.plot.setXRange(0.0, 10.0, padding=0)
+    panel = shown_events_panel(qtbot)
     for x, text in ((3.0, ""), (5.0, "clap"), (7.0, "")):
         panel.add_marker(x, text, YELLOW if text == "" else GREEN)
     layer = panel._marker_layer
@@ -169,25 +142,14 @@ def test_scrolling_moves_the_markers_without_laying_them_out_again(qtbot, monkey
     for shift in (0.25, 0.5, 1.0, 1.5):
         panel.plot.setXRange(shift, 10.0 + shift, padding=0)
         image = panel.graphics.grab().toImage()
-        yellow = _columns_with(image, y, YELLOW)
+        yellow = columns_with(image, y, YELLOW)
         assert {min((3.0, 7.0), key=lambda x: abs(c - on_screen(x))) for c in yellow} == {3.0, 7.0}
         assert all(min(abs(c - on_screen(x)) for x in (3.0, 7.0)) <= 1 for c in yellow), (shift, yellow)
         (_m, box), = original(layer)
         text_y = panel.graphics.mapFromScene(layer.mapToScene(box.center())).y()
-        green = _columns_with(image, text_y, GREEN)
+        green = columns_with(image, text_y, GREEN)
         assert any(c > on_screen(5.0) + 2 for c in green) and all(on_screen(5.0) - 1 <= c <= on_screen(5.0) + 3 + box.width() for c in green)
     assert layouts == []
-
-
-def _text_panel(qtbot):
-    ring = ChunkRing(seconds=30.0)
-    panel = EventsPanel(StreamInfo("events", StreamKind.EVENTS, IRREGULAR, dtype="str"), ring, 0.0, window=10.0)
-    qtbot.addWidget(panel)
-    panel.resize(600, 100)
-    panel.show()
-    qtbot.waitExposed(panel)
-    panel.plot.setXRange(0.0, 10.0, padding=0)
-    return panel
 
 
 def test_a_marker_text_stays_whole_and_readable_as_its_line_scrolls_off_the_left(qtbot):
@@ -195,7 +157,7 @@ def test_a_marker_text_stays_whole_and_readable_as_its_line_scrolls_off_the_left
     drawn where it was, right of the line, and the plot's edge cut it to a stub ("ech" of
     "speech"). Now it stays whole at the left edge until the next text of its row needs the
     room; checked on the rendered pixels."""
-    panel = _text_panel(qtbot)
+    panel = shown_events_panel(qtbot)
     panel.add_marker(1.0, "speech", GREEN)
     layer = panel._marker_layer
     qtbot.waitUntil(lambda: layer.boundingRect().width() > 300, timeout=5_000)
@@ -208,7 +170,7 @@ def test_a_marker_text_stays_whole_and_readable_as_its_line_scrolls_off_the_left
     for off in (width / 3, 2 * width / 3):
         start = 1.0 + off / px_per_s
         panel.plot.setXRange(start, start + 10.0, padding=0)
-        green = _columns_with(panel.graphics.grab().toImage(), text_y, GREEN)
+        green = columns_with(panel.graphics.grab().toImage(), text_y, GREEN)
         assert green and min(green) >= edge, (off, green)
         assert max(green) - min(green) >= 0.75 * width, (off, green, width)  # the whole word, not a stub
         (text, box), = layer.drawn_texts
@@ -216,4 +178,4 @@ def test_a_marker_text_stays_whole_and_readable_as_its_line_scrolls_off_the_left
     # A later text in the same row takes the room: the pinned one is left out, not cut.
     panel.add_marker(1.0 + (width + 20) / px_per_s, "clap", BLUE)
     qtbot.waitUntil(lambda: not panel.graphics.grab().isNull() and [t for t, _b in layer.drawn_texts] == ["clap"], timeout=5_000)
-    assert _columns_with(panel.graphics.grab().toImage(), text_y, GREEN) == []
+    assert columns_with(panel.graphics.grab().toImage(), text_y, GREEN) == []

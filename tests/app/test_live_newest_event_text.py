@@ -6,20 +6,9 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPointF
 
-from sensorlab.acquisition.buffers import ChunkRing
-from sensorlab.acquisition.source import IRREGULAR, StreamInfo, StreamKind
-from sensorlab.app.live.events import EventsPanel
-from tests.app.test_live_markers_drawn import BLUE, GREEN, _columns_with
+from tests.app.rendered import columns_with, shown_events_panel
 
-
-def _panel(qtbot):
-    panel = EventsPanel(StreamInfo("events", StreamKind.EVENTS, IRREGULAR, dtype="str"), ChunkRing(seconds=30.0), 0.0, window=10.0)
-    qtbot.addWidget(panel)
-    panel.resize(600, 100)
-    panel.show()
-    qtbot.waitExposed(panel)
-    panel.plot.setXRange(0.0, 10.0, padding=0)
-    return panel
+BLUE, GREEN = "#4e9bf5", "#5ac85a"
 
 
 def _row_y(panel, layer, row: int) -> int:
@@ -28,7 +17,7 @@ def _row_y(panel, layer, row: int) -> int:
 
 
 def test_the_newest_text_ends_at_the_right_edge_whole_then_moves_with_its_line(qtbot):
-    panel = _panel(qtbot)
+    panel = shown_events_panel(qtbot)
     panel.add_marker(9.9, "background", GREEN)  # its line 1 % of the window from the right edge
     layer = panel._marker_layer
     qtbot.waitUntil(lambda: layer.boundingRect().width() > 300 and bool(layer.drawn_texts), timeout=5_000)
@@ -38,7 +27,7 @@ def test_the_newest_text_ends_at_the_right_edge_whole_then_moves_with_its_line(q
     panel.graphics.grab()
     (text, box), = layer.drawn_texts
     assert text == "background" and r.left() <= box.left() and box.right() <= r.right(), (box, r)
-    green = _columns_with(panel.graphics.grab().toImage(), _row_y(panel, layer, 0), GREEN)
+    green = columns_with(panel.graphics.grab().toImage(), _row_y(panel, layer, 0), GREEN)
     assert green and max(green) <= right, (green, right)
     assert max(green) - min(green) >= 0.75 * width, (green, width)  # the whole word, not "backg"
     # Scrolled so its line is well inside: the text is right of its line again, as any other.
@@ -50,7 +39,7 @@ def test_the_newest_text_ends_at_the_right_edge_whole_then_moves_with_its_line(q
 
 
 def test_two_new_texts_at_the_edge_take_two_rows_instead_of_overprinting(qtbot):
-    panel = _panel(qtbot)
+    panel = shown_events_panel(qtbot)
     panel.add_marker(9.6, "clap", BLUE)
     panel.add_marker(9.9, "background", GREEN)
     layer = panel._marker_layer
@@ -62,6 +51,6 @@ def test_two_new_texts_at_the_edge_take_two_rows_instead_of_overprinting(qtbot):
     assert not boxes["clap"].intersects(boxes["background"]), boxes
     image = panel.graphics.grab().toImage()
     rows = {t: int(round((b.top() - r.top() - 1) / layer._metrics.height())) for t, b in boxes.items()}
-    assert _columns_with(image, _row_y(panel, layer, rows["clap"]), BLUE)
-    green = _columns_with(image, _row_y(panel, layer, rows["background"]), GREEN)
+    assert columns_with(image, _row_y(panel, layer, rows["clap"]), BLUE)
+    green = columns_with(image, _row_y(panel, layer, rows["background"]), GREEN)
     assert max(green) - min(green) >= 0.75 * layer._width("background")

@@ -14,6 +14,7 @@ from sensorlab.acquisition.hub import Acquisition
 from sensorlab.acquisition.rig import EmulatedConfig, RigConfig
 from sensorlab.app.live.panels import EventsPanel, ImagePanel, TimeseriesPanel
 from sensorlab.app.live.view import LiveView
+from tests.app.rendered import shown, shown_events_panel
 
 
 @pytest.fixture
@@ -74,11 +75,7 @@ def _texts_apart_and_inside(layer) -> list[str]:
 
 
 def test_marker_texts_close_in_time_do_not_overprint(qtbot, demo_parts):
-    view = LiveView(demo_parts, window=10.0)
-    qtbot.addWidget(view)
-    view.resize(1200, 800)
-    view.show()
-    qtbot.waitExposed(view)
+    view = shown(qtbot, LiveView(demo_parts, window=10.0), 1200, 800)
     top = view.time_panels[0]
     t = view.origin + 100.0
     top.plot.setXRange(99.0, 109.0, padding=0)
@@ -95,15 +92,10 @@ def test_event_texts_in_the_small_events_panel_do_not_overprint(qtbot):
     import numpy as np
 
     from sensorlab.acquisition.buffers import ChunkRing
-    from sensorlab.acquisition.source import IRREGULAR, Chunk, StreamInfo, StreamKind
+    from sensorlab.acquisition.source import Chunk
 
     ring = ChunkRing(seconds=30.0)
-    panel = EventsPanel(StreamInfo("clap_pred_events", StreamKind.EVENTS, IRREGULAR, dtype="str"), ring, 0.0, window=10.0)
-    qtbot.addWidget(panel)
-    panel.resize(560, 100)
-    panel.show()
-    qtbot.waitExposed(panel)
-    panel.plot.setXRange(0.0, 10.0, padding=0)
+    panel = shown_events_panel(qtbot, ring, "clap_pred_events", width=560)
     times = [1.0, 1.3, 3.0, 3.2, 5.0, 5.4]
     texts = ["clap start", "clap stop"] * 3
     ring.append(Chunk(np.array(texts, dtype=object), np.array(times)))
@@ -126,11 +118,7 @@ def test_the_demo_video_clock_reads_the_time_axis(qtbot, demo_parts):
 def test_the_events_panel_under_the_time_axis_shows_a_start_and_its_stop(qtbot, fake_acquisition):
     """The lowest panel also carries the time axis; the events panel's plot was then one text
     line high and every "clap stop" 0.3 s after its "clap start" was left out."""
-    view = LiveView(fake_acquisition, window=10.0)
-    qtbot.addWidget(view)
-    view.resize(1200, 800)
-    view.show()
-    qtbot.waitExposed(view)
+    view = shown(qtbot, LiveView(fake_acquisition, window=10.0), 1200, 800)
     events = view.panels["markers"]
     assert isinstance(events, EventsPanel) and events is view.time_panels[-1]
     view.set_paused(True)  # the range stays where the test puts it

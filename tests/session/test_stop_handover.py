@@ -44,3 +44,21 @@ def test_the_chunk_handed_over_while_stopping_is_recorded(make_acquisition, tmp_
         imu = s.streams["imu"]
         assert imu.count == N, f"{N - imu.count} samples of the last hand-over lost"
         assert np.all(np.diff(imu.timestamps) > 0)
+
+
+def test_waiting_on_unsubscribe_is_asked_for_when_subscribing(make_acquisition):
+    """The hub keeps track of the dispatches under way only while a subscriber that asked for it
+    (the recorder) is subscribed; a wait for any other is refused with the fix, not ignored."""
+    import pytest
+
+    acq = make_acquisition(SignalSource("imu", shape=(6,), rate=1000, chunk_size=CHUNK, realtime=False, max_samples=N))
+    got = []
+    unsubscribe = acq.subscribe(lambda stream, chunk: got.append(len(chunk)), name="a plain consumer")
+    with pytest.raises(ValueError, match="a plain consumer.*track_dispatches=True"):
+        unsubscribe(wait=1.0)
+    unsubscribe()
+    tracked = acq.subscribe(lambda stream, chunk: got.append(len(chunk)), name="a tracked consumer", track_dispatches=True)
+    acq.start()
+    acq.sources[0].wait(30)
+    tracked(wait=1.0)
+    assert sum(got) == N

@@ -27,7 +27,7 @@ from sensorlab.acquisition.source import StreamInfo
 from sensorlab.app.common.painted_axis import no_si_prefix
 from sensorlab.app.live.axis import LiveTimeAxis
 from sensorlab.app.live.buffers import PeakEnvelope, RollingBuffer, coarsen
-from sensorlab.app.live.traces import Marker, MarkerLayer
+from sensorlab.app.live.marker_layer import Marker, MarkerLayer
 
 #: Distinct colours for channels (Tableau-like, readable on a dark background).
 PALETTE = (

@@ -99,7 +99,10 @@ class LiveView(QWidget):
         self.detail = 0  # 0 = full; up to MAX_DETAIL when the machine cannot keep up
         self._frame_times: deque[float] = deque(maxlen=90)
 
-        self._labels: deque[tuple[float, str, str]] = deque()  # live labels, for panels added later
+        # Live labels (host time, text, colour), for panels added later. The panels' markers
+        # cannot stand in: an events panel's also hold its own events, the other plots keep no
+        # text, and with no time plot yet (or the top one replaced) no panel holds them at all.
+        self._labels: deque[tuple[float, str, str]] = deque()
         self._time_col, self._image_col = QSplitter(Qt.Orientation.Vertical), QSplitter(Qt.Orientation.Vertical)
         for info in acquisition.streams.values():
             self._add_panel(info)

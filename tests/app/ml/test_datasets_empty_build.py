@@ -13,6 +13,7 @@ from sensorlab.cli import app as cli_app
 from sensorlab.labeling.annotations import AnnotationSet, Segment
 from sensorlab.labeling.store import save_annotations, sidecar_path
 from sensorlab.session.synthetic import T0
+from tests.app.ml.conftest import build_and_wait_for_report, fill_form
 
 
 def _short_labels_only(folder):
@@ -31,10 +32,7 @@ def test_a_build_with_no_windows_says_so_and_is_not_offered_for_training(qtbot, 
     tab.form.tier.setCurrentText("activity")
     tab.form.length.setValue(1.0)
     tab.form.unlabeled.setCurrentText("drop")
-    tab.output.setText(str(tmp_path / "ds.h5"))
-    with qtbot.waitSignal(tab.dataset_built, timeout=120_000):
-        assert tab.build(force=False)
-    qtbot.waitUntil(lambda: tab.report.report is not None, timeout=60_000)
+    build_and_wait_for_report(qtbot, tab, tmp_path / "ds.h5")
     status = tab.build_status.text()
     assert "no windows at all, nothing to train on" in status, status
     assert "shorter" in status and "min_coverage" in status, status  # why, and what to change
@@ -82,21 +80,13 @@ def test_a_dataset_built_with_test_fraction_0_trains_without_test_metrics(qtbot,
     a field the studio does not have). The empty side is kept: training says "no test metrics"."""
     pytest.importorskip("torch")
     from sensorlab.datasets.dataset import Dataset
-    from tests.app.ml.test_datasets_tab import fill_form
 
     folder = corpus_factory(tmp_path / "sessions", {"a": "s01", "b": "s02"})
     tab = DatasetsTab(folder)
     qtbot.addWidget(tab)
-    fill_form(tab)
-    tab.form.split_by.setCurrentText("session")
-    tab.form.fractions["train"].setValue(0.5)
-    tab.form.fractions["val"].setValue(0.5)
-    tab.form.fractions["test"].setValue(0.0)
+    fill_form(tab, split_by="session", fractions=(0.5, 0.5, 0.0))
     out = tmp_path / "ds.h5"
-    tab.output.setText(str(out))
-    with qtbot.waitSignal(tab.dataset_built, timeout=120_000):
-        assert tab.build(force=False)
-    qtbot.waitUntil(lambda: tab.report.report is not None, timeout=60_000)  # its reader done before the tab goes
+    build_and_wait_for_report(qtbot, tab, out)
     with Dataset.open(out) as ds:
         assert ds.split_names == ["train", "val", "test"] and not ds.mask("test").any()
     r = CliRunner().invoke(cli_app, ["train", str(out), "--task", "timeseries", "--out", str(tmp_path / "run"), "--epochs", "1"])

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from sensorlab.app.datasets.tab import DatasetsTab
+from tests.app.rendered import shown
 
 
 def test_tiers_column_is_whole_and_in_view_at_the_studio_size(qtbot, corpus_factory, tmp_path):
     folder = corpus_factory(tmp_path / "sessions", {"walk_s01_morning_session": "s01", "walk_s02_evening_session": "s02"})
-    tab = DatasetsTab(folder)
-    qtbot.addWidget(tab)
-    tab.resize(1370, 820)  # the tab in a 1400×900 studio window
-    tab.show()
-    qtbot.waitExposed(tab)
+    tab = shown(qtbot, DatasetsTab(folder), 1370, 820)  # the tab in a 1400×900 studio window
     tree = tab.picker.tree
     qtbot.waitUntil(lambda: tree.topLevelItemCount() == 2, timeout=30_000)
     header = tree.headerItem()

@@ -16,21 +16,8 @@ from sensorlab.cli import app as cli_app
 from sensorlab.datasets.build import preview_counts
 from sensorlab.datasets.dataset import Dataset
 from sensorlab.datasets.spec import load_spec
-
-
-def fill_form(tab):
-    """What a user does: add the imu stream, pick the tier, set window/hop and split by subject."""
-    f = tab.form
-    f.add_stream("imu")
-    f.tier.setCurrentText("activity")
-    f.length.setValue(1.0)
-    f.hop.setValue(0.5)
-    f.unlabeled.setCurrentText("background")
-    f.background_max_ratio.setValue(0.5)
-    f.split_by.setCurrentText("subject")
-    f.fractions["train"].setValue(0.5)
-    f.fractions["val"].setValue(0.25)
-    f.fractions["test"].setValue(0.25)
+from tests.app.ml.conftest import build_and_wait_for_report, fill_form
+from tests.app.rendered import shown
 
 
 def wait_preview(qtbot, tab):
@@ -242,22 +229,15 @@ def test_a_split_with_no_windows_is_named_in_the_preview_and_after_the_build(qtb
     save_annotations(AnnotationSet([Segment("x", "activity", "walk", T0 + 40, T0 + 45)]), sidecar_path(late), session=late.name)
     tab = DatasetsTab(folder)
     qtbot.addWidget(tab)
-    fill_form(tab)
-    tab.form.split_by.setCurrentText("session")
-    tab.form.fractions["train"].setValue(0.5)
-    tab.form.fractions["val"].setValue(0.5)
-    tab.form.fractions["test"].setValue(0.0)
+    fill_form(tab, split_by="session", fractions=(0.5, 0.5, 0.0))
     result = wait_preview(qtbot, tab)
     empty = result["assignment"]["late.h5"]
     assert empty != result["assignment"]["good.h5"] and sum(tab.preview_cell(c, empty) for c in result["classes"]) == 0
-    shown = tab.preview_status.text()
-    assert f"split {empty!r} gets 0 windows" in shown and "late.h5" in shown
-    assert f"{empty}: late.h5" in shown  # which session went where, as the build will put it
+    preview = tab.preview_status.text()
+    assert f"split {empty!r} gets 0 windows" in preview and "late.h5" in preview
+    assert f"{empty}: late.h5" in preview  # which session went where, as the build will put it
 
-    tab.output.setText(str(tmp_path / "ds.h5"))
-    with qtbot.waitSignal(tab.dataset_built, timeout=120_000):
-        assert tab.build(force=False)
-    qtbot.waitUntil(lambda: "windows," in tab.build_status.text(), timeout=60_000)
+    build_and_wait_for_report(qtbot, tab, tmp_path / "ds.h5")
     assert f"split {empty!r} gets 0 windows" in tab.build_status.text()
     with Dataset.open(tmp_path / "ds.h5") as ds:
         assert {i["name"]: ds.split["assignment"][i["group"]] for i in ds.inputs} == result["assignment"]
@@ -265,11 +245,7 @@ def test_a_split_with_no_windows_is_named_in_the_preview_and_after_the_build(qtb
 
 def test_long_preview_and_build_messages_are_never_cut_off(qtbot, corpus):
     """A warning several lines long was cut at its last line: the whole text must be reachable."""
-    tab = DatasetsTab(corpus)
-    qtbot.addWidget(tab)
-    tab.resize(1200, 700)
-    tab.show()
-    qtbot.waitExposed(tab)
+    tab = shown(qtbot, DatasetsTab(corpus), 1200, 700)
     long = "⚠ no usable sessions: " + "; ".join(f"session-{i}.h5: no stream 'camerai' (it has camera, imu, mic, radar, wrist)" for i in range(8))
     for label in (tab.preview_status, tab.build_status):
         label.setText(long)

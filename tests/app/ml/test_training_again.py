@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sensorlab.app.training.tab import TrainingTab
+from tests.app.ml.conftest import set_run
 
 pytest.importorskip("torch")
 
@@ -51,10 +52,7 @@ def test_cancelling_a_second_run_keeps_the_first_runs_results_on_screen(qtbot, s
     qtbot.addWidget(tab)
     tab.set_dataset(small_dataset)
     first = tmp_path / "first"
-    tab.run_edit.setText(str(first))
-    tab.run_edit.setModified(True)
-    tab.epochs.setValue(2)
-    tab.patience.setValue(50)
+    set_run(tab, first, epochs=2, patience=50)
     with qtbot.waitSignal(tab.run_finished, timeout=300_000) as blocker:
         assert tab.start_training()
     assert blocker.args == ["ok", str(first)], tab.log_view.toPlainText()[-2000:]
@@ -63,10 +61,7 @@ def test_cancelling_a_second_run_keeps_the_first_runs_results_on_screen(qtbot, s
     first_curve = list(tab.curves["val_loss"].getData()[1])
 
     second = tmp_path / "second"
-    tab.run_edit.setText(str(second))
-    tab.run_edit.setModified(True)
-    tab.epochs.setValue(5000)
-    tab.patience.setValue(5000)
+    set_run(tab, second, epochs=5000, patience=5000)
     with qtbot.waitSignal(tab.run_finished, timeout=300_000) as blocker:
         assert tab.start_training()
         qtbot.waitUntil(lambda: len(tab.history) >= 1, timeout=240_000)  # the second run's curves are drawn

@@ -5,28 +5,12 @@ title, above the curves. Checked on the pixels Qt renders."""
 
 from __future__ import annotations
 
-from PySide6.QtGui import QColor
-
 from sensorlab.app.training.curves import COLORS, TrainingCurves
-
-
-def _near(c: QColor, want: QColor) -> bool:
-    return max(abs(c.red() - want.red()), abs(c.green() - want.green()), abs(c.blue() - want.blue())) <= 40
-
-
-def _pixels(image, rect, colour: str) -> int:
-    want = QColor(colour)
-    return sum(_near(image.pixelColor(x, y), want)
-               for y in range(max(0, int(rect.top())), min(image.height(), int(rect.bottom())))
-               for x in range(max(0, int(rect.left())), min(image.width(), int(rect.right()))))  # fmt: skip
+from tests.app.rendered import pixels_with, shown
 
 
 def test_legends_stay_off_the_curves_whatever_corner_they_reach(qtbot):
-    curves = TrainingCurves()
-    qtbot.addWidget(curves)
-    curves.resize(700, 420)
-    curves.show()
-    qtbot.waitExposed(curves)
+    curves = shown(qtbot, TrainingCurves(), 700, 420)
     # Overfitting: validation loss climbs to the top right; accuracy stays low, bottom right.
     history = [{"epoch": e, "train_loss": 1.0 - 0.05 * e, "val_loss": 0.5 + 0.05 * e,
                 "train_acc": 0.05 + 0.01 * e, "val_acc": 0.02 + 0.005 * e} for e in range(1, 11)]  # fmt: skip
@@ -45,10 +29,10 @@ def test_legends_stay_off_the_curves_whatever_corner_they_reach(qtbot):
         label = curves.mapFromScene(title.mapRectToScene(title.boundingRect())).boundingRect()
         # The legend shows both colours (its line samples and names) on the title row…
         for side in ("train", "val"):
-            assert _pixels(image, label, COLORS[side]) > 20, (plot.titleLabel.text, side)
+            assert pixels_with(image, label, COLORS[side]) > 20, (plot.titleLabel.text, side)
         # …and the curves are whole in the plot: both colours drawn near the right edge, where
         # the legend used to sit.
         box = curves.mapFromScene(plot.getViewBox().sceneBoundingRect()).boundingRect()
         right = box.adjusted(int(box.width() * 0.8), 0, 0, 0)
         for side in ("train", "val"):
-            assert _pixels(image, right, COLORS[side]) > 10, (plot.titleLabel.text, side)
+            assert pixels_with(image, right, COLORS[side]) > 10, (plot.titleLabel.text, side)

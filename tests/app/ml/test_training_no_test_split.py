@@ -7,27 +7,16 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from tests.app.ml.conftest import write_tiny_dataset
+
 pytest.importorskip("torch")
 
 
 def _train_without_test_windows(tmp_path):
     """A run (1 epoch) on a dataset with train and val windows only: its test split is empty."""
     from sensorlab.cli import app
-    from sensorlab.datasets.dataset import DatasetWriter
 
-    rng = np.random.default_rng(0)
-    x, y = rng.normal(size=(24, 32, 3)).astype(np.float32), (np.arange(24) % 2).astype(np.int16)
-    split = (np.arange(24) % 4 == 0).astype(np.int8)  # train and val, no test
-    ds = tmp_path / "ds.h5"
-    w = DatasetWriter(ds, [("imu", x.shape[1:], "float32")], train_split=0)
-    w.append({"imu": x}, {"label": y, "split": split, "session": np.zeros(24), "start": np.arange(24.0), "offset": np.arange(24.0),
-                          "coverage": np.ones(24), "flags": np.zeros(24)})  # fmt: skip
-    w.finish({"classes": ["a", "b"], "split_names": ["train", "val", "test"], "split": {"method": "holdout", "by": "session", "seed": 0},
-              "streams": [{"name": "imu", "kind": "timeseries", "rate": 50.0, "source_rate": 50.0, "channels": ["x", "y", "z"],
-                           "n_samples": 32, "dtype": "float32", "resampler": "none"}],
-              "window": {"length": 0.64, "hop": 0.32, "rule": "majority", "min_coverage": 0.5, "gaps": "drop"},
-              "inputs": [{"name": "s.h5", "session_sha256": "0" * 64}], "skipped": [], "warnings": [], "content_hash": "0" * 64,
-              "spec_hash": "0" * 64, "spec": "{}", "sensorlab_version": "test"})  # fmt: skip
+    ds = write_tiny_dataset(tmp_path / "ds.h5", (np.arange(24) % 4 == 0).astype(np.int8))  # train and val, no test
     r = CliRunner().invoke(app, ["train", str(ds), "--task", "timeseries", "--epochs", "1", "--out", str(tmp_path / "run")])
     assert r.exit_code == 0, r.output
     return ds, tmp_path / "run"

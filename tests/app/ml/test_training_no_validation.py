@@ -9,28 +9,15 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from tests.app.ml.conftest import write_tiny_dataset
+
 pytest.importorskip("torch")
 
 
 def _dataset_without_val(tmp_path):
     """3 train windows (15 % of 3 rounds to none held out) and 6 test windows, no 'val' split."""
-    from sensorlab.datasets.dataset import DatasetWriter
 
-    n = 9
-    rng = np.random.default_rng(0)
-    x, y = rng.normal(size=(n, 32, 3)).astype(np.float32), (np.arange(n) % 2).astype(np.int16)
-    split = np.where(np.arange(n) < 3, 0, 2).astype(np.int8)  # train, test
-    ds = tmp_path / "ds.h5"
-    w = DatasetWriter(ds, [("imu", x.shape[1:], "float32")], train_split=0)
-    w.append({"imu": x}, {"label": y, "split": split, "session": np.zeros(n), "start": np.arange(n * 1.0), "offset": np.arange(n * 1.0),
-                          "coverage": np.ones(n), "flags": np.zeros(n)})  # fmt: skip
-    w.finish({"classes": ["a", "b"], "split_names": ["train", "val", "test"], "split": {"method": "holdout", "by": "session", "seed": 0},
-              "streams": [{"name": "imu", "kind": "timeseries", "rate": 50.0, "source_rate": 50.0, "channels": ["x", "y", "z"],
-                           "n_samples": 32, "dtype": "float32", "resampler": "none"}],
-              "window": {"length": 0.64, "hop": 0.32, "rule": "majority", "min_coverage": 0.5, "gaps": "drop"},
-              "inputs": [{"name": "s.h5", "session_sha256": "0" * 64}], "skipped": [], "warnings": [], "content_hash": "0" * 64,
-              "spec_hash": "0" * 64, "spec": "{}", "sensorlab_version": "test"})  # fmt: skip
-    return ds
+    return write_tiny_dataset(tmp_path / "ds.h5", np.where(np.arange(9) < 3, 0, 2))  # train, test
 
 
 def test_train_without_validation_windows_says_so_instead_of_a_val_accuracy(tmp_path):

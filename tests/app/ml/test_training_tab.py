@@ -7,6 +7,8 @@ import json
 import pytest
 
 from sensorlab.app.training.tab import TrainingTab
+from tests.app.rendered import shown
+from tests.app.ml.conftest import set_run
 
 pytest.importorskip("torch")
 
@@ -18,11 +20,7 @@ def test_train_draws_every_epoch_then_shows_results_exports_quantizes_and_hands_
     assert tab.task.currentText() == "timeseries"  # guessed from the dataset's imu stream
     assert tab.run_edit.text().endswith("runs/imu-timeseries")
     run = tmp_path / "run"
-    tab.run_edit.setText(str(run))
-    tab.run_edit.setModified(True)
-    tab.epochs.setValue(4)
-    tab.batch_size.setValue(16)
-    tab.patience.setValue(50)
+    set_run(tab, run, epochs=4, patience=50, batch_size=16)
     events = []
     tab.runner.event.connect(events.append)
     with qtbot.waitSignal(tab.run_finished, timeout=300_000) as blocker:
@@ -85,10 +83,7 @@ def test_cancel_stops_the_process_and_leaves_no_run_folder(qtbot, small_dataset,
     qtbot.addWidget(tab)
     tab.set_dataset(small_dataset)
     run = tmp_path / "cancelled"
-    tab.run_edit.setText(str(run))
-    tab.run_edit.setModified(True)
-    tab.epochs.setValue(5000)
-    tab.patience.setValue(5000)
+    set_run(tab, run, epochs=5000, patience=5000)
     with qtbot.waitSignal(tab.run_finished, timeout=300_000) as blocker:
         assert tab.start_training()
         qtbot.waitUntil(lambda: len(tab.history) >= 1, timeout=240_000)
@@ -109,11 +104,7 @@ def test_an_early_stop_says_where_training_stopped_instead_of_a_full_planned_cou
     qtbot.addWidget(tab)
     tab.set_dataset(small_dataset)
     run = tmp_path / "run"
-    tab.run_edit.setText(str(run))
-    tab.run_edit.setModified(True)
-    tab.epochs.setValue(200)
-    tab.batch_size.setValue(16)
-    tab.patience.setValue(1)  # stops at the first epoch without a better validation loss
+    set_run(tab, run, epochs=200, patience=1, batch_size=16)  # stops at the first epoch without a better validation loss
     events = []
     tab.runner.event.connect(events.append)
     with qtbot.waitSignal(tab.run_finished, timeout=300_000) as blocker:
@@ -131,11 +122,7 @@ def test_the_epoch_axes_label_whole_epochs_only_before_and_after_the_first_epoch
     epochs are whole numbers, so the axis labels 0 and 1 (and a one-epoch history only 1)."""
     from PySide6.QtGui import QImage, QPainter
 
-    tab = TrainingTab()
-    qtbot.addWidget(tab)
-    tab.resize(1200, 800)
-    tab.show()
-    qtbot.waitExposed(tab)
+    tab = shown(qtbot, TrainingTab(), 1200, 800)
 
     def labels(plot):
         """The tick texts the axis draws (pyqtgraph's draw specs: only those that fit)."""

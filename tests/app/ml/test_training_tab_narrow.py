@@ -7,14 +7,11 @@ from __future__ import annotations
 from PySide6.QtCore import QPoint, QRect
 
 from sensorlab.app.training.tab import TrainingTab
+from tests.app.rendered import shown
 
 
 def test_every_control_and_the_plots_are_inside_a_760_px_wide_tab(qtbot):
-    tab = TrainingTab()
-    qtbot.addWidget(tab)
-    tab.resize(760, 600)
-    tab.show()
-    qtbot.waitExposed(tab)
+    tab = shown(qtbot, TrainingTab(), 760, 600)
     assert tab.minimumSizeHint().width() <= 760
     visible = QRect(QPoint(0, 0), tab.size())
     r = tab.results
