@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from collections import deque
 
 import numpy as np
 
@@ -30,6 +31,17 @@ log = logging.getLogger(__name__)
 
 #: int16 PCM → full-scale units: -32768 … 32767 become -1.0 … 0.99997 (exact in float32).
 PCM16_SCALE = (1.0 / 32768,)
+
+#: The warm-up hold (`AudioSource` ``warmup``) also waits until the clock fit has stopped moving:
+#: until the stamp it gives the first held sample has not moved earlier by more than this over
+#: the last ``warmup`` seconds of audio. On a host busy at start (a CI machine, a laptop loading
+#: the studio) every hand-over of the first half second arrived late; the fit then stepped back
+#: by up to 0.28 s right after the hold, and the samples stamped before it were squeezed 1 µs
+#: apart to keep time sorted (a quarter second of audio at one instant, silently).
+SETTLE_TOLERANCE = 0.001
+#: Longest hold, seconds: a host that stays too busy for the fit to settle still gets its audio
+#: (stamped with the best fit so far; any later step back is squeezed as before).
+MAX_WARMUP = 2.0
 
 _COMMON_RATES = (8000, 11025, 16000, 22050, 32000, 44100, 48000, 88200, 96000, 192000)
 
@@ -46,11 +58,31 @@ class SampleClock:
         self.fit = ClockFit(latency=latency)
         self.count = 0
         self._last = -np.inf
+        self._seen: deque[tuple[int, float]] = deque()  # (samples counted, stamp of sample 0 then)
 
     def add(self, n: int, arrival: float) -> None:
         """Count a block of ``n`` samples whose last sample arrived at ``arrival``."""
         self.count += n
         self.fit.add((self.count - 1) / self.rate, arrival)
+
+    def settled(self, window: int, tolerance: float = SETTLE_TOLERANCE) -> bool:
+        """Whether the stamp the fit gives sample 0 moved earlier by at most ``tolerance``
+        seconds over the last ``window`` samples counted (False until that many were seen).
+
+        Call it once per hand-over while holding samples back: each call notes the current
+        stamp. The fit only moves earlier when a hand-over arrives with less delay than every
+        one before it, i.e. the earlier ones were late."""
+        mapping = self.fit.mapping()
+        if mapping is None:
+            return False
+        stamp = float(mapping.to_host(0.0))
+        seen = self._seen
+        seen.append((self.count, stamp))
+        while len(seen) > 1 and self.count - seen[1][0] >= window:
+            seen.popleft()  # keep one note at least `window` samples old
+        if self.count - seen[0][0] < window:
+            return False
+        return max(s for _, s in seen) - stamp <= tolerance
 
     def stamp(self, first: int, n: int) -> tuple[np.ndarray, np.ndarray]:
         """Host timestamps and device times of samples ``first … first + n - 1``."""
@@ -214,6 +246,7 @@ class AudioSource(SourceBase):
         q = self._queue
         st = self.stats[self.name]
         warm = int(self.warmup * self.samplerate)
+        longest = max(warm, int(MAX_WARMUP * self.samplerate))
         pending: list[tuple[float, np.ndarray, bool]] = []  # counted by the clock, not yet emitted
         while True:
             item = q.get()
@@ -234,9 +267,16 @@ class AudioSource(SourceBase):
                     self.clock.add(len(block[1]), block[0])
                     pending.append(block)
             end = batch[-1] is None
-            # Hold the first `warmup` seconds: the first bursts alone would give an offset up
-            # to one hand-over late, and the correction would then squeeze samples.
-            if end or self.clock.count >= warm:
+            # Hold the first `warmup` seconds, and on until the fit settles (`SETTLE_TOLERANCE`,
+            # at most `MAX_WARMUP`): the first bursts alone would give an offset up to one
+            # hand-over late (on a busy host far more), and the correction would then squeeze
+            # the samples stamped before it.
+            holding = bool(warm) and not end
+            if holding:
+                settled = self.clock.settled(warm)  # notes the fit at every hand-over
+                holding = self.clock.count < warm or not (settled or self.clock.count >= longest)
+            if not holding:
+                warm = 0  # the hold is over for good
                 first = self.clock.count - sum(len(b[1]) for b in pending)
                 for arrival, data, overflow in pending:
                     st.overflows += overflow
