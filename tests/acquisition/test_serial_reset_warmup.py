@@ -12,12 +12,15 @@ second late, in one-second jerks) for the rest of the recording.
 from __future__ import annotations
 
 import os
+import threading
 import time
 import tty
 
 import numpy as np
 import pytest
 
+from sensorlab.acquisition.serial.binary import encode_data, encode_description
+from sensorlab.acquisition.serial.description import DeviceDescription, StreamDescription
 from sensorlab.acquisition.serial.port import SerialSource
 
 from .conftest import wait_until
@@ -64,3 +67,61 @@ def test_chunks_flow_live_again_after_the_device_clock_restarts(recorder, reader
     # 100 lines written 10 ms apart over a second: read as they come, they make dozens of chunks
     # even on a loaded machine. Held back a second at a time, they made one or two.
     assert live_chunks >= 5, f"the second after the reset came in {live_chunks} chunk(s): held back instead of live"
+
+
+DESCRIPTION = DeviceDescription("board", (StreamDescription(0, "imu", "timeseries", RATE, "int32", (1,)),))
+
+
+def _board_bytes(protocol: str, times_ms: np.ndarray, first_seq: int, first_value: int) -> bytes:
+    if protocol == "binary":
+        return b"".join(encode_data(0, first_seq + k, int(t * 1000), np.array([[first_value + k]], "int32")) for k, t in enumerate(times_ms))
+    column = (first_seq + np.arange(len(times_ms))) if protocol == "counter" else times_ms
+    return b"".join(b"%d,%d\n" % (c, first_value + k) for k, c in enumerate(column))
+
+
+@pytest.mark.parametrize("protocol", ["counter", "ms", "binary"])
+def test_a_board_reset_with_the_port_open_is_a_gap_in_the_stream(recorder, protocol):
+    """The reboot of a board whose port stays open leaves a hole in its stream: it is reported
+    as a gap (`sensorlab info`, the stream health view) instead of passing as a recording with none."""
+    master, slave = os.openpty()
+    tty.setraw(master)
+    tty.setraw(slave)
+    step = 1000 / RATE
+    kwargs = {"protocol": "binary"} if protocol == "binary" else {
+        "name": "imu", "channel_names": ("n",), "time_column": protocol, "nominal_rate": RATE}  # fmt: skip
+    answering = threading.Event()
+
+    def answer_describe() -> None:  # a board that sends its self-description until it is read
+        while not answering.is_set():
+            for f in encode_description(DESCRIPTION):
+                os.write(master, f)
+            time.sleep(0.05)
+
+    try:
+        helper = threading.Thread(target=answer_describe, daemon=True) if protocol == "binary" else None
+        if helper:
+            helper.start()
+        src = SerialSource(os.ttyname(slave), 921_600, reader="thread", **kwargs)
+        src.open()  # a binary board's description is read here
+        answering.set()
+        try:
+            src.start(recorder)
+            time.sleep(0.1)  # the start flushes what came before; write after it
+            flush = b"\x00" if protocol == "binary" else b"\n"  # ends whatever the start cut
+            os.write(master, flush + _board_bytes(protocol, UPTIME_MS + step * np.arange(20), 1000, 0))
+            assert recorder.wait_samples(20, 60.0)
+            time.sleep(0.6)  # the board reboots: no samples for 0.6 s; then its clock and counters start at 0
+            os.write(master, _board_bytes(protocol, 300 + step * np.arange(20), 0, 20))
+            src.release_held()
+            assert recorder.wait_samples(40, 60.0)
+            src.stop()
+            gaps = list(src.stats["imu"].gaps)
+        finally:
+            src.close()
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert recorder.joined().data[:, 0].tolist() == list(range(40)), "every sample stored once, in order"
+    assert len(gaps) == 1, f"gaps {gaps}: the reboot should be the one gap"
+    start, end = gaps[0]
+    assert end - start >= 0.3, f"the gap ({end - start:.3f} s) should span the 0.6 s reboot"

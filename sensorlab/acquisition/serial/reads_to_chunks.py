@@ -156,6 +156,8 @@ class ReadsToChunks:
             self._outage.discard(name)
             st.gaps.append((prev, float(stamps[0][0])))
         for r, ts in zip(group, stamps, strict=True):
+            if r.restarted:  # the board rebooted with the port open: the time it took is a gap
+                st.gaps.append((prev, float(ts[0])))
             if r.lost_before:
                 st.dropped += r.lost_before
                 st.dropped_in_transit += r.lost_in_transit
