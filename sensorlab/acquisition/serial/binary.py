@@ -278,6 +278,10 @@ class BinaryParser:
             else:  # sequence went backwards: the device restarted
                 self.counters.resets += 1
                 restarted = True
+                # Its µs clock restarted too. Unwrapped against the old one, a board up for over
+                # 35.8 minutes read as a clock 20-70 minutes ahead (stamps by arrival until the
+                # fit re-anchored, device times stored that far off).
+                self._unwrap = Unwrap32()
         self._next_seq[sid] = (seq + n) & 0xFFFFFFFF
         t0 = self._unwrap(t_us) * 1e-6
         if stream.rate > 0:
