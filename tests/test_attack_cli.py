@@ -94,6 +94,45 @@ def test_a_device_that_stops_sending_mid_recording_is_reported_and_exits_3(tmp_p
         assert s.streams["hangs"].count > 20 and s.streams["wrist"].count > 400
 
 
+def test_a_text_stream_whose_rig_rate_is_wrong_is_reported_and_exits_3(tmp_path):
+    """A text stream without a time column is stamped by its rig `rate`. A board printing 200
+    lines a second into `rate = 50` was stamped up to seconds early, and `record` exited 0
+    with no word of it (`info` showed the wrong "measured" rate its own timestamps gave)."""
+    master, slave = os.openpty()
+    done = threading.Event()
+
+    def board() -> None:  # 200 lines a second on average, whatever the machine's load
+        t0, k = time.monotonic(), 0
+        while not done.is_set():
+            due = int((time.monotonic() - t0) * 200)
+            if due > k:
+                os.write(master, b"".join(b"%d,%d\n" % (i % 7, i % 5) for i in range(k, due)))
+                k = due
+            time.sleep(0.005)
+
+    t = threading.Thread(target=board, daemon=True)
+    t.start()
+    out = tmp_path / "x.h5"
+    try:
+        rig = tmp_path / "rig.toml"
+        rig.write_text(f'[[serial]]\nname = "fast"\nport = "{os.ttyname(slave)}"\nbaud = 115200\nprotocol = "text"\n'
+                       f'rate = 50\nchannels = ["a", "b"]\n\n[[emulated]]\ndevice = "imu-text"\n')  # fmt: skip
+        proc = run_cli("record", "--rig", str(rig), "-d", "4", "-o", str(out), cwd=tmp_path)
+        info = run_cli("info", str(out), cwd=tmp_path)
+    finally:
+        done.set()
+        t.join(10)
+        os.close(master)
+        os.close(slave)
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    (warning,) = [ln for ln in proc.stderr.splitlines() if ln.startswith("warning:")]
+    assert "fast: its rate is 50 Hz but the host received" in warning and "set the rig's `rate`" in warning, warning
+    assert "! its rate is 50 Hz" in info.stdout, info.stdout
+    with Session.open(out) as s:  # recorded all the same; the emulated board at its right rate raises nothing
+        assert s.streams["fast"].count > 400 and s.streams["wrist"].count > 300
+    assert "wrist: " not in proc.stderr
+
+
 @pytest.fixture(scope="module")
 def damaged(tmp_path_factory) -> dict[str, Path]:
     import h5py

@@ -221,6 +221,9 @@ class AnnotationSet:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> AnnotationSet:
+        for key in ("tiers", "segments"):
+            if not isinstance(d.get(key, []), list):
+                raise ValueError(f"{key} must be a list, not {type(d[key]).__name__}")
         tiers = [Tier(**{k: v for k, v in t.items() if k in Tier.__dataclass_fields__}) for t in d.get("tiers", [])]
         out = cls((Segment.from_dict(s) for s in d.get("segments", [])), tiers)
         labels = d.get("labels", [])

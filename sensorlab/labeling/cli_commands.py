@@ -21,7 +21,7 @@ from sensorlab.labeling.annotations import AnnotationSet, Segment
 from sensorlab.labeling.formats import detect_format, export_annotations, import_annotations
 from sensorlab.labeling.dedupe import TOLERANCE, DuplicateIndex
 from sensorlab.labeling.session_labels import LABELS_STREAM, read_annotations
-from sensorlab.labeling.store import save_annotations, sidecar_lock, sidecar_path
+from sensorlab.labeling.store import SidecarError, save_annotations, sidecar_lock, sidecar_path
 from sensorlab.labeling.suggest import SUGGESTION_TIER
 from sensorlab.labeling.suggest_stream import suggest_for_stream, suggestion_source
 from sensorlab.labeling.suggestions import store_suggestions
@@ -311,6 +311,8 @@ def error_line(e: BaseException, *paths: str | Path) -> str:
             return f"cannot write in {where} ({e.strerror}): the labels are saved beside the session; copy the session to a folder you can write to and run this there"
         return f"cannot write in {where} ({e.strerror}): write the output to a folder you can write to"
     msg = one_line(e)
+    if isinstance(e, SidecarError):
+        return msg  # names the session's .labels.json itself: not the file given on the command line
     names = [Path(p).name for p in paths]
     if paths and not any(n and n in msg for n in names):
         msg = f"{paths[0]}: {msg}"

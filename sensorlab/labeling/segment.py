@@ -113,8 +113,31 @@ class Segment:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Segment:
+        """A segment as saved (`to_dict`); raises ValueError naming the segment and the field
+        when a hand-edited one has the wrong type. Kept as it was, ``"suggested": "false"``
+        made a label an unreviewed suggestion (left out of exports and datasets) and
+        ``"label": null`` a label named "None"."""
+        if not isinstance(d, dict):
+            raise ValueError(f"a segment must be an object with id, tier, label, start and end, not {type(d).__name__} {d!r:.40}")
         known = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
-        return cls(**known)
+        name = known.get("id", "?")
+        for key, want in _FIELD_TYPES.items():
+            if key in known and not _is(known[key], want):
+                raise ValueError(f"segment {name!r}: {key} must be {_WANT_WORDS[want]}, not {known[key]!r:.40}")
+        try:
+            return cls(**known)
+        except TypeError as e:  # a required field missing
+            raise ValueError(f"segment {name!r}: {e}".replace("Segment.__init__() ", "")) from None
+
+
+_FIELD_TYPES = {"id": str, "tier": str, "label": str, "source": str, "suggested": bool, "start": float, "end": float, "score": float}
+_WANT_WORDS = {str: "text", bool: "true or false", float: "a number of seconds (or a score)"}
+
+
+def _is(value: Any, want: type) -> bool:
+    if want is float:  # JSON numbers; a 400-digit integer would overflow float()
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and (not isinstance(value, int) or abs(value) < 1e300)
+    return isinstance(value, want)
 
 
 @dataclass(frozen=True)

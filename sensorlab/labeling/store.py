@@ -165,7 +165,10 @@ def annotations_from_json(text: str) -> AnnotationSet:
         raise SidecarError(f"not valid JSON: {e}") from e
     if not isinstance(doc, dict) or "schema_version" not in doc:
         raise SidecarError("no schema_version: not a sensorlab annotations file")
-    major = int(str(doc["schema_version"]).split(".")[0])
+    try:
+        major = int(str(doc["schema_version"]).split(".")[0])
+    except ValueError:
+        raise SidecarError(f"schema_version must read like {SCHEMA_VERSION!r}, not {doc['schema_version']!r:.40}") from None
     if major > int(SCHEMA_VERSION.split(".")[0]):
         raise SidecarError(
             f"annotations schema {doc['schema_version']} is newer than this sensorlab "
@@ -173,7 +176,7 @@ def annotations_from_json(text: str) -> AnnotationSet:
         )
     try:
         return AnnotationSet.from_dict(doc)
-    except (TypeError, ValueError, KeyError) as e:
+    except (TypeError, ValueError, KeyError, AttributeError) as e:
         raise SidecarError(f"invalid annotations: {e}") from e
 
 
@@ -234,15 +237,35 @@ def load_annotations(path: str | Path, *, use_backup: bool = True) -> Annotation
     """
     path = Path(path)
     try:
-        return annotations_from_json(path.read_text(encoding="utf-8"))
-    except (SidecarError, UnicodeDecodeError, FileNotFoundError) as e:
+        return _read(path)
+    except (SidecarError, FileNotFoundError) as e:
         bak = backup_path(path)
         if not use_backup or not bak.exists():
+            if isinstance(e, SidecarError):
+                raise _naming(path, e) from None
             raise
         if isinstance(e, SidecarError) and "newer" in str(e):
-            raise
+            raise _naming(path, e) from None
         log.warning("annotations %s unreadable (%s); loading the backup %s", path, e, bak)
-        return annotations_from_json(bak.read_text(encoding="utf-8"))
+        try:
+            return _read(bak)
+        except (SidecarError, FileNotFoundError) as e2:
+            raise _naming(path, e if isinstance(e, SidecarError) else e2) from None
+
+
+def _read(path: Path) -> AnnotationSet:
+    try:
+        return annotations_from_json(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as e:
+        raise SidecarError(f"not UTF-8 text ({e.reason} at byte {e.start})") from None
+
+
+def _naming(path: Path, e: SidecarError) -> SidecarError:
+    """The error with the sidecar's path and the fix: an import or export used to report it
+    as a fault of the session or of the file being imported."""
+    if "newer" in str(e):
+        return SidecarError(f"{path}: {e}")
+    return SidecarError(f"{path}: {e}. Correct it in a text editor, or move it aside to start the session's labels afresh")
 
 
 def load_sidecar(session_path: str | Path) -> AnnotationSet | None:

@@ -105,6 +105,7 @@ def summarize(path: str | Path, measure_sync: bool = True) -> dict[str, Any]:
                     # a device that stopped sending and never came back (the port stayed open).
                     "quiet_at_end": max(0.0, float(end_host - r.last_time - 1.0 / r.info.nominal_rate))
                     if end_host is not None and r.count and r.info.regular else 0.0,
+                    "rate_arrived": _arrival_rate(r, st.dropped, float((gaps[:, 1] - gaps[:, 0]).sum()) if len(gaps) else 0.0),
                     "drift_ppm": float(clock.get("drift_ppm", np.nan)),
                     "drift_stderr_ppm": float(clock.get("drift_stderr_ppm", np.nan)),
                     "resolution": 1.0 / r.info.nominal_rate if r.info.nominal_rate > 0 else float("nan"),
@@ -144,6 +145,8 @@ def lost_streams(summary: dict[str, Any]) -> list[str]:
             # with a declared channel list) leaves an empty stream: not a clean recording.
             out.append(f"{s['name']}: no samples in {summary['duration']:.1f} s: check that the device is "
                        f"sending on this port at this baud rate (`sensorlab devices`, docs/RIG.md)")  # fmt: skip
+        elif _rate_off(s):
+            out.append(f"{s['name']}: {_rate_message(s)}")
         elif s.get("quiet_at_end", 0.0) > SILENT_AFTER:
             out.append(f"{s['name']}: stopped sending {s['quiet_at_end']:.1f} s before the end of the recording and never "
                        "resumed: check the device (power, firmware, cable)")  # fmt: skip
@@ -158,6 +161,39 @@ SILENT_AFTER = 2.0
 def _silent(stream: dict[str, Any], duration: float) -> bool:
     rate = stream["nominal_rate"]
     return rate > 0 and stream["samples"] == 0 and duration >= max(SILENT_AFTER, 10.0 / rate)
+
+
+#: Received over declared rate beyond which a stream's declared rate is wrong, not its clock
+#: drifting (a crystal is off by ppm) nor a few lost lines (those are counted as dropped).
+RATE_MISMATCH = 1.2
+#: Seconds of arrivals (and samples) a stream needs before its received rate is judged.
+RATE_CHECK_SECONDS = 2.0
+
+
+def _arrival_rate(r: StreamReader, dropped: int, gap_seconds: float) -> float:
+    """Samples a second the host received (stored + dropped, over the span of arrival times
+    outside gaps) for a regular stream whose timestamps follow a device clock; NaN otherwise.
+
+    A rig's `rate` for a text stream without a time column *is* its clock: a board printing
+    200 lines a second into `rate = 100` was stamped up to 0.9 s early and looked clean.
+    """
+    if not (r.info.has_device_time and r.info.nominal_rate > 0 and r.count >= 20):
+        return float("nan")
+    first, last = r.read_index(0, 1, decode=False).arrival_times, r.read_index(r.count - 1, r.count, decode=False).arrival_times
+    if first is None or last is None or not len(first) or not len(last):
+        return float("nan")
+    span = float(last[-1] - first[0]) - gap_seconds
+    return (r.count + dropped - 1) / span if span >= RATE_CHECK_SECONDS else float("nan")
+
+
+def _rate_off(s: dict[str, Any]) -> bool:
+    got, rate = s.get("rate_arrived", float("nan")), s["nominal_rate"]
+    return bool(np.isfinite(got) and rate > 0 and not 1 / RATE_MISMATCH <= got / rate <= RATE_MISMATCH)
+
+
+def _rate_message(s: dict[str, Any]) -> str:
+    return (f"its rate is {s['nominal_rate']:g} Hz but the host received {s['rate_arrived']:.1f} samples a second: the declared rate "
+            f"is wrong, and a text stream without a time column is stamped by it (set the rig's `rate` to what the device sends)")
 
 
 def _source_errors(raw: Any) -> dict[str, str]:
@@ -252,6 +288,8 @@ def _notes(s: dict[str, Any]) -> list[str]:
         out.append(f"    ! {s['bad_samples']} unreadable frame(s)/event(s) skipped (damaged, or never fully written)")
     if s.get("time_error"):
         out.append(f"    ! {s['time_error']}")
+    if _rate_off(s):
+        out.append(f"    ! {_rate_message(s)}")
     if s.get("clock_reanchors"):
         out.append(
             f"    clock re-anchored {s['clock_reanchors']} time(s): the device clock disagreed with arrival times by more than "

@@ -207,3 +207,17 @@ def test_truncated_or_corrupted_frames_are_counted_and_skipped(victim, data):
     assert p.counters.parse_errors >= (1 if len(bad) > 1 else 0)
     # Losing the first frame shows no gap (nothing to compare with), nor does the last yet.
     assert p.counters.lost_samples == (10 if 0 < victim < 4 else 0)
+
+
+def test_a_restarted_board_restarts_its_clock_whatever_its_uptime_was():
+    """Its seq and µs clock restart at 0. Unwrapped as a step of the old clock, 2.4e9 µs (40 min
+    of uptime) back to 0.3 s read as 31.6 minutes *ahead* (the signed 32-bit difference)."""
+    from sensorlab.acquisition.serial.description import DeviceDescription, StreamDescription
+
+    desc = DeviceDescription("d", (StreamDescription(0, "imu", "timeseries", 100.0, "int16", (1,)),))
+    p = BinaryParser(desc)
+    one = np.zeros((1, 1), "int16")
+    before = p.feed(encode_data(0, 100, 2_400_000_000, one))[0]
+    after = p.feed(encode_data(0, 0, 300_000, one))[0]
+    assert before.device_times[0] == 2400.0 and not before.restarted
+    assert after.device_times[0] == 0.3 and after.restarted and after.lost_before == 0

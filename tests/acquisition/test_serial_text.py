@@ -186,3 +186,23 @@ def test_valid_lines_survive_garbage_and_counters_add_up(items, chunk):
     assert p.counters.parse_errors == garbage
     nonempty = 1 + sum(1 for line in lines if line.strip())
     assert p.counters.units + p.counters.parse_errors + p.counters.skipped == nonempty
+
+
+def test_a_32_bit_micros_column_wraps_into_a_continuing_clock_and_a_step_back_is_a_restart():
+    """`micros()` wraps after 71.6 minutes: device time must go on (the clock fit and the warm-up
+    restarted at every wrap), while a board that resets (time back to ~0) starts a new run."""
+    top = 1 << 32
+    p = TextLineParser("imu", ("a",), time_column="us")
+    sent = [top - 20_000, top - 10_000, 0, 10_000, 20_000, 300, 10_300]  # wrap, then a reset
+    runs = p.feed(b"".join(b"%d,%d\n" % (t, k) for k, t in enumerate(sent)))
+    assert [r.data[:, 0].tolist() for r in runs] == [[0, 1, 2, 3, 4], [5, 6]]
+    assert np.allclose(np.diff(runs[0].device_times), 0.01), "10 ms apart across the wrap"
+    assert [r.restarted for r in runs] == [False, True]
+    assert p.counters.resets == 1 and p.counters.parse_errors == 0
+
+
+def test_a_counter_that_restarts_marks_the_run_after_it():
+    p = TextLineParser("imu", ("a",), time_column="counter", nominal_rate=100.0)
+    runs = p.feed(b"7,1\n8,1\n9,1\n0,1\n1,1\n")
+    assert [len(r.data) for r in runs] == [3, 2] and [r.restarted for r in runs] == [False, True]
+    assert runs[1].lost_before == 0, "a restart loses nothing the counter could count"

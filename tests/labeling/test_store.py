@@ -125,3 +125,36 @@ def test_sigkill_during_save_loop_never_corrupts(tmp_path):
         # The newest finished save, or the one in flight if its rename landed before the kill.
         assert labels <= {f"gen{saved}", f"gen{saved + 1}"}, (labels, saved)
         assert len(load_annotations(backup_path(path), use_backup=False)) >= 1
+
+
+HAND_EDITS = {  # what a text editor (or a script) can leave in a sidecar, and the word the error names
+    "suggested as text": ('"suggested": false', '"suggested": "false"', "suggested must be true or false"),
+    "label null": ('"label": "l0"', '"label": null', "label must be text"),
+    "400-digit time": ('"start": 81234.567890123', '"start": 1' + "0" * 400, "start must be a number"),
+    "schema_version text": ('"schema_version": "1.1"', '"schema_version": "one"', "schema_version must read like"),
+    "segments an object": ('"segments": [', '"segments": {"x": [', "segments must be a list"),
+    "not UTF-8": (None, None, "not UTF-8"),
+}
+
+
+@pytest.mark.parametrize("edit", HAND_EDITS)
+def test_a_hand_edited_sidecar_is_refused_naming_itself_and_the_field(tmp_path, edit):
+    """Such edits raised OverflowError / ValueError tracebacks, or were taken as they were:
+    ``"suggested": "false"`` turned a label into an unreviewed suggestion (left out of exports
+    and datasets). The error names the sidecar, not the session or the file being imported."""
+    from sensorlab.labeling.cli_commands import error_line
+
+    path = save_annotations(sample_set(1), sidecar_path(tmp_path / "run.h5"))
+    old, new, words = HAND_EDITS[edit]
+    if old is None:
+        path.write_bytes(b"\xff\xfe" + path.read_bytes())
+    else:
+        text = path.read_text()
+        assert old in text
+        edited = text.replace(old, new, 1)
+        path.write_text(edited.replace("]\n}", "]}\n}") if edit == "segments an object" else edited)
+    with pytest.raises(SidecarError) as e:
+        load_annotations(path)
+    assert str(e.value).startswith(f"{path}: ") and words in str(e.value), str(e.value)
+    line = error_line(e.value, tmp_path / "import_me.txt", tmp_path / "run.h5")
+    assert line.startswith(str(path)) and "import_me.txt" not in line and "move it aside" in line

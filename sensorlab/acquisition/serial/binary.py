@@ -262,6 +262,7 @@ class BinaryParser:
             return None
         self.counters.units += 1
         lost = in_transit = 0
+        restarted = False
         damaged = sid in self._damaged
         self._damaged.discard(sid)
         expected = self._next_seq.get(sid)
@@ -276,6 +277,11 @@ class BinaryParser:
                     self.counters.lost_in_transit += gap
             else:  # sequence went backwards: the device restarted
                 self.counters.resets += 1
+                restarted = True
+                # Its µs clock restarted too. Unwrapped against the old one, a board up for over
+                # 35.8 minutes read as a clock 20-70 minutes ahead (stamps by arrival until the
+                # fit re-anchored, device times stored that far off).
+                self._unwrap = Unwrap32()
         self._next_seq[sid] = (seq + n) & 0xFFFFFFFF
         t0 = self._unwrap(t_us) * 1e-6
         if stream.rate > 0:
@@ -285,7 +291,7 @@ class BinaryParser:
         raw = np.frombuffer(payload, dtype=dtype).reshape(n, *stream.shape)
         data = stream.to_physical(raw) if self.apply_scale and stream.scaled else raw.astype(stream.dtype)
         self.counters.samples += n
-        return Samples(stream.name, data, times, lost, wire_bytes, in_transit)
+        return Samples(stream.name, data, times, lost, wire_bytes, in_transit, restarted)
 
     def _description_part(self, body: bytes) -> None:
         if len(body) < DESCRIPTION_HEADER.size:

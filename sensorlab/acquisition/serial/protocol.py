@@ -38,6 +38,11 @@ class Samples:
     wire_bytes
         Bytes this run occupied on the wire (for the transmit-time correction of arrival
         times, see `sensorlab.acquisition.serial.timing`).
+    restarted
+        The device restarted right before this run (its sequence number, counter or time
+        column went backwards, as when its reset button is pressed while the port stays
+        open): it took no samples while it rebooted, so the stream has a gap here whose
+        length only the host times tell.
     """
 
     stream: str
@@ -46,6 +51,7 @@ class Samples:
     lost_before: int = 0
     wire_bytes: int = 0
     lost_in_transit: int = 0
+    restarted: bool = False
 
 
 @dataclass
@@ -67,7 +73,7 @@ class ParserCounters:
     lost_samples: int = 0
     lost_in_transit: int = 0
     gaps: int = 0
-    resets: int = 0  # sequence/counter went backwards: the device restarted
+    resets: int = 0  # sequence, counter or time column went backwards: the device restarted
     skipped: int = 0  # well-formed but ignored (header repeats, packets of unknown streams)
     errors_by_stream: dict[str, int] = field(default_factory=dict)
 

@@ -106,8 +106,14 @@ class ReadsToChunks:
             last = timed[-1]
             device_now = float(last.device_times[-1])
             self.clock.observe(device_now, arrival, last.wire_bytes)
-            if self._first_device_time is None:
-                self._first_device_time = float(timed[0].device_times[0])
+            if self._first_device_time is None or device_now < self._first_device_time:
+                # First samples, or the device clock went back behind them: the board reset
+                # with the port still open (its reset button on a USB-UART bridge) or a 32-bit
+                # µs column wrapped. The fit restarted on that step, so the warm-up starts
+                # again from the earliest sample of this read. Measured from the old start it
+                # lasted until the device clock caught up with it (its whole uptime before the
+                # recording began): every chunk was held back a second, for the rest of it.
+                self._first_device_time = min(float(r.device_times.min()) for r in timed)
             # Hold the first WARMUP seconds: the first few arrivals alone would put the fit
             # several ms late, and its later correction would squeeze samples.
             warming = device_now - self._first_device_time < WARMUP
@@ -150,6 +156,8 @@ class ReadsToChunks:
             self._outage.discard(name)
             st.gaps.append((prev, float(stamps[0][0])))
         for r, ts in zip(group, stamps, strict=True):
+            if r.restarted:  # the board rebooted with the port open: the time it took is a gap
+                st.gaps.append((prev, float(ts[0])))
             if r.lost_before:
                 st.dropped += r.lost_before
                 st.dropped_in_transit += r.lost_in_transit

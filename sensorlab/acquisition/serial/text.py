@@ -30,6 +30,11 @@ from sensorlab.acquisition.serial.protocol import ParserCounters, Samples
 
 #: Divisors that turn a time column into seconds.
 TIME_UNITS = {"s": 1.0, "ms": 1e3, "us": 1e6}
+#: ``millis()`` and ``micros()`` are 32-bit: they wrap after 49.7 days and 71.6 minutes.
+WRAP32 = float(1 << 32)
+#: A step back from the top of the 32-bit range that lands at most this many seconds on is the
+#: counter wrapping; any other step back is the device restarting.
+WRAP_WITHIN = 10.0
 _NAME = re.compile(rb"[A-Za-z_][A-Za-z0-9_.\[\]()/-]*\Z")
 _SEPARATORS = bytes.maketrans(b",\t;", b"   ")
 
@@ -118,6 +123,9 @@ class TextLineParser:
         # sent by the device and cut on the way (a pty/UART buffer that overran), not skipped.
         self._damaged = False
         self._last_len = 0
+        self._restarted = False  # the device restarted before the rows gathered now
+        self._last_column: float | None = None  # the time column's previous value, as sent
+        self._wrapped = 0.0  # added to the time column: 2**32 per wrap seen
 
     # -- public ---------------------------------------------------------------------
     @property
@@ -331,13 +339,31 @@ class TextLineParser:
                 else:  # the device restarted: start a new run so times stay monotonic within it
                     self._flush_run(final=False)
                     self.counters.resets += 1
+                    self._restarted = True
             self._next_counter = count + 1
             return count / self.nominal_rate
         if self.time_column is not None:
-            return t / TIME_UNITS[self.time_column]  # type: ignore[operator]
+            return self._unwrapped(t) / TIME_UNITS[self.time_column]  # type: ignore[arg-type]
         if self.nominal_rate > 0:
             return self._slot / self.nominal_rate
         return float("nan")
+
+    def _unwrapped(self, t: float) -> float:
+        """The time column made continuous across a 32-bit wrap (``micros()`` every 71.6 min,
+        which used to restart the clock fit and the warm-up); any other step back is a device
+        restart (its reset button, a watchdog), which starts a new run marked `restarted`."""
+        last, self._last_column = self._last_column, t
+        if last is None or t >= last:
+            return t + self._wrapped
+        span = WRAP_WITHIN * TIME_UNITS[self.time_column]  # type: ignore[index]
+        if self.time_column != "s" and last < WRAP32 and t + WRAP32 - last <= span:
+            self._wrapped += WRAP32
+        else:
+            self._flush_run(final=False)
+            self.counters.resets += 1
+            self._restarted = True
+            self._wrapped = 0.0
+        return t + self._wrapped
 
     def _bad(self) -> None:
         # Not a sample slot: 1 MB of line noise holds ~4000 "lines", and counting them as samples
@@ -355,9 +381,10 @@ class TextLineParser:
         if self._rows:
             data = np.array(self._rows, dtype=self.dtype)
             times = np.array(self._times, dtype=np.float64) if self.has_device_time else None
-            self._runs.append(Samples(self.stream, data, times, self._lost, self._last_len, self._in_transit))
+            self._runs.append(Samples(self.stream, data, times, self._lost, self._last_len, self._in_transit, self._restarted))
             self.counters.samples += len(data)
             self._rows, self._times, self._lost, self._in_transit = [], [], 0, 0
+            self._restarted = False
         if not final:
             return []
         runs, self._runs = self._runs, []
