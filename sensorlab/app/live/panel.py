@@ -141,6 +141,11 @@ class Panel(QWidget):
         plot.showGrid(x=True, y=True, alpha=0.15)
         plot.setMenuEnabled(False)
         plot.hideButtons()
+        # Scrolling changes the transform of the plot's child group every frame; with
+        # geometry notifications on, Qt called two Python `itemChange`s for it, which only
+        # told the view its bounds changed (pyqtgraph means to exempt that group, but the
+        # exemption's attribute is misspelt). Child added/removed notices still arrive.
+        plot.getViewBox().childGroup.setFlag(QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges, False)
         left = plot.getAxis("left")
         left.setWidth(48)
         # The y axis rarely changes but is repainted with every frame of the curves: cache it.

@@ -43,6 +43,12 @@ class Trace(pg.GraphicsObject):
     def name(self) -> str | None:
         return self.opts["name"]
 
+    def _updateView(self) -> None:
+        """Stay off the view's signals: pyqtgraph connects every item in a `ViewBox` to its
+        range and transform signals (two Python slots per item, called on every frame of a
+        scrolling plot: ~60 a frame for the demo rig's ~30 traces), to drop cached view
+        geometry a `Trace` does not keep. Its points are in data coordinates; Qt maps them."""
+
     def setData(self, x: np.ndarray, y: np.ndarray, breaks: np.ndarray | None = None,
                 bounds: tuple[float, float] | None = None, **_ignored) -> None:
         """Draw ``y`` against ``x`` from now on (both 1-D, same length, x increasing).

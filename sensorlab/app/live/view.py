@@ -21,6 +21,7 @@ import time
 from collections import deque
 
 from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QTransform
 from PySide6.QtWidgets import QScrollArea, QSplitter, QVBoxLayout, QWidget
 
 from sensorlab.acquisition.clock import EPOCH
@@ -95,6 +96,9 @@ class LiveView(QWidget):
         self._follow = True
         self._paused = False
         self._setting_range = False
+        #: Per time plot's ViewBox, where its pixel columns start and how many there are
+        #: relative to the master's (``_alignment``); worked out again after any of them resized.
+        self._aligned: dict | None = None
         self.frames = 0  # refreshes that drew something
         self.detail = 0  # 0 = full; up to MAX_DETAIL when the machine cannot keep up
         self._frame_times: deque[float] = deque(maxlen=90)
@@ -151,6 +155,9 @@ class LiveView(QWidget):
             if panel.plot is not master:
                 panel.plot.setXLink(master)
             panel.plot.getViewBox().sigRangeChangedManually.connect(self._on_manual_range)
+            for plot in panel._time_plots():
+                plot.getViewBox().sigResized.connect(self._forget_alignment)
+            self._aligned = None
         return panel
 
     def _place_time_axis(self) -> None:
@@ -195,6 +202,7 @@ class LiveView(QWidget):
             self.acquisition.release_ring(name, ring)
         panel.setParent(None)
         panel.deleteLater()
+        self._aligned = None
 
     @property
     def time_panels(self) -> list[Panel]:
@@ -340,29 +348,54 @@ class LiveView(QWidget):
 
         Each plot is given its range here, all links blocked meanwhile: through the links,
         each of the ~8 plots re-derived it in a chain of signals (~1 ms a frame); and through
-        `_scroll_x`, not pyqtgraph's `setRange` (~0.9 ms a frame less, docs/PERFORMANCE.md)."""
+        `_scroll_x`, not pyqtgraph's `setRange` (~0.9 ms a frame less, docs/PERFORMANCE.md).
+        Where each plot's columns lie against the master's is worked out once per layout
+        (`_alignment`), not from every plot's screen geometry in every frame."""
+        aligned = self._alignment()
+        span = x1 - x0
+        for vb, _offset, _width in aligned:
+            vb.blockLink(True)
+        try:
+            for vb, offset, width in aligned:
+                if offset is None:
+                    _scroll_x(vb, x0, x1)
+                else:
+                    lo = x0 + offset * span
+                    _scroll_x(vb, lo, lo + width * span)
+        finally:
+            for vb, _offset, _width in aligned:
+                vb.blockLink(False)
+        # Apply the new range now rather than in pyqtgraph's prepare-for-paint: there, the
+        # axes it invalidates would schedule a second paint of every plot. (`_scroll_x` has
+        # done it already; this is for a plot that went through `setXRange`.)
+        for vb, _offset, _width in aligned:
+            vb.updateMatrix()
+
+    def _alignment(self) -> list[tuple]:
+        """Every time plot's ViewBox with where its pixel columns start and their count, both
+        in the master's widths (None: the master itself, or a plot not lined up with it).
+
+        Plots that overlap the master by a third are lined up (pyqtgraph's rule). Kept until
+        a plot is resized, added or removed (only that moves columns: the panels share their
+        column of the window); not kept while the master has no width yet."""
+        if self._aligned is not None:
+            return self._aligned
         master = self.master_plot.getViewBox()
         boxes = [plot.getViewBox() for panel in self.time_panels for plot in panel._time_plots()]
         mg = master.screenGeometry()
-        upp = (x1 - x0) / mg.width() if mg is not None and mg.width() > 0 else None
+        out = []
         for vb in boxes:
-            vb.blockLink(True)
-        try:
-            for vb in boxes:
-                lo, hi = x0, x1
-                sg = vb.screenGeometry() if upp is not None and vb is not master else None
-                # Plots that overlap the master by a third are lined up (pyqtgraph's rule).
-                if sg is not None and min(sg.right(), mg.right()) - max(sg.left(), mg.left()) >= min(mg.width(), sg.width()) / 3:
-                    lo = x0 + (sg.x() - mg.x()) * upp
-                    hi = lo + sg.width() * upp
-                _scroll_x(vb, lo, hi)
-        finally:
-            for vb in boxes:
-                vb.blockLink(False)
-        # Apply the new range now rather than in pyqtgraph's prepare-for-paint: there, the
-        # axes it invalidates would schedule a second paint of every plot.
-        for vb in boxes:
-            vb.updateMatrix()
+            sg = vb.screenGeometry() if mg is not None and mg.width() > 0 and vb is not master else None
+            if sg is not None and min(sg.right(), mg.right()) - max(sg.left(), mg.left()) >= min(mg.width(), sg.width()) / 3:
+                out.append((vb, (sg.x() - mg.x()) / mg.width(), sg.width() / mg.width()))
+            else:
+                out.append((vb, None, None))
+        if mg is not None and mg.width() > 0:
+            self._aligned = out
+        return out
+
+    def _forget_alignment(self, *_args) -> None:
+        self._aligned = None
 
     def shutdown(self) -> None:
         """Stop the timer and release the display rings (call before closing the acquisition)."""
@@ -380,8 +413,11 @@ class LiveView(QWidget):
 def _scroll_x(vb, lo: float, hi: float) -> None:
     """``vb.setXRange(lo, hi, padding=0)`` for a plot that only scrolls: pyqtgraph's
     `setRange` checks limits, aspect and auto range, then emits four signals with ~50 Python
-    slots per frame across the time plots; here only the range, the transform and the two
-    signals the axes and overlays follow. Falls back to `setXRange` while x is auto-ranged."""
+    slots per frame across the time plots; here only the range, the transform and the
+    signals the axes and overlays follow. Falls back to `setXRange` while x is auto-ranged.
+
+    The transform is pyqtgraph's `updateMatrix` (the view range's centre at the box's
+    centre, scaled to its size, y up) as one `QTransform`, without its per-call objects."""
     st = vb.state
     limits = st["limits"]
     if st["autoRange"][0] is not False or st["aspectLocked"] or limits["xLimits"] != [-1e307, 1e307] or limits["xRange"] != [None, None]:
@@ -391,8 +427,20 @@ def _scroll_x(vb, lo: float, hi: float) -> None:
         return
     st["targetRange"][0] = [lo, hi]
     st["viewRange"][0] = [lo, hi]
-    vb._matrixNeedsUpdate = True
-    vb.updateMatrix()
+    r = vb.rect()
+    y0, y1 = st["viewRange"][1]
+    if hi == lo or y1 == y0:
+        vb._matrixNeedsUpdate = True
+        vb.updateMatrix()  # pyqtgraph's own handling of an empty range
+    else:
+        sx, sy = r.width() / (hi - lo), r.height() / (y1 - y0)
+        if not st["yInverted"]:
+            sy = -sy
+        if st["xInverted"]:
+            sx = -sx
+        c = r.center()
+        vb.childGroup.setTransform(QTransform(sx, 0.0, 0.0, sy, c.x() - sx * 0.5 * (lo + hi), c.y() - sy * 0.5 * (y0 + y1)))
+        vb._matrixNeedsUpdate = False
+        vb.sigTransformChanged.emit(vb)
     vb.sigXRangeChanged.emit(vb, (lo, hi))
     vb.sigRangeChanged.emit(vb, st["viewRange"], [True, False])
-
