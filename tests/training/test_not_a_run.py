@@ -34,3 +34,10 @@ def test_export_and_evaluate_name_what_is_not_a_run_and_how_to_give_one(imu_data
         (["evaluate", runs, imu_dataset], "no model.pt in this folder"),
     ):
         _one_line_error(cli(*args), what, "sensorlab train")
+
+
+def test_quantize_given_the_run_folder_names_the_onnx_file_in_it(imu_dataset, tmp_path):
+    run = tmp_path / "imu-timeseries"
+    run.mkdir()
+    r = cli("quantize", run, imu_dataset)
+    _one_line_error(r, f"{run}: a folder, not an ONNX file; give {run / 'model.onnx'}", f"sensorlab export {run}")
