@@ -50,3 +50,24 @@ def test_the_spec_form_is_whole_beside_sessions_and_preview_at_1280_px(qtbot, ma
         assert _whole_on_screen(button), (button.text(), button.visibleRegion().boundingRect(), button.size())
     # Preview and Build are whole at this size (they scroll only in a shorter window).
     assert _whole_on_screen(tab.build_button) and _whole_on_screen(tab.train_button)
+
+
+def test_the_preview_shows_its_totals_row_for_four_classes_and_background(qtbot, tmp_path):
+    """The preview table has a fixed height (Build must not move); with Qt's 30 px rows, the
+    walk's clap, speech, walk, gesture and background hid the "all" row below the fold."""
+    import numpy as np
+
+    from sensorlab.app.datasets.tab import DatasetsTab
+
+    tab = DatasetsTab(tmp_path)
+    qtbot.addWidget(tab)
+    tab.resize(1280, 760)
+    tab.show()
+    qtbot.waitExposed(tab)
+    table = tab.preview_table
+    classes = ["clap", "speech", "walk", "gesture", "background"]
+    table.show_counts(classes, ["train", "val", "test"], np.arange(15).reshape(3, 5))
+    qtbot.wait(50)
+    last = table.visualRect(table.model().index(table.rowCount() - 1, 0))
+    assert table.item(table.rowCount() - 1, 0).text() == "all"
+    assert last.bottom() < table.viewport().height() and not table.verticalScrollBar().isVisible()
