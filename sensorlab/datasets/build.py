@@ -43,7 +43,7 @@ from sensorlab.datasets.sources import (
 )
 from sensorlab.datasets.spec import DatasetSpec
 from sensorlab.datasets.split import SplitPlan, assign_splits
-from sensorlab.datasets.windows import Span, n_samples
+from sensorlab.datasets.windows import Span, n_samples, points_note
 from sensorlab.progress import run_to_end
 
 
@@ -159,9 +159,7 @@ def plan_build(spec: DatasetSpec, strict: bool = False) -> _Plan:
         if spec.split.by != "session" and spec.split.by not in fields:
             skip(path, f"no tag {spec.split.by!r} to split by (add it with the session form, or split by another key)")
             continue
-        short = too_short_note(path.name, spans, spec)
-        if short:
-            notes.append(short)
+        notes += [n for n in (too_short_note(path.name, spans, spec), points_note(path.name, spans, spec.labels.rule, spec.labels.tier)) if n]
         chosen.append((path, fields, spans))
     if not chosen:
         why = "; ".join(f"{s['session']}: {s['reason']}" for s in skipped[:3])

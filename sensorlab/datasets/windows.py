@@ -12,6 +12,7 @@ resampled samples from the one nearest to ``start``.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -152,6 +153,20 @@ def label_windows(
     return out, np.where(ok, coverage, 0.0).astype(np.float32)
 
 
+def points_note(name: str, spans: Sequence[Span], rule: str, tier: str) -> str:
+    """A line when a session's point labels (a tapped key) label no window under ``rule``.
+
+    Only ``any_overlap`` lets a point label the window it falls in; under the other rules the
+    claps a user tapped while recording left the class list without a word.
+    """
+    points = Counter(sp.label for sp in spans if sp.end == sp.start)
+    if rule == "any_overlap" or not points:
+        return ""
+    which = ", ".join(f"{label} ×{n}" for label, n in sorted(points.items()))
+    return (f"{name}: {sum(points.values())} point label(s) on tier {tier!r} ({which}) label no window under "
+            f"labels.rule = {rule!r}, as a point covers no time; use rule any_overlap, or label spans")
+
+
 def cap_evenly(indices: np.ndarray, keep: int) -> np.ndarray:
     """At most ``keep`` of ``indices``, evenly spaced (deterministic, no random state)."""
     if keep >= len(indices):
@@ -274,4 +289,4 @@ def cut_frames(ts: np.ndarray, frames: np.ndarray, rate_in: float, rate_out: flo
     return CutWindows(frames[j], far.any(axis=1) | missing, missing)
 
 
-__all__ = ["RULES", "CutWindows", "Span", "cap_evenly", "cut_frames", "cut_windows", "label_windows", "n_samples", "window_starts"]
+__all__ = ["RULES", "CutWindows", "Span", "cap_evenly", "cut_frames", "cut_windows", "label_windows", "n_samples", "points_note", "window_starts"]

@@ -101,6 +101,10 @@ def session_options():
 def _open_session(path: Path):
     import onnxruntime as ort
 
+    if path.is_dir():  # a run folder: name the exported file in it, or how to write one
+        inside = sorted(path.glob("*.onnx"), key=lambda p: (p.name != "model.onnx", p.name))  # the fp32 build first
+        hint = (f" (e.g. {inside[0]})" if inside else f" (export one first: sensorlab export {path})" if (path / "model.pt").exists() else "")
+        raise ModelError(f"{path}: a folder, not a model file; give the .onnx or .tflite file{hint}")
     if not path.is_file():
         raise ModelError(f"{path}: no such model file; give the path of a .onnx or .tflite file")
     if path.suffix.lower() == ".tflite":

@@ -57,6 +57,18 @@ def set_metadata(path: Path, contract: ModelContract, extra: dict[str, str] | No
     onnx.save(m, str(path))
 
 
+def _drop_weights_file(path: Path) -> None:
+    """Remove the weights file torch's exporter writes beside the model (``model.onnx.data``)
+    once `set_metadata` has saved the weights inside the model: left behind, it made users ask
+    which of the two files to ship (only ``model.onnx``: it is whole)."""
+    import onnx
+    from onnx.external_data_helper import uses_external_data
+
+    weights = path.with_name(path.name + ".data")
+    if weights.exists() and not any(uses_external_data(t) for t in onnx.load(str(path), load_external_data=False).graph.initializer):
+        weights.unlink()
+
+
 @contextlib.contextmanager
 def _quiet_exporter():
     """Hide the exporter's chatter that says nothing about this model.
@@ -97,6 +109,7 @@ def export_onnx(run: Path, out: Path | None = None, dataset: Path | None = None)
     except Exception as e:  # the exporter raises many types; one line says which step failed
         raise ExportError(f"ONNX export of {run} failed: {str(e).splitlines()[0][:300]}") from e
     set_metadata(out, contract)
+    _drop_weights_file(out)
     pred = OnnxPredictor(out)
     with torch.inference_mode():
         ref = model(torch.from_numpy(x)).numpy()

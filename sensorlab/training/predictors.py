@@ -51,6 +51,8 @@ class OnnxPredictor(Predictor):
     def __init__(self, path: Path, threads: int = 1):
         import onnxruntime as ort
 
+        if Path(path).is_dir():  # a run folder given where its exported file is wanted
+            raise ModelFileError(f"{path}: a folder, not an ONNX file; give {Path(path) / 'model.onnx'} (written by `sensorlab export {path}`)")
         so = ort.SessionOptions()
         so.intra_op_num_threads = threads
         so.inter_op_num_threads = 1

@@ -223,12 +223,23 @@ def load_checkpoint(path: Path):
     from sensorlab.contract import ModelContract
     from sensorlab.training.models import build_model
 
+    from sensorlab.training.predictors import ModelFileError
+
     path = Path(path)
+    fix = "give a run folder written by `sensorlab train` (e.g. runs/imu-timeseries) or its model.pt"
+    if not path.exists():
+        raise ModelFileError(f"{path}: no such run folder or checkpoint; {fix}")
     if path.is_dir():
+        if not (path / CHECKPOINT).is_file():
+            raise ModelFileError(f"{path}: no {CHECKPOINT} in this folder, so not a run folder; {fix}")
         path = path / CHECKPOINT
-    ck = torch.load(path, map_location="cpu", weights_only=True)
+    try:  # a dataset, an ONNX file or any other file: torch's many exception types (and
+        # their long texts about its own options) as one line that names the file and the fix
+        ck = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:
+        raise ModelFileError(f"{path}: not a sensorlab checkpoint; {fix}") from e
     if not isinstance(ck, dict) or ck.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{path}: not a sensorlab checkpoint (train one with `sensorlab train`)")
+        raise ModelFileError(f"{path}: not a sensorlab checkpoint; {fix}")
     model = build_model(ck["arch"], ck["arch_kwargs"])
     model.load_state_dict(ck["state_dict"])
     model.eval()

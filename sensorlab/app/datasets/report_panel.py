@@ -83,6 +83,9 @@ class CountsTable(QTableWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.verticalHeader().hide()
+        # Rows one text line high: at Qt's 30 px a fixed-height preview of four classes and
+        # background hid its "all" row (the totals) below the fold.
+        self.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.classes: list[str] = []
         self.splits: list[str] = []

@@ -106,6 +106,9 @@ class DatasetsTab(DatasetBuilding, QWidget):
         mv.addWidget(form_scroll, 1)
         self.spec_error = QLabel(wordWrap=True, styleSheet="color:#ef5350")
         mv.addWidget(self.spec_error)
+        # Never narrower than the form and its scroll bar: at 1280 px the splitter gave it
+        # less, and the Remove button and the right-hand fields went under a sideways scroll.
+        form_scroll.setMinimumWidth(self.form.minimumSizeHint().width() + form_scroll.verticalScrollBar().sizeHint().width() + 4)
 
         right = QSplitter(Qt.Orientation.Vertical)
         top = QWidget()
@@ -160,10 +163,19 @@ class DatasetsTab(DatasetBuilding, QWidget):
         self.log_view.setMaximumHeight(80)
         bv.addWidget(self.log_view)
         tv.addWidget(box)
-        right.addWidget(top)
+        # Preview and Build scroll rather than set the window's height: their ~540 px minimum,
+        # added to the studio's docks and toolbar, made the window 863 px tall at least, taller
+        # than a 1280 x 800 laptop screen (a tab's minimum counts on every tab).
+        top_scroll = QScrollArea(widgetResizable=True, frameShape=QScrollArea.Shape.NoFrame)
+        top_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        top_scroll.setWidget(top)
+        right.addWidget(top_scroll)
         self.report = ReportPanel()
         right.addWidget(self.report)
-        right.setSizes([330, 400])
+        # Preview and Build whole when the window has the room (the report takes the rest).
+        right.setStretchFactor(0, 0)
+        right.setStretchFactor(1, 1)
+        right.setSizes([top.sizeHint().height(), 400])
 
         split = QSplitter(Qt.Orientation.Horizontal)
         for w in (left, middle, right):

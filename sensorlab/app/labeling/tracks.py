@@ -317,9 +317,17 @@ class SpectrogramTrack(Track):
         self._generation = 0  # of the latest request: older results are stale
         self._workers: set = set()
 
+    def _with_samples(self, t0: float, t1: float, pixels: int) -> tuple[float, float, int]:
+        """The part of ``t0 … t1`` the stream has samples in, and its share of the pixels. The
+        image is placed over the samples it was computed from: zoomed out at a session's edge,
+        columns of the samples alone stretched over the whole view, the claps beside the mic's."""
+        a, b = max(t0, self.stream.first_time), min(t1, self.stream.last_time)
+        return a, b, max(1, int(pixels * (b - a) / (t1 - t0))) if b > a and t1 > t0 else 1
+
     def settle(self, t0: float, t1: float, pixels: int) -> None:
         """Compute and show the spectrogram of ``t0 … t1`` now (blocks for its reads)."""
         self._generation += 1
+        t0, t1, pixels = self._with_samples(t0, t1, pixels)
         self._show(self.compute(t0, t1, pixels), t0, t1)
 
     def settle_later(self, t0: float, t1: float, pixels: int) -> None:
@@ -328,6 +336,7 @@ class SpectrogramTrack(Track):
         on from (a newer request, or `cancel`) is dropped."""
         self._generation += 1
         gen = self._generation
+        t0, t1, pixels = self._with_samples(t0, t1, pixels)
         worker = create_worker(self.compute, t0, t1, pixels, _start_thread=False, _ignore_errors=True)
         worker.returned.connect(lambda res: gen == self._generation and isValid(self.image) and self._show(res, t0, t1))
         worker.finished.connect(lambda: self._workers.discard(worker))

@@ -153,12 +153,18 @@ class LabelingView(SuggestActions, QWidget):
             self.runner.run("building the overview cache", _build_pyramid, self.session, on_done=self._on_pyramid)
 
     # -- building -------------------------------------------------------------------------------
-    def _extent(self) -> tuple[float, float]:
+    def _session_start(self) -> float:
+        """Host time shown as 0: the session start (its earliest sample if the file lacks it)."""
         s = self.session
         firsts = [st.first_time for st in s.streams.values() if st.count]
-        lasts = [st.last_time for st in s.streams.values() if st.count]
-        start = s.metadata.start_host_time if s.metadata.start_host_time is not None else min(firsts, default=0.0)
-        end = max(lasts, default=start + 1.0)
+        return float(s.metadata.start_host_time if s.metadata.start_host_time is not None else min(firsts, default=0.0))
+
+    def _extent(self) -> tuple[float, float]:
+        """First and last sample times: the first is before the start in a recording with a
+        pre-roll, which a timeline starting at the start could neither show nor label."""
+        s = self.session
+        start = min([self._session_start(), *(st.first_time for st in s.streams.values() if st.count)])
+        end = max((st.last_time for st in s.streams.values() if st.count), default=start + 1.0)
         if s.metadata.end_host_time is not None:
             end = max(end, s.metadata.end_host_time)
         return float(start), float(end)
@@ -243,10 +249,11 @@ class LabelingView(SuggestActions, QWidget):
         self.pyramid = pyramid
         self.progress.hide()
         self.message.emit("")  # the cache build's progress line is done with
-        start, end = self._extent()
+        begin, end = self._extent()
+        start = self._session_start()
         streams = self.session.streams
         rates = [s.info.nominal_rate for s in streams.values() if s.info.nominal_rate > 0]
-        tl = Timeline(origin=start, t_begin=start, t_end=end, min_span=20.0 / max(rates, default=1000.0))
+        tl = Timeline(origin=start, t_begin=begin, t_end=end, min_span=20.0 / max(rates, default=1000.0))
         self.timeline = tl
         for s in streams.values():
             if not s.count:
@@ -319,7 +326,7 @@ class LabelingView(SuggestActions, QWidget):
     # -- cursor, playback -------------------------------------------------------------------------
     @property
     def cursor(self) -> float:
-        return self.timeline.cursor if self.timeline else self._extent()[0]
+        return self.timeline.cursor if self.timeline else self._session_start()
 
     def _on_cursor(self, t: float) -> None:
         if self.session is None:  # closed: a queued first paint or cursor move reads nothing

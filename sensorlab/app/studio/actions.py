@@ -60,7 +60,7 @@ class StudioActions:
         bar.addAction(self.devices_action)
         # triggered(bool) must not reach open_labeling as its path: ask for the session instead.
         self.label_action = QAction("Label…", self, triggered=lambda _checked=False: self.open_labeling())
-        self.label_action.setToolTip("Open a recorded session on the labeling timeline (the last one by default)")
+        self.label_action.setToolTip("Open a recorded session on the labeling timeline (the one selected in Sessions, else the last one)")
         bar.addAction(self.label_action)
         self.clap_sync_action = QAction("Clap to sync…", self, triggered=self._open_clap_sync)
         self.clap_sync_action.setToolTip("Before recording: clap a few times; measures each stream's time offset and stores it with the next session")
@@ -247,9 +247,11 @@ class StudioActions:
         dialog = QFileDialog(self, "Open a session to label", str(self.session_form.sessions_folder()), "Sessions (*.h5)")
         dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
         dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptOpen)
-        if self.last_session is not None and self.last_session.exists():
-            dialog.setDirectory(str(self.last_session.parent))
-            dialog.selectFile(str(self.last_session))
+        # The session selected in the Sessions list, else the one recorded last: Enter opens it.
+        chosen = self.sessions_view.selected_path() or self.last_session
+        if chosen is not None and chosen.exists():
+            dialog.setDirectory(str(chosen.parent))
+            dialog.selectFile(str(chosen))
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.fileSelected.connect(self.open_labeling)
         self.label_dialog = dialog

@@ -11,7 +11,7 @@ import stat
 from datetime import datetime
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QFileSystemWatcher, Qt, QTimer, Signal
 from PySide6.QtWidgets import QTreeWidget, QTreeWidgetItem
 
 from sensorlab.labeling.store import sidecar_path
@@ -30,14 +30,30 @@ class SessionsView(QTreeWidget):
         self.setSortingEnabled(False)
         self.setToolTip("Double-click a session to open it on the labeling timeline")
         self.itemActivated.connect(lambda item, _col: self.open_requested.emit(item.data(0, Qt.ItemDataRole.UserRole)))
-        self.folder = Path(folder)
-        self.refresh()
+        # Labels saved from a labeling window (each edit replaces the sidecar) or a recording
+        # that appears change the folder: listed again shortly after, not only after the next
+        # recording (the label counts went stale while a session was being labeled).
+        self._watcher = QFileSystemWatcher(self)
+        self._later = QTimer(self, singleShot=True, interval=500, timeout=self.refresh)
+        self._watcher.directoryChanged.connect(lambda _path: self._later.start())
+        self.folder = Path()
+        self.set_folder(folder)
 
     def set_folder(self, folder: str | Path) -> None:
+        if self._watcher.directories():
+            self._watcher.removePaths(self._watcher.directories())
         self.folder = Path(folder)
+        if self.folder.is_dir():
+            self._watcher.addPath(str(self.folder))
         self.refresh()
 
+    def selected_path(self) -> Path | None:
+        """The session selected in the list, if any."""
+        item = self.currentItem()
+        return Path(item.data(0, Qt.ItemDataRole.UserRole)) if item is not None and item.isSelected() else None
+
     def refresh(self) -> None:
+        selected = self.selected_path()
         self.clear()
         found = []
         for path in self.folder.glob("*.h5") if self.folder.is_dir() else []:
@@ -54,6 +70,8 @@ class SessionsView(QTreeWidget):
                                     f"{st.st_size / 1e6:,.1f} MB", _label_count(path)])  # fmt: skip
             item.setData(0, Qt.ItemDataRole.UserRole, str(path))
             self.addTopLevelItem(item)
+            if path == selected:
+                self.setCurrentItem(item)
         for col in range(self.columnCount()):
             self.resizeColumnToContents(col)
 
