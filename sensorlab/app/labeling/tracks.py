@@ -246,8 +246,11 @@ def column_envelope(t: np.ndarray, lo: np.ndarray, hi: np.ndarray, t0: float, px
     col = np.floor(x + 1e-3)
     starts = np.flatnonzero(np.r_[True, col[1:] != col[:-1]])
     c = col[starts]
-    lo_c = np.minimum.reduceat(lo, starts, axis=0)
-    hi_c = np.maximum.reduceat(hi, starts, axis=0)
+    if len(starts) == len(col):  # a block per column at most: nothing to merge
+        lo_c, hi_c = lo, hi
+    else:
+        lo_c = np.minimum.reduceat(lo, starts, axis=0)
+        hi_c = np.maximum.reduceat(hi, starts, axis=0)
     a, b = (1 if drop_first else 0), len(c) - (1 if drop_last else 0)
     c, lo_c, hi_c = c[a:b], lo_c[a:b], hi_c[a:b]
     if len(c) < 2:
