@@ -160,7 +160,7 @@ class SignalTrack(Track):
         raw = k == 0 and j1 - j0 <= pixels  # at most one raw sample per pixel: a plain polyline
         g = 1 if raw else max(1, -(-(j1 - j0) // max(1, pixels)))
         span = t1 - t0
-        left, width = self._device_x()
+        left, width = self._device_x(pixels)
         px_per_s = width / max(span, 1e-12)
         # The polylines are in data coordinates: while the view pans at the same scale over
         # blocks they already hold, the view's transform moves them and nothing is read,
@@ -199,6 +199,12 @@ class SignalTrack(Track):
         e0, e1 = max(0, j0 - self.EDGE_BLOCKS), j1 + self.EDGE_BLOCKS
         env = self.pyramid.blocks(self.name, k, e0, e1)
         col, lo, hi = column_envelope(env.t, env.min, env.max, t0, px_per_s, left, drop_first=e0 > 0, drop_last=len(env.t) == e1 - e0)
+        if len(col) and len(env.t) > j0 - e0:
+            # only the columns of the blocks asked for (the extra ones complete the edge columns)
+            ends = env.t[[j0 - e0, min(j1 - e0, len(env.t)) - 1]]
+            c0, c1 = np.floor((ends - t0) * px_per_s + left + 1e-3)
+            a, b = np.searchsorted(col, [c0, c1 + 0.5])
+            col, lo, hi = col[a:b], lo[a:b], hi[a:b]
         self.points = 0
         if not len(col):
             for c in self.curves:
@@ -217,13 +223,13 @@ class SignalTrack(Track):
             c.set_segments(lines[a:b], rect)
         self.points = 2 * len(lines)
 
-    def _device_x(self) -> tuple[float, float]:
+    def _device_x(self, pixels: int = 0) -> tuple[float, float]:
         """Device x of the plot area's left edge and its width in device pixels (the pixel
-        columns the strokes fall in); ``(0, pixels)``-like before the view is shown."""
+        columns the strokes fall in); ``(0, pixels)`` before the view is shown."""
         vb = self.viewbox
         views = vb.scene().views() if vb.scene() is not None else []
         if not views:
-            return 0.0, float(vb.width()) or 1.0
+            return 0.0, float(pixels or vb.width()) or 1.0
         tr = vb.deviceTransform(views[0].viewportTransform())
         return float(tr.map(QPointF(0.0, 0.0)).x()), float(vb.width() * tr.m11()) or 1.0
 
