@@ -167,7 +167,8 @@ def test_a_drag_scroll_reuses_the_drawn_envelope_and_draws_what_a_fresh_view_dra
             fresh = track()
             fresh.update_range(t0, t0 + span, px)
             want = _groups(fresh, 1)
-            assert min(want) + T0 <= t0 and max(want) + T0 >= t0 + span - 2 * span / px  # groups cover the view
+            # strokes cover the view (each at its pixel column's centre)
+            assert min(want) + T0 <= t0 + span / px and max(want) + T0 >= t0 + span - 2 * span / px
             assert {t: drawn.get(t) for t in want} == want  # the same groups, the same strokes
         n_track = len(asked) - frames  # the fresh tracks asked once a frame
         assert n_track <= 4, n_track  # was one read per frame (30)
