@@ -129,9 +129,10 @@ def test_scrolling_zoomed_in_to_samples_reads_no_timestamps_to_find_the_view_edg
 
 
 def _groups(track, channel: int = 0) -> dict[float, tuple[float, float]]:
-    """What a signal track draws for one channel: group time → (min, max) of its stroke."""
+    """What a signal track draws for one channel: pixel column time (to the µs: strokes are at
+    column centres, computed from the view's start) → (min, max) of its stroke."""
     x, y = (np.asarray(a, dtype=np.float64) for a in track.curves[channel].getData())
-    return {float(t): (float(min(a, b)), float(max(a, b))) for t, a, b in zip(x[0::2], y[0::2], y[1::2])}
+    return {round(float(t), 6): (float(min(a, b)), float(max(a, b))) for t, a, b in zip(x[0::2], y[0::2], y[1::2])}
 
 
 def test_a_drag_scroll_reuses_the_drawn_envelope_and_draws_what_a_fresh_view_draws(session_path, tmp_path, qtbot):
@@ -166,7 +167,8 @@ def test_a_drag_scroll_reuses_the_drawn_envelope_and_draws_what_a_fresh_view_dra
             fresh = track()
             fresh.update_range(t0, t0 + span, px)
             want = _groups(fresh, 1)
-            assert min(want) + T0 <= t0 and max(want) + T0 >= t0 + span - 2 * span / px  # groups cover the view
+            # strokes cover the view (each at its pixel column's centre)
+            assert min(want) + T0 <= t0 + span / px and max(want) + T0 >= t0 + span - 2 * span / px
             assert {t: drawn.get(t) for t in want} == want  # the same groups, the same strokes
         n_track = len(asked) - frames  # the fresh tracks asked once a frame
         assert n_track <= 4, n_track  # was one read per frame (30)
@@ -264,45 +266,122 @@ def test_a_zoomed_out_lane_writes_no_label_over_segments_it_does_not_name(view):
     assert [t for _, t, _ in texts] == ["walk", "clap"] * 3  # 1.0 … 4.0 s, both ends included
 
 
-def test_envelope_strokes_each_span_about_once_and_fills_every_column(view, qtbot):
-    """Zoomed out, each channel is a min–max stroke per pixel column. Joined min → max → next
-    min, Qt drew every span twice (the join back down is as long as the stroke), about half of
-    a 10-hour session's scroll frame; strokes now alternate direction so joins are short. The
-    envelope must still fill every column from its min to its max (no comb of empty columns)."""
+def _plot_image(tl, vb):
+    """The timeline as drawn (one paint) and the top-left pixel of ``vb``'s plot area in it."""
+    from PySide6.QtGui import QImage
+
+    img = tl.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
+    a = np.frombuffer(img.constBits(), np.uint32, img.sizeInBytes() // 4).reshape(img.height(), -1).copy() & 0xFFFFFF
+    top_left = tl.mapFromScene(vb.mapToScene(vb.rect().topLeft()))
+    return a, top_left.x(), top_left.y()
+
+
+def test_each_pixel_column_is_one_stroke_from_the_min_to_the_max_of_its_samples(view, qtbot):
+    """Zoomed out, each channel is one vertical stroke per pixel column, from the lowest to the
+    highest value of the pyramid blocks starting in that column (a zig-zag through them before:
+    every span about twice with its joins, and groups 2 px apart left the column between
+    them half empty). On screen the top channel's colour fills each column's stroke, and the
+    strokes hold the recorded samples' extremes: every sample of a column lies within the
+    strokes of that column and the two before it (a block is at most two columns long), and
+    no stroke reaches beyond the samples of its own column, the one before and the next two."""
     from sensorlab.app.labeling.tracks import PALETTE
 
     tl = view.timeline
     mic = next(t for t in tl.tracks if t.name == "mic")
     tl.set_view(T0 + 0.0, T0 + 40.0)
+    qtbot.waitUntil(lambda: tl.grab().toImage().width() > 0, timeout=5000)
     assert mic.level > 0 and len(mic.curves) == 2
     vb = mic.viewbox
     (x0, x1), (y0, y1) = vb.viewRange()
     w, h = vb.width(), vb.height()
-    x, y = (np.asarray(a, dtype=np.float64) for a in mic.curves[1].getData())
-    px, py = (x - x0) * w / (x1 - x0), (y1 - y) * h / (y1 - y0)
-    stroked = np.maximum(np.abs(np.diff(px)), np.abs(np.diff(py))).sum()  # pixels a 1-px line covers
-    spans = np.abs(py[0::2] - py[1::2]).sum()
-    assert spans > 20 * w  # a loud recording: tall spans, where drawing them twice costs
-    assert stroked < 1.4 * spans + 2 * len(px), (stroked, spans)  # was ~2× (every join as long as a span)
-    # On screen: every column between the first and the last group shows the top channel's
-    # colour over at least most of that column's span.
-    qtbot.waitUntil(lambda: tl.grab().toImage().width() > 0, timeout=5000)
-    img = tl.grab().toImage()
-    top_left = tl.mapFromScene(vb.mapToScene(vb.rect().topLeft()))
+    x, y = (np.asarray(a, dtype=np.float64) for a in mic.curves[1].getData())  # the top channel: never cut
+    cols = np.floor((x[0::2] - x0) * w / (x1 - x0)).astype(int)
+    lo, hi = np.minimum(y[0::2], y[1::2]), np.maximum(y[0::2], y[1::2])
+    order = np.argsort(cols)
+    cols, lo, hi = cols[order], lo[order], hi[order]
+    assert (np.diff(cols) == 1).all()  # one stroke per column, none skipped
+    assert cols[0] <= 1 and cols[-1] >= w - 2  # across the whole plot
+    # the samples, by the column they are in
+    chunk = mic.stream.read_index(0, None)
+    t = chunk.timestamps - tl.origin
+    v = np.asarray(chunk.data, dtype=np.float64).reshape(len(t), -1)[:, 1]
+    c = np.floor((t - x0) * w / (x1 - x0)).astype(int)
+    ok = (c >= cols[0]) & (c <= cols[-1])
+    c, v = c[ok], v[ok]
+    at = np.flatnonzero(np.r_[True, np.diff(c) > 0])
+    s_col, s_lo, s_hi = c[at], np.minimum.reduceat(v, at), np.maximum.reduceat(v, at)
+    drawn_lo = dict(zip(cols.tolist(), lo.tolist()))
+    drawn_hi = dict(zip(cols.tolist(), hi.tolist()))
+    checked = 0
+    for k, col in enumerate(s_col.tolist()):
+        if col - 2 < cols[0] or col + 2 > cols[-1]:
+            continue
+        before = [col - 2, col - 1, col]
+        assert min(drawn_lo[i] for i in before) <= s_lo[k] + 1e-6 and max(drawn_hi[i] for i in before) >= s_hi[k] - 1e-6, col
+        if k >= 1 and k + 2 < len(s_col) and s_col[k - 1] == col - 1 and s_col[k + 2] == col + 2:
+            near = slice(k - 1, k + 3)  # this column, the one before (a column no block starts in
+            # shows the block it lies in) and the two after (the blocks starting here reach into them)
+            assert drawn_lo[col] >= s_lo[near].min() - 1e-6 and drawn_hi[col] <= s_hi[near].max() + 1e-6, col
+        checked += 1
+    assert checked > 0.8 * w
+    # On screen: each column's stroke in the top channel's colour, from its max to its min row
+    img, left, top = _plot_image(tl, vb)
     colour = QColor(PALETTE[1]).rgb() & 0xFFFFFF
     short = []
-    for c in range(int(px[0]) + 2, int(px[-1]) - 2):
-        # The groups whose strokes fall in this column (the column between two groups
-        # 2 px apart shares the join).
-        near = np.flatnonzero(np.abs(px[0::2] - c) <= 1.0)
-        if not len(near):
+    for col, a, b in zip(cols.tolist(), lo.tolist(), hi.tolist()):
+        if not 0 <= col < int(w):
             continue
-        lo_row = py[1::2][near].tolist() + py[0::2][near].tolist()
-        want = min(max(lo_row) - min(lo_row), h - 2)
-        got = sum(1 for r in range(int(h)) if img.pixel(top_left.x() + c, top_left.y() + r) & 0xFFFFFF == colour)
-        if got < 0.3 * want - 2:
-            short.append((c, got, round(want)))
+        r0, r1 = int((y1 - b) * h / (y1 - y0)), int((y1 - a) * h / (y1 - y0))
+        rows = np.arange(max(0, r0 + 1), min(int(h), r1))  # the stroke's rows (± one at its ends)
+        missing = int((img[top + rows, left + col] != colour).sum())
+        if missing > 1:  # (the cursor line or a grid line crosses a row or so)
+            short.append((col, missing, len(rows)))
     assert len(short) <= 3, short[:10]
+
+
+def test_channels_painted_over_are_stroked_only_where_they_show(view, qtbot, monkeypatch):
+    """The channels of a track are painted in order, each over the ones before; zoomed out,
+    six noisy IMU channels share one band and most of the earlier ones' strokes were painted
+    over. Each channel's strokes are now cut to the parts no later channel covers: far fewer
+    pixels stroked, and exactly the same picture."""
+    from sensorlab.app.labeling import tracks as tracks_mod
+
+    tl = view.timeline
+    signal = [t for t in tl.tracks if isinstance(t, tracks_mod.SignalTrack)]
+    assert {t.name for t in signal} >= {"imu", "mic"}
+
+    def draw(a, b):
+        tl.set_view(a, b - 1.0)  # (setting the view it shows would draw nothing)
+        tl.viewport().repaint()
+        tl.set_view(a, b)
+        tl.viewport().repaint()
+        pictures = [_plot_image(tl, t.viewbox) for t in signal]
+        lengths = []
+        for t in signal:
+            (_, _), (y0, y1) = t.viewbox.viewRange()
+            px = t.viewbox.height() / (y1 - y0)
+            lengths.append(sum(float(np.abs(np.diff(np.asarray(c.getData()[1]).reshape(-1, 2), axis=1)).sum()) * px + len(c.getData()[1]) / 2
+                               for c in t.curves))
+        return pictures, lengths
+
+    def whole(x, lo, hi):  # every span stroked whole, as before the cut
+        channels, n = lo.shape[1], len(x)
+        lines = np.empty((channels * n, 4))
+        lines[:, 0] = lines[:, 2] = np.tile(x, channels)
+        lines[:, 1], lines[:, 3] = lo.T.reshape(-1), hi.T.reshape(-1)
+        return lines, np.full(channels, n)
+
+    for a, b in ((0.0, 40.0), (3.0, 12.0), (10.0, 14.0)):
+        cut, cut_px = draw(T0 + a, T0 + b)
+        assert all(t.level > 0 for t in signal)
+        with monkeypatch.context() as m:
+            m.setattr(tracks_mod, "visible_segments", whole)
+            full, full_px = draw(T0 + a, T0 + b)
+        for t, (img_cut, *_), (img_full, *_) in zip(signal, cut, full):
+            assert (img_cut != img_full).sum() == 0, (t.name, a, b)
+        if b - a == 40.0:  # the whole session: the IMU's channels in one band
+            imu = [t.name for t in signal].index("imu")
+            assert cut_px[imu] < 0.7 * full_px[imu], (cut_px, full_px)
 
 
 def test_the_envelope_fills_every_column_wherever_the_view_starts_within_a_pixel(view, qtbot):

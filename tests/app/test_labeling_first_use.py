@@ -116,6 +116,10 @@ def test_a_recording_gap_is_not_bridged_by_a_line(tmp_path, qtbot):
         for t0, t1, pixels in ((T0, T0 + 60, 300), (T0 + 15, T0 + 31, 4000)):  # an envelope, then raw samples
             track.update_range(t0, t1, pixels)
             curve = track.curves[0]
+            if curve._segments:  # an envelope: a vertical line per pixel column, none in the gap
+                x = curve._lines[:, 0]
+                assert x.min() < 20.0 and x.max() > 26.0 and not ((x > 20.5) & (x < 25.5)).any(), track.level
+                continue
             pieces = [fn_points(p) for p in curve._pieces] or [fn_points(curve._poly)]
             spans = [np.diff(p[:, 0]).max() for p in pieces if len(p) > 1]
             assert len(pieces) == 2 and max(spans) < 5.0, (track.level, [(p[0, 0], p[-1, 0]) for p in pieces])

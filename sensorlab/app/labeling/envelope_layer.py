@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QPoint, QRect
+import numpy as np
+from shiboken6 import wrapInstance as wrapinstance
+from PySide6.QtCore import QLineF, QPoint, QRect, QRectF
 from PySide6.QtGui import QImage, QPainter, QTransform
 
 from sensorlab.app.live.traces import Trace
@@ -69,11 +71,11 @@ class EnvelopeLayer:
 
     def _render(self, p: QPainter, t: QTransform) -> bool:
         """The drawing's strokes in an image of the painter's device pixels; False when too large."""
-        traces = [tr for tr in self.traces if tr.isVisible() and len(tr._points) >= 2]
+        traces = [tr for tr in self.traces if tr.isVisible() and tr.drawn()]
         if not traces:
             return False
-        x0 = min(float(tr._points[0, 0]) for tr in traces)
-        x1 = max(float(tr._points[-1, 0]) for tr in traces)
+        x0 = min(tr.x_extent()[0] for tr in traces)
+        x1 = max(tr.x_extent()[1] for tr in traces)
         a, b = sorted((t.map(x0, 0.0)[0], t.map(x1, 0.0)[0]))
         # The view's rows (not the paint's clip: a partial repaint exposes only some of them).
         rows = t.mapRect(self.viewbox.viewRect())
@@ -108,7 +110,8 @@ class EnvelopeLayer:
 
 
 class EnvelopeTrace(Trace):
-    """One channel's polyline in a track whose channels share an `EnvelopeLayer`.
+    """One channel of a track whose channels share an `EnvelopeLayer`: a polyline (raw
+    samples, `setData`) or vertical line segments (an envelope, `set_segments`).
 
     The first trace of the layer decides for the paint pass and its bounding rect covers every
     channel's, so whenever any channel is painted, it is painted first.
@@ -119,18 +122,71 @@ class EnvelopeTrace(Trace):
         self.layer = layer
         self.first = not layer.traces
         layer.traces.append(self)
+        self._lines = np.empty((0, 4))  # the segments (x, y0, x, y1) of an envelope
+        self._segments = False  # the drawing is `_lines`, not the polyline
 
     def setData(self, *args, **kwargs) -> None:  # noqa: N802 - pyqtgraph API
+        self._segments = False
         super().setData(*args, **kwargs)
+        self._changed()
+
+    def set_segments(self, lines: np.ndarray, rect: QRectF) -> None:
+        """Draw vertical segments, rows ``(x, y0, x, y1)`` of the C-contiguous float64
+        ``lines`` (data coordinates; kept, not copied), with one ``drawLines``; ``rect`` bounds
+        them all."""
+        self._segments = True
+        self._lines = lines
+        self._x, self._y = lines[:, 0], None
+        if rect != self._rect:
+            self.prepareGeometryChange()
+            self._rect = rect
+        self.update()
+        self._changed()
+
+    def _changed(self) -> None:
         self.layer.changed()
         first = self.layer.traces[0]
         if not self.first and not first._rect.contains(self._rect):
             first.prepareGeometryChange()
             first._rect = first._rect.united(self._rect)
 
+    def getData(self):  # noqa: N802 - pyqtgraph API
+        """``(x, y)``; for segments, each as two points in a row: ``(x, y0), (x, y1)``."""
+        if not self._segments:
+            return super().getData()
+        a = self._lines
+        return np.repeat(a[:, 0], 2), a[:, 1:4:2].reshape(-1).copy()
+
+    getOriginalDataset = getData
+
+    def dataBounds(self, ax: int, frac: float = 1.0, orthoRange=None):  # noqa: N802 - pyqtgraph API
+        if not self._segments:
+            return super().dataBounds(ax, frac, orthoRange)
+        if not len(self._lines):
+            return None, None
+        r = self._rect
+        return (r.left(), r.right()) if ax == 0 else (r.top(), r.bottom())
+
+    def drawn(self) -> bool:
+        """Whether there is anything to draw."""
+        return len(self._lines) > 0 if self._segments else len(self._points) >= 2
+
+    def x_extent(self) -> tuple[float, float]:
+        """Data x of the first and last point or segment."""
+        if self._segments:
+            x = self._lines[:, 0]  # (segments are not in x order)
+            return float(x.min()), float(x.max())
+        return float(self._points[0, 0]), float(self._points[-1, 0])
+
     def stroke(self, p: QPainter) -> None:
-        """Stroke the polyline on ``p`` (as `Trace.paint` does)."""
-        Trace.paint(self, p)
+        """Stroke the polyline or the segments on ``p``."""
+        if not self._segments:
+            Trace.paint(self, p)
+        elif len(self._lines):
+            p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+            p.setPen(self._pen)
+            # QPainter's drawLines(const QLineF *, int): the rows are QLineFs in memory
+            p.drawLines(wrapinstance(self._lines.ctypes.data, QLineF), len(self._lines))
 
     def paint(self, p: QPainter, *args) -> None:
         if self.first:

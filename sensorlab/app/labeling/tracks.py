@@ -9,8 +9,8 @@ the spectrogram).
 
 Speed rules (docs/ARCHITECTURE.md, Conventions): signal tracks never draw raw samples of a
 long range; they ask the `Pyramid` for a few min/max pairs per pixel, merge them to one pair
-per pixel and draw it as a zig-zag (two vertices per pixel) with a 1-px pen, no
-antialiasing, no finite check.
+per device pixel column and draw it as one vertical 1-px line per column (one ``drawLines``
+per channel, no antialiasing), cut to the parts the channels painted later do not cover.
 """
 
 from __future__ import annotations
@@ -115,6 +115,9 @@ class SignalTrack(Track):
     OVERSAMPLE = 4
     #: While scrolling, this fraction of the visible span is drawn beyond each edge.
     PAN_MARGIN = 0.5
+    #: Blocks read beyond each end of a drawing, whose first and last pixel columns (perhaps
+    #: holding only some of their blocks) are left out: more than a column's worth.
+    EDGE_BLOCKS = OVERSAMPLE + 2
 
     def __init__(self, stream: StreamReader, pyramid: Pyramid, origin: float, y_range: tuple[float, float] | None = None):
         super().__init__(stream.name, origin)
@@ -157,7 +160,7 @@ class SignalTrack(Track):
         raw = k == 0 and j1 - j0 <= pixels  # at most one raw sample per pixel: a plain polyline
         g = 1 if raw else max(1, -(-(j1 - j0) // max(1, pixels)))
         span = t1 - t0
-        left, width = self._device_x()
+        left, width = self._device_x(pixels)
         px_per_s = width / max(span, 1e-12)
         # The polylines are in data coordinates: while the view pans at the same scale over
         # blocks they already hold, the view's transform moves them and nothing is read,
@@ -191,65 +194,157 @@ class SignalTrack(Track):
                 c.setData(x, env.min[:, i], breaks=breaks, skipFiniteCheck=True)
             self.points = len(env.t) * len(self.curves)
             return
-        env = self.pyramid.blocks(self.name, k, j0, j1)
-        lo, hi = _group_min(env.min, g), _group_max(env.max, g)
-        n = len(lo)
-        # One group per pixel, drawn as a vertical stroke between its min and max at the
-        # group's time: a filled-looking envelope.
-        t = env.t[::g]
-        x = np.repeat(t - self.origin, 2)
-        breaks = 2 * gap_breaks(t)  # each group is two points: its min and its max
-        down = _stroke_down(np.floor((t - t0) * px_per_s + left))[:, None]
-        # Every channel at once (a NumPy call per channel and per step was a third of a
-        # sweep frame's range update): row ``i`` of ``ys`` is channel i's zig-zag, each a row
-        # of its own (setData keeps a reference to its array, no copy).
-        ys = np.empty((lo.shape[1], 2 * n), dtype=np.float32)
-        ys[:, 0::2] = np.where(down, hi, lo).T
-        ys[:, 1::2] = np.where(down, lo, hi).T
-        bounds = zip(lo.min(axis=0).tolist(), hi.max(axis=0).tolist())
-        for c, y, b in zip(self.curves, ys, bounds):
-            c.setData(x, y, breaks=breaks, bounds=b, skipFiniteCheck=True)
-        self.points = 2 * n * len(self.curves)
+        # A few blocks more on each side: the first and last pixel columns of the drawing may
+        # hold only some of their blocks, and are left out.
+        e0, e1 = max(0, j0 - self.EDGE_BLOCKS), j1 + self.EDGE_BLOCKS
+        env = self.pyramid.blocks(self.name, k, e0, e1)
+        col, lo, hi = column_envelope(env.t, env.min, env.max, t0, px_per_s, left, drop_first=e0 > 0, drop_last=len(env.t) == e1 - e0)
+        if len(col) and len(env.t) > j0 - e0:
+            # only the columns of the blocks asked for (the extra ones complete the edge columns)
+            ends = env.t[[j0 - e0, min(j1 - e0, len(env.t)) - 1]]
+            c0, c1 = np.floor((ends - t0) * px_per_s + left + 1e-3)
+            a, b = np.searchsorted(col, [c0, c1 + 0.5])
+            col, lo, hi = col[a:b], lo[a:b], hi[a:b]
+        self.points = 0
+        if not len(col):
+            for c in self.curves:
+                c.set_segments(np.empty((0, 4)), QRectF())
+            return
+        lo, hi = join_columns(col, lo, hi)
+        # Each column's stroke at the column's centre: Qt draws a 1-px vertical line in column
+        # floor(x), so the centre keeps it there whatever the rounding.
+        x = (col + 0.5 - left) / px_per_s + (t0 - self.origin)
+        y_lo, y_hi = float(lo.min()), float(hi.max())
+        pad = 0.02 * (y_hi - y_lo) + 1e-6  # room for the 1-px pen at the extremes
+        rect = QRectF(float(x[0]), y_lo - pad, max(float(x[-1] - x[0]), 1e-9), y_hi - y_lo + 2 * pad)
+        lines, counts = visible_segments(x, lo, hi)
+        ends = np.cumsum(counts).tolist()
+        for c, a, b in zip(self.curves, [0, *ends], ends):
+            c.set_segments(lines[a:b], rect)
+        self.points = 2 * len(lines)
 
-    def _device_x(self) -> tuple[float, float]:
+    def _device_x(self, pixels: int = 0) -> tuple[float, float]:
         """Device x of the plot area's left edge and its width in device pixels (the pixel
-        columns the strokes fall in); ``(0, pixels)``-like before the view is shown."""
+        columns the strokes fall in); ``(0, pixels)`` before the view is shown."""
         vb = self.viewbox
         views = vb.scene().views() if vb.scene() is not None else []
         if not views:
-            return 0.0, float(vb.width()) or 1.0
+            return 0.0, float(pixels or vb.width()) or 1.0
         tr = vb.deviceTransform(views[0].viewportTransform())
         return float(tr.map(QPointF(0.0, 0.0)).x()), float(vb.width() * tr.m11()) or 1.0
 
 
-def _group_min(x: np.ndarray, g: int) -> np.ndarray:
-    """Minimum over consecutive groups of ``g`` rows (the last may be short)."""
-    return x if g == 1 else np.minimum.reduceat(x, np.arange(0, len(x), g), axis=0)
+def column_envelope(t: np.ndarray, lo: np.ndarray, hi: np.ndarray, t0: float, px_per_s: float, left: float,
+                    drop_first: bool = False, drop_last: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Min/max of the blocks starting in each device pixel column: ``(columns, lo, hi)``.
 
-
-def _group_max(x: np.ndarray, g: int) -> np.ndarray:
-    """Maximum over consecutive groups of ``g`` rows (the last may be short)."""
-    return x if g == 1 else np.maximum.reduceat(x, np.arange(0, len(x), g), axis=0)
-
-
-def _stroke_down(col: np.ndarray) -> np.ndarray:
-    """Per group, from the device pixel column it is drawn in: stroke it max → min (True) or
-    min → max.
-
-    Always min → max made the line joining one group to the next run from a max down to the
-    next min, as long as the strokes themselves: Qt drew every column's span twice. A group
-    one pixel right of the one before it is stroked in the opposite direction, so the join is
-    max → next max (or min → next min), a few pixels. Two or more pixels apart (groups are
-    1–2 px apart) the direction is kept: the long join then fills the column between them,
-    which max → max would leave nearly empty (a comb instead of a filled envelope). Columns
-    are the ones on screen (Qt draws a 1-px vertical line in column ``floor(x)``): counted
-    from the first group instead, half the views (depending on where the view started
-    within a pixel) had the directions of groups 1 and 2 px apart swapped, a comb.
+    ``t``: block start times (increasing); ``lo``/``hi``: (blocks, channels). A column no block
+    starts in (blocks 1–2 px apart) shows the block it lies in, unless a recording gap is
+    there. ``drop_first``/``drop_last``: leave out the first/last column (it may hold only
+    some of its blocks).
     """
-    flip = np.diff(col) <= 1.0
-    down = np.zeros(len(col), dtype=bool)  # (np.r_ cost more than the rest of this function)
-    down[1:] = np.cumsum(flip) % 2 == 1
-    return down
+    if not len(t):
+        return np.empty(0), lo[:0], hi[:0]
+    x = (t - t0) * px_per_s + left
+    # Blocks often start right on a column's edge (8 ms blocks, 16 ms columns), where the
+    # rounding of host times (~1e-5 px) picked either column, differently for a view panned
+    # by whole pixels: a thousandth of a pixel decides for the right-hand one.
+    col = np.floor(x + 1e-3)
+    starts = np.flatnonzero(np.r_[True, col[1:] != col[:-1]])
+    c = col[starts]
+    if len(starts) == len(col):  # a block per column at most: nothing to merge
+        lo_c, hi_c = lo, hi
+    else:
+        lo_c = np.minimum.reduceat(lo, starts, axis=0)
+        hi_c = np.maximum.reduceat(hi, starts, axis=0)
+    a, b = (1 if drop_first else 0), len(c) - (1 if drop_last else 0)
+    c, lo_c, hi_c = c[a:b], lo_c[a:b], hi_c[a:b]
+    if len(c) < 2:
+        return c, lo_c, hi_c
+    step = np.diff(c)
+    if step.max() <= 1.0:
+        return c, lo_c, hi_c
+    # Columns between two block starts: the block before covers them, if it reaches: blocks
+    # are `spacing` px apart, so a longer step is a gap in the recording (nothing drawn).
+    spacing = float(np.partition(np.diff(x), len(x) // 2 - 1)[len(x) // 2 - 1]) if len(x) > 2 else 1.0
+    reach = np.minimum(step, np.where(step <= 4.0 * spacing, step, np.ceil(spacing))).astype(np.intp)
+    reach = np.r_[reach, 1]
+    idx = np.repeat(np.arange(len(c)), reach)
+    first = np.repeat(np.cumsum(reach) - reach, reach)
+    cols = c[idx] + (np.arange(len(idx)) - first)
+    return cols, lo_c[idx], hi_c[idx]
+
+
+def join_columns(col: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Spans widened so that neighbouring columns meet: where a column's span lies wholly above
+    or below the next one's, both reach the middle of the step between them (as a line
+    through the samples would join them). Columns with a gap between them are not joined."""
+    if len(col) < 2:
+        return lo, hi
+    l0, h0, l1, h1 = lo[:-1], hi[:-1], lo[1:], hi[1:]
+    up = l1 > h0  # the next column is above this one
+    down = h1 < l0  # ... below it
+    if not (up.any() or down.any()):  # zoomed out, neighbouring spans overlap
+        return lo, hi
+    adj = (np.diff(col) == 1.0)[:, None]
+    up &= adj
+    down &= adj
+    lo, hi = lo.copy(), hi.copy()
+    m_up, m_down = 0.5 * (h0 + l1), 0.5 * (l0 + h1)
+    new_h0 = np.where(up, m_up, h0)
+    new_l1 = np.where(up, m_up, l1)
+    new_l0 = np.where(down, m_down, l0)
+    new_h1 = np.where(down, m_down, h1)
+    hi[:-1] = np.maximum(hi[:-1], new_h0)
+    lo[1:] = np.minimum(lo[1:], new_l1)
+    lo[:-1] = np.minimum(lo[:-1], new_l0)
+    hi[1:] = np.maximum(hi[1:], new_h1)
+    return lo, hi
+
+
+def visible_segments(x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The parts of each channel's column spans that the channels drawn after it (on top) do
+    not cover, as ``(lines, counts)``: rows ``(x, y0, x, y1)`` of every channel in order,
+    ``counts[i]`` of them channel i's.
+
+    Channels are painted in order, each over the ones before; where later channels cover an
+    earlier one's span (a zoomed-out IMU: six noisy channels in one band) stroking it sets
+    pixels that are painted over. In each column, the spans of the channels after channel i
+    are known to cover their hull when their union is one interval (each overlaps the hull of
+    the ones after it), else the top channel's span at least; channel i's span is cut to its
+    parts outside that: none, one, or one above and one below. The picture is unchanged: a
+    cut part ends on the covering span's own end value, so on the same pixel row.
+    """
+    lo, hi = lo.T.astype(np.float64), hi.T.astype(np.float64)  # (channels, columns), rows contiguous
+    channels, n = lo.shape
+    # Per channel i, the hull of the spans of channels i + 1 … last, and whether their union
+    # is that hull (one interval); row by row (NumPy's accumulate along a short axis is slow).
+    after_lo = np.empty_like(lo)
+    after_hi = np.empty_like(hi)
+    after_lo[-1], after_hi[-1] = np.inf, -np.inf  # nothing is drawn over the last channel
+    joined = np.ones(n, dtype=bool)
+    for i in range(channels - 2, -1, -1):
+        top_lo, top_hi = lo[i + 1], hi[i + 1]
+        if i == channels - 2:
+            after_lo[i], after_hi[i] = top_lo, top_hi
+            continue
+        # the union after i is one interval if channel i + 1 meets the (single) union after it
+        joined &= (top_lo <= after_hi[i + 1]) & (top_hi >= after_lo[i + 1])
+        h_lo, h_hi = np.minimum(top_lo, after_lo[i + 1]), np.maximum(top_hi, after_hi[i + 1])
+        # else: the last channel's span, which is certainly drawn over channel i
+        after_lo[i] = np.where(joined, h_lo, lo[-1])
+        after_hi[i] = np.where(joined, h_hi, hi[-1])
+    apart = (hi < after_lo) | (lo > after_hi)
+    first = apart | (lo < after_lo)  # the span, or its part below the cover
+    second = ~apart & (hi > after_hi)  # its part above the cover
+    y0 = np.concatenate([lo, after_hi], axis=1)  # (channels, 2 columns)
+    y1 = np.concatenate([np.where(apart, hi, after_lo), hi], axis=1)
+    keep = np.flatnonzero(np.concatenate([first, second], axis=1))
+    lines = np.empty((len(keep), 4))
+    lines[:, 0] = lines[:, 2] = np.take(np.concatenate([x, x]), keep % (2 * n))
+    lines[:, 1] = y0.take(keep)
+    lines[:, 3] = y1.take(keep)
+    return lines, np.bincount(keep // (2 * n), minlength=channels)
 
 
 def gap_breaks(t: np.ndarray) -> np.ndarray:
