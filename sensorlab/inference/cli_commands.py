@@ -29,7 +29,7 @@ def _bar(fraction: float, windows: int) -> None:
 
 
 def predict(
-    model: Annotated[Path, typer.Argument(metavar="MODEL", help="ONNX or TFLite model: a sensorlab export, or any model with a MODEL.mapping.json beside it.")],
+    model: Annotated[Path, typer.Argument(metavar="MODEL", help="ONNX or TFLite model: a sensorlab export, or any model with a MODEL.mapping.json beside it; `demo`: the bundled demo clap model (as in a rig file).")],
     session: Annotated[Path, typer.Argument(metavar="SESSION", help="Recorded session (.h5); it is only read.")],
     stream: Annotated[str, typer.Option(metavar="STREAM", help="Stream to run on (default: the one the model's contract or mapping names).")] = "",
     out: Annotated[Optional[Path], typer.Option("-o", "--out", metavar="FILE.h5", help="Predictions file (default SESSION.predictions.h5 beside it).")] = None,
@@ -45,11 +45,14 @@ def predict(
     from sensorlab.inference.mapping import MappingError, ModelMapping
     from sensorlab.inference.model import ModelError
     from sensorlab.inference.offline import PredictProgress, iter_predict
+    from sensorlab.inference.rig_kind import DEMO_MODEL
     from sensorlab.labeling.suggest import SUGGESTION_TIER
     from sensorlab.session.recovery import SessionError
 
     if not session.is_file():
         _fail(f"{session}: no such session file", 2)
+    if str(model) == "demo" and not model.exists():
+        model = DEMO_MODEL  # the name a rig file uses for it, so it works from any folder
     try:
         m = ModelMapping.parse(mapping.read_text(encoding="utf-8", errors="replace"), source=mapping.name) if mapping else None
         result = None
