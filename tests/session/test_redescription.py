@@ -69,7 +69,7 @@ def test_a_board_rebooted_into_another_scale_stops_that_stream_and_records_the_o
         msg = rec_imu.error
         assert "wrist board" in msg and board.port in msg, msg
         assert "scale [0.000244141" in msg and "→ [0.000488281" in msg, msg
-        assert "stop and record again" in msg and "replug" in msg, msg
+        assert "stop the devices and record again" in msg, msg
         # The board's other stream and the other device recorded straight through.
         r = s.streams["radar"].read()
         assert s.streams["radar"].error == "" and r.timestamps[-1] > t_reboot + 1.0

@@ -89,7 +89,7 @@ class Redescribing:
             self._fail(
                 f"the device on {self.port} restarted and did not describe itself again within {self.open_timeout:g} s, "
                 "so its samples since then are not recorded (they might not have the recorded scale); the samples "
-                "before are kept. Check the board, then stop and record again (or replug it)."
+                "before are kept. Check the board, then stop the devices and record again."
             )
         elif t >= self._next_describe:
             self._next_describe = t + DESCRIBE_RETRY
@@ -108,7 +108,7 @@ class Redescribing:
             st.error = (
                 f"{name}: the {board} on {self.port} now describes this stream differently ({what}); nothing after "
                 "the change is recorded, so no sample is stored under the old description, and the samples before "
-                "it are kept. To record it as it is now, stop and record again (or replug the board)."
+                "it are kept. To record it as it is now, stop the devices and record again: opened anew, they read its new description."
             )
             failed.append(name)
             log.error("%s", st.error)
