@@ -24,8 +24,9 @@ def _board() -> BinaryMCU:
     return BinaryMCU([imu_stream(world, 0, "imu", 500.0), radar_stream(world, 1, "radar", 20.0, (4, 4))], device="wrist board")
 
 
-def _record(tmp_path, board, sources, reboot, changed: str) -> tuple:
-    """Record, reboot the board once ``changed`` has samples, record on; the file's path and the reboot's host time."""
+def _record(tmp_path, board, sources, reboot, changed: str, record_on: tuple[str, ...] | None = None) -> tuple:
+    """Record, reboot the board once ``changed`` has samples, record on (``record_on``: the
+    streams that must, default all others); the file's path and the reboot's host time."""
     path = tmp_path / "run.h5"
     with Acquisition(sources) as acq:
         st = acq.stats[changed]
@@ -34,7 +35,7 @@ def _record(tmp_path, board, sources, reboot, changed: str) -> tuple:
             assert wait_until(lambda: st.samples > base + 200, 60.0)
             reboot()
             t_reboot = board.boots[-1]
-            others = [s for n, s in acq.stats.items() if n != changed]
+            others = [s for n, s in acq.stats.items() if n != changed and (record_on is None or n in record_on)]
             # The other streams record on well past the reboot (and a changed stream fails meanwhile).
             assert wait_until(lambda: all(s.last_time > t_reboot + 1.5 for s in others), 60.0)
             assert wait_until(lambda: bool(st.error) or st.samples > base + 1500, 60.0)
@@ -42,11 +43,12 @@ def _record(tmp_path, board, sources, reboot, changed: str) -> tuple:
     return path, t_reboot
 
 
-def test_a_board_rebooted_into_another_scale_stops_that_stream_and_records_the_others(tmp_path):
+@pytest.mark.parametrize("reader", ["thread", "process"])
+def test_a_board_rebooted_into_another_scale_stops_that_stream_and_records_the_others(tmp_path, reader):
     board = _board().start()
     other = TextIMU(rate=200.0, time_column="counter").start()
     sources = [
-        SerialSource(board.port, board.baudrate, "binary", reader="thread"),
+        SerialSource(board.port, board.baudrate, "binary", reader=reader),
         SerialSource(other.port, other.baudrate, name="ankle", nominal_rate=200.0, time_column="counter", reader="thread"),
     ]
     imu, radar = board.streams
@@ -121,3 +123,23 @@ def test_a_text_board_that_prints_other_columns_after_a_reset_stops_that_stream(
         assert any(b - a >= 0.2 for a, b in wrist.gaps), f"the first reset is a gap: {wrist.gaps}"
         assert "columns ax, ay, az, gx, gy, gz → gx, gy, gz, ax, ay, az" in wrist.error, wrist.error
         assert s.streams["ankle"].error == "" and s.streams["ankle"].read().timestamps[-1] > t_reboot + 1.0
+
+
+def test_a_rebooted_board_that_does_not_describe_itself_again_stops_with_what_to_do(tmp_path):
+    board = _board().start()
+    sources = [SerialSource(board.port, board.baudrate, "binary", reader="thread", open_timeout=1.0)]
+
+    def reboot_mute() -> None:
+        board.answer_describe = False  # e.g. firmware that answers only right after boot
+        board.reboot()
+
+    try:
+        path, t_reboot = _record(tmp_path, board, sources, reboot_mute, "imu", record_on=())
+    finally:
+        board.close()
+    assert board.describe_requests >= 2, "the host asked again (and repeated it)"
+    with Session.open(path) as s:
+        for name in ("imu", "radar"):
+            stream = s.streams[name]
+            assert "restarted and did not describe itself again within 1 s" in stream.error, stream.error
+            assert stream.count > 0 and np.all(stream.read().timestamps < t_reboot)
