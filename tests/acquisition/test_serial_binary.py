@@ -104,7 +104,11 @@ def test_sequence_gaps_count_lost_samples_and_resets_do_not():
     runs = []
     for s in seqs:
         runs += p.feed(encode_data(0, s, s * 1000, x))
+    assert len(runs) == 4 and p.awaiting_description, "after the restart, packets wait for the description"
+    for packet in encode_description(DEVICE):  # the board answers the host's DESCRIBE: unchanged
+        runs += p.feed(packet)
     assert [r.lost_before for r in runs] == [0, 0, 20, 0, 0, 0]
+    assert [r.restarted for r in runs] == [False] * 4 + [True, False]
     assert p.counters.lost_samples == 20 and p.counters.gaps == 1 and p.counters.resets == 1
 
 
@@ -154,7 +158,34 @@ def test_wrong_shape_or_dtype_is_a_parse_error_of_that_stream():
     p = BinaryParser(DEVICE)
     p.feed(encode_data(0, 0, 0, np.zeros((2, 4), np.int16)))  # 4 values, described as 3
     p.feed(encode_data(0, 0, 0, np.zeros((2, 3), np.int32)))  # wrong dtype
-    assert p.counters.parse_errors == 2 and p.counters.errors_by_stream == {"imu": 2}
+    assert p.awaiting_description, "a packet its description does not fit: other firmware?"
+    for packet in encode_description(DEVICE):  # no: the same description; a firmware bug
+        p.feed(packet)
+    p.feed(encode_data(0, 0, 0, np.zeros((2, 4), np.int16)))  # checked once: an error from now on
+    assert p.counters.parse_errors == 3 and p.counters.errors_by_stream == {"imu": 3}
+    assert not p.awaiting_description and not p.changed
+
+
+def test_a_board_that_restarts_with_another_scale_drops_that_stream_and_keeps_the_others():
+    import dataclasses
+
+    imu, temp = DEVICE.streams[0], StreamDescription(1, "temp", "timeseries", 10.0, "int16", (1,), ("t",), ("degC",), (0.01,))
+    old = dataclasses.replace(DEVICE, streams=(imu, temp))
+    p = BinaryParser(old)
+    x, t = np.ones((10, 3), np.int16), np.ones((1, 1), np.int16)
+    before = p.feed(encode_data(0, 0, 0, x) + encode_data(1, 0, 0, t) + encode_data(1, 1, 100_000, t))
+    assert [r.stream for r in before] == ["imu", "temp", "temp"]
+    # Reboot into firmware that reads the temperature in 0.1 degree steps: its counts now mean
+    # ten times as much. Parsed under the old description, they would be stored 10x too small.
+    new = dataclasses.replace(old, streams=(imu, dataclasses.replace(temp, scale=(0.1,))), firmware="2.0")
+    after = p.feed(encode_data(1, 0, 50_000, t) + encode_data(0, 0, 60_000, x))
+    assert after == [] and p.awaiting_description
+    for packet in encode_description(new):
+        after += p.feed(packet)
+    assert p.changed == {"temp": "scale [0.01] → [0.1]"}
+    assert [r.stream for r in after] == ["imu"] and after[0].restarted
+    assert not p.feed(encode_data(1, 1, 150_000, t)), "the changed stream is not parsed any more"
+    assert [r.stream for r in p.feed(encode_data(0, 10, 70_000, x))] == ["imu"]
 
 
 def _valid_frames(n):
@@ -218,6 +249,7 @@ def test_a_restarted_board_restarts_its_clock_whatever_its_uptime_was():
     p = BinaryParser(desc)
     one = np.zeros((1, 1), "int16")
     before = p.feed(encode_data(0, 100, 2_400_000_000, one))[0]
-    after = p.feed(encode_data(0, 0, 300_000, one))[0]
+    assert not p.feed(encode_data(0, 0, 300_000, one))  # held until the description is compared
+    (after,) = [r for packet in encode_description(desc) for r in p.feed(packet)]
     assert before.device_times[0] == 2400.0 and not before.restarted
     assert after.device_times[0] == 0.3 and after.restarted and after.lost_before == 0

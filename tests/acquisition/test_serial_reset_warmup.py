@@ -112,6 +112,8 @@ def test_a_board_reset_with_the_port_open_is_a_gap_in_the_stream(recorder, proto
             assert recorder.wait_samples(20, 60.0)
             time.sleep(0.6)  # the board reboots: no samples for 0.6 s; then its clock and counters start at 0
             os.write(master, _board_bytes(protocol, 300 + step * np.arange(20), 0, 20))
+            if protocol == "binary":  # the rebooted board answers the host's DESCRIBE: unchanged
+                os.write(master, b"".join(encode_description(DESCRIPTION)))
             src.release_held()
             assert recorder.wait_samples(40, 60.0)
             src.stop()

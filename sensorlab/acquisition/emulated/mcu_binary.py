@@ -106,6 +106,14 @@ class BinaryMCU(EmulatedMCU):
         d = float(self.device_time(t))
         self._schedules = [_Schedule(s.description.rate, d) for s in self.streams]
 
+    def _flash(self, streams: Sequence[EmulatedStream] | None = None, device: str | None = None) -> None:
+        """Boot firmware with other ``streams`` (another scale, dtype, rate…): it describes
+        itself accordingly from now on."""
+        if streams is not None:
+            self.streams = list(streams)
+        desc = self.description
+        self.description = DeviceDescription(device or desc.device, tuple(s.description for s in self.streams), firmware=desc.firmware)
+
     def true_host_times(self, device_times: np.ndarray, stream: int = 0) -> np.ndarray:
         """True host times of samples of ``stream`` (index) whose decoded device times are
         ``device_times`` (seconds, unwrapped, as `BinaryParser` reports them); for tests."""

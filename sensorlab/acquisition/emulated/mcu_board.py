@@ -146,6 +146,18 @@ class EmulatedMCU:
         _point(self.link_path, self.link.port)
         return self.start()
 
+    def reboot(self, pause: float = 0.3, **firmware) -> EmulatedMCU:
+        """Reset with the port open (its reset button, a watchdog, an OTA update): silent for
+        ``pause`` s, then its clock and sample counters restart from 0. ``firmware``: what the
+        firmware it boots changes (`BinaryMCU` takes ``streams``, `TextIMU` ``channels``)."""
+        self.stop()
+        threading.Event().wait(pause)  # rebooting: nothing sent
+        self._flash(**firmware)
+        self.t_boot = now()
+        self.boots.append(self.t_boot)
+        self._stop = threading.Event()
+        return self.start()
+
     def __enter__(self) -> EmulatedMCU:
         return self.start()
 
@@ -194,6 +206,11 @@ class EmulatedMCU:
     # -- for subclasses -------------------------------------------------------------------
     def _begin(self, t: float) -> None:
         """Called once, just before the thread starts, with the host time."""
+
+    def _flash(self, **firmware) -> None:
+        """`reboot` into other firmware: change what it sends."""
+        if firmware:
+            raise TypeError(f"{type(self).__name__} cannot change {', '.join(firmware)} on reboot")
 
     def _produce(self, t: float) -> list[tuple[float, bytes]]:
         """``(host time it was ready, packet or line)`` for everything completed by ``t``."""

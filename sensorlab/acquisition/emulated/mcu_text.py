@@ -46,6 +46,12 @@ class TextIMU(EmulatedMCU):
             names = (("t",) if self.time_column else ()) + self.channel_names
             self.link.send((",".join(names) + "\n").encode(), t)
 
+    def _flash(self, channels: tuple[str, ...] | None = None) -> None:
+        """Boot firmware that prints other columns: ``channels`` from `IMU_CHANNELS`, in any
+        order (its header, if it prints one, names them)."""
+        if channels is not None:
+            self.channel_names = tuple(channels)
+
     def true_host_times(self, device_times: np.ndarray) -> np.ndarray:
         """True host times of the samples whose time column read ``device_times`` (seconds,
         as `TextLineParser` reports them); for tests. Needs a time column."""
@@ -66,7 +72,7 @@ class TextIMU(EmulatedMCU):
             return []
         d = sched.device_times(k)
         host = self.host_time(d)
-        values = self.world.imu(host)
+        values = self.world.imu(host)[:, [IMU_CHANNELS.index(c) for c in self.channel_names]]
         lines = []
         for i, row in enumerate(values):
             cols = [f"{v:.4f}" for v in row]

@@ -19,6 +19,7 @@ the single source of truth for the host.
 
 from __future__ import annotations
 
+import dataclasses
 import struct
 import zlib
 
@@ -32,6 +33,7 @@ from sensorlab.acquisition.serial.description import (
     DeviceDescription,
 )
 from sensorlab.acquisition.serial.protocol import ParserCounters, Samples
+from sensorlab.acquisition.serial.redescription import stream_changes
 from sensorlab.acquisition.serial.timing import Unwrap32
 
 VERSION = 1
@@ -46,6 +48,9 @@ CRC_SIZE = 4
 DELIMITER = b"\x00"
 #: Largest COBS frame the parser buffers before giving up on finding a delimiter.
 MAX_FRAME = 1 << 17
+#: Most bytes of data packets held while a restarted device is asked for its description
+#: (3 s of a 2 Mbaud link is 600 kB); past it, later packets are skipped.
+MAX_HELD = 8 << 20
 
 
 def crc32(data: bytes | memoryview) -> int:
@@ -161,6 +166,14 @@ class BinaryParser:
         The last complete self-description decoded from the byte stream, or None.
     description_error
         Why the last received self-description was rejected ("" if none was).
+    awaiting_description
+        The device restarted (a sequence number went back) or sent a packet its description
+        does not fit: data packets are held, not parsed, until its next self-description
+        arrives (the source asks for it). Unchanged, they are parsed as before; streams it
+        changed (`stream_changes`) are dropped from ``description`` and named in ``changed``.
+    changed
+        Stream name → what changed (``"scale 0.001 → 0.002"``), for the source to fail those
+        streams; it empties the dict once it did.
 
     Examples
     --------
@@ -187,6 +200,11 @@ class BinaryParser:
         # A gap behind intact framing is one the device made itself (it never sent them).
         # Any stream's packets may have been in the lost bytes, so damage marks every stream.
         self._damaged: set[int] = set()
+        self.awaiting_description = False
+        self.changed: dict[str, str] = {}
+        self._held: list[tuple[bytes, int]] = []  # data packets while awaiting a description
+        self._held_bytes = 0
+        self._mismatch_checked = False  # a packet that did not fit was re-checked already
         self.description = description
 
     @property
@@ -199,12 +217,20 @@ class BinaryParser:
         self._streams = description.by_id() if description else {}
         self._next_seq.clear()
 
+    def expect_description(self) -> None:
+        """Hold data packets until the device's next self-description has been compared with
+        ``description`` (after a restart or a replug: the firmware may have changed)."""
+        self.awaiting_description = True
+        self.description_received = None
+        self._parts, self._nparts = {}, 0
+
     def resync(self) -> None:
         """Drop any partial frame; skip to the next delimiter; forget sequence numbers
         (bytes were discarded, so the next gap would not be a real loss)."""
         self._splitter.resync()
         self._next_seq.clear()
         self._damaged.clear()
+        self._held, self._held_bytes = [], 0
 
     def feed(self, data: bytes) -> list[Samples]:
         """Parse ``data`` (any split of the byte stream); returns the completed samples.
@@ -230,17 +256,26 @@ class BinaryParser:
                 continue
             kind = body[1]
             if kind == TYPE_DATA:
-                samples = self._data(body, len(encoded) + 1)
+                samples = self._hold(body, len(encoded) + 1) if self.awaiting_description else self._data(body, len(encoded) + 1)
                 if samples is not None:
                     out.append(samples)
             elif kind == TYPE_DESCRIPTION:
-                self._description_part(body)
+                out.extend(self._description_part(body))
             else:
                 self.counters.skipped += 1
         return out
 
     # -- internals --------------------------------------------------------------------
-    def _data(self, body: bytes, wire_bytes: int) -> Samples | None:
+    def _hold(self, body: bytes, wire_bytes: int) -> None:
+        """Keep a data packet for when the awaited description has been compared."""
+        if self._held_bytes + len(body) > MAX_HELD:
+            self.counters.skipped += 1
+        else:
+            self._held.append((body, wire_bytes))
+            self._held_bytes += len(body)
+        return None
+
+    def _data(self, body: bytes, wire_bytes: int, replay: bool = False) -> Samples | None:
         if len(body) < DATA_HEADER.size:
             self.counters.error()
             self._damaged.update(self._streams)
@@ -252,12 +287,17 @@ class BinaryParser:
             return None
         dtype = stream.wire_dtype
         payload = memoryview(body)[DATA_HEADER.size :]
-        if (
-            DTYPE_CODES.get(code) != stream.dtype
-            or values != stream.values_per_sample
-            or len(payload) != n * values * dtype.itemsize
-            or n == 0
-        ):
+        fits = DTYPE_CODES.get(code) == stream.dtype and values == stream.values_per_sample
+        expected = self._next_seq.get(sid)
+        went_back = expected is not None and (seq - expected) & 0xFFFFFFFF >= 1 << 31
+        if not replay and (went_back or (not fits and not self._mismatch_checked)):
+            # The device restarted, or sends what its description does not describe: it may
+            # run other firmware now. Nothing is parsed under the old description until the
+            # new one is compared with it (the packet is parsed then, from here on).
+            self._mismatch_checked = not fits
+            self.expect_description()
+            return self._hold(body, wire_bytes)
+        if not fits or len(payload) != n * values * dtype.itemsize or n == 0:
             self.counters.error(stream.name)
             return None
         self.counters.units += 1
@@ -265,7 +305,6 @@ class BinaryParser:
         restarted = False
         damaged = sid in self._damaged
         self._damaged.discard(sid)
-        expected = self._next_seq.get(sid)
         if expected is not None and seq != expected:
             gap = (seq - expected) & 0xFFFFFFFF
             if gap < 1 << 31:
@@ -293,28 +332,44 @@ class BinaryParser:
         self.counters.samples += n
         return Samples(stream.name, data, times, lost, wire_bytes, in_transit, restarted)
 
-    def _description_part(self, body: bytes) -> None:
+    def _description_part(self, body: bytes) -> list[Samples]:
         if len(body) < DESCRIPTION_HEADER.size:
             self.counters.error()
-            return
+            return []
         _, _, part, nparts = DESCRIPTION_HEADER.unpack_from(body)
         if nparts == 0 or part >= nparts:
             self.counters.error()
-            return
+            return []
         if nparts != self._nparts or part == 0:
             self._parts, self._nparts = {}, nparts
         self._parts[part] = body[DESCRIPTION_HEADER.size :]
         self.counters.units += 1
         if len(self._parts) < nparts:
-            return
+            return []
         text = b"".join(self._parts[i] for i in range(nparts))
         self._parts, self._nparts = {}, 0
         try:
-            self.description_received = DeviceDescription.from_json(text)
-            self.description_error = ""
+            received = DeviceDescription.from_json(text)
         except DescriptionError as e:
             self.description_error = str(e)
             self.counters.error()
+            return []
+        self.description_received, self.description_error = received, ""
+        return self._compare(received) if self._description is not None else []
+
+    def _compare(self, received: DeviceDescription) -> list[Samples]:
+        """A self-description mid-stream: drop the streams it changed, then parse what was held."""
+        changes = stream_changes(self._description, received)
+        if changes:
+            self.changed.update(changes)
+            kept = tuple(s for s in self._description.streams if s.name not in changes)
+            self._description = dataclasses.replace(self._description, streams=kept)
+            self._streams = self._description.by_id()  # sequence numbers kept: a restart stays a gap
+        if not self.awaiting_description:
+            return []
+        self.awaiting_description = False
+        held, self._held, self._held_bytes = self._held, [], 0
+        return [s for body, size in held if (s := self._data(body, size, replay=True)) is not None]
 
     def _guess_stream(self, encoded: bytes) -> str:
         # Blame a corrupt frame on the stream its (probably intact) header names, so

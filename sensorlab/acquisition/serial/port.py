@@ -19,7 +19,8 @@ since when it is gone; when it is back, ``stats[...].reconnects`` counts it and 
 
 The class is assembled from one mixin per concern, each in its own module: opening the port
 and waiting for the device (`serial/opening.py`), parsed reads to chunks with the warm-up and
-gaps (`serial/reads_to_chunks.py`), reopening a lost port (`serial/reconnect.py`) and reading
+gaps (`serial/reads_to_chunks.py`), reopening a lost port (`serial/reconnect.py`), a device
+that describes itself differently after a restart (`serial/redescription.py`) and reading
 through a child process (`serial/process_reading.py`). This module holds the lifecycle
 (open, start, stop, close) and the reader thread's loop.
 """
@@ -40,6 +41,7 @@ from sensorlab.acquisition.serial.process_reading import ProcessReading, ReaderE
 from sensorlab.acquisition.serial.protocol import Parser, Samples
 from sensorlab.acquisition.serial.reads_to_chunks import WARMUP, ReadsToChunks
 from sensorlab.acquisition.serial.reconnect import RECONNECT_FIRST, Reconnecting
+from sensorlab.acquisition.serial.redescription import Redescribing
 from sensorlab.acquisition.serial.timing import DeviceClock
 from sensorlab.acquisition.source import SourceBase, SourceError
 
@@ -48,7 +50,7 @@ log = logging.getLogger(__name__)
 JOIN_TIMEOUT = 5.0  # a reader process hands over what it still holds when stopped
 
 
-class SerialSource(PortOpening, ReadsToChunks, Reconnecting, ProcessReading, SourceBase):
+class SerialSource(PortOpening, ReadsToChunks, Reconnecting, Redescribing, ProcessReading, SourceBase):
     """A serial device speaking the text, the binary or the events protocol.
 
     Parameters
@@ -164,7 +166,6 @@ class SerialSource(PortOpening, ReadsToChunks, Reconnecting, ProcessReading, Sou
         self._wake = threading.Event()  # set by stop: ends a reconnect wait at once
         self._backoff = RECONNECT_FIRST  # reader thread: next wait before reopening a lost port
         self._outage: set[str] = set()  # reader thread: streams whose next chunk ends a gap
-        self._check_description = False  # binary: compare the next self-description with ours
         self._warm = False  # reader thread: the last read was still in the warm-up
         self._release_now = threading.Event()  # see `release_held`
         self._released = threading.Event()
@@ -303,8 +304,9 @@ class SerialSource(PortOpening, ReadsToChunks, Reconnecting, ProcessReading, Sou
         if self.protocol == "binary":
             parser = BinaryParser(old.description, apply_scale=False)
             parser.resync()
-            self._check_description = True
-            self._send_request()  # a different firmware must not pass unnoticed
+            parser.expect_description()  # a different firmware must not pass unnoticed
+            self._send_request()
+            self._awaited_since = None
         elif self.protocol == "events":
             parser = EventLineParser(self.name)
             parser.resync()

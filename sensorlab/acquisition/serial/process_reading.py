@@ -47,7 +47,7 @@ class ProcessReading:
     """Mixin for `SerialSource` (reader thread only): the read loop with a child reader.
 
     Uses the source's ``_serial``, ``port``, ``_running``, ``_start_mark``, ``_handle``,
-    ``_release_if_quiet``, ``_check_description`` and ``_send_request``.
+    ``_release_if_quiet``, ``parser`` and ``_send_request``.
     """
 
     #: The last child's facts (for diagnosis and the bench): its pid, real-time or not, bytes
@@ -82,7 +82,7 @@ class ProcessReading:
     def _read_loop_process(self, rp: ReaderProcess, timeout: float) -> None:
         """Until stop: blocks from the child, parsed here. Raises `ReaderError` when the port
         stopped working or the child died (the caller reconnects as for a lost port)."""
-        if self._check_description:
+        if getattr(self.parser, "awaiting_description", False):
             self._send_request()  # the child flushed what came before it started
         try:
             while self._running.is_set():

@@ -38,7 +38,7 @@ class ReadsToChunks:
 
     Uses the source's ``parser``, ``clock``, ``stats``, ``streams``, ``port``, ``_running``,
     ``_thread``, ``_held``, ``_warm``, ``_first_device_time``, ``_rename``, ``_error_base``,
-    ``_outage``, ``_backoff``, ``_check_description``, ``_emit`` and ``_fail``.
+    ``_outage``, ``_backoff``, ``_check_description`` (`Redescribing`), ``_emit`` and ``_fail``.
     """
 
     _release_now: threading.Event  # set by `release_held`: the warm-up holds nothing more
@@ -88,14 +88,15 @@ class ReadsToChunks:
             self.clock.fit.step()  # a line-count clock lost track: re-anchor on this read's arrival
         self._update_errors()
         self._backoff = RECONNECT_FIRST  # data flows: the next loss starts with a short wait
-        if self._check_description and parser.description_received is not None:
-            self._check_description = False
-            if parser.description_received != parser.description:
-                self._fail(
-                    f"the device on {self.port} came back with different streams than it had "
-                    f"({parser.description_received.device!r}): stop and start the devices to record its new streams"
-                )
-                return
+        if getattr(parser, "changed", None) or getattr(parser, "awaiting_description", False):
+            # What came before the change (this read's runs too) is recorded; then the changed
+            # streams stop (`Redescribing`): nothing after it is parsed under the old description.
+            self._take_runs(runs, arrival, release=True)
+            self._check_description()
+            return
+        self._take_runs(runs, arrival, release)
+
+    def _take_runs(self, runs: list[Samples], arrival: float, release: bool) -> None:
         if not runs:
             if release and self._held and not self._holding(arrival):
                 self._release_held()  # earlier reads of a backlog kept for this one
@@ -130,6 +131,7 @@ class ReadsToChunks:
         than `WARMUP` (the warm-up ends by device time, which stands still while it is quiet)."""
         if self._held and now() - self._held[0][1] >= WARMUP:
             self._release_held()
+        self._check_description()  # a restarted board that went quiet is asked again, or given up
 
     def _release_held(self) -> None:
         per_stream: dict[str, list[tuple[Samples, float]]] = defaultdict(list)

@@ -1,17 +1,13 @@
 """Parser for line-oriented text sensors: what ``Serial.println`` firmware prints.
 
-Accepted lines (``\\n`` or ``\\r\\n`` terminated):
-
-- numbers separated by commas, tabs or spaces, as the Edge Impulse data forwarder expects:
-  ``0.01,-0.98,0.12``;
-- Arduino serial-plotter ``label:value`` pairs: ``ax:0.01,ay:-0.98 az:0.12`` (labels may come
-  in any order but the set must stay the same);
-- an optional header line naming the channels, ``ax,ay,az``, before the data.
+Accepted lines (``\\n`` or ``\\r\\n`` terminated): numbers separated by commas, tabs or
+spaces (the Edge Impulse data forwarder's ``0.01,-0.98,0.12``); Arduino serial-plotter
+``label:value`` pairs, ``ax:0.01,ay:-0.98 az:0.12`` (any order, the same set on every line);
+an optional header naming the channels, ``ax,ay,az``, before the data. A header naming other
+columns later (a board restarted with other firmware) stops the parser (``changed``).
 
 Optionally the first column is a device timestamp (``"ms"``, ``"us"``, ``"s"``) or a sample
-counter (``"counter"``, needs the nominal rate); counters also reveal lost lines.
-
-The number of columns is fixed by configuration (``channel_names``), by a header, or by the
+counter (``"counter"``, needs the nominal rate); counters also reveal lost lines. The number of columns is fixed by configuration (``channel_names``), by a header, or by the
 first two consecutive data lines that agree. Requiring agreement matters because the first
 line after opening a port is usually a fragment. Every line that does not fit is counted in
 ``counters.parse_errors`` and skipped.
@@ -20,13 +16,12 @@ line after opening a port is usually a fragment. Every line that does not fit is
 from __future__ import annotations
 
 import math
-
-import re
 from collections.abc import Sequence
 
 import numpy as np
 
 from sensorlab.acquisition.serial.protocol import ParserCounters, Samples
+from sensorlab.acquisition.serial.text_header import HeaderLines
 
 #: Divisors that turn a time column into seconds.
 TIME_UNITS = {"s": 1.0, "ms": 1e3, "us": 1e6}
@@ -35,11 +30,10 @@ WRAP32 = float(1 << 32)
 #: A step back from the top of the 32-bit range that lands at most this many seconds on is the
 #: counter wrapping; any other step back is the device restarting.
 WRAP_WITHIN = 10.0
-_NAME = re.compile(rb"[A-Za-z_][A-Za-z0-9_.\[\]()/-]*\Z")
 _SEPARATORS = bytes.maketrans(b",\t;", b"   ")
 
 
-class TextLineParser:
+class TextLineParser(HeaderLines):
     """Turn text lines into samples of one stream.
 
     Parameters
@@ -92,8 +86,7 @@ class TextLineParser:
         self.max_line = max_line
         self.dtype = np.dtype(dtype)
         # A value the stored dtype cannot hold (a flipped byte turning "1.5" into "1e50") would be
-        # stored as inf or a wrapped integer: treat the line as garbage instead. Raw counts
-        # (an integer dtype) must also be whole numbers: "1.5" would be truncated.
+        # stored as inf or a wrapped integer: the line is garbage. Raw counts must be whole numbers.
         info = np.finfo(self.dtype) if self.dtype.kind == "f" else np.iinfo(self.dtype)
         self._lo, self._hi = float(info.min), float(info.max)
         self._integer = self.dtype.kind in "iu"
@@ -126,6 +119,10 @@ class TextLineParser:
         self._restarted = False  # the device restarted before the rows gathered now
         self._last_column: float | None = None  # the time column's previous value, as sent
         self._wrapped = 0.0  # added to the time column: 2**32 per wrap seen
+        self._printed: tuple[str, ...] | None = None  # the columns the device's header named
+        self.changed: dict[str, str] = {}  # stream → what changed (a header with other columns)
+        self._halted = False  # since such a header: nothing more is parsed
+        self._new_header: tuple[str, ...] | None = None
 
     # -- public ---------------------------------------------------------------------
     @property
@@ -167,6 +164,8 @@ class TextLineParser:
             self._syncing = True
         self._buf = rest
         for line in lines:
+            if self._halted:
+                break
             self._line(line)
         return self._flush_run(final=True)
 
@@ -200,28 +199,6 @@ class TextLineParser:
             return
         self._data(values, labels, len(line) + 1)
 
-    def _header(self, tokens: list[bytes]) -> bool:
-        """Handle a non-numeric line of names; True when it was a (possibly repeated) header."""
-        if not tokens or not all(_NAME.match(t) for t in tokens):
-            return False
-        names = tuple(t.decode("ascii") for t in tokens)
-        if self.time_column is not None:
-            names = names[1:]
-        if not names:
-            return False
-        if self._ncols is None:
-            if self._candidate is not None:  # a fragment before the header
-                self._candidate = None
-                self.counters.error(self.stream)
-            self.channel_names, self._ncols = names, len(names)
-            self.counters.units += 1
-            return True
-        if names == self.channel_names:  # the device rebooted and printed its header again
-            self.counters.skipped += 1
-            self._break()
-            return True
-        return False
-
     def _data(self, values: list[float], labels: tuple[bytes, ...] | None, nbytes: int) -> None:
         t = None
         if self.time_column is not None:
@@ -231,6 +208,8 @@ class TextLineParser:
             t, values = values[0], values[1:]
             if labels is not None:
                 labels = labels[1:]
+        if self._new_header is not None and self._columns_changed(values):
+            return
         if self._ncols is None:
             # Lock only when two consecutive lines agree: the first line after opening a port
             # is often a fragment with too few columns.
