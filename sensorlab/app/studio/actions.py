@@ -84,6 +84,10 @@ class StudioActions:
         self.quit_action = QAction("Quit", self, shortcut=QKeySequence("Ctrl+Q"), triggered=self.close)
         self.quit_action.setToolTip("Finish the recording, close the devices and every window (Ctrl+Q)")
         self.addAction(self.quit_action)  # a window-wide shortcut, no toolbar button
+        # A tool button shows an action's iconText, which Qt derives from its text without the
+        # ellipsis; say it as the menus and the docs do: the button opens a dialog.
+        for action in (self.devices_action, self.label_action, self.clap_sync_action):
+            action.setIconText(action.text())
         bar.addSeparator()
         self.record_button = RecordButton("●  Record")
         self.record_button.setStyleSheet(RECORD_STYLE)
