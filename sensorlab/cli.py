@@ -74,10 +74,12 @@ app.command()(record)
 
 @app.command(short_help="Print a session's streams, rates, drops, gaps and sync quality.")
 def info(path: Annotated[Path, typer.Argument(metavar="SESSION", help="Session file (.h5).")]) -> None:
-    """Print a session's streams, rates, durations, sample counts, drops, gaps and sync quality.
+    """Print a session's streams, rates, durations, sample counts, drops, gaps and sync quality,
+    and its labels sidecar: labels per tier, and labels outside every stream's samples.
 
     Example: sensorlab info demo.h5
     """
+    from sensorlab.labeling.sidecar_summary import sidecar_lines
     from sensorlab.session.reader import SessionError
     from sensorlab.session.summary import format_summary
 
@@ -85,6 +87,8 @@ def info(path: Annotated[Path, typer.Argument(metavar="SESSION", help="Session f
         fail(f"{path}: no such file")
     try:
         typer.echo(format_summary(path))
+        for line in sidecar_lines(path):  # labels per tier; labels outside every stream's samples
+            typer.echo(line)
     except SessionError as e:  # names the file, the problem and what to do
         fail(str(e))
     except (OSError, ValueError, RuntimeError, KeyError) as e:

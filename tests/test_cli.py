@@ -264,3 +264,12 @@ def test_an_interrupt_that_lands_in_a_weakref_callback_still_stops_the_command()
     r = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=120)
     assert "ran to its end" not in r.stdout, r.stderr
     assert r.returncode != 0 and r.stderr.rstrip().endswith("KeyboardInterrupt"), r.stderr
+
+
+def test_dataset_plots_into_a_folder_that_cannot_be_made_says_so_in_one_line(tmp_path):
+    dataset = tmp_path / "d.h5"
+    dataset.write_bytes(b"")  # never read: the folder is checked first
+    result = runner.invoke(app, ["dataset", "info", str(dataset), "--plots", "/proc/x"])
+    assert result.exit_code == 2
+    assert "--plots /proc/x: cannot write plots there (No such file or directory); give a folder you can write to" in result.output
+    assert "[Errno" not in result.output and len(result.output.strip().splitlines()) == 1

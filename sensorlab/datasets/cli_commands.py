@@ -6,6 +6,7 @@ Each command parses its options and calls one core function (`build.iter_build`,
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -58,6 +59,7 @@ def build(
         spec = load_spec(spec_path)
     except SpecError as e:
         fail(str(e), 2)
+    _check_plots_folder(plots)
     gen = None
     try:
         gen = iter_build(spec, output, workers=workers, scheduler=scheduler, strict=strict)
@@ -82,6 +84,19 @@ def build(
     _print_report(result.path, plots)
 
 
+def _check_plots_folder(plots: Path | None) -> None:
+    """Create ``--plots DIR`` up front: a folder that cannot be written fails in one line, before any work."""
+    if plots is None:
+        return
+    try:
+        plots.mkdir(parents=True, exist_ok=True)
+        if not os.access(plots, os.W_OK):
+            raise PermissionError(13, "Permission denied")
+    except OSError as e:
+        fail(f"--plots {plots}: cannot write plots there ({e.strerror or e}); give a folder you can write to "
+             "(it is created if missing), e.g. --plots report/", 2)
+
+
 def _print_report(path: Path, plots: Path | None) -> None:
     from sensorlab.datasets.report import dataset_report, format_report, write_plots
 
@@ -102,6 +117,7 @@ def info(
     """
     from sensorlab.datasets.dataset import DatasetError
 
+    _check_plots_folder(plots)
     try:
         _print_report(path, plots)
     except (DatasetError, OSError, KeyError) as e:

@@ -130,6 +130,16 @@ def _check_source(ann: AnnotationSet, session_path: Path, source: str | None) ->
     raise ValueError(f"{session_path}: no suggestions from {source!r}; the session's unreviewed suggestions by source: {have}")
 
 
+def _check_min_score(candidates: Sequence[Segment], min_score: float | None) -> None:
+    """Refuse a threshold no model score can meet: a model's scores are probabilities (0–1), so
+    ``--min-score 2`` would silently pass nothing (energy suggestions score dB, any value)."""
+    if min_score is None or not candidates or not all(s.source.startswith("model:") for s in candidates):
+        return
+    if not 0.0 <= min_score <= 1.0:
+        raise ValueError(f"--min-score {min_score:g} is outside 0–1, the range of a model's scores (its mean probability); "
+                         "give e.g. --min-score 0.8")
+
+
 def _counts(segs: Sequence[Segment]) -> str:
     return ", ".join(f"{k} {n}" for k, n in Counter(s.label for s in segs).items())
 
@@ -142,6 +152,7 @@ def _review(session_path: str | Path, accept: bool, *, source: str | None, tier:
         ann = read_annotations(session_path)
         _check_source(ann, session_path, source)
         to_tier = to_tier or labels_tier(ann)
+        _check_min_score(matching_suggestions(ann, source=source, tier=tier, labels=labels), min_score)
         segs = matching_suggestions(ann, source=source, tier=tier, labels=labels, min_score=min_score)
         if segs and not dry_run:
             verb = "Accept" if accept else "Reject"

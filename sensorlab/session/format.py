@@ -22,7 +22,8 @@ SCHEMA = "sensorlab.session"
 #: Files written beside a session that are not recordings of their own: the labeling view's
 #: overview cache (``run1.pyramid.h5``) and offline predictions (``run1.predictions.h5``, from
 #: ``sensorlab predict`` and model suggestions). Folder listings and session globs skip them.
-DERIVED_SUFFIXES = (".pyramid.h5", ".predictions.h5")
+PYRAMID_SUFFIX = ".pyramid.h5"
+DERIVED_SUFFIXES = (PYRAMID_SUFFIX, ".predictions.h5")
 #: ``major.minor``; see the module docstring for when to bump which.
 #: 1.1: NaN timestamp fill, NaN clock slope/drift when not estimated, HDF5 v110 format.
 #: 1.2: ``clock_reanchors`` (footer attribute and health column); streams added mid-recording

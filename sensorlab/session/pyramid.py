@@ -43,8 +43,15 @@ import numpy as np
 
 from sensorlab.acquisition.source import StreamKind
 from sensorlab.progress import run_to_end
+from sensorlab.session.format import PYRAMID_SUFFIX
 from sensorlab.session.pyramid_build import (
-    BLOCK_FACTOR, FIRST_STORED_LEVEL, as_float_2d, block_minmax, build_stream, channel_count, fingerprint,
+    BLOCK_FACTOR,
+    FIRST_STORED_LEVEL,
+    as_float_2d,
+    block_minmax,
+    build_stream,
+    channel_count,
+    fingerprint,
 )
 from sensorlab.session.reader import Session
 
@@ -55,7 +62,7 @@ MEMORY_LEVEL_BYTES = 16 * 1024 * 1024
 #: Bump when the cache layout changes; an older cache is then rebuilt. Version 2 stores the
 #: times as recorded (without the session's sync offsets, which may change after the build).
 CACHE_VERSION = 2
-CACHE_SUFFIX = ".pyramid.h5"
+CACHE_SUFFIX = PYRAMID_SUFFIX
 
 #: Stream kinds that get a pyramid (numeric samples of one or more channels).
 PYRAMID_KINDS = (StreamKind.AUDIO, StreamKind.TIMESERIES)

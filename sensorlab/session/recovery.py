@@ -35,7 +35,7 @@ from pathlib import Path
 
 import h5py
 
-from sensorlab.session.format import CHUNK_CACHE_BYTES, SCHEMA
+from sensorlab.session.format import CHUNK_CACHE_BYTES, PYRAMID_SUFFIX, SCHEMA
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +74,10 @@ def not_a_session(path: str | Path, schema: str | None, fix: str = "") -> str:
     sensorlab reads the sessions it records or imports (`sensorlab import xdf`); open this file with the program that wrote it
     (`h5dump -H scan.h5` lists what it holds)
     """
+    if str(path).endswith(PYRAMID_SUFFIX):  # picked by hand beside the session it summarises
+        source = Path(str(path)[: -len(PYRAMID_SUFFIX)] + ".h5")
+        return (f"{path} is the labeling view's overview cache of {source.name}, not a session: open {source} instead "
+                "(the cache is rebuilt from it when needed, and may be deleted)")
     found = "it has no 'schema' attribute" if schema is None else f"its 'schema' attribute is {schema!r}"
     fix = fix or "sensorlab reads the sessions it records or imports (`sensorlab import xdf`); open this file with the program that wrote it"
     return f"{path} is an HDF5 file, but not a sensorlab session ({found}; a session's is {SCHEMA!r}): {fix} (`h5dump -H {path}` lists what it holds)"

@@ -155,3 +155,12 @@ def test_labels_accept_can_relabel_and_names_an_unknown_source(predicted, cli):
     assert "2 left to review (loud 2, scores 0.73–0.88)" in r.output
     assert {k: (s.label, s.suggested) for k, s in by_start(predicted).items()} == {2: ("clap", False), 6: ("loud", True),
                                                                                   10: ("loud", True), 14: ("clap", False)}  # fmt: skip
+
+
+@pytest.mark.parametrize("score", ["2", "-0.5"])
+def test_labels_accept_refuses_a_min_score_no_model_score_can_meet(predicted, cli, score):
+    """A model's scores are 0–1: ``--min-score 2`` used to accept 0 suggestions without a word."""
+    r = cli("labels", "accept", str(predicted), "--source", "detector.onnx", "--min-score", score)
+    assert r.exit_code == 1
+    assert f"--min-score {float(score):g} is outside 0–1, the range of a model's scores" in r.output, r.output
+    assert all(s.suggested for s in load_sidecar(predicted))  # nothing reviewed

@@ -12,8 +12,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QSize
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import QApplication, QFileDialog, QMainWindow, QMessageBox, QWidget
+from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox, QWidget
 
+from sensorlab.app.common.session_dialog import session_file_dialog
 from sensorlab.app.labeling.view import LabelingView
 from sensorlab.labeling.labelset import LabelSet
 
@@ -39,6 +40,7 @@ class LabelingWindow(QMainWindow):
         self.play_audio = play_audio
         self.labels = labels
         self.view: LabelingView | None = None
+        self.open_dialog = None  # File ▸ Open…'s dialog while it is up
         menu = self.menuBar().addMenu("&File")
         act = QAction("&Open session…", self, shortcut=QKeySequence.StandardKey.Open)
         act.triggered.connect(self._ask_open)
@@ -76,9 +78,11 @@ class LabelingWindow(QMainWindow):
         self.view.setFocus()
 
     def _ask_open(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open session", "", "Sessions (*.h5)")
-        if path:
-            self.open(path)
+        # Non-blocking, kept for a look from tests; the overview caches beside sessions are hidden.
+        folder = self.view.path.parent if self.view is not None else ""
+        self.open_dialog = session_file_dialog(self, "Open session", folder)
+        self.open_dialog.fileSelected.connect(self.open)
+        self.open_dialog.open()
 
     def _edit_labels(self) -> None:
         from sensorlab.app.labeling.labelset_editor import LabelSetEditor

@@ -22,7 +22,8 @@ Escape                clear the selection
 
 The session file is only read. Annotations live in the sidecar (`labeling.store`), the
 min/max pyramid in its own cache (`session.pyramid`), built in a worker on first open. The frame
-previews are `frame_preview.py`; onset snapping and the built-in suggestions `suggest_actions.py`.
+previews are `frame_preview.py`; which track shows which stream `stream_tracks.py`; onset
+snapping and the built-in suggestions `suggest_actions.py`.
 """
 
 from __future__ import annotations
@@ -47,11 +48,9 @@ from sensorlab.app.labeling.playback import Playback
 from sensorlab.app.labeling.suggest_actions import SuggestActions
 from sensorlab.app.labeling.suggest_settings import SuggestSettings
 from sensorlab.app.labeling.timeline import Timeline
-from sensorlab.app.labeling.events_track import EventsTrack
-from sensorlab.app.labeling.tracks import SignalTrack, SpectrogramTrack
+from sensorlab.app.labeling.stream_tracks import build_timeline
 from sensorlab.app.common.workers import TaskRunner
 from sensorlab.labeling.annotations import DEFAULT_TIER, LIVE_TIER
-from sensorlab.labeling.session_labels import LABELS_STREAM as LIVE_LABELS_STREAM
 from sensorlab.labeling.session_labels import read_annotations as open_session_annotations
 from sensorlab.labeling.commands import UndoStack
 from sensorlab.labeling.labelset import LabelSet
@@ -251,27 +250,11 @@ class LabelingView(SuggestActions, QWidget):
         self.message.emit("")  # the cache build's progress line is done with
         begin, end = self._extent()
         start = self._session_start()
-        streams = self.session.streams
-        rates = [s.info.nominal_rate for s in streams.values() if s.info.nominal_rate > 0]
-        tl = Timeline(origin=start, t_begin=begin, t_end=end, min_span=20.0 / max(rates, default=1000.0))
+        tl, previews = build_timeline(self.session, pyramid, begin, end, start, lambda label: self.labels.color_of(label))
         self.timeline = tl
-        for s in streams.values():
-            if not s.count:
-                continue
-            kind = s.info.kind
-            if kind is StreamKind.AUDIO:
-                tr = SignalTrack(s, pyramid, start, y_range=(-1.0, 1.0))
-                tr.stretch = 2
-                tl.add_track(tr)
-                tl.add_track(SpectrogramTrack(s, start))
-            elif kind is StreamKind.TIMESERIES:
-                tl.add_track(SignalTrack(s, pyramid, start))
-            elif kind is StreamKind.EVENTS and s.name != LIVE_LABELS_STREAM:
-                tl.add_track(EventsTrack(s, start, colors=lambda text: self.labels.color_of(text.split(" ")[0])))
-            elif kind in (StreamKind.VIDEO, StreamKind.FRAMES):
-                p = FramePreview(s, start)
-                self.previews.append(p)
-                self.previews_box.addWidget(p, 1)
+        for p in previews:
+            self.previews.append(p)
+            self.previews_box.addWidget(p, 1)
         av = AnnotationView(self.annotations, self.stack, self.labels, tl, parent=self)
         self.annotation_view = av
         av.message.connect(self.message.emit)

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from sensorlab.app.common.scroll_into_view import scroll_into_view
+from sensorlab.app.common.session_dialog import session_file_dialog
 from sensorlab.app.live.view import LiveView
 
 RECORD_STYLE = "QPushButton{background:#c62828;color:white;font-weight:bold;padding:5px 14px;border-radius:4px}"
@@ -83,6 +84,10 @@ class StudioActions:
         self.quit_action = QAction("Quit", self, shortcut=QKeySequence("Ctrl+Q"), triggered=self.close)
         self.quit_action.setToolTip("Finish the recording, close the devices and every window (Ctrl+Q)")
         self.addAction(self.quit_action)  # a window-wide shortcut, no toolbar button
+        # A tool button shows an action's iconText, which Qt derives from its text without the
+        # ellipsis; say it as the menus and the docs do: the button opens a dialog.
+        for action in (self.devices_action, self.label_action, self.clap_sync_action):
+            action.setIconText(action.text())
         bar.addSeparator()
         self.record_button = RecordButton("●  Record")
         self.record_button.setStyleSheet(RECORD_STYLE)
@@ -244,9 +249,7 @@ class StudioActions:
 
     def _ask_session_to_label(self) -> None:
         # Non-blocking (open(), not exec()): recording and plotting go on behind the dialog.
-        dialog = QFileDialog(self, "Open a session to label", str(self.session_form.sessions_folder()), "Sessions (*.h5)")
-        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
-        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptOpen)
+        dialog = session_file_dialog(self, "Open a session to label", self.session_form.sessions_folder())
         # The session selected in the Sessions list, else the one recorded last: Enter opens it.
         chosen = self.sessions_view.selected_path() or self.last_session
         if chosen is not None and chosen.exists():
