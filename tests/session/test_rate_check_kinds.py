@@ -1,0 +1,30 @@
+"""`sensorlab record`/`info` judge a stream's declared rate against what the host received only
+where the declared rate stamps it (a text stream without a time column). A microphone stopped by
+SIGTERM on a loaded CI machine read 36,551 of its 48,000 samples a second over its arrivals:
+`record` exited 3 with "the declared rate is wrong" about a sound card."""
+
+from __future__ import annotations
+
+from sensorlab.acquisition.emulated.signal import SignalSource
+from sensorlab.session.summary import _rate_off, format_summary, summarize
+
+
+def _received_half(kind: str, tmp_path, make_session):
+    # The device delivers half its declared rate, in real time: 2.5 s of arrivals.
+    src = SignalSource("s", kind=kind, rate=400, nominal_rate=800, device_time=True, realtime=True, max_samples=1000, chunk_size=20)
+    path = make_session(src, path=tmp_path / f"{kind}.h5")
+    return summarize(path, measure_sync=False), path
+
+
+def test_a_timeseries_received_at_half_its_declared_rate_is_flagged(tmp_path, make_session):
+    summary, path = _received_half("timeseries", tmp_path, make_session)
+    (s,) = [x for x in summary["streams"] if x["name"] == "s"]
+    assert _rate_off(s), s
+    assert "its rate is 800 Hz but the host received" in format_summary(summary)
+
+
+def test_audio_is_not_judged_by_its_arrivals(tmp_path, make_session):
+    summary, path = _received_half("audio", tmp_path, make_session)
+    (s,) = [x for x in summary["streams"] if x["name"] == "s"]
+    assert not _rate_off(s), s
+    assert "the declared rate is wrong" not in format_summary(summary)
