@@ -35,9 +35,11 @@ PCM16_SCALE = (1.0 / 32768,)
 #: The warm-up hold (`AudioSource` ``warmup``) also waits until the clock fit has stopped moving:
 #: until the stamp it gives the first held sample has not moved earlier by more than this over
 #: the last ``warmup`` seconds of audio. On a host busy at start (a CI machine, a laptop loading
-#: the studio) every hand-over of the first half second arrived late; the fit then stepped back
-#: by up to 0.28 s right after the hold, and the samples stamped before it were squeezed 1 µs
-#: apart to keep time sorted (a quarter second of audio at one instant, silently).
+#: the studio) the first hand-overs arrive late; when the host catches up the fit steps back,
+#: and samples already stamped are squeezed 1 µs apart to keep time sorted. Holding until the
+#: fit settles stamps a start that catches up burst by burst right; hand-overs all late by the
+#: same amount for longer than the hold look on time, and are still squeezed afterwards
+#: (docs/SESSION-FORMAT.md, "Ordering").
 SETTLE_TOLERANCE = 0.001
 #: Longest hold, seconds: a host that stays too busy for the fit to settle still gets its audio
 #: (stamped with the best fit so far; any later step back is squeezed as before).
