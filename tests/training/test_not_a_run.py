@@ -12,7 +12,7 @@ from .conftest import cli
 pytest.importorskip("torch")
 
 
-def _one_line_error(r, *words: str) -> None:
+def assert_one_line_error(r, *words: str) -> None:
     assert r.exit_code == 1, r.output
     assert r.exception is None or isinstance(r.exception, SystemExit), repr(r.exception)  # no traceback
     lines = [line for line in r.output.splitlines() if line.strip()]
@@ -33,11 +33,11 @@ def test_export_and_evaluate_name_what_is_not_a_run_and_how_to_give_one(imu_data
         (["export", tmp_path / "nope"], "no such run folder or checkpoint"),
         (["evaluate", runs, imu_dataset], "no model.pt in this folder"),
     ):
-        _one_line_error(cli(*args), what, "sensorlab train")
+        assert_one_line_error(cli(*args), what, "sensorlab train")
 
 
 def test_quantize_given_the_run_folder_names_the_onnx_file_in_it(imu_dataset, tmp_path):
     run = tmp_path / "imu-timeseries"
     run.mkdir()
     r = cli("quantize", run, imu_dataset)
-    _one_line_error(r, f"{run}: a folder, not an ONNX file; give {run / 'model.onnx'}", f"sensorlab export {run}")
+    assert_one_line_error(r, f"{run}: a folder, not an ONNX file; give {run / 'model.onnx'}", f"sensorlab export {run}")
