@@ -107,3 +107,33 @@ def open_view(qtbot, tmp_path):
     yield make
     for v in views:
         v.close()
+
+
+@pytest.fixture
+def live_view(qtbot, fake_acquisition):
+    """A `LiveView` of `small_rig` (5 s window, 1000 × 800, shown) whose frames the test drives
+    (its timer stopped; `scroll_live_view`), once every time panel has drawn; shut down after."""
+    import numpy as np
+
+    from sensorlab.app.live.view import LiveView
+
+    v = LiveView(fake_acquisition, window=5.0)
+    qtbot.addWidget(v)
+    v.timer.stop()  # frames are driven by the test
+    v.resize(1000, 800)
+    v.show()
+    qtbot.waitUntil(lambda: v.refresh() or all(np.isfinite(p.newest) for p in v.time_panels), timeout=20_000)
+    yield v
+    v.shutdown()
+
+
+def scroll_live_view(qtbot, view, frames: int) -> list[tuple[float, float]]:
+    """Refresh and paint ``view`` ``frames`` times, each after new data arrived; the x ranges shown."""
+    ranges = []
+    for _ in range(frames):
+        newest = max(p.newest for p in view.time_panels)
+        qtbot.waitUntil(lambda: any(r.snapshot() is not None and r.snapshot().timestamps[-1] > newest for r in view._rings.values()), timeout=10_000)
+        view.refresh()
+        view.grab()  # paints every plot now
+        ranges.append(tuple(view.master_plot.getViewBox().viewRange()[0]))
+    return ranges
