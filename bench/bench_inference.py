@@ -161,7 +161,10 @@ def engine_vs_bare(model: Path, rate_in: float, rate: float, channels: int, seco
 
             return wrapper
 
-        w._filter = timed("resample", w._filter)
+        if hasattr(w, "_resampler"):  # the incremental resampling in its own object (since session 11)
+            w._resampler.filter = timed("resample", w._resampler.filter)
+        else:
+            w._filter = timed("resample", w._filter)
         w._cut_held = timed("resample", w._cut_held)
         if stages and hasattr(w, "take"):  # the engine's call in issue 12's eighth round only (push_chunks without the Ready)
             w.take = timed("push", w.take)

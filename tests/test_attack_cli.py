@@ -4,11 +4,14 @@ message (the problem and the fix), the exit status, and that recorded data is ke
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -35,21 +38,43 @@ def assert_one_line_error(proc: subprocess.CompletedProcess, *words: str) -> str
     return lines[0]
 
 
+@contextmanager
+def text_board_rig(tmp_path: Path, name: str, rate: int, channels: list[str], speak=None) -> Iterator[Path]:
+    """A rig file: a text board ``name`` on a real pseudo-terminal, and an emulated text IMU
+    (``wrist``). ``speak(master, done)`` writes the board's lines on a thread (None: the port is
+    held open and silent); on leaving, ``done`` is set, the thread joined and the pty closed."""
+    master, slave = os.openpty()
+    done = threading.Event()
+    board = threading.Thread(target=speak, args=(master, done), daemon=True) if speak else None
+    if board:
+        board.start()
+    try:
+        rig = tmp_path / "rig.toml"
+        rig.write_text(f'[[serial]]\nname = "{name}"\nport = "{os.ttyname(slave)}"\nbaud = 115200\nprotocol = "text"\n'
+                       f'rate = {rate}\nchannels = {json.dumps(channels)}\n\n[[emulated]]\ndevice = "imu-text"\n')  # fmt: skip
+        yield rig
+    finally:
+        done.set()
+        if board:
+            board.join(10)
+        os.close(master)
+        os.close(slave)
+
+
+def the_warning(proc: subprocess.CompletedProcess) -> str:
+    """The one ``warning:`` line a command printed."""
+    (warning,) = [ln for ln in proc.stderr.splitlines() if ln.startswith("warning:")]
+    return warning
+
+
 def test_a_serial_port_that_never_speaks_is_reported_and_exits_3(tmp_path):
     """A port that opens but sends nothing (wrong port, board not running, wrong baud with the
     channels declared) used to give exit 0 and an empty stream: a script never noticed."""
-    master, slave = os.openpty()  # held open and silent for the whole recording
-    try:
-        rig = tmp_path / "rig.toml"
-        rig.write_text(f'[[serial]]\nname = "quiet"\nport = "{os.ttyname(slave)}"\nbaud = 115200\nprotocol = "text"\n'
-                       f'rate = 100\nchannels = ["a"]\n\n[[emulated]]\ndevice = "imu-text"\n')  # fmt: skip
-        out = tmp_path / "x.h5"
+    out = tmp_path / "x.h5"
+    with text_board_rig(tmp_path, "quiet", 100, ["a"]) as rig:  # held open and silent for the whole recording
         proc = run_cli("record", "--rig", str(rig), "-d", "3", "-o", str(out), cwd=tmp_path)
-    finally:
-        os.close(master)
-        os.close(slave)
     assert proc.returncode == 3, proc.stdout + proc.stderr
-    (warning,) = [ln for ln in proc.stderr.splitlines() if ln.startswith("warning:")]
+    warning = the_warning(proc)
     assert "quiet: no samples" in warning and "baud rate" in warning
     with Session.open(out) as s:  # the device that did speak is recorded in full
         assert s.streams["quiet"].count == 0 and s.streams["wrist"].count > 100
@@ -58,11 +83,9 @@ def test_a_serial_port_that_never_speaks_is_reported_and_exits_3(tmp_path):
 def test_a_device_that_stops_sending_mid_recording_is_reported_and_exits_3(tmp_path):
     """A board that hangs (port still open, no more lines) used to leave a stream that simply
     ends early: exit 0, no warning, and a script kept a recording with a hole at the end."""
-    master, slave = os.openpty()
     out = tmp_path / "x.h5"
-    done = threading.Event()
 
-    def board() -> None:  # speaks until the recording has started and 1 s more, then hangs
+    def board(master: int, done: threading.Event) -> None:  # speaks until the recording has started and 1 s more, then hangs
         started = None
         k = 0
         while not done.is_set():
@@ -75,20 +98,10 @@ def test_a_device_that_stops_sending_mid_recording_is_reported_and_exits_3(tmp_p
             time.sleep(0.01)
         done.wait(300)
 
-    t = threading.Thread(target=board, daemon=True)
-    t.start()
-    try:
-        rig = tmp_path / "rig.toml"
-        rig.write_text(f'[[serial]]\nname = "hangs"\nport = "{os.ttyname(slave)}"\nbaud = 115200\nprotocol = "text"\n'
-                       f'rate = 100\nchannels = ["a", "b"]\n\n[[emulated]]\ndevice = "imu-text"\n')  # fmt: skip
+    with text_board_rig(tmp_path, "hangs", 100, ["a", "b"], board) as rig:
         proc = run_cli("record", "--rig", str(rig), "-d", "6", "-o", str(out), cwd=tmp_path)
-    finally:
-        done.set()
-        t.join(10)
-        os.close(master)
-        os.close(slave)
     assert proc.returncode == 3, proc.stdout + proc.stderr
-    (warning,) = [ln for ln in proc.stderr.splitlines() if ln.startswith("warning:")]
+    warning = the_warning(proc)
     assert "hangs: stopped sending" in warning and "never resumed" in warning
     with Session.open(out) as s:  # what it sent before it hung is kept, the other device in full
         assert s.streams["hangs"].count > 20 and s.streams["wrist"].count > 400
@@ -98,10 +111,8 @@ def test_a_text_stream_whose_rig_rate_is_wrong_is_reported_and_exits_3(tmp_path)
     """A text stream without a time column is stamped by its rig `rate`. A board printing 200
     lines a second into `rate = 50` was stamped up to seconds early, and `record` exited 0
     with no word of it (`info` showed the wrong "measured" rate its own timestamps gave)."""
-    master, slave = os.openpty()
-    done = threading.Event()
 
-    def board() -> None:  # 200 lines a second on average, whatever the machine's load
+    def board(master: int, done: threading.Event) -> None:  # 200 lines a second on average, whatever the machine's load
         t0, k = time.monotonic(), 0
         while not done.is_set():
             due = int((time.monotonic() - t0) * 200)
@@ -110,22 +121,12 @@ def test_a_text_stream_whose_rig_rate_is_wrong_is_reported_and_exits_3(tmp_path)
                 k = due
             time.sleep(0.005)
 
-    t = threading.Thread(target=board, daemon=True)
-    t.start()
     out = tmp_path / "x.h5"
-    try:
-        rig = tmp_path / "rig.toml"
-        rig.write_text(f'[[serial]]\nname = "fast"\nport = "{os.ttyname(slave)}"\nbaud = 115200\nprotocol = "text"\n'
-                       f'rate = 50\nchannels = ["a", "b"]\n\n[[emulated]]\ndevice = "imu-text"\n')  # fmt: skip
+    with text_board_rig(tmp_path, "fast", 50, ["a", "b"], board) as rig:
         proc = run_cli("record", "--rig", str(rig), "-d", "4", "-o", str(out), cwd=tmp_path)
         info = run_cli("info", str(out), cwd=tmp_path)
-    finally:
-        done.set()
-        t.join(10)
-        os.close(master)
-        os.close(slave)
     assert proc.returncode == 3, proc.stdout + proc.stderr
-    (warning,) = [ln for ln in proc.stderr.splitlines() if ln.startswith("warning:")]
+    warning = the_warning(proc)
     assert "fast: its rate is 50 Hz but the host received" in warning and "set the rig's `rate`" in warning, warning
     assert "! its rate is 50 Hz" in info.stdout, info.stdout
     with Session.open(out) as s:  # recorded all the same; the emulated board at its right rate raises nothing

@@ -1,8 +1,8 @@
 """Build a dataset: a pure function of (sessions, annotations, spec) → one HDF5 file.
 
-1. **Plan** (this process, cheap): find the session files, read their metadata and
-   annotations, apply the spec's filters, fix each stream's layout (rate, channels), the
-   class list and the split (`split.assign_splits`).
+1. **Plan** (this process, cheap; `build_plan.plan_build`): find the session files, read
+   their metadata and annotations, apply the spec's filters, fix each stream's layout (rate,
+   channels), the class list and the split (`split.assign_splits`).
 2. **Cut** one `SessionTask` per session (`session_task.process_session`): here
    (``workers=1``), in ``spawn`` worker processes (``workers=N``) or on a Dask cluster
    (``scheduler="tcp://…"``). The tasks are the same in all three, and at most a few are in
@@ -23,32 +23,18 @@ import multiprocessing
 import os
 from collections import deque
 from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from sensorlab import __version__
+from sensorlab.datasets.build_plan import BuildError, empty_split_notes, plan_build, preview_counts  # (preview_counts: its old home, which docs/DATASETS.md names)
 from sensorlab.datasets.dataset import DatasetWriter
-from sensorlab.datasets.session_task import SessionResult, SessionTask, StreamLayout, process_session
-from sensorlab.datasets.sources import (
-    SIGNAL_KINDS,
-    SessionUnreadable,
-    one_line,
-    open_session,
-    read_annotations,
-    session_fields,
-    spans_sha256,
-    tier_spans,
-)
+from sensorlab.datasets.session_task import SessionResult, SessionTask, process_session
+from sensorlab.datasets.sources import one_line
 from sensorlab.datasets.spec import DatasetSpec
-from sensorlab.datasets.split import SplitPlan, assign_splits
-from sensorlab.datasets.windows import Span, n_samples, points_note
 from sensorlab.progress import run_to_end
-
-
-class BuildError(RuntimeError):
-    """The build cannot go on (nothing to build, a damaged session with ``strict``): one line."""
 
 
 @dataclass(frozen=True)
@@ -70,182 +56,6 @@ class BuildResult:
     skipped: list[dict] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     content_hash: str = ""
-
-
-@dataclass
-class _Plan:
-    tasks: list[SessionTask]
-    layouts: tuple[StreamLayout, ...]
-    classes: list[str]
-    split: SplitPlan
-    groups: dict[str, str]  # session file name → group
-    tags: dict[str, dict]
-    labels_sha: dict[str, str]
-    skipped: list[dict]
-    notes: list[str]
-
-
-def _layout(spec_stream, info) -> StreamLayout:
-    kind = info.kind.value
-    rate = float(spec_stream.rate or info.nominal_rate)
-    if not info.nominal_rate or info.nominal_rate <= 0:
-        raise ValueError(f"stream {info.name!r} has no regular rate (kind {kind}); only sampled streams can be windowed")
-    if info.kind in SIGNAL_KINDS:
-        names = list(info.channel_names) or [f"ch{i}" for i in range(int(np.prod(info.sample_shape or (1,))))]
-        want = spec_stream.channels or names
-        missing = [c for c in want if c not in names]
-        if missing:
-            raise ValueError(f"stream {info.name!r} has no channel {missing[0]!r} (it has {', '.join(names)})")
-        return StreamLayout(info.name, kind, float(info.nominal_rate), rate, tuple(want), tuple(names.index(c) for c in want), (), "float32", 0)
-    if kind not in ("video", "frames"):
-        raise ValueError(f"stream {info.name!r} is an {kind} stream; windows need audio, timeseries, video or frames")
-    return StreamLayout(info.name, kind, float(info.nominal_rate), rate, (), (), tuple(info.sample_shape), info.dtype if kind == "frames" else "uint8", 0)
-
-
-def _with_n(lay: StreamLayout, length: float) -> StreamLayout:
-    return replace(lay, n_samples=n_samples(length, lay.rate))
-
-
-def plan_build(spec: DatasetSpec, strict: bool = False) -> _Plan:
-    """Select sessions, fix stream layouts, classes and the split (no samples are read)."""
-    files = spec.session_files()
-    if not files:
-        raise BuildError(f"no session files match sessions.paths {spec.sessions.paths} (relative to {spec.base_dir})")
-    skipped: list[dict] = []
-
-    def skip(path: Path, reason: str) -> None:
-        if strict:
-            raise BuildError(f"{path.name}: {reason} (strict build stopped; drop --strict to skip it)")
-        skipped.append({"session": path.name, "reason": reason})
-
-    chosen: list[tuple[Path, dict, list[Span]]] = []
-    tags: dict[str, dict] = {}
-    notes: list[str] = []  # warnings found while planning
-    layouts: dict[str, StreamLayout] = {}
-    for path in files:
-        try:
-            with open_session(path) as s:
-                fields = session_fields(s, path)
-                tags[path.name] = dict(s.metadata.tags)
-                if not spec.sessions.accepts(fields):
-                    continue
-                for st in spec.streams:
-                    if st.name not in s.streams:
-                        raise ValueError(f"no stream {st.name!r} (it has {', '.join(sorted(s.streams))})")
-                    lay = _with_n(_layout(st, s.streams[st.name].info), spec.window.length)
-                    first = layouts.setdefault(st.name, lay)
-                    if (lay.channels, lay.sample_shape, lay.kind) != (first.channels, first.sample_shape, first.kind):
-                        raise ValueError(f"stream {st.name!r} differs from the other sessions' ({lay.channels or lay.sample_shape} vs {first.channels or first.sample_shape})")
-                    if st.rate is None and lay.source_rate != first.source_rate:
-                        raise ValueError(f"stream {st.name!r} runs at {lay.source_rate:g} Hz, other sessions at {first.source_rate:g} Hz; set streams.rate to resample them alike")
-            ann = read_annotations(path)
-            spans = tier_spans(ann, spec.labels.tier, spec.labels.include)
-            if not spans:
-                pending = len(ann.segments(spec.labels.tier, suggested=True))
-                if pending:  # suggestions are not labels until reviewed: say so, not "no labels"
-                    notes.append(f"{path.name}: tier {spec.labels.tier!r} holds only {pending} unreviewed suggestion(s); "
-                                 "accept them in `sensorlab label` (A) to use them as labels")
-                elif spec.labels.include and tier_spans(ann, spec.labels.tier, None):
-                    # The tier has labels, only not the ones asked for: "no labels" would send
-                    # the user looking at the wrong thing (a typo in include is the usual cause).
-                    found = sorted({sp.label for sp in tier_spans(ann, spec.labels.tier, None)})
-                    notes.append(f"{path.name}: none of labels.include {list(spec.labels.include)} on tier {spec.labels.tier!r} "
-                                 f"(its labels: {', '.join(found)})")  # fmt: skip
-                else:
-                    notes.append(f"{path.name}: no labels on tier {spec.labels.tier!r} (its tiers: {', '.join(ann.tier_names) or 'none'})")
-        except (SessionUnreadable, OSError, RuntimeError, ValueError, KeyError) as e:
-            skip(path, one_line(e))
-            continue
-        if spec.split.by != "session" and spec.split.by not in fields:
-            skip(path, f"no tag {spec.split.by!r} to split by (add it with the session form, or split by another key)")
-            continue
-        notes += [n for n in (too_short_note(path.name, spans, spec), points_note(path.name, spans, spec.labels.rule, spec.labels.tier)) if n]
-        chosen.append((path, fields, spans))
-    if not chosen:
-        why = "; ".join(f"{s['session']}: {s['reason']}" for s in skipped[:3])
-        raise BuildError("no usable sessions: none match the spec's filters" + (f" ({why})" if why else ""))
-    lab = spec.labels
-    point_ok = lab.rule == "any_overlap"
-    classes = sorted({sp.label for _, _, spans in chosen for sp in spans if sp.end > sp.start or point_ok})
-    if lab.unlabeled == "background":
-        classes = [c for c in classes if c != lab.background_label] + [lab.background_label]
-    groups_dur: dict[str, dict[str, float]] = {}
-    groups: dict[str, str] = {}
-    for path, fields, spans in chosen:
-        g = str(fields[spec.split.by])
-        groups[path.name] = g
-        d = groups_dur.setdefault(g, {})
-        for sp in spans:
-            d[sp.label] = d.get(sp.label, 0.0) + (sp.end - sp.start)
-    split = assign_splits(groups_dur, spec.split)
-    lay_t = tuple(layouts[st.name] for st in spec.streams)
-    tasks = [SessionTask(str(path), spec, lay_t, tuple(spans)) for path, _, spans in chosen]
-    labels_sha = {path.name: spans_sha256(spans) for path, _, spans in chosen}
-    return _Plan(tasks, lay_t, classes, split, groups, tags, labels_sha, skipped, notes)
-
-
-def too_short_note(name: str, spans: list[Span], spec: DatasetSpec) -> str:
-    """A line when every labeled span of a session is too short to label any window.
-
-    A window takes a label only if the label covers ``min_coverage`` of it, so 40 ms claps in
-    0.5 s windows at 0.3 label nothing; the build then reported only "gets 0 windows … labels
-    outside the streams' time, or every window on a gap", which sent a user looking at gaps.
-    """
-    lab, length = spec.labels, spec.window.length
-    need = lab.min_coverage * length
-    if lab.rule == "any_overlap" and any(sp.end == sp.start for sp in spans):
-        return ""  # a point labels the window it falls in, whatever the coverage
-    spans_ = [sp for sp in spans if sp.end > sp.start]
-    if not spans_ or need <= 0:
-        return ""
-    longest = max(sp.end - sp.start for sp in spans_)
-    if longest >= need - 1e-9:
-        return ""
-    return (f"{name}: every labeled span on tier {lab.tier!r} is shorter ({longest:.3g} s at most) than labels.min_coverage × "
-            f"window.length ({lab.min_coverage:g} × {length:g} s = {need:.3g} s), so none labels a window; for short events "
-            f"use shorter windows or a lower min_coverage (e.g. {max(0.01, 0.5 * longest / length):.2g})")
-
-
-def empty_split_notes(split: SplitPlan, groups: dict[str, str], per_session: dict[str, int]) -> list[str]:
-    """One line per split that was given sessions but ends up with 0 windows.
-
-    The split is assigned from labeled time (before any samples are read), so a session whose
-    labels do not overlap its streams, or whose windows all fall on gaps, can land in a split
-    and give it nothing. The preview and the build both call this with their own window counts
-    per session, so they say the same thing about the same split.
-    """
-    notes = []
-    for name in split.names:
-        members = sorted(s for s, g in groups.items() if split.assignment.get(g) == name)
-        if members and not sum(per_session.get(s, 0) for s in members):
-            notes.append(f"split {name!r} gets 0 windows: its session(s) {', '.join(members)} give none "
-                         "(labels outside the streams' time, or every window on a gap); "
-                         "check those sessions' labels and streams, or change split.seed / split.by")  # fmt: skip
-    return notes
-
-
-def preview_counts(spec: DatasetSpec) -> dict[str, dict[str, int]]:
-    """Windows each session would give, per class, before building (no samples are read).
-
-    For a spec editor's live preview: labels and background caps are applied; windows that a
-    gap would drop are not known until the samples are read, so counts are an upper bound.
-    """
-    from sensorlab.datasets.session_task import choose_windows
-    from sensorlab.datasets.windows import window_starts
-
-    plan = plan_build(spec)
-    out: dict[str, dict[str, int]] = {}
-    for task in plan.tasks:
-        with open_session(task.path) as s:
-            firsts = [s.streams[lay.name].first_time for lay in plan.layouts]
-            lasts = [s.streams[lay.name].last_time + 1.0 / lay.source_rate for lay in plan.layouts]
-        starts = window_starts(max(firsts), min(lasts), spec.window.length, spec.window.hop)
-        _, names, _, _ = choose_windows(spec, list(task.spans), starts)
-        counts: dict[str, int] = {c: 0 for c in plan.classes}
-        for n in names:
-            counts[n] += 1
-        out[Path(task.path).name] = counts
-    return out
 
 
 # -- running the per-session tasks ---------------------------------------------------------------

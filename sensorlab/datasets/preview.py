@@ -13,7 +13,7 @@ from sensorlab.datasets.spec import DatasetSpec
 
 def count_preview(spec: DatasetSpec) -> dict:
     """Windows per (split, class) the spec would give, from the core's `preview_counts` (worker thread)."""
-    from sensorlab.datasets.build import empty_split_notes, plan_build, preview_counts
+    from sensorlab.datasets.build_plan import empty_split_notes, plan_build, preview_counts
 
     plan = plan_build(spec)
     per_session = preview_counts(spec)

@@ -92,7 +92,7 @@ def parity(
     """
     import json
 
-    from sensorlab.inference.device_parity import session_parity
+    from sensorlab.inference.session_parity import session_parity
     from sensorlab.labeling.timebase import format_offset
 
     if not session.is_file():

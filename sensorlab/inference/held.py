@@ -1,8 +1,9 @@
 """`Held`: the windower's held samples along axis 0, appended without re-joining, dropped for free.
 
 `sensorlab.inference.windower` keeps one for the timestamps and one for the samples of the
-stream it cuts (and one for resampled samples): each hop's new samples are copied in once, the
-samples no later window needs are dropped by moving an index.
+stream it cuts (and `sensorlab.inference.incremental_resample` one for resampled samples): each
+hop's new samples are copied in once, the samples no later window needs are dropped by moving
+an index.
 """
 
 from __future__ import annotations

@@ -20,32 +20,25 @@ Cost (the live engine pushes every device chunk, ~100 a second): `push` only lis
 until the newest sample reaches the time at which the next window could be ready, on its grid
 or on a new one after a gap (``_due``); the samples are then checked for gaps, kept in an
 amortised buffer (no re-joining of the held second every hop) and cut. Resampling is
-incremental: the resampled samples of earlier windows are kept, and only the new input (with
-the filter's reach on each side) is filtered, with `resample`'s filter (`scipy.signal.resample_poly`,
-the same Kaiser design, designed once) on `cut_windows`' output grid (phase taken from the
-first window start of each batch, as `cut_windows` does). Interior samples of that FIR do not
-depend on where the filtered slice begins, so the windows are those `cut_windows` cuts from the
-held samples (`tests/inference/test_windower.py`): bit for bit for a polyphase ratio (44.1 →
-16 kHz, filtered by `resample_poly` itself), and to the last bits of the samples' dtype for an
-integer down-sampling (48 → 16 kHz, 200 → 100 Hz), whose FIR runs as three BLAS matrix
-products (`sensorlab.inference.decimate`: the same products summed in another order, 5–8×
-faster than `upfirdn`'s scalar loop). Any window this shortcut cannot serve (the grid moved by
-jitter, samples missing at an edge) is cut by `cut_windows` itself.
+incremental (`sensorlab.inference.incremental_resample`: the resampled samples of earlier
+windows are kept, only new input is filtered). Any window this shortcut cannot serve (the grid
+moved by jitter, samples missing at an edge) is cut by `cut_windows` itself.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
 from operator import attrgetter
 
 import numpy as np
 
-from sensorlab.datasets.resample import _HALF_TAPS, gap_threshold, rational_ratio, resample_margin
+from sensorlab.datasets.resample import gap_threshold, rational_ratio, resample_margin
 from sensorlab.datasets.windows import EPS, cut_windows, n_samples
-from sensorlab.inference.decimate import Decimator
 from sensorlab.inference.held import Held as _Held
+from sensorlab.inference.incremental_resample import IncrementalResampler
+from sensorlab.inference.window_offsets import position1 as _position1
+from sensorlab.inference.window_offsets import window_offsets
 
 #: Seconds of slack on the readiness test that triggers cutting (far above float rounding).
 _SLACK = 1e-6
@@ -64,27 +57,6 @@ class Ready:
     after_gap: bool  # the grid restarted (first samples, or a gap) before these windows
 
 
-@lru_cache(maxsize=16)
-def lowpass(up: int, down: int, dtype: str) -> np.ndarray:
-    """The anti-aliasing FIR `resample` uses (`resample_poly`'s default design), built once.
-
-    ``resample_poly(x, up, down, window=lowpass(...))`` equals ``resample_poly(x, up, down)``
-    bit for bit (a test checks it): the same Kaiser(5) window, length and cut-off, cast to
-    the samples' dtype before resample_poly scales it by ``up``.
-    """
-    from scipy.signal import firwin  # scipy.signal costs ~0.5 s to import: only when resampling
-
-    m = max(up, down)
-    return firwin(2 * _HALF_TAPS * m + 1, 1.0 / m, window=("kaiser", 5.0)).astype(dtype)
-
-
-def _position1(ts: np.ndarray, t: float, r: int) -> float:
-    """`cut_windows`' ``_position(ts[r:], [t])[0]`` (fractional index by linear interpolation) for one time."""
-    j = min(max(int(ts.searchsorted(t, "right")) - 1 - r, 0), len(ts) - r - 2)
-    a = float(ts[r + j])
-    return j + (t - a) / (float(ts[r + j + 1]) - a)
-
-
 class Windower:
     """Cut windows of ``length`` s every ``hop`` s at ``rate_out`` Hz from a ``rate_in`` Hz stream."""
 
@@ -98,7 +70,6 @@ class Windower:
         self.n = n_samples(length, rate_out)
         self.gap = gap_threshold(self.rate_in)
         self.gaps = 0  # gaps seen (each restarted the grid)
-        self.filtered = 0  # input samples run through the resampling filter (work done, for tests and benchmarks)
         self.fast_hops = 0  # hops `push_chunks` served with `_hop` (for tests and benchmarks)
         # First window index of a grid: windows closer to the first sample than the filter's
         # margin would depend on where the samples began (the filter pads there).
@@ -107,9 +78,7 @@ class Windower:
         self._lead = self.length + self.margin - 1.0 / self.rate_out - 0.5 / self.rate_in
         # Newest sample time + this = the latest start of a complete window (see _push_segment).
         self._avail = 1.0 / self.rate_out + 0.5 / self.rate_in - self.margin - self.length
-        # Input samples the filter reaches on each side of an output sample (plus one).
-        self._reach = math.ceil(_HALF_TAPS * max(self.up, self.down) / self.up) + 1
-        self._decimators: dict[str, Decimator] = {}  # per sample dtype (float32, float64)
+        self._resampler = IncrementalResampler(self.up, self.down)
         self.reset()
 
     def reset(self) -> None:
@@ -125,12 +94,12 @@ class Windower:
         self._identity: bool | None = None  # columns select every channel, in order
         self._fast = False  # `push_chunks` may take `_hop` (set once held samples of a plain layout exist)
         self._views: tuple = (None, None, None, None, 0)  # the held buffers, byte views of them, bytes per sample (`_byte_views`)
-        self._drop_cache()
+        self._resampler.forget()
 
-    def _drop_cache(self) -> None:
-        self._y = _Held()  # resampled samples kept for the next windows
-        self._y0 = 0  # output index of the first kept one (counted from _origin)
-        self._origin: int | None = None  # input index of output sample 0
+    @property
+    def filtered(self) -> int:
+        """Input samples run through the resampling filter (work done, for tests and benchmarks)."""
+        return self._resampler.filtered
 
     @property
     def due(self) -> float:
@@ -366,8 +335,9 @@ class Windower:
         # Keep what the next window (and the filter before it) needs.
         keep_from = self._anchor + self._j * self.hop - self.margin - 2.0 / self.rate_in
         i = int(self._ts.view().searchsorted(keep_from, "left"))
-        if self._origin is not None:  # and the inputs of the next resampled samples
-            i = min(i, self._filter_start(self._y0 + len(self._y)) - self._base)
+        needs_from = self._resampler.needs_from()
+        if needs_from is not None:  # and the inputs of the next resampled samples
+            i = min(i, needs_from - self._base)
         i = max(0, i)
         self._ts.drop(i)
         self._x.drop(i)
@@ -377,39 +347,22 @@ class Windower:
     # -- cutting ----------------------------------------------------------------------------------
     def _cut_held(self, starts: np.ndarray) -> np.ndarray:
         """`cut_windows` on the held samples: the reference, for windows the shortcut cannot serve."""
-        self._drop_cache()
+        self._resampler.forget()
         if self.up != self.down:
-            self.filtered += len(self._x)
+            self._resampler.filtered += len(self._x)
         return cut_windows(self._ts.view(), self._x.view(), self.rate_in, self.rate_out, starts, self.length).data
 
     def _cut(self, starts: np.ndarray) -> np.ndarray:
         """The samples `cut_windows` gives for ``starts`` on the held samples, without refiltering them.
 
-        The positions are `cut_windows`' arithmetic done on Python floats (the same IEEE
-        doubles, and ``round`` rounds half to even like ``np.rint``): a few windows per call
-        cost microseconds instead of a dozen NumPy calls each.
+        The positions are `cut_windows`' arithmetic done on Python floats (`window_offsets`).
         """
         ts, x = self._ts.view(), self._x.view()
-        up, down, n, rate = self.up, self.down, self.n, self.rate_in
-        s_list = starts.tolist()
-        # As cut_windows: the output grid puts a sample on the input sample nearest the first start.
-        r = round(_position1(ts, s_list[0], 0)) % down if down > 1 else 0
-        m = len(ts) - r
-        if m < 2:
-            return self._cut_held(starts)
-        t_first, t_last = float(ts[r]), float(ts[-1])
-        k0 = []
-        for s in s_list:
-            if s < t_first:
-                p = (s - t_first) * rate
-            elif s > t_last:
-                p = m - 1 + (s - t_last) * rate
-            else:
-                p = _position1(ts, s, r)
-            k0.append(round(p * up / down))
-        n_y = m * up // down + bool(m * up % down)  # samples cut_windows' resample gives
-        if k0[0] < 0 or k0[-1] + n > n_y or s_list[0] < t_first - 0.5 / rate or s_list[-1] + self.length > t_last + 1.5 / rate:
-            return self._cut_held(starts)  # held at the edge value: cut_windows' own rule
+        up, down, n = self.up, self.down, self.n
+        offsets = window_offsets(ts, starts.tolist(), up, down, self.rate_in, n, self.length)
+        if offsets is None:
+            return self._cut_held(starts)  # too few samples, or held at the edge value: cut_windows' own rule
+        r, k0 = offsets
         if up == down and len(k0) == 1 and x.dtype == np.float32:
             # One window of float32 samples (the live case): a view of the held samples, no copy.
             # Held samples are never overwritten (appends go past them, compaction copies), so
@@ -420,62 +373,8 @@ class Windower:
             for w, a in enumerate(k0):
                 data[w] = x[a : a + n]
             return data
-        # Output sample K (counted from _origin) lies at input index _origin + K * down / up.
-        first = self._base + r
-        if self._origin is None or (first - self._origin) % down:
-            self._drop_cache()  # a new grid phase (the first window, or jitter moved it)
-            self._origin = first
-        shift = (first - self._origin) // down * up
-        K0 = [k + shift for k in k0]
-        lo, hi = K0[0], K0[-1] + n
-        if not len(self._y) or lo < self._y0 or lo > self._y0 + len(self._y):
-            self._y = _Held()
-            self._y0 = lo
-        have = self._y0 + len(self._y)
-        if have < hi:
-            new = self._filter(have, hi)
-            if new is None:
-                return self._cut_held(starts)
-            self._y.append(new)
-        y = self._y.view()
-        if len(K0) == 1 and y.dtype == np.float32:
-            data = y[K0[0] - self._y0 : K0[0] - self._y0 + n][None]  # one window: a view, as above
-        else:
-            data = np.empty((len(starts), n, x.shape[1]), np.float32)
-            for w, k in enumerate(K0):
-                data[w] = y[k - self._y0 : k - self._y0 + n]
-        self._y.drop(K0[-1] - self._y0)  # later windows start later
-        self._y0 = K0[-1]
-        return data
-
-    def _filter_start(self, k: int) -> int:
-        """Input index where filtering must start for output ``k`` on (a whole number of ``down`` steps from the origin)."""
-        assert self._origin is not None
-        return self._origin + math.floor((k * self.down / self.up - self._reach) / self.down) * self.down
-
-    def _filter(self, k_from: int, k_to: int) -> np.ndarray | None:
-        """Resampled samples ``k_from … k_to - 1``, filtering only the input they depend on."""
-        assert self._origin is not None
-        up, down = self.up, self.down
-        a = self._filter_start(k_from)
-        b = self._origin + math.ceil((k_to - 1) * down / up + self._reach) + 1
-        if a < self._base or b > self._base + len(self._x):
-            return None
-        x = self._x.view()[a - self._base : b - self._base]
-        self.filtered += len(x)
-        # A slice starting a whole number of ``down`` steps after the origin resamples onto the
-        # same output grid, shifted by that many ``up`` steps; away from its ends (the filter's
-        # reach) its samples are the whole signal's.
-        shift = (a - self._origin) // down * up
-        if up == 1:  # integer down-sampling (48 → 16 kHz): the same FIR as three matrix products
-            dec = self._decimators.get(x.dtype.str)
-            if dec is None:
-                dec = self._decimators[x.dtype.str] = Decimator(lowpass(up, down, x.dtype.str), down)
-            return dec(x, k_from - shift, k_to - shift)
-        from scipy.signal import resample_poly  # imported once (lowpass above); then a dict look-up
-
-        y = resample_poly(x, up, down, axis=0, padtype="line", window=lowpass(up, down, x.dtype.str))
-        return y[k_from - shift : k_to - shift]
+        data = self._resampler.windows(self._x, self._base, self._base + r, k0, n)
+        return self._cut_held(starts) if data is None else data
 
 
-__all__ = ["Ready", "Windower", "lowpass"]
+__all__ = ["Ready", "Windower"]

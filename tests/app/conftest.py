@@ -107,3 +107,52 @@ def open_view(qtbot, tmp_path):
     yield make
     for v in views:
         v.close()
+
+
+@pytest.fixture
+def live_view(qtbot, fake_acquisition):
+    """A `LiveView` of `small_rig` (5 s window, 1000 × 800, shown) whose frames the test drives
+    (its timer stopped; `scroll_live_view`), once every time panel has drawn; shut down after."""
+    import numpy as np
+
+    from sensorlab.app.live.view import LiveView
+
+    v = LiveView(fake_acquisition, window=5.0)
+    qtbot.addWidget(v)
+    v.timer.stop()  # frames are driven by the test
+    v.resize(1000, 800)
+    v.show()
+    qtbot.waitUntil(lambda: v.refresh() or all(np.isfinite(p.newest) for p in v.time_panels), timeout=20_000)
+    yield v
+    v.shutdown()
+
+
+def scroll_live_view(qtbot, view, frames: int) -> list[tuple[float, float]]:
+    """Refresh and paint ``view`` ``frames`` times, each after new data arrived; the x ranges shown."""
+    ranges = []
+    for _ in range(frames):
+        newest = max(p.newest for p in view.time_panels)
+        qtbot.waitUntil(lambda: any(r.snapshot() is not None and r.snapshot().timestamps[-1] > newest for r in view._rings.values()), timeout=10_000)
+        view.refresh()
+        view.grab()  # paints every plot now
+        ranges.append(tuple(view.master_plot.getViewBox().viewRange()[0]))
+    return ranges
+
+
+def write_clap_audio(path, claps, seconds: float, rate: int = 8000, clap_s: float = 0.02, seed: int = 1, start: float | None = None):
+    """A session of quiet mono audio (``mic``) with short 1 kHz bursts ("claps") at ``claps``
+    seconds from its first sample (at `synthetic.T0`); ``start``: the session's start, when
+    samples come before it (a studio recording's pre-roll). Returns ``path``."""
+    import numpy as np
+
+    from sensorlab.acquisition.source import Chunk, StreamInfo, StreamKind
+    from sensorlab.session.synthetic import T0, write_streams
+
+    n = int(seconds * rate)
+    t = np.arange(n) / rate
+    x = (1e-4 * np.random.default_rng(seed).standard_normal(n)).astype(np.float32)
+    for c in claps:
+        on = (t >= c) & (t < c + clap_s)
+        x[on] += 0.8 * np.sin(2 * np.pi * 1000.0 * t[on]).astype(np.float32)
+    mic = StreamInfo("mic", StreamKind.AUDIO, rate, channel_names=("m",), dtype="float32", sample_shape=(1,))
+    return write_streams(path, {"mic": (mic, Chunk(x[:, None], T0 + t))}, start=T0 if start is None else start, stop=T0 + seconds)

@@ -11,20 +11,14 @@ from sensorlab.acquisition.source import Chunk, StreamInfo, StreamKind
 from sensorlab.labeling.labelset import LabelSet
 from sensorlab.session.reader import Session
 from sensorlab.session.synthetic import T0, write_streams
+from tests.app.conftest import write_clap_audio
 
 RATE = 8000
 
 
 def _clappy_session(path, seconds=16.0, clap_s=0.02, claps=(1.37, 3.37, 5.37, 7.37, 9.37, 11.37, 13.37)):
     """Quiet mono audio with short 1 kHz bursts ("claps") at known times."""
-    n = int(seconds * RATE)
-    t = np.arange(n) / RATE
-    x = (1e-4 * np.random.default_rng(1).standard_normal(n)).astype(np.float32)
-    for c in claps:
-        on = (t >= c) & (t < c + clap_s)
-        x[on] += 0.8 * np.sin(2 * np.pi * 1000.0 * t[on]).astype(np.float32)
-    mic = StreamInfo("mic", StreamKind.AUDIO, RATE, channel_names=("m",), dtype="float32", sample_shape=(1,))
-    write_streams(path, {"mic": (mic, Chunk(x[:, None], T0 + t))}, stop=T0 + seconds)
+    write_clap_audio(path, claps, seconds, RATE, clap_s)
     return claps
 
 
@@ -190,14 +184,7 @@ def test_a_half_minute_session_at_48_khz_shows_every_clap_zoomed_out(tmp_path, q
 
     rate, seconds = 48000, 30.0
     claps = tuple(1.37 + 2.0 * i for i in range(14))
-    n = int(seconds * rate)
-    t = np.arange(n) / rate
-    x = (1e-4 * np.random.default_rng(2).standard_normal(n)).astype(np.float32)
-    for c in claps:
-        on = (t >= c) & (t < c + 0.02)
-        x[on] += 0.8 * np.sin(2 * np.pi * 1000.0 * t[on]).astype(np.float32)
-    mic = StreamInfo("mic", StreamKind.AUDIO, rate, channel_names=("m",), dtype="float32", sample_shape=(1,))
-    write_streams(tmp_path / "c.h5", {"mic": (mic, Chunk(x[:, None], T0 + t))}, stop=T0 + seconds)
+    write_clap_audio(tmp_path / "c.h5", claps, seconds, rate, seed=2)
     with Session.open(tmp_path / "c.h5") as s:
         track = SpectrogramTrack(s.streams["mic"], T0)
         track.settle(T0, T0 + seconds, pixels=900)

@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from sensorlab.acquisition.source import Chunk, StreamInfo, StreamKind
 from sensorlab.labeling.labelset import LabelSet
 from sensorlab.session.reader import Session
-from sensorlab.session.synthetic import T0, write_streams
+from sensorlab.session.synthetic import T0
+from tests.app.conftest import write_clap_audio
 
 RATE = 8000
 PREROLL = 3.0  # Record pressed 3 s into the samples
@@ -26,14 +26,7 @@ CLAPS = (1.37, 5.37, 9.37)  # seconds from the first sample; the first is in the
 
 
 def _recording_with_preroll(path, seconds=12.0):
-    n = int(seconds * RATE)
-    t = np.arange(n) / RATE
-    x = (1e-4 * np.random.default_rng(1).standard_normal(n)).astype(np.float32)
-    for c in CLAPS:
-        on = (t >= c) & (t < c + 0.02)
-        x[on] += 0.8 * np.sin(2 * np.pi * 1000.0 * t[on]).astype(np.float32)
-    mic = StreamInfo("mic", StreamKind.AUDIO, RATE, channel_names=("m",), dtype="float32", sample_shape=(1,))
-    write_streams(path, {"mic": (mic, Chunk(x[:, None], T0 + t))}, start=T0 + PREROLL, stop=T0 + seconds)
+    write_clap_audio(path, CLAPS, seconds, RATE, start=T0 + PREROLL)
     with h5py.File(path, "r") as f:  # as the studio writes it: samples before the start
         assert f.attrs["start_host_time"] == pytest.approx(T0 + PREROLL)
     return path

@@ -11,42 +11,18 @@ import pyqtgraph as pg
 import pytest
 
 from sensorlab.app.live.axis import LiveTimeAxis
-from sensorlab.app.live.view import LiveView
+from tests.app.conftest import scroll_live_view
 
 
-@pytest.fixture
-def view(qtbot, fake_acquisition):
-    v = LiveView(fake_acquisition, window=5.0)
-    qtbot.addWidget(v)
-    v.timer.stop()  # frames are driven by the test
-    v.resize(1000, 800)
-    v.show()
-    qtbot.waitUntil(lambda: v.refresh() or all(np.isfinite(p.newest) for p in v.time_panels), timeout=20_000)
-    yield v
-    v.shutdown()
-
-
-def _scroll(qtbot, view, frames: int) -> list[tuple[float, float]]:
-    """Refresh and paint ``frames`` times, each after new data arrived; the x ranges shown."""
-    ranges = []
-    for _ in range(frames):
-        newest = max(p.newest for p in view.time_panels)
-        qtbot.waitUntil(lambda: any(r.snapshot() is not None and r.snapshot().timestamps[-1] > newest for r in view._rings.values()), timeout=10_000)
-        view.refresh()
-        view.grab()  # paints every plot now
-        ranges.append(tuple(view.master_plot.getViewBox().viewRange()[0]))
-    return ranges
-
-
-def test_scrolling_axis_keeps_its_tick_spacing(qtbot, view):
+def test_scrolling_axis_keeps_its_tick_spacing(qtbot, live_view):
     """The visible time axis moves every frame; its tick spacing is worked out again only when
     the window's length or the axis's width changes (it was, in every frame: ~2 ms)."""
-    axis = view.time_panels[-1]._time_plots()[-1].getAxis("bottom")
+    axis = live_view.time_panels[-1]._time_plots()[-1].getAxis("bottom")
     assert axis.isVisible()
     calls = []
     spacing = axis.tickSpacing
     axis.tickSpacing = lambda *a, **k: calls.append(a) or spacing(*a, **k)
-    ranges = _scroll(qtbot, view, 8)
+    ranges = scroll_live_view(qtbot, live_view, 8)
     assert len(set(ranges)) >= 5, ranges  # it did scroll
     assert len(calls) <= 1
 
@@ -64,7 +40,7 @@ def test_time_axis_ticks_are_pyqtgraphs(qtbot, span, width):
             np.testing.assert_allclose(a, b, rtol=0, atol=1e-9 * max(1.0, x0))
 
 
-def test_follow_moves_every_plot_without_relinking(qtbot, view, monkeypatch):
+def test_follow_moves_every_plot_without_relinking(qtbot, live_view, monkeypatch):
     """While following, every time plot (the spectrogram and the wider events panel too) shows
     the newest window with its seconds in the master's pixel columns, and no
     plot re-derives the range from the master's screen geometry through pyqtgraph's links
@@ -81,28 +57,28 @@ def test_follow_moves_every_plot_without_relinking(qtbot, view, monkeypatch):
     # A plot resized meanwhile (its y axis' labels grew wider with new data) is re-derived
     # through the links once, rightly: only a frame without one must not relink.
     resized = []
-    for panel in view.time_panels:
+    for panel in live_view.time_panels:
         for plot in panel._time_plots():
             plot.getViewBox().sigResized.connect(resized.append)
-    _scroll(qtbot, view, 4)
-    x1 = max(p.newest for p in view.time_panels) - view.origin
-    master = view.master_plot.getViewBox()
-    assert master.viewRange()[0] == pytest.approx([x1 - view.history, x1], abs=1e-6)
+    scroll_live_view(qtbot, live_view, 4)
+    x1 = max(p.newest for p in live_view.time_panels) - live_view.origin
+    master = live_view.master_plot.getViewBox()
+    assert master.viewRange()[0] == pytest.approx([x1 - live_view.history, x1], abs=1e-6)
 
     def screen_x(vb, x):  # where data x is on the screen
         (lo, hi), g = vb.viewRange()[0], vb.screenGeometry()
         return g.x() + (x - lo) / (hi - lo) * g.width()
 
-    for panel in view.time_panels:
+    for panel in live_view.time_panels:
         for plot in panel._time_plots():
-            for x in (x1 - view.history, x1):
+            for x in (x1 - live_view.history, x1):
                 assert screen_x(plot.getViewBox(), x) == pytest.approx(screen_x(master, x), abs=0.5), panel.info.name
     assert relinked == [] or resized, f"{len(relinked)} plots re-derived their range without a resize"
     # The links still work for the user: zooming one plot moves the others.
     monkeypatch.setattr(pg.ViewBox, "linkedViewChanged", original)
-    view.set_follow(False)
-    view.master_plot.setXRange(x1 - 2.0, x1, padding=0)
-    last = view.time_panels[-1].plot.getViewBox()
+    live_view.set_follow(False)
+    live_view.master_plot.setXRange(x1 - 2.0, x1, padding=0)
+    last = live_view.time_panels[-1].plot.getViewBox()
     for x in (x1 - 2.0, x1):
         assert screen_x(last, x) == pytest.approx(screen_x(master, x), abs=0.5)
 
@@ -135,7 +111,7 @@ def test_prediction_banner_is_restyled_only_when_its_colour_changes(qtbot):
     assert len(styles) == 2  # sure, then unsure
 
 
-def test_legend_is_painted_from_its_cache_and_follows_hidden_channels(qtbot, view):
+def test_legend_is_painted_from_its_cache_and_follows_hidden_channels(qtbot, live_view):
     """The legend does not change while the traces under it scroll: each of its items is
     kept as pixels (it was painted anew every frame, ~0.3 ms a plot). Hiding a channel still
     changes what the legend's corner shows."""
@@ -144,7 +120,7 @@ def test_legend_is_painted_from_its_cache_and_follows_hidden_channels(qtbot, vie
 
     from sensorlab.app.live.timeseries import _descendants
 
-    imu = view.panels["imu"]
+    imu = live_view.panels["imu"]
     qtbot.waitUntil(lambda: imu.legend.isVisible(), timeout=5000)
     items = _descendants(imu.legend)
     assert len(items) > 2 * len(imu.curves)  # a sample and a label per channel, and the legend
@@ -161,7 +137,7 @@ def test_legend_is_painted_from_its_cache_and_follows_hidden_channels(qtbot, vie
     qtbot.waitUntil(lambda: pixels() != before, timeout=5000)
 
 
-def test_image_time_stamp_changes_without_laying_the_panel_out(qtbot, view):
+def test_image_time_stamp_changes_without_laying_the_panel_out(qtbot, live_view):
     """The camera's and the radar's "t = …" stamp changes with every image (30 and 20 times a
     second): a label of fixed size does so without asking its panel to lay itself out again."""
     from PySide6.QtCore import QEvent, QObject
@@ -174,27 +150,27 @@ def test_image_time_stamp_changes_without_laying_the_panel_out(qtbot, view):
                 self.n += 1
             return False
 
-    cam = view.panels["cam"]
-    qtbot.waitUntil(lambda: view.refresh() or cam.frames_shown > 0, timeout=10_000)
+    cam = live_view.panels["cam"]
+    qtbot.waitUntil(lambda: live_view.refresh() or cam.frames_shown > 0, timeout=10_000)
     counter = Count()
     cam.installEventFilter(counter)
     texts = set()
     for _ in range(5):
         shown = cam.frames_shown
-        qtbot.waitUntil(lambda: view.refresh() or cam.frames_shown > shown, timeout=10_000)
+        qtbot.waitUntil(lambda: live_view.refresh() or cam.frames_shown > shown, timeout=10_000)
         texts.add(cam.stamp.text())
         qtbot.wait(1)  # deliver posted events
     assert len(texts) == 5 and all(t.startswith("t = ") for t in texts)
     assert counter.n == 0
 
 
-def test_following_scrolls_the_plots_without_pyqtgraphs_set_range(qtbot, view, monkeypatch):
+def test_following_scrolls_the_plots_without_pyqtgraphs_set_range(qtbot, live_view, monkeypatch):
     """While following, each frame moves every time plot's x range. pyqtgraph's `setRange`
     did it with limit, aspect and auto-range checks and four signals (~50 Python slots a
     frame): the view now sets the range and transform itself and emits only what the axes and
     overlays follow. The plots still show the newest window, the visible axis its ticks, and
     the marker layers their markers where they are."""
-    _scroll(qtbot, view, 2)  # the first frames may go through setRange (auto range is then off)
+    scroll_live_view(qtbot, live_view, 2)  # the first frames may go through setRange (auto range is then off)
     calls = []
     original = pg.ViewBox.setRange
 
@@ -204,33 +180,33 @@ def test_following_scrolls_the_plots_without_pyqtgraphs_set_range(qtbot, view, m
         return original(self, rect, xRange, *a, **k)
 
     monkeypatch.setattr(pg.ViewBox, "setRange", counting)
-    imu = view.panels["imu"]
-    ranges = _scroll(qtbot, view, 6)
+    imu = live_view.panels["imu"]
+    ranges = scroll_live_view(qtbot, live_view, 6)
     assert len(set(ranges)) >= 2  # it scrolled (a frame may bring new images only)
     assert calls == []
-    x1 = max(p.newest for p in view.time_panels) - view.origin
-    for panel in view.time_panels:
+    x1 = max(p.newest for p in live_view.time_panels) - live_view.origin
+    for panel in live_view.time_panels:
         for plot in panel._time_plots():
             lo, hi = plot.getViewBox().viewRange()[0]
-            assert hi - lo == pytest.approx(view.history, rel=0.2) and lo < x1 <= hi + 1e-6
-    axis = view.time_panels[-1]._time_plots()[-1].getAxis("bottom")
-    assert tuple(axis.range) == pytest.approx(view.time_panels[-1]._time_plots()[-1].getViewBox().viewRange()[0])
+            assert hi - lo == pytest.approx(live_view.history, rel=0.2) and lo < x1 <= hi + 1e-6
+    axis = live_view.time_panels[-1]._time_plots()[-1].getAxis("bottom")
+    assert tuple(axis.range) == pytest.approx(live_view.time_panels[-1]._time_plots()[-1].getViewBox().viewRange()[0])
     # A marker is drawn where the scrolled range puts it.
-    imu.add_marker(view.origin + x1 - 1.0, "here")
+    imu.add_marker(live_view.origin + x1 - 1.0, "here")
     layer = imu._marker_layer
     (lo, hi), width = imu.plot.getViewBox().viewRange()[0], layer.boundingRect().width()
     assert layer._visible()[-1][1] == pytest.approx((x1 - 1.0 - lo) / (hi - lo) * width + layer.boundingRect().left(), abs=0.5)
 
 
-def test_time_plots_paint_without_saving_the_painter_state_and_look_the_same(qtbot, view):
+def test_time_plots_paint_without_saving_the_painter_state_and_look_the_same(qtbot, live_view):
     """Every item of a time plot sets the painter state it needs, so its view skips Qt's save
     and restore around each item (~40–90 items a view, every frame); what is drawn must not
     change (an item that left a pen, a font or a hint behind would show here)."""
     from PySide6.QtWidgets import QGraphicsView
 
     flag = QGraphicsView.OptimizationFlag.DontSavePainterState
-    view.set_paused(True)  # the same frame for both renders
-    for panel in view.time_panels:
+    live_view.set_paused(True)  # the same frame for both renders
+    for panel in live_view.time_panels:
         g = panel.graphics
         assert g.optimizationFlags() & flag, panel.info.name
         fast = g.grab().toImage()

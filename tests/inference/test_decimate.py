@@ -8,7 +8,7 @@ import pytest
 from scipy.signal import resample_poly
 
 from sensorlab.inference.decimate import Decimator
-from sensorlab.inference.windower import lowpass
+from sensorlab.inference.incremental_resample import lowpass
 
 
 @pytest.mark.parametrize("down", [2, 3, 6, 10])

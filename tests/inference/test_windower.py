@@ -8,7 +8,8 @@ from scipy.signal import resample_poly
 
 from sensorlab.datasets.resample import rational_ratio, resample, resample_margin
 from sensorlab.datasets.windows import cut_windows
-from sensorlab.inference.windower import Windower, lowpass
+from sensorlab.inference.incremental_resample import lowpass
+from sensorlab.inference.windower import Windower
 
 
 def stream(rate: float, seconds: float, channels: int, dtype=np.float32, jitter: float = 0.0, stall: tuple[float, float] | None = None, seed: int = 0):

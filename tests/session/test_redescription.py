@@ -24,23 +24,28 @@ def _board() -> BinaryMCU:
     return BinaryMCU([imu_stream(world, 0, "imu", 500.0), radar_stream(world, 1, "radar", 20.0, (4, 4))], device="wrist board")
 
 
-def _record(tmp_path, board, sources, reboot, changed: str, record_on: tuple[str, ...] | None = None) -> tuple:
+def _record(tmp_path, board, sources, reboot, changed: str, record_on: tuple[str, ...] | None = None, also_close: tuple = ()) -> tuple:
     """Record, reboot the board once ``changed`` has samples, record on (``record_on``: the
-    streams that must, default all others); the file's path and the reboot's host time."""
-    path = tmp_path / "run.h5"
-    with Acquisition(sources) as acq:
-        st = acq.stats[changed]
-        with Recorder(acq, path) as rec:
-            base = st.samples
-            assert wait_until(lambda: st.samples > base + 200, 60.0)
-            reboot()
-            t_reboot = board.boots[-1]
-            others = [s for n, s in acq.stats.items() if n != changed and (record_on is None or n in record_on)]
-            # The other streams record on well past the reboot (and a changed stream fails meanwhile).
-            assert wait_until(lambda: all(s.last_time > t_reboot + 1.5 for s in others), 60.0)
-            assert wait_until(lambda: bool(st.error) or st.samples > base + 1500, 60.0)
-        assert not rec.error
-    return path, t_reboot
+    streams that must, default all others); the file's path and the reboot's host time. The
+    board and ``also_close`` (emulated devices) are closed once the recording stopped."""
+    try:
+        path = tmp_path / "run.h5"
+        with Acquisition(sources) as acq:
+            st = acq.stats[changed]
+            with Recorder(acq, path) as rec:
+                base = st.samples
+                assert wait_until(lambda: st.samples > base + 200, 60.0)
+                reboot()
+                t_reboot = board.boots[-1]
+                others = [s for n, s in acq.stats.items() if n != changed and (record_on is None or n in record_on)]
+                # The other streams record on well past the reboot (and a changed stream fails meanwhile).
+                assert wait_until(lambda: all(s.last_time > t_reboot + 1.5 for s in others), 60.0)
+                assert wait_until(lambda: bool(st.error) or st.samples > base + 1500, 60.0)
+            assert not rec.error
+        return path, t_reboot
+    finally:
+        for device in (board, *also_close):
+            device.close()
 
 
 @pytest.mark.parametrize("reader", ["thread", "process"])
@@ -55,11 +60,7 @@ def test_a_board_rebooted_into_another_scale_stops_that_stream_and_records_the_o
     # The new firmware sets the accelerometer to ±16 g: each count is worth twice as much. Stored
     # with the old scale, the 1 g of gravity would read back as 0.5 g.
     wider = dataclasses.replace(imu.description, scale=(16 / 32768,) * 3 + imu.description.scale[3:])
-    try:
-        path, t_reboot = _record(tmp_path, board, sources, lambda: board.reboot(streams=[EmulatedStream(wider, imu.measure, 10), radar]), "imu")
-    finally:
-        board.close()
-        other.close()
+    path, t_reboot = _record(tmp_path, board, sources, lambda: board.reboot(streams=[EmulatedStream(wider, imu.measure, 10), radar]), "imu", also_close=(other,))
     with Session.open(path) as s:
         rec_imu = s.streams["imu"]
         c = rec_imu.read()
@@ -83,10 +84,7 @@ def test_a_board_rebooted_into_another_scale_stops_that_stream_and_records_the_o
 def test_a_board_rebooted_into_the_same_description_records_on_with_a_gap(tmp_path):
     board = _board().start()
     sources = [SerialSource(board.port, board.baudrate, "binary", reader="thread")]
-    try:
-        path, t_reboot = _record(tmp_path, board, sources, lambda: board.reboot(pause=0.5), "imu")
-    finally:
-        board.close()
+    path, t_reboot = _record(tmp_path, board, sources, lambda: board.reboot(pause=0.5), "imu")
     with Session.open(path) as s:
         imu = s.streams["imu"]
         c = imu.read()
@@ -110,11 +108,7 @@ def test_a_text_board_that_prints_other_columns_after_a_reset_stops_that_stream(
         assert wait_until(lambda: board.sent_packets > lines + 300, 60.0)
         board.reboot(channels=swapped)
 
-    try:
-        path, t_reboot = _record(tmp_path, board, sources, reset_then_update, "wrist")
-    finally:
-        board.close()
-        other.close()
+    path, t_reboot = _record(tmp_path, board, sources, reset_then_update, "wrist", also_close=(other,))
     with Session.open(path) as s:
         wrist = s.streams["wrist"]
         c = wrist.read()
@@ -133,10 +127,7 @@ def test_a_rebooted_board_that_does_not_describe_itself_again_stops_with_what_to
         board.answer_describe = False  # e.g. firmware that answers only right after boot
         board.reboot()
 
-    try:
-        path, t_reboot = _record(tmp_path, board, sources, reboot_mute, "imu", record_on=())
-    finally:
-        board.close()
+    path, t_reboot = _record(tmp_path, board, sources, reboot_mute, "imu", record_on=())
     assert board.describe_requests >= 2, "the host asked again (and repeated it)"
     with Session.open(path) as s:
         for name in ("imu", "radar"):

@@ -21,13 +21,13 @@ import time
 from collections import deque
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QTransform
 from PySide6.QtWidgets import QScrollArea, QSplitter, QVBoxLayout, QWidget
 
 from sensorlab.acquisition.clock import EPOCH
 from sensorlab.acquisition.source import StreamKind
 from sensorlab.app.live.cpu_room import CpuRoom
 from sensorlab.app.live.panels import EventsPanel, Panel, panel_for, ring_seconds
+from sensorlab.app.live.time_scroll import line_up, show_range
 
 #: Shortest refresh period of the live view, milliseconds (about 60 fps).
 REFRESH_MS = 16
@@ -342,55 +342,21 @@ class LiveView(QWidget):
             self.refreshed.emit()
 
     def _follow_range(self, x0: float, x1: float) -> None:
-        """Show ``x0 … x1`` on the master plot, and on every other time plot the range that
-        lines its pixel columns up with the master's (as pyqtgraph's x link does: a plot with
-        no y axis, like the events panel, is wider and shows a little more to the left).
-
-        Each plot is given its range here, all links blocked meanwhile: through the links,
-        each of the ~8 plots re-derived it in a chain of signals (~1 ms a frame); and through
-        `_scroll_x`, not pyqtgraph's `setRange` (~0.9 ms a frame less, docs/PERFORMANCE.md).
-        Where each plot's columns lie against the master's is worked out once per layout
-        (`_alignment`), not from every plot's screen geometry in every frame."""
-        aligned = self._alignment()
-        span = x1 - x0
-        for vb, _offset, _width in aligned:
-            vb.blockLink(True)
-        try:
-            for vb, offset, width in aligned:
-                if offset is None:
-                    _scroll_x(vb, x0, x1)
-                else:
-                    lo = x0 + offset * span
-                    _scroll_x(vb, lo, lo + width * span)
-        finally:
-            for vb, _offset, _width in aligned:
-                vb.blockLink(False)
-        # Apply the new range now rather than in pyqtgraph's prepare-for-paint: there, the
-        # axes it invalidates would schedule a second paint of every plot. (`_scroll_x` has
-        # done it already; this is for a plot that went through `setXRange`.)
-        for vb, _offset, _width in aligned:
-            vb.updateMatrix()
+        """Show ``x0 … x1`` on the master plot and the lined-up range on every other time plot
+        (`time_scroll.show_range`: each plot given its range here, links blocked meanwhile)."""
+        show_range(self._alignment(), x0, x1)
 
     def _alignment(self) -> list[tuple]:
-        """Every time plot's ViewBox with where its pixel columns start and their count, both
-        in the master's widths (None: the master itself, or a plot not lined up with it).
+        """Every time plot's ViewBox lined up with the master's (`time_scroll.line_up`).
 
-        Plots that overlap the master by a third are lined up (pyqtgraph's rule). Kept until
-        a plot is resized, added or removed (only that moves columns: the panels share their
-        column of the window); not kept while the master has no width yet."""
+        Kept until a plot is resized, added or removed (only that moves columns: the panels
+        share their column of the window); not kept while the master has no width yet."""
         if self._aligned is not None:
             return self._aligned
         master = self.master_plot.getViewBox()
         boxes = [plot.getViewBox() for panel in self.time_panels for plot in panel._time_plots()]
-        mg = master.screenGeometry()
-        out = []
-        for vb in boxes:
-            sg = vb.screenGeometry() if mg is not None and mg.width() > 0 and vb is not master else None
-            if sg is not None and min(sg.right(), mg.right()) - max(sg.left(), mg.left()) >= min(mg.width(), sg.width()) / 3:
-                out.append((vb, (sg.x() - mg.x()) / mg.width(), sg.width() / mg.width()))
-            else:
-                out.append((vb, None, None))
-        if mg is not None and mg.width() > 0:
+        out, settled = line_up(master, boxes)
+        if settled:
             self._aligned = out
         return out
 
@@ -409,38 +375,3 @@ class LiveView(QWidget):
         if not self._setting_range:
             self.set_follow(False)
 
-
-def _scroll_x(vb, lo: float, hi: float) -> None:
-    """``vb.setXRange(lo, hi, padding=0)`` for a plot that only scrolls: pyqtgraph's
-    `setRange` checks limits, aspect and auto range, then emits four signals with ~50 Python
-    slots per frame across the time plots; here only the range, the transform and the
-    signals the axes and overlays follow. Falls back to `setXRange` while x is auto-ranged.
-
-    The transform is pyqtgraph's `updateMatrix` (the view range's centre at the box's
-    centre, scaled to its size, y up) as one `QTransform`, without its per-call objects."""
-    st = vb.state
-    limits = st["limits"]
-    if st["autoRange"][0] is not False or st["aspectLocked"] or limits["xLimits"] != [-1e307, 1e307] or limits["xRange"] != [None, None]:
-        vb.setXRange(lo, hi, padding=0)
-        return
-    if st["viewRange"][0] == [lo, hi]:
-        return
-    st["targetRange"][0] = [lo, hi]
-    st["viewRange"][0] = [lo, hi]
-    r = vb.rect()
-    y0, y1 = st["viewRange"][1]
-    if hi == lo or y1 == y0:
-        vb._matrixNeedsUpdate = True
-        vb.updateMatrix()  # pyqtgraph's own handling of an empty range
-    else:
-        sx, sy = r.width() / (hi - lo), r.height() / (y1 - y0)
-        if not st["yInverted"]:
-            sy = -sy
-        if st["xInverted"]:
-            sx = -sx
-        c = r.center()
-        vb.childGroup.setTransform(QTransform(sx, 0.0, 0.0, sy, c.x() - sx * 0.5 * (lo + hi), c.y() - sy * 0.5 * (y0 + y1)))
-        vb._matrixNeedsUpdate = False
-        vb.sigTransformChanged.emit(vb)
-    vb.sigXRangeChanged.emit(vb, (lo, hi))
-    vb.sigRangeChanged.emit(vb, st["viewRange"], [True, False])
