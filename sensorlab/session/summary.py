@@ -15,6 +15,7 @@ from sensorlab.acquisition.clock import REANCHOR_TOLERANCE
 from sensorlab.acquisition.source import StreamKind
 from sensorlab.session import sync
 from sensorlab.session.reader import Session, StreamReader
+from sensorlab.session.stream_watch import NOTHING_STORED
 from sensorlab.session.sync_report import format_drift
 
 #: Samples read per block while scanning a stream for claps (bounds memory on long files).
@@ -101,6 +102,10 @@ def summarize(path: str | Path, measure_sync: bool = True) -> dict[str, Any]:
                     "gaps": len(gaps),
                     "gap_seconds": float((gaps[:, 1] - gaps[:, 0]).sum()) if len(gaps) else 0.0,
                     "error": st.error,
+                    # Why its input was thrown away (the last reason logged), e.g. a rig's `channels`
+                    # that the board's lines do not fit.
+                    "problem": next((e["message"].split(f"{NOTHING_STORED}: ", 1)[1] for e in reversed(s.log)
+                                     if e.get("stream") == name and f"{NOTHING_STORED}: " in e.get("message", "")), ""),
                     "reconnects": st.reconnects,
                     # Seconds between a regular stream's last sample and the end of the recording:
                     # a device that stopped sending and never came back (the port stayed open).
@@ -141,6 +146,8 @@ def lost_streams(summary: dict[str, Any]) -> list[str]:
             out.append(f"{s['name']}: stopped early ({s['error']})")
         elif s.get("reconnects"):
             out.append(f"{s['name']}: device lost and back {s['reconnects']}×, {s['gap_seconds']:.1f} s of gaps")
+        elif _silent(s, summary["duration"]) and s.get("problem"):
+            out.append(f"{s['name']}: no samples in {summary['duration']:.1f} s: {s['problem']}")
         elif _silent(s, summary["duration"]):
             # A port that opens but never speaks (wrong port, board not running, wrong baud
             # with a declared channel list) leaves an empty stream: not a clean recording.
@@ -289,6 +296,8 @@ def _notes(s: dict[str, Any]) -> list[str]:
         out.append(f"    ~ device lost and back {s['reconnects']}× (the time it was gone is in the gaps)")
     if s["error"]:
         out.append(f"    ! {s['error']}")
+    if s.get("problem"):
+        out.append(f"    ! {NOTHING_STORED} (for a while at least): {s['problem']}")
     if s.get("bad_samples"):
         out.append(f"    ! {s['bad_samples']} unreadable frame(s)/event(s) skipped (damaged, or never fully written)")
     if s.get("time_error"):
