@@ -83,6 +83,10 @@ def summarize(path: str | Path, measure_sync: bool = True) -> dict[str, Any]:
                 span = order.t_max - order.t_min
                 duration = max(0.0, span) + (1.0 / r.info.nominal_rate if r.info.regular else 0.0)
                 rate = (r.count - 1) / span if span > 0 else float("nan")
+            gap_seconds = float((gaps[:, 1] - gaps[:, 0]).sum()) if len(gaps) else 0.0
+            if order.ok and gap_seconds > 0 and r.count > 1 and duration - gap_seconds > 0:
+                # The rate while the device was there: an unplugged minute is not a slow board.
+                rate = (r.count - 1) / max(duration - gap_seconds - (1.0 / r.info.nominal_rate if r.info.regular else 0.0), 1e-9)
             clock = r.clock
             out["streams"].append(
                 {

@@ -66,3 +66,32 @@ def test_record_and_info_name_the_rig_fix(tmp_path):
     assert "baud" not in lines[0]  # not the guess for a port that says nothing
     info = CliRunner().invoke(app, ["info", str(out)])
     assert "lines of 3 values" in info.output, info.output
+
+
+def test_info_measures_a_replugged_boards_rate_over_the_time_it_was_there(tmp_path):
+    """Unplugged for seconds mid-recording: `info`'s measured rate was samples over the whole
+    span (a 100 Hz board read ~60 Hz), as if the board were slow."""
+    link = str(tmp_path / "ttyESP32")
+    mcu = TextIMU(rate=100.0, header=False, baudrate=115200, link_path=link).start()
+    rig = tmp_path / "bench.toml"
+    rig.write_text(f'[[serial]]\nname = "esp"\nport = "{link}"\nrate = 100\n')
+    out = tmp_path / "s.h5"
+
+    def unplug_for_a_while() -> None:
+        _wait(out.exists, 60.0)  # the devices opened and the file was created (slow on a loaded machine)
+        threading.Event().wait(2.0)
+        mcu.vanish()
+        threading.Event().wait(3.0)
+        mcu.replug()
+
+    plug = threading.Thread(target=unplug_for_a_while)
+    plug.start()
+    try:
+        result = CliRunner().invoke(app, ["record", "--rig", str(rig), "-d", "10", "-o", str(out)])
+    finally:
+        plug.join()
+        mcu.close()
+    assert result.exit_code == 3, result.output  # lost and back: the file is complete, with a hole
+    esp = next(s for s in summarize(out)["streams"] if s["name"] == "esp")
+    assert esp["gap_seconds"] > 2.0 and esp["samples"] > 300, esp
+    assert 90 < esp["rate_measured"] < 110, esp["rate_measured"]
