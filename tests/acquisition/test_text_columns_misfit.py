@@ -33,7 +33,7 @@ def test_lines_with_fewer_values_than_the_rig_names_are_explained(recorder):
             st = src.stats["esp"]
             assert _wait(lambda: st.problem), "no explanation for the lines thrown away"
             src.stop()
-    assert "lines of 3 values" in st.problem and "6 channels (ax, ay, az, gx, gy, gz)" in st.problem
+    assert "lines of 3 values" in st.problem and "`channels` name 6 (ax, ay, az, gx, gy, gz)" in st.problem
     assert "`channels`" in st.problem  # the fix
     assert st.samples == 0 and st.parse_errors >= 10 and st.error == ""
 

@@ -86,6 +86,6 @@ class HeaderLines:
             return None
         after = " after the time column" if self.time_column is not None else ""
         header = f" (its header names {', '.join(self._misfit_header)})" if self._misfit_header else ""
-        return (f"the board sends lines of {self._misfit_width} values{after}{header}, but the rig names "
-                f"{len(self.channel_names)} channels ({', '.join(self.channel_names)}), so every line is thrown away: "
-                "set `channels` in the rig to the board's columns, or remove it to take them from the board's header")
+        return (f"the board sends lines of {self._misfit_width} values{after}{header}, the rig's `channels` name "
+                f"{len(self.channel_names)} ({', '.join(self.channel_names)}): every line is thrown away; set `channels` "
+                "to the board's columns, or remove it to take them from the board's header")
