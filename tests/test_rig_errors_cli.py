@@ -32,6 +32,10 @@ CASES = {
     "name-labels": (_emulated('name = "labels"'), "emulated[0].name: 'labels' is reserved for the session's live labels"),
     "serial-rate": (b'[[serial]]\nport = "loop://"\nrate = 1e-9\n', "serial[0].rate: must be from 0.1 to 100000, got 1e-09"),
     "audio-rate": (b"[[audio]]\nrate = 1\n", "audio[0].rate: must be from 1000 to 768000, got 1"),
+    # Misspelled or other programs' names: the message names the setting meant.
+    "baudrate": (b'[[serial]]\nport = "loop://"\nbaudrate = 115200\n', "serial[0].baudrate: unknown setting (did you mean `baud`?)"),
+    "protcol": (b'[[serial]]\nport = "loop://"\nprotcol = "text"\n', "serial[0].protcol: unknown setting (did you mean `protocol`?)"),
+    "serail": (b'[[serail]]\nport = "loop://"\n', "serail: unknown setting (did you mean `serial`?)"),
 }
 
 

@@ -48,6 +48,7 @@ Example rig::
 
 from __future__ import annotations
 
+import difflib
 import functools
 import tomllib
 import typing
@@ -228,6 +229,25 @@ def _allowed_range(loc: tuple) -> str:
     return " and ".join(p for p in (low, high) if p)
 
 
+def _did_you_mean(loc: tuple) -> str:
+    """" (did you mean `baud`?)" for a misspelled setting or table at ``loc``, else ""."""
+    model: type[BaseModel] = rig_model()
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        info = model.model_fields.get(part)
+        inner = typing.get_args(info.annotation) if info is not None else ()
+        if not (inner and isinstance(inner[0], type) and issubclass(inner[0], BaseModel)):
+            return ""  # e.g. a processor's kind tag in the path
+        model = inner[0]
+    name = str(loc[-1])
+    # Other programs' names for a setting (pyserial's `baudrate`, sounddevice's `samplerate`):
+    # spelling alone would suggest `rate` for `baudrate`.
+    alias = {"baudrate": "baud", "baud_rate": "baud", "samplerate": "rate", "sample_rate": "rate", "port_name": "port"}
+    close = [alias[name]] if alias.get(name) in model.model_fields else difflib.get_close_matches(name, list(model.model_fields), n=1, cutoff=0.6)
+    return f" (did you mean `{close[0]}`?)" if close else ""
+
+
 def _format_error(source: str, err: ValidationError) -> str:
     first = err.errors()[0]
     loc = ""
@@ -239,7 +259,7 @@ def _format_error(source: str, err: ValidationError) -> str:
     if kind == "extra_forbidden" and len(first["loc"]) == 1 and loc in kind_problems():
         msg = kind_problems()[loc]  # a plugin's table whose package failed to load
     elif kind == "extra_forbidden":
-        msg = "unknown setting: remove it or check its spelling (see docs/RIG.md)"
+        msg = f"unknown setting{_did_you_mean(first['loc'])}: remove it or check its spelling (see docs/RIG.md)"
     elif kind == "missing":
         msg = "missing: add it"
     elif kind == "list_type" and len(first["loc"]) == 1:

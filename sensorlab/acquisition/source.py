@@ -201,6 +201,9 @@ class StreamStats:
     last_time: float = float("nan")
     last_arrival: float = float("nan")  # host time the last chunk arrived (stall detection)
     error: str = ""  # non-empty once the stream has stopped because of a fault
+    # Why the input is thrown away while it lasts, with the fix (a text board's lines with
+    # other columns than the rig's `channels`); "" once samples fit again. Not a stop.
+    problem: str = ""
     consumer_errors: int = 0  # consumers detached because they raised on one of its chunks
     gaps: list[tuple[float, float]] = field(default_factory=list)  # (start, end) host times
     # A device that vanished and may come back (a serial board unplugged): ``lost`` is True

@@ -166,7 +166,7 @@ class StreamOffset:
     offset: float
     stderr: float  # standard error of the median-like estimate (s)
     events: int  # claps matched with the reference
-    resolution: float  # s per sample of this stream
+    resolution: float  # s per sample of this stream; 0 for irregular times (a camera stamped per frame)
     diffs: list[float] = field(default_factory=list)  # per matched clap (s)
 
 
@@ -195,8 +195,10 @@ class Calibration:
         out = [f"reference: {self.reference} ({len(self.onsets.get(self.reference, []))} claps)"]
         for n, o in self.offsets.items():
             late = "late" if o.offset >= 0 else "early"
-            out.append(f"{n}: {o.offset * 1e3:+.1f} ms ± {o.stderr * 1e3:.1f} ms ({late}; {o.events} claps; "
-                       f"one sample is {_ms(o.resolution)})")  # fmt: skip
+            # Irregular times have no sample period to bound the error: one clap gives none.
+            error = "± ? ms" if o.events < 2 and not o.resolution > 0 else f"± {o.stderr * 1e3:.1f} ms"
+            each = f"one sample is {_ms(o.resolution)}" if o.resolution > 0 else "irregular times: clap a few times for an error"
+            out.append(f"{n}: {o.offset * 1e3:+.1f} ms {error} ({late}; {o.events} clap{'s' * (o.events != 1)}; {each})")
         out += [f"{n}: no offset ({why})" for n, why in self.problems.items()]
         return out
 

@@ -7,7 +7,9 @@ a warning into the session log (SWMR-appended at once: a crashed file still says
 - a serial board unplugged or reset: "device lost (reason)", then "device reconnected"
   (`RECONNECTED`: the reader counts these lines for a file that crashed before its
   ``reconnects`` footer was written); the stretch between is a gap;
-- a regular stream with no data for `STALL_WARN_SECONDS`: "no data for N s", once per silence.
+- a regular stream with no data for `STALL_WARN_SECONDS`: "no data for N s", once per silence;
+- input thrown away, and why (`StreamStats.problem`, e.g. a text board's lines with other
+  columns than the rig's `channels`): "nothing stored: …" (`NOTHING_STORED`), once per reason.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ STALL_WARN_SECONDS = 2.0
 #: Words of the session-log line written when a lost device is back (the reader counts them
 #: for a file that crashed before its ``reconnects`` footer was written).
 RECONNECTED = "device reconnected"
+#: Words before a `StreamStats.problem` in the session log (`summary` shows them per stream).
+NOTHING_STORED = "nothing stored"
 
 
 class StreamWatch:
@@ -36,6 +40,7 @@ class StreamWatch:
         self._stall_warned: set[str] = set()
         self._lost_logged: dict[str, float] = {}  # stream → lost_at already logged
         self._reconnects_logged: dict[str, int] = {}
+        self._problems_logged: dict[str, str] = {}
 
     def note_connection(self, name: str, st: StreamStats) -> None:
         """Log a device lost / back (polled at each flush; the times come from the source)."""
@@ -48,6 +53,13 @@ class StreamWatch:
         if back > self._reconnects_logged.get(name, 0):
             self._reconnects_logged[name] = back
             self._writer.log(now(), name, f"{name}: {RECONNECTED} (reconnect {back}); the time it was gone is a gap", "warning")
+
+    def note_problem(self, name: str, st: StreamStats) -> None:
+        """Log why a stream's input is thrown away (once per reason)."""
+        problem = st.problem
+        if problem and self._problems_logged.get(name) != problem:
+            self._problems_logged[name] = problem
+            self._writer.log(now(), name, f"{name}: {NOTHING_STORED}: {problem}", "warning")
 
     def check_stall(self, name: str, info: StreamInfo, st: StreamStats, t: float, stopped: bool) -> None:
         """Warn once when a regular stream that has not stopped has been silent too long."""

@@ -15,6 +15,7 @@ from sensorlab.acquisition.clock import REANCHOR_TOLERANCE
 from sensorlab.acquisition.source import StreamKind
 from sensorlab.session import sync
 from sensorlab.session.reader import Session, StreamReader
+from sensorlab.session.stream_watch import NOTHING_STORED
 from sensorlab.session.sync_report import format_drift
 
 #: Samples read per block while scanning a stream for claps (bounds memory on long files).
@@ -82,6 +83,10 @@ def summarize(path: str | Path, measure_sync: bool = True) -> dict[str, Any]:
                 span = order.t_max - order.t_min
                 duration = max(0.0, span) + (1.0 / r.info.nominal_rate if r.info.regular else 0.0)
                 rate = (r.count - 1) / span if span > 0 else float("nan")
+            gap_seconds = float((gaps[:, 1] - gaps[:, 0]).sum()) if len(gaps) else 0.0
+            if order.ok and gap_seconds > 0 and r.count > 1 and duration - gap_seconds > 0:
+                # The rate while the device was there: an unplugged minute is not a slow board.
+                rate = (r.count - 1) / max(duration - gap_seconds - (1.0 / r.info.nominal_rate if r.info.regular else 0.0), 1e-9)
             clock = r.clock
             out["streams"].append(
                 {
@@ -101,6 +106,10 @@ def summarize(path: str | Path, measure_sync: bool = True) -> dict[str, Any]:
                     "gaps": len(gaps),
                     "gap_seconds": float((gaps[:, 1] - gaps[:, 0]).sum()) if len(gaps) else 0.0,
                     "error": st.error,
+                    # Why its input was thrown away (the last reason logged), e.g. a rig's `channels`
+                    # that the board's lines do not fit.
+                    "problem": next((e["message"].split(f"{NOTHING_STORED}: ", 1)[1] for e in reversed(s.log)
+                                     if e.get("stream") == name and f"{NOTHING_STORED}: " in e.get("message", "")), ""),
                     "reconnects": st.reconnects,
                     # Seconds between a regular stream's last sample and the end of the recording:
                     # a device that stopped sending and never came back (the port stayed open).
@@ -141,6 +150,8 @@ def lost_streams(summary: dict[str, Any]) -> list[str]:
             out.append(f"{s['name']}: stopped early ({s['error']})")
         elif s.get("reconnects"):
             out.append(f"{s['name']}: device lost and back {s['reconnects']}×, {s['gap_seconds']:.1f} s of gaps")
+        elif _silent(s, summary["duration"]) and s.get("problem"):
+            out.append(f"{s['name']}: no samples in {summary['duration']:.1f} s: {s['problem']}")
         elif _silent(s, summary["duration"]):
             # A port that opens but never speaks (wrong port, board not running, wrong baud
             # with a declared channel list) leaves an empty stream: not a clean recording.
@@ -289,6 +300,8 @@ def _notes(s: dict[str, Any]) -> list[str]:
         out.append(f"    ~ device lost and back {s['reconnects']}× (the time it was gone is in the gaps)")
     if s["error"]:
         out.append(f"    ! {s['error']}")
+    if s.get("problem"):
+        out.append(f"    ! {NOTHING_STORED} (for a while at least): {s['problem']}")
     if s.get("bad_samples"):
         out.append(f"    ! {s['bad_samples']} unreadable frame(s)/event(s) skipped (damaged, or never fully written)")
     if s.get("time_error"):

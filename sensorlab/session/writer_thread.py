@@ -230,6 +230,7 @@ class RecorderWriterThread:
             if st.error and name not in self._stopped:
                 self._stream_stopped(name, st.error, t)
             self._watch.note_connection(name, st)
+            self._watch.note_problem(name, st)
             self._watch.check_stall(name, self._streams[name], st, t, name in self._stopped)
         self._writer.on_health(t, rows)
         self._writer.flush()

@@ -71,3 +71,24 @@ def test_closing_the_dialog_while_it_scans_leaves_no_errors_behind(qtbot, settin
     delete(dialog)  # closed and gone before the event loop delivered anything from the scan
     assert QThreadPool.globalInstance().waitForDone(30_000)
     qtbot.wait(200)  # the scan's queued results and "finished" arrive here
+
+
+def test_probing_a_port_that_cannot_be_opened_says_why(qtbot, settings):
+    """A probe failing with a `SourceError` (a RuntimeError, which superqt's generator worker
+    swallows) showed "probing…" forever; the dialog must show the reason and the fix."""
+    from sensorlab.acquisition.emulated.mcu_text import TextIMU
+    from sensorlab.acquisition.serial.port import SerialSource
+
+    with TextIMU(rate=100.0, baudrate=115200) as mcu:
+        held = SerialSource(mcu.port, 115200, name="esp", nominal_rate=100)  # the live view holds the port
+        held.open()
+        try:
+            dialog = DeviceDialog(settings)
+            qtbot.addWidget(dialog)
+            dialog.add_device(SerialConfig(name="esp", port=mcu.port, rate=100))
+            dialog.probe_selected()
+            qtbot.waitUntil(lambda: "failed" in dialog.report.toPlainText(), timeout=10_000)
+        finally:
+            held.close()
+    assert "is busy" in dialog.report.toPlainText() and "Close it and try again" in dialog.report.toPlainText()
+    qtbot.waitUntil(lambda: not dialog.tasks.busy, timeout=5_000)  # the task ended: nothing left "in progress"

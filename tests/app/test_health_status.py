@@ -135,3 +135,20 @@ def test_the_status_column_reaches_the_tables_right_edge(qtbot, make_window):
     hv._refit = True
     hv.update_now()
     assert _status_gap(table) <= 0
+
+
+def test_a_text_board_whose_lines_do_not_fit_the_rig_says_how_to_fix_it(qtbot, make_window):
+    """Real pty: the rig names six channels, the board prints three. The row names the
+    mismatch and the fix instead of only "no data since start"."""
+    from sensorlab.acquisition.emulated.mcu_text import TextIMU
+    from sensorlab.acquisition.serial.port import SerialSource
+
+    with TextIMU(rate=200.0, header=False, baudrate=115200) as mcu:
+        mcu._flash(("ax", "ay", "az"))
+        esp = SerialSource(mcu.port, 115200, name="esp", nominal_rate=200, channel_names=["ax", "ay", "az", "gx", "gy", "gz"])
+        w = make_window([SignalSource("imu", "timeseries", rate=500, shape=(6,), chunk_size=10), esp])
+        hv = w.health_view
+        qtbot.waitUntil(lambda: "lines of 3 values" in hv.status_text("esp"), timeout=15_000)
+        text = hv.status_text("esp")
+        w.close()
+    assert hv.is_red("esp") and text.startswith("nothing stored: ") and "`channels`" in text, text

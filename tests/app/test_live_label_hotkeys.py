@@ -145,3 +145,21 @@ def test_the_hotkey_filter_sees_only_the_window_and_the_focused_widget(qtbot, ma
     with qtbot.waitSignal(w.label_bar.label_event, timeout=5_000) as got:
         qtbot.keyClick(w.focusWidget(), Qt.Key.Key_1)
     assert json.loads(got.args[1]) == {"label": "clap", "type": "point"}
+
+
+def test_a_label_tapped_right_after_record_is_stored(qtbot, make_window):
+    """Record creates the file on a worker thread (seconds on a busy machine) while the button
+    already says Stop: a clap labeled at once was drawn, then dropped as "not recording"."""
+    w = make_window()
+    target = _give_focus(qtbot, w, w.live_view)
+    seen: list[str] = []
+    w.label_bar.label_event.connect(lambda _t, text: seen.append(text))
+    qtbot.mouseClick(w.record_button, Qt.MouseButton.LeftButton)
+    qtbot.keyClick(target, Qt.Key.Key_1)  # before the worker has created the file
+    assert seen, "the tap made no label"
+    qtbot.waitUntil(lambda: w.studio.recording and w.record_button.isEnabled(), timeout=10_000)
+    qtbot.keyClick(target, Qt.Key.Key_3)
+    with qtbot.waitSignal(w.recording_stopped, timeout=30_000) as stopped:
+        w.record_button.click()
+    stored = [json.loads(text) for _, text in _events(stopped.args[0])]
+    assert [(e["label"], e["type"]) for e in stored] == [("clap", "point"), ("walk", "point")]

@@ -122,3 +122,20 @@ def test_sync_without_claps_says_what_to_do(tmp_path):
     path = write_synthetic_session(tmp_path / "quiet.h5", 3.0, audio_rate=8000, imu_rate=100, predictions=False)
     result = runner.invoke(app, ["sync", str(path)])
     assert result.exit_code == 1 and "clap a few times" in result.output
+
+
+def test_a_camera_with_irregular_frame_times_is_not_given_a_zero_error():
+    """A USB or MJPEG camera is stamped per frame (irregular): its result read "± 0.0 ms … one
+    sample is 0 ms" from one clap, a precision no 30 fps camera has."""
+    from sensorlab.acquisition.source import IRREGULAR, StreamInfo, StreamKind
+    from sensorlab.session.calibration import estimate
+
+    infos = {"mic": StreamInfo("mic", StreamKind.AUDIO, 48000, sample_shape=(1,)),
+             "cam": StreamInfo("cam", StreamKind.VIDEO, IRREGULAR, dtype="uint8", sample_shape=(8, 8, 3))}  # fmt: skip
+    claps = np.array([1.0, 2.5, 4.0])
+    one = estimate({"mic": claps, "cam": np.array([1.0342])}, infos).lines()
+    cam = next(line for line in one if line.startswith("cam:"))
+    assert cam.startswith("cam: +34.2 ms ± ? ms") and "0 ms" not in cam and "1 clap;" in cam, cam
+    three = estimate({"mic": claps, "cam": claps + np.array([0.030, 0.036, 0.033])}, infos).lines()
+    cam = next(line for line in three if line.startswith("cam:"))
+    assert "± ?" not in cam and "3 claps" in cam and "0 ms)" not in cam and "irregular" in cam, cam

@@ -16,6 +16,7 @@ released only when the source stops, they would reach no recorder any more.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import defaultdict
 
@@ -31,6 +32,8 @@ from sensorlab.acquisition.source import Chunk
 #: tests/acquisition/test_serial_warmup_late_start.py), and in docs/PERFORMANCE.md §3 the
 #: serial maxima above 0.5 ms all fell in the first second; a stream shows 0.5 s later for it.
 WARMUP = 1.0
+
+log = logging.getLogger(__name__)
 
 
 class ReadsToChunks:
@@ -176,6 +179,11 @@ class ReadsToChunks:
         self._emit(name, chunk, arrival)
 
     def _update_errors(self) -> None:
+        misfit = getattr(self.parser, "misfit", None)  # a text rig whose `channels` the lines do not fit
+        if self.streams and (st := self.stats.get(self.streams[0].name)) is not None and st.problem != (misfit or ""):
+            st.problem = misfit or ""
+            if misfit:
+                log.warning("%s on %s: %s", self.streams[0].name, self.port, misfit)
         errors = self.parser.counters.errors_by_stream
         if not errors or not self.streams:
             return

@@ -93,6 +93,7 @@ class TextLineParser(HeaderLines):
         self.counters = ParserCounters()
         self.channel_names: tuple[str, ...] | None = tuple(channel_names) if channel_names else None
         self._ncols = len(self.channel_names) if self.channel_names else None
+        self._rig_columns = self._ncols is not None  # the rig's `channels` fix the columns (`misfit`)
         self._labels: dict[bytes, int] | None = None  # plotter mode: label -> column
         self._index: dict[bytes, int] | None = None  # configured names -> column
         # (time, values, label set, labels, bytes) of a first line awaiting confirmation.
@@ -235,6 +236,7 @@ class TextLineParser(HeaderLines):
             self.channel_names = tuple(f"ch{i}" for i in range(ncols))
 
     def _accept(self, t: float | None, values: list[float], labels: tuple[bytes, ...] | None, nbytes: int) -> None:
+        self._note_width(len(values))
         if len(values) != self._ncols:
             self._bad()
             return

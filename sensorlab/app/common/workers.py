@@ -55,7 +55,7 @@ class TaskRunner(QObject):
         """
         # _ignore_errors: without it superqt also re-raises the exception in the GUI thread's
         # event loop (a traceback on the terminal, a failed pytest-qt test) after `errored`.
-        worker = create_worker(task, *args, _start_thread=False, _ignore_errors=True)
+        worker = create_worker(_reporting_runtime_errors, task, *args, _start_thread=False, _ignore_errors=True)
         self._workers.append(worker)
         self.progress.emit(f"{title}…")
         # The worker can outlive its window (a dialog closed while it scans): once this runner,
@@ -92,6 +92,24 @@ class TaskRunner(QObject):
     def wait(self, msecs: int = 30_000) -> bool:
         """Block until every task has finished (used when the window closes)."""
         return QThreadPool.globalInstance().waitForDone(msecs)
+
+
+class TaskFailed(Exception):
+    """A task's RuntimeError (e.g. `SourceError`: a serial port that is busy), carried past superqt."""
+
+
+def _reporting_runtime_errors(task: Task, *args: Any) -> Generator[str, None, Any]:
+    """Run ``task`` so that its RuntimeErrors are reported like any other error.
+
+    superqt's generator worker takes a RuntimeError from the generator for "the worker was
+    deleted" and ends without emitting ``errored`` or ``finished``: a task failing with one
+    (a device that cannot be opened raises `SourceError`, a RuntimeError) would stay
+    "in progress" forever, its message never shown.
+    """
+    try:
+        return (yield from task(*args))
+    except RuntimeError as e:
+        raise TaskFailed(str(e) or type(e).__name__) from e
 
 
 # -- the tasks (plain generators; they run on a worker thread) -----------------------------

@@ -6,7 +6,9 @@ studio includes the pre-roll and saves the live labels as the session's sidecar)
 window stays responsive while a file is created or flushed; the Record button is disabled in
 between so a second press cannot race the first. A live-label gesture (`LabelBar`) becomes a
 marker on the plots and a `Studio.add_label` call; pressed while not recording, it is shown
-and not saved, and the status bar says so. A recording that stops by itself (the disk is full,
+and not saved, and the status bar says so. One pressed after Record while the file is being
+created (seconds on a busy machine; the button already says Stop) is kept and stored as soon
+as the recording runs. A recording that stops by itself (the disk is full,
 the writer failed) is closed as if Stop had been pressed.
 """
 
@@ -46,10 +48,17 @@ class RecordingControl:
         metadata = self.session_form.metadata(self.rig_text)
         self._set_record_button(recording=True)
         self.record_button.setEnabled(False)
+        self._labels_while_starting = []
         self.tasks.run("Starting recording", workers.start_recording, self.studio, path, metadata,
                        on_done=self._on_recording_started, on_error=self._on_recording_start_failed)  # fmt: skip
 
+    #: (time, label event) pressed after Record, before the file was ready; None when not starting.
+    _labels_while_starting: list[tuple[float, str]] | None = None
+
     def _on_recording_started(self, path: str) -> None:
+        pending, self._labels_while_starting = self._labels_while_starting or [], None
+        for t, text in pending:
+            self.studio.add_label(text, t)
         if self.health_view is not None:
             self.health_view.set_recorder(self.studio.recorder)
         self.record_button.setEnabled(True)
@@ -57,6 +66,7 @@ class RecordingControl:
         self.recording_started.emit(path)
 
     def _on_recording_start_failed(self, message: str) -> None:
+        self._labels_while_starting = None
         self._set_record_button(recording=False)
         self.record_button.setEnabled(True)
 
@@ -86,6 +96,9 @@ class RecordingControl:
         if self.live_view is not None:
             tag = {"start": "▶", "stop": "■"}.get(msg["type"], "")
             self.live_view.add_marker(t, f"{tag}{msg['label']}", color)
+        if self._labels_while_starting is not None:  # Record pressed, the file is not ready yet
+            self._labels_while_starting.append((t, text))
+            return
         try:
             stored = self.studio.add_label(text, t)
         except ValueError as e:
