@@ -11,6 +11,9 @@ from sensorlab.labeling.suggest import energy_segments
 from sensorlab.labeling.suggest_stream import suggest_for_stream
 from sensorlab.session.reader import Session
 
+#: How long a demo clap is loud: `World.audio` rings it for 50 ms.
+CLAP_S = 0.05
+
 
 def test_default_energy_suggestions_find_every_clap_of_a_demo_recording(tmp_path):
     path = tmp_path / "demo.h5"
@@ -18,13 +21,23 @@ def test_default_energy_suggestions_find_every_clap_of_a_demo_recording(tmp_path
     assert result.exit_code == 0, result.output
     with Session.open(path) as s:
         mic = s.streams["mic"]
-        seconds = mic.last_time - mic.first_time  # 6 s and the pre-roll
+        first, last = mic.first_time, mic.last_time  # 6 s and the pre-roll
         found = suggest_for_stream(mic, "energy")  # the defaults, as Suggest ▾ and `labels suggest` run them
         every = suggest_for_stream(mic, "energy", min_duration=0.0)  # anything louder than the noise floor
-    # The demo world claps every 2 s: each clap found once, and nothing else is loud.
-    assert seconds // 2 - 1 <= len(found) <= seconds // 2 + 1 and len(found) >= 2 and len(found) == len(every), (seconds, found, every)
-    assert all(0.02 <= seg.end - seg.start <= 0.1 for seg in found), [seg.end - seg.start for seg in found]
-    assert np.allclose(np.diff([seg.start for seg in found]), 2.0, atol=0.05)
+    # The demo world claps every 2 s, each loud for CLAP_S. Where the recording starts and stops
+    # is up to the machine: on a loaded one an edge may cut a clap, leaving a few ms of it there,
+    # which only the 0 s minimum finds (its defaults found 3 and the 0 s minimum 4 in ~2 % of
+    # start times). Those are left out; every clap within the recording is checked.
+    def within(segments):
+        return [seg for seg in segments if seg.start > first + CLAP_S and seg.end < last - CLAP_S]
+
+    inner, inner_every = within(found), within(every)
+    seconds = last - first
+    # Each clap found once, and nothing else is loud.
+    assert seconds // 2 - 1 <= len(inner) <= seconds // 2 + 1 and len(inner) >= 2, (seconds, found, every)
+    assert [seg.start for seg in inner] == [seg.start for seg in inner_every], (found, every)
+    assert all(0.02 <= seg.end - seg.start <= 0.1 for seg in inner), [seg.end - seg.start for seg in inner]
+    assert np.allclose(np.diff([seg.start for seg in inner]), 2.0, atol=0.05)
     # The command says so too (it printed "0 suggestions (try --param min_duration=0.01 …)").
     result = CliRunner().invoke(app, ["labels", "suggest", str(path), "--stream", "mic", "--label", "clap"])
     assert result.exit_code == 0 and result.output.startswith(f"{len(found)} suggestion(s)"), result.output

@@ -9,7 +9,8 @@ how far behind the speaker its block is, and returns.
 
 The clock is the audio device's, counted in frames of the recording, never in frames of
 silence. Each callback notes when its block reaches the speaker (host time of the callback plus
-``outputBufferDacTime - currentTime``), how many recorded frames were played before it and how
+``outputBufferDacTime - currentTime``; a callback without that timing: when the previous block
+ends, as the device plays them back to back), how many recorded frames were played before it and how
 many it holds (fewer than the device asked for when the queue ran dry: the rest is silence).
 The frame heard now is found in the latest block already at the speaker: its first recorded
 frame plus the time since it got there, but never past its recorded frames. So the cursor
@@ -124,7 +125,9 @@ class Playback(QObject):
         self._reports: collections.deque[tuple[float, int, int]] = collections.deque(maxlen=REPORTS)
         self._lost = False
         self._closing = False
-        self._delay: float | None = None  # the last device delay a callback reported (s)
+        # When the block after the last one handed over starts at the speaker: that block's
+        # arrival plus its frames (padding included) at the device rate (monotonic s).
+        self._next_at: float | None = None
         # Test hook, called first in each callback with the queue frames consumed so far; a
         # test stalls the callback here to make the device underflow on cue.
         self._callback_hook = None
@@ -218,7 +221,7 @@ class Playback(QObject):
         self._host_start = time.monotonic()
         self._last_current = -np.inf
         self._stream = None
-        self._delay = None  # a new stream reports its own delay
+        self._next_at = None  # a new stream reports its own delay
         self.device_rate = 0.0
         if not self.use_device:
             return
@@ -324,13 +327,20 @@ class Playback(QObject):
         mono = time.monotonic()
         delay = time_info.outputBufferDacTime - time_info.currentTime
         if 0.0 < delay < 2.0:
-            self._delay = delay
-        else:
+            at = mono + delay
+        elif status.output_underflow and self._next_at is not None:
+            at = mono  # no timing, and the device ran dry: nothing is queued ahead of this block
+        elif self._next_at is not None:
             # Some host APIs report 0 (no timing at this callback) or nonsense. Taking 0 at its
             # word made the block "heard" the moment it was handed over: the cursor jumped a
             # whole device delay (~35 ms) ahead, then held there (it never runs backwards).
-            # The last delay reported, else the stream's nominal latency, is the better guess.
-            delay = self._delay if self._delay is not None else (self._stream.latency if self._stream is not None else 0.0)
+            # The device plays its blocks back to back, so this one follows the previous one.
+            # (The last delay reported was no guess for it: while the stream starts, the device
+            # buffer fills a block per callback, each delay one block longer than the one before;
+            # on a loaded machine a delay from there put the cursor 26-47 ms off the sound.)
+            at = self._next_at
+        else:
+            at = mono + (self._stream.latency if self._stream is not None else 0.0)
         if status.output_underflow:
             self.underflows += 1
         n = 0
@@ -349,7 +359,9 @@ class Playback(QObject):
         # Reported once the copy is done: until then none of this block counts as handed over.
         # A callback that ran late (its block not at the device in time) is heard no sooner
         # than now: the device underflows meanwhile, and the clock must hold, not run on.
-        self._reports.append((max(mono + delay, time.monotonic()), self._consumed, n))
+        at = max(at, time.monotonic())
+        self._reports.append((at, self._consumed, n))
+        self._next_at = at + frames / self.device_rate
         self._consumed += n
 
     def _finished(self) -> None:
