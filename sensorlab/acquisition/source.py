@@ -58,6 +58,12 @@ class StreamInfo:
     has_device_time
         True when the device supplies its own clock or sample counter; the raw device times
         are stored next to the corrected host timestamps.
+    clock_from_rate
+        True when ``device_times`` are the sample's index (a text board's line index or
+        sample counter) divided by ``nominal_rate``: the declared rate *is* the stream's clock,
+        so a wrong one stamps every sample wrongly. `sensorlab info`/`record` check such a
+        stream's rate against its arrivals; a device clock (µs ticks, a `ms` column) needs no
+        such check.
     scale, offset
         For integer counts (int16 PCM, raw IMU counts): ``physical = raw * scale + offset``
         in float32, one number or one per channel (the last axis of a sample); ``()`` when
@@ -75,6 +81,7 @@ class StreamInfo:
     sample_shape: tuple[int, ...] = ()
     device: str = ""
     has_device_time: bool = False
+    clock_from_rate: bool = False
     scale: tuple[float, ...] = ()
     offset: tuple[float, ...] = ()
 
@@ -129,7 +136,7 @@ class StreamInfo:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["kind"] = self.kind.value
-        for key in ("scale", "offset"):  # absent when unused: the JSON of unscaled streams is unchanged
+        for key in ("scale", "offset", "clock_from_rate"):  # absent when unused: older streams' JSON is unchanged
             if not d[key]:
                 del d[key]
         return d

@@ -66,6 +66,10 @@ class SignalSource(SourceBase):
     device_time
         Chunks carry ``device_times`` (the device's sample clock, ``k / rate``) and
         ``arrival_times``; the stream reports ``has_device_time``.
+    clock_from_rate
+        With ``device_time``: the device times count samples at ``nominal_rate`` instead
+        (``k / nominal_rate``, as a text board's line index is stamped), and the stream says
+        so (`StreamInfo.clock_from_rate`).
     t0
         Host time of sample 0 (default: when `start` is called).
     vanish_after, stall_after
@@ -96,6 +100,7 @@ class SignalSource(SourceBase):
         realtime: bool = True,
         max_samples: int | None = None,
         device_time: bool = False,
+        clock_from_rate: bool = False,
         t0: float | None = None,
         nominal_rate: float | None = None,
         vanish_after: int | None = None,
@@ -124,6 +129,7 @@ class SignalSource(SourceBase):
         self.realtime = realtime
         self.max_samples = max_samples
         self.device_time = device_time
+        self.clock_from_rate = clock_from_rate and device_time
         self.t0 = t0
         self.nominal_rate = (IRREGULAR if kind is StreamKind.EVENTS else self.rate) if nominal_rate is None else nominal_rate
         self.vanish_after = vanish_after
@@ -201,6 +207,7 @@ class SignalSource(SourceBase):
                 sample_shape=self.shape,
                 device=f"emulated {self.pattern} @ {self.rate:g} Hz",
                 has_device_time=self.device_time,
+                clock_from_rate=self.clock_from_rate,
                 units=self.units,
                 scale=self.scale,
                 offset=self.offset,
@@ -259,7 +266,7 @@ class SignalSource(SourceBase):
                 chunk = Chunk(
                     data=self.expected(k),
                     timestamps=ts,
-                    device_times=k / self.rate if self.device_time else None,
+                    device_times=k / (self.nominal_rate if self.clock_from_rate else self.rate) if self.device_time else None,
                     arrival_times=np.full(n, arrival + float(self._jitter_rng.uniform(0, 1e-4))) if self.device_time else None,
                 )
                 self._k = k0 + n

@@ -85,6 +85,7 @@ class PortOpening:
             sample_shape=(len(names),),
             device=f"text serial device on {self.port} @ {self.baudrate}",
             has_device_time=parser.has_device_time,
+            clock_from_rate=parser.clock_from_rate,
             scale=self.scale,
             offset=self.offset,
         )

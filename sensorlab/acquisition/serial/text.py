@@ -135,6 +135,11 @@ class TextLineParser(HeaderLines):
     def has_device_time(self) -> bool:
         return self.time_column is not None or self.nominal_rate > 0
 
+    @property
+    def clock_from_rate(self) -> bool:
+        """True when device times are line index or counter ÷ the declared rate (see `StreamInfo`)."""
+        return self.time_column in (None, "counter") and self.nominal_rate > 0
+
     def resync(self) -> None:
         """Drop any partial line and ignore input up to the next newline (not an error)."""
         self._buf = b""
