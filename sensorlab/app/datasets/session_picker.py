@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from sensorlab.datasets.interchange.export import is_dataset
 from sensorlab.datasets.sources import (
     one_line,
     open_session,
@@ -124,6 +125,9 @@ class SessionPicker(QWidget):
         before = {str(i.path): ok for i, ok in zip(self.infos, self._ticks())}
         self.folder_label.setText(f"Sessions in {self.folder}")
         files = sorted(p for p in self.folder.glob("*.h5") if not p.name.endswith((*DERIVED_SUFFIXES, ".recovered.h5"))) if self.folder.is_dir() else []
+        # A dataset built beside its sessions (`dataset build imu.toml -o imu.h5`) is not a
+        # session: it was listed in red as unreadable, and ticked into the spec as "skipped".
+        files = [p for p in files if not is_dataset(p)]
         self.infos = [scan_session(p) for p in files]
         self.tree.blockSignals(True)
         self.tree.clear()
@@ -136,6 +140,10 @@ class SessionPicker(QWidget):
                 item.setForeground(TIERS, Qt.GlobalColor.red)
             for col in range(len(COLUMNS)):
                 item.setToolTip(col, item.text(col))
+            # An unreadable file gets no box: it cannot be ticked into a spec. Every readable
+            # session gets one the user can click (the tooltip loop once swallowed this `if`,
+            # and then no session could be unticked while the unreadable ones were ticked).
+            if info.error:
                 item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsUserCheckable)
             else:
                 item.setCheckState(0, Qt.CheckState.Checked if before.get(str(info.path), True) else Qt.CheckState.Unchecked)
