@@ -255,6 +255,12 @@ class LoadedModel:
                                  f"({c.window['length']:g} s at {c.input['rate']:g} Hz); the mapping gives {samples} × {channels}")  # fmt: skip
             return
         sizes = {"T": samples, "C": channels, "1": 1}
+        swapped = self.layout.translate(str.maketrans("TC", "CT"))
+        if "T" in self.layout and "C" in self.layout and not self._fits(self.layout, sizes) and self._fits(swapped, sizes):
+            # Samples and channels the other way round: the per-axis message below then
+            # proposed a window of a few milliseconds instead of the layout.
+            raise ModelError(f"{self.path.name}: input {self.window_input.describe()} takes {channels} channel(s) × {samples} samples "
+                             f"in the order {swapped!r}, the mapping's layout is {self.layout!r}; set 'layout' to {swapped!r}")  # fmt: skip
         for letter, dim in zip(self.layout, self.window_input.shape):
             if letter == "N" or not isinstance(dim, int) or dim <= 0:
                 continue
@@ -267,6 +273,11 @@ class LoadedModel:
             raise ModelError(f"{self.path.name}: layout {self.layout!r} has no channel axis but {channels} channels are mapped; add C to 'layout' or map one channel")
         if self.stats is not None and len(self.mapping.mean) != channels:
             raise ModelError(f"{self.path.name}: the mapping's mean/std have {len(self.mapping.mean)} values for {channels} channel(s); give one per channel")
+
+    def _fits(self, layout: str, sizes: dict[str, int]) -> bool:
+        """Whether windows of ``sizes`` (T, C, 1) fill every fixed axis of the input in ``layout``."""
+        return all(letter == "N" or not isinstance(dim, int) or dim <= 0 or sizes[letter] == dim
+                   for letter, dim in zip(layout, self.window_input.shape))  # fmt: skip
 
     def rate_text(self) -> str:
         return f"{self.mapping.rate:g} Hz" if self.mapping.rate else "the stream's rate"
