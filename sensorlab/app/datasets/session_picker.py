@@ -14,6 +14,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QFileDialog,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -111,6 +112,11 @@ class SessionPicker(QWidget):
         row.addWidget(QPushButton("All", clicked=lambda: self._tick_all(True)))
         row.addWidget(QPushButton("None", clicked=lambda: self._tick_all(False)))
         row.addStretch(1)
+        # Sessions recorded with `sensorlab record` land in the current folder, not the studio's:
+        # without this the list stayed empty, and the only way to it was the Live tab's form.
+        self.folder_button = QPushButton("Folder…", clicked=self.choose_folder)
+        self.folder_button.setToolTip("Show the sessions of another folder (the recording folder in the session form stays as it is)")
+        row.addWidget(self.folder_button)
         row.addWidget(QPushButton("Refresh", clicked=self.refresh))
         layout.addLayout(row)
         if scan:
@@ -120,14 +126,24 @@ class SessionPicker(QWidget):
         self.folder = Path(folder)
         self.refresh()
 
+    def choose_folder(self) -> QFileDialog:
+        """Ask for a folder of sessions (non-blocking); choosing one lists its sessions. Returns the dialog."""
+        dialog = QFileDialog(self, "Folder of sessions", str(self.folder))
+        dialog.setFileMode(QFileDialog.FileMode.Directory)
+        dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
+        dialog.fileSelected.connect(lambda p: p and self.set_folder(p))
+        dialog.open()
+        return dialog
+
     def refresh(self) -> None:
         """Re-read the folder (ticks are kept for sessions still there; new ones are ticked)."""
         before = {str(i.path): ok for i, ok in zip(self.infos, self._ticks())}
-        self.folder_label.setText(f"Sessions in {self.folder}")
         files = sorted(p for p in self.folder.glob("*.h5") if not p.name.endswith((*DERIVED_SUFFIXES, ".recovered.h5"))) if self.folder.is_dir() else []
         # A dataset built beside its sessions (`dataset build imu.toml -o imu.h5`) is not a
         # session: it was listed in red as unreadable, and ticked into the spec as "skipped".
         files = [p for p in files if not is_dataset(p)]
+        self.folder_label.setText(f"Sessions in {self.folder}" if files else
+                                  f"No sessions in {self.folder}: record some (Live tab, Record), or press Folder… below for another folder")  # fmt: skip
         self.infos = [scan_session(p) for p in files]
         self.tree.blockSignals(True)
         self.tree.clear()

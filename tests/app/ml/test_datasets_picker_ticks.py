@@ -63,3 +63,21 @@ def test_a_dataset_given_where_a_session_goes_is_named_as_a_dataset(tmp_path):
         raise AssertionError("a dataset opened as a session")
     assert "is a sensorlab dataset" in message and "sensorlab dataset info" in message
     assert "the program that wrote it" not in message
+
+
+def test_an_empty_folder_says_so_and_folder_button_lists_another(qtbot, corpus_factory, tmp_path):
+    """Sessions recorded with `sensorlab record` sit in the shell's folder; the tab showed an
+    empty list under "Sessions in ~/sensorlab-sessions" with no way to another folder."""
+    empty = tmp_path / "studio-sessions"
+    empty.mkdir()
+    recorded = corpus_factory(tmp_path / "recorded", {"a1": "s01"})
+    picker = SessionPicker(empty)
+    qtbot.addWidget(picker)
+    picker.show()
+    assert picker.folder_label.text().startswith(f"No sessions in {empty}") and "Folder…" in picker.folder_label.text()
+    assert picker.folder_button.isVisible() and picker.folder_button.text() == "Folder…"
+    dialog = picker.choose_folder()
+    dialog.setDirectory(str(recorded))
+    dialog.accept()  # Choose, with the folder open
+    assert picker.folder == recorded and [i.path.name for i in picker.infos] == ["a1.h5"]
+    assert picker.folder_label.text() == f"Sessions in {recorded}"
