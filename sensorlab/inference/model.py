@@ -107,6 +107,12 @@ def _open_session(path: Path):
         raise ModelError(f"{path}: a folder, not a model file; give the .onnx or .tflite file{hint}")
     if not path.is_file():
         raise ModelError(f"{path}: no such model file; give the path of a .onnx or .tflite file")
+    if path.suffix.lower() in (".pt", ".pth", ".ckpt"):
+        # A run folder's model.pt (the trained weights) picked where its export is wanted: the
+        # generic "not a valid ONNX model (INVALID_PROTOBUF …)" did not say what to run.
+        folder = path.parent
+        raise ModelError(f"{path.name}: a PyTorch checkpoint, not a model to run; export it first with "
+                         f"`sensorlab export {folder} --format onnx` (writes {folder / 'model.onnx'}), or Export ONNX in the Training tab")  # fmt: skip
     if path.suffix.lower() == ".tflite":
         try:
             return TFLiteSession(path)

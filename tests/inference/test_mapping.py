@@ -84,3 +84,13 @@ def test_samples_and_channels_the_other_way_round_name_the_layout_not_the_window
         lm.check_window(50, 3)
     lm.layout = "NCT"
     lm.check_window(50, 3)  # the fix the message names is enough
+
+
+def test_a_pytorch_checkpoint_given_as_the_model_names_the_export_to_run(tmp_path):
+    """`sensorlab predict runs/imu/model.pt run.h5` (or Load model… on it) said "not a valid ONNX
+    model (INVALID_PROTOBUF …); load a .onnx file", not how to get one from the run."""
+    run = tmp_path / "runs" / "imu"
+    run.mkdir(parents=True)
+    (run / "model.pt").write_bytes(b"PK\x03\x04 torch.save zip archive")  # the first bytes of a torch.save file
+    with pytest.raises(ModelError, match=r"model.pt: a PyTorch checkpoint, not a model to run; export it first with `sensorlab export .*imu --format onnx`"):
+        LoadedModel(run / "model.pt", ModelMapping(stream="imu", window=1, hop=1))
