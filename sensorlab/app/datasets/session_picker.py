@@ -95,7 +95,16 @@ class SessionPicker(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         self.folder_label = QLabel()
         self.folder_label.setWordWrap(True)
-        layout.addWidget(self.folder_label)
+        # Sessions recorded with `sensorlab record` land in the current folder, not the studio's:
+        # without this the list stayed empty, and the only way to it was the Live tab's form.
+        # Beside the folder's name (in the All / None / Refresh row it widened the pane's
+        # minimum by 86 px and cut the Build pane at the studio's size on a 1280×800 screen).
+        self.folder_button = QPushButton("Folder…", clicked=self.choose_folder)
+        self.folder_button.setToolTip("Show the sessions of another folder (the recording folder in the session form stays as it is)")
+        top = QHBoxLayout()
+        top.addWidget(self.folder_label, 1)
+        top.addWidget(self.folder_button, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addLayout(top)
         self.tag_filter = QLineEdit(placeholderText="tag filter, e.g. subject=s01, subject=s02")
         self.tag_filter.setToolTip("Only sessions with these tags (same key: any of them; different keys: all)")
         self.tag_filter.textChanged.connect(self._apply_filter)
@@ -112,11 +121,6 @@ class SessionPicker(QWidget):
         row.addWidget(QPushButton("All", clicked=lambda: self._tick_all(True)))
         row.addWidget(QPushButton("None", clicked=lambda: self._tick_all(False)))
         row.addStretch(1)
-        # Sessions recorded with `sensorlab record` land in the current folder, not the studio's:
-        # without this the list stayed empty, and the only way to it was the Live tab's form.
-        self.folder_button = QPushButton("Folder…", clicked=self.choose_folder)
-        self.folder_button.setToolTip("Show the sessions of another folder (the recording folder in the session form stays as it is)")
-        row.addWidget(self.folder_button)
         row.addWidget(QPushButton("Refresh", clicked=self.refresh))
         layout.addLayout(row)
         if scan:
@@ -143,7 +147,7 @@ class SessionPicker(QWidget):
         # session: it was listed in red as unreadable, and ticked into the spec as "skipped".
         files = [p for p in files if not is_dataset(p)]
         self.folder_label.setText(f"Sessions in {self.folder}" if files else
-                                  f"No sessions in {self.folder}: record some (Live tab, Record), or press Folder… below for another folder")  # fmt: skip
+                                  f"No sessions in {self.folder}: record some (Live tab, Record), or press Folder… for another folder")  # fmt: skip
         self.infos = [scan_session(p) for p in files]
         self.tree.blockSignals(True)
         self.tree.clear()

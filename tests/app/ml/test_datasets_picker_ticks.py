@@ -81,3 +81,21 @@ def test_an_empty_folder_says_so_and_folder_button_lists_another(qtbot, corpus_f
     dialog.accept()  # Choose, with the folder open
     assert picker.folder == recorded and [i.path.name for i in picker.infos] == ["a1.h5"]
     assert picker.folder_label.text() == f"Sessions in {recorded}"
+
+
+def test_the_folder_button_leaves_the_build_pane_whole_at_the_first_start_size(qtbot, make_window, corpus):
+    """The studio's first window on a 1280×800 screen is 1152×720. Folder… in the All / None /
+    Refresh row widened the session pane's minimum by 86 px, and the Build pane's Workers box
+    ran past the window's right edge."""
+    from tests.app.ml.test_datasets_tab_laptop import _whole_on_screen
+
+    w = make_window()
+    w.session_form.folder.setText(str(corpus))
+    w.resize(1152, 720)
+    w.main_tabs.setCurrentWidget(w.datasets_tab)
+    tab = w.datasets_tab
+    qtbot.waitUntil(lambda: tab.picker.tree.topLevelItemCount() == 5, timeout=30_000)
+    qtbot.waitUntil(lambda: w.width() == 1152, timeout=5_000)
+    qtbot.wait(200)
+    for widget in (tab.workers, tab.progress, tab.picker.folder_button):
+        assert _whole_on_screen(widget), (widget, widget.visibleRegion().boundingRect(), widget.size())
