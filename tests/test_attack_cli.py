@@ -206,6 +206,7 @@ def test_labels_import_into_a_read_only_folder_says_where_and_what_to_do(readonl
 @pytest.mark.parametrize("labels_table, words", [
     ('tier = "default"\ninclude = ["jump"]', ["labels.include ['jump']", "its labels: clap"]),  # a label no session has
     ('tier = "activty"', ["no labels on tier 'activty'", "its tiers: default"]),               # a misspelt tier
+    ('tier = "default"\ninclude = ["jump"]\nunlabeled = "background"', ["labels.include ['jump']"]),  # background only: still nothing
 ])  # fmt: skip
 def test_a_dataset_spec_that_keeps_no_label_fails_instead_of_writing_an_empty_dataset(tmp_path, make_session, labels_table, words):
     """Used to exit 0 with a 0-window dataset (and, for include, say the tier had no labels)."""

@@ -114,9 +114,10 @@ def iter_build(
     """`build_dataset`, yielding progress after planning and after each session."""
     out = Path(out)
     plan = plan_build(spec, strict)
-    if not plan.classes:
-        # Not one label survives the tier / include choice (and unlabeled windows are dropped):
-        # every window would be dropped, and an empty file that "built" fine only fails later.
+    if not plan.classes or not any(t.spans for t in plan.tasks):
+        # Not one label survives the tier / include choice: every window would be dropped (or,
+        # with unlabeled = "background", capped at background_max_ratio × 0 labeled ones), and
+        # an empty file that "built" fine (exit status 0) only fails later, in training.
         why = "; ".join(plan.notes[:3])
         raise BuildError(f"nothing to build: no session has labels the spec keeps ({why}); check labels.tier and labels.include")
     total = len(plan.tasks)
@@ -169,7 +170,7 @@ def iter_build(
             "split": plan.split.to_dict(),
             "inputs": inputs,
             "skipped": skipped,
-            "warnings": warnings + plan.split.notes + empty_split_notes(plan.split, plan.groups, per_session),
+            "warnings": warnings + plan.split.notes + empty_split_notes(plan.split, plan.groups, per_session, plan.notes),
             "content_hash": content.hexdigest(),
         }
         n = writer.n

@@ -169,22 +169,30 @@ def too_short_note(name: str, spans: list[Span], spec: DatasetSpec) -> str:
             f"use shorter windows or a lower min_coverage (e.g. {max(0.01, 0.5 * longest / length):.2g})")
 
 
-def empty_split_notes(split: SplitPlan, groups: dict[str, str], per_session: dict[str, int]) -> list[str]:
+def empty_split_notes(split: SplitPlan, groups: dict[str, str], per_session: dict[str, int], notes: list[str] = ()) -> list[str]:
     """One line per split that was given sessions but ends up with 0 windows.
 
     The split is assigned from labeled time (before any samples are read), so a session whose
     labels do not overlap its streams, or whose windows all fall on gaps, can land in a split
     and give it nothing. The preview and the build both call this with their own window counts
     per session, so they say the same thing about the same split.
+
+    ``notes`` are the plan's lines about single sessions (no labels on the tier, none of
+    ``labels.include``, spans too short): when they explain every member, the line points at
+    them instead of guessing "labels outside the streams' time, or every window on a gap",
+    which sent a user whose spec named a label no session has looking at gaps.
     """
-    notes = []
+    out = []
     for name in split.names:
         members = sorted(s for s, g in groups.items() if split.assignment.get(g) == name)
         if members and not sum(per_session.get(s, 0) for s in members):
-            notes.append(f"split {name!r} gets 0 windows: its session(s) {', '.join(members)} give none "
-                         "(labels outside the streams' time, or every window on a gap); "
-                         "check those sessions' labels and streams, or change split.seed / split.by")  # fmt: skip
-    return notes
+            if all(any(n.startswith(f"{s}: ") for n in notes) for s in members):
+                why = "(see the line about each above); change the spec or those sessions' labels, or change split.seed / split.by"
+            else:
+                why = ("(labels outside the streams' time, or every window on a gap); "
+                       "check those sessions' labels and streams, or change split.seed / split.by")  # fmt: skip
+            out.append(f"split {name!r} gets 0 windows: its session(s) {', '.join(members)} give none {why}")
+    return out
 
 
 def preview_counts(spec: DatasetSpec) -> dict[str, dict[str, int]]:

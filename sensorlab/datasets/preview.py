@@ -25,7 +25,7 @@ def count_preview(spec: DatasetSpec) -> dict:
     windows = {name: sum(by_class.values()) for name, by_class in per_session.items()}
     return {"classes": plan.classes, "splits": plan.split.names, "counts": counts, "per_session": per_session,
             "assignment": {name: plan.split.assignment[g] for name, g in plan.groups.items()},
-            "skipped": plan.skipped, "notes": plan.notes + plan.split.notes + empty_split_notes(plan.split, plan.groups, windows)}  # fmt: skip
+            "skipped": plan.skipped, "notes": plan.notes + plan.split.notes + empty_split_notes(plan.split, plan.groups, windows, plan.notes)}  # fmt: skip
 
 
 __all__ = ["count_preview"]

@@ -107,6 +107,12 @@ def _open_session(path: Path):
         raise ModelError(f"{path}: a folder, not a model file; give the .onnx or .tflite file{hint}")
     if not path.is_file():
         raise ModelError(f"{path}: no such model file; give the path of a .onnx or .tflite file")
+    if path.suffix.lower() in (".pt", ".pth", ".ckpt"):
+        # A run folder's model.pt (the trained weights) picked where its export is wanted: the
+        # generic "not a valid ONNX model (INVALID_PROTOBUF …)" did not say what to run.
+        folder = path.parent
+        raise ModelError(f"{path.name}: a PyTorch checkpoint, not a model to run; export it first with "
+                         f"`sensorlab export {folder} --format onnx` (writes {folder / 'model.onnx'}), or Export ONNX in the Training tab")  # fmt: skip
     if path.suffix.lower() == ".tflite":
         try:
             return TFLiteSession(path)
@@ -255,6 +261,12 @@ class LoadedModel:
                                  f"({c.window['length']:g} s at {c.input['rate']:g} Hz); the mapping gives {samples} × {channels}")  # fmt: skip
             return
         sizes = {"T": samples, "C": channels, "1": 1}
+        swapped = self.layout.translate(str.maketrans("TC", "CT"))
+        if "T" in self.layout and "C" in self.layout and not self._fits(self.layout, sizes) and self._fits(swapped, sizes):
+            # Samples and channels the other way round: the per-axis message below then
+            # proposed a window of a few milliseconds instead of the layout.
+            raise ModelError(f"{self.path.name}: input {self.window_input.describe()} takes {channels} channel(s) × {samples} samples "
+                             f"in the order {swapped!r}, the mapping's layout is {self.layout!r}; set 'layout' to {swapped!r}")  # fmt: skip
         for letter, dim in zip(self.layout, self.window_input.shape):
             if letter == "N" or not isinstance(dim, int) or dim <= 0:
                 continue
@@ -267,6 +279,11 @@ class LoadedModel:
             raise ModelError(f"{self.path.name}: layout {self.layout!r} has no channel axis but {channels} channels are mapped; add C to 'layout' or map one channel")
         if self.stats is not None and len(self.mapping.mean) != channels:
             raise ModelError(f"{self.path.name}: the mapping's mean/std have {len(self.mapping.mean)} values for {channels} channel(s); give one per channel")
+
+    def _fits(self, layout: str, sizes: dict[str, int]) -> bool:
+        """Whether windows of ``sizes`` (T, C, 1) fill every fixed axis of the input in ``layout``."""
+        return all(letter == "N" or not isinstance(dim, int) or dim <= 0 or sizes[letter] == dim
+                   for letter, dim in zip(layout, self.window_input.shape))  # fmt: skip
 
     def rate_text(self) -> str:
         return f"{self.mapping.rate:g} Hz" if self.mapping.rate else "the stream's rate"

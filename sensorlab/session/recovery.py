@@ -78,6 +78,9 @@ def not_a_session(path: str | Path, schema: str | None, fix: str = "") -> str:
         source = Path(str(path)[: -len(PYRAMID_SUFFIX)] + ".h5")
         return (f"{path} is the labeling view's overview cache of {source.name}, not a session: open {source} instead "
                 "(the cache is rebuilt from it when needed, and may be deleted)")
+    if schema == "sensorlab.dataset":  # sensorlab wrote it: "the program that wrote it" misled
+        return (f"{path} is a sensorlab dataset (windows cut from sessions), not a session: `sensorlab dataset info {path}` "
+                f"prints its report and `sensorlab train {path}` trains on it; to open a recording, give its session file")
     found = "it has no 'schema' attribute" if schema is None else f"its 'schema' attribute is {schema!r}"
     fix = fix or "sensorlab reads the sessions it records or imports (`sensorlab import xdf`); open this file with the program that wrote it"
     return f"{path} is an HDF5 file, but not a sensorlab session ({found}; a session's is {SCHEMA!r}): {fix} (`h5dump -H {path}` lists what it holds)"

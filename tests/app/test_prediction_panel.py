@@ -137,3 +137,27 @@ def test_a_crowded_studio_leaves_the_probabilities_room_to_read(qtbot, make_wind
     panel = w.live_view.panels["motion_pred"]
     qtbot.waitUntil(lambda: panel.top is not None, timeout=20_000)
     qtbot.waitUntil(lambda: panel.plot.getViewBox().height() >= 56, timeout=10_000)  # 0…1 with its ticks apart
+
+
+def test_mapping_dialog_shows_every_input_and_output_row_whole(qtbot, fake_acquisition, tmp_path):
+    """A 1-D conv with a sample-rate input (x, sr → logits): at the dialog's own size the table
+    showed two rows and cut the output row, the one "Scores output" asks about; after a
+    refused mapping (a 3-line message) it shrank further."""
+    from sensorlab.app.models.model_dialog import MappingDialog
+
+    model = gain_with_rate_model(tmp_path / "kws.onnx")  # inputs audio, sr; output p
+    d = MappingDialog(model, dict(fake_acquisition.streams))
+    qtbot.addWidget(d)
+    d.show()
+    qtbot.waitExposed(d)
+    table = d.io_table
+
+    def rows_whole() -> bool:
+        view = table.viewport().rect()
+        return all(view.contains(table.visualItemRect(table.item(r, 2))) for r in range(table.rowCount()))
+
+    assert table.rowCount() == 3 and rows_whole(), (table.height(), [table.visualItemRect(table.item(r, 2)) for r in range(3)])
+    d.accept()  # two inputs, none chosen: refused, the message takes lines of the dialog's height
+    assert "cannot tell which input takes the window" in d.problem.text()
+    qtbot.waitUntil(lambda: d.problem.isVisible() and d.problem.height() > 0)
+    assert rows_whole()

@@ -73,3 +73,24 @@ def test_windower_window_longer_than_hop_over_chunks_equals_one_read():
     assert len(a) == len(b) == (1000 - 50) // 10 + 1
     np.testing.assert_array_equal(a, b)
     np.testing.assert_allclose(np.concatenate([r.starts for r in parts]), 100.0 + np.arange(len(b)) * 0.1)
+
+
+def test_samples_and_channels_the_other_way_round_name_the_layout_not_the_window(tmp_path):
+    """A 1-D conv exported as (N, C, T) mapped with the default-looking NTC: the message
+    proposed "set window to 0.03 s or rate to 6 Hz" (3 channels read as 3 samples)."""
+    model = mean_model(tmp_path / "conv.onnx", channels=50, samples=3)  # input x [N, 3, 50]: channels first
+    lm = LoadedModel(model, ModelMapping(stream="imu", channels=["ax", "ay", "az"], window=0.5, hop=0.25, rate=100, layout="NTC"))
+    with pytest.raises(ModelError, match=r"takes 3 channel\(s\) × 50 samples in the order 'NCT', the mapping's layout is 'NTC'; set 'layout' to 'NCT'"):
+        lm.check_window(50, 3)
+    lm.layout = "NCT"
+    lm.check_window(50, 3)  # the fix the message names is enough
+
+
+def test_a_pytorch_checkpoint_given_as_the_model_names_the_export_to_run(tmp_path):
+    """`sensorlab predict runs/imu/model.pt run.h5` (or Load model… on it) said "not a valid ONNX
+    model (INVALID_PROTOBUF …); load a .onnx file", not how to get one from the run."""
+    run = tmp_path / "runs" / "imu"
+    run.mkdir(parents=True)
+    (run / "model.pt").write_bytes(b"PK\x03\x04 torch.save zip archive")  # the first bytes of a torch.save file
+    with pytest.raises(ModelError, match=r"model.pt: a PyTorch checkpoint, not a model to run; export it first with `sensorlab export .*imu --format onnx`"):
+        LoadedModel(run / "model.pt", ModelMapping(stream="imu", window=1, hop=1))

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QFileDialog,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from sensorlab.datasets.interchange.export import is_dataset
 from sensorlab.datasets.sources import (
     one_line,
     open_session,
@@ -93,7 +95,16 @@ class SessionPicker(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         self.folder_label = QLabel()
         self.folder_label.setWordWrap(True)
-        layout.addWidget(self.folder_label)
+        # Sessions recorded with `sensorlab record` land in the current folder, not the studio's:
+        # without this the list stayed empty, and the only way to it was the Live tab's form.
+        # Beside the folder's name (in the All / None / Refresh row it widened the pane's
+        # minimum by 86 px and cut the Build pane at the studio's size on a 1280×800 screen).
+        self.folder_button = QPushButton("Folder…", clicked=self.choose_folder)
+        self.folder_button.setToolTip("Show the sessions of another folder (the recording folder in the session form stays as it is)")
+        top = QHBoxLayout()
+        top.addWidget(self.folder_label, 1)
+        top.addWidget(self.folder_button, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addLayout(top)
         self.tag_filter = QLineEdit(placeholderText="tag filter, e.g. subject=s01, subject=s02")
         self.tag_filter.setToolTip("Only sessions with these tags (same key: any of them; different keys: all)")
         self.tag_filter.textChanged.connect(self._apply_filter)
@@ -119,11 +130,24 @@ class SessionPicker(QWidget):
         self.folder = Path(folder)
         self.refresh()
 
+    def choose_folder(self) -> QFileDialog:
+        """Ask for a folder of sessions (non-blocking); choosing one lists its sessions. Returns the dialog."""
+        dialog = QFileDialog(self, "Folder of sessions", str(self.folder))
+        dialog.setFileMode(QFileDialog.FileMode.Directory)
+        dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
+        dialog.fileSelected.connect(lambda p: p and self.set_folder(p))
+        dialog.open()
+        return dialog
+
     def refresh(self) -> None:
         """Re-read the folder (ticks are kept for sessions still there; new ones are ticked)."""
         before = {str(i.path): ok for i, ok in zip(self.infos, self._ticks())}
-        self.folder_label.setText(f"Sessions in {self.folder}")
         files = sorted(p for p in self.folder.glob("*.h5") if not p.name.endswith((*DERIVED_SUFFIXES, ".recovered.h5"))) if self.folder.is_dir() else []
+        # A dataset built beside its sessions (`dataset build imu.toml -o imu.h5`) is not a
+        # session: it was listed in red as unreadable, and ticked into the spec as "skipped".
+        files = [p for p in files if not is_dataset(p)]
+        self.folder_label.setText(f"Sessions in {self.folder}" if files else
+                                  f"No sessions in {self.folder}: record some (Live tab, Record), or press Folder… for another folder")  # fmt: skip
         self.infos = [scan_session(p) for p in files]
         self.tree.blockSignals(True)
         self.tree.clear()
@@ -136,6 +160,10 @@ class SessionPicker(QWidget):
                 item.setForeground(TIERS, Qt.GlobalColor.red)
             for col in range(len(COLUMNS)):
                 item.setToolTip(col, item.text(col))
+            # An unreadable file gets no box: it cannot be ticked into a spec. Every readable
+            # session gets one the user can click (the tooltip loop once swallowed this `if`,
+            # and then no session could be unticked while the unreadable ones were ticked).
+            if info.error:
                 item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsUserCheckable)
             else:
                 item.setCheckState(0, Qt.CheckState.Checked if before.get(str(info.path), True) else Qt.CheckState.Unchecked)

@@ -11,10 +11,11 @@ import sys
 from pathlib import Path
 
 from PySide6.QtCore import QSize
-from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox, QWidget
 
 from sensorlab.app.common.session_dialog import session_file_dialog
+from sensorlab.app.common.window_size import fit_to_screen
 from sensorlab.app.labeling.view import LabelingView
 from sensorlab.labeling.labelset import LabelSet
 
@@ -25,11 +26,7 @@ DEFAULT_SIZE = QSize(1400, 900)
 
 def default_size(window: QWidget) -> QSize:
     """`DEFAULT_SIZE`, shrunk to 90 % of the available screen area when that is smaller."""
-    screen = window.screen() or QGuiApplication.primaryScreen()
-    if screen is None:
-        return DEFAULT_SIZE
-    avail = screen.availableGeometry().size()
-    return QSize(min(DEFAULT_SIZE.width(), int(avail.width() * 0.9)), min(DEFAULT_SIZE.height(), int(avail.height() * 0.9)))
+    return fit_to_screen(window, DEFAULT_SIZE)
 
 
 class LabelingWindow(QMainWindow):

@@ -56,7 +56,12 @@ class MappingDialog(QDialog):
             for col, text in enumerate((kind, t.name, t.describe().split(" ", 1)[1])):
                 self.io_table.setItem(row, col, QTableWidgetItem(text))
         self.io_table.resizeColumnsToContents()
-        self.io_table.setMaximumHeight(30 + 26 * min(6, len(inputs) + len(outputs)))
+        self.io_table.verticalHeader().hide()  # row numbers: the first column says input/output
+        # Every row in view (up to 6, then it scrolls): with only a maximum height the form
+        # squeezed the table, and a model's output row (what "Scores output" names) was cut off.
+        rows = self.io_table.verticalHeader()
+        shown = sum(rows.sectionSize(r) for r in range(min(6, self.io_table.rowCount())))
+        self.io_table.setFixedHeight(shown + self.io_table.horizontalHeader().sizeHint().height() + 2 * self.io_table.frameWidth())
         layout.addWidget(self.io_table)
 
         form = QFormLayout()

@@ -24,7 +24,7 @@ import logging
 from datetime import datetime
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -48,6 +48,7 @@ from sensorlab.app.live.health_view import HealthView
 from sensorlab.app.labeling.label_bar import LabelBar
 from sensorlab.app.live.view import LiveView
 from sensorlab.app.common.qt_relay import QtRelay
+from sensorlab.app.common.window_size import fit_to_screen
 from sensorlab.app.studio.session_form import SessionForm
 from sensorlab.app.studio.sessions_view import SessionsView
 from sensorlab.app.studio.actions import StudioActions
@@ -291,8 +292,8 @@ class MainWindow(RecordingControl, StudioActions, QMainWindow):
         geometry = s.value("window/geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
-        else:
-            self.resize(1400, 900)
+        else:  # first start: 1400×900, or less on a smaller screen (a 1280×800 laptop)
+            self.resize(fit_to_screen(self, QSize(1400, 900)))
         state = s.value("window/state")
         if state is not None:
             self.restoreState(state)
