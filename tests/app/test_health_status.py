@@ -157,7 +157,9 @@ def test_columns_are_refitted_only_when_a_text_outgrows_its_column(qtbot, make_w
         hv.update_now()
         changed = [key for key, cell in hv._cells.items() if before.get(key) != cell]
         assert changed  # counts and ages move
-    assert fits == []
+    # A count gaining a digit may still ask for a refit (once or twice here); before, each of
+    # the four updates refitted all eight columns.
+    assert len(fits) <= 2 * (table.columnCount() - 1), fits
     fm = table.fontMetrics()
     for r in range(table.rowCount()):
         for c in range(table.columnCount() - 1):
