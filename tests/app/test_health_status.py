@@ -152,3 +152,62 @@ def test_a_text_board_whose_lines_do_not_fit_the_rig_says_how_to_fix_it(qtbot, m
         text = hv.status_text("esp")
         w.close()
     assert hv.is_red("esp") and text.startswith("nothing stored: ") and "`channels`" in text, text
+
+
+def test_columns_are_refitted_only_when_a_text_outgrows_its_column(qtbot, make_window):
+    # Qt fitted a column to less than its text plus the padding the check asks for, so every
+    # changed cell ("0.02 s ago", the rates) refitted every column, twice a second.
+    w = make_window()
+    w.resize(1400, 800)
+    w.show()
+    hv = w.health_view
+    table = hv.table
+    qtbot.waitUntil(lambda: hv.status_text("imu") == "ok", timeout=5000)
+    hv.update_now()
+    fits = []
+    resize = table.resizeColumnToContents
+    table.resizeColumnToContents = lambda col: (fits.append(col), resize(col))
+    for _ in range(4):
+        before = dict(hv._cells)
+        qtbot.waitUntil(lambda: w.acquisition.stats["imu"].samples > 0, timeout=5000)
+        qtbot.wait(150)
+        hv.update_now()
+        changed = [key for key, cell in hv._cells.items() if before.get(key) != cell]
+        assert changed  # counts and ages move
+    # A count gaining a digit may still ask for a refit (once or twice here); before, each of
+    # the four updates refitted all eight columns.
+    assert len(fits) <= 2 * (table.columnCount() - 1), fits
+    fm = table.fontMetrics()
+    for r in range(table.rowCount()):
+        for c in range(table.columnCount() - 1):
+            assert fm.horizontalAdvance(table.item(r, c).text()) <= table.columnWidth(c) - 6
+
+
+def test_the_writer_queue_bar_is_repainted_with_its_new_value(qtbot, make_window):
+    # Its value is set with its repaint held (an immediate repaint flushed the whole window in
+    # the middle of a frame); the bar must still be painted again, showing the new percent.
+    from PySide6.QtCore import QEvent, QObject
+
+    w = make_window()
+    w.show()
+    hv = w.health_view
+    bar = hv.queue_bar
+    qtbot.waitUntil(lambda: bar.isVisible(), timeout=5000)
+
+    class Paints(QObject):
+        n = 0
+
+        def eventFilter(self, obj, event):
+            if event.type() == QEvent.Type.Paint:
+                self.n += 1
+            return False
+
+    paints = Paints()
+    bar.installEventFilter(paints)
+    qtbot.wait(50)
+    for percent in (37, 64, 0):
+        n = paints.n
+        hv._set_queue(percent, "")
+        assert bar.text() == f"writer queue {percent}%"
+        qtbot.waitUntil(lambda: paints.n > n, timeout=5000)
+    bar.removeEventFilter(paints)

@@ -69,6 +69,35 @@ def test_the_camera_preview_shows_the_frames_colours(qtbot):
     assert q.pixelColor(5, 5) == QColor(0, 0, 250)
 
 
+def test_the_radar_map_shows_its_values_through_the_colour_bars_map(qtbot):
+    """A map's bins are drawn in the colour map's colour for their value between the levels
+    (the panel colours them itself now): the lowest value at the map's first colour, the
+    highest at its last, a value halfway at the colour the bar shows halfway up."""
+    import pyqtgraph as pg
+
+    ring = ChunkRing(seconds=1.0, max_samples=4)
+    info = StreamInfo("radar", StreamKind.FRAMES, 20.0, units=("a.u.",), sample_shape=(4, 8))
+    panel = ImagePanel(info, ring, 0.0, window=10.0)
+    qtbot.addWidget(panel)
+    frame = np.full((1, 4, 8), 5.0, dtype=np.float32)
+    frame[0, 0, 0], frame[0, 3, 7] = 1.0, 9.0  # the first image sets the levels to (1, 9)
+    ring.append(Chunk(frame, np.array([1.0])))
+    assert panel.refresh()
+    assert panel._levels == (1.0, 9.0)
+    panel.image.render()
+    q = panel.image.qimage
+    lut = pg.colormap.get("viridis").getLookupTable(nPts=256, mode="byte", alpha=False)
+    assert q.pixelColor(0, 0) == QColor(*map(int, lut[0]))  # column 0, row 0 (drawn at the bottom)
+    assert q.pixelColor(7, 3) == QColor(*map(int, lut[255]))
+    assert q.pixelColor(4, 1) == QColor(*map(int, lut[128]))  # 5.0 is halfway: (5 - 1) * 256 / 8
+    # And the same pixels as pyqtgraph's own colouring of the values at those levels.
+    ref = pg.ImageItem(axisOrder="row-major")
+    ref.setColorMap(pg.colormap.get("viridis"))
+    ref.setImage(frame[0], autoLevels=False, levels=panel._levels)
+    ref.render()
+    assert all(q.pixelColor(x, y) == ref.qimage.pixelColor(x, y) for x in range(8) for y in range(4))
+
+
 RED = "#ef5350"
 
 

@@ -8,7 +8,7 @@ from PySide6.QtCore import QRectF
 
 from sensorlab.app.live.buffers import PeakEnvelope, RollingBuffer
 from sensorlab.app.live.panel import PALETTE, Panel
-from sensorlab.app.live.traces import ColumnImage, Trace
+from sensorlab.app.live.traces import ColumnImage, Trace, TraceGroup
 
 
 class AudioPanel(Panel):
@@ -29,10 +29,10 @@ class AudioPanel(Panel):
         self.plot.setYRange(-1, 1)
         self.plot.setLabel("left", "amplitude")
         self.curves = []
+        self.traces = TraceGroup()  # the channels painted as one item
+        self.plot.addItem(self.traces)
         for i in range(n_ch):
-            curve = Trace(pg.mkPen(PALETTE[i % len(PALETTE)], width=1))
-            self.plot.addItem(curve)
-            self.curves.append(curve)
+            self.curves.append(self.traces.add(Trace(pg.mkPen(PALETTE[i % len(PALETTE)], width=1))))
         self.spec_plot = self._new_plot(self.graphics, 1)
         self.spec_plot.setXLink(self.plot)
         self.spec_plot.setLabel("left", "kHz")
@@ -86,6 +86,7 @@ class AudioPanel(Panel):
         lo, hi = (v.min(axis=1).tolist(), v.max(axis=1).tolist()) if v.shape[1] else (None, None)
         for i, curve in enumerate(self.curves):
             curve.setData(x, v[i], skipFiniteCheck=True, bounds=(lo[i], hi[i]) if lo else None)
+        self.traces.changed()
         self._spectrogram(data[:, 0], float(chunk.timestamps[0]))
         return True
 

@@ -21,10 +21,12 @@ from PySide6.QtCore import QLineF, QPointF
 from PySide6.QtGui import QPainter
 
 from sensorlab.app.common.painted_axis import PaintedAxis
+from sensorlab.app.live.plot_items import BoundsKeptAxis
 
 
-class LiveTimeAxis(PaintedAxis):
-    """A bottom axis (x, seconds) that paints its ticks, grid lines and texts itself."""
+class LiveTimeAxis(PaintedAxis, BoundsKeptAxis):
+    """A bottom axis (x, seconds) that paints its ticks, grid lines and texts itself (its
+    bounds kept between frames: `BoundsKeptAxis`)."""
 
     #: Texts kept laid out (tick strings repeat as the window scrolls).
     MAX_TEXTS = 512

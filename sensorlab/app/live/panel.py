@@ -28,6 +28,7 @@ from sensorlab.app.common.painted_axis import no_si_prefix
 from sensorlab.app.live.axis import LiveTimeAxis
 from sensorlab.app.live.buffers import PeakEnvelope, RollingBuffer, coarsen
 from sensorlab.app.live.marker_layer import Marker, MarkerLayer
+from sensorlab.app.live.plot_items import BoundsKeptAxis, LiveViewBox, hollow
 
 #: Distinct colours for channels (Tableau-like, readable on a dark background).
 PALETTE = (
@@ -133,11 +134,16 @@ class Panel(QWidget):
         widget = pg.GraphicsLayoutWidget()
         widget.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontSavePainterState, True)
         widget.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontAdjustForAntialiasing, True)
+        hollow(widget.ci)  # the layout only places the plots (`plot_items`)
         return widget
 
     def _new_plot(self, widget: pg.GraphicsLayoutWidget, row: int = 0) -> pg.PlotItem:
         # The time axis scrolls every frame: `LiveTimeAxis` paints it without rebuilding it.
-        plot = widget.addPlot(row=row, col=0, axisItems={"bottom": LiveTimeAxis()})
+        # The box and the y axis keep their bounds between frames, and the plot item, which
+        # only holds them, draws nothing (`plot_items`).
+        plot = widget.addPlot(row=row, col=0, axisItems={"bottom": LiveTimeAxis(), "left": BoundsKeptAxis("left")},
+                              viewBox=LiveViewBox(enableMenu=False))
+        hollow(plot)
         plot.showGrid(x=True, y=True, alpha=0.15)
         plot.setMenuEnabled(False)
         plot.hideButtons()

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QCheckBox, QGraphicsItem, QMenu, QToolButton
 
 from sensorlab.app.live.buffers import PeakEnvelope
 from sensorlab.app.live.panel import PALETTE, Panel
-from sensorlab.app.live.traces import Trace
+from sensorlab.app.live.traces import Trace, TraceGroup
 
 #: Min/max pairs per curve in a window before the plot has a width (then one pair per pixel
 #: column at most, `Panel._fit_envelope`).
@@ -50,10 +50,12 @@ class TimeseriesPanel(Panel):
         self.legend = self.plot.addLegend(offset=(-4, 2), colCount=min(n_ch, 8), labelTextSize="8pt",
                                           brush=pg.mkBrush(20, 22, 26, 170), verSpacing=-6, horSpacing=8)  # fmt: skip
         self.curves: list[Trace] = []
+        # Each channel decimated by PeakEnvelope and drawn as one polyline (`Trace`); all of
+        # them painted by one item (`TraceGroup`).
+        self.traces = TraceGroup()
+        self.plot.addItem(self.traces)
         for i in range(n_ch):
-            # Decimated by PeakEnvelope and drawn as one polyline (live_traces.Trace).
-            curve = Trace(pg.mkPen(PALETTE[i % len(PALETTE)], width=1), name=names[i] if i < len(names) else f"ch{i}")
-            self.plot.addItem(curve)
+            curve = self.traces.add(Trace(pg.mkPen(PALETTE[i % len(PALETTE)], width=1), name=names[i] if i < len(names) else f"ch{i}"))
             self.legend.addItem(curve, curve.name())
             self.curves.append(curve)
         # The legend stays put while the traces under it move, yet it was painted anew with
@@ -112,6 +114,7 @@ class TimeseriesPanel(Panel):
             t, v = self._envelope_view(self.buffer)
             curve.setData(t - self.origin, v[index], skipFiniteCheck=True)
         curve.setVisible(visible)
+        self.traces.changed()
         for sample, _label in self.legend.items:  # its cached sample shows the channel hidden or not
             if sample.item is curve:
                 sample.update()
@@ -159,6 +162,7 @@ class TimeseriesPanel(Panel):
         for i, curve in enumerate(self.curves):
             if curve.isVisible():
                 curve.setData(x, v[i], skipFiniteCheck=True, bounds=(lo[i], hi[i]) if lo else None)
+        self.traces.changed()
         self._ticks += 1
         if self.autoscale.isChecked() and (self._ticks % 8 == 1 or self._y_range is None):
             self._rescale()
