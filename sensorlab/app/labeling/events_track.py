@@ -52,6 +52,7 @@ class EventsTrack(Track):
         self.plot.setYRange(0, 1, padding=0)
         self._name_axis(stream.name)
         self._labels: list[pg.TextItem] = []
+        self._shown = 0  # labels visible (the first ones of `_labels`)
 
     def _name_axis(self, name: str) -> None:
         """Name the lane with its axis' one tick text, elided to the axis' width.
@@ -90,8 +91,11 @@ class EventsTrack(Track):
             item.setText(self.texts[i])
             item.setPos(self.times[i] - self.origin, 0.68)
             item.setVisible(True)
-        for item in self._labels[len(show):]:
+        # Only the ones shown last frame: hiding a hidden `TextItem` still recomputed its
+        # transform (pyqtgraph's `setVisible`), for every label on every scroll frame.
+        for item in self._labels[len(show):self._shown]:
             item.setVisible(False)
+        self._shown = len(show)
 
 
 def fit_name(name: str, metrics: QFontMetricsF, width: float) -> str:
