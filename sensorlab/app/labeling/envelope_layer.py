@@ -180,10 +180,10 @@ class EnvelopeTrace(Trace):
 
     def stroke(self, p: QPainter) -> None:
         """Stroke the polyline or the segments on ``p``."""
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         if not self._segments:
-            Trace.paint(self, p)
+            Trace.stroke(self, p)  # not Trace.paint: that calls self.stroke, i.e. this (endless)
         elif len(self._lines):
-            p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
             p.setPen(self._pen)
             # QPainter's drawLines(const QLineF *, int): the rows are QLineFs in memory
             p.drawLines(wrapinstance(self._lines.ctypes.data, QLineF), len(self._lines))
