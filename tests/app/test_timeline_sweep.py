@@ -216,3 +216,25 @@ def test_after_a_sweep_every_row_shows_what_a_fresh_view_of_that_range_shows(ses
     track = next(t for t in tl.tracks if isinstance(t, SignalTrack))
     colour = 0xFF000000 | int(track.curves[-1]._pen.color().rgb() & 0xFFFFFF)
     assert (img == colour).sum() > 100
+
+
+def test_zoomed_in_to_raw_samples_each_channel_is_drawn_in_its_colour(view, qtbot):
+    """Zoomed in far enough, a signal track draws its raw samples as polylines (not the
+    envelope's vertical strokes). Their paint once called itself without end, inside Qt's
+    paint: the process crashed the first time a raw polyline was on screen."""
+    from sensorlab.app.labeling.tracks import SignalTrack
+
+    tl = view.timeline
+    tl.set_view(T0 + 5.0, T0 + 5.2)
+    track = next(t for t in tl.tracks if isinstance(t, SignalTrack))
+    qtbot.waitUntil(lambda: all(c.drawn() and not c._segments for c in track.curves), timeout=10_000)
+    image = tl.grab().toImage()
+    top_left = track.viewbox.mapToScene(track.viewbox.rect().topLeft())
+    bottom_right = track.viewbox.mapToScene(track.viewbox.rect().bottomRight())
+    view_pos = tl.mapFromScene(top_left), tl.mapFromScene(bottom_right)
+    ratio = image.devicePixelRatio()
+    x0, y0 = int(view_pos[0].x() * ratio), int(view_pos[0].y() * ratio)
+    x1, y1 = int(view_pos[1].x() * ratio), int(view_pos[1].y() * ratio)
+    colours = {image.pixelColor(x, y).rgb() & 0xFFFFFF for x in range(x0 + 2, x1 - 2, 2) for y in range(y0 + 1, y1 - 1)}
+    for c in track.curves:
+        assert c._pen.color().rgb() & 0xFFFFFF in colours, f"no pixel of {c._pen.color().name()} in the track"
