@@ -153,14 +153,11 @@ def quantize(onnx_fp32: Path, dataset: Path, out_dir: Path | None = None, split:
         r["latency_ratio"] = r["latency_ms"]["p50"] / base["latency_ms"]["p50"]
         r["accuracy_drop"] = base["accuracy"] - r["accuracy"]
         figures = (("size", r["size_ratio"]), ("latency", r["latency_ratio"]), ("accuracy_drop", r["accuracy_drop"]))
-        missed = [k for k, v in figures if v > GOALS[k]]
+        missed = [(k, v) for k, v in figures if v > GOALS[k]]
         unmeasured = [k for k, v in figures if v != v]  # NaN: no test windows to measure it on
         # A goal never measured is not met: without test windows the accuracy loss is unknown.
         r["meets_goals"] = not missed and not unmeasured
-        verdict = "meets every goal" if r["meets_goals"] else "does not pay on " + ", ".join(missed) if missed else "meets every measured goal"
-        if unmeasured:
-            verdict += "; " + ", ".join(unmeasured) + " not measured (no test windows)"
-        verdicts.append(f"{r['build']}: {verdict}")
+        verdicts.append(f"{r['build']}: {verdict_words(missed, unmeasured, r['meets_goals'])}")
     report = {"model": str(onnx_fp32), "dataset": str(dataset), "split": split, "test_windows": int(len(x)), "calibration_windows": int(len(calib)),
               "threads": 1, "goals": GOALS, "builds": rows, "verdicts": verdicts, "excluded_nodes": len(exclude)}  # fmt: skip
     # No test windows: accuracy, agreement and accuracy drop are NaN, which json.dumps writes as a
@@ -170,6 +167,27 @@ def quantize(onnx_fp32: Path, dataset: Path, out_dir: Path | None = None, split:
     (out_dir / "quantize.json").write_text(json.dumps(report, indent=2, allow_nan=False) + "\n", encoding="utf-8")
     (out_dir / "quantize.md").write_text(format_report(report) + "\n", encoding="utf-8")
     return report
+
+
+#: The goals in the user's words (the report's keys stay as they are: scripts read them).
+GOAL_WORDS = {"size": "size", "latency": "latency", "accuracy_drop": "accuracy drop"}
+
+
+def _missed_words(key: str, value: float) -> str:
+    """One missed goal with its figure and the goal, e.g. "accuracy drop 18.8 points (goal ≤ 1)"."""
+    if key == "accuracy_drop":
+        return f"accuracy drop {value * 100:.1f} points (goal ≤ {GOALS[key] * 100:g})"
+    return f"{GOAL_WORDS[key]} {value:.2f}× fp32 (goal ≤ {GOALS[key]:g}×)"
+
+
+def verdict_words(missed: list[tuple[str, float]], unmeasured: list[str], meets_goals: bool) -> str:
+    """The verdict a user reads (log, report, CLI): goals named in words, with the figures that missed."""
+    if meets_goals:
+        return "meets every goal"
+    verdict = "does not pay on " + ", ".join(_missed_words(k, v) for k, v in missed) if missed else "meets every measured goal"
+    if unmeasured:
+        verdict += "; " + ", ".join(GOAL_WORDS[k] for k in unmeasured) + " not measured (no test windows)"
+    return verdict
 
 
 def format_report(r: dict) -> str:

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from sensorlab.acquisition.source import StreamInfo, StreamKind
 from sensorlab.inference import LoadedModel, ModelError, ModelMapping, describe_model, load_mapping
+from sensorlab.inference.feed_guess import guess_feed, layout_for, window_input
 from sensorlab.inference.mapping import MappingError
 
 
@@ -102,6 +103,21 @@ class MappingDialog(QDialog):
         saved = self._saved()
         if saved is not None:
             self.set_mapping(saved)
+        else:  # a stream that fits the model's input (not a predictions stream), and its layout
+            self._window_shape = window_input(inputs).shape if inputs else ()
+            stream, layout = guess_feed(inputs, self.streams)
+            if stream:
+                self.stream.setCurrentText(stream)
+            if layout:
+                self.layout_edit.setText(layout)
+            self.stream.currentTextChanged.connect(self._follow_stream)
+
+    def _follow_stream(self, name: str) -> None:
+        """Another stream picked: the layout follows its channel count where the input's shape
+        says it unambiguously, unless the user typed one."""
+        layout = layout_for(self._window_shape, self.streams[name].channel_count) if name in self.streams else None
+        if layout and not self.layout_edit.isModified():
+            self.layout_edit.setText(layout)
 
     def _saved(self) -> ModelMapping | None:
         try:

@@ -27,6 +27,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget
 
 from sensorlab.app.common.painted_axis import no_si_prefix
+from sensorlab.inference.parity import divergence_text
 
 
 #: Refresh period, ms.
@@ -147,7 +148,9 @@ class ParityView(QWidget):
                     item = QListWidgetItem(f"{when}\n    {d.note}")
                     item.setToolTip(d.note)
                 else:
-                    item = QListWidgetItem(f"{when}   {self.labels[k] if k < len(self.labels) else k}: {d.a[k]:.2f} vs {d.b[k]:.2f}")
+                    scores, tops = divergence_text(self.labels, k, d.a, d.b)
+                    # which class each build put on top on its own line, as a note is: the list stays narrow
+                    item = QListWidgetItem(f"{when}   {scores}" + (f"\n    top: {tops}" if tops else ""))
                 self.divergences.addItem(item)
             self.divergences.setCurrentRow(row)
             self.divergences.blockSignals(False)

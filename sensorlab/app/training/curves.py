@@ -34,6 +34,18 @@ class EpochAxis(pg.AxisItem):
         return levels
 
 
+class ValueAxis(pg.AxisItem):
+    """A value axis that draws the labels on its range's ends. With grid lines on, pyqtgraph
+    keeps an axis's texts inside the plot's height, so a label half past an end was dropped:
+    in the Training tab's short Accuracy plot the 0–1 axis read only "0.5"."""
+
+    #: Room past each end for half a tick label (the tick font is about 11 px high).
+    EDGE = 8
+
+    def boundingRect(self):
+        return super().boundingRect().adjusted(0, -self.EDGE, 0, self.EDGE)
+
+
 class TrainingCurves(pg.GraphicsLayoutWidget):
     """Two plots, Loss above Accuracy; ``curves`` maps ``train_loss``, ``val_loss``,
     ``train_acc`` and ``val_acc`` (the epoch events' keys) to their curve."""
@@ -43,10 +55,13 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
         # The legend is written in each plot's title, above the curves: inside the plot it sat
         # in a corner that some run's curves always crossed (validation loss rising at the top
         # right when a model overfits, accuracy low at the bottom right while it learns).
-        self.loss_plot = self.addPlot(title=legend_title("Loss"), axisItems={"bottom": EpochAxis("bottom")})
+        self.loss_plot = self.addPlot(title=legend_title("Loss"), axisItems={"bottom": EpochAxis("bottom"), "left": ValueAxis("left")})
         self.nextRow()
-        self.acc_plot = self.addPlot(title=legend_title("Accuracy"), axisItems={"bottom": EpochAxis("bottom")})
-        self.acc_plot.setYRange(0, 1.02)
+        self.acc_plot = self.addPlot(title=legend_title("Accuracy"), axisItems={"bottom": EpochAxis("bottom"), "left": ValueAxis("left")})
+        # Accuracy is read against the whole 0–1 scale, not zoomed onto the data: labels at 0,
+        # 0.5 and 1 (six labels 0.2 apart touched each other in the short plot), grid lines at tenths.
+        self.acc_plot.setYRange(0, 1, padding=0.04)
+        self.acc_plot.getAxis("left").setTicks([[(0.0, "0"), (0.5, "0.5"), (1.0, "1")], [(t / 10, "") for t in range(1, 10) if t != 5]])
         self.curves: dict[str, pg.PlotDataItem] = {}
         for plot, key in ((self.loss_plot, "loss"), (self.acc_plot, "acc")):
             plot.showGrid(x=True, y=True, alpha=0.3)
@@ -67,4 +82,4 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
             curve.setData(x, [math.nan if h[key] is None else h[key] for h in history])  # None: no value that epoch
 
 
-__all__ = ["COLORS", "NAMES", "EpochAxis", "TrainingCurves", "legend_title"]
+__all__ = ["COLORS", "NAMES", "EpochAxis", "TrainingCurves", "ValueAxis", "legend_title"]

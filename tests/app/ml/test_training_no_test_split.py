@@ -116,7 +116,7 @@ def test_quantize_json_without_test_windows_is_strict_json_with_null_scores(tmp_
         assert all(b["size_bytes"] > 0 for b in rep["builds"])  # measured values stay numbers
         # An accuracy loss never measured is not "within the goal": no build is said to meet every goal.
         assert [b["meets_goals"] for b in rep["builds"][1:]] == [False, False]
-        assert all("accuracy_drop not measured (no test windows)" in v and "meets every goal" not in v for v in rep["verdicts"])
+        assert all("accuracy drop not measured (no test windows)" in v and "meets every goal" not in v for v in rep["verdicts"])
     view = TrainingResults()
     qtbot.addWidget(view)
     view.show_run(run)
