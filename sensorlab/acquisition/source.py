@@ -64,6 +64,10 @@ class StreamInfo:
         so a wrong one stamps every sample wrongly. `sensorlab info`/`record` check such a
         stream's rate against its arrivals; a device clock (µs ticks, a `ms` column) needs no
         such check.
+    derived_from
+        The input streams a processor (a model's predictions, a filter) computes this stream
+        from; ``()`` for a device's stream. Such a stream stops when its input does or when
+        its input's gaps keep its window from filling: that is no device to check.
     scale, offset
         For integer counts (int16 PCM, raw IMU counts): ``physical = raw * scale + offset``
         in float32, one number or one per channel (the last axis of a sample); ``()`` when
@@ -82,6 +86,7 @@ class StreamInfo:
     device: str = ""
     has_device_time: bool = False
     clock_from_rate: bool = False
+    derived_from: tuple[str, ...] = ()
     scale: tuple[float, ...] = ()
     offset: tuple[float, ...] = ()
 
@@ -89,6 +94,7 @@ class StreamInfo:
         object.__setattr__(self, "kind", StreamKind(self.kind))
         object.__setattr__(self, "channel_names", tuple(self.channel_names))
         object.__setattr__(self, "units", tuple(self.units))
+        object.__setattr__(self, "derived_from", tuple(self.derived_from))
         object.__setattr__(self, "sample_shape", tuple(int(s) for s in self.sample_shape))
         for key in ("scale", "offset"):
             v = getattr(self, key)
@@ -136,7 +142,7 @@ class StreamInfo:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["kind"] = self.kind.value
-        for key in ("scale", "offset", "clock_from_rate"):  # absent when unused: older streams' JSON is unchanged
+        for key in ("scale", "offset", "clock_from_rate", "derived_from"):  # absent when unused: older streams' JSON is unchanged
             if not d[key]:
                 del d[key]
         return d

@@ -245,6 +245,7 @@ class Recorder(RecorderWriterThread):
         thread = self._thread
         if thread is None or thread is threading.current_thread():
             self._detach()
+            self._counters.end()
             self._queue.put(STOP)
             self._wake.set()
             return self._path
@@ -252,6 +253,7 @@ class Recorder(RecorderWriterThread):
         # the source stops, a recording that ends within it would have none of its samples.
         self.acquisition.release_held()
         self._detach()
+        self._counters.end()  # drops counted while the writer drains are not in the file
         self._queue.put(STOP)
         self._wake.set()
         thread.join(JOIN_TIMEOUT)

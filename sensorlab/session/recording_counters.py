@@ -25,11 +25,23 @@ class RecordingCounters:
     def __init__(self, acquisition: Any):
         self.acquisition = acquisition
         self.baseline: dict[str, StreamStats] = {}
+        # The figures when the recording stopped: the writer may drain for seconds after (a
+        # loaded machine), while the sources go on counting drops that are not in the file.
+        self.final: dict[str, StreamStats] | None = None
 
     def begin(self, names: Iterable[str]) -> None:
         """The recording starts: remember every stream's figures."""
         stats = self.acquisition.stats
         self.baseline = {n: _copy_stats(stats.get(n)) for n in names}
+        self.final = None
+
+    def end(self) -> None:
+        """The recording stopped (no more chunks are taken): freeze every stream's figures."""
+        self.final = {n: _copy_stats(st) for n, st in dict(self.acquisition.stats).items()}
+
+    def _stats(self, name: str) -> StreamStats | None:
+        final = self.final
+        return final.get(name) if final is not None else self.acquisition.stats.get(name)
 
     def join(self, name: str) -> None:
         """A stream joined the running recording: count it from now."""
@@ -37,7 +49,7 @@ class RecordingCounters:
 
     def since_start(self, name: str) -> StreamStats:
         """Drops, overflows, parse errors and reconnects accumulated during the recording."""
-        return _delta(self.acquisition.stats.get(name), self.baseline.get(name))
+        return _delta(self._stats(name), self.baseline.get(name))
 
     def reconnects(self, name: str, st: StreamStats) -> int:
         """Times ``st``'s device came back during the recording."""
@@ -47,10 +59,9 @@ class RecordingCounters:
     def counters(self) -> dict[str, StreamStats]:
         """Per stream: samples, dropped, overflows and parse errors since the start (pre-roll
         not counted); empty before the start."""
-        stats = self.acquisition.stats
         out = {}
         for name, base in dict(self.baseline).items():
-            st = stats.get(name) or StreamStats()
+            st = self._stats(name) or StreamStats()
             out[name] = StreamStats(samples=st.samples - base.samples, dropped=st.dropped - base.dropped,
                                     dropped_in_transit=st.dropped_in_transit - base.dropped_in_transit,
                                     overflows=st.overflows - base.overflows, parse_errors=st.parse_errors - base.parse_errors)  # fmt: skip
@@ -58,7 +69,7 @@ class RecordingCounters:
 
     def gaps(self, name: str, written: Written) -> np.ndarray:
         """Gaps of a stream: timestamp jumps in the file ∪ gaps its source reported."""
-        st = self.acquisition.stats.get(name)
+        st = self._stats(name)
         base = self.baseline.get(name)
         reported = st.gaps[len(base.gaps) if base else 0 :] if st else []
         return fmt.merge_gaps(written.gaps, reported)

@@ -73,6 +73,7 @@ def summarize(path: str | Path, measure_sync: bool = True) -> dict[str, Any]:
         }
         events: dict[str, np.ndarray] = {}
         end_host = m.end_host_time  # None for a file whose recorder crashed
+        gaps_of: dict[str, np.ndarray] = {}
         for name, r in s.streams.items():
             st = r.stats
             gaps = np.asarray(st.gaps, dtype=np.float64).reshape(-1, 2)
@@ -87,6 +88,7 @@ def summarize(path: str | Path, measure_sync: bool = True) -> dict[str, Any]:
                 # The rate while the device was there: an unplugged minute is not a slow board.
                 rate = (r.count - 1) / max(duration - gap_seconds - (1.0 / r.info.nominal_rate if r.info.regular else 0.0), 1e-9)
             clock = r.clock
+            gaps_of[name] = gaps
             out["streams"].append(
                 {
                     "name": name,
@@ -114,6 +116,8 @@ def summarize(path: str | Path, measure_sync: bool = True) -> dict[str, Any]:
                     # a device that stopped sending and never came back (the port stayed open).
                     "quiet_at_end": max(0.0, float(end_host - r.last_time - 1.0 / r.info.nominal_rate))
                     if end_host is not None and r.count and r.info.regular else 0.0,
+                    # A processor's stream (a model's predictions): what it was computed from.
+                    "derived_from": list(r.info.derived_from),
                     "rate_arrived": _arrival_rate(r, gaps),
                     "drift_ppm": float(clock.get("drift_ppm", np.nan)),
                     "drift_stderr_ppm": float(clock.get("drift_stderr_ppm", np.nan)),
@@ -133,6 +137,9 @@ def summarize(path: str | Path, measure_sync: bool = True) -> dict[str, Any]:
                 if ev is not None:
                     events[name] = ev
             out["streams"][-1]["bad_samples"] = len(r.bad_samples)  # met while scanning (all frames of a video)
+        for st in out["streams"]:
+            if st["derived_from"] and end_host is not None:
+                st["input_gaps_at_end"] = _gaps_at_end(st, gaps_of, end_host)
         if measure_sync:
             res = {x["name"]: x["resolution"] for x in out["streams"]}
             out["sync"] = {**sync.alignment(events, resolutions=res), "events": {k: len(v) for k, v in events.items()}}
@@ -140,11 +147,46 @@ def summarize(path: str | Path, measure_sync: bool = True) -> dict[str, Any]:
     return out
 
 
+def _gaps_at_end(stream: dict[str, Any], gaps_of: dict[str, np.ndarray], end_host: float) -> dict[str, int]:
+    """Gaps of each input of a processor's stream in the time it stayed quiet at the end (all, if it made nothing)."""
+    quiet_from = end_host - stream["quiet_at_end"] if stream["samples"] else -np.inf
+    return {n: int((gaps_of[n][:, 1] > quiet_from).sum()) for n in stream["derived_from"] if n in gaps_of}
+
+
+def _quiet_processor(s: dict[str, Any], duration: float) -> bool:
+    """A processor's stream that made nothing, or nothing in the last `SILENT_AFTER` seconds."""
+    return bool(s.get("derived_from")) and (_silent(s, duration) or s.get("quiet_at_end", 0.0) > SILENT_AFTER)
+
+
+def _processor_message(s: dict[str, Any], duration: float, lost: set[str] = frozenset()) -> str:
+    """Why a processor's stream went quiet, in terms of its inputs (it has no device to check)."""
+    what = "the model made no prediction" if s["kind"] == "timeseries" else "it produced nothing"
+    when = f"in {duration:.1f} s" if s["samples"] == 0 else f"in the last {s['quiet_at_end']:.1f} s"
+    gaps = s.get("input_gaps_at_end", {})
+    why = (", ".join(f"its input {n} was lost" for n in sorted(lost))
+           or ", ".join(f"its input {n} had {k} gap(s) then" for n, k in gaps.items() if k)
+           or f"its input {', '.join(s['derived_from'])} had no gap then")  # fmt: skip
+    return f"{s['name']}: {what} {when}: {why}"
+
+
 def lost_streams(summary: dict[str, Any]) -> list[str]:
     """One line per stream whose device was lost during the recording (came back or not):
-    what ``sensorlab record`` reports before exiting with status 3."""
+    what ``sensorlab record`` reports before exiting with status 3.
+
+    A processor's stream (``derived_from``: a model's predictions) has no device: quiet, it is listed only if an input was lost."""
+    out = _devices_lost(summary)
+    lost_names = {line.split(":", 1)[0] for line in out}
+    for s in summary["streams"]:
+        if _quiet_processor(s, summary["duration"]) and not s["error"] and lost_names & set(s["derived_from"]):
+            out.append(_processor_message(s, summary["duration"], lost_names & set(s["derived_from"])))
+    return out
+
+
+def _devices_lost(summary: dict[str, Any]) -> list[str]:
     out = []
     for s in summary["streams"]:
+        if s.get("derived_from") and not s["error"]:
+            continue  # judged by its inputs (`lost_streams`)
         if s["error"]:
             out.append(f"{s['name']}: stopped early ({s['error']})")
         elif s.get("reconnects"):
@@ -261,7 +303,7 @@ def format_summary(summary: dict[str, Any] | str | Path) -> str:
         drift = format_drift(s.get("drift_ppm", np.nan), s.get("drift_stderr_ppm", np.nan))
         cells = [s["name"], s["kind"], rate, meas, f"{s['duration']:.1f}s", str(s["samples"]), str(s["dropped"]),
                  str(s["overflows"]), str(s["parse_errors"]), gaps, drift]  # fmt: skip
-        rows.append((cells, _notes(s)))
+        rows.append((cells, _notes(s, d["duration"])))
     widths = [max([len(h), *(len(c[i]) for c, _ in rows)]) for i, h in enumerate(heads)]
 
     def _line(cells: list[str] | tuple[str, ...]) -> str:
@@ -292,7 +334,7 @@ def format_summary(summary: dict[str, Any] | str | Path) -> str:
     return "\n".join(lines)
 
 
-def _notes(s: dict[str, Any]) -> list[str]:
+def _notes(s: dict[str, Any], duration: float) -> list[str]:
     """Lines printed under a stream's row: why it stopped, broken time, clock re-anchors."""
     out = []
     if s.get("dropped") or s.get("overflows"):
@@ -313,6 +355,8 @@ def _notes(s: dict[str, Any]) -> list[str]:
         out.append(f"    ! {s['time_error']}")
     if _rate_off(s):
         out.append(f"    ! {_rate_message(s)}")
+    if _quiet_processor(s, duration):
+        out.append(f"    ~ {_processor_message(s, duration).split(': ', 1)[1]}")
     if s.get("clock_reanchors"):
         out.append(
             f"    clock re-anchored {s['clock_reanchors']} time(s): the device clock disagreed with arrival times by more than "

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import replace
 from collections.abc import Mapping
 from typing import Any, Protocol, runtime_checkable
 
@@ -80,7 +81,9 @@ class ProcessorBase(SourceBase):
         super().start(sink)
 
     def _open(self) -> None:
-        self.streams = tuple(self._declare())
+        # Marked as computed from the inputs: a model that goes quiet because its input had
+        # gaps is not a device to check (`sensorlab record` judges devices by their streams).
+        self.streams = tuple(s if s.derived_from else replace(s, derived_from=self.inputs) for s in self._declare())
 
     def _start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name=f"processor-{self.description}", daemon=True)
