@@ -56,14 +56,28 @@ def gui(
 
 
 @app.command()
-def devices() -> None:
+def devices(
+    rig: Annotated[Optional[Path], typer.Option("--rig", metavar="RIG.toml", help="Rig file being set up: its hints only.")] = None,
+) -> None:
     """List cameras, audio inputs, serial ports and LSL streams.
 
-    Example: sensorlab devices
+    With --rig, the notes fit that rig (no "no camera found at index 0-3" when its camera
+    is a stream URL or a video file).
+
+    Example: sensorlab devices --rig rig.toml
     """
     from sensorlab.acquisition.devices import list_devices
 
-    for line in list_devices().describe():
+    configs = None
+    if rig is not None:
+        import sensorlab.inference  # noqa: F401 - registers rig files' [[processor]] kind = "model"
+        from sensorlab.acquisition.rig import RigError, load_rig
+
+        try:
+            configs = list(load_rig(rig).devices())
+        except RigError as e:
+            fail(str(e), 2)
+    for line in list_devices(rig=configs).describe():
         typer.echo(line)
 
 

@@ -278,3 +278,14 @@ def test_dataset_plots_into_a_folder_that_cannot_be_made_says_so_in_one_line(tmp
     assert result.exit_code == 2
     assert "--plots /proc/x: cannot write plots there (No such file or directory); give a folder you can write to" in result.output
     assert "[Errno" not in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_devices_with_a_rig_filming_a_url_has_no_camera_index_hint(tmp_path):
+    rig = tmp_path / "rig.toml"
+    rig.write_text('[[camera]]\ndevice = "http://127.0.0.1:8765/stream.mjpg"\n')
+    result = runner.invoke(app, ["devices", "--rig", str(rig)])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("Cameras") and "index 0-3" not in result.output
+    rig.write_text('[[camera]]\ndevice = "http://x"\nfps = -1\n')
+    result = runner.invoke(app, ["devices", "--rig", str(rig)])
+    assert result.exit_code == 2 and "rig.toml: camera[0].fps" in result.output

@@ -1,6 +1,10 @@
 """`CameraSource`: OpenCV capture from a camera index, a video file or a URL.
 
 Each frame is stamped with the host clock as soon as ``grab()`` returns, before decoding.
+A live camera or URL buffers frames from the moment it is opened; those were filmed before
+the recording started and would all come back at once, stamped within a millisecond of each
+other. So the first read drains them (`CameraSource._grab_first_live`): grabs that return at once
+are dropped, and stamping starts with the first frame the grab had to wait for.
 A video file is paced to its frame rate (OpenCV would deliver it as fast as it decodes) and
 looped; a URL is typically an ESP32-CAM or `mjpeg_server` stream
 (``http://host:port/stream.mjpg``).
@@ -57,6 +61,7 @@ class CameraSource(PollingSource):
         self._t0 = 0.0
         self._k = 0
         self._failures = 0
+        self._drained = False
 
     def _open(self) -> None:
         import cv2
@@ -101,8 +106,29 @@ class CameraSource(PollingSource):
                                    dtype="uint8", sample_shape=self._shape, device=f"camera {self.device}"),)  # fmt: skip
 
     def _start(self) -> None:
-        self._t0, self._k, self._failures = now(), 0, 0
+        self._t0, self._k, self._failures, self._drained = now(), 0, 0, False
         super()._start()
+
+    #: A grab that returns faster than this handed over a frame already buffered (a backlog).
+    BACKLOG_GRAB_S = 0.003
+    #: Longest the backlog is drained (a camera faster than ~300 fps never makes a grab wait).
+    MAX_DRAIN_S = 1.0
+
+    def _grab_first_live(self) -> tuple[bool, float]:
+        """Grab the first live frame, dropping those buffered before it (device thread).
+
+        Stamped when read, a backlog would be squeezed together at the recording's start (18
+        frames of a 30 fps stream within 20 ms), so it is not stored: grabbing goes on while
+        each grab returns at once; the first grab that had to wait for the camera is kept.
+        Returns the grab's result and its stamp, like a plain grab.
+        """
+        cap, deadline = self._cap, now() + self.MAX_DRAIN_S
+        while True:
+            asked = now()
+            ok = cap.grab()
+            t = now()
+            if not ok or t - asked >= self.BACKLOG_GRAB_S or t >= deadline or not self.running:
+                return ok, t
 
     def read_once(self) -> bool | None:
         """Grab, stamp, decode and emit one frame (device thread)."""
@@ -113,8 +139,12 @@ class CameraSource(PollingSource):
             if not self._sleep_until(due):
                 return None
         cap = self._cap
-        ok = cap.grab()
-        t = now()
+        if not self._drained and not self.is_file:
+            self._drained = True
+            ok, t = self._grab_first_live()
+        else:
+            ok = cap.grab()
+            t = now()
         if ok:
             ok, frame = cap.retrieve()
         if not ok:

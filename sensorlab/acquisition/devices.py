@@ -17,7 +17,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from sensorlab.acquisition.kinds import DeviceKind, Found, device_kinds
+from sensorlab.acquisition.kinds import DeviceConfig, DeviceKind, Found, device_kinds, kind_of
 from sensorlab.acquisition.kinds import problems as kind_problems
 from sensorlab.acquisition.kinds.audio import AudioDevice, list_audio_inputs  # noqa: F401  (listers, as before)
 from sensorlab.acquisition.kinds.camera import CameraDevice, list_cameras  # noqa: F401
@@ -59,8 +59,12 @@ class Devices:
         return lines
 
 
-def list_devices(timeout: float = LIST_TIMEOUT) -> Devices:
-    """Every kind's devices; a lister that fails or does not finish adds a line to ``problems``."""
+def list_devices(timeout: float = LIST_TIMEOUT, rig: list[DeviceConfig] | None = None) -> Devices:
+    """Every kind's devices; a lister that fails or does not finish adds a line to ``problems``.
+
+    ``rig``: the devices of the rig being set up (None: no rig), so a kind's hints fit it
+    (no "no camera found at index 0-3" for a rig whose camera is a stream URL or a file).
+    """
     kinds = device_kinds()
     out = Devices(kinds=kinds)
     results: dict[str, list[Found] | str] = {}
@@ -86,6 +90,7 @@ def list_devices(timeout: float = LIST_TIMEOUT) -> Devices:
             out.problems.append(result)
             result = []
         out.found[kind.table] = result
-        out.problems += kind.notes(result)
+        mine = None if rig is None else [c for c in rig if kind_of(c).table == kind.table]
+        out.problems += kind.notes_for_rig(result, mine)
     out.problems += kind_problems().values()
     return out

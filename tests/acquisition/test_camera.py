@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
@@ -61,6 +63,25 @@ def test_mjpeg_url_streams_live_frames(mjpeg_url, recorder):
     # frame rate is measured in bench/, not asserted here.)
     ts = np.array([c.timestamps[0] for c in recorder.chunks])
     assert np.all(np.diff(ts) > 0) and started <= ts[0] and ts[-1] <= stopped
+
+
+def test_frames_buffered_before_the_start_are_not_stamped_together(mjpeg_url, recorder):
+    """A recording opens its camera, then its other devices, then starts: the frames the
+    stream buffered meanwhile were filmed before the start. Stamped when read they came back
+    within ~1 ms of each other (81 Hz over the first 0.5 s of a 30 fps camera); the first
+    stored frames must be the live ones, one server frame period apart."""
+    url, _ = mjpeg_url
+    with CameraSource(url) as cam:
+        time.sleep(0.6)  # other devices open; the server keeps sending ~18 frames meanwhile
+        cam.start(recorder)
+        assert recorder.wait_samples(12, timeout=30)
+        cam.stop()
+    got = indices(recorder)
+    assert all((b - a) % CLIP_FRAMES == 1 for a, b in zip(got, got[1:])), got  # no gap after the first
+    ts = np.array([c.timestamps[0] for c in recorder.chunks])[:12]
+    # 11 periods of 33 ms are 367 ms; a backlog stamped on read spans ~20 ms. Half the
+    # nominal span leaves room for a busy machine delaying the first read.
+    assert ts[-1] - ts[0] >= 0.5 * 11 / CLIP_FPS, f"first 12 frames stamped within {(ts[-1] - ts[0]) * 1e3:.0f} ms"
 
 
 def test_server_killed_mid_stream_fails_the_stream(mjpeg_url, recorder):

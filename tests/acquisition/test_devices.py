@@ -72,3 +72,24 @@ def test_missing_portaudio_is_one_clear_problem(monkeypatch):
 def test_virtual_mic_is_listed(pulse):
     names = [d.name for d in devices.list_audio_inputs()]
     assert "vmic" in names and "vmonitor" in names
+
+
+def test_no_camera_hint_only_when_the_rig_asks_for_a_camera_index(tmp_path):
+    """A rig filming a stream URL or a video file has no use for "no camera found at index
+    0-3"; a rig asking for index 0, or no rig at all, still gets it (on a machine without one)."""
+    from sensorlab.acquisition.kinds.camera import CameraConfig
+    from sensorlab.acquisition.kinds.serial import SerialConfig
+
+    clip = tmp_path / "clip.avi"
+    clip.write_bytes(b"")
+
+    def hinted(rig) -> bool:
+        return any("no camera found at index 0-3" in p for p in devices.list_devices(rig=rig).problems)
+
+    if devices.list_cameras():
+        pytest.skip("this machine has a camera at index 0-3: the hint is never given")
+    assert not hinted([CameraConfig(device="http://127.0.0.1:8765/stream.mjpg")])
+    assert not hinted([CameraConfig(device=str(clip)), SerialConfig(port="/dev/ttyUSB0")])
+    assert hinted([CameraConfig(device=0)])
+    assert hinted([CameraConfig(device="http://127.0.0.1:8765/stream.mjpg"), CameraConfig(name="cam2", device=1)])
+    assert hinted([SerialConfig(port="/dev/ttyUSB0")]) and hinted(None)  # no camera asked for: say what works

@@ -54,3 +54,19 @@ def test_demo_devices_show_the_stream_names_they_record(qtbot, settings):
     bare = DeviceDialog(settings, rig_text='[[emulated]]\ndevice = "imu-text"\n')
     qtbot.addWidget(bare)
     assert bare.rig().emulated[0].name == "wrist"
+
+
+def test_a_rig_filming_a_stream_url_gets_no_camera_index_problem(qtbot, settings):
+    """The rig's camera is an ESP32-CAM URL: "no camera found at index 0-3" is no problem of it,
+    while the scan's other problems are still shown."""
+    rig = '[[camera]]\nname = "cam"\ndevice = "http://192.168.4.1:81/stream"\n'
+    dialog = DeviceDialog(settings, rig_text=rig)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(lambda: "(scanning…)" not in _group(dialog, "Serial ports"), timeout=30_000)
+    assert "index 0-3" not in dialog.problems.text()
+    if not list_devices().cameras:  # a machine without a camera: a rig asking for index 0 still hears it
+        dialog2 = DeviceDialog(settings, rig_text='[[camera]]\nname = "cam"\ndevice = 0\n')
+        qtbot.addWidget(dialog2)
+        dialog2.show()
+        qtbot.waitUntil(lambda: "index 0-3" in dialog2.problems.text(), timeout=30_000)

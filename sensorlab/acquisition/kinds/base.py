@@ -145,6 +145,14 @@ class DeviceKind:
         """Hints to show after listing, e.g. that no camera was found and what else works."""
         return []
 
+    def notes_for_rig(self, found: list[Found], configs: list[DeviceConfig] | None) -> list[str]:
+        """`notes`, knowing the rig's devices of this kind (``configs``; None: no rig given).
+
+        A kind whose hint matters only for some of its devices (the camera's "none at index
+        0-3", useless to a rig filming a URL) leaves it out here.
+        """
+        return self.notes(found)
+
     def listing_lines(self, found: list[Found]) -> list[str]:
         """This kind's lines in ``sensorlab devices``."""
         head = f"{self.title} (rig: {self.hint}):" if self.hint else f"{self.title}:"

@@ -10,7 +10,9 @@ assuming it; differences under `SAME_CLOCK` are taken as the same clock (exactly
 from __future__ import annotations
 
 import json
+import os
 import threading
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -33,6 +35,23 @@ _CF_NAMES = {1: "float32", 2: "double64", 3: "string", 4: "int32", 5: "int16", 6
 
 _lock = threading.Lock()
 _offset: float | None = None
+_configured = False
+_config_lock = threading.Lock()  # not `_lock`: `local_to_host` holds that while loading pylsl
+
+#: liblsl's configuration when the user has no file of their own: warnings and errors only.
+#: Its default level also prints info lines ("Loaded default config") in a terminal, which
+#: came first in `sensorlab devices`' listing.
+QUIET_CONFIG = "[log]\nlevel = -1\n"
+
+
+def user_lsl_config() -> str | None:
+    """The lsl_api.cfg liblsl would read (``LSLAPICFG``, then its usual places), or None."""
+    if os.environ.get("LSLAPICFG"):
+        return os.environ["LSLAPICFG"]
+    for place in (Path("lsl_api.cfg"), Path.home() / "lsl_api" / "lsl_api.cfg", Path("/etc/lsl_api/lsl_api.cfg")):
+        if place.is_file():
+            return str(place)
+    return None
 
 
 def pylsl() -> Any:
@@ -46,7 +65,26 @@ def pylsl() -> Any:
             f"pylsl could not load liblsl ({' '.join(str(e).split())}); install liblsl (e.g. the liblsl .deb from "
             "github.com/sccn/liblsl/releases) and, if needed, point PYLSL_LIB at libolsl.so"
         ) from None
+    _quiet_unless_configured(mod)
     return mod
+
+
+def _quiet_unless_configured(mod: Any) -> None:
+    """Give liblsl `QUIET_CONFIG` before its first use, unless the user has a config file.
+
+    liblsl reads its configuration once per process; a user's own file (its ``[log] level``,
+    peers, session id) always wins, and LSL warnings and errors still reach stderr.
+    """
+    global _configured
+    with _config_lock:
+        if _configured:
+            return
+        _configured = True
+        if user_lsl_config() is None and hasattr(mod, "set_config_content"):
+            try:
+                mod.set_config_content(QUIET_CONFIG)
+            except RuntimeError:  # a liblsl too old to take it: its info lines stay
+                pass
 
 
 def lsl_errors() -> tuple[type[Exception], type[Exception]]:

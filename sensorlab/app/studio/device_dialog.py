@@ -55,13 +55,13 @@ def probe(config: DeviceConfig):
     return kind_of(config).probe(config)
 
 
-def scan():
-    """List this machine's devices (worker thread)."""
+def scan(rig_devices: list[DeviceConfig] | None = None):
+    """List this machine's devices (worker thread); hints fit ``rig_devices``, the rig being edited."""
     from sensorlab.acquisition.devices import list_devices
 
     titles = [k.title.lower() for k in device_kinds() if k.scanned]
     yield "scanning " + (", ".join(titles[:-1]) + " and " + titles[-1] if len(titles) > 1 else "".join(titles) or "devices")
-    return list_devices()
+    return list_devices(rig=rig_devices)
 
 
 class DeviceDialog(QDialog):
@@ -174,7 +174,7 @@ class DeviceDialog(QDialog):
 
     def rescan(self) -> None:
         self.rescan_button.setEnabled(False)
-        self.tasks.run("Scanning devices", scan, on_done=self._fill_available, on_error=lambda _m: self.rescan_button.setEnabled(True))
+        self.tasks.run("Scanning devices", scan, list(self._devices), on_done=self._fill_available, on_error=lambda _m: self.rescan_button.setEnabled(True))
 
     def probe_selected(self) -> None:
         row = self.rig_list.currentRow()
