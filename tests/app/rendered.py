@@ -19,6 +19,21 @@ def shown(qtbot, widget, width: int, height: int):
     return widget
 
 
+def axis_texts(plot, side: str) -> list[str]:
+    """The tick texts ``plot``'s ``side`` axis draws (pyqtgraph's draw specs: only those that
+    fit), from the bottom or left end along the axis."""
+    from PySide6.QtGui import QImage, QPainter
+
+    image = QImage(10, 10, QImage.Format.Format_RGB32)
+    painter = QPainter(image)
+    try:
+        _axis, _ticks, texts = plot.getAxis(side).generateDrawSpecs(painter)
+    finally:
+        painter.end()
+    vertical = side in ("left", "right")
+    return [t[2] for t in sorted(texts, key=lambda t: -t[0].center().y() if vertical else t[0].center().x()) if t[2]]
+
+
 def shown_events_panel(qtbot, ring: ChunkRing | None = None, name: str = "events", width: int = 600) -> EventsPanel:
     """A 100 px high events panel over ``ring`` (a new one unless given), on screen, showing 0 to 10 s."""
     info = StreamInfo(name, StreamKind.EVENTS, IRREGULAR, dtype="str")

@@ -2,18 +2,12 @@
 dropped the labels on the ends of its 0–1 range in the short plot. It reads 0, 0.5 and 1 at the
 size the studio gives it, and the Loss plot keeps labels a user can read values from."""
 
-from PySide6.QtGui import QImage, QPainter
+from tests.app.rendered import axis_texts
 
 
 def drawn_labels(plot) -> list[str]:
-    """The left axis's tick texts as pyqtgraph draws them (its draw specs: only those that fit)."""
-    image = QImage(10, 10, QImage.Format.Format_RGB32)
-    painter = QPainter(image)
-    try:
-        _axis, _ticks, texts = plot.getAxis("left").generateDrawSpecs(painter)
-    finally:
-        painter.end()
-    return [t[2] for t in sorted(texts, key=lambda t: -t[0].center().y()) if t[2]]  # bottom to top
+    """The left axis's tick texts as drawn, bottom to top."""
+    return axis_texts(plot, "left")
 
 
 def test_accuracy_axis_reads_0_to_1_and_loss_axis_has_labels(qtbot):

@@ -120,19 +120,12 @@ def test_an_early_stop_says_where_training_stopped_instead_of_a_full_planned_cou
 def test_the_epoch_axes_label_whole_epochs_only_before_and_after_the_first_epoch(qtbot):
     """Before the first epoch the empty Loss and Accuracy plots labelled the epoch axis 0.1 … 0.9:
     epochs are whole numbers, so the axis labels 0 and 1 (and a one-epoch history only 1)."""
-    from PySide6.QtGui import QImage, QPainter
+    from tests.app.rendered import axis_texts
 
     tab = shown(qtbot, TrainingTab(), 1200, 800)
 
     def labels(plot):
-        """The tick texts the axis draws (pyqtgraph's draw specs: only those that fit)."""
-        image = QImage(10, 10, QImage.Format.Format_RGB32)
-        painter = QPainter(image)
-        try:
-            _axis, _ticks, texts = plot.getAxis("bottom").generateDrawSpecs(painter)
-        finally:
-            painter.end()
-        return sorted(float(t[2]) for t in texts)
+        return sorted(float(t) for t in axis_texts(plot, "bottom"))
 
     for plot in (tab.loss_plot, tab.acc_plot):
         assert labels(plot) == [0.0, 1.0]
