@@ -105,7 +105,7 @@ def summarize(path: str | Path, measure_sync: bool = True) -> dict[str, Any]:
                     "overflows": st.overflows,
                     "parse_errors": st.parse_errors,
                     "gaps": len(gaps),
-                    "gap_seconds": float((gaps[:, 1] - gaps[:, 0]).sum()) if len(gaps) else 0.0,
+                    "gap_seconds": gap_seconds,
                     "error": st.error,
                     # Why its input was thrown away (the last reason logged), e.g. a rig's `channels`
                     # that the board's lines do not fit.
@@ -158,7 +158,7 @@ def _quiet_processor(s: dict[str, Any], duration: float) -> bool:
     return bool(s.get("derived_from")) and (_silent(s, duration) or s.get("quiet_at_end", 0.0) > SILENT_AFTER)
 
 
-def _processor_message(s: dict[str, Any], duration: float, lost: set[str] = frozenset()) -> str:
+def _processor_reason(s: dict[str, Any], duration: float, lost: set[str] = frozenset()) -> str:
     """Why a processor's stream went quiet, in terms of its inputs (it has no device to check)."""
     what = "the model made no prediction" if s["kind"] == "timeseries" else "it produced nothing"
     when = f"in {duration:.1f} s" if s["samples"] == 0 else f"in the last {s['quiet_at_end']:.1f} s"
@@ -166,7 +166,7 @@ def _processor_message(s: dict[str, Any], duration: float, lost: set[str] = froz
     why = (", ".join(f"its input {n} was lost" for n in sorted(lost))
            or ", ".join(f"its input {n} had {k} gap(s) then" for n, k in gaps.items() if k)
            or f"its input {', '.join(s['derived_from'])} had no gap then")  # fmt: skip
-    return f"{s['name']}: {what} {when}: {why}"
+    return f"{what} {when}: {why}"
 
 
 def lost_streams(summary: dict[str, Any]) -> list[str]:
@@ -174,36 +174,36 @@ def lost_streams(summary: dict[str, Any]) -> list[str]:
     what ``sensorlab record`` reports before exiting with status 3.
 
     A processor's stream (``derived_from``: a model's predictions) has no device: quiet, it is listed only if an input was lost."""
-    out = _devices_lost(summary)
-    lost_names = {line.split(":", 1)[0] for line in out}
-    for s in summary["streams"]:
-        if _quiet_processor(s, summary["duration"]) and not s["error"] and lost_names & set(s["derived_from"]):
-            out.append(_processor_message(s, summary["duration"], lost_names & set(s["derived_from"])))
+    duration = summary["duration"]
+    lost = {s["name"]: why for s in summary["streams"]
+            if not (s.get("derived_from") and not s["error"]) and (why := _device_lost(s, duration))}  # fmt: skip
+    out = [f"{name}: {why}" for name, why in lost.items()]
+    for s in summary["streams"]:  # a processor's stream is judged by its inputs
+        inputs_lost = lost.keys() & set(s.get("derived_from", ()))
+        if _quiet_processor(s, duration) and not s["error"] and inputs_lost:
+            out.append(f"{s['name']}: {_processor_reason(s, duration, inputs_lost)}")
     return out
 
 
-def _devices_lost(summary: dict[str, Any]) -> list[str]:
-    out = []
-    for s in summary["streams"]:
-        if s.get("derived_from") and not s["error"]:
-            continue  # judged by its inputs (`lost_streams`)
-        if s["error"]:
-            out.append(f"{s['name']}: stopped early ({s['error']})")
-        elif s.get("reconnects"):
-            out.append(f"{s['name']}: device lost and back {s['reconnects']}×, {s['gap_seconds']:.1f} s of gaps")
-        elif _silent(s, summary["duration"]) and s.get("problem"):
-            out.append(f"{s['name']}: no samples in {summary['duration']:.1f} s: {s['problem']}")
-        elif _silent(s, summary["duration"]):
-            # A port that opens but never speaks (wrong port, board not running, wrong baud
-            # with a declared channel list) leaves an empty stream: not a clean recording.
-            out.append(f"{s['name']}: no samples in {summary['duration']:.1f} s: check that the device is "
-                       f"sending on this port at this baud rate (`sensorlab devices`, docs/RIG.md)")  # fmt: skip
-        elif _rate_off(s):
-            out.append(f"{s['name']}: {_rate_message(s)}")
-        elif s.get("quiet_at_end", 0.0) > SILENT_AFTER:
-            out.append(f"{s['name']}: stopped sending {s['quiet_at_end']:.1f} s before the end of the recording and never "
-                       "resumed: check the device (power, firmware, cable)")  # fmt: skip
-    return out
+def _device_lost(s: dict[str, Any], duration: float) -> str:
+    """Why a device's stream counts as lost during the recording, or "" if it does not."""
+    if s["error"]:
+        return f"stopped early ({s['error']})"
+    if s.get("reconnects"):
+        return f"device lost and back {s['reconnects']}×, {s['gap_seconds']:.1f} s of gaps"
+    if _silent(s, duration) and s.get("problem"):
+        return f"no samples in {duration:.1f} s: {s['problem']}"
+    if _silent(s, duration):
+        # A port that opens but never speaks (wrong port, board not running, wrong baud
+        # with a declared channel list) leaves an empty stream: not a clean recording.
+        return (f"no samples in {duration:.1f} s: check that the device is "
+                f"sending on this port at this baud rate (`sensorlab devices`, docs/RIG.md)")  # fmt: skip
+    if _rate_off(s):
+        return _rate_message(s)
+    if s.get("quiet_at_end", 0.0) > SILENT_AFTER:
+        return (f"stopped sending {s['quiet_at_end']:.1f} s before the end of the recording and never "
+                "resumed: check the device (power, firmware, cable)")  # fmt: skip
+    return ""
 
 
 #: A regular stream that stored nothing over at least this many seconds (and 10 sample
@@ -356,7 +356,7 @@ def _notes(s: dict[str, Any], duration: float) -> list[str]:
     if _rate_off(s):
         out.append(f"    ! {_rate_message(s)}")
     if _quiet_processor(s, duration):
-        out.append(f"    ~ {_processor_message(s, duration).split(': ', 1)[1]}")
+        out.append(f"    ~ {_processor_reason(s, duration)}")
     if s.get("clock_reanchors"):
         out.append(
             f"    clock re-anchored {s['clock_reanchors']} time(s): the device clock disagreed with arrival times by more than "

@@ -251,7 +251,7 @@ class HealthView(QWidget):
             return BAD_LEVEL, f"failed: {self._failures[name]}"
         if st.lost:  # the source reopens the port by itself when the device is back
             return BAD_LEVEL, f"device lost {max(0.0, t - st.lost_at):.0f} s ago, reconnecting… ({st.lost_reason})"
-        if getattr(st, "problem", ""):  # every line thrown away, and why (a rig that does not fit the board)
+        if st.problem:  # every line thrown away, and why (a rig that does not fit the board)
             return BAD_LEVEL, f"nothing stored: {st.problem}"
         back = f"reconnected {st.reconnects}×" if st.reconnects else ""
         limit = stall_after(info)

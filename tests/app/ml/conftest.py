@@ -27,6 +27,18 @@ def fill_form(tab, split_by="subject", fractions=(0.5, 0.25, 0.25)):
         f.fractions[name].setValue(fraction)
 
 
+def datasets_tab_at(qtbot, w, corpus, width: int, height: int):
+    """Studio window ``w``'s Datasets tab showing ``corpus``' 5 sessions, the window ``width`` × ``height``."""
+    w.session_form.folder.setText(str(corpus))
+    w.resize(width, height)
+    w.main_tabs.setCurrentWidget(w.datasets_tab)
+    tab = w.datasets_tab
+    qtbot.waitUntil(lambda: tab.picker.tree.topLevelItemCount() == 5, timeout=30_000)
+    qtbot.waitUntil(lambda: w.width() == width, timeout=5_000)
+    qtbot.wait(200)
+    return tab
+
+
 def build_and_wait_for_report(qtbot, tab, out):
     """Build ``out`` from the tab (Build pressed, no overwrite) and wait until its report is read
     (the report's reader is then done before the tab goes)."""

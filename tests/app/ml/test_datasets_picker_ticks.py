@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 
 from sensorlab.app.datasets.session_picker import SessionPicker
 from sensorlab.datasets.dataset import SCHEMA
-from tests.app.ml.conftest import write_tiny_dataset
+from tests.app.ml.conftest import datasets_tab_at, write_tiny_dataset
 
 
 def _check_box_point(tree, row):
@@ -90,12 +90,6 @@ def test_the_folder_button_leaves_the_build_pane_whole_at_the_first_start_size(q
     from tests.app.ml.test_datasets_tab_laptop import _whole_on_screen
 
     w = make_window()
-    w.session_form.folder.setText(str(corpus))
-    w.resize(1152, 720)
-    w.main_tabs.setCurrentWidget(w.datasets_tab)
-    tab = w.datasets_tab
-    qtbot.waitUntil(lambda: tab.picker.tree.topLevelItemCount() == 5, timeout=30_000)
-    qtbot.waitUntil(lambda: w.width() == 1152, timeout=5_000)
-    qtbot.wait(200)
+    tab = datasets_tab_at(qtbot, w, corpus, 1152, 720)
     for widget in (tab.workers, tab.progress, tab.picker.folder_button):
         assert _whole_on_screen(widget), (widget, widget.visibleRegion().boundingRect(), widget.size())

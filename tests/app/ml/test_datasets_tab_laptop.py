@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import QRect
 
+from tests.app.ml.conftest import datasets_tab_at
+
 # 800 px of screen, less a title bar and a desktop panel.
 LAPTOP_HEIGHT = 740
 
@@ -37,13 +39,7 @@ def test_the_studio_fits_a_laptop_screen_on_every_tab(qtbot, make_window, corpus
 
 def test_the_spec_form_is_whole_beside_sessions_and_preview_at_1280_px(qtbot, make_window, corpus):
     w = make_window()
-    w.session_form.folder.setText(str(corpus))
-    w.resize(1280, 800)
-    w.main_tabs.setCurrentWidget(w.datasets_tab)
-    tab = w.datasets_tab
-    qtbot.waitUntil(lambda: tab.picker.tree.topLevelItemCount() == 5, timeout=30_000)
-    qtbot.waitUntil(lambda: w.width() == 1280, timeout=5_000)
-    qtbot.wait(200)
+    tab = datasets_tab_at(qtbot, w, corpus, 1280, 800)
     scroll = tab.form.parentWidget().parentWidget()  # the form's QScrollArea (viewport, then area)
     assert not scroll.horizontalScrollBar().isVisible()
     for button in (tab.form.add_stream_button, tab.form.remove_stream_button):
