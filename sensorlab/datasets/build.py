@@ -23,7 +23,7 @@ import multiprocessing
 import os
 from collections import deque
 from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +31,7 @@ import numpy as np
 from sensorlab import __version__
 from sensorlab.datasets.build_plan import BuildError, empty_split_notes, plan_build, preview_counts  # (preview_counts: its old home, which docs/DATASETS.md names)
 from sensorlab.datasets.dataset import DatasetWriter
-from sensorlab.datasets.session_task import SessionResult, SessionTask, process_session
+from sensorlab.datasets.session_task import SessionResult, SessionTask, StreamLayout, process_session
 from sensorlab.datasets.sources import one_line
 from sensorlab.datasets.spec import DatasetSpec
 from sensorlab.progress import run_to_end
@@ -103,6 +103,15 @@ def _run_dask(tasks: list[SessionTask], scheduler: object) -> Iterator[SessionRe
             client.close()
 
 
+def _describe(lay: StreamLayout, source_rates: list[float]) -> dict:
+    """A stream's entry in the file; sessions recorded at several rates list them all."""
+    d = lay.describe()
+    if len(source_rates) > 1:
+        d["source_rates"] = source_rates
+        d["resampler"] = ", ".join(replace(lay, source_rate=r).resampler for r in source_rates)
+    return d
+
+
 def iter_build(
     spec: DatasetSpec,
     out: str | Path,
@@ -163,7 +172,7 @@ def iter_build(
             "spec": spec_json,
             "spec_hash": spec_hash,
             "classes": plan.classes,
-            "streams": [lay.describe() for lay in plan.layouts],
+            "streams": [_describe(lay, plan.source_rates[lay.name]) for lay in plan.layouts],
             "window": {"length": spec.window.length, "hop": spec.window.hop, "rule": spec.labels.rule,
                        "min_coverage": spec.labels.min_coverage, "gaps": spec.window.gaps},  # fmt: skip
             "split_names": plan.split.names,

@@ -46,6 +46,9 @@ class _Plan:
     labels_sha: dict[str, str]
     skipped: list[dict]
     notes: list[str]
+    # Per stream, the distinct nominal rates the sessions recorded it at (first seen first):
+    # more than one when streams.rate resamples them alike.
+    source_rates: dict[str, list[float]]
 
 
 def _layout(spec_stream, info) -> StreamLayout:
@@ -85,6 +88,7 @@ def plan_build(spec: DatasetSpec, strict: bool = False) -> _Plan:
     tags: dict[str, dict] = {}
     notes: list[str] = []  # warnings found while planning
     layouts: dict[str, StreamLayout] = {}
+    session_layouts: dict[Path, tuple[StreamLayout, ...]] = {}  # each session's own source rates
     for path in files:
         try:
             with open_session(path) as s:
@@ -92,6 +96,7 @@ def plan_build(spec: DatasetSpec, strict: bool = False) -> _Plan:
                 tags[path.name] = dict(s.metadata.tags)
                 if not spec.sessions.accepts(fields):
                     continue
+                own: list[StreamLayout] = []
                 for st in spec.streams:
                     if st.name not in s.streams:
                         raise ValueError(f"no stream {st.name!r} (it has {', '.join(sorted(s.streams))})")
@@ -101,6 +106,8 @@ def plan_build(spec: DatasetSpec, strict: bool = False) -> _Plan:
                         raise ValueError(f"stream {st.name!r} differs from the other sessions' ({lay.channels or lay.sample_shape} vs {first.channels or first.sample_shape})")
                     if st.rate is None and lay.source_rate != first.source_rate:
                         raise ValueError(f"stream {st.name!r} runs at {lay.source_rate:g} Hz, other sessions at {first.source_rate:g} Hz; set streams.rate to resample them alike")
+                    own.append(lay)
+                session_layouts[path] = tuple(own)
             ann = read_annotations(path)
             spans = tier_spans(ann, spec.labels.tier, spec.labels.include)
             if not spans:
@@ -142,9 +149,14 @@ def plan_build(spec: DatasetSpec, strict: bool = False) -> _Plan:
             d[sp.label] = d.get(sp.label, 0.0) + (sp.end - sp.start)
     split = assign_splits(groups_dur, spec.split)
     lay_t = tuple(layouts[st.name] for st in spec.streams)
-    tasks = [SessionTask(str(path), spec, lay_t, tuple(spans)) for path, _, spans in chosen]
+    # Each session is cut at its own source rate: with streams.rate set, a 100 Hz board and a
+    # 1000 Hz one resample to the same target, and reading the 100 Hz samples as 1000 Hz ones
+    # made every sample interval a gap, so all of that session's windows were dropped.
+    tasks = [SessionTask(str(path), spec, session_layouts[path], tuple(spans)) for path, _, spans in chosen]
+    source_rates = {lay.name: list(dict.fromkeys(session_layouts[path][i].source_rate for path, _, _ in chosen))
+                    for i, lay in enumerate(lay_t)}  # fmt: skip
     labels_sha = {path.name: spans_sha256(spans) for path, _, spans in chosen}
-    return _Plan(tasks, lay_t, classes, split, groups, tags, labels_sha, skipped, notes)
+    return _Plan(tasks, lay_t, classes, split, groups, tags, labels_sha, skipped, notes, source_rates)
 
 
 def too_short_note(name: str, spans: list[Span], spec: DatasetSpec) -> str:
@@ -208,8 +220,8 @@ def preview_counts(spec: DatasetSpec) -> dict[str, dict[str, int]]:
     out: dict[str, dict[str, int]] = {}
     for task in plan.tasks:
         with open_session(task.path) as s:
-            firsts = [s.streams[lay.name].first_time for lay in plan.layouts]
-            lasts = [s.streams[lay.name].last_time + 1.0 / lay.source_rate for lay in plan.layouts]
+            firsts = [s.streams[lay.name].first_time for lay in task.streams]
+            lasts = [s.streams[lay.name].last_time + 1.0 / lay.source_rate for lay in task.streams]
         starts = window_starts(max(firsts), min(lasts), spec.window.length, spec.window.hop)
         _, names, _, _ = choose_windows(spec, list(task.spans), starts)
         counts: dict[str, int] = {c: 0 for c in plan.classes}

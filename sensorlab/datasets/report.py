@@ -77,7 +77,7 @@ def format_report(rep: DatasetReport) -> str:
              f" (min coverage {rep.window.get('min_coverage')}), gaps: {rep.window.get('gaps')}"]  # fmt: skip
     for s in rep.streams:
         ch = f"{len(s['channels'])} ch ({', '.join(s['channels'])})" if s["channels"] else s["kind"]
-        lines.append(f"stream {s['name']}: {s['rate']:g} Hz × {s['n_samples']} samples, {ch}, from {s['source_rate']:g} Hz ({s['resampler']})")
+        lines.append(f"stream {s['name']}: {s['rate']:g} Hz × {s['n_samples']} samples, {ch}, from {', '.join(f'{r:g}' for r in s.get('source_rates', [s['source_rate']]))} Hz ({s['resampler']})")
     sp = rep.split
     lines.append(f"split: {sp.get('method')} by {sp.get('by')!r}, seed {sp.get('seed')}{', stratified' if sp.get('stratified') else ''}")
     lines.append(f"content hash: {rep.content_hash[:16]}…")

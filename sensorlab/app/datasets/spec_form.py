@@ -65,7 +65,13 @@ class SpecForm(QWidget):
         v = QVBoxLayout(box)
         self.streams = QTableWidget(0, 3)
         self.streams.setHorizontalHeaderLabels(["stream", "channels (empty: all)", "rate Hz (empty: own)"])
-        self.streams.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        header = self.streams.horizontalHeader()
+        # The hints' columns as wide as their texts, the stream name's taking the rest: three equal
+        # columns cut "channels (empty: all)" to "hannels (empty: all" once a row was selected
+        # (a selected row's column titles are drawn bold, so wider), or in a narrower window.
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setHighlightSections(False)
         self.streams.verticalHeader().hide()
         self.streams.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.streams.setMaximumHeight(110)

@@ -343,6 +343,11 @@ class AnnotationView(QObject):
             self._remove_item(sid)
         self._sync_visible()
 
+    def ensure_lane(self, tier: str) -> None:
+        """A lane for ``tier`` before it holds a segment: a session nobody has labeled yet has
+        no tiers, and without a lane there was nowhere to drag its first label."""
+        self._on_tier_added(Tier(tier))
+
     def _on_tier_added(self, tier: Tier) -> None:
         if tier.name in self.lanes:
             return

@@ -22,6 +22,11 @@ class HistoryView(QListWidget):
         self.stack = stack
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys stay with the labeling view
         self.setToolTip("Undo history: click a row to go back (or forward) to that state")
+        # The side column is narrow: a long step ("Relabel background → gesture") wraps onto a
+        # second line instead of being cut at the column's edge behind a sideways scroll bar.
+        self.setWordWrap(True)
+        self.setResizeMode(QListWidget.ResizeMode.Adjust)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         stack.index_changed.connect(self._on_index_changed)
         self.itemClicked.connect(self._on_clicked)
         self._on_index_changed(stack.index)

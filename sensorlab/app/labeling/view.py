@@ -183,6 +183,8 @@ class LabelingView(SuggestActions, QWidget):
         # box to them every time, or "suggestions" shows as its clipped tail.
         self.tier_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.tier_box.currentTextChanged.connect(self._set_tier)
+        # A tier name typed in the box gets its lane once typed (not one lane per keystroke).
+        self.tier_box.lineEdit().editingFinished.connect(self._ensure_tier_lane)
         bar.addWidget(self.tier_box)
         self.snap_box = QCheckBox("snap to onsets")
         self.snap_box.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -258,6 +260,7 @@ class LabelingView(SuggestActions, QWidget):
         av = AnnotationView(self.annotations, self.stack, self.labels, tl, parent=self)
         self.annotation_view = av
         av.message.connect(self.message.emit)
+        av.ensure_lane(self.tier)  # the tier keys label in, ready for a drag
         # Clicking a suggestion does not make "suggestions" the labeling tier: keys 1–9 would
         # then put new labels (and accepted suggestions) among the unreviewed ones.
         av.tier_activated.connect(lambda t: None if t == SUGGESTION_TIER else self._set_tier(t))
@@ -298,6 +301,10 @@ class LabelingView(SuggestActions, QWidget):
         self.tier_box.setCurrentText(self.tier)
         self.tier_box.blockSignals(False)
         self.tier_box.setMinimumWidth(self.tier_box.sizeHint().width())  # never squeezed by the legend
+
+    def _ensure_tier_lane(self) -> None:
+        if self.annotation_view is not None and self.tier and self.tier != SUGGESTION_TIER:
+            self.annotation_view.ensure_lane(self.tier)
 
     def _set_tier(self, tier: str) -> None:
         if tier and tier != self.tier:

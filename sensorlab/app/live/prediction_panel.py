@@ -9,9 +9,12 @@ class and probability in large type, so a demo reads from across the room.
 
 from __future__ import annotations
 
-import numpy as np
-from PySide6.QtWidgets import QLabel
+import html
 
+import numpy as np
+from PySide6.QtWidgets import QLabel, QSizePolicy
+
+from sensorlab.app.live.panel import PALETTE
 from sensorlab.app.live.panels import TimeseriesPanel
 
 #: Banner colours: a confident top class, and an unsure one (below `UNSURE`).
@@ -33,6 +36,16 @@ class PredictionPanel(TimeseriesPanel):
         self._colour = ""
         self._set_colour(UNSURE_COLOUR)
         self._layout.insertWidget(1, self.banner)
+        # Which line is which class, in the header beside the title: the plot's legend needs
+        # three times its height and the probability row is shorter, so it never showed, and
+        # nothing said which trace was "walk". Never wider than the header's free room.
+        self.key = QLabel("&nbsp; ".join(f"<span style='color:{PALETTE[i % len(PALETTE)]}'>━</span>&nbsp;{html.escape(c.name())}"
+                                          for i, c in enumerate(self.curves)))  # fmt: skip
+        self.key.setObjectName("predictionKey")
+        self.key.setContentsMargins(12, 0, 0, 0)  # apart from the title
+        self.key.setToolTip(", ".join(c.name() for c in self.curves))
+        self.key.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self._header.insertWidget(1, self.key, 4)
         # The banner takes ~40 px: in a crowded studio (which gives each panel its minimum
         # height) the probabilities were left a strip of ~20 px, too thin to read 0…1. Keep the
         # plot row tall enough for its four tick labels, plus the time axis when it is the last.

@@ -103,6 +103,9 @@ class StudioActions:
         self.pause_action = QAction("Pause plots", self, checkable=True, shortcut=QKeySequence("Space"))
         self.pause_action.setToolTip("Freeze the plots (Space); devices and recording keep running")
         self.pause_action.toggled.connect(lambda on: self.live_view and self.live_view.set_paused(on))
+        # Say so on the button: a checked "Pause plots" looked the same as an unchecked one, so a
+        # stray Space left the plots frozen while the predictions and parity views ran on.
+        self.pause_action.toggled.connect(lambda on: self.pause_action.setText("Resume plots" if on else "Pause plots"))
         bar.addAction(self.pause_action)
         self.follow_action = QAction("Follow", self, checkable=True, checked=True, shortcut=QKeySequence("F"))
         self.follow_action.setToolTip("Keep the newest data in view (F); zooming or panning a plot turns this off")
