@@ -25,19 +25,15 @@ def test_cameras_listed_are_the_video_devices_that_exist():
 
 
 @pytest.fixture
-def usb_named_pty(tmp_path):
+def usb_named_pty(tmp_path, raw_pty):
     """A real pseudo-terminal reachable as ``ttyUSB0`` (a symlink, as udev makes for USB
     adapters) in the test's own device folder: no other test's listing of /dev sees it."""
     if not sys.platform.startswith("linux"):
         pytest.skip("serial ports are listed from a device folder on Linux only")
-    master, slave = os.openpty()
+    master, port = raw_pty
     link = tmp_path / "ttyUSB0"
-    link.symlink_to(os.ttyname(slave))
-    try:
-        yield str(link), master, tmp_path
-    finally:
-        os.close(master)
-        os.close(slave)
+    link.symlink_to(port)
+    return str(link), master, tmp_path
 
 
 def test_a_serial_adapter_appears_in_the_listing_and_opens(usb_named_pty):
@@ -59,7 +55,7 @@ def test_a_serial_adapter_appears_in_the_listing_and_opens(usb_named_pty):
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="sysfs")
-def test_placeholder_uarts_are_hidden_and_real_ones_say_what_they_are(tmp_path):
+def test_placeholder_uarts_are_hidden_and_real_ones_say_what_they_are(tmp_path, raw_pty):
     """Since Linux 6.5 pyserial lists every /dev/ttyS0…31 as "n/a": a desktop showed 32 ports
     with one USB adapter among them. A ttyS name with no UART behind it (sysfs type 0) is not
     listed; one with a UART is listed after the adapters, said to be built in."""
@@ -69,13 +65,8 @@ def test_placeholder_uarts_are_hidden_and_real_ones_say_what_they_are(tmp_path):
         (dev / name).touch()
         (sys_root / "class" / "tty" / name).mkdir(parents=True)
         (sys_root / "class" / "tty" / name / "type").write_text(uart_type + "\n")
-    master, slave = os.openpty()
-    try:
-        (dev / "ttyACM0").symlink_to(os.ttyname(slave))
-        ports = devices.list_serial_ports(dev, sys_root)
-    finally:
-        os.close(master)
-        os.close(slave)
+    (dev / "ttyACM0").symlink_to(raw_pty[1])
+    ports = devices.list_serial_ports(dev, sys_root)
     assert [(p.port, p.description.split(" (")[0]) for p in ports] == [
         (str(dev / "ttyACM0"), "pseudo-terminal"),
         (str(dev / "ttyS0"), "built-in UART"),
