@@ -53,16 +53,15 @@ def _info(port, sys_root: Path) -> SerialPortInfo | None:
     if port.subsystem == "platform":
         return None  # pyserial's own rule, for kernels before 6.5
     description, hwid = port.description, _known(port.hwid)
-    if description == NO_DETAILS:
-        target = os.path.realpath(port.device)
-        if target.startswith("/dev/pts/"):
-            description, hwid = f"pseudo-terminal ({target})", ""
-        elif port.name.startswith("ttyS"):
-            if _uart_type(sys_root, port.name) == 0:
-                return None  # no UART behind the name
-            description = "built-in UART (not a USB adapter)"
-        else:
-            description = "serial port (the system gives no details)"
+    target = os.path.realpath(port.device)
+    if description == NO_DETAILS and target.startswith("/dev/pts/"):
+        description, hwid = f"pseudo-terminal ({target})", ""
+    elif port.name.startswith("ttyS") and description in (NO_DETAILS, port.name):  # pyserial: "n/a", or its name
+        if _uart_type(sys_root, port.name) == 0:
+            return None  # no UART behind the name
+        description = "built-in UART (not a USB adapter)"
+    elif description == NO_DETAILS:
+        description = "serial port (the system gives no details)"
     return SerialPortInfo(port.device, description, hwid)
 
 
