@@ -5,24 +5,17 @@ from __future__ import annotations
 import re
 
 import pytest
-from typer.main import get_command
 from typer.testing import CliRunner
 
 from sensorlab.acquisition.rig import parse_rig
 from sensorlab.cli import app
+from tests.cli_commands import command_paths
 from sensorlab.session.reader import Session
 
 runner = CliRunner()
 
 
-def _commands(group, prefix=()):
-    for name, cmd in group.commands.items():
-        yield (*prefix, name), cmd
-        if hasattr(cmd, "commands"):
-            yield from _commands(cmd, (*prefix, name))
-
-
-@pytest.mark.parametrize("path", [p for p, _ in _commands(get_command(app))], ids=lambda p: " ".join(p))
+@pytest.mark.parametrize("path", command_paths(), ids=lambda p: " ".join(p))
 def test_every_command_has_help_with_an_example(path):
     result = runner.invoke(app, [*path, "--help"])
     assert result.exit_code == 0, result.output

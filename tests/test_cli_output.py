@@ -5,23 +5,16 @@ from __future__ import annotations
 import re
 
 import pytest
-from typer.main import get_command
 from typer.testing import CliRunner
 
 from sensorlab.acquisition.emulated.signal import SignalSource
 from sensorlab.cli import app
+from tests.cli_commands import command_paths
 
 runner = CliRunner()
 
 
-def _commands(group, prefix=()):
-    for name, cmd in group.commands.items():
-        yield (*prefix, name), cmd
-        if hasattr(cmd, "commands"):
-            yield from _commands(cmd, (*prefix, name))
-
-
-ALL = [p for p, _ in _commands(get_command(app))]
+ALL = command_paths()
 
 
 @pytest.mark.parametrize("path", ALL, ids=lambda p: " ".join(p))

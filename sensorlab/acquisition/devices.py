@@ -91,6 +91,6 @@ def list_devices(timeout: float = LIST_TIMEOUT, rig: list[DeviceConfig] | None =
             result = []
         out.found[kind.table] = result
         mine = None if rig is None else [c for c in rig if kind_of(c).table == kind.table]
-        out.problems += kind.notes_for_rig(result, mine)
+        out.problems += kind.notes(result, mine)
     out.problems += kind_problems().values()
     return out

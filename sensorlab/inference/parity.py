@@ -77,7 +77,7 @@ class Divergence:
     note: str = ""  # what each side said, in words (host vs device)
 
 
-def _tie_or_top(labels: list[str], p: np.ndarray) -> str:
+def top_class(labels: list[str], p: np.ndarray) -> str:
     """A build's top class, or "tie X/Y" when its two best scores are equal to 6 decimals."""
     if not np.any(p):
         return "none of the classes"
@@ -91,16 +91,19 @@ def _tie_or_top(labels: list[str], p: np.ndarray) -> str:
 def divergence_text(labels: list[str], k: int, a: np.ndarray, b: np.ndarray) -> tuple[str, str]:
     """One divergent window for a list: class ``k``'s scores with enough decimals to tell them
     apart (2 when they differ there, up to 6; "equal" when they do not), and each build's top
-    class when those differ ("" when not): ``("clap: 0.4996 vs 0.5003", "background vs clap")``. Rounded to 2 decimals, a window where the top class flipped near
-    0.5 read "clap: 0.50 vs 0.50", as if nothing differed."""
+    class when those differ ("" when not): ``("clap: 0.4996 vs 0.5003", "background vs clap")``.
+    Rounded to 2 decimals, a window where the top class flipped near 0.5 read "clap: 0.50 vs
+    0.50", as if nothing differed."""
     name = labels[k] if k < len(labels) else str(k)
     va, vb = float(a[k]), float(b[k])
-    digits = 2
-    while digits < 6 and f"{va:.{digits}f}" == f"{vb:.{digits}f}":
-        digits += 1
-    scores = f"{va:.{digits}f} vs {vb:.{digits}f}" if f"{va:.{digits}f}" != f"{vb:.{digits}f}" else f"{va:.2f} both (equal)"
-    top_a, top_b = _tie_or_top(labels, a), _tie_or_top(labels, b)
-    tops = f"{top_a} vs {top_b}" if int(np.argmax(a)) != int(np.argmax(b)) or top_a != top_b else ""
+    scores = f"{va:.2f} both (equal)"
+    for digits in range(2, 7):
+        fa, fb = f"{va:.{digits}f}", f"{vb:.{digits}f}"
+        if fa != fb:
+            scores = f"{fa} vs {fb}"
+            break
+    top_a, top_b = top_class(labels, a), top_class(labels, b)
+    tops = f"{top_a} vs {top_b}" if top_a != top_b else ""
     return f"{name}: {scores}", tops
 
 

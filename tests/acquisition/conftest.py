@@ -1,7 +1,9 @@
-"""Virtual-device fixtures for acquisition tests: PulseAudio microphone, video clip, MJPEG URL."""
+"""Virtual-device fixtures for acquisition tests: PulseAudio microphone, video clip, MJPEG URL,
+a raw pseudo-terminal as a serial port."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -155,3 +157,19 @@ def mjpeg_url(clip_path):
         proc.kill()
     proc.wait(5)
     proc.stdout.close()
+
+
+@pytest.fixture
+def raw_pty():
+    """A real pseudo-terminal in raw mode, as a board's serial port: ``(master, port)``, the
+    file descriptor the test writes to as the device and the port path a source opens."""
+    import tty
+
+    master, slave = os.openpty()
+    tty.setraw(master)
+    tty.setraw(slave)
+    try:
+        yield master, os.ttyname(slave)
+    finally:
+        os.close(master)
+        os.close(slave)

@@ -25,30 +25,24 @@ def test_cameras_listed_are_the_video_devices_that_exist():
 
 
 @pytest.fixture
-def usb_named_pty():
-    """A real pseudo-terminal reachable as ``/dev/ttyUSB…`` (a symlink, as udev makes for
-    USB adapters), so pyserial's enumeration finds it. Needs write access to /dev."""
-    if not sys.platform.startswith("linux") or not os.access("/dev", os.W_OK):
-        pytest.skip("needs write access to /dev to name a pseudo-terminal like a USB adapter (root)")
-    master, slave = os.openpty()
-    link = f"/dev/ttyUSBsensorlabtest{os.getpid()}"
-    os.symlink(os.ttyname(slave), link)
-    try:
-        yield link, master
-    finally:
-        os.unlink(link)
-        os.close(master)
-        os.close(slave)
+def usb_named_pty(tmp_path, raw_pty):
+    """A real pseudo-terminal reachable as ``ttyUSB0`` (a symlink, as udev makes for USB
+    adapters) in the test's own device folder: no other test's listing of /dev sees it."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("serial ports are listed from a device folder on Linux only")
+    master, port = raw_pty
+    link = tmp_path / "ttyUSB0"
+    link.symlink_to(port)
+    return str(link), master, tmp_path
 
 
 def test_a_serial_adapter_appears_in_the_listing_and_opens(usb_named_pty):
     from sensorlab.acquisition.serial.port import SerialSource
 
-    link, master = usb_named_pty
-    ports = devices.list_serial_ports()
-    assert link in [p.port for p in ports]
-    assert all(isinstance(p, devices.SerialPortInfo) and os.path.exists(p.port) for p in ports)
-    assert any(link in line for line in devices.list_devices().describe())
+    link, master, dev = usb_named_pty
+    [port] = devices.list_serial_ports(dev)
+    # Named for what it is: not "n/a" (what pyserial says of a link it knows nothing about).
+    assert (port.port, port.description) == (link, f"pseudo-terminal ({os.path.realpath(link)})")
     # The listed name is one a rig can use: it opens and reads what the device sends.
     got = []
     src = SerialSource(link, name="x", channel_names=["a", "b"], nominal_rate=100.0)
@@ -58,6 +52,33 @@ def test_a_serial_adapter_appears_in_the_listing_and_opens(usb_named_pty):
         assert wait_until(lambda: sum(len(c) for c in got) >= 10, timeout=10)
         src.stop()
     assert [float(c.data[i, 0]) for c in got for i in range(len(c))][:10] == list(range(10))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="sysfs")
+def test_placeholder_uarts_are_hidden_and_real_ones_say_what_they_are(tmp_path, raw_pty):
+    """Since Linux 6.5 pyserial lists every /dev/ttyS0…31 as "n/a": a desktop showed 32 ports
+    with one USB adapter among them. A ttyS name with no UART behind it (sysfs type 0) is not
+    listed; one with a UART is listed after the adapters, said to be built in."""
+    dev, sys_root = tmp_path / "dev", tmp_path / "sys"
+    dev.mkdir()
+    # Names this machine's own sysfs does not know (pyserial reads the real /sys/class/tty).
+    for name, uart_type in (("ttyS90", "4"), ("ttyS91", "0"), ("ttyS92", "0")):
+        (dev / name).touch()
+        (sys_root / "class" / "tty" / name).mkdir(parents=True)
+        (sys_root / "class" / "tty" / name / "type").write_text(uart_type + "\n")
+    (dev / "ttyACM0").symlink_to(raw_pty[1])
+    ports = devices.list_serial_ports(dev, sys_root)
+    assert [(p.port, p.description.split(" (")[0]) for p in ports] == [
+        (str(dev / "ttyACM0"), "pseudo-terminal"),
+        (str(dev / "ttyS90"), "built-in UART"),
+    ]
+    assert not any("n/a" in p.description or "n/a" in p.hwid for p in ports)
+
+
+def test_the_listing_never_says_n_a():
+    """``sensorlab devices`` on this machine: every serial line says what the port is."""
+    serial = [line for line in devices.list_devices().describe() if line.startswith("  /dev/")]
+    assert not any("n/a" in line for line in serial), serial
 
 
 def test_missing_portaudio_is_one_clear_problem(monkeypatch):

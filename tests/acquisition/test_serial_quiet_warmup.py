@@ -9,7 +9,6 @@ so a board that prints once and waits (a button, a threshold) is not held back f
 from __future__ import annotations
 
 import os
-import tty
 
 import numpy as np
 import pytest
@@ -20,23 +19,17 @@ from .conftest import wait_until
 
 
 @pytest.mark.parametrize("reader", ["thread", "process"])
-def test_samples_of_a_device_that_goes_quiet_are_not_held_back(recorder, reader):
-    master, slave = os.openpty()
-    tty.setraw(master)
-    tty.setraw(slave)
-    try:
-        with SerialSource(os.ttyname(slave), 921_600, name="txt", channel_names=("a",), nominal_rate=100.0,
-                          time_column="ms", reader=reader) as src:  # fmt: skip
-            src.start(recorder)
-            if reader == "process":
-                assert wait_until(lambda: "pid" in src.reader_info, 60.0)  # the child reads from a clean port
-            # 5 samples, 40 ms of device time (well inside the warm-up), then nothing more.
-            os.write(master, b"\n" + b"".join(f"{10 * k},{k}\n".encode() for k in range(5)))
-            delivered = recorder.wait_samples(5, 60.0)
-            running = src.running
-            src.stop()
-    finally:
-        os.close(master)
-        os.close(slave)
+def test_samples_of_a_device_that_goes_quiet_are_not_held_back(recorder, reader, raw_pty):
+    master, port = raw_pty
+    with SerialSource(port, 921_600, name="txt", channel_names=("a",), nominal_rate=100.0,
+                      time_column="ms", reader=reader) as src:  # fmt: skip
+        src.start(recorder)
+        if reader == "process":
+            assert wait_until(lambda: "pid" in src.reader_info, 60.0)  # the child reads from a clean port
+        # 5 samples, 40 ms of device time (well inside the warm-up), then nothing more.
+        os.write(master, b"\n" + b"".join(f"{10 * k},{k}\n".encode() for k in range(5)))
+        delivered = recorder.wait_samples(5, 60.0)
+        running = src.running
+        src.stop()
     assert running and delivered, "samples of a quiet device were held until stop"
     np.testing.assert_array_equal(recorder.joined().data[:, 0], np.arange(5))

@@ -181,28 +181,19 @@ def test_a_vanished_device_is_reported_and_reopened_with_a_new_reader_process(tm
     assert not recorder.failures and kept >= 300
 
 
-def test_garbage_between_lines_is_counted_and_the_good_lines_kept(recorder):
-    master, slave = os.openpty()
-    import tty
-
-    tty.setraw(master)
-    tty.setraw(slave)
-    port = os.ttyname(slave)
+def test_garbage_between_lines_is_counted_and_the_good_lines_kept(recorder, raw_pty):
+    master, port = raw_pty
     lines = [f"{k},{k * 0.5:.1f},1.0\n".encode() for k in range(1, 401)]
-    try:
-        with SerialSource(port, 2_000_000, name="txt", channel_names=("a", "b"), nominal_rate=1000.0, time_column="counter", reader="process") as src:
-            src.start(recorder)
-            assert wait_until(lambda: "pid" in src.reader_info, 60.0)  # the child reads from a clean port
-            os.write(master, b"\n")  # the parser skips to the first line end: it may have opened mid-line
-            for k in range(0, 400, 50):
-                os.write(master, b"".join(lines[k : k + 50]))
-                os.write(master, b"\x00\xff\xfe garbage \x81\n")  # a line of noise after every 50
-            assert recorder.wait_samples(400, 60.0), f"good lines missing: {src.stats['txt']}"
-            st = src.stats["txt"]
-            src.stop()
-    finally:
-        os.close(master)
-        os.close(slave)
+    with SerialSource(port, 2_000_000, name="txt", channel_names=("a", "b"), nominal_rate=1000.0, time_column="counter", reader="process") as src:
+        src.start(recorder)
+        assert wait_until(lambda: "pid" in src.reader_info, 60.0)  # the child reads from a clean port
+        os.write(master, b"\n")  # the parser skips to the first line end: it may have opened mid-line
+        for k in range(0, 400, 50):
+            os.write(master, b"".join(lines[k : k + 50]))
+            os.write(master, b"\x00\xff\xfe garbage \x81\n")  # a line of noise after every 50
+        assert recorder.wait_samples(400, 60.0), f"good lines missing: {src.stats['txt']}"
+        st = src.stats["txt"]
+        src.stop()
     joined = recorder.joined()
     assert st.parse_errors >= 7 and st.dropped == 0
     np.testing.assert_array_equal(np.rint(joined.device_times * 1000.0), np.arange(1, 401))
@@ -223,29 +214,21 @@ def test_the_rig_chooses_the_reader():
         SerialConfig(port="/dev/ttyACM0", reader="fork")
 
 
-def test_arrival_times_from_the_reader_process_are_on_the_host_clock(recorder):
+def test_arrival_times_from_the_reader_process_are_on_the_host_clock(recorder, raw_pty):
     from sensorlab.acquisition.clock import now
 
-    master, slave = os.openpty()
-    import tty
-
-    tty.setraw(master)
-    tty.setraw(slave)
-    try:
-        with SerialSource(os.ttyname(slave), 921600, name="txt", channel_names=("a",), reader="process") as src:
-            src.start(recorder)
-            assert wait_until(lambda: "pid" in src.reader_info, 60.0)
-            os.write(master, b"\n")
-            stamps = []
-            for k in range(5):
-                before = now()
-                os.write(master, f"{k}\n".encode())
-                assert recorder.wait_samples(k + 1, 60.0)
-                stamps.append((before, float(recorder.chunks[-1].arrival_times[-1]), now()))
-            src.stop()
-    finally:
-        os.close(master)
-        os.close(slave)
+    master, port = raw_pty
+    with SerialSource(port, 921600, name="txt", channel_names=("a",), reader="process") as src:
+        src.start(recorder)
+        assert wait_until(lambda: "pid" in src.reader_info, 60.0)
+        os.write(master, b"\n")
+        stamps = []
+        for k in range(5):
+            before = now()
+            os.write(master, f"{k}\n".encode())
+            assert recorder.wait_samples(k + 1, 60.0)
+            stamps.append((before, float(recorder.chunks[-1].arrival_times[-1]), now()))
+        src.stop()
     # Stamped by the child after the write and before this process saw the sample: the same clock.
     assert all(before <= arrival <= seen for before, arrival, seen in stamps), stamps
 
@@ -264,26 +247,18 @@ class _SlowChild(SerialSource):
         return rp
 
 
-def test_lines_sent_right_after_start_are_kept_however_slowly_the_reader_process_starts(recorder):
+def test_lines_sent_right_after_start_are_kept_however_slowly_the_reader_process_starts(recorder, raw_pty):
     # The child used to be launched by start() and to flush the port once it ran: what the device
     # sent while it started was dropped uncounted (the demo's IMU recorded 1 s of a 3 s recording
     # on a loaded CI machine). It now starts with open(), which returns once it reads.
-    master, slave = os.openpty()
-    import tty
-
-    tty.setraw(master)
-    tty.setraw(slave)
-    try:
-        with _SlowChild(os.ttyname(slave), 2_000_000, name="txt", channel_names=("n",), reader="process") as src:
-            src.start(recorder)
-            os.write(master, b"\n" + b"".join(f"{k}\n".encode() for k in range(1, 11)))
-            assert wait_until(lambda: "pid" in src.reader_info, 60.0)
-            os.write(master, b"".join(f"{k}\n".encode() for k in range(11, 21)))
-            recorder.wait_samples(20, 30.0)  # (before the fix only 11 … 20 ever came)
-            src.stop()
-    finally:
-        os.close(master)
-        os.close(slave)
+    master, port = raw_pty
+    with _SlowChild(port, 2_000_000, name="txt", channel_names=("n",), reader="process") as src:
+        src.start(recorder)
+        os.write(master, b"\n" + b"".join(f"{k}\n".encode() for k in range(1, 11)))
+        assert wait_until(lambda: "pid" in src.reader_info, 60.0)
+        os.write(master, b"".join(f"{k}\n".encode() for k in range(11, 21)))
+        recorder.wait_samples(20, 30.0)  # (before the fix only 11 … 20 ever came)
+        src.stop()
     np.testing.assert_array_equal(recorder.joined().data[:, 0], np.arange(1, 21))
 
 

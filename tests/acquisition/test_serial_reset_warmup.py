@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import threading
 import time
-import tty
 
 import numpy as np
 import pytest
@@ -34,33 +33,27 @@ def _lines(ms: np.ndarray, first: int) -> bytes:
 
 
 @pytest.mark.parametrize("reader", ["thread", "process"])
-def test_chunks_flow_live_again_after_the_device_clock_restarts(recorder, reader):
-    master, slave = os.openpty()
-    tty.setraw(master)
-    tty.setraw(slave)
+def test_chunks_flow_live_again_after_the_device_clock_restarts(recorder, reader, raw_pty):
+    master, port = raw_pty
     step = 1000 / RATE
     before = UPTIME_MS + step * np.arange(150)  # 1.5 s: past the warm-up by device time
     rebooted = 300 + step * np.arange(150)  # the board booted in 0.3 s; 1.5 s of samples in one go
     live = rebooted[-1] + step * np.arange(1, 101)  # then 1 s written line by line, as produced
-    try:
-        with SerialSource(os.ttyname(slave), 921_600, name="imu", channel_names=("n",), time_column="ms", reader=reader) as src:
-            src.start(recorder)
-            if reader == "process":
-                assert wait_until(lambda: "pid" in src.reader_info, 60.0)  # the child reads from a clean port
-            os.write(master, b"\n" + _lines(before, 0))
-            assert recorder.wait_samples(150, 60.0)
-            os.write(master, _lines(rebooted, 150))
-            assert recorder.wait_samples(300, 60.0), "the samples after the reset were not delivered"
-            chunks_before_live = len(recorder.chunks)
-            for k, t in enumerate(live):
-                os.write(master, b"%d,%d\n" % (t, 300 + k))
-                time.sleep(1 / RATE)
-            assert recorder.wait_samples(400, 60.0)
-            live_chunks = len(recorder.chunks) - chunks_before_live
-            src.stop()
-    finally:
-        os.close(master)
-        os.close(slave)
+    with SerialSource(port, 921_600, name="imu", channel_names=("n",), time_column="ms", reader=reader) as src:
+        src.start(recorder)
+        if reader == "process":
+            assert wait_until(lambda: "pid" in src.reader_info, 60.0)  # the child reads from a clean port
+        os.write(master, b"\n" + _lines(before, 0))
+        assert recorder.wait_samples(150, 60.0)
+        os.write(master, _lines(rebooted, 150))
+        assert recorder.wait_samples(300, 60.0), "the samples after the reset were not delivered"
+        chunks_before_live = len(recorder.chunks)
+        for k, t in enumerate(live):
+            os.write(master, b"%d,%d\n" % (t, 300 + k))
+            time.sleep(1 / RATE)
+        assert recorder.wait_samples(400, 60.0)
+        live_chunks = len(recorder.chunks) - chunks_before_live
+        src.stop()
     joined = recorder.joined()
     assert joined.data[:, 0].tolist() == list(range(400)), "every sample stored once, in order"
     assert np.all(np.diff(joined.timestamps) > 0)
@@ -80,12 +73,10 @@ def _board_bytes(protocol: str, times_ms: np.ndarray, first_seq: int, first_valu
 
 
 @pytest.mark.parametrize("protocol", ["counter", "ms", "binary"])
-def test_a_board_reset_with_the_port_open_is_a_gap_in_the_stream(recorder, protocol):
+def test_a_board_reset_with_the_port_open_is_a_gap_in_the_stream(recorder, protocol, raw_pty):
     """The reboot of a board whose port stays open leaves a hole in its stream: it is reported
     as a gap (`sensorlab info`, the stream health view) instead of passing as a recording with none."""
-    master, slave = os.openpty()
-    tty.setraw(master)
-    tty.setraw(slave)
+    master, port = raw_pty
     step = 1000 / RATE
     kwargs = {"protocol": "binary"} if protocol == "binary" else {
         "name": "imu", "channel_names": ("n",), "time_column": protocol, "nominal_rate": RATE}  # fmt: skip
@@ -97,32 +88,28 @@ def test_a_board_reset_with_the_port_open_is_a_gap_in_the_stream(recorder, proto
                 os.write(master, f)
             time.sleep(0.05)
 
+    helper = threading.Thread(target=answer_describe, daemon=True) if protocol == "binary" else None
+    if helper:
+        helper.start()
+    src = SerialSource(port, 921_600, reader="thread", **kwargs)
+    src.open()  # a binary board's description is read here
+    answering.set()
     try:
-        helper = threading.Thread(target=answer_describe, daemon=True) if protocol == "binary" else None
-        if helper:
-            helper.start()
-        src = SerialSource(os.ttyname(slave), 921_600, reader="thread", **kwargs)
-        src.open()  # a binary board's description is read here
-        answering.set()
-        try:
-            src.start(recorder)
-            time.sleep(0.1)  # the start flushes what came before; write after it
-            flush = b"\x00" if protocol == "binary" else b"\n"  # ends whatever the start cut
-            os.write(master, flush + _board_bytes(protocol, UPTIME_MS + step * np.arange(20), 1000, 0))
-            assert recorder.wait_samples(20, 60.0)
-            time.sleep(0.6)  # the board reboots: no samples for 0.6 s; then its clock and counters start at 0
-            os.write(master, _board_bytes(protocol, 300 + step * np.arange(20), 0, 20))
-            if protocol == "binary":  # the rebooted board answers the host's DESCRIBE: unchanged
-                os.write(master, b"".join(encode_description(DESCRIPTION)))
-            src.release_held()
-            assert recorder.wait_samples(40, 60.0)
-            src.stop()
-            gaps = list(src.stats["imu"].gaps)
-        finally:
-            src.close()
+        src.start(recorder)
+        time.sleep(0.1)  # the start flushes what came before; write after it
+        flush = b"\x00" if protocol == "binary" else b"\n"  # ends whatever the start cut
+        os.write(master, flush + _board_bytes(protocol, UPTIME_MS + step * np.arange(20), 1000, 0))
+        assert recorder.wait_samples(20, 60.0)
+        time.sleep(0.6)  # the board reboots: no samples for 0.6 s; then its clock and counters start at 0
+        os.write(master, _board_bytes(protocol, 300 + step * np.arange(20), 0, 20))
+        if protocol == "binary":  # the rebooted board answers the host's DESCRIBE: unchanged
+            os.write(master, b"".join(encode_description(DESCRIPTION)))
+        src.release_held()
+        assert recorder.wait_samples(40, 60.0)
+        src.stop()
+        gaps = list(src.stats["imu"].gaps)
     finally:
-        os.close(master)
-        os.close(slave)
+        src.close()
     assert recorder.joined().data[:, 0].tolist() == list(range(40)), "every sample stored once, in order"
     assert len(gaps) == 1, f"gaps {gaps}: the reboot should be the one gap"
     start, end = gaps[0]

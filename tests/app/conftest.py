@@ -109,6 +109,28 @@ def open_view(qtbot, tmp_path):
         v.close()
 
 
+#: The labels the labeling tests give the 40 s synthetic session (`synthetic_session`).
+SYNTHETIC_LABELS = ("walk", "wave", "clap")
+
+
+@pytest.fixture(scope="module")
+def synthetic_session(tmp_path_factory):
+    """A 40 s synthetic session with small audio and video, written once per test module."""
+    from sensorlab.session.synthetic import write_synthetic_session
+
+    return write_synthetic_session(tmp_path_factory.mktemp("synthetic") / "run.h5", 40.0, audio_rate=8000, frame_shape=(12, 16))
+
+
+@pytest.fixture
+def synthetic_view(synthetic_session, tmp_path, open_view):
+    """A labeling view on the test's own copy of `synthetic_session` (labels `SYNTHETIC_LABELS`)."""
+    from sensorlab.labeling.labelset import LabelSet
+
+    p = tmp_path / "run.h5"
+    p.write_bytes(synthetic_session.read_bytes())
+    return open_view(p, LabelSet.from_names(list(SYNTHETIC_LABELS)))
+
+
 @pytest.fixture
 def live_view(qtbot, fake_acquisition):
     """A `LiveView` of `small_rig` (5 s window, 1000 × 800, shown) whose frames the test drives

@@ -13,21 +13,16 @@ from sensorlab.app.labeling.annotation_view import MAX_ITEMS
 from sensorlab.labeling.annotations import Segment
 from sensorlab.labeling.commands import AddSegment, CompoundCommand
 from sensorlab.labeling.labelset import LabelSet
-from sensorlab.session.synthetic import T0, write_synthetic_session
+from sensorlab.session.synthetic import T0
 
-LABELS = LabelSet.from_names(["walk", "wave", "clap"])
+from .conftest import SYNTHETIC_LABELS
 
-
-@pytest.fixture(scope="module")
-def session_path(tmp_path_factory):
-    return write_synthetic_session(tmp_path_factory.mktemp("fast") / "run.h5", 40.0, audio_rate=8000, frame_shape=(12, 16))
+LABELS = LabelSet.from_names(list(SYNTHETIC_LABELS))
 
 
 @pytest.fixture
-def view(session_path, tmp_path, open_view):
-    p = tmp_path / "run.h5"
-    p.write_bytes(session_path.read_bytes())
-    return open_view(p, LABELS)
+def view(synthetic_view):
+    return synthetic_view
 
 
 def _pixel(tl, plot, t: float) -> QColor:
@@ -101,7 +96,7 @@ def test_event_ticks_are_painted_at_the_events_one_per_pixel_column(view):
     assert colour == QColor(LABELS.color_of(track.texts[len(track.times) // 2].split(" ")[0]))
 
 
-def test_scrolling_zoomed_in_to_samples_reads_no_timestamps_to_find_the_view_edges(session_path, tmp_path, qtbot):
+def test_scrolling_zoomed_in_to_samples_reads_no_timestamps_to_find_the_view_edges(synthetic_session, tmp_path, qtbot):
     """Zoomed in to raw samples, each frame looked both view edges up in the file's timestamps
     (two small HDF5 reads per frame, a sixth of the frame); the pyramid's block times (in
     memory) now bound them, the only reads are the samples drawn (fewer than one a frame while
@@ -110,7 +105,7 @@ def test_scrolling_zoomed_in_to_samples_reads_no_timestamps_to_find_the_view_edg
     from sensorlab.session.pyramid import Pyramid
     from sensorlab.session.reader import Session
 
-    with Session.open(session_path) as s, Pyramid.open(s, tmp_path / "run.pyramid.h5") as pyramid:
+    with Session.open(synthetic_session) as s, Pyramid.open(s, tmp_path / "run.pyramid.h5") as pyramid:
         stream = s.streams["imu"]
         track = SignalTrack(stream, pyramid, T0)
         times = np.asarray(stream.timestamps)
@@ -135,7 +130,7 @@ def _groups(track, channel: int = 0) -> dict[float, tuple[float, float]]:
     return {round(float(t), 6): (float(min(a, b)), float(max(a, b))) for t, a, b in zip(x[0::2], y[0::2], y[1::2])}
 
 
-def test_a_drag_scroll_reuses_the_drawn_envelope_and_draws_what_a_fresh_view_draws(session_path, tmp_path, qtbot):
+def test_a_drag_scroll_reuses_the_drawn_envelope_and_draws_what_a_fresh_view_draws(synthetic_session, tmp_path, qtbot):
     """Dragging the timeline moves the view a few pixels a frame. Each frame read the visible
     blocks from the pyramid again, merged them per pixel and handed every channel's polyline
     to Qt, though the drawing in data coordinates had not changed: the view's transform moves
@@ -146,7 +141,7 @@ def test_a_drag_scroll_reuses_the_drawn_envelope_and_draws_what_a_fresh_view_dra
     from sensorlab.session.pyramid import Pyramid
     from sensorlab.session.reader import Session
 
-    with Session.open(session_path) as s, Pyramid.open(s, tmp_path / "run.pyramid.h5") as pyramid:
+    with Session.open(synthetic_session) as s, Pyramid.open(s, tmp_path / "run.pyramid.h5") as pyramid:
         stream = s.streams["mic"]
         span, px, frames = 8.0, 500, 30
 
@@ -182,7 +177,7 @@ def test_a_drag_scroll_reuses_the_drawn_envelope_and_draws_what_a_fresh_view_dra
         assert len(asked) == n + 3  # drawn anew (after the fresh track's read): its strokes fall in other columns
 
 
-def test_recorded_predictions_parse_each_distinct_text_once_and_keep_their_texts_and_colours(session_path, qtbot, monkeypatch):
+def test_recorded_predictions_parse_each_distinct_text_once_and_keep_their_texts_and_colours(synthetic_session, qtbot, monkeypatch):
     """A 10-hour session's 18,000 predictions (one every 2 s) repeat a few texts; parsing each
     one took a fifth of opening the view. Every event still gets its own text and colour."""
     from sensorlab.app.labeling.events_track import EventsTrack
@@ -191,7 +186,7 @@ def test_recorded_predictions_parse_each_distinct_text_once_and_keep_their_texts
     calls = []
     parse = EventsTrack._text
     monkeypatch.setattr(EventsTrack, "_text", staticmethod(lambda x: (calls.append(x), parse(x))[1]))
-    with Session.open(session_path) as s:
+    with Session.open(synthetic_session) as s:
         stream = s.streams["predictions"]
         raw = stream.read()
         track = EventsTrack(stream, T0, colors=lambda text: LABELS.color_of(text.split(" ")[0]))
@@ -203,7 +198,7 @@ def test_recorded_predictions_parse_each_distinct_text_once_and_keep_their_texts
     assert colours == [LABELS.color_of(t.split(" ")[0]) for t in track.texts]
 
 
-def test_the_video_frame_waits_for_the_first_paint_then_shows_the_cursor_frame(session_path, tmp_path, qtbot):
+def test_the_video_frame_waits_for_the_first_paint_then_shows_the_cursor_frame(synthetic_session, tmp_path, qtbot):
     """Reading every frame's time and decoding a JPEG for the preview took 0.2–0.3 s of opening
     a 10-hour session before anything was drawn; now it follows the timeline's first paint."""
     from sensorlab.app.labeling.view import LabelingView
@@ -211,7 +206,7 @@ def test_the_video_frame_waits_for_the_first_paint_then_shows_the_cursor_frame(s
     from sensorlab.session.reader import Session
 
     p = tmp_path / "run.h5"
-    p.write_bytes(session_path.read_bytes())
+    p.write_bytes(synthetic_session.read_bytes())
     with Session.open(p) as s:
         Pyramid.open(s).close()  # cache built: the view opens synchronously
     v = LabelingView(p, LABELS, play_audio=False)
@@ -225,7 +220,7 @@ def test_the_video_frame_waits_for_the_first_paint_then_shows_the_cursor_frame(s
     v.close()
 
 
-def test_a_view_closed_before_its_first_paint_reads_nothing_from_the_closed_file(session_path, tmp_path, qtbot):
+def test_a_view_closed_before_its_first_paint_reads_nothing_from_the_closed_file(synthetic_session, tmp_path, qtbot):
     """The preview's deferred read follows the first paint; a view closed before that paint
     (a user closing at once, a test tearing down under load) raised "Can't synchronously read
     data" from the closed file in the event loop."""
@@ -234,7 +229,7 @@ def test_a_view_closed_before_its_first_paint_reads_nothing_from_the_closed_file
     from sensorlab.session.reader import Session
 
     p = tmp_path / "run.h5"
-    p.write_bytes(session_path.read_bytes())
+    p.write_bytes(synthetic_session.read_bytes())
     with Session.open(p) as s:
         Pyramid.open(s).close()
     v = LabelingView(p, LABELS, play_audio=False)
@@ -417,7 +412,7 @@ def test_the_envelope_fills_every_column_wherever_the_view_starts_within_a_pixel
     assert max(combed) < 0.1, combed
 
 
-def test_opening_draws_only_the_whole_session_not_its_first_second(session_path, tmp_path, open_view, monkeypatch):
+def test_opening_draws_only_the_whole_session_not_its_first_second(synthetic_session, tmp_path, open_view, monkeypatch):
     """Rows were added to the timeline at pyqtgraph's default range (0–1 s), so each signal
     track drew the first second while the window was built; for a 10-hour session that loaded
     the audio's finest stored level (72 MB of block times, ~0.15 s) before the first paint,
@@ -429,7 +424,7 @@ def test_opening_draws_only_the_whole_session_not_its_first_second(session_path,
     monkeypatch.setattr(SignalTrack, "update_range",
                         lambda self, t0, t1, px: (asked.append((self.name, t0, t1)), draw(self, t0, t1, px))[1])
     p = tmp_path / "run.h5"
-    p.write_bytes(session_path.read_bytes())
+    p.write_bytes(synthetic_session.read_bytes())
     v = open_view(p, LABELS)
     t_begin, t_end = v.timeline.t_begin, v.timeline.t_end
     assert {name for name, *_ in asked} == {"mic", "imu"}

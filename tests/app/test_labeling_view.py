@@ -171,19 +171,29 @@ def test_scrubbing_moves_the_video_frame_and_n_p_jump_between_labels(fresh, open
     assert np.subtract(*tl.view_range[::-1]) == pytest.approx(span, rel=0.05)
 
 
+def _play_and_start_a_walk(v, qtbot) -> None:
+    """Play from 2 s into the session and press 1 (walk): a span starts while the cursor moves."""
+    v.timeline.set_cursor(T0 + 2.0)
+    qtbot.keyClick(v, Qt.Key.Key_Space)
+    assert v.playback.playing
+    qtbot.keyClick(v, Qt.Key.Key_1)
+
+
+def _walks_labeled_here(v) -> list:
+    """The walk spans labeled in the view (not the walk recorded live with the session)."""
+    return [s for s in v.annotations if s.label == "walk" and s.tier == v.tier and s.source != "live"]
+
+
 def test_playback_without_audio_device_moves_cursor_and_spans_with_hotkeys(fresh, open_view, qtbot):
     v = open_view(fresh)
     tl = v.timeline
-    tl.set_cursor(T0 + 2.0)
-    qtbot.keyClick(v, Qt.Key.Key_Space)
-    assert v.playback.playing
-    qtbot.keyClick(v, Qt.Key.Key_1)  # start a span
+    _play_and_start_a_walk(v, qtbot)
     pressed_by = v.playback.current
     qtbot.waitUntil(lambda: tl.cursor > T0 + 2.3, timeout=5000)
     qtbot.keyClick(v, Qt.Key.Key_1)  # stop it
     qtbot.keyClick(v, Qt.Key.Key_Space)
     assert not v.playback.playing
-    spans = [s for s in v.annotations if s.label == "walk" and s.tier == v.tier and s.source != "live"]  # not the recorded live walk
+    spans = _walks_labeled_here(v)
     # The span runs from where the cursor was at the first press (played on from 2.0 s by the
     # time the key was handled, however loaded the machine) to past 2.3 s.
     assert len(spans) == 1 and T0 + 2.0 <= spans[0].start <= pressed_by and spans[0].end > T0 + 2.3
@@ -402,15 +412,12 @@ def test_pausing_with_a_span_started_ends_it_there_instead_of_dropping_it(fresh,
     # was dropped without a word when playback paused.
     v = open_view(fresh)
     tl = v.timeline
-    tl.set_cursor(T0 + 2.0)
-    qtbot.keyClick(v, Qt.Key.Key_Space)
-    assert v.playback.playing
-    qtbot.keyClick(v, Qt.Key.Key_1)  # start a span
+    _play_and_start_a_walk(v, qtbot)
     started = v.open_spans[1]
     qtbot.waitUntil(lambda: tl.cursor > started + 0.3, timeout=10_000)
     qtbot.keyClick(v, Qt.Key.Key_Space)  # pause: ends it
     qtbot.waitUntil(lambda: not v.playback.playing, timeout=5000)
-    spans = [s for s in v.annotations if s.label == "walk" and s.tier == v.tier and s.source != "live"]
+    spans = _walks_labeled_here(v)
     assert len(spans) == 1 and spans[0].start == started and spans[0].end > started + 0.3
     assert spans[0].end == pytest.approx(tl.cursor, abs=0.05)  # where playback paused
     assert v.status.text().startswith("walk: ") and "ended at the pause" in v.status.text()

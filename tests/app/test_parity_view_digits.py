@@ -37,3 +37,6 @@ def test_divergent_windows_show_the_digits_that_differ_and_the_top_classes(qtbot
         "clap: 0.5000 vs 0.4999\n    top: tie clap/background vs background",  # A's two classes score the same
         "clap: 0.30 vs 0.45",  # differs by more than the tolerance, same top class: 2 decimals suffice
     ], rows
+    # The line under the list names each build's top class the same way (it said "clap" for the tie).
+    view.divergences.setCurrentRow(1)
+    assert view.detail.text().endswith("model.int8.onnx says tie clap/background, model.onnx says background"), view.detail.text()

@@ -8,21 +8,16 @@ import pytest
 from PySide6.QtGui import QColor
 
 from sensorlab.labeling.labelset import LabelSet
-from sensorlab.session.synthetic import T0, write_synthetic_session
+from sensorlab.session.synthetic import T0
 
-LABELS = LabelSet.from_names(["walk", "wave", "clap"])
+from .conftest import SYNTHETIC_LABELS
 
-
-@pytest.fixture(scope="module")
-def session_path(tmp_path_factory):
-    return write_synthetic_session(tmp_path_factory.mktemp("slow") / "run.h5", 40.0, audio_rate=8000, frame_shape=(12, 16))
+LABELS = LabelSet.from_names(list(SYNTHETIC_LABELS))
 
 
 @pytest.fixture
-def view(session_path, tmp_path, open_view):
-    p = tmp_path / "run.h5"
-    p.write_bytes(session_path.read_bytes())
-    return open_view(p, LABELS)
+def view(synthetic_view):
+    return synthetic_view
 
 
 def test_the_signal_is_painted_over_the_ruler_grid_lines_in_its_own_colour(view, qtbot):

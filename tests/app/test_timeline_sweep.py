@@ -7,21 +7,16 @@ import pyqtgraph as pg
 import pytest
 
 from sensorlab.labeling.labelset import LabelSet
-from sensorlab.session.synthetic import T0, write_synthetic_session
+from sensorlab.session.synthetic import T0
 
-LABELS = LabelSet.from_names(["walk", "wave", "clap"])
+from .conftest import SYNTHETIC_LABELS
 
-
-@pytest.fixture(scope="module")
-def session_path(tmp_path_factory):
-    return write_synthetic_session(tmp_path_factory.mktemp("sweep") / "run.h5", 40.0, audio_rate=8000, frame_shape=(12, 16))
+LABELS = LabelSet.from_names(list(SYNTHETIC_LABELS))
 
 
 @pytest.fixture
-def view(session_path, tmp_path, open_view):
-    p = tmp_path / "run.h5"
-    p.write_bytes(session_path.read_bytes())
-    return open_view(p, LABELS)
+def view(synthetic_view):
+    return synthetic_view
 
 
 def _ranges(tl) -> list[list[float]]:
@@ -158,7 +153,7 @@ def test_each_row_maps_the_range_as_pyqtgraph_would_without_python_callbacks(vie
     assert calls.get((code.co_filename, code.co_firstlineno, code.co_name), 0) < 4 * len(tl.plots)
 
 
-def test_after_a_sweep_every_row_shows_what_a_fresh_view_of_that_range_shows(session_path, tmp_path, open_view, qtbot):
+def test_after_a_sweep_every_row_shows_what_a_fresh_view_of_that_range_shows(synthetic_session, tmp_path, open_view, qtbot):
     """A sweep (zoom out to the whole session and in to 50 ms, pans) must leave nothing behind
     that a frame does not redraw: cached bounds, a cached background or a ruler drawn for an
     older range. After it, the timeline — ruler texts and grid, the signal envelopes, the
@@ -168,7 +163,7 @@ def test_after_a_sweep_every_row_shows_what_a_fresh_view_of_that_range_shows(ses
 
     swept_path, fresh_path = tmp_path / "swept.h5", tmp_path / "fresh.h5"
     for p in (swept_path, fresh_path):
-        p.write_bytes(session_path.read_bytes())
+        p.write_bytes(synthetic_session.read_bytes())
     swept, fresh = open_view(swept_path, LABELS), open_view(fresh_path, LABELS)
     # zoomed out from the last pan (6 s, event texts shown) to too many events for texts
     a, b = T0 + 1.7, T0 + 38.9

@@ -107,18 +107,28 @@ def test_a_fitted_drift_is_stored():
     assert clock_footers(None) == {}
 
 
-def test_unwritten_tail_of_a_crashed_file_is_not_read(make_session):
+def _crashed(make_session, **layout):
+    """A session of a 3000-sample ``imu`` and a 30-frame ``cam`` (the source of ``imu`` returned
+    too), open in ``r+`` as a writer that crashed leaves it: no completion attributes, no
+    per-stream footers (the layout attribute too: the reader recognises the layout by its
+    datasets). The caller adds what the crash left half written."""
     src = SignalSource("imu", shape=(3,), rate=1000, chunk_size=10, realtime=False, max_samples=3000, t0=50.0)
     cam = SignalSource("cam", kind="video", shape=(16, 16, 3), rate=30, chunk_size=1, realtime=False, max_samples=30, t0=50.0)
-    path = make_session(src, cam, time_layout="samples")  # the per-sample layout (see below for the compact one)
-    with h5py.File(path, "r+") as f:  # what a crash during a flush leaves: grown datasets, chunks never written
-        for k in ("complete", "end_host_time", "stop_reason"):
-            del f.attrs[k]
-        for name in ("imu", "cam"):
-            g = f["streams"][name]
-            for k in list(g.attrs):
-                if k not in ("info", "kind", "storage", "jpeg_quality"):
-                    del g.attrs[k]
+    f = h5py.File(make_session(src, cam, **layout), "r+")
+    for k in ("complete", "end_host_time", "stop_reason"):
+        del f.attrs[k]
+    for name in ("imu", "cam"):
+        g = f["streams"][name]
+        for k in list(g.attrs):
+            if k not in ("info", "kind", "storage", "jpeg_quality"):
+                del g.attrs[k]
+    return f, src
+
+
+def test_unwritten_tail_of_a_crashed_file_is_not_read(make_session):
+    f, src = _crashed(make_session, time_layout="samples")  # the per-sample layout (see below for the compact one)
+    path = f.filename
+    with f:  # what a crash during a flush leaves: grown datasets, chunks never written
         g = f["streams/imu"]
         g["timestamps"][2000:2500] = 0.0  # an old file's fill value, in the middle
         g["timestamps"].resize(3500, axis=0)  # NaN fill
@@ -141,17 +151,9 @@ def test_unwritten_tail_of_a_crashed_file_is_not_read(make_session):
 def test_unwritten_tail_of_a_crashed_compact_file_is_not_read(make_session):
     """The compact time layout after a crash during a flush: run rows never written (count 0),
     a run whose explicit times never reached the disk (NaN), data grown past the times."""
-    src = SignalSource("imu", shape=(3,), rate=1000, chunk_size=10, realtime=False, max_samples=3000, t0=50.0)
-    cam = SignalSource("cam", kind="video", shape=(16, 16, 3), rate=30, chunk_size=1, realtime=False, max_samples=30, t0=50.0)
-    path = make_session(src, cam)
-    with h5py.File(path, "r+") as f:
-        for k in ("complete", "end_host_time", "stop_reason"):
-            del f.attrs[k]
-        for name in ("imu", "cam"):
-            g = f["streams"][name]
-            for k in list(g.attrs):
-                if k not in ("info", "kind", "storage", "jpeg_quality"):
-                    del g.attrs[k]  # the layout attribute too: the reader recognises the layout by its datasets
+    f, src = _crashed(make_session)
+    path = f.filename
+    with f:
         g = f["streams/imu"]
         runs = g["timestamps_segments"]
         runs.resize(len(runs) + 3, axis=0)  # rows that never reached the disk: the fill value, count 0

@@ -141,17 +141,14 @@ class DeviceKind:
         (a missing driver); it is shown as a problem, and the other kinds are still listed."""
         return []
 
-    def notes(self, found: list[Found]) -> list[str]:
-        """Hints to show after listing, e.g. that no camera was found and what else works."""
-        return []
+    def notes(self, found: list[Found], configs: list[DeviceConfig] | None = None) -> list[str]:
+        """Hints to show after listing, e.g. that no camera was found and what else works.
 
-    def notes_for_rig(self, found: list[Found], configs: list[DeviceConfig] | None) -> list[str]:
-        """`notes`, knowing the rig's devices of this kind (``configs``; None: no rig given).
-
-        A kind whose hint matters only for some of its devices (the camera's "none at index
-        0-3", useless to a rig filming a URL) leaves it out here.
+        ``configs``: the rig's devices of this kind (None: no rig given), so a hint that
+        matters only for some devices can be left out (the camera's "none at index 0-3" is
+        useless to a rig filming a URL).
         """
-        return self.notes(found)
+        return []
 
     def listing_lines(self, found: list[Found]) -> list[str]:
         """This kind's lines in ``sensorlab devices``."""

@@ -80,14 +80,11 @@ class CameraKind(DeviceKind):
             for c in list_cameras()
         ]
 
-    def notes(self, found: list[Found]) -> list[str]:
-        return [] if found else ["no camera found at index 0-3; a video file or a stream URL (ESP32-CAM) also works"]
-
-    def notes_for_rig(self, found: list[Found], configs: list[CameraConfig] | None) -> list[str]:
+    def notes(self, found: list[Found], configs: list[CameraConfig] | None = None) -> list[str]:
         # Only a rig asking for a camera index (or no rig, or a rig without a camera) needs it.
-        if configs and not any(str(c.device).isdigit() for c in configs):
+        if found or configs and not any(str(c.device).isdigit() for c in configs):
             return []
-        return self.notes(found)
+        return ["no camera found at index 0-3; a video file or a stream URL (ESP32-CAM) also works"]
 
     def build(self, config: CameraConfig):
         from sensorlab.acquisition.camera import CameraSource

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from sensorlab.acquisition.kinds.base import DeviceConfig, DeviceKind, EditorField, Found, TextEntry, optional_float
+from sensorlab.acquisition.serial.listing import SerialPortInfo, list_serial_ports  # noqa: F401  (listed here before)
 from sensorlab.acquisition.serial.urls import check_port
 
 BAUD_RATES = (9600, 19200, 38400, 57600, 115200, 230400, 250000, 460800, 500000, 921600, 1000000, 1500000, 2000000)
@@ -69,20 +69,6 @@ class SerialConfig(DeviceConfig):
         return v
 
 
-@dataclass(frozen=True)
-class SerialPortInfo:
-    port: str
-    description: str
-    hwid: str
-
-
-def list_serial_ports() -> list[SerialPortInfo]:
-    """Serial ports pyserial finds (USB-serial adapters, on-board UARTs)."""
-    from serial.tools import list_ports
-
-    return [SerialPortInfo(p.device, p.description, p.hwid) for p in sorted(list_ports.comports())]
-
-
 class SerialKind(DeviceKind):
     table = "serial"
     config = SerialConfig
@@ -98,7 +84,8 @@ class SerialKind(DeviceKind):
     text_entry = TextEntry("/dev/ttyACM0, socket://host:port", rank=0)
 
     def list_devices(self) -> list[Found]:
-        return [Found(f"{p.port}: {p.description} [{p.hwid}]", f"{p.port} — {p.description}", SerialConfig(name="serial", port=p.port), p)
+        return [Found(f"{p.port}: {p.description}" + (f" [{p.hwid}]" if p.hwid else ""), f"{p.port} — {p.description}",
+                      SerialConfig(name="serial", port=p.port), p)
                 for p in list_serial_ports()]  # fmt: skip
 
     def build(self, config: SerialConfig):

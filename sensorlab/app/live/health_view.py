@@ -21,7 +21,6 @@ from __future__ import annotations
 import math
 import shutil
 from collections import deque
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -34,6 +33,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QProgressBar,
+    QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -41,16 +41,11 @@ from PySide6.QtWidgets import (
 )
 
 from sensorlab.acquisition.clock import now
-from sensorlab.acquisition.source import StreamInfo, StreamKind
+from sensorlab.acquisition.source import StreamInfo
+from sensorlab.app.live.health_rates import RateMeter, model_health, stall_after
 
 #: Refresh period of the health table, milliseconds.
 HEALTH_MS = 500
-#: A regular stream is stalled after this many nominal sample periods without data…
-STALL_PERIODS = 20
-#: …but never sooner than this (seconds; covers PulseAudio's and USB's bursty delivery).
-STALL_MIN_S = 1.0
-#: Irregular streams (camera on a URL) are stalled after this long; event streams never are.
-STALL_IRREGULAR_S = 3.0
 #: Disk space below which the disk figure turns red, bytes.
 LOW_DISK = 1 << 30
 
@@ -69,38 +64,6 @@ AMBER = QColor("#8a5a00")
 OK = QColor("#1e4620")
 
 
-@dataclass
-class _RateMeter:
-    """Measured rate over the stream's own timestamps, not over arrival: audio arrives in
-    20 ms hand-overs and serial in USB bursts, so counting arrivals per second jitters by
-    percents while the sample clock is steady."""
-
-    t: float  # host time of the last update
-    samples: int
-    last_time: float  # timestamp of the newest sample at the last update
-    rate: float = float("nan")
-
-    def update(self, t: float, samples: int, last_time: float) -> float:
-        if t - self.t >= 0.9:
-            span = last_time - self.last_time
-            if span > 0 and samples > self.samples:
-                inst = (samples - self.samples) / span
-                self.rate = inst if math.isnan(self.rate) else 0.5 * self.rate + 0.5 * inst
-            elif samples == self.samples:
-                self.rate = 0.0  # nothing new for a whole window
-            self.t, self.samples, self.last_time = t, samples, last_time
-        return self.rate
-
-
-def stall_after(info: StreamInfo) -> float | None:
-    """Seconds without data after which ``info``'s stream counts as stalled (None: never)."""
-    if info.kind is StreamKind.EVENTS:
-        return None
-    if not info.regular:
-        return STALL_IRREGULAR_S
-    return max(STALL_MIN_S, STALL_PERIODS / info.nominal_rate)
-
-
 class HealthView(QWidget):
     """Health table of ``acquisition``'s streams plus recorder, disk and CPU figures."""
 
@@ -110,7 +73,7 @@ class HealthView(QWidget):
         self.sessions_folder = Path(sessions_folder)
         self.recorder = None
         self._started = now()
-        self._meters: dict[str, _RateMeter] = {}
+        self._meters: dict[str, RateMeter] = {}
         self._failures: dict[str, str] = {}  # stream -> message from the failed signal
         self._status: dict[str, tuple[int, str]] = {}  # stream -> (level, text)
         self._back: dict[str, tuple[int, float]] = {}  # stream -> (reconnects, host time first seen back)
@@ -153,7 +116,14 @@ class HealthView(QWidget):
         footer.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(self.basis)
+        # Which streams have a problem, beside the caption (no extra height): the rows are
+        # listed first, but a panel dragged down to a row or two still shows the count.
+        self.alert = QLabel(styleSheet="color:#ef5350;font-weight:bold")
+        self.alert.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # long text must not widen the window
+        caption = QHBoxLayout()
+        caption.addWidget(self.basis)
+        caption.addWidget(self.alert, 1)
+        layout.addLayout(caption)
         layout.addWidget(self.table, 1)
         layout.addLayout(footer)
 
@@ -205,14 +175,21 @@ class HealthView(QWidget):
         if len(self.acquisition.streams) != sum(1 for _n, info in self._rows if info is not None):
             self._build_rows()  # a processor (a model) added streams while running
         shown = self._shown_stats()
-        for row, (name, info) in enumerate(self._rows):
+        rows = []
+        for name, info in self._rows:
             st = stats.get(name)
             if st is None:  # a device that never opened
-                self._set_row(row, name, info, None, None, t)
+                rows.append(self._row(name, info, None, None, t))
                 continue
-            meter = self._meters.setdefault(name, _RateMeter(t, st.samples, st.last_time))
+            meter = self._meters.setdefault(name, RateMeter(t, st.samples, st.last_time))
             rate = meter.update(t, st.samples, st.last_time)
-            self._set_row(row, name, info, st, shown.get(name, st), t, rate)
+            rows.append(self._row(name, info, st, shown.get(name, st), t, rate))
+        # Problems first (red, then amber; otherwise the rig's order): the studio's bottom panel
+        # shows two or three rows, and a lost device listed last sat below its edge, unseen.
+        rows.sort(key=lambda r: -r[0])
+        for row, (level, cells) in enumerate(rows):
+            self._paint_row(row, level, cells)
+        self._update_alert()
         self._fit_columns()
         self._update_basis()
         self._update_footer()
@@ -285,7 +262,8 @@ class HealthView(QWidget):
         notes = [n for n in (f"no losses in the last {LOSS_WINDOW_S:g} s" if earlier else "", back) if n]
         return OK_LEVEL, (f"ok ({'; '.join(notes)})" if notes else "ok") + model_health(st)
 
-    def _set_row(self, row: int, name: str, info: StreamInfo | None, st, shown, t: float, rate: float = math.nan) -> None:
+    def _row(self, name: str, info: StreamInfo | None, st, shown, t: float, rate: float = math.nan) -> tuple[int, list[str]]:
+        """``(level, cell texts)`` of one stream's row; its status is kept for `status_text`."""
         level, why = self._diagnose(name, info, st, t)
         self._status[name] = (level, why)
         if info is None:
@@ -296,6 +274,9 @@ class HealthView(QWidget):
             age = "–" if st.samples == 0 else f"{max(0.0, t - st.last_arrival):.2f} s ago"
             cells = [name, info.kind.value, f"{measured} / {nominal} Hz", f"{shown.samples:,}", f"{shown.dropped:,}",
                      f"{shown.overflows:,}", f"{shown.parse_errors:,}", age, why]
+        return level, cells
+
+    def _paint_row(self, row: int, level: int, cells: list[str]) -> None:
         for col, text in enumerate(cells):
             warn = col in (4, 5, 6) and text not in ("0", "–")
             # Only what changed is handed to Qt: every setter notifies the view, which
@@ -346,6 +327,15 @@ class HealthView(QWidget):
             room = self.table.viewport().width() - others
             self.table.setColumnWidth(last, max(self.table.sizeHintForColumn(last), room))
 
+    def _update_alert(self) -> None:
+        bad = [name for name, (level, _why) in self._status.items() if level == BAD_LEVEL]
+        warn = [name for name, (level, _why) in self._status.items() if level == WARN_LEVEL]
+        parts = [f"{len(names)} {what}: {', '.join(names)}" for names, what in ((bad, "failing"), (warn, "losing data")) if names]
+        text = ("⚠ " + "; ".join(parts) + " (listed first)") if parts else ""
+        if self.alert.text() != text:
+            self.alert.setText(text)
+            self.alert.setToolTip("\n".join(f"{n}: {self._status[n][1]}" for n in bad + warn))
+
     def _update_basis(self) -> None:
         if self._recording_since is not None and self._shown_stats():
             self.basis.setText(f"Counts since Record ({self._recording_since:%H:%M:%S}), as the session file stores them "
@@ -389,14 +379,3 @@ class HealthView(QWidget):
         except OSError as e:
             self.disk.setText(f"disk: ? ({e.strerror})")
         self.cpu.setText(f"CPU: {self._process.cpu_percent(None):.0f} % (of {psutil.cpu_count()} cores × 100)")
-
-
-def model_health(st) -> str:
-    """", model 1.2 ms/window, lag 35 ms, 4 skipped" for a predictions stream (`InferenceStats`), else ""."""
-    latency = getattr(st, "latency_ms_mean", None)
-    if latency is None or math.isnan(latency):
-        return ""
-    skipped = getattr(st, "skipped", 0)
-    lag = getattr(st, "lag_ms", math.nan)
-    parts = [f"model {latency:.2f} ms/window"] + ([f"lag {lag:.0f} ms"] if not math.isnan(lag) else []) + [f"{skipped:,} skipped"]
-    return " · " + ", ".join(parts)

@@ -27,7 +27,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget
 
 from sensorlab.app.common.painted_axis import no_si_prefix
-from sensorlab.inference.parity import divergence_text
+from sensorlab.inference.parity import divergence_text, top_class
 
 
 #: Refresh period, ms.
@@ -161,8 +161,7 @@ class ParityView(QWidget):
         if not 0 <= row < len(kept):
             return
         d = kept[row]
-        top_a, top_b = self.labels[int(np.argmax(d.a))], self.labels[int(np.argmax(d.b))] if np.any(d.b) else "none of the classes"
-        said = d.note or f"{self.name_a} says {top_a}, {self.name_b} says {top_b}"
+        said = d.note or f"{self.name_a} says {top_class(self.labels, d.a)}, {self.name_b} says {top_class(self.labels, d.b)}"
         self.detail.setText(f"window {self._span(d)} (host clock {d.start:.3f}–{d.end:.3f} s): {said}")
         self.marker.setRegion((d.start - self.origin, d.end - self.origin))
         self.marker.show()

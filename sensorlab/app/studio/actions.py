@@ -194,10 +194,14 @@ class StudioActions:
         self.studio.set_preroll(seconds)
 
     # -- devices, labeling, clap sync ------------------------------------------
-    def _open_device_dialog(self) -> None:
+    def device_dialog(self):
+        """The Devices dialog on this window's rig, told which devices the studio has open."""
         from sensorlab.app.studio.device_dialog import DeviceDialog
 
-        dialog = DeviceDialog(self.settings, rig_text=self.rig_text, parent=self)
+        return DeviceDialog(self.settings, rig_text=self.rig_text, parent=self, held=self.open_devices())
+
+    def _open_device_dialog(self) -> None:
+        dialog = self.device_dialog()
         if dialog.exec():
             rig = dialog.rig()
             try:

@@ -11,7 +11,8 @@ free-text entries ("Add as serial", "Add as camera": every kind with a `TextEntr
 device that is not listed (ptys, ``socket://`` URLs, a video file). Right: the rig being
 edited, one device per row, an editor for the selected device (the kind's `EditorField`s),
 and *Probe*, which opens the device on a worker thread and shows the streams it reports
-(rate, channels, units) or the error it gives. The rig is the same TOML file the CLI reads.
+(rate, channels, units) or the error it gives (for a device the studio's open rig is reading,
+that the studio has it, and how to probe it anyway). The rig is the same TOML file the CLI reads.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from PySide6.QtWidgets import (
 
 from sensorlab.acquisition.kinds import DeviceConfig, device_kinds, kind_of
 from sensorlab.acquisition.rig import RigBase, RigError, load_rig, parse_rig, rig_model
+from sensorlab.acquisition.source import SourceError
 from sensorlab.app.common.workers import TaskRunner
 
 
@@ -49,10 +51,38 @@ def describe(config: DeviceConfig) -> str:
     return kind_of(config).describe(config)
 
 
-def probe(config: DeviceConfig):
-    """Open one device, report its streams, close it (worker thread)."""
+def probe(config: DeviceConfig, held_by_studio: bool = False):
+    """Open one device, report its streams, close it (worker thread).
+
+    ``held_by_studio``: the studio's open rig reads this device, so a failure to open it is
+    the studio's doing: said so, with how to probe it anyway, instead of the driver's guess
+    ("is another program holding it?")."""
     yield f"opening {describe(config)}"
-    return kind_of(config).probe(config)
+    try:
+        return kind_of(config).probe(config)
+    except Exception:
+        if not held_by_studio:
+            raise
+        raise SourceError(held_message(config)) from None
+
+
+def held_message(config: DeviceConfig) -> str:
+    """Why a device the studio's rig has open cannot be probed, and how to probe it anyway."""
+    return (f"{describe(config)} is open in the studio: its rig is reading this device now, so a probe cannot "
+            "open it a second time. Its streams are in the studio's Stream health tab. To probe it anyway, "
+            'close it in the studio first: remove it from this rig, press "Use this rig", then open Devices… '
+            "again, add it back and press Probe.")  # fmt: skip
+
+
+def same_device(a: DeviceConfig, b: DeviceConfig) -> bool:
+    """The same hardware: same kind and same port, camera, input… (a kind's first setting),
+    whatever the name, baud or rate."""
+    if type(a) is not type(b):
+        return False
+    fields = kind_of(a).editor
+    if not fields:
+        return a.model_dump(exclude={"name"}) == b.model_dump(exclude={"name"})
+    return getattr(a, fields[0].key) == getattr(b, fields[0].key)
 
 
 def scan(rig_devices: list[DeviceConfig] | None = None):
@@ -67,8 +97,10 @@ def scan(rig_devices: list[DeviceConfig] | None = None):
 class DeviceDialog(QDialog):
     """Edit a rig. ``rig()`` returns the validated rig (a `RigConfig`) after ``exec()`` accepted."""
 
-    def __init__(self, settings: QSettings, rig_text: str = "", parent=None):
+    def __init__(self, settings: QSettings, rig_text: str = "", parent=None, held: list[DeviceConfig] = ()):
+        """``held``: the devices the studio's open rig is reading (a probe cannot open them)."""
         super().__init__(parent)
+        self.held = list(held)
         self.setWindowTitle("Devices")
         self.resize(980, 560)
         self.settings = settings
@@ -180,8 +212,10 @@ class DeviceDialog(QDialog):
         row = self.rig_list.currentRow()
         if row < 0:
             return
+        config = self._devices[row]
+        held = any(same_device(config, h) for h in self.held)
         self.report.setPlainText("probing…")
-        self.tasks.run(f"Probing {self._devices[row].name}", probe, self._devices[row], on_done=self.report.setPlainText)
+        self.tasks.run(f"Probing {config.name}", probe, config, held, on_done=self.report.setPlainText)
 
     # -- internals ---------------------------------------------------------------------------
     def _fill_available(self, devices) -> None:

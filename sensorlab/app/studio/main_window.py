@@ -207,6 +207,7 @@ class MainWindow(RecordingControl, StudioActions, QMainWindow):
             return
         if rig_text is not None:
             self.rig_text = rig_text
+        self._rig_sources = list(sources)
         if rig_name is not None:
             self.rig_name = rig_name
             self.setWindowTitle(f"sensorlab — {rig_name}")
@@ -215,6 +216,22 @@ class MainWindow(RecordingControl, StudioActions, QMainWindow):
         self.stack.setCurrentWidget(self.waiting)
         self.tasks.run("Opening devices", workers.open_rig, self.studio, list(sources), on_done=self._on_acquisition_ready,
                        on_error=lambda msg: self.waiting.setText(f"Could not open the devices:\n{msg}"))
+
+    def open_devices(self) -> list:
+        """The rig's devices the studio has open (or is opening): a probe cannot open them.
+
+        The sources were built from ``rig_text`` in its device order (`build_sources`), so
+        the n-th source is the n-th device; one that failed to open is not held."""
+        from sensorlab.acquisition.rig import RigError, parse_rig
+
+        acq = self.acquisition
+        if acq is None or not self.rig_text:
+            return []
+        try:
+            configs = parse_rig(self.rig_text).devices()
+        except RigError:
+            return []
+        return [c for c, src in zip(configs, self._rig_sources) if any(src is s for s in acq.sources)]
 
     def _on_acquisition_ready(self, result: tuple[Acquisition, dict[str, str]]) -> None:
         acq, errors = result

@@ -13,12 +13,18 @@ from sensorlab.cli import app
 pytest.importorskip("torch")
 
 
-def test_prune_a_finished_run_shows_fine_tuning_curves_and_the_pruned_run(qtbot, small_dataset, tmp_path):
-    run = tmp_path / "run"
-    cfg = tmp_path / "train.toml"
+def _trained(dataset, run):
+    """``run``: a 3-epoch run of ``dataset`` trained with ``sensorlab train``, as a run folder
+    from an earlier session is (the tab opens it with Open run…)."""
+    cfg = run.parent / "train.toml"
     cfg.write_text("batch_size = 16\npatience = 50\n")
-    r = CliRunner().invoke(app, ["train", str(small_dataset), "--task", "timeseries", "--config", str(cfg), "--epochs", "3", "--out", str(run)])
+    r = CliRunner().invoke(app, ["train", str(dataset), "--task", "timeseries", "--config", str(cfg), "--epochs", "3", "--out", str(run)])
     assert r.exit_code == 0, r.output
+    return run
+
+
+def test_prune_a_finished_run_shows_fine_tuning_curves_and_the_pruned_run(qtbot, small_dataset, tmp_path):
+    run = _trained(small_dataset, tmp_path / "run")
     tab = TrainingTab()
     qtbot.addWidget(tab)
     tab.set_dataset(small_dataset)
@@ -51,11 +57,7 @@ def test_a_prune_that_fails_leaves_the_run_and_its_curves_on_screen(qtbot, small
     # screen stays whole: its curves too (they were cleared for the fine-tuning epochs).
     dataset = tmp_path / "imu.h5"
     dataset.write_bytes(small_dataset.read_bytes())
-    run = tmp_path / "run"
-    cfg = tmp_path / "train.toml"
-    cfg.write_text("batch_size = 16\npatience = 50\n")
-    r = CliRunner().invoke(app, ["train", str(dataset), "--task", "timeseries", "--config", str(cfg), "--epochs", "3", "--out", str(run)])
-    assert r.exit_code == 0, r.output
+    run = _trained(dataset, tmp_path / "run")
     tab = TrainingTab()
     qtbot.addWidget(tab)
     assert tab.open_run(run)

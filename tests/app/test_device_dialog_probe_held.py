@@ -1,0 +1,41 @@
+"""Probe in the Devices dialog on a device the studio itself has open: the port is busy
+because the studio's rig reads it, and the dialog says so (it said "is another program
+holding it?"), with how to probe it anyway."""
+
+from __future__ import annotations
+
+from sensorlab.acquisition.emulated.mcu import BinaryIMU
+from sensorlab.acquisition.rig import parse_rig
+from sensorlab.app.studio.main_window import MainWindow
+
+
+def test_probing_the_studios_own_open_port_says_the_studio_has_it(qtbot, settings, tmp_path):
+    link = str(tmp_path / "ttyBOARD")
+    board = BinaryIMU(rate=200.0, link_path=link).start()
+    rig_text = f'name = "bench"\n[[serial]]\nport = "{link}"\nbaud = {board.baudrate}\nprotocol = "binary"\n'
+    window = MainWindow(parse_rig(rig_text).build_sources(), rig_text=rig_text, rig_name="bench", settings=settings)
+    qtbot.addWidget(window)
+    try:
+        with qtbot.waitSignal(window.acquisition_ready, timeout=15_000):
+            window.show()
+        dialog = window.device_dialog()
+        qtbot.addWidget(dialog)
+        dialog.rig_list.setCurrentRow(0)
+        dialog.probe_selected()
+        qtbot.waitUntil(lambda: "failed" in dialog.report.toPlainText(), timeout=15_000)
+        report = dialog.report.toPlainText()
+        assert f"{link} @ {board.baudrate} (binary) is open in the studio" in report, report
+        assert "another program" not in report
+        assert 'remove it from this rig, press "Use this rig"' in report
+        # Closed in the studio (the same as "Use this rig" without it), the same Probe reads it.
+        window.studio.close()
+        dialog = window.device_dialog()
+        qtbot.addWidget(dialog)
+        assert dialog.held == []
+        dialog.rig_list.setCurrentRow(0)
+        dialog.probe_selected()
+        qtbot.waitUntil(lambda: dialog.report.toPlainText() not in ("", "probing…"), timeout=15_000)
+        assert "failed" not in dialog.report.toPlainText() and "Hz" in dialog.report.toPlainText(), dialog.report.toPlainText()
+    finally:
+        window.close()
+        board.close()
