@@ -13,6 +13,10 @@ Compare two versions of the code by running it for each alternately
 (``PYTHONPATH=old python bench/live_replay.py``, then the new), a few rounds.
 
 ``--profile FILE`` writes a cProfile of the frames (GUI-thread CPU time; ``python -m pstats FILE``).
+``--breakdown`` prints where a frame's CPU goes without a profiler's overhead: the panels'
+refresh, following the time axis, and each kind of scene item's ``paint`` (its Python and
+the Qt drawing under it), timed with ``time.thread_time`` around each call; the rest of the
+paint is Qt's own (the scene walk, clipping, the backing store).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frames", type=int, default=300)
     ap.add_argument("--profile", metavar="FILE")
+    ap.add_argument("--breakdown", action="store_true", help="CPU a frame per phase and per kind of item painted")
     args = ap.parse_args()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
@@ -40,6 +45,7 @@ def main() -> int:
     from sensorlab.acquisition.buffers import ChunkRing
     from sensorlab.acquisition.source import Chunk, StreamInfo, StreamKind
     from sensorlab.app.live.view import LiveView
+    import pyqtgraph  # noqa: F401  (all its item classes, for --breakdown)
     from sensorlab.inference.engine import PROBABILITY_UNIT
 
     imu = tuple("ax ay az gx gy gz".split()), ("g",) * 3 + ("deg/s",) * 3
@@ -70,6 +76,7 @@ def main() -> int:
             pass
 
     acq = Rings()
+    spent = _time_paints() if args.breakdown else None  # before any item exists (Qt's wrappers keep their methods)
     view = LiveView(acq, window=10.0, origin=T0)
     view.timer.stop()  # frames are driven here
     view.resize(1100, 800)
@@ -112,6 +119,11 @@ def main() -> int:
         now += 1 / FPS
         push(now)
         frame(i)
+    if spent is not None:
+        timed(spent, view, "refresh", "refresh (panels' pull)")
+        timed(spent, view, "_follow_range", "follow (in refresh)")
+        for cell in spent.values():
+            cell[:] = [0.0, 0]
     # CPU time of this thread: wall time would count the other load of a busy machine.
     profile = cProfile.Profile(time.thread_time) if args.profile else None
     per_frame = []
@@ -133,8 +145,50 @@ def main() -> int:
     # and cores shared), so it moves least with their load.
     print(f"GUI-thread CPU per frame: median {np.median(ms):.2f} ms, mean {ms.mean():.2f} ms, "
           f"lower quartile {np.percentile(ms, 25):.2f} ms over {len(ms)} frames (load {load})")
+    if spent is not None:
+        total = ms.sum()
+        print(f"where a frame's {ms.mean():.2f} ms go (mean, ms a frame; calls a frame):")
+        for name, (cpu, calls) in sorted(spent.items(), key=lambda kv: -kv[1][0]):
+            print(f"  {name:<28} {1000 * cpu / len(ms):6.2f}  ({calls / len(ms):.1f})")
+        accounted = 1000 * sum(cpu for name, (cpu, _) in spent.items() if name != "follow (in refresh)")
+        print(f"  {'rest (Qt: scene walk, etc.)':<28} {(total - accounted) / len(ms):6.2f}")
     view.shutdown()
     return 0
+
+
+def timed(spent: dict[str, list], owner, attr: str, name: str) -> None:
+    """Wrap ``owner.attr`` to add its GUI-thread CPU time and calls into ``spent[name]``."""
+    inner = getattr(owner, attr)
+    cell = spent.setdefault(name, [0.0, 0])
+
+    def wrapper(*a, **k):
+        t = time.thread_time()
+        try:
+            return inner(*a, **k)
+        finally:
+            cell[0] += time.thread_time() - t
+            cell[1] += 1
+
+    setattr(owner, attr, wrapper)
+
+
+def _time_paints() -> dict[str, list]:
+    """Wrap the ``paint`` of every graphics item class written in Python (pyqtgraph's and
+    sensorlab's) to add its CPU time into the returned dict: {name: [seconds, calls]}."""
+    from PySide6.QtWidgets import QGraphicsItem
+
+    spent: dict[str, list] = {}
+    todo, classes = [QGraphicsItem], set()
+    while todo:
+        cls = todo.pop()
+        for sub in cls.__subclasses__():
+            if sub not in classes:
+                classes.add(sub)
+                todo.append(sub)
+    for cls in classes:
+        if "paint" in vars(cls) and not cls.__module__.startswith("PySide6"):
+            timed(spent, cls, "paint", f"paint {cls.__name__}")
+    return spent
 
 
 if __name__ == "__main__":

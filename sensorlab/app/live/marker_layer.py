@@ -9,6 +9,7 @@ while the plot scrolls; texts are put in rows so they neither overprint nor leav
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import deque
 from typing import NamedTuple
 
@@ -32,8 +33,9 @@ class MarkerLayer(ViewOverlay):
     """Vertical marker lines (live labels, events) with their texts, as one item per plot.
 
     It is repainted with every frame of a scrolling plot, so a paint does little Python per
-    marker: the markers' x are kept in an array (visibility is one NumPy expression), the lines
-    are drawn with one ``drawLines`` per colour, and text widths are measured once per text.
+    marker: the layout (which markers show, their lines by colour, their texts' rows, worked
+    out with NumPy on the markers' x) is kept while the plot scrolls, the lines are drawn with
+    one ``drawLines`` per colour, and text widths are measured once per text.
     """
 
     #: At most this many text rows from the top of the plot (the signal stays readable below).
@@ -48,11 +50,10 @@ class MarkerLayer(ViewOverlay):
         self.font = QFont()
         self._metrics = QFontMetricsF(self.font)
         self._xs: np.ndarray | None = None  # the markers' x, rebuilt after a change
-        self._drawn: tuple | None = None  # (key, lines, texts) as laid out by `paint`
+        self._drawn: _Layout | None = None  # as laid out by `paint`
+        self._last: tuple | None = None  # where the last paint drew its texts (`drawn_texts`)
         self._widths: dict[str, float] = {}
         self._texts: dict[str, QStaticText] = {}
-        #: (text, rect in this item's pixels) of every text the last paint drew.
-        self.drawn_texts: list[tuple[str, QRectF]] = []
 
     def add(self, marker: Marker) -> None:
         self.markers.append(marker)
@@ -134,34 +135,41 @@ class MarkerLayer(ViewOverlay):
         """Draw the visible markers. Scrolling moves them all by the same number of pixels, so
         what is drawn (lines grouped by colour, texts in their rows) is laid out once, relative
         to the first visible marker, and only shifted in later frames; it is laid out again
-        when the markers, the visible set, the scale or the plot's size change. (Laid out
-        in every frame, a plot with ~50 visible markers cost ~0.5 ms of Python per frame.)"""
-        self.drawn_texts = []
+        when the markers, the visible set, the scale or the plot's size change.
+
+        A frame in between does no NumPy, and Python only for the texts at the plot's edges:
+        the layout knows the range of view starts over which its visible set holds
+        (`_Layout.x0_range`), and which texts reach past an edge is found by bisection. (Laid out in every frame, ~50 markers cost
+        ~0.5 ms a plot; with per-frame NumPy and a loop over the texts, ~0.25 ms a plot with no
+        text and ~1 ms for the events panel: the largest Python item of a frame.)"""
+        self._last = None
         if not self.markers:
             return
-        if self._xs is None:
-            self._xs = np.fromiter((m.x for m in self.markers), dtype=np.float64, count=len(self.markers))
         r = self._rect
-        (x0, x1), _ = self.viewbox.viewRange()
+        x0, x1 = self.viewbox.state["viewRange"][0]
         scale = r.width() / (x1 - x0 or 1.0)
-        px = (self._xs - x0) * scale + r.left()
-        index = np.flatnonzero((px >= r.left() - self.TEXT_REACH) & (px <= r.right()))
-        if not len(index):
-            return
-        first = int(index[0])
+        lay = self._drawn
         # The scale is rounded: a window's length in floating point differs in its last bits
         # from frame to frame, which moves a marker by far less than a pixel.
-        key = (first, int(index[-1]), len(self.markers), round(scale, 6), r.top(), r.height(), r.left(), r.width())
-        if self._drawn is None or self._drawn[0] != key:
-            self._drawn = (key, *self._lay_out(index, px - px[first]))
-        _key, lines, texts = self._drawn
-        shift = float(px[first])
+        if (lay is None or lay.scale != round(scale, 6) or lay.geometry != (r.top(), r.height(), r.left(), r.width())
+                or not lay.x0_range[0] < x0 < lay.x0_range[1]):
+            lay = self._drawn = self._lay_out(x0, scale)
+        if lay is None:  # nothing visible
+            return
+        shift = (lay.x_first - x0) * scale + r.left()
         p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         p.translate(shift, 0.0)
-        for color, group in lines:
-            p.setPen(self._pen(color))
+        for pen, group in lay.lines:
+            p.setPen(pen)
             p.drawLines(group)
-        p.setFont(self.font)
+        if lay.texts:
+            self._paint_texts(p, lay, shift)
+        p.translate(-shift, 0.0)
+
+    def _paint_texts(self, p: QPainter, lay: _Layout, shift: float) -> None:
+        """The texts, ``p`` translated by ``shift`` (layout pixels → the item's)."""
+        r = self._rect
+        texts = lay.texts
         # A text whose line has scrolled off the left edge stays pinned to that edge, whole,
         # until the next text of its row needs the room (then it is left out): drawn where it
         # was laid out, the plot's clip cut it to a stub ("ech" of "speech").
@@ -170,31 +178,85 @@ class MarkerLayer(ViewOverlay):
         # "background"): from the first text that does, they end at the edge instead, each in
         # the first row where it clears the texts before it (or left out, its line still drawn).
         right = r.right() - 1 - shift
-        tail = next((i for i, t in enumerate(texts) if t[1].x() + t[3] > right), len(texts))
-        drawn = []
-        row_end: dict[float, float] = {}
-        for i, (color, point, static, width, room) in enumerate(texts):
-            if i >= tail:
-                x = max(edge, min(point.x(), right - width))
-                y = next((y for y in self._row_tops() if x >= row_end.get(y, -np.inf)), None)
+        tail = bisect_right(lay.ends, right)  # the first text running past the right edge
+        pinned_end = min(bisect_left(lay.starts, edge), tail)  # texts [0, pinned_end) start left of the edge
+        p.setFont(self.font)
+        pinned = []
+        for i in range(pinned_end):
+            t = texts[i]
+            if edge <= t.pin_until:  # room for it at the edge
+                pinned.append((i, QPointF(edge, t.top)))
+                p.setPen(t.pen)
+                p.drawStaticText(pinned[-1][1], t.static)
+        pen = None
+        for t in texts[pinned_end:tail]:
+            if t.pen is not pen:
+                pen = t.pen
+                p.setPen(pen)
+            p.drawStaticText(t.point, t.static)
+        placed = []
+        if tail < len(texts):
+            row_end = self._row_ends(lay, pinned_end, tail, pinned, edge)
+            tops = lay.tops
+            for i in range(tail, len(texts)):
+                t = texts[i]
+                x = max(edge, min(t.point.x(), right - t.width))
+                y = next((y for y in tops if x >= row_end.get(y, -np.inf)), None)
                 if y is None:
                     continue
-                point = QPointF(x, y)
-            elif point.x() < edge:
-                if edge + width + 4 > room:
-                    continue
-                point = QPointF(edge, point.y())
-            row_end[point.y()] = point.x() + width + 4
-            p.setPen(self._pen(color))
-            p.drawStaticText(point, static)
-            drawn.append((static.text(), QRectF(point.x() + shift, point.y(), width, self._metrics.height())))
-        self.drawn_texts = drawn
-        p.translate(-shift, 0.0)
+                row_end[y] = x + t.width + 4
+                placed.append((i, QPointF(x, y)))
+                p.setPen(t.pen)
+                p.drawStaticText(placed[-1][1], t.static)
+        self._last = (lay, shift, pinned, pinned_end, tail, placed)
 
-    def _lay_out(self, index: np.ndarray, rel: np.ndarray) -> tuple[list, list]:
-        """Lines by colour and texts of the markers at ``index``, at pixel x ``rel`` relative
-        to the first of them (lines left of the plot are cut off by the plot's clip)."""
-        r = self._rect
+    @staticmethod
+    def _row_ends(lay: _Layout, pinned_end: int, tail: int, pinned: list, edge: float) -> dict[float, float]:
+        """Where each row's drawn texts before ``tail`` end (+ 4 px), in layout pixels: the
+        room the right edge's texts must leave."""
+        shown_pinned = dict(pinned)
+        out = {}
+        for top, members in lay.rows.items():
+            for i in reversed(members[: bisect_left(members, tail)]):
+                t = lay.texts[i]
+                if i >= pinned_end:
+                    out[top] = t.point.x() + t.width + 4
+                    break
+                if i in shown_pinned:
+                    out[top] = edge + t.width + 4
+                    break
+        return out
+
+    @property
+    def drawn_texts(self) -> list[tuple[str, QRectF]]:
+        """(text, rect in this item's pixels) of every text the last paint drew, in the order
+        of their markers (pinned to the left edge, in place, at the right edge)."""
+        if self._last is None:
+            return []
+        lay, shift, pinned, pinned_end, tail, placed = self._last
+        h = self._metrics.height()
+        at = [(i, pt) for i, pt in pinned] + [(i, lay.texts[i].point) for i in range(pinned_end, tail)] + placed
+        return [(lay.texts[i].static.text(), QRectF(pt.x() + shift, pt.y(), lay.texts[i].width, h)) for i, pt in at]
+
+    def _lay_out(self, x0: float, scale: float) -> _Layout | None:
+        """Lines by colour and texts of the markers visible with the view starting at ``x0``
+        at ``scale`` pixels a unit, at pixel x relative to the first of them (lines left of
+        the plot are cut off by the plot's clip); None when none is visible."""
+        if self._xs is None:
+            self._xs = np.fromiter((m.x for m in self.markers), dtype=np.float64, count=len(self.markers))
+        xs, r = self._xs, self._rect
+        # A marker is visible (`_visible`) while x0 lies in [x - width / scale, x + reach / scale].
+        enters, leaves = xs - r.width() / scale, xs + self.TEXT_REACH / scale
+        index = np.flatnonzero((enters <= x0) & (x0 <= leaves))
+        lo = max(float(np.max(enters, where=enters <= x0, initial=-np.inf)), float(np.max(leaves, where=leaves < x0, initial=-np.inf)))
+        hi = min(float(np.min(enters, where=enters > x0, initial=np.inf)), float(np.min(leaves, where=leaves >= x0, initial=np.inf)))
+        if not len(index):
+            return None
+        # Left to right (markers come in time order, so this is their order but for a rare
+        # late one): the texts' rows and the bisections in `_paint_texts` assume it.
+        index = index[np.argsort(xs[index], kind="stable")]
+        first = float(xs[index[0]])
+        rel = (xs - first) * scale
         top, bottom = r.top(), r.bottom()
         markers = self.markers
         visible = [(markers[i], float(rel[i])) for i in index.tolist()]
@@ -202,14 +264,48 @@ class MarkerLayer(ViewOverlay):
         for m, x in visible:
             by_colour.setdefault(m.color, []).append(QLineF(x, top, x, bottom))
         # `text_rects` lays rows out from the plot's left edge: relative to the first marker
-        # that edge is at -px[first]; only the texts' relative places matter here.
-        # Each text also carries its width and where the next text of its row starts (the room
-        # it has when pinned to the left edge in `paint`).
+        # that edge is elsewhere; only the texts' relative places matter here.
+        # Each text also carries where the next text of its row starts (the room it has when
+        # pinned to the left edge in `paint`).
         boxes = self.text_rects(visible)
         room: dict[float, float] = {}
         texts = []
         for m, box in reversed(boxes):
-            texts.append((m.color, box.topLeft(), self._static(m.text), box.width(), room.get(box.top(), float("inf"))))
+            until = room.get(box.top(), np.inf) - box.width() - 4
+            texts.append(_Text(self._pen(m.color), box.topLeft(), box.top(), self._static(m.text), box.width(), until))
             room[box.top()] = box.left()
         texts.reverse()
-        return list(by_colour.items()), texts
+        rows: dict[float, list[int]] = {}
+        for i, t in enumerate(texts):
+            rows.setdefault(t.top, []).append(i)
+        ends = np.maximum.accumulate([t.point.x() + t.width for t in texts]).tolist() if texts else []
+        return _Layout(round(scale, 6), (r.top(), r.height(), r.left(), r.width()), (lo, hi), first,
+                       [(self._pen(c), g) for c, g in by_colour.items()], texts,
+                       [t.point.x() for t in texts], ends, rows, self._row_tops())  # fmt: skip
+
+
+class _Text(NamedTuple):
+    """A marker's text as laid out: drawn at ``point`` unless pinned to an edge (`paint`)."""
+
+    pen: QPen
+    point: QPointF  # top left, layout pixels
+    top: float
+    static: QStaticText
+    width: float
+    pin_until: float  # pinned to the left edge while the edge is left of this (then the next text needs the room)
+
+
+class _Layout(NamedTuple):
+    """What `MarkerLayer.paint` draws while the visible markers and the scale stay the same,
+    in pixels relative to the first visible marker."""
+
+    scale: float  # pixels a unit of x, rounded
+    geometry: tuple  # the plot's top, height, left, width
+    x0_range: tuple[float, float]  # view starts (exclusive) over which the same markers are visible
+    x_first: float  # data x of the first visible marker
+    lines: list  # [(pen, [QLineF])]
+    texts: list[_Text]  # left to right
+    starts: list[float]  # the texts' left x, ascending
+    ends: list[float]  # the texts' right x, running maximum
+    rows: dict  # row top -> indices of its texts
+    tops: list[float]  # the rows' tops
