@@ -107,6 +107,7 @@ def test_the_cpu_a_process_may_use_is_its_cgroups_quota():
     assert cpu_limit_dir() is None or float(subprocess.check_output([sys.executable, "-c", probe])) < (os.cpu_count() or 1)
 
 
+@pytest.mark.timing  # the group fills its quota only if the machine has 0.35 of a core to give it
 def test_inside_a_quota_the_view_slows_down_to_leave_the_process_its_cpu(qtbot, fake_acquisition):
     """A third of a core shared with a busy process of the same group (as a device host or
     another thread of the studio would be): the group is throttled, the view lengthens its
