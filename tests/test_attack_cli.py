@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from sensorlab.session.reader import Session
@@ -132,6 +133,35 @@ def test_a_text_stream_whose_rig_rate_is_wrong_is_reported_and_exits_3(tmp_path)
     with Session.open(out) as s:  # recorded all the same; the emulated board at its right rate raises nothing
         assert s.streams["fast"].count > 400 and s.streams["wrist"].count > 300
     assert "wrist: " not in proc.stderr
+
+
+def test_a_text_board_s_values_are_stored_as_printed_to_the_last_digit(tmp_path):
+    """A GPS board printing its fix as integers of 1e-7 degrees (473977418) and as decimals
+    (47.3977418): the text stream was float32, which holds ~7 digits, so 473977418 and 473977419
+    were both stored as 473977408 (a 20 cm step) and nothing said so."""
+    sent: list[tuple[float, float]] = []
+
+    def board(master: int, done: threading.Event) -> None:  # 100 fixes a second
+        t0, k = time.monotonic(), 0
+        while not done.is_set():
+            due = int((time.monotonic() - t0) * 100)
+            while k < due:
+                lat_e7, lon = 473977418 + k, f"{8.5455940 + k * 1e-7:.7f}"
+                sent.append((float(lat_e7), float(lon)))
+                os.write(master, f"{lat_e7},{lon}\n".encode())
+                k += 1
+            time.sleep(0.005)
+
+    out = tmp_path / "gps.h5"
+    with text_board_rig(tmp_path, "gps", 100, ["lat_e7", "lon"], board) as rig:
+        proc = run_cli("record", "--rig", str(rig), "-d", "3", "-o", str(out), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    with Session.open(out) as s:
+        data = s.streams["gps"].read().data
+    assert len(data) > 100
+    first = int(data[0, 0]) - 473977418  # the fix the recording starts at
+    want = np.array(sent[first : first + len(data)])
+    np.testing.assert_array_equal(data, want)  # every digit the board printed, in order, none lost
 
 
 @pytest.fixture(scope="module")

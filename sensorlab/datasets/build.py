@@ -149,7 +149,12 @@ def iter_build(
                 skipped.append({"session": res.name, "reason": res.error})
                 yield BuildProgress(done, total, writer.n, res.name, res.error)
                 continue
-            name = Path(task.path).name
+            name = task.name
+            twin = next((i["name"] for i in inputs if i["session_sha256"] == res.info["session_sha256"]), None)
+            if twin is not None:  # a copy (or link) of one recording: its windows would be in the dataset twice
+                raise BuildError(f"{twin} and {name} are the same recording (identical files): its windows would be in the dataset "
+                                 f"twice, in two splits when split.by is \"session\" (test windows also trained on); keep one copy "
+                                 f"where sessions.paths finds it")  # fmt: skip
             split_code = plan.split.index_of(plan.groups[name])
             k = len(res)
             writer.append(res.x, {"label": np.array([class_index[x] for x in res.labels], np.int16), "split": np.full(k, split_code),

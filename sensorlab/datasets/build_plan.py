@@ -10,6 +10,7 @@ empty) are said the same way by the preview and the build.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -41,7 +42,7 @@ class _Plan:
     layouts: tuple[StreamLayout, ...]
     classes: list[str]
     split: SplitPlan
-    groups: dict[str, str]  # session file name → group
+    groups: dict[str, str]  # session name (`session_names`) → group
     tags: dict[str, dict]
     labels_sha: dict[str, str]
     skipped: list[dict]
@@ -72,17 +73,41 @@ def _with_n(lay: StreamLayout, length: float) -> StreamLayout:
     return replace(lay, n_samples=n_samples(length, lay.rate))
 
 
+def session_names(files: list[Path]) -> dict[Path, str]:
+    """A name per session file that no other file of the build shares: its file name, or, when
+    two folders hold the same file name (``alice/take1.h5``, ``bob/take1.h5``), its path from
+    the folder they have in common.
+
+    Everything the build keeps per session (split group, tags, labels hash, the dataset's
+    ``inputs``) is keyed by this name. Keyed by the bare file name, one subject's ``take1.h5``
+    took the other's tags and split group: its windows went into the other subject's split,
+    a leak between train and test that nothing reported.
+    """
+    files = [Path(f) for f in files]
+    counts: dict[str, int] = {}
+    for f in files:
+        counts[f.name] = counts.get(f.name, 0) + 1
+    clashing = [f.resolve() for f in files if counts[f.name] > 1]
+    common = Path(os.path.commonpath(clashing)) if clashing else None
+    return {f: f.resolve().relative_to(common).as_posix() if counts[f.name] > 1 else f.name for f in files}
+
+
 def plan_build(spec: DatasetSpec, strict: bool = False) -> _Plan:
     """Select sessions, fix stream layouts, classes and the split (no samples are read)."""
     files = spec.session_files()
     if not files:
         raise BuildError(f"no session files match sessions.paths {spec.sessions.paths} (relative to {spec.base_dir})")
+    unmatched = spec.unmatched_paths()
+    if unmatched:  # built without it, the dataset silently lacked a session the spec names
+        raise BuildError(f"sessions.paths: {', '.join(repr(u) for u in unmatched)} finds no session file (relative to {spec.base_dir}); "
+                         "correct or remove it")  # fmt: skip
+    names = session_names(files)
     skipped: list[dict] = []
 
     def skip(path: Path, reason: str) -> None:
         if strict:
-            raise BuildError(f"{path.name}: {reason} (strict build stopped; drop --strict to skip it)")
-        skipped.append({"session": path.name, "reason": reason})
+            raise BuildError(f"{names[path]}: {reason} (strict build stopped; drop --strict to skip it)")
+        skipped.append({"session": names[path], "reason": reason})
 
     chosen: list[tuple[Path, dict, list[Span]]] = []
     tags: dict[str, dict] = {}
@@ -93,7 +118,7 @@ def plan_build(spec: DatasetSpec, strict: bool = False) -> _Plan:
         try:
             with open_session(path) as s:
                 fields = session_fields(s, path)
-                tags[path.name] = dict(s.metadata.tags)
+                tags[names[path]] = dict(s.metadata.tags)
                 if not spec.sessions.accepts(fields):
                     continue
                 own: list[StreamLayout] = []
@@ -113,23 +138,23 @@ def plan_build(spec: DatasetSpec, strict: bool = False) -> _Plan:
             if not spans:
                 pending = len(ann.segments(spec.labels.tier, suggested=True))
                 if pending:  # suggestions are not labels until reviewed: say so, not "no labels"
-                    notes.append(f"{path.name}: tier {spec.labels.tier!r} holds only {pending} unreviewed suggestion(s); "
+                    notes.append(f"{names[path]}: tier {spec.labels.tier!r} holds only {pending} unreviewed suggestion(s); "
                                  "accept them in `sensorlab label` (A) to use them as labels")
                 elif spec.labels.include and tier_spans(ann, spec.labels.tier, None):
                     # The tier has labels, only not the ones asked for: "no labels" would send
                     # the user looking at the wrong thing (a typo in include is the usual cause).
                     found = sorted({sp.label for sp in tier_spans(ann, spec.labels.tier, None)})
-                    notes.append(f"{path.name}: none of labels.include {list(spec.labels.include)} on tier {spec.labels.tier!r} "
+                    notes.append(f"{names[path]}: none of labels.include {list(spec.labels.include)} on tier {spec.labels.tier!r} "
                                  f"(its labels: {', '.join(found)})")  # fmt: skip
                 else:
-                    notes.append(f"{path.name}: no labels on tier {spec.labels.tier!r} (its tiers: {', '.join(ann.tier_names) or 'none'})")
+                    notes.append(f"{names[path]}: no labels on tier {spec.labels.tier!r} (its tiers: {', '.join(ann.tier_names) or 'none'})")
         except (SessionUnreadable, OSError, RuntimeError, ValueError, KeyError) as e:
             skip(path, one_line(e))
             continue
         if spec.split.by != "session" and spec.split.by not in fields:
             skip(path, f"no tag {spec.split.by!r} to split by (add it with the session form, or split by another key)")
             continue
-        notes += [n for n in (too_short_note(path.name, spans, spec), points_note(path.name, spans, spec.labels.rule, spec.labels.tier)) if n]
+        notes += [n for n in (too_short_note(names[path], spans, spec), points_note(names[path], spans, spec.labels.rule, spec.labels.tier)) if n]
         chosen.append((path, fields, spans))
     if not chosen:
         why = "; ".join(f"{s['session']}: {s['reason']}" for s in skipped[:3])
@@ -143,7 +168,7 @@ def plan_build(spec: DatasetSpec, strict: bool = False) -> _Plan:
     groups: dict[str, str] = {}
     for path, fields, spans in chosen:
         g = str(fields[spec.split.by])
-        groups[path.name] = g
+        groups[names[path]] = g
         d = groups_dur.setdefault(g, {})
         for sp in spans:
             d[sp.label] = d.get(sp.label, 0.0) + (sp.end - sp.start)
@@ -152,10 +177,10 @@ def plan_build(spec: DatasetSpec, strict: bool = False) -> _Plan:
     # Each session is cut at its own source rate: with streams.rate set, a 100 Hz board and a
     # 1000 Hz one resample to the same target, and reading the 100 Hz samples as 1000 Hz ones
     # made every sample interval a gap, so all of that session's windows were dropped.
-    tasks = [SessionTask(str(path), spec, session_layouts[path], tuple(spans)) for path, _, spans in chosen]
+    tasks = [SessionTask(str(path), spec, session_layouts[path], tuple(spans), names[path]) for path, _, spans in chosen]
     source_rates = {lay.name: list(dict.fromkeys(session_layouts[path][i].source_rate for path, _, _ in chosen))
                     for i, lay in enumerate(lay_t)}  # fmt: skip
-    labels_sha = {path.name: spans_sha256(spans) for path, _, spans in chosen}
+    labels_sha = {names[path]: spans_sha256(spans) for path, _, spans in chosen}
     return _Plan(tasks, lay_t, classes, split, groups, tags, labels_sha, skipped, notes, source_rates)
 
 
@@ -227,8 +252,8 @@ def preview_counts(spec: DatasetSpec) -> dict[str, dict[str, int]]:
         counts: dict[str, int] = {c: 0 for c in plan.classes}
         for n in names:
             counts[n] += 1
-        out[Path(task.path).name] = counts
+        out[task.name] = counts
     return out
 
 
-__all__ = ["BuildError", "empty_split_notes", "plan_build", "preview_counts", "too_short_note"]
+__all__ = ["BuildError", "empty_split_notes", "plan_build", "preview_counts", "session_names", "too_short_note"]

@@ -64,6 +64,9 @@ class SessionTask:
     spec: DatasetSpec
     streams: tuple[StreamLayout, ...]
     spans: tuple[Span, ...]
+    #: The session's name in the build (`build_plan.session_names`): its file name unless another
+    #: folder holds the same one.
+    name: str = ""
 
 
 @dataclass
@@ -125,13 +128,13 @@ def process_session(task: SessionTask) -> SessionResult:
     try:
         return _process(task, path)
     except (OSError, RuntimeError, ValueError, KeyError, IndexError, TypeError) as e:  # h5py raises all of these on damaged files
-        return SessionResult(path.name, error=one_line(e))
+        return SessionResult(task.name or path.name, error=one_line(e))
 
 
 def _process(task: SessionTask, path: Path) -> SessionResult:
     spec = task.spec
     L, hop = spec.window.length, spec.window.hop
-    res = SessionResult(path.name)
+    res = SessionResult(task.name or path.name)
     with open_session(path) as s:
         readers = {}
         for lay in task.streams:
@@ -197,7 +200,7 @@ def _process(task: SessionTask, path: Path) -> SessionResult:
             if found:
                 res.warnings.append(f"{path.name}: stream {lay.name!r} has {len(found)} gap(s) near the windows, {per_stream[lay.name]['gap_seconds']:.3g} s in all")
         if dropped:
-            res.warnings.append(f"{path.name}: {dropped} window(s) dropped because they touch a gap (window.gaps = \"drop\")")
+            res.warnings.append(f"{res.name}: {dropped} window(s) dropped because they touch a gap (window.gaps = \"drop\")")
         res.info = {"duration": round(float(s.duration), 6), "start_host_time": origin, "streams": per_stream, "windows": len(keep_ok),
                     "dropped_for_gaps": dropped}  # fmt: skip
     res.info["session_sha256"] = file_sha256(path)

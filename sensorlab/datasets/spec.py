@@ -229,19 +229,27 @@ class DatasetSpec(_Model):
 
     def session_files(self) -> list[Path]:
         """The files named by ``sessions.paths`` (globs expanded), sorted and without duplicates."""
-        base = Path(self.base_dir)
         found: set[Path] = set()
         for pattern in self.sessions.paths:
-            p = Path(pattern).expanduser()
-            p = p if p.is_absolute() else base / p
-            if any(c in pattern for c in "*?["):
-                anchor = Path(p.anchor) if p.is_absolute() else Path(".")
-                found.update(x for x in anchor.glob(str(p.relative_to(anchor))) if x.is_file() and not x.name.endswith(DERIVED_SUFFIXES))
-            elif p.is_dir():
-                found.update(x for x in p.glob("*.h5") if not x.name.endswith(DERIVED_SUFFIXES))
-            elif p.exists():
-                found.add(p)
+            found.update(self._matches(pattern))
         return sorted(found, key=lambda x: (x.name, str(x)))
+
+    def unmatched_paths(self) -> list[str]:
+        """Entries of ``sessions.paths`` that find no session file: a typo, a moved or deleted
+        session. The build refuses them (they silently left a session out of the dataset)."""
+        return [pattern for pattern in self.sessions.paths if not self._matches(pattern)]
+
+    def _matches(self, pattern: str) -> set[Path]:
+        p = Path(pattern).expanduser()
+        p = p if p.is_absolute() else Path(self.base_dir) / p
+        if p.is_file():  # a file name may hold glob characters: "take[2].h5" is that file
+            return {p}
+        if any(c in pattern for c in "*?["):
+            anchor = Path(p.anchor) if p.is_absolute() else Path(".")
+            return {x for x in anchor.glob(str(p.relative_to(anchor))) if x.is_file() and not x.name.endswith(DERIVED_SUFFIXES)}
+        if p.is_dir():
+            return {x for x in p.glob("*.h5") if not x.name.endswith(DERIVED_SUFFIXES)}
+        return set()
 
 
 def _loc(err: dict[str, Any]) -> str:

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from sensorlab.contract import METADATA_KEY, ModelContract
+from sensorlab.training.staged import staged
 
 ATOL = 1e-4
 RTOL = 1e-3
@@ -101,24 +102,26 @@ def export_onnx(run: Path, out: Path | None = None, dataset: Path | None = None)
     dataset = dataset or _trained_on(run)
     x = check_windows(contract, dataset, split=_tested_on(run))
     example = torch.from_numpy(x[:2] if len(x) >= 2 else np.zeros((2, *contract.input["shape"]), np.float32))
-    try:
-        with _quiet_exporter():
-            torch.onnx.export(model, (example,), str(out), input_names=[contract.input["name"]], output_names=[contract.output["name"]],
-                              dynamic_shapes={"x": {0: torch.export.Dim("batch", min=1, max=4096)}}, dynamo=True, optimize=True,
-                              verbose=False, report=False)  # fmt: skip
-    except Exception as e:  # the exporter raises many types; one line says which step failed
-        raise ExportError(f"ONNX export of {run} failed: {str(e).splitlines()[0][:300]}") from e
-    set_metadata(out, contract)
-    _drop_weights_file(out)
-    pred = OnnxPredictor(out)
-    with torch.inference_mode():
-        ref = model(torch.from_numpy(x)).numpy()
-    got = pred.predict(x)
-    report = parity(ref, got, "onnx fp32 vs pytorch")
-    report.update({"file": str(out), "size_bytes": out.stat().st_size})
-    if not report["ok"]:
-        raise ExportError(f"{out}: onnxruntime differs from PyTorch by {report['max_abs_diff']:.3g} on {report['windows']} windows "
-                          f"(tolerance {ATOL} + {RTOL}·|logit|); the exported graph is not the trained model")  # fmt: skip
+    with staged(out) as tmp:  # `out` appears only once the model is whole and checked
+        try:
+            with _quiet_exporter():
+                torch.onnx.export(model, (example,), str(tmp), input_names=[contract.input["name"]], output_names=[contract.output["name"]],
+                                  dynamic_shapes={"x": {0: torch.export.Dim("batch", min=1, max=4096)}}, dynamo=True, optimize=True,
+                                  verbose=False, report=False)  # fmt: skip
+        except Exception as e:  # the exporter raises many types; one line says which step failed
+            raise ExportError(f"ONNX export of {run} failed: {str(e).splitlines()[0][:300]}") from e
+        set_metadata(tmp, contract)
+        _drop_weights_file(tmp)
+        pred = OnnxPredictor(tmp)
+        with torch.inference_mode():
+            ref = model(torch.from_numpy(x)).numpy()
+        got = pred.predict(x)
+        del pred
+        report = parity(ref, got, "onnx fp32 vs pytorch")
+        report.update({"file": str(out), "size_bytes": tmp.stat().st_size})
+        if not report["ok"]:
+            raise ExportError(f"{out}: onnxruntime differs from PyTorch by {report['max_abs_diff']:.3g} on {report['windows']} windows "
+                              f"(tolerance {ATOL} + {RTOL}·|logit|); the exported graph is not the trained model, so it was not written")  # fmt: skip
     return report
 
 

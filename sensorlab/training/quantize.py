@@ -20,6 +20,7 @@ import numpy as np
 from sensorlab.contract import ModelContract
 from sensorlab.training.export import set_metadata
 from sensorlab.training.predictors import OnnxPredictor
+from sensorlab.training.staged import stage_path, staged
 
 #: Calibration windows (spread evenly over the train split).
 CALIBRATION = 200
@@ -98,6 +99,12 @@ def _frontend_nodes(path: Path) -> list[str]:
     return names + sorted(keep)
 
 
+def _with_contract(path: Path, contract: ModelContract, how: str) -> None:
+    c = ModelContract.from_json(contract.to_json())
+    c.model = {**c.model, "quantization": how}
+    set_metadata(path, c)
+
+
 def quantize(onnx_fp32: Path, dataset: Path, out_dir: Path | None = None, split: str | None = None) -> dict:
     """Write the static and dynamic int8 builds beside ``onnx_fp32``; report on the test split (`report_split`)."""
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_dynamic, quantize_static
@@ -113,28 +120,31 @@ def quantize(onnx_fp32: Path, dataset: Path, out_dir: Path | None = None, split:
     contract = fp32.contract
     split = report_split(onnx_fp32, dataset, split)
     calib = calibration_windows(dataset, contract, held_out=split)
-    pre = out_dir / f"{onnx_fp32.stem}.pre.onnx"
-    quant_pre_process(str(onnx_fp32), str(pre), skip_symbolic_shape=True)
-
-    class Reader(CalibrationDataReader):
-        def __init__(self):
-            self.it = iter(calib[i : i + 1] for i in range(len(calib)))
-
-        def get_next(self):
-            x = next(self.it, None)
-            return None if x is None else {fp32.input: x}
-
+    pre = stage_path(out_dir / f"{onnx_fp32.stem}.pre.onnx")  # hidden: not a model to ship
     static = out_dir / f"{onnx_fp32.stem}.int8.onnx"
-    exclude = _frontend_nodes(pre) if contract.features.get("kind") == "log_mel" else []
-    quantize_static(str(pre), str(static), Reader(), quant_format=QuantFormat.QDQ, per_channel=True, activation_type=QuantType.QInt8,
-                    weight_type=QuantType.QInt8, nodes_to_exclude=exclude, extra_options={"ActivationSymmetric": False})  # fmt: skip
     dynamic = out_dir / f"{onnx_fp32.stem}.dynamic.onnx"
-    quantize_dynamic(str(pre), str(dynamic), weight_type=QuantType.QInt8, per_channel=True, nodes_to_exclude=exclude)
-    pre.unlink(missing_ok=True)
-    for path, how in ((static, "static QDQ int8, per-channel, calibrated"), (dynamic, "dynamic int8 weights")):
-        c = ModelContract.from_json(contract.to_json())
-        c.model = {**c.model, "quantization": f"{how} on {len(calib)} training windows" if path == static else how}
-        set_metadata(path, c)
+    try:
+        quant_pre_process(str(onnx_fp32), str(pre), skip_symbolic_shape=True)
+
+        class Reader(CalibrationDataReader):
+            def __init__(self):
+                self.it = iter(calib[i : i + 1] for i in range(len(calib)))
+
+            def get_next(self):
+                x = next(self.it, None)
+                return None if x is None else {fp32.input: x}
+
+        exclude = _frontend_nodes(pre) if contract.features.get("kind") == "log_mel" else []
+        # Each build appears under its name only with its contract in it (see training.staged).
+        with staged(static) as tmp:
+            quantize_static(str(pre), str(tmp), Reader(), quant_format=QuantFormat.QDQ, per_channel=True, activation_type=QuantType.QInt8,
+                            weight_type=QuantType.QInt8, nodes_to_exclude=exclude, extra_options={"ActivationSymmetric": False})  # fmt: skip
+            _with_contract(tmp, contract, f"static QDQ int8, per-channel, calibrated on {len(calib)} training windows")
+        with staged(dynamic) as tmp:
+            quantize_dynamic(str(pre), str(tmp), weight_type=QuantType.QInt8, per_channel=True, nodes_to_exclude=exclude)
+            _with_contract(tmp, contract, "dynamic int8 weights")
+    finally:
+        pre.unlink(missing_ok=True)
 
     x, y, _ = eval_windows(dataset, contract, split)
     ref = fp32.predict(x)

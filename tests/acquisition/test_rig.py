@@ -80,3 +80,16 @@ def test_the_shipped_example_rig_is_valid():
 
     rig = parse_rig(files("sensorlab.resources").joinpath("example_rig.toml").read_text(), "example_rig.toml")
     assert [d.name for d in (*rig.camera, *rig.audio, *rig.serial)] == ["cam", "mic", "imu"]
+
+
+def test_text_values_are_float64_unless_the_rig_says_otherwise_and_old_saved_rigs_still_load():
+    """Text streams default to float64 (float32 stored 473977418 as 473977408). Rigs the studio
+    saved before spell out the old default `dtype = "float32"`, binary entries too: they load."""
+    rig = parse_rig('[[serial]]\nname = "gps"\nport = "/dev/ttyUSB0"\nprotocol = "text"\n\n'
+                    '[[serial]]\nname = "old"\nport = "/dev/ttyUSB1"\nprotocol = "text"\ndtype = "float32"\n\n'
+                    '[[serial]]\nname = "imu"\nport = "/dev/ttyACM0"\nprotocol = "binary"\ndtype = "float32"\n')
+    gps, old, _ = rig.build_sources()
+    assert gps.dtype == "float64" and old.dtype == "float32"
+    assert "dtype" not in parse_rig(rig.to_toml()).serial[0].model_dump(exclude_none=True)
+    with pytest.raises(RigError, match="dtype, scale and offset are for protocol"):
+        parse_rig('[[serial]]\nport = "/dev/ttyACM0"\nprotocol = "binary"\ndtype = "int16"\n')

@@ -43,7 +43,7 @@ def test_text_round_trip(time_column, recorder, clap_world, thread_errors):
             (info,) = src.streams
             assert info.kind == StreamKind.TIMESERIES and info.sample_shape == (6,) and info.has_device_time
             chunk = _collect(src, recorder, 300)
-    assert chunk.data.dtype == np.float32 and chunk.data.shape[1:] == (6,)
+    assert chunk.data.dtype == np.float64 and chunk.data.shape[1:] == (6,)
     assert len(recorder.chunks) < len(chunk) / 2, "samples should arrive batched, not one chunk each"
     assert chunk.device_times is not None and chunk.arrival_times is not None
     assert np.all(chunk.timestamps <= chunk.arrival_times)

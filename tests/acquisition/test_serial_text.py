@@ -41,8 +41,8 @@ def test_round_trip(name):
     fmt, kwargs = FORMATS[name]
     p = TextLineParser("imu", **kwargs)
     runs, data, times = _feed_all(p, _lines(fmt))
-    np.testing.assert_array_equal(data, ROWS.astype(np.float32))
-    assert data.dtype == np.float32
+    np.testing.assert_array_equal(data, ROWS)
+    assert data.dtype == np.float64  # the values as printed (float32 kept only ~7 digits)
     assert p.counters.parse_errors == 0 and p.counters.samples == len(ROWS)
     if name.startswith("plotter"):
         assert p.channel_names == ("a", "b", "c")
@@ -181,7 +181,7 @@ def test_valid_lines_survive_garbage_and_counters_add_up(items, chunk):
     for k in range(0, len(blob), chunk):
         runs += p.feed(blob[k : k + chunk])
     got = np.concatenate([r.data for r in runs]) if runs else np.empty((0, 3))
-    np.testing.assert_array_equal(got, np.array(expect, dtype=np.float32).reshape(-1, 3))
+    np.testing.assert_array_equal(got, np.array(expect, dtype=np.float64).reshape(-1, 3))
     garbage = sum(1 for it in items if it is not None and it.strip())
     assert p.counters.parse_errors == garbage
     nonempty = 1 + sum(1 for line in lines if line.strip())

@@ -9,6 +9,7 @@ from pydantic import Field, field_validator, model_validator
 
 from sensorlab.acquisition.kinds.base import DeviceConfig, DeviceKind, EditorField, Found, TextEntry, optional_float
 from sensorlab.acquisition.serial.listing import SerialPortInfo, list_serial_ports  # noqa: F401  (listed here before)
+from sensorlab.acquisition.serial.text import TEXT_DTYPE
 from sensorlab.acquisition.serial.urls import check_port
 
 BAUD_RATES = (9600, 19200, 38400, 57600, 115200, 230400, 250000, 460800, 500000, 921600, 1000000, 1500000, 2000000)
@@ -25,7 +26,10 @@ class SerialConfig(DeviceConfig):
     units: list[str] | None = None
     # A text stream of raw counts: the integer dtype it is stored in, and physical = value *
     # scale + offset (one number or one per channel). A binary device says this itself.
-    dtype: Literal["float32", "float64", "int8", "uint8", "int16", "uint16", "int32", "uint32"] = "float32"
+    # Unset: float64, which holds every value a board prints to 15 digits (float32 stored a
+    # GPS latitude of 473977418 as 473977408, 47.3977418 as 47.397743). Rigs the studio saved
+    # before spell out the old default, "float32", for binary entries too: that is no setting.
+    dtype: Literal["float32", "float64", "int8", "uint8", "int16", "uint16", "int32", "uint32"] | None = None
     scale: float | list[float] | None = None
     offset: float | list[float] | None = None
     # A text stream's first column is the device's time (ms/us/s) or a sample counter:
@@ -40,7 +44,7 @@ class SerialConfig(DeviceConfig):
 
     @model_validator(mode="after")
     def _counts_only_for_text(self) -> SerialConfig:
-        if self.protocol == "binary" and (self.dtype != "float32" or self.scale is not None or self.offset is not None):
+        if self.protocol == "binary" and (self.dtype not in (None, "float32") or self.scale is not None or self.offset is not None):
             raise ValueError("dtype, scale and offset are for protocol = \"text\": a binary device describes its own streams")
         for key in ("scale", "offset"):
             v = getattr(self, key)
@@ -98,7 +102,7 @@ class SerialKind(DeviceKind):
             name=config.name if config.protocol != "binary" else "",  # a binary device names its streams
             channel_names=config.channels,
             units=config.units or (),
-            dtype=config.dtype,
+            dtype=config.dtype or TEXT_DTYPE,
             scale=config.scale if config.scale is not None else (),
             offset=config.offset if config.offset is not None else (),
             nominal_rate=config.rate or 0.0,

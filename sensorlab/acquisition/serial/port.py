@@ -42,6 +42,7 @@ from sensorlab.acquisition.serial.protocol import Parser, Samples
 from sensorlab.acquisition.serial.reads_to_chunks import WARMUP, ReadsToChunks
 from sensorlab.acquisition.serial.reconnect import RECONNECT_FIRST, Reconnecting
 from sensorlab.acquisition.serial.redescription import Redescribing
+from sensorlab.acquisition.serial.text import TEXT_DTYPE
 from sensorlab.acquisition.serial.timing import DeviceClock
 from sensorlab.acquisition.source import SourceBase, SourceError
 
@@ -69,7 +70,9 @@ class SerialSource(PortOpening, ReadsToChunks, Reconnecting, Redescribing, Proce
     channel_names, units
         Text protocol: channel names (else taken from a header line or ``ch0…``) and units.
     dtype, scale, offset
-        Text protocol: the values' dtype (``"float32"``, or an integer type such as
+        Text protocol: the values' dtype (``"float64"``, the default: it holds what a board
+        prints to 15 significant digits; ``"float32"`` halves the bytes but keeps only ~7, so
+        ``473977418`` is stored as ``473977408``; or an integer type such as
         ``"int16"`` for raw counts, which are then stored as such; a line with a value that is
         not such an integer is a parse error) and ``physical = value * scale + offset`` (one
         number or one per channel; `StreamInfo.scale`).
@@ -121,7 +124,7 @@ class SerialSource(PortOpening, ReadsToChunks, Reconnecting, Redescribing, Proce
         name: str = "",
         channel_names: Sequence[str] | None = None,
         units: Sequence[str] = (),
-        dtype: str = "float32",
+        dtype: str = TEXT_DTYPE,
         scale: Sequence[float] | float = (),
         offset: Sequence[float] | float = (),
         nominal_rate: float = 0.0,

@@ -25,6 +25,10 @@ from sensorlab.acquisition.serial.text_header import HeaderLines
 
 #: Divisors that turn a time column into seconds.
 TIME_UNITS = {"s": 1.0, "ms": 1e3, "us": 1e6}
+#: A text stream's values unless the rig names another dtype: a board prints decimal text, and
+#: float64 stores it as printed to 15 significant digits. float32 (~7 digits) made two GPS fixes
+#: 473977418 and 473977419 both 473977408, without a word.
+TEXT_DTYPE = "float64"
 #: ``millis()`` and ``micros()`` are 32-bit: they wrap after 49.7 days and 71.6 minutes.
 WRAP32 = float(1 << 32)
 #: A step back from the top of the 32-bit range that lands at most this many seconds on is the
@@ -74,7 +78,7 @@ class TextLineParser(HeaderLines):
         time_column: str | None = None,
         nominal_rate: float = 0.0,
         max_line: int = 1024,
-        dtype: str = "float32",
+        dtype: str = TEXT_DTYPE,
     ):
         if time_column is not None and time_column != "counter" and time_column not in TIME_UNITS:
             raise ValueError(f"time_column must be None, 'counter', or one of {sorted(TIME_UNITS)}")
