@@ -47,6 +47,12 @@ def _attr(attrs: Any, key: str, default: Any = None) -> Any:
     return v.item() if isinstance(v, np.generic) else v
 
 
+def rate_from_span(n: int, span: float) -> float:
+    """``n`` samples over ``span`` seconds as a rate, NaN below 3 samples: one interval is no
+    rate (a model's two predictions 1 ns apart read "1,000,000,000 Hz")."""
+    return (n - 1) / span if n > 2 and span > 0 else float("nan")
+
+
 class StreamReader:
     """One stream of a session. Reads lazily; nothing is loaded until asked for.
 
@@ -174,10 +180,8 @@ class StreamReader:
 
     @property
     def rate_measured(self) -> float:
-        """Samples per second from the timestamps ((n − 1) / span), NaN below 2 samples."""
-        n = self.count
-        span = self.last_time - self.first_time
-        return (n - 1) / span if n > 1 and span > 0 else float("nan")
+        """Samples per second from the timestamps ((n − 1) / span), NaN below 3 samples."""
+        return rate_from_span(self.count, self.last_time - self.first_time)
 
     def time_order(self) -> TimeOrder:
         """Scan the timestamps (in blocks; cached until `refresh`) for steps back in time.

@@ -14,6 +14,7 @@ import numpy as np
 from sensorlab.acquisition.clock import REANCHOR_TOLERANCE
 from sensorlab.session import sync
 from sensorlab.session.reader import Session, StreamReader
+from sensorlab.session.stream_reader import rate_from_span
 from sensorlab.session.stream_watch import NOTHING_STORED
 from sensorlab.session.sync_report import format_drift
 
@@ -82,11 +83,11 @@ def summarize(path: str | Path, measure_sync: bool = True) -> dict[str, Any]:
             if not order.ok:  # first/last say nothing when time zig-zags: use the whole extent
                 span = order.t_max - order.t_min
                 duration = max(0.0, span) + (1.0 / r.info.nominal_rate if r.info.regular else 0.0)
-                rate = (r.count - 1) / span if span > 0 else float("nan")
+                rate = rate_from_span(r.count, span)
             gap_seconds = float((gaps[:, 1] - gaps[:, 0]).sum()) if len(gaps) else 0.0
-            if order.ok and gap_seconds > 0 and r.count > 1 and duration - gap_seconds > 0:
+            if order.ok and gap_seconds > 0 and r.count > 2 and duration - gap_seconds > 0:
                 # The rate while the device was there: an unplugged minute is not a slow board.
-                rate = (r.count - 1) / max(duration - gap_seconds - (1.0 / r.info.nominal_rate if r.info.regular else 0.0), 1e-9)
+                rate = rate_from_span(r.count, max(duration - gap_seconds - (1.0 / r.info.nominal_rate if r.info.regular else 0.0), 1e-9))
             clock = r.clock
             gaps_of[name] = gaps
             out["streams"].append(
