@@ -139,7 +139,10 @@ class SessionWriter:
         for info in streams.values():  # fail before creating anything
             fmt.storage_for(info, self.video_encoding)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        f = h5py.File(self.path, "w", libver=LIBVER, rdcc_nbytes=fmt.CHUNK_CACHE_BYTES)
+        try:  # "w-": created only if absent, so a second recorder started at once cannot truncate it
+            f = h5py.File(self.path, "w-", libver=LIBVER, rdcc_nbytes=fmt.CHUNK_CACHE_BYTES)
+        except FileExistsError:
+            raise FileExistsError(f"{self.path} already exists; choose another name (recordings are never overwritten)") from None
         try:
             f.attrs["schema"] = fmt.SCHEMA
             for k, v in metadata.to_attrs().items():
