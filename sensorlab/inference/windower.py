@@ -40,12 +40,17 @@ from sensorlab.inference.incremental_resample import IncrementalResampler
 from sensorlab.inference.window_offsets import position1 as _position1
 from sensorlab.inference.window_offsets import window_offsets
 
+try:  # the usual hop in C (_hop.c), built by `pip install -e .`; without it the same hop runs in Python
+    from sensorlab.inference import _hop as _hop_c
+except ImportError as e:
+    _hop_c, _WHY_NOT = None, str(e)
+
 #: Seconds of slack on the readiness test that triggers cutting (far above float rounding).
 _SLACK = 1e-6
 _max = np.maximum.reduce  # the ufunc itself: ndarray.max adds a Python layer (~0.5 µs a call, every hop)
 _NONE = np.empty(0, np.int64)
-_TIMESTAMPS, _SAMPLES, _SAMPLE_DTYPE = attrgetter("timestamps"), attrgetter("data"), attrgetter("data.dtype")
-_F32 = {np.dtype(np.float32)}
+_TIMESTAMPS, _SAMPLES, _SAMPLE_LAYOUT = attrgetter("timestamps"), attrgetter("data"), attrgetter("data.dtype", "data.strides")
+_F32 = np.dtype(np.float32)
 
 
 @dataclass
@@ -79,7 +84,21 @@ class Windower:
         # Newest sample time + this = the latest start of a complete window (see _push_segment).
         self._avail = 1.0 / self.rate_out + 0.5 / self.rate_in - self.margin - self.length
         self._resampler = IncrementalResampler(self.up, self.down)
+        # What `_hop.c` reads (in this order), and whether it runs the usual hop (`compiled`).
+        self._c_consts = (self.gap, self._avail, self.hop, int(self.n), self.rate_in, self.length, self.margin, self._lead, int(self._j0), EPS, _SLACK, Ready, np.array)
+        self.compiled = _hop_c is not None
         self.reset()
+
+    @property
+    def compiled(self) -> bool:
+        """True when `push_chunks` takes the C hop (`_hop.c`) for the usual hop; False: `_hop`, in Python (same results)."""
+        return self._c is not None
+
+    @compiled.setter
+    def compiled(self, on: bool) -> None:
+        if on and _hop_c is None:
+            raise RuntimeError(hop_path())
+        self._c = _hop_c if on and self.up == self.down else None  # (the C hop does not resample)
 
     def reset(self) -> None:
         """Forget held samples; the next sample starts a new grid."""
@@ -93,7 +112,7 @@ class Windower:
         self._restarted = True
         self._identity: bool | None = None  # columns select every channel, in order
         self._fast = False  # `push_chunks` may take `_hop` (set once held samples of a plain layout exist)
-        self._views: tuple = (None, None, None, None, 0)  # the held buffers, byte views of them, bytes per sample (`_byte_views`)
+        self._views: tuple = (None, None, None, None, 0, set())  # the held buffers, byte views of them, bytes per sample, sample layouts (`_byte_views`)
         self._resampler.forget()
 
     @property
@@ -134,7 +153,8 @@ class Windower:
         the first samples after a reset, a gap, another dtype or channel count, a channel
         selection, listed chunks — goes through `push_parts`, with the same result."""
         if self._fast and not self._pending and chunks:
-            ready = self._hop(chunks)
+            c = self._c
+            ready = c.hop(self, chunks) if c is not None else self._hop(chunks)
             if ready is not None:
                 self.fast_hops += 1
                 return ready
@@ -173,8 +193,8 @@ class Windower:
             if views is None:
                 return None
         row = views[4]
-        if not k or len(jt) & 7 or len(jx) != k * row or set(map(_SAMPLE_DTYPE, chunks)) != _F32:
-            return None
+        if not k or len(jt) & 7 or len(jx) != k * row or not set(map(_SAMPLE_LAYOUT, chunks)) <= views[5]:
+            return None  # (the layouts: float32, and each chunk's own bytes a sample equal to the held ones)
         if hi + k > len(tb) or hi + k > len(xb):  # type: ignore[arg-type]
             tb, xb = hts.room(k), hx.room(k)  # full: the held samples move to a new buffer
             lo, hi = hts.lo, hts.hi
@@ -194,8 +214,7 @@ class Windower:
         if last_j < j:
             return self._next_due([])
         if last_j != j or self.up != self.down:
-            r = self._push_segment(tb[hi - k : hi], xb[hi - k : hi], held=True)
-            return self._next_due([r] if r is not None else [])
+            return self._hop_cut(k)
         # One window, no resampling: `_cut`'s position and edge tests on the held samples.
         start = anchor + j * self.hop
         ts = tb[lo:hi]
@@ -203,8 +222,7 @@ class Windower:
         t_first = float(tb[lo])
         a = round(_position1(ts, start, 0)) if t_first <= start <= newest else -1
         if a < 0 or a + n > m or start + self.length > newest + 1.5 / rate:
-            r = self._push_segment(tb[hi - k : hi], xb[hi - k : hi], held=True)  # cut_windows' edge rule: the general path
-            return self._next_due([r] if r is not None else [])
+            return self._hop_cut(k)  # cut_windows' edge rule: the general path
         ready = [Ready(np.array([start]), xb[None, lo + a : lo + a + n], self._restarted)]
         self._restarted = False
         self._j = j = j + 1
@@ -218,12 +236,20 @@ class Windower:
         self._due = min(on_grid, after_a_gap) - _SLACK
         return ready
 
+    def _hop_cut(self, k: int) -> list[Ready]:
+        """The hop's ``k`` samples, already held, cut by `_push_segment` (several windows, resampling, an edge: `_hop`'s and `_hop.c`'s general case)."""
+        hi = self._ts.hi
+        r = self._push_segment(self._ts.buf[hi - k : hi], self._x.buf[hi - k : hi], held=True)  # type: ignore[index]
+        return self._next_due([r] if r is not None else [])
+
     def _byte_views(self, tb: np.ndarray, xb: np.ndarray) -> tuple | None:
         """The held buffers, byte views of them and the bytes per held sample, for `_hop` (None
         unless they are float64 timestamps and float32 samples × channels, as `_hop` writes them)."""
         if tb.dtype != np.float64 or tb.ndim != 1 or xb.dtype != np.float32 or xb.ndim != 2:
             return None
-        self._views = (tb, xb, memoryview(tb).cast("B"), memoryview(xb).cast("B"), xb.strides[0])
+        row = xb.strides[0]
+        layouts = {(_F32, (row, 4))} | ({(_F32, (4,))} if row == 4 else set())  # (samples, channels) as held, or (samples,) for one channel
+        self._views = (tb, xb, memoryview(tb).cast("B"), memoryview(xb).cast("B"), row, layouts)
         return self._views
 
     def _push_empty_tail(self) -> list[Ready]:
@@ -377,4 +403,12 @@ class Windower:
         return self._cut_held(starts) if data is None else data
 
 
-__all__ = ["Ready", "Windower"]
+def hop_path() -> str:
+    """Which code runs the live windower's usual hop, in words (`sensorlab --version`, docs/INFERENCE.md)."""
+    if _hop_c is not None:
+        return "live inference hop: compiled (sensorlab/inference/_hop.c)"
+    return (f"live inference hop: pure Python (the C extension sensorlab/inference/_hop.c is not built: {_WHY_NOT}; "
+            f"`pip install -e .` with a C compiler and Python's headers builds it)")  # fmt: skip
+
+
+__all__ = ["Ready", "Windower", "hop_path"]
