@@ -36,14 +36,11 @@ import numpy as np
 from sensorlab.datasets.resample import gap_threshold, rational_ratio, resample_margin
 from sensorlab.datasets.windows import EPS, cut_windows, n_samples
 from sensorlab.inference.held import Held as _Held
+from sensorlab.inference.hop_ext import compiled_hop as _hop_c
+from sensorlab.inference.hop_ext import hop_path
 from sensorlab.inference.incremental_resample import IncrementalResampler
 from sensorlab.inference.window_offsets import position1 as _position1
 from sensorlab.inference.window_offsets import window_offsets
-
-try:  # the usual hop in C (_hop.c), built by `pip install -e .`; without it the same hop runs in Python
-    from sensorlab.inference import _hop as _hop_c
-except ImportError as e:
-    _hop_c, _WHY_NOT = None, str(e)
 
 #: Seconds of slack on the readiness test that triggers cutting (far above float rounding).
 _SLACK = 1e-6
@@ -147,10 +144,10 @@ class Windower:
     def push_chunks(self, chunks: list) -> list[Ready]:
         """`push_parts` of the chunks a live hop hands over (`Chunk`s: float64 timestamps and samples), the engine's call.
 
-        The common hop takes `_hop`: its samples written once into the held buffers and checked
-        for gaps there, the window cut where it lies, in one method (each Python call and NumPy
-        call of the general path costs 0.3–3 µs, and a hop made ~40 of them). Anything else —
-        the first samples after a reset, a gap, another dtype or channel count, a channel
+        The usual hop — held float32 samples, no resampling, no gap — takes one call: `_hop.c`
+        where the extension is built (`compiled`), else `_hop`, the same in Python (~90
+        interpreter and NumPy steps). Anything else — the first samples after a reset, a gap,
+        another dtype, byte order or channel count, a chunk not C-contiguous, a channel
         selection, listed chunks — goes through `push_parts`, with the same result."""
         if self._fast and not self._pending and chunks:
             c = self._c
@@ -163,18 +160,12 @@ class Windower:
     def _hop(self, chunks: list) -> list[Ready] | None:
         """The chunks of one hop, held and cut; None, with nothing held, when `push_parts` must take them.
 
-        The same arithmetic as `_drain_in_place` → `_push_segment` → `_cut` for the usual case
-        (no resampling, one window ready), inlined; other cases after the samples are held
-        (several windows, resampling) call `_push_segment` on them as `_drain_in_place` does.
-
-        The chunks' timestamps and samples are joined by `bytes.join` (one C loop over the
-        chunks' buffers: ~35 ns a chunk, against ~100 ns a chunk and array for
-        `np.concatenate`'s per-part checks and copies) and copied into the held buffers through
-        byte views of them: no Python-level step per chunk (the C work left is ~0.1 µs a chunk). What
-        `np.concatenate(casting="no")` checked is checked on the joined bytes: every chunk's
-        samples of the held dtype (float32), and as many bytes as the held channels need for
-        the hop's timestamps (a chunk with other channels, or not C-contiguous, is refused);
-        timestamps are float64 (`Chunk` makes them so)."""
+        `_drain_in_place` → `_push_segment` → `_cut` for the usual case (no resampling, one
+        window ready), inlined; other cases, once held, go to `_hop_cut`. The chunks are joined
+        by `bytes.join` (one C loop over their buffers) and copied into the held buffers through
+        byte views; so that no bytes are read as something else, every chunk's samples must be
+        float32 with the held bytes a sample (`_byte_views`' layouts) and C-contiguous (else no
+        buffer to join); timestamps are float64 (`Chunk` makes them so)."""
         hts, hx = self._ts, self._x
         lo = hts.lo
         hi = hts.hi
@@ -401,14 +392,6 @@ class Windower:
             return data
         data = self._resampler.windows(self._x, self._base, self._base + r, k0, n)
         return self._cut_held(starts) if data is None else data
-
-
-def hop_path() -> str:
-    """Which code runs the live windower's usual hop, in words (`sensorlab --version`, docs/INFERENCE.md)."""
-    if _hop_c is not None:
-        return "live inference hop: compiled (sensorlab/inference/_hop.c)"
-    return (f"live inference hop: pure Python (the C extension sensorlab/inference/_hop.c is not built: {_WHY_NOT}; "
-            f"`pip install -e .` with a C compiler and Python's headers builds it)")  # fmt: skip
 
 
 __all__ = ["Ready", "Windower", "hop_path"]

@@ -81,7 +81,7 @@ def odd_chunks(kind: str, t: float, rng) -> list[Chunk]:
         c.timestamps = ts.astype(">f8")
         chunks[1] = c
     elif kind == "mixed bytes a sample (3 channels, then 1: the hop's bytes add up)":
-        (t0, x0), (t1, x1) = parts[0], parts[1]
+        t0, t1 = parts[0][0], parts[1][0]
         chunks[0] = Chunk(rng.normal(size=(len(t0), 3)).astype(np.float32), t0)
         chunks[1] = Chunk(rng.normal(size=(len(t1), 1)).astype(np.float32), t1)
         assert sum(c.data.nbytes for c in chunks) == sum(len(c) for c in chunks) * 8  # as many bytes as 2 channels would have
