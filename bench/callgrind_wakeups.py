@@ -53,7 +53,7 @@ def wakeups(model: Path, rate: float, windows: int, python_hop: bool, contract: 
         else:
             proc.process_chunks({stream: pending})
         pending = []
-    print(f"windows collected: {proc.stats[proc.name].windows - warm}; hop: {'C' if proc.windower.compiled else 'Python'}; fast hops {proc.windower.fast_hops}")
+    print(f"windows collected: {proc.stats[proc.name].windows - warm}; hop: {'C' if getattr(proc.windower, 'compiled', False) else 'Python'}; fast hops {proc.windower.fast_hops}")
 
 
 class _Stub:
