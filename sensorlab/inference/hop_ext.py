@@ -18,7 +18,8 @@ def hop_path() -> str:
     if compiled_hop is not None:
         return "live inference hop: compiled (sensorlab/inference/_hop.c)"
     return (f"live inference hop: pure Python (the C extension sensorlab/inference/_hop.c is not built: {_WHY_NOT}; "
-            f"`pip install -e .` with a C compiler and Python's headers builds it)")  # fmt: skip
+            f"`pip install -e .` with a C compiler and Python's headers builds it; a source tree used from PYTHONPATH: "
+            f"`python setup.py build_ext --inplace`)")  # fmt: skip
 
 
 __all__ = ["compiled_hop", "hop_path"]
