@@ -131,4 +131,4 @@ $(STAMP): pyproject.toml
 	@mkdir -p build && touch $(HOP_EXT)  # (that install built the C hop)
 
 clean:
-	rm -rf $(VENV) $(HEADLESS_VENV) $(TFLITE_VENV) .pytest_cache build firmware/build *.egg-info
+	rm -rf $(VENV) $(HEADLESS_VENV) $(TFLITE_VENV) .pytest_cache build firmware/build *.egg-info sensorlab/inference/_hop*.so
