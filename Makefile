@@ -92,7 +92,15 @@ screenshots: setup
 	$(BIN)/python docs/make_labeling_screenshot.py
 	$(BIN)/python docs/make_ml_screenshots.py
 
-setup: system-deps $(STAMP)
+HOP_EXT := build/.hop-ext
+setup: system-deps $(STAMP) $(HOP_EXT)
+
+# The live inference hop's optional C extension (setup.py): `pip install -e .` builds it into the
+# source tree; this rebuilds it when its source changes in an existing venv. A failed build is a
+# note, and the same hop runs in Python (`sensorlab --version` says which runs).
+$(HOP_EXT): sensorlab/inference/_hop.c setup.py $(STAMP)
+	$(BIN)/pip install -q --no-deps -e .
+	@mkdir -p build && touch $@
 
 system-deps:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
@@ -120,6 +128,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q "torch==2.13.0"
 	$(BIN)/pip install -q -e ".[gui,dask,train,lsl,litert]" --group test
 	touch $(STAMP)
+	@mkdir -p build && touch $(HOP_EXT)  # (that install built the C hop)
 
 clean:
-	rm -rf $(VENV) $(HEADLESS_VENV) $(TFLITE_VENV) .pytest_cache build firmware/build *.egg-info
+	rm -rf $(VENV) $(HEADLESS_VENV) $(TFLITE_VENV) .pytest_cache build firmware/build *.egg-info sensorlab/inference/_hop*.so

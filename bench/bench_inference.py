@@ -64,6 +64,13 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 HOP = 0.25
+#: ``--python-hop``: the engine's usual hop in Python even where the C one (`_hop.c`) is built.
+PYTHON_HOP = False
+
+
+def _hop_choice(proc) -> None:
+    if PYTHON_HOP and hasattr(proc.windower, "compiled"):
+        proc.windower.compiled = False
 
 
 def cnn_model(path: Path, channels: int, kws: bool = False) -> Path:
@@ -146,6 +153,7 @@ def engine_vs_bare(model: Path, rate_in: float, rate: float, channels: int, seco
         proc.open({stream: info})
         proc._sink = lambda name, chunk: None
         proc._batch = batch
+        _hop_choice(proc)
         if r == 0:
             proc.taps.append(lambda s, e, x, p: inputs.extend(np.array(x[i : i + 1]) for i in range(len(x))))  # one window each
         w = proc.windower
@@ -272,6 +280,7 @@ def _replay(model: Path, rate_in: float, rate: float, channels: int, seconds: fl
     proc = InferenceProcessor(lm, stale_after=1e9)
     proc.open({stream: StreamInfo(stream, StreamKind.TIMESERIES, rate_in, sample_shape=(channels,), channel_names=names)})
     proc._sink = lambda name, chunk: None
+    _hop_choice(proc)
     return proc, stream, [Chunk(x[i : i + step], ts[i : i + step]) for i in range(0, n, step)]
 
 
@@ -549,8 +558,21 @@ if __name__ == "__main__":
     ap.add_argument("--real", type=Path, help="bench/real_training.py's work folder: add its trained HAPT and FSDD models")
     ap.add_argument("--profile", action="store_true", help="only print a cProfile of one wake-up (IMU small CNN, then 48 kHz audio)")
     ap.add_argument("--cold-hot", action="store_true", help="only the hop's cost with the model run between hops and without (KWS-size at 16 kHz; FSDD with --real)")
+    ap.add_argument("--ratio", action="store_true", help="only the engine ÷ bare ratio of the models nearest the goal: KWS-size fed 16 kHz and 8 kHz (FSDD's hop; FSDD itself with --real)")
+    ap.add_argument("--python-hop", action="store_true", help="the engine's usual hop in Python even where the C one (sensorlab/inference/_hop.c) is built")
     args = ap.parse_args()
-    if args.cold_hot:
+    PYTHON_HOP = args.python_hop
+    if args.ratio:
+        with tempfile.TemporaryDirectory() as d:
+            kws = cnn_model(Path(d) / "kws.onnx", 1, kws=True)
+            cases = [("KWS-size CNN fed 16 kHz", kws, 16000.0, False), ("KWS-size CNN fed 8 kHz", kws, 8000.0, False)]
+            if args.real:
+                cases.append(("FSDD keyword CNN, 8 kHz", args.real / "runs" / "fsdd-official-long" / "model.onnx", 8000.0, True))
+            for label, model, rate, contract in cases:
+                m = engine_vs_bare(model, rate, rate, 1, contract=contract)
+                print(f"{label}: ratio {m['ratio']:.3f} (engine {m['engine'] * 1000:.0f} µs, bare {m['bare'] * 1000:.0f} µs a window; "
+                      f"{'Python' if PYTHON_HOP else 'default'} hop; {_load()})", flush=True)  # fmt: skip
+    elif args.cold_hot:
         with tempfile.TemporaryDirectory() as d:
             cases = [("KWS-size CNN, 16 kHz", cnn_model(Path(d) / "kws.onnx", 1, kws=True), 16000.0, False)]
             if args.real:

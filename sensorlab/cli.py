@@ -26,7 +26,10 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
+        from sensorlab.inference.hop_ext import hop_path  # (imports the inference package: only here)
+
         typer.echo(f"sensorlab {__version__}")
+        typer.echo(hop_path())
         raise typer.Exit()
 
 

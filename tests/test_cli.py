@@ -33,6 +33,7 @@ def test_record_refuses_to_overwrite_before_opening_any_device(tmp_path):
 def test_version():
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0 and result.output.startswith("sensorlab ")
+    assert "live inference hop: compiled" in result.output  # `pip install -e .` built the C hop (else it names why not)
 
 
 @pytest.fixture(scope="module")

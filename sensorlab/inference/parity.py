@@ -183,7 +183,6 @@ class ParityTap:
         bad = top | (diff.max(axis=1) > self.tolerance)
         with self._lock:
             r = self.report
-            r.windows += len(pa)
             r.divergent += int(bad.sum())
             r.top_mismatch += int(top.sum())
             r.max_abs = max(r.max_abs, float(diff.max()) if diff.size else 0.0)
@@ -192,6 +191,9 @@ class ParityTap:
                 self._kept.append(Divergence(float(starts[i]), float(ends[i]), pa[i].copy(), pb[i].copy(),
                                              None if features is None else np.array(features[i])))  # fmt: skip
             r.kept = list(self._kept)
+            # Counted last: a reader without the lock (the view, a test waiting for N windows) that
+            # sees these windows sees their divergences and kept windows too.
+            r.windows += len(pa)
 
 
 def compare_events(pred_ends: np.ndarray, probs: np.ndarray, labels: list[str], event_times: np.ndarray, event_texts: list[str],

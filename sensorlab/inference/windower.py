@@ -36,6 +36,8 @@ import numpy as np
 from sensorlab.datasets.resample import gap_threshold, rational_ratio, resample_margin
 from sensorlab.datasets.windows import EPS, cut_windows, n_samples
 from sensorlab.inference.held import Held as _Held
+from sensorlab.inference.hop_ext import compiled_hop as _hop_c
+from sensorlab.inference.hop_ext import hop_path
 from sensorlab.inference.incremental_resample import IncrementalResampler
 from sensorlab.inference.window_offsets import position1 as _position1
 from sensorlab.inference.window_offsets import window_offsets
@@ -44,8 +46,8 @@ from sensorlab.inference.window_offsets import window_offsets
 _SLACK = 1e-6
 _max = np.maximum.reduce  # the ufunc itself: ndarray.max adds a Python layer (~0.5 µs a call, every hop)
 _NONE = np.empty(0, np.int64)
-_TIMESTAMPS, _SAMPLES, _SAMPLE_DTYPE = attrgetter("timestamps"), attrgetter("data"), attrgetter("data.dtype")
-_F32 = {np.dtype(np.float32)}
+_TIMESTAMPS, _SAMPLES, _SAMPLE_LAYOUT = attrgetter("timestamps"), attrgetter("data"), attrgetter("data.dtype", "data.strides")
+_F32 = np.dtype(np.float32)
 
 
 @dataclass
@@ -79,7 +81,21 @@ class Windower:
         # Newest sample time + this = the latest start of a complete window (see _push_segment).
         self._avail = 1.0 / self.rate_out + 0.5 / self.rate_in - self.margin - self.length
         self._resampler = IncrementalResampler(self.up, self.down)
+        # What `_hop.c` reads (in this order), and whether it runs the usual hop (`compiled`).
+        self._c_consts = (self.gap, self._avail, self.hop, int(self.n), self.rate_in, self.length, self.margin, self._lead, int(self._j0), EPS, _SLACK, Ready, np.array)
+        self.compiled = _hop_c is not None
         self.reset()
+
+    @property
+    def compiled(self) -> bool:
+        """True when `push_chunks` takes the C hop (`_hop.c`) for the usual hop; False: `_hop`, in Python (same results)."""
+        return self._c is not None
+
+    @compiled.setter
+    def compiled(self, on: bool) -> None:
+        if on and _hop_c is None:
+            raise RuntimeError(hop_path())
+        self._c = _hop_c if on and self.up == self.down else None  # (the C hop does not resample)
 
     def reset(self) -> None:
         """Forget held samples; the next sample starts a new grid."""
@@ -93,7 +109,7 @@ class Windower:
         self._restarted = True
         self._identity: bool | None = None  # columns select every channel, in order
         self._fast = False  # `push_chunks` may take `_hop` (set once held samples of a plain layout exist)
-        self._views: tuple = (None, None, None, None, 0)  # the held buffers, byte views of them, bytes per sample (`_byte_views`)
+        self._views: tuple = (None, None, None, None, 0, set())  # the held buffers, byte views of them, bytes per sample, sample layouts (`_byte_views`)
         self._resampler.forget()
 
     @property
@@ -128,13 +144,14 @@ class Windower:
     def push_chunks(self, chunks: list) -> list[Ready]:
         """`push_parts` of the chunks a live hop hands over (`Chunk`s: float64 timestamps and samples), the engine's call.
 
-        The common hop takes `_hop`: its samples written once into the held buffers and checked
-        for gaps there, the window cut where it lies, in one method (each Python call and NumPy
-        call of the general path costs 0.3–3 µs, and a hop made ~40 of them). Anything else —
-        the first samples after a reset, a gap, another dtype or channel count, a channel
+        The usual hop — held float32 samples, no resampling, no gap — takes one call: `_hop.c`
+        where the extension is built (`compiled`), else `_hop`, the same in Python (~90
+        interpreter and NumPy steps). Anything else — the first samples after a reset, a gap,
+        another dtype, byte order or channel count, a chunk not C-contiguous, a channel
         selection, listed chunks — goes through `push_parts`, with the same result."""
         if self._fast and not self._pending and chunks:
-            ready = self._hop(chunks)
+            c = self._c
+            ready = c.hop(self, chunks) if c is not None else self._hop(chunks)
             if ready is not None:
                 self.fast_hops += 1
                 return ready
@@ -143,18 +160,12 @@ class Windower:
     def _hop(self, chunks: list) -> list[Ready] | None:
         """The chunks of one hop, held and cut; None, with nothing held, when `push_parts` must take them.
 
-        The same arithmetic as `_drain_in_place` → `_push_segment` → `_cut` for the usual case
-        (no resampling, one window ready), inlined; other cases after the samples are held
-        (several windows, resampling) call `_push_segment` on them as `_drain_in_place` does.
-
-        The chunks' timestamps and samples are joined by `bytes.join` (one C loop over the
-        chunks' buffers: ~35 ns a chunk, against ~100 ns a chunk and array for
-        `np.concatenate`'s per-part checks and copies) and copied into the held buffers through
-        byte views of them: no Python-level step per chunk (the C work left is ~0.1 µs a chunk). What
-        `np.concatenate(casting="no")` checked is checked on the joined bytes: every chunk's
-        samples of the held dtype (float32), and as many bytes as the held channels need for
-        the hop's timestamps (a chunk with other channels, or not C-contiguous, is refused);
-        timestamps are float64 (`Chunk` makes them so)."""
+        `_drain_in_place` → `_push_segment` → `_cut` for the usual case (no resampling, one
+        window ready), inlined; other cases, once held, go to `_hop_cut`. The chunks are joined
+        by `bytes.join` (one C loop over their buffers) and copied into the held buffers through
+        byte views; so that no bytes are read as something else, every chunk's samples must be
+        float32 with the held bytes a sample (`_byte_views`' layouts) and C-contiguous (else no
+        buffer to join); timestamps are float64 (`Chunk` makes them so)."""
         hts, hx = self._ts, self._x
         lo = hts.lo
         hi = hts.hi
@@ -173,8 +184,8 @@ class Windower:
             if views is None:
                 return None
         row = views[4]
-        if not k or len(jt) & 7 or len(jx) != k * row or set(map(_SAMPLE_DTYPE, chunks)) != _F32:
-            return None
+        if not k or len(jt) & 7 or len(jx) != k * row or not set(map(_SAMPLE_LAYOUT, chunks)) <= views[5]:
+            return None  # (the layouts: float32, and each chunk's own bytes a sample equal to the held ones)
         if hi + k > len(tb) or hi + k > len(xb):  # type: ignore[arg-type]
             tb, xb = hts.room(k), hx.room(k)  # full: the held samples move to a new buffer
             lo, hi = hts.lo, hts.hi
@@ -194,8 +205,7 @@ class Windower:
         if last_j < j:
             return self._next_due([])
         if last_j != j or self.up != self.down:
-            r = self._push_segment(tb[hi - k : hi], xb[hi - k : hi], held=True)
-            return self._next_due([r] if r is not None else [])
+            return self._hop_cut(k)
         # One window, no resampling: `_cut`'s position and edge tests on the held samples.
         start = anchor + j * self.hop
         ts = tb[lo:hi]
@@ -203,8 +213,7 @@ class Windower:
         t_first = float(tb[lo])
         a = round(_position1(ts, start, 0)) if t_first <= start <= newest else -1
         if a < 0 or a + n > m or start + self.length > newest + 1.5 / rate:
-            r = self._push_segment(tb[hi - k : hi], xb[hi - k : hi], held=True)  # cut_windows' edge rule: the general path
-            return self._next_due([r] if r is not None else [])
+            return self._hop_cut(k)  # cut_windows' edge rule: the general path
         ready = [Ready(np.array([start]), xb[None, lo + a : lo + a + n], self._restarted)]
         self._restarted = False
         self._j = j = j + 1
@@ -218,12 +227,20 @@ class Windower:
         self._due = min(on_grid, after_a_gap) - _SLACK
         return ready
 
+    def _hop_cut(self, k: int) -> list[Ready]:
+        """The hop's ``k`` samples, already held, cut by `_push_segment` (several windows, resampling, an edge: `_hop`'s and `_hop.c`'s general case)."""
+        hi = self._ts.hi
+        r = self._push_segment(self._ts.buf[hi - k : hi], self._x.buf[hi - k : hi], held=True)  # type: ignore[index]
+        return self._next_due([r] if r is not None else [])
+
     def _byte_views(self, tb: np.ndarray, xb: np.ndarray) -> tuple | None:
         """The held buffers, byte views of them and the bytes per held sample, for `_hop` (None
         unless they are float64 timestamps and float32 samples × channels, as `_hop` writes them)."""
         if tb.dtype != np.float64 or tb.ndim != 1 or xb.dtype != np.float32 or xb.ndim != 2:
             return None
-        self._views = (tb, xb, memoryview(tb).cast("B"), memoryview(xb).cast("B"), xb.strides[0])
+        row = xb.strides[0]
+        layouts = {(_F32, (row, 4))} | ({(_F32, (4,))} if row == 4 else set())  # (samples, channels) as held, or (samples,) for one channel
+        self._views = (tb, xb, memoryview(tb).cast("B"), memoryview(xb).cast("B"), row, layouts)
         return self._views
 
     def _push_empty_tail(self) -> list[Ready]:
@@ -377,4 +394,4 @@ class Windower:
         return self._cut_held(starts) if data is None else data
 
 
-__all__ = ["Ready", "Windower"]
+__all__ = ["Ready", "Windower", "hop_path"]

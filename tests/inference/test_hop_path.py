@@ -2,19 +2,35 @@
 buffers, the bound model call) gives the windows, window timestamps and predictions the
 reference path gives — the dataset's `cut_windows` and `LoadedModel.features` + `run` on the
 same samples — through gaps inside and between chunks, a chunk of another dtype, a channel
-selection, windows a caller keeps while the buffers grow, and recurrent state fed back."""
+selection, windows a caller keeps while the buffers grow, and recurrent state fed back.
+
+The usual hop runs in C (`sensorlab/inference/_hop.c`) where the extension is built and in
+Python otherwise: every test of that hop runs on both (``hop``: "c", "python"), and the C run
+fails, rather than skips, when the extension is not built."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from onnx_models import contract_mean_model, mean_model, stateful_sum_model
 
 from sensorlab.acquisition.source import Chunk, StreamInfo, StreamKind
 from sensorlab.datasets.windows import cut_windows
 from sensorlab.inference import InferenceProcessor, LoadedModel, ModelMapping
-from sensorlab.inference.windower import Windower
+from sensorlab.inference.windower import Windower, hop_path
 
 RATE = 100.0
+
+#: Run a test on the C hop and on the pure-Python one.
+both_hops = pytest.mark.parametrize("hop", ["c", "python"])
+
+
+def on(hop: str, w: Windower) -> Windower:
+    """``w`` set to take its usual hop in C or in Python (the C hop must be built: `pip install -e .`)."""
+    if hop == "c" and "compiled" not in hop_path():
+        pytest.fail(f"the C hop is not built, so this test cannot run on it: {hop_path()}")
+    w.compiled = hop == "c"
+    return w
 
 
 def samples(seconds: float, channels: int, gaps=((3.02, 0.31), (6.5, 0.5)), seed: int = 3):
@@ -67,22 +83,25 @@ def test_a_channel_selection_cuts_the_selected_channels():
         np.testing.assert_array_equal(r.data, cut_windows(ts[seg[0] : seg[1]], x[seg[0] : seg[1], [2, 0]], RATE, RATE, r.starts, 0.5).data)
 
 
-def run_engine(model: LoadedModel, ts, x, chunk: int, per_wake: int):
-    """The processor as its thread runs it: `process_chunks` with each wake-up's chunks."""
+def run_engine(model: LoadedModel, ts, x, chunk: int, per_wake: int, hop: str):
+    """The processor as its thread runs it: `process_chunks` with each wake-up's chunks, its usual hop in C or Python."""
     info = StreamInfo("s", StreamKind.TIMESERIES, RATE, sample_shape=(x.shape[1],), channel_names=tuple(f"c{i}" for i in range(x.shape[1])))
     proc = InferenceProcessor(model, stale_after=1e9)
     proc.open({"s": info})
+    on(hop, proc.windower)
     out: list[Chunk] = []
     proc._sink = lambda name, c: out.append(c)
     for wake in hops(ts, x, chunk, per_wake):
         proc.process_chunks({"s": [Chunk(d, t) for t, d in wake]})
+    assert proc.windower.fast_hops > 0  # the usual hop really ran
     return proc, out
 
 
-def test_predictions_and_window_timestamps_equal_features_and_run_on_the_same_samples(tmp_path):
+@both_hops
+def test_predictions_and_window_timestamps_equal_features_and_run_on_the_same_samples(tmp_path, hop):
     ts, x = samples(10.0, 2)
     path = contract_mean_model(tmp_path / "c.onnx", "s", RATE, ["c0", "c1"], 1.0, 0.25, [0.5, -1.0], [2.0, 3.0])
-    proc, out = run_engine(LoadedModel(path), ts, x, 1, 25)
+    proc, out = run_engine(LoadedModel(path), ts, x, 1, 25, hop)
     assert proc.model.bound(100, 2) is not None  # the live path: the bound call
     ends = np.concatenate([c.timestamps for c in out])
     starts = np.concatenate([c.device_times for c in out])
@@ -99,11 +118,12 @@ def test_predictions_and_window_timestamps_equal_features_and_run_on_the_same_sa
         np.testing.assert_allclose(probs[mine], want, rtol=1e-6, atol=1e-6)
 
 
-def test_a_stateful_models_state_is_fed_back_window_to_window_and_reset_at_each_gap(tmp_path):
+@both_hops
+def test_a_stateful_models_state_is_fed_back_window_to_window_and_reset_at_each_gap(tmp_path, hop):
     ts, x = samples(8.0, 1)
     mapping = ModelMapping(stream="s", window=0.5, hop=0.25, scores_kind="probabilities", labels=["sum"])
     path = stateful_sum_model(tmp_path / "s.onnx")
-    proc, out = run_engine(LoadedModel(path, mapping), ts, x, 1, 25)
+    proc, out = run_engine(LoadedModel(path, mapping), ts, x, 1, 25, hop)
     starts = np.concatenate([c.device_times for c in out])
     got = np.concatenate([c.data for c in out])[:, 0]
     for a, b in segments(ts):
@@ -112,7 +132,8 @@ def test_a_stateful_models_state_is_fed_back_window_to_window_and_reset_at_each_
         np.testing.assert_allclose(got[mine], np.cumsum(windows.sum(axis=(1, 2), dtype=np.float64)), rtol=1e-5)  # running sum from zero after each gap
 
 
-def test_a_mapped_models_scale_and_offset_apply_after_its_standardization(tmp_path):
+@both_hops
+def test_a_mapped_models_scale_and_offset_apply_after_its_standardization(tmp_path, hop):
     ts, x = samples(3.0, 3, gaps=())
     mapping = ModelMapping(stream="s", window=0.5, hop=0.25, mean=[1.0, 2.0, 3.0], std=[4.0, 0.5, 2.0], scale=2.5, offset=-1.0,
                            scores_kind="probabilities", labels=["a", "b", "c"])  # fmt: skip
@@ -122,6 +143,7 @@ def test_a_mapped_models_scale_and_offset_apply_after_its_standardization(tmp_pa
     info = StreamInfo("s", StreamKind.TIMESERIES, RATE, sample_shape=(3,), channel_names=("c0", "c1", "c2"))
     proc = InferenceProcessor(lm, stale_after=1e9)
     proc.open({"s": info})
+    on(hop, proc.windower)
     proc._sink = lambda name, c: None
     proc.taps.append(lambda s, e, xin, p: inputs.append((s.copy(), xin.copy())))
     for wake in hops(ts, x, 1, 25):
@@ -155,7 +177,8 @@ def _wakes(chunks, w, late=0.0):
         yield pending
 
 
-def test_the_hop_fast_path_gives_the_general_paths_windows_starts_and_gap_flags():
+@both_hops
+def test_the_hop_fast_path_gives_the_general_paths_windows_starts_and_gap_flags(hop):
     """`Windower.push_chunks` (the engine's hop: samples written once into the held buffers, the
     window cut in one method) against `push_parts` (the general path) fed the same wake-ups:
     equal windows (bit for bit), starts and gap flags, through gaps inside a chunk and between
@@ -170,8 +193,10 @@ def test_the_hop_fast_path_gives_the_general_paths_windows_starts_and_gap_flags(
     x = (rng.normal(size=(len(ts), 2)) * 10).astype(np.float32)
     cases = [(rate, 1.0, 0.25, (3,), (), 0.0), (rate, 0.5, 0.5, (7, 1, 13), (40,), 0.0), (rate, 0.2, 0.3, (3,), (), 0.0),
              (rate, 1.0, 0.1, (3, 5), (), 0.35), (100.0, 1.0, 0.25, (3,), (), 0.0), (100.0, 0.5, 0.1, (9, 2), (70,), 0.25)]  # fmt: skip
-    for rate_out, length, hop, sizes, f64, late in cases:
-        fast, ref = Windower(rate, rate_out, length, hop, [0, 1]), Windower(rate, rate_out, length, hop, [0, 1])
+    path = hop
+    for rate_out, length, step, sizes, f64, late in cases:
+        fast, ref = on(path, Windower(rate, rate_out, length, step, [0, 1])), Windower(rate, rate_out, length, step, [0, 1])
+        assert fast.compiled == (path == "c" and rate_out == rate)  # (the C hop does not resample: those hops take `_hop`)
         got, want, views = [], [], []
         chunks = _chunks(ts, x, sizes, f64)
         for wake in _wakes(chunks, fast, late):
@@ -179,7 +204,7 @@ def test_the_hop_fast_path_gives_the_general_paths_windows_starts_and_gap_flags(
             views += [r.data for r in mine]  # the live window may be a view of the held samples: later hops must not overwrite it
             got += [(r.starts.copy(), r.data.copy(), r.after_gap) for r in mine]
             want += [(r.starts.copy(), r.data.copy(), r.after_gap) for r in ref.push_parts([(c.timestamps, c.data) for c in wake])]
-        label = f"{rate_out:g} Hz, {length} s / {hop} s, chunks {sizes}, late {late}"
+        label = f"{path} hop, {rate_out:g} Hz, {length} s / {step} s, chunks {sizes}, late {late}"
         assert len(got) == len(want) > 20, label
         assert fast.fast_hops > len(got) // 4 and ref.fast_hops == 0, label
         assert fast.gaps == ref.gaps == 3, label
@@ -191,7 +216,8 @@ def test_the_hop_fast_path_gives_the_general_paths_windows_starts_and_gap_flags(
             np.testing.assert_array_equal(v, d, err_msg=label)
 
 
-def test_the_usual_hops_predictions_chunk_and_stats_equal_the_general_paths(tmp_path):
+@both_hops
+def test_the_usual_hops_predictions_chunk_and_stats_equal_the_general_paths(tmp_path, hop):
     """The engine's usual hop (`Windower.push_chunks` → `InferenceProcessor._run_one`: one window, its
     predictions chunk made before the model run and filled in after, counted inline) emits what
     `run_windows` (the general path, taken when a tap is attached) emits on the same stream: the
@@ -204,6 +230,7 @@ def test_the_usual_hops_predictions_chunk_and_stats_equal_the_general_paths(tmp_
     for tapped in (False, True):
         proc = InferenceProcessor(LoadedModel(path), stale_after=1e9)
         proc.open({"s": info})
+        on(hop, proc.windower)
         out: list[Chunk] = []
         proc._sink = lambda name, c, out=out: out.append(c)
         if tapped:
@@ -227,7 +254,8 @@ def test_the_usual_hops_predictions_chunk_and_stats_equal_the_general_paths(tmp_
     assert abs(s1.lag_ms - (s1.last_arrival - fast[-1].timestamps[0] + 1 / RATE) * 1000) < 1e-6
 
 
-def test_chunks_the_byte_join_cannot_take_as_they_are_go_the_general_path_with_its_windows():
+@both_hops
+def test_chunks_the_byte_join_cannot_take_as_they_are_go_the_general_path_with_its_windows(hop):
     """`_hop` joins the chunks' raw bytes, so it must refuse what `np.concatenate(casting="no")`
     refused: samples of another 4-byte dtype (int32, big-endian float32: the same byte count as
     float32) and a view that is not C-contiguous. Each such hop
@@ -249,7 +277,7 @@ def test_chunks_the_byte_join_cannot_take_as_they_are_go_the_general_path_with_i
         elif k in odd:
             d = odd[k](d)
         chunks.append(Chunk(d, ts[i : i + 3]))
-    fast, ref = Windower(rate, rate, 1.0, 0.25), Windower(rate, rate, 1.0, 0.25)
+    fast, ref = on(hop, Windower(rate, rate, 1.0, 0.25)), Windower(rate, rate, 1.0, 0.25)
     got, want, served, seen = [], [], [], 0
     for wake in _wakes(chunks, fast):
         before = fast.fast_hops

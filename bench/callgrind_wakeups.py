@@ -1,0 +1,108 @@
+"""Instructions per engine wake-up, counted by callgrind: the per-window comparison a busy machine cannot blur.
+
+The engine replays a stream as `bench_inference.py` does (`_replay`: 10 ms chunks handed over
+once a window can be complete) with the model's run stubbed out (the window still goes to the
+call, which writes nothing), so what is counted is the engine's own work per wake-up: the hop
+(joining the chunks into the held buffers, the gap check, the window's position), the
+predictions chunk, the stats and the emit. Only the wake-ups are collected: each is called
+through ``operator.call``, and callgrind collects inside that C function only
+(``--toggle-collect=_operator_call``). Instruction counts do not depend on the load; glibc's
+``memcpy`` is reported apart (callgrind counts each byte ``rep movsb`` moves as an instruction).
+
+Run (the script starts valgrind itself; ~1–3 minutes, most of it importing under valgrind)::
+
+    python bench/callgrind_wakeups.py [--rate 16000] [--python-hop] [--windows 40] [--real DIR]
+
+``--python-hop`` forces the pure-Python hop where the C one (`sensorlab/inference/_hop.c`) is built.
+"""
+
+from __future__ import annotations
+
+import argparse
+import operator
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+
+def wakeups(model: Path, rate: float, windows: int, python_hop: bool, contract: bool) -> None:
+    """The replay, under valgrind: warm-up wake-ups uncollected, then ``windows`` collected ones."""
+    from bench_inference import _replay
+
+    proc, stream, chunks = _replay(model, rate, rate, 1, 8.0 + windows * 0.25 * 1.2, contract)
+    if python_hop:
+        proc.windower.compiled = False
+    pending: list = []
+    warm = 6
+    for c in chunks:
+        pending.append(c)
+        if c.timestamps[-1] <= proc.wake_after(stream):
+            continue
+        if proc._one and not isinstance(proc._one, _Stub):
+            proc._one = _Stub(proc._one)
+        done = proc.stats[proc.name].windows
+        if done >= warm + windows:
+            break
+        if done >= warm and isinstance(proc._one, _Stub):
+            operator.call(proc.process_chunks, {stream: pending})  # collected
+        else:
+            proc.process_chunks({stream: pending})
+        pending = []
+    print(f"windows collected: {proc.stats[proc.name].windows - warm}; hop: {'C' if getattr(proc.windower, 'compiled', False) else 'Python'}; fast hops {proc.windower.fast_hops}")
+
+
+class _Stub:
+    """The bound one-window call without the model run (nothing written)."""
+
+    def __init__(self, one):
+        self.classes = one.classes
+
+    def __call__(self, window, out):
+        return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--rate", type=float, default=16000.0, help="input rate of the KWS-size model (Hz; no resampling)")
+    ap.add_argument("--windows", type=int, default=40)
+    ap.add_argument("--python-hop", action="store_true", help="the pure-Python hop even where the C one is built")
+    ap.add_argument("--real", type=Path, help="bench/real_training.py's work folder: the FSDD keyword model (8 kHz) instead")
+    ap.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--model", type=Path, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.inside:
+        wakeups(args.model, args.rate, args.windows, args.python_hop, contract=args.real is not None)
+        return
+    from bench_inference import cnn_model
+
+    with tempfile.TemporaryDirectory() as d:
+        if args.real:
+            model, rate = args.real / "runs" / "fsdd-official-long" / "model.onnx", 8000.0
+        else:
+            model, rate = cnn_model(Path(d) / "kws.onnx", 1, kws=True), args.rate
+        out = Path(d) / "cg.out"
+        cmd = ["valgrind", "--tool=callgrind", "--collect-atstart=no", "--toggle-collect=_operator_call", f"--callgrind-out-file={out}",
+               sys.executable, __file__, "--inside", "--model", str(model), "--rate", str(rate), "--windows", str(args.windows)]  # fmt: skip
+        cmd += ["--python-hop"] if args.python_hop else []
+        cmd += ["--real", str(args.real)] if args.real else []
+        run = subprocess.run(cmd, capture_output=True, text=True)
+        said = [line for line in run.stdout.splitlines() if line.startswith("windows collected")]
+        if run.returncode or not said:
+            sys.exit(f"valgrind failed ({run.returncode}):\n{run.stderr[-2000:]}")
+        n = int(said[0].split(":")[1].split(";")[0])
+        ann = subprocess.run(["callgrind_annotate", "--inclusive=no", "--threshold=100", str(out)], capture_output=True, text=True).stdout
+        total = int(re.search(r"([\d,]+) \(100.0%\)\s+PROGRAM TOTALS", ann).group(1).replace(",", ""))
+        mem = sum(int(m.group(1).replace(",", "")) for m in re.finditer(r"^\s*([\d,]+) \([^)]*\)\s+\S*(?:memcpy|memmove)\S*", ann, re.M))
+        print(f"{said[0]}")
+        print(f"instructions per wake-up: {total / n / 1000:.1f} K (memcpy/memmove {mem / n / 1000:.1f} K, the rest {(total - mem) / n / 1000:.1f} K)")
+        top = [line for line in ann.splitlines() if re.match(r"^\s*[\d,]+ \(", line)][1:13]
+        print("\n".join(top))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,484 @@
+/* sensorlab.inference._hop: the live windower's usual hop in one C call.
+ *
+ * `Windower._hop` (windower.py) in C, for a windower that does not resample: the chunks of one
+ * wake-up (their float64 timestamps and float32 samples) copied into the held buffers, checked
+ * for gaps there, and the window that became ready placed and handed over as `Ready`s, the
+ * windower's state moved on exactly as the Python method moves it. In Python that hop is ~90
+ * interpreter and NumPy steps (~15-30 us a window, most of a small model's run); here it is
+ * one call.
+ *
+ * Only the plain C API and the buffer protocol: no NumPy headers, so the package builds with
+ * the compiler and Python's headers alone. Anything this code does not take exactly as it is -
+ * a chunk of another dtype or byte order, not C-contiguous, another channel count, a gap, held
+ * buffers of another dtype - returns None with nothing held, and the windower takes its
+ * general Python path, which handles every case. Numbers that the Python code would refuse
+ * (a window reaching past the held samples, several windows at once, non-finite positions)
+ * are handed to `Windower._hop_cut` after the samples are held, as `_hop` hands them to
+ * `_push_segment`.
+ *
+ * Floating-point: every expression is evaluated in the order and precision the Python method
+ * uses (IEEE doubles, no contraction: built with -ffp-contract=off), `rint` rounds half to even
+ * like Python's `round`, and the binary searches are NumPy's own `searchsorted` loop (with its
+ * NaN ordering), so positions, starts and `due` are the same bits.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <math.h>
+#include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+/* The Windower's constants, in the order of `Windower._c_consts`. */
+enum { K_GAP, K_AVAIL, K_HOP, K_N, K_RATE, K_LENGTH, K_MARGIN, K_LEAD, K_J0, K_EPS, K_SLACK, K_READY, K_ARRAY, K_COUNT };
+
+static PyObject *s_ts, *s_x, *s_buf, *s_lo, *s_hi, *s_timestamps, *s_data, *s_anchor, *s_j, *s_restarted,
+    *s_base, *s_newest, *s_due, *s_consts, *s_room, *s_hop_cut;
+
+/* NumPy's float ordering for sorting and searching: NaN after every number. */
+static inline int lt(double a, double b) { return a < b || (b != b && a == a); }
+
+/* `arr.searchsorted(key, side)` for one key, as NumPy's binsearch runs it (the same probes,
+ * so the same index even where the stamps are not sorted). */
+static Py_ssize_t searchsorted(const double *arr, Py_ssize_t len, double key, int right)
+{
+    Py_ssize_t lo = 0, hi = len;
+    while (lo < hi) {
+        Py_ssize_t mid = lo + ((hi - lo) >> 1);
+        int go_right = right ? !lt(key, arr[mid]) : lt(arr[mid], key);
+        if (go_right)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Whether any step t[i + 1] - t[i], i < k, is above ``gap`` or NaN (the common answer, no, is
+ * what the hop checks ~4,000 stamps a window for: two steps per SSE2 instruction on x86-64). */
+static int any_step_not_below(const double *t, Py_ssize_t k, double gap)
+{
+    Py_ssize_t i = 0;
+#ifdef __SSE2__
+    __m128d g = _mm_set1_pd(gap), odd = _mm_setzero_pd();
+    for (; i + 2 <= k; i += 2)
+        odd = _mm_or_pd(odd, _mm_cmpnle_pd(_mm_sub_pd(_mm_loadu_pd(t + i + 1), _mm_loadu_pd(t + i)), g));  /* not (step <= gap) */
+    if (_mm_movemask_pd(odd))
+        return 1;
+#endif
+    for (; i < k; i++)
+        if (!(t[i + 1] - t[i] <= gap))
+            return 1;
+    return 0;
+}
+
+static int native_format(const char *fmt, char code)
+{
+    /* NumPy exports native-order float32 as "f" and float64 as "d" ("<" or "=" prefixes are
+     * also native on a little-endian host); ">f" (big-endian) and anything else are refused. */
+    if (fmt == NULL)
+        return 0;
+#if PY_LITTLE_ENDIAN
+    if (fmt[0] == '<' || fmt[0] == '=' || fmt[0] == '@')
+#else
+    if (fmt[0] == '>' || fmt[0] == '!' || fmt[0] == '=' || fmt[0] == '@')
+#endif
+        fmt++;
+    return fmt[0] == code && fmt[1] == '\0';
+}
+
+static int get_double(PyObject *o, PyObject *name, double *out)
+{
+    PyObject *v = PyObject_GetAttr(o, name);
+    if (v == NULL)
+        return -1;
+    *out = PyFloat_AsDouble(v);
+    Py_DECREF(v);
+    return (*out == -1.0 && PyErr_Occurred()) ? -1 : 0;
+}
+
+static int get_ssize(PyObject *o, PyObject *name, Py_ssize_t *out)
+{
+    PyObject *v = PyObject_GetAttr(o, name);
+    if (v == NULL)
+        return -1;
+    *out = PyLong_AsSsize_t(v);
+    Py_DECREF(v);
+    return (*out == -1 && PyErr_Occurred()) ? -1 : 0;
+}
+
+static int set_ssize(PyObject *o, PyObject *name, Py_ssize_t value)
+{
+    PyObject *v = PyLong_FromSsize_t(value);
+    if (v == NULL)
+        return -1;
+    int r = PyObject_SetAttr(o, name, v);
+    Py_DECREF(v);
+    return r;
+}
+
+static int set_double(PyObject *o, PyObject *name, double value)
+{
+    PyObject *v = PyFloat_FromDouble(value);
+    if (v == NULL)
+        return -1;
+    int r = PyObject_SetAttr(o, name, v);
+    Py_DECREF(v);
+    return r;
+}
+
+/* The held buffer's lo and hi. */
+static int held_bounds(PyObject *held, Py_ssize_t *lo, Py_ssize_t *hi)
+{
+    return get_ssize(held, s_lo, lo) || get_ssize(held, s_hi, hi) ? -1 : 0;
+}
+
+/* A writable, C-contiguous buffer of a held array: float64 1-D (code 'd') or float32 2-D ('f'). 1: ok, 0: refused, -1: error. */
+static int held_buffer(PyObject *held, Py_buffer *view, char code)
+{
+    PyObject *buf = PyObject_GetAttr(held, s_buf);
+    if (buf == NULL)
+        return -1;
+    int r = PyObject_GetBuffer(buf, view, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS | PyBUF_FORMAT);
+    Py_DECREF(buf);
+    if (r < 0) {
+        PyErr_Clear();
+        return 0;
+    }
+    if (!native_format(view->format, code) || view->ndim != (code == 'd' ? 1 : 2)) {
+        PyBuffer_Release(view);
+        return 0;
+    }
+    return 1;
+}
+
+typedef struct {
+    Py_buffer *v;      /* 2 per chunk: timestamps, samples */
+    Py_ssize_t count;  /* buffers held (to release) */
+    Py_buffer local[64];
+} Views;
+
+static void release_views(Views *vs)
+{
+    for (Py_ssize_t i = 0; i < vs->count; i++)
+        PyBuffer_Release(&vs->v[i]);
+    if (vs->v != vs->local)
+        PyMem_Free(vs->v);
+}
+
+/* Every chunk's timestamps and samples as buffers; the samples per chunk. 1: all as `_hop`
+ * takes them (float64 1-D stamps; native float32 samples, C-contiguous, `row` bytes a sample,
+ * as many as the stamps), 0: refused, -1: error. */
+static int chunk_views(PyObject *chunks, Views *vs, Py_ssize_t row, Py_ssize_t *k_out)
+{
+    Py_ssize_t n = PyList_GET_SIZE(chunks), k = 0;
+    vs->count = 0;
+    vs->v = 2 * n <= 64 ? vs->local : PyMem_New(Py_buffer, 2 * n);
+    if (vs->v == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *c = PyList_GET_ITEM(chunks, i);
+        PyObject *t = PyObject_GetAttr(c, s_timestamps);
+        if (t == NULL)
+            return -1;
+        PyObject *d = PyObject_GetAttr(c, s_data);
+        if (d == NULL) {
+            Py_DECREF(t);
+            return -1;
+        }
+        Py_buffer *tv = &vs->v[vs->count], *dv = &vs->v[vs->count + 1];
+        int ok = PyObject_GetBuffer(t, tv, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) == 0;
+        if (ok) {
+            vs->count++;
+            ok = PyObject_GetBuffer(d, dv, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) == 0;
+            if (ok)
+                vs->count++;
+        }
+        Py_DECREF(t);
+        Py_DECREF(d);
+        if (!ok) {  /* not C-contiguous, or no buffer at all: the general path */
+            PyErr_Clear();
+            return 0;
+        }
+        if (!native_format(tv->format, 'd') || tv->ndim != 1 || !native_format(dv->format, 'f'))
+            return 0;
+        Py_ssize_t m = tv->shape[0];
+        int shape_ok = dv->ndim == 2 ? (dv->shape[0] == m && dv->shape[1] * 4 == row) : (dv->ndim == 1 && dv->shape[0] == m && row == 4);
+        if (!shape_ok)
+            return 0;
+        k += m;
+    }
+    *k_out = k;
+    return 1;
+}
+
+/* Hand the held hop to `Windower._hop_cut(k)` (the general cut of held samples). */
+static PyObject *hop_cut(PyObject *w, Py_ssize_t k)
+{
+    PyObject *kk = PyLong_FromSsize_t(k);
+    if (kk == NULL)
+        return NULL;
+    PyObject *r = PyObject_CallMethodOneArg(w, s_hop_cut, kk);
+    Py_DECREF(kk);
+    return r;
+}
+
+static PyObject *hop(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "hop(windower, chunks)");
+        return NULL;
+    }
+    PyObject *w = args[0];
+    if (!PyList_Check(args[1]))
+        Py_RETURN_NONE;  /* (the engine hands over a list) */
+    PyObject *chunks = args[1];
+    PyObject *hts = NULL, *hx = NULL, *consts = NULL, *result = NULL;
+    Py_buffer tbv = {0}, xbv = {0};
+    int have_tb = 0, have_xb = 0, have_chunks = 0;
+    Views vs;
+    Py_ssize_t lo, hi, xlo, xhi, k = 0;
+
+    if (PyList_GET_SIZE(chunks) == 0)
+        Py_RETURN_NONE;
+    if ((hts = PyObject_GetAttr(w, s_ts)) == NULL || (hx = PyObject_GetAttr(w, s_x)) == NULL)
+        goto done;
+    if (held_bounds(hts, &lo, &hi) || held_bounds(hx, &xlo, &xhi))
+        goto done;
+    if (hi == lo || xlo != lo || xhi != hi)
+        goto refuse;
+    if ((have_tb = held_buffer(hts, &tbv, 'd')) < 0 || (have_xb = held_buffer(hx, &xbv, 'f')) < 0)
+        goto done;
+    if (!have_tb || !have_xb)
+        goto refuse;
+    Py_ssize_t row = xbv.shape[1] * 4;
+    have_chunks = 1;
+    int ok = chunk_views(chunks, &vs, row, &k);
+    if (ok < 0)
+        goto done;
+    if (!ok || k == 0)
+        goto refuse;
+    if (hi + k > tbv.shape[0] || hi + k > xbv.shape[0]) {
+        /* Full: the held samples move to new buffers (`Held.room`), as `_hop` does. */
+        PyBuffer_Release(&tbv);
+        PyBuffer_Release(&xbv);
+        have_tb = have_xb = 0;
+        PyObject *kk = PyLong_FromSsize_t(k);
+        if (kk == NULL)
+            goto done;
+        PyObject *r1 = PyObject_CallMethodOneArg(hts, s_room, kk);
+        PyObject *r2 = r1 ? PyObject_CallMethodOneArg(hx, s_room, kk) : NULL;
+        Py_DECREF(kk);
+        Py_XDECREF(r1);
+        if (r2 == NULL)
+            goto done;
+        Py_DECREF(r2);
+        if (held_bounds(hts, &lo, &hi) || held_bounds(hx, &xlo, &xhi))
+            goto done;
+        if ((have_tb = held_buffer(hts, &tbv, 'd')) < 0 || (have_xb = held_buffer(hx, &xbv, 'f')) < 0)
+            goto done;
+        if (!have_tb || !have_xb || xlo != lo || xhi != hi || xbv.shape[1] * 4 != row || hi + k > tbv.shape[0] || hi + k > xbv.shape[0])
+            goto refuse;
+    }
+    double *tb = (double *)tbv.buf;
+    char *xb = (char *)xbv.buf;
+    /* The copies, written past hi: not held until the gap check passes. */
+    Py_ssize_t at = hi;
+    for (Py_ssize_t i = 0; i < vs.count; i += 2) {
+        Py_ssize_t m = vs.v[i].shape[0];
+        memcpy(tb + at, vs.v[i].buf, (size_t)m * 8);
+        memcpy(xb + at * row, vs.v[i + 1].buf, (size_t)(m * row));
+        at += m;
+    }
+    if ((consts = PyObject_GetAttr(w, s_consts)) == NULL)
+        goto done;
+    if (!PyTuple_Check(consts) || PyTuple_GET_SIZE(consts) != K_COUNT) {
+        PyErr_SetString(PyExc_TypeError, "Windower._c_consts is not the tuple _hop.c reads");
+        goto done;
+    }
+#define C(i) PyFloat_AsDouble(PyTuple_GET_ITEM(consts, i))
+    const double gap = C(K_GAP), avail_off = C(K_AVAIL), hop_s = C(K_HOP), rate = C(K_RATE), length = C(K_LENGTH),
+                 margin = C(K_MARGIN), lead = C(K_LEAD), eps = C(K_EPS), slack = C(K_SLACK);
+#undef C
+    const Py_ssize_t n = PyLong_AsSsize_t(PyTuple_GET_ITEM(consts, K_N)), j0 = PyLong_AsSsize_t(PyTuple_GET_ITEM(consts, K_J0));
+    if (PyErr_Occurred())
+        goto done;
+    /* Gaps: between the newest held sample and these, and inside these: `max(steps) > gap`,
+     * where NumPy's max of steps with a NaN is NaN (and NaN > gap is false). */
+    {
+        if (any_step_not_below(tb + hi - 1, k, gap)) {
+            int above = 0, nan = 0;
+            for (Py_ssize_t i = hi; i < hi + k; i++) {
+                double step = tb[i] - tb[i - 1];
+                nan |= step != step;
+                above |= step > gap;
+            }
+            if (above && !nan)
+                goto refuse;  /* nothing held (hi unchanged): the general path splits them at the gap */
+        }
+    }
+    hi += k;
+    if (set_ssize(hts, s_hi, hi) || set_ssize(hx, s_hi, hi))
+        goto done;
+    const double newest = tb[hi - 1];
+    if (set_double(w, s_newest, newest))
+        goto done;
+    double anchor;
+    Py_ssize_t j;
+    if (get_double(w, s_anchor, &anchor) || get_ssize(w, s_j, &j))
+        goto done;
+    const double avail = newest + avail_off;
+    double last_jf = -1.0;
+    if (avail >= anchor - eps) {
+        last_jf = (avail - anchor) / hop_s + eps;
+        if (!isfinite(last_jf)) {  /* math.floor refuses it: let the Python code say so */
+            result = hop_cut(w, k);
+            goto done;
+        }
+        last_jf = floor(last_jf);
+    }
+    if (last_jf < (double)j) {  /* no window yet: `_next_due([])` */
+        double on_grid = anchor + (double)j * hop_s + lead;
+        double after_a_gap = newest + gap + (double)j0 * hop_s + lead;
+        if (set_double(w, s_due, (after_a_gap < on_grid ? after_a_gap : on_grid) - slack))
+            goto done;
+        result = PyList_New(0);
+        goto done;
+    }
+    if (last_jf != (double)j) {  /* several windows: `_push_segment` on the held samples */
+        result = hop_cut(w, k);
+        goto done;
+    }
+    /* One window: `_cut`'s position and edge tests on the held samples. */
+    const double start = anchor + (double)j * hop_s;
+    const double *ts = tb + lo;
+    const Py_ssize_t m = hi - lo;
+    Py_ssize_t a = -1;
+    if (tb[lo] <= start && start <= newest) {
+        /* window_offsets.position1(ts, start, 0) */
+        Py_ssize_t p = searchsorted(ts, m, start, 1) - 1;
+        if (p < 0)
+            p = 0;
+        if (p > m - 2)
+            p = m - 2;
+        double t0 = ts[p], den = ts[p + 1] - t0;
+        double pos = den != 0.0 ? (double)p + (start - t0) / den : NAN;
+        if (!isfinite(pos)) {  /* Python raises here (ZeroDivisionError, round(nan)): its general cut says so */
+            result = hop_cut(w, k);
+            goto done;
+        }
+        a = (Py_ssize_t)rint(pos);
+    }
+    if (a < 0 || a + n > m || start + length > newest + 1.5 / rate) {  /* cut_windows' edge rule: the general path */
+        result = hop_cut(w, k);
+        goto done;
+    }
+    {
+        /* [Ready(np.array([start]), held samples[None, lo + a : lo + a + n], restarted)] */
+        PyObject *starts = NULL, *window = NULL, *ready = NULL;
+        PyObject *start_list = Py_BuildValue("[d]", start);
+        if (start_list != NULL) {
+            starts = PyObject_CallOneArg(PyTuple_GET_ITEM(consts, K_ARRAY), start_list);
+            Py_DECREF(start_list);
+        }
+        if (starts != NULL) {
+            PyObject *sl = NULL, *key = NULL, *xbuf = NULL;
+            PyObject *from = PyLong_FromSsize_t(lo + a), *to = PyLong_FromSsize_t(lo + a + n);
+            if (from != NULL && to != NULL)
+                sl = PySlice_New(from, to, NULL);
+            Py_XDECREF(from);
+            Py_XDECREF(to);
+            if (sl != NULL) {
+                key = PyTuple_Pack(2, Py_None, sl);
+                Py_DECREF(sl);
+            }
+            if (key != NULL && (xbuf = PyObject_GetAttr(hx, s_buf)) != NULL) {
+                window = PyObject_GetItem(xbuf, key);
+                Py_DECREF(xbuf);
+            }
+            Py_XDECREF(key);
+        }
+        if (window != NULL) {
+            PyObject *restarted = PyObject_GetAttr(w, s_restarted);
+            if (restarted != NULL) {
+                PyObject *rargs[3] = {starts, window, restarted};
+                ready = PyObject_Vectorcall(PyTuple_GET_ITEM(consts, K_READY), rargs, 3, NULL);
+                Py_DECREF(restarted);
+            }
+        }
+        Py_XDECREF(starts);
+        Py_XDECREF(window);
+        if (ready == NULL)
+            goto done;
+        result = PyList_New(1);
+        if (result == NULL) {
+            Py_DECREF(ready);
+            goto done;
+        }
+        PyList_SET_ITEM(result, 0, ready);
+    }
+    if (PyObject_SetAttr(w, s_restarted, Py_False))
+        goto fail;
+    j += 1;
+    if (set_ssize(w, s_j, j))
+        goto fail;
+    /* Keep what the next window needs (as `_push_segment`). */
+    {
+        Py_ssize_t i = searchsorted(ts, m, anchor + (double)j * hop_s - margin - 2.0 / rate, 0);
+        if (i > 0) {
+            Py_ssize_t base;
+            if (set_ssize(hts, s_lo, lo + i) || set_ssize(hx, s_lo, lo + i) || get_ssize(w, s_base, &base) || set_ssize(w, s_base, base + i))
+                goto fail;
+        }
+    }
+    {
+        double on_grid = anchor + (double)j * hop_s + lead;
+        double after_a_gap = newest + gap + (double)j0 * hop_s + lead;
+        if (set_double(w, s_due, (after_a_gap < on_grid ? after_a_gap : on_grid) - slack))
+            goto fail;
+    }
+    goto done;
+
+fail:
+    Py_CLEAR(result);
+    goto done;
+refuse:
+    result = Py_NewRef(Py_None);
+done:
+    if (have_chunks)
+        release_views(&vs);
+    if (have_tb > 0)
+        PyBuffer_Release(&tbv);
+    if (have_xb > 0)
+        PyBuffer_Release(&xbv);
+    Py_XDECREF(consts);
+    Py_XDECREF(hts);
+    Py_XDECREF(hx);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"hop", (PyCFunction)(void (*)(void))hop, METH_FASTCALL,
+     "hop(windower, chunks) -> list[Ready] | None\n\n"
+     "Windower._hop in C for a windower that does not resample: the chunks held, checked for gaps\n"
+     "and the ready window cut; None, with nothing held, when the general Python path must take them."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module_def = {PyModuleDef_HEAD_INIT, "_hop", "The live windower's usual hop in C (see _hop.c).", -1, methods, NULL, NULL, NULL, NULL};
+
+PyMODINIT_FUNC PyInit__hop(void)
+{
+    static const char *names[] = {"_ts", "_x", "buf", "lo", "hi", "timestamps", "data", "_anchor", "_j", "_restarted",
+                                  "_base", "_newest", "_due", "_c_consts", "room", "_hop_cut"};
+    PyObject **slots[] = {&s_ts, &s_x, &s_buf, &s_lo, &s_hi, &s_timestamps, &s_data, &s_anchor, &s_j, &s_restarted,
+                          &s_base, &s_newest, &s_due, &s_consts, &s_room, &s_hop_cut};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (*slots[i] == NULL && (*slots[i] = PyUnicode_InternFromString(names[i])) == NULL)
+            return NULL;
+    }
+    return PyModule_Create(&module_def);
+}
