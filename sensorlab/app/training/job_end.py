@@ -12,6 +12,9 @@ from pathlib import Path
 from sensorlab.app.training.tflite_panel import c_check, export_check
 from sensorlab.training.metrics import epoch_summary, test_summary
 
+#: How the progress bar and messages name a job (default: its command's name).
+JOB_LABELS = {"tflite": "TFLite export", "export-c": "C array export"}
+
 
 class TrainingJobEnd:
     """Mixin for `TrainingTab`. Uses the tab's ``status``, ``progress``, ``plots``, ``results``,
@@ -69,7 +72,7 @@ class TrainingJobEnd:
         if self.progress.maximum() == 0:
             self.progress.setRange(0, 1)
             self.progress.setValue(1 if status == "ok" else 0)
-            self.progress.setFormat(f"{job}: {'done' if status == 'ok' else status}")
+            self.progress.setFormat(f"{JOB_LABELS.get(job, job)}: {'done' if status == 'ok' else status}")
         if self._config_dir:
             shutil.rmtree(self._config_dir, ignore_errors=True)
             self._config_dir = None
@@ -108,9 +111,10 @@ class TrainingJobEnd:
                 elif job in ("tflite", "export-c"):
                     self.results.tabs.setCurrentWidget(self.results.tflite.view)
         else:
-            self.status.setText(f"⚠ {job} {'cancelled' if status == 'cancelled' else 'failed: ' + message}")
+            ended = f"{JOB_LABELS.get(job, job)} {'cancelled' if status == 'cancelled' else 'failed: ' + message}"
+            self.status.setText(f"⚠ {ended}")
             if job in ("tflite", "export-c"):  # the command's own message, where its results would have been
-                self.results.tflite.set_failure(f"{job} {'cancelled' if status == 'cancelled' else 'failed: ' + message}")
+                self.results.tflite.set_failure(ended)
                 self.results.tabs.setCurrentWidget(self.results.tflite.view)
             if job == "prune":  # no pruned run was written: the run on screen, with its curves, again
                 self._show_previous()

@@ -52,7 +52,7 @@ from PySide6.QtWidgets import (
 
 from sensorlab.app.common.process_runner import ProcessRunner, append_log
 from sensorlab.app.training.curves import TrainingCurves
-from sensorlab.app.training.job_end import TrainingJobEnd
+from sensorlab.app.training.job_end import JOB_LABELS, TrainingJobEnd
 from sensorlab.app.training.results import TrainingResults
 from sensorlab.training.tflite_env import c_name, child_environment, export_c_args, find_tflite_python, tflite_export_args
 
@@ -310,7 +310,7 @@ class TrainingTab(TrainingJobEnd, QWidget):
         if self._tflite.found:
             return True
         self.status.setText(f"⚠ {what}: {self._tflite.problem}")
-        self.results.tflite.set_failure(f"{what} cannot start: {self._tflite.problem}")
+        self.results.tflite.set_failure(f"{what} cannot start: no TFLite environment")  # the panel then says why and the fix
         self.results.tabs.setCurrentWidget(self.results.tflite.view)
         return False
 
@@ -329,7 +329,7 @@ class TrainingTab(TrainingJobEnd, QWidget):
         self.cancel_button.setEnabled(True)
         self.results.set_busy(True)
         if job != "train":
-            self.progress.setFormat(job)
+            self.progress.setFormat(JOB_LABELS.get(job, job))
             self.progress.setRange(0, 0)  # one step: busy until it ends
         self.runner.start(*args, python=python, environ=environ)
 

@@ -136,7 +136,7 @@ class TflitePanel(QWidget):
             parts.append(f"<p style='color:#e8a33d'><b>⚠ {html.escape(self.failure)}</b></p>")
         env = self.environment
         if env is not None and not env.found:
-            parts.append(f"<p><b>No TFLite environment.</b> {html.escape(env.problem)}.</p>")
+            parts.append(f"<p><b>No TFLite environment.</b> {html.escape(env.problem[:1].upper() + env.problem[1:])}.</p>")
         elif env is not None:
             parts.append(f"<p style='color:#9aa0a6'>TFLite commands run with {html.escape(str(env.python))} ({html.escape(env.source)})</p>")
         rows = self.rows()

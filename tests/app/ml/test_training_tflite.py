@@ -77,7 +77,8 @@ def test_an_interpreter_without_the_converter_ends_with_the_commands_message(qtb
     shown = t.view.toPlainText()
     assert "TFLite export needs the converter (litert-torch)" in shown and "make tflite-env" in shown, shown
     assert "No module named" not in shown
-    assert "TFLite export needs the converter" in tab.status.text()
+    assert "TFLite export failed: TFLite export needs the converter" in tab.status.text()
+    assert tab.progress.format() == "TFLite export: failed"
     assert tab.results.tabs.currentWidget() is t.view
     assert not (run / "model.int8.tflite").exists()
     assert t.int8_button.isEnabled() and tab.train_button.isEnabled() and not tab.cancel_button.isEnabled()
@@ -98,7 +99,7 @@ def test_c_array_button_runs_export_c_on_the_int8_file_and_shows_its_message(qtb
     assert blocker.args[0] == "failed"
     assert f"$ sensorlab export-c {run / 'model.int8.tflite'} --name my_run_model --json" in tab.log_view.toPlainText()
     shown = t.view.toPlainText()
-    assert "export-c failed" in shown and "model.int8.tflite" in shown, shown
+    assert "C array export failed" in shown and "model.int8.tflite" in shown, shown
     assert not (run / "my_run_model.h").exists()
 
 
