@@ -122,3 +122,18 @@ def test_real_tflite_environment_int8_then_c_array(qtbot, finished_run, tmp_path
     report = json.loads((run / "run_model.export-c.json").read_text())
     shown = t.view.toPlainText()
     assert "run_model.h + run_model.c" in shown and f"TFLM tensor arena {report['arena_bytes_measured']:,} B" in shown, shown
+
+
+def test_cancel_a_tflite_export(qtbot, finished_run, tmp_path, monkeypatch):
+    """Cancel stops a TFLite job as it stops the others; the panel says it was cancelled, nothing is written."""
+    run = shutil.copytree(finished_run, tmp_path / "run")
+    monkeypatch.setenv(ENV_VAR, sys.executable)
+    tab = tab_on(qtbot, run, tmp_path)
+    t = tab.results.tflite
+    with qtbot.waitSignal(tab.runner.finished, timeout=120_000) as blocker:
+        t.fp32_button.click()
+        tab.cancel_button.click()
+    assert blocker.args[0] == "cancelled"
+    assert tab.status.text() == "⚠ TFLite export cancelled" and "TFLite export cancelled" in t.view.toPlainText()
+    assert not (run / "model.tflite").exists()
+    assert t.fp32_button.isEnabled() and not tab.cancel_button.isEnabled()
