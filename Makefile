@@ -18,7 +18,7 @@ APT_PACKAGES := libportaudio2 pulseaudio pulseaudio-utils libasound2-plugins als
 # release its lock before giving up.
 APT_LOCK_WAIT ?= 600
 
-.PHONY: run test test-headless test-tflite firmware-test setup system-deps lint bench screenshots clean
+.PHONY: run test test-headless test-tflite tflite-env firmware-test setup system-deps lint bench screenshots clean
 
 run: setup
 	$(BIN)/sensorlab
@@ -73,6 +73,9 @@ $(HEADLESS_VENV)/.installed: pyproject.toml
 # files, the TFLM C export compiled with the host compiler, bench-model. Measured on a shared
 # 2-core machine (load average ~7): the venv ~6 min (mostly download), the tests ~2 min.
 TFLITE_VENV := .venv-tflite
+# Only the venv: the studio's TFLite buttons (Training tab) run their commands with its python.
+tflite-env: $(TFLITE_VENV)/.installed
+
 test-tflite: $(TFLITE_VENV)/.installed
 	$(TFLITE_VENV)/bin/pytest -q -p no:pytestqt -W ignore::pytest.PytestConfigWarning -m tflite tests/training
 

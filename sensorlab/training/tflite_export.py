@@ -131,8 +131,9 @@ def export_tflite(run: Path, out: Path | None = None, dataset: Path | None = Non
         example = torch.from_numpy(fc.extract(x[:1]))
     if importlib.util.find_spec("litert_torch") is None:
         # It said "No module named 'litert_torch'": name what is missing and where it is installed.
-        raise ExportError("TFLite export needs the converter (litert-torch), kept in its own environment: run `make test-tflite` "
-                          "once, then `.venv-tflite/bin/sensorlab export RUN --format tflite` (ONNX export works here)")  # fmt: skip
+        raise ExportError("TFLite export needs the converter (litert-torch), kept in its own environment: run `make tflite-env` "
+                          "once, then `.venv-tflite/bin/sensorlab export RUN --format tflite` (the studio's TFLite buttons find that "
+                          "environment themselves; ONNX export works here)")  # fmt: skip
     try:
         # The converter prints its progress on stdout; `--json` promises one JSON object there.
         with contextlib.redirect_stdout(sys.stderr):

@@ -18,6 +18,6 @@ def test_tflite_export_without_the_converter_names_it_and_the_fix(imu_run_folder
     r = CliRunner().invoke(app, ["export", str(imu_run_folder), "--format", "tflite"])
     assert r.exit_code != 0
     out = r.output
-    assert "TFLite export needs the converter (litert-torch)" in out and "make test-tflite" in out, out
+    assert "TFLite export needs the converter (litert-torch)" in out and "make tflite-env" in out, out
     assert "No module named" not in out
     assert not (imu_run_folder / "model.tflite").exists()  # nothing half-written beside the run

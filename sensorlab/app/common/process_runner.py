@@ -31,9 +31,9 @@ BOOTSTRAP = "import sys; from sensorlab.cli import main; sys.argv[0] = 'sensorla
 GRACE_S = 10.0
 
 
-def sensorlab_command(*args: str) -> tuple[str, list[str]]:
-    """``(program, arguments)`` that run ``sensorlab ARGS…`` with this interpreter."""
-    return sys.executable, ["-c", BOOTSTRAP, *map(str, args)]
+def sensorlab_command(*args: str, python: str | None = None) -> tuple[str, list[str]]:
+    """``(program, arguments)`` that run ``sensorlab ARGS…`` with ``python`` (default: this interpreter)."""
+    return python or sys.executable, ["-c", BOOTSTRAP, *map(str, args)]
 
 
 class ProcessRunner(QObject):
@@ -64,6 +64,7 @@ class ProcessRunner(QObject):
         self._buffers = {"out": b"", "err": b""}
         self._last_error = ""
         self._last_line = ""
+        self._program = sys.executable
         self._kill_timer = QTimer(self, singleShot=True)
         self._kill_timer.timeout.connect(self._kill)
 
@@ -71,8 +72,9 @@ class ProcessRunner(QObject):
     def running(self) -> bool:
         return self.process is not None and self.process.state() != QProcess.ProcessState.NotRunning
 
-    def start(self, *args: str, cwd: str | None = None) -> None:
-        """Run ``sensorlab ARGS…``; raises RuntimeError if a process is still running."""
+    def start(self, *args: str, cwd: str | None = None, python: str | None = None, environ: dict[str, str] | None = None) -> None:
+        """Run ``sensorlab ARGS…`` (with another environment's ``python`` and variables ``environ``
+        if given, e.g. the TFLite converter's); raises RuntimeError if a process is still running."""
         if self.running:
             raise RuntimeError("a job is still running; cancel it or wait for it to finish")
         self.cancelled = False
@@ -80,6 +82,8 @@ class ProcessRunner(QObject):
         self._last_error = self._last_line = ""
         p = QProcess(self)
         env = QProcessEnvironment.systemEnvironment()
+        for key, value in (environ or {}).items():
+            env.insert(key, value)
         env.insert("PYTHONUNBUFFERED", "1")  # progress lines as they happen, not at exit
         p.setProcessEnvironment(env)
         if cwd:
@@ -89,8 +93,9 @@ class ProcessRunner(QObject):
         p.finished.connect(lambda code, status: self._on_finished(p, code, status))
         p.errorOccurred.connect(lambda err: self._on_error(p, err))
         self.process = p
-        program, arguments = sensorlab_command(*args)
-        self.log.emit("$ sensorlab " + " ".join(str(a) for a in args))
+        program, arguments = sensorlab_command(*args, python=python)
+        self._program = program
+        self.log.emit("$ sensorlab " + " ".join(str(a) for a in args) + (f"   (with {python})" if python else ""))
         p.start(program, arguments)
         self.pid = int(p.processId() or 0)
         self.started.emit()
@@ -171,7 +176,7 @@ class ProcessRunner(QObject):
     def _on_error(self, p: QProcess, err: QProcess.ProcessError) -> None:
         # Only a process that never started ends here without `finished` following.
         if p is self.process and err == QProcess.ProcessError.FailedToStart:
-            self.finished.emit("failed", f"could not start {sys.executable}: {p.errorString()}")
+            self.finished.emit("failed", f"could not start {self._program}: {p.errorString()}")
 
 
 def append_log(view, line: str) -> None:

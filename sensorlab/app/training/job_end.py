@@ -1,5 +1,5 @@
 """What a Training tab job's progress and its end do to the tab (`TrainingJobEnd`, a mixin of
-`TrainingTab`): each JSON event of ``sensorlab train|prune|export|quantize --json`` moves the
+`TrainingTab`): each JSON event of ``sensorlab train|prune|export|quantize|export-c --json`` moves the
 curves, progress bar, status and log; the end re-enables the buttons, shows the run that was
 written, or, after a cancelled or failed job, the run that was on screen before it.
 """
@@ -9,7 +9,11 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from sensorlab.app.training.tflite_panel import c_check, export_check
 from sensorlab.training.metrics import epoch_summary, test_summary
+
+#: How the progress bar and messages name a job (default: its command's name).
+JOB_LABELS = {"tflite": "TFLite export", "export-c": "C array export"}
 
 
 class TrainingJobEnd:
@@ -51,6 +55,10 @@ class TrainingJobEnd:
         elif self._job == "export" and "file" in ev:
             self._log(f"wrote {ev['file']} ({ev['size_bytes'] / 1024:.1f} KiB); matches PyTorch on {ev['windows']} windows "
                       f"(max |diff| {ev['max_abs_diff']:.2g})")  # fmt: skip
+        elif self._job in ("tflite", "export-c") and ("file" in ev or "header" in ev):
+            self.results.tflite.add_report(ev)
+            what = f"{ev['file']} ({ev['size_bytes'] / 1024:.1f} KiB)" if "file" in ev else f"{ev['header']} and {ev['source']}"
+            self._log(f"wrote {what}: " + (export_check(ev) if "file" in ev else c_check(ev)))
         elif self._job == "quantize" and "verdicts" in ev:
             for v in ev["verdicts"]:
                 self._log(v)
@@ -64,7 +72,7 @@ class TrainingJobEnd:
         if self.progress.maximum() == 0:
             self.progress.setRange(0, 1)
             self.progress.setValue(1 if status == "ok" else 0)
-            self.progress.setFormat(f"{job}: {'done' if status == 'ok' else status}")
+            self.progress.setFormat(f"{JOB_LABELS.get(job, job)}: {'done' if status == 'ok' else status}")
         if self._config_dir:
             shutil.rmtree(self._config_dir, ignore_errors=True)
             self._config_dir = None
@@ -90,6 +98,9 @@ class TrainingJobEnd:
         if status == "ok":
             # What the job made and the next step ("export: done" said neither).
             done = {"prune": f"pruned run written: {run}",
+                    "tflite": f"exported TFLite from {run.name}: files and self-check in the TFLite tab"
+                              + (" (next: C array for TFLite Micro)" if (run / "model.int8.tflite").exists() else ""),
+                    "export-c": f"C array for TFLite Micro written to {run}: sizes and arena in the TFLite tab",
                     "export": f"exported {run.name}/model.onnx: Use in live view, or Quantize int8",
                     "quantize": f"quantized: int8 builds of {run.name} in the build list (compared in the Quantization tab)"}  # fmt: skip
             self.status.setText(done.get(job, f"{job}: done") if run is not None else f"{job}: done")
@@ -97,8 +108,14 @@ class TrainingJobEnd:
                 self.results.show_run(run)
                 if job == "quantize":
                     self.results.tabs.setCurrentWidget(self.results.quant)
+                elif job in ("tflite", "export-c"):
+                    self.results.tabs.setCurrentWidget(self.results.tflite.view)
         else:
-            self.status.setText(f"⚠ {job} {'cancelled' if status == 'cancelled' else 'failed: ' + message}")
+            ended = f"{JOB_LABELS.get(job, job)} {'cancelled' if status == 'cancelled' else 'failed: ' + message}"
+            self.status.setText(f"⚠ {ended}")
+            if job in ("tflite", "export-c"):  # the command's own message, where its results would have been
+                self.results.tflite.set_failure(ended)
+                self.results.tabs.setCurrentWidget(self.results.tflite.view)
             if job == "prune":  # no pruned run was written: the run on screen, with its curves, again
                 self._show_previous()
                 self.run_dir = self.results.run

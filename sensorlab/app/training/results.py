@@ -5,7 +5,8 @@ Shows the run folder's ``metrics.json`` (test accuracy, per-class precision/reca
 are asked for with `export_requested` / `quantize_requested`, **Prune** with
 `prune_requested(run, sparsity)` (the Training tab runs them as subprocesses); **Use in live
 view** emits `model_ready(path)` with the chosen model file, for the studio's live inference
-to load.
+to load. The third row (`TflitePanel`, ``tflite_panel.py``) exports TFLite int8 / fp32 and the
+TFLite Micro C array, and its **TFLite** tab shows the files and their self-checks.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from PySide6.QtWidgets import (
 )
 
 from sensorlab.app.datasets.report_panel import _table
+from sensorlab.app.training.tflite_panel import TflitePanel
+from sensorlab.training.tflite_env import find_tflite_python
 
 #: Model builds a run folder can hold, in the order offered to the live view.
 BUILDS = (("model.onnx", "ONNX fp32"), ("model.int8.onnx", "ONNX int8 (static QDQ)"), ("model.dynamic.onnx", "ONNX int8 (dynamic)"))
@@ -45,6 +48,7 @@ class TrainingResults(QWidget):
         super().__init__(parent)
         self.run: Path | None = None
         self.metrics: dict = {}
+        self.tflite_project: Path | None = None  # where to look for .venv-tflite (None: this checkout)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.summary = QLabel("Train a model to see its test metrics, confusion matrix and model card here.", wordWrap=True)
@@ -81,6 +85,8 @@ class TrainingResults(QWidget):
             row.addWidget(w)
         row.addStretch(1)
         layout.addLayout(row)
+        self.tflite = TflitePanel()  # third row: TFLite int8 / fp32, C array for TFLite Micro
+        layout.addWidget(self.tflite)
         self.tabs = QTabWidget()
         self.metrics_view = QScrollArea(widgetResizable=True)
         self.confusion = QLabel(alignment=Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
@@ -92,6 +98,7 @@ class TrainingResults(QWidget):
         self.tabs.addTab(confusion_scroll, "Confusion matrix")
         self.tabs.addTab(self.card, "Model card")
         self.tabs.addTab(self.quant, "Quantization")
+        self.tabs.addTab(self.tflite.view, "TFLite")
         layout.addWidget(self.tabs, 1)
 
     def clear(self) -> None:
@@ -163,6 +170,7 @@ class TrainingResults(QWidget):
         self.use_button.setEnabled(self.model_choice.count() > 0)
         if has_run and not self.model_choice.count():
             self.use_button.setToolTip("Export ONNX first: the live view runs ONNX models")
+        self.tflite.show_run(self.run, find_tflite_python(project=self.tflite_project), busy)
 
     def _use(self) -> None:
         path = self.model_choice.currentData()

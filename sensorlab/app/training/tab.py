@@ -14,6 +14,10 @@ and onnxruntime never load into the studio (and cannot stall the live view or cr
   the quantization report.
 - **Prune** (on a finished run) runs ``sensorlab prune RUN --sparsity S --json``: the curves show
   the fine-tuning epochs, and the results panel then shows the new, smaller run.
+- **Export TFLite int8** / **TFLite fp32** / **C array (TFLite Micro)** run ``sensorlab export RUN
+  --format tflite [--int8] --json`` and ``sensorlab export-c RUN/model.int8.tflite --name N --json``
+  with the TFLite environment's interpreter (``sensorlab.training.tflite_env``: the converter
+  lives in its own venv); with none found they say so and name the fix (``make tflite-env``).
 - **Use in live view** is `model_ready(path)` (an ONNX file with its contract), re-emitted from
   the results panel for the studio's live inference to connect to.
 
@@ -48,8 +52,9 @@ from PySide6.QtWidgets import (
 
 from sensorlab.app.common.process_runner import ProcessRunner, append_log
 from sensorlab.app.training.curves import TrainingCurves
-from sensorlab.app.training.job_end import TrainingJobEnd
+from sensorlab.app.training.job_end import JOB_LABELS, TrainingJobEnd
 from sensorlab.app.training.results import TrainingResults
+from sensorlab.training.tflite_env import c_name, child_environment, export_c_args, find_tflite_python, tflite_export_args
 
 TASK_OF_KIND = {"audio": "audio", "timeseries": "timeseries", "video": "image", "frames": "image"}
 
@@ -148,6 +153,8 @@ class TrainingTab(TrainingJobEnd, QWidget):
         self.results.export_requested.connect(self.export_onnx)
         self.results.quantize_requested.connect(self.quantize)
         self.results.prune_requested.connect(self.prune)
+        self.results.tflite.export_requested.connect(self.export_tflite)
+        self.results.tflite.export_c_requested.connect(self.export_c)
         self.results.model_ready.connect(self.model_ready)
 
         left = QWidget()
@@ -277,6 +284,36 @@ class TrainingTab(TrainingJobEnd, QWidget):
         self.status.setText("quantizing: calibrating on train windows, timing fp32 and int8…")
         self._start("quantize", "quantize", onnx, str(dataset), "--json")
 
+    def export_tflite(self, run: str, int8: bool = True) -> bool:
+        """``sensorlab export RUN --format tflite [--int8]`` in the TFLite environment; False (and
+        what to install) if there is none."""
+        what = "int8" if int8 else "fp32"
+        if not self._tflite_ready(f"TFLite {what} export"):
+            return False
+        self.status.setText(f"exporting TFLite {what} (loading the converter takes ~20 s), then checking it against PyTorch…")
+        self._start("tflite", *tflite_export_args(run, int8), python=str(self._tflite.python), environ=child_environment())
+        return True
+
+    def export_c(self, tflite: str) -> bool:
+        """``sensorlab export-c MODEL.tflite --name RUN_model`` (C array for TFLite Micro) in the TFLite environment."""
+        if not self._tflite_ready("C array export"):
+            return False
+        self.status.setText("writing the C array and measuring the TFLite Micro tensor arena…")
+        self._start("export-c", *export_c_args(tflite, c_name(Path(tflite).parent)), python=str(self._tflite.python), environ=child_environment())
+        return True
+
+    def _tflite_ready(self, what: str) -> bool:
+        """Whether a TFLite environment was found (kept in ``_tflite``); if not, the tab says so and names the fix."""
+        if self.runner.running:
+            return False
+        self._tflite = find_tflite_python(project=self.results.tflite_project)
+        if self._tflite.found:
+            return True
+        self.status.setText(f"⚠ {what}: {self._tflite.problem}")
+        self.results.tflite.set_failure(f"{what} cannot start: no TFLite environment")  # the panel then says why and the fix
+        self.results.tabs.setCurrentWidget(self.results.tflite.view)
+        return False
+
     def prune(self, run: str, sparsity: float) -> None:
         """Prune a finished run and fine-tune it; the new run is shown when it is written."""
         self._remember_shown()
@@ -285,16 +322,16 @@ class TrainingTab(TrainingJobEnd, QWidget):
         self.status.setText(f"pruning {Path(run).name}: removing {sparsity:.0%} of the filters, then fine-tuning…")
         self._start("prune", "prune", run, "--sparsity", f"{sparsity:g}", "--json")
 
-    def _start(self, job: str, *args: str) -> None:
+    def _start(self, job: str, *args: str, python: str | None = None, environ: dict[str, str] | None = None) -> None:
         self._job = job
         self.train_button.setEnabled(False)
         self.open_button.setEnabled(False)  # Open run… while a job runs did nothing at all
         self.cancel_button.setEnabled(True)
         self.results.set_busy(True)
         if job != "train":
-            self.progress.setFormat(job)
+            self.progress.setFormat(JOB_LABELS.get(job, job))
             self.progress.setRange(0, 0)  # one step: busy until it ends
-        self.runner.start(*args)
+        self.runner.start(*args, python=python, environ=environ)
 
     # -- small things ------------------------------------------------------------------------
     def _suggest_run_dir(self) -> None:

@@ -15,9 +15,11 @@ def test_every_control_and_the_plots_are_inside_a_760_px_wide_tab(qtbot):
     assert tab.minimumSizeHint().width() <= 760
     visible = QRect(QPoint(0, 0), tab.size())
     r = tab.results
-    for w in (r.export_button, r.quantize_button, r.prune_button, r.sparsity, r.model_choice, r.use_button, tab.plots, tab.train_button, tab.open_button):
+    t = r.tflite
+    for w in (r.export_button, r.quantize_button, r.prune_button, r.sparsity, r.model_choice, r.use_button, t.int8_button, t.fp32_button,
+              t.c_button, t.folder_button, tab.plots, tab.train_button, tab.open_button):  # fmt: skip
         box = QRect(w.mapTo(tab, QPoint(0, 0)), w.size())
         assert visible.contains(box), f"{w.__class__.__name__} {getattr(w, 'text', lambda: '')()!r} at {box} outside the {visible} tab"
     # The buttons keep room for their whole text.
-    for b in (r.export_button, r.quantize_button, r.prune_button, r.use_button):
+    for b in (r.export_button, r.quantize_button, r.prune_button, r.use_button, t.int8_button, t.fp32_button, t.c_button, t.folder_button):
         assert b.width() >= b.fontMetrics().horizontalAdvance(b.text())
