@@ -100,6 +100,11 @@ def export_onnx(run: Path, out: Path | None = None, dataset: Path | None = None)
     run = Path(run)
     out = Path(out) if out else (run if run.is_dir() else run.parent) / "model.onnx"
     dataset = dataset or _trained_on(run)
+    folder = run if run.is_dir() else run.parent
+    if dataset is None and not (folder / "metrics.json").exists():
+        # train writes the checkpoint, then metrics.json: a stop between the two left "the dataset (None) is needed".
+        raise ExportError(f"{folder} has a checkpoint but no metrics.json: its training did not finish (stopped while the run folder "
+                          f"was written); train it again, or pass --dataset DATASET.h5 to export this checkpoint anyway")  # fmt: skip
     x = check_windows(contract, dataset, split=_tested_on(run))
     example = torch.from_numpy(x[:2] if len(x) >= 2 else np.zeros((2, *contract.input["shape"]), np.float32))
     with staged(out) as tmp:  # `out` appears only once the model is whole and checked
