@@ -28,7 +28,11 @@ def column_envelope(t: np.ndarray, lo: np.ndarray, hi: np.ndarray, t0: float, px
     # rounding of host times (~1e-5 px) picked either column, differently for a view panned
     # by whole pixels: a thousandth of a pixel decides for the right-hand one.
     col = np.floor(x + 1e-3)
-    starts = np.flatnonzero(np.r_[True, col[1:] != col[:-1]])
+    # (not np.r_[True, …]: the same array without np.r_'s Python parsing of its index)
+    new = np.empty(len(col), bool)
+    new[0] = True
+    np.not_equal(col[1:], col[:-1], out=new[1:])
+    starts = np.flatnonzero(new)
     c = col[starts]
     if len(starts) == len(col):  # a block per column at most: nothing to merge
         lo_c, hi_c = lo, hi
@@ -46,7 +50,7 @@ def column_envelope(t: np.ndarray, lo: np.ndarray, hi: np.ndarray, t0: float, px
     # are `spacing` px apart, so a longer step is a gap in the recording (nothing drawn).
     spacing = float(np.partition(np.diff(x), len(x) // 2 - 1)[len(x) // 2 - 1]) if len(x) > 2 else 1.0
     reach = np.minimum(step, np.where(step <= 4.0 * spacing, step, np.ceil(spacing))).astype(np.intp)
-    reach = np.r_[reach, 1]
+    reach = np.concatenate((reach, [1]))
     idx = np.repeat(np.arange(len(c)), reach)
     first = np.repeat(np.cumsum(reach) - reach, reach)
     cols = c[idx] + (np.arange(len(idx)) - first)

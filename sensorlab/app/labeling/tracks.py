@@ -24,6 +24,7 @@ from PySide6.QtGui import QTransform
 
 from sensorlab.app.labeling.envelope_columns import column_envelope, gap_breaks, join_columns, visible_segments
 from sensorlab.app.labeling.envelope_layer import EnvelopeLayer, EnvelopeTrace
+from sensorlab.app.live.plot_items import BoundsKeptAxis
 from sensorlab.session.pyramid import Pyramid
 from sensorlab.session.reader import StreamReader
 
@@ -87,7 +88,8 @@ class Track:
         self.name = name
         self.origin = origin
         self.viewbox = TimeViewBox()
-        self.plot = pg.PlotItem(viewBox=self.viewbox)
+        # Bounds kept (`BoundsKeptAxis`): Qt's scene walk asks for them several times a frame.
+        self.plot = pg.PlotItem(viewBox=self.viewbox, axisItems={"left": BoundsKeptAxis("left")})
         self.plot.hideButtons()
         self.plot.setMenuEnabled(False)
         self.plot.showGrid(x=True, y=False, alpha=0.12)
