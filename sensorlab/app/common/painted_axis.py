@@ -5,7 +5,8 @@ measuring every text with ``QPainter.boundingRect``; the live view's scrolling a
 (`live_axis.LiveTimeAxis`) and the labeling timeline's ruler (`time_ruler.TimeRuler`) move on
 every frame, so they paint straight from their tick values instead. What they share lives
 here: the paint preamble (range, bounds, font and metrics, whether grid lines are drawn, the
-tick levels), the pen of each tick level and the cache of laid-out tick texts. Each axis keeps its own geometry (which
+tick levels), the tick values (their spacing kept while the span and length stay the same),
+the pen of each tick level and the cache of laid-out tick texts. Each axis keeps its own geometry (which
 side the ticks and texts are on).
 """
 

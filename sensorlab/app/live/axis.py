@@ -9,8 +9,8 @@ layout, its label, pyqtgraph's tick spacing, tick strings, grid lines and crowdi
 paints directly instead: the spacing is worked out again only when the window's length or
 the axis's width changes (scrolling moves the ticks, it does not change their spacing),
 each level's lines are one ``drawLines``, and each text is a `QStaticText` laid out once
-(the paint preamble, text cache and text placement are shared with the labeling ruler in
-`painted_axis`).
+(the paint preamble, tick values, text cache and text placement are shared with the labeling
+ruler in `painted_axis`).
 """
 
 from __future__ import annotations
