@@ -71,11 +71,15 @@ class Timeline(pg.GraphicsLayoutWidget):
         self.ci.layout.setSpacing(0)
         self.ci.setContentsMargins(0, 0, 4, 0)
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys go to the labeling view
-        # The view paints its whole background itself (an opaque brush, from its cache), so Qt
+        # The view paints its whole background itself (an opaque brush), so Qt
         # need not fill the viewport with the palette's colour first: one full-window fill
         # less per scroll frame.
         self.viewport().setAutoFillBackground(False)
         self.viewport().setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
+        # ... and that background is a plain fill of the view's brush, not pyqtgraph's cached
+        # background pixmap: every frame repaints the whole viewport, and copying a
+        # window-sized pixmap (read and write) cost about twice filling it (write only).
+        self.setCacheMode(self.CacheModeFlag.CacheNone)
         self._settle = QTimer(self, singleShot=True, interval=SETTLE_MS)
         self._settle.timeout.connect(self._on_settled)
         self._settle_after_paint = False
