@@ -146,6 +146,13 @@ class Timeline(pg.GraphicsLayoutWidget):
             plot.getAxis(side).label.setCacheMode(cache)
         for side in ("bottom", "top", "left"):
             no_si_prefix(plot.getAxis(side))
+        # Hidden x axes (every row's bottom one, the top one of every row but the first) are
+        # never drawn: unlinked from the view, they no longer take a range signal (a Python
+        # slot, a range and an update) on every frame.
+        for side in ("bottom", "top"):
+            axis = plot.getAxis(side)
+            if not axis.isVisibleTo(plot) and axis.linkedView() is not None:
+                axis.unlinkFromView()
         if not self.plots:
             vb = plot.getViewBox()
             # The whole session from the start: pyqtgraph's default range (0–1 s) made the
