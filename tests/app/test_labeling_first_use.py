@@ -23,7 +23,7 @@ def _clappy_session(path, seconds=16.0, clap_s=0.02, claps=(1.37, 3.37, 5.37, 7.
 
 
 def test_zoomed_out_spectrogram_shows_every_short_clap(tmp_path, qtbot):
-    from sensorlab.app.labeling.tracks import SpectrogramTrack
+    from sensorlab.app.labeling.spectrogram_track import SpectrogramTrack
 
     claps = _clappy_session(tmp_path / "c.h5")
     with Session.open(tmp_path / "c.h5") as s:
@@ -73,7 +73,8 @@ def test_a_span_whose_start_scrolled_out_shows_its_whole_label_at_the_left_edge(
 def test_track_names_fit_beside_their_tracks(tmp_path, qtbot, open_view):
     """Rotated axis labels longer than their track ran into the next one's ("1000 Hztimeseries")
     on the demo recording: six signal streams and the spectrogram in a 900 px window."""
-    from sensorlab.app.labeling.tracks import SignalTrack, SpectrogramTrack
+    from sensorlab.app.labeling.spectrogram_track import SpectrogramTrack
+    from sensorlab.app.labeling.tracks import SignalTrack
 
     path = tmp_path / "s.h5"
     seconds, n = 4.0, 4000
@@ -132,7 +133,7 @@ def test_the_spectrogram_is_computed_off_the_gui_thread_and_a_stale_one_is_dropp
     # request is shown.
     import threading
 
-    from sensorlab.app.labeling.tracks import SpectrogramTrack
+    from sensorlab.app.labeling.spectrogram_track import SpectrogramTrack
 
     claps = _clappy_session(tmp_path / "c.h5")
     with Session.open(tmp_path / "c.h5") as s:
@@ -180,7 +181,7 @@ def test_a_half_minute_session_at_48_khz_shows_every_clap_zoomed_out(tmp_path, q
     # The demo rig's microphone (48 kHz) over its first 30 s on a 1400 px window: the overview
     # read one 10 ms window every 60 ms there, and most of the 20 ms claps fell between them
     # (only every third or fourth showed, in a different place on every zoom).
-    from sensorlab.app.labeling.tracks import SpectrogramTrack
+    from sensorlab.app.labeling.spectrogram_track import SpectrogramTrack
 
     rate, seconds = 48000, 30.0
     claps = tuple(1.37 + 2.0 * i for i in range(14))

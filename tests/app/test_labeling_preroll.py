@@ -48,7 +48,7 @@ def test_the_preroll_is_on_the_timeline_and_takes_labels(tmp_path, open_view, qt
 
 
 def test_the_spectrogram_lines_up_with_the_samples_when_the_view_reaches_past_them(tmp_path, qtbot):
-    from sensorlab.app.labeling.tracks import SpectrogramTrack
+    from sensorlab.app.labeling.spectrogram_track import SpectrogramTrack
 
     path = _recording_with_preroll(tmp_path / "run.h5")
     with Session.open(path) as s:

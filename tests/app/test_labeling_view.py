@@ -301,7 +301,7 @@ def test_every_channel_draws_its_own_recorded_values_at_every_zoom(tmp_path, ope
     Also: about one min/max pair per pixel, never far fewer (a ramp drawn from 8-px blocks
     looks like a staircase the data does not have).
     """
-    from sensorlab.app.labeling.tracks import column_envelope
+    from sensorlab.app.labeling.envelope_columns import column_envelope
     from sensorlab.session.pyramid import BLOCK_FACTOR
 
     path = write_synthetic_session(tmp_path / "fast.h5", 40.0, audio_rate=8000, imu_rate=4000, frame_shape=(8, 8))

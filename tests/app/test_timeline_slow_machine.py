@@ -76,7 +76,7 @@ def test_the_spectrogram_is_drawn_in_its_colour_map_from_an_opaque_image(view, q
     import numpy as np
     import pyqtgraph as pg
 
-    from sensorlab.app.labeling.tracks import SpectrogramTrack
+    from sensorlab.app.labeling.spectrogram_track import SpectrogramTrack
 
     tl = view.timeline
     spec = next(t for t in tl.tracks if isinstance(t, SpectrogramTrack))

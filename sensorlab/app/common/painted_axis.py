@@ -5,12 +5,14 @@ measuring every text with ``QPainter.boundingRect``; the live view's scrolling a
 (`live_axis.LiveTimeAxis`) and the labeling timeline's ruler (`time_ruler.TimeRuler`) move on
 every frame, so they paint straight from their tick values instead. What they share lives
 here: the paint preamble (range, bounds, font and metrics, whether grid lines are drawn, the
-tick levels), the pen of each tick level and the cache of laid-out tick texts. Each axis keeps its own geometry (which
+tick levels), the tick values (their spacing kept while the span and length stay the same),
+the pen of each tick level and the cache of laid-out tick texts. Each axis keeps its own geometry (which
 side the ticks and texts are on).
 """
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import pyqtgraph as pg
@@ -42,6 +44,33 @@ class PaintedAxis(pg.AxisItem):
     def __init__(self, orientation: str, **kwargs):
         super().__init__(orientation, **kwargs)
         self._texts: dict[tuple[str, str], tuple[QStaticText, float]] = {}
+        self._spacing_key: tuple[float, float] | None = None
+        self._spacings: list[tuple[float, float]] = []
+
+    def tickValues(self, minVal: float, maxVal: float, size: float):
+        """pyqtgraph's tick values, with the spacing kept while the span and size stay the same
+        (the levels' values are recomputed from it: cheap; the spacing search is not), in plain
+        floats: pyqtgraph's NumPy for a few dozen values (``arange``, an ``isclose`` matrix
+        against the coarser levels, ``concatenate``) cost more than the values themselves."""
+        if self.logMode:
+            return super().tickValues(minVal, maxVal, size)
+        lo, hi = sorted((minVal * self.scale, maxVal * self.scale))
+        key = (round(hi - lo, 9), float(size))
+        if key != self._spacing_key:
+            self._spacing_key = key
+            self._spacings = list(self.tickSpacing(lo, hi, size))
+        levels = []
+        seen: list[float] = []
+        for spacing, offset in self._spacings:
+            start = math.ceil((lo - offset) / spacing) * spacing + offset
+            num = int((hi - start) / spacing) + 1
+            tol = spacing * 0.01
+            values = [(start + k * spacing) / self.scale for k in range(max(0, num))]
+            # Ticks of a coarser level are not repeated by the finer ones (as pyqtgraph does).
+            values = [v for v in values if not any(abs(v - s) <= tol / self.scale for s in seen)]
+            seen += values
+            levels.append((spacing / self.scale, values))
+        return levels
 
     def _text(self, font_key: str, metrics: QFontMetricsF, s: str) -> tuple[QStaticText, float]:
         """``s`` as a `QStaticText` laid out once, and its width (measured once)."""

@@ -33,6 +33,7 @@ from sensorlab.app.labeling.lane_texts import layout_lane_texts
 from sensorlab.app.labeling.segment_strip import SegmentStrip
 from sensorlab.app.labeling.timeline import Timeline
 from sensorlab.app.labeling.tracks import TimeViewBox
+from sensorlab.app.live.plot_items import BoundsKeptAxis
 from sensorlab.labeling.annotations import AnnotationSet, Segment, Tier
 from sensorlab.labeling.commands import AddSegment, Command, MoveSegment, UndoStack
 from sensorlab.labeling.labelset import LabelSet
@@ -71,7 +72,7 @@ class Lane:
         self.view = view
         self.tier = tier
         self.viewbox = LaneViewBox(self)
-        self.plot = pg.PlotItem(viewBox=self.viewbox)
+        self.plot = pg.PlotItem(viewBox=self.viewbox, axisItems={"left": BoundsKeptAxis("left")})  # (see tracks.Track)
         self.plot.hideButtons()
         self.plot.setMenuEnabled(False)
         self.plot.setYRange(0, 1, padding=0)

@@ -77,6 +77,8 @@ class SegmentStrip(ViewOverlay):
         self.drawn = 0  # segments in the last painted image (tests, benchmarks)
         self._pattern_size: tuple[int, int] | None = None
         self._pattern: tuple[np.ndarray, np.ndarray] | None = None
+        self._colors: tuple[str, ...] | None = None  # label colours `_argbs` was made for
+        self._argbs: tuple[np.ndarray, np.ndarray, np.ndarray] = ()
 
     def arrays(self) -> LaneArrays:
         """The lane's segments as arrays (rebuilt only after the annotations changed)."""
@@ -121,11 +123,9 @@ class SegmentStrip(ViewOverlay):
         a = (arr.starts[idx] - t0) * scale
         b = (arr.ends[idx] - t0) * scale
         point, sugg = arr.point[idx], arr.suggested[idx]
-        colors = [view.labels.color_of(name) for name in arr.labels]
         lab = arr.label[idx]
-        fill_plain = np.array([_argb(c, FILL_ALPHA) for c in colors], np.uint32)[lab]
-        fill_sugg = np.array([_argb(c, SUGGESTED_ALPHA) for c in colors], np.uint32)[lab]
-        edge = np.array([_argb(c) for c in colors], np.uint32)[lab]
+        plain_argb, sugg_argb, edge_argb = self._label_argb(tuple(view.labels.color_of(name) for name in arr.labels))
+        fill_plain, fill_sugg, edge = plain_argb[lab], sugg_argb[lab], edge_argb[lab]
         edge[selected] = _argb(SELECTED_COLOR)
         # Per column: fill colour, hatched or not; edge colour, dashed or not. Later segments
         # (and the selected one, last) overwrite earlier ones where they share a column.
@@ -183,6 +183,14 @@ class SegmentStrip(ViewOverlay):
             texts.append((float(xs[j]), text, bool(selected[k])))
             j = max(j + 1, int(np.searchsorted(xs, xs[j] + char_w * (len(text) + 1), "left")))
         return img, texts
+
+    def _label_argb(self, colors: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each label's fill (plain, suggested) and edge as ARGB32, parsed once per set of
+        label colours rather than three `QColor`s per label every frame."""
+        if colors != self._colors:
+            self._colors = colors
+            self._argbs = tuple(np.array([_argb(c, alpha) for c in colors], np.uint32) for alpha in (FILL_ALPHA, SUGGESTED_ALPHA, 255))
+        return self._argbs
 
     def _patterns(self, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
         """The hatching's "/" pixels (height × width) and the dash's "on" rows (height × 1) for

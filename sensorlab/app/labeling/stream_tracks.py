@@ -14,7 +14,8 @@ from sensorlab.acquisition.source import StreamKind
 from sensorlab.app.labeling.events_track import EventsTrack
 from sensorlab.app.labeling.frame_preview import FramePreview
 from sensorlab.app.labeling.timeline import Timeline
-from sensorlab.app.labeling.tracks import SignalTrack, SpectrogramTrack
+from sensorlab.app.labeling.spectrogram_track import SpectrogramTrack
+from sensorlab.app.labeling.tracks import SignalTrack
 from sensorlab.labeling.session_labels import LABELS_STREAM as LIVE_LABELS_STREAM
 from sensorlab.session.pyramid import Pyramid
 from sensorlab.session.reader import Session

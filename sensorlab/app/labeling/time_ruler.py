@@ -23,6 +23,7 @@ from PySide6.QtCore import QLineF, QPointF
 from PySide6.QtGui import QColor, QPainter, QPen
 
 from sensorlab.app.common.painted_axis import PaintedAxis
+from sensorlab.app.live.plot_items import BoundsKeptAxis
 
 
 #: Z value of the ruler: below its plot's `ViewBox` (pyqtgraph puts it at -100, axes at 0.5),
@@ -40,14 +41,16 @@ def opaque_over(pen: QPen, background: QColor) -> QPen:
     return out
 
 
-class TimeRuler(PaintedAxis):
-    """A top axis (``AxisItem("top")``) that paints its ticks, grid lines and texts itself."""
+class TimeRuler(PaintedAxis, BoundsKeptAxis):
+    """A top axis (``AxisItem("top")``) that paints its ticks, grid lines and texts itself (its
+    bounds kept between frames: `BoundsKeptAxis`)."""
 
     #: Texts kept laid out (a session's tick strings repeat as the view moves).
     MAX_TEXTS = 2048
 
     def __init__(self, **kwargs):
         super().__init__("top", **kwargs)
+        self._pens: dict[tuple, QPen] = {}  # a level's opaque grid pen (see `_grid_pen`)
 
     def setZValue(self, z: float) -> None:  # noqa: N802 - Qt override
         # pyqtgraph's PlotItem puts every axis at 0.5, above the view: keep the grid beneath.
@@ -56,6 +59,19 @@ class TimeRuler(PaintedAxis):
     def _background(self) -> QColor:
         views = self.scene().views() if self.scene() is not None else []
         return views[0].backgroundBrush().color() if views else QColor(0, 0, 0)
+
+    def _grid_pen(self, s, level: int, ticks: int, background: QColor) -> QPen:
+        """The same faint grid lines as `AxisItem`'s, painted opaque (see the module doc); kept
+        per level, tick count, axis length and colours (a pan at one zoom reuses them). The
+        axis' pens are told apart by identity: pyqtgraph replaces them on `setPen`/`setTickPen`,
+        and building them to compare (`tickPen()` makes a new `QPen`) was the cost saved."""
+        key = (level, ticks, s.length, s.grid, background.rgba(), id(self._pen), id(self._tickPen), self.grid, self.style["tickAlpha"])
+        pen = self._pens.get(key)
+        if pen is None:
+            if len(self._pens) > 256:
+                self._pens.clear()
+            pen = self._pens[key] = opaque_over(self.level_pen(s, level, ticks), background)
+        return pen
 
     def paint(self, p: QPainter, *_args) -> None:
         s = self._begin_paint(p)
@@ -71,8 +87,7 @@ class TimeRuler(PaintedAxis):
         for i, (_spacing, values) in enumerate(s.levels):
             xs = [(v - s.x0) * s.scale + left for v in values]
             positions.append(xs)
-            # The same faint grid lines as `AxisItem`'s, painted opaque (see the module doc).
-            p.setPen(opaque_over(self.level_pen(s, i, len(values)), background))
+            p.setPen(self._grid_pen(s, i, len(values), background))
             lines = [QLineF(x, bottom, x, end) for x in xs if left <= x <= right]
             if lines:
                 p.drawLines(lines)

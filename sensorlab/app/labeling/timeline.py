@@ -71,11 +71,15 @@ class Timeline(pg.GraphicsLayoutWidget):
         self.ci.layout.setSpacing(0)
         self.ci.setContentsMargins(0, 0, 4, 0)
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys go to the labeling view
-        # The view paints its whole background itself (an opaque brush, from its cache), so Qt
+        # The view paints its whole background itself (an opaque brush), so Qt
         # need not fill the viewport with the palette's colour first: one full-window fill
         # less per scroll frame.
         self.viewport().setAutoFillBackground(False)
         self.viewport().setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
+        # ... and that background is a plain fill of the view's brush, not pyqtgraph's cached
+        # background pixmap: every frame repaints the whole viewport, and copying a
+        # window-sized pixmap (read and write) cost about twice filling it (write only).
+        self.setCacheMode(self.CacheModeFlag.CacheNone)
         self._settle = QTimer(self, singleShot=True, interval=SETTLE_MS)
         self._settle.timeout.connect(self._on_settled)
         self._settle_after_paint = False
@@ -142,6 +146,13 @@ class Timeline(pg.GraphicsLayoutWidget):
             plot.getAxis(side).label.setCacheMode(cache)
         for side in ("bottom", "top", "left"):
             no_si_prefix(plot.getAxis(side))
+        # Hidden x axes (every row's bottom one, the top one of every row but the first) are
+        # never drawn: unlinked from the view, they no longer take a range signal (a Python
+        # slot, a range and an update) on every frame.
+        for side in ("bottom", "top"):
+            axis = plot.getAxis(side)
+            if not axis.isVisibleTo(plot) and axis.linkedView() is not None:
+                axis.unlinkFromView()
         if not self.plots:
             vb = plot.getViewBox()
             # The whole session from the start: pyqtgraph's default range (0–1 s) made the

@@ -9,13 +9,11 @@ layout, its label, pyqtgraph's tick spacing, tick strings, grid lines and crowdi
 paints directly instead: the spacing is worked out again only when the window's length or
 the axis's width changes (scrolling moves the ticks, it does not change their spacing),
 each level's lines are one ``drawLines``, and each text is a `QStaticText` laid out once
-(the paint preamble, text cache and text placement are shared with the labeling ruler in
-`painted_axis`).
+(the paint preamble, tick values, text cache and text placement are shared with the labeling
+ruler in `painted_axis`).
 """
 
 from __future__ import annotations
-
-import math
 
 from PySide6.QtCore import QLineF, QPointF
 from PySide6.QtGui import QPainter
@@ -33,29 +31,6 @@ class LiveTimeAxis(PaintedAxis, BoundsKeptAxis):
 
     def __init__(self, **kwargs):
         super().__init__("bottom", **kwargs)
-        self._spacing_key: tuple[float, float] | None = None
-        self._spacings: list[tuple[float, float]] = []
-
-    def tickValues(self, minVal: float, maxVal: float, size: float):
-        """pyqtgraph's tick values, with the spacing kept while the span and size stay the same
-        (the levels' values are recomputed from it: cheap; the spacing search is not)."""
-        lo, hi = sorted((minVal * self.scale, maxVal * self.scale))
-        key = (round(hi - lo, 9), float(size))
-        if key != self._spacing_key:
-            self._spacing_key = key
-            self._spacings = list(self.tickSpacing(lo, hi, size))
-        levels = []
-        seen: list[float] = []
-        for spacing, offset in self._spacings:
-            start = math.ceil((lo - offset) / spacing) * spacing + offset
-            num = int((hi - start) / spacing) + 1
-            tol = spacing * 0.01
-            values = [(start + k * spacing) / self.scale for k in range(max(0, num))]
-            # Ticks of a coarser level are not repeated by the finer ones (as pyqtgraph does).
-            values = [v for v in values if not any(abs(v - s) <= tol / self.scale for s in seen)]
-            seen += values
-            levels.append((spacing / self.scale, values))
-        return levels
 
     def paint(self, p: QPainter, *_args) -> None:
         s = self._begin_paint(p)

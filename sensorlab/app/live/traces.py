@@ -291,8 +291,11 @@ class CursorLine(ViewOverlay):
             self.update()
 
     def paint(self, p: QPainter, *_args) -> None:
-        px = float(self.x_to_px(self._value))
+        # `x_to_px` in plain floats: NumPy for one value cost more than the line (five
+        # cursors are painted every frame of the labeling timeline).
+        (x0, x1), _ = self.viewbox.viewRange()
         r = self._rect
+        px = (self._value - x0) * (r.width() / (x1 - x0 or 1.0)) + r.left()
         if r.left() <= px <= r.right():
             p.setPen(self._pen)
             p.drawLine(QPointF(px, r.top()), QPointF(px, r.bottom()))
