@@ -55,3 +55,31 @@ def test_a_hidden_channel_leaves_the_plot_and_comes_back(qtbot):
     # The legend's sample toggles the channel too (it calls setVisible on the trace).
     panel.curves[1].setVisible(False)
     qtbot.waitUntil(lambda: _drawn(panel, 1) == 0, timeout=5_000)
+
+
+def test_a_frames_rows_draw_what_each_channels_own_data_draws(qtbot):
+    """A panel hands its channels a frame's data in one call (`TraceGroup.set_rows`): the plot,
+    bounds included (Qt skips what lies outside them), is the one each channel's own
+    ``setData`` draws; a channel hidden meanwhile keeps its old data and, shown again, draws
+    the new."""
+    panel = _panel(qtbot)
+    panel.set_channel_visible(1, False)
+    t = np.arange(900, 950) / 100.0
+    ring_levels = np.array([2.8, -1.0, -2.9], dtype=np.float32)  # past the earlier extremes
+    panel.ring.append(Chunk(np.tile(ring_levels, (len(t), 1)), t))
+    assert panel.refresh()
+    hidden_x, _ = panel.curves[1].getOriginalDataset()
+    assert hidden_x[-1] < 9.0  # not handed the frame's rows
+    rect = panel.traces.boundingRect()
+    assert rect.top() < -2.9 and rect.bottom() > 2.8
+    fast = panel.graphics.grab().toImage()
+    for curve in panel.curves:
+        if curve.isVisible():
+            x, y = curve.getOriginalDataset()
+            curve.setData(x.copy(), y.copy())
+    panel.traces.changed()
+    assert panel.traces.boundingRect() == rect
+    assert panel.graphics.grab().toImage() == fast
+    panel.set_channel_visible(1, True)
+    x, y = panel.curves[1].getOriginalDataset()
+    assert x[-1] > 9.4 and y[-1] == -1.0

@@ -82,11 +82,7 @@ class AudioPanel(Panel):
         self._fit_envelope(self.envelope, self.rate, self.BLOCK)
         self.envelope.add(chunk.timestamps, data)
         t, v = self._envelope_view(self.envelope.buffer)
-        x = t - self.origin
-        lo, hi = (v.min(axis=1).tolist(), v.max(axis=1).tolist()) if v.shape[1] else (None, None)
-        for i, curve in enumerate(self.curves):
-            curve.setData(x, v[i], skipFiniteCheck=True, bounds=(lo[i], hi[i]) if lo else None)
-        self.traces.changed()
+        self.traces.set_rows(t - self.origin, v, shown_only=False)
         self._spectrogram(data[:, 0], float(chunk.timestamps[0]))
         return True
 

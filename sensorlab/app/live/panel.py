@@ -28,7 +28,7 @@ from sensorlab.app.common.painted_axis import no_si_prefix
 from sensorlab.app.live.axis import LiveTimeAxis
 from sensorlab.app.live.buffers import PeakEnvelope, RollingBuffer, coarsen
 from sensorlab.app.live.marker_layer import Marker, MarkerLayer
-from sensorlab.app.live.plot_items import BoundsKeptAxis, LiveViewBox, hollow
+from sensorlab.app.live.plot_items import BoundsKeptAxis, LiveViewBox, follow_shown_x_axes, hollow
 
 #: Distinct colours for channels (Tableau-like, readable on a dark background).
 PALETTE = (
@@ -160,6 +160,7 @@ class Panel(QWidget):
         # its label as HTML, on every linked plot, shown or not. Its unit is always seconds.
         for side in ("bottom", "top"):
             no_si_prefix(plot.getAxis(side))
+        follow_shown_x_axes(plot)  # the hidden top axis stops following the scrolling range
         return plot
 
     def show_time_axis(self, show: bool) -> None:
@@ -172,6 +173,7 @@ class Panel(QWidget):
                 # Major and minor ticks only: the finest level's ticks and labels were a third
                 # of the cost of this axis, which is redrawn every frame.
                 plot.getAxis("bottom").setStyle(maxTickLevel=1, maxTextLevel=1)
+            follow_shown_x_axes(plot)
 
     def _time_plots(self) -> list[pg.PlotItem]:
         return [self.plot] if self.plot is not None else []

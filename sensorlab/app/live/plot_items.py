@@ -25,6 +25,24 @@ def hollow(item: QGraphicsItem) -> None:
     item.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents, True)
 
 
+def follow_shown_x_axes(plot: pg.PlotItem) -> None:
+    """Link ``plot``'s shown x axes (bottom, top) to its view and unlink its hidden ones.
+
+    Every x axis of a plot follows its view's range: a Python slot, a range and an update on
+    every frame of a scrolling plot, ~14 a frame in the live view for axes never drawn (only
+    the lowest plot shows its bottom axis, none its top). An axis linked again (shown under
+    another plot) takes the view's range at once. Call after showing or hiding an x axis."""
+    view = plot.getViewBox()
+    for side in ("bottom", "top"):
+        axis = plot.getAxis(side)
+        if not axis.isVisibleTo(plot):
+            if axis.linkedView() is not None:
+                axis.unlinkFromView()
+        elif axis.linkedView() is None:
+            axis.linkToView(view)
+            axis.linkedViewChanged(view)
+
+
 class LiveViewBox(pg.ViewBox):
     """A `ViewBox` whose bounds and shape are kept from one resize to the next.
 

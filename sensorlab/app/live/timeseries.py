@@ -157,12 +157,7 @@ class TimeseriesPanel(Panel):
         self.envelope.add(chunk.timestamps, data)
         self.newest = float(chunk.timestamps[-1])
         t, v = self._envelope_view(self.buffer)
-        x = t - self.origin
-        lo, hi = (v.min(axis=1).tolist(), v.max(axis=1).tolist()) if v.shape[1] else (None, None)
-        for i, curve in enumerate(self.curves):
-            if curve.isVisible():
-                curve.setData(x, v[i], skipFiniteCheck=True, bounds=(lo[i], hi[i]) if lo else None)
-        self.traces.changed()
+        self.traces.set_rows(t - self.origin, v)  # the shown curves (`_show_channel` updates one when shown)
         self._ticks += 1
         if self.autoscale.isChecked() and (self._ticks % 8 == 1 or self._y_range is None):
             self._rescale()

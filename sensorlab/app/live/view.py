@@ -27,6 +27,7 @@ from sensorlab.acquisition.clock import EPOCH
 from sensorlab.acquisition.source import StreamKind
 from sensorlab.app.live.cpu_room import CpuRoom
 from sensorlab.app.live.panels import EventsPanel, Panel, panel_for, ring_seconds
+from sensorlab.app.live.plot_items import follow_shown_x_axes
 from sensorlab.app.live.time_scroll import line_up, show_range
 
 #: Shortest refresh period of the live view, milliseconds (about 60 fps).
@@ -168,6 +169,7 @@ class LiveView(QWidget):
             panel.show_time_axis(panel is panels[-1])
         if panels and hasattr(panels[-1], "spec_plot"):
             panels[-1].plot.showAxis("bottom", False)
+            follow_shown_x_axes(panels[-1].plot)
 
     def _show_image_column(self) -> None:
         if self._split.indexOf(self._image_col) < 0:
