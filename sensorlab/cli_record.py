@@ -36,6 +36,8 @@ def _sources(rig: Path | None, demo: bool):
             config = load_rig(rig)
         except RigError as e:
             fail(str(e), 2)
+        for note in config.notes():  # valid, probably not meant: said once, the recording goes on
+            typer.secho(f"note: {note}", fg="yellow", err=True)
     return config, config.build_sources()
 
 

@@ -168,7 +168,7 @@ class DeviceDialog(QDialog):
             w.setLayout(layout)
             split.addWidget(w)
         split.setSizes([380, 600])
-        self.status = QLabel()
+        self.status = QLabel(wordWrap=True)  # a rig's notes are sentences
         self.tasks.progress.connect(self.status.setText)
         self.tasks.failed.connect(lambda title, msg: self.report.setPlainText(f"{title} failed:\n{msg}"))
         box = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
@@ -317,8 +317,11 @@ class DeviceDialog(QDialog):
     def _load(self) -> None:
         start = str(self.settings.value("rig/folder", str(Path.home())))
         path, _ = QFileDialog.getOpenFileName(self, "Load rig", start, "Rig files (*.toml)")
-        if not path:
-            return
+        if path:
+            self.load_from(path)
+
+    def load_from(self, path: str | Path) -> None:
+        """Show the rig file at ``path``; its error, or notes on settings probably not meant."""
         try:
             rig = load_rig(path)
         except RigError as e:
@@ -329,6 +332,8 @@ class DeviceDialog(QDialog):
         self.rig_name.setText(rig.name)
         self._devices = [_named(d) for d in rig.devices()]
         self._refresh_list()
+        # Valid settings that are probably not meant (a text stream kept in float32), with the fix.
+        self.status.setText("\n".join(f"note: {n}" for n in rig.notes()))
 
     def _save(self) -> None:
         start = str(Path(str(self.settings.value("rig/folder", str(Path.home())))) / f"{self.rig_name.text() or 'rig'}.toml")
