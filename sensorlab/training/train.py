@@ -58,6 +58,26 @@ def partial_run_dir(out: Path) -> Path:
     return out.parent / f".{out.name}.partial-{os.getpid()}"
 
 
+def remove_killed_partials(out: Path) -> None:
+    """Delete hidden folders that runs into ``out`` left when they were killed while writing
+    (their process is gone); a run still writing one is left alone."""
+    import glob
+
+    for stale in out.parent.glob(f".{glob.escape(out.name)}.partial-*"):
+        pid = stale.name.rsplit("-", 1)[1]
+        if not pid.isdigit():
+            continue
+        if int(pid) != os.getpid():
+            try:
+                os.kill(int(pid), 0)
+                continue  # alive: another training is writing it
+            except ProcessLookupError:
+                pass
+            except OSError:
+                continue  # someone else's process: not ours to judge
+        shutil.rmtree(stale, ignore_errors=True)
+
+
 def publish_run_dir(partial: Path, out: Path) -> None:
     """Rename the finished ``partial`` folder to ``out`` in one step (``out`` may be an empty folder,
     as `train --out` allows). A folder that filled up meanwhile is named in the error, with the
@@ -232,7 +252,7 @@ def iter_train(dataset: Path, cfg: TrainConfig, out: Path, init: dict | None = N
     # only the hidden one, which no listing shows.
     partial = partial_run_dir(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    shutil.rmtree(partial, ignore_errors=True)
+    remove_killed_partials(out)
     partial.mkdir()
     try:
         torch.save({"format": CHECKPOINT_FORMAT, "version": 1, "arch": arch, "arch_kwargs": kwargs, "state_dict": model.state_dict(),

@@ -102,11 +102,15 @@ def test_a_loaded_rig_with_a_float32_text_stream_gets_a_note_and_saves_without_d
     dialog = DeviceDialog(settings)
     qtbot.addWidget(dialog)
     dialog.load_from(old)
-    assert 'dtype = "float32" keeps ~7 significant digits' in dialog.status.text(), dialog.status.text()
+    assert 'dtype = "float32" keeps ~7 significant digits' in dialog.notes.text(), dialog.notes.text()
+    assert not dialog.notes.isHidden()
     assert not dialog.error.text()
     dialog.add_device(SerialConfig(name="imu", port="/dev/ttyACM0"))
     path = tmp_path / "new.toml"
     dialog.save_to(path)
     text = path.read_text()
+    again = DeviceDialog(settings, rig_text=text)  # the studio's open rig, shown again
+    qtbot.addWidget(again)
+    assert "float32" in again.notes.text() and not again.notes.isHidden()
     assert text.count("dtype") == 1, text  # the one chosen (kept), none for the new entry
     assert "protocol" not in text and "uart" not in text, text

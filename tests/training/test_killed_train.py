@@ -71,6 +71,7 @@ def test_a_killed_train_leaves_no_half_written_run_folder(imu_dataset, tmp_path)
     r = cli(*args)
     assert r.exit_code == 0, r.output
     _assert_whole(out)
+    assert [p.name for p in runs.iterdir()] == ["imu"], "the killed run's hidden folder was not cleaned up"
 
 
 def test_train_into_an_existing_empty_folder_fills_it(imu_dataset, tmp_path):
