@@ -150,7 +150,7 @@ def record(
     from sensorlab.acquisition.names import safe_file_stem  # a name must not steer the path (../, /abs)
 
     output = output or Path(f"{safe_file_stem(name or config.name)}-{datetime.now():%Y%m%d-%H%M%S}.h5")
-    meta = SessionMetadata(name=name or output.stem, notes=notes, tags=tags, rig=config.to_toml())
+    meta = SessionMetadata(name=name or output.stem, notes=notes, tags=tags, rig=config.to_toml(defaults=True))
     core_log = _CoreLog()
     logging.getLogger("sensorlab").addHandler(core_log)
     try:
