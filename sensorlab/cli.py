@@ -246,6 +246,29 @@ def rig_example() -> None:
     typer.echo(files("sensorlab.resources").joinpath("example_rig.toml").read_text(encoding="utf-8"), nl=False)
 
 
+@rig_app.command("check", short_help="Read a rig file: its errors, and notes on settings that may not be meant.")
+def rig_check(rig: Annotated[Path, typer.Argument(metavar="RIG.toml", help="The rig file to check.")]) -> None:
+    """Read a rig file as `record` would, without opening a device: one `error:` line (exit 1)
+    if it cannot be used, else its devices and a `note:` for each setting that is valid but
+    probably not meant (a text stream kept in float32: ~7 significant digits).
+
+    Example: sensorlab rig check my_rig.toml
+    """
+    from sensorlab.acquisition.kinds import kind_of
+    from sensorlab.acquisition.rig import RigError, load_rig
+
+    try:
+        config = load_rig(rig)
+    except RigError as e:
+        fail(str(e))
+    devices = config.devices()
+    typer.echo(f"{rig}: rig {config.name!r}, {len(devices)} device(s), {len(config.processor)} processor(s)")
+    for d in devices:
+        typer.echo(f"  [[{kind_of(d).table}]] {d.name}")
+    for note in config.notes():
+        typer.secho(f"note: {note}", fg="yellow", err=True)
+
+
 def _gui_entry(module: str):
     """The ``main`` of a GUI module, or one line saying how to install Qt."""
     import importlib

@@ -36,6 +36,8 @@ def _sources(rig: Path | None, demo: bool):
             config = load_rig(rig)
         except RigError as e:
             fail(str(e), 2)
+        for note in config.notes():  # valid, probably not meant: said once, the recording goes on
+            typer.secho(f"note: {note}", fg="yellow", err=True)
     return config, config.build_sources()
 
 
@@ -148,7 +150,7 @@ def record(
     from sensorlab.acquisition.names import safe_file_stem  # a name must not steer the path (../, /abs)
 
     output = output or Path(f"{safe_file_stem(name or config.name)}-{datetime.now():%Y%m%d-%H%M%S}.h5")
-    meta = SessionMetadata(name=name or output.stem, notes=notes, tags=tags, rig=config.to_toml())
+    meta = SessionMetadata(name=name or output.stem, notes=notes, tags=tags, rig=config.to_toml(defaults=True))
     core_log = _CoreLog()
     logging.getLogger("sensorlab").addHandler(core_log)
     try:

@@ -173,11 +173,27 @@ class RigBase(BaseModel):
         # Outlets last: they may publish a processor's output.
         return [*devices, *(build_processor(p) for p in self.processor), *(build_lsl_outlet(o) for o in self.lsl_outlet)]
 
-    def to_toml(self) -> str:
+    def to_toml(self, defaults: bool = False) -> str:
+        """The rig as TOML with only the keys that differ from their defaults (a rig file).
+
+        Defaults written out would pin today's defaults into the file: rigs saved with every
+        key kept ``dtype = "float32"`` for each serial entry after text streams became float64
+        (~7 significant digits instead of 15). ``defaults``: every setting, as a session stores
+        the rig it was recorded with (what was used, whatever the defaults become)."""
         import tomli_w
 
-        data = self.model_dump(exclude_none=True, exclude_defaults=False)
+        data = self.model_dump(exclude_none=True, exclude_defaults=not defaults)
         return tomli_w.dumps({k: v for k, v in data.items() if v != []})
+
+    def notes(self) -> list[str]:
+        """Settings that are valid but probably not what was meant, each with how to change it."""
+        out = []
+        for i, d in enumerate(getattr(self, "serial", [])):
+            if getattr(d, "protocol", "") == "text" and getattr(d, "dtype", None) == "float32":
+                out.append(f"serial[{i}] ({d.name or d.port}): dtype = \"float32\" keeps ~7 significant digits (a GPS 473977418 "
+                           "is stored as 473977408); remove the dtype line (text streams are float64 by default, "
+                           "15 digits) or write dtype = \"float64\" to keep every digit the board prints")  # fmt: skip
+        return out
 
 
 def rig_model() -> type[RigBase]:

@@ -210,6 +210,8 @@ class StreamStats:
     dropped_in_transit: int = 0
     overflows: int = 0  # driver-reported overruns (PortAudio input overflow)
     parse_errors: int = 0  # garbage, bad CRC, wrong column count
+    # Packets the device sent twice (same sequence number, same bytes): dropped, not stored.
+    duplicates: int = 0
     first_time: float = float("nan")
     last_time: float = float("nan")
     last_arrival: float = float("nan")  # host time the last chunk arrived (stall detection)

@@ -27,7 +27,7 @@ def demo_rig_and_sources():
     from sensorlab.studio.demo import demo_rig
 
     config = demo_rig()
-    return config.to_toml(), config.build_sources()
+    return config.to_toml(defaults=True), config.build_sources()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         except RigError as e:
             print(f"sensorlab: {e}", file=sys.stderr)
             return 2
-        rig_text, rig_name = config.to_toml(), config.name
+        rig_text, rig_name = config.to_toml(defaults=True), config.name
     else:
         rig_text, sources = demo_rig_and_sources()
 

@@ -101,6 +101,7 @@ class RecordingCounters:
             gap_seconds=float(np.sum(gaps[:, 1] - gaps[:, 0])) if len(gaps) else 0.0,
             gaps=gaps,
             reconnects=d.reconnects,
+            duplicates=d.duplicates,
             error=message,
             stopped_at=stopped_at,
         )
@@ -113,7 +114,7 @@ def _copy_stats(st: StreamStats | None) -> StreamStats:
         return StreamStats()
     return StreamStats(
         samples=st.samples, dropped=st.dropped, overflows=st.overflows, parse_errors=st.parse_errors, gaps=list(st.gaps), reconnects=st.reconnects,
-        dropped_in_transit=st.dropped_in_transit,
+        dropped_in_transit=st.dropped_in_transit, duplicates=st.duplicates,
     )
 
 
@@ -128,4 +129,5 @@ def _delta(st: StreamStats | None, base: StreamStats | None) -> StreamStats:
         overflows=st.overflows - base.overflows,
         parse_errors=st.parse_errors - base.parse_errors,
         reconnects=st.reconnects - base.reconnects,
+        duplicates=st.duplicates - base.duplicates,
     )

@@ -348,6 +348,7 @@ class StreamReader:
                 error=str(_attr(a, "error", "")),
                 gaps=[tuple(g) for g in self.gaps.tolist()],
                 reconnects=int(_attr(a, "reconnects", 0)),
+                duplicates=int(_attr(a, "duplicates", 0)),
             )
         h = self.health
         last = h[-1] if len(h) else None

@@ -48,7 +48,7 @@ def summarize(path: str | Path, measure_sync: bool = True) -> dict[str, Any]:
         ``stop_reason``, ``recovered_from``, ``tags``, ``log_errors``, ``source_errors``:
         device → why it was not recorded), ``streams`` (one dict per stream: ``kind``,
         ``nominal_rate``, ``rate_measured``, ``duration``, ``samples``, ``dropped``,
-        ``overflows``, ``parse_errors``, ``gaps``, ``gap_seconds``, ``error``, ``reconnects``,
+        ``overflows``, ``parse_errors``, ``gaps``, ``gap_seconds``, ``error``, ``reconnects``, ``duplicates``,
         ``drift_ppm``: NaN when not estimated or without device clock, ``clock_reanchors``,
         ``time_backward``: steps back in time, ``time_error``: why that matters or ``""``,
         ``bad_samples``: unreadable frames/events met while scanning for sync) and ``sync`` (see `sync.alignment`, plus ``events``:
@@ -113,6 +113,7 @@ def summarize(path: str | Path, measure_sync: bool = True) -> dict[str, Any]:
                     "problem": next((e["message"].split(f"{NOTHING_STORED}: ", 1)[1] for e in reversed(s.log)
                                      if e.get("stream") == name and f"{NOTHING_STORED}: " in e.get("message", "")), ""),
                     "reconnects": st.reconnects,
+                    "duplicates": st.duplicates,
                     # Seconds between a regular stream's last sample and the end of the recording:
                     # a device that stopped sending and never came back (the port stayed open).
                     "quiet_at_end": max(0.0, float(end_host - r.last_time - 1.0 / r.info.nominal_rate))
@@ -346,6 +347,8 @@ def _notes(s: dict[str, Any], duration: float) -> list[str]:
         )
     if s.get("reconnects"):
         out.append(f"    ~ device lost and back {s['reconnects']}× (the time it was gone is in the gaps)")
+    if s.get("duplicates"):
+        out.append(f"    ~ {s['duplicates']} packet(s) the device sent twice (same sequence number, same bytes): dropped, stored once")
     if s["error"]:
         out.append(f"    ! {s['error']}")
     if s.get("problem"):

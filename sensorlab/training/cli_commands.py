@@ -28,8 +28,9 @@ def _errors():
     from sensorlab.training.config import ConfigError
     from sensorlab.training.data import DataError
     from sensorlab.training.predictors import ModelFileError
+    from sensorlab.training.train import RunFolderError
 
-    return (DatasetError, ConfigError, DataError, ModelFileError, ContractError)
+    return (DatasetError, ConfigError, DataError, ModelFileError, ContractError, RunFolderError)
 
 
 def train(

@@ -7,7 +7,10 @@ the same dataset, config and thread count give the same weights.
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +24,10 @@ from sensorlab.training.metrics import classification_metrics, model_card, no_va
 
 CHECKPOINT = "model.pt"
 CHECKPOINT_FORMAT = "sensorlab.checkpoint"
+
+
+class RunFolderError(ValueError):
+    """The finished run could not be put in place; the message names where it is kept."""
 
 
 def finite_json(obj):
@@ -44,6 +51,44 @@ def default_run_dir(dataset: Path, task: str, root: Path = Path("runs")) -> Path
     while (root / f"{base.name}-{i}").exists():
         i += 1
     return root / f"{base.name}-{i}"
+
+
+def partial_run_dir(out: Path) -> Path:
+    """The hidden folder beside ``out`` that a run is written into before it is renamed to ``out``."""
+    return out.parent / f".{out.name}.partial-{os.getpid()}"
+
+
+def remove_killed_partials(out: Path) -> None:
+    """Delete hidden folders that runs into ``out`` left when they were killed while writing
+    (their process is gone); a run still writing one is left alone."""
+    import glob
+
+    for stale in out.parent.glob(f".{glob.escape(out.name)}.partial-*"):
+        pid = stale.name.rsplit("-", 1)[1]
+        if not pid.isdigit():
+            continue
+        if int(pid) != os.getpid():
+            try:
+                os.kill(int(pid), 0)
+                continue  # alive: another training is writing it
+            except ProcessLookupError:
+                pass
+            except OSError:
+                continue  # someone else's process: not ours to judge
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+def publish_run_dir(partial: Path, out: Path) -> None:
+    """Rename the finished ``partial`` folder to ``out`` in one step (``out`` may be an empty folder,
+    as `train --out` allows). A folder that filled up meanwhile is named in the error, with the
+    finished run kept beside it under its hidden name."""
+    try:
+        os.replace(partial, out)
+    except OSError as e:
+        if e.errno not in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR):
+            raise
+        raise RunFolderError(f"{out} was filled (or made a file) while training ran: the finished run is kept as {partial}; "
+                         "rename it to a free name to use it") from None  # fmt: skip
 
 
 def _arch(cfg: TrainConfig, contract, n_classes: int) -> tuple[str, dict]:
@@ -202,15 +247,27 @@ def iter_train(dataset: Path, cfg: TrainConfig, out: Path, init: dict | None = N
             "n_train": int(len(data.y["train"])), "dataset_path": str(Path(dataset).resolve()), "n_val": int(len(data.y["val"])), "val_source": data.val_source if len(data.y["val"]) else "none",
             "test_split": data.test_split, "latency_ms": torch_latency(model, one), "epochs_run": len(history),
             "best_epoch": best_epoch, "config": cfg.model_dump(), "history": history, "processes": ctx.world, **(note or {})}  # fmt: skip
-    out.mkdir(parents=True, exist_ok=True)
-    torch.save({"format": CHECKPOINT_FORMAT, "version": 1, "arch": arch, "arch_kwargs": kwargs, "state_dict": model.state_dict(),
-                "contract": contract.to_json()}, out / CHECKPOINT)  # fmt: skip
-    (out / "config.toml").write_text(dump_config(cfg), encoding="utf-8")
-    (out / "contract.json").write_text(json.dumps(info["contract"], indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    (out / "metrics.json").write_text(json.dumps(finite_json(info), indent=2, sort_keys=True, allow_nan=False) + "\n", encoding="utf-8")
-    plot_curves(history, out / "curves.png")
-    plot_confusion(test, out / "confusion.png")
-    (out / "MODEL_CARD.md").write_text(model_card(info), encoding="utf-8")
+    # Written under a hidden name beside it, then renamed into place: a run killed meanwhile
+    # (SIGKILL, power) leaves no folder that looks like a run (model.pt without metrics.json),
+    # only the hidden one, which no listing shows.
+    partial = partial_run_dir(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    remove_killed_partials(out)
+    partial.mkdir()
+    try:
+        torch.save({"format": CHECKPOINT_FORMAT, "version": 1, "arch": arch, "arch_kwargs": kwargs, "state_dict": model.state_dict(),
+                    "contract": contract.to_json()}, partial / CHECKPOINT)  # fmt: skip
+        (partial / "config.toml").write_text(dump_config(cfg), encoding="utf-8")
+        (partial / "contract.json").write_text(json.dumps(info["contract"], indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        (partial / "metrics.json").write_text(json.dumps(finite_json(info), indent=2, sort_keys=True, allow_nan=False) + "\n", encoding="utf-8")
+        plot_curves(history, partial / "curves.png")
+        plot_confusion(test, partial / "confusion.png")
+        (partial / "MODEL_CARD.md").write_text(model_card(info), encoding="utf-8")
+        publish_run_dir(partial, out)
+    except BaseException as e:
+        if not isinstance(e, RunFolderError):  # that one names the finished run it keeps
+            shutil.rmtree(partial, ignore_errors=True)
+        raise
     ctx.close()
     yield {"event": "done", "run": str(out), "test_accuracy": test["accuracy"], "macro_f1": test["macro_f1"], "params": int(params),
            "best_epoch": best_epoch, "test_windows": int(test["n"])}  # fmt: skip

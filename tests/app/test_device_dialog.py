@@ -92,3 +92,25 @@ def test_probing_a_port_that_cannot_be_opened_says_why(qtbot, settings):
             held.close()
     assert "is busy" in dialog.report.toPlainText() and "Close it and try again" in dialog.report.toPlainText()
     qtbot.waitUntil(lambda: not dialog.tasks.busy, timeout=5_000)  # the task ended: nothing left "in progress"
+
+
+def test_a_loaded_rig_with_a_float32_text_stream_gets_a_note_and_saves_without_defaults(qtbot, settings, tmp_path):
+    """A rig saved before 2026-12-01 carries dtype = "float32" on every serial entry: loading it
+    says what that costs and how to change it; saved again, only what was chosen is written."""
+    old = tmp_path / "old.toml"
+    old.write_text('[[serial]]\nname = "gps"\nport = "/dev/ttyUSB0"\nprotocol = "text"\nrate = 10.0\ndtype = "float32"\n')
+    dialog = DeviceDialog(settings)
+    qtbot.addWidget(dialog)
+    dialog.load_from(old)
+    assert 'dtype = "float32" keeps ~7 significant digits' in dialog.notes.text(), dialog.notes.text()
+    assert not dialog.notes.isHidden()
+    assert not dialog.error.text()
+    dialog.add_device(SerialConfig(name="imu", port="/dev/ttyACM0"))
+    path = tmp_path / "new.toml"
+    dialog.save_to(path)
+    text = path.read_text()
+    again = DeviceDialog(settings, rig_text=text)  # the studio's open rig, shown again
+    qtbot.addWidget(again)
+    assert "float32" in again.notes.text() and not again.notes.isHidden()
+    assert text.count("dtype") == 1, text  # the one chosen (kept), none for the new entry
+    assert "protocol" not in text and "uart" not in text, text

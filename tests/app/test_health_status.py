@@ -211,3 +211,14 @@ def test_the_writer_queue_bar_is_repainted_with_its_new_value(qtbot, make_window
         assert bar.text() == f"writer queue {percent}%"
         qtbot.waitUntil(lambda: paints.n > n, timeout=5000)
     bar.removeEventFilter(paints)
+
+
+def test_repeated_packets_dropped_are_said_in_the_status(qtbot, make_window):
+    """A binary board re-sending packets (same seq, same bytes): the copies are dropped, never
+    stored twice, and the row says how many (the parser counts them into `duplicates`)."""
+    w = make_window()
+    hv = w.health_view
+    qtbot.waitUntil(lambda: hv.status_text("imu") == "ok", timeout=5000)
+    w.acquisition.stats["imu"].duplicates = 3
+    qtbot.waitUntil(lambda: "3 repeated packet(s) dropped" in hv.status_text("imu"), timeout=5000)
+    assert hv.level("imu") == 0, "repeats dropped lose nothing: no warning colour"

@@ -195,6 +195,9 @@ class BinaryParser:
         self._nparts = 0
         self._unwrap = Unwrap32()  # one clock per device, shared by its streams
         self._next_seq: dict[int, int] = {}
+        # Each stream's last parsed packet (seq, its bytes): a packet with the same seq and the
+        # same bytes is the firmware re-sending it (a retry), not a restart.
+        self._last_packet: dict[int, tuple[int, bytes]] = {}
         # Streams whose next gap follows damaged bytes (a frame cut short or corrupted): bytes
         # were lost on the way, so the missing samples were sent but not received (host side).
         # A gap behind intact framing is one the device made itself (it never sent them).
@@ -216,6 +219,7 @@ class BinaryParser:
         self._description = description
         self._streams = description.by_id() if description else {}
         self._next_seq.clear()
+        self._last_packet.clear()
 
     def expect_description(self) -> None:
         """Hold data packets until the device's next self-description has been compared with
@@ -229,6 +233,7 @@ class BinaryParser:
         (bytes were discarded, so the next gap would not be a real loss)."""
         self._splitter.resync()
         self._next_seq.clear()
+        self._last_packet.clear()
         self._damaged.clear()
         self._held, self._held_bytes = [], 0
 
@@ -288,6 +293,12 @@ class BinaryParser:
         dtype = stream.wire_dtype
         payload = memoryview(body)[DATA_HEADER.size :]
         fits = DTYPE_CODES.get(code) == stream.dtype and values == stream.values_per_sample
+        if self._last_packet.get(sid) == (seq, body):
+            # Sent twice (a firmware retry): its samples are stored already. A restarted board
+            # does not repeat its last packet byte for byte (its clock went back too).
+            dups = self.counters.duplicates_by_stream
+            dups[stream.name] = dups.get(stream.name, 0) + 1
+            return None
         expected = self._next_seq.get(sid)
         went_back = expected is not None and (seq - expected) & 0xFFFFFFFF >= 1 << 31
         if not replay and (went_back or (not fits and not self._mismatch_checked)):
@@ -322,6 +333,7 @@ class BinaryParser:
                 # fit re-anchored, device times stored that far off).
                 self._unwrap = Unwrap32()
         self._next_seq[sid] = (seq + n) & 0xFFFFFFFF
+        self._last_packet[sid] = (seq, bytes(body))
         t0 = self._unwrap(t_us) * 1e-6
         if stream.rate > 0:
             times = t0 + np.arange(n, dtype=np.float64) / stream.rate

@@ -164,6 +164,7 @@ class SerialSource(PortOpening, ReadsToChunks, Reconnecting, Redescribing, Proce
         self._thread: threading.Thread | None = None
         self._rename: dict[str, str] = {}
         self._error_base: dict[str, int] = {}
+        self._duplicate_base: dict[str, int] = {}
         self._held: list[tuple[dict[str, list[Samples]], float]] = []  # warm-up (reader thread)
         self._first_device_time: float | None = None
         self._wake = threading.Event()  # set by stop: ends a reconnect wait at once
@@ -220,6 +221,7 @@ class SerialSource(PortOpening, ReadsToChunks, Reconnecting, Redescribing, Proce
         self.clock.reset()
         self._begin_warmup()
         self._error_base = dict(parser.counters.errors_by_stream)
+        self._duplicate_base = dict(parser.counters.duplicates_by_stream)
         self._wake.clear()
         self._outage = set()
         # Started again after a stop: the reader process is launched here without waiting for it
@@ -319,6 +321,7 @@ class SerialSource(PortOpening, ReadsToChunks, Reconnecting, Redescribing, Proce
         self.clock.reset()
         self._begin_warmup()
         self._error_base = {}
+        self._duplicate_base = {}
 
     def _send_request(self) -> None:
         try:

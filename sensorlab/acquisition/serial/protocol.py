@@ -63,7 +63,9 @@ class ParserCounters:
     ``errors_by_stream`` attributes those it can to a stream name (key ``""`` otherwise).
     ``lost_samples`` counts samples known missing from sequence/counter gaps, ``gaps`` how
     many such gaps were seen; ``lost_in_transit`` is the part of ``lost_samples`` lost
-    between the device and the host (see `Samples.lost_in_transit`).
+    between the device and the host (see `Samples.lost_in_transit`). ``duplicates_by_stream``
+    counts packets a firmware re-sent unchanged (binary protocol), dropped so that no sample
+    is stored twice.
     """
 
     bytes: int = 0
@@ -76,6 +78,8 @@ class ParserCounters:
     resets: int = 0  # sequence, counter or time column went backwards: the device restarted
     skipped: int = 0  # well-formed but ignored (header repeats, packets of unknown streams)
     errors_by_stream: dict[str, int] = field(default_factory=dict)
+    # Packets the device sent twice (same sequence number, same bytes), dropped unstored.
+    duplicates_by_stream: dict[str, int] = field(default_factory=dict)
 
     def error(self, stream: str = "") -> None:
         self.parse_errors += 1

@@ -40,7 +40,7 @@ class ReadsToChunks:
     """Mixin for `SerialSource` (reader thread only).
 
     Uses the source's ``parser``, ``clock``, ``stats``, ``streams``, ``port``, ``_running``,
-    ``_thread``, ``_held``, ``_warm``, ``_first_device_time``, ``_rename``, ``_error_base``,
+    ``_thread``, ``_held``, ``_warm``, ``_first_device_time``, ``_rename``, ``_error_base``, ``_duplicate_base``,
     ``_outage``, ``_backoff``, ``_check_description`` (`Redescribing`), ``_emit`` and ``_fail``.
     """
 
@@ -184,17 +184,22 @@ class ReadsToChunks:
             st.problem = misfit or ""
             if misfit:
                 log.warning("%s on %s: %s", self.streams[0].name, self.port, misfit)
-        errors = self.parser.counters.errors_by_stream
-        if not errors or not self.streams:
+        counters = self.parser.counters
+        self._fold(counters.errors_by_stream, self._error_base, "parse_errors")
+        self._fold(counters.duplicates_by_stream, self._duplicate_base, "duplicates")
+
+    def _fold(self, counts: dict[str, int], base: dict[str, int], attr: str) -> None:
+        """Add what the parser's per-stream ``counts`` grew by since ``base`` to each stream's ``attr``."""
+        if not counts or not self.streams:
             return
         first = self.streams[0].name
-        for raw_name, count in errors.items():
+        for raw_name, count in list(counts.items()):
             name = self._rename.get(raw_name, first) if raw_name else first
             st = self.stats.get(name)
             if st is None:
                 continue
             # Counts are cumulative per key; several keys may fold onto the first stream.
-            delta = count - self._error_base.get(raw_name, 0)
+            delta = count - base.get(raw_name, 0)
             if delta:
-                st.parse_errors += delta
-                self._error_base[raw_name] = count
+                setattr(st, attr, getattr(st, attr) + delta)
+                base[raw_name] = count

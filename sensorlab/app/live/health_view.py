@@ -231,6 +231,8 @@ class HealthView(QWidget):
         if st.problem:  # every line thrown away, and why (a rig that does not fit the board)
             return BAD_LEVEL, f"nothing stored: {st.problem}"
         back = f"reconnected {st.reconnects}×" if st.reconnects else ""
+        if getattr(st, "duplicates", 0):  # a firmware re-sending packets: dropped, never stored twice
+            back = "; ".join(x for x in (back, f"{st.duplicates:,} repeated packet(s) dropped") if x)
         limit = stall_after(info)
         if limit is not None:
             if st.samples == 0:

@@ -209,7 +209,7 @@ class StudioActions:
             except Exception as e:  # a builder rejecting a setting must not close the window
                 self.show_error(f"rig {rig.name}: {e}")
                 return
-            self.open_sources(sources, rig_text=rig.to_toml(), rig_name=rig.name)
+            self.open_sources(sources, rig_text=rig.to_toml(defaults=True), rig_name=rig.name)
 
     def open_labeling(self, path: str | Path | None = None) -> None:
         """Open ``path`` in a labeling window; without a path, ask for a session in a file

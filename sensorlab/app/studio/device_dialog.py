@@ -146,6 +146,9 @@ class DeviceDialog(QDialog):
         self.editor = QFormLayout(self.editor_box)
         self.error = QLabel(styleSheet="color:#ef5350")
         self.error.setWordWrap(True)
+        # Settings that are valid but probably not meant (a text stream kept in float32), with the fix.
+        self.notes = QLabel(wordWrap=True, styleSheet="color:#ffb74d")
+        self.notes.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.report = QPlainTextEdit(readOnly=True, placeholderText="Probe a device to see the streams it reports (rate, channels, units).")
         self.report.setMaximumHeight(120)
         buttons = QHBoxLayout()
@@ -159,6 +162,7 @@ class DeviceDialog(QDialog):
         right.addWidget(self.rig_list, 1)
         right.addWidget(self.editor_box)
         right.addWidget(self.error)
+        right.addWidget(self.notes)
         right.addLayout(buttons)
         right.addWidget(self.report)
 
@@ -183,6 +187,7 @@ class DeviceDialog(QDialog):
         outer.addLayout(bottom)
         self._fill_available(None)
         self._refresh_list()
+        self._show_notes(self._rig)
         self.rescan()  # list the hardware now, without waiting for the user to ask
 
     # -- public ----------------------------------------------------------------------------
@@ -317,8 +322,11 @@ class DeviceDialog(QDialog):
     def _load(self) -> None:
         start = str(self.settings.value("rig/folder", str(Path.home())))
         path, _ = QFileDialog.getOpenFileName(self, "Load rig", start, "Rig files (*.toml)")
-        if not path:
-            return
+        if path:
+            self.load_from(path)
+
+    def load_from(self, path: str | Path) -> None:
+        """Show the rig file at ``path``; its error, or notes on settings probably not meant."""
         try:
             rig = load_rig(path)
         except RigError as e:
@@ -329,6 +337,12 @@ class DeviceDialog(QDialog):
         self.rig_name.setText(rig.name)
         self._devices = [_named(d) for d in rig.devices()]
         self._refresh_list()
+        self._show_notes(rig)
+
+    def _show_notes(self, rig: RigBase) -> None:
+        notes = rig.notes()
+        self.notes.setText("\n".join(f"note: {n}" for n in notes))
+        self.notes.setVisible(bool(notes))
 
     def _save(self) -> None:
         start = str(Path(str(self.settings.value("rig/folder", str(Path.home())))) / f"{self.rig_name.text() or 'rig'}.toml")
