@@ -330,10 +330,10 @@ def cold_vs_hot(model: Path, rate_in: float, channels: int, rounds: int = 6, con
             call = "take" if hasattr(w, "take") else "push_chunks"  # the engine's call: `take` in issue 12's eighth round
             take = getattr(w, call)
 
-            def timed_take(c, take=take, acc=acc):
+            def timed_take(*a, take=take, acc=acc):  # (chunks[, one]: the engine passes `one` since issue 12's eleventh round)
                 t = tt()
                 try:
-                    return take(c)
+                    return take(*a)
                 finally:
                     acc["hop"] += tt() - t
 

@@ -30,9 +30,9 @@
 #endif
 
 /* The Windower's constants, in the order of `Windower._c_consts`. */
-enum { K_GAP, K_AVAIL, K_HOP, K_N, K_RATE, K_LENGTH, K_MARGIN, K_LEAD, K_J0, K_EPS, K_SLACK, K_READY, K_ARRAY, K_COUNT };
+enum { K_GAP, K_AVAIL, K_HOP, K_N, K_RATE, K_LENGTH, K_MARGIN, K_LEAD, K_J0, K_EPS, K_SLACK, K_READY, K_ARRAY, K_F64, K_F32, K_COUNT };
 
-static PyObject *s_ts, *s_x, *s_buf, *s_lo, *s_hi, *s_timestamps, *s_data, *s_anchor, *s_j, *s_restarted,
+static PyObject *s_dtype, *s_ts, *s_x, *s_buf, *s_lo, *s_hi, *s_timestamps, *s_data, *s_anchor, *s_j, *s_restarted,
     *s_base, *s_newest, *s_due, *s_consts, *s_room, *s_hop_cut;
 
 /* NumPy's float ordering for sorting and searching: NaN after every number. */
@@ -166,10 +166,34 @@ static void release_views(Views *vs)
         PyMem_Free(vs->v);
 }
 
+/* A C-contiguous buffer of ``a``, whose elements must be ``code`` ('d': native float64, 'f':
+ * native float32). When ``a.dtype`` is NumPy's own native dtype object ``native`` (the usual
+ * case), the buffer is asked for without its format: NumPy then skips writing the format
+ * string (~1/8 of a wake-up's instructions went to that for ~50 buffers); any other dtype
+ * object - byte-swapped, or an equal one made elsewhere - is checked by its format as before.
+ * 1: ok, 0: refused (no such buffer, or another format), -1: error. */
+static int element_buffer(PyObject *a, Py_buffer *view, PyObject *native, char code)
+{
+    PyObject *dt = PyObject_GetAttr(a, s_dtype);
+    if (dt == NULL)
+        PyErr_Clear();
+    const int known = dt == native;
+    Py_XDECREF(dt);
+    if (PyObject_GetBuffer(a, view, PyBUF_C_CONTIGUOUS | (known ? 0 : PyBUF_FORMAT)) < 0) {
+        PyErr_Clear();
+        return 0;
+    }
+    if (known ? view->itemsize != (code == 'd' ? 8 : 4) : !native_format(view->format, code)) {
+        PyBuffer_Release(view);
+        return 0;
+    }
+    return 1;
+}
+
 /* Every chunk's timestamps and samples as buffers; the samples per chunk. 1: all as `_hop`
  * takes them (float64 1-D stamps; native float32 samples, C-contiguous, `row` bytes a sample,
  * as many as the stamps), 0: refused, -1: error. */
-static int chunk_views(PyObject *chunks, Views *vs, Py_ssize_t row, Py_ssize_t *k_out)
+static int chunk_views(PyObject *chunks, Views *vs, Py_ssize_t row, Py_ssize_t *k_out, PyObject *f64, PyObject *f32)
 {
     Py_ssize_t n = PyList_GET_SIZE(chunks), k = 0;
     vs->count = 0;
@@ -189,20 +213,17 @@ static int chunk_views(PyObject *chunks, Views *vs, Py_ssize_t row, Py_ssize_t *
             return -1;
         }
         Py_buffer *tv = &vs->v[vs->count], *dv = &vs->v[vs->count + 1];
-        int ok = PyObject_GetBuffer(t, tv, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) == 0;
+        /* not C-contiguous, no buffer at all, or not native float64 stamps and float32 samples: the general path */
+        int ok = element_buffer(t, tv, f64, 'd');
         if (ok) {
             vs->count++;
-            ok = PyObject_GetBuffer(d, dv, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) == 0;
+            ok = element_buffer(d, dv, f32, 'f');
             if (ok)
                 vs->count++;
         }
         Py_DECREF(t);
         Py_DECREF(d);
-        if (!ok) {  /* not C-contiguous, or no buffer at all: the general path */
-            PyErr_Clear();
-            return 0;
-        }
-        if (!native_format(tv->format, 'd') || tv->ndim != 1 || !native_format(dv->format, 'f'))
+        if (!ok || tv->ndim != 1)
             return 0;
         Py_ssize_t m = tv->shape[0];
         int shape_ok = dv->ndim == 2 ? (dv->shape[0] == m && dv->shape[1] * 4 == row) : (dv->ndim == 1 && dv->shape[0] == m && row == 4);
@@ -228,11 +249,14 @@ static PyObject *hop_cut(PyObject *w, Py_ssize_t k)
 static PyObject *hop(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)module;
-    if (nargs != 2) {
-        PyErr_SetString(PyExc_TypeError, "hop(windower, chunks)");
+    if (nargs != 2 && nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "hop(windower, chunks, one=False)");
         return NULL;
     }
     PyObject *w = args[0];
+    const int one = nargs == 3 ? PyObject_IsTrue(args[2]) : 0;
+    if (one < 0)
+        return NULL;
     if (!PyList_Check(args[1]))
         Py_RETURN_NONE;  /* (the engine hands over a list) */
     PyObject *chunks = args[1];
@@ -255,8 +279,14 @@ static PyObject *hop(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (!have_tb || !have_xb)
         goto refuse;
     Py_ssize_t row = xbv.shape[1] * 4;
+    if ((consts = PyObject_GetAttr(w, s_consts)) == NULL)
+        goto done;
+    if (!PyTuple_Check(consts) || PyTuple_GET_SIZE(consts) != K_COUNT) {
+        PyErr_SetString(PyExc_TypeError, "Windower._c_consts is not the tuple _hop.c reads");
+        goto done;
+    }
     have_chunks = 1;
-    int ok = chunk_views(chunks, &vs, row, &k);
+    int ok = chunk_views(chunks, &vs, row, &k, PyTuple_GET_ITEM(consts, K_F64), PyTuple_GET_ITEM(consts, K_F32));
     if (ok < 0)
         goto done;
     if (!ok || k == 0)
@@ -292,12 +322,6 @@ static PyObject *hop(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         memcpy(tb + at, vs.v[i].buf, (size_t)m * 8);
         memcpy(xb + at * row, vs.v[i + 1].buf, (size_t)(m * row));
         at += m;
-    }
-    if ((consts = PyObject_GetAttr(w, s_consts)) == NULL)
-        goto done;
-    if (!PyTuple_Check(consts) || PyTuple_GET_SIZE(consts) != K_COUNT) {
-        PyErr_SetString(PyExc_TypeError, "Windower._c_consts is not the tuple _hop.c reads");
-        goto done;
     }
 #define C(i) PyFloat_AsDouble(PyTuple_GET_ITEM(consts, i))
     const double gap = C(K_GAP), avail_off = C(K_AVAIL), hop_s = C(K_HOP), rate = C(K_RATE), length = C(K_LENGTH),
@@ -377,12 +401,18 @@ static PyObject *hop(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         goto done;
     }
     {
-        /* [Ready(np.array([start]), held samples[None, lo + a : lo + a + n], restarted)] */
+        /* [Ready(np.array([start]), held samples[None, lo + a : lo + a + n], restarted)], or with
+         * ``one`` (start, held samples[lo + a : lo + a + n], restarted): the engine's one-window
+         * path takes the start as a float and the window as (n, C), so it gets them as they are. */
         PyObject *starts = NULL, *window = NULL, *ready = NULL;
-        PyObject *start_list = Py_BuildValue("[d]", start);
-        if (start_list != NULL) {
-            starts = PyObject_CallOneArg(PyTuple_GET_ITEM(consts, K_ARRAY), start_list);
-            Py_DECREF(start_list);
+        if (one)
+            starts = PyFloat_FromDouble(start);
+        else {
+            PyObject *start_list = Py_BuildValue("[d]", start);
+            if (start_list != NULL) {
+                starts = PyObject_CallOneArg(PyTuple_GET_ITEM(consts, K_ARRAY), start_list);
+                Py_DECREF(start_list);
+            }
         }
         if (starts != NULL) {
             PyObject *sl = NULL, *key = NULL, *xbuf = NULL;
@@ -391,7 +421,9 @@ static PyObject *hop(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
                 sl = PySlice_New(from, to, NULL);
             Py_XDECREF(from);
             Py_XDECREF(to);
-            if (sl != NULL) {
+            if (sl != NULL && one)
+                key = sl;
+            else if (sl != NULL) {
                 key = PyTuple_Pack(2, Py_None, sl);
                 Py_DECREF(sl);
             }
@@ -405,7 +437,7 @@ static PyObject *hop(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             PyObject *restarted = PyObject_GetAttr(w, s_restarted);
             if (restarted != NULL) {
                 PyObject *rargs[3] = {starts, window, restarted};
-                ready = PyObject_Vectorcall(PyTuple_GET_ITEM(consts, K_READY), rargs, 3, NULL);
+                ready = one ? PyTuple_Pack(3, starts, window, restarted) : PyObject_Vectorcall(PyTuple_GET_ITEM(consts, K_READY), rargs, 3, NULL);
                 Py_DECREF(restarted);
             }
         }
@@ -413,12 +445,16 @@ static PyObject *hop(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         Py_XDECREF(window);
         if (ready == NULL)
             goto done;
-        result = PyList_New(1);
-        if (result == NULL) {
-            Py_DECREF(ready);
-            goto done;
+        if (one)
+            result = ready;
+        else {
+            result = PyList_New(1);
+            if (result == NULL) {
+                Py_DECREF(ready);
+                goto done;
+            }
+            PyList_SET_ITEM(result, 0, ready);
         }
-        PyList_SET_ITEM(result, 0, ready);
     }
     if (PyObject_SetAttr(w, s_restarted, Py_False))
         goto fail;
@@ -462,9 +498,10 @@ done:
 
 static PyMethodDef methods[] = {
     {"hop", (PyCFunction)(void (*)(void))hop, METH_FASTCALL,
-     "hop(windower, chunks) -> list[Ready] | None\n\n"
+     "hop(windower, chunks, one=False) -> list[Ready] | tuple | None\n\n"
      "Windower._hop in C for a windower that does not resample: the chunks held, checked for gaps\n"
-     "and the ready window cut; None, with nothing held, when the general Python path must take them."},
+     "and the ready window cut; None, with nothing held, when the general Python path must take them.\n"
+     "one: a single window cut comes back as (start, samples (n, C), after_gap) instead of [Ready]."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -472,9 +509,9 @@ static struct PyModuleDef module_def = {PyModuleDef_HEAD_INIT, "_hop", "The live
 
 PyMODINIT_FUNC PyInit__hop(void)
 {
-    static const char *names[] = {"_ts", "_x", "buf", "lo", "hi", "timestamps", "data", "_anchor", "_j", "_restarted",
+    static const char *names[] = {"dtype", "_ts", "_x", "buf", "lo", "hi", "timestamps", "data", "_anchor", "_j", "_restarted",
                                   "_base", "_newest", "_due", "_c_consts", "room", "_hop_cut"};
-    PyObject **slots[] = {&s_ts, &s_x, &s_buf, &s_lo, &s_hi, &s_timestamps, &s_data, &s_anchor, &s_j, &s_restarted,
+    PyObject **slots[] = {&s_dtype, &s_ts, &s_x, &s_buf, &s_lo, &s_hi, &s_timestamps, &s_data, &s_anchor, &s_j, &s_restarted,
                           &s_base, &s_newest, &s_due, &s_consts, &s_room, &s_hop_cut};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         if (*slots[i] == NULL && (*slots[i] = PyUnicode_InternFromString(names[i])) == NULL)

@@ -43,7 +43,7 @@ from sensorlab.acquisition.source import IRREGULAR, Chunk, SourceError, StreamIn
 from sensorlab.inference.mapping import ModelMapping
 from sensorlab.inference.model import LoadedModel, ModelError
 from sensorlab.inference.smoothing import EventDetector, Smoother
-from sensorlab.inference.windower import Ready, Windower
+from sensorlab.inference.windower import Windower
 
 #: Default: a window whose end is older than this when it could run is skipped.
 STALE_AFTER = 0.5
@@ -199,40 +199,46 @@ class InferenceProcessor(ProcessorBase):
     def process_chunks(self, new: dict[str, list[Chunk]]) -> None:
         """The hop's chunks go to the windower unjoined: it joins the timestamps and samples
         once (not the device and arrival times the ring's `since` would join as well)."""
-        ready = self.windower.push_chunks(new[self.input])
-        if len(ready) == 1 and self._one is not False and not self.taps and self.detector is None and self.smoother.n <= 1:
+        usual = self._one is not False and not self.taps and self.detector is None and self.smoother.n <= 1
+        ready = self.windower.push_chunks(new[self.input], usual)
+        if type(ready) is tuple:  # the usual hop: one window, as (start, samples, after_gap)
+            self._run_one(*ready)
+            return
+        if usual and len(ready) == 1 and len(ready[0].starts) == 1:  # one window from the general path
             r = ready[0]
-            if len(r.starts) == 1:  # the usual hop: one window
-                self._run_one(r)
-                return
+            self._run_one(float(r.starts[0]), r.data[0], r.after_gap)
+            return
         for r in ready:
             self.run_windows(r.starts, r.data, r.after_gap)
 
-    def _run_one(self, ready: Ready) -> None:
-        """`run_windows` for the usual live hop — one window, the bound call, no taps, events or
-        smoothing — with the same stats and the same predictions chunk, in fewer calls (the
-        engine's own Python per window is what the ratio to a bare run measures): the window's
-        end stays a Python float until the chunk's array, and its start array is the chunk's."""
+    def _run_one(self, start: float, window: np.ndarray, after_gap: bool) -> None:
+        """`run_windows` for the usual live hop — one window (its start, its samples ``(n, C)``),
+        the bound call, no taps, events or smoothing — with the same stats and the same
+        predictions chunk, in fewer calls (the engine's own Python per window is what the ratio
+        to a bare run measures): the window's start and end stay Python floats until the
+        chunk's arrays, and the chunk is counted and handed on here (`Source._emit`, inlined)."""
         one = self._one
         if one is None:
             assert self.model is not None
             one = self._one = self.model.bound(self.windower.n, len(self._cols)) or False
             if one is False:
-                self.run_windows(ready.starts, ready.data, ready.after_gap)
+                self.run_windows(np.array([start]), window[None], after_gap)
                 return
         st = self._st
-        if ready.after_gap and st.windows:
+        if after_gap and st.windows:
             self._reset_state()
         # The predictions chunk is made before the run, its probabilities and arrival time filled
         # in after: the same arrays, but NumPy's code is still in the caches here, where after a
         # model run every call pays for fetching it again (2–5× its cost; docs/PERFORMANCE.md).
-        starts = ready.starts
-        end = float(starts[0]) + self._length  # (float64 either way: run_windows' starts + window)
+        # (np.empty and an item set: cheaper than np.array of a one-float list, which parses the list)
+        end = start + self._length  # (float64 either way: run_windows' starts + window)
         probs = np.empty((1, one.classes), np.float32)
-        arrival = np.empty(1)
-        chunk = Chunk(probs, np.array([end]), starts, arrival)
+        ends, starts, arrival = np.empty(1), np.empty(1), np.empty(1)
+        ends[0] = end
+        starts[0] = start
+        chunk = Chunk(probs, ends, starts, arrival)
         t0 = now()
-        one(ready.data[0], probs)
+        one(window, probs)
         t1 = now()
         arrival[0] = t1
         per = (t1 - t0) * 1000.0
@@ -241,7 +247,17 @@ class InferenceProcessor(ProcessorBase):
         st.latency_ms_mean = per if mean != mean else (1 - _EWMA) * mean + _EWMA * per
         st.windows += 1
         st.lag_ms = (t1 - end + self._period) * 1000.0
-        self._emit(self.name, chunk, t1)
+        # `Source._emit` for this one-sample chunk (`StreamStats.count` with the end already a
+        # float: no `len`, no array indexing, two calls fewer); the usual-hop test checks the
+        # counters equal the general path's, which calls `_emit`.
+        if st.samples == 0:
+            st.first_time = end
+        st.samples += 1
+        st.last_time = end
+        st.last_arrival = t1
+        sink = self._sink
+        if sink is not None:
+            sink(self.name, chunk)
 
     def run_windows(self, starts: np.ndarray, data: np.ndarray, after_gap: bool = False, live: bool = True) -> None:
         """Run the model on cut windows and emit their predictions (offline: ``live=False``, nothing skipped)."""

@@ -48,6 +48,7 @@ _max = np.maximum.reduce  # the ufunc itself: ndarray.max adds a Python layer (~
 _NONE = np.empty(0, np.int64)
 _TIMESTAMPS, _SAMPLES, _SAMPLE_LAYOUT = attrgetter("timestamps"), attrgetter("data"), attrgetter("data.dtype", "data.strides")
 _F32 = np.dtype(np.float32)
+_F64 = np.dtype(np.float64)
 
 
 @dataclass
@@ -82,7 +83,7 @@ class Windower:
         self._avail = 1.0 / self.rate_out + 0.5 / self.rate_in - self.margin - self.length
         self._resampler = IncrementalResampler(self.up, self.down)
         # What `_hop.c` reads (in this order), and whether it runs the usual hop (`compiled`).
-        self._c_consts = (self.gap, self._avail, self.hop, int(self.n), self.rate_in, self.length, self.margin, self._lead, int(self._j0), EPS, _SLACK, Ready, np.array)
+        self._c_consts = (self.gap, self._avail, self.hop, int(self.n), self.rate_in, self.length, self.margin, self._lead, int(self._j0), EPS, _SLACK, Ready, np.array, _F64, _F32)
         self.compiled = _hop_c is not None
         self.reset()
 
@@ -141,23 +142,27 @@ class Windower:
             return [] if len(ts) or not self._pending else self._push_empty_tail()
         return self._drain()
 
-    def push_chunks(self, chunks: list) -> list[Ready]:
+    def push_chunks(self, chunks: list, one: bool = False) -> list[Ready] | tuple[float, np.ndarray, bool]:
         """`push_parts` of the chunks a live hop hands over (`Chunk`s: float64 timestamps and samples), the engine's call.
 
         The usual hop — held float32 samples, no resampling, no gap — takes one call: `_hop.c`
         where the extension is built (`compiled`), else `_hop`, the same in Python (~90
         interpreter and NumPy steps). Anything else — the first samples after a reset, a gap,
         another dtype, byte order or channel count, a chunk not C-contiguous, a channel
-        selection, listed chunks — goes through `push_parts`, with the same result."""
+        selection, listed chunks — goes through `push_parts`, with the same result.
+
+        ``one``: when that usual hop cuts exactly one window, return it as ``(start, samples
+        (n, C), after_gap)`` instead of ``[Ready]`` — the same window, without the start's
+        array, the `Ready` and the list the engine's one-window path would only unpack."""
         if self._fast and not self._pending and chunks:
             c = self._c
-            ready = c.hop(self, chunks) if c is not None else self._hop(chunks)
+            ready = c.hop(self, chunks, one) if c is not None else self._hop(chunks, one)
             if ready is not None:
                 self.fast_hops += 1
                 return ready
         return self.push_parts([(c.timestamps, c.data) for c in chunks])
 
-    def _hop(self, chunks: list) -> list[Ready] | None:
+    def _hop(self, chunks: list, one: bool = False) -> list[Ready] | tuple[float, np.ndarray, bool] | None:
         """The chunks of one hop, held and cut; None, with nothing held, when `push_parts` must take them.
 
         `_drain_in_place` → `_push_segment` → `_cut` for the usual case (no resampling, one
@@ -214,7 +219,10 @@ class Windower:
         a = round(_position1(ts, start, 0)) if t_first <= start <= newest else -1
         if a < 0 or a + n > m or start + self.length > newest + 1.5 / rate:
             return self._hop_cut(k)  # cut_windows' edge rule: the general path
-        ready = [Ready(np.array([start]), xb[None, lo + a : lo + a + n], self._restarted)]
+        if one:
+            ready = (start, xb[lo + a : lo + a + n], self._restarted)
+        else:
+            ready = [Ready(np.array([start]), xb[None, lo + a : lo + a + n], self._restarted)]
         self._restarted = False
         self._j = j = j + 1
         # Keep what the next window needs (as `_push_segment`).

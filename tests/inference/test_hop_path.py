@@ -217,6 +217,40 @@ def test_the_hop_fast_path_gives_the_general_paths_windows_starts_and_gap_flags(
 
 
 @both_hops
+def test_the_usual_hop_hands_the_engine_one_window_as_start_samples_and_gap_flag(hop):
+    """``push_chunks(chunks, one=True)`` (the engine's call) returns the usual hop's single window
+    as ``(start, samples (n, C), after_gap)``: the start, samples and gap flag `push_chunks`
+    gives as ``[Ready]`` (bit for bit, through gaps and a float64 chunk), and ``[Ready]`` as
+    before for every hop that is not that one window — and the tuple really is what most hops give."""
+    ts, x = samples(12.0, 3)
+    chunks = _chunks(ts, x, (1, 2), float64_at=(300,))
+    tupled, listed = on(hop, Windower(RATE, RATE, 1.0, 0.25)), on(hop, Windower(RATE, RATE, 1.0, 0.25))
+    got, want, as_tuple = [], [], 0
+    for wake in _wakes(chunks, listed):
+        mine = tupled.push_chunks(wake, one=True)
+        if type(mine) is tuple:
+            as_tuple += 1
+            start, window, after_gap = mine
+            assert type(start) is float and window.ndim == 2 and type(after_gap) is bool
+            got.append((np.array([start]), window.copy(), after_gap))
+        else:
+            got += one_each(mine)
+        want += one_each(listed.push_chunks(wake))
+    assert len(got) == len(want) > 30 and as_tuple > len(got) // 2
+    assert tupled.gaps == listed.gaps == 2
+    for (s1, d1, g1), (s2, d2, g2) in zip(got, want):
+        np.testing.assert_array_equal(s1, s2)
+        np.testing.assert_array_equal(d1, d2)
+        assert d1.dtype == d2.dtype and g1 == g2
+
+
+def one_each(ready: list) -> list[tuple]:
+    """Each `Ready`'s start, window and gap flag (1 s windows every 0.25 s, woken at each due time: one window a `Ready`)."""
+    assert all(len(r.starts) == 1 for r in ready)
+    return [(r.starts.copy(), r.data[0].copy(), r.after_gap) for r in ready]
+
+
+@both_hops
 def test_the_usual_hops_predictions_chunk_and_stats_equal_the_general_paths(tmp_path, hop):
     """The engine's usual hop (`Windower.push_chunks` → `InferenceProcessor._run_one`: one window, its
     predictions chunk made before the model run and filled in after, counted inline) emits what
