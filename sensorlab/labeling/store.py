@@ -33,11 +33,10 @@ import logging
 import os
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sensorlab.labeling.annotations import AnnotationSet
+from sensorlab.labeling.annotations import AnnotationSet, Segment
 from sensorlab.labeling.dedupe import DuplicateIndex
 from sensorlab.labeling.lock import SidecarLocked, sidecar_lock, try_sidecar_lock
 
@@ -315,13 +314,30 @@ class _Autosaver:
             self._signature = _signature(self.path)
             self._known = {s.id for s in to_save}
 
-    def _with_foreign(self, annotations: AnnotationSet) -> AnnotationSet:
+    def take_foreign(self, annotations: AnnotationSet) -> list[Segment]:
+        """Segments another program added to the file since this window last read or wrote it.
+
+        Cheap when nothing changed (one ``stat``). The window adds them to its own set, so
+        they show at once; they count as seen from then on, as if this window had saved them.
+        """
+        signature = _signature(self.path)  # before reading: a write after it is found next time
+        if signature == self._signature:
+            return []
+        foreign = self._foreign(annotations)
+        self._signature = signature
+        self._known |= {s.id for s in foreign}
+        return foreign
+
+    def _foreign(self, annotations: AnnotationSet) -> list[Segment]:
         try:
             on_disk = load_annotations(self.path)
         except (OSError, SidecarError, UnicodeDecodeError):
-            return annotations
+            return []
         mine = DuplicateIndex(annotations)  # the same live labels read twice get different ids
-        foreign = [s for s in on_disk if s.id not in self._known and s.id not in annotations and s not in mine]
+        return [s for s in on_disk if s.id not in self._known and s.id not in annotations and s not in mine]
+
+    def _with_foreign(self, annotations: AnnotationSet) -> AnnotationSet:
+        foreign = self._foreign(annotations)
         if not foreign:
             return annotations
         log.warning("%s changed on disk (another program); keeping its %d new segment(s)", self.path.name, len(foreign))
@@ -331,11 +347,12 @@ class _Autosaver:
         return merged
 
 
-def autosaver(path: str | Path, *, session: str = "") -> Callable[[AnnotationSet], None]:
+def autosaver(path: str | Path, *, session: str = "") -> _Autosaver:
     """Return an autosave hook for `UndoStack`: saves atomically after every edit.
 
     Create it when the annotations are loaded: each save holds the sidecar lock and keeps
-    segments another program added to the file since then (see `_Autosaver`).
+    segments another program added to the file since then (see `_Autosaver`); its
+    ``take_foreign(annotations)`` returns those segments, for a window to show them.
 
     Examples
     --------

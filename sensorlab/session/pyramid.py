@@ -136,6 +136,17 @@ class Pyramid:
         pyr._open_read()
         return pyr
 
+    @classmethod
+    def iter_open_text(cls, session: Session) -> Generator[str, None, Pyramid]:
+        """`iter_open` with its progress as text ("42%"), for a worker's status line."""
+        gen = cls.iter_open(session)
+        while True:
+            try:
+                p = next(gen)
+            except StopIteration as stop:
+                return stop.value
+            yield f"{p:.0%}"
+
     def is_valid(self) -> bool:
         """True when a complete cache for the current session file exists."""
         try:

@@ -62,6 +62,8 @@ class DatasetBuilding:
         self.build_status.setText(f"planning… (spec saved as {spec_path.name})")
         self.build_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
+        self.report.show_building(out.name)
+        self.train_button.setEnabled(False)  # until the new file's report is read
         args = ["dataset", "build", str(spec_path), "-o", str(out), "--json", "--workers", str(self.workers.value())]
         self.runner.start(*args, *(["--force"] if force else []))
         return True
@@ -89,6 +91,8 @@ class DatasetBuilding:
         # The command removes its temporary file on Cancel; one killed hard cannot, so look too.
         tmp = out.with_name(f".{out.name}.{self.runner.pid}.tmp")
         tmp.unlink(missing_ok=True)
+        self.report.restore()  # no new file: the report shown before still holds
+        self.train_button.setEnabled(self.report.report is not None and self.report.report.windows > 0)
         self.progress.setValue(0)
         self.progress.setFormat("cancelled" if status == "cancelled" else "failed")
         if status == "cancelled":

@@ -113,6 +113,8 @@ class ReportPanel(QScrollArea):
         self.class_table: QTableWidget | None = None
         self.images: dict[str, QLabel] = {}
         self._pixmaps: dict[str, QPixmap] = {}
+        self._plots: list[Path] = []
+        self._before: tuple[DatasetReport | None, list[Path]] = (None, [])
         self._empty()
 
     def _empty(self) -> None:
@@ -121,8 +123,25 @@ class ReportPanel(QScrollArea):
         hint.setStyleSheet("color:#9aa0a6;padding:12px")
         self.setWidget(hint)
 
+    def show_building(self, name: str) -> None:
+        """Say a build runs instead of showing the previous report, which was read as the new
+        one (often of the very file being replaced) until the new report arrived."""
+        self._before = (self.report, self._plots)
+        self.report, self.class_table, self.images = None, None, {}
+        note = QLabel(f"Building {name}… its report shows here when the build is done.", wordWrap=True)
+        note.setStyleSheet("color:#9aa0a6;padding:12px")
+        self.setWidget(note)
+
+    def restore(self) -> None:
+        """After a cancelled or failed build: show again what was shown before it."""
+        rep, plots = self._before
+        if rep is None:
+            self._empty()
+        else:
+            self.show_report(rep, plots)
+
     def show_report(self, rep: DatasetReport, plots: list[Path]) -> None:
-        self.report = rep
+        self.report, self._plots = rep, plots
         body = QWidget()
         v = QVBoxLayout(body)
         title = QLabel(f"<b>{rep.path.name}</b>: {rep.windows} windows, {len(rep.classes)} classes, "

@@ -20,10 +20,11 @@ N / P                 next / previous label: cursor to its start, selected
 Escape                clear the selection
 ====================  ==========================================================
 
-The session file is only read. Annotations live in the sidecar (`labeling.store`), the
-min/max pyramid in its own cache (`session.pyramid`), built in a worker on first open. The frame
-previews are `frame_preview.py`; which track shows which stream `stream_tracks.py`; onset
-snapping and the built-in suggestions `suggest_actions.py`.
+The session file is only read. Annotations live in the sidecar (`labeling.store`; labels
+another program adds to it show within a second, `sidecar_watch.py`), the min/max pyramid in
+its own cache (`session.pyramid`), built in a worker on first open. Frame previews are
+`frame_preview.py`; which track shows which stream `stream_tracks.py`; onset snapping and the
+built-in suggestions `suggest_actions.py`.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from sensorlab.app.labeling.history_view import HistoryView
 from sensorlab.app.labeling.keys import KeyHandler
 from sensorlab.app.labeling.model_suggest import ModelSuggest
 from sensorlab.app.labeling.playback import Playback
+from sensorlab.app.labeling.sidecar_watch import SidecarWatch
 from sensorlab.app.labeling.suggest_actions import SuggestActions
 from sensorlab.app.labeling.suggest_settings import SuggestSettings
 from sensorlab.app.labeling.timeline import Timeline
@@ -125,7 +127,8 @@ class LabelingView(SuggestActions, QWidget):
         keep = functools.partial(_remember, self.annotations, labels)  # not the view: the studio's set outlives it
         for sig in (labels.label_added, labels.label_changed, labels.label_removed):
             sig.connect(keep)
-        self.stack = UndoStack(self.annotations, autosave=autosaver(sidecar_path(self.path), session=self.path.name))
+        autosave = autosaver(sidecar_path(self.path), session=self.path.name)
+        self.stack = UndoStack(self.annotations, autosave=autosave)
         self.stack.autosave_failed.connect(lambda m: self.message.emit(f"AUTOSAVE FAILED: {m}"))
         self.tier = next((t for t in self.annotations.tier_names if t not in (LIVE_TIER, SUGGESTION_TIER)), DEFAULT_TIER)
         self.pyramid: Pyramid | None = None
@@ -141,6 +144,7 @@ class LabelingView(SuggestActions, QWidget):
         self.suggest_settings = SuggestSettings(self.model_suggest.settings)  # Suggest ▾ → Settings… (suggest_settings.py)
         self._build_frame()
         self.message.connect(self.status.setText)
+        self.sidecar_watch = SidecarWatch(self.annotations, autosave, self, message=self.message.emit)
         audio = next((s for s in self.session.streams.values() if s.info.kind is StreamKind.AUDIO and s.count), None)
         self.playback = Playback(audio, self._extent()[1], use_device=play_audio, parent=self)
         self.playback.position.connect(self._on_play_position)
@@ -149,7 +153,7 @@ class LabelingView(SuggestActions, QWidget):
         if pyr.is_valid():
             self._on_pyramid(Pyramid.open(self.session))
         else:
-            self.runner.run("building the overview cache", _build_pyramid, self.session, on_done=self._on_pyramid)
+            self.runner.run("building the overview cache", Pyramid.iter_open_text, self.session, on_done=self._on_pyramid)
 
     # -- building -------------------------------------------------------------------------------
     def _session_start(self) -> float:
@@ -227,12 +231,12 @@ class LabelingView(SuggestActions, QWidget):
         self.status.setWordWrap(True)
         self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         bottom.addWidget(self.status, 1)
-        self.progress = QProgressBar(maximumWidth=200, maximum=0)
-        self.progress.hide()
+        self.progress = QProgressBar(maximumWidth=200, maximum=0, visible=False)
         bottom.addWidget(self.progress)
         bottom.addWidget(self.model_suggest.cancel_button)
         lay.addLayout(bottom)
         self._update_legend()
+        self._update_tiers()  # the active tier shows while the session opens, not an empty box
 
     def _on_progress(self, text: str) -> None:
         """A worker's progress goes to the status line; "" (nothing runs any more) only hides
@@ -368,6 +372,7 @@ class LabelingView(SuggestActions, QWidget):
         if self.session is None:
             return
         self.playback.stop()
+        self.sidecar_watch.stop()
         if self.timeline is not None:
             self.timeline.stop()
         if self.annotation_view is not None:
@@ -384,17 +389,6 @@ class LabelingView(SuggestActions, QWidget):
     def closeEvent(self, ev):  # noqa: N802
         self.close_session()
         super().closeEvent(ev)
-
-
-def _build_pyramid(session: Session):
-    """Worker thread: build the pyramid cache, yielding percentages; returns the open pyramid."""
-    gen = Pyramid.iter_open(session)
-    while True:
-        try:
-            p = next(gen)
-        except StopIteration as stop:
-            return stop.value
-        yield f"{p:.0%}"
 
 
 __all__ = ["FramePreview", "LabelingView", "find_labelset"]  # FramePreview: frame_preview.py

@@ -54,6 +54,7 @@ from sensorlab.app.common.process_runner import ProcessRunner, append_log
 from sensorlab.app.training.curves import TrainingCurves
 from sensorlab.app.training.job_end import JOB_LABELS, TrainingJobEnd
 from sensorlab.app.training.results import TrainingResults
+from sensorlab.training.metrics import epoch_summary
 from sensorlab.training.tflite_env import c_name, child_environment, export_c_args, find_tflite_python, tflite_export_args
 
 TASK_OF_KIND = {"audio": "audio", "timeseries": "timeseries", "video": "image", "frames": "image"}
@@ -170,10 +171,21 @@ class TrainingTab(TrainingJobEnd, QWidget):
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(left)
         split.addWidget(right)
-        split.setSizes([380, 800])
+        # The log column as wide as an epoch line (the plots take the rest and any extra
+        # width): at 1280 px it was a few pixels short and every line wrapped mid-number.
+        split.setStretchFactor(0, 0)
+        split.setStretchFactor(1, 1)
+        split.setSizes([max(380, self._epoch_line_width() + lv.contentsMargins().left() + lv.contentsMargins().right()), 800])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(split)
+
+    def _epoch_line_width(self) -> int:
+        """Width of the log view that shows a two-digit epoch line unwrapped, scroll bar included."""
+        v = self.log_view
+        line = epoch_summary({"epoch": 40, "epochs": 40, "train_loss": 1.0, "train_acc": 1.0, "val_loss": 1.0, "val_acc": 1.0})
+        text = v.fontMetrics().horizontalAdvance(line) + 2 * int(v.document().documentMargin()) + 2  # + the cursor's pixel
+        return text + 2 * v.frameWidth() + v.verticalScrollBar().sizeHint().width()
 
     # -- inputs ------------------------------------------------------------------------------
     def set_dataset(self, path: str | Path) -> None:
