@@ -43,16 +43,16 @@ def column_envelope(t: np.ndarray, lo: np.ndarray, hi: np.ndarray, t0: float, px
     c, lo_c, hi_c = c[a:b], lo_c[a:b], hi_c[a:b]
     if len(c) < 2:
         return c, lo_c, hi_c
-    step = np.diff(c)
+    step = c[1:] - c[:-1]  # (np.diff: the same, through a Python wrapper)
     if step.max() <= 1.0:
         return c, lo_c, hi_c
     # Columns between two block starts: the block before covers them, if it reaches: blocks
     # are `spacing` px apart, so a longer step is a gap in the recording (nothing drawn).
-    spacing = float(np.partition(np.diff(x), len(x) // 2 - 1)[len(x) // 2 - 1]) if len(x) > 2 else 1.0
+    spacing = float(np.partition(x[1:] - x[:-1], len(x) // 2 - 1)[len(x) // 2 - 1]) if len(x) > 2 else 1.0
     reach = np.minimum(step, np.where(step <= 4.0 * spacing, step, np.ceil(spacing))).astype(np.intp)
     reach = np.concatenate((reach, [1]))
     idx = np.repeat(np.arange(len(c)), reach)
-    first = np.repeat(np.cumsum(reach) - reach, reach)
+    first = np.repeat(reach.cumsum() - reach, reach)
     cols = c[idx] + (np.arange(len(idx)) - first)
     return cols, lo_c[idx], hi_c[idx]
 
@@ -68,7 +68,7 @@ def join_columns(col: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.nd
     down = h1 < l0  # ... below it
     if not (up.any() or down.any()):  # zoomed out, neighbouring spans overlap
         return lo, hi
-    adj = (np.diff(col) == 1.0)[:, None]
+    adj = ((col[1:] - col[:-1]) == 1.0)[:, None]
     up &= adj
     down &= adj
     lo, hi = lo.copy(), hi.copy()
@@ -99,23 +99,24 @@ def visible_segments(x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.
     """
     lo, hi = lo.T.astype(np.float64), hi.T.astype(np.float64)  # (channels, columns), rows contiguous
     channels, n = lo.shape
-    # Per channel i, the hull of the spans of channels i + 1 … last, and whether their union
-    # is that hull (one interval); row by row (NumPy's accumulate along a short axis is slow).
     after_lo = np.empty_like(lo)
     after_hi = np.empty_like(hi)
     after_lo[-1], after_hi[-1] = np.inf, -np.inf  # nothing is drawn over the last channel
-    joined = np.ones(n, dtype=bool)
-    for i in range(channels - 2, -1, -1):
-        top_lo, top_hi = lo[i + 1], hi[i + 1]
-        if i == channels - 2:
-            after_lo[i], after_hi[i] = top_lo, top_hi
-            continue
-        # the union after i is one interval if channel i + 1 meets the (single) union after it
-        joined &= (top_lo <= after_hi[i + 1]) & (top_hi >= after_lo[i + 1])
-        h_lo, h_hi = np.minimum(top_lo, after_lo[i + 1]), np.maximum(top_hi, after_hi[i + 1])
+    if channels > 1:
+        # Per channel i, the hull of the spans of channels i + 1 … last (suffix min / max,
+        # a whole channel row at a time: the rows are contiguous), and whether their union is
+        # that hull: channel j meets the hull of the ones after it, for every j from i + 1 to
+        # the last but one (a suffix AND of those meetings). One call per step for all the
+        # channels, instead of a dozen per channel.
+        hull_lo = np.minimum.accumulate(lo[:0:-1], axis=0)[::-1]  # row i: channels i + 1 …
+        hull_hi = np.maximum.accumulate(hi[:0:-1], axis=0)[::-1]
+        meets = (lo[1:-1] <= hull_hi[1:]) & (hi[1:-1] >= hull_lo[1:])  # row i: channel i + 1
+        joined = np.ones((channels - 1, n), dtype=bool)
+        if channels > 2:
+            np.logical_and.accumulate(meets[::-1], axis=0, out=joined[-2::-1])
         # else: the last channel's span, which is certainly drawn over channel i
-        after_lo[i] = np.where(joined, h_lo, lo[-1])
-        after_hi[i] = np.where(joined, h_hi, hi[-1])
+        np.copyto(after_lo[:-1], np.where(joined, hull_lo, lo[-1]))
+        np.copyto(after_hi[:-1], np.where(joined, hull_hi, hi[-1]))
     apart = (hi < after_lo) | (lo > after_hi)
     first = apart | (lo < after_lo)  # the span, or its part below the cover
     second = ~apart & (hi > after_hi)  # its part above the cover
@@ -123,7 +124,7 @@ def visible_segments(x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.
     y1 = np.concatenate([np.where(apart, hi, after_lo), hi], axis=1)
     keep = np.flatnonzero(np.concatenate([first, second], axis=1))
     lines = np.empty((len(keep), 4))
-    lines[:, 0] = lines[:, 2] = np.take(np.concatenate([x, x]), keep % (2 * n))
+    lines[:, 0] = lines[:, 2] = np.concatenate([x, x]).take(keep % (2 * n))
     lines[:, 1] = y0.take(keep)
     lines[:, 3] = y1.take(keep)
     return lines, np.bincount(keep // (2 * n), minlength=channels)
