@@ -6,8 +6,9 @@ in view, its segments are drawn by this one item rather than by a pyqtgraph regi
 (docs/PERFORMANCE.md). Zoomed out over ten hours a lane holds thousands of segments: a
 ``fillRect`` and two ``drawLine`` calls per segment from Python cost ~4 ms of a ~14 ms frame.
 Here the lane is rendered with NumPy into one ARGB image the size of the lane in pixels
-(columns × rows, ~30 × 900) and drawn with one ``drawImage``; only the label texts are drawn
-one by one, and only those that fit (a few dozen at most).
+(columns × rows, ~30 × 900) and drawn with one ``drawImage`` (one row drawn stretched, when no
+segment in view is hatched or dashed: the rows are then all alike); only the label texts are
+drawn one by one, and only those that fit (a few dozen at most).
 
 What it draws, as the pyqtgraph items did: a span is a translucent fill of its label colour
 with a 1-px edge at each end, a point a 2-px line; the selected segment has white, wider
