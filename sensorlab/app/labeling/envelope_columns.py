@@ -99,24 +99,23 @@ def visible_segments(x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.
     """
     lo, hi = lo.T.astype(np.float64), hi.T.astype(np.float64)  # (channels, columns), rows contiguous
     channels, n = lo.shape
+    # Per channel i, the hull of the spans of channels i + 1 … last, and whether their union
+    # is that hull (one interval); row by row (NumPy's accumulate along a short axis is slow).
     after_lo = np.empty_like(lo)
     after_hi = np.empty_like(hi)
     after_lo[-1], after_hi[-1] = np.inf, -np.inf  # nothing is drawn over the last channel
-    if channels > 1:
-        # Per channel i, the hull of the spans of channels i + 1 … last (suffix min / max,
-        # a whole channel row at a time: the rows are contiguous), and whether their union is
-        # that hull: channel j meets the hull of the ones after it, for every j from i + 1 to
-        # the last but one (a suffix AND of those meetings). One call per step for all the
-        # channels, instead of a dozen per channel.
-        hull_lo = np.minimum.accumulate(lo[:0:-1], axis=0)[::-1]  # row i: channels i + 1 …
-        hull_hi = np.maximum.accumulate(hi[:0:-1], axis=0)[::-1]
-        meets = (lo[1:-1] <= hull_hi[1:]) & (hi[1:-1] >= hull_lo[1:])  # row i: channel i + 1
-        joined = np.ones((channels - 1, n), dtype=bool)
-        if channels > 2:
-            np.logical_and.accumulate(meets[::-1], axis=0, out=joined[-2::-1])
+    joined = np.ones(n, dtype=bool)
+    for i in range(channels - 2, -1, -1):
+        top_lo, top_hi = lo[i + 1], hi[i + 1]
+        if i == channels - 2:
+            after_lo[i], after_hi[i] = top_lo, top_hi
+            continue
+        # the union after i is one interval if channel i + 1 meets the (single) union after it
+        joined &= (top_lo <= after_hi[i + 1]) & (top_hi >= after_lo[i + 1])
+        h_lo, h_hi = np.minimum(top_lo, after_lo[i + 1]), np.maximum(top_hi, after_hi[i + 1])
         # else: the last channel's span, which is certainly drawn over channel i
-        np.copyto(after_lo[:-1], np.where(joined, hull_lo, lo[-1]))
-        np.copyto(after_hi[:-1], np.where(joined, hull_hi, hi[-1]))
+        after_lo[i] = np.where(joined, h_lo, lo[-1])
+        after_hi[i] = np.where(joined, h_hi, hi[-1])
     apart = (hi < after_lo) | (lo > after_hi)
     first = apart | (lo < after_lo)  # the span, or its part below the cover
     second = ~apart & (hi > after_hi)  # its part above the cover
