@@ -314,8 +314,8 @@ class Pyramid:
         top = self.levels(stream)[-1]
         if k >= FIRST_STORED_LEVEL:
             tk = self._level_times(stream, min(k, top))
-            j0 = max(0, int(np.searchsorted(tk, t0, "right")) - 1)
-            j1 = int(np.searchsorted(tk, t1, "right"))
+            j0 = max(0, int(tk.searchsorted(t0, "right")) - 1)  # (the method: np.searchsorted wraps it in Python)
+            j1 = int(tk.searchsorted(t1, "right"))
             if k > top:
                 f = BLOCK_FACTOR ** (k - top)
                 j0, j1 = j0 // f, -(-j1 // f)

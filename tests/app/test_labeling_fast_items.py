@@ -444,3 +444,46 @@ def test_the_ruler_of_a_ten_hour_timeline_counts_plain_seconds(qtbot):
     ruler = tl.plots[0].getAxis("top")
     assert (ruler.autoSIPrefixScale, ruler.labelUnitPrefix) == (1.0, "")
     assert "(s)" in ruler.labelString() and tl.view_range == pytest.approx((1000.0, 37_000.0))
+
+
+def test_a_strip_without_hatching_draws_one_row_stretched_pixel_for_pixel_as_the_whole_image(view, monkeypatch):
+    """With no suggestion in view, every row of a lane's strip is the same: it makes one row and
+    draws it stretched over the lane. The lane must look exactly as when the whole image is
+    drawn (edges, the selected one's white edges, fills, texts); a suggestion in view (hatched,
+    dashed) gets the whole image again."""
+    from sensorlab.app.labeling.segment_strip import SegmentStrip
+
+    tl, av = view.timeline, view.annotation_view
+    n = MAX_ITEMS + 20
+    segs = [Segment.create("dense", ("wave", "clap")[i % 2], T0 + 0.5 + i * 0.45, T0 + 0.5 + i * 0.45 + 0.3) for i in range(n)]
+    segs.append(Segment.create("dense", "clap", T0 + 20.1))  # a point: a 2-px line
+    av.push(CompoundCommand([AddSegment(s) for s in segs], f"Add {n + 1}"))
+    av.select(segs[7].id)
+    lane = av.lanes["dense"]
+    render = SegmentStrip.render
+
+    def whole(self, *args, **kwargs):  # the whole image, as before the one-row cut
+        img, texts = render(self, *args, **kwargs)
+        return np.ascontiguousarray(img), texts
+
+    def lane_pixels() -> np.ndarray:
+        img = tl.grab().toImage()
+        img = img.convertToFormat(img.Format.Format_RGB32)
+        r = lane.plot.getViewBox().sceneBoundingRect()
+        top_left, bottom_right = tl.mapFromScene(r.topLeft()), tl.mapFromScene(r.bottomRight())
+        a = np.frombuffer(img.constBits(), np.uint32, img.height() * img.bytesPerLine() // 4).reshape(img.height(), -1)
+        return a[top_left.y():bottom_right.y(), top_left.x():bottom_right.x()].copy()
+
+    for a, b, suggested in ((T0, T0 + 40, False), (T0 + 2, T0 + 9, False), (T0 + 2, T0 + 9, True)):
+        if suggested:
+            av.push(AddSegment(Segment.create("dense", "wave", T0 + 4.0, T0 + 6.0, suggested=True)))
+        tl.set_view(a, b)  # not settled: drawn by the strip
+        stretched = lane_pixels()
+        assert lane.strip.drawn > 0
+        assert (lane.strip._image.height() == 1) is (not suggested)
+        with monkeypatch.context() as m:
+            m.setattr(SegmentStrip, "render", whole)
+            tl.viewport().repaint()
+            full = lane_pixels()
+        assert stretched.shape == full.shape and (stretched != full).sum() == 0, (a - T0, b - T0, suggested)
+        assert len(np.unique(stretched)) > 3  # fills, edges and the background: something drawn

@@ -43,16 +43,16 @@ def column_envelope(t: np.ndarray, lo: np.ndarray, hi: np.ndarray, t0: float, px
     c, lo_c, hi_c = c[a:b], lo_c[a:b], hi_c[a:b]
     if len(c) < 2:
         return c, lo_c, hi_c
-    step = np.diff(c)
+    step = c[1:] - c[:-1]  # (np.diff: the same, through a Python wrapper)
     if step.max() <= 1.0:
         return c, lo_c, hi_c
     # Columns between two block starts: the block before covers them, if it reaches: blocks
     # are `spacing` px apart, so a longer step is a gap in the recording (nothing drawn).
-    spacing = float(np.partition(np.diff(x), len(x) // 2 - 1)[len(x) // 2 - 1]) if len(x) > 2 else 1.0
+    spacing = float(np.partition(x[1:] - x[:-1], len(x) // 2 - 1)[len(x) // 2 - 1]) if len(x) > 2 else 1.0
     reach = np.minimum(step, np.where(step <= 4.0 * spacing, step, np.ceil(spacing))).astype(np.intp)
     reach = np.concatenate((reach, [1]))
     idx = np.repeat(np.arange(len(c)), reach)
-    first = np.repeat(np.cumsum(reach) - reach, reach)
+    first = np.repeat(reach.cumsum() - reach, reach)
     cols = c[idx] + (np.arange(len(idx)) - first)
     return cols, lo_c[idx], hi_c[idx]
 
@@ -68,7 +68,7 @@ def join_columns(col: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.nd
     down = h1 < l0  # ... below it
     if not (up.any() or down.any()):  # zoomed out, neighbouring spans overlap
         return lo, hi
-    adj = (np.diff(col) == 1.0)[:, None]
+    adj = ((col[1:] - col[:-1]) == 1.0)[:, None]
     up &= adj
     down &= adj
     lo, hi = lo.copy(), hi.copy()
@@ -123,7 +123,7 @@ def visible_segments(x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.
     y1 = np.concatenate([np.where(apart, hi, after_lo), hi], axis=1)
     keep = np.flatnonzero(np.concatenate([first, second], axis=1))
     lines = np.empty((len(keep), 4))
-    lines[:, 0] = lines[:, 2] = np.take(np.concatenate([x, x]), keep % (2 * n))
+    lines[:, 0] = lines[:, 2] = np.concatenate([x, x]).take(keep % (2 * n))
     lines[:, 1] = y0.take(keep)
     lines[:, 3] = y1.take(keep)
     return lines, np.bincount(keep // (2 * n), minlength=channels)

@@ -6,8 +6,9 @@ in view, its segments are drawn by this one item rather than by a pyqtgraph regi
 (docs/PERFORMANCE.md). Zoomed out over ten hours a lane holds thousands of segments: a
 ``fillRect`` and two ``drawLine`` calls per segment from Python cost ~4 ms of a ~14 ms frame.
 Here the lane is rendered with NumPy into one ARGB image the size of the lane in pixels
-(columns × rows, ~30 × 900) and drawn with one ``drawImage``; only the label texts are drawn
-one by one, and only those that fit (a few dozen at most).
+(columns × rows, ~30 × 900) and drawn with one ``drawImage`` (one row drawn stretched, when no
+segment in view is hatched or dashed: the rows are then all alike); only the label texts are
+drawn one by one, and only those that fit (a few dozen at most).
 
 What it draws, as the pyqtgraph items did: a span is a translucent fill of its label colour
 with a 1-px edge at each end, a point a 2-px line; the selected segment has white, wider
@@ -98,7 +99,8 @@ class SegmentStrip(ViewOverlay):
         return self._arrays
 
     def render(self, x0: float, x1: float, width: int, height: int, char_w: float = 7.0) -> tuple[np.ndarray, list[tuple[float, str, bool]]]:
-        """The lane over session seconds ``x0 … x1`` as a ``height × width`` ARGB32 array, and
+        """The lane over session seconds ``x0 … x1`` as a ``height × width`` ARGB32 array (a
+        read-only view of one row repeated when nothing in view is hatched or dashed), and
         the texts to draw as ``(pixel x, text, selected)``: each where it clears the one
         before it (``char_w``: average character width). No Qt painting (tests call it)."""
         view = self.lane.view
@@ -155,10 +157,16 @@ class SegmentStrip(ViewOverlay):
         order = np.argsort(which, kind="stable")  # draw order is segment order
         line[cols[order]] = edge[which[order]]
         dashed[cols[order]] = sugg[which[order]]
-        diagonal, dash = self._patterns(width, height)
-        img[:] = np.where(hatched & ~diagonal, 0, fill) if hatched.any() else fill
-        on = (line != 0) & (~dashed | dash)
-        img[:] = np.where(on, line, img)
+        if not hatched.any() and not dashed.any():
+            # No hatching or dashes (a lane of labels, no suggestions): every row is the same,
+            # so one row is made and the image is that row repeated (a view: no copy), which
+            # `paint` draws stretched; the full image's where-per-pixel cost ~1.7 ms a frame.
+            img = np.broadcast_to(np.where(line != 0, line, fill), (height, width))
+        else:
+            diagonal, dash = self._patterns(width, height)
+            img[:] = np.where(hatched & ~diagonal, 0, fill) if hatched.any() else fill
+            on = (line != 0) & (~dashed | dash)
+            img[:] = np.where(on, line, img)
         # Texts: a point's right of its line, a span's from its visible start if it is wide
         # enough; each only where it clears the text before it (found by bisection, so a
         # zoomed-out lane's thousands of candidates cost a few dozen steps).
@@ -209,8 +217,9 @@ class SegmentStrip(ViewOverlay):
         img, texts = self.render(x0, x1, width, height, metrics.averageCharWidth())
         if not self.drawn:
             return
-        self._keep = img
-        self._image = QImage(img.data, width, height, width * 4, QImage.Format.Format_ARGB32)
+        rows = 1 if img.strides[0] == 0 else height  # one row repeated (`render`): drawn stretched
+        self._keep = img = img[:rows]
+        self._image = QImage(img.data, width, rows, width * 4, QImage.Format.Format_ARGB32)
         p.drawImage(QRectF(r.left(), r.top(), width, height), self._image)
         plain, white = QColor(TEXT_COLOR), QColor(SELECTED_COLOR)
         y = r.center().y() + metrics.ascent() / 2 - 1

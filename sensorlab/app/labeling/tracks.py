@@ -17,6 +17,8 @@ per channel, no antialiasing), cut to the parts the channels painted later do no
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Signal
@@ -203,10 +205,14 @@ class SignalTrack(Track):
         col, lo, hi = column_envelope(env.t, env.min, env.max, t0, px_per_s, left, drop_first=e0 > 0, drop_last=len(env.t) == e1 - e0)
         if len(col) and len(env.t) > j0 - e0:
             # only the columns of the blocks asked for (the extra ones complete the edge columns)
-            ends = env.t[[j0 - e0, min(j1 - e0, len(env.t)) - 1]]
-            c0, c1 = np.floor((ends - t0) * px_per_s + left + 1e-3)
-            a, b = np.searchsorted(col, [c0, c1 + 0.5])
-            col, lo, hi = col[a:b], lo[a:b], hi[a:b]
+            # (in Python floats, the same arithmetic as column_envelope's: NumPy on two values
+            # cost five calls)
+            tt = env.t
+            c0 = math.floor((float(tt[j0 - e0]) - t0) * px_per_s + left + 1e-3)
+            c1 = math.floor((float(tt[min(j1 - e0, len(tt)) - 1]) - t0) * px_per_s + left + 1e-3)
+            a, b = col.searchsorted((c0, c1 + 0.5)).tolist()
+            if a > 0 or b < len(col):
+                col, lo, hi = col[a:b], lo[a:b], hi[a:b]
         self.points = 0
         if not len(col):
             for c in self.curves:
@@ -220,7 +226,7 @@ class SignalTrack(Track):
         pad = 0.02 * (y_hi - y_lo) + 1e-6  # room for the 1-px pen at the extremes
         rect = QRectF(float(x[0]), y_lo - pad, max(float(x[-1] - x[0]), 1e-9), y_hi - y_lo + 2 * pad)
         lines, counts = visible_segments(x, lo, hi)
-        ends = np.cumsum(counts).tolist()
+        ends = counts.cumsum().tolist()
         for c, a, b in zip(self.curves, [0, *ends], ends):
             c.set_segments(lines[a:b], rect)
         self.points = 2 * len(lines)
