@@ -3,7 +3,8 @@
 It shows the model's inputs and outputs (name, type, shape) and asks for what the model
 cannot say itself: the stream and channels, the model's sample rate, window and hop, which
 input takes the window and its layout, scaling, constant inputs, which output holds the
-scores and their kind, and the label names. OK checks the mapping against the model
+scores and their kind, the label names, and which outputs are recurrent state fed back into
+which inputs (a stateful model whose names follow no convention). OK checks the mapping against the model
 (`LoadedModel`) and the stream (channel names), keeps the dialog open with the one-line
 problem if it does not fit, and saves it beside the model (``MODEL.mapping.json``) so the
 next load needs no dialog.
@@ -81,6 +82,12 @@ class MappingDialog(QDialog):
         self.scale = _spin(-1e9, 1e9, 1.0, 6)
         self.offset = _spin(-1e9, 1e9, 0.0, 6)
         self.constants = QLineEdit(placeholderText='e.g. {"sample_rate": 16000}')
+        # Output → input pairs fed back each window. Pairs named by convention (h_out → h_in,
+        # h_next → h) are found without it; any other stateful model could not be mapped here.
+        self.state = QLineEdit(placeholderText='output → input, e.g. {"h_out": "h_in"}')
+        self.state.setToolTip("Outputs fed back into inputs on the next window (recurrent state), as JSON {\"output\": \"input\"}; "
+                              "pairs named like h_out → h_in or h_next → h are matched without it")  # fmt: skip
+        self._stats: tuple[list[float], list[float]] = ([], [])  # a saved mapping's mean/std: no field, kept as they are
         self.scores = QComboBox()
         self.scores.addItems([t.name for t in outputs])
         self.scores_kind = QComboBox()
@@ -88,7 +95,8 @@ class MappingDialog(QDialog):
         self.labels = QLineEdit(placeholderText="class names, comma-separated (default class0, class1, …)")
         for text, w in (("Stream", self.stream), ("Channels", self.channels), ("Model rate", self.rate), ("Window", self.window),
                         ("Hop", self.hop), ("Window goes to input", self.input), ("Layout", self.layout_edit), ("Scale", self.scale),
-                        ("Offset", self.offset), ("Constant inputs (JSON)", self.constants), ("Scores output", self.scores),
+                        ("Offset", self.offset), ("Constant inputs (JSON)", self.constants), ("Recurrent state (JSON)", self.state),
+                        ("Scores output", self.scores),
                         ("Scores are", self.scores_kind), ("Labels", self.labels)):  # fmt: skip
             form.addRow(text, w)
         layout.addLayout(form)
@@ -138,6 +146,8 @@ class MappingDialog(QDialog):
         self.scale.setValue(m.scale)
         self.offset.setValue(m.offset)
         self.constants.setText(json.dumps(m.constants) if m.constants else "")
+        self.state.setText(json.dumps(m.state) if m.state else "")
+        self._stats = (list(m.mean), list(m.std))
         if m.scores:
             self.scores.setCurrentText(m.scores)
         self.scores_kind.setCurrentText(m.scores_kind)
@@ -150,9 +160,14 @@ class MappingDialog(QDialog):
             constants = json.loads(self.constants.text()) if self.constants.text().strip() else {}
         except json.JSONDecodeError as e:
             raise MappingError(f"constant inputs: not JSON ({e.msg}); write e.g. {{\"sample_rate\": 16000}}") from None
+        try:
+            state = json.loads(self.state.text()) if self.state.text().strip() else {}
+        except json.JSONDecodeError as e:
+            raise MappingError(f"recurrent state: not JSON ({e.msg}); write output → input pairs, e.g. {{\"h_out\": \"h_in\"}}") from None
         doc = {"stream": self.stream.currentText(), "channels": chans, "rate": self.rate.value() or None, "window": self.window.value(),
                "hop": self.hop.value(), "input": "" if self.input.currentIndex() == 0 else self.input.currentText(),
-               "layout": self.layout_edit.text().strip(), "scale": self.scale.value(), "offset": self.offset.value(), "constants": constants,
+               "layout": self.layout_edit.text().strip(), "mean": self._stats[0], "std": self._stats[1], "scale": self.scale.value(),
+               "offset": self.offset.value(), "constants": constants, "state": state,
                "scores": self.scores.currentText(), "scores_kind": self.scores_kind.currentText(),
                "labels": [x.strip() for x in self.labels.text().split(",") if x.strip()]}  # fmt: skip
         if not doc["stream"]:
