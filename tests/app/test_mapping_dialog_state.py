@@ -79,3 +79,34 @@ def test_a_mapping_shown_again_keeps_its_state_and_standardization(qtbot, tmp_pa
     d.accept()
     saved = load_mapping(model)
     assert saved.state == {"memory_update": "memory"} and saved.mean == [1.5] and saved.std == [2.0]
+
+
+def form_labels(d) -> set[str]:
+    from PySide6.QtWidgets import QFormLayout, QLabel
+
+    form = next(item.layout() for item in (d.layout().itemAt(i) for i in range(d.layout().count())) if isinstance(item.layout(), QFormLayout))
+    return {w.text() for r in range(form.rowCount()) if isinstance(w := form.itemAt(r, QFormLayout.ItemRole.LabelRole).widget(), QLabel)}
+
+
+def test_the_dialog_names_its_own_fields_in_a_refusal(qtbot, tmp_path):
+    """A 1-D conv with a sample-rate input: "set 'input' in the mapping and map the others as
+    'constants' or 'state'" named mapping-file keys the dialog has no fields called."""
+    from sensorlab.app.models.model_dialog import MappingDialog
+
+    d = MappingDialog(memory_model(tmp_path / "rnn.onnx"), imu())
+    qtbot.addWidget(d)
+    fill(d)
+    d.input.setCurrentIndex(0)  # (the one left unmapped): x and memory both are
+    d.accept()
+    text = d.problem.text()
+    assert text.endswith("set “Window goes to input” and map the others as “Constant inputs” or “Recurrent state”"), text
+    fields = form_labels(d)
+    assert {"Window goes to input", "Constant inputs (JSON)", "Recurrent state (JSON)"} <= fields
+    d.input.setCurrentText("x")
+    d.accept()  # memory unmapped: the two fields with what to type into them
+    assert d.problem.text().endswith('set it as a constant (Constant inputs: {"memory": 0}) or as recurrent state '
+                                     '(Recurrent state: {"memory_update": "memory"})'), d.problem.text()  # fmt: skip
+    d.state.setText('{"memory_update": "memory"}')
+    d.layout_edit.setText("NCT")  # 1 channel × 10 samples the wrong way round
+    d.accept()
+    assert d.problem.text().endswith("the mapping's layout is 'NCT'; set “Layout” to 'NTC'"), d.problem.text()

@@ -13,6 +13,7 @@ next load needs no dialog.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from PySide6.QtWidgets import (
@@ -32,6 +33,22 @@ from sensorlab.acquisition.source import StreamInfo, StreamKind
 from sensorlab.inference import LoadedModel, ModelError, ModelMapping, describe_model, load_mapping
 from sensorlab.inference.feed_guess import guess_feed, layout_for, window_input
 from sensorlab.inference.mapping import MappingError
+
+
+#: The dialog's field for each mapping key a message names: the model layer's messages say how
+#: to fix a mapping file ("set 'input'", "fix 'state'"), and the dialog has no such words.
+FIELDS = {"input": "Window goes to input", "layout": "Layout", "constants": "Constant inputs", "state": "Recurrent state",
+          "scores": "Scores output", "labels": "Labels", "channels": "Channels", "window": "Window", "rate": "Model rate"}  # fmt: skip
+
+
+def in_dialog_terms(message: str) -> str:
+    """``message`` with the mapping keys it tells the user to set named as the dialog's fields:
+    "set 'input' … as 'constants' or 'state'" → "set “Window goes to input” … as “Constant
+    inputs” or “Recurrent state”", and '("state": {"h_out": "h"})' → '(Recurrent state: {"h_out": "h"})'."""
+    keys = "|".join(FIELDS)
+    message = re.sub(rf"\b(fix|set|as|or|in|to) '({keys})'", lambda m: f"{m.group(1)} “{FIELDS[m.group(2)]}”", message)
+    message = re.sub(r'\("(constants|state)": (\{[^{}]*\})\)', lambda m: f"({FIELDS[m.group(1)]}: {m.group(2)})", message)
+    return message.replace(" in the mapping", "")
 
 
 def _spin(lo: float, hi: float, value: float, decimals: int = 3, suffix: str = "") -> QDoubleSpinBox:
@@ -187,7 +204,7 @@ class MappingDialog(QDialog):
             n_ch = len(m.channels) or info.channel_count
             model.check_window(n_samples(m.window, m.rate or info.nominal_rate), n_ch)
         except (MappingError, ModelError) as e:
-            self.problem.setText(str(e))
+            self.problem.setText(in_dialog_terms(str(e)))
             return
         m.save(self.model_path)
         self.mapping = m
