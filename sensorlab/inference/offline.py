@@ -63,6 +63,9 @@ class PredictResult:
     labels: list[str]
     counts: dict[str, int]  # windows per top class
     segments: list[Segment] = field(default_factory=list)
+    #: The most probable window whose top class is a label (not background): (label, P), or None
+    #: when every window's top class is background: what a threshold that suggested nothing missed.
+    strongest: tuple[str, float] | None = None
 
 
 def iter_predict(model: str | Path, session_path: str | Path, *, out: str | Path | None = None, stream: str = "", mapping: ModelMapping | None = None,
@@ -129,7 +132,20 @@ def iter_predict(model: str | Path, session_path: str | Path, *, out: str | Path
         segs = _suggest(p, st_arr, st_arr + lm.mapping.window, labels, threshold, min_duration, tier, model_source(lm.path))
     if suggest and len(p) and save_suggestions:  # also when none: the earlier run's are replaced
         store_suggestions(session_path, model_source(lm.path), segs, tier)
-    yield PredictResult(out, proc.name, len(p), labels, counts, segs)
+    yield PredictResult(out, proc.name, len(p), labels, counts, segs, _strongest(p, labels))
+
+
+def _strongest(p: np.ndarray, labels: list[str]) -> tuple[str, float] | None:
+    """The label and probability of the most probable window whose top class is not background."""
+    if not len(p):
+        return None
+    top = p.argmax(axis=1)
+    p_top = p[np.arange(len(p)), top]
+    candidate = np.array([labels[i].lower() not in BACKGROUND for i in top])
+    if not candidate.any():
+        return None
+    best = int(np.flatnonzero(candidate)[np.argmax(p_top[candidate])])
+    return labels[int(top[best])], float(p_top[best])
 
 
 def model_source(model: str | Path) -> str:
