@@ -135,12 +135,18 @@ class MappingDialog(QDialog):
                 self.stream.setCurrentText(stream)
             if layout:
                 self.layout_edit.setText(layout)
-            self.stream.currentTextChanged.connect(self._follow_stream)
+            self.stream.currentTextChanged.connect(self._follow_feed)
+            # Picking 3 of a 6-axis IMU's channels for a [1, 3, 400] conv: the layout stayed
+            # NTC (guessed for none of the stream's 6) until OK refused it.
+            self.channels.textChanged.connect(self._follow_feed)
 
-    def _follow_stream(self, name: str) -> None:
-        """Another stream picked: the layout follows its channel count where the input's shape
-        says it unambiguously, unless the user typed one."""
-        layout = layout_for(self._window_shape, self.streams[name].channel_count) if name in self.streams else None
+    def _follow_feed(self, *_args) -> None:
+        """Another stream or channels picked: the layout follows the channel count fed where the
+        input's shape says it unambiguously, unless the user typed one."""
+        name = self.stream.currentText()
+        typed = [c for c in self.channels.text().split(",") if c.strip()]
+        count = len(typed) or (self.streams[name].channel_count if name in self.streams else 0)
+        layout = layout_for(self._window_shape, count) if count else None
         if layout and not self.layout_edit.isModified():
             self.layout_edit.setText(layout)
 
