@@ -110,3 +110,26 @@ def test_the_dialog_names_its_own_fields_in_a_refusal(qtbot, tmp_path):
     d.layout_edit.setText("NCT")  # 1 channel × 10 samples the wrong way round
     d.accept()
     assert d.problem.text().endswith("the mapping's layout is 'NCT'; set “Layout” to 'NTC'"), d.problem.text()
+
+
+def test_every_hint_in_the_dialog_is_shown_whole(qtbot, tmp_path):
+    """At the dialog's own width the hints were cut: "all, in stream order (or e.g. ax, ay, …",
+    'output → input, e.g. {"h_out": "h_…', "class names, comma-separated (…"."""
+    from PySide6.QtWidgets import QLineEdit, QStyle, QStyleOptionFrame
+
+    from sensorlab.app.models.model_dialog import MappingDialog
+
+    d = MappingDialog(memory_model(tmp_path / "rnn.onnx"), imu())
+    qtbot.addWidget(d)
+    d.show()
+    qtbot.waitExposed(d)
+    for edit in d.findChildren(QLineEdit):
+        hint = edit.placeholderText()
+        if not hint or not edit.isVisible():
+            continue
+        opt = QStyleOptionFrame()
+        edit.initStyleOption(opt)
+        text_room = edit.style().subElementRect(QStyle.SubElement.SE_LineEditContents, opt, edit)
+        margins = edit.textMargins()
+        room = text_room.width() - margins.left() - margins.right() - 4  # QLineEdit's own 2 px each side
+        assert edit.fontMetrics().horizontalAdvance(hint) <= room, (hint, room)

@@ -41,6 +41,10 @@ FIELDS = {"input": "Window goes to input", "layout": "Layout", "constants": "Con
           "scores": "Scores output", "labels": "Labels", "channels": "Channels", "window": "Window", "rate": "Model rate"}  # fmt: skip
 
 
+#: Pixels a line edit needs around its text (frame and text margins, with a little room).
+PLACEHOLDER_PAD = 16
+
+
 def in_dialog_terms(message: str) -> str:
     """``message`` with the mapping keys it tells the user to set named as the dialog's fields:
     "set 'input' … as 'constants' or 'state'" → "set “Window goes to input” … as “Constant
@@ -116,6 +120,10 @@ class MappingDialog(QDialog):
                         ("Scores output", self.scores),
                         ("Scores are", self.scores_kind), ("Labels", self.labels)):  # fmt: skip
             form.addRow(text, w)
+        for edit in (self.channels, self.constants, self.state, self.labels):
+            # Wide enough for its hint: at the dialog's own width the examples were cut
+            # ("all, in stream order (or e.g. ax, ay…", '{"h_out": "h_…').
+            edit.setMinimumWidth(edit.fontMetrics().horizontalAdvance(edit.placeholderText()) + PLACEHOLDER_PAD)
         layout.addLayout(form)
         self.problem = QLabel("")
         self.problem.setStyleSheet("color: #ef5350")
