@@ -209,8 +209,14 @@ class ModelSuggest(QObject):
         else:
             tops = ", ".join(f"{k} {n}" for k, n in result.counts.items())
             p = v.suggest_settings.value("model", "threshold")
-            v.message.emit(f"0 suggestions from {model.name} ({result.windows} windows; top class: {tops}){replaced}; no run of windows of a "
-                           f"label reached P {p:g} — lower Minimum probability in Suggest ▾ → Settings… for weaker ones")  # fmt: skip
+            # How far to lower it: the most probable window of a label (a foreign model's top class
+            # may never pass 0.5), or that the model saw only background.
+            if result.strongest is None:
+                why = "every window's top class is background"
+            else:
+                best = f" (the most probable: {result.strongest[0]} at {result.strongest[1]:.2f})" if result.strongest[1] < p else ""
+                why = f"no run of windows of a label reached P {p:g}{best} — lower Minimum probability in Suggest ▾ → Settings… for weaker ones"
+            v.message.emit(f"0 suggestions from {model.name} ({result.windows} windows; top class: {tops}){replaced}; {why}")
 
     def ask_stream(self, model: Path, choice: StreamChoice) -> QInputDialog | None:
         """The session lacks the model's stream: ask for one it can read (non-blocking); choosing
