@@ -71,6 +71,8 @@ def predict(
     assert result is not None
     counts = ", ".join(f"{k} {v}" for k, v in result.counts.items())
     typer.echo(f"{result.windows} windows → {result.path} (stream {result.stream}; top class: {counts})")
+    if result.replaced:  # one sidecar per session: another model's predictions were there
+        typer.echo(f"(it replaced the predictions of {result.replaced} in that file; pass -o FILE.h5 to keep each model's in its own)")
     if suggest and result.segments:
         tier = result.segments[0].tier
         typer.echo(f"{len(result.segments)} suggested segment(s) added to the labels sidecar (tier '{tier}'); review them in "

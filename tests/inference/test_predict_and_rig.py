@@ -101,3 +101,22 @@ def test_predict_suggesting_nothing_says_what_the_threshold_missed(tmp_path, mak
     write_mapping(model, stream="s", window=0.5, hop=0.25, scores_kind="sigmoid", labels=["background", "loud"], scale=1.0, offset=-5.0)
     r = cli("predict", str(model), str(session), "--suggest")  # P(loud) ≤ 0.02: background everywhere
     assert "0 suggested segments (tier 'suggestions'): every window's top class is background" in r.output, r.output
+
+
+def test_predict_says_when_it_replaces_another_models_predictions(tmp_path, make_session, cli):
+    """Two models over one session: the second run's sidecar silently took the place of the
+    first model's predictions (one sidecar per session)."""
+    session = make_session(SignalSource("s", rate=100, shape=(1,), realtime=False, max_samples=300, chunk_size=50), path=tmp_path / "run.h5")
+    first, second = mean_model(tmp_path / "first.onnx"), mean_model(tmp_path / "second.onnx")
+    for m in (first, second):
+        write_mapping(m, stream="s", window=0.5, hop=0.25, scores_kind="sigmoid", labels=["on"])
+    r = cli("predict", str(first), str(session))
+    assert r.exit_code == 0 and "replaced" not in r.output, r.output
+    r = cli("predict", str(first), str(session))  # the same model again: nothing else lost
+    assert "replaced" not in r.output, r.output
+    r = cli("predict", str(second), str(session))
+    assert "(it replaced the predictions of first.onnx in that file; pass -o FILE.h5 to keep each model's in its own)" in r.output, r.output
+    with Session.open(predictions_path(session)) as p:
+        assert list(p.streams) == ["second_pred"]
+    r = cli("predict", str(first), str(session), "-o", str(tmp_path / "run.first.h5"))  # kept apart
+    assert r.exit_code == 0 and "replaced" not in r.output and (tmp_path / "run.first.h5").exists()
