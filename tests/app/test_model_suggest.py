@@ -229,8 +229,8 @@ def test_the_models_minimum_probability_is_set_in_the_window(qtbot, open_view, s
     run_model(qtbot, v, model)
     assert not [s for s in v.annotations if s.suggested]
     # … and how far to lower it: the most probable window's class and P
-    assert re.search(r"no run of windows of a label reached P 0\.99 \(the most probable: active at 0\.9\d\) — lower Minimum probability "
-                     r"in Suggest ▾ → Settings…", v.status.text()), v.status.text()  # fmt: skip
+    assert re.fullmatch(r"0 suggestions from \S+\.onnx \(\d+ windows\): no window of a label reached P 0\.99 \(the most probable: "
+                        r"active at 0\.9\d\); lower Minimum probability in Suggest ▾ → Settings…", v.status.text()), v.status.text()  # fmt: skip
     assert "sensorlab predict" not in v.status.text()
     dialog = v.open_suggest_settings()
     dialog.boxes[("model", "threshold")].setValue(0.5)
