@@ -71,10 +71,21 @@ def predict(
     assert result is not None
     counts = ", ".join(f"{k} {v}" for k, v in result.counts.items())
     typer.echo(f"{result.windows} windows → {result.path} (stream {result.stream}; top class: {counts})")
-    if suggest:
-        tier = result.segments[0].tier if result.segments else SUGGESTION_TIER
+    if result.replaced:  # one sidecar per session: another model's predictions were there
+        typer.echo(f"(it replaced the predictions of {result.replaced} in that file; pass -o FILE.h5 to keep each model's in its own)")
+    if suggest and result.segments:
+        tier = result.segments[0].tier
         typer.echo(f"{len(result.segments)} suggested segment(s) added to the labels sidecar (tier '{tier}'); review them in "
                    f"`sensorlab label {session}`, or accept them with `sensorlab labels accept {session} --source {model.name} --min-score 0.8`")
+    elif suggest:  # nothing to review: say what the threshold missed and how to see it
+        if result.strongest is None:
+            why = "every window's top class is background"
+        elif result.strongest[1] < threshold:
+            label, p = result.strongest
+            why = f"no window of a label reached --threshold {threshold:g} (the most probable: {label} at {p:.2f}); lower --threshold to see weaker ones"
+        else:
+            why = f"every run of windows above --threshold {threshold:g} is shorter than --min-duration {min_duration:g} s; lower --min-duration"
+        typer.echo(f"0 suggested segments (tier '{SUGGESTION_TIER}'): {why}")
 
 
 def parity(

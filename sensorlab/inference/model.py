@@ -223,8 +223,14 @@ class LoadedModel:
             free = [f for f in free if f != window_input]
         if free:
             t = by_name[free[0]]
+            # The output that could carry it: the one other output of its type and shape (a
+            # stateful model whose names follow no convention), else a placeholder to fill in.
+            scores_name = m.scores or (self.outputs[0].name if self.outputs else "")
+            carriers = [o.name for o in self.outputs if o.name != scores_name and o.name not in self.state_pairs
+                        and o.type == t.type and _concrete(o.shape) == _concrete(t.shape)]  # fmt: skip
+            carrier = carriers[0] if len(carriers) == 1 else "<output>"
             raise ModelError(f"{name}: model input {t.describe()} is not mapped; set it in the mapping as a constant (\"constants\": {{\"{t.name}\": 0}}) "
-                             f"or as recurrent state (\"state\": {{\"<output>\": \"{t.name}\"}})")  # fmt: skip
+                             f"or as recurrent state (\"state\": {{\"{carrier}\": \"{t.name}\"}})")  # fmt: skip
         self.window_input = by_name[window_input]
         if self.contract is not None and self.window_input.name != self.contract.input["name"]:
             raise ModelError(f"{name}: its contract names input {self.contract.input['name']!r}, which the graph does not have; re-export the model")

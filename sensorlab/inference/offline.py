@@ -63,6 +63,11 @@ class PredictResult:
     labels: list[str]
     counts: dict[str, int]  # windows per top class
     segments: list[Segment] = field(default_factory=list)
+    #: The most probable window whose top class is a label (not background): (label, P), or None
+    #: when every window's top class is background: what a threshold that suggested nothing missed.
+    strongest: tuple[str, float] | None = None
+    #: The model whose predictions the sidecar held before and this run replaced, when another.
+    replaced: str = ""
 
 
 def iter_predict(model: str | Path, session_path: str | Path, *, out: str | Path | None = None, stream: str = "", mapping: ModelMapping | None = None,
@@ -93,7 +98,10 @@ def iter_predict(model: str | Path, session_path: str | Path, *, out: str | Path
         if out.exists():
             if out.resolve() == session_path.resolve() or not out.name.endswith(".predictions.h5"):
                 raise FileExistsError(f"{out} exists and is not a predictions sidecar; give another --out")
+            replaced = _model_of(out)
             out.unlink()  # an earlier run of predict: replaced
+        else:
+            replaced = ""
         info = next(i for i in proc.streams if i.name == proc.name)
         writer = SessionWriter(out)
         t_start = s.metadata.start_host_time if s.metadata.start_host_time is not None else float(s.streams[proc.input].first_time)
@@ -129,7 +137,31 @@ def iter_predict(model: str | Path, session_path: str | Path, *, out: str | Path
         segs = _suggest(p, st_arr, st_arr + lm.mapping.window, labels, threshold, min_duration, tier, model_source(lm.path))
     if suggest and len(p) and save_suggestions:  # also when none: the earlier run's are replaced
         store_suggestions(session_path, model_source(lm.path), segs, tier)
-    yield PredictResult(out, proc.name, len(p), labels, counts, segs)
+    yield PredictResult(out, proc.name, len(p), labels, counts, segs, _strongest(p, labels), "" if replaced == lm.path.name else replaced)
+
+
+def _model_of(predictions: Path) -> str:
+    """The model file name an earlier predictions sidecar was made with ("" if unreadable)."""
+    import h5py
+
+    try:
+        with h5py.File(predictions, "r") as f:
+            return str(f.attrs.get("model", ""))
+    except OSError:
+        return ""
+
+
+def _strongest(p: np.ndarray, labels: list[str]) -> tuple[str, float] | None:
+    """The label and probability of the most probable window whose top class is not background."""
+    if not len(p):
+        return None
+    top = p.argmax(axis=1)
+    p_top = p[np.arange(len(p)), top]
+    candidate = np.array([labels[i].lower() not in BACKGROUND for i in top])
+    if not candidate.any():
+        return None
+    best = int(np.flatnonzero(candidate)[np.argmax(p_top[candidate])])
+    return labels[int(top[best])], float(p_top[best])
 
 
 def model_source(model: str | Path) -> str:

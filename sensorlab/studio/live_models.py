@@ -24,7 +24,8 @@ class LiveModels:
     def load_model(self, path: str | Path, mapping=None, **options) -> tuple[str, ...]:
         """Run an ONNX model live (`sensorlab.inference.InferenceProcessor`; ``options`` are its
         keyword arguments), even while recording: its predictions become streams like any
-        processor's. Returns the names of the streams it added.
+        processor's. Returns the names of the streams it added. A model loaded again (or one of
+        the same file stem) runs beside the first, its streams named ``<stem>_2_pred``, ``_3``…
 
         Raises
         ------
@@ -34,8 +35,14 @@ class LiveModels:
             The model cannot be used (not ONNX, inputs that cannot be mapped, a missing
             stream): the message names the input and the fix; nothing was added.
         """
+        from sensorlab.acquisition.names import prediction_stream_name
         from sensorlab.inference import InferenceProcessor
 
+        if not options.get("name") and self.acquisition is not None:
+            # A model loaded again (the same file, or another of the same stem) runs beside the
+            # first as <stem>_2_pred: its default name was refused as taken, naming a rig-file
+            # key ('name') the studio has no field for.
+            options["name"] = free_stream_name(prediction_stream_name(str(path)), set(self.acquisition.streams))
         proc = InferenceProcessor(path, mapping=mapping, **options)
         self.add_processor(proc)
         return tuple(s.name for s in proc.streams)
@@ -95,3 +102,17 @@ class LiveModels:
         if self.acquisition is None:
             raise StudioBusy("no rig is open: open one and load a model before comparing with a device")
         return attach(self.acquisition, predictions, events, tolerance, delay)
+
+
+def free_stream_name(name: str, taken: set[str]) -> str:
+    """``name`` if neither it nor its events stream is taken, else ``<stem>_2_pred``, ``_3``…
+
+    >>> free_stream_name("conv_pred", {"conv_pred", "conv_pred_events"})
+    'conv_2_pred'
+    """
+    stem, suffix = (name.removesuffix("_pred"), "_pred") if name.endswith("_pred") else (name, "")
+    candidate, k = name, 1
+    while candidate in taken or f"{candidate}_events" in taken:
+        k += 1
+        candidate = f"{stem}_{k}{suffix}"
+    return candidate

@@ -67,3 +67,20 @@ def test_the_layout_follows_the_stream_picked_unless_typed(qtbot, tmp_path):
     d.stream.setCurrentText("imu")
     assert d.layout_edit.text() == "N1T"
     assert layout_for([1, 3, 3], 3) is None and layout_for(["N", "T"], 1) == "NT"  # ambiguous: no guess
+
+
+def test_the_layout_follows_the_channels_typed(qtbot, tmp_path):
+    """A 1-D conv over [1, 3, 400] fed 3 of the demo IMU's 6 axes: no stream has 3 channels, the
+    dialog started on NTC, and typing "ax, ay, az" left it there until OK refused the mapping."""
+    from sensorlab.app.models.model_dialog import MappingDialog
+
+    six = StreamInfo("imu", StreamKind.TIMESERIES, 1000.0, channel_names=("ax", "ay", "az", "gx", "gy", "gz"), sample_shape=(6,))
+    d = MappingDialog(channels_first_model(tmp_path / "conv.onnx", channels=3, samples=400), {"imu": six})
+    qtbot.addWidget(d)
+    d.show()
+    assert d.layout_edit.text() == "NTC"  # 6 channels fit neither axis: the dialog's default
+    qtbot.keyClicks(d.channels, "ax, ay, az")
+    assert d.layout_edit.text() == "NCT"
+    d.window.setValue(0.4)
+    d.accept()
+    assert d.mapping is not None and d.mapping.layout == "NCT", d.problem.text()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import sys
 from pathlib import Path
 
@@ -227,7 +228,9 @@ def test_the_models_minimum_probability_is_set_in_the_window(qtbot, open_view, s
     dialog.accept()
     run_model(qtbot, v, model)
     assert not [s for s in v.annotations if s.suggested]
-    assert "no run of windows of a label reached P 0.99 — lower Minimum probability in Suggest ▾ → Settings…" in v.status.text()
+    # … and how far to lower it: the most probable window's class and P
+    assert re.fullmatch(r"0 suggestions from \S+\.onnx \(\d+ windows\): no window of a label reached P 0\.99 \(the most probable: "
+                        r"active at 0\.9\d\); lower Minimum probability in Suggest ▾ → Settings…", v.status.text()), v.status.text()  # fmt: skip
     assert "sensorlab predict" not in v.status.text()
     dialog = v.open_suggest_settings()
     dialog.boxes[("model", "threshold")].setValue(0.5)

@@ -91,3 +91,32 @@ def test_a_build_with_other_windows_is_refused_as_another_model_not_with_a_mappi
     text = w.banner.text()
     assert "long.onnx is not a build of fp32.onnx" in text and "compare two builds of one model" in text, text
     assert "set window" not in text, text
+
+
+def test_the_second_build_dialog_offers_the_tflite_build_beside_the_model(qtbot, make_window, tmp_path, monkeypatch):
+    """Compare builds… asked for the second build with the filter "ONNX models (*.onnx)": the
+    int8 .tflite beside the model (the build that goes on the microcontroller, which the parity
+    view compares) was not listed."""
+    import fnmatch
+    import re
+
+    from PySide6.QtWidgets import QFileDialog
+
+    a = mean_model(tmp_path / "model.onnx")
+    write_mapping(a, stream="s", window=0.1, hop=0.05, scores_kind="probabilities", labels=["on"])
+    (tmp_path / "model.int8.tflite").write_bytes(b"")  # listed or not: the dialog is only asked what it offers
+    asked = []
+
+    def ask(parent, caption, folder, filters):
+        asked.append((caption, folder, filters))
+        return "", ""  # the user cancels
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(ask))
+    w = make_window([SignalSource("s", rate=100, shape=(1,), realtime=False, max_samples=1000, chunk_size=10)])
+    assert w.studio.load_model(a, stale_after=1e9)
+    assert w.compare_builds() is None
+    caption, folder, filters = asked[-1]
+    assert caption == "Second build of model.onnx" and folder == str(tmp_path)
+    first = re.search(r"\((.*?)\)", filters.split(";;")[0]).group(1).split()  # the filter the dialog starts on
+    offered = [f.name for f in sorted(tmp_path.iterdir()) if any(fnmatch.fnmatch(f.name, pat) for pat in first)]
+    assert offered == ["model.int8.tflite", "model.onnx"]

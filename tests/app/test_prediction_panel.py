@@ -161,3 +161,19 @@ def test_mapping_dialog_shows_every_input_and_output_row_whole(qtbot, fake_acqui
     assert "cannot tell which input takes the window" in d.problem.text()
     qtbot.waitUntil(lambda: d.problem.isVisible() and d.problem.height() > 0)
     assert rows_whole()
+
+
+def test_a_model_loaded_again_runs_beside_the_first_under_its_own_name(qtbot, make_window, tmp_path):
+    """Load model… twice with the same file: "output stream name(s) ['motion_pred'] already
+    exist; give it another 'name'" named a rig-file key the studio has no field for."""
+    from sensorlab.app.live.prediction_panel import PredictionPanel
+
+    model = mean_model(tmp_path / "motion.onnx", channels=2)
+    write_mapping(model, stream="imu", channels=["ch0", "ch1"], window=0.2, hop=0.1, scores_kind="logits", labels=["still", "moving"])
+    w = make_window()
+    assert w.load_model(model) == ("motion_pred",)
+    assert w.load_model(model) == ("motion_2_pred",)
+    assert not w.banner.isVisible(), w.banner.text()
+    qtbot.waitUntil(lambda: all(isinstance(w.live_view.panels.get(n), PredictionPanel) for n in ("motion_pred", "motion_2_pred")), timeout=20_000)
+    second = w.live_view.panels["motion_2_pred"]
+    qtbot.waitUntil(lambda: second.top is not None, timeout=20_000)

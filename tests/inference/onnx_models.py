@@ -60,6 +60,23 @@ def stateful_sum_model(path: Path) -> Path:
     return _save(helper.make_graph(nodes, "stateful", [x, s_in], [score, s_out], initializer=[axes]), path)
 
 
+def memory_model(path: Path, samples: int = 10) -> Path:
+    """A stateful model whose names follow no state convention: ``memory_update = memory + sum(x)``,
+    ``scores = [memory_update, -memory_update]``: input x (1, samples, 1) and memory (1, 1)."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, samples, 1])
+    mem = helper.make_tensor_value_info("memory", TensorProto.FLOAT, [1, 1])
+    mem_out = helper.make_tensor_value_info("memory_update", TensorProto.FLOAT, [1, 1])
+    scores = helper.make_tensor_value_info("scores", TensorProto.FLOAT, [1, 2])
+    nodes = [
+        helper.make_node("ReduceSum", ["x", "axes"], ["s"], keepdims=0),  # (1, 1)
+        helper.make_node("Add", ["memory", "s"], ["memory_update"]),
+        helper.make_node("Neg", ["memory_update"], ["neg"]),
+        helper.make_node("Concat", ["memory_update", "neg"], ["scores"], axis=1),
+    ]
+    axes = helper.make_tensor("axes", TensorProto.INT64, [1], [1])
+    return _save(helper.make_graph(nodes, "memory", [x, mem], [scores, mem_out], initializer=[axes]), path)
+
+
 def gain_with_rate_model(path: Path) -> Path:
     """Two inputs: x (N, T) and a constant ``sr`` (1,): ``scores = [mean(x) * sr, 0]``."""
     x = helper.make_tensor_value_info("audio", TensorProto.FLOAT, ["N", "T"])

@@ -8,12 +8,12 @@ import threading
 
 import numpy as np
 import pytest
-from onnx_models import mean_model, reshape_to_ten_model, stateful_sum_model, write_mapping
+from onnx_models import gain_with_rate_model, mean_model, reshape_to_ten_model, stateful_sum_model, write_mapping
 
 from sensorlab.acquisition.emulated.signal import SignalSource
 from sensorlab.acquisition.source import SourceError
 from sensorlab.datasets.windows import cut_windows
-from sensorlab.inference import InferenceProcessor, InferenceStats, LoadedModel, ModelMapping
+from sensorlab.inference import InferenceProcessor, InferenceStats, LoadedModel, ModelError, ModelMapping
 
 
 class Collect:
@@ -149,12 +149,26 @@ def test_bad_models_are_reported_naming_the_input_and_the_fix(tmp_path, make_acq
     foreign = mean_model(tmp_path / "foreign.onnx")
     with pytest.raises(SourceError, match=r"foreign.onnx is not a sensorlab model and has no mapping \(inputs: x float \[N, T, 1\]\).*Load model"):
         InferenceProcessor(foreign).open({})
-    from onnx_models import gain_with_rate_model
-
     two = gain_with_rate_model(tmp_path / "two.onnx")
     with pytest.raises(Exception, match=r"cannot tell which input takes the window .*audio.*sr.*set 'input'"):
         LoadedModel(two, ModelMapping(stream="s", window=1, hop=1, layout="NT"))
     with pytest.raises(Exception, match=r"model input sr float \[1\] is not mapped; .*\"constants\": \{\"sr\": 0\}"):
+        LoadedModel(two, ModelMapping(stream="s", window=1, hop=1, layout="NT", input="audio"))
+
+
+def test_an_unmapped_state_input_is_reported_with_the_output_that_carries_it(tmp_path):
+    """A stateful model whose names follow no convention (memory → memory_update): the message
+    gave '"state": {"<output>": "memory"}', leaving the user to find the output; the only other
+    output of memory's shape is named, so the fix can be pasted as it is."""
+    from onnx_models import memory_model
+
+    model = memory_model(tmp_path / "rnn.onnx")
+    with pytest.raises(ModelError) as e:
+        LoadedModel(model, ModelMapping(stream="s", window=0.1, hop=0.1, input="x", scores="scores"))
+    assert str(e.value).endswith('or as recurrent state ("state": {"memory_update": "memory"})')
+    # No other output of its shape: the placeholder stays for the user to fill in.
+    two = gain_with_rate_model(tmp_path / "two.onnx")  # audio, sr [1] → p [N, 2]: nothing of sr's shape
+    with pytest.raises(ModelError, match=r'"state": \{"<output>": "sr"\}'):
         LoadedModel(two, ModelMapping(stream="s", window=1, hop=1, layout="NT", input="audio"))
 
 

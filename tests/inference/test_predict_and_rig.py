@@ -78,3 +78,45 @@ def test_predict_names_a_missing_stream_and_a_bad_model(tmp_path, make_session, 
     r = cli("predict", str(bad), str(session))
     assert r.exit_code == 1 and "bad.onnx: not a valid ONNX model" in r.output and "Traceback" not in r.output
     assert not predictions_path(session).exists()
+
+
+def test_predict_suggesting_nothing_says_what_the_threshold_missed(tmp_path, make_session, cli):
+    """A foreign model whose top class never reaches 0.5: "0 suggested segment(s) added …;
+    review them in `sensorlab label …`" sent the user to review nothing; it names the most
+    probable window and the option to lower."""
+    loud = lambda ts: (((ts - 300.0) % 4.0) >= 2.0).astype(np.float32)[:, None]  # noqa: E731
+    session = make_session(SignalSource("s", rate=100, shape=(1,), pattern=loud, realtime=False, max_samples=1200, chunk_size=50, t0=300.0),
+                           path=tmp_path / "run.h5")  # fmt: skip
+    model = mean_model(tmp_path / "weak.onnx")
+    # sigmoid(2 x - 1): P(loud) 0.73 in a loud window, 0.27 in a quiet one
+    write_mapping(model, stream="s", window=0.5, hop=0.25, scores_kind="sigmoid", labels=["background", "loud"], scale=2.0, offset=-1.0)
+    r = cli("predict", str(model), str(session), "--suggest", "--threshold", "0.9")
+    assert r.exit_code == 0, r.output
+    assert ("0 suggested segments (tier 'suggestions'): no window of a label reached --threshold 0.9 (the most probable: loud at 0.73); "
+            "lower --threshold to see weaker ones") in r.output  # fmt: skip
+    assert "review them" not in r.output and not [s for s in load_sidecar(session) if s.suggested]
+    r = cli("predict", str(model), str(session), "--suggest", "--min-duration", "5")
+    assert "0 suggested segments (tier 'suggestions'): every run of windows above --threshold 0.5 is shorter than --min-duration 5 s; " \
+           "lower --min-duration" in r.output, r.output
+    write_mapping(model, stream="s", window=0.5, hop=0.25, scores_kind="sigmoid", labels=["background", "loud"], scale=1.0, offset=-5.0)
+    r = cli("predict", str(model), str(session), "--suggest")  # P(loud) ≤ 0.02: background everywhere
+    assert "0 suggested segments (tier 'suggestions'): every window's top class is background" in r.output, r.output
+
+
+def test_predict_says_when_it_replaces_another_models_predictions(tmp_path, make_session, cli):
+    """Two models over one session: the second run's sidecar silently took the place of the
+    first model's predictions (one sidecar per session)."""
+    session = make_session(SignalSource("s", rate=100, shape=(1,), realtime=False, max_samples=300, chunk_size=50), path=tmp_path / "run.h5")
+    first, second = mean_model(tmp_path / "first.onnx"), mean_model(tmp_path / "second.onnx")
+    for m in (first, second):
+        write_mapping(m, stream="s", window=0.5, hop=0.25, scores_kind="sigmoid", labels=["on"])
+    r = cli("predict", str(first), str(session))
+    assert r.exit_code == 0 and "replaced" not in r.output, r.output
+    r = cli("predict", str(first), str(session))  # the same model again: nothing else lost
+    assert "replaced" not in r.output, r.output
+    r = cli("predict", str(second), str(session))
+    assert "(it replaced the predictions of first.onnx in that file; pass -o FILE.h5 to keep each model's in its own)" in r.output, r.output
+    with Session.open(predictions_path(session)) as p:
+        assert list(p.streams) == ["second_pred"]
+    r = cli("predict", str(first), str(session), "-o", str(tmp_path / "run.first.h5"))  # kept apart
+    assert r.exit_code == 0 and "replaced" not in r.output and (tmp_path / "run.first.h5").exists()

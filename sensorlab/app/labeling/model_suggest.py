@@ -207,10 +207,18 @@ class ModelSuggest(QObject):
             v.message.emit(f"{len(segs)} suggestion(s) from {model.name} ({labels}; {result.windows} windows){replaced}"
                            f" · A accept · R reject")  # fmt: skip
         else:
-            tops = ", ".join(f"{k} {n}" for k, n in result.counts.items())
             p = v.suggest_settings.value("model", "threshold")
-            v.message.emit(f"0 suggestions from {model.name} ({result.windows} windows; top class: {tops}){replaced}; no run of windows of a "
-                           f"label reached P {p:g} — lower Minimum probability in Suggest ▾ → Settings… for weaker ones")  # fmt: skip
+            # How far to lower it: the most probable window of a label (a foreign model's top class
+            # may never pass 0.5), or that the model saw only background. Short: beside a
+            # selection's position line a longer one wrapped past the status bar's height.
+            if result.strongest is None:
+                why = "every window's top class is background"
+            elif result.strongest[1] < p:
+                why = (f"no window of a label reached P {p:g} (the most probable: {result.strongest[0]} at {result.strongest[1]:.2f}); "
+                       "lower Minimum probability in Suggest ▾ → Settings…")  # fmt: skip
+            else:
+                why = f"every run of windows above P {p:g} is shorter than the minimum length; lower it in Suggest ▾ → Settings…"
+            v.message.emit(f"0 suggestions from {model.name} ({result.windows} windows){replaced}: {why}")
 
     def ask_stream(self, model: Path, choice: StreamChoice) -> QInputDialog | None:
         """The session lacks the model's stream: ask for one it can read (non-blocking); choosing

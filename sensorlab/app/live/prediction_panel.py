@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 
 import numpy as np
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QLabel, QSizePolicy
 
 from sensorlab.app.live.panel import PALETTE
@@ -21,6 +22,46 @@ from sensorlab.app.live.panels import TimeseriesPanel
 SURE, UNSURE_COLOUR, UNSURE = "#2e7d32", "#5f6368", 0.6
 #: Pixels for the probability plot's row (its time axis included when it shows one).
 PLOT_MIN_HEIGHT = 112
+
+
+class ClassKey(QLabel):
+    """``━ still  ━ walk  ━ run`` in the lines' colours, as many whole classes as fit its width,
+    then ``+N`` for the rest (all of them in the tooltip). Clipped by the header's free room, a
+    fourth class's name was cut mid-letter ("clap" read "clar") beside the Channels button."""
+
+    def __init__(self, classes: list[tuple[str, str]]):
+        super().__init__()
+        self.classes = classes
+        self.shown = len(classes)
+        self.setToolTip(", ".join(name for _, name in classes))
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self._fit()
+
+    @staticmethod
+    def _plain(names: list[str], rest: int) -> str:
+        text = "\u00a0 ".join(f"━\u00a0{n}" for n in names)
+        return text + (f"\u00a0 +{rest}" if rest else "")
+
+    def _fit(self) -> None:
+        names = [n for _, n in self.classes]
+        room = self.contentsRect().width()
+        metrics = QFontMetrics(self.font())
+        shown = len(names)
+        while shown > 0 and metrics.horizontalAdvance(self._plain(names[:shown], len(names) - shown)) > room:
+            shown -= 1
+        if room <= 0:
+            shown = len(names)  # not laid out yet: everything, fitted on the first resize
+        self.shown = shown
+        parts = [f"<span style='color:{c}'>━</span>&nbsp;{html.escape(n)}" for c, n in self.classes[:shown]]
+        if shown < len(names):
+            parts.append(f"+{len(names) - shown}")
+        text = "&nbsp; ".join(parts)
+        if text != self.text():
+            self.setText(text)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit()
 
 
 class PredictionPanel(TimeseriesPanel):
@@ -39,12 +80,9 @@ class PredictionPanel(TimeseriesPanel):
         # Which line is which class, in the header beside the title: the plot's legend needs
         # three times its height and the probability row is shorter, so it never showed, and
         # nothing said which trace was "walk". Never wider than the header's free room.
-        self.key = QLabel("&nbsp; ".join(f"<span style='color:{PALETTE[i % len(PALETTE)]}'>━</span>&nbsp;{html.escape(c.name())}"
-                                          for i, c in enumerate(self.curves)))  # fmt: skip
+        self.key = ClassKey([(PALETTE[i % len(PALETTE)], c.name()) for i, c in enumerate(self.curves)])
         self.key.setObjectName("predictionKey")
         self.key.setContentsMargins(12, 0, 0, 0)  # apart from the title
-        self.key.setToolTip(", ".join(c.name() for c in self.curves))
-        self.key.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self._header.insertWidget(1, self.key, 4)
         # The banner takes ~40 px: in a crowded studio (which gives each panel its minimum
         # height) the probabilities were left a strip of ~20 px, too thin to read 0…1. Keep the

@@ -3,7 +3,8 @@
 It shows the model's inputs and outputs (name, type, shape) and asks for what the model
 cannot say itself: the stream and channels, the model's sample rate, window and hop, which
 input takes the window and its layout, scaling, constant inputs, which output holds the
-scores and their kind, and the label names. OK checks the mapping against the model
+scores and their kind, the label names, and which outputs are recurrent state fed back into
+which inputs (a stateful model whose names follow no convention). OK checks the mapping against the model
 (`LoadedModel`) and the stream (channel names), keeps the dialog open with the one-line
 problem if it does not fit, and saves it beside the model (``MODEL.mapping.json``) so the
 next load needs no dialog.
@@ -12,6 +13,7 @@ next load needs no dialog.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from PySide6.QtWidgets import (
@@ -31,6 +33,26 @@ from sensorlab.acquisition.source import StreamInfo, StreamKind
 from sensorlab.inference import LoadedModel, ModelError, ModelMapping, describe_model, load_mapping
 from sensorlab.inference.feed_guess import guess_feed, layout_for, window_input
 from sensorlab.inference.mapping import MappingError
+
+
+#: The dialog's field for each mapping key a message names: the model layer's messages say how
+#: to fix a mapping file ("set 'input'", "fix 'state'"), and the dialog has no such words.
+FIELDS = {"input": "Window goes to input", "layout": "Layout", "constants": "Constant inputs", "state": "Recurrent state",
+          "scores": "Scores output", "labels": "Labels", "channels": "Channels", "window": "Window", "rate": "Model rate"}  # fmt: skip
+
+
+#: Pixels a line edit needs around its text (frame and text margins, with a little room).
+PLACEHOLDER_PAD = 16
+
+
+def in_dialog_terms(message: str) -> str:
+    """``message`` with the mapping keys it tells the user to set named as the dialog's fields:
+    "set 'input' … as 'constants' or 'state'" → "set “Window goes to input” … as “Constant
+    inputs” or “Recurrent state”", and '("state": {"h_out": "h"})' → '(Recurrent state: {"h_out": "h"})'."""
+    keys = "|".join(FIELDS)
+    message = re.sub(rf"\b(fix|set|as|or|in|to) '({keys})'", lambda m: f"{m.group(1)} “{FIELDS[m.group(2)]}”", message)
+    message = re.sub(r'\("(constants|state)": (\{[^{}]*\})\)', lambda m: f"({FIELDS[m.group(1)]}: {m.group(2)})", message)
+    return message.replace(" in the mapping", "")
 
 
 def _spin(lo: float, hi: float, value: float, decimals: int = 3, suffix: str = "") -> QDoubleSpinBox:
@@ -81,6 +103,12 @@ class MappingDialog(QDialog):
         self.scale = _spin(-1e9, 1e9, 1.0, 6)
         self.offset = _spin(-1e9, 1e9, 0.0, 6)
         self.constants = QLineEdit(placeholderText='e.g. {"sample_rate": 16000}')
+        # Output → input pairs fed back each window. Pairs named by convention (h_out → h_in,
+        # h_next → h) are found without it; any other stateful model could not be mapped here.
+        self.state = QLineEdit(placeholderText='output → input, e.g. {"h_out": "h_in"}')
+        self.state.setToolTip("Outputs fed back into inputs on the next window (recurrent state), as JSON {\"output\": \"input\"}; "
+                              "pairs named like h_out → h_in or h_next → h are matched without it")  # fmt: skip
+        self._stats: tuple[list[float], list[float]] = ([], [])  # a saved mapping's mean/std: no field, kept as they are
         self.scores = QComboBox()
         self.scores.addItems([t.name for t in outputs])
         self.scores_kind = QComboBox()
@@ -88,9 +116,14 @@ class MappingDialog(QDialog):
         self.labels = QLineEdit(placeholderText="class names, comma-separated (default class0, class1, …)")
         for text, w in (("Stream", self.stream), ("Channels", self.channels), ("Model rate", self.rate), ("Window", self.window),
                         ("Hop", self.hop), ("Window goes to input", self.input), ("Layout", self.layout_edit), ("Scale", self.scale),
-                        ("Offset", self.offset), ("Constant inputs (JSON)", self.constants), ("Scores output", self.scores),
+                        ("Offset", self.offset), ("Constant inputs (JSON)", self.constants), ("Recurrent state (JSON)", self.state),
+                        ("Scores output", self.scores),
                         ("Scores are", self.scores_kind), ("Labels", self.labels)):  # fmt: skip
             form.addRow(text, w)
+        for edit in (self.channels, self.constants, self.state, self.labels):
+            # Wide enough for its hint: at the dialog's own width the examples were cut
+            # ("all, in stream order (or e.g. ax, ay…", '{"h_out": "h_…').
+            edit.setMinimumWidth(edit.fontMetrics().horizontalAdvance(edit.placeholderText()) + PLACEHOLDER_PAD)
         layout.addLayout(form)
         self.problem = QLabel("")
         self.problem.setStyleSheet("color: #ef5350")
@@ -110,12 +143,18 @@ class MappingDialog(QDialog):
                 self.stream.setCurrentText(stream)
             if layout:
                 self.layout_edit.setText(layout)
-            self.stream.currentTextChanged.connect(self._follow_stream)
+            self.stream.currentTextChanged.connect(self._follow_feed)
+            # Picking 3 of a 6-axis IMU's channels for a [1, 3, 400] conv: the layout stayed
+            # NTC (guessed for none of the stream's 6) until OK refused it.
+            self.channels.textChanged.connect(self._follow_feed)
 
-    def _follow_stream(self, name: str) -> None:
-        """Another stream picked: the layout follows its channel count where the input's shape
-        says it unambiguously, unless the user typed one."""
-        layout = layout_for(self._window_shape, self.streams[name].channel_count) if name in self.streams else None
+    def _follow_feed(self, *_args) -> None:
+        """Another stream or channels picked: the layout follows the channel count fed where the
+        input's shape says it unambiguously, unless the user typed one."""
+        name = self.stream.currentText()
+        typed = [c for c in self.channels.text().split(",") if c.strip()]
+        count = len(typed) or (self.streams[name].channel_count if name in self.streams else 0)
+        layout = layout_for(self._window_shape, count) if count else None
         if layout and not self.layout_edit.isModified():
             self.layout_edit.setText(layout)
 
@@ -138,6 +177,8 @@ class MappingDialog(QDialog):
         self.scale.setValue(m.scale)
         self.offset.setValue(m.offset)
         self.constants.setText(json.dumps(m.constants) if m.constants else "")
+        self.state.setText(json.dumps(m.state) if m.state else "")
+        self._stats = (list(m.mean), list(m.std))
         if m.scores:
             self.scores.setCurrentText(m.scores)
         self.scores_kind.setCurrentText(m.scores_kind)
@@ -150,9 +191,14 @@ class MappingDialog(QDialog):
             constants = json.loads(self.constants.text()) if self.constants.text().strip() else {}
         except json.JSONDecodeError as e:
             raise MappingError(f"constant inputs: not JSON ({e.msg}); write e.g. {{\"sample_rate\": 16000}}") from None
+        try:
+            state = json.loads(self.state.text()) if self.state.text().strip() else {}
+        except json.JSONDecodeError as e:
+            raise MappingError(f"recurrent state: not JSON ({e.msg}); write output → input pairs, e.g. {{\"h_out\": \"h_in\"}}") from None
         doc = {"stream": self.stream.currentText(), "channels": chans, "rate": self.rate.value() or None, "window": self.window.value(),
                "hop": self.hop.value(), "input": "" if self.input.currentIndex() == 0 else self.input.currentText(),
-               "layout": self.layout_edit.text().strip(), "scale": self.scale.value(), "offset": self.offset.value(), "constants": constants,
+               "layout": self.layout_edit.text().strip(), "mean": self._stats[0], "std": self._stats[1], "scale": self.scale.value(),
+               "offset": self.offset.value(), "constants": constants, "state": state,
                "scores": self.scores.currentText(), "scores_kind": self.scores_kind.currentText(),
                "labels": [x.strip() for x in self.labels.text().split(",") if x.strip()]}  # fmt: skip
         if not doc["stream"]:
@@ -172,7 +218,7 @@ class MappingDialog(QDialog):
             n_ch = len(m.channels) or info.channel_count
             model.check_window(n_samples(m.window, m.rate or info.nominal_rate), n_ch)
         except (MappingError, ModelError) as e:
-            self.problem.setText(str(e))
+            self.problem.setText(in_dialog_terms(str(e)))
             return
         m.save(self.model_path)
         self.mapping = m

@@ -207,6 +207,7 @@ def compare_builds(window, stream: str | None = None, path: str | Path | None = 
     window's banner in one line; nothing else changes."""
     from PySide6.QtWidgets import QFileDialog, QInputDialog
 
+    from sensorlab.app.models import MODEL_FILES
     from sensorlab.inference import InferenceProcessor, ModelError
 
     acq = window.acquisition
@@ -224,8 +225,8 @@ def compare_builds(window, stream: str | None = None, path: str | Path | None = 
     proc = next((p for p in procs if p.name == stream), procs[0])
     assert proc.model is not None
     if path is None:
-        path, _ = QFileDialog.getOpenFileName(window, f"Second build of {proc.model.path.name}", str(proc.model.path.parent),
-                                              "ONNX models (*.onnx);;All files (*)")  # fmt: skip
+        # A .tflite build too: the filter offered only .onnx, hiding the int8 TFLite build beside it.
+        path, _ = QFileDialog.getOpenFileName(window, f"Second build of {proc.model.path.name}", str(proc.model.path.parent), MODEL_FILES)
         if not path:
             return None
     try:

@@ -308,7 +308,9 @@ class StudioActions:
         from sensorlab.inference import ModelError, describe_model, load_mapping
 
         if path is None:
-            path, _ = QFileDialog.getOpenFileName(self, "Load model", "", "Models (*.onnx *.tflite);;All files (*)")
+            from sensorlab.app.models import MODEL_FILES
+
+            path, _ = QFileDialog.getOpenFileName(self, "Load model", "", MODEL_FILES)
             if not path:
                 return ()
         if self.acquisition is None:
