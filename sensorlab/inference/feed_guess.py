@@ -9,6 +9,7 @@ the shape leaves one answer: a stream whose channel count matches one axis of th
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from sensorlab.acquisition.source import StreamInfo
 from sensorlab.inference.engine import is_predictions
@@ -53,4 +54,37 @@ def guess_feed(inputs: Sequence[TensorSpec], streams: Mapping[str, StreamInfo]) 
     return (names[0] if names else None), None
 
 
-__all__ = ["guess_feed", "layout_for", "window_input"]
+#: Operators that pass their input's values through unchanged in kind (a probability stays one).
+_PASS_THROUGH = {"Identity", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Cast", "Transpose", "Gather", "Slice"}
+
+
+def scores_kind_for(model_path: str | Path, output: str) -> str:
+    """What ``output`` of the ONNX model holds, read from the operator that computes it:
+    ``"probabilities"`` after a Softmax or a Sigmoid (the mapping's ``"sigmoid"`` means *apply*
+    one), else ``"logits"`` (also after LogSoftmax: a softmax of log-probabilities gives the
+    probabilities back). Reshapes, casts and the like in between are looked through.
+
+    The dialog started on "logits" for every model, so one that already ends in a softmax had
+    a second softmax applied to its probabilities: the top class stays, but every probability
+    drawn and every threshold compared was wrong."""
+    try:
+        import onnx
+
+        graph = onnx.load(str(model_path), load_external_data=False).graph
+    except Exception:  # noqa: BLE001 - not readable as ONNX (e.g. a .tflite): no guess
+        return "logits"
+    producer = {out: node for node in graph.node for out in node.output}
+    name = output
+    for _ in range(len(graph.node)):
+        node = producer.get(name)
+        if node is None:
+            break
+        if node.op_type in ("Softmax", "Sigmoid"):
+            return "probabilities"
+        if node.op_type not in _PASS_THROUGH or not node.input:
+            break
+        name = node.input[0]
+    return "logits"
+
+
+__all__ = ["guess_feed", "layout_for", "scores_kind_for", "window_input"]

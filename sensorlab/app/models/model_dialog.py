@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 
 from sensorlab.acquisition.source import StreamInfo, StreamKind
 from sensorlab.inference import LoadedModel, ModelError, ModelMapping, describe_model, load_mapping
-from sensorlab.inference.feed_guess import guess_feed, layout_for, window_input
+from sensorlab.inference.feed_guess import guess_feed, layout_for, scores_kind_for, window_input
 from sensorlab.inference.mapping import MappingError
 
 
@@ -147,6 +147,14 @@ class MappingDialog(QDialog):
             # Picking 3 of a 6-axis IMU's channels for a [1, 3, 400] conv: the layout stayed
             # NTC (guessed for none of the stream's 6) until OK refused it.
             self.channels.textChanged.connect(self._follow_feed)
+            # A model ending in a softmax holds probabilities: "logits" here applied a second one.
+            self._follow_scores()
+            self.scores.currentTextChanged.connect(self._follow_scores)
+
+    def _follow_scores(self, *_args) -> None:
+        """The scores output picked: what it holds, read from the graph (Softmax, Sigmoid)."""
+        if self.scores.currentText():
+            self.scores_kind.setCurrentText(scores_kind_for(self.model_path, self.scores.currentText()))
 
     def _follow_feed(self, *_args) -> None:
         """Another stream or channels picked: the layout follows the channel count fed where the
