@@ -37,8 +37,9 @@ def lean_view(view: pg.GraphicsView) -> None:
       and Qt's BSP index then takes each of their items out of the tree and puts them back;
       painting walks the items anyway, and nothing asks the scene for items at a point
       except a mouse event (a few dozen items to look through).
-    Only for views whose background brush is opaque (the live view's: pyqtgraph's default)."""
-    view.viewport().setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
+    The viewport is made opaque only when the view's background brush is (the live view's
+    theme colour): a see-through one would leave the last frame's pixels under this one."""
+    view.viewport().setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, view.backgroundBrush().isOpaque())
     view.setCacheMode(QGraphicsView.CacheModeFlag.CacheNone)
     view.scene().setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)
 
