@@ -12,6 +12,13 @@ synthetic data's own cost left out): the median, the mean and the lower quartile
 Compare two versions of the code by running it for each alternately
 (``PYTHONPATH=old python bench/live_replay.py``, then the new), a few rounds.
 
+``--callgrind`` runs each measured frame through ``operator.call``, so that callgrind counts
+only the frames (instructions, independent of the machine's load; Qt's symbols included)::
+
+    valgrind --tool=callgrind --collect-atstart=no --toggle-collect=_operator_call \
+        python bench/live_replay.py --callgrind --frames 40
+    callgrind_annotate --inclusive=yes callgrind.out.PID | head -80
+
 ``--profile FILE`` writes a cProfile of the frames (GUI-thread CPU time; ``python -m pstats FILE``).
 ``--breakdown`` prints where a frame's CPU goes without a profiler's overhead: the panels'
 refresh, following the time axis, and each kind of scene item's ``paint`` (its Python and
@@ -23,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import operator
 import os
 import time
 
@@ -37,6 +45,7 @@ def main() -> int:
     ap.add_argument("--frames", type=int, default=300)
     ap.add_argument("--profile", metavar="FILE")
     ap.add_argument("--breakdown", action="store_true", help="CPU a frame per phase and per kind of item painted")
+    ap.add_argument("--callgrind", action="store_true", help="measured frames through operator.call (callgrind --toggle-collect)")
     args = ap.parse_args()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
@@ -133,7 +142,10 @@ def main() -> int:
         t = time.thread_time()
         if profile:
             profile.enable()
-        frame(i)
+        if args.callgrind:
+            operator.call(frame, i)
+        else:
+            frame(i)
         if profile:
             profile.disable()
         per_frame.append(time.thread_time() - t)

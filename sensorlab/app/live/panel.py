@@ -28,7 +28,7 @@ from sensorlab.app.common.painted_axis import no_si_prefix
 from sensorlab.app.live.axis import LiveTimeAxis
 from sensorlab.app.live.buffers import PeakEnvelope, RollingBuffer, coarsen
 from sensorlab.app.live.marker_layer import Marker, MarkerLayer
-from sensorlab.app.live.plot_items import BoundsKeptAxis, LiveViewBox, follow_shown_x_axes, hollow
+from sensorlab.app.live.plot_items import BoundsKeptAxis, LiveViewBox, follow_shown_x_axes, hollow, lean_view
 
 #: Distinct colours for channels (Tableau-like, readable on a dark background).
 PALETTE = (
@@ -135,6 +135,7 @@ class Panel(QWidget):
         widget.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontSavePainterState, True)
         widget.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontAdjustForAntialiasing, True)
         hollow(widget.ci)  # the layout only places the plots (`plot_items`)
+        lean_view(widget)
         return widget
 
     def _new_plot(self, widget: pg.GraphicsLayoutWidget, row: int = 0) -> pg.PlotItem:
@@ -152,6 +153,9 @@ class Panel(QWidget):
         # told the view its bounds changed (pyqtgraph means to exempt that group, but the
         # exemption's attribute is misspelt). Child added/removed notices still arrive.
         plot.getViewBox().childGroup.setFlag(QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges, False)
+        # That group only holds the curves and overlays (its `boundingRect` is empty): Qt need
+        # not ask Python for its bounds on every paint (6 calls a frame in the demo rig).
+        hollow(plot.getViewBox().childGroup)
         left = plot.getAxis("left")
         left.setWidth(48)
         # The y axis rarely changes but is repainted with every frame of the curves: cache it.

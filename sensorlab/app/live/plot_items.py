@@ -14,7 +14,7 @@ from __future__ import annotations
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QPainterPath
-from PySide6.QtWidgets import QGraphicsItem
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsView
 
 
 def hollow(item: QGraphicsItem) -> None:
@@ -23,6 +23,25 @@ def hollow(item: QGraphicsItem) -> None:
     nothing and that take no mouse events of their own (a `PlotItem` with its buttons hidden,
     a layout)."""
     item.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents, True)
+
+
+def lean_view(view: pg.GraphicsView) -> None:
+    """Paint ``view`` (a `QGraphicsView` of the live view) without Qt's work that draws nothing.
+
+    - Its viewport is opaque: the view's background brush (solid) covers every pixel it
+      paints, so the viewport's own background fill under it, once per paint, is left out.
+    - The background is filled, not blitted from a cached pixmap of the whole viewport
+      (pyqtgraph's ``CacheBackground``): a solid fill of the exposed rectangles writes the same
+      pixels without reading a viewport-sized pixmap each frame.
+    - The scene keeps no spatial index: every scrolling frame moves the plots' child groups,
+      and Qt's BSP index then takes each of their items out of the tree and puts them back;
+      painting walks the items anyway, and nothing asks the scene for items at a point
+      except a mouse event (a few dozen items to look through).
+    The viewport is made opaque only when the view's background brush is (the live view's
+    theme colour): a see-through one would leave the last frame's pixels under this one."""
+    view.viewport().setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, view.backgroundBrush().isOpaque())
+    view.setCacheMode(QGraphicsView.CacheModeFlag.CacheNone)
+    view.scene().setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)
 
 
 def follow_shown_x_axes(plot: pg.PlotItem) -> None:
