@@ -121,7 +121,8 @@ def record(
 
     The exit status is 1 when a device of the rig cannot be opened, unless --allow-missing;
     3 when the file was written but a device was lost during the recording (unplugged, back
-    or not: the time it was gone is a gap).
+    or not: the time it was gone is a gap), sent no sample at all (the warning names its port
+    and baud rate: check those and the board's firmware), or stopped sending before the end.
 
     Example: sensorlab record --demo --duration 10 -o demo.h5
     """

@@ -40,10 +40,11 @@ def assert_one_line_error(proc: subprocess.CompletedProcess, *words: str) -> str
 
 
 @contextmanager
-def text_board_rig(tmp_path: Path, name: str, rate: int, channels: list[str], speak=None) -> Iterator[Path]:
+def text_board_rig(tmp_path: Path, name: str, rate: int | None, channels: list[str], speak=None) -> Iterator[Path]:
     """A rig file: a text board ``name`` on a real pseudo-terminal, and an emulated text IMU
     (``wrist``). ``speak(master, done)`` writes the board's lines on a thread (None: the port is
-    held open and silent); on leaving, ``done`` is set, the thread joined and the pty closed."""
+    held open and silent); on leaving, ``done`` is set, the thread joined and the pty closed.
+    ``rate`` None: the rig declares none."""
     master, slave = os.openpty()
     done = threading.Event()
     board = threading.Thread(target=speak, args=(master, done), daemon=True) if speak else None
@@ -52,7 +53,8 @@ def text_board_rig(tmp_path: Path, name: str, rate: int, channels: list[str], sp
     try:
         rig = tmp_path / "rig.toml"
         rig.write_text(f'[[serial]]\nname = "{name}"\nport = "{os.ttyname(slave)}"\nbaud = 115200\nprotocol = "text"\n'
-                       f'rate = {rate}\nchannels = {json.dumps(channels)}\n\n[[emulated]]\ndevice = "imu-text"\n')  # fmt: skip
+                       + (f'rate = {rate}\n' if rate is not None else "")
+                       + f'channels = {json.dumps(channels)}\n\n[[emulated]]\ndevice = "imu-text"\n')  # fmt: skip
         yield rig
     finally:
         done.set()
@@ -78,6 +80,21 @@ def test_a_serial_port_that_never_speaks_is_reported_and_exits_3(tmp_path):
     warning = the_warning(proc)
     assert "quiet: no samples" in warning and "baud rate" in warning
     with Session.open(out) as s:  # the device that did speak is recorded in full
+        assert s.streams["quiet"].count == 0 and s.streams["wrist"].count > 100
+
+
+def test_a_serial_port_without_a_declared_rate_that_never_speaks_is_reported_and_exits_3(tmp_path):
+    """The same board in a rig without `rate` (an irregular stream): it gave exit 0, an empty
+    stream and no word at all."""
+    out = tmp_path / "x.h5"
+    with text_board_rig(tmp_path, "quiet", None, ["a"]) as rig:
+        port = rig.read_text().split('port = "', 1)[1].split('"', 1)[0]
+        proc = run_cli("record", "--rig", str(rig), "-d", "3", "-o", str(out), cwd=tmp_path)
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    warning = the_warning(proc)
+    assert "quiet: no samples" in warning and port in warning and "115200" in warning
+    assert "baud rate" in warning and "firmware" in warning
+    with Session.open(out) as s:  # the file is kept, with the device that did speak
         assert s.streams["quiet"].count == 0 and s.streams["wrist"].count > 100
 
 

@@ -235,10 +235,17 @@ class StreamStats:
         n = len(chunk)
         if n == 0:
             return
+        ts = chunk.timestamps
+        self.count_one(n, float(ts[0]), float(ts[-1]), arrival)
+
+    def count_one(self, n: int, first: float, last: float, arrival: float) -> None:
+        """Count one chunk of ``n`` (> 0) samples stamped ``first`` … ``last`` that arrived at
+        ``arrival``: what `count` does for every chunk, called directly by a hot path that holds
+        these as floats already (the inference engine's one-window hop)."""
         if self.samples == 0:
-            self.first_time = float(chunk.timestamps[0])
+            self.first_time = first
         self.samples += n
-        self.last_time = float(chunk.timestamps[-1])
+        self.last_time = last
         self.last_arrival = arrival
 
 

@@ -216,7 +216,7 @@ class InferenceProcessor(ProcessorBase):
         the bound call, no taps, events or smoothing — with the same stats and the same
         predictions chunk, in fewer calls (the engine's own Python per window is what the ratio
         to a bare run measures): the window's start and end stay Python floats until the
-        chunk's arrays, and the chunk is counted and handed on here (`Source._emit`, inlined)."""
+        chunk's arrays, and the chunk is counted (`StreamStats.count_one`) and handed on here."""
         one = self._one
         if one is None:
             assert self.model is not None
@@ -247,14 +247,10 @@ class InferenceProcessor(ProcessorBase):
         st.latency_ms_mean = per if mean != mean else (1 - _EWMA) * mean + _EWMA * per
         st.windows += 1
         st.lag_ms = (t1 - end + self._period) * 1000.0
-        # `Source._emit` for this one-sample chunk (`StreamStats.count` with the end already a
-        # float: no `len`, no array indexing, two calls fewer); the usual-hop test checks the
+        # `Source._emit` for this one-sample chunk: the counting `StreamStats.count` does, with
+        # the end already a float (no `len`, no array indexing); the usual-hop test checks the
         # counters equal the general path's, which calls `_emit`.
-        if st.samples == 0:
-            st.first_time = end
-        st.samples += 1
-        st.last_time = end
-        st.last_arrival = t1
+        st.count_one(1, end, end, t1)
         sink = self._sink
         if sink is not None:
             sink(self.name, chunk)

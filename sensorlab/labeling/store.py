@@ -37,8 +37,8 @@ from pathlib import Path
 from typing import Any
 
 from sensorlab.labeling.annotations import AnnotationSet, Segment
-from sensorlab.labeling.dedupe import DuplicateIndex
 from sensorlab.labeling.lock import SidecarLocked, sidecar_lock, try_sidecar_lock
+from sensorlab.labeling.sidecar_merge import Merge, three_way
 
 log = logging.getLogger(__name__)
 
@@ -285,74 +285,82 @@ def _signature(path: Path) -> tuple[int, int, int] | None:
 
 
 class _Autosaver:
-    """Saves the window's annotations after each edit without dropping what others added.
+    """Saves the window's annotations after each edit, merged with what others changed.
 
     The labeling window holds its annotations in memory for as long as it is open. If a
-    ``sensorlab labels import`` (or a script) changes the sidecar meanwhile, a plain save would
-    overwrite that. So each save takes the sidecar lock, and if the file changed since this
-    window last wrote (or opened) it, segments it has never seen are kept in the file: they
-    appear when the session is opened again. Segments this window deleted stay deleted.
+    ``sensorlab labels import`` (or a script, or another window) changes the sidecar
+    meanwhile, a plain save would overwrite that, and bring back segments it deleted. So each
+    save takes the sidecar lock, and if the file changed since this window last read or wrote
+    it, the window's set is merged three ways with it (`sidecar_merge.three_way`: what the
+    window loaded, what it changed, what the file has now), applied to the window's set, and
+    saved. `take_changes` does the same without saving, for the window's once-a-second check.
     """
 
     def __init__(self, path: Path, session: str):
         self.path, self.session = path, session
         self._signature = _signature(path)
-        self._known: set[str] = self._ids_on_disk()
+        self._base: dict[str, Segment] = self._on_disk_by_id()
+        self._merged_on_save = Merge()  # merges done while saving, for `take_changes` to report
 
-    def _ids_on_disk(self) -> set[str]:
+    def _read(self) -> AnnotationSet | None:
         try:
-            return {s.id for s in load_annotations(self.path)}
+            return load_annotations(self.path)
         except (OSError, SidecarError, UnicodeDecodeError):
-            return set()
+            return None
+
+    def _on_disk_by_id(self) -> dict[str, Segment]:
+        on_disk = self._read()
+        return {s.id: s for s in on_disk} if on_disk is not None else {}
 
     def __call__(self, annotations: AnnotationSet) -> None:
         with sidecar_lock(self.path):
-            to_save = annotations
             if _signature(self.path) != self._signature:
-                to_save = self._with_foreign(annotations)
-            save_annotations(to_save, self.path, session=self.session)
+                merge = self._merge(annotations)
+                if merge:
+                    log.warning("%s changed on disk (another program): %s", self.path.name, merge.message())
+                    merge.apply(annotations)
+                    self._merged_on_save.extend(merge)
+            save_annotations(annotations, self.path, session=self.session)
             self._signature = _signature(self.path)
-            self._known = {s.id for s in to_save}
+            self._base = {s.id: s for s in annotations}
 
-    def take_foreign(self, annotations: AnnotationSet) -> list[Segment]:
-        """Segments another program added to the file since this window last read or wrote it.
+    def take_changes(self, annotations: AnnotationSet) -> Merge:
+        """Apply to ``annotations`` what another program changed in the file since this window
+        last read or wrote it, and return it (with what saves merged since the last call).
 
-        Cheap when nothing changed (one ``stat``). The window adds them to its own set, so
-        they show at once; they count as seen from then on, as if this window had saved them.
+        Cheap when nothing changed (one ``stat``). Added segments count as seen from then on, as
+        if this window had saved them.
         """
+        merge, self._merged_on_save = self._merged_on_save, Merge()
         signature = _signature(self.path)  # before reading: a write after it is found next time
         if signature == self._signature:
-            return []
-        foreign = self._foreign(annotations)
+            return merge
+        theirs = self._read()
+        if theirs is None:
+            return merge
+        fresh = three_way(self._base, annotations, theirs)
+        fresh.apply(annotations)
+        merge.extend(fresh)
         self._signature = signature
-        self._known |= {s.id for s in foreign}
-        return foreign
+        self._base = {s.id: s for s in theirs}
+        return merge
 
-    def _foreign(self, annotations: AnnotationSet) -> list[Segment]:
-        try:
-            on_disk = load_annotations(self.path)
-        except (OSError, SidecarError, UnicodeDecodeError):
-            return []
-        mine = DuplicateIndex(annotations)  # the same live labels read twice get different ids
-        return [s for s in on_disk if s.id not in self._known and s.id not in annotations and s not in mine]
+    def take_foreign(self, annotations: AnnotationSet) -> list[Segment]:
+        """`take_changes`, as the segments it added (kept for scripts written against it)."""
+        return self.take_changes(annotations).added
 
-    def _with_foreign(self, annotations: AnnotationSet) -> AnnotationSet:
-        foreign = self._foreign(annotations)
-        if not foreign:
-            return annotations
-        log.warning("%s changed on disk (another program); keeping its %d new segment(s)", self.path.name, len(foreign))
-        merged = annotations.copy()  # never touch the window's own set behind its undo stack
-        for s in foreign:
-            merged.add(s)
-        return merged
+    def _merge(self, annotations: AnnotationSet) -> Merge:
+        theirs = self._read()
+        return three_way(self._base, annotations, theirs) if theirs is not None else Merge()
 
 
 def autosaver(path: str | Path, *, session: str = "") -> _Autosaver:
     """Return an autosave hook for `UndoStack`: saves atomically after every edit.
 
-    Create it when the annotations are loaded: each save holds the sidecar lock and keeps
-    segments another program added to the file since then (see `_Autosaver`); its
-    ``take_foreign(annotations)`` returns those segments, for a window to show them.
+    Create it when the annotations are loaded: each save holds the sidecar lock and merges
+    what another program changed in the file since then (see `_Autosaver`); its
+    ``take_changes(annotations)`` applies those changes to the window's set and returns them
+    (a `sidecar_merge.Merge`), for a window to show them.
 
     Examples
     --------

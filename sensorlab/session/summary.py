@@ -94,6 +94,7 @@ def summarize(path: str | Path, measure_sync: bool = True) -> dict[str, Any]:
                 {
                     "name": name,
                     "kind": r.info.kind.value,
+                    "device": r.info.device,
                     "nominal_rate": r.info.nominal_rate,
                     "rate_measured": rate,
                     "duration": duration,
@@ -198,8 +199,10 @@ def _device_lost(s: dict[str, Any], duration: float) -> str:
     if _silent(s, duration):
         # A port that opens but never speaks (wrong port, board not running, wrong baud
         # with a declared channel list) leaves an empty stream: not a clean recording.
-        return (f"no samples in {duration:.1f} s: check that the device is "
-                f"sending on this port at this baud rate (`sensorlab devices`, docs/RIG.md)")  # fmt: skip
+        source = f" from {s['device']}" if s.get("device") else ""
+        return (f"no samples in {duration:.1f} s{source}: check that the device is "
+                f"sending on this port at this baud rate, and that the board's firmware is running "
+                f"(`sensorlab devices`, docs/RIG.md)")  # fmt: skip
     if _rate_off(s):
         return _rate_message(s)
     if s.get("quiet_at_end", 0.0) > SILENT_AFTER:
@@ -214,8 +217,15 @@ SILENT_AFTER = 2.0
 
 
 def _silent(stream: dict[str, Any], duration: float) -> bool:
+    """A stream of samples that stored none over a recording long enough to expect some.
+
+    Also one without a declared rate (a rig's text board without `rate`): events may rightly
+    never come, but a device of samples that sent nothing in the whole recording is as lost
+    as one with a rate (it gave exit 0 and an empty stream without a word)."""
+    if stream["samples"] or stream["kind"] == "events":
+        return False
     rate = stream["nominal_rate"]
-    return rate > 0 and stream["samples"] == 0 and duration >= max(SILENT_AFTER, 10.0 / rate)
+    return duration >= (max(SILENT_AFTER, 10.0 / rate) if rate > 0 else SILENT_AFTER)
 
 
 #: Received over declared rate beyond which a stream's declared rate is wrong, not its clock

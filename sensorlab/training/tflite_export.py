@@ -28,7 +28,8 @@ NumPy front end, int8 model — against the whole PyTorch model on the same audi
 Self-check on real dataset windows (test split): fp32 must match PyTorch within `FP32_ATOL` +
 `FP32_RTOL`·|logit| and on every argmax; int8 must agree on the argmax on at least
 `INT8_MIN_AGREEMENT` of the windows (its logits differ by design: the report gives the max
-difference).
+difference). The report is also written beside the file (``model.int8.tflite.check.json``,
+`tflite_report`), where the Training tab reads it back.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ import numpy as np
 
 from sensorlab.contract import ModelContract
 from sensorlab.training.export import ExportError, _tested_on, _trained_on, check_windows, parity
+from sensorlab.training.tflite_report import report_path, write_export_report
 
 #: fp32 TFLite vs PyTorch: the converter fuses and reorders float ops, a little looser than ONNX.
 FP32_ATOL = 1e-4
@@ -179,6 +181,9 @@ def export_tflite(run: Path, out: Path | None = None, dataset: Path | None = Non
         report["ok"] = report["argmax_agreement"] >= INT8_MIN_AGREEMENT
         report["tolerance"] = f"argmax agreement >= {INT8_MIN_AGREEMENT}"
         report["input_quantization"] = c.input["quantization"]
+    report["report"] = str(report_path(out))
+    write_export_report(out, report)  # beside the file, failed checks too: the Training tab reads it back
+    if int8:
         if not report["ok"]:
             raise ExportError(f"{out}: int8 TFLite agrees with PyTorch on {report['argmax_agreement']:.1%} of {report['windows']} windows "
                               f"(needs {INT8_MIN_AGREEMENT:.0%}); calibrate on more data or keep the fp32 build")  # fmt: skip

@@ -173,3 +173,35 @@ def raw_pty():
     finally:
         os.close(master)
         os.close(slave)
+
+
+@pytest.fixture
+def board_describing():
+    """``with board_describing(master, description): source.open()``: a board on the pty whose
+    ``master`` fd a test holds (`raw_pty`) that sends its self-description every 50 ms, as a
+    real one answers DESCRIBE, until the block ends; its thread is joined on leaving, so nothing
+    of it arrives after the source's open."""
+    import threading
+    from contextlib import contextmanager
+
+    from sensorlab.acquisition.serial.binary import encode_description
+
+    @contextmanager
+    def describing(master: int, description):
+        done = threading.Event()
+
+        def answer() -> None:
+            while not done.is_set():
+                for frame in encode_description(description):
+                    os.write(master, frame)
+                done.wait(0.05)
+
+        board = threading.Thread(target=answer, name="board answering DESCRIBE", daemon=True)
+        board.start()
+        try:
+            yield
+        finally:
+            done.set()
+            board.join()
+
+    return describing

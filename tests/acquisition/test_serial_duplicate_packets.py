@@ -10,7 +10,6 @@ device clock back too) is still a restart with its gap.
 from __future__ import annotations
 
 import os
-import threading
 import time
 
 import numpy as np
@@ -56,24 +55,11 @@ def test_same_seq_with_other_bytes_is_still_a_restart():
     assert not p.counters.duplicates_by_stream
 
 
-def test_repeated_packets_on_a_real_port_are_stored_once_and_shown_by_info(tmp_path, raw_pty):
+def test_repeated_packets_on_a_real_port_are_stored_once_and_shown_by_info(tmp_path, raw_pty, board_describing):
     master, port = raw_pty
-    answering = threading.Event()
-
-    def answer_describe() -> None:  # a board that sends its self-description until it is read
-        while not answering.is_set():
-            for f in encode_description(DESCRIPTION):
-                os.write(master, f)
-            time.sleep(0.05)
-
-    helper = threading.Thread(target=answer_describe, daemon=True)
-    helper.start()
     src = SerialSource(port, 921_600, "binary", reader="thread")
-    try:
+    with board_describing(master, DESCRIPTION):
         src.open()
-    finally:
-        answering.set()
-        helper.join()
     path = tmp_path / "dup.h5"
     with Acquisition([src]) as acq:
         st = acq.stats["imu"]

@@ -11,8 +11,9 @@ second late, in one-second jerks) for the rest of the recording.
 
 from __future__ import annotations
 
+import contextlib
+
 import os
-import threading
 import time
 
 import numpy as np
@@ -73,27 +74,16 @@ def _board_bytes(protocol: str, times_ms: np.ndarray, first_seq: int, first_valu
 
 
 @pytest.mark.parametrize("protocol", ["counter", "ms", "binary"])
-def test_a_board_reset_with_the_port_open_is_a_gap_in_the_stream(recorder, protocol, raw_pty):
+def test_a_board_reset_with_the_port_open_is_a_gap_in_the_stream(recorder, protocol, raw_pty, board_describing):
     """The reboot of a board whose port stays open leaves a hole in its stream: it is reported
     as a gap (`sensorlab info`, the stream health view) instead of passing as a recording with none."""
     master, port = raw_pty
     step = 1000 / RATE
     kwargs = {"protocol": "binary"} if protocol == "binary" else {
         "name": "imu", "channel_names": ("n",), "time_column": protocol, "nominal_rate": RATE}  # fmt: skip
-    answering = threading.Event()
-
-    def answer_describe() -> None:  # a board that sends its self-description until it is read
-        while not answering.is_set():
-            for f in encode_description(DESCRIPTION):
-                os.write(master, f)
-            time.sleep(0.05)
-
-    helper = threading.Thread(target=answer_describe, daemon=True) if protocol == "binary" else None
-    if helper:
-        helper.start()
     src = SerialSource(port, 921_600, reader="thread", **kwargs)
-    src.open()  # a binary board's description is read here
-    answering.set()
+    with board_describing(master, DESCRIPTION) if protocol == "binary" else contextlib.nullcontext():
+        src.open()  # a binary board's description is read here
     try:
         src.start(recorder)
         time.sleep(0.1)  # the start flushes what came before; write after it

@@ -51,7 +51,10 @@ def test_the_cli_and_the_window_write_the_same_session_from_the_same_rig(qtbot, 
     cli_path = tmp_path / "cli.h5"
     proc = subprocess.run([sys.executable, "-m", "sensorlab.cli", "record", "--rig", str(rig_file), "-d", "1.5", "-o", str(cli_path)],
                           capture_output=True, text=True, timeout=180, env={**os.environ, "PYTHONPATH": str(REPO)})  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
+    # 3: the file is complete but a health check warned (on a loaded machine, e.g. 20 processes
+    # for 2 cores, a board's arrivals can look slow or stopped); the structure is what is compared.
+    assert proc.returncode in (0, 3), proc.stderr
+    assert "busy" not in proc.stderr, proc.stderr  # a device that could not be opened
 
     rig = load_rig(rig_file)
     w = make_window(rig.build_sources())

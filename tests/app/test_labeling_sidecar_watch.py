@@ -58,3 +58,43 @@ def test_the_tier_box_names_the_active_tier_while_the_session_opens(tmp_path, qt
         assert v.tier and v.tier_box.currentText() == v.tier
     assert v.tier_box.currentText() == v.tier
     v.close_session()
+
+
+def test_labels_another_program_deletes_leave_the_window_and_are_not_saved_back(open_view, tmp_path, qtbot):
+    path = unlabeled_session(tmp_path / "rig1.h5")
+    v = open_view(path)
+    old = [Segment.create(v.tier, "wave", T0 + t, T0 + t + 0.5) for t in (1.0, 3.0)]
+    for seg in old:
+        v.annotation_view.push(AddSegment(seg))  # the window's own labels, autosaved
+
+    csv = tmp_path / "words.csv"
+    csv.write_text("tier,label,start,end\nwords,hello,4.0,5.5\n")
+    import_labels(path, csv, merge=False)  # `sensorlab labels import --replace rig1.h5 words.csv`
+
+    qtbot.waitUntil(lambda: not any(s.id in v.annotations for s in old), timeout=10_000)
+    assert [s.label for s in v.annotations] == ["hello"]
+    assert "2 label(s) deleted by another program" in v.status.text()
+    qtbot.waitUntil(lambda: not any(s.id in v.annotation_view.items for s in old), timeout=5000)  # gone from the lanes
+
+    v.annotation_view.push(AddSegment(Segment.create(v.tier, "clap", T0 + 8.0)))  # the next edit saves
+    assert sorted(s.label for s in open_session_annotations(path)) == ["clap", "hello"]
+
+
+def test_a_label_edited_in_the_window_survives_another_program_deleting_it(open_view, tmp_path, qtbot):
+    from sensorlab.labeling.commands import MoveSegment
+    from sensorlab.labeling.store import load_annotations, save_annotations, sidecar_path
+
+    path = unlabeled_session(tmp_path / "rig1.h5")
+    v = open_view(path)
+    seg = Segment.create(v.tier, "wave", T0 + 1.0, T0 + 1.5)
+    v.annotation_view.push(AddSegment(seg))
+    v.sidecar_watch.timer.stop()  # the edit below lands before the window's next check
+    theirs = load_annotations(sidecar_path(path))  # another labeling window deletes it
+    theirs.remove(seg.id)
+    save_annotations(theirs, sidecar_path(path))
+
+    v.annotation_view.push(MoveSegment(seg.id, start=T0 + 2.0, end=T0 + 2.5))  # edited here meanwhile
+    assert open_session_annotations(path)[seg.id].start == T0 + 2.0  # the window's edit is saved
+    v.sidecar_watch.check()
+    assert v.annotations[seg.id].start == T0 + 2.0
+    assert "kept this window's edit of 1 label(s) (wave) that another program deleted" in v.status.text()

@@ -141,6 +141,11 @@ class RemoteBoard:
         """Whether the board host runs at real-time priority (else at normal priority)."""
         return bool(board_host().call(op="info")["realtime"])
 
+    @property
+    def closed(self) -> bool:
+        """Closed (`close`): its pty is gone, and its port path may now be another program's."""
+        return self._id is None
+
     def start(self) -> RemoteBoard:
         if self._id is not None:
             board_host().call(op="start", id=self._id)

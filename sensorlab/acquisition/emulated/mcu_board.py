@@ -123,14 +123,21 @@ class EmulatedMCU:
         self.stop()
         self.link.close()
 
+    @property
+    def closed(self) -> bool:
+        """Its pty is closed (`close`, `vanish`): the port path may now be another program's."""
+        return self.link.closed
+
     def vanish(self) -> None:
         """Unplug: stop sending and close the pty, so a reader sees the port disappear."""
-        self.close()
         if self.link_path is not None:
+            # Removed first, as udev removes the by-id link with the device: a link left to the
+            # closed pty would lead to whichever program gets its number next.
             try:
-                os.unlink(self.link_path)  # udev removes the by-id link with the device
+                os.unlink(self.link_path)
             except FileNotFoundError:
                 pass
+        self.close()
 
     def replug(self) -> EmulatedMCU:
         """Plug back in after `vanish`: a new pty behind the same ``link_path``, and a device
@@ -138,12 +145,14 @@ class EmulatedMCU:
         if self.link_path is None:
             raise ValueError("replug needs a link_path: a pty never comes back at the same path")
         self.stop()
-        self.link.close()
-        self.link = PtyLink(self.baudrate, self.tx_buffer)
+        # The new pty exists and the link points to it before the old one closes: the link never
+        # leads to a freed pty number, which the kernel may have given to another program.
+        old, self.link = self.link, PtyLink(self.baudrate, self.tx_buffer)
+        _point(self.link_path, self.link.port)
+        old.close()
         self.t_boot = now()
         self.boots.append(self.t_boot)
         self._stop = threading.Event()
-        _point(self.link_path, self.link.port)
         return self.start()
 
     def reboot(self, pause: float = 0.3, **firmware) -> EmulatedMCU:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sensorlab.acquisition.emulated.mcu import EmulatedMCU
 from sensorlab.acquisition.serial.port import SerialSource
+from sensorlab.acquisition.source import SourceError
 
 
 class EmulatedSerialSource(SerialSource):
@@ -20,6 +21,10 @@ class EmulatedSerialSource(SerialSource):
         self.description = f"emulated {protocol} MCU on {mcu.port}"
 
     def _open(self) -> None:
+        if self.mcu.closed:
+            # Its pty is gone and the kernel may have given the number to another program: opening
+            # the path again would read (and lock) that program's pty.
+            raise SourceError(f"{self.description}: the emulated board was closed with this device; build the rig again to get a new one")
         self.mcu.start()
         try:
             super()._open()

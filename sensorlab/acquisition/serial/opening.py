@@ -21,6 +21,7 @@ from sensorlab.acquisition.clock import now
 from sensorlab.acquisition.serial.binary import BinaryParser, encode_request
 from sensorlab.acquisition.serial.events import EventLineParser
 from sensorlab.acquisition.serial.process_reading import ReaderError
+from sensorlab.acquisition.serial.pty_identity import another_pty, pty_instance
 from sensorlab.acquisition.serial.text import TextLineParser
 from sensorlab.acquisition.serial.urls import check_port
 from sensorlab.acquisition.source import IRREGULAR, SourceError, StreamInfo, StreamKind
@@ -37,18 +38,39 @@ class PortOpening:
 
     Uses the source's ``port``, ``baudrate``, ``protocol``, ``name``, ``channel_names``,
     ``units``, ``dtype``, ``scale``, ``offset``, ``nominal_rate``, ``time_column``,
-    ``open_timeout``, ``apply_scale``, ``_serial``, ``_reader`` and ``_lost_message``.
+    ``open_timeout``, ``apply_scale``, ``_serial``, ``_reader`` and ``_lost_message``; sets
+    ``_pty``, the pty instance it opened (`pty_identity.pty_instance`), so that a reopen never
+    takes another program's pty that got the same number.
     """
 
     def _open_port(self) -> serial.SerialBase:
         check_port(self.port)  # pyserial URLs such as spy://…?file= act before opening (serial/urls.py)
         kwargs: dict = {"baudrate": self.baudrate, "timeout": READ_TIMEOUT}
-        if os.name == "posix" and "://" not in self.port:
+        local = os.name == "posix" and "://" not in self.port
+        if local:
             kwargs["exclusive"] = True  # fail clearly instead of sharing bytes with another program
+            self._refuse_another_pty(pty_instance(self.port))  # before opening: not even a moment's lock
         try:
-            return serial.serial_for_url(self.port, **kwargs)
+            ser = serial.serial_for_url(self.port, **kwargs)
         except (serial.SerialException, OSError, ValueError) as e:
             raise SourceError(open_error_message(self.port, e)) from None
+        if local:
+            opened = pty_instance(ser.fileno())
+            try:
+                self._refuse_another_pty(opened)  # the number may have changed hands in between
+            except SourceError:
+                ser.close()
+                raise
+            self._pty = opened
+        return ser
+
+    def _refuse_another_pty(self, now_there: tuple[int, int] | None) -> None:
+        # A pty that was read before and is gone never comes back at its path (pty_identity.py).
+        if another_pty(self.port, self._pty, now_there):
+            raise SourceError(
+                f"{self.port} is now another program's pseudo-terminal: the one this device used was closed, "
+                "and a pty never comes back at the same path. Open the device's new port."
+            )
 
     def _new_text_parser(self, channel_names: Sequence[str] | None) -> TextLineParser:
         parser = TextLineParser(self.name, channel_names, self.time_column, self.nominal_rate, dtype=self.dtype)

@@ -161,6 +161,7 @@ class SerialSource(PortOpening, ReadsToChunks, Reconnecting, Redescribing, Proce
         fit = ClockFit(latency=latency, reanchor=REANCHOR_TOLERANCE, late_confirm=REANCHOR_CONFIRM_LATE if own_clock else REANCHOR_CONFIRM)
         self.clock = DeviceClock(self.seconds_per_byte, fit)
         self._serial: serial.SerialBase | None = None
+        self._pty: tuple[int, int] | None = None  # the pty last opened (see `_open_port`)
         self._thread: threading.Thread | None = None
         self._rename: dict[str, str] = {}
         self._error_base: dict[str, int] = {}
@@ -247,6 +248,7 @@ class SerialSource(PortOpening, ReadsToChunks, Reconnecting, Redescribing, Proce
         self._join()
         self._stop_idle_reader()  # opened, never started
         self._close_port()
+        self._pty = None  # opened again by the user's choice: whatever the path leads to then
 
     def _stop_idle_reader(self) -> None:
         reader, self._reader = self._reader, None

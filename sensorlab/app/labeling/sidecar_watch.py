@@ -1,19 +1,19 @@
-"""`SidecarWatch`: show labels another program adds to the open session's sidecar.
+"""`SidecarWatch`: show what another program changes in the open session's sidecar.
 
-``sensorlab labels import``, ``sensorlab labels suggest`` and ``sensorlab predict --suggest``
-may write the sidecar while a labeling window has the session open. The window's autosave
-already keeps those segments in the file (`sensorlab.labeling.store`), but the window showed
-them only after reopening, so a user who had just imported labels saw nothing arrive. Once a
-second the watch asks the autosaver for segments it has never seen (one ``stat`` when nothing
-changed) and adds them to the window's set: they appear in their lanes, and the status line
-says how many came and on which tiers. They are not undo steps: undoing an edit made in the
-window never deletes another program's labels. The window's own edits are saved after each
-one, so there is nothing unsaved to lose.
+``sensorlab labels import`` (also ``--replace``), ``sensorlab labels suggest``, ``sensorlab
+predict --suggest`` and a second labeling window may write the sidecar while a labeling window
+has the session open. Once a second the watch asks the autosaver for what changed (one
+``stat`` when nothing did): segments the other program added, deleted or changed are merged
+into the window's set three ways (`sensorlab.labeling.sidecar_merge`: a segment this window
+edited keeps its edit), so they appear, disappear or move in their lanes, and the status line
+says what happened. Merges done by a save (an edit made in the second before the check) are
+reported the same way. Added segments are not undo steps: undoing an edit made in the window
+never deletes another program's labels. When another program deleted or changed segments, the
+window's undo history is cleared: its steps may refer to segments that are gone, and undoing
+one would bring back what the other program deleted.
 """
 
 from __future__ import annotations
-
-from collections import Counter
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -22,34 +22,39 @@ CHECK_INTERVAL_MS = 1000
 
 
 class SidecarWatch(QObject):
-    """Add segments another program wrote to ``autosave.path`` to ``annotations``.
+    """Merge what another program wrote to ``autosave.path`` into ``annotations``.
+
+    ``stack``: the window's `UndoStack`, cleared when another program deleted or changed
+    segments (None: no history to clear).
 
     Signals
     -------
     message(text)
-        One line for the status bar when labels arrived.
+        One line for the status bar when the file changed.
     """
 
     message = Signal(str)
 
-    def __init__(self, annotations, autosave, parent=None, *, message=None):
+    def __init__(self, annotations, autosave, parent=None, *, message=None, stack=None):
         super().__init__(parent)
         if message is not None:
             self.message.connect(message)
-        self.annotations, self.autosave = annotations, autosave
+        self.annotations, self.autosave, self.stack = annotations, autosave, stack
         self.timer = QTimer(self, interval=CHECK_INTERVAL_MS)
         self.timer.timeout.connect(self.check)
         self.timer.start()
 
     def check(self) -> int:
-        """Add what arrived since the last check; returns how many segments."""
-        foreign = self.autosave.take_foreign(self.annotations)
-        for seg in foreign:
-            self.annotations.add(seg)
-        if foreign:
-            tiers = ", ".join(f"{n} on '{t}'" for t, n in Counter(s.tier for s in foreign).items())
-            self.message.emit(f"{len(foreign)} label(s) added by another program (e.g. labels import): {tiers}")
-        return len(foreign)
+        """Merge what changed since the last check; returns how many segments it touched."""
+        merge = self.autosave.take_changes(self.annotations)
+        if not merge:
+            return 0
+        text = merge.message()
+        if (merge.removed or merge.changed) and self.stack is not None and (self.stack.can_undo or self.stack.can_redo):
+            self.stack.clear()
+            text += " (undo history cleared: it referred to labels that changed)"
+        self.message.emit(text)
+        return len(merge.added) + len(merge.removed) + len(merge.changed) + len(merge.kept)
 
     def stop(self) -> None:
         self.timer.stop()

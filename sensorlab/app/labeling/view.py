@@ -144,7 +144,7 @@ class LabelingView(SuggestActions, QWidget):
         self.suggest_settings = SuggestSettings(self.model_suggest.settings)  # Suggest ▾ → Settings… (suggest_settings.py)
         self._build_frame()
         self.message.connect(self.status.setText)
-        self.sidecar_watch = SidecarWatch(self.annotations, autosave, self, message=self.message.emit)
+        self.sidecar_watch = SidecarWatch(self.annotations, autosave, self, message=self.message.emit, stack=self.stack)
         audio = next((s for s in self.session.streams.values() if s.info.kind is StreamKind.AUDIO and s.count), None)
         self.playback = Playback(audio, self._extent()[1], use_device=play_audio, parent=self)
         self.playback.position.connect(self._on_play_position)

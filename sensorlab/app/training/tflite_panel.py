@@ -5,7 +5,8 @@
 RUN/model.int8.tflite`` (`export_c_requested(tflite)``); the Training tab runs them with the
 TFLite environment's interpreter (`sensorlab.training.tflite_env`). ``view`` (a tab of the
 results) lists the run's TFLite files with their sizes and the self-check figures the commands
-reported (`add_report`; the C export's also from its ``NAME.export-c.json``), the environment
+reported (`add_report`; else read back from the report beside each file, ``model.int8.tflite.check.json``
+and ``NAME.export-c.json``), the environment
 used, and the last failure with the command's own message. **Open folder** opens the run folder.
 """
 
@@ -20,6 +21,7 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTextBrowser, QWidget
 
 from sensorlab.training.tflite_env import FP32_FILE, INT8_FILE, TfliteEnvironment
+from sensorlab.training.tflite_report import read_export_report
 
 
 def _size(path: Path) -> str:
@@ -118,8 +120,8 @@ class TflitePanel(QWidget):
         for name in (INT8_FILE, FP32_FILE):
             f = self.run / name
             if f.exists():
-                r = self.reports.get(str(f))
-                out.append((name, _size(f), export_check(r) if r else "exported earlier (self-check figures: export again)"))
+                r = self.reports.get(str(f)) or read_export_report(f)  # this session's, else the one beside the file
+                out.append((name, _size(f), export_check(r) if r else "exported earlier, without a self-check report (export again)"))
         for meta in sorted(self.run.glob("*.export-c.json")):
             try:
                 saved = json.loads(meta.read_text(encoding="utf-8"))
