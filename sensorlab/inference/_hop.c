@@ -402,8 +402,9 @@ static PyObject *hop(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     {
         /* [Ready(np.array([start]), held samples[None, lo + a : lo + a + n], restarted)], or with
-         * ``one`` (start, held samples[lo + a : lo + a + n], restarted): the engine's one-window
-         * path takes the start as a float and the window as (n, C), so it gets them as they are. */
+         * ``one`` (start, held samples[lo + a : lo + a + n], restarted, the address of the window's
+         * first sample): the engine's one-window path takes the start as a float and the window as
+         * (n, C), so it gets them as they are, and binds the model's input to that address. */
         PyObject *starts = NULL, *window = NULL, *ready = NULL;
         if (one)
             starts = PyFloat_FromDouble(start);
@@ -437,7 +438,12 @@ static PyObject *hop(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             PyObject *restarted = PyObject_GetAttr(w, s_restarted);
             if (restarted != NULL) {
                 PyObject *rargs[3] = {starts, window, restarted};
-                ready = one ? PyTuple_Pack(3, starts, window, restarted) : PyObject_Vectorcall(PyTuple_GET_ITEM(consts, K_READY), rargs, 3, NULL);
+                PyObject *address = one ? PyLong_FromVoidPtr(xb + (lo + a) * row) : NULL;
+                if (!one)
+                    ready = PyObject_Vectorcall(PyTuple_GET_ITEM(consts, K_READY), rargs, 3, NULL);
+                else if (address != NULL)
+                    ready = PyTuple_Pack(4, starts, window, restarted, address);
+                Py_XDECREF(address);
                 Py_DECREF(restarted);
             }
         }
@@ -501,7 +507,8 @@ static PyMethodDef methods[] = {
      "hop(windower, chunks, one=False) -> list[Ready] | tuple | None\n\n"
      "Windower._hop in C for a windower that does not resample: the chunks held, checked for gaps\n"
      "and the ready window cut; None, with nothing held, when the general Python path must take them.\n"
-     "one: a single window cut comes back as (start, samples (n, C), after_gap) instead of [Ready]."},
+     "one: a single window cut comes back as (start, samples (n, C), after_gap, address of its first sample)\n"
+     "instead of [Ready]."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -201,7 +201,7 @@ class InferenceProcessor(ProcessorBase):
         once (not the device and arrival times the ring's `since` would join as well)."""
         usual = self._one is not False and not self.taps and self.detector is None and self.smoother.n <= 1
         ready = self.windower.push_chunks(new[self.input], usual)
-        if type(ready) is tuple:  # the usual hop: one window, as (start, samples, after_gap)
+        if type(ready) is tuple:  # the usual hop: one window, as (start, samples, after_gap, address)
             self._run_one(*ready)
             return
         if usual and len(ready) == 1 and len(ready[0].starts) == 1:  # one window from the general path
@@ -211,12 +211,14 @@ class InferenceProcessor(ProcessorBase):
         for r in ready:
             self.run_windows(r.starts, r.data, r.after_gap)
 
-    def _run_one(self, start: float, window: np.ndarray, after_gap: bool) -> None:
+    def _run_one(self, start: float, window: np.ndarray, after_gap: bool, address: int = 0) -> None:
         """`run_windows` for the usual live hop — one window (its start, its samples ``(n, C)``),
         the bound call, no taps, events or smoothing — with the same stats and the same
         predictions chunk, in fewer calls (the engine's own Python per window is what the ratio
         to a bare run measures): the window's start and end stay Python floats until the
-        chunk's arrays, and the chunk is counted and handed on here (`Source._emit`, inlined)."""
+        chunk's arrays, and the chunk is counted and handed on here (`Source._emit`, inlined).
+        ``address``: where the window lies in the windower's held samples (the usual hop's), so
+        the model reads it there instead of a copy (`BoundRun.__call__`); 0: copied."""
         one = self._one
         if one is None:
             assert self.model is not None
@@ -238,7 +240,7 @@ class InferenceProcessor(ProcessorBase):
         starts[0] = start
         chunk = Chunk(probs, ends, starts, arrival)
         t0 = now()
-        one(window, probs)
+        one(window, probs, address)
         t1 = now()
         arrival[0] = t1
         per = (t1 - t0) * 1000.0
