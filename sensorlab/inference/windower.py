@@ -83,7 +83,7 @@ class Windower:
         self._avail = 1.0 / self.rate_out + 0.5 / self.rate_in - self.margin - self.length
         self._resampler = IncrementalResampler(self.up, self.down)
         # What `_hop.c` reads (in this order), and whether it runs the usual hop (`compiled`).
-        self._c_consts = (self.gap, self._avail, self.hop, int(self.n), self.rate_in, self.length, self.margin, self._lead, int(self._j0), EPS, _SLACK, Ready, np.array, _F64, _F32)
+        self._c_consts = (self.gap, self._avail, self.hop, int(self.n), self.rate_in, self.length, self.margin, self._lead, int(self._j0), EPS, _SLACK, Ready, np.array, _F64, _F32, np.ndarray)
         self.compiled = _hop_c is not None
         self.reset()
 
