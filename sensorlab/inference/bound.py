@@ -38,6 +38,7 @@ and NumPy's ``exp`` may differ in the last bit of a float64; `tests/inference/te
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -192,8 +193,10 @@ class BoundRun:
             out[...] = self._run_bound()
             return out
         if address and f.zero_copy:  # type: ignore[union-attr]
-            if address != f.bound_at:  # type: ignore[union-attr]
-                f.bind_at(window, address)  # type: ignore[union-attr]
+            if address != f.bound_at:  # type: ignore[union-attr]  # (`_Fused.bind_at`, inlined: the usual hop's every window)
+                f.bind(address)  # type: ignore[union-attr]
+                f.bound_at = address  # type: ignore[union-attr]
+                f.held = window  # type: ignore[union-attr]
         else:
             if f.bound_at != f.own:  # type: ignore[union-attr]
                 f.bind_at(None, f.own)  # type: ignore[union-attr]
@@ -313,11 +316,12 @@ class _Fused:
             self.run, self.binding = (lambda b, _opts: sess.run_with_iobinding(b)), io
         # Rebinding the raw input: the C binding's own call where it is reachable (the Python
         # wrapper's `bind_input` makes a device object and reads the dtype every time: ~2× the cost).
+        # (a `partial`: called from `BoundRun.__call__` with no Python frame in between)
         device = _cpu_device()
         if device is not None and iob is not None and hasattr(iob, "bind_input"):
-            self._bind = lambda address: iob.bind_input(raw, device, np.float32, self._shape, address)
+            self.bind = partial(iob.bind_input, raw, device, np.float32, self._shape)
         else:
-            self._bind = lambda address: io.bind_input(raw, "cpu", 0, np.float32, self._shape, address)
+            self.bind = partial(io.bind_input, raw, "cpu", 0, np.float32, self._shape)
         sess.run_with_iobinding(io)  # a first run: a graph that fails, fails here (and the call stays unfused); the state inputs are only read
 
     def bind_at(self, window: np.ndarray | None, address: int) -> None:
@@ -327,7 +331,7 @@ class _Fused:
         Rebound before every run whose window lies elsewhere, so a run never reads memory other
         than the window it was handed: a held buffer that grows or compacts moves the next window
         to another address, which is bound then; a copied window rebinds `own` first."""
-        self._bind(address)
+        self.bind(address)
         self.bound_at = address
         self.held = window
 
