@@ -20,8 +20,9 @@ the scaling in front and the probabilities behind (`sensorlab.inference.fused`),
 way, so a window is one copy into the bound input, one run, and one copy of the probabilities
 out — or, for a window the windower holds as the model's layout stores it (`__call__`'s
 ``address``), no copy in: the raw input is bound to the window where it lies; the arrays and
-the path below stay for a graph that cannot be rewritten, for `batch`, for `run_input` (another build's prepared features, in a parity comparison) and for `prepare` (the
-model input a tap gets).
+the path below stay for a graph that cannot be rewritten, for `batch`, for `run_input`
+(another build's prepared features, in a parity comparison) and for `prepare` (the model
+input a tap gets).
 
 A run is then ``session.run_with_iobinding(binding)`` without run options (with an empty
 `RunOptions` onnxruntime 1.2x's Python wrapper looks up a graph-capture key, and the C++
