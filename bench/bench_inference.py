@@ -110,8 +110,8 @@ class _Timed:
         self.prepare = getattr(bound, "prepare", None)
         self.classes = getattr(bound, "classes", None)
 
-    def __call__(self, window, out=None):
-        return self.call(window) if out is None else self.call(window, out)
+    def __call__(self, window, out=None, *address):
+        return self.call(window) if out is None else self.call(window, out, *address)
 
 
 def engine_vs_bare(model: Path, rate_in: float, rate: float, channels: int, seconds: float = 20.0, rounds: int = 5, per_chunk: bool = False,
@@ -362,10 +362,10 @@ class _TimedCall:
     def __init__(self, one, acc: dict, stub: bool):
         self.one, self.acc, self.stub, self.classes = one, acc, stub, one.classes
 
-    def __call__(self, window, out):
+    def __call__(self, window, out, *address):  # (address: the held window's, since issue 12's twelfth round)
         t = time.thread_time_ns()
         if not self.stub:
-            self.one(window, out)
+            self.one(window, out, *address)
         self.acc["call"] += time.thread_time_ns() - t
         return out
 
@@ -559,6 +559,7 @@ if __name__ == "__main__":
     ap.add_argument("--profile", action="store_true", help="only print a cProfile of one wake-up (IMU small CNN, then 48 kHz audio)")
     ap.add_argument("--cold-hot", action="store_true", help="only the hop's cost with the model run between hops and without (KWS-size at 16 kHz; FSDD with --real)")
     ap.add_argument("--ratio", action="store_true", help="only the engine ÷ bare ratio of the models nearest the goal: KWS-size fed 16 kHz and 8 kHz (FSDD's hop; FSDD itself with --real)")
+    ap.add_argument("--sensor", action="store_true", help="only the sensor-size models' engine ÷ bare ratio (IMU small CNN, demo clap fp32) and the per-window floor in Python")
     ap.add_argument("--python-hop", action="store_true", help="the engine's usual hop in Python even where the C one (sensorlab/inference/_hop.c) is built")
     args = ap.parse_args()
     PYTHON_HOP = args.python_hop
@@ -572,6 +573,18 @@ if __name__ == "__main__":
                 m = engine_vs_bare(model, rate, rate, 1, contract=contract)
                 print(f"{label}: ratio {m['ratio']:.3f} (engine {m['engine'] * 1000:.0f} µs, bare {m['bare'] * 1000:.0f} µs a window; "
                       f"{'Python' if PYTHON_HOP else 'default'} hop; {_load()})", flush=True)  # fmt: skip
+    elif args.sensor:
+        with tempfile.TemporaryDirectory() as d:
+            imu = cnn_model(Path(d) / "imu.onnx", 6)
+            for label, model, rate, ch, contract in (("IMU small CNN (100 Hz × 6, 1 s / 0.25 s)", imu, 100.0, 6, False),
+                                                     ("demo clap detector fp32 (1 kHz × 3, 0.4 s / 0.1 s)", DEMO_MODELS / "demo_clap.onnx", 1000.0, 3, True)):  # fmt: skip
+                m = engine_vs_bare(model, rate, rate, ch, contract=contract, seconds=200.0 if rate <= 100 else 20.0)
+                print(f"{label}: ratio {m['ratio']:.3f} (engine {m['engine'] * 1000:.1f} µs, bare {m['bare'] * 1000:.1f} µs, engine − bare "
+                      f"{(m['engine'] - m['bare']) * 1000:.1f} µs a window; {_load()})", flush=True)  # fmt: skip
+            f = floor(imu, 6)
+            print(f"floor: empty 6-deep method call chain {f['chain_us']:.2f} µs; one NumPy ufunc on a 100 × 6 window {f['ufunc_us']:.2f} µs; "
+                  f"onnxruntime on a graph that copies one float: session.run {f['empty_run_us']:.1f} µs, run_with_iobinding {f['empty_iob_us']:.1f} µs; "
+                  f"the IMU model: session.run {f['run_us']:.1f} µs, run_with_iobinding {f['iob_us']:.1f} µs ({_load()})", flush=True)  # fmt: skip
     elif args.cold_hot:
         with tempfile.TemporaryDirectory() as d:
             cases = [("KWS-size CNN, 16 kHz", cnn_model(Path(d) / "kws.onnx", 1, kws=True), 16000.0, False)]

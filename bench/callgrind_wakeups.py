@@ -11,9 +11,13 @@ through ``operator.call``, and callgrind collects inside that C function only
 
 Run (the script starts valgrind itself; ~1–3 minutes, most of it importing under valgrind)::
 
-    python bench/callgrind_wakeups.py [--rate 16000] [--python-hop] [--windows 40] [--real DIR]
+    python bench/callgrind_wakeups.py [--rate 16000] [--python-hop] [--call] [--windows 40] [--real DIR] [--keep FILE]
 
-``--python-hop`` forces the pure-Python hop where the C one (`sensorlab/inference/_hop.c`) is built.
+``--python-hop`` forces the pure-Python hop where the C one (`sensorlab/inference/_hop.c`) is built;
+``--call`` counts the engine's model call as well (`BoundRun.__call__`: the window handed to the
+fused graph — copied into its bound input, or since issue 12's twelfth round bound where the
+windower holds it — and the probabilities copied out), with only onnxruntime's run replaced by a
+C function that does nothing; ``--keep FILE`` keeps callgrind's output.
 """
 
 from __future__ import annotations
@@ -30,8 +34,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
-def wakeups(model: Path, rate: float, windows: int, python_hop: bool, contract: bool) -> None:
-    """The replay, under valgrind: warm-up wake-ups uncollected, then ``windows`` collected ones."""
+def wakeups(model: Path, rate: float, windows: int, python_hop: bool, contract: bool, call: bool = False) -> None:
+    """The replay, under valgrind: warm-up wake-ups uncollected, then ``windows`` collected ones.
+    ``call``: the engine's own model call runs (the window handed to the fused graph's binding,
+    the probabilities copied out) with only onnxruntime's run replaced by a no-op C function."""
     from bench_inference import _replay
 
     proc, stream, chunks = _replay(model, rate, rate, 1, 8.0 + windows * 0.25 * 1.2, contract)
@@ -43,12 +49,15 @@ def wakeups(model: Path, rate: float, windows: int, python_hop: bool, contract: 
         pending.append(c)
         if c.timestamps[-1] <= proc.wake_after(stream):
             continue
-        if proc._one and not isinstance(proc._one, _Stub):
+        if proc._one and call:
+            if proc._one._fused and proc._one._fused.run is not operator.is_:
+                proc._one._fused.run = operator.is_  # f.run(binding, None): a C call that does nothing
+        elif proc._one and not isinstance(proc._one, _Stub):
             proc._one = _Stub(proc._one)
         done = proc.stats[proc.name].windows
         if done >= warm + windows:
             break
-        if done >= warm and isinstance(proc._one, _Stub):
+        if done >= warm and (isinstance(proc._one, _Stub) or call and proc._one._fused.run is operator.is_):
             operator.call(proc.process_chunks, {stream: pending})  # collected
         else:
             proc.process_chunks({stream: pending})
@@ -62,7 +71,7 @@ class _Stub:
     def __init__(self, one):
         self.classes = one.classes
 
-    def __call__(self, window, out):
+    def __call__(self, window, out, *address):
         return out
 
 
@@ -72,11 +81,13 @@ def main() -> None:
     ap.add_argument("--windows", type=int, default=40)
     ap.add_argument("--python-hop", action="store_true", help="the pure-Python hop even where the C one is built")
     ap.add_argument("--real", type=Path, help="bench/real_training.py's work folder: the FSDD keyword model (8 kHz) instead")
+    ap.add_argument("--call", action="store_true", help="count the engine's model call too (only onnxruntime's run replaced by a no-op)")
+    ap.add_argument("--keep", type=Path, help="keep callgrind's output file here (for callgrind_annotate)")
     ap.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--model", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.inside:
-        wakeups(args.model, args.rate, args.windows, args.python_hop, contract=args.real is not None)
+        wakeups(args.model, args.rate, args.windows, args.python_hop, contract=args.real is not None, call=args.call)
         return
     from bench_inference import cnn_model
 
@@ -89,6 +100,7 @@ def main() -> None:
         cmd = ["valgrind", "--tool=callgrind", "--collect-atstart=no", "--toggle-collect=_operator_call", f"--callgrind-out-file={out}",
                sys.executable, __file__, "--inside", "--model", str(model), "--rate", str(rate), "--windows", str(args.windows)]  # fmt: skip
         cmd += ["--python-hop"] if args.python_hop else []
+        cmd += ["--call"] if args.call else []
         cmd += ["--real", str(args.real)] if args.real else []
         run = subprocess.run(cmd, capture_output=True, text=True)
         said = [line for line in run.stdout.splitlines() if line.startswith("windows collected")]
@@ -102,6 +114,8 @@ def main() -> None:
         print(f"instructions per wake-up: {total / n / 1000:.1f} K (memcpy/memmove {mem / n / 1000:.1f} K, the rest {(total - mem) / n / 1000:.1f} K)")
         top = [line for line in ann.splitlines() if re.match(r"^\s*[\d,]+ \(", line)][1:13]
         print("\n".join(top))
+        if args.keep:
+            args.keep.write_bytes(out.read_bytes())
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@
 #endif
 
 /* The Windower's constants, in the order of `Windower._c_consts`. */
-enum { K_GAP, K_AVAIL, K_HOP, K_N, K_RATE, K_LENGTH, K_MARGIN, K_LEAD, K_J0, K_EPS, K_SLACK, K_READY, K_ARRAY, K_F64, K_F32, K_COUNT };
+enum { K_GAP, K_AVAIL, K_HOP, K_N, K_RATE, K_LENGTH, K_MARGIN, K_LEAD, K_J0, K_EPS, K_SLACK, K_READY, K_ARRAY, K_F64, K_F32, K_NDARRAY, K_COUNT };
 
 static PyObject *s_dtype, *s_ts, *s_x, *s_buf, *s_lo, *s_hi, *s_timestamps, *s_data, *s_anchor, *s_j, *s_restarted,
     *s_base, *s_newest, *s_due, *s_consts, *s_room, *s_hop_cut;
@@ -70,6 +70,49 @@ static int any_step_not_below(const double *t, Py_ssize_t k, double gap)
         if (!(t[i + 1] - t[i] <= gap))
             return 1;
     return 0;
+}
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+/* The same test with AVX2 (where the CPU has it: `__builtin_cpu_supports`), 16 steps a loop
+ * iteration: four steps an instruction and a quarter of the loop's own instructions (~6 K
+ * instructions a window of 4,000 stamps instead of ~16 K). ``_CMP_NLE_UQ``: true where the step
+ * is above the gap or NaN, as SSE2's ``cmpnle``. */
+__attribute__((target("avx2"))) static int any_step_not_below_avx2(const double *t, Py_ssize_t k, double gap)
+{
+    Py_ssize_t i = 0;
+    const __m256d g = _mm256_set1_pd(gap);
+    __m256d odd = _mm256_setzero_pd();
+    for (; i + 16 <= k; i += 16) {
+        __m256d s0 = _mm256_sub_pd(_mm256_loadu_pd(t + i + 1), _mm256_loadu_pd(t + i));
+        __m256d s1 = _mm256_sub_pd(_mm256_loadu_pd(t + i + 5), _mm256_loadu_pd(t + i + 4));
+        __m256d s2 = _mm256_sub_pd(_mm256_loadu_pd(t + i + 9), _mm256_loadu_pd(t + i + 8));
+        __m256d s3 = _mm256_sub_pd(_mm256_loadu_pd(t + i + 13), _mm256_loadu_pd(t + i + 12));
+        odd = _mm256_or_pd(odd, _mm256_or_pd(_mm256_or_pd(_mm256_cmp_pd(s0, g, _CMP_NLE_UQ), _mm256_cmp_pd(s1, g, _CMP_NLE_UQ)),
+                                             _mm256_or_pd(_mm256_cmp_pd(s2, g, _CMP_NLE_UQ), _mm256_cmp_pd(s3, g, _CMP_NLE_UQ))));
+    }
+    if (_mm256_movemask_pd(odd))
+        return 1;
+    for (; i < k; i++)
+        if (!(t[i + 1] - t[i] <= gap))
+            return 1;
+    return 0;
+}
+#define HAVE_AVX2_PATH 1
+#endif
+
+static int has_avx2 = -1;  /* the CPU's answer, asked once */
+
+/* `any_step_not_below`, on AVX2 where the CPU has it. */
+static int any_gap_step(const double *t, Py_ssize_t k, double gap)
+{
+#ifdef HAVE_AVX2_PATH
+    if (has_avx2 < 0)
+        has_avx2 = __builtin_cpu_supports("avx2") ? 1 : 0;
+    if (has_avx2)
+        return any_step_not_below_avx2(t, k, gap);
+#endif
+    return any_step_not_below(t, k, gap);
 }
 
 static int native_format(const char *fmt, char code)
@@ -133,71 +176,149 @@ static int held_bounds(PyObject *held, Py_ssize_t *lo, Py_ssize_t *hi)
     return get_ssize(held, s_lo, lo) || get_ssize(held, s_hi, hi) ? -1 : 0;
 }
 
-/* A writable, C-contiguous buffer of a held array: float64 1-D (code 'd') or float32 2-D ('f'). 1: ok, 0: refused, -1: error. */
-static int held_buffer(PyObject *held, Py_buffer *view, char code)
+/* NumPy's array object as every compiled extension reads it: the head of `PyArrayObject_fields`
+ * (NumPy's public ABI since 1.7, unchanged in 2.x; NumPy's own macros such as PyArray_DATA read
+ * these fields in every extension built against it). Reading them is ~20 instructions where the
+ * buffer protocol costs ~300 an array (NumPy fills a buffer-info record per export, and the
+ * dtype read that let it skip the format string is an attribute lookup): ~50 arrays a wake-up.
+ * The layout is checked once against the buffer protocol (`check_fields`) before it is used;
+ * where it does not match, every array goes through the buffer protocol as before. */
+typedef struct {
+    PyObject_HEAD
+    char *data;
+    int nd;
+    Py_ssize_t *dimensions;
+    Py_ssize_t *strides;
+    PyObject *base;
+    PyObject *descr;
+    int flags;
+} ArrayFields;
+#define A_C_CONTIGUOUS 0x0001
+#define A_WRITEABLE 0x0400
+
+static int fields_ok = 0;  /* 0: not checked yet, 1: the layout above is NumPy's, -1: it is not (buffer protocol only) */
+
+/* Whether `ArrayFields` reads ``a`` (an exact ndarray) as the buffer protocol exports it: data, shape, strides, dtype object, contiguity. */
+static void check_fields(PyObject *a)
+{
+    Py_buffer v;
+    if (PyObject_GetBuffer(a, &v, PyBUF_STRIDES | PyBUF_FORMAT) < 0) {
+        PyErr_Clear();
+        return;  /* (checked on a later call) */
+    }
+    ArrayFields *f = (ArrayFields *)a;
+    int ok = f->data == (char *)v.buf && f->nd == v.ndim && f->nd >= 1 && f->nd <= 32;
+    for (int i = 0; ok && i < v.ndim; i++)
+        ok = f->dimensions[i] == v.shape[i] && f->strides[i] == v.strides[i];
+    if (ok) {
+        PyObject *dt = PyObject_GetAttr(a, s_dtype);
+        if (dt == NULL)
+            PyErr_Clear();
+        ok = dt != NULL && dt == f->descr && ((f->flags & A_C_CONTIGUOUS) != 0) == (PyBuffer_IsContiguous(&v, 'C') != 0)
+             && ((f->flags & A_WRITEABLE) != 0) == !v.readonly;
+        Py_XDECREF(dt);
+    }
+    PyBuffer_Release(&v);
+    fields_ok = ok ? 1 : -1;
+}
+
+/* An array's memory as the hop reads it: its first element, dimensions (1 or 2), and what to release. */
+typedef struct {
+    char *buf;
+    int nd;
+    Py_ssize_t shape[2];
+    PyObject *obj;     /* direct: the array (a reference held until released) */
+    Py_buffer view;    /* exported: the buffer */
+    int exported;
+} Mem;
+
+static void release_mem(Mem *m)
+{
+    if (m->exported)
+        PyBuffer_Release(&m->view);
+    else
+        Py_XDECREF(m->obj);
+    m->obj = NULL;
+    m->exported = 0;
+}
+
+/* The memory of ``a`` (borrowed), whose elements must be ``code`` ('d': native float64, 'f':
+ * native float32), C-contiguous (and writable with ``writable``), 1 or 2 dimensions. Read from
+ * the array's fields when ``a`` is exactly an ndarray of NumPy's own native dtype object
+ * ``native``; any other object or dtype object (byte-swapped, or an equal one made elsewhere)
+ * is exported and its format checked. 1: ok, 0: refused (no such buffer, another format),
+ * -1: error. */
+static int get_mem(PyObject *a, Mem *m, PyObject *native, PyObject *ndarray, char code, int writable)
+{
+    m->obj = NULL;
+    m->exported = 0;
+    if (fields_ok == 0 && (PyObject *)Py_TYPE(a) == ndarray)
+        check_fields(a);
+    if (fields_ok == 1 && (PyObject *)Py_TYPE(a) == ndarray) {
+        ArrayFields *f = (ArrayFields *)a;
+        const int need = A_C_CONTIGUOUS | (writable ? A_WRITEABLE : 0);
+        if (f->descr == native && (f->flags & need) == need && (f->nd == 1 || f->nd == 2)) {
+            m->buf = f->data;
+            m->nd = f->nd;
+            m->shape[0] = f->dimensions[0];
+            m->shape[1] = f->nd == 2 ? f->dimensions[1] : 1;
+            m->obj = Py_NewRef(a);
+            return 1;
+        }
+    }
+    if (PyObject_GetBuffer(a, &m->view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0)) < 0) {
+        PyErr_Clear();
+        return 0;
+    }
+    m->exported = 1;
+    if (!native_format(m->view.format, code) || m->view.ndim < 1 || m->view.ndim > 2) {
+        release_mem(m);
+        return 0;
+    }
+    m->buf = (char *)m->view.buf;
+    m->nd = m->view.ndim;
+    m->shape[0] = m->view.shape[0];
+    m->shape[1] = m->view.ndim == 2 ? m->view.shape[1] : 1;
+    return 1;
+}
+
+/* A held array (``held.buf``): float64 1-D (code 'd') or float32 2-D ('f'), writable and C-contiguous. 1: ok, 0: refused, -1: error. */
+static int held_mem(PyObject *held, Mem *m, PyObject *native, PyObject *ndarray, char code)
 {
     PyObject *buf = PyObject_GetAttr(held, s_buf);
     if (buf == NULL)
         return -1;
-    int r = PyObject_GetBuffer(buf, view, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS | PyBUF_FORMAT);
-    Py_DECREF(buf);
-    if (r < 0) {
-        PyErr_Clear();
+    int r = get_mem(buf, m, native, ndarray, code, 1);
+    Py_DECREF(buf);  /* (get_mem holds its own reference or buffer) */
+    if (r == 1 && m->nd != (code == 'd' ? 1 : 2)) {
+        release_mem(m);
         return 0;
     }
-    if (!native_format(view->format, code) || view->ndim != (code == 'd' ? 1 : 2)) {
-        PyBuffer_Release(view);
-        return 0;
-    }
-    return 1;
+    return r;
 }
 
 typedef struct {
-    Py_buffer *v;      /* 2 per chunk: timestamps, samples */
-    Py_ssize_t count;  /* buffers held (to release) */
-    Py_buffer local[64];
+    Mem *v;            /* 2 per chunk: timestamps, samples */
+    Py_ssize_t count;  /* held (to release) */
+    Mem local[64];
 } Views;
 
 static void release_views(Views *vs)
 {
     for (Py_ssize_t i = 0; i < vs->count; i++)
-        PyBuffer_Release(&vs->v[i]);
+        release_mem(&vs->v[i]);
     if (vs->v != vs->local)
         PyMem_Free(vs->v);
 }
 
-/* A C-contiguous buffer of ``a``, whose elements must be ``code`` ('d': native float64, 'f':
- * native float32). When ``a.dtype`` is NumPy's own native dtype object ``native`` (the usual
- * case), the buffer is asked for without its format: NumPy then skips writing the format
- * string (~1/8 of a wake-up's instructions went to that for ~50 buffers); any other dtype
- * object - byte-swapped, or an equal one made elsewhere - is checked by its format as before.
- * 1: ok, 0: refused (no such buffer, or another format), -1: error. */
-static int element_buffer(PyObject *a, Py_buffer *view, PyObject *native, char code)
-{
-    PyObject *dt = PyObject_GetAttr(a, s_dtype);
-    if (dt == NULL)
-        PyErr_Clear();
-    const int known = dt == native;
-    Py_XDECREF(dt);
-    if (PyObject_GetBuffer(a, view, PyBUF_C_CONTIGUOUS | (known ? 0 : PyBUF_FORMAT)) < 0) {
-        PyErr_Clear();
-        return 0;
-    }
-    if (known ? view->itemsize != (code == 'd' ? 8 : 4) : !native_format(view->format, code)) {
-        PyBuffer_Release(view);
-        return 0;
-    }
-    return 1;
-}
-
-/* Every chunk's timestamps and samples as buffers; the samples per chunk. 1: all as `_hop`
- * takes them (float64 1-D stamps; native float32 samples, C-contiguous, `row` bytes a sample,
- * as many as the stamps), 0: refused, -1: error. */
-static int chunk_views(PyObject *chunks, Views *vs, Py_ssize_t row, Py_ssize_t *k_out, PyObject *f64, PyObject *f32)
+/* Every chunk's timestamps and samples; the samples per chunk. 1: all as `_hop` takes them
+ * (float64 1-D stamps; native float32 samples, C-contiguous, `row` bytes a sample, as many as
+ * the stamps), 0: refused, -1: error. */
+static int chunk_views(PyObject *chunks, Views *vs, Py_ssize_t row, Py_ssize_t *k_out, PyObject *f64, PyObject *f32, PyObject *ndarray)
 {
     Py_ssize_t n = PyList_GET_SIZE(chunks), k = 0;
     vs->count = 0;
-    vs->v = 2 * n <= 64 ? vs->local : PyMem_New(Py_buffer, 2 * n);
+    vs->v = 2 * n <= 64 ? vs->local : PyMem_New(Mem, 2 * n);
     if (vs->v == NULL) {
         PyErr_NoMemory();
         return -1;
@@ -212,21 +333,21 @@ static int chunk_views(PyObject *chunks, Views *vs, Py_ssize_t row, Py_ssize_t *
             Py_DECREF(t);
             return -1;
         }
-        Py_buffer *tv = &vs->v[vs->count], *dv = &vs->v[vs->count + 1];
+        Mem *tv = &vs->v[vs->count], *dv = &vs->v[vs->count + 1];
         /* not C-contiguous, no buffer at all, or not native float64 stamps and float32 samples: the general path */
-        int ok = element_buffer(t, tv, f64, 'd');
+        int ok = get_mem(t, tv, f64, ndarray, 'd', 0);
         if (ok) {
             vs->count++;
-            ok = element_buffer(d, dv, f32, 'f');
+            ok = get_mem(d, dv, f32, ndarray, 'f', 0);
             if (ok)
                 vs->count++;
         }
         Py_DECREF(t);
         Py_DECREF(d);
-        if (!ok || tv->ndim != 1)
+        if (!ok || tv->nd != 1)
             return 0;
         Py_ssize_t m = tv->shape[0];
-        int shape_ok = dv->ndim == 2 ? (dv->shape[0] == m && dv->shape[1] * 4 == row) : (dv->ndim == 1 && dv->shape[0] == m && row == 4);
+        int shape_ok = dv->nd == 2 ? (dv->shape[0] == m && dv->shape[1] * 4 == row) : (dv->shape[0] == m && row == 4);
         if (!shape_ok)
             return 0;
         k += m;
@@ -261,7 +382,7 @@ static PyObject *hop(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         Py_RETURN_NONE;  /* (the engine hands over a list) */
     PyObject *chunks = args[1];
     PyObject *hts = NULL, *hx = NULL, *consts = NULL, *result = NULL;
-    Py_buffer tbv = {0}, xbv = {0};
+    Mem tbv = {0}, xbv = {0};
     int have_tb = 0, have_xb = 0, have_chunks = 0;
     Views vs;
     Py_ssize_t lo, hi, xlo, xhi, k = 0;
@@ -274,27 +395,28 @@ static PyObject *hop(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         goto done;
     if (hi == lo || xlo != lo || xhi != hi)
         goto refuse;
-    if ((have_tb = held_buffer(hts, &tbv, 'd')) < 0 || (have_xb = held_buffer(hx, &xbv, 'f')) < 0)
-        goto done;
-    if (!have_tb || !have_xb)
-        goto refuse;
-    Py_ssize_t row = xbv.shape[1] * 4;
     if ((consts = PyObject_GetAttr(w, s_consts)) == NULL)
         goto done;
     if (!PyTuple_Check(consts) || PyTuple_GET_SIZE(consts) != K_COUNT) {
         PyErr_SetString(PyExc_TypeError, "Windower._c_consts is not the tuple _hop.c reads");
         goto done;
     }
+    PyObject *f64 = PyTuple_GET_ITEM(consts, K_F64), *f32 = PyTuple_GET_ITEM(consts, K_F32), *ndarray = PyTuple_GET_ITEM(consts, K_NDARRAY);
+    if ((have_tb = held_mem(hts, &tbv, f64, ndarray, 'd')) < 0 || (have_xb = held_mem(hx, &xbv, f32, ndarray, 'f')) < 0)
+        goto done;
+    if (!have_tb || !have_xb)
+        goto refuse;
+    Py_ssize_t row = xbv.shape[1] * 4;
     have_chunks = 1;
-    int ok = chunk_views(chunks, &vs, row, &k, PyTuple_GET_ITEM(consts, K_F64), PyTuple_GET_ITEM(consts, K_F32));
+    int ok = chunk_views(chunks, &vs, row, &k, f64, f32, ndarray);
     if (ok < 0)
         goto done;
     if (!ok || k == 0)
         goto refuse;
     if (hi + k > tbv.shape[0] || hi + k > xbv.shape[0]) {
         /* Full: the held samples move to new buffers (`Held.room`), as `_hop` does. */
-        PyBuffer_Release(&tbv);
-        PyBuffer_Release(&xbv);
+        release_mem(&tbv);
+        release_mem(&xbv);
         have_tb = have_xb = 0;
         PyObject *kk = PyLong_FromSsize_t(k);
         if (kk == NULL)
@@ -308,7 +430,7 @@ static PyObject *hop(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         Py_DECREF(r2);
         if (held_bounds(hts, &lo, &hi) || held_bounds(hx, &xlo, &xhi))
             goto done;
-        if ((have_tb = held_buffer(hts, &tbv, 'd')) < 0 || (have_xb = held_buffer(hx, &xbv, 'f')) < 0)
+        if ((have_tb = held_mem(hts, &tbv, f64, ndarray, 'd')) < 0 || (have_xb = held_mem(hx, &xbv, f32, ndarray, 'f')) < 0)
             goto done;
         if (!have_tb || !have_xb || xlo != lo || xhi != hi || xbv.shape[1] * 4 != row || hi + k > tbv.shape[0] || hi + k > xbv.shape[0])
             goto refuse;
@@ -333,7 +455,7 @@ static PyObject *hop(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     /* Gaps: between the newest held sample and these, and inside these: `max(steps) > gap`,
      * where NumPy's max of steps with a NaN is NaN (and NaN > gap is false). */
     {
-        if (any_step_not_below(tb + hi - 1, k, gap)) {
+        if (any_gap_step(tb + hi - 1, k, gap)) {
             int above = 0, nan = 0;
             for (Py_ssize_t i = hi; i < hi + k; i++) {
                 double step = tb[i] - tb[i - 1];
@@ -402,8 +524,9 @@ static PyObject *hop(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     {
         /* [Ready(np.array([start]), held samples[None, lo + a : lo + a + n], restarted)], or with
-         * ``one`` (start, held samples[lo + a : lo + a + n], restarted): the engine's one-window
-         * path takes the start as a float and the window as (n, C), so it gets them as they are. */
+         * ``one`` (start, held samples[lo + a : lo + a + n], restarted, the address of the window's
+         * first sample): the engine's one-window path takes the start as a float and the window as
+         * (n, C), so it gets them as they are, and binds the model's input to that address. */
         PyObject *starts = NULL, *window = NULL, *ready = NULL;
         if (one)
             starts = PyFloat_FromDouble(start);
@@ -437,7 +560,12 @@ static PyObject *hop(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             PyObject *restarted = PyObject_GetAttr(w, s_restarted);
             if (restarted != NULL) {
                 PyObject *rargs[3] = {starts, window, restarted};
-                ready = one ? PyTuple_Pack(3, starts, window, restarted) : PyObject_Vectorcall(PyTuple_GET_ITEM(consts, K_READY), rargs, 3, NULL);
+                PyObject *address = one ? PyLong_FromVoidPtr(xb + (lo + a) * row) : NULL;
+                if (!one)
+                    ready = PyObject_Vectorcall(PyTuple_GET_ITEM(consts, K_READY), rargs, 3, NULL);
+                else if (address != NULL)
+                    ready = PyTuple_Pack(4, starts, window, restarted, address);
+                Py_XDECREF(address);
                 Py_DECREF(restarted);
             }
         }
@@ -487,21 +615,35 @@ done:
     if (have_chunks)
         release_views(&vs);
     if (have_tb > 0)
-        PyBuffer_Release(&tbv);
+        release_mem(&tbv);
     if (have_xb > 0)
-        PyBuffer_Release(&xbv);
+        release_mem(&xbv);
     Py_XDECREF(consts);
     Py_XDECREF(hts);
     Py_XDECREF(hx);
     return result;
 }
 
+static PyObject *array_fields(PyObject *module, PyObject *unused)
+{
+    (void)module;
+    (void)unused;
+    if (fields_ok == 0)
+        Py_RETURN_NONE;
+    return PyBool_FromLong(fields_ok == 1);
+}
+
 static PyMethodDef methods[] = {
+    {"array_fields", array_fields, METH_NOARGS,
+     "array_fields() -> bool | None\n\n"
+     "True when the hop reads NumPy arrays' fields directly (the layout was checked against the buffer\n"
+     "protocol on the first array), False when it exports every array, None before the first hop."},
     {"hop", (PyCFunction)(void (*)(void))hop, METH_FASTCALL,
      "hop(windower, chunks, one=False) -> list[Ready] | tuple | None\n\n"
      "Windower._hop in C for a windower that does not resample: the chunks held, checked for gaps\n"
      "and the ready window cut; None, with nothing held, when the general Python path must take them.\n"
-     "one: a single window cut comes back as (start, samples (n, C), after_gap) instead of [Ready]."},
+     "one: a single window cut comes back as (start, samples (n, C), after_gap, address of its first sample)\n"
+     "instead of [Ready]."},
     {NULL, NULL, 0, NULL},
 };
 

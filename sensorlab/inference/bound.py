@@ -18,9 +18,11 @@ once (onnxruntime's IOBinding) to arrays allocated when the model opens:
 The live call (`BoundRun.__call__`) goes one step further: it runs a copy of the graph with
 the scaling in front and the probabilities behind (`sensorlab.inference.fused`), bound the same
 way, so a window is one copy into the bound input, one run, and one copy of the probabilities
-out; the arrays and the path below stay for a graph that cannot be rewritten, for `batch`, for
-`run_input` (another build's prepared features, in a parity comparison) and for `prepare` (the
-model input a tap gets).
+out — or, for a window the windower holds as the model's layout stores it (`__call__`'s
+``address``), no copy in: the raw input is bound to the window where it lies; the arrays and
+the path below stay for a graph that cannot be rewritten, for `batch`, for `run_input`
+(another build's prepared features, in a parity comparison) and for `prepare` (the model
+input a tap gets).
 
 A run is then ``session.run_with_iobinding(binding)`` without run options (with an empty
 `RunOptions` onnxruntime 1.2x's Python wrapper looks up a graph-capture key, and the C++
@@ -37,6 +39,7 @@ and NumPy's ``exp`` may differ in the last bit of a float64; `tests/inference/te
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -166,13 +169,21 @@ class BoundRun:
         for _out, sin in self._state:
             sin.fill(0)
 
-    def __call__(self, window: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    def __call__(self, window: np.ndarray, out: np.ndarray | None = None, address: int = 0) -> np.ndarray:
         """One raw window ``(samples, channels)`` → a new ``(1, classes)`` float32 array of probabilities
         (or written into ``out``, a ``(1, classes)`` float32 array the caller made, and returned).
 
         The live call: one onnxruntime run of the model with its scaling and probabilities in the
         graph (`_Fused`), or, when that graph cannot be built, the scaling here, the bound run and
-        the probabilities on Python floats. `features` is not written (`prepare` writes it)."""
+        the probabilities on Python floats. `features` is not written (`prepare` writes it).
+
+        ``address``: the caller vouches that ``window`` is a C-contiguous float32 array whose first
+        sample is at this address (the windower's held samples: `Windower.push_chunks` with
+        ``one``). The run then reads the window where it lies — the fused graph's raw input is
+        bound to that memory (`_Fused.bind_at`) instead of the window being copied into the
+        bound buffer (16,000 floats a window for a 1 s window at 16 kHz) — when the model's
+        layout stores a window as ``(samples, channels)`` row after row (`_Fused.zero_copy`);
+        otherwise, and with ``address`` 0, the window is copied as before."""
         f = self._fused
         if f is None:
             f = self._fused = self._fuse()
@@ -182,7 +193,15 @@ class BoundRun:
                 return self._run_bound()
             out[...] = self._run_bound()
             return out
-        np.copyto(f.window, window, casting="unsafe")  # type: ignore[union-attr]
+        if address and f.zero_copy:  # type: ignore[union-attr]
+            if address != f.bound_at:  # type: ignore[union-attr]  # (`_Fused.bind_at`, inlined: the usual hop's every window)
+                f.bind(address)  # type: ignore[union-attr]
+                f.bound_at = address  # type: ignore[union-attr]
+                f.held = window  # type: ignore[union-attr]
+        else:
+            if f.bound_at != f.own:  # type: ignore[union-attr]
+                f.bind_at(None, f.own)  # type: ignore[union-attr]
+            np.copyto(f.window, window, casting="unsafe")  # type: ignore[union-attr]
         try:
             f.run(f.binding, None)  # type: ignore[union-attr]
         except Exception as e:  # noqa: BLE001 - onnxruntime's own exception types
@@ -274,6 +293,14 @@ class _Fused:
         self.probs = np.zeros((1, labels), np.float32)
         io = sess.io_binding()
         io.bind_input(raw, "cpu", 0, np.float32, list(self.input.shape), self.input.ctypes.data)
+        # Where the raw input is bound: `own` (this object's `input`) or a caller's window (`bind_at`).
+        self.own = self.bound_at = self.input.ctypes.data
+        # A window (samples, channels) stored row after row is this input's memory as it is (one
+        # channel, or the layout's channels after the samples): then a held window can be bound
+        # where it lies instead of copied (`BoundRun.__call__`'s ``address``).
+        self.zero_copy = bool(self.window.flags.c_contiguous)
+        self.held: np.ndarray | None = None  # the array the input is bound into, kept alive while bound
+        self._raw, self._shape = raw, list(self.input.shape)
         for k, v in bound._constants.items():
             io.bind_input(k, "cpu", 0, v.dtype, list(v.shape), v.ctypes.data)
         for (sout, sin), (o, i) in zip(bound._state, m.state_pairs.items()):
@@ -288,7 +315,36 @@ class _Fused:
             self.run, self.binding = native.run_with_iobinding, iob
         else:
             self.run, self.binding = (lambda b, _opts: sess.run_with_iobinding(b)), io
+        # Rebinding the raw input: the C binding's own call where it is reachable (the Python
+        # wrapper's `bind_input` makes a device object and reads the dtype every time: ~2× the cost).
+        # (a `partial`: called from `BoundRun.__call__` with no Python frame in between)
+        device = _cpu_device()
+        if device is not None and iob is not None and hasattr(iob, "bind_input"):
+            self.bind = partial(iob.bind_input, raw, device, np.float32, self._shape)
+        else:
+            self.bind = partial(io.bind_input, raw, "cpu", 0, np.float32, self._shape)
         sess.run_with_iobinding(io)  # a first run: a graph that fails, fails here (and the call stays unfused); the state inputs are only read
+
+    def bind_at(self, window: np.ndarray | None, address: int) -> None:
+        """Bind the raw input to ``address``: the first sample of ``window`` (kept referenced, so
+        its memory stays allocated for as long as the binding points into it), or `own` with None.
+
+        Rebound before every run whose window lies elsewhere, so a run never reads memory other
+        than the window it was handed: a held buffer that grows or compacts moves the next window
+        to another address, which is bound then; a copied window rebinds `own` first."""
+        self.bind(address)
+        self.bound_at = address
+        self.held = window
+
+
+def _cpu_device():
+    """onnxruntime's CPU device object for its C binding's `bind_input`, or None where that API differs."""
+    try:
+        from onnxruntime.capi import _pybind_state as C
+
+        return C.OrtDevice(C.OrtDevice.cpu(), C.OrtDevice.default_memory(), 0)
+    except Exception:  # noqa: BLE001 - another onnxruntime's internals: the public wrapper instead
+        return None
 
 
 def _window_view(buf: np.ndarray, layout: str, samples: int, channels: int) -> np.ndarray:

@@ -51,6 +51,7 @@ STALE_AFTER = 0.5
 PROBABILITY_UNIT = "p"
 #: Weight of the newest window in the running mean latency.
 _EWMA = 0.1
+_new_chunk = object.__new__
 
 
 @dataclass
@@ -201,7 +202,7 @@ class InferenceProcessor(ProcessorBase):
         once (not the device and arrival times the ring's `since` would join as well)."""
         usual = self._one is not False and not self.taps and self.detector is None and self.smoother.n <= 1
         ready = self.windower.push_chunks(new[self.input], usual)
-        if type(ready) is tuple:  # the usual hop: one window, as (start, samples, after_gap)
+        if type(ready) is tuple:  # the usual hop: one window, as (start, samples, after_gap, address)
             self._run_one(*ready)
             return
         if usual and len(ready) == 1 and len(ready[0].starts) == 1:  # one window from the general path
@@ -211,12 +212,14 @@ class InferenceProcessor(ProcessorBase):
         for r in ready:
             self.run_windows(r.starts, r.data, r.after_gap)
 
-    def _run_one(self, start: float, window: np.ndarray, after_gap: bool) -> None:
+    def _run_one(self, start: float, window: np.ndarray, after_gap: bool, address: int = 0) -> None:
         """`run_windows` for the usual live hop — one window (its start, its samples ``(n, C)``),
         the bound call, no taps, events or smoothing — with the same stats and the same
         predictions chunk, in fewer calls (the engine's own Python per window is what the ratio
         to a bare run measures): the window's start and end stay Python floats until the
-        chunk's arrays, and the chunk is counted (`StreamStats.count_one`) and handed on here."""
+        chunk's arrays, and the chunk is counted (`StreamStats.count_one`) and handed on here.
+        ``address``: where the window lies in the windower's held samples (the usual hop's), so
+        the model reads it there instead of a copy (`BoundRun.__call__`); 0: copied."""
         one = self._one
         if one is None:
             assert self.model is not None
@@ -236,9 +239,13 @@ class InferenceProcessor(ProcessorBase):
         ends, starts, arrival = np.empty(1), np.empty(1), np.empty(1)
         ends[0] = end
         starts[0] = start
-        chunk = Chunk(probs, ends, starts, arrival)
+        # `Chunk(probs, ends, starts, arrival)` without its `__init__` and `__post_init__` (two
+        # Python frames, `np.asarray` and two `len`s a window): what they would check holds by
+        # construction here (float64 stamps, one sample, one stamp).
+        chunk = _new_chunk(Chunk)
+        chunk.data, chunk.timestamps, chunk.device_times, chunk.arrival_times = probs, ends, starts, arrival
         t0 = now()
-        one(window, probs)
+        one(window, probs, address)
         t1 = now()
         arrival[0] = t1
         per = (t1 - t0) * 1000.0

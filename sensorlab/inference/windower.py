@@ -83,7 +83,7 @@ class Windower:
         self._avail = 1.0 / self.rate_out + 0.5 / self.rate_in - self.margin - self.length
         self._resampler = IncrementalResampler(self.up, self.down)
         # What `_hop.c` reads (in this order), and whether it runs the usual hop (`compiled`).
-        self._c_consts = (self.gap, self._avail, self.hop, int(self.n), self.rate_in, self.length, self.margin, self._lead, int(self._j0), EPS, _SLACK, Ready, np.array, _F64, _F32)
+        self._c_consts = (self.gap, self._avail, self.hop, int(self.n), self.rate_in, self.length, self.margin, self._lead, int(self._j0), EPS, _SLACK, Ready, np.array, _F64, _F32, np.ndarray)
         self.compiled = _hop_c is not None
         self.reset()
 
@@ -110,7 +110,7 @@ class Windower:
         self._restarted = True
         self._identity: bool | None = None  # columns select every channel, in order
         self._fast = False  # `push_chunks` may take `_hop` (set once held samples of a plain layout exist)
-        self._views: tuple = (None, None, None, None, 0, set())  # the held buffers, byte views of them, bytes per sample, sample layouts (`_byte_views`)
+        self._views: tuple = (None, None, None, None, 0, set(), 0)  # the held buffers, byte views of them, bytes per sample, sample layouts, address (`_byte_views`)
         self._resampler.forget()
 
     @property
@@ -142,7 +142,7 @@ class Windower:
             return [] if len(ts) or not self._pending else self._push_empty_tail()
         return self._drain()
 
-    def push_chunks(self, chunks: list, one: bool = False) -> list[Ready] | tuple[float, np.ndarray, bool]:
+    def push_chunks(self, chunks: list, one: bool = False) -> list[Ready] | tuple[float, np.ndarray, bool, int]:
         """`push_parts` of the chunks a live hop hands over (`Chunk`s: float64 timestamps and samples), the engine's call.
 
         The usual hop — held float32 samples, no resampling, no gap — takes one call: `_hop.c`
@@ -152,8 +152,10 @@ class Windower:
         selection, listed chunks — goes through `push_parts`, with the same result.
 
         ``one``: when that usual hop cuts exactly one window, return it as ``(start, samples
-        (n, C), after_gap)`` instead of ``[Ready]`` — the same window, without the start's
-        array, the `Ready` and the list the engine's one-window path would only unpack."""
+        (n, C), after_gap, address)`` instead of ``[Ready]`` — the same window, without the
+        start's array, the `Ready` and the list the engine's one-window path would only unpack;
+        ``address`` is where its first sample lies (the samples are a C-contiguous float32 view
+        of the held buffer), so the model's input can be bound there instead of copied."""
         if self._fast and not self._pending and chunks:
             c = self._c
             ready = c.hop(self, chunks, one) if c is not None else self._hop(chunks, one)
@@ -162,7 +164,7 @@ class Windower:
                 return ready
         return self.push_parts([(c.timestamps, c.data) for c in chunks])
 
-    def _hop(self, chunks: list, one: bool = False) -> list[Ready] | tuple[float, np.ndarray, bool] | None:
+    def _hop(self, chunks: list, one: bool = False) -> list[Ready] | tuple[float, np.ndarray, bool, int] | None:
         """The chunks of one hop, held and cut; None, with nothing held, when `push_parts` must take them.
 
         `_drain_in_place` → `_push_segment` → `_cut` for the usual case (no resampling, one
@@ -220,7 +222,7 @@ class Windower:
         if a < 0 or a + n > m or start + self.length > newest + 1.5 / rate:
             return self._hop_cut(k)  # cut_windows' edge rule: the general path
         if one:
-            ready = (start, xb[lo + a : lo + a + n], self._restarted)
+            ready = (start, xb[lo + a : lo + a + n], self._restarted, views[6] + (lo + a) * row)
         else:
             ready = [Ready(np.array([start]), xb[None, lo + a : lo + a + n], self._restarted)]
         self._restarted = False
@@ -242,13 +244,14 @@ class Windower:
         return self._next_due([r] if r is not None else [])
 
     def _byte_views(self, tb: np.ndarray, xb: np.ndarray) -> tuple | None:
-        """The held buffers, byte views of them and the bytes per held sample, for `_hop` (None
+        """The held buffers, byte views of them, the bytes per held sample, the sample layouts `_hop`
+        takes and the samples buffer's address, for `_hop` (None
         unless they are float64 timestamps and float32 samples × channels, as `_hop` writes them)."""
         if tb.dtype != np.float64 or tb.ndim != 1 or xb.dtype != np.float32 or xb.ndim != 2:
             return None
         row = xb.strides[0]
         layouts = {(_F32, (row, 4))} | ({(_F32, (4,))} if row == 4 else set())  # (samples, channels) as held, or (samples,) for one channel
-        self._views = (tb, xb, memoryview(tb).cast("B"), memoryview(xb).cast("B"), row, layouts)
+        self._views = (tb, xb, memoryview(tb).cast("B"), memoryview(xb).cast("B"), row, layouts, xb.ctypes.data)
         return self._views
 
     def _push_empty_tail(self) -> list[Ready]:

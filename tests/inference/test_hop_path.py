@@ -219,9 +219,10 @@ def test_the_hop_fast_path_gives_the_general_paths_windows_starts_and_gap_flags(
 @both_hops
 def test_the_usual_hop_hands_the_engine_one_window_as_start_samples_and_gap_flag(hop):
     """``push_chunks(chunks, one=True)`` (the engine's call) returns the usual hop's single window
-    as ``(start, samples (n, C), after_gap)``: the start, samples and gap flag `push_chunks`
+    as ``(start, samples (n, C), after_gap, address)``: the start, samples and gap flag `push_chunks`
     gives as ``[Ready]`` (bit for bit, through gaps and a float64 chunk), and ``[Ready]`` as
-    before for every hop that is not that one window — and the tuple really is what most hops give."""
+    before for every hop that is not that one window — and the tuple really is what most hops give;
+    the address is the window's first sample, in the windower's held samples."""
     ts, x = samples(12.0, 3)
     chunks = _chunks(ts, x, (1, 2), float64_at=(300,))
     tupled, listed = on(hop, Windower(RATE, RATE, 1.0, 0.25)), on(hop, Windower(RATE, RATE, 1.0, 0.25))
@@ -230,8 +231,11 @@ def test_the_usual_hop_hands_the_engine_one_window_as_start_samples_and_gap_flag
         mine = tupled.push_chunks(wake, one=True)
         if type(mine) is tuple:
             as_tuple += 1
-            start, window, after_gap = mine
+            start, window, after_gap, address = mine
             assert type(start) is float and window.ndim == 2 and type(after_gap) is bool
+            # where the model's input is bound: the window's first sample, in the held samples it views
+            assert address == window.ctypes.data and window.flags.c_contiguous and window.dtype == np.float32
+            assert np.shares_memory(window, tupled._x.buf)
             got.append((np.array([start]), window.copy(), after_gap))
         else:
             got += one_each(mine)

@@ -161,3 +161,44 @@ def test_the_c_hop_serves_a_one_channel_stream_of_flat_chunks():
     for a, b in zip(got, want):
         np.testing.assert_array_equal(a.data, b.data)
         np.testing.assert_array_equal(a.starts, b.starts)
+
+
+@pytest.mark.parametrize("hop", ["c", "python"])
+def test_a_gap_at_any_step_of_the_hop_is_refused_with_nothing_held(hop):
+    """The gap check looks at every step — the one from the newest held stamp and each inside the
+    hop's chunks —, wherever it falls in the C hop's vector loop (16 steps at a time with AVX2, the
+    rest one by one); a stamp that is NaN makes no step above the gap, and both hops agree on it."""
+    for sizes in ((20, 20, 20), (7, 93, 37)):
+        k = sum(sizes)
+        for p in range(k):
+            w, t, rng = primed()
+            parts = next_hop(t, rng, sizes)
+            stamps = np.concatenate([ts for ts, _x in parts])
+            stamps[p:] += 0.5
+            chunks, at = [], 0
+            for ts, x in parts:
+                chunks.append(Chunk(x, stamps[at : at + len(ts)]))
+                at += len(ts)
+            before = state(w)
+            assert HOPS[hop](w, chunks) is None, f"the {hop} hop took a gap before sample {p} of {k}"
+            # (a hop too large for the held buffer moves the held samples to a larger one first: their indices change, not they)
+            assert all(np.array_equal(a, b) for a, b in zip(before[4:], state(w)[4:]))
+    for p in (0, 5, 16, 17, 59):
+        outcome = []
+        for h in ("c", "python"):
+            w, t, rng = primed()
+            parts = next_hop(t, np.random.default_rng(9))
+            parts[p // 20][0][p % 20] = np.nan
+            got = HOPS[h](w, [Chunk(x, ts.copy()) for ts, x in parts])
+            outcome.append((got is None, *[np.asarray(a).tobytes() for a in state(w)[4:]]))
+        assert outcome[0] == outcome[1], f"a NaN stamp at sample {p}: the hops differ"
+
+
+def test_the_c_hop_reads_numpy_arrays_where_their_layout_is_numpys():
+    """The C hop reads a chunk's arrays from NumPy's array fields (checked once against the buffer
+    protocol) rather than exporting each: on this NumPy the check passes, so the fields are read."""
+    w, _t, _rng = primed()
+    _c_hop(w, [])  # (the C hop is built)
+    from sensorlab.inference import _hop
+
+    assert _hop.array_fields() is True
