@@ -90,16 +90,28 @@ def _envelope_image_numpy(out, x, lo, hi, colours, x_scale, x_offset, y_scale, y
         drawn = (bottom >= 0) & (top <= h - 1) & ((col >= 0) & (col < w))[:, None]  # (NaN: False)
     r0 = np.clip(np.where(drawn, top, 0), 0, h - 1).astype(np.intp)
     r1 = np.clip(np.where(drawn, bottom, 0), 0, h - 1).astype(np.intp)
+    c_all = np.where((col >= 0) & (col < w), col, 0).astype(np.intp)
+    row = np.arange(h)
     for k, colour in enumerate(np.asarray(colours, dtype=np.uint32).tolist()):
-        rows = np.flatnonzero(drawn[:, k]) if colour else ()
-        if not len(rows):
+        pts = np.flatnonzero(drawn[:, k]) if colour else ()
+        if not len(pts):
             continue
-        c = col[rows].astype(np.intp)
-        # +1 where a run starts, -1 below its end: the running sum down each column is > 0 on a run
-        edges = np.zeros((h + 1, w), np.int32)
-        np.add.at(edges, (r0[rows, k], c), 1)
-        np.add.at(edges, (r1[rows, k] + 1, c), -1)
-        out[np.cumsum(edges, axis=0)[:h] > 0] = colour
+        c, a, b = c_all[pts], r0[pts, k], r1[pts, k]
+        if len(c) > 1 and not (c[1:] > c[:-1]).all():
+            # several points in one column: their runs are merged first (the union of the
+            # runs, as the C code's writes give); in column order, one row of runs per column
+            order = np.argsort(c, kind="stable")
+            c, a, b = c[order], a[order], b[order]
+            first = np.flatnonzero(np.concatenate(([True], c[1:] != c[:-1])))
+            on = np.zeros((len(first), h), bool)
+            which = np.cumsum(np.concatenate(([False], c[1:] != c[:-1])))
+            np.logical_or.at(on, which, (row >= a[:, None]) & (row <= b[:, None]))
+            c = c[first]
+        else:
+            on = (row >= a[:, None]) & (row <= b[:, None])  # (points, rows): the run of each
+        cols = out[:, c]
+        cols[on.T] = colour
+        out[:, c] = cols
     return out
 
 
