@@ -82,7 +82,10 @@ def main() -> None:
         cmd = ["valgrind", "--tool=callgrind", "--collect-atstart=no", "--toggle-collect=_operator_call", f"--callgrind-out-file={out}",
                sys.executable, __file__, "--child", "--session", a.session, "--zoom-frames", str(a.zoom_frames), "--pan-frames", str(a.pan_frames)]  # fmt: skip
         run = subprocess.run(cmd, capture_output=True, text=True)
-        frames = int(re.search(r"frames (\d+)", run.stdout).group(1))
+        found = re.search(r"frames (\d+)", run.stdout)
+        if found is None:
+            sys.exit(f"the sweep under valgrind failed (exit {run.returncode}):\n{run.stderr[-3000:]}")
+        frames = int(found.group(1))
         ann = subprocess.run(["callgrind_annotate", "--inclusive=no", str(out)], capture_output=True, text=True).stdout
         total = int(re.search(r"([\d,]+) \(100\.0%\)\s+PROGRAM TOTALS", ann).group(1).replace(",", ""))
         print(f"{total / frames / 1e6:.2f} M instructions a steady sweep frame ({frames} frames)")
