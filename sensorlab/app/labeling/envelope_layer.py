@@ -40,8 +40,8 @@ class EnvelopeLayer:
         self.version = 0  # changes with every new drawing (setData)
         self.cached = False  # this paint pass draws the kept image (set by the first trace)
         self.imaged = False  # ... draws an image, kept or just filled: the traces do not stroke
-        self.renders = 0  # images rendered (tests, benchmarks)
-        self.blits = 0  # paints that drew the image instead of stroking
+        self.renders = 0  # images rendered or filled (tests, benchmarks)
+        self.blits = 0  # paints that drew an image (the envelope's, or a polyline's kept one) instead of stroking
         self._seen = None  # (version, scale key) of the last direct paint
         self._image: QImage | None = None
         self._image_key = None  # (version, scale key) the image was rendered for
