@@ -1,9 +1,11 @@
-"""The package's one C extension; everything else is declared in pyproject.toml.
+"""The package's two C extensions; everything else is declared in pyproject.toml.
 
 `sensorlab.inference._hop` (sensorlab/inference/_hop.c) runs the live windower's usual hop in
-one call. It is optional: without a C compiler (or Python's headers) the install still
-succeeds, setuptools prints a warning, and live inference runs the same hop in pure Python
-(`sensorlab --version` says which one runs; docs/INFERENCE.md).
+one call; `sensorlab.plotting._raster` (sensorlab/plotting/_raster.c) fills the labeling view's
+signal envelopes into one image a frame. Both are optional: without a C compiler (or Python's
+headers) the install still succeeds, setuptools prints a warning, and the same work runs in
+Python / NumPy with the same results (`sensorlab --version` says which runs; docs/INFERENCE.md,
+docs/LABELING.md).
 """
 
 from setuptools import Extension, setup
@@ -17,14 +19,19 @@ class _OptionalBuildExt(build_ext):
         try:
             super().build_extension(ext)
         except Exception as e:  # noqa: BLE001 - the compiler's error, whatever its type
-            print(f"note: {ext.name} (the compiled live-inference hop) was not built ({type(e).__name__}: {e}); "
-                  f"live inference uses the pure-Python hop", flush=True)  # fmt: skip
+            print(f"note: {ext.name} ({_WHAT[ext.name]}) was not built ({type(e).__name__}: {e}); "
+                  f"the same work runs in Python", flush=True)  # fmt: skip
+
+
+_WHAT = {"sensorlab.inference._hop": "the compiled live-inference hop", "sensorlab.plotting._raster": "the compiled envelope raster"}
 
 
 setup(
     ext_modules=[
         # -ffp-contract=off: no fused multiply-adds, so the window positions are the Python code's bits.
         Extension("sensorlab.inference._hop", ["sensorlab/inference/_hop.c"], extra_compile_args=["-O2", "-ffp-contract=off"], optional=True),
+        # (the same: its row arithmetic gives the NumPy fallback's pixels)
+        Extension("sensorlab.plotting._raster", ["sensorlab/plotting/_raster.c"], extra_compile_args=["-O2", "-ffp-contract=off"], optional=True),
     ],
     cmdclass={"build_ext": _OptionalBuildExt},
 )

@@ -334,12 +334,16 @@ def test_each_pixel_column_is_one_stroke_from_the_min_to_the_max_of_its_samples(
     assert len(short) <= 3, short[:10]
 
 
-def test_channels_painted_over_are_stroked_only_where_they_show(view, qtbot, monkeypatch):
-    """The channels of a track are painted in order, each over the ones before; zoomed out,
-    six noisy IMU channels share one band and most of the earlier ones' strokes were painted
-    over. Each channel's strokes are now cut to the parts no later channel covers: far fewer
-    pixels stroked, and exactly the same picture."""
+def test_a_tracks_channels_are_one_image_with_the_same_pixels_compiled_or_in_numpy(view, qtbot, monkeypatch):
+    """A signal track's channels were stroked by Qt one 1-px line per column (most of a sweep
+    frame); now they are filled into one image per track, by the C extension when it is built
+    and by NumPy otherwise. Both paint the same picture of every track at every zoom, with each
+    channel's colour in it, and the Qt strokes are gone from the frame."""
+    from functools import partial
+
+    from sensorlab.app.labeling import envelope_layer
     from sensorlab.app.labeling import tracks as tracks_mod
+    from sensorlab.plotting.raster import compiled_raster, envelope_image
 
     tl = view.timeline
     signal = [t for t in tl.tracks if isinstance(t, tracks_mod.SignalTrack)]
@@ -350,33 +354,25 @@ def test_channels_painted_over_are_stroked_only_where_they_show(view, qtbot, mon
         tl.viewport().repaint()
         tl.set_view(a, b)
         tl.viewport().repaint()
-        pictures = [_plot_image(tl, t.viewbox) for t in signal]
-        lengths = []
-        for t in signal:
-            (_, _), (y0, y1) = t.viewbox.viewRange()
-            px = t.viewbox.height() / (y1 - y0)
-            lengths.append(sum(float(np.abs(np.diff(np.asarray(c.getData()[1]).reshape(-1, 2), axis=1)).sum()) * px + len(c.getData()[1]) / 2
-                               for c in t.curves))
-        return pictures, lengths
+        return [_plot_image(tl, t.viewbox)[0] for t in signal]
 
-    def whole(x, lo, hi):  # every span stroked whole, as before the cut
-        channels, n = lo.shape[1], len(x)
-        lines = np.empty((channels * n, 4))
-        lines[:, 0] = lines[:, 2] = np.tile(x, channels)
-        lines[:, 1], lines[:, 3] = lo.T.reshape(-1), hi.T.reshape(-1)
-        return lines, np.full(channels, n)
-
+    strokes = []
+    original = envelope_layer.EnvelopeTrace.stroke
+    monkeypatch.setattr(envelope_layer.EnvelopeTrace, "stroke", lambda tr, p: (strokes.append(tr), original(tr, p))[1])
     for a, b in ((0.0, 40.0), (3.0, 12.0), (10.0, 14.0)):
-        cut, cut_px = draw(T0 + a, T0 + b)
+        renders = [t.layer.renders for t in signal]
+        compiled = draw(T0 + a, T0 + b)
         assert all(t.level > 0 for t in signal)
+        assert all(t.layer.renders > r for t, r in zip(signal, renders))  # drawn as its image
         with monkeypatch.context() as m:
-            m.setattr(tracks_mod, "visible_segments", whole)
-            full, full_px = draw(T0 + a, T0 + b)
-        for t, (img_cut, *_), (img_full, *_) in zip(signal, cut, full):
-            assert (img_cut != img_full).sum() == 0, (t.name, a, b)
-        if b - a == 40.0:  # the whole session: the IMU's channels in one band
-            imu = [t.name for t in signal].index("imu")
-            assert cut_px[imu] < 0.7 * full_px[imu], (cut_px, full_px)
+            m.setattr(envelope_layer, "envelope_image", partial(envelope_image, compiled=False))
+            fallback = draw(T0 + a, T0 + b)
+        for t, img_c, img_n in zip(signal, compiled, fallback):
+            assert (img_c != img_n).sum() == 0, (t.name, a, b, compiled_raster)
+    assert not strokes  # no channel was stroked by Qt
+    for t, img in zip(signal, compiled):  # every channel's colour is in its track
+        for c in t.curves:
+            assert (img == (c._pen.color().rgb() & 0xFFFFFF)).sum() > 10, (t.name, c._pen.color().name())
 
 
 def test_the_envelope_fills_every_column_wherever_the_view_starts_within_a_pixel(view, qtbot):

@@ -89,10 +89,10 @@ def _pixels(widget):
 
 
 def test_a_drag_by_whole_pixels_draws_the_kept_envelope_pixels_exactly(view, qtbot):
-    """While the view is dragged, a signal track keeps its drawing; its strokes (the largest,
-    pixel-bound part of a frame) were stroked again every frame. Now they are rendered once
+    """While the view is dragged, a signal track keeps its drawing; its envelope (once the
+    largest, pixel-bound part of a frame) was drawn again every frame. Now it is filled once
     into an image and the frames that follow draw it moved by the pixels the view moved:
-    the timeline's pixels are exactly those of stroking every frame."""
+    the timeline's pixels are exactly those of filling it again every frame."""
     from sensorlab.app.labeling.tracks import SignalTrack
 
     tl = view.timeline
@@ -115,7 +115,7 @@ def test_a_drag_by_whole_pixels_draws_the_kept_envelope_pixels_exactly(view, qtb
     kept = _pixels(tl.viewport())
     assert all(t.layer.cached for t in tracks)
     for t in tracks:
-        t.layer.changed()  # the next paint strokes every polyline again
+        t.layer.changed()  # the next paint fills the image again
     stroked = _pixels(tl.viewport())
     assert not any(t.layer.cached for t in tracks)
     assert (kept != stroked).sum() == 0

@@ -2,9 +2,9 @@
 (tracks.py), without Qt.
 
 A track reads a few pyramid blocks per device pixel column; here they become one min/max
-span per column (`column_envelope`), neighbouring spans are joined like a line through the
-samples (`join_columns`), each channel's spans are cut to the parts the channels painted
-over it leave visible (`visible_segments`), and recording gaps are found (`gap_breaks`).
+span per column (`column_envelope`), and recording gaps are found (`gap_breaks`). The spans
+are joined to their neighbours and filled into the track's image by
+sensorlab/plotting/raster.py (`envelope_layer.py`).
 """
 
 from __future__ import annotations
@@ -57,78 +57,6 @@ def column_envelope(t: np.ndarray, lo: np.ndarray, hi: np.ndarray, t0: float, px
     return cols, lo_c[idx], hi_c[idx]
 
 
-def join_columns(col: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Spans widened so that neighbouring columns meet: where a column's span lies wholly above
-    or below the next one's, both reach the middle of the step between them (as a line
-    through the samples would join them). Columns with a gap between them are not joined."""
-    if len(col) < 2:
-        return lo, hi
-    l0, h0, l1, h1 = lo[:-1], hi[:-1], lo[1:], hi[1:]
-    up = l1 > h0  # the next column is above this one
-    down = h1 < l0  # ... below it
-    if not (up.any() or down.any()):  # zoomed out, neighbouring spans overlap
-        return lo, hi
-    adj = ((col[1:] - col[:-1]) == 1.0)[:, None]
-    up &= adj
-    down &= adj
-    lo, hi = lo.copy(), hi.copy()
-    m_up, m_down = 0.5 * (h0 + l1), 0.5 * (l0 + h1)
-    new_h0 = np.where(up, m_up, h0)
-    new_l1 = np.where(up, m_up, l1)
-    new_l0 = np.where(down, m_down, l0)
-    new_h1 = np.where(down, m_down, h1)
-    hi[:-1] = np.maximum(hi[:-1], new_h0)
-    lo[1:] = np.minimum(lo[1:], new_l1)
-    lo[:-1] = np.minimum(lo[:-1], new_l0)
-    hi[1:] = np.maximum(hi[1:], new_h1)
-    return lo, hi
-
-
-def visible_segments(x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The parts of each channel's column spans that the channels drawn after it (on top) do
-    not cover, as ``(lines, counts)``: rows ``(x, y0, x, y1)`` of every channel in order,
-    ``counts[i]`` of them channel i's.
-
-    Channels are painted in order, each over the ones before; where later channels cover an
-    earlier one's span (a zoomed-out IMU: six noisy channels in one band) stroking it sets
-    pixels that are painted over. In each column, the spans of the channels after channel i
-    are known to cover their hull when their union is one interval (each overlaps the hull of
-    the ones after it), else the top channel's span at least; channel i's span is cut to its
-    parts outside that: none, one, or one above and one below. The picture is unchanged: a
-    cut part ends on the covering span's own end value, so on the same pixel row.
-    """
-    lo, hi = lo.T.astype(np.float64), hi.T.astype(np.float64)  # (channels, columns), rows contiguous
-    channels, n = lo.shape
-    # Per channel i, the hull of the spans of channels i + 1 … last, and whether their union
-    # is that hull (one interval); row by row (NumPy's accumulate along a short axis is slow).
-    after_lo = np.empty_like(lo)
-    after_hi = np.empty_like(hi)
-    after_lo[-1], after_hi[-1] = np.inf, -np.inf  # nothing is drawn over the last channel
-    joined = np.ones(n, dtype=bool)
-    for i in range(channels - 2, -1, -1):
-        top_lo, top_hi = lo[i + 1], hi[i + 1]
-        if i == channels - 2:
-            after_lo[i], after_hi[i] = top_lo, top_hi
-            continue
-        # the union after i is one interval if channel i + 1 meets the (single) union after it
-        joined &= (top_lo <= after_hi[i + 1]) & (top_hi >= after_lo[i + 1])
-        h_lo, h_hi = np.minimum(top_lo, after_lo[i + 1]), np.maximum(top_hi, after_hi[i + 1])
-        # else: the last channel's span, which is certainly drawn over channel i
-        after_lo[i] = np.where(joined, h_lo, lo[-1])
-        after_hi[i] = np.where(joined, h_hi, hi[-1])
-    apart = (hi < after_lo) | (lo > after_hi)
-    first = apart | (lo < after_lo)  # the span, or its part below the cover
-    second = ~apart & (hi > after_hi)  # its part above the cover
-    y0 = np.concatenate([lo, after_hi], axis=1)  # (channels, 2 columns)
-    y1 = np.concatenate([np.where(apart, hi, after_lo), hi], axis=1)
-    keep = np.flatnonzero(np.concatenate([first, second], axis=1))
-    lines = np.empty((len(keep), 4))
-    lines[:, 0] = lines[:, 2] = np.concatenate([x, x]).take(keep % (2 * n))
-    lines[:, 1] = y0.take(keep)
-    lines[:, 3] = y1.take(keep)
-    return lines, np.bincount(keep // (2 * n), minlength=channels)
-
-
 def gap_breaks(t: np.ndarray) -> np.ndarray:
     """Indices ``i`` where ``t[i] - t[i - 1]`` is a gap in the recording, not the usual step.
 
@@ -144,4 +72,4 @@ def gap_breaks(t: np.ndarray) -> np.ndarray:
     return np.flatnonzero(dt > 4.0 * mid) + 1
 
 
-__all__ = ["column_envelope", "gap_breaks", "join_columns", "visible_segments"]
+__all__ = ["column_envelope", "gap_breaks"]

@@ -10,9 +10,9 @@ the spectrogram).
 
 Speed rules (docs/ARCHITECTURE.md, Conventions): signal tracks never draw raw samples of a
 long range; they ask the `Pyramid` for a few min/max pairs per pixel, merge them to one pair
-per device pixel column and draw it as one vertical 1-px line per column (one ``drawLines``
-per channel, no antialiasing), cut to the parts the channels painted later do not cover (the NumPy of it:
-`envelope_columns.py`).
+per device pixel column (`envelope_columns.py`), and every channel's columns are filled into
+one image per track, joined to their neighbours, without Qt's strokes (`envelope_layer.py`,
+sensorlab/plotting/raster.py).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Signal
 from PySide6.QtGui import QTransform
 
-from sensorlab.app.labeling.envelope_columns import column_envelope, gap_breaks, join_columns, visible_segments
+from sensorlab.app.labeling.envelope_columns import column_envelope, gap_breaks
 from sensorlab.app.labeling.envelope_layer import EnvelopeLayer, EnvelopeTrace
 from sensorlab.app.live.plot_items import BoundsKeptAxis
 from sensorlab.session.pyramid import Pyramid
@@ -215,21 +215,18 @@ class SignalTrack(Track):
                 col, lo, hi = col[a:b], lo[a:b], hi[a:b]
         self.points = 0
         if not len(col):
-            for c in self.curves:
-                c.set_segments(np.empty((0, 4)), QRectF())
+            self.layer.set_envelope(np.empty(0), np.empty((0, len(self.curves))), np.empty((0, len(self.curves))), QRectF())
             return
-        lo, hi = join_columns(col, lo, hi)
-        # Each column's stroke at the column's centre: Qt draws a 1-px vertical line in column
-        # floor(x), so the centre keeps it there whatever the rounding.
+        # Each column at its centre: the image fills column floor(x) of the device pixels, so
+        # the centre keeps it there whatever the rounding. (The neighbouring columns' spans are
+        # joined as the image is filled: `join_columns` in sensorlab/plotting/raster.py.)
         x = (col + 0.5 - left) / px_per_s + (t0 - self.origin)
+        lo, hi = np.ascontiguousarray(lo, dtype=np.float64), np.ascontiguousarray(hi, dtype=np.float64)
         y_lo, y_hi = float(lo.min()), float(hi.max())
         pad = 0.02 * (y_hi - y_lo) + 1e-6  # room for the 1-px pen at the extremes
         rect = QRectF(float(x[0]), y_lo - pad, max(float(x[-1] - x[0]), 1e-9), y_hi - y_lo + 2 * pad)
-        lines, counts = visible_segments(x, lo, hi)
-        ends = counts.cumsum().tolist()
-        for c, a, b in zip(self.curves, [0, *ends], ends):
-            c.set_segments(lines[a:b], rect)
-        self.points = 2 * len(lines)
+        self.layer.set_envelope(x, lo, hi, rect)
+        self.points = 2 * lo.size
 
     def _device_x(self, pixels: int = 0) -> tuple[float, float]:
         """Device x of the plot area's left edge and its width in device pixels (the pixel

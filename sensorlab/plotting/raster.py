@@ -1,0 +1,118 @@
+"""Min/max envelopes of several channels filled into one ARGB image, without Qt.
+
+A plot of a long signal shows, in each pixel column, the span between the smallest and the
+largest sample that falls in it. Qt strokes such a span as a 1-px vertical line and sets each
+of its pixels on its own (most of a labeling sweep frame; docs/PERFORMANCE.md). Here every
+channel's spans go into one premultiplied ARGB32 buffer (``uint32``, rows of pixels, Qt's
+``Format_ARGB32_Premultiplied``) as vertical runs of its colour, the channels in their painting
+order; the caller wraps the buffer in one image and draws it.
+
+`envelope_image` takes the envelope in data coordinates and the affine map to the buffer's
+pixels: point ``i`` lies in pixel column ``floor(x[i] * x_scale + x_offset)`` and value ``v``
+in row ``floor(v * y_scale + y_offset)``. Neighbouring columns (exactly one apart) are joined
+as a line through the samples would join them (`join_columns`); columns further apart (a gap
+in the recording) are not; NaN spans and hidden channels (colour 0) are left empty; rows
+beyond the buffer are clipped. The work runs in the optional C extension `_raster.c` when it
+is built (setup.py) and in NumPy otherwise, with the same pixels (tests/plotting).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+try:
+    from sensorlab.plotting import _raster as compiled_raster
+except ImportError as e:  # not built (no compiler, or a source checkout never installed)
+    compiled_raster, _WHY_NOT = None, str(e)
+
+
+def raster_path() -> str:
+    """Which code fills the labeling view's envelopes, in words."""
+    if compiled_raster is not None:
+        return "envelope raster: compiled (sensorlab/plotting/_raster.c)"
+    return (f"envelope raster: NumPy (the C extension sensorlab/plotting/_raster.c is not built: {_WHY_NOT}; "
+            f"`pip install -e .` with a C compiler builds it)")  # fmt: skip
+
+
+def premultiplied(rgba: tuple[int, int, int, int]) -> int:
+    """A colour's pixel value in a premultiplied ARGB32 buffer (0 is "not drawn")."""
+    r, g, b, a = rgba
+    return (a << 24) | ((r * a + 127) // 255) << 16 | ((g * a + 127) // 255) << 8 | ((b * a + 127) // 255)
+
+
+def join_columns(col: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Spans widened so that neighbouring columns meet: where a column's span lies wholly above
+    or below the next one's, both reach the middle of the step between them (as a line
+    through the samples would join them). Columns with a gap between them are not joined."""
+    if len(col) < 2:
+        return lo, hi
+    l0, h0, l1, h1 = lo[:-1], hi[:-1], lo[1:], hi[1:]
+    up = l1 > h0  # the next column is above this one
+    down = h1 < l0  # ... below it
+    if not (up.any() or down.any()):  # zoomed out, neighbouring spans overlap
+        return lo, hi
+    adj = ((col[1:] - col[:-1]) == 1.0)[:, None]
+    up &= adj
+    down &= adj
+    lo, hi = lo.copy(), hi.copy()
+    m_up, m_down = 0.5 * (h0 + l1), 0.5 * (l0 + h1)
+    hi[:-1] = np.maximum(hi[:-1], np.where(up, m_up, h0))
+    lo[1:] = np.minimum(lo[1:], np.where(up, m_up, l1))
+    lo[:-1] = np.minimum(lo[:-1], np.where(down, m_down, l0))
+    hi[1:] = np.maximum(hi[1:], np.where(down, m_down, h1))
+    return lo, hi
+
+
+def envelope_image(out: np.ndarray, x: np.ndarray, lo: np.ndarray, hi: np.ndarray, colours: np.ndarray,
+                   x_scale: float, x_offset: float, y_scale: float, y_offset: float, compiled: bool = True) -> np.ndarray:
+    """Fill the channels' joined column spans into ``out`` (``(rows, columns)`` uint32,
+    C-contiguous; pixels no span covers are left as they are) and return it.
+
+    ``x``: (n,) float64 data x of the columns; ``lo``/``hi``: (n, channels) float64 spans;
+    ``colours``: (channels,) uint32 premultiplied ARGB (`premultiplied`), 0 for a channel not
+    drawn. ``compiled=False`` runs the NumPy code even when the C extension is built (tests).
+    """
+    if compiled and compiled_raster is not None:
+        compiled_raster.envelope_image(out, x, lo, hi, colours, float(x_scale), float(x_offset), float(y_scale), float(y_offset))
+        return out
+    return _envelope_image_numpy(out, x, lo, hi, colours, x_scale, x_offset, y_scale, y_offset)
+
+
+def _envelope_image_numpy(out, x, lo, hi, colours, x_scale, x_offset, y_scale, y_offset) -> np.ndarray:
+    h, w = out.shape
+    if not len(x) or not h or not w:
+        return out
+    col = np.floor(x * x_scale + x_offset)
+    lo, hi = join_columns(col, lo, hi)
+    with np.errstate(invalid="ignore", over="ignore"):
+        ra, rb = lo * y_scale + y_offset, hi * y_scale + y_offset
+        top, bottom = np.floor(np.minimum(ra, rb)), np.floor(np.maximum(ra, rb))
+        drawn = (bottom >= 0) & (top <= h - 1) & ((col >= 0) & (col < w))[:, None]  # (NaN: False)
+    r0 = np.clip(np.where(drawn, top, 0), 0, h - 1).astype(np.intp)
+    r1 = np.clip(np.where(drawn, bottom, 0), 0, h - 1).astype(np.intp)
+    c_all = np.where((col >= 0) & (col < w), col, 0).astype(np.intp)
+    row = np.arange(h)
+    for k, colour in enumerate(np.asarray(colours, dtype=np.uint32).tolist()):
+        pts = np.flatnonzero(drawn[:, k]) if colour else ()
+        if not len(pts):
+            continue
+        c, a, b = c_all[pts], r0[pts, k], r1[pts, k]
+        if len(c) > 1 and not (c[1:] > c[:-1]).all():
+            # several points in one column: their runs are merged first (the union of the
+            # runs, as the C code's writes give); in column order, one row of runs per column
+            order = np.argsort(c, kind="stable")
+            c, a, b = c[order], a[order], b[order]
+            first = np.flatnonzero(np.concatenate(([True], c[1:] != c[:-1])))
+            on = np.zeros((len(first), h), bool)
+            which = np.cumsum(np.concatenate(([False], c[1:] != c[:-1])))
+            np.logical_or.at(on, which, (row >= a[:, None]) & (row <= b[:, None]))
+            c = c[first]
+        else:
+            on = (row >= a[:, None]) & (row <= b[:, None])  # (points, rows): the run of each
+        cols = out[:, c]
+        cols[on.T] = colour
+        out[:, c] = cols
+    return out
+
+
+__all__ = ["compiled_raster", "envelope_image", "join_columns", "premultiplied", "raster_path"]

@@ -1,0 +1,89 @@
+"""The envelope raster (sensorlab/plotting/raster.py): the labeling view fills each signal
+track's channel envelopes into one image with it. The compiled code and the NumPy fallback must
+give the same pixels, and the picture must keep what a user reads off a trace: every extreme
+(a one-sample spike), connected columns, empty gaps."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sensorlab.plotting.raster import compiled_raster, envelope_image, premultiplied
+
+COLOURS = np.array([premultiplied(c) for c in ((78, 155, 245, 255), (245, 166, 35, 255), (90, 200, 90, 255), (239, 83, 80, 128))], np.uint32)
+
+
+def _case(rng: np.random.Generator):
+    n, ch = int(rng.integers(0, 400)), int(rng.integers(1, 5))
+    h, w = int(rng.integers(1, 120)), int(rng.integers(1, 500))
+    # columns mostly one apart, some gaps and repeats, some off the image
+    steps = rng.choice([1.0, 1.0, 1.0, 1.0, 2.0, 7.0, 0.0], size=n)
+    col = np.cumsum(steps) + rng.integers(-20, 20)
+    x = (col + 0.5) / 3.0 - 4.0  # data x of the column centres (x_scale 3, x_offset 12)
+    mid = np.cumsum(rng.normal(0, 1.5, size=(n, ch)), axis=0) * rng.choice([0.1, 1.0, 10.0])
+    width = np.abs(rng.normal(0, 1, size=(n, ch))) * rng.choice([0.0, 0.5, 5.0])
+    lo, hi = mid - width, mid + width
+    if n:  # NaNs, spikes, full-height and out-of-range columns
+        for arr in (lo, hi):
+            arr[rng.integers(0, n, size=n // 20 + 1), rng.integers(0, ch, size=n // 20 + 1)] = np.nan
+        k = rng.integers(0, n, size=3)
+        hi[k, 0] = 1e6
+        lo[k[:1], -1] = -1e6
+        lo[k[1:2]] = -np.inf
+    colours = COLOURS[:ch].copy()
+    if ch > 1 and rng.random() < 0.3:
+        colours[rng.integers(0, ch)] = 0  # a hidden channel
+    y_scale = -h / float(rng.choice([5.0, 20.0, 200.0]))
+    return h, w, x, np.ascontiguousarray(lo), np.ascontiguousarray(hi), colours, 3.0, 12.0, y_scale, h / 2 + rng.normal(0, 3)
+
+
+@pytest.mark.skipif(compiled_raster is None, reason="the C extension is not built (setup.py)")
+def test_the_compiled_raster_and_the_numpy_fallback_fill_the_same_pixels():
+    rng = np.random.default_rng(14)
+    filled = 0
+    for _ in range(400):
+        h, w, x, lo, hi, colours, *affine = _case(rng)
+        a = envelope_image(np.zeros((h, w), np.uint32), x, lo, hi, colours, *affine)
+        b = envelope_image(np.zeros((h, w), np.uint32), x, lo, hi, colours, *affine, compiled=False)
+        assert (a == b).all(), (h, w, len(x), int((a != b).sum()))
+        filled += int((a != 0).sum())
+    assert filled > 100_000  # the cases draw something
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_a_spike_shows_neighbours_join_and_a_gap_stays_empty(compiled):
+    if compiled and compiled_raster is None:
+        pytest.skip("the C extension is not built")
+    h, w = 100, 12
+    col = np.array([0, 1, 2, 3, 4, 5, 9, 10], float)  # 6..8: a gap in the recording
+    lo = np.array([0, 0, 0, 0, 0, 0, 0, 0.0])[:, None]
+    hi = lo.copy()
+    lo[2] = hi[2] = 90.0  # a one-sample spike
+    lo[5], hi[5] = np.nan, np.nan
+    out = envelope_image(np.zeros((h, w), np.uint32), col + 0.5, lo, hi, COLOURS[:1], 1.0, 0.0, -1.0, 95.0, compiled=compiled)
+    drawn = out != 0
+    # the spike's column reaches from its top (row 5) down to halfway (row 50), where its
+    # neighbours' columns, joined to it, take over down to the baseline (row 95): connected
+    assert drawn[5:51, 2].all() and not drawn[51:, 2].any() and not drawn[:5, 2].any()
+    assert drawn[50:96, 1].all() and drawn[50:96, 3].all() and not drawn[:50, 1].any()
+    assert not drawn[:, 5:9].any()  # the NaN column and the gap
+    assert drawn[95, [0, 1, 3, 4, 9, 10]].all() and not drawn[:, 11].any()
+    assert set(np.unique(out[drawn]).tolist()) == {int(COLOURS[0])}
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_later_channels_paint_over_earlier_ones_and_rows_beyond_the_image_are_clipped(compiled):
+    if compiled and compiled_raster is None:
+        pytest.skip("the C extension is not built")
+    h, w = 40, 3
+    lo = np.array([[-100.0, 10.0], [5.0, 50.0], [-100.0, -200.0]])
+    hi = np.array([[100.0, 20.0], [8.0, 60.0], [100.0, -150.0]])
+    col = np.array([0.5, 5.5, 2.5])  # not neighbours: no joins
+    out = envelope_image(np.zeros((h, w), np.uint32), col, lo, hi, COLOURS[:2], 1.0, -3.0 + 0.0, 1.0, 0.0, compiled=compiled)
+    # column 0 (x 0.5 - 3 < 0) is off the image; column 2 (x 5.5) is 2; x 2.5 is column -1: off
+    assert not out[:, 0].any() and not out[:, 1].any()
+    assert (out[5:9, 2] == COLOURS[0]).all() and not out[9:, 2].any() and not out[:5, 2].any()
+    out = envelope_image(np.zeros((h, w), np.uint32), col + 3.0, lo, hi, COLOURS[:2], 1.0, -3.0, 1.0, 0.0, compiled=compiled)
+    # column 0: the first channel, clipped to the full height, with the second one over rows 10..20
+    assert (out[10:21, 0] == COLOURS[1]).all() and (out[:10, 0] == COLOURS[0]).all() and (out[21:, 0] == COLOURS[0]).all()
+    assert (out[:, 2] == COLOURS[0]).all()  # the second channel's span lies above the image
