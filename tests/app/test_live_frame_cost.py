@@ -170,7 +170,12 @@ def test_following_scrolls_the_plots_without_pyqtgraphs_set_range(qtbot, live_vi
     frame): the view now sets the range and transform itself and emits only what the axes and
     overlays follow. The plots still show the newest window, the visible axis its ticks, and
     the marker layers their markers where they are."""
-    scroll_live_view(qtbot, live_view, 2)  # the first frames may go through setRange (auto range is then off)
+    # A plot's first range goes through setRange: a time plot's first frame (its auto range
+    # is then off), and an image panel's first image, which its box fits once (the radar map,
+    # 10 frames a second, may arrive only after the time plots' first frames on a busy
+    # machine). So every panel gets its first data and is painted before the count.
+    qtbot.waitUntil(lambda: live_view.refresh() or all(np.isfinite(p.newest) for p in live_view.panels.values()), timeout=10_000)
+    scroll_live_view(qtbot, live_view, 2)
     calls = []
     original = pg.ViewBox.setRange
 
