@@ -115,4 +115,45 @@ def _envelope_image_numpy(out, x, lo, hi, colours, x_scale, x_offset, y_scale, y
     return out
 
 
-__all__ = ["compiled_raster", "envelope_image", "join_columns", "premultiplied", "raster_path"]
+def polyline_spans(px: np.ndarray, ys: np.ndarray, first: int, last: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Polylines through the points ``(px[i], ys[k, i])`` as column spans for `envelope_image`.
+
+    ``px``: (n,) float64 device x, increasing (point ``i`` lies in pixel column
+    ``floor(px[i])``); ``ys``: (channels, n) values, one polyline a row. Returns the centres
+    (``column + 0.5``) of the columns ``first..last`` the lines reach and each one's span
+    ``(columns, channels)`` float64: the smallest and largest value of the points in it, and
+    in a column no point falls in (a step wider than a pixel) the line's value at its
+    centre, so that `join_columns` connects every column to the next as the line does.
+    """
+    k = ys.shape[0]
+    col = np.floor(px)
+    # The points in the columns, and one beyond each end (the line to it crosses the edge).
+    a = max(int(col.searchsorted(first, "left")) - 1, 0)
+    b = min(int(col.searchsorted(last, "right")) + 1, len(col))
+    if b - a < 1:
+        return np.zeros(0), np.zeros((0, k)), np.zeros((0, k))
+    px, col, ys = px[a:b], col[a:b], ys[:, a:b]
+    starts = np.flatnonzero(np.concatenate(([True], col[1:] != col[:-1])))
+    present = col[starts]
+    lo = np.minimum.reduceat(ys, starts, axis=1)
+    hi = np.maximum.reduceat(ys, starts, axis=1)
+    c0, c1 = max(float(present[0]), first - 1.0), min(float(present[-1]), last + 1.0)
+    keep = (present >= c0) & (present <= c1)
+    if not keep.all():
+        present, lo, hi = present[keep], lo[:, keep], hi[:, keep]
+    m = int(c1 - c0) + 1
+    if m > len(present):  # columns the line crosses without a point in them
+        cols = np.arange(c0, c1 + 1.0)
+        at = (present - c0).astype(np.intp)
+        missing = np.ones(m, bool)
+        missing[at] = False
+        centres = cols[missing] + 0.5
+        full_lo, full_hi = np.empty((k, m)), np.empty((k, m))
+        full_lo[:, at], full_hi[:, at] = lo, hi
+        for j in range(k):
+            full_lo[j, missing] = full_hi[j, missing] = np.interp(centres, px, ys[j])
+        lo, hi, present = full_lo, full_hi, cols
+    return present + 0.5, np.ascontiguousarray(lo.T, np.float64), np.ascontiguousarray(hi.T, np.float64)
+
+
+__all__ = ["compiled_raster", "envelope_image", "join_columns", "polyline_spans", "premultiplied", "raster_path"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sensorlab.plotting.raster import compiled_raster, envelope_image, premultiplied
+from sensorlab.plotting.raster import compiled_raster, envelope_image, polyline_spans, premultiplied
 
 COLOURS = np.array([premultiplied(c) for c in ((78, 155, 245, 255), (245, 166, 35, 255), (90, 200, 90, 255), (239, 83, 80, 128))], np.uint32)
 
@@ -87,3 +87,24 @@ def test_later_channels_paint_over_earlier_ones_and_rows_beyond_the_image_are_cl
     # column 0: the first channel, clipped to the full height, with the second one over rows 10..20
     assert (out[10:21, 0] == COLOURS[1]).all() and (out[:10, 0] == COLOURS[0]).all() and (out[21:, 0] == COLOURS[0]).all()
     assert (out[:, 2] == COLOURS[0]).all()  # the second channel's span lies above the image
+
+
+def test_a_polyline_becomes_connected_columns_with_every_points_extremes():
+    """The live view's dense traces: the points of each column give its span; a column the
+    line steps over without a point gets the line's value, so every column of the line is
+    drawn and joined to the next; points far outside the columns asked for are left out."""
+    px = np.array([-50.0, 0.2, 0.7, 1.1, 1.9, 5.5, 6.5, 500.0])
+    ys = np.array([[9.0, 0.0, 4.0, -2.0, 1.0, 10.0, 3.0, -9.0]])
+    centres, lo, hi = polyline_spans(px, ys, 0, 7)
+    assert centres.tolist() == [c + 0.5 for c in range(-1, 9)]  # one column beyond each edge
+    assert lo[1:3, 0].tolist() == [0.0, -2.0] and hi[1:3, 0].tolist() == [4.0, 1.0]  # the points'
+    assert lo[6, 0] == 10.0 and hi[6, 0] == 10.0 and lo[7, 0] == hi[7, 0] == 3.0
+    assert lo[3, 0] == hi[3, 0] == np.interp(2.5, px, ys[0])  # stepped over: the line's value
+    out = np.zeros((40, 8), np.uint32)
+    envelope_image(out, centres, lo, hi, COLOURS[:1], 1.0, 0.0, -2.0, 25.0)  # row = 25 - 2 * y
+    drawn = out != 0
+    assert drawn.any(axis=0).all()  # every column of the line
+    rows = [np.flatnonzero(drawn[:, c]) for c in range(8)]
+    assert all(len(r) == r[-1] - r[0] + 1 for r in rows)  # one run a column
+    assert all(max(rows[c][0], rows[c + 1][0]) <= min(rows[c][-1], rows[c + 1][-1]) + 1 for c in range(7))  # joined
+    assert rows[0][0] <= 25 - 2 * 4.0 and rows[5][0] <= 25 - 2 * 10.0 + 1 and rows[1][-1] >= 25 + 2 * 2.0
