@@ -90,21 +90,23 @@ def test_later_channels_paint_over_earlier_ones_and_rows_beyond_the_image_are_cl
 
 
 def test_a_polyline_becomes_connected_columns_with_every_points_extremes():
-    """The live view's dense traces: the points of each column give its span; a column the
-    line steps over without a point gets the line's value, so every column of the line is
-    drawn and joined to the next; points far outside the columns asked for are left out."""
+    """The live view's dense traces: each column's span is the range of the line within it
+    (its points and where the line crosses the column's edges), so a column the line steps
+    over without a point in it is drawn too, every column meets the next, and a one-sample
+    spike keeps its height; points far outside the columns asked for are left out."""
     px = np.array([-50.0, 0.2, 0.7, 1.1, 1.9, 5.5, 6.5, 500.0])
     ys = np.array([[9.0, 0.0, 4.0, -2.0, 1.0, 10.0, 3.0, -9.0]])
     centres, lo, hi = polyline_spans(px, ys, 0, 7)
     assert centres.tolist() == [c + 0.5 for c in range(-1, 9)]  # one column beyond each edge
-    assert lo[1:3, 0].tolist() == [0.0, -2.0] and hi[1:3, 0].tolist() == [4.0, 1.0]  # the points'
-    assert lo[6, 0] == 10.0 and hi[6, 0] == 10.0 and lo[7, 0] == hi[7, 0] == 3.0
-    assert lo[3, 0] == hi[3, 0] == np.interp(2.5, px, ys[0])  # stepped over: the line's value
+    for i, c in enumerate(range(-1, 9)):  # the line sampled finely within the column
+        xs = np.concatenate((np.linspace(c, c + 1, 2001), px[(px >= c) & (px <= c + 1)]))
+        line = np.interp(xs, px, ys[0])
+        assert np.isclose(lo[i, 0], line.min(), atol=0.02) and np.isclose(hi[i, 0], line.max(), atol=0.02), c
+    assert hi[6, 0] == 10.0  # the spike
     out = np.zeros((40, 8), np.uint32)
     envelope_image(out, centres, lo, hi, COLOURS[:1], 1.0, 0.0, -2.0, 25.0)  # row = 25 - 2 * y
     drawn = out != 0
-    assert drawn.any(axis=0).all()  # every column of the line
     rows = [np.flatnonzero(drawn[:, c]) for c in range(8)]
-    assert all(len(r) == r[-1] - r[0] + 1 for r in rows)  # one run a column
-    assert all(max(rows[c][0], rows[c + 1][0]) <= min(rows[c][-1], rows[c + 1][-1]) + 1 for c in range(7))  # joined
-    assert rows[0][0] <= 25 - 2 * 4.0 and rows[5][0] <= 25 - 2 * 10.0 + 1 and rows[1][-1] >= 25 + 2 * 2.0
+    assert all(len(r) and len(r) == r[-1] - r[0] + 1 for r in rows)  # every column, one run each
+    assert all(max(rows[c][0], rows[c + 1][0]) <= min(rows[c][-1], rows[c + 1][-1]) for c in range(7))  # joined
+    assert rows[5][0] == 25 - 2 * 10 and rows[1][-1] == 25 + 2 * 2  # the extremes' rows
