@@ -14,7 +14,7 @@ from sensorlab.acquisition.source import Chunk, StreamInfo, StreamKind
 from sensorlab.app.live.panel import PALETTE
 from sensorlab.app.live.timeseries import TimeseriesPanel
 from sensorlab.app.live.traces import TraceGroup
-from tests.app.rendered import near, shown
+from tests.app.rendered import shown
 
 RATE = 1000.0
 SPIKE_T, SPIKE = 5.0, 2.5  # one sample of channel 0 at 5 s

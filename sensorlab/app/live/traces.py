@@ -12,7 +12,11 @@ It keeps the parts of the `PlotDataItem` interface the studio uses: ``setData(x,
 ``getOriginalDataset()``, visibility, and an ``opts`` dict a `LegendItem` can draw.
 x must be increasing (the live buffers are): the bounds are then its first and last value.
 
-`TraceGroup`: the traces of one plot painted as one item (the live view's panels).
+`TraceGroup`: the traces of one plot painted as one item (the live view's panels). When the
+traces are envelopes (more points than the pixel columns they span, as a dense stream's
+min/max pairs are), the group fills the range of each line within each pixel column into one
+ARGB image (sensorlab/plotting/raster.py) and draws that, instead of Qt stroking every
+segment; raw samples a pixel or more apart are still stroked.
 
 `ColumnImage` (a scrolling colour image), `ViewOverlay` (the base of items drawn in a plot's
 pixels) and `CursorLine` are here too; the marker lines and their texts, a `ViewOverlay`, are
