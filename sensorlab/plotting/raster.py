@@ -134,29 +134,26 @@ def polyline_spans(px: np.ndarray, ys: np.ndarray, first: int, last: int) -> tup
     b = min(int(col.searchsorted(last, "right")) + 1, len(col))
     if b - a < 1:
         return np.zeros(0), np.zeros((0, k)), np.zeros((0, k))
-    # points × channels: the reductions and gathers below then take whole rows of the array
-    px, col, ys = px[a:b], col[a:b], np.ascontiguousarray(ys[:, a:b].T, dtype=np.float64)
+    px, col, ys = px[a:b], col[a:b], ys[:, a:b].astype(np.float64)
     c0, c1 = max(float(col[0]), first - 1.0), min(float(col[-1]), last + 1.0)
     edges = np.arange(c0, c1 + 2.0)  # the columns' left edges and the last one's right edge
     if len(px) > 1:
         j = np.clip(px.searchsorted(edges, "right"), 1, len(px) - 1)
         x0, x1 = px[j - 1], px[j]
         f = np.clip((edges - x0) / np.where(x1 > x0, x1 - x0, 1.0), 0.0, 1.0)  # (beyond the ends: the end)
-        y0 = ys[j - 1]
-        at_edge = y0 + (ys[j] - y0) * f[:, None]
+        at_edge = ys[:, j - 1] + (ys[:, j] - ys[:, j - 1]) * f
     else:
-        at_edge = np.repeat(ys, len(edges), axis=0)
-    lo = np.minimum(at_edge[:-1], at_edge[1:])
-    hi = np.maximum(at_edge[:-1], at_edge[1:])
+        at_edge = np.repeat(ys, len(edges), axis=1)
+    lo = np.minimum(at_edge[:, :-1], at_edge[:, 1:])
+    hi = np.maximum(at_edge[:, :-1], at_edge[:, 1:])
     inside = (col >= c0) & (col <= c1)
     if inside.any():  # the points widen their columns' spans
-        if not inside.all():
-            col, ys = col[inside], ys[inside]
+        col, ys = col[inside], ys[:, inside]
         starts = np.flatnonzero(np.concatenate(([True], col[1:] != col[:-1])))
         at = (col[starts] - c0).astype(np.intp)
-        lo[at] = np.minimum(lo[at], np.minimum.reduceat(ys, starts, axis=0))
-        hi[at] = np.maximum(hi[at], np.maximum.reduceat(ys, starts, axis=0))
-    return edges[:-1] + 0.5, lo, hi
+        lo[:, at] = np.minimum(lo[:, at], np.minimum.reduceat(ys, starts, axis=1))
+        hi[:, at] = np.maximum(hi[:, at], np.maximum.reduceat(ys, starts, axis=1))
+    return edges[:-1] + 0.5, np.ascontiguousarray(lo.T), np.ascontiguousarray(hi.T)
 
 
 __all__ = ["compiled_raster", "envelope_image", "join_columns", "polyline_spans", "premultiplied", "raster_path"]
