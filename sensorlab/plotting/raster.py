@@ -115,7 +115,8 @@ def _envelope_image_numpy(out, x, lo, hi, colours, x_scale, x_offset, y_scale, y
     return out
 
 
-def polyline_spans(px: np.ndarray, ys: np.ndarray, first: int, last: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def polyline_spans(px: np.ndarray, ys: np.ndarray, first: int, last: int,
+                   compiled: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Polylines through the points ``(px[i], ys[k, i])`` as column spans for `envelope_image`.
 
     ``px``: (n,) float64 device x, increasing (point ``i`` lies in pixel column
@@ -125,7 +126,9 @@ def polyline_spans(px: np.ndarray, ys: np.ndarray, first: int, last: int) -> tup
     float64: the range of the line within the column, that is of the points in it and of
     the line's values at its two edges. Neighbouring spans share their edge's value, so the
     columns are connected as the line connects them, also where it steps over a column
-    without a point in it (an envelope's min/max pairs are a pixel or more apart).
+    without a point in it (an envelope's min/max pairs are a pixel or more apart). In C when
+    built (the same arithmetic: NumPy's gathers and reductions cost as much as Qt's strokes
+    they replace), else NumPy; ``compiled=False`` runs the NumPy code (tests).
     """
     k = ys.shape[0]
     col = np.floor(px)
@@ -137,6 +140,10 @@ def polyline_spans(px: np.ndarray, ys: np.ndarray, first: int, last: int) -> tup
     px, col, ys = px[a:b], col[a:b], ys[:, a:b].astype(np.float64)
     c0, c1 = max(float(col[0]), first - 1.0), min(float(col[-1]), last + 1.0)
     edges = np.arange(c0, c1 + 2.0)  # the columns' left edges and the last one's right edge
+    if compiled and len(px) > 1 and compiled_raster is not None:
+        lo, hi = np.empty((len(edges) - 1, k)), np.empty((len(edges) - 1, k))
+        compiled_raster.polyline_spans(np.ascontiguousarray(px, np.float64), ys, c0, lo, hi)
+        return edges[:-1] + 0.5, lo, hi
     if len(px) > 1:
         j = np.clip(px.searchsorted(edges, "right"), 1, len(px) - 1)
         x0, x1 = px[j - 1], px[j]

@@ -110,3 +110,17 @@ def test_a_polyline_becomes_connected_columns_with_every_points_extremes():
     assert all(len(r) and len(r) == r[-1] - r[0] + 1 for r in rows)  # every column, one run each
     assert all(max(rows[c][0], rows[c + 1][0]) <= min(rows[c][-1], rows[c + 1][-1]) for c in range(7))  # joined
     assert rows[5][0] == 25 - 2 * 10 and rows[1][-1] == 25 + 2 * 2  # the extremes' rows
+
+
+@pytest.mark.skipif(compiled_raster is None, reason="the C extension is not built")
+@pytest.mark.parametrize("seed", range(40))
+def test_compiled_and_numpy_polyline_spans_are_the_same(seed):
+    rng = np.random.default_rng(seed)
+    n, k = int(rng.integers(1, 300)), int(rng.integers(1, 5))
+    px = np.cumsum(rng.choice([0.0, 0.3, 0.5, 1.0, 2.5, 9.0], size=n)) + rng.uniform(-30, 10)
+    ys = rng.normal(0, 5, size=(k, n))
+    ys[rng.integers(0, k, size=3), rng.integers(0, n, size=3)] = np.nan
+    first, last = int(rng.integers(-5, 20)), int(rng.integers(20, 200))
+    a, b = polyline_spans(px, ys, first, last), polyline_spans(px, ys, first, last, compiled=False)
+    for u, v in zip(a, b):
+        assert u.shape == v.shape and np.array_equal(u, v, equal_nan=True)
