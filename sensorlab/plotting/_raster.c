@@ -131,7 +131,83 @@ e_out:
     return NULL;
 }
 
+/* polyline_spans(px, ys, c0, lo, hi): raster.polyline_spans's arithmetic. px (n,) float64
+ * increasing device x; ys (k, n) float64; lo, hi (m, k) float64 written: column c0 + c's range
+ * of each line, its values at the column's edges (as NumPy computes them) and its points. */
+static PyObject *polyline_spans(PyObject *self, PyObject *args)
+{
+    PyObject *o_px, *o_ys, *o_lo, *o_hi;
+    double c0;
+    Py_buffer bpx, bys, blo, bhi;
+    if (!PyArg_ParseTuple(args, "OOdOO", &o_px, &o_ys, &c0, &o_lo, &o_hi))
+        return NULL;
+    if (get(o_px, &bpx, "px", "d", 1, 0) < 0)
+        return NULL;
+    if (get(o_ys, &bys, "ys", "d", 2, 0) < 0)
+        goto fail_px;
+    if (get(o_lo, &blo, "lo", "d", 2, 1) < 0)
+        goto fail_ys;
+    if (get(o_hi, &bhi, "hi", "d", 2, 1) < 0)
+        goto fail_lo;
+    Py_ssize_t n = bpx.shape[0], k = bys.shape[0], m = blo.shape[0];
+    if (bys.shape[1] != n || blo.shape[1] != k || bhi.shape[0] != m || bhi.shape[1] != k || n < 2) {
+        PyErr_SetString(PyExc_ValueError, "polyline_spans: ys must be (k, n >= 2), lo and hi (m, k)");
+        goto fail;
+    }
+    const double *px = bpx.buf, *ys = bys.buf;
+    double *lo = blo.buf, *hi = bhi.buf;
+    Py_BEGIN_ALLOW_THREADS
+    Py_ssize_t j = 1;
+    for (Py_ssize_t c = 0; c <= m; c++) {  /* edge c: x = c0 + c */
+        double e = c0 + (double)c;
+        while (j < n - 1 && px[j] <= e)  /* searchsorted(e, "right") clipped to 1..n-1 */
+            j++;
+        double x0 = px[j - 1], x1 = px[j];
+        double f = (e - x0) / (x1 > x0 ? x1 - x0 : 1.0);
+        f = f < 0.0 ? 0.0 : (f > 1.0 ? 1.0 : f);
+        for (Py_ssize_t ch = 0; ch < k; ch++) {
+            double y0 = ys[ch * n + j - 1];
+            double v = y0 + (ys[ch * n + j] - y0) * f;
+            if (c < m) {
+                lo[c * k + ch] = v;
+                hi[c * k + ch] = v;
+            }
+            if (c > 0) {
+                lo[(c - 1) * k + ch] = np_min(lo[(c - 1) * k + ch], v);
+                hi[(c - 1) * k + ch] = np_max(hi[(c - 1) * k + ch], v);
+            }
+        }
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        double c = floor(px[i]) - c0;
+        if (!(c >= 0.0 && c < (double)m))
+            continue;
+        Py_ssize_t ci = (Py_ssize_t)c;
+        for (Py_ssize_t ch = 0; ch < k; ch++) {
+            double y = ys[ch * n + i];
+            lo[ci * k + ch] = np_min(lo[ci * k + ch], y);
+            hi[ci * k + ch] = np_max(hi[ci * k + ch], y);
+        }
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&bhi);
+    PyBuffer_Release(&blo);
+    PyBuffer_Release(&bys);
+    PyBuffer_Release(&bpx);
+    Py_RETURN_NONE;
+fail:
+    PyBuffer_Release(&bhi);
+fail_lo:
+    PyBuffer_Release(&blo);
+fail_ys:
+    PyBuffer_Release(&bys);
+fail_px:
+    PyBuffer_Release(&bpx);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
+    {"polyline_spans", polyline_spans, METH_VARARGS, "polyline_spans(px, ys, c0, lo, hi): raster.polyline_spans in C"},
     {"envelope_image", envelope_image, METH_VARARGS,
      "envelope_image(out, x, lo, hi, colours, x_scale, x_offset, y_scale, y_offset): fill the joined "
      "column spans of each channel into `out` (see sensorlab/plotting/raster.py)."},

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sensorlab.plotting.raster import compiled_raster, envelope_image, premultiplied
+from sensorlab.plotting.raster import compiled_raster, envelope_image, polyline_spans, premultiplied
 
 COLOURS = np.array([premultiplied(c) for c in ((78, 155, 245, 255), (245, 166, 35, 255), (90, 200, 90, 255), (239, 83, 80, 128))], np.uint32)
 
@@ -87,3 +87,40 @@ def test_later_channels_paint_over_earlier_ones_and_rows_beyond_the_image_are_cl
     # column 0: the first channel, clipped to the full height, with the second one over rows 10..20
     assert (out[10:21, 0] == COLOURS[1]).all() and (out[:10, 0] == COLOURS[0]).all() and (out[21:, 0] == COLOURS[0]).all()
     assert (out[:, 2] == COLOURS[0]).all()  # the second channel's span lies above the image
+
+
+def test_a_polyline_becomes_connected_columns_with_every_points_extremes():
+    """The live view's dense traces: each column's span is the range of the line within it
+    (its points and where the line crosses the column's edges), so a column the line steps
+    over without a point in it is drawn too, every column meets the next, and a one-sample
+    spike keeps its height; points far outside the columns asked for are left out."""
+    px = np.array([-50.0, 0.2, 0.7, 1.1, 1.9, 5.5, 6.5, 500.0])
+    ys = np.array([[9.0, 0.0, 4.0, -2.0, 1.0, 10.0, 3.0, -9.0]])
+    centres, lo, hi = polyline_spans(px, ys, 0, 7)
+    assert centres.tolist() == [c + 0.5 for c in range(-1, 9)]  # one column beyond each edge
+    for i, c in enumerate(range(-1, 9)):  # the line sampled finely within the column
+        xs = np.concatenate((np.linspace(c, c + 1, 2001), px[(px >= c) & (px <= c + 1)]))
+        line = np.interp(xs, px, ys[0])
+        assert np.isclose(lo[i, 0], line.min(), atol=0.02) and np.isclose(hi[i, 0], line.max(), atol=0.02), c
+    assert hi[6, 0] == 10.0  # the spike
+    out = np.zeros((40, 8), np.uint32)
+    envelope_image(out, centres, lo, hi, COLOURS[:1], 1.0, 0.0, -2.0, 25.0)  # row = 25 - 2 * y
+    drawn = out != 0
+    rows = [np.flatnonzero(drawn[:, c]) for c in range(8)]
+    assert all(len(r) and len(r) == r[-1] - r[0] + 1 for r in rows)  # every column, one run each
+    assert all(max(rows[c][0], rows[c + 1][0]) <= min(rows[c][-1], rows[c + 1][-1]) for c in range(7))  # joined
+    assert rows[5][0] == 25 - 2 * 10 and rows[1][-1] == 25 + 2 * 2  # the extremes' rows
+
+
+@pytest.mark.skipif(compiled_raster is None, reason="the C extension is not built")
+@pytest.mark.parametrize("seed", range(40))
+def test_compiled_and_numpy_polyline_spans_are_the_same(seed):
+    rng = np.random.default_rng(seed)
+    n, k = int(rng.integers(1, 300)), int(rng.integers(1, 5))
+    px = np.cumsum(rng.choice([0.0, 0.3, 0.5, 1.0, 2.5, 9.0], size=n)) + rng.uniform(-30, 10)
+    ys = rng.normal(0, 5, size=(k, n))
+    ys[rng.integers(0, k, size=3), rng.integers(0, n, size=3)] = np.nan
+    first, last = int(rng.integers(-5, 20)), int(rng.integers(20, 200))
+    a, b = polyline_spans(px, ys, first, last), polyline_spans(px, ys, first, last, compiled=False)
+    for u, v in zip(a, b):
+        assert u.shape == v.shape and np.array_equal(u, v, equal_nan=True)

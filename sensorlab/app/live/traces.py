@@ -12,7 +12,11 @@ It keeps the parts of the `PlotDataItem` interface the studio uses: ``setData(x,
 ``getOriginalDataset()``, visibility, and an ``opts`` dict a `LegendItem` can draw.
 x must be increasing (the live buffers are): the bounds are then its first and last value.
 
-`TraceGroup`: the traces of one plot painted as one item (the live view's panels).
+`TraceGroup`: the traces of one plot painted as one item (the live view's panels). When the
+traces are envelopes (more points than the pixel columns they span, as a dense stream's
+min/max pairs are), the group fills the range of each line within each pixel column into one
+ARGB image (sensorlab/plotting/raster.py) and draws that, instead of Qt stroking every
+segment; raw samples a pixel or more apart are still stroked.
 
 `ColumnImage` (a scrolling colour image), `ViewOverlay` (the base of items drawn in a plot's
 pixels) and `CursorLine` are here too; the marker lines and their texts, a `ViewOverlay`, are
@@ -21,12 +25,16 @@ pixels) and `CursorLine` are here too; the marker lines and their texts, a `View
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
 from pyqtgraph import functions as fn
 from PySide6.QtCore import QPointF, QRectF
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem
+
+from sensorlab.plotting.raster import envelope_image, polyline_spans, premultiplied
 
 
 _VISIBLE_CHANGED = QGraphicsItem.GraphicsItemChange.ItemVisibleHasChanged
@@ -155,6 +163,7 @@ class TraceGroup(pg.GraphicsObject):
         super().__init__()
         self.traces: list[Trace] = []
         self._rect = QRectF()
+        self.fills = 0  # paints that drew the traces as one image (tests, benchmarks)
 
     def add(self, trace: Trace) -> Trace:
         trace._group = self
@@ -208,9 +217,51 @@ class TraceGroup(pg.GraphicsObject):
 
     def paint(self, p: QPainter, *_args) -> None:
         p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-        for trace in self.traces:
-            if trace.isVisible():
-                trace.stroke(p)
+        shown = [trace for trace in self.traces if trace.isVisible() and len(trace._points) >= 2]
+        if shown and self._fill(p, shown):
+            return
+        for trace in shown:
+            trace.stroke(p)
+
+    def _fill(self, p: QPainter, shown: list[Trace]) -> bool:
+        """Draw the shown traces as one image when they are envelopes (more points than the
+        pixel columns they span): their per-column spans, joined to the neighbouring columns
+        as the lines join them, filled in their colours and order (sensorlab/plotting/raster.py)
+        and drawn with one ``drawImage``. Qt strokes such a polyline segment by segment, each
+        pixel on its own: half a live frame's instructions (docs/PERFORMANCE.md, fifteenth
+        round). False: the caller strokes them (few points, gaps, a rotated or scaled device,
+        pens wider than a pixel, traces not sharing one x)."""
+        t = p.transform()
+        if t.m12() or t.m21() or t.m11() <= 0 or p.device().devicePixelRatio() != 1:
+            return False
+        x = shown[0]._x
+        if any((tr._x is not x and not np.array_equal(tr._x, x)) or tr._pieces or tr._pen.widthF() > 1 for tr in shown):
+            return False
+        dev = p.device()
+        region = QRectF(0, 0, dev.width(), dev.height())
+        if p.hasClipping():
+            region = region.intersected(t.mapRect(p.clipBoundingRect()))
+        px = x * t.m11() + t.dx()  # the points' device x
+        first, last = max(math.floor(region.left()), math.floor(px[0])), min(math.ceil(region.right()) - 1, math.floor(px[-1]))
+        top, bottom = math.floor(region.top()), math.ceil(region.bottom())
+        if last < first or bottom <= top:
+            return True  # nothing of them in the exposed part
+        a, b = px.searchsorted(first), px.searchsorted(last + 1)
+        if b - a <= last - first + 1:
+            return False  # raw samples, a pixel apart or more: Qt's lines
+        ys = np.stack([tr._y for tr in shown])
+        centres, lo, hi = polyline_spans(px, ys, first, last)
+        colours = np.array([premultiplied(tr._pen.color().getRgb()) for tr in shown], np.uint32)
+        w, h = last - first + 1, bottom - top
+        buf = np.zeros((h, w), np.uint32)
+        envelope_image(buf, centres, lo, hi, colours, 1.0, -first, t.m22(), t.dy() - top)
+        image = QImage(buf.data, w, h, 4 * w, QImage.Format.Format_ARGB32_Premultiplied)
+        p.save()
+        p.resetTransform()
+        p.drawImage(first, top, image)
+        p.restore()
+        self.fills += 1
+        return True
 
 
 class ColumnImage(pg.GraphicsObject):
