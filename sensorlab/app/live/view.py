@@ -80,12 +80,15 @@ class LiveView(QWidget):
     Signals
     -------
     follow_changed(bool), paused_changed(bool)
+    model_action(action, stream)
+        A predictions panel's Model ▾ asked for ``"settings"``, ``"remap"`` or ``"unload"``.
     """
 
     follow_changed = Signal(bool)
     paused_changed = Signal(bool)
     refreshed = Signal()
     detail_changed = Signal(int)
+    model_action = Signal(str, str)
 
     def __init__(self, acquisition, window: float = 10.0, origin: float | None = None, parent=None):
         super().__init__(parent)
@@ -108,6 +111,7 @@ class LiveView(QWidget):
         # cannot stand in: an events panel's also hold its own events, the other plots keep no
         # text, and with no time plot yet (or the top one replaced) no panel holds them at all.
         self._labels: deque[tuple[float, str, str]] = deque()
+        self._vacated: dict[str, int] = {}  # stream → where its removed panel was (`remove_stream`)
         self._time_col, self._image_col = QSplitter(Qt.Orientation.Vertical), QSplitter(Qt.Orientation.Vertical)
         for info in acquisition.streams.values():
             self._add_panel(info)
@@ -147,11 +151,13 @@ class LiveView(QWidget):
         panel = panel_for(info, ring, self.origin, self.history)
         panel.set_detail(self.detail)
         self.panels[info.name] = panel
+        if hasattr(panel, "model_action"):
+            panel.model_action.connect(self.model_action)
         col = self._time_col if panel.time_axis else self._image_col
-        col.addWidget(panel)
+        col.insertWidget(min(self._vacated.pop(info.name, col.count()), col.count()), panel)
         if panel.time_axis and panel.plot is not None:
             # Weight splitter space by content: audio (two plots) > time series > events.
-            col.setStretchFactor(col.count() - 1, {StreamKind.AUDIO: 3, StreamKind.EVENTS: 0}.get(info.kind, 2))
+            col.setStretchFactor(col.indexOf(panel), {StreamKind.AUDIO: 3, StreamKind.EVENTS: 0}.get(info.kind, 2))
             master = self.master_plot
             if panel.plot is not master:
                 panel.plot.setXLink(master)
@@ -197,6 +203,26 @@ class LiveView(QWidget):
         else:
             self._show_image_column()
 
+    def remove_stream(self, name: str) -> None:
+        """A stream ended (its model unloaded): its panel goes (one of that name added again, a
+        model mapped anew, comes back in its place); the others keep their history."""
+        panel = self.panels.get(name)
+        if panel is None:
+            return
+        col = self._time_col if panel.time_axis else self._image_col
+        self._vacated[name] = col.indexOf(panel)
+        self._remove_panel(name)
+        self._place_time_axis()
+
+    def rename_stream(self, old: str, info) -> None:
+        """A stream renamed (its ring kept): its panel, with everything it drew, under the new name."""
+        panel = self.panels.get(old)
+        if panel is None:
+            return
+        self.panels = {(info.name if n == old else n): p for n, p in self.panels.items()}  # in the same order
+        self._rings[info.name] = self._rings.pop(old)
+        panel.rename(info)
+
     def _remove_panel(self, name: str) -> None:
         panel = self.panels.pop(name)
         ring = self._rings.pop(name, None)
@@ -206,18 +232,14 @@ class LiveView(QWidget):
         panel.deleteLater()
         self._aligned = None
 
-    @property
-    def time_panels(self) -> list[Panel]:
-        return [p for p in self.panels.values() if p.time_axis and p.plot is not None]
+    time_panels = property(lambda self: [p for p in self.panels.values() if p.time_axis and p.plot is not None])
 
     @property
     def master_plot(self):
         panels = self.time_panels
         return panels[0].plot if panels else None
 
-    @property
-    def paused(self) -> bool:
-        return self._paused
+    paused = property(lambda self: self._paused)
 
     def set_paused(self, paused: bool) -> None:
         """Stop or resume refreshing the plots (recording is not affected)."""
@@ -225,9 +247,7 @@ class LiveView(QWidget):
             self._paused = paused
             self.paused_changed.emit(paused)
 
-    @property
-    def follow(self) -> bool:
-        return self._follow
+    follow = property(lambda self: self._follow)
 
     def set_follow(self, follow: bool) -> None:
         """Let the time axis track the newest data (True) or stay where the user put it."""
