@@ -97,6 +97,7 @@ class PredictionPanel(TimeseriesPanel):
         self._hop = 1.0 / self._rate
         self.autoscale.setChecked(False)
         self.autoscale.setEnabled(False)
+        self.autoscale.hide()  # always 0…1: its room goes to the class key and Model ▾
         self.plot.setYRange(0.0, 1.0, padding=0.02)
         self.banner = QLabel("waiting for the first window…")
         self.banner.setObjectName("predictionBanner")
