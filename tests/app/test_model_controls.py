@@ -164,20 +164,27 @@ def test_unloading_while_recording_removes_the_panel_and_the_file_keeps_the_pred
 
 
 def test_map_again_opens_the_running_mapping_and_replaces_the_model_in_place(qtbot, make_window, tmp_path):
+    from sensorlab.app.live.events import EventsPanel
+
     w = make_window()
     model, stream, panel = _load(qtbot, w, tmp_path)
+    w.studio.tune_model(stream, event_label="moving", threshold=0.9, release=0.5)
+    events = f"{stream}_events"
+    qtbot.waitUntil(lambda: isinstance(w.live_view.panels.get(events), EventsPanel), timeout=10_000)
     column = w.live_view._time_col
     index = column.indexOf(panel)
+    assert column.indexOf(w.live_view.panels[events]) == index + 1 == column.count() - 1
     panel.model_actions["remap"].trigger()
     dialog = w.model_dialog
     assert (dialog.stream.currentText(), dialog.window.value(), dialog.hop.value(), dialog.labels.text()) == ("imu", 0.2, HOP, "still, moving")
     dialog.hop.setValue(0.05)
-    dialog.labels.setText("calm, busy")
     dialog.accept()
-    qtbot.waitUntil(lambda: stream in w.live_view.panels and w.live_view.panels[stream] is not panel, timeout=20_000)
-    new = w.live_view.panels[stream]
-    assert column.indexOf(new) == index  # in its place, not at the end
-    assert w.studio.streams[stream].nominal_rate == pytest.approx(20.0) and w.studio.streams[stream].channel_names == ("calm", "busy")
+    qtbot.waitUntil(lambda: stream in w.live_view.panels and w.live_view.panels[stream] is not panel and events in w.live_view.panels, timeout=20_000)
+    new, new_events = w.live_view.panels[stream], w.live_view.panels[events]
+    assert (column.indexOf(new), column.indexOf(new_events)) == (index, index + 1)  # in their places, in their order
+    assert w.live_view.time_panels[-1] is new_events  # the time axis under the lowest
+    assert w.studio.streams[stream].nominal_rate == pytest.approx(20.0) and w.studio.streams[stream].channel_names == ("still", "moving")
+    assert w.studio.model_settings(stream).threshold == 0.9  # its settings kept
     qtbot.waitUntil(lambda: new.top is not None, timeout=20_000)
     assert json.loads(model.with_name("motion.mapping.json").read_text())["hop"] == 0.05  # saved for the next load
 

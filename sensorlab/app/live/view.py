@@ -29,6 +29,7 @@ from sensorlab.app.live.cpu_room import CpuRoom
 from sensorlab.app.live.panels import EventsPanel, Panel, panel_for, ring_seconds
 from sensorlab.app.live.plot_items import follow_shown_x_axes
 from sensorlab.app.live.time_scroll import line_up, show_range
+from sensorlab.app.live.view_changes import StreamChanges
 
 #: Shortest refresh period of the live view, milliseconds (about 60 fps).
 REFRESH_MS = 16
@@ -64,7 +65,7 @@ DETAIL_PERIOD_MS = 50
 MAX_DETAIL = 2
 
 
-class LiveView(QWidget):
+class LiveView(StreamChanges, QWidget):
     """Live plots of every stream of ``acquisition``.
 
     Parameters
@@ -153,8 +154,8 @@ class LiveView(QWidget):
         self.panels[info.name] = panel
         if hasattr(panel, "model_action"):
             panel.model_action.connect(self.model_action)
-        col = self._time_col if panel.time_axis else self._image_col
-        col.insertWidget(min(self._vacated.pop(info.name, col.count()), col.count()), panel)
+        col = self._column_of(panel)
+        self._insert_panel(info.name, panel)
         if panel.time_axis and panel.plot is not None:
             # Weight splitter space by content: audio (two plots) > time series > events.
             col.setStretchFactor(col.indexOf(panel), {StreamKind.AUDIO: 3, StreamKind.EVENTS: 0}.get(info.kind, 2))
@@ -203,26 +204,6 @@ class LiveView(QWidget):
         else:
             self._show_image_column()
 
-    def remove_stream(self, name: str) -> None:
-        """A stream ended (its model unloaded): its panel goes (one of that name added again, a
-        model mapped anew, comes back in its place); the others keep their history."""
-        panel = self.panels.get(name)
-        if panel is None:
-            return
-        col = self._time_col if panel.time_axis else self._image_col
-        self._vacated[name] = col.indexOf(panel)
-        self._remove_panel(name)
-        self._place_time_axis()
-
-    def rename_stream(self, old: str, info) -> None:
-        """A stream renamed (its ring kept): its panel, with everything it drew, under the new name."""
-        panel = self.panels.get(old)
-        if panel is None:
-            return
-        self.panels = {(info.name if n == old else n): p for n, p in self.panels.items()}  # in the same order
-        self._rings[info.name] = self._rings.pop(old)
-        panel.rename(info)
-
     def _remove_panel(self, name: str) -> None:
         panel = self.panels.pop(name)
         ring = self._rings.pop(name, None)
@@ -232,14 +213,18 @@ class LiveView(QWidget):
         panel.deleteLater()
         self._aligned = None
 
-    time_panels = property(lambda self: [p for p in self.panels.values() if p.time_axis and p.plot is not None])
+    @property
+    def time_panels(self) -> list[Panel]:
+        return [p for p in self.panels.values() if p.time_axis and p.plot is not None]
 
     @property
     def master_plot(self):
         panels = self.time_panels
         return panels[0].plot if panels else None
 
-    paused = property(lambda self: self._paused)
+    @property
+    def paused(self) -> bool:
+        return self._paused
 
     def set_paused(self, paused: bool) -> None:
         """Stop or resume refreshing the plots (recording is not affected)."""
@@ -247,7 +232,9 @@ class LiveView(QWidget):
             self._paused = paused
             self.paused_changed.emit(paused)
 
-    follow = property(lambda self: self._follow)
+    @property
+    def follow(self) -> bool:
+        return self._follow
 
     def set_follow(self, follow: bool) -> None:
         """Let the time axis track the newest data (True) or stay where the user put it."""

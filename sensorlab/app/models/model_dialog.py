@@ -78,9 +78,11 @@ class MappingDialog(QDialog):
         self.mapping: ModelMapping | None = None
         inputs, outputs, _contract = describe_model(self.model_path)
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel(f"<b>{self.model_path.name}</b> has no sensorlab contract: say how to feed it." if mapping is None else
-                                f"<b>{self.model_path.name}</b> as it runs now: change how it is fed; OK runs it so in its place"
-                                + ("." if save else " (until it is unloaded: its own contract is used when it is loaded again).")))  # fmt: skip
+        intro = QLabel(f"<b>{self.model_path.name}</b> has no sensorlab contract: say how to feed it." if mapping is None else
+                       f"<b>{self.model_path.name}</b> as it runs now. OK runs it fed this way, in its place"
+                       + ("." if save else ", until it is unloaded (loaded again, it is fed as its own contract says)."))  # fmt: skip
+        intro.setWordWrap(True)
+        layout.addWidget(intro)
         self.io_table = QTableWidget(len(inputs) + len(outputs), 3)
         self.io_table.setHorizontalHeaderLabels(["", "name", "type [shape]"])
         for row, (kind, t) in enumerate([("input", t) for t in inputs] + [("output", t) for t in outputs]):
