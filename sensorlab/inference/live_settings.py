@@ -54,7 +54,8 @@ class ModelSettings:
         if self.threshold is None or not 0 <= self.threshold <= 1:
             return f"events on {self.event_label}: give a threshold from 0 to 1"
         if self.release is not None and not 0 <= self.release <= self.threshold:
-            return f"events on {self.event_label}: release ({self.release:g}) must be from 0 to the threshold ({self.threshold:g})"
+            return (f"events on {self.event_label}: the release ({self.release:g}, stop below) must be from 0 to the threshold "
+                    f"({self.threshold:g}, start above); lower it")  # fmt: skip
         return ""
 
 

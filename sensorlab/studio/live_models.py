@@ -115,6 +115,8 @@ class LiveModels:
             for old, name in renames.items():
                 self.preroll.rename_stream(old, name)  # type: ignore[attr-defined]
                 self.stream_renamed.emit(old, next(s for s in proc.streams if s.name == name))  # type: ignore[attr-defined]
+        if new.event_label and proc.events_name not in proc.stats and proc.events_name in acq.streams:
+            raise ValueError(f"{proc.name}: its events stream {proc.events_name!r} would take the name of a running stream; rename the model first")
         try:
             proc.apply_settings(new, acq.announce)
         except SourceError as e:

@@ -104,7 +104,7 @@ def test_a_threshold_set_in_the_panel_gives_the_model_events_shown_on_the_time_a
     dialog.release.setValue(0.9)
     dialog.threshold.setValue(0.5)
     dialog.apply_button.click()
-    assert "release (0.9) must be from 0 to the threshold (0.5)" in dialog.problem.text()
+    assert "the release (0.9, stop below) must be from 0 to the threshold (0.5, start above); lower it" in dialog.problem.text()
     assert w.studio.model_settings(stream).threshold == 0.0
 
 
