@@ -9,7 +9,9 @@ mixin of `InferenceProcessor`, reads and applies them on a running engine withou
 - events: the detector's threshold, release and class change from the next window; a span left
   open by the change (events turned off, another class) gets its ``stop`` there; a model that
   had no events stream declares ``<name>_events`` then (announced before its first event);
-- the name: renamed in place by `Acquisition.rename_streams`, which keeps the stream's rings.
+- the name: renamed in place by `Acquisition.rename_streams`, which keeps the stream's rings; a
+  window the engine's thread sends under the old name while the names change is sent under the
+  new one.
 
 The engine's thread reads ``smoother`` and ``detector`` once per run, so replacing them (one
 attribute store each, from another thread) takes effect between two windows.
@@ -118,7 +120,14 @@ class LiveSettings:
         self.streams = tuple(replace(s, name=renames.get(s.name, s.name), device=s.device.replace(f"from {self.name}", f"from {name}"))  # type: ignore[attr-defined]
                              for s in self.streams)  # type: ignore[attr-defined]  # fmt: skip
         self.name, self.events_name = name, f"{name}_events"
+        self._renamed = {**getattr(self, "_renamed", {}), **renames}
         self.stats = {n: st for n, st in both.items() if n not in renames}
+
+    def _emit(self, stream: str, chunk, arrival: float) -> None:
+        """`SourceBase._emit`, for a name read just before a rename: counted and sent under the new one."""
+        if stream not in self.stats:  # type: ignore[attr-defined]
+            stream = self._renamed.get(stream, stream)
+        super()._emit(stream, chunk, arrival)  # type: ignore[misc]
 
 
 __all__ = ["MAX_SMOOTH", "LiveSettings", "ModelSettings", "events_info"]
