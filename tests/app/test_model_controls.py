@@ -212,3 +212,21 @@ def test_windows_the_engine_skipped_break_the_drawn_trace(qtbot, make_window, tm
     for piece in pieces:  # no segment of the drawn line spans a missing window
         assert len(piece) < 2 or np.diff(piece[:, 0]).max() <= 1.5 * 0.05 + 1e-9
     assert sum(len(p) for p in pieces) == len(t)
+    # A window between two skipped ones is still drawn: a dot where it is (a line of one point drew nothing).
+    from PySide6.QtCore import QPointF
+    from PySide6.QtGui import QColor
+
+    from sensorlab.app.live.panel import PALETTE
+    from tests.app.rendered import near
+
+    qtbot.waitExposed(panel)
+    box = panel.plot.getViewBox()
+    image = panel.graphics.grab().toImage()
+    lone = [piece[0] for piece in pieces if len(piece) == 1]
+    x0, x1 = box.viewRange()[0]
+    shown_lone = [(x, y) for x, y in lone if x0 + 0.5 < x < x1 - 0.5][-3:]
+    assert shown_lone
+    for x, y in shown_lone:
+        at = panel.graphics.mapFromScene(box.mapViewToScene(QPointF(x, y)))
+        dots = [near(image.pixelColor(at.x() + dx, at.y() + dy), QColor(PALETTE[1])) for dx in (-1, 0, 1) for dy in (-1, 0, 1)]
+        assert sum(dots) >= 3, (x, y, at)
