@@ -9,7 +9,7 @@ class and probability in large type, so a demo reads from across the room.
 Its probabilities are drawn window by window, never merged into min/max pairs (a model makes
 at most some tens of windows a second), and the line breaks where windows are missing: ones
 the engine skipped to keep up, or a gap in its input (a straight line across drew predictions
-no window made). Its **Model ▾** button asks for the model's settings, a new mapping, or its
+no window made; a window between two missing ones is a dot). Its **Model ▾** button asks for the model's settings, a new mapping, or its
 removal (`model_action`: what the studio window does with them, `sensorlab.app.models.model_controls`).
 """
 
