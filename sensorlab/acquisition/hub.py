@@ -2,9 +2,7 @@
 
 Sources keep running while recordings start and stop, so the live view, pre-roll and live
 inference see data whether or not a file is being written. Each consumer either subscribes
-a cheap callback (the recorder's lossless queue) or reads a bounded `ChunkRing`.
-
-The fan-out is safe: every chunk is made read-only before it is shared (one object, no
+a cheap callback (the recorder's lossless queue) or reads a bounded `ChunkRing`. The fan-out is safe: every chunk is made read-only before it is shared (one object, no
 copy per consumer), and a subscriber that raises is detached and reported once
 (``consumer_failed``, ``consumer_errors``, the stream's ``stats.consumer_errors``) while the
 device and every other consumer go on. Processors (`sensorlab.acquisition.processors`) are
@@ -24,6 +22,7 @@ from psygnal import Signal
 
 from sensorlab.acquisition.buffers import ChunkRing
 from sensorlab.acquisition.processors.base import INPUT_SECONDS, Processor
+from sensorlab.acquisition.running_changes import RunningChanges
 from sensorlab.acquisition.source import Chunk, Source, SourceError, StreamInfo, StreamStats
 
 log = logging.getLogger(__name__)
@@ -31,7 +30,7 @@ log = logging.getLogger(__name__)
 Subscriber = Callable[[str, Chunk], None]
 
 
-class Acquisition:
+class Acquisition(RunningChanges):
     """Open, start and stop several sources together.
 
     A source that fails to open is reported in ``errors`` (source description → message)
@@ -40,13 +39,13 @@ class Acquisition:
 
     ``sources`` may mix devices and processors (a rig's ``build_sources()`` lists its
     ``[[processor]]`` entries last): processors are opened after the devices, in order, so
-    one may consume another's output. `add_processor` adds one later, even while recording.
+    one may consume another's output. `add_processor` adds one later, even while recording
+    (`remove_processor` takes one out again: `running_changes`).
 
     Examples
     --------
-    >>> from sensorlab.acquisition.emulated.rig import demo_sources
     >>> with Acquisition(demo_sources()) as acq:          # doctest: +SKIP
-    ...     ring = acq.ring("imu", seconds=5)
+    ...     ring = acq.ring("imu", seconds=5)             # (acquisition.emulated.rig.demo_sources)
     """
 
     stream_failed = Signal(str, str)  # (stream name, message); any thread
@@ -54,6 +53,7 @@ class Acquisition:
     consumer_failed = Signal(str, str)
     #: a processor added after `open` declared this stream (caller's thread, before its first chunk)
     stream_added = Signal(object)
+    stream_removed = Signal(str)  # its processor was taken out (`remove_processor`), after its last chunk
     sources_opened = Signal()
 
     def __init__(self, sources: Iterable[Source | Processor], processors: Iterable[Processor] = ()):

@@ -39,10 +39,11 @@ import numpy as np
 from sensorlab.acquisition.clock import now
 from sensorlab.acquisition.names import prediction_stream_name
 from sensorlab.acquisition.processors.base import ProcessorBase
-from sensorlab.acquisition.source import IRREGULAR, Chunk, SourceError, StreamInfo, StreamKind, StreamStats
+from sensorlab.acquisition.source import Chunk, SourceError, StreamInfo, StreamKind, StreamStats
+from sensorlab.inference.live_settings import LiveSettings, events_info
 from sensorlab.inference.mapping import ModelMapping
 from sensorlab.inference.model import LoadedModel, ModelError
-from sensorlab.inference.smoothing import EventDetector, Smoother
+from sensorlab.inference.smoothing import EventDetector, Smoother, stop_event
 from sensorlab.inference.windower import Windower
 
 #: Default: a window whose end is older than this when it could run is skipped.
@@ -70,7 +71,7 @@ class InferenceStats(StreamStats):
 WindowTap = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], None]
 
 
-class InferenceProcessor(ProcessorBase):
+class InferenceProcessor(LiveSettings, ProcessorBase):
     """Run ``model`` on windows of its stream; emit class probabilities (and events).
 
     Parameters
@@ -91,6 +92,9 @@ class InferenceProcessor(ProcessorBase):
     event_label, threshold, release
         Emit ``<name>_events`` when the (smoothed) probability of ``event_label`` rises above
         ``threshold`` and falls below ``release`` (default ``threshold``).
+
+    All but the model, its input and ``stale_after`` can be changed while it runs
+    (`LiveSettings.apply_settings`, `Acquisition.rename_streams`).
     """
 
     def __init__(self, model: str | Path | LoadedModel, name: str = "", input: str = "", mapping: ModelMapping | None = None,
@@ -112,6 +116,7 @@ class InferenceProcessor(ProcessorBase):
         self.smoother = Smoother(smooth)
         self.event_label, self.threshold, self.release = event_label, threshold, release
         self.detector: EventDetector | None = None
+        self._close_span: tuple[str, int] | None = None  # (class, column) of an events span a settings change left open
         self.taps: list[WindowTap] = []
         self._batch = True  # several ready windows go to the model in one run (when `LoadedModel.batch_ok`)
         self._one = None  # the bound one-window call, once known (False: the model cannot be bound); see _run_one
@@ -151,7 +156,7 @@ class InferenceProcessor(ProcessorBase):
                           f"at {rate:g} Hz (timestamps: window end; device_times: window start)")]  # fmt: skip
         if self.event_label and self.threshold is not None:
             self.detector = EventDetector(self.event_label, labels.index(self.event_label), self.threshold, self.release)
-            out.append(StreamInfo(self.events_name, StreamKind.EVENTS, IRREGULAR, dtype="str", device=f"{self.event_label} > {self.threshold:g} from {self.name}"))
+            out.append(events_info(self.name, self.event_label, self.threshold))
         return out
 
     def _columns(self, src: StreamInfo) -> list[int]:
@@ -200,7 +205,7 @@ class InferenceProcessor(ProcessorBase):
     def process_chunks(self, new: dict[str, list[Chunk]]) -> None:
         """The hop's chunks go to the windower unjoined: it joins the timestamps and samples
         once (not the device and arrival times the ring's `since` would join as well)."""
-        usual = self._one is not False and not self.taps and self.detector is None and self.smoother.n <= 1
+        usual = self._one is not False and not self.taps and self.detector is None and self.smoother.n <= 1 and self._close_span is None
         ready = self.windower.push_chunks(new[self.input], usual)
         if type(ready) is tuple:  # the usual hop: one window, as (start, samples, after_gap, address)
             self._run_one(*ready)
@@ -304,8 +309,13 @@ class InferenceProcessor(ProcessorBase):
         # The window's newest sample is at end − 1/rate: that is when its data was complete.
         st.lag_ms = (t1 - float(ends[-1]) + self._period) * 1000.0
         self._emit(self.name, Chunk(out, ends, starts, np.array([t1]) if n == 1 else np.full(n, t1)), t1)  # (np.full: ~1 µs more for one)
-        if self.detector is not None:
-            texts, times = self.detector.update(out, ends)
+        detector, close = self.detector, self._close_span
+        if detector is not None or close is not None:
+            texts, times = detector.update(out, ends) if detector is not None else ([], [])
+            if close is not None:  # a span the settings left open ends at this window
+                self._close_span = None
+                texts.insert(0, stop_event(close[0], float(out[0, close[1]])))
+                times.insert(0, float(ends[0]))
             if texts:
                 self._emit(self.events_name, Chunk(np.array(texts, dtype=object), np.array(times)), t1)
         for tap in self.taps:

@@ -27,6 +27,14 @@ class Smoother:
     def reset(self) -> None:
         self._tail: np.ndarray | None = None
 
+    def resized(self, n: int) -> Smoother:
+        """A moving average over ``n`` windows that goes on from this one: seeded with the
+        newest of the windows this one holds, so a longer average does not restart from one."""
+        out = Smoother(n)
+        if out.n > 1 and self._tail is not None and len(self._tail):
+            out._tail = self._tail[-(out.n - 1) :]
+        return out
+
     def apply(self, p: np.ndarray) -> np.ndarray:
         if self.n <= 1 or len(p) == 0:
             return p
@@ -68,4 +76,9 @@ class EventDetector:
         return texts, out_t
 
 
-__all__ = ["EventDetector", "Smoother"]
+def stop_event(label: str, value: float) -> str:
+    """The ``stop`` of ``label``'s span, as `EventDetector.update` writes it."""
+    return json.dumps({"label": label, "type": "stop", "value": round(value, 6)})
+
+
+__all__ = ["EventDetector", "Smoother", "stop_event"]

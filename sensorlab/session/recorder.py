@@ -77,6 +77,7 @@ from sensorlab.session.writer_thread import (
     LogNote,
     RecorderWriterThread,
     StreamAdded,
+    StreamEnded,
     StreamFailure,
     emit,
 )
@@ -178,6 +179,7 @@ class Recorder(RecorderWriterThread):
         self._splice = PrerollSplice(self.preroll)
         self._watch: StreamWatch | None = None  # set by `start`
         self._stopped: dict[str, tuple[str, float]] = {}  # stream → (message, time the failure was noticed)
+        self._ended: dict[str, float] = {}  # stream → when it ended cleanly (its processor taken out)
         self._rejected: set[str] = set()
         self._unknown: set[str] = set()  # streams chunks arrived for but not in the file (warned once)
         self._pending: dict[str, list[Chunk]] = {}  # writer thread only: the current batches
@@ -197,6 +199,7 @@ class Recorder(RecorderWriterThread):
         # Listen for added streams before reading the list, so none falls in between (the
         # writer thread ignores an announcement of a stream the file already has).
         self.acquisition.stream_added.connect(self._on_stream_added)
+        self.acquisition.stream_removed.connect(self._on_stream_removed)
         streams = dict(self.acquisition.streams)
         if LABELS not in streams:
             streams[LABELS] = StreamInfo(LABELS, StreamKind.EVENTS, IRREGULAR, dtype="str", device="live labels and markers")
@@ -307,6 +310,12 @@ class Recorder(RecorderWriterThread):
         """``Acquisition.stream_added`` handler: queued ahead of the stream's first chunk."""
         self._queue.put(StreamAdded(info, now()))
 
+    def _on_stream_removed(self, name: str) -> None:
+        """``Acquisition.stream_removed`` handler (after the stream's last chunk was queued):
+        its counters are kept for the footers, its end is queued behind its chunks."""
+        self._counters.leave(name)
+        self._queue.put(StreamEnded(name, now()))
+
     # -- health (any thread) -----------------------------------------------------------------------
     @property
     def path(self) -> Path:
@@ -360,6 +369,7 @@ class Recorder(RecorderWriterThread):
             self.acquisition.stream_failed.disconnect(self._on_stream_failed, missing_ok=True)
             self.acquisition.consumer_failed.disconnect(self._on_consumer_failed, missing_ok=True)
             self.acquisition.stream_added.disconnect(self._on_stream_added, missing_ok=True)
+            self.acquisition.stream_removed.disconnect(self._on_stream_removed, missing_ok=True)
 
     def _warn_if_low_space(self, t: float) -> None:
         free = shutil.disk_usage(self._path.parent).free

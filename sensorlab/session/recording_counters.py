@@ -28,6 +28,7 @@ class RecordingCounters:
         # The figures when the recording stopped: the writer may drain for seconds after (a
         # loaded machine), while the sources go on counting drops that are not in the file.
         self.final: dict[str, StreamStats] | None = None
+        self.left: dict[str, StreamStats] = {}  # streams that ended during the recording: their last figures
 
     def begin(self, names: Iterable[str]) -> None:
         """The recording starts: remember every stream's figures."""
@@ -41,7 +42,14 @@ class RecordingCounters:
 
     def _stats(self, name: str) -> StreamStats | None:
         final = self.final
-        return final.get(name) if final is not None else self.acquisition.stats.get(name)
+        st = final.get(name) if final is not None else self.acquisition.stats.get(name)
+        return st if st is not None else self.left.get(name)
+
+    def leave(self, name: str) -> None:
+        """A stream left the running acquisition (its processor was removed): keep its figures."""
+        st = self.acquisition.stats.get(name)
+        if st is not None:
+            self.left[name] = _copy_stats(st)
 
     def join(self, name: str) -> None:
         """A stream joined the running recording: count it from now."""
@@ -81,13 +89,15 @@ class RecordingCounters:
 
     def footers(self, name: str, written: Written, stopped: tuple[str, float]) -> dict[str, Any]:
         """The stream's footer attributes (docs/SESSION-FORMAT.md); ``stopped`` is (error, the
-        time the failure was noticed), or ("", nan) for a stream that recorded to the end."""
+        time the failure was noticed), ("", when it ended) for a stream that ended cleanly
+        before the stop, or ("", nan) for a stream that recorded to the end."""
         d = self.since_start(name)
         gaps = self.gaps(name, written)
         message, stopped_at = stopped
-        if message and written.count:
-            # Its last sample, not the time the failure was noticed: the writer can notice it
-            # (device stats polled at a flush) before taking the chunks sent just before it.
+        if (message or stopped_at == stopped_at) and written.count:
+            # Its last sample, not the time the failure (or the end: a processor removed) was
+            # noticed: the writer can notice it (device stats polled at a flush) before taking
+            # the chunks sent just before it.
             stopped_at = written.last_time
         f: dict[str, Any] = dict(
             count=written.count,

@@ -78,6 +78,14 @@ class StreamAdded:
 
 
 @dataclass
+class StreamEnded:
+    """A stream whose processor was taken out (a model unloaded): queued after its last chunk."""
+
+    stream: str
+    t: float
+
+
+@dataclass
 class LogNote:
     """A session log entry from another thread (a consumer that was detached)."""
 
@@ -109,6 +117,8 @@ class RecorderWriterThread:
                         self._on_failure(item)
                     elif isinstance(item, StreamAdded):
                         self._add_stream(item)
+                    elif isinstance(item, StreamEnded):
+                        self._end_stream(item)
                     elif isinstance(item, LogNote):
                         self._writer.log(item.t, item.stream, item.message, "error")
                     elif not self._abandon:
@@ -180,7 +190,11 @@ class RecorderWriterThread:
         """Add a stream announced while recording to the file (writer thread)."""
         info = item.info
         if info.name in self._streams:
-            return  # it was already running when the recording started
+            # It was already running when the recording started, or it ended and runs again (a
+            # model mapped anew under its name): its samples go on in the same dataset.
+            if self._ended.pop(info.name, None) is not None:
+                self._writer.log(item.t, info.name, f"stream {info.name} ({info.device or info.kind.value}) runs again at {item.t - self._t_start:.3f} s", "info")
+            return
         try:
             self._writer.add_stream(info, item.t)
         except ValueError as e:
@@ -189,6 +203,17 @@ class RecorderWriterThread:
         self._streams[info.name] = info
         self._counters.join(info.name)
         self._writer.log(item.t, info.name, f"stream {info.name} ({info.device or info.kind.value}) added at {item.t - self._t_start:.3f} s into the recording", "info")
+
+    def _end_stream(self, item: StreamEnded) -> None:
+        """A stream ended cleanly (writer thread): write what it sent; the file keeps all of it,
+        its footers say where it ended (``stopped_at``, no ``error``)."""
+        name = item.stream
+        if name not in self._streams or name in self._stopped:
+            return
+        self._write(name, self._pending.pop(name, []))
+        self._pending_bytes.pop(name, None)
+        self._ended[name] = item.t
+        self._writer.log(item.t, name, f"stream {name} ended at {item.t - self._t_start:.3f} s into the recording (its processor was removed)", "info")
 
     def _warn_unknown(self, name: str) -> None:
         if name not in self._unknown:
@@ -286,7 +311,7 @@ class RecorderWriterThread:
                     self._stream_stopped(name, f"{name}: device lost ({st.lost_reason}) and not back when the recording stopped", st.lost_at)
                 except Exception as e:  # noqa: BLE001 - the footers below matter more
                     log.error("could not log the lost device of %s: %s", name, e)
-        footers = {name: self._counters.footers(name, self._writer.written(name), self._stopped.get(name, ("", float("nan"))))
+        footers = {name: self._counters.footers(name, self._writer.written(name), self._stopped.get(name, ("", self._ended.get(name, float("nan")))))
                    for name in self._writer.stream_names}  # fmt: skip
         epoch = time.time() - (now() - t_end)
         session = dict(

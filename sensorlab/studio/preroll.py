@@ -63,6 +63,19 @@ class PreRoll:
             if self._acq is not None and self.seconds > 0 and info.name not in self._rings:
                 self._rings[info.name] = self._acq.ring(info.name, seconds=self.seconds, max_samples=preroll_cap(info), raw=True)
 
+    def remove_stream(self, name: str) -> None:
+        """A stream that ended (its processor removed): its pre-roll goes with it."""
+        with self._lock:
+            ring = self._rings.pop(name, None)
+            if ring is not None and self._acq is not None:
+                self._acq.release_ring(name, ring)
+
+    def rename_stream(self, old: str, new: str) -> None:
+        """A stream renamed (`Acquisition.rename_streams` moved its ring): the same ring, the new name."""
+        with self._lock:
+            if old in self._rings:
+                self._rings[new] = self._rings.pop(old)
+
     def rings(self) -> dict[str, ChunkRing]:
         """Stream name → its ring (a copy of the mapping; empty when pre-roll is off)."""
         with self._lock:

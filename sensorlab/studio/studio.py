@@ -24,6 +24,11 @@ consumer_failed(stream, message)
 stream_added(info)
     A processor added with `add_processor` declared this stream (it is recorded, with the
     time it joined, if a recording runs). Thread that called `add_processor`.
+stream_removed(name)
+    A processor taken out (a model unloaded, `unload_model`): its stream ended (a recording
+    keeps what it wrote). Thread that called `unload_model`.
+stream_renamed(old, info)
+    A running stream was renamed (`tune_model`); ``info`` is it under its new name. Caller's thread.
 recording_started(path)
     The session file exists and is being written. Thread that called `start_recording`.
 recording_stopped(path)
@@ -84,14 +89,17 @@ class Studio(LiveModels):
     video_encoding, jpeg_quality
         How recordings store video (`Recorder`).
 
-    Running models live (`load_model`, `compare_builds`, `compare_device`) comes from its
-    mixin `LiveModels` (`sensorlab.studio.live_models`).
+    Running models live (`load_model`, `tune_model`, `unload_model`, `remap_model`,
+    `compare_builds`, `compare_device`) comes from its mixin `LiveModels`
+    (`sensorlab.studio.live_models`).
     """
 
     devices_opened = Signal(object)
     stream_failed = Signal(str, str)
     consumer_failed = Signal(str, str)
     stream_added = Signal(object)
+    stream_removed = Signal(str)
+    stream_renamed = Signal(str, object)
     recording_started = Signal(str)
     recording_stopped = Signal(str)
     recording_failed = Signal(str, str)
@@ -137,6 +145,7 @@ class Studio(LiveModels):
         acq.stream_failed.connect(self._on_stream_failed)
         acq.consumer_failed.connect(self._on_consumer_failed)
         acq.stream_added.connect(self._on_stream_added)
+        acq.stream_removed.connect(self._on_stream_removed)
         if old is not None:
             self._close_acquisition(old)
         acq.open()  # after a newer open() closed it, this does nothing
@@ -195,6 +204,7 @@ class Studio(LiveModels):
         acq.stream_failed.disconnect(self._on_stream_failed, missing_ok=True)
         acq.consumer_failed.disconnect(self._on_consumer_failed, missing_ok=True)
         acq.stream_added.disconnect(self._on_stream_added, missing_ok=True)
+        acq.stream_removed.disconnect(self._on_stream_removed, missing_ok=True)
         acq.close()
 
     def add_processor(self, processor: Processor) -> None:
@@ -327,6 +337,10 @@ class Studio(LiveModels):
     def _on_stream_added(self, info: StreamInfo) -> None:
         self.preroll.add_stream(info)
         self.stream_added.emit(info)
+
+    def _on_stream_removed(self, name: str) -> None:
+        self.preroll.remove_stream(name)
+        self.stream_removed.emit(name)
 
     def _on_recording_failed(self, stream: str, message: str) -> None:
         self.recording_failed.emit(stream, message)

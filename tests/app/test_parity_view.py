@@ -64,6 +64,9 @@ def test_two_builds_overlaid_with_the_injected_divergences_counted_and_listed(qt
     view.plot.setXRange(1500.0, 1510.0, padding=0)
     axis = view.plot.getAxis("bottom")
     qtbot.waitUntil(lambda: axis.autoSIPrefixScale == 1.0 and "ks" not in axis.labelString(), timeout=5_000)
+    # … and it says which seconds, in the live view's words: "time (s)" read as another clock.
+    live_axis = w.live_view.time_panels[-1].plot.getAxis("bottom")
+    assert axis.labelText == live_axis.labelText == "host clock, s since sensorlab started"
 
 
 def test_a_build_of_another_model_is_refused_in_one_line(qtbot, make_window, tmp_path):

@@ -31,6 +31,8 @@ class QtRelay(QObject):
         A consumer of the acquisition raised and was detached (the devices go on).
     stream_added(info)
         A processor added to the running rig declared a stream.
+    stream_removed(name), stream_renamed(old, info)
+        A model was unloaded (its stream ended) / a running stream was renamed.
     message(text), problem(text)
         The studio has something to tell the user (information / an error).
     """
@@ -38,6 +40,8 @@ class QtRelay(QObject):
     stream_failed = Signal(str, str)
     consumer_failed = Signal(str, str)
     stream_added = Signal(object)
+    stream_removed = Signal(str)
+    stream_renamed = Signal(str, object)
     recording_failed = Signal(str, str)
     message = Signal(str)
     problem = Signal(str)
@@ -61,6 +65,8 @@ class QtRelay(QObject):
             ("stream_failed", self.stream_failed),
             ("consumer_failed", self.consumer_failed),
             ("stream_added", self.stream_added),
+            ("stream_removed", self.stream_removed),
+            ("stream_renamed", self.stream_renamed),
             ("recording_failed", self.recording_failed),
             ("message", self.message),
             ("problem", self.problem),

@@ -21,6 +21,10 @@ from PySide6.QtGui import QPainter
 from sensorlab.app.common.painted_axis import PaintedAxis
 from sensorlab.app.live.plot_items import BoundsKeptAxis
 
+#: What the studio's time axes count: the live view's and the parity views' (x = host time − the
+#: live view's origin, `sensorlab.acquisition.clock.EPOCH` unless given).
+TIME_AXIS_LABEL = "host clock, s since sensorlab started"
+
 
 class LiveTimeAxis(PaintedAxis, BoundsKeptAxis):
     """A bottom axis (x, seconds) that paints its ticks, grid lines and texts itself (its

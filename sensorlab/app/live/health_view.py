@@ -172,8 +172,8 @@ class HealthView(QWidget):
     def update_now(self) -> None:
         t = now()
         stats = self.acquisition.stats
-        if len(self.acquisition.streams) != sum(1 for _n, info in self._rows if info is not None):
-            self._build_rows()  # a processor (a model) added streams while running
+        if list(self.acquisition.streams) != [n for n, info in self._rows if info is not None]:
+            self._build_rows()  # a processor (a model) added, removed or renamed streams while running
         shown = self._shown_stats()
         rows = []
         for name, info in self._rows:

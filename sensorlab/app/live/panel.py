@@ -11,6 +11,8 @@ all of them can be linked and zoomed together. Speed settings (docs/ARCHITECTURE
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import (
@@ -25,7 +27,7 @@ from PySide6.QtWidgets import (
 from sensorlab.acquisition.buffers import ChunkRing
 from sensorlab.acquisition.source import StreamInfo
 from sensorlab.app.common.painted_axis import no_si_prefix
-from sensorlab.app.live.axis import LiveTimeAxis
+from sensorlab.app.live.axis import TIME_AXIS_LABEL, LiveTimeAxis
 from sensorlab.app.live.buffers import PeakEnvelope, RollingBuffer, coarsen
 from sensorlab.app.live.marker_layer import Marker, MarkerLayer
 from sensorlab.app.live.plot_items import BoundsKeptAxis, LiveViewBox, follow_shown_x_axes, hollow, lean_view
@@ -56,11 +58,15 @@ class Panel(QWidget):
         self._layout.setContentsMargins(2, 2, 2, 2)
         self._layout.setSpacing(1)
         self._header = QHBoxLayout()
-        rate = f"{info.nominal_rate:g} Hz" if info.regular else "irregular"
-        self.title = QLabel(f"<b>{info.name}</b> &nbsp;<span style='color:#9aa0a6'>{info.kind.value} · {rate}</span>")
+        self.title = QLabel(_title(info))
         self._header.addWidget(self.title)
         self._header.addStretch(1)
         self._layout.addLayout(self._header)
+
+    def rename(self, info: StreamInfo) -> None:
+        """The stream was renamed (`LiveView.rename_stream`): the same ring, data and plots."""
+        self.info = info
+        self.title.setText(_title(info))
 
     #: Level of detail (0 = full); `LiveView` raises it when the machine cannot keep up.
     detail = 0
@@ -173,7 +179,7 @@ class Panel(QWidget):
         for plot in self._time_plots():
             plot.showAxis("bottom", show)
             if show:
-                plot.setLabel("bottom", "host clock, s since sensorlab started")
+                plot.setLabel("bottom", TIME_AXIS_LABEL)
                 # Major and minor ticks only: the finest level's ticks and labels were a third
                 # of the cost of this axis, which is redrawn every frame.
                 plot.getAxis("bottom").setStyle(maxTickLevel=1, maxTextLevel=1)
@@ -181,3 +187,8 @@ class Panel(QWidget):
 
     def _time_plots(self) -> list[pg.PlotItem]:
         return [self.plot] if self.plot is not None else []
+
+
+def _title(info: StreamInfo) -> str:
+    rate = f"{info.nominal_rate:g} Hz" if info.regular else "irregular"
+    return f"<b>{html.escape(info.name)}</b> &nbsp;<span style='color:#9aa0a6'>{info.kind.value} · {rate}</span>"

@@ -38,6 +38,8 @@ from sensorlab.plotting.raster import envelope_image, polyline_spans, premultipl
 
 
 _VISIBLE_CHANGED = QGraphicsItem.GraphicsItemChange.ItemVisibleHasChanged
+#: Pixels of the dot a point between two breaks is drawn as (a window between skipped ones).
+LONE_POINT_PX = 3.0
 
 
 class Trace(pg.GraphicsObject):
@@ -136,8 +138,16 @@ class Trace(pg.GraphicsObject):
             return
         p.setPen(self._pen)
         if self._pieces:
+            lone = [poly for poly in self._pieces if poly.size() == 1]
             for poly in self._pieces:
-                p.drawPolyline(poly)
+                if poly.size() > 1:
+                    p.drawPolyline(poly)
+            if lone:  # a point between two breaks: a line of one point draws nothing
+                dot = QPen(self._pen)
+                dot.setWidthF(LONE_POINT_PX)
+                p.setPen(dot)
+                for poly in lone:
+                    p.drawPoints(poly)
         else:
             p.drawPolyline(self._poly)
 

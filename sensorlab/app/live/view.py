@@ -29,6 +29,7 @@ from sensorlab.app.live.cpu_room import CpuRoom
 from sensorlab.app.live.panels import EventsPanel, Panel, panel_for, ring_seconds
 from sensorlab.app.live.plot_items import follow_shown_x_axes
 from sensorlab.app.live.time_scroll import line_up, show_range
+from sensorlab.app.live.view_changes import StreamChanges
 
 #: Shortest refresh period of the live view, milliseconds (about 60 fps).
 REFRESH_MS = 16
@@ -64,7 +65,7 @@ DETAIL_PERIOD_MS = 50
 MAX_DETAIL = 2
 
 
-class LiveView(QWidget):
+class LiveView(StreamChanges, QWidget):
     """Live plots of every stream of ``acquisition``.
 
     Parameters
@@ -80,12 +81,15 @@ class LiveView(QWidget):
     Signals
     -------
     follow_changed(bool), paused_changed(bool)
+    model_action(action, stream)
+        A predictions panel's Model ▾ asked for ``"settings"``, ``"remap"`` or ``"unload"``.
     """
 
     follow_changed = Signal(bool)
     paused_changed = Signal(bool)
     refreshed = Signal()
     detail_changed = Signal(int)
+    model_action = Signal(str, str)
 
     def __init__(self, acquisition, window: float = 10.0, origin: float | None = None, parent=None):
         super().__init__(parent)
@@ -108,6 +112,7 @@ class LiveView(QWidget):
         # cannot stand in: an events panel's also hold its own events, the other plots keep no
         # text, and with no time plot yet (or the top one replaced) no panel holds them at all.
         self._labels: deque[tuple[float, str, str]] = deque()
+        self._vacated: dict[str, int] = {}  # stream → where its removed panel was (`remove_stream`)
         self._time_col, self._image_col = QSplitter(Qt.Orientation.Vertical), QSplitter(Qt.Orientation.Vertical)
         for info in acquisition.streams.values():
             self._add_panel(info)
@@ -147,11 +152,13 @@ class LiveView(QWidget):
         panel = panel_for(info, ring, self.origin, self.history)
         panel.set_detail(self.detail)
         self.panels[info.name] = panel
-        col = self._time_col if panel.time_axis else self._image_col
-        col.addWidget(panel)
+        if hasattr(panel, "model_action"):
+            panel.model_action.connect(self.model_action)
+        col = self._column_of(panel)
+        self._insert_panel(info.name, panel)
         if panel.time_axis and panel.plot is not None:
             # Weight splitter space by content: audio (two plots) > time series > events.
-            col.setStretchFactor(col.count() - 1, {StreamKind.AUDIO: 3, StreamKind.EVENTS: 0}.get(info.kind, 2))
+            col.setStretchFactor(col.indexOf(panel), {StreamKind.AUDIO: 3, StreamKind.EVENTS: 0}.get(info.kind, 2))
             master = self.master_plot
             if panel.plot is not master:
                 panel.plot.setXLink(master)

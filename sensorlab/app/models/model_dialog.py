@@ -7,7 +7,9 @@ scores and their kind, the label names, and which outputs are recurrent state fe
 which inputs (a stateful model whose names follow no convention). OK checks the mapping against the model
 (`LoadedModel`) and the stream (channel names), keeps the dialog open with the one-line
 problem if it does not fit, and saves it beside the model (``MODEL.mapping.json``) so the
-next load needs no dialog.
+next load needs no dialog. **Map again…** on a running model opens it with the mapping the model
+runs with (``mapping``); for a sensorlab model (its contract wins when it is loaded again) the
+new mapping is not saved (``save=False``) and lasts as long as the model runs.
 """
 
 from __future__ import annotations
@@ -62,17 +64,25 @@ def _spin(lo: float, hi: float, value: float, decimals: int = 3, suffix: str = "
 
 
 class MappingDialog(QDialog):
-    """Map a foreign ONNX model onto a stream; `mapping` holds the result after OK."""
+    """Map a foreign ONNX model onto a stream; `mapping` holds the result after OK.
 
-    def __init__(self, model_path: str | Path, streams: dict[str, StreamInfo], parent=None):
+    ``mapping``: the fields filled in from it (a running model's), not from the saved one;
+    ``save``: OK writes the mapping beside the model."""
+
+    def __init__(self, model_path: str | Path, streams: dict[str, StreamInfo], parent=None, mapping: ModelMapping | None = None, save: bool = True):
         super().__init__(parent)
         self.model_path = Path(model_path)
+        self.save = save
         self.setWindowTitle(f"Map {self.model_path.name}")
         self.streams = {n: i for n, i in streams.items() if i.kind in (StreamKind.AUDIO, StreamKind.TIMESERIES) and i.regular}
         self.mapping: ModelMapping | None = None
         inputs, outputs, _contract = describe_model(self.model_path)
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel(f"<b>{self.model_path.name}</b> has no sensorlab contract: say how to feed it."))
+        intro = QLabel(f"<b>{self.model_path.name}</b> has no sensorlab contract: say how to feed it." if mapping is None else
+                       f"<b>{self.model_path.name}</b> as it runs now. OK runs it fed this way, in its place"
+                       + ("." if save else ", until it is unloaded (loaded again, it is fed as its own contract says)."))  # fmt: skip
+        intro.setWordWrap(True)
+        layout.addWidget(intro)
         self.io_table = QTableWidget(len(inputs) + len(outputs), 3)
         self.io_table.setHorizontalHeaderLabels(["", "name", "type [shape]"])
         for row, (kind, t) in enumerate([("input", t) for t in inputs] + [("output", t) for t in outputs]):
@@ -133,7 +143,7 @@ class MappingDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
-        saved = self._saved()
+        saved = mapping if mapping is not None else self._saved()
         if saved is not None:
             self.set_mapping(saved)
         else:  # a stream that fits the model's input (not a predictions stream), and its layout
@@ -228,7 +238,8 @@ class MappingDialog(QDialog):
         except (MappingError, ModelError) as e:
             self.problem.setText(in_dialog_terms(str(e)))
             return
-        m.save(self.model_path)
+        if self.save:
+            m.save(self.model_path)
         self.mapping = m
         super().accept()
 

@@ -27,6 +27,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget
 
 from sensorlab.app.common.painted_axis import no_si_prefix
+from sensorlab.app.live.axis import TIME_AXIS_LABEL
 from sensorlab.inference.parity import divergence_text, top_class
 
 
@@ -64,8 +65,9 @@ class ParityView(QWidget):
         self.plot = pg.PlotWidget()
         self.plot.setYRange(0.0, FLAG_Y, padding=0.02)
         self.plot.setMouseEnabled(x=True, y=False)  # probabilities: only time is worth zooming
-        # Seconds on the studio's time axis, never "ks": the list below gives the same numbers.
-        self.plot.setLabel("bottom", "time (s)")
+        # Seconds on the studio's time axis, said as the live view says it, never "ks": the list
+        # below gives the same numbers.
+        self.plot.setLabel("bottom", TIME_AXIS_LABEL)
         no_si_prefix(self.plot.getAxis("bottom"))
         self.plot.setLabel("left", "P")
         # Which line is which, above the plot: a legend inside it covered the traces (the plot

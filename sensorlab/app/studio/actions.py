@@ -162,6 +162,7 @@ class StudioActions:
             # Same origin as before: the time axis keeps reading the same clock.
             self.live_view = LiveView(self.acquisition, window=window, origin=origin)
             self.live_view.follow_changed.connect(self.follow_action.setChecked)
+            self.live_view.model_action.connect(self._on_model_action)
             self.live_view.set_paused(self.pause_action.isChecked())
             self.stack.addWidget(self.live_view)
             self.stack.setCurrentWidget(self.live_view)
@@ -343,7 +344,8 @@ class StudioActions:
         except (ModelError, SourceError, ValueError) as e:
             self.show_error(str(e))
             return ()
-        self.post(f"model {Path(path).name} running: {', '.join(added)}")
+        self._sync_rig()  # Devices… → Save rig… saves it, a recording stores it
+        self.post(f"model {Path(path).name} running: {', '.join(added)} (its panel's Model ▾: settings, map again, unload)")
         self._reveal_streams = tuple(added)
         self._reveal_loaded_model()  # in case the live view already has its panels
         return added

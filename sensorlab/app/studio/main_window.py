@@ -47,6 +47,7 @@ from sensorlab.app.common import workers
 from sensorlab.app.live.health_view import HealthView
 from sensorlab.app.labeling.label_bar import LabelBar
 from sensorlab.app.live.view import LiveView
+from sensorlab.app.models.model_controls import ModelControls
 from sensorlab.app.common.qt_relay import QtRelay
 from sensorlab.app.common.window_size import fit_to_screen
 from sensorlab.app.studio.session_form import SessionForm
@@ -58,7 +59,7 @@ from sensorlab.studio import DEFAULT_PREROLL_S, Studio
 
 log = logging.getLogger(__name__)
 
-class MainWindow(RecordingControl, StudioActions, QMainWindow):
+class MainWindow(RecordingControl, StudioActions, ModelControls, QMainWindow):
     """The studio window on one rig.
 
     Parameters
@@ -103,6 +104,9 @@ class MainWindow(RecordingControl, StudioActions, QMainWindow):
         # A processor added while running (a model's predictions): a panel for its stream,
         # added to the live view (rebuilding the view restarted every trace from empty).
         self.relay.stream_added.connect(self._on_stream_added)
+        # A model unloaded or renamed (its panel's Model ▾, `ModelControls`): the panel goes or follows.
+        self.relay.stream_removed.connect(self._on_stream_removed)
+        self.relay.stream_renamed.connect(self._on_stream_renamed)
         self.relay.message.connect(self.post)
         self.relay.problem.connect(self.show_error)
         self.relay.watch_studio(self.studio)
@@ -252,6 +256,7 @@ class MainWindow(RecordingControl, StudioActions, QMainWindow):
         window = float(self.window_combo.currentText().split()[0])
         self.live_view = LiveView(acq, window=window)
         self.live_view.follow_changed.connect(self.follow_action.setChecked)
+        self.live_view.model_action.connect(self._on_model_action)
         self.live_view.set_paused(self.pause_action.isChecked())
         self.stack.addWidget(self.live_view)
         self.stack.setCurrentWidget(self.live_view)
