@@ -21,14 +21,14 @@ def _suggestion(label: str, start: float, end: float, model: str) -> Segment:
     return Segment.create(SUGGESTION_TIER, label, T0 + start, T0 + end, suggested=True, source=f"model:{model}", score=0.9)
 
 
-def _click_text(qtbot, v, seg_id: str) -> None:
-    """A left click in the middle of the text a suggestion shows, as a user clicks what they read."""
+def _click_text(qtbot, v, seg_id: str, button=Qt.MouseButton.LeftButton) -> None:
+    """A click in the middle of the text a suggestion shows, as a user clicks what they read."""
     item = v.annotation_view.items[seg_id]
     text = item.text
     assert text.isVisible()
     view = v.timeline
     pos = view.mapFromScene(text.mapToScene(text.boundingRect().center()))
-    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(pos.x(), pos.y()))
+    qtbot.mouseClick(view.viewport(), button, pos=QPoint(pos.x(), pos.y()))
 
 
 def _item_under(v, seg_id: str) -> bool:
@@ -92,3 +92,15 @@ def test_overlapping_suggestions_of_two_models_each_get_a_lane_and_a_click_picks
     assert v.annotations[speech.id].suggested  # the other model's suggestion is untouched
     # The accepted one is a label: drawn in its tier's lane, no longer in the model's.
     qtbot.waitUntil(lambda: clap.id in av.items and av.items[clap.id].getViewBox() is av.lanes[v.tier].viewbox, timeout=5_000)
+
+    # The mouse alone: a right click on the other model's suggestion (where the accepted clap
+    # lay under it in time) selects that one and offers Accept / Reject for it.
+    v.last_menu = None
+    _click_text(qtbot, v, speech.id, Qt.MouseButton.RightButton)
+    qtbot.waitUntil(lambda: v.last_menu is not None, timeout=5_000)
+    assert av.selected == speech.id
+    actions = {a.text(): a for a in v.last_menu.actions()}
+    assert "Accept speech from b.onnx  (A)" in actions and "Reject  (R)" in actions
+    actions["Reject  (R)"].trigger()
+    v.last_menu.close()
+    assert speech.id not in v.annotations and not v.annotations[clap.id].suggested

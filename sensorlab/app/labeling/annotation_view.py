@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, QPoint, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 
 from sensorlab.app.labeling.lane_texts import layout_lane_texts
@@ -48,15 +48,20 @@ MAX_ITEMS = 40
 
 
 class _SelectOnClick:
-    """A left click on the item selects its segment (mixed into the pyqtgraph items below)."""
+    """A left click on the item selects its segment; a right click on a suggestion selects it
+    and asks for its menu (accept / reject) (mixed into the pyqtgraph items below)."""
 
     view: AnnotationView
     seg_id: str
 
     def mouseClickEvent(self, ev):  # noqa: N802
-        if ev.button() == Qt.MouseButton.LeftButton:
+        seg = self.view.annotations.get(self.seg_id)
+        right = ev.button() == Qt.MouseButton.RightButton and seg is not None and seg.suggested
+        if ev.button() == Qt.MouseButton.LeftButton or right:
             ev.accept()
             self.view.select(self.seg_id)
+            if right:
+                self.view.menu_requested.emit(self.seg_id, ev.screenPos().toPoint())
         else:
             super().mouseClickEvent(ev)
 
@@ -130,8 +135,11 @@ class AnnotationView(QObject):
         A gesture could not be applied (e.g. an invalid edit); for the status bar.
     tier_activated(tier)
         The user worked in a lane (new segments from keys go to that tier).
+    menu_requested(seg_id, screen position)
+        A right click on a suggestion (selected): its accept / reject menu.
     """
 
+    menu_requested = Signal(str, QPoint)
     selection_changed = Signal(str)
     message = Signal(str)
     tier_activated = Signal(str)

@@ -270,6 +270,7 @@ class LabelingView(SuggestActions, QWidget):
         # then put new labels (and accepted suggestions) among the unreviewed ones.
         av.tier_activated.connect(lambda t: None if t == SUGGESTION_TIER else self._set_tier(t))
         av.selection_changed.connect(lambda _sid: self._update_position())
+        av.menu_requested.connect(self.suggestion_menu)
         self.annotations.tier_added.connect(lambda _t: self._update_tiers())
         # The position line shows the selection's label and times: redraw it when an edit
         # (relabel, move, undo) changes the model, not only when the selection changes.
