@@ -473,11 +473,14 @@ def test_a_strip_without_hatching_draws_one_row_stretched_pixel_for_pixel_as_the
         a = np.frombuffer(img.constBits(), np.uint32, img.height() * img.bytesPerLine() // 4).reshape(img.height(), -1)
         return a[top_left.y():bottom_right.y(), top_left.x():bottom_right.x()].copy()
 
-    # The strip draws the suggestion only where the lane is dense (over MAX_ITEMS segments
-    # in view): in a sparse range the segment gets an interactive item of its own.
+    # The strip draws suggestions only where their lane (one per source) is dense (over
+    # MAX_ITEMS segments in view): in a sparse range a segment gets an interactive item of its own.
     for a, b, suggested in ((T0, T0 + 40, False), (T0 + 2, T0 + 9, False), (T0 + 1, T0 + 31, True)):
         if suggested:
-            av.push(AddSegment(Segment.create("dense", "wave", T0 + 4.0, T0 + 6.0, suggested=True)))
+            sugg = [Segment.create("dense", "wave", T0 + 1.2 + i * 0.6, T0 + 1.5 + i * 0.6, suggested=True, source="model:m.onnx")
+                    for i in range(MAX_ITEMS + 5)]  # fmt: skip
+            av.push(CompoundCommand([AddSegment(s) for s in sugg], "Suggest"))
+            lane = av.lanes[("dense", "model:m.onnx")]
         tl.set_view(a, b)  # not settled: drawn by the strip
         stretched = lane_pixels()
         assert lane.strip.drawn > 0

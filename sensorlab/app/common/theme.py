@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pyqtgraph as pg
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle
 
 BACKGROUND = "#1b1c1f"
 PANEL = "#242529"
@@ -21,9 +21,26 @@ def configure_pyqtgraph() -> None:
     pg.setConfigOptions(antialias=False, useOpenGL=False, background=BACKGROUND, foreground="#b0b3b8")
 
 
+class WholeTabTexts(QProxyStyle):
+    """Fusion, with an inactive tab's text as whole as the active one's.
+
+    Qt's tab layout lowers an inactive tab's text rectangle by its top only
+    (``PM_TabBarTabShiftVertical``, 2 px), centres the text in it (a pixel lower) and clips
+    the text to it, and that rectangle ends where the font's descent does: inactive tabs lost
+    the last row of their descenders and the whole underscore ("clap int8" for a tab named
+    after the model ``clap_int8``, "Messaqes"). Here inactive texts are not lowered, so they
+    sit where the active tab's does, whole. (Fusion still draws an inactive tab's shape lower.)
+    """
+
+    def pixelMetric(self, metric, option=None, widget=None):  # noqa: N802 - Qt override
+        if metric == QStyle.PixelMetric.PM_TabBarTabShiftVertical:
+            return 0
+        return super().pixelMetric(metric, option, widget)
+
+
 def apply(app: QApplication) -> None:
-    """Fusion style, dark palette, pyqtgraph defaults."""
-    app.setStyle("Fusion")
+    """Fusion style (`WholeTabTexts`), dark palette, pyqtgraph defaults."""
+    app.setStyle(WholeTabTexts("Fusion"))
     p = QPalette()
     roles = {
         QPalette.ColorRole.Window: PANEL,

@@ -26,20 +26,18 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, QPoint, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 
 from sensorlab.app.labeling.lane_texts import layout_lane_texts
-from sensorlab.app.labeling.segment_strip import SegmentStrip
+from sensorlab.app.labeling.lanes import LANE_HEIGHT, Lane, LaneKey, lane_key, source_name
 from sensorlab.app.labeling.timeline import Timeline
-from sensorlab.app.labeling.tracks import TimeViewBox
-from sensorlab.app.live.plot_items import BoundsKeptAxis
 from sensorlab.labeling.annotations import AnnotationSet, Segment, Tier
 from sensorlab.labeling.commands import AddSegment, Command, MoveSegment, UndoStack
 from sensorlab.labeling.labelset import LabelSet
 from sensorlab.labeling.onsets import snap_to_onset
+from sensorlab.labeling.suggest import SUGGESTION_TIER
 
-LANE_HEIGHT = 30
 #: Gestures shorter than this many pixels are clicks, not new segments.
 MIN_DRAG_PX = 4
 #: Edges snap to onsets within this many pixels (when snapping is on).
@@ -49,64 +47,21 @@ SNAP_PX = 8
 MAX_ITEMS = 40
 
 
-class LaneViewBox(TimeViewBox):
-    """A lane's ViewBox: left-drag on empty space draws a new segment (others pan/zoom)."""
-
-    def __init__(self, lane: Lane):
-        super().__init__()
-        self.lane = lane
-
-    def mouseDragEvent(self, ev, axis=None):  # noqa: N802 - pyqtgraph override
-        if ev.button() != Qt.MouseButton.LeftButton:
-            return super().mouseDragEvent(ev, axis)
-        ev.accept()
-        x0 = self.mapSceneToView(ev.buttonDownScenePos()).x()
-        x1 = self.mapSceneToView(ev.scenePos()).x()
-        self.lane.preview(x0, x1, finish=ev.isFinish())
-
-
-class Lane:
-    """One tier: a thin plot whose left axis names the tier."""
-
-    def __init__(self, view: AnnotationView, tier: str):
-        self.view = view
-        self.tier = tier
-        self.viewbox = LaneViewBox(self)
-        self.plot = pg.PlotItem(viewBox=self.viewbox, axisItems={"left": BoundsKeptAxis("left")})  # (see tracks.Track)
-        self.plot.hideButtons()
-        self.plot.setMenuEnabled(False)
-        self.plot.setYRange(0, 1, padding=0)
-        axis = self.plot.getAxis("left")
-        from sensorlab.app.labeling.tracks import AXIS_WIDTH
-
-        axis.setWidth(AXIS_WIDTH)
-        axis.setTicks([[(0.5, tier)]])
-        axis.setStyle(tickLength=0)
-        self.plot.showAxis("bottom", False)
-        self._preview = pg.LinearRegionItem(movable=False, brush=pg.mkBrush(255, 255, 255, 40),
-                                            pen=pg.mkPen("#ffffff", width=1, style=Qt.PenStyle.DashLine))
-        self._preview.setVisible(False)
-        self.plot.addItem(self._preview, ignoreBounds=True)
-        self.strip = SegmentStrip(self)
-        self.dense = False  # too many segments in view for items: the strip draws them all
-
-    def preview(self, x0: float, x1: float, finish: bool) -> None:
-        self._preview.setRegion(sorted((x0, x1)))
-        self._preview.setVisible(not finish)
-        if finish:
-            self.view.create_from_drag(self.tier, x0, x1)
-
-
 class _SelectOnClick:
-    """A left click on the item selects its segment (mixed into the pyqtgraph items below)."""
+    """A left click on the item selects its segment; a right click on a suggestion selects it
+    and asks for its menu (accept / reject) (mixed into the pyqtgraph items below)."""
 
     view: AnnotationView
     seg_id: str
 
     def mouseClickEvent(self, ev):  # noqa: N802
-        if ev.button() == Qt.MouseButton.LeftButton:
+        seg = self.view.annotations.get(self.seg_id)
+        right = ev.button() == Qt.MouseButton.RightButton and seg is not None and seg.suggested
+        if ev.button() == Qt.MouseButton.LeftButton or right:
             ev.accept()
             self.view.select(self.seg_id)
+            if right:
+                self.view.menu_requested.emit(self.seg_id, ev.screenPos().toPoint())
         else:
             super().mouseClickEvent(ev)
 
@@ -180,8 +135,11 @@ class AnnotationView(QObject):
         A gesture could not be applied (e.g. an invalid edit); for the status bar.
     tier_activated(tier)
         The user worked in a lane (new segments from keys go to that tier).
+    menu_requested(seg_id, screen position)
+        A right click on a suggestion (selected): its accept / reject menu.
     """
 
+    menu_requested = Signal(str, QPoint)
     selection_changed = Signal(str)
     message = Signal(str)
     tier_activated = Signal(str)
@@ -194,12 +152,13 @@ class AnnotationView(QObject):
         self.timeline = timeline
         self.origin = timeline.origin
         self.current_label = labels.names[0] if len(labels) else "label"
-        self.lanes: dict[str, Lane] = {}
+        self.lanes: dict[LaneKey, Lane] = {}
         self.items: dict[str, pg.GraphicsObject] = {}
         self.selected = ""
         self.snap_times: np.ndarray | None = None
         for tier in annotations.tiers:
             self._on_tier_added(tier)
+        self._add_suggestion_lanes()
         annotations.segment_added.connect(self._on_segment_added)
         annotations.segment_changed.connect(self._on_segment_changed)
         annotations.segment_removed.connect(self._on_segment_removed)
@@ -278,7 +237,10 @@ class AnnotationView(QObject):
         cls = PointItem if seg.is_point else SegmentItem
         item = cls(self, seg, color, seg.id == self.selected)
         item.setZValue(10 if seg.id == self.selected else (1 if seg.suggested else 5))
-        self.lanes[seg.tier].plot.addItem(item, ignoreBounds=True)
+        if seg.suggested:  # hovering names the source (its lane does too)
+            score = "" if seg.score is None else f", score {seg.score:.2f}"
+            item.setToolTip(f"? {seg.label} from {source_name(seg.source)}{score}: A accept · R reject")
+        self.lane_of(seg).plot.addItem(item, ignoreBounds=True)
         if isinstance(item, SegmentItem):
             item._place_text()  # now that it has a view to pin its label to
         return item
@@ -314,12 +276,13 @@ class AnnotationView(QObject):
             return
         t0, t1 = self._visible()
         segs = self.annotations.in_range(t0, t1)
-        per_tier: dict[str, int] = {}
+        per_lane: dict[LaneKey, int] = {}
         for s in segs:
-            per_tier[s.tier] = per_tier.get(s.tier, 0) + 1
-        for tier, lane in self.lanes.items():
-            lane.dense = per_tier.get(tier, 0) > MAX_ITEMS
-        want = {s.id: s for s in segs if not self.lanes[s.tier].dense}
+            key = lane_key(s)
+            per_lane[key] = per_lane.get(key, 0) + 1
+        for key, lane in self.lanes.items():
+            lane.dense = per_lane.get(key, 0) > MAX_ITEMS
+        want = {s.id: s for s in segs if not self.lane_of(s).dense}
         for sid in [s for s in self.items if s not in want]:
             self._remove_item(sid)
         if create:
@@ -347,19 +310,32 @@ class AnnotationView(QObject):
     def ensure_lane(self, tier: str) -> None:
         """A lane for ``tier`` before it holds a segment: a session nobody has labeled yet has
         no tiers, and without a lane there was nowhere to drag its first label."""
-        self._on_tier_added(Tier(tier))
+        self.lane_for(tier)
 
     def _on_tier_added(self, tier: Tier) -> None:
-        if tier.name in self.lanes:
-            return
-        lane = Lane(self, tier.name)
-        self.lanes[tier.name] = lane
-        self.timeline.add_plot(lane.plot, -LANE_HEIGHT)
+        if tier.name != SUGGESTION_TIER:  # its suggestions have their sources' lanes; a label there makes its lane
+            self.lane_for(tier.name)
+
+    def lane_for(self, key: LaneKey) -> Lane:
+        """The lane of ``key`` (a tier, or a tier and a suggestion source), appended if new."""
+        lane = self.lanes.get(key)
+        if lane is None:
+            lane = self.lanes[key] = Lane(self, key)
+            self.timeline.add_plot(lane.plot, -LANE_HEIGHT)
+        return lane
+
+    def lane_of(self, seg: Segment) -> Lane:
+        return self.lane_for(lane_key(seg))
+
+    def _add_suggestion_lanes(self) -> None:
+        """Before any item exists: the strips draw the suggestions zoomed out or while scrolling."""
+        for key in sorted({lane_key(s) for s in self.annotations.segments(suggested=True)}):
+            self.lane_for(key)
 
     def _on_segment_added(self, seg: Segment) -> None:
         t0, t1 = self._visible()
-        lane = self.lanes.get(seg.tier)
-        if seg.end >= t0 and seg.start <= t1 and not (lane is not None and lane.dense):
+        lane = self.lane_of(seg)
+        if seg.end >= t0 and seg.start <= t1 and not lane.dense:
             self.items[seg.id] = self._make_item(seg)
             self._layout_texts()
         self._update_strips()
@@ -378,9 +354,10 @@ class AnnotationView(QObject):
     def _on_reset(self) -> None:
         for t in self.annotations.tiers:
             self._on_tier_added(t)
+        self._add_suggestion_lanes()
         self.selected = ""
         self._rebuild()
         self.selection_changed.emit("")
 
 
-__all__ = ["AnnotationView", "Lane", "PointItem", "SegmentItem"]
+__all__ = ["AnnotationView", "Lane", "LANE_HEIGHT", "PointItem", "SegmentItem"]

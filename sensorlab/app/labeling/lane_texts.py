@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PySide6.QtCore import QPointF
 
+from sensorlab.app.labeling.lanes import lane_key
+
 if TYPE_CHECKING:  # annotation_view imports this module
     from sensorlab.app.labeling.annotation_view import AnnotationView
 
@@ -27,19 +29,20 @@ def layout_lane_texts(view: AnnotationView) -> None:
     """Show or hide the text of each of ``view``'s items (one pass per lane, in time order)."""
     from sensorlab.app.labeling.annotation_view import SegmentItem
 
-    per_lane: dict[str, list] = {}
-    scale: dict[str, tuple[float, float]] = {}  # per lane: scene x = a + b * view x
+    per_lane: dict = {}  # lane key → its texts
+    scale: dict = {}  # per lane: scene x = a + b * view x
     for sid, item in view.items.items():
         seg = view.annotations.get(sid)
-        lane = view.lanes.get(seg.tier) if seg is not None else None
+        key = lane_key(seg) if seg is not None else None
+        lane = view.lanes.get(key)
         if lane is None:
             continue
-        if seg.tier not in scale:
+        if key not in scale:
             x0 = lane.viewbox.mapViewToScene(QPointF(0.0, 0.5)).x()
-            scale[seg.tier] = (x0, lane.viewbox.mapViewToScene(QPointF(1.0, 0.5)).x() - x0)
-        a, b = scale[seg.tier]
+            scale[key] = (x0, lane.viewbox.mapViewToScene(QPointF(1.0, 0.5)).x() - x0)
+        a, b = scale[key]
         text, x = (item.text, item.text.pos().x()) if isinstance(item, SegmentItem) else (item.label, item.value())
-        per_lane.setdefault(seg.tier, []).append((sid == view.selected, a + b * x, text.textItem.boundingRect().width(), text))
+        per_lane.setdefault(key, []).append((sid == view.selected, a + b * x, text.textItem.boundingRect().width(), text))
     for entries in per_lane.values():
         entries.sort(key=lambda e: e[1])
         chosen = next(((e[1], e[1] + e[2]) for e in entries if e[0]), None)

@@ -28,7 +28,7 @@ from PySide6.QtGui import QColor, QImage, QPainter
 from sensorlab.app.live.traces import ViewOverlay
 
 if TYPE_CHECKING:  # the lane imports this module
-    from sensorlab.app.labeling.annotation_view import Lane
+    from sensorlab.app.labeling.lanes import Lane
 
 #: Alpha of a span's fill (plain, suggested), as `SegmentItem` fills it.
 FILL_ALPHA, SUGGESTED_ALPHA = 70, 150
@@ -86,7 +86,7 @@ class SegmentStrip(ViewOverlay):
         annotations = self.lane.view.annotations
         index = annotations.sorted_index()
         if index is not self._index_key:
-            segs = [s for s in index[2] if s.tier == self.lane.tier]
+            segs = [s for s in index[2] if self.lane.holds(s)]
             labels = sorted({s.label for s in segs})
             at = {name: i for i, name in enumerate(labels)}
             n = len(segs)

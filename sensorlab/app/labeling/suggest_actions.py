@@ -9,6 +9,7 @@ settles; a suggestion method runs on a worker and its result is one undoable ste
 from __future__ import annotations
 
 import numpy as np
+from PySide6.QtWidgets import QMenu
 
 from sensorlab.acquisition.source import StreamKind
 from sensorlab.labeling.suggest import SUGGESTION_TIER
@@ -17,6 +18,9 @@ from sensorlab.session.reader import StreamReader
 
 class SuggestActions:
     """Snapping and built-in suggestions; mixed into `LabelingView`."""
+
+    #: The last suggestion menu opened by a right click (`suggestion_menu`).
+    last_menu: QMenu | None = None
 
     def _update_snap(self) -> None:
         av = self.annotation_view
@@ -46,6 +50,21 @@ class SuggestActions:
         menu.addSeparator()
         menu.addAction("Settings (threshold, minimum length)…", self.open_suggest_settings)
         menu.addAction("Review in bulk (accept / reject many)…", self.open_bulk_review)
+
+    def suggestion_menu(self, seg_id: str, pos) -> QMenu | None:
+        """A right click on a suggestion (which selected it): Accept / Reject it, as A and R do
+        on the selection (non-blocking); returns the menu."""
+        seg = self.annotations.get(seg_id)
+        if seg is None or not seg.suggested:
+            return None
+        from sensorlab.app.labeling.lanes import source_name
+
+        menu = QMenu(self)
+        menu.addAction(f"Accept {seg.label} from {source_name(seg.source)}  (A)", lambda: self.keys.review(accept=True))
+        menu.addAction("Reject  (R)", lambda: self.keys.review(accept=False))
+        menu.popup(pos)
+        self.last_menu = menu  # tests
+        return menu
 
     def open_bulk_review(self):
         """Suggest ▾ → Review in bulk…: `labels accept|reject` with their filters, in the window (non-blocking); returns the dialog."""

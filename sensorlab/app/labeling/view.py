@@ -44,6 +44,7 @@ from sensorlab.app.labeling.annotation_view import AnnotationView
 from sensorlab.app.labeling.frame_preview import FramePreview
 from sensorlab.app.labeling.history_view import HistoryView
 from sensorlab.app.labeling.keys import KeyHandler
+from sensorlab.app.labeling.lanes import source_name
 from sensorlab.app.labeling.model_suggest import ModelSuggest
 from sensorlab.app.labeling.playback import Playback
 from sensorlab.app.labeling.sidecar_watch import SidecarWatch
@@ -269,6 +270,7 @@ class LabelingView(SuggestActions, QWidget):
         # then put new labels (and accepted suggestions) among the unreviewed ones.
         av.tier_activated.connect(lambda t: None if t == SUGGESTION_TIER else self._set_tier(t))
         av.selection_changed.connect(lambda _sid: self._update_position())
+        av.menu_requested.connect(self.suggestion_menu)
         self.annotations.tier_added.connect(lambda _t: self._update_tiers())
         # The position line shows the selection's label and times: redraw it when an edit
         # (relabel, move, undo) changes the model, not only when the selection changes.
@@ -342,7 +344,8 @@ class LabelingView(SuggestActions, QWidget):
         if av and av.selected and av.selected in self.annotations:
             s = self.annotations[av.selected]
             span = format_offset(s.start - o) + ("" if s.is_point else f"–{format_offset(s.end - o)}")
-            text += f"  ·  selected: {s.label} [{s.tier}] {span}  ·  "
+            what = f"? {s.label} from {source_name(s.source)}" if s.suggested else s.label  # which model's, as its lane says
+            text += f"  ·  selected: {what} [{s.tier}] {span}  ·  "
             text += SUGGESTION_HINT if s.suggested else SELECTION_HINT
         self.position_label.setText(text)
 

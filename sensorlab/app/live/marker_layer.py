@@ -181,19 +181,30 @@ class MarkerLayer(ViewOverlay):
         tail = bisect_right(lay.ends, right)  # the first text running past the right edge
         pinned_end = min(bisect_left(lay.starts, edge), tail)  # texts [0, pinned_end) start left of the edge
         p.setFont(self.font)
+        # Each text starts on a whole device pixel. At a fractional x, the window's own
+        # repaint and a fresh paint of the same frame (``grab``) drew one of a text's glyphs
+        # with different anti-aliasing (a 7 x 7 px difference where a text crossed the next
+        # marker's line), so what the panel showed depended on how it had been painted.
+        # Lines are drawn without anti-aliasing, on whole pixels, already.
+        dev = p.deviceTransform()
+        dx, dy = dev.dx(), dev.dy()
+
+        def at(pt: QPointF) -> QPointF:
+            return QPointF(round(pt.x() + dx) - dx, round(pt.y() + dy) - dy)
+
         pinned = []
         for i in range(pinned_end):
             t = texts[i]
             if edge <= t.pin_until:  # room for it at the edge
                 pinned.append((i, QPointF(edge, t.top)))
                 p.setPen(t.pen)
-                p.drawStaticText(pinned[-1][1], t.static)
+                p.drawStaticText(at(pinned[-1][1]), t.static)
         pen = None
         for t in texts[pinned_end:tail]:
             if t.pen is not pen:
                 pen = t.pen
                 p.setPen(pen)
-            p.drawStaticText(t.point, t.static)
+            p.drawStaticText(at(t.point), t.static)
         placed = []
         if tail < len(texts):
             row_end = self._row_ends(lay, pinned_end, tail, pinned, edge)
@@ -207,7 +218,7 @@ class MarkerLayer(ViewOverlay):
                 row_end[y] = x + t.width + 4
                 placed.append((i, QPointF(x, y)))
                 p.setPen(t.pen)
-                p.drawStaticText(placed[-1][1], t.static)
+                p.drawStaticText(at(placed[-1][1]), t.static)
         self._last = (lay, shift, pinned, pinned_end, tail, placed)
 
     @staticmethod

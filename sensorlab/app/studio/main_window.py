@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -34,8 +35,6 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QProgressBar,
-    QPushButton,
-    QSizePolicy,
     QStackedWidget,
     QTabWidget,
     QVBoxLayout,
@@ -53,6 +52,7 @@ from sensorlab.app.common.window_size import fit_to_screen
 from sensorlab.app.studio.session_form import SessionForm
 from sensorlab.app.studio.sessions_view import SessionsView
 from sensorlab.app.studio.actions import StudioActions
+from sensorlab.app.studio.banner import Banner
 from sensorlab.app.studio.recording_control import RecordingControl
 from sensorlab.labeling.annotations import LabelSet
 from sensorlab.studio import DEFAULT_PREROLL_S, Studio
@@ -91,7 +91,6 @@ class MainWindow(RecordingControl, StudioActions, ModelControls, QMainWindow):
         self.studio = Studio(preroll=int(self.settings.value("recording/preroll", DEFAULT_PREROLL_S)))
         self.live_view: LiveView | None = None
         self.health_view: HealthView | None = None
-        self._unseen_errors = 0
         self._labeling_windows: list = []
         self.label_dialog: QFileDialog | None = None
         self.relay = QtRelay(self)
@@ -165,14 +164,7 @@ class MainWindow(RecordingControl, StudioActions, ModelControls, QMainWindow):
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        self.banner = QPushButton()
-        self.banner.setStyleSheet("QPushButton{background:#8c1d18;color:white;text-align:left;padding:6px;border:none}")
-        self.banner.setToolTip("Click to dismiss; all messages are in the Messages tab")
-        self.banner.clicked.connect(self.banner.hide)
-        # A long message must not widen the window past the screen (a one-line button asks for
-        # its whole text's width); it is cut at the window's edge, and whole in the tooltip.
-        self.banner.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-        self.banner.hide()
+        self.banner = Banner()  # notices leave after a while, conditions once resolved (banner.py)
         layout.addWidget(self.banner)
         self.stack = QStackedWidget()
         self.waiting = QLabel("Opening devices…", alignment=Qt.AlignmentFlag.AlignCenter)
@@ -242,7 +234,7 @@ class MainWindow(RecordingControl, StudioActions, ModelControls, QMainWindow):
         if acq is None or acq is not self.acquisition:
             return  # superseded by another rig while opening
         for device, msg in errors.items():
-            self.show_error(f"{device}: {msg}")
+            self.show_error(f"{device}: {msg}", self.until_devices_reopened())
         if not acq.streams:
             self.waiting.setText("No device could be opened.\nUse Devices… to pick others (see Messages for why).")
             return
@@ -287,20 +279,24 @@ class MainWindow(RecordingControl, StudioActions, ModelControls, QMainWindow):
         self.statusBar().showMessage(text, 5000)
         self.message.emit(text)
 
-    def show_error(self, text: str) -> None:
-        """Show an error in the red banner (and keep it in the Messages tab)."""
+    def show_error(self, text: str, resolved: Callable[[], bool] | None = None) -> None:
+        """Show an error in the red banner (and keep it in the Messages tab): a notice, which
+        leaves after a while, or with ``resolved`` a condition, which stays until it returns True."""
         log.warning(text)
         self.messages.addItem(f"{datetime.now():%H:%M:%S}  ⚠ {text}")
         self.messages.item(self.messages.count() - 1).setForeground(Qt.GlobalColor.red)
-        self._unseen_errors = (self._unseen_errors + 1) if self.banner.isVisible() else 1
-        more = f"   (+{self._unseen_errors - 1} more in Messages)" if self._unseen_errors > 1 else ""
-        self.banner.setText(f"⚠  {text}{more}")
-        self.banner.setToolTip(f"{text}\n\nClick to dismiss; all messages are in the Messages tab")
-        self.banner.show()
+        self.banner.show_message(text, resolved)
         self.message.emit(text)
 
+    def until_devices_reopened(self) -> Callable[[], bool]:
+        """A condition of the devices open now: resolved once they are closed or opened again
+        (Devices…, a rig), which reports what still fails anew."""
+        acq = self.acquisition
+        return lambda: self.acquisition is not acq
+
     def _on_stream_failed(self, stream: str, message: str) -> None:
-        self.show_error(f"{stream or 'device'} stopped: {message}" + (" (recording continues for the other streams)" if self.recorder else ""))
+        self.show_error(f"{stream or 'device'} stopped: {message}" + (" (recording continues for the other streams)" if self.recorder else ""),
+                        self.until_devices_reopened())  # fmt: skip
         if self.health_view is not None:
             self.health_view.mark_failed(stream, message)
 

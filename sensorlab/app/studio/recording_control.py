@@ -109,9 +109,13 @@ class RecordingControl:
 
     def _on_recording_failed(self, stream: str, message: str) -> None:
         if stream:
-            self.show_error(f"recording of {stream} stopped: {message} (the other streams keep recording)")
+            # True while this recording runs; one that is over already (a device lost and not
+            # back when it stopped) is a notice: the device may come back meanwhile.
+            rec = self.recorder if self.studio.recording else None
+            self.show_error(f"recording of {stream} stopped: {message} (the other streams keep recording)",
+                            None if rec is None else (lambda: self.recorder is not rec or not self.studio.recording))  # fmt: skip
             return
-        self.show_error(f"the recording stopped: {message}")
+        self.show_error(f"the recording stopped: {message}", lambda: self.studio.recording)  # until a recording runs again
         if self.recorder is not None and self.record_button.isEnabled():
             self.stop_recording()  # closes what was written and resets the button
 
