@@ -20,18 +20,15 @@ from __future__ import annotations
 
 import numpy as np
 
-try:
-    from sensorlab.plotting import _raster as compiled_raster
-except ImportError as e:  # not built (no compiler, or a source checkout never installed)
-    compiled_raster, _WHY_NOT = None, str(e)
+from sensorlab.optional_extension import load_optional_extension
+
+_RASTER = load_optional_extension("sensorlab.plotting._raster", "envelope raster", "NumPy")
+compiled_raster = _RASTER.module
 
 
 def raster_path() -> str:
-    """Which code fills the labeling view's envelopes, in words."""
-    if compiled_raster is not None:
-        return "envelope raster: compiled (sensorlab/plotting/_raster.c)"
-    return (f"envelope raster: NumPy (the C extension sensorlab/plotting/_raster.c is not built: {_WHY_NOT}; "
-            f"`pip install -e .` with a C compiler builds it)")  # fmt: skip
+    """Which code fills the envelopes of the labeling view and the live view's dense traces, in words."""
+    return _RASTER.which_runs()
 
 
 def premultiplied(rgba: tuple[int, int, int, int]) -> int:
