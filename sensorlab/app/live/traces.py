@@ -254,7 +254,8 @@ class TraceGroup(pg.GraphicsObject):
         colours = np.array([premultiplied(tr._pen.color().getRgb()) for tr in shown], np.uint32)
         w, h = last - first + 1, bottom - top
         buf = np.zeros((h, w), np.uint32)
-        envelope_image(buf, centres, lo, hi, colours, 1.0, -first, t.m22(), t.dy() - top)
+        # (polyline_spans's neighbouring spans meet already: no join_columns again)
+        envelope_image(buf, centres, lo, hi, colours, 1.0, -first, t.m22(), t.dy() - top, join=False)
         image = QImage(buf.data, w, h, 4 * w, QImage.Format.Format_ARGB32_Premultiplied)
         p.save()
         p.resetTransform()
