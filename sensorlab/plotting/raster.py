@@ -2,7 +2,7 @@
 
 A plot of a long signal shows, in each pixel column, the span between the smallest and the
 largest sample that falls in it. Qt strokes such a span as a 1-px vertical line and sets each
-of its pixels on its own (most of a labeling sweep frame; docs/PERFORMANCE.md). Here every
+of its pixels on its own (most of a labeling sweep frame; docs/performance/labeling.md). Here every
 channel's spans go into one premultiplied ARGB32 buffer (``uint32``, rows of pixels, Qt's
 ``Format_ARGB32_Premultiplied``) as vertical runs of its colour, the channels in their painting
 order; the caller wraps the buffer in one image and draws it.
