@@ -29,7 +29,9 @@ _WHAT = {"sensorlab.inference._hop": "the compiled live-inference hop", "sensorl
 setup(
     ext_modules=[
         # -ffp-contract=off: no fused multiply-adds, so the window positions are the Python code's bits.
-        Extension("sensorlab.inference._hop", ["sensorlab/inference/_hop.c"], extra_compile_args=["-O2", "-ffp-contract=off"], optional=True),
+        # (_hop.c includes its two parts, _hop_scan.h and _hop_arrays.h: one translation unit)
+        Extension("sensorlab.inference._hop", ["sensorlab/inference/_hop.c"], depends=["sensorlab/inference/_hop_scan.h", "sensorlab/inference/_hop_arrays.h"],
+                  extra_compile_args=["-O2", "-ffp-contract=off"], optional=True),
         # (the same: its row arithmetic gives the NumPy fallback's pixels)
         Extension("sensorlab.plotting._raster", ["sensorlab/plotting/_raster.c"], extra_compile_args=["-O2", "-ffp-contract=off"], optional=True),
     ],

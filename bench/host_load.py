@@ -3,8 +3,8 @@
 The live view once painted 9–12 fps on a "quiet" VM (load average 0.6–2.6) where it had
 painted 60 the evening before, on the old code and the new alike, with the GUI thread's CPU a
 frame doubled and most of a frame spent waiting for the GIL
-(docs/PERFORMANCE.md, "Quiet machine, eighth round"; not reproduced the next morning:
-"Live view, tenth round"); the bench's own figures could not say why. A load average does not
+(docs/performance/whole-rig-snapshots.md, "Quiet machine, eighth round"; not reproduced the next
+morning: docs/performance/live-view.md, "Live view, tenth round"); the bench's own figures could not say why. A load average does not
 say *who* held the cores, nor whether they were held at real-time priority (a SCHED_FIFO task
 owns its core: every ordinary thread that lands there, a GIL holder too, waits for it) or by
 the VM's host (steal). `snapshot` before and after a phase, then `delta`, gives:

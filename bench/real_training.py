@@ -3,7 +3,7 @@
 Every step is a sensorlab command run as a user would (``python -m sensorlab.cli ...``):
 import → dataset build → train → export (ONNX, TFLite fp32 / int8) → quantize → evaluate →
 bench-model → export-c, so the benchmark also proves the pipeline. The figures go into
-docs/PERFORMANCE.md ("Training on real data").
+docs/performance/training.md ("Training on real data").
 
 The data sets are not part of sensorlab (their terms: docs/REAL-DATA.md). Get them and pass
 the folder that holds them::
@@ -49,7 +49,7 @@ from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DOC = ROOT / "docs" / "PERFORMANCE.md"
+DOC = ROOT / "docs" / "performance" / "training.md"
 BEGIN, END = "<!-- real-training:begin -->", "<!-- real-training:end -->"
 SPEAKERS = ["george", "jackson", "lucas", "nicolas", "yweweler"]
 #: FSDD training settings (`--fsdd-settings`). "long" trains to convergence (the official split
@@ -365,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("data", type=Path, help="folder holding fsdd/*.wav and hapt/hapt.npz")
     ap.add_argument("--work", type=Path, help="sessions, datasets and runs go here (default: a new temporary folder)")
     ap.add_argument("--only", nargs="*", choices=["fsdd", "hapt"], default=["fsdd", "hapt"])
-    ap.add_argument("--write", action="store_true", help=f"replace the section between {BEGIN} and {END} in docs/PERFORMANCE.md")
+    ap.add_argument("--write", action="store_true", help=f"replace the section between {BEGIN} and {END} in docs/performance/training.md")
     ap.add_argument("--speakers", nargs="*", choices=SPEAKERS, default=SPEAKERS, help="FSDD test speakers to train folds for (default: all five)")
     ap.add_argument("--fsdd-builds", choices=["official", *SPEAKERS], default="official", help="FSDD model whose builds are exported and compared")
     ap.add_argument("--fsdd-settings", choices=list(FSDD_SETTINGS), default="long", help="FSDD training settings (see FSDD_SETTINGS; default long)")

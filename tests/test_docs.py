@@ -8,11 +8,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 TEXT = [
     *ROOT.glob("sensorlab/**/*.py"), *ROOT.glob("sensorlab/**/*.toml"), *ROOT.glob("tests/**/*.py"),
-    *ROOT.glob("bench/**/*.py"), *ROOT.glob("docs/*.md"), ROOT / "README.md", ROOT / "Makefile",
+    *ROOT.glob("bench/**/*.py"), *ROOT.glob("docs/*.md"), *ROOT.glob("docs/performance/*.md"), ROOT / "README.md", ROOT / "Makefile",
 ]  # fmt: skip
 # Citations of notes that live outside the repository (built from parts so this file does not match).
 OUTSIDE = re.compile("|".join(["VIRTUAL" + "-DEVICES", "STYLE" + r" rules?\b", r"\.\./" + "shared", r"\bshared/"]))
-DOC = re.compile(r"\b((?:docs/)?[A-Z][A-Z-]+\.md)\b(?:[,§ ]+\"([^\"]+)\")?")
+# A document by its name (``docs/`` optional), or one of the performance rounds by its path.
+DOC = re.compile(r"\b((?:docs/)?[A-Z][A-Z-]+\.md|docs/performance/[a-z-]+\.md)\b(?:[,§ ]+\"([^\"]+)\")?")
 
 
 def _files():

@@ -119,7 +119,7 @@ class AudioSource(SourceBase):
         the block itself (a USB card's buffering, ~0.5-2 ms), subtracted by the clock fit. Like
         any constant delay it is invisible in arrival times, so it can only be configured:
         PortAudio's ``inputBufferAdcTime`` would tell it, but behind PulseAudio it reads 0 ms
-        on median and wanders by tens of ms (docs/PERFORMANCE.md, "Timestamps").
+        on median and wanders by tens of ms (docs/performance/sync.md, "Timestamps").
 
     ``stats[name].overflows`` counts blocks PortAudio flagged with an input overflow. If the
     stream ends without `stop` (sound server killed, USB mic unplugged) the stream fails

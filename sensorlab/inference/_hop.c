@@ -20,14 +20,15 @@
  * uses (IEEE doubles, no contraction: built with -ffp-contract=off), `rint` rounds half to even
  * like Python's `round`, and the binary searches are NumPy's own `searchsorted` loop (with its
  * NaN ordering), so positions, starts and `due` are the same bits.
+ *
+ * In three files, one translation unit (setup.py compiles this one; it includes the others):
+ * this one, the hop; _hop_scan.h, the scans of the held timestamps (binary search, gap check
+ * with its AVX2 dispatch); _hop_arrays.h, reading the chunks' and held buffers' arrays.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <math.h>
 #include <string.h>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
 
 /* The Windower's constants, in the order of `Windower._c_consts`. */
 enum { K_GAP, K_AVAIL, K_HOP, K_N, K_RATE, K_LENGTH, K_MARGIN, K_LEAD, K_J0, K_EPS, K_SLACK, K_READY, K_ARRAY, K_F64, K_F32, K_NDARRAY, K_COUNT };
@@ -35,100 +36,7 @@ enum { K_GAP, K_AVAIL, K_HOP, K_N, K_RATE, K_LENGTH, K_MARGIN, K_LEAD, K_J0, K_E
 static PyObject *s_dtype, *s_ts, *s_x, *s_buf, *s_lo, *s_hi, *s_timestamps, *s_data, *s_anchor, *s_j, *s_restarted,
     *s_base, *s_newest, *s_due, *s_consts, *s_room, *s_hop_cut;
 
-/* NumPy's float ordering for sorting and searching: NaN after every number. */
-static inline int lt(double a, double b) { return a < b || (b != b && a == a); }
-
-/* `arr.searchsorted(key, side)` for one key, as NumPy's binsearch runs it (the same probes,
- * so the same index even where the stamps are not sorted). */
-static Py_ssize_t searchsorted(const double *arr, Py_ssize_t len, double key, int right)
-{
-    Py_ssize_t lo = 0, hi = len;
-    while (lo < hi) {
-        Py_ssize_t mid = lo + ((hi - lo) >> 1);
-        int go_right = right ? !lt(key, arr[mid]) : lt(arr[mid], key);
-        if (go_right)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
-/* Whether any step t[i + 1] - t[i], i < k, is above ``gap`` or NaN (the common answer, no, is
- * what the hop checks ~4,000 stamps a window for: two steps per SSE2 instruction on x86-64). */
-static int any_step_not_below(const double *t, Py_ssize_t k, double gap)
-{
-    Py_ssize_t i = 0;
-#ifdef __SSE2__
-    __m128d g = _mm_set1_pd(gap), odd = _mm_setzero_pd();
-    for (; i + 2 <= k; i += 2)
-        odd = _mm_or_pd(odd, _mm_cmpnle_pd(_mm_sub_pd(_mm_loadu_pd(t + i + 1), _mm_loadu_pd(t + i)), g));  /* not (step <= gap) */
-    if (_mm_movemask_pd(odd))
-        return 1;
-#endif
-    for (; i < k; i++)
-        if (!(t[i + 1] - t[i] <= gap))
-            return 1;
-    return 0;
-}
-
-#if defined(__GNUC__) && defined(__x86_64__)
-#include <immintrin.h>
-/* The same test with AVX2 (where the CPU has it: `__builtin_cpu_supports`), 16 steps a loop
- * iteration: four steps an instruction and a quarter of the loop's own instructions (~6 K
- * instructions a window of 4,000 stamps instead of ~16 K). ``_CMP_NLE_UQ``: true where the step
- * is above the gap or NaN, as SSE2's ``cmpnle``. */
-__attribute__((target("avx2"))) static int any_step_not_below_avx2(const double *t, Py_ssize_t k, double gap)
-{
-    Py_ssize_t i = 0;
-    const __m256d g = _mm256_set1_pd(gap);
-    __m256d odd = _mm256_setzero_pd();
-    for (; i + 16 <= k; i += 16) {
-        __m256d s0 = _mm256_sub_pd(_mm256_loadu_pd(t + i + 1), _mm256_loadu_pd(t + i));
-        __m256d s1 = _mm256_sub_pd(_mm256_loadu_pd(t + i + 5), _mm256_loadu_pd(t + i + 4));
-        __m256d s2 = _mm256_sub_pd(_mm256_loadu_pd(t + i + 9), _mm256_loadu_pd(t + i + 8));
-        __m256d s3 = _mm256_sub_pd(_mm256_loadu_pd(t + i + 13), _mm256_loadu_pd(t + i + 12));
-        odd = _mm256_or_pd(odd, _mm256_or_pd(_mm256_or_pd(_mm256_cmp_pd(s0, g, _CMP_NLE_UQ), _mm256_cmp_pd(s1, g, _CMP_NLE_UQ)),
-                                             _mm256_or_pd(_mm256_cmp_pd(s2, g, _CMP_NLE_UQ), _mm256_cmp_pd(s3, g, _CMP_NLE_UQ))));
-    }
-    if (_mm256_movemask_pd(odd))
-        return 1;
-    for (; i < k; i++)
-        if (!(t[i + 1] - t[i] <= gap))
-            return 1;
-    return 0;
-}
-#define HAVE_AVX2_PATH 1
-#endif
-
-static int has_avx2 = -1;  /* the CPU's answer, asked once */
-
-/* `any_step_not_below`, on AVX2 where the CPU has it. */
-static int any_gap_step(const double *t, Py_ssize_t k, double gap)
-{
-#ifdef HAVE_AVX2_PATH
-    if (has_avx2 < 0)
-        has_avx2 = __builtin_cpu_supports("avx2") ? 1 : 0;
-    if (has_avx2)
-        return any_step_not_below_avx2(t, k, gap);
-#endif
-    return any_step_not_below(t, k, gap);
-}
-
-static int native_format(const char *fmt, char code)
-{
-    /* NumPy exports native-order float32 as "f" and float64 as "d" ("<" or "=" prefixes are
-     * also native on a little-endian host); ">f" (big-endian) and anything else are refused. */
-    if (fmt == NULL)
-        return 0;
-#if PY_LITTLE_ENDIAN
-    if (fmt[0] == '<' || fmt[0] == '=' || fmt[0] == '@')
-#else
-    if (fmt[0] == '>' || fmt[0] == '!' || fmt[0] == '=' || fmt[0] == '@')
-#endif
-        fmt++;
-    return fmt[0] == code && fmt[1] == '\0';
-}
+#include "_hop_scan.h"
 
 static int get_double(PyObject *o, PyObject *name, double *out)
 {
@@ -176,185 +84,7 @@ static int held_bounds(PyObject *held, Py_ssize_t *lo, Py_ssize_t *hi)
     return get_ssize(held, s_lo, lo) || get_ssize(held, s_hi, hi) ? -1 : 0;
 }
 
-/* NumPy's array object as every compiled extension reads it: the head of `PyArrayObject_fields`
- * (NumPy's public ABI since 1.7, unchanged in 2.x; NumPy's own macros such as PyArray_DATA read
- * these fields in every extension built against it). Reading them is ~20 instructions where the
- * buffer protocol costs ~300 an array (NumPy fills a buffer-info record per export, and the
- * dtype read that let it skip the format string is an attribute lookup): ~50 arrays a wake-up.
- * The layout is checked once against the buffer protocol (`check_fields`) before it is used;
- * where it does not match, every array goes through the buffer protocol as before. */
-typedef struct {
-    PyObject_HEAD
-    char *data;
-    int nd;
-    Py_ssize_t *dimensions;
-    Py_ssize_t *strides;
-    PyObject *base;
-    PyObject *descr;
-    int flags;
-} ArrayFields;
-#define A_C_CONTIGUOUS 0x0001
-#define A_WRITEABLE 0x0400
-
-static int fields_ok = 0;  /* 0: not checked yet, 1: the layout above is NumPy's, -1: it is not (buffer protocol only) */
-
-/* Whether `ArrayFields` reads ``a`` (an exact ndarray) as the buffer protocol exports it: data, shape, strides, dtype object, contiguity. */
-static void check_fields(PyObject *a)
-{
-    Py_buffer v;
-    if (PyObject_GetBuffer(a, &v, PyBUF_STRIDES | PyBUF_FORMAT) < 0) {
-        PyErr_Clear();
-        return;  /* (checked on a later call) */
-    }
-    ArrayFields *f = (ArrayFields *)a;
-    int ok = f->data == (char *)v.buf && f->nd == v.ndim && f->nd >= 1 && f->nd <= 32;
-    for (int i = 0; ok && i < v.ndim; i++)
-        ok = f->dimensions[i] == v.shape[i] && f->strides[i] == v.strides[i];
-    if (ok) {
-        PyObject *dt = PyObject_GetAttr(a, s_dtype);
-        if (dt == NULL)
-            PyErr_Clear();
-        ok = dt != NULL && dt == f->descr && ((f->flags & A_C_CONTIGUOUS) != 0) == (PyBuffer_IsContiguous(&v, 'C') != 0)
-             && ((f->flags & A_WRITEABLE) != 0) == !v.readonly;
-        Py_XDECREF(dt);
-    }
-    PyBuffer_Release(&v);
-    fields_ok = ok ? 1 : -1;
-}
-
-/* An array's memory as the hop reads it: its first element, dimensions (1 or 2), and what to release. */
-typedef struct {
-    char *buf;
-    int nd;
-    Py_ssize_t shape[2];
-    PyObject *obj;     /* direct: the array (a reference held until released) */
-    Py_buffer view;    /* exported: the buffer */
-    int exported;
-} Mem;
-
-static void release_mem(Mem *m)
-{
-    if (m->exported)
-        PyBuffer_Release(&m->view);
-    else
-        Py_XDECREF(m->obj);
-    m->obj = NULL;
-    m->exported = 0;
-}
-
-/* The memory of ``a`` (borrowed), whose elements must be ``code`` ('d': native float64, 'f':
- * native float32), C-contiguous (and writable with ``writable``), 1 or 2 dimensions. Read from
- * the array's fields when ``a`` is exactly an ndarray of NumPy's own native dtype object
- * ``native``; any other object or dtype object (byte-swapped, or an equal one made elsewhere)
- * is exported and its format checked. 1: ok, 0: refused (no such buffer, another format),
- * -1: error. */
-static int get_mem(PyObject *a, Mem *m, PyObject *native, PyObject *ndarray, char code, int writable)
-{
-    m->obj = NULL;
-    m->exported = 0;
-    if (fields_ok == 0 && (PyObject *)Py_TYPE(a) == ndarray)
-        check_fields(a);
-    if (fields_ok == 1 && (PyObject *)Py_TYPE(a) == ndarray) {
-        ArrayFields *f = (ArrayFields *)a;
-        const int need = A_C_CONTIGUOUS | (writable ? A_WRITEABLE : 0);
-        if (f->descr == native && (f->flags & need) == need && (f->nd == 1 || f->nd == 2)) {
-            m->buf = f->data;
-            m->nd = f->nd;
-            m->shape[0] = f->dimensions[0];
-            m->shape[1] = f->nd == 2 ? f->dimensions[1] : 1;
-            m->obj = Py_NewRef(a);
-            return 1;
-        }
-    }
-    if (PyObject_GetBuffer(a, &m->view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0)) < 0) {
-        PyErr_Clear();
-        return 0;
-    }
-    m->exported = 1;
-    if (!native_format(m->view.format, code) || m->view.ndim < 1 || m->view.ndim > 2) {
-        release_mem(m);
-        return 0;
-    }
-    m->buf = (char *)m->view.buf;
-    m->nd = m->view.ndim;
-    m->shape[0] = m->view.shape[0];
-    m->shape[1] = m->view.ndim == 2 ? m->view.shape[1] : 1;
-    return 1;
-}
-
-/* A held array (``held.buf``): float64 1-D (code 'd') or float32 2-D ('f'), writable and C-contiguous. 1: ok, 0: refused, -1: error. */
-static int held_mem(PyObject *held, Mem *m, PyObject *native, PyObject *ndarray, char code)
-{
-    PyObject *buf = PyObject_GetAttr(held, s_buf);
-    if (buf == NULL)
-        return -1;
-    int r = get_mem(buf, m, native, ndarray, code, 1);
-    Py_DECREF(buf);  /* (get_mem holds its own reference or buffer) */
-    if (r == 1 && m->nd != (code == 'd' ? 1 : 2)) {
-        release_mem(m);
-        return 0;
-    }
-    return r;
-}
-
-typedef struct {
-    Mem *v;            /* 2 per chunk: timestamps, samples */
-    Py_ssize_t count;  /* held (to release) */
-    Mem local[64];
-} Views;
-
-static void release_views(Views *vs)
-{
-    for (Py_ssize_t i = 0; i < vs->count; i++)
-        release_mem(&vs->v[i]);
-    if (vs->v != vs->local)
-        PyMem_Free(vs->v);
-}
-
-/* Every chunk's timestamps and samples; the samples per chunk. 1: all as `_hop` takes them
- * (float64 1-D stamps; native float32 samples, C-contiguous, `row` bytes a sample, as many as
- * the stamps), 0: refused, -1: error. */
-static int chunk_views(PyObject *chunks, Views *vs, Py_ssize_t row, Py_ssize_t *k_out, PyObject *f64, PyObject *f32, PyObject *ndarray)
-{
-    Py_ssize_t n = PyList_GET_SIZE(chunks), k = 0;
-    vs->count = 0;
-    vs->v = 2 * n <= 64 ? vs->local : PyMem_New(Mem, 2 * n);
-    if (vs->v == NULL) {
-        PyErr_NoMemory();
-        return -1;
-    }
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *c = PyList_GET_ITEM(chunks, i);
-        PyObject *t = PyObject_GetAttr(c, s_timestamps);
-        if (t == NULL)
-            return -1;
-        PyObject *d = PyObject_GetAttr(c, s_data);
-        if (d == NULL) {
-            Py_DECREF(t);
-            return -1;
-        }
-        Mem *tv = &vs->v[vs->count], *dv = &vs->v[vs->count + 1];
-        /* not C-contiguous, no buffer at all, or not native float64 stamps and float32 samples: the general path */
-        int ok = get_mem(t, tv, f64, ndarray, 'd', 0);
-        if (ok) {
-            vs->count++;
-            ok = get_mem(d, dv, f32, ndarray, 'f', 0);
-            if (ok)
-                vs->count++;
-        }
-        Py_DECREF(t);
-        Py_DECREF(d);
-        if (!ok || tv->nd != 1)
-            return 0;
-        Py_ssize_t m = tv->shape[0];
-        int shape_ok = dv->nd == 2 ? (dv->shape[0] == m && dv->shape[1] * 4 == row) : (dv->shape[0] == m && row == 4);
-        if (!shape_ok)
-            return 0;
-        k += m;
-    }
-    *k_out = k;
-    return 1;
-}
+#include "_hop_arrays.h"
 
 /* Hand the held hop to `Windower._hop_cut(k)` (the general cut of held samples). */
 static PyObject *hop_cut(PyObject *w, Py_ssize_t k)

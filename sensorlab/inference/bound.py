@@ -27,7 +27,7 @@ input a tap gets).
 A run is then ``session.run_with_iobinding(binding)`` without run options (with an empty
 `RunOptions` onnxruntime 1.2x's Python wrapper looks up a graph-capture key, and the C++
 exception of the missing key costs more than the model). On the bench's small sensor CNN that
-call takes ~9 µs where ``session.run`` takes ~13 µs (docs/PERFORMANCE.md).
+call takes ~9 µs where ``session.run`` takes ~13 µs (docs/performance/inference.md).
 
 Only ONNX models whose window input is float32 and whose features are computed in the graph
 are bound (`bind` returns None otherwise: TFLite builds, log-mel front ends outside the graph
@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sensorlab.inference.model import ModelError, _concrete, run_failed
+from sensorlab.inference.ort_session import ModelError, concrete_shape, run_failed, session_options
 
 _exp = math.exp
 
@@ -117,7 +117,7 @@ class BoundRun:
         by_name = {t.name: t for t in m.inputs}
         self._state = []  # (output buffer, input buffer)
         for o, i in m.state_pairs.items():
-            sin = bind_in(i, np.zeros(_concrete(by_name[i].shape), by_name[i].dtype))
+            sin = bind_in(i, np.zeros(concrete_shape(by_name[i].shape), by_name[i].dtype))
             self._state.append((bind_out(o, first[names.index(o)]), sin))
         self.scores = bind_out(names[m.scores_index], first[m.scores_index])
         # Probabilities, as `LoadedModel._probabilities` computes them, into preallocated arrays.
@@ -281,7 +281,6 @@ class _Fused:
         import onnxruntime as ort
 
         from sensorlab.inference.fused import PROBS
-        from sensorlab.inference.model import session_options
 
         m = bound.model
         self.sess = sess = ort.InferenceSession(graph, sess_options=session_options(), providers=["CPUExecutionProvider"])

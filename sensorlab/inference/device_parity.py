@@ -377,4 +377,14 @@ def attach(acq, predictions: str, events: str, tolerance: float | None = None, d
     return dp
 
 
-__all__ = ["SETTLE_MARGIN", "DeviceParity", "DeviceReport", "attach", "compare_device", "parse_report"]
+def compare_events(pred_ends: np.ndarray, probs: np.ndarray, labels: list[str], event_times: np.ndarray, event_texts: list[str],
+                   tolerance: float | None = None, delay: float = 0.0, key: str = "label") -> ParityReport:  # fmt: skip
+    """Host predictions vs a device's own reports (JSON events with a ``label``, or plain class
+    names): `compare_device` with each window ending at its prediction and a hop of their median step."""
+    ends = np.asarray(pred_ends, np.float64)
+    hop = float(np.median(np.diff(ends))) if len(ends) > 1 else 1.0
+    report, _ = compare_device(ends - hop, ends, probs, labels, event_times, event_texts, hop=hop, tolerance=tolerance, delay=delay, key=key)
+    return report
+
+
+__all__ = ["SETTLE_MARGIN", "DeviceParity", "DeviceReport", "attach", "compare_device", "compare_events", "parse_report"]

@@ -237,7 +237,7 @@ class InferenceProcessor(LiveSettings, ProcessorBase):
             self._reset_state()
         # The predictions chunk is made before the run, its probabilities and arrival time filled
         # in after: the same arrays, but NumPy's code is still in the caches here, where after a
-        # model run every call pays for fetching it again (2–5× its cost; docs/PERFORMANCE.md).
+        # model run every call pays for fetching it again (2–5× its cost; docs/performance/inference.md).
         # (np.empty and an item set: cheaper than np.array of a one-float list, which parses the list)
         end = start + self._length  # (float64 either way: run_windows' starts + window)
         probs = np.empty((1, one.classes), np.float32)

@@ -24,26 +24,15 @@ import numpy as np
 
 from sensorlab.contract import METADATA_KEY, ContractError, ModelContract, from_onnxruntime
 from sensorlab.datasets.normalize import ChannelStats
+from sensorlab.inference.bound import bind
 from sensorlab.inference.mapping import MappingError, ModelMapping, load_mapping, mapping_path
+from sensorlab.inference.ort_session import ModelError, concrete_shape, run_failed, session_options
 from sensorlab.inference.tflite import TFLiteError, TFLiteSession
 
 #: onnxruntime element types → NumPy dtypes (the ones small sensor models use).
 _ORT_TYPES = {"tensor(float)": np.float32, "tensor(double)": np.float64, "tensor(float16)": np.float16, "tensor(int8)": np.int8,
               "tensor(uint8)": np.uint8, "tensor(int16)": np.int16, "tensor(int32)": np.int32, "tensor(int64)": np.int64,
               "tensor(bool)": np.bool_}  # fmt: skip
-
-
-class ModelError(ValueError):
-    """A model that cannot be used as given: one line naming the model, the input and the fix."""
-
-
-def run_failed(model: str, input_name: str, error: Exception, shape: tuple[int, ...] | None = None) -> ModelError:
-    """The `ModelError` for an onnxruntime run that raised ``error``: the model's file name, the
-    input (with the shape fed, when known), onnxruntime's first line, and what to check."""
-    first = str(error).strip().splitlines()[0][:300]
-    fed = "" if shape is None else f" of shape {list(shape)}"
-    return ModelError(f"{model}: onnxruntime failed on input {input_name!r}{fed} ({first}); "
-                      f"check the mapping's layout, window and channels against the model's inputs")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -86,18 +75,6 @@ def _specs(items) -> list[TensorSpec]:
     return [TensorSpec(i.name, tuple(i.shape), i.type) for i in items]
 
 
-def session_options():
-    """One intra-op and one inter-op thread, sequential, onnxruntime's warnings off (see the module doc)."""
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = 1
-    opts.inter_op_num_threads = 1
-    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    opts.log_severity_level = 3  # onnxruntime's own warnings go to stderr otherwise
-    return opts
-
-
 def _open_session(path: Path):
     import onnxruntime as ort
 
@@ -138,10 +115,6 @@ def _state_partner(output: str, input_names: set[str]) -> str | None:
     if m and f"{m.group(1)}in{m.group(3)}" in input_names:
         return f"{m.group(1)}in{m.group(3)}"
     return None
-
-
-def _concrete(shape: tuple) -> tuple[int, ...]:
-    return tuple(d if isinstance(d, int) and d > 0 else 1 for d in shape)
 
 
 class LoadedModel:
@@ -209,7 +182,7 @@ class LoadedModel:
             if out.name in self.state_pairs:
                 continue
             partner = _state_partner(out.name, set(by_name) - taken)
-            if partner and _concrete(by_name[partner].shape) == _concrete(out.shape):
+            if partner and concrete_shape(by_name[partner].shape) == concrete_shape(out.shape):
                 self.state_pairs[out.name] = partner
                 taken.add(partner)
         free = [t.name for t in self.inputs if t.name not in taken]
@@ -227,7 +200,7 @@ class LoadedModel:
             # stateful model whose names follow no convention), else a placeholder to fill in.
             scores_name = m.scores or (self.outputs[0].name if self.outputs else "")
             carriers = [o.name for o in self.outputs if o.name != scores_name and o.name not in self.state_pairs
-                        and o.type == t.type and _concrete(o.shape) == _concrete(t.shape)]  # fmt: skip
+                        and o.type == t.type and concrete_shape(o.shape) == concrete_shape(t.shape)]  # fmt: skip
             carrier = carriers[0] if len(carriers) == 1 else "<output>"
             raise ModelError(f"{name}: model input {t.describe()} is not mapped; set it in the mapping as a constant (\"constants\": {{\"{t.name}\": 0}}) "
                              f"or as recurrent state (\"state\": {{\"{carrier}\": \"{t.name}\"}})")  # fmt: skip
@@ -238,7 +211,7 @@ class LoadedModel:
         if scores not in out_names:
             raise ModelError(f"{name}: no output {scores!r} to read scores from (outputs: {', '.join(out_names)}); fix 'scores' in the mapping")
         self.scores_index = out_names.index(scores)
-        self.constants = {k: np.asarray(v, dtype=by_name[k].dtype).reshape(_concrete(by_name[k].shape) if np.size(v) == int(np.prod(_concrete(by_name[k].shape))) else np.shape(v))
+        self.constants = {k: np.asarray(v, dtype=by_name[k].dtype).reshape(concrete_shape(by_name[k].shape) if np.size(v) == int(np.prod(concrete_shape(by_name[k].shape))) else np.shape(v))
                           for k, v in m.constants.items()}  # fmt: skip
         self.layout = m.layout
         self.batched = m.layout.startswith("N")
@@ -302,7 +275,7 @@ class LoadedModel:
     def reset(self) -> None:
         """Forget recurrent state (a gap in the stream, a restart)."""
         by_name = {t.name: t for t in self.inputs}
-        self.state = {i: np.zeros(_concrete(by_name[i].shape), by_name[i].dtype) for i in self.state_pairs.values()}
+        self.state = {i: np.zeros(concrete_shape(by_name[i].shape), by_name[i].dtype) for i in self.state_pairs.values()}
         bound = getattr(self, "_bound", None)
         if bound:
             bound.reset()
@@ -312,8 +285,6 @@ class LoadedModel:
         or None when this model cannot be bound (it then takes `features` + `run`). Made on first use:
         a model that fails at run time fails here, on its first window, with `run`'s message."""
         if getattr(self, "_bound", None) is None:
-            from sensorlab.inference.bound import bind
-
             self._bound = bind(self, samples, channels) or False
         return self._bound or None
 

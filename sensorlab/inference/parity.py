@@ -9,8 +9,8 @@ inspection, up to ``keep`` of them. The last ``trace`` windows' probabilities of
 are kept too (`ParityTap.trace_arrays`), so a view can overlay the two traces.
 
 The host model against the class a device reports on its own serial events stream is
-`sensorlab.inference.device_parity` (`DeviceParity` live, `compare_device` on recordings;
-`compare_events` here is the short form).
+`sensorlab.inference.device_parity` (`DeviceParity` live, `compare_device` on recordings,
+`compare_events` its short form).
 """
 
 from __future__ import annotations
@@ -196,16 +196,4 @@ class ParityTap:
             r.windows += len(pa)
 
 
-def compare_events(pred_ends: np.ndarray, probs: np.ndarray, labels: list[str], event_times: np.ndarray, event_texts: list[str],
-                   tolerance: float | None = None, delay: float = 0.0, key: str = "label") -> ParityReport:  # fmt: skip
-    """Host predictions vs a device's own reports (JSON events with a ``label``, or plain class
-    names); the rule is `sensorlab.inference.device_parity`'s."""
-    from sensorlab.inference.device_parity import compare_device
-
-    ends = np.asarray(pred_ends, np.float64)
-    hop = float(np.median(np.diff(ends))) if len(ends) > 1 else 1.0
-    report, _ = compare_device(ends - hop, ends, probs, labels, event_times, event_texts, hop=hop, tolerance=tolerance, delay=delay, key=key)
-    return report
-
-
-__all__ = ["Divergence", "ParityReport", "ParityTap", "TraceRing", "compare_events"]
+__all__ = ["Divergence", "ParityReport", "ParityTap", "TraceRing"]

@@ -16,6 +16,8 @@ from typing import Any
 
 from psygnal import Signal
 
+from sensorlab.labeling.atomic_file import atomic_write_text
+
 #: Colour-blind-friendly default palette (Okabe-Ito), cycled for labels without a colour.
 DEFAULT_COLORS = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#999999")
 
@@ -160,9 +162,6 @@ class LabelSet:
 
     def save(self, path: str | Path) -> Path:
         """Save atomically as TOML (``.toml``, or a folder) or JSON (``.json``); returns the path."""
-        # Imported here: store imports this module for the sidecar, not the other way round.
-        from sensorlab.labeling.store import atomic_write_text
-
         path = Path(path)
         if path.is_dir():
             path = path / self.FILENAME

@@ -30,13 +30,12 @@ import datetime as _dt
 import errno
 import json
 import logging
-import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from sensorlab.labeling.annotations import AnnotationSet, Segment
+from sensorlab.labeling.atomic_file import atomic_write_text
 from sensorlab.labeling.lock import SidecarLocked, sidecar_lock, try_sidecar_lock
 from sensorlab.labeling.sidecar_merge import Merge, three_way
 
@@ -67,42 +66,6 @@ def sidecar_path(session_path: str | Path) -> Path:
 def backup_path(path: str | Path) -> Path:
     p = Path(path)
     return p.with_name(p.name + BACKUP_SUFFIX)
-
-
-def _fsync_dir(directory: Path) -> None:
-    # Makes the rename durable on POSIX; Windows cannot open directories, and does not need it.
-    if os.name != "posix":
-        return
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def atomic_write_text(path: str | Path, text: str) -> None:
-    """Replace ``path`` with ``text`` so that readers only ever see the old or the new file.
-
-    The temporary file is in the same directory because ``os.replace`` is only atomic
-    within one file system.
-    """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        # Leave no stray temporary behind on a handled error; after SIGKILL one may remain,
-        # which is harmless (hidden name, never read) and is cleaned on the next save.
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    _fsync_dir(path.parent)
 
 
 def _clean_stale_temps(path: Path, min_age_s: float = 60.0) -> int:

@@ -2,7 +2,7 @@
  *
  * `envelope_image` in raster.py, in one C call: for each pixel column (one per envelope
  * point) and channel, the column's span joined to its neighbours' (as `join_columns` joins
- * them), mapped to pixel rows and filled as one vertical run of the channel's colour, the
+ * them; not where the caller's spans meet already), mapped to pixel rows and filled as one vertical run of the channel's colour, the
  * channels in their order (a later one over an earlier one). The NumPy code in raster.py does
  * the same; the pixels are the same bits.
  *
@@ -25,53 +25,76 @@
 static inline double np_min(double a, double b) { return (a != a) ? a : (b != b) ? b : (a < b ? a : b); }
 static inline double np_max(double a, double b) { return (a != a) ? a : (b != b) ? b : (a > b ? a : b); }
 
-static int get(PyObject *obj, Py_buffer *view, const char *what, const char *fmt, int ndim, int writable)
+/* One argument of a function here: the object passed, the buffer it is read through, and what
+ * it must be. */
+typedef struct {
+    PyObject *obj;
+    Py_buffer view;
+    const char *what, *fmt;
+    int ndim, writable;
+} Arg;
+
+/* Take the buffers of args[0..n) or raise (naming the function `fn` and the argument) and
+ * release those already taken: each must be a C-contiguous `ndim`-D array of format `fmt`
+ * (a byte-order mark for the native order allowed), writable where asked. */
+static int get_args(const char *fn, Arg *args, int n)
 {
-    if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0)) < 0)
-        return -1;
-    const char *f = view->format;
-    if (f && (*f == '<' || *f == '=' || *f == '@'))
-        f++;
-    if (view->ndim != ndim || f == NULL || strcmp(f, fmt) != 0) {
-        PyErr_Format(PyExc_TypeError, "envelope_image: %s must be a C-contiguous %d-D array of format '%s' (got %d-D '%s')",
-                     what, ndim, fmt, view->ndim, view->format ? view->format : "?");
-        PyBuffer_Release(view);
-        return -1;
+    for (int i = 0; i < n; i++) {
+        Arg *a = &args[i];
+        if (PyObject_GetBuffer(a->obj, &a->view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (a->writable ? PyBUF_WRITABLE : 0)) < 0) {
+            while (i--)
+                PyBuffer_Release(&args[i].view);
+            return -1;
+        }
+        const char *f = a->view.format;
+        if (f && (*f == '<' || *f == '=' || *f == '@'))
+            f++;
+        if (a->view.ndim != a->ndim || f == NULL || strcmp(f, a->fmt) != 0) {
+            PyErr_Format(PyExc_TypeError, "%s: %s must be a C-contiguous %d-D array of format '%s' (got %d-D '%s')", fn,
+                         a->what, a->ndim, a->fmt, a->view.ndim, a->view.format ? a->view.format : "?");
+            for (; i >= 0; i--)
+                PyBuffer_Release(&args[i].view);
+            return -1;
+        }
     }
     return 0;
 }
 
+static void release_args(Arg *args, int n)
+{
+    for (int i = n - 1; i >= 0; i--)
+        PyBuffer_Release(&args[i].view);
+}
+
+/* envelope_image(out, x, lo, hi, colours, xs, xo, ys, yo[, join]): join = 0 skips joining the
+ * neighbouring columns (spans that already meet, as polyline_spans gives them: the same pixels). */
 static PyObject *envelope_image(PyObject *self, PyObject *args)
 {
-    PyObject *o_out, *o_x, *o_lo, *o_hi, *o_colours;
+    Arg a[5] = {{.what = "out", .fmt = "I", .ndim = 2, .writable = 1}, {.what = "x", .fmt = "d", .ndim = 1},
+                {.what = "lo", .fmt = "d", .ndim = 2}, {.what = "hi", .fmt = "d", .ndim = 2},
+                {.what = "colours", .fmt = "I", .ndim = 1}};
     double xs, xo, ys, yo;
-    if (!PyArg_ParseTuple(args, "OOOOOdddd", &o_out, &o_x, &o_lo, &o_hi, &o_colours, &xs, &xo, &ys, &yo))
+    int join = 1;
+    if (!PyArg_ParseTuple(args, "OOOOOdddd|p", &a[0].obj, &a[1].obj, &a[2].obj, &a[3].obj, &a[4].obj, &xs, &xo, &ys, &yo, &join))
         return NULL;
-    Py_buffer out, bx, blo, bhi, bc;
-    if (get(o_out, &out, "out", "I", 2, 1) < 0)
+    if (get_args("envelope_image", a, 5) < 0)
         return NULL;
-    if (get(o_x, &bx, "x", "d", 1, 0) < 0)
-        goto e_out;
-    if (get(o_lo, &blo, "lo", "d", 2, 0) < 0)
-        goto e_x;
-    if (get(o_hi, &bhi, "hi", "d", 2, 0) < 0)
-        goto e_lo;
-    if (get(o_colours, &bc, "colours", "I", 1, 0) < 0)
-        goto e_hi;
-    Py_ssize_t n = bx.shape[0], ch = bc.shape[0], h = out.shape[0], w = out.shape[1];
-    if (blo.shape[0] != n || bhi.shape[0] != n || blo.shape[1] != ch || bhi.shape[1] != ch) {
+    Py_buffer *out = &a[0].view, *bx = &a[1].view, *blo = &a[2].view, *bhi = &a[3].view, *bc = &a[4].view;
+    Py_ssize_t n = bx->shape[0], ch = bc->shape[0], h = out->shape[0], w = out->shape[1];
+    if (blo->shape[0] != n || bhi->shape[0] != n || blo->shape[1] != ch || bhi->shape[1] != ch) {
         PyErr_SetString(PyExc_ValueError, "envelope_image: lo and hi must be (len(x), len(colours))");
-        goto e_c;
+        release_args(a, 5);
+        return NULL;
     }
-    const double *x = bx.buf, *lo = blo.buf, *hi = bhi.buf;
-    const uint32_t *colours = bc.buf;
-    uint32_t *img = out.buf;
+    const double *x = bx->buf, *lo = blo->buf, *hi = bhi->buf;
+    const uint32_t *colours = bc->buf;
+    uint32_t *img = out->buf;
     /* pixel columns first (channel by channel below: a later channel is painted over every
      * earlier one, also where two points fall in one column) */
     double *cols = PyMem_RawMalloc((n ? n : 1) * sizeof(double));
     if (cols == NULL) {
-        PyErr_NoMemory();
-        goto e_c;
+        release_args(a, 5);
+        return PyErr_NoMemory();
     }
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t i = 0; i < n; i++)
@@ -86,13 +109,13 @@ static PyObject *envelope_image(PyObject *self, PyObject *args)
                 continue;
             double l = lo[i * ch + k], u = hi[i * ch + k];
             /* join_columns: meet the neighbour's span halfway where the spans do not overlap */
-            if (i + 1 < n && (cols[i + 1] - col) == 1.0) {
+            if (join && i + 1 < n && (cols[i + 1] - col) == 1.0) {
                 double l1 = lo[(i + 1) * ch + k], h1 = hi[(i + 1) * ch + k];
                 double l0 = lo[i * ch + k], h0 = hi[i * ch + k];
                 u = np_max(u, l1 > h0 ? 0.5 * (h0 + l1) : h0);
                 l = np_min(l, h1 < l0 ? 0.5 * (l0 + h1) : l0);
             }
-            if (i > 0 && (col - cols[i - 1]) == 1.0) {
+            if (join && i > 0 && (col - cols[i - 1]) == 1.0) {
                 double l0 = lo[(i - 1) * ch + k], h0 = hi[(i - 1) * ch + k];
                 double l1 = lo[i * ch + k], h1 = hi[i * ch + k];
                 l = np_min(l, l1 > h0 ? 0.5 * (h0 + l1) : l1);
@@ -112,23 +135,8 @@ static PyObject *envelope_image(PyObject *self, PyObject *args)
     }
     Py_END_ALLOW_THREADS
     PyMem_RawFree(cols);
-    PyBuffer_Release(&bc);
-    PyBuffer_Release(&bhi);
-    PyBuffer_Release(&blo);
-    PyBuffer_Release(&bx);
-    PyBuffer_Release(&out);
+    release_args(a, 5);
     Py_RETURN_NONE;
-e_c:
-    PyBuffer_Release(&bc);
-e_hi:
-    PyBuffer_Release(&bhi);
-e_lo:
-    PyBuffer_Release(&blo);
-e_x:
-    PyBuffer_Release(&bx);
-e_out:
-    PyBuffer_Release(&out);
-    return NULL;
 }
 
 /* polyline_spans(px, ys, c0, lo, hi): raster.polyline_spans's arithmetic. px (n,) float64
@@ -136,26 +144,22 @@ e_out:
  * of each line, its values at the column's edges (as NumPy computes them) and its points. */
 static PyObject *polyline_spans(PyObject *self, PyObject *args)
 {
-    PyObject *o_px, *o_ys, *o_lo, *o_hi;
+    Arg a[4] = {{.what = "px", .fmt = "d", .ndim = 1}, {.what = "ys", .fmt = "d", .ndim = 2},
+                {.what = "lo", .fmt = "d", .ndim = 2, .writable = 1}, {.what = "hi", .fmt = "d", .ndim = 2, .writable = 1}};
     double c0;
-    Py_buffer bpx, bys, blo, bhi;
-    if (!PyArg_ParseTuple(args, "OOdOO", &o_px, &o_ys, &c0, &o_lo, &o_hi))
+    if (!PyArg_ParseTuple(args, "OOdOO", &a[0].obj, &a[1].obj, &c0, &a[2].obj, &a[3].obj))
         return NULL;
-    if (get(o_px, &bpx, "px", "d", 1, 0) < 0)
+    if (get_args("polyline_spans", a, 4) < 0)
         return NULL;
-    if (get(o_ys, &bys, "ys", "d", 2, 0) < 0)
-        goto fail_px;
-    if (get(o_lo, &blo, "lo", "d", 2, 1) < 0)
-        goto fail_ys;
-    if (get(o_hi, &bhi, "hi", "d", 2, 1) < 0)
-        goto fail_lo;
-    Py_ssize_t n = bpx.shape[0], k = bys.shape[0], m = blo.shape[0];
-    if (bys.shape[1] != n || blo.shape[1] != k || bhi.shape[0] != m || bhi.shape[1] != k || n < 2) {
+    Py_buffer *bpx = &a[0].view, *bys = &a[1].view, *blo = &a[2].view, *bhi = &a[3].view;
+    Py_ssize_t n = bpx->shape[0], k = bys->shape[0], m = blo->shape[0];
+    if (bys->shape[1] != n || blo->shape[1] != k || bhi->shape[0] != m || bhi->shape[1] != k || n < 2) {
         PyErr_SetString(PyExc_ValueError, "polyline_spans: ys must be (k, n >= 2), lo and hi (m, k)");
-        goto fail;
+        release_args(a, 4);
+        return NULL;
     }
-    const double *px = bpx.buf, *ys = bys.buf;
-    double *lo = blo.buf, *hi = bhi.buf;
+    const double *px = bpx->buf, *ys = bys->buf;
+    double *lo = blo->buf, *hi = bhi->buf;
     Py_BEGIN_ALLOW_THREADS
     Py_ssize_t j = 1;
     for (Py_ssize_t c = 0; c <= m; c++) {  /* edge c: x = c0 + c */
@@ -190,27 +194,16 @@ static PyObject *polyline_spans(PyObject *self, PyObject *args)
         }
     }
     Py_END_ALLOW_THREADS
-    PyBuffer_Release(&bhi);
-    PyBuffer_Release(&blo);
-    PyBuffer_Release(&bys);
-    PyBuffer_Release(&bpx);
+    release_args(a, 4);
     Py_RETURN_NONE;
-fail:
-    PyBuffer_Release(&bhi);
-fail_lo:
-    PyBuffer_Release(&blo);
-fail_ys:
-    PyBuffer_Release(&bys);
-fail_px:
-    PyBuffer_Release(&bpx);
-    return NULL;
 }
 
 static PyMethodDef methods[] = {
     {"polyline_spans", polyline_spans, METH_VARARGS, "polyline_spans(px, ys, c0, lo, hi): raster.polyline_spans in C"},
     {"envelope_image", envelope_image, METH_VARARGS,
-     "envelope_image(out, x, lo, hi, colours, x_scale, x_offset, y_scale, y_offset): fill the joined "
-     "column spans of each channel into `out` (see sensorlab/plotting/raster.py)."},
+     "envelope_image(out, x, lo, hi, colours, x_scale, x_offset, y_scale, y_offset, join=True): fill the "
+     "column spans of each channel (joined to their neighbours' unless join is false) into `out` "
+     "(see sensorlab/plotting/raster.py)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -2,7 +2,7 @@
 
 A plot of a long signal shows, in each pixel column, the span between the smallest and the
 largest sample that falls in it. Qt strokes such a span as a 1-px vertical line and sets each
-of its pixels on its own (most of a labeling sweep frame; docs/PERFORMANCE.md). Here every
+of its pixels on its own (most of a labeling sweep frame; docs/performance/labeling.md). Here every
 channel's spans go into one premultiplied ARGB32 buffer (``uint32``, rows of pixels, Qt's
 ``Format_ARGB32_Premultiplied``) as vertical runs of its colour, the channels in their painting
 order; the caller wraps the buffer in one image and draws it.
@@ -20,18 +20,15 @@ from __future__ import annotations
 
 import numpy as np
 
-try:
-    from sensorlab.plotting import _raster as compiled_raster
-except ImportError as e:  # not built (no compiler, or a source checkout never installed)
-    compiled_raster, _WHY_NOT = None, str(e)
+from sensorlab.optional_extension import load_optional_extension
+
+_RASTER = load_optional_extension("sensorlab.plotting._raster", "envelope raster", "NumPy")
+compiled_raster = _RASTER.module
 
 
 def raster_path() -> str:
-    """Which code fills the labeling view's envelopes, in words."""
-    if compiled_raster is not None:
-        return "envelope raster: compiled (sensorlab/plotting/_raster.c)"
-    return (f"envelope raster: NumPy (the C extension sensorlab/plotting/_raster.c is not built: {_WHY_NOT}; "
-            f"`pip install -e .` with a C compiler builds it)")  # fmt: skip
+    """Which code fills the envelopes of the labeling view and the live view's dense traces, in words."""
+    return _RASTER.which_runs()
 
 
 def premultiplied(rgba: tuple[int, int, int, int]) -> int:
@@ -64,26 +61,30 @@ def join_columns(col: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.nd
 
 
 def envelope_image(out: np.ndarray, x: np.ndarray, lo: np.ndarray, hi: np.ndarray, colours: np.ndarray,
-                   x_scale: float, x_offset: float, y_scale: float, y_offset: float, compiled: bool = True) -> np.ndarray:
+                   x_scale: float, x_offset: float, y_scale: float, y_offset: float, join: bool = True,
+                   compiled: bool = True) -> np.ndarray:
     """Fill the channels' joined column spans into ``out`` (``(rows, columns)`` uint32,
     C-contiguous; pixels no span covers are left as they are) and return it.
 
     ``x``: (n,) float64 data x of the columns; ``lo``/``hi``: (n, channels) float64 spans;
     ``colours``: (channels,) uint32 premultiplied ARGB (`premultiplied`), 0 for a channel not
-    drawn. ``compiled=False`` runs the NumPy code even when the C extension is built (tests).
+    drawn. ``join=False`` skips `join_columns` for spans whose neighbours meet already (those
+    of `polyline_spans`: joining them would change no pixel). ``compiled=False`` runs the
+    NumPy code even when the C extension is built (tests).
     """
     if compiled and compiled_raster is not None:
-        compiled_raster.envelope_image(out, x, lo, hi, colours, float(x_scale), float(x_offset), float(y_scale), float(y_offset))
+        compiled_raster.envelope_image(out, x, lo, hi, colours, float(x_scale), float(x_offset), float(y_scale), float(y_offset), join)
         return out
-    return _envelope_image_numpy(out, x, lo, hi, colours, x_scale, x_offset, y_scale, y_offset)
+    return _envelope_image_numpy(out, x, lo, hi, colours, x_scale, x_offset, y_scale, y_offset, join)
 
 
-def _envelope_image_numpy(out, x, lo, hi, colours, x_scale, x_offset, y_scale, y_offset) -> np.ndarray:
+def _envelope_image_numpy(out, x, lo, hi, colours, x_scale, x_offset, y_scale, y_offset, join) -> np.ndarray:
     h, w = out.shape
     if not len(x) or not h or not w:
         return out
     col = np.floor(x * x_scale + x_offset)
-    lo, hi = join_columns(col, lo, hi)
+    if join:
+        lo, hi = join_columns(col, lo, hi)
     with np.errstate(invalid="ignore", over="ignore"):
         ra, rb = lo * y_scale + y_offset, hi * y_scale + y_offset
         top, bottom = np.floor(np.minimum(ra, rb)), np.floor(np.maximum(ra, rb))
@@ -126,7 +127,8 @@ def polyline_spans(px: np.ndarray, ys: np.ndarray, first: int, last: int,
     float64: the range of the line within the column, that is of the points in it and of
     the line's values at its two edges. Neighbouring spans share their edge's value, so the
     columns are connected as the line connects them, also where it steps over a column
-    without a point in it (an envelope's min/max pairs are a pixel or more apart). In C when
+    without a point in it (an envelope's min/max pairs are a pixel or more apart), and
+    `envelope_image` need not join them (``join=False``). In C when
     built (the same arithmetic: NumPy's gathers and reductions cost as much as Qt's strokes
     they replace), else NumPy; ``compiled=False`` runs the NumPy code (tests).
     """

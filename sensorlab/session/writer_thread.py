@@ -173,7 +173,7 @@ class RecorderWriterThread:
 
         Not woken by every chunk: the batches are written at ``deadline`` anyway, and waking
         for each of the demo rig's ~420 chunks a second cost a GIL hand-over each, with the GUI
-        thread made to give the GIL up for it (docs/PERFORMANCE.md, "Live view, tenth round").
+        thread made to give the GIL up for it (docs/performance/live-view.md, "Live view, tenth round").
         After a drain that hit `MAX_TAKE` (the writer behind) it does not sleep."""
         if not self._behind:
             self._wake.wait(max(0.0, deadline - now()))

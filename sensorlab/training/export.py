@@ -94,7 +94,7 @@ def export_onnx(run: Path, out: Path | None = None, dataset: Path | None = None)
     import torch
 
     from sensorlab.training.predictors import OnnxPredictor
-    from sensorlab.training.train import load_checkpoint
+    from sensorlab.training.checkpoint import load_checkpoint
 
     model, contract = load_checkpoint(run)
     run = Path(run)

@@ -12,10 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from sensorlab.contract import ModelContract, from_onnxruntime
-
-
-class ModelFileError(ValueError):
-    """Not a model sensorlab can run: one line naming the file and the fix."""
+from sensorlab.training.checkpoint import ModelFileError, load_checkpoint
 
 
 class Predictor:
@@ -33,8 +30,6 @@ class TorchPredictor(Predictor):
     kind = "pytorch"
 
     def __init__(self, path: Path):
-        from sensorlab.training.train import load_checkpoint
-
         self.model, contract = load_checkpoint(path)
         super().__init__(path, contract)
 

@@ -128,7 +128,8 @@ def iter_prune(run: Path, sparsities: list[float], dataset: Path | None = None, 
     from sensorlab.training.data import eval_windows
     from sensorlab.training.export import _trained_on
     from sensorlab.training.models import build_model
-    from sensorlab.training.train import CHECKPOINT, iter_train, load_checkpoint
+    from sensorlab.training.checkpoint import CHECKPOINT, load_checkpoint
+    from sensorlab.training.train import iter_train
 
     run = Path(run)
     if not (run / CHECKPOINT).is_file():

@@ -113,7 +113,7 @@ def export_tflite(run: Path, out: Path | None = None, dataset: Path | None = Non
     from sensorlab.training.quantize import calibration_windows
     from sensorlab.training.tflite_file import TFLiteFileError, make_int8_io, write_with_contract
     from sensorlab.training.predictors import TFLitePredictor
-    from sensorlab.training.train import load_checkpoint
+    from sensorlab.training.checkpoint import load_checkpoint
 
     model, contract = load_checkpoint(run)  # eval mode: batch norm uses its running statistics, as PT2E needs
     model.eval()

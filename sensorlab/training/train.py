@@ -18,12 +18,10 @@ from pathlib import Path
 import numpy as np
 
 from sensorlab.datasets.dataset import Dataset
+from sensorlab.training.checkpoint import CHECKPOINT, CHECKPOINT_FORMAT
 from sensorlab.training.config import TrainConfig, dump_config
 from sensorlab.training.data import base_contract, choose_stream, load_splits
 from sensorlab.training.metrics import classification_metrics, model_card, no_validation_note, plot_confusion, plot_curves
-
-CHECKPOINT = "model.pt"
-CHECKPOINT_FORMAT = "sensorlab.checkpoint"
 
 
 class RunFolderError(ValueError):
@@ -271,33 +269,3 @@ def iter_train(dataset: Path, cfg: TrainConfig, out: Path, init: dict | None = N
     ctx.close()
     yield {"event": "done", "run": str(out), "test_accuracy": test["accuracy"], "macro_f1": test["macro_f1"], "params": int(params),
            "best_epoch": best_epoch, "test_windows": int(test["n"])}  # fmt: skip
-
-
-def load_checkpoint(path: Path):
-    """(model in eval mode, contract) from a run folder or a ``model.pt``."""
-    import torch
-
-    from sensorlab.contract import ModelContract
-    from sensorlab.training.models import build_model
-
-    from sensorlab.training.predictors import ModelFileError
-
-    path = Path(path)
-    fix = "give a run folder written by `sensorlab train` (e.g. runs/imu-timeseries) or its model.pt"
-    if not path.exists():
-        raise ModelFileError(f"{path}: no such run folder or checkpoint; {fix}")
-    if path.is_dir():
-        if not (path / CHECKPOINT).is_file():
-            raise ModelFileError(f"{path}: no {CHECKPOINT} in this folder, so not a run folder; {fix}")
-        path = path / CHECKPOINT
-    try:  # a dataset, an ONNX file or any other file: torch's many exception types (and
-        # their long texts about its own options) as one line that names the file and the fix
-        ck = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:
-        raise ModelFileError(f"{path}: not a sensorlab checkpoint; {fix}") from e
-    if not isinstance(ck, dict) or ck.get("format") != CHECKPOINT_FORMAT:
-        raise ModelFileError(f"{path}: not a sensorlab checkpoint; {fix}")
-    model = build_model(ck["arch"], ck["arch_kwargs"])
-    model.load_state_dict(ck["state_dict"])
-    model.eval()
-    return model, ModelContract.from_json(ck["contract"])

@@ -44,7 +44,7 @@ def test_a_demo_board_keeps_sending_while_the_recording_process_is_stalled():
         assert wait_until(lambda: imu.samples >= start + 3000, 120.0), f"stalled: {imu}"
         # The board sent every packet: nothing refused by its TX buffer (device side). Whatever
         # the stream lacks is the host's, counted as such: on a machine stalled as a whole for
-        # longer than a pty's buffer lasts, the kernel itself overflows it (docs/PERFORMANCE.md).
+        # longer than a pty's buffer lasts, the kernel itself overflows it (docs/performance/recording-and-loss.md).
         assert src.mcu.link.dropped_packets == refused, (refused, overflowed, src.mcu.link.dropped_bytes)
         assert imu.dropped == imu.dropped_in_transit, imu
     finally:

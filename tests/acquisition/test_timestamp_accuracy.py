@@ -120,7 +120,7 @@ def test_serial_timestamps_stay_on_the_device_truth_after_a_stall(recorder, clap
     # Once drift is fitted (10 s of device time), the line runs through the least-delayed
     # bins of the last two minutes: the stall and a busy machine's late seconds drop out, and
     # what is left is the floor of the wake-ups of the emulator and the reader, 0.1-0.4 ms on a
-    # quiet host (docs/PERFORMANCE.md), 1-2.3 ms with both cores busy and a load average of 25.
+    # quiet host (docs/performance/sync.md), 1-2.3 ms with both cores busy and a load average of 25.
     # Before the fix the stall tilted the drift line: 15-60 ms.
     fitted = chunk.device_times - chunk.device_times[0] > 10.5
     assert fitted.sum() > 2000

@@ -45,36 +45,29 @@ def contract_mean_model(path: Path, stream: str, rate: float, channels: list[str
     return mean_model(path, len(channels), n, metadata={METADATA_KEY: c.to_json()})
 
 
-def stateful_sum_model(path: Path) -> Path:
-    """``state_out = state_in + sum(x)``; ``score = state_out``: input x (1, T, 1), state (1, 1)."""
-    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, "T", 1])
-    s_in = helper.make_tensor_value_info("state_in", TensorProto.FLOAT, [1, 1])
-    s_out = helper.make_tensor_value_info("state_out", TensorProto.FLOAT, [1, 1])
-    score = helper.make_tensor_value_info("score", TensorProto.FLOAT, [1, 1])
+def stateful_sum_model(path: Path, samples: int | str = "T", state: tuple[str, str] = ("state_in", "state_out"),
+                       scores: str = "score", classes: int = 1) -> Path:
+    """A model with recurrent state: ``state_out = state_in + sum(x)``; input x (1, samples, 1)
+    and state_in (1, 1); outputs the scores and state_out (1, 1). ``classes=1``: ``scores =
+    [state_out]``; 2: ``[state_out, -state_out]``. ``state``: the names (state input, state
+    output); the default follows the state_in/state_out convention, others such as
+    ``("memory", "memory_update")`` follow none, and the mapping must pair them."""
+    s_in_name, s_out_name = state
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, samples, 1])
+    s_in = helper.make_tensor_value_info(s_in_name, TensorProto.FLOAT, [1, 1])
+    s_out = helper.make_tensor_value_info(s_out_name, TensorProto.FLOAT, [1, 1])
+    score = helper.make_tensor_value_info(scores, TensorProto.FLOAT, [1, classes])
     nodes = [
         helper.make_node("ReduceSum", ["x", "axes"], ["s"], keepdims=0),  # (1, 1)
-        helper.make_node("Add", ["state_in", "s"], ["state_out"]),
-        helper.make_node("Identity", ["state_out"], ["score"]),
+        helper.make_node("Add", [s_in_name, "s"], [s_out_name]),
     ]
+    if classes == 1:
+        nodes.append(helper.make_node("Identity", [s_out_name], [scores]))
+    else:
+        assert classes == 2, classes
+        nodes += [helper.make_node("Neg", [s_out_name], ["neg"]), helper.make_node("Concat", [s_out_name, "neg"], [scores], axis=1)]
     axes = helper.make_tensor("axes", TensorProto.INT64, [1], [1])
     return _save(helper.make_graph(nodes, "stateful", [x, s_in], [score, s_out], initializer=[axes]), path)
-
-
-def memory_model(path: Path, samples: int = 10) -> Path:
-    """A stateful model whose names follow no state convention: ``memory_update = memory + sum(x)``,
-    ``scores = [memory_update, -memory_update]``: input x (1, samples, 1) and memory (1, 1)."""
-    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, samples, 1])
-    mem = helper.make_tensor_value_info("memory", TensorProto.FLOAT, [1, 1])
-    mem_out = helper.make_tensor_value_info("memory_update", TensorProto.FLOAT, [1, 1])
-    scores = helper.make_tensor_value_info("scores", TensorProto.FLOAT, [1, 2])
-    nodes = [
-        helper.make_node("ReduceSum", ["x", "axes"], ["s"], keepdims=0),  # (1, 1)
-        helper.make_node("Add", ["memory", "s"], ["memory_update"]),
-        helper.make_node("Neg", ["memory_update"], ["neg"]),
-        helper.make_node("Concat", ["memory_update", "neg"], ["scores"], axis=1),
-    ]
-    axes = helper.make_tensor("axes", TensorProto.INT64, [1], [1])
-    return _save(helper.make_graph(nodes, "memory", [x, mem], [scores, mem_out], initializer=[axes]), path)
 
 
 def gain_with_rate_model(path: Path) -> Path:

@@ -160,9 +160,7 @@ def test_an_unmapped_state_input_is_reported_with_the_output_that_carries_it(tmp
     """A stateful model whose names follow no convention (memory → memory_update): the message
     gave '"state": {"<output>": "memory"}', leaving the user to find the output; the only other
     output of memory's shape is named, so the fix can be pasted as it is."""
-    from onnx_models import memory_model
-
-    model = memory_model(tmp_path / "rnn.onnx")
+    model = stateful_sum_model(tmp_path / "rnn.onnx", samples=10, state=("memory", "memory_update"), scores="scores", classes=2)
     with pytest.raises(ModelError) as e:
         LoadedModel(model, ModelMapping(stream="s", window=0.1, hop=0.1, input="x", scores="scores"))
     assert str(e.value).endswith('or as recurrent state ("state": {"memory_update": "memory"})')

@@ -10,7 +10,8 @@ from onnx_models import max_model, mean_model, write_mapping
 
 from sensorlab.acquisition.emulated.signal import SignalSource
 from sensorlab.inference import InferenceProcessor, LoadedModel
-from sensorlab.inference.parity import ParityTap, compare_events
+from sensorlab.inference.device_parity import compare_events
+from sensorlab.inference.parity import ParityTap
 
 
 def test_two_builds_on_the_same_windows_count_the_injected_divergences(tmp_path, make_acquisition):

@@ -124,3 +124,36 @@ def test_compiled_and_numpy_polyline_spans_are_the_same(seed):
     a, b = polyline_spans(px, ys, first, last), polyline_spans(px, ys, first, last, compiled=False)
     for u, v in zip(a, b):
         assert u.shape == v.shape and np.array_equal(u, v, equal_nan=True)
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+@pytest.mark.parametrize("seed", range(20))
+def test_polyline_spans_drawn_without_the_join_fill_the_same_pixels(seed, compiled):
+    """The live view draws polyline_spans's spans with join=False: their neighbours meet
+    already, so joining them again would change no pixel (NaN gaps and clipped rows included)."""
+    if compiled and compiled_raster is None:
+        pytest.skip("the C extension is not built")
+    rng = np.random.default_rng(seed)
+    n, k = int(rng.integers(2, 400)), int(rng.integers(1, 4))
+    px = np.cumsum(rng.choice([0.05, 0.3, 1.0, 2.5, 9.0], size=n)) + rng.uniform(-20, 5)
+    ys = rng.normal(0, 8, size=(k, n))
+    ys[rng.integers(0, k, size=3), rng.integers(0, n, size=3)] = np.nan
+    first, last = 0, int(rng.integers(20, 120))
+    centres, lo, hi = polyline_spans(px, ys, first, last, compiled=compiled)
+    h = 50
+    affine = (1.0, -first, float(rng.uniform(-3, -0.5)), float(rng.uniform(10, 40)))
+    joined = envelope_image(np.zeros((h, last - first + 1), np.uint32), centres, lo, hi, COLOURS[:k], *affine, compiled=compiled)
+    unjoined = envelope_image(np.zeros((h, last - first + 1), np.uint32), centres, lo, hi, COLOURS[:k], *affine,
+                              join=False, compiled=compiled)  # fmt: skip
+    assert joined.any() and np.array_equal(joined, unjoined)
+
+
+@pytest.mark.skipif(compiled_raster is None, reason="the C extension is not built")
+def test_a_wrong_argument_is_refused_naming_the_function_and_the_argument():
+    ys = np.zeros((1, 4))
+    with pytest.raises(TypeError, match=r"polyline_spans: hi must be a C-contiguous 2-D array of format 'd'"):
+        compiled_raster.polyline_spans(np.arange(4.0), ys, 0.0, np.zeros((3, 1)), np.zeros((3, 1), np.float32))
+    with pytest.raises(TypeError, match=r"envelope_image: x must be a C-contiguous 1-D array"):
+        compiled_raster.envelope_image(np.zeros((4, 4), np.uint32), np.zeros((2, 2)), ys, ys, COLOURS[:1], 1.0, 0.0, 1.0, 0.0)
+    with pytest.raises(ValueError, match="lo and hi must be"):
+        compiled_raster.envelope_image(np.zeros((4, 4), np.uint32), np.zeros(3), ys, ys, COLOURS[:1], 1.0, 0.0, 1.0, 0.0)

@@ -1,7 +1,7 @@
 """The recorder's writer thread takes the queue in batches, not one wake-up per chunk.
 
 Every wake-up of a Python thread takes the GIL, and one that wakes while the GUI thread runs
-Python makes it hand the GIL over (docs/PERFORMANCE.md, "Live view, tenth round"). The writer
+Python makes it hand the GIL over (docs/performance/live-view.md, "Live view, tenth round"). The writer
 only writes when a batch is due (`BATCH_INTERVAL`), so it now sleeps until then and drains
 everything at once. What a user relies on: every sample is still in the file, in order, and
 `stop` still ends the recording (the writer is woken for it, not left asleep).

@@ -155,7 +155,7 @@ def test_contract_computes_a_log_mel_front_end_the_graph_leaves_out(audio_run, a
     """int8 TFLite audio models take log-mel features: the contract's NumPy front end must equal the model's own."""
     import torch
 
-    from sensorlab.training.train import load_checkpoint
+    from sensorlab.training.checkpoint import load_checkpoint
 
     model, c = load_checkpoint(audio_run)
     with Dataset.open(audio_dataset) as ds:

@@ -192,7 +192,7 @@ class EmulatedMCU:
             # Deliver what the wire has finished by *now*, not by the wake-up time ``t``:
             # building the packets takes 0.2-0.5 ms on a busy machine, and a byte written that
             # much after it was due looked to the host like a transport floor it cannot
-            # measure (timestamps were biased late by it; see docs/PERFORMANCE.md, "Timestamps").
+            # measure (timestamps were biased late by it; see docs/performance/sync.md, "Timestamps").
             self.link.pump()
 
     def _send(self, packet: bytes, ready: float) -> bool:

@@ -45,7 +45,7 @@ class PtyLink:
         byte, when the emulator really wrote that byte into the pty, and when its first byte
         went on the wire (``due - start`` is its wire time). ``written - due`` is
         the emulator's own pacing (its wake-ups; the USB-like bursts are part of it), which no
-        host-side timestamping can see below (docs/PERFORMANCE.md, "Timestamps").
+        host-side timestamping can see below (docs/performance/sync.md, "Timestamps").
 
     Thread-safety: `send`, `pump` and `receive` are called from the emulator's one thread;
     `close` may be called from another after that thread has stopped.

@@ -23,10 +23,9 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sensorlab.acquisition.kinds.base import DeviceConfig
+from sensorlab.acquisition.lsl.runtime import CLOCK_INTERVAL
 from sensorlab.acquisition.names import LIVE_LABELS_STREAM, stream_name_problem
 
-#: Seconds between clock-offset measurements (`StreamInlet.time_correction`); LabRecorder uses 5.
-CLOCK_INTERVAL = 5.0
 
 
 class LslConfig(DeviceConfig):

@@ -25,8 +25,8 @@ import threading
 import numpy as np
 
 from sensorlab.acquisition.clock import now
-from sensorlab.acquisition.lsl.config import CLOCK_INTERVAL
 from sensorlab.acquisition.lsl.runtime import (
+    CLOCK_INTERVAL,
     clock_stream_info,
     events_text,
     local_to_host,

@@ -25,6 +25,8 @@ SAME_CLOCK = 1e-3
 CLOCK_SUFFIX = "_lsl_clock"
 #: Channel name of that stream; with the suffix it marks a clock stream in a session.
 CLOCK_CHANNEL = "lsl_clock_offset"
+#: Seconds between clock-offset measurements (`StreamInlet.time_correction`); LabRecorder uses 5.
+CLOCK_INTERVAL = 5.0
 
 #: LSL channel formats → NumPy dtypes (``string`` streams become EVENTS).
 LSL_DTYPES = {"float32": "float32", "double64": "float64", "int8": "int8", "int16": "int16", "int32": "int32", "int64": "int64"}

@@ -12,7 +12,7 @@ port holds a few kilobytes, ~20 ms at 2 Mbaud, less than the stalls a busy machi
 thread (bench/bench_loss.py beside two CPU hogs at load average 13-17: the 2 Mbaud text port
 read by a thread lost 10,599 lines in 30 s, the 921,600-baud IMU 640 samples, with the longest
 gap between two reads 0.75-0.9 s). A reader process stamps arrivals with less jitter too (its
-wake-up, not this process's GIL), which tightens the clock fit (docs/PERFORMANCE.md, "Timestamps").
+wake-up, not this process's GIL), which tightens the clock fit (docs/performance/sync.md, "Timestamps").
 At 230,400 baud and below a port holds seconds of data, so the thread is kept there and a
 process per port (its startup, ~0.1-0.5 s, and ~10 MB) is not paid for nothing.
 Ports that are not file descriptors (``socket://``, ``loop://``) and non-POSIX systems always

@@ -29,7 +29,7 @@ from sensorlab.acquisition.source import Chunk
 
 #: Seconds of device time held back at the start while the clock fit finds the transport floor.
 #: 0.5 s (one bin) stamped a board's first samples as late as its whole first bin came (30 ms in
-#: tests/acquisition/test_serial_warmup_late_start.py), and in docs/PERFORMANCE.md §3 the
+#: tests/acquisition/test_serial_warmup_late_start.py), and in docs/performance/sync.md the
 #: serial maxima above 0.5 ms all fell in the first second; a stream shows 0.5 s later for it.
 WARMUP = 1.0
 

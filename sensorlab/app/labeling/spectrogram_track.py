@@ -20,7 +20,7 @@ class OpaqueImageItem(pg.ImageItem):
     pyqtgraph renders a colour-mapped image as an indexed (8-bit palette) `QImage`; drawn
     scaled onto the view, Qt's raster engine converts and blends it row by row on its thread
     pool and waits for it: ~1.7 ms of wall time a scroll frame for a spectrogram, against
-    nothing measurable for the same pixels as RGB32 (docs/PERFORMANCE.md, slow machine).
+    nothing measurable for the same pixels as RGB32 (docs/performance/labeling.md, slow machine).
     """
 
     def render(self, *args, **kwargs):

@@ -3,7 +3,7 @@
 The ruler changes on every scroll/zoom frame. pyqtgraph's `AxisItem` then rebuilds a
 `QPicture` of its ticks and texts, measuring every text with ``QPainter.boundingRect`` and
 creating a few `Point` objects per tick, and plays the picture back: ~3 ms of a ~14 ms frame
-of the 10-hour session (docs/PERFORMANCE.md). This subclass keeps everything else of the
+of the 10-hour session (docs/performance/labeling.md). This subclass keeps everything else of the
 axis (its place in the plot's layout, its label, pyqtgraph's tick spacing and tick strings,
 the crowding rule that decides whether the finer level gets texts) and paints directly: the
 grid lines of one level with one ``drawLines``, each text with a cached `QStaticText` (the
@@ -14,7 +14,7 @@ ruler sits below the plot's view (`GRID_Z`), so the signal is drawn over them as
 Faint (translucent) lines over the view cost Qt's raster engine a blend per pixel row,
 which it hands to its thread pool in pieces and waits for: about 1.5 ms of wall time a
 frame for ~30 lines, six times the CPU of opaque ones, and on a machine with little CPU to
-spare the hand-offs wait for throttled threads (docs/PERFORMANCE.md, slow machine).
+spare the hand-offs wait for throttled threads (docs/performance/labeling.md, slow machine).
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from sensorlab.app.live.buffers import PeakEnvelope, RollingBuffer, coarsen
 from sensorlab.app.live.events import EventsPanel
 from sensorlab.app.live.image import ImagePanel
 from sensorlab.app.live.panel import PALETTE, Panel
+from sensorlab.app.live.prediction_panel import PredictionPanel
 from sensorlab.app.live.timeseries import TimeseriesPanel
 
 __all__ = ["PALETTE", "AudioPanel", "EventsPanel", "ImagePanel", "Panel", "PeakEnvelope", "RollingBuffer", "TimeseriesPanel",
@@ -30,10 +31,6 @@ def panel_for(info: StreamInfo, ring: ChunkRing, origin: float, window: float) -
     from sensorlab.inference import is_predictions
 
     if is_predictions(info):
-        from sensorlab.app.live.prediction_panel import (
-            PredictionPanel,  # it subclasses TimeseriesPanel
-        )
-
         return PredictionPanel(info, ring, origin, window)
     cls = {
         StreamKind.TIMESERIES: TimeseriesPanel,

@@ -4,7 +4,7 @@ Qt asks every item it paints for its ``boundingRect`` two to four times a frame 
 what is exposed, to build the style option, to cache it); for a pyqtgraph item that is a call
 into Python each time, and pyqtgraph works the rectangle out anew: with the traces, the demo
 rig's plots made ~245 such calls a frame, 4.2 of 30 ms of the GUI thread profiled
-(docs/PERFORMANCE.md, "Live view, twelfth round"). The items here keep their bounds until
+(docs/performance/live-view.md, "Live view, twelfth round"). The items here keep their bounds until
 what they depend on changes, and `hollow` tells Qt that an item which only groups others
 draws nothing, so it skips their bounds altogether (the traces: `traces.TraceGroup`).
 """

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import QLabel, QMenu, QSizePolicy, QToolButton
 
 from sensorlab.app.live.buffers import PeakEnvelope
 from sensorlab.app.live.panel import PALETTE
-from sensorlab.app.live.panels import TimeseriesPanel
+from sensorlab.app.live.timeseries import TimeseriesPanel
 
 #: Banner colours: a confident top class, and an unsure one (below `UNSURE`).
 SURE, UNSURE_COLOUR, UNSURE = "#2e7d32", "#5f6368", 0.6

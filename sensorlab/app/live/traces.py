@@ -4,7 +4,7 @@
 
 pyqtgraph's `PlotDataItem` re-derives its display data, its bounds and a `QPainterPath` on
 every ``setData``, and strokes that path when painting; for the demo rig's ~30 channels
-redrawn every frame that was most of the live view's CPU (docs/PERFORMANCE.md). A `Trace`
+redrawn every frame that was most of the live view's CPU (docs/performance/live-view.md). A `Trace`
 copies the (already decimated) points once into a `QPolygonF` and paints them with one
 ``drawPolyline`` with a 1-px cosmetic pen, the fastest line Qt's raster engine draws.
 
@@ -238,8 +238,8 @@ class TraceGroup(pg.GraphicsObject):
         pixel columns they span): their per-column spans, joined to the neighbouring columns
         as the lines join them, filled in their colours and order (sensorlab/plotting/raster.py)
         and drawn with one ``drawImage``. Qt strokes such a polyline segment by segment, each
-        pixel on its own: half a live frame's instructions (docs/PERFORMANCE.md, fifteenth
-        round). False: the caller strokes them (few points, gaps, a rotated or scaled device,
+        pixel on its own: half a live frame's instructions (docs/performance/live-view.md,
+        fifteenth round). False: the caller strokes them (few points, gaps, a rotated or scaled device,
         pens wider than a pixel, traces not sharing one x)."""
         t = p.transform()
         if t.m12() or t.m21() or t.m11() <= 0 or p.device().devicePixelRatio() != 1:
@@ -264,7 +264,8 @@ class TraceGroup(pg.GraphicsObject):
         colours = np.array([premultiplied(tr._pen.color().getRgb()) for tr in shown], np.uint32)
         w, h = last - first + 1, bottom - top
         buf = np.zeros((h, w), np.uint32)
-        envelope_image(buf, centres, lo, hi, colours, 1.0, -first, t.m22(), t.dy() - top)
+        # (polyline_spans's neighbouring spans meet already: no join_columns again)
+        envelope_image(buf, centres, lo, hi, colours, 1.0, -first, t.m22(), t.dy() - top, join=False)
         image = QImage(buf.data, w, h, 4 * w, QImage.Format.Format_ARGB32_Premultiplied)
         p.save()
         p.resetTransform()
