@@ -121,6 +121,9 @@ class Studio(LiveModels):
         A call superseded by a newer `open` (the user picked another rig meanwhile) ends with
         its devices closed and returns their errors without firing ``devices_opened``.
 
+        The studio owns ``sources`` from this call on: refused, they are closed (an emulated
+        board exists from its build, and would stay alive in the board host).
+
         Raises
         ------
         StudioBusy
@@ -131,6 +134,7 @@ class Studio(LiveModels):
         acq = Acquisition(sources)
         with self._lock:
             if self.recorder is not None:
+                acq.close()
                 raise StudioBusy("stop the recording before changing devices")
             old, self.acquisition = self.acquisition, acq
             self.preroll.attach(None)

@@ -43,6 +43,7 @@ from PySide6.QtWidgets import (
 )
 
 from sensorlab.acquisition.hub import Acquisition
+from sensorlab.acquisition.source import close_sources
 from sensorlab.app.common import workers
 from sensorlab.app.live.health_view import HealthView
 from sensorlab.app.labeling.label_bar import LabelBar
@@ -201,8 +202,12 @@ class MainWindow(RecordingControl, StudioActions, QMainWindow):
 
     # -- devices ---------------------------------------------------------------------------
     def open_sources(self, sources, rig_text: str | None = None, rig_name: str | None = None) -> None:
-        """Close the current devices (if any) and open ``sources`` on a worker thread."""
+        """Close the current devices (if any) and open ``sources`` on a worker thread.
+
+        Refused while recording; ``sources`` are then closed (an emulated board lives from its
+        build on, in the board host)."""
         if self.studio.recording:
+            close_sources(sources)
             self.show_error("stop the recording before changing devices")
             return
         if rig_text is not None:
