@@ -151,3 +151,26 @@ def test_a_rig_whose_build_fails_midway_frees_the_boards_already_built(baseline,
     with pytest.raises(ValueError, match="needs sensorlab.inference"):
         rig.build_sources()
     _assert_nothing_left(baseline)
+
+
+def test_close_rig_frees_the_boards_refuses_while_recording_and_the_studio_opens_again(tmp_path, baseline):
+    studio = Studio(preroll=0)
+    try:
+        assert studio.close_rig() is False  # no rig yet: nothing to close
+        first = _rig("imu-text").build_sources()
+        studio.open(first)
+        studio.start_recording(tmp_path / "a.h5")
+        with pytest.raises(RuntimeError, match="stop the recording before closing the rig"):
+            studio.close_rig()
+        assert studio.recording and _host_boards() == _ports(first)
+        studio.stop_recording()
+        assert studio.close_rig() is True
+        assert studio.acquisition is None and not studio.streams and not studio.preroll.rings()
+        _assert_nothing_left(baseline)
+        second = _rig("imu-binary").build_sources()
+        studio.open(second)  # ready for another rig
+        assert wait_until(lambda: studio.stats["imu"].samples > 0, 60.0)
+        assert _host_boards() == _ports(second)
+    finally:
+        studio.close()
+    _assert_nothing_left(baseline)
