@@ -63,6 +63,12 @@ def text_board():
         os.close(slave)
 
 
+def _fill(button) -> tuple[int, int, int]:
+    """The colour the button is filled with (a pixel inside its rounded edge)."""
+    c = button.grab().toImage().pixelColor(6, button.height() // 2)
+    return c.red(), c.green(), c.blue()
+
+
 def _open_window(qtbot, settings, rig_text: str) -> MainWindow:
     window = MainWindow(parse_rig(rig_text).build_sources(), rig_text=rig_text, rig_name="bench", settings=settings)
     qtbot.addWidget(window)
@@ -78,6 +84,7 @@ def test_close_rig_frees_the_port_for_another_program_and_a_rig_opens_again(qtbo
         qtbot.waitUntil(lambda: window.studio.stats["board"].samples > 10, timeout=30_000)
         held = _exclusive_open(port)
         assert held.returncode == 1, "the studio's rig should hold the port exclusively"
+        pressable = _fill(window.record_button)
         bar = window.findChild(QToolBar, "main_toolbar")
         button = next(b for b in bar.findChildren(QToolButton) if b.defaultAction() is window.close_rig_action)
         assert button.isVisible() and button.text() == "Close rig"
@@ -86,6 +93,7 @@ def test_close_rig_frees_the_port_for_another_program_and_a_rig_opens_again(qtbo
         # The studio as it starts: no rig, no plots, Record off, saying how to open one.
         assert window.acquisition is None and window.live_view is None and window.health_view is None
         assert not window.record_button.isEnabled() and not window.close_rig_action.isEnabled()
+        assert _fill(window.record_button) != pressable, "a Record button that does nothing must not look pressable"
         assert window.stack.currentWidget() is window.waiting and "No rig is open" in window.waiting.text()
         assert window.windowTitle() == "sensorlab — no rig"
         free = _exclusive_open(port)

@@ -33,7 +33,9 @@ from sensorlab.app.common.scroll_into_view import scroll_into_view
 from sensorlab.app.common.session_dialog import session_file_dialog
 from sensorlab.app.live.view import LiveView
 
-RECORD_STYLE = "QPushButton{background:#c62828;color:white;font-weight:bold;padding:5px 14px;border-radius:4px}"
+# Disabled (no rig open, or still opening) it must not look pressable: it looked the same, and did nothing.
+RECORD_STYLE = ("QPushButton{background:#c62828;color:white;font-weight:bold;padding:5px 14px;border-radius:4px}"
+                "QPushButton:disabled{background:#4a3a3a;color:#9e8e8e}")
 STOP_STYLE = "QPushButton{background:#eceff1;color:#b71c1c;font-weight:bold;padding:5px 14px;border-radius:4px}"
 RECORD_SHORTCUT = QKeySequence("Ctrl+R")
 
