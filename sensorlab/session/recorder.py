@@ -258,7 +258,7 @@ class Recorder(RecorderWriterThread):
         # the source stops, a recording that ends within it would have none of its samples.
         self.acquisition.release_held()
         if stopping:  # what the devices took before Stop and a loaded host has not read yet
-            wait_for_samples_up_to(self._t_stop, self._streams, lambda: self.acquisition.stats, list(self._streams))
+            wait_for_samples_up_to(self._t_stop, self._streams, self.acquisition, list(self._streams))
         self._detach()
         self._counters.end()  # drops counted while the writer drains are not in the file
         self._queue.put(STOP)

@@ -8,7 +8,7 @@ last stored sample lay seconds before the end, so ``sensorlab record`` warned "s
 waits, before it stops listening, until every regular stream has delivered a sample taken at
 the stop (by its timestamp: the device's clock where it has one), as long as the stream is
 still delivering: a device that went silent costs at most `GIVE_UP_AFTER` more seconds of
-Stop, and is still reported as silent.
+Stop, and is still reported as silent; a source that says it has ended is not waited for.
 """
 
 from __future__ import annotations
@@ -37,17 +37,28 @@ def behind(info: StreamInfo, st: StreamStats | None, t_stop: float) -> bool:
     return not np.isfinite(st.last_time) or st.last_time < t_stop - 1.0 / info.nominal_rate
 
 
-def wait_for_samples_up_to(t_stop: float, streams: dict[str, StreamInfo], stats, names: Iterable[str],
+def ended(acquisition, stream: str) -> bool:
+    """Whether the source of ``stream`` says it has sent all it will (a finite emulated source:
+    its ``done`` event set) or is gone."""
+    try:
+        done = getattr(acquisition.source_of(stream), "done", None)
+    except KeyError:
+        return True
+    return done is not None and done.is_set()
+
+
+def wait_for_samples_up_to(t_stop: float, streams: dict[str, StreamInfo], acquisition, names: Iterable[str],
                            timeout: float = DRAIN_TIMEOUT, give_up_after: float = GIVE_UP_AFTER) -> list[str]:  # fmt: skip
-    """Wait until each of ``names`` has delivered its samples up to ``t_stop`` (``stats()`` gives
-    the live `StreamStats` by stream), or delivered nothing new for ``give_up_after`` seconds,
-    or ``timeout`` passed. Returns the streams still behind."""
+    """Wait until each of ``names`` (streams of ``acquisition``) has delivered its samples up to
+    ``t_stop``, or delivered nothing new for ``give_up_after`` seconds, or its source ended, or
+    ``timeout`` passed. Returns the streams still behind."""
+    names = [n for n in names if not ended(acquisition, n)]
     pause = threading.Event()
     start = now()
     progress: dict[str, tuple[int, float]] = {}  # stream → (samples, when they last grew)
     while True:
         t = now()
-        current = stats()
+        current = acquisition.stats
         waiting = []
         for name in names:
             info, st = streams.get(name), current.get(name)
