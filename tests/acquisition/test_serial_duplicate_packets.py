@@ -68,6 +68,12 @@ def test_a_packet_older_than_the_window_or_a_reboot_resending_seq_0_is_a_restart
     assert p.awaiting_description
     p.feed(b"".join(encode_description(DESCRIPTION)))  # it answers DESCRIBE: unchanged
     assert p.counters.resets == 1 and not p.counters.duplicates_by_stream
+    # A deterministic boot resends its first packet byte for byte (same micros(), same idle
+    # values): seq 0 again is a restart, unless it follows itself (a retry of that packet).
+    p = BinaryParser(DESCRIPTION)
+    p.feed(_packet(0) + _packet(0) + _packet(5) + _packet(10))
+    assert p.counters.duplicates_by_stream == {"imu": 1} and not p.awaiting_description
+    assert p.feed(_packet(0)) == [] and p.awaiting_description
 
 
 def test_same_seq_with_other_bytes_is_still_a_restart():

@@ -295,11 +295,11 @@ class BinaryParser:
         payload = memoryview(body)[DATA_HEADER.size :]
         fits = DTYPE_CODES.get(code) == stream.dtype and values == stream.values_per_sample
         recent = self._recent.setdefault(sid, {})
-        if recent.get(seq) == hash(body):
+        if recent.get(seq) == hash(body) and (seq or next(reversed(recent)) == 0):
             # Sent again (a firmware retry, a TX ring replaying an older slot): stored already. A
-            # restarted board repeats none byte for byte (its clock went back too).
-            dups = self.counters.duplicates_by_stream
-            dups[stream.name] = dups.get(stream.name, 0) + 1
+            # restarted board's clock went back too, but a deterministic boot can resend its seq 0
+            # byte for byte: a first packet again, unless right after itself, is a restart.
+            self.counters.duplicates_by_stream[stream.name] = self.counters.duplicates_by_stream.get(stream.name, 0) + 1
             return None
         expected = self._next_seq.get(sid)
         went_back = expected is not None and (seq - expected) & 0xFFFFFFFF >= 1 << 31
