@@ -145,7 +145,7 @@ def test_a_text_stream_whose_rig_rate_is_wrong_is_reported_and_exits_3(tmp_path)
         info = run_cli("info", str(out), cwd=tmp_path)
     assert proc.returncode == 3, proc.stdout + proc.stderr
     warning = the_warning(proc)
-    assert "fast: its rate is 50 Hz but the host received" in warning and "set the rig's `rate`" in warning, warning
+    assert "fast: its rate is 50 Hz but the device sent" in warning and "set the rig's `rate`" in warning, warning
     assert "! its rate is 50 Hz" in info.stdout, info.stdout
     with Session.open(out) as s:  # recorded all the same; the emulated board at its right rate raises nothing
         assert s.streams["fast"].count > 400 and s.streams["wrist"].count > 300

@@ -23,7 +23,7 @@ from psygnal import Signal
 from sensorlab.acquisition.buffers import ChunkRing
 from sensorlab.acquisition.processors.base import INPUT_SECONDS, Processor
 from sensorlab.acquisition.running_changes import RunningChanges
-from sensorlab.acquisition.source import Chunk, Source, SourceError, StreamInfo, StreamStats
+from sensorlab.acquisition.source import Chunk, Source, SourceError, StreamInfo, StreamStats, close_sources
 
 log = logging.getLogger(__name__)
 
@@ -86,11 +86,13 @@ class Acquisition(RunningChanges):
     def open(self) -> None:
         """Open all sources in parallel; failures land in ``errors``, not exceptions.
 
-        After `close` this does nothing (the acquisition was given up while waiting)."""
+        After `close` this opens nothing (the acquisition was given up while waiting): it closes
+        whatever it still holds, since each node built for it may hold a pty, a board in the
+        board host or a reader process from its construction on."""
         with self._life:
             if self._closed:
-                self.sources = []
-                self.processors = []
+                nodes, self.sources, self.processors = [*self.processors, *self.sources], [], []
+                close_sources(nodes)
                 return
             self._open_all()
             pending, self.processors = self.processors, []
@@ -122,6 +124,7 @@ class Acquisition(RunningChanges):
                 src.failed.connect(self._on_source_failed)
             else:
                 self.errors[src.description or type(src).__name__] = err
+                close_sources([src])  # what it got before failing (an emulated board, a pty) is freed
                 # Info, not error: the front ends report `errors` themselves (the CLI once, the
                 # studio in its health view); an error record would print the reason a second time.
                 log.info("could not open %s: %s", src.description, err)
@@ -236,11 +239,7 @@ class Acquisition(RunningChanges):
         with self._life:
             self._closed = True
             self.stop()
-            for src in [*self.processors, *self.sources]:
-                try:
-                    src.close()
-                except Exception as e:
-                    log.warning("closing %s: %s", src.description, e)
+            close_sources([*self.processors, *self.sources])
 
     def __enter__(self) -> Acquisition:
         self.open()

@@ -67,7 +67,7 @@ from sensorlab.acquisition.kinds.emulated import EEG_VALUES_PER_S, EMULATED_RATE
 from sensorlab.acquisition.kinds.serial import BAUD_RATES, SerialConfig  # noqa: F401
 from sensorlab.acquisition.lsl.config import LslOutletConfig
 from sensorlab.acquisition.names import file_name_problem, prediction_stream_name
-from sensorlab.acquisition.source import Source
+from sensorlab.acquisition.source import Source, close_sources
 
 #: A rig file is a few hundred bytes; anything this big is a mistake (or an attack on the parser).
 MAX_RIG_BYTES = 1_000_000
@@ -169,9 +169,18 @@ class RigBase(BaseModel):
         from sensorlab.acquisition.lsl.config import build_lsl_outlet
         from sensorlab.acquisition.processors import build_processor
 
-        devices = [kind_of(d).build(d) for d in self.devices()]
-        # Outlets last: they may publish a processor's output.
-        return [*devices, *(build_processor(p) for p in self.processor), *(build_lsl_outlet(o) for o in self.lsl_outlet)]
+        built: list = []
+        try:
+            for d in self.devices():
+                built.append(kind_of(d).build(d))
+            for p in self.processor:
+                built.append(build_processor(p))
+            for o in self.lsl_outlet:  # last: they may publish a processor's output
+                built.append(build_lsl_outlet(o))
+        except BaseException:
+            close_sources(built)  # an emulated board exists from its build on: free those made so far
+            raise
+        return built
 
     def to_toml(self, defaults: bool = False) -> str:
         """The rig as TOML with only the keys that differ from their defaults (a rig file).

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -18,6 +19,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 from psygnal import Signal
+
+log = logging.getLogger(__name__)
 
 #: ``nominal_rate`` of a stream without a fixed sample rate (events, camera on a URL).
 IRREGULAR = 0.0
@@ -255,6 +258,16 @@ ChunkSink = Callable[[str, Chunk], None]
 
 class SourceError(RuntimeError):
     """A device could not be opened or stopped working. The message names the fix."""
+
+
+def close_sources(nodes) -> None:
+    """Close each of ``nodes`` (sources or processors, opened or not; closing twice is safe),
+    logging what fails: one broken device must not keep the others' ports, ptys or boards."""
+    for node in nodes:
+        try:
+            node.close()
+        except Exception as e:  # noqa: BLE001
+            log.warning("closing %s: %s", getattr(node, "description", "") or type(node).__name__, e)
 
 
 @runtime_checkable

@@ -65,6 +65,7 @@ from sensorlab.session.failures import mount_point
 from sensorlab.session.metadata import SessionMetadata
 from sensorlab.session.preroll_splice import PrerollSplice
 from sensorlab.session.recording_counters import RecordingCounters
+from sensorlab.session.stop_drain import wait_for_samples_up_to
 from sensorlab.session.stream_watch import RECONNECTED, STALL_WARN_SECONDS, StreamWatch
 from sensorlab.session.writer import SessionWriter
 from sensorlab.session.writer_thread import (
@@ -235,16 +236,20 @@ class Recorder(RecorderWriterThread):
     def stop(self) -> Path:
         """Stop recording, drain the queue, close the file and write footers; returns the path.
 
-        Blocks until the file is closed (at most about `JOIN_TIMEOUT` plus the footers).
+        Blocks until the file is closed (at most about `JOIN_TIMEOUT` plus the footers), after
+        waiting for the samples the devices took before Stop that a loaded host has not read
+        yet (`stop_drain`: at most 2 s more for a device that went silent).
         Safe to call twice and after a failure. Called from the writer thread (a ``failed``
         handler), it only requests the stop and returns.
         """
+        stopping = False
         with self._lock:
             if self._state == "idle":
                 raise RuntimeError("Recorder.stop() before start()")
             if self._state == "recording":
                 self._state = "stopping"
                 self._t_stop = now()
+                stopping = True
         thread = self._thread
         if thread is None or thread is threading.current_thread():
             self._detach()
@@ -255,6 +260,8 @@ class Recorder(RecorderWriterThread):
         # A serial stream holds its first second back for its clock fit: delivered only when
         # the source stops, a recording that ends within it would have none of its samples.
         self.acquisition.release_held()
+        if stopping:  # what the devices took before Stop and a loaded host has not read yet
+            wait_for_samples_up_to(self._t_stop, self._streams, self.acquisition, list(self._streams))
         self._detach()
         self._counters.end()  # drops counted while the writer drains are not in the file
         self._queue.put(STOP)

@@ -13,6 +13,7 @@ import numpy as np
 
 from sensorlab.acquisition.clock import REANCHOR_TOLERANCE
 from sensorlab.session import sync
+from sensorlab.session.rate_check import rate_message, rate_off, sent_rate
 from sensorlab.session.reader import Session, StreamReader
 from sensorlab.session.stream_reader import rate_from_span
 from sensorlab.session.stream_watch import NOTHING_STORED
@@ -121,7 +122,7 @@ def summarize(path: str | Path, measure_sync: bool = True) -> dict[str, Any]:
                     if end_host is not None and r.count and r.info.regular else 0.0,
                     # A processor's stream (a model's predictions): what it was computed from.
                     "derived_from": list(r.info.derived_from),
-                    "rate_arrived": _arrival_rate(r, gaps),
+                    "rate_sent": sent_rate(r, gaps),
                     "drift_ppm": float(clock.get("drift_ppm", np.nan)),
                     "drift_stderr_ppm": float(clock.get("drift_stderr_ppm", np.nan)),
                     "resolution": 1.0 / r.info.nominal_rate if r.info.nominal_rate > 0 else float("nan"),
@@ -228,47 +229,7 @@ def _silent(stream: dict[str, Any], duration: float) -> bool:
     return duration >= (max(SILENT_AFTER, 10.0 / rate) if rate > 0 else SILENT_AFTER)
 
 
-#: Received over declared rate beyond which a stream's declared rate is wrong, not its clock
-#: drifting (a crystal is off by ppm) nor a few lost lines (those are counted as dropped).
-RATE_MISMATCH = 1.2
-#: Seconds of arrivals (and samples) a stream needs before its received rate is judged.
-RATE_CHECK_SECONDS = 2.0
-
-
-def _arrival_rate(r: StreamReader, gaps: np.ndarray) -> float:
-    """Samples a second the host received over the span of arrival times outside ``gaps``
-    (``(n, 2)`` start/end times) for a stream whose clock is its declared rate
-    (`StreamInfo.clock_from_rate`); NaN otherwise.
-
-    A rig's `rate` for a text stream without a time column (or with a sample counter) *is* its
-    clock: a board printing 200 lines a second into `rate = 100` was stamped up to 0.9 s early
-    and looked clean.
-    """
-    # Only those streams: arrivals on a loaded host come in bursts and stalls, so this figure is
-    # rough (a 1 kHz binary IMU at load 20–45 read 1,250–2,500 samples a second), and a stream
-    # with a device clock (µs ticks, a `ms` column) or a sound card's sample count is stamped
-    # right whatever its declared rate: judging those gave `record --demo` false alarms and exit 3.
-    if not (r.info.clock_from_rate and r.info.nominal_rate > 0 and r.count >= 20):
-        return float("nan")
-    first, last = r.read_index(0, 1, decode=False).arrival_times, r.read_index(r.count - 1, r.count, decode=False).arrival_times
-    if first is None or last is None or not len(first) or not len(last):
-        return float("nan")
-    # Between gaps the stored samples run unbroken: n gaps cut them into n + 1 runs, holding
-    # count - (n + 1) sample periods. Samples lost in a gap (dropped) are that gap's time: once
-    # counted as well as left out of the span, a loaded host that lost a text IMU's lines read
-    # 1,278 of its 1,000 samples a second, and `record` exited 3 ("the declared rate is wrong").
-    span = float(last[-1] - first[0]) - (float((gaps[:, 1] - gaps[:, 0]).sum()) if len(gaps) else 0.0)
-    return (r.count - 1 - len(gaps)) / span if span >= RATE_CHECK_SECONDS else float("nan")
-
-
-def _rate_off(s: dict[str, Any]) -> bool:
-    got, rate = s.get("rate_arrived", float("nan")), s["nominal_rate"]
-    return bool(np.isfinite(got) and rate > 0 and not 1 / RATE_MISMATCH <= got / rate <= RATE_MISMATCH)
-
-
-def _rate_message(s: dict[str, Any]) -> str:
-    return (f"its rate is {s['nominal_rate']:g} Hz but the host received {s['rate_arrived']:.1f} samples a second: the declared rate "
-            f"is wrong, and a text stream without a time column is stamped by it (set the rig's `rate` to what the device sends)")
+_rate_off, _rate_message = rate_off, rate_message  # the names this module's callers and tests use
 
 
 def _source_errors(raw: Any) -> dict[str, str]:

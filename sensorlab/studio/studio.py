@@ -6,7 +6,7 @@ labels in the session and save them as its annotations sidecar, and report what 
 `Studio` does all of that without Qt; the window only presents it and turns user actions into
 calls, and the command line is a loop over it (`sensorlab.studio.headless`).
 
-Blocking calls (`open`, `start_recording`, `stop_recording`, `close`) block the caller: the
+Blocking calls (`open`, `close_rig`, `start_recording`, `stop_recording`, `close`) block the caller: the
 window runs them on a worker thread, the CLI on its main thread. Every other call is quick and
 may come from any thread.
 
@@ -129,6 +129,9 @@ class Studio(LiveModels):
         A call superseded by a newer `open` (the user picked another rig meanwhile) ends with
         its devices closed and returns their errors without firing ``devices_opened``.
 
+        The studio owns ``sources`` from this call on: refused, they are closed (an emulated
+        board exists from its build, and would stay alive in the board host).
+
         Raises
         ------
         StudioBusy
@@ -139,6 +142,7 @@ class Studio(LiveModels):
         acq = Acquisition(sources)
         with self._lock:
             if self.recorder is not None:
+                acq.close()
                 raise StudioBusy("stop the recording before changing devices")
             old, self.acquisition = self.acquisition, acq
             self.preroll.attach(None)
@@ -183,11 +187,28 @@ class Studio(LiveModels):
         """Finish a running recording (saving its labels), then close every device (blocks)."""
         if self.recorder is not None:
             self.stop_recording()
+        self.close_rig()
+
+    def close_rig(self) -> bool:
+        """Close the rig without quitting (blocks): stop its devices and processors and free
+        their ports, ptys and cameras, leaving the studio as it started, with no rig and ready
+        for `open`. A rig still opening on another thread ends closed. Returns False when no
+        rig was open.
+
+        Raises
+        ------
+        StudioBusy
+            A recording is running: stop it first (its file is being written from these devices).
+        """
         with self._lock:
+            if self.recorder is not None:
+                raise StudioBusy(f"stop the recording before closing the rig: {self.recorder.path.name} is being written from its devices")
             acq, self.acquisition = self.acquisition, None
             self.preroll.attach(None)
-        if acq is not None:
-            self._close_acquisition(acq)
+        if acq is None:
+            return False
+        self._close_acquisition(acq)
+        return True
 
     def _hook_labels(self, node: Processor) -> None:
         # Live labels are not a stream of the acquisition (the recorder stores them), so a

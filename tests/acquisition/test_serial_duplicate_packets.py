@@ -13,9 +13,10 @@ import os
 import time
 
 import numpy as np
+import pytest
 
 from sensorlab.acquisition.hub import Acquisition
-from sensorlab.acquisition.serial.binary import BinaryParser, encode_data, encode_description
+from sensorlab.acquisition.serial.binary import REPLAY_WINDOW, BinaryParser, encode_data, encode_description
 from sensorlab.acquisition.serial.description import DeviceDescription, StreamDescription
 from sensorlab.acquisition.serial.port import SerialSource
 from sensorlab.session.reader import Session
@@ -43,6 +44,36 @@ def test_a_repeated_packet_is_dropped_and_counted_by_the_parser():
     assert p.counters.duplicates_by_stream == {"imu": 1}
     assert not p.awaiting_description, "a repeat is no restart: the description is not asked for"
     assert p.counters.resets == 0 and p.counters.lost_samples == 0
+
+
+@pytest.mark.parametrize("back", [2, 5, 50])
+def test_a_replay_of_an_older_packet_is_dropped_not_taken_for_a_restart(back):
+    """A TX ring that replays an older slot: packet i, then again the one ``back`` before it."""
+    p = BinaryParser(DESCRIPTION)
+    seqs = [5 * i for i in range(60)]
+    order = seqs[:55] + [seqs[54 - back]] + seqs[55:]
+    values = [int(v) for s in p.feed(b"".join(_packet(q) for q in order)) for v in s.data[:, 0]]
+    assert values == list(range(300)), "the replay's samples were stored again, or later ones lost"
+    assert p.counters.duplicates_by_stream == {"imu": 1}
+    assert not p.awaiting_description and p.counters.resets == 0 and p.counters.lost_samples == 0
+
+
+def test_a_packet_older_than_the_window_or_a_reboot_resending_seq_0_is_a_restart():
+    p = BinaryParser(DESCRIPTION)
+    p.feed(b"".join(_packet(5 * i) for i in range(REPLAY_WINDOW + 10)))
+    assert p.feed(_packet(0)) == [] and p.awaiting_description, "out of the window: a restart"
+    p = BinaryParser(DESCRIPTION)
+    p.feed(_packet(0) + _packet(5) + _packet(10))
+    p.feed(encode_data(0, 0, 1000, np.arange(5, dtype="int32").reshape(5, 1)))  # rebooted: seq and clock back to 0
+    assert p.awaiting_description
+    p.feed(b"".join(encode_description(DESCRIPTION)))  # it answers DESCRIBE: unchanged
+    assert p.counters.resets == 1 and not p.counters.duplicates_by_stream
+    # A deterministic boot resends its first packet byte for byte (same micros(), same idle
+    # values): seq 0 again is a restart, unless it follows itself (a retry of that packet).
+    p = BinaryParser(DESCRIPTION)
+    p.feed(_packet(0) + _packet(0) + _packet(5) + _packet(10))
+    assert p.counters.duplicates_by_stream == {"imu": 1} and not p.awaiting_description
+    assert p.feed(_packet(0)) == [] and p.awaiting_description
 
 
 def test_same_seq_with_other_bytes_is_still_a_restart():
@@ -92,3 +123,43 @@ def test_repeated_packets_on_a_real_port_are_stored_once_and_shown_by_info(tmp_p
     assert any(b - a >= 0.3 for a, b in gaps), "the restart should be a gap"
     text = format_summary(summarize(path, measure_sync=False))
     assert "15 packet(s) the device sent twice" in text, text
+
+
+def test_replays_of_older_packets_on_a_real_port_are_stored_once_and_a_restart_still_detected(tmp_path, raw_pty, board_describing):
+    """Through a real pty: replays of the packet 2, 5 and 50 back are dropped and counted, the
+    stream records on without asking for a description; a real restart afterwards is one."""
+    master, port = raw_pty
+    src = SerialSource(port, 921_600, "binary", reader="thread")
+    with board_describing(master, DESCRIPTION):
+        src.open()
+    path = tmp_path / "replay.h5"
+    replays = {20: 2, 40: 5, 80: 50}  # after packet i, the one this many before it again
+    with Acquisition([src]) as acq:
+        st = acq.stats["imu"]
+        with Recorder(acq, path) as rec:
+            os.write(master, b"\x00")  # ends whatever the start cut
+            for i in range(100):  # 5 s of samples
+                os.write(master, _packet(5 * i))
+                if i in replays:
+                    os.write(master, _packet(5 * (i - replays[i])))
+                time.sleep(5 / RATE)
+            assert wait_until(lambda: st.samples >= 500 - 5, 60.0), st
+            assert not src.parser.awaiting_description and src.parser.counters.resets == 0, "a replay was taken for a restart"
+            time.sleep(0.4)
+            for seq in range(0, 100, 5):  # a real restart: seq and clock back to 0
+                os.write(master, encode_data(0, seq, int(seq * 1e6 / RATE), np.arange(1000 + seq, 1005 + seq, dtype="int32").reshape(5, 1)))
+                if seq == 0:
+                    assert wait_until(lambda: src.parser.awaiting_description, 30.0), "the restart was not recognised"
+                    os.write(master, b"".join(encode_description(DESCRIPTION)))
+                time.sleep(5 / RATE)
+            src.release_held()
+            assert wait_until(lambda: st.samples >= 500 + 100 - 5, 60.0), st
+        assert not rec.error
+    with Session.open(path) as s:
+        imu = s.streams["imu"]
+        values = imu.read().data[:, 0].tolist()
+        assert imu.stats.duplicates == 3
+    before = [v for v in values if v < 1000]
+    assert before == sorted(set(before)) and len(before) >= 450, "a replayed packet's samples were stored twice"
+    assert [v for v in values if v >= 1000] == sorted(set(v for v in values if v >= 1000)), "samples after the restart"
+    assert src.parser.counters.resets == 1

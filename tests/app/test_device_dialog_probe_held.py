@@ -4,6 +4,8 @@ holding it?"), with how to probe it anyway."""
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
+
 from sensorlab.acquisition.emulated.mcu import BinaryIMU
 from sensorlab.acquisition.rig import parse_rig
 from sensorlab.app.studio.main_window import MainWindow
@@ -26,13 +28,13 @@ def test_probing_the_studios_own_open_port_says_the_studio_has_it(qtbot, setting
         report = dialog.report.toPlainText()
         assert f"{link} @ {board.baudrate} (binary) is open in the studio" in report, report
         assert "another program" not in report
-        assert 'remove it from this rig, press "Use this rig"' in report
-        # Closed in the studio (the same as "Use this rig" without it), the same Probe reads it.
-        window.studio.close()
-        dialog = window.device_dialog()
-        qtbot.addWidget(dialog)
-        assert dialog.held == []
-        dialog.rig_list.setCurrentRow(0)
+        assert 'press "Close studio rig" here' in report
+        # The dialog's own button closes the studio's rig; then the same Probe reads the board.
+        assert dialog.close_rig_button.isEnabled()
+        with qtbot.waitSignal(window.rig_closed, timeout=30_000):
+            qtbot.mouseClick(dialog.close_rig_button, Qt.MouseButton.LeftButton)
+        assert window.acquisition is None and dialog.held == [] and not dialog.close_rig_button.isEnabled()
+        dialog.report.clear()
         dialog.probe_selected()
         qtbot.waitUntil(lambda: dialog.report.toPlainText() not in ("", "probing…"), timeout=15_000)
         assert "failed" not in dialog.report.toPlainText() and "Hz" in dialog.report.toPlainText(), dialog.report.toPlainText()

@@ -238,6 +238,8 @@ def _serve(rt_priority: int) -> None:
                 answer = {"truth": boards[req["id"]].clock_truth()}
             elif op == "info":
                 answer = {"realtime": realtime}
+            elif op == "boards":  # the boards alive now: a rig closed or replaced leaves none behind
+                answer = {"boards": {str(i): mcu.port for i, mcu in boards.items()}}
             elif op == "counts":
                 mcu = boards[req["id"]]
                 answer = {k: getattr(mcu, k) for k in _COUNTS if hasattr(mcu, k)}

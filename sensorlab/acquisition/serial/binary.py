@@ -48,6 +48,8 @@ CRC_SIZE = 4
 DELIMITER = b"\x00"
 #: Largest COBS frame the parser buffers before giving up on finding a delimiter.
 MAX_FRAME = 1 << 17
+#: A copy (same ``seq``, same bytes) of one of a stream's last this many packets is a replay, not a restart.
+REPLAY_WINDOW = 256
 #: Most bytes of data packets held while a restarted device is asked for its description
 #: (3 s of a 2 Mbaud link is 600 kB); past it, later packets are skipped.
 MAX_HELD = 8 << 20
@@ -195,13 +197,12 @@ class BinaryParser:
         self._nparts = 0
         self._unwrap = Unwrap32()  # one clock per device, shared by its streams
         self._next_seq: dict[int, int] = {}
-        # Each stream's last parsed packet (seq, its bytes): a packet with the same seq and the
-        # same bytes is the firmware re-sending it (a retry), not a restart.
-        self._last_packet: dict[int, tuple[int, bytes]] = {}
-        # Streams whose next gap follows damaged bytes (a frame cut short or corrupted): bytes
-        # were lost on the way, so the missing samples were sent but not received (host side).
-        # A gap behind intact framing is one the device made itself (it never sent them).
-        # Any stream's packets may have been in the lost bytes, so damage marks every stream.
+        # Each stream's last `REPLAY_WINDOW` packets (seq → hash of its bytes, oldest first):
+        # one of them again, byte for byte, is the firmware resending it, not a restart.
+        self._recent: dict[int, dict[int, int]] = {}
+        # Streams whose next gap follows damaged bytes (a frame cut short or corrupted): the
+        # missing samples were sent but lost on the way (host side); a gap behind intact framing
+        # the device made itself. Any stream's packets may have been lost: damage marks all.
         self._damaged: set[int] = set()
         self.awaiting_description = False
         self.changed: dict[str, str] = {}
@@ -219,7 +220,7 @@ class BinaryParser:
         self._description = description
         self._streams = description.by_id() if description else {}
         self._next_seq.clear()
-        self._last_packet.clear()
+        self._recent.clear()
 
     def expect_description(self) -> None:
         """Hold data packets until the device's next self-description has been compared with
@@ -233,7 +234,7 @@ class BinaryParser:
         (bytes were discarded, so the next gap would not be a real loss)."""
         self._splitter.resync()
         self._next_seq.clear()
-        self._last_packet.clear()
+        self._recent.clear()
         self._damaged.clear()
         self._held, self._held_bytes = [], 0
 
@@ -293,11 +294,12 @@ class BinaryParser:
         dtype = stream.wire_dtype
         payload = memoryview(body)[DATA_HEADER.size :]
         fits = DTYPE_CODES.get(code) == stream.dtype and values == stream.values_per_sample
-        if self._last_packet.get(sid) == (seq, body):
-            # Sent twice (a firmware retry): its samples are stored already. A restarted board
-            # does not repeat its last packet byte for byte (its clock went back too).
-            dups = self.counters.duplicates_by_stream
-            dups[stream.name] = dups.get(stream.name, 0) + 1
+        recent = self._recent.setdefault(sid, {})
+        if recent.get(seq) == hash(body) and (seq or next(reversed(recent)) == 0):
+            # Sent again (a firmware retry, a TX ring replaying an older slot): stored already. A
+            # restarted board's clock went back too, but a deterministic boot can resend its seq 0
+            # byte for byte: a first packet again, unless right after itself, is a restart.
+            self.counters.duplicates_by_stream[stream.name] = self.counters.duplicates_by_stream.get(stream.name, 0) + 1
             return None
         expected = self._next_seq.get(sid)
         went_back = expected is not None and (seq - expected) & 0xFFFFFFFF >= 1 << 31
@@ -328,12 +330,15 @@ class BinaryParser:
             else:  # sequence went backwards: the device restarted
                 self.counters.resets += 1
                 restarted = True
-                # Its µs clock restarted too. Unwrapped against the old one, a board up for over
-                # 35.8 minutes read as a clock 20-70 minutes ahead (stamps by arrival until the
-                # fit re-anchored, device times stored that far off).
+                recent.clear()  # the old boot's packets are not this boot's to replay
+                # Its µs clock restarted too: unwrapped against the old one, a board up for over
+                # 35.8 min read as 20-70 min ahead (device times stored that far off).
                 self._unwrap = Unwrap32()
         self._next_seq[sid] = (seq + n) & 0xFFFFFFFF
-        self._last_packet[sid] = (seq, bytes(body))
+        recent.pop(seq, None)  # re-inserted as the newest
+        recent[seq] = hash(body)
+        if len(recent) > REPLAY_WINDOW:
+            del recent[next(iter(recent))]
         t0 = self._unwrap(t_us) * 1e-6
         if stream.rate > 0:
             times = t0 + np.arange(n, dtype=np.float64) / stream.rate

@@ -125,6 +125,12 @@ def open_rig(studio: Any, sources: list) -> Generator[str, None, tuple[Any, dict
     return studio.acquisition, errors
 
 
+def close_rig(studio: Any) -> Generator[str, None, bool]:
+    """Close the studio's devices, freeing their ports (worker thread). Returns whether a rig was open."""
+    yield "closing the devices"
+    return studio.close_rig()
+
+
 def start_recording(studio: Any, path: Any, metadata: Any) -> Generator[str, None, str]:
     """Create the session file and start writing (worker thread). Returns the path."""
     yield f"creating {path}"

@@ -4,7 +4,7 @@ A mixin of `MainWindow` (it works on the window's own attributes: ``studio``, ``
 ``live_view``, ``session_form``…), kept apart so the window's module holds its layout, the
 recording and the messages, and this one the actions a user starts from the toolbar:
 
-- Devices… (the device dialog, then `MainWindow.open_sources`), Label… (a labeling window on a
+- Devices… (the device dialog, then `MainWindow.open_sources`), Close rig (`MainWindow.close_rig`), Label… (a labeling window on a
   recorded session), Clap to sync…;
 - the Model menu: Load model… (run an ONNX model live), Compare builds…, Compare with device…,
   and the Training tab's "use in live view";
@@ -33,7 +33,9 @@ from sensorlab.app.common.scroll_into_view import scroll_into_view
 from sensorlab.app.common.session_dialog import session_file_dialog
 from sensorlab.app.live.view import LiveView
 
-RECORD_STYLE = "QPushButton{background:#c62828;color:white;font-weight:bold;padding:5px 14px;border-radius:4px}"
+# Disabled (no rig open, or still opening) it must not look pressable: it looked the same, and did nothing.
+RECORD_STYLE = ("QPushButton{background:#c62828;color:white;font-weight:bold;padding:5px 14px;border-radius:4px}"
+                "QPushButton:disabled{background:#4a3a3a;color:#9e8e8e}")
 STOP_STYLE = "QPushButton{background:#eceff1;color:#b71c1c;font-weight:bold;padding:5px 14px;border-radius:4px}"
 RECORD_SHORTCUT = QKeySequence("Ctrl+R")
 
@@ -59,6 +61,9 @@ class StudioActions:
         self.devices_action = QAction("Devices…", self, triggered=self._open_device_dialog)
         self.devices_action.setToolTip("Pick cameras, audio inputs, serial ports or demo devices; save/load the rig")
         bar.addAction(self.devices_action)
+        self.close_rig_action = QAction("Close rig", self, triggered=lambda _checked=False: self.close_rig())
+        self.close_rig_action.setToolTip("Stop the rig's devices and free their ports (serial, camera, audio) without quitting; Devices… opens a rig again")
+        bar.addAction(self.close_rig_action)
         # triggered(bool) must not reach open_labeling as its path: ask for the session instead.
         self.label_action = QAction("Label…", self, triggered=lambda _checked=False: self.open_labeling())
         self.label_action.setToolTip("Open a recorded session on the labeling timeline (the one selected in Sessions, else the last one)")
@@ -137,7 +142,8 @@ class StudioActions:
         if rec is None:
             self.elapsed.setText("  not recording")
             self._style_elapsed("")
-            self.setWindowTitle(f"sensorlab — {self.rig_name}")
+            # Close rig is enabled while a rig is open (or opening).
+            self.setWindowTitle(f"sensorlab — {self.rig_name if self.close_rig_action.isEnabled() else 'no rig'}")
             return
         secs = rec.elapsed
         mb = float(getattr(rec, "bytes_written", 0) or 0) / 1e6
@@ -199,7 +205,7 @@ class StudioActions:
         """The Devices dialog on this window's rig, told which devices the studio has open."""
         from sensorlab.app.studio.device_dialog import DeviceDialog
 
-        return DeviceDialog(self.settings, rig_text=self.rig_text, parent=self, held=self.open_devices())
+        return DeviceDialog(self.settings, rig_text=self.rig_text, parent=self, held=self.open_devices(), close_rig=self.close_rig)
 
     def _open_device_dialog(self) -> None:
         dialog = self.device_dialog()

@@ -70,8 +70,7 @@ def held_message(config: DeviceConfig) -> str:
     """Why a device the studio's rig has open cannot be probed, and how to probe it anyway."""
     return (f"{describe(config)} is open in the studio: its rig is reading this device now, so a probe cannot "
             "open it a second time. Its streams are in the studio's Stream health tab. To probe it anyway, "
-            'close it in the studio first: remove it from this rig, press "Use this rig", then open Devices… '
-            "again, add it back and press Probe.")  # fmt: skip
+            'press "Close studio rig" here (or Close rig on the toolbar), then Probe.')  # fmt: skip
 
 
 def same_device(a: DeviceConfig, b: DeviceConfig) -> bool:
@@ -97,10 +96,10 @@ def scan(rig_devices: list[DeviceConfig] | None = None):
 class DeviceDialog(QDialog):
     """Edit a rig. ``rig()`` returns the validated rig (a `RigConfig`) after ``exec()`` accepted."""
 
-    def __init__(self, settings: QSettings, rig_text: str = "", parent=None, held: list[DeviceConfig] = ()):
-        """``held``: the devices the studio's open rig is reading (a probe cannot open them)."""
+    def __init__(self, settings: QSettings, rig_text: str = "", parent=None, held: list[DeviceConfig] = (), close_rig=None):
+        """``held``: the devices the studio's rig reads (a probe cannot open them); ``close_rig(on_closed)``: closes it."""
         super().__init__(parent)
-        self.held = list(held)
+        self.held, self._close_studio_rig = list(held), close_rig
         self.setWindowTitle("Devices")
         self.resize(980, 560)
         self.settings = settings
@@ -154,6 +153,9 @@ class DeviceDialog(QDialog):
         buttons = QHBoxLayout()
         for text, slot in (("Probe", self.probe_selected), ("Remove", self._remove), ("Load rig…", self._load), ("Save rig…", self._save)):
             buttons.addWidget(QPushButton(text, clicked=slot))
+        self.close_rig_button = QPushButton("Close studio rig", clicked=self.close_studio_rig, enabled=bool(self.held and close_rig),
+                                            toolTip="Stop the studio's running rig and free its devices, e.g. to probe one it holds")  # fmt: skip
+        buttons.addWidget(self.close_rig_button)
         right = QVBoxLayout()
         name_row = QHBoxLayout()
         name_row.addWidget(QLabel("Rig name"))
@@ -223,6 +225,14 @@ class DeviceDialog(QDialog):
         self.tasks.run(f"Probing {config.name}", probe, config, held, on_done=self.report.setPlainText)
 
     # -- internals ---------------------------------------------------------------------------
+    def close_studio_rig(self) -> None:
+        def closed() -> None:  # the window's close_rig finished: a probe can open its devices now
+            self.held = []
+            self.status.setText("the studio's rig is closed: its devices can be probed")
+
+        if self._close_studio_rig(on_closed=closed):
+            self.close_rig_button.setEnabled(False)
+
     def _fill_available(self, devices) -> None:
         """One group per kind: its devices, "(scanning…)" until a scan ends, or "(none found)"."""
         self.rescan_button.setEnabled(True)

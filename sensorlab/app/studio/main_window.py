@@ -6,7 +6,8 @@ messages at the bottom. The window presents a `Studio` (the Qt-free core that
 ``sensorlab record`` drives too) and turns user actions into its calls:
 
 - the rig's devices run from the moment the window opens (`Studio.open` on a worker thread;
-  devices that fail are listed, the others run); Devices… replaces the rig the same way;
+  devices that fail are listed, the others run); Devices… replaces the rig the same way, and
+  Close rig (`Studio.close_rig`) closes it, freeing its ports, without quitting;
 - Record / Stop are `Studio.start_recording` / `stop_recording` on a worker thread (the
   studio includes the pre-roll and saves the live labels as the session's sidecar);
 - live-label gestures (`LabelBar`) become `Studio.add_label` calls and markers on the plots.
@@ -42,6 +43,7 @@ from PySide6.QtWidgets import (
 )
 
 from sensorlab.acquisition.hub import Acquisition
+from sensorlab.acquisition.source import close_sources
 from sensorlab.app.common import workers
 from sensorlab.app.live.health_view import HealthView
 from sensorlab.app.labeling.label_bar import LabelBar
@@ -75,10 +77,11 @@ class MainWindow(RecordingControl, StudioActions, ModelControls, QMainWindow):
 
     Signals
     -------
-    acquisition_ready, recording_started(path), recording_stopped(path), message(text)
+    acquisition_ready, rig_closed, recording_started(path), recording_stopped(path), message(text)
     """
 
     acquisition_ready = Signal()
+    rig_closed = Signal()
     recording_started = Signal(str)
     recording_stopped = Signal(str)
     message = Signal(str)
@@ -197,8 +200,12 @@ class MainWindow(RecordingControl, StudioActions, ModelControls, QMainWindow):
 
     # -- devices ---------------------------------------------------------------------------
     def open_sources(self, sources, rig_text: str | None = None, rig_name: str | None = None) -> None:
-        """Close the current devices (if any) and open ``sources`` on a worker thread."""
+        """Close the current devices (if any) and open ``sources`` on a worker thread.
+
+        Refused while recording; ``sources`` are then closed (an emulated board lives from its
+        build on, in the board host)."""
         if self.studio.recording:
+            close_sources(sources)
             self.show_error("stop the recording before changing devices")
             return
         if rig_text is not None:
@@ -209,9 +216,42 @@ class MainWindow(RecordingControl, StudioActions, ModelControls, QMainWindow):
             self.setWindowTitle(f"sensorlab — {rig_name}")
         self._teardown_views()
         self.record_button.setEnabled(False)
+        self.close_rig_action.setEnabled(True)
+        self.waiting.setText("Opening devices…")
+        self.health_placeholder.setText("opening devices…")
         self.stack.setCurrentWidget(self.waiting)
         self.tasks.run("Opening devices", workers.open_rig, self.studio, list(sources), on_done=self._on_acquisition_ready,
                        on_error=lambda msg: self.waiting.setText(f"Could not open the devices:\n{msg}"))
+
+    def close_rig(self, on_closed: Callable[[], None] | None = None) -> bool:
+        """Close rig: free the devices on a worker thread, the window as before a rig opens until Devices…
+        opens one; ``on_closed()`` then runs on the GUI thread. Refused while recording, saying so (False)."""
+        if self.studio.recording:
+            self.show_error("stop the recording before closing the rig (■ Stop, Ctrl+R): the recording is written from its devices")
+            return False
+        self._teardown_views()
+        self.record_button.setEnabled(False)
+        self.close_rig_action.setEnabled(False)
+        self.waiting.setText("Closing the rig…")
+        self.stack.setCurrentWidget(self.waiting)
+        self._update_elapsed()  # the title: no rig
+
+        def closed(_was_open: bool) -> None:
+            if self.acquisition is not None:
+                return  # a rig was opened meanwhile
+            self.waiting.setText("No rig is open.\nUse Devices… to pick devices and open a rig.")
+            self.health_placeholder.setText("no rig is open")
+            self.post(f"rig {self.rig_name} closed: its devices are free for other programs")
+            self.rig_closed.emit()
+            if on_closed is not None:
+                on_closed()
+
+        def refused(message: str) -> None:  # a recording started meanwhile: the rig stays open
+            self._on_acquisition_ready((self.acquisition, {}))
+            self.close_rig_action.setEnabled(self.acquisition is not None)
+
+        self.tasks.run("Closing the rig", workers.close_rig, self.studio, on_done=closed, on_error=refused)
+        return True
 
     def open_devices(self) -> list:
         """The rig's devices the studio has open (or is opening): a probe cannot open them.
