@@ -219,9 +219,9 @@ class SessionWriter:
 
     def written(self, stream: str, clock: bool = True) -> Written:
         """Samples written so far of ``stream``, its time span, timestamp gaps and clock fit
-        (``clock=False``: ``{}`` instead of the fit, which a health row gets from the stream's
-        store itself: computing it twice per stream and flush was the writer's dearest part of a
-        flush, a robust line fit with medians, holding the GIL)."""
+        (``clock=False``: ``{}`` instead of the fit, a robust line fit with medians that holds the
+        GIL; the flush's health row computes it from the stream's store itself, and asking here
+        too computed it twice per stream and flush)."""
         st = self.stores[stream]
         gaps = fmt.merge_gaps(*st.gaps)
         return Written(st.count, st.first_time, st.last_time, gaps, clock_footers(st.clock, st.early_clock) if clock else {})
