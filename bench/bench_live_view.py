@@ -514,7 +514,9 @@ def main() -> int:
     for key in DETAILS:
         print(f"{key:<14}{_fmt(m['baseline'][key]):>15}{_fmt(m['recording'][key]):>12}")
     if args.threads:
-        base_t, rec_t = m["baseline"].get("threads_ms_per_s") or {}, m["recording"].get("threads_ms_per_s") or {}
+        # (--record-only: the baseline is all NaN, no threads)
+        base_t, rec_t = (m[k].get("threads_ms_per_s") for k in ("baseline", "recording"))
+        base_t, rec_t = (t if isinstance(t, dict) else {} for t in (base_t, rec_t))
         print(f"{'CPU ms per second of rig data':<40}{'not recording':>15}{'recording':>12}")
         print(f"{'  process':<40}{_fmt(m['baseline'].get('cpu_ms_per_s', float('nan'))):>15}{_fmt(m['recording']['cpu_ms_per_s']):>12}")
         for name in sorted(set(base_t) | set(rec_t), key=lambda n: -rec_t.get(n, 0.0)):
