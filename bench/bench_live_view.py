@@ -27,7 +27,8 @@ What is measured (per phase):
   low fps can be told apart: the view chose a longer period (its GUI thread was over budget),
   or frames were late at the period it asked for (waiting for the GIL or a core).
 
-``--profile FILE`` also writes a cProfile of the GUI thread during the recording phase
+``--profile FILE`` also writes a cProfile of the GUI thread during the recording phase (and the baseline's to FILE.baseline);
+``--threads`` prints each thread's CPU ms per second of rig data in both phases
 (``python -m pstats FILE``). ``--devices inside|apart`` runs a smaller rig with its emulators
 in this process or in child processes (see `DEVICES`); with ``apart`` the boards are
 instrumented and every serial gap of the file is explained (`serial_gap_probe`), and under
@@ -261,6 +262,9 @@ def _measure(seconds: float, profile: str | None = None, devices: str = "demo", 
         out.update({f"wakeups_{k}": 0.0 for k in list(out)})
         for th in proc.threads():
             name = names.get(th.id, "")
+            # Each thread by name too (several of a name are added up): `--threads` prints them.
+            key = f"thread {name or th.id}"
+            out[key] = out.get(key, 0.0) + th.user_time + th.system_time
             if th.id == proc.pid:
                 kind = "gui"
             elif name.startswith(("mcu ", "emulated-mic", "source-emulated", "vmic")):
@@ -315,7 +319,10 @@ def _measure(seconds: float, profile: str | None = None, devices: str = "demo", 
             **{key: float(np.mean([p[i] for p in pacing])) if pacing else float("nan")
                for i, key in enumerate(("period_ms", "detail", "budget", "quota_used", "throttled"))},
             "load": os.getloadavg()[0],
-            **{f"cpu_ms_per_frame_{k}": 1000 * (k1[k] - k0[k]) / frames for k in k1 if k != "gui" and not k.startswith("wakeups_")},
+            **{f"cpu_ms_per_frame_{k}": 1000 * (k1[k] - k0[k]) / frames for k in k1 if k != "gui" and not k.startswith(("wakeups_", "thread "))},
+            # CPU ms per second of rig data by thread: unlike per frame, it does not move with fps.
+            "threads_ms_per_s": {k[7:]: 1000 * (k1[k] - k0.get(k, 0.0)) / (t1 - t0) for k in k1 if k.startswith("thread ")},
+            "cpu_ms_per_s": 1000 * cpu_s / (t1 - t0),
             **{f"{k}_per_s": (k1[k] - k0.get(k, 0.0)) / (t1 - t0) for k in k1 if k.startswith("wakeups_")},
             "gui_preempted_per_frame": host["gui_involuntary_switches"] / frames,
             "major_faults_per_frame": host["major_faults"] / frames,
@@ -345,7 +352,15 @@ def _measure(seconds: float, profile: str | None = None, devices: str = "demo", 
     if not os.environ.get("BENCH_NO_WAKE_PROBE"):
         probe.start()
     wait(2000)  # warm-up: caches, first spectrogram columns
-    baseline = None if record_only else phase(name="baseline")
+    prof = None
+    if profile and not record_only:
+        import cProfile
+        import time as _time
+
+        prof = cProfile.Profile(_time.thread_time)
+    baseline = None if record_only else phase(prof, name="baseline")
+    if prof is not None:
+        prof.dump_stats(f"{profile}.baseline")
     started, stopped = [], []
     w.recording_started.connect(started.append)
     w.recording_stopped.connect(stopped.append)
@@ -458,7 +473,8 @@ def _fmt(x) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=8.0, help="length of each phase")
-    ap.add_argument("--profile", metavar="FILE", help="write a cProfile of the GUI thread while recording")
+    ap.add_argument("--profile", metavar="FILE", help="write a cProfile of the GUI thread while recording (FILE) and not (FILE.baseline)")
+    ap.add_argument("--threads", action="store_true", help="also print each thread's CPU ms per second of rig data, both phases")
     ap.add_argument("--devices", choices=DEVICES, default="demo",
                     help="the full demo rig, or a smaller rig with its emulators inside this process or apart (see DEVICES)")
     ap.add_argument("--hogs", type=int, default=0, help="other processes each keeping a core busy meanwhile (while True: pass)")
@@ -497,6 +513,14 @@ def main() -> int:
         print(f"{key:<14}{_fmt(m['baseline'][key]):>15}{_fmt(m['recording'][key]):>12}  {goal}")
     for key in DETAILS:
         print(f"{key:<14}{_fmt(m['baseline'][key]):>15}{_fmt(m['recording'][key]):>12}")
+    if args.threads:
+        # (--record-only: the baseline is all NaN, no threads)
+        base_t, rec_t = (m[k].get("threads_ms_per_s") for k in ("baseline", "recording"))
+        base_t, rec_t = (t if isinstance(t, dict) else {} for t in (base_t, rec_t))
+        print(f"{'CPU ms per second of rig data':<40}{'not recording':>15}{'recording':>12}")
+        print(f"{'  process':<40}{_fmt(m['baseline'].get('cpu_ms_per_s', float('nan'))):>15}{_fmt(m['recording']['cpu_ms_per_s']):>12}")
+        for name in sorted(set(base_t) | set(rec_t), key=lambda n: -rec_t.get(n, 0.0)):
+            print(f"  {name[:38]:<38}{_fmt(base_t.get(name, 0.0)):>15}{_fmt(rec_t.get(name, 0.0)):>12}")
     # Who else held the cores (a slow run on a "quiet" machine: see bench/host_load.py).
     print(f"machine: {host_load.cpu_model()}")
     for name in ("baseline", "recording"):

@@ -17,6 +17,9 @@ Wall-clock rates on a shared machine move with its load, so each row also gives 
 data and its ratio, which barely moves with load.
 
 Run: ``.venv/bin/python bench/bench_writer.py [--seconds 10] [--layout compact|segments|samples]``.
+``--paced`` replays the mix at the rig's pace instead and prints the writer thread's CPU per
+second of rig data: the recorder's cost while a rig records (its batches and flushes as a
+rig's pace makes them, not a flood's), load-independent enough to compare code changes.
 ``run()`` returns rows ``{"benchmark", "value", "baseline", "ratio", "goal"}`` (value/baseline
 in samples per second).
 """
@@ -175,6 +178,58 @@ def recorder(path: Path, chunks: list[tuple[str, Chunk]], compression: str | Non
     return dt, cpu
 
 
+class _PacedReplay(_Replay):
+    """Emits the chunks at the pace a rig delivers them (each at its last sample's time + its
+    transport latency), so the recorder batches and flushes as it does while recording a rig."""
+
+    def _run(self) -> None:
+        t0 = time.perf_counter()
+        for name, c in self._chunks:
+            delay = t0 + float(c.arrival_times[-1]) - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            self._emit(name, c, 0.0)
+        self.done.set()
+
+
+def paced(seconds: float = 20.0, layout: str = "compact") -> dict:
+    """The writer thread's CPU per second of rig data while the mix arrives in real time.
+
+    A flood (`recorder`) fills large batches; a rig fills one batch per `BATCH_INTERVAL`, and
+    the writer's fixed cost per batch, column and flush is what the studio pays while recording.
+    The same chunks every run: the CPU time barely moves with the machine's load (wall time does
+    not matter here). Returns ``{"writer_cpu_ms_per_s", "process_cpu_ms_per_s", "batches_per_s"}``
+    (the writer thread's CPU from the start to the last chunk's arrival, the file's close excluded).
+    """
+    logging.getLogger("sensorlab.session.recorder").setLevel(logging.ERROR)
+    chunks = make_chunks(list(STREAMS), seconds)
+    with tempfile.TemporaryDirectory() as tmp:
+        src = _PacedReplay(chunks)
+        acq = Acquisition([src])
+        acq.open()
+        rec = Recorder(acq, Path(tmp) / "paced.h5", jpeg_quality=JPEG_QUALITY, time_layout=layout)
+        rec.start()
+        writer = next(th for th in threading.enumerate() if th.name == "recorder-writer")
+        clock = time.pthread_getcpuclockid(writer.ident)
+        appends = [0]
+        on_chunk = rec._writer.on_chunk
+
+        def counted(name, chunk):  # the writer's appends of batches (one per stream and batch)
+            appends[0] += 1
+            return on_chunk(name, chunk)
+
+        rec._writer.on_chunk = counted
+        c0, p0, w0 = time.clock_gettime(clock), time.process_time(), time.perf_counter()
+        acq.start()
+        src.done.wait()
+        time.sleep(0.05)
+        c1, p1, w1 = time.clock_gettime(clock), time.process_time(), time.perf_counter()
+        rec.stop()
+        acq.close()
+    return {"writer_cpu_ms_per_s": 1e3 * (c1 - c0) / seconds, "process_cpu_ms_per_s": 1e3 * (p1 - p0) / seconds,
+            "batches_per_s": appends[0] / seconds, "wall_s": w1 - w0}
+
+
 def run(seconds: float = 10.0, compression: str | None = None, layout: str = "compact") -> list[dict]:
     """Per-stream and whole-mix rows; value/baseline are samples written per second."""
     # The replay floods the queue on purpose; the recorder's "falling behind" warning is expected.
@@ -206,7 +261,17 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=10.0, help="seconds of rig data per case")
     ap.add_argument("--compression", choices=["gzip", "lzf"], help="lossless filter on sample arrays (both sides)")
     ap.add_argument("--layout", default="compact", choices=["compact", "segments", "samples"], help="the recorder's time layout (4.0, 2.0, 1.4)")
+    ap.add_argument("--paced", action="store_true",
+                    help="instead: the mix replayed at the rig's pace; print the writer thread's CPU ms per second of rig data")
     args = ap.parse_args()
+    if args.paced:
+        with open("/proc/loadavg") as f:
+            load = f.read().split()[0]
+        r = paced(args.seconds, args.layout)
+        print(f"paced mix ({args.seconds:g} s of rig data, layout {args.layout}, load average {load}): writer thread "
+              f"{r['writer_cpu_ms_per_s']:.1f} ms CPU per second of data, process {r['process_cpu_ms_per_s']:.1f} "
+              f"(the replay's own sleeps and hand-overs included), {r['batches_per_s']:.1f} batch appends a second")
+        return
     # The replay floods the queue on purpose; the recorder's "falling behind" warning is expected.
     logging.getLogger("sensorlab.session.recorder").setLevel(logging.ERROR)
     rows = run(args.seconds, args.compression, args.layout)

@@ -10,6 +10,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+# `np.median` imports `numpy.ma` on its first call (its NaN check): ~20 ms of CPU holding the
+# GIL, and the first drift estimate made it on the recorder's writer thread seconds into a
+# recording, where the live view and the device threads wait for the GIL. Imported with this
+# module instead, at start-up.
+import numpy.ma  # noqa: F401
+
 #: Seconds of device time before the drift (slope) is fitted.
 MIN_DRIFT_SPAN = 10.0
 

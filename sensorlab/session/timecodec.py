@@ -164,7 +164,16 @@ def encode(
             )
         pending = -1
 
+    # Samples before each index that differ from their predecessor: a piece [cs, ce) holds one
+    # repeated value iff changes[ce - 1] == changes[cs]. Such a piece (a hand-over's arrival time,
+    # shared by its samples: ~100 pieces a second of audio, ~1,000 of a serial board) is one run
+    # of step 0, which `_longest_run` finds too, with ~8 NumPy calls each, holding the GIL.
+    changes = np.concatenate(([0], np.cumsum(x[1:] != x[:-1]))).tolist()
     for cs, ce in pairwise(bounds):
+        if ce - cs >= MIN_RUN and changes[ce - 1] == changes[cs]:
+            explicit(cs)
+            runs.append((start + cs, ce - cs, float(x[cs]), 0.0))
+            continue
         s = cs
         while s < ce:
             end, step = (

@@ -217,11 +217,14 @@ class SessionWriter:
                     col.rebind(f)
                 st.datasets = [f[p] for p in paths]
 
-    def written(self, stream: str) -> Written:
-        """Samples written so far of ``stream``, its time span, timestamp gaps and clock fit."""
+    def written(self, stream: str, clock: bool = True) -> Written:
+        """Samples written so far of ``stream``, its time span, timestamp gaps and clock fit
+        (``clock=False``: ``{}`` instead of the fit, a robust line fit with medians that holds the
+        GIL; the flush's health row computes it from the stream's store itself, and asking here
+        too computed it twice per stream and flush)."""
         st = self.stores[stream]
         gaps = fmt.merge_gaps(*st.gaps)
-        return Written(st.count, st.first_time, st.last_time, gaps, clock_footers(st.clock, st.early_clock))
+        return Written(st.count, st.first_time, st.last_time, gaps, clock_footers(st.clock, st.early_clock) if clock else {})
 
     @property
     def stream_names(self) -> list[str]:

@@ -39,10 +39,16 @@ from sensorlab.session.preroll_splice import finite_times
 log = logging.getLogger(__name__)
 
 # -- timing constants ---------------------------------------------------------------------------
-#: Seconds chunks of one stream are collected before one append (fewer, larger HDF5 writes).
-BATCH_INTERVAL = 0.1
-#: Seconds between flushes (+ health rows). A SIGKILL loses at most about this much + one batch.
+#: Seconds between flushes (+ health rows). A SIGKILL loses at most about this much.
 FLUSH_INTERVAL = 0.5
+#: Seconds chunks of one stream are collected before one append (fewer, larger HDF5 writes):
+#: one batch per flush. A sample becomes durable and visible to readers only at a flush, so
+#: batches written between flushes bought nothing; at 0.1 s (five per flush) the writer's cost
+#: per batch, stream and time column (the compact time codec, h5py's appends, all holding the
+#: GIL) made recording the demo rig cost ~1.5× the writer CPU of one batch per flush
+#: (docs/PERFORMANCE.md, "Recording's cost to the live view"), and a SIGKILL lost up to a
+#: flush interval plus a batch.
+BATCH_INTERVAL = FLUSH_INTERVAL
 #: Chunks waiting in the queue at which the recorder warns that the disk cannot keep up
 #: (about 10 s of a typical rig: audio 100 + IMU 100 + camera 30 chunks/s).
 QUEUE_WARN_CHUNKS = 2000
@@ -249,7 +255,7 @@ class RecorderWriterThread:
         rows = {}
         for name in self._writer.stream_names:
             st = stats.get(name)
-            rows[name] = self._counters.health_row(name, self._writer.written(name))
+            rows[name] = self._counters.health_row(name, self._writer.written(name, clock=False))
             if st is None:
                 continue
             if st.error and name not in self._stopped:

@@ -227,6 +227,40 @@ def test_irregular_and_squeezed_times_survive_exactly(tmp_path):
         assert 0 < new.streams["wrist"].explicit_times < new.streams["wrist"].count  # jittery chunks kept per sample
 
 
+def test_arrival_times_shared_by_a_hand_over_are_one_run_each_and_exact(tmp_path):
+    """Each sample of a hand-over carries its arrival time (a microphone block, a serial read):
+    the compact file stores one run of step 0 per hand-over of `timecodec.MIN_RUN` samples or
+    more (found without a search per run since 2026-12-02: ~100–1,000 hand-overs a second, each
+    ~8 NumPy calls holding the GIL), and reads back every time bit for bit, as the per-sample file does."""
+    rng = np.random.default_rng(11)
+    info = StreamInfo("mic", StreamKind.AUDIO, 48000.0, ("l",), dtype="int16", sample_shape=(1,))
+    chunks, k, hand_overs, short = [], 0, 0, 0
+    for batch in range(30):  # the recorder's batches: several hand-overs each
+        sizes = np.full(10, 480) if batch % 3 == 0 else rng.integers(1, 481, 10)
+        if batch % 5 == 4:
+            sizes[rng.integers(0, 10)] = 2  # a short read: kept verbatim or merged
+        n = int(sizes.sum())
+        ts = 5000.0 + (k + np.arange(n)) / 48000
+        arrival = np.repeat(np.maximum.accumulate(ts[np.cumsum(sizes) - 1] + 0.003 + rng.random(10) * 1e-3), sizes)
+        chunks.append(Chunk(rng.integers(-32768, 32767, size=(n, 1), dtype=np.int16), ts, None, arrival))
+        k += n
+        hand_overs += len(sizes)
+        short += int((sizes < timecodec.MIN_RUN).sum())
+    _write(tmp_path / "new.h5", "compact", chunks, info)
+    _write(tmp_path / "old.h5", "samples", chunks, info)
+    want = np.concatenate([c.arrival_times for c in chunks])
+    with Session.open(tmp_path / "new.h5") as new, Session.open(tmp_path / "old.h5") as old:
+        # A short read's 2 samples are kept as µs after their timestamps (within half a µs).
+        assert_same_stream(new.streams["mic"], old.streams["mic"], arrival_tol=ARRIVAL_TOL)
+        col = new.streams["mic"]._col("arrival_times")
+        assert col.quantized + col.explicit <= 2 * short
+        assert hand_overs - short <= col.runs <= hand_overs
+        exact = np.repeat(np.isfinite(col._step) & (col._step == 0.0), col._count)
+        got = new.streams["mic"].read_index().arrival_times
+        assert exact.sum() >= len(want) - 2 * short
+        np.testing.assert_array_equal(got[exact], want[exact])  # every step-0 run bit for bit
+
+
 def test_the_codec_reproduces_every_sample_within_tolerance():
     rng = np.random.default_rng(3)
     cases = [
