@@ -46,7 +46,7 @@ FLUSH_INTERVAL = 0.5
 #: batches written between flushes bought nothing; at 0.1 s (five per flush) the writer's cost
 #: per batch, stream and time column (the compact time codec, h5py's appends, all holding the
 #: GIL) made recording the demo rig cost ~1.5× the writer CPU of one batch per flush
-#: (docs/PERFORMANCE.md, "Recording's cost to the live view"), and a SIGKILL lost up to a
+#: (docs/performance/live-view.md, "Recording's cost to the live view"), and a SIGKILL lost up to a
 #: flush interval plus a batch.
 BATCH_INTERVAL = FLUSH_INTERVAL
 #: Chunks waiting in the queue at which the recorder warns that the disk cannot keep up
