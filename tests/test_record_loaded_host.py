@@ -65,6 +65,14 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
+def _signal_all(pids: list[int], sig: int) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:  # a reader that ended between listing and signalling
+            pass
+
+
 def test_a_host_that_gets_no_cpu_at_the_end_keeps_the_boards_samples_and_exits_0(tmp_path):
     """The recording process and its serial readers get no CPU for 2.5 s (SIGSTOP: the worst a
     load of 20+ does), across the end of `-d 2`; the boards, like hardware, run on meanwhile."""
@@ -84,11 +92,9 @@ def test_a_host_that_gets_no_cpu_at_the_end_keeps_the_boards_samples_and_exits_0
             time.sleep(0.02)
         # ...the host stalls: the recording process and its readers, not the board host.
         frozen = [proc.pid] + [c for c in _children(proc.pid) if "board_host" not in _cmdline(c)]
-        for pid in frozen:
-            os.kill(pid, signal.SIGSTOP)
+        _signal_all(frozen, signal.SIGSTOP)
         time.sleep(2.5)  # the stall itself (the load), not a wait for a condition
-        for pid in frozen:
-            os.kill(pid, signal.SIGCONT)
+        _signal_all(frozen, signal.SIGCONT)
         stdout, stderr = proc.communicate(timeout=180)
     finally:
         if proc.poll() is None:
