@@ -106,10 +106,11 @@ def test_digits_typed_in_the_session_form_are_not_labels(qtbot, make_window):
 def test_health_turns_red_for_a_stalled_device_and_recovers(qtbot, make_window):
     w = make_window()
     imu = w.acquisition.source_of("imu")
-    qtbot.waitUntil(lambda: w.health_view.status_text("imu") == "ok", timeout=5000)
+    qtbot.waitUntil(lambda: w.health_view.status_text("imu") == "ok", timeout=30_000)
     imu.stall(2.5)
-    qtbot.waitUntil(lambda: w.health_view.is_red("imu"), timeout=5000)
-    assert w.health_view.status_text("imu").startswith("stalled: no data for")
+    # Wait for the stall itself: on a loaded machine the row may first turn red for another
+    # reason (a rate dip while the GUI thread was starved) before the stall is seen.
+    qtbot.waitUntil(lambda: w.health_view.is_red("imu") and w.health_view.status_text("imu").startswith("stalled: no data for"), timeout=15_000)
     assert not w.health_view.is_red("mic")  # the other streams are unaffected
     # The stall skipped samples: red while they are recent (5 s), then green again.
     qtbot.waitUntil(lambda: not w.health_view.is_red("imu"), timeout=15_000)
