@@ -185,10 +185,17 @@ def test_following_scrolls_the_plots_without_pyqtgraphs_set_range(qtbot, live_vi
         return original(self, rect, xRange, *a, **k)
 
     monkeypatch.setattr(pg.ViewBox, "setRange", counting)
+    # A plot resized meanwhile (its y axis' labels grew wider with new data, which a busy
+    # machine's larger chunks make likelier) is re-derived through pyqtgraph's links, rightly:
+    # only a plot that was not resized must not go through setRange.
+    resized = []
+    for panel in live_view.time_panels:
+        for plot in panel._time_plots():
+            plot.getViewBox().sigResized.connect(resized.append)
     imu = live_view.panels["imu"]
     ranges = scroll_live_view(qtbot, live_view, 6)
     assert len(set(ranges)) >= 2  # it scrolled (a frame may bring new images only)
-    assert calls == []
+    assert [vb for vb in calls if vb not in resized] == []
     x1 = max(p.newest for p in live_view.time_panels) - live_view.origin
     for panel in live_view.time_panels:
         for plot in panel._time_plots():
