@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sensorlab.inference.model import ModelError, _concrete, run_failed
+from sensorlab.inference.ort_ext import native as ort_native
 
 _exp = math.exp
 
@@ -193,6 +194,20 @@ class BoundRun:
                 return self._run_bound()
             out[...] = self._run_bound()
             return out
+        native = f.native  # type: ignore[union-attr]
+        if native is not None:  # onnxruntime's C API (`sensorlab.inference.ort_ext`): the rebinding, the run, the state and the copy out in one call
+            if address and f.zero_copy:  # type: ignore[union-attr]
+                if address != f.bound_at:  # type: ignore[union-attr]
+                    f.bound_at = address  # type: ignore[union-attr]
+                    f.held = window  # type: ignore[union-attr]  # (the memory the run reads stays allocated while bound)
+            else:
+                np.copyto(f.window, window, casting="unsafe")  # type: ignore[union-attr]
+                address = f.bound_at = f.own  # type: ignore[union-attr]
+            try:
+                native.run(address, out)
+            except Exception as e:  # noqa: BLE001 - _ort.OrtError: onnxruntime's status
+                raise run_failed(self.model.path.name, self.model.window_input.name, e) from None
+            return f.probs.copy() if out is None else out  # type: ignore[union-attr]
         if address and f.zero_copy:  # type: ignore[union-attr]
             if address != f.bound_at:  # type: ignore[union-attr]  # (`_Fused.bind_at`, inlined: the usual hop's every window)
                 f.bind(address)  # type: ignore[union-attr]
@@ -324,6 +339,15 @@ class _Fused:
         else:
             self.bind = partial(io.bind_input, raw, "cpu", 0, np.float32, self._shape)
         sess.run_with_iobinding(io)  # a first run: a graph that fails, fails here (and the call stays unfused); the state inputs are only read
+        # The same graph through onnxruntime's C API, over the same arrays, where it can be had
+        # (`sensorlab.inference.ort_ext`): a window is then one C call with the GIL released.
+        self.native, self.native_error = None, ""
+        ext = ort_native()
+        if ext is not None:
+            try:
+                self.native = _native_session(ext, graph, bound, self, raw, PROBS)
+            except Exception as e:  # noqa: BLE001 - _ort.OrtError, or a tensor type it does not take: the Python binding stays
+                self.native_error = str(e)
 
     def bind_at(self, window: np.ndarray | None, address: int) -> None:
         """Bind the raw input to ``address``: the first sample of ``window`` (kept referenced, so
@@ -335,6 +359,32 @@ class _Fused:
         self.bind(address)
         self.bound_at = address
         self.held = window
+
+
+#: ONNX's element type codes (onnx.TensorProto.DataType), by NumPy dtype: what `_ort.Session` binds.
+_ONNX_TYPES = {np.dtype(t): c for t, c in ((np.float32, 1), (np.uint8, 2), (np.int8, 3), (np.uint16, 4), (np.int16, 5), (np.int32, 6),
+                                            (np.int64, 7), (np.bool_, 9), (np.float16, 10), (np.float64, 11), (np.uint32, 12), (np.uint64, 13))}  # fmt: skip
+
+
+def _native_session(ext, graph: bytes, bound: BoundRun, f: _Fused, raw: str, probs: str):
+    """``ext.Session`` over `_Fused`'s arrays: the raw window (rebound per run), the constants, the
+    state inputs and outputs (copied output → input after each run, in C) and the probabilities."""
+
+    def tensor(name: str, a: np.ndarray) -> tuple:
+        if not a.flags.c_contiguous or a.dtype not in _ONNX_TYPES:
+            raise ValueError(f"{name}: a {a.dtype} array the C API path does not bind")
+        return (name, a.ctypes.data, list(a.shape), _ONNX_TYPES[a.dtype], a.nbytes)
+
+    m = bound.model
+    inputs = [tensor(raw, f.input)] + [tensor(k, v) for k, v in bound._constants.items()]
+    outputs = [tensor(probs, f.probs)]
+    state, keep = [], [f.input, f.probs, *bound._constants.values()]
+    for (sout, sin), (o, i) in zip(bound._state, m.state_pairs.items()):
+        state.append((len(outputs), len(inputs)))
+        inputs.append(tensor(i, sin))
+        outputs.append(tensor(o, sout))
+        keep += [sin, sout]
+    return ext.Session(graph, inputs, outputs, 0, 0, state, keep)
 
 
 def _cpu_device():
