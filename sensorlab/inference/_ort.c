@@ -6,7 +6,8 @@
  * input and output is an OrtValue over an array the Python side allocated (and keeps alive), and
  * a window is ONE call: rebind the raw input when the window lies elsewhere, OrtApi::Run with the
  * GIL released, copy the recurrent state outputs into the state inputs, copy the probabilities
- * into the caller's row.
+ * into the caller's row (`Session.run`). The engine's usual wake-up is one call too
+ * (`Session.hop_run`): `_hop.c`'s hop, then the run of the window it cut, where it lies.
  *
  * No link-time dependency on onnxruntime: `load(path)` dlopens the shared library the onnxruntime
  * wheel ships (onnxruntime/capi/libonnxruntime.so.<version>, which exports OrtGetApiBase), so this
@@ -26,6 +27,7 @@
 #include <dlfcn.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 /* -- the part of onnxruntime's C ABI used here ------------------------------------------------- */
 typedef struct OrtStatus OrtStatus;
@@ -240,6 +242,7 @@ typedef struct {
     size_t (*state)[2];  /* (output index, input index): output copied into input after a run */
     int busy;
     PyObject *keep;      /* the arrays behind every address (the caller's list), alive while bound */
+    PyObject *held;      /* the array the raw input is bound into (a window of the windower's held samples), alive while bound */
 } Session;
 
 static void session_dealloc(Session *s)
@@ -267,6 +270,7 @@ static void session_dealloc(Session *s)
     PyMem_Free(s->out_call);
     PyMem_Free(s->state);
     Py_XDECREF(s->keep);
+    Py_XDECREF(s->held);
     Py_TYPE(s)->tp_free((PyObject *)s);
 }
 
@@ -430,14 +434,55 @@ static int run_once(Session *s)
     return 0;
 }
 
-/* run(address, out): one window. ``address``: where the raw window's first sample lies (the
- * caller keeps that memory alive until the next call: `BoundRun`); 0 for the buffer the raw input
- * was made with. ``out``: None, or a writable C-contiguous buffer of the probabilities' size,
- * which receives them. */
+/* Bind the raw input to ``address`` (NULL: the buffer it was made with), keeping ``held`` (the
+ * array that memory belongs to, or None) alive while it is bound there. */
+static int bind_raw(Session *s, void *address, PyObject *held)
+{
+    Tensor *raw = &s->ins[s->raw];
+    if (address == NULL) {
+        address = s->own;
+        held = Py_None;
+    }
+    if (address != raw->data) {
+        OrtValue *v = NULL;
+        if (make_value(raw, address, &v) < 0)
+            return -1;
+        ort.ReleaseValue(s->in_values[s->raw]);
+        s->in_values[s->raw] = v;
+        raw->data = address;
+        Py_INCREF(held);
+        Py_XSETREF(s->held, held);
+    }
+    return 0;
+}
+
+/* Copy the probabilities into ``out`` (None: nothing), a writable C-contiguous buffer of their size. */
+static int copy_out(Session *s, PyObject *out)
+{
+    if (out == Py_None)
+        return 0;
+    Py_buffer b;
+    if (PyObject_GetBuffer(out, &b, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) < 0)
+        return -1;
+    Tensor *p = &s->outs[s->probs];
+    if ((size_t)b.len != p->nbytes) {
+        PyBuffer_Release(&b);
+        PyErr_Format(PyExc_ValueError, "out holds %zd bytes, the probabilities %zu", b.len, p->nbytes);
+        return -1;
+    }
+    memcpy(b.buf, p->data, p->nbytes);
+    PyBuffer_Release(&b);
+    return 0;
+}
+
+/* run(address, out, held): one window. ``address``: where the raw window's first sample lies, in
+ * ``held`` (an array kept alive while the input is bound there); 0 (and None) for the buffer the
+ * raw input was made with. ``out``: None, or a writable C-contiguous buffer of the probabilities'
+ * size, which receives them. */
 static PyObject *session_run(Session *s, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 2) {
-        PyErr_SetString(PyExc_TypeError, "run(address, out)");
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "run(address, out, held)");
         return NULL;
     }
     if (s->busy) {
@@ -447,34 +492,77 @@ static PyObject *session_run(Session *s, PyObject *const *args, Py_ssize_t nargs
     void *address = PyLong_AsVoidPtr(args[0]);
     if (address == NULL && PyErr_Occurred())
         return NULL;
-    Tensor *raw = &s->ins[s->raw];
-    if (address == NULL)
-        address = s->own;
-    if (address != raw->data) {
-        OrtValue *v = NULL;
-        if (make_value(raw, address, &v) < 0)
-            return NULL;
-        if (s->in_values[s->raw])
-            ort.ReleaseValue(s->in_values[s->raw]);
-        s->in_values[s->raw] = v;
-        raw->data = address;
+    if (bind_raw(s, address, args[2]) < 0 || run_once(s) < 0 || copy_out(s, args[1]) < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *s_fast_hops, *one;
+
+/* The host clock `sensorlab.acquisition.clock.now` reads (time.monotonic: CLOCK_MONOTONIC). */
+static double monotonic(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)((int64_t)t.tv_sec * 1000000000 + t.tv_nsec) / 1e9;
+}
+
+/* hop_run(hop, windower, chunks, out, ...): the engine's whole usual wake-up in one call.
+ *
+ * ``hop(windower, chunks, True)`` is `_hop.c`'s hop (the windower's chunks held and cut); when it
+ * gives one window without a gap before it, that window is run where it lies (bound to its
+ * address, the GIL released), the probabilities are written into ``out`` and
+ * ``(start, t0, t1)`` is returned: the window's start, and the host clock before and after the
+ * run (what the engine's stats and the predictions chunk need). Anything else the hop gives is
+ * returned as it is, for the engine's Python path: None (the hop refused: nothing was held),
+ * a list of `Ready` (several windows), or the one-window tuple ``(start, window, after_gap,
+ * address)`` after a gap (a stateful model's state must be reset first). The windower's
+ * ``fast_hops`` counts the hops served, as `Windower.push_chunks` counts them. */
+static PyObject *session_hop_run(Session *s, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "hop_run(hop, windower, chunks, out)");
+        return NULL;
     }
+    if (s->busy) {
+        PyErr_SetString(PyExc_RuntimeError, "this session is running on another thread");
+        return NULL;
+    }
+    PyObject *call[3] = {args[1], args[2], Py_True};
+    PyObject *r = PyObject_Vectorcall(args[0], call, 3, NULL);
+    if (r == NULL || r == Py_None)
+        return r;
+    PyObject *n = PyObject_GetAttr(args[1], s_fast_hops), *n1 = NULL;
+    if (n != NULL) {
+        n1 = PyNumber_Add(n, one);
+        Py_DECREF(n);
+    }
+    if (n1 == NULL || PyObject_SetAttr(args[1], s_fast_hops, n1) < 0) {
+        Py_XDECREF(n1);
+        Py_DECREF(r);
+        return NULL;
+    }
+    Py_DECREF(n1);
+    if (!PyTuple_CheckExact(r) || PyTuple_GET_SIZE(r) != 4 || PyTuple_GET_ITEM(r, 2) != Py_False)
+        return r;
+    double start = PyFloat_AsDouble(PyTuple_GET_ITEM(r, 0));
+    void *address = PyLong_AsVoidPtr(PyTuple_GET_ITEM(r, 3));
+    if ((start == -1.0 || address == NULL) && PyErr_Occurred()) {
+        Py_DECREF(r);
+        return NULL;
+    }
+    if (bind_raw(s, address, PyTuple_GET_ITEM(r, 1)) < 0) {
+        Py_DECREF(r);
+        return NULL;
+    }
+    Py_DECREF(r);
+    double t0 = monotonic();
     if (run_once(s) < 0)
         return NULL;
-    if (args[1] != Py_None) {
-        Py_buffer b;
-        if (PyObject_GetBuffer(args[1], &b, PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) < 0)
-            return NULL;
-        Tensor *p = &s->outs[s->probs];
-        if ((size_t)b.len != p->nbytes) {
-            PyBuffer_Release(&b);
-            PyErr_Format(PyExc_ValueError, "out holds %zd bytes, the probabilities %zu", b.len, p->nbytes);
-            return NULL;
-        }
-        memcpy(b.buf, p->data, p->nbytes);
-        PyBuffer_Release(&b);
-    }
-    Py_RETURN_NONE;
+    double t1 = monotonic();
+    if (copy_out(s, args[3]) < 0)
+        return NULL;
+    return Py_BuildValue("(ddd)", start, t0, t1);
 }
 
 static PyObject *session_bound_at(Session *s, void *closure)
@@ -483,7 +571,8 @@ static PyObject *session_bound_at(Session *s, void *closure)
 }
 
 static PyMethodDef session_methods[] = {
-    {"run", (PyCFunction)(void (*)(void))session_run, METH_FASTCALL, "run(address, out): one window (see _ort.c)"},
+    {"run", (PyCFunction)(void (*)(void))session_run, METH_FASTCALL, "run(address, out, held): one window (see _ort.c)"},
+    {"hop_run", (PyCFunction)(void (*)(void))session_hop_run, METH_FASTCALL, "hop_run(hop, windower, chunks, out): the usual wake-up (see _ort.c)"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -517,6 +606,10 @@ PyMODINIT_FUNC PyInit__ort(void)
         return NULL;
     PyObject *m = PyModule_Create(&module);
     if (m == NULL)
+        return NULL;
+    s_fast_hops = PyUnicode_InternFromString("fast_hops");
+    one = PyLong_FromLong(1);
+    if (s_fast_hops == NULL || one == NULL)
         return NULL;
     OrtError = PyErr_NewException("sensorlab.inference._ort.OrtError", PyExc_RuntimeError, NULL);
     if (OrtError == NULL || PyModule_AddObject(m, "OrtError", OrtError) < 0)

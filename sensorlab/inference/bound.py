@@ -196,15 +196,12 @@ class BoundRun:
             return out
         native = f.native  # type: ignore[union-attr]
         if native is not None:  # onnxruntime's C API (`sensorlab.inference.ort_ext`): the rebinding, the run, the state and the copy out in one call
-            if address and f.zero_copy:  # type: ignore[union-attr]
-                if address != f.bound_at:  # type: ignore[union-attr]
-                    f.bound_at = address  # type: ignore[union-attr]
-                    f.held = window  # type: ignore[union-attr]  # (the memory the run reads stays allocated while bound)
-            else:
-                np.copyto(f.window, window, casting="unsafe")  # type: ignore[union-attr]
-                address = f.bound_at = f.own  # type: ignore[union-attr]
             try:
-                native.run(address, out)
+                if address and f.zero_copy:  # type: ignore[union-attr]
+                    native.run(address, out, window)  # (the session keeps ``window`` alive while its input is bound there)
+                else:
+                    np.copyto(f.window, window, casting="unsafe")  # type: ignore[union-attr]
+                    native.run(0, out, None)
             except Exception as e:  # noqa: BLE001 - _ort.OrtError: onnxruntime's status
                 raise run_failed(self.model.path.name, self.model.window_input.name, e) from None
             return f.probs.copy() if out is None else out  # type: ignore[union-attr]
@@ -309,6 +306,7 @@ class _Fused:
         io = sess.io_binding()
         io.bind_input(raw, "cpu", 0, np.float32, list(self.input.shape), self.input.ctypes.data)
         # Where the raw input is bound: `own` (this object's `input`) or a caller's window (`bind_at`).
+        self.native = None  # the C API session (below), once made
         self.own = self.bound_at = self.input.ctypes.data
         # A window (samples, channels) stored row after row is this input's memory as it is (one
         # channel, or the layout's channels after the samples): then a held window can be bound
@@ -341,13 +339,22 @@ class _Fused:
         sess.run_with_iobinding(io)  # a first run: a graph that fails, fails here (and the call stays unfused); the state inputs are only read
         # The same graph through onnxruntime's C API, over the same arrays, where it can be had
         # (`sensorlab.inference.ort_ext`): a window is then one C call with the GIL released.
-        self.native, self.native_error = None, ""
+        self.native_error = ""
         ext = ort_native()
         if ext is not None:
             try:
                 self.native = _native_session(ext, graph, bound, self, raw, PROBS)
             except Exception as e:  # noqa: BLE001 - _ort.OrtError, or a tensor type it does not take: the Python binding stays
                 self.native_error = str(e)
+
+    @property
+    def bound_at(self) -> int:
+        """The address the raw input reads from: `own` or a held window's (the C API session's own record when it runs)."""
+        return self.native.bound_at if self.native is not None else self._bound_at
+
+    @bound_at.setter
+    def bound_at(self, address: int) -> None:
+        self._bound_at = address
 
     def bind_at(self, window: np.ndarray | None, address: int) -> None:
         """Bind the raw input to ``address``: the first sample of ``window`` (kept referenced, so

@@ -21,6 +21,14 @@ try:
 except ImportError as e:  # not built (no compiler, or a source checkout never installed)
     compiled_ort, _NOT_BUILT = None, str(e)
 
+
+class _NeverRaised(Exception):
+    """`OrtError` where the extension is not built (nothing raises it)."""
+
+
+#: What the C API path raises for a status onnxruntime returned (a failed run).
+OrtError: type[Exception] = compiled_ort.OrtError if compiled_ort is not None else _NeverRaised
+
 #: A path to onnxruntime's shared library to load instead of the wheel's own.
 LIBRARY_ENV = "SENSORLAB_ORT_LIBRARY"
 #: ``0``: keep onnxruntime's Python binding for the live run.
@@ -88,4 +96,4 @@ def _forget() -> None:
     _state = None
 
 
-__all__ = ["LIBRARY_ENV", "NATIVE_ENV", "compiled_ort", "native", "ort_path"]
+__all__ = ["LIBRARY_ENV", "NATIVE_ENV", "OrtError", "compiled_ort", "native", "ort_path"]

@@ -248,3 +248,71 @@ def test_without_the_library_the_engine_says_why_and_runs_through_the_python_bin
     assert "SENSORLAB_ORT_NATIVE=0" in off[0] and off[1] == "python" and off[2] == native[2]
     version = run_elsewhere("from sensorlab.cli import app; app(['--version'])", SENSORLAB_ORT_LIBRARY=str(tmp_path / "nowhere.so"))
     assert "live model run: onnxruntime's Python binding (the C API path is off: cannot load" in version
+
+
+@pytest.mark.parametrize("kind", ["stateful", "cnn"])
+def test_the_whole_usual_wake_up_is_one_c_call_with_the_predictions_and_stats_of_the_python_paths(tmp_path, kind):
+    """`_ort.c`'s hop_run (the hop, then the run of its window where it lies) against the Python
+    hop + the bound call, and the general path (a tap): the same chunks, bit for bit, and the same
+    stats, through held buffers that grow and move, gaps (a stateful model's state reset) and a
+    wake-up with several windows."""
+    from onnx_models import stateful_sum_model
+
+    if kind == "stateful":
+        path, ch = stateful_sum_model(tmp_path / "s.onnx"), 1
+        mapping = ModelMapping(stream="s", window=0.2, hop=0.1, scores_kind="probabilities", labels=["sum"])
+    else:
+        path, ch = conv_model(tmp_path / "c.onnx", 2), 2
+        mapping = ModelMapping(stream="s", window=0.5, hop=0.1, mean=[0.1, -0.2], std=[1.5, 0.5], scores_kind="logits", labels=["a", "b", "c", "d"])
+    rng = np.random.default_rng(8)
+    ts = 20.0 + np.arange(4000) / 100.0
+    ts[1500:] += 0.35  # gaps: the grid restarts, the state resets
+    ts[3000:] += 2.0
+    x = rng.normal(size=(4000, ch)).astype(np.float32)
+    info = StreamInfo("s", StreamKind.TIMESERIES, 100.0, sample_shape=(ch,), channel_names=tuple(f"c{i}" for i in range(ch)))
+    runs = {}
+    for how in ("hop_run", "python hop", "tap"):
+        proc = InferenceProcessor(LoadedModel(path, mapping), stale_after=1e9)
+        proc.open({"s": info})
+        proc.windower.compiled = how != "python hop"
+        out: list[Chunk] = []
+        proc._sink = lambda name, c, out=out: out.append(c)
+        if how == "tap":
+            proc.taps.append(lambda *a: None)
+        served = [0]
+        pending = []
+        for i in range(0, 4000, 5):
+            pending.append(Chunk(x[i : i + 5], ts[i : i + 5]))
+            late = i == 2500  # a late wake-up: several windows ready at once
+            if ts[i + 4] >= proc.wake_after("s") and not late or i == 2505:
+                if proc._fast and not isinstance(proc._fast, _Counting):
+                    proc._fast = _Counting(proc._fast, served)
+                proc.process_chunks({"s": pending})
+                pending = []
+        st = proc.stats[proc.name]
+        runs[how] = (out, (st.windows, st.resets, st.samples, st.first_time, st.last_time))
+        if how == "hop_run":
+            assert proc._fast, f"the wake-up is not one C call: {ort_path()}"
+            assert served[0] > 300 and proc.model.bound(proc.windower.n, ch)._fused.native is not None
+        else:
+            assert served[0] == 0
+    ref_out, ref_stats = runs["tap"]
+    assert ref_stats[1] >= 2 and len(ref_out) > 350
+    for how in ("hop_run", "python hop"):
+        out, stats = runs[how]
+        assert stats == ref_stats, how
+        assert len(out) == len(ref_out), how
+        for a, b in zip(out, ref_out):
+            assert np.array_equal(a.data, b.data) and np.array_equal(a.timestamps, b.timestamps) and np.array_equal(a.device_times, b.device_times), how
+            assert a.data.dtype == np.float32 and a.timestamps.dtype == np.float64 and a.arrival_times.shape == (1,)
+
+
+class _Counting:
+    """Counts the calls of the engine's one-call wake-up (`InferenceProcessor._fast`)."""
+
+    def __init__(self, call, served):
+        self.call, self.served = call, served
+
+    def __call__(self, *a):
+        self.served[0] += 1
+        return self.call(*a)
