@@ -24,7 +24,9 @@ the path below stay for a graph that cannot be rewritten, for `batch`, for `run_
 (another build's prepared features, in a parity comparison) and for `prepare` (the model
 input a tap gets).
 
-A run is then ``session.run_with_iobinding(binding)`` without run options (with an empty
+Where `sensorlab.inference.ort_ext` can have onnxruntime's C API, the fused graph's live call is
+one C call over the same arrays (`_Fused.native`; the engine's usual wake-up: hop and run in one
+call). Otherwise a run is ``session.run_with_iobinding(binding)`` without run options (with an empty
 `RunOptions` onnxruntime 1.2x's Python wrapper looks up a graph-capture key, and the C++
 exception of the missing key costs more than the model). On the bench's small sensor CNN that
 call takes ~9 µs where ``session.run`` takes ~13 µs (docs/PERFORMANCE.md).
@@ -45,7 +47,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sensorlab.inference.model import ModelError, _concrete, run_failed
-from sensorlab.inference.ort_ext import native as ort_native
+from sensorlab.inference.ort_ext import native_session
 
 _exp = math.exp
 
@@ -306,7 +308,7 @@ class _Fused:
         io = sess.io_binding()
         io.bind_input(raw, "cpu", 0, np.float32, list(self.input.shape), self.input.ctypes.data)
         # Where the raw input is bound: `own` (this object's `input`) or a caller's window (`bind_at`).
-        self.native = None  # the C API session (below), once made
+        self.native = None  # the C API session (below), once made (`native_error`: why not, when the extension is loaded)
         self.own = self.bound_at = self.input.ctypes.data
         # A window (samples, channels) stored row after row is this input's memory as it is (one
         # channel, or the layout's channels after the samples): then a held window can be bound
@@ -337,15 +339,9 @@ class _Fused:
         else:
             self.bind = partial(io.bind_input, raw, "cpu", 0, np.float32, self._shape)
         sess.run_with_iobinding(io)  # a first run: a graph that fails, fails here (and the call stays unfused); the state inputs are only read
-        # The same graph through onnxruntime's C API, over the same arrays, where it can be had
+        # The same graph through onnxruntime's C API over the same arrays, where it can be had
         # (`sensorlab.inference.ort_ext`): a window is then one C call with the GIL released.
-        self.native_error = ""
-        ext = ort_native()
-        if ext is not None:
-            try:
-                self.native = _native_session(ext, graph, bound, self, raw, PROBS)
-            except Exception as e:  # noqa: BLE001 - _ort.OrtError, or a tensor type it does not take: the Python binding stays
-                self.native_error = str(e)
+        self.native, self.native_error = native_session(graph, raw, PROBS, self.input, self.probs, bound._constants, bound._state, m.state_pairs)
 
     @property
     def bound_at(self) -> int:
@@ -366,32 +362,6 @@ class _Fused:
         self.bind(address)
         self.bound_at = address
         self.held = window
-
-
-#: ONNX's element type codes (onnx.TensorProto.DataType), by NumPy dtype: what `_ort.Session` binds.
-_ONNX_TYPES = {np.dtype(t): c for t, c in ((np.float32, 1), (np.uint8, 2), (np.int8, 3), (np.uint16, 4), (np.int16, 5), (np.int32, 6),
-                                            (np.int64, 7), (np.bool_, 9), (np.float16, 10), (np.float64, 11), (np.uint32, 12), (np.uint64, 13))}  # fmt: skip
-
-
-def _native_session(ext, graph: bytes, bound: BoundRun, f: _Fused, raw: str, probs: str):
-    """``ext.Session`` over `_Fused`'s arrays: the raw window (rebound per run), the constants, the
-    state inputs and outputs (copied output → input after each run, in C) and the probabilities."""
-
-    def tensor(name: str, a: np.ndarray) -> tuple:
-        if not a.flags.c_contiguous or a.dtype not in _ONNX_TYPES:
-            raise ValueError(f"{name}: a {a.dtype} array the C API path does not bind")
-        return (name, a.ctypes.data, list(a.shape), _ONNX_TYPES[a.dtype], a.nbytes)
-
-    m = bound.model
-    inputs = [tensor(raw, f.input)] + [tensor(k, v) for k, v in bound._constants.items()]
-    outputs = [tensor(probs, f.probs)]
-    state, keep = [], [f.input, f.probs, *bound._constants.values()]
-    for (sout, sin), (o, i) in zip(bound._state, m.state_pairs.items()):
-        state.append((len(outputs), len(inputs)))
-        inputs.append(tensor(i, sin))
-        outputs.append(tensor(o, sout))
-        keep += [sin, sout]
-    return ext.Session(graph, inputs, outputs, 0, 0, state, keep)
 
 
 def _cpu_device():

@@ -16,6 +16,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
+
 try:
     from sensorlab.inference import _ort as compiled_ort
 except ImportError as e:  # not built (no compiler, or a source checkout never installed)
@@ -90,10 +92,39 @@ def ort_path() -> str:
     return f"live model run: onnxruntime's Python binding (the C API path is off: {_state[1]})"
 
 
-def _forget() -> None:
-    """Look again at the next `native()` (tests change the environment)."""
-    global _state
-    _state = None
+#: ONNX's element type codes (onnx.TensorProto.DataType), by NumPy dtype: what `_ort.Session` binds.
+_ONNX_TYPES = {np.dtype(t): c for t, c in ((np.float32, 1), (np.uint8, 2), (np.int8, 3), (np.uint16, 4), (np.int16, 5), (np.int32, 6),
+                                            (np.int64, 7), (np.bool_, 9), (np.float16, 10), (np.float64, 11), (np.uint32, 12), (np.uint64, 13))}  # fmt: skip
 
 
-__all__ = ["LIBRARY_ENV", "NATIVE_ENV", "OrtError", "compiled_ort", "native", "ort_path"]
+def native_session(graph: bytes, raw: str, probs: str, raw_buf: np.ndarray, probs_buf: np.ndarray, constants: dict, state: list, pairs: dict):
+    """(``_ort.Session`` for the fused ``graph`` over the bound call's arrays, "") — the raw window
+    (``raw_buf``, rebound per run), the ``constants``, each ``state`` pair's input and output
+    buffers (copied output → input after each run, in C; ``pairs``: output name → input name)
+    and the probabilities (``probs_buf``), every array kept alive by the session — or (None,
+    why not: "" when the C API path is off, see `ort_path`; onnxruntime's message when it refused
+    the graph, or a tensor type it does not bind; the engine then keeps the Python binding)."""
+    ext = native()
+    if ext is None:
+        return None, ""
+
+    def tensor(name: str, a: np.ndarray) -> tuple:
+        if not a.flags.c_contiguous or a.dtype not in _ONNX_TYPES:
+            raise ValueError(f"{name}: a {a.dtype} array the C API path does not bind")
+        return (name, a.ctypes.data, list(a.shape), _ONNX_TYPES[a.dtype], a.nbytes)
+
+    try:
+        inputs = [tensor(raw, raw_buf)] + [tensor(k, v) for k, v in constants.items()]
+        outputs = [tensor(probs, probs_buf)]
+        copies, keep = [], [raw_buf, probs_buf, *constants.values()]
+        for (sout, sin), (o, i) in zip(state, pairs.items()):
+            copies.append((len(outputs), len(inputs)))
+            inputs.append(tensor(i, sin))
+            outputs.append(tensor(o, sout))
+            keep += [sin, sout]
+        return ext.Session(graph, inputs, outputs, 0, 0, copies, keep), ""
+    except Exception as e:  # noqa: BLE001 - OrtError, or a tensor type it does not bind: the Python binding stays
+        return None, str(e)
+
+
+__all__ = ["LIBRARY_ENV", "NATIVE_ENV", "OrtError", "compiled_ort", "native", "native_session", "ort_path"]
