@@ -22,7 +22,8 @@ binding instead of its C API, `sensorlab/inference/_ort.c`).
 ``--call`` counts the engine's model call as well (`BoundRun.__call__`: the window handed to the
 fused graph — copied into its bound input, or since issue 12's twelfth round bound where the
 windower holds it — and the probabilities copied out), with only onnxruntime's run replaced by a
-C function that does nothing; ``--keep FILE`` keeps callgrind's output.
+C function that does nothing: on the Python binding's path (the C API path's run cannot be
+stubbed; ``--whole`` counts it); ``--keep FILE`` keeps callgrind's output.
 """
 
 from __future__ import annotations
@@ -92,6 +93,7 @@ def wakeups(model: Path, rate: float, windows: int, python_hop: bool, contract: 
         if proc._one and call:
             if proc._one._fused and proc._one._fused.run is not operator.is_:
                 proc._one._fused.run = operator.is_  # f.run(binding, None): a C call that does nothing
+                proc._one._fused.native, proc._fast = None, False  # (the Python binding's path, whose run is the one stubbed)
         elif proc._one and not isinstance(proc._one, _Stub):
             proc._one = _Stub(proc._one)
         done = proc.stats[proc.name].windows
