@@ -72,7 +72,7 @@ def _load() -> tuple[object | None, str]:
         return None, "onnxruntime's Python package is not installed"
     if version != want:
         return None, f"{path} is onnxruntime {version}, the Python package {want}: the live run must equal the Python binding's; set {LIBRARY_ENV} to its {want} library"
-    return compiled_ort, f"{version} ({path})"
+    return compiled_ort, f"{version}, {path}"
 
 
 def native():
@@ -88,7 +88,7 @@ def ort_path() -> str:
     native()
     assert _state is not None
     if _state[0] is not None:
-        return f"live model run: onnxruntime's C API (sensorlab/inference/_ort.c, onnxruntime {_state[1]})"
+        return f"live model run: onnxruntime's C API (sensorlab/inference/_ort.c; onnxruntime {_state[1]})"
     return f"live model run: onnxruntime's Python binding (the C API path is off: {_state[1]})"
 
 
