@@ -98,10 +98,10 @@ screenshots: setup
 HOP_EXT := build/.hop-ext
 setup: system-deps $(STAMP) $(HOP_EXT)
 
-# The optional C extensions (setup.py: the live inference hop, the labeling view's envelope raster): `pip install -e .` builds it into the
+# The optional C extensions (setup.py: the live inference hop and model run, the labeling view's envelope raster): `pip install -e .` builds it into the
 # source tree; this rebuilds it when its source changes in an existing venv. A failed build is a
 # note, and the same hop runs in Python (`sensorlab --version` says which runs).
-$(HOP_EXT): sensorlab/inference/_hop.c sensorlab/plotting/_raster.c setup.py $(STAMP)
+$(HOP_EXT): sensorlab/inference/_hop.c sensorlab/inference/_ort.c sensorlab/plotting/_raster.c setup.py $(STAMP)
 	$(BIN)/pip install -q --no-deps -e .
 	@mkdir -p build && touch $@
 
@@ -134,4 +134,4 @@ $(STAMP): pyproject.toml
 	@mkdir -p build && touch $(HOP_EXT)  # (that install built the C hop)
 
 clean:
-	rm -rf $(VENV) $(HEADLESS_VENV) $(TFLITE_VENV) .pytest_cache build firmware/build *.egg-info sensorlab/inference/_hop*.so sensorlab/plotting/_raster*.so
+	rm -rf $(VENV) $(HEADLESS_VENV) $(TFLITE_VENV) .pytest_cache build firmware/build *.egg-info sensorlab/inference/_hop*.so sensorlab/inference/_ort*.so sensorlab/plotting/_raster*.so

@@ -1,8 +1,9 @@
-"""The package's two C extensions; everything else is declared in pyproject.toml.
+"""The package's C extensions; everything else is declared in pyproject.toml.
 
 `sensorlab.inference._hop` (sensorlab/inference/_hop.c) runs the live windower's usual hop in
-one call; `sensorlab.plotting._raster` (sensorlab/plotting/_raster.c) fills the labeling view's
-signal envelopes into one image a frame. Both are optional: without a C compiler (or Python's
+one call; `sensorlab.inference._ort` (sensorlab/inference/_ort.c) runs the live model through
+onnxruntime's C API (its library is loaded at run time, not linked); `sensorlab.plotting._raster`
+(sensorlab/plotting/_raster.c) fills the labeling view's signal envelopes into one image a frame. All are optional: without a C compiler (or Python's
 headers) the install still succeeds, setuptools prints a warning, and the same work runs in
 Python / NumPy with the same results (`sensorlab --version` says which runs; docs/INFERENCE.md,
 docs/LABELING.md).
@@ -23,7 +24,8 @@ class _OptionalBuildExt(build_ext):
                   f"the same work runs in Python", flush=True)  # fmt: skip
 
 
-_WHAT = {"sensorlab.inference._hop": "the compiled live-inference hop", "sensorlab.plotting._raster": "the compiled envelope raster"}
+_WHAT = {"sensorlab.inference._hop": "the compiled live-inference hop", "sensorlab.inference._ort": "the live model run through onnxruntime's C API",
+         "sensorlab.plotting._raster": "the compiled envelope raster"}
 
 
 setup(
@@ -34,6 +36,8 @@ setup(
                   extra_compile_args=["-O2", "-ffp-contract=off"], optional=True),
         # (the same: its row arithmetic gives the NumPy fallback's pixels)
         Extension("sensorlab.plotting._raster", ["sensorlab/plotting/_raster.c"], extra_compile_args=["-O2", "-ffp-contract=off"], optional=True),
+        # No link-time dependency on onnxruntime: the extension dlopens the wheel's own library at run time.
+        Extension("sensorlab.inference._ort", ["sensorlab/inference/_ort.c"], extra_compile_args=["-O2"], libraries=["dl"], optional=True),
     ],
     cmdclass={"build_ext": _OptionalBuildExt},
 )

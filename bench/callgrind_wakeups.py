@@ -14,10 +14,16 @@ Run (the script starts valgrind itself; ~1–3 minutes, most of it importing und
     python bench/callgrind_wakeups.py [--rate 16000] [--python-hop] [--call] [--windows 40] [--real DIR] [--keep FILE]
 
 ``--python-hop`` forces the pure-Python hop where the C one (`sensorlab/inference/_hop.c`) is built;
+``--whole engine`` counts whole wake-ups as they run live, onnxruntime's run included, and
+``--whole bare`` one ``session.run(None, {name: x})`` of the model per window on the same windows'
+model inputs: their quotient is the engine ÷ bare ratio in instructions (``--kind imu|clap`` for
+the sensor-size models; ``SENSORLAB_ORT_NATIVE=0`` for the run through onnxruntime's Python
+binding instead of its C API, `sensorlab/inference/_ort.c`).
 ``--call`` counts the engine's model call as well (`BoundRun.__call__`: the window handed to the
 fused graph — copied into its bound input, or since issue 12's twelfth round bound where the
 windower holds it — and the probabilities copied out), with only onnxruntime's run replaced by a
-C function that does nothing; ``--keep FILE`` keeps callgrind's output.
+C function that does nothing: on the Python binding's path (the C API path's run cannot be
+stubbed; ``--whole`` counts it); ``--keep FILE`` keeps callgrind's output.
 """
 
 from __future__ import annotations
@@ -30,21 +36,56 @@ import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
-def wakeups(model: Path, rate: float, windows: int, python_hop: bool, contract: bool, call: bool = False) -> None:
+def wakeups(model: Path, rate: float, windows: int, python_hop: bool, contract: bool, call: bool = False, whole: str = "",
+            channels: int = 1) -> None:  # fmt: skip
     """The replay, under valgrind: warm-up wake-ups uncollected, then ``windows`` collected ones.
     ``call``: the engine's own model call runs (the window handed to the fused graph's binding,
-    the probabilities copied out) with only onnxruntime's run replaced by a no-op C function."""
+    the probabilities copied out) with only onnxruntime's run replaced by a no-op C function.
+    ``whole``: ``engine``: every wake-up as it runs live, the model's run included; ``bare``: one
+    ``session.run(None, {name: x})`` of the model itself per window, on the same windows' model inputs."""
     from bench_inference import _replay
 
-    proc, stream, chunks = _replay(model, rate, rate, 1, 8.0 + windows * 0.25 * 1.2, contract)
+    proc, stream, chunks = _replay(model, rate, rate, channels, 8.0 + windows * 0.25 * 1.6, contract)
     if python_hop:
         proc.windower.compiled = False
     pending: list = []
     warm = 6
+    if whole:
+        inputs: list = []
+        if whole == "bare":
+            proc.taps.append(lambda s, e, x, p: inputs.extend(np.array(x[i : i + 1]) for i in range(len(x))))
+        for c in chunks:
+            pending.append(c)
+            if c.timestamps[-1] <= proc.wake_after(stream):
+                continue
+            done = proc.stats[proc.name].windows
+            if done >= warm + windows:
+                break
+            if done >= warm and whole == "engine":
+                operator.call(proc.process_chunks, {stream: pending})  # collected
+            else:
+                proc.process_chunks({stream: pending})
+            pending = []
+        if whole == "bare":
+            lm = proc.model
+            sess, name = lm.sess, lm.window_input.name
+            for a in inputs[:warm]:
+                sess.run(None, {name: a})
+            for a in inputs[warm : warm + windows]:
+                operator.call(sess.run, None, {name: a})  # collected
+            print(f"windows collected: {len(inputs[warm : warm + windows])}; bare session.run")
+            return
+        f = getattr(proc._one, "_fused", None)
+        path = "C API" if f and getattr(f, "native", None) is not None else "Python binding"
+        print(f"windows collected: {proc.stats[proc.name].windows - warm}; hop: {'C' if getattr(proc.windower, 'compiled', False) else 'Python'}; "
+              f"fast hops {proc.windower.fast_hops}; model run: {path}")  # fmt: skip
+        return
     for c in chunks:
         pending.append(c)
         if c.timestamps[-1] <= proc.wake_after(stream):
@@ -52,6 +93,7 @@ def wakeups(model: Path, rate: float, windows: int, python_hop: bool, contract: 
         if proc._one and call:
             if proc._one._fused and proc._one._fused.run is not operator.is_:
                 proc._one._fused.run = operator.is_  # f.run(binding, None): a C call that does nothing
+                proc._one._fused.native, proc._fast = None, False  # (the Python binding's path, whose run is the one stubbed)
         elif proc._one and not isinstance(proc._one, _Stub):
             proc._one = _Stub(proc._one)
         done = proc.stats[proc.name].windows
@@ -82,25 +124,34 @@ def main() -> None:
     ap.add_argument("--python-hop", action="store_true", help="the pure-Python hop even where the C one is built")
     ap.add_argument("--real", type=Path, help="bench/real_training.py's work folder: the FSDD keyword model (8 kHz) instead")
     ap.add_argument("--call", action="store_true", help="count the engine's model call too (only onnxruntime's run replaced by a no-op)")
+    ap.add_argument("--whole", choices=["engine", "bare"], help="count whole wake-ups, the model's run included (engine), or the bare session.run of the same windows (bare)")
+    ap.add_argument("--kind", choices=["kws", "imu", "clap"], default="kws", help="the model: KWS-size CNN (--rate), the IMU small CNN (100 Hz × 6), the demo clap detector fp32")
     ap.add_argument("--keep", type=Path, help="keep callgrind's output file here (for callgrind_annotate)")
     ap.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--model", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    contract = args.real is not None or args.kind == "clap"
+    channels = {"kws": 1, "imu": 6, "clap": 3}[args.kind]
     if args.inside:
-        wakeups(args.model, args.rate, args.windows, args.python_hop, contract=args.real is not None, call=args.call)
+        wakeups(args.model, args.rate, args.windows, args.python_hop, contract=contract, call=args.call, whole=args.whole or "", channels=channels)
         return
-    from bench_inference import cnn_model
+    from bench_inference import DEMO_MODELS, cnn_model
 
     with tempfile.TemporaryDirectory() as d:
         if args.real:
             model, rate = args.real / "runs" / "fsdd-official-long" / "model.onnx", 8000.0
+        elif args.kind == "imu":
+            model, rate = cnn_model(Path(d) / "imu.onnx", 6), 100.0
+        elif args.kind == "clap":
+            model, rate = DEMO_MODELS / "demo_clap.onnx", 1000.0
         else:
             model, rate = cnn_model(Path(d) / "kws.onnx", 1, kws=True), args.rate
         out = Path(d) / "cg.out"
         cmd = ["valgrind", "--tool=callgrind", "--collect-atstart=no", "--toggle-collect=_operator_call", f"--callgrind-out-file={out}",
-               sys.executable, __file__, "--inside", "--model", str(model), "--rate", str(rate), "--windows", str(args.windows)]  # fmt: skip
+               sys.executable, __file__, "--inside", "--model", str(model), "--rate", str(rate), "--windows", str(args.windows), "--kind", args.kind]  # fmt: skip
         cmd += ["--python-hop"] if args.python_hop else []
         cmd += ["--call"] if args.call else []
+        cmd += ["--whole", args.whole] if args.whole else []
         cmd += ["--real", str(args.real)] if args.real else []
         run = subprocess.run(cmd, capture_output=True, text=True)
         said = [line for line in run.stdout.splitlines() if line.startswith("windows collected")]

@@ -27,10 +27,12 @@ app = typer.Typer(
 def _version(value: bool) -> None:
     if value:
         from sensorlab.inference.hop_ext import hop_path  # (imports the inference package: only here)
+        from sensorlab.inference.ort_ext import ort_path
         from sensorlab.plotting.raster import raster_path
 
         typer.echo(f"sensorlab {__version__}")
         typer.echo(hop_path())
+        typer.echo(ort_path())
         typer.echo(raster_path())
         raise typer.Exit()
 

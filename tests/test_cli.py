@@ -34,6 +34,7 @@ def test_version():
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0 and result.output.startswith("sensorlab ")
     assert "live inference hop: compiled" in result.output  # `pip install -e .` built the C hop (else it names why not)
+    assert "live model run: onnxruntime's C API" in result.output  # the same install built _ort.c and found the wheel's library
     assert "envelope raster: " in result.output  # the labeling view's (compiled or NumPy: the same pixels)
 
 

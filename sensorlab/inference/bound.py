@@ -24,7 +24,9 @@ the path below stay for a graph that cannot be rewritten, for `batch`, for `run_
 (another build's prepared features, in a parity comparison) and for `prepare` (the model
 input a tap gets).
 
-A run is then ``session.run_with_iobinding(binding)`` without run options (with an empty
+Where `sensorlab.inference.ort_ext` can have onnxruntime's C API, the fused graph's live call is
+one C call over the same arrays (`_Fused.native`; the engine's usual wake-up: hop and run in one
+call). Otherwise a run is ``session.run_with_iobinding(binding)`` without run options (with an empty
 `RunOptions` onnxruntime 1.2x's Python wrapper looks up a graph-capture key, and the C++
 exception of the missing key costs more than the model). On the bench's small sensor CNN that
 call takes ~9 µs where ``session.run`` takes ~13 µs (docs/performance/inference.md).
@@ -44,6 +46,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sensorlab.inference.ort_ext import native_session
 from sensorlab.inference.ort_session import ModelError, concrete_shape, run_failed, session_options
 
 _exp = math.exp
@@ -193,6 +196,17 @@ class BoundRun:
                 return self._run_bound()
             out[...] = self._run_bound()
             return out
+        native = f.native  # type: ignore[union-attr]
+        if native is not None:  # onnxruntime's C API (`sensorlab.inference.ort_ext`): the rebinding, the run, the state and the copy out in one call
+            try:
+                if address and f.zero_copy:  # type: ignore[union-attr]
+                    native.run(address, out, window)  # (the session keeps ``window`` alive while its input is bound there)
+                else:
+                    np.copyto(f.window, window, casting="unsafe")  # type: ignore[union-attr]
+                    native.run(0, out, None)
+            except Exception as e:  # noqa: BLE001 - _ort.OrtError: onnxruntime's status
+                raise run_failed(self.model.path.name, self.model.window_input.name, e) from None
+            return f.probs.copy() if out is None else out  # type: ignore[union-attr]
         if address and f.zero_copy:  # type: ignore[union-attr]
             if address != f.bound_at:  # type: ignore[union-attr]  # (`_Fused.bind_at`, inlined: the usual hop's every window)
                 f.bind(address)  # type: ignore[union-attr]
@@ -293,6 +307,7 @@ class _Fused:
         io = sess.io_binding()
         io.bind_input(raw, "cpu", 0, np.float32, list(self.input.shape), self.input.ctypes.data)
         # Where the raw input is bound: `own` (this object's `input`) or a caller's window (`bind_at`).
+        self.native = None  # the C API session (below), once made (`native_error`: why not, when the extension is loaded)
         self.own = self.bound_at = self.input.ctypes.data
         # A window (samples, channels) stored row after row is this input's memory as it is (one
         # channel, or the layout's channels after the samples): then a held window can be bound
@@ -323,6 +338,18 @@ class _Fused:
         else:
             self.bind = partial(io.bind_input, raw, "cpu", 0, np.float32, self._shape)
         sess.run_with_iobinding(io)  # a first run: a graph that fails, fails here (and the call stays unfused); the state inputs are only read
+        # The same graph through onnxruntime's C API over the same arrays, where it can be had
+        # (`sensorlab.inference.ort_ext`): a window is then one C call with the GIL released.
+        self.native, self.native_error = native_session(graph, raw, PROBS, self.input, self.probs, bound._constants, bound._state, m.state_pairs)
+
+    @property
+    def bound_at(self) -> int:
+        """The address the raw input reads from: `own` or a held window's (the C API session's own record when it runs)."""
+        return self.native.bound_at if self.native is not None else self._bound_at
+
+    @bound_at.setter
+    def bound_at(self, address: int) -> None:
+        self._bound_at = address
 
     def bind_at(self, window: np.ndarray | None, address: int) -> None:
         """Bind the raw input to ``address``: the first sample of ``window`` (kept referenced, so

@@ -43,6 +43,8 @@ from sensorlab.acquisition.source import Chunk, SourceError, StreamInfo, StreamK
 from sensorlab.inference.live_settings import LiveSettings, events_info
 from sensorlab.inference.mapping import ModelMapping
 from sensorlab.inference.model import LoadedModel, ModelError
+from sensorlab.inference.ort_ext import OrtError
+from sensorlab.inference.ort_session import run_failed
 from sensorlab.inference.smoothing import EventDetector, Smoother, stop_event
 from sensorlab.inference.windower import Windower
 
@@ -120,6 +122,7 @@ class InferenceProcessor(LiveSettings, ProcessorBase):
         self.taps: list[WindowTap] = []
         self._batch = True  # several ready windows go to the model in one run (when `LoadedModel.batch_ok`)
         self._one = None  # the bound one-window call, once known (False: the model cannot be bound); see _run_one
+        self._fast = None  # the whole usual wake-up as one C call (`_ort.c`'s hop_run), once known (False: not available); see _run_one
 
     # -- opening ------------------------------------------------------------------------------------
     def open(self, inputs: Mapping[str, StreamInfo] | None = None) -> None:
@@ -130,6 +133,7 @@ class InferenceProcessor(LiveSettings, ProcessorBase):
         self._st = self.stats[self.name]
         self._length = float(self.model.mapping.window)
         self._one = None
+        self._fast = None
 
     def _declare(self) -> list[StreamInfo]:
         assert self.model is not None
@@ -206,7 +210,31 @@ class InferenceProcessor(LiveSettings, ProcessorBase):
         """The hop's chunks go to the windower unjoined: it joins the timestamps and samples
         once (not the device and arrival times the ring's `since` would join as well)."""
         usual = self._one is not False and not self.taps and self.detector is None and self.smoother.n <= 1 and self._close_span is None
-        ready = self.windower.push_chunks(new[self.input], usual)
+        w, chunks = self.windower, new[self.input]
+        fast = self._fast
+        if fast and usual and w._c is not None and w._fast and not w._pending and chunks:
+            # The whole usual wake-up in one C call (`_ort.c`'s `hop_run`): the hop, then the run of
+            # the window it cut, read where it lies; the chunk's arrays are made before it (see `_run_one`).
+            probs = np.empty((1, self._one.classes), np.float32)  # type: ignore[union-attr]
+            ends, starts, arrival = np.empty(1), np.empty(1), np.empty(1)
+            try:
+                r = fast(w._c.hop, w, chunks, probs)
+            except OrtError as e:
+                m = self.model
+                raise run_failed(m.path.name, m.window_input.name, e) from None  # type: ignore[union-attr]
+            if type(r) is tuple and len(r) == 3:  # one window run: (start, t0, t1)
+                start, t0, t1 = r
+                self._emit_one(start, probs, ends, starts, arrival, t0, t1)
+                return
+            if r is None:  # the hop refused (nothing held): the general path
+                ready = w.push_parts([(c.timestamps, c.data) for c in chunks])
+            elif type(r) is tuple:  # one window after a gap: the state is reset first
+                self._run_one(*r)
+                return
+            else:
+                ready = r
+        else:
+            ready = w.push_chunks(chunks, usual)
         if type(ready) is tuple:  # the usual hop: one window, as (start, samples, after_gap, address)
             self._run_one(*ready)
             return
@@ -239,20 +267,28 @@ class InferenceProcessor(LiveSettings, ProcessorBase):
         # in after: the same arrays, but NumPy's code is still in the caches here, where after a
         # model run every call pays for fetching it again (2–5× its cost; docs/performance/inference.md).
         # (np.empty and an item set: cheaper than np.array of a one-float list, which parses the list)
-        end = start + self._length  # (float64 either way: run_windows' starts + window)
         probs = np.empty((1, one.classes), np.float32)
         ends, starts, arrival = np.empty(1), np.empty(1), np.empty(1)
+        t0 = now()
+        one(window, probs, address)
+        t1 = now()
+        self._emit_one(start, probs, ends, starts, arrival, t0, t1)
+        if self._fast is None:  # the first window: can the whole wake-up be one C call from now on?
+            f = getattr(one, "_fused", None)
+            self._fast = f.native.hop_run if f and f.native is not None and f.zero_copy else False
+
+    def _emit_one(self, start: float, probs: np.ndarray, ends: np.ndarray, starts: np.ndarray, arrival: np.ndarray, t0: float, t1: float) -> None:
+        """The one-window wake-up's predictions chunk, stats and emit, the model run between ``t0`` and ``t1``."""
+        st = self._st
+        end = start + self._length  # (float64 either way: run_windows' starts + window)
         ends[0] = end
         starts[0] = start
+        arrival[0] = t1
         # `Chunk(probs, ends, starts, arrival)` without its `__init__` and `__post_init__` (two
         # Python frames, `np.asarray` and two `len`s a window): what they would check holds by
         # construction here (float64 stamps, one sample, one stamp).
         chunk = _new_chunk(Chunk)
         chunk.data, chunk.timestamps, chunk.device_times, chunk.arrival_times = probs, ends, starts, arrival
-        t0 = now()
-        one(window, probs, address)
-        t1 = now()
-        arrival[0] = t1
         per = (t1 - t0) * 1000.0
         st.latency_ms = per
         mean = st.latency_ms_mean
