@@ -16,7 +16,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper
-from onnx_models import _save, batch_size_model, fake_batch_axis_model, max_model, memory_model, stateful_batch_axis_model
+from onnx_models import _save, batch_size_model, fake_batch_axis_model, max_model, stateful_batch_axis_model, stateful_sum_model
 from test_bound import cases
 from test_zero_copy import conv_model
 
@@ -47,7 +47,7 @@ def all_models(tmp_path):
     """(name, path, mapping, samples, channels) for every model the tests build, and the demo builds."""
     yield from cases(tmp_path)
     m = lambda **k: ModelMapping(stream="s", window=0.2, hop=0.1, **k)  # noqa: E731
-    yield "state without a naming convention", memory_model(tmp_path / "mem.onnx", 20), m(scores_kind="logits", labels=["up", "down"],
+    yield "state without a naming convention", stateful_sum_model(tmp_path / "mem.onnx", samples=20, state=("memory", "memory_update"), scores="scores", classes=2), m(scores_kind="logits", labels=["up", "down"],
                                                                                          state={"memory_update": "memory"}), 20, 1  # fmt: skip
     yield "state with a batch axis", stateful_batch_axis_model(tmp_path / "sn.onnx"), m(scores_kind="probabilities", labels=["sum"]), 20, 1
     yield "batch size score", batch_size_model(tmp_path / "bs.onnx"), m(scores_kind="logits", labels=["m", "n"]), 20, 1
