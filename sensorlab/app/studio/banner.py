@@ -17,11 +17,12 @@ or ✕ dismisses the message shown.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSizePolicy, QToolButton, QWidget
 
 #: How long a notice stays (ms).
@@ -64,6 +65,11 @@ class Banner(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self._poll = QTimer(self, interval=POLL_MS)
         self._poll.timeout.connect(self.check)
+        # One timer for the next notice due; precise, and re-armed by every check: Qt's default
+        # (coarse) timers may fire up to 5 % early, and a notice checked before its time, with no
+        # condition polling, would then stay for good.
+        self._due = QTimer(self, singleShot=True, timerType=Qt.TimerType.PreciseTimer)
+        self._due.timeout.connect(self.check)
         self.hide()
 
     def text(self) -> str:
@@ -79,8 +85,6 @@ class Banner(QWidget):
         until = time.monotonic() + self.notice_ms / 1000 if resolved is None else float("inf")
         self._messages = [m for m in self._messages if m.text != text]  # the same again: once, newest
         self._messages.append(_Message(text, resolved, until))
-        if resolved is None:  # look again when it is due, not only at the next poll
-            QTimer.singleShot(self.notice_ms, self, self.check)
         self._render()
 
     def dismiss(self) -> None:
@@ -106,8 +110,19 @@ class Banner(QWidget):
         if len(keep) != len(self._messages):
             self._messages = keep
             self._render()
+        else:
+            self._arm()
+
+    def _arm(self) -> None:
+        """Look again when the next notice is due (not only at the next poll)."""
+        due = [m.until for m in self._messages if m.resolved is None]
+        if due:
+            self._due.start(max(1, math.ceil((min(due) - time.monotonic()) * 1000)))
+        else:
+            self._due.stop()
 
     def _render(self) -> None:
+        self._arm()
         if not self._messages:
             self._poll.stop()
             self.hide()
