@@ -1,6 +1,6 @@
 """An optional C extension of the package: the built module when there is one, else why not.
 
-setup.py builds two (`sensorlab.inference._hop`, `sensorlab.plotting._raster`); both are
+setup.py builds three (`sensorlab.inference._hop`, `sensorlab.inference._ort`, `sensorlab.plotting._raster`); both are
 optional, so an install without a C compiler still works and the same work runs in Python or
 NumPy. Each user loads its extension here and says which code runs (`sensorlab --version`).
 
@@ -29,11 +29,15 @@ class OptionalExtension:
     fallback: str  # what runs without it, e.g. "pure Python"
     why_not: str = ""  # the ImportError's message when it is not built
 
+    def not_built(self) -> str:
+        """Why the compiled code does not run, and how to build it ("" when it is built)."""
+        return "" if self.module is not None else f"the C extension {self.source} is not built: {self.why_not}; {_HOW_TO_BUILD}"
+
     def which_runs(self) -> str:
         """One line: the compiled code runs, or the fallback and why (and how to build it)."""
         if self.module is not None:
             return f"{self.what}: compiled ({self.source})"
-        return f"{self.what}: {self.fallback} (the C extension {self.source} is not built: {self.why_not}; {_HOW_TO_BUILD})"
+        return f"{self.what}: {self.fallback} ({self.not_built()})"
 
 
 def load_optional_extension(name: str, what: str, fallback: str) -> OptionalExtension:

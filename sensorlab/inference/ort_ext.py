@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-try:
-    from sensorlab.inference import _ort as compiled_ort
-except ImportError as e:  # not built (no compiler, or a source checkout never installed)
-    compiled_ort, _NOT_BUILT = None, str(e)
+from sensorlab.optional_extension import load_optional_extension
+
+_ORT = load_optional_extension("sensorlab.inference._ort", "live model run", "onnxruntime's Python binding")
+compiled_ort = _ORT.module
 
 
 class _NeverRaised(Exception):
@@ -53,8 +53,7 @@ def _wheel_library() -> Path | None:
 
 def _load() -> tuple[object | None, str]:
     if compiled_ort is None:
-        return None, (f"the C extension sensorlab/inference/_ort.c is not built: {_NOT_BUILT}; `pip install -e .` with a C compiler "
-                      f"and Python's headers builds it; a source tree used from PYTHONPATH: `python setup.py build_ext --inplace`")  # fmt: skip
+        return None, _ORT.not_built()
     if os.environ.get(NATIVE_ENV, "1") == "0":
         return None, f"{NATIVE_ENV}=0"
     path = os.environ.get(LIBRARY_ENV) or _wheel_library()
