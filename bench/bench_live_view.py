@@ -62,8 +62,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
-from bench_stalls import WakeProbe  # noqa: E402 - the same acquisition-like probe as the headless bench
+from bench_stalls import GcPauses, WakeProbe  # noqa: E402 - the same acquisition-like probe as the headless bench
 import host_load  # noqa: E402 - what else held the host's cores meanwhile
+import acq_lateness  # noqa: E402 - each acquisition thread's own lateness, the machine's stops
 from serial_gap_probe import cpu_cgroup, explain, start_board, throttling  # noqa: E402
 GOALS = {"fps": ">= 60", "age_p50_ms": "<= 50", "age_p95_ms": "<= 50", "dropped": "0", "cpu_percent": "(report)",
          "cpu_ms_per_frame": "(report)", "gui_ms_per_frame": "(report)"}
@@ -377,7 +378,20 @@ def _measure(seconds: float, profile: str | None = None, devices: str = "demo", 
         prof = cProfile.Profile(_time.thread_time)  # CPU time: wall time would count the load
     probe_from = len(probe.late)
     throttled0 = throttling()
+    # Each acquisition thread's own lateness (acq_lateness.py): against its due times in this
+    # process, and its waits for a core (every process) seen by a real-time monitor process.
+    deadlines = acq_lateness.DeadlineTimers()
+    deadlines.wrap(w.acquisition.sources)
+    monitor = acq_lateness.LatenessMonitor()
+    acq_lateness.watch_recording(monitor, w.acquisition.sources, acq_lateness.board_host_pid())
+    import gc
+
+    gc_pauses = GcPauses()  # each collection holds the GIL: every thread of the studio waits
+    gc.callbacks.append(gc_pauses)
     recording = phase(prof, "recording")
+    gc.callbacks.remove(gc_pauses)
+    recording["lateness"] = {"deadlines": deadlines.summary(), "probe": probe.summary(probe_from), "monitor": monitor.stop(),
+                             "gc": gc_pauses.summary()}
     throttled1 = throttling()
     recording["throttled_periods"] = {k: throttled1[k] - throttled0.get(k, 0) for k in throttled1}
     late = np.array(probe.late[probe_from:]) * 1000
@@ -504,6 +518,10 @@ def main() -> int:
     print(f"cpu cgroups: {m.get('cgroups')}; the cap's throttling while recording: {m['recording'].get('throttled_periods')}")
     r = m["recording"]
     print(f"wake probe while recording: {r['probe_wakeups']} wake-ups, {r['probe_late_over_20ms']} more than 20 ms late, latest {r['probe_late_max_ms']:.1f} ms")
+    if r.get("lateness"):
+        print("acquisition threads while recording (issue 14 §2: none waits more than 20 ms):")
+        for line in acq_lateness.report_lines(**r["lateness"]):
+            print(line)
     if m["baseline"] is None:
         m["baseline"] = {k: float("nan") for k in m["recording"]}
     if m["errors"]:
