@@ -3,11 +3,12 @@
 A full (generation-2) collection walks every object the collector tracks, holding the GIL, so
 every thread of the process that wants to run Python waits for it: an audio callback, a camera
 grab, a serial source. With the demo rig open headless that is ~60,500 objects and **58–63 ms
-of CPU** a pass (and on a busy machine, where the collecting thread is also preempted, 110–950
-ms of wall time); the studio window adds its widgets and plots. Nearly all of them are made
-by start-up (modules, Qt wrappers, the rig's sources) and live as long as the rig. Freezing
-them (`gc.freeze`: moved to a generation the collector never walks) leaves a full pass only the
-objects made since: **0.1 ms** in the same process (docs/performance/recording-and-loss.md).
+of CPU** a pass; in the studio window, with its views, ~131,000 objects and **134–171 ms**
+(and on a busy machine, where the collecting thread is also preempted while it holds the GIL,
+0.3–3.4 s of wall time). Nearly all of them are made by start-up (modules, Qt wrappers, the
+rig's sources, the views) and live as long as the rig. Freezing them (`gc.freeze`: moved to a
+generation the collector never walks) leaves a full pass only the objects made since:
+**0.1–7 ms** (docs/performance/recording-and-loss.md).
 
 Frozen objects are never collected, so `thaw` when the rig closes: what the old rig leaves
 as cyclic garbage is then collected as usual, and the next rig's start-up is frozen anew.
