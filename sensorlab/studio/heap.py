@@ -10,8 +10,10 @@ rig's sources, the views) and live as long as the rig. Freezing them (`gc.freeze
 generation the collector never walks) leaves a full pass only the objects made since:
 **0.1–7 ms** (docs/performance/recording-and-loss.md).
 
-Frozen objects are never collected, so `thaw` when the rig closes: what the old rig leaves
-as cyclic garbage is then collected as usual, and the next rig's start-up is frozen anew.
+Frozen objects are never collected, so `thaw` when the rig closes (what the old rig leaves
+as cyclic garbage is then collected as usual, and the next rig's start-up is frozen anew) and
+when a processor is taken out while the rig runs (a model unloaded or replaced: it may have
+been frozen with the rig; full passes then walk the whole heap again until the next rig opens).
 """
 
 from __future__ import annotations

@@ -365,6 +365,10 @@ class Studio(LiveModels):
         self.stream_added.emit(info)
 
     def _on_stream_removed(self, name: str) -> None:
+        # A processor taken out while the rig runs (a model unloaded or replaced) may have been
+        # frozen with the rig's start-up: hand it back so its cyclic garbage is freed. Full
+        # collections walk the whole heap again until the next rig opens.
+        heap.thaw()
         self.preroll.remove_stream(name)
         self.stream_removed.emit(name)
 

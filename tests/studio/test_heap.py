@@ -10,6 +10,8 @@ import weakref
 
 import pytest
 
+from sensorlab.acquisition.emulated.signal import SignalSource
+from sensorlab.acquisition.processors import MovingRMS
 from sensorlab.acquisition.rig import EmulatedConfig, RigConfig
 from sensorlab.studio import Studio
 
@@ -55,5 +57,23 @@ def test_garbage_a_closed_rig_leaves_is_freed():
         studio.close_rig()
         gc.collect()
         assert left() is None
+    finally:
+        studio.close()
+
+
+def test_a_processor_taken_out_while_the_rig_runs_is_freed():
+    studio = Studio(preroll=0)
+    level = MovingRMS("imu", name="level")
+    level.cycle = _Cycle()  # garbage only the collector frees, once the processor is gone
+    left = weakref.ref(level.cycle)
+    try:
+        assert studio.open([SignalSource("imu", rate=200, shape=(3,), chunk_size=10), level]) == {}
+        assert gc.get_freeze_count() > 0
+        wait_until(lambda: studio.stats["level"].samples > 10)
+        studio.acquisition.remove_processor(level)
+        del level
+        gc.collect()
+        assert left() is None  # freed while the rig still runs
+        assert studio.stats["imu"].samples > 0
     finally:
         studio.close()
