@@ -254,7 +254,8 @@ def report_lines(deadlines: dict, probe: dict, monitor: dict, gc: dict | None = 
         rows.append(f"  {'kernel: pty input queued -> kworker ran flush_to_ldisc (trace)':<58}{pty['p99_ms']:>8.2f}{pty['max_ms']:>9.1f}  {pty['over_20ms']} of {pty['n']:,}")
     if gc:
         rows.append("  garbage collection in the recording process (holds the GIL): " + "; ".join(
-            f"gen {g}: {v['runs']} runs, longest {v['max_ms']:.1f} ms, {v['over_20ms']} over 20 ms" for g, v in sorted(gc.items())))
+            f"gen {g}: {v['runs']} runs, longest {v['max_ms']:.1f} ms ({v.get('max_cpu_ms', float('nan')):.1f} ms CPU), {v['over_20ms']} over 20 ms"
+            for g, v in sorted(gc.items())))
     if monitor:
         rows.append(f"  machine: real-time probe in its own process ({'SCHED_FIFO' if monitor['realtime'] else 'normal priority'}): "
                     f"p99 {monitor['late_p99_ms']:.2f} ms, max {monitor['late_max_ms']:.1f} ms, {monitor['late_over_20ms']} of {monitor['wakes']:,} over 20 ms")
