@@ -40,7 +40,8 @@ rig recording, one core saturated, 10 minutes). The recording phase also reports
 lost per stream as the file stores them (all, and of those lost in transit: sent by the device,
 not read in time) and a probe thread that sleeps 2 ms at a time, as a device reader waits for
 bytes, and records how late it wakes (the GIL and the scheduler; the same probe as
-bench_stalls.py's headless run).
+bench_stalls.py's headless run), and each acquisition thread's own lateness beside the
+machine's stops (`acq_lateness.py`; ``--trace-pty``: the kernel's pty hand-over too).
 
 Goals (issues 3 and 14): ≥ 60 fps on a fast machine (≥ 20 on a 3× slower one), newest sample
 ≤ 50 ms old, 0 dropped samples while recording.
@@ -62,8 +63,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
-from bench_stalls import WakeProbe  # noqa: E402 - the same acquisition-like probe as the headless bench
+from bench_stalls import GcPauses, WakeProbe, _trace_pty_delivery  # noqa: E402 - the same acquisition-like probe as the headless bench
 import host_load  # noqa: E402 - what else held the host's cores meanwhile
+import acq_lateness  # noqa: E402 - each acquisition thread's own lateness, the machine's stops
 from serial_gap_probe import cpu_cgroup, explain, start_board, throttling  # noqa: E402
 GOALS = {"fps": ">= 60", "age_p50_ms": "<= 50", "age_p95_ms": "<= 50", "dropped": "0", "cpu_percent": "(report)",
          "cpu_ms_per_frame": "(report)", "gui_ms_per_frame": "(report)"}
@@ -377,7 +379,24 @@ def _measure(seconds: float, profile: str | None = None, devices: str = "demo", 
         prof = cProfile.Profile(_time.thread_time)  # CPU time: wall time would count the load
     probe_from = len(probe.late)
     throttled0 = throttling()
+    # Each acquisition thread's own lateness (acq_lateness.py): against its due times in this
+    # process, and its waits for a core (every process) seen by a real-time monitor process.
+    deadlines = acq_lateness.DeadlineTimers()
+    deadlines.wrap(w.acquisition.sources)
+    monitor = acq_lateness.LatenessMonitor()
+    acq_lateness.watch_recording(monitor, w.acquisition.sources, acq_lateness.board_host_pid())
+    import gc
+
+    gc_pauses = GcPauses()  # each collection holds the GIL: every thread of the studio waits
+    gc.callbacks.append(gc_pauses)
+    kernel = _trace_pty_delivery(seconds) if os.environ.get("BENCH_TRACE_PTY") else None
     recording = phase(prof, "recording")
+    gc.callbacks.remove(gc_pauses)
+    recording["lateness"] = {"deadlines": deadlines.summary(), "probe": probe.summary(probe_from), "monitor": monitor.stop(),
+                             "gc": gc_pauses.summary()}
+    if kernel is not None:
+        kernel[0].join(30)
+        recording["lateness"]["pty_delivery"] = acq_lateness.summarize(kernel[1].get("delays", []))
     throttled1 = throttling()
     recording["throttled_periods"] = {k: throttled1[k] - throttled0.get(k, 0) for k in throttled1}
     late = np.array(probe.late[probe_from:]) * 1000
@@ -484,12 +503,16 @@ def main() -> int:
                          "at real-time priority (default: as hardware, never waiting for the host's CPU) or at normal priority")
     ap.add_argument("--no-wake-probe", action="store_true",
                     help="without the wake probe thread: its 500 wake-ups a second take the GIL as often, which a user's studio does not")
+    ap.add_argument("--trace-pty", action="store_true",
+                    help="also trace the kernel's pty hand-over (flush_to_ldisc) delays while recording (root, tracefs; pty_worker_trace.py)")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.devices_uncapped:
         os.environ["BENCH_DEVICES_UNCAPPED"] = args.devices_uncapped  # read by the child process
     if args.no_wake_probe:
         os.environ["BENCH_NO_WAKE_PROBE"] = "1"  # read by the child process
+    if args.trace_pty:
+        os.environ["BENCH_TRACE_PTY"] = "1"  # read by the child process
     if args.child:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
         print(json.dumps(_measure(args.seconds, args.profile, args.devices, args.hogs, args.record_only)), flush=True)
@@ -504,6 +527,10 @@ def main() -> int:
     print(f"cpu cgroups: {m.get('cgroups')}; the cap's throttling while recording: {m['recording'].get('throttled_periods')}")
     r = m["recording"]
     print(f"wake probe while recording: {r['probe_wakeups']} wake-ups, {r['probe_late_over_20ms']} more than 20 ms late, latest {r['probe_late_max_ms']:.1f} ms")
+    if r.get("lateness"):
+        print("acquisition threads while recording (issue 14 §2: none waits more than 20 ms):")
+        for line in acq_lateness.report_lines(**r["lateness"]):
+            print(line)
     if m["baseline"] is None:
         m["baseline"] = {k: float("nan") for k in m["recording"]}
     if m["errors"]:

@@ -71,6 +71,7 @@ from sensorlab.acquisition.source import Source, StreamInfo, StreamStats
 from sensorlab.labeling.store import sidecar_path
 from sensorlab.session.metadata import SessionMetadata
 from sensorlab.session.recorder import Recorder
+from sensorlab.studio import heap
 from sensorlab.studio.errors import StudioBusy
 from sensorlab.studio.live_labels import LiveLabels, live_event, parse_event
 from sensorlab.studio.live_models import LiveModels
@@ -153,6 +154,9 @@ class Studio(LiveModels):
         if old is not None:
             self._close_acquisition(old)
         acq.open()  # after a newer open() closed it, this does nothing
+        # Start-up's objects out of the collector's full passes, which hold the GIL for tens
+        # of ms while the devices run (`heap`); one full pass now, before they start.
+        heap.freeze()
         acq.start()
         with self._lock:
             current = acq is self.acquisition
@@ -227,6 +231,7 @@ class Studio(LiveModels):
         acq.stream_added.disconnect(self._on_stream_added, missing_ok=True)
         acq.stream_removed.disconnect(self._on_stream_removed, missing_ok=True)
         acq.close()
+        heap.thaw()  # the closed rig's objects may be garbage now: collectable again
 
     def add_processor(self, processor: Processor) -> None:
         """Derive streams from the running ones, now (even while recording: the recorder adds
@@ -360,6 +365,10 @@ class Studio(LiveModels):
         self.stream_added.emit(info)
 
     def _on_stream_removed(self, name: str) -> None:
+        # A processor taken out while the rig runs (a model unloaded or replaced) may have been
+        # frozen with the rig's start-up: hand it back so its cyclic garbage is freed. Full
+        # collections walk the whole heap again until the next rig opens.
+        heap.thaw()
         self.preroll.remove_stream(name)
         self.stream_removed.emit(name)
 

@@ -42,7 +42,7 @@ from PySide6.QtWidgets import (
 
 from sensorlab.acquisition.clock import now
 from sensorlab.acquisition.source import StreamInfo
-from sensorlab.app.live.health_rates import RateMeter, model_health, stall_after
+from sensorlab.app.live.health_rates import HostPauses, RateMeter, model_health, silence, stall_after
 
 #: Refresh period of the health table, milliseconds.
 HEALTH_MS = 500
@@ -83,6 +83,7 @@ class HealthView(QWidget):
         self._history: dict[str, deque[tuple[float, int, int, int, int]]] = {}
         self._opened_at = datetime.now()
         self._recording_since: datetime | None = None
+        self._pauses = HostPauses(HEALTH_MS / 1000)  # this process's own pauses: not the devices' stalls
         self._process = psutil.Process()
         self._process.cpu_percent(None)  # prime: the first call always returns 0
 
@@ -171,6 +172,7 @@ class HealthView(QWidget):
 
     def update_now(self) -> None:
         t = now()
+        self._pauses.note(t)
         stats = self.acquisition.stats
         if list(self.acquisition.streams) != [n for n, info in self._rows if info is not None]:
             self._build_rows()  # a processor (a model) added, removed or renamed streams while running
@@ -250,7 +252,7 @@ class HealthView(QWidget):
                     if t - since > max(limit, 3.0):
                         return BAD_LEVEL, f"no data since it reconnected ({t - since:.0f} s)"
                     return OK_LEVEL, f"reconnected {st.reconnects}×, waiting for data"
-            silent = t - st.last_arrival
+            silent = silence(t, st.last_arrival, self._pauses)
             if silent > limit:
                 return BAD_LEVEL, f"stalled: no data for {silent:.1f} s"
         samples, dropped, overflows, parse_errors = self._recent_losses(name, st, t)

@@ -57,7 +57,7 @@ from sensorlab.app.studio.actions import StudioActions
 from sensorlab.app.studio.banner import Banner
 from sensorlab.app.studio.recording_control import RecordingControl
 from sensorlab.labeling.annotations import LabelSet
-from sensorlab.studio import DEFAULT_PREROLL_S, Studio
+from sensorlab.studio import DEFAULT_PREROLL_S, Studio, heap
 
 log = logging.getLogger(__name__)
 
@@ -279,6 +279,7 @@ class MainWindow(RecordingControl, StudioActions, ModelControls, QMainWindow):
             self.waiting.setText("No device could be opened.\nUse Devices… to pick others (see Messages for why).")
             return
         self._build_views()
+        heap.freeze(collect=False)  # the views live as long as the rig: out of full GC passes too
         self.record_button.setEnabled(True)
         self.post(f"{len(acq.streams)} stream(s) running: {', '.join(acq.streams)}")
         self.acquisition_ready.emit()
