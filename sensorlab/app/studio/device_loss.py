@@ -7,7 +7,7 @@ says what is wrong, stayed empty, recording or not, and a user watching the plot
 another tab) saw flat lines with no reason. This polls the streams' stats and shows one
 banner per lost board (its streams, the reason, what to do), a condition that clears itself
 when the board is back (or the devices are closed or opened again), and then logs that it is
-back.
+back. `failed_source` names a failed source and gives the condition of a failed stream's banner.
 """
 
 from __future__ import annotations
@@ -69,4 +69,21 @@ class DeviceLossWatch(QObject):
         self._window.show_error(text, resolved)
 
 
-__all__ = ["DeviceLossWatch", "POLL_MS"]
+def failed_source(window, stream: str, message: str):
+    """``(names, resolved)`` for the banner of a failed source: the names of its streams (a
+    whole device or model reports no stream name: "device stopped" named neither), and the
+    banner's condition: resolved once the devices are closed or opened again, or once that
+    source or model is gone (a model unloaded, or mapped again, which replaces it). Only a
+    reopening cleared it before: a failed model's banner stayed after the model was unloaded,
+    over a studio with nothing wrong."""
+    acq = window.acquisition
+    nodes = (lambda: [*acq.sources, *acq.processors]) if acq is not None else list
+    if stream:
+        src = next((s for s in nodes() if stream in s.stats), None)
+    else:  # the whole source failed: its streams carry the message as their error
+        src = next((s for s in nodes() if s.stats and all(st.error == message for st in s.stats.values())), None)
+    names = stream or (", ".join(src.stats) if src is not None else "device")
+    return names, lambda: window.acquisition is not acq or (src is not None and all(s is not src for s in nodes()))
+
+
+__all__ = ["DeviceLossWatch", "POLL_MS", "failed_source"]

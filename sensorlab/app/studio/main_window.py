@@ -55,7 +55,7 @@ from sensorlab.app.studio.session_form import SessionForm
 from sensorlab.app.studio.sessions_view import SessionsView
 from sensorlab.app.studio.actions import StudioActions
 from sensorlab.app.studio.banner import Banner
-from sensorlab.app.studio.device_loss import DeviceLossWatch
+from sensorlab.app.studio.device_loss import DeviceLossWatch, failed_source
 from sensorlab.app.studio.recording_control import RecordingControl
 from sensorlab.labeling.annotations import LabelSet
 from sensorlab.studio import DEFAULT_PREROLL_S, Studio
@@ -335,8 +335,8 @@ class MainWindow(RecordingControl, StudioActions, ModelControls, QMainWindow):
         return lambda: self.acquisition is not acq
 
     def _on_stream_failed(self, stream: str, message: str) -> None:
-        self.show_error(f"{stream or 'device'} stopped: {message}" + (" (recording continues for the other streams)" if self.recorder else ""),
-                        self.until_devices_reopened())  # fmt: skip
+        names, resolved = failed_source(self, stream, message)  # its streams; gone when the source is
+        self.show_error(f"{names} stopped: {message}" + (" (recording continues for the other streams)" if self.recorder else ""), resolved)
         if self.health_view is not None:
             self.health_view.mark_failed(stream, message)
 
