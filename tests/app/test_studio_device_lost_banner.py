@@ -36,7 +36,7 @@ def test_a_lost_board_shows_a_banner_until_it_is_back(qtbot, make_window, tmp_pa
         qtbot.waitUntil(lambda: w.banner.isVisible() and "device lost" in w.banner.text(), timeout=15_000)
         shown = w.banner.text()
         assert "imu" in shown and str(link) in shown, shown  # which streams, which port
-        assert "Plug it back in" in shown, shown  # what to do
+        assert "plug it back in" in shown, shown  # what to do
         assert ("gap" in shown) == recording, shown
         assert any("device lost" in m for m in _messages(w))
         board.replug()

@@ -57,11 +57,10 @@ class DeviceLossWatch(QObject):
                                   + ("; recording on, the time it was gone is a gap" if self._window.recorder is not None else ""))
 
     def _announce(self, acq, names: list[str], reason: str) -> None:
-        recording = self._window.recorder is not None
-        then = ("the recording goes on; the time it is gone is a gap in the file" if recording
-                else "nothing from it is shown meanwhile")
-        text = (f"{', '.join(names)}: device lost ({reason}). Plug it back in (same port) or reset it: "
-                f"it is reopened by itself; {then}")
+        # Short: the banner is one line, and several boards may go at once (a hub unplugged).
+        text = f"{', '.join(names)}: device lost ({reason}): plug it back in or reset it, it is reopened by itself"
+        if self._window.recorder is not None:
+            text += "; the recording goes on, the time it is gone is a gap"
 
         def resolved() -> bool:
             return self._window.acquisition is not acq or not any(acq.stats[n].lost for n in names if n in acq.stats)
