@@ -4,8 +4,9 @@ Run: ``python docs/make_labeling_screenshot.py``. It writes a 3-minute synthetic
 (`sensorlab.session.synthetic`) to a temp dir, adds a few annotations on two tiers and two
 energy suggestions (through the undo stack, like a user would), starts a private X server
 with ``xvfb-run``, opens the real window (xcb, not offscreen), zooms on a minute, selects a
-segment, and grabs the root window with ImageMagick's ``import``. Needs: xvfb, xauth,
-imagemagick and the libxcb packages of the Makefile.
+segment, waits until the view is drawn (its spectrogram computed for that minute, however long
+a loaded machine takes), and grabs the root window with ImageMagick's ``import``. Needs: xvfb,
+xauth, imagemagick and the libxcb packages of the Makefile.
 """
 
 from __future__ import annotations
@@ -47,14 +48,62 @@ def prepare(folder: Path) -> Path:
     return path
 
 
+#: Seconds the window may take to draw the arranged view (a loaded machine); then it gives up.
+DRAW_TIMEOUT_S = 90.0
+
+
+def arrange(view) -> None:
+    """Zoom on a minute, put the cursor on a label and select it (the status line shows it)."""
+    from sensorlab.session.synthetic import T0
+
+    view.timeline.set_view(T0 + 58.0, T0 + 118.0)
+    view.timeline.set_cursor(T0 + 74.2)
+    sel = next(s for s in view.annotations if s.label == "wave" and s.tier == "activity")
+    view.annotation_view.select(sel.id)  # the position line shows it with the key hints
+
+
+def drawn(view, settled: tuple[float, float] | None) -> bool:
+    """True once the timeline has settled on the range it shows (``settled``: the last range
+    its ``settled`` signal gave) and every spectrogram shows that range: computed on a worker,
+    it came seconds after a fixed wait on a loaded machine, and the picture had a blank band."""
+    from sensorlab.app.labeling.spectrogram_track import SpectrogramTrack
+
+    tl = view.timeline
+    if tl is None or settled is None or settled != tl.view_range:
+        return False
+    return all(t.current and t.columns > 0 for t in tl.tracks if isinstance(t, SpectrogramTrack))
+
+
+def when_drawn(view, then, timeout_s: float = DRAW_TIMEOUT_S, arrange_view=arrange) -> None:
+    """``arrange_view(view)``, then call ``then(True)`` once it is `drawn` (polled, so a slow
+    machine only takes longer), or ``then(False)`` after ``timeout_s``."""
+    import time
+
+    from PySide6.QtCore import QTimer
+
+    last: list[tuple[float, float] | None] = [None]
+    view.timeline.settled.connect(lambda t0, t1: last.__setitem__(0, (t0, t1)))
+    arrange_view(view)
+    deadline = time.monotonic() + timeout_s
+    poll = QTimer(view, interval=100)
+
+    def check() -> None:
+        ok = drawn(view, last[0])
+        if ok or time.monotonic() > deadline:
+            poll.stop()
+            then(ok)
+
+    poll.timeout.connect(check)
+    poll.start()
+
+
 def child(path: Path, out: Path) -> int:
-    """Inside Xvfb: open the window, zoom, select, screenshot, quit."""
+    """Inside Xvfb: open the window, arrange it, wait until it is drawn, screenshot, quit."""
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
     from sensorlab.app.common import theme
     from sensorlab.app.labeling.main import LabelingWindow
-    from sensorlab.session.synthetic import T0
 
     app = QApplication([])
     theme.apply(app)
@@ -63,14 +112,16 @@ def child(path: Path, out: Path) -> int:
     w.show()
     rc = [1]
 
-    def arrange() -> None:
-        v = w.view
-        v.timeline.set_view(T0 + 58.0, T0 + 118.0)
-        v.timeline.set_cursor(T0 + 74.2)
-        sel = next(s for s in v.annotations if s.label == "wave" and s.tier == "activity")
-        v.annotation_view.select(sel.id)  # the position line shows it with the key hints
+    def shoot(ok: bool) -> None:
+        if not ok:
+            print(f"the labeling window did not finish drawing within {DRAW_TIMEOUT_S:.0f} s "
+                  "(spectrogram still computing?): no screenshot written; try again on a less busy machine",
+                  file=sys.stderr)
+            app.quit()
+            return
+        QTimer.singleShot(200, grab)  # the image shown is painted by the next frames
 
-    def shoot() -> None:
+    def grab() -> None:
         proc = subprocess.run(["import", "-window", "root", "-crop", f"{SIZE[0]}x{SIZE[1]}+0+0", str(out)],
                               capture_output=True, text=True)
         if proc.returncode != 0:
@@ -79,14 +130,13 @@ def child(path: Path, out: Path) -> int:
         app.quit()
 
     def ready() -> None:
-        QTimer.singleShot(500, arrange)
-        QTimer.singleShot(2500, shoot)
+        when_drawn(w.view, shoot)
 
     if w.view.timeline is None:  # first open: the overview cache is built in a worker
         w.view.session_ready.connect(ready)
     else:
         ready()
-    QTimer.singleShot(30_000, app.quit)  # never hang
+    QTimer.singleShot(int((DRAW_TIMEOUT_S + 60) * 1000), app.quit)  # never hang
     app.exec()
     w.close()
     return rc[0]
@@ -101,7 +151,7 @@ def make_screenshot(out: Path = OUT) -> Path:
         env = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "DISPLAY")}
         cmd = ["xvfb-run", "-a", "-s", f"-screen 0 {SIZE[0]}x{SIZE[1]}x24", sys.executable, __file__,
                "--child", str(path), "--out", str(out)]
-        subprocess.run(cmd, check=True, env=env, timeout=120)
+        subprocess.run(cmd, check=True, env=env, timeout=DRAW_TIMEOUT_S + 120)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return out

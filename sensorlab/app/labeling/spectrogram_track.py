@@ -62,6 +62,7 @@ class SpectrogramTrack(Track):
         self.window = np.hanning(self.NFFT).astype(np.float32)
         self.columns = 0
         self._generation = 0  # of the latest request: older results are stale
+        self._shown_generation = 0  # of the request whose result is on screen
         self._workers: set = set()
 
     def _with_samples(self, t0: float, t1: float, pixels: int) -> tuple[float, float, int]:
@@ -76,6 +77,7 @@ class SpectrogramTrack(Track):
         self._generation += 1
         t0, t1, pixels = self._with_samples(t0, t1, pixels)
         self._show(self.compute(t0, t1, pixels), t0, t1)
+        self._shown_generation = self._generation
 
     def settle_later(self, t0: float, t1: float, pixels: int) -> None:
         """`settle` on a worker thread: a zoomed-out hour takes ~450 reads and FFTs (0.4–0.9 s),
@@ -85,10 +87,20 @@ class SpectrogramTrack(Track):
         gen = self._generation
         t0, t1, pixels = self._with_samples(t0, t1, pixels)
         worker = create_worker(self.compute, t0, t1, pixels, _start_thread=False, _ignore_errors=True)
-        worker.returned.connect(lambda res: gen == self._generation and isValid(self.image) and self._show(res, t0, t1))
+        worker.returned.connect(lambda res: gen == self._generation and isValid(self.image) and self._show_result(gen, res, t0, t1))
         worker.finished.connect(lambda: self._workers.discard(worker))
         self._workers.add(worker)  # kept alive until it ends
         worker.start()
+
+    def _show_result(self, generation: int, result, t0: float, t1: float) -> None:
+        self._show(result, t0, t1)
+        self._shown_generation = generation
+
+    @property
+    def current(self) -> bool:
+        """True when the spectrogram of the latest range asked for is on screen (none is still
+        being computed): what a screenshot waits for rather than a fixed time."""
+        return self._shown_generation == self._generation
 
     def cancel(self) -> None:
         """Drop the results of computations still running (the session is about to close)."""

@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QLabel,
     QMenu,
-    QPushButton,
     QSpinBox,
     QToolBar,
     QToolButton,
@@ -32,22 +31,12 @@ from PySide6.QtWidgets import (
 from sensorlab.app.common.scroll_into_view import scroll_into_view
 from sensorlab.app.common.session_dialog import session_file_dialog
 from sensorlab.app.live.view import LiveView
+from sensorlab.app.studio.record_button import RecordButton
 
 # Disabled (no rig open, or still opening) it must not look pressable: it looked the same, and did nothing.
 RECORD_STYLE = ("QPushButton{background:#c62828;color:white;font-weight:bold;padding:5px 14px;border-radius:4px}"
                 "QPushButton:disabled{background:#4a3a3a;color:#9e8e8e}")
 STOP_STYLE = "QPushButton{background:#eceff1;color:#b71c1c;font-weight:bold;padding:5px 14px;border-radius:4px}"
-RECORD_SHORTCUT = QKeySequence("Ctrl+R")
-
-
-class RecordButton(QPushButton):
-    """Record / Stop: keeps Ctrl+R whatever its text says. ``QPushButton.setText`` replaces the
-    shortcut with the text's mnemonic (none), which left the second Ctrl+R, the one that stops,
-    doing nothing."""
-
-    def setText(self, text: str) -> None:  # noqa: N802 (Qt's name)
-        super().setText(text)
-        self.setShortcut(RECORD_SHORTCUT)
 
 
 class StudioActions:
@@ -97,9 +86,10 @@ class StudioActions:
         self.record_button = RecordButton("●  Record")
         self.record_button.setStyleSheet(RECORD_STYLE)
         self.record_button.setEnabled(False)
-        self.record_button.setShortcut(RECORD_SHORTCUT)
         self.record_button.setToolTip("Start / stop recording (Ctrl+R)")
         self.record_button.clicked.connect(self.toggle_recording)
+        self.record_button.refuse_in(self)  # Ctrl+R while it is disabled: say why (`RecordingControl`)
+        self.record_button.refused.connect(self._on_record_refused)
         bar.addWidget(self.record_button)
         self.elapsed = QLabel("  not recording  ")
         self.elapsed.setMinimumWidth(220)

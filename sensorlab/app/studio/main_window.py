@@ -55,6 +55,7 @@ from sensorlab.app.studio.session_form import SessionForm
 from sensorlab.app.studio.sessions_view import SessionsView
 from sensorlab.app.studio.actions import StudioActions
 from sensorlab.app.studio.banner import Banner
+from sensorlab.app.studio.device_loss import DeviceLossWatch, failed_source
 from sensorlab.app.studio.recording_control import RecordingControl
 from sensorlab.labeling.annotations import LabelSet
 from sensorlab.studio import DEFAULT_PREROLL_S, Studio, heap
@@ -119,10 +120,10 @@ class MainWindow(RecordingControl, StudioActions, ModelControls, QMainWindow):
         self._build_central()
         self._build_statusbar()
         self._restore_settings()
-        self._clock = QTimer(self, interval=250)
-        self._clock.timeout.connect(self._update_elapsed)
+        self._clock = QTimer(self, interval=250, timeout=self._update_elapsed)
         self._clock.start()
         self.label_bar.watch(self)
+        self.device_loss = DeviceLossWatch(self)  # a banner while a serial board is lost
         self.open_sources(sources)
 
     # -- building -------------------------------------------------------------------------
@@ -179,8 +180,7 @@ class MainWindow(RecordingControl, StudioActions, ModelControls, QMainWindow):
         self.setCentralWidget(central)
 
     def _build_statusbar(self) -> None:
-        self.busy = QProgressBar(maximumWidth=140, maximum=0)
-        self.busy.hide()
+        self.busy = QProgressBar(maximumWidth=140, maximum=0, visible=False)
         self.status_text = QLabel("")
         self.statusBar().addPermanentWidget(self.status_text)
         self.statusBar().addPermanentWidget(self.busy)
@@ -336,8 +336,8 @@ class MainWindow(RecordingControl, StudioActions, ModelControls, QMainWindow):
         return lambda: self.acquisition is not acq
 
     def _on_stream_failed(self, stream: str, message: str) -> None:
-        self.show_error(f"{stream or 'device'} stopped: {message}" + (" (recording continues for the other streams)" if self.recorder else ""),
-                        self.until_devices_reopened())  # fmt: skip
+        names, resolved = failed_source(self, stream, message)  # its streams; gone when the source is
+        self.show_error(f"{names} stopped: {message}" + (" (recording continues for the other streams)" if self.recorder else ""), resolved)
         if self.health_view is not None:
             self.health_view.mark_failed(stream, message)
 

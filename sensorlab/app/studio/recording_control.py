@@ -70,11 +70,15 @@ class RecordingControl:
         self._set_record_button(recording=False)
         self.record_button.setEnabled(True)
 
+    #: True from Stop until the file is saved (the Record button is disabled meanwhile).
+    _saving = False
+
     def stop_recording(self) -> None:
         """Close open label spans, then flush and close the file (worker thread)."""
         recorder = self.studio.recorder
         if recorder is None:
             return
+        self._saving = True
         self.label_bar.close_open_spans()
         self.record_button.setEnabled(False)
         self.record_button.setText("saving…")
@@ -82,6 +86,7 @@ class RecordingControl:
                        on_done=self._on_recording_stopped, on_error=lambda msg: self._on_recording_stopped(str(recorder.path)))
 
     def _on_recording_stopped(self, path: str) -> None:
+        self._saving = False
         if self.health_view is not None:
             self.health_view.set_recorder(None)
         self._set_record_button(recording=False)
@@ -89,6 +94,16 @@ class RecordingControl:
         self.post(f"saved {path}")
         self.sessions_view.refresh()
         self.recording_stopped.emit(path)
+
+    def _on_record_refused(self) -> None:
+        """Ctrl+R while Record / Stop is disabled (`RecordButton`): say why, and when it works."""
+        if self._labels_while_starting is not None:
+            text = "Ctrl+R not taken: the recording is still starting (creating its file); press Ctrl+R to stop once the button says Stop"
+        elif self._saving:
+            text = "Ctrl+R not taken: the last recording is still being saved; press Ctrl+R again once the button says Record"
+        else:
+            text = "Ctrl+R not taken: no device is open to record from; open them with Devices…"
+        self.post(text)
 
     def _on_label_event(self, t: float, text: str) -> None:
         msg = json.loads(text)
