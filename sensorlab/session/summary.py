@@ -86,9 +86,9 @@ def summarize(path: str | Path, measure_sync: bool = True) -> dict[str, Any]:
                 duration = max(0.0, span) + (1.0 / r.info.nominal_rate if r.info.regular else 0.0)
                 rate = rate_from_span(r.count, span)
             gap_seconds = float((gaps[:, 1] - gaps[:, 0]).sum()) if len(gaps) else 0.0
-            if order.ok and gap_seconds > 0 and r.count > 2 and duration - gap_seconds > 0:
+            if order.ok and gap_seconds > 0:
                 # The rate while the device was there: an unplugged minute is not a slow board.
-                rate = rate_from_span(r.count, max(duration - gap_seconds - (1.0 / r.info.nominal_rate if r.info.regular else 0.0), 1e-9))
+                rate = rate_while_present(r.count, r.first_time + r.offset, r.last_time + r.offset, gaps)
             clock = r.clock
             gaps_of[name] = gaps
             out["streams"].append(
@@ -149,6 +149,24 @@ def summarize(path: str | Path, measure_sync: bool = True) -> dict[str, Any]:
             out["sync"] = {**sync.alignment(events, resolutions=res), "events": {k: len(v) for k, v in events.items()}}
         out["sync_offsets"], out["sync_problem"] = dict(s.sync_offsets), s.sync_problem
     return out
+
+
+def rate_while_present(count: int, first: float, last: float, gaps: np.ndarray) -> float:
+    """Samples per second outside the stream's gaps ((first, last) and ``gaps`` in recorded
+    host time; NaN when too few intervals are left to tell).
+
+    A gap is stored from the sample before it to the one after, so each gap takes one interval
+    with it. A model's predictions stream stores its input's gaps, which may start before its
+    own first window or end after its last: only the part inside the stream's own span counts
+    (a 26.08 s input gap across a 26.18 s predictions stream of 17 windows left 1 ns "present"
+    and read "measured 16,000,000,000 Hz")."""
+    if count < 3 or not last > first:
+        return float("nan")
+    inside = np.clip(gaps, first, last)
+    lengths = inside[:, 1] - inside[:, 0]
+    present = (last - first) - float(lengths.sum())
+    intervals = count - 1 - int((lengths > 0).sum())
+    return intervals / present if intervals >= 2 and present > 0 else float("nan")
 
 
 def _gaps_at_end(stream: dict[str, Any], gaps_of: dict[str, np.ndarray], end_host: float) -> dict[str, int]:
