@@ -164,7 +164,7 @@ class Acquisition(RunningChanges):
         clash = sorted({s.name for s in proc.streams} & set(self.streams))
         if clash:
             proc.close()
-            raise SourceError(f"processor {proc.description}: output stream name(s) {clash} already exist; give it another 'name'")
+            raise SourceError(f"processor {proc.description}: output stream name(s) {', '.join(clash)} already exist; give it another 'name'")
         proc.failed.connect(self._on_source_failed)
         proc.failed.connect(lambda *_: self._release_inputs(proc))
         self.processors = [*self.processors, proc]

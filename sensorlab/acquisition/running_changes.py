@@ -71,7 +71,7 @@ class RunningChanges:
             taken = set(self.streams) - set(renames)  # type: ignore[attr-defined]
             clash = sorted(n for n in renames.values() if n in taken)
             if clash:
-                raise SourceError(f"stream name(s) {clash} already exist; pick another name")
+                raise SourceError(f"stream name(s) {', '.join(clash)} already exist; pick another name")
             both = dict(self._rings)  # type: ignore[attr-defined]
             for (name, raw), rings in self._rings.items():  # type: ignore[attr-defined]
                 if name in renames:

@@ -126,7 +126,7 @@ def test_added_processor_announces_its_streams_and_rejects_taken_names(make_acqu
     acq.stream_added.connect(added.append)
     acq.add_processor(MovingRMS("imu", name="level"))
     assert [i.name for i in added] == ["level"] and "level" in acq.streams
-    with pytest.raises(SourceError, match="already exist"):
+    with pytest.raises(SourceError, match=r"name\(s\) level already exist"):  # the name, not a Python list
         acq.add_processor(MovingRMS("imu", name="level"))
 
 
