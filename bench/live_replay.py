@@ -6,9 +6,11 @@ appends 1/60 s of synthetic samples of the demo rig's streams (stereo 48 kHz aud
 16-channel EEG at 1 kHz, a 100 Hz IMU, a board's class events, a 10 Hz prediction stream, a
 640×480 camera at 30 Hz, a 64×32 radar map at 20 Hz) to the view's rings, refreshes the view
 and lets Qt paint it (offscreen, 1100 × 800, a 10 s window), with a live label on every time
-plot twice a second. It prints the GUI thread's CPU per frame (``time.thread_time``, the
-synthetic data's own cost left out): the median, the mean and the lower quartile over
-``--frames`` frames.
+plot twice a second (``--no-labels``: none, as in the demo rig). It prints the GUI thread's
+CPU per frame (``time.thread_time``, the synthetic data's own cost left out): the median, the
+mean and the lower quartile over ``--frames`` frames. ``--fps``: frames a second of virtual
+time (60; at 20 each frame pulls and draws three times as many new samples, as the studio's
+frames do on a slow machine).
 Compare two versions of the code by running it for each alternately
 (``PYTHONPATH=old python bench/live_replay.py``, then the new), a few rounds.
 
@@ -46,6 +48,10 @@ def main() -> int:
     ap.add_argument("--profile", metavar="FILE")
     ap.add_argument("--breakdown", action="store_true", help="CPU a frame per phase and per kind of item painted")
     ap.add_argument("--callgrind", action="store_true", help="measured frames through operator.call (callgrind --toggle-collect)")
+    ap.add_argument("--fps", type=float, default=FPS,
+                    help="frames per second of virtual time: each frame draws 1/FPS s of new samples (20: the slow machine's studio)")
+    ap.add_argument("--no-labels", action="store_true",
+                    help="no live label twice a second (the demo rig has none; older code drew each as items of every plot)")
     args = ap.parse_args()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
@@ -119,13 +125,13 @@ def main() -> int:
     push(now)
 
     def frame(i: int) -> None:
-        if i % 30 == 0:
+        if i % 30 == 0 and not args.no_labels:
             view.add_marker(now - 0.1, "clap", "#ffd54f")
         view.refresh()
         app.processEvents()
 
     for i in range(30):  # warm up: the window full, every item shown once
-        now += 1 / FPS
+        now += 1 / args.fps
         push(now)
         frame(i)
     if spent is not None:
@@ -137,7 +143,7 @@ def main() -> int:
     profile = cProfile.Profile(time.thread_time) if args.profile else None
     per_frame = []
     for i in range(args.frames):
-        now += 1 / FPS
+        now += 1 / args.fps
         push(now)
         t = time.thread_time()
         if profile:

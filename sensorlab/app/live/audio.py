@@ -6,7 +6,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 
-from sensorlab.app.live.buffers import PeakEnvelope, RollingBuffer
+from sensorlab.app.live.buffers import PeakEnvelope, RollingBuffer, pull_since
 from sensorlab.app.live.panel import PALETTE, Panel
 from sensorlab.app.live.traces import ColumnImage, Trace, TraceGroup
 
@@ -71,19 +71,19 @@ class AudioPanel(Panel):
         self.graphics.ci.layout.setRowStretchFactor(1, spec)
 
     def _pull(self) -> bool:
-        chunk = self.ring.since(self.newest)
-        if chunk is None:
+        pulled = pull_since(self.ring, self.newest)
+        if pulled is None:
             return False
-        raw = np.asarray(chunk.data)
-        data = raw.reshape(len(chunk), -1).astype(np.float32)
+        times, raw = pulled
+        data = raw.reshape(len(times), -1).astype(np.float32)
         if raw.dtype.kind == "i":  # integer PCM: scale to [-1, 1]
             data /= float(np.iinfo(raw.dtype).max) + 1.0
-        self.newest = float(chunk.timestamps[-1])
+        self.newest = float(times[-1])
         self._fit_envelope(self.envelope, self.rate, self.BLOCK)
-        self.envelope.add(chunk.timestamps, data)
+        self.envelope.add(times, data)
         t, v = self._envelope_view(self.envelope.buffer)
         self.traces.set_rows(t - self.origin, v, shown_only=False)
-        self._spectrogram(data[:, 0], float(chunk.timestamps[0]))
+        self._spectrogram(data[:, 0], float(times[0]))
         return True
 
     def _spectrogram(self, mono: np.ndarray, t0: float) -> None:

@@ -59,6 +59,24 @@ class RollingBuffer:
         return min(self._end, self.capacity)
 
 
+#: Blocks of at least this many samples are reduced channel by channel (`PeakEnvelope.add`);
+#: shorter ones (1 kHz streams' blocks of 8) in place, where transposing costs more than it saves.
+CHANNEL_MAJOR_BLOCK = 16
+
+
+def pull_since(ring, t: float) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(timestamps, data)`` of ``ring``'s samples after ``t``, or None when there are none.
+
+    A panel draws only these two: `ChunkRing.since` also joins every chunk's device and
+    arrival times, two more joins over ~100 chunks a second a stream on the GUI thread."""
+    chunks = ring.since_chunks(t)
+    if not chunks:
+        return None
+    if len(chunks) == 1:
+        return chunks[0].timestamps, np.asarray(chunks[0].data)
+    return np.concatenate([c.timestamps for c in chunks]), np.concatenate([c.data for c in chunks])
+
+
 class PeakEnvelope:
     """Incremental min/max decimation of a multi-channel stream into a `RollingBuffer`.
 
@@ -105,11 +123,20 @@ class PeakEnvelope:
         n = len(t) // self.block
         if n:
             m = n * self.block
-            blocks = values[:m].reshape(n, self.block, -1)
+            width = values.shape[1]
+            rows = np.empty((2 * n, width), dtype=np.float32)
+            if self.block >= CHANNEL_MAJOR_BLOCK:
+                # Each channel's blocks contiguous: NumPy reduces along a contiguous axis several
+                # times faster than across the strided middle axis of (blocks, block, channels)
+                # (stereo 48 kHz, blocks of 512: ~300 → ~50 µs for 1/20 s of audio).
+                blocks = np.ascontiguousarray(values[:m].T).reshape(width, n, self.block)
+                rows[0::2] = blocks.min(axis=2).T
+                rows[1::2] = blocks.max(axis=2).T
+            else:
+                blocks = values[:m].reshape(n, self.block, width)
+                rows[0::2] = blocks.min(axis=1)
+                rows[1::2] = blocks.max(axis=1)
             tb = t[:m].reshape(n, self.block)
-            rows = np.empty((2 * n, blocks.shape[2]), dtype=np.float32)
-            rows[0::2] = blocks.min(axis=1)
-            rows[1::2] = blocks.max(axis=1)
             times = np.empty(2 * n)
             times[0::2] = tb[:, 0]
             times[1::2] = tb[:, -1]

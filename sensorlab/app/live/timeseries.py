@@ -9,7 +9,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QCheckBox, QGraphicsItem, QMenu, QToolButton
 
-from sensorlab.app.live.buffers import PeakEnvelope
+from sensorlab.app.live.buffers import PeakEnvelope, pull_since
 from sensorlab.app.live.panel import PALETTE, Panel
 from sensorlab.app.live.traces import Trace, TraceGroup
 
@@ -149,13 +149,14 @@ class TimeseriesPanel(Panel):
             self.plot.setYRange(lo, hi, padding=0)  # type: ignore[union-attr]
 
     def _pull(self) -> bool:
-        chunk = self.ring.since(self.newest)
-        if chunk is None:
+        pulled = pull_since(self.ring, self.newest)
+        if pulled is None:
             return False
-        data = np.asarray(chunk.data, dtype=np.float32).reshape(len(chunk), -1)
+        times, raw = pulled
+        data = np.asarray(raw, dtype=np.float32).reshape(len(times), -1)
         self._fit_envelope(self.envelope, self._rate, self._base_block)
-        self.envelope.add(chunk.timestamps, data)
-        self.newest = float(chunk.timestamps[-1])
+        self.envelope.add(times, data)
+        self.newest = float(times[-1])
         t, v = self._envelope_view(self.buffer)
         self.traces.set_rows(t - self.origin, v)  # the shown curves (`_show_channel` updates one when shown)
         self._ticks += 1
