@@ -21,8 +21,9 @@ def _session(path, n_labels):
     return path
 
 
-def _label(path, n):
-    ann = AnnotationSet([Segment(f"s{i}", "default", "clap", T0 + 0.1 * i, T0 + 0.1 * i) for i in range(n)])
+def _label(path, n, suggested=0):
+    ann = AnnotationSet([Segment(f"s{i}", "default", "clap", T0 + 0.1 * i, T0 + 0.1 * i) for i in range(n)]
+                        + [Segment(f"m{i}", "suggestions", "clap", T0 + 0.1 * i, T0 + 0.1 * i, suggested=True) for i in range(suggested)])
     save_annotations(ann, sidecar_path(path), session=path.name)  # as the labeling window saves an edit
 
 
@@ -65,3 +66,18 @@ def test_label_offers_the_session_selected_in_the_list(qtbot, make_window, tmp_p
     qtbot.waitUntil(lambda: getattr(w, "label_dialog", None) is not None and w.label_dialog.isVisible(), timeout=5_000)
     assert [Path(p) for p in w.label_dialog.selectedFiles()] == [older]
     w.label_dialog.reject()
+
+
+def test_unreviewed_suggestions_are_not_counted_as_labels(qtbot, tmp_path):
+    from sensorlab.app.studio.sessions_view import SessionsView
+
+    folder = tmp_path / "suggested"
+    folder.mkdir()
+    run = _session(folder / "run.h5", 0)
+    _label(run, 0, suggested=3)
+    view = SessionsView(folder)
+    qtbot.addWidget(view)
+    view.show()
+    assert _counts(view) == {"run": "0 + 3 suggested"}
+    _label(run, 2, suggested=1)  # two accepted or drawn, one left to review
+    qtbot.waitUntil(lambda: _counts(view) == {"run": "2 + 1 suggested"}, timeout=10_000)

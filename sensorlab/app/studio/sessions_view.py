@@ -77,8 +77,14 @@ class SessionsView(QTreeWidget):
 
 
 def _label_count(session: Path) -> str:
+    """Labels in the sidecar, unreviewed suggestions apart ("12 + 21 suggested"): a model's
+    suggestions are not labels until accepted, and a list saying 21 labels sent a newcomer to
+    a session with none."""
     side = sidecar_path(session)
     try:
-        return str(len(json.loads(side.read_text()).get("segments", [])))
+        segments = json.loads(side.read_text()).get("segments", [])
+        suggested = sum(1 for s in segments if isinstance(s, dict) and s.get("suggested") is True)
     except (OSError, ValueError, AttributeError):
         return "-" if not side.exists() else "?"
+    labels = len(segments) - suggested
+    return f"{labels} + {suggested} suggested" if suggested else str(labels)
