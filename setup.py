@@ -37,7 +37,10 @@ setup(
         # (the same: its row arithmetic gives the NumPy fallback's pixels)
         Extension("sensorlab.plotting._raster", ["sensorlab/plotting/_raster.c"], extra_compile_args=["-O2", "-ffp-contract=off"], optional=True),
         # No link-time dependency on onnxruntime: the extension dlopens the wheel's own library at run time.
-        Extension("sensorlab.inference._ort", ["sensorlab/inference/_ort.c"], extra_compile_args=["-O2"], libraries=["dl"], optional=True),
+        # (-ffp-contract=off: the wake-up's stats are the Python code's bits)
+        # (_ort.c includes _ort_api.h, _ort_session.h and _ort_wake.h: one translation unit)
+        Extension("sensorlab.inference._ort", ["sensorlab/inference/_ort.c"],
+                  depends=["sensorlab/inference/_ort_api.h", "sensorlab/inference/_ort_session.h", "sensorlab/inference/_ort_wake.h"], extra_compile_args=["-O2", "-ffp-contract=off"], libraries=["dl"], optional=True),
     ],
     cmdclass={"build_ext": _OptionalBuildExt},
 )

@@ -159,7 +159,7 @@ class StreamInfo:
         return cls(**fields)
 
 
-@dataclass
+@dataclass(slots=True)
 class Chunk:
     """A block of samples of one stream.
 
@@ -167,6 +167,10 @@ class Chunk:
     host-clock seconds (corrected, see `sensorlab.acquisition.clock`). ``device_times``
     holds the raw device clock in seconds where the device has one, and ``arrival_times`` the
     uncorrected host time each sample was received, so correction can be redone later.
+
+    Slots, not an instance dict: the live inference hop (`sensorlab/inference/_hop.c`) reads a
+    device's one-sample chunks' arrays from their slots directly (~10 instructions an attribute
+    where a dict lookup through ``getattr`` costs ~250, ~25 chunks a window at 100 Hz).
     """
 
     data: np.ndarray

@@ -167,13 +167,33 @@ static PyObject *hop(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     double *tb = (double *)tbv.buf;
     char *xb = (char *)xbv.buf;
-    /* The copies, written past hi: not held until the gap check passes. */
-    Py_ssize_t at = hi;
-    for (Py_ssize_t i = 0; i < vs.count; i += 2) {
-        Py_ssize_t m = vs.v[i].shape[0];
-        memcpy(tb + at, vs.v[i].buf, (size_t)m * 8);
-        memcpy(xb + at * row, vs.v[i + 1].buf, (size_t)(m * row));
-        at += m;
+    /* The copies, written past hi: not held until the gap check passes. Chunks whose arrays follow
+     * each other in memory (views of one block: a replay, a source that slices one read) are
+     * copied as one run, two memcpy calls for the run instead of two a chunk. */
+    {
+        Py_ssize_t at = hi, run_at = hi, run_m = 0;
+        const char *run_t = NULL, *run_x = NULL;
+        for (Py_ssize_t i = 0; i < vs.count; i += 2) {
+            const Py_ssize_t m = vs.v[i].shape[0];
+            const char *t = vs.v[i].buf, *x = vs.v[i + 1].buf;
+            if (run_m > 0 && t == run_t + run_m * 8 && x == run_x + run_m * row)
+                run_m += m;
+            else {
+                if (run_m > 0) {
+                    memcpy(tb + run_at, run_t, (size_t)run_m * 8);
+                    memcpy(xb + run_at * row, run_x, (size_t)(run_m * row));
+                }
+                run_t = t;
+                run_x = x;
+                run_at = at;
+                run_m = m;
+            }
+            at += m;
+        }
+        if (run_m > 0) {
+            memcpy(tb + run_at, run_t, (size_t)run_m * 8);
+            memcpy(xb + run_at * row, run_x, (size_t)(run_m * row));
+        }
     }
 #define C(i) PyFloat_AsDouble(PyTuple_GET_ITEM(consts, i))
     const double gap = C(K_GAP), avail_off = C(K_AVAIL), hop_s = C(K_HOP), rate = C(K_RATE), length = C(K_LENGTH),

@@ -6,6 +6,7 @@
  * declares them before including this. */
 #ifndef SENSORLAB_HOP_ARRAYS_H
 #define SENSORLAB_HOP_ARRAYS_H
+#include <structmember.h> /* PyMemberDef, T_OBJECT_EX */
 
 static int native_format(const char *fmt, char code)
 {
@@ -143,6 +144,50 @@ static int held_mem(PyObject *held, Mem *m, PyObject *native, PyObject *ndarray,
     return r;
 }
 
+/* A chunk's timestamps and samples read from its slots (`Chunk` is a slots dataclass): the slot
+ * offsets of the last chunk type seen, taken from its member descriptors, so each chunk's two
+ * arrays are two loads where ``getattr`` costs ~250 instructions each (type lookup, descriptor,
+ * member read: what ``getattr`` itself ends in). Any other type - a subclass with its own
+ * ``__getattribute__``, a class with an instance dict - goes through ``getattr``. */
+static PyTypeObject *slot_type;   /* the type the offsets are for (a strong reference), or NULL */
+static Py_ssize_t slot_ts = -1, slot_data = -1;
+
+/* The offset of ``name``'s object slot (T_OBJECT_EX) in instances of ``type``, or -1. */
+static Py_ssize_t slot_offset(PyTypeObject *type, PyObject *name)
+{
+    PyObject *d = _PyType_Lookup(type, name);  /* borrowed; NULL without an exception when absent */
+    if (d == NULL || !Py_IS_TYPE(d, &PyMemberDescr_Type))
+        return -1;
+    PyMemberDef *m = ((PyMemberDescrObject *)d)->d_member;
+    if (m->type != T_OBJECT_EX || !PyType_IsSubtype(type, PyDescr_TYPE(d)))
+        return -1;
+    return m->offset;
+}
+
+/* ``getattr(c, name)`` (a new reference), from the slot at ``offset`` when ``c``'s type is the one cached. */
+static PyObject *chunk_attr(PyObject *c, PyObject *name, Py_ssize_t offset)
+{
+    if (Py_TYPE(c) != slot_type) {
+        PyTypeObject *t = Py_TYPE(c);
+        Py_ssize_t ts = -1, data = -1;
+        if (t->tp_getattro == PyObject_GenericGetAttr) {
+            ts = slot_offset(t, s_timestamps);
+            data = slot_offset(t, s_data);
+        }
+        Py_INCREF(t);
+        Py_XSETREF(slot_type, t);
+        slot_ts = ts;
+        slot_data = data;
+        offset = name == s_timestamps ? ts : data;
+    }
+    if (offset >= 0) {
+        PyObject *v = *(PyObject **)((char *)c + offset);
+        if (v != NULL)
+            return Py_NewRef(v);
+    }
+    return PyObject_GetAttr(c, name);  /* (an unset slot: its AttributeError) */
+}
+
 typedef struct {
     Mem *v;            /* 2 per chunk: timestamps, samples */
     Py_ssize_t count;  /* held (to release) */
@@ -171,10 +216,10 @@ static int chunk_views(PyObject *chunks, Views *vs, Py_ssize_t row, Py_ssize_t *
     }
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *c = PyList_GET_ITEM(chunks, i);
-        PyObject *t = PyObject_GetAttr(c, s_timestamps);
+        PyObject *t = chunk_attr(c, s_timestamps, slot_ts);
         if (t == NULL)
             return -1;
-        PyObject *d = PyObject_GetAttr(c, s_data);
+        PyObject *d = chunk_attr(c, s_data, slot_data);
         if (d == NULL) {
             Py_DECREF(t);
             return -1;

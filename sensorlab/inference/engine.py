@@ -43,7 +43,7 @@ from sensorlab.acquisition.source import Chunk, SourceError, StreamInfo, StreamK
 from sensorlab.inference.live_settings import LiveSettings, events_info
 from sensorlab.inference.mapping import ModelMapping
 from sensorlab.inference.model import LoadedModel, ModelError
-from sensorlab.inference.ort_ext import OrtError
+from sensorlab.inference.ort_ext import OrtError, wake_ready
 from sensorlab.inference.ort_session import run_failed
 from sensorlab.inference.smoothing import EventDetector, Smoother, stop_event
 from sensorlab.inference.windower import Windower
@@ -122,7 +122,7 @@ class InferenceProcessor(LiveSettings, ProcessorBase):
         self.taps: list[WindowTap] = []
         self._batch = True  # several ready windows go to the model in one run (when `LoadedModel.batch_ok`)
         self._one = None  # the bound one-window call, once known (False: the model cannot be bound); see _run_one
-        self._fast = None  # the whole usual wake-up as one C call (`_ort.c`'s hop_run), once known (False: not available); see _run_one
+        self._fast = None  # the whole usual wake-up as one C call (`_ort_wake.h`'s `Session.wake`), once known (False: not available); see _run_one
 
     # -- opening ------------------------------------------------------------------------------------
     def open(self, inputs: Mapping[str, StreamInfo] | None = None) -> None:
@@ -213,18 +213,15 @@ class InferenceProcessor(LiveSettings, ProcessorBase):
         w, chunks = self.windower, new[self.input]
         fast = self._fast
         if fast and usual and w._c is not None and w._fast and not w._pending and chunks:
-            # The whole usual wake-up in one C call (`_ort.c`'s `hop_run`): the hop, then the run of
-            # the window it cut, read where it lies; the chunk's arrays are made before it (see `_run_one`).
-            probs = np.empty((1, self._one.classes), np.float32)  # type: ignore[union-attr]
-            ends, starts, arrival = np.empty(1), np.empty(1), np.empty(1)
+            # The whole usual wake-up in one C call (`_ort_wake.h`'s `Session.wake`): the hop, the
+            # run of the window it cut, read where it lies, and what `_emit_one` does — the
+            # predictions chunk, the stats, the hand-over to the sink — with `_emit_one`'s arithmetic.
             try:
-                r = fast(w._c.hop, w, chunks, probs)
+                r = fast(w._c.hop, w, chunks, self._st, self._sink, self.name, self._wake_consts)
             except OrtError as e:
                 m = self.model
                 raise run_failed(m.path.name, m.window_input.name, e) from None  # type: ignore[union-attr]
-            if type(r) is tuple and len(r) == 3:  # one window run: (start, t0, t1)
-                start, t0, t1 = r
-                self._emit_one(start, probs, ends, starts, arrival, t0, t1)
+            if r is True:  # one window run, its chunk counted and handed over
                 return
             if r is None:  # the hop refused (nothing held): the general path
                 ready = w.push_parts([(c.timestamps, c.data) for c in chunks])
@@ -275,7 +272,8 @@ class InferenceProcessor(LiveSettings, ProcessorBase):
         self._emit_one(start, probs, ends, starts, arrival, t0, t1)
         if self._fast is None:  # the first window: can the whole wake-up be one C call from now on?
             f = getattr(one, "_fused", None)
-            self._fast = f.native.hop_run if f and f.native is not None and f.zero_copy else False
+            self._fast = f.native.wake if f and f.native is not None and f.zero_copy and wake_ready() else False
+            self._wake_consts = (self._length, self._period, _EWMA, Chunk)
 
     def _emit_one(self, start: float, probs: np.ndarray, ends: np.ndarray, starts: np.ndarray, arrival: np.ndarray, t0: float, t1: float) -> None:
         """The one-window wake-up's predictions chunk, stats and emit, the model run between ``t0`` and ``t1``."""

@@ -91,6 +91,13 @@ def ort_path() -> str:
     return f"live model run: onnxruntime's Python binding (the C API path is off: {_state[1]})"
 
 
+def wake_ready() -> bool:
+    """True when the engine's whole usual wake-up can be one C call (`Session.wake`): the C API
+    path is loaded and the extension can make the predictions chunk's NumPy arrays (`_ort.numpy_api`)."""
+    ext = native()
+    return ext is not None and ext.numpy_api() == ""
+
+
 #: ONNX's element type codes (onnx.TensorProto.DataType), by NumPy dtype: what `_ort.Session` binds.
 _ONNX_TYPES = {np.dtype(t): c for t, c in ((np.float32, 1), (np.uint8, 2), (np.int8, 3), (np.uint16, 4), (np.int16, 5), (np.int32, 6),
                                             (np.int64, 7), (np.bool_, 9), (np.float16, 10), (np.float64, 11), (np.uint32, 12), (np.uint64, 13))}  # fmt: skip
@@ -126,4 +133,4 @@ def native_session(graph: bytes, raw: str, probs: str, raw_buf: np.ndarray, prob
         return None, str(e)
 
 
-__all__ = ["LIBRARY_ENV", "NATIVE_ENV", "OrtError", "compiled_ort", "native", "native_session", "ort_path"]
+__all__ = ["LIBRARY_ENV", "NATIVE_ENV", "OrtError", "compiled_ort", "native", "native_session", "ort_path", "wake_ready"]

@@ -75,8 +75,16 @@ def test_resampling_uses_the_dataset_cut(tmp_path, make_acquisition):
     src = SignalSource("s", rate=400, shape=(1,), pattern="sine", realtime=False, max_samples=4000, chunk_size=33, t0=50.0)
     proc = InferenceProcessor(model, stale_after=1e9)
     seen = []
-    proc.taps.append(lambda s, e, x, p: seen.append(x))
+    tapped = threading.Event()  # a tap runs after its windows' predictions are handed over: wait for it too
+
+    def tap(s, e, x, p):
+        seen.append(x)
+        if sum(len(a) for a in seen) >= 40:
+            tapped.set()
+
+    proc.taps.append(tap)
     acq, got = run_engine(make_acquisition, src, proc, "m_pred", 40)
+    assert tapped.wait(60.0), f"the tap saw {sum(len(a) for a in seen)} of 40 windows"
     x = np.concatenate(seen)
     assert x.shape[1:] == (40, 1)  # 0.4 s at 100 Hz, not at 400 Hz
     k = np.arange(4000)

@@ -332,3 +332,35 @@ def test_chunks_the_byte_join_cannot_take_as_they_are_go_the_general_path_with_i
         np.testing.assert_array_equal(s1, s2)
         np.testing.assert_array_equal(d1, d2)
         assert d1.dtype == d2.dtype and g1 == g2
+
+
+class DictChunk:
+    """A chunk-like object with an instance dict instead of `Chunk`'s slots: the C hop reads it through ``getattr``."""
+
+    def __init__(self, data, timestamps):
+        self.data, self.timestamps = data, timestamps
+
+
+@both_hops
+def test_one_sample_chunks_in_runs_with_gaps_inside_and_of_another_type_give_the_general_paths_windows(hop):
+    """A 100 Hz device's one-sample chunks, as the engine's hop gets ~25 of them a window: runs of
+    views of one block (copied by the C hop as one block) broken by copies every 11th chunk, the
+    two stalls inside such runs, and runs of a chunk type with an instance dict between runs of
+    `Chunk`s (the C hop reads `Chunk`'s slots directly, the other type through ``getattr``): the
+    windows, starts and gap flags of the general path, and the fast path serving the hops."""
+    ts, x = samples(10.0, 3)
+    chunks = []
+    for i in range(len(ts)):
+        kind = DictChunk if (i // 37) % 3 == 1 else Chunk
+        chunks.append(kind(x[i : i + 1], ts[i : i + 1]) if i % 11 else kind(x[i : i + 1].copy(), ts[i : i + 1].copy()))
+    fast, ref = on(hop, Windower(RATE, RATE, 1.0, 0.25)), Windower(RATE, RATE, 1.0, 0.25)
+    got, want = [], []
+    for wake in _wakes(chunks, fast):
+        got += [(r.starts.copy(), r.data.copy(), r.after_gap) for r in fast.push_chunks(wake)]
+        want += [(r.starts.copy(), r.data.copy(), r.after_gap) for r in ref.push_parts([(c.timestamps, c.data) for c in wake])]
+    assert len(got) == len(want) > 20 and fast.fast_hops > len(got) // 2 and fast.gaps == ref.gaps == 2
+    assert any(g for _s, _d, g in got[1:])  # a grid restarted after a stall
+    for (s1, d1, g1), (s2, d2, g2) in zip(got, want):
+        np.testing.assert_array_equal(s1, s2)
+        np.testing.assert_array_equal(d1, d2)
+        assert g1 == g2

@@ -218,7 +218,7 @@ path = stateful_sum_model(Path({dir!r}) / "s.onnx")
 proc = InferenceProcessor(LoadedModel(path, ModelMapping(stream="s", window=0.2, hop=0.1, scores_kind="probabilities", labels=["sum"])), stale_after=1e9)
 proc.open({{"s": StreamInfo("s", StreamKind.TIMESERIES, 100.0, sample_shape=(1,), channel_names=("v",))}})
 out = []
-proc._sink = lambda name, c: out.append(c.data)
+proc._sink = lambda name, c: out.append(c)
 x = (np.random.default_rng(1).normal(size=(400, 1))).astype(np.float32)
 ts = 5.0 + np.arange(400) / 100.0
 ts[200:] += 0.5  # a gap: the state resets
@@ -229,7 +229,8 @@ for i in range(0, 400, 5):
     else:
         proc.windower.push_chunks([c])
 print("native" if proc.model.bound(20, 1)._fused.native is not None else "python")
-print(np.concatenate(out).tobytes().hex())
+print(np.concatenate([c.data for c in out]).tobytes().hex())
+print(np.concatenate([np.concatenate([c.timestamps, c.device_times]) for c in out]).tobytes().hex())
 """
 
 
@@ -241,21 +242,44 @@ def test_without_the_library_the_engine_says_why_and_runs_through_the_python_bin
     assert missing[0].startswith("live model run: onnxruntime's Python binding (the C API path is off: cannot load onnxruntime's library: ")
     assert "nowhere.so" in missing[0] and missing[1] == "python"
     assert missing[2] == native[2] and len(native[2]) > 100  # the same predictions, bit for bit
+    assert missing[3] == native[3]  # stamped with the same window ends and starts
     libm = next(p for p in ("/lib/x86_64-linux-gnu/libm.so.6", "/usr/lib/x86_64-linux-gnu/libm.so.6", "/lib64/libm.so.6") if Path(p).exists())
     other = run_elsewhere(code, SENSORLAB_ORT_LIBRARY=libm).splitlines()
-    assert "exports no OrtGetApiBase" in other[0] and other[1] == "python" and other[2] == native[2]
+    assert "exports no OrtGetApiBase" in other[0] and other[1] == "python" and other[2:] == native[2:]
     off = run_elsewhere(code, SENSORLAB_ORT_NATIVE="0").splitlines()
-    assert "SENSORLAB_ORT_NATIVE=0" in off[0] and off[1] == "python" and off[2] == native[2]
+    assert "SENSORLAB_ORT_NATIVE=0" in off[0] and off[1] == "python" and off[2:] == native[2:]
     version = run_elsewhere("from sensorlab.cli import app; app(['--version'])", SENSORLAB_ORT_LIBRARY=str(tmp_path / "nowhere.so"))
     assert "live model run: onnxruntime's Python binding (the C API path is off: cannot load" in version
 
 
-@pytest.mark.parametrize("kind", ["stateful", "cnn"])
-def test_the_whole_usual_wake_up_is_one_c_call_with_the_predictions_and_stats_of_the_python_paths(tmp_path, kind):
-    """`_ort.c`'s hop_run (the hop, then the run of its window where it lies) against the Python
-    hop + the bound call, and the general path (a tap): the same chunks, bit for bit, and the same
-    stats, through held buffers that grow and move, gaps (a stateful model's state reset) and a
-    wake-up with several windows."""
+def one_sample_chunks(x, ts, how):
+    """The stream as a device with one sample a chunk hands it over: views of one block (each chunk's
+    arrays right after the previous one's in memory: the hop copies such runs as one block) or
+    copies (each chunk its own arrays), or runs of views broken by a copy every 7th chunk."""
+    for i in range(len(ts)):
+        copy = how == "copies" or how == "broken runs" and i % 7 == 3
+        yield Chunk(x[i : i + 1].copy(), ts[i : i + 1].copy()) if copy else Chunk(x[i : i + 1], ts[i : i + 1])
+
+
+def check_stats_arithmetic(seen, period):
+    """Each emitted chunk's stats, read as the sink got it, are `_emit_one`'s formulas' bits: the
+    running mean, the lag from the window's last sample, the counted times."""
+    for k, (c, lat, mean, lag, last_time, last_arrival) in enumerate(seen):
+        end, arrival = float(c.timestamps[-1]), float(c.arrival_times[-1])  # (a chunk of several windows: the newest)
+        assert lag == (arrival - end + period) * 1000.0 and last_time == end and last_arrival == arrival
+        if k:
+            prev = seen[k - 1][2]
+            assert mean == (lat if prev != prev else (1 - 0.1) * prev + 0.1 * lat)
+
+
+@pytest.mark.parametrize("kind,chunks", [("stateful", "5 samples"), ("cnn", "5 samples"), ("cnn", "one-sample views"),
+                                         ("stateful", "one-sample copies"), ("cnn", "one-sample broken runs")])  # fmt: skip
+def test_the_whole_usual_wake_up_is_one_c_call_with_the_predictions_and_stats_of_the_python_paths(tmp_path, kind, chunks):
+    """`_ort_wake.h`'s `Session.wake` (the hop, the run of its window where it lies, the predictions
+    chunk, the stats, the hand-over) against the Python hop + the bound call + `_emit_one`, and the
+    general path (a tap): the same chunks, bit for bit, and the same stats, through held buffers that
+    grow and move, gaps (a stateful model's state reset; with one-sample chunks, inside a run of
+    chunks that follow each other in memory) and a wake-up with several windows."""
     from onnx_models import stateful_sum_model
 
     if kind == "stateful":
@@ -265,46 +289,61 @@ def test_the_whole_usual_wake_up_is_one_c_call_with_the_predictions_and_stats_of
         path, ch = conv_model(tmp_path / "c.onnx", 2), 2
         mapping = ModelMapping(stream="s", window=0.5, hop=0.1, mean=[0.1, -0.2], std=[1.5, 0.5], scores_kind="logits", labels=["a", "b", "c", "d"])
     rng = np.random.default_rng(8)
-    ts = 20.0 + np.arange(4000) / 100.0
+    total = 4000 if chunks == "5 samples" else 2400
+    ts = 20.0 + np.arange(total) / 100.0
     ts[1500:] += 0.35  # gaps: the grid restarts, the state resets
-    ts[3000:] += 2.0
-    x = rng.normal(size=(4000, ch)).astype(np.float32)
+    ts[1999:] += 2.0
+    x = rng.normal(size=(total, ch)).astype(np.float32)
+    if chunks == "5 samples":
+        parts = [Chunk(x[i : i + 5], ts[i : i + 5]) for i in range(0, total, 5)]
+    else:
+        parts = list(one_sample_chunks(x, ts, chunks.split(" ", 1)[1]))
     info = StreamInfo("s", StreamKind.TIMESERIES, 100.0, sample_shape=(ch,), channel_names=tuple(f"c{i}" for i in range(ch)))
     runs = {}
-    for how in ("hop_run", "python hop", "tap"):
+    for how in ("wake", "python hop", "tap"):
         proc = InferenceProcessor(LoadedModel(path, mapping), stale_after=1e9)
         proc.open({"s": info})
         proc.windower.compiled = how != "python hop"
         out: list[Chunk] = []
-        proc._sink = lambda name, c, out=out: out.append(c)
+        seen: list = []
+
+        def sink(name, c, out=out, seen=seen, proc=proc):
+            st = proc.stats[name]
+            out.append(c)
+            seen.append((c, st.latency_ms, st.latency_ms_mean, st.lag_ms, st.last_time, st.last_arrival))
+
+        proc._sink = sink
         if how == "tap":
             proc.taps.append(lambda *a: None)
         served = [0]
         pending = []
-        for i in range(0, 4000, 5):
-            pending.append(Chunk(x[i : i + 5], ts[i : i + 5]))
-            late = i == 2500  # a late wake-up: several windows ready at once
-            if ts[i + 4] >= proc.wake_after("s") and not late or i == 2505:
+        stall = 1200 // len(parts[0].timestamps)  # a late wake-up at sample 1200: 25 samples (2.5 hops) held back, then several windows ready at once
+        for i, c in enumerate(parts):
+            pending.append(c)
+            late = stall <= i < stall + 25 // len(c.timestamps)
+            if float(c.timestamps[-1]) >= proc.wake_after("s") and not late or i == stall + 25 // len(c.timestamps):
                 if proc._fast and not isinstance(proc._fast, _Counting):
                     proc._fast = _Counting(proc._fast, served)
                 proc.process_chunks({"s": pending})
                 pending = []
         st = proc.stats[proc.name]
         runs[how] = (out, (st.windows, st.resets, st.samples, st.first_time, st.last_time))
-        if how == "hop_run":
+        check_stats_arithmetic(seen, 0.01)
+        if how == "wake":
             assert proc._fast, f"the wake-up is not one C call: {ort_path()}"
-            assert served[0] > 300 and proc.model.bound(proc.windower.n, ch)._fused.native is not None
+            assert served[0] > 150 and proc.model.bound(proc.windower.n, ch)._fused.native is not None
         else:
             assert served[0] == 0
     ref_out, ref_stats = runs["tap"]
-    assert ref_stats[1] >= 2 and len(ref_out) > 350
-    for how in ("hop_run", "python hop"):
+    assert ref_stats[1] >= 2 and len(ref_out) > 200 and any(len(c.timestamps) > 1 for c in ref_out)  # (the late wake-up's windows: one chunk)
+    for how in ("wake", "python hop"):
         out, stats = runs[how]
         assert stats == ref_stats, how
         assert len(out) == len(ref_out), how
         for a, b in zip(out, ref_out):
             assert np.array_equal(a.data, b.data) and np.array_equal(a.timestamps, b.timestamps) and np.array_equal(a.device_times, b.device_times), how
-            assert a.data.dtype == np.float32 and a.timestamps.dtype == np.float64 and a.arrival_times.shape == (1,)
+            assert a.data.dtype == np.float32 and a.timestamps.dtype == np.float64 and a.arrival_times.shape == a.timestamps.shape
+            assert a.data.flags.c_contiguous and a.data.flags.writeable and a.data.shape == b.data.shape and type(a) is Chunk
 
 
 class _Counting:
