@@ -64,6 +64,22 @@ def text_board_rig(tmp_path: Path, name: str, rate: int | None, channels: list[s
         os.close(slave)
 
 
+def steady_board(lines_per_second: int):
+    """A ``speak`` for `text_board_rig`: two-channel lines (``"3,1"``) at ``lines_per_second`` on
+    average, whatever the machine's load (a late wake-up writes every line it owes at once)."""
+
+    def board(master: int, done: threading.Event) -> None:
+        t0, k = time.monotonic(), 0
+        while not done.is_set():
+            due = int((time.monotonic() - t0) * lines_per_second)
+            if due > k:
+                os.write(master, b"".join(b"%d,%d\n" % (i % 7, i % 5) for i in range(k, due)))
+                k = due
+            time.sleep(0.005)
+
+    return board
+
+
 def the_warning(proc: subprocess.CompletedProcess) -> str:
     """The one ``warning:`` line a command printed."""
     (warning,) = [ln for ln in proc.stderr.splitlines() if ln.startswith("warning:")]
@@ -130,17 +146,8 @@ def test_a_text_stream_whose_rig_rate_is_wrong_is_reported_and_exits_3(tmp_path)
     lines a second into `rate = 50` was stamped up to seconds early, and `record` exited 0
     with no word of it (`info` showed the wrong "measured" rate its own timestamps gave)."""
 
-    def board(master: int, done: threading.Event) -> None:  # 200 lines a second on average, whatever the machine's load
-        t0, k = time.monotonic(), 0
-        while not done.is_set():
-            due = int((time.monotonic() - t0) * 200)
-            if due > k:
-                os.write(master, b"".join(b"%d,%d\n" % (i % 7, i % 5) for i in range(k, due)))
-                k = due
-            time.sleep(0.005)
-
     out = tmp_path / "x.h5"
-    with text_board_rig(tmp_path, "fast", 50, ["a", "b"], board) as rig:
+    with text_board_rig(tmp_path, "fast", 50, ["a", "b"], steady_board(200)) as rig:
         proc = run_cli("record", "--rig", str(rig), "-d", "4", "-o", str(out), cwd=tmp_path)
         info = run_cli("info", str(out), cwd=tmp_path)
     assert proc.returncode == 3, proc.stdout + proc.stderr

@@ -15,7 +15,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,7 +24,8 @@ import pytest
 
 from sensorlab.session.reader import Session
 
-from .test_attack_cli import run_cli, text_board_rig, the_warning
+from .processes import child_pids, command_line
+from .test_attack_cli import run_cli, steady_board, text_board_rig, the_warning
 
 REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="ptys and SIGSTOP are POSIX only")
@@ -43,26 +43,6 @@ def cpu_hogs(n: int = 2) -> Iterator[None]:
         for hog in hogs:
             hog.kill()
             hog.wait(30)
-
-
-def _children(pid: int) -> list[int]:
-    out = []
-    for q in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{q}/stat") as f:
-                if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
-                    out.append(int(q))
-        except (OSError, IndexError, ValueError):
-            continue
-    return out
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/cmdline") as f:
-            return f.read()
-    except OSError:
-        return ""
 
 
 def _signal_all(pids: list[int], sig: int) -> None:
@@ -91,7 +71,7 @@ def test_a_host_that_gets_no_cpu_at_the_end_keeps_the_boards_samples_and_exits_0
             assert time.monotonic() < deadline and proc.poll() is None, "no samples were flushed"
             time.sleep(0.02)
         # ...the host stalls: the recording process and its readers, not the board host.
-        frozen = [proc.pid] + [c for c in _children(proc.pid) if "board_host" not in _cmdline(c)]
+        frozen = [proc.pid] + [c for c in child_pids(proc.pid) if "board_host" not in command_line(c)]
         _signal_all(frozen, signal.SIGSTOP)
         time.sleep(2.5)  # the stall itself (the load), not a wait for a condition
         _signal_all(frozen, signal.SIGCONT)
@@ -120,18 +100,8 @@ def test_healthy_boards_beside_cpu_hogs_exit_0(tmp_path):
 
 def test_a_board_slower_than_its_rig_rate_beside_cpu_hogs_exits_3(tmp_path):
     """70 lines a second into `rate = 100`: its stamps run 30 % fast; judged by what it sent, it is still caught."""
-
-    def board(master: int, done: threading.Event) -> None:  # 70 lines a second on average, whatever the load
-        t0, k = time.monotonic(), 0
-        while not done.is_set():
-            due = int((time.monotonic() - t0) * 70)
-            if due > k:
-                os.write(master, b"".join(b"%d,%d\n" % (i % 7, i % 5) for i in range(k, due)))
-                k = due
-            time.sleep(0.005)
-
     out = tmp_path / "x.h5"
-    with text_board_rig(tmp_path, "slow", 100, ["a", "b"], board) as rig, cpu_hogs(2):
+    with text_board_rig(tmp_path, "slow", 100, ["a", "b"], steady_board(70)) as rig, cpu_hogs(2):
         proc = run_cli("record", "--rig", str(rig), "-d", "4", "-o", str(out), cwd=tmp_path)
     assert proc.returncode == 3, proc.stdout + proc.stderr
     warning = the_warning(proc)

@@ -36,6 +36,21 @@ def _packet(seq: int, n: int = 5) -> bytes:
     return encode_data(0, seq, t_us, np.arange(seq, seq + n, dtype="int32").reshape(n, 1))
 
 
+def _restart(master: int, src: SerialSource, samples: int) -> None:
+    """The board behind ``master`` restarts after a 0.4 s silence (a gap in the stream): it sends
+    ``samples`` samples at its rate with seq and clock back to 0 and values from 1000 on,
+    answers the host's DESCRIBE unchanged once the restart is recognised, and the held stream is
+    released."""
+    time.sleep(0.4)
+    for seq in range(0, samples, 5):
+        os.write(master, encode_data(0, seq, int(seq * 1e6 / RATE), np.arange(1000 + seq, 1005 + seq, dtype="int32").reshape(5, 1)))
+        if seq == 0:
+            assert wait_until(lambda: src.parser.awaiting_description, 30.0), "the restart was not recognised"
+            os.write(master, b"".join(encode_description(DESCRIPTION)))  # it answers DESCRIBE: unchanged
+        time.sleep(5 / RATE)
+    src.release_held()
+
+
 def test_a_repeated_packet_is_dropped_and_counted_by_the_parser():
     p = BinaryParser(DESCRIPTION)
     wire = _packet(0) + _packet(5) + _packet(5) + _packet(10)
@@ -101,14 +116,7 @@ def test_repeated_packets_on_a_real_port_are_stored_once_and_shown_by_info(tmp_p
                 time.sleep(5 / RATE)
             assert wait_until(lambda: st.samples >= 300 - 5, 60.0), st
             # A real restart afterwards is still recognised: seq and clock back to 0.
-            time.sleep(0.4)
-            for seq in range(0, 150, 5):
-                os.write(master, encode_data(0, seq, int(seq * 1e6 / RATE), np.arange(1000 + seq, 1005 + seq, dtype="int32").reshape(5, 1)))
-                if seq == 0:
-                    assert wait_until(lambda: src.parser.awaiting_description, 30.0), "the restart was not recognised"
-                    os.write(master, b"".join(encode_description(DESCRIPTION)))  # it answers DESCRIBE: unchanged
-                time.sleep(5 / RATE)
-            src.release_held()
+            _restart(master, src, 150)
             assert wait_until(lambda: st.samples >= 300 + 150 - 5, 60.0), st
         assert not rec.error
     with Session.open(path) as s:
@@ -145,14 +153,7 @@ def test_replays_of_older_packets_on_a_real_port_are_stored_once_and_a_restart_s
                 time.sleep(5 / RATE)
             assert wait_until(lambda: st.samples >= 500 - 5, 60.0), st
             assert not src.parser.awaiting_description and src.parser.counters.resets == 0, "a replay was taken for a restart"
-            time.sleep(0.4)
-            for seq in range(0, 100, 5):  # a real restart: seq and clock back to 0
-                os.write(master, encode_data(0, seq, int(seq * 1e6 / RATE), np.arange(1000 + seq, 1005 + seq, dtype="int32").reshape(5, 1)))
-                if seq == 0:
-                    assert wait_until(lambda: src.parser.awaiting_description, 30.0), "the restart was not recognised"
-                    os.write(master, b"".join(encode_description(DESCRIPTION)))
-                time.sleep(5 / RATE)
-            src.release_held()
+            _restart(master, src, 100)
             assert wait_until(lambda: st.samples >= 500 + 100 - 5, 60.0), st
         assert not rec.error
     with Session.open(path) as s:

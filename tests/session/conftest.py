@@ -1,4 +1,5 @@
-"""Fixtures shared by the session-format tests (test_format_3, test_format_4, test_compact_layout).
+"""Fixtures shared by the session-format tests (test_format_3, test_format_4, test_compact_layout),
+and the wait for the demo rig's streams (test_compact_layout, test_writer_batches).
 
 ``data/make_v20_session.py`` writes the chunks of the real devices' hand-overs and clocks, and
 packs and digests the files of older versions; it is a script that must also run against an
@@ -10,6 +11,7 @@ from __future__ import annotations
 import gzip
 import importlib.util
 import shutil
+import time
 from pathlib import Path
 
 import h5py
@@ -18,6 +20,22 @@ import pytest
 from sensorlab.session import time_columns
 
 DATA = Path(__file__).parent / "data"
+
+#: The streams of the emulated demo rig without EEG (`demo_sources(eeg=False)`).
+DEMO_STREAMS = ("camera", "mic", "imu", "radar", "wrist")
+
+
+def demo_rig_delivered(rec, mic_seconds: float = 2.5, timeout: float = 60.0) -> bool:
+    """Waits until the recorder ``rec`` of the demo rig (without EEG) has samples of every
+    stream and more than ``mic_seconds`` of its 48 kHz microphone; False if not within
+    ``timeout`` (the caller stops the recording first, then asserts)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        c = rec.counters()
+        if all(c.get(s) is not None and c[s].samples > 0 for s in DEMO_STREAMS) and c["mic"].samples > 48000 * mic_seconds:
+            return True
+        time.sleep(0.1)
+    return False
 
 
 @pytest.fixture(scope="session")

@@ -12,8 +12,6 @@ are kept as whole µs after their timestamp there).
 from __future__ import annotations
 
 import itertools
-import threading
-import time
 import tomllib
 from pathlib import Path
 
@@ -30,6 +28,8 @@ from sensorlab.session.reader import Session
 from sensorlab.session.summary import format_summary
 from sensorlab.session.sync_offsets import apply as apply_offsets
 from sensorlab.session.writer import SessionWriter
+
+from .conftest import demo_rig_delivered
 
 #: Times read back bit for bit in every layout (the compact ones store per-sample ulp corrections).
 TOL = 0.0
@@ -101,19 +101,13 @@ def demo_pair(tmp_path_factory):
         rec = Recorder(acq, path, SessionMetadata(name="tee"), writer=TeeWriter(path, seg_path, old_path))
         rec.start()
         acq.start()
-        done = threading.Event()
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not done.is_set():
-            c = rec.counters()
-            if all(c.get(s) is not None and c[s].samples > 0 for s in ("camera", "mic", "imu", "radar", "wrist")) and c["mic"].samples > 48000 * 2.5:
-                done.set()
-            time.sleep(0.1)
+        delivered = demo_rig_delivered(rec)
         rec.add_event('{"label": "wave", "type": "point"}')
         rec.add_event('{"label": "past", "type": "point"}', t=rec.counters()["mic"].first_time + 0.5)
         rec.stop()
     finally:
         acq.close()
-    assert done.is_set(), "the demo rig did not deliver 2.5 s of every stream within 60 s"
+    assert delivered, "the demo rig did not deliver 2.5 s of every stream within 60 s"
     return path, seg_path, old_path
 
 

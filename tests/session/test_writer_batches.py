@@ -16,6 +16,8 @@ from sensorlab.acquisition.source import Chunk, StreamKind
 from sensorlab.session.reader import Session
 from sensorlab.session.recorder import Recorder
 
+from .conftest import demo_rig_delivered
+
 
 def test_the_writer_takes_chunks_in_batches_and_stores_every_sample(make_recorder, monkeypatch):
     # 500 chunks a second: the writer used to wake for nearly every one of them.
@@ -85,9 +87,6 @@ def test_one_batch_per_flush_stores_exactly_what_fine_batches_stored(tmp_path):
     """The writer appends each stream once per flush (`BATCH_INTERVAL` = `FLUSH_INTERVAL`): the
     demo rig's samples, timestamps and raw clocks read back bit for bit as when the same chunks
     were appended in 0.1 s batches (the cadence before), in a real HDF5 file of the default layout."""
-    import threading
-    import time
-
     from sensorlab.acquisition.emulated.rig import demo_sources
     from sensorlab.acquisition.hub import Acquisition
     from sensorlab.session.recorder import BATCH_INTERVAL, FLUSH_INTERVAL
@@ -101,17 +100,11 @@ def test_one_batch_per_flush_stores_exactly_what_fine_batches_stored(tmp_path):
         rec = Recorder(acq, path, writer=tee)
         rec.start()
         acq.start()
-        done = threading.Event()
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not done.is_set():
-            c = rec.counters()
-            if all(c.get(s) is not None and c[s].samples > 0 for s in ("camera", "mic", "imu", "radar", "wrist")) and c["mic"].samples > 48000 * 2.5:
-                done.set()
-            time.sleep(0.1)
+        delivered = demo_rig_delivered(rec)
         rec.stop()
     finally:
         acq.close()
-    assert done.is_set(), "the demo rig did not deliver 2.5 s of every stream within 60 s"
+    assert delivered, "the demo rig did not deliver 2.5 s of every stream within 60 s"
     with Session.open(path) as new, Session.open(fine_path) as fine:
         assert set(new.streams) == set(fine.streams) >= {"camera", "mic", "imu", "radar", "wrist"}
         for name, a in new.streams.items():

@@ -19,6 +19,7 @@ from sensorlab.acquisition.rig import EmulatedConfig, RigConfig, parse_rig
 from sensorlab.studio import Studio
 
 from tests.acquisition.conftest import wait_until
+from tests.processes import child_pids
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="ptys and the board host are POSIX only")
 
@@ -46,32 +47,19 @@ def _host_ptys() -> set[str]:
     return out
 
 
-def _children() -> set[int]:
-    """Processes whose parent is this one (reader processes, the board host, …)."""
-    me, out = os.getpid(), set()
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                if int(f.read().rsplit(")", 1)[1].split()[1]) == me:
-                    out.add(int(pid))
-        except (OSError, IndexError, ValueError):
-            continue
-    return out
-
-
 @pytest.fixture
 def baseline():
     """What runs before the test (the board host started): threads and child processes."""
     board_host()
     assert wait_until(lambda: not _host_boards(), 30.0), f"boards left by an earlier test: {_host_boards()}"
-    return {t.ident for t in threading.enumerate()}, _children()
+    return {t.ident for t in threading.enumerate()}, child_pids()
 
 
 def _assert_nothing_left(baseline, boards: set[str] = frozenset()) -> None:
     threads, children = baseline
     assert _host_boards() == set(boards), "the board host runs boards of a rig that was closed"
     assert _host_ptys() == set(boards), "the board host holds ptys of boards that were closed"
-    assert wait_until(lambda: _children() <= children | {board_host()._proc.pid}, 30.0), "a reader process was left running"
+    assert wait_until(lambda: child_pids() <= children | {board_host()._proc.pid}, 30.0), "a reader process was left running"
     assert wait_until(lambda: {t.ident for t in threading.enumerate()} <= threads, 30.0), [
         t.name for t in threading.enumerate() if t.ident not in threads
     ]
