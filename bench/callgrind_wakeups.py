@@ -16,8 +16,8 @@ Run (the script starts valgrind itself; ~1–3 minutes, most of it importing und
 ``--python-hop`` forces the pure-Python hop where the C one (`sensorlab/inference/_hop.c`) is built;
 ``--whole engine`` counts whole wake-ups as they run live, onnxruntime's run included, and
 ``--whole bare`` one ``session.run(None, {name: x})`` of the model per window on the same windows'
-model inputs: their quotient is the engine ÷ bare ratio in instructions (``--kind imu|clap`` for
-the sensor-size models; ``SENSORLAB_ORT_NATIVE=0`` for the run through onnxruntime's Python
+model inputs: their quotient is the engine ÷ bare ratio in instructions (``--kind imu|clap|clap8`` for
+the sensor-size models, ``clap8`` the demo clap detector's int8 build; ``SENSORLAB_ORT_NATIVE=0`` for the run through onnxruntime's Python
 binding instead of its C API, `sensorlab/inference/_ort.c`).
 ``--call`` counts the engine's model call as well (`BoundRun.__call__`: the window handed to the
 fused graph — copied into its bound input, or since issue 12's twelfth round bound where the
@@ -125,13 +125,14 @@ def main() -> None:
     ap.add_argument("--real", type=Path, help="bench/real_training.py's work folder: the FSDD keyword model (8 kHz) instead")
     ap.add_argument("--call", action="store_true", help="count the engine's model call too (only onnxruntime's run replaced by a no-op)")
     ap.add_argument("--whole", choices=["engine", "bare"], help="count whole wake-ups, the model's run included (engine), or the bare session.run of the same windows (bare)")
-    ap.add_argument("--kind", choices=["kws", "imu", "clap"], default="kws", help="the model: KWS-size CNN (--rate), the IMU small CNN (100 Hz × 6), the demo clap detector fp32")
+    ap.add_argument("--kind", choices=["kws", "imu", "clap", "clap8"], default="kws",
+                    help="the model: KWS-size CNN (--rate), the IMU small CNN (100 Hz × 6), the demo clap detector fp32 (clap) or int8 (clap8)")
     ap.add_argument("--keep", type=Path, help="keep callgrind's output file here (for callgrind_annotate)")
     ap.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--model", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
-    contract = args.real is not None or args.kind == "clap"
-    channels = {"kws": 1, "imu": 6, "clap": 3}[args.kind]
+    contract = args.real is not None or args.kind.startswith("clap")
+    channels = {"kws": 1, "imu": 6, "clap": 3, "clap8": 3}[args.kind]
     if args.inside:
         wakeups(args.model, args.rate, args.windows, args.python_hop, contract=contract, call=args.call, whole=args.whole or "", channels=channels)
         return
@@ -142,8 +143,8 @@ def main() -> None:
             model, rate = args.real / "runs" / "fsdd-official-long" / "model.onnx", 8000.0
         elif args.kind == "imu":
             model, rate = cnn_model(Path(d) / "imu.onnx", 6), 100.0
-        elif args.kind == "clap":
-            model, rate = DEMO_MODELS / "demo_clap.onnx", 1000.0
+        elif args.kind.startswith("clap"):
+            model, rate = DEMO_MODELS / ("demo_clap.onnx" if args.kind == "clap" else "demo_clap.int8.onnx"), 1000.0
         else:
             model, rate = cnn_model(Path(d) / "kws.onnx", 1, kws=True), args.rate
         out = Path(d) / "cg.out"
