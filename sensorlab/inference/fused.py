@@ -54,6 +54,8 @@ PROBS = "sensorlab_probs"
 #: Below this (in units of a standardized value) the mean's float32 remainder is left out:
 #: the two-node ``(x − m_hi) · (1/std)``, one node less (means within ~16 std of zero, most channels).
 _NEGLIGIBLE_REST = 2.0**-20
+#: Windows up to this many values get the standardization's constants at their own shape (see `fused_graph`).
+_FULL_CONSTANTS = 1 << 16
 
 
 def standardize_f32(mean: np.ndarray, std: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
@@ -72,12 +74,14 @@ def standardize_f32(mean: np.ndarray, std: np.ndarray) -> tuple[np.ndarray, np.n
     return hi, (1.0 / std).astype(np.float32), (rest if np.max(np.abs(rest), initial=0.0) >= _NEGLIGIBLE_REST else None)
 
 
-def fused_graph(model: LoadedModel, k: int, pair: bool, kind: str) -> tuple[bytes, str] | None:
+def fused_graph(model: LoadedModel, k: int, pair: bool, kind: str, shape: tuple[int, ...] | None = None) -> tuple[bytes, str] | None:
     """The model with its scaling before and its probabilities after, serialized, and the name of
     its raw-window input (`RAW`, or the model's own when nothing scales it); None when it cannot be built.
 
     ``k``: scores per window; ``pair``: one score for two labels; ``kind``: ``logits``,
-    ``sigmoid`` or ``probabilities`` (as `BoundRun` resolved them)."""
+    ``sigmoid`` or ``probabilities`` (as `BoundRun` resolved them); ``shape``: the window input's
+    shape as the live call binds it (one window), which lets the standardization's constants be
+    stored at the window's shape when channels are its last axis (below)."""
     try:
         import onnx
         from onnx import TensorProto, helper, numpy_helper
@@ -136,16 +140,26 @@ def fused_graph(model: LoadedModel, k: int, pair: bool, kind: str) -> tuple[byte
         bshape = [len(mean) if a == "C" else 1 for a in layout] if "C" in layout else [1] * len(layout)
         if "C" not in layout and len(mean) != 1:
             return None
+        # Channels last (samples × channels, row after row): onnxruntime broadcasts a per-channel
+        # constant over spans as short as the channels, a few floats, with a loop's overhead each
+        # (the demo clap detector's three Sub/Mul/Sub on 400 × 3 cost more than its model); a
+        # constant of the window's own shape is one flat vectorized pass (4.8 KB each there).
+        full = tuple(shape) if shape is not None and layout[-1] == "C" and len(mean) > 1 and int(np.prod(shape)) <= _FULL_CONSTANTS else None
+
+        def per_channel(what: str, a: np.ndarray) -> str:
+            a = a.reshape(bshape)
+            return const(what, np.ascontiguousarray(np.broadcast_to(a, full)) if full is not None else a)
+
         if np.min(std) > MIN_STD:
             # float32 (the module doc: within 2 float32 steps of ChannelStats.apply's float64)
             hi, inv, rest = standardize_f32(mean, std)
             c32 = name("centred")
-            nodes.append(helper.make_node("Sub", [cur, const("mean_hi", hi.reshape(bshape))], [c32]))
+            nodes.append(helper.make_node("Sub", [cur, per_channel("mean_hi", hi)], [c32]))
             cur = name("standardized")
-            nodes.append(helper.make_node("Mul", [c32, const("inv_std", inv.reshape(bshape))], [cur]))
+            nodes.append(helper.make_node("Mul", [c32, per_channel("inv_std", inv)], [cur]))
             if rest is not None:  # the mean's float32 remainder, in units of std
                 out = name("standardized")
-                nodes.append(helper.make_node("Sub", [cur, const("mean_rest", rest.reshape(bshape))], [out]))
+                nodes.append(helper.make_node("Sub", [cur, per_channel("mean_rest", rest)], [out]))
                 cur = out
         else:  # a channel constant in training (std at the floor): float64, as ChannelStats.apply (the module doc)
             d = name("f64")

@@ -32,7 +32,7 @@ def graph_features(model: LoadedModel, windows: np.ndarray) -> np.ndarray:
     """The fused graph's model input for each raw window ``(W, samples, channels)``: the graph as the
     live engine builds it, with the model's window input (the standardization's result) as an output."""
     bound = model.bound(windows.shape[1], windows.shape[2])
-    graph, raw = fused_graph(model, int(bound.scores.size), bound._pair, bound._kind)
+    graph, raw = fused_graph(model, int(bound.scores.size), bound._pair, bound._kind, bound.input.shape)
     assert raw == RAW
     proto = onnx.load_from_string(graph)
     assert not any(n.op_type == "Cast" and helper.get_attribute_value(n.attribute[0]) == TensorProto.DOUBLE for n in proto.graph.node), \
