@@ -44,10 +44,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
-def _run_queue_wait() -> float:
-    """Seconds this thread has waited for a core so far (the kernel's schedstat; its CPU field is
-    only brought up to date at scheduling events, so CPU time comes from `time.thread_time`)."""
-    with open(f"/proc/self/task/{threading.get_native_id()}/schedstat") as f:
+def _run_queue_wait(tid: int | None = None) -> float:
+    """Seconds thread ``tid`` (default: this one) has waited for a core so far: the kernel's
+    schedstat, which adds a wait when the thread gets its core, so it is exact for a thread that
+    is asleep or running (its CPU field is only brought up to date at scheduling events, so CPU
+    time comes from `time.thread_time`)."""
+    with open(f"/proc/self/task/{tid or threading.get_native_id()}/schedstat") as f:
         return int(f.read().split()[1]) / 1e9
 
 
@@ -66,7 +68,8 @@ def measure(model: Path, rate_in: float, rate: float, channels: int, seconds: fl
     warm.bound(int(rate), channels)(np.zeros((int(rate), channels), np.float32))
     src = SignalSource("s", rate=rate_in, shape=(channels,), pattern="sine", realtime=True, chunk_size=max(1, int(rate_in * 0.01)))
     proc = InferenceProcessor(LoadedModel(model, _mapping("s", rate)))
-    handed: dict[float, float] = {}  # a chunk's last sample time → when the device thread handed it over
+    handed: dict[float, tuple[float, float]] = {}  # a chunk's last sample time → (when the device thread handed it over, the engine thread's run-queue wait then)
+    engine_tid: list[int] = []
     preds: list[tuple[float, float]] = []  # (window end, prediction time)
     wakes: list[tuple] = []  # per wake-up: (its newest sample, entered, run-queue wait since the last one left, run-queue wait and CPU while it ran)
     last = {"rq": None}
@@ -74,7 +77,7 @@ def measure(model: Path, rate_in: float, rate: float, channels: int, seconds: fl
 
     def on_chunk(stream: str, chunk) -> None:
         if stream == "s":
-            handed[float(chunk.timestamps[-1])] = now()
+            handed[float(chunk.timestamps[-1])] = (now(), _run_queue_wait(engine_tid[0]) if engine_tid else np.nan)
         elif stream == proc.name:
             preds.append((float(chunk.timestamps[0]), float(chunk.arrival_times[0])))
 
@@ -83,12 +86,14 @@ def measure(model: Path, rate_in: float, rate: float, channels: int, seconds: fl
     def process_chunks(new) -> None:  # the engine thread
         entered, cpu0 = now(), time.thread_time()
         rq0 = _run_queue_wait()
+        if not engine_tid:
+            engine_tid.append(threading.get_native_id())
         if last["rq"] is None and nice:
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), os.getpriority(os.PRIO_PROCESS, 0) + nice)
         inner(new)
         rq1 = _run_queue_wait()
         newest = float(new[proc.input][-1].timestamps[-1])
-        wakes.append((newest, entered, rq0 - last["rq"] if last["rq"] is not None else 0.0, rq1 - rq0, time.thread_time() - cpu0))
+        wakes.append((newest, entered, rq0, rq1 - rq0, time.thread_time() - cpu0))
         last["rq"] = rq1
 
     proc.process_chunks = process_chunks
@@ -103,6 +108,9 @@ def measure(model: Path, rate_in: float, rate: float, channels: int, seconds: fl
     need_after = proc.windower.margin - 0.5 / rate_in
     chunk_ends = np.array(sorted(handed))
     wake_newest = np.array([w[0] for w in wakes])
+    def rq0_at(j: int) -> float:
+        return wakes[j][2]
+
     rows = []
     for end, t1 in preds[4:]:
         last_sample = end - period
@@ -111,8 +119,9 @@ def measure(model: Path, rate_in: float, rate: float, channels: int, seconds: fl
         if i >= len(chunk_ends) or j >= len(wakes):
             continue
         c = float(chunk_ends[i])
-        _n, entered, rq_wake, rq_work, cpu = wakes[j]
-        rows.append((t1 - last_sample, c - last_sample, handed[c] - c, t1 - handed[c], entered - handed[c], rq_wake, t1 - entered, rq_work, cpu))
+        _n, entered, _rq0, rq_work, cpu = wakes[j]
+        h, rq_handed = handed[c]
+        rows.append((t1 - last_sample, c - last_sample, h - c, t1 - h, entered - h, rq0_at(j) - rq_handed, t1 - entered, rq_work, cpu))
     a = np.array(rows) * 1000.0
     keys = ("latency", "chunking", "device_late", "engine", "wake", "wake_runqueue", "work", "work_runqueue", "work_cpu")
     return {k: a[:, j] for j, k in enumerate(keys)}
