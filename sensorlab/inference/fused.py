@@ -25,9 +25,9 @@ an opset older than 13, onnxruntime refusing the copy) returns None: the engine 
 in float64 and rounds once to float32; the graph computes it as ``(x − m_hi) · (1/std) − c``
 with three float32 nodes: ``m_hi`` is the mean rounded to float32, ``c`` the rest of the mean
 in units of std (``(mean − m_hi) / std``, rounded to float32). A raw sample is a float32, so for
-one near the mean (within a factor 2: ``|x − mean|`` up to ``|mean|`` itself) ``x − m_hi`` is
-exact, whatever the mean's size; what is left is the rounding of ``1/std``, of the product and
-of the last subtraction: ≤ 2 float32 steps of the standardized value (measured: 1 step,
+one near the mean (within a factor 2 of it) ``x − m_hi`` is exact, whatever the mean's size;
+what is left is the rounding of ``1/std``, of the product and of the last subtraction: ≤ 2
+float32 steps of the standardized value (measured: 1 step almost always, 2 at most;
 ``tests/inference/test_fused_standardization.py``), so ≤ 1e-4 — the contract's tolerance between
 training's features and the live ones — for every standardized value below 512 in size, however
 many standard deviations the mean lies from zero. (Subtracting the float32 mean alone, as before
