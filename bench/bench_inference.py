@@ -560,6 +560,7 @@ if __name__ == "__main__":
     ap.add_argument("--cold-hot", action="store_true", help="only the hop's cost with the model run between hops and without (KWS-size at 16 kHz; FSDD with --real)")
     ap.add_argument("--ratio", action="store_true", help="only the engine ÷ bare ratio of the models nearest the goal: KWS-size fed 16 kHz and 8 kHz (FSDD's hop; FSDD itself with --real)")
     ap.add_argument("--sensor", action="store_true", help="only the sensor-size models' engine ÷ bare ratio (IMU small CNN, demo clap fp32) and the per-window floor in Python")
+    ap.add_argument("--clap", action="store_true", help="only the demo clap detector's engine ÷ bare ratio, fp32 and int8 (1 kHz × 3, 0.4 s / 0.1 s)")
     ap.add_argument("--python-hop", action="store_true", help="the engine's usual hop in Python even where the C one (sensorlab/inference/_hop.c) is built")
     args = ap.parse_args()
     PYTHON_HOP = args.python_hop
@@ -573,6 +574,11 @@ if __name__ == "__main__":
                 m = engine_vs_bare(model, rate, rate, 1, contract=contract)
                 print(f"{label}: ratio {m['ratio']:.3f} (engine {m['engine'] * 1000:.0f} µs, bare {m['bare'] * 1000:.0f} µs a window; "
                       f"{'Python' if PYTHON_HOP else 'default'} hop; {_load()})", flush=True)  # fmt: skip
+    elif args.clap:
+        for label, file in (("demo clap detector fp32", "demo_clap.onnx"), ("demo clap detector int8", "demo_clap.int8.onnx")):
+            m = engine_vs_bare(DEMO_MODELS / file, 1000.0, 1000.0, 3, contract=True)
+            print(f"{label} (1 kHz × 3, 0.4 s / 0.1 s): ratio {m['ratio']:.3f} (engine {m['engine'] * 1000:.1f} µs, bare {m['bare'] * 1000:.1f} µs, "
+                  f"engine − bare {(m['engine'] - m['bare']) * 1000:.1f} µs a window; {_load()})", flush=True)  # fmt: skip
     elif args.sensor:
         with tempfile.TemporaryDirectory() as d:
             imu = cnn_model(Path(d) / "imu.onnx", 6)

@@ -126,12 +126,12 @@ def main() -> None:
     ap.add_argument("--call", action="store_true", help="count the engine's model call too (only onnxruntime's run replaced by a no-op)")
     ap.add_argument("--whole", choices=["engine", "bare"], help="count whole wake-ups, the model's run included (engine), or the bare session.run of the same windows (bare)")
     ap.add_argument("--kind", choices=["kws", "imu", "clap", "clap8"], default="kws",
-                    help="the model: KWS-size CNN (--rate), the IMU small CNN (100 Hz × 6), the demo clap detector fp32 (clap8: its int8 build)")
+                    help="the model: KWS-size CNN (--rate), the IMU small CNN (100 Hz × 6), the demo clap detector fp32 (clap) or int8 (clap8)")
     ap.add_argument("--keep", type=Path, help="keep callgrind's output file here (for callgrind_annotate)")
     ap.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--model", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
-    contract = args.real is not None or args.kind in ("clap", "clap8")
+    contract = args.real is not None or args.kind.startswith("clap")
     channels = {"kws": 1, "imu": 6, "clap": 3, "clap8": 3}[args.kind]
     if args.inside:
         wakeups(args.model, args.rate, args.windows, args.python_hop, contract=contract, call=args.call, whole=args.whole or "", channels=channels)
@@ -143,7 +143,7 @@ def main() -> None:
             model, rate = args.real / "runs" / "fsdd-official-long" / "model.onnx", 8000.0
         elif args.kind == "imu":
             model, rate = cnn_model(Path(d) / "imu.onnx", 6), 100.0
-        elif args.kind in ("clap", "clap8"):
+        elif args.kind.startswith("clap"):
             model, rate = DEMO_MODELS / ("demo_clap.onnx" if args.kind == "clap" else "demo_clap.int8.onnx"), 1000.0
         else:
             model, rate = cnn_model(Path(d) / "kws.onnx", 1, kws=True), args.rate

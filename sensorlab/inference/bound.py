@@ -236,7 +236,7 @@ class BoundRun:
         from sensorlab.inference.fused import fused_graph
 
         try:
-            fused = fused_graph(self.model, int(self.scores.size), self._pair, self._kind)
+            fused = fused_graph(self.model, int(self.scores.size), self._pair, self._kind, self.input.shape)
             return _Fused(self, *fused) if fused is not None else False
         except Exception:  # noqa: BLE001 - a graph this rewrite does not foresee, or onnxruntime refusing it: keep the unfused call
             return False

@@ -7,12 +7,9 @@ floats, a new array). Here both move into the graph, once, when the model opens:
 
 - a copy of the model (the user's file is never touched) gets a new input, ``sensorlab_raw``:
   the raw window in the model's own layout; the model's window input becomes the output of the
-  scaling nodes — a standardization as float32 ``Sub(mean)`` and ``Mul(1 / std)`` (training's
-  `ChannelStats.apply` computes it in float64 and rounds once: the two differ by float32
-  rounding, ~1e-7 of a standardized value, where the contract allows 1e-4; a mean of more than
-  100 std, where float32 would lose digits, keeps the float64 ``Cast → Sub → Div → Cast``, ~13 µs
-  a window more for FSDD's 4,000 samples), a contract's ``scale`` and a mapping's
-  ``scale``/``offset`` as float32 ``Mul``/``Add``, as `BoundRun` computes them;
+  scaling nodes — a standardization in float32 (`standardize_f32`, below), a contract's
+  ``scale`` and a mapping's ``scale``/``offset`` as float32 ``Mul``/``Add``, as `BoundRun`
+  computes them;
 - the scores output is flattened to one row and turned into probabilities in the graph
   (``Softmax`` for logits, ``Sigmoid``, one probability of two labels as ``[1 - p, p]``),
   the new output ``sensorlab_probs``; other outputs the engine does not read are dropped, so
@@ -23,6 +20,24 @@ the standardization they differ by float32 rounding (≤ 1e-6; `tests/inference/
 unfused call for every kind of mapping). A graph that cannot be rewritten (no ``onnx`` package,
 an opset older than 13, onnxruntime refusing the copy) returns None: the engine then keeps
 `BoundRun`'s own call.
+
+**The standardization in float32.** Training's `ChannelStats.apply` computes ``(x − mean) / std``
+in float64 and rounds once to float32; the graph computes it as ``(x − m_hi) · (1/std) − c``
+with three float32 nodes: ``m_hi`` is the mean rounded to float32, ``c`` the rest of the mean
+in units of std (``(mean − m_hi) / std``, rounded to float32). A raw sample is a float32, so for
+one near the mean (within a factor 2 of it) ``x − m_hi`` is exact, whatever the mean's size;
+what is left is the rounding of ``1/std``, of the product and of the last subtraction: ≤ 2
+float32 steps of the standardized value (measured: 1 step almost always, 2 at most;
+``tests/inference/test_fused_standardization.py``), so ≤ 1e-4 — the contract's tolerance between
+training's features and the live ones — for every standardized value below 512 in size, however
+many standard deviations the mean lies from zero. (Subtracting the float32 mean alone, as before
+issue 12's fourteenth round, left the mean's own rounding in every value: ~6e-8 × mean / std,
+3e-3 for a mean 10⁵ std away; so such models were standardized in float64 — ``Cast → Sub → Div
+→ Cast``, ~130 K instructions a window for the demo clap detector's 1,200 values, more than its
+model.) Beyond 512 std from the mean float32's own spacing passes 6e-5, and the two may differ
+by its last step or two (relative ≤ 2.4e-7). One case keeps the float64 nodes: a channel that
+was constant in training (its std at `MIN_STD`, 1e-8), where any live change is a standardized
+value of 10⁶ or more and only the float64 arithmetic gives training's value.
 """
 
 from __future__ import annotations
@@ -35,18 +50,38 @@ if TYPE_CHECKING:
     from sensorlab.inference.model import LoadedModel
 
 RAW = "sensorlab_raw"
-#: Up to this |mean| / std the standardization runs in float32 (error ≤ ~1e-5 of a standardized
-#: value; the contract allows 1e-4 between training's features and the live ones); beyond, float64.
-_F32_MEAN_RATIO = 100.0
 PROBS = "sensorlab_probs"
+#: Below this (in units of a standardized value) the mean's float32 remainder is left out:
+#: the two-node ``(x − m_hi) · (1/std)``, one node less (means within ~16 std of zero, most channels).
+_NEGLIGIBLE_REST = 2.0**-20
+#: Windows up to this many values get the standardization's constants at their own shape (see `fused_graph`).
+_FULL_CONSTANTS = 1 << 16
 
 
-def fused_graph(model: LoadedModel, k: int, pair: bool, kind: str) -> tuple[bytes, str] | None:
+def standardize_f32(mean: np.ndarray, std: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """The float32 constants of ``(x − mean) / std`` as the graph computes it: ``m_hi``, ``1/std``
+    and ``c`` for ``(x − m_hi) · (1/std) − c`` (None when the mean's remainder is negligible).
+
+    Examples
+    --------
+    >>> hi, inv, c = standardize_f32(np.array([1.0 + 1e-9]), np.array([1e-6]))
+    >>> float(hi[0]), float(inv[0]), round(float(c[0]), 6)
+    (1.0, 1000000.0, 0.001)
+    """
+    mean, std = np.asarray(mean, np.float64), np.asarray(std, np.float64)
+    hi = mean.astype(np.float32)
+    rest = ((mean - hi.astype(np.float64)) / std).astype(np.float32)
+    return hi, (1.0 / std).astype(np.float32), (rest if np.max(np.abs(rest), initial=0.0) >= _NEGLIGIBLE_REST else None)
+
+
+def fused_graph(model: LoadedModel, k: int, pair: bool, kind: str, shape: tuple[int, ...] | None = None) -> tuple[bytes, str] | None:
     """The model with its scaling before and its probabilities after, serialized, and the name of
     its raw-window input (`RAW`, or the model's own when nothing scales it); None when it cannot be built.
 
     ``k``: scores per window; ``pair``: one score for two labels; ``kind``: ``logits``,
-    ``sigmoid`` or ``probabilities`` (as `BoundRun` resolved them)."""
+    ``sigmoid`` or ``probabilities`` (as `BoundRun` resolved them); ``shape``: the window input's
+    shape as the live call binds it (one window), which lets the standardization's constants be
+    stored at the window's shape when channels are its last axis (below)."""
     try:
         import onnx
         from onnx import TensorProto, helper, numpy_helper
@@ -105,14 +140,28 @@ def fused_graph(model: LoadedModel, k: int, pair: bool, kind: str) -> tuple[byte
         bshape = [len(mean) if a == "C" else 1 for a in layout] if "C" in layout else [1] * len(layout)
         if "C" not in layout and len(mean) != 1:
             return None
-        if np.max(np.abs(mean) / std) <= _F32_MEAN_RATIO:
-            # float32: (x - mean) · (1 / std), two nodes; ~13 µs a window cheaper than the float64
-            # four for FSDD's 4,000 samples, and within float32 rounding of them (see the module doc).
+        # Channels last (samples × channels, row after row): onnxruntime broadcasts a per-channel
+        # constant over spans as short as the channels, a few floats, with a loop's overhead each
+        # (the demo clap detector's three Sub/Mul/Sub on 400 × 3 cost more than its model); a
+        # constant of the window's own shape is one flat vectorized pass (4.8 KB each there).
+        full = tuple(shape) if shape is not None and layout[-1] == "C" and len(mean) > 1 and int(np.prod(shape)) <= _FULL_CONSTANTS else None
+
+        def per_channel(what: str, a: np.ndarray) -> str:
+            a = a.reshape(bshape)
+            return const(what, np.ascontiguousarray(np.broadcast_to(a, full)) if full is not None else a)
+
+        if np.min(std) > MIN_STD:
+            # float32 (the module doc: within 2 float32 steps of ChannelStats.apply's float64)
+            hi, inv, rest = standardize_f32(mean, std)
             c32 = name("centred")
-            nodes.append(helper.make_node("Sub", [cur, const("mean", mean.reshape(bshape).astype(np.float32))], [c32]))
+            nodes.append(helper.make_node("Sub", [cur, per_channel("mean_hi", hi)], [c32]))
             cur = name("standardized")
-            nodes.append(helper.make_node("Mul", [c32, const("inv_std", (1.0 / std).reshape(bshape).astype(np.float32))], [cur]))
-        else:  # a mean far from zero in units of std: float64, as ChannelStats.apply, so no precision is lost
+            nodes.append(helper.make_node("Mul", [c32, per_channel("inv_std", inv)], [cur]))
+            if rest is not None:  # the mean's float32 remainder, in units of std
+                out = name("standardized")
+                nodes.append(helper.make_node("Sub", [cur, per_channel("mean_rest", rest)], [out]))
+                cur = out
+        else:  # a channel constant in training (std at the floor): float64, as ChannelStats.apply (the module doc)
             d = name("f64")
             nodes.append(helper.make_node("Cast", [cur], [d], to=TensorProto.DOUBLE))
             s = name("centred")
@@ -178,4 +227,4 @@ def fused_graph(model: LoadedModel, k: int, pair: bool, kind: str) -> tuple[byte
     return proto.SerializeToString(), (RAW if nodes else win)
 
 
-__all__ = ["PROBS", "RAW", "fused_graph"]
+__all__ = ["PROBS", "RAW", "fused_graph", "standardize_f32"]
