@@ -133,14 +133,15 @@ class RecorderWriterThread:
                             self._warn_unknown(name)
                             continue
                         chunk = finite_times(self._splice.dedupe(name, chunk))
+                        for clock, held in self._splice.released():  # an LSL stream's clock offsets
+                            self._pend(clock, held)
                         if chunk is None or name in self._rejected or not self._valid(name, chunk):
                             continue
-                        pending.setdefault(name, []).append(chunk)
-                        pending_bytes[name] = pending_bytes.get(name, 0) + chunk.data.nbytes
-                        if pending_bytes[name] >= MAX_BATCH_BYTES:
-                            self._write(name, pending.pop(name))
-                            pending_bytes[name] = 0
+                        self._pend(name, chunk)
                 t = now()
+                if stopping:
+                    for clock, held in self._splice.released(stopping=True):
+                        self._pend(clock, held)
                 if stopping or t >= next_write:
                     for name, chunks in list(pending.items()):
                         self._write(name, chunks)
@@ -162,6 +163,15 @@ class RecorderWriterThread:
             reason = self._fatal(e)
         finally:
             self._finish(reason)
+
+    def _pend(self, name: str, chunk: Chunk) -> None:
+        """Queue ``chunk`` for the next batched write (at once past `MAX_BATCH_BYTES`)."""
+        pending, pending_bytes = self._pending, self._pending_bytes
+        pending.setdefault(name, []).append(chunk)
+        pending_bytes[name] = pending_bytes.get(name, 0) + chunk.data.nbytes
+        if pending_bytes[name] >= MAX_BATCH_BYTES:
+            self._write(name, pending.pop(name))
+            pending_bytes[name] = 0
 
     def _space_short(self) -> str | None:
         """Why the disk has less room than a clean stop needs (see `failures.STOP_FREE_BYTES`;

@@ -14,6 +14,7 @@ import numpy as np
 
 from sensorlab.acquisition.buffers import ChunkRing
 from sensorlab.acquisition.hub import Acquisition
+from sensorlab.acquisition.lsl.runtime import clock_stream_of
 from sensorlab.acquisition.source import StreamInfo
 
 #: Seconds of pre-roll until the user picks another value: enough to catch the gesture or word
@@ -22,6 +23,13 @@ DEFAULT_PREROLL_S = 5
 
 #: Memory a pre-roll buffer may hold per stream.
 PREROLL_BYTES = 256 * 1024 * 1024
+
+#: Clock-offset measurements kept of each LSL clock stream whatever the pre-roll (0 included):
+#: 16 h at the usual one per 5 s, a few hundred kB. A stream's host times come from the
+#: measurement in force when each sample was stamped, which can be older than the pre-roll;
+#: the recording needs that measurement so that its host times can be derived again (XDF
+#: export and import, a later re-fit). `PrerollSplice` writes only the ones the file needs.
+CLOCK_HISTORY = 12_000
 
 
 def preroll_cap(info: StreamInfo) -> int | None:
@@ -35,7 +43,8 @@ def preroll_cap(info: StreamInfo) -> int | None:
 class PreRoll:
     """Pre-roll rings on one acquisition (any thread; the rings fill on device threads).
 
-    ``seconds == 0`` keeps nothing. `attach` (a new rig) and `set_seconds` replace the rings;
+    ``seconds == 0`` keeps nothing but the clock streams' measurements (`CLOCK_HISTORY`).
+    `attach` (a new rig) and `set_seconds` replace the rings;
     `add_stream` gives a stream that joined later (a processor) its ring too.
     """
 
@@ -60,8 +69,10 @@ class PreRoll:
 
     def add_stream(self, info: StreamInfo) -> None:
         with self._lock:
-            if self._acq is not None and self.seconds > 0 and info.name not in self._rings:
-                self._rings[info.name] = self._acq.ring(info.name, seconds=self.seconds, max_samples=preroll_cap(info), raw=True)
+            if self._acq is not None and info.name not in self._rings:
+                ring = self._new_ring(info)
+                if ring is not None:
+                    self._rings[info.name] = ring
 
     def remove_stream(self, name: str) -> None:
         """A stream that ended (its processor removed): its pre-roll goes with it."""
@@ -82,12 +93,19 @@ class PreRoll:
             return dict(self._rings)
 
     def _fill(self) -> None:
-        if self._acq is None or self.seconds <= 0:
+        if self._acq is None:
             return
-        self._rings = {
-            name: self._acq.ring(name, seconds=self.seconds, max_samples=preroll_cap(info), raw=True)
-            for name, info in self._acq.streams.items()
-        }
+        rings = {name: self._new_ring(info) for name, info in self._acq.streams.items()}
+        self._rings = {name: ring for name, ring in rings.items() if ring is not None}
+
+    def _new_ring(self, info: StreamInfo) -> ChunkRing | None:
+        """The ring of one stream (held lock): clock streams always, others with a pre-roll."""
+        assert self._acq is not None
+        if clock_stream_of(info) is not None:
+            return self._acq.ring(info.name, seconds=float("inf"), max_samples=CLOCK_HISTORY, raw=True)
+        if self.seconds <= 0:
+            return None
+        return self._acq.ring(info.name, seconds=self.seconds, max_samples=preroll_cap(info), raw=True)
 
     def _release(self) -> None:
         if self._acq is not None:
