@@ -71,7 +71,11 @@ class SessionSpan:
 
 def span_of(session: Any) -> SessionSpan:
     """`SessionSpan` of an open `sensorlab.session.reader.Session`."""
-    firsts = [float(st.first_time) for st in session.streams.values() if st.count]
+    from sensorlab.acquisition.lsl.runtime import clock_stream_of
+
+    # An LSL clock stream starts with the measurement in force at the first sample, often
+    # seconds before Record: it is no data to show, so it does not widen the timeline.
+    firsts = [float(st.first_time) for st in session.streams.values() if st.count and clock_stream_of(st.info) is None]
     lasts = [float(st.last_time) for st in session.streams.values() if st.count]
     md = session.metadata
     origin = md.start_host_time if md.start_host_time is not None else min(firsts, default=0.0)

@@ -20,6 +20,7 @@ import pytest
 from sensorlab.acquisition.clock import now
 from sensorlab.acquisition.lsl.runtime import clock_stream_info
 from sensorlab.acquisition.source import Chunk, SourceBase, StreamInfo, StreamKind
+from sensorlab.labeling.timebase import span_of
 from sensorlab.session.reader import Session
 from sensorlab.session.xdf.export import export_xdf
 from sensorlab.session.xdf.importer import import_xdf
@@ -132,3 +133,5 @@ def test_a_stream_that_never_delivers_still_gets_its_clock_measurements(tmp_path
         assert len(s.streams["eeg"].read()) == 0
         s0 = src.clock[0][0]
         np.testing.assert_array_equal(s.streams["eeg_lsl_clock"].read().device_times, [s0 + 20, s0 + 40])
+        # The measurement from before Record does not widen the labeling timeline.
+        assert span_of(s).begin == s.metadata.start_host_time
