@@ -32,16 +32,27 @@ _EVENTS = ("workqueue/workqueue_queue_work", "workqueue/workqueue_execute_start"
 _LINE = re.compile(r"\s(\d+\.\d+): (workqueue_queue_work|workqueue_execute_start): work struct[= ]([0-9a-f]+)\W.*?function[= ](\w+)")
 
 
-def tracefs() -> Path | None:
-    """Where tracefs is mounted (mounting it on /sys/kernel/tracing if it is not)."""
+def tracefs() -> tuple[Path | None, bool]:
+    """Where tracefs is mounted, and whether this call mounted it (on /sys/kernel/tracing):
+    then the caller unmounts it when done (`unmount`), leaving the machine as it found it."""
     for root in _ROOTS:
         if Path(root, "instances").is_dir():
-            return Path(root)
+            return Path(root), False
     try:
         subprocess.run(["mount", "-t", "tracefs", "nodev", _ROOTS[0]], check=True, capture_output=True)
     except (OSError, subprocess.CalledProcessError):
-        return None
-    return Path(_ROOTS[0]) if Path(_ROOTS[0], "instances").is_dir() else None
+        return None, False
+    if Path(_ROOTS[0], "instances").is_dir():
+        return Path(_ROOTS[0]), True
+    unmount(Path(_ROOTS[0]))
+    return None, False
+
+
+def unmount(root: Path) -> None:
+    try:
+        subprocess.run(["umount", str(root)], check=False, capture_output=True)
+    except OSError:
+        pass
 
 
 def trace_flush_delays(seconds: float, function: str = "flush_to_ldisc") -> dict:
@@ -49,7 +60,7 @@ def trace_flush_delays(seconds: float, function: str = "flush_to_ldisc") -> dict
     events are read as they come (``trace_pipe``), so a long run does not overrun the buffer."""
     import select
 
-    root = tracefs()
+    root, mounted = tracefs()
     if root is None:
         raise SystemExit("tracefs is not available (needs root and a kernel with tracing)")
     inst = root / "instances" / "sensorlab-pty"
@@ -96,6 +107,8 @@ def trace_flush_delays(seconds: float, function: str = "flush_to_ldisc") -> dict
             inst.rmdir()
         except OSError:
             pass
+        if mounted:
+            unmount(root)
     return {"delays": delays, "trace_lost_events": False}
 
 
