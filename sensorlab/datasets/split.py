@@ -120,17 +120,13 @@ def too_few_groups_note(empty: list[str], groups: int, sides: int, by: str) -> s
     names = " and ".join(repr(s) for s in empty)
     head = f"split {names} gets" if len(empty) == 1 else f"splits {names} get"
     if by == "session":
-        count, rule, fix = f"{groups} session{'' if groups == 1 else 's'}", "a session never goes to two splits", "Record another session"
+        count, fix = f"{groups} session{'' if groups == 1 else 's'}", "Record another session"
     else:
-        count, rule, fix = f"{groups} value{'' if groups == 1 else 's'} of {by!r}", f"one {by} never goes to two splits", f"Record a session with another {by!r}"
-    so = []
-    if "test" in empty:
-        so.append("training gives no test metrics")
-    if "val" in empty:
-        so.append("validation takes windows out of train")
-    return (f"{head} no windows: {count} for {sides} splits ({rule}, or its windows would leak between them)"
+        count, fix = f"{groups} value{'' if groups == 1 else 's'} of {by!r}", f"Record a session with another {by!r}"
+    so = (["no test metrics"] if "test" in empty else []) + (["validation on part of train"] if "val" in empty else [])
+    return (f"{head} no windows: {count} for {sides} splits (one never goes to two: its windows would leak)"
             + (f", so {' and '.join(so)}" if so else "")
-            + f". {fix} for each empty split, or set {'its fraction' if len(empty) == 1 else 'their fractions'} to 0")
+            + f". {fix} for each, or set {'its fraction' if len(empty) == 1 else 'their fractions'} to 0")
 
 
 __all__ = ["SplitError", "SplitPlan", "assign_splits", "too_few_groups_note"]

@@ -321,9 +321,8 @@ class MainWindow(RecordingControl, StudioActions, ModelControls, QMainWindow):
         self.message.emit(text)
 
     def show_error(self, text: str, resolved: Callable[[], bool] | None = None, key: str = "") -> None:
-        """Show an error in the red banner (and keep it in the Messages tab): a notice, which
-        leaves after a while, or with ``resolved`` a condition, which stays until it returns True
-        (``key``: it replaces the banner's earlier message of that key)."""
+        """Show an error in the red banner (and keep it in the Messages tab): a notice, which leaves
+        after a while, or with ``resolved`` a condition, kept until it returns True (``key``: Banner)."""
         log.warning(text)
         self.messages.addItem(f"{datetime.now():%H:%M:%S}  ⚠ {text}")
         self.messages.item(self.messages.count() - 1).setForeground(Qt.GlobalColor.red)

@@ -38,4 +38,4 @@ def test_two_sessions_for_three_splits_name_the_empty_test_split(qtbot, corpus_f
     build_and_wait_for_report(qtbot, tab, tmp_path / "ds.h5")
     status = tab.build_status.text()
     assert "split 'test' gets no windows: 2 values of 'subject' for 3 splits" in status, status
-    assert "Record a session with another 'subject'" in status and "its fraction to 0" in status, status
+    assert "Record a session with another 'subject' for each, or set its fraction to 0" in status, status
