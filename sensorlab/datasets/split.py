@@ -105,8 +105,28 @@ def assign_splits(groups: Mapping[str, Mapping[str, float]], spec: SplitSpec) ->
         assignment[g] = split_names[j]
         held[j] += w
         counts[j] += 1
-    notes = [f"split {s!r} has no groups" for s, c, f in zip(split_names, counts, frac) if c == 0 and f > 0]
+    empty = [s for s, c, f in zip(split_names, counts, frac) if c == 0 and f > 0]
+    notes = [too_few_groups_note(empty, len(names_sorted), int((frac > 0).sum()), spec.by)] if empty else []
     return SplitPlan(spec.method, spec.by, spec.seed, split_names, assignment, stratified, notes)
 
 
-__all__ = ["SplitError", "SplitPlan", "assign_splits"]
+def too_few_groups_note(empty: list[str], groups: int, sides: int, by: str) -> str:
+    """The line for splits left without a group: fewer groups than sides to fill.
+
+    A group is never on two sides (no leak), so one session split by session fills train only:
+    its val and test came out empty, said only as "split 'val' has no groups" among the other
+    warnings, and training then ran with no test metrics. Says why and what to do.
+    """
+    names = " and ".join(repr(s) for s in empty)
+    head = f"split {names} gets" if len(empty) == 1 else f"splits {names} get"
+    if by == "session":
+        count, fix = f"{groups} session{'' if groups == 1 else 's'}", "Record another session"
+    else:
+        count, fix = f"{groups} value{'' if groups == 1 else 's'} of {by!r}", f"Record a session with another {by!r}"
+    so = (["no test metrics"] if "test" in empty else []) + (["validation on part of train"] if "val" in empty else [])
+    return (f"{head} no windows: {count} for {sides} splits (one never goes to two: its windows would leak)"
+            + (f", so {' and '.join(so)}" if so else "")
+            + f". {fix} for each, or set {'its fraction' if len(empty) == 1 else 'their fractions'} to 0")
+
+
+__all__ = ["SplitError", "SplitPlan", "assign_splits", "too_few_groups_note"]

@@ -75,8 +75,12 @@ def predict(
         typer.echo(f"(it replaced the predictions of {result.replaced} in that file; pass -o FILE.h5 to keep each model's in its own)")
     if suggest and result.segments:
         tier = result.segments[0].tier
+        # 0.8 keeps the confident ones; when none is that sure (a weak model, a low --threshold),
+        # 0.8 would accept nothing: the threshold given, which all of them passed, instead.
+        best = max((s.score for s in result.segments if s.score == s.score), default=1.0)  # NaN: no score
+        min_score = 0.8 if best >= 0.8 else threshold
         typer.echo(f"{len(result.segments)} suggested segment(s) added to the labels sidecar (tier '{tier}'); review them in "
-                   f"`sensorlab label {session}`, or accept them with `sensorlab labels accept {session} --source {model.name} --min-score 0.8`")
+                   f"`sensorlab label {session}`, or accept them with `sensorlab labels accept {session} --source {model.name} --min-score {min_score:g}`")
     elif suggest:  # nothing to review: say what the threshold missed and how to see it
         if result.strongest is None:
             why = "every window's top class is background"

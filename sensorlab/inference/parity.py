@@ -140,6 +140,8 @@ class ParityTap:
 
     def summary(self) -> str:
         r = self.report
+        if not r.windows:  # "0 divergent of 0 windows · … max |Δp| 0.000" read as a result
+            return "no window compared yet"
         return f"{r.divergent} divergent of {r.windows} windows · top class differs in {r.top_mismatch} · max |Δp| {r.max_abs:.3f}"
 
     def trace_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -82,3 +82,23 @@ def _selected_text_shown(v, sid: str) -> bool:
         return False
     text = getattr(item, "text", None) or item.label
     return text.isVisible()
+
+
+def test_a_suggestion_starting_under_the_text_before_it_shows_its_own_text_inside_its_span(tmp_path, open_view, qtbot):
+    """Found walking the loop: a trained model's suggestions overlap by a hop (windows of 1 s
+    every 0.5 s), so "? speech" began under "? gesture"'s text and was never written at all,
+    however wide its own span; now its text follows the one before, inside its span."""
+    path = write_synthetic_session(tmp_path / "run.h5", 12.0, audio_rate=8000, audio_channels=1, imu_rate=100, fps=5.0,
+                                   frame_shape=(8, 8), predictions=False)  # fmt: skip
+    segs = [Segment.create(SUGGESTION_TIER, label, T0 + t0, T0 + t1, suggested=True, source="model:m.onnx")
+            for label, t0, t1 in (("gesture", 1.0, 3.0), ("speech", 1.5, 5.0), ("gesture", 5.0, 7.0))]  # fmt: skip
+    save_annotations(AnnotationSet(segs), sidecar_path(path), session=path.name)
+    v = open_view(path, labels=LabelSet.from_names(["gesture", "speech"]))
+    v.timeline.set_view(T0 + 0.0, T0 + 20.0)  # zoomed out: "? gesture" reaches past 1.5 s
+    qtbot.waitUntil(lambda: len(v.annotation_view.items) == 3, timeout=10_000)
+    qtbot.waitUntil(lambda: [t for t, _ in _texts(v, SUGGESTION_TIER)] == ["? gesture", "? speech", "? gesture"], timeout=10_000)
+    texts = _texts(v, SUGGESTION_TIER)
+    assert not _overlaps(texts)
+    speech = next(sid for sid, item in v.annotation_view.items.items() if v.annotations[sid].label == "speech")
+    region = v.annotation_view.items[speech].sceneBoundingRect()
+    assert region.left() <= texts[1][1].left() and texts[1][1].right() <= region.right() + 1  # inside its own span

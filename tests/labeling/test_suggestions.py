@@ -164,3 +164,25 @@ def test_labels_accept_refuses_a_min_score_no_model_score_can_meet(predicted, cl
     assert r.exit_code == 1
     assert f"--min-score {float(score):g} is outside 0–1, the range of a model's scores" in r.output, r.output
     assert all(s.suggested for s in load_sidecar(predicted))  # nothing reviewed
+
+
+def test_the_accept_command_predict_prints_accepts_a_weak_models_suggestions(tmp_path, make_session, cli):
+    """Found walking the loop: a freshly trained model's suggestions scored 0.32–0.34 (predict
+    --threshold 0.3), and predict's hint `labels accept … --min-score 0.8` accepted none of them."""
+    pytest.importorskip("onnxruntime")
+    from onnx_models import mean_model, write_mapping
+
+    from sensorlab.acquisition.emulated.signal import SignalSource
+
+    session = make_session(SignalSource("s", rate=100, shape=(1,), pattern=bursts, realtime=False, max_samples=1600, chunk_size=50, t0=T0),
+                           path=tmp_path / "run.h5")  # fmt: skip
+    model = mean_model(tmp_path / "weak.onnx")  # sigmoid(level − 0.5): at most 0.73 in a burst
+    write_mapping(model, stream="s", window=0.5, hop=0.25, scores_kind="sigmoid", labels=["loud"], scale=1.0, offset=-0.5)
+    r = cli("predict", str(model), str(session), "--suggest", "--threshold", "0.5")
+    assert r.exit_code == 0, r.output
+    hint = r.output.split("accept them with `")[1].split("`")[0]
+    assert hint == f"sensorlab labels accept {session} --source weak.onnx --min-score 0.5", r.output
+    suggested = [s for s in load_sidecar(session) if s.suggested]
+    assert suggested and max(s.score for s in suggested) < 0.8
+    r = cli(*hint.split()[1:])
+    assert r.exit_code == 0 and r.output.startswith(f"accepted {len(suggested)} suggestion(s)"), r.output

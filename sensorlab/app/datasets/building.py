@@ -121,8 +121,9 @@ class DatasetBuilding:
         if not rep.windows:  # every warning: one of them says why (labels too short for the window…)
             self.build_status.setText(f"⚠ {path}: no windows at all, nothing to train on" + "".join(f"\n⚠ {w}" for w in rep.warnings))
             return
-        # A split left with 0 windows is said here too, not only in the report's warnings below.
-        empty = [w for w in rep.warnings if " gets 0 windows" in w]
+        # A split left with 0 windows is said here too, not only in the report's warnings below
+        # (one session, or fewer sessions than splits, leaves val / test empty: said with the fix).
+        empty = [w for w in rep.warnings if w.startswith("split") and (" 0 windows" in w or " no windows:" in w)]
         self.build_status.setText(f"{path}: {rep.windows} windows, {len(rep.classes)} classes" + "".join(f"\n⚠ {w}" for w in empty))
 
     def _ask_output(self) -> None:

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from sensorlab.datasets.preview import count_preview
-from sensorlab.datasets.report import DatasetReport, dataset_report, write_plots
+from sensorlab.datasets.report import DatasetReport, dataset_report, empty_split_lines, write_plots
 
 
 def load_report(path: str | Path) -> tuple[DatasetReport, list[Path]]:
@@ -161,7 +161,7 @@ class ReportPanel(QScrollArea):
         v.addWidget(QLabel("<b>Sessions</b>"))
         v.addWidget(_table(["session", "group", "split", "windows"], [[a, b, c, str(n)] for a, b, c, n in rep.per_session]), 0, Qt.AlignmentFlag.AlignLeft)
         problems = [f"skipped {s['session']}: {s['reason']}" for s in rep.skipped] + list(rep.warnings)
-        problems += [f"split {n!r} has no windows" for i, n in enumerate(rep.split_names) if rep.counts[i].sum() == 0]
+        problems += empty_split_lines(rep)
         if problems:
             warn = QLabel("<b>Warnings</b><br>" + "<br>".join(f"⚠ {p}" for p in problems), wordWrap=True)
             warn.setStyleSheet("color:#ffb74d")

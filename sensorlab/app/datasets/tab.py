@@ -262,6 +262,8 @@ class DatasetsTab(DatasetBuilding, QWidget):
         self.last_preview = result
         self.preview_table.show_counts(result["classes"], result["splits"], result["counts"])
         notes = [f"skipped {s['session']}: {s['reason']}" for s in result["skipped"]] + result["notes"]
+        # An empty split first: the box shows four lines, and it is what changes what training can tell.
+        notes.sort(key=lambda n: not (n.startswith("split") and " no windows:" in n))
         sessions = len(result["per_session"])
         text = f"{int(result['counts'].sum())} windows from {sessions} session(s) (windows over gaps are dropped at build time)"
         # Which session went where: the build puts each in the same split (one plan, `plan_build`).

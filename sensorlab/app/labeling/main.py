@@ -45,6 +45,11 @@ class LabelingWindow(QMainWindow):
         act = QAction("&Label set…", self)
         act.triggered.connect(self._edit_labels)
         menu.addAction(act)
+        # Ctrl+W: a window opened from the studio's Sessions list had no way to close it from the
+        # keyboard or the menu but "Quit" (which closes only this window, as Close does).
+        act = QAction("&Close", self, shortcut=QKeySequence("Ctrl+W"))
+        act.triggered.connect(self.close)
+        menu.addAction(act)
         # Ctrl+Q spelled out: StandardKey.Quit is empty on some platforms (and on Windows).
         act = QAction("&Quit", self, shortcut=QKeySequence("Ctrl+Q"))
         act.triggered.connect(self.close)

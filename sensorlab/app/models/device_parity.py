@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QDoubleSpinB
 
 from sensorlab.acquisition.names import LIVE_LABELS_STREAM
 from sensorlab.acquisition.source import StreamKind
-from sensorlab.app.models.parity_view import ParityView
+from sensorlab.app.models.parity_view import ParityView, why_idle
 from sensorlab.inference.engine import is_predictions
 
 
@@ -96,7 +96,10 @@ def compare_device(window, predictions: str | None = None, events: str | None = 
         window.show_error(str(e))
         return None
     origin = window.live_view.origin if window.live_view is not None else 0.0
-    view = ParityView(dp, f"host: {predictions}", f"device: {events}", dp.labels, origin)
+    proc = next((p for p in window.acquisition.processors if predictions in p.stats), None)
+    feeds = [(proc.input, f"the model's input {proc.input}")] if proc is not None and getattr(proc, "input", "") else []
+    idle = why_idle(window, [*feeds, (predictions, f"the host's {predictions}"), (events, f"the device's {events}")])
+    view = ParityView(dp, f"host: {predictions}", f"device: {events}", dp.labels, origin, why_idle=idle)
     window.bottom_tabs.addTab(view, f"Parity: {predictions} vs {events}")
     window.bottom_tabs.setCurrentWidget(view)
     window.post(f"comparing the host model's {predictions} with the device's {events} (same window within {dp.tolerance:g} s)")

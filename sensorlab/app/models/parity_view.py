@@ -19,6 +19,7 @@ a device comparison decides its windows here; `trace_arrays` and `report` are sa
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -49,11 +50,15 @@ class ParityView(QWidget):
     """Overlay of two sides' probabilities, the divergence count, and the divergent windows.
 
     ``tap``: a `ParityTap` or a `DeviceParity` (``update``, ``report``, ``summary``,
-    ``trace_arrays``, ``error``)."""
+    ``trace_arrays``, ``error``). ``why_idle``: why no new windows come (its input lost or
+    stopped; "" while they can), said after the counts; ``waiting``: what the first window
+    needs, said until it comes."""
 
-    def __init__(self, tap, name_a: str, name_b: str, labels: list[str], origin: float, parent=None):
+    def __init__(self, tap, name_a: str, name_b: str, labels: list[str], origin: float, parent=None,
+                 why_idle: Callable[[], str] | None = None, waiting: str = ""):  # fmt: skip
         super().__init__(parent)
         self.tap, self.origin, self.labels = tap, origin, list(labels)
+        self.why_idle, self.waiting = why_idle or (lambda: ""), waiting
         self.name_a, self.name_b = name_a, name_b
         self.klass = QComboBox()
         self.klass.addItems(self.labels)
@@ -114,7 +119,7 @@ class ParityView(QWidget):
         layout.addLayout(head)
         layout.addLayout(body, 1)
 
-        self._shown = (-1, -1)  # (windows, divergent) last drawn
+        self._shown = (-1, -1, "")  # (windows, divergent, why idle) last drawn
         self.timer = QTimer(self, interval=REFRESH_MS)
         self.timer.timeout.connect(self.refresh)
         self.timer.start()
@@ -122,9 +127,10 @@ class ParityView(QWidget):
     # -- drawing --------------------------------------------------------------------------------
     def refresh(self, force: bool = False) -> None:
         r = self.tap.update()
-        if (r.windows, r.divergent) == self._shown and not force and not self.tap.error:
+        idle = self.why_idle()
+        if (r.windows, r.divergent, idle) == self._shown and not force and not self.tap.error:
             return
-        self._shown = (r.windows, r.divergent)
+        self._shown = (r.windows, r.divergent, idle)
         k = self.klass.currentIndex()
         ends, pa, pb = self.tap.trace_arrays()
         if len(ends) and 0 <= k < pa.shape[1]:
@@ -138,6 +144,10 @@ class ParityView(QWidget):
         text = self.tap.summary()
         if self.tap.error:
             text += f" — {self.tap.error}"
+        elif idle:  # "0 of 0" (or counts that stopped) with no reason: the input was lost, say so
+            text += f" — {idle}"
+        elif not r.windows and self.waiting:
+            text += f" — {self.waiting}"
         self.summary.setText(text)
         kept = r.kept
         if len(kept) != self.divergences.count() or force:
@@ -201,6 +211,28 @@ class ParityView(QWidget):
         getattr(self.tap, "detach", lambda: None)()  # a device comparison stops listening
 
 
+def why_idle(window, streams: list[tuple[str, str]]) -> Callable[[], str]:
+    """For `ParityView`: why the comparison gets no new windows, from the studio's stream health:
+    ``streams`` are (stream, how to name it) in the order that explains most (a model's input
+    first, as its loss explains the model's silence); "" while they are all running."""
+    acq = window.acquisition
+
+    def state() -> str:
+        if window.acquisition is not acq or acq is None:
+            return "the devices were closed: nothing more is compared (load the model and compare again)"
+        for name, said in streams:
+            st = acq.stats.get(name)
+            if st is None:
+                continue
+            if st.lost:
+                return f"{said} is lost ({st.lost_reason}): no new window until it is back"
+            if st.error:
+                return f"{said} stopped: {st.error}"
+        return ""
+
+    return state
+
+
 def compare_builds(window, stream: str | None = None, path: str | Path | None = None) -> ParityView | None:
     """The studio window's **Compare builds…**: pick a running model's predictions stream
     (asked when several run) and a second build of it (asked unless ``path``; default folder:
@@ -237,7 +269,9 @@ def compare_builds(window, stream: str | None = None, path: str | Path | None = 
         window.show_error(str(e))
         return None
     origin = window.live_view.origin if window.live_view is not None else 0.0
-    view = ParityView(tap, proc.model.path.name, Path(path).name, proc.model.labels, origin)
+    idle = why_idle(window, [(proc.input, f"its input {proc.input}"), (stream, f"the model's {stream}")])
+    waiting = f"waiting for the first full window of {proc.input} ({proc.model.mapping.window:g} s)"
+    view = ParityView(tap, proc.model.path.name, Path(path).name, proc.model.labels, origin, why_idle=idle, waiting=waiting)
     tabs = window.bottom_tabs
     tabs.addTab(view, f"Parity: {Path(path).name}")
     tabs.setCurrentWidget(view)
@@ -245,4 +279,4 @@ def compare_builds(window, stream: str | None = None, path: str | Path | None = 
     return view
 
 
-__all__ = ["ParityView", "compare_builds"]
+__all__ = ["ParityView", "compare_builds", "why_idle"]

@@ -38,6 +38,7 @@ class _Message:
     text: str
     resolved: Callable[[], bool] | None  # None: a notice
     until: float  # monotonic deadline of a notice (inf for a condition)
+    key: str = ""  # a message that is rewritten as its cause changes (`show_message(key=…)`)
 
 
 class Banner(QWidget):
@@ -80,11 +81,23 @@ class Banner(QWidget):
         """The messages still standing, oldest first (the last one is shown)."""
         return [m.text for m in self._messages]
 
-    def show_message(self, text: str, resolved: Callable[[], bool] | None = None) -> None:
-        """Show ``text``: a notice (leaves after `notice_ms`) or, with ``resolved``, a condition."""
+    def show_message(self, text: str, resolved: Callable[[], bool] | None = None, key: str = "") -> None:
+        """Show ``text``: a notice (leaves after `notice_ms`) or, with ``resolved``, a condition.
+
+        ``key``: one message of that key at a time; a new one replaces it (several boards lost
+        are one line naming them all, not a line per board)."""
         until = time.monotonic() + self.notice_ms / 1000 if resolved is None else float("inf")
-        self._messages = [m for m in self._messages if m.text != text]  # the same again: once, newest
-        self._messages.append(_Message(text, resolved, until))
+        # the same again (or the same key): once, newest
+        self._messages = [m for m in self._messages if m.text != text and not (key and m.key == key)]
+        self._messages.append(_Message(text, resolved, until, key))
+        self._render()
+
+    def rewrite(self, key: str, text: str) -> None:
+        """Change the text of the message of ``key`` where it stands, if it still stands (one
+        dismissed stays dismissed)."""
+        for m in self._messages:
+            if m.key == key:
+                m.text = text
         self._render()
 
     def dismiss(self) -> None:

@@ -5,9 +5,12 @@ its source keeps reopening the port and carries on when the board is back (`Stre
 `serial/reconnect.py`). Only the Stream health row said so; the red banner, where the studio
 says what is wrong, stayed empty, recording or not, and a user watching the plots (or on
 another tab) saw flat lines with no reason. This polls the streams' stats and shows one
-banner per lost board (its streams, the reason, what to do), a condition that clears itself
-when the board is back (or the devices are closed or opened again), and then logs that it is
-back. `failed_source` names a failed source and gives the condition of a failed stream's banner.
+banner line for every board lost (each one's streams and reason, what to do), a condition that
+clears itself when the boards are back (or the devices are closed or opened again); a board
+that is back leaves the line (the others stay named) and is logged as back. Several boards go
+at once when a USB hub is unplugged: a line per board stacked up as "+N more", one hidden
+under the other. `failed_source` names a failed source and gives the condition of a failed
+stream's banner.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from PySide6.QtCore import QObject, QTimer
 
 #: How often the streams' stats are read (ms): a loss shows within about this long.
 POLL_MS = 500
+#: The banner's key for the lost boards' line (one line, rewritten as boards go and come back).
+BANNER_KEY = "device-lost"
 
 
 class DeviceLossWatch(QObject):
@@ -45,27 +50,33 @@ class DeviceLossWatch(QObject):
         for name, st in stats.items():
             if st.lost:
                 lost.setdefault((st.lost_at, st.lost_reason), []).append(name)
-        for key, names in lost.items():
-            if key not in self._shown:
-                self._shown[key] = names
-                self._announce(acq, names, key[1])
-        for key in [k for k in self._shown if k not in lost]:
+        new = [key for key in lost if key not in self._shown]
+        back = [key for key in self._shown if key not in lost]
+        for key in back:
             names = self._shown.pop(key)
-            back = [n for n in names if n in stats and stats[n].reconnects]
-            if back:
+            if any(n in stats and stats[n].reconnects for n in names):
                 self._window.post(f"{', '.join(names)}: device back ({key[1].split(':')[0]})"
                                   + ("; recording on, the time it was gone is a gap" if self._window.recorder is not None else ""))
+        for key in new:
+            self._shown[key] = lost[key]
+        if new:  # a board more is lost: the line again, naming all of them (and in Messages)
+            self._window.show_error(self._text(), self._resolved(acq), key=BANNER_KEY)
+        elif back and self._shown:  # one is back, others are not: the line names those left
+            self._window.banner.rewrite(BANNER_KEY, self._text())
 
-    def _announce(self, acq, names: list[str], reason: str) -> None:
+    def _text(self) -> str:
         # Short: the banner is one line, and several boards may go at once (a hub unplugged).
-        text = f"{', '.join(names)}: device lost ({reason}): plug it back in or reset it, it is reopened by itself"
+        boards = [f"{', '.join(names)}: device lost ({reason})" for (_t, reason), names in self._shown.items()]
+        if len(boards) == 1:
+            text, it = f"{boards[0]}: plug it back in or reset it, it is reopened by itself", "it is"
+        else:
+            text, it = f"{len(boards)} boards lost — {'; '.join(boards)}: plug them back in or reset them, each is reopened by itself", "they are"
         if self._window.recorder is not None:
-            text += "; the recording goes on, the time it is gone is a gap"
+            text += f"; the recording goes on, the time {it} gone is a gap"
+        return text
 
-        def resolved() -> bool:
-            return self._window.acquisition is not acq or not any(acq.stats[n].lost for n in names if n in acq.stats)
-
-        self._window.show_error(text, resolved)
+    def _resolved(self, acq):
+        return lambda: self._window.acquisition is not acq or not any(st.lost for st in acq.stats.values())
 
 
 def failed_source(window, stream: str, message: str):
@@ -85,4 +96,4 @@ def failed_source(window, stream: str, message: str):
     return names, lambda: window.acquisition is not acq or (src is not None and all(s is not src for s in nodes()))
 
 
-__all__ = ["DeviceLossWatch", "POLL_MS", "failed_source"]
+__all__ = ["BANNER_KEY", "DeviceLossWatch", "POLL_MS", "failed_source"]

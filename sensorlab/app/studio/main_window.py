@@ -320,13 +320,13 @@ class MainWindow(RecordingControl, StudioActions, ModelControls, QMainWindow):
         self.statusBar().showMessage(text, 5000)
         self.message.emit(text)
 
-    def show_error(self, text: str, resolved: Callable[[], bool] | None = None) -> None:
-        """Show an error in the red banner (and keep it in the Messages tab): a notice, which
-        leaves after a while, or with ``resolved`` a condition, which stays until it returns True."""
+    def show_error(self, text: str, resolved: Callable[[], bool] | None = None, key: str = "") -> None:
+        """Show an error in the red banner (and keep it in the Messages tab): a notice, which leaves
+        after a while, or with ``resolved`` a condition, kept until it returns True (``key``: Banner)."""
         log.warning(text)
         self.messages.addItem(f"{datetime.now():%H:%M:%S}  ⚠ {text}")
         self.messages.item(self.messages.count() - 1).setForeground(Qt.GlobalColor.red)
-        self.banner.show_message(text, resolved)
+        self.banner.show_message(text, resolved, key)
         self.message.emit(text)
 
     def until_devices_reopened(self) -> Callable[[], bool]:
