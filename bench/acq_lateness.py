@@ -22,6 +22,11 @@ that take data from the devices, each measured its own way, not on a generic pro
 
 `LatenessMonitor` is the monitor's handle; `DeadlineTimers` wraps the recording process's
 sources. Linux only (``/proc``).
+
+A camera or microphone in a device process of its own (`ProcessSource`) is timed in that
+process: importing this module names itself in ``SENSORLAB_BENCH_TIMERS``, which device
+processes started afterwards read to wrap their source with `DeadlineTimers`; their figures
+are reported under "device process: …".
 """
 
 from __future__ import annotations
@@ -35,6 +40,8 @@ import threading
 import numpy as np
 
 from sensorlab.acquisition.clock import now
+
+os.environ.setdefault("SENSORLAB_BENCH_TIMERS", os.path.abspath(__file__))  # device processes time themselves
 
 #: The monitor process: lines "label path" on stdin add a thread to watch; end of stdin ends it.
 _MONITOR = r"""
@@ -138,6 +145,9 @@ def watch_recording(monitor: LatenessMonitor, sources, board_pid: int | None = N
         child = getattr(src, "reader_info", {}).get("pid")
         if child:
             monitor.watch("reader process (core)", child)
+        device = getattr(src, "process_info", {}).get("pid")
+        if device:
+            monitor.watch("device process (core)", device)
     if board_pid:
         monitor.watch("board host (core)", board_pid)
 
@@ -145,7 +155,8 @@ def watch_recording(monitor: LatenessMonitor, sources, board_pid: int | None = N
 def thread_kind(name: str) -> str:
     """The acquisition role of a thread of the recording process, by its name ('' if none)."""
     for prefix, kind in (("serial ", "serial source thread"), ("audio-", "audio worker"), ("source-", "device thread"),
-                         ("emulated-mic", "sound card (emulated)"), ("mcu ", "in-process board")):
+                         ("emulated-mic", "sound card (emulated)"), ("mcu ", "in-process board"),
+                         ("device process ", "device process hand-over thread")):
         if name.startswith(prefix):
             return kind
     return ""
@@ -157,6 +168,7 @@ class DeadlineTimers:
     def __init__(self):
         self.late: dict[str, list[float]] = {}
         self._lock = threading.Lock()
+        self._children: list = []  # sources in device processes (`ProcessSource`)
 
     def _note(self, label: str, seconds: float) -> None:
         with self._lock:
@@ -169,6 +181,10 @@ class DeadlineTimers:
         from sensorlab.acquisition.polling import PollingSource
 
         for src in sources:
+            if hasattr(src, "bench_lateness"):  # a device process times its own threads
+                src.bench_lateness(restart=True)
+                self._children.append(src)
+                self._wrap_emit(src, "device process -> studio (hand-over)")
             if isinstance(src, PollingSource):
                 self._wrap_sleep(src, f"{type(src).__name__} grab (deadline)")
             if isinstance(src, AudioSource) and hasattr(src, "handover"):
@@ -203,6 +219,17 @@ class DeadlineTimers:
 
         src._callback = timed
 
+    def _wrap_emit(self, src, label: str) -> None:
+        emit = src._emit
+
+        def timed(stream, chunk, arrival):
+            # Now minus the arrival the child stamped: how long the chunk waited in the child
+            # and the pipe for the studio to take it (delays the hand-over, not the grab).
+            self._note(label, now() - arrival)
+            return emit(stream, chunk, arrival)
+
+        src._emit = timed
+
     def _wrap_take(self, src, label: str) -> None:
         take = src._take
 
@@ -215,7 +242,11 @@ class DeadlineTimers:
 
     def summary(self) -> dict[str, dict]:
         with self._lock:
-            return {k: summarize(v) for k, v in self.late.items()}
+            out = {k: summarize(v) for k, v in self.late.items()}
+        for src in self._children:
+            for label, s in src.bench_lateness().items():
+                out[f"device process: {label}"] = s
+        return out
 
 
 def summarize(late_s: list[float]) -> dict:

@@ -383,6 +383,7 @@ def _measure(seconds: float, profile: str | None = None, devices: str = "demo", 
     # process, and its waits for a core (every process) seen by a real-time monitor process.
     deadlines = acq_lateness.DeadlineTimers()
     deadlines.wrap(w.acquisition.sources)
+    counted0 = {n: (st.dropped, st.dropped_in_transit, st.overflows) for n, st in w.acquisition.stats.items()}
     monitor = acq_lateness.LatenessMonitor()
     acq_lateness.watch_recording(monitor, w.acquisition.sources, acq_lateness.board_host_pid())
     import gc
@@ -405,6 +406,11 @@ def _measure(seconds: float, profile: str | None = None, devices: str = "demo", 
     recording["probe_late_over_20ms"] = int((late > 20).sum())
     if prof is not None:
         prof.dump_stats(profile)
+    # The live counters over the measured stretch: what was lost even when the stop of a
+    # starved studio does not finish in time for the file to be read.
+    live_losses = {n: [st.dropped - counted0.get(n, (0, 0, 0))[0], st.dropped_in_transit - counted0.get(n, (0, 0, 0))[1],
+                       st.overflows - counted0.get(n, (0, 0, 0))[2]] for n, st in w.acquisition.stats.items()}  # fmt: skip
+    live_losses = {n: v for n, v in live_losses.items() if any(v)}
     w.stop_recording()
     end = now() + 60
     while not stopped and now() < end:
@@ -436,7 +442,7 @@ def _measure(seconds: float, profile: str | None = None, devices: str = "demo", 
     import shutil
 
     shutil.rmtree(tmp, ignore_errors=True)  # the session recorded (tens of MB a run) and settings
-    return {"baseline": baseline, "recording": recording, "file_samples": streams, "losses": losses, "errors": errors,
+    return {"baseline": baseline, "recording": recording, "file_samples": streams, "losses": losses, "live_losses": live_losses, "errors": errors,
             "streams": list(w.acquisition.streams) if w.acquisition else [], "gaps": explain(gaps, boards, realtime=os.environ.get("BENCH_DEVICES_UNCAPPED") == "realtime") if boards else [], "cgroups": cgroups,
             "boards": [_board_summary(b, recorded_from, recorded_to) for b in boards]}
 
@@ -519,7 +525,10 @@ def main() -> int:
         return 0
     m = measure(args.seconds, args.profile and str(Path(args.profile).resolve()), args.devices, args.hogs, args.record_only)
     print(f"streams: {', '.join(m['streams'])}; file samples: {m['file_samples']}")
-    print(f"samples lost while recording (stream: lost, of which in transit): {m['losses'] or 'none'}")
+    print(f"samples lost while recording (stream: lost, of which in transit): {m['losses'] or 'none'}"
+          + ("" if m["file_samples"] else " (the file was not read: the stop did not finish within 60 s)"))
+    print(f"live counters over the measured stretch (stream: lost, in transit, overflows): {m.get('live_losses') or 'none'}; "
+          f"stream errors: {m.get('errors') or 'none'}")
     for line in m.get("gaps", []):
         print(f"  {line}")
     if m.get("boards"):

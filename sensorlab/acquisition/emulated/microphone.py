@@ -52,6 +52,8 @@ class EmulatedMicrophone(AudioSource):
         Minimum delay from capture of a block's last sample to its delivery, seconds.
     seed
         Seeds the jitter.
+    warmup
+        As for `AudioSource`.
     fit_latency
         The `AudioSource` ``latency`` (the constant delay the clock fit is told about); the
         card's own ``latency`` stays unknown to the fit unless it is given here too.
@@ -59,8 +61,9 @@ class EmulatedMicrophone(AudioSource):
 
     def __init__(self, world: World | None = None, samplerate: int = 48000, channels: int = 1, blocksize: int = 480,
                  name: str = "audio", drift_ppm: float = 20.0, handover: float = 0.02, jitter: float = 0.004,
-                 latency: float = 0.0005, seed: int = 0, fit_latency: float = 0.0, dtype: str = "int16"):  # fmt: skip
-        super().__init__("emulated", samplerate, channels, blocksize, dtype, name, latency=fit_latency)
+                 latency: float = 0.0005, seed: int = 0, fit_latency: float = 0.0, dtype: str = "int16",
+                 warmup: float = 0.25):  # fmt: skip
+        super().__init__("emulated", samplerate, channels, blocksize, dtype, name, warmup=warmup, latency=fit_latency)
         self.description = "emulated microphone"
         self.world = world or shared_world()
         self.drift_ppm, self.handover, self.jitter, self.latency = drift_ppm, handover, jitter, latency

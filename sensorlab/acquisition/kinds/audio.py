@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from pydantic import Field
 
@@ -16,6 +17,10 @@ class AudioConfig(DeviceConfig):
     rate: int = Field(default=48000, ge=1000, le=768000)
     channels: int = Field(default=1, ge=1, le=64)
     blocksize: int = Field(default=480, ge=16, le=65536)
+    # Run the sound card's stream in a device process of its own ("process"), in the recording
+    # process ("thread"), or choose ("auto": the process on Linux/macOS), where the studio's
+    # GIL and load cannot delay its callback (acquisition/device_process.py).
+    reader: Literal["auto", "thread", "process"] = "auto"
 
 
 @dataclass(frozen=True)
@@ -74,9 +79,15 @@ class AudioKind(DeviceKind):
         ]
 
     def build(self, config: AudioConfig):
+        from sensorlab.acquisition.device_process import ProcessSource, wants_device_process
+
+        kwargs = {"device": config.device, "samplerate": config.rate, "channels": config.channels,
+                  "blocksize": config.blocksize, "name": config.name}  # fmt: skip
+        if wants_device_process(config.reader):
+            return ProcessSource("sensorlab.acquisition.audio:AudioSource", kwargs, f"audio {config.device if config.device is not None else 'default'}")
         from sensorlab.acquisition.audio import AudioSource
 
-        return AudioSource(config.device, config.rate, config.channels, config.blocksize, name=config.name)
+        return AudioSource(**kwargs)
 
     def describe(self, config: AudioConfig) -> str:
         device = config.device if config.device is not None else "default input"

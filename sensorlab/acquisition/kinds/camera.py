@@ -6,6 +6,7 @@ import os
 import sys
 import threading
 from dataclasses import dataclass
+from typing import Literal
 
 from pydantic import Field
 
@@ -19,6 +20,10 @@ class CameraConfig(DeviceConfig):
     height: int | None = Field(default=None, gt=0, le=16384)
     fps: float | None = Field(default=None, gt=0, le=1000)
     loop: bool = True  # loop a video file at its end
+    # Grab and decode in a device process of its own ("process"), in the recording process
+    # ("thread"), or choose ("auto": the process on Linux/macOS), where the studio's GIL and
+    # load cannot delay the grab or its timestamp (acquisition/device_process.py).
+    reader: Literal["auto", "thread", "process"] = "auto"
 
 
 @dataclass(frozen=True)
@@ -87,9 +92,15 @@ class CameraKind(DeviceKind):
         return ["no camera found at index 0-3; a video file or a stream URL (ESP32-CAM) also works"]
 
     def build(self, config: CameraConfig):
+        from sensorlab.acquisition.device_process import ProcessSource, wants_device_process
+
+        kwargs = {"device": config.device, "width": config.width, "height": config.height, "fps": config.fps,
+                  "loop": config.loop, "name": config.name}  # fmt: skip
+        if wants_device_process(config.reader):
+            return ProcessSource("sensorlab.acquisition.camera:CameraSource", kwargs, f"camera {config.device}")
         from sensorlab.acquisition.camera import CameraSource
 
-        return CameraSource(config.device, config.width, config.height, config.fps, loop=config.loop, name=config.name)
+        return CameraSource(**kwargs)
 
     def from_text(self, text: str) -> CameraConfig:
         return CameraConfig(name="camera", device=index_or_text(text))

@@ -53,9 +53,10 @@ class EmulatedConfig(DeviceConfig):
     drift_ppm: float = Field(default=0.0, ge=-MAX_DRIFT_PPM, le=MAX_DRIFT_PPM)
     # classifier only: the chance that a window's printed class is wrong (injected divergences).
     misreport: float | None = Field(default=None, ge=0.0, le=1.0)
-    # A board (serial kinds) as a thread of the recording process, sharing its GIL and CPU (for
-    # tests that need the emulator's internals); default: in the board host process, as
-    # independent of the recording's load as real hardware (emulated/board_host.py).
+    # The device as threads of the recording process, sharing its GIL and CPU (for tests that
+    # need the emulator's internals); default: a board (serial kinds) in the board host process
+    # (emulated/board_host.py), the camera and the microphone each in a device process of its
+    # own (device_process.py), as independent of the recording's load as real hardware.
     in_process: bool = False
 
     @field_validator("rate")
@@ -123,20 +124,31 @@ def build_emulated(config: EmulatedConfig):
 
     world = shared_world()
     name = config.name or EMULATED_NAMES[config.device]
-    if config.device == "camera":
-        from sensorlab.acquisition.emulated.camera import EmulatedCamera
-
-        return EmulatedCamera(world, fps=config.rate or 30.0, name=name)
-    if config.device == "microphone":
-        from sensorlab.acquisition.emulated.microphone import EmulatedMicrophone
-
-        return EmulatedMicrophone(world, int(config.rate or 48000), config.channels or 1, name=name, drift_ppm=config.drift_ppm)
+    if config.device in ("camera", "microphone"):
+        return _camera_or_microphone(config, world, name)
     protocol, kwargs = board_source_args(config)
     if config.in_process:
         return EmulatedSerialSource(emulated_board(config, world), protocol, **kwargs)
     from sensorlab.acquisition.emulated.board_host import RemoteBoard
 
     return EmulatedSerialSource(RemoteBoard(config, world), protocol, **kwargs)
+
+
+def _camera_or_microphone(config: EmulatedConfig, world, name: str):
+    """The emulated camera or microphone: in a device process (`ProcessSource`) unless ``in_process``."""
+    if config.device == "camera":
+        factory, kwargs = "sensorlab.acquisition.emulated.camera:EmulatedCamera", {"fps": config.rate or 30.0, "name": name}
+    else:
+        factory = "sensorlab.acquisition.emulated.microphone:EmulatedMicrophone"
+        kwargs = {"samplerate": int(config.rate or 48000), "channels": config.channels or 1, "name": name, "drift_ppm": config.drift_ppm}
+    if not config.in_process:
+        from sensorlab.acquisition.device_process import ProcessSource
+
+        return ProcessSource(factory, kwargs, f"emulated {config.device}", world=world)
+    module, _, cls = factory.partition(":")
+    import importlib
+
+    return getattr(importlib.import_module(module), cls)(world=world, **kwargs)
 
 
 def board_source_args(config: EmulatedConfig) -> tuple[str, dict]:
