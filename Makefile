@@ -26,7 +26,7 @@ run: setup
 # Test processes (pytest-xdist workers). Many tests wait on devices, child processes and timers
 # rather than compute, so two workers finish the suite well before one, even on a 2-core machine
 # with every core busy; tests/conftest.py keeps the tests that share a host-wide resource (LSL)
-# or the firmware build on one worker. The tests marked `timing` (millisecond timing of real-time
+# or the firmware build on one worker, and hands out the slowest units first. The tests marked `timing` (millisecond timing of real-time
 # streams) then run alone, in one process. JOBS=1 runs everything in one process.
 JOBS ?= 2
 ifeq ($(JOBS),1)

@@ -24,6 +24,20 @@ ONE_WORKER = {
     "tests/firmware/": "the host build of the sketches is made once, not once per worker",
 }
 
+#: Units of work (a test file, or a folder of ONE_WORKER) that take far longer than their number
+#: of tests suggests, slowest first. xdist hands out the units with the most tests first, so a
+#: long unit of one or two tests (a torchrun training, a dozen `sensorlab` processes) used to start
+#: last and run alone on one worker while the other had finished. These start first; the many short
+#: files then fill both workers' time up to the end.
+SLOW_FIRST = (
+    "tests/datasets/test_interchange_roundtrip.py",  # ~190 session files written and read back
+    "tests/test_attack_cli.py",  # ~20 `sensorlab` processes
+    "tests/training/test_distributed.py",  # torchrun: two training processes
+    "tests/test_rig_errors_cli.py",
+    "tests/firmware/",
+    "tests/lsl/",
+)
+
 
 #: Files that assert real-time timing to the millisecond (stamps, clocks, playback, the firmware
 #: end to end) and have failed on a busy machine: marked ``timing``. `make test` runs them in
@@ -54,8 +68,18 @@ def pytest_xdist_make_scheduler(config, log):
     from xdist.scheduler import LoadScopeScheduling
 
     class FolderOrFile(LoadScopeScheduling):
+        slow_first_placed = False
+
         def _split_scope(self, nodeid: str) -> str:
             return next((f for f in ONE_WORKER if nodeid.startswith(f)), None) or nodeid.split("::", 1)[0]
+
+        def _assign_work_unit(self, node) -> None:
+            if not self.slow_first_placed:  # the queue is complete by the first hand-out
+                self.slow_first_placed = True
+                for scope in reversed(SLOW_FIRST):
+                    if scope in self.workqueue:
+                        self.workqueue.move_to_end(scope, last=False)
+            super()._assign_work_unit(node)
 
     return FolderOrFile(config, log)
 

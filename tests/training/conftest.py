@@ -96,10 +96,25 @@ def train_run(dataset, task, out, epochs, extra=""):
 
 
 @pytest.fixture(scope="session")
-def imu_run_folder(imu_dataset, tmp_path_factory):
-    """One 8-epoch IMU run for the prune and TFLite tests: they export and prune beside it, never retrain it."""
+def imu_run(imu_dataset, tmp_path_factory):
+    """One 8-epoch IMU run, trained once for the whole suite, and its progress events (``--json``):
+    ``(run folder, [event, ...])``. The training, export, quantize, prune and TFLite tests export
+    and prune beside it or into copies of it, never retrain it."""
+    import json
+
     pytest.importorskip("torch")
-    return train_run(imu_dataset, "timeseries", tmp_path_factory.mktemp("runs") / "imu", 8)
+    run = tmp_path_factory.mktemp("runs") / "imu"
+    cfg = run.parent / "imu.toml"
+    cfg.write_text(FAST_TRAIN)
+    r = cli("train", imu_dataset, "--task", "timeseries", "--config", cfg, "--epochs", 8, "--out", run, "--json")
+    assert r.exit_code == 0, r.output
+    return run, [json.loads(line) for line in r.stdout.splitlines()]
+
+
+@pytest.fixture(scope="session")
+def imu_run_folder(imu_run):
+    """The folder of `imu_run`."""
+    return imu_run[0]
 
 
 @pytest.fixture(scope="session")

@@ -25,14 +25,6 @@ def fast_config(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def imu_run(imu_dataset, fast_config, tmp_path_factory):
-    run = tmp_path_factory.mktemp("runs") / "imu"
-    r = _cli("train", imu_dataset, "--task", "timeseries", "--config", fast_config, "--epochs", 8, "--out", run, "--json")
-    assert r.exit_code == 0, r.output
-    return run, [json.loads(line) for line in r.stdout.splitlines()]
-
-
-@pytest.fixture(scope="module")
 def audio_run(audio_run_folder):
     return audio_run_folder
 
