@@ -27,20 +27,23 @@ class _OptionalBuildExt(build_ext):
 _WHAT = {"sensorlab.inference._hop": "the compiled live-inference hop", "sensorlab.inference._ort": "the live model run through onnxruntime's C API",
          "sensorlab.plotting._raster": "the compiled envelope raster"}
 
+#: The live hop's C parts, compiled into both inference extensions (_hop.c's hop, _ort.c's one-call wake-up).
+_HOP_PARTS = [f"sensorlab/inference/{h}" for h in ("_py_attrs.h", "_hop_core.h", "_hop_scan.h", "_hop_arrays.h")]
+
 
 setup(
     ext_modules=[
         # -ffp-contract=off: no fused multiply-adds, so the window positions are the Python code's bits.
-        # (_hop.c includes its two parts, _hop_scan.h and _hop_arrays.h: one translation unit)
-        Extension("sensorlab.inference._hop", ["sensorlab/inference/_hop.c"], depends=["sensorlab/inference/_hop_scan.h", "sensorlab/inference/_hop_arrays.h"],
+        # (_hop.c includes its parts, _hop_core.h with _hop_scan.h and _hop_arrays.h, and _py_attrs.h: one translation unit)
+        Extension("sensorlab.inference._hop", ["sensorlab/inference/_hop.c"], depends=_HOP_PARTS,
                   extra_compile_args=["-O2", "-ffp-contract=off"], optional=True),
         # (the same: its row arithmetic gives the NumPy fallback's pixels)
         Extension("sensorlab.plotting._raster", ["sensorlab/plotting/_raster.c"], extra_compile_args=["-O2", "-ffp-contract=off"], optional=True),
         # No link-time dependency on onnxruntime: the extension dlopens the wheel's own library at run time.
         # (-ffp-contract=off: the wake-up's stats are the Python code's bits)
-        # (_ort.c includes _ort_api.h, _ort_session.h and _ort_wake.h: one translation unit)
+        # (_ort.c includes _ort_api.h, _ort_session.h, _ort_wake.h and the hop's parts, which its wake-up calls: one translation unit)
         Extension("sensorlab.inference._ort", ["sensorlab/inference/_ort.c"],
-                  depends=["sensorlab/inference/_ort_api.h", "sensorlab/inference/_ort_session.h", "sensorlab/inference/_ort_wake.h"], extra_compile_args=["-O2", "-ffp-contract=off"], libraries=["dl"], optional=True),
+                  depends=[*_HOP_PARTS, "sensorlab/inference/_ort_api.h", "sensorlab/inference/_ort_session.h", "sensorlab/inference/_ort_wake.h"], extra_compile_args=["-O2", "-ffp-contract=off"], libraries=["dl"], optional=True),
     ],
     cmdclass={"build_ext": _OptionalBuildExt},
 )

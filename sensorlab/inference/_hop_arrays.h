@@ -1,12 +1,11 @@
-/* Part of _hop.c (included there, one translation unit, as _hop_scan.h): the hop's arrays without
+/* Part of the hop (included by _hop_core.h, one translation unit, as _hop_scan.h): the hop's arrays without
  * NumPy's headers. A chunk's or a held buffer's memory, read from NumPy's array fields where
  * their layout is checked to be NumPy's, through the buffer protocol otherwise; the format,
  * contiguity and shape the hop takes, anything else refused (the general Python path takes it).
- * Uses the interned attribute names s_dtype, s_buf, s_timestamps and s_data of _hop.c, which
- * declares them before including this. */
+ * Uses _hop_core.h's interned name s_dtype and its held and chunk `SlotMap`s, declared before
+ * it includes this. */
 #ifndef SENSORLAB_HOP_ARRAYS_H
 #define SENSORLAB_HOP_ARRAYS_H
-#include <structmember.h> /* PyMemberDef, T_OBJECT_EX */
 
 static int native_format(const char *fmt, char code)
 {
@@ -132,7 +131,7 @@ static int get_mem(PyObject *a, Mem *m, PyObject *native, PyObject *ndarray, cha
 /* A held array (``held.buf``): float64 1-D (code 'd') or float32 2-D ('f'), writable and C-contiguous. 1: ok, 0: refused, -1: error. */
 static int held_mem(PyObject *held, Mem *m, PyObject *native, PyObject *ndarray, char code)
 {
-    PyObject *buf = PyObject_GetAttr(held, s_buf);
+    PyObject *buf = attr_get(&held_map, held, H_BUF);
     if (buf == NULL)
         return -1;
     int r = get_mem(buf, m, native, ndarray, code, 1);
@@ -142,50 +141,6 @@ static int held_mem(PyObject *held, Mem *m, PyObject *native, PyObject *ndarray,
         return 0;
     }
     return r;
-}
-
-/* A chunk's timestamps and samples read from its slots (`Chunk` is a slots dataclass): the slot
- * offsets of the last chunk type seen, taken from its member descriptors, so each chunk's two
- * arrays are two loads where ``getattr`` costs ~250 instructions each (type lookup, descriptor,
- * member read: what ``getattr`` itself ends in). Any other type - a subclass with its own
- * ``__getattribute__``, a class with an instance dict - goes through ``getattr``. */
-static PyTypeObject *slot_type;   /* the type the offsets are for (a strong reference), or NULL */
-static Py_ssize_t slot_ts = -1, slot_data = -1;
-
-/* The offset of ``name``'s object slot (T_OBJECT_EX) in instances of ``type``, or -1. */
-static Py_ssize_t slot_offset(PyTypeObject *type, PyObject *name)
-{
-    PyObject *d = _PyType_Lookup(type, name);  /* borrowed; NULL without an exception when absent */
-    if (d == NULL || !Py_IS_TYPE(d, &PyMemberDescr_Type))
-        return -1;
-    PyMemberDef *m = ((PyMemberDescrObject *)d)->d_member;
-    if (m->type != T_OBJECT_EX || !PyType_IsSubtype(type, PyDescr_TYPE(d)))
-        return -1;
-    return m->offset;
-}
-
-/* ``getattr(c, name)`` (a new reference), from the slot at ``offset`` when ``c``'s type is the one cached. */
-static PyObject *chunk_attr(PyObject *c, PyObject *name, Py_ssize_t offset)
-{
-    if (Py_TYPE(c) != slot_type) {
-        PyTypeObject *t = Py_TYPE(c);
-        Py_ssize_t ts = -1, data = -1;
-        if (t->tp_getattro == PyObject_GenericGetAttr) {
-            ts = slot_offset(t, s_timestamps);
-            data = slot_offset(t, s_data);
-        }
-        Py_INCREF(t);
-        Py_XSETREF(slot_type, t);
-        slot_ts = ts;
-        slot_data = data;
-        offset = name == s_timestamps ? ts : data;
-    }
-    if (offset >= 0) {
-        PyObject *v = *(PyObject **)((char *)c + offset);
-        if (v != NULL)
-            return Py_NewRef(v);
-    }
-    return PyObject_GetAttr(c, name);  /* (an unset slot: its AttributeError) */
 }
 
 typedef struct {
@@ -216,10 +171,10 @@ static int chunk_views(PyObject *chunks, Views *vs, Py_ssize_t row, Py_ssize_t *
     }
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *c = PyList_GET_ITEM(chunks, i);
-        PyObject *t = chunk_attr(c, s_timestamps, slot_ts);
+        PyObject *t = attr_get(&chunk_map, c, C_TIMESTAMPS); /* (slots of `Chunk`: two loads) */
         if (t == NULL)
             return -1;
-        PyObject *d = chunk_attr(c, s_data, slot_data);
+        PyObject *d = attr_get(&chunk_map, c, C_DATA);
         if (d == NULL) {
             Py_DECREF(t);
             return -1;
@@ -245,6 +200,105 @@ static int chunk_views(PyObject *chunks, Views *vs, Py_ssize_t row, Py_ssize_t *
     }
     *k_out = k;
     return 1;
+}
+
+/* -- chunks read in place ------------------------------------------------------------------------
+ * The usual chunks (`Chunk`s, slots set, exact ndarrays of NumPy's native float64 / float32 dtype
+ * objects, C-contiguous, as `_hop` takes them) read without references or `Mem` records: each
+ * array's fields are read where it lies, ~10 instructions, where `get_mem` + its release cost
+ * ~60 (25 chunks, 50 arrays a wake-up at 100 Hz). Borrowed: valid while no Python code runs, so
+ * the hop scans again after `Held.room` (Python) before it copies. */
+
+/* The array in ``c``'s slot at ``off`` when it is an exact ndarray of dtype object ``native``,
+ * C-contiguous, 1 or 2 dimensions; else NULL. */
+static inline ArrayFields *in_place(PyObject *c, Py_ssize_t off, PyObject *native, PyObject *ndarray)
+{
+    PyObject *a = *(PyObject **)((char *)c + off);
+    if (a == NULL || (PyObject *)Py_TYPE(a) != ndarray)
+        return NULL;
+    ArrayFields *f = (ArrayFields *)a;
+    return f->descr == native && (f->flags & A_C_CONTIGUOUS) && (f->nd == 1 || f->nd == 2) ? f : NULL;
+}
+
+/* The samples in ``chunks`` when every chunk is read in place (float64 1-D stamps; float32
+ * samples (m, row / 4), or (m,) with ``row`` 4); -1 when any is not (`chunk_views` takes them). */
+static Py_ssize_t chunks_in_place(PyObject *chunks, Py_ssize_t row, PyObject *f64, PyObject *f32, PyObject *ndarray)
+{
+    const Py_ssize_t n = PyList_GET_SIZE(chunks);
+    if (fields_ok != 1 || n == 0)
+        return -1;
+    const SlotMap *m = slot_map(&chunk_map, PyList_GET_ITEM(chunks, 0));
+    const PyTypeObject *type = m->type;
+    const Py_ssize_t ots = m->off[C_TIMESTAMPS], odata = m->off[C_DATA];
+    if (ots < 0 || odata < 0)
+        return -1;
+    Py_ssize_t k = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *c = PyList_GET_ITEM(chunks, i);
+        if (Py_TYPE(c) != type)
+            return -1;
+        const ArrayFields *t = in_place(c, ots, f64, ndarray), *d = in_place(c, odata, f32, ndarray);
+        if (t == NULL || d == NULL || t->nd != 1)
+            return -1;
+        const Py_ssize_t len = t->dimensions[0];
+        if (d->dimensions[0] != len || (d->nd == 2 ? d->dimensions[1] * 4 != row : row != 4))
+            return -1;
+        k += len;
+    }
+    return k;
+}
+
+/* The copies of one hop's chunks past ``hi`` in the held buffers: chunks whose arrays follow each
+ * other in memory (views of one block: a replay, a source that slices one read) are copied as
+ * one run, two memcpy calls for the run instead of two a chunk. */
+typedef struct {
+    double *tb;
+    char *xb;
+    Py_ssize_t row, at, run_at, run_m;
+    const char *run_t, *run_x;
+} Copies;
+
+static inline void copies_flush(Copies *c)
+{
+    if (c->run_m > 0) {
+        memcpy(c->tb + c->run_at, c->run_t, (size_t)c->run_m * 8);
+        memcpy(c->xb + c->run_at * c->row, c->run_x, (size_t)(c->run_m * c->row));
+    }
+}
+
+/* One chunk's ``m`` stamps at ``t`` and samples at ``x``. */
+static inline void copies_add(Copies *c, const char *t, const char *x, Py_ssize_t m)
+{
+    if (c->run_m > 0 && t == c->run_t + c->run_m * 8 && x == c->run_x + c->run_m * c->row)
+        c->run_m += m;
+    else {
+        copies_flush(c);
+        c->run_t = t;
+        c->run_x = x;
+        c->run_at = c->at;
+        c->run_m = m;
+    }
+    c->at += m;
+}
+
+/* Copy the chunks `chunks_in_place` took (no Python code run since). */
+static void copy_in_place(PyObject *chunks, Copies *cp)
+{
+    const Py_ssize_t ots = chunk_map.off[C_TIMESTAMPS], odata = chunk_map.off[C_DATA], n = PyList_GET_SIZE(chunks);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *c = PyList_GET_ITEM(chunks, i);
+        const ArrayFields *t = *(ArrayFields **)((char *)c + ots), *d = *(ArrayFields **)((char *)c + odata);
+        copies_add(cp, t->data, d->data, t->dimensions[0]);
+    }
+    copies_flush(cp);
+}
+
+/* Copy the chunks `chunk_views` took. */
+static void copy_views(const Views *vs, Copies *cp)
+{
+    for (Py_ssize_t i = 0; i < vs->count; i += 2)
+        copies_add(cp, vs->v[i].buf, vs->v[i + 1].buf, vs->v[i].shape[0]);
+    copies_flush(cp);
 }
 
 #endif

@@ -7,8 +7,8 @@
  * a window is ONE call: rebind the raw input when the window lies elsewhere, OrtApi::Run with the
  * GIL released, copy the recurrent state outputs into the state inputs, copy the probabilities
  * into the caller's row (`Session.run`). The engine's usual wake-up is one call too
- * (`Session.wake`): `_hop.c`'s hop, the run of the window it cut where it lies, the predictions
- * chunk, the stats and the hand-over to the sink.
+ * (`Session.wake`): the hop (`_hop_core.h`, compiled in here as in `_hop.c`), the run of the
+ * window it cut where it lies, the predictions chunk, the stats and the hand-over to the sink.
  *
  * No link-time dependency on onnxruntime: `load(path)` dlopens the shared library the onnxruntime
  * wheel ships (onnxruntime/capi/libonnxruntime.so.<version>, which exports OrtGetApiBase), so this
@@ -26,15 +26,21 @@
  * In four files, one translation unit (setup.py compiles this one; it includes the others): this
  * one, the module and the Session type's tables; _ort_api.h, the ABI declared by slot and `load`;
  * _ort_session.h, the Session (made over the caller's arrays, one window's run); _ort_wake.h, the
- * engine's usual wake-up in one call (hop, run, predictions chunk, stats, hand-over).
+ * engine's usual wake-up in one call (hop, run, predictions chunk, stats, hand-over). Shared with
+ * _hop.c: _hop_core.h (the hop, with its _hop_scan.h and _hop_arrays.h) and _py_attrs.h
+ * (attributes read and written through slots).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <dlfcn.h>
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
+#include <structmember.h> /* PyMemberDef, T_OBJECT_EX */
 #include <time.h>
 
+#include "_py_attrs.h"
+#include "_hop_core.h"
 #include "_ort_api.h"
 #include "_ort_session.h"
 #include "_ort_wake.h"
@@ -47,7 +53,7 @@ static PyObject *session_bound_at(Session *s, void *closure)
 static PyMethodDef session_methods[] = {
     {"run", (PyCFunction)(void (*)(void))session_run, METH_FASTCALL, "run(address, out, held): one window (see _ort.c)"},
     {"wake", (PyCFunction)(void (*)(void))session_wake, METH_FASTCALL,
-     "wake(hop, windower, chunks, stats, sink, name, consts): the engine's usual wake-up (see _ort_wake.h)"},
+     "wake(windower, chunks, stats, sink, name, consts): the engine's usual wake-up (see _ort_wake.h)"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -3,7 +3,7 @@
  * `Session.wake` does what `InferenceProcessor._run_one` + `_emit_one` do in Python for the usual
  * hop, with the same arithmetic in the same order (IEEE doubles, no contraction: setup.py builds
  * with -ffp-contract=off), so the predictions chunk and the stats are the Python path's bits: the
- * hop (`_hop.c`), the run of the window where it lies, the predictions chunk (four new arrays, a
+ * hop (`_hop_core.h`, the same C code as `_hop.c`'s), the run of the window where it lies, the predictions chunk (four new arrays, a
  * `Chunk` made as `object.__new__` makes it), the stats (`InferenceStats`, `StreamStats.count_one`)
  * and the hand-over to the sink. Python's part of a wake-up is then one call.
  *
@@ -15,9 +15,12 @@
 #ifndef SENSORLAB_ORT_WAKE_H
 #define SENSORLAB_ORT_WAKE_H
 
-static PyObject *s_fast_hops, *one, *empty_tuple;
-static PyObject *s_data, *s_timestamps, *s_device_times, *s_arrival_times, *s_latency_ms, *s_latency_ms_mean, *s_windows, *s_lag_ms,
-    *s_samples, *s_first_time, *s_last_time, *s_last_arrival;
+static PyObject *empty_tuple;
+static PyObject *s_latency_ms, *s_latency_ms_mean, *s_windows, *s_lag_ms, *s_samples, *s_first_time, *s_last_time, *s_last_arrival;
+/* The stats' attributes the wake-up writes (`InferenceStats`, a slots dataclass: see _py_attrs.h). */
+enum { S_LATENCY_MS, S_LATENCY_MS_MEAN, S_WINDOWS, S_LAG_MS, S_SAMPLES, S_FIRST_TIME, S_LAST_TIME, S_LAST_ARRIVAL, S_COUNT };
+static PyObject **const stats_names[S_COUNT] = {&s_latency_ms, &s_latency_ms_mean, &s_windows, &s_lag_ms, &s_samples, &s_first_time, &s_last_time, &s_last_arrival};
+static SlotMap stats_map = {stats_names, S_COUNT, NULL, 0, {0}};
 
 /* The host clock `sensorlab.acquisition.clock.now` reads (time.monotonic: CLOCK_MONOTONIC). */
 static double monotonic(void)
@@ -99,77 +102,51 @@ static PyObject *numpy_api(PyObject *module, PyObject *unused)
 
 /* -- the wake-up -------------------------------------------------------------------------------- */
 
-/* ``obj.name = value`` for a new double (the value's reference is dropped). */
-static int set_float(PyObject *obj, PyObject *name, double value)
-{
-    PyObject *v = PyFloat_FromDouble(value);
-    if (v == NULL)
-        return -1;
-    int r = PyObject_SetAttr(obj, name, v);
-    Py_DECREF(v);
-    return r;
-}
-
-/* ``obj.name += 1`` (Python's int addition). */
-static int add_one(PyObject *obj, PyObject *name)
-{
-    PyObject *n = PyObject_GetAttr(obj, name), *n1 = NULL;
-    if (n != NULL) {
-        n1 = PyNumber_Add(n, one);
-        Py_DECREF(n);
-    }
-    int r = n1 != NULL ? PyObject_SetAttr(obj, name, n1) : -1;
-    Py_XDECREF(n1);
-    return r;
-}
-
 /* The stats of one window run between t0 and t1, ending at ``end``: `_emit_one`'s, in its order. */
 static int count_window(PyObject *st, double end, double t0, double t1, double period, double ewma)
 {
     const double per = (t1 - t0) * 1000.0;
-    if (set_float(st, s_latency_ms, per) < 0)
+    double mean;
+    if (set_double(&stats_map, st, S_LATENCY_MS, per) < 0 || get_double(&stats_map, st, S_LATENCY_MS_MEAN, &mean) < 0)
         return -1;
-    PyObject *m = PyObject_GetAttr(st, s_latency_ms_mean);
-    if (m == NULL)
-        return -1;
-    const double mean = PyFloat_AsDouble(m);
-    Py_DECREF(m);
-    if (mean == -1.0 && PyErr_Occurred())
-        return -1;
-    if (set_float(st, s_latency_ms_mean, mean != mean ? per : (1 - ewma) * mean + ewma * per) < 0 || add_one(st, s_windows) < 0 ||
-        set_float(st, s_lag_ms, (t1 - end + period) * 1000.0) < 0)
+    if (set_double(&stats_map, st, S_LATENCY_MS_MEAN, mean != mean ? per : (1 - ewma) * mean + ewma * per) < 0 || add_one(&stats_map, st, S_WINDOWS) < 0 ||
+        set_double(&stats_map, st, S_LAG_MS, (t1 - end + period) * 1000.0) < 0)
         return -1;
     /* StreamStats.count_one(1, end, end, t1) */
-    PyObject *n = PyObject_GetAttr(st, s_samples);
+    PyObject *n = attr_get(&stats_map, st, S_SAMPLES);
     if (n == NULL)
         return -1;
     const int first = PyObject_Not(n); /* (an int: samples == 0) */
     Py_DECREF(n);
     if (first < 0)
         return -1;
-    if ((first && set_float(st, s_first_time, end) < 0) || add_one(st, s_samples) < 0 || set_float(st, s_last_time, end) < 0 ||
-        set_float(st, s_last_arrival, t1) < 0)
+    if ((first && set_double(&stats_map, st, S_FIRST_TIME, end) < 0) || add_one(&stats_map, st, S_SAMPLES) < 0 ||
+        set_double(&stats_map, st, S_LAST_TIME, end) < 0 || set_double(&stats_map, st, S_LAST_ARRIVAL, t1) < 0)
         return -1;
     return 0;
 }
 
-/* wake(hop, windower, chunks, stats, sink, name, consts): the engine's whole usual wake-up.
+/* wake(windower, chunks, stats, sink, name, consts): the engine's whole usual wake-up.
  *
- * ``hop(windower, chunks, True)`` is `_hop.c`'s hop (the windower's chunks held and cut). When it
- * gives one window without a gap before it, that window is run where it lies (bound to its
- * address, the GIL released), and the predictions chunk ``Chunk(probs (1, classes) float32,
- * [end], [start], [t1])`` is made, ``stats`` (the stream's `InferenceStats`) counts it, and
- * ``sink(name, chunk)`` is called when ``sink`` is not None, all as `InferenceProcessor._emit_one`
- * does; then True is returned. ``consts``: (window length s, sample period s, the running mean's
- * weight, the `Chunk` type), from the engine. Anything else the hop gives is returned as it is,
- * for the engine's Python path: None (the hop refused: nothing was held), a list of `Ready`
+ * The usual hop of ``windower`` over ``chunks`` (`_hop_core.h`'s, as `Windower.push_chunks(chunks,
+ * True)` with the C hop: the chunks held and cut). When it gives one window without a gap
+ * before it, that window is run where it lies (bound to its address, the GIL released), and the
+ * predictions chunk ``Chunk(probs (1, classes) float32, [end], [start], [t1])`` is made,
+ * ``stats`` (the stream's `InferenceStats`) counts it, and ``sink(name, chunk)`` is called when
+ * ``sink`` is not None, all as `InferenceProcessor._emit_one` does; then True is returned.
+ * ``consts``: (window length s, sample period s, the running mean's weight, the `Chunk` type),
+ * from the engine. Anything else the hop gives is returned as `Windower.push_chunks` returns
+ * it, for the engine's Python path: None (the hop refused: nothing was held), a list of `Ready`
  * (several windows, or none yet), or the one-window tuple ``(start, window, after_gap,
  * address)`` after a gap (a stateful model's state must be reset first). The windower's
- * ``fast_hops`` counts the hops served, as `Windower.push_chunks` counts them. */
+ * ``fast_hops`` counts the hops served, as `Windower.push_chunks` counts them. No Python object
+ * is made for the window itself: the run reads the held samples' buffer (kept alive while the
+ * input is bound there) at the window's address. */
 static PyObject *session_wake(Session *s, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 7 || !PyTuple_CheckExact(args[6]) || PyTuple_GET_SIZE(args[6]) != 4 || !PyType_Check(PyTuple_GET_ITEM(args[6], 3))) {
-        PyErr_SetString(PyExc_TypeError, "wake(hop, windower, chunks, stats, sink, name, (length, period, ewma, Chunk))");
+    if (nargs != 6 || !PyTuple_CheckExact(args[5]) || PyTuple_GET_SIZE(args[5]) != 4 ||
+        !PyType_Check(PyTuple_GET_ITEM(args[5], 3))) {
+        PyErr_SetString(PyExc_TypeError, "wake(windower, chunks, stats, sink, name, (length, period, ewma, Chunk))");
         return NULL;
     }
     if (s->busy) {
@@ -180,29 +157,28 @@ static PyObject *session_wake(Session *s, PyObject *const *args, Py_ssize_t narg
         PyErr_Format(PyExc_RuntimeError, "Session.wake cannot make arrays: %U", np_why);
         return NULL;
     }
-    PyObject *consts = args[6];
+    PyObject *w = args[0], *consts = args[5];
     const double length = PyFloat_AsDouble(PyTuple_GET_ITEM(consts, 0)), period = PyFloat_AsDouble(PyTuple_GET_ITEM(consts, 1)),
                  ewma = PyFloat_AsDouble(PyTuple_GET_ITEM(consts, 2));
     if (PyErr_Occurred())
         return NULL;
-    PyObject *call[3] = {args[1], args[2], Py_True};
-    PyObject *r = PyObject_Vectorcall(args[0], call, 3, NULL);
-    if (r == NULL || r == Py_None)
-        return r;
-    if (add_one(args[1], s_fast_hops) < 0) {
-        Py_DECREF(r);
+    if (!PyList_Check(args[1]))
+        Py_RETURN_NONE; /* (the engine hands over a list) */
+    Hop h;
+    const int r = hop_core(w, args[1], &h);
+    if (r == HOP_ERROR)
+        return NULL;
+    if (r == HOP_REFUSED)
+        Py_RETURN_NONE;
+    if (add_one(&windower_map, w, W_FAST_HOPS) < 0) {
+        hop_clear(&h);
         return NULL;
     }
-    if (!PyTuple_CheckExact(r) || PyTuple_GET_SIZE(r) != 4 || PyTuple_GET_ITEM(r, 2) != Py_False)
-        return r;
-    const double start = PyFloat_AsDouble(PyTuple_GET_ITEM(r, 0));
-    void *address = PyLong_AsVoidPtr(PyTuple_GET_ITEM(r, 3));
-    if ((start == -1.0 || address == NULL) && PyErr_Occurred()) {
-        Py_DECREF(r);
-        return NULL;
-    }
-    int bound = bind_raw(s, address, PyTuple_GET_ITEM(r, 1));
-    Py_DECREF(r);
+    if (r != HOP_ONE || h.restarted != Py_False)
+        return hop_result(w, r, &h, 1);
+    const double start = h.start;
+    int bound = bind_raw(s, h.address, h.buf);
+    hop_clear(&h);
     if (bound < 0)
         return NULL;
     /* The chunk's arrays are made before the run, as `_run_one` makes them (NumPy's code is still
@@ -229,14 +205,14 @@ static PyObject *session_wake(Session *s, PyObject *const *args, Py_ssize_t narg
     /* `object.__new__(Chunk)` and its four fields set, as `_emit_one` makes it. */
     PyTypeObject *chunk_type = (PyTypeObject *)PyTuple_GET_ITEM(consts, 3);
     chunk = PyBaseObject_Type.tp_new(chunk_type, empty_tuple, NULL);
-    if (chunk == NULL || PyObject_SetAttr(chunk, s_data, probs) < 0 || PyObject_SetAttr(chunk, s_timestamps, ends) < 0 ||
-        PyObject_SetAttr(chunk, s_device_times, starts) < 0 || PyObject_SetAttr(chunk, s_arrival_times, arrival) < 0)
+    if (chunk == NULL || attr_set(&chunk_map, chunk, C_DATA, Py_NewRef(probs)) < 0 || attr_set(&chunk_map, chunk, C_TIMESTAMPS, Py_NewRef(ends)) < 0 ||
+        attr_set(&chunk_map, chunk, C_DEVICE_TIMES, Py_NewRef(starts)) < 0 || attr_set(&chunk_map, chunk, C_ARRIVAL_TIMES, Py_NewRef(arrival)) < 0)
         goto done;
-    if (count_window(args[3], end, t0, t1, period, ewma) < 0)
+    if (count_window(args[2], end, t0, t1, period, ewma) < 0)
         goto done;
-    if (args[4] != Py_None) {
-        PyObject *hand[2] = {args[5], chunk};
-        PyObject *got = PyObject_Vectorcall(args[4], hand, 2, NULL);
+    if (args[3] != Py_None) {
+        PyObject *hand[2] = {args[4], chunk};
+        PyObject *got = PyObject_Vectorcall(args[3], hand, 2, NULL);
         if (got == NULL)
             goto done;
         Py_DECREF(got);
@@ -254,16 +230,12 @@ done:
 /* The interned names and constants the wake-up uses; -1 on failure. */
 static int wake_init(void)
 {
-    static const char *names[] = {"fast_hops", "data", "timestamps", "device_times", "arrival_times", "latency_ms", "latency_ms_mean",
-                                  "windows", "lag_ms", "samples", "first_time", "last_time", "last_arrival"};
-    PyObject **slots[] = {&s_fast_hops, &s_data, &s_timestamps, &s_device_times, &s_arrival_times, &s_latency_ms, &s_latency_ms_mean,
-                          &s_windows, &s_lag_ms, &s_samples, &s_first_time, &s_last_time, &s_last_arrival};
-    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
-        if ((*slots[i] = PyUnicode_InternFromString(names[i])) == NULL)
-            return -1;
-    one = PyLong_FromLong(1);
+    static const char *names[] = {"latency_ms", "latency_ms_mean", "windows", "lag_ms", "samples", "first_time", "last_time", "last_arrival"};
+    static PyObject **const slots[] = {&s_latency_ms, &s_latency_ms_mean, &s_windows, &s_lag_ms, &s_samples, &s_first_time, &s_last_time, &s_last_arrival};
+    if (hop_init() < 0 || intern_names(names, slots, sizeof names / sizeof *names) < 0)
+        return -1;
     empty_tuple = PyTuple_New(0);
-    return one != NULL && empty_tuple != NULL ? 0 : -1;
+    return empty_tuple != NULL ? 0 : -1;
 }
 
 #endif
