@@ -64,7 +64,7 @@ class PreRoll:
     def set_seconds(self, seconds: float) -> None:
         with self._lock:
             self.seconds = float(seconds)
-            self._release()
+            self._release(keep_clocks=True)  # their measurements since the rig opened stay
             self._fill()
 
     def add_stream(self, info: StreamInfo) -> None:
@@ -95,8 +95,10 @@ class PreRoll:
     def _fill(self) -> None:
         if self._acq is None:
             return
-        rings = {name: self._new_ring(info) for name, info in self._acq.streams.items()}
-        self._rings = {name: ring for name, ring in rings.items() if ring is not None}
+        for name, info in self._acq.streams.items():
+            ring = self._rings.get(name) or self._new_ring(info)
+            if ring is not None:
+                self._rings[name] = ring
 
     def _new_ring(self, info: StreamInfo) -> ChunkRing | None:
         """The ring of one stream (held lock): clock streams always, others with a pre-roll."""
@@ -107,8 +109,13 @@ class PreRoll:
             return None
         return self._acq.ring(info.name, seconds=self.seconds, max_samples=preroll_cap(info), raw=True)
 
-    def _release(self) -> None:
+    def _release(self, keep_clocks: bool = False) -> None:
+        kept = {}
         if self._acq is not None:
             for name, ring in self._rings.items():
-                self._acq.release_ring(name, ring)
-        self._rings = {}
+                info = self._acq.streams.get(name)
+                if keep_clocks and info is not None and clock_stream_of(info) is not None:
+                    kept[name] = ring
+                else:
+                    self._acq.release_ring(name, ring)
+        self._rings = kept

@@ -135,3 +135,17 @@ def test_a_stream_that_never_delivers_still_gets_its_clock_measurements(tmp_path
         np.testing.assert_array_equal(s.streams["eeg_lsl_clock"].read().device_times, [s0 + 20, s0 + 40])
         # The measurement from before Record does not widen the labeling timeline.
         assert span_of(s).begin == s.metadata.start_host_time
+
+
+def test_changing_the_pre_roll_keeps_the_clock_measurements(tmp_path):
+    def script(src, s0, studio, path):
+        src.measure(s0, extra=0.0)
+        src.measure(s0 + 20, extra=2e-5)
+        studio.set_preroll(3)  # the user picks another pre-roll: the rings are made again
+        studio.start_recording(path)
+        src.samples(s0 + 25, 50)
+
+    path, src = _record(tmp_path, 0, script)
+    _stamps, measured = _host_times_derive_again(path)
+    np.testing.assert_array_equal(measured, [src.clock[1][0]])
+
