@@ -18,7 +18,7 @@ measurement for the first samples.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -98,9 +98,11 @@ class PrerollSplice:
                     self._released.append((clock, concat_chunks([_in_force_from(history, chunk), *later])))
         return chunk
 
-    def released(self, stopping: bool = False) -> list[tuple[str, Chunk]]:
+    def released(self, stopping: bool = False) -> Sequence[tuple[str, Chunk]]:
         """Clock chunks to write now (writer thread, after each `dedupe`); ``stopping``: also
         those of streams that never delivered (their newest measurement and what followed)."""
+        if not (self._released or (stopping and self._waiting)):
+            return ()  # the usual case, once per chunk on the writer thread: no new list
         if stopping:
             for clock, (_parent, history, later) in self._waiting.items():
                 self._released.append((clock, concat_chunks([_tail(history, 1), *later])))
