@@ -462,7 +462,54 @@ static PyObject *trace_image(PyObject *self, PyObject *args)
     return PyBool_FromLong(filled);
 }
 
+/* rgb32_preview(out, frame, step): out[r, c] = 0xffRRGGBB of frame[r * step, c * step, 2::-1]
+ * (a camera's BGR bytes as Qt's Format_RGB32 pixels). frame (h, w, >= 3) uint8, any strides;
+ * out (ceil(h / step), ceil(w / step)) uint32, C-contiguous. */
+static PyObject *rgb32_preview(PyObject *self, PyObject *args)
+{
+    Arg a[1] = {{.what = "out", .fmt = "I", .ndim = 2, .writable = 1}};
+    PyObject *frame_obj;
+    Py_ssize_t step;
+    if (!PyArg_ParseTuple(args, "OOn", &a[0].obj, &frame_obj, &step))
+        return NULL;
+    if (step < 1) {
+        PyErr_SetString(PyExc_ValueError, "rgb32_preview: step must be >= 1");
+        return NULL;
+    }
+    if (get_args("rgb32_preview", a, 1) < 0)
+        return NULL;
+    Py_buffer fv;
+    if (PyObject_GetBuffer(frame_obj, &fv, PyBUF_RECORDS_RO) < 0) {
+        release_args(a, 1);
+        return NULL;
+    }
+    Py_buffer *out = &a[0].view;
+    Py_ssize_t h = out->shape[0], w = out->shape[1];
+    if (fv.ndim != 3 || fv.itemsize != 1 || fv.shape[2] < 3 || (fv.shape[0] + step - 1) / step != h || (fv.shape[1] + step - 1) / step != w) {
+        PyErr_SetString(PyExc_TypeError, "rgb32_preview: frame must be (h, w, >= 3) bytes and out (ceil(h / step), ceil(w / step))");
+        PyBuffer_Release(&fv);
+        release_args(a, 1);
+        return NULL;
+    }
+    const unsigned char *fb = fv.buf;
+    Py_ssize_t s0 = fv.strides[0] * step, s1 = fv.strides[1] * step, s2 = fv.strides[2];
+    uint32_t *o = out->buf;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t r = 0; r < h; r++) {
+        const unsigned char *p = fb + r * s0;
+        uint32_t *q = o + r * w;
+        for (Py_ssize_t c = 0; c < w; c++, p += s1)
+            q[c] = 0xFF000000u | (uint32_t)p[2 * s2] << 16 | (uint32_t)p[s2] << 8 | (uint32_t)p[0];
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&fv);
+    release_args(a, 1);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
+    {"rgb32_preview", rgb32_preview, METH_VARARGS,
+     "rgb32_preview(out, frame, step): every step-th pixel of a BGR frame as 0xffRRGGBB into out (raster.py)."},
     {"trace_image", trace_image, METH_VARARGS,
      "trace_image(out, x, ys, colours, xs, xo, first, last, yscale, yoffset): polyline_spans of the lines "
      "through (x * xs + xo, ys[k]) filled into `out` as envelope_image does (see TraceGroup._fill); False "

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sensorlab.plotting.raster import compiled_raster, envelope_image, polyline_spans, premultiplied, trace_image
+from sensorlab.plotting.raster import compiled_raster, envelope_image, polyline_spans, premultiplied, rgb32_preview, trace_image
 
 COLOURS = np.array([premultiplied(c) for c in ((78, 155, 245, 255), (245, 166, 35, 255), (90, 200, 90, 255), (239, 83, 80, 128))], np.uint32)
 
@@ -196,3 +196,21 @@ def test_trace_image_fills_the_pixels_of_polyline_spans_then_envelope_image(seed
             assert np.array_equal(got, want), (compiled, np.argwhere(got != want)[:5])
         else:
             assert (got == 0xDEADBEEF).all()  # nothing drawn: left as it was
+
+
+@pytest.mark.parametrize("step", [1, 2, 3])
+@pytest.mark.parametrize("shape", [(48, 64, 3), (7, 5, 4), (481, 641, 3)])
+def test_the_camera_preview_pixels_are_the_frames_colours_in_qts_rgb32(step, shape):
+    """The live camera preview: every step-th pixel of a BGR(A) frame as 0xffRRGGBB, from a
+    strided view too (a channel-last frame sliced out of a batch), in C and in NumPy alike."""
+    rng = np.random.default_rng(step)
+    batch = rng.integers(0, 256, size=(2, *shape), dtype=np.uint8)
+    frame = batch[1]
+    f = frame[::step, ::step].astype(np.uint32)
+    want = 0xFF000000 | f[..., 2] << 16 | f[..., 1] << 8 | f[..., 0]
+    for compiled in ([True, False] if compiled_raster is not None else [False]):
+        got = rgb32_preview(frame, step, compiled=compiled)
+        assert got.dtype == np.uint32 and got.flags.c_contiguous and np.array_equal(got, want)
+    rotated = np.swapaxes(frame, 0, 1)  # any strides
+    f = rotated[::step, ::step].astype(np.uint32)
+    assert np.array_equal(rgb32_preview(rotated, step), 0xFF000000 | f[..., 2] << 16 | f[..., 1] << 8 | f[..., 0])
