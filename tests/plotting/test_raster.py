@@ -8,7 +8,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sensorlab.plotting.raster import compiled_raster, envelope_image, polyline_spans, premultiplied, rgb32_preview, trace_image
+from sensorlab.plotting.raster import (
+    compiled_raster,
+    envelope_image,
+    polyline_spans,
+    premultiplied,
+    rgb32_preview,
+    trace_image,
+)
 
 COLOURS = np.array([premultiplied(c) for c in ((78, 155, 245, 255), (245, 166, 35, 255), (90, 200, 90, 255), (239, 83, 80, 128))], np.uint32)
 

@@ -4,47 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QImage, QPainter
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
 from sensorlab.acquisition.source import StreamKind
+from sensorlab.app.live.image_items import PixelImage
 from sensorlab.app.live.panel import Panel
 from sensorlab.plotting.raster import rgb32_preview
-
-
-class PixelImage(pg.GraphicsObject):
-    """An image of ``0xffRRGGBB`` pixels (Qt's ``Format_RGB32``, which its raster engine draws
-    fastest), row 0 at y = 0, one data unit a pixel, as pyqtgraph's ``ImageItem`` places it.
-
-    The live camera and radar previews set a new image 20–30 times a second: ``ImageItem``
-    spent Python on each (``setImage``'s checks and signals, ``render`` making the `QImage`,
-    its ``paint``), and drew an RGB888 image Qt converted while scaling it. Here the `QImage`
-    wraps the panel's array as it is (``qimage``: the pixels drawn)."""
-
-    def __init__(self):
-        super().__init__()
-        self.qimage: QImage | None = None
-        self._pixels: np.ndarray | None = None  # the array ``qimage`` reads (kept alive with it)
-        self._rect = QRectF()
-
-    def set_pixels(self, pixels: np.ndarray) -> None:
-        """Show ``pixels``, a C-contiguous (rows, columns) uint32 array of ``0xffRRGGBB``."""
-        h, w = pixels.shape
-        self._pixels = pixels
-        self.qimage = QImage(pixels.data, w, h, 4 * w, QImage.Format.Format_RGB32)
-        if self._rect.width() != w or self._rect.height() != h:
-            self.prepareGeometryChange()
-            self._rect = QRectF(0, 0, w, h)
-            self.informViewBoundsChanged()  # the view fits a new size
-        self.update()
-
-    def boundingRect(self) -> QRectF:
-        return QRectF(self._rect)
-
-    def paint(self, p: QPainter, *_args) -> None:
-        if self.qimage is not None:
-            p.drawImage(self._rect, self.qimage)
 
 
 class ImagePanel(Panel):

@@ -18,8 +18,8 @@ min/max pairs are), the group fills the range of each line within each pixel col
 ARGB image (sensorlab/plotting/raster.py) and draws that, instead of Qt stroking every
 segment; raw samples a pixel or more apart are still stroked.
 
-`ColumnImage` (a scrolling colour image), `ViewOverlay` (the base of items drawn in a plot's
-pixels) and `CursorLine` are here too; the marker lines and their texts, a `ViewOverlay`, are
+`ViewOverlay` (the base of items drawn in a plot's pixels) and `CursorLine` are here too (the
+images: `image_items`); the marker lines and their texts, a `ViewOverlay`, are
 `sensorlab.app.live.marker_layer`.
 """
 
@@ -35,7 +35,6 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem
 
 from sensorlab.plotting.raster import premultiplied, trace_image
-
 
 _VISIBLE_CHANGED = QGraphicsItem.GraphicsItemChange.ItemVisibleHasChanged
 #: Pixels of the dot a point between two breaks is drawn as (a window between skipped ones).
@@ -172,6 +171,7 @@ class Trace(pg.GraphicsObject):
     def itemChange(self, change, value):
         ret = super().itemChange(change, value)
         if change == _VISIBLE_CHANGED and self._group is not None:
+            self._group._colours = None
             self._group.changed()  # shown or hidden from the legend or the channel menu
         return ret
 
@@ -194,11 +194,13 @@ class TraceGroup(pg.GraphicsObject):
         # The (traces, points) rows the traces draw, when `set_rows` gave them (the image is
         # filled from them in place, `_fill`); None after a trace was given other data.
         self._rows: np.ndarray | None = None
+        self._colours: np.ndarray | None = None  # each trace's pixel value for `_rows`, 0 if hidden
         self.fills = 0  # paints that drew the traces as one image (tests, benchmarks)
 
     def add(self, trace: Trace) -> Trace:
         trace._group = self
         self.traces.append(trace)
+        self._colours = None
         return trace
 
     def changed(self) -> None:
@@ -288,7 +290,9 @@ class TraceGroup(pg.GraphicsObject):
         rows = self._rows
         if rows is not None and shown[0]._x is x and all(tr._x is x for tr in shown):
             # the rows as `set_rows` gave them, hidden traces left out by their colour 0
-            colours = np.array([tr._premultiplied if tr.isVisible() else 0 for tr in self.traces], np.uint32)
+            if self._colours is None:  # (again when a trace is shown or hidden: `Trace.itemChange`)
+                self._colours = np.array([tr._premultiplied if tr.isVisible() else 0 for tr in self.traces], np.uint32)
+            colours = self._colours
         else:
             rows = np.stack([tr._y for tr in shown])
             colours = np.array([tr._premultiplied for tr in shown], np.uint32)
@@ -303,52 +307,6 @@ class TraceGroup(pg.GraphicsObject):
         p.restore()
         self.fills += 1
         return True
-
-
-class ColumnImage(pg.GraphicsObject):
-    """A scrolling colour image (a spectrogram) drawn straight from a `RollingBuffer`.
-
-    Columns are coloured once, when they arrive (``colour``), into 32-bit RGB values, so a
-    frame neither re-applies a colour map to the whole image nor copies it: the painted
-    `QImage` reads the buffer's memory in place (its rows are the buffer's channel rows,
-    ``bytesPerLine`` skips the unused part). Row 0 is drawn at the bottom of ``rect``.
-    """
-
-    def __init__(self, cmap: pg.ColorMap, levels: tuple[float, float]):
-        super().__init__()
-        self._lut = np.ascontiguousarray(cmap.getLookupTable(nPts=256, mode="byte", alpha=False)).astype(np.uint32)
-        # QImage.Format_RGB32 stores 0xffRRGGBB per pixel.
-        self._argb = (0xFF000000 | (self._lut[:, 0] << 16) | (self._lut[:, 1] << 8) | self._lut[:, 2]).astype(np.uint32)
-        self.levels = levels
-        self._image: QImage | None = None
-        self._keep = None  # the array the QImage reads (kept alive with it)
-        self._rect = QRectF()
-
-    def colour(self, values: np.ndarray) -> np.ndarray:
-        """``values`` (any shape) mapped through the colour map between ``levels``."""
-        lo, hi = self.levels
-        idx = np.clip((values - lo) * (255.0 / (hi - lo)), 0, 255).astype(np.uint8)
-        return self._argb[idx]
-
-    def set_columns(self, backing: np.ndarray, start: int, stop: int, rect: QRectF) -> None:
-        """Show columns ``start:stop`` of the C-contiguous uint32 ``backing`` (rows × columns)
-        over ``rect`` (data coordinates)."""
-        rows, width = backing.shape
-        flat = backing.reshape(-1)[start:]  # the image starts at column `start` of row 0
-        self._keep = flat
-        self._image = QImage(flat.data, stop - start, rows, width * 4, QImage.Format.Format_RGB32)
-        if rect != self._rect:
-            self.prepareGeometryChange()
-            self._rect = rect
-        self.update()
-
-    def boundingRect(self) -> QRectF:
-        return QRectF(self._rect)
-
-    def paint(self, p: QPainter, *_args) -> None:
-        if self._image is None:
-            return
-        p.drawImage(self._rect, self._image)
 
 
 class ViewOverlay(pg.GraphicsObject):
