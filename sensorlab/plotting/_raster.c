@@ -389,6 +389,21 @@ static PyObject *trace_image(PyObject *self, PyObject *args)
                             Py_ssize_t r0 = top < 0.0 ? 0 : (Py_ssize_t)top, r1 = bottom > (double)(h - 1) ? h - 1 : (Py_ssize_t)bottom;
                             rmin = r0 < rmin ? r0 : rmin;
                             rmax = r1 > rmax ? r1 : rmax;
+                            if (ncov == 0 || (ncov == 1 && r0 <= cov[1] + 1 && r1 >= cov[0] - 1)) {
+                                /* the usual case, one covered run that this one touches (or none
+                                 * yet): what sticks out of it on either side, then the two joined */
+                                Py_ssize_t a = ncov ? cov[0] : r1 + 1, b = ncov ? cov[1] : r1;
+                                Py_ssize_t cur = r0, stop = r1 < a - 1 ? r1 : a - 1;
+                                for (uint32_t *q = tile + cur * TILE + tc; cur <= stop; cur++, q += TILE)
+                                    *q = colour;
+                                cur = r0 > b + 1 ? r0 : b + 1;
+                                for (uint32_t *q = tile + cur * TILE + tc; cur <= r1; cur++, q += TILE)
+                                    *q = colour;
+                                cov[0] = ncov && a < r0 ? a : r0;
+                                cov[1] = ncov && b > r1 ? b : r1;
+                                ncov = 1;
+                                continue;
+                            }
                             /* write the rows of r0..r1 no later channel covers */
                             Py_ssize_t cur = r0;
                             for (Py_ssize_t v = 0; v < ncov && cur <= r1; v++) {
