@@ -24,6 +24,10 @@ from sensorlab.optional_extension import load_optional_extension
 
 _RASTER = load_optional_extension("sensorlab.plotting._raster", "envelope raster", "NumPy")
 compiled_raster = _RASTER.module
+# The live view's two functions, None in a build older than them (a tree updated but not rebuilt:
+# the NumPy code then runs, with the same pixels, until `python setup.py build_ext --inplace`).
+_trace_image = getattr(compiled_raster, "trace_image", None)
+_rgb32_preview = getattr(compiled_raster, "rgb32_preview", None)
 
 
 def raster_path() -> str:
@@ -182,9 +186,9 @@ def trace_image(out: np.ndarray, x: np.ndarray, ys: np.ndarray, colours: np.ndar
     with every pixel of ``out`` written (0 where no line is: ``out`` need not be cleared).
     ``compiled=False`` runs the NumPy code (tests).
     """
-    if compiled and compiled_raster is not None:
-        return compiled_raster.trace_image(out, x, ys, colours, float(x_scale), float(x_offset), float(first),
-                                           float(last), float(y_scale), float(y_offset))
+    if compiled and _trace_image is not None:
+        return _trace_image(out, x, ys, colours, float(x_scale), float(x_offset), float(first), float(last),
+                            float(y_scale), float(y_offset))
     px = x * x_scale + x_offset
     a, b = px.searchsorted(first), px.searchsorted(last + 1)
     if b - a <= last - first + 1:
@@ -205,8 +209,8 @@ def rgb32_preview(frame: np.ndarray, step: int = 1, compiled: bool = True) -> np
     frame's instructions, docs/performance/live-view.md); NumPy otherwise, the same pixels."""
     h, w = -(-frame.shape[0] // step), -(-frame.shape[1] // step)
     out = np.empty((h, w), np.uint32)
-    if compiled and compiled_raster is not None:
-        compiled_raster.rgb32_preview(out, frame, int(step))
+    if compiled and _rgb32_preview is not None:
+        _rgb32_preview(out, frame, int(step))
         return out
     f = frame[::step, ::step]
     out[:] = 0xFF000000 | f[..., 2].astype(np.uint32) << 16 | f[..., 1].astype(np.uint32) << 8 | f[..., 0]
