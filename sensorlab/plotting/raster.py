@@ -24,6 +24,10 @@ from sensorlab.optional_extension import load_optional_extension
 
 _RASTER = load_optional_extension("sensorlab.plotting._raster", "envelope raster", "NumPy")
 compiled_raster = _RASTER.module
+# The live view's two functions, None in a build older than them (a tree updated but not rebuilt:
+# the NumPy code then runs, with the same pixels, until `python setup.py build_ext --inplace`).
+_trace_image = getattr(compiled_raster, "trace_image", None)
+_rgb32_preview = getattr(compiled_raster, "rgb32_preview", None)
 
 
 def raster_path() -> str:
@@ -165,4 +169,52 @@ def polyline_spans(px: np.ndarray, ys: np.ndarray, first: int, last: int,
     return edges[:-1] + 0.5, np.ascontiguousarray(lo.T), np.ascontiguousarray(hi.T)
 
 
-__all__ = ["compiled_raster", "envelope_image", "join_columns", "polyline_spans", "premultiplied", "raster_path"]
+def trace_image(out: np.ndarray, x: np.ndarray, ys: np.ndarray, colours: np.ndarray, x_scale: float, x_offset: float,
+                first: int, last: int, y_scale: float, y_offset: float, compiled: bool = True) -> bool:
+    """The live view's envelope traces filled into ``out`` in one call: `polyline_spans` of
+    the lines through ``(x * x_scale + x_offset, ys[k])`` over the device columns
+    ``first..last``, then `envelope_image` of those spans (``join=False``) with column ``c``
+    of ``out`` being device column ``first + c`` and value ``v`` in row
+    ``floor(v * y_scale + y_offset)``: the same pixels as those two calls.
+
+    ``x``: (n,) float64, increasing; ``ys``: (channels, n) float32 or float64, any strides
+    (a panel's display buffer as it is: the C code reads it in place, where the two calls
+    took a stacked float64 copy, an array of device x and intermediate spans each frame);
+    ``colours``: (channels,) uint32 premultiplied ARGB, 0 for a channel not drawn. Returns
+    False, drawing nothing, when the points from ``first`` to ``last + 1`` are no more than
+    the columns (raw samples a pixel or more apart: the caller strokes them); else True,
+    with every pixel of ``out`` written (0 where no line is: ``out`` need not be cleared).
+    ``compiled=False`` runs the NumPy code (tests).
+    """
+    if compiled and _trace_image is not None:
+        return _trace_image(out, x, ys, colours, float(x_scale), float(x_offset), float(first), float(last),
+                            float(y_scale), float(y_offset))
+    px = x * x_scale + x_offset
+    a, b = px.searchsorted(first), px.searchsorted(last + 1)
+    if b - a <= last - first + 1:
+        return False
+    out[:] = 0
+    drawn = np.asarray(colours) != 0
+    centres, lo, hi = polyline_spans(px, np.asarray(ys)[drawn], first, last, compiled=False)
+    envelope_image(out, centres, lo, hi, np.asarray(colours, np.uint32)[drawn], 1.0, -first, y_scale, y_offset,
+                   join=False, compiled=False)
+    return True
+
+
+def rgb32_preview(frame: np.ndarray, step: int = 1, compiled: bool = True) -> np.ndarray:
+    """Every ``step``-th row and column of a BGR(A) 8-bit frame ``(h, w, >= 3)``, any strides,
+    as ``(ceil(h / step), ceil(w / step))`` uint32 ``0xffRRGGBB`` pixels: Qt's ``Format_RGB32``,
+    the format its raster engine draws fastest. One pass in C (the live camera preview: the
+    strided NumPy copy of ``frame[::2, ::2, 2::-1]`` it replaced was a quarter of a 20 fps live
+    frame's instructions, docs/performance/live-view.md); NumPy otherwise, the same pixels."""
+    h, w = -(-frame.shape[0] // step), -(-frame.shape[1] // step)
+    out = np.empty((h, w), np.uint32)
+    if compiled and _rgb32_preview is not None:
+        _rgb32_preview(out, frame, int(step))
+        return out
+    f = frame[::step, ::step]
+    out[:] = 0xFF000000 | f[..., 2].astype(np.uint32) << 16 | f[..., 1].astype(np.uint32) << 8 | f[..., 0]
+    return out
+
+
+__all__ = ["compiled_raster", "envelope_image", "join_columns", "polyline_spans", "premultiplied", "raster_path", "rgb32_preview", "trace_image"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPointF
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QImage
 
 from sensorlab.acquisition.buffers import ChunkRing
 from sensorlab.acquisition.source import Chunk, StreamInfo, StreamKind
@@ -63,10 +63,22 @@ def test_the_camera_preview_shows_the_frames_colours(qtbot):
     frame[0, :24, :32] = (250, 0, 0)  # a blue top-left quarter
     ring.append(Chunk(frame, np.array([1.0])))
     assert panel.refresh()
-    panel.image.render()
     q = panel.image.qimage
     assert q.pixelColor(40, 40) == QColor(200, 100, 10)
     assert q.pixelColor(5, 5) == QColor(0, 0, 250)
+    # on screen too, and a wide frame at half resolution, every other pixel of the newest frame
+    panel.resize(400, 300)
+    panel.show()
+    qtbot.waitUntil(lambda: QColor(0, 0, 250).rgb() in set(panel.graphics.grab().toImage().convertToFormat(QImage.Format.Format_RGB32).pixel(x, y)
+                                                              for x in range(0, 400, 7) for y in range(0, 280, 7)), timeout=5_000)
+    big = np.random.default_rng(1).integers(0, 256, size=(1, 480, 640, 3), dtype=np.uint8)
+    ring.append(Chunk(big, np.array([2.0])))
+    assert panel.refresh()
+    q = panel.image.qimage
+    assert (q.width(), q.height()) == (320, 240)
+    for x, y in [(0, 0), (319, 239), (123, 45)]:
+        b, g, r = big[0, 2 * y, 2 * x]
+        assert q.pixelColor(x, y) == QColor(int(r), int(g), int(b))
 
 
 def test_the_radar_map_shows_its_values_through_the_colour_bars_map(qtbot):
@@ -84,7 +96,6 @@ def test_the_radar_map_shows_its_values_through_the_colour_bars_map(qtbot):
     ring.append(Chunk(frame, np.array([1.0])))
     assert panel.refresh()
     assert panel._levels == (1.0, 9.0)
-    panel.image.render()
     q = panel.image.qimage
     lut = pg.colormap.get("viridis").getLookupTable(nPts=256, mode="byte", alpha=False)
     assert q.pixelColor(0, 0) == QColor(*map(int, lut[0]))  # column 0, row 0 (drawn at the bottom)

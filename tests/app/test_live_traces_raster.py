@@ -100,3 +100,35 @@ def test_raw_samples_a_few_a_column_are_stroked_by_qt(qtbot):
     qtbot.waitUntil(lambda: _mask(_image(panel), PALETTE[0]).sum() > 300, timeout=5_000)
     assert panel.traces.fills == 0
     assert isinstance(panel.traces, TraceGroup)
+
+
+def test_stroked_raw_samples_show_the_newest_rows_handed_over(qtbot):
+    """A panel hands its channels their rows without copying them into each line's points
+    (`TraceGroup.set_rows`: an envelope is filled from the rows as they are); a trace that is
+    stroked copies them when painted, so every refresh draws the rows of that refresh, also
+    when their number is the same as before (a full window)."""
+    info = StreamInfo("imu", StreamKind.TIMESERIES, 20.0, ("a",), ("g",), sample_shape=(1,))
+    ring = ChunkRing(seconds=30.0)
+    panel = shown(qtbot, TimeseriesPanel(info, ring, 0.0, window=10.0), 700, 300)
+    panel.legend.setVisible(False)
+    panel.set_autoscale(False)
+    panel.plot.setYRange(-3.0, 3.0, padding=0)
+
+    def drawn_at(x: float, y: float) -> bool:
+        col, row = _px(panel, x, y)
+        return bool(_mask(_image(panel), PALETTE[0])[row - 1 : row + 2, col].any())
+
+    t = np.arange(1, 301) / 20.0  # 0.05 … 15 s at -2: more than the window keeps
+    ring.append(Chunk(np.full((len(t), 1), -2.0, np.float32), t))
+    assert panel.refresh()
+    points = panel.curves[0]._n
+    panel.plot.setXRange(5.0, 15.0, padding=0)
+    qtbot.waitUntil(lambda: drawn_at(12.0, -2.0), timeout=5_000)
+    t2 = np.arange(301, 401) / 20.0  # then 15.05 … 20 s at +2
+    ring.append(Chunk(np.full((len(t2), 1), 2.0, np.float32), t2))
+    assert panel.refresh()
+    assert panel.curves[0]._n == points  # a full window: as many points as before
+    panel.plot.setXRange(10.0, 20.0, padding=0)
+    qtbot.waitUntil(lambda: drawn_at(18.0, 2.0), timeout=5_000)
+    assert drawn_at(12.0, -2.0) and not drawn_at(18.0, -2.0)
+    assert panel.traces.fills == 0  # stroked, not filled

@@ -8,7 +8,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sensorlab.plotting.raster import compiled_raster, envelope_image, polyline_spans, premultiplied
+from sensorlab.plotting.raster import (
+    compiled_raster,
+    envelope_image,
+    polyline_spans,
+    premultiplied,
+    rgb32_preview,
+    trace_image,
+)
 
 COLOURS = np.array([premultiplied(c) for c in ((78, 155, 245, 255), (245, 166, 35, 255), (90, 200, 90, 255), (239, 83, 80, 128))], np.uint32)
 
@@ -157,3 +164,60 @@ def test_a_wrong_argument_is_refused_naming_the_function_and_the_argument():
         compiled_raster.envelope_image(np.zeros((4, 4), np.uint32), np.zeros((2, 2)), ys, ys, COLOURS[:1], 1.0, 0.0, 1.0, 0.0)
     with pytest.raises(ValueError, match="lo and hi must be"):
         compiled_raster.envelope_image(np.zeros((4, 4), np.uint32), np.zeros(3), ys, ys, COLOURS[:1], 1.0, 0.0, 1.0, 0.0)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_trace_image_fills_the_pixels_of_polyline_spans_then_envelope_image(seed):
+    """The live view fills its envelope traces with one `trace_image` call straight from the
+    panel's display buffer (float32, channel rows of a wider array): the same pixels as the
+    two steps it replaced (a float64 copy of the shown rows → `polyline_spans` →
+    `envelope_image` without the join), hidden channels (colour 0) left out, and False with
+    nothing drawn when the points are no more than the columns (raw samples: stroked)."""
+    rng = np.random.default_rng(seed)
+    n, k = int(rng.integers(1, 1500)), int(rng.integers(1, 5))
+    x_scale, x_offset = float(rng.uniform(20, 400)), float(rng.uniform(-50, 50))
+    # device x steps: an envelope's (several points a column), raw samples' (a pixel or more)
+    steps = [0.02, 0.1, 0.3, 0.5, 1.0] if rng.random() < 0.8 else [0.5, 1.0, 2.5, 9.0]
+    x = (np.cumsum(rng.choice(steps, size=n)) + rng.uniform(-60, 20)) / x_scale
+    backing = rng.normal(0, 8, size=(k, n + 50)).astype(rng.choice([np.float32, np.float64]))
+    backing[rng.integers(0, k, size=3), rng.integers(0, n + 50, size=3)] = np.nan
+    ys = backing[:, 20 : 20 + n]  # a strided view, as RollingBuffer.view() hands it out
+    colours = COLOURS[:k].copy()
+    if k > 1 and rng.random() < 0.4:
+        colours[rng.integers(0, k)] = 0
+    first, last = int(rng.integers(-5, 30)), int(rng.integers(30, 300))
+    h = int(rng.integers(5, 80))
+    y_scale, y_offset = float(rng.uniform(-4, -0.2)), float(rng.uniform(0, h))
+    px = x * x_scale + x_offset
+    a, b = px.searchsorted(first), px.searchsorted(last + 1)
+    want = np.zeros((h, last - first + 1), np.uint32)
+    drawn = colours != 0
+    if b - a > last - first + 1:
+        centres, lo, hi = polyline_spans(px, ys[drawn].astype(np.float64), first, last)
+        envelope_image(want, centres, lo, hi, colours[drawn], 1.0, -first, y_scale, y_offset, join=False)
+    for compiled in ([True, False] if compiled_raster is not None else [False]):
+        got = np.full_like(want, 0xDEADBEEF)  # every pixel is written when it fills
+        filled = trace_image(got, x, ys, colours, x_scale, x_offset, first, last, y_scale, y_offset, compiled=compiled)
+        assert filled == (b - a > last - first + 1) and (got.any() or not filled or not want.any())
+        if filled:
+            assert np.array_equal(got, want), (compiled, np.argwhere(got != want)[:5])
+        else:
+            assert (got == 0xDEADBEEF).all()  # nothing drawn: left as it was
+
+
+@pytest.mark.parametrize("step", [1, 2, 3])
+@pytest.mark.parametrize("shape", [(48, 64, 3), (7, 5, 4), (481, 641, 3)])
+def test_the_camera_preview_pixels_are_the_frames_colours_in_qts_rgb32(step, shape):
+    """The live camera preview: every step-th pixel of a BGR(A) frame as 0xffRRGGBB, from a
+    strided view too (a channel-last frame sliced out of a batch), in C and in NumPy alike."""
+    rng = np.random.default_rng(step)
+    batch = rng.integers(0, 256, size=(2, *shape), dtype=np.uint8)
+    frame = batch[1]
+    f = frame[::step, ::step].astype(np.uint32)
+    want = 0xFF000000 | f[..., 2] << 16 | f[..., 1] << 8 | f[..., 0]
+    for compiled in ([True, False] if compiled_raster is not None else [False]):
+        got = rgb32_preview(frame, step, compiled=compiled)
+        assert got.dtype == np.uint32 and got.flags.c_contiguous and np.array_equal(got, want)
+    rotated = np.swapaxes(frame, 0, 1)  # any strides
+    f = rotated[::step, ::step].astype(np.uint32)
+    assert np.array_equal(rgb32_preview(rotated, step), 0xFF000000 | f[..., 2] << 16 | f[..., 1] << 8 | f[..., 0])

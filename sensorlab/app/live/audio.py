@@ -7,8 +7,9 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 
 from sensorlab.app.live.buffers import PeakEnvelope, RollingBuffer, pull_since
+from sensorlab.app.live.image_items import ColumnImage
 from sensorlab.app.live.panel import PALETTE, Panel
-from sensorlab.app.live.traces import ColumnImage, Trace, TraceGroup
+from sensorlab.app.live.traces import Trace, TraceGroup
 
 
 class AudioPanel(Panel):

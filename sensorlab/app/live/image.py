@@ -8,7 +8,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
 from sensorlab.acquisition.source import StreamKind
+from sensorlab.app.live.image_items import PixelImage
 from sensorlab.app.live.panel import Panel
+from sensorlab.plotting.raster import rgb32_preview
 
 
 class ImagePanel(Panel):
@@ -18,7 +20,7 @@ class ImagePanel(Panel):
         super().__init__(info, ring, origin, window, parent)
         self.is_video = info.kind is StreamKind.VIDEO
         self.graphics = pg.GraphicsLayoutWidget()
-        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image = PixelImage()
         self.color_bar: pg.ColorBarItem | None = None
         if self.is_video:
             # Video rows run top to bottom; pixels need no axes.
@@ -37,8 +39,9 @@ class ImagePanel(Panel):
             cmap = pg.colormap.get("viridis")
             # Coloured here, through the table pyqtgraph would use (`_colour`): for a map with
             # a colour map, its `ImageItem` built a Qt colour table of 256 entries in Python
-            # for every image (~0.2 ms of 0.3 a radar frame).
-            self._lut = cmap.getLookupTable(nPts=256, mode="byte", alpha=False)
+            # for every image (~0.2 ms of 0.3 a radar frame). As 0xffRRGGBB pixels.
+            lut = cmap.getLookupTable(nPts=256, mode="byte", alpha=False).astype(np.uint32)
+            self._lut = 0xFF000000 | lut[:, 0] << 16 | lut[:, 1] << 8 | lut[:, 2]
             unit = info.units[0] if info.units and info.units[0] else "value"
             self.color_bar = pg.ColorBarItem(colorMap=cmap, interactive=False, width=12, label=unit)
             self.graphics.addItem(self.color_bar, row=0, col=1)
@@ -65,10 +68,22 @@ class ImagePanel(Panel):
         return max(abs(a - c), abs(b - d)) > self.BAR_STEP * max(b - a, d - c, 1e-12)
 
     def _colour(self, img: np.ndarray, levels: tuple[float, float]) -> np.ndarray:
-        """``img`` as RGB bytes: the pixels pyqtgraph draws for it with the colour map at ``levels``
-        (256 colours over the levels, values outside them clipped to the ends)."""
+        """``img`` as ``0xffRRGGBB`` pixels: the colours pyqtgraph draws for it with the colour map
+        at ``levels`` (256 colours over the levels, values outside them clipped to the ends)."""
         lo, hi = levels
         return self._lut[np.clip((img - lo) * (256.0 / (hi - lo)), 0, 255).astype(np.uint8)]
+
+    @staticmethod
+    def _video_pixels(frame: np.ndarray, step: int) -> np.ndarray:
+        """Every ``step``-th pixel of a video frame as ``0xffRRGGBB``: BGR(A) bytes as cameras
+        deliver them (in one pass, `rgb32_preview`), or one channel as grey; other sample
+        types clipped to 0–255 as bytes (what pyqtgraph showed with levels (0, 255))."""
+        if frame.dtype != np.uint8:
+            frame = np.clip(frame, 0, 255).astype(np.uint8)
+        if frame.ndim == 3 and frame.shape[2] >= 3:
+            return rgb32_preview(frame, step)
+        grey = (frame[..., 0] if frame.ndim == 3 else frame)[::step, ::step].astype(np.uint32)
+        return np.ascontiguousarray(0xFF000000 | grey << 16 | grey << 8 | grey)
 
     def _pull(self) -> bool:
         chunk = self.ring.latest()
@@ -77,14 +92,9 @@ class ImagePanel(Panel):
         frame = np.asarray(chunk.data[-1])
         self.newest = float(chunk.timestamps[-1])
         if self.is_video:
-            if frame.ndim == 3 and frame.shape[1] > 400:
-                frame = frame[::2, ::2]  # half resolution is plenty for a preview
-            if frame.ndim == 3 and frame.shape[2] >= 3:
-                frame = frame[..., 2::-1]  # BGR -> RGB
-            # 8-bit colour needs no levels: pyqtgraph then wraps the array as a QImage as it is,
-            # where levels (0, 255) made it map every pixel through a lookup table each frame.
-            levels = None if frame.dtype == np.uint8 else (0, 255)
-            self.image.setImage(np.ascontiguousarray(frame), autoLevels=False, levels=levels)
+            # half resolution is plenty for a preview
+            step = 2 if frame.ndim >= 2 and frame.shape[1] > 400 else 1
+            self.image.set_pixels(self._video_pixels(frame, step))
         else:
             img = frame.reshape(frame.shape[0], -1) if frame.ndim > 1 else frame[None, :]
             lo, hi = float(np.min(img)), float(np.max(img))
@@ -94,7 +104,7 @@ class ImagePanel(Panel):
             else:
                 a, b = self._levels
                 self._levels = (0.9 * a + 0.1 * lo, max(0.9 * b + 0.1 * hi, 0.9 * a + 0.1 * lo + 1e-6))
-            self.image.setImage(self._colour(img, self._levels), autoLevels=False, levels=None)
+            self.image.set_pixels(self._colour(img, self._levels))
             if self.color_bar is not None and self._bar_moved():
                 # Redrawing the bar repaints its four axes: only when the levels moved visibly.
                 self._bar_levels = self._levels

@@ -18,8 +18,8 @@ min/max pairs are), the group fills the range of each line within each pixel col
 ARGB image (sensorlab/plotting/raster.py) and draws that, instead of Qt stroking every
 segment; raw samples a pixel or more apart are still stroked.
 
-`ColumnImage` (a scrolling colour image), `ViewOverlay` (the base of items drawn in a plot's
-pixels) and `CursorLine` are here too; the marker lines and their texts, a `ViewOverlay`, are
+`ViewOverlay` (the base of items drawn in a plot's pixels) and `CursorLine` are here too (the
+images: `image_items`); the marker lines and their texts, a `ViewOverlay`, are
 `sensorlab.app.live.marker_layer`.
 """
 
@@ -34,8 +34,7 @@ from PySide6.QtCore import QPointF, QRectF
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem
 
-from sensorlab.plotting.raster import envelope_image, polyline_spans, premultiplied
-
+from sensorlab.plotting.raster import premultiplied, trace_image
 
 _VISIBLE_CHANGED = QGraphicsItem.GraphicsItemChange.ItemVisibleHasChanged
 #: Pixels of the dot a point between two breaks is drawn as (a window between skipped ones).
@@ -52,10 +51,14 @@ class Trace(pg.GraphicsObject):
         super().__init__()
         self.opts = {"pen": pen, "name": name, "antialias": False, "fillLevel": None, "symbol": None, "brush": None}
         self._pen = pg.mkPen(pen)
+        # Its pixel value in a group's image (`TraceGroup._fill`): the pen is not changed later.
+        self._premultiplied = premultiplied(self._pen.color().getRgb())
         self._x: np.ndarray | None = None
         self._y: np.ndarray | None = None
+        self._n = 0  # points
         self._poly = fn.create_qpolygonf(0)
         self._points = np.zeros((0, 2))
+        self._stale = False  # `_points` not yet the points (`TraceGroup.set_rows` copies them when stroked)
         self._pieces: list = []  # the polyline cut at its breaks, when it has any
         self._rect = QRectF()
 
@@ -94,6 +97,7 @@ class Trace(pg.GraphicsObject):
             self._span = None
         if self._group is not None:
             self._rect = rect  # painted by its group, which the caller tells (`TraceGroup.changed`)
+            self._group._rows = None  # its rows are no longer the group's (`TraceGroup.set_rows`)
             return
         if rect != self._rect:
             self.prepareGeometryChange()
@@ -102,14 +106,27 @@ class Trace(pg.GraphicsObject):
 
     def _copy(self, x: np.ndarray, y: np.ndarray, n: int) -> None:
         """Keep ``x``, ``y`` and copy them into the polyline's points (unbroken)."""
-        self._x, self._y = x, y
-        if n != len(self._points):
-            self._poly = fn.create_qpolygonf(n)
-            self._points = fn.ndarray_from_qpolygonf(self._poly)
-        points = self._points
-        points[:, 0] = x
-        points[:, 1] = y
+        self._keep(x, y, n)
+        self._polyline()
+
+    def _keep(self, x: np.ndarray, y: np.ndarray, n: int) -> None:
+        """Keep ``x``, ``y`` (unbroken); the polyline's points are copied when it is stroked."""
+        self._x, self._y, self._n = x, y, n
         self._pieces = []
+        self._stale = True
+
+    def _polyline(self):
+        """The points as a `QPolygonF`, copied from ``x``, ``y`` if they changed since."""
+        if self._stale:
+            n = self._n
+            if n != len(self._points):
+                self._poly = fn.create_qpolygonf(n)
+                self._points = fn.ndarray_from_qpolygonf(self._poly)
+            points = self._points
+            points[:, 0] = self._x
+            points[:, 1] = self._y
+            self._stale = False
+        return self._poly
 
     def getOriginalDataset(self):
         return self._x, self._y
@@ -134,7 +151,7 @@ class Trace(pg.GraphicsObject):
 
     def stroke(self, p: QPainter) -> None:
         """Draw the polyline with ``p`` (antialiasing off: the caller's)."""
-        if len(self._points) < 2:
+        if self._n < 2:
             return
         p.setPen(self._pen)
         if self._pieces:
@@ -149,11 +166,12 @@ class Trace(pg.GraphicsObject):
                 for poly in lone:
                     p.drawPoints(poly)
         else:
-            p.drawPolyline(self._poly)
+            p.drawPolyline(self._polyline())
 
     def itemChange(self, change, value):
         ret = super().itemChange(change, value)
         if change == _VISIBLE_CHANGED and self._group is not None:
+            self._group._colours = None
             self._group.changed()  # shown or hidden from the legend or the channel menu
         return ret
 
@@ -173,11 +191,16 @@ class TraceGroup(pg.GraphicsObject):
         super().__init__()
         self.traces: list[Trace] = []
         self._rect = QRectF()
+        # The (traces, points) rows the traces draw, when `set_rows` gave them (the image is
+        # filled from them in place, `_fill`); None after a trace was given other data.
+        self._rows: np.ndarray | None = None
+        self._colours: np.ndarray | None = None  # each trace's pixel value for `_rows`, 0 if hidden
         self.fills = 0  # paints that drew the traces as one image (tests, benchmarks)
 
     def add(self, trace: Trace) -> Trace:
         trace._group = self
         self.traces.append(trace)
+        self._colours = None
         return trace
 
     def changed(self) -> None:
@@ -204,10 +227,13 @@ class TraceGroup(pg.GraphicsObject):
             lows, highs = rows.min(axis=1).tolist(), rows.max(axis=1).tolist()
             x0 = float(x[0])
             x1 = x0 + max(float(x[-1]) - x0, 1e-9)
+        # The points are copied into each trace's polyline only if it is stroked: an envelope
+        # is filled from ``rows`` as it is (`_fill`).
+        self._rows = rows if len(rows) == len(self.traces) else None
         for i, trace in enumerate(self.traces):
             if shown_only and not trace.isVisible():
                 continue
-            trace._copy(x, rows[i], n)
+            trace._keep(x, rows[i], n)
             if n >= 2:
                 lo, hi = lows[i], highs[i]
                 pad = 0.02 * (hi - lo) + 1e-6  # as `Trace.setData`
@@ -227,7 +253,7 @@ class TraceGroup(pg.GraphicsObject):
 
     def paint(self, p: QPainter, *_args) -> None:
         p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-        shown = [trace for trace in self.traces if trace.isVisible() and len(trace._points) >= 2]
+        shown = [trace for trace in self.traces if trace.isVisible() and trace._n >= 2]
         if shown and self._fill(p, shown):
             return
         for trace in shown:
@@ -245,27 +271,35 @@ class TraceGroup(pg.GraphicsObject):
         if t.m12() or t.m21() or t.m11() <= 0 or p.device().devicePixelRatio() != 1:
             return False
         x = shown[0]._x
-        if any((tr._x is not x and not np.array_equal(tr._x, x)) or tr._pieces or tr._pen.widthF() > 1 for tr in shown):
-            return False
+        for tr in shown:
+            if (tr._x is not x and not np.array_equal(tr._x, x)) or tr._pieces or tr._pen.widthF() > 1:
+                return False
         dev = p.device()
         region = QRectF(0, 0, dev.width(), dev.height())
         if p.hasClipping():
             region = region.intersected(t.mapRect(p.clipBoundingRect()))
-        px = x * t.m11() + t.dx()  # the points' device x
-        first, last = max(math.floor(region.left()), math.floor(px[0])), min(math.ceil(region.right()) - 1, math.floor(px[-1]))
+        m11, dx = t.m11(), t.dx()
+        # the points' device x at the ends (as NumPy computes ``x * m11 + dx`` for each point)
+        px0, px1 = float(x[0]) * m11 + dx, float(x[-1]) * m11 + dx
+        first, last = max(math.floor(region.left()), math.floor(px0)), min(math.ceil(region.right()) - 1, math.floor(px1))
         top, bottom = math.floor(region.top()), math.ceil(region.bottom())
         if last < first or bottom <= top:
             return True  # nothing of them in the exposed part
-        a, b = px.searchsorted(first), px.searchsorted(last + 1)
-        if b - a <= last - first + 1:
-            return False  # raw samples, a pixel apart or more: Qt's lines
-        ys = np.stack([tr._y for tr in shown])
-        centres, lo, hi = polyline_spans(px, ys, first, last)
-        colours = np.array([premultiplied(tr._pen.color().getRgb()) for tr in shown], np.uint32)
+        if len(x) <= last - first + 1:
+            return False  # no more points than columns: raw samples (`trace_image` says so too)
+        rows = self._rows
+        if rows is not None and shown[0]._x is x and all(tr._x is x for tr in shown):
+            # the rows as `set_rows` gave them, hidden traces left out by their colour 0
+            if self._colours is None:  # (again when a trace is shown or hidden: `Trace.itemChange`)
+                self._colours = np.array([tr._premultiplied if tr.isVisible() else 0 for tr in self.traces], np.uint32)
+            colours = self._colours
+        else:
+            rows = np.stack([tr._y for tr in shown])
+            colours = np.array([tr._premultiplied for tr in shown], np.uint32)
         w, h = last - first + 1, bottom - top
-        buf = np.zeros((h, w), np.uint32)
-        # (polyline_spans's neighbouring spans meet already: no join_columns again)
-        envelope_image(buf, centres, lo, hi, colours, 1.0, -first, t.m22(), t.dy() - top, join=False)
+        buf = np.empty((h, w), np.uint32)  # (`trace_image` writes every pixel)
+        if not trace_image(buf, x, rows, colours, m11, dx, first, last, t.m22(), t.dy() - top):
+            return False  # raw samples, a pixel apart or more: Qt's lines
         image = QImage(buf.data, w, h, 4 * w, QImage.Format.Format_ARGB32_Premultiplied)
         p.save()
         p.resetTransform()
@@ -273,52 +307,6 @@ class TraceGroup(pg.GraphicsObject):
         p.restore()
         self.fills += 1
         return True
-
-
-class ColumnImage(pg.GraphicsObject):
-    """A scrolling colour image (a spectrogram) drawn straight from a `RollingBuffer`.
-
-    Columns are coloured once, when they arrive (``colour``), into 32-bit RGB values, so a
-    frame neither re-applies a colour map to the whole image nor copies it: the painted
-    `QImage` reads the buffer's memory in place (its rows are the buffer's channel rows,
-    ``bytesPerLine`` skips the unused part). Row 0 is drawn at the bottom of ``rect``.
-    """
-
-    def __init__(self, cmap: pg.ColorMap, levels: tuple[float, float]):
-        super().__init__()
-        self._lut = np.ascontiguousarray(cmap.getLookupTable(nPts=256, mode="byte", alpha=False)).astype(np.uint32)
-        # QImage.Format_RGB32 stores 0xffRRGGBB per pixel.
-        self._argb = (0xFF000000 | (self._lut[:, 0] << 16) | (self._lut[:, 1] << 8) | self._lut[:, 2]).astype(np.uint32)
-        self.levels = levels
-        self._image: QImage | None = None
-        self._keep = None  # the array the QImage reads (kept alive with it)
-        self._rect = QRectF()
-
-    def colour(self, values: np.ndarray) -> np.ndarray:
-        """``values`` (any shape) mapped through the colour map between ``levels``."""
-        lo, hi = self.levels
-        idx = np.clip((values - lo) * (255.0 / (hi - lo)), 0, 255).astype(np.uint8)
-        return self._argb[idx]
-
-    def set_columns(self, backing: np.ndarray, start: int, stop: int, rect: QRectF) -> None:
-        """Show columns ``start:stop`` of the C-contiguous uint32 ``backing`` (rows × columns)
-        over ``rect`` (data coordinates)."""
-        rows, width = backing.shape
-        flat = backing.reshape(-1)[start:]  # the image starts at column `start` of row 0
-        self._keep = flat
-        self._image = QImage(flat.data, stop - start, rows, width * 4, QImage.Format.Format_RGB32)
-        if rect != self._rect:
-            self.prepareGeometryChange()
-            self._rect = rect
-        self.update()
-
-    def boundingRect(self) -> QRectF:
-        return QRectF(self._rect)
-
-    def paint(self, p: QPainter, *_args) -> None:
-        if self._image is None:
-            return
-        p.drawImage(self._rect, self._image)
 
 
 class ViewOverlay(pg.GraphicsObject):

@@ -31,8 +31,11 @@ from sensorlab.app.live.plot_items import follow_shown_x_axes
 from sensorlab.app.live.time_scroll import line_up, show_range
 from sensorlab.app.live.view_changes import StreamChanges
 
-#: Shortest refresh period of the live view, milliseconds (about 60 fps).
-REFRESH_MS = 16
+#: Shortest refresh period of the live view, milliseconds: up to ~66 fps, so that a display's
+#: 60 Hz is met with headroom. At 16 ms (62.5 fps) any late tick took the view below 60 fps: a
+#: run at 16 ms painted 62.1 fps, at 15 ms 64.2 (docs/performance/live-view.md, eighteenth
+#: round). The pacing (`_adapt_rate`) lengthens it whenever the GUI thread is over its budget.
+REFRESH_MS = 15
 #: Longest refresh period the view backs off to when the machine cannot keep up.
 MAX_REFRESH_MS = 250
 #: Share of one core the GUI thread may use (of the CPU this process may use, where that is
