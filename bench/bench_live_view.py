@@ -267,6 +267,8 @@ def _measure(seconds: float, profile: str | None = None, devices: str = "demo", 
             # Each thread by name too (several of a name are added up): `--threads` prints them.
             key = f"thread {name or th.id}"
             out[key] = out.get(key, 0.0) + th.user_time + th.system_time
+            wkey = f"wakes {name or th.id}"
+            out[wkey] = out.get(wkey, 0.0) + host_load.wakeups(th.id)
             if th.id == proc.pid:
                 kind = "gui"
             elif name.startswith(("mcu ", "emulated-mic", "source-emulated", "vmic")):
@@ -321,9 +323,11 @@ def _measure(seconds: float, profile: str | None = None, devices: str = "demo", 
             **{key: float(np.mean([p[i] for p in pacing])) if pacing else float("nan")
                for i, key in enumerate(("period_ms", "detail", "budget", "quota_used", "throttled"))},
             "load": os.getloadavg()[0],
-            **{f"cpu_ms_per_frame_{k}": 1000 * (k1[k] - k0[k]) / frames for k in k1 if k != "gui" and not k.startswith(("wakeups_", "thread "))},
+            **{f"cpu_ms_per_frame_{k}": 1000 * (k1[k] - k0[k]) / frames for k in k1 if k != "gui" and not k.startswith(("wakeups_", "thread ", "wakes "))},
             # CPU ms per second of rig data by thread: unlike per frame, it does not move with fps.
             "threads_ms_per_s": {k[7:]: 1000 * (k1[k] - k0.get(k, 0.0)) / (t1 - t0) for k in k1 if k.startswith("thread ")},
+            # ... and its wake-ups a second (voluntary context switches: waits for input, and for the GIL)
+            "threads_wakeups_per_s": {k[6:]: (k1[k] - k0.get(k, 0.0)) / (t1 - t0) for k in k1 if k.startswith("wakes ")},
             "cpu_ms_per_s": 1000 * cpu_s / (t1 - t0),
             **{f"{k}_per_s": (k1[k] - k0.get(k, 0.0)) / (t1 - t0) for k in k1 if k.startswith("wakeups_")},
             "gui_preempted_per_frame": host["gui_involuntary_switches"] / frames,
@@ -553,10 +557,13 @@ def main() -> int:
         # (--record-only: the baseline is all NaN, no threads)
         base_t, rec_t = (m[k].get("threads_ms_per_s") for k in ("baseline", "recording"))
         base_t, rec_t = (t if isinstance(t, dict) else {} for t in (base_t, rec_t))
-        print(f"{'CPU ms per second of rig data':<40}{'not recording':>15}{'recording':>12}")
-        print(f"{'  process':<40}{_fmt(m['baseline'].get('cpu_ms_per_s', float('nan'))):>15}{_fmt(m['recording']['cpu_ms_per_s']):>12}")
+        base_w, rec_w = (m[k].get("threads_wakeups_per_s") for k in ("baseline", "recording"))
+        base_w, rec_w = (t if isinstance(t, dict) else {} for t in (base_w, rec_w))
+        print(f"{'CPU ms (wake-ups) per second of rig data':<40}{'not recording':>22}{'recording':>19}")
+        print(f"{'  process':<40}{_fmt(m['baseline'].get('cpu_ms_per_s', float('nan'))):>22}{_fmt(m['recording']['cpu_ms_per_s']):>19}")
         for name in sorted(set(base_t) | set(rec_t), key=lambda n: -rec_t.get(n, 0.0)):
-            print(f"  {name[:38]:<38}{_fmt(base_t.get(name, 0.0)):>15}{_fmt(rec_t.get(name, 0.0)):>12}")
+            cells = [f"{_fmt(t.get(name, 0.0))} ({w.get(name, 0.0):5.0f})" for t, w in ((base_t, base_w), (rec_t, rec_w))]
+            print(f"  {name[:38]:<38}{cells[0]:>22}{cells[1]:>19}")
     # Who else held the cores (a slow run on a "quiet" machine: see bench/host_load.py).
     print(f"machine: {host_load.cpu_model()}")
     for name in ("baseline", "recording"):

@@ -76,6 +76,19 @@ def _ols(x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray, float]:
 FLOOR_SCATTER = 0.25e-3
 
 
+def _median(x: np.ndarray) -> float:
+    """``np.median`` of a 1-d float array without NaN, the same value bit for bit (the middle
+    order statistic, or the mean of the two middle ones), without its ~70 µs of generic
+    machinery on a slow machine: `_robust_line` takes up to eight a fit, and a serial port's
+    fit is redone several times a second on its reader thread (holding the GIL)."""
+    n = len(x)
+    half = n // 2
+    if n % 2:
+        return float(np.partition(x, half)[half])
+    part = np.partition(x, (half - 1, half))
+    return float((part[half - 1] + part[half]) / 2.0)
+
+
 def _robust_line(d: np.ndarray, h: np.ndarray) -> tuple[float, np.ndarray]:
     """Slope of ``h - d`` over ``d`` through the lower envelope of the points, and which points it kept.
 
@@ -95,7 +108,7 @@ def _robust_line(d: np.ndarray, h: np.ndarray) -> tuple[float, np.ndarray]:
     for i in range(8):
         res = y - b * d
         kept = res[keep]
-        new = res <= max(float(np.median(kept)), float(kept.min()) + FLOOR_SCATTER)
+        new = res <= max(_median(kept), float(kept.min()) + FLOOR_SCATTER)
         if new.sum() < least:
             new = res <= np.partition(res, least - 1)[least - 1]  # the least-delayed quarter
         if i and np.array_equal(new, keep):
