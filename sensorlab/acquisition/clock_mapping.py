@@ -6,6 +6,7 @@ left out). Used by `sensorlab.acquisition.clock_fit.ClockFit`.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,6 +63,22 @@ class DriftEstimate:
     span: float
     points: int
     used: bool
+
+
+def _percentile(x: np.ndarray, q: float) -> float:
+    """``np.percentile(x, q)`` (its default, linear interpolation) of a 1-d float array without
+    NaN, the same value bit for bit, without its generic machinery (~0.3 ms a call on a slow
+    machine: a quarter of a clock fit, redone several times a second on a reader thread)."""
+    n = len(x)
+    virtual = (n - 1) * (q / 100)
+    if virtual >= n - 1:
+        return float(np.max(x))
+    lo = math.floor(virtual)
+    part = np.partition(x, (lo, lo + 1))
+    a, b = float(part[lo]), float(part[lo + 1])
+    t = virtual - lo
+    diff = b - a
+    return b - diff * (1 - t) if t >= 0.5 else a + diff * t
 
 
 def _ols(x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray, float]:

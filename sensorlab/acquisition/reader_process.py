@@ -61,11 +61,11 @@ RT_PRIORITY = 5
 START_TIMEOUT = 30.0
 _READ_SIZE = 1 << 16
 #: Seconds the child may hold data it read before handing it to the parent (with whatever
-#: else it read meanwhile). Each of the parent's wake-ups then takes several reads: the demo
-#: rig's 2 Mbaud boards were handed over ~250 times a second a port, each a wake-up of a studio
-#: thread and a hand-over of the GIL (docs/performance/recording-and-loss.md, "Serial hand-over
-#: in batches"). 5 ms is small beside the live view's frame (16-50 ms) and live inference's
-#: ≤ hop + 20 ms; 0 hands every read over at once.
+#: else it read meanwhile). Each of the parent's wake-ups then takes several reads: a wake-up
+#: of a studio thread costs it a hand-over of the GIL and ~0.1-0.2 ms of CPU on a slow machine
+#: (docs/performance/recording-and-loss.md,
+#: "Serial hand-over in batches"). 5 ms is small beside the live view's frame (16-50 ms) and
+#: live inference's ≤ hop + 20 ms; 0 hands every read over at once.
 HANDOVER_BATCH = 0.005
 #: Bytes held that end a batch early (a burst: no reason to wait for more).
 _BATCH_BYTES = 1 << 16
