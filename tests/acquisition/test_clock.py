@@ -257,10 +257,11 @@ def test_drift_estimate_is_worked_out_again_only_when_pairs_change_it(monkeypatc
     assert fit.drift_estimate() is None
 
 
-def test_the_drift_lines_median_is_numpys_bit_for_bit():
-    # `_robust_line` takes its medians without np.median's generic machinery (the reader
-    # threads refit several times a second): the same values, so the same stamps.
-    from sensorlab.acquisition.clock_mapping import _median
+def test_the_fits_median_and_percentile_are_numpys_bit_for_bit():
+    # `_robust_line` and `ClockFit._fit` take their medians and 5th percentile without numpy's
+    # generic machinery (the reader threads refit several times a second): the same values,
+    # so the same stamps.
+    from sensorlab.acquisition.clock_mapping import _median, _percentile
 
     rng = np.random.default_rng(7)
     for n in [*range(1, 12), 239, 240, 241]:
@@ -269,3 +270,5 @@ def test_the_drift_lines_median_is_numpys_bit_for_bit():
             if n > 4:
                 x[: n // 3] = x[0]  # ties, as bins of one arrival
             assert _median(x) == float(np.median(x))
+            for q in (5, 50, 95):
+                assert _percentile(x, q) == float(np.percentile(x, q))
