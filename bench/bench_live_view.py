@@ -28,7 +28,7 @@ What is measured (per phase):
   or frames were late at the period it asked for (waiting for the GIL or a core).
 
 ``--profile FILE`` also writes a cProfile of the GUI thread during the recording phase (and the baseline's to FILE.baseline);
-``--threads`` prints each thread's CPU ms per second of rig data in both phases
+``--threads`` prints each thread's CPU ms (and wake-ups) per second of rig data in both phases
 (``python -m pstats FILE``). ``--devices inside|apart`` runs a smaller rig with its emulators
 in this process or in child processes (see `DEVICES`); with ``apart`` the boards are
 instrumented and every serial gap of the file is explained (`serial_gap_probe`), and under
@@ -503,7 +503,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=8.0, help="length of each phase")
     ap.add_argument("--profile", metavar="FILE", help="write a cProfile of the GUI thread while recording (FILE) and not (FILE.baseline)")
-    ap.add_argument("--threads", action="store_true", help="also print each thread's CPU ms per second of rig data, both phases")
+    ap.add_argument("--threads", action="store_true", help="also print each thread's CPU ms and wake-ups per second of rig data, both phases")
     ap.add_argument("--devices", choices=DEVICES, default="demo",
                     help="the full demo rig, or a smaller rig with its emulators inside this process or apart (see DEVICES)")
     ap.add_argument("--hogs", type=int, default=0, help="other processes each keeping a core busy meanwhile (while True: pass)")

@@ -11,7 +11,8 @@ Python makes it hand the GIL over). Also: chunks a second per stream, and the ha
 the reader process adds to.
 
 Run: ``python bench/bench_serial_handover.py [--seconds 15] [--batch-ms X]`` (``--batch-ms``
-overrides the reader processes' hand-over batch, `reader_process.HANDOVER_BATCH`, for an A/B).
+overrides the reader processes' hand-over batch, `reader_process.HANDOVER_BATCH`, for an A/B;
+``--min-baud 0`` reads the slow ports, the text IMU too, in reader processes).
 Thread CPU barely moves with other load on the machine; wake-ups do (a late thread finds more
 waiting), so give the load average with each figure.
 
