@@ -28,7 +28,7 @@ What is measured (per phase):
   or frames were late at the period it asked for (waiting for the GIL or a core).
 
 ``--profile FILE`` also writes a cProfile of the GUI thread during the recording phase (and the baseline's to FILE.baseline);
-``--threads`` prints each thread's CPU ms per second of rig data in both phases
+``--threads`` prints each thread's CPU ms (and wake-ups) per second of rig data in both phases
 (``python -m pstats FILE``). ``--devices inside|apart`` runs a smaller rig with its emulators
 in this process or in child processes (see `DEVICES`); with ``apart`` the boards are
 instrumented and every serial gap of the file is explained (`serial_gap_probe`), and under
@@ -267,6 +267,8 @@ def _measure(seconds: float, profile: str | None = None, devices: str = "demo", 
             # Each thread by name too (several of a name are added up): `--threads` prints them.
             key = f"thread {name or th.id}"
             out[key] = out.get(key, 0.0) + th.user_time + th.system_time
+            wkey = f"wakes {name or th.id}"
+            out[wkey] = out.get(wkey, 0.0) + host_load.wakeups(th.id)
             if th.id == proc.pid:
                 kind = "gui"
             elif name.startswith(("mcu ", "emulated-mic", "source-emulated", "vmic")):
@@ -321,9 +323,11 @@ def _measure(seconds: float, profile: str | None = None, devices: str = "demo", 
             **{key: float(np.mean([p[i] for p in pacing])) if pacing else float("nan")
                for i, key in enumerate(("period_ms", "detail", "budget", "quota_used", "throttled"))},
             "load": os.getloadavg()[0],
-            **{f"cpu_ms_per_frame_{k}": 1000 * (k1[k] - k0[k]) / frames for k in k1 if k != "gui" and not k.startswith(("wakeups_", "thread "))},
+            **{f"cpu_ms_per_frame_{k}": 1000 * (k1[k] - k0[k]) / frames for k in k1 if k != "gui" and not k.startswith(("wakeups_", "thread ", "wakes "))},
             # CPU ms per second of rig data by thread: unlike per frame, it does not move with fps.
             "threads_ms_per_s": {k[7:]: 1000 * (k1[k] - k0.get(k, 0.0)) / (t1 - t0) for k in k1 if k.startswith("thread ")},
+            # ... and its wake-ups a second (voluntary context switches: waits for input, and for the GIL)
+            "threads_wakeups_per_s": {k[6:]: (k1[k] - k0.get(k, 0.0)) / (t1 - t0) for k in k1 if k.startswith("wakes ")},
             "cpu_ms_per_s": 1000 * cpu_s / (t1 - t0),
             **{f"{k}_per_s": (k1[k] - k0.get(k, 0.0)) / (t1 - t0) for k in k1 if k.startswith("wakeups_")},
             "gui_preempted_per_frame": host["gui_involuntary_switches"] / frames,
@@ -499,7 +503,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=8.0, help="length of each phase")
     ap.add_argument("--profile", metavar="FILE", help="write a cProfile of the GUI thread while recording (FILE) and not (FILE.baseline)")
-    ap.add_argument("--threads", action="store_true", help="also print each thread's CPU ms per second of rig data, both phases")
+    ap.add_argument("--threads", action="store_true", help="also print each thread's CPU ms and wake-ups per second of rig data, both phases")
     ap.add_argument("--devices", choices=DEVICES, default="demo",
                     help="the full demo rig, or a smaller rig with its emulators inside this process or apart (see DEVICES)")
     ap.add_argument("--hogs", type=int, default=0, help="other processes each keeping a core busy meanwhile (while True: pass)")
@@ -553,10 +557,13 @@ def main() -> int:
         # (--record-only: the baseline is all NaN, no threads)
         base_t, rec_t = (m[k].get("threads_ms_per_s") for k in ("baseline", "recording"))
         base_t, rec_t = (t if isinstance(t, dict) else {} for t in (base_t, rec_t))
-        print(f"{'CPU ms per second of rig data':<40}{'not recording':>15}{'recording':>12}")
-        print(f"{'  process':<40}{_fmt(m['baseline'].get('cpu_ms_per_s', float('nan'))):>15}{_fmt(m['recording']['cpu_ms_per_s']):>12}")
+        base_w, rec_w = (m[k].get("threads_wakeups_per_s") for k in ("baseline", "recording"))
+        base_w, rec_w = (t if isinstance(t, dict) else {} for t in (base_w, rec_w))
+        print(f"{'CPU ms (wake-ups) per second of rig data':<40}{'not recording':>22}{'recording':>19}")
+        print(f"{'  process':<40}{_fmt(m['baseline'].get('cpu_ms_per_s', float('nan'))):>22}{_fmt(m['recording']['cpu_ms_per_s']):>19}")
         for name in sorted(set(base_t) | set(rec_t), key=lambda n: -rec_t.get(n, 0.0)):
-            print(f"  {name[:38]:<38}{_fmt(base_t.get(name, 0.0)):>15}{_fmt(rec_t.get(name, 0.0)):>12}")
+            cells = [f"{_fmt(t.get(name, 0.0))} ({w.get(name, 0.0):5.0f})" for t, w in ((base_t, base_w), (rec_t, rec_w))]
+            print(f"  {name[:38]:<38}{cells[0]:>22}{cells[1]:>19}")
     # Who else held the cores (a slow run on a "quiet" machine: see bench/host_load.py).
     print(f"machine: {host_load.cpu_model()}")
     for name in ("baseline", "recording"):

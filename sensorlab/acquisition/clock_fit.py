@@ -18,6 +18,7 @@ from sensorlab.acquisition.clock_mapping import (
     ClockMapping,
     DriftEstimate,
     _line_drift,
+    _percentile,
     _robust_line,
 )
 
@@ -313,5 +314,5 @@ class ClockFit:
         slope = 1.0 + b
         # Lower envelope: the least-delayed bins define the offset.
         residuals = (h - slope * d)[keep]
-        offset = float(np.percentile(residuals, 5)) if len(residuals) >= 20 else float(residuals.min())
+        offset = _percentile(residuals, 5) if len(residuals) >= 20 else float(residuals.min())
         return ClockMapping(offset=offset, slope=slope)

@@ -11,6 +11,7 @@ The other records carry JSON.
 from __future__ import annotations
 
 import json
+import math
 import struct
 
 import numpy as np
@@ -47,8 +48,9 @@ def parse_chunk(payload: memoryview, streams) -> tuple[int, tuple]:
     dtype = np.dtype(info.dtype)
     shape = (n, *info.sample_shape)
     pos = _CHUNK.size
-    size = dtype.itemsize * int(np.prod(shape))
-    data = np.frombuffer(payload, dtype, int(np.prod(shape)), pos).reshape(shape)
+    count = math.prod(shape)  # not np.prod: ~30 µs a chunk on the hand-over thread, holding the GIL
+    size = dtype.itemsize * count
+    data = np.frombuffer(payload, dtype, count, pos).reshape(shape)
     pos += size
     times = []
     for present in (True, bool(flags & 1), bool(flags & 2)):

@@ -26,7 +26,13 @@ How:
   (the child has set itself up; what arrived before waited in the kernel's buffer), "error" (a message; the child then
   exits) and "stats" (JSON: how many bytes it read and the most it held back for the parent);
 - closing the control pipe (the parent stopping, or dying) makes the child hand over what it
-  still holds and exit; the data pipe then reaches end-of-file.
+  still holds and exit; the data pipe then reaches end-of-file;
+- the child hands data over in batches (`HANDOVER_BATCH`): what it read within a few ms of the
+  first unsent read goes into the pipe in one write, each read still its own record with its
+  own arrival stamp, so the parent's thread wakes (and takes the GIL) once a batch instead of
+  once a read (a board sending every 1-10 ms, a USB port every 1 ms frame) and parses the
+  batch's reads in one go. Batching moves no timestamp: it only delays the hand-over, by at
+  most `HANDOVER_BATCH`.
 
 This module imports only the standard library, so the child starts quickly.
 """
@@ -54,6 +60,15 @@ RT_PRIORITY = 5
 #: an interpreter slowly).
 START_TIMEOUT = 30.0
 _READ_SIZE = 1 << 16
+#: Seconds the child may hold data it read before handing it to the parent (with whatever
+#: else it read meanwhile). Each of the parent's wake-ups then takes several reads: a wake-up
+#: of a studio thread costs it a hand-over of the GIL and ~0.1-0.2 ms of CPU on a slow machine
+#: (docs/performance/recording-and-loss.md,
+#: "Serial hand-over in batches"). 5 ms is small beside the live view's frame (16-50 ms) and
+#: live inference's ≤ hop + 20 ms; 0 hands every read over at once.
+HANDOVER_BATCH = 0.005
+#: Bytes held that end a batch early (a burst: no reason to wait for more).
+_BATCH_BYTES = 1 << 16
 
 
 class ReaderError(RuntimeError):
@@ -104,7 +119,8 @@ class ReaderProcess:
             pass
         # This file run as a script by the same interpreter: -I -S so that it imports nothing
         # but the standard library (neither the user's script nor sensorlab).
-        argv = [sys.executable, "-I", "-S", __file__, str(self.fd), str(data_w), str(ctl_r), str(RT_PRIORITY), str(int(flush))]
+        argv = [sys.executable, "-I", "-S", __file__, str(self.fd), str(data_w), str(ctl_r), str(RT_PRIORITY), str(int(flush)),
+                repr(float(HANDOVER_BATCH))]  # fmt: skip
         try:
             proc = subprocess.Popen(argv, pass_fds=(self.fd, data_w, ctl_r), stdin=subprocess.DEVNULL, close_fds=True)
         except (OSError, ValueError) as e:
@@ -233,8 +249,9 @@ class ReaderProcess:
 
 
 # -- the child ---------------------------------------------------------------------------
-def _child_main(port: int, out: int, ctl: int, rt_priority: int, flush: int = 0) -> None:
-    """Read ``port`` until ``ctl`` closes or the port fails; records to ``out``."""
+def _child_main(port: int, out: int, ctl: int, rt_priority: int, flush: int = 0, batch: float = 0.0) -> None:
+    """Read ``port`` until ``ctl`` closes or the port fails; records to ``out``, data in
+    batches of ``batch`` seconds (see `HANDOVER_BATCH`)."""
     realtime = False
     if rt_priority and hasattr(os, "sched_setscheduler"):
         try:
@@ -244,8 +261,18 @@ def _child_main(port: int, out: int, ctl: int, rt_priority: int, flush: int = 0)
             pass  # not allowed: normal priority still beats a thread behind the GIL
     pending = bytearray()
     read_total = most_pending = 0
+    # The batch: `held_since` is the arrival of the oldest read not yet handed over; once a
+    # batch is due (or a record other than data is queued) `flushing` writes until `pending`
+    # is empty, whatever arrives meanwhile going with it.
+    held_since = 0.0
+    flushing = batch <= 0
 
     def record(kind: int, payload: bytes, t: float = 0.0) -> None:
+        nonlocal held_since, flushing
+        if kind != DATA:
+            flushing = True
+        elif not pending:
+            held_since = t
         pending.extend(_HEADER.pack(kind, t, len(payload)))
         pending.extend(payload)
 
@@ -277,13 +304,24 @@ def _child_main(port: int, out: int, ctl: int, rt_priority: int, flush: int = 0)
     poller.register(port, select.POLLIN)
     poller.register(ctl, select.POLLIN)
     poller.register(out, select.POLLOUT)
+    writing = True  # as registered above
     while True:
         want_read = len(pending) < MAX_PENDING
         if want_read != reading:
             poller.modify(port, select.POLLIN if want_read else 0)
             reading = want_read
-        poller.modify(out, select.POLLOUT if pending else 0)
-        for fd, ev in poller.poll():
+        timeout = None
+        if pending and not flushing:
+            wait = held_since + batch - time.monotonic()
+            if wait <= 0 or len(pending) >= _BATCH_BYTES:
+                flushing = True
+            else:
+                timeout = wait * 1000.0  # ms: poll returns when the batch is due
+        want_write = bool(pending) and flushing
+        if want_write != writing:
+            poller.modify(out, select.POLLOUT if want_write else 0)
+            writing = want_write
+        for fd, ev in poller.poll(timeout):
             if fd == port:
                 try:
                     data = os.read(port, _READ_SIZE)
@@ -312,6 +350,8 @@ def _child_main(port: int, out: int, ctl: int, rt_priority: int, flush: int = 0)
                 except BrokenPipeError:
                     return
                 del pending[:n]
+                if not pending:
+                    flushing = batch <= 0  # the next read starts a new batch
 
 
 def _drain_port(port: int, record) -> None:
@@ -332,4 +372,4 @@ def _write_all(fd: int, data: bytearray) -> None:
 
 
 if __name__ == "__main__":
-    _child_main(*(int(a) for a in sys.argv[1:6]))
+    _child_main(*(int(a) for a in sys.argv[1:6]), float(sys.argv[6]) if len(sys.argv) > 6 else 0.0)

