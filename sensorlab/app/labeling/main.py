@@ -11,10 +11,11 @@ import sys
 from pathlib import Path
 
 from PySide6.QtCore import QSize
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QKeySequence, QShowEvent
 from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox, QWidget
 
 from sensorlab.app.common.session_dialog import session_file_dialog
+from sensorlab.app.common.take_keyboard import take_keyboard
 from sensorlab.app.common.window_size import fit_to_screen
 from sensorlab.app.labeling.view import LabelingView
 from sensorlab.labeling.labelset import LabelSet
@@ -95,6 +96,13 @@ class LabelingWindow(QMainWindow):
         target = v.labels_path or v.path.parent / LabelSet.FILENAME
         LabelSetEditor(v.labels, target, self).exec()
         v._update_legend()
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt override)
+        """Take the keyboard when shown, for the labeling view: its keys (1–9, Space, Ctrl+Z…)
+        work before the first click, with or without a window manager."""
+        super().showEvent(event)
+        if not event.spontaneous():
+            take_keyboard(self, self.view)
 
     def closeEvent(self, ev):  # noqa: N802
         if self.view is not None:
