@@ -279,7 +279,7 @@ class StudioActions:
         from sensorlab.app.datasets.tab import DatasetsTab
         from sensorlab.app.training.tab import TrainingTab
 
-        self.datasets_tab = DatasetsTab(self.session_form.sessions_folder(), lazy=True)
+        self.datasets_tab = DatasetsTab(self.session_form.sessions_folder(), lazy=True, settings=self.settings)
         self.training_tab = TrainingTab()
         self.main_tabs.addTab(self.datasets_tab, "Datasets")
         self.main_tabs.addTab(self.training_tab, "Training")

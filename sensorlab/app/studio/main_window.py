@@ -244,6 +244,7 @@ class MainWindow(RigControl, RecordingControl, StudioActions, ModelControls, QMa
         s.setValue("window/state", self.saveState())
         s.setValue("labels/set", json.dumps(self.label_bar.labels.to_dict()))
         self.session_form.remember()
+        self.datasets_tab.remember()
         s.sync()
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt override)
