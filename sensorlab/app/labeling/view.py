@@ -71,6 +71,11 @@ SELECTION_HINT = "1–9 relabel · S split · M merge · Del delete"
 SUGGESTION_HINT = "suggestion: A accept · R reject · 1–9 accept as label"
 
 
+#: Timeline and side column (frames at the cursor, History) widths, in proportion (a 1400 px
+#: window: the side column 390 px, room for a video frame at the cursor).
+SPLIT_SIZES = [1000, 390]
+
+
 def _remember(annotations, labels: LabelSet, *_changed) -> None:
     remember_labelset(annotations, labels)
 
@@ -219,6 +224,9 @@ class LabelingView(SuggestActions, QWidget):
         self.splitter.addWidget(self.side)
         self.splitter.setStretchFactor(0, 4)
         self.splitter.setStretchFactor(1, 1)
+        # The side column's width from the first paint: sized by their hints, the small "opening…"
+        # placeholder and the History list split the window in halves until the tracks came.
+        self.splitter.setSizes(SPLIT_SIZES)
         lay.addWidget(self.splitter, 1)
         bottom = QHBoxLayout()
         self.position_label = QLabel()
@@ -278,9 +286,13 @@ class LabelingView(SuggestActions, QWidget):
             sig.connect(self._on_model_changed)
         self._update_tiers()
         self._fill_suggest_menu()
+        # The timeline takes the placeholder's place and width: the side column stays as it was
+        # drawn (or as the user dragged it while the cache was being built).
+        # Not shown yet (the cache was there): the sizes are not laid out, the proportions apply.
+        sizes = self.splitter.sizes() if self.splitter.isVisible() else SPLIT_SIZES
         self.placeholder.setParent(None)
         self.splitter.insertWidget(0, tl)
-        self.splitter.setSizes([1000, 260])
+        self.splitter.setSizes(sizes)
         tl.cursor_moved.connect(self._on_cursor)
         tl.settled.connect(lambda *_: self._update_snap())
         tl.show_all()
