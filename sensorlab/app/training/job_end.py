@@ -94,6 +94,9 @@ class TrainingJobEnd:
             else:
                 again = self._show_previous()
                 self.status.setText(f"⚠ training failed: {message}" + (f" (showing {again.name} again)" if again else ""))
+            if status != "ok":  # the bar read "epoch 0 / 40" after a failure, as if the run were still starting
+                ended = "cancelled" if status == "cancelled" else "failed"
+                self.progress.setFormat(f"training {ended} at epoch %v of %m" if self.history else f"training {ended} before the first epoch")
             self.run_finished.emit(status, str(run))
             return
         if status == "ok":
