@@ -100,12 +100,20 @@ def test_drag_undo_redo_relabel_and_reopen_after_kill(fresh, open_view, qtbot):
     assert drawn.getRegion() == pytest.approx((moved.start - tl.origin, moved.end - tl.origin))
     assert drawn is item or item.getViewBox() is None
 
-    # Dragging the middle moves the whole span, keeping its length: "Move".
+    # Dragging the middle moves the whole span, keeping its length: "Move". The dragged span is
+    # then the selection, so a digit relabels it (it added a point at the cursor instead).
+    v.annotation_view.select("")
     middle = tl.x_to_pixel(lane.plot, (moved.start + moved.end) / 2)
     drag(qtbot, tl.viewport(), middle, middle + QPoint(40, 0))
     shifted = v.annotations[seg.id]
     assert shifted.start > moved.start and shifted.end - shifted.start == pytest.approx(moved.end - moved.start, abs=0.05)
     assert v.history.item(v.history.count() - 1).text() == "Move wave"
+    assert v.annotation_view.selected == seg.id
+    n = len(v.annotations)
+    qtbot.keyClick(v, Qt.Key.Key_1)
+    assert len(v.annotations) == n and v.annotations[seg.id].label != "wave"
+    assert v.stack.history[-1].startswith("Relabel wave →")
+    qtbot.keyClick(v, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
 
     # "Kill": drop the view without any close/save call; a new view reads the sidecar.
     expected = v.annotations.to_dict()
