@@ -38,9 +38,14 @@ def _wait(condition, timeout: float, what: str):
 @pytest.fixture
 def xdisplay():
     """A private Xvfb without a window manager: ``(DISPLAY, environment for the studio)``."""
-    number = 200 + os.getpid() % 300
-    xvfb = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # A free display number, chosen by Xvfb (-displayfd): a guessed one may be another program's.
+    read_end, write_end = os.pipe()
+    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write_end), "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, pass_fds=(write_end,))
+    os.close(write_end)
+    with os.fdopen(read_end) as chosen:
+        number = chosen.readline().strip()
+    assert number.isdigit(), "Xvfb did not start"
     env = {**os.environ, "DISPLAY": f":{number}"}
     env.pop("QT_QPA_PLATFORM", None)  # the real xcb platform, as a user runs it
     env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).resolve().parents[2]), env.get("PYTHONPATH", "")])
