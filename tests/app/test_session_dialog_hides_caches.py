@@ -92,12 +92,18 @@ def test_the_dialogs_columns_show_size_type_and_date_whole(qtbot, tmp_path):
     qtbot.waitUntil(lambda: model.rowCount(tree.rootIndex()) > 0, timeout=10_000)
     root = tree.rootIndex()
     qtbot.waitUntil(lambda: model.index(0, 1, root).data() not in (None, ""), timeout=10_000)  # sizes are read in a thread
-    qtbot.wait(100)
     fm = tree.fontMetrics()
-    cut = []
-    for column in range(model.columnCount(root)):
-        text = str(model.index(0, column, root).data())
-        if fm.horizontalAdvance(text) > tree.columnWidth(column) - 6:  # the item's margins
-            cut.append(f"{text!r} in {tree.columnWidth(column)} px")
-    assert not cut, cut
+
+    def cut() -> list[str]:
+        out = []
+        for column in range(model.columnCount(root)):
+            text = str(model.index(0, column, root).data())
+            if fm.horizontalAdvance(text) > tree.columnWidth(column) - 6:  # the item's margins
+                out.append(f"{text!r} in {tree.columnWidth(column)} px")
+        return out
+
+    def fits() -> None:
+        assert not cut(), cut()
+
+    qtbot.waitUntil(fits, timeout=5_000)  # the file's details arrive from a thread: the columns follow them
     dialog.reject()

@@ -254,8 +254,9 @@ class StudioActions:
     def _ask_session_to_label(self) -> None:
         # Non-blocking (open(), not exec()): recording and plotting go on behind the dialog.
         dialog = session_file_dialog(self, "Open a session to label", self.session_form.sessions_folder())
-        # The session selected in the Sessions list, else the one recorded last: Enter opens it.
-        chosen = self.sessions_view.selected_path() or self.last_session
+        # The session selected in the Sessions list, else the one recorded last, else (after a
+        # restart, nothing recorded yet) the folder's newest: Enter opens it.
+        chosen = self.sessions_view.selected_path() or self.last_session or self.sessions_view.newest_path()
         if chosen is not None and chosen.exists():
             dialog.setDirectory(str(chosen.parent))
             dialog.selectFile(str(chosen))
