@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QSize
+from PySide6.QtCore import QSize, Signal
 from PySide6.QtGui import QAction, QKeySequence, QShowEvent
 from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox, QWidget
 
@@ -31,7 +31,11 @@ def default_size(window: QWidget) -> QSize:
 
 
 class LabelingWindow(QMainWindow):
-    """A main window around one `LabelingView` (replaced when another session is opened)."""
+    """A main window around one `LabelingView` (replaced when another session is opened).
+
+    ``closed`` is emitted when the window closes (the studio then takes the keyboard back)."""
+
+    closed = Signal()
 
     def __init__(self, path: str | Path, labels: LabelSet | None = None, *, play_audio: bool = True):
         super().__init__()
@@ -108,6 +112,7 @@ class LabelingWindow(QMainWindow):
         if self.view is not None:
             self.view.close_session()
         super().closeEvent(ev)
+        self.closed.emit()
 
 
 #: Printed instead of letting Qt abort when there is no display (see `sensorlab.app.main.has_display`).

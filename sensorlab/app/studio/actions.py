@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from sensorlab.app.common.scroll_into_view import scroll_into_view
 from sensorlab.app.common.session_dialog import session_file_dialog
+from sensorlab.app.common.take_keyboard import take_keyboard
 from sensorlab.app.live.view import LiveView
 from sensorlab.app.studio.record_button import RecordButton
 
@@ -227,6 +228,9 @@ class StudioActions:
             self.show_error(f"cannot open for labeling: {msg}" if Path(path).name in msg else f"cannot open {path} for labeling: {msg}")
             return
         self._labeling_windows = [w for w in self._labeling_windows if w.isVisible()] + [window]
+        # Closed, it hands the keyboard back: with no window manager nothing else did, and
+        # Ctrl+R and the label digits reached no window until a click.
+        window.closed.connect(lambda: self.isVisible() and take_keyboard(self, self.live_view))
         window.show()
 
     def _labels_for(self, path: Path):
