@@ -230,8 +230,12 @@ class StudioActions:
         self._labeling_windows = [w for w in self._labeling_windows if w.isVisible()] + [window]
         # Closed, it hands the keyboard back: with no window manager nothing else did, and
         # Ctrl+R and the label digits reached no window until a click.
-        window.closed.connect(lambda: self.isVisible() and take_keyboard(self, self.live_view))
+        window.closed.connect(self._take_keyboard_back)  # a bound method: no reference cycle between the windows
         window.show()
+
+    def _take_keyboard_back(self) -> None:
+        if self.isVisible():
+            take_keyboard(self, self.live_view)
 
     def _labels_for(self, path: Path):
         """The label set to open ``path`` with: the studio's live labels when they cover the
