@@ -47,6 +47,11 @@ def build(
     A session that cannot be read is named and skipped (--strict stops instead); the dataset
     file lists what it skipped.
 
+    labels.min_coverage (default 0.5, as in the studio's Datasets tab): a window takes a label
+    only when that label covers at least this fraction of it; a window brushed by a shorter
+    piece is unlabeled (dropped, or background). Point labels are exempt. For short events
+    (claps) in long windows, lower it or shorten the windows.
+
     Example: sensorlab dataset build imu.toml -o imu.h5 --workers 2
     """
     from sensorlab.datasets.build import BuildError, iter_build

@@ -78,9 +78,14 @@ def _table(rows: list[list[str]], right: set[int] = frozenset()) -> list[str]:
     return out
 
 
+def classes_text(n: int) -> str:
+    """How reports count classes: "1 class", "3 classes" (they said "1 classes")."""
+    return f"{n} class" if n == 1 else f"{n} classes"
+
+
 def format_report(rep: DatasetReport) -> str:
     """The report as text: header, classes per split, windows per group and session, warnings."""
-    lines = [f"{rep.path.name}: {rep.windows} windows, {len(rep.classes)} classes, sensorlab {rep.sensorlab_version}",
+    lines = [f"{rep.path.name}: {rep.windows} windows, {classes_text(len(rep.classes))}, sensorlab {rep.sensorlab_version}",
              f"window {rep.window.get('length')} s, hop {rep.window.get('hop')} s, label rule {rep.window.get('rule')}"
              f" (min coverage {rep.window.get('min_coverage')}), gaps: {rep.window.get('gaps')}"]  # fmt: skip
     for s in rep.streams:
@@ -173,4 +178,4 @@ def write_plots(path: str | Path, out_dir: str | Path) -> list[Path]:
     return written
 
 
-__all__ = ["DatasetReport", "dataset_report", "empty_split_lines", "format_report", "write_plots"]
+__all__ = ["DatasetReport", "classes_text", "dataset_report", "empty_split_lines", "format_report", "write_plots"]

@@ -148,12 +148,19 @@ class StreamSpec(_Model):
     rate: float | None = Field(default=None, gt=0)  # target rate; None: the stream's nominal rate
 
 
+#: The fraction of a window its label must cover (`LabelSpec.min_coverage`) when a spec does not
+#: say: the GUI's form and a spec file for ``sensorlab dataset build`` start from it alike (they
+#: differed, 0.5 and 0, and gave 15 and 23 windows from the same sessions). Half a window: a
+#: window only brushed by a label is not that label's example. Point labels are exempt.
+DEFAULT_MIN_COVERAGE = 0.5
+
+
 class LabelSpec(_Model):
     """How a window gets its label from the segments of one tier."""
 
     tier: str = Field(min_length=1)
     rule: Literal["majority", "centre", "any_overlap", "end"] = "majority"
-    min_coverage: float = Field(default=0.0, ge=0.0, le=1.0)
+    min_coverage: float = Field(default=DEFAULT_MIN_COVERAGE, ge=0.0, le=1.0)
     unlabeled: Literal["drop", "background"] = "drop"
     background_label: str = Field(default="background", min_length=1)
     background_max_ratio: float = Field(default=1.0, ge=0.0)

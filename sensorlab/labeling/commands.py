@@ -84,6 +84,9 @@ class _Replace(Command):
 class MoveSegment(_Replace):
     """Move one or both edges; give both (shifted equally) to move the whole segment.
 
+    Its `text` says "Resize LABEL" when one edge changed (an edge drag), "Move LABEL" when
+    both did (the whole span, or a point event).
+
     Parameters
     ----------
     seg_id
@@ -100,14 +103,19 @@ class MoveSegment(_Replace):
         self.start, self.end = start, end
 
     def _new(self, old: Segment) -> Segment:
-        self.text = f"Move {old.label}"
         if old.is_point and self.end is None:
+            self.text = f"Move {old.label}"
             return replace(old, start=self.start, end=self.start)
-        return replace(
+        new = replace(
             old,
             start=old.start if self.start is None else self.start,
             end=old.end if self.end is None else self.end,
         )
+        # One edge dragged changes the span's length ("Resize"); both edges moved, a whole-span
+        # drag, keep it ("Move"), even when snapping moved them by slightly different amounts.
+        one_edge = (new.start == old.start) != (new.end == old.end)
+        self.text = f"{'Resize' if one_edge else 'Move'} {old.label}"
+        return new
 
 
 class RelabelSegment(_Replace):

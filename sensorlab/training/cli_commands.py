@@ -70,8 +70,9 @@ def train(
             e = ev["event"]
             if e == "start":
                 human = f"training {ev['arch']} ({ev['params']:,} parameters) on {ev['stream']}: " + ", ".join(f"{n} {k} windows" for k, n in ev["windows"].items())
-                if ev.get("no_validation"):
-                    human += f"\nwarning: {ev['no_validation']}"
+                for note in ("no_validation", "no_test"):
+                    if ev.get(note):
+                        human += f"\nwarning: {ev[note]}"
             elif e == "epoch":
                 human = epoch_summary(ev)
             elif e == "early_stop":

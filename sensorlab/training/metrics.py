@@ -163,6 +163,13 @@ def no_validation_note(val_fraction: float, n_train: int) -> str:
             "(Datasets tab: Split, val fraction > 0) or set val_fraction = 0.15 in the training config")
 
 
+def no_test_note(test_split: str) -> str:
+    """Said when training starts on a dataset whose test split is empty: what the run will lack, and the fix."""
+    return (f"no test split: the dataset's {test_split!r} split has no windows, so this run will end with no test metrics "
+            "(accuracy, macro F1, confusion matrix); give it windows (Datasets tab: Split, test fraction > 0, with "
+            "enough sessions or groups that one goes to test) and build the dataset again")
+
+
 def test_summary(accuracy: float, macro_f1: float, windows: int) -> str:
     """One line on a run's test metrics; with no test windows it says so (they were "nan")."""
     if not windows:

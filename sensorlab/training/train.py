@@ -21,7 +21,7 @@ from sensorlab.datasets.dataset import Dataset
 from sensorlab.training.checkpoint import CHECKPOINT, CHECKPOINT_FORMAT
 from sensorlab.training.config import TrainConfig, dump_config
 from sensorlab.training.data import base_contract, choose_stream, load_splits
-from sensorlab.training.metrics import classification_metrics, model_card, no_validation_note, plot_confusion, plot_curves
+from sensorlab.training.metrics import classification_metrics, model_card, no_test_note, no_validation_note, plot_confusion, plot_curves
 
 
 class RunFolderError(ValueError):
@@ -164,6 +164,9 @@ def iter_train(dataset: Path, cfg: TrainConfig, out: Path, init: dict | None = N
         model.load_state_dict(init["state_dict"])
     # No validation windows: say so once, and never report the training figures as validation ones.
     note_val = {} if len(data.y["val"]) else {"no_validation": no_validation_note(cfg.val_fraction, len(data.y["train"]))}
+    # No test windows: say so now, not only in the run's last line ("no test metrics").
+    if not len(data.y["test"]):
+        note_val["no_test"] = no_test_note(data.test_split)
     yield {"event": "start", "run": str(out), "stream": stream, "arch": arch, "classes": labels,
            "windows": {s: int(len(v)) for s, v in data.y.items()}, "params": sum(p.numel() for p in model.parameters()), **note_val}  # fmt: skip
 

@@ -82,18 +82,38 @@ def test_drag_undo_redo_relabel_and_reopen_after_kill(fresh, open_view, qtbot):
     assert v.annotations[seg.id].label == "wave"
     assert v.history.count() == 1 + len(v.stack.history)  # "Opened" + commands
 
-    # Dragging the right edge previews, then commits exactly one MoveSegment on release.
+    # Dragging the right edge previews, then commits exactly one MoveSegment on release. It
+    # changed the span's length: the History panel and undo/redo say "Resize" (it said "Move").
     item = v.annotation_view.items[seg.id]
     edge = tl.x_to_pixel(lane.plot, seg.end)
     depth = v.stack.index
     drag(qtbot, tl.viewport(), edge, edge + QPoint(60, 0))
-    assert v.stack.index == depth + 1 and v.stack.history[-1] == "Move wave"
+    assert v.stack.index == depth + 1 and v.history.item(v.history.count() - 1).text() == "Resize wave"
+    assert v.stack.undo_text == "Resize wave"
     moved = v.annotations[seg.id]
     assert moved.end > seg.end + 0.5 and moved.start == seg.start
+    v.stack.undo()
+    assert v.stack.redo_text == "Resize wave"
+    v.stack.redo()
     # What is drawn is the stored span, and the pre-drag item is gone from the lane.
     drawn = v.annotation_view.items[seg.id]
     assert drawn.getRegion() == pytest.approx((moved.start - tl.origin, moved.end - tl.origin))
     assert drawn is item or item.getViewBox() is None
+
+    # Dragging the middle moves the whole span, keeping its length: "Move". The dragged span is
+    # then the selection, so a digit relabels it (it added a point at the cursor instead).
+    v.annotation_view.select("")
+    middle = tl.x_to_pixel(lane.plot, (moved.start + moved.end) / 2)
+    drag(qtbot, tl.viewport(), middle, middle + QPoint(40, 0))
+    shifted = v.annotations[seg.id]
+    assert shifted.start > moved.start and shifted.end - shifted.start == pytest.approx(moved.end - moved.start, abs=0.05)
+    assert v.history.item(v.history.count() - 1).text() == "Move wave"
+    assert v.annotation_view.selected == seg.id
+    n = len(v.annotations)
+    qtbot.keyClick(v, Qt.Key.Key_1)
+    assert len(v.annotations) == n and v.annotations[seg.id].label != "wave"
+    assert v.stack.history[-1].startswith("Relabel wave →")
+    qtbot.keyClick(v, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
 
     # "Kill": drop the view without any close/save call; a new view reads the sidecar.
     expected = v.annotations.to_dict()

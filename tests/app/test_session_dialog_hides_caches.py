@@ -72,3 +72,38 @@ def test_cache_opened_by_hand_names_the_session_to_open(tmp_path, capsys):
         Session.open(cache)
     assert label_main([str(cache)]) == 1
     assert f"sensorlab label: {cache} is the labeling view's overview cache of run1.h5" in capsys.readouterr().err
+
+
+def test_the_dialogs_columns_show_size_type_and_date_whole(qtbot, tmp_path):
+    # Seen under Xvfb: the dialog opened 632 px wide with "39....MiB" and "HDF...ent" in its columns.
+    from PySide6.QtWidgets import QTreeView
+
+    from sensorlab.app.common.session_dialog import session_file_dialog
+
+    _session_with_cache(tmp_path)
+    dialog = session_file_dialog(None, "Open a session to label", tmp_path)
+    qtbot.addWidget(dialog)
+    dialog.open()
+    # As wide as the screen allows up to 960 px: a long session name and its Size, Type and Date.
+    screen = dialog.screen().availableGeometry()
+    assert dialog.width() >= min(960, int(0.9 * screen.width())), (dialog.width(), screen.width())
+    tree = dialog.findChild(QTreeView, "treeView")
+    model = tree.model()
+    qtbot.waitUntil(lambda: model.rowCount(tree.rootIndex()) > 0, timeout=10_000)
+    root = tree.rootIndex()
+    qtbot.waitUntil(lambda: model.index(0, 1, root).data() not in (None, ""), timeout=10_000)  # sizes are read in a thread
+    fm = tree.fontMetrics()
+
+    def cut() -> list[str]:
+        out = []
+        for column in range(model.columnCount(root)):
+            text = str(model.index(0, column, root).data())
+            if fm.horizontalAdvance(text) > tree.columnWidth(column) - 6:  # the item's margins
+                out.append(f"{text!r} in {tree.columnWidth(column)} px")
+        return out
+
+    def fits() -> None:
+        assert not cut(), cut()
+
+    qtbot.waitUntil(fits, timeout=5_000)  # the file's details arrive from a thread: the columns follow them
+    dialog.reject()

@@ -39,7 +39,8 @@ def test_add_move_relabel_delete_undo_redo(stack):
     stack.push(RelabelSegment("a", "clap"))
     stack.push(DeleteSegment("a"))
     assert "a" not in ann
-    assert stack.history == ["Add wave", "Move wave", "Move wave", "Relabel wave → clap", "Delete clap"]
+    # One edge changed the length ("Resize"); both edges moved the span ("Move").
+    assert stack.history == ["Add wave", "Resize wave", "Move wave", "Relabel wave → clap", "Delete clap"]
     expected = [None, (3.0, 4.0, "clap"), (3.0, 4.0, "wave"), (0.5, 2.0, "wave"), (1.0, 2.0, "wave"), None]
     for want in expected[1:]:
         stack.undo()
@@ -56,6 +57,7 @@ def test_point_event_moves_as_a_point(stack):
     stack.push(AddSegment(Segment("p", "t", "clap", 1.0, 1.0)))
     stack.push(MoveSegment("p", start=2.0))
     assert stack.annotations["p"].start == stack.annotations["p"].end == 2.0
+    assert stack.history[-1] == "Move clap"
 
 
 def test_invalid_command_leaves_everything_untouched(stack):
@@ -75,7 +77,7 @@ def test_interleaved_undo_redo_and_branching(stack):
     stack.undo()
     stack.undo()
     stack.redo()  # b back
-    assert ann["a"].end == 1.0 and "b" in ann and stack.redo_text == "Move x"
+    assert ann["a"].end == 1.0 and "b" in ann and stack.redo_text == "Resize x"
     stack.push(RelabelSegment("a", "z"))  # discards the redo branch
     assert not stack.can_redo and stack.history == ["Add x", "Add y", "Relabel x → z"]
     stack.undo()

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSortFilterProxyModel
-from PySide6.QtWidgets import QFileDialog, QFileSystemModel, QWidget
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSize, QSortFilterProxyModel
+from PySide6.QtWidgets import QFileDialog, QFileSystemModel, QHeaderView, QTreeView, QWidget
+
+from sensorlab.app.common.window_size import fit_to_screen
 
 from sensorlab.session.format import DERIVED_SUFFIXES
 
@@ -37,4 +39,14 @@ def session_file_dialog(parent: QWidget | None, title: str, folder: str | Path =
     dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
     dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptOpen)
     dialog.setProxyModel(HideDerivedFiles(dialog))
+    # Qt's own dialog opened at 632 px wide, its detail columns cut to "39....MiB" and
+    # "HDF...ent": room for a session's long name, and Size, Type and Date as wide as their texts.
+    dialog.resize(fit_to_screen(dialog, QSize(960, 540)))
+    details = dialog.findChild(QTreeView, "treeView")
+    if details is not None:
+        header = details.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for column in range(1, header.count()):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
     return dialog

@@ -18,6 +18,7 @@ from shiboken6 import isValid
 from superqt.utils import create_worker
 
 from sensorlab.app.datasets.report_panel import load_report
+from sensorlab.datasets.report import classes_text
 from sensorlab.datasets.spec import SpecError
 
 
@@ -115,16 +116,20 @@ class DatasetBuilding:
     def _on_report(self, path: Path, rep, plots) -> None:
         self.dataset_path = path
         self.report.show_report(rep, plots)
-        # Nothing to train on: Train on it → stayed on and training then failed on an empty file.
-        self.train_button.setEnabled(rep.windows > 0)
-        self.train_button.setToolTip("" if rep.windows else f"{path.name} has no windows: change the spec (see why above) and build again")
+        # Nothing to train on: Train on it → stayed on and training then failed on an empty file,
+        # or, with one class, failed after loading PyTorch ("a classifier needs two or more").
+        one_class = (f"one class ({', '.join(map(repr, rep.classes))}): a classifier needs two or more; label another "
+                     "class, or set Unlabeled time: background, and build again") if rep.windows and len(rep.classes) < 2 else ""  # fmt: skip
+        self.train_button.setEnabled(rep.windows > 0 and not one_class)
+        self.train_button.setToolTip(one_class or ("" if rep.windows else f"{path.name} has no windows: change the spec (see why above) and build again"))
         if not rep.windows:  # every warning: one of them says why (labels too short for the window…)
             self.build_status.setText(f"⚠ {path}: no windows at all, nothing to train on" + "".join(f"\n⚠ {w}" for w in rep.warnings))
             return
         # A split left with 0 windows is said here too, not only in the report's warnings below
         # (one session, or fewer sessions than splits, leaves val / test empty: said with the fix).
         empty = [w for w in rep.warnings if w.startswith("split") and (" 0 windows" in w or " no windows:" in w)]
-        self.build_status.setText(f"{path}: {rep.windows} windows, {len(rep.classes)} classes" + "".join(f"\n⚠ {w}" for w in empty))
+        self.build_status.setText(f"{path}: {rep.windows} windows, {classes_text(len(rep.classes))}"
+                                  + "".join(f"\n⚠ {w}" for w in ([one_class] if one_class else []) + empty))
 
     def _ask_output(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Dataset file", self.output.text(), "Dataset (*.h5)")

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from sensorlab.datasets.preview import count_preview
-from sensorlab.datasets.report import DatasetReport, dataset_report, empty_split_lines, write_plots
+from sensorlab.datasets.report import DatasetReport, classes_text, dataset_report, empty_split_lines, write_plots
 
 
 def load_report(path: str | Path) -> tuple[DatasetReport, list[Path]]:
@@ -144,7 +144,7 @@ class ReportPanel(QScrollArea):
         self.report, self._plots = rep, plots
         body = QWidget()
         v = QVBoxLayout(body)
-        title = QLabel(f"<b>{rep.path.name}</b>: {rep.windows} windows, {len(rep.classes)} classes, "
+        title = QLabel(f"<b>{rep.path.name}</b>: {rep.windows} windows, {classes_text(len(rep.classes))}, "
                        f"split {rep.split.get('method')} by {rep.split.get('by')!r} (seed {rep.split.get('seed')})")  # fmt: skip
         title.setWordWrap(True)
         title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

@@ -30,6 +30,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from sensorlab.datasets.spec import DEFAULT_MIN_COVERAGE
+
 RULES = ["majority", "centre", "any_overlap", "end"]
 SPLITS = ("train", "val", "test")
 METHODS = {"holdout": "holdout (fractions)", "kfold": "k-fold", "leave_one_out": "leave one group out (LOSO)"}
@@ -96,8 +98,9 @@ class SpecForm(QWidget):
         self.rule = _combo(RULES)
         self.rule.setToolTip("majority: most time in the window; centre: label at the centre;\n"
                              "any_overlap: any overlap counts; end: label at the window's end (streaming detection)")  # fmt: skip
-        self.min_coverage = _spin(0, 1, 0.5, 0.05, 2)
-        self.min_coverage.setToolTip("The label must cover at least this fraction of the window")
+        self.min_coverage = _spin(0, 1, DEFAULT_MIN_COVERAGE, 0.05, 2)
+        self.min_coverage.setToolTip("The label must cover at least this fraction of the window "
+                                     f"(default {DEFAULT_MIN_COVERAGE:g}, as in a spec file; point labels are exempt)")
         self.unlabeled = _combo(["drop", "background"])
         self.unlabeled.setToolTip("What windows without a label become: left out, or a background class")
         self.background_label = QLineEdit("background")
@@ -239,7 +242,7 @@ class SpecForm(QWidget):
             lab = doc.get("labels", {})
             self.tier.setCurrentText(lab.get("tier", ""))
             self.rule.setCurrentText(lab.get("rule", "majority"))
-            self.min_coverage.setValue(float(lab.get("min_coverage", 0.0)))
+            self.min_coverage.setValue(float(lab.get("min_coverage", DEFAULT_MIN_COVERAGE)))
             self.unlabeled.setCurrentText(lab.get("unlabeled", "drop"))
             self.background_label.setText(lab.get("background_label", "background"))
             self.background_max_ratio.setValue(float(lab.get("background_max_ratio", 1.0)))

@@ -18,7 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import tomli_w
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QFileDialog,
     QGroupBox,
@@ -39,6 +39,7 @@ from superqt.utils import create_worker
 
 from sensorlab.app.common.process_runner import ProcessRunner, append_log
 from sensorlab.app.datasets.building import DatasetBuilding
+from sensorlab.app.datasets.remembered import drop_missing_streams, remember, restore
 from sensorlab.app.datasets.report_panel import (
     CountsTable,
     ReportPanel,
@@ -67,9 +68,12 @@ class DatasetsTab(DatasetBuilding, QWidget):
     dataset_built = Signal(str)
     train_requested = Signal(str)
 
-    def __init__(self, sessions_folder: str | Path = "", parent: QWidget | None = None, lazy: bool = False):
-        """``lazy``: read the sessions only when the tab is shown (the studio's start stays quick)."""
+    def __init__(self, sessions_folder: str | Path = "", parent: QWidget | None = None, lazy: bool = False,
+                 settings: QSettings | None = None):
+        """``lazy``: read the sessions only when the tab is shown (the studio's start stays quick).
+        ``settings``: where the spec form is remembered between starts (`remembered.py`)."""
         super().__init__(parent)
+        self.settings = settings
         self._lazy = lazy
         self._preview_worker = None
         self._preview_pending = False
@@ -106,6 +110,8 @@ class DatasetsTab(DatasetBuilding, QWidget):
         mv.addWidget(form_scroll, 1)
         self.spec_error = QLabel(wordWrap=True, styleSheet="color:#ef5350")
         mv.addWidget(self.spec_error)
+        self.restore_note = QLabel(wordWrap=True, styleSheet="color:#f9a825", visible=False)  # a remembered stream gone
+        mv.addWidget(self.restore_note)
         # Never narrower than the form and its scroll bar: at 1280 px the splitter gave it
         # less, and the Remove button and the right-hand fields went under a sideways scroll.
         form_scroll.setMinimumWidth(self.form.minimumSizeHint().width() + form_scroll.verticalScrollBar().sizeHint().width() + 4)
@@ -191,7 +197,14 @@ class DatasetsTab(DatasetBuilding, QWidget):
         self.form.changed.connect(self._debounce.start)
         self.where.textChanged.connect(self._debounce.start)
         self._set_default_output()
+        self._check_restored = settings is not None and restore(self, settings)
+        self.form.add_stream_button.clicked.connect(lambda: self.restore_note.setVisible(False))
         self._on_sessions_changed()
+
+    def remember(self) -> None:
+        """Store the spec form, tag filter and query in the settings (the studio is closing)."""
+        if self.settings is not None:
+            remember(self, self.settings)
 
     # -- the spec --------------------------------------------------------------------------
     def spec_doc(self) -> dict:
@@ -306,6 +319,11 @@ class DatasetsTab(DatasetBuilding, QWidget):
             self.output.setText(str(self.picker.folder.parent / "datasets" / "dataset.h5"))
 
     def _on_sessions_changed(self) -> None:
+        if self._check_restored and self.picker.infos:  # once, when the folder's sessions are first read
+            self._check_restored = False
+            note = drop_missing_streams(self)
+            self.restore_note.setText(f"⚠ {note}")
+            self.restore_note.setVisible(bool(note))
         infos = self.picker.selected() or self.picker.infos
         streams = [s for i in infos for s in i.streams]
         tiers = [t for i in infos for t in i.tiers]

@@ -218,6 +218,10 @@ class AnnotationView(QObject):
         self.tier_activated.emit(seg.tier)
         if not self.push(MoveSegment(seg_id, start=start, end=end)):
             self._refresh_item(seg_id)  # put the item back where the model says
+            return
+        # The segment just dragged is the one being worked on: 1–9 relabel it, Delete deletes it
+        # (they added a new point at the far-away cursor, or acted on an older selection).
+        self.select(seg_id)
 
     def select(self, seg_id: str) -> None:
         if seg_id == self.selected:

@@ -10,11 +10,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QSize
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QSize, Signal
+from PySide6.QtGui import QAction, QKeySequence, QShowEvent
 from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox, QWidget
 
 from sensorlab.app.common.session_dialog import session_file_dialog
+from sensorlab.app.common.take_keyboard import take_keyboard
 from sensorlab.app.common.window_size import fit_to_screen
 from sensorlab.app.labeling.view import LabelingView
 from sensorlab.labeling.labelset import LabelSet
@@ -30,7 +31,11 @@ def default_size(window: QWidget) -> QSize:
 
 
 class LabelingWindow(QMainWindow):
-    """A main window around one `LabelingView` (replaced when another session is opened)."""
+    """A main window around one `LabelingView` (replaced when another session is opened).
+
+    ``closed`` is emitted when the window closes (the studio then takes the keyboard back)."""
+
+    closed = Signal()
 
     def __init__(self, path: str | Path, labels: LabelSet | None = None, *, play_audio: bool = True):
         super().__init__()
@@ -96,10 +101,18 @@ class LabelingWindow(QMainWindow):
         LabelSetEditor(v.labels, target, self).exec()
         v._update_legend()
 
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt override)
+        """Take the keyboard when shown, for the labeling view: its keys (1–9, Space, Ctrl+Z…)
+        work before the first click, with or without a window manager."""
+        super().showEvent(event)
+        if not event.spontaneous():
+            take_keyboard(self, self.view)
+
     def closeEvent(self, ev):  # noqa: N802
         if self.view is not None:
             self.view.close_session()
         super().closeEvent(ev)
+        self.closed.emit()
 
 
 #: Printed instead of letting Qt abort when there is no display (see `sensorlab.app.main.has_display`).

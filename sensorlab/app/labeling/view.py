@@ -52,6 +52,7 @@ from sensorlab.app.labeling.suggest_actions import SuggestActions
 from sensorlab.app.labeling.suggest_settings import SuggestSettings
 from sensorlab.app.labeling.timeline import Timeline
 from sensorlab.app.labeling.stream_tracks import build_timeline
+from sensorlab.app.common.window_size import replace_first
 from sensorlab.app.common.workers import TaskRunner
 from sensorlab.labeling.annotations import DEFAULT_TIER, LIVE_TIER
 from sensorlab.labeling.session_labels import read_annotations as open_session_annotations
@@ -69,6 +70,8 @@ log = logging.getLogger(__name__)
 #: Key hints shown once, on the position line, while a segment (or a suggestion) is selected.
 SELECTION_HINT = "1–9 relabel · S split · M merge · Del delete"
 SUGGESTION_HINT = "suggestion: A accept · R reject · 1–9 accept as label"
+#: Timeline and side column (frames, History) widths, in proportion: 390 px of a 1400 px window.
+SPLIT_SIZES = [1000, 390]
 
 
 def _remember(annotations, labels: LabelSet, *_changed) -> None:
@@ -219,6 +222,7 @@ class LabelingView(SuggestActions, QWidget):
         self.splitter.addWidget(self.side)
         self.splitter.setStretchFactor(0, 4)
         self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes(SPLIT_SIZES)  # from the first paint (placeholder and History took halves)
         lay.addWidget(self.splitter, 1)
         bottom = QHBoxLayout()
         self.position_label = QLabel()
@@ -278,9 +282,7 @@ class LabelingView(SuggestActions, QWidget):
             sig.connect(self._on_model_changed)
         self._update_tiers()
         self._fill_suggest_menu()
-        self.placeholder.setParent(None)
-        self.splitter.insertWidget(0, tl)
-        self.splitter.setSizes([1000, 260])
+        replace_first(self.splitter, tl, SPLIT_SIZES)  # in the placeholder's place, at its width
         tl.cursor_moved.connect(self._on_cursor)
         tl.settled.connect(lambda *_: self._update_snap())
         tl.show_all()

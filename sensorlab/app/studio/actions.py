@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from sensorlab.app.common.scroll_into_view import scroll_into_view
 from sensorlab.app.common.session_dialog import session_file_dialog
+from sensorlab.app.common.take_keyboard import take_keyboard
 from sensorlab.app.live.view import LiveView
 from sensorlab.app.studio.record_button import RecordButton
 
@@ -227,7 +228,14 @@ class StudioActions:
             self.show_error(f"cannot open for labeling: {msg}" if Path(path).name in msg else f"cannot open {path} for labeling: {msg}")
             return
         self._labeling_windows = [w for w in self._labeling_windows if w.isVisible()] + [window]
+        # Closed, it hands the keyboard back: with no window manager nothing else did, and
+        # Ctrl+R and the label digits reached no window until a click.
+        window.closed.connect(self._take_keyboard_back)  # a bound method: no reference cycle between the windows
         window.show()
+
+    def _take_keyboard_back(self) -> None:
+        if self.isVisible():
+            take_keyboard(self, self.live_view)
 
     def _labels_for(self, path: Path):
         """The label set to open ``path`` with: the studio's live labels when they cover the
@@ -254,8 +262,9 @@ class StudioActions:
     def _ask_session_to_label(self) -> None:
         # Non-blocking (open(), not exec()): recording and plotting go on behind the dialog.
         dialog = session_file_dialog(self, "Open a session to label", self.session_form.sessions_folder())
-        # The session selected in the Sessions list, else the one recorded last: Enter opens it.
-        chosen = self.sessions_view.selected_path() or self.last_session
+        # The session selected in the Sessions list, else the one recorded last, else (after a
+        # restart, nothing recorded yet) the folder's newest: Enter opens it.
+        chosen = self.sessions_view.selected_path() or self.last_session or self.sessions_view.newest_path()
         if chosen is not None and chosen.exists():
             dialog.setDirectory(str(chosen.parent))
             dialog.selectFile(str(chosen))
@@ -279,7 +288,7 @@ class StudioActions:
         from sensorlab.app.datasets.tab import DatasetsTab
         from sensorlab.app.training.tab import TrainingTab
 
-        self.datasets_tab = DatasetsTab(self.session_form.sessions_folder(), lazy=True)
+        self.datasets_tab = DatasetsTab(self.session_form.sessions_folder(), lazy=True, settings=self.settings)
         self.training_tab = TrainingTab()
         self.main_tabs.addTab(self.datasets_tab, "Datasets")
         self.main_tabs.addTab(self.training_tab, "Training")

@@ -52,6 +52,11 @@ class SessionsView(QTreeWidget):
         item = self.currentItem()
         return Path(item.data(0, Qt.ItemDataRole.UserRole)) if item is not None and item.isSelected() else None
 
+    def newest_path(self) -> Path | None:
+        """The newest session listed (the list is newest first), if any."""
+        item = self.topLevelItem(0)
+        return Path(item.data(0, Qt.ItemDataRole.UserRole)) if item is not None else None
+
     def refresh(self) -> None:
         selected = self.selected_path()
         self.clear()

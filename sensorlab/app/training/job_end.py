@@ -26,9 +26,10 @@ class TrainingJobEnd:
         if kind == "start":
             self.status.setText(f"{'fine-tuning' if self._job == 'prune' else 'training'} {ev['arch']} ({ev['params']:,} parameters) on {ev['stream']}: "
                                 + ", ".join(f"{k} {v}" for k, v in ev["windows"].items()) + " windows"
-                                + (f"\n⚠ {ev['no_validation']}" if ev.get("no_validation") else ""))  # fmt: skip
-            if ev.get("no_validation"):
-                self._log(f"warning: {ev['no_validation']}")
+                                + "".join(f"\n⚠ {ev[note]}" for note in ("no_validation", "no_test") if ev.get(note)))  # fmt: skip
+            for note in ("no_validation", "no_test"):
+                if ev.get(note):
+                    self._log(f"warning: {ev[note]}")
         elif kind == "epoch":
             self.history.append(ev)
             self.plots.show_history(self.history)
@@ -93,6 +94,9 @@ class TrainingJobEnd:
             else:
                 again = self._show_previous()
                 self.status.setText(f"⚠ training failed: {message}" + (f" (showing {again.name} again)" if again else ""))
+            if status != "ok":  # the bar read "epoch 0 / 40" after a failure, as if the run were still starting
+                ended = "cancelled" if status == "cancelled" else "failed"
+                self.progress.setFormat(f"training {ended} at epoch %v of %m" if self.history else f"training {ended} before the first epoch")
             self.run_finished.emit(status, str(run))
             return
         if status == "ok":

@@ -65,7 +65,7 @@ def test_training_a_one_class_dataset_is_refused_before_it_trains(corpus_factory
 
     folder = _short_labels_only(corpus_factory(tmp_path / "sessions", {"a": "s01", "b": "s02"}))
     spec = spec_from_dict({"sessions": {"paths": [str(folder)]}, "streams": [{"name": "imu"}],
-                           "labels": {"tier": "activity", "unlabeled": "drop", "rule": "any_overlap"},
+                           "labels": {"tier": "activity", "unlabeled": "drop", "rule": "any_overlap", "min_coverage": 0.0},
                            "window": {"length": 1.0, "hop": 0.5}}, folder)  # fmt: skip
     build_dataset(spec, tmp_path / "ds.h5")
     r = CliRunner().invoke(cli_app, ["train", str(tmp_path / "ds.h5"), "--task", "timeseries", "--out", str(tmp_path / "run"), "--epochs", "1"])

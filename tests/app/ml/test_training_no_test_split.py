@@ -123,3 +123,32 @@ def test_quantize_json_without_test_windows_is_strict_json_with_null_scores(tmp_
     cells = [[c.strip() for c in line.strip("|").split("|")] for line in view.quant.toMarkdown().splitlines() if line.startswith("|")]
     builds = {row[0]: row[-2:] for row in cells if row[0] in ("fp32", "int8 static (QDQ)", "int8 dynamic")}
     assert builds == {b: ["–", "–"] for b in ("fp32", "int8 static (QDQ)", "int8 dynamic")}, cells  # accuracy, agreement
+
+
+def test_training_says_there_is_no_test_split_when_it_starts(tmp_path, qtbot):
+    # "no test metrics" came only in the run's last line, after all the epochs: it is said
+    # before the first epoch, with the fix (CLI and Training tab alike).
+    from sensorlab.app.training.tab import TrainingTab
+    from sensorlab.cli import app
+
+    ds = write_tiny_dataset(tmp_path / "ds.h5", (np.arange(24) % 4 == 0).astype(np.int8))  # train and val, no test
+    r = CliRunner().invoke(app, ["train", str(ds), "--task", "timeseries", "--epochs", "2", "--out", str(tmp_path / "run")])
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    warning = next(i for i, line in enumerate(lines) if line.startswith("warning: no test split: the dataset's 'test' split has no windows"))
+    first_epoch = next(i for i, line in enumerate(lines) if line.startswith("epoch"))
+    assert warning < first_epoch and "test fraction > 0" in lines[warning], r.output
+
+    tab = TrainingTab()
+    qtbot.addWidget(tab)
+    tab.set_dataset(ds)
+    tab.epochs.setValue(2)
+    tab.run_edit.setText(str(tmp_path / "run2"))
+    tab.run_edit.setModified(True)
+    seen_at_start = []
+    tab.runner.event.connect(lambda ev: ev.get("event") == "start" and seen_at_start.append(tab.status.text()))
+    with qtbot.waitSignal(tab.run_finished, timeout=300_000):
+        assert tab.start_training()
+    assert seen_at_start and "⚠ no test split" in seen_at_start[0] and "test fraction > 0" in seen_at_start[0]
+    log = tab.log_view.toPlainText()
+    assert log.index("warning: no test split") < log.index("epoch 1"), log
