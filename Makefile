@@ -23,22 +23,34 @@ APT_LOCK_WAIT ?= 600
 run: setup
 	$(BIN)/sensorlab
 
-# Test processes (pytest-xdist workers). Many tests wait on devices, child processes and timers
-# rather than compute, so two workers finish the suite well before one, even on a 2-core machine
-# with every core busy; tests/conftest.py keeps the tests that share a host-wide resource (LSL)
-# or the firmware build on one worker, and hands out the slowest units first. The tests marked `timing` (millisecond timing of real-time
-# streams) then run alone, in one process. JOBS=1 runs everything in one process.
-JOBS ?= 2
+# Test processes (pytest-xdist workers). Most tests wait on devices paced in real time, child
+# processes and timers rather than compute: on two workers the suite left a third or more of a
+# 2-core machine's CPU time unused (960 s of CPU in 745 s wall), so four workers finish it sooner, even on a 2-core machine
+# (docs/TESTING.md, "CI's time"); tests/conftest.py keeps the tests that share a host-wide resource
+# (LSL) or the firmware build on one worker, and hands out the slowest units first. The tests
+# marked `timing` (millisecond timing of real-time streams) then run alone, in one process.
+# JOBS=1 runs everything in one process.
+JOBS ?= 4
 ifeq ($(JOBS),1)
   PYTEST_JOBS :=
 else
   PYTEST_JOBS := -n $(JOBS)
 endif
 
+# pip byte-compiles every module it installs (11,000 files in the main venv alone), most never
+# imported (torch's install alone: 25 s of CPU with it, 10 s without); Python compiles what is
+# imported, once, on first import. `make ... PIP_NO_COMPILE=` keeps pip's default.
+PIP_NO_COMPILE ?= --no-compile
+
+# Each test run prints what it cost when it ends: wall time, and CPU time of it and every process
+# it waited for (bash's `time`), so a slow run shows whether it computed or waited.
+SHELL := bash
+export TIMEFORMAT := took %0R s wall, %0U+%0S s CPU (user+system)
+
 test: setup firmware-test
 	$(BIN)/lint-imports
-	QT_QPA_PLATFORM=offscreen $(BIN)/pytest -q $(PYTEST_JOBS) -m "not timing"
-	QT_QPA_PLATFORM=offscreen $(BIN)/pytest -q -m timing || [ $$? = 5 ]  # 5: none selected
+	time QT_QPA_PLATFORM=offscreen $(BIN)/pytest -q $(PYTEST_JOBS) -m "not timing"
+	time QT_QPA_PLATFORM=offscreen $(BIN)/pytest -q -m timing || [ $$? = 5 ]  # 5: none selected
 
 # The device library's C unit tests and host builds of the example sketches (docs/FIRMWARE.md).
 CC ?= cc
@@ -58,6 +70,8 @@ firmware-test:
 # tests/studio, session, datasets, inference and lsl, which this pass used to run a second time
 # (~10 min of CI), test behaviour that does not depend on whether Qt is installed.
 HEADLESS_VENV := .venv-headless
+# (103 tests: two workers; each further one costs its start-up for little to share)
+HEADLESS_PYTEST_JOBS := $(if $(filter 1,$(JOBS)),,-n 2)
 HEADLESS_TESTS := tests/test_headless_core.py tests/test_cli.py tests/test_cli_rig.py tests/labeling/test_cli_commands.py \
   tests/studio/test_studio.py::test_studio_records_the_pre_roll_and_live_labels_and_stops \
   tests/session/test_crash.py::test_repair_writes_one_copy_and_never_follows_or_overwrites_a_symlink \
@@ -70,12 +84,12 @@ HEADLESS_TESTS := tests/test_headless_core.py tests/test_cli.py tests/test_cli_r
   tests/lsl/test_xdf.py
 test-headless: system-deps $(HEADLESS_VENV)/.installed
 	$(HEADLESS_VENV)/bin/python -c "import importlib.util as u; assert not u.find_spec('PySide6'), 'PySide6 must not be installed here'"
-	$(HEADLESS_VENV)/bin/pytest -q -p no:pytestqt -W ignore::pytest.PytestConfigWarning $(PYTEST_JOBS) $(HEADLESS_TESTS)
+	time $(HEADLESS_VENV)/bin/pytest -q -p no:pytestqt -W ignore::pytest.PytestConfigWarning $(HEADLESS_PYTEST_JOBS) $(HEADLESS_TESTS)
 
 $(HEADLESS_VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(HEADLESS_VENV)
-	$(HEADLESS_VENV)/bin/pip install -q --upgrade pip
-	$(HEADLESS_VENV)/bin/pip install -q -e ".[dask,lsl]" onnx==1.23.2 pytest==9.2.0 pytest-xdist==3.8.0 hypothesis
+	$(HEADLESS_VENV)/bin/pip install -q $(PIP_NO_COMPILE) --upgrade pip
+	$(HEADLESS_VENV)/bin/pip install -q $(PIP_NO_COMPILE) -e ".[dask,lsl]" onnx==1.23.2 pytest==9.2.0 pytest-xdist==3.8.0 hypothesis
 	touch $@
 
 # TFLite export, TFLite Micro C export and bench-model (docs/TRAINING.md). The converter stack
@@ -90,14 +104,14 @@ TFLITE_VENV := .venv-tflite
 tflite-env: $(TFLITE_VENV)/.installed
 
 test-tflite: $(TFLITE_VENV)/.installed
-	$(TFLITE_VENV)/bin/pytest -q -p no:pytestqt -W ignore::pytest.PytestConfigWarning -m tflite tests/training
+	time $(TFLITE_VENV)/bin/pytest -q -p no:pytestqt -W ignore::pytest.PytestConfigWarning -m tflite tests/training
 
 $(TFLITE_VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(TFLITE_VENV)
-	$(TFLITE_VENV)/bin/pip install -q --upgrade pip
-	$(TFLITE_VENV)/bin/pip install -q "torch==2.13.0"
-	$(TFLITE_VENV)/bin/pip install -q -e ".[train,tflite]" pytest==9.2.0
-	$(TFLITE_VENV)/bin/pip install -q --pre tflite-micro
+	$(TFLITE_VENV)/bin/pip install -q $(PIP_NO_COMPILE) --upgrade pip
+	$(TFLITE_VENV)/bin/pip install -q $(PIP_NO_COMPILE) "torch==2.13.0"
+	$(TFLITE_VENV)/bin/pip install -q $(PIP_NO_COMPILE) -e ".[train,tflite]" pytest==9.2.0
+	$(TFLITE_VENV)/bin/pip install -q $(PIP_NO_COMPILE) --pre tflite-micro
 	touch $@
 
 bench: setup
@@ -115,7 +129,7 @@ setup: system-deps $(STAMP) $(HOP_EXT)
 # source tree; this rebuilds it when its source changes in an existing venv. A failed build is a
 # note, and the same hop runs in Python (`sensorlab --version` says which runs).
 $(HOP_EXT): sensorlab/inference/_hop.c sensorlab/inference/_ort.c sensorlab/plotting/_raster.c setup.py $(STAMP)
-	$(BIN)/pip install -q --no-deps -e .
+	$(BIN)/pip install -q $(PIP_NO_COMPILE) --no-deps -e .
 	@mkdir -p build && touch $@
 
 system-deps:
@@ -138,11 +152,11 @@ system-deps:
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q $(PIP_NO_COMPILE) --upgrade pip
 	# torch first, pinned: pip takes the CPU build (an unpinned torch, asked for by another
 	# package, would pull several GB of CUDA libraries).
-	$(BIN)/pip install -q "torch==2.13.0"
-	$(BIN)/pip install -q -e ".[gui,dask,train,lsl,litert]" --group test
+	$(BIN)/pip install -q $(PIP_NO_COMPILE) "torch==2.13.0"
+	$(BIN)/pip install -q $(PIP_NO_COMPILE) -e ".[gui,dask,train,lsl,litert]" --group test
 	touch $(STAMP)
 	@mkdir -p build && touch $(HOP_EXT)  # (that install built the C hop)
 
