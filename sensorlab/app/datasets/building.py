@@ -115,6 +115,9 @@ class DatasetBuilding:
 
     def _on_report(self, path: Path, rep, plots) -> None:
         self.dataset_path = path
+        self.progress.setRange(0, 1)  # "not built yet" would be wrong for a file opened from disk
+        self.progress.setValue(1)
+        self.progress.setFormat(f"{path.name}: {rep.windows} windows")
         self.report.show_report(rep, plots)
         # Nothing to train on: Train on it → stayed on and training then failed on an empty file,
         # or, with one class, failed after loading PyTorch ("a classifier needs two or more").

@@ -1,6 +1,8 @@
 """What the Datasets tab remembers between studio starts: its spec form (streams, labels, window,
-split), the tag filter and the query, in the studio's settings (``datasets/…``), as the session
-form remembers the next session's fields.
+split), the tag filter, the query and the dataset file it writes, in the studio's settings
+(``datasets/…``), as the session form remembers the next session's fields. A dataset file that
+is already there is shown when the tab first appears (its report, Train on it →), instead of
+"not built yet" over a file the user built yesterday.
 
 A remembered stream that none of the sessions in the folder holds any more (renamed, or
 another rig) is left out of the restored form, and the tab says which and why, instead of a
@@ -16,7 +18,7 @@ from PySide6.QtCore import QSettings
 
 log = logging.getLogger(__name__)
 
-FORM_KEY, TAGS_KEY, WHERE_KEY = "datasets/form", "datasets/tags", "datasets/where"
+FORM_KEY, TAGS_KEY, WHERE_KEY, OUTPUT_KEY = "datasets/form", "datasets/tags", "datasets/where", "datasets/output"
 
 
 def remember(tab, settings: QSettings) -> None:
@@ -24,6 +26,8 @@ def remember(tab, settings: QSettings) -> None:
     settings.setValue(FORM_KEY, json.dumps(tab.form.to_dict()))
     settings.setValue(TAGS_KEY, tab.picker.tag_filter.text())
     settings.setValue(WHERE_KEY, tab.where.text())
+    # Only a file the user chose: the default follows the sessions folder.
+    settings.setValue(OUTPUT_KEY, tab.output.text() if tab.output.isModified() else "")
 
 
 def restore(tab, settings: QSettings) -> bool:
@@ -39,6 +43,9 @@ def restore(tab, settings: QSettings) -> bool:
         return False
     tab.picker.tag_filter.setText(str(settings.value(TAGS_KEY, "") or ""))
     tab.where.setText(str(settings.value(WHERE_KEY, "") or ""))
+    if output := str(settings.value(OUTPUT_KEY, "") or ""):
+        tab.output.setText(output)
+        tab.output.setModified(True)
     return True
 
 

@@ -198,6 +198,7 @@ class DatasetsTab(DatasetBuilding, QWidget):
         self.where.textChanged.connect(self._debounce.start)
         self._set_default_output()
         self._check_restored = settings is not None and restore(self, settings)
+        self._show_existing = True  # once: the output file built in an earlier session, if any
         self.form.add_stream_button.clicked.connect(lambda: self.restore_note.setVisible(False))
         self._on_sessions_changed()
 
@@ -312,6 +313,10 @@ class DatasetsTab(DatasetBuilding, QWidget):
         # New recordings may have appeared since: re-read the folder (ticks are kept).
         if self._lazy:
             self.picker.refresh()
+        if self._show_existing:
+            self._show_existing = False
+            if (existing := Path(self.output.text())).is_file() and self.dataset_path is None and not self.runner.running:
+                self.open_dataset(existing)
         super().showEvent(event)
 
     def _set_default_output(self) -> None:

@@ -71,3 +71,29 @@ def test_min_coverage_is_the_same_in_the_tab_and_in_a_spec_file(qtbot, corpus, t
     assert tab.form.min_coverage.value() == DEFAULT_MIN_COVERAGE
     help_text = CliRunner().invoke(cli_app, ["dataset", "build", "--help"], terminal_width=200).output
     assert f"min_coverage (default {DEFAULT_MIN_COVERAGE:g}" in " ".join(help_text.split())
+
+
+def test_a_dataset_built_before_the_restart_is_shown_with_train_on_it(qtbot, settings, corpus, small_dataset, tmp_path):
+    # After a restart the tab said "not built yet" over the dataset file the user had built, and
+    # Train on it → stayed off until they found Open dataset….
+    first = DatasetsTab(corpus, settings=settings)
+    qtbot.addWidget(first)
+    first.output.setText(str(small_dataset))
+    first.output.setModified(True)  # chosen with "…", as a user does
+    first.remember()
+    first._debounce.stop()
+
+    tab = DatasetsTab(corpus, settings=settings)
+    qtbot.addWidget(tab)
+    assert tab.output.text() == str(small_dataset)
+    tab.show()
+    qtbot.waitUntil(lambda: tab.train_button.isEnabled(), timeout=30_000)
+    assert tab.dataset_path == small_dataset
+    assert tab.progress.text().startswith(f"{small_dataset.name}: ") and "not built" not in tab.progress.text()
+    assert tab.report.report is not None and tab.report.report.windows > 0
+
+    fresh = DatasetsTab(corpus, settings=None)  # nothing remembered, no file at the default output
+    qtbot.addWidget(fresh)
+    fresh.show()
+    qtbot.wait(200)
+    assert fresh.progress.text() == "not built yet" and not fresh.train_button.isEnabled()
