@@ -169,6 +169,10 @@ def test_a_text_board_s_values_are_stored_as_printed_to_the_last_digit(tmp_path)
         t0, k = time.monotonic(), 0
         while not done.is_set():
             due = int((time.monotonic() - t0) * 100)
+            if due - k > 20:
+                # Starved for 0.2 s (a loaded machine): resume at the board's pace. Catching up in
+                # one burst (85x the declared rate) made the recorder take it for a wrong device.
+                t0, due = time.monotonic() - k / 100, k
             while k < due:
                 lat_e7, lon = 473977418 + k, f"{8.5455940 + k * 1e-7:.7f}"
                 sent.append((float(lat_e7), float(lon)))
