@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
 from sensorlab.acquisition.source import StreamKind
-from sensorlab.app.live.image_items import PixelImage
+from sensorlab.app.live.image_items import PixelImage, rgb32_table
 from sensorlab.app.live.panel import Panel
 from sensorlab.plotting.raster import rgb32_preview
 
@@ -40,8 +40,7 @@ class ImagePanel(Panel):
             # Coloured here, through the table pyqtgraph would use (`_colour`): for a map with
             # a colour map, its `ImageItem` built a Qt colour table of 256 entries in Python
             # for every image (~0.2 ms of 0.3 a radar frame). As 0xffRRGGBB pixels.
-            lut = cmap.getLookupTable(nPts=256, mode="byte", alpha=False).astype(np.uint32)
-            self._lut = 0xFF000000 | lut[:, 0] << 16 | lut[:, 1] << 8 | lut[:, 2]
+            self._lut = rgb32_table(cmap)
             unit = info.units[0] if info.units and info.units[0] else "value"
             self.color_bar = pg.ColorBarItem(colorMap=cmap, interactive=False, width=12, label=unit)
             self.graphics.addItem(self.color_bar, row=0, col=1)

@@ -10,6 +10,13 @@ from PySide6.QtCore import QRectF
 from PySide6.QtGui import QImage, QPainter
 
 
+def rgb32_table(cmap: pg.ColorMap) -> np.ndarray:
+    """The colour map's 256 colours as uint32 ``0xffRRGGBB`` (Qt's ``Format_RGB32``), the table
+    pyqtgraph would colour an image through."""
+    lut = cmap.getLookupTable(nPts=256, mode="byte", alpha=False).astype(np.uint32)
+    return 0xFF000000 | lut[:, 0] << 16 | lut[:, 1] << 8 | lut[:, 2]
+
+
 class ColumnImage(pg.GraphicsObject):
     """A scrolling colour image (a spectrogram) drawn straight from a `RollingBuffer`.
 
@@ -21,9 +28,7 @@ class ColumnImage(pg.GraphicsObject):
 
     def __init__(self, cmap: pg.ColorMap, levels: tuple[float, float]):
         super().__init__()
-        self._lut = np.ascontiguousarray(cmap.getLookupTable(nPts=256, mode="byte", alpha=False)).astype(np.uint32)
-        # QImage.Format_RGB32 stores 0xffRRGGBB per pixel.
-        self._argb = (0xFF000000 | (self._lut[:, 0] << 16) | (self._lut[:, 1] << 8) | self._lut[:, 2]).astype(np.uint32)
+        self._argb = rgb32_table(cmap)
         self.levels = levels
         self._image: QImage | None = None
         self._keep = None  # the array the QImage reads (kept alive with it)
