@@ -50,7 +50,7 @@ def train(
     """
     from sensorlab.training.config import TASKS, load_config
     from sensorlab.training.distributed import is_main
-    from sensorlab.training.metrics import epoch_summary, test_summary
+    from sensorlab.training.metrics import epoch_summary, start_notes, test_summary
 
     if task not in TASKS:
         fail(f"--task {task!r}: use one of {', '.join(TASKS)}", 2)
@@ -70,9 +70,7 @@ def train(
             e = ev["event"]
             if e == "start":
                 human = f"training {ev['arch']} ({ev['params']:,} parameters) on {ev['stream']}: " + ", ".join(f"{n} {k} windows" for k, n in ev["windows"].items())
-                for note in ("no_validation", "no_test"):
-                    if ev.get(note):
-                        human += f"\nwarning: {ev[note]}"
+                human += "".join(f"\nwarning: {note}" for note in start_notes(ev))
             elif e == "epoch":
                 human = epoch_summary(ev)
             elif e == "early_stop":

@@ -170,6 +170,12 @@ def no_test_note(test_split: str) -> str:
             "enough sessions or groups that one goes to test) and build the dataset again")
 
 
+def start_notes(ev: dict) -> list[str]:
+    """The warnings a training run's "start" event carries (`no_validation_note`, `no_test_note`),
+    for the CLI and the Training tab to show alike."""
+    return [ev[key] for key in ("no_validation", "no_test") if ev.get(key)]
+
+
 def test_summary(accuracy: float, macro_f1: float, windows: int) -> str:
     """One line on a run's test metrics; with no test windows it says so (they were "nan")."""
     if not windows:

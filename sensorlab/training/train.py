@@ -163,12 +163,12 @@ def iter_train(dataset: Path, cfg: TrainConfig, out: Path, init: dict | None = N
     if init is not None:
         model.load_state_dict(init["state_dict"])
     # No validation windows: say so once, and never report the training figures as validation ones.
-    note_val = {} if len(data.y["val"]) else {"no_validation": no_validation_note(cfg.val_fraction, len(data.y["train"]))}
+    notes = {} if len(data.y["val"]) else {"no_validation": no_validation_note(cfg.val_fraction, len(data.y["train"]))}
     # No test windows: say so now, not only in the run's last line ("no test metrics").
     if not len(data.y["test"]):
-        note_val["no_test"] = no_test_note(data.test_split)
+        notes["no_test"] = no_test_note(data.test_split)
     yield {"event": "start", "run": str(out), "stream": stream, "arch": arch, "classes": labels,
-           "windows": {s: int(len(v)) for s, v in data.y.items()}, "params": sum(p.numel() for p in model.parameters()), **note_val}  # fmt: skip
+           "windows": {s: int(len(v)) for s, v in data.y.items()}, "params": sum(p.numel() for p in model.parameters()), **notes}  # fmt: skip
 
     if init is None and hasattr(model, "set_feature_stats"):
         model.set_feature_stats(torch.from_numpy(data.x["train"]))

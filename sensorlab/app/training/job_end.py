@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 
 from sensorlab.app.training.tflite_panel import c_check, export_check
-from sensorlab.training.metrics import epoch_summary, test_summary
+from sensorlab.training.metrics import epoch_summary, start_notes, test_summary
 
 #: How the progress bar and messages name a job (default: its command's name).
 JOB_LABELS = {"tflite": "TFLite export", "export-c": "C array export"}
@@ -26,10 +26,9 @@ class TrainingJobEnd:
         if kind == "start":
             self.status.setText(f"{'fine-tuning' if self._job == 'prune' else 'training'} {ev['arch']} ({ev['params']:,} parameters) on {ev['stream']}: "
                                 + ", ".join(f"{k} {v}" for k, v in ev["windows"].items()) + " windows"
-                                + "".join(f"\n⚠ {ev[note]}" for note in ("no_validation", "no_test") if ev.get(note)))  # fmt: skip
-            for note in ("no_validation", "no_test"):
-                if ev.get(note):
-                    self._log(f"warning: {ev[note]}")
+                                + "".join(f"\n⚠ {note}" for note in start_notes(ev)))  # fmt: skip
+            for note in start_notes(ev):
+                self._log(f"warning: {note}")
         elif kind == "epoch":
             self.history.append(ev)
             self.plots.show_history(self.history)
