@@ -22,7 +22,7 @@ FORM_KEY, TAGS_KEY, WHERE_KEY, OUTPUT_KEY = "datasets/form", "datasets/tags", "d
 
 
 def remember(tab, settings: QSettings) -> None:
-    """Store ``tab``'s form, tag filter and query in ``settings``."""
+    """Store ``tab``'s form, tag filter, query and chosen output file in ``settings``."""
     settings.setValue(FORM_KEY, json.dumps(tab.form.to_dict()))
     settings.setValue(TAGS_KEY, tab.picker.tag_filter.text())
     settings.setValue(WHERE_KEY, tab.where.text())

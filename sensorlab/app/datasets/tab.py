@@ -203,7 +203,7 @@ class DatasetsTab(DatasetBuilding, QWidget):
         self._on_sessions_changed()
 
     def remember(self) -> None:
-        """Store the spec form, tag filter and query in the settings (the studio is closing)."""
+        """Store the spec form, tag filter, query and chosen output file in the settings (the studio is closing)."""
         if self.settings is not None:
             remember(self, self.settings)
 
