@@ -25,8 +25,9 @@ run: setup
 
 # Test processes (pytest-xdist workers). Most tests wait on devices paced in real time, child
 # processes and timers rather than compute: on two workers the suite left a third or more of a
-# 2-core machine's CPU time unused (960 s of CPU in 745 s wall), so four workers finish it sooner, even on a 2-core machine
-# (docs/TESTING.md, "CI's time"); tests/conftest.py keeps the tests that share a host-wide resource
+# 2-core machine's CPU time unused (a 745 s run offers 1,490 core-seconds; the suite needs at
+# most ~960 s of CPU), so four workers finish it sooner, even on a 2-core machine (docs/TESTING.md,
+# "CI's stages and what each costs"); tests/conftest.py keeps the tests that share a host-wide resource
 # (LSL) or the firmware build on one worker, and hands out the slowest units first. The tests
 # marked `timing` (millisecond timing of real-time streams) then run alone, in one process.
 # JOBS=1 runs everything in one process.
